@@ -1,0 +1,116 @@
+"""Scenario files 情景文件: load TOML, apply ``extends``, validate against the schema.
+
+Errors come out as one ``InputError`` line naming the file, the key path, the bad value and the allowed range.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from qhsim.config.schedule import YEAR_RANGE, Schedule
+from qhsim.config.schema import Scenario
+from qhsim.errors import InputError
+
+__all__ = ["Scenario", "Schedule", "load_scenario", "scenario_from_dict", "resolve_raw"]
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"{path}: scenario file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a scenario .toml file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _is_year_table(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(str(k).isdigit() for k in value)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``; tables merge key by key, other values replace.
+
+    A year schedule in the override adds its years to the base schedule (a constant base counts as
+    in force from the first year), so ``{ 2026 = x }`` means "from 2026 on, x; before, as in the base".
+    """
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if _is_year_table(value) and current is not None and not isinstance(current, dict):
+            merged[key] = {str(YEAR_RANGE[0]): current, **value}
+        elif isinstance(value, dict) and isinstance(current, dict):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The raw scenario table of ``path`` with its ``extends`` chain applied."""
+    path = path.resolve()
+    if path in _chain:
+        cycle = " -> ".join(p.name for p in (*_chain, path))
+        raise InputError(f"{path}: extends: cycle {cycle}")
+    raw = _read_toml(path)
+    base_name = raw.get("extends")
+    if base_name is None:
+        return raw
+    if not isinstance(base_name, str):
+        raise InputError(f"{path}: extends = {base_name!r}: expected a file name such as \"baseline.toml\"")
+    base = resolve_raw(path.parent / base_name, (*_chain, path))
+    return deep_merge(base, raw)
+
+
+def _bounds(loc: tuple[Any, ...]) -> str:
+    """The allowed range of a plain numeric field at ``loc``, e.g. ``(0, 1]``."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        model = model.model_fields[part].annotation
+    lo = hi = None
+    lo_open = hi_open = False
+    for meta in model.model_fields[loc[-1]].metadata:
+        lo, lo_open = (meta.gt, True) if getattr(meta, "gt", None) is not None else (getattr(meta, "ge", lo), lo_open)
+        hi, hi_open = (meta.lt, True) if getattr(meta, "lt", None) is not None else (getattr(meta, "le", hi), hi_open)
+    return f"allowed range {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+
+
+def _format_error(path: Path | str, exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        text = f"{path}: {loc}: unknown key"
+    elif kind == "missing":
+        text = f"{path}: {loc}: required key missing (or add extends = \"baseline.toml\")"
+    elif kind in ("value_error", "assertion_error"):
+        text = f"{path}: {loc}: {msg}"
+    elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        text = f"{path}: {loc} = {first.get('input')!r}: {_bounds(first['loc'])}"
+    else:
+        text = f"{path}: {loc} = {first.get('input')!r}: {msg}"
+    if len(errors) > 1:
+        text += f" (and {len(errors) - 1} more)"
+    return text
+
+
+def scenario_from_dict(raw: dict[str, Any], origin: Path | str = "<scenario>") -> Scenario:
+    """Validate a raw scenario table (``extends`` already applied)."""
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(_format_error(origin, exc)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario file, applying its ``extends`` chain."""
+    path = Path(path)
+    return scenario_from_dict(resolve_raw(path), path)
