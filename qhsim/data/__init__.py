@@ -55,6 +55,7 @@ class Prefecture:
     population: float  # 万人, as printed in seed 001
     gdp_share: float
     enterprise_share: float
+    public_rd_share: float
     sector_affinity: dict[str, float]
 
 

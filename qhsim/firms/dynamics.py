@@ -1,0 +1,58 @@
+"""Firm dynamics 企业动态 (MODEL.md §4 steps 6 and 9): revenue growth, margins, knowledge, core IP,
+high-tech product share, exit and entry.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from qhsim.draws import KeyedDraws
+from qhsim.firms.state import FirmPopulation
+
+
+def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.ndarray, draws: KeyedDraws,
+         b: SimpleNamespace) -> None:
+    """Shift the revenue and R&D histories and draw this year's revenue and margin.
+
+    ln(rev_t / rev_{t-1}) = ln(1 + g_GDP) + premium_s + theta * innovated_{t-1} + s_g z - s_g^2 / 2
+    margin_t = rho * margin_{t-1} + (1 - rho) * mean + sd * sqrt(1 - rho^2) * z'
+    """
+    z = draws.normal(year, "growth", f.uid)
+    log_g = (np.log1p(macro_growth) + growth_premium[f.sector] + b.innovation_growth_premium * f.innovated
+             + b.growth_noise * z - 0.5 * b.growth_noise**2)
+    f.rev_l2[:] = f.rev_l1
+    f.rev_l1[:] = f.revenue
+    f.revenue[:] = np.maximum(f.revenue * np.exp(log_g), 1.0)
+    f.rd_l2[:] = f.rd_l1
+    f.rd_l1[:] = f.rd
+    f.subsidy_l1[:] = f.subsidy
+    f.subsidy[:] = 0.0
+    f.voucher[:] = False
+    rho = b.margin_persistence
+    f.margin[:] = (rho * f.margin + (1 - rho) * b.margin_mean
+                   + b.margin_sd * np.sqrt(1 - rho**2) * draws.normal(year, "margin", f.uid))
+
+
+def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
+    """Firms that leave this year: hazard exit_rate x (young factor) x (large factor)."""
+    hazard = b.exit_rate * np.where(year - f.birth < 3, b.young_exit_factor, 1.0)
+    hazard = hazard * np.where(f.revenue >= 2000.0, b.large_exit_factor, 1.0)
+    return draws.uniform(year, "exit", f.uid) < hazard
+
+
+def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> None:
+    """Knowledge stock, core-IP draws and the high-tech product share after this year's R&D.
+
+    K_t = (1 - delta) K_{t-1} + R&D_t; P(new core IP) = 1 - exp(-zeta sqrt(R&D / 100万元)) (K+S draw);
+    the high-tech share drifts toward the firm's orientation (scaled down without R&D) and jumps after
+    an innovation.
+    """
+    f.knowledge[:] = (1.0 - b.knowledge_depreciation) * f.knowledge + f.rd
+    p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(f.rd / 100.0))
+    f.innovated[:] = draws.uniform(year, "ip", f.uid) < p
+    f.ip[:] += f.innovated
+    target = np.where(f.rd_active, f.tech_orient, 0.3 * f.tech_orient)
+    share = f.hitech_share + b.hitech_share_drift * (target - f.hitech_share)
+    f.hitech_share[:] = np.minimum(share + b.innovation_hitech_gain * f.innovated, 1.0)

@@ -1,0 +1,73 @@
+"""Yearly certification round 年度认定: grants, renewals and expiries along the firm ladder.
+
+Order: HTE renewals and new certificates (national rule), tech-based SME registration (valid one year),
+provincial tech-based enterprise recognition, little-giant intake within the yearly quota.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from qhsim.draws import KeyedDraws
+from qhsim.firms.certification import hte_criteria, revenue_growth_3y, three_year_ratio
+from qhsim.firms.state import FirmPopulation
+from qhsim.policy import PolicyYear
+
+TECH_SME_MAX_EMPLOYEES = 500  # national rule: 国科发政〔2017〕115号 art. 6
+TECH_SME_MAX_REVENUE = 20000.0  # 万元 (2亿元), same rule
+
+
+def certify(
+    f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, draws: KeyedDraws, giant_quota: int
+) -> np.ndarray:
+    """Update certificates in place; return the mask of firms newly certified as HTE this year."""
+    year = pol.year
+    uid = f.uid
+    meets = hte_criteria(f, pol, b)
+    valid_until = year + pol.hte_validity - 1
+
+    expired = f.hte_until == year - 1
+    renew = (
+        expired
+        & meets
+        & (draws.uniform(year, "hte_renew", uid) < b.hte_renewal_probability * b.hte_approval_rate)
+    )
+    f.hte_until[renew] = valid_until
+
+    applicant = (f.hte_until < year) & meets & (draws.uniform(year, "hte_apply", uid) < b.hte_apply_probability)
+    new_hte = applicant & (draws.uniform(year, "hte_approve", uid) < b.hte_approval_rate)
+    f.hte_until[new_hte] = valid_until
+    f.hte_since[new_hte & (f.hte_since == 0)] = year
+
+    intensity = np.divide(f.rd, f.revenue)
+    sme_ok = (
+        f.rd_active
+        & (f.employees <= TECH_SME_MAX_EMPLOYEES)
+        & (f.revenue <= TECH_SME_MAX_REVENUE)
+        & (intensity >= b.tech_sme_min_intensity)
+    )
+    registered = sme_ok & (draws.uniform(year, "sme", uid) < b.tech_sme_register_probability)
+    f.sme_year[registered] = year
+
+    tbe_ok = f.rd_active & (three_year_ratio(f) >= b.tbe_min_intensity)
+    tbe_draw = draws.uniform(year, "tbe", uid)
+    renew_tbe = (f.tbe_until == year - 1) & tbe_ok & (tbe_draw < b.hte_renewal_probability)
+    new_tbe = (f.tbe_until < year - 1) & tbe_ok & (tbe_draw < b.tbe_recognition_probability)
+    f.tbe_until[renew_tbe | new_tbe] = year + int(b.tbe_validity_years) - 1
+
+    if giant_quota > 0:
+        growth = revenue_growth_3y(f)
+        candidate = (
+            ((f.hte_until >= year) | (f.tbe_until >= year))
+            & (f.giant_until < year)
+            & (f.revenue >= b.giant_min_revenue)
+            & (growth >= b.giant_min_growth)
+        )
+        idx = np.flatnonzero(candidate)
+        # fastest growers first; uid breaks ties so the order never depends on memory layout
+        order = np.lexsort((uid[idx], -growth[idx]))
+        chosen = idx[order[:giant_quota]]
+        f.giant_until[chosen] = year + int(b.giant_validity_years) - 1
+    return new_hte

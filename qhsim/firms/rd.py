@@ -1,0 +1,113 @@
+"""Firm R&D decisions 企业研发决策 (MODEL.md §4 steps 2 and 4; docs/ODD.md §7.2-7.3).
+
+Intensive margin: an R&D-active firm moves its R&D intensity toward a desired level that falls with the
+after-tax user cost of R&D, subject to a cash-flow limit. Extensive margin: firms start and stop R&D.
+All functions are vectorised over the whole population; ``qhsim.firms.reference`` holds the per-firm
+versions the tests compare against.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from qhsim.firms.state import FirmPopulation
+from qhsim.policy import PolicyYear
+
+USER_COST_FLOOR = 0.05  # a subsidy cannot make R&D free
+
+
+def profit(f: FirmPopulation) -> np.ndarray:
+    return f.margin * f.revenue
+
+
+def tax_rates(f: FirmPopulation, pol: PolicyYear) -> tuple[np.ndarray, np.ndarray]:
+    """Marginal income-tax rate (tau) and the rate the firm would pay without HTE status (tau_alt).
+
+    Small low-profit enterprises pay the reduced rate; Western Development encouraged industries 15%;
+    a valid HTE the HTE rate; the lowest applicable rate wins. A loss-making firm has tau = 0 (the
+    deduction is worth nothing this year).
+    """
+    prof = profit(f)
+    small = (prof <= pol.small_max_income) & (f.employees <= pol.small_max_employees)
+    base = np.where(small, pol.small_rate, pol.standard_rate)
+    tau_alt = np.where(f.encouraged, np.minimum(base, pol.wd_rate), base)
+    is_hte = f.hte_until >= pol.year
+    tau = np.where(is_hte, np.minimum(tau_alt, pol.hte_rate), tau_alt)
+    return np.where(prof > 0, tau, 0.0), tau_alt
+
+
+def deduction_rates(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np.ndarray) -> np.ndarray:
+    """Super-deduction rate d per firm: manufacturing / tech-based SME / general; 0 on the negative list."""
+    d = np.where(sector_manufacturing[f.sector], pol.deduction_manufacturing, pol.deduction_general)
+    d = np.where(f.sme_year >= pol.year - 1, np.maximum(d, pol.deduction_tech_sme), d)
+    return np.where(f.deduct_excluded, 0.0, d)
+
+
+def expected_subsidy_rate(f: FirmPopulation, b: SimpleNamespace) -> np.ndarray:
+    """s = alpha_s * (subsidies received last year / R&D last year), at most 0.9."""
+    rate = np.divide(f.subsidy_l1, f.rd_l1, out=np.zeros(len(f)), where=f.rd_l1 > 0)
+    return np.minimum(b.subsidy_expectation * rate, 0.9)
+
+
+def user_cost(tau: np.ndarray, d: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """After-tax user cost of one yuan of R&D: (1 - tau (1 + d) - s) / (1 - tau)  (MODEL.md §4.2)."""
+    return np.maximum((1.0 - tau * (1.0 + d) - s) / (1.0 - tau), USER_COST_FLOOR)
+
+
+def desired_intensity(
+    f: FirmPopulation, uc: np.ndarray, sector_intensity: np.ndarray, level: float, b: SimpleNamespace
+) -> np.ndarray:
+    """r* = L * r_s * (revenue/1000)^sigma * exp(eta) * (1 + kappa min(K/revenue, 1)) * (uc/uc_ref)^-epsilon."""
+    size = (f.revenue / 1000.0) ** b.size_elasticity
+    know = 1.0 + b.knowledge_effect * np.minimum(f.knowledge / f.revenue, 1.0)
+    price = (uc / b.reference_user_cost) ** (-b.user_cost_elasticity)
+    r = level * sector_intensity[f.sector] * size * np.exp(f.eta) * know * price
+    return np.minimum(r, b.max_rd_intensity)
+
+
+def cash_limit(f: FirmPopulation, b: SimpleNamespace) -> np.ndarray:
+    """Own R&D the firm can fund: phi * max(margin, floor) * revenue + subsidies received last year."""
+    return b.cash_flow_multiple * np.maximum(f.margin, b.margin_floor) * f.revenue + f.subsidy_l1
+
+
+def planned_rd(f: FirmPopulation, r_star: np.ndarray, b: SimpleNamespace) -> np.ndarray:
+    """Partial adjustment r_t = r_{t-1} + lambda (r* - r_{t-1}), capped by cash; 0 for inactive firms."""
+    r_prev = np.where(f.rd_l1 > 0, f.rd_int, 0.0)
+    r = r_prev + b.adjustment_speed * (r_star - r_prev)
+    rd = np.minimum(r * f.revenue, cash_limit(f, b))
+    return np.where(f.rd_active, rd, 0.0)
+
+
+def start_logit(
+    f: FirmPopulation, uc: np.ndarray, sector_logit: np.ndarray, targeted: np.ndarray, b: SimpleNamespace
+) -> np.ndarray:
+    """Logit of starting R&D this year (non-R&D firms): size, sector, user cost, voucher, campaign."""
+    return (
+        b.start_intercept
+        + sector_logit[f.sector]
+        + b.rd_size_slope * np.log(f.revenue / 1000.0)
+        - b.start_user_cost_effect * np.log(uc / b.reference_user_cost)
+        + b.voucher_start_effect * f.voucher
+        + b.campaign_start_effect * targeted
+    )
+
+
+def stop_probability(f: FirmPopulation, year: int, b: SimpleNamespace) -> np.ndarray:
+    certified = (f.hte_until >= year) | (f.tbe_until >= year) | (f.giant_until >= year)
+    return np.where(certified, b.stop_probability * b.certified_stop_factor, b.stop_probability)
+
+
+def campaign_targets(f: FirmPopulation, pol: PolicyYear, sector_industrial: np.ndarray) -> np.ndarray:
+    """Firms a "two zeroings" campaign presses to start R&D (large industrial firms without R&D)."""
+    return (
+        pol.zeroing_prefectures[f.pref]
+        & sector_industrial[f.sector]
+        & (f.revenue >= pol.zeroing_min_revenue)
+        & ~f.rd_active
+    )
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))

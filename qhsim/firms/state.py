@@ -1,0 +1,129 @@
+"""The enterprise population 企业群体 as a structure of arrays.
+
+One row per enterprise legal person; every rule is a numpy kernel over whole columns (MODEL.md §7).
+Dead firms are compacted away at the end of each year; ``uid`` identifies a firm for life.
+``population[i]`` gives a read-only per-firm view for inspection and the dashboard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qhsim import data
+
+# name -> dtype. Money in 万元, shares in [0, 1], years as int.
+COLUMNS: dict[str, Any] = {
+    "uid": np.int64,
+    "pref": np.int8,  # index into data.prefectures()
+    "sector": np.int8,  # index into data.sectors()
+    "birth": np.int16,  # year founded
+    "revenue": np.float64,  # this year
+    "rev_l1": np.float64,  # last year
+    "rev_l2": np.float64,  # two years ago
+    "margin": np.float64,  # profit / revenue (after R&D expenses)
+    "employees": np.float64,
+    "eta": np.float64,  # persistent firm effect on log desired R&D intensity
+    "tech_orient": np.float64,  # long-run high-tech product share the firm drifts toward
+    "hitech_share": np.float64,  # share of revenue from high-tech products
+    "encouraged": np.bool_,  # Western Development encouraged industry (15% rate)
+    "deduct_excluded": np.bool_,  # industry on the super-deduction negative list
+    "rd_active": np.bool_,
+    "rd_int": np.float64,  # planned R&D intensity carried between years (partial adjustment state)
+    "rd": np.float64,  # R&D spending this year (own funds + grants spent on R&D)
+    "rd_l1": np.float64,
+    "rd_l2": np.float64,
+    "knowledge": np.float64,  # perpetual-inventory R&D stock
+    "ip": np.int32,  # core IP items owned
+    "innovated": np.bool_,  # obtained new IP this year (raises next year's growth)
+    "subsidy_l1": np.float64,  # subsidies and rewards received last year
+    "subsidy": np.float64,  # received this year
+    "voucher": np.bool_,  # holds an innovation voucher this year
+    "hte_until": np.int16,  # last year of a valid HTE certificate (0 = never)
+    "hte_since": np.int16,  # year of first HTE certification (0 = never)
+    "tbe_until": np.int16,  # provincial tech-based enterprise recognition valid through
+    "sme_year": np.int16,  # last year registered as a national tech-based SME
+    "giant_until": np.int16,  # little-giant recognition valid through
+}
+
+
+class FirmPopulation:
+    """Columns of equal length, one entry per live firm."""
+
+    def __init__(self, columns: dict[str, np.ndarray]):
+        missing = set(COLUMNS) - set(columns)
+        if missing:
+            raise ValueError(f"missing firm columns: {sorted(missing)}")
+        self.cols = {name: np.ascontiguousarray(columns[name], dtype=dtype) for name, dtype in COLUMNS.items()}
+        lengths = {len(c) for c in self.cols.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"firm columns differ in length: {lengths}")
+        self.next_uid = int(self.cols["uid"].max(initial=-1)) + 1
+
+    def __len__(self) -> int:
+        return len(self.cols["uid"])
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["cols"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Drop the firms where ``mask`` is False."""
+        for name in self.cols:
+            self.cols[name] = self.cols[name][mask]
+
+    def append(self, new: dict[str, np.ndarray]) -> None:
+        """Add firms; ``new`` gives every column but ``uid``, which is assigned here."""
+        n = len(next(iter(new.values())))
+        new = {**new, "uid": np.arange(self.next_uid, self.next_uid + n)}
+        self.next_uid += n
+        for name, dtype in COLUMNS.items():
+            self.cols[name] = np.concatenate([self.cols[name], np.asarray(new[name], dtype=dtype)])
+
+    def __getitem__(self, i: int) -> FirmView:
+        return FirmView({name: col[i].item() for name, col in self.cols.items()})
+
+    def find(self, uid: int) -> FirmView:
+        """The firm with this uid."""
+        (idx,) = np.nonzero(self.cols["uid"] == uid)
+        if not len(idx):
+            raise KeyError(f"no live firm with uid {uid}")
+        return self[int(idx[0])]
+
+
+@dataclass(frozen=True)
+class FirmView:
+    """A read-only snapshot of one firm, with readable labels."""
+
+    values: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def prefecture(self) -> str:
+        p = data.prefectures()[self.values["pref"]]
+        return f"{p.zh} {p.en}"
+
+    @property
+    def sector_label(self) -> str:
+        s = data.sectors()[self.values["sector"]]
+        return f"{s.zh} {s.en}"
+
+    def certifications(self, year: int) -> list[str]:
+        """Certifications valid in ``year``."""
+        v = self.values
+        held = [
+            ("高新技术企业 HTE", v["hte_until"] >= year),
+            ("科技型企业 tech-based enterprise", v["tbe_until"] >= year),
+            ("科技型中小企业 tech-based SME", v["sme_year"] >= year),
+            ("科技小巨人 little giant", v["giant_until"] >= year),
+        ]
+        return [name for name, ok in held if ok]

@@ -1,0 +1,159 @@
+"""Synthetic enterprise population 初始企业群体 at end-2015, and entrants in later years.
+
+Structure (sector x prefecture, revenue, margins) comes from sectors.toml and geography.toml. The R&D
+side is then matched to the documented end-2015 stocks (initial_state.toml, macro.toml): the share of
+above-scale industrial firms doing R&D, business R&D in yuan, and the HTE / tech-based enterprise /
+little-giant / tech-based SME counts. This fixes the initial condition only; during a run nothing is
+rescaled to data.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from scipy.optimize import brentq
+
+from qhsim import data
+from qhsim.firms import sector_table
+from qhsim.firms.certification import hte_threshold
+from qhsim.firms.ladder import TECH_SME_MAX_EMPLOYEES, TECH_SME_MAX_REVENUE
+from qhsim.firms.rd import sigmoid
+from qhsim.firms.state import COLUMNS, FirmPopulation
+from qhsim.policy import PolicyYear
+
+START_YEAR = 2015
+ABOVE_SCALE_REVENUE = 2000.0  # 万元: 规模以上工业企业 threshold since 2011 (national statistics rule)
+HISTORY_GROWTH = 0.07  # assumption: revenue history of incumbents at ~nominal GDP growth 2013-2015
+MEAN_FIRM_AGE = 8.0  # years; assumption for the initial age distribution
+
+
+def _location_and_sector(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draw (prefecture, sector): P(p) = enterprise share; P(s | p) ~ firm share x affinity."""
+    prefs, secs = data.prefectures(), data.sectors()
+    p_share = np.array([p.enterprise_share for p in prefs])
+    pref = rng.choice(len(prefs), size=n, p=p_share / p_share.sum())
+    sector = np.empty(n, dtype=np.int64)
+    base = np.array([s.firm_share for s in secs])
+    for i, p in enumerate(prefs):
+        idx = np.flatnonzero(pref == i)
+        w = base * np.array([p.sector_affinity[s.id] for s in secs])
+        sector[idx] = rng.choice(len(secs), size=len(idx), p=w / w.sum())
+    return pref, sector
+
+
+def new_firms(rng: np.random.Generator, n: int, year: int, size_factor: float, b: SimpleNamespace) -> dict:
+    """Columns (except uid) for ``n`` firms without R&D or certificates, founded before or in ``year``."""
+    S = sector_table()
+    pref, sector = _location_and_sector(rng, n)
+    revenue = S.revenue_median[sector] * size_factor * np.exp(S.revenue_sigma[sector] * rng.standard_normal(n))
+    revenue = np.maximum(revenue, 1.0)
+    margin = b.margin_mean + b.margin_sd * rng.standard_normal(n)
+    tech_orient = rng.beta(S.hitech_alpha[sector], S.hitech_beta[sector])
+    cols = {name: np.zeros(n, dtype=dtype) for name, dtype in COLUMNS.items() if name != "uid"}
+    cols.update(
+        pref=pref,
+        sector=sector,
+        birth=np.full(n, year),
+        revenue=revenue,
+        rev_l1=revenue / (1 + HISTORY_GROWTH),
+        rev_l2=revenue / (1 + HISTORY_GROWTH) ** 2,
+        margin=margin,
+        employees=np.maximum(revenue / S.revenue_per_employee[sector], 1.0),
+        eta=b.intensity_dispersion * rng.standard_normal(n),
+        tech_orient=tech_orient,
+        hitech_share=0.3 * tech_orient,
+        encouraged=rng.random(n) < S.encouraged_share[sector],
+        deduct_excluded=rng.random(n) < S.excluded_from_deduction[sector],
+    )
+    return cols
+
+
+def _pick(rng: np.random.Generator, pool: np.ndarray, k: int, weight: np.ndarray | None = None) -> np.ndarray:
+    k = min(k, len(pool))
+    p = None if weight is None else weight / weight.sum()
+    return rng.choice(pool, size=k, replace=False, p=p)
+
+
+def _scaled_count(value: float, scale: float) -> int:
+    return int(round(value * scale))
+
+
+def initial_population(
+    rng: np.random.Generator, scale: float, pol: PolicyYear, b: SimpleNamespace
+) -> tuple[FirmPopulation, float]:
+    """The end-2015 population and the R&D level factor L that matched 2015 business R&D."""
+    S = sector_table()
+    init = data.values("initial_state")
+    n = _scaled_count(data.observed("enterprises")[START_YEAR], scale)
+    cols = new_firms(rng, n, START_YEAR, 1.0, b)
+    cols["birth"] = (START_YEAR - np.floor(rng.exponential(MEAN_FIRM_AGE, n))).astype(np.int16)
+    rev, sector = cols["revenue"], cols["sector"]
+
+    # Extensive margin: intercept a0 so that the expected share of above-scale industrial firms with R&D
+    # equals the end-2015 value.
+    logit_rest = S.rd_logit[sector] + b.rd_size_slope * np.log(rev / 1000.0)
+    above = S.industrial[sector] & (rev >= ABOVE_SCALE_REVENUE)
+    target_share = init["share_firms_with_rd"] / 100.0
+    a0 = brentq(lambda a: sigmoid(a + logit_rest[above]).mean() - target_share, -30.0, 30.0)
+    active = rng.random(n) < sigmoid(a0 + logit_rest)
+
+    # Intensive margin: relative intensities from sector, size and firm effect; level L matches 2015 R&D.
+    relative = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
+    hte = _pick(rng, np.flatnonzero(active), _scaled_count(init["hte"], scale), np.sqrt((relative * rev)[active]))
+    floor = np.zeros(n)
+    floor[hte] = 1.05 * hte_threshold(rev[hte], pol)
+    target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
+
+    def intensity(level: float) -> np.ndarray:
+        return np.where(active, np.maximum(np.minimum(level * relative, b.max_rd_intensity), floor), 0.0)
+
+    level = brentq(lambda L: float(np.sum(intensity(L) * rev)) - target_rd, 1e-6, 1e3)
+    rd_int = intensity(level)
+    rd = rd_int * rev
+    cols.update(
+        rd_active=active,
+        rd_int=rd_int,
+        rd=rd,
+        rd_l1=rd / (1 + HISTORY_GROWTH),
+        rd_l2=rd / (1 + HISTORY_GROWTH) ** 2,
+        knowledge=rd / (b.knowledge_depreciation + HISTORY_GROWTH),
+        hitech_share=np.where(active, cols["tech_orient"], 0.3 * cols["tech_orient"]),
+    )
+    p_ip = 1.0 - np.exp(-3.0 * b.ip_probability_scale * np.sqrt(rd / 100.0))
+    cols["ip"] = (rng.random(n) < p_ip).astype(np.int32)
+
+    _initial_certificates(rng, cols, hte, init, scale, b)
+    return FirmPopulation({**cols, "uid": np.arange(n)}), level
+
+
+def _initial_certificates(
+    rng: np.random.Generator, cols: dict, hte: np.ndarray, init: dict, scale: float, b: SimpleNamespace
+) -> None:
+    """Hand out the end-2015 certificates to R&D-active firms (weights rising with R&D spending).
+
+    The HTE holders ``hte`` already have R&D above the threshold; their other attributes are set to satisfy
+    the certification rule (they held a valid certificate), with expiries spread evenly over 2015-2017
+    (3-year certificates issued 2013-2015).
+    """
+    active = np.flatnonzero(cols["rd_active"])
+    weight = np.sqrt(cols["rd"][active])
+    cols["hte_until"][hte] = START_YEAR + rng.integers(0, 3, len(hte))
+    cols["hte_since"][hte] = START_YEAR - 2
+    cols["hitech_share"][hte] = np.maximum(cols["hitech_share"][hte], 0.6 + 0.4 * rng.random(len(hte)))
+    cols["tech_orient"][hte] = np.maximum(cols["tech_orient"][hte], cols["hitech_share"][hte])
+    cols["ip"][hte] = np.maximum(cols["ip"][hte], 1)
+
+    tbe = _pick(rng, active, _scaled_count(init["tech_based_enterprises"], scale), weight)
+    cols["tbe_until"][tbe] = START_YEAR + rng.integers(0, int(b.tbe_validity_years), len(tbe))
+
+    certified = np.union1d(hte, tbe)
+    big = certified[cols["revenue"][certified] >= b.giant_min_revenue]
+    giants = _pick(rng, big if len(big) else certified, _scaled_count(init["little_giants"], scale))
+    cols["giant_until"][giants] = START_YEAR + rng.integers(0, int(b.giant_validity_years), len(giants))
+
+    small = active[
+        (cols["employees"][active] <= TECH_SME_MAX_EMPLOYEES) & (cols["revenue"][active] <= TECH_SME_MAX_REVENUE)
+    ]
+    smes = _pick(rng, small, _scaled_count(init["tech_smes"], scale))
+    cols["sme_year"][smes] = START_YEAR

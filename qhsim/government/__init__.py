@@ -1,0 +1,1 @@
+"""Government: the provincial S&T department and prefecture governments, and their programmes."""

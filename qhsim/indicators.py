@@ -1,0 +1,117 @@
+"""Indicators 指标 (MODEL.md §2, §4 step 12): the plan indicators computed from the agent population as
+the statistics define them, for the province and each prefecture.
+
+Counts and money are reported at full scale (divided by the run's ``scale``); ratios are scale-free.
+Definitions and labels: qhsim/data/indicators.toml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qhsim import data
+from qhsim.firms import sector_table
+from qhsim.firms.state import FirmPopulation
+from qhsim.results import PROVINCE
+
+ABOVE_SCALE_REVENUE = 2000.0  # 万元 (规模以上工业企业, national statistics rule since 2011)
+WAN_PER_YI = 1e4  # 1亿元 = 10,000万元
+
+# Indicators that need universities, institutes and talent (the knowledge system): NaN until modelled.
+NOT_YET_MODELLED = (
+    "rd_personnel_per_10k",
+    "tech_contract_turnover",
+    "patents_per_10k",
+    "national_platforms",
+    "science_literacy",
+    "platforms",
+    "st_talent",
+)
+
+
+@dataclass
+class YearFlows:
+    """Money paid to each firm this year (万元, simulated population) and the tax forgone."""
+
+    grants: np.ndarray
+    expost: np.ndarray
+    hte_reward: np.ndarray
+    rd_reward: np.ndarray
+    vouchers: np.ndarray
+    tax_super_deduction: np.ndarray
+    tax_hte_rate: np.ndarray
+
+
+# indicator column -> YearFlows field
+SPEND_COLUMNS = {
+    "spend_ex_ante_grants": "grants",
+    "spend_ex_post_subsidy": "expost",
+    "spend_hte_reward": "hte_reward",
+    "spend_rd_reward": "rd_reward",
+    "spend_vouchers": "vouchers",
+    "tax_expenditure_super_deduction": "tax_super_deduction",
+    "tax_expenditure_hte_rate": "tax_hte_rate",
+}
+
+
+def compute(
+    f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float
+) -> list[dict[str, float | int | str]]:
+    """One row per region (province first, then prefectures in geography.toml order)."""
+    prefs = data.prefectures()
+    k = len(prefs)
+    S = sector_table()
+
+    def by_pref(weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(f.pref, weights=weights, minlength=k).astype(float)
+
+    def with_province(per_pref: np.ndarray) -> np.ndarray:
+        return np.concatenate([[per_pref.sum()], per_pref])
+
+    gdp_share = np.array([p.gdp_share for p in prefs])
+    public_share = np.array([p.public_rd_share for p in prefs])
+    gdp = with_province(macro["gdp"] * gdp_share)
+    public_rd = with_province(macro["public_rd"] * public_share)
+    business_rd = with_province(by_pref(f.rd)) / scale / WAN_PER_YI
+    total_rd = business_rd + public_rd
+
+    above = S.industrial[f.sector] & (f.revenue >= ABOVE_SCALE_REVENUE)
+    n_above = with_province(by_pref(above.astype(float)))
+    n_above_rd = with_province(by_pref((above & (f.rd > 0)).astype(float)))
+    hte = f.hte_until >= year
+    tbe = f.tbe_until >= year
+    giant = f.giant_until >= year
+    firms = with_province(by_pref())
+    counts = {
+        "hte_count": hte,
+        "tech_based_enterprises": tbe,
+        "tech_smes": f.sme_year >= year,
+        "little_giants": giant,
+        "tech_firms_three_types": hte | tbe | giant,
+        "above_scale_industrial": above,
+        "rd_active_firms": f.rd > 0,
+    }
+    columns: dict[str, np.ndarray] = {
+        "gdp": gdp,
+        "business_rd": business_rd,
+        "public_rd": public_rd,
+        "rd_intensity": 100.0 * total_rd / gdp,
+        "enterprise_rd_share": 100.0 * np.divide(business_rd, total_rd, out=np.full(k + 1, np.nan), where=total_rd > 0),
+        "share_firms_with_rd": 100.0 * np.divide(n_above_rd, n_above, out=np.full(k + 1, np.nan), where=n_above > 0),
+        "enterprises": firms / scale,
+    }
+    for name, mask in counts.items():
+        columns[name] = with_province(by_pref(mask.astype(float))) / scale
+    columns["hte_per_10k_enterprises"] = 1e4 * columns["hte_count"] / np.maximum(columns["enterprises"], 1.0)
+    for column, attr in SPEND_COLUMNS.items():
+        columns[column] = with_province(by_pref(getattr(flows, attr))) / scale
+    for name in NOT_YET_MODELLED:
+        columns[name] = np.full(k + 1, np.nan)
+
+    regions = (PROVINCE, *data.prefecture_ids())
+    return [
+        {"year": year, "region": region, **{name: float(values[i]) for name, values in columns.items()}}
+        for i, region in enumerate(regions)
+    ]

@@ -1,0 +1,158 @@
+"""The Qinghai innovation-system model 青海区域创新体系模型: a ``mesa.Model`` stepping one year at a time.
+
+Yearly schedule (MODEL.md §4; docs/ODD.md §3):
+ 1. policy update: the scenario's schedules evaluated at the year;
+ 11. macro closure: GDP, population, employment, enterprise count;
+ 9. firm growth, exit and entry;
+ 5. innovation vouchers (before the start decision they affect);
+ 2. user cost of R&D; 4. extensive margin (start / stop); 2. intensive margin (planned R&D);
+ 3. certification notch (HTE threshold) and reward notch (R&D-intensity tiers);
+ 5. ex-ante grants; realised R&D;
+ 6. knowledge stock and core IP;
+ 5. ex-post subsidy, R&D-intensity rewards; 9. certification round, new-HTE rewards;
+ 12. indicators.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import mesa
+
+from qhsim import data, indicators
+from qhsim.config import Scenario
+from qhsim.draws import KeyedDraws
+from qhsim.firms import behaviour, sector_table
+from qhsim.firms.certification import hte_notch, reward_amount, reward_notch
+from qhsim.firms.dynamics import exit_mask, grow, innovate
+from qhsim.firms.ladder import certify
+from qhsim.firms.rd import (
+    campaign_targets,
+    deduction_rates,
+    desired_intensity,
+    expected_subsidy_rate,
+    planned_rd,
+    sigmoid,
+    start_logit,
+    stop_probability,
+    tax_rates,
+    user_cost,
+)
+from qhsim.firms.synthesis import initial_population, new_firms
+from qhsim.government.agents import PrefectureGovernment, ProvincialGovernment
+from qhsim.government.programmes import ex_ante_grants, ex_post_subsidy, rd_rewards, vouchers
+from qhsim.indicators import YearFlows
+from qhsim.macro import macro_paths
+from qhsim.policy import policy_at
+
+ENTRY_STREAM = 7  # sub-stream id of the generator that draws entrants' attributes
+
+
+class QinghaiModel(mesa.Model):
+    """Enterprises (a vectorised population) and governments (Mesa agents) under a scenario's policies."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None):
+        seed = scenario.run.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.config = scenario
+        self.seed = seed
+        self.scale = scenario.run.scale
+        self.year = scenario.run.start_year
+        self.b = behaviour(scenario.behaviour())
+        self.sectors = sector_table()
+        self.draws = KeyedDraws(seed)
+        self.macro = macro_paths(scenario)
+        self.firms, self.rd_level = initial_population(self.rng, self.scale, policy_at(scenario, self.year), self.b)
+        self.province = ProvincialGovernment(self)
+        self.prefecture_govs = [PrefectureGovernment(self, p.id, p.zh, p.en) for p in data.prefectures()]
+        self._quota_carry = 0.0
+        n = len(self.firms)
+        zero = np.zeros(n)
+        self.rows = indicators.compute(
+            self.firms, self.year, self._macro_now(), YearFlows(*(zero,) * 7), self.scale
+        )
+
+    def _macro_now(self) -> dict[str, float]:
+        return {series: values[self.year] for series, values in self.macro.items()}
+
+    def _scaled_quota(self, quota: int) -> int:
+        """A yearly count quota at the run's scale; fractions carry over so the long-run rate is exact."""
+        exact = quota * self.scale + self._quota_carry
+        n = int(np.floor(exact))
+        self._quota_carry = exact - n
+        return n
+
+    def step(self) -> None:
+        self.year += 1
+        year, f, b, S, scale = self.year, self.firms, self.b, self.sectors, self.scale
+        pol = policy_at(self.config, year)
+        macro = self._macro_now()
+        gdp_growth = macro["gdp"] / self.macro["gdp"][year - 1] - 1.0
+
+        # firm dynamics: growth, exit, entry
+        grow(f, year, gdp_growth, S.growth_premium, self.draws, b)
+        f.employees[:] = np.maximum(f.revenue / S.revenue_per_employee[f.sector], 1.0)
+        f.keep(~exit_mask(f, year, self.draws, b))
+        n_new = int(round(macro["enterprises"] * scale)) - len(f)
+        if n_new > 0:
+            entry_rng = np.random.default_rng([self.seed, year, ENTRY_STREAM])
+            f.append(new_firms(entry_rng, n_new, year, b.entrant_size_factor, b))
+
+        # vouchers, then the R&D decisions they and the tax system shape
+        voucher_pay = vouchers(f, pol, pol.voucher_budget * scale, self.draws, b)
+        f.voucher[:] = voucher_pay > 0
+        tau, tau_alt = tax_rates(f, pol)
+        d = deduction_rates(f, pol, S.manufacturing)
+        uc = user_cost(tau, d, expected_subsidy_rate(f, b))
+
+        targeted = campaign_targets(f, pol, S.industrial)
+        p_start = sigmoid(start_logit(f, uc, S.rd_logit, targeted, b))
+        starts = ~f.rd_active & (self.draws.uniform(year, "start", f.uid) < p_start)
+        stops = f.rd_active & (self.draws.uniform(year, "stop", f.uid) < stop_probability(f, year, b))
+        f.rd_active[:] = (f.rd_active & ~stops) | starts
+
+        r_star = desired_intensity(f, uc, S.rd_intensity, self.rd_level, b)
+        rd_plan = planned_rd(f, r_star, b)
+        rd_plan = hte_notch(f, pol, rd_plan, uc, tau_alt, b)
+        rd_plan = reward_notch(f, pol, rd_plan, uc, S.agri, b)
+
+        grants = ex_ante_grants(f, pol, rd_plan, pol.grant_budget * scale, self.draws, b)
+        f.rd[:] = rd_plan + b.grant_additionality * (grants + np.where(f.rd_active, voucher_pay, 0.0))
+        f.rd_int[:] = rd_plan / f.revenue
+        innovate(f, year, self.draws, b)
+
+        expost = ex_post_subsidy(f, pol, pol.expost_budget * scale, self.draws, b)
+        reward = rd_rewards(f, reward_amount(f, pol, S.agri), pol.reward_budget * scale, len(self.prefecture_govs))
+        new_hte = certify(f, pol, b, self.draws, self._scaled_quota(pol.giant_quota))
+        hte_reward = np.where(new_hte, pol.hte_reward, 0.0)
+        f.subsidy[:] = grants + expost + reward + hte_reward + voucher_pay
+
+        flows = YearFlows(
+            grants=grants,
+            expost=expost,
+            hte_reward=hte_reward,
+            rd_reward=reward,
+            vouchers=voucher_pay,
+            tax_super_deduction=self._deduction_forgone(tau, d),
+            tax_hte_rate=np.where(f.hte_until >= year, tau_alt - tau, 0.0) * np.maximum(f.margin * f.revenue, 0.0),
+        )
+        self._book(flows)
+        self.rows.extend(indicators.compute(f, year, macro, flows, scale))
+
+    def _deduction_forgone(self, tau: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """Tax forgone through the super-deduction: tau x min(d x R&D, taxable profit)."""
+        f = self.firms
+        return tau * np.minimum(d * f.rd, np.maximum(f.margin * f.revenue, 0.0))
+
+    def _book(self, flows: YearFlows) -> None:
+        """Record full-scale spending in the governments' ledgers."""
+        for programme in ("grants", "expost", "vouchers", "hte_reward"):
+            self.province.record(programme, float(getattr(flows, programme).sum()) / self.scale)
+        by_pref = np.bincount(self.firms.pref, weights=flows.rd_reward, minlength=len(self.prefecture_govs))
+        for gov, amount in zip(self.prefecture_govs, by_pref):
+            gov.record("rd_reward", float(amount) / self.scale)
+        for gov in (self.province, *self.prefecture_govs):
+            gov.close_year(self.year)
+
+    def run_to(self, end_year: int) -> None:
+        while self.year < end_year:
+            self.step()

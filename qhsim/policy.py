@@ -1,0 +1,108 @@
+"""The policy in force in one year 年度政策: the scenario's schedules evaluated at that year.
+
+Kernels read plain numbers from a ``PolicyYear`` rather than schedules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qhsim import data
+from qhsim.config import Scenario
+
+
+@dataclass(frozen=True)
+class PolicyYear:
+    year: int
+    # tax
+    standard_rate: float
+    hte_rate: float
+    wd_rate: float
+    small_rate: float
+    small_max_income: float
+    small_max_employees: float
+    # super-deduction
+    deduction_general: float
+    deduction_manufacturing: float
+    deduction_tech_sme: float
+    # HTE certification
+    hte_ratio_small: float
+    hte_ratio_medium: float
+    hte_ratio_large: float
+    hte_band_small: float
+    hte_band_large: float
+    hte_staff_share: float
+    hte_hitech_share: float
+    hte_validity: int
+    hte_reward: float
+    # programmes
+    grant_budget: float
+    grant_size: float
+    grant_cofunding: float
+    grant_selection: str
+    expost_rate: float
+    expost_cap: float
+    expost_budget: float
+    reward_prefectures: np.ndarray  # bool per prefecture
+    reward_budget: float
+    reward_min_revenue: float
+    reward_min_revenue_agri: float
+    reward_tiers: tuple[tuple[float, float], ...]  # (intensity, amount), ascending
+    voucher_budget: float
+    voucher_value: float
+    voucher_max_employees: float
+    giant_quota: int
+    zeroing_prefectures: np.ndarray  # bool per prefecture; all False when the campaign is inactive
+    zeroing_min_revenue: float
+
+
+def _prefecture_mask(ids: list[str]) -> np.ndarray:
+    all_ids = data.prefecture_ids()
+    return np.array([("all" in ids) or (pid in ids) for pid in all_ids])
+
+
+def policy_at(scenario: Scenario, year: int) -> PolicyYear:
+    """Evaluate every schedule of the scenario's policy at ``year``."""
+    p = scenario.policy
+    zeroing = _prefecture_mask(p.two_zeroings.prefectures) & bool(p.two_zeroings.active.at(year))
+    return PolicyYear(
+        year=year,
+        standard_rate=p.tax.standard_rate.at(year),
+        hte_rate=p.tax.hte_rate.at(year),
+        wd_rate=p.tax.western_development_rate.at(year),
+        small_rate=p.tax.small_profit_rate.at(year),
+        small_max_income=p.tax.small_profit_max_income.at(year),
+        small_max_employees=p.tax.small_profit_max_employees.at(year),
+        deduction_general=p.super_deduction.general.at(year),
+        deduction_manufacturing=p.super_deduction.manufacturing.at(year),
+        deduction_tech_sme=p.super_deduction.tech_sme.at(year),
+        hte_ratio_small=p.hte.rd_ratio_small.at(year),
+        hte_ratio_medium=p.hte.rd_ratio_medium.at(year),
+        hte_ratio_large=p.hte.rd_ratio_large.at(year),
+        hte_band_small=p.hte.band_small.at(year),
+        hte_band_large=p.hte.band_large.at(year),
+        hte_staff_share=p.hte.st_staff_share.at(year),
+        hte_hitech_share=p.hte.hitech_revenue_share.at(year),
+        hte_validity=p.hte.validity_years.at(year),
+        hte_reward=p.hte.reward_new.at(year),
+        grant_budget=p.ex_ante_grants.budget.at(year),
+        grant_size=p.ex_ante_grants.grant_size.at(year),
+        grant_cofunding=p.ex_ante_grants.cofunding_ratio.at(year),
+        grant_selection=p.ex_ante_grants.selection.at(year),
+        expost_rate=p.ex_post_subsidy.rate.at(year),
+        expost_cap=p.ex_post_subsidy.cap.at(year),
+        expost_budget=p.ex_post_subsidy.budget.at(year),
+        reward_prefectures=_prefecture_mask(p.rd_reward.prefectures),
+        reward_budget=p.rd_reward.budget.at(year),
+        reward_min_revenue=p.rd_reward.min_revenue.at(year),
+        reward_min_revenue_agri=p.rd_reward.min_revenue_agri.at(year),
+        reward_tiers=tuple(zip(p.rd_reward.tier_intensity, p.rd_reward.tier_amount)),
+        voucher_budget=p.vouchers.budget.at(year),
+        voucher_value=p.vouchers.value.at(year),
+        voucher_max_employees=p.vouchers.max_employees.at(year),
+        giant_quota=p.little_giant.annual_quota.at(year),
+        zeroing_prefectures=zeroing,
+        zeroing_min_revenue=p.two_zeroings.min_revenue.at(year),
+    )
