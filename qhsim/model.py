@@ -95,7 +95,8 @@ class QinghaiModel(mesa.Model):
         n_new = int(round(macro["enterprises"] * scale)) - len(f)
         if n_new > 0:
             entry_rng = np.random.default_rng([self.seed, year, ENTRY_STREAM])
-            f.append(new_firms(entry_rng, n_new, year, b.entrant_size_factor, b))
+            size_index = macro["gdp"] / self.macro["gdp"][self.config.run.start_year]  # entrants grow with the economy
+            f.append(new_firms(entry_rng, n_new, year, b.entrant_size_factor * size_index, b))
 
         # vouchers, then the R&D decisions they and the tax system shape
         voucher_pay = vouchers(f, pol, pol.voucher_budget * scale, self.draws, b)
@@ -123,7 +124,7 @@ class QinghaiModel(mesa.Model):
         expost = ex_post_subsidy(f, pol, pol.expost_budget * scale, self.draws, b)
         reward = rd_rewards(f, reward_amount(f, pol, S.agri), pol.reward_budget * scale, len(self.prefecture_govs))
         new_hte = certify(f, pol, b, self.draws, self._scaled_quota(pol.giant_quota))
-        hte_reward = np.where(new_hte, pol.hte_reward, 0.0)
+        hte_reward = np.where(new_hte & (f.hte_since == year), pol.hte_reward, 0.0)  # first certificates only
         f.subsidy[:] = grants + expost + reward + hte_reward + voucher_pay
 
         flows = YearFlows(

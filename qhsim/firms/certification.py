@@ -37,13 +37,22 @@ def st_staff(rd: np.ndarray, b: SimpleNamespace) -> np.ndarray:
 
 
 def hte_other_criteria(f: FirmPopulation, pol: PolicyYear, rd: np.ndarray, b: SimpleNamespace) -> np.ndarray:
-    """Every HTE criterion except the R&D ratio, with S&T staff as implied by ``rd``."""
+    """Every HTE criterion except the R&D ratio, with S&T staff as implied by ``rd``.
+
+    A firm within ``hitech_relabel_margin`` of the high-tech revenue share passes: it reclassifies product
+    lines to reach the line (``relabel_to_threshold`` after certification).
+    """
     return (
-        (f.hitech_share >= pol.hte_hitech_share)
+        (f.hitech_share + b.hitech_relabel_margin >= pol.hte_hitech_share)
         & (f.ip > 0)
         & (f.birth < pol.year)
         & (st_staff(rd, b) >= pol.hte_staff_share * f.employees)
     )
+
+
+def relabel_to_threshold(f: FirmPopulation, pol: PolicyYear, certified: np.ndarray) -> None:
+    """Certified firms report at least the required high-tech revenue share."""
+    f.hitech_share[certified] = np.maximum(f.hitech_share[certified], pol.hte_hitech_share)
 
 
 def hte_criteria(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace) -> np.ndarray:
@@ -55,17 +64,27 @@ def hte_criteria(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace) -> np.n
 
 
 def notch_gain(
-    rd_plan: np.ndarray, need: np.ndarray, benefit: np.ndarray, uc: np.ndarray, b: SimpleNamespace
+    rd_plan: np.ndarray, need: np.ndarray, benefit: np.ndarray, uc: np.ndarray, b: SimpleNamespace,
+    years: float = 1.0,
 ) -> np.ndarray:
     """Net gain of raising R&D from ``rd_plan`` to ``need`` to win ``benefit``; -inf where out of reach.
 
-    cost = (need - plan) * user_cost * (1 - omega): the after-tax cost of the extra R&D, less the share
-    the firm values for itself. A firm raises R&D by at most ``notch_max_stretch`` times its plan.
+    cost = (need - plan) * user_cost * (1 - omega) * years: the after-tax cost of the extra R&D, less the
+    share the firm values for itself, sustained for ``years`` (present-value years). A firm raises R&D by
+    at most ``notch_max_stretch`` times its plan.
     """
     extra = np.maximum(need - rd_plan, 0.0)
     reachable = extra <= b.notch_max_stretch * rd_plan
-    gain = benefit - extra * uc * (1.0 - b.notch_own_value)
+    gain = benefit - extra * uc * (1.0 - b.notch_own_value) * years
     return np.where(reachable, gain, -np.inf)
+
+
+def hte_notch_target(f: FirmPopulation, pol: PolicyYear) -> np.ndarray:
+    """R&D a firm aiming at HTE status spends this year: the threshold ratio on this year's revenue, and at
+    least what brings the 3-year ratio to the threshold when its certificate comes up for renewal now."""
+    annual = hte_threshold(f.revenue, pol) * f.revenue
+    renewing = f.hte_until == pol.year - 1
+    return np.where(renewing, np.maximum(annual, hte_rd_needed(f, pol)), annual)
 
 
 def hte_notch(
@@ -78,18 +97,19 @@ def hte_notch(
 ) -> np.ndarray:
     """R&D after the certification-notch decision (MODEL.md §4.3), per firm.
 
-    A firm without a valid certificate that meets every other criterion compares the expected value of
-    certification — tax saving (tau_alt - tau_HTE) * profit over the certificate's life plus the one-off
-    reward, times the approval rate — with the cost of the extra R&D; it raises R&D to the threshold when
-    that pays.
+    An R&D-active firm that meets every other criterion compares the expected value of (keeping) HTE
+    status over a certificate's life — [(tau_alt - tau_HTE) * profit + status value] * H plus the one-off
+    reward for a first certificate, times the approval rate — with the cost of holding R&D at the
+    threshold for that time (``notch_gain`` with years = H); it raises R&D to the threshold when that
+    pays. Holders do the same: they must keep the ratio to pass the yearly check and to renew.
     """
-    need = hte_rd_needed(f, pol)
+    need = hte_notch_target(f, pol)
     saving = np.maximum(tau_alt - pol.hte_rate, 0.0) * np.maximum(f.margin * f.revenue, 0.0)
-    benefit = (saving * b.notch_horizon_discount + pol.hte_reward) * b.hte_approval_rate
-    candidate = (
-        f.rd_active & (f.hte_until < pol.year) & (need > rd_plan) & hte_other_criteria(f, pol, need, b)
-    )
-    bump = candidate & (notch_gain(rd_plan, need, benefit, uc, b) > 0)
+    first_reward = np.where(f.hte_since == 0, pol.hte_reward, 0.0)
+    horizon = b.notch_horizon_discount
+    benefit = ((saving + b.hte_status_value) * horizon + first_reward) * b.hte_approval_rate
+    candidate = f.rd_active & (need > rd_plan) & hte_other_criteria(f, pol, need, b)
+    bump = candidate & (notch_gain(rd_plan, need, benefit, uc, b, horizon) > 0)
     return np.where(bump, need, rd_plan)
 
 

@@ -16,15 +16,27 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
          b: SimpleNamespace) -> None:
     """Shift the revenue and R&D histories and draw this year's revenue and margin.
 
-    ln(rev_t / rev_{t-1}) = ln(1 + g_GDP) + premium_s + theta * innovated_{t-1} + s_g z - s_g^2 / 2
+    Each firm draws ln g_i = theta * innovated_{t-1} - mu (ln rev_i - anchor_i) + s_g z_i: innovation
+    raises growth, and the firm's size reverts toward its anchor (its normal size), which follows the
+    sector's demand. Each sector's demand grows at (1 + g_GDP) exp(premium_s); its firms' revenues are
+    rescaled so the sector total matches it (replicator dynamics as in K+S: innovators gain market share
+    at the others' expense; a sector does not outgrow its demand). A firm that keeps innovating settles
+    theta / mu log points above its anchor.
     margin_t = rho * margin_{t-1} + (1 - rho) * mean + sd * sqrt(1 - rho^2) * z'
     """
     z = draws.normal(year, "growth", f.uid)
-    log_g = (np.log1p(macro_growth) + growth_premium[f.sector] + b.innovation_growth_premium * f.innovated
-             + b.growth_noise * z - 0.5 * b.growth_noise**2)
+    log_rev = np.log(f.revenue)
+    log_g = b.innovation_growth_premium * f.innovated - b.size_reversion * (log_rev - f.anchor) + b.growth_noise * z
     f.rev_l2[:] = f.rev_l1
     f.rev_l1[:] = f.revenue
-    f.revenue[:] = np.maximum(f.revenue * np.exp(log_g), 1.0)
+    drawn = f.revenue * np.exp(log_g)
+    n_sectors = len(growth_premium)
+    demand_growth = (1.0 + macro_growth) * np.exp(growth_premium)
+    demand = np.bincount(f.sector, weights=f.revenue, minlength=n_sectors) * demand_growth
+    supplied = np.bincount(f.sector, weights=drawn, minlength=n_sectors)
+    share_scale = np.divide(demand, supplied, out=np.ones(n_sectors), where=supplied > 0)
+    f.revenue[:] = np.maximum(drawn * share_scale[f.sector], 1.0)
+    f.anchor[:] += np.log(demand_growth)[f.sector]
     f.rd_l2[:] = f.rd_l1
     f.rd_l1[:] = f.rd
     f.subsidy_l1[:] = f.subsidy

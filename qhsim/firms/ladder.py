@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from qhsim.draws import KeyedDraws
-from qhsim.firms.certification import hte_criteria, revenue_growth_3y, three_year_ratio
+from qhsim.firms.certification import hte_criteria, relabel_to_threshold, revenue_growth_3y, three_year_ratio
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 
@@ -32,7 +32,7 @@ def certify(
     renew = (
         expired
         & meets
-        & (draws.uniform(year, "hte_renew", uid) < b.hte_renewal_probability * b.hte_approval_rate)
+        & (draws.uniform(year, "hte_renew", uid) < b.hte_renewal_probability)
     )
     f.hte_until[renew] = valid_until
 
@@ -40,6 +40,7 @@ def certify(
     new_hte = applicant & (draws.uniform(year, "hte_approve", uid) < b.hte_approval_rate)
     f.hte_until[new_hte] = valid_until
     f.hte_since[new_hte & (f.hte_since == 0)] = year
+    relabel_to_threshold(f, pol, renew | new_hte)
 
     intensity = np.divide(f.rd, f.revenue)
     sme_ok = (

@@ -95,8 +95,10 @@ def start_logit(
 
 
 def stop_probability(f: FirmPopulation, year: int, b: SimpleNamespace) -> np.ndarray:
+    """p_stop x (certified factor if certified) x (revenue / 1,000万)^-s for firms above 1,000万元."""
     certified = (f.hte_until >= year) | (f.tbe_until >= year) | (f.giant_until >= year)
-    return np.where(certified, b.stop_probability * b.certified_stop_factor, b.stop_probability)
+    size = np.maximum(f.revenue / 1000.0, 1.0) ** (-b.stop_size_elasticity)
+    return np.where(certified, b.certified_stop_factor, 1.0) * b.stop_probability * size
 
 
 def campaign_targets(f: FirmPopulation, pol: PolicyYear, sector_industrial: np.ndarray) -> np.ndarray:

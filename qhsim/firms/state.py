@@ -23,6 +23,7 @@ COLUMNS: dict[str, Any] = {
     "revenue": np.float64,  # this year
     "rev_l1": np.float64,  # last year
     "rev_l2": np.float64,  # two years ago
+    "anchor": np.float64,  # log of the firm's normal revenue, which its revenue reverts toward
     "margin": np.float64,  # profit / revenue (after R&D expenses)
     "employees": np.float64,
     "eta": np.float64,  # persistent firm effect on log desired R&D intensity

@@ -26,6 +26,8 @@ START_YEAR = 2015
 ABOVE_SCALE_REVENUE = 2000.0  # 万元: 规模以上工业企业 threshold since 2011 (national statistics rule)
 HISTORY_GROWTH = 0.07  # assumption: revenue history of incumbents at ~nominal GDP growth 2013-2015
 MEAN_FIRM_AGE = 8.0  # years; assumption for the initial age distribution
+# assumption: 2015 HTE holders had revenue 300万-5亿元 (few Qinghai HTEs are very large or very small)
+HTE_MIN_REVENUE, HTE_MAX_REVENUE = 300.0, 50000.0
 
 
 def _location_and_sector(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +48,8 @@ def new_firms(rng: np.random.Generator, n: int, year: int, size_factor: float, b
     """Columns (except uid) for ``n`` firms without R&D or certificates, founded before or in ``year``."""
     S = sector_table()
     pref, sector = _location_and_sector(rng, n)
-    revenue = S.revenue_median[sector] * size_factor * np.exp(S.revenue_sigma[sector] * rng.standard_normal(n))
+    sigma = S.revenue_sigma[sector] * (1.0 if year == START_YEAR else b.entrant_sigma_factor)
+    revenue = S.revenue_median[sector] * size_factor * np.exp(sigma * rng.standard_normal(n))
     revenue = np.maximum(revenue, 1.0)
     margin = b.margin_mean + b.margin_sd * rng.standard_normal(n)
     tech_orient = rng.beta(S.hitech_alpha[sector], S.hitech_beta[sector])
@@ -56,6 +59,7 @@ def new_firms(rng: np.random.Generator, n: int, year: int, size_factor: float, b
         sector=sector,
         birth=np.full(n, year),
         revenue=revenue,
+        anchor=np.log(revenue),
         rev_l1=revenue / (1 + HISTORY_GROWTH),
         rev_l2=revenue / (1 + HISTORY_GROWTH) ** 2,
         margin=margin,
@@ -100,7 +104,9 @@ def initial_population(
 
     # Intensive margin: relative intensities from sector, size and firm effect; level L matches 2015 R&D.
     relative = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
-    hte = _pick(rng, np.flatnonzero(active), _scaled_count(init["hte"], scale), np.sqrt((relative * rev)[active]))
+    # HTE holders: R&D-oriented firms (weight = relative intensity) of a size whose threshold R&D is plausible
+    pool = np.flatnonzero(active & (rev >= HTE_MIN_REVENUE) & (rev <= HTE_MAX_REVENUE))
+    hte = _pick(rng, pool, _scaled_count(init["hte"], scale), relative[pool])
     floor = np.zeros(n)
     floor[hte] = 1.05 * hte_threshold(rev[hte], pol)
     target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
@@ -108,7 +114,12 @@ def initial_population(
     def intensity(level: float) -> np.ndarray:
         return np.where(active, np.maximum(np.minimum(level * relative, b.max_rd_intensity), floor), 0.0)
 
-    level = brentq(lambda L: float(np.sum(intensity(L) * rev)) - target_rd, 1e-6, 1e3)
+    def excess(level: float) -> float:
+        return float(np.sum(intensity(level) * rev)) - target_rd
+
+    if excess(1e-6) > 0:
+        raise ValueError("initial HTE holders' threshold R&D alone exceeds 2015 business R&D; check sectors.toml")
+    level = brentq(excess, 1e-6, 1e3)
     rd_int = intensity(level)
     rd = rd_int * rev
     cols.update(

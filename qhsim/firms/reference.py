@@ -1,0 +1,403 @@
+"""Per-firm reference rules 单个企业参照实现: the firm decision kernels written one firm at a time.
+
+Plain Python and ``math`` only, no numpy arithmetic. Each function restates a rule from MODEL.md §4 and the
+national regulations in the most literal form, so the tests can check the vectorised kernels in
+``qhsim.firms.rd`` and ``qhsim.firms.certification`` against it firm by firm (MODEL.md §7). This module is
+not used by the model; it is slow on purpose (it is the yardstick for the ≥30× speed target of the
+vectorised step, ``benchmarks/bench_run.py``).
+
+A firm is any mapping from column name (``qhsim.firms.state.COLUMNS``) to a Python scalar, e.g. one item of
+``firm_records(population)``. ``pol`` is a ``qhsim.policy.PolicyYear``; ``b`` the behavioural parameters
+(``qhsim.firms.behaviour``). Sector facts come from ``qhsim.data.sectors()`` (not the array table).
+
+Conventions the rule text leaves open, stated once here:
+- money in 万元; revenue bands of the HTE rule include their upper edge (5,000万元 is in the "≤ 5,000万元"
+  band), as 国科发火〔2016〕32号 art. 11(4) says "5,000万元（含）" and "2亿元（含）";
+- a national tech-based SME registration made in the previous or the current year counts for this year's
+  super-deduction (registration happens during the year, the decision is taken with last year's list);
+- "registered for at least one year" with yearly time: founded in an earlier calendar year.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from qhsim import data
+from qhsim.firms.state import FirmPopulation
+from qhsim.policy import PolicyYear
+
+Firm = Mapping[str, Any]
+
+USER_COST_FLOOR = 0.05  # MODEL.md §4.2 default: whatever the subsidy, one yuan of R&D costs at least 5 fen
+MAX_SUBSIDY_RATE = 0.9  # an expected subsidy rate never reaches full funding
+REVENUE_UNIT = 1000.0  # 万元: size terms are measured against a firm with 1,000万元 revenue
+
+
+# --- taxes and the price of R&D -------------------------------------------------------------------------
+
+
+def profit(firm: Firm) -> float:
+    return firm["margin"] * firm["revenue"]
+
+
+def holds_hte(firm: Firm, year: int) -> bool:
+    return firm["hte_until"] >= year
+
+
+def tax_rates(firm: Firm, pol: PolicyYear) -> tuple[float, float]:
+    """(tau, tau_alt): this year's marginal income-tax rate, and the rate the firm would pay without HTE.
+
+    Rates the firm qualifies for: the standard rate always; the small low-profit rate if taxable income and
+    headcount are within the limits; the Western Development rate for encouraged industries; the HTE rate
+    while a certificate is valid. The firm uses the lowest. A firm without taxable profit pays nothing at the
+    margin this year (tau = 0), but tau_alt is still the rate it would face on a profit.
+    """
+    p = profit(firm)
+    available = [pol.standard_rate]
+    if p <= pol.small_max_income and firm["employees"] <= pol.small_max_employees:
+        available.append(pol.small_rate)
+    if firm["encouraged"]:
+        available.append(pol.wd_rate)
+    tau_alt = min(available)
+    if holds_hte(firm, pol.year):
+        available.append(pol.hte_rate)
+    tau = min(available) if p > 0 else 0.0
+    return tau, tau_alt
+
+
+def deduction_rate(firm: Firm, pol: PolicyYear, manufacturing: bool) -> float:
+    """Super-deduction rate d: manufacturers' rate or the general rate; a registered tech-based SME gets the
+    SME rate if that is higher; industries on the negative list get none."""
+    if firm["deduct_excluded"]:
+        return 0.0
+    d = pol.deduction_manufacturing if manufacturing else pol.deduction_general
+    if firm["sme_year"] >= pol.year - 1:  # registered last year or this year
+        d = max(d, pol.deduction_tech_sme)
+    return d
+
+
+def expected_subsidy_rate(firm: Firm, b: SimpleNamespace) -> float:
+    """Expected subsidy per yuan of R&D: alpha_s times last year's subsidies over last year's R&D (≤ 0.9)."""
+    if firm["rd_l1"] <= 0:
+        return 0.0
+    return min(b.subsidy_expectation * (firm["subsidy_l1"] / firm["rd_l1"]), MAX_SUBSIDY_RATE)
+
+
+def user_cost(tau: float, d: float, s: float) -> float:
+    """After-tax cost of one yuan of R&D (MODEL.md §4.2).
+
+    Spending 1 yuan lowers tax by tau (expense) plus tau·d (super-deduction) and brings s of subsidy; the
+    net outlay 1 − tau − tau·d − s is compared with the after-tax cost 1 − tau of a yuan of other spending.
+    """
+    net_outlay = 1.0 - tau - tau * d - s
+    return max(net_outlay / (1.0 - tau), USER_COST_FLOOR)
+
+
+# --- intensive margin ------------------------------------------------------------------------------------
+
+
+def desired_intensity(firm: Firm, uc: float, sector_intensity: float, level: float, b: SimpleNamespace) -> float:
+    """Desired R&D / revenue: the sector's typical intensity times level, size, firm effect, knowledge and
+    price terms (constant elasticity in the user cost, relative to the reference user cost), capped."""
+    rev = firm["revenue"]
+    size_term = math.pow(rev / REVENUE_UNIT, b.size_elasticity)
+    knowledge_term = 1.0 + b.knowledge_effect * min(firm["knowledge"] / rev, 1.0)
+    price_term = math.pow(uc / b.reference_user_cost, -b.user_cost_elasticity)
+    r = level * sector_intensity * size_term * math.exp(firm["eta"]) * knowledge_term * price_term
+    return min(r, b.max_rd_intensity)
+
+
+def cash_limit(firm: Firm, b: SimpleNamespace) -> float:
+    """Most R&D the firm can fund: a multiple of its (floored) profit plus last year's subsidies."""
+    margin = max(firm["margin"], b.margin_floor)
+    return b.cash_flow_multiple * margin * firm["revenue"] + firm["subsidy_l1"]
+
+
+def planned_rd(firm: Firm, r_star: float, b: SimpleNamespace) -> float:
+    """Planned R&D of an active firm: partial adjustment of intensity from last year's (0 for a firm that did
+    no R&D last year) toward r*, limited by cash. An inactive firm plans nothing."""
+    if not firm["rd_active"]:
+        return 0.0
+    previous = firm["rd_int"] if firm["rd_l1"] > 0 else 0.0
+    intensity = previous + b.adjustment_speed * (r_star - previous)
+    return min(intensity * firm["revenue"], cash_limit(firm, b))
+
+
+# --- extensive margin ------------------------------------------------------------------------------------
+
+
+def campaign_target(firm: Firm, pol: PolicyYear, industrial: bool) -> bool:
+    """Haixi "two zeroings" (seed 004:L46): a large industrial firm without R&D in a campaign prefecture."""
+    return (
+        bool(pol.zeroing_prefectures[firm["pref"]])
+        and industrial
+        and firm["revenue"] >= pol.zeroing_min_revenue
+        and not firm["rd_active"]
+    )
+
+
+def start_logit(firm: Firm, uc: float, sector_logit: float, targeted: bool, b: SimpleNamespace) -> float:
+    x = b.start_intercept + sector_logit
+    x += b.rd_size_slope * math.log(firm["revenue"] / REVENUE_UNIT)
+    x -= b.start_user_cost_effect * math.log(uc / b.reference_user_cost)
+    if firm["voucher"]:
+        x += b.voucher_start_effect
+    if targeted:
+        x += b.campaign_start_effect
+    return x
+
+
+def logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def start_probability(firm: Firm, uc: float, sector_logit: float, targeted: bool, b: SimpleNamespace) -> float:
+    return logistic(start_logit(firm, uc, sector_logit, targeted, b))
+
+
+def stop_probability(firm: Firm, year: int, b: SimpleNamespace) -> float:
+    """Yearly probability that an R&D-active firm stops: the base rate, lower for certified firms (valid HTE,
+    provincial tech-based enterprise or little giant) and falling with size above 1,000万元 revenue."""
+    p = b.stop_probability
+    if firm["hte_until"] >= year or firm["tbe_until"] >= year or firm["giant_until"] >= year:
+        p *= b.certified_stop_factor
+    if firm["revenue"] > REVENUE_UNIT:
+        p *= math.pow(firm["revenue"] / REVENUE_UNIT, -b.stop_size_elasticity)
+    return p
+
+
+# --- HTE rule (国科发火〔2016〕32号 art. 11) ----------------------------------------------------------------
+
+
+def hte_threshold(revenue: float, pol: PolicyYear) -> float:
+    """Required 3-year R&D / revenue by the latest year's revenue: ≤ 5,000万 → 5%, ≤ 2亿 → 4%, above → 3%."""
+    if revenue <= pol.hte_band_small:
+        return pol.hte_ratio_small
+    if revenue <= pol.hte_band_large:
+        return pol.hte_ratio_medium
+    return pol.hte_ratio_large
+
+
+def three_year_revenue(firm: Firm) -> float:
+    return firm["revenue"] + firm["rev_l1"] + firm["rev_l2"]
+
+
+def hte_rd_needed(firm: Firm, pol: PolicyYear) -> float:
+    """This year's R&D at which the 3-year R&D total is exactly the threshold share of 3-year revenue."""
+    return hte_threshold(firm["revenue"], pol) * three_year_revenue(firm) - firm["rd_l1"] - firm["rd_l2"]
+
+
+def st_staff(rd: float, b: SimpleNamespace) -> float:
+    """S&T staff implied by R&D spending: R&D full-time equivalents times S&T staff per R&D person."""
+    return (rd / b.rd_cost_per_fte) * b.st_staff_per_rd_staff
+
+
+def hte_other_criteria(firm: Firm, pol: PolicyYear, rd: float, b: SimpleNamespace) -> bool:
+    """High-tech products ≥ 60% of revenue, owned core IP, registered ≥ 1 year, S&T staff ≥ 10% of
+    employees (with S&T staff as implied by R&D ``rd``)."""
+    return (
+        firm["hitech_share"] >= pol.hte_hitech_share
+        and firm["ip"] >= 1
+        and pol.year - firm["birth"] >= 1
+        and st_staff(rd, b) >= pol.hte_staff_share * firm["employees"]
+    )
+
+
+def hte_ratio_met(firm: Firm, pol: PolicyYear) -> bool:
+    rd3 = firm["rd"] + firm["rd_l1"] + firm["rd_l2"]
+    return rd3 >= hte_threshold(firm["revenue"], pol) * three_year_revenue(firm)
+
+
+def hte_criteria(firm: Firm, pol: PolicyYear, b: SimpleNamespace) -> bool:
+    """Every HTE criterion on the firm's realised R&D of this year."""
+    return hte_ratio_met(firm, pol) and hte_other_criteria(firm, pol, firm["rd"], b)
+
+
+# --- notches ---------------------------------------------------------------------------------------------
+
+
+def notch_gain(rd_plan: float, need: float, benefit: float, uc: float, b: SimpleNamespace) -> float:
+    """Benefit of reaching ``need`` minus the cost of the extra R&D, or -inf if the jump is too large.
+
+    The extra R&D costs its user cost, less the part (omega) the firm values for its own sake; a firm never
+    raises R&D by more than ``notch_max_stretch`` times its plan in one year.
+    """
+    extra = need - rd_plan if need > rd_plan else 0.0
+    if extra > b.notch_max_stretch * rd_plan:
+        return -math.inf
+    return benefit - extra * uc * (1.0 - b.notch_own_value)
+
+
+def hte_benefit(firm: Firm, pol: PolicyYear, tau_alt: float, b: SimpleNamespace) -> float:
+    """Expected value of (keeping) certification: the tax saving over a certificate's life, plus the one-off
+    reward if the firm has never been certified, times the approval rate."""
+    rate_cut = max(tau_alt - pol.hte_rate, 0.0)
+    yearly_saving = rate_cut * max(profit(firm), 0.0)
+    reward = pol.hte_reward if firm["hte_since"] == 0 else 0.0
+    return (yearly_saving * b.notch_horizon_discount + reward) * b.hte_approval_rate
+
+
+def hte_notch(
+    firm: Firm, pol: PolicyYear, rd_plan: float, uc: float, tau_alt: float, b: SimpleNamespace
+) -> float:
+    """R&D after the certification decision: an active firm (holder or not: holders must keep the 3-year ratio
+    to renew) that falls short of the R&D ratio but would meet every other criterion at the needed R&D raises
+    R&D to exactly the needed amount when the expected benefit exceeds the cost of the extra R&D."""
+    if not firm["rd_active"]:
+        return rd_plan
+    need = hte_rd_needed(firm, pol)
+    if need <= rd_plan or not hte_other_criteria(firm, pol, need, b):
+        return rd_plan
+    if notch_gain(rd_plan, need, hte_benefit(firm, pol, tau_alt, b), uc, b) > 0:
+        return need
+    return rd_plan
+
+
+def reward_eligible(firm: Firm, pol: PolicyYear, agri: bool) -> bool:
+    """A Haixi-style R&D reward reaches the firm: fund active, prefecture covered, revenue above the floor
+    (2,000万元; 500万元 for agriculture)."""
+    floor = pol.reward_min_revenue_agri if agri else pol.reward_min_revenue
+    return pol.reward_budget > 0 and bool(pol.reward_prefectures[firm["pref"]]) and firm["revenue"] >= floor
+
+
+def reward_notch(firm: Firm, pol: PolicyYear, rd_plan: float, uc: float, agri: bool, b: SimpleNamespace) -> float:
+    """R&D after choosing a reward tier: the tier with the largest positive net gain (the lowest such tier on
+    a tie); the plan unchanged if no tier pays."""
+    if not firm["rd_active"] or not reward_eligible(firm, pol, agri):
+        return rd_plan
+    best_gain, best_rd = 0.0, rd_plan
+    for intensity, amount in pol.reward_tiers:
+        need = intensity * firm["revenue"]
+        gain = notch_gain(rd_plan, need, amount, uc, b)
+        if gain > best_gain:
+            best_gain, best_rd = gain, max(need, rd_plan)
+    return best_rd
+
+
+def reward_amount(firm: Firm, pol: PolicyYear, agri: bool) -> float:
+    """Reward earned on realised R&D: the amount of the highest tier whose intensity the firm reaches."""
+    if not reward_eligible(firm, pol, agri):
+        return 0.0
+    intensity = firm["rd"] / firm["revenue"]
+    met = [(tier, amount) for tier, amount in pol.reward_tiers if intensity >= tier]
+    return max(met)[1] if met else 0.0
+
+
+# --- one firm, one year ----------------------------------------------------------------------------------
+
+
+def reference_firm_step(
+    firm: Firm,
+    pol: PolicyYear,
+    b: SimpleNamespace,
+    level: float,
+    u_start: float,
+    u_stop: float,
+    sectors: Sequence[data.Sector] | None = None,
+) -> dict[str, float | bool]:
+    """The decision sequence of one firm in one year, as in ``QinghaiModel.step`` (MODEL.md §4 steps 2-4):
+    taxes → super-deduction → user cost → start (u_start < p_start, if inactive) or stop (u_stop < p_stop,
+    if active) → desired intensity → planned R&D → HTE notch → reward notch.
+
+    ``u_start`` and ``u_stop`` are the firm's uniform draws for the year. The firm is not modified.
+    """
+    sectors = data.sectors() if sectors is None else sectors
+    sector = sectors[firm["sector"]]
+    agri = sector.id == "agri_food"
+
+    tau, tau_alt = tax_rates(firm, pol)
+    d = deduction_rate(firm, pol, sector.manufacturing)
+    s = expected_subsidy_rate(firm, b)
+    uc = user_cost(tau, d, s)
+
+    targeted = campaign_target(firm, pol, sector.industrial)
+    p_start = start_probability(firm, uc, sector.rd_logit, targeted, b)
+    p_stop = stop_probability(firm, pol.year, b)
+    if firm["rd_active"]:
+        active = not (u_stop < p_stop)
+    else:
+        active = u_start < p_start
+
+    now = {**firm, "rd_active": active}
+    r_star = desired_intensity(now, uc, sector.rd_intensity, level, b)
+    rd_planned = planned_rd(now, r_star, b)
+    rd_hte = hte_notch(now, pol, rd_planned, uc, tau_alt, b)
+    rd_final = reward_notch(now, pol, rd_hte, uc, agri, b)
+    return {
+        "tau": tau,
+        "tau_alt": tau_alt,
+        "d": d,
+        "s": s,
+        "uc": uc,
+        "targeted": targeted,
+        "p_start": p_start,
+        "p_stop": p_stop,
+        "rd_active": active,
+        "r_star": r_star,
+        "rd_planned": rd_planned,
+        "rd_hte": rd_hte,
+        "rd_plan": rd_final,
+    }
+
+
+STEP_FIELDS = ("tau", "tau_alt", "d", "s", "uc", "targeted", "p_start", "p_stop", "rd_active", "r_star",
+               "rd_planned", "rd_hte", "rd_plan")
+
+
+def firm_records(f: FirmPopulation) -> list[dict[str, Any]]:
+    """The population as one dict of Python scalars per firm (the input of the reference functions)."""
+    names = list(f.cols)
+    columns = [f.cols[name].tolist() for name in names]
+    return [dict(zip(names, values)) for values in zip(*columns)]
+
+
+def vectorised_firm_step(
+    f: FirmPopulation,
+    pol: PolicyYear,
+    b: SimpleNamespace,
+    level: float,
+    u_start: np.ndarray,
+    u_stop: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The same decision sequence over the whole population with the vectorised kernels, in the order of
+    ``QinghaiModel.step``; ``f`` is not modified. Returns the fields of ``reference_firm_step`` as arrays."""
+    from qhsim.firms import sector_table
+    from qhsim.firms.certification import hte_notch as v_hte_notch, reward_notch as v_reward_notch
+    from qhsim.firms import rd as k
+
+    S = sector_table()
+    tau, tau_alt = k.tax_rates(f, pol)
+    d = k.deduction_rates(f, pol, S.manufacturing)
+    s = k.expected_subsidy_rate(f, b)
+    uc = k.user_cost(tau, d, s)
+    targeted = k.campaign_targets(f, pol, S.industrial)
+    p_start = k.sigmoid(k.start_logit(f, uc, S.rd_logit, targeted, b))
+    p_stop = k.stop_probability(f, pol.year, b)
+    starts = ~f.rd_active & (u_start < p_start)
+    stops = f.rd_active & (u_stop < p_stop)
+    active = (f.rd_active & ~stops) | starts
+    now = FirmPopulation({**f.cols, "rd_active": active})
+    r_star = k.desired_intensity(now, uc, S.rd_intensity, level, b)
+    rd_planned = k.planned_rd(now, r_star, b)
+    rd_hte = v_hte_notch(now, pol, rd_planned, uc, tau_alt, b)
+    rd_final = v_reward_notch(now, pol, rd_hte, uc, S.agri, b)
+    return {
+        "tau": tau,
+        "tau_alt": tau_alt,
+        "d": d,
+        "s": s,
+        "uc": uc,
+        "targeted": targeted,
+        "p_start": p_start,
+        "p_stop": p_stop,
+        "rd_active": active,
+        "r_star": r_star,
+        "rd_planned": rd_planned,
+        "rd_hte": rd_hte,
+        "rd_plan": rd_final,
+    }
