@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from qhsim import __version__
-from qhsim.config import Scenario, load_scenario
+from qhsim.config import Scenario, load_scenario, scenario_from_dict
 from qhsim.model import QinghaiModel
 from qhsim.results import RunResult
 
@@ -35,7 +35,8 @@ def run(
     sc = as_scenario(scenario)
     overrides = {k: v for k, v in {"seed": seed, "scale": scale, "end_year": end_year}.items() if v is not None}
     if overrides:
-        sc = sc.model_validate({**sc.model_dump(), "run": {**sc.run.model_dump(), **overrides}})
+        raw = sc.model_dump()
+        sc = scenario_from_dict({**raw, "run": {**raw["run"], **overrides}}, origin="command line")
     started = time.perf_counter()
     model = QinghaiModel(sc)
     model.run_to(sc.run.end_year)

@@ -1,0 +1,26 @@
+# Set-up-and-go targets (README): `make baseline` and `make test`.
+# A project virtual environment in .venv is created on first use with Python >= 3.12
+# (python3.13 / python3.12 on PATH, else pyenv's 3.12 or 3.13).
+
+PYTHON ?= $(shell for p in python3.12 python3.13 \
+	$${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && echo $$p && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: baseline test clean
+
+$(BIN)/qhsim: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "qhsim needs Python >= 3.12 (python3.12 not found)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+baseline: $(BIN)/qhsim
+	$(BIN)/qhsim run scenarios/baseline.toml --out results/baseline
+
+test: $(BIN)/qhsim
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) results

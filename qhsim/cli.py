@@ -1,0 +1,83 @@
+"""Command line 命令行: ``qhsim run SCENARIO``, plus the calibration commands when available.
+
+Bad input prints one line on stderr and exits with code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qhsim import __version__
+from qhsim.errors import InputError
+
+DEFAULT_OUT = Path("results")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: must be a whole number >= 0")
+    return value
+
+
+def _scale(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: allowed range (0, 1]")
+    return value
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from qhsim.output.report import format_summary, summary_table
+    from qhsim.output.store import write_run
+    from qhsim.runner import run
+
+    result = run(args.scenario, seed=args.seed, scale=args.scale, end_year=args.end_year)
+    out = args.out if args.out is not None else DEFAULT_OUT / Path(args.scenario).stem
+    print(format_summary(summary_table(result.indicators)))
+    written = write_run(result, out)
+    print(f"\n结果已写入 Results written to {written}  ({result.run_seconds:.2f} s, seed {result.seed})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qhsim", description="青海区域创新体系仿真 Qinghai regional innovation system simulation"
+    )
+    parser.add_argument("--version", action="version", version=f"qhsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run_p = sub.add_parser("run", help="simulate a scenario and write its indicators, charts and manifest")
+    run_p.add_argument("scenario", help="scenario file, e.g. scenarios/baseline.toml")
+    run_p.add_argument("--seed", type=_positive_int, help="random seed (default: the scenario's)")
+    run_p.add_argument("--out", type=Path, help=f"output directory (default: {DEFAULT_OUT}/<scenario>)")
+    run_p.add_argument("--scale", type=_scale, help="share of firms simulated, (0, 1] (default: the scenario's)")
+    run_p.add_argument("--end-year", type=int, help="last simulated year (default: the scenario's)")
+    run_p.set_defaults(func=cmd_run)
+
+    try:
+        from qhsim.calibration.cli import add_subcommands
+    except ImportError:
+        pass
+    else:
+        add_subcommands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"qhsim: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("qhsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The model end to end: reproducibility, common random numbers across policy variants, budgets, structure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qhsim.model import QinghaiModel
+from qhsim.results import PROVINCE
+from qhsim.runner import as_scenario, run
+from qhsim import data
+
+from conftest import SCENARIOS
+
+SCALE = 0.1
+
+
+@pytest.fixture(scope="module")
+def baseline() -> pd.DataFrame:
+    return run(SCENARIOS / "baseline.toml", scale=SCALE, end_year=2030).indicators
+
+
+def test_same_seed_bit_identical(baseline: pd.DataFrame) -> None:
+    again = run(SCENARIOS / "baseline.toml", scale=SCALE, end_year=2030).indicators
+    pd.testing.assert_frame_equal(baseline, again, check_exact=True)
+
+
+def test_other_seed_differs(baseline: pd.DataFrame) -> None:
+    other = run(SCENARIOS / "baseline.toml", scale=SCALE, end_year=2030, seed=7).indicators
+    assert not np.array_equal(baseline["business_rd"].to_numpy(), other["business_rd"].to_numpy())
+
+
+def test_rows_per_year_and_region(baseline: pd.DataFrame) -> None:
+    regions = [PROVINCE, *data.prefecture_ids()]
+    assert list(baseline["region"].unique()) == regions
+    assert list(baseline["year"].unique()) == list(range(2015, 2031))
+    prov = baseline[baseline.region == PROVINCE].set_index("year")
+    prefs = baseline[baseline.region != PROVINCE].groupby("year")
+    for column in ("business_rd", "hte_count", "enterprises", "spend_ex_ante_grants"):
+        np.testing.assert_allclose(prefs[column].sum(), prov[column], rtol=1e-9)
+
+
+def test_initial_state_matches_documented_2015_stocks(baseline: pd.DataFrame) -> None:
+    y2015 = baseline[(baseline.region == PROVINCE) & (baseline.year == 2015)].iloc[0]
+    init = data.values("initial_state")
+    assert y2015["business_rd"] == pytest.approx(data.observed("business_rd")[2015], rel=1e-6)
+    assert y2015["hte_count"] == pytest.approx(init["hte"], abs=1 / SCALE)
+    assert y2015["enterprises"] == pytest.approx(data.observed("enterprises")[2015], abs=1 / SCALE)
+
+
+def test_lower_user_cost_raises_business_rd_under_crn(baseline: pd.DataFrame) -> None:
+    """super_deduction_120 changes nothing before 2026 (same draws), then raises business R&D."""
+    variant = run(SCENARIOS / "super_deduction_120.toml", scale=SCALE, end_year=2030).indicators
+    before = baseline.year < 2026
+    pd.testing.assert_frame_equal(baseline[before], variant[before], check_exact=True)
+    prov = (baseline.region == PROVINCE) & (baseline.year == 2030)
+    assert variant.loc[prov, "business_rd"].item() > baseline.loc[prov, "business_rd"].item()
+    assert variant.loc[prov, "tax_expenditure_super_deduction"].item() > baseline.loc[prov, "tax_expenditure_super_deduction"].item()
+
+
+@pytest.mark.parametrize(
+    "scenario,column",
+    [
+        ("more_ex_ante_grants", "spend_ex_ante_grants"),
+        ("rd_reward_province_wide", "spend_rd_reward"),
+        ("vouchers_expanded", "spend_vouchers"),
+    ],
+)
+def test_programme_spending_within_budget(scenario: str, column: str) -> None:
+    sc = as_scenario(SCENARIOS / f"{scenario}.toml")
+    result = run(sc, scale=SCALE, end_year=2028).province()
+    budget_key = {
+        "spend_ex_ante_grants": ("ex_ante_grants", "budget", 1),
+        "spend_rd_reward": ("rd_reward", "budget", len(data.prefecture_ids())),
+        "spend_vouchers": ("vouchers", "budget", 1),
+    }[column]
+    section, key, n_funds = budget_key
+    schedule = getattr(getattr(sc.policy, section), key)
+    for year in range(2016, 2029):
+        assert result.loc[year, column] <= schedule.at(year) * n_funds * (1 + 1e-9)
+    assert result.loc[2028, column] > 0
+
+
+def test_mesa_model_structure() -> None:
+    model = QinghaiModel(as_scenario(SCENARIOS / "baseline.toml").model_copy(
+        update={"run": as_scenario(SCENARIOS / "baseline.toml").run.model_copy(update={"scale": 0.02})}))
+    n_govs = 1 + len(data.prefecture_ids())
+    assert len(model.agents) == n_govs
+    model.step()
+    assert model.year == 2016
+    assert model.province.history[-1]["year"] == 2016
+    firm = model.firms[0]
+    assert firm.uid == model.firms.uid[0] and " " in firm.prefecture

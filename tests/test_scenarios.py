@@ -1,0 +1,95 @@
+"""Scenario files: every shipped scenario validates; bad input gives one clear line and exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qhsim.config import load_scenario
+from qhsim.errors import InputError
+from qhsim.policy import policy_at
+
+from conftest import SCENARIOS
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+def test_shipped_scenarios_validate(path: Path) -> None:
+    sc = load_scenario(path)
+    assert sc.run.name == path.stem
+    assert sc.run.description, "every scenario says what it tests"
+    assert path.read_text(encoding="utf-8").startswith("#"), "every scenario opens with a comment"
+
+
+def test_variant_changes_only_what_it_lists() -> None:
+    base = load_scenario(SCENARIOS / "baseline.toml")
+    variant = load_scenario(SCENARIOS / "super_deduction_120.toml")
+    assert policy_at(variant, 2025).deduction_general == policy_at(base, 2025).deduction_general == 1.0
+    assert policy_at(variant, 2026).deduction_general == pytest.approx(1.2)
+    assert policy_at(variant, 2030).hte_rate == policy_at(base, 2030).hte_rate
+    assert variant.macro == base.macro
+
+
+def write(tmp_path: Path, text: str, name: str = "variant.toml") -> Path:
+    (tmp_path / "baseline.toml").write_text((SCENARIOS / "baseline.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BAD = [
+    ('extends = "baseline.toml"\n[policy.tax]\nstandard_rate = 0.9\n', ["policy.tax.standard_rate", "0.9", "allowed range [0, 0.5]"]),
+    ('extends = "baseline.toml"\n[run]\nscale = 0\n', ["run.scale", "(0.0, 1.0]"]),
+    ('extends = "baseline.toml"\n[policy.super_deduction]\ngeneral = { 2030 = -1 }\n', ["policy.super_deduction.general", "-1"]),
+    ('extends = "baseline.toml"\n[policy.ex_ante_grants]\nselection = "random"\n', ["policy.ex_ante_grants.selection", "merit"]),
+    ('extends = "baseline.toml"\n[policy.hte]\nunknown_key = 1\n', ["policy.hte.unknown_key", "unknown key"]),
+    ('extends = "baseline.toml"\n[policy.rd_reward]\nprefectures = ["atlantis"]\n', ["rd_reward.prefectures", "atlantis"]),
+    ('extends = "missing.toml"\n', ["missing.toml", "not found"]),
+    ('extends = "variant.toml"\n', ["cycle"]),
+    ("[run\nname = 1\n", ["not valid TOML"]),
+]
+
+
+@pytest.mark.parametrize("text,expected", BAD, ids=[e[0] for _, e in BAD])
+def test_bad_scenario_one_line_error(tmp_path: Path, text: str, expected: list[str]) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "variant.toml" in message or "missing.toml" in message
+    for fragment in expected:
+        assert fragment in message, message
+
+
+def test_cli_bad_scenario_exit_code_2_no_traceback_nothing_written(tmp_path: Path) -> None:
+    path = write(tmp_path, 'extends = "baseline.toml"\n[policy.tax]\nhte_rate = 2\n')
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "qhsim.cli", "run", str(path), "--out", str(out)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "policy.tax.hte_rate" in proc.stderr and "allowed range [0, 0.5]" in proc.stderr
+    assert not out.exists()
+
+
+def test_cli_missing_file_exit_code_2(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "qhsim.cli", "run", str(tmp_path / "nope.toml")],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert "nope.toml" in proc.stderr and "not found" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_command_line_override_out_of_range() -> None:
+    from qhsim.runner import run
+
+    with pytest.raises(InputError, match=r"command line: run.end_year = 1999"):
+        run(SCENARIOS / "baseline.toml", end_year=1999)
