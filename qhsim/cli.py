@@ -30,13 +30,13 @@ def _scale(text: str) -> float:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from qhsim.output.report import format_summary, summary_table
+    from qhsim.output.report import summary_report
     from qhsim.output.store import write_run
     from qhsim.runner import run
 
     result = run(args.scenario, seed=args.seed, scale=args.scale, end_year=args.end_year)
     out = args.out if args.out is not None else DEFAULT_OUT / Path(args.scenario).stem
-    print(format_summary(summary_table(result.indicators)))
+    print(summary_report(result.indicators))
     written = write_run(result, out)
     print(f"\n结果已写入 Results written to {written}  ({result.run_seconds:.2f} s, seed {result.seed})")
     return 0

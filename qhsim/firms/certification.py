@@ -16,6 +16,9 @@ from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 
 
+RATIO_TOLERANCE = 1e-12
+
+
 def hte_threshold(revenue: np.ndarray, pol: PolicyYear) -> np.ndarray:
     """Required 3-year R&D ratio by the latest year's revenue band (band edges belong to the lower band)."""
     return np.where(
@@ -59,7 +62,8 @@ def hte_criteria(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace) -> np.n
     """All HTE criteria on this year's realised R&D."""
     rd3 = f.rd + f.rd_l1 + f.rd_l2
     rev3 = f.revenue + f.rev_l1 + f.rev_l2
-    ratio_ok = rd3 >= hte_threshold(f.revenue, pol) * rev3
+    # relative tolerance: R&D set exactly to the threshold must pass despite floating-point rounding
+    ratio_ok = rd3 >= hte_threshold(f.revenue, pol) * rev3 * (1.0 - RATIO_TOLERANCE)
     return ratio_ok & hte_other_criteria(f, pol, f.rd, b)
 
 

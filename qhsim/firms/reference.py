@@ -15,7 +15,12 @@ Conventions the rule text leaves open, stated once here:
   band), as 国科发火〔2016〕32号 art. 11(4) says "5,000万元（含）" and "2亿元（含）";
 - a national tech-based SME registration made in the previous or the current year counts for this year's
   super-deduction (registration happens during the year, the decision is taken with last year's list);
-- "registered for at least one year" with yearly time: founded in an earlier calendar year.
+- "registered for at least one year" with yearly time: founded in an earlier calendar year;
+- model conventions beyond the regulation (docs/ODD.md): a firm at most ``hitech_relabel_margin`` short of
+  the 60% high-tech share relabels products and passes; a firm aiming at HTE status targets the threshold
+  share of this year's revenue, or in its renewal year the 3-year catch-up if larger; the extra R&D is
+  costed over the certificate's life (H present-value years), the benefit is the tax saving plus a status
+  value over the same H years plus a one-off reward for a first certificate, times the approval rate.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from qhsim.policy import PolicyYear
 
 Firm = Mapping[str, Any]
 
-USER_COST_FLOOR = 0.05  # MODEL.md §4.2 default: whatever the subsidy, one yuan of R&D costs at least 5 fen
+USER_COST_FLOOR = 0.05  # model convention: whatever the subsidy, one yuan of R&D costs the firm at least 5 fen
 MAX_SUBSIDY_RATE = 0.9  # an expected subsidy rate never reaches full funding
 REVENUE_UNIT = 1000.0  # 万元: size terms are measured against a firm with 1,000万元 revenue
 
@@ -199,9 +204,14 @@ def st_staff(rd: float, b: SimpleNamespace) -> float:
 
 def hte_other_criteria(firm: Firm, pol: PolicyYear, rd: float, b: SimpleNamespace) -> bool:
     """High-tech products ≥ 60% of revenue, owned core IP, registered ≥ 1 year, S&T staff ≥ 10% of
-    employees (with S&T staff as implied by R&D ``rd``)."""
+    employees (with S&T staff as implied by R&D ``rd``).
+
+    Model convention (relabelling at the notch, Chen, Liu, Serrato & Xu 2021): a firm whose high-tech share
+    is short of 60% by at most ``hitech_relabel_margin`` reclassifies products and passes.
+    """
+    hitech_ok = firm["hitech_share"] >= pol.hte_hitech_share - b.hitech_relabel_margin
     return (
-        firm["hitech_share"] >= pol.hte_hitech_share
+        hitech_ok
         and firm["ip"] >= 1
         and pol.year - firm["birth"] >= 1
         and st_staff(rd, b) >= pol.hte_staff_share * firm["employees"]
@@ -210,7 +220,7 @@ def hte_other_criteria(firm: Firm, pol: PolicyYear, rd: float, b: SimpleNamespac
 
 def hte_ratio_met(firm: Firm, pol: PolicyYear) -> bool:
     rd3 = firm["rd"] + firm["rd_l1"] + firm["rd_l2"]
-    return rd3 >= hte_threshold(firm["revenue"], pol) * three_year_revenue(firm)
+    return rd3 >= hte_threshold(firm["revenue"], pol) * three_year_revenue(firm) * (1.0 - 1e-12)  # rounding slack
 
 
 def hte_criteria(firm: Firm, pol: PolicyYear, b: SimpleNamespace) -> bool:
@@ -221,40 +231,55 @@ def hte_criteria(firm: Firm, pol: PolicyYear, b: SimpleNamespace) -> bool:
 # --- notches ---------------------------------------------------------------------------------------------
 
 
-def notch_gain(rd_plan: float, need: float, benefit: float, uc: float, b: SimpleNamespace) -> float:
+def notch_gain(
+    rd_plan: float, need: float, benefit: float, uc: float, b: SimpleNamespace, years: float = 1.0
+) -> float:
     """Benefit of reaching ``need`` minus the cost of the extra R&D, or -inf if the jump is too large.
 
-    The extra R&D costs its user cost, less the part (omega) the firm values for its own sake; a firm never
-    raises R&D by more than ``notch_max_stretch`` times its plan in one year.
+    The extra R&D costs its user cost, less the part (omega) the firm values for its own sake, for each of
+    ``years`` (present-value years); a firm never raises R&D by more than ``notch_max_stretch`` times its plan.
     """
     extra = need - rd_plan if need > rd_plan else 0.0
     if extra > b.notch_max_stretch * rd_plan:
         return -math.inf
-    return benefit - extra * uc * (1.0 - b.notch_own_value)
+    yearly_cost = extra * uc * (1.0 - b.notch_own_value)
+    return benefit - yearly_cost * years
+
+
+def hte_notch_target(firm: Firm, pol: PolicyYear) -> float:
+    """R&D a firm aiming at HTE status spends this year: the threshold share of this year's revenue; a firm
+    whose certificate expired last year (renewal now, on the 3-year ratio) spends at least what brings its
+    3-year ratio to the threshold."""
+    target = hte_threshold(firm["revenue"], pol) * firm["revenue"]
+    if firm["hte_until"] == pol.year - 1:
+        target = max(target, hte_rd_needed(firm, pol))
+    return target
 
 
 def hte_benefit(firm: Firm, pol: PolicyYear, tau_alt: float, b: SimpleNamespace) -> float:
-    """Expected value of (keeping) certification: the tax saving over a certificate's life, plus the one-off
-    reward if the firm has never been certified, times the approval rate."""
+    """Expected value of (keeping) HTE status: over a certificate's life (H present-value years) the yearly
+    tax saving (tau_alt − HTE rate) × profit plus the non-tax status value, plus the one-off reward if the
+    firm has never been certified; all times the approval rate."""
     rate_cut = max(tau_alt - pol.hte_rate, 0.0)
-    yearly_saving = rate_cut * max(profit(firm), 0.0)
+    yearly = rate_cut * max(profit(firm), 0.0) + b.hte_status_value
     reward = pol.hte_reward if firm["hte_since"] == 0 else 0.0
-    return (yearly_saving * b.notch_horizon_discount + reward) * b.hte_approval_rate
+    return (yearly * b.notch_horizon_discount + reward) * b.hte_approval_rate
 
 
 def hte_notch(
     firm: Firm, pol: PolicyYear, rd_plan: float, uc: float, tau_alt: float, b: SimpleNamespace
 ) -> float:
-    """R&D after the certification decision: an active firm (holder or not: holders must keep the 3-year ratio
-    to renew) that falls short of the R&D ratio but would meet every other criterion at the needed R&D raises
-    R&D to exactly the needed amount when the expected benefit exceeds the cost of the extra R&D."""
+    """R&D after the certification decision: an active firm (holder or not: holders must keep the ratio) that
+    plans less than its HTE target but would meet every other criterion at the target raises R&D to exactly
+    the target when the expected benefit exceeds the cost of holding R&D there for the certificate's life."""
     if not firm["rd_active"]:
         return rd_plan
-    need = hte_rd_needed(firm, pol)
-    if need <= rd_plan or not hte_other_criteria(firm, pol, need, b):
+    target = hte_notch_target(firm, pol)
+    if target <= rd_plan or not hte_other_criteria(firm, pol, target, b):
         return rd_plan
-    if notch_gain(rd_plan, need, hte_benefit(firm, pol, tau_alt, b), uc, b) > 0:
-        return need
+    benefit = hte_benefit(firm, pol, tau_alt, b)
+    if notch_gain(rd_plan, target, benefit, uc, b, years=b.notch_horizon_discount) > 0:
+        return target
     return rd_plan
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from qhsim import data
+from qhsim.errors import InputError
 from qhsim.firms import sector_table
 from qhsim.firms.certification import hte_threshold
 from qhsim.firms.ladder import TECH_SME_MAX_EMPLOYEES, TECH_SME_MAX_REVENUE
@@ -75,6 +76,8 @@ def new_firms(rng: np.random.Generator, n: int, year: int, size_factor: float, b
 
 def _pick(rng: np.random.Generator, pool: np.ndarray, k: int, weight: np.ndarray | None = None) -> np.ndarray:
     k = min(k, len(pool))
+    if k == 0:
+        return pool[:0]
     p = None if weight is None else weight / weight.sum()
     return rng.choice(pool, size=k, replace=False, p=p)
 
@@ -117,8 +120,11 @@ def initial_population(
     def excess(level: float) -> float:
         return float(np.sum(intensity(level) * rev)) - target_rd
 
-    if excess(1e-6) > 0:
-        raise ValueError("initial HTE holders' threshold R&D alone exceeds 2015 business R&D; check sectors.toml")
+    if excess(1e-6) > 0 or excess(1e3) < 0:
+        raise InputError(
+            f"run.scale = {scale:g}: the {n} firms drawn cannot carry the end-2015 R&D stocks "
+            "(too few or too large R&D performers); use a larger scale (0.05 or more) or another seed"
+        )
     level = brentq(excess, 1e-6, 1e3)
     rd_int = intensity(level)
     rd = rd_int * rev

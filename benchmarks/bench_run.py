@@ -1,0 +1,190 @@
+"""Benchmark 性能基准: a full baseline run, its memory, and the vectorised firm decision step against the per-firm
+reference (qhsim.firms.reference).
+
+    python benchmarks/bench_run.py                      # table
+    python benchmarks/bench_run.py --scale 0.1 --json   # machine-readable
+
+Targets (MODEL.md §1, §7): a full 2015→2035 run under 2 s; the vectorised decision step at least 30× faster
+than the plain per-firm version of the same rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qhsim.config import Scenario  # noqa: E402
+from qhsim.draws import KeyedDraws  # noqa: E402
+from qhsim.firms import reference as ref  # noqa: E402
+from qhsim.firms.state import FirmPopulation  # noqa: E402
+from qhsim.model import QinghaiModel  # noqa: E402
+from qhsim.policy import policy_at  # noqa: E402
+from qhsim.runner import as_scenario, run  # noqa: E402
+
+TARGET_RUN_SECONDS = 2.0
+TARGET_SPEED_RATIO = 30.0
+DECISION_YEAR = 2021  # the population is stepped to the year before, then one decision step is timed
+
+
+def with_scale(sc: Scenario, scale: float) -> Scenario:
+    return sc.model_validate({**sc.model_dump(), "run": {**sc.run.model_dump(), "scale": scale}})
+
+
+def time_full_run(sc: Scenario, repeat: int) -> tuple[float, int, list[float]]:
+    """Best wall time of ``repeat`` full runs, and the firm-steps (live firms summed over the simulated years)."""
+    times, firm_steps = [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = run(sc)
+        times.append(time.perf_counter() - started)
+        prov = result.province()
+        stepped = prov.index > sc.run.start_year
+        firm_steps = int(round(float((prov.loc[stepped, "enterprises"] * sc.run.scale).sum())))
+    return min(times), firm_steps, times
+
+
+def peak_memory(sc: Scenario) -> int:
+    """Peak bytes allocated by Python and numpy during one full run (tracemalloc; slows the run)."""
+    tracemalloc.start()
+    try:
+        run(sc)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def decision_population(sc: Scenario, n: int) -> tuple[FirmPopulation, QinghaiModel]:
+    """``n`` firms of a baseline run stepped to DECISION_YEAR - 1 (sampled evenly if the run has more)."""
+    model = QinghaiModel(sc)
+    model.run_to(DECISION_YEAR - 1)
+    f = model.firms
+    idx = np.linspace(0, len(f) - 1, min(n, len(f))).round().astype(int)
+    return FirmPopulation({name: col[idx] for name, col in f.cols.items()}), model
+
+
+def time_decision_step(sc: Scenario, n: int, repeat: int) -> dict[str, float]:
+    f, model = decision_population(sc, n)
+    pol = policy_at(sc, DECISION_YEAR)
+    draws = KeyedDraws(model.seed)
+    u_start = draws.uniform(DECISION_YEAR, "start", f.uid)
+    u_stop = draws.uniform(DECISION_YEAR, "stop", f.uid)
+    b, level = model.b, model.rd_level
+
+    def vectorised():
+        return ref.vectorised_firm_step(f, pol, b, level, u_start, u_stop)
+
+    records = ref.firm_records(f)
+    us, up = u_start.tolist(), u_stop.tolist()
+
+    def reference():
+        return [ref.reference_firm_step(x, pol, b, level, a, c) for x, a, c in zip(records, us, up)]
+
+    vectorised()  # warm caches (sector table, imports)
+    inner = 20
+    vec_times = []
+    for _ in range(max(repeat, 3)):
+        started = time.perf_counter()
+        for _ in range(inner):
+            got = vectorised()
+        vec_times.append((time.perf_counter() - started) / inner)
+    ref_times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        want = reference()
+        ref_times.append(time.perf_counter() - started)
+
+    # the two must agree, or the comparison is meaningless
+    worst = 0.0
+    for field in ref.STEP_FIELDS:
+        a, e = np.asarray(got[field], dtype=float), np.array([w[field] for w in want], dtype=float)
+        scale = np.maximum(np.abs(e), 1e-300)
+        worst = max(worst, float(np.max(np.abs(a - e) / scale, initial=0.0)))
+    t_vec, t_ref = min(vec_times), min(ref_times)
+    return {
+        "firms": len(f),
+        "vectorised_seconds": t_vec,
+        "reference_seconds": t_ref,
+        "vectorised_us_per_firm": 1e6 * t_vec / len(f),
+        "reference_us_per_firm": 1e6 * t_ref / len(f),
+        "speed_ratio": t_ref / t_vec,
+        "max_relative_difference": worst,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="agents per real enterprise (default 1.0)")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions; the best time is reported")
+    parser.add_argument("--reference-firms", type=int, default=5000, help="firms in the decision-step comparison")
+    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+
+    sc = with_scale(as_scenario(args.scenario), args.scale)
+    best, firm_steps, times = time_full_run(sc, args.repeat)
+    peak = peak_memory(sc)
+    step = time_decision_step(sc, args.reference_firms, args.repeat)
+    maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+    out = {
+        "scenario": sc.run.name,
+        "scale": args.scale,
+        "years": f"{sc.run.start_year}-{sc.run.end_year}",
+        "run_seconds_best": best,
+        "run_seconds_all": times,
+        "firm_steps": firm_steps,
+        "firm_steps_per_second": firm_steps / best,
+        "peak_traced_mib": peak / 2**20,
+        "max_rss_mib": maxrss_kib / 1024,
+        "decision_step": step,
+        "targets": {"run_seconds_max": TARGET_RUN_SECONDS, "speed_ratio_min": TARGET_SPEED_RATIO},
+        "meets_run_target": best < TARGET_RUN_SECONDS,
+        "meets_ratio_target": step["speed_ratio"] >= TARGET_SPEED_RATIO,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+    }
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print_table(out)
+    return out
+
+
+def print_table(o: dict) -> None:
+    s = o["decision_step"]
+    ok = {True: "yes", False: "NO"}
+    rows = [
+        ("metric", "value", "target", "met"),
+        (f"full run {o['years']}, scale {o['scale']:g} (best of {len(o['run_seconds_all'])})",
+         f"{o['run_seconds_best']:.3f} s", f"< {TARGET_RUN_SECONDS:g} s", ok[o["meets_run_target"]]),
+        ("peak memory, tracemalloc", f"{o['peak_traced_mib']:.1f} MiB", "", ""),
+        ("peak memory, max RSS (process)", f"{o['max_rss_mib']:.1f} MiB", "", ""),
+        ("firm-steps", f"{o['firm_steps']:,}", "", ""),
+        ("firm-steps per second", f"{o['firm_steps_per_second']:,.0f}", "", ""),
+        (f"decision step, vectorised ({s['firms']:,} firms)", f"{s['vectorised_us_per_firm']:.3f} µs/firm", "", ""),
+        ("decision step, per-firm reference", f"{s['reference_us_per_firm']:.2f} µs/firm", "", ""),
+        ("speed ratio reference / vectorised", f"{s['speed_ratio']:.0f}×", f">= {TARGET_SPEED_RATIO:g}×",
+         ok[o["meets_ratio_target"]]),
+        ("max relative difference (agreement)", f"{s['max_relative_difference']:.1e}", "<= 1e-12", ""),
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for i, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Plan targets 规划目标 and the 2035 reference paths (MODEL.md §2).
+
+Targets come from ``qhsim/data/targets.toml`` (kinds explained in its header). The plans give no numbers
+for 2035, so two labelled reference paths are derived here: the 2020→2025 plan trajectory extrapolated,
+and parity with the national 2020 level. Both come back as target-like rows of kind ``reference_path``.
+
+For every indicator we track, higher is better: a target is met when the achieved value is at least the
+target value (exactly at target counts as met, up to float rounding).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from qhsim import data
+from qhsim.errors import InputError
+from qhsim.results import PROVINCE
+
+COLUMNS = ("indicator", "region", "year", "kind", "value", "base_year", "unit", "source", "label")
+LEVEL_KINDS = ("level", "min_level")
+KINDS = (*LEVEL_KINDS, "growth")
+REFERENCE_KIND = "reference_path"
+PLAN_LABEL = "规划目标 plan target"
+EXTRAPOLATED_LABEL = "规划趋势外推 plan trajectory extrapolated"
+PARITY_LABEL = "达到全国2020水平 national parity (2020 level)"
+BASE_YEAR = 2020  # the reference paths start from the observed 2020 value
+PLAN_YEAR = 2025  # the plan year whose 2020→2025 rate is extrapolated
+REFERENCE_YEAR = 2035
+YEAR_RANGE = (2016, 2100)
+TOLERANCE = 1e-9  # relative: exactly at target counts as met despite float rounding
+
+
+def _fail(index: int, key: str, value: Any, allowed: str) -> InputError:
+    path = data.DATA_DIR / "targets.toml"
+    return InputError(f"{path}: target[{index}].{key} = {value!r}: allowed {allowed}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate_target(row: dict[str, Any], index: int) -> dict[str, Any]:
+    """Check one ``[[target]]`` row; raise ``InputError`` naming file, key, bad value and allowed values."""
+    required = ("indicator", "region", "year", "kind", "value", "unit", "source")
+    for key in row:
+        if key not in (*required, "base_year"):
+            raise _fail(index, key, row[key], f"keys {', '.join((*required, 'base_year'))}")
+    for key in required:
+        if key not in row:
+            raise _fail(index, key, None, "a value (key is required)")
+    indicators = tuple(data.load("indicators"))
+    regions = (PROVINCE, *data.prefecture_ids())
+    lo, hi = YEAR_RANGE
+    checks = (
+        ("indicator", row["indicator"] in indicators, "an indicator of indicators.toml"),
+        ("region", row["region"] in regions, ", ".join(regions)),
+        ("kind", row["kind"] in KINDS, ", ".join(KINDS)),
+        ("year", isinstance(row["year"], int) and lo <= row["year"] <= hi, f"an integer year {lo}..{hi}"),
+        ("value", _is_number(row["value"]), "a finite number"),
+        ("unit", isinstance(row["unit"], str) and row["unit"], "a non-empty string"),
+        ("source", isinstance(row["source"], str) and row["source"], "a non-empty string"),
+    )
+    for key, ok, allowed in checks:
+        if not ok:
+            raise _fail(index, key, row[key], allowed)
+    base = row.get("base_year")
+    if row["kind"] == "growth" and not (isinstance(base, int) and base < row["year"]):
+        raise _fail(index, "base_year", base, f"an integer year before year {row['year']} (required for growth)")
+    if row["kind"] != "growth" and base is not None:
+        raise _fail(index, "base_year", base, "only for kind = growth")
+    return row
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Target rows in the column order of ``COLUMNS`` with a nullable integer ``base_year``."""
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["value"] = frame["value"].astype(float)
+    frame["base_year"] = frame["base_year"].astype("Int64")
+    return frame
+
+
+def load_targets() -> pd.DataFrame:
+    """All plan targets of ``targets.toml``, validated, one row each (columns ``COLUMNS``)."""
+    rows = data.load("targets").get("target", [])
+    checked = [validate_target(dict(row), i) for i, row in enumerate(rows)]
+    return _frame([{"base_year": None, **row, "label": PLAN_LABEL} for row in checked])
+
+
+def _reference_row(key: str, value: float, unit: str, source: str, label: str, year: int) -> dict[str, Any]:
+    return {
+        "indicator": key, "region": PROVINCE, "year": year, "kind": REFERENCE_KIND, "value": value,
+        "base_year": BASE_YEAR, "unit": unit, "source": source, "label": label,
+    }
+
+
+def reference_paths_2035(
+    targets: pd.DataFrame | None = None,
+    indicators: dict[str, Any] | None = None,
+    year: int = REFERENCE_YEAR,
+) -> pd.DataFrame:
+    """The two labelled 2035 reference paths as target-like rows (kind ``reference_path``, province only).
+
+    * plan trajectory extrapolated: the compound rate from the observed 2020 value to the 2025 province
+      level target, continued to ``year``: ``v2025 · (v2025 / v2020) ** ((year − 2025) / 5)``;
+    * national parity: the national 2020 level (``national_2020`` in indicators.toml) reached by ``year``.
+
+    Both paths start at the observed 2020 value (``base_year`` = 2020). ``targets`` and ``indicators``
+    default to the package data; pass your own to derive paths for a hand-made case.
+    """
+    targets = load_targets() if targets is None else targets
+    indicators = data.load("indicators") if indicators is None else indicators
+    plan = targets[(targets["region"] == PROVINCE) & (targets["year"] == PLAN_YEAR) & targets["kind"].isin(LEVEL_KINDS)]
+    rows = []
+    for key, spec in indicators.items():
+        start = spec.get("value_2020", {}).get("value")
+        for t in plan[plan["indicator"] == key].itertuples():
+            if start is not None and start > 0 and t.value > 0:
+                value = t.value * (t.value / start) ** ((year - PLAN_YEAR) / (PLAN_YEAR - BASE_YEAR))
+                source = f"derived: {BASE_YEAR} value {start} → {PLAN_YEAR} target {t.value}, rate continued"
+                rows.append(_reference_row(key, value, t.unit, source, EXTRAPOLATED_LABEL, year))
+        national = spec.get("national_2020")
+        if national is not None and start is not None:
+            level, unit, source = float(national["value"]), national["unit"], national["source"]
+            rows.append(_reference_row(key, level, unit, source, PARITY_LABEL, year))
+    return _frame(rows)
+
+
+def achieved(path: pd.Series | float, row: Any) -> float:
+    """What a target row is judged on: the value in the target year, or for ``growth`` the average annual
+    growth rate (CAGR, share per year) from ``base_year`` to ``year``.
+
+    ``path`` is an indicator's yearly values (a Series indexed by year) or, for level kinds, the value in
+    the target year itself. NaN when the path does not reach the years needed.
+    """
+    if row.kind == "growth":
+        start, end = (float(path.get(y, math.nan)) for y in (row.base_year, row.year))
+        if not (start > 0 and end >= 0):
+            return math.nan
+        return (end / start) ** (1.0 / (row.year - row.base_year)) - 1.0
+    return float(path.get(row.year, math.nan)) if isinstance(path, pd.Series) else float(path)
+
+
+def meets(value: float, row: Any) -> bool | None:
+    """Whether an ``achieved`` value meets a target row; ``None`` when the value is NaN (not available)."""
+    if math.isnan(value):
+        return None
+    return value >= row.value - TOLERANCE * max(abs(row.value), 1.0)
+
+
+def target_met(indicator_value: pd.Series | float, row: Any) -> bool | None:
+    """Whether a target (a row of ``load_targets``/``reference_paths_2035``, e.g. from ``itertuples``) is met.
+
+    level, min_level, reference_path: value in the target year ≥ target value. growth: CAGR from
+    ``base_year`` to ``year`` ≥ target rate (needs the yearly path). ``None`` when not available (NaN).
+    """
+    return meets(achieved(indicator_value, row), row)

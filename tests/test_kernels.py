@@ -1,0 +1,275 @@
+"""The vectorised firm kernels agree with the per-firm reference (qhsim.firms.reference), firm by firm."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import SECTOR, default_behaviour, make_firms, policy, random_population
+from qhsim import data
+from qhsim.firms import certification as cert
+from qhsim.firms import rd as k
+from qhsim.firms import reference as ref
+from qhsim.firms import sector_table
+
+RTOL = 1e-12
+N_FIRMS = 3000
+LEVEL = 1.3  # R&D level factor L (the model calibrates it at initialisation)
+
+# (scenario, year): the super-deduction steps (2018 general 75%, 2021 manufacturing 100%, 2022 SMEs,
+# 2023 all), the start of Haixi's reward and "two zeroings" (2025), and the variants from 2026.
+CASES = [
+    ("baseline", 2016),
+    ("baseline", 2018),
+    ("baseline", 2021),
+    ("baseline", 2022),
+    ("baseline", 2023),
+    ("baseline", 2025),
+    ("super_deduction_120", 2026),
+    ("rd_reward_province_wide", 2026),
+]
+IDS = [f"{s}-{y}" for s, y in CASES]
+
+
+def close(vectorised, expected, what: str) -> None:
+    """Element-wise agreement to RTOL relative (exact where the reference is 0 or a boolean)."""
+    vectorised, expected = np.asarray(vectorised), np.asarray(expected)
+    assert vectorised.shape == expected.shape, what
+    if expected.dtype == bool:
+        bad = np.flatnonzero(vectorised != expected)
+    else:
+        both_inf = np.isinf(expected) & (vectorised == expected)
+        bad = np.flatnonzero(~both_inf & ~(np.abs(vectorised - expected) <= RTOL * np.abs(expected)))
+    assert not len(bad), (
+        f"{what}: {len(bad)} firms disagree, first at {bad[0]}: vectorised {vectorised[bad[0]]!r}, "
+        f"reference {expected[bad[0]]!r}"
+    )
+
+
+@pytest.fixture(scope="module", params=CASES, ids=IDS)
+def case(request):
+    scenario, year = request.param
+    seed = 1000 * year + CASES.index(request.param)
+    rng = np.random.default_rng(seed)
+    f = random_population(rng, N_FIRMS, year)
+    return {
+        "pol": policy(scenario, year),
+        "f": f,
+        "firms": ref.firm_records(f),
+        "b": default_behaviour(),
+        "u_start": rng.random(N_FIRMS),
+        "u_stop": rng.random(N_FIRMS),
+        "scenario": scenario,
+    }
+
+
+SECTORS = data.sectors()
+S = sector_table()
+
+
+def sector_of(firm):
+    return SECTORS[firm["sector"]]
+
+
+# --- hand-computed cases ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tau, d, s, expected",
+    [
+        (0.25, 0.75, 0.0, 0.75),  # (1 - 0.25 x 1.75) / 0.75
+        (0.25, 0.50, 0.0, 0.625 / 0.75),  # the 2015 reference user cost 0.8333
+        (0.25, 1.00, 0.0, 0.5 / 0.75),  # 2023 rule, standard rate: 0.6667
+        (0.15, 1.00, 0.0, 0.70 / 0.85),  # HTE with 100% deduction: 0.8235
+        (0.25, 0.75, 0.20, 0.3625 / 0.75),  # with an expected 20% subsidy: 0.4833
+        (0.00, 1.00, 0.0, 1.0),  # loss-making firm: no tax relief at the margin
+        (0.00, 0.75, 0.30, 0.70),  # loss-making firm, subsidy only
+        (0.25, 1.00, 0.90, 0.05),  # would be negative: floored at 5 fen per yuan
+    ],
+)
+def test_user_cost_hand_cases(tau, d, s, expected):
+    assert ref.user_cost(tau, d, s) == pytest.approx(expected, rel=1e-14)
+    got = k.user_cost(np.array([tau]), np.array([d]), np.array([s]))
+    assert got[0] == pytest.approx(expected, rel=1e-14)
+
+
+def test_tax_rates_hand_cases():
+    pol = policy("baseline", 2021)  # standard 25%, HTE 15%, WD 15%, small 4% up to 300万 profit and 300 staff
+    firms = [
+        ({"margin": 0.10, "revenue": 10000.0, "employees": 400.0}, (0.25, 0.25)),  # 1,000万 profit, large
+        ({"margin": 0.10, "revenue": 10000.0, "employees": 400.0, "hte_until": 2021}, (0.15, 0.25)),
+        ({"margin": 0.10, "revenue": 10000.0, "employees": 400.0, "hte_until": 2020}, (0.25, 0.25)),  # expired
+        ({"margin": 0.10, "revenue": 10000.0, "employees": 400.0, "encouraged": True}, (0.15, 0.15)),
+        ({"margin": 0.10, "revenue": 1000.0, "employees": 50.0}, (0.04, 0.04)),  # 100万 profit: small
+        ({"margin": 0.10, "revenue": 3000.0, "employees": 50.0, "hte_until": 2023}, (0.04, 0.04)),  # 300万 edge
+        ({"margin": 0.10, "revenue": 3000.0, "employees": 301.0}, (0.25, 0.25)),  # too many staff
+        ({"margin": -0.05, "revenue": 10000.0, "employees": 400.0, "hte_until": 2022}, (0.0, 0.25)),  # loss
+        ({"margin": 0.0, "revenue": 10000.0, "employees": 100.0}, (0.0, 0.04)),  # zero profit
+    ]
+    f = make_firms(*(row for row, _ in firms))
+    tau, tau_alt = k.tax_rates(f, pol)
+    for i, (row, (want_tau, want_alt)) in enumerate(firms):
+        assert (tau[i], tau_alt[i]) == (want_tau, want_alt), row
+        assert ref.tax_rates(ref.firm_records(f)[i], pol) == (want_tau, want_alt), row
+
+
+@pytest.mark.parametrize(
+    "year, sector, extra, expected",
+    [
+        (2016, "equipment", {}, 0.50),
+        (2017, "services", {"sme_year": 2016}, 0.75),  # SMEs 75% from 2017
+        (2017, "services", {"sme_year": 2015}, 0.50),  # registration too old
+        (2018, "services", {}, 0.75),
+        (2021, "equipment", {}, 1.00),  # manufacturing 100% from 2021
+        (2021, "digital", {}, 0.75),
+        (2022, "digital", {"sme_year": 2022}, 1.00),  # SMEs 100% from 2022
+        (2022, "digital", {"sme_year": 2021}, 1.00),
+        (2023, "services", {}, 1.00),  # everyone 100% from 2023
+        (2023, "equipment", {"deduct_excluded": True}, 0.0),  # negative list
+    ],
+)
+def test_deduction_rate_hand_cases(year, sector, extra, expected):
+    pol = policy("baseline", year)
+    f = make_firms({"sector": SECTOR[sector], **extra})
+    manufacturing = data.sectors()[SECTOR[sector]].manufacturing
+    assert k.deduction_rates(f, pol, S.manufacturing)[0] == expected
+    assert ref.deduction_rate(ref.firm_records(f)[0], pol, manufacturing) == expected
+
+
+def test_expected_subsidy_rate_hand_cases(b):
+    f = make_firms(
+        {"subsidy_l1": 10.0, "rd_l1": 100.0},  # 0.5 x 10% = 5%
+        {"subsidy_l1": 10.0, "rd_l1": 0.0},  # no R&D last year: no expectation
+        {"subsidy_l1": 500.0, "rd_l1": 100.0},  # 0.5 x 500% capped at 90%
+    )
+    want = [0.05, 0.0, 0.9]
+    np.testing.assert_allclose(k.expected_subsidy_rate(f, b), want, rtol=1e-15)
+    assert [ref.expected_subsidy_rate(x, b) for x in ref.firm_records(f)] == pytest.approx(want, rel=1e-15)
+
+
+# --- element-wise agreement on random populations --------------------------------------------------------
+
+
+def test_tax_deduction_subsidy_user_cost(case):
+    f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
+    tau, tau_alt = k.tax_rates(f, pol)
+    ref_tax = [ref.tax_rates(x, pol) for x in firms]
+    close(tau, [t for t, _ in ref_tax], "tau")
+    close(tau_alt, [a for _, a in ref_tax], "tau_alt")
+    d = k.deduction_rates(f, pol, S.manufacturing)
+    close(d, [ref.deduction_rate(x, pol, sector_of(x).manufacturing) for x in firms], "deduction rate")
+    s = k.expected_subsidy_rate(f, b)
+    close(s, [ref.expected_subsidy_rate(x, b) for x in firms], "expected subsidy rate")
+    uc = k.user_cost(tau, d, s)
+    close(uc, [ref.user_cost(t, dd, ss) for (t, _), dd, ss in zip(ref_tax, d.tolist(), s.tolist())], "user cost")
+    # the population exercises every branch
+    assert len(np.unique(tau)) >= 3 and (tau == 0).any() and (d == 0).any()
+    assert (uc == ref.USER_COST_FLOOR).any() and (s == 0.9).any()
+
+
+def test_intensive_margin(case):
+    f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
+    tau, _ = k.tax_rates(f, pol)
+    uc = k.user_cost(tau, k.deduction_rates(f, pol, S.manufacturing), k.expected_subsidy_rate(f, b))
+    r_star = k.desired_intensity(f, uc, S.rd_intensity, LEVEL, b)
+    ref_star = [
+        ref.desired_intensity(x, u, sector_of(x).rd_intensity, LEVEL, b) for x, u in zip(firms, uc.tolist())
+    ]
+    close(r_star, ref_star, "desired intensity")
+    close(k.cash_limit(f, b), [ref.cash_limit(x, b) for x in firms], "cash limit")
+    plan = k.planned_rd(f, r_star, b)
+    close(plan, [ref.planned_rd(x, r, b) for x, r in zip(firms, ref_star)], "planned R&D")
+    assert (r_star == b.max_rd_intensity).any(), "cap never reached"
+    assert (plan == k.cash_limit(f, b))[f.rd_active].any(), "cash limit never binds"
+
+
+def test_extensive_margin(case):
+    f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
+    tau, _ = k.tax_rates(f, pol)
+    uc = k.user_cost(tau, k.deduction_rates(f, pol, S.manufacturing), k.expected_subsidy_rate(f, b))
+    targeted = k.campaign_targets(f, pol, S.industrial)
+    ref_targeted = [ref.campaign_target(x, pol, sector_of(x).industrial) for x in firms]
+    close(targeted, ref_targeted, "two-zeroings targets")
+    if pol.zeroing_prefectures.any():
+        assert targeted.any()
+    logit = k.start_logit(f, uc, S.rd_logit, targeted, b)
+    ref_logit = [
+        ref.start_logit(x, u, sector_of(x).rd_logit, t, b) for x, u, t in zip(firms, uc.tolist(), ref_targeted)
+    ]
+    close(logit, ref_logit, "start logit")
+    close(k.sigmoid(logit), [ref.logistic(v) for v in ref_logit], "start probability")
+    close(k.stop_probability(f, pol.year, b), [ref.stop_probability(x, pol.year, b) for x in firms], "stop probability")
+
+
+def test_hte_rule(case):
+    f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
+    close(cert.hte_threshold(f.revenue, pol), [ref.hte_threshold(x["revenue"], pol) for x in firms], "threshold")
+    need = cert.hte_rd_needed(f, pol)
+    close(need, [ref.hte_rd_needed(x, pol) for x in firms], "R&D needed")
+    close(
+        cert.hte_other_criteria(f, pol, need, b),
+        [ref.hte_other_criteria(x, pol, n, b) for x, n in zip(firms, need.tolist())],
+        "other criteria at the needed R&D",
+    )
+    meets = cert.hte_criteria(f, pol, b)
+    close(meets, [ref.hte_criteria(x, pol, b) for x in firms], "HTE criteria")
+    assert 0 < meets.sum() < len(f)
+
+
+def test_notches(case):
+    f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
+    tau, tau_alt = k.tax_rates(f, pol)
+    uc = k.user_cost(tau, k.deduction_rates(f, pol, S.manufacturing), k.expected_subsidy_rate(f, b))
+    plan = k.planned_rd(f, k.desired_intensity(f, uc, S.rd_intensity, LEVEL, b), b)
+    rows = list(zip(firms, plan.tolist(), uc.tolist(), tau_alt.tolist()))
+
+    after_hte = cert.hte_notch(f, pol, plan, uc, tau_alt, b)
+    close(after_hte, [ref.hte_notch(x, pol, p, u, ta, b) for x, p, u, ta in rows], "HTE notch")
+    assert (after_hte > plan).sum() >= 5, "too few firms bunch at the HTE threshold for a meaningful check"
+
+    after_reward = cert.reward_notch(f, pol, plan, uc, S.agri, b)
+    ref_reward = [ref.reward_notch(x, pol, p, u, sector_of(x).id == "agri_food", b) for x, p, u, _ in rows]
+    close(after_reward, ref_reward, "reward notch")
+    amount = cert.reward_amount(f, pol, S.agri)
+    close(amount, [ref.reward_amount(x, pol, sector_of(x).id == "agri_food") for x in firms], "reward amount")
+    if pol.reward_budget > 0:
+        assert (after_reward > plan).sum() >= 3 and len(np.unique(amount)) == 1 + len(pol.reward_tiers)
+    else:
+        assert not amount.any() and np.array_equal(after_reward, plan)
+
+
+def test_full_decision_step(case):
+    f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
+    u_start, u_stop = case["u_start"], case["u_stop"]
+    before = {name: col.copy() for name, col in f.cols.items()}
+    got = ref.vectorised_firm_step(f, pol, b, LEVEL, u_start, u_stop)
+    want = [ref.reference_firm_step(x, pol, b, LEVEL, us, up) for x, us, up in zip(firms, u_start, u_stop)]
+    for field in ref.STEP_FIELDS:
+        close(got[field], [w[field] for w in want], f"step: {field}")
+    assert all(np.array_equal(before[name], f.cols[name]) for name in before), "the step modified the population"
+    active = got["rd_active"]
+    assert (active & ~f.rd_active).any() and (~active & f.rd_active).any(), "no starts or no stops"
+    assert (got["rd_plan"][~active] == 0).all() and (got["rd_plan"][active] > 0).any()
+
+
+def test_reference_step_matches_model_step_order():
+    """A firm that stops R&D this year plans nothing and cannot bunch; one that starts plans from scratch."""
+    b = default_behaviour()
+    pol = policy("baseline", 2021)
+    base = {
+        "sector": SECTOR["equipment"], "revenue": 4000.0, "rev_l1": 4000.0, "rev_l2": 4000.0,
+        "employees": 40.0, "hitech_share": 0.8, "ip": 1, "rd_int": 0.04, "rd_l1": 160.0, "rd_l2": 160.0,
+    }
+    f = make_firms({**base, "rd_active": True}, {**base, "rd_active": False, "rd_l1": 0.0, "rd_l2": 0.0, "rd_int": 0.0})
+    stopper, starter = ref.firm_records(f)
+    res_stop = ref.reference_firm_step(stopper, pol, b, LEVEL, u_start=0.5, u_stop=0.0)
+    assert not res_stop["rd_active"] and res_stop["rd_plan"] == 0.0
+    res_start = ref.reference_firm_step(starter, pol, b, LEVEL, u_start=0.0, u_stop=0.5)
+    assert res_start["rd_active"]
+    assert res_start["rd_planned"] == pytest.approx(b.adjustment_speed * res_start["r_star"] * 4000.0, rel=1e-14)
+    got = ref.vectorised_firm_step(f, pol, b, LEVEL, np.array([0.5, 0.0]), np.array([0.0, 0.5]))
+    assert got["rd_active"].tolist() == [False, True]
+    assert got["rd_plan"][0] == 0.0 and got["rd_plan"][1] == pytest.approx(res_start["rd_plan"], rel=RTOL)
+    assert math.isfinite(res_start["uc"])

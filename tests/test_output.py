@@ -1,0 +1,395 @@
+"""Targets, reference paths, summary tables, charts and run folders (qhsim.targets, qhsim.output).
+
+Model output changes as the model is developed: these tests check arithmetic on hand-built frames and the
+structure of real runs, never the values the model produces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qhsim import data
+from qhsim.errors import InputError
+from qhsim.output import charts, report, store
+from qhsim.output.report import display_width, format_summary, summary_report, summary_table
+from qhsim.runner import run
+from qhsim.targets import COLUMNS, KINDS, load_targets, reference_paths_2035, target_met, validate_target
+
+YEARS = (2015, 2020, 2024, 2025, 2027, 2035)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run("scenarios/baseline.toml", scale=0.02, end_year=2021)
+
+
+def hand_frame(draw_values: dict[int, dict[str, dict[int, float]]]) -> pd.DataFrame:
+    """Indicators frame with province and Haixi rows: ``{draw: {"region:indicator": {year: value}}}``."""
+    rows = []
+    for draw, series in draw_values.items():
+        for region in ("province", "haixi"):
+            for year in YEARS:
+                row = {"year": year, "region": region, "draw": draw}
+                for name, path in series.items():
+                    where, key = name.split(":")
+                    row[key] = path.get(year, np.nan) if where == region else np.nan
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def row_of(table: pd.DataFrame, key: str) -> pd.Series:
+    (index,) = np.flatnonzero(table["indicator"] == key)
+    return table.iloc[index]
+
+
+# --- targets -----------------------------------------------------------------------------------------
+
+
+def test_targets_load_with_known_indicators_regions_and_kinds():
+    targets = load_targets()
+    assert tuple(targets.columns) == COLUMNS
+    assert len(targets) >= 20
+    assert set(targets["indicator"]) <= set(data.load("indicators"))
+    assert set(targets["region"]) <= {"province", *data.prefecture_ids()}
+    assert set(targets["kind"]) <= set(KINDS)
+    growth = targets[targets["kind"] == "growth"]
+    assert (growth["base_year"] < growth["year"]).all()
+    assert targets.loc[targets["kind"] != "growth", "base_year"].isna().all()
+
+
+GOOD_ROW = {"indicator": "rd_intensity", "region": "province", "year": 2025, "kind": "level",
+            "value": 1.0, "unit": "%", "source": "seed 003:L573"}
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "bad"),
+    [
+        ({"kind": "maximum"}, "kind", "'maximum'"),
+        ({"region": "lhasa"}, "region", "'lhasa'"),
+        ({"indicator": "gdp_per_capita"}, "indicator", "'gdp_per_capita'"),
+        ({"year": "2025"}, "year", "'2025'"),
+        ({"value": True}, "value", "True"),
+        ({"kind": "growth"}, "base_year", "None"),
+        ({"base_year": 2020}, "base_year", "2020"),
+        ({"base_yr": 2020}, "base_yr", "2020"),
+        ({"source": ""}, "source", "''"),
+    ],
+)
+def test_validator_names_file_key_bad_value_and_allowed(change, key, bad):
+    with pytest.raises(InputError) as err:
+        validate_target({**GOOD_ROW, **change}, 3)
+    message = str(err.value)
+    assert "\n" not in message
+    assert "targets.toml" in message and f"target[3].{key} = {bad}" in message and "allowed" in message
+
+
+def test_load_targets_rejects_a_malformed_file(monkeypatch):
+    real = data.load
+    bad = {"target": [GOOD_ROW, {**GOOD_ROW, "kind": "at_least"}]}
+    monkeypatch.setattr(data, "load", lambda name: bad if name == "targets" else real(name))
+    with pytest.raises(InputError, match=r"target\[1\]\.kind = 'at_least': allowed level, min_level, growth"):
+        load_targets()
+
+
+def test_reference_paths_on_a_hand_made_case():
+    targets = pd.DataFrame([
+        {**GOOD_ROW, "indicator": "x", "value": 2.0, "base_year": None},
+        {**GOOD_ROW, "indicator": "x", "region": "haixi", "value": 9.0, "base_year": None},  # not province
+        {**GOOD_ROW, "indicator": "y", "kind": "growth", "value": 0.1, "base_year": 2020},  # not a level
+    ])
+    indicators = {
+        "x": {"value_2020": {"value": 1.0}, "national_2020": {"value": 3.0, "unit": "u", "source": "s"}},
+        "y": {"value_2020": {"value": 1.0}},
+        "z": {"national_2020": {"value": 5.0, "unit": "u", "source": "s"}},  # no 2020 value to start from
+    }
+    paths = reference_paths_2035(targets, indicators)
+    assert list(paths["indicator"]) == ["x", "x"]
+    assert (paths["kind"] == "reference_path").all() and (paths["year"] == 2035).all()
+    assert (paths["base_year"] == 2020).all() and (paths["region"] == "province").all()
+    extrapolated, parity = paths.itertuples()
+    assert extrapolated.value == pytest.approx(8.0)  # 1 -> 2 in five years: doubling every five years to 2035
+    assert parity.value == 3.0
+    assert "extrapolated" in extrapolated.label and "规划" in extrapolated.label
+    assert "national parity" in parity.label and "全国" in parity.label
+
+
+def test_reference_paths_from_the_package_data():
+    paths = reference_paths_2035().set_index(["indicator", "label"])["value"]
+    rd = paths["rd_intensity"]
+    assert rd.filter(like="extrapolated").item() == pytest.approx(1.0 * (1.0 / 0.71) ** 2)
+    assert rd.filter(like="parity").item() == 2.40
+    assert paths["science_literacy"].filter(like="parity").item() == 10.56
+
+
+def target(kind: str, value: float, year: int = 2027, base_year: int | None = None) -> SimpleNamespace:
+    return SimpleNamespace(kind=kind, value=value, year=year, base_year=base_year)
+
+
+@pytest.mark.parametrize("kind", ["level", "min_level", "reference_path"])
+def test_target_met_for_levels(kind):
+    t = target(kind, 1.0)
+    assert target_met(0.99, t) is False
+    assert target_met(1.0, t) is True
+    assert target_met(0.1 + 0.9, t) is True  # at target up to float rounding
+    assert target_met(1.2, t) is True
+    assert target_met(pd.Series({2025: 5.0, 2027: 0.9}), t) is False  # judged in the target year
+    assert target_met(math.nan, t) is None
+    assert target_met(pd.Series({2025: 5.0}), t) is None  # run ends before the target year
+
+
+def test_target_met_for_growth():
+    t = target("growth", 0.05, year=2027, base_year=2024)
+    exactly = pd.Series({2024: 100.0, 2025: 0.0, 2027: 100.0 * 1.05**3})
+    assert target_met(exactly, t) is True
+    assert target_met(exactly * pd.Series({2024: 1.0, 2025: 1.0, 2027: 0.999}), t) is False
+    assert target_met(pd.Series({2024: 100.0, 2027: 200.0}), t) is True
+    assert target_met(pd.Series({2024: 100.0, 2027: 80.0}), t) is False
+    assert target_met(pd.Series({2024: 0.0, 2027: 80.0}), t) is None  # no growth rate from zero
+    assert target_met(pd.Series({2027: 80.0}), t) is None
+
+
+# --- summary table -------------------------------------------------------------------------------------
+
+
+def test_summary_table_single_run():
+    frame = hand_frame({0: {
+        "province:rd_intensity": {2020: 0.7, 2025: 0.9, 2027: 1.0, 2035: 1.5},
+        "province:hte_count": {2020: 200, 2025: 260, 2035: 300},
+        "haixi:tech_firms_three_types": {2024: 100.0, 2027: 120.0},
+    }}).drop(columns="draw")
+    table = summary_table(frame)
+    keys = list(table["indicator"])
+    assert keys == [k for k in data.load("indicators") if k in keys]  # indicators.toml order
+    assert {"rd_intensity", "science_literacy", "hte_per_10k_enterprises", "little_giants", "business_rd",
+            "spend_vouchers", "tax_expenditure_super_deduction"} <= set(keys)
+    assert not {"gdp", "enterprises", "tech_smes", "platforms"} & set(keys)
+    assert "p_met" not in table and "sim_2025_lo" not in table
+
+    rd = row_of(table, "rd_intensity")
+    assert rd["label"] == "研发投入强度 R&D expenditure / GDP (%)"
+    assert rd["status"] == "已建模 modelled"
+    cells = ("observed_2020", "sim_2020", "sim_2025", "sim_2027", "sim_2035")
+    assert tuple(rd[c] for c in cells) == (0.71, 0.7, 0.9, 1.0, 1.5)
+    assert (rd["target"], rd["target_year"], rd["target_kind"]) == (1.0, 2025, "level")
+    assert rd["gap"] == pytest.approx(-0.1)
+    assert rd["met"] == "否 no"
+
+    hte = row_of(table, "hte_count")
+    assert (hte["gap"], hte["met"]) == (0.0, "是 yes")  # exactly at target
+    assert math.isnan(hte["sim_2027"])
+    literacy = row_of(table, "science_literacy")
+    assert literacy["status"] == "未建模 not yet modelled" and pd.isna(literacy["met"]) and math.isnan(literacy["gap"])
+    assert math.isnan(row_of(table, "business_rd")["target"])
+
+    haixi = summary_table(frame, "haixi")
+    three = row_of(haixi, "tech_firms_three_types")
+    assert (three["target_kind"], three["base_year"]) == ("growth", 2024)
+    assert three["gap"] == pytest.approx(1.2 ** (1 / 3) - 1 - 0.05)
+    assert three["met"] == "是 yes"
+    assert math.isnan(row_of(haixi, "rd_intensity")["observed_2020"])  # observed values are province-level
+    assert row_of(haixi, "rd_intensity")["target_year"] == 2027
+
+
+def test_summary_table_ensemble_median_band_and_probability():
+    frame = hand_frame({
+        draw: {"province:rd_intensity": {2025: v}, "haixi:tech_firms_three_types": {2024: 100.0, 2027: end}}
+        for draw, v, end in [(7, 1.3, 110.0), (8, 0.9, 116.0), (9, 1.1, 120.0)]
+    })
+    rd = row_of(summary_table(frame), "rd_intensity")
+    assert rd["sim_2025"] == pytest.approx(1.1)
+    assert rd["sim_2025_lo"] == pytest.approx(0.9 + 0.1 * 0.2)  # 5% quantile, linear between order statistics
+    assert rd["sim_2025_hi"] == pytest.approx(1.1 + 0.9 * 0.2)
+    assert rd["gap"] == pytest.approx(0.1)
+    assert rd["met"] == "是 yes"
+    assert rd["p_met"] == pytest.approx(2 / 3)
+    assert math.isnan(rd["sim_2035"]) and math.isnan(rd["sim_2035_lo"])
+
+    three = row_of(summary_table(frame, "haixi"), "tech_firms_three_types")
+    assert three["p_met"] == pytest.approx(2 / 3)  # CAGR 3.2%, 5.1%, 6.3% against 5%
+    assert three["gap"] == pytest.approx(1.16 ** (1 / 3) - 1 - 0.05)
+    assert math.isnan(row_of(summary_table(frame), "science_literacy")["p_met"])
+
+
+def test_summary_table_refuses_a_region_without_rows():
+    frame = hand_frame({0: {"province:rd_intensity": {2025: 1.0}}})
+    with pytest.raises(InputError, match="no rows for region 'haidong'; regions present: province, haixi"):
+        summary_table(frame, "haidong")
+
+
+def test_display_width_counts_cjk_double():
+    assert display_width("研发a") == 5
+    assert display_width("目标（年份）") == 12
+    assert display_width("—") == 1
+
+
+@pytest.mark.parametrize("draws", [1, 3])
+def test_format_summary_lines_have_equal_display_width(draws):
+    frame = hand_frame({d: {"province:rd_intensity": {2020: 0.7 + d, 2025: 0.9}} for d in range(draws)})
+    text = format_summary(summary_table(frame), "青海省 Qinghai Province")
+    lines = text.splitlines()
+    assert len({display_width(line) for line in lines}) == 1
+    assert lines[0].startswith("青海省") and "指标" in lines[1] and "indicator" in lines[2]
+    assert set(lines[3]) == {"-"}
+    rd_line = next(line for line in lines if line.startswith("研发投入强度"))
+    assert "—" in rd_line and "1.00 (2025)" in rd_line
+    assert ("P(met)" in lines[2]) == (draws > 1)
+    label_width = max(display_width(label) for label in [*summary_table(frame)["label"], "indicator"])
+    for line in lines[1:3] + lines[4:]:  # the status column starts at the same display column in every line
+        head, tail = split_at_width(line, label_width)
+        assert display_width(head) == label_width and tail.startswith("  ") and tail[2] != " "
+
+
+def split_at_width(text: str, width: int) -> tuple[str, str]:
+    """Split ``text`` after its first ``width`` display columns."""
+    for i in range(len(text) + 1):
+        if display_width(text[:i]) >= width:
+            return text[:i], text[i:]
+    return text, ""
+
+
+def test_summary_report_has_province_haidong_and_haixi_sections(result):
+    text = summary_report(result.indicators)
+    sections = text.removesuffix("\n").split("\n\n")
+    assert [s.splitlines()[0].split(" |")[0] for s in sections] == ["青海省 Qinghai Province", "海东市 Haidong", "海西州 Haixi"]
+    haidong = sections[1]
+    assert "60 (2025)" in haidong and "2,000 (2025)" in haidong  # tech-based firms, S&T talent
+    assert "+5.0%/yr 2024-2027" in sections[2]
+    for section in sections:
+        assert len({display_width(line) for line in section.splitlines()}) == 1
+
+
+# --- charts ----------------------------------------------------------------------------------------------
+
+
+def test_observed_points_come_from_the_data_files():
+    points = charts.observed_points("rd_intensity")
+    assert points == {2015: pytest.approx(100 * 11.6 / 2417.05), 2020: 0.71}
+    assert charts.observed_points("gdp") == {2015: 2417.05, 2020: 3005.92}
+    assert charts.observed_points("spend_vouchers") == {}
+
+
+def test_indicator_charts_one_png_per_indicator_with_data(result, tmp_path):
+    frame = result.indicators[["year", "region", "gdp", "rd_intensity", "rd_personnel_per_10k", "hte_count"]]
+    assert frame["rd_personnel_per_10k"].isna().all()  # not yet modelled: no chart
+    written = charts.indicator_charts(frame, tmp_path / "charts")
+    assert written == [tmp_path / "charts" / f"{key}.png" for key in ("rd_intensity", "hte_count", "gdp")]
+    assert all(p.read_bytes()[:8] == PNG for p in written)
+
+    ensemble = pd.concat([frame.assign(draw=d) for d in range(3)])
+    haixi = charts.indicator_charts(ensemble, tmp_path / "haixi", region="haixi")
+    assert [p.name for p in haixi] == ["haixi_rd_intensity.png", "haixi_hte_count.png", "haixi_gdp.png"]
+
+
+def test_chinese_labels_kept_with_a_cjk_font_dropped_without(monkeypatch):
+    label = "研发投入强度\nR&D expenditure / GDP (%) | 海西州 Haixi"
+    monkeypatch.setattr(charts, "cjk_font", lambda: None)
+    assert charts._readable(label) == "R&D expenditure / GDP (%) | Haixi"
+    assert charts._readable("90%区间 90% band") == "90% band"
+    monkeypatch.setattr(charts, "cjk_font", lambda: "Noto Sans CJK SC")
+    assert charts._readable(label) == label
+
+
+def test_missing_glyph_warnings_do_not_escape(result, tmp_path, monkeypatch):
+    monkeypatch.setattr(charts, "cjk_font", lambda: "DejaVu Sans")  # claims CJK, has no Chinese glyphs
+    (png,) = charts.indicator_charts(result.indicators[["year", "region", "hte_count"]], tmp_path)
+    assert png.read_bytes()[:8] == PNG
+
+
+# --- run folders -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run_dir(result, tmp_path_factory):
+    return store.write_run(result, tmp_path_factory.mktemp("runs") / "baseline")
+
+
+@pytest.fixture
+def one_chart(monkeypatch):
+    """Charts of R&D intensity only: enough for tests about folders, and fast."""
+    def rd_chart(table, out_dir):
+        return charts.indicator_charts(table[["year", "region", "rd_intensity"]], out_dir)
+
+    monkeypatch.setattr(store, "indicator_charts", rd_chart)
+
+
+def test_write_run_read_run_round_trip(result, run_dir):
+    for name in ("indicators.csv", "indicators.parquet", "summary.txt", "manifest.json"):
+        assert (run_dir / name).is_file()
+    assert (run_dir / "indicators.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    frame = result.indicators
+    province = frame[frame["region"] == "province"]
+    with_data = {k for k in data.load("indicators") if k in frame and province[k].notna().any()}
+    assert {p.stem for p in (run_dir / "charts").glob("*.png")} == with_data
+
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["seed"] == result.seed and manifest["scenario"] == result.scenario
+    assert manifest["data_fingerprints"] == data.fingerprints()
+    assert {"qhsim", "python", "numpy", "mesa"} <= set(manifest["versions"])
+    tables = {"indicators.csv", "indicators.parquet", "summary.txt"}
+    assert {f"charts/{k}.png" for k in with_data} | tables == set(manifest["files"])
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((run_dir / name).read_bytes()).hexdigest() == digest
+
+    back = store.read_run(run_dir)
+    pd.testing.assert_frame_equal(back.indicators, result.indicators)
+    assert (back.seed, back.scenario, back.scenario_name) == (result.seed, result.scenario, result.scenario_name)
+    assert back.run_seconds == result.run_seconds and back.meta == result.meta
+    csv = pd.read_csv(run_dir / "indicators.csv", encoding="utf-8-sig")
+    assert list(csv.columns) == list(result.indicators.columns)
+
+
+def test_summary_text_is_written_with_both_languages(run_dir):
+    text = (run_dir / "summary.txt").read_text(encoding="utf-8")
+    assert text.startswith("情景 scenario: baseline") and "研发投入强度 R&D expenditure / GDP (%)" in text
+    assert report.region_label("haidong") in text
+
+
+def test_write_run_replaces_a_previous_run_and_refuses_other_folders(result, tmp_path, one_chart):
+    out = tmp_path / "run"
+    store.write_run(result, out)
+    (out / "stale.txt").write_text("from an older run")
+    store.write_run(result, out)
+    assert not (out / "stale.txt").exists() and (out / "manifest.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "draft.md").write_text("keep me")
+    with pytest.raises(InputError, match="not a qhsim run folder"):
+        store.write_run(result, precious)
+    assert (precious / "draft.md").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", "run"]
+
+
+def test_write_run_is_atomic_when_chart_writing_fails(result, tmp_path, monkeypatch, one_chart):
+    previous = store.write_run(result, tmp_path / "kept")
+    before = (previous / "manifest.json").read_bytes()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "indicator_charts", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.write_run(result, tmp_path / "fresh")
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.write_run(result, previous)
+    assert (previous / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]  # no "fresh", no temporary folders
+
+
+def test_read_run_rejects_a_modified_table(result, run_dir, tmp_path):
+    copy = shutil.copytree(run_dir, tmp_path / "copy")
+    result.indicators.head(3).to_parquet(copy / "indicators.parquet")
+    with pytest.raises(InputError, match="does not match the sha256"):
+        store.read_run(copy)
+    with pytest.raises(InputError, match="not a readable run manifest"):
+        store.read_run(tmp_path / "nowhere")
