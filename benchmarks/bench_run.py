@@ -27,6 +27,8 @@ sys.path.insert(0, str(ROOT))
 from qhsim.config import Scenario  # noqa: E402
 from qhsim.draws import KeyedDraws  # noqa: E402
 from qhsim.firms import reference as ref  # noqa: E402
+from qhsim.firms import sector_table  # noqa: E402
+from qhsim.firms.decision import STEP_FIELDS, decide  # noqa: E402
 from qhsim.firms.state import FirmPopulation  # noqa: E402
 from qhsim.model import QinghaiModel  # noqa: E402
 from qhsim.policy import policy_at  # noqa: E402
@@ -82,7 +84,7 @@ def time_decision_step(sc: Scenario, n: int, repeat: int) -> dict[str, float]:
     b, level = model.b, model.rd_level
 
     def vectorised():
-        return ref.vectorised_firm_step(f, pol, b, level, u_start, u_stop)
+        return decide(f, pol, b, sector_table(), level, u_start, u_stop)
 
     records = ref.firm_records(f)
     us, up = u_start.tolist(), u_stop.tolist()
@@ -106,7 +108,7 @@ def time_decision_step(sc: Scenario, n: int, repeat: int) -> dict[str, float]:
 
     # the two must agree, or the comparison is meaningless
     worst = 0.0
-    for field in ref.STEP_FIELDS:
+    for field in STEP_FIELDS:
         a, e = np.asarray(got[field], dtype=float), np.array([w[field] for w in want], dtype=float)
         scale = np.maximum(np.abs(e), 1e-300)
         worst = max(worst, float(np.max(np.abs(a - e) / scale, initial=0.0)))

@@ -22,21 +22,10 @@ from qhsim import data, indicators
 from qhsim.config import Scenario
 from qhsim.draws import KeyedDraws
 from qhsim.firms import behaviour, sector_table
-from qhsim.firms.certification import hte_notch, reward_amount, reward_notch
+from qhsim.firms.certification import reward_amount
+from qhsim.firms.decision import decide
 from qhsim.firms.dynamics import exit_mask, grow, innovate
 from qhsim.firms.ladder import certify
-from qhsim.firms.rd import (
-    campaign_targets,
-    deduction_rates,
-    desired_intensity,
-    expected_subsidy_rate,
-    planned_rd,
-    sigmoid,
-    start_logit,
-    stop_probability,
-    tax_rates,
-    user_cost,
-)
 from qhsim.firms.synthesis import initial_population, new_firms
 from qhsim.government.agents import PrefectureGovernment, ProvincialGovernment
 from qhsim.government.programmes import ex_ante_grants, ex_post_subsidy, rd_rewards, vouchers
@@ -101,20 +90,12 @@ class QinghaiModel(mesa.Model):
         # vouchers, then the R&D decisions they and the tax system shape
         voucher_pay = vouchers(f, pol, pol.voucher_budget * scale, self.draws, b)
         f.voucher[:] = voucher_pay > 0
-        tau, tau_alt = tax_rates(f, pol)
-        d = deduction_rates(f, pol, S.manufacturing)
-        uc = user_cost(tau, d, expected_subsidy_rate(f, b))
-
-        targeted = campaign_targets(f, pol, S.industrial)
-        p_start = sigmoid(start_logit(f, uc, S.rd_logit, targeted, b))
-        starts = ~f.rd_active & (self.draws.uniform(year, "start", f.uid) < p_start)
-        stops = f.rd_active & (self.draws.uniform(year, "stop", f.uid) < stop_probability(f, year, b))
-        f.rd_active[:] = (f.rd_active & ~stops) | starts
-
-        r_star = desired_intensity(f, uc, S.rd_intensity, self.rd_level, b)
-        rd_plan = planned_rd(f, r_star, b)
-        rd_plan = hte_notch(f, pol, rd_plan, uc, tau_alt, b)
-        rd_plan = reward_notch(f, pol, rd_plan, uc, S.agri, b)
+        u_start = self.draws.uniform(year, "start", f.uid)
+        u_stop = self.draws.uniform(year, "stop", f.uid)
+        decision = decide(f, pol, b, S, self.rd_level, u_start, u_stop)
+        tau, tau_alt, d = decision["tau"], decision["tau_alt"], decision["d"]
+        f.rd_active[:] = decision["rd_active"]
+        rd_plan = decision["rd_plan"]
 
         grants = ex_ante_grants(f, pol, rd_plan, pol.grant_budget * scale, self.draws, b)
         f.rd[:] = rd_plan + b.grant_additionality * (grants + np.where(f.rd_active, voucher_pay, 0.0))

@@ -13,6 +13,7 @@ from qhsim.firms import certification as cert
 from qhsim.firms import rd as k
 from qhsim.firms import reference as ref
 from qhsim.firms import sector_table
+from qhsim.firms.decision import STEP_FIELDS, decide
 
 RTOL = 1e-12
 N_FIRMS = 3000
@@ -244,9 +245,9 @@ def test_full_decision_step(case):
     f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
     u_start, u_stop = case["u_start"], case["u_stop"]
     before = {name: col.copy() for name, col in f.cols.items()}
-    got = ref.vectorised_firm_step(f, pol, b, LEVEL, u_start, u_stop)
+    got = decide(f, pol, b, sector_table(), LEVEL, u_start, u_stop)
     want = [ref.reference_firm_step(x, pol, b, LEVEL, us, up) for x, us, up in zip(firms, u_start, u_stop)]
-    for field in ref.STEP_FIELDS:
+    for field in STEP_FIELDS:
         close(got[field], [w[field] for w in want], f"step: {field}")
     assert all(np.array_equal(before[name], f.cols[name]) for name in before), "the step modified the population"
     active = got["rd_active"]
@@ -269,7 +270,7 @@ def test_reference_step_matches_model_step_order():
     res_start = ref.reference_firm_step(starter, pol, b, LEVEL, u_start=0.0, u_stop=0.5)
     assert res_start["rd_active"]
     assert res_start["rd_planned"] == pytest.approx(b.adjustment_speed * res_start["r_star"] * 4000.0, rel=1e-14)
-    got = ref.vectorised_firm_step(f, pol, b, LEVEL, np.array([0.5, 0.0]), np.array([0.0, 0.5]))
+    got = decide(f, pol, b, sector_table(), LEVEL, np.array([0.5, 0.0]), np.array([0.0, 0.5]))
     assert got["rd_active"].tolist() == [False, True]
     assert got["rd_plan"][0] == 0.0 and got["rd_plan"][1] == pytest.approx(res_start["rd_plan"], rel=RTOL)
     assert math.isfinite(res_start["uc"])

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from qhsim import data
+from qhsim.firms.decision import STEP_FIELDS
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 
@@ -353,25 +354,8 @@ def reference_firm_step(
     rd_planned = planned_rd(now, r_star, b)
     rd_hte = hte_notch(now, pol, rd_planned, uc, tau_alt, b)
     rd_final = reward_notch(now, pol, rd_hte, uc, agri, b)
-    return {
-        "tau": tau,
-        "tau_alt": tau_alt,
-        "d": d,
-        "s": s,
-        "uc": uc,
-        "targeted": targeted,
-        "p_start": p_start,
-        "p_stop": p_stop,
-        "rd_active": active,
-        "r_star": r_star,
-        "rd_planned": rd_planned,
-        "rd_hte": rd_hte,
-        "rd_plan": rd_final,
-    }
-
-
-STEP_FIELDS = ("tau", "tau_alt", "d", "s", "uc", "targeted", "p_start", "p_stop", "rd_active", "r_star",
-               "rd_planned", "rd_hte", "rd_plan")
+    values = (tau, tau_alt, d, s, uc, targeted, p_start, p_stop, active, r_star, rd_planned, rd_hte, rd_final)
+    return dict(zip(STEP_FIELDS, values))
 
 
 def firm_records(f: FirmPopulation) -> list[dict[str, Any]]:
@@ -379,50 +363,3 @@ def firm_records(f: FirmPopulation) -> list[dict[str, Any]]:
     names = list(f.cols)
     columns = [f.cols[name].tolist() for name in names]
     return [dict(zip(names, values)) for values in zip(*columns)]
-
-
-def vectorised_firm_step(
-    f: FirmPopulation,
-    pol: PolicyYear,
-    b: SimpleNamespace,
-    level: float,
-    u_start: np.ndarray,
-    u_stop: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """The same decision sequence over the whole population with the vectorised kernels, in the order of
-    ``QinghaiModel.step``; ``f`` is not modified. Returns the fields of ``reference_firm_step`` as arrays."""
-    from qhsim.firms import sector_table
-    from qhsim.firms.certification import hte_notch as v_hte_notch, reward_notch as v_reward_notch
-    from qhsim.firms import rd as k
-
-    S = sector_table()
-    tau, tau_alt = k.tax_rates(f, pol)
-    d = k.deduction_rates(f, pol, S.manufacturing)
-    s = k.expected_subsidy_rate(f, b)
-    uc = k.user_cost(tau, d, s)
-    targeted = k.campaign_targets(f, pol, S.industrial)
-    p_start = k.sigmoid(k.start_logit(f, uc, S.rd_logit, targeted, b))
-    p_stop = k.stop_probability(f, pol.year, b)
-    starts = ~f.rd_active & (u_start < p_start)
-    stops = f.rd_active & (u_stop < p_stop)
-    active = (f.rd_active & ~stops) | starts
-    now = FirmPopulation({**f.cols, "rd_active": active})
-    r_star = k.desired_intensity(now, uc, S.rd_intensity, level, b)
-    rd_planned = k.planned_rd(now, r_star, b)
-    rd_hte = v_hte_notch(now, pol, rd_planned, uc, tau_alt, b)
-    rd_final = v_reward_notch(now, pol, rd_hte, uc, S.agri, b)
-    return {
-        "tau": tau,
-        "tau_alt": tau_alt,
-        "d": d,
-        "s": s,
-        "uc": uc,
-        "targeted": targeted,
-        "p_start": p_start,
-        "p_stop": p_stop,
-        "rd_active": active,
-        "r_star": r_star,
-        "rd_planned": rd_planned,
-        "rd_hte": rd_hte,
-        "rd_plan": rd_final,
-    }
