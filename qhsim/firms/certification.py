@@ -133,6 +133,8 @@ def reward_notch(
 ) -> np.ndarray:
     """R&D after choosing the best reward tier (seed 004:L46): the tier with the largest net gain."""
     eligible = reward_tier_eligible(f, pol, sector_agri) & f.rd_active
+    if not eligible.any():
+        return rd_plan
     best_gain = np.zeros(len(f))
     best_rd = rd_plan.copy()
     for intensity, amount in pol.reward_tiers:
