@@ -42,6 +42,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from qhsim.output.compare import write_comparison
+    from qhsim.runner import run
+
+    base = run(args.base, seed=args.seed, scale=args.scale, end_year=args.end_year)
+    variant = run(args.variant, seed=base.seed, scale=args.scale, end_year=args.end_year)
+    out = args.out if args.out is not None else DEFAULT_OUT / f"{Path(args.variant).stem}_vs_{Path(args.base).stem}"
+    print(write_comparison(base, variant, out))
+    print(f"结果已写入 Results written to {out}")
+    return 0
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=_positive_int, help="random seed (default: the scenario's)")
+    p.add_argument("--out", type=Path, help=f"output directory (default: under {DEFAULT_OUT}/)")
+    p.add_argument("--scale", type=_scale, help="share of firms simulated, (0, 1] (default: the scenario's)")
+    p.add_argument("--end-year", type=int, help="last simulated year (default: the scenario's)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qhsim", description="青海区域创新体系仿真 Qinghai regional innovation system simulation"
@@ -51,11 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run_p = sub.add_parser("run", help="simulate a scenario and write its indicators, charts and manifest")
     run_p.add_argument("scenario", help="scenario file, e.g. scenarios/baseline.toml")
-    run_p.add_argument("--seed", type=_positive_int, help="random seed (default: the scenario's)")
-    run_p.add_argument("--out", type=Path, help=f"output directory (default: {DEFAULT_OUT}/<scenario>)")
-    run_p.add_argument("--scale", type=_scale, help="share of firms simulated, (0, 1] (default: the scenario's)")
-    run_p.add_argument("--end-year", type=int, help="last simulated year (default: the scenario's)")
+    _run_options(run_p)
     run_p.set_defaults(func=cmd_run)
+
+    cmp_p = sub.add_parser("compare", help="run a variant and its base with the same seed and show the difference")
+    cmp_p.add_argument("base", help="base scenario, e.g. scenarios/baseline.toml")
+    cmp_p.add_argument("variant", help="variant scenario, e.g. scenarios/super_deduction_120.toml")
+    _run_options(cmp_p)
+    cmp_p.set_defaults(func=cmd_compare)
 
     try:
         from qhsim.calibration.cli import add_subcommands

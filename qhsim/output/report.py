@@ -81,7 +81,7 @@ def band(paths: pd.DataFrame) -> pd.DataFrame:
     return stats
 
 
-def _reported(key: str, targeted: set[str]) -> bool:
+def is_reported(key: str, targeted: set[str]) -> bool:
     """Plan indicators (those with a target) plus the firm counts, business R&D and fiscal columns."""
     return key in targeted or key in EXTRA_INDICATORS or key.startswith(FISCAL_PREFIXES)
 
@@ -133,7 +133,7 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE) -> pd.DataFr
     targeted = set(own["indicator"]) | set(targets.loc[targets["region"] == PROVINCE, "indicator"])
     rows = []
     for key, spec in data.load("indicators").items():
-        if not _reported(key, targeted):
+        if not is_reported(key, targeted):
             continue
         paths = draw_paths(indicators, key, region)
         for target in list(own[own["indicator"] == key].itertuples()) or [None]:
@@ -152,7 +152,7 @@ def _pad(text: str, width: int, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
-def _number(x: Any, signed: bool = False) -> str:
+def format_number(x: Any, signed: bool = False) -> str:
     if x is None or pd.isna(x):
         return MISSING
     x = float(x)
@@ -169,21 +169,35 @@ def _cell(row: pd.Series, column: str) -> str:
     """Display text of one cell."""
     growth = row.get("target_kind") == "growth"
     if column.startswith("sim_") and f"{column}_lo" in row and pd.notna(row[column]):
-        return f"{_number(row[column])} [{_number(row[f'{column}_lo'])}, {_number(row[f'{column}_hi'])}]"
+        return f"{format_number(row[column])} [{format_number(row[f'{column}_lo'])}, {format_number(row[f'{column}_hi'])}]"
     if column == "target":
         if pd.isna(row["target"]):
             return MISSING
         if growth:
             return f"{_rate(row['target'], '%/yr')} {row['base_year']}-{row['target_year']}"
         prefix = ">=" if row["target_kind"] == "min_level" else ""
-        return f"{prefix}{_number(row['target'])} ({row['target_year']})"
+        return f"{prefix}{format_number(row['target'])} ({row['target_year']})"
     if column == "gap":
-        return _rate(row["gap"], "pp") if growth else _number(row["gap"], signed=True)
+        return _rate(row["gap"], "pp") if growth else format_number(row["gap"], signed=True)
     if column == "p_met":
         return MISSING if pd.isna(row["p_met"]) else f"{100 * row['p_met']:.0f}%"
     if column in LEFT_ALIGNED:
         return MISSING if row[column] is None or pd.isna(row[column]) else str(row[column])
-    return _number(row[column])
+    return format_number(row[column])
+
+
+def format_table(heads: list[list[str]], body: list[list[str]], left: list[bool], title: str | None = None) -> str:
+    """A fixed-width text table (CJK-aware): header lines, a rule, body lines; every line equally wide."""
+    widths = [max(display_width(line[j]) for line in heads + body) for j in range(len(left))]
+    lines = [
+        "  ".join(_pad(text, w, right=not is_left) for text, w, is_left in zip(line, widths, left))
+        for line in heads + body
+    ]
+    total = max(sum(widths) + 2 * (len(widths) - 1), display_width(title or ""))
+    lines.insert(len(heads), "-" * total)
+    if title:
+        lines.insert(0, title)
+    return "\n".join(_pad(line, total) for line in lines)
 
 
 def format_summary(table: pd.DataFrame, title: str | None = None) -> str:
@@ -194,16 +208,7 @@ def format_summary(table: pd.DataFrame, title: str | None = None) -> str:
     columns = [c for c in HEADERS if c in table.columns]
     body = [[_cell(row, c) for c in columns] for _, row in table.iterrows()]
     heads = [[HEADERS[c][i] for c in columns] for i in (0, 1)]
-    widths = [max(display_width(line[j]) for line in heads + body) for j in range(len(columns))]
-    lines = [
-        "  ".join(_pad(text, w, right=c not in LEFT_ALIGNED) for text, w, c in zip(line, widths, columns))
-        for line in heads + body
-    ]
-    total = max(sum(widths) + 2 * (len(widths) - 1), display_width(title or ""))
-    lines.insert(2, "-" * total)
-    if title:
-        lines.insert(0, title)
-    return "\n".join(_pad(line, total) for line in lines)
+    return format_table(heads, body, [c in LEFT_ALIGNED for c in columns], title)
 
 
 def summary_report(indicators: pd.DataFrame) -> str:

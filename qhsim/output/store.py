@@ -12,6 +12,8 @@ import json
 import os
 import platform
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,11 +32,11 @@ MANIFEST = "manifest.json"
 PARQUET = "indicators.parquet"
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
     """numpy scalars in ``meta`` become plain numbers; anything else is an error."""
     if isinstance(obj, np.generic):
         return obj.item()
@@ -57,11 +59,11 @@ def _manifest(result: RunResult, files: list[Path], root: Path) -> dict[str, Any
         },
         "data_fingerprints": data.fingerprints(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "files": {path.relative_to(root).as_posix(): _sha256(path) for path in files},
+        "files": {path.relative_to(root).as_posix(): sha256(path) for path in files},
     }
 
 
-def _write_contents(result: RunResult, root: Path) -> None:
+def write_contents(result: RunResult, root: Path) -> None:
     """Everything of a run folder, written into ``root``; the manifest last."""
     table = result.indicators
     files = [root / "indicators.csv", root / PARQUET, root / "summary.txt"]
@@ -71,7 +73,7 @@ def _write_contents(result: RunResult, root: Path) -> None:
     files[2].write_text(header + summary_report(table), encoding="utf-8")
     files += indicator_charts(table, root / "charts")
     manifest = _manifest(result, files, root)
-    text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
+    text = json.dumps(manifest, ensure_ascii=False, indent=2, default=json_default)
     (root / MANIFEST).write_text(text, encoding="utf-8")
 
 
@@ -92,25 +94,29 @@ def _replace(tmp: Path, out_dir: Path) -> None:
     shutil.rmtree(old)
 
 
-def write_run(result: RunResult, out_dir: Path) -> Path:
-    """Write a run folder atomically and return its path.
-
-    Everything is built in the hidden sibling ``.<name>.tmp-<pid>`` and renamed into place at the end,
-    replacing a previous run folder of the same name. On any error the temporary folder is removed and
-    an existing ``out_dir`` is left untouched. A non-empty folder that is not a run folder is refused.
-    """
+@contextmanager
+def atomic_folder(out_dir: Path) -> Iterator[Path]:
+    """Yield a hidden temporary sibling ``.<name>.tmp-<pid>`` to fill; on success it is renamed to
+    ``out_dir`` (replacing a previous qhsim folder of that name), on any error it is removed and an
+    existing ``out_dir`` is left untouched. A non-empty folder without a manifest is refused."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)  # left over by a killed process that had the same pid
     tmp.mkdir()
     try:
-        _write_contents(result, tmp)
+        yield tmp
         _replace(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out_dir
+
+
+def write_run(result: RunResult, out_dir: Path) -> Path:
+    """Write a run folder atomically (``atomic_folder``) and return its path."""
+    with atomic_folder(out_dir) as tmp:
+        write_contents(result, tmp)
+    return Path(out_dir)
 
 
 def read_run(out_dir: Path) -> RunResult:
@@ -121,7 +127,7 @@ def read_run(out_dir: Path) -> RunResult:
     except (FileNotFoundError, json.JSONDecodeError) as exc:
         raise InputError(f"{out_dir / MANIFEST}: not a readable run manifest: {exc}") from None
     table_path = out_dir / PARQUET
-    if not table_path.is_file() or _sha256(table_path) != manifest["files"].get(PARQUET):
+    if not table_path.is_file() or sha256(table_path) != manifest["files"].get(PARQUET):
         raise InputError(f"{table_path}: missing or does not match the sha256 in {MANIFEST}")
     return RunResult(
         scenario_name=manifest["scenario_name"],
