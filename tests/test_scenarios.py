@@ -93,3 +93,23 @@ def test_command_line_override_out_of_range() -> None:
 
     with pytest.raises(InputError, match=r"command line: run.end_year = 1999"):
         run(SCENARIOS / "baseline.toml", end_year=1999)
+
+
+def test_variant_schedule_replaces_base_from_its_first_year(tmp_path: Path) -> None:
+    """{ 2026 = x } holds from 2026 on even where the base has later changes; earlier years keep the base."""
+    (tmp_path / "base.toml").write_text(
+        (SCENARIOS / "baseline.toml").read_text(encoding="utf-8").replace(
+            "general = { 2015 = 0.50, 2018 = 0.75, 2023 = 1.00 }", "general = { 2015 = 0.50, 2018 = 0.75, 2030 = 1.50 }"
+        ),
+        encoding="utf-8",
+    )
+    path = tmp_path / "v.toml"
+    path.write_text('extends = "base.toml"\n[policy.super_deduction]\ngeneral = { 2026 = 1.2 }\n', encoding="utf-8")
+    sc = load_scenario(path)
+    assert [policy_at(sc, y).deduction_general for y in (2016, 2020, 2026, 2031)] == [0.5, 0.75, 1.2, 1.2]
+
+
+def test_reward_prefectures_follow_their_schedule() -> None:
+    sc = load_scenario(SCENARIOS / "rd_reward_province_wide.toml")
+    assert policy_at(sc, 2025).reward_prefectures.sum() == 1
+    assert policy_at(sc, 2026).reward_prefectures.all()

@@ -37,14 +37,17 @@ def _is_year_table(value: Any) -> bool:
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """``override`` on top of ``base``; tables merge key by key, other values replace.
 
-    A year schedule in the override adds its years to the base schedule (a constant base counts as
-    in force from the first year), so ``{ 2026 = x }`` means "from 2026 on, x; before, as in the base".
+    A year schedule in the override replaces the base schedule from its first year on (a constant base
+    counts as in force from the first year), so ``{ 2026 = x }`` means "from 2026 on, x; before, as in
+    the base" — base changes dated 2026 or later are dropped.
     """
     merged = dict(base)
     for key, value in override.items():
         current = merged.get(key)
-        if _is_year_table(value) and current is not None and not isinstance(current, dict):
-            merged[key] = {str(YEAR_RANGE[0]): current, **value}
+        if _is_year_table(value) and current is not None:
+            first = min(int(year) for year in value)
+            before = current if _is_year_table(current) else {str(YEAR_RANGE[0]): current}
+            merged[key] = {**{y: v for y, v in before.items() if int(y) < first}, **value}
         elif isinstance(value, dict) and isinstance(current, dict):
             merged[key] = deep_merge(current, value)
         else:

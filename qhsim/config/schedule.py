@@ -95,6 +95,20 @@ def _choice(options: Iterable[str]) -> Callable[[Any], str]:
     return check
 
 
+def _subset(options: Iterable[str]) -> Callable[[Any], tuple[str, ...]]:
+    allowed = tuple(options)
+
+    def check(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list | tuple) or not value:
+            raise ValueError(f"{value!r} is not a non-empty list of {', '.join(allowed)}")
+        for item in value:
+            if item not in allowed:
+                raise ValueError(f"{item!r} is not one of {', '.join(allowed)}")
+        return tuple(value)
+
+    return check
+
+
 def _annotated(check: Callable[[Any], Any]) -> Any:
     return Annotated[
         Schedule,
@@ -116,3 +130,8 @@ def Int(lo: int, hi: int) -> Any:  # noqa: N802
 def Choice(*options: str) -> Any:  # noqa: N802
     """A schedule of one of the named options."""
     return _annotated(_choice(options))
+
+
+def Subset(*options: str) -> Any:  # noqa: N802
+    """A schedule of non-empty lists drawn from the named options, e.g. ``{ 2015 = ["haixi"], 2026 = ["all"] }``."""
+    return _annotated(_subset(options))
