@@ -10,31 +10,22 @@ import sys
 from pathlib import Path
 
 from qhsim import __version__
+from qhsim.argtypes import at_least, scale, seed_list
 from qhsim.errors import InputError
 
 DEFAULT_OUT = Path("results")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text}: must be a whole number >= 0")
-    return value
-
-
-def _scale(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text}: allowed range (0, 1]")
-    return value
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from qhsim.output.report import summary_report
     from qhsim.output.store import write_run
-    from qhsim.runner import run
+    from qhsim.runner import run, run_ensemble
 
-    result = run(args.scenario, seed=args.seed, scale=args.scale, end_year=args.end_year)
+    if args.draws is None and args.seeds is None:
+        result = run(args.scenario, seed=args.seed, scale=args.scale, end_year=args.end_year)
+    else:
+        result = run_ensemble(args.scenario, draws=args.draws or 1, seeds=args.seeds or (args.seed or 1,),
+                              scale=args.scale, end_year=args.end_year, workers=args.workers)
     out = args.out if args.out is not None else DEFAULT_OUT / Path(args.scenario).stem
     print(summary_report(result.indicators))
     written = write_run(result, out)
@@ -55,9 +46,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=_positive_int, help="random seed (default: the scenario's)")
+    p.add_argument("--seed", type=at_least(0), help="random seed (default: the scenario's)")
     p.add_argument("--out", type=Path, help=f"output directory (default: under {DEFAULT_OUT}/)")
-    p.add_argument("--scale", type=_scale, help="share of firms simulated, (0, 1] (default: the scenario's)")
+    p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the scenario's)")
     p.add_argument("--end-year", type=int, help="last simulated year (default: the scenario's)")
 
 
@@ -71,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_p = sub.add_parser("run", help="simulate a scenario and write its indicators, charts and manifest")
     run_p.add_argument("scenario", help="scenario file, e.g. scenarios/baseline.toml")
     _run_options(run_p)
+    run_p.add_argument("--draws", type=at_least(1),
+                       help="run this many parameter sets drawn from calibration/calibrated.toml (median, 90%% band, P(target met))")
+    run_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds for each parameter set, e.g. 1,2,3")
+    run_p.add_argument("--workers", type=at_least(1), default=1, help="worker processes for --draws/--seeds (results do not depend on it)")
     run_p.set_defaults(func=cmd_run)
 
     cmp_p = sub.add_parser("compare", help="run a variant and its base with the same seed and show the difference")

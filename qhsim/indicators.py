@@ -19,7 +19,8 @@ from qhsim.results import PROVINCE
 ABOVE_SCALE_REVENUE = 2000.0  # 万元 (规模以上工业企业, national statistics rule since 2011)
 WAN_PER_YI = 1e4  # 1亿元 = 10,000万元
 
-# Indicators that need universities, institutes and talent (the knowledge system): NaN until modelled.
+# Indicators produced by the knowledge system (qhsim.knowledge: universities, institutes, talent, technology market,
+# patents, platforms, literacy); NaN only when ``compute`` is called without it (hand-built test populations).
 NOT_YET_MODELLED = (
     "rd_personnel_per_10k",
     "tech_contract_turnover",
@@ -57,9 +58,13 @@ SPEND_COLUMNS = {
 
 
 def compute(
-    f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float
+    f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float,
+    knowledge: dict[str, np.ndarray] | None = None,
 ) -> list[dict[str, float | int | str]]:
-    """One row per region (province first, then prefectures in geography.toml order)."""
+    """One row per region (province first, then prefectures in geography.toml order).
+
+    ``knowledge``: the knowledge system's columns (province first, full scale), e.g. ``KnowledgeSystem.columns``.
+    """
     prefs = data.prefectures()
     k = len(prefs)
     S = sector_table()
@@ -73,7 +78,9 @@ def compute(
     gdp_share = np.array([p.gdp_share for p in prefs])
     public_share = np.array([p.public_rd_share for p in prefs])
     gdp = with_province(macro["gdp"] * gdp_share)
-    public_rd = with_province(macro["public_rd"] * public_share)
+    # public R&D: universities' and institutes' R&D from the knowledge system; the data-driven stand-in path
+    # (macro.toml public_rd) only when no knowledge system is given
+    public_rd = knowledge["public_rd"] if knowledge else with_province(macro["public_rd"] * public_share)
     business_rd = with_province(by_pref(f.rd)) / scale / WAN_PER_YI
     total_rd = business_rd + public_rd
 
@@ -107,8 +114,10 @@ def compute(
     columns["hte_per_10k_enterprises"] = 1e4 * columns["hte_count"] / np.maximum(columns["enterprises"], 1.0)
     for column, attr in SPEND_COLUMNS.items():
         columns[column] = with_province(by_pref(getattr(flows, attr))) / scale
+    for name, values in (knowledge or {}).items():
+        columns.setdefault(name, values)
     for name in NOT_YET_MODELLED:
-        columns[name] = np.full(k + 1, np.nan)
+        columns.setdefault(name, np.full(k + 1, np.nan))
 
     regions = (PROVINCE, *data.prefecture_ids())
     return [

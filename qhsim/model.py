@@ -10,6 +10,8 @@ Yearly schedule (MODEL.md §4; docs/ODD.md §3):
  5. ex-ante grants; realised R&D;
  6. knowledge stock and core IP;
  5. ex-post subsidy, R&D-intensity rewards; 9. certification round, new-HTE rewards;
+ 6-8, 10. knowledge system (qhsim.knowledge): technology market, universities' and institutes' R&D, talent market
+    and programmes, patents, platforms, start-ups, literacy;
  12. indicators.
 """
 
@@ -30,6 +32,7 @@ from qhsim.firms.synthesis import initial_population, new_firms
 from qhsim.government.agents import PrefectureGovernment, ProvincialGovernment
 from qhsim.government.programmes import ex_ante_grants, ex_post_subsidy, rd_rewards, vouchers
 from qhsim.indicators import YearFlows
+from qhsim.knowledge import KnowledgeSystem
 from qhsim.macro import macro_paths
 from qhsim.policy import policy_at
 
@@ -53,11 +56,12 @@ class QinghaiModel(mesa.Model):
         self.firms, self.rd_level = initial_population(self.rng, self.scale, policy_at(scenario, self.year), self.b)
         self.province = ProvincialGovernment(self)
         self.prefecture_govs = [PrefectureGovernment(self, p.id, p.zh, p.en) for p in data.prefectures()]
+        self.knowledge = KnowledgeSystem(self)  # universities, institutes, talent, technology market, platforms
         self._quota_carry = 0.0
         n = len(self.firms)
         zero = np.zeros(n)
         self.rows = indicators.compute(
-            self.firms, self.year, self._macro_now(), YearFlows(*(zero,) * 7), self.scale
+            self.firms, self.year, self._macro_now(), YearFlows(*(zero,) * 7), self.scale, self.knowledge.columns
         )
 
     def _macro_now(self) -> dict[str, float]:
@@ -117,8 +121,9 @@ class QinghaiModel(mesa.Model):
             tax_super_deduction=self._deduction_forgone(tau, d),
             tax_hte_rate=np.where(f.hte_until >= year, tau_alt - tau, 0.0) * np.maximum(f.margin * f.revenue, 0.0),
         )
+        knowledge = self.knowledge.step(year, pol, f, macro)
         self._book(flows)
-        self.rows.extend(indicators.compute(f, year, macro, flows, scale))
+        self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge))
 
     def _deduction_forgone(self, tau: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Tax forgone through the super-deduction: tau x min(d x R&D, taxable profit)."""

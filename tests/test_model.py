@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qhsim.government.agents import Government
+from qhsim.knowledge.institutions import Institution
 from qhsim.model import QinghaiModel
 from qhsim.results import PROVINCE
 from qhsim.runner import as_scenario, run
@@ -86,9 +88,26 @@ def test_mesa_model_structure() -> None:
     model = QinghaiModel(as_scenario(SCENARIOS / "baseline.toml").model_copy(
         update={"run": as_scenario(SCENARIOS / "baseline.toml").run.model_copy(update={"scale": 0.02})}))
     n_govs = 1 + len(data.prefecture_ids())
-    assert len(model.agents) == n_govs
+    governments = [a for a in model.agents if isinstance(a, Government)]
+    institutions = [a for a in model.agents if isinstance(a, Institution)]
+    assert len(governments) == n_govs
+    assert len(institutions) == len(data.load("institutions")["institution"])
+    assert len(model.agents) == len(governments) + len(institutions)
     model.step()
     assert model.year == 2016
     assert model.province.history[-1]["year"] == 2016
     firm = model.firms[0]
     assert firm.uid == model.firms.uid[0] and " " in firm.prefecture
+
+
+def test_ensemble_stacks_runs_and_reproduces_single_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a calibration, an ensemble of 1 parameter set x 2 seeds is exactly the two single runs."""
+    from qhsim.runner import run_ensemble
+
+    monkeypatch.setenv("QHSIM_CALIBRATED", "off")
+    ens = run_ensemble(SCENARIOS / "baseline.toml", draws=1, seeds=(3, 4), scale=0.05, end_year=2020).indicators
+    assert sorted(ens["draw"].unique()) == [0, 1]
+    for draw, seed in ((0, 3), (1, 4)):
+        single = run(SCENARIOS / "baseline.toml", seed=seed, scale=0.05, end_year=2020).indicators
+        part = ens[ens["draw"] == draw].drop(columns=["draw", "param_draw", "seed"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, single, check_exact=True)

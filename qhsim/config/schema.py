@@ -11,10 +11,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from qhsim import data
-from qhsim.config.schedule import Choice, Int, Num
+from qhsim.config.schedule import Choice, Int, Num, Subset
 
 MAX_BUDGET = 1e7  # 万元 = 1,000亿元: far above any provincial programme
 SELECTION_RULES = ("merit", "lottery", "sme_first", "weak_prefecture_first")
+# files whose quantities a scenario's [parameters] may override (names are unique across them)
+PARAMETER_FILES = ("behaviour", "talent", "knowledge")
 
 
 def _check_prefectures(value: list[str]) -> list[str]:
@@ -26,6 +28,7 @@ def _check_prefectures(value: list[str]) -> list[str]:
 
 
 PrefectureList = Annotated[list[str], AfterValidator(_check_prefectures)]
+PrefectureSchedule = Subset("all", *data.prefecture_ids())  # a year schedule of prefecture lists
 
 
 class Section(BaseModel):
@@ -50,7 +53,7 @@ class Macro(Section):
     population_growth: Num(-0.05, 0.05)
     employment_growth: Num(-0.05, 0.05)
     enterprise_growth: Num(-0.2, 0.3)  # enterprise legal persons, after the 2025 anchor
-    public_rd_growth: Num(-0.3, 0.5)  # stand-in path for public R&D (until the knowledge system is modelled)
+    public_rd_growth: Num(-0.3, 0.5)  # unused since public R&D comes from the knowledge system; kept so files stay valid
 
 
 class Tax(Section):
@@ -106,7 +109,7 @@ class ExPostSubsidy(Section):
 class RDReward(Section):
     """[policy.rd_reward]: tiered reward for R&D intensity (Haixi style, seed 004:L46)."""
 
-    prefectures: PrefectureList  # prefecture ids, or ["all"]
+    prefectures: PrefectureSchedule  # prefecture ids, or ["all"]; a schedule, e.g. { 2026 = ["all"] }
     budget: Num(0.0, MAX_BUDGET)  # 万元/yr available in each listed prefecture (0 = inactive)
     min_revenue: Num(0.0, 1e7)  # 万元
     min_revenue_agri: Num(0.0, 1e7)
@@ -152,8 +155,97 @@ class TwoZeroings(Section):
     """[policy.two_zeroings]: campaign on large manufacturers without R&D (两清零, seed 004:L46)."""
 
     active: Int(0, 1)
-    prefectures: PrefectureList
+    prefectures: PrefectureSchedule
     min_revenue: Num(0.0, 1e7)  # 万元; firms at or above it without R&D are targeted
+
+
+# --- knowledge and talent system (issue 3; docs/ODD_knowledge.md) -------------------------------------------
+
+
+class ThousandTalents(Section):
+    """[policy.thousand_talents]: High-end Innovative Talent Thousand Talents plan 高端创新人才千人计划
+    (青办字〔2016〕32号, 青组字〔2016〕181号; seed 001:L2290-2511). Quotas are people per year by tier
+    (outstanding 杰出 / leading 领军 / top-notch 拔尖); grants are one-off 万元 per person."""
+
+    introduced_outstanding: Int(0, 1000)
+    introduced_leading: Int(0, 1000)
+    introduced_topnotch: Int(0, 5000)
+    cultivated_outstanding: Int(0, 1000)
+    cultivated_leading: Int(0, 1000)
+    cultivated_topnotch: Int(0, 5000)
+    grant_introduced_outstanding: Num(0.0, 1e4)
+    grant_introduced_leading: Num(0.0, 1e4)
+    grant_introduced_topnotch: Num(0.0, 1e4)
+    grant_cultivated_outstanding: Num(0.0, 1e4)
+    grant_cultivated_leading: Num(0.0, 1e4)
+    grant_cultivated_topnotch: Num(0.0, 1e4)
+    housing_subsidy: Num(0.0, 1e3)  # 万元 one-off house-purchase subsidy to direct hires
+    obligation_years: Int(1, 10)  # years of service owed; leaving earlier triggers clawback
+    clawback_share: Num(0.0, 1.0)  # share of the unearned support recovered on early departure
+    teams_cultivated: Int(0, 1000)  # innovation teams per year
+    team_grant: Num(0.0, 1e4)  # 万元 team-building funds per team
+
+
+class KunlunTalents(Section):
+    """[policy.kunlun_talents]: Kunlun Talents S&T innovation/entrepreneurship leaders 昆仑英才
+    (青人才办字〔2015〕7号; seed 001:L2534-2598)."""
+
+    quota: Int(0, 1000)  # people per year
+    grant: Num(0.0, 1e3)  # 万元 one-off personal support (5-10万)
+    project_funding: Num(0.0, 1e4)  # 万元 priority project funding to the employer (about 50万)
+    obligation_years: Int(0, 10)  # title revoked if the person leaves Qinghai within this many years
+
+
+class FlexibleTalent(Section):
+    """[policy.flexible_talent]: flexible "migratory-bird" experts 柔性引才 (青人才字〔2016〕4号; seed 001:L2219-2286)."""
+
+    quota: Int(0, 10000)  # service contracts started per year
+    contract_years: Int(1, 10)  # >= 3-year contracts with >= 3 months a year in Qinghai (seed 001:L2385)
+    performance_subsidy: Num(0.0, 1e3)  # 万元 paid at the end of a contract (2-10万, seed 001:L2278)
+
+
+class ResearchFunding(Section):
+    """[policy.research_funding]: government research funding of universities and institutes."""
+
+    institutional_budget: Num(0.0, MAX_BUDGET)  # 万元/yr provincial block funding of provincial units, per researcher
+    competitive_budget: Num(0.0, MAX_BUDGET)  # 万元/yr provincial competitive grants (NSF, key R&D), by merit
+    competitive_selection: Choice("merit", "lottery", "weak_prefecture_first")
+    central_growth: Num(-0.3, 0.5)  # growth per year of central (CAS, NSFC, ministries) funding; not a provincial lever
+
+
+class TechMarket(Section):
+    """[policy.tech_market]: technology-market subsidies and the researchers' income share
+    (青政办〔2016〕218号, 226号; seed 001:L1958, L1965, L2154-2157; Haixi seed 004:L50)."""
+
+    buyer_subsidy_rate: Num(0.0, 1.0)  # share of development / transfer deal value paid to the buyer
+    buyer_subsidy_cap: Num(0.0, 1e4)  # 万元 per deal
+    broker_subsidy_rate: Num(0.0, 1.0)  # share of deal value paid to the broker of a brokered deal
+    broker_subsidy_cap: Num(0.0, 1e4)  # 万元 per deal
+    sme_patent_rate: Num(0.0, 1.0)  # SME patent-conversion subsidy, share of the transfer contract
+    sme_patent_cap: Num(0.0, 1e4)  # 万元 per contract
+    sme_patent_prefectures: PrefectureSchedule  # where the SME subsidy is offered (buyer's prefecture); a schedule
+    researcher_income_share: Num(0.0, 1.0)  # researchers' share of net transfer income
+    budget: Num(0.0, MAX_BUDGET)  # 万元/yr for buyer + broker + SME subsidies (pro rata if claims exceed it)
+
+
+class Platforms(Section):
+    """[policy.platforms]: recognition of provincial platforms, subsidies for new platforms, incubators."""
+
+    provincial_quota: Int(0, 1000)  # new provincial key labs / engineering centres recognised per year (at most)
+    subsidy_provincial: Num(0.0, 1e4)  # 万元 to the host of a newly recognised provincial platform
+    subsidy_national: Num(0.0, 1e4)  # 万元 provincial matching for a newly approved national platform
+    prefecture_programme: PrefectureSchedule  # prefectures that recognise their own platforms; a schedule
+    prefecture_quota: Int(0, 1000)  # new prefecture-level platforms per year in each listed prefecture
+    prefecture_subsidy: Num(0.0, 1e4)  # 万元 per new platform of any level in a listed prefecture (Haixi <= 50万)
+    incubator_quota: Int(0, 1000)  # new incubators / maker spaces recognised per year
+    incubator_subsidy: Num(0.0, 1e4)  # 万元 per incubator / maker space per year (operating support)
+
+
+class Popularisation(Section):
+    """[policy.popularisation]: government science-popularisation spending 科普经费."""
+
+    budget: Num(0.0, MAX_BUDGET)  # 万元/yr, province-wide
+    allocation: Choice("population", "need")  # by population, or tilted to prefectures with low literacy
 
 
 class Policy(Section):
@@ -166,6 +258,13 @@ class Policy(Section):
     vouchers: Vouchers
     little_giant: LittleGiant
     two_zeroings: TwoZeroings
+    thousand_talents: ThousandTalents
+    kunlun_talents: KunlunTalents
+    flexible_talent: FlexibleTalent
+    research_funding: ResearchFunding
+    tech_market: TechMarket
+    platforms: Platforms
+    popularisation: Popularisation
 
 
 class Scenario(Section):
@@ -180,15 +279,22 @@ class Scenario(Section):
     @field_validator("parameters")
     @classmethod
     def _known_parameters(cls, value: dict[str, float]) -> dict[str, float]:
-        table = data.quantities("behaviour")
+        table = {name: entry for file in PARAMETER_FILES for name, entry in data.quantities(file).items()}
         for name, v in value.items():
             if name not in table:
-                raise ValueError(f"{name!r} is not a behavioural parameter (see qhsim/data/behaviour.toml)")
+                raise ValueError(
+                    f"{name!r} is not a model parameter (see qhsim/data/behaviour.toml, talent.toml, knowledge.toml)"
+                )
+            if isinstance(table[name]["value"], list):
+                raise ValueError(f"{name} is list-valued; only single-number parameters can be overridden here")
             lo, hi = table[name].get("range", (float("-inf"), float("inf")))
             if not lo <= v <= hi:
                 raise ValueError(f"{name} = {v!r} outside allowed range [{lo:g}, {hi:g}]")
         return value
 
     def behaviour(self) -> dict[str, Any]:
-        """Behavioural parameter values: data file defaults with this scenario's overrides."""
-        return {**data.values("behaviour"), **self.parameters}
+        """Behavioural parameter values: behaviour.toml defaults, then the calibrated point estimates
+        (calibration/calibrated.toml, unless QHSIM_CALIBRATED=off), then this scenario's overrides."""
+        from qhsim.calibration.ensemble import calibrated_parameters  # the calibration imports the config
+
+        return {**data.values("behaviour"), **calibrated_parameters(), **self.parameters}

@@ -1,0 +1,42 @@
+"""Command-line argument types shared by the ``qhsim`` commands: one-line messages with the allowed range."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def at_least(low: int) -> Callable[[str], int]:
+    """A whole number >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text}: expected a whole number >= {low}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text}: allowed range [{low}, ...)")
+        return value
+
+    return parse
+
+
+def scale(text: str) -> float:
+    """The share of firms simulated, in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: expected a number in (0, 1]") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: allowed range (0, 1]")
+    return value
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: expected comma-separated whole numbers, e.g. 1,2,3") from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text}: expected distinct non-negative seeds")
+    return seeds

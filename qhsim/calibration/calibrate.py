@@ -1,0 +1,204 @@
+"""``qhsim calibrate``: targets + free parameters + settings -> ABC-SMC -> calibrated.toml and a fit report.
+
+>>> from qhsim.calibration.calibrate import calibrate
+>>> from qhsim.calibration.settings import load_config
+>>> outcome = calibrate(load_config("small"), workers=2)        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qhsim.calibration.abc_smc import AbcResult, run_abc_smc
+from qhsim.calibration.journal import Journal
+from qhsim.calibration.objective import Objective, WorkerSpec, modelled_targets
+from qhsim.calibration.parallel import Evaluator
+from qhsim.calibration.settings import (
+    CalibrationConfig,
+    FreeParameter,
+    file_sha,
+    json_sha,
+    load_free_parameters,
+    model_fingerprint,
+)
+from qhsim.calibration.targets import TargetSet, load_targets
+from qhsim.config import resolve_raw, scenario_from_dict
+
+METHOD = "ABC-SMC (population Monte Carlo ABC, Beaumont et al. 2009; adaptive quantile tolerance) on a tolerance-weighted simulated-moments distance with common random numbers"
+
+
+@dataclass
+class Problem:
+    """Everything read from files for one calibration."""
+
+    cfg: CalibrationConfig
+    params: tuple[FreeParameter, ...]
+    all_targets: TargetSet  # every target (cells of held-out targets are recorded too)
+    targets: TargetSet  # the targets fitted (known_by selection applied)
+    spec: WorkerSpec
+    header: dict[str, Any]
+
+
+def prepare(cfg: CalibrationConfig) -> Problem:
+    params = load_free_parameters(cfg.free_parameters)
+    all_targets = load_targets(cfg.targets)
+    targets = all_targets.select(known_by=cfg.known_by)
+    if not len(targets):
+        from qhsim.errors import InputError
+
+        raise InputError(f"{cfg.targets}: no target with known_by <= {cfg.known_by}")
+    raw = resolve_raw(Path(cfg.scenario))
+    scenario_from_dict(raw, cfg.scenario)  # fail early on a bad scenario
+    end_year = max(cfg.end_year, all_targets.max_year())
+    spec = WorkerSpec(
+        scenario_raw=raw, scenario_origin=str(cfg.scenario), scale=cfg.scale, end_year=end_year,
+        cells=tuple(all_targets.cells()),
+    )
+    # what fixes a simulated value for given parameters and seeds (the seeds are part of each record's key)
+    header = {
+        "model": model_fingerprint(),
+        "scenario": json_sha(raw),
+        "scale": cfg.scale,
+        "end_year": end_year,
+        "cells": json_sha(spec.cells),
+    }
+    return Problem(cfg, params, all_targets, targets, spec, header)
+
+
+@dataclass
+class CalibrationOutcome:
+    problem: Problem
+    objective: Objective
+    result: AbcResult
+    records: dict[int, dict[str, Any]]
+    default_cells: dict[str, list[float]]  # the uncalibrated defaults, for comparison
+    validation_cells: dict[str, list[float]] | None  # the point estimate re-run with fresh seeds
+    seconds: float
+    computed: int  # evaluations run now (the rest came from the journal)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def cfg(self) -> CalibrationConfig:
+        return self.problem.cfg
+
+    def population_records(self) -> list[dict[str, Any]]:
+        return [self.records[i] for i in self.result.final.ids]
+
+    def best_record(self) -> dict[str, Any]:
+        return self.records[self.result.best_id]
+
+
+def journal_path(cfg: CalibrationConfig) -> Path:
+    return Path(cfg.out) / "journal" / f"{cfg.name}.jsonl"
+
+
+def calibrate(
+    cfg: CalibrationConfig,
+    workers: int = 1,
+    resume: bool = False,
+    progress: bool = True,
+    log=print,
+    write: bool = True,
+) -> CalibrationOutcome:
+    """Run (or, with ``resume``, continue) a calibration; write calibrated.toml and the report to ``cfg.out``."""
+    started = time.perf_counter()
+    problem = prepare(cfg)
+    # preflight at the behaviour.toml defaults: which targets does the model produce at all?
+    with Evaluator(problem.spec, cfg.seeds, workers=1, progress=False) as pre:
+        t0 = time.perf_counter()
+        default_cells = pre.evaluate([(-1, {}, {})])[0]["cells"]
+        run_seconds = (time.perf_counter() - t0) / len(cfg.seeds)
+    per_seed = [{k: v[i] for k, v in default_cells.items()} for i in range(len(cfg.seeds))]
+    modelled = modelled_targets(problem.all_targets, per_seed)
+    skip = frozenset(t.id for t in problem.targets if t.id not in modelled)
+    objective = Objective(problem.targets, cfg.simulation_error, skip)
+    skipped = [t.id for t in problem.targets if t.id in skip]
+    log(
+        f"calibration '{cfg.name}': {len(problem.params)} free parameters, {len(objective.active)} targets fitted"
+        f" ({len(skipped)} not yet modelled), scale {cfg.scale:g}, {len(cfg.seeds)} seeds, one run {run_seconds:.2f} s"
+    )
+    if skipped:
+        log("not yet modelled (skipped): " + ", ".join(skipped))
+
+    header = problem.header
+    records: dict[int, dict[str, Any]] = {}
+    with Journal(journal_path(cfg), header, resume=resume) as journal, Evaluator(
+        problem.spec, cfg.seeds, workers=workers, journal=journal, progress=progress
+    ) as ev:
+        if resume:
+            log(f"resuming: {len(journal)} evaluations in {journal.path}")
+
+        def evaluate(ids: list[int], thetas: list[dict[str, float]], desc: str) -> list[float]:
+            recs = ev.evaluate([(i, th, {}) for i, th in zip(ids, thetas)], desc=desc)
+            out = []
+            for r in recs:
+                records[r["id"]] = r
+                out.append(objective.distance(r["cells"]))
+            return out
+
+        result = run_abc_smc(problem.params, cfg, evaluate, log=log)
+        computed = ev.computed
+    log(f"stopped: {result.stop_reason}; {result.n_evaluations} evaluations ({computed} run now)")
+    validation = validate(problem, result.point(), workers, progress, log)
+    outcome = CalibrationOutcome(
+        problem, objective, result, records, default_cells, validation, time.perf_counter() - started, computed
+    )
+    if write:
+        write_outputs(outcome, log)
+    return outcome
+
+
+def validate(problem: Problem, point: dict[str, float], workers: int, progress: bool, log=print) -> dict[str, list[float]] | None:
+    """Re-run the point estimate with fresh seeds (and the validation scale): the fit without seed selection."""
+    cfg = problem.cfg
+    if not cfg.validation_seeds:
+        return None
+    scale = cfg.validation_scale if cfg.validation_scale is not None else cfg.scale
+    spec = replace(problem.spec, scale=scale)
+    log(f"validation: point estimate with {len(cfg.validation_seeds)} fresh seeds at scale {scale:g}")
+    with Evaluator(spec, cfg.validation_seeds, workers=workers, progress=progress) as ev:
+        return ev.evaluate([(-2, point, {})], desc="validation")[0]["cells"]
+
+
+def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
+    from qhsim.calibration.ensemble import write_calibration
+    from qhsim.calibration.report import write_report
+
+    cfg, res = outcome.cfg, outcome.result
+    out = Path(cfg.out)
+    names = [p.name for p in res.params]
+    final = res.final
+    draws = np.array([[res.thetas[i][n] for n in names] for i in final.ids], dtype=float)
+    meta = {
+        "method": METHOD,
+        "config": cfg.name,
+        "scenario": str(Path(cfg.scenario).name),
+        "scale": cfg.scale,
+        "seeds": list(cfg.seeds),
+        "particles": cfg.particles,
+        "generations": len(res.generations),
+        "final_epsilon": final.epsilon,
+        "best_distance": res.distances[res.best_id],
+        "stop_reason": res.stop_reason,
+        "evaluations": res.n_evaluations,
+        "known_by": cfg.known_by if cfg.known_by is not None else "all",
+        "targets_fitted": [t.id for t in outcome.objective.active],
+        "not_yet_modelled": sorted(outcome.objective.skip),
+        "model_fingerprint": outcome.problem.header["model"],
+        "targets_sha256": file_sha(cfg.targets),
+        "free_parameters_sha256": file_sha(cfg.free_parameters),
+        "validation_scale": cfg.validation_scale if cfg.validation_scale is not None else cfg.scale,
+        "validation_seeds": list(cfg.validation_seeds),
+    }
+    priors = {p.name: {"prior": p.prior, "low": p.low, "high": p.high, "default": p.default} for p in res.params}
+    path = out / "calibrated.toml"
+    write_calibration(path, res.point(), names, draws, final.weights, final.distances, meta, priors)
+    outcome.files["calibrated"] = path
+    outcome.files.update(write_report(outcome))
+    log(f"wrote {path} and {outcome.files.get('report')}")
+

@@ -1,0 +1,91 @@
+"""Calibration commands for ``qhsim``: ``calibrate`` and ``sensitivity`` (ensemble runs: ``qhsim run --draws``).
+
+``qhsim.cli`` calls ``add_subcommands(subparsers)``; each command sets ``func`` and returns an exit code.
+Bad input raises ``InputError`` (one line; ``qhsim.cli`` prints it and exits with code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from qhsim.argtypes import at_least, scale, seed_list
+from qhsim.errors import InputError
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from qhsim.calibration.calibrate import calibrate, journal_path
+    from qhsim.calibration.settings import load_config
+
+    cfg = load_config(args.config, args.settings)
+    if args.out is not None:
+        cfg = cfg.with_(out=args.out)
+    if args.scale is not None:
+        cfg = cfg.with_(scale=args.scale)
+    progress = not args.quiet and sys.stderr.isatty()
+    if args.report_only and not journal_path(cfg).exists():
+        raise InputError(f"{journal_path(cfg)}: no journal to report from; run `qhsim calibrate --config {cfg.name}` first")
+    resume = args.resume or args.report_only
+    if args.oos:
+        from qhsim.calibration.oos import out_of_sample
+
+        res = out_of_sample(cfg, workers=args.workers, resume=resume, progress=progress, log=_log)
+        print(f"out-of-sample report: {res.files['report']}")
+        return 0
+    outcome = calibrate(cfg, workers=args.workers, resume=resume, progress=progress, log=_log)
+    print(f"calibrated parameters: {outcome.files['calibrated']}")
+    print(f"fit report: {outcome.files['report']}")
+    print(f"journal: {journal_path(cfg)}")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from qhsim.calibration.sensitivity import load_spec, run_sensitivity, write_sensitivity_report
+
+    spec = load_spec(args.config, args.settings)
+    if args.out is not None:
+        spec = dataclasses.replace(spec, out=args.out)
+    methods = ("morris", "sobol") if args.method == "both" else (args.method,)
+    tables = run_sensitivity(spec, methods, workers=args.workers, progress=not args.quiet and sys.stderr.isatty(), log=_log)
+    files = write_sensitivity_report(spec, tables)
+    print(f"sensitivity report: {files['report']}")
+    return 0
+
+
+def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``calibrate`` and ``sensitivity`` on ``qhsim``'s subparsers."""
+    cal = subparsers.add_parser(
+        "calibrate",
+        help="estimate the free behavioural parameters on 2015-2020 (ABC-SMC) and write calibrated.toml + fit report",
+        description="Settings: calibration/config.toml; targets: calibration/targets.toml; "
+        "free parameters: calibration/free_parameters.toml. See calibration/README.md.",
+    )
+    cal.add_argument("--config", default="small", help="configuration in calibration/config.toml: small (CI) or full (default: small)")
+    cal.add_argument("--workers", type=at_least(1), default=1, help="worker processes (results do not depend on it; default 1)")
+    cal.add_argument("--resume", action="store_true", help="continue from the journal: journaled evaluations are not rerun")
+    cal.add_argument("--out", type=Path, help="output folder for calibrated.toml, the report and the journal (default: the config's out)")
+    cal.add_argument("--scale", type=scale, help="override the config's model scale")
+    cal.add_argument("--oos", action="store_true", help="out-of-sample check: refit on information up to 2019, predict 2020")
+    cal.add_argument("--report-only", action="store_true", help="rebuild calibrated.toml and the report from the journal (runs only what is missing)")
+    cal.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal.set_defaults(func=cmd_calibrate)
+
+    sen = subparsers.add_parser(
+        "sensitivity",
+        help="Morris screening and Sobol indices (SALib) on 2025 R&D intensity, HTE count and R&D personnel",
+        description="Factors, outputs and sample sizes: calibration/sensitivity.toml.",
+    )
+    sen.add_argument("--config", default="small", help="configuration in calibration/sensitivity.toml: small or full (default: small)")
+    sen.add_argument("--method", choices=("morris", "sobol", "both"), default="both")
+    sen.add_argument("--workers", type=at_least(1), default=1)
+    sen.add_argument("--out", type=Path, help="output folder (default: the config's out)")
+    sen.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
+    sen.add_argument("--quiet", action="store_true")
+    sen.set_defaults(func=cmd_sensitivity)

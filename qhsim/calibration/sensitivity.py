@@ -1,0 +1,307 @@
+"""``qhsim sensitivity``: Morris screening and Sobol indices (SALib) over behaviour and policy instruments.
+
+Factors and settings come from ``calibration/sensitivity.toml``: behavioural parameters (their
+``qhsim/data/behaviour.toml`` ranges, or the calibration priors) and policy instruments (a scenario key
+path, a range and the first year the setting applies; earlier years keep the scenario's schedule).
+Outputs are indicator cells (default: 2025 R&D intensity, HTE count and R&D personnel, province), each
+the mean over the configured seeds, which are the same for every sample (common random numbers).
+Indicators the model does not produce yet are reported as "not yet modelled".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from qhsim import data  # noqa: E402
+from qhsim.calibration.ensemble import write_atomic  # noqa: E402
+from qhsim.calibration.objective import WorkerSpec, _get_path  # noqa: E402
+from qhsim.calibration.parallel import Evaluator  # noqa: E402
+from qhsim.calibration.settings import (  # noqa: E402
+    REPO_ROOT,
+    _is_number,
+    load_free_parameters,
+    read_toml,
+    resolve_path,
+)
+from qhsim.calibration.targets import cell_key  # noqa: E402
+from qhsim.config import resolve_raw, scenario_from_dict  # noqa: E402
+from qhsim.errors import InputError  # noqa: E402
+
+SPEC_FILE = REPO_ROOT / "calibration" / "sensitivity.toml"
+METHODS = ("morris", "sobol")
+
+
+@dataclass(frozen=True)
+class Factor:
+    name: str  # behaviour parameter name, or the instrument key path
+    kind: str  # "behaviour" | "instrument"
+    low: float
+    high: float
+    from_year: int = 0
+    integer: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SensitivitySpec:
+    path: Path
+    config: str
+    scenario: Path
+    outputs: tuple[tuple[str, str, int], ...]  # (indicator, region, year)
+    morris_factors: tuple[Factor, ...]
+    sobol_factors: tuple[Factor, ...]
+    scale: float
+    seeds: tuple[int, ...]
+    morris_trajectories: int
+    morris_levels: int
+    sobol_n: int
+    random_seed: int
+    out: Path
+
+    @property
+    def end_year(self) -> int:
+        return max(y for _, _, y in self.outputs)
+
+
+def _behaviour_factors(path: Path, key: str, choice: Any) -> list[Factor]:
+    table = data.quantities("behaviour")
+    if choice == "free":
+        free = load_free_parameters(REPO_ROOT / "calibration" / "free_parameters.toml")
+        return [Factor(p.name, "behaviour", p.low, p.high, integer=p.integer) for p in free]
+    if choice == "all":
+        names = [k for k, v in table.items() if "range" in v]
+    elif isinstance(choice, list) and all(isinstance(x, str) for x in choice):
+        names = choice
+    else:
+        raise InputError(f"{path}: {key} = {choice!r}: allowed \"free\", \"all\" or a list of behavioural parameter names")
+    out = []
+    for n in names:
+        if n not in table or "range" not in table[n]:
+            raise InputError(f"{path}: {key}: {n!r} is not a behavioural parameter with a range (qhsim/data/behaviour.toml)")
+        lo, hi = (float(v) for v in table[n]["range"])
+        v = table[n]["value"]
+        out.append(Factor(n, "behaviour", lo, hi, integer=isinstance(v, int) and not isinstance(v, bool)))
+    return out
+
+
+def load_spec(config: str = "small", path: Path | None = None) -> SensitivitySpec:
+    path = Path(path) if path is not None else SPEC_FILE
+    raw = read_toml(path, "sensitivity")
+    tables = {k for k, v in raw.items() if isinstance(v, dict) and k != "common"}
+    if config not in tables:
+        raise InputError(f"{path}: [{config}]: no such configuration (allowed: {', '.join(sorted(tables))})")
+    s = {**raw.get("common", {}), **raw[config]}
+
+    def need(key: str, kind: type, lo: float | None = None, hi: float | None = None) -> Any:
+        if key not in s:
+            raise InputError(f"{path}: [{config}]: missing key {key}")
+        v = s[key]
+        if kind in (int, float):
+            if not _is_number(v) or (kind is int and not float(v).is_integer()) or (lo is not None and not lo <= v <= hi):
+                raise InputError(f"{path}: {key} = {v!r}: expected a number in [{lo:g}, {hi:g}]")
+            return kind(v)
+        if not isinstance(v, kind):
+            raise InputError(f"{path}: {key} = {v!r}: expected {kind.__name__}")
+        return v
+
+    year = need("year", int, 2016, 2060)
+    region = need("region", str)
+    outputs = tuple((ind, region, year) for ind in need("outputs", list))
+    for ind, _, _ in outputs:
+        if ind not in data.load("indicators"):
+            raise InputError(f"{path}: outputs: {ind!r} is not an indicator of qhsim/data/indicators.toml")
+    scenario = resolve_path(need("scenario", str))
+    base = scenario_from_dict(resolve_raw(scenario), scenario)
+    instruments = []
+    for i, row in enumerate(raw.get("instrument", [])):
+        key = row.get("key")
+        try:
+            schedule = _get_path(base, key)
+            schedule.at(year)
+        except (AttributeError, KeyError, TypeError):
+            raise InputError(f"{path}: instrument[{i}].key = {key!r}: not a policy schedule of the scenario (e.g. \"policy.super_deduction.general\")") from None
+        r = row.get("range")
+        if not (isinstance(r, list) and len(r) == 2 and all(_is_number(v) for v in r) and r[0] < r[1]):
+            raise InputError(f"{path}: instrument[{i}] ({key}).range = {r!r}: expected [low, high] with low < high")
+        fy = row.get("from_year", 2021)
+        if not isinstance(fy, int) or not 2016 <= fy <= year:
+            raise InputError(f"{path}: instrument[{i}] ({key}).from_year = {fy!r}: expected a year in [2016, {year}]")
+        v = schedule.at(fy)
+        instruments.append(Factor(key, "instrument", float(r[0]), float(r[1]), fy, isinstance(v, int), str(row.get("note", ""))))
+    # check the ranges against the scenario schema once, at both ends
+    for f in instruments:
+        for v in (f.low, f.high):
+            probe = base.model_dump(mode="json")
+            node = probe
+            parts = f.name.split(".")
+            for p in parts[:-1]:
+                node = node[p]
+            node[parts[-1]] = {str(f.from_year): int(v) if f.integer else v}
+            try:
+                scenario_from_dict(probe, f"{path}: instrument {f.name}")
+            except InputError as exc:
+                raise InputError(f"{path}: instrument {f.name}.range: {v:g} rejected by the scenario schema ({exc})") from None
+    morris_b = _behaviour_factors(path, "morris_behaviour", s.get("morris_behaviour", "all"))
+    sobol_b = _behaviour_factors(path, "sobol_behaviour", s.get("sobol_behaviour", "free"))
+    seeds = need("seeds", list)
+    if not seeds or not all(isinstance(x, int) and x >= 0 for x in seeds):
+        raise InputError(f"{path}: seeds = {seeds!r}: expected a list of non-negative integers")
+    n = need("sobol_n", int, 2, 2**20)
+    if n & (n - 1):
+        raise InputError(f"{path}: sobol_n = {n}: must be a power of 2 (Sobol' sequence balance)")
+    return SensitivitySpec(
+        path=path, config=config, scenario=scenario, outputs=outputs,
+        morris_factors=tuple(morris_b + instruments), sobol_factors=tuple(sobol_b + instruments),
+        scale=need("scale", float, 1e-4, 1.0), seeds=tuple(seeds),
+        morris_trajectories=need("morris_trajectories", int, 2, 10000), morris_levels=need("morris_levels", int, 2, 20),
+        sobol_n=n, random_seed=need("random_seed", int, 0, 2**32 - 1), out=resolve_path(need("out", str)),
+    )
+
+
+def _problem(factors: tuple[Factor, ...]) -> dict[str, Any]:
+    return {"num_vars": len(factors), "names": [f.name for f in factors], "bounds": [[f.low, f.high] for f in factors]}
+
+
+def _evaluate(spec: SensitivitySpec, factors: tuple[Factor, ...], X: np.ndarray, workers: int, progress: bool, desc: str) -> np.ndarray:
+    cells = tuple(cell_key(*o) for o in spec.outputs)
+    worker = WorkerSpec(
+        scenario_raw=resolve_raw(spec.scenario), scenario_origin=str(spec.scenario), scale=spec.scale,
+        end_year=spec.end_year, cells=cells, instruments={f.name: f.from_year for f in factors if f.kind == "instrument"},
+    )
+    items = []
+    for i, row in enumerate(X):
+        params, policy = {}, {}
+        for f, v in zip(factors, row):
+            v = float(round(v)) if f.integer else float(v)
+            (params if f.kind == "behaviour" else policy)[f.name] = int(v) if f.integer else v
+        items.append((i, params, policy))
+    with Evaluator(worker, spec.seeds, workers=workers, progress=progress) as ev:
+        recs = ev.evaluate(items, desc=desc)
+    Y = np.array([[np.nanmean(r["cells"][c]) if np.isfinite(r["cells"][c]).any() else np.nan for c in cells] for r in recs])
+    return Y
+
+
+def run_sensitivity(
+    spec: SensitivitySpec, methods: tuple[str, ...] = METHODS, workers: int = 1, progress: bool = True, log=print
+) -> dict[str, pd.DataFrame]:
+    """Run the analyses; return tidy tables (one row per factor x output) keyed by method."""
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
+    out: dict[str, pd.DataFrame] = {}
+    labels = [f"{i}|{r}|{y}" for i, r, y in spec.outputs]
+    if "morris" in methods:
+        prob = _problem(spec.morris_factors)
+        X = morris_sample.sample(prob, spec.morris_trajectories, num_levels=spec.morris_levels, seed=spec.random_seed)
+        log(f"Morris: {len(spec.morris_factors)} factors, {len(X)} parameter sets x {len(spec.seeds)} seeds")
+        Y = _evaluate(spec, spec.morris_factors, X, workers, progress, "Morris")
+        rows = []
+        for k, lab in enumerate(labels):
+            if not np.isfinite(Y[:, k]).all():
+                rows += [{"output": lab, "factor": f.name, "kind": f.kind, "status": "not_yet_modelled"} for f in spec.morris_factors]
+                continue
+            r = morris_analyze.analyze(prob, X, Y[:, k], num_levels=spec.morris_levels, seed=spec.random_seed)
+            for j, f in enumerate(spec.morris_factors):
+                rows.append({
+                    "output": lab, "factor": f.name, "kind": f.kind, "status": "ok",
+                    "mu_star": float(r["mu_star"][j]), "mu": float(r["mu"][j]), "sigma": float(r["sigma"][j]),
+                    "mu_star_conf": float(r["mu_star_conf"][j]),
+                })
+        out["morris"] = pd.DataFrame(rows)
+    if "sobol" in methods:
+        prob = _problem(spec.sobol_factors)
+        X = sobol_sample.sample(prob, spec.sobol_n, calc_second_order=False, seed=spec.random_seed)
+        log(f"Sobol: {len(spec.sobol_factors)} factors, {len(X)} parameter sets x {len(spec.seeds)} seeds")
+        Y = _evaluate(spec, spec.sobol_factors, X, workers, progress, "Sobol")
+        rows = []
+        for k, lab in enumerate(labels):
+            if not np.isfinite(Y[:, k]).all():
+                rows += [{"output": lab, "factor": f.name, "kind": f.kind, "status": "not_yet_modelled"} for f in spec.sobol_factors]
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = sobol_analyze.analyze(prob, Y[:, k], calc_second_order=False, seed=spec.random_seed)
+            for j, f in enumerate(spec.sobol_factors):
+                rows.append({
+                    "output": lab, "factor": f.name, "kind": f.kind, "status": "ok",
+                    "S1": float(r["S1"][j]), "S1_conf": float(r["S1_conf"][j]),
+                    "ST": float(r["ST"][j]), "ST_conf": float(r["ST_conf"][j]),
+                })
+        out["sobol"] = pd.DataFrame(rows)
+    return out
+
+
+def write_sensitivity_report(spec: SensitivitySpec, tables: dict[str, pd.DataFrame], top: int = 12) -> dict[str, Path]:
+    out = Path(spec.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    L = [f"# Sensitivity analysis 敏感性分析 — configuration `{spec.config}`", ""]
+    L.append(
+        f"Outputs: {', '.join(f'{i} ({r}, {y})' for i, r, y in spec.outputs)}; model scale {spec.scale:g}; "
+        f"seeds {', '.join(map(str, spec.seeds))} (common random numbers: the same for every sample). "
+        "Policy instruments apply from their `from_year`; earlier years keep the scenario's schedule. "
+        "Factors and ranges: calibration/sensitivity.toml."
+    )
+    L.append("")
+    for method, table in tables.items():
+        files[f"{method}_csv"] = out / f"sensitivity_{method}.csv"
+        tmp = files[f"{method}_csv"].with_suffix(".csv.tmp")
+        table.to_csv(tmp, index=False)
+        tmp.replace(files[f"{method}_csv"])
+        metric = "mu_star" if method == "morris" else "ST"
+        ok = table[table["status"] == "ok"] if "status" in table else table
+        outputs = list(dict.fromkeys(table["output"]))
+        modelled = [o for o in outputs if o in set(ok["output"])]
+        L.append(f"## {'Morris screening (elementary effects)' if method == 'morris' else 'Sobol indices (first order S1, total ST)'}")
+        L.append("")
+        if modelled:
+            fig, axes = plt.subplots(1, len(modelled), figsize=(4.2 * len(modelled), 0.32 * top + 1.5), layout="constrained", squeeze=False)
+            for ax, o in zip(axes[0], modelled):
+                sub = ok[ok["output"] == o].sort_values(metric, ascending=False).head(top)
+                colors = ["#3182bd" if k == "behaviour" else "#e6550d" for k in sub["kind"]]
+                ax.barh(range(len(sub))[::-1], sub[metric], color=colors)
+                if method == "sobol":
+                    ax.barh(range(len(sub))[::-1], sub["S1"].clip(lower=0), color="none", edgecolor="black", lw=0.6)
+                ax.set_yticks(range(len(sub))[::-1], sub["factor"], fontsize=7)
+                ax.set_title(o.replace("|", " "), fontsize=8)
+                ax.set_xlabel("μ* (elementary effect)" if method == "morris" else "ST (bars) / S1 (outline)", fontsize=8)
+                ax.tick_params(labelsize=7)
+            fig.suptitle(f"{method}: blue = behavioural parameter, orange = policy instrument", fontsize=9)
+            files[f"{method}_png"] = out / f"sensitivity_{method}.png"
+            fig.savefig(files[f"{method}_png"], dpi=110)
+            plt.close(fig)
+            L.append(f"![{method}]({files[f'{method}_png'].name})")
+            L.append("")
+        for o in outputs:
+            L.append(f"### {o.replace('|', ' ')}")
+            L.append("")
+            if o not in modelled:
+                L.append("Not yet modelled: the model does not produce this indicator yet (NaN).")
+                L.append("")
+                continue
+            sub = ok[ok["output"] == o].sort_values(metric, ascending=False)
+            if method == "morris":
+                L.append("| rank | factor | kind | μ* | μ | σ | μ* 95% conf |")
+                L.append("|---|---|---|---|---|---|---|")
+                for rank, (_, r) in enumerate(sub.iterrows(), 1):
+                    L.append(f"| {rank} | {r['factor']} | {r['kind']} | {r['mu_star']:.4g} | {r['mu']:.4g} | {r['sigma']:.4g} | {r['mu_star_conf']:.3g} |")
+            else:
+                L.append("| rank | factor | kind | ST | ST conf | S1 | S1 conf |")
+                L.append("|---|---|---|---|---|---|---|")
+                for rank, (_, r) in enumerate(sub.iterrows(), 1):
+                    L.append(f"| {rank} | {r['factor']} | {r['kind']} | {r['ST']:.3f} | {r['ST_conf']:.3f} | {r['S1']:.3f} | {r['S1_conf']:.3f} |")
+            L.append("")
+    files["report"] = out / "sensitivity.md"
+    write_atomic(files["report"], "\n".join(L) + "\n")
+    return files
+

@@ -1,0 +1,291 @@
+"""Calibration settings and free parameters 校准设置与自由参数, read from ``calibration/*.toml``.
+
+Nothing here names a particular parameter or indicator: the free parameters come from
+``calibration/free_parameters.toml`` (priors inside the ranges of ``qhsim/data/behaviour.toml``) and the
+run settings from ``calibration/config.toml`` (one table per configuration: ``small`` for CI, ``full``).
+Bad input raises ``InputError`` with one line naming the file, the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import qhsim
+from qhsim import data
+from qhsim.errors import InputError
+
+PACKAGE_DIR = Path(qhsim.__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+CALIBRATION_DIR = REPO_ROOT / "calibration"
+CONFIG_FILE = CALIBRATION_DIR / "config.toml"
+PRIORS = ("uniform", "loguniform")
+CALIBRATED_ENV = "QHSIM_CALIBRATED"  # "off": model defaults ignore calibration/calibrated.toml; or a path
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        with Path(path).open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a {what} .toml file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+
+
+def resolve_path(value: str | Path, base: Path = REPO_ROOT) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else (base / p)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+# ---------------------------------------------------------------------------------------------------
+# free parameters
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """One behavioural parameter to estimate, with its prior (uniform or log-uniform on [low, high])."""
+
+    name: str
+    low: float
+    high: float
+    prior: str = "uniform"
+    integer: bool = False
+    default: float = float("nan")  # value in qhsim/data/behaviour.toml
+    unit: str = ""
+    note: str = ""
+
+    def to_unit(self, x: np.ndarray | float) -> np.ndarray:
+        """Map a parameter value to [0, 1] (the prior is uniform there)."""
+        x = np.asarray(x, dtype=float)
+        if self.prior == "loguniform":
+            return (np.log(x) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (x - self.low) / (self.high - self.low)
+
+    def from_unit(self, u: np.ndarray | float) -> np.ndarray:
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        if self.prior == "loguniform":
+            x = np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            x = self.low + u * (self.high - self.low)
+        x = np.clip(x, self.low, self.high)
+        return np.round(x) if self.integer else x
+
+
+FREE_KEYS = {"prior", "range", "note", "identified_by"}
+
+
+def load_free_parameters(path: Path) -> tuple[FreeParameter, ...]:
+    """Free parameters of ``path`` in file order, checked against ``qhsim/data/behaviour.toml``."""
+    raw = read_toml(path, "free-parameter")
+    behaviour = data.quantities("behaviour")
+    params = []
+    if not raw:
+        raise InputError(f"{path}: no free parameters; add a table [name] per behavioural parameter to estimate")
+    for name, spec in raw.items():
+        if not isinstance(spec, dict):
+            raise InputError(f"{path}: {name} = {spec!r}: expected a table [{name}] with prior = \"uniform\"")
+        if name not in behaviour:
+            close = ", ".join(sorted(k for k in behaviour if k[:4] == name[:4])[:4]) or "see qhsim/data/behaviour.toml"
+            raise InputError(f"{path}: [{name}]: unknown behavioural parameter (allowed: keys of qhsim/data/behaviour.toml, e.g. {close})")
+        unknown = set(spec) - FREE_KEYS
+        if unknown:
+            raise InputError(f"{path}: {name}.{sorted(unknown)[0]}: unknown key (allowed: {', '.join(sorted(FREE_KEYS))})")
+        entry = behaviour[name]
+        if "range" not in entry:
+            raise InputError(f"{path}: [{name}]: qhsim/data/behaviour.toml gives it no range, so it cannot be calibrated")
+        blo, bhi = (float(v) for v in entry["range"])
+        lo, hi = blo, bhi
+        if "range" in spec:
+            r = spec["range"]
+            if not (isinstance(r, list) and len(r) == 2 and all(_is_number(v) for v in r) and r[0] < r[1]):
+                raise InputError(f"{path}: {name}.range = {r!r}: expected [low, high] with low < high, within [{blo:g}, {bhi:g}]")
+            lo, hi = float(r[0]), float(r[1])
+            if lo < blo or hi > bhi:
+                raise InputError(
+                    f"{path}: {name}.range = [{lo:g}, {hi:g}]: outside allowed range [{blo:g}, {bhi:g}] (qhsim/data/behaviour.toml)"
+                )
+        prior = spec.get("prior", "uniform")
+        if prior not in PRIORS:
+            raise InputError(f"{path}: {name}.prior = {prior!r}: allowed {', '.join(PRIORS)}")
+        if prior == "loguniform" and lo <= 0:
+            raise InputError(f"{path}: {name}.prior = \"loguniform\": needs range > 0, got [{lo:g}, {hi:g}]")
+        default = entry["value"]
+        integer = isinstance(default, int) and not isinstance(default, bool) and all(float(v).is_integer() for v in (lo, hi))
+        params.append(
+            FreeParameter(
+                name=name, low=lo, high=hi, prior=prior, integer=integer, default=float(default),
+                unit=str(entry.get("unit", "")), note=str(spec.get("note", "")),
+            )
+        )
+    return tuple(params)
+
+
+# ---------------------------------------------------------------------------------------------------
+# run configuration
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """One configuration of ``calibration/config.toml`` (see the comments there for each key)."""
+
+    name: str
+    scenario: Path
+    targets: Path
+    free_parameters: Path
+    end_year: int
+    scale: float
+    seeds: tuple[int, ...]
+    particles: int
+    batch: int
+    max_generations: int
+    quantile: float
+    epsilon_floor: float
+    min_acceptance: float
+    max_evaluations: int
+    simulation_error: bool
+    random_seed: int
+    out: Path
+    known_by: int | None = None  # use only targets known by this year (out-of-sample refit)
+    validation_scale: float | None = None  # re-run the point estimate at this scale ...
+    validation_seeds: tuple[int, ...] = ()  # ... with these fresh seeds (the fit the report judges)
+    workers: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_(self, **changes: Any) -> CalibrationConfig:
+        return replace(self, **changes)
+
+
+_SPEC: dict[str, tuple[type, Any]] = {
+    # key: (type, check)
+    "scenario": (str, None),
+    "targets": (str, None),
+    "free_parameters": (str, None),
+    "end_year": (int, (2016, 2060)),
+    "scale": (float, (1e-4, 1.0)),
+    "seeds": (list, None),
+    "particles": (int, (4, 100000)),
+    "batch": (int, (1, 100000)),
+    "max_generations": (int, (1, 1000)),
+    "quantile": (float, (0.05, 0.95)),
+    "epsilon_floor": (float, (0.0, 1e6)),
+    "min_acceptance": (float, (0.0, 1.0)),
+    "max_evaluations": (int, (1, 10**9)),
+    "simulation_error": (bool, None),
+    "random_seed": (int, (0, 2**63 - 1)),
+    "out": (str, None),
+    "known_by": (int, (2015, 2060)),
+    "validation_scale": (float, (1e-4, 1.0)),
+    "validation_seeds": (list, None),
+}
+OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds")
+
+
+def _check_value(path: Path, key: str, value: Any) -> Any:
+    kind, bounds = _SPEC[key]
+    where = f"{path}: {key} = {value!r}"
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: expected true or false")
+        return value
+    if kind is str:
+        if not isinstance(value, str) or not value:
+            raise InputError(f"{where}: expected a non-empty string (a path)")
+        return value
+    if kind is list:
+        if not (isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
+            raise InputError(f"{where}: expected a non-empty list of non-negative integer seeds")
+        if len(set(value)) != len(value):
+            raise InputError(f"{where}: seeds must be distinct")
+        return tuple(value)
+    if not _is_number(value) or (kind is int and not float(value).is_integer()):
+        raise InputError(f"{where}: expected {'an integer' if kind is int else 'a number'} in [{bounds[0]:g}, {bounds[1]:g}]")
+    if not bounds[0] <= value <= bounds[1]:
+        raise InputError(f"{where}: outside allowed range [{bounds[0]:g}, {bounds[1]:g}]")
+    return kind(value)
+
+
+def load_config(name: str = "small", path: Path | None = None) -> CalibrationConfig:
+    """Configuration ``name`` of ``calibration/config.toml``: ``[common]`` overlaid by ``[name]``."""
+    path = Path(path) if path is not None else CONFIG_FILE
+    raw = read_toml(path, "calibration config")
+    tables = {k: v for k, v in raw.items() if isinstance(v, dict) and k != "common"}
+    if name not in tables:
+        raise InputError(f"{path}: [{name}]: no such configuration (allowed: {', '.join(sorted(tables))})")
+    merged = {**raw.get("common", {}), **tables[name]}
+    values: dict[str, Any] = {}
+    extra = {}
+    for key, value in merged.items():
+        if key not in _SPEC:
+            extra[key] = value
+            continue
+        values[key] = _check_value(path, key, value)
+    missing = [k for k in _SPEC if k not in values and k not in OPTIONAL_KEYS]
+    if missing:
+        raise InputError(f"{path}: [{name}]: missing key {missing[0]} (set it in [common] or [{name}])")
+    if values["batch"] < 1 or values["particles"] < 2:
+        raise InputError(f"{path}: [{name}]: particles must be >= 2 and batch >= 1")
+    base = path.parent.parent if path.parent.name == "calibration" else REPO_ROOT
+    return CalibrationConfig(
+        name=name,
+        scenario=resolve_path(values["scenario"], base),
+        targets=resolve_path(values["targets"], base),
+        free_parameters=resolve_path(values["free_parameters"], base),
+        end_year=values["end_year"],
+        scale=values["scale"],
+        seeds=values["seeds"],
+        particles=values["particles"],
+        batch=values["batch"],
+        max_generations=values["max_generations"],
+        quantile=values["quantile"],
+        epsilon_floor=values["epsilon_floor"],
+        min_acceptance=values["min_acceptance"],
+        max_evaluations=values["max_evaluations"],
+        simulation_error=values["simulation_error"],
+        random_seed=values["random_seed"],
+        out=resolve_path(values["out"], base),
+        known_by=values.get("known_by"),
+        validation_scale=values.get("validation_scale"),
+        validation_seeds=values.get("validation_seeds", ()),
+        extra=extra,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# fingerprints: a journal is reused only by the same model, data, scenario and settings
+
+_NOT_MODEL = ("calibration", "output", "app", "dashboard", "cli.py", "__pycache__")
+
+
+def model_fingerprint() -> str:
+    """sha256 of the model's source and data files (not of the calibration, CLI or dashboard code)."""
+    h = hashlib.sha256()
+    files = sorted(PACKAGE_DIR.rglob("*.py")) + sorted((PACKAGE_DIR / "data").glob("*.toml"))
+    for p in files:
+        rel = p.relative_to(PACKAGE_DIR)
+        if rel.parts[0] in _NOT_MODEL or any(part == "__pycache__" for part in rel.parts):
+            continue
+        h.update(str(rel).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def file_sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def json_sha(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()

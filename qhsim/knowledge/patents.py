@@ -1,0 +1,81 @@
+"""Invention patents 发明专利 (MODEL.md §4 step 6; docs/ODD_knowledge.md §7.4).
+
+Applications are Poisson draws from a knowledge-production function of R&D and staff:
+  firms         lambda_i = theta_f (R&D_i / 100万)^beta_f m_i   (m_i: effective staff / staff target, capped)
+  institutions  lambda_j = theta_p R&D_j q_j / 100万              (q_j: effective staffing ratio)
+A share g of applications is granted, each owner-year cohort after a lag L ~ lag_weights (years 1..4, the
+Chinese examination backlog). A valid patent lapses with hazard h a year (annuities); patents of firms that exit
+lapse with them, and pending applications of exited firms are abandoned. The indicator is the stock of valid
+invention patents held by firms and public research per 10,000 population.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from qhsim.knowledge.params import KnowledgeDraws
+
+
+def firm_rate(rd: np.ndarray, staffing: np.ndarray, kp: SimpleNamespace) -> np.ndarray:
+    """Expected invention applications of firms this year."""
+    return np.where(rd > 0, kp.patent_rate_firm * (np.maximum(rd, 0.0) / 100.0) ** kp.patent_rd_elasticity * staffing, 0.0)
+
+
+def institution_rate(rd: np.ndarray, quality: np.ndarray, kp: SimpleNamespace) -> np.ndarray:
+    """Expected invention applications of universities and institutes this year."""
+    return kp.patent_rate_public * rd * quality / 100.0
+
+
+class PatentOffice:
+    """Pending applications (owner key, grant year, count) awaiting grant."""
+
+    def __init__(self) -> None:
+        self.owner = np.zeros(0, dtype=np.int64)
+        self.grant_year = np.zeros(0, dtype=np.int64)
+        self.count = np.zeros(0, dtype=np.int64)
+
+    def file(self, year: int, owners: np.ndarray, applications: np.ndarray, draws: KnowledgeDraws,
+             kp: SimpleNamespace) -> None:
+        """Decide the fate of this year's applications: granted count and the year of the grant."""
+        has = applications > 0
+        owners, applications = owners[has], applications[has]
+        granted = draws.binomial(year, "p_grant", owners, applications, kp.patent_grant_share)
+        lag_cum = np.cumsum(np.asarray(kp.patent_grant_lag_weights, dtype=float))
+        lag = 1 + np.minimum(np.searchsorted(lag_cum / lag_cum[-1], draws.uniform(year, "p_lag", owners),
+                                             side="right"), len(lag_cum) - 1)
+        ok = granted > 0
+        self.owner = np.r_[self.owner, owners[ok]]
+        self.grant_year = np.r_[self.grant_year, year + lag[ok]]
+        self.count = np.r_[self.count, granted[ok]]
+
+    def grants_due(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """(owner, count) of the grants issued this year; removes them from the pending table."""
+        due = self.grant_year <= year
+        owners, counts = self.owner[due], self.count[due]
+        keep = ~due
+        self.owner, self.grant_year, self.count = self.owner[keep], self.grant_year[keep], self.count[keep]
+        return owners, counts
+
+    def abandon(self, alive: np.ndarray) -> None:
+        """Drop pending applications of owners that no longer exist (``alive``: bool per pending row)."""
+        self.owner, self.grant_year, self.count = self.owner[alive], self.grant_year[alive], self.count[alive]
+
+    @property
+    def pending(self) -> int:
+        return int(self.count.sum())
+
+
+def lapse(valid: np.ndarray, keys: np.ndarray, year: int, draws: KnowledgeDraws, kp: SimpleNamespace) -> np.ndarray:
+    """Valid patents left after this year's lapses (Binomial(valid, h) lapse)."""
+    return valid - draws.binomial(year, "p_lapse", keys, valid, kp.patent_lapse_rate)
+
+
+def steady_pending(annual_grants: np.ndarray, kp: SimpleNamespace) -> np.ndarray:
+    """Pending granted applications per future year (1..L) at a steady flow of ``annual_grants``:
+    the cohort filed t years ago still waiting has sum_{l > t} w_l of its grants outstanding."""
+    w = np.asarray(kp.patent_grant_lag_weights, dtype=float)
+    w = w / w.sum()
+    tail = np.array([w[t:].sum() for t in range(len(w))])  # due in year +1 .. +L from earlier cohorts
+    return annual_grants[:, None] * tail[None, :]

@@ -1,0 +1,444 @@
+"""The knowledge system 知识与人才系统: universities, institutes, R&D personnel, the technology market, patents,
+platforms, start-ups and science literacy, stepped once a year after firms' R&D is realised.
+
+``KnowledgeSystem(model)`` is built in ``QinghaiModel.__init__`` after the firm population; ``step(year, policy,
+firms, macro)`` runs the year and returns the indicator columns it produces, one array per column with the
+province first and then the prefectures in geography.toml order, at full scale (money and counts divided by the
+run's scale). Yearly order (docs/ODD_knowledge.md §3):
+
+  align with the firm population (exits, entrants) -> technology market (feeds buyers' knowledge and institutions'
+  contract income) -> institutions' budgets and R&D -> staff targets -> talent market and programmes ->
+  institutions' knowledge -> patents -> platforms, spillovers, incubated start-ups and spin-offs -> literacy ->
+  fiscal ledger and indicators.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from qhsim import data
+from qhsim.knowledge import literacy as lit
+from qhsim.knowledge import market as mk
+from qhsim.knowledge import patents as pt
+from qhsim.knowledge import platforms as pf
+from qhsim.knowledge import talent as tl
+from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet, create_institutions
+from qhsim.knowledge.params import Carry, KnowledgeDraws, institution_rows, knowledge_parameters, population_shares
+from qhsim.policy import knowledge_policy_at
+
+WAN_PER_YI = 1e4
+FIRM_KEY_STARTUP = 1  # ledger origin flags
+FIRM_KEY_SPINOFF = 2
+REFERENCE_YEAR = 2020  # rd_cost_per_fte (behaviour.toml) is a 2020 value
+
+
+class FirmLedger:
+    """What the knowledge system remembers about firms (valid invention patents, last technology partner, start-up
+    origin), kept sparse: only firms with something to remember, sorted by uid."""
+
+    FIELDS = {"patents": (np.int64, 0), "last_partner": (np.int64, -1), "origin": (np.int8, 0)}
+
+    def __init__(self) -> None:
+        self.uid = np.zeros(0, dtype=np.int64)
+        self.cols = {name: np.zeros(0, dtype=dtype) for name, (dtype, _) in self.FIELDS.items()}
+
+    def __len__(self) -> int:
+        return len(self.uid)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["cols"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def _find(self, uids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not len(self.uid):
+            return np.zeros(len(uids), dtype=np.int64), np.zeros(len(uids), dtype=bool)
+        pos = np.minimum(np.searchsorted(self.uid, uids), len(self.uid) - 1)
+        return pos, self.uid[pos] == uids
+
+    def get(self, name: str, uids: np.ndarray) -> np.ndarray:
+        dtype, default = self.FIELDS[name]
+        pos, found = self._find(uids)
+        out = np.full(len(uids), default, dtype=dtype)
+        out[found] = self.cols[name][pos[found]]
+        return out
+
+    def set(self, name: str, uids: np.ndarray, values: np.ndarray, add: bool = False) -> None:
+        """Set (or add to) the field for ``uids`` (unique), creating entries as needed."""
+        uids = np.asarray(uids, dtype=np.int64)
+        values = np.broadcast_to(np.asarray(values), uids.shape)
+        pos, found = self._find(uids)
+        if add:
+            np.add.at(self.cols[name], pos[found], values[found].astype(self.cols[name].dtype))
+        else:
+            self.cols[name][pos[found]] = values[found]
+        if (~found).any():
+            order = np.argsort(uids[~found], kind="stable")
+            new_uid = uids[~found][order]
+            at = np.searchsorted(self.uid, new_uid)
+            self.uid = np.insert(self.uid, at, new_uid)
+            for field, (dtype, default) in self.FIELDS.items():
+                extra = values[~found][order] if field == name else np.full(len(new_uid), default)
+                self.cols[field] = np.insert(self.cols[field], at, np.asarray(extra, dtype=dtype))
+
+    def align(self, alive_uid: np.ndarray) -> np.ndarray:
+        """Forget firms that left; return their uids."""
+        if not len(self.uid):
+            return self.uid
+        pos = np.minimum(np.searchsorted(alive_uid, self.uid), max(len(alive_uid) - 1, 0))
+        alive = alive_uid[pos] == self.uid if len(alive_uid) else np.zeros(len(self.uid), dtype=bool)
+        gone = self.uid[~alive]
+        self.uid = self.uid[alive]
+        self.cols = {k: v[alive] for k, v in self.cols.items()}
+        return gone
+
+
+class KnowledgeSystem:
+    """Universities, institutes, talent, technology market, patents, platforms and literacy of one run."""
+
+    def __init__(self, model):
+        self.model = model
+        sc = model.config
+        self.scale = model.scale
+        self.draws = KnowledgeDraws(model.seed)
+        self.kp = knowledge_parameters(sc.parameters)
+        self.b = model.b
+        self.macro = model.macro
+        self.n_pref = len(data.prefectures())
+        self.n_sec = len(data.sectors())
+        self.pop_share = population_shares()
+        self.carry = Carry(self.scale)
+        year = self.start_year = model.year
+        kp, f = self.kp, model.firms
+        kpol = knowledge_policy_at(sc, year)
+
+        public_rd_2015 = data.observed("public_rd")[year] * WAN_PER_YI
+        self.inst = InstitutionSet(institution_rows(), self.scale, public_rd_2015, kp)
+        self.agents = create_institutions(model, self.inst)
+        self.ledger = FirmLedger()
+
+        # talent: every employer staffed at its end-2015 target
+        wi = self.wage_index(year)
+        emp = self._employers(f, year, wi, np.zeros(self.inst.n))
+        self.talent = tl.TalentSystem(tl.initial_population(emp, kp, self.draws, year, wi), self.scale, self.n_pref,
+                                      tl.amenity_by_prefecture(kp))
+        self._staffing(emp)
+
+        # patents: institutions' stock from the data, firms' stock spread over R&D performers by their rate;
+        # the pending pipeline from filings of the previous years
+        self.office = pt.PatentOffice()
+        init_carry = Carry(self.scale)  # one carry, so that the scaled total is right even when rows round to 0
+        self.inst.patents[:] = [init_carry("patents", r.patents) for r in institution_rows()]
+        active = np.flatnonzero(f.rd > 0)
+        firm_rate = pt.firm_rate(f.rd[active], np.ones(len(active)), kp)
+        n_firm_patents = self.carry("init_firm_patents", kp.init_firm_patents)
+        if n_firm_patents and firm_rate.sum() > 0:
+            pick = tl.weighted_pick(self.draws.uniform(year, "p_init", np.arange(n_firm_patents)), firm_rate)
+            holders, counts = np.unique(pick, return_counts=True)
+            self.ledger.set("patents", f.uid[active[holders]], counts)
+        inst_rate = pt.institution_rate(self.inst.rd, np.ones(self.inst.n), kp)
+        for back in range(len(kp.patent_grant_lag_weights), 0, -1):
+            y = year - back + 1
+            growth = (1.0 + kp.inst_history_growth) ** (y - year)
+            uid = f.uid[active]
+            self.office.file(y, uid, self.draws.poisson(y, "p_apply", uid, firm_rate * growth), self.draws, kp)
+            self.office.file(y, self.inst.keys, self.draws.poisson(y, "p_apply", self.inst.keys, inst_rate * growth),
+                             self.draws, kp)
+        self.office.grants_due(year)  # already in the initial stock
+
+        self.platforms = pf.PlatformSystem(self.scale, self.n_pref, self.n_sec)
+        pf.initial_platforms(self.platforms, self.inst, self._firm_view(f, year, np.flatnonzero(f.rd > 0)), kp,
+                             self.draws, year)
+        self.literacy = lit.Literacy(self.pop_share, kp)
+        self.external_index = 1.0
+        self.last = SimpleNamespace(market=None, talent=None, platforms=None)
+        # the end-2015 row: the 2015 market run without feedback, everything else from the initial state; the
+        # institutions' 2015 enterprise funding is what that market pays them for development work (the other
+        # sources are rescaled so that each unit keeps its 2015 R&D)
+        market = self._market(year, kpol, f, self._certified(f, year), Carry(self.scale))
+        self.inst.set_enterprise_2015(market.inst_rd_income)
+        zero = np.zeros(self.n_pref)
+        self.columns = self._columns(year, f, market, None, zero, zero, {})
+
+    # --- helpers ----------------------------------------------------------------------------------------------
+    def wage_index(self, year: int) -> float:
+        """Nominal GDP per employed person relative to 2020: the path of wages and of the cost of an R&D person."""
+        g, e = self.macro["gdp"], self.macro["employment"]
+        ref = REFERENCE_YEAR if REFERENCE_YEAR in g else max(g)
+        return (g[year] / e[year]) / (g[ref] / e[ref])
+
+    def cost_per_fte(self, year: int) -> float:
+        """万元 per full-time R&D person in firms in ``year``; institutions pay public_cost_ratio times it."""
+        return self.b.rd_cost_per_fte * self.wage_index(year)
+
+    def _employers(self, f, year: int, wi: float, bonus: np.ndarray, active: np.ndarray | None = None) -> tl.EmployerView:
+        """Employers of R&D staff: the firms doing R&D this year (positions ``active`` in the firm population) and
+        the institutions, with their staff targets."""
+        cost = self.b.rd_cost_per_fte * wi
+        active = np.flatnonzero(f.rd > 0) if active is None else active
+        uid = f.uid[active]
+        target = tl.staff_target(f.rd[active], cost, self.draws.uniform(0, "t_staff_round", uid))
+        inst_target = np.round(self.inst.rd / (cost * self.kp.public_cost_ratio)).astype(np.int64)
+        return tl.EmployerView(
+            firm_uid=uid, firm_pref=f.pref[active].astype(np.int64), firm_rd=f.rd[active],
+            firm_hte=f.hte_until[active] >= year, firm_knowledge=f.knowledge[active], firm_target=target,
+            inst=self.inst, inst_target=inst_target, inst_bonus=bonus,
+        )
+
+    def _staffing(self, emp: tl.EmployerView) -> np.ndarray:
+        """Update institutions' headcount and effective staff; return firms' staffing ratio m_i."""
+        sm = self.talent.summary(emp, self.kp)
+        self.inst.headcount = sm.inst_head.astype(float)
+        self.inst.effective_staff = sm.inst_eff
+        self.inst.staff_target = emp.inst_target.astype(float)
+        self.personnel = sm.personnel
+        ratio = np.divide(sm.firm_eff, np.maximum(emp.firm_target, 1))
+        return np.where(emp.firm_target > 0, np.minimum(ratio, self.kp.inst_quality_max), 1.0)
+
+    @staticmethod
+    def _certified(f, year: int) -> np.ndarray:
+        return (f.hte_until >= year) | (f.tbe_until >= year)
+
+    def _firm_view(self, f, year: int, active: np.ndarray, certified: np.ndarray | None = None) -> SimpleNamespace:
+        """The R&D-performing firms (positions ``active``), the only possible platform hosts."""
+        cert = self._certified(f, year) if certified is None else certified
+        return SimpleNamespace(
+            pos=active, uid=f.uid[active], pref=f.pref[active].astype(np.int64), sector=f.sector[active].astype(np.int64),
+            rd=f.rd[active], certified=cert[active], platform_money=np.zeros(len(active)),
+        )
+
+    def _market(self, year: int, kpol, f, certified: np.ndarray, carry: Carry) -> mk.MarketOutcome:
+        S = self.model.sectors
+        sup = mk.build_suppliers(self.inst, certified, f.pref, f.sector, f.knowledge,
+                                 self.n_pref, self.n_sec, kpol.researcher_share, self.kp)
+        buyers = mk.Buyers(
+            uid=f.uid, pref=f.pref, sector=f.sector, revenue=f.revenue,
+            employees=f.employees, rd=f.rd, industrial=S.industrial[f.sector],
+            last_partner=lambda uids: self.ledger.get("last_partner", uids),
+        )
+        return mk.run_market(year, kpol, self.kp, self.draws, buyers, sup, carry, self.n_pref, self.inst.n,
+                             self.external_index)
+
+    # --- the year ---------------------------------------------------------------------------------------------
+    def step(self, year: int, policy, firms, macro: dict[str, float]) -> dict[str, np.ndarray]:
+        """Run the knowledge system's year on the firm population after its R&D; return indicator columns."""
+        kp, f, draws, inst = self.kp, firms, self.draws, self.inst
+        kpol = policy.knowledge
+        s = self.scale
+        gone = self.ledger.align(f.uid)
+        if len(gone):
+            self.office.abandon(~np.isin(self.office.owner, gone))
+        wi = self.wage_index(year)
+        nominal = self.macro["gdp"][year] / self.macro["gdp"][self.start_year]
+        self.external_index *= 1.0 + kp.market_external_growth
+        certified = self._certified(f, year)
+
+        # technology market
+        market = self._market(year, kpol, f, certified, self.carry)
+        np.add.at(f.knowledge, market.knowledge_to, market.knowledge_add)
+        self.ledger.set("last_partner", market.partner_uid, market.partner_code)
+        bonus = kpol.researcher_share * market.inst_transfer_net / np.maximum(inst.headcount, 1.0)
+        inst.pending_other += (1.0 - kpol.researcher_share) * market.inst_transfer_net
+
+        # institutions' budgets and R&D
+        inst.budget(year, kpol, nominal, market.inst_rd_income, draws, kp)
+
+        # talent
+        active = np.flatnonzero(f.rd > 0)
+        emp = self._employers(f, year, wi, bonus, active)
+        flows = self.talent.step(year, kpol, kp, draws, emp, wi)
+        inst.pending_other += flows.research_to_institutions
+        if flows.research_to_firms:
+            uids = np.fromiter(flows.research_to_firms.keys(), dtype=np.int64)
+            money = np.fromiter(flows.research_to_firms.values(), dtype=float)
+            np.add.at(f.knowledge, np.searchsorted(f.uid, uids), money)
+
+        # platforms, spillovers, start-ups, spin-offs (spin-offs move researchers, so before the staff count)
+        fv = self._firm_view(f, year, active, certified)
+        pflows = self.platforms.step(year, kpol, kp, draws, fv, inst, f.uid)
+        f.knowledge[active] += fv.platform_money
+        strength = self.platforms.cell_strength(kp)
+        cell = f.pref[active].astype(np.int64) * self.n_sec + f.sector[active]
+        f.knowledge[active] += pf.spillover_gain(f.rd[active], strength[cell], kp)
+        entrants = np.flatnonzero((f.birth == year) & ~f.rd_active)
+        self._converted: list[tuple[np.ndarray, int]] = []
+        startups = self._startups(year, f, entrants, pflows.startups)
+        spinoffs = self._spinoffs(year, f, entrants, kpol)
+        if self._converted:
+            uids = np.concatenate([u for u, _ in self._converted])
+            origin = np.concatenate([np.full(len(u), o) for u, o in self._converted])
+            self.ledger.set("origin", uids, origin)
+
+        # institutions' knowledge, patents
+        staffing = self._staffing(emp)
+        inst.update_knowledge(kp)
+        self._patents(year, f, staffing)
+
+        # literacy
+        spend_pop = self.literacy.allocate(kpol.popularisation_budget, kpol.popularisation_allocation)
+        population = self.macro["population"][year] * 1e4 * self.pop_share
+        self.literacy.step(year, spend_pop, population, kp)
+
+        # fiscal ledger (full scale)
+        fiscal = {
+            "spend_talent_programmes": flows.programme_cost / s,
+            "talent_clawback": flows.clawback / s,
+            "spend_research_institutional": np.bincount(inst.pref, weights=inst.provincial_institutional,
+                                                        minlength=self.n_pref) / s,
+            "spend_research_competitive": np.bincount(inst.pref, weights=inst.provincial_competitive,
+                                                      minlength=self.n_pref) / s,
+            "spend_tech_market_subsidies": (market.subsidy_buyer + market.subsidy_broker + market.subsidy_sme) / s,
+            "spend_platform_subsidies": pflows.subsidy / s,
+            "spend_popularisation": spend_pop,
+        }
+        self._book(fiscal, market, pflows)
+        self.last = SimpleNamespace(market=market, talent=flows, platforms=pflows)
+        self.columns = self._columns(year, f, market, flows, startups, spinoffs, fiscal)
+        return self.columns
+
+    def _patents(self, year: int, f, staffing: np.ndarray) -> None:
+        kp, draws, inst, led = self.kp, self.draws, self.inst, self.ledger
+        active = np.flatnonzero(f.rd > 0)
+        lam_f = pt.firm_rate(f.rd[active], staffing, kp)
+        uid = f.uid[active]
+        self.office.file(year, uid, draws.poisson(year, "p_apply", uid, lam_f), draws, kp)
+        lam_i = pt.institution_rate(inst.rd, inst.quality, kp)
+        self.office.file(year, inst.keys, draws.poisson(year, "p_apply", inst.keys, lam_i), draws, kp)
+        owners, counts = self.office.grants_due(year)
+        at_inst = owners >= INSTITUTION_KEY
+        inst.patents += np.bincount(owners[at_inst] - INSTITUTION_KEY, weights=counts[at_inst],
+                                    minlength=inst.n).astype(np.int64)
+        if (~at_inst).any():
+            u, c = np.unique(owners[~at_inst], return_inverse=True)
+            led.set("patents", u, np.bincount(c, weights=counts[~at_inst]).astype(np.int64), add=True)
+        held = np.flatnonzero(led.patents > 0)
+        led.patents[held] = pt.lapse(led.patents[held], led.uid[held], year, draws, kp)
+        inst.patents[:] = pt.lapse(inst.patents, inst.keys, year, draws, kp)
+
+    def _convert(self, f, pick: np.ndarray, origin: int, knowledge: float) -> None:
+        """Turn the entrants ``pick`` into R&D-active tech firms (they decide their R&D from next year)."""
+        f.rd_active[pick] = True
+        f.tech_orient[pick] = np.maximum(f.tech_orient[pick], self.kp.startup_tech_orientation)
+        f.knowledge[pick] += knowledge
+        self._converted.append((f.uid[pick], origin))
+
+    def _startups(self, year: int, f, entrants: np.ndarray, expected: np.ndarray) -> np.ndarray:
+        """Incubator and maker-space graduates: that many of the year's entrants per prefecture become R&D-active
+        tech start-ups, drawn with weights by sector (weighted sampling without replacement, keys log(u) / w)."""
+        n = np.array([self.carry.whole(f"startup_{p}", expected[p]) for p in range(self.n_pref)])
+        done = np.zeros(self.n_pref)
+        if not n.any() or not len(entrants):
+            return done
+        w = np.asarray(self.kp.startup_sector_weight, dtype=float)[f.sector[entrants]]
+        priority = np.log(self.draws.uniform(year, "f_startup", f.uid[entrants])) / np.maximum(w, 1e-9)
+        pref = f.pref[entrants]
+        picks = []
+        for p in np.flatnonzero(n):
+            cand = np.flatnonzero(pref == p)
+            picks.append(entrants[cand[tl.top_n(priority[cand], f.uid[entrants[cand]], int(n[p]))]])
+            done[p] = len(picks[-1])
+        self._convert(f, np.concatenate(picks), FIRM_KEY_STARTUP, self.kp.startup_knowledge)
+        return done
+
+    def _spinoffs(self, year: int, f, entrants: np.ndarray, kpol) -> np.ndarray:
+        """University / institute spin-offs: Poisson per institution, each an entrant of the institution's
+        prefecture (weighted by the institution's fields) that takes one of its researchers along."""
+        inst, kp = self.inst, self.kp
+        lam = kp.spinoff_rate * inst.rd / 1e4 * mk.effort(kpol.researcher_share, kp)
+        counts = self.draws.poisson(year, "f_spinoff", inst.keys, lam)
+        done = np.zeros(self.n_pref)
+        if not counts.any():
+            return done
+        entrants = entrants[~f.rd_active[entrants]]  # not already an incubated start-up
+        log_u = np.log(self.draws.uniform(year, "f_spinoff", f.uid[entrants]))
+        pref, sector = f.pref[entrants], f.sector[entrants]
+        taken = np.zeros(len(entrants), dtype=bool)
+        pop = self.talent.pop
+        free_staff = pop.resident & (pop.oblig_until < year)
+        staff_u = self.draws.uniform(year, "f_spinoff", pop.pid + 10**9)
+        for j in np.flatnonzero(counts):
+            cand = np.flatnonzero((pref == inst.pref[j]) & ~taken)
+            priority = log_u[cand] / (inst.fields[j][sector[cand]] + 0.02)
+            chosen = cand[tl.top_n(priority, f.uid[entrants[cand]], int(counts[j]))]
+            taken[chosen] = True
+            picked = entrants[chosen]
+            movers = np.flatnonzero((pop.employer == inst.keys[j]) & free_staff)
+            movers = movers[np.argsort(staff_u[movers], kind="stable")][:len(picked)]
+            pop.kind[movers] = tl.FIRM
+            pop.employer[movers] = f.uid[picked[:len(movers)]]
+            pop.since[movers] = year
+            done[inst.pref[j]] += len(picked)
+        self._convert(f, entrants[taken], FIRM_KEY_SPINOFF, kp.spinoff_knowledge)
+        return done
+
+    def _book(self, fiscal: dict[str, np.ndarray], market: mk.MarketOutcome, pflows: pf.PlatformFlows) -> None:
+        """Record full-scale spending in the governments' ledgers (prefecture-funded items to the prefectures)."""
+        s = self.scale
+        prov, prefs = self.model.province, self.model.prefecture_govs
+        for key in ("spend_talent_programmes", "spend_research_institutional", "spend_research_competitive",
+                    "spend_popularisation"):
+            prov.record(key.removeprefix("spend_"), float(fiscal[key].sum()))
+        prov.record("talent_clawback", -float(fiscal["talent_clawback"].sum()))
+        prov.record("tech_market_subsidies", float((market.subsidy_buyer + market.subsidy_broker).sum()) / s)
+        prov.record("platform_subsidies", float((pflows.subsidy - pflows.prefecture_subsidy).sum()) / s)
+        for i, gov in enumerate(prefs):
+            if market.subsidy_sme[i] > 0:
+                gov.record("sme_patent_subsidy", float(market.subsidy_sme[i]) / s)
+            if pflows.prefecture_subsidy[i] > 0:
+                gov.record("platform_subsidies", float(pflows.prefecture_subsidy[i]) / s)
+
+    # --- indicators -------------------------------------------------------------------------------------------
+    def _columns(self, year: int, f, market: mk.MarketOutcome, flows, startups: np.ndarray, spinoffs: np.ndarray,
+                 fiscal: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        s, k, inst = self.scale, self.n_pref, self.inst
+        nan = np.full(k + 1, np.nan)
+
+        def wp(per_pref: np.ndarray) -> np.ndarray:
+            return np.concatenate([[per_pref.sum()], per_pref])
+
+        def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+            n, d = wp(num), wp(den)
+            return np.divide(n, d, out=nan.copy(), where=d > 0)
+
+        personnel = self.personnel / s
+        employment = self.macro["employment"][year] * self.pop_share  # 万人 (employment split as population)
+        population = self.macro["population"][year] * self.pop_share  # 万人
+        led = self.ledger
+        held = led.patents > 0
+        pos = np.minimum(np.searchsorted(f.uid, led.uid[held]), len(f) - 1)
+        firm_patents = np.bincount(f.pref[pos], weights=led.patents[held], minlength=k)
+        patents = (firm_patents + np.bincount(inst.pref, weights=inst.patents, minlength=k)) / s
+        t = self.platforms.table
+        cols = {
+            "public_rd": wp(np.bincount(inst.pref, weights=inst.rd, minlength=k)) / s / WAN_PER_YI,
+            "rd_personnel": wp(personnel),
+            "rd_personnel_per_10k": ratio(personnel, employment),
+            "st_talent": wp(personnel) * self.b.st_staff_per_rd_staff,
+            "tech_contract_turnover": wp(market.turnover) / s / WAN_PER_YI,
+            "tech_contracts": wp(market.contracts) / s,
+            "valid_invention_patents": wp(patents),
+            "patents_per_10k": ratio(patents, population),
+            "national_platforms": wp(t.count(t.level == pf.NATIONAL, k) / s),
+            "provincial_platforms": wp(t.count((t.level == pf.PROVINCIAL) & np.isin(t.ptype, pf.RD_TYPES), k) / s),
+            "incubators_maker_spaces": wp(t.count(np.isin(t.ptype, (pf.INCUBATOR, pf.MAKER_SPACE)), k) / s),
+            "platforms": wp(t.count(np.ones(len(t), dtype=bool), k) / s),
+            "science_literacy": np.concatenate([[self.literacy.province()], self.literacy.level()]) * 100.0,
+            "talent_inflow": wp(flows.inflow / s) if flows else np.zeros(k + 1),
+            "talent_outflow": wp(flows.outflow / s) if flows else np.zeros(k + 1),
+            "incubated_startups": wp(startups / s),
+            "spin_offs": wp(spinoffs / s),
+        }
+        for name in ("spend_talent_programmes", "talent_clawback", "spend_research_institutional",
+                     "spend_research_competitive", "spend_tech_market_subsidies", "spend_platform_subsidies",
+                     "spend_popularisation"):
+            cols[name] = wp(fiscal[name]) if name in fiscal else np.zeros(k + 1)
+        return cols
+
+    # --- inspection -------------------------------------------------------------------------------------------
+    @property
+    def institutions(self) -> list:
+        """The University and ResearchInstitute agents."""
+        return self.agents

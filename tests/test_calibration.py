@@ -1,0 +1,470 @@
+"""Calibration machinery (issue #4): input checks, objective under common random numbers, ABC-SMC
+determinism across worker counts, resume, parameter recovery, calibrated.toml, projections, sensitivity.
+
+Heavier checks are marked ``slow`` and run in a light configuration by default; set QHSIM_TEST_FULL=1 for
+the thorough versions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qhsim import data
+from qhsim.calibration.abc_smc import run_abc_smc
+from qhsim.calibration.calibrate import calibrate, journal_path
+from qhsim.calibration.ensemble import calibrated_parameters, load_calibration, write_calibration
+from qhsim.calibration.journal import Journal
+from qhsim.calibration.objective import Objective, WorkerSpec
+from qhsim.calibration.parallel import Evaluator
+from qhsim.calibration.settings import CONFIG_FILE, FreeParameter, load_config, load_free_parameters
+from qhsim.calibration.targets import load_targets
+from qhsim.config import resolve_raw
+from qhsim.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+FULL = os.environ.get("QHSIM_TEST_FULL") == "1"
+
+
+# ---------------------------------------------------------------------------------------------------
+# helpers
+
+
+def target_row(indicator: str, value: float, year: int | list[int] = 2020, region: str = "province", **extra) -> str:
+    fields = {
+        "indicator": indicator, "region": region, "year": year, "value": value, "unit": "x",
+        "source": "test", "tolerance": 0.05, "group": "test", **extra,
+    }
+    body = "\n".join(f"{k} = {json.dumps(v)}" for k, v in fields.items())
+    return f"[[target]]\n{body}\n"
+
+
+def write_problem(tmp: Path, targets: str, free: str, **settings) -> Path:
+    """A calibration config (and its targets / free-parameter files) under ``tmp``; returns the config path."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "targets.toml").write_text(targets, encoding="utf-8")
+    (tmp / "free.toml").write_text(free, encoding="utf-8")
+    cfg = {
+        "scenario": str(BASELINE), "targets": str(tmp / "targets.toml"), "free_parameters": str(tmp / "free.toml"),
+        "end_year": 2020, "simulation_error": True, "random_seed": 3, "quantile": 0.5, "epsilon_floor": 0.0,
+        "min_acceptance": 0.02, "scale": 0.05, "seeds": [1, 2], "particles": 6, "batch": 6, "max_generations": 3,
+        "max_evaluations": 30, "out": str(tmp / "out"), **settings,
+    }
+    text = "[t]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in cfg.items()) + "\n"
+    (tmp / "config.toml").write_text(text, encoding="utf-8")
+    return tmp / "config.toml"
+
+
+TINY_TARGETS = (
+    target_row("share_firms_with_rd", 18.21)
+    + target_row("hte_count", 218)
+    + target_row("tech_based_enterprises", 415, year=[2018, 2019])
+    + target_row("provincial_key_labs", 72, awaiting="a future model issue")  # no such column: "not yet modelled"
+)
+TINY_FREE = "[start_intercept]\n[tbe_recognition_probability]\n"
+
+
+def summary(outcome) -> tuple:
+    r = outcome.result
+    return (
+        r.best_id, r.stop_reason, r.n_evaluations,
+        tuple(sorted(r.distances.items())),
+        tuple((i, tuple(sorted(t.items()))) for i, t in sorted(r.thetas.items())),
+        tuple((g.t, g.epsilon, tuple(g.ids), tuple(g.weights)) for g in r.generations),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# the shipped files
+
+
+def test_shipped_calibration_files_are_valid():
+    """calibration/*.toml load; plan targets agree with the 2020 values of qhsim/data/indicators.toml."""
+    for name in ("small", "full"):
+        cfg = load_config(name)
+        assert cfg.scale <= 1.0 and len(cfg.seeds) >= 2
+    params = load_free_parameters(load_config("full").free_parameters)
+    assert len(params) >= 2
+    targets = load_targets(load_config("full").targets)
+    indicators = data.load("indicators")
+    plan = [t for t in targets if t.group == "plan_2020"]
+    assert len(plan) == 9
+    for t in plan:
+        assert t.value == pytest.approx(indicators[t.indicator]["value_2020"]["value"]), t.id
+    assert any(len(t.years) > 1 for t in targets if t.group == "waypoint")
+    assert any(t.region == "haidong" for t in targets)
+
+
+# ---------------------------------------------------------------------------------------------------
+# bad input: one line naming the file, the key and what is allowed
+
+
+@pytest.mark.parametrize(
+    ("row", "needle"),
+    [
+        (target_row("hte_count", 218).replace("tolerance = 0.05\n", ""), "tolerance: required key missing"),
+        (target_row("hte_count", 218, tolerance=1.5), "allowed range (0, 1]"),
+        (target_row("no_such_indicator", 1.0), "not an indicator"),
+        (target_row("hte_count", 218, region="atlantis"), "allowed province"),
+        (target_row("hte_count", 218, year=1800), "candidate years"),
+        (target_row("hte_count", "many"), "finite number"),
+        (target_row("hte_count", 218, colour="red"), "unknown key"),
+        (target_row("hte_count", 218) + target_row("hte_count", 218), "duplicate target id"),
+        ("[[target]\nindicator = 'x'\n", "not valid TOML"),
+    ],
+)
+def test_malformed_targets_raise_input_error(tmp_path, row, needle):
+    path = tmp_path / "targets.toml"
+    path.write_text(row, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_targets(path)
+    msg = str(err.value)
+    assert needle in msg and str(path) in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[no_such_parameter]\n", "unknown behavioural parameter"),
+        ("[start_intercept]\nrange = [-20.0, -3.0]\n", "outside allowed range [-8, -3]"),
+        ("[start_intercept]\nprior = \"normal\"\n", "allowed uniform, loguniform"),
+        ("[start_intercept]\nprior = \"loguniform\"\n", "needs range > 0"),
+        ("[start_intercept]\nwidth = 2\n", "unknown key"),
+        ("start_intercept = 1.0\n", "expected a table"),
+    ],
+)
+def test_bad_free_parameters_raise_input_error(tmp_path, text, needle):
+    path = tmp_path / "free.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_free_parameters(path)
+    assert needle in str(err.value) and str(path) in str(err.value)
+
+
+def test_bad_config_raises_input_error(tmp_path):
+    with pytest.raises(InputError, match=r"\[huge\]: no such configuration \(allowed: full, small\)"):
+        load_config("huge")
+    path = write_problem(tmp_path, TINY_TARGETS, TINY_FREE, scale=2.0)
+    with pytest.raises(InputError, match=r"scale = 2.0: outside allowed range \[0.0001, 1\]"):
+        load_config("t", path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# objective
+
+
+def test_distance_formula_closest_year_and_not_yet_modelled(tmp_path):
+    """D = sqrt(weighted mean z^2); the closest candidate year counts; NaN-only targets are skipped."""
+    path = tmp_path / "t.toml"
+    path.write_text(
+        target_row("hte_count", 200.0, tolerance=0.1)
+        + target_row("tech_based_enterprises", 400.0, year=[2018, 2019])
+        + target_row("patents_per_10k", 3.0),
+        encoding="utf-8",
+    )
+    targets = load_targets(path)
+    cells = {
+        "hte_count|province|2020": [210.0, 230.0],  # mean 220 -> z = 20 / 20 = 1 (no simulation error)
+        "tech_based_enterprises|province|2018": [300.0, 300.0],
+        "tech_based_enterprises|province|2019": [410.0, 410.0],  # z = 10 / 20 = 0.5, closer than 2018
+        "patents_per_10k|province|2020": [math.nan, math.nan],
+    }
+    skip = frozenset({"patents_per_10k@province@2020"})
+    obj = Objective(targets, simulation_error=False, skip=skip)
+    fits = {f.target.id: f for f in obj.fits(cells)}
+    assert fits["tech_based_enterprises@province@[2018, 2019]"].year == 2019
+    assert fits["patents_per_10k@province@2020"].status == "not_yet_modelled"
+    assert obj.distance(cells) == pytest.approx(math.sqrt((1.0 + 0.25) / 2))
+    # with simulation error the seed variance of the mean widens sigma
+    obj2 = Objective(targets, simulation_error=True, skip=skip)
+    hte = {f.target.id: f for f in obj2.fits(cells)}["hte_count@province@2020"]
+    assert hte.sigma == pytest.approx(math.sqrt(20.0**2 + np.var([210.0, 230.0], ddof=1) / 2))
+    # an active target that comes out NaN makes the parameter set inadmissible
+    bad = {**cells, "hte_count|province|2020": [math.nan, math.nan]}
+    assert obj.distance(bad) == math.inf
+
+
+def test_objective_is_deterministic_under_common_random_numbers(tmp_path):
+    """The same parameters and seeds give identical cells; other parameters face the same initial luck."""
+    path = tmp_path / "t.toml"
+    path.write_text(TINY_TARGETS + target_row("hte_count", 103, year=2015), encoding="utf-8")
+    targets = load_targets(path)
+    spec = WorkerSpec(resolve_raw(BASELINE), str(BASELINE), 0.05, 2020, tuple(targets.cells()))
+    theta_a = {"start_intercept": -6.0}
+    theta_b = {"start_intercept": -3.5}
+    with Evaluator(spec, (1, 2), workers=1, progress=False) as ev:
+        a1, b1 = ev.evaluate([(0, theta_a, {}), (1, theta_b, {})])
+    with Evaluator(spec, (1, 2), workers=1, progress=False) as ev:
+        (a2,) = ev.evaluate([(7, theta_a, {})])
+    assert json.dumps(a1["cells"], sort_keys=True) == json.dumps(a2["cells"], sort_keys=True)  # NaN-safe, bitwise
+    obj = Objective(targets, skip=frozenset({t.id for t in targets if t.indicator == "provincial_key_labs"}))
+    assert obj.distance(a1["cells"]) == obj.distance(a2["cells"])
+    # common random numbers: the end-2015 population does not depend on a parameter that acts from 2016
+    assert a1["cells"]["hte_count|province|2015"] == b1["cells"]["hte_count|province|2015"]
+    assert a1["cells"]["share_firms_with_rd|province|2020"] != b1["cells"]["share_firms_with_rd|province|2020"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# journal, resume, workers
+
+
+def test_journal_drops_a_torn_last_line_and_checks_its_header(tmp_path):
+    path = tmp_path / "j.jsonl"
+    with Journal(path, {"model": "m1"}) as j:
+        j.append({"id": 0, "key": "k0", "cells": {"a": [1.0, math.nan]}})
+        j.append({"id": 1, "key": "k1", "cells": {"a": [0.1 + 0.2]}})
+    with path.open("a") as fh:
+        fh.write('{"type": "eval", "id": 2, "key": "k2", "cel')  # killed mid-write
+    with Journal(path, {"model": "m1"}, resume=True) as j:
+        assert sorted(j.records) == ["k0", "k1"]
+        assert j.get("k1")["cells"]["a"] == [0.1 + 0.2]  # bit-identical float
+        assert math.isnan(j.get("k0")["cells"]["a"][1])
+        j.append({"id": 2, "key": "k2", "cells": {}})
+    with Journal(path, {"model": "m1"}, resume=True) as j:
+        assert sorted(j.records) == ["k0", "k1", "k2"]
+        assert j.get("other inputs") is None
+    with pytest.raises(InputError, match=r"header.model: the journal was written with a different model"):
+        Journal(path, {"model": "m2"}, resume=True)
+    Journal(path, {"model": "m2"}).close()  # without resume: a fresh journal, the old one kept
+    assert path.with_suffix(".jsonl.prev").exists()
+
+
+def test_results_do_not_depend_on_workers_and_resume_replays_exactly(tmp_path):
+    """Same calibration with 1 and 2 workers is identical; an interrupted run resumed gives the same result."""
+    cfg1 = load_config("t", write_problem(tmp_path / "w1", TINY_TARGETS, TINY_FREE))
+    cfg2 = load_config("t", write_problem(tmp_path / "w2", TINY_TARGETS, TINY_FREE))
+    quiet = {"progress": False, "log": lambda s: None, "write": False}
+    one = calibrate(cfg1, workers=1, **quiet)
+    two = calibrate(cfg2, workers=2, **quiet)
+    assert summary(one) == summary(two)
+    assert one.objective.skip == frozenset({"provincial_key_labs@province@2020"})
+
+    # interrupt: keep the header and 10 evaluations, plus a half-written line
+    path = journal_path(cfg2)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:11]) + lines[11][: len(lines[11]) // 2])
+    resumed = calibrate(cfg2, workers=2, resume=True, **quiet)
+    assert summary(resumed) == summary(one)
+    assert resumed.computed == one.result.n_evaluations - 10
+    again = calibrate(cfg2, workers=1, resume=True, **quiet)
+    assert again.computed == 0 and summary(again) == summary(one)
+    # a bigger budget continues the same path: nothing already run is run again
+    longer = calibrate(cfg2.with_(max_evaluations=48), workers=2, resume=True, **quiet)
+    assert longer.result.n_evaluations > one.result.n_evaluations
+    assert longer.computed == longer.result.n_evaluations - one.result.n_evaluations
+
+
+# ---------------------------------------------------------------------------------------------------
+# parameter recovery
+
+
+def _synthetic_targets(names_values: dict[str, float], seeds, scale: float, cells, tolerance: float) -> str:
+    from qhsim.calibration.objective import extract_cells
+    from qhsim.config import load_scenario
+    from qhsim.runner import run
+
+    sc = load_scenario(BASELINE).model_copy(update={"parameters": names_values})
+    per_seed = [extract_cells(run(sc, seed=s, scale=scale, end_year=2020).indicators, cells) for s in seeds]
+    rows = []
+    for c in cells:
+        ind, region, year = c.split("|")
+        value = float(np.mean([d[c] for d in per_seed]))
+        rows.append(target_row(ind, value, year=int(year), region=region, tolerance=tolerance, id=c))
+    return "".join(rows)
+
+
+RECOVERY_CELLS = [
+    "share_firms_with_rd|province|2020", "rd_intensity|province|2020", "enterprise_rd_share|province|2020",
+    "tech_based_enterprises|province|2020", "tech_based_enterprises|province|2018",
+]
+
+
+def _recover(tmp_path: Path, truth: dict[str, float], data_seeds, scale: float, **settings):
+    targets = _synthetic_targets(truth, data_seeds, scale, RECOVERY_CELLS, 0.03)
+    free = "".join(f"[{n}]\n" for n in truth)
+    cfg = load_config("t", write_problem(tmp_path, targets, free, scale=scale, **settings))
+    outcome = calibrate(cfg, workers=2, progress=False, log=lambda s: None, write=False)
+    res = outcome.result
+    point = res.point()
+    from qhsim.calibration.ensemble import weighted_quantiles
+
+    report = {}
+    for p in res.params:
+        draws = np.array([res.thetas[i][p.name] for i in res.final.ids])
+        lo, med, hi = weighted_quantiles(draws, res.final.weights, (0.05, 0.5, 0.95))
+        report[p.name] = (truth[p.name], point[p.name], lo, hi, abs(point[p.name] - truth[p.name]) / (p.high - p.low), med)
+    return report
+
+
+def test_parameter_recovery_twin_experiment(tmp_path):
+    """Synthetic targets from the model at known parameters (same seeds): ABC-SMC finds them again."""
+    truth = {"start_intercept": -4.3, "rd_size_slope": 0.7}
+    report = _recover(
+        tmp_path, truth, data_seeds=(1, 2), scale=0.05, seeds=[1, 2], particles=16, batch=16,
+        max_generations=4, max_evaluations=128, random_seed=11,
+    )
+    for name, (true, est, lo, hi, err, _) in report.items():
+        assert err < 0.15, f"{name}: estimated {est:.3g}, true {true:.3g} (error {err:.0%} of the prior width)"
+
+
+@pytest.mark.slow
+def test_parameter_recovery_with_fresh_data_seeds(tmp_path):
+    """Synthetic data from seeds the calibration never uses: the truth lies in the 90% posterior band.
+
+    Light by default (2 parameters); QHSIM_TEST_FULL=1 recovers 3 parameters with more particles.
+    """
+    truth = {"start_intercept": -4.3, "tbe_recognition_probability": 0.55}
+    settings = {"particles": 24, "batch": 24, "max_generations": 4, "max_evaluations": 300}
+    if FULL:
+        truth["stop_probability"] = 0.12
+        settings = {"particles": 60, "batch": 60, "max_generations": 6, "max_evaluations": 1500}
+    report = _recover(tmp_path, truth, data_seeds=(101, 102, 103), scale=0.25, seeds=[1, 2, 3], random_seed=5, **settings)
+    for name, (true, est, lo, hi, err, med) in report.items():
+        width = hi - lo
+        assert lo - 0.1 * width <= true <= hi + 0.1 * width, f"{name}: truth {true:.3g} outside [{lo:.3g}, {hi:.3g}]"
+
+
+# ---------------------------------------------------------------------------------------------------
+# calibrated.toml, projections, reports
+
+
+def _write_tiny_calibration(path: Path) -> None:
+    names = ["start_intercept", "tbe_recognition_probability"]
+    draws = np.array([[-4.5, 0.3], [-4.0, 0.5], [-5.0, 0.4]])
+    write_calibration(
+        path, {"start_intercept": -4.4, "tbe_recognition_probability": 0.45}, names, draws,
+        np.array([0.5, 0.3, 0.2]), np.array([0.9, 1.0, 1.1]), {"method": "test"}, {},
+    )
+
+
+def test_calibrated_toml_round_trip_and_defaults(tmp_path, monkeypatch):
+    path = tmp_path / "calibrated.toml"
+    _write_tiny_calibration(path)
+    cal = load_calibration(path)
+    assert cal.point == {"start_intercept": -4.4, "tbe_recognition_probability": 0.45}
+    assert cal.intervals["start_intercept"]["p05"] <= cal.intervals["start_intercept"]["p95"]
+    a = cal.sample(5, np.random.default_rng(1))
+    assert a == cal.sample(5, np.random.default_rng(1)) and len(a) == 5
+    monkeypatch.setenv("QHSIM_CALIBRATED", str(path))
+    assert calibrated_parameters() == cal.point
+    monkeypatch.setenv("QHSIM_CALIBRATED", "off")
+    assert calibrated_parameters() == {}
+    # a value outside today's behaviour.toml range is dropped, not passed to the model
+    text = path.read_text().replace("start_intercept = -4.4", "start_intercept = -40.0")
+    path.write_text(text)
+    cal = load_calibration(path)
+    assert "start_intercept" in cal.dropped and "start_intercept" not in cal.point
+
+
+def test_projection_stacks_draws_and_seeds_identically_for_any_worker_count(tmp_path):
+    from qhsim.calibration.projection import project, summarise
+
+    path = tmp_path / "calibrated.toml"
+    _write_tiny_calibration(path)
+    kw = {"draws": 2, "seeds": (1, 2), "scale": 0.05, "end_year": 2017, "calibration": path, "progress": False}
+    one = project(BASELINE, workers=1, **kw)
+    two = project(BASELINE, workers=2, **kw)
+    assert list(one.columns[:2]) == ["draw", "seed"]
+    assert sorted(set(zip(one["draw"], one["seed"]))) == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    assert one.equals(two)
+    s = summarise(one, ["hte_count"])
+    assert {"p05", "median", "p95"} <= set(s.columns)
+
+
+def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, capsys):
+    """`qhsim calibrate` end to end (tiny settings): calibrated.toml, Markdown + PNG report; --oos; bad input exits 2."""
+    from qhsim.cli import main
+
+    targets = TINY_TARGETS + target_row("hte_count", 167, year=[2018, 2019], id="waypoint_hte", known_by=2019)
+    settings = write_problem(tmp_path, targets, TINY_FREE, max_generations=2, max_evaluations=14,
+                             validation_seeds=[5, 6], validation_scale=0.05)
+    out = tmp_path / "cal"
+    assert main(["calibrate", "--config", "t", "--settings", str(settings), "--out", str(out), "--workers", "2", "--quiet"]) == 0
+    for name in ("calibrated.toml", "fit_report.md", "fit_report_fit.png", "fit_report_parameters.png", "fit_report_convergence.png"):
+        assert (out / name).exists(), name
+    report = (out / "fit_report.md").read_text()
+    assert "not yet modelled" in report and "provincial_key_labs" in report
+    cal = load_calibration(out / "calibrated.toml")
+    assert set(cal.point) == {"start_intercept", "tbe_recognition_probability"}
+    assert len(cal.draws) == 6
+    # rebuilding the report from the journal runs nothing new
+    assert main(["calibrate", "--config", "t", "--settings", str(settings), "--out", str(out), "--report-only", "--quiet"]) == 0
+    assert main(["calibrate", "--config", "t", "--settings", str(settings), "--out", str(out), "--oos", "--quiet"]) == 0
+    oos = (out / "oos" / "oos_report.md").read_text()
+    assert "hte_count@province@2020" in oos and "90% predictive band" in oos
+    capsys.readouterr()
+    bad = tmp_path / "bad"
+    bad_settings = write_problem(bad, TINY_TARGETS, "[no_such_parameter]\n")
+    assert main(["calibrate", "--config", "t", "--settings", str(bad_settings), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no_such_parameter" in err and "Traceback" not in err
+
+
+def test_sensitivity_ranks_behaviour_and_policy_factors(tmp_path):
+    from qhsim.calibration.sensitivity import load_spec, run_sensitivity, write_sensitivity_report
+
+    spec_path = tmp_path / "sensitivity.toml"
+    spec_path.write_text(
+        f"""
+[common]
+scenario = "{BASELINE}"
+year = 2021
+region = "province"
+outputs = ["rd_intensity", "hte_count", "rd_personnel_per_10k"]
+morris_behaviour = ["start_intercept", "hte_apply_probability"]
+sobol_behaviour = ["start_intercept"]
+morris_levels = 4
+random_seed = 1
+
+[t]
+scale = 0.05
+seeds = [1]
+morris_trajectories = 2
+sobol_n = 4
+out = "{tmp_path / 'out'}"
+
+[[instrument]]
+key = "policy.super_deduction.general"
+range = [0.75, 2.0]
+from_year = 2021
+""",
+        encoding="utf-8",
+    )
+    spec = load_spec("t", spec_path)
+    assert [f.name for f in spec.sobol_factors] == ["start_intercept", "policy.super_deduction.general"]
+    tables = run_sensitivity(spec, workers=1, progress=False, log=lambda s: None)
+    morris = tables["morris"]
+    ok = morris[morris["status"] == "ok"]
+    assert set(ok["factor"]) == {"start_intercept", "hte_apply_probability", "policy.super_deduction.general"}
+    assert (ok["mu_star"] >= 0).all()
+    personnel = morris[morris["output"].str.startswith("rd_personnel_per_10k")]
+    if personnel["status"].eq("not_yet_modelled").all():
+        assert len(personnel) == 3
+    files = write_sensitivity_report(spec, tables)
+    assert files["report"].exists() and files["morris_png"].exists()
+    bad = spec_path.read_text().replace("policy.super_deduction.general", "policy.no_such.instrument")
+    spec_path.write_text(bad)
+    with pytest.raises(InputError, match="not a policy schedule"):
+        load_spec("t", spec_path)
+
+
+def test_abc_smc_on_a_known_function_is_deterministic():
+    """The algorithm alone (no model): it concentrates on the minimum and repeats itself exactly."""
+    params = (FreeParameter("a", 0.0, 1.0), FreeParameter("b", -2.0, 2.0))
+    cfg = load_config("small", CONFIG_FILE).with_(particles=40, batch=40, max_generations=6, max_evaluations=2000,
+                                                  epsilon_floor=0.02, random_seed=9)
+
+    def evaluate(ids, thetas, desc):
+        return [math.hypot(t["a"] - 0.3, (t["b"] - 1.0) / 4) for t in thetas]
+
+    r1 = run_abc_smc(params, cfg, evaluate)
+    r2 = run_abc_smc(params, cfg, evaluate)
+    assert r1.distances == r2.distances and r1.best_id == r2.best_id
+    assert r1.final.epsilon < 0.15 < r1.generations[1].epsilon
+    assert abs(r1.point()["a"] - 0.3) < 0.05 and abs(r1.point()["b"] - 1.0) < 0.2
