@@ -32,16 +32,31 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 
 class KeyedDraws:
-    """Uniform and normal draws keyed by (seed, year, purpose, uid)."""
+    """Uniform and normal draws keyed by (seed, year, purpose, uid).
+
+    ``purposes`` maps a purpose name to its stream id; a subclass may extend it (ids never collide).
+    """
+
+    purposes: dict[str, int] = PURPOSES
 
     def __init__(self, seed: int):
         self._seed_key = _mix(np.array([seed], dtype=np.uint64) + _GOLDEN)[0]
+        self._uids: np.ndarray | None = None  # the uid array last seen, and its scrambled keys
+        self._keys = np.empty(0, dtype=np.uint64)
+
+    def _uid_keys(self, uids: np.ndarray) -> np.ndarray:
+        """uid x golden ratio (mod 2^64), cached while the same uid array is passed (one year's population)."""
+        if uids is not self._uids:
+            with np.errstate(over="ignore"):
+                self._keys = np.asarray(uids).astype(np.uint64) * _GOLDEN
+            self._uids = uids
+        return self._keys
 
     def uniform(self, year: int, purpose: str, uids: np.ndarray) -> np.ndarray:
         """U(0, 1) per uid, in [2^-53, 1 - 2^-53]."""
-        stream = _mix(np.array([year * 1000 + PURPOSES[purpose]], dtype=np.uint64) ^ self._seed_key)[0]
+        stream = _mix(np.array([year * 1000 + self.purposes[purpose]], dtype=np.uint64) ^ self._seed_key)[0]
         with np.errstate(over="ignore"):
-            z = _mix(uids.astype(np.uint64) * _GOLDEN + stream)
+            z = _mix(self._uid_keys(uids) + stream)
         return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * _TO_UNIT
 
     def normal(self, year: int, purpose: str, uids: np.ndarray) -> np.ndarray:

@@ -72,6 +72,9 @@ def compute(
     def by_pref(weights: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(f.pref, weights=weights, minlength=k).astype(float)
 
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(f.pref[mask], minlength=k).astype(float)
+
     def with_province(per_pref: np.ndarray) -> np.ndarray:
         return np.concatenate([[per_pref.sum()], per_pref])
 
@@ -85,8 +88,8 @@ def compute(
     total_rd = business_rd + public_rd
 
     above = S.industrial[f.sector] & (f.revenue >= ABOVE_SCALE_REVENUE)
-    n_above = with_province(by_pref(above.astype(float)))
-    n_above_rd = with_province(by_pref((above & (f.rd > 0)).astype(float)))
+    n_above = with_province(count(above))
+    n_above_rd = with_province(count(above & (f.rd > 0)))
     hte = f.hte_until >= year
     tbe = f.tbe_until >= year
     giant = f.giant_until >= year
@@ -110,7 +113,7 @@ def compute(
         "enterprises": firms / scale,
     }
     for name, mask in counts.items():
-        columns[name] = with_province(by_pref(mask.astype(float))) / scale
+        columns[name] = with_province(count(mask)) / scale
     columns["hte_per_10k_enterprises"] = 1e4 * columns["hte_count"] / np.maximum(columns["enterprises"], 1.0)
     for column, attr in SPEND_COLUMNS.items():
         columns[column] = with_province(by_pref(getattr(flows, attr))) / scale

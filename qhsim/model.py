@@ -84,12 +84,14 @@ class QinghaiModel(mesa.Model):
         # firm dynamics: growth, exit, entry
         grow(f, year, gdp_growth, S.growth_premium, self.draws, b)
         f.employees[:] = np.maximum(f.revenue / S.revenue_per_employee[f.sector], 1.0)
-        f.keep(~exit_mask(f, year, self.draws, b))
-        n_new = int(round(macro["enterprises"] * scale)) - len(f)
+        stay = ~exit_mask(f, year, self.draws, b)
+        n_new = int(round(macro["enterprises"] * scale)) - int(stay.sum())
+        entrants = None
         if n_new > 0:
             entry_rng = np.random.default_rng([self.seed, year, ENTRY_STREAM])
             size_index = macro["gdp"] / self.macro["gdp"][self.config.run.start_year]  # entrants grow with the economy
-            f.append(new_firms(entry_rng, n_new, year, b.entrant_size_factor * size_index, b))
+            entrants = new_firms(entry_rng, n_new, year, b.entrant_size_factor * size_index, b)
+        f.keep(stay, entrants)
 
         # vouchers, then the R&D decisions they and the tax system shape
         voucher_pay = vouchers(f, pol, pol.voucher_budget * scale, self.draws, b)

@@ -108,13 +108,16 @@ def hte_notch(
     pays. Holders do the same: they must keep the ratio to pass the yearly check and to renew.
     """
     need = hte_notch_target(f, pol)
-    saving = np.maximum(tau_alt - pol.hte_rate, 0.0) * np.maximum(f.margin * f.revenue, 0.0)
-    first_reward = np.where(f.hte_since == 0, pol.hte_reward, 0.0)
+    candidate = np.flatnonzero(f.rd_active & (need > rd_plan) & hte_other_criteria(f, pol, need, b))
+    c = candidate  # the rest of the decision only for candidates (same arithmetic, less work)
+    saving = np.maximum(tau_alt[c] - pol.hte_rate, 0.0) * np.maximum(f.margin[c] * f.revenue[c], 0.0)
+    first_reward = np.where(f.hte_since[c] == 0, pol.hte_reward, 0.0)
     horizon = b.notch_horizon_discount
     benefit = ((saving + b.hte_status_value) * horizon + first_reward) * b.hte_approval_rate
-    candidate = f.rd_active & (need > rd_plan) & hte_other_criteria(f, pol, need, b)
-    bump = candidate & (notch_gain(rd_plan, need, benefit, uc, b, horizon) > 0)
-    return np.where(bump, need, rd_plan)
+    bump = c[notch_gain(rd_plan[c], need[c], benefit, uc[c], b, horizon) > 0]
+    out = rd_plan.copy()
+    out[bump] = need[bump]
+    return out
 
 
 def reward_tier_eligible(f: FirmPopulation, pol: PolicyYear, sector_agri: np.ndarray) -> np.ndarray:
@@ -132,17 +135,20 @@ def reward_notch(
     b: SimpleNamespace,
 ) -> np.ndarray:
     """R&D after choosing the best reward tier (seed 004:L46): the tier with the largest net gain."""
-    eligible = reward_tier_eligible(f, pol, sector_agri) & f.rd_active
-    if not eligible.any():
-        return rd_plan
-    best_gain = np.zeros(len(f))
+    e = np.flatnonzero(reward_tier_eligible(f, pol, sector_agri) & f.rd_active)
     best_rd = rd_plan.copy()
+    if not len(e):
+        return best_rd
+    plan, revenue = rd_plan[e], f.revenue[e]
+    best_gain = np.zeros(len(e))
+    chosen = plan.copy()
     for intensity, amount in pol.reward_tiers:
-        need = intensity * f.revenue
-        gain = notch_gain(rd_plan, need, np.full(len(f), amount), uc, b)
-        better = eligible & (gain > best_gain)
+        need = intensity * revenue
+        gain = notch_gain(plan, need, np.full(len(e), amount), uc[e], b)
+        better = gain > best_gain
         best_gain = np.where(better, gain, best_gain)
-        best_rd = np.where(better, np.maximum(need, rd_plan), best_rd)
+        chosen = np.where(better, np.maximum(need, plan), chosen)
+    best_rd[e] = chosen
     return best_rd
 
 

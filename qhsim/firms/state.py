@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from qhsim import data
+from qhsim.soa import ColumnTable
 
 # name -> dtype. Money in 万元, shares in [0, 1], years as int.
 COLUMNS: dict[str, Any] = {
@@ -50,40 +51,11 @@ COLUMNS: dict[str, Any] = {
 }
 
 
-class FirmPopulation:
-    """Columns of equal length, one entry per live firm."""
+class FirmPopulation(ColumnTable):
+    """Columns of equal length, one entry per live firm; ``uid`` identifies a firm for life."""
 
-    def __init__(self, columns: dict[str, np.ndarray]):
-        missing = set(COLUMNS) - set(columns)
-        if missing:
-            raise ValueError(f"missing firm columns: {sorted(missing)}")
-        self.cols = {name: np.ascontiguousarray(columns[name], dtype=dtype) for name, dtype in COLUMNS.items()}
-        lengths = {len(c) for c in self.cols.values()}
-        if len(lengths) != 1:
-            raise ValueError(f"firm columns differ in length: {lengths}")
-        self.next_uid = int(self.cols["uid"].max(initial=-1)) + 1
-
-    def __len__(self) -> int:
-        return len(self.cols["uid"])
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        try:
-            return self.__dict__["cols"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def keep(self, mask: np.ndarray) -> None:
-        """Drop the firms where ``mask`` is False."""
-        for name in self.cols:
-            self.cols[name] = self.cols[name][mask]
-
-    def append(self, new: dict[str, np.ndarray]) -> None:
-        """Add firms; ``new`` gives every column but ``uid``, which is assigned here."""
-        n = len(next(iter(new.values())))
-        new = {**new, "uid": np.arange(self.next_uid, self.next_uid + n)}
-        self.next_uid += n
-        for name, dtype in COLUMNS.items():
-            self.cols[name] = np.concatenate([self.cols[name], np.asarray(new[name], dtype=dtype)])
+    COLUMNS = COLUMNS
+    ID = "uid"
 
     def __getitem__(self, i: int) -> FirmView:
         return FirmView({name: col[i].item() for name, col in self.cols.items()})

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from qhsim import data
-from qhsim.draws import PURPOSES, KeyedDraws, _mix, _GOLDEN, _TO_UNIT
+from qhsim.draws import PURPOSES, KeyedDraws
 from qhsim.errors import InputError
 
 PARAMETER_FILES = ("talent", "knowledge")
@@ -52,14 +52,7 @@ class KnowledgeDraws(KeyedDraws):
     """``KeyedDraws`` (same seed key, so common random numbers across scenarios) with the knowledge
     system's purposes, plus Poisson, binomial and Gumbel draws by inverse CDF of the keyed uniforms."""
 
-    def uniform(self, year: int, purpose: str, uids: np.ndarray) -> np.ndarray:
-        stream = _mix(np.array([year * 1000 + _ALL_PURPOSES[purpose]], dtype=np.uint64) ^ self._seed_key)[0]
-        with np.errstate(over="ignore"):
-            z = _mix(np.asarray(uids).astype(np.uint64) * _GOLDEN + stream)
-        return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * _TO_UNIT
-
-    def normal(self, year: int, purpose: str, uids: np.ndarray) -> np.ndarray:
-        return ndtri(self.uniform(year, purpose, uids))
+    purposes = _ALL_PURPOSES
 
     def poisson(self, year: int, purpose: str, uids: np.ndarray, lam: np.ndarray) -> np.ndarray:
         """Poisson(lam) per uid (inverse CDF); 0 where lam <= 0."""

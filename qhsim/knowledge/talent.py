@@ -26,6 +26,7 @@ import numpy as np
 from qhsim import data
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet
 from qhsim.knowledge.params import Carry, KnowledgeDraws
+from qhsim.soa import ColumnTable
 
 # employer kinds
 NONE, FIRM, INSTITUTION = 0, 1, 2
@@ -58,36 +59,11 @@ COLUMNS: dict[str, Any] = {
 }
 
 
-class TalentPopulation:
+class TalentPopulation(ColumnTable):
     """Columns of equal length, one entry per person; ``pid`` identifies a person for life."""
 
-    def __init__(self, columns: dict[str, np.ndarray] | None = None):
-        columns = columns or {name: np.zeros(0, dtype=dtype) for name, dtype in COLUMNS.items()}
-        self.cols = {name: np.ascontiguousarray(columns[name], dtype=dtype) for name, dtype in COLUMNS.items()}
-        self.next_pid = int(self.cols["pid"].max(initial=-1)) + 1
-
-    def __len__(self) -> int:
-        return len(self.cols["pid"])
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        try:
-            return self.__dict__["cols"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def keep(self, mask: np.ndarray) -> None:
-        for name in self.cols:
-            self.cols[name] = self.cols[name][mask]
-
-    def append(self, new: dict[str, np.ndarray]) -> np.ndarray:
-        """Add people (every column but ``pid``, which is assigned); return their pids."""
-        n = len(next(iter(new.values())))
-        pids = np.arange(self.next_pid, self.next_pid + n)
-        self.next_pid += n
-        new = {**new, "pid": pids}
-        for name, dtype in COLUMNS.items():
-            self.cols[name] = np.concatenate([self.cols[name], np.asarray(new[name], dtype=dtype)])
-        return pids
+    COLUMNS = COLUMNS
+    ID = "pid"
 
     def __getitem__(self, i: int) -> PersonView:
         return PersonView({name: col[i].item() for name, col in self.cols.items()})

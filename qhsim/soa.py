@@ -1,0 +1,59 @@
+"""Structure-of-arrays populations 列式群体: one numpy column per attribute, one row per agent.
+
+The enterprise population (``qhsim.firms.state``) and the R&D personnel (``qhsim.knowledge.talent``) are
+column tables: every rule is a numpy kernel over whole columns (MODEL.md §7). Rows are compacted away
+when agents leave; an id column identifies an agent for life.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class ColumnTable:
+    """Columns of equal length; subclasses set ``COLUMNS`` (name -> dtype) and ``ID`` (the id column)."""
+
+    COLUMNS: ClassVar[dict[str, Any]] = {}
+    ID: ClassVar[str] = "id"
+
+    def __init__(self, columns: dict[str, np.ndarray] | None = None):
+        if columns is None:
+            columns = {name: np.zeros(0, dtype=dtype) for name, dtype in self.COLUMNS.items()}
+        missing = set(self.COLUMNS) - set(columns)
+        if missing:
+            raise ValueError(f"missing {type(self).__name__} columns: {sorted(missing)}")
+        self.cols = {name: np.ascontiguousarray(columns[name], dtype=dtype) for name, dtype in self.COLUMNS.items()}
+        lengths = {len(c) for c in self.cols.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"{type(self).__name__} columns differ in length: {lengths}")
+        self.next_id = int(self.cols[self.ID].max(initial=-1)) + 1
+
+    def __len__(self) -> int:
+        return len(self.cols[self.ID])
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["cols"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def keep(self, mask: np.ndarray, new: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Drop the rows where ``mask`` is False and append ``new`` rows (every column but the id, which is
+        assigned here) in one pass over the columns; return the new rows' ids."""
+        if new is None:
+            for name in self.cols:
+                self.cols[name] = self.cols[name][mask]
+            return np.zeros(0, dtype=np.int64)
+        n = len(next(iter(new.values())))
+        ids = np.arange(self.next_id, self.next_id + n)
+        self.next_id += n
+        new = {**new, self.ID: ids}
+        for name, dtype in self.COLUMNS.items():
+            self.cols[name] = np.concatenate([self.cols[name][mask], np.asarray(new[name], dtype=dtype)])
+        return ids
+
+    def append(self, new: dict[str, np.ndarray]) -> np.ndarray:
+        """Add rows (every column but the id, which is assigned here); return their ids."""
+        return self.keep(slice(None), new)
