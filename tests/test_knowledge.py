@@ -364,10 +364,10 @@ def test_tech_transfer_subsidy_raises_turnover_under_crn():
 
 
 def test_odd_knowledge_parameter_tables_match_data():
-    """docs/ODD_knowledge.md §8.1 is the table qhsim.knowledge.params.parameter_tables() prints from the data."""
+    """docs/ODD.md §7.11.1 is the table qhsim.knowledge.params.parameter_tables() prints from the data."""
     from pathlib import Path
 
     from qhsim.knowledge.params import parameter_tables
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "ODD_knowledge.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "ODD.md").read_text(encoding="utf-8")
     assert parameter_tables() in doc, "regenerate: qhsim.knowledge.params.update_odd()"

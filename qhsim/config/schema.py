@@ -159,7 +159,7 @@ class TwoZeroings(Section):
     min_revenue: Num(0.0, 1e7)  # 万元; firms at or above it without R&D are targeted
 
 
-# --- knowledge and talent system (issue 3; docs/ODD_knowledge.md) -------------------------------------------
+# --- knowledge and talent system (issue 3; docs/ODD.md) -------------------------------------------
 
 
 class ThousandTalents(Section):

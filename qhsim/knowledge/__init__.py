@@ -1,4 +1,4 @@
-"""The knowledge and talent system 知识与人才系统 (MODEL.md §3-4; docs/ODD_knowledge.md).
+"""The knowledge and talent system 知识与人才系统 (MODEL.md §3-4; docs/ODD.md).
 
 Universities and research institutes (Mesa agents), R&D personnel (a vectorised population), the technology
 market, invention patents, platforms with incubators and spin-offs, and science literacy. ``KnowledgeSystem`` is

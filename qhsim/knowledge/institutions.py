@@ -4,7 +4,7 @@ The few dozen institutions are ``mesa.Agent`` objects for identity and inspectio
 vectorised over all of them: the state lives in the arrays of an ``InstitutionSet`` and each agent's attributes
 read its own row. Money is in 万元 of the simulated world (full-scale value x run scale).
 
-Yearly budget (docs/ODD_knowledge.md §7.1), spent in the year:
+Yearly budget (docs/ODD.md §7.10.1), spent in the year:
   R&D_j = institutional_j + competitive_j + enterprise_j + other_j
   institutional_j: provincial block funding (instrument) shared by researchers among provincial units; central
       (CAS) core funding growing at the scenario's central growth; prefecture funding growing with nominal GDP

@@ -1,4 +1,4 @@
-"""Science literacy 公民科学素质 by prefecture (MODEL.md §4 step 10; docs/ODD_knowledge.md §7.6).
+"""Science literacy 公民科学素质 by prefecture (MODEL.md §4 step 10; docs/ODD.md §7.10.6).
 
 State: the literate share l[p, a] of each single-year adult cohort a = 18..69 in each prefecture p (the national
 civic science literacy survey covers ages 18-69). Each year:

@@ -1,4 +1,4 @@
-"""Technology market 技术市场 (MODEL.md §4 step 7; docs/ODD_knowledge.md §7.3).
+"""Technology market 技术市场 (MODEL.md §4 step 7; docs/ODD.md §7.10.3).
 
 Firms buy development, transfer, consulting and service contracts. Suppliers are the universities and institutes
 and, per (prefecture, sector) cell, the certified tech firms of the cell taken together (most registered sellers

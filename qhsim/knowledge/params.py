@@ -229,7 +229,7 @@ class Carry:
 
 def parameter_tables() -> str:
     """Markdown tables of every knowledge-system parameter (talent.toml, knowledge.toml) and institution
-    (institutions.toml), as printed in docs/ODD_knowledge.md §8; tests check the document agrees."""
+    (institutions.toml), as printed in docs/ODD.md §7.11; tests check the document agrees."""
     lines = []
     for name in PARAMETER_FILES:
         lines += [f"**`qhsim/data/{name}.toml`**", "", "| parameter | value | unit | range | source |", "|---|---|---|---|---|"]
@@ -254,8 +254,8 @@ def parameter_tables() -> str:
     return "\n".join(lines)
 
 
-def update_odd(path: str = "docs/ODD_knowledge.md") -> None:
-    """Rewrite the parameter tables between the markers of docs/ODD_knowledge.md (run from the repository root)."""
+def update_odd(path: str = "docs/ODD.md") -> None:
+    """Rewrite the parameter tables between the markers of docs/ODD.md (run from the repository root)."""
     import re
     from pathlib import Path
 

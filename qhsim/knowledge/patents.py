@@ -1,4 +1,4 @@
-"""Invention patents 发明专利 (MODEL.md §4 step 6; docs/ODD_knowledge.md §7.4).
+"""Invention patents 发明专利 (MODEL.md §4 step 6; docs/ODD.md §7.10.4).
 
 Applications are Poisson draws from a knowledge-production function of R&D and staff:
   firms         lambda_i = theta_f (R&D_i / 100万)^beta_f m_i   (m_i: effective staff / staff target, capped)

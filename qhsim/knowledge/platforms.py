@@ -1,5 +1,5 @@
 """Platforms 创新平台, incubators and maker spaces 孵化器与众创空间, start-ups and spin-offs
-(MODEL.md §4 steps 9-10; docs/ODD_knowledge.md §7.5).
+(MODEL.md §4 steps 9-10; docs/ODD.md §7.10.5).
 
 A platform is a row of a small table: type (key lab, engineering research centre, incubator, maker space), level
 (prefecture 0, provincial 1, national 2), host (a firm, an institution, or a carrier operator), prefecture, field.

@@ -4,7 +4,7 @@ platforms, start-ups and science literacy, stepped once a year after firms' R&D 
 ``KnowledgeSystem(model)`` is built in ``QinghaiModel.__init__`` after the firm population; ``step(year, policy,
 firms, macro)`` runs the year and returns the indicator columns it produces, one array per column with the
 province first and then the prefectures in geography.toml order, at full scale (money and counts divided by the
-run's scale). Yearly order (docs/ODD_knowledge.md §3):
+run's scale). Yearly order (docs/ODD.md §3):
 
   align with the firm population (exits, entrants) -> technology market (feeds buyers' knowledge and institutions'
   contract income) -> institutions' budgets and R&D -> staff targets -> talent market and programmes ->

@@ -6,7 +6,7 @@ uniform), and the people employed there are the rows whose ``employer`` is that 
 key. Nothing else counts R&D personnel. Flexible "migratory-bird" experts are rows too (``resident`` False,
 ``fte`` 0.25): they work for a host but are registered outside Qinghai, so they are not in the indicator.
 
-Yearly order (``TalentSystem.step``; docs/ODD_knowledge.md §7.2):
+Yearly order (``TalentSystem.step``; docs/ODD.md §7.10.2):
   ageing -> employer exit (staff become job seekers) -> retirement -> departure from the province (brain drain,
   with clawback of unearned programme support) -> flexible contracts ending -> layoffs to the staff target ->
   talent programmes (Thousand Talents introduced / cultivated / teams, Kunlun, flexible experts) -> hiring
@@ -110,7 +110,7 @@ def new_columns(n: int, **values: Any) -> dict[str, np.ndarray]:
     return cols
 
 
-# --- kernels (docs/ODD_knowledge.md §7.2; reference versions in qhsim.knowledge.reference) -------------------
+# --- kernels (docs/ODD.md §7.10.2; reference versions in qhsim.knowledge.reference) -------------------
 
 
 def wage(kind: np.ndarray, level: np.ndarray, factor: np.ndarray, index: float, kp: SimpleNamespace) -> np.ndarray:
