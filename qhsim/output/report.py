@@ -21,7 +21,8 @@ from qhsim.targets import achieved, load_targets, meets
 
 BAND = (0.05, 0.95)
 REPORT_YEARS = (2020, 2025, 2027, 2035)
-EXTRA_INDICATORS = ("hte_per_10k_enterprises", "tech_based_enterprises", "little_giants", "business_rd")
+EXTRA_INDICATORS = ("hte_per_10k_enterprises", "tech_based_enterprises", "little_giants", "business_rd",
+                    "talent_inflow", "talent_outflow")
 FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
 STATUS = {"modelled": "已建模 modelled", "stand_in": "替代路径 stand-in", "not_yet_modelled": "未建模 not yet modelled"}
 MET = {True: "是 yes", False: "否 no"}
