@@ -45,6 +45,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from qhsim.sweep import write_sweep
+
+    out = args.out if args.out is not None else DEFAULT_OUT / Path(args.experiment).stem
+    print(write_sweep(args.experiment, out, workers=args.workers))
+    print(f"结果已写入 Results written to {out}")
+    return 0
+
+
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=at_least(0), help="random seed (default: the scenario's)")
     p.add_argument("--out", type=Path, help=f"output directory (default: under {DEFAULT_OUT}/)")
@@ -73,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_p.add_argument("variant", help="variant scenario, e.g. scenarios/super_deduction_120.toml")
     _run_options(cmp_p)
     cmp_p.set_defaults(func=cmd_compare)
+
+    sw_p = sub.add_parser("sweep", help="run a scenario over a grid of policy values x seeds (experiments/*.toml)")
+    sw_p.add_argument("experiment", help="experiment file, e.g. experiments/grant_budget_vs_super_deduction.toml")
+    sw_p.add_argument("--workers", type=at_least(1), default=1, help="worker processes (results do not depend on it)")
+    sw_p.add_argument("--out", type=Path, help=f"output directory (default: {DEFAULT_OUT}/<experiment>)")
+    sw_p.set_defaults(func=cmd_sweep)
 
     try:
         from qhsim.calibration.cli import add_subcommands
