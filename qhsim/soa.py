@@ -7,16 +7,32 @@ when agents leave; an id column identifies an agent for life.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 
+@dataclass(frozen=True)
+class RowView:
+    """A read-only snapshot of one row: ``view.revenue`` reads the column value."""
+
+    values: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 class ColumnTable:
-    """Columns of equal length; subclasses set ``COLUMNS`` (name -> dtype) and ``ID`` (the id column)."""
+    """Columns of equal length; subclasses set ``COLUMNS`` (name -> dtype), ``ID`` (the id column) and
+    ``VIEW`` (the ``RowView`` subclass that ``table[i]`` returns)."""
 
     COLUMNS: ClassVar[dict[str, Any]] = {}
     ID: ClassVar[str] = "id"
+    VIEW: ClassVar[type[RowView]] = RowView
 
     def __init__(self, columns: dict[str, np.ndarray] | None = None):
         if columns is None:
@@ -38,6 +54,9 @@ class ColumnTable:
             return self.__dict__["cols"][name]
         except KeyError:
             raise AttributeError(name) from None
+
+    def __getitem__(self, i: int) -> RowView:
+        return self.VIEW({name: col[i].item() for name, col in self.cols.items()})
 
     def keep(self, mask: np.ndarray, new: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Drop the rows where ``mask`` is False and append ``new`` rows (every column but the id, which is

@@ -13,7 +13,6 @@ import itertools
 import json
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from qhsim import __version__, data
-from qhsim.config import resolve_raw, scenario_from_dict
+from qhsim.config import read_toml, resolve_raw, scenario_from_dict
 from qhsim.errors import InputError
 from qhsim.output.report import format_number, format_table, indicator_label
 from qhsim.output.store import atomic_folder, json_default, sha256
@@ -68,12 +67,7 @@ class Experiment(BaseModel):
 def load_experiment(path: str | Path) -> tuple[Experiment, dict[str, Any]]:
     """The validated experiment and the resolved table of its base scenario."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: experiment file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, "experiment")
     try:
         exp = Experiment.model_validate(raw)
     except ValidationError as exc:

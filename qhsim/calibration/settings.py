@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 
 import qhsim
 from qhsim import data
+from qhsim.config import read_toml
 from qhsim.errors import InputError
 
 PACKAGE_DIR = Path(qhsim.__file__).resolve().parent
@@ -28,18 +28,6 @@ CALIBRATION_DIR = REPO_ROOT / "calibration"
 CONFIG_FILE = CALIBRATION_DIR / "config.toml"
 PRIORS = ("uniform", "loguniform")
 CALIBRATED_ENV = "QHSIM_CALIBRATED"  # "off": model defaults ignore calibration/calibrated.toml; or a path
-
-
-def read_toml(path: Path, what: str) -> dict[str, Any]:
-    try:
-        with Path(path).open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise InputError(f"{path}: {what} file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a {what} .toml file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
 
 
 def resolve_path(value: str | Path, base: Path = REPO_ROOT) -> Path:

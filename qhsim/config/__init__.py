@@ -15,17 +15,18 @@ from qhsim.config.schedule import YEAR_RANGE, Schedule
 from qhsim.config.schema import Scenario
 from qhsim.errors import InputError
 
-__all__ = ["Scenario", "Schedule", "load_scenario", "scenario_from_dict", "resolve_raw"]
+__all__ = ["Scenario", "Schedule", "load_scenario", "read_toml", "scenario_from_dict", "resolve_raw"]
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, what: str = "scenario") -> dict[str, Any]:
+    """Parse a TOML input file; a missing or malformed file is a one-line ``InputError`` naming it."""
     try:
-        with path.open("rb") as fh:
+        with Path(path).open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise InputError(f"{path}: scenario file not found") from None
+        raise InputError(f"{path}: {what} file not found") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a scenario .toml file") from None
+        raise InputError(f"{path}: is a directory, expected a {what} .toml file") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
 
@@ -61,7 +62,7 @@ def resolve_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise InputError(f"{path}: extends: cycle {cycle}")
-    raw = _read_toml(path)
+    raw = read_toml(path)
     base_name = raw.get("extends")
     if base_name is None:
         return raw

@@ -7,13 +7,12 @@ Dead firms are compacted away at the end of each year; ``uid`` identifies a firm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from qhsim import data
-from qhsim.soa import ColumnTable
+from qhsim.soa import ColumnTable, RowView
 
 # name -> dtype. Money in 万元, shares in [0, 1], years as int.
 COLUMNS: dict[str, Any] = {
@@ -51,34 +50,8 @@ COLUMNS: dict[str, Any] = {
 }
 
 
-class FirmPopulation(ColumnTable):
-    """Columns of equal length, one entry per live firm; ``uid`` identifies a firm for life."""
-
-    COLUMNS = COLUMNS
-    ID = "uid"
-
-    def __getitem__(self, i: int) -> FirmView:
-        return FirmView({name: col[i].item() for name, col in self.cols.items()})
-
-    def find(self, uid: int) -> FirmView:
-        """The firm with this uid."""
-        (idx,) = np.nonzero(self.cols["uid"] == uid)
-        if not len(idx):
-            raise KeyError(f"no live firm with uid {uid}")
-        return self[int(idx[0])]
-
-
-@dataclass(frozen=True)
-class FirmView:
+class FirmView(RowView):
     """A read-only snapshot of one firm, with readable labels."""
-
-    values: dict[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
     @property
     def prefecture(self) -> str:
@@ -100,3 +73,20 @@ class FirmView:
             ("科技小巨人 little giant", v["giant_until"] >= year),
         ]
         return [name for name, ok in held if ok]
+
+
+class FirmPopulation(ColumnTable):
+    """Columns of equal length, one entry per live firm; ``uid`` identifies a firm for life."""
+
+    COLUMNS = COLUMNS
+    ID = "uid"
+    VIEW = FirmView
+
+    def find(self, uid: int) -> FirmView:
+        """The firm with this uid."""
+        (idx,) = np.nonzero(self.cols["uid"] == uid)
+        if not len(idx):
+            raise KeyError(f"no live firm with uid {uid}")
+        return self[int(idx[0])]
+
+

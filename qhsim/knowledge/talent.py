@@ -26,7 +26,7 @@ import numpy as np
 from qhsim import data
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet
 from qhsim.knowledge.params import Carry, KnowledgeDraws
-from qhsim.soa import ColumnTable
+from qhsim.soa import ColumnTable, RowView
 
 # employer kinds
 NONE, FIRM, INSTITUTION = 0, 1, 2
@@ -59,27 +59,8 @@ COLUMNS: dict[str, Any] = {
 }
 
 
-class TalentPopulation(ColumnTable):
-    """Columns of equal length, one entry per person; ``pid`` identifies a person for life."""
-
-    COLUMNS = COLUMNS
-    ID = "pid"
-
-    def __getitem__(self, i: int) -> PersonView:
-        return PersonView({name: col[i].item() for name, col in self.cols.items()})
-
-
-@dataclass(frozen=True)
-class PersonView:
+class PersonView(RowView):
     """A read-only snapshot of one person, with readable labels."""
-
-    values: dict[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
     @property
     def level_label(self) -> str:
@@ -97,6 +78,14 @@ class PersonView:
         if kind == INSTITUTION:
             return f"institution {emp - INSTITUTION_KEY}"
         return "none (job seeker)"
+
+
+class TalentPopulation(ColumnTable):
+    """Columns of equal length, one entry per person; ``pid`` identifies a person for life."""
+
+    COLUMNS = COLUMNS
+    ID = "pid"
+    VIEW = PersonView
 
 
 def new_columns(n: int, **values: Any) -> dict[str, np.ndarray]:
