@@ -40,7 +40,8 @@ ENTRY_STREAM = 7  # sub-stream id of the generator that draws entrants' attribut
 
 
 class QinghaiModel(mesa.Model):
-    """Enterprises (a vectorised population) and governments (Mesa agents) under a scenario's policies."""
+    """Enterprises (a vectorised population), governments and research institutions (Mesa agents), and R&D
+    personnel (a vectorised population) under a scenario's policies."""
 
     def __init__(self, scenario: Scenario, seed: int | None = None):
         seed = scenario.run.seed if seed is None else int(seed)
