@@ -111,3 +111,18 @@ def test_ensemble_stacks_runs_and_reproduces_single_runs(monkeypatch: pytest.Mon
         single = run(SCENARIOS / "baseline.toml", seed=seed, scale=0.05, end_year=2020).indicators
         part = ens[ens["draw"] == draw].drop(columns=["draw", "param_draw", "seed"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(part, single, check_exact=True)
+
+
+def test_calibrated_parameters_are_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qhsim.calibration import calibrated_parameters
+    from qhsim.config import load_scenario
+
+    monkeypatch.setenv("QHSIM_CALIBRATED", str(SCENARIOS.parent / "calibration" / "calibrated.toml"))
+    point = calibrated_parameters()
+    assert point, "calibration/calibrated.toml holds a point estimate"
+    behaviour = load_scenario(SCENARIOS / "baseline.toml").behaviour()
+    for name, value in point.items():
+        assert behaviour[name] == value
+    assert any(data.values("behaviour")[name] != value for name, value in point.items())
+    monkeypatch.setenv("QHSIM_CALIBRATED", "off")
+    assert load_scenario(SCENARIOS / "baseline.toml").behaviour() == data.values("behaviour")
