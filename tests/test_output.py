@@ -261,10 +261,14 @@ def split_at_width(text: str, width: int) -> tuple[str, str]:
 def test_summary_report_has_province_haidong_and_haixi_sections(result):
     text = summary_report(result.indicators)
     sections = text.removesuffix("\n").split("\n\n")
-    assert [s.splitlines()[0].split(" |")[0] for s in sections] == ["青海省 Qinghai Province", "海东市 Haidong", "海西州 Haixi"]
-    haidong = sections[1]
+    assert [s.splitlines()[0].split(" |")[0] for s in sections] == [
+        "青海省 Qinghai Province", "2035年参考路径（非规划目标）2035 reference paths (not plan targets)",
+        "海东市 Haidong", "海西州 Haixi"]
+    references = sections[1]
+    assert "2.40 (2035)" in references and "national parity" in references  # R&D intensity at the national level
+    haidong = sections[2]
     assert "60 (2025)" in haidong and "2,000 (2025)" in haidong  # tech-based firms, S&T talent
-    assert "+5.0%/yr 2024-2027" in sections[2]
+    assert "+5.0%/yr 2024-2027" in sections[3]
     for section in sections:
         assert len({display_width(line) for line in section.splitlines()}) == 1
 

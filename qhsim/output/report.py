@@ -17,7 +17,7 @@ import pandas as pd
 from qhsim import data
 from qhsim.errors import InputError
 from qhsim.results import PROVINCE
-from qhsim.targets import achieved, load_targets, meets
+from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
 BAND = (0.05, 0.95)
 REPORT_YEARS = (2020, 2025, 2027, 2035)
@@ -121,15 +121,16 @@ def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: An
     return row | _target_cells(paths, target)
 
 
-def summary_table(indicators: pd.DataFrame, region: str = PROVINCE) -> pd.DataFrame:
+def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per reported indicator (indicators.toml order; one per target if it has several).
 
     Columns: indicator, label, status, observed_2020 (province only), sim_2020/2025/2027/2035 (median;
     with ``_lo``/``_hi`` 5%/95% columns for an ensemble), target, target_year, target_kind, base_year,
     gap (achieved − target in the target year; for growth targets the CAGR minus the target rate),
     met (是 yes / 否 no / None) and, for an ensemble, p_met (share of draws meeting the target).
+    ``targets`` defaults to the plan targets (``load_targets``); pass ``reference_paths_2035()`` for those.
     """
-    targets = load_targets()
+    targets = load_targets() if targets is None else targets
     own = targets[targets["region"] == region]
     targeted = set(own["indicator"]) | set(targets.loc[targets["region"] == PROVINCE, "indicator"])
     rows = []
@@ -217,6 +218,14 @@ def summary_report(indicators: pd.DataFrame) -> str:
     draws = n_draws(indicators)
     note = f"中位数 [5%, 95%]，{draws}次运行 median [5%, 95%] of {draws} runs" if draws > 1 else "单次运行 single run"
     sections = [format_summary(summary_table(indicators), f"{region_label(PROVINCE)} | {note}")]
+    references = summary_table(indicators, targets=reference_paths_2035())
+    references = references[references["target"].notna()].copy()
+    if len(references):
+        paths = reference_paths_2035().set_index(["indicator", "value"])["label"]
+        references["label"] = [f"{lab} | {paths.get((ind, val), '')}" for lab, ind, val in
+                               zip(references["label"], references["indicator"], references["target"])]
+        title = f"2035年参考路径（非规划目标）2035 reference paths (not plan targets) | {note}"
+        sections.append(format_summary(references.drop(columns="status"), title))
     regions = load_targets()["region"]
     for region in data.prefecture_ids():
         if region in set(regions):
