@@ -206,39 +206,38 @@ def run_sensitivity(
         X = morris_sample.sample(prob, spec.morris_trajectories, num_levels=spec.morris_levels, seed=spec.random_seed)
         log(f"Morris: {len(spec.morris_factors)} factors, {len(X)} parameter sets x {len(spec.seeds)} seeds")
         Y = _evaluate(spec, spec.morris_factors, X, workers, progress, "Morris")
-        rows = []
-        for k, lab in enumerate(labels):
-            if not np.isfinite(Y[:, k]).all():
-                rows += [{"output": lab, "factor": f.name, "kind": f.kind, "status": "not_yet_modelled"} for f in spec.morris_factors]
-                continue
-            r = morris_analyze.analyze(prob, X, Y[:, k], num_levels=spec.morris_levels, seed=spec.random_seed)
-            for j, f in enumerate(spec.morris_factors):
-                rows.append({
-                    "output": lab, "factor": f.name, "kind": f.kind, "status": "ok",
-                    "mu_star": float(r["mu_star"][j]), "mu": float(r["mu"][j]), "sigma": float(r["sigma"][j]),
-                    "mu_star_conf": float(r["mu_star_conf"][j]),
-                })
-        out["morris"] = pd.DataFrame(rows)
+
+        def morris(y: np.ndarray) -> dict:
+            return morris_analyze.analyze(prob, X, y, num_levels=spec.morris_levels, seed=spec.random_seed)
+
+        out["morris"] = _index_table(labels, Y, spec.morris_factors, morris, ("mu_star", "mu", "sigma", "mu_star_conf"))
     if "sobol" in methods:
         prob = _problem(spec.sobol_factors)
         X = sobol_sample.sample(prob, spec.sobol_n, calc_second_order=False, seed=spec.random_seed)
         log(f"Sobol: {len(spec.sobol_factors)} factors, {len(X)} parameter sets x {len(spec.seeds)} seeds")
         Y = _evaluate(spec, spec.sobol_factors, X, workers, progress, "Sobol")
-        rows = []
-        for k, lab in enumerate(labels):
-            if not np.isfinite(Y[:, k]).all():
-                rows += [{"output": lab, "factor": f.name, "kind": f.kind, "status": "not_yet_modelled"} for f in spec.sobol_factors]
-                continue
+
+        def sobol(y: np.ndarray) -> dict:
             with np.errstate(divide="ignore", invalid="ignore"):
-                r = sobol_analyze.analyze(prob, Y[:, k], calc_second_order=False, seed=spec.random_seed)
-            for j, f in enumerate(spec.sobol_factors):
-                rows.append({
-                    "output": lab, "factor": f.name, "kind": f.kind, "status": "ok",
-                    "S1": float(r["S1"][j]), "S1_conf": float(r["S1_conf"][j]),
-                    "ST": float(r["ST"][j]), "ST_conf": float(r["ST_conf"][j]),
-                })
-        out["sobol"] = pd.DataFrame(rows)
+                return sobol_analyze.analyze(prob, y, calc_second_order=False, seed=spec.random_seed)
+
+        out["sobol"] = _index_table(labels, Y, spec.sobol_factors, sobol, ("S1", "S1_conf", "ST", "ST_conf"))
     return out
+
+
+def _index_table(labels: list[str], Y: np.ndarray, factors: list, analyse, keys: tuple[str, ...]) -> pd.DataFrame:
+    """One row per (output, factor) with the ``keys`` of SALib's ``analyse(y)``; outputs the model does not
+    produce (NaN) are listed as not yet modelled."""
+    rows = []
+    for k, lab in enumerate(labels):
+        if not np.isfinite(Y[:, k]).all():
+            rows += [{"output": lab, "factor": f.name, "kind": f.kind, "status": "not_yet_modelled"} for f in factors]
+            continue
+        r = analyse(Y[:, k])
+        for j, f in enumerate(factors):
+            rows.append({"output": lab, "factor": f.name, "kind": f.kind, "status": "ok",
+                         **{key: float(r[key][j]) for key in keys}})
+    return pd.DataFrame(rows)
 
 
 def write_sensitivity_report(spec: SensitivitySpec, tables: dict[str, pd.DataFrame], top: int = 12) -> dict[str, Path]:
