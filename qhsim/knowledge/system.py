@@ -122,7 +122,7 @@ class KnowledgeSystem:
 
         # talent: every employer staffed at its end-2015 target
         wi = self.wage_index(year)
-        emp = self._employers(f, year, wi, np.zeros(self.inst.n))
+        emp = self._employers(f, year, np.zeros(self.inst.n))
         self.talent = tl.TalentSystem(tl.initial_population(emp, kp, self.draws, year, wi), self.scale, self.n_pref,
                                       tl.amenity_by_prefecture(kp))
         self._staffing(emp)
@@ -174,10 +174,10 @@ class KnowledgeSystem:
         """万元 per full-time R&D person in firms in ``year``; institutions pay public_cost_ratio times it."""
         return self.b.rd_cost_per_fte * self.wage_index(year)
 
-    def _employers(self, f, year: int, wi: float, bonus: np.ndarray, active: np.ndarray | None = None) -> tl.EmployerView:
+    def _employers(self, f, year: int, bonus: np.ndarray, active: np.ndarray | None = None) -> tl.EmployerView:
         """Employers of R&D staff: the firms doing R&D this year (positions ``active`` in the firm population) and
         the institutions, with their staff targets."""
-        cost = self.b.rd_cost_per_fte * wi
+        cost = self.cost_per_fte(year)
         active = np.flatnonzero(f.rd > 0) if active is None else active
         uid = f.uid[active]
         target = tl.staff_target(f.rd[active], cost, self.draws.uniform(0, "t_staff_round", uid))
@@ -248,7 +248,7 @@ class KnowledgeSystem:
 
         # talent
         active = np.flatnonzero(f.rd > 0)
-        emp = self._employers(f, year, wi, bonus, active)
+        emp = self._employers(f, year, bonus, active)
         flows = self.talent.step(year, kpol, kp, draws, emp, wi)
         inst.pending_other += flows.research_to_institutions
         if flows.research_to_firms:
