@@ -8,7 +8,7 @@ PYTHON ?= $(shell for p in python3.12 python3.13 \
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: baseline test clean
+.PHONY: baseline test clean dashboard-assets
 
 $(BIN)/qhsim: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "qhsim needs Python >= 3.12 (python3.12 not found)"; exit 2; }
@@ -21,6 +21,11 @@ baseline: $(BIN)/qhsim
 
 test: $(BIN)/qhsim
 	$(BIN)/python -m pytest
+
+# Solara's front-end files from the npm registry into Solara's asset cache, so `qhsim dashboard` works offline.
+# On an intranet: make dashboard-assets NPM_REGISTRY=https://your-npm-mirror/
+dashboard-assets: $(BIN)/qhsim
+	$(BIN)/python -m qhsim.dashboard.assets $(if $(NPM_REGISTRY),--registry $(NPM_REGISTRY))
 
 clean:
 	rm -rf $(VENV) results

@@ -1,4 +1,4 @@
-"""Command line 命令行: ``qhsim run SCENARIO``, plus the calibration commands when available.
+"""Command line 命令行: ``qhsim run SCENARIO``, ``qhsim dashboard``, plus the calibration commands when available.
 
 Bad input prints one line on stderr and exits with code 2; no traceback.
 """
@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw_p.add_argument("--workers", type=at_least(1), default=1, help="worker processes (results do not depend on it)")
     sw_p.add_argument("--out", type=Path, help=f"output directory (default: {DEFAULT_OUT}/<experiment>)")
     sw_p.set_defaults(func=cmd_sweep)
+
+    from qhsim.dashboard.server import add_subcommand as add_dashboard
+
+    add_dashboard(sub)
 
     try:
         from qhsim.calibration.cli import add_subcommands

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -28,10 +29,12 @@ def run(
     seed: int | None = None,
     scale: float | None = None,
     end_year: int | None = None,
+    on_step: Callable[[QinghaiModel], None] | None = None,
 ) -> RunResult:
     """Simulate a scenario (a file path or a loaded ``Scenario``) and return its yearly indicators.
 
-    ``seed``, ``scale`` and ``end_year`` override the scenario's ``[run]`` settings.
+    ``seed``, ``scale`` and ``end_year`` override the scenario's ``[run]`` settings. ``on_step(model)`` is
+    called after every simulated year (progress, snapshots; an exception it raises stops the run).
     """
     sc = as_scenario(scenario)
     overrides = {k: v for k, v in {"seed": seed, "scale": scale, "end_year": end_year}.items() if v is not None}
@@ -40,7 +43,10 @@ def run(
         sc = scenario_from_dict({**raw, "run": {**raw["run"], **overrides}}, origin="command line")
     started = time.perf_counter()
     model = QinghaiModel(sc)
-    model.run_to(sc.run.end_year)
+    while model.year < sc.run.end_year:
+        model.step()
+        if on_step is not None:
+            on_step(model)
     table = pd.DataFrame(model.rows)
     return RunResult(
         scenario_name=sc.run.name,

@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator
 
 YEAR_RANGE = (1990, 2100)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What a schedule may hold, kept in the schema's field metadata so that editors (the dashboard's levers)
+    can show the allowed range: ``kind`` is "number", "integer", "choice" or "subset"; ``lo``/``hi`` bound
+    numbers, ``options`` name the choices."""
+
+    kind: str
+    lo: float | None = None
+    hi: float | None = None
+    options: tuple[str, ...] = ()
 
 
 class Schedule:
@@ -109,29 +122,30 @@ def _subset(options: Iterable[str]) -> Callable[[Any], tuple[str, ...]]:
     return check
 
 
-def _annotated(check: Callable[[Any], Any]) -> Any:
+def _annotated(check: Callable[[Any], Any], domain: Domain) -> Any:
     return Annotated[
         Schedule,
         PlainValidator(lambda raw: _parse_points(raw, check)),
         PlainSerializer(Schedule.to_toml, return_type=Any),
+        domain,
     ]
 
 
 def Num(lo: float, hi: float) -> Any:  # noqa: N802 - reads like a type in the schema
     """A schedule of numbers within ``[lo, hi]``."""
-    return _annotated(_number(lo, hi, integer=False))
+    return _annotated(_number(lo, hi, integer=False), Domain("number", lo, hi))
 
 
 def Int(lo: int, hi: int) -> Any:  # noqa: N802
     """A schedule of whole numbers within ``[lo, hi]``."""
-    return _annotated(_number(lo, hi, integer=True))
+    return _annotated(_number(lo, hi, integer=True), Domain("integer", lo, hi))
 
 
 def Choice(*options: str) -> Any:  # noqa: N802
     """A schedule of one of the named options."""
-    return _annotated(_choice(options))
+    return _annotated(_choice(options), Domain("choice", options=options))
 
 
 def Subset(*options: str) -> Any:  # noqa: N802
     """A schedule of non-empty lists drawn from the named options, e.g. ``{ 2015 = ["haixi"], 2026 = ["all"] }``."""
-    return _annotated(_subset(options))
+    return _annotated(_subset(options), Domain("subset", options=options))

@@ -1,0 +1,154 @@
+"""The qhsim dashboard 仪表盘 (Solara app): levers, runs, indicators against targets, prefectures, design
+comparison, experiments, inside the model, exports. Start it with ``qhsim dashboard``.
+
+State lives in Solara reactive variables, which are scoped to one browser session; runs execute in a
+background thread per session (``use_task``), with progress and cancel, and finished runs are shared
+through the server-wide cache of ``qhsim.dashboard.runs``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import solara
+from solara.lab import use_task
+
+from qhsim import data
+from qhsim.dashboard import i18n
+from qhsim.dashboard import levers as lv
+from qhsim.dashboard.figures import headline
+from qhsim.dashboard.pages import PAGES
+from qhsim.dashboard.runs import Cancelled, DashboardRun, execute
+from qhsim.dashboard.state import Session, parse_seeds, shipped_scenarios
+from qhsim.errors import InputError
+
+lang = solara.reactive("zh")
+session = solara.reactive(None)  # Session, created on first render of each browser session
+last_run = solara.reactive(None)  # DashboardRun of the current levers' last run
+page = solara.reactive("indicators")
+message = solara.reactive("")  # last input error, shown until the next successful action
+
+
+def _session() -> Session:
+    if session.value is None:
+        session.value = Session.start("baseline.toml")
+    return session.value
+
+
+def edit(fn) -> None:
+    """Apply ``fn(session) -> session``; an input error is shown instead of raised."""
+    try:
+        session.value = fn(_session())
+        message.value = ""
+    except InputError as exc:
+        message.value = str(exc)
+
+
+@solara.component
+def LanguageToggle():
+    solara.Button(i18n.text("language", lang.value), text=True, classes=["qh-lang"],
+                  on_click=lambda: lang.set("en" if lang.value == "zh" else "zh"))
+
+
+@solara.component
+def RunPanel(task):
+    s, L = _session(), lang.value
+    solara.Select(i18n.text("start_from", L), values=shipped_scenarios(), value=s.base_name
+                  if s.base_name in shipped_scenarios() else None,
+                  on_value=lambda name: edit(lambda _: Session.start(name)))
+    mode = "ensemble" if s.draws else "single"
+    with solara.ToggleButtonsSingle(value=mode, on_value=lambda m: edit(
+            lambda x: x.with_run(draws=0 if m == "single" else 5, scale=1.0 if m == "single" else 0.25))):
+        solara.Button(i18n.text("single", L), value="single", text=True, classes=["qh-single"])
+        solara.Button(i18n.text("ensemble", L), value="ensemble", text=True, classes=["qh-ensemble"])
+    solara.InputFloat(i18n.text("scale", L), value=s.scale,
+                      on_value=lambda v: edit(lambda x: x.with_run(scale=_scale(v))))
+    if s.draws:
+        solara.InputInt(i18n.text("draws", L), value=s.draws,
+                        on_value=lambda v: edit(lambda x: x.with_run(draws=max(1, min(int(v or 1), 50)))))
+        solara.InputText(i18n.text("seeds", L), value=",".join(map(str, s.seeds)),
+                         on_value=lambda t: edit(lambda x: x.with_run(seeds=parse_seeds(t))))
+    else:
+        solara.InputInt(i18n.text("seed", L), value=s.seed, on_value=lambda v: edit(lambda x: x.with_run(seed=int(v or 0))))
+    with solara.Row():
+        solara.Button(i18n.text("run", L), color="primary", on_click=lambda: task(), disabled=task.pending,
+                      classes=["qh-run"])
+        solara.Button(i18n.text("cancel", L), on_click=task.cancel, disabled=not task.pending, classes=["qh-cancel"])
+    if task.pending:
+        solara.ProgressLinear(task.progress if task.progress is not None else True)
+        solara.Text(f"{i18n.text('running', L)} {task.progress or 0:.0f}%", classes=["qh-progress"])
+    elif task.cancelled:
+        solara.Warning(i18n.text("cancelled", L))
+    elif task.error and not isinstance(task.exception, Cancelled):
+        solara.Error(f"{i18n.text('error', L)}: {task.exception}")
+    Headline()
+
+
+def _scale(v) -> float:
+    if v is None or not 0 < v <= 1:
+        raise InputError(f"scale = {v!r}: allowed range (0, 1]")
+    return float(v)
+
+
+@solara.component
+def Headline():
+    """R&D intensity in 2025 (against its target) and 2035: the number an analyst watches while moving levers."""
+    L, run = lang.value, last_run.value
+    if run is None:
+        solara.Text(i18n.text("no_run", L), classes=["qh-headline-empty"])
+        return
+    with solara.Card(style={"padding": "8px"}):
+        solara.Text(i18n.indicator("rd_intensity", L), style={"font-size": "13px"})
+        for year in (2025, 2035):
+            h = headline(run.result.indicators, year=year)
+            text = f"{h['value']:.3f}"
+            if h["runs"] > 1:
+                text += f" [{h['lo']:.3f}, {h['hi']:.3f}]"
+            with solara.Row(style={"align-items": "baseline", "gap": "6px"}):
+                solara.Text(f"{year}:", style={"font-weight": "bold"})
+                solara.Text(text, classes=[f"qh-headline-{year}"], style={"font-size": "18px", "font-weight": "bold"})
+                if not math.isnan(h["target"]):
+                    extra = f"{i18n.text('target', L)} {h['target']:g}"
+                    if h["runs"] > 1 and not math.isnan(h["p_met"]):
+                        extra += f" · {i18n.text('p_met', L)} {h['p_met']:.0%}"
+                    solara.Text(extra, style={"font-size": "12px"})
+        solara.Text(f"{run.request.scenario.run.name} · {run.seconds:.1f} {i18n.text('seconds', L)} · {run.key[:8]}",
+                    style={"font-size": "12px", "color": "#666"}, classes=["qh-headline"])
+
+
+@solara.component
+def Page():
+    s, L = _session(), lang.value
+
+    def simulate() -> DashboardRun:
+        req = s.request()
+
+        def progress(p: float) -> None:
+            task.progress = 100.0 * p
+
+        done = execute(req, progress, cancelled=lambda: not task.is_current())
+        last_run.value = done
+        return done
+
+    task = use_task(simulate, dependencies=None)
+    solara.Title(i18n.text("title", L))
+    with solara.AppBar():
+        LanguageToggle()
+    solara.AppBarTitle(i18n.text("title", L))
+    with solara.Row(style={"align-items": "flex-start", "gap": "16px"}):
+        with solara.Column(style={"width": "330px", "min-width": "330px"}):
+            RunPanel(task)
+        with solara.Column(style={"flex": "1", "min-width": "0"}):
+            if message.value:
+                solara.Error(message.value, classes=["qh-message"])
+            with solara.ToggleButtonsSingle(value=page.value, on_value=page.set):
+                for k in PAGES:
+                    solara.Button(i18n.text(f"page_{k}", L), value=k, text=True, classes=[f"qh-page-{k}"])
+            PAGES[page.value](ctx=Context(s, L, last_run.value, edit, task))
+
+
+class Context:
+    """What a page needs: the session, the language, the last run, the edit function and the run task."""
+
+    def __init__(self, s: Session, lang_: str, run: DashboardRun | None, edit_, task):
+        self.session, self.lang, self.run, self.edit, self.task = s, lang_, run, edit_, task

@@ -1,0 +1,200 @@
+"""Dashboard figures 图表 in one language at a time (matplotlib object API, no pyplot state).
+
+Data helpers are the output layer's (``qhsim.output.report``: paths per draw, median and 90% band, target
+probabilities; ``qhsim.output.charts``: observed points and the CJK font), so the dashboard shows the same
+numbers as ``qhsim run``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager, rc_context
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from qhsim import data
+from qhsim.dashboard import i18n
+from qhsim.dashboard.runs import LADDER, RATIO_BINS, Inside
+from qhsim.output.charts import cjk_font, observed_points
+from qhsim.output.report import band, draw_paths, n_draws, summary_table
+from qhsim.results import PROVINCE
+from qhsim.targets import load_targets
+
+START_YEAR = 2015
+COLORS = {"sim": "#1f5f99", "data": "black", "target": "#c0392b", "alt": "#e67e22"}
+FONT = {"font.family": "sans-serif", "axes.unicode_minus": False}
+
+
+# Debian's CJK fonts (fonts-wqy-microhei, fonts-noto-cjk); registered directly because matplotlib's font cache,
+# built before they were installed, would otherwise hide them and Chinese labels would come out empty.
+CJK_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+@cache
+def fonts() -> dict:
+    """rc settings with a Chinese-capable sans-serif font first (a warning is logged once when none exists)."""
+    if cjk_font() is None:
+        for path in CJK_FILES:
+            if Path(path).is_file():
+                font_manager.fontManager.addfont(path)
+        cjk_font.cache_clear()
+    if cjk_font() is None:
+        import logging
+
+        logging.getLogger(__name__).warning("no CJK font found: Chinese chart labels will not render (apt-get install fonts-wqy-microhei)")
+    return {**FONT, "font.sans-serif": [f for f in (cjk_font(), "DejaVu Sans") if f]}
+
+
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (shown in the page and downloaded)."""
+    buf = io.BytesIO()
+    with rc_context(fonts()):
+        fig.savefig(buf, format="png", dpi=fig.dpi)
+    return buf.getvalue()
+
+
+def target_rows(indicators: pd.DataFrame, region: str) -> pd.DataFrame:
+    """Level targets of ``region`` with the simulated median, gap and P(target met) (``summary_table``)."""
+    table = summary_table(indicators, region)
+    return table[table["target"].notna()].reset_index(drop=True)
+
+
+def _fmt(v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
+
+
+def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: str, compact: bool = False) -> None:
+    """One indicator in one region: simulated path (median and 90% band for ensembles), observed 2015/2020
+    points (province), and the region's targets labelled with value, year and P(target met)."""
+    paths = draw_paths(indicators, key, region)
+    paths = paths[paths.index >= START_YEAR]
+    stats = band(paths)
+    ensemble = paths.shape[1] > 1
+    ax.plot(stats.index, stats["median"], color=COLORS["sim"],
+            label=i18n.text("median" if ensemble else "simulated", lang))
+    if ensemble:
+        ax.fill_between(stats.index, stats["lo"], stats["hi"], color=COLORS["sim"], alpha=0.2,
+                        label=i18n.text("band90", lang))
+    observed = observed_points(key) if region == PROVINCE else {}
+    if observed:
+        ax.plot(list(observed), list(observed.values()), "o", color=COLORS["data"], label=i18n.text("observed", lang))
+    targets = load_targets()
+    targets = targets[(targets["region"] == region) & (targets["indicator"] == key)
+                      & targets["kind"].isin(("level", "min_level"))]
+    probs = target_rows(indicators, region) if ensemble and len(targets) else None
+    for t in targets.itertuples():
+        label = f"{i18n.text('target', lang)} {t.year}: {_fmt(t.value)}"
+        if probs is not None:
+            p = probs[(probs["indicator"] == key) & (probs["target_year"] == t.year)]["p_met"]
+            if len(p) and not math.isnan(p.iloc[0]):
+                label += f" (P={p.iloc[0]:.0%})"
+        ax.plot([t.year], [t.value], "*", ms=12, color=COLORS["target"])
+        ax.annotate(label, (t.year, t.value), textcoords="offset points", xytext=(-4, 6), ha="right",
+                    fontsize=7 if compact else 8, color=COLORS["target"])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(labelsize=7 if compact else 8)
+    ax.grid(alpha=0.3)
+
+
+def indicator_figure(indicators: pd.DataFrame, key: str, region: str = PROVINCE, lang: str = "zh") -> Figure:
+    fig = Figure(figsize=(6.4, 3.6), dpi=100)
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.1, top=0.86)
+    ax = fig.add_subplot()
+    with rc_context(fonts()):
+        indicator_axes(ax, indicators, key, region, lang)
+        where = "" if region == PROVINCE else f" · {i18n.region(region, lang)}"
+        ax.set_title(i18n.indicator(key, lang) + where, fontsize=10)
+        ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def prefecture_figure(indicators: pd.DataFrame, key: str, lang: str = "zh") -> Figure:
+    """Small multiples: the indicator in all 8 prefectures, each with its own targets."""
+    fig = Figure(figsize=(12, 5.2), dpi=90)
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.07, top=0.88, hspace=0.4, wspace=0.25)
+    with rc_context(fonts()):
+        for i, pref in enumerate(data.prefecture_ids()):
+            ax = fig.add_subplot(2, 4, i + 1)
+            indicator_axes(ax, indicators, key, pref, lang, compact=True)
+            ax.set_title(i18n.region(pref, lang), fontsize=9)
+        fig.suptitle(i18n.indicator(key, lang), fontsize=11)
+    return fig
+
+
+def prefecture_table(indicators: pd.DataFrame, keys: list[str], year: int, lang: str) -> pd.DataFrame:
+    """The 8 prefectures side by side: one row per prefecture, one column per indicator (median in ``year``)."""
+    rows = []
+    for pref in data.prefecture_ids():
+        row = {i18n.text("region", lang): i18n.region(pref, lang)}
+        for key in keys:
+            stats = band(draw_paths(indicators, key, pref))
+            row[i18n.indicator(key, lang)] = round(float(stats["median"].get(year, np.nan)), 3)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str) -> Figure:
+    """One year of one run: R&D ratios against the HTE threshold, the certification ladder, talent flows and
+    programme spending (the last two as paths with the chosen year marked)."""
+    i = inside.years.index(year)
+    fig = Figure(figsize=(12, 7), dpi=90)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.07, top=0.93, hspace=0.45, wspace=0.25)
+    province = indicators[indicators["region"] == PROVINCE].set_index("year")
+    with rc_context(fonts()):
+        ax = fig.add_subplot(2, 2, 1)
+        width = np.diff(RATIO_BINS)
+        ax.bar(RATIO_BINS[:-1], inside.ratio_all[i], width=width, align="edge", color="#9bbbd9",
+               label=i18n.text("all_rd_firms", lang))
+        ax.bar(RATIO_BINS[:-1], inside.ratio_hte[i], width=width, align="edge", color=COLORS["sim"],
+               label=i18n.text("hte_holders", lang))
+        ax.axvline(1.0, color=COLORS["target"], ls="--")
+        ax.set_yscale("symlog", linthresh=10)
+        ax.set_xlabel(i18n.text("ratio_axis", lang), fontsize=8)
+        ax.set_ylabel(i18n.text("firms_axis", lang), fontsize=8)
+        ax.set_title(f"{i18n.text('firms_rd_ratio', lang)} · {year}", fontsize=9)
+        ax.legend(fontsize=7)
+
+        ax = fig.add_subplot(2, 2, 2)
+        names = [i18n.pick(i18n.LADDER_LABELS[k], lang) for k in LADDER]
+        counts = [inside.ladder[i][k] for k in LADDER]
+        bars = ax.barh(names, counts, color=COLORS["sim"])
+        ax.bar_label(bars, labels=[f"{c:,.0f}" for c in counts], fontsize=7)
+        ax.set_xscale("log")
+        ax.set_title(f"{i18n.text('ladder', lang)} · {year}", fontsize=9)
+
+        ax = fig.add_subplot(2, 2, 3)
+        for col, color in (("talent_inflow", COLORS["sim"]), ("talent_outflow", COLORS["alt"])):
+            ax.plot(province.index, province[col], color=color, label=i18n.indicator(col, lang))
+        ax.axvline(year, color="grey", lw=0.8)
+        ax.set_title(i18n.text("talent_flows", lang), fontsize=9)
+        ax.legend(fontsize=7)
+
+        ax = fig.add_subplot(2, 2, 4)
+        spend = [c for c in province.columns if c.startswith(("spend_", "tax_expenditure_"))]
+        values = province.loc[year, spend].astype(float)
+        order = values.sort_values().index
+        ax.barh([i18n.indicator(c, lang, unit=False) for c in order], values[order], color=COLORS["sim"])
+        ax.set_title(f"{i18n.text('spending', lang)} · {year}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    return fig
+
+
+def headline(indicators: pd.DataFrame, key: str = "rd_intensity", year: int = 2025) -> dict:
+    """The median of ``key`` in ``year`` (province), its 90% band, and its target with P(target met)."""
+    stats = band(draw_paths(indicators, key, PROVINCE))
+    rows = target_rows(indicators, PROVINCE)
+    row = rows[(rows["indicator"] == key) & (rows["target_year"] == year)]
+    out = {"value": float(stats.at[year, "median"]), "lo": float(stats.at[year, "lo"]),
+           "hi": float(stats.at[year, "hi"]), "runs": n_draws(indicators), "target": math.nan, "p_met": math.nan}
+    if len(row):
+        out["target"] = float(row["target"].iloc[0])
+        out["p_met"] = float(row["p_met"].iloc[0]) if "p_met" in row else math.nan
+    return out

@@ -1,0 +1,115 @@
+"""中文 / English labels of the dashboard. ``text(key, lang)`` gives one language; indicator, region and lever
+labels come from the data files (indicators.toml, geography.toml, levers.toml), never from here."""
+
+from __future__ import annotations
+
+from qhsim import data
+from qhsim.results import PROVINCE
+
+LANGS = ("zh", "en")
+
+TEXT: dict[str, tuple[str, str]] = {
+    "title": ("青海区域创新体系政策仿真", "Qinghai innovation-system policy simulator"),
+    "language": ("English", "中文"),  # the toggle shows the other language
+    "page_levers": ("政策杠杆", "Levers"),
+    "page_indicators": ("指标与目标", "Indicators vs targets"),
+    "page_prefectures": ("市州", "Prefectures"),
+    "page_compare": ("方案比较", "Compare designs"),
+    "page_experiments": ("实验", "Experiments"),
+    "page_inside": ("模型内部", "Inside the model"),
+    "page_export": ("导出", "Export"),
+    "start_from": ("起始情景", "Start from scenario"),
+    "open_file": ("打开情景文件（路径）", "Open scenario file (path)"),
+    "upload": ("上传情景文件（.toml）", "Upload a scenario file (.toml)"),
+    "open": ("打开", "Open"),
+    "baseline_value": ("基准值", "baseline"),
+    "allowed": ("允许范围", "allowed"),
+    "from_year": ("起始年份", "from year"),
+    "all_years": ("全部年份", "all years"),
+    "changed": ("已修改", "changed"),
+    "reset": ("恢复基准", "Reset levers"),
+    "save_name": ("情景名称", "Scenario name"),
+    "save": ("保存为情景TOML", "Save as scenario TOML"),
+    "run": ("运行", "Run"),
+    "cancel": ("取消", "Cancel"),
+    "mode": ("运行方式", "Run type"),
+    "single": ("单次运行", "Single run"),
+    "ensemble": ("集合（后验抽样×种子）", "Ensemble (posterior draws × seeds)"),
+    "scale": ("规模（模拟企业比例）", "Scale (share of firms simulated)"),
+    "seed": ("随机种子", "Seed"),
+    "draws": ("参数抽样数", "Parameter draws"),
+    "seeds": ("种子（逗号分隔）", "Seeds (comma-separated)"),
+    "running": ("运行中", "Running"),
+    "cancelled": ("已取消", "Cancelled"),
+    "no_run": ("尚未运行。请设置杠杆后点击“运行”。", "No run yet. Set the levers and press Run."),
+    "from_cache": ("（缓存结果）", "(cached)"),
+    "seconds": ("秒", "s"),
+    "headline": ("2025年研发投入强度", "R&D intensity 2025"),
+    "target": ("目标", "target"),
+    "p_met": ("达标概率", "P(target met)"),
+    "simulated": ("模拟", "simulated"),
+    "median": ("模拟中位数", "simulated median"),
+    "band90": ("90%区间", "90% band"),
+    "observed": ("观测值", "observed"),
+    "year": ("年份", "year"),
+    "indicator": ("指标", "indicator"),
+    "region": ("地区", "region"),
+    "own_targets": ("本地目标", "own targets"),
+    "designs": ("设计方案", "Designs"),
+    "add_design": ("将当前杠杆加为方案", "Add current levers as a design"),
+    "clear_designs": ("清空方案", "Clear designs"),
+    "budget_neutral": ("预算中性（按基准公共成本缩放）", "Budget-neutral (scaled to the baseline's public cost)"),
+    "compare_run": ("比较", "Compare"),
+    "public_cost": ("公共成本", "public cost"),
+    "rd_per_yuan": ("每元公共成本带来的研发", "R&D per yuan of public cost"),
+    "rank": ("排名", "rank"),
+    "store": ("扫描/比较结果目录", "Sweep or compare folder"),
+    "load": ("载入", "Load"),
+    "download": ("下载", "Download"),
+    "csv": ("数据（CSV）", "Data (CSV)"),
+    "xlsx": ("数据（XLSX）", "Data (XLSX)"),
+    "png": ("图表（PNG）", "Chart (PNG)"),
+    "html": ("报告（HTML）", "Report (HTML)"),
+    "firms_rd_ratio": ("研发企业：三年研发费用占比 ÷ 高企门槛", "Firms with R&D: 3-year R&D ratio ÷ HTE threshold"),
+    "ratio_axis": ("占门槛的倍数", "multiple of the threshold"),
+    "firms_axis": ("企业数", "firms"),
+    "all_rd_firms": ("有研发企业", "firms with R&D"),
+    "hte_holders": ("其中高企", "of which HTE"),
+    "ladder": ("认定阶梯", "Certification ladder"),
+    "talent_flows": ("人才流入与流出", "Talent inflow and outflow"),
+    "spending": ("项目支出与税式支出（万元）", "Programme spending and tax expenditure (万元)"),
+    "year_slider": ("年份", "Year"),
+    "error": ("错误", "Error"),
+    "need_single": ("请先完成一次单次运行。", "Run a single run first."),
+}
+
+LADDER_LABELS = {
+    "rd_active": ("有研发活动", "with R&D"),
+    "sme": ("科技型中小企业", "tech-based SME"),
+    "tbe": ("科技型企业", "tech-based enterprise"),
+    "hte": ("高新技术企业", "high-tech enterprise"),
+    "giant": ("科技小巨人", "little giant"),
+}
+
+
+def text(key: str, lang: str) -> str:
+    zh, en = TEXT[key]
+    return zh if lang == "zh" else en
+
+
+def pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def indicator(key: str, lang: str, unit: bool = True) -> str:
+    """An indicator's name in one language, with its unit."""
+    spec = data.load("indicators")[key]
+    name = spec["zh"] if lang == "zh" else spec["en"]
+    return f"{name} ({spec['unit']})" if unit else name
+
+
+def region(region_id: str, lang: str) -> str:
+    if region_id == PROVINCE:
+        return "青海省" if lang == "zh" else "Qinghai Province"
+    pref = next(p for p in data.prefectures() if p.id == region_id)
+    return pref.zh if lang == "zh" else pref.en

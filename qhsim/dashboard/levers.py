@@ -1,0 +1,199 @@
+"""Policy levers 政策杠杆: every instrument of the scenario schema as an editable lever, and the scenario that
+a set of lever changes makes.
+
+A lever change sets an instrument to a value from a year on (``Change``); applied to a base scenario it
+replaces the base's schedule from that year, exactly as a variant file's ``{ 2026 = x }`` would
+(``qhsim.config.deep_merge``). Labels and units come from ``levers.toml`` beside this file; allowed
+ranges and options come from the schema (``qhsim.config.schedule.Domain``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from qhsim.config import Scenario, deep_merge, resolve_raw, scenario_from_dict
+from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
+from qhsim.config.schema import Policy
+from qhsim.errors import InputError
+
+CATALOGUE = Path(__file__).with_name("levers.toml")
+DEFAULT_FROM_YEAR = 2026  # first year after the last known policy change (the 14th FYP ends 2025)
+LIST_DOMAIN = Domain("list")  # the R&D-reward tier lists: one list for the whole run, not a schedule
+
+
+@dataclass(frozen=True)
+class Lever:
+    section: str
+    name: str
+    zh: str
+    en: str
+    unit: str
+    domain: Domain
+
+    @property
+    def path(self) -> str:
+        return f"policy.{self.section}.{self.name}"
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether the instrument is a year schedule (it then applies from a chosen year)."""
+        return self.domain is not LIST_DOMAIN
+
+    def label(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def range_text(self) -> str:
+        d = self.domain
+        if d.kind in ("number", "integer"):
+            return f"[{d.lo:g}, {d.hi:g}]"
+        if d.kind in ("choice", "subset"):
+            return " | ".join(d.options)
+        return "list"
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    zh: str
+    en: str
+    sections: tuple[tuple[str, str, str], ...]  # (section, zh, en)
+    levers: tuple[Lever, ...]
+
+    def label(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Change:
+    """Set ``path`` (``policy.<section>.<name>``) to ``value`` from ``from_year`` on (None: every year)."""
+
+    path: str
+    value: Any
+    from_year: int | None = DEFAULT_FROM_YEAR
+
+
+def _domain(section: str, name: str) -> Domain:
+    field = Policy.model_fields[section].annotation.model_fields[name]
+    found = [m for m in field.metadata if isinstance(m, Domain)]
+    return found[0] if found else LIST_DOMAIN
+
+
+@cache
+def groups() -> tuple[Group, ...]:
+    """The lever groups in display order, each lever with its label, unit and domain."""
+    with CATALOGUE.open("rb") as fh:
+        cat = tomllib.load(fh)
+    out = []
+    for key, spec in cat["groups"].items():
+        levers, sections = [], []
+        for section in spec["sections"]:
+            sections.append((section, cat["sections"][section]["zh"], cat["sections"][section]["en"]))
+            for name, lab in cat["levers"][section].items():
+                levers.append(Lever(section, name, lab["zh"], lab["en"], lab["unit"], _domain(section, name)))
+        out.append(Group(key, spec["zh"], spec["en"], tuple(sections), tuple(levers)))
+    return tuple(out)
+
+
+@cache
+def levers() -> dict[str, Lever]:
+    """Every lever by path."""
+    return {lever.path: lever for group in groups() for lever in group.levers}
+
+
+def schema_paths() -> list[str]:
+    """Every instrument path of the schema's [policy] sections."""
+    return [f"policy.{section}.{name}" for section, field in Policy.model_fields.items()
+            for name in field.annotation.model_fields]
+
+
+def current_value(scenario: Scenario, path: str, year: int | None) -> Any:
+    """The value of an instrument in force in ``year`` (a list lever's list when ``year`` is None)."""
+    _, section, name = path.split(".")
+    value = getattr(getattr(scenario.policy, section), name)
+    if isinstance(value, Schedule):
+        value = value.at(year if year is not None else DEFAULT_FROM_YEAR)
+    return list(value) if isinstance(value, tuple | list) else value
+
+
+def check_value(lever: Lever, value: Any) -> Any:
+    """``value`` as the schema stores it, or ``InputError`` naming the lever and its allowed range."""
+    d = lever.domain
+    bad = InputError(f"{lever.path} = {value!r}: allowed {lever.range_text()}")
+    if d.kind in ("number", "integer"):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not d.lo <= value <= d.hi:
+            raise bad
+        if d.kind == "integer":
+            if value != int(value):
+                raise bad
+            return int(value)
+        return float(value)
+    if d.kind == "choice":
+        if value not in d.options:
+            raise bad
+        return value
+    if d.kind == "subset":
+        if not value or any(v not in d.options for v in value):
+            raise bad
+        return list(value)
+    return [float(v) for v in value]
+
+
+def apply_changes(base_raw: dict[str, Any], changes: list[Change]) -> dict[str, Any]:
+    """The raw scenario table with each change applied (a schedule from its year, a list outright)."""
+    raw = base_raw
+    for change in changes:
+        lever = levers()[change.path]
+        value = check_value(lever, change.value)
+        if lever.scheduled and change.from_year is not None:
+            if not YEAR_RANGE[0] <= change.from_year <= YEAR_RANGE[1]:
+                raise InputError(f"{change.path}: from year {change.from_year}: allowed {YEAR_RANGE[0]}..{YEAR_RANGE[1]}")
+            value = {str(change.from_year): value}
+        _, section, name = change.path.split(".")
+        raw = deep_merge(raw, {"policy": {section: {name: value}}})
+    return raw
+
+
+def build_scenario(base_raw: dict[str, Any], changes: list[Change], name: str | None = None,
+                   origin: str = "dashboard") -> Scenario:
+    """The validated scenario of ``base_raw`` with ``changes`` (``InputError`` if any value is out of range)."""
+    raw = apply_changes(base_raw, changes)
+    if name:
+        raw = deep_merge(raw, {"run": {"name": name}})
+    return scenario_from_dict(raw, origin)
+
+
+def scenario_raw(source: str | Path | bytes, scenarios_dir: Path) -> dict[str, Any]:
+    """The resolved table of a scenario file, or of uploaded TOML text whose ``extends`` names a file in
+    ``scenarios_dir`` (the shipped scenarios)."""
+    if isinstance(source, bytes):
+        try:
+            raw = tomllib.loads(source.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(f"uploaded scenario: not valid TOML: {exc}") from None
+        base = raw.get("extends")
+        return deep_merge(resolve_raw(scenarios_dir / base), raw) if isinstance(base, str) else raw
+    return resolve_raw(Path(source))
+
+
+def scenario_toml(scenario: Scenario, header: str = "") -> str:
+    """A self-contained scenario file (``extends`` already applied) that ``qhsim run`` accepts."""
+    from qhsim.calibration.ensemble import dumps_toml
+
+    doc = scenario.model_dump(mode="json", exclude={"extends"})
+    if not doc.get("parameters"):
+        doc.pop("parameters", None)
+    return dumps_toml(doc, header)
+
+
+def describe(changes: list[Change], lang: str = "en") -> list[str]:
+    """One line per change, e.g. ``Super-deduction, general firms = 1.2 from 2026``."""
+    out = []
+    for c in changes:
+        lever = levers()[c.path]
+        when = f" 自{c.from_year}年起" if lang == "zh" else f" from {c.from_year}"
+        out.append(f"{lever.label(lang)} = {c.value}{when if lever.scheduled and c.from_year else ''}")
+    return out

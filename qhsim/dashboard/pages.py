@@ -1,0 +1,202 @@
+"""The dashboard's pages 页面. Each takes a ``Context`` (session, language, last run, edit, run task)."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import solara
+
+from qhsim import data
+from qhsim.dashboard import figures, i18n
+from qhsim.dashboard import levers as lv
+from qhsim.dashboard.state import Session
+from qhsim.results import PROVINCE
+from qhsim.targets import load_targets
+
+PLAN_INDICATORS = tuple(dict.fromkeys(load_targets()["indicator"]))  # indicators with a plan target, in order
+group_key = solara.reactive("tax")
+indicator_key = solara.reactive("rd_intensity")
+inside_year = solara.reactive(2025)
+save_name = solara.reactive("my_design")
+path_text = solara.reactive("")
+
+
+@solara.component
+def Chart(build, dependencies: list):
+    """The figure ``build()`` makes, as a PNG image rendered once per change of ``dependencies``."""
+    image = solara.use_memo(lambda: figures.png(build()), dependencies=dependencies)
+    solara.Image(image, classes=["qh-chart"])
+
+
+@solara.component
+def LeverRow(ctx, lever: lv.Lever):
+    s, L = ctx.session, ctx.lang
+    path = lever.path
+    value, year = s.value(path), s.from_year(path)
+    base = lv.current_value(s.base, path, year)
+    changed = s.change(path) is not None
+    label = f"{lever.label(L)}" + (f" ({lever.unit})" if lever.unit else "")
+    set_value = lambda v: ctx.edit(lambda x: x.with_lever(path, v))  # noqa: E731
+    with solara.Row(style={"align-items": "center", "gap": "12px", "flex-wrap": "wrap",
+                           "background": "#fff7e0" if changed else "transparent"}, classes=["qh-lever"]):
+        d = lever.domain
+        style = {"min-width": "320px", "max-width": "420px"}
+        if d.kind == "number":
+            solara.InputFloat(label, value=value, on_value=set_value, style=style)
+        elif d.kind == "integer":
+            solara.InputInt(label, value=value, on_value=set_value, style=style)
+        elif d.kind == "choice":
+            solara.Select(label, values=list(d.options), value=value, on_value=set_value, style=style)
+        elif d.kind == "subset":
+            solara.SelectMultiple(label, all_values=list(d.options), values=list(value), on_value=set_value)
+        else:
+            solara.InputText(label, value=", ".join(f"{v:g}" for v in value), style=style,
+                             on_value=lambda t: set_value([float(x) for x in t.split(",") if x.strip()]))
+        solara.Text(f"{i18n.text('baseline_value', L)}: {base}", style={"font-size": "12px"})
+        solara.Text(f"{i18n.text('allowed', L)}: {lever.range_text()}", style={"font-size": "12px", "color": "#666"})
+        if lever.scheduled:
+            solara.InputInt(i18n.text("from_year", L), value=year, style={"max-width": "110px"},
+                            on_value=lambda y: ctx.edit(lambda x: x.with_lever(path, None, int(y or 0))))
+        else:
+            solara.Text(i18n.text("all_years", L), style={"font-size": "12px"})
+
+
+@solara.component
+def LeversPage(ctx):
+    s, L = ctx.session, ctx.lang
+    with solara.Row(style={"gap": "12px", "align-items": "center", "flex-wrap": "wrap"}):
+        solara.InputText(i18n.text("open_file", L), value=path_text, style={"min-width": "360px"})
+        solara.Button(i18n.text("open", L), on_click=lambda: ctx.edit(lambda _: Session.start(path_text.value)))
+        solara.FileDrop(label=i18n.text("upload", L),
+                        on_file=lambda f: ctx.edit(lambda _: Session.start(f["data"], name=f["name"])))
+    with solara.Row(style={"gap": "12px", "align-items": "center", "flex-wrap": "wrap"}):
+        solara.Text(f"{i18n.text('start_from', L)}: {s.base_name} · {i18n.text('changed', L)}: {len(s.changes)}",
+                    classes=["qh-changes"])
+        solara.Button(i18n.text("reset", L), on_click=lambda: ctx.edit(Session.reset), text=True)
+        solara.InputText(i18n.text("save_name", L), value=save_name, style={"max-width": "220px"})
+        solara.FileDownload(lambda: s.toml(save_name.value).encode("utf-8"), filename=f"{save_name.value}.toml",
+                            label=i18n.text("save", L), mime_type="application/toml")
+    for line in lv.describe(list(s.changes), L):
+        solara.Text(line, style={"font-size": "13px", "display": "block"})
+    groups = lv.groups()
+    with solara.ToggleButtonsSingle(value=group_key):
+        for g in groups:
+            solara.Button(g.label(L), value=g.key, text=True, classes=[f"qh-group-{g.key}"])
+    group = next(g for g in groups if g.key == group_key.value)
+    for section, zh, en in group.sections:
+        solara.Markdown(f"**{zh if L == 'zh' else en}** `[policy.{section}]`")
+        for lever in group.levers:
+            if lever.section == section:
+                LeverRow(ctx, lever)
+
+
+@solara.component
+def IndicatorSelect(ctx, keys=PLAN_INDICATORS):
+    labels = {i18n.indicator(k, ctx.lang): k for k in keys}
+    solara.Select(i18n.text("indicator", ctx.lang), values=list(labels), value=i18n.indicator(indicator_key.value, ctx.lang),
+                  on_value=lambda label: indicator_key.set(labels[label]), style={"max-width": "520px"},
+                  classes=["qh-indicator"])
+
+
+def _need_run(ctx) -> bool:
+    if ctx.run is None:
+        solara.Info(i18n.text("no_run", ctx.lang))
+        return True
+    return False
+
+
+@solara.component
+def IndicatorsPage(ctx):
+    if _need_run(ctx):
+        return
+    ind, L = ctx.run.result.indicators, ctx.lang
+    IndicatorSelect(ctx)
+    Chart(lambda: figures.indicator_figure(ind, indicator_key.value, PROVINCE, L), [ctx.run.key, indicator_key.value, L])
+    table = figures.target_rows(ind, PROVINCE)
+    solara.DataFrame(_target_view(table, L), items_per_page=20)
+
+
+def _target_view(table: pd.DataFrame, L: str) -> pd.DataFrame:
+    cols = {"indicator": i18n.text("indicator", L), "target_year": i18n.text("year", L),
+            "target": i18n.text("target", L), "sim_2025": "2025", "sim_2027": "2027", "sim_2035": "2035",
+            "gap": "gap", "p_met": i18n.text("p_met", L)}
+    view = table[[c for c in cols if c in table.columns]].copy()
+    view["indicator"] = [i18n.indicator(k, L) for k in view["indicator"]]
+    return view.rename(columns=cols).round(3)
+
+
+@solara.component
+def PrefecturesPage(ctx):
+    if _need_run(ctx):
+        return
+    ind, L = ctx.run.result.indicators, ctx.lang
+    IndicatorSelect(ctx)
+    solara.DataFrame(figures.prefecture_table(ind, list(PLAN_INDICATORS), 2025, L), items_per_page=10)
+    Chart(lambda: figures.prefecture_figure(ind, indicator_key.value, L), [ctx.run.key, indicator_key.value, L])
+    for region in ("haidong", "haixi"):
+        table = figures.target_rows(ind, region)
+        solara.Markdown(f"**{i18n.region(region, L)} · {i18n.text('own_targets', L)}**")
+        solara.DataFrame(_target_view(table, L), items_per_page=20)
+
+
+@solara.component
+def InsidePage(ctx):
+    if _need_run(ctx):
+        return
+    run, L = ctx.run, ctx.lang
+    if run.inside is None:
+        solara.Info(i18n.text("need_single", L))
+        return
+    years = run.inside.years
+    year = min(max(inside_year.value, years[0]), years[-1])
+    solara.SliderInt(i18n.text("year_slider", L), value=year, min=years[0], max=years[-1], on_value=inside_year.set)
+    Chart(lambda: figures.inside_figure(run.inside, run.result.indicators, year, L), [run.key, year, L])
+
+
+@solara.component
+def ExportPage(ctx):
+    if _need_run(ctx):
+        return
+    run, L = ctx.run, ctx.lang
+    ind = run.result.indicators
+    name = run.request.scenario.run.name or "run"
+    key = indicator_key.value
+    IndicatorSelect(ctx)
+    view = ind[["year", "region", *(c for c in ("draw", "param_draw", "seed") if c in ind), key]]
+    with solara.Column():
+        solara.FileDownload(lambda: view.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_{key}.csv",
+                            label=f"{i18n.text('csv', L)}: {key}", mime_type="text/csv")
+        solara.FileDownload(lambda: ind.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_indicators.csv",
+                            label=f"{i18n.text('csv', L)}: {i18n.text('indicator', L)}", mime_type="text/csv")
+        solara.FileDownload(lambda: _xlsx(ind), filename=f"{name}_indicators.xlsx", label=i18n.text("xlsx", L),
+                            mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        solara.FileDownload(lambda: figures.png(figures.indicator_figure(ind, key, PROVINCE, L)),
+                            filename=f"{name}_{key}.png", label=i18n.text("png", L), mime_type="image/png")
+
+
+def _xlsx(indicators: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    indicators.to_excel(buf, index=False, sheet_name="indicators")
+    return buf.getvalue()
+
+
+@solara.component
+def ComparePage(ctx):
+    solara.Info("…")
+
+
+@solara.component
+def ExperimentsPage(ctx):
+    solara.Info("…")
+
+
+PAGES = {
+    "levers": LeversPage,
+    "indicators": IndicatorsPage,
+    "prefectures": PrefecturesPage,
+    "compare": ComparePage,
+    "experiments": ExperimentsPage,
+    "inside": InsidePage,
+    "export": ExportPage,
+}

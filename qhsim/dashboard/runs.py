@@ -1,0 +1,194 @@
+"""Dashboard runs 运行: a single run or an ensemble (posterior draws x seeds), with progress and cancel, and a
+server-wide cache keyed by everything that determines the result.
+
+Runs execute in the calling thread (the dashboard calls them from a background task thread per session), so
+the model's own determinism holds: same scenario + seed = bit-identical indicators, as ``qhsim run``.
+For a single run the firm population is summarised every year for the "inside the model" page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from qhsim import __version__
+from qhsim.config import Scenario
+from qhsim.results import RunResult
+
+RATIO_BINS = np.linspace(0.0, 3.0, 31)  # 3-year R&D ratio / HTE threshold; the last bin holds everything above
+LADDER = ("rd_active", "sme", "tbe", "hte", "giant")  # certification ladder, bottom to top
+
+
+class Cancelled(Exception):
+    """The user cancelled the run."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    scenario: Scenario
+    scale: float = 0.25
+    seed: int = 1
+    draws: int = 0  # 0 = a single run with ``seed``; else posterior draws x ``seeds``
+    seeds: tuple[int, ...] = (1, 2, 3)
+
+    @property
+    def ensemble(self) -> bool:
+        return self.draws > 0
+
+    def key(self) -> str:
+        """sha256 of what determines the result (the scenario without its name and description)."""
+        sc = self.scenario.model_dump(mode="json", exclude={"extends"})
+        sc["run"] = {k: v for k, v in sc["run"].items() if k not in ("name", "description")}
+        what = {"scenario": sc, "scale": self.scale, "qhsim": __version__,
+                "calibration": os.environ.get("QHSIM_CALIBRATED", "")}
+        what |= {"draws": self.draws, "seeds": list(self.seeds)} if self.ensemble else {"seed": self.seed}
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Inside:
+    """Yearly summaries of the firm population of one run (full-scale counts)."""
+
+    years: list[int] = field(default_factory=list)
+    ratio_all: list[np.ndarray] = field(default_factory=list)  # firms with R&D per RATIO_BINS bin
+    ratio_hte: list[np.ndarray] = field(default_factory=list)  # of which holding an HTE certificate
+    ladder: list[dict[str, float]] = field(default_factory=list)
+
+    def record(self, model) -> None:
+        from qhsim.firms.certification import hte_threshold, three_year_ratio
+        from qhsim.policy import policy_at
+
+        f, year, weight = model.firms, model.year, 1.0 / model.scale
+        pol = policy_at(model.config, year)
+        active = f.rd_active & (f.revenue > 0)
+        ratio = np.minimum(three_year_ratio(f)[active] / hte_threshold(f.revenue[active], pol), RATIO_BINS[-1] - 1e-9)
+        hte = f.hte_until[active] >= year
+        self.years.append(year)
+        self.ratio_all.append(np.histogram(ratio, RATIO_BINS)[0] * weight)
+        self.ratio_hte.append(np.histogram(ratio[hte], RATIO_BINS)[0] * weight)
+        self.ladder.append({
+            "firms": len(f) * weight,
+            "rd_active": float(f.rd_active.sum()) * weight,
+            "sme": float((f.sme_year >= year).sum()) * weight,
+            "tbe": float((f.tbe_until >= year).sum()) * weight,
+            "hte": float((f.hte_until >= year).sum()) * weight,
+            "giant": float((f.giant_until >= year).sum()) * weight,
+        })
+
+
+@dataclass
+class DashboardRun:
+    key: str
+    request: RunRequest
+    result: RunResult
+    inside: Inside | None  # single runs only
+    seconds: float
+
+
+class RunCache:
+    """A thread-safe LRU of finished runs, shared by all sessions (results depend only on the key)."""
+
+    def __init__(self, size: int = 24):
+        self.size = size
+        self._runs: OrderedDict[str, DashboardRun] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> DashboardRun | None:
+        with self._lock:
+            run = self._runs.get(key)
+            if run is not None:
+                self._runs.move_to_end(key)
+            return run
+
+    def put(self, run: DashboardRun) -> None:
+        with self._lock:
+            self._runs[run.key] = run
+            self._runs.move_to_end(run.key)
+            while len(self._runs) > self.size:
+                self._runs.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+
+CACHE = RunCache()
+
+Progress = Callable[[float], None]  # share done, 0..1
+IsCancelled = Callable[[], bool]
+
+
+def _stepper(n_years: int, done_before: int, total: int, progress: Progress, cancelled: IsCancelled,
+             inside: Inside | None) -> Callable:
+    state = {"years": 0}
+
+    def on_step(model) -> None:
+        if cancelled():
+            raise Cancelled()
+        if inside is not None:
+            inside.record(model)
+        state["years"] += 1
+        progress((done_before + state["years"] / n_years) / total)
+
+    return on_step
+
+
+def execute(req: RunRequest, progress: Progress = lambda p: None, cancelled: IsCancelled = lambda: False,
+            cache: RunCache = CACHE) -> DashboardRun:
+    """The run of ``req``, from the cache or simulated now (``Cancelled`` if ``cancelled()`` turns true)."""
+    from qhsim.runner import run
+
+    key = req.key()
+    hit = cache.get(key)
+    if hit is not None:
+        progress(1.0)
+        return hit
+    started = time.perf_counter()
+    sc = req.scenario
+    n_years = sc.run.end_year - sc.run.start_year
+    if not req.ensemble:
+        inside = Inside()
+        result = run(sc, seed=req.seed, scale=req.scale,
+                     on_step=_stepper(n_years, 0, 1, progress, cancelled, inside))
+    else:
+        inside = None
+        result = _ensemble(req, n_years, progress, cancelled)
+    done = DashboardRun(key, req, result, inside, time.perf_counter() - started)
+    cache.put(done)
+    return done
+
+
+def _ensemble(req: RunRequest, n_years: int, progress: Progress, cancelled: IsCancelled) -> RunResult:
+    """Posterior parameter draws x seeds, stacked like ``qhsim.runner.run_ensemble`` (columns draw, param_draw,
+    seed); the scenario's own [parameters] override the drawn ones, as in ``qhsim run --draws``."""
+    from qhsim.calibration.ensemble import load_calibration
+    from qhsim.calibration.projection import parameter_draws
+    from qhsim.runner import run
+
+    sc = req.scenario
+    thetas = parameter_draws(load_calibration(), req.draws)
+    total = len(thetas) * len(req.seeds)
+    frames = []
+    for i, theta in enumerate(thetas):
+        member = sc.model_copy(update={"parameters": {**theta, **sc.parameters}})
+        for j, seed in enumerate(req.seeds):
+            k = i * len(req.seeds) + j
+            one = run(member, seed=seed, scale=req.scale, on_step=_stepper(n_years, k, total, progress, cancelled, None))
+            frame = one.indicators
+            frame.insert(0, "seed", seed)
+            frame.insert(0, "param_draw", i)
+            frame.insert(0, "draw", k)
+            frames.append(frame)
+    return RunResult(
+        scenario_name=sc.run.name, scenario=sc.model_dump(mode="json"), seed=int(req.seeds[0]),
+        indicators=pd.concat(frames, ignore_index=True), run_seconds=0.0,
+        meta={"qhsim_version": __version__, "seeds": list(req.seeds), "parameter_draws": thetas},
+    )

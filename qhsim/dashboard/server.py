@@ -1,0 +1,46 @@
+"""``qhsim dashboard``: start the Solara server on localhost, offline (no CDN, no telemetry, no version check)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from qhsim.dashboard import assets
+from qhsim.errors import InputError
+
+APP = "qhsim.dashboard.app"
+
+
+def server_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the server process: nothing goes to the internet."""
+    env = dict(os.environ if base is None else base)
+    env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def command(host: str, port: int, open_browser: bool) -> list[str]:
+    return [sys.executable, "-m", "solara", "run", APP, "--host", host, "--port", str(port), "--production",
+            "--no-check-version", "--open" if open_browser else "--no-open", "--log-level", "warning"]
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    missing = assets.missing()
+    if missing:
+        raise InputError(f"{assets.cache_dir()}: Solara's front-end assets are missing ({', '.join(missing)}); "
+                         "run `make dashboard-assets` (or python -m qhsim.dashboard.assets --registry URL)")
+    print(f"仪表盘 Dashboard: http://{args.host}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    try:
+        return subprocess.call(command(args.host, args.port, args.open), env=server_env())
+    except KeyboardInterrupt:
+        return 0
+
+
+def add_subcommand(sub) -> None:
+    p = sub.add_parser("dashboard", help="start the interactive dashboard (Solara) on this machine")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--open", action="store_true", help="open it in the default browser")
+    p.set_defaults(func=cmd_dashboard)

@@ -1,0 +1,111 @@
+"""Dashboard logic without a browser: lever catalogue, lever <-> scenario round trip, session state, run cache."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from qhsim.config import load_scenario
+from qhsim.dashboard import levers as lv
+from qhsim.dashboard.runs import RunCache, RunRequest, execute
+from qhsim.dashboard.state import Session, parse_seeds
+from qhsim.errors import InputError
+
+from conftest import ROOT, SCENARIOS
+
+
+def test_every_schema_instrument_is_a_lever_with_label_unit_and_range():
+    assert sorted(lv.levers()) == sorted(lv.schema_paths())
+    for lever in lv.levers().values():
+        assert lever.zh and lever.en
+        if lever.domain.kind in ("number", "integer"):
+            assert lever.domain.lo is not None and lever.domain.hi is not None and lever.unit
+    assert lv.levers()["policy.super_deduction.general"].range_text() == "[0, 3]"
+    assert [g.key for g in lv.groups()] == ["tax", "hte", "grants", "rewards", "talent", "tech_market", "platforms"]
+
+
+def test_lever_change_applies_from_its_year():
+    s = Session.start("baseline.toml").with_lever("policy.super_deduction.general", 1.5, 2027)
+    sched = s.scenario.policy.super_deduction.general
+    assert sched.at(2026) == 1.0 and sched.at(2027) == 1.5 and sched.at(2035) == 1.5
+    assert s.base.policy.super_deduction.general.at(2027) == 1.0  # the base is untouched
+
+
+def test_setting_the_base_value_removes_the_change():
+    s = Session.start("baseline.toml").with_lever("policy.ex_ante_grants.budget", 30000)
+    assert len(s.changes) == 1
+    assert s.with_lever("policy.ex_ante_grants.budget", 15000).changes == ()
+
+
+def test_out_of_range_lever_names_path_and_range():
+    with pytest.raises(InputError, match=r"policy.super_deduction.general = 5.0: allowed \[0, 3\]"):
+        Session.start("baseline.toml").with_lever("policy.super_deduction.general", 5.0)
+    with pytest.raises(InputError, match="selection"):
+        Session.start("baseline.toml").with_lever("policy.ex_ante_grants.selection", "bribery")
+
+
+def test_saved_scenario_round_trips_and_runs(tmp_path):
+    s = (Session.start("super_deduction_120.toml")
+         .with_lever("policy.super_deduction.general", 1.5, 2027)
+         .with_lever("policy.rd_reward.prefectures", ["haixi", "haidong"], 2026)
+         .with_lever("policy.rd_reward.tier_amount", [10.0, 20.0, 30.0])
+         .with_lever("policy.ex_ante_grants.selection", "lottery", 2028))
+    path = tmp_path / "my_design.toml"
+    path.write_text(s.toml("my_design"), encoding="utf-8")
+    loaded = load_scenario(path)
+    expected = s.scenario.model_dump(mode="json", exclude={"extends", "run"})
+    assert loaded.model_dump(mode="json", exclude={"extends", "run"}) == expected
+    assert loaded.run.name == "my_design"
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "qhsim.cli", "run", str(path), "--scale", "0.02", "--end-year", "2017",
+                           "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert (out / "manifest.json").is_file()
+
+
+def test_uploaded_file_extends_a_shipped_scenario():
+    text = (SCENARIOS / "super_deduction_120.toml").read_bytes()
+    s = Session.start(text, name="upload.toml")
+    assert s.base.policy.super_deduction.general.at(2026) == 1.2
+    with pytest.raises(InputError, match="not valid TOML"):
+        Session.start(b"[policy\n", name="bad.toml")
+
+
+def test_seeds_text():
+    assert parse_seeds("1, 2,3") == (1, 2, 3)
+    with pytest.raises(InputError, match="comma-separated"):
+        parse_seeds("1;2")
+
+
+def test_run_key_ignores_the_name_but_not_levers_or_settings():
+    s = Session.start("baseline.toml").with_run(scale=0.02)
+    key = s.request().key()
+    named = lv.build_scenario(s.base_raw, [], name="other")
+    assert RunRequest(named, scale=0.02).key() == key
+    assert s.with_run(seed=2).request().key() != key
+    assert s.with_lever("policy.vouchers.budget", 2000).request().key() != key
+    assert s.with_run(draws=2).request().key() != key
+
+
+def test_cache_returns_the_same_run_and_cancel_stops(tmp_path):
+    import dataclasses
+
+    s = Session.start("baseline.toml")
+    sc = s.base.model_copy(update={"run": s.base.run.model_copy(update={"end_year": 2018})})
+    req = RunRequest(sc, scale=0.02, seed=3)
+    cache, seen = RunCache(size=2), []
+    first = execute(req, progress=seen.append, cache=cache)
+    assert seen[-1] == pytest.approx(1.0) and len(seen) == 3
+    assert first.inside.years == [2016, 2017, 2018]
+    assert execute(req, cache=cache) is first  # cached: no new run
+    from qhsim.runner import run
+
+    direct = run(sc, seed=3, scale=0.02)
+    assert direct.indicators.equals(first.result.indicators)  # the dashboard shows what qhsim run computes
+    from qhsim.dashboard.runs import Cancelled
+
+    with pytest.raises(Cancelled):
+        execute(dataclasses.replace(req, seed=4), cancelled=lambda: True, cache=cache)
+    assert len(cache) == 1
