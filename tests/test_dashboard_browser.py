@@ -1,8 +1,11 @@
-"""The dashboard in a real browser: load, levers and runs, language, sessions, exports (see conftest.py)."""
+"""The dashboard in a real browser: load, levers and runs, language, sessions, exports (harness:
+tests/browser_harness.py)."""
 
 from __future__ import annotations
 
-import io
+from browser_harness import browser, dash, marks, server  # noqa: F401 - fixtures
+
+pytestmark = marks()
 
 SCALE = 0.25  # quick runs; the direction of a super-deduction change is clear at this scale
 

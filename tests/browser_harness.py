@@ -1,7 +1,8 @@
-"""Browser tests of the dashboard: the real ``qhsim dashboard`` server and Debian's headless Chromium (Playwright).
+"""Harness for the dashboard's browser tests: the real ``qhsim dashboard`` server and Debian's headless Chromium
+driven by Playwright (fixtures ``server``, ``browser``, ``dash``; the ``DashboardPage`` helper).
 
-Skipped with a reason when /usr/bin/chromium, Playwright or Solara's offline assets are missing, except under
-CI=true, where a missing piece fails (.ci/run installs all three). Screenshots go to
+Tests are skipped with the reason when /usr/bin/chromium, Playwright or Solara's offline assets are missing,
+except under CI=true, where a missing piece fails (.ci/run installs all three). Screenshots go to
 ``results/browser/`` (or $QHSIM_ARTEFACTS) as test artefacts.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("QHSIM_CHROMIUM", "/usr/bin/chromium"))
 ARTEFACTS = Path(os.environ.get("QHSIM_ARTEFACTS", ROOT / "results" / "browser"))
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -39,13 +40,12 @@ def _missing() -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config, items):
+def marks() -> list:
+    """``pytestmark`` of a browser test module: the ``browser`` marker, and a skip when a piece is missing
+    (never under CI=true: there the ``server`` fixture fails instead)."""
     reason = _missing()
-    for item in items:
-        if "tests/browser" in str(item.path).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.browser)
-            if reason and os.environ.get("CI", "").lower() != "true":
-                item.add_marker(pytest.mark.skip(reason=reason))
+    skip = bool(reason) and os.environ.get("CI", "").lower() != "true"
+    return [pytest.mark.browser, pytest.mark.skipif(skip, reason=reason or "")]
 
 
 def _free_port() -> int:
