@@ -16,7 +16,7 @@ from qhsim.firms import sector_table
 from qhsim.firms.state import FirmPopulation
 from qhsim.results import PROVINCE
 
-ABOVE_SCALE_REVENUE = 2000.0  # 万元 (规模以上工业企业, national statistics rule since 2011)
+ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]  # 万元 (规模以上工业企业)
 WAN_PER_YI = 1e4  # 1亿元 = 10,000万元
 
 # Indicators produced by the knowledge system (qhsim.knowledge: universities, institutes, talent, technology market,

@@ -131,7 +131,7 @@ def test_malformed_targets_raise_input_error(tmp_path, row, needle):
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("[no_such_parameter]\n", "unknown behavioural parameter"),
+        ("[no_such_parameter]\n", "unknown model parameter"),
         ("[start_intercept]\nrange = [-20.0, -3.0]\n", "outside allowed range [-8, -3]"),
         ("[start_intercept]\nprior = \"normal\"\n", "allowed uniform, loguniform"),
         ("[start_intercept]\nprior = \"loguniform\"\n", "needs range > 0"),

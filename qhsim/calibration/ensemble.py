@@ -1,7 +1,8 @@
 """The calibrated parameters 校准结果 (``calibration/calibrated.toml``): point estimate and posterior ensemble.
 
 ``calibrated_parameters()`` is what the model layer uses as defaults: ``{name: value}`` of the point
-estimate, restricted to parameters that still exist in ``qhsim/data/behaviour.toml`` with the value inside
+estimate, restricted to parameters that still exist in ``qhsim/data/behaviour.toml`` (or talent.toml,
+knowledge.toml) with the value inside
 their current range (anything else is dropped and listed by ``load_calibration().dropped``). Set the
 environment variable ``QHSIM_CALIBRATED=off`` to ignore the file (calibration runs do this themselves, so
 an old calibration never leaks into a new one), or to a path to use another file.
@@ -21,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from qhsim import data
-from qhsim.calibration.settings import CALIBRATED_ENV, CALIBRATION_DIR
+from qhsim.calibration.settings import CALIBRATED_ENV, CALIBRATION_DIR, model_parameters
 from qhsim.errors import InputError
 
 DEFAULT_FILE = CALIBRATION_DIR / "calibrated.toml"
@@ -117,7 +117,8 @@ class Calibration:
 
 
 def _as_param(name: str, v: float) -> float:
-    default = data.values("behaviour").get(name)
+    entry = model_parameters().get(name)
+    default = entry["value"] if entry is not None else None
     return int(round(v)) if isinstance(default, int) and not isinstance(default, bool) else v
 
 
@@ -150,11 +151,11 @@ def load_calibration(path: str | Path | None = None) -> Calibration | None:
         raise InputError(f"{path}: ensemble.weights: expected {len(draws)} non-negative weights")
     if len(draws):
         weights = weights / weights.sum()
-    behaviour = data.quantities("behaviour")
+    behaviour = model_parameters()
     dropped: dict[str, str] = {}
     for name in set(names) | set(point):
-        if name not in behaviour:
-            dropped[name] = "no longer a behavioural parameter"
+        if name not in behaviour or isinstance(behaviour[name]["value"], list):
+            dropped[name] = "no longer a single-number model parameter"
             continue
         lo, hi = behaviour[name].get("range", (-math.inf, math.inf))
         vals = [point[name]] if name in point else []

@@ -74,12 +74,24 @@ class FreeParameter:
 
 
 FREE_KEYS = {"prior", "range", "note", "identified_by"}
+PARAMETER_FILES = ("behaviour", "talent", "knowledge")  # the files a scenario's [parameters] may override
+
+
+def model_parameters() -> dict[str, dict[str, Any]]:
+    """Every quantity of qhsim/data/{behaviour,talent,knowledge}.toml, by name (names are unique across files)."""
+    return {name: entry for file in PARAMETER_FILES for name, entry in data.quantities(file).items()}
+
+
+def parameter_file(name: str) -> str:
+    """``qhsim/data/<file>.toml`` that defines parameter ``name``."""
+    return next(f"qhsim/data/{f}.toml" for f in PARAMETER_FILES if name in data.quantities(f))
 
 
 def load_free_parameters(path: Path) -> tuple[FreeParameter, ...]:
-    """Free parameters of ``path`` in file order, checked against ``qhsim/data/behaviour.toml``."""
+    """Free parameters of ``path`` in file order, checked against the model's parameter files
+    (``qhsim/data/behaviour.toml``, ``talent.toml``, ``knowledge.toml``)."""
     raw = read_toml(path, "free-parameter")
-    behaviour = data.quantities("behaviour")
+    behaviour = {k: v for k, v in model_parameters().items() if not isinstance(v["value"], list)}
     params = []
     if not raw:
         raise InputError(f"{path}: no free parameters; add a table [name] per behavioural parameter to estimate")
@@ -88,13 +100,13 @@ def load_free_parameters(path: Path) -> tuple[FreeParameter, ...]:
             raise InputError(f"{path}: {name} = {spec!r}: expected a table [{name}] with prior = \"uniform\"")
         if name not in behaviour:
             close = ", ".join(sorted(k for k in behaviour if k[:4] == name[:4])[:4]) or "see qhsim/data/behaviour.toml"
-            raise InputError(f"{path}: [{name}]: unknown behavioural parameter (allowed: keys of qhsim/data/behaviour.toml, e.g. {close})")
+            raise InputError(f"{path}: [{name}]: unknown model parameter (allowed: single-number keys of qhsim/data/behaviour.toml, talent.toml, knowledge.toml, e.g. {close})")
         unknown = set(spec) - FREE_KEYS
         if unknown:
             raise InputError(f"{path}: {name}.{sorted(unknown)[0]}: unknown key (allowed: {', '.join(sorted(FREE_KEYS))})")
         entry = behaviour[name]
         if "range" not in entry:
-            raise InputError(f"{path}: [{name}]: qhsim/data/behaviour.toml gives it no range, so it cannot be calibrated")
+            raise InputError(f"{path}: [{name}]: {parameter_file(name)} gives it no range, so it cannot be calibrated")
         blo, bhi = (float(v) for v in entry["range"])
         lo, hi = blo, bhi
         if "range" in spec:
@@ -104,7 +116,7 @@ def load_free_parameters(path: Path) -> tuple[FreeParameter, ...]:
             lo, hi = float(r[0]), float(r[1])
             if lo < blo or hi > bhi:
                 raise InputError(
-                    f"{path}: {name}.range = [{lo:g}, {hi:g}]: outside allowed range [{blo:g}, {bhi:g}] (qhsim/data/behaviour.toml)"
+                    f"{path}: {name}.range = [{lo:g}, {hi:g}]: outside allowed range [{blo:g}, {bhi:g}] ({parameter_file(name)})"
                 )
         prior = spec.get("prior", "uniform")
         if prior not in PRIORS:

@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from qhsim import data
-from qhsim.calibration.settings import _is_number, read_toml
+from qhsim.calibration.settings import _is_number, model_parameters, read_toml
 from qhsim.errors import InputError
 from qhsim.results import PROVINCE
 
 REQUIRED = ("indicator", "region", "year", "value", "unit", "source", "tolerance", "group")
-OPTIONAL = ("id", "tolerance_note", "known_by", "weight", "year_rule", "awaiting", "note", "zh", "en")
+OPTIONAL = ("id", "tolerance_note", "known_by", "weight", "year_rule", "awaiting", "note", "zh", "en",
+            "by_construction", "set_by_hand", "construction_note")
+BASES = ("fitted", "set by hand", "by construction", "predicted")
+HEADLINE_BASES = ("fitted", "predicted")  # fit claims count only these
+SCENARIO_TABLES = ("policy.", "macro.")  # by_construction may also name a scenario table
 YEAR_RULES = ("closest",)
 YEARS = (2015, 2060)
 
@@ -41,6 +45,21 @@ class Target:
     year_rule: str = "closest"  # with several candidate years: the year whose simulated value is closest counts
     awaiting: str = ""  # the indicator is not yet an output column; which issue will add it
     note: str = ""
+    by_construction: tuple[str, ...] = ()  # parameters / scenario tables derived from this target's value
+    set_by_hand: tuple[str, ...] = ()  # parameters chosen by hand so that the model meets this target
+    construction_note: str = ""
+
+    def basis(self, free: set[str] | frozenset[str], in_objective: bool) -> tuple[str, tuple[str, ...]]:
+        """How the target is met, given the calibration's free parameters and whether it was in its objective:
+        ("by construction" | "set by hand" | "fitted" | "predicted", the names that make it so). A listed
+        parameter that the calibration estimates no longer counts."""
+        constructed = tuple(n for n in self.by_construction if n not in free)
+        if constructed:
+            return "by construction", constructed
+        hand = tuple(n for n in self.set_by_hand if n not in free)
+        if hand:
+            return "set by hand", hand
+        return ("fitted", ()) if in_objective else ("predicted", ())
 
     @property
     def sigma(self) -> float:
@@ -150,6 +169,10 @@ def load_targets(path: str | Path) -> TargetSet:
                 raise _fail(path, i, tid, key, row[key], "expected a non-empty string")
         if tid in seen:
             raise _fail(path, i, tid, "id", tid, "duplicate target id")
+        how = {key: _names(path, i, tid, key, row.get(key, [])) for key in ("by_construction", "set_by_hand")}
+        note = row.get("construction_note", "")
+        if (how["by_construction"] or how["set_by_hand"]) and not (isinstance(note, str) and note.strip()):
+            raise _fail(path, i, tid, "construction_note", note, "required (one line: how) with by_construction or set_by_hand")
         seen.add(tid)
         out.append(
             Target(
@@ -157,12 +180,27 @@ def load_targets(path: str | Path) -> TargetSet:
                 unit=row["unit"], source=row["source"], tolerance=float(tol), group=row["group"],
                 tolerance_note=str(row.get("tolerance_note", "")), known_by=int(known_by), weight=float(weight),
                 year_rule=rule, awaiting=awaiting, note=str(row.get("note", "")),
+                by_construction=how["by_construction"], set_by_hand=how["set_by_hand"], construction_note=str(note),
             )
         )
     meta = raw.get("meta", {})
     if not isinstance(meta, dict):
         raise InputError(f"{path}: meta: expected a table")
     return TargetSet(path=path, targets=tuple(out), meta=meta)
+
+
+def _names(path: Path, i: int, tid: str, key: str, value: Any) -> tuple[str, ...]:
+    """A by_construction / set_by_hand list: model parameter names (or, for by_construction, scenario tables)."""
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise _fail(path, i, tid, key, value, "expected a list of model parameter names")
+    known = model_parameters()
+    for name in value:
+        table_ok = key == "by_construction" and name.startswith(SCENARIO_TABLES)
+        if name not in known and not table_ok:
+            allowed = "parameters of qhsim/data/behaviour.toml, talent.toml, knowledge.toml" + (
+                " or a scenario table (policy.*, macro.*)" if key == "by_construction" else "")
+            raise _fail(path, i, tid, key, name, f"unknown (allowed: {allowed})")
+    return tuple(value)
 
 
 def indicator_status(indicator: str) -> str:

@@ -16,7 +16,7 @@ from qhsim.config.schedule import Choice, Int, Num, Subset
 MAX_BUDGET = 1e7  # 万元 = 1,000亿元: far above any provincial programme
 SELECTION_RULES = ("merit", "lottery", "sme_first", "weak_prefecture_first")
 # files whose quantities a scenario's [parameters] may override (names are unique across them)
-PARAMETER_FILES = ("behaviour", "talent", "knowledge")
+PARAMETER_FILES = ("behaviour", "talent", "knowledge")  # = qhsim.calibration.settings.PARAMETER_FILES
 
 
 def _check_prefectures(value: list[str]) -> list[str]:
@@ -52,7 +52,7 @@ class Macro(Section):
     gdp_growth: Num(-0.2, 0.3)  # nominal, per year
     population_growth: Num(-0.05, 0.05)
     employment_growth: Num(-0.05, 0.05)
-    enterprise_growth: Num(-0.2, 0.3)  # enterprise legal persons, after the 2025 anchor
+    enterprise_growth: Num(-0.2, 0.3)  # enterprise legal persons, after the last anchor (2020)
     public_rd_growth: Num(-0.3, 0.5)  # unused since public R&D comes from the knowledge system; kept so files stay valid
 
 

@@ -46,7 +46,7 @@ def decide(
     tau, tau_alt = tax_rates(f, pol)
     d = deduction_rates(f, pol, S.manufacturing)
     s = expected_subsidy_rate(f, b)
-    uc = user_cost(tau, d, s)
+    uc = user_cost(tau, d, s, b.user_cost_floor)
     targeted = campaign_targets(f, pol, S.industrial)
     p_start = sigmoid(start_logit(f, uc, S.rd_logit, targeted, b))
     p_stop = stop_probability(f, pol.year, b)

@@ -8,8 +8,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from qhsim import data
 from qhsim.draws import KeyedDraws
 from qhsim.firms.state import FirmPopulation
+
+ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]  # 'large' firms in the exit hazard
 
 
 def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.ndarray, draws: KeyedDraws,
@@ -48,9 +51,9 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
 
 
 def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
-    """Firms that leave this year: hazard exit_rate x (young factor) x (large factor)."""
-    hazard = b.exit_rate * np.where(year - f.birth < 3, b.young_exit_factor, 1.0)
-    hazard = hazard * np.where(f.revenue >= 2000.0, b.large_exit_factor, 1.0)
+    """Firms that leave this year: hazard exit_rate x (young factor) x (factor for above-scale revenue)."""
+    hazard = b.exit_rate * np.where(year - f.birth < b.young_firm_years, b.young_exit_factor, 1.0)
+    hazard = hazard * np.where(f.revenue >= ABOVE_SCALE_REVENUE, b.large_exit_factor, 1.0)
     return draws.uniform(year, "exit", f.uid) < hazard
 
 
@@ -65,6 +68,6 @@ def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace
     p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(f.rd / 100.0))
     f.innovated[:] = draws.uniform(year, "ip", f.uid) < p
     f.ip[:] += f.innovated
-    target = np.where(f.rd_active, f.tech_orient, 0.3 * f.tech_orient)
+    target = np.where(f.rd_active, f.tech_orient, b.non_rd_hitech_factor * f.tech_orient)
     share = f.hitech_share + b.hitech_share_drift * (target - f.hitech_share)
     f.hitech_share[:] = np.minimum(share + b.innovation_hitech_gain * f.innovated, 1.0)

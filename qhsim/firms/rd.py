@@ -12,10 +12,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from qhsim import data
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 
-USER_COST_FLOOR = 0.05  # a subsidy cannot make R&D free
+USER_COST_FLOOR = data.values("behaviour")["user_cost_floor"]  # default floor: a subsidy cannot make R&D free
 
 
 def profit(f: FirmPopulation) -> np.ndarray:
@@ -46,14 +47,14 @@ def deduction_rates(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np
 
 
 def expected_subsidy_rate(f: FirmPopulation, b: SimpleNamespace) -> np.ndarray:
-    """s = alpha_s * (subsidies received last year / R&D last year), at most 0.9."""
+    """s = alpha_s * (subsidies received last year / R&D last year), at most max_expected_subsidy."""
     rate = np.divide(f.subsidy_l1, f.rd_l1, out=np.zeros(len(f)), where=f.rd_l1 > 0)
-    return np.minimum(b.subsidy_expectation * rate, 0.9)
+    return np.minimum(b.subsidy_expectation * rate, b.max_expected_subsidy)
 
 
-def user_cost(tau: np.ndarray, d: np.ndarray, s: np.ndarray) -> np.ndarray:
+def user_cost(tau: np.ndarray, d: np.ndarray, s: np.ndarray, floor: float = USER_COST_FLOOR) -> np.ndarray:
     """After-tax user cost of one yuan of R&D: (1 - tau (1 + d) - s) / (1 - tau)  (MODEL.md §4.2)."""
-    return np.maximum((1.0 - tau * (1.0 + d) - s) / (1.0 - tau), USER_COST_FLOOR)
+    return np.maximum((1.0 - tau * (1.0 + d) - s) / (1.0 - tau), floor)
 
 
 def desired_intensity(

@@ -39,8 +39,7 @@ from qhsim.policy import PolicyYear
 
 Firm = Mapping[str, Any]
 
-USER_COST_FLOOR = 0.05  # model convention: whatever the subsidy, one yuan of R&D costs the firm at least 5 fen
-MAX_SUBSIDY_RATE = 0.9  # an expected subsidy rate never reaches full funding
+USER_COST_FLOOR = data.values("behaviour")["user_cost_floor"]  # default floor (behaviour.toml)
 REVENUE_UNIT = 1000.0  # 万元: size terms are measured against a firm with 1,000万元 revenue
 
 
@@ -88,20 +87,20 @@ def deduction_rate(firm: Firm, pol: PolicyYear, manufacturing: bool) -> float:
 
 
 def expected_subsidy_rate(firm: Firm, b: SimpleNamespace) -> float:
-    """Expected subsidy per yuan of R&D: alpha_s times last year's subsidies over last year's R&D (≤ 0.9)."""
+    """Expected subsidy per yuan of R&D: alpha_s times last year's subsidies over last year's R&D (≤ max_expected_subsidy)."""
     if firm["rd_l1"] <= 0:
         return 0.0
-    return min(b.subsidy_expectation * (firm["subsidy_l1"] / firm["rd_l1"]), MAX_SUBSIDY_RATE)
+    return min(b.subsidy_expectation * (firm["subsidy_l1"] / firm["rd_l1"]), b.max_expected_subsidy)
 
 
-def user_cost(tau: float, d: float, s: float) -> float:
+def user_cost(tau: float, d: float, s: float, floor: float = USER_COST_FLOOR) -> float:
     """After-tax cost of one yuan of R&D (MODEL.md §4.2).
 
     Spending 1 yuan lowers tax by tau (expense) plus tau·d (super-deduction) and brings s of subsidy; the
     net outlay 1 − tau − tau·d − s is compared with the after-tax cost 1 − tau of a yuan of other spending.
     """
     net_outlay = 1.0 - tau - tau * d - s
-    return max(net_outlay / (1.0 - tau), USER_COST_FLOOR)
+    return max(net_outlay / (1.0 - tau), floor)
 
 
 # --- intensive margin ------------------------------------------------------------------------------------
@@ -339,7 +338,7 @@ def reference_firm_step(
     tau, tau_alt = tax_rates(firm, pol)
     d = deduction_rate(firm, pol, sector.manufacturing)
     s = expected_subsidy_rate(firm, b)
-    uc = user_cost(tau, d, s)
+    uc = user_cost(tau, d, s, b.user_cost_floor)
 
     targeted = campaign_target(firm, pol, sector.industrial)
     p_start = start_probability(firm, uc, sector.rd_logit, targeted, b)

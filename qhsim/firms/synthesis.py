@@ -24,11 +24,7 @@ from qhsim.firms.state import COLUMNS, FirmPopulation
 from qhsim.policy import PolicyYear
 
 START_YEAR = 2015
-ABOVE_SCALE_REVENUE = 2000.0  # 万元: 规模以上工业企业 threshold since 2011 (national statistics rule)
-HISTORY_GROWTH = 0.07  # assumption: revenue history of incumbents at ~nominal GDP growth 2013-2015
-MEAN_FIRM_AGE = 8.0  # years; assumption for the initial age distribution
-# assumption: 2015 HTE holders had revenue 300万-5亿元 (few Qinghai HTEs are very large or very small)
-HTE_MIN_REVENUE, HTE_MAX_REVENUE = 300.0, 50000.0
+ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]
 
 
 def _location_and_sector(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,13 +57,13 @@ def new_firms(rng: np.random.Generator, n: int, year: int, size_factor: float, b
         birth=np.full(n, year),
         revenue=revenue,
         anchor=np.log(revenue),
-        rev_l1=revenue / (1 + HISTORY_GROWTH),
-        rev_l2=revenue / (1 + HISTORY_GROWTH) ** 2,
+        rev_l1=revenue / (1 + b.history_growth),
+        rev_l2=revenue / (1 + b.history_growth) ** 2,
         margin=margin,
         employees=np.maximum(revenue / S.revenue_per_employee[sector], 1.0),
         eta=b.intensity_dispersion * rng.standard_normal(n),
         tech_orient=tech_orient,
-        hitech_share=0.3 * tech_orient,
+        hitech_share=b.non_rd_hitech_factor * tech_orient,
         encouraged=rng.random(n) < S.encouraged_share[sector],
         deduct_excluded=rng.random(n) < S.excluded_from_deduction[sector],
     )
@@ -94,7 +90,7 @@ def initial_population(
     init = data.values("initial_state")
     n = _scaled_count(data.observed("enterprises")[START_YEAR], scale)
     cols = new_firms(rng, n, START_YEAR, 1.0, b)
-    cols["birth"] = (START_YEAR - np.floor(rng.exponential(MEAN_FIRM_AGE, n))).astype(np.int16)
+    cols["birth"] = (START_YEAR - np.floor(rng.exponential(b.initial_mean_firm_age, n))).astype(np.int16)
     rev, sector = cols["revenue"], cols["sector"]
 
     # Extensive margin: intercept a0 so that the expected share of above-scale industrial firms with R&D
@@ -108,10 +104,10 @@ def initial_population(
     # Intensive margin: relative intensities from sector, size and firm effect; level L matches 2015 R&D.
     relative = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
     # HTE holders: R&D-oriented firms (weight = relative intensity) of a size whose threshold R&D is plausible
-    pool = np.flatnonzero(active & (rev >= HTE_MIN_REVENUE) & (rev <= HTE_MAX_REVENUE))
+    pool = np.flatnonzero(active & (rev >= b.hte_2015_min_revenue) & (rev <= b.hte_2015_max_revenue))
     hte = _pick(rng, pool, _scaled_count(init["hte"], scale), relative[pool])
     floor = np.zeros(n)
-    floor[hte] = 1.05 * hte_threshold(rev[hte], pol)
+    floor[hte] = b.hte_2015_threshold_margin * hte_threshold(rev[hte], pol)
     target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
 
     def intensity(level: float) -> np.ndarray:
@@ -132,12 +128,12 @@ def initial_population(
         rd_active=active,
         rd_int=rd_int,
         rd=rd,
-        rd_l1=rd / (1 + HISTORY_GROWTH),
-        rd_l2=rd / (1 + HISTORY_GROWTH) ** 2,
-        knowledge=rd / (b.knowledge_depreciation + HISTORY_GROWTH),
-        hitech_share=np.where(active, cols["tech_orient"], 0.3 * cols["tech_orient"]),
+        rd_l1=rd / (1 + b.history_growth),
+        rd_l2=rd / (1 + b.history_growth) ** 2,
+        knowledge=rd / (b.knowledge_depreciation + b.history_growth),
+        hitech_share=np.where(active, cols["tech_orient"], b.non_rd_hitech_factor * cols["tech_orient"]),
     )
-    p_ip = 1.0 - np.exp(-3.0 * b.ip_probability_scale * np.sqrt(rd / 100.0))
+    p_ip = 1.0 - np.exp(-b.initial_ip_years * b.ip_probability_scale * np.sqrt(rd / 100.0))
     cols["ip"] = (rng.random(n) < p_ip).astype(np.int32)
 
     _initial_certificates(rng, cols, hte, init, scale, b)
@@ -157,7 +153,9 @@ def _initial_certificates(
     weight = np.sqrt(cols["rd"][active])
     cols["hte_until"][hte] = START_YEAR + rng.integers(0, 3, len(hte))
     cols["hte_since"][hte] = START_YEAR - 2
-    cols["hitech_share"][hte] = np.maximum(cols["hitech_share"][hte], 0.6 + 0.4 * rng.random(len(hte)))
+    cols["hitech_share"][hte] = np.maximum(
+        cols["hitech_share"][hte], b.hte_2015_hitech_share_min + b.hte_2015_hitech_share_spread * rng.random(len(hte))
+    )
     cols["tech_orient"][hte] = np.maximum(cols["tech_orient"][hte], cols["hitech_share"][hte])
     cols["ip"][hte] = np.maximum(cols["ip"][hte], 1)
 

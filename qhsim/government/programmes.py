@@ -17,27 +17,23 @@ from qhsim.draws import KeyedDraws
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 
-# Merit score of a grant proposal: ln(1 + knowledge stock) + W_INTENSITY * planned R&D intensity
-# + W_HTE * (valid HTE) + NOISE_SD * z. An assumption standing in for expert review (seed 001:L2670 names
-# scientific merit, feasibility, novelty and industrial contribution); docs/ODD.md §7.5.
-W_INTENSITY = 20.0
-W_HTE = 0.5
-NOISE_SD = 0.5
-MIN_GRANT_SHARE = 0.2  # a firm whose co-funding covers less than 20% of a full grant does not apply
-PRIORITY = 100.0  # score bonus that puts a priority group (SMEs, weak prefectures) first
-SME_EMPLOYEES = 300  # SME cut-off for the sme_first rule (工信部联企业〔2011〕300号, industry)
+SME_EMPLOYEES = data.values("rules")["sme_max_employees"]  # SME cut-off for the sme_first rule
 XINING = data.prefecture_ids().index("xining")  # "weak prefectures" are all others (seed 003:L939)
 
 
 def ex_ante_grants(
     f: FirmPopulation, pol: PolicyYear, rd_plan: np.ndarray, budget: float, draws: KeyedDraws, b: SimpleNamespace
 ) -> np.ndarray:
-    """Competitive project grants: apply, rank by the selection rule, fund down the list within budget."""
+    """Competitive project grants: apply, rank by the selection rule, fund down the list within budget.
+
+    Merit score (grant_merit_* in behaviour.toml): ln(1 + knowledge stock) + w_int * planned R&D intensity
+    + w_hte * (valid HTE) + s_noise * z; a priority group gets grant_priority_bonus on top.
+    """
     year, uid = pol.year, f.uid
     size = np.minimum(pol.grant_size, rd_plan / max(pol.grant_cofunding, 1e-9))
     applies = (
         f.rd_active
-        & (size >= MIN_GRANT_SHARE * pol.grant_size)
+        & (size >= b.grant_min_share * pol.grant_size)
         & (draws.uniform(year, "grant_apply", uid) < b.grant_apply_probability)
     )
     idx = np.flatnonzero(applies)
@@ -47,15 +43,15 @@ def ex_ante_grants(
     intensity = rd_plan[idx] / f.revenue[idx]
     merit = (
         np.log1p(f.knowledge[idx])
-        + W_INTENSITY * intensity
-        + W_HTE * (f.hte_until[idx] >= year)
-        + NOISE_SD * draws.normal(year, "grant_merit", uid[idx])
+        + b.grant_merit_intensity_weight * intensity
+        + b.grant_merit_hte_weight * (f.hte_until[idx] >= year)
+        + b.grant_merit_noise_sd * draws.normal(year, "grant_merit", uid[idx])
     )
     score = {
         "merit": merit,
         "lottery": draws.uniform(year, "grant_merit", uid[idx]),
-        "sme_first": merit + PRIORITY * (f.employees[idx] <= SME_EMPLOYEES),
-        "weak_prefecture_first": merit + PRIORITY * (f.pref[idx] != XINING),
+        "sme_first": merit + b.grant_priority_bonus * (f.employees[idx] <= SME_EMPLOYEES),
+        "weak_prefecture_first": merit + b.grant_priority_bonus * (f.pref[idx] != XINING),
     }[pol.grant_selection]
     order = idx[np.lexsort((uid[idx], -score))]
     funded = order[np.cumsum(size[order]) <= budget]

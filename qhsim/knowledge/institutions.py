@@ -67,11 +67,11 @@ class InstitutionSet:
         self.provincial_competitive = np.zeros(n)
         self.keys = INSTITUTION_KEY + np.arange(n)
 
-    def set_enterprise_2015(self, enterprise: np.ndarray) -> None:
+    def set_enterprise_2015(self, enterprise: np.ndarray, max_share: float) -> None:
         """Make the 2015 enterprise source equal the development contracts of the 2015 market; rescale the other
-        sources so that each unit's 2015 R&D is unchanged (at most 90% of R&D from enterprises)."""
+        sources so that each unit's 2015 R&D is unchanged (at most ``max_share`` of R&D from enterprises)."""
         rd = self.base_sources.sum(axis=1)
-        ent = np.minimum(enterprise, 0.9 * rd)
+        ent = np.minimum(enterprise, max_share * rd)
         rest = rd - self.base_sources[:, 2]
         factor = np.divide(rd - ent, rest, out=np.ones(self.n), where=rest > 0)
         nat_share = np.divide(self.comp_national_2015, self.base_sources[:, 1], out=np.zeros(self.n),

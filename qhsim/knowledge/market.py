@@ -11,7 +11,7 @@ suppliers, to Qinghai buyers or to buyers outside the province (external demand)
     (R&D performers buy development and results; large firms of every kind buy technical services) with s_i the
     expected subsidy rate (buyer subsidy on development / transfer, SME patent-conversion subsidy);
  2. type ~ shares; value v = median_type (revenue / 5,000万)^eps_v exp(sigma z);
- 3. a broker joins with p_b = min(p_b0 ((fee + s_b) / fee)^eta_b, 0.95) (s_b: broker subsidy rate on the deal);
+ 3. a broker joins with p_b = min(p_b0 ((fee + s_b) / fee)^eta_b, market_broker_max) (s_b: broker subsidy rate on the deal);
  4. supplier choice (multinomial logit, Gumbel draws): U_ij = a_K ln(K_j / 1亿) + a_C ln(C_j / 10) + w_fit fit_j(sector_i)
     - d_ij / D (1 - r_b broker_i) + affinity(kind_j, type) + b_past [j = last partner]; outside option U_0 = u_out;
     P_ij = exp(U_ij) / sum_k exp(U_ik), drawn by inverse CDF with one uniform per search;
@@ -39,12 +39,13 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from qhsim import data
 from qhsim.knowledge.params import Carry, KnowledgeDraws
 from qhsim.knowledge.talent import rank_within, weighted_pick
 
 DEVELOPMENT, TRANSFER, CONSULTING, SERVICES = 0, 1, 2, 3
 TYPE_NAMES = ("development 技术开发", "transfer 技术转让", "consulting 技术咨询", "services 技术服务")
-SME_EMPLOYEES = 300  # SME cut-off (工信部联企业〔2011〕300号, industry)
+SME_EMPLOYEES = data.values("rules")["sme_max_employees"]  # SME cut-off of the SME subsidy
 N_SUP_MAX = 255  # suppliers per year (keys use search key * 256 + supplier)
 MAX_SEARCHES = 64  # contract searches per firm per year (search keys are uid * 64 + search number)
 
@@ -121,7 +122,7 @@ def demand_rate(rd: np.ndarray, revenue: np.ndarray, expected_subsidy: np.ndarra
     lam = kp.market_demand_scale * (np.maximum(rd, 0.0) / 100.0) ** kp.market_demand_rd_elasticity
     large = revenue >= kp.market_service_min_revenue
     lam = lam + np.where(large, kp.market_service_demand * (revenue / 1e4) ** kp.market_service_size_elasticity, 0.0)
-    return lam * (1.0 - np.minimum(expected_subsidy, 0.5)) ** (-kp.market_price_elasticity)
+    return lam * (1.0 - np.minimum(expected_subsidy, kp.market_max_subsidy_share)) ** (-kp.market_price_elasticity)
 
 
 def choice_utility(sup: Suppliers, pref: np.ndarray, sector: np.ndarray, brokered: np.ndarray, ctype: np.ndarray,
@@ -185,7 +186,7 @@ def broker_probability(value: np.ndarray, kpol, kp: SimpleNamespace) -> np.ndarr
     """Share of deals that involve a broker: rises with the broker's income per deal (fee + subsidy)."""
     s_b = np.where(value > 0, np.minimum(kpol.broker_rate * value, kpol.broker_cap) / np.maximum(value, 1e-9), 0.0)
     fee = kp.market_broker_fee
-    return np.minimum(kp.market_broker_base * ((fee + s_b) / fee) ** kp.market_broker_elasticity, 0.95)
+    return np.minimum(kp.market_broker_base * ((fee + s_b) / fee) ** kp.market_broker_elasticity, kp.market_broker_max)
 
 
 def subsidies(value: np.ndarray, ctype: np.ndarray, local_seller: np.ndarray, brokered: np.ndarray,
@@ -251,7 +252,7 @@ def run_market(
         # 2. type and value
         ctype = np.searchsorted(np.cumsum(shares), draws.uniform(year, "m_type", uid), side="right")
         ctype = np.minimum(ctype, 3)
-        size = (buyers.revenue[seek] / 5000.0) ** kp.market_value_size_elasticity
+        size = (buyers.revenue[seek] / kp.market_value_size_ref) ** kp.market_value_size_elasticity
         value = medians[ctype] * size * np.exp(kp.market_value_sigma * draws.normal(year, "m_value", uid))
         # 3. broker
         brokered = draws.uniform(year, "m_broker", uid) < broker_probability(value, kpol, kp)
@@ -271,7 +272,7 @@ def run_market(
         local = ~outside
         sme_ok = sme_any[seek]
         b_ent, k_ent, s_ent = subsidies(value, ctype, local, brokered, sme_ok, kpol)
-        net = 1.0 - np.minimum((b_ent + s_ent) / value, 0.5)
+        net = 1.0 - np.minimum((b_ent + s_ent) / value, kp.market_max_subsidy_share)
         e = np.where(local, sup.effort[np.minimum(choice, n_sup - 1)], 1.0)
         p_acc = np.minimum(
             kp.market_accept_base * (1.0 + kp.market_broker_uplift * brokered) * e * net ** (-kp.market_price_elasticity),

@@ -104,7 +104,7 @@ class KnowledgeSystem:
         sc = model.config
         self.scale = model.scale
         self.draws = KnowledgeDraws(model.seed)
-        self.kp = knowledge_parameters(sc.parameters)
+        self.kp = knowledge_parameters(vars(model.b))  # defaults, calibrated estimates, scenario overrides
         self.b = model.b
         self.macro = model.macro
         self.n_pref = len(data.prefectures())
@@ -159,7 +159,7 @@ class KnowledgeSystem:
         # institutions' 2015 enterprise funding is what that market pays them for development work (the other
         # sources are rescaled so that each unit keeps its 2015 R&D)
         market = self._market(year, kpol, f, self._certified(f, year), Carry(self.scale))
-        self.inst.set_enterprise_2015(market.inst_rd_income)
+        self.inst.set_enterprise_2015(market.inst_rd_income, self.kp.inst_enterprise_max_share)
         zero = np.zeros(self.n_pref)
         self.columns = self._columns(year, f, market, None, zero, zero, {})
 
@@ -361,7 +361,7 @@ class KnowledgeSystem:
         staff_u = self.draws.uniform(year, "f_spinoff", pop.pid + 10**9)
         for j in np.flatnonzero(counts):
             cand = np.flatnonzero((pref == inst.pref[j]) & ~taken)
-            priority = log_u[cand] / (inst.fields[j][sector[cand]] + 0.02)
+            priority = log_u[cand] / (inst.fields[j][sector[cand]] + self.kp.spinoff_field_floor)
             chosen = cand[tl.top_n(priority, f.uid[entrants[cand]], int(counts[j]))]
             taken[chosen] = True
             picked = entrants[chosen]
