@@ -40,3 +40,18 @@ def seed_list(text: str) -> tuple[int, ...]:
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"{text}: expected distinct non-negative seeds")
     return seeds
+
+
+YEAR_LIMITS = (2016, 2060)
+
+
+def year(text: str) -> int:
+    """A simulated year within ``YEAR_LIMITS`` (the schema's range for ``run.end_year``)."""
+    lo, hi = YEAR_LIMITS
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: expected a year {lo}-{hi}") from None
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{text}: allowed range [{lo}, {hi}]")
+    return value

@@ -7,50 +7,82 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from qhsim import __version__
-from qhsim.argtypes import at_least, scale, seed_list
+from qhsim.argtypes import at_least, scale, seed_list, year
 from qhsim.errors import InputError
 
 DEFAULT_OUT = Path("results")
 
 
+def _done(out: Path, started: float, what: str) -> str:
+    """The closing line: where the results are, the real wall time and what was run."""
+    return f"\n结果已写入 Results written to {out}  (用时 wall time {time.perf_counter() - started:.1f} s; {what})"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from qhsim.output.report import summary_report
+    from qhsim.output.folders import check_out
+    from qhsim.output.report import run_header, summary_report, terminal_width
     from qhsim.output.store import write_run
     from qhsim.runner import run, run_ensemble
 
-    if args.draws is None and args.seeds is None:
+    started = time.perf_counter()
+    ensemble = args.draws is not None or args.seeds is not None
+    out = check_out(args.out if args.out is not None else DEFAULT_OUT / Path(args.scenario).stem,
+                    "ensemble" if ensemble else "run")
+    if not ensemble:
         result = run(args.scenario, seed=args.seed, scale=args.scale, end_year=args.end_year)
     else:
         result = run_ensemble(args.scenario, draws=args.draws or 1, seeds=args.seeds or (args.seed or 1,),
                               scale=args.scale, end_year=args.end_year, workers=args.workers)
-    out = args.out if args.out is not None else DEFAULT_OUT / Path(args.scenario).stem
-    print(summary_report(result.indicators))
-    written = write_run(result, out)
-    print(f"\n结果已写入 Results written to {written}  ({result.run_seconds:.2f} s, seed {result.seed})")
+    header = run_header(result, args.lang)
+    print(header + "\n")
+    print(summary_report(result.indicators, lang=args.lang, wide=args.wide,
+                         width=None if args.wide else terminal_width()))
+    written = write_run(result, out, charts=not args.no_charts)
+    print(_done(written, started, header))
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from qhsim.output.compare import write_comparison
-    from qhsim.runner import run
+    from qhsim.output.folders import check_out
+    from qhsim.output.report import terminal_width
+    from qhsim.runner import as_scenario, run
 
+    started = time.perf_counter()
+    out = check_out(args.out if args.out is not None
+                    else DEFAULT_OUT / f"{Path(args.variant).stem}_vs_{Path(args.base).stem}", "compare")
+    as_scenario(args.variant)  # a bad variant fails before the base is simulated
     base = run(args.base, seed=args.seed, scale=args.scale, end_year=args.end_year)
     variant = run(args.variant, seed=base.seed, scale=args.scale, end_year=args.end_year)
-    out = args.out if args.out is not None else DEFAULT_OUT / f"{Path(args.variant).stem}_vs_{Path(args.base).stem}"
-    print(write_comparison(base, variant, out))
-    print(f"结果已写入 Results written to {out}")
+    print(write_comparison(base, variant, out, charts=not args.no_charts, wide=args.wide,
+                           width=None if args.wide else terminal_width()))
+    scale = base.scenario["run"]["scale"]
+    print(_done(out, started, f"scale {scale:g}, seed {base.seed} (both scenarios)"))
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from qhsim.sweep import write_sweep
+    from qhsim.output.folders import check_out
+    from qhsim.sweep import load_experiment, write_sweep
 
-    out = args.out if args.out is not None else DEFAULT_OUT / Path(args.experiment).stem
+    started = time.perf_counter()
+    out = check_out(args.out if args.out is not None else DEFAULT_OUT / Path(args.experiment).stem, "sweep")
+    exp, _ = load_experiment(args.experiment)
     print(write_sweep(args.experiment, out, workers=args.workers))
-    print(f"结果已写入 Results written to {out}")
+    print(_done(out, started, f"scale {exp.scale:g}, seeds {', '.join(map(str, exp.seeds))}"))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from qhsim.output.export import export
+
+    started = time.perf_counter()
+    written = export(args.folder, args.to, args.out, charts=not args.no_charts)
+    print(f"已导出 Exported {written}  (用时 wall time {time.perf_counter() - started:.1f} s)")
     return 0
 
 
@@ -58,7 +90,14 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=at_least(0), help="random seed (default: the scenario's)")
     p.add_argument("--out", type=Path, help=f"output directory (default: under {DEFAULT_OUT}/)")
     p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the scenario's)")
-    p.add_argument("--end-year", type=int, help="last simulated year (default: the scenario's)")
+    p.add_argument("--end-year", type=year, help="last simulated year, 2016-2060 (default: the scenario's)")
+    _display_options(p)
+
+
+def _display_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-charts", action="store_true", help="skip the PNG charts (faster; the reports keep their tables)")
+    p.add_argument("--wide", action="store_true", help="print every column (default: a compact table fitted to the terminal)")
+    p.add_argument("--lang", choices=("both", "zh", "en"), default="both", help="language of the printed table (default: both)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     sw_p.add_argument("--workers", type=at_least(1), default=1, help="worker processes (results do not depend on it)")
     sw_p.add_argument("--out", type=Path, help=f"output directory (default: {DEFAULT_OUT}/<experiment>)")
     sw_p.set_defaults(func=cmd_sweep)
+
+    ex_p = sub.add_parser("export", help="write a results folder (run, ensemble, compare, sweep) as xlsx, html, csv or parquet")
+    ex_p.add_argument("folder", type=Path, help="a results folder, e.g. results/baseline")
+    ex_p.add_argument("--to", required=True, choices=("xlsx", "html", "csv", "parquet"),
+                      help="xlsx: workbook; html: self-contained report; csv/parquet: the tidy long table")
+    ex_p.add_argument("--out", type=Path, help="file to write (default: report.xlsx, report.html, indicators_long.csv "
+                      "or indicators_long.parquet in the folder)")
+    ex_p.add_argument("--no-charts", action="store_true", help="html without charts (faster)")
+    ex_p.set_defaults(func=cmd_export)
 
     from qhsim.dashboard.server import add_subcommand as add_dashboard
 

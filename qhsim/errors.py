@@ -8,3 +8,10 @@ class InputError(Exception):
     """
 
     exit_code = 2
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr (``qhsim: warning: ...``): input that is accepted but probably not meant."""
+    import sys
+
+    print(f"qhsim: warning: {message}", file=sys.stderr, flush=True)

@@ -22,8 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from qhsim import __version__, data
 from qhsim.config import read_toml, resolve_raw, scenario_from_dict
 from qhsim.errors import InputError
-from qhsim.output.report import format_number, format_table, indicator_label
-from qhsim.output.store import atomic_folder, json_default, sha256
+from qhsim.output.numbers import format_number, format_value
+from qhsim.output.report import format_table, indicator_label
+from qhsim.output.folders import atomic_folder
+from qhsim.output.store import json_default, sha256
 from qhsim.results import PROVINCE
 
 MAX_RUNS = 20000
@@ -134,7 +136,7 @@ def summarise(exp: Experiment, runs: pd.DataFrame, region: str = PROVINCE) -> pd
     return stats.reset_index()
 
 
-def format_sweep(exp: Experiment, summary: pd.DataFrame) -> str:
+def format_sweep(exp: Experiment, summary: pd.DataFrame, width: int | None = None) -> str:
     """One block per report year: grid points as rows, indicator means as columns."""
     blocks = []
     for year in exp.report_years:
@@ -143,10 +145,10 @@ def format_sweep(exp: Experiment, summary: pd.DataFrame) -> str:
             continue
         heads = [list(exp.vary) + [indicator_label(k).split(" ", 1)[0] for k in exp.indicators],
                  [""] * len(exp.vary) + [indicator_label(k).split(" ", 1)[-1] for k in exp.indicators]]
-        body = [[format_number(row[p]) for p in exp.vary] + [format_number(row[f"{k}_mean"]) for k in exp.indicators]
+        body = [[format_number(row[p]) for p in exp.vary] + [format_value(row[f"{k}_mean"], k) for k in exp.indicators]
                 for _, row in part.iterrows()]
         title = f"{year}年 | 种子均值 mean over {len(exp.seeds)} seeds"
-        blocks.append(format_table(heads, body, [False] * len(heads[0]), title))
+        blocks.append(format_table(heads, body, [False] * len(heads[0]), title, width))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -156,12 +158,12 @@ def write_sweep(path: str | Path, out_dir: Path, workers: int = 1) -> str:
     exp, runs = run_sweep(path, workers)
     summary = summarise(exp, runs)
     text = f"实验 experiment: {Path(path).name} — {exp.description}\n\n" + format_sweep(exp, summary)
-    with atomic_folder(out_dir) as tmp:
+    with atomic_folder(out_dir, "sweep") as tmp:
         runs.to_parquet(tmp / "runs.parquet", index=False)
         summary.to_csv(tmp / "summary.csv", index=False, encoding="utf-8-sig")
         (tmp / "summary.txt").write_text(text, encoding="utf-8")
         manifest = {
-            "experiment": exp.model_dump(), "experiment_file": str(path), "qhsim_version": __version__,
+            "kind": "sweep", "experiment": exp.model_dump(), "experiment_file": str(path), "qhsim_version": __version__,
             "data_fingerprints": data.fingerprints(), "run_seconds": time.perf_counter() - started,
             "files": {p.name: sha256(p) for p in sorted(tmp.iterdir())},
         }

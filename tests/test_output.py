@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import shutil
 from types import SimpleNamespace
 
@@ -262,7 +263,7 @@ def test_summary_report_has_province_haidong_and_haixi_sections(result):
     text = summary_report(result.indicators)
     sections = text.removesuffix("\n").split("\n\n")
     assert [s.splitlines()[0].split(" |")[0] for s in sections] == [
-        "青海省 Qinghai Province", "2035年参考路径（非规划目标）2035 reference paths (not plan targets)",
+        "青海省 Qinghai Province", "2035年参考路径（非规划目标） 2035 reference paths (not plan targets)",
         "海东市 Haidong", "海西州 Haixi"]
     references = sections[1]
     assert "2.40 (2035)" in references and "national parity" in references  # R&D intensity at the national level
@@ -287,12 +288,16 @@ def test_indicator_charts_one_png_per_indicator_with_data(result, tmp_path):
     frame = result.indicators[["year", "region", "gdp", "rd_intensity", "rd_personnel_per_10k", "hte_count"]]
     frame = frame.assign(rd_personnel_per_10k=np.nan)  # an indicator without data gets no chart
     written = charts.indicator_charts(frame, tmp_path / "charts")
-    assert written == [tmp_path / "charts" / f"{key}.png" for key in ("rd_intensity", "hte_count", "gdp")]
+    keys = ("overview", "rd_intensity", "hte_count", "gdp")  # the overview holds the targeted indicators
+    assert written == [tmp_path / "charts" / f"{key}.png" for key in keys]
     assert all(p.read_bytes()[:8] == PNG for p in written)
 
     ensemble = pd.concat([frame.assign(draw=d) for d in range(3)])
     haixi = charts.indicator_charts(ensemble, tmp_path / "haixi", region="haixi")
-    assert [p.name for p in haixi] == ["haixi_rd_intensity.png", "haixi_hte_count.png", "haixi_gdp.png"]
+    assert [p.name for p in haixi] == ["haixi_overview.png", "haixi_rd_intensity.png", "haixi_hte_count.png",
+                                       "haixi_gdp.png"]
+    targeted = charts.indicator_charts(ensemble, tmp_path / "haixi", region="haixi", only_targeted=True)
+    assert [p.name for p in targeted] == ["haixi_overview.png", "haixi_rd_intensity.png"]  # Haixi's 2027 target
 
 
 def test_chinese_labels_kept_with_a_cjk_font_dropped_without(monkeypatch):
@@ -306,8 +311,8 @@ def test_chinese_labels_kept_with_a_cjk_font_dropped_without(monkeypatch):
 
 def test_missing_glyph_warnings_do_not_escape(result, tmp_path, monkeypatch):
     monkeypatch.setattr(charts, "cjk_font", lambda: "DejaVu Sans")  # claims CJK, has no Chinese glyphs
-    (png,) = charts.indicator_charts(result.indicators[["year", "region", "hte_count"]], tmp_path)
-    assert png.read_bytes()[:8] == PNG
+    overview, png = charts.indicator_charts(result.indicators[["year", "region", "hte_count"]], tmp_path)
+    assert png.read_bytes()[:8] == PNG and overview.name == "overview.png"
 
 
 # --- run folders -----------------------------------------------------------------------------------------
@@ -321,8 +326,8 @@ def run_dir(result, tmp_path_factory):
 @pytest.fixture
 def one_chart(monkeypatch):
     """Charts of R&D intensity only: enough for tests about folders, and fast."""
-    def rd_chart(table, out_dir):
-        return charts.indicator_charts(table[["year", "region", "rd_intensity"]], out_dir)
+    def rd_chart(table, out_dir, region="province", only_targeted=False):
+        return charts.indicator_charts(table[["year", "region", "rd_intensity"]], out_dir, region, only_targeted)
 
     monkeypatch.setattr(store, "indicator_charts", rd_chart)
 
@@ -334,14 +339,18 @@ def test_write_run_read_run_round_trip(result, run_dir):
     frame = result.indicators
     province = frame[frame["region"] == "province"]
     with_data = {k for k in data.load("indicators") if k in frame and province[k].notna().any()}
-    assert {p.stem for p in (run_dir / "charts").glob("*.png")} == with_data
+    targets = load_targets()
+    own = {f"{t.region}_{t.indicator}" for t in targets[targets["region"] != "province"].itertuples()}
+    overviews = {"overview", "haidong_overview", "haixi_overview"}
+    assert {p.stem for p in (run_dir / "charts").glob("*.png")} == with_data | own | overviews
 
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["seed"] == result.seed and manifest["scenario"] == result.scenario
     assert manifest["data_fingerprints"] == data.fingerprints()
     assert {"qhsim", "python", "numpy", "mesa"} <= set(manifest["versions"])
-    tables = {"indicators.csv", "indicators.parquet", "summary.txt"}
-    assert {f"charts/{k}.png" for k in with_data} | tables == set(manifest["files"])
+    assert manifest["kind"] == "run"
+    tables = {"indicators.csv", "indicators.parquet", "summary.txt", "report.xlsx", "report.html"}
+    assert {f"charts/{k}.png" for k in with_data | own | overviews} | tables == set(manifest["files"])
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((run_dir / name).read_bytes()).hexdigest() == digest
 
@@ -350,12 +359,16 @@ def test_write_run_read_run_round_trip(result, run_dir):
     assert (back.seed, back.scenario, back.scenario_name) == (result.seed, result.scenario, result.scenario_name)
     assert back.run_seconds == result.run_seconds and back.meta == result.meta
     csv = pd.read_csv(run_dir / "indicators.csv", encoding="utf-8-sig")
-    assert list(csv.columns) == list(result.indicators.columns)
+    assert list(csv.columns[:2]) == ["年份 year", "地区 region"]
+    assert list(csv.columns[2:]) == [report.indicator_label(k) for k in result.indicators.columns[2:]]
+    assert "研发投入强度 R&D expenditure / GDP (%)" in csv.columns
+    text = (run_dir / "indicators.csv").read_text(encoding="utf-8-sig")
+    assert not re.search(r"\.\d*(9{6,}|0{6,})[1-9]", text)  # rounded: no 2999.9999999999995
 
 
 def test_summary_text_is_written_with_both_languages(run_dir):
     text = (run_dir / "summary.txt").read_text(encoding="utf-8")
-    assert text.startswith("情景 scenario: baseline") and "研发投入强度 R&D expenditure / GDP (%)" in text
+    assert text.startswith("情景 baseline / scenario baseline | 规模 0.05 / scale 0.05 | 随机种子 20151231 / seed 20151231") and "研发投入强度 R&D expenditure / GDP (%)" in text
     assert report.region_label("haidong") in text
 
 
@@ -370,7 +383,7 @@ def test_write_run_replaces_a_previous_run_and_refuses_other_folders(result, tmp
     precious = tmp_path / "notes"
     precious.mkdir()
     (precious / "draft.md").write_text("keep me")
-    with pytest.raises(InputError, match="not a qhsim run folder"):
+    with pytest.raises(InputError, match="not a qhsim results folder"):
         store.write_run(result, precious)
     assert (precious / "draft.md").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", "run"]

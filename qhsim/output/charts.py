@@ -1,42 +1,85 @@
-"""Indicator charts 指标图: one PNG per indicator with the simulated path, data anchors, targets and the
-2035 reference paths.
+"""Indicator charts 指标图: one PNG per indicator with the simulated path (median and 90% band for an
+ensemble, one line per design for a comparison), the observed 2015–2020 values, targets labelled with their
+value and year, and the 2035 reference paths; plus one overview chart of the plan indicators.
 
+Chinese labels use the Noto Sans CJK SC subset shipped in ``qhsim/output/fonts`` (SIL OFL 1.1), else a
+Chinese font found on the system; with neither, one warning is printed and labels keep their English.
 Figures are built with matplotlib's object API (``matplotlib.figure.Figure``, rendered by Agg on save), so
-no pyplot state is touched: nothing to close, and the backend of a notebook user stays as it was.
+no pyplot state is touched and a notebook's backend stays as it was.
 """
 
 from __future__ import annotations
 
+import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib import font_manager, rc_context
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, MultipleLocator
 
 from qhsim import data
+from qhsim.errors import warn
+from qhsim.output.numbers import format_value
+from qhsim.output.tables import target_regions
 from qhsim.output.report import band, display_width, draw_paths, indicator_label, region_label
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets, reference_paths_2035
 
+SHIPPED_FONT = "NotoSansSC-qhsim-subset.otf"
 CJK_FONT_PREFIXES = ("Noto Sans CJK", "Noto Sans SC", "Source Han Sans", "WenQuanYi", "SimHei", "Microsoft YaHei")
 START_YEAR = 2015
-OBSERVED_YEARS = (2015, 2020)
+OBSERVED_YEARS = (2015, 2020)  # first and last year of observed points drawn
 SIZE_INCHES = (6.4, 3.8)
 DPI = 100
-MARGINS = {"left": 0.1, "right": 0.97, "bottom": 0.09, "top": 0.86}
+MARGINS = {"left": 0.12, "right": 0.97, "bottom": 0.09, "top": 0.86}
 PNG_OPTIONS = {"compress_level": 1}  # fast zlib: ~10% larger files, ~10 ms less per chart
 COLORS = {"sim": "#1f5f99", "data": "black", "target": "#c0392b", "reference": ("#7f8c8d", "#8e44ad")}
+DESIGN_COLORS = ("#1f5f99", "#d35400", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#2c3e50")
+STEP_PREFIXES = ("spend_", "tax_expenditure_")  # yearly budgets and spending: drawn as steps
+UNIT_WORDS = {  # unit in indicators.toml / targets.toml -> bilingual axis label
+    "%": "%",
+    "亿元": "亿元 (100 million yuan)",
+    "万元": "万元 (10,000 yuan)",
+    "firms": "家 firms",
+    "count": "个 count",
+    "platforms": "个 platforms",
+    "persons": "人 persons",
+    "contracts": "项 contracts",
+    "items": "件 items",
+    "persons per 10k employed": "人/万名就业人员 per 10k employed",
+    "items per 10k population": "件/万人 per 10k population",
+    "firms per 10k enterprises": "家/万家企业 per 10k enterprises",
+}
+LEGEND = {
+    "sim": "模拟 simulated",
+    "median": "模拟中位数 simulated median",
+    "band": "90%区间 90% band",
+    "observed": "统计数据 observed",
+    "target": "规划目标 plan target",
+}
 
 
 @cache
 def cjk_font() -> str | None:
-    """Name of an installed font that has Chinese glyphs, or None (charts are then labelled in English only)."""
+    """Family name of the font used for Chinese: the shipped subset, else one found on the system, else None
+    (with one warning: charts are then labelled in English only)."""
+    path = Path(str(resources.files("qhsim.output") / "fonts" / SHIPPED_FONT))
+    if path.is_file():
+        font_manager.fontManager.addfont(str(path))
+        return font_manager.FontProperties(fname=str(path)).get_name()
     installed = sorted({f.name for f in font_manager.fontManager.ttflist})
-    return next((name for prefix in CJK_FONT_PREFIXES for name in installed if name.startswith(prefix)), None)
+    found = next((name for prefix in CJK_FONT_PREFIXES for name in installed if name.startswith(prefix)), None)
+    if found is None:
+        warn(f"no font with Chinese glyphs ({SHIPPED_FONT} missing from the package and none installed); "
+             "charts are labelled in English only")
+    return found
 
 
 def _readable(text: str) -> str:
@@ -48,9 +91,26 @@ def _readable(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+@contextmanager
+def chart_style() -> Iterator[None]:
+    """Fonts for Chinese and Latin text; missing-glyph warnings silenced (labels are checked instead)."""
+    fonts = {"font.family": "sans-serif", "font.sans-serif": [f for f in (cjk_font(), "DejaVu Sans") if f],
+             "axes.unicode_minus": False}
+    with rc_context(fonts), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from", category=UserWarning)
+        yield
+
+
+def axis_unit(key: str) -> str:
+    """Bilingual y-axis label of an indicator's unit, e.g. ``亿元 (100 million yuan)``."""
+    spec = data.load("indicators")[key]
+    unit = spec.get("value_2020", {}).get("unit", spec["unit"]) if "per_10k" in key else spec["unit"]
+    return UNIT_WORDS.get(unit, unit)
+
+
 def observed_points(key: str) -> dict[int, float]:
-    """2015/2020 province values that qhsim/data holds for an indicator: ``value_2020`` of indicators.toml,
-    the macro.toml anchor series of the same name, and R&D intensity as total R&D / GDP."""
+    """Observed 2015–2020 province values that qhsim/data holds for an indicator: ``value_2020`` of
+    indicators.toml, the macro.toml anchor series of the same name, and R&D intensity as total R&D / GDP."""
     points: dict[int, float] = {}
     if key in data.load("macro"):
         points |= data.observed(key)
@@ -60,7 +120,8 @@ def observed_points(key: str) -> dict[int, float]:
     spec = data.load("indicators")[key]
     if "value_2020" in spec:
         points[2020] = float(spec["value_2020"]["value"])
-    return {year: value for year, value in points.items() if year in OBSERVED_YEARS}
+    first, last = OBSERVED_YEARS
+    return {year: value for year, value in sorted(points.items()) if first <= year <= last}
 
 
 def _geometric(start: float, end: float, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
@@ -69,18 +130,20 @@ def _geometric(start: float, end: float, first: int, last: int) -> tuple[np.ndar
     return years, start * (end / start) ** ((years - first) / (last - first))
 
 
-def _plot_targets(ax, targets: pd.DataFrame, median: pd.Series) -> None:
-    """Level targets as stars with their year; growth targets as the path they require from the base year."""
+def _plot_targets(ax, key: str, targets: pd.DataFrame, median: pd.Series) -> None:
+    """Level targets as stars labelled with value and year; growth targets as the path they require."""
     for t in targets.itertuples():
         if t.kind == "growth":
             start = median.get(t.base_year, np.nan)
             if start > 0:
                 years, path = _geometric(start, start * (1 + t.value) ** (t.year - t.base_year), t.base_year, t.year)
-                label = f"目标 target +{100 * t.value:.0f}%/yr {t.base_year}-{t.year}"
-                ax.plot(years, path, ":", color=COLORS["target"], label=label)
+                label = f"{LEGEND['target']} +{100 * t.value:.0f}%/yr {t.base_year}–{t.year}"
+                ax.plot(years, path, ":", lw=1.5, color=COLORS["target"], label=label)
         else:
-            ax.plot([t.year], [t.value], "*", ms=11, color=COLORS["target"], label=f"目标 target {t.year}")
-            ax.annotate(str(t.year), (t.year, t.value), textcoords="offset points", xytext=(6, 4), fontsize=7)
+            text = f"{'≥' if t.kind == 'min_level' else ''}{format_value(t.value, key)} ({t.year})"
+            ax.plot([t.year], [t.value], "*", ms=11, color=COLORS["target"], label=f"{LEGEND['target']} {text}")
+            ax.annotate(text, (t.year, t.value), textcoords="offset points", xytext=(7, 3), fontsize=7,
+                        color=COLORS["target"])
 
 
 def _plot_references(ax, references: pd.DataFrame, key: str) -> None:
@@ -88,55 +151,155 @@ def _plot_references(ax, references: pd.DataFrame, key: str) -> None:
     start = data.load("indicators")[key]["value_2020"]["value"] if len(references) else None
     for color, t in zip(COLORS["reference"], references.itertuples()):
         years, path = _geometric(start, t.value, t.base_year, t.year)
-        ax.plot(years, path, "--", lw=1, color=color, label=t.label)
+        ax.plot(years, path, "--", lw=1, color=color, label=f"{t.label}: {format_value(t.value, key)} (2035)")
 
 
-def _chart(key: str, paths: pd.DataFrame, region: str, targets: pd.DataFrame, references: pd.DataFrame) -> Figure:
-    stats = band(paths[paths.index >= START_YEAR])
+def _year_axis(ax, last: int) -> None:
+    """Ticks every five years from 2015 (2020, 2025, 2030, 2035 always shown), a minor tick each year."""
+    ax.xaxis.set_major_locator(FixedLocator(list(range(START_YEAR, last + 1, 5))))
+    ax.xaxis.set_minor_locator(MultipleLocator(1))
+    ax.set_xlim(START_YEAR - 0.5, last + 0.5)
+
+
+def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, targets: pd.DataFrame,
+                   references: pd.DataFrame, small: bool = False) -> None:
+    """Draw one indicator on ``ax``: one path (median + band) per design, observed points, targets."""
+    step = key.startswith(STEP_PREFIXES)
+    last = START_YEAR
+    median = pd.Series(dtype=float)
+    for i, (design, design_paths) in enumerate(paths.items()):
+        stats = band(design_paths[design_paths.index >= START_YEAR])
+        last = max(last, int(stats.index.max()))
+        color = DESIGN_COLORS[i % len(DESIGN_COLORS)]
+        ensemble = design_paths.shape[1] > 1
+        label = LEGEND["median"] if ensemble else LEGEND["sim"]
+        if len(paths) > 1:
+            label = f"{design}" + (" (median)" if ensemble else "")
+        draw = {"drawstyle": "steps-mid"} if step else {}
+        ax.plot(stats.index, stats["median"], color=color, label=label, **draw)
+        if ensemble:
+            ax.fill_between(stats.index, stats["lo"], stats["hi"], color=color, alpha=0.18,
+                            step="mid" if step else None, label=LEGEND["band"] if len(paths) == 1 else None)
+        if i == 0:
+            median = stats["median"]
+    observed = observed_points(key) if region == PROVINCE else {}
+    if observed:
+        ax.plot(list(observed), list(observed.values()), "o", ms=4, color=COLORS["data"],
+                label=f"{LEGEND['observed']} {min(observed)}–{max(observed)}" if len(observed) > 1
+                else f"{LEGEND['observed']} {min(observed)}")
+    _plot_targets(ax, key, targets[targets["indicator"] == key], median)
+    if not small:
+        _plot_references(ax, references[references["indicator"] == key], key)
+    _year_axis(ax, last)
+    ax.set_ylabel(_readable(axis_unit(key)), fontsize=7 if small else 8)
+    ax.tick_params(labelsize=7 if small else 8)
+    ax.grid(alpha=0.3)
+    ax.margins(y=0.12)
+
+
+def _figure(key: str, paths: dict[str, pd.DataFrame], region: str, targets: pd.DataFrame,
+            references: pd.DataFrame) -> Figure:
     fig = Figure(figsize=SIZE_INCHES, dpi=DPI)
     fig.subplots_adjust(**MARGINS)  # fixed margins: a constrained layout costs ~40 ms per chart
     ax = fig.add_subplot()
-    ensemble = paths.shape[1] > 1
-    sim_label = "模拟中位数 simulated median" if ensemble else "模拟 simulated"
-    ax.plot(stats.index, stats["median"], color=COLORS["sim"], label=sim_label)
-    if ensemble:
-        ax.fill_between(stats.index, stats["lo"], stats["hi"], color=COLORS["sim"], alpha=0.2, label="90%区间 90% band")
-    observed = observed_points(key) if region == PROVINCE else {}
-    if observed:
-        ax.plot(list(observed), list(observed.values()), "o", color=COLORS["data"], label="数据锚点 data (qhsim/data)")
-    _plot_targets(ax, targets[targets["indicator"] == key], stats["median"])
-    _plot_references(ax, references[references["indicator"] == key], key)
+    draw_indicator(ax, key, paths, region, targets, references)
     where = "" if region == PROVINCE else f" | {region_label(region)}"
     ax.set_title(_readable(indicator_label(key, sep="\n") + where), fontsize=9)
-    ax.tick_params(labelsize=8)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles, [_readable(label) for label in labels], fontsize=7, loc="best")
     return fig
 
 
-def indicator_charts(indicators: pd.DataFrame, out_dir: Path, region: str = PROVINCE) -> list[Path]:
-    """Write one PNG per indicator with data (indicators.toml order) to ``out_dir``; return their paths.
+def _region_targets(region: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    targets, references = load_targets(), reference_paths_2035()
+    return targets[targets["region"] == region], references[references["region"] == region]
+
+
+def _design_paths(frames: dict[str, pd.DataFrame], key: str, region: str) -> dict[str, pd.DataFrame]:
+    return {name: draw_paths(frame, key, region) for name, frame in frames.items()}
+
+
+def chart_keys(frames: dict[str, pd.DataFrame], region: str = PROVINCE, only_targeted: bool = False) -> list[str]:
+    """Indicators with simulated data (indicators.toml order); ``only_targeted``: those with a target there."""
+    targeted = set(_region_targets(region)[0]["indicator"])
+    keys = []
+    for key in data.load("indicators"):
+        if only_targeted and key not in targeted:
+            continue
+        paths = _design_paths(frames, key, region)
+        if all(p[p.index >= START_YEAR].isna().all(axis=None) for p in paths.values()):
+            continue
+        keys.append(key)
+    return keys
+
+
+def indicator_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, key: str, region: str = PROVINCE) -> Figure:
+    """The chart of one indicator; ``frames``: an indicators frame, or ``{design: frame}`` to overlay designs."""
+    frames = frames if isinstance(frames, dict) else {"": frames}
+    targets, references = _region_targets(region)
+    with chart_style():
+        return _figure(key, _design_paths(frames, key, region), region, targets, references)
+
+
+def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str = PROVINCE,
+                    title: str = "") -> Figure | None:
+    """One multi-panel chart of the indicators with a target in ``region`` (None if none has data)."""
+    frames = frames if isinstance(frames, dict) else {"": frames}
+    keys = chart_keys(frames, region, only_targeted=True)
+    if not keys:
+        return None
+    targets, references = _region_targets(region)
+    ncols = 3 if len(keys) > 4 else 2
+    nrows = -(-len(keys) // ncols)
+    with chart_style():
+        fig = Figure(figsize=(4.0 * ncols, 2.7 * nrows + 0.8), dpi=DPI)
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.04 + 0.3 / nrows, top=1 - 0.75 / (2.7 * nrows + 0.8),
+                            hspace=0.55, wspace=0.3)
+        for i, key in enumerate(keys):
+            ax = fig.add_subplot(nrows, ncols, i + 1)
+            draw_indicator(ax, key, _design_paths(frames, key, region), region, targets, references, small=True)
+            spec = data.load("indicators")[key]
+            ax.set_title(_readable(f"{spec['zh']}\n{spec['en']}"), fontsize=8)
+        handles, labels = {}, {}
+        for ax in fig.axes:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                generic = lab.split(" ≥")[0].split(" (")[0] if lab.startswith(LEGEND["target"]) else lab
+                generic = LEGEND["target"] if generic.startswith(LEGEND["target"]) else generic
+                generic = LEGEND["observed"] if generic.startswith(LEGEND["observed"]) else generic
+                handles.setdefault(generic, h)
+                labels.setdefault(generic, generic)
+        fig.legend(list(handles.values()), [_readable(t) for t in labels.values()], loc="lower center",
+                   ncol=min(len(handles), 5), fontsize=8, frameon=False)
+        fig.suptitle(_readable(title or region_label(region)), fontsize=11)
+    return fig
+
+
+def save_png(fig: Figure, path: Path | None = None) -> bytes | Path:
+    """Write ``fig`` to ``path`` (returned), or return the PNG bytes when ``path`` is None."""
+    with chart_style():
+        if path is None:
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", pil_kwargs=PNG_OPTIONS)
+            return buf.getvalue()
+        fig.savefig(path, pil_kwargs=PNG_OPTIONS)
+        return path
+
+
+def indicator_charts(indicators: pd.DataFrame, out_dir: Path, region: str = PROVINCE,
+                     only_targeted: bool = False) -> list[Path]:
+    """Write one PNG per indicator with data (indicators.toml order) to ``out_dir``, plus ``overview.png``
+    (``<region>_overview.png``) with the indicators that have targets there; return their paths.
 
     Files are ``<indicator>.png`` for the province and ``<region>_<indicator>.png`` for a prefecture.
+    ``only_targeted``: only the indicators with a target in ``region``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    targets = load_targets()
-    targets = targets[targets["region"] == region]
-    references = reference_paths_2035()
-    references = references[references["region"] == region]
     prefix = "" if region == PROVINCE else f"{region}_"
-    fonts = {"font.family": "sans-serif", "font.sans-serif": [f for f in (cjk_font(), "DejaVu Sans") if f]}
     written = []
-    for key in data.load("indicators"):
-        paths = draw_paths(indicators, key, region)
-        if paths[paths.index >= START_YEAR].isna().all(axis=None):
-            continue
-        path = out_dir / f"{prefix}{key}.png"
-        with rc_context(fonts), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from", category=UserWarning)
-            _chart(key, paths, region, targets, references).savefig(path, pil_kwargs=PNG_OPTIONS)
-        written.append(path)
+    overview = overview_figure(indicators, region)
+    if overview is not None:
+        written.append(save_png(overview, out_dir / f"{prefix}overview.png"))
+    for key in chart_keys({"": indicators}, region, only_targeted):
+        written.append(save_png(indicator_figure(indicators, key, region), out_dir / f"{prefix}{key}.png"))
     return written

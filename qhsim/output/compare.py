@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data
-from qhsim.output.report import FISCAL_PREFIXES, format_number, is_reported, format_table, indicator_label
-from qhsim.output.store import atomic_folder, json_default, sha256, write_contents
+from qhsim.output.numbers import format_value
+from qhsim.output.report import FISCAL_PREFIXES, format_table, indicator_label, is_reported
+from qhsim.output.folders import atomic_folder
+from qhsim.output.store import json_default, sha256, write_contents
 from qhsim.results import PROVINCE, RunResult
 from qhsim.targets import load_targets
 
@@ -64,15 +66,19 @@ def leverage(base: pd.DataFrame, variant: pd.DataFrame, region: str = PROVINCE) 
     return {"first_year": first, "extra_business_rd": extra_rd, "extra_public_cost": extra_cost, "leverage": ratio}
 
 
-def format_comparison(table: pd.DataFrame, lev: dict[str, float], base_name: str, variant_name: str) -> str:
+def format_comparison(table: pd.DataFrame, lev: dict[str, float], base_name: str, variant_name: str,
+                      wide: bool = True, width: int | None = None) -> str:
+    """The comparison as text: every year's base, variant and difference (``wide``), or only the differences
+    plus the last year's base and variant; ``width`` wraps the labels to fit that many columns."""
     years = sorted({int(c.split("_")[1]) for c in table.columns if c.startswith("diff_")})
-    heads = [["指标"] + [t for y in years for t in (f"{y}基准", f"{y}方案", f"{y}差值")],
-             ["indicator"] + [t for y in years for t in (f"{y} base", f"{y} variant", f"{y} diff")]]
-    body = [[row["label"]] + [
-        format_number(row[f"{kind}_{y}"], signed=kind == "diff") for y in years for kind in ("base", "variant", "diff")
-    ] for _, row in table.iterrows()]
+    cells = [(y, kind) for y in years for kind in ("base", "variant", "diff")
+             if wide or kind == "diff" or y == years[-1]]
+    words = {"base": ("基准", "base"), "variant": ("方案", "variant"), "diff": ("差值", "diff")}
+    heads = [["指标"] + [f"{y}{words[k][0]}" for y, k in cells], ["indicator"] + [f"{y} {words[k][1]}" for y, k in cells]]
+    body = [[row["label"]] + [format_value(row[f"{kind}_{y}"], row["indicator"], signed=kind == "diff") for y, kind in cells]
+            for _, row in table.iterrows()]
     title = f"情景对比 Scenario comparison: {variant_name} − {base_name} (同一随机种子 same seed)"
-    text = format_table(heads, body, [True] + [False] * (len(heads[0]) - 1), title)
+    text = format_table(heads, body, [True] + [False] * len(cells), title, width)
     if not np.isnan(lev["first_year"]):
         text += (
             f"\n\n自{lev['first_year']}年起累计 Cumulative from {lev['first_year']}: "
@@ -84,22 +90,31 @@ def format_comparison(table: pd.DataFrame, lev: dict[str, float], base_name: str
     return text + "\n"
 
 
-def write_comparison(base: RunResult, variant: RunResult, out_dir: Path) -> str:
-    """Write both run folders, comparison.csv and comparison.txt under ``out_dir`` atomically; return the text."""
+def write_comparison(base: RunResult, variant: RunResult, out_dir: Path, charts: bool = True,
+                     wide: bool = True, width: int | None = None) -> str:
+    """Write both run folders, comparison.csv, comparison.txt, report.xlsx and report.html under ``out_dir``
+    atomically; return the text for the screen (``wide`` and ``width`` as in ``format_comparison``)."""
+    from qhsim.output.export import write_html, write_xlsx
+    from qhsim.output.tidy import from_comparison
+
     table = compare_table(base.indicators, variant.indicators)
     lev = leverage(base.indicators, variant.indicators)
     text = format_comparison(table, lev, base.scenario_name, variant.scenario_name)
-    with atomic_folder(out_dir) as tmp:
+    with atomic_folder(out_dir, "compare") as tmp:
         for name, result in (("base", base), ("variant", variant)):
             (tmp / name).mkdir()
-            write_contents(result, tmp / name)
+            write_contents(result, tmp / name, charts=charts, reports=False)
         table.to_csv(tmp / "comparison.csv", index=False, encoding="utf-8-sig")
         (tmp / "comparison.txt").write_text(text, encoding="utf-8")
+        results = from_comparison(base, variant, lev)
+        write_xlsx(results, tmp / "report.xlsx")
+        write_html(results, tmp / "report.html", charts=charts)
         manifest = {
+            "kind": "compare",
             "comparison": {"base": base.scenario_name, "variant": variant.scenario_name, "seed": base.seed},
             "leverage": lev,
             "files": {p.relative_to(tmp).as_posix(): sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=json_default),
                                            encoding="utf-8")
-    return text
+    return format_comparison(table, lev, base.scenario_name, variant.scenario_name, wide, width)

@@ -8,15 +8,18 @@ column for an ensemble (parameter draws × seeds). With several draws a cell hol
 from __future__ import annotations
 
 import math
-import unicodedata
+import re
+import shutil
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from wcwidth import wcswidth, wcwidth
 
 from qhsim import data
 from qhsim.errors import InputError
-from qhsim.results import PROVINCE
+from qhsim.output.numbers import MISSING, format_fixed, format_number, format_value
+from qhsim.results import PROVINCE, RunResult
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
 BAND = (0.05, 0.95)
@@ -26,7 +29,8 @@ EXTRA_INDICATORS = ("hte_per_10k_enterprises", "tech_based_enterprises", "little
 FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
 STATUS = {"modelled": "已建模 modelled", "stand_in": "替代路径 stand-in", "not_yet_modelled": "未建模 not yet modelled"}
 MET = {True: "是 yes", False: "否 no"}
-MISSING = "—"
+LANGS = ("both", "zh", "en")
+MIN_LABEL_WIDTH = 16
 HEADERS = {  # column -> (Chinese, English) header
     "label": ("指标", "indicator"),
     "status": ("状态", "status"),
@@ -40,18 +44,27 @@ HEADERS = {  # column -> (Chinese, English) header
 LEFT_ALIGNED = ("label", "status", "met")
 
 
-def indicator_label(key: str, sep: str = " ") -> str:
-    """Bilingual label with unit, e.g. ``研发投入强度 R&D expenditure / GDP (%)``."""
+def pick(text: str, lang: str = "both") -> str:
+    """One language of a bilingual ``"中文 English"`` phrase (split at the first space)."""
+    if lang == "both" or " " not in text:
+        return text
+    zh, en = text.split(" ", 1)
+    return zh if lang == "zh" else en
+
+
+def indicator_label(key: str, sep: str = " ", lang: str = "both") -> str:
+    """Label with unit, e.g. ``研发投入强度 R&D expenditure / GDP (%)`` (``lang``: both, zh or en)."""
     spec = data.load("indicators")[key]
-    return f"{spec['zh']}{sep}{spec['en']} ({spec['unit']})"
+    names = {"both": f"{spec['zh']}{sep}{spec['en']}", "zh": spec["zh"], "en": spec["en"]}[lang]
+    return f"{names} ({spec['unit']})"
 
 
-def region_label(region: str) -> str:
-    """Bilingual name of the province or a prefecture."""
+def region_label(region: str, lang: str = "both") -> str:
+    """Name of the province or a prefecture (``lang``: both, zh or en)."""
     if region == PROVINCE:
-        return "青海省 Qinghai Province"
+        return pick("青海省 Qinghai Province", lang)
     pref = next(p for p in data.prefectures() if p.id == region)
-    return f"{pref.zh} {pref.en}"
+    return {"both": f"{pref.zh} {pref.en}", "zh": pref.zh, "en": pref.en}[lang]
 
 
 def n_draws(indicators: pd.DataFrame) -> int:
@@ -106,11 +119,12 @@ def _target_cells(paths: pd.DataFrame, target: Any) -> dict[str, Any]:
     }
 
 
-def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: Any, region: str) -> dict[str, Any]:
+def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: Any, region: str,
+                 lang: str) -> dict[str, Any]:
     stats = band(paths).reindex(REPORT_YEARS)
     row: dict[str, Any] = {
         "indicator": key,
-        "label": indicator_label(key),
+        "label": indicator_label(key, lang=lang),
         "status": STATUS[spec["status"]],
         "observed_2020": spec["value_2020"]["value"] if region == PROVINCE and "value_2020" in spec else math.nan,
     }
@@ -121,7 +135,8 @@ def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: An
     return row | _target_cells(paths, target)
 
 
-def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.DataFrame | None = None) -> pd.DataFrame:
+def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.DataFrame | None = None,
+                  lang: str = "both") -> pd.DataFrame:
     """One row per reported indicator (indicators.toml order; one per target if it has several).
 
     Columns: indicator, label, status, observed_2020 (province only), sim_2020/2025/2027/2035 (median;
@@ -129,6 +144,7 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
     gap (achieved − target in the target year; for growth targets the CAGR minus the target rate),
     met (是 yes / 否 no / None) and, for an ensemble, p_met (share of draws meeting the target).
     ``targets`` defaults to the plan targets (``load_targets``); pass ``reference_paths_2035()`` for those.
+    ``lang`` chooses the language of the labels (both, zh or en).
     """
     targets = load_targets() if targets is None else targets
     own = targets[targets["region"] == region]
@@ -139,14 +155,15 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
             continue
         paths = draw_paths(indicators, key, region)
         for target in list(own[own["indicator"] == key].itertuples()) or [None]:
-            rows.append(_summary_row(key, spec, paths, target, region))
+            rows.append(_summary_row(key, spec, paths, target, region, lang))
     table = pd.DataFrame(rows)
     return table if n_draws(indicators) > 1 else table.drop(columns="p_met")
 
 
 def display_width(text: str) -> int:
-    """Terminal columns taken by ``text``: wide and full-width (CJK) characters count 2."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    """Terminal columns taken by ``text`` (wcwidth): wide and full-width (CJK) characters count 2."""
+    width = wcswidth(text)
+    return width if width >= 0 else sum(max(wcwidth(c), 0) for c in text)
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:
@@ -154,82 +171,166 @@ def _pad(text: str, width: int, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
-def format_number(x: Any, signed: bool = False) -> str:
-    if x is None or pd.isna(x):
-        return MISSING
-    x = float(x)
-    whole = x == round(x) and (abs(x) >= 10 or x == 0)
-    digits = 0 if abs(x) >= 1000 or whole else 1 if abs(x) >= 100 else 2
-    return f"{x:{'+' if signed else ''},.{digits}f}"
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` display columns, broken at spaces (or inside a long word)."""
+    lines: list[str] = []
+    for para in text.split("\n"):
+        line = ""
+        for word in para.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if display_width(candidate) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while display_width(word) > width:  # a word wider than the column: cut it
+                cut = next(i for i in range(len(word), 0, -1) if display_width(word[:i]) <= width)
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+    return lines
+
+
+def terminal_width() -> int:
+    """Columns of the terminal (``$COLUMNS`` if set; 100 when not a terminal)."""
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def _rate(x: float, suffix: str) -> str:
-    return MISSING if pd.isna(x) else f"{100 * x:+.1f}{suffix}"
+    return MISSING if pd.isna(x) else f"{format_fixed(100 * x, 1, signed=True)}{suffix}"
 
 
-def _cell(row: pd.Series, column: str) -> str:
-    """Display text of one cell."""
+def _value(row: pd.Series, column: str) -> str:
+    key = row.get("indicator")
+    return format_value(row[column], key) if key in data.load("indicators") else format_number(row[column])
+
+
+def _cell(row: pd.Series, column: str, lang: str = "both", stacked: bool = False) -> str:
+    """Display text of one cell; ``stacked``: an ensemble band goes on a second line."""
     growth = row.get("target_kind") == "growth"
     if column.startswith("sim_") and f"{column}_lo" in row and pd.notna(row[column]):
-        return f"{format_number(row[column])} [{format_number(row[f'{column}_lo'])}, {format_number(row[f'{column}_hi'])}]"
+        sep = "\n" if stacked else " "
+        return f"{_value(row, column)}{sep}[{_value(row, f'{column}_lo')}, {_value(row, f'{column}_hi')}]"
     if column == "target":
         if pd.isna(row["target"]):
             return MISSING
         if growth:
             return f"{_rate(row['target'], '%/yr')} {row['base_year']}-{row['target_year']}"
         prefix = ">=" if row["target_kind"] == "min_level" else ""
-        return f"{prefix}{format_number(row['target'])} ({row['target_year']})"
+        return f"{prefix}{_value(row, 'target')} ({row['target_year']})"
     if column == "gap":
-        return _rate(row["gap"], "pp") if growth else format_number(row["gap"], signed=True)
+        if growth:
+            return _rate(row["gap"], "pp")
+        key = row.get("indicator")
+        return format_value(row["gap"], key, signed=True) if key in data.load("indicators") else format_number(row["gap"], signed=True)
     if column == "p_met":
         return MISSING if pd.isna(row["p_met"]) else f"{100 * row['p_met']:.0f}%"
     if column in LEFT_ALIGNED:
-        return MISSING if row[column] is None or pd.isna(row[column]) else str(row[column])
-    return format_number(row[column])
+        return MISSING if row[column] is None or pd.isna(row[column]) else pick(str(row[column]), lang)
+    return _value(row, column)
 
 
-def format_table(heads: list[list[str]], body: list[list[str]], left: list[bool], title: str | None = None) -> str:
-    """A fixed-width text table (CJK-aware): header lines, a rule, body lines; every line equally wide."""
-    widths = [max(display_width(line[j]) for line in heads + body) for j in range(len(left))]
-    lines = [
-        "  ".join(_pad(text, w, right=not is_left) for text, w, is_left in zip(line, widths, left))
-        for line in heads + body
-    ]
-    total = max(sum(widths) + 2 * (len(widths) - 1), display_width(title or ""))
-    lines.insert(len(heads), "-" * total)
-    if title:
-        lines.insert(0, title)
+def format_table(heads: list[list[str]], body: list[list[str]], left: list[bool], title: str | None = None,
+                 width: int | None = None) -> str:
+    """A fixed-width text table (CJK-aware): header lines, a rule, body lines; every line equally wide.
+
+    A cell may hold several lines ("\n"). With ``width``, the first column (the labels) is wrapped so the
+    table fits in ``width`` display columns when it can (it keeps at least ``MIN_LABEL_WIDTH``), and the
+    title is wrapped too.
+    """
+    rows = [[cell.split("\n") for cell in row] for row in heads + body]
+    widths = [max(display_width(line) for row in rows for line in row[j]) for j in range(len(left))]
+    if width is not None:
+        rest = sum(widths[1:]) + 2 * (len(widths) - 1)
+        label_width = max(MIN_LABEL_WIDTH, min(widths[0], width - rest))
+        if label_width < widths[0]:
+            rows = [[[part for line in row[0] for part in wrap(line, label_width)], *row[1:]] for row in rows]
+            widths[0] = max(display_width(line) for row in rows for line in row[0])
+    lines: list[str | None] = []
+    for index, row in enumerate(rows):
+        for i in range(max(len(cell) for cell in row)):
+            parts = [_pad(cell[i] if i < len(cell) else "", w, right=not is_left)
+                     for cell, w, is_left in zip(row, widths, left)]
+            lines.append("  ".join(parts))
+        if index == len(heads) - 1:
+            lines.append(None)  # the rule below the header
+    total = sum(widths) + 2 * (len(widths) - 1)
+    title_lines = [] if not title else wrap(title, width) if width is not None and display_width(title) > total else [title]
+    total = max([total, *(display_width(t) for t in title_lines)])
+    lines = [*title_lines, *("-" * total if line is None else line for line in lines)]
     return "\n".join(_pad(line, total) for line in lines)
 
 
-def format_summary(table: pd.DataFrame, title: str | None = None) -> str:
+def summary_columns(table: pd.DataFrame, wide: bool) -> list[str]:
+    """All columns (``wide``), or the compact set: label, observed 2020, the simulated values in the target
+    years and 2035, target, gap, met and P(met)."""
+    columns = [c for c in HEADERS if c in table.columns]
+    if wide:
+        return columns
+    years = {int(y) for y in table.get("target_year", pd.Series(dtype=object)).dropna()} | {REPORT_YEARS[-1]}
+    drop = {"status", *(f"sim_{y}" for y in REPORT_YEARS if y not in years)}
+    if "observed_2020" in table and table["observed_2020"].isna().all():
+        drop.add("observed_2020")
+    return [c for c in columns if c not in drop]
+
+
+def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "both", wide: bool = True,
+                   width: int | None = None) -> str:
     """A fixed-width text table of ``summary_table`` output for the terminal (CJK-aware alignment).
 
-    Headers are in Chinese and English; NaN shows as "—". Every line has the same display width.
+    ``lang``: headers and words in both languages, Chinese or English. ``wide``: every column, else the
+    compact set (``summary_columns``) without the spending rows. ``width``: fit that many display columns (labels wrap). NaN shows
+    as "—". Every line has the same display width.
     """
-    columns = [c for c in HEADERS if c in table.columns]
-    body = [[_cell(row, c) for c in columns] for _, row in table.iterrows()]
-    heads = [[HEADERS[c][i] for c in columns] for i in (0, 1)]
-    return format_table(heads, body, [c in LEFT_ALIGNED for c in columns], title)
+    columns = summary_columns(table, wide)
+    stacked = width is not None and not wide
+    if not wide:
+        table = table[~table["indicator"].str.startswith(FISCAL_PREFIXES)]
+    if stacked and lang == "both":  # Chinese label on the first line, English below
+        table = table.assign(label=[re.sub(r"(?<=[^\x00-\x7f]) (?=[A-Za-z0-9])", "\n", t, count=1) for t in table["label"]])
+    body = [[_cell(row, c, lang, stacked) for c in columns] for _, row in table.iterrows()]
+    languages = {"both": (0, 1), "zh": (0,), "en": (1,)}[lang]
+    heads = [[HEADERS[c][i] for c in columns] for i in languages]
+    return format_table(heads, body, [c in LEFT_ALIGNED for c in columns], title, width)
 
 
-def summary_report(indicators: pd.DataFrame) -> str:
-    """The province table plus one section per prefecture with its own targets (Haidong, Haixi)."""
+def run_header(result: RunResult, lang: str = "both") -> str:
+    """One line naming the scenario, scale, seeds and (ensembles) parameter draws of a run."""
+    run = result.scenario.get("run", {})
+    seeds = result.meta.get("seeds") or [result.seed]
+    draws = len(result.meta.get("parameter_draws") or [])
+    parts = [
+        (f"情景 {result.scenario_name}", f"scenario {result.scenario_name}"),
+        (f"规模 {run.get('scale', 1.0):g}", f"scale {run.get('scale', 1.0):g}"),
+        ((f"随机种子 {', '.join(map(str, seeds))}", f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")),
+    ]
+    if draws:
+        parts.append((f"参数组 {draws}", f"parameter draws {draws}"))
+    index = {"both": None, "zh": 0, "en": 1}[lang]
+    return " | ".join(f"{zh} / {en}" if index is None else (zh, en)[index] for zh, en in parts)
+
+
+def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = True,
+                   width: int | None = None) -> str:
+    """The province table, the 2035 reference paths, and one section per prefecture with its own targets
+    (Haidong, Haixi); ``lang``, ``wide`` and ``width`` as in ``format_summary``."""
     draws = n_draws(indicators)
-    note = f"中位数 [5%, 95%]，{draws}次运行 median [5%, 95%] of {draws} runs" if draws > 1 else "单次运行 single run"
-    sections = [format_summary(summary_table(indicators), f"{region_label(PROVINCE)} | {note}")]
-    references = summary_table(indicators, targets=reference_paths_2035())
+    note = pick(f"中位数[5%,95%]，{draws}次运行 median [5%, 95%] of {draws} runs", lang) if draws > 1 else pick("单次运行 single run", lang)
+    options = {"lang": lang, "wide": wide, "width": width}
+    sections = [format_summary(summary_table(indicators, lang=lang), f"{region_label(PROVINCE, lang)} | {note}", **options)]
+    references = summary_table(indicators, targets=reference_paths_2035(), lang=lang)
     references = references[references["target"].notna()].copy()
     if len(references):
         paths = reference_paths_2035().set_index(["indicator", "value"])["label"]
-        references["label"] = [f"{lab} | {paths.get((ind, val), '')}" for lab, ind, val in
+        references["label"] = [f"{lab} | {pick(paths.get((ind, val), ''), lang)}" for lab, ind, val in
                                zip(references["label"], references["indicator"], references["target"])]
-        title = f"2035年参考路径（非规划目标）2035 reference paths (not plan targets) | {note}"
-        sections.append(format_summary(references.drop(columns="status"), title))
+        title = f"{pick('2035年参考路径（非规划目标） 2035 reference paths (not plan targets)', lang)} | {note}"
+        sections.append(format_summary(references.drop(columns="status"), title, **options))
     regions = load_targets()["region"]
     for region in data.prefecture_ids():
         if region in set(regions):
-            table = summary_table(indicators, region)
-            title = f"{region_label(region)} | 本地目标 own targets | {note}"
-            sections.append(format_summary(table[table["target"].notna()], title))
+            table = summary_table(indicators, region, lang=lang)
+            title = f"{region_label(region, lang)} | {pick('本地目标 own targets', lang)} | {note}"
+            sections.append(format_summary(table[table["target"].notna()], title, **options))
     return "\n\n".join(sections) + "\n"

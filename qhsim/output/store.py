@@ -1,19 +1,16 @@
 """Run folders 运行结果目录: write a ``RunResult`` to disk atomically and read it back.
 
-A run folder holds indicators.csv (UTF-8 with BOM, opens in Excel with Chinese labels intact),
-indicators.parquet (exact round trip), summary.txt, charts/*.png and manifest.json (scenario, seed,
-versions, data fingerprints, file hashes). It appears complete or not at all.
+A run folder holds indicators.csv (UTF-8 with BOM, opens in Excel with Chinese labels intact; bilingual
+headers with units, rounded values), indicators.parquet (exact round trip), summary.txt, report.xlsx and
+report.html (``qhsim.output.export``), charts/*.png and manifest.json (kind, scenario, seed, versions, data
+fingerprints, calibration, file hashes). It appears complete or not at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,11 +22,15 @@ import pandas as pd
 from qhsim import __version__, data
 from qhsim.errors import InputError
 from qhsim.output.charts import indicator_charts
-from qhsim.output.report import summary_report
+from qhsim.output.folders import MANIFEST, atomic_folder
+from qhsim.output.report import indicator_label, run_header, summary_report
+from qhsim.output.tables import target_regions
+from qhsim.output.tidy import calibration_status, round_significant
 from qhsim.results import RunResult
 
-MANIFEST = "manifest.json"
 PARQUET = "indicators.parquet"
+ID_LABELS = {"year": "年份 year", "region": "地区 region", "draw": "运行 run", "param_draw": "参数组 parameter draw",
+             "seed": "随机种子 seed"}
 
 
 def sha256(path: Path) -> str:
@@ -43,8 +44,13 @@ def json_default(obj: Any) -> Any:
     raise TypeError(f"manifest: cannot store {type(obj).__name__} as JSON")
 
 
+def run_kind(result: RunResult) -> str:
+    return "ensemble" if "draw" in result.indicators else "run"
+
+
 def _manifest(result: RunResult, files: list[Path], root: Path) -> dict[str, Any]:
     return {
+        "kind": run_kind(result),
         "scenario_name": result.scenario_name,
         "scenario": result.scenario,
         "seed": result.seed,
@@ -58,64 +64,51 @@ def _manifest(result: RunResult, files: list[Path], root: Path) -> dict[str, Any
             "mesa": mesa.__version__,
         },
         "data_fingerprints": data.fingerprints(),
+        "calibration": calibration_status(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": {path.relative_to(root).as_posix(): sha256(path) for path in files},
     }
 
 
-def write_contents(result: RunResult, root: Path) -> None:
-    """Everything of a run folder, written into ``root``; the manifest last."""
+def readable_csv(table: pd.DataFrame, path: Path) -> None:
+    """A wide indicators table as CSV for people: UTF-8 with BOM (Excel shows the Chinese), bilingual headers
+    with units, values rounded to 6 significant digits."""
+    indicators = data.load("indicators")
+    out = pd.DataFrame({
+        ID_LABELS.get(c, indicator_label(c) if c in indicators else c):
+            round_significant(table[c]) if c in indicators else table[c]
+        for c in table.columns
+    })
+    out.to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def write_contents(result: RunResult, root: Path, charts: bool = True, reports: bool = True) -> None:
+    """Everything of a run folder, written into ``root``; the manifest last. ``charts``: the PNGs;
+    ``reports``: report.xlsx and report.html (a comparison writes its own instead)."""
+    from qhsim.output.export import write_html, write_xlsx
+    from qhsim.output.tidy import from_run
+
     table = result.indicators
     files = [root / "indicators.csv", root / PARQUET, root / "summary.txt"]
-    table.to_csv(files[0], index=False, encoding="utf-8-sig")
+    readable_csv(table, files[0])
     table.to_parquet(files[1], index=False, engine="pyarrow")
-    header = f"情景 scenario: {result.scenario_name} | 随机种子 seed: {result.seed}\n\n"
-    files[2].write_text(header + summary_report(table), encoding="utf-8")
-    files += indicator_charts(table, root / "charts")
+    files[2].write_text(run_header(result) + "\n\n" + summary_report(table, width=None), encoding="utf-8")
+    if charts:
+        files += indicator_charts(table, root / "charts")
+        for region in target_regions():
+            files += indicator_charts(table, root / "charts", region=region, only_targeted=True)
+    if reports:
+        results = from_run(result)
+        files += [write_xlsx(results, root / "report.xlsx"), write_html(results, root / "report.html", charts=charts)]
     manifest = _manifest(result, files, root)
     text = json.dumps(manifest, ensure_ascii=False, indent=2, default=json_default)
     (root / MANIFEST).write_text(text, encoding="utf-8")
 
 
-def _replace(tmp: Path, out_dir: Path) -> None:
-    """Move ``tmp`` to ``out_dir``; an existing run folder there is set aside first and restored on failure."""
-    if not out_dir.exists():
-        os.replace(tmp, out_dir)
-        return
-    if not (out_dir / MANIFEST).is_file() and any(out_dir.iterdir()):
-        raise InputError(f"{out_dir}: exists and is not a qhsim run folder (no {MANIFEST}); choose another --out")
-    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-    os.replace(out_dir, old)
-    try:
-        os.replace(tmp, out_dir)
-    except BaseException:
-        os.replace(old, out_dir)
-        raise
-    shutil.rmtree(old)
-
-
-@contextmanager
-def atomic_folder(out_dir: Path) -> Iterator[Path]:
-    """Yield a hidden temporary sibling ``.<name>.tmp-<pid>`` to fill; on success it is renamed to
-    ``out_dir`` (replacing a previous qhsim folder of that name), on any error it is removed and an
-    existing ``out_dir`` is left untouched. A non-empty folder without a manifest is refused."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)  # left over by a killed process that had the same pid
-    tmp.mkdir()
-    try:
-        yield tmp
-        _replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def write_run(result: RunResult, out_dir: Path) -> Path:
+def write_run(result: RunResult, out_dir: Path, charts: bool = True) -> Path:
     """Write a run folder atomically (``atomic_folder``) and return its path."""
-    with atomic_folder(out_dir) as tmp:
-        write_contents(result, tmp)
+    with atomic_folder(out_dir, run_kind(result)) as tmp:
+        write_contents(result, tmp, charts=charts)
     return Path(out_dir)
 
 

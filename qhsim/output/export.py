@@ -1,0 +1,85 @@
+"""Exports 导出: any results folder to XLSX, HTML, CSV or Parquet (``qhsim export FOLDER --to ...``).
+
+Python API (for notebooks and the dashboard), all taking a ``Results`` (``qhsim.output.tidy``: build one with
+``load_results(folder)``, ``from_run(result)``, ``from_comparison(base, variant)`` or ``from_sweep``):
+
+* ``write_xlsx(results, path)`` — the workbook (``qhsim.output.workbook``);
+* ``render_html(results) -> str`` / ``write_html(results, path)`` — the self-contained report;
+* ``write_csv(results, path)`` / ``write_parquet(results, path)`` — the tidy long table
+  (year, region, indicator, value, unit, draw, seed, design), the CSV with rounded values and labels;
+* ``export(folder, to, out=None)`` — what the command does; returns the file written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from qhsim import data
+from qhsim.errors import InputError
+from qhsim.output.folders import atomic_file
+from qhsim.output.html_report import render_html, write_html
+from qhsim.output.tidy import LONG_COLUMNS, Results, load_results, round_significant
+from qhsim.output.workbook import write_xlsx
+
+FORMATS = {"xlsx": "report.xlsx", "html": "report.html", "csv": "indicators_long.csv", "parquet": "indicators_long.parquet"}
+
+
+def readable_long(results: Results) -> pd.DataFrame:
+    """The long table with values rounded to 6 significant digits and bilingual indicator and region names."""
+    indicators = data.load("indicators")
+    names = {p.id: (p.zh, p.en) for p in data.prefectures()} | {"province": ("青海省", "Qinghai Province")}
+    long = results.long.copy()
+    long["value"] = round_significant(long["value"])
+    long["indicator_zh"] = long["indicator"].map(lambda k: indicators.get(k, {}).get("zh", ""))
+    long["indicator_en"] = long["indicator"].map(lambda k: indicators.get(k, {}).get("en", ""))
+    long["region_name"] = long["region"].map(lambda r: " ".join(names.get(r, (r, ""))).strip())
+    return long
+
+
+def write_csv(results: Results, path: str | Path) -> Path:
+    """The tidy long table as CSV (UTF-8 with BOM, opens in Excel), values rounded, with label columns."""
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        readable_long(results).to_csv(tmp, index=False, encoding="utf-8-sig")
+    return path
+
+
+def write_parquet(results: Results, path: str | Path) -> Path:
+    """The tidy long table as Parquet, exact values (columns ``LONG_COLUMNS``)."""
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        results.long[list(LONG_COLUMNS)].to_parquet(tmp, index=False, engine="pyarrow")
+    return path
+
+
+WRITERS = {"xlsx": write_xlsx, "html": write_html, "csv": write_csv, "parquet": write_parquet}
+
+
+def check_export_out(out: Path, to: str) -> Path:
+    """An export target must be a file path with the format's suffix in an existing folder (not a folder)."""
+    out = Path(out)
+    suffix = f".{to}"
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; --out must name the {to} file to write, e.g. {out / FORMATS[to]}")
+    if out.suffix.lower() != suffix:
+        raise InputError(f"{out}: --out for --to {to} must end in {suffix}")
+    if not out.parent.is_dir():
+        raise InputError(f"{out}: folder {out.parent} does not exist")
+    return out
+
+
+def export(folder: str | Path, to: str, out: str | Path | None = None, charts: bool = True) -> Path:
+    """Export a results folder (run, ensemble, compare, sweep) to ``to`` (xlsx, html, csv, parquet); the file
+    goes to ``out`` or into the folder as ``FORMATS[to]``. Returns the path written."""
+    if to not in WRITERS:
+        raise InputError(f"--to {to}: allowed {', '.join(WRITERS)}")
+    results = load_results(folder)
+    target = check_export_out(Path(out) if out is not None else Path(folder) / FORMATS[to], to)
+    if to == "html":
+        return write_html(results, target, charts=charts)
+    return WRITERS[to](results, target)
+
+
+__all__ = ["FORMATS", "WRITERS", "export", "render_html", "write_csv", "write_html", "write_parquet", "write_xlsx"]

@@ -1,0 +1,220 @@
+"""HTML report HTML报告 (jinja2): ``render_html(results) -> str``, one self-contained bilingual page.
+
+It opens offline: the charts are embedded as base64 PNG, the style is inline, nothing is fetched. It holds
+the scenario's description and levers, the headline table against targets, the overview chart and one chart
+per plan indicator, the prefectures with their own targets, the comparison ranking with 90% intervals (for
+several designs) and the assumptions and calibration status.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from qhsim import __version__, data
+from qhsim.output.numbers import format_value
+from qhsim.output.report import HEADERS, _cell, indicator_label, region_label, summary_columns
+from qhsim.output.tables import SECTIONS, headline, ranking, target_regions
+from qhsim.output.folders import atomic_file
+from qhsim.output.tidy import Results
+from qhsim.results import PROVINCE
+
+MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
+KIND_LABELS = {"run": "单次运行 single run", "ensemble": "集合预测 ensemble (parameter draws × seeds)",
+               "compare": "情景对比 scenario comparison", "sweep": "政策扫描 policy sweep"}
+
+
+def _env() -> Environment:
+    return Environment(loader=PackageLoader("qhsim.output", "templates"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def _b64(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
+
+
+def _table_block(table: pd.DataFrame, title: str) -> dict[str, Any]:
+    columns = summary_columns(table, wide=False)
+    rows = []
+    for _, row in table.iterrows():
+        cells = []
+        for c in columns:
+            text = _cell(row, c)
+            cls = "num" if c not in ("label", "status", "met") else ""
+            if c == "met" and isinstance(row[c], str):
+                cls = "yes" if row[c].startswith("是") else "no"
+            cells.append({"text": text, "cls": cls})
+        rows.append(cells)
+    return {"title": title, "heads": [f"{HEADERS[c][0]} {HEADERS[c][1]}" for c in columns], "rows": rows}
+
+
+def _headline_blocks(results: Results, table: pd.DataFrame, region_filter) -> list[dict[str, Any]]:
+    blocks = []
+    for design in results.designs:
+        part = table[(table["design"] == design) & region_filter(table)]
+        for section in part["section"].unique():
+            rows = part[part["section"] == section]
+            if section == SECTIONS["plan"]:
+                rows = rows[rows["target"].notna() | rows["indicator"].isin(("business_rd", "hte_per_10k_enterprises"))]
+            region = rows["region"].iloc[0]
+            title = f"{region_label(region)} · {section}" + (f" · {design}" if len(results.designs) > 1 else "")
+            blocks.append(_table_block(rows, title))
+    return blocks
+
+
+def _ranking_blocks(results: Results) -> list[dict[str, Any]]:
+    table = ranking(results)
+    if table.empty or len(results.designs) < 2:
+        return []
+    blocks = []
+    for (year, key), part in table.groupby(["year", "indicator"], sort=False):
+        rows = []
+        for r in part.itertuples():
+            interval = f"[{format_value(r.lo, key)}, {format_value(r.hi, key)}]" if r.draws > 1 else ""
+            diff = "" if r.design == results.designs[0] else format_value(r.diff, key, signed=True)
+            if diff and r.draws > 1:
+                diff += f" [{format_value(r.diff_lo, key, signed=True)}, {format_value(r.diff_hi, key, signed=True)}]"
+            rows.append([{"text": r.rank, "cls": "num"}, {"text": r.design, "cls": ""},
+                         {"text": format_value(r.median, key), "cls": "num"}, {"text": interval, "cls": "num"},
+                         {"text": diff, "cls": "num"}])
+        blocks.append({"title": f"{year} · {indicator_label(key)}",
+                       "heads": ["排名 rank", "方案 design", "中位数 median", "90%区间 90% interval",
+                                 f"与 {results.designs[0]} 之差 difference"], "rows": rows})
+    return blocks
+
+
+def _facts(results: Results) -> list[tuple[str, str]]:
+    meta = results.meta
+    facts = [("类型 Kind", KIND_LABELS.get(results.kind, results.kind))]
+    if len(results.designs) > 1:
+        facts.append(("方案 Designs", "; ".join(results.designs)))
+    seeds = meta.get("seeds") or []
+    facts.append(("随机种子 Seeds", ", ".join(map(str, seeds)) or "—"))
+    if meta.get("parameter_draws"):
+        facts.append(("参数组 Parameter draws", str(meta["parameter_draws"])))
+    facts.append(("运行次数 Runs per design", str(results.n_draws())))
+    if meta.get("scale") is not None:
+        facts.append(("规模 Scale (share of firms simulated)", f"{meta['scale']:g}"))
+    if meta.get("end_year"):
+        facts.append(("年份 Years", f"{meta.get('start_year', 2015)}–{meta['end_year']}"))
+    if meta.get("created"):
+        facts.append(("运行时间 Run created (UTC)", str(meta["created"])))
+    if results.folder is not None:
+        facts.append(("结果目录 Results folder", str(results.folder)))
+    return facts
+
+
+def _assumptions(results: Results) -> list[str]:
+    items = []
+    cal = results.meta.get("calibration") or {}
+    if cal.get("calibrated"):
+        items.append(f"校准 Calibration: behavioural parameters from {cal.get('file')} (created {cal.get('created', '?')}, "
+                     f"best distance {cal.get('best_distance', float('nan')):.2f}, where 1 = every 2020 target within its "
+                     f"tolerance; {cal.get('evaluations', '?')} evaluations). Fit report: calibration/fit_report.md.")
+    else:
+        items.append("校准 Calibration: none in force — the behaviour.toml defaults were used (uncalibrated).")
+    stand_ins = [indicator_label(k) for k, spec in data.load("indicators").items() if spec.get("status") != "modelled"]
+    items.append("全部指标由模型机制计算 Every indicator is computed by the model's mechanisms." if not stand_ins
+                 else "替代路径 Data-driven stand-ins (not modelled): " + "; ".join(stand_ins))
+    items.append("2035年参考路径不是规划目标 The 2035 reference paths are not plan targets: the 2020→2025 plan rate "
+                 "continued, and parity with the national 2020 level.")
+    items.append("海西“年均增长”目标的基年未写明，假设为2024年 Haixi's growth targets give no base year; 2024 is assumed.")
+    items.append("规模小于1时，数量与金额按比例放大到全省 At scale < 1, counts and money are scaled up to the whole "
+                 "province; small prefectures are then noisy.")
+    if results.n_draws() > 1:
+        items.append("区间为各次运行的5%–95%分位 Intervals are the 5%–95% quantiles over runs (parameter draws × seeds); "
+                     "P(met) is the share of runs meeting the target.")
+    items.append("数据来源见 Sources: qhsim/data/*.toml (every number with unit and source), docs/ODD.md.")
+    return items
+
+
+def _charts(results: Results) -> tuple[str | None, list[str], dict[str, str]]:
+    from qhsim.output.charts import chart_keys, indicator_figure, overview_figure, save_png
+
+    frames = {d: results.wide(d) for d in results.designs[:MAX_CHART_DESIGNS]}
+    if len(frames) == 1:
+        frames = {"": next(iter(frames.values()))}
+    overview = overview_figure(frames, PROVINCE, title=results.meta.get("title", ""))
+    charts = [_b64(save_png(indicator_figure(frames, key))) for key in chart_keys(frames, PROVINCE, only_targeted=True)]
+    extra = [k for k in ("business_rd", "tax_expenditure_super_deduction") if k in chart_keys(frames)]
+    charts += [_b64(save_png(indicator_figure(frames, key))) for key in extra]
+    prefs = {}
+    for region in target_regions():
+        fig = overview_figure(frames, region)
+        if fig is not None:
+            prefs[region] = _b64(save_png(fig))
+    return (_b64(save_png(overview)) if overview is not None else None), charts, prefs
+
+
+def render_html(results: Results, charts: bool = True) -> str:
+    """The report of ``results`` as one self-contained HTML page (``charts=False``: tables only, faster)."""
+    table = headline(results)
+    overview, indicator_pngs, pref_pngs = _charts(results) if charts else (None, [], {})
+    prefectures = []
+    for region in target_regions():
+        for design in results.designs:
+            part = table[(table["design"] == design) & (table["region"] == region)]
+            if part.empty:
+                continue
+            block = _table_block(part, f"{region_label(region)} · {SECTIONS['own']}"
+                                 + (f" · {design}" if len(results.designs) > 1 else ""))
+            block["chart"] = pref_pngs.get(region) if design == results.designs[-1] else None
+            prefectures.append(block)
+    meta = results.meta
+    leverage = meta.get("leverage")
+    lever_text = None
+    if leverage and leverage.get("leverage") == leverage.get("leverage"):
+        lever_text = (f"自{leverage['first_year']}年起累计 cumulative from {leverage['first_year']}: 企业研发 business R&D "
+                      f"{leverage['extra_business_rd']:+.2f}亿元, 公共成本 public cost {leverage['extra_public_cost']:+.2f}亿元; "
+                      f"杠杆 leverage {leverage['leverage']:.2f} 元研发/元公共成本 yuan of R&D per yuan of public cost")
+    reference = "基准情景 baseline" if results.kind in ("run", "ensemble") else "基准方案 base"
+    context = {
+        "title": meta.get("title") or results.designs[0],
+        "kind_label": KIND_LABELS.get(results.kind, results.kind),
+        "version": (meta.get("versions") or {}).get("qhsim") or __version__,
+        "description": meta.get("description", ""),
+        "facts": _facts(results),
+        "levers": [{"key": lv["key"], "base": _fmt(lv["base"]), "value": _fmt(lv["value"])} for lv in meta.get("levers", [])],
+        "levers_note": ("与基准情景不同的政策工具（年份表：该年起生效） Instruments that differ from the reference; "
+                        "year tables give the value from that year on." if results.kind != "sweep" else
+                        "扫描的政策工具及其取值 The instruments varied and their values."),
+        "lever_base_label": reference if results.kind != "sweep" else "—",
+        "lever_value_label": "本情景 this scenario" if results.kind != "sweep" else "取值 values",
+        "headline": _headline_blocks(results, table, lambda t: t["region"] == PROVINCE),
+        "headline_note": ("目标为规划值；差距 = 模拟 − 目标（增长目标为百分点） Targets are plan values; gap = simulated − "
+                          "target in the target year (percentage points of annual growth for growth targets)."),
+        "overview": overview,
+        "charts": indicator_pngs,
+        "prefectures": prefectures,
+        "ranking": _ranking_blocks(results),
+        "ranking_note": ("排名按中位数（数值越高越好）；差值按同一随机种子逐次配对 Ranked by median (higher is better); differences "
+                         f"are paired run by run (same seeds) against {results.designs[0]}."),
+        "leverage": lever_text,
+        "assumptions": _assumptions(results),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return _env().get_template("report.html.j2").render(**context)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    return str(value)
+
+
+def write_html(results: Results, path: str | Path, charts: bool = True) -> Path:
+    """Write ``render_html(results)`` to ``path`` atomically; return the path."""
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(render_html(results, charts=charts), encoding="utf-8")
+    return path

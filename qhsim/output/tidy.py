@@ -1,0 +1,296 @@
+"""Tidy results 整理后的结果: one long table for any results folder, the input of every exporter.
+
+``Results.long`` has one row per (year, region, indicator, draw, design) with the columns ``LONG_COLUMNS``:
+year, region, indicator, value, unit, draw (run id within a design: parameter draw x seed; 0 for a single
+run), seed, design (the scenario name, ``base``/``variant`` of a comparison, or a sweep's grid point).
+``Results.meta`` holds what a reader needs beside the numbers (title, scenarios, seeds, scale, versions,
+description, levers, calibration status); ``Results.tables`` holds kind-specific tables (a comparison's
+leverage, a sweep's summary).
+
+Build one from memory with ``from_run`` / ``from_comparison`` / ``from_sweep``, or from a folder with
+``load_results(folder)``, which reads the manifest's ``kind`` and calls the loader registered for it in
+``LOADERS`` (``register_loader`` adds one for a new kind of folder).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qhsim import data
+from qhsim.errors import InputError
+from qhsim.output.folders import MANIFEST, manifest_kind, read_manifest
+from qhsim.results import PROVINCE, RunResult
+
+LONG_COLUMNS = ("year", "region", "indicator", "value", "unit", "draw", "seed", "design")
+ID_COLUMNS = ("year", "region", "draw", "param_draw", "seed", "point")
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+@dataclass
+class Results:
+    """Any results (run, ensemble, compare, sweep) as a tidy long table plus metadata."""
+
+    kind: str
+    long: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+    designs: list[str] = field(default_factory=list)  # in display order; the first is the reference
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    folder: Path | None = None
+
+    def wide(self, design: str | None = None) -> pd.DataFrame:
+        """The indicators frame of one design (``RunResult.indicators`` layout: year, region, one column per
+        indicator, plus ``draw`` when the design has several runs), indicators in indicators.toml order."""
+        design = self.designs[0] if design is None else design
+        rows = self.long[self.long["design"] == design]
+        frame = rows.pivot_table(index=["draw", "year", "region"], columns="indicator", values="value",
+                                 aggfunc="first", dropna=False, sort=False).reset_index()
+        frame.columns.name = None
+        order = [k for k in data.load("indicators") if k in frame.columns]
+        frame = frame[["draw", "year", "region", *order]].sort_values(["draw", "year"], kind="stable")
+        if frame["draw"].nunique() == 1:
+            frame = frame.drop(columns="draw")
+        return frame.reset_index(drop=True)
+
+    def n_draws(self) -> int:
+        return int(self.long.groupby("design")["draw"].nunique().max()) if len(self.long) else 0
+
+
+def unit(key: str) -> str:
+    return data.load("indicators").get(key, {}).get("unit", "")
+
+
+def long_table(indicators: pd.DataFrame, design: str, seed: int | None = None) -> pd.DataFrame:
+    """Melt an indicators frame (a run, an ensemble's stacked runs, or a sweep point's seeds) into
+    ``LONG_COLUMNS``. ``seed`` fills the seed column when the frame has none."""
+    frame = indicators.copy()
+    if "draw" not in frame:
+        frame["draw"] = frame["seed"].rank(method="dense").astype(int) - 1 if "seed" in frame else 0
+    if "seed" not in frame:
+        frame["seed"] = seed if seed is not None else -1
+    keys = [c for c in data.load("indicators") if c in frame.columns]
+    long = frame.melt(id_vars=["year", "region", "draw", "seed"], value_vars=keys, var_name="indicator",
+                      value_name="value")
+    long["unit"] = long["indicator"].map(unit)
+    long["design"] = design
+    long["year"] = long["year"].astype(int)
+    long["draw"] = long["draw"].astype(int)
+    long["seed"] = long["seed"].astype("int64")
+    long["value"] = long["value"].astype(float)
+    return long[list(LONG_COLUMNS)]
+
+
+# --- metadata -------------------------------------------------------------------------------------------
+
+
+def _flatten(table: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(table, dict) or (table and all(str(k).isdigit() for k in table)):
+        return {prefix: table}
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        out |= _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    return out
+
+
+def levers(scenario: dict[str, Any], base: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The policy instruments and parameters in which ``scenario`` differs from ``base``: key, base, value."""
+    if base is None:
+        return []
+    mine, theirs = _flatten(scenario.get("policy", {}), "policy"), _flatten(base.get("policy", {}), "policy")
+    mine |= _flatten(scenario.get("parameters", {}), "parameters")
+    theirs |= _flatten(base.get("parameters", {}), "parameters")
+    return [{"key": k, "base": theirs.get(k), "value": v} for k, v in mine.items() if theirs.get(k) != v]
+
+
+@cache
+def _baseline_json() -> str | None:
+    if not BASELINE.is_file():
+        return None
+    from qhsim.config import load_scenario
+
+    return json.dumps(load_scenario(BASELINE).model_dump(mode="json"))
+
+
+def baseline_scenario() -> dict[str, Any] | None:
+    """The shipped baseline scenario as resolved (the reference for a run's levers), if present."""
+    text = _baseline_json()
+    return None if text is None else json.loads(text)
+
+
+CALIBRATION_KEYS = ("created", "method", "best_distance", "evaluations", "scale", "validation_scale")
+
+
+def calibration_status() -> dict[str, Any]:
+    """The calibration file in force (``calibration/calibrated.toml`` unless switched off) and its fit."""
+    import tomllib
+
+    from qhsim.calibration.ensemble import calibration_file
+
+    path = calibration_file()
+    if path is None or not Path(path).is_file():
+        return {"calibrated": False, "file": "none (behaviour.toml defaults)"}
+    with Path(path).open("rb") as fh:
+        meta = tomllib.load(fh).get("meta", {})
+    return {"calibrated": True, "file": str(path), **{k: meta[k] for k in CALIBRATION_KEYS if k in meta}}
+
+
+def run_meta(result: RunResult, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Metadata of one run or ensemble."""
+    scenario = result.scenario
+    run = scenario.get("run", {})
+    seeds = result.meta.get("seeds") or [result.seed]
+    manifest = manifest or {}
+    return {
+        "title": run.get("name") or result.scenario_name,
+        "scenario_name": result.scenario_name,
+        "description": run.get("description", ""),
+        "extends": scenario.get("extends"),
+        "seeds": list(seeds),
+        "parameter_draws": len(result.meta.get("parameter_draws") or []) or None,
+        "scale": run.get("scale"),
+        "start_year": run.get("start_year"),
+        "end_year": run.get("end_year"),
+        "run_seconds": result.run_seconds,
+        "versions": manifest.get("versions", {"qhsim": result.meta.get("qhsim_version")}),
+        "created": manifest.get("created"),
+        "levers": levers(scenario, baseline_scenario()),
+        "calibration": calibration_status(),
+    }
+
+
+# --- builders from memory -----------------------------------------------------------------------------
+
+
+def from_run(result: RunResult, manifest: dict[str, Any] | None = None) -> Results:
+    """A run or an ensemble (``RunResult.indicators`` with a ``draw`` column)."""
+    kind = "ensemble" if "draw" in result.indicators else "run"
+    design = result.scenario_name
+    return Results(kind=kind, long=long_table(result.indicators, design, result.seed),
+                   meta=run_meta(result, manifest) | {"kind": kind}, designs=[design])
+
+
+def from_comparison(base: RunResult, variant: RunResult, lev: dict[str, float] | None = None) -> Results:
+    """A variant against its base under the same seed: designs ``base`` and ``variant`` names."""
+    from qhsim.output.compare import leverage
+
+    names = [base.scenario_name, variant.scenario_name]
+    if names[0] == names[1]:
+        names = [f"{names[0]} (base)", f"{names[1]} (variant)"]
+    long = pd.concat([long_table(r.indicators, n, r.seed) for r, n in zip((base, variant), names)], ignore_index=True)
+    lev = leverage(base.indicators, variant.indicators) if lev is None else lev
+    meta = run_meta(variant) | {
+        "kind": "compare",
+        "title": f"{names[1]} vs {names[0]}",
+        "base": run_meta(base),
+        "levers": levers(variant.scenario, base.scenario),
+        "leverage": lev,
+    }
+    return Results(kind="compare", long=long, meta=meta, designs=names,
+                   tables={"leverage": pd.DataFrame([lev])})
+
+
+def point_label(point: dict[str, Any]) -> str:
+    """A sweep grid point as text: ``ex_ante_grants.budget=15000, super_deduction.general=1.2``."""
+    return ", ".join(f"{k.removeprefix('policy.')}={v:g}" for k, v in point.items())
+
+
+def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[str, Any] | None = None) -> Results:
+    """A sweep: one design per grid point, its seeds as draws."""
+    vary = list(experiment["vary"])
+    frames, designs = [], []
+    for point, rows in runs.groupby("point", sort=True):
+        label = point_label({k: rows[k].iloc[0] for k in vary})
+        designs.append(label)
+        frames.append(long_table(rows.drop(columns=["point", *vary]), label))
+    manifest = manifest or {}
+    meta = {
+        "kind": "sweep",
+        "title": Path(manifest.get("experiment_file", "sweep")).stem,
+        "description": experiment.get("description", ""),
+        "seeds": list(experiment.get("seeds", [])),
+        "scale": experiment.get("scale"),
+        "end_year": experiment.get("end_year"),
+        "vary": experiment["vary"],
+        "from_year": experiment.get("from_year"),
+        "versions": {"qhsim": manifest.get("qhsim_version")},
+        "run_seconds": manifest.get("run_seconds"),
+        "levers": [{"key": k, "base": None, "value": v} for k, v in experiment["vary"].items()],
+        "calibration": calibration_status(),
+    }
+    return Results(kind="sweep", long=pd.concat(frames, ignore_index=True), meta=meta, designs=designs)
+
+
+# --- loaders for folders --------------------------------------------------------------------------------
+
+Loader = Callable[[Path, dict[str, Any]], Results]
+
+
+def _load_run(folder: Path, manifest: dict[str, Any]) -> Results:
+    from qhsim.output.store import read_run
+
+    return from_run(read_run(folder), manifest)
+
+
+def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
+    from qhsim.output.store import read_run
+
+    base, variant = read_run(folder / "base"), read_run(folder / "variant")
+    return from_comparison(base, variant, manifest.get("leverage"))
+
+
+def _load_sweep(folder: Path, manifest: dict[str, Any]) -> Results:
+    path = folder / "runs.parquet"
+    if not path.is_file():
+        raise InputError(f"{path}: missing; the sweep folder is incomplete")
+    return from_sweep(manifest["experiment"], pd.read_parquet(path), manifest)
+
+
+LOADERS: dict[str, Loader] = {"run": _load_run, "ensemble": _load_run, "compare": _load_compare, "sweep": _load_sweep}
+
+
+def register_loader(kind: str, loader: Loader) -> None:
+    """Let ``load_results`` read folders whose manifest says ``kind``: ``loader(folder, manifest) -> Results``."""
+    LOADERS[kind] = loader
+
+
+def load_results(folder: str | Path) -> Results:
+    """Read any qhsim results folder; a path that is not one is a one-line ``InputError``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        raise InputError(f"{folder}: {what}; expected a qhsim results folder (run, ensemble, compare or sweep)")
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise InputError(f"{folder}: not a qhsim results folder (no readable {MANIFEST})")
+    kind = manifest_kind(manifest)
+    if kind not in LOADERS:
+        raise InputError(f"{folder}: unknown kind of results folder {kind!r}; known: {', '.join(LOADERS)}")
+    try:
+        results = LOADERS[kind](folder, manifest)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{folder / MANIFEST}: incomplete or damaged {kind} folder ({type(exc).__name__}: {exc})") from None
+    results.folder = folder
+    return results
+
+
+# --- rounding for files people read -------------------------------------------------------------------
+
+
+def round_significant(values: pd.Series | np.ndarray, digits: int = 6) -> np.ndarray:
+    """Values rounded to ``digits`` significant digits (2999.9999999999995 -> 3000.0); NaN stays NaN."""
+    x = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where((x == 0) | ~np.isfinite(x), 0, np.floor(np.log10(np.abs(x))))
+    scale = 10.0 ** (digits - 1 - mag)
+    out = np.round(x * scale) / scale
+    return np.where(out == 0, 0.0, out)  # no -0.0
+
+

@@ -1,0 +1,201 @@
+"""Excel workbook 工作簿 (openpyxl): ``write_xlsx(results, path)`` for any results.
+
+Sheets: 摘要 Summary (indicators against targets, 2035 reference paths, the prefectures' own targets),
+全省 Province (by year), one per prefecture (by year), 财政 Spending (programme spending and tax
+expenditure), 对比排名 Ranking (several designs: comparison or sweep) and 元数据 Metadata (scenario, seeds,
+scale, versions, levers, calibration). Headers are bilingual with units, panes are frozen below the
+header and right of the labels, and numbers carry a format by kind (counts as integers, shares and 亿元
+with two decimals, 万元 as integers).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from qhsim import data
+from qhsim.output.numbers import excel_format
+from qhsim.output.report import HEADERS, REPORT_YEARS, indicator_label, region_label
+from qhsim.output.tables import PUBLIC_COST, by_year, fiscal, headline, ranking
+from qhsim.output.folders import atomic_file
+from qhsim.output.tidy import Results
+from qhsim.results import PROVINCE
+
+HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
+BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
+MET_FILL = {"是 yes": PatternFill("solid", fgColor="D5F0D5"), "否 no": PatternFill("solid", fgColor="F7D6D2")}
+ID_HEADERS = {"design": "方案 design", "year": "年份 year", "region": "地区 region", "section": "部分 section",
+              "unit": "单位 unit", "target_year": "目标年份 target year", "draws": "运行次数 runs", "rank": "排名 rank",
+              "median": "中位数 median", "lo": "5%", "hi": "95%", "diff": "与首方案之差 difference from first design",
+              "diff_lo": "差值5% difference 5%", "diff_hi": "差值95% difference 95%", "indicator": "指标 indicator"}
+PCT = "0%"
+
+
+def _sheet_name(text: str) -> str:
+    return "".join(c for c in text if c not in "[]:*?/\\")[:31]
+
+
+def _header(ws: Worksheet, labels: list[str], freeze: str) -> None:
+    for j, text in enumerate(labels, start=1):
+        cell = ws.cell(row=1, column=j, value=text)
+        cell.font, cell.fill, cell.alignment = BOLD, HEADER_FILL, WRAP
+    ws.row_dimensions[1].height = 48
+    ws.freeze_panes = freeze
+
+
+def _widths(ws: Worksheet, widths: list[float]) -> None:
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = w
+
+
+def _value(x: Any) -> Any:
+    if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
+        return None
+    if hasattr(x, "item"):
+        x = x.item()
+    return x
+
+
+def _by_year_sheet(wb: Workbook, title: str, table: pd.DataFrame, several: bool) -> None:
+    ws = wb.create_sheet(_sheet_name(title))
+    keys = [c for c in table.columns if c not in ("design", "year")]
+    ids = ["design", "year"] if several else ["year"]
+    labels = [ID_HEADERS[c] for c in ids] + [indicator_label(k, sep="\n") if k in data.load("indicators")
+                                              else "公共成本合计\nPublic cost total (万元)" for k in keys]
+    _header(ws, labels, f"{get_column_letter(len(ids) + 1)}2")
+    formats = [None] * len(ids) + [excel_format(k) if k != PUBLIC_COST else "#,##0" for k in keys]
+    for i, row in enumerate(table[ids + keys].itertuples(index=False), start=2):
+        for j, (x, fmt) in enumerate(zip(row, formats), start=1):
+            cell = ws.cell(row=i, column=j, value=_value(x))
+            if fmt:
+                cell.number_format = fmt
+    _widths(ws, [22 if several else 8] * (len(ids) - 1) + [8] + [16] * len(keys))
+
+
+def _summary_sheet(wb: Workbook, results: Results) -> None:
+    ws = wb.active
+    ws.title = "摘要 Summary"
+    table = headline(results)
+    several = len(results.designs) > 1
+    ensemble = "sim_2025_lo" in table
+    sims = [c for y in REPORT_YEARS for c in ([f"sim_{y}", f"sim_{y}_lo", f"sim_{y}_hi"] if ensemble else [f"sim_{y}"])]
+    columns = (["design"] if several else []) + ["region", "section", "label", "unit", "status", "observed_2020",
+                                                  *sims, "target", "target_year", "gap", "met"]
+    columns += ["p_met"] if "p_met" in table else []
+    heads = {**{k: f"{zh}\n{en}" for k, (zh, en) in HEADERS.items()}, **ID_HEADERS,
+             "target": "目标\ntarget", "gap": "差距（增长目标为百分点）\ngap (pp for growth targets)"}
+    for y in REPORT_YEARS:
+        heads[f"sim_{y}_lo"], heads[f"sim_{y}_hi"] = f"{y} 5%", f"{y} 95%"
+    _header(ws, [heads[c] for c in columns], f"{get_column_letter(columns.index('label') + 2)}2")
+    indicators = data.load("indicators")
+    for i, (_, row) in enumerate(table.iterrows(), start=2):
+        key = row["indicator"]
+        growth = row.get("target_kind") == "growth"
+        for j, column in enumerate(columns, start=1):
+            if column == "unit":
+                x = "%/yr (growth)" if growth else indicators[key]["unit"]
+            elif column == "region":
+                x = region_label(row["region"])
+            else:
+                x = _value(row[column])
+            cell = ws.cell(row=i, column=j, value=x)
+            if column in ("target", "gap") and growth:
+                cell.number_format = "0.0%"
+            elif column == "p_met":
+                cell.number_format = PCT
+            elif column.startswith("sim_") or column in ("observed_2020", "target", "gap"):
+                cell.number_format = excel_format(key)
+            if column == "met" and x in MET_FILL:
+                cell.fill = MET_FILL[x]
+    _widths(ws, [22] * several + [16, 16, 46, 10, 14] + [11] * (len(columns) - 5 - several))
+
+
+def _ranking_sheet(wb: Workbook, results: Results) -> None:
+    table = ranking(results)
+    if table.empty:
+        return
+    ws = wb.create_sheet("对比排名 Ranking")
+    columns = ["year", "indicator", "rank", "design", "median", "lo", "hi", "diff", "diff_lo", "diff_hi", "draws"]
+    _header(ws, [ID_HEADERS[c] for c in columns], "E2")
+    for i, (_, row) in enumerate(table.iterrows(), start=2):
+        for j, column in enumerate(columns, start=1):
+            x = indicator_label(row["indicator"]) if column == "indicator" else _value(row[column])
+            cell = ws.cell(row=i, column=j, value=x)
+            if column in ("median", "lo", "hi", "diff", "diff_lo", "diff_hi"):
+                cell.number_format = excel_format(row["indicator"])
+    _widths(ws, [8, 46, 8, 34] + [12] * 7)
+    leverage = results.meta.get("leverage")
+    if leverage:
+        start = len(table) + 3
+        ws.cell(row=start, column=1, value="财政杠杆 Fiscal leverage").font = BOLD
+        names = {"first_year": "起始年份 from year", "extra_business_rd": "新增企业研发 extra business R&D (亿元)",
+                 "extra_public_cost": "新增公共成本 extra public cost (亿元)",
+                 "leverage": "杠杆 leverage (元研发/元公共成本 yuan R&D per yuan public cost)"}
+        for i, (k, label) in enumerate(names.items(), start=start + 1):
+            ws.cell(row=i, column=1, value=label)
+            ws.cell(row=i, column=4, value=_value(leverage.get(k))).number_format = "#,##0.00"
+
+
+def metadata_rows(results: Results) -> list[tuple[str, Any]]:
+    """(bilingual key, value) pairs describing the results; nested values as JSON text."""
+    meta = results.meta
+    names = {
+        "kind": "类型 kind", "title": "标题 title", "scenario_name": "情景 scenario", "description": "说明 description",
+        "extends": "基于 extends", "seeds": "随机种子 seeds", "parameter_draws": "参数组 parameter draws",
+        "scale": "规模 scale (share of firms simulated)", "start_year": "起始年 start year", "end_year": "结束年 end year",
+        "from_year": "变动起始年 from year", "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time (s)",
+        "created": "创建时间 created (UTC)", "versions": "版本 versions", "calibration": "校准 calibration",
+        "leverage": "财政杠杆 fiscal leverage", "levers": "政策杠杆 levers (vs reference)",
+    }
+    rows = [("设计 designs", "; ".join(results.designs))]
+    for key, label in names.items():
+        if key in meta and meta[key] not in (None, "", [], {}):
+            value = meta[key]
+            rows.append((label, value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False)))
+    if results.folder is not None:
+        rows.append(("结果目录 results folder", str(results.folder)))
+    return rows
+
+
+def _metadata_sheet(wb: Workbook, results: Results) -> None:
+    ws = wb.create_sheet("元数据 Metadata")
+    _header(ws, ["项目 item", "值 value"], "B2")
+    for i, (key, value) in enumerate(metadata_rows(results), start=2):
+        ws.cell(row=i, column=1, value=key).font = BOLD
+        ws.cell(row=i, column=2, value=value).alignment = WRAP
+    _widths(ws, [34, 110])
+
+
+def workbook(results: Results) -> Workbook:
+    """The workbook of ``results`` (not yet saved)."""
+    wb = Workbook()
+    _summary_sheet(wb, results)
+    several = len(results.designs) > 1
+    _by_year_sheet(wb, "全省 Province", by_year(results, PROVINCE), several)
+    regions = set(results.long["region"])
+    for region in data.prefecture_ids():
+        if region in regions:
+            _by_year_sheet(wb, region_label(region), by_year(results, region), several)
+    _by_year_sheet(wb, "财政 Spending", fiscal(results), several)
+    if several:
+        _ranking_sheet(wb, results)
+    _metadata_sheet(wb, results)
+    return wb
+
+
+def write_xlsx(results: Results, path: str | Path) -> Path:
+    """Write the workbook to ``path`` (atomically: a temporary file renamed on success); return the path."""
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        workbook(results).save(tmp)
+    return path
+

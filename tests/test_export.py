@@ -1,0 +1,206 @@
+"""Results folders and exports: the --out check, the tidy long table, XLSX read back, HTML, CSV, Parquet.
+
+These tests check structure, labels and formats on small real runs, never the model's numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from conftest import SCENARIOS
+from qhsim.errors import InputError
+from qhsim.output import export, folders, tidy
+from qhsim.output.compare import write_comparison
+from qhsim.output.store import write_run
+from qhsim.runner import run
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run(SCENARIOS / "baseline.toml", scale=0.05, end_year=2027)
+
+
+@pytest.fixture(scope="module")
+def run_folder(result, tmp_path_factory):
+    return write_run(result, tmp_path_factory.mktemp("export") / "baseline", charts=False)
+
+
+@pytest.fixture(scope="module")
+def compare_folder(result, tmp_path_factory):
+    variant = run(SCENARIOS / "super_deduction_120.toml", scale=0.05, end_year=2027)
+    out = tmp_path_factory.mktemp("export") / "cmp"
+    write_comparison(result, variant, out, charts=False)
+    return out
+
+
+# --- the --out check ------------------------------------------------------------------------------------
+
+
+def test_check_out_accepts_new_empty_and_same_kind(tmp_path, run_folder):
+    assert folders.check_out(tmp_path / "new" / "deeper", "run") == tmp_path / "new" / "deeper"
+    (tmp_path / "empty").mkdir()
+    folders.check_out(tmp_path / "empty", "compare")
+    folders.check_out(run_folder, "run")
+    folders.check_out(run_folder, "ensemble")  # `qhsim run --draws` may replace a run folder
+
+
+@pytest.mark.parametrize(("make", "kind", "message"), [
+    ("file", "run", "is an existing file"),
+    ("foreign", "run", "not a qhsim results folder"),
+    ("under_file", "run", "is a file, not a folder"),
+    ("sweep", "run", "holds a qhsim sweep folder, not a run folder"),
+    ("run", "compare", "holds a qhsim run folder, not a compare folder"),
+    ("compare", "sweep", "holds a qhsim compare folder, not a sweep folder"),
+])
+def test_check_out_refuses_and_keeps_everything(tmp_path, make, kind, message):
+    target = tmp_path / "target"
+    if make == "file":
+        target.write_text("keep")
+    elif make == "under_file":
+        (tmp_path / "plain").write_text("keep")
+        target = tmp_path / "plain" / "out"
+    else:
+        target.mkdir()
+        if make == "foreign":
+            (target / "notes.md").write_text("keep")
+        else:
+            (target / "manifest.json").write_text(json.dumps({"kind": make}))
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    with pytest.raises(InputError, match=message) as err:
+        folders.check_out(target, kind)
+    assert "\n" not in str(err.value)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_folders_written_before_kinds_existed_are_recognised():
+    assert folders.manifest_kind({"comparison": {}, "leverage": {}}) == "compare"
+    assert folders.manifest_kind({"experiment": {}}) == "sweep"
+    assert folders.manifest_kind({"scenario_name": "x", "meta": {}}) == "run"
+    assert folders.manifest_kind({"scenario_name": "x", "meta": {"seeds": [1, 2]}}) == "ensemble"
+
+
+# --- the tidy long table ---------------------------------------------------------------------------------
+
+
+def test_long_table_round_trips_to_the_wide_frame(result, run_folder):
+    results = tidy.load_results(run_folder)
+    assert results.kind == "run" and results.designs == ["baseline"]
+    assert tuple(results.long.columns) == tidy.LONG_COLUMNS
+    assert set(results.long["seed"]) == {result.seed} and set(results.long["draw"]) == {0}
+    rd = results.long[results.long["indicator"] == "rd_intensity"]
+    assert set(rd["unit"]) == {"%"}
+    wide = results.wide()
+    expected = result.indicators[wide.columns]
+    pd.testing.assert_frame_equal(wide, expected.reset_index(drop=True), check_dtype=False)
+
+
+def test_ensemble_draws_and_seeds_stay_apart():
+    frame = pd.DataFrame({"year": [2020, 2020, 2020, 2020], "region": "province", "draw": [0, 1, 2, 3],
+                          "param_draw": [0, 0, 1, 1], "seed": [1, 2, 1, 2], "rd_intensity": [0.5, 0.6, 0.7, 0.8]})
+    long = tidy.long_table(frame, "x")
+    assert list(long["draw"]) == [0, 1, 2, 3] and list(long["seed"]) == [1, 2, 1, 2]
+
+
+def test_compare_folder_has_two_designs_and_a_loader_can_be_registered(compare_folder, tmp_path):
+    results = tidy.load_results(compare_folder)
+    assert results.kind == "compare" and results.designs == ["baseline", "super_deduction_120"]
+    assert results.meta["leverage"]["first_year"] == 2026
+    assert any(lv["key"].startswith("policy.super_deduction") for lv in results.meta["levers"])
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"kind": "experiment_v2"}))
+    with pytest.raises(InputError, match="unknown kind of results folder 'experiment_v2'"):
+        tidy.load_results(tmp_path)
+    tidy.register_loader("experiment_v2", lambda folder, manifest: results)
+    try:
+        assert tidy.load_results(tmp_path).designs == results.designs
+    finally:
+        del tidy.LOADERS["experiment_v2"]
+
+
+def test_round_significant_removes_float_noise():
+    out = tidy.round_significant(pd.Series([2999.9999999999995, -0.0, 0.123456789, float("nan")]))
+    assert out[0] == 3000.0 and str(out[1]) == "0.0" and out[2] == 0.123457
+    assert pd.isna(out[3])
+
+
+# --- exports ---------------------------------------------------------------------------------------------
+
+
+def test_run_folder_workbook_reads_back(run_folder):
+    wb = load_workbook(run_folder / "report.xlsx")
+    names = wb.sheetnames
+    assert names[:2] == ["摘要 Summary", "全省 Province"]
+    assert {"海东市 Haidong", "海西州 Haixi", "财政 Spending", "元数据 Metadata"} <= set(names)
+    assert "对比排名 Ranking" not in names
+    summary = wb["摘要 Summary"]
+    heads = [c.value for c in summary[1]]
+    assert "指标\nindicator" in heads and "目标\ntarget" in heads and summary.freeze_panes == "D2"
+    rows = [r for r in summary.iter_rows(min_row=2, values_only=True)
+            if r[heads.index("指标\nindicator")] == "研发投入强度 R&D expenditure / GDP (%)"]
+    rd, haixi = rows[0], rows[-1]
+    assert rd[0] == "青海省 Qinghai Province" and haixi[0] == "海西州 Haixi"
+    assert haixi[heads.index("目标\ntarget")] == 0.7 and haixi[heads.index("目标年份 target year")] == 2027
+    assert rd[heads.index("目标\ntarget")] == 1.0 and rd[heads.index("目标年份 target year")] == 2025
+    assert rd[heads.index("单位 unit")] == "%"
+
+    province = wb["全省 Province"]
+    heads = [c.value for c in province[1]]
+    assert heads[0] == "年份 year" and province.freeze_panes == "B2"
+    col = heads.index("高新技术企业数量\nHigh-tech enterprises (firms)") + 1
+    assert province.cell(row=2, column=col).number_format == "#,##0"  # counts as integers
+    col = heads.index("研发投入强度\nR&D expenditure / GDP (%)") + 1
+    assert province.cell(row=2, column=col).number_format == "0.00"
+    years = [r[0] for r in province.iter_rows(min_row=2, values_only=True)]
+    assert years == list(range(2015, 2028))
+
+    meta = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
+    assert meta["情景 scenario"] == "baseline" and meta["规模 scale (share of firms simulated)"] == 0.05
+    assert json.loads(meta["随机种子 seeds"]) == [20151231]
+    assert "qhsim" in json.loads(meta["版本 versions"])
+
+
+def test_compare_workbook_has_the_ranking(compare_folder):
+    wb = load_workbook(compare_folder / "report.xlsx")
+    ranking = wb["对比排名 Ranking"]
+    rows = list(ranking.iter_rows(min_row=2, values_only=True))
+    designs = {r[3] for r in rows if isinstance(r[0], int)}
+    assert designs == {"baseline", "super_deduction_120"}
+    assert any(str(r[0]).startswith("财政杠杆") for r in rows)
+
+
+def test_html_report_is_self_contained_and_bilingual(compare_folder):
+    html = (compare_folder / "report.html").read_text(encoding="utf-8")
+    assert "主要指标与目标 Headline indicators against targets" in html
+    assert "方案对比与排名 Comparison and ranking" in html and "政策杠杆 Levers" in html
+    assert "假设与校准 Assumptions and calibration" in html
+    assert not re.search(r"""(src|href)=["']https?://""", html)  # nothing fetched: opens offline
+
+
+def test_export_command_writes_every_format(run_folder, compare_folder, tmp_path):
+    html = export.export(run_folder, "html", tmp_path / "r.html")
+    text = html.read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") >= 3  # overview, indicator charts, prefectures
+    csv = export.export(compare_folder, "csv", tmp_path / "long.csv")
+    long = pd.read_csv(csv, encoding="utf-8-sig")
+    assert list(long.columns[:8]) == list(tidy.LONG_COLUMNS)
+    assert set(long["design"]) == {"baseline", "super_deduction_120"}
+    assert not re.search(r"\.\d*(9{6,}|0{6,})[1-9]", csv.read_text(encoding="utf-8-sig"))  # no float noise
+    parquet = export.export(run_folder, "parquet", tmp_path / "long.parquet")
+    assert tuple(pd.read_parquet(parquet).columns) == tidy.LONG_COLUMNS
+    assert export.export(run_folder, "xlsx").parent == run_folder  # default: into the folder
+
+
+@pytest.mark.parametrize(("to", "out", "message"), [
+    ("xlsx", "folder", "is a folder"),
+    ("xlsx", "r.html", "must end in .xlsx"),
+    ("html", "missing/r.html", "does not exist"),
+])
+def test_export_refuses_bad_targets(run_folder, tmp_path, to, out, message):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(InputError, match=message):
+        export.export(run_folder, to, tmp_path / out)
