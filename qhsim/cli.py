@@ -9,6 +9,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from qhsim import __version__
 from qhsim.argtypes import at_least, scale, seed_list, year
@@ -100,8 +101,15 @@ def _display_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=("both", "zh", "en"), default="both", help="language of the printed table (default: both)")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``qhsim run: error: ... (see qhsim run --help)``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="qhsim", description="青海区域创新体系仿真 Qinghai regional innovation system simulation"
     )
     parser.add_argument("--version", action="version", version=f"qhsim {__version__}")

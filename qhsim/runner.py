@@ -90,6 +90,7 @@ def run_ensemble(
         meta={
             "qhsim_version": __version__,
             "seeds": list(seeds),
+            "scale": scale if scale is not None else sc.run.scale,
             "parameter_draws": frame.attrs.get("draws", []),
             "calibration": frame.attrs.get("calibration"),
         },

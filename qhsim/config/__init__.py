@@ -5,6 +5,7 @@ Errors come out as one ``InputError`` line naming the file, the key path, the ba
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,20 +14,49 @@ from pydantic import ValidationError
 
 from qhsim.config.schedule import YEAR_RANGE, Schedule
 from qhsim.config.schema import Scenario
-from qhsim.errors import InputError
+from qhsim.errors import InputError, warn
 
 __all__ = ["Scenario", "Schedule", "load_scenario", "read_toml", "scenario_from_dict", "resolve_raw"]
 
 
-def read_toml(path: Path, what: str = "scenario") -> dict[str, Any]:
-    """Parse a TOML input file; a missing or malformed file is a one-line ``InputError`` naming it."""
+def decode_text(raw: bytes, path: Path | str) -> str:
+    """The text of an input file: UTF-8 (with or without a byte-order mark) or UTF-16 (with a byte-order
+    mark, or without one when the zero bytes show it). Anything else is a one-line ``InputError`` naming the
+    encoding it looks like (GBK/GB18030, binary)."""
+    boms = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+            (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+    encoding = next((enc for bom, enc in boms if raw.startswith(bom)), None)
+    if encoding is None and b"\x00" in raw[:64]:
+        even, odd = raw[0:64:2].count(0), raw[1:64:2].count(0)
+        encoding = "utf-16-le" if odd > 2 * even else "utf-16-be" if even > 2 * odd else None
     try:
-        with Path(path).open("rb") as fh:
-            return tomllib.load(fh)
+        text = raw.decode(encoding or "utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        return text
+    if b"\x00" in raw or encoding:
+        raise InputError(f"{path}: not a text file (binary content or broken {encoding or 'UTF-16'}); save it as UTF-8 text")
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    raise InputError(f"{path}: not UTF-8 (looks like GBK/GB18030); save it as UTF-8")
+
+
+def read_toml(path: Path, what: str = "scenario") -> dict[str, Any]:
+    """Parse a TOML input file (UTF-8, UTF-8 with BOM or UTF-16); a missing, unreadable or malformed file is a
+    one-line ``InputError`` naming it."""
+    try:
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: {what} file not found") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, expected a {what} .toml file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what} file: {exc.strerror}") from None
+    try:
+        return tomllib.loads(decode_text(raw, path))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
 
@@ -114,7 +144,37 @@ def scenario_from_dict(raw: dict[str, Any], origin: Path | str = "<scenario>") -
         raise InputError(_format_error(origin, exc)) from None
 
 
+def _year_tables(table: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """(key path, year table) of every year schedule in a raw scenario table."""
+    found = []
+    for key, value in table.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if _is_year_table(value):
+            found.append((path, value))
+        elif isinstance(value, dict):
+            found += _year_tables(value, path)
+    return found
+
+
+def warn_outside_horizon(path: Path, raw: dict[str, Any], start: int, end: int) -> None:
+    """One warning per schedule year in ``raw`` that never takes effect between ``start`` and ``end``: after
+    the last simulated year, or replaced by a later year before the start."""
+    for key, table in _year_tables(raw):
+        years = sorted(int(y) for y in table)
+        for year in years:
+            value = table[str(year)]
+            replaced = [y for y in years if year < y <= start]
+            if year > end:
+                warn(f"{path}: {key}: year {year} = {value!r} is after the last simulated year {end}; it never takes effect")
+            elif replaced:
+                warn(f"{path}: {key}: year {year} = {value!r} never takes effect ({replaced[-1]} replaces it by the "
+                     f"start year {start})")
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario file, applying its ``extends`` chain."""
+    """Load and validate a scenario file, applying its ``extends`` chain; warn about schedule years in the
+    file that fall outside its horizon."""
     path = Path(path)
-    return scenario_from_dict(resolve_raw(path), path)
+    scenario = scenario_from_dict(resolve_raw(path), path)
+    warn_outside_horizon(path, read_toml(path), scenario.run.start_year, scenario.run.end_year)
+    return scenario

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator
 
-YEAR_RANGE = (1990, 2100)
+YEAR_RANGE = (2000, 2060)  # a schedule year outside it is an error (the model runs 2015-2060)
 
 
 @dataclass(frozen=True)

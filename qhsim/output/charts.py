@@ -104,7 +104,11 @@ def chart_style() -> Iterator[None]:
 def axis_unit(key: str) -> str:
     """Bilingual y-axis label of an indicator's unit, e.g. ``亿元 (100 million yuan)``."""
     spec = data.load("indicators")[key]
-    unit = spec.get("value_2020", {}).get("unit", spec["unit"]) if "per_10k" in key else spec["unit"]
+    unit = spec["unit"]
+    if "per_10k" in key:  # the 2020 value or a target names the denominator
+        targets = load_targets()
+        units = [spec.get("value_2020", {}).get("unit"), *targets.loc[targets["indicator"] == key, "unit"]]
+        unit = next((u for u in units if u and "per" in u), unit)
     return UNIT_WORDS.get(unit, unit)
 
 

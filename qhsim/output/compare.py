@@ -17,7 +17,7 @@ import pandas as pd
 
 from qhsim import data
 from qhsim.output.numbers import format_value
-from qhsim.output.report import FISCAL_PREFIXES, format_table, indicator_label, is_reported
+from qhsim.output.report import FISCAL_PREFIXES, format_table, indicator_label, is_reported, wrap
 from qhsim.output.folders import atomic_folder
 from qhsim.output.store import json_default, sha256, write_contents
 from qhsim.results import PROVINCE, RunResult
@@ -80,13 +80,14 @@ def format_comparison(table: pd.DataFrame, lev: dict[str, float], base_name: str
     title = f"情景对比 Scenario comparison: {variant_name} − {base_name} (同一随机种子 same seed)"
     text = format_table(heads, body, [True] + [False] * len(cells), title, width)
     if not np.isnan(lev["first_year"]):
-        text += (
-            f"\n\n自{lev['first_year']}年起累计 Cumulative from {lev['first_year']}: "
+        note = (
+            f"自{lev['first_year']}年起累计 Cumulative from {lev['first_year']}: "
             f"企业研发 business R&D {lev['extra_business_rd']:+.2f}亿元, "
             f"公共成本 public cost (spending + tax expenditure) {lev['extra_public_cost']:+.2f}亿元"
         )
         if not np.isnan(lev["leverage"]):
-            text += f"; 杠杆 leverage {lev['leverage']:.2f}元研发/元公共成本 yuan of R&D per yuan of public cost"
+            note += f"; 杠杆 leverage {lev['leverage']:.2f}元研发/元公共成本 yuan of R&D per yuan of public cost"
+        text += "\n\n" + ("\n".join(wrap(note, width)) if width is not None else note)
     return text + "\n"
 
 

@@ -78,7 +78,8 @@ def export(folder: str | Path, to: str, out: str | Path | None = None, charts: b
     results = load_results(folder)
     target = check_export_out(Path(out) if out is not None else Path(folder) / FORMATS[to], to)
     if to == "html":
-        return write_html(results, target, charts=charts)
+        png_dir = Path(folder) / "charts" if results.kind in ("run", "ensemble") else None
+        return write_html(results, target, charts=charts, png_dir=png_dir)
     return WRITERS[to](results, target)
 
 

@@ -132,28 +132,36 @@ def _assumptions(results: Results) -> list[str]:
     return items
 
 
-def _charts(results: Results) -> tuple[str | None, list[str], dict[str, str]]:
+def _charts(results: Results, png_dir: Path | None) -> tuple[str | None, list[str], dict[str, str]]:
+    """Base64 PNGs: the province overview, the plan indicators' charts, each target prefecture's overview.
+    For a single design, charts already written to ``png_dir`` (a run folder's charts/) are reused."""
     from qhsim.output.charts import chart_keys, indicator_figure, overview_figure, save_png
 
     frames = {d: results.wide(d) for d in results.designs[:MAX_CHART_DESIGNS]}
     if len(frames) == 1:
         frames = {"": next(iter(frames.values()))}
-    overview = overview_figure(frames, PROVINCE, title=results.meta.get("title", ""))
-    charts = [_b64(save_png(indicator_figure(frames, key))) for key in chart_keys(frames, PROVINCE, only_targeted=True)]
-    extra = [k for k in ("business_rd", "tax_expenditure_super_deduction") if k in chart_keys(frames)]
-    charts += [_b64(save_png(indicator_figure(frames, key))) for key in extra]
-    prefs = {}
-    for region in target_regions():
-        fig = overview_figure(frames, region)
-        if fig is not None:
-            prefs[region] = _b64(save_png(fig))
-    return (_b64(save_png(overview)) if overview is not None else None), charts, prefs
+    reuse = png_dir if png_dir is not None and len(frames) == 1 else None
+
+    def png(name: str, make) -> str | None:
+        if reuse is not None and (reuse / f"{name}.png").is_file():
+            return _b64((reuse / f"{name}.png").read_bytes())
+        fig = make()
+        return None if fig is None else _b64(save_png(fig))
+
+    overview = png("overview", lambda: overview_figure(frames, PROVINCE, title=results.meta.get("title", "")))
+    keys = chart_keys(frames, PROVINCE, only_targeted=True)
+    keys += [k for k in ("business_rd", "tax_expenditure_super_deduction") if k in chart_keys(frames)]
+    charts = [png(key, lambda key=key: indicator_figure(frames, key)) for key in keys]
+    prefs = {region: png(f"{region}_overview", lambda region=region: overview_figure(frames, region))
+             for region in target_regions()}
+    return overview, charts, {r: p for r, p in prefs.items() if p is not None}
 
 
-def render_html(results: Results, charts: bool = True) -> str:
-    """The report of ``results`` as one self-contained HTML page (``charts=False``: tables only, faster)."""
+def render_html(results: Results, charts: bool = True, png_dir: Path | None = None) -> str:
+    """The report of ``results`` as one self-contained HTML page (``charts=False``: tables only, faster;
+    ``png_dir``: a folder of charts already drawn for these results, reused instead of drawn again)."""
     table = headline(results)
-    overview, indicator_pngs, pref_pngs = _charts(results) if charts else (None, [], {})
+    overview, indicator_pngs, pref_pngs = _charts(results, png_dir) if charts else (None, [], {})
     prefectures = []
     for region in target_regions():
         for design in results.designs:
@@ -212,9 +220,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def write_html(results: Results, path: str | Path, charts: bool = True) -> Path:
+def write_html(results: Results, path: str | Path, charts: bool = True, png_dir: Path | None = None) -> Path:
     """Write ``render_html(results)`` to ``path`` atomically; return the path."""
     path = Path(path)
     with atomic_file(path) as tmp:
-        tmp.write_text(render_html(results, charts=charts), encoding="utf-8")
+        tmp.write_text(render_html(results, charts=charts, png_dir=png_dir), encoding="utf-8")
     return path

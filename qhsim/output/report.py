@@ -30,7 +30,8 @@ FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
 STATUS = {"modelled": "已建模 modelled", "stand_in": "替代路径 stand-in", "not_yet_modelled": "未建模 not yet modelled"}
 MET = {True: "是 yes", False: "否 no"}
 LANGS = ("both", "zh", "en")
-MIN_LABEL_WIDTH = 16
+MIN_LABEL_WIDTH = 20
+DROP_FIRST = ("observed_2020", "sim_2035", "gap")  # compact tables lose these first when too wide
 HEADERS = {  # column -> (Chinese, English) header
     "label": ("指标", "indicator"),
     "status": ("状态", "status"),
@@ -275,34 +276,48 @@ def summary_columns(table: pd.DataFrame, wide: bool) -> list[str]:
     return [c for c in columns if c not in drop]
 
 
-def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "both", wide: bool = True,
-                   width: int | None = None) -> str:
-    """A fixed-width text table of ``summary_table`` output for the terminal (CJK-aware alignment).
-
-    ``lang``: headers and words in both languages, Chinese or English. ``wide``: every column, else the
-    compact set (``summary_columns``) without the spending rows. ``width``: fit that many display columns (labels wrap). NaN shows
-    as "—". Every line has the same display width.
-    """
-    columns = summary_columns(table, wide)
-    stacked = width is not None and not wide
-    if not wide:
-        table = table[~table["indicator"].str.startswith(FISCAL_PREFIXES)]
-    if stacked and lang == "both":  # Chinese label on the first line, English below
-        table = table.assign(label=[re.sub(r"(?<=[^\x00-\x7f]) (?=[A-Za-z0-9])", "\n", t, count=1) for t in table["label"]])
+def _render(table: pd.DataFrame, columns: list[str], title: str | None, lang: str, stacked: bool,
+            width: int | None) -> str:
     body = [[_cell(row, c, lang, stacked) for c in columns] for _, row in table.iterrows()]
     languages = {"both": (0, 1), "zh": (0,), "en": (1,)}[lang]
     heads = [[HEADERS[c][i] for c in columns] for i in languages]
     return format_table(heads, body, [c in LEFT_ALIGNED for c in columns], title, width)
 
 
+def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "both", wide: bool = True,
+                   width: int | None = None) -> str:
+    """A fixed-width text table of ``summary_table`` output for the terminal (CJK-aware alignment).
+
+    ``lang``: headers and words in both languages, Chinese or English. ``wide``: every column, else the
+    compact set (``summary_columns``) without the spending rows. ``width``: fit that many display columns
+    (labels wrap; in the compact set, observed 2020, then 2035, then the gap go if still too wide). NaN shows
+    as "—". Every line has the same display width.
+    """
+    columns = summary_columns(table, wide)
+    if wide:
+        return _render(table, columns, title, lang, False, width)
+    table = table[~table["indicator"].str.startswith(FISCAL_PREFIXES)]
+    stacked = width is not None
+    if stacked and lang == "both":  # Chinese label on the first line, English below
+        table = table.assign(label=[re.sub(r"(?<=[^\x00-\x7f]) (?=[A-Za-z0-9])", "\n", t, count=1) for t in table["label"]])
+    text = _render(table, columns, title, lang, stacked, width)
+    for column in DROP_FIRST if stacked else ():
+        if display_width(text.split("\n", 2)[1]) <= width:
+            break
+        columns = [c for c in columns if c != column]
+        text = _render(table, columns, title, lang, stacked, width)
+    return text
+
+
 def run_header(result: RunResult, lang: str = "both") -> str:
     """One line naming the scenario, scale, seeds and (ensembles) parameter draws of a run."""
     run = result.scenario.get("run", {})
+    scale = result.meta.get("scale", run.get("scale", 1.0))
     seeds = result.meta.get("seeds") or [result.seed]
     draws = len(result.meta.get("parameter_draws") or [])
     parts = [
         (f"情景 {result.scenario_name}", f"scenario {result.scenario_name}"),
-        (f"规模 {run.get('scale', 1.0):g}", f"scale {run.get('scale', 1.0):g}"),
+        (f"规模 {scale:g}", f"scale {scale:g}"),
         ((f"随机种子 {', '.join(map(str, seeds))}", f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")),
     ]
     if draws:

@@ -99,7 +99,8 @@ def write_contents(result: RunResult, root: Path, charts: bool = True, reports: 
             files += indicator_charts(table, root / "charts", region=region, only_targeted=True)
     if reports:
         results = from_run(result)
-        files += [write_xlsx(results, root / "report.xlsx"), write_html(results, root / "report.html", charts=charts)]
+        files += [write_xlsx(results, root / "report.xlsx"),
+                  write_html(results, root / "report.html", charts=charts, png_dir=root / "charts")]
     manifest = _manifest(result, files, root)
     text = json.dumps(manifest, ensure_ascii=False, indent=2, default=json_default)
     (root / MANIFEST).write_text(text, encoding="utf-8")

@@ -155,7 +155,7 @@ def run_meta(result: RunResult, manifest: dict[str, Any] | None = None) -> dict[
         "extends": scenario.get("extends"),
         "seeds": list(seeds),
         "parameter_draws": len(result.meta.get("parameter_draws") or []) or None,
-        "scale": run.get("scale"),
+        "scale": result.meta.get("scale", run.get("scale")),
         "start_year": run.get("start_year"),
         "end_year": run.get("end_year"),
         "run_seconds": result.run_seconds,

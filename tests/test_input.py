@@ -1,0 +1,185 @@
+"""Input that never crashes: a corpus of malformed inputs through the CLI (run, compare, sweep, export), file
+encodings, and schedule years outside the horizon.
+
+Every malformed input must give exit code 2, exactly one line on stderr, no traceback, and write nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import SCENARIOS
+from qhsim.cli import main
+from qhsim.config import load_scenario
+from qhsim.errors import InputError
+
+BASE = (SCENARIOS / "baseline.toml").as_posix()
+VARIANT = f'extends = "{BASE}"\n[run]\nname = "v"\n'
+EXPERIMENT = f'''description = "tiny"
+scenario = "{BASE}"
+from_year = 2018
+seeds = [1]
+scale = 0.02
+end_year = 2019
+[vary]
+"policy.super_deduction.general" = [0.75, 1.5]
+'''
+
+# name -> (command line with {dir} for the case folder, files to create: relative path -> text or bytes)
+CORPUS: dict[str, tuple[str, dict[str, str | bytes]]] = {
+    # run: the scenario file itself
+    "run_missing_file": ("run {dir}/nowhere.toml", {}),
+    "run_directory": ("run {dir}/sub", {"sub/x.txt": "x"}),
+    "run_bad_toml": ("run {dir}/s.toml", {"s.toml": "extends = \n"}),
+    "run_binary": ("run {dir}/s.toml", {"s.toml": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"}),
+    "run_gbk": ("run {dir}/s.toml", {"s.toml": (VARIANT + 'description = "基准情景"\n').encode("gbk")}),
+    "run_unknown_key": ("run {dir}/s.toml", {"s.toml": VARIANT + "colour = 1\n"}),
+    "run_out_of_range": ("run {dir}/s.toml", {"s.toml": VARIANT + "[policy.tax]\nhte_rate = 2\n"}),
+    "run_wrong_type": ("run {dir}/s.toml", {"s.toml": VARIANT + '[policy.tax]\nhte_rate = "low"\n'}),
+    "run_year_1990": ("run {dir}/s.toml", {"s.toml": VARIANT + "[policy.tax]\nhte_rate = { 1990 = 0.1, 2040 = 0.3 }\n"}),
+    "run_year_2070": ("run {dir}/s.toml", {"s.toml": VARIANT + "[policy.tax]\nhte_rate = { 2070 = 0.1 }\n"}),
+    "run_year_not_a_year": ("run {dir}/s.toml", {"s.toml": VARIANT + "[policy.tax]\nhte_rate = { soon = 0.1 }\n"}),
+    "run_empty_schedule": ("run {dir}/s.toml", {"s.toml": VARIANT + "[policy.tax]\nhte_rate = {}\n"}),
+    "run_extends_missing": ("run {dir}/s.toml", {"s.toml": 'extends = "nothere.toml"\n'}),
+    "run_extends_cycle": ("run {dir}/a.toml", {"a.toml": 'extends = "b.toml"\n', "b.toml": 'extends = "a.toml"\n'}),
+    "run_extends_not_text": ("run {dir}/s.toml", {"s.toml": "extends = 3\n"}),
+    "run_unknown_parameter": ("run {dir}/s.toml", {"s.toml": VARIANT + "[parameters]\nno_such = 1.0\n"}),
+    "run_parameter_range": ("run {dir}/s.toml", {"s.toml": VARIANT + "[parameters]\nuser_cost_elasticity = 99.0\n"}),
+    "run_bad_choice": ("run {dir}/s.toml", {"s.toml": VARIANT + '[policy.ex_ante_grants]\nselection = "bribes"\n'}),
+    "run_bad_prefecture": ("run {dir}/s.toml", {"s.toml": VARIANT + '[policy.rd_reward]\nprefectures = ["lhasa"]\n'}),
+    "run_tier_mismatch": ("run {dir}/s.toml", {"s.toml": VARIANT + "[policy.rd_reward]\ntier_intensity = [0.01, 0.02]\n"
+                                                                    "tier_amount = [10.0]\n"}),
+    "run_end_year_2070": ("run {dir}/s.toml", {"s.toml": VARIANT + "end_year = 2070\n"}),
+    "run_scale_zero": ("run {dir}/s.toml", {"s.toml": VARIANT + "scale = 0\n"}),
+    "run_empty_file": ("run {dir}/s.toml", {"s.toml": ""}),
+    # run: the command line
+    "run_cli_scale": (f"run {BASE} --scale 2", {}),
+    "run_cli_seed": (f"run {BASE} --seed -1", {}),
+    "run_cli_end_year": (f"run {BASE} --end-year 1999", {}),
+    "run_cli_draws": (f"run {BASE} --draws 0", {}),
+    "run_cli_seeds": (f"run {BASE} --seeds 1,1", {}),
+    "run_cli_unknown_option": (f"run {BASE} --colour red", {}),
+    "run_out_is_file": (f"run {BASE} --out {{dir}}/report.txt", {"report.txt": "keep"}),
+    "run_out_foreign": (f"run {BASE} --out {{dir}}/notes", {"notes/draft.md": "keep"}),
+    "run_out_sweep": (f"run {BASE} --out {{dir}}/sw", {"sw/manifest.json": json.dumps({"kind": "sweep"})}),
+    "run_out_under_file": (f"run {BASE} --out {{dir}}/report.txt/run", {"report.txt": "keep"}),
+    # compare
+    "compare_bad_variant": (f"compare {BASE} {{dir}}/s.toml", {"s.toml": VARIANT + "[policy.tax]\nhte_rate = 2\n"}),
+    "compare_missing_base": ("compare {dir}/nowhere.toml {dir}/s.toml", {"s.toml": VARIANT}),
+    "compare_out_run": (f"compare {BASE} {BASE} --out {{dir}}/r", {"r/manifest.json": json.dumps({"kind": "run"})}),
+    # sweep
+    "sweep_missing": ("sweep {dir}/nowhere.toml", {}),
+    "sweep_bad_path": ("sweep {dir}/e.toml", {"e.toml": EXPERIMENT.replace("general", "nonexistent")}),
+    "sweep_from_year": ("sweep {dir}/e.toml", {"e.toml": EXPERIMENT.replace("from_year = 2018", "from_year = 1999")}),
+    "sweep_unknown_key": ("sweep {dir}/e.toml", {"e.toml": "colour = 1\n" + EXPERIMENT}),
+    "sweep_utf16_bad": ("sweep {dir}/e.toml", {"e.toml": EXPERIMENT.replace("seeds = [1]", "seeds = []").encode("utf-16")}),
+    "sweep_out_compare": ("sweep {dir}/e.toml --out {dir}/c", {"e.toml": EXPERIMENT,
+                                                               "c/manifest.json": json.dumps({"kind": "compare"})}),
+    # export
+    "export_missing": ("export {dir}/nowhere --to xlsx", {}),
+    "export_foreign": ("export {dir}/notes --to xlsx", {"notes/draft.md": "keep"}),
+    "export_file": ("export {dir}/draft.md --to html", {"draft.md": "keep"}),
+    "export_bad_format": ("export {dir}/notes --to pdf", {"notes/draft.md": "keep"}),
+    "export_damaged_manifest": ("export {dir}/r --to csv", {"r/manifest.json": "{ not json"}),
+    "export_incomplete_run": ("export {dir}/r --to csv", {"r/manifest.json": json.dumps({"kind": "run"})}),
+    "export_unknown_kind": ("export {dir}/r --to csv", {"r/manifest.json": json.dumps({"kind": "hologram"})}),
+    "export_sweep_without_runs": ("export {dir}/r --to parquet", {"r/manifest.json": json.dumps(
+        {"kind": "sweep", "experiment": {"vary": {}}})}),
+}
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", list(CORPUS))
+def test_malformed_input_exit_2_one_line_nothing_written(case, tmp_path, capsys, monkeypatch):
+    command, files = CORPUS[case]
+    for name, content in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    monkeypatch.chdir(tmp_path)  # default output folders (results/...) would appear here
+    before = _snapshot(tmp_path)
+    code = cli(command.format(dir=tmp_path).split())
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and lines[0].startswith("qhsim")
+    assert _snapshot(tmp_path) == before
+    assert not any(p.name.startswith(".") for p in tmp_path.rglob("*")), "temporary files left behind"
+
+
+def cli(argv: list[str]) -> int:
+    """``qhsim`` in this process: the exit code, whether returned or raised by argparse."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_corpus_is_large_and_covers_every_command():
+    assert len(CORPUS) >= 30
+    assert {c.split()[0] for c, _ in CORPUS.values()} == {"run", "compare", "sweep", "export"}
+
+
+# --- encodings ------------------------------------------------------------------------------------------
+
+VARIANT_ZH = f'# 说明\nextends = "{BASE}"\n[run]\nname = "编码"\ndescription = "事前资助 ex-ante"\n'
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+def test_utf8_bom_and_utf16_files_are_read(tmp_path, encoding):
+    path = tmp_path / "s.toml"
+    path.write_bytes(VARIANT_ZH.encode(encoding) if encoding != "utf-16" else VARIANT_ZH.encode("utf-16"))
+    scenario = load_scenario(path)
+    assert scenario.run.name == "编码" and scenario.run.description == "事前资助 ex-ante"
+
+
+def test_gbk_file_gets_an_error_naming_the_encoding(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_bytes(VARIANT_ZH.encode("gbk"))
+    with pytest.raises(InputError, match=r"s\.toml: not UTF-8 \(looks like GBK/GB18030\); save it as UTF-8"):
+        load_scenario(path)
+
+
+# --- schedule years -------------------------------------------------------------------------------------
+
+
+def test_schedule_years_outside_the_horizon_warn_with_file_key_and_value(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text(VARIANT + "[policy.tax]\nhte_rate = { 2010 = 0.2, 2012 = 0.15, 2040 = 0.3 }\n", encoding="utf-8")
+    scenario = load_scenario(path)
+    assert scenario.policy.tax.hte_rate.at(2040) == 0.3
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        f"qhsim: warning: {path}: policy.tax.hte_rate: year 2010 = 0.2 never takes effect (2012 replaces it "
+        "by the start year 2015)",
+        f"qhsim: warning: {path}: policy.tax.hte_rate: year 2040 = 0.3 is after the last simulated year 2035; "
+        "it never takes effect",
+    ]
+
+
+@pytest.mark.parametrize("year", [1999, 2061])
+def test_schedule_years_before_2000_or_after_2060_are_errors(tmp_path, year):
+    path = tmp_path / "s.toml"
+    path.write_text(VARIANT + f"[policy.tax]\nhte_rate = {{ {year} = 0.1 }}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"s\.toml: policy\.tax\.hte_rate: year {year} outside allowed range \[2000, 2060\]"):
+        load_scenario(path)
+
+
+def test_shipped_scenarios_load_without_warnings(capsys):
+    for path in sorted(SCENARIOS.glob("*.toml")):
+        load_scenario(path)
+    assert capsys.readouterr().err == ""
+
+
+def test_nothing_is_lost_when_a_run_fails_into_an_existing_folder(tmp_path):
+    assert cli(["run", BASE, "--scale", "0.02", "--end-year", "2017", "--no-charts", "--out", str(tmp_path / "r")]) == 0
+    first = (tmp_path / "r" / "manifest.json").read_bytes()
+    assert cli(["run", f"{tmp_path}/nowhere.toml", "--out", str(tmp_path / "r")]) == 2
+    assert (tmp_path / "r" / "manifest.json").read_bytes() == first
