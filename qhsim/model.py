@@ -28,6 +28,7 @@ from qhsim.firms.certification import reward_amount
 from qhsim.firms.decision import decide
 from qhsim.firms.dynamics import exit_mask, grow, innovate
 from qhsim.firms.ladder import certify
+from qhsim.firms.rd import tax_expenditure
 from qhsim.firms.synthesis import initial_population, new_firms
 from qhsim.government.agents import PrefectureGovernment, ProvincialGovernment
 from qhsim.government.programmes import ex_ante_grants, ex_post_subsidy, rd_rewards, vouchers
@@ -115,23 +116,19 @@ class QinghaiModel(mesa.Model):
         hte_reward = np.where(new_hte & (f.hte_since == year), pol.hte_reward, 0.0)  # first certificates only
         f.subsidy[:] = grants + expost + reward + hte_reward + voucher_pay
 
+        tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau, tau_alt, d)
         flows = YearFlows(
             grants=grants,
             expost=expost,
             hte_reward=hte_reward,
             rd_reward=reward,
             vouchers=voucher_pay,
-            tax_super_deduction=self._deduction_forgone(tau, d),
-            tax_hte_rate=np.where(f.hte_until >= year, tau_alt - tau, 0.0) * np.maximum(f.margin * f.revenue, 0.0),
+            tax_super_deduction=tax_super_deduction,
+            tax_hte_rate=tax_hte_rate,
         )
         knowledge = self.knowledge.step(year, pol, f, macro)
         self._book(flows)
         self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge))
-
-    def _deduction_forgone(self, tau: np.ndarray, d: np.ndarray) -> np.ndarray:
-        """Tax forgone through the super-deduction: tau x min(d x R&D, taxable profit)."""
-        f = self.firms
-        return tau * np.minimum(d * f.rd, np.maximum(f.margin * f.revenue, 0.0))
 
     def _book(self, flows: YearFlows) -> None:
         """Record full-scale spending in the governments' ledgers."""

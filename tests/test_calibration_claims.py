@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from qhsim.calibration.report import classification_lines, reclassify_report
-from qhsim.calibration.settings import load_free_parameters, model_parameters
+from qhsim.calibration.settings import (
+    fingerprint_of, load_free_parameters, model_files, model_fingerprint, model_fingerprint_at, model_parameters,
+)
 from qhsim.calibration.targets import load_targets
 from qhsim.errors import InputError
 
@@ -109,3 +112,32 @@ def test_reclassify_reads_validation_means(tmp_path):
     got = next(line for line in section.splitlines() if line.startswith("| rd_intensity_2020 |"))
     assert f"{(validation - 0.71) / 0.71:+.1%}" in got
     assert not math.isclose(float(cells[6]), validation)
+
+
+# ---------------------------------------------------------------------------------------------------
+# provenance: which model the shipped calibration was estimated on
+
+
+def test_model_fingerprint_covers_the_model_code_and_data_only():
+    paths = ["model.py", "firms/rd.py", "data/behaviour.toml", "data/README.md", "calibration/report.py",
+             "output/store.py", "cli.py", "knowledge/cli.py", "data/__init__.py", "sub/data/x.toml"]
+    files = [p.as_posix() for p in model_files(paths)]
+    assert files == ["data/__init__.py", "firms/rd.py", "knowledge/cli.py", "model.py", "data/behaviour.toml"]
+    content = {Path(p): p.encode() for p in files}
+    base = fingerprint_of(model_files(paths), content.__getitem__)
+    for changed in files:  # any byte of any model file, code or data, changes the fingerprint
+        assert fingerprint_of(model_files(paths), lambda rel: content[rel] + (b"!" if rel.as_posix() == changed else b"")) != base
+    assert len(model_fingerprint()) == 64
+
+
+def test_shipped_calibration_names_the_commit_of_its_model():
+    """calibrated.toml's model_fingerprint is the content hash of the model files at its model_commit."""
+    import tomllib
+
+    meta = tomllib.loads((CAL / "calibrated.toml").read_text(encoding="utf-8"))["meta"]
+    assert len(meta["model_fingerprint"]) == 64 and len(meta["model_commit"]) == 40
+    try:
+        again = model_fingerprint_at(meta["model_commit"])
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("needs the git history of the repository (CI's fresh clone has it)")
+    assert again == meta["model_fingerprint"]

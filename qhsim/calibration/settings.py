@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import subprocess
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -270,17 +272,56 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
 _NOT_MODEL = ("calibration", "output", "app", "dashboard", "cli.py", "__pycache__")
 
 
-def model_fingerprint() -> str:
-    """sha256 of the model's source and data files (not of the calibration, CLI or dashboard code)."""
+def model_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files that make the model, among ``paths`` (relative to the package folder ``qhsim/``), in hashing
+    order: every ``*.py`` outside calibration/, output/, app/, dashboard/ and the top-level cli.py (sorted as
+    paths), then ``data/*.toml`` (sorted)."""
+    paths = [Path(p) for p in paths]
+    py = sorted(p for p in paths if p.suffix == ".py" and p.parts[0] not in _NOT_MODEL and "__pycache__" not in p.parts)
+    toml = sorted(p for p in paths if p.parent == Path("data") and p.suffix == ".toml")
+    return py + toml
+
+
+def fingerprint_of(files: list[Path], read: Callable[[Path], bytes]) -> str:
+    """sha256 over (relative path as text, file bytes) of each file in order."""
     h = hashlib.sha256()
-    files = sorted(PACKAGE_DIR.rglob("*.py")) + sorted((PACKAGE_DIR / "data").glob("*.toml"))
-    for p in files:
-        rel = p.relative_to(PACKAGE_DIR)
-        if rel.parts[0] in _NOT_MODEL or any(part == "__pycache__" for part in rel.parts):
-            continue
-        h.update(str(rel).encode())
-        h.update(p.read_bytes())
+    for rel in files:
+        h.update(rel.as_posix().encode())
+        h.update(read(rel))
     return h.hexdigest()
+
+
+def model_fingerprint() -> str:
+    """Content hash of the model's source and data files as they are now (``model_files``, ``fingerprint_of``).
+
+    calibration/calibrated.toml records it (``meta.model_fingerprint``) with the commit whose files give the same
+    hash (``meta.model_commit``); ``model_fingerprint_at(commit)`` recomputes it from git.
+    """
+    files = model_files(p.relative_to(PACKAGE_DIR) for p in PACKAGE_DIR.rglob("*") if p.is_file())
+    return fingerprint_of(files, lambda rel: (PACKAGE_DIR / rel).read_bytes())
+
+
+def _git(*args: str, text: bool = True) -> Any:
+    return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, check=True, text=text).stdout
+
+
+def model_fingerprint_at(commit: str) -> str:
+    """``model_fingerprint`` of the files of ``commit`` (read with git; raises if git or the commit is missing)."""
+    listed = _git("ls-tree", "-r", "--name-only", commit, "--", "qhsim").split("\n")
+    files = model_files(Path(p).relative_to("qhsim") for p in listed if p)
+    return fingerprint_of(files, lambda rel: _git("show", f"{commit}:qhsim/{rel.as_posix()}", text=False))
+
+
+def model_commit() -> str:
+    """The git commit whose model files are the ones in use, or "" when they differ from it (uncommitted edits)
+    or git is not available."""
+    try:
+        head = _git("rev-parse", "HEAD").strip()
+        dirty = _git("status", "--porcelain", "--", *(f"qhsim/{p.as_posix()}" for p in model_files(
+            p.relative_to(PACKAGE_DIR) for p in PACKAGE_DIR.rglob("*") if p.is_file())))
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return "" if dirty.strip() else head
 
 
 def file_sha(path: Path) -> str:

@@ -39,6 +39,21 @@ def tax_rates(f: FirmPopulation, pol: PolicyYear) -> tuple[np.ndarray, np.ndarra
     return np.where(prof > 0, tau, 0.0), tau_alt
 
 
+def tax_expenditure(
+    f: FirmPopulation, year: int, tau: np.ndarray, tau_alt: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tax forgone this year per firm (万元): (super-deduction, HTE rate).
+
+    Super-deduction: tau x min(d x R&D, taxable profit) - the extra deduction is worth the firm's rate, but only
+    up to this year's taxable profit (no carry-forward; a loss-making firm forgoes nothing this year).
+    HTE rate: (rate without HTE status - rate paid) x taxable profit, for firms with a valid certificate.
+    """
+    taxable = np.maximum(profit(f), 0.0)
+    super_deduction = tau * np.minimum(d * f.rd, taxable)
+    hte_rate = np.where(f.hte_until >= year, tau_alt - tau, 0.0) * taxable
+    return super_deduction, hte_rate
+
+
 def deduction_rates(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np.ndarray) -> np.ndarray:
     """Super-deduction rate d per firm: manufacturing / tech-based SME / general; 0 on the negative list."""
     d = np.where(sector_manufacturing[f.sector], pol.deduction_manufacturing, pol.deduction_general)

@@ -308,7 +308,9 @@ class TalentSystem:
         firm_eff = np.bincount(pos[ok], weights=w[ok], minlength=len(emp.firm_uid))
         inst_eff = np.bincount(inst[inst >= 0], weights=w[inst >= 0], minlength=emp.inst.n)
         pref = self._pref(emp, index)
-        counted = p.resident & (p.kind != NONE)
+        # R&D personnel: residents at the institutions and at R&D-performing firms (``emp``). A researcher who just
+        # moved to a spin-off counts from the year the new firm does R&D.
+        counted = p.resident & (p.kind != NONE) & ~(is_firm & (pos < 0))
         personnel = np.bincount(pref[counted], minlength=self.n_pref)
         return SimpleNamespace(firm_head=firm_head, inst_head=inst_head, firm_eff=firm_eff, inst_eff=inst_eff,
                                personnel=personnel)

@@ -1,0 +1,271 @@
+"""Mutation check 变异检验: plant known bugs one at a time in a scratch copy and see whether the tests catch them.
+
+    .venv/bin/python benchmarks/mutation_check.py            # every mutant
+    .venv/bin/python benchmarks/mutation_check.py -k tax     # mutants whose name contains "tax"
+    .venv/bin/python benchmarks/mutation_check.py --list
+
+Each mutant is a precise source patch (an exact snippet that must occur exactly once, and its replacement)
+plus the part of the test suite that should catch it: test files that CI runs (`make test` runs all of
+tests/). The script copies the repository's tracked files to a scratch folder, checks that those tests pass
+unmutated, then for each mutant patches one file, runs its tests with the project's Python (stopping at the
+first failure), restores the file, and prints mutant -> caught / SURVIVED and the first failing test. A patch
+that no longer applies is an error (exit code 2): the list must follow the code, not rot silently.
+Exit code: 0 if every mutant is caught, 1 if any survived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    why: str  # the bug, in words
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+M = Mutant
+MUTANTS: tuple[Mutant, ...] = (
+    # --- the bugs planted by the review of issue #12 -------------------------------------------------------------
+    M("draws_keyed_by_position", "keyed draws use the array position instead of the firm id",
+      "qhsim/draws.py",
+      "self._keys = np.asarray(uids).astype(np.uint64) * _GOLDEN",
+      "self._keys = np.arange(len(uids)).astype(np.uint64) * _GOLDEN",
+      ("tests/test_crn.py",)),
+    M("draws_ignore_seed", "the seed is ignored in keyed draws",
+      "qhsim/draws.py",
+      "stream = _mix(np.array([year * 1000 + self.purposes[purpose]], dtype=np.uint64) ^ self._seed_key)[0]",
+      "stream = _mix(np.array([year * 1000 + self.purposes[purpose]], dtype=np.uint64))[0]",
+      ("tests/test_crn.py",)),
+    M("super_deduction_no_profit_cap", "super-deduction tax expenditure without its profit cap",
+      "qhsim/firms/rd.py",
+      "super_deduction = tau * np.minimum(d * f.rd, taxable)",
+      "super_deduction = tau * d * f.rd",
+      ("tests/test_tax_expenditure.py",)),
+    M("hte_rate_sign_flipped", "sign of the HTE-rate tax expenditure flipped",
+      "qhsim/firms/rd.py",
+      "hte_rate = np.where(f.hte_until >= year, tau_alt - tau, 0.0) * taxable",
+      "hte_rate = np.where(f.hte_until >= year, tau - tau_alt, 0.0) * taxable",
+      ("tests/test_tax_expenditure.py",)),
+    M("turnover_not_scaled", "technology-contract turnover not divided by the run's scale",
+      "qhsim/knowledge/system.py",
+      '"tech_contract_turnover": wp(market.turnover) / s / WAN_PER_YI,',
+      '"tech_contract_turnover": wp(market.turnover) / WAN_PER_YI,',
+      ("tests/test_scale_invariance.py",)),
+    M("giant_quota_not_scaled", "the little-giant quota not scaled to the simulated population",
+      "qhsim/model.py",
+      "new_hte = certify(f, pol, b, self.draws, self._scaled_quota(pol.giant_quota))",
+      "new_hte = certify(f, pol, b, self.draws, pol.giant_quota)",
+      ("tests/test_scale_invariance.py",)),
+    M("objective_ignores_prefectures", "the calibration objective silently ignores prefecture targets",
+      "qhsim/calibration/objective.py",
+      '            if fit.status == "not_yet_modelled":\n                continue\n            if fit.status == "nan":',
+      '            if fit.status == "not_yet_modelled" or fit.target.region != "province":\n                continue\n'
+      '            if fit.status == "nan":',
+      ("tests/test_calibration_checks.py",)),
+    M("objective_ignores_last_target", "the calibration objective silently ignores the last target",
+      "qhsim/calibration/objective.py",
+      "        for fit in self.fits(cells):\n            if fit.status == \"not_yet_modelled\":",
+      "        for fit in self.fits(cells)[:-1]:\n            if fit.status == \"not_yet_modelled\":",
+      ("tests/test_calibration_checks.py",)),
+    # --- tests that proved less than they claimed ------------------------------------------------------------------
+    M("abc_without_rejection", "ABC-SMC accepts every proposal (no rejection step)",
+      "qhsim/calibration/abc_smc.py",
+      "if dd <= eps and len(acc_ids) < n:",
+      "if len(acc_ids) < n:",
+      ("tests/test_calibration_checks.py",)),
+    M("sensitivity_factors_swapped", "sensitivity indices attached to the wrong factors",
+      "qhsim/calibration/sensitivity.py",
+      "**{key: float(r[key][j]) for key in keys}",
+      "**{key: float(r[key][len(factors) - 1 - j]) for key in keys}",
+      ("tests/test_calibration_checks.py",)),
+    M("spinoff_staff_at_zero_rd", "spin-off researchers counted at new firms with zero R&D",
+      "qhsim/knowledge/talent.py",
+      "counted = p.resident & (p.kind != NONE) & ~(is_firm & (pos < 0))",
+      "counted = p.resident & (p.kind != NONE)",
+      ("tests/test_knowledge.py::test_rd_personnel_invariant_holds_every_year_on_every_seed",)),
+    M("results_in_completion_order", "parallel results assembled in order of completion",
+      "qhsim/calibration/parallel.py",
+      "per_seed = [partial[eval_id][i] for i in range(len(self.seeds))]",
+      "per_seed = list(partial[eval_id].values())",
+      ("tests/test_calibration_checks.py",)),
+    # --- more bugs of the same kinds ------------------------------------------------------------------------------
+    M("grants_ignore_budget", "ex-ante grants fund every applicant regardless of the budget",
+      "qhsim/government/programmes.py",
+      "funded = order[np.cumsum(size[order]) <= budget]",
+      "funded = order",
+      ("tests/test_programmes.py",)),
+    M("expost_not_pro_rata", "ex-post subsidy claims paid in full when they exceed the budget",
+      "qhsim/government/programmes.py",
+      "return claims if total <= budget else claims * (budget / total)",
+      "return claims",
+      ("tests/test_programmes.py",)),
+    M("business_rd_not_scaled", "business R&D indicator not divided by the run's scale",
+      "qhsim/indicators.py",
+      "business_rd = with_province(by_pref(f.rd)) / scale / WAN_PER_YI",
+      "business_rd = with_province(by_pref(f.rd)) / WAN_PER_YI",
+      ("tests/test_scale_invariance.py",)),
+    M("spending_ledger_not_scaled", "governments' ledgers record simulated-scale spending",
+      "qhsim/model.py",
+      'self.province.record(programme, float(getattr(flows, programme).sum()) / self.scale)',
+      'self.province.record(programme, float(getattr(flows, programme).sum()))',
+      ("tests/test_programmes.py",)),
+    M("calibration_ignored", "the model ignores calibration/calibrated.toml (defaults stay uncalibrated)",
+      "qhsim/config/schema.py",
+      'return {**data.values("behaviour"), **calibrated_parameters(), **self.parameters}',
+      'return {**data.values("behaviour"), **self.parameters}',
+      ("tests/test_calibrated_defaults.py",)),
+    M("calibration_beats_scenario", "calibrated values override a scenario's own [parameters]",
+      "qhsim/config/schema.py",
+      'return {**data.values("behaviour"), **calibrated_parameters(), **self.parameters}',
+      'return {**data.values("behaviour"), **self.parameters, **calibrated_parameters()}',
+      ("tests/test_calibrated_defaults.py",)),
+    M("knowledge_ignores_calibration", "calibrated knowledge / talent parameters never reach the knowledge system",
+      "qhsim/knowledge/system.py",
+      "self.kp = knowledge_parameters(vars(model.b))",
+      "self.kp = knowledge_parameters(model.config.parameters)",
+      ("tests/test_calibrated_defaults.py",)),
+    M("hte_ratio_strict", "the HTE R&D-ratio criterion demands strictly more than the threshold",
+      "qhsim/firms/certification.py",
+      "ratio_ok = rd3 >= hte_threshold(f.revenue, pol) * rev3 * (1.0 - RATIO_TOLERANCE)",
+      "ratio_ok = rd3 > hte_threshold(f.revenue, pol) * rev3 * (1.0 + RATIO_TOLERANCE)",
+      ("tests/test_certification.py",)),
+    M("knowledge_without_rd", "this year's R&D is not added to the knowledge stock",
+      "qhsim/firms/dynamics.py",
+      "f.knowledge[:] = (1.0 - b.knowledge_depreciation) * f.knowledge + f.rd",
+      "f.knowledge[:] = (1.0 - b.knowledge_depreciation) * f.knowledge",
+      ("tests/test_programmes.py",)),
+    M("classification_ignores_hand_set", "the fit report counts hand-set targets as fitted",
+      "qhsim/calibration/targets.py",
+      "        hand = tuple(n for n in self.set_by_hand if n not in free)",
+      "        hand = ()",
+      ("tests/test_calibration_claims.py",)),
+    M("fingerprint_skips_data", "the model fingerprint ignores the data files",
+      "qhsim/calibration/settings.py",
+      'toml = sorted(p for p in paths if p.parent == Path("data") and p.suffix == ".toml")',
+      "toml = []",
+      ("tests/test_calibration_claims.py",)),
+)
+
+
+SKIP_DIRS = {".git", ".venv", "results", "__pycache__", "node_modules", ".pytest_cache"}
+
+
+def repo_files() -> list[str]:
+    """The working tree's files: tracked and untracked-but-not-ignored (git), else everything but SKIP_DIRS."""
+    git = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                         capture_output=True, check=False)
+    if git.returncode == 0:
+        return [p for p in git.stdout.decode().split("\0") if p]
+    return [str(p.relative_to(ROOT)) for p in ROOT.rglob("*")
+            if p.is_file() and not SKIP_DIRS & set(p.relative_to(ROOT).parts)]
+
+
+def copy_repo(dest: Path) -> None:
+    for rel in repo_files():
+        src = ROOT / rel
+        if src.is_file():
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target)
+
+
+def check_patches(mutants: tuple[Mutant, ...]) -> list[str]:
+    errors = []
+    for m in mutants:
+        text = (ROOT / m.file).read_text(encoding="utf-8")
+        n = text.count(m.old)
+        if n != 1:
+            errors.append(f"{m.name}: {m.file}: the snippet to mutate occurs {n} times (expected exactly once): {m.old!r}")
+        for t in m.tests:
+            if not (ROOT / t.split("::")[0]).is_file():
+                errors.append(f"{m.name}: test file {t} does not exist")
+    return errors
+
+
+def run_tests(scratch: Path, tests: tuple[str, ...], python: str) -> tuple[bool, str, float]:
+    env = {**os.environ, "PYTHONPATH": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"}
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [python, "-m", "pytest", "-x", "-q", "-rf", "-p", "no:cacheprovider", *tests],
+        cwd=scratch, env=env, capture_output=True, text=True, check=False,
+    )
+    secs = time.perf_counter() - started
+    failed = re.findall(r"^FAILED (\S+)", proc.stdout, re.M)
+    if proc.returncode == 0:
+        return True, "", secs
+    if failed:
+        return False, failed[0], secs
+    tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["?"]
+    return False, f"(pytest exit {proc.returncode}: {tail[0][:80]})", secs
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-k", default="", help="only mutants whose name contains one of these (comma-separated)")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"), help="interpreter with the test deps")
+    args = ap.parse_args(argv)
+    mutants = tuple(m for m in MUTANTS if any(k in m.name for k in args.k.split(",")))
+    if args.list:
+        for m in mutants:
+            print(f"{m.name:32s} {m.file:36s} {m.why}")
+        return 0
+    errors = check_patches(mutants)
+    if errors:
+        for e in errors:
+            print(f"mutation_check: {e}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="qhsim-mutants-") as tmp:
+        scratch = Path(tmp) / "repo"
+        copy_repo(scratch)
+        probe = subprocess.run([args.python, "-c", "import qhsim; print(qhsim.__file__)"], cwd=scratch,
+                               env={**os.environ, "PYTHONPATH": str(scratch)}, capture_output=True, text=True)
+        if not probe.stdout.strip().startswith(str(scratch)):
+            print(f"mutation_check: the scratch copy is not the package imported ({probe.stdout.strip()})", file=sys.stderr)
+            return 2
+        suites = sorted({t for m in mutants for t in m.tests})
+        ok, first, secs = run_tests(scratch, tuple(suites), args.python)
+        print(f"unmutated: {' '.join(suites)} -> {'pass' if ok else 'FAIL ' + first} ({secs:.0f} s)")
+        if not ok:
+            print("mutation_check: the tests fail without any mutant; fix them first", file=sys.stderr)
+            return 2
+        rows = []
+        for m in mutants:
+            path = scratch / m.file
+            original = path.read_text(encoding="utf-8")
+            path.write_text(original.replace(m.old, m.new, 1), encoding="utf-8")
+            try:
+                passed, first, secs = run_tests(scratch, m.tests, args.python)
+            finally:
+                path.write_text(original, encoding="utf-8")
+            rows.append((m, not passed, first, secs))
+            print(f"  {m.name:32s} {'caught' if not passed else 'SURVIVED':9s} {secs:5.0f} s  {first}", flush=True)
+    print()
+    print("| mutant | bug | caught | first failing test |")
+    print("|---|---|---|---|")
+    for m, caught, first, _ in rows:
+        print(f"| `{m.name}` | {m.why} ({m.file}) | {'yes' if caught else '**no**'} | {first or '—'} |")
+    survived = [m.name for m, caught, _, _ in rows if not caught]
+    print()
+    print(f"{len(rows) - len(survived)} of {len(rows)} planted bugs caught" + (f"; survived: {', '.join(survived)}" if survived else ""))
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
