@@ -9,7 +9,8 @@ plus the part of the test suite that should catch it: test files that CI runs (`
 tests/). The script copies the repository's tracked files to a scratch folder, checks that those tests pass
 unmutated, then for each mutant patches one file, runs its tests with the project's Python (stopping at the
 first failure), restores the file, and prints mutant -> caught / SURVIVED and the first failing test. A patch
-that no longer applies is an error (exit code 2): the list must follow the code, not rot silently.
+that no longer applies is an error (exit code 2): the list must follow the code, not rot silently
+(tests/test_mutation_list.py, part of `make test`, checks that every patch still applies).
 Exit code: 0 if every mutant is caught, 1 if any survived.
 """
 
