@@ -3,16 +3,13 @@ tests/browser_harness.py)."""
 
 from __future__ import annotations
 
+import time
+
 from browser_harness import browser, dash, marks, server  # noqa: F401 - fixtures
 
 pytestmark = marks()
 
 SCALE = 0.25  # quick runs; the direction of a super-deduction change is clear at this scale
-
-
-def english(d) -> None:
-    d.page.locator(".qh-lang").click()
-    d.page.get_by_text("Levers", exact=True).wait_for(timeout=10_000)
 
 
 def test_page_load_and_baseline_run(dash):
@@ -29,7 +26,7 @@ def test_page_load_and_baseline_run(dash):
 
 def test_lever_change_raises_rd_intensity(dash):
     d = dash()
-    english(d)
+    d.english()
     d.set_field("Scale (share of firms simulated)", SCALE)
     d.run()
     before, chart_before = d.headline(2035), d.chart_pixels()
@@ -43,3 +40,50 @@ def test_lever_change_raises_rd_intensity(dash):
     d.goto("indicators")
     assert d.chart_pixels() != chart_before
     assert d.errors == []
+
+
+def test_every_page_in_both_languages_with_screenshots(dash):
+    d = dash()
+    d.set_field("规模（模拟企业比例）", SCALE)
+    d.run()
+    zh_pages = {}
+    for page in ("levers", "indicators", "prefectures", "compare", "experiments", "inside", "export"):
+        d.goto(page)
+        d.screenshot(f"page_{page}_zh")
+        zh_pages[page] = d.page.locator(f".qh-page-{page}").inner_text()
+    assert zh_pages["indicators"] == "指标与目标"
+    d.english()
+    for page in ("levers", "indicators", "inside", "export", "prefectures"):
+        d.goto(page)
+        d.screenshot(f"page_{page}_en")
+    body = d.page.locator("body").text_content()
+    assert "Indicators vs targets" in body and "指标与目标" not in body
+    assert "Haixi" in body and "海西" not in body  # prefecture names follow the language
+    d.page.locator(".qh-lang").click()  # back to Chinese
+    d.page.get_by_text("政策杠杆", exact=True).wait_for(timeout=10_000)
+    assert d.errors == []
+
+
+def test_two_sessions_are_isolated_and_a_run_does_not_freeze_the_other(dash):
+    a, b = dash(), dash()
+    a.english()
+    a.goto("levers")
+    a.page.locator(".qh-group-grants").click()
+    a.set_field("Ex-ante grant budget (万元/年 per yr)", 60000, changes=1)
+    # session b still sees the baseline and Chinese labels
+    b.goto("levers")
+    b.page.locator(".qh-group-grants").click()
+    assert b.page.locator(".qh-changes").inner_text().endswith(": 0")
+    assert b.field("事前立项资助年度预算 (万元/年 per yr)").input_value() == "15000.0"
+    # a full-scale run in a; b stays responsive meanwhile
+    a.set_field("Scale (share of firms simulated)", 1.0)
+    a.page.locator(".qh-run").click()
+    a.page.locator(".qh-progress").wait_for(timeout=30_000)
+    started = time.perf_counter()
+    b.page.locator(".qh-lang").click()
+    b.page.get_by_text("Levers", exact=True).wait_for(timeout=10_000)
+    assert time.perf_counter() - started < 10
+    assert a.page.locator(".qh-progress").count() == 1 or a.run_id()  # a's run went on (or just finished)
+    a.page.locator(".qh-headline").wait_for(timeout=120_000)
+    assert b.run_id() == ""  # b never saw a's run
+    assert a.errors == [] and b.errors == []

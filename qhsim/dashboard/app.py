@@ -13,9 +13,7 @@ import math
 import solara
 from solara.lab import use_task
 
-from qhsim import data
-from qhsim.dashboard import i18n
-from qhsim.dashboard import levers as lv
+from qhsim.dashboard import compare, i18n, pages
 from qhsim.dashboard.figures import headline
 from qhsim.dashboard.pages import PAGES
 from qhsim.dashboard.runs import Cancelled, DashboardRun, execute
@@ -131,6 +129,17 @@ def Page():
         return done
 
     task = use_task(simulate, dependencies=None)
+
+    def compare_designs() -> str:
+        def progress(p: float) -> None:
+            compare_task.progress = 100.0 * p
+
+        k, result = compare.run_comparison(s, pages.budget_neutral.value, progress,
+                                           cancelled=lambda: not compare_task.is_current())
+        pages.last_compare.value = (k, result)
+        return k
+
+    compare_task = use_task(compare_designs, dependencies=None)
     solara.Title(i18n.text("title", L))
     with solara.AppBar():
         LanguageToggle()
@@ -144,11 +153,13 @@ def Page():
             with solara.ToggleButtonsSingle(value=page.value, on_value=page.set):
                 for k in PAGES:
                     solara.Button(i18n.text(f"page_{k}", L), value=k, text=True, classes=[f"qh-page-{k}"])
-            PAGES[page.value](ctx=Context(s, L, last_run.value, edit, task))
+            with solara.Column(classes=[f"qh-view-{page.value}"]):
+                PAGES[page.value](ctx=Context(s, L, last_run.value, edit, task, compare_task))
 
 
 class Context:
-    """What a page needs: the session, the language, the last run, the edit function and the run task."""
+    """What a page needs: the session, the language, the last run, the edit function and the two tasks."""
 
-    def __init__(self, s: Session, lang_: str, run: DashboardRun | None, edit_, task):
-        self.session, self.lang, self.run, self.edit, self.task = s, lang_, run, edit_, task
+    def __init__(self, s: Session, lang_: str, run: DashboardRun | None, edit_, task, compare_task):
+        self.session, self.lang, self.run, self.edit = s, lang_, run, edit_
+        self.task, self.compare_task = task, compare_task

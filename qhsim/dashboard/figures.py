@@ -24,7 +24,7 @@ from qhsim.dashboard.runs import LADDER, RATIO_BINS, Inside
 from qhsim.output.charts import cjk_font, observed_points
 from qhsim.output.report import band, draw_paths, n_draws, summary_table
 from qhsim.results import PROVINCE
-from qhsim.targets import load_targets
+from qhsim.targets import load_targets, meets
 
 START_YEAR = 2015
 COLORS = {"sim": "#1f5f99", "data": "black", "target": "#c0392b", "alt": "#e67e22"}
@@ -59,6 +59,12 @@ def png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+@cache
+def plan_targets() -> pd.DataFrame:
+    """The plan targets (validated once per server; treat as read-only)."""
+    return load_targets()
+
+
 def target_rows(indicators: pd.DataFrame, region: str) -> pd.DataFrame:
     """Level targets of ``region`` with the simulated median, gap and P(target met) (``summary_table``)."""
     table = summary_table(indicators, region)
@@ -86,7 +92,7 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
     observed = observed_points(key) if region == PROVINCE else {}
     if observed:
         ax.plot(list(observed), list(observed.values()), "o", color=COLORS["data"], label=i18n.text("observed", lang))
-    targets = load_targets()
+    targets = plan_targets()
     targets = targets[(targets["region"] == region) & (targets["indicator"] == key)
                       & targets["kind"].isin(("level", "min_level"))]
     probs = target_rows(indicators, region) if ensemble and len(targets) else None
@@ -101,6 +107,7 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
                     fontsize=7 if compact else 8, color=COLORS["target"])
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(labelsize=7 if compact else 8)
+    ax.margins(y=0.15)  # room for the target labels
     ax.grid(alpha=0.3)
 
 
@@ -131,14 +138,12 @@ def prefecture_figure(indicators: pd.DataFrame, key: str, lang: str = "zh") -> F
 
 def prefecture_table(indicators: pd.DataFrame, keys: list[str], year: int, lang: str) -> pd.DataFrame:
     """The 8 prefectures side by side: one row per prefecture, one column per indicator (median in ``year``)."""
-    rows = []
-    for pref in data.prefecture_ids():
-        row = {i18n.text("region", lang): i18n.region(pref, lang)}
-        for key in keys:
-            stats = band(draw_paths(indicators, key, pref))
-            row[i18n.indicator(key, lang)] = round(float(stats["median"].get(year, np.nan)), 3)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    rows = indicators[indicators["year"] == year].groupby("region")[keys].median()
+    prefs = list(data.prefecture_ids())
+    table = rows.reindex(prefs).round(3)
+    table.columns = [i18n.indicator(k, lang) for k in keys]
+    table.insert(0, i18n.text("region", lang), [i18n.region(p, lang) for p in prefs])
+    return table.reset_index(drop=True)
 
 
 def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str) -> Figure:
@@ -146,7 +151,7 @@ def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str
     programme spending (the last two as paths with the chosen year marked)."""
     i = inside.years.index(year)
     fig = Figure(figsize=(12, 7), dpi=90)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.07, top=0.93, hspace=0.45, wspace=0.25)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.07, top=0.93, hspace=0.45, wspace=0.55)
     province = indicators[indicators["region"] == PROVINCE].set_index("year")
     with rc_context(fonts()):
         ax = fig.add_subplot(2, 2, 1)
@@ -174,6 +179,7 @@ def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str
         for col, color in (("talent_inflow", COLORS["sim"]), ("talent_outflow", COLORS["alt"])):
             ax.plot(province.index, province[col], color=color, label=i18n.indicator(col, lang))
         ax.axvline(year, color="grey", lw=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(i18n.text("talent_flows", lang), fontsize=9)
         ax.legend(fontsize=7)
 
@@ -188,13 +194,17 @@ def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str
 
 
 def headline(indicators: pd.DataFrame, key: str = "rd_intensity", year: int = 2025) -> dict:
-    """The median of ``key`` in ``year`` (province), its 90% band, and its target with P(target met)."""
-    stats = band(draw_paths(indicators, key, PROVINCE))
-    rows = target_rows(indicators, PROVINCE)
-    row = rows[(rows["indicator"] == key) & (rows["target_year"] == year)]
-    out = {"value": float(stats.at[year, "median"]), "lo": float(stats.at[year, "lo"]),
-           "hi": float(stats.at[year, "hi"]), "runs": n_draws(indicators), "target": math.nan, "p_met": math.nan}
-    if len(row):
-        out["target"] = float(row["target"].iloc[0])
-        out["p_met"] = float(row["p_met"].iloc[0]) if "p_met" in row else math.nan
+    """The median of ``key`` in ``year`` (province) with its 90% band, and its province level target with
+    P(target met): the share of runs at or above it (``qhsim.targets.meets``)."""
+    paths = draw_paths(indicators, key, PROVINCE)
+    values = paths.loc[year] if year in paths.index else pd.Series([math.nan])
+    lo, hi = values.quantile([0.05, 0.95])
+    out = {"value": float(values.median()), "lo": float(lo), "hi": float(hi), "runs": n_draws(indicators),
+           "target": math.nan, "p_met": math.nan}
+    t = plan_targets()
+    t = t[(t["indicator"] == key) & (t["region"] == PROVINCE) & (t["year"] == year) & t["kind"].isin(("level", "min_level"))]
+    if len(t):
+        row = next(t.itertuples())
+        out["target"] = float(row.value)
+        out["p_met"] = float(np.mean([bool(meets(float(v), row)) for v in values]))
     return out

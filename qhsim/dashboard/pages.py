@@ -10,7 +10,8 @@ import solara
 from qhsim import data
 from qhsim.dashboard import figures, i18n
 from qhsim.dashboard import levers as lv
-from qhsim.dashboard.state import Session
+from qhsim.dashboard import compare
+from qhsim.dashboard.state import MAX_DESIGNS, Session
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets
 
@@ -20,6 +21,9 @@ indicator_key = solara.reactive("rd_intensity")
 inside_year = solara.reactive(2025)
 save_name = solara.reactive("my_design")
 path_text = solara.reactive("")
+design_name = solara.reactive("design 1")
+budget_neutral = solara.reactive(False)
+last_compare = solara.reactive(None)  # (key, ComparisonResult) of this session's last comparison
 
 
 @solara.component
@@ -108,12 +112,16 @@ def _need_run(ctx) -> bool:
 
 @solara.component
 def IndicatorsPage(ctx):
-    if _need_run(ctx):
-        return
+    if not _need_run(ctx):
+        IndicatorsView(ctx)
+
+
+@solara.component
+def IndicatorsView(ctx):
     ind, L = ctx.run.result.indicators, ctx.lang
     IndicatorSelect(ctx)
     Chart(lambda: figures.indicator_figure(ind, indicator_key.value, PROVINCE, L), [ctx.run.key, indicator_key.value, L])
-    table = figures.target_rows(ind, PROVINCE)
+    table = solara.use_memo(lambda: figures.target_rows(ind, PROVINCE), dependencies=[ctx.run.key])
     solara.DataFrame(_target_view(table, L), items_per_page=20)
 
 
@@ -150,7 +158,8 @@ def InsidePage(ctx):
         return
     years = run.inside.years
     year = min(max(inside_year.value, years[0]), years[-1])
-    solara.SliderInt(i18n.text("year_slider", L), value=year, min=years[0], max=years[-1], on_value=inside_year.set)
+    solara.SliderInt(i18n.text("year_slider", L), value=year, min=years[0], max=years[-1], on_value=inside_year.set,
+                     thumb_label="always", tick_labels=False)
     Chart(lambda: figures.inside_figure(run.inside, run.result.indicators, year, L), [run.key, year, L])
 
 
@@ -183,7 +192,38 @@ def _xlsx(indicators: pd.DataFrame) -> bytes:
 
 @solara.component
 def ComparePage(ctx):
-    solara.Info("…")
+    s, L, task = ctx.session, ctx.lang, ctx.compare_task
+    solara.Markdown(i18n.text("compare_help", L))
+    with solara.Row(style={"gap": "12px", "align-items": "center", "flex-wrap": "wrap"}):
+        solara.InputText(i18n.text("design_name", L), value=design_name, style={"max-width": "240px"})
+        solara.Button(i18n.text("add_design", L), classes=["qh-add-design"],
+                      on_click=lambda: ctx.edit(lambda x: x.add_design(design_name.value)),
+                      disabled=len(s.designs) >= MAX_DESIGNS)
+        solara.Button(i18n.text("clear_designs", L), text=True, on_click=lambda: ctx.edit(Session.clear_designs))
+    solara.Text(f"{i18n.text('designs', L)}: {len(s.designs)}", classes=["qh-design-count"])
+    for d in s.designs:
+        changes = "; ".join(lv.describe(list(d.changes), L)) or i18n.text("no_changes", L)
+        solara.Text(f"• {d.name}: {changes}", style={"display": "block", "font-size": "13px"})
+    with solara.Row(style={"gap": "12px", "align-items": "center"}):
+        solara.Checkbox(label=i18n.text("budget_neutral", L), value=budget_neutral)
+        solara.Button(i18n.text("compare_run", L), color="primary", classes=["qh-compare"], on_click=lambda: task(),
+                      disabled=task.pending or not s.designs)
+        solara.Button(i18n.text("cancel", L), on_click=task.cancel, disabled=not task.pending)
+    if task.pending:
+        solara.ProgressLinear(task.progress if task.progress is not None else True)
+    elif task.error:
+        solara.Error(f"{i18n.text('error', L)}: {task.exception}")
+    if last_compare.value is None:
+        return
+    k, result = last_compare.value
+    solara.Markdown(f"**{i18n.text('ranking', L)}** · {i18n.text('window', L)} {result.window[0]}–{result.window[1]}"
+                    f" · {result.meta.get('runs', '')} {i18n.text('runs', L)}")
+    solara.DataFrame(compare.summary(result, L), items_per_page=10)
+    if result.budget is not None:
+        solara.DataFrame(result.budget, items_per_page=10)
+    IndicatorSelect(ctx)
+    solara.DataFrame(compare.changes(result, indicator_key.value, L), items_per_page=10)
+    Chart(lambda: compare.figure(result, indicator_key.value, L), [k, indicator_key.value, L])
 
 
 @solara.component

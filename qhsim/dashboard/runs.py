@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,24 +96,25 @@ class DashboardRun:
 
 
 class RunCache:
-    """A thread-safe LRU of finished runs, shared by all sessions (results depend only on the key)."""
+    """A thread-safe LRU of finished runs (or comparisons), shared by all sessions: a result depends only on
+    its key, so every session may reuse it."""
 
     def __init__(self, size: int = 24):
         self.size = size
-        self._runs: OrderedDict[str, DashboardRun] = OrderedDict()
+        self._runs: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> DashboardRun | None:
+    def get(self, key: str) -> Any:
         with self._lock:
             run = self._runs.get(key)
             if run is not None:
                 self._runs.move_to_end(key)
             return run
 
-    def put(self, run: DashboardRun) -> None:
+    def put(self, key: str, value: Any) -> None:
         with self._lock:
-            self._runs[run.key] = run
-            self._runs.move_to_end(run.key)
+            self._runs[key] = value
+            self._runs.move_to_end(key)
             while len(self._runs) > self.size:
                 self._runs.popitem(last=False)
 
@@ -162,7 +164,7 @@ def execute(req: RunRequest, progress: Progress = lambda p: None, cancelled: IsC
         inside = None
         result = _ensemble(req, n_years, progress, cancelled)
     done = DashboardRun(key, req, result, inside, time.perf_counter() - started)
-    cache.put(done)
+    cache.put(key, done)
     return done
 
 

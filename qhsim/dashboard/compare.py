@@ -1,0 +1,127 @@
+"""Design comparison 方案比较 for the dashboard, through the experiments engine (``qhsim.experiments.compare``):
+the session's starting scenario is the baseline, each saved design is its lever changes on top of it.
+
+Same seeds and parameter draws for every design (common random numbers); results are cached by a key over
+the scenarios and settings, like single runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+
+from qhsim.dashboard import i18n
+from qhsim.dashboard import levers as lv
+from qhsim.dashboard.figures import fonts
+from qhsim.dashboard.runs import RunCache
+from qhsim.dashboard.state import Session
+
+CACHE = RunCache(size=8)
+
+
+class _Flag:
+    """A ``threading.Event``-like view of a ``cancelled()`` function (the engine polls ``is_set``)."""
+
+    def __init__(self, cancelled: Callable[[], bool]):
+        self.is_set = cancelled
+
+
+def designs_of(s: Session) -> tuple:
+    """The engine's designs: the baseline (the session's starting scenario) and one per saved design."""
+    from qhsim.experiments.designs import Design
+
+    base = Design(Path(s.base_name).stem or "baseline", s.base_raw, s.base_name)
+    variants = [Design(d.name, lv.apply_changes(s.base_raw, list(d.changes)), f"dashboard design {d.name}")
+                for d in s.designs]
+    return base, variants
+
+
+def key(s: Session, budget_neutral: bool) -> str:
+    base, variants = designs_of(s)
+    what = {"base": base.scenario_key, "designs": [(d.name, d.scenario_key) for d in variants],
+            "scale": s.scale, "seeds": list(s.seeds) if s.draws else [s.seed], "draws": s.draws or None,
+            "budget_neutral": budget_neutral}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def run_comparison(s: Session, budget_neutral: bool, progress: Callable[[float], None] = lambda p: None,
+                   cancelled: Callable[[], bool] = lambda: False, cache: RunCache = CACHE):
+    """(key, ``ComparisonResult``) of the session's designs against its baseline."""
+    from qhsim.experiments import compare
+
+    k = key(s, budget_neutral)
+    hit = cache.get(k)
+    if hit is not None:
+        return k, hit
+    base, variants = designs_of(s)
+    result = compare(base, variants, seeds=s.seeds if s.draws else (s.seed,), draws=s.draws or None,
+                     scale=s.scale, budget_neutral=budget_neutral, progress=lambda done, total: progress(done / total),
+                     cancel=_Flag(cancelled))
+    cache.put(k, result)
+    return k, result
+
+
+def summary(result, lang: str) -> pd.DataFrame:
+    """One row per design: rank, P(first), extra public cost and R&D per yuan with 90% intervals."""
+    lev = result.leverage[result.leverage["instrument"] == "total"].set_index("design")
+    rank = result.ranking.set_index("design")
+    rows = []
+    for d in result.designs:
+        row = {i18n.text("designs", lang): d}
+        if d in rank.index:
+            row[i18n.text("rank", lang)] = int(rank.at[d, "rank"])
+            row["P(1st)"] = round(float(rank.at[d, "p_first"]), 2)
+        if d in lev.index:
+            l = lev.loc[d]
+            row[f"{i18n.text('public_cost', lang)} (亿元)"] = _interval(l["extra_cost"], l["extra_cost_p05"], l["extra_cost_p95"])
+            row["R&D (亿元)"] = _interval(l["extra_rd"], l["extra_rd_p05"], l["extra_rd_p95"])
+            row[i18n.text("rd_per_yuan", lang)] = _interval(l["rd_per_yuan"], l["p05"], l["p95"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def changes(result, indicator: str, lang: str) -> pd.DataFrame:
+    """The change of one indicator against the baseline, by design and year, with 90% intervals."""
+    ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] != "window")]
+    table = ch.assign(cell=[_interval(m, a, b) for m, a, b in zip(ch["mean"], ch["p05"], ch["p95"])])
+    wide = table.pivot(index="design", columns="period", values="cell").reindex(result.designs)
+    wide.insert(0, i18n.text("designs", lang), wide.index)
+    return wide.reset_index(drop=True)
+
+
+def _interval(mid: float, lo: float, hi: float) -> str:
+    if not np.isfinite(mid):
+        return "—"
+    if np.isfinite(lo) and np.isfinite(hi) and (lo, hi) != (mid, mid):
+        return f"{mid:+.3g} [{lo:+.3g}, {hi:+.3g}]"
+    return f"{mid:+.3g}"
+
+
+def figure(result, indicator: str, lang: str) -> Figure:
+    """R&D per yuan of public cost with its 90% interval, and the indicator's change in 2035, per design."""
+    fig = Figure(figsize=(11, 3.6), dpi=100)
+    fig.subplots_adjust(left=0.15, right=0.98, bottom=0.15, top=0.86, wspace=0.6)
+    lev = result.leverage[result.leverage["instrument"] == "total"].set_index("design").reindex(result.designs)
+    last = str(max(result.years))
+    ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] == last)]
+    ch = ch.set_index("design").reindex(result.designs)
+    with rc_context(fonts()):
+        for ax, frame, mid, title in (
+                (fig.add_subplot(1, 2, 1), lev, "rd_per_yuan", i18n.text("rd_per_yuan", lang)),
+                (fig.add_subplot(1, 2, 2), ch, "mean", f"{i18n.indicator(indicator, lang)} · Δ {last}")):
+            y = np.arange(len(frame))
+            values = frame[mid].to_numpy(float)
+            err = np.vstack([values - frame["p05"].to_numpy(float), frame["p95"].to_numpy(float) - values])
+            ax.barh(y, values, xerr=np.nan_to_num(np.abs(err)), color="#1f5f99", alpha=0.8, capsize=4)
+            ax.set_yticks(y, list(frame.index), fontsize=8)
+            ax.axvline(0, color="grey", lw=0.8)
+            ax.set_title(title, fontsize=9)
+            ax.grid(alpha=0.3, axis="x")
+    return fig
