@@ -39,6 +39,12 @@ def test_lever_change_raises_rd_intensity(dash):
     assert after > before, (before, after)
     d.goto("indicators")
     assert d.chart_pixels() != chart_before
+    # back to the baseline values: the first run comes back from the cache, instantly
+    d.goto("levers")
+    d.set_field("Super-deduction, general firms (比例 share of R&D)", 1.0, changes=1)
+    d.set_field("Super-deduction, manufacturing (比例 share of R&D)", 1.0, changes=0)
+    d.run()
+    assert "(cached)" in d.run_id() and d.headline(2035) == before
     assert d.errors == []
 
 
@@ -87,3 +93,45 @@ def test_two_sessions_are_isolated_and_a_run_does_not_freeze_the_other(dash):
     a.page.locator(".qh-headline").wait_for(timeout=120_000)
     assert b.run_id() == ""  # b never saw a's run
     assert a.errors == [] and b.errors == []
+
+
+def test_export_downloads_xlsx_csv_png(dash, tmp_path):
+    import openpyxl
+
+    d = dash()
+    d.english()
+    d.set_field("Scale (share of firms simulated)", SCALE)
+    d.run()
+    d.goto("export")
+    files = {}
+    for label in ("Data (XLSX)", "Chart (PNG)", "Data (CSV): R&D expenditure / GDP (%)"):
+        with d.page.expect_download(timeout=60_000) as info:
+            d.page.get_by_role("button", name=label).click()
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        files[label] = path
+    book = openpyxl.load_workbook(files["Data (XLSX)"], read_only=True)
+    assert book.sheetnames
+    cells = [c for row in book[book.sheetnames[0]].iter_rows(max_row=60, values_only=True) for c in row if c]
+    assert any("2025" in str(c) for c in cells) or 2025 in cells
+    assert files["Chart (PNG)"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    csv = files["Data (CSV): R&D expenditure / GDP (%)"].read_text(encoding="utf-8-sig").splitlines()
+    assert csv[0].startswith("year,region") and len(csv) > 100
+    assert d.errors == []
+
+
+def test_ensemble_shows_band_and_target_probability(dash):
+    d = dash()
+    d.english()
+    d.page.locator(".qh-ensemble").click()
+    d.field("Seeds (comma-separated)").wait_for()
+    d.set_field("Scale (share of firms simulated)", 0.1)
+    d.set_field("Parameter draws", 1)
+    d.set_field("Seeds (comma-separated)", "1,2,3")
+    d.run()
+    text = d.page.locator(".qh-headline-2025").inner_text()
+    assert "[" in text  # median [5%, 95%] over the runs
+    assert "P(target met)" in d.page.locator("body").text_content()
+    d.goto("indicators")
+    d.screenshot("ensemble_indicators")
+    assert d.errors == []

@@ -13,7 +13,7 @@ import math
 import solara
 from solara.lab import use_task
 
-from qhsim.dashboard import compare, i18n, pages
+from qhsim.dashboard import compare, i18n, pages, runs
 from qhsim.dashboard.figures import headline
 from qhsim.dashboard.pages import PAGES
 from qhsim.dashboard.runs import Cancelled, DashboardRun, execute
@@ -22,7 +22,7 @@ from qhsim.errors import InputError
 
 lang = solara.reactive("zh")
 session = solara.reactive(None)  # Session, created on first render of each browser session
-last_run = solara.reactive(None)  # DashboardRun of the current levers' last run
+shown = solara.reactive(None)  # (DashboardRun, came from the cache) of this session's last run
 page = solara.reactive("indicators")
 message = solara.reactive("")  # last input error, shown until the next successful action
 
@@ -62,12 +62,16 @@ def RunPanel(task):
     solara.InputFloat(i18n.text("scale", L), value=s.scale,
                       on_value=lambda v: edit(lambda x: x.with_run(scale=_scale(v))))
     if s.draws:
-        solara.InputInt(i18n.text("draws", L), value=s.draws,
-                        on_value=lambda v: edit(lambda x: x.with_run(draws=max(1, min(int(v or 1), 50)))))
-        solara.InputText(i18n.text("seeds", L), value=",".join(map(str, s.seeds)),
-                         on_value=lambda t: edit(lambda x: x.with_run(seeds=parse_seeds(t))))
+        with solara.Column(gap="0px").key("ensemble-settings"):
+            solara.Text(i18n.text("ensemble_help", L), style={"font-size": "12px", "color": "#555"})
+            solara.InputInt(i18n.text("draws", L), value=s.draws,
+                            on_value=lambda v: edit(lambda x: x.with_run(draws=max(1, min(int(v or 1), 50)))))
+            solara.InputText(i18n.text("seeds", L), value=",".join(map(str, s.seeds)),
+                             on_value=lambda t: edit(lambda x: x.with_run(seeds=parse_seeds(t))))
     else:
-        solara.InputInt(i18n.text("seed", L), value=s.seed, on_value=lambda v: edit(lambda x: x.with_run(seed=int(v or 0))))
+        with solara.Column(gap="0px").key("single-settings"):
+            solara.InputInt(i18n.text("seed", L), value=s.seed,
+                            on_value=lambda v: edit(lambda x: x.with_run(seed=int(v or 0))))
     with solara.Row():
         solara.Button(i18n.text("run", L), color="primary", on_click=lambda: task(), disabled=task.pending,
                       classes=["qh-run"])
@@ -91,10 +95,11 @@ def _scale(v) -> float:
 @solara.component
 def Headline():
     """R&D intensity in 2025 (against its target) and 2035: the number an analyst watches while moving levers."""
-    L, run = lang.value, last_run.value
-    if run is None:
+    L = lang.value
+    if shown.value is None:
         solara.Text(i18n.text("no_run", L), classes=["qh-headline-empty"])
         return
+    run, from_cache = shown.value
     with solara.Card(style={"padding": "8px"}):
         solara.Text(i18n.indicator("rd_intensity", L), style={"font-size": "13px"})
         for year in (2025, 2035):
@@ -110,7 +115,8 @@ def Headline():
                     if h["runs"] > 1 and not math.isnan(h["p_met"]):
                         extra += f" · {i18n.text('p_met', L)} {h['p_met']:.0%}"
                     solara.Text(extra, style={"font-size": "12px"})
-        solara.Text(f"{run.request.scenario.run.name} · {run.seconds:.1f} {i18n.text('seconds', L)} · {run.key[:8]}",
+        note = i18n.text("from_cache", L) if from_cache else f"{run.seconds:.1f} {i18n.text('seconds', L)}"
+        solara.Text(f"{run.request.scenario.run.name} · {note} · {run.key[:8]}",
                     style={"font-size": "12px", "color": "#666"}, classes=["qh-headline"])
 
 
@@ -119,13 +125,14 @@ def Page():
     s, L = _session(), lang.value
 
     def simulate() -> DashboardRun:
-        req = s.request()
+        req = _session().request()  # the session now, not as it was when this function was made
 
         def progress(p: float) -> None:
             task.progress = 100.0 * p
 
+        hit = runs.CACHE.get(req.key()) is not None
         done = execute(req, progress, cancelled=lambda: not task.is_current())
-        last_run.value = done
+        shown.value = (done, hit)  # one update: the page never shows a new flag with an old run
         return done
 
     task = use_task(simulate, dependencies=None)
@@ -134,7 +141,7 @@ def Page():
         def progress(p: float) -> None:
             compare_task.progress = 100.0 * p
 
-        k, result = compare.run_comparison(s, pages.budget_neutral.value, progress,
+        k, result = compare.run_comparison(_session(), pages.budget_neutral.value, progress,
                                            cancelled=lambda: not compare_task.is_current())
         pages.last_compare.value = (k, result)
         return k
@@ -154,7 +161,7 @@ def Page():
                 for k in PAGES:
                     solara.Button(i18n.text(f"page_{k}", L), value=k, text=True, classes=[f"qh-page-{k}"])
             with solara.Column(classes=[f"qh-view-{page.value}"]):
-                PAGES[page.value](ctx=Context(s, L, last_run.value, edit, task, compare_task))
+                PAGES[page.value](ctx=Context(s, L, shown.value[0] if shown.value else None, edit, task, compare_task))
 
 
 class Context:

@@ -81,8 +81,9 @@ def LeversPage(ctx):
         solara.InputText(i18n.text("save_name", L), value=save_name, style={"max-width": "220px"})
         solara.FileDownload(lambda: s.toml(save_name.value).encode("utf-8"), filename=f"{save_name.value}.toml",
                             label=i18n.text("save", L), mime_type="application/toml")
-    for line in lv.describe(list(s.changes), L):
-        solara.Text(line, style={"font-size": "13px", "display": "block"})
+    with solara.Column(gap="2px"):  # one child whatever the number of changes, so the rows below keep their state
+        for line in lv.describe(list(s.changes), L):
+            solara.Text(line, style={"font-size": "13px"})
     groups = lv.groups()
     with solara.ToggleButtonsSingle(value=group_key):
         for g in groups:
@@ -92,7 +93,7 @@ def LeversPage(ctx):
         solara.Markdown(f"**{zh if L == 'zh' else en}** `[policy.{section}]`")
         for lever in group.levers:
             if lever.section == section:
-                LeverRow(ctx, lever)
+                LeverRow(ctx, lever).key(lever.path)
 
 
 @solara.component
@@ -128,7 +129,7 @@ def IndicatorsView(ctx):
 def _target_view(table: pd.DataFrame, L: str) -> pd.DataFrame:
     cols = {"indicator": i18n.text("indicator", L), "target_year": i18n.text("year", L),
             "target": i18n.text("target", L), "sim_2025": "2025", "sim_2027": "2027", "sim_2035": "2035",
-            "gap": "gap", "p_met": i18n.text("p_met", L)}
+            "gap": i18n.text("gap", L), "p_met": i18n.text("p_met", L)}
     view = table[[c for c in cols if c in table.columns]].copy()
     view["indicator"] = [i18n.indicator(k, L) for k in view["indicator"]]
     return view.rename(columns=cols).round(3)
@@ -175,9 +176,9 @@ def ExportPage(ctx):
     view = ind[["year", "region", *(c for c in ("draw", "param_draw", "seed") if c in ind), key]]
     with solara.Column():
         solara.FileDownload(lambda: view.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_{key}.csv",
-                            label=f"{i18n.text('csv', L)}: {key}", mime_type="text/csv")
+                            label=f"{i18n.text('csv', L)}: {i18n.indicator(key, L)}", mime_type="text/csv")
         solara.FileDownload(lambda: ind.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_indicators.csv",
-                            label=f"{i18n.text('csv', L)}: {i18n.text('indicator', L)}", mime_type="text/csv")
+                            label=f"{i18n.text('csv', L)}: {i18n.text('all_indicators', L)}", mime_type="text/csv")
         solara.FileDownload(lambda: _xlsx(ind), filename=f"{name}_indicators.xlsx", label=i18n.text("xlsx", L),
                             mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         solara.FileDownload(lambda: figures.png(figures.indicator_figure(ind, key, PROVINCE, L)),
@@ -201,9 +202,10 @@ def ComparePage(ctx):
                       disabled=len(s.designs) >= MAX_DESIGNS)
         solara.Button(i18n.text("clear_designs", L), text=True, on_click=lambda: ctx.edit(Session.clear_designs))
     solara.Text(f"{i18n.text('designs', L)}: {len(s.designs)}", classes=["qh-design-count"])
-    for d in s.designs:
-        changes = "; ".join(lv.describe(list(d.changes), L)) or i18n.text("no_changes", L)
-        solara.Text(f"• {d.name}: {changes}", style={"display": "block", "font-size": "13px"})
+    with solara.Column(gap="2px"):
+        for d in s.designs:
+            changes = "; ".join(lv.describe(list(d.changes), L)) or i18n.text("no_changes", L)
+            solara.Text(f"• {d.name}: {changes}", style={"font-size": "13px"})
     with solara.Row(style={"gap": "12px", "align-items": "center"}):
         solara.Checkbox(label=i18n.text("budget_neutral", L), value=budget_neutral)
         solara.Button(i18n.text("compare_run", L), color="primary", classes=["qh-compare"], on_click=lambda: task(),
