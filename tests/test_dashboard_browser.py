@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from qhsim.config import load_scenario
+
 from browser_harness import browser, dash, marks, server  # noqa: F401 - fixtures
 
 pytestmark = marks()
@@ -24,7 +26,7 @@ def test_page_load_and_baseline_run(dash):
     assert d.errors == []
 
 
-def test_lever_change_raises_rd_intensity(dash):
+def test_lever_change_raises_rd_intensity(dash, tmp_path):
     d = dash()
     d.english()
     d.set_field("Scale (share of firms simulated)", SCALE)
@@ -34,6 +36,11 @@ def test_lever_change_raises_rd_intensity(dash):
     d.set_field("Super-deduction, general firms (比例 share of R&D)", 3.0, changes=1)
     d.set_field("Super-deduction, manufacturing (比例 share of R&D)", 3.0, changes=2)
     d.screenshot("03_levers")
+    with d.page.expect_download(timeout=30_000) as info:
+        d.page.get_by_role("button", name="Save as scenario TOML").click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert load_scenario(saved).policy.super_deduction.manufacturing.at(2026) == 3.0
     d.run()
     after = d.headline(2035)
     assert after > before, (before, after)

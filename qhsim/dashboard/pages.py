@@ -10,8 +10,9 @@ import solara
 from qhsim import data
 from qhsim.dashboard import figures, i18n
 from qhsim.dashboard import levers as lv
-from qhsim.dashboard import compare
+from qhsim.dashboard import compare, explore
 from qhsim.dashboard.state import MAX_DESIGNS, Session
+from qhsim.errors import InputError
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets
 
@@ -24,6 +25,12 @@ path_text = solara.reactive("")
 design_name = solara.reactive("design 1")
 budget_neutral = solara.reactive(False)
 last_compare = solara.reactive(None)  # (key, ComparisonResult) of this session's last comparison
+store_path = solara.reactive("")
+store = solara.reactive(None)  # explore.Store opened on the Experiments page
+store_error = solara.reactive("")
+sweep_year = solara.reactive(2025)
+sweep_threshold = solara.reactive(None)
+sweep_probability = solara.reactive(0.8)
 
 
 @solara.component
@@ -230,7 +237,57 @@ def ComparePage(ctx):
 
 @solara.component
 def ExperimentsPage(ctx):
-    solara.Info("…")
+    L = ctx.lang
+
+    def load() -> None:
+        try:
+            store.value, store_error.value = explore.open_store(store_path.value), ""
+        except InputError as exc:
+            store.value, store_error.value = None, str(exc)
+
+    solara.Markdown(i18n.text("experiments_help", L))
+    with solara.Row(style={"gap": "12px", "align-items": "center"}):
+        solara.InputText(i18n.text("store", L), value=store_path, style={"min-width": "420px"})
+        solara.Button(i18n.text("load", L), on_click=load, classes=["qh-load-store"])
+    if store_error.value:
+        solara.Error(store_error.value)
+    st = store.value
+    if st is None:
+        return
+    solara.Text(f"{st.folder} · {st.kind} · {', '.join(st.levers)}", style={"font-size": "13px"})
+    if st.kind == "compare":
+        solara.DataFrame(compare.summary(st.comparison, L), items_per_page=10)
+        IndicatorSelect(ctx, keys=st.indicators)
+        solara.DataFrame(compare.changes(st.comparison, indicator_key.value, L), items_per_page=10)
+        Chart(lambda: compare.figure(st.comparison, indicator_key.value, L), [str(st.folder), indicator_key.value, L])
+        return
+    SweepView(ctx, st)
+
+
+@solara.component
+def SweepView(ctx, st):
+    L = ctx.lang
+    IndicatorSelect(ctx, keys=st.indicators)
+    key = indicator_key.value if indicator_key.value in st.indicators else st.indicators[0]
+    year = sweep_year.value if sweep_year.value in st.years else st.years[-1]
+    threshold = sweep_threshold.value if sweep_threshold.value is not None else explore.default_threshold(key, year, st.runs)
+    with solara.Row(style={"gap": "12px", "align-items": "center"}):
+        solara.Select(i18n.text("year", L), values=st.years, value=year, on_value=sweep_year.set, style={"max-width": "120px"})
+        solara.InputFloat(i18n.text("threshold", L), value=threshold, on_value=sweep_threshold.set,
+                          style={"max-width": "180px"})
+        solara.InputFloat(i18n.text("probability", L), value=sweep_probability, style={"max-width": "160px"})
+    Chart(lambda: explore.response_figure(st, key, year, threshold, L), [str(st.folder), key, year, threshold, L])
+    try:
+        res = explore.discover(st, key, year, threshold, sweep_probability.value)
+    except InputError as exc:
+        solara.Error(str(exc))
+        return
+    n, k = len(res.points), int(res.points["success"].sum())
+    solara.Markdown(f"**PRIM** · {k}/{n} {i18n.text('points_succeed', L)} · coverage {res.coverage:.0%} · "
+                    f"density {res.density:.0%}" + (f" · {res.note}" if res.note else ""))
+    if len(res.box):
+        solara.DataFrame(res.box, items_per_page=10)
+    solara.DataFrame(res.points.round(3), items_per_page=10)
 
 
 PAGES = {

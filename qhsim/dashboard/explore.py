@@ -1,0 +1,112 @@
+"""Experiments page 实验: open a sweep or compare store written by ``qhsim sweep --out`` / ``qhsim compare --out``
+and look at it through the experiments engine's readers (``qhsim.experiments``): the response of an indicator
+in a year over each lever, and the PRIM boxes of lever settings that reach a threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+
+from qhsim.dashboard import i18n
+from qhsim.dashboard.figures import fonts, plan_targets
+from qhsim.errors import InputError
+from qhsim.results import PROVINCE
+
+
+@dataclass
+class Store:
+    folder: Path
+    kind: str  # "sweep" or "compare"
+    manifest: dict[str, Any]
+    runs: pd.DataFrame | None = None  # sweep: stacked runs
+    levers: tuple[str, ...] = ()
+    comparison: Any = None  # compare: ComparisonResult
+
+    @property
+    def years(self) -> list[int]:
+        frame = self.runs if self.runs is not None else self.comparison.runs
+        return sorted(int(y) for y in frame["year"].unique())
+
+    @property
+    def indicators(self) -> list[str]:
+        from qhsim import data
+
+        frame = self.runs if self.runs is not None else self.comparison.runs
+        return [k for k in data.load("indicators") if k in frame.columns and frame[k].notna().any()]
+
+
+def open_store(folder: str | Path) -> Store:
+    """A sweep or compare store folder (``InputError`` naming the folder otherwise)."""
+    from qhsim.experiments import open_comparison, read_manifest, read_runs
+
+    folder = Path(str(folder).strip())
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder (a folder written by qhsim sweep --out or qhsim compare --out)")
+    manifest = read_manifest(folder)
+    kind = manifest.get("kind")
+    if kind == "sweep":
+        levers = tuple(manifest.get("experiment", {}).get("levers", []))
+        return Store(folder, kind, manifest, runs=read_runs(folder), levers=levers)
+    if kind == "compare":
+        return Store(folder, kind, manifest, comparison=open_comparison(folder))
+    raise InputError(f"{folder}: kind {kind!r} is not a sweep or compare store")
+
+
+def default_threshold(indicator: str, year: int, runs: pd.DataFrame) -> float:
+    """The province's plan target for the indicator in that year, else the median of the runs."""
+    t = plan_targets()
+    t = t[(t["indicator"] == indicator) & (t["region"] == PROVINCE) & (t["year"] == year)
+          & t["kind"].isin(("level", "min_level"))]
+    if len(t):
+        return float(t["value"].iloc[0])
+    rows = runs[(runs["region"] == PROVINCE) & (runs["year"] == year)]
+    return float(rows[indicator].median())
+
+
+def response(store: Store, indicator: str, year: int) -> pd.DataFrame:
+    """Per design point: its lever settings and the indicator's mean, 5% and 95% over its runs."""
+    runs = store.runs
+    rows = runs[(runs["region"] == PROVINCE) & (runs["year"] == year) & (runs["point"] > 0)]
+    g = rows.groupby("point")[indicator]
+    table = rows.groupby("point")[list(store.levers)].first()
+    table["mean"], table["p05"], table["p95"] = g.mean(), g.quantile(0.05), g.quantile(0.95)
+    return table.reset_index()
+
+
+def response_figure(store: Store, indicator: str, year: int, threshold: float, lang: str) -> Figure:
+    """One panel per lever: the indicator in ``year`` at each design point (mean and 5-95% over runs)."""
+    table = response(store, indicator, year)
+    n = max(1, len(store.levers))
+    fig = Figure(figsize=(min(4.2 * n, 12.6), 3.4), dpi=100)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.82, wspace=0.3)
+    with rc_context(fonts()):
+        for i, lever in enumerate(store.levers):
+            ax = fig.add_subplot(1, n, i + 1)
+            x = pd.to_numeric(table[lever], errors="coerce")
+            if x.isna().any():  # string or schedule levers: one position per level
+                levels = sorted(table[lever].astype(str).unique())
+                x = table[lever].astype(str).map({v: k for k, v in enumerate(levels)}).astype(float)
+                ax.set_xticks(range(len(levels)), levels, fontsize=7, rotation=20)
+            err = np.vstack([table["mean"] - table["p05"], table["p95"] - table["mean"]])
+            ax.errorbar(x, table["mean"], yerr=np.abs(err), fmt="o", ms=4, color="#1f5f99", alpha=0.7, capsize=2)
+            if math.isfinite(threshold):
+                ax.axhline(threshold, color="#c0392b", ls="--", lw=1)
+            ax.set_xlabel(lever, fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+        fig.suptitle(f"{i18n.indicator(indicator, lang)} · {year}", fontsize=10)
+    return fig
+
+
+def discover(store: Store, indicator: str, year: int, threshold: float, probability: float):
+    from qhsim.experiments import discover as prim
+
+    return prim(store.folder, indicator, year, threshold, probability)
