@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from qhsim.dashboard import driver  # noqa: E402
 
 TARGETS = {"page_usable_s": 3.0, "lever_to_chart_s": 3.0, "server_rss_mb_3_sessions": 500.0}
-LEVER = "Super-deduction, general firms (比例 share of R&D)"
+LEVER = "Super-deduction, general firms (share of R&D)"
 
 
 def reference_run_seconds() -> float:

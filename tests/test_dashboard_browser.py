@@ -33,8 +33,8 @@ def test_lever_change_raises_rd_intensity(dash, tmp_path):
     d.run()
     before, chart_before = d.headline(2035), d.chart_pixels()
     d.goto("levers")
-    d.set_field("Super-deduction, general firms (比例 share of R&D)", 3.0, changes=1)
-    d.set_field("Super-deduction, manufacturing (比例 share of R&D)", 3.0, changes=2)
+    d.set_field("Super-deduction, general firms (share of R&D)", 3.0, changes=1)
+    d.set_field("Super-deduction, manufacturing (share of R&D)", 3.0, changes=2)
     d.screenshot("03_levers")
     with d.page.expect_download(timeout=30_000) as info:
         d.page.get_by_role("button", name="Save as scenario TOML").click()
@@ -48,8 +48,8 @@ def test_lever_change_raises_rd_intensity(dash, tmp_path):
     assert d.chart_pixels() != chart_before
     # back to the baseline values: the first run comes back from the cache, instantly
     d.goto("levers")
-    d.set_field("Super-deduction, general firms (比例 share of R&D)", 1.0, changes=1)
-    d.set_field("Super-deduction, manufacturing (比例 share of R&D)", 1.0, changes=0)
+    d.set_field("Super-deduction, general firms (share of R&D)", 1.0, changes=1)
+    d.set_field("Super-deduction, manufacturing (share of R&D)", 1.0, changes=0)
     d.run()
     assert "(cached)" in d.run_id() and d.headline(2035) == before
     assert d.errors == []
@@ -82,12 +82,12 @@ def test_two_sessions_are_isolated_and_a_run_does_not_freeze_the_other(dash):
     a.english()
     a.goto("levers")
     a.page.locator(".qh-group-grants").click()
-    a.set_field("Ex-ante grant budget (万元/年 per yr)", 60000, changes=1)
+    a.set_field("Ex-ante grant budget (万元/yr)", 60000, changes=1)
     # session b still sees the baseline and Chinese labels
     b.goto("levers")
     b.page.locator(".qh-group-grants").click()
     assert b.page.locator(".qh-changes").inner_text().endswith(": 0")
-    assert b.field("事前立项资助年度预算 (万元/年 per yr)").input_value() == "15000.0"
+    assert b.field("事前立项资助年度预算 (万元/年)").input_value() == "15000.0"
     # a full-scale run in a; b stays responsive meanwhile
     a.set_field("Scale (share of firms simulated)", 1.0)
     a.page.locator(".qh-run").click()

@@ -21,7 +21,7 @@ def test_every_schema_instrument_is_a_lever_with_label_unit_and_range():
     for lever in lv.levers().values():
         assert lever.zh and lever.en
         if lever.domain.kind in ("number", "integer"):
-            assert lever.domain.lo is not None and lever.domain.hi is not None and lever.unit
+            assert lever.domain.lo is not None and lever.domain.hi is not None and lever.unit and lever.unit_en
     assert lv.levers()["policy.super_deduction.general"].range_text() == "[0, 3]"
     assert [g.key for g in lv.groups()] == ["tax", "hte", "grants", "rewards", "talent", "tech_market", "platforms"]
 

@@ -108,6 +108,10 @@ LADDER_LABELS = {
 }
 
 
+# indicators.toml units in Chinese (the English ones are the file's own)
+UNIT_ZH = {"contracts": "项", "count": "个", "firms": "家", "items": "件", "persons": "人"}
+
+
 def text(key: str, lang: str) -> str:
     zh, en = TEXT[key]
     return zh if lang == "zh" else en
@@ -121,7 +125,8 @@ def indicator(key: str, lang: str, unit: bool = True) -> str:
     """An indicator's name in one language, with its unit."""
     spec = data.load("indicators")[key]
     name = spec["zh"] if lang == "zh" else spec["en"]
-    return f"{name} ({spec['unit']})" if unit else name
+    u = UNIT_ZH.get(spec["unit"], spec["unit"]) if lang == "zh" else spec["unit"]
+    return f"{name} ({u})" if unit else name
 
 
 def region(region_id: str, lang: str) -> str:

@@ -31,7 +31,8 @@ class Lever:
     name: str
     zh: str
     en: str
-    unit: str
+    unit: str  # Chinese
+    unit_en: str
     domain: Domain
 
     @property
@@ -45,6 +46,9 @@ class Lever:
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
+
+    def unit_label(self, lang: str) -> str:
+        return self.unit if lang == "zh" else self.unit_en
 
     def range_text(self) -> str:
         d = self.domain
@@ -93,7 +97,8 @@ def groups() -> tuple[Group, ...]:
         for section in spec["sections"]:
             sections.append((section, cat["sections"][section]["zh"], cat["sections"][section]["en"]))
             for name, lab in cat["levers"][section].items():
-                levers.append(Lever(section, name, lab["zh"], lab["en"], lab["unit"], _domain(section, name)))
+                levers.append(Lever(section, name, lab["zh"], lab["en"], lab["unit"], lab.get("unit_en", ""),
+                                    _domain(section, name)))
         out.append(Group(key, spec["zh"], spec["en"], tuple(sections), tuple(levers)))
     return tuple(out)
 

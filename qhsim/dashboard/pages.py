@@ -47,7 +47,8 @@ def LeverRow(ctx, lever: lv.Lever):
     value, year = s.value(path), s.from_year(path)
     base = lv.current_value(s.base, path, year)
     changed = s.change(path) is not None
-    label = f"{lever.label(L)}" + (f" ({lever.unit})" if lever.unit else "")
+    unit = lever.unit_label(L)
+    label = lever.label(L) + (f" ({unit})" if unit else "")
     set_value = lambda v: ctx.edit(lambda x: x.with_lever(path, v))  # noqa: E731
     with solara.Row(style={"align-items": "center", "gap": "12px", "flex-wrap": "wrap",
                            "background": "#fff7e0" if changed else "transparent"}, classes=["qh-lever"]):
