@@ -142,3 +142,31 @@ def test_ensemble_shows_band_and_target_probability(dash):
     d.goto("indicators")
     d.screenshot("ensemble_indicators")
     assert d.errors == []
+
+
+def test_compare_two_designs(dash):
+    d = dash()
+    d.english()
+    d.set_field("Scale (share of firms simulated)", 0.1)
+    d.goto("levers")
+    d.set_field("Super-deduction, general firms (share of R&D)", 2.0, changes=1)
+    d.set_field("Super-deduction, manufacturing (share of R&D)", 2.0, changes=2)
+    d.goto("compare")
+    d.set_field("Design name", "deduction_200")
+    d.page.locator(".qh-add-design").click()
+    d.page.wait_for_function("() => document.querySelector('.qh-design-count').innerText.endsWith(': 1')")
+    d.goto("levers")
+    d.page.get_by_role("button", name="Reset levers").click()
+    d.page.locator(".qh-group-grants").click()
+    d.set_field("Ex-ante grant budget (万元/yr)", 45000, changes=1)
+    d.goto("compare")
+    d.set_field("Design name", "grants_3x")
+    d.page.locator(".qh-add-design").click()
+    d.page.wait_for_function("() => document.querySelector('.qh-design-count').innerText.endsWith(': 2')")
+    d.page.locator(".qh-compare").click()
+    d.page.locator(".qh-compare-result").wait_for(timeout=180_000)
+    d.wait_charts()
+    d.screenshot("compare")
+    table = d.page.locator(".qh-compare-result").text_content()
+    assert "deduction_200" in table and "grants_3x" in table and "R&D per yuan" in table
+    assert d.errors == []

@@ -228,7 +228,8 @@ def ComparePage(ctx):
     k, result = last_compare.value
     solara.Markdown(f"**{i18n.text('ranking', L)}** · {i18n.text('window', L)} {result.window[0]}–{result.window[1]}"
                     f" · {result.meta.get('runs', '')} {i18n.text('runs', L)}")
-    solara.DataFrame(compare.summary(result, L), items_per_page=10)
+    with solara.Column(classes=["qh-compare-result"]):
+        solara.DataFrame(compare.summary(result, L), items_per_page=10)
     if result.budget is not None:
         solara.DataFrame(result.budget, items_per_page=10)
     IndicatorSelect(ctx)
