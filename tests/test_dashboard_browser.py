@@ -3,11 +3,13 @@ tests/browser_harness.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 from qhsim.config import load_scenario
 
-from browser_harness import browser, dash, marks, server  # noqa: F401 - fixtures
+from browser_harness import ROOT, browser, dash, marks, server  # noqa: F401 - fixtures
 
 pytestmark = marks()
 
@@ -169,4 +171,36 @@ def test_compare_two_designs(dash):
     d.screenshot("compare")
     table = d.page.locator(".qh-compare-result").text_content()
     assert "deduction_200" in table and "grants_3x" in table and "R&D per yuan" in table
+    assert d.errors == []
+
+
+def test_experiments_page_opens_a_sweep_store(dash, tmp_path):
+    experiment = tmp_path / "tiny_sweep.toml"
+    experiment.write_text(f"""
+scenario = "{(ROOT / 'scenarios' / 'baseline.toml').as_posix()}"
+from_year = 2021
+seeds = [1, 2]
+scale = 0.02
+end_year = 2025
+[lever.grant_budget]
+path = "policy.ex_ante_grants.budget"
+values = [0, 60000]
+[lever.super_deduction]
+paths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]
+values = [1.0, 3.0]
+""", encoding="utf-8")
+    store = tmp_path / "store"
+    done = subprocess.run([sys.executable, "-m", "qhsim.cli", "sweep", str(experiment), "--out", str(store)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    d = dash()
+    d.english()
+    d.goto("experiments")
+    d.set_field("Sweep or compare folder", store)
+    d.page.locator(".qh-load-store").click()
+    d.page.locator(".qh-prim").wait_for(timeout=60_000)
+    d.wait_charts()
+    d.screenshot("experiments")
+    text = d.page.locator(".qh-prim").text_content()
+    assert "PRIM" in text and "design points" in text
     assert d.errors == []

@@ -108,6 +108,7 @@ class DashboardPage:
         if self.artefacts is None:
             return None
         self.artefacts.mkdir(parents=True, exist_ok=True)
+        self.page.wait_for_timeout(500)  # let tables finish fading in
         path = self.artefacts / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path

@@ -266,6 +266,10 @@ def ExperimentsPage(ctx):
     SweepView(ctx, st)
 
 
+def _pct(x: float) -> str:
+    return "—" if x != x else f"{x:.0%}"
+
+
 @solara.component
 def SweepView(ctx, st):
     L = ctx.lang
@@ -285,8 +289,10 @@ def SweepView(ctx, st):
         solara.Error(str(exc))
         return
     n, k = len(res.points), int(res.points["success"].sum())
-    solara.Markdown(f"**PRIM** · {k}/{n} {i18n.text('points_succeed', L)} · coverage {res.coverage:.0%} · "
-                    f"density {res.density:.0%}" + (f" · {res.note}" if res.note else ""))
+    with solara.Column(classes=["qh-prim"]):
+        solara.Markdown(f"**PRIM** · {k}/{n} {i18n.text('points_succeed', L)} · {i18n.text('coverage', L)} "
+                        f"{_pct(res.coverage)} · {i18n.text('density', L)} {_pct(res.density)}"
+                        + (f" · {res.note}" if res.note else ""))
     if len(res.box):
         solara.DataFrame(res.box, items_per_page=10)
     solara.DataFrame(res.points.round(3), items_per_page=10)
