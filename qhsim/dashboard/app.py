@@ -14,6 +14,7 @@ import solara
 from solara.lab import use_task
 
 from qhsim.dashboard import compare, i18n, pages, runs
+from qhsim.dashboard import levers as lv
 from qhsim.dashboard.figures import headline
 from qhsim.dashboard.pages import PAGES
 from qhsim.dashboard.runs import Cancelled, DashboardRun, execute
@@ -24,7 +25,9 @@ lang = solara.reactive("zh")
 session = solara.reactive(None)  # Session, created on first render of each browser session
 shown = solara.reactive(None)  # (DashboardRun, came from the cache) of this session's last run
 page = solara.reactive("indicators")
-message = solara.reactive("")  # last input error, shown until the next successful action
+message = solara.reactive("")
+auto_run = solara.reactive(False)  # run as soon as a lever or a run setting changes
+KEY_LEVERS = ("policy.super_deduction.general", "policy.super_deduction.manufacturing")  # also in the left panel  # last input error, shown until the next successful action
 
 
 def _session() -> Session:
@@ -49,8 +52,8 @@ def LanguageToggle():
 
 
 @solara.component
-def RunPanel(task):
-    s, L = _session(), lang.value
+def RunPanel(ctx):
+    s, L, task = ctx.session, ctx.lang, ctx.task
     solara.Select(i18n.text("start_from", L), values=shipped_scenarios(), value=s.base_name
                   if s.base_name in shipped_scenarios() else None,
                   on_value=lambda name: edit(lambda _: Session.start(name)))
@@ -72,6 +75,10 @@ def RunPanel(task):
         with solara.Column(gap="0px").key("single-settings"):
             solara.InputInt(i18n.text("seed", L), value=s.seed,
                             on_value=lambda v: edit(lambda x: x.with_run(seed=int(v or 0))))
+    solara.Markdown(f"**{i18n.text('key_levers', L)}**")
+    for path in KEY_LEVERS:
+        pages.LeverRow(ctx, lv.levers()[path], compact=True).key(f"key-{path}")
+    solara.Checkbox(label=i18n.text("auto_run", L), value=auto_run)
     with solara.Row():
         solara.Button(i18n.text("run", L), color="primary", on_click=lambda: task(), disabled=task.pending,
                       classes=["qh-run"])
@@ -147,13 +154,20 @@ def Page():
         return k
 
     compare_task = use_task(compare_designs, dependencies=None)
+    ctx = Context(s, L, shown.value[0] if shown.value else None, edit, task, compare_task)
+
+    def auto() -> None:
+        if auto_run.value and (shown.value is None or shown.value[0].key != s.request().key()):
+            task()
+
+    solara.use_effect(auto, dependencies=[auto_run.value, s.changes, s.scale, s.seed, s.draws, s.seeds, s.base_name])
     solara.Title(i18n.text("title", L))
     with solara.AppBar():
         LanguageToggle()
     solara.AppBarTitle(i18n.text("title", L))
     with solara.Row(style={"align-items": "flex-start", "gap": "16px"}):
         with solara.Column(style={"width": "330px", "min-width": "330px"}):
-            RunPanel(task)
+            RunPanel(ctx)
         with solara.Column(style={"flex": "1", "min-width": "0"}):
             if message.value:
                 solara.Error(message.value, classes=["qh-message"])
@@ -161,7 +175,7 @@ def Page():
                 for k in PAGES:
                     solara.Button(i18n.text(f"page_{k}", L), value=k, text=True, classes=[f"qh-page-{k}"])
             with solara.Column(classes=[f"qh-view-{page.value}"]):
-                PAGES[page.value](ctx=Context(s, L, shown.value[0] if shown.value else None, edit, task, compare_task))
+                PAGES[page.value](ctx=ctx)
 
 
 class Context:

@@ -114,8 +114,8 @@ class DashboardPage:
         return path
 
     def field(self, label: str):
-        """The input of a text field by its label."""
-        return self.page.get_by_label(label, exact=True)
+        """The input of a text field by its label (the page's own where the left panel has one too)."""
+        return self.page.get_by_label(label, exact=True).last
 
     def set_field(self, label: str, value, changes: int | None = None) -> None:
         """Type a value and press Enter; with ``changes``, wait until that many levers show as changed."""
@@ -136,6 +136,10 @@ class DashboardPage:
         """Press Run and wait until a new run is shown (the headline footer changes)."""
         before = self.run_id()
         self.page.locator(button).click()
+        self.wait_new_run(before)
+
+    def wait_new_run(self, before: str) -> None:
+        """Wait until the headline footer differs from ``before`` (a new run is shown)."""
         self.page.wait_for_function(
             "(b) => { const e = document.querySelector('.qh-headline'); return e && e.innerText !== b; }",
             arg=before, timeout=RUN_TIMEOUT)
@@ -149,11 +153,13 @@ class DashboardPage:
         self.page.locator(f".qh-view-{page}").wait_for(timeout=RUN_TIMEOUT)
         self.wait_charts()
 
-    def wait_charts(self) -> None:
+    def wait_charts(self, settle_ms: int = 200) -> None:
+        """Wait until every chart image on the page has loaded (then ``settle_ms`` for late re-renders)."""
         self.page.wait_for_function(
             "() => [...document.querySelectorAll('.qh-chart')].every(i => i.complete && i.naturalWidth > 0)",
             timeout=RUN_TIMEOUT)
-        self.page.wait_for_timeout(200)
+        if settle_ms:
+            self.page.wait_for_timeout(settle_ms)
 
     def chart_pixels(self, index: int = 0) -> str:
         """A chart's pixels as a PNG data URL (to tell whether it changed)."""

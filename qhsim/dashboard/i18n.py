@@ -31,6 +31,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "save_name": ("情景名称", "Scenario name"),
     "save": ("保存为情景TOML", "Save as scenario TOML"),
     "run": ("运行", "Run"),
+    "key_levers": ("常用杠杆", "Key levers"),
+    "auto_run": ("杠杆变化后自动运行", "Run automatically when a lever changes"),
     "cancel": ("取消", "Cancel"),
     "mode": ("运行方式", "Run type"),
     "single": ("单次运行", "Single run"),

@@ -41,7 +41,9 @@ def Chart(build, dependencies: list):
 
 
 @solara.component
-def LeverRow(ctx, lever: lv.Lever):
+def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
+    """One lever: its input (label and unit in the chosen language), baseline value, allowed range and the
+    year from which it applies; highlighted when changed. ``compact`` for the left panel."""
     s, L = ctx.session, ctx.lang
     path = lever.path
     value, year = s.value(path), s.from_year(path)
@@ -50,10 +52,11 @@ def LeverRow(ctx, lever: lv.Lever):
     unit = lever.unit_label(L)
     label = lever.label(L) + (f" ({unit})" if unit else "")
     set_value = lambda v: ctx.edit(lambda x: x.with_lever(path, v))  # noqa: E731
-    with solara.Row(style={"align-items": "center", "gap": "12px", "flex-wrap": "wrap",
+    note = {"font-size": "12px", "color": "#555"}
+    with solara.Row(style={"align-items": "center", "gap": "6px" if compact else "12px", "flex-wrap": "wrap",
                            "background": "#fff7e0" if changed else "transparent"}, classes=["qh-lever"]):
         d = lever.domain
-        style = {"min-width": "320px", "max-width": "420px"}
+        style = {"width": "300px"} if compact else {"min-width": "320px", "max-width": "420px"}
         if d.kind == "number":
             solara.InputFloat(label, value=value, on_value=set_value, style=style)
         elif d.kind == "integer":
@@ -65,13 +68,13 @@ def LeverRow(ctx, lever: lv.Lever):
         else:
             solara.InputText(label, value=", ".join(f"{v:g}" for v in value), style=style,
                              on_value=lambda t: set_value([float(x) for x in t.split(",") if x.strip()]))
-        solara.Text(f"{i18n.text('baseline_value', L)}: {base}", style={"font-size": "12px"})
-        solara.Text(f"{i18n.text('allowed', L)}: {lever.range_text()}", style={"font-size": "12px", "color": "#666"})
         if lever.scheduled:
-            solara.InputInt(i18n.text("from_year", L), value=year, style={"max-width": "110px"},
+            solara.InputInt(i18n.text("from_year", L), value=year, style={"max-width": "90px" if compact else "110px"},
                             on_value=lambda y: ctx.edit(lambda x: x.with_lever(path, None, int(y or 0))))
         else:
-            solara.Text(i18n.text("all_years", L), style={"font-size": "12px"})
+            solara.Text(i18n.text("all_years", L), style=note)
+        solara.Text(f"{i18n.text('baseline_value', L)}: {base} · {i18n.text('allowed', L)}: {lever.range_text()}",
+                    style=note)
 
 
 @solara.component
@@ -235,6 +238,11 @@ def ComparePage(ctx):
     IndicatorSelect(ctx)
     solara.DataFrame(compare.changes(result, indicator_key.value, L), items_per_page=10)
     Chart(lambda: compare.figure(result, indicator_key.value, L), [k, indicator_key.value, L])
+    with solara.Row():
+        for name in ("changes", "costs", "leverage", "targets", "ranking"):
+            table = getattr(result, name)
+            solara.FileDownload(lambda t=table: t.to_csv(index=False).encode("utf-8-sig"), filename=f"compare_{name}.csv",
+                                label=f"CSV: {name}", mime_type="text/csv")
 
 
 @solara.component
