@@ -104,7 +104,7 @@ def test_two_sessions_are_isolated_and_a_run_does_not_freeze_the_other(dash):
     assert a.errors == [] and b.errors == []
 
 
-def test_export_downloads_xlsx_csv_png(dash, tmp_path):
+def test_export_downloads_xlsx_csv_png_html(dash, tmp_path):
     import openpyxl
 
     d = dash()
@@ -112,20 +112,24 @@ def test_export_downloads_xlsx_csv_png(dash, tmp_path):
     d.set_field("Scale (share of firms simulated)", SCALE)
     d.run()
     d.goto("export")
+    d.screenshot("export")
     files = {}
-    for label in ("Data (XLSX)", "Chart (PNG)", "Data (CSV): R&D expenditure / GDP (%)"):
-        with d.page.expect_download(timeout=60_000) as info:
+    for label in ("Data (XLSX)", "Chart (PNG)", "Data (CSV): R&D expenditure / GDP (%)", "Report (HTML)"):
+        with d.page.expect_download(timeout=120_000) as info:
             d.page.get_by_role("button", name=label).click()
         path = tmp_path / info.value.suggested_filename
         info.value.save_as(path)
         files[label] = path
     book = openpyxl.load_workbook(files["Data (XLSX)"], read_only=True)
-    assert book.sheetnames
-    cells = [c for row in book[book.sheetnames[0]].iter_rows(max_row=60, values_only=True) for c in row if c]
-    assert any("2025" in str(c) for c in cells) or 2025 in cells
+    assert len(book.sheetnames) >= 3  # summary, province, prefectures, ... (qhsim.output.workbook)
+    cells = [str(c) for ws in book.worksheets[:2] for row in ws.iter_rows(max_row=80, values_only=True)
+             for c in row if c is not None]
+    assert any("研发投入强度" in c for c in cells) and any("2025" in c for c in cells)
     assert files["Chart (PNG)"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     csv = files["Data (CSV): R&D expenditure / GDP (%)"].read_text(encoding="utf-8-sig").splitlines()
     assert csv[0].startswith("year,region") and len(csv) > 100
+    html = files["Report (HTML)"].read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and "研发投入强度" in html
     assert d.errors == []
 
 

@@ -109,3 +109,16 @@ def test_cache_returns_the_same_run_and_cancel_stops(tmp_path):
     with pytest.raises(Cancelled):
         execute(dataclasses.replace(req, seed=4), cancelled=lambda: True, cache=cache)
     assert len(cache) == 1
+
+
+def test_shipped_chart_font_has_every_character_the_dashboard_draws():
+    """Charts use the shipped CJK subset (qhsim.output.charts); a label character missing from it would be
+    drawn as an empty box on machines without Chinese fonts (rebuild with docs/font_subset.py)."""
+    from fontTools.ttLib import TTFont
+
+    from qhsim.output.charts import SHIPPED_FONT
+
+    cmap = TTFont(ROOT / "qhsim" / "output" / "fonts" / SHIPPED_FONT).getBestCmap()
+    files = [*(ROOT / "qhsim" / "dashboard").glob("*.py"), *(ROOT / "qhsim" / "dashboard").glob("*.toml")]
+    missing = {c for p in files for c in p.read_text(encoding="utf-8") if ord(c) > 0x7F and ord(c) not in cmap}
+    assert not missing, f"not in {SHIPPED_FONT}: {''.join(sorted(missing))} (run docs/font_subset.py)"

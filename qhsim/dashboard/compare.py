@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from qhsim.dashboard import i18n
 from qhsim.dashboard import levers as lv
-from qhsim.dashboard.figures import fonts
+from qhsim.output.charts import chart_style
 from qhsim.dashboard.runs import RunCache
 from qhsim.dashboard.state import Session
 
@@ -112,7 +111,7 @@ def figure(result, indicator: str, lang: str) -> Figure:
     last = str(max(result.years))
     ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] == last)]
     ch = ch.set_index("design").reindex(result.designs)
-    with rc_context(fonts()):
+    with chart_style():
         for ax, frame, mid, title in (
                 (fig.add_subplot(1, 2, 1), lev, "rd_per_yuan", i18n.text("rd_per_yuan", lang)),
                 (fig.add_subplot(1, 2, 2), ch, "mean", f"{i18n.indicator(indicator, lang)} · Δ {last}")):

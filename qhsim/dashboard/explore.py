@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from qhsim.dashboard import i18n
-from qhsim.dashboard.figures import fonts, plan_targets
+from qhsim.dashboard.figures import plan_targets
+from qhsim.output.charts import chart_style
 from qhsim.errors import InputError
 from qhsim.results import PROVINCE
 
@@ -87,7 +87,7 @@ def response_figure(store: Store, indicator: str, year: int, threshold: float, l
     n = max(1, len(store.levers))
     fig = Figure(figsize=(min(4.2 * n, 12.6), 3.4), dpi=100)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.82, wspace=0.3)
-    with rc_context(fonts()):
+    with chart_style():
         for i, lever in enumerate(store.levers):
             ax = fig.add_subplot(1, n, i + 1)
             x = pd.to_numeric(table[lever], errors="coerce")

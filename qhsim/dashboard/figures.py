@@ -1,8 +1,8 @@
 """Dashboard figures 图表 in one language at a time (matplotlib object API, no pyplot state).
 
 Data helpers are the output layer's (``qhsim.output.report``: paths per draw, median and 90% band, target
-probabilities; ``qhsim.output.charts``: observed points and the CJK font), so the dashboard shows the same
-numbers as ``qhsim run``.
+probabilities; ``qhsim.output.charts``: observed points and the chart style with the shipped CJK font), so the
+dashboard shows the same numbers as ``qhsim run``.
 """
 
 from __future__ import annotations
@@ -10,51 +10,28 @@ from __future__ import annotations
 import io
 import math
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager, rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from qhsim import data
 from qhsim.dashboard import i18n
 from qhsim.dashboard.runs import LADDER, RATIO_BINS, Inside
-from qhsim.output.charts import cjk_font, observed_points
+from qhsim.output.charts import chart_style, observed_points
 from qhsim.output.report import band, draw_paths, n_draws, summary_table
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets, meets
 
 START_YEAR = 2015
 COLORS = {"sim": "#1f5f99", "data": "black", "target": "#c0392b", "alt": "#e67e22"}
-FONT = {"font.family": "sans-serif", "axes.unicode_minus": False}
-
-
-# Debian's CJK fonts (fonts-wqy-microhei, fonts-noto-cjk); registered directly because matplotlib's font cache,
-# built before they were installed, would otherwise hide them and Chinese labels would come out empty.
-CJK_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-
-
-@cache
-def fonts() -> dict:
-    """rc settings with a Chinese-capable sans-serif font first (a warning is logged once when none exists)."""
-    if cjk_font() is None:
-        for path in CJK_FILES:
-            if Path(path).is_file():
-                font_manager.fontManager.addfont(path)
-        cjk_font.cache_clear()
-    if cjk_font() is None:
-        import logging
-
-        logging.getLogger(__name__).warning("no CJK font found: Chinese chart labels will not render (apt-get install fonts-wqy-microhei)")
-    return {**FONT, "font.sans-serif": [f for f in (cjk_font(), "DejaVu Sans") if f]}
 
 
 def png(fig: Figure) -> bytes:
     """The figure as PNG bytes (shown in the page and downloaded)."""
     buf = io.BytesIO()
-    with rc_context(fonts()):
+    with chart_style():
         fig.savefig(buf, format="png", dpi=fig.dpi)
     return buf.getvalue()
 
@@ -115,7 +92,7 @@ def indicator_figure(indicators: pd.DataFrame, key: str, region: str = PROVINCE,
     fig = Figure(figsize=(6.4, 3.6), dpi=100)
     fig.subplots_adjust(left=0.11, right=0.97, bottom=0.1, top=0.86)
     ax = fig.add_subplot()
-    with rc_context(fonts()):
+    with chart_style():
         indicator_axes(ax, indicators, key, region, lang)
         where = "" if region == PROVINCE else f" · {i18n.region(region, lang)}"
         ax.set_title(i18n.indicator(key, lang) + where, fontsize=10)
@@ -127,7 +104,7 @@ def prefecture_figure(indicators: pd.DataFrame, key: str, lang: str = "zh") -> F
     """Small multiples: the indicator in all 8 prefectures, each with its own targets."""
     fig = Figure(figsize=(12, 5.2), dpi=90)
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.07, top=0.88, hspace=0.4, wspace=0.25)
-    with rc_context(fonts()):
+    with chart_style():
         for i, pref in enumerate(data.prefecture_ids()):
             ax = fig.add_subplot(2, 4, i + 1)
             indicator_axes(ax, indicators, key, pref, lang, compact=True)
@@ -153,7 +130,7 @@ def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str
     fig = Figure(figsize=(12, 7), dpi=90)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.07, top=0.93, hspace=0.45, wspace=0.55)
     province = indicators[indicators["region"] == PROVINCE].set_index("year")
-    with rc_context(fonts()):
+    with chart_style():
         ax = fig.add_subplot(2, 2, 1)
         width = np.diff(RATIO_BINS)
         ax.bar(RATIO_BINS[:-1], inside.ratio_all[i], width=width, align="edge", color="#9bbbd9",

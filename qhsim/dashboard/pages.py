@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import solara
 
 from qhsim import data
 from qhsim.dashboard import figures, i18n
 from qhsim.dashboard import levers as lv
-from qhsim.dashboard import compare, explore
+from qhsim.dashboard import compare, explore, exports
 from qhsim.dashboard.state import MAX_DESIGNS, Session
 from qhsim.errors import InputError
 from qhsim.results import PROVINCE
@@ -177,6 +175,8 @@ def InsidePage(ctx):
 
 @solara.component
 def ExportPage(ctx):
+    """Downloads of the current run: the chosen indicator (CSV, PNG as shown), all indicators (CSV), and the
+    output layer's workbook and HTML report (``qhsim.output``: the same files ``qhsim export`` writes)."""
     if _need_run(ctx):
         return
     run, L = ctx.run, ctx.lang
@@ -188,18 +188,14 @@ def ExportPage(ctx):
     with solara.Column():
         solara.FileDownload(lambda: view.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_{key}.csv",
                             label=f"{i18n.text('csv', L)}: {i18n.indicator(key, L)}", mime_type="text/csv")
-        solara.FileDownload(lambda: ind.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_indicators.csv",
-                            label=f"{i18n.text('csv', L)}: {i18n.text('all_indicators', L)}", mime_type="text/csv")
-        solara.FileDownload(lambda: _xlsx(ind), filename=f"{name}_indicators.xlsx", label=i18n.text("xlsx", L),
-                            mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         solara.FileDownload(lambda: figures.png(figures.indicator_figure(ind, key, PROVINCE, L)),
                             filename=f"{name}_{key}.png", label=i18n.text("png", L), mime_type="image/png")
-
-
-def _xlsx(indicators: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    indicators.to_excel(buf, index=False, sheet_name="indicators")
-    return buf.getvalue()
+        solara.FileDownload(lambda: ind.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_indicators.csv",
+                            label=f"{i18n.text('csv', L)}: {i18n.text('all_indicators', L)}", mime_type="text/csv")
+        solara.FileDownload(lambda: exports.xlsx(run.result), filename=f"{name}.xlsx", label=i18n.text("xlsx", L),
+                            mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        solara.FileDownload(lambda: exports.html(run.result), filename=f"{name}_report.html",
+                            label=i18n.text("html", L), mime_type="text/html")
 
 
 @solara.component
