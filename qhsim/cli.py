@@ -18,9 +18,16 @@ from qhsim.errors import InputError
 DEFAULT_OUT = Path("results")
 
 
+def _fit(text: str) -> str:
+    """``text`` wrapped to the terminal width."""
+    from qhsim.output.report import terminal_width, wrap
+
+    return "\n".join(wrap(text, terminal_width()))
+
+
 def _done(out: Path, started: float, what: str) -> str:
     """The closing line: where the results are, the real wall time and what was run."""
-    return f"\n结果已写入 Results written to {out}  (用时 wall time {time.perf_counter() - started:.1f} s; {what})"
+    return "\n" + _fit(f"结果已写入 Results written to {out}  (用时 wall time {time.perf_counter() - started:.1f} s; {what})")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -39,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_ensemble(args.scenario, draws=args.draws or 1, seeds=args.seeds or (args.seed or 1,),
                               scale=args.scale, end_year=args.end_year, workers=args.workers)
     header = run_header(result, args.lang)
-    print(header + "\n")
+    print(_fit(header) + "\n")
     print(summary_report(result.indicators, lang=args.lang, wide=args.wide,
                          width=None if args.wide else terminal_width()))
     written = write_run(result, out, charts=not args.no_charts)
@@ -60,7 +67,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     base = run(args.base, seed=args.seed, scale=args.scale, end_year=args.end_year)
     variant = run(args.variant, seed=base.seed, scale=args.scale, end_year=args.end_year)
     print(write_comparison(base, variant, out, charts=not args.no_charts, wide=args.wide,
-                           width=None if args.wide else terminal_width()))
+                           width=None if args.wide else terminal_width(), lang=args.lang))
     scale = base.scenario["run"]["scale"]
     print(_done(out, started, f"scale {scale:g}, seed {base.seed} (both scenarios)"))
     return 0
@@ -68,12 +75,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from qhsim.output.folders import check_out
+    from qhsim.output.report import terminal_width
     from qhsim.sweep import load_experiment, write_sweep
 
     started = time.perf_counter()
     out = check_out(args.out if args.out is not None else DEFAULT_OUT / Path(args.experiment).stem, "sweep")
     exp, _ = load_experiment(args.experiment)
-    print(write_sweep(args.experiment, out, workers=args.workers))
+    print(write_sweep(args.experiment, out, workers=args.workers, width=terminal_width()))
     print(_done(out, started, f"scale {exp.scale:g}, seeds {', '.join(map(str, exp.seeds))}"))
     return 0
 

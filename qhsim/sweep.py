@@ -152,12 +152,14 @@ def format_sweep(exp: Experiment, summary: pd.DataFrame, width: int | None = Non
     return "\n\n".join(blocks) + "\n"
 
 
-def write_sweep(path: str | Path, out_dir: Path, workers: int = 1) -> str:
-    """Run the experiment and write its folder atomically; return the printed summary."""
+def write_sweep(path: str | Path, out_dir: Path, workers: int = 1, width: int | None = None) -> str:
+    """Run the experiment and write its folder atomically; return the summary for the screen (fitted to
+    ``width`` display columns when given)."""
     started = time.perf_counter()
     exp, runs = run_sweep(path, workers)
     summary = summarise(exp, runs)
-    text = f"实验 experiment: {Path(path).name} — {exp.description}\n\n" + format_sweep(exp, summary)
+    intro = f"实验 experiment: {Path(path).name} — {exp.description}\n\n"
+    text = intro + format_sweep(exp, summary)
     with atomic_folder(out_dir, "sweep") as tmp:
         runs.to_parquet(tmp / "runs.parquet", index=False)
         summary.to_csv(tmp / "summary.csv", index=False, encoding="utf-8-sig")
@@ -169,4 +171,4 @@ def write_sweep(path: str | Path, out_dir: Path, workers: int = 1) -> str:
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=json_default),
                                            encoding="utf-8")
-    return text
+    return text if width is None else intro + format_sweep(exp, summary, width)

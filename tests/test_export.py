@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -204,3 +205,124 @@ def test_export_refuses_bad_targets(run_folder, tmp_path, to, out, message):
     (tmp_path / "folder").mkdir()
     with pytest.raises(InputError, match=message):
         export.export(run_folder, to, tmp_path / out)
+
+
+# --- charts an analyst can read --------------------------------------------------------------------------
+
+
+def test_indicator_chart_has_unit_axis_labelled_targets_observed_points_and_five_year_ticks(result):
+    from qhsim.output import charts
+
+    ax = charts.indicator_figure(result.indicators, "rd_intensity").axes[0]
+    assert ax.get_ylabel() == "%"
+    assert {2020, 2025} <= {int(t) for t in ax.get_xticks()}
+    notes = [t.get_text() for t in ax.texts]
+    assert "1.00 (2025)" in notes  # the target labelled with value and year
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("统计数据 observed 2015") for t in legend)
+    assert not any("qhsim/data" in t for t in legend)
+    money = charts.indicator_figure(result.indicators, "business_rd").axes[0]
+    assert money.get_ylabel() == "亿元 (100 million yuan)"
+    spend = charts.indicator_figure(result.indicators, "spend_ex_ante_grants").axes[0]
+    assert spend.lines[0].get_drawstyle() == "steps-mid"  # budgets and spending as steps
+
+
+def test_prefecture_overviews_carry_their_own_targets(result):
+    from qhsim.output import charts
+
+    haixi = charts.overview_figure(result.indicators, "haixi")
+    notes = {t.get_text() for ax in haixi.axes for t in ax.texts}
+    assert "0.70 (2027)" in notes and "≥170 (2027)" in notes
+    haidong = charts.overview_figure(result.indicators, "haidong")
+    assert "0.15 (2025)" in {t.get_text() for ax in haidong.axes for t in ax.texts}
+    assert {2020, 2025, 2030, 2035} <= {int(t) for t in charts.overview_figure(
+        run(SCENARIOS / "baseline.toml", scale=0.02, end_year=2035).indicators).axes[0].get_xticks()}
+
+
+def test_shipped_font_has_every_chinese_character_the_labels_use():
+    from fontTools.ttLib import TTFont
+
+    from qhsim import data
+    from qhsim.output import charts
+
+    font = TTFont(str(Path(charts.__file__).parent / "fonts" / charts.SHIPPED_FONT))
+    cmap = font.getBestCmap()
+    labels = [f"{s['zh']}{s['unit']}" for s in data.load("indicators").values()]
+    labels += [p.zh for p in data.prefectures()] + list(charts.UNIT_WORDS.values()) + list(charts.LEGEND.values())
+    missing = {c for text in labels for c in text if ord(c) > 0x7F and ord(c) not in cmap}
+    assert not missing
+    assert charts.cjk_font() == "Noto Sans CJK SC"
+
+
+def test_no_chinese_font_gives_one_clear_warning(monkeypatch, capsys):
+    from qhsim.output import charts
+
+    charts.cjk_font.cache_clear()
+    monkeypatch.setattr(charts, "SHIPPED_FONT", "missing.otf")
+    monkeypatch.setattr(charts, "CJK_FONT_PREFIXES", ("No Such Font",))
+    try:
+        assert charts.cjk_font() is None
+        assert charts._readable("研发投入强度 R&D") == "R&D"
+    finally:
+        charts.cjk_font.cache_clear()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("qhsim: warning: no font with Chinese glyphs")
+
+
+# --- terminal tables -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+@pytest.mark.parametrize("lang", ["both", "zh", "en"])
+def test_compact_tables_fit_the_terminal(result, width, lang):
+    from qhsim.output.report import display_width, summary_report
+
+    text = summary_report(result.indicators, lang=lang, wide=False, width=width)
+    assert max(display_width(line) for line in text.splitlines()) <= width
+    assert ("研发投入强度" in text) == (lang != "en") and ("R&D expenditure" in text) == (lang != "zh")
+    assert "-0.00" not in text
+
+
+def test_numbers_by_kind():
+    from qhsim.output.numbers import format_value
+
+    assert format_value(259.6, "hte_count") == "260"  # counts as integers
+    assert format_value(0.7149, "rd_intensity") == "0.71"  # shares with two decimals
+    assert format_value(-0.001, "rd_intensity", signed=True) == "0.00"  # no "-0.00"
+    assert format_value(12345.6, "spend_vouchers") == "12,346"  # 万元 as integers
+    assert format_value(13.456, "business_rd") == "13.46"  # 亿元 with two decimals
+    assert format_value(float("nan"), "hte_count") == "—"
+
+
+def test_wcwidth_counts_wide_characters():
+    from qhsim.output.report import display_width, wrap
+
+    assert display_width("研发a") == 5 and display_width("（年份）") == 8
+    assert all(display_width(line) <= 10 for line in wrap("规上工业企业中有研发活动企业占比 Above-scale firms", 10))
+
+
+def test_run_command_prints_wall_time_scale_and_seeds(tmp_path, capsys, monkeypatch):
+    from qhsim.cli import main
+    from qhsim.output.report import display_width
+
+    monkeypatch.setenv("COLUMNS", "100")
+    out = tmp_path / "ens"
+    assert main(["run", str(SCENARIOS / "baseline.toml"), "--draws", "1", "--seeds", "3,4", "--scale", "0.02",
+                 "--end-year", "2021", "--no-charts", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert max(display_width(line) for line in text.splitlines()) <= 100
+    assert text.startswith("情景 baseline / scenario baseline | 规模 0.02 / scale 0.02 | 随机种子 3, 4 / seeds 3, 4")
+    closing = text.strip().split("\n\n")[-1].replace("\n", " ")
+    assert re.search(r"wall time \d+\.\d s; .*seeds 3, 4", closing) and "seed 1" not in closing
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["kind"] == "ensemble"
+    assert not (out / "charts").exists()
+
+
+def test_readme_hands_results_on_with_a_picture_of_the_report():
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Handing results on", 1)[1].split("\n## ", 1)[0]
+    assert "qhsim export" in section and "report.xlsx" in section and "report.html" in section
+    picture = re.search(r"!\[[^\]]+\]\((docs/[^)]+\.png)\)", section).group(1)
+    assert (ROOT / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

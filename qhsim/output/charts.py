@@ -22,12 +22,11 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager, rc_context
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, MultipleLocator
+from matplotlib.ticker import FixedLocator, MultipleLocator, StrMethodFormatter
 
 from qhsim import data
 from qhsim.errors import warn
 from qhsim.output.numbers import format_value
-from qhsim.output.tables import target_regions
 from qhsim.output.report import band, display_width, draw_paths, indicator_label, region_label
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets, reference_paths_2035
@@ -195,6 +194,8 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
     if not small:
         _plot_references(ax, references[references["indicator"] == key], key)
     _year_axis(ax, last)
+    if ax.get_ylim()[1] >= 1000:
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 15,000 rather than 15000
     ax.set_ylabel(_readable(axis_unit(key)), fontsize=7 if small else 8)
     ax.tick_params(labelsize=7 if small else 8)
     ax.grid(alpha=0.3)

@@ -67,15 +67,17 @@ def leverage(base: pd.DataFrame, variant: pd.DataFrame, region: str = PROVINCE) 
 
 
 def format_comparison(table: pd.DataFrame, lev: dict[str, float], base_name: str, variant_name: str,
-                      wide: bool = True, width: int | None = None) -> str:
+                      wide: bool = True, width: int | None = None, lang: str = "both") -> str:
     """The comparison as text: every year's base, variant and difference (``wide``), or only the differences
-    plus the last year's base and variant; ``width`` wraps the labels to fit that many columns."""
+    plus the last year's base and variant; ``width`` wraps the labels to fit that many columns; ``lang``:
+    labels and headers in both languages, Chinese or English."""
     years = sorted({int(c.split("_")[1]) for c in table.columns if c.startswith("diff_")})
     cells = [(y, kind) for y in years for kind in ("base", "variant", "diff")
              if wide or kind == "diff" or y == years[-1]]
     words = {"base": ("基准", "base"), "variant": ("方案", "variant"), "diff": ("差值", "diff")}
     heads = [["指标"] + [f"{y}{words[k][0]}" for y, k in cells], ["indicator"] + [f"{y} {words[k][1]}" for y, k in cells]]
-    body = [[row["label"]] + [format_value(row[f"{kind}_{y}"], row["indicator"], signed=kind == "diff") for y, kind in cells]
+    heads = {"both": heads, "zh": heads[:1], "en": heads[1:]}[lang]
+    body = [[indicator_label(row["indicator"], lang=lang)] + [format_value(row[f"{kind}_{y}"], row["indicator"], signed=kind == "diff") for y, kind in cells]
             for _, row in table.iterrows()]
     title = f"情景对比 Scenario comparison: {variant_name} − {base_name} (同一随机种子 same seed)"
     text = format_table(heads, body, [True] + [False] * len(cells), title, width)
@@ -92,9 +94,9 @@ def format_comparison(table: pd.DataFrame, lev: dict[str, float], base_name: str
 
 
 def write_comparison(base: RunResult, variant: RunResult, out_dir: Path, charts: bool = True,
-                     wide: bool = True, width: int | None = None) -> str:
+                     wide: bool = True, width: int | None = None, lang: str = "both") -> str:
     """Write both run folders, comparison.csv, comparison.txt, report.xlsx and report.html under ``out_dir``
-    atomically; return the text for the screen (``wide`` and ``width`` as in ``format_comparison``)."""
+    atomically; return the text for the screen (``wide``, ``width`` and ``lang`` as in ``format_comparison``)."""
     from qhsim.output.export import write_html, write_xlsx
     from qhsim.output.tidy import from_comparison
 
@@ -118,4 +120,4 @@ def write_comparison(base: RunResult, variant: RunResult, out_dir: Path, charts:
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=json_default),
                                            encoding="utf-8")
-    return format_comparison(table, lev, base.scenario_name, variant.scenario_name, wide, width)
+    return format_comparison(table, lev, base.scenario_name, variant.scenario_name, wide, width, lang)

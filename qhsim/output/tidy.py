@@ -27,10 +27,9 @@ import pandas as pd
 from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output.folders import MANIFEST, manifest_kind, read_manifest
-from qhsim.results import PROVINCE, RunResult
+from qhsim.results import RunResult
 
 LONG_COLUMNS = ("year", "region", "indicator", "value", "unit", "draw", "seed", "design")
-ID_COLUMNS = ("year", "region", "draw", "param_draw", "seed", "point")
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 
