@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager, rc_context
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, MultipleLocator, StrMethodFormatter
+from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 
 from qhsim import data
 from qhsim.errors import warn
@@ -158,9 +158,10 @@ def _plot_references(ax, references: pd.DataFrame, key: str) -> None:
 
 
 def _year_axis(ax, last: int) -> None:
-    """Ticks every five years from 2015 (2020, 2025, 2030, 2035 always shown), a minor tick each year."""
+    """Ticks every five years from 2015 (2020, 2025, 2030, 2035 always shown); no minor ticks (they cost
+    ~20 ms a chart)."""
     ax.xaxis.set_major_locator(FixedLocator(list(range(START_YEAR, last + 1, 5))))
-    ax.xaxis.set_minor_locator(MultipleLocator(1))
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlim(START_YEAR - 0.5, last + 0.5)
 
 
@@ -215,7 +216,9 @@ def _figure(key: str, paths: dict[str, pd.DataFrame], region: str, targets: pd.D
     return fig
 
 
+@cache
 def _region_targets(region: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Plan targets and 2035 reference paths of one region (cached: deriving the paths takes ~50 ms)."""
     targets, references = load_targets(), reference_paths_2035()
     return targets[targets["region"] == region], references[references["region"] == region]
 
