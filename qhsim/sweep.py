@@ -143,7 +143,7 @@ def format_sweep(exp: Experiment, summary: pd.DataFrame, width: int | None = Non
         part = summary[summary["year"] == year]
         if part.empty:
             continue
-        heads = [list(exp.vary) + [indicator_label(k).split(" ", 1)[0] for k in exp.indicators],
+        heads = [[p.removeprefix("policy.") for p in exp.vary] + [indicator_label(k).split(" ", 1)[0] for k in exp.indicators],
                  [""] * len(exp.vary) + [indicator_label(k).split(" ", 1)[-1] for k in exp.indicators]]
         body = [[format_number(row[p]) for p in exp.vary] + [format_value(row[f"{k}_mean"], k) for k in exp.indicators]
                 for _, row in part.iterrows()]

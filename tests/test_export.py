@@ -326,3 +326,16 @@ def test_readme_hands_results_on_with_a_picture_of_the_report():
     assert "qhsim export" in section and "report.xlsx" in section and "report.html" in section
     picture = re.search(r"!\[[^\]]+\]\((docs/[^)]+\.png)\)", section).group(1)
     assert (ROOT / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_wide_headers_wrap_without_cutting_numbers():
+    from qhsim.output.report import display_width, format_table
+
+    heads = [["super_deduction.general", "规上工业企业中有研发活动企业占比"],
+             ["", "Above-scale industrial firms with R&D activity (%)"]]
+    body = [["1.00", "20.45"], ["1.50", "1,234,567.89"]]
+    text = format_table(heads, body, [False, False], "标题 title", width=30)
+    lines = text.splitlines()
+    assert max(display_width(line) for line in lines) <= 30
+    assert any(line.endswith("1,234,567.89") for line in lines)  # numbers stay whole
+    assert all(display_width(line.strip()) > 1 for line in lines if line.strip())  # no one-letter fragments

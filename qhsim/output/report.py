@@ -31,6 +31,7 @@ STATUS = {"modelled": "已建模 modelled", "stand_in": "替代路径 stand-in",
 MET = {True: "是 yes", False: "否 no"}
 LANGS = ("both", "zh", "en")
 MIN_LABEL_WIDTH = 20
+MIN_HEADER_WORD = 10  # header words longer than this may be cut to fit
 DROP_FIRST = ("observed_2020", "sim_2035", "gap")  # compact tables lose these first when too wide
 HEADERS = {  # column -> (Chinese, English) header
     "label": ("指标", "indicator"),
@@ -236,18 +237,38 @@ def format_table(heads: list[list[str]], body: list[list[str]], left: list[bool]
                  width: int | None = None) -> str:
     """A fixed-width text table (CJK-aware): header lines, a rule, body lines; every line equally wide.
 
-    A cell may hold several lines ("\n"). With ``width``, the first column (the labels) is wrapped so the
-    table fits in ``width`` display columns when it can (it keeps at least ``MIN_LABEL_WIDTH``), and the
-    title is wrapped too.
+    A cell may hold several lines ("\n"). With ``width``, the widest columns are wrapped in turn until the
+    table fits in ``width`` display columns or no column can shrink further: the first column (labels) down
+    to ``MIN_LABEL_WIDTH``, the others down to their widest value (numbers are never cut) or header word
+    (at most ``MIN_HEADER_WORD``). The title is wrapped too.
     """
     rows = [[cell.split("\n") for cell in row] for row in heads + body]
-    widths = [max(display_width(line) for row in rows for line in row[j]) for j in range(len(left))]
+    columns = range(len(left))
+    widths = [max(display_width(line) for row in rows for line in row[j]) for j in columns]
     if width is not None:
-        rest = sum(widths[1:]) + 2 * (len(widths) - 1)
-        label_width = max(MIN_LABEL_WIDTH, min(widths[0], width - rest))
-        if label_width < widths[0]:
-            rows = [[[part for line in row[0] for part in wrap(line, label_width)], *row[1:]] for row in rows]
-            widths[0] = max(display_width(line) for row in rows for line in row[0])
+        def floor(j: int) -> int:
+            if j == 0 and left[0]:
+                return MIN_LABEL_WIDTH
+            cells = [line for row in rows[len(heads):] for line in row[j]]
+            pieces = [w for line in cells for w in line.split(" ")] if left[j] else cells  # numbers stay whole
+            head_words = [w for row in rows[: len(heads)] for line in row[j] for w in line.split(" ")]
+            return max([4, *map(display_width, pieces), min(MIN_HEADER_WORD, max(map(display_width, head_words)))])
+
+        floors = [floor(j) for j in columns]
+        unwrapped = rows
+        while sum(widths) + 2 * (len(widths) - 1) > width:
+            shrinkable = [j for j in columns if widths[j] > floors[j]]
+            if not shrinkable:
+                break
+            j = max(shrinkable, key=lambda k: widths[k])
+            others = [widths[k] for k in shrinkable if k != j]
+            # level the widest column down to the next widest, or by the whole overflow if that is less
+            target = max(floors[j], widths[j] - (sum(widths) + 2 * (len(widths) - 1) - width), max(others, default=0))
+            target = min(target, widths[j] - 1)
+            rows = [[*row[:j], [part for line in cells[j] for part in wrap(line, target)], *row[j + 1:]]
+                    for row, cells in zip(rows, unwrapped)]  # wrap the cell's own lines, not earlier pieces
+            widths[j] = max(display_width(line) for row in rows for line in row[j])
+            floors[j] = max(floors[j], widths[j]) if widths[j] > target else floors[j]
     lines: list[str | None] = []
     for index, row in enumerate(rows):
         for i in range(max(len(cell) for cell in row)):
