@@ -27,7 +27,7 @@ from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 from qhsim import data
 from qhsim.errors import warn
 from qhsim.output.numbers import format_value
-from qhsim.output.report import band, display_width, draw_paths, indicator_label, region_label
+from qhsim.output.report import band, display_width, indicator_label, paths_of, region_label, region_paths
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets, reference_paths_2035
 
@@ -223,18 +223,24 @@ def _region_targets(region: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return targets[targets["region"] == region], references[references["region"] == region]
 
 
-def _design_paths(frames: dict[str, pd.DataFrame], key: str, region: str) -> dict[str, pd.DataFrame]:
-    return {name: draw_paths(frame, key, region) for name, frame in frames.items()}
+def _every(frames: dict[str, pd.DataFrame], region: str) -> dict[str, pd.DataFrame]:
+    """``region_paths`` of each design (one reshape per design, shared by all its indicators)."""
+    return {name: region_paths(frame, region) for name, frame in frames.items()}
+
+
+def _design_paths(every: dict[str, pd.DataFrame], key: str) -> dict[str, pd.DataFrame]:
+    return {name: paths_of(paths, key) for name, paths in every.items()}
 
 
 def chart_keys(frames: dict[str, pd.DataFrame], region: str = PROVINCE, only_targeted: bool = False) -> list[str]:
     """Indicators with simulated data (indicators.toml order); ``only_targeted``: those with a target there."""
     targeted = set(_region_targets(region)[0]["indicator"])
+    every = _every(frames, region)
     keys = []
     for key in data.load("indicators"):
         if only_targeted and key not in targeted:
             continue
-        paths = _design_paths(frames, key, region)
+        paths = _design_paths(every, key)
         if all(p[p.index >= START_YEAR].isna().all(axis=None) for p in paths.values()):
             continue
         keys.append(key)
@@ -246,7 +252,7 @@ def indicator_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, key: str, r
     frames = frames if isinstance(frames, dict) else {"": frames}
     targets, references = _region_targets(region)
     with chart_style():
-        return _figure(key, _design_paths(frames, key, region), region, targets, references)
+        return _figure(key, _design_paths(_every(frames, region), key), region, targets, references)
 
 
 def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str = PROVINCE,
@@ -257,6 +263,7 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
     if not keys:
         return None
     targets, references = _region_targets(region)
+    every = _every(frames, region)
     ncols = 3 if len(keys) > 4 else 2
     nrows = -(-len(keys) // ncols)
     with chart_style():
@@ -265,7 +272,7 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
                             hspace=0.55, wspace=0.3)
         for i, key in enumerate(keys):
             ax = fig.add_subplot(nrows, ncols, i + 1)
-            draw_indicator(ax, key, _design_paths(frames, key, region), region, targets, references, small=True)
+            draw_indicator(ax, key, _design_paths(every, key), region, targets, references, small=True)
             spec = data.load("indicators")[key]
             ax.set_title(_readable(f"{spec['zh']}\n{spec['en']}"), fontsize=8)
         handles, labels = {}, {}

@@ -74,19 +74,33 @@ def n_draws(indicators: pd.DataFrame) -> int:
     return int(indicators["draw"].nunique()) if "draw" in indicators else 1
 
 
+def region_paths(indicators: pd.DataFrame, region: str = PROVINCE) -> pd.DataFrame:
+    """Every indicator's yearly values in one region: index year, columns (indicator, draw); a single run is
+    draw 0. ``InputError`` when the frame has no rows for ``region``."""
+    rows = indicators[indicators["region"] == region]
+    if rows.empty:
+        present = ", ".join(map(str, indicators["region"].unique()))
+        raise InputError(f"indicators: no rows for region {region!r}; regions present: {present}")
+    keys = [c for c in rows.columns if c not in ("year", "region", "draw", "param_draw", "seed", "point")]
+    draws = rows["draw"] if "draw" in rows else pd.Series(0, index=rows.index)
+    frame = rows[keys].astype(float).set_axis(pd.MultiIndex.from_arrays([rows["year"], draws], names=["year", "draw"]))
+    return frame.unstack("draw").sort_index()
+
+
+def paths_of(paths: pd.DataFrame, key: str) -> pd.DataFrame:
+    """One indicator of ``region_paths`` output (all NaN when it is not there): index year, one column per draw."""
+    if key in paths.columns.get_level_values(0):
+        return paths[key]
+    draws = paths.columns.get_level_values(1).unique()
+    return pd.DataFrame(np.nan, index=paths.index, columns=pd.Index(draws, name="draw"))
+
+
 def draw_paths(indicators: pd.DataFrame, key: str, region: str = PROVINCE) -> pd.DataFrame:
     """Yearly values of one indicator in one region: index year, one column per draw (a single run is draw 0).
 
     All NaN when the frame has no column ``key``; ``InputError`` when it has no rows for ``region``.
     """
-    rows = indicators[indicators["region"] == region]
-    if rows.empty:
-        present = ", ".join(map(str, indicators["region"].unique()))
-        raise InputError(f"indicators: no rows for region {region!r}; regions present: {present}")
-    draws = rows["draw"] if "draw" in rows else pd.Series(0, index=rows.index)
-    values = rows[key] if key in rows else pd.Series(np.nan, index=rows.index)
-    tidy = pd.DataFrame({"year": rows["year"], "draw": draws, "value": values.astype(float)})
-    return tidy.pivot(index="year", columns="draw", values="value")
+    return paths_of(region_paths(indicators, region), key)
 
 
 def band(paths: pd.DataFrame) -> pd.DataFrame:
@@ -152,11 +166,13 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
     own = targets[targets["region"] == region]
     targeted = set(own["indicator"]) | set(targets.loc[targets["region"] == PROVINCE, "indicator"])
     rows = []
+    every = region_paths(indicators, region)
+    by_key = {key: list(group.itertuples()) for key, group in own.groupby("indicator", sort=False)}
     for key, spec in data.load("indicators").items():
         if not is_reported(key, targeted):
             continue
-        paths = draw_paths(indicators, key, region)
-        for target in list(own[own["indicator"] == key].itertuples()) or [None]:
+        paths = paths_of(every, key)
+        for target in by_key.get(key) or [None]:
             rows.append(_summary_row(key, spec, paths, target, region, lang))
     table = pd.DataFrame(rows)
     return table if n_draws(indicators) > 1 else table.drop(columns="p_met")

@@ -35,10 +35,11 @@ def target_regions() -> list[str]:
 def headline(results: Results) -> pd.DataFrame:
     """Summary rows of every design: province (all reported indicators), references, prefecture targets."""
     parts = []
-    paths = reference_paths_2035().set_index(["indicator", "value"])["label"]
+    references = reference_paths_2035()
+    paths = references.set_index(["indicator", "value"])["label"]
     for design in results.designs:
         wide = results.wide(design)
-        refs = summary_table(wide, targets=reference_paths_2035())
+        refs = summary_table(wide, targets=references)
         refs = refs[refs["target"].notna()]
         refs = refs.assign(label=[f"{lab} | {paths.get((k, v), '')}" for lab, k, v in
                                   zip(refs["label"], refs["indicator"], refs["target"])])
