@@ -25,6 +25,7 @@ from qhsim.output.tidy import Results
 from qhsim.results import PROVINCE
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
+MAX_TABLE_DESIGNS = 4  # headline tables for the first designs; the workbook has every design
 KIND_LABELS = {"run": "单次运行 single run", "ensemble": "集合预测 ensemble (parameter draws × seeds)",
                "compare": "情景对比 scenario comparison", "sweep": "政策扫描 policy sweep"}
 
@@ -54,7 +55,7 @@ def _table_block(table: pd.DataFrame, title: str) -> dict[str, Any]:
 
 def _headline_blocks(results: Results, table: pd.DataFrame, region_filter) -> list[dict[str, Any]]:
     blocks = []
-    for design in results.designs:
+    for design in results.designs[:MAX_TABLE_DESIGNS]:
         part = table[(table["design"] == design) & region_filter(table)]
         for section in part["section"].unique():
             rows = part[part["section"] == section]
@@ -164,7 +165,7 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
     overview, indicator_pngs, pref_pngs = _charts(results, png_dir) if charts else (None, [], {})
     prefectures = []
     for region in target_regions():
-        for design in results.designs:
+        for design in results.designs[:MAX_TABLE_DESIGNS]:
             part = table[(table["design"] == design) & (table["region"] == region)]
             if part.empty:
                 continue
@@ -190,11 +191,14 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "levers_note": ("与基准情景不同的政策工具（年份表：该年起生效） Instruments that differ from the reference; "
                         "year tables give the value from that year on." if results.kind != "sweep" else
                         "扫描的政策工具及其取值 The instruments varied and their values."),
-        "lever_base_label": reference if results.kind != "sweep" else "—",
+        "lever_base_label": reference if results.kind != "sweep" else None,
         "lever_value_label": "本情景 this scenario" if results.kind != "sweep" else "取值 values",
         "headline": _headline_blocks(results, table, lambda t: t["region"] == PROVINCE),
         "headline_note": ("目标为规划值；差距 = 模拟 − 目标（增长目标为百分点） Targets are plan values; gap = simulated − "
-                          "target in the target year (percentage points of annual growth for growth targets)."),
+                          "target in the target year (percentage points of annual growth for growth targets)."
+                          + (f" 仅列出前{MAX_TABLE_DESIGNS}个方案，全部方案见工作簿 Tables for the first {MAX_TABLE_DESIGNS} "
+                             "designs only; the workbook has every design." if len(results.designs) > MAX_TABLE_DESIGNS
+                             else "")),
         "overview": overview,
         "charts": indicator_pngs,
         "prefectures": prefectures,
