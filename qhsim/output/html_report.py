@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qhsim import __version__, data
 from qhsim.output.numbers import format_value
-from qhsim.output.report import HEADERS, _cell, indicator_label, region_label, summary_columns
+from qhsim.output.report import HEADERS, cell_text, indicator_label, region_label, summary_columns
 from qhsim.output.tables import SECTIONS, headline, ranking, target_regions
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -44,7 +44,7 @@ def _table_block(table: pd.DataFrame, title: str) -> dict[str, Any]:
     for _, row in table.iterrows():
         cells = []
         for c in columns:
-            text = _cell(row, c)
+            text = cell_text(row, c)
             cls = "num" if c not in ("label", "status", "met") else ""
             if c == "met" and isinstance(row[c], str):
                 cls = "yes" if row[c].startswith("是") else "no"

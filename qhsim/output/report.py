@@ -224,7 +224,7 @@ def _value(row: pd.Series, column: str) -> str:
     return format_value(row[column], key) if key in data.load("indicators") else format_number(row[column])
 
 
-def _cell(row: pd.Series, column: str, lang: str = "both", stacked: bool = False) -> str:
+def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = False) -> str:
     """Display text of one cell; ``stacked``: an ensemble band goes on a second line."""
     growth = row.get("target_kind") == "growth"
     if column.startswith("sim_") and f"{column}_lo" in row and pd.notna(row[column]):
@@ -315,7 +315,7 @@ def summary_columns(table: pd.DataFrame, wide: bool) -> list[str]:
 
 def _render(table: pd.DataFrame, columns: list[str], title: str | None, lang: str, stacked: bool,
             width: int | None) -> str:
-    body = [[_cell(row, c, lang, stacked) for c in columns] for _, row in table.iterrows()]
+    body = [[cell_text(row, c, lang, stacked) for c in columns] for _, row in table.iterrows()]
     languages = {"both": (0, 1), "zh": (0,), "en": (1,)}[lang]
     heads = [[HEADERS[c][i] for c in columns] for i in languages]
     return format_table(heads, body, [c in LEFT_ALIGNED for c in columns], title, width)
