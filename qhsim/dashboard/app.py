@@ -75,22 +75,24 @@ def RunPanel(ctx):
         with solara.Column(gap="0px").key("single-settings"):
             solara.InputInt(i18n.text("seed", L), value=s.seed,
                             on_value=lambda v: edit(lambda x: x.with_run(seed=int(v or 0))))
-    solara.Markdown(f"**{i18n.text('key_levers', L)}**")
-    for path in KEY_LEVERS:
-        pages.LeverRow(ctx, lv.levers()[path], compact=True).key(f"key-{path}")
-    solara.Checkbox(label=i18n.text("auto_run", L), value=auto_run)
     with solara.Row():
         solara.Button(i18n.text("run", L), color="primary", on_click=lambda: task(), disabled=task.pending,
                       classes=["qh-run"])
         solara.Button(i18n.text("cancel", L), on_click=task.cancel, disabled=not task.pending, classes=["qh-cancel"])
-    if task.pending:
-        solara.ProgressLinear(task.progress if task.progress is not None else True)
-        solara.Text(f"{i18n.text('running', L)} {task.progress or 0:.0f}%", classes=["qh-progress"])
-    elif task.cancelled:
-        solara.Warning(i18n.text("cancelled", L))
-    elif task.error and not isinstance(task.exception, Cancelled):
-        solara.Error(f"{i18n.text('error', L)}: {task.exception}")
+    with solara.Column(gap="0px"):  # one child whatever the state, so the widgets below keep theirs
+        if task.pending:
+            solara.ProgressLinear(task.progress if task.progress is not None else True)
+            solara.Text(f"{i18n.text('running', L)} {task.progress or 0:.0f}%", classes=["qh-progress"])
+        elif task.cancelled:
+            solara.Warning(i18n.text("cancelled", L))
+        elif task.error and not isinstance(task.exception, Cancelled):
+            solara.Error(f"{i18n.text('error', L)}: {task.exception}")
     Headline()
+    with solara.Column(gap="4px").key("key-levers"):
+        solara.Markdown(f"**{i18n.text('key_levers', L)}**")
+        for path in KEY_LEVERS:
+            pages.LeverRow(ctx, lv.levers()[path], compact=True).key(f"key-{path}")
+        solara.Checkbox(label=i18n.text("auto_run", L), value=auto_run)
 
 
 def _scale(v) -> float:
