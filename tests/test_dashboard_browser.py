@@ -212,3 +212,15 @@ values = [1.0, 3.0]
     text = d.page.locator(".qh-prim").text_content()
     assert "PRIM" in text and "design points" in text
     assert d.errors == []
+
+
+def test_cancel_stops_a_run(dash):
+    d = dash()
+    d.english()
+    d.set_field("Scale (share of firms simulated)", 1.0)
+    d.page.locator(".qh-run").click()
+    d.page.locator(".qh-progress").wait_for(timeout=30_000)
+    d.page.locator(".qh-cancel").click()
+    d.page.get_by_text("Cancelled", exact=True).wait_for(timeout=30_000)
+    assert d.run_id() == ""  # nothing was shown from the cancelled run
+    assert d.errors == []
