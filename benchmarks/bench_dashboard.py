@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         first.run()  # full-scale baseline (the default scale is 1.0)
         first.goto("indicators")
         first.page.get_by_text("Run automatically when a lever changes").click()
+        first.page.wait_for_timeout(500)  # the checkbox reaches the server before the first lever change
         for i in range(args.repeat):
             before, box = first.run_id(), first.field(LEVER)
             box.fill(str(1.2 + 0.2 * i))
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             first.wait_new_run(before)
             first.wait_charts(settle_ms=0)
             changes.append(time.perf_counter() - started)
+            print(f"lever change {i + 1}: {changes[-1]:.2f} s", file=sys.stderr)
         # three sessions, each with its own full-scale run
         for k, page in enumerate(pages[1:3], start=1):
             page.english()
