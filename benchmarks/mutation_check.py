@@ -102,8 +102,8 @@ MUTANTS: tuple[Mutant, ...] = (
       ("tests/test_knowledge.py::test_rd_personnel_invariant_holds_every_year_on_every_seed",)),
     M("results_in_completion_order", "parallel results assembled in order of completion",
       "qhsim/calibration/parallel.py",
-      "per_seed = [partial[eval_id][i] for i in range(len(self.seeds))]",
-      "per_seed = list(partial[eval_id].values())",
+      "per_seed = [partial[t][i] for i in range(n)]",
+      "per_seed = list(partial[t].values())",
       ("tests/test_calibration_checks.py",)),
     # --- more bugs of the same kinds ------------------------------------------------------------------------------
     M("grants_ignore_budget", "ex-ante grants fund every applicant regardless of the budget",

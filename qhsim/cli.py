@@ -15,7 +15,7 @@ from pathlib import Path  # noqa: E402
 from typing import NoReturn  # noqa: E402
 
 from qhsim import __version__  # noqa: E402
-from qhsim.argtypes import at_least, scale, seed_list, year  # noqa: E402
+from qhsim.argtypes import at_least, executor_options, scale, seed_list, year  # noqa: E402
 from qhsim.errors import InputError  # noqa: E402
 
 DEFAULT_OUT = Path("results")
@@ -37,7 +37,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from qhsim.output.folders import check_out
     from qhsim.output.report import run_header, summary_report, terminal_width
     from qhsim.output.store import write_run
-    from qhsim.runner import run, run_ensemble
+    from qhsim.experiments.ensemble import run_ensemble
+    from qhsim.runner import run
 
     started = args.started
     ensemble = args.draws is not None or args.seeds is not None
@@ -47,7 +48,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run(args.scenario, seed=args.seed, scale=args.scale, end_year=args.end_year)
     else:
         result = run_ensemble(args.scenario, draws=args.draws or 1, seeds=args.seeds or (args.seed or 1,),
-                              scale=args.scale, end_year=args.end_year, workers=args.workers)
+                              scale=args.scale, end_year=args.end_year, workers=args.workers,
+                              executor=args.executor, scheduler=args.scheduler)
     header = run_header(result, args.lang)
     print(_fit(header) + "\n")
     print(summary_report(result.indicators, lang=args.lang, wide=args.wide,
@@ -58,34 +60,41 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from qhsim.output.compare import write_comparison
-    from qhsim.output.folders import check_out
-    from qhsim.output.report import terminal_width
-    from qhsim.runner import as_scenario, run
+    from qhsim.experiments.comparison import compare
+    from qhsim.experiments.report import write_comparison
 
     started = args.started
-    out = check_out(args.out if args.out is not None
-                    else DEFAULT_OUT / f"{Path(args.variant).stem}_vs_{Path(args.base).stem}", "compare")
-    as_scenario(args.variant)  # a bad variant fails before the base is simulated
-    base = run(args.base, seed=args.seed, scale=args.scale, end_year=args.end_year)
-    variant = run(args.variant, seed=base.seed, scale=args.scale, end_year=args.end_year)
-    print(write_comparison(base, variant, out, charts=not args.no_charts, wide=args.wide,
-                           width=None if args.wide else terminal_width(), lang=args.lang))
-    scale = base.scenario["run"]["scale"]
-    print(_done(out, started, f"scale {scale:g}, seed {base.seed} (both scenarios)"))
+    names = "_".join(Path(v).stem for v in args.designs)
+    out = args.out if args.out is not None else DEFAULT_OUT / f"compare_{Path(args.base).stem}_{names}"[:120]
+    seeds = args.seeds or (1, 2, 3)
+    result = compare(args.base, args.designs, seeds=seeds, draws=args.draws, scale=args.scale,
+                     end_year=args.end_year, budget_neutral=args.budget_neutral, workers=args.workers,
+                     executor=args.executor, scheduler=args.scheduler, out=out, rank_by=args.rank_by,
+                     bar=sys.stderr.isatty())
+    print(write_comparison(result, charts=not args.no_charts))
+    draws = f"{args.draws} parameter draws x " if args.draws else ""
+    print(_done(out, started, f"scale {result.meta['scale']:g}, {draws}seeds {', '.join(map(str, seeds))}"))
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from qhsim.output.folders import check_out
-    from qhsim.output.report import terminal_width
-    from qhsim.sweep import load_experiment, write_sweep
+    from qhsim.experiments.sweep import write_sweep
 
     started = args.started
-    out = check_out(args.out if args.out is not None else DEFAULT_OUT / Path(args.experiment).stem, "sweep")
-    exp, _ = load_experiment(args.experiment)
-    print(write_sweep(args.experiment, out, workers=args.workers, width=terminal_width()))
-    print(_done(out, started, f"scale {exp.scale:g}, seeds {', '.join(map(str, exp.seeds))}"))
+    out = args.out if args.out is not None else DEFAULT_OUT / Path(args.experiment).stem
+    text, sweep = write_sweep(args.experiment, out, workers=args.workers, seeds=args.seeds, draws=args.draws,
+                              scale=args.scale, executor=args.executor, scheduler=args.scheduler,
+                              bar=sys.stderr.isatty())
+    print(text)
+    print(_done(out, started, f"scale {sweep.scale:g}, seeds {', '.join(map(str, sweep.seeds))}"))
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from qhsim.experiments.discovery import discover, write_discovery
+
+    result = discover(args.store, args.indicator, args.year, args.threshold, args.probability, args.region)
+    print(write_discovery(result, args.store))
     return 0
 
 
@@ -132,20 +141,48 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--draws", type=at_least(1),
                        help="run this many parameter sets drawn from calibration/calibrated.toml (median, 90%% band, P(target met))")
     run_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds for each parameter set, e.g. 1,2,3")
-    run_p.add_argument("--workers", type=at_least(1), default=1, help="worker processes for --draws/--seeds (results do not depend on it)")
+    executor_options(run_p)
     run_p.set_defaults(func=cmd_run)
 
-    cmp_p = sub.add_parser("compare", help="run a variant and its base with the same seed and show the difference")
+    cmp_p = sub.add_parser("compare", help="compare designs with a base under common random numbers: changes with "
+                           "90%% intervals, public cost, R&D per public yuan, target and ranking probabilities")
     cmp_p.add_argument("base", help="base scenario, e.g. scenarios/baseline.toml")
-    cmp_p.add_argument("variant", help="variant scenario, e.g. scenarios/super_deduction_120.toml")
-    _run_options(cmp_p)
+    cmp_p.add_argument("designs", nargs="+", help="design scenarios, e.g. scenarios/super_deduction_120.toml")
+    cmp_p.add_argument("--out", type=Path, help=f"store folder (default: under {DEFAULT_OUT}/); rerun to resume")
+    cmp_p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the base scenario's)")
+    cmp_p.add_argument("--end-year", type=year, help="last simulated year, 2016-2060 (default: the base scenario's)")
+    cmp_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds (default 1,2,3)")
+    cmp_p.add_argument("--draws", type=at_least(1), help="parameter sets drawn from the calibrated posterior "
+                       "(default: the point estimate)")
+    cmp_p.add_argument("--budget-neutral", action="store_true",
+                       help="scale each design's budget levers so that its extra public cost equals the first design's")
+    cmp_p.add_argument("--rank-by", default="rd_per_yuan",
+                       help="ranking metric: rd_per_yuan (default) or an indicator key (mean change over the window)")
+    cmp_p.add_argument("--no-charts", action="store_true", help="skip the cost-effectiveness chart and report charts")
+    executor_options(cmp_p)
     cmp_p.set_defaults(func=cmd_compare)
 
-    sw_p = sub.add_parser("sweep", help="run a scenario over a grid of policy values x seeds (experiments/*.toml)")
+    sw_p = sub.add_parser("sweep", help="run an experiment's design points x draws x seeds (experiments/*.toml) "
+                          "into a resumable store")
     sw_p.add_argument("experiment", help="experiment file, e.g. experiments/grant_budget_vs_super_deduction.toml")
-    sw_p.add_argument("--workers", type=at_least(1), default=1, help="worker processes (results do not depend on it)")
-    sw_p.add_argument("--out", type=Path, help=f"output directory (default: {DEFAULT_OUT}/<experiment>)")
+    sw_p.add_argument("--out", type=Path, help=f"store folder (default: {DEFAULT_OUT}/<experiment>); rerun to resume")
+    sw_p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the experiment's)")
+    sw_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds (default: the experiment's)")
+    sw_p.add_argument("--draws", type=at_least(1), help="parameter sets from the calibrated posterior "
+                      "(default: the experiment's, else the point estimate)")
+    executor_options(sw_p)
     sw_p.set_defaults(func=cmd_sweep)
+
+    dc_p = sub.add_parser("discover", help="scenario discovery on a sweep store: PRIM boxes of lever settings "
+                          "that reach a target with probability >= p")
+    dc_p.add_argument("store", type=Path, help="a sweep store folder (qhsim sweep --out)")
+    dc_p.add_argument("--indicator", required=True, help="indicator key, e.g. rd_intensity")
+    dc_p.add_argument("--year", type=int, required=True, help="year the target applies to, e.g. 2030")
+    dc_p.add_argument("--threshold", type=float, required=True, help="target: indicator >= threshold")
+    dc_p.add_argument("--probability", type=float, default=0.8,
+                      help="a point succeeds when P(indicator >= threshold) over draws x seeds >= this (default 0.8)")
+    dc_p.add_argument("--region", default="province", help="province (default) or a prefecture id")
+    dc_p.set_defaults(func=cmd_discover)
 
     ex_p = sub.add_parser("export", help="write a results folder (run, ensemble, compare, sweep) as xlsx, html, csv or parquet")
     ex_p.add_argument("folder", type=Path, help="a results folder, e.g. results/baseline")
@@ -181,8 +218,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"qhsim: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("qhsim: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
+    except Exception as exc:  # an interrupt that a library wrapped into its own error
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, KeyboardInterrupt):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        return _interrupted()
+
+
+def _interrupted() -> int:
+    print("qhsim: interrupted; finished runs are kept: run the same command again to resume", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,43 +54,4 @@ def run(
         indicators=table,
         run_seconds=time.perf_counter() - started,
         meta={"qhsim_version": __version__, "firms_final": len(model.firms)},
-    )
-
-
-def run_ensemble(
-    scenario: Scenario | str | Path,
-    draws: int = 20,
-    seeds: tuple[int, ...] = (1, 2, 3),
-    scale: float | None = None,
-    end_year: int | None = None,
-    workers: int = 1,
-) -> RunResult:
-    """Run ``draws`` parameter sets from the calibrated ensemble (calibration/calibrated.toml) with each seed.
-
-    The indicator table stacks every run with a ``draw`` column (one id per run: parameter draw x seed,
-    plus ``param_draw`` and ``seed``), which reports and charts turn into medians, 90% bands and the
-    probability of reaching each target. Without a calibration file the behaviour.toml defaults are used.
-    """
-    from qhsim.calibration.projection import project
-
-    sc = as_scenario(scenario)
-    started = time.perf_counter()
-    frame = project(sc, draws=draws, seeds=tuple(seeds), scale=scale, end_year=end_year, workers=workers,
-                    progress=sys.stderr.isatty())
-    seed_index = frame["seed"].map({s: i for i, s in enumerate(seeds)})
-    frame = frame.rename(columns={"draw": "param_draw"})
-    frame.insert(0, "draw", frame["param_draw"] * len(seeds) + seed_index)
-    return RunResult(
-        scenario_name=sc.run.name,
-        scenario=sc.model_dump(mode="json"),
-        seed=int(seeds[0]),
-        indicators=frame.reset_index(drop=True),
-        run_seconds=time.perf_counter() - started,
-        meta={
-            "qhsim_version": __version__,
-            "seeds": list(seeds),
-            "scale": scale if scale is not None else sc.run.scale,
-            "parameter_draws": frame.attrs.get("draws", []),
-            "calibration": frame.attrs.get("calibration"),
-        },
     )

@@ -10,7 +10,8 @@ import pytest
 
 import test_knowledge
 import test_model
-from qhsim.calibration.ensemble import DEFAULT_FILE, calibrated_parameters, write_calibration
+from qhsim.calibrated import DEFAULT_FILE, calibrated_parameters
+from qhsim.calibration.ensemble import write_calibration
 from qhsim.model import QinghaiModel
 from qhsim.runner import as_scenario, run
 

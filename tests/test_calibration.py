@@ -18,7 +18,8 @@ import pytest
 from qhsim import data
 from qhsim.calibration.abc_smc import run_abc_smc
 from qhsim.calibration.calibrate import calibrate, journal_path
-from qhsim.calibration.ensemble import calibrated_parameters, load_calibration, write_calibration
+from qhsim.calibrated import calibrated_parameters, load_calibration
+from qhsim.calibration.ensemble import write_calibration
 from qhsim.calibration.journal import Journal
 from qhsim.calibration.objective import Objective, WorkerSpec
 from qhsim.calibration.parallel import Evaluator
@@ -265,7 +266,7 @@ def test_results_do_not_depend_on_workers_and_resume_replays_exactly(tmp_path):
 
 
 def _synthetic_targets(names_values: dict[str, float], seeds, scale: float, cells, tolerance: float) -> str:
-    from qhsim.calibration.objective import extract_cells
+    from qhsim.experiments.engine import extract_cells
     from qhsim.config import load_scenario
     from qhsim.runner import run
 
@@ -363,7 +364,7 @@ def test_calibrated_toml_round_trip_and_defaults(tmp_path, monkeypatch):
 
 
 def test_projection_stacks_draws_and_seeds_identically_for_any_worker_count(tmp_path):
-    from qhsim.calibration.projection import project, summarise
+    from qhsim.experiments.ensemble import project, summarise
 
     path = tmp_path / "calibrated.toml"
     _write_tiny_calibration(path)

@@ -13,7 +13,9 @@ import pytest
 
 import qhsim.calibration.parallel as parallel
 from qhsim.calibration.abc_smc import run_abc_smc
-from qhsim.calibration.objective import Objective, WorkerSpec, extract_cells, init_worker
+import qhsim.experiments.engine as engine
+from qhsim.calibration.objective import Objective, WorkerSpec
+from qhsim.experiments.engine import extract_cells
 from qhsim.calibration.settings import CONFIG_FILE, FreeParameter, load_config
 from qhsim.calibration.targets import TargetSet, cell_key, load_targets
 from qhsim.config import resolve_raw
@@ -134,26 +136,23 @@ def test_sensitivity_recovers_the_ranking_of_a_known_function(monkeypatch):
 
 
 class OutOfOrderPool:
-    """Stands in for the process pool: runs every task at submit time (in this process) and lets the patched
-    ``as_completed`` hand the futures back in a scrambled order, as a busy pool would."""
+    """Stands in for the engine's process pool: runs every run at submit time (in this process) and lets the
+    patched ``wait`` hand the finished futures back in reverse order, as a busy pool would."""
 
-    def __init__(self, spec):
-        init_worker(spec)
+    def __init__(self):
         self.submitted: list[Future] = []
 
-    def submit(self, fn, task):
+    def submit(self, fn, *args):
         fut: Future = Future()
-        fut.set_result(fn(task))
+        fut.set_result(fn(*args))
         self.submitted.append(fut)
         return fut
 
 
-def scrambled(futures):
+def scrambled(futures, timeout=None, return_when=None):
+    """``concurrent.futures.wait`` that reports every future done, in reverse order of submission."""
     futures = list(futures)
-    rng = np.random.default_rng(len(futures))
-    order = rng.permutation(len(futures))
-    assert not np.array_equal(order, np.arange(len(futures)))
-    return [futures[i] for i in order[::-1]]
+    return futures[::-1], set()
 
 
 def test_results_do_not_depend_on_completion_order(monkeypatch):
@@ -163,9 +162,9 @@ def test_results_do_not_depend_on_completion_order(monkeypatch):
     seeds = (1, 2, 3)
     with parallel.Evaluator(spec, seeds, workers=1, progress=False) as ev:
         in_order = ev.evaluate(items)
-    pool = OutOfOrderPool(spec)
-    monkeypatch.setattr(parallel.Evaluator, "_executor", lambda self: pool)
-    monkeypatch.setattr(parallel, "as_completed", scrambled)
+    pool = OutOfOrderPool()
+    monkeypatch.setattr(engine.Engine, "_local_pool", lambda self: pool)
+    monkeypatch.setattr(engine, "wait", scrambled)
     with parallel.Evaluator(spec, seeds, workers=2, progress=False) as ev:
         shuffled = ev.evaluate(items)
     assert len(pool.submitted) == len(items) * len(seeds)

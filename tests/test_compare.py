@@ -1,4 +1,4 @@
-"""Scenario comparison: differences, fiscal leverage, and the `qhsim compare` command."""
+"""Comparing designs: paired intervals, common window, leverage, ranking, the command and its store."""
 
 from __future__ import annotations
 
@@ -11,56 +11,110 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qhsim.output.compare import compare_table, leverage
+from qhsim.experiments.comparison import analyse, compare, rank
+from qhsim.experiments.report import write_comparison
 from qhsim.results import PROVINCE
 
 from conftest import SCENARIOS
 
 
-def frame(business_rd: list[float], grants: list[float], tax: list[float]) -> pd.DataFrame:
-    years = list(range(2024, 2024 + len(business_rd)))
-    return pd.DataFrame({
-        "year": years, "region": PROVINCE, "business_rd": business_rd, "rd_intensity": business_rd,
-        "spend_ex_ante_grants": grants, "tax_expenditure_super_deduction": tax,
-    })
+def runs_frame(values: dict[int, list[list[float]]], grants: dict[int, list[list[float]]]) -> pd.DataFrame:
+    """Hand-made stacked runs: values[point][run] = business R&D per year 2024..; two runs (draw 0, seeds 1, 2)."""
+    rows = []
+    for point, per_run in values.items():
+        for r, path in enumerate(per_run):
+            for k, rd in enumerate(path):
+                rows.append({"design": f"d{point}", "point": point, "draw": 0, "seed": r + 1, "year": 2024 + k,
+                             "region": PROVINCE, "business_rd": rd, "spend_ex_ante_grants": grants[point][r][k],
+                             "tax_expenditure_super_deduction": 0.0})
+    return pd.DataFrame(rows)
 
 
-def test_leverage_by_hand() -> None:
-    base = frame([10.0, 11.0, 12.0], [1e4, 1e4, 1e4], [0.0, 0.0, 0.0])
-    variant = frame([10.0, 12.0, 14.0], [1e4, 2e4, 2e4], [0.0, 1e4, 1e4])  # +1, +2 亿 R&D; +2, +2 亿 cost
-    lev = leverage(base, variant)
-    assert lev["first_year"] == 2025
-    assert lev["extra_business_rd"] == pytest.approx(3.0)
-    assert lev["extra_public_cost"] == pytest.approx(4.0)
-    assert lev["leverage"] == pytest.approx(0.75)
-
-
-def test_leverage_undefined_without_extra_cost() -> None:
-    base = frame([10.0, 11.0], [1e4, 1e4], [0.0, 0.0])
-    assert math.isnan(leverage(base, base)["first_year"])
-    assert math.isnan(leverage(base, frame([10.0, 12.0], [1e4, 1e4], [0.0, 0.0]))["leverage"])
-
-
-def test_compare_table_differences() -> None:
-    base = frame([10.0, 11.0, 12.0], [1e4] * 3, [0.0] * 3)
-    variant = frame([10.0, 12.5, 14.0], [1e4] * 3, [0.0] * 3)
-    table = compare_table(base, variant, years=(2025, 2026)).set_index("indicator")
-    assert table.at["business_rd", "base_2025"] == 11.0 and table.at["business_rd", "variant_2025"] == 12.5
-    assert table.at["business_rd", "diff_2025"] == pytest.approx(1.5)
-    assert table.at["business_rd", "diff_2026"] == pytest.approx(2.0)
-
-
-def test_compare_command(tmp_path: Path) -> None:
-    out = tmp_path / "cmp"
-    proc = subprocess.run(
-        [sys.executable, "-m", "qhsim.cli", "compare", str(SCENARIOS / "baseline.toml"),
-         str(SCENARIOS / "super_deduction_120.toml"), "--scale", "0.05", "--end-year", "2028", "--out", str(out)],
-        capture_output=True, text=True, check=False,
+def test_paired_changes_common_window_and_leverage_by_hand() -> None:
+    runs = runs_frame(
+        {0: [[10, 10, 10], [20, 20, 20]],          # base
+         1: [[10, 11, 12], [20, 21, 22]],          # +1, +2 from 2025 in both runs
+         2: [[10, 10, 14], [20, 20, 20]]},         # only 2026, only run 1
+        {0: [[1e4] * 3, [1e4] * 3], 1: [[1e4, 2e4, 2e4], [1e4, 2e4, 2e4]], 2: [[1e4, 1e4, 3e4], [1e4, 1e4, 1e4]]},
     )
-    assert proc.returncode == 0, proc.stderr
-    assert "super_deduction_120" in proc.stdout and "leverage" in proc.stdout
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["leverage"]["first_year"] == 2026
-    assert manifest["leverage"]["extra_public_cost"] > 0
-    for name in ("comparison.csv", "comparison.txt", "base/indicators.csv", "variant/manifest.json"):
+    tables = analyse(runs, "d0", ["d1", "d2"], years=(2025, 2026))
+    assert tables["window"] == (2025, 2026)  # one window for every design: from the first year any design differs
+    ch = tables["changes"].set_index(["design", "indicator", "period"])
+    assert ch.at[("d1", "business_rd", "2026"), "mean"] == pytest.approx(2.0)
+    assert ch.at[("d1", "business_rd", "window"), "mean"] == pytest.approx(1.5)  # mean of +1, +2
+    assert ch.at[("d2", "business_rd", "2026"), "mean"] == pytest.approx(2.0)  # (4 + 0) / 2
+    lev = tables["leverage"].set_index(["design", "instrument"])
+    # d1: +3 亿 R&D per run for +2 亿 grants per run
+    assert lev.at[("d1", "total"), "extra_rd"] == pytest.approx(3.0)
+    assert lev.at[("d1", "total"), "extra_cost"] == pytest.approx(2.0)
+    assert lev.at[("d1", "total"), "rd_per_yuan"] == pytest.approx(1.5)
+    # d2: run 1 +4 亿 for +2 亿; run 2 nothing for nothing: ratio of means 2 / 1
+    assert lev.at[("d2", "total"), "rd_per_yuan"] == pytest.approx(2.0)
+    costs = tables["costs"].set_index(["design", "item"])
+    assert costs.at[("d1", "spend_ex_ante_grants"), "mean"] == pytest.approx(2.0)
+    assert costs.at[("d1", "tax_expenditure_super_deduction"), "mean"] == 0.0
+
+
+def test_rank_probabilities_and_pairwise() -> None:
+    metric = {"a": pd.Series([3.0, 1.0, 2.0, 5.0]), "b": pd.Series([2.0, 2.0, 1.0, float("nan")]),
+              "c": pd.Series([1.0, 3.0, 0.0, 1.0])}
+    ranking, pairwise = rank(metric, "m")
+    p = ranking.set_index("design")["p_first"]
+    assert p["a"] == 0.75 and p["c"] == 0.25 and p["b"] == 0.0
+    assert list(ranking["design"])[0] == "a" and list(ranking["rank"]) == [1, 2, 3]
+    assert pairwise.at["a", "b"] == 0.75  # NaN (undefined) counts as worst
+    assert pairwise.at["b", "a"] == 0.25
+    assert math.isnan(pairwise.at["a", "a"])
+
+
+@pytest.fixture(scope="module")
+def small_comparison(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("cmp") / "store"
+    res = compare(SCENARIOS / "baseline.toml", [SCENARIOS / "super_deduction_120.toml",
+                                                SCENARIOS / "more_ex_ante_grants.toml"],
+                  seeds=(1, 2), scale=0.05, end_year=2027, out=out)
+    write_comparison(res)
+    return res, out
+
+
+def test_compare_three_designs_intervals_targets_ranking(small_comparison) -> None:
+    res, out = small_comparison
+    assert res.window == (2026, 2027)
+    ch = res.changes.set_index(["design", "indicator", "period"])
+    row = ch.loc[("super_deduction_120", "business_rd", "2027")]
+    assert row["p05"] <= row["median"] <= row["p95"] and row["mean"] > 0
+    assert ch.at[("super_deduction_120", "business_rd", "2025"), "mean"] == 0  # same draws before the change
+    lev = res.leverage.set_index(["design", "instrument"])
+    assert lev.at[("super_deduction_120", "tax_expenditure_super_deduction"), "extra_cost"] > 0
+    assert set(res.ranking["design"]) == {"super_deduction_120", "more_ex_ante_grants"}
+    assert res.ranking["p_first"].sum() == pytest.approx(1.0)
+    assert set(res.targets["design"]) == {"baseline", "super_deduction_120", "more_ex_ante_grants"}
+    assert res.targets["p_met"].dropna().between(0, 1).all()
+    for name in ("changes.csv", "costs.csv", "leverage.csv", "ranking.csv", "pairwise.csv", "targets.csv",
+                 "comparison.txt", "cost_effectiveness.png"):
         assert (out / name).is_file(), name
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "complete" and len(manifest["runs"]) == 6
+    assert len(list((out / "runs").glob("*.parquet"))) == 6
+
+
+def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_path: Path) -> None:
+    _, out = small_comparison
+    cmd = [sys.executable, "-m", "qhsim.cli", "compare", str(SCENARIOS / "baseline.toml"),
+           str(SCENARIOS / "super_deduction_120.toml"), str(SCENARIOS / "more_ex_ante_grants.toml"),
+           "--scale", "0.05", "--end-year", "2027", "--seeds", "1,2"]
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    proc = subprocess.run([*cmd, "--out", str(out)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "R&D per public yuan" in proc.stdout and "P(first)" in proc.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps  # nothing re-run
+    (tmp_path / "file.txt").write_text("keep me")
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "notes.md").write_text("keep me")
+    for bad, needle in ((tmp_path / "file.txt", "existing file"), (tmp_path / "foreign", "not a qhsim results folder")):
+        proc = subprocess.run([*cmd, "--out", str(bad)], capture_output=True, text=True, check=False)
+        assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr
+    assert (tmp_path / "file.txt").read_text() == "keep me" and (tmp_path / "foreign" / "notes.md").is_file()
+    other = subprocess.run([*cmd[:-1], "1,3", "--out", str(out)], capture_output=True, text=True, check=False)
+    assert other.returncode == 2 and "different compare experiment" in other.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps

@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 from conftest import SCENARIOS
 from qhsim.errors import InputError
 from qhsim.output import export, folders, tidy
-from qhsim.output.compare import write_comparison
+from qhsim.experiments import compare
+from qhsim.experiments.report import write_comparison
 from qhsim.output.store import write_run
 from qhsim.runner import run
 
@@ -32,10 +33,11 @@ def run_folder(result, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def compare_folder(result, tmp_path_factory):
-    variant = run(SCENARIOS / "super_deduction_120.toml", scale=0.05, end_year=2027)
+def compare_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "cmp"
-    write_comparison(result, variant, out, charts=False)
+    res = compare(SCENARIOS / "baseline.toml", [SCENARIOS / "super_deduction_120.toml"], seeds=(1, 2), scale=0.05,
+                  end_year=2027, out=out)
+    write_comparison(res, charts=False)
     return out
 
 

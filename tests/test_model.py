@@ -102,7 +102,7 @@ def test_mesa_model_structure() -> None:
 
 def test_ensemble_stacks_runs_and_reproduces_single_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a calibration, an ensemble of 1 parameter set x 2 seeds is exactly the two single runs."""
-    from qhsim.runner import run_ensemble
+    from qhsim.experiments.ensemble import run_ensemble
 
     monkeypatch.setenv("QHSIM_CALIBRATED", "off")
     ens = run_ensemble(SCENARIOS / "baseline.toml", draws=1, seeds=(3, 4), scale=0.05, end_year=2020).indicators

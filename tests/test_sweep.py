@@ -1,32 +1,43 @@
-"""Policy sweeps: grid, common random numbers, worker-count independence, bad experiment files."""
+"""Policy sweeps: levers (number, string, schedule, tied), designs, CRN, worker independence, bad files, PRIM."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from qhsim.errors import InputError
-from qhsim.sweep import grid, load_experiment, point_scenarios, run_sweep, summarise, write_sweep
+from qhsim.experiments.discovery import discover, prim_boxes
+from qhsim.experiments.levers import Lever, points
+from qhsim.experiments.store import read_runs
+from qhsim.experiments.sweep import load_sweep, run_sweep, summarise, write_sweep
 
 from conftest import ROOT, SCENARIOS
 
-TINY = f'''
+TINY = '''
 description = "tiny"
-scenario = "{(SCENARIOS / "baseline.toml").as_posix()}"
+scenario = "baseline.toml"
 from_year = 2018
 seeds = [1, 2]
 scale = 0.05
 end_year = 2020
 report_years = [2020]
-[vary]
-"policy.super_deduction.general" = [0.75, 1.5]
-"policy.super_deduction.manufacturing" = [0.75, 1.5]
+[lever.sd]
+paths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]
+values = [0.75, 1.5]
+[lever.selection]
+path = "policy.ex_ante_grants.selection"
+values = ["merit", "lottery"]
 '''
 
 
 def experiment(tmp_path: Path, text: str = TINY) -> Path:
+    """An experiment file next to a copy of the scenarios (paths resolve against the experiment file)."""
+    for f in SCENARIOS.glob("*.toml"):
+        shutil.copy(f, tmp_path / f.name)
     path = tmp_path / "exp.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -34,62 +45,121 @@ def experiment(tmp_path: Path, text: str = TINY) -> Path:
 
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple:
-    return run_sweep(experiment(tmp_path_factory.mktemp("sweep")), workers=1)
+    sweep = load_sweep(experiment(tmp_path_factory.mktemp("sweep")))
+    runs, _ = run_sweep(sweep, workers=1)
+    return sweep, runs
 
 
-def test_grid_is_every_combination(tmp_path: Path) -> None:
-    exp, _ = load_experiment(experiment(tmp_path))
-    assert grid(exp) == [
-        {"policy.super_deduction.general": g, "policy.super_deduction.manufacturing": m}
-        for g in (0.75, 1.5) for m in (0.75, 1.5)
-    ]
+def test_levers_tied_string_and_base_point(swept: tuple) -> None:
+    sweep, runs = swept
+    assert len(sweep.points) == 5 and sweep.settings[0] == {}  # the base, then 2 x 2 points
+    assert sweep.settings[4] == {"sd": 1.5, "selection": "lottery"}
+    sc = sweep.points[4].validated()
+    assert sc.policy.super_deduction.general.at(2018) == 1.5 == sc.policy.super_deduction.manufacturing.at(2018)
+    assert sc.policy.super_deduction.general.at(2017) == sweep.base.validated().policy.super_deduction.general.at(2017)
+    assert sc.policy.ex_ante_grants.selection.at(2019) == "lottery"
+    prov = runs[runs["region"] == "province"].set_index(["point", "seed", "year"])["business_rd"]
+    for seed in (1, 2):
+        assert prov[(0, seed, 2017)] == prov[(4, seed, 2017)]  # before from_year: same draws, same results
+        assert prov[(3, seed, 2020)] > prov[(1, seed, 2020)]  # both tied rates up: more business R&D
 
 
-def test_points_share_draws_and_differ_only_from_from_year(swept: tuple) -> None:
-    exp, runs = swept
-    prov = runs[runs["region"] == "province"]
-    assert prov["point"].nunique() == 4 and prov["seed"].nunique() == 2
-    by = prov.set_index(["point", "seed", "year"])["business_rd"]
-    for seed in exp.seeds:
-        assert by[(0, seed, 2017)] == by[(3, seed, 2017)]  # before from_year: identical draws, identical results
-        assert by[(3, seed, 2020)] > by[(0, seed, 2020)]  # both deductions doubled: more business R&D
-    summary = summarise(exp, runs)
-    assert len(summary) == 4 and "business_rd_mean" in summary.columns
-    mean = prov[(prov["point"] == 3) & (prov["year"] == 2020)]["business_rd"].mean()
-    assert summary.loc[summary["point"] == 3, "business_rd_mean"].item() == pytest.approx(mean)
+def test_summary_has_cost_and_leverage(swept: tuple) -> None:
+    sweep, runs = swept
+    summary = summarise(sweep, runs)
+    assert len(summary) == 5 and {"public_cost_mean", "rd_per_yuan_mean", "business_rd_p05"} <= set(summary.columns)
+    row = summary[summary["point"] == 3].iloc[0]
+    prov = runs[(runs["region"] == "province") & (runs["point"] == 3) & (runs["year"] == 2020)]
+    assert row["business_rd_mean"] == pytest.approx(prov["business_rd"].mean())
+    assert row["rd_per_yuan_mean"] > 0
 
 
-def test_workers_do_not_change_results(swept: tuple, tmp_path: Path) -> None:
-    _, two = run_sweep(experiment(tmp_path), workers=2)
-    pd.testing.assert_frame_equal(swept[1], two, check_exact=True)
+def test_workers_do_not_change_results(swept: tuple) -> None:
+    sweep, one = swept
+    two, _ = run_sweep(sweep, workers=2)
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
 
 
-def test_write_sweep_folder(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    text = write_sweep(experiment(tmp_path), out)
-    assert "2020" in text
-    for name in ("runs.parquet", "summary.csv", "summary.txt", "manifest.json"):
-        assert (out / name).is_file()
+def test_schedule_lever_and_sampled_designs() -> None:
+    sched = Lever("path", ("policy.vouchers.budget",), 2026, ({"2026": 1000, "2028": 5000},))
+    (o,) = sched.overrides(sched.values[0])
+    assert o.first_year == 2026 and o.value == {2026: 1000, 2028: 5000}
+    levers = [Lever("a", ("x",), 2026, low=0.0, high=10.0), Lever("b", ("y",), 2026, ("p", "q", "r"))]
+    lhs = points(levers, "lhs", 12, seed=3)
+    assert len(lhs) == 12 and lhs == points(levers, "lhs", 12, seed=3)
+    a = sorted(p["a"] for p in lhs)
+    assert all(i / 12 * 10 <= v < (i + 1) / 12 * 10 for i, v in enumerate(a))  # one per stratum
+    assert {p["b"] for p in lhs} == {"p", "q", "r"}
+    sobol = points(levers, "sobol", 16, seed=0)
+    assert len(sobol) == 16 and all(0 <= p["a"] <= 10 for p in sobol)
 
 
-@pytest.mark.parametrize("change,message", [
-    ('"policy.super_deduction.general" = [0.75, 1.5]', "no scenario instrument"),
-    ("from_year = 2018", "from_year"),
-    ('report_years = [2020]', "indicators"),
-])
-def test_bad_experiment_one_line(tmp_path: Path, change: str, message: str) -> None:
-    bad = {
-        "no scenario instrument": TINY.replace(change, '"policy.super_deduction.nonexistent" = [1.0]'),
-        "from_year": TINY.replace(change, "from_year = 1999"),
-        "indicators": TINY.replace(change, 'report_years = [2020]\nindicators = ["not_an_indicator"]'),
-    }[message]
-    with pytest.raises(InputError, match=message) as info:
-        run_sweep(experiment(tmp_path, bad))
-    assert "\n" not in str(info.value)
-
-
-def test_shipped_experiments_validate() -> None:
+def test_relative_scenario_path_and_shipped_experiments(tmp_path: Path) -> None:
+    copy = tmp_path / "elsewhere"
+    copy.mkdir()
+    shutil.copy(ROOT / "experiments" / "grant_budget_vs_super_deduction.toml", copy / "exp.toml")
+    with pytest.raises(InputError) as info:  # resolved against the experiment file, not the working directory
+        load_sweep(copy / "exp.toml")
+    assert str(info.value) == f"{tmp_path / 'scenarios' / 'baseline.toml'}: scenario file not found"
     for path in sorted((ROOT / "experiments").glob("*.toml")):
-        exp, base = load_experiment(path)
-        assert exp.description and len(grid(exp)) >= 2
-        assert len(point_scenarios(exp, base, str(path))) == len(grid(exp))
+        sweep = load_sweep(path)
+        assert sweep.exp.description and len(sweep.points) >= 3
+    tied = load_sweep(ROOT / "experiments" / "grant_budget_vs_super_deduction.toml")
+    sd = tied.points[-1].validated().policy.super_deduction
+    assert sd.general.at(2030) == sd.manufacturing.at(2030) == sd.tech_sme.at(2030) == 2.0
+
+
+@pytest.mark.parametrize("change,needle", [
+    ('values = ["merit", "lottery"]', "lever.selection = 'lotery'"),
+    ('path = "policy.ex_ante_grants.selection"', "lever.selection"),
+    ("from_year = 2018", "from_year = 1999"),
+    ("values = [0.75, 1.5]", "lever.sd"),
+    ('report_years = [2020]', "indicators"),
+    ("[lever.selection]", "set by two levers"),
+])
+def test_bad_experiment_one_line_with_file_key_value_allowed(tmp_path: Path, change: str, needle: str) -> None:
+    bad = {
+        "lever.selection = 'lotery'": TINY.replace(change, 'values = ["merit", "lotery"]'),
+        "lever.selection": TINY.replace(change, 'path = "policy.ex_ante_grants.nonexistent"'),
+        "from_year = 1999": TINY.replace(change, "from_year = 1999"),
+        "lever.sd": TINY.replace(change, "values = [0.75, 9.0]"),
+        "indicators": TINY.replace(change, 'report_years = [2020]\nindicators = ["not_an_indicator"]'),
+        "set by two levers": TINY.replace(change, '[lever.general]\npath = "policy.super_deduction.general"\n'
+                                                  'values = [1.0]\n[lever.selection]'),
+    }[needle]
+    path = experiment(tmp_path, bad)
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    msg = str(info.value)
+    assert "\n" not in msg and str(path) in msg and needle in msg
+    if needle == "lever.selection = 'lotery'":
+        assert "merit" in msg and "lottery" in msg  # the allowed values
+    if needle == "lever.sd":
+        assert "9.0" in msg and "3" in msg  # the value and the allowed range [0, 3]
+
+
+def test_prim_finds_the_box_on_a_known_rule() -> None:
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"a": rng.uniform(size=400), "b": rng.uniform(size=400),
+                      "c": pd.Categorical(rng.choice(["u", "v"], 400))})
+    y = ((x["a"] > 0.6) & (x["b"] < 0.4)).to_numpy()
+    traj, box, chosen, coverage, density = prim_boxes(x, y)
+    assert density >= 0.8 and coverage >= 0.8
+    lims = box.set_index("lever")
+    assert set(lims.index) == {"a", "b"}  # the irrelevant lever is not restricted
+    assert lims.at["a", "low"] == pytest.approx(0.6, abs=0.1) and lims.at["b", "high"] == pytest.approx(0.4, abs=0.1)
+    assert len(traj) > 1 and traj["coverage"].iloc[0] == 1.0
+
+
+def test_sweep_store_and_discovery(tmp_path: Path) -> None:
+    out = tmp_path / "store"
+    text, _ = write_sweep(experiment(tmp_path), out)
+    assert "2020" in text and (out / "summary.csv").is_file()
+    runs = read_runs(out)
+    best = runs[(runs["region"] == "province") & (runs["year"] == 2020) & (runs["point"] > 0)].groupby("point")[
+        "business_rd"].max().sort_values(ascending=False)
+    threshold = float(best.iloc[1] + best.iloc[2]) / 2  # with P >= 0.5 of 2 seeds: the top two points succeed
+    res = discover(out, "business_rd", 2020, threshold, probability=0.5)
+    assert res.points["success"].sum() == 2
+    assert res.chosen is not None and 0 < res.coverage <= 1 and 0 < res.density <= 1
+    assert "sd" in set(res.box["lever"])  # the tied super-deduction lever is what separates the points

@@ -11,12 +11,18 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from qhsim.argtypes import at_least, scale, seed_list
+from qhsim.argtypes import executor_options, scale, seed_list
 from qhsim.errors import InputError
 
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def _executor(args: argparse.Namespace):
+    from qhsim.experiments.engine import Executor
+
+    return Executor(args.workers, args.executor, args.scheduler)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -28,6 +34,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         cfg = cfg.with_(out=args.out)
     if args.scale is not None:
         cfg = cfg.with_(scale=args.scale)
+    if args.seeds is not None:
+        cfg = cfg.with_(seeds=args.seeds)
+    workers = _executor(args)
     progress = not args.quiet and sys.stderr.isatty()
     if args.report_only and not journal_path(cfg).exists():
         raise InputError(f"{journal_path(cfg)}: no journal to report from; run `qhsim calibrate --config {cfg.name}` first")
@@ -35,10 +44,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.oos:
         from qhsim.calibration.oos import out_of_sample
 
-        res = out_of_sample(cfg, workers=args.workers, resume=resume, progress=progress, log=_log)
+        res = out_of_sample(cfg, workers=workers, resume=resume, progress=progress, log=_log)
         print(f"out-of-sample report: {res.files['report']}")
         return 0
-    outcome = calibrate(cfg, workers=args.workers, resume=resume, progress=progress, log=_log)
+    outcome = calibrate(cfg, workers=workers, resume=resume, progress=progress, log=_log)
     print(f"calibrated parameters: {outcome.files['calibrated']}")
     print(f"fit report: {outcome.files['report']}")
     print(f"journal: {journal_path(cfg)}")
@@ -51,8 +60,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     spec = load_spec(args.config, args.settings)
     if args.out is not None:
         spec = dataclasses.replace(spec, out=args.out)
+    if args.scale is not None:
+        spec = dataclasses.replace(spec, scale=args.scale)
+    if args.seeds is not None:
+        spec = dataclasses.replace(spec, seeds=args.seeds)
     methods = ("morris", "sobol") if args.method == "both" else (args.method,)
-    tables = run_sensitivity(spec, methods, workers=args.workers, progress=not args.quiet and sys.stderr.isatty(), log=_log)
+    tables = run_sensitivity(spec, methods, workers=_executor(args), progress=not args.quiet and sys.stderr.isatty(), log=_log)
     files = write_sensitivity_report(spec, tables)
     print(f"sensitivity report: {files['report']}")
     return 0
@@ -67,7 +80,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
         "free parameters: calibration/free_parameters.toml. See calibration/README.md.",
     )
     cal.add_argument("--config", default="small", help="configuration in calibration/config.toml: small (CI) or full (default: small)")
-    cal.add_argument("--workers", type=at_least(1), default=1, help="worker processes (results do not depend on it; default 1)")
+    executor_options(cal)
+    cal.add_argument("--seeds", type=seed_list, help="override the config's seeds (common random numbers), e.g. 11,12")
     cal.add_argument("--resume", action="store_true", help="continue from the journal: journaled evaluations are not rerun")
     cal.add_argument("--out", type=Path, help="output folder for calibrated.toml, the report and the journal (default: the config's out)")
     cal.add_argument("--scale", type=scale, help="override the config's model scale")
@@ -84,7 +98,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     )
     sen.add_argument("--config", default="small", help="configuration in calibration/sensitivity.toml: small or full (default: small)")
     sen.add_argument("--method", choices=("morris", "sobol", "both"), default="both")
-    sen.add_argument("--workers", type=at_least(1), default=1)
+    executor_options(sen)
+    sen.add_argument("--scale", type=scale, help="override the config's model scale")
+    sen.add_argument("--seeds", type=seed_list, help="override the config's seeds, e.g. 11,12")
     sen.add_argument("--out", type=Path, help="output folder (default: the config's out)")
     sen.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
     sen.add_argument("--quiet", action="store_true")

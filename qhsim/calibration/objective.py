@@ -20,28 +20,26 @@ D <= 1 means the targets are matched, on average, within their tolerances.
 from __future__ import annotations
 
 import math
-import os
-import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from qhsim.calibration.settings import CALIBRATED_ENV
 from qhsim.calibration.targets import Target, TargetSet, cell_key, indicator_status
 from qhsim.config import scenario_from_dict
+from qhsim.experiments.spec import digest
 from qhsim.errors import InputError
 
 
 
 # ---------------------------------------------------------------------------------------------------
-# what a worker process runs
+# what an evaluation runs
 
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """Everything a worker needs, sent once per process: the base scenario and what to collect."""
+    """The base of an evaluation's runs: the scenario, scale, horizon, instruments and what to collect."""
 
     scenario_raw: dict[str, Any]  # resolved scenario table (extends applied)
     scenario_origin: str
@@ -52,84 +50,14 @@ class WorkerSpec:
     scenario_wins: bool = False  # True: the scenario's own [parameters] override the drawn ones
     ignore_calibration: bool = True
 
+    @cached_property
+    def scenario_key(self) -> str:
+        return digest(self.scenario_raw)
 
-@dataclass(frozen=True)
-class Task:
-    eval_id: int
-    seed_index: int
-    seed: int
-    parameters: dict[str, float]
-    policy: dict[str, float] = field(default_factory=dict)
-
-
-_STATE: dict[str, Any] = {}
-
-
-def init_worker(spec: WorkerSpec) -> None:
-    """Process initialiser: validate the base scenario once."""
-    if spec.ignore_calibration:
-        os.environ[CALIBRATED_ENV] = "off"
-    _STATE["spec"] = spec
-    _STATE["scenario"] = scenario_from_dict(spec.scenario_raw, spec.scenario_origin)
-
-
-def _set_path(raw: dict[str, Any], path: str, value: Any) -> None:
-    node = raw
-    parts = path.split(".")
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-    node[parts[-1]] = value
-
-
-def _get_path(obj: Any, path: str) -> Any:
-    for p in path.split("."):
-        obj = obj[p] if isinstance(obj, dict) else getattr(obj, p)
-    return obj
-
-
-def scenario_for(spec: WorkerSpec, base: Any, parameters: dict[str, float], policy: dict[str, float]) -> Any:
-    """The base scenario with behavioural ``parameters`` and policy-instrument overrides applied."""
-    params = {**parameters, **base.parameters} if spec.scenario_wins else {**base.parameters, **parameters}
-    if not policy:
-        return base.model_copy(update={"parameters": params})
-    raw = base.model_dump(mode="json")
-    for path, value in policy.items():
-        first = spec.instruments[path]
-        schedule = _get_path(base, path)
-        points = {y: v for y, v in schedule.as_dict().items() if y < first}
-        if isinstance(schedule.at(first), int) and not isinstance(schedule.at(first), bool):
-            value = int(round(value))
-        points[first] = value
-        _set_path(raw, path, {str(y): v for y, v in sorted(points.items())})
-    raw["parameters"] = params
-    return scenario_from_dict(raw, f"{spec.scenario_origin} (with {', '.join(policy)})")
-
-
-def run_task(task: Task) -> tuple[int, int, Any, float]:
-    """Run one (parameters, seed); return the requested cells (or the indicator frame)."""
-    from qhsim.runner import run  # imported here so a fresh worker pays the import once
-
-    spec: WorkerSpec = _STATE["spec"]
-    started = time.perf_counter()
-    sc = scenario_for(spec, _STATE["scenario"], task.parameters, task.policy)
-    result = run(sc, seed=task.seed, scale=spec.scale, end_year=spec.end_year)
-    frame = result.indicators
-    out: Any = frame if spec.cells is None else extract_cells(frame, spec.cells)
-    return task.eval_id, task.seed_index, out, time.perf_counter() - started
-
-
-def extract_cells(frame: pd.DataFrame, cells: tuple[str, ...] | list[str]) -> dict[str, float]:
-    """Values of ``indicator|region|year`` cells; NaN where the column, region or year is absent."""
-    indexed = frame.set_index(["region", "year"])
-    out = {}
-    for key in cells:
-        indicator, region, year = key.split("|")
-        try:
-            v = indexed.at[(region, int(year)), indicator]
-        except KeyError:
-            v = float("nan")
-        out[key] = float(v) if v is not None else float("nan")
-    return out
+    @cached_property
+    def own_parameters(self) -> dict[str, float]:
+        """The scenario's own [parameters], validated."""
+        return dict(scenario_from_dict(self.scenario_raw, self.scenario_origin).parameters)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,66 +1,55 @@
-"""Parallel evaluation 并行评估: (parameter vector x seed) runs on a process pool, results ordered by id.
+"""Evaluations 评估 on the experiments engine: one parameter vector x every seed -> cells per seed.
 
-Results never depend on the number of workers: every run is keyed by (evaluation id, seed index), and
-results are assembled in that order, not in order of completion. With a journal, finished evaluations
-are written to disk as they complete and skipped when the same evaluation is requested again.
+An *evaluation* (calibration, sensitivity) is one parameter vector (and policy setting) run with every seed
+of the configuration. Its runs go through ``qhsim.experiments.Engine`` like every other model run; this
+module groups them back by evaluation, in item order (never completion order, so results do not depend on
+the number of workers), and, with a journal, writes each finished evaluation to disk and skips evaluations
+already there.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-from tqdm import tqdm
-
 from qhsim.calibration.journal import Journal
-from qhsim.calibration.objective import Task, WorkerSpec, init_worker, run_task
-from qhsim.calibration.settings import CALIBRATED_ENV, json_sha
-
-PRELOAD = ["qhsim.calibration.objective", "qhsim.runner"]
+from qhsim.calibration.objective import WorkerSpec
+from qhsim.calibration.settings import json_sha
+from qhsim.experiments.engine import Engine, Executor, Progress
+from qhsim.experiments.spec import Override, RunSpec
 
 
 def evaluation_key(parameters: dict[str, float], policy: dict[str, float], seeds: Sequence[int]) -> str:
     return json_sha({"parameters": parameters, "policy": policy, "seeds": list(seeds)})
 
 
-class Evaluator:
-    """Runs evaluations with ``workers`` processes (1 = in this process)."""
+def run_specs(spec: WorkerSpec, parameters: dict[str, float], policy: dict[str, Any], seeds: Sequence[int]) -> list[RunSpec]:
+    """The runs of one evaluation: the base scenario with ``parameters`` and ``policy`` (key path -> value
+    from the instrument's first year), once per seed."""
+    own = spec.own_parameters
+    params = {**parameters, **own} if spec.scenario_wins else {**own, **parameters}
+    overrides = tuple(Override(path, spec.instruments[path], value) for path, value in policy.items())
+    return [RunSpec(spec.scenario_raw, int(s), spec.scale, spec.end_year, overrides, params,
+                    not spec.ignore_calibration, spec.scenario_origin, scenario_key=spec.scenario_key)
+            for s in seeds]
 
-    def __init__(
-        self,
-        spec: WorkerSpec,
-        seeds: Sequence[int],
-        workers: int = 1,
-        journal: Journal | None = None,
-        progress: bool = True,
-    ):
+
+class Evaluator:
+    """Runs evaluations on an ``Engine``: ``workers`` is a process count (1 = in this process) or an
+    ``qhsim.experiments.engine.Executor`` (e.g. Dask)."""
+
+    def __init__(self, spec: WorkerSpec, seeds: Sequence[int], workers: int | Executor = 1,
+                 journal: Journal | None = None, progress: bool = True):
         self.spec = spec
         self.seeds = tuple(seeds)
-        self.workers = max(1, int(workers))
         self.journal = journal
         self.progress = progress
-        self._pool: ProcessPoolExecutor | None = None
+        self.engine = Engine(workers)
         self.computed = 0  # evaluations actually run (not taken from the journal)
 
-    # -- pool ---------------------------------------------------------------------------------------
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            # forkserver: no fork() of a multi-threaded parent (tqdm's monitor thread), cheap worker start
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(PRELOAD)
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=init_worker, initargs=(self.spec,)
-            )
-        return self._pool
-
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self.engine.close()
 
     def __enter__(self) -> Evaluator:
         return self
@@ -68,19 +57,15 @@ class Evaluator:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- evaluation ---------------------------------------------------------------------------------
-    def evaluate(
-        self,
-        items: Sequence[tuple[int, dict[str, float], dict[str, float]]],
-        desc: str = "evaluations",
-    ) -> list[dict[str, Any]]:
+    def evaluate(self, items: Sequence[tuple[int, dict[str, float], dict[str, float]]],
+                 desc: str = "evaluations") -> list[dict[str, Any]]:
         """Evaluate ``(eval_id, parameters, policy)`` items; return one record per item, in item order.
 
         A record holds ``id``, ``key``, ``parameters``, ``policy``, ``seeds``, ``seconds`` and either
         ``cells`` ({cell: [value per seed]}) or ``frames`` (one indicator DataFrame per seed).
         """
         records: dict[int, dict[str, Any]] = {}
-        todo: list[tuple[int, dict[str, float], dict[str, float], str]] = []
+        todo = []
         for eval_id, params, policy in items:
             key = evaluation_key(params, policy, self.seeds)
             rec = self.journal.get(key) if self.journal is not None else None
@@ -93,22 +78,25 @@ class Evaluator:
         return [records[eval_id] for eval_id, _, _ in items]
 
     def _run(self, todo: list[tuple[int, dict, dict, str]], records: dict[int, dict], desc: str) -> None:
-        tasks = [
-            Task(eval_id, i, seed, params, policy)
-            for eval_id, params, policy, _ in todo
-            for i, seed in enumerate(self.seeds)
-        ]
-        meta = {eval_id: (params, policy, key) for eval_id, params, policy, key in todo}
-        partial: dict[int, dict[int, Any]] = {eval_id: {} for eval_id in meta}
-        seconds: dict[int, float] = {eval_id: 0.0 for eval_id in meta}
-        bar = tqdm(total=len(todo), desc=desc, unit="eval", disable=not self.progress, file=sys.stderr, leave=False)
+        n = len(self.seeds)
+        specs = [s for _, params, policy, _ in todo for s in run_specs(self.spec, params, policy, self.seeds)]
+        partial: dict[int, dict[int, Any]] = {}
+        seconds: dict[int, float] = {}
+        bar = Progress(len(todo), desc, self.progress and sys.stderr.isatty())
 
-        def finish(eval_id: int) -> None:
-            params, policy, key = meta[eval_id]
-            per_seed = [partial[eval_id][i] for i in range(len(self.seeds))]
+        def accept(index: int, out: Any, secs: float) -> None:
+            t, seed_index = divmod(index, n)
+            partial.setdefault(t, {})[seed_index] = out
+            seconds[t] = seconds.get(t, 0.0) + secs
+            if len(partial[t]) == n:
+                finish(t)
+
+        def finish(t: int) -> None:
+            eval_id, params, policy, key = todo[t]
+            per_seed = [partial[t][i] for i in range(n)]
             rec: dict[str, Any] = {
                 "id": eval_id, "key": key, "parameters": params, "policy": policy,
-                "seeds": list(self.seeds), "seconds": round(seconds[eval_id], 4),
+                "seeds": list(self.seeds), "seconds": round(seconds[t], 4),
             }
             if self.spec.cells is None:
                 rec["frames"] = per_seed
@@ -118,36 +106,9 @@ class Evaluator:
                     self.journal.append(rec)
             records[eval_id] = rec
             self.computed += 1
-            bar.update(1)
-
-        def accept(result: tuple[int, int, Any, float]) -> None:
-            eval_id, seed_index, out, secs = result
-            partial[eval_id][seed_index] = out
-            seconds[eval_id] += secs
-            if len(partial[eval_id]) == len(self.seeds):
-                finish(eval_id)
+            bar.update()
 
         try:
-            if self.workers == 1:
-                previous = os.environ.get(CALIBRATED_ENV)
-                init_worker(self.spec)
-                try:
-                    for task in tasks:
-                        accept(run_task(task))
-                finally:
-                    if previous is None:
-                        os.environ.pop(CALIBRATED_ENV, None)
-                    else:
-                        os.environ[CALIBRATED_ENV] = previous
-            else:
-                pool = self._executor()
-                futures = [pool.submit(run_task, t) for t in tasks]
-                try:
-                    for fut in as_completed(futures):
-                        accept(fut.result())
-                except BaseException:
-                    for fut in futures:
-                        fut.cancel()
-                    raise
+            self.engine.map(specs, self.spec.cells, on_result=accept)
         finally:
             bar.close()

@@ -23,7 +23,8 @@ import pandas as pd  # noqa: E402
 
 from qhsim import data  # noqa: E402
 from qhsim.calibration.ensemble import write_atomic  # noqa: E402
-from qhsim.calibration.objective import WorkerSpec, _get_path  # noqa: E402
+from qhsim.calibration.objective import WorkerSpec  # noqa: E402
+from qhsim.experiments.spec import get_path  # noqa: E402
 from qhsim.calibration.parallel import Evaluator  # noqa: E402
 from qhsim.calibration.settings import (  # noqa: E402
     REPO_ROOT,
@@ -125,7 +126,7 @@ def load_spec(config: str = "small", path: Path | None = None) -> SensitivitySpe
     for i, row in enumerate(raw.get("instrument", [])):
         key = row.get("key")
         try:
-            schedule = _get_path(base, key)
+            schedule = get_path(base, key)
             schedule.at(year)
         except (AttributeError, KeyError, TypeError):
             raise InputError(f"{path}: instrument[{i}].key = {key!r}: not a policy schedule of the scenario (e.g. \"policy.super_deduction.general\")") from None

@@ -21,15 +21,19 @@ import numpy as np
 
 import qhsim
 from qhsim import data
+from qhsim.calibrated import (  # noqa: F401 (re-used names)
+    CALIBRATED_ENV,
+    CALIBRATION_DIR,
+    PARAMETER_FILES,
+    REPO_ROOT,
+    model_parameters,
+)
 from qhsim.config import read_toml
 from qhsim.errors import InputError
 
 PACKAGE_DIR = Path(qhsim.__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parent
-CALIBRATION_DIR = REPO_ROOT / "calibration"
 CONFIG_FILE = CALIBRATION_DIR / "config.toml"
 PRIORS = ("uniform", "loguniform")
-CALIBRATED_ENV = "QHSIM_CALIBRATED"  # "off": model defaults ignore calibration/calibrated.toml; or a path
 
 
 def resolve_path(value: str | Path, base: Path = REPO_ROOT) -> Path:
@@ -76,12 +80,6 @@ class FreeParameter:
 
 
 FREE_KEYS = {"prior", "range", "note", "identified_by"}
-PARAMETER_FILES = ("behaviour", "talent", "knowledge")  # the files a scenario's [parameters] may override
-
-
-def model_parameters() -> dict[str, dict[str, Any]]:
-    """Every quantity of qhsim/data/{behaviour,talent,knowledge}.toml, by name (names are unique across files)."""
-    return {name: entry for file in PARAMETER_FILES for name, entry in data.quantities(file).items()}
 
 
 def parameter_file(name: str) -> str:

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from qhsim import data
+from qhsim.calibrated import calibrated_parameters, model_parameters
 from qhsim.config.schedule import Choice, Int, Num, Subset
 
 MAX_BUDGET = 1e7  # 万元 = 1,000亿元: far above any provincial programme
 SELECTION_RULES = ("merit", "lottery", "sme_first", "weak_prefecture_first")
 # files whose quantities a scenario's [parameters] may override (names are unique across them)
-PARAMETER_FILES = ("behaviour", "talent", "knowledge")  # = qhsim.calibration.settings.PARAMETER_FILES
 
 
 def _check_prefectures(value: list[str]) -> list[str]:
@@ -279,7 +279,7 @@ class Scenario(Section):
     @field_validator("parameters")
     @classmethod
     def _known_parameters(cls, value: dict[str, float]) -> dict[str, float]:
-        table = {name: entry for file in PARAMETER_FILES for name, entry in data.quantities(file).items()}
+        table = model_parameters()
         for name, v in value.items():
             if name not in table:
                 raise ValueError(
@@ -295,6 +295,4 @@ class Scenario(Section):
     def behaviour(self) -> dict[str, Any]:
         """Behavioural parameter values: behaviour.toml defaults, then the calibrated point estimates
         (calibration/calibrated.toml, unless QHSIM_CALIBRATED=off), then this scenario's overrides."""
-        from qhsim.calibration.ensemble import calibrated_parameters  # the calibration imports the config
-
         return {**data.values("behaviour"), **calibrated_parameters(), **self.parameters}

@@ -169,14 +169,13 @@ def execute(req: RunRequest, progress: Progress = lambda p: None, cancelled: IsC
 
 
 def _ensemble(req: RunRequest, n_years: int, progress: Progress, cancelled: IsCancelled) -> RunResult:
-    """Posterior parameter draws x seeds, stacked like ``qhsim.runner.run_ensemble`` (columns draw, param_draw,
+    """Posterior parameter draws x seeds, stacked like ``qhsim.experiments.ensemble.run_ensemble`` (columns draw, param_draw,
     seed); the scenario's own [parameters] override the drawn ones, as in ``qhsim run --draws``."""
-    from qhsim.calibration.ensemble import load_calibration
-    from qhsim.calibration.projection import parameter_draws
+    from qhsim.experiments.designs import parameter_draws
     from qhsim.runner import run
 
     sc = req.scenario
-    thetas = parameter_draws(load_calibration(), req.draws)
+    thetas, _ = parameter_draws(req.draws)
     total = len(thetas) * len(req.seeds)
     frames = []
     for i, theta in enumerate(thetas):

@@ -1,7 +1,7 @@
 """Exports 导出: any results folder to XLSX, HTML, CSV or Parquet (``qhsim export FOLDER --to ...``).
 
 Python API (for notebooks and the dashboard), all taking a ``Results`` (``qhsim.output.tidy``: build one with
-``load_results(folder)``, ``from_run(result)``, ``from_comparison(base, variant)`` or ``from_sweep``):
+``load_results(folder)``, ``from_run(result)``, ``from_comparison(comparison_result)`` or ``from_sweep``):
 
 * ``write_xlsx(results, path)`` — the workbook (``qhsim.output.workbook``);
 * ``render_html(results) -> str`` / ``write_html(results, path)`` — the self-contained report;

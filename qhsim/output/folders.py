@@ -118,6 +118,26 @@ def atomic_folder(out_dir: Path, kind: str) -> Iterator[Path]:
         raise
 
 
+RUNS = "runs"  # the runs folder of a compare or sweep store (qhsim.experiments.store)
+
+
+def read_store_runs(folder: Path, keys: list[str] | None = None) -> "pd.DataFrame":
+    """The runs of a compare or sweep store (``runs/<run_key>.parquet``) stacked in the manifest's plan order
+    (only ``keys`` if given; runs not finished yet are left out)."""
+    import pandas as pd
+
+    manifest = read_manifest(folder)
+    if manifest is None or "runs" not in manifest:
+        raise InputError(f"{folder}: not a readable compare or sweep store (no runs in {MANIFEST})")
+    wanted = set(keys) if keys is not None else None
+    paths = [Path(folder) / RUNS / f"{r['run_key']}.parquet" for r in manifest["runs"]
+             if wanted is None or r["run_key"] in wanted]
+    frames = [pd.read_parquet(p) for p in paths if p.is_file()]
+    if not frames:
+        raise InputError(f"{folder}: no finished runs in this store; run its qhsim compare / sweep command")
+    return pd.concat(frames, ignore_index=True)
+
+
 @contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
     """Yield a hidden temporary sibling of ``path`` to write; renamed to ``path`` on success, removed on error."""

@@ -2,7 +2,7 @@
 
 ``Results.long`` has one row per (year, region, indicator, draw, design) with the columns ``LONG_COLUMNS``:
 year, region, indicator, value, unit, draw (run id within a design: parameter draw x seed; 0 for a single
-run), seed, design (the scenario name, ``base``/``variant`` of a comparison, or a sweep's grid point).
+run), seed, design (the scenario name, a comparison's base and designs, or a sweep's design point).
 ``Results.meta`` holds what a reader needs beside the numbers (title, scenarios, seeds, scale, versions,
 description, levers, calibration status); ``Results.tables`` holds kind-specific tables (a comparison's
 leverage, a sweep's summary).
@@ -131,7 +131,7 @@ def calibration_status() -> dict[str, Any]:
     """The calibration file in force (``calibration/calibrated.toml`` unless switched off) and its fit."""
     import tomllib
 
-    from qhsim.calibration.ensemble import calibration_file
+    from qhsim.calibrated import calibration_file
 
     path = calibration_file()
     if path is None or not Path(path).is_file():
@@ -176,55 +176,90 @@ def from_run(result: RunResult, manifest: dict[str, Any] | None = None) -> Resul
                    meta=run_meta(result, manifest) | {"kind": kind}, designs=[design])
 
 
-def from_comparison(base: RunResult, variant: RunResult, lev: dict[str, float] | None = None) -> Results:
-    """A variant against its base under the same seed: designs ``base`` and ``variant`` names."""
-    from qhsim.output.compare import leverage
+def store_long(runs: pd.DataFrame, names: dict[int, str], n_seeds: int) -> pd.DataFrame:
+    """Stacked store runs (``qhsim.experiments.store``) as ``LONG_COLUMNS``: one design per point, its
+    (parameter draw, seed) runs numbered as draws within the design."""
+    frames = []
+    for point, rows in runs.groupby("point", sort=True):
+        rows = rows.copy()
+        seeds = {s: i for i, s in enumerate(sorted(rows["seed"].unique()))}
+        rows["draw"] = rows["draw"].astype(int) * max(n_seeds, len(seeds)) + rows["seed"].map(seeds)
+        frames.append(long_table(rows[["year", "region", "draw", "seed", *[c for c in rows if c in data.load("indicators")]]],
+                                 names[int(point)]))
+    return pd.concat(frames, ignore_index=True)
 
-    names = [base.scenario_name, variant.scenario_name]
-    if names[0] == names[1]:
-        names = [f"{names[0]} (base)", f"{names[1]} (variant)"]
-    long = pd.concat([long_table(r.indicators, n, r.seed) for r, n in zip((base, variant), names)], ignore_index=True)
-    lev = leverage(base.indicators, variant.indicators) if lev is None else lev
-    meta = run_meta(variant) | {
+
+def from_comparison(result: Any) -> Results:
+    """A comparison (``qhsim.experiments.ComparisonResult``): the base and every design, their runs as draws.
+
+    ``meta["leverage"]`` gives the first design's cumulative extra business R&D, extra public cost and their
+    ratio over the common window; ``tables`` hold the comparison's tidy tables (changes, costs, leverage,
+    targets, ranking, pairwise, budget)."""
+    names = [result.base, *result.designs]
+    long = store_long(result.runs, dict(enumerate(names)), len(result.meta.get("seeds", [])))
+    lev = result.leverage[result.leverage["instrument"] == "total"].set_index("design")
+    first = lev.loc[result.designs[0]] if result.designs[0] in lev.index else None
+    legacy = {"first_year": result.window[0], "extra_business_rd": float(first["extra_rd"]),
+              "extra_public_cost": float(first["extra_cost"]), "leverage": float(first["rd_per_yuan"])} \
+        if first is not None else {}
+    scenarios = result.meta.get("scenarios", {})
+    base_sc = scenarios.get(result.base)
+    meta = {
         "kind": "compare",
-        "title": f"{names[1]} vs {names[0]}",
-        "base": run_meta(base),
-        "levers": levers(variant.scenario, base.scenario),
-        "leverage": lev,
+        "title": f"{', '.join(result.designs)} vs {result.base}",
+        "description": "",
+        "seeds": list(result.meta.get("seeds", [])),
+        "parameter_draws": result.meta.get("draws"),
+        "scale": result.meta.get("scale"),
+        "end_year": result.meta.get("end_year"),
+        "window": list(result.window),
+        "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
+        "leverage": legacy,
+        "versions": {"qhsim": result.meta.get("qhsim_version")},
+        "calibration": calibration_status(),
     }
-    return Results(kind="compare", long=long, meta=meta, designs=names,
-                   tables={"leverage": pd.DataFrame([lev])})
+    tables = {"changes": result.changes, "costs": result.costs, "leverage": result.leverage,
+              "targets": result.targets, "ranking": result.ranking,
+              "pairwise": result.pairwise.rename_axis("design").reset_index()}
+    if result.budget is not None:
+        tables["budget"] = result.budget
+    return Results(kind="compare", long=long, meta=meta, designs=names, tables=tables)
 
 
 def point_label(point: dict[str, Any]) -> str:
-    """A sweep grid point as text: ``ex_ante_grants.budget=15000, super_deduction.general=1.2``."""
-    return ", ".join(f"{k.removeprefix('policy.')}={v:g}" for k, v in point.items())
+    """A sweep design point as text: ``grant_budget=15000, selection=lottery``."""
+    def show(v: Any) -> str:
+        return f"{v:g}" if isinstance(v, int | float) else str(v)
+
+    return ", ".join(f"{k.removeprefix('policy.')}={show(v)}" for k, v in point.items())
 
 
 def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[str, Any] | None = None) -> Results:
-    """A sweep: one design per grid point, its seeds as draws."""
-    vary = list(experiment["vary"])
-    frames, designs = [], []
-    for point, rows in runs.groupby("point", sort=True):
-        label = point_label({k: rows[k].iloc[0] for k in vary})
-        designs.append(label)
-        frames.append(long_table(rows.drop(columns=["point", *vary]), label))
+    """A sweep store (``qhsim.experiments.sweep``): one design per point (point 0 is the base), its draws x
+    seeds as draws."""
+    names_of = list(experiment.get("levers", []))
+    settings = experiment.get("points", [])
+    labels = {}
+    for point in sorted(runs["point"].unique()):
+        setting = settings[int(point)] if int(point) < len(settings) else {}
+        labels[int(point)] = "base" if int(point) == 0 or not setting else point_label(
+            {k: setting.get(k) for k in names_of})
+    long = store_long(runs, labels, len(experiment.get("seeds", [])))
     manifest = manifest or {}
     meta = {
         "kind": "sweep",
-        "title": Path(manifest.get("experiment_file", "sweep")).stem,
+        "title": Path(experiment.get("file", "sweep")).stem,
         "description": experiment.get("description", ""),
         "seeds": list(experiment.get("seeds", [])),
         "scale": experiment.get("scale"),
         "end_year": experiment.get("end_year"),
-        "vary": experiment["vary"],
         "from_year": experiment.get("from_year"),
         "versions": {"qhsim": manifest.get("qhsim_version")},
-        "run_seconds": manifest.get("run_seconds"),
-        "levers": [{"key": k, "base": None, "value": v} for k, v in experiment["vary"].items()],
+        "run_seconds": manifest.get("seconds"),
+        "levers": [{"key": k, "base": None, "value": sorted({str(p.get(k)) for p in settings[1:]})} for k in names_of],
         "calibration": calibration_status(),
     }
-    return Results(kind="sweep", long=pd.concat(frames, ignore_index=True), meta=meta, designs=designs)
+    return Results(kind="sweep", long=long, meta=meta, designs=[labels[p] for p in sorted(labels)])
 
 
 # --- loaders for folders --------------------------------------------------------------------------------
@@ -239,17 +274,28 @@ def _load_run(folder: Path, manifest: dict[str, Any]) -> Results:
 
 
 def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
-    from qhsim.output.store import read_run
+    """A compare store: its analysed runs and the tables ``qhsim compare`` wrote (read, not recomputed)."""
+    from types import SimpleNamespace
 
-    base, variant = read_run(folder / "base"), read_run(folder / "variant")
-    return from_comparison(base, variant, manifest.get("leverage"))
+    from qhsim.output.folders import read_store_runs
+
+    if manifest.get("status") != "complete":
+        raise InputError(f"{folder}: the comparison is not finished; run its qhsim compare command again to resume")
+    exp = manifest["experiment"]
+    tables = {name: pd.read_csv(folder / f"{name}.csv", encoding="utf-8-sig")
+              for name in ("changes", "costs", "leverage", "targets", "ranking", "pairwise", "budget")
+              if (folder / f"{name}.csv").is_file()}
+    result = SimpleNamespace(
+        base=exp["base"], designs=list(exp["designs"]), window=tuple(manifest["window"]), meta=exp,
+        runs=read_store_runs(folder, manifest["analysed_runs"]), budget=tables.pop("budget", None),
+        pairwise=tables.pop("pairwise").set_index("design"), **tables)
+    return from_comparison(result)
 
 
 def _load_sweep(folder: Path, manifest: dict[str, Any]) -> Results:
-    path = folder / "runs.parquet"
-    if not path.is_file():
-        raise InputError(f"{path}: missing; the sweep folder is incomplete")
-    return from_sweep(manifest["experiment"], pd.read_parquet(path), manifest)
+    from qhsim.output.folders import read_store_runs
+
+    return from_sweep(manifest["experiment"], read_store_runs(folder), manifest)
 
 
 LOADERS: dict[str, Loader] = {"run": _load_run, "ensemble": _load_run, "compare": _load_compare, "sweep": _load_sweep}

@@ -1,0 +1,134 @@
+"""The calibrated parameters 校准结果 in force (``calibration/calibrated.toml``): point estimate and posterior ensemble.
+
+``calibrated_parameters()`` is what the model layer uses as defaults: ``{name: value}`` of the point
+estimate, restricted to parameters that still exist in ``qhsim/data/behaviour.toml`` (or talent.toml,
+knowledge.toml) with the value inside their current range (anything else is dropped and listed by ``load_calibration().dropped``). Set the
+environment variable ``QHSIM_CALIBRATED=off`` to ignore the file (calibration runs do this themselves, so
+an old calibration never leaks into a new one), or to a path to use another file.
+
+``Calibration.sample(n, rng)`` draws parameter sets from the weighted posterior ensemble for projections.
+This module only reads; ``qhsim.calibration`` (which estimates and writes the file) depends on it, never the
+other way round, so the scenario schema can use it without an import cycle.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qhsim import data
+from qhsim.errors import InputError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CALIBRATION_DIR = REPO_ROOT / "calibration"
+CALIBRATED_ENV = "QHSIM_CALIBRATED"  # "off": model defaults ignore calibration/calibrated.toml; or a path
+DEFAULT_FILE = CALIBRATION_DIR / "calibrated.toml"
+OFF = ("off", "0", "none", "false", "no")
+PARAMETER_FILES = ("behaviour", "talent", "knowledge")  # the files a scenario's [parameters] may override
+
+
+def model_parameters() -> dict[str, dict[str, Any]]:
+    """Every quantity of qhsim/data/{behaviour,talent,knowledge}.toml, by name (names are unique across files)."""
+    return {name: entry for file in PARAMETER_FILES for name, entry in data.quantities(file).items()}
+
+
+@dataclass
+class Calibration:
+    path: Path
+    meta: dict[str, Any]
+    point: dict[str, float]
+    names: list[str]
+    draws: np.ndarray  # (n, len(names))
+    weights: np.ndarray
+    intervals: dict[str, dict[str, float]] = field(default_factory=dict)
+    dropped: dict[str, str] = field(default_factory=dict)  # name -> why it is not used
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[dict[str, float]]:
+        """``n`` parameter sets drawn from the weighted ensemble (with replacement)."""
+        if len(self.draws) == 0:
+            return [dict(self.point) for _ in range(n)]
+        idx = rng.choice(len(self.draws), size=n, p=self.weights)
+        keep = [k for k, name in enumerate(self.names) if name not in self.dropped]
+        return [{self.names[k]: _as_param(self.names[k], float(self.draws[i, k])) for k in keep} for i in idx]
+
+    def ensemble(self) -> list[dict[str, float]]:
+        keep = [k for k, name in enumerate(self.names) if name not in self.dropped]
+        return [{self.names[k]: _as_param(self.names[k], float(row[k])) for k in keep} for row in self.draws]
+
+
+def _as_param(name: str, v: float) -> float:
+    entry = model_parameters().get(name)
+    default = entry["value"] if entry is not None else None
+    return int(round(v)) if isinstance(default, int) and not isinstance(default, bool) else v
+
+
+def calibration_file() -> Path | None:
+    """The calibration file in force: ``$QHSIM_CALIBRATED`` (a path, or "off"), else calibration/calibrated.toml."""
+    env = os.environ.get(CALIBRATED_ENV, "").strip()
+    if env.lower() in OFF:
+        return None
+    return Path(env) if env else DEFAULT_FILE
+
+
+def load_calibration(path: str | Path | None = None) -> Calibration | None:
+    """Read a calibrated.toml; ``None`` if there is none (or calibration is switched off)."""
+    path = Path(path) if path is not None else calibration_file()
+    if path is None or not path.exists():
+        return None
+    try:
+        with path.open("rb") as fh:
+            doc = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    point = doc.get("point")
+    ens = doc.get("ensemble", {})
+    if not isinstance(point, dict) or not point:
+        raise InputError(f"{path}: point: missing table of point estimates")
+    names = list(ens.get("parameters", list(point)))
+    draws = np.asarray(ens.get("draws", []), dtype=float).reshape(-1, len(names)) if names else np.zeros((0, 0))
+    weights = np.asarray(ens.get("weights", []), dtype=float)
+    if len(draws) and (len(weights) != len(draws) or not np.all(weights >= 0) or weights.sum() <= 0):
+        raise InputError(f"{path}: ensemble.weights: expected {len(draws)} non-negative weights")
+    if len(draws):
+        weights = weights / weights.sum()
+    behaviour = model_parameters()
+    dropped: dict[str, str] = {}
+    for name in set(names) | set(point):
+        if name not in behaviour or isinstance(behaviour[name]["value"], list):
+            dropped[name] = "no longer a single-number model parameter"
+            continue
+        lo, hi = behaviour[name].get("range", (-math.inf, math.inf))
+        vals = [point[name]] if name in point else []
+        if name in names and len(draws):
+            vals += list(draws[:, names.index(name)])
+        if any(not lo <= v <= hi for v in vals):
+            dropped[name] = f"calibrated values outside the current range [{lo:g}, {hi:g}]"
+    return Calibration(
+        path=path, meta=doc.get("meta", {}),
+        point={k: _as_param(k, float(v)) for k, v in point.items() if k not in dropped},
+        names=names, draws=draws, weights=weights, intervals=doc.get("interval", {}), dropped=dropped,
+    )
+
+
+_CACHE: dict[tuple[str, int], dict[str, float]] = {}
+
+
+def calibrated_parameters(path: str | Path | None = None) -> dict[str, float]:
+    """Point estimates to use as behavioural defaults (``{}`` without a calibration).
+
+    Cheap to call per run: the file is parsed once per (path, modification time).
+    """
+    file = Path(path) if path is not None else calibration_file()
+    if file is None or not file.exists():
+        return {}
+    stamp = (str(file.resolve()), file.stat().st_mtime_ns)
+    if stamp not in _CACHE:
+        cal = load_calibration(file)
+        _CACHE[stamp] = dict(cal.point) if cal is not None else {}
+    return dict(_CACHE[stamp])

@@ -1,0 +1,441 @@
+"""Comparing designs 方案比较: a base and any number of designs, with uncertainty and cost-effectiveness.
+
+Every design runs with the same parameter draws x seeds as the base (common random numbers); each
+design's change is taken run by run against the base run with the same draw and seed, and intervals are
+the 5% and 95% quantiles of those paired changes (90% intervals over draws x seeds).
+
+For each design, at 2025/2027/2030/2035 and over one common window (from the first year any design
+differs from the base to the last year, the same for every design):
+
+- indicator changes against the base (``changes``);
+- extra public cost by programme and by tax expenditure, summed over the window (``costs``, 亿元);
+- business R&D per public yuan (``leverage``): extra business R&D over the window / extra public cost, in
+  total and for each instrument whose cost changed (the design's whole extra R&D over that instrument's
+  extra cost — the same as the total for a one-instrument design); the point value is the ratio of means,
+  the interval the 5%/95% quantiles of the per-run ratios;
+- P(target met) for each plan target and 2035 reference path (``targets``);
+- P(design ranks first) and pairwise P(A beats B) on the ranking metric (``ranking``, ``pairwise``).
+
+``budget_neutral=True`` scales each design's budget levers (its changes to ``policy.*.budget`` schedules,
+from their first changed year) so that its extra public cost over the window matches that of the first
+design; designs are then compared on the same money. Designs without a budget change cannot be scaled
+and are flagged.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qhsim import data
+from qhsim.config import Scenario
+from qhsim.errors import InputError
+from qhsim.experiments.designs import Design, design_from_file, expand, parameter_draws
+from qhsim.experiments.engine import Engine, Progress
+from qhsim.experiments.spec import Override
+from qhsim.experiments.store import Store, collect_runs
+from qhsim.results import PROVINCE
+from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
+
+COMPARE_YEARS = (2025, 2027, 2030, 2035)
+WAN_PER_YI = 1e4  # fiscal indicators are in 万元, business R&D in 亿元
+RD = "business_rd"
+FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
+RANK_DEFAULT = "rd_per_yuan"
+MAX_DESIGNS = 12
+BUDGET_TOLERANCE = 0.02  # relative gap in extra cost accepted by budget-neutral scaling
+BUDGET_ITERATIONS = 3
+RUN_KEYS = ["draw", "seed"]
+
+
+def quantiles(values: pd.Series | np.ndarray) -> dict[str, float]:
+    """Mean, 5%, median and 95% of the finite values (NaN if none)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {"mean": math.nan, "p05": math.nan, "median": math.nan, "p95": math.nan}
+    p05, p50, p95 = np.quantile(v, [0.05, 0.5, 0.95])
+    return {"mean": float(v.mean()), "p05": float(p05), "median": float(p50), "p95": float(p95)}
+
+
+def fiscal_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith(FISCAL_PREFIXES)]
+
+
+@dataclass
+class ComparisonResult:
+    """What ``compare`` returns: tidy tables (one row per design x item) plus the stacked runs.
+
+    - ``runs``: every run (wide: labels design/point/draw/seed/budget_scale, year, region, indicators)
+    - ``changes``: design, indicator, label, period ("2025", ..., "window"), base, design, mean, p05,
+      median, p95 (the paired change design − base)
+    - ``costs``: design, item (a spend_*/tax_expenditure_* column or "total"), label, kind
+      ("programme" | "tax_expenditure" | "total"), mean/p05/median/p95 of the extra cost over the window (亿元)
+    - ``leverage``: design, instrument ("total" or a fiscal column), extra_rd, extra_cost (亿元, means, with
+      their _p05/_p95), rd_per_yuan (ratio of means), p05, median, p95 (per-run ratios)
+    - ``targets``: design, indicator, region, year, kind, label, target, p_met
+    - ``ranking``: design, metric, median, p05, p95, p_first, mean_rank, rank
+    - ``pairwise``: square frame, P(row design beats column design)
+    - ``budget``: budget-neutral scaling per design (None without budget_neutral)
+    """
+
+    base: str
+    designs: list[str]
+    window: tuple[int, int]
+    years: list[int]
+    runs: pd.DataFrame
+    changes: pd.DataFrame
+    costs: pd.DataFrame
+    leverage: pd.DataFrame
+    targets: pd.DataFrame
+    ranking: pd.DataFrame
+    pairwise: pd.DataFrame
+    budget: pd.DataFrame | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    store: Store | None = None  # the store the runs are in (``out``); ``report.write_comparison`` completes it
+
+
+# ---------------------------------------------------------------------------------------------------
+# analysis of stacked runs
+
+
+def _province(runs: pd.DataFrame) -> pd.DataFrame:
+    prov = runs[runs["region"] == PROVINCE]
+    return prov.set_index(["point", *RUN_KEYS, "year"]).sort_index()
+
+
+def common_window(prov: pd.DataFrame, points: Sequence[int]) -> tuple[int, int]:
+    """From the first year any design differs from the base (any indicator, any run) to the last year."""
+    indicators = data.load("indicators")
+    cols = [c for c in prov.columns if c in indicators]
+    base = prov.loc[points[0]][cols]
+    end = int(base.index.get_level_values("year").max())
+    first = end
+    for p in points[1:]:
+        diff = (prov.loc[p][cols] - base).abs().fillna(0).sum(axis=1)
+        years = diff[diff > 0].index.get_level_values("year")
+        if len(years):
+            first = min(first, int(years.min()))
+    return first, end
+
+
+def _per_run(prov: pd.DataFrame, point: int, cols: list[str], years: Sequence[int]) -> pd.DataFrame:
+    """Sum over ``years`` of each column, one row per (draw, seed)."""
+    part = prov.loc[point][cols]
+    part = part[part.index.get_level_values("year").isin(list(years))]
+    return part.groupby(level=RUN_KEYS).sum()
+
+
+def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = RANK_DEFAULT,
+            years: Sequence[int] = COMPARE_YEARS) -> dict[str, Any]:
+    """The comparison tables of stacked runs (``point`` 0 is the base, 1.. the designs in ``names``)."""
+    prov = _province(runs)
+    points = list(range(len(names) + 1))
+    labels = [base, *names]
+    indicators = data.load("indicators")
+    cols = [c for c in prov.columns if c in indicators and prov[c].notna().any()]
+    start, end = common_window(prov, points)
+    window = list(range(start, end + 1))
+    all_years = set(prov.index.get_level_values("year"))
+    years = [y for y in years if y in all_years]
+
+    def label(key: str) -> str:
+        spec = indicators.get(key, {})
+        return f"{spec.get('zh', key)} {spec.get('en', '')}".strip()
+
+    base_frame = prov.loc[0][cols]
+    rows = []
+    for p in points[1:]:
+        delta = prov.loc[p][cols] - base_frame
+        for key in cols:
+            for y in years:
+                d = delta[key].xs(y, level="year")
+                rows.append({"design": labels[p], "indicator": key, "label": label(key), "period": str(y),
+                             "base": float(base_frame[key].xs(y, level="year").median()),
+                             "design_value": float(prov.loc[p][key].xs(y, level="year").median()),
+                             **quantiles(d)})
+            in_window = delta[key][delta.index.get_level_values("year").isin(window)]
+            d = in_window.groupby(level=RUN_KEYS).mean()
+            rows.append({"design": labels[p], "indicator": key, "label": label(key), "period": "window",
+                         "base": float(base_frame[key][base_frame.index.get_level_values("year").isin(window)]
+                                       .groupby(level=RUN_KEYS).mean().median()),
+                         "design_value": math.nan, **quantiles(d)})
+    changes = pd.DataFrame(rows)
+
+    fiscal = fiscal_columns(prov)
+    base_sum = _per_run(prov, 0, [RD, *fiscal], window)
+    cost_rows, lev_rows, metric = [], [], {}
+    for p in points[1:]:
+        d = _per_run(prov, p, [RD, *fiscal], window) - base_sum
+        d_cost = d[fiscal] / WAN_PER_YI
+        d_cost["total"] = d_cost.sum(axis=1)
+        extra_rd = d[RD]
+        for item in [*fiscal, "total"]:
+            kind = "total" if item == "total" else "tax_expenditure" if item.startswith("tax_") else "programme"
+            cost_rows.append({"design": labels[p], "item": item, "label": label(item) if item != "total" else
+                              "公共成本合计 total public cost", "kind": kind, **quantiles(d_cost[item])})
+            material = abs(d_cost[item].mean()) > 1e-6 * max(1.0, abs(d_cost["total"].mean()))
+            if item == "total" or (material and d_cost[item].mean() > 0):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = np.where(d_cost[item] > 0, extra_rd / d_cost[item], np.nan)
+                mean_cost = float(d_cost[item].mean())
+                q = quantiles(ratio)
+                qr, qc = quantiles(extra_rd), quantiles(d_cost[item])
+                lev_rows.append({"design": labels[p], "instrument": item, "extra_rd": float(extra_rd.mean()),
+                                 "extra_rd_p05": qr["p05"], "extra_rd_p95": qr["p95"], "extra_cost": mean_cost,
+                                 "extra_cost_p05": qc["p05"], "extra_cost_p95": qc["p95"],
+                                 "rd_per_yuan": float(extra_rd.mean()) / mean_cost if mean_cost > 0 else math.nan,
+                                 "p05": q["p05"], "median": q["median"], "p95": q["p95"]})
+                if item == "total" and rank_by == RANK_DEFAULT:
+                    metric[labels[p]] = pd.Series(ratio, index=d.index)
+        if rank_by != RANK_DEFAULT:
+            if rank_by not in cols:
+                raise InputError(f"--rank-by {rank_by}: allowed {RANK_DEFAULT} or an indicator key "
+                                 f"({', '.join(cols[:6])}, ...)")
+            metric[labels[p]] = changes_window(prov, p, rank_by, window)
+    costs, leverage = pd.DataFrame(cost_rows), pd.DataFrame(lev_rows)
+    ranking, pairwise = rank(metric, rank_by)
+    targets = target_probabilities(runs, labels)
+    return {"window": (start, end), "years": years, "changes": changes, "costs": costs, "leverage": leverage,
+            "targets": targets, "ranking": ranking, "pairwise": pairwise}
+
+
+def changes_window(prov: pd.DataFrame, point: int, key: str, window: Sequence[int]) -> pd.Series:
+    delta = prov.loc[point][key] - prov.loc[0][key]
+    return delta[delta.index.get_level_values("year").isin(list(window))].groupby(level=RUN_KEYS).mean()
+
+
+def rank(metric: dict[str, pd.Series], name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """P(ranks first), mean rank and pairwise P(A beats B) over the (draw, seed) runs; NaN counts as worst."""
+    designs = list(metric)
+    if not designs:
+        return pd.DataFrame(columns=["design", "metric"]), pd.DataFrame()
+    table = pd.DataFrame(metric).fillna(-np.inf)
+    ranks = table.rank(axis=1, ascending=False, method="average")
+    best = table.to_numpy().argmax(axis=1)
+    rows = []
+    for j, d in enumerate(designs):
+        rows.append({"design": d, "metric": name, **{k: v for k, v in quantiles(pd.Series(metric[d])).items() if k != "mean"},
+                     "p_first": float((best == j).mean()), "mean_rank": float(ranks[d].mean())})
+    ranking = pd.DataFrame(rows).sort_values(["p_first", "median"], ascending=False, kind="stable")
+    ranking["rank"] = range(1, len(ranking) + 1)
+    pairwise = pd.DataFrame(
+        [[math.nan if a == b else float((table[a] > table[b]).mean()) for b in designs] for a in designs],
+        index=designs, columns=designs)
+    return ranking.reset_index(drop=True), pairwise
+
+
+def target_probabilities(runs: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """P(target met) per design for every plan target and 2035 reference path within the horizon."""
+    targets = pd.concat([load_targets(), reference_paths_2035()], ignore_index=True)
+    last = int(runs["year"].max())
+    targets = targets[(targets["year"] <= last) & targets["indicator"].isin(runs.columns)]
+    indexed = runs.set_index(["point", "region", *RUN_KEYS, "year"]).sort_index()
+    rows = []
+    for p, name in enumerate(labels):
+        for t in targets.itertuples():
+            try:
+                paths = indexed.loc[(p, t.region), t.indicator]
+            except KeyError:
+                continue
+            met = [meets(achieved(path.droplevel(RUN_KEYS), t), t) for _, path in paths.groupby(level=RUN_KEYS)]
+            known = [m for m in met if m is not None]
+            rows.append({"design": name, "indicator": t.indicator, "region": t.region, "year": int(t.year),
+                         "kind": t.kind, "label": t.label, "target": float(t.value),
+                         "p_met": float(np.mean(known)) if known else math.nan})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------------
+# budget-neutral scaling
+
+
+def budget_paths(scenario: Scenario) -> list[str]:
+    """Key paths of every budget lever (``policy.<section>.*budget``)."""
+    out = []
+    for section, model in scenario.policy:
+        for name in type(model).model_fields:
+            if name.endswith("budget"):
+                out.append(f"policy.{section}.{name}")
+    return out
+
+
+def _schedule(scenario: Scenario, path: str) -> Any:
+    obj: Any = scenario
+    for p in path.split("."):
+        obj = getattr(obj, p)
+    return obj
+
+
+def budget_changes(base: Scenario, design: Scenario, end_year: int) -> dict[str, dict[int, tuple[float, float]]]:
+    """For each budget lever the design changes: {year: (base value, design value)} from its first changed year."""
+    out = {}
+    for path in budget_paths(base):
+        a, b = _schedule(base, path), _schedule(design, path)
+        years = sorted({*a.as_dict(), *b.as_dict(), 2016})
+        yearly = {y: (float(a.at(y)), float(b.at(y))) for y in range(2016, end_year + 1)}
+        changed = [y for y, (x, z) in yearly.items() if x != z]
+        if changed:
+            first = changed[0]
+            out[path] = {y: v for y, v in yearly.items() if y >= first and (y in years or y == first)}
+    return out
+
+
+def scaled(design: Design, changes: dict[str, dict[int, tuple[float, float]]], factor: float) -> Design:
+    """``design`` with each changed budget at base + factor x (design − base) from its first changed year."""
+    extra = [Override(path, min(points), {y: max(0.0, b + factor * (d - b)) for y, (b, d) in points.items()})
+             for path, points in changes.items()]
+    return design.with_overrides(extra)
+
+
+# ---------------------------------------------------------------------------------------------------
+# running
+
+
+def compare(
+    base: str | Path | Design,
+    designs: Sequence[str | Path | Design],
+    seeds: Sequence[int] = (1, 2, 3),
+    draws: int | None = None,
+    scale: float | None = None,
+    end_year: int | None = None,
+    budget_neutral: bool = False,
+    workers: int = 1,
+    executor: str = "local",
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    rank_by: str = RANK_DEFAULT,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+    bar: bool = False,
+    draw_seed: int = 0,
+) -> ComparisonResult:
+    """Compare ``designs`` (scenario files or ``Design`` objects) with ``base`` under common random numbers.
+
+    ``seeds`` x ``draws`` parameter sets from the calibrated posterior (``None``: the point estimate) are run
+    for every design; ``scale``/``end_year`` default to the base scenario's. ``out``: a resumable store
+    folder (checked before anything runs; rerun to resume); ``qhsim.experiments.report.write_comparison(result)``
+    then writes the report files into it and marks it complete. ``progress(done, total)`` is called after each
+    run, ``cancel`` (a ``threading.Event``) stops the runs (raises ``Cancelled``). ``rank_by``:
+    "rd_per_yuan" (default) or an indicator key (its mean change over the window).
+    """
+    base_d = base if isinstance(base, Design) else design_from_file(base)
+    variants = [d if isinstance(d, Design) else design_from_file(d) for d in designs]
+    if not variants:
+        raise InputError("compare: name at least one design besides the base")
+    if len(variants) > MAX_DESIGNS:
+        raise InputError(f"compare: {len(variants)} designs; allowed at most {MAX_DESIGNS}")
+    names = [d.name for d in variants]
+    if len(set(names)) != len(names) or base_d.name in names:
+        raise InputError(f"compare: design names must be distinct (got {base_d.name}, {', '.join(names)})")
+    base_sc = base_d.validated()
+    scale = float(scale if scale is not None else base_sc.run.scale)
+    end_year = int(end_year if end_year is not None else base_sc.run.end_year)
+    thetas, source = parameter_draws(draws, draw_seed)
+    all_designs = [base_d, *variants]
+    specs, labels = expand(all_designs, thetas, seeds, scale, end_year, [{"budget_scale": 1.0}] * len(all_designs))
+    experiment = {"base": base_d.name, "designs": names, "seeds": list(map(int, seeds)), "draws": draws,
+                  "draw_seed": draw_seed, "scale": scale, "end_year": end_year, "budget_neutral": budget_neutral,
+                  "parameters": source, "rank_by": rank_by,
+                  "scenarios": {d.name: d.validated().model_dump(mode="json") for d in all_designs}}
+    engine = Engine(workers, executor, scheduler)
+    store = None
+    if out is not None:
+        store = Store(Path(out), "compare", experiment, specs, labels, engine.fingerprint,
+                      key_extra={"budget_neutral": budget_neutral})
+        store.open()
+    prog = Progress(0, "compare", bar, progress)
+    try:
+        with engine:
+            runs = collect_runs(engine, specs, labels, store, prog, cancel)
+            budget = None
+            if budget_neutral:
+                runs, budget = _budget_neutral(engine, runs, all_designs, thetas, seeds, scale, end_year, store,
+                                               prog, cancel)
+    finally:
+        prog.close()
+    tables = analyse(runs, base_d.name, names, rank_by)
+    return ComparisonResult(base_d.name, names, tables.pop("window"), tables.pop("years"), runs, budget=budget,
+                            meta={**experiment, "executor": engine.describe(),
+                                  "runs": len(runs.groupby(["point", *RUN_KEYS]))},
+                            store=store, **tables)
+
+
+def open_comparison(folder: str | Path) -> ComparisonResult:
+    """Re-open a compare store (``qhsim compare --out``) as a ``ComparisonResult`` (tables recomputed from its runs)."""
+    from qhsim.experiments.store import read_manifest
+    from qhsim.output.folders import read_store_runs
+
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if manifest.get("kind") != "compare":
+        raise InputError(f"{folder}: not a compare store (kind {manifest.get('kind')!r})")
+    if manifest.get("status") != "complete":
+        raise InputError(f"{folder}: the comparison is not finished; run its qhsim compare command again to resume")
+    exp = manifest["experiment"]
+    runs = read_store_runs(folder, manifest["analysed_runs"])  # without superseded budget-neutral trials
+    tables = analyse(runs, exp["base"], exp["designs"], exp.get("rank_by", RANK_DEFAULT))
+    budget = pd.read_csv(folder / "budget.csv", encoding="utf-8-sig") if (folder / "budget.csv").is_file() else None
+    return ComparisonResult(exp["base"], list(exp["designs"]), tables.pop("window"), tables.pop("years"), runs,
+                            budget=budget, meta=exp, **tables)
+
+
+def _extra_cost(runs: pd.DataFrame, point: int, window: Sequence[int]) -> float:
+    prov = _province(runs)
+    fiscal = fiscal_columns(prov)
+    d = _per_run(prov, point, fiscal, window) - _per_run(prov, 0, fiscal, window)
+    return float(d.sum(axis=1).mean() / WAN_PER_YI)
+
+
+def _budget_neutral(engine: Engine, runs: pd.DataFrame, designs: list[Design], thetas: list, seeds: Sequence[int],
+                    scale: float, end_year: int, store: Store | None, prog: Progress,
+                    cancel: threading.Event | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scale each design's budget changes (secant on the factor) until its extra cost matches design 1's."""
+    prov = _province(runs)
+    window = list(range(common_window(prov, list(range(len(designs))))[0], end_year + 1))
+    target = _extra_cost(runs, 1, window)
+    base_sc = designs[0].validated()
+    final = {p: runs[runs["point"] == p] for p in range(len(designs))}
+    rows = [{"design": designs[1].name, "budget_levers": "", "scale": 1.0, "extra_cost_before": target,
+             "extra_cost_after": target, "target_cost": target, "status": "reference"}]
+    for p in range(2, len(designs)):
+        d = designs[p]
+        changes = budget_changes(base_sc, d.validated(), end_year)
+        c1 = _extra_cost(runs, p, window)
+        row = {"design": d.name, "budget_levers": ", ".join(changes), "scale": 1.0, "extra_cost_before": c1,
+               "extra_cost_after": c1, "target_cost": target}
+        if not changes or c1 <= 0 or target <= 0:
+            rows.append({**row, "status": "not scalable (no budget change)" if not changes else
+                         "not scalable (no extra cost)"})
+            continue
+        f_prev, c_prev, f = 1.0, c1, target / c1
+        status = "not converged"
+        for _ in range(BUDGET_ITERATIONS):
+            f = float(np.clip(f, 0.0, 50.0))
+            variant = scaled(d, changes, f)
+            specs, labels = expand([variant], thetas, seeds, scale, end_year, [{"budget_scale": f}])
+            for lab in labels:
+                lab["point"] = p
+            part = collect_runs(engine, specs, labels, store, prog, cancel)
+            trial = pd.concat([final[0], part], ignore_index=True)
+            trial["point"] = trial["point"].replace({p: 1})
+            c = _extra_cost(trial, 1, window)
+            final[p], row["scale"], row["extra_cost_after"] = part, f, c
+            if abs(c - target) <= BUDGET_TOLERANCE * abs(target):
+                status = "matched"
+                break
+            slope = (c - c_prev) / (f - f_prev) if f != f_prev else 0.0
+            if slope <= 0:
+                status = "budget does not bind (cost does not rise with the budget)"
+                break
+            f_prev, c_prev, f = f, c, f + (target - c) / slope
+        rows.append({**row, "status": status})
+    merged = pd.concat([final[p] for p in range(len(designs))], ignore_index=True)
+    return merged, pd.DataFrame(rows)

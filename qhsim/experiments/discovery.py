@@ -1,0 +1,182 @@
+"""Scenario discovery 情景发现: which lever settings of a sweep reach a target with probability >= p (PRIM).
+
+For each design point of a sweep store, P(indicator >= threshold in the year) is the share of its runs
+(draws x seeds) that reach it; a point *succeeds* when that share is at least ``probability``. PRIM (the
+Patient Rule Induction Method, Friedman & Fisher 1999) then peels the lever space down to boxes where
+successes concentrate. We use EMA Workbench's maintained implementation (``ema_workbench.analysis.prim``).
+
+- coverage: share of all successful points that lie in the box;
+- density: share of the points in the box that succeed.
+
+The chosen box is the one with the highest coverage among the boxes on the peeling trajectory whose density
+is at least ``min_density`` (else the densest). Numeric levers get [low, high] limits; string and schedule
+levers get the set of levels kept.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qhsim import data
+from qhsim.errors import InputError
+from qhsim.experiments.store import read_manifest, read_runs, write_atomic
+from qhsim.output.report import format_number, format_table
+from qhsim.results import PROVINCE
+
+MIN_DENSITY = 0.8
+
+
+@dataclass
+class DiscoveryResult:
+    """PRIM on one sweep: the per-point success table, the peeling trajectory and the chosen box."""
+
+    indicator: str
+    year: int
+    threshold: float
+    probability: float
+    region: str
+    points: pd.DataFrame  # point, lever values, p_reach, success
+    trajectory: pd.DataFrame  # coverage, density, mass, res_dim per peeling step
+    box: pd.DataFrame  # lever, kind, low, high, levels (restricted levers only)
+    chosen: int | None  # index of the chosen box on the trajectory
+    coverage: float
+    density: float
+    note: str = ""
+
+
+def point_table(runs: pd.DataFrame, levers: list[str], indicator: str, year: int, threshold: float,
+                probability: float, region: str = PROVINCE) -> pd.DataFrame:
+    """Per design point (the base excluded): lever values, P(indicator >= threshold), success."""
+    rows = runs[(runs["region"] == region) & (runs["year"] == year) & (runs["point"] > 0)]
+    if rows.empty:
+        raise InputError(f"--year {year} / --region {region}: no such rows in the sweep (years "
+                         f"{int(runs['year'].min())}-{int(runs['year'].max())})")
+    reach = (rows[indicator] >= threshold).groupby(rows["point"]).mean().rename("p_reach")
+    settings = rows.groupby("point")[levers].first()
+    table = settings.join(reach).reset_index()
+    table["success"] = table["p_reach"] >= probability
+    return table
+
+
+def prim_boxes(x: pd.DataFrame, y: np.ndarray, min_density: float = MIN_DENSITY) -> tuple[pd.DataFrame, pd.DataFrame, int, float, float]:
+    """PRIM (EMA Workbench) on lever settings ``x`` and successes ``y``: trajectory, chosen box limits,
+    its index, coverage and density."""
+    with warnings.catch_warnings():  # EMA Workbench warns on import (optional ipyparallel) and on pandas 3
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
+
+        box = prim.Prim(x, y.astype(bool), mass_min=max(0.05, 1.0 / len(y)))
+        found = box.find_box()
+        traj = found.peeling_trajectory[["coverage", "density", "mass", "res_dim"]].reset_index(drop=True)
+        ok = traj[traj["density"] >= min_density]
+        chosen = int(ok["coverage"].idxmax()) if len(ok) else int(traj["density"].idxmax())
+        lims = found.box_lims[chosen]
+        full = found.box_lims[0]
+    rows = []
+    for lever in x.columns:
+        lo, hi = lims.at[0, lever], lims.at[1, lever]
+        if isinstance(lo, set):
+            if lo != full.at[0, lever]:
+                rows.append({"lever": lever, "kind": "levels", "low": math.nan, "high": math.nan,
+                             "levels": ", ".join(sorted(map(str, lo)))})
+        elif (lo, hi) != (full.at[0, lever], full.at[1, lever]):
+            rows.append({"lever": lever, "kind": "range", "low": float(lo), "high": float(hi), "levels": ""})
+    box_table = pd.DataFrame(rows, columns=["lever", "kind", "low", "high", "levels"])
+    return traj, box_table, chosen, float(traj.at[chosen, "coverage"]), float(traj.at[chosen, "density"])
+
+
+def discover(store: str | Path, indicator: str, year: int, threshold: float, probability: float = 0.8,
+             region: str = PROVINCE, min_density: float = MIN_DENSITY) -> DiscoveryResult:
+    """Scenario discovery on a sweep store (see the module docstring)."""
+    store = Path(store)
+    manifest = read_manifest(store)
+    if manifest.get("kind") != "sweep":
+        raise InputError(f"{store}: not a sweep store (kind {manifest.get('kind')!r}); run qhsim sweep --out first")
+    if indicator not in data.load("indicators"):
+        raise InputError(f"--indicator {indicator}: not an indicator of qhsim/data/indicators.toml")
+    if not 0.0 < probability <= 1.0:
+        raise InputError(f"--probability {probability}: allowed range (0, 1]")
+    levers = [n for n in manifest["experiment"].get("levers", [])]
+    if not levers:
+        raise InputError(f"{store}: the sweep has no levers to discover regions of")
+    table = point_table(read_runs(store), levers, indicator, year, threshold, probability, region)
+    x = table[levers].copy()
+    for lever in levers:
+        numeric = pd.to_numeric(x[lever], errors="coerce")
+        if numeric.notna().all():
+            x[lever] = numeric.astype(float)
+        else:
+            x[lever] = x[lever].astype(str).astype("category")
+    x = x.loc[:, x.nunique() > 1]
+    y = table["success"].to_numpy()
+    empty = pd.DataFrame(columns=["lever", "kind", "low", "high", "levels"])
+    no_traj = pd.DataFrame(columns=["coverage", "density", "mass", "res_dim"])
+    args = (indicator, year, threshold, probability, region, table)
+    if not y.any():
+        return DiscoveryResult(*args, no_traj, empty, None, math.nan, math.nan,
+                               "no design point reaches the target with that probability")
+    if y.all() or x.empty:
+        return DiscoveryResult(*args, no_traj, empty, None, 1.0, float(y.mean()),
+                               "every design point reaches the target: no restriction needed" if y.all()
+                               else "the levers do not vary")
+    traj, box, chosen, coverage, density = prim_boxes(x, y, min_density)
+    return DiscoveryResult(*args, traj, box, chosen, coverage, density)
+
+
+def format_discovery(res: DiscoveryResult) -> str:
+    n, k = len(res.points), int(res.points["success"].sum())
+    head = (f"情景发现 Scenario discovery (PRIM): {res.indicator} >= {format_number(res.threshold)} in {res.year} "
+            f"({res.region}) with P >= {res.probability:.0%}\n{k} of {n} design points succeed.")
+    if res.chosen is None:
+        return f"{head}\n{res.note}\n"
+    body = [[r.lever, r.kind, "—" if math.isnan(r.low) else format_number(r.low),
+             "—" if math.isnan(r.high) else format_number(r.high), r.levels] for r in res.box.itertuples()]
+    table = format_table([["杠杆", "类型", "下限", "上限", "水平"], ["lever", "kind", "low", "high", "levels"]], body,
+                         [True, True, False, False, True],
+                         f"PRIM框 box {res.chosen}: 覆盖率 coverage {res.coverage:.0%}, 密度 density {res.density:.0%}")
+    return f"{head}\n\n{table}\n"
+
+
+def discovery_chart(res: DiscoveryResult, path: Path) -> Path:
+    """The peeling trajectory (coverage against density, coloured by restricted dimensions), chosen box ringed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.8), layout="constrained")
+    t = res.trajectory
+    sc = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=22)
+    fig.colorbar(sc, ax=ax, label="restricted levers")
+    if res.chosen is not None:
+        ax.scatter([res.coverage], [res.density], s=160, facecolors="none", edgecolors="red", lw=1.5,
+                   label=f"chosen box {res.chosen}")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("coverage")
+    ax.set_ylabel("density")
+    ax.set_xlim(0, 1.05)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"PRIM: {res.indicator} >= {format_number(res.threshold)} in {res.year}, P >= {res.probability:.0%}",
+                 fontsize=9)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_discovery(res: DiscoveryResult, store: Path) -> str:
+    """Write prim_<indicator>_<year>.{txt,csv,png} (box, points) into the store; return the text."""
+    stem = f"prim_{res.indicator}_{res.year}"
+    text = format_discovery(res)
+    write_atomic(store / f"{stem}.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_atomic(store / f"{stem}_box.csv", lambda tmp: res.box.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    write_atomic(store / f"{stem}_points.csv", lambda tmp: res.points.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    if res.chosen is not None:
+        discovery_chart(res, store / f"{stem}.png")
+    return text

@@ -1,0 +1,311 @@
+"""The experiments engine 实验引擎: run many ``RunSpec`` on an executor, results in submission order.
+
+Every model-running command (run with draws/seeds, compare, sweep, sensitivity, calibration) submits its
+runs here. Executors:
+
+- ``"local"`` (default): this process for one worker, else a process pool (forkserver) — no set-up;
+- ``"dask"``: a ``distributed.LocalCluster`` with ``workers`` single-threaded worker processes, or, with
+  ``scheduler="tcp://HOST:PORT"``, an existing Dask cluster (``dask scheduler`` / ``dask worker``).
+
+Results never depend on the executor or the number of workers: each run is fixed by its spec (its own
+seed, common random numbers), and results are handed back in submission order, not completion order.
+``on_result`` sees each run as it finishes (stores stream it to disk); ``cancel`` (a ``threading.Event``)
+and Ctrl-C stop the remaining runs, leaving what finished on disk.
+
+A worker checks that its data files and calibrated parameters are the driver's (``fingerprint``): a
+remote worker with a different checkout refuses to run rather than return different numbers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from qhsim import __version__, data
+from qhsim.calibrated import calibrated_parameters
+from qhsim.errors import InputError
+from qhsim.experiments.spec import RunSpec, calibration_switch, digest, scenario_of
+
+EXECUTORS = ("local", "dask")
+PRELOAD = ["qhsim.experiments.engine", "qhsim.runner"]
+Collect = tuple[str, ...] | None  # indicator|region|year cells to return; None = the whole indicator frame
+
+
+@dataclass(frozen=True)
+class Executor:
+    """Where runs execute: ``workers`` processes, ``kind`` "local" or "dask", or a Dask ``scheduler`` address.
+    Accepted wherever a worker count is (``Engine``, calibration, sensitivity)."""
+
+    workers: int = 1
+    kind: str = "local"
+    scheduler: str | None = None
+
+
+class Cancelled(Exception):
+    """The runs were stopped (``cancel`` was set); finished runs were handed to ``on_result``."""
+
+
+def fingerprint() -> str:
+    """What, besides the spec, fixes a run's numbers: qhsim version, data files, calibrated point estimate."""
+    return digest({"version": __version__, "data": data.fingerprints(), "calibrated": calibrated_parameters()}, 16)
+
+
+_WORKER: dict[str, str] = {}
+
+
+def _check_fingerprint(expected: str) -> None:
+    mine = _WORKER.get("fingerprint")
+    if mine is None:
+        mine = _WORKER["fingerprint"] = fingerprint()
+    if mine != expected:
+        raise RuntimeError(f"worker model differs from the driver's (fingerprint {mine} != {expected}): "
+                           "install the same qhsim checkout (data files, calibration/calibrated.toml) on every worker")
+
+
+def extract_cells(frame: pd.DataFrame, cells: Sequence[str]) -> dict[str, float]:
+    """Values of ``indicator|region|year`` cells; NaN where the column, region or year is absent."""
+    indexed = frame.set_index(["region", "year"])
+    out = {}
+    for key in cells:
+        indicator, region, year = key.split("|")
+        try:
+            v = indexed.at[(region, int(year)), indicator]
+        except KeyError:
+            v = float("nan")
+        out[key] = float(v) if v is not None else float("nan")
+    return out
+
+
+def execute(spec: RunSpec, collect: Collect = None, expected: str | None = None) -> tuple[Any, float]:
+    """Run one spec in this process; return (indicator frame or cells, seconds). The worker function."""
+    from qhsim.runner import run  # here, so a fresh worker pays the import once
+
+    if expected is not None:
+        _check_fingerprint(expected)
+    started = time.perf_counter()
+    with calibration_switch(spec.calibrated):
+        result = run(scenario_of(spec), seed=spec.seed, scale=spec.scale, end_year=spec.end_year)
+    out: Any = result.indicators if collect is None else extract_cells(result.indicators, collect)
+    return out, time.perf_counter() - started
+
+
+def _ignore_sigint() -> None:
+    """Pool worker initialiser: Ctrl-C is the driver's to handle (it lets running runs finish, then stops)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def deferred_interrupt() -> Iterator[threading.Event]:
+    """Within this block Ctrl-C (SIGINT) only sets the yielded event, which the run loop checks between runs,
+    so an interrupt never lands inside a half-written result or a library call. Main thread only (elsewhere
+    the event is never set: callers use ``cancel``)."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: flag.set())
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@dataclass
+class Progress:
+    """A progress bar with ETA on stderr (tqdm) and/or a ``callback(done, total)``."""
+
+    total: int
+    desc: str = "runs"
+    bar: bool = True
+    callback: Callable[[int, int], None] | None = None
+    done: int = 0
+
+    def __post_init__(self) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm(total=self.total, desc=self.desc, unit="run", file=sys.stderr, leave=False,
+                          disable=not self.bar, dynamic_ncols=True)
+
+    def grow(self, n: int) -> None:
+        """More runs to do than planned (e.g. budget-neutral rescaling)."""
+        if n:
+            self.total += n
+            self._tqdm.total = self.total
+            self._tqdm.refresh()
+
+    def update(self, n: int = 1) -> None:
+        if not n:
+            return
+        self.done += n
+        self._tqdm.update(n)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+    def close(self) -> None:
+        self._tqdm.close()
+
+
+class Engine:
+    """Runs specs with ``workers`` processes on ``executor`` ("local" or "dask"); a context manager.
+
+    >>> with Engine(workers=2) as eng:                                     # doctest: +SKIP
+    ...     frames = eng.map(specs)
+    """
+
+    def __init__(self, workers: int | Executor = 1, executor: str = "local", scheduler: str | None = None):
+        if isinstance(workers, Executor):
+            workers, executor, scheduler = workers.workers, workers.kind, workers.scheduler
+        if executor not in EXECUTORS:
+            raise InputError(f"--executor {executor!r}: allowed {', '.join(EXECUTORS)}")
+        if scheduler is not None:
+            executor = "dask"
+        self.workers = max(1, int(workers))
+        self.executor = executor
+        self.scheduler = scheduler
+        self._pool: ProcessPoolExecutor | None = None
+        self._client: Any = None
+        self._cluster: Any = None
+        self.fingerprint = fingerprint()
+        self.computed = 0  # runs actually simulated by this engine
+
+    # -- executors ----------------------------------------------------------------------------------
+    def _local_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: no fork() of a multi-threaded parent (tqdm's monitor thread), cheap worker start
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(PRELOAD)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_ignore_sigint)
+        return self._pool
+
+    def _dask(self) -> Any:
+        if self._client is None:
+            try:
+                from distributed import Client, LocalCluster
+            except ImportError:  # pragma: no cover - a dependency of qhsim
+                raise InputError("--executor dask needs the 'distributed' package (pip install distributed)") from None
+            if self.scheduler is not None:
+                try:
+                    self._client = Client(self.scheduler, timeout="20s")
+                except (OSError, TimeoutError) as exc:
+                    raise InputError(f"--scheduler {self.scheduler}: cannot reach a Dask scheduler there ({exc})") from None
+            else:
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=40)
+                self._client = Client(self._cluster)
+        return self._client
+
+    def describe(self) -> str:
+        if self.executor == "dask":
+            return f"dask {self.scheduler}" if self.scheduler else f"dask LocalCluster, {self.workers} workers"
+        return "this process" if self.workers == 1 else f"local process pool, {self.workers} workers"
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- running ------------------------------------------------------------------------------------
+    def map(
+        self,
+        specs: Sequence[RunSpec],
+        collect: Collect = None,
+        on_result: Callable[[int, Any, float], None] | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Any]:
+        """Run ``specs``; return their outputs in the order given.
+
+        ``on_result(index, output, seconds)`` is called as each run finishes (in completion order).
+        Raises ``Cancelled`` when ``cancel`` is set, ``KeyboardInterrupt`` on Ctrl-C: in this process after the
+        run in progress, on a pool at once (queued runs are cancelled). Every run that finished before has
+        reached ``on_result``.
+        """
+        with deferred_interrupt() as interrupted:
+            return self._map(specs, collect, on_result, progress, cancel, interrupted)
+
+    def _map(self, specs: Sequence[RunSpec], collect: Collect, on_result: Callable | None,
+             progress: Progress | None, cancel: threading.Event | None, interrupted: threading.Event) -> list[Any]:
+        outputs: list[Any] = [None] * len(specs)
+
+        def accept(i: int, out: Any, secs: float) -> None:
+            outputs[i] = out
+            self.computed += 1
+            if on_result is not None:
+                on_result(i, out, secs)
+            if progress is not None:
+                progress.update()
+
+        def stopped() -> bool:
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            return cancel is not None and cancel.is_set()
+
+        if not specs:
+            return outputs
+        if self.executor == "local" and self.workers == 1:
+            for i, spec in enumerate(specs):
+                if stopped():
+                    raise Cancelled()
+                accept(i, *execute(spec, collect, self.fingerprint))
+        elif self.executor == "local":
+            self._run_futures(self._local_pool().submit, specs, collect, accept, stopped, wait)
+        else:
+            from distributed import wait as distributed_wait
+
+            client = self._dask()
+
+            def dask_wait(fs: list, timeout: float, return_when: str) -> tuple[set, set]:
+                try:
+                    return distributed_wait(fs, timeout=timeout, return_when=return_when)
+                except TimeoutError:
+                    return set(), set(fs)
+
+            def submit(fn: Callable, spec: RunSpec, coll: Collect, fp: str) -> Any:
+                return client.submit(fn, spec, coll, fp, pure=False)
+
+            self._run_futures(submit, specs, collect, accept, stopped, dask_wait)
+        return outputs
+
+    def _run_futures(self, submit: Callable, specs: Sequence[RunSpec], collect: Collect,
+                     accept: Callable, stopped: Callable[[], bool], wait_fn: Callable) -> None:
+        # keep a bounded number in flight, so cancelling (or Ctrl-C) does not leave a long queue behind
+        window = max(2 * self.workers, 4)
+        queue = list(enumerate(specs))[::-1]
+        pending: dict[Any, int] = {}
+        try:
+            while queue or pending:
+                if stopped():
+                    raise Cancelled()
+                while queue and len(pending) < window:
+                    i, spec = queue.pop()
+                    pending[submit(execute, spec, collect, self.fingerprint)] = i
+                done, _ = wait_fn(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = pending.pop(fut)
+                    accept(i, *fut.result())
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise

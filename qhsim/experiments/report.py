@@ -1,0 +1,199 @@
+"""Reports of experiments 实验报告: the comparison tables on screen, its CSV files and the cost-effectiveness chart.
+
+A comparison store holds, besides ``runs/`` and ``manifest.json``: ``changes.csv``, ``costs.csv``,
+``leverage.csv``, ``targets.csv``, ``ranking.csv``, ``pairwise.csv``, ``budget.csv`` (budget-neutral
+only), ``comparison.txt`` (the screen text) and ``cost_effectiveness.png``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from qhsim import data
+from qhsim.output.report import format_number, format_table
+from qhsim.experiments.store import write_atomic
+
+if TYPE_CHECKING:
+    from qhsim.experiments.comparison import ComparisonResult
+
+MATERIAL = 0.1  # instruments with at least this share of a design's extra cost are listed by instrument
+SHOWN = ("rd_intensity", "business_rd", "enterprise_rd_share", "share_firms_with_rd", "hte_count",
+         "rd_personnel_per_10k", "tech_contract_turnover", "patents_per_10k", "talent_outflow")
+
+
+def short_label(key: str) -> str:
+    """Chinese name and key of an indicator (fits a 100-column terminal)."""
+    return f"{data.load('indicators').get(key, {}).get('zh', '')} {key}".strip()
+
+
+def interval(mid: float, lo: float, hi: float, signed: bool = True) -> str:
+    if mid is None or (isinstance(mid, float) and math.isnan(mid)):
+        return "—"
+    return f"{format_number(mid, signed)} [{format_number(lo, signed)}, {format_number(hi, signed)}]"
+
+
+def _pct(p: float) -> str:
+    return "—" if p is None or math.isnan(p) else f"{100 * p:.0f}%"
+
+
+def format_comparison(res: ComparisonResult) -> str:
+    m = res.meta
+    runs_per = len(m["seeds"]) * (m["draws"] or 1)
+    start, end = res.window
+    names = [res.base, *res.designs]
+    blocks = [
+        f"方案比较 Design comparison — 基准 base: {res.base}\n"
+        + "".join(f"  {i} = {d}\n" for i, d in enumerate(names))
+        + f"每方案{runs_per}次运行 {runs_per} runs per design: 参数 draws {m['draws'] or 'point estimate'} x "
+        f"种子 seeds {','.join(map(str, m['seeds']))}; 规模 scale {m['scale']:g}\n"
+        "共同随机数 common random numbers: 每次运行与基准同参数同种子 each run paired with the base run.\n"
+        f"区间: 配对差值5%-95%分位 intervals: 5%-95% of paired changes; 共同窗口 common window {start}-{end}."
+    ]
+    ch = res.changes
+    periods = [str(y) for y in res.years]
+    for design in res.designs:
+        part = ch[(ch["design"] == design) & ch["indicator"].isin(SHOWN)]
+        heads = [["指标"] + [f"{p}年" for p in periods] + [f"{start}-{end}窗口均值"],
+                 ["indicator"] + list(periods) + ["window mean [5%, 95%]"]]
+        body = []
+        for key in SHOWN:
+            rows = part[part["indicator"] == key].set_index("period")
+            if rows.empty:
+                continue
+            w = rows.loc["window"]
+            body.append([short_label(key)] + [format_number(rows.at[p, "median"], True) for p in periods]
+                        + [interval(w["median"], w["p05"], w["p95"])])
+        blocks.append(format_table(heads, body, [True] + [False] * (len(heads[0]) - 1),
+                                   f"{design} − {res.base}: 指标变化(中位数) indicator changes (median)"))
+    lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
+    costs = res.costs.set_index(["design", "item"])
+    heads = [["方案", "额外公共成本亿元", "税式支出", "额外企业研发亿元", "元研发/元公共成本"],
+             ["design", "extra public cost", "tax exp.", "extra business R&D", "R&D per public yuan"]]
+    body = []
+    for design in res.designs:
+        c = costs.loc[(design, "total")]
+        tax = res.costs[(res.costs["design"] == design) & (res.costs["kind"] == "tax_expenditure")]["mean"].sum()
+        r = lev.loc[design]
+        body.append([design, interval(c["mean"], c["p05"], c["p95"]), format_number(tax, True),
+                     interval(r["extra_rd"], r["extra_rd_p05"], r["extra_rd_p95"]),
+                     interval(r["rd_per_yuan"], r["p05"], r["p95"], signed=False)])
+    blocks.append(format_table(heads, body, [True, False, False, False, False],
+                               f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])"))
+    lev_all = res.leverage
+    total_cost = lev_all[lev_all["instrument"] == "total"].set_index("design")["extra_cost"]
+    by_instr = lev_all[(lev_all["instrument"] != "total")
+                       & (lev_all["extra_cost"] >= MATERIAL * lev_all["design"].map(total_cost).abs())]
+    if len(by_instr):
+        heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"]]
+        body = [[r.design, r.instrument, format_number(r.extra_cost, True), interval(r.rd_per_yuan, r.p05, r.p95, False)]
+                for r in by_instr.itertuples()]
+        blocks.append(format_table(heads, body, [True, True, False, False],
+                                   "分工具 By instrument: 方案额外研发/该工具额外成本 design's extra R&D / instrument's extra cost"))
+    if res.budget is not None:
+        b = res.budget
+        heads = [["方案", "预算缩放", "调整前成本", "调整后成本", "状态"],
+                 ["design", "budget scale", "cost before", "cost after", "status"]]
+        body = [[r.design, f"{r.scale:.2f}", format_number(r.extra_cost_before, True),
+                 format_number(r.extra_cost_after, True), r.status] for r in b.itertuples()]
+        blocks.append(format_table(heads, body, [True, False, False, False, True],
+                                   f"预算中性 Budget-neutral: 额外成本对齐 extra cost matched to {res.designs[0]}"))
+    rk = res.ranking
+    if len(rk):
+        heads = [["排名", "方案", "指标", "P(第一)", "平均名次"], ["rank", "design", rk["metric"].iloc[0], "P(first)", "mean rank"]]
+        body = [[str(r.rank), r.design, interval(r.median, r.p05, r.p95, signed=r.metric != "rd_per_yuan"),
+                 _pct(r.p_first), f"{r.mean_rank:.2f}"] for r in rk.itertuples()]
+        blocks.append(format_table(heads, body, [False, True, False, False, False], "排名 Ranking (中位数 median [5%, 95%])"))
+        pw = res.pairwise
+        num = {d: str(i) for i, d in enumerate(names)}
+        heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
+        body = [[f"{num[a]} {a}"] + [_pct(pw.at[a, b]) for b in pw.columns] for a in pw.index]
+        blocks.append(format_table(heads, body, [True] + [False] * len(pw.columns), "两两比较 Pairwise (列为方案编号 columns: design numbers)"))
+    tg = res.targets
+    if len(tg):
+        tg = tg[tg["year"] >= start]
+        wide = tg.pivot_table(index=["indicator", "region", "year", "label", "target"], columns="design",
+                              values="p_met", sort=False)
+        heads = [["目标", "年份", "目标值", *map(str, range(len(names)))],
+                 ["target", "year", "value", *[""] * len(names)]]
+        body = [[f"{ind} {region if region != 'province' else ''}".strip() + (" (参考 ref.)" if "reference" in lab or "参考" in lab or "parity" in lab else ""),
+                 str(year), format_number(value)] + [_pct(row.get(n, math.nan)) for n in names]
+                for (ind, region, year, lab, value), row in wide.iterrows()]
+        if body:
+            blocks.append(format_table(heads, body, [True, False, False] + [False] * len(names),
+                                       "达标概率 P(target met) (列为方案编号 columns: design numbers)"))
+    return "\n\n".join(blocks) + "\n"
+
+
+def cost_effectiveness_chart(res: ComparisonResult, path: Path) -> Path:
+    """Extra business R&D against extra public cost, one point per design with 90% intervals both ways."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qhsim.output.charts import _readable, cjk_font
+
+    fonts = {"font.family": "sans-serif", "font.sans-serif": [f for f in (cjk_font(), "DejaVu Sans") if f]}
+    with matplotlib.rc_context(fonts):
+        return _chart(res, path, plt, _readable)
+
+
+def _chart(res: ComparisonResult, path: Path, plt, readable) -> Path:
+    lev = res.leverage[res.leverage["instrument"] == "total"]
+    fig, ax = plt.subplots(figsize=(7.5, 5.2), layout="constrained")
+    for r in lev.itertuples():
+        ax.errorbar(r.extra_cost, r.extra_rd, xerr=[[max(0.0, r.extra_cost - r.extra_cost_p05)], [max(0.0, r.extra_cost_p95 - r.extra_cost)]],
+                    yerr=[[max(0.0, r.extra_rd - r.extra_rd_p05)], [max(0.0, r.extra_rd_p95 - r.extra_rd)]],
+                    fmt="o", capsize=4, label=f"{r.design}: {format_number(r.rd_per_yuan)} yuan/yuan")
+        ax.annotate(r.design, (r.extra_cost, r.extra_rd), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    lim = max([1e-9, *lev["extra_cost_p95"].abs().fillna(0), *lev["extra_cost"].abs().fillna(0)])
+    for k, style in ((1.0, "--"), (0.5, ":"), (2.0, "-.")):
+        ax.plot([0, lim], [0, k * lim], style, color="grey", lw=0.8)
+        ax.annotate(f"{k:g} yuan/yuan", (lim, k * lim), fontsize=7, color="grey")
+    ax.axhline(0, color="black", lw=0.5)
+    ax.axvline(0, color="black", lw=0.5)
+    start, end = res.window
+    ax.set_xlabel(readable(f"额外公共成本 Extra public cost {start}-{end} (亿元 100m yuan)"))
+    ax.set_ylabel(readable(f"额外企业研发 Extra business R&D {start}-{end} (亿元 100m yuan)"))
+    ax.set_title(readable(f"成本效益 Cost-effectiveness vs {res.base} (均值与90%区间 mean, 90% interval)"), fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from", category=UserWarning)
+        fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_comparison(res: ComparisonResult, charts: bool = True) -> str:
+    """Write the comparison files into its store folder (``compare(out=...)``; each file atomically), the
+    workbook and HTML report (``qhsim.output.export``), and mark the store complete; return the text."""
+    from qhsim.output.export import write_html, write_xlsx
+    from qhsim.output.tidy import from_comparison
+
+    if res.store is None:
+        raise ValueError("write_comparison needs a comparison run with out=FOLDER")
+    store, out = res.store, res.store.out
+    text = format_comparison(res)
+    tables = {"changes": res.changes, "costs": res.costs, "leverage": res.leverage, "targets": res.targets,
+              "ranking": res.ranking, "pairwise": res.pairwise.rename_axis("design").reset_index()}
+    if res.budget is not None:
+        tables["budget"] = res.budget
+    for name, table in tables.items():
+        write_atomic(out / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    write_atomic(out / "comparison.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    files = [*(f"{n}.csv" for n in tables), "comparison.txt", "report.xlsx", "report.html"]
+    if charts:
+        cost_effectiveness_chart(res, out / "cost_effectiveness.png")
+        files.append("cost_effectiveness.png")
+    results = from_comparison(res)
+    results.folder = out
+    write_xlsx(results, out / "report.xlsx")
+    write_html(results, out / "report.html", charts=charts)
+    store.complete({"window": list(res.window), "files": sorted(files),
+                    "analysed_runs": list(dict.fromkeys(res.runs["run_key"]))})
+    return text

@@ -1,0 +1,311 @@
+"""Policy sweeps 政策扫描: an experiment file's design points x parameter draws x seeds, in a resumable store.
+
+An experiment file (``experiments/*.toml``, format in ``experiments/README.md``) names a base scenario
+(relative to the experiment file), levers (``qhsim.experiments.levers``: numbers, strings, year schedules,
+tied groups), a design (factorial, Latin hypercube, Sobol), optional named designs, seeds, parameter draws,
+scale and horizon. Every design point runs with every draw and seed under common random numbers, and so does
+the unchanged base scenario (point 0, "base"), which the public cost and leverage columns are measured
+against. Results stream into a store (``qhsim.experiments.store``); the summary (``summary.csv``) gives per
+point and report year the mean, 5% and 95% over draws x seeds of each listed indicator, of the public cost
+(亿元/yr) and of the cumulative extra business R&D per extra public yuan since ``from_year``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from qhsim import data
+from qhsim.config import read_toml
+from qhsim.errors import InputError
+from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
+from qhsim.experiments.engine import Engine, Progress
+from qhsim.experiments.levers import DESIGNS, Lever, points
+from qhsim.experiments.spec import Override
+from qhsim.experiments.store import Store, collect_runs, write_atomic
+from qhsim.output.report import format_number, format_table, indicator_label
+from qhsim.results import PROVINCE
+
+MAX_RUNS = 20000
+WAN_PER_YI = 1e4
+FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
+Scalar = float | int | str
+
+
+class LeverFile(BaseModel):
+    """A ``[lever.NAME]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str | None = None
+    paths: list[str] | None = None
+    from_year: int | None = Field(default=None, ge=2016, le=2060)
+    values: list[Scalar | dict[str, Scalar]] | None = None
+    range: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> LeverFile:
+        if (self.path is None) == (self.paths is None):
+            raise ValueError("give either path = \"policy.x.y\" or paths = [...] (a tied group)")
+        if self.paths is not None and len(self.paths) < 2:
+            raise ValueError("paths: a tied group needs at least two key paths")
+        if (self.values is None) == (self.range is None):
+            raise ValueError("give either values = [...] or range = [low, high]")
+        if self.values is not None and not self.values:
+            raise ValueError("values: give at least one value")
+        if self.range is not None and not self.range[0] < self.range[1]:
+            raise ValueError(f"range = {list(self.range)}: expected [low, high] with low < high")
+        for p in self.paths or [self.path]:
+            if not p.startswith("policy."):
+                raise ValueError(f"{p!r}: expected a policy key path such as \"policy.ex_ante_grants.budget\"")
+        return self
+
+
+class Experiment(BaseModel):
+    """An experiment file (experiments/*.toml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    scenario: str  # base scenario, relative to the experiment file
+    from_year: int = Field(ge=2016, le=2060)  # levers hold from this year on (unless they say otherwise)
+    lever: dict[str, LeverFile] = {}
+    vary: dict[str, list[Scalar]] = {}  # shorthand: key path = [values] (one lever per path)
+    design: str = "factorial"
+    samples: int = Field(default=0, ge=0, le=MAX_RUNS)
+    sample_seed: int = Field(default=0, ge=0)
+    designs: dict[str, dict[str, Scalar | dict[str, Scalar]]] = {}  # named inline designs: key path = value
+    seeds: list[int] = Field(default=[1, 2, 3], min_length=1)
+    draws: int | None = Field(default=None, ge=1, le=1000)
+    scale: float = Field(default=0.25, gt=0.0, le=1.0)
+    end_year: int = Field(default=2035, ge=2016, le=2060)
+    report_years: list[int] = [2025, 2030, 2035]
+    indicators: list[str] = ["rd_intensity", "business_rd", "share_firms_with_rd", "hte_count"]
+
+    @field_validator("design")
+    @classmethod
+    def _design(cls, value: str) -> str:
+        if value not in DESIGNS:
+            raise ValueError(f"{value!r}: allowed {', '.join(DESIGNS)}")
+        return value
+
+    @field_validator("indicators")
+    @classmethod
+    def _indicators(cls, value: list[str]) -> list[str]:
+        known = data.load("indicators")
+        for key in value:
+            if key not in known:
+                raise ValueError(f"{key!r} is not an indicator (see qhsim/data/indicators.toml)")
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value) or any(s < 0 for s in value):
+            raise ValueError(f"{value}: expected distinct non-negative seeds")
+        return value
+
+    @model_validator(mode="after")
+    def _levers(self) -> Experiment:
+        if not (self.lever or self.vary or self.designs):
+            raise ValueError("name at least one [lever.NAME], a [vary] entry or a [designs.NAME] table")
+        seen: dict[str, str] = {}
+        for name, lv in [*self.lever.items(), *((p, LeverFile(path=p, values=v)) for p, v in self.vary.items())]:
+            for p in lv.paths or [lv.path]:
+                if p in seen and seen[p] != name:
+                    raise ValueError(f"{p}: set by two levers ({seen[p]}, {name}); use one lever (or a tied group)")
+                seen[p] = name
+        if self.design == "factorial" and any(lv.range is not None for lv in self.lever.values()):
+            raise ValueError("a lever with range = [low, high] needs design = \"lhs\" or \"sobol\" (factorial needs values)")
+        if self.design != "factorial":
+            if self.samples < 2:
+                raise ValueError(f"samples = {self.samples}: design = \"{self.design}\" needs samples >= 2")
+            if self.design == "sobol" and self.samples & (self.samples - 1):
+                raise ValueError(f"samples = {self.samples}: a Sobol design needs a power of 2")
+        return self
+
+
+@dataclass
+class Sweep:
+    """A loaded experiment: its file, base design, levers, design points and the runs they expand to."""
+
+    path: Path
+    exp: Experiment
+    base: Design
+    levers: list[Lever]
+    points: list[Design]  # point 0 is the base
+    settings: list[dict[str, Any]]  # lever values (display form) per point
+    thetas: list
+    parameters: str
+    seeds: tuple[int, ...]
+    scale: float
+
+    @property
+    def lever_names(self) -> list[str]:
+        names = [lv.name for lv in self.levers]
+        return (["design"] if self.exp.designs else []) + names
+
+    def runs(self) -> tuple[list, list[dict[str, Any]]]:
+        extra = [{**{n: s.get(n) for n in self.lever_names if n != "design"}} for s in self.settings]
+        specs, labels = expand(self.points, self.thetas, self.seeds, self.scale, self.exp.end_year, extra)
+        return specs, labels
+
+
+def _error(path: Path, exc: ValidationError) -> InputError:
+    err = exc.errors(include_url=False)[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    value = err.get("input")
+    shown = f" = {value!r}" if not isinstance(value, dict) and err["type"] != "missing" else ""
+    return InputError(f"{path}: {loc}{shown}: {err['msg'].removeprefix('Value error, ')}")
+
+
+def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: int | None = None,
+               scale: float | None = None) -> Sweep:
+    """Validate an experiment file and every design point's scenario (command-line values override the file's).
+
+    Bad levers are an ``InputError`` naming the file, the lever key, the value and the allowed values."""
+    path = Path(path)
+    raw = read_toml(path, "experiment")
+    try:
+        exp = Experiment.model_validate(raw)
+    except ValidationError as exc:
+        raise _error(path, exc) from None
+    base = design_from_file(path.parent / exp.scenario, "base")
+    levers = [Lever(name, tuple(lv.paths or [lv.path]), lv.from_year or exp.from_year, tuple(lv.values or ()),
+                    *(lv.range or (None, None))) for name, lv in exp.lever.items()]
+    levers += [Lever(p, (p,), exp.from_year, tuple(values)) for p, values in exp.vary.items()]
+    named = [(None, base)]
+    for name, table in exp.designs.items():
+        overrides = []
+        for key, value in table.items():
+            if isinstance(value, dict):
+                value = {int(y): v for y, v in value.items()}
+                overrides.append(Override(key, min(value), value))
+            else:
+                overrides.append(Override(key, exp.from_year, value))
+        named.append((name, _checked(lambda: inline_design(name, base, overrides), path, f"designs.{name}")))
+    if exp.designs:
+        named = named[1:]
+    grid = points(levers, exp.design, exp.samples, exp.sample_seed)
+    designs, settings = [base], [{"design": "base"} if exp.designs else {}]
+    for name, start in named:
+        for i, point in enumerate(grid):
+            overrides = tuple(o for lv in levers for o in lv.overrides(point[lv.name]))
+            label = "_".join(filter(None, [name, f"p{i + 1}" if levers else None]))
+            where = ", ".join(f"lever.{lv.name} = {lv.column(point[lv.name])!r}" for lv in levers)
+            designs.append(_checked(lambda: inline_design(label, start, overrides), path, where or f"designs.{name}"))
+            settings.append({**({"design": name} if exp.designs else {}),
+                             **{lv.name: lv.column(point[lv.name]) for lv in levers}})
+    seeds = tuple(seeds) if seeds is not None else tuple(exp.seeds)
+    draws = draws if draws is not None else exp.draws
+    thetas, source = parameter_draws(draws)
+    n_runs = len(designs) * len(thetas) * len(seeds)
+    if n_runs > MAX_RUNS:
+        raise InputError(f"{path}: design points x draws x seeds = {n_runs} runs; allowed at most {MAX_RUNS}")
+    return Sweep(path, exp, base, levers, designs, settings, thetas, source, seeds,
+                 float(scale if scale is not None else exp.scale))
+
+
+def _checked(make: Callable[[], Design], path: Path, where: str) -> Design:
+    try:
+        return make()
+    except InputError as exc:
+        detail = str(exc).split(": ", 1)[-1]
+        raise InputError(f"{path}: {where}: {detail}") from None
+
+
+def run_sweep(sweep: Sweep, out: Path | None = None, workers: int = 1, executor: str = "local",
+              scheduler: str | None = None, bar: bool = False, progress: Callable[[int, int], None] | None = None,
+              cancel: threading.Event | None = None) -> tuple[pd.DataFrame, Store | None]:
+    """Run every point x draw x seed (through a resumable store when ``out`` is given); return the stacked
+    runs and the store."""
+    specs, labels = sweep.runs()
+    engine = Engine(workers, executor, scheduler)
+    store = None
+    if out is not None:
+        experiment = {"file": str(sweep.path), **sweep.exp.model_dump(), "seeds": list(sweep.seeds),
+                      "scale": sweep.scale, "parameters": sweep.parameters, "draws": len(sweep.thetas),
+                      "levers": sweep.lever_names, "points": sweep.settings}
+        store = Store(out, "sweep", experiment, specs, labels, engine.fingerprint)
+        store.open()
+    prog = Progress(0, "sweep", bar, progress)
+    try:
+        with engine:
+            return collect_runs(engine, specs, labels, store, prog, cancel), store
+    finally:
+        prog.close()
+
+
+def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.DataFrame:
+    """Per point and report year: mean, p05 and p95 over draws x seeds of each listed indicator, of the public
+    cost (亿元/yr) and of the extra business R&D per extra public yuan, cumulative from ``from_year``."""
+    rows = runs[runs["region"] == region].copy()
+    fiscal = [c for c in rows.columns if c.startswith(FISCAL_PREFIXES)]
+    rows["public_cost"] = rows[fiscal].sum(axis=1) / WAN_PER_YI
+    rows = rows.sort_values(["point", "draw", "seed", "year"], kind="stable")
+    after = rows["year"] >= sweep.exp.from_year
+    g = rows.assign(rd=rows["business_rd"].where(after, 0.0), cost=rows["public_cost"].where(after, 0.0))
+    g[["cum_rd", "cum_cost"]] = g.groupby(["point", "draw", "seed"])[["rd", "cost"]].cumsum()
+    base = g[g["point"] == 0][["draw", "seed", "year", "cum_rd", "cum_cost"]]
+    joined = g.merge(base.rename(columns={"cum_rd": "cum_rd_base", "cum_cost": "cum_cost_base"}),
+                     on=["draw", "seed", "year"], how="left", sort=False)
+    d_rd, d_cost = joined["cum_rd"] - joined["cum_rd_base"], joined["cum_cost"] - joined["cum_cost_base"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        joined["rd_per_yuan"] = np.where(d_cost > 1e-9, d_rd / d_cost, np.nan)
+    joined = joined[joined["year"].isin(sweep.exp.report_years)]
+    keys = ["point", *sweep.lever_names, "year"]
+    values = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
+    grouped = joined.groupby(keys, sort=False, dropna=False)[values]
+    stats = pd.concat({"mean": grouped.mean(), "p05": grouped.quantile(0.05), "p95": grouped.quantile(0.95)}, axis=1)
+    stats.columns = [f"{ind}_{stat}" for stat, ind in stats.columns]
+    return stats.reset_index().sort_values(["year", "point"], kind="stable").reset_index(drop=True)
+
+
+def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
+    """One block per report year: design points as rows, indicator means (and cost, leverage) as columns."""
+    blocks = []
+    shown = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
+    extra = {"public_cost": ("公共成本亿元/年", "public cost"), "rd_per_yuan": ("每元研发", "R&D/yuan")}
+    for year in sweep.exp.report_years:
+        part = summary[summary["year"] == year]
+        if part.empty:
+            continue
+        heads = [["#", *sweep.lever_names] + [extra[k][0] if k in extra else indicator_label(k).split(" ", 1)[0] for k in shown],
+                 ["", *[""] * len(sweep.lever_names)] + [extra[k][1] if k in extra else k for k in shown]]
+        body = [[str(row["point"]), *[_short(row[n]) for n in sweep.lever_names]]
+                + [format_number(row[f"{k}_mean"]) for k in shown] for _, row in part.iterrows()]
+        title = (f"{year}年 | 均值 mean over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds"
+                 f" | 点0为基准 point 0 = base")
+        blocks.append(format_table(heads, body, [False] + [True] * len(sweep.lever_names) + [False] * len(shown), title))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _short(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "base"
+    return format_number(v) if isinstance(v, int | float) else str(v)
+
+
+def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int, ...] | None = None,
+                draws: int | None = None, scale: float | None = None, executor: str = "local",
+                scheduler: str | None = None, bar: bool = False) -> tuple[str, Sweep]:
+    """Run (or resume) the experiment into the store ``out`` and write its summary; return the printed text
+    and the loaded experiment."""
+    started = time.perf_counter()
+    sweep = load_sweep(path, seeds, draws, scale)
+    runs, store = run_sweep(sweep, out, workers, executor, scheduler, bar)
+    summary = summarise(sweep, runs)
+    text = f"实验 experiment: {Path(path).name} — {sweep.exp.description}\n\n" + format_sweep(sweep, summary)
+    write_atomic(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    write_atomic(out / "summary.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    store.complete({"seconds": round(time.perf_counter() - started, 2), "files": ["summary.csv", "summary.txt"]})
+    return text, sweep

@@ -1,0 +1,111 @@
+"""Resumable stores: a sweep killed with kill -9 (or Ctrl-C) resumes to bit-identical results, no run lost
+or duplicated; --out is checked before anything runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from qhsim.experiments.store import read_runs
+
+from conftest import SCENARIOS
+
+EXPERIMENT = '''
+description = "resume"
+scenario = "baseline.toml"
+from_year = 2017
+seeds = [1, 2, 3]
+scale = 0.05
+end_year = 2019
+report_years = [2019]
+[lever.vouchers]
+path = "policy.vouchers.budget"
+values = [0, 500, 1000, 2000, 4000, 8000]
+[lever.sd]
+paths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]
+values = [0.5, 1.0]
+'''
+PLANNED = (1 + 6 * 2) * 3
+
+
+def _experiment(tmp_path: Path) -> Path:
+    for f in SCENARIOS.glob("*.toml"):
+        shutil.copy(f, tmp_path / f.name)
+    path = tmp_path / "exp.toml"
+    path.write_text(EXPERIMENT, encoding="utf-8")
+    return path
+
+
+def _sweep(exp: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "qhsim.cli", "sweep", str(exp), "--out", str(out)]
+
+
+def _stop_midway(cmd: list[str], out: Path, sig: int) -> subprocess.CompletedProcess:
+    """Start the sweep, wait for a few more finished runs, send ``sig``; the process must not have finished."""
+    def done() -> int:
+        return len(list((out / "runs").glob("*.parquet"))) if (out / "runs").is_dir() else 0
+
+    before = done()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if done() >= before + 4:
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+def test_kill_9_and_ctrl_c_resume_to_identical_results(tmp_path: Path) -> None:
+    exp = _experiment(tmp_path)
+    whole = tmp_path / "whole"
+    assert subprocess.run(_sweep(exp, whole), capture_output=True, text=True).returncode == 0
+    reference = read_runs(whole)
+
+    out = tmp_path / "interrupted"
+    killed = _stop_midway(_sweep(exp, out), out, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL
+    done = len(list((out / "runs").glob("*.parquet")))
+    assert 4 <= done < PLANNED  # killed midway: some runs on disk, not all
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["status"] == "running"
+
+    stopped = _stop_midway(_sweep(exp, out), out, signal.SIGINT)  # Ctrl-C during the resumed run
+    assert stopped.returncode in (0, 130), stopped.stderr
+    if stopped.returncode == 130:
+        assert "resume" in stopped.stderr and "Traceback" not in stopped.stderr
+
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.parquet")}
+    final = subprocess.run(_sweep(exp, out), capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr
+    files = list((out / "runs").glob("*.parquet"))
+    assert len(files) == PLANNED and not list((out / "runs").glob(".*"))
+    assert all(p.stat().st_mtime_ns == stamps[p.name] for p in files if p.name in stamps)  # nothing run twice
+    resumed = read_runs(out)
+    assert resumed["run_key"].nunique() == PLANNED
+    pd.testing.assert_frame_equal(resumed, reference, check_exact=True)
+    assert (out / "summary.csv").read_bytes() == (whole / "summary.csv").read_bytes()
+
+
+def test_out_refused_before_any_run(tmp_path: Path) -> None:
+    exp = _experiment(tmp_path)
+    run_folder = tmp_path / "a_run"
+    run_folder.mkdir()
+    (run_folder / "manifest.json").write_text(json.dumps({"scenario_name": "baseline"}), encoding="utf-8")
+    (tmp_path / "file.csv").write_text("x\n")
+    for out, needle in ((tmp_path / "file.csv", "existing file"), (run_folder, "holds a qhsim run folder, not a sweep folder"),
+                        (SCENARIOS, "not a qhsim results folder")):
+        before = sorted(p.name for p in out.parent.iterdir()) if out.is_file() else sorted(os.listdir(out))
+        proc = subprocess.run(_sweep(exp, out), capture_output=True, text=True)
+        assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        after = sorted(p.name for p in out.parent.iterdir()) if out.is_file() else sorted(os.listdir(out))
+        assert before == after
