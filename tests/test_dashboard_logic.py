@@ -69,6 +69,8 @@ def test_uploaded_file_extends_a_shipped_scenario():
     text = (SCENARIOS / "super_deduction_120.toml").read_bytes()
     s = Session.start(text, name="upload.toml")
     assert s.base.policy.super_deduction.general.at(2026) == 1.2
+    bom = Session.start(b"\xef\xbb\xbf" + text, name="excel.toml")  # saved by a Windows editor
+    assert bom.base.policy.super_deduction.general.at(2026) == 1.2
     with pytest.raises(InputError, match="not valid TOML"):
         Session.start(b"[policy\n", name="bad.toml")
 

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from qhsim.config import Scenario, deep_merge, resolve_raw, scenario_from_dict
+from qhsim.config import Scenario, decode_text, deep_merge, resolve_raw, scenario_from_dict
 from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
 from qhsim.config.schema import Policy
 from qhsim.errors import InputError
@@ -176,8 +176,8 @@ def scenario_raw(source: str | Path | bytes, scenarios_dir: Path) -> dict[str, A
     ``scenarios_dir`` (the shipped scenarios)."""
     if isinstance(source, bytes):
         try:
-            raw = tomllib.loads(source.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raw = tomllib.loads(decode_text(source, "uploaded scenario"))
+        except tomllib.TOMLDecodeError as exc:
             raise InputError(f"uploaded scenario: not valid TOML: {exc}") from None
         base = raw.get("extends")
         return deep_merge(resolve_raw(scenarios_dir / base), raw) if isinstance(base, str) else raw

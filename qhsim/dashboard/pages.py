@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import solara
 
-from qhsim import data
 from qhsim.dashboard import figures, i18n
 from qhsim.dashboard import levers as lv
 from qhsim.dashboard import compare, explore, exports
