@@ -7,8 +7,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from qhsim.config import load_scenario
 
 from browser_harness import ROOT, browser, dash, marks, server  # noqa: F401 - fixtures
@@ -153,7 +151,6 @@ def test_ensemble_shows_band_and_target_probability(dash):
 
 
 def test_compare_two_designs(dash):
-    pytest.importorskip("qhsim.experiments", reason="the experiments engine (qhsim.experiments) has not landed")
     d = dash()
     d.english()
     d.set_field("Scale (share of firms simulated)", 0.1)
@@ -182,7 +179,6 @@ def test_compare_two_designs(dash):
 
 
 def test_experiments_page_opens_a_sweep_store(dash, tmp_path):
-    pytest.importorskip("qhsim.experiments", reason="the experiments engine (qhsim.experiments) has not landed")
     experiment = tmp_path / "tiny_sweep.toml"
     experiment.write_text(f"""
 scenario = "{(ROOT / 'scenarios' / 'baseline.toml').as_posix()}"

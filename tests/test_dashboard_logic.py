@@ -124,3 +124,19 @@ def test_shipped_chart_font_has_every_character_the_dashboard_draws():
     files = [*(ROOT / "qhsim" / "dashboard").glob("*.py"), *(ROOT / "qhsim" / "dashboard").glob("*.toml")]
     missing = {c for p in files for c in p.read_text(encoding="utf-8") if ord(c) > 0x7F and ord(c) not in cmap}
     assert not missing, f"not in {SHIPPED_FONT}: {''.join(sorted(missing))} (run docs/font_subset.py)"
+
+
+def test_ensemble_runs_on_the_engine_with_progress_and_cancel():
+    import dataclasses
+
+    from qhsim.dashboard.runs import Cancelled
+
+    s = Session.start("baseline.toml")
+    sc = s.base.model_copy(update={"run": s.base.run.model_copy(update={"end_year": 2017})})
+    req = RunRequest(sc, scale=0.02, draws=1, seeds=(1, 2))
+    seen = []
+    done = execute(req, progress=seen.append, cache=RunCache())
+    assert sorted(done.result.indicators["draw"].unique()) == [0, 1] and done.inside is None
+    assert seen == [0.5, 1.0]
+    with pytest.raises(Cancelled):
+        execute(dataclasses.replace(req, seeds=(3, 4)), cancelled=lambda: True, cache=RunCache())

@@ -19,17 +19,10 @@ from matplotlib.figure import Figure
 from qhsim.dashboard import i18n
 from qhsim.dashboard import levers as lv
 from qhsim.output.charts import chart_style
-from qhsim.dashboard.runs import RunCache
+from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
 
 CACHE = RunCache(size=8)
-
-
-class _Flag:
-    """A ``threading.Event``-like view of a ``cancelled()`` function (the engine polls ``is_set``)."""
-
-    def __init__(self, cancelled: Callable[[], bool]):
-        self.is_set = cancelled
 
 
 def designs_of(s: Session) -> tuple:
@@ -62,7 +55,7 @@ def run_comparison(s: Session, budget_neutral: bool, progress: Callable[[float],
     base, variants = designs_of(s)
     result = compare(base, variants, seeds=s.seeds if s.draws else (s.seed,), draws=s.draws or None,
                      scale=s.scale, budget_neutral=budget_neutral, progress=lambda done, total: progress(done / total),
-                     cancel=_Flag(cancelled))
+                     cancel=CancelFlag(cancelled))
     cache.put(k, result)
     return k, result
 

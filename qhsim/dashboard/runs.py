@@ -19,18 +19,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from qhsim import __version__
 from qhsim.config import Scenario
+from qhsim.experiments.engine import Cancelled  # noqa: F401 - the one exception for a cancelled run
 from qhsim.results import RunResult
 
 RATIO_BINS = np.linspace(0.0, 3.0, 31)  # 3-year R&D ratio / HTE threshold; the last bin holds everything above
 LADDER = ("rd_active", "sme", "tbe", "hte", "giant")  # certification ladder, bottom to top
 
 
-class Cancelled(Exception):
-    """The user cancelled the run."""
+class CancelFlag:
+    """A ``threading.Event``-like view of a ``cancelled()`` function (the engine polls ``is_set``)."""
+
+    def __init__(self, cancelled: Callable[[], bool]):
+        self.is_set = cancelled
 
 
 @dataclass(frozen=True)
@@ -128,17 +131,16 @@ Progress = Callable[[float], None]  # share done, 0..1
 IsCancelled = Callable[[], bool]
 
 
-def _stepper(n_years: int, done_before: int, total: int, progress: Progress, cancelled: IsCancelled,
-             inside: Inside | None) -> Callable:
+def _stepper(n_years: int, progress: Progress, cancelled: IsCancelled, inside: Inside) -> Callable:
+    """The ``on_step`` hook of a single run: stop if cancelled, record the year, report progress."""
     state = {"years": 0}
 
     def on_step(model) -> None:
         if cancelled():
             raise Cancelled()
-        if inside is not None:
-            inside.record(model)
+        inside.record(model)
         state["years"] += 1
-        progress((done_before + state["years"] / n_years) / total)
+        progress(state["years"] / n_years)
 
     return on_step
 
@@ -159,37 +161,19 @@ def execute(req: RunRequest, progress: Progress = lambda p: None, cancelled: IsC
     if not req.ensemble:
         inside = Inside()
         result = run(sc, seed=req.seed, scale=req.scale,
-                     on_step=_stepper(n_years, 0, 1, progress, cancelled, inside))
+                     on_step=_stepper(n_years, progress, cancelled, inside))
     else:
         inside = None
-        result = _ensemble(req, n_years, progress, cancelled)
+        result = _ensemble(req, progress, cancelled)
     done = DashboardRun(key, req, result, inside, time.perf_counter() - started)
     cache.put(key, done)
     return done
 
 
-def _ensemble(req: RunRequest, n_years: int, progress: Progress, cancelled: IsCancelled) -> RunResult:
-    """Posterior parameter draws x seeds, stacked like ``qhsim.experiments.ensemble.run_ensemble`` (columns draw, param_draw,
-    seed); the scenario's own [parameters] override the drawn ones, as in ``qhsim run --draws``."""
-    from qhsim.experiments.designs import parameter_draws
-    from qhsim.runner import run
+def _ensemble(req: RunRequest, progress: Progress, cancelled: IsCancelled) -> RunResult:
+    """Posterior parameter draws x seeds on the experiments engine (``qhsim.experiments.ensemble.run_ensemble``,
+    as ``qhsim run --draws/--seeds``), in this thread; cancel is checked between runs."""
+    from qhsim.experiments.ensemble import run_ensemble
 
-    sc = req.scenario
-    thetas, _ = parameter_draws(req.draws)
-    total = len(thetas) * len(req.seeds)
-    frames = []
-    for i, theta in enumerate(thetas):
-        member = sc.model_copy(update={"parameters": {**theta, **sc.parameters}})
-        for j, seed in enumerate(req.seeds):
-            k = i * len(req.seeds) + j
-            one = run(member, seed=seed, scale=req.scale, on_step=_stepper(n_years, k, total, progress, cancelled, None))
-            frame = one.indicators
-            frame.insert(0, "seed", seed)
-            frame.insert(0, "param_draw", i)
-            frame.insert(0, "draw", k)
-            frames.append(frame)
-    return RunResult(
-        scenario_name=sc.run.name, scenario=sc.model_dump(mode="json"), seed=int(req.seeds[0]),
-        indicators=pd.concat(frames, ignore_index=True), run_seconds=0.0,
-        meta={"qhsim_version": __version__, "seeds": list(req.seeds), "parameter_draws": thetas},
-    )
+    return run_ensemble(req.scenario, draws=req.draws, seeds=req.seeds, scale=req.scale,
+                        callback=lambda done, total: progress(done / total), cancel=CancelFlag(cancelled))

@@ -12,7 +12,9 @@ calibration, the single draw 0 uses the behaviour.toml defaults. Deterministic: 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -39,8 +41,12 @@ def project(
     progress: bool = True,
     executor: str = "local",
     scheduler: str | None = None,
+    callback: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> pd.DataFrame:
-    """Stacked indicator frames of ``draws`` parameter sets x ``seeds`` (columns ``draw`` and ``seed`` added)."""
+    """Stacked indicator frames of ``draws`` parameter sets x ``seeds`` (columns ``draw`` and ``seed`` added).
+
+    ``callback(done, total)`` is called after each run; setting ``cancel`` raises ``Cancelled``."""
     if isinstance(scenario, Scenario):
         design = Design(scenario.run.name or "scenario", scenario.model_dump(mode="json"), "<scenario>")
     else:
@@ -52,10 +58,10 @@ def project(
     thetas, _ = parameter_draws(draws, draw_seed, cal) if cal is not None else ([{}], "")
     specs, labels = expand([design], thetas, seeds, scale if scale is not None else sc.run.scale,
                            end_year if end_year is not None else sc.run.end_year)
-    bar = Progress(len(specs), "projection", progress and sys.stderr.isatty())
+    bar = Progress(len(specs), "projection", progress and sys.stderr.isatty(), callback)
     try:
         with Engine(workers, executor, scheduler) as engine:
-            frames = engine.map(specs, progress=bar)
+            frames = engine.map(specs, progress=bar, cancel=cancel)
     finally:
         bar.close()
     out = []
@@ -90,6 +96,8 @@ def run_ensemble(
     workers: int = 1,
     executor: str = "local",
     scheduler: str | None = None,
+    callback: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> RunResult:
     """Run ``draws`` parameter sets from the calibrated ensemble (calibration/calibrated.toml) with each seed.
 
@@ -102,7 +110,8 @@ def run_ensemble(
     sc = as_scenario(scenario)
     started = time.perf_counter()
     frame = project(sc if isinstance(scenario, Scenario) else scenario, draws=draws, seeds=tuple(seeds), scale=scale,
-                    end_year=end_year, workers=workers, executor=executor, scheduler=scheduler)
+                    end_year=end_year, workers=workers, executor=executor, scheduler=scheduler,
+                    progress=callback is None, callback=callback, cancel=cancel)
     seed_index = frame["seed"].map({s: i for i, s in enumerate(seeds)})
     frame = frame.rename(columns={"draw": "param_draw"})
     frame.insert(0, "draw", frame["param_draw"] * len(seeds) + seed_index)
