@@ -30,6 +30,7 @@ from qhsim.firms import reference as ref  # noqa: E402
 from qhsim.firms import sector_table  # noqa: E402
 from qhsim.firms.decision import STEP_FIELDS, decide  # noqa: E402
 from qhsim.firms.state import FirmPopulation  # noqa: E402
+from qhsim.macro import cost_per_fte  # noqa: E402
 from qhsim.model import QinghaiModel  # noqa: E402
 from qhsim.policy import policy_at  # noqa: E402
 from qhsim.runner import as_scenario, run  # noqa: E402
@@ -82,15 +83,16 @@ def time_decision_step(sc: Scenario, n: int, repeat: int) -> dict[str, float]:
     u_start = draws.uniform(DECISION_YEAR, "start", f.uid)
     u_stop = draws.uniform(DECISION_YEAR, "stop", f.uid)
     b, level = model.b, model.rd_level
+    fte_cost = cost_per_fte(model.macro, DECISION_YEAR, b)
 
     def vectorised():
-        return decide(f, pol, b, sector_table(), level, u_start, u_stop)
+        return decide(f, pol, b, sector_table(), level, u_start, u_stop, fte_cost)
 
     records = ref.firm_records(f)
     us, up = u_start.tolist(), u_stop.tolist()
 
     def reference():
-        return [ref.reference_firm_step(x, pol, b, level, a, c) for x, a, c in zip(records, us, up)]
+        return [ref.reference_firm_step(x, pol, b, level, a, c, fte_cost) for x, a, c in zip(records, us, up)]
 
     vectorised()  # warm caches (sector table, imports)
     inner = 20

@@ -45,7 +45,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = check_out(args.out if args.out is not None else DEFAULT_OUT / Path(args.scenario).stem,
                     "ensemble" if ensemble else "run")
     if not ensemble:
-        result = run(args.scenario, seed=args.seed, scale=args.scale, end_year=args.end_year)
+        result = run(args.scenario, seed=args.seed, scale=args.scale, end_year=args.end_year,
+                     population_seed=args.population_seed)
     else:
         result = run_ensemble(args.scenario, draws=args.draws or 1, seeds=args.seeds or (args.seed or 1,),
                               scale=args.scale, end_year=args.end_year, workers=args.workers,
@@ -108,7 +109,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=at_least(0), help="random seed (default: the scenario's)")
+    p.add_argument("--seed", type=at_least(0), help="random seed of the dynamics 2016+ (default: the scenario's)")
+    p.add_argument("--population-seed", type=at_least(0),
+                   help="random seed of the synthetic 2015 population (default: the scenario's fixed one)")
     p.add_argument("--out", type=Path, help=f"output directory (default: under {DEFAULT_OUT}/)")
     p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the scenario's)")
     p.add_argument("--end-year", type=year, help="last simulated year, 2016-2060 (default: the scenario's)")

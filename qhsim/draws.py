@@ -22,6 +22,9 @@ PURPOSES = {
     "growth": 1, "exit": 2, "start": 3, "stop": 4, "ip": 5, "hte_apply": 6, "hte_approve": 7,
     "hte_renew": 8, "sme": 9, "tbe": 10, "grant_apply": 11, "grant_merit": 12, "expost_apply": 13,
     "voucher_apply": 14, "margin": 15,
+    # a firm's attributes when it is created (end-2015 population and entrants), keyed by its uid
+    "new_pref": 16, "new_sector": 17, "new_size": 18, "new_margin": 19, "new_eta": 20, "new_orient": 21,
+    "new_encouraged": 22, "new_excluded": 23, "new_age": 24, "new_active": 25, "new_ip": 26,
 }
 
 
@@ -52,13 +55,23 @@ class KeyedDraws:
             self._uids = uids
         return self._keys
 
-    def uniform(self, year: int, purpose: str, uids: np.ndarray) -> np.ndarray:
-        """U(0, 1) per uid, in [2^-53, 1 - 2^-53]."""
+    def uniform(self, year: int, purpose: str, uids: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+        """U(0, 1) per uid, in [2^-53, 1 - 2^-53]; with ``at`` (positions or a mask) only for ``uids[at]``, the
+        same values as ``uniform(...)[at]`` at a fraction of the cost."""
         stream = _mix(np.array([year * 1000 + self.purposes[purpose]], dtype=np.uint64) ^ self._seed_key)[0]
+        keys = self._uid_keys(uids)
         with np.errstate(over="ignore"):
-            z = _mix(self._uid_keys(uids) + stream)
+            z = _mix((keys if at is None else keys[at]) + stream)
         return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * _TO_UNIT
 
-    def normal(self, year: int, purpose: str, uids: np.ndarray) -> np.ndarray:
+    def chance(self, year: int, purpose: str, uids: np.ndarray, p: float | np.ndarray, where: np.ndarray) -> np.ndarray:
+        """Mask: ``where`` and uniform < ``p`` (a number or one per uid); draws only where ``where`` holds, with
+        the values ``uniform`` gives, so the result equals ``where & (uniform(...) < p)``."""
+        out = np.zeros(len(uids), dtype=bool)
+        idx = np.flatnonzero(where)
+        out[idx] = self.uniform(year, purpose, uids, idx) < (p[idx] if np.ndim(p) else p)
+        return out
+
+    def normal(self, year: int, purpose: str, uids: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
         """N(0, 1) per uid (inverse-CDF transform of ``uniform``)."""
-        return ndtri(self.uniform(year, purpose, uids))
+        return ndtri(self.uniform(year, purpose, uids, at))

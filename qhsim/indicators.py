@@ -43,6 +43,7 @@ class YearFlows:
     vouchers: np.ndarray
     tax_super_deduction: np.ndarray
     tax_hte_rate: np.ndarray
+    user_cost: np.ndarray  # after-tax user cost of one yuan of R&D per firm (not money; NaN before the first year)
 
 
 # indicator column -> YearFlows field
@@ -69,11 +70,13 @@ def compute(
     k = len(prefs)
     S = sector_table()
 
+    pref = f.pref.astype(np.intp)  # once: bincount would convert the int8 codes on every call
+
     def by_pref(weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(f.pref, weights=weights, minlength=k).astype(float)
+        return np.bincount(pref, weights=weights, minlength=k).astype(float)
 
     def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(f.pref[mask], minlength=k).astype(float)
+        return np.bincount(pref[mask], minlength=k).astype(float)
 
     def with_province(per_pref: np.ndarray) -> np.ndarray:
         return np.concatenate([[per_pref.sum()], per_pref])
@@ -115,6 +118,9 @@ def compute(
     for name, mask in counts.items():
         columns[name] = with_province(count(mask)) / scale
     columns["hte_per_10k_enterprises"] = 1e4 * columns["hte_count"] / np.maximum(columns["enterprises"], 1.0)
+    rd_cost = with_province(by_pref(f.rd * flows.user_cost))
+    rd_sum = with_province(by_pref(f.rd))
+    columns["rd_user_cost"] = np.divide(rd_cost, rd_sum, out=np.full(k + 1, np.nan), where=rd_sum > 0)
     for column, attr in SPEND_COLUMNS.items():
         columns[column] = with_province(by_pref(getattr(flows, attr))) / scale
     for name, values in (knowledge or {}).items():

@@ -8,6 +8,8 @@ from __future__ import annotations
 from qhsim import data
 from qhsim.config import Scenario, Schedule
 
+WAGE_REFERENCE_YEAR = 2020  # rd_cost_per_fte (behaviour.toml) is a 2020 value
+
 SERIES_GROWTH = {
     "gdp": "gdp_growth",
     "population": "population_growth",
@@ -36,9 +38,24 @@ def path(anchors: dict[int, float], growth: Schedule, first: int, last: int) -> 
 
 
 def macro_paths(scenario: Scenario) -> dict[str, dict[int, float]]:
-    """Every macro series for the scenario's horizon."""
-    first, last = scenario.run.start_year, scenario.run.end_year
+    """Every macro series for the scenario's horizon, and at least to 2020 (the wage index's reference year), so
+    that a run's path does not depend on where it stops."""
+    first, last = scenario.run.start_year, max(scenario.run.end_year, WAGE_REFERENCE_YEAR)
     return {
         series: path(data.observed(series), getattr(scenario.macro, growth), first, last)
         for series, growth in SERIES_GROWTH.items()
     }
+
+
+
+def wage_index(macro: dict[str, dict[int, float]], year: int) -> float:
+    """Nominal GDP per employed person relative to 2020: the path of wages and of the cost of an R&D person."""
+    g, e, ref = macro["gdp"], macro["employment"], WAGE_REFERENCE_YEAR
+    return (g[year] / e[year]) / (g[ref] / e[ref])
+
+
+def cost_per_fte(macro: dict[str, dict[int, float]], year: int, b) -> float:
+    """万元 per full-time R&D person in firms in ``year`` (behaviour.toml ``rd_cost_per_fte`` x the wage index):
+    the one cost behind firms' R&D staff, the HTE S&T-staff criterion and the talent system's staff targets;
+    institutions pay ``public_cost_ratio`` times it."""
+    return b.rd_cost_per_fte * wage_index(macro, year)

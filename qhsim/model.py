@@ -29,33 +29,40 @@ from qhsim.firms.decision import decide
 from qhsim.firms.dynamics import exit_mask, grow, innovate
 from qhsim.firms.ladder import certify
 from qhsim.firms.rd import tax_expenditure
-from qhsim.firms.synthesis import initial_population, new_firms
+from qhsim.firms.synthesis import entrant_uids, initial_population, new_firms
 from qhsim.government.agents import PrefectureGovernment, ProvincialGovernment
 from qhsim.government.programmes import ex_ante_grants, ex_post_subsidy, rd_rewards, vouchers
 from qhsim.indicators import YearFlows
 from qhsim.knowledge import KnowledgeSystem
-from qhsim.macro import macro_paths
+from qhsim.macro import cost_per_fte, macro_paths
 from qhsim.policy import policy_at
-
-ENTRY_STREAM = 7  # sub-stream id of the generator that draws entrants' attributes
 
 
 class QinghaiModel(mesa.Model):
     """Enterprises (a vectorised population), governments and research institutions (Mesa agents), and R&D
-    personnel (a vectorised population) under a scenario's policies."""
+    personnel (a vectorised population) under a scenario's policies.
 
-    def __init__(self, scenario: Scenario, seed: int | None = None):
+    Two seeds: ``population_seed`` draws the synthetic end-2015 population (firms, and the institutions' staff,
+    patents and platforms of 2015); ``seed`` draws everything that happens from 2016 on (growth, exits, entrants,
+    decisions, certification, the knowledge system). Both default to the scenario's ``[run]`` values; by default
+    every run starts from the same 2015 population, so seeds differ only in what happens afterwards.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, population_seed: int | None = None):
         seed = scenario.run.seed if seed is None else int(seed)
+        population_seed = scenario.run.population_seed if population_seed is None else int(population_seed)
         super().__init__(rng=seed)
         self.config = scenario
         self.seed = seed
+        self.population_seed = population_seed
         self.scale = scenario.run.scale
         self.year = scenario.run.start_year
         self.b = behaviour(scenario.behaviour())
         self.sectors = sector_table()
         self.draws = KeyedDraws(seed)
         self.macro = macro_paths(scenario)
-        self.firms, self.rd_level = initial_population(self.rng, self.scale, policy_at(scenario, self.year), self.b)
+        self.firms, self.rd_level = initial_population(population_seed, self.scale, policy_at(scenario, self.year),
+                                                       self.b)
         self.province = ProvincialGovernment(self)
         self.prefecture_govs = [PrefectureGovernment(self, p.id, p.zh, p.en) for p in data.prefectures()]
         self.knowledge = KnowledgeSystem(self)  # universities, institutes, talent, technology market, platforms
@@ -63,7 +70,8 @@ class QinghaiModel(mesa.Model):
         n = len(self.firms)
         zero = np.zeros(n)
         self.rows = indicators.compute(
-            self.firms, self.year, self._macro_now(), YearFlows(*(zero,) * 7), self.scale, self.knowledge.columns
+            self.firms, self.year, self._macro_now(), YearFlows(*(zero,) * 7, np.full(n, np.nan)), self.scale,
+            self.knowledge.columns,
         )
 
     def _macro_now(self) -> dict[str, float]:
@@ -90,17 +98,19 @@ class QinghaiModel(mesa.Model):
         n_new = int(round(macro["enterprises"] * scale)) - int(stay.sum())
         entrants = None
         if n_new > 0:
-            entry_rng = np.random.default_rng([self.seed, year, ENTRY_STREAM])
             size_index = macro["gdp"] / self.macro["gdp"][self.config.run.start_year]  # entrants grow with the economy
-            entrants = new_firms(entry_rng, n_new, year, b.entrant_size_factor * size_index, b)
+            entrants = new_firms(self.draws, entrant_uids(year, n_new), year, b.entrant_size_factor * size_index, b)
         f.keep(stay, entrants)
 
         # vouchers, then the R&D decisions they and the tax system shape
         voucher_pay = vouchers(f, pol, pol.voucher_budget * scale, self.draws, b)
         f.voucher[:] = voucher_pay > 0
-        u_start = self.draws.uniform(year, "start", f.uid)
-        u_stop = self.draws.uniform(year, "stop", f.uid)
-        decision = decide(f, pol, b, S, self.rd_level, u_start, u_stop)
+        # one array for both draws: an active firm can only stop (its "stop" draw), an inactive one only start
+        u_switch = np.empty(len(f))
+        u_switch[~f.rd_active] = self.draws.uniform(year, "start", f.uid, ~f.rd_active)
+        u_switch[f.rd_active] = self.draws.uniform(year, "stop", f.uid, f.rd_active)
+        fte_cost = cost_per_fte(self.macro, year, b)
+        decision = decide(f, pol, b, S, self.rd_level, u_switch, u_switch, fte_cost)
         tau, tau_alt, d = decision["tau"], decision["tau_alt"], decision["d"]
         f.rd_active[:] = decision["rd_active"]
         rd_plan = decision["rd_plan"]
@@ -112,7 +122,7 @@ class QinghaiModel(mesa.Model):
 
         expost = ex_post_subsidy(f, pol, pol.expost_budget * scale, self.draws, b)
         reward = rd_rewards(f, reward_amount(f, pol, S.agri), pol.reward_budget * scale, len(self.prefecture_govs))
-        new_hte = certify(f, pol, b, self.draws, self._scaled_quota(pol.giant_quota))
+        new_hte = certify(f, pol, b, self.draws, self._scaled_quota(pol.giant_quota), fte_cost)
         hte_reward = np.where(new_hte & (f.hte_since == year), pol.hte_reward, 0.0)  # first certificates only
         f.subsidy[:] = grants + expost + reward + hte_reward + voucher_pay
 
@@ -125,6 +135,7 @@ class QinghaiModel(mesa.Model):
             vouchers=voucher_pay,
             tax_super_deduction=tax_super_deduction,
             tax_hte_rate=tax_hte_rate,
+            user_cost=decision["uc"],
         )
         knowledge = self.knowledge.step(year, pol, f, macro)
         self._book(flows)

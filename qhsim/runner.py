@@ -28,15 +28,18 @@ def run(
     seed: int | None = None,
     scale: float | None = None,
     end_year: int | None = None,
+    population_seed: int | None = None,
     on_step: Callable[[QinghaiModel], None] | None = None,
 ) -> RunResult:
     """Simulate a scenario (a file path or a loaded ``Scenario``) and return its yearly indicators.
 
-    ``seed``, ``scale`` and ``end_year`` override the scenario's ``[run]`` settings. ``on_step(model)`` is
-    called after every simulated year (progress, snapshots; an exception it raises stops the run).
+    ``seed`` (the dynamics from 2016 on), ``population_seed`` (the synthetic end-2015 population), ``scale`` and
+    ``end_year`` override the scenario's ``[run]`` settings. ``on_step(model)`` is called after every simulated
+    year (progress, snapshots; an exception it raises stops the run).
     """
     sc = as_scenario(scenario)
-    overrides = {k: v for k, v in {"seed": seed, "scale": scale, "end_year": end_year}.items() if v is not None}
+    given = {"seed": seed, "population_seed": population_seed, "scale": scale, "end_year": end_year}
+    overrides = {k: v for k, v in given.items() if v is not None}
     if overrides:
         raw = sc.model_dump()
         sc = scenario_from_dict({**raw, "run": {**raw["run"], **overrides}}, origin="command line")
@@ -53,5 +56,5 @@ def run(
         seed=model.seed,
         indicators=table,
         run_seconds=time.perf_counter() - started,
-        meta={"qhsim_version": __version__, "firms_final": len(model.firms)},
+        meta={"qhsim_version": __version__, "firms_final": len(model.firms), "population_seed": model.population_seed},
     )

@@ -58,21 +58,32 @@ class ColumnTable:
     def __getitem__(self, i: int) -> RowView:
         return self.VIEW({name: col[i].item() for name, col in self.cols.items()})
 
+    def rows(self, idx: np.ndarray, **replace: np.ndarray) -> ColumnTable:
+        """A new table of the rows at positions ``idx`` (copies), with some columns replaced."""
+        return type(self)({**{name: col[idx] for name, col in self.cols.items()}, **replace})
+
     def keep(self, mask: np.ndarray, new: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """Drop the rows where ``mask`` is False and append ``new`` rows (every column but the id, which is
-        assigned here) in one pass over the columns; return the new rows' ids."""
+        """Drop the rows where ``mask`` is False and append ``new`` rows in one pass over the columns; return the
+        new rows' ids. ``new`` has every column; its id column may be left out, and ids are then assigned here
+        (the next free ones); given ids must exceed every id in the table."""
         if new is None:
             for name in self.cols:
                 self.cols[name] = self.cols[name][mask]
             return np.zeros(0, dtype=np.int64)
-        n = len(next(iter(new.values())))
-        ids = np.arange(self.next_id, self.next_id + n)
-        self.next_id += n
-        new = {**new, self.ID: ids}
+        if self.ID in new:
+            ids = np.asarray(new[self.ID], dtype=np.int64)
+            if len(ids) and ids.min() < self.next_id:
+                raise ValueError(f"new {self.ID} {ids.min()} is not above the table's ids (next free {self.next_id})")
+            self.next_id = int(ids.max(initial=self.next_id - 1)) + 1
+        else:
+            n = len(next(iter(new.values())))
+            ids = np.arange(self.next_id, self.next_id + n)
+            self.next_id += n
+            new = {**new, self.ID: ids}
         for name, dtype in self.COLUMNS.items():
             self.cols[name] = np.concatenate([self.cols[name][mask], np.asarray(new[name], dtype=dtype)])
         return ids
 
     def append(self, new: dict[str, np.ndarray]) -> np.ndarray:
-        """Add rows (every column but the id, which is assigned here); return their ids."""
+        """Add rows (as in ``keep``); return their ids."""
         return self.keep(slice(None), new)

@@ -98,7 +98,10 @@ def test_shipped_calibration_files_are_valid():
     assert len(plan) == 9
     for t in plan:
         assert t.value == pytest.approx(indicators[t.indicator]["value_2020"]["value"]), t.id
-    assert any(len(t.years) > 1 for t in targets if t.group == "waypoint")
+    assert all(tuple(t.years) == (2018,) for t in targets if t.group == "waypoint")  # dated by the yearbook
+    paths = [t for t in targets if t.group == "paths_2016_2020"]
+    assert {y for t in paths for y in t.years} == {2016, 2017, 2018, 2019, 2020}
+    assert max(y for t in targets for y in t.years) <= 2020  # the validation window is never fitted
     assert any(t.region == "haidong" for t in targets)
 
 
@@ -134,7 +137,9 @@ def test_malformed_targets_raise_input_error(tmp_path, row, needle):
     [
         ("[no_such_parameter]\n", "unknown model parameter"),
         ("[start_intercept]\nrange = [-20.0, -3.0]\n", "outside allowed range [-8, -3]"),
-        ("[start_intercept]\nprior = \"normal\"\n", "allowed uniform, loguniform"),
+        ("[start_intercept]\nprior = \"cauchy\"\n", "allowed uniform, loguniform, normal"),
+        ("[start_intercept]\nprior = \"normal\"\n", "the normal prior needs a mean within [-8, -3]"),
+        ("[start_intercept]\nprior = \"normal\"\nmean = -4.0\nsd = 0\n", "the normal prior needs sd > 0"),
         ("[start_intercept]\nprior = \"loguniform\"\n", "needs range > 0"),
         ("[start_intercept]\nwidth = 2\n", "unknown key"),
         ("start_intercept = 1.0\n", "expected a table"),
@@ -472,3 +477,29 @@ def test_abc_smc_on_a_known_function_is_deterministic():
     assert r1.distances == r2.distances and r1.best_id == r2.best_id
     assert r1.final.epsilon < 0.15 < r1.generations[1].epsilon
     assert abs(r1.point()["a"] - 0.3) < 0.05 and abs(r1.point()["b"] - 1.0) < 0.2
+
+
+def test_normal_prior_maps_the_unit_cube_through_its_cdf():
+    """A normal prior truncated to the range: uniform draws in the unit cube become normal draws of the parameter."""
+    from qhsim.calibration.settings import FreeParameter
+
+    p = FreeParameter(name="user_cost_elasticity", low=0.3, high=2.0, prior="normal", mean=1.0, sd=0.25)
+    u = (np.arange(20000) + 0.5) / 20000
+    x = p.from_unit(u)
+    assert x.min() >= 0.3 and x.max() <= 2.0
+    assert np.mean(x) == pytest.approx(1.0, abs=0.01) and np.std(x) == pytest.approx(0.25, rel=0.03)
+    np.testing.assert_allclose(p.to_unit(x), u, atol=1e-9)
+
+
+def test_point_estimate_is_the_weighted_posterior_median():
+    from qhsim.calibration.abc_smc import AbcResult, Generation
+    from qhsim.calibration.settings import FreeParameter
+
+    params = (FreeParameter(name="a", low=0.0, high=10.0), FreeParameter(name="k", low=1.0, high=9.0, integer=True))
+    thetas = {i: {"a": float(v), "k": int(k)} for i, (v, k) in enumerate([(1, 2), (2, 3), (3, 8), (9, 9)])}
+    gen = Generation(1, 1.0, [0, 1, 2, 3], np.zeros((4, 2)), np.array([0.1, 0.2, 0.4, 0.3]), np.array([5.0, 4, 3, 0.5]),
+                     4, 4)
+    res = AbcResult(params, [gen], {i: d for i, d in enumerate([5.0, 4, 3, 0.5])}, thetas, {i: 1 for i in thetas},
+                    "test", best_id=3)
+    assert res.best() == {"a": 9.0, "k": 9}  # the minimum-distance particle
+    assert res.point() == {"a": 3.0, "k": 8}  # cumulative weights 0.1, 0.3, 0.7: the median is the third value

@@ -28,6 +28,9 @@ PINNED = {
 }
 
 
+FTE_COST = 27.0  # 万元 per R&D FTE (qhsim.macro.cost_per_fte), pinned like the parameters above
+
+
 def rule_behaviour(**overrides):
     return default_behaviour(**{**PINNED, **overrides})
 
@@ -41,7 +44,7 @@ def both_criteria(row: dict, pol=None, b=None) -> tuple[bool, bool]:
     pol = pol or policy("baseline", YEAR)
     b = b or rule_behaviour()
     f = make_firms(row)
-    return bool(cert.hte_criteria(f, pol, b)[0]), ref.hte_criteria(ref.firm_records(f)[0], pol, b)
+    return bool(cert.hte_criteria(f, pol, b, FTE_COST)[0]), ref.hte_criteria(ref.firm_records(f)[0], pol, b, FTE_COST)
 
 
 # (latest revenue, revenue 1 and 2 years ago, threshold); the 3-year revenue is 12,000 or 48,000万元 so that
@@ -145,7 +148,7 @@ def test_certificate_lasts_three_years_then_renews():
     b = forced(default_behaviour(), 1.0)
     draws = KeyedDraws(7)
     f = make_firms(hte_candidate(), hte_candidate(ip=0))
-    new = certify(f, policy("baseline", 2018), b, draws, giant_quota=0)
+    new = certify(f, policy("baseline", 2018), b, draws, giant_quota=0, fte_cost=FTE_COST)
     assert new.tolist() == [True, False]
     assert f.hte_until.tolist() == [2020, 0] and f.hte_since.tolist() == [2018, 0]
 
@@ -157,7 +160,7 @@ def test_certificate_lasts_three_years_then_renews():
         assert ref.tax_rates(ref.firm_records(f)[0], policy("baseline", year))[0] == tau[0]
 
     # renewed in 2021 (expired at end-2020, still meets the rule): valid through 2023; not a first certificate
-    new = certify(f, policy("baseline", 2021), b, draws, giant_quota=0)
+    new = certify(f, policy("baseline", 2021), b, draws, giant_quota=0, fte_cost=FTE_COST)
     assert f.hte_until[0] == 2023 and f.hte_since[0] == 2018
     assert not new[0]
 
@@ -165,21 +168,21 @@ def test_certificate_lasts_three_years_then_renews():
 def test_no_renewal_when_the_rule_is_no_longer_met():
     b = forced(default_behaviour(), 1.0)
     f = make_firms(hte_candidate(hte_until=2020, hte_since=2018, ip=0))
-    certify(f, policy("baseline", 2021), b, KeyedDraws(7), giant_quota=0)
+    certify(f, policy("baseline", 2021), b, KeyedDraws(7), giant_quota=0, fte_cost=FTE_COST)
     assert f.hte_until[0] == 2020  # lapsed
 
 
 def test_no_certificate_when_draws_fail():
     b = forced(default_behaviour(), 0.0)
     f = make_firms(hte_candidate(), hte_candidate(hte_until=2020, hte_since=2018))
-    new = certify(f, policy("baseline", 2021), b, KeyedDraws(7), giant_quota=0)
+    new = certify(f, policy("baseline", 2021), b, KeyedDraws(7), giant_quota=0, fte_cost=FTE_COST)
     assert not new.any() and f.hte_until.tolist() == [0, 2020]
 
 
 def test_valid_certificate_is_not_reissued():
     b = forced(default_behaviour(), 1.0)
     f = make_firms(hte_candidate(hte_until=2022, hte_since=2020))
-    new = certify(f, policy("baseline", 2021), b, KeyedDraws(7), giant_quota=0)
+    new = certify(f, policy("baseline", 2021), b, KeyedDraws(7), giant_quota=0, fte_cost=FTE_COST)
     assert not new[0] and f.hte_until[0] == 2022
 
 
@@ -201,8 +204,8 @@ def notch_both(row: dict, plan: float, year: int = YEAR) -> tuple[float, float]:
     pol, b = policy("baseline", year), rule_behaviour()
     f = make_firms(row)
     tau, tau_alt = k.tax_rates(f, pol)
-    got = cert.hte_notch(f, pol, np.array([plan]), np.array([UC]), tau_alt, b)[0]
-    want = ref.hte_notch(ref.firm_records(f)[0], pol, plan, UC, float(tau_alt[0]), b)
+    got = cert.hte_notch(f, pol, np.array([plan]), np.array([UC]), tau_alt, b, FTE_COST)[0]
+    want = ref.hte_notch(ref.firm_records(f)[0], pol, plan, UC, float(tau_alt[0]), b, FTE_COST)
     return float(got), want
 
 
@@ -240,9 +243,9 @@ def test_bumped_renewing_firm_meets_the_rule_hand_case():
     pol, b = policy("baseline", YEAR), rule_behaviour()
     f = make_firms({**NOTCH, **RENEWING, "margin": 0.10})
     tau, tau_alt = k.tax_rates(f, pol)
-    f.rd[:] = cert.hte_notch(f, pol, np.array([200.0]), np.array([UC]), tau_alt, b)
-    assert f.rd[0] == 240.0 and cert.hte_criteria(f, pol, b)[0]
-    renewed = certify(f, pol, forced(b, 1.0), KeyedDraws(3), giant_quota=0)
+    f.rd[:] = cert.hte_notch(f, pol, np.array([200.0]), np.array([UC]), tau_alt, b, FTE_COST)
+    assert f.rd[0] == 240.0 and cert.hte_criteria(f, pol, b, FTE_COST)[0]
+    renewed = certify(f, pol, forced(b, 1.0), KeyedDraws(3), giant_quota=0, fte_cost=FTE_COST)
     assert f.hte_until[0] == YEAR + 2 and not renewed[0]
 
 
@@ -257,10 +260,10 @@ def test_bunching_renewing_firms_meet_the_ratio():
     for pop in (hand, f):
         tau, tau_alt = k.tax_rates(pop, pol)
         plan = 0.9 * cert.hte_rd_needed(pop, pol)
-        pop.rd[:] = cert.hte_notch(pop, pol, plan, np.full(len(pop), 0.5), tau_alt, b)
+        pop.rd[:] = cert.hte_notch(pop, pol, plan, np.full(len(pop), 0.5), tau_alt, b, FTE_COST)
         bumped = pop.rd > plan
         assert bumped.any()
-        failures.append(int((bumped & ~cert.hte_criteria(pop, pol, b)).sum()))
+        failures.append(int((bumped & ~cert.hte_criteria(pop, pol, b, FTE_COST)).sum()))
     assert failures == [0, 0], f"bunching firms failing the ratio: hand {failures[0]}, random {failures[1]}"
 
 

@@ -35,7 +35,7 @@ GRANTS = np.array([10.0, 0.0, 30.0, 0.0, 25.0, 0.0])
 def flows(n: int, grants: np.ndarray | None = None) -> YearFlows:
     zero = np.zeros(n)
     return YearFlows(grants=zero if grants is None else grants, expost=zero, hte_reward=zero, rd_reward=zero,
-                     vouchers=zero, tax_super_deduction=zero, tax_hte_rate=zero)
+                     vouchers=zero, tax_super_deduction=zero, tax_hte_rate=zero, user_cost=np.full(n, 0.6))
 
 
 def rows(scale: float = 1.0, firms=FIRMS, grants=GRANTS) -> dict[str, dict]:

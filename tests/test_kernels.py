@@ -18,6 +18,7 @@ from qhsim.firms.decision import STEP_FIELDS, decide
 RTOL = 1e-12
 N_FIRMS = 3000
 LEVEL = 1.3  # R&D level factor L (the model calibrates it at initialisation)
+FTE_COST = 27.0  # 万元 per R&D FTE (the model takes the year's qhsim.macro.cost_per_fte)
 
 # (scenario, year): the super-deduction steps (2018 general 75%, 2021 manufacturing 100%, 2022 SMEs,
 # 2023 all), the start of Haixi's reward and "two zeroings" (2025), and the variants from 2026.
@@ -210,12 +211,12 @@ def test_hte_rule(case):
     need = cert.hte_rd_needed(f, pol)
     close(need, [ref.hte_rd_needed(x, pol) for x in firms], "R&D needed")
     close(
-        cert.hte_other_criteria(f, pol, need, b),
-        [ref.hte_other_criteria(x, pol, n, b) for x, n in zip(firms, need.tolist())],
+        cert.hte_other_criteria(f, pol, need, b, FTE_COST),
+        [ref.hte_other_criteria(x, pol, n, b, FTE_COST) for x, n in zip(firms, need.tolist())],
         "other criteria at the needed R&D",
     )
-    meets = cert.hte_criteria(f, pol, b)
-    close(meets, [ref.hte_criteria(x, pol, b) for x in firms], "HTE criteria")
+    meets = cert.hte_criteria(f, pol, b, FTE_COST)
+    close(meets, [ref.hte_criteria(x, pol, b, FTE_COST) for x in firms], "HTE criteria")
     assert 0 < meets.sum() < len(f)
 
 
@@ -226,8 +227,8 @@ def test_notches(case):
     plan = k.planned_rd(f, k.desired_intensity(f, uc, S.rd_intensity, LEVEL, b), b)
     rows = list(zip(firms, plan.tolist(), uc.tolist(), tau_alt.tolist()))
 
-    after_hte = cert.hte_notch(f, pol, plan, uc, tau_alt, b)
-    close(after_hte, [ref.hte_notch(x, pol, p, u, ta, b) for x, p, u, ta in rows], "HTE notch")
+    after_hte = cert.hte_notch(f, pol, plan, uc, tau_alt, b, FTE_COST)
+    close(after_hte, [ref.hte_notch(x, pol, p, u, ta, b, FTE_COST) for x, p, u, ta in rows], "HTE notch")
     assert (after_hte > plan).sum() >= 5, "too few firms bunch at the HTE threshold for a meaningful check"
 
     after_reward = cert.reward_notch(f, pol, plan, uc, S.agri, b)
@@ -245,8 +246,8 @@ def test_full_decision_step(case):
     f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
     u_start, u_stop = case["u_start"], case["u_stop"]
     before = {name: col.copy() for name, col in f.cols.items()}
-    got = decide(f, pol, b, sector_table(), LEVEL, u_start, u_stop)
-    want = [ref.reference_firm_step(x, pol, b, LEVEL, us, up) for x, us, up in zip(firms, u_start, u_stop)]
+    got = decide(f, pol, b, sector_table(), LEVEL, u_start, u_stop, FTE_COST)
+    want = [ref.reference_firm_step(x, pol, b, LEVEL, us, up, FTE_COST) for x, us, up in zip(firms, u_start, u_stop)]
     for field in STEP_FIELDS:
         close(got[field], [w[field] for w in want], f"step: {field}")
     assert all(np.array_equal(before[name], f.cols[name]) for name in before), "the step modified the population"
@@ -265,12 +266,12 @@ def test_reference_step_matches_model_step_order():
     }
     f = make_firms({**base, "rd_active": True}, {**base, "rd_active": False, "rd_l1": 0.0, "rd_l2": 0.0, "rd_int": 0.0})
     stopper, starter = ref.firm_records(f)
-    res_stop = ref.reference_firm_step(stopper, pol, b, LEVEL, u_start=0.5, u_stop=0.0)
+    res_stop = ref.reference_firm_step(stopper, pol, b, LEVEL, u_start=0.5, u_stop=0.0, fte_cost=FTE_COST)
     assert not res_stop["rd_active"] and res_stop["rd_plan"] == 0.0
-    res_start = ref.reference_firm_step(starter, pol, b, LEVEL, u_start=0.0, u_stop=0.5)
+    res_start = ref.reference_firm_step(starter, pol, b, LEVEL, u_start=0.0, u_stop=0.5, fte_cost=FTE_COST)
     assert res_start["rd_active"]
     assert res_start["rd_planned"] == pytest.approx(b.adjustment_speed * res_start["r_star"] * 4000.0, rel=1e-14)
-    got = decide(f, pol, b, sector_table(), LEVEL, np.array([0.5, 0.0]), np.array([0.0, 0.5]))
+    got = decide(f, pol, b, sector_table(), LEVEL, np.array([0.5, 0.0]), np.array([0.0, 0.5]), FTE_COST)
     assert got["rd_active"].tolist() == [False, True]
     assert got["rd_plan"][0] == 0.0 and got["rd_plan"][1] == pytest.approx(res_start["rd_plan"], rel=RTOL)
     assert math.isfinite(res_start["uc"])

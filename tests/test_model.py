@@ -51,6 +51,64 @@ def test_initial_state_matches_documented_2015_stocks(baseline: pd.DataFrame) ->
     assert y2015["enterprises"] == pytest.approx(data.observed("enterprises")[2015], abs=1 / SCALE)
 
 
+def test_population_seed_fixes_2015_and_seed_drives_dynamics(baseline: pd.DataFrame) -> None:
+    """By default every dynamics seed starts from the same 2015 population; the population seed varies it."""
+    other_dynamics = run(SCENARIOS / "baseline.toml", scale=SCALE, end_year=2017, seed=7).indicators
+    other_population = run(SCENARIOS / "baseline.toml", scale=SCALE, end_year=2017, population_seed=8).indicators
+    first = baseline.year == 2015
+    pd.testing.assert_frame_equal(baseline[first], other_dynamics[other_dynamics.year == 2015], check_exact=True)
+    assert not other_dynamics[other_dynamics.year == 2017]["business_rd"].equals(
+        baseline[baseline.year == 2017]["business_rd"].reset_index(drop=True))
+    assert not np.array_equal(baseline.loc[first, "hte_count"].to_numpy(),
+                              other_population.loc[other_population.year == 2015, "hte_count"].to_numpy())
+
+
+def test_reduced_scale_population_is_the_first_part_of_the_full_one() -> None:
+    sc = as_scenario(SCENARIOS / "baseline.toml")
+    small, full = QinghaiModel(sc.model_copy(update={"run": sc.run.model_copy(update={"scale": 0.05})})), QinghaiModel(sc)
+    n = len(small.firms)
+    for column in ("pref", "sector", "revenue", "margin", "eta", "birth", "encouraged"):  # (certificates differ)
+        np.testing.assert_array_equal(small.firms.cols[column], full.firms.cols[column][:n], err_msg=column)
+
+
+FIXED = ("pref", "sector", "birth", "eta", "tech_orient", "encouraged", "deduct_excluded")
+
+
+def test_entrants_are_keyed_per_firm_so_variants_share_them() -> None:
+    """Entrant j of a year is the same firm (uid and attributes) in a variant and its base, although the
+    variant's exits, and so its number of entrants, differ."""
+    models = {}
+    for name in ("baseline", "super_deduction_120"):
+        sc = as_scenario(SCENARIOS / f"{name}.toml")
+        m = QinghaiModel(sc.model_copy(update={"run": sc.run.model_copy(update={"scale": SCALE})}))
+        m.run_to(2029)
+        models[name] = m.firms
+    base, variant = models["baseline"], models["super_deduction_120"]
+    common, i, j = np.intersect1d(base.uid, variant.uid, return_indices=True)
+    late = base.birth[i] >= 2026  # entrants after the variant's policy change
+    assert late.sum() > 100
+    for column in FIXED:
+        np.testing.assert_array_equal(base.cols[column][i], variant.cols[column][j], err_msg=column)
+    assert (np.diff(base.uid) > 0).all() and (np.diff(variant.uid) > 0).all(), "uids must stay sorted"
+
+
+def test_one_cost_per_fte_for_talent_and_hte_staff_criterion() -> None:
+    """The HTE S&T-staff criterion and the talent system's staff targets use qhsim.macro.cost_per_fte, which is
+    behaviour.toml's 2020 value in 2020 and grows with wages (GDP per employed person) after."""
+    from qhsim.firms import behaviour
+    from qhsim.firms.certification import st_staff
+    from qhsim.macro import cost_per_fte, macro_paths
+
+    sc = as_scenario(SCENARIOS / "baseline.toml")
+    b = behaviour(sc.behaviour())
+    macro = macro_paths(sc)
+    assert cost_per_fte(macro, 2020, b) == pytest.approx(b.rd_cost_per_fte, rel=1e-12)
+    assert cost_per_fte(macro, 2030, b) > 1.3 * b.rd_cost_per_fte
+    later = cost_per_fte(macro, 2030, b)
+    staff = st_staff(np.array([1000.0]), later, b)[0]
+    assert staff == pytest.approx(1000.0 / later * b.st_staff_per_rd_staff)
+
+
 def test_lower_user_cost_raises_business_rd_under_crn(baseline: pd.DataFrame) -> None:
     """super_deduction_120 changes nothing before 2026 (same draws), then raises business R&D."""
     variant = run(SCENARIOS / "super_deduction_120.toml", scale=SCALE, end_year=2030).indicators

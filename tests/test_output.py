@@ -279,8 +279,8 @@ def test_summary_report_has_province_haidong_and_haixi_sections(result):
 
 def test_observed_points_come_from_the_data_files():
     points = charts.observed_points("rd_intensity")
-    assert points == {2015: pytest.approx(100 * 11.6 / 2417.05), 2020: 0.71}
-    assert charts.observed_points("gdp") == {2015: 2417.05, 2020: 3005.92}
+    assert points == {2015: pytest.approx(100 * 11.5843 / 2011.0), 2020: 0.71}  # revised GDP (macro.toml)
+    assert charts.observed_points("gdp") == {2015: 2011.0, 2020: 3009.8}
     assert charts.observed_points("spend_vouchers") == {}
 
 

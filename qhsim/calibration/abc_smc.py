@@ -78,8 +78,22 @@ class AbcResult:
     def final(self) -> Generation:
         return self.generations[-1]
 
-    def point(self) -> dict[str, float]:
+    def best(self) -> dict[str, float]:
+        """The minimum-distance evaluation (one particle, selected on the calibration seeds' noise)."""
         return dict(self.thetas[self.best_id])
+
+    def point(self) -> dict[str, float]:
+        """The point estimate the model uses by default: the weighted posterior median of each parameter in the
+        final population (whole numbers for integer parameters), not the single best particle."""
+        final = self.final
+        out = {}
+        for p in self.params:
+            values = np.array([self.thetas[i][p.name] for i in final.ids], dtype=float)
+            order = np.argsort(values, kind="stable")
+            cw = np.cumsum(final.weights[order]) / final.weights.sum()
+            median = float(values[order][np.searchsorted(cw, 0.5)])  # a value some particle holds
+            out[p.name] = int(round(median)) if p.integer else median
+        return out
 
 
 def to_theta(params: Sequence[FreeParameter], u: np.ndarray) -> dict[str, float]:

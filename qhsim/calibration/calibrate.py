@@ -58,7 +58,7 @@ def prepare(cfg: CalibrationConfig) -> Problem:
     end_year = max(cfg.end_year, all_targets.max_year())
     spec = WorkerSpec(
         scenario_raw=raw, scenario_origin=str(cfg.scenario), scale=cfg.scale, end_year=end_year,
-        cells=tuple(all_targets.cells()),
+        cells=tuple(all_targets.cells()), vary_population=cfg.vary_population,
     )
     # what fixes a simulated value for given parameters and seeds (the seeds are part of each record's key)
     header = {
@@ -67,6 +67,7 @@ def prepare(cfg: CalibrationConfig) -> Problem:
         "scale": cfg.scale,
         "end_year": end_year,
         "cells": json_sha(spec.cells),
+        "vary_population": cfg.vary_population,
     }
     return Problem(cfg, params, all_targets, targets, spec, header)
 
@@ -82,6 +83,7 @@ class CalibrationOutcome:
     seconds: float
     computed: int  # evaluations run now (the rest came from the journal)
     files: dict[str, Path] = field(default_factory=dict)
+    responses: Any = None  # policy responses of the point estimate (qhsim.calibration.responses), full fits only
 
     @property
     def cfg(self) -> CalibrationConfig:
@@ -146,8 +148,15 @@ def calibrate(
         computed = ev.computed
     log(f"stopped: {result.stop_reason}; {result.n_evaluations} evaluations ({computed} run now)")
     validation = validate(problem, result.point(), workers, progress, log)
+    responses = None
+    if write and cfg.known_by is None:
+        from qhsim.calibration.responses import RESPONSE_SEEDS, policy_responses
+
+        log(f"policy responses: paired experiments with {len(RESPONSE_SEEDS)} seeds at full scale")
+        responses = policy_responses(result.point(), RESPONSE_SEEDS, 1.0, workers)
     outcome = CalibrationOutcome(
-        problem, objective, result, records, default_cells, validation, time.perf_counter() - started, computed
+        problem, objective, result, records, default_cells, validation, time.perf_counter() - started, computed,
+        responses=responses,
     )
     if write:
         write_outputs(outcome, log)
@@ -196,8 +205,10 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
         "free_parameters_sha256": file_sha(cfg.free_parameters),
         "validation_scale": cfg.validation_scale if cfg.validation_scale is not None else cfg.scale,
         "validation_seeds": list(cfg.validation_seeds),
+        "vary_population": cfg.vary_population,
     }
-    priors = {p.name: {"prior": p.prior, "low": p.low, "high": p.high, "default": p.default} for p in res.params}
+    priors = {p.name: {"prior": p.prior, "low": p.low, "high": p.high, "default": p.default,
+                       **({"mean": p.mean, "sd": p.sd} if p.prior == "normal" else {})} for p in res.params}
     path = out / "calibrated.toml"
     write_calibration(path, res.point(), names, draws, final.weights, final.distances, meta, priors)
     outcome.files["calibrated"] = path

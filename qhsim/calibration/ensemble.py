@@ -110,7 +110,8 @@ def write_calibration(
     }
     header = (
         "Calibrated behavioural parameters 校准参数 — written by `qhsim calibrate`; do not edit by hand.\n"
-        "[point]: the minimum-distance estimate (model defaults use it via qhsim.calibration.calibrated_parameters()).\n"
+        "[point]: the weighted posterior median of each parameter (model defaults use it via\n"
+        "  qhsim.calibration.calibrated_parameters()); the minimum-distance particle is in the fit report.\n"
         "[interval.<name>]: 5% / 50% / 95% of the weighted ABC-SMC posterior, with the prior range.\n"
         "[ensemble]: the final ABC-SMC population (weighted posterior sample) that projections draw from.\n"
         "Method, targets and fit: calibration/README.md and the fit report next to this file."

@@ -49,6 +49,7 @@ class WorkerSpec:
     instruments: dict[str, int] = field(default_factory=dict)  # policy key path -> first year of the override
     scenario_wins: bool = False  # True: the scenario's own [parameters] override the drawn ones
     ignore_calibration: bool = True
+    vary_population: bool = False  # True: each seed also draws its own 2015 population (population_seed = seed)
 
     @cached_property
     def scenario_key(self) -> str:

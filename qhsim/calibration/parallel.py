@@ -31,7 +31,8 @@ def run_specs(spec: WorkerSpec, parameters: dict[str, float], policy: dict[str, 
     params = {**parameters, **own} if spec.scenario_wins else {**own, **parameters}
     overrides = tuple(Override(path, spec.instruments[path], value) for path, value in policy.items())
     return [RunSpec(spec.scenario_raw, int(s), spec.scale, spec.end_year, overrides, params,
-                    not spec.ignore_calibration, spec.scenario_origin, scenario_key=spec.scenario_key)
+                    not spec.ignore_calibration, spec.scenario_origin, scenario_key=spec.scenario_key,
+                    population_seed=int(s) if spec.vary_population else None)
             for s in seeds]
 
 

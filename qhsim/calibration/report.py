@@ -120,6 +120,11 @@ def fit_figure(
     plt.close(fig)
 
 
+def _prior_label(p) -> str:
+    shape = f"normal({p.mean:g}, {p.sd:g}) on" if p.prior == "normal" else p.prior
+    return f"{shape} [{p.low:g}, {p.high:g}]"
+
+
 def parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray, point: dict[str, float]) -> None:
     d = len(params)
     cols = min(4, d)
@@ -322,7 +327,8 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         ("generations", len(res.generations)),
         ("evaluations (runs)", f"{res.n_evaluations} ({res.n_evaluations * len(cfg.seeds)})"),
         ("final epsilon", fmt(final.epsilon)),
-        ("best distance (point estimate)", fmt(res.distances[res.best_id])),
+        ("best distance (best particle)", fmt(res.distances[res.best_id])),
+        ("point estimate", "weighted posterior median of each parameter (the model's default; validated below)"),
         ("stopped because", res.stop_reason),
         ("validation", f"point estimate re-run with {len(cfg.validation_seeds)} fresh seeds at scale {val_scale:g}" if val_fits else "none configured"),
         ("wall time of this invocation", f"{outcome.seconds:.0f} s ({outcome.computed} evaluations run, the rest from the journal)"),
@@ -440,16 +446,22 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         q05, q50, q95 = weighted_quantiles(draws[:, k], final.weights, (0.05, 0.5, 0.95))
         width = (q95 - q05) / (p.high - p.low)
         L.append(
-            f"| {p.name} | {p.prior} [{p.low:g}, {p.high:g}] | {p.default:g} | {point[p.name]:.4g} | {q50:.4g} | "
+            f"| {p.name} | {_prior_label(p)} | {p.default:g} | {point[p.name]:.4g} | {q50:.4g} | "
             f"[{q05:.4g}, {q95:.4g}] | {width:.2f} |"
         )
     L.append("")
     L.append(
         "A ratio near 0.9 means the targets say little about that parameter (the posterior is close to the "
-        "prior); small ratios mean it is pinned down. The point estimate is the evaluated parameter set with "
-        "the smallest distance; the posterior columns describe the final weighted population that projections draw from."
+        "prior); small ratios mean it is pinned down. The point estimate (the model's default) is the weighted "
+        "posterior median of each parameter; the posterior columns describe the final weighted population that "
+        "projections draw from. A normal prior carries micro evidence (calibration/free_parameters.toml)."
     )
     L.append("")
+
+    if outcome.responses is not None:
+        from qhsim.calibration.responses import RESPONSE_SEEDS, section_lines
+
+        L.extend(section_lines(outcome.responses, RESPONSE_SEEDS, 1.0, "The point estimate"))
 
     # ---- convergence
     L.append("## Convergence")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 import qhsim
 from qhsim import data
@@ -33,7 +34,7 @@ from qhsim.errors import InputError
 
 PACKAGE_DIR = Path(qhsim.__file__).resolve().parent
 CONFIG_FILE = CALIBRATION_DIR / "config.toml"
-PRIORS = ("uniform", "loguniform")
+PRIORS = ("uniform", "loguniform", "normal")  # normal: truncated to the range, with mean and sd (evidence)
 
 
 def resolve_path(value: str | Path, base: Path = REPO_ROOT) -> Path:
@@ -51,7 +52,8 @@ def _is_number(x: Any) -> bool:
 
 @dataclass(frozen=True)
 class FreeParameter:
-    """One behavioural parameter to estimate, with its prior (uniform or log-uniform on [low, high])."""
+    """One behavioural parameter to estimate, with its prior on [low, high]: uniform, log-uniform, or a normal
+    (mean, sd) truncated to the range — an informative prior from micro evidence."""
 
     name: str
     low: float
@@ -61,25 +63,36 @@ class FreeParameter:
     default: float = float("nan")  # value in qhsim/data/behaviour.toml
     unit: str = ""
     note: str = ""
+    mean: float = float("nan")  # normal prior only
+    sd: float = float("nan")
+
+    def _normal_cdf_bounds(self) -> tuple[float, float]:
+        return float(ndtr((self.low - self.mean) / self.sd)), float(ndtr((self.high - self.mean) / self.sd))
 
     def to_unit(self, x: np.ndarray | float) -> np.ndarray:
-        """Map a parameter value to [0, 1] (the prior is uniform there)."""
+        """Map a parameter value to [0, 1] (the prior's CDF: the prior is uniform there)."""
         x = np.asarray(x, dtype=float)
         if self.prior == "loguniform":
             return (np.log(x) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        if self.prior == "normal":
+            a, b = self._normal_cdf_bounds()
+            return (ndtr((x - self.mean) / self.sd) - a) / (b - a)
         return (x - self.low) / (self.high - self.low)
 
     def from_unit(self, u: np.ndarray | float) -> np.ndarray:
         u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
         if self.prior == "loguniform":
             x = np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        elif self.prior == "normal":
+            a, b = self._normal_cdf_bounds()
+            x = self.mean + self.sd * ndtri(np.clip(a + u * (b - a), 1e-300, 1.0 - 1e-16))
         else:
             x = self.low + u * (self.high - self.low)
         x = np.clip(x, self.low, self.high)
         return np.round(x) if self.integer else x
 
 
-FREE_KEYS = {"prior", "range", "note", "identified_by"}
+FREE_KEYS = {"prior", "range", "note", "identified_by", "mean", "sd", "evidence"}
 
 
 def parameter_file(name: str) -> str:
@@ -123,12 +136,20 @@ def load_free_parameters(path: Path) -> tuple[FreeParameter, ...]:
             raise InputError(f"{path}: {name}.prior = {prior!r}: allowed {', '.join(PRIORS)}")
         if prior == "loguniform" and lo <= 0:
             raise InputError(f"{path}: {name}.prior = \"loguniform\": needs range > 0, got [{lo:g}, {hi:g}]")
+        mean = sd = float("nan")
+        if prior == "normal":
+            mean, sd = spec.get("mean"), spec.get("sd")
+            if not (_is_number(mean) and lo <= mean <= hi):
+                raise InputError(f"{path}: {name}.mean = {mean!r}: the normal prior needs a mean within [{lo:g}, {hi:g}]")
+            if not (_is_number(sd) and sd > 0):
+                raise InputError(f"{path}: {name}.sd = {sd!r}: the normal prior needs sd > 0")
+            mean, sd = float(mean), float(sd)
         default = entry["value"]
         integer = isinstance(default, int) and not isinstance(default, bool) and all(float(v).is_integer() for v in (lo, hi))
         params.append(
             FreeParameter(
                 name=name, low=lo, high=hi, prior=prior, integer=integer, default=float(default),
-                unit=str(entry.get("unit", "")), note=str(spec.get("note", "")),
+                unit=str(entry.get("unit", "")), note=str(spec.get("note", "")), mean=mean, sd=sd,
             )
         )
     return tuple(params)
@@ -162,6 +183,7 @@ class CalibrationConfig:
     known_by: int | None = None  # use only targets known by this year (out-of-sample refit)
     validation_scale: float | None = None  # re-run the point estimate at this scale ...
     validation_seeds: tuple[int, ...] = ()  # ... with these fresh seeds (the fit the report judges)
+    vary_population: bool = False  # each seed also draws its own 2015 population (population_seed = seed)
     workers: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -190,8 +212,9 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "known_by": (int, (2015, 2060)),
     "validation_scale": (float, (1e-4, 1.0)),
     "validation_seeds": (list, None),
+    "vary_population": (bool, None),
 }
-OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds")
+OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population")
 
 
 def _check_value(path: Path, key: str, value: Any) -> Any:
@@ -260,6 +283,7 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
         known_by=values.get("known_by"),
         validation_scale=values.get("validation_scale"),
         validation_seeds=values.get("validation_seeds", ()),
+        vary_population=values.get("vary_population", False),
         extra=extra,
     )
 

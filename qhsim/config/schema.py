@@ -36,13 +36,14 @@ class Section(BaseModel):
 
 
 class Run(Section):
-    """[run]: horizon, seed and scale."""
+    """[run]: horizon, seeds and scale."""
 
     name: str = ""
     description: str = ""
     start_year: int = Field(2015, ge=2015, le=2015)  # the initial state is end-2015 (MODEL.md §6)
     end_year: int = Field(2035, ge=2016, le=2060)
-    seed: int = Field(20151231, ge=0, le=2**63 - 1)
+    seed: int = Field(20151231, ge=0, le=2**63 - 1)  # what happens from 2016 on
+    population_seed: int = Field(2015, ge=0, le=2**63 - 1)  # the synthetic end-2015 population (one fixed one)
     scale: float = Field(1.0, gt=0.0, le=1.0)  # share of the real population simulated
 
 

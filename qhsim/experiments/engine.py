@@ -94,7 +94,8 @@ def execute(spec: RunSpec, collect: Collect = None, expected: str | None = None)
         _check_fingerprint(expected)
     started = time.perf_counter()
     with calibration_switch(spec.calibrated):
-        result = run(scenario_of(spec), seed=spec.seed, scale=spec.scale, end_year=spec.end_year)
+        result = run(scenario_of(spec), seed=spec.seed, scale=spec.scale, end_year=spec.end_year,
+                     population_seed=spec.population_seed)
     out: Any = result.indicators if collect is None else extract_cells(result.indicators, collect)
     return out, time.perf_counter() - started
 

@@ -76,6 +76,7 @@ class RunSpec:
     calibrated: bool = True  # the calibrated point estimate beneath the parameters (else behaviour.toml)
     origin: str = "<scenario>"  # where the scenario came from (error messages only; not part of the key)
     scenario_key: str = field(default="")  # digest of ``scenario``; computed when empty
+    population_seed: int | None = None  # None: the scenario's fixed 2015 population
 
     def __post_init__(self) -> None:
         if not self.scenario_key:
@@ -83,12 +84,15 @@ class RunSpec:
 
     def plain(self) -> dict[str, Any]:
         """The fields that fix the result, as plain JSON values (what ``key`` hashes)."""
-        return {
+        out = {
             "scenario": self.scenario_key, "seed": int(self.seed), "scale": float(self.scale),
             "end_year": int(self.end_year), "overrides": [o.plain() for o in self.overrides],
             "parameters": None if self.parameters is None else dict(self.parameters),
             "calibrated": self.calibrated,
         }
+        if self.population_seed is not None:  # absent by default, so existing keys stay valid
+            out["population_seed"] = int(self.population_seed)
+        return out
 
     @cached_property
     def key(self) -> str:

@@ -34,12 +34,15 @@ def hte_rd_needed(f: FirmPopulation, pol: PolicyYear) -> np.ndarray:
     return hte_threshold(f.revenue, pol) * rev3 - f.rd_l1 - f.rd_l2
 
 
-def st_staff(rd: np.ndarray, b: SimpleNamespace) -> np.ndarray:
-    """S&T staff implied by R&D spending (R&D FTE times the S&T-to-R&D staff ratio)."""
-    return rd / b.rd_cost_per_fte * b.st_staff_per_rd_staff
+def st_staff(rd: np.ndarray, fte_cost: float, b: SimpleNamespace) -> np.ndarray:
+    """S&T staff implied by R&D spending: R&D FTE (R&D / ``fte_cost``, the year's ``qhsim.macro.cost_per_fte``)
+    times the S&T-to-R&D staff ratio."""
+    return rd / fte_cost * b.st_staff_per_rd_staff
 
 
-def hte_other_criteria(f: FirmPopulation, pol: PolicyYear, rd: np.ndarray, b: SimpleNamespace) -> np.ndarray:
+def hte_other_criteria(
+    f: FirmPopulation, pol: PolicyYear, rd: np.ndarray, b: SimpleNamespace, fte_cost: float
+) -> np.ndarray:
     """Every HTE criterion except the R&D ratio, with S&T staff as implied by ``rd``.
 
     A firm within ``hitech_relabel_margin`` of the high-tech revenue share passes: it reclassifies product
@@ -49,7 +52,7 @@ def hte_other_criteria(f: FirmPopulation, pol: PolicyYear, rd: np.ndarray, b: Si
         (f.hitech_share + b.hitech_relabel_margin >= pol.hte_hitech_share)
         & (f.ip > 0)
         & (f.birth < pol.year)
-        & (st_staff(rd, b) >= pol.hte_staff_share * f.employees)
+        & (st_staff(rd, fte_cost, b) >= pol.hte_staff_share * f.employees)
     )
 
 
@@ -58,13 +61,17 @@ def relabel_to_threshold(f: FirmPopulation, pol: PolicyYear, certified: np.ndarr
     f.hitech_share[certified] = np.maximum(f.hitech_share[certified], pol.hte_hitech_share)
 
 
-def hte_criteria(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace) -> np.ndarray:
+def hte_criteria(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, fte_cost: float) -> np.ndarray:
     """All HTE criteria on this year's realised R&D."""
-    rd3 = f.rd + f.rd_l1 + f.rd_l2
-    rev3 = f.revenue + f.rev_l1 + f.rev_l2
+    out = np.zeros(len(f), dtype=bool)
+    c = np.flatnonzero((f.rd + f.rd_l1 + f.rd_l2) > 0)  # without R&D in three years the ratio fails (thresholds > 0)
+    s = f.rows(c)
+    rd3 = s.rd + s.rd_l1 + s.rd_l2
+    rev3 = s.revenue + s.rev_l1 + s.rev_l2
     # relative tolerance: R&D set exactly to the threshold must pass despite floating-point rounding
-    ratio_ok = rd3 >= hte_threshold(f.revenue, pol) * rev3 * (1.0 - RATIO_TOLERANCE)
-    return ratio_ok & hte_other_criteria(f, pol, f.rd, b)
+    ratio_ok = rd3 >= hte_threshold(s.revenue, pol) * rev3 * (1.0 - RATIO_TOLERANCE)
+    out[c] = ratio_ok & hte_other_criteria(s, pol, s.rd, b, fte_cost)
+    return out
 
 
 def notch_gain(
@@ -98,6 +105,7 @@ def hte_notch(
     uc: np.ndarray,
     tau_alt: np.ndarray,
     b: SimpleNamespace,
+    fte_cost: float,
 ) -> np.ndarray:
     """R&D after the certification-notch decision (MODEL.md §4.3), per firm.
 
@@ -108,7 +116,7 @@ def hte_notch(
     pays. Holders do the same: they must keep the ratio to pass the yearly check and to renew.
     """
     need = hte_notch_target(f, pol)
-    candidate = np.flatnonzero(f.rd_active & (need > rd_plan) & hte_other_criteria(f, pol, need, b))
+    candidate = np.flatnonzero(f.rd_active & (need > rd_plan) & hte_other_criteria(f, pol, need, b, fte_cost))
     c = candidate  # the rest of the decision only for candidates (same arithmetic, less work)
     saving = np.maximum(tau_alt[c] - pol.hte_rate, 0.0) * np.maximum(f.margin[c] * f.revenue[c], 0.0)
     first_reward = np.where(f.hte_since[c] == 0, pol.hte_reward, 0.0)

@@ -1,7 +1,8 @@
 """The yearly R&D decision of every firm 企业年度研发决策 (MODEL.md §4 steps 2-4; docs/ODD.md §7.2-7.5).
 
-One function runs the decision sequence over the whole population — tax rate, super-deduction, user
-cost, start/stop, desired and planned R&D, HTE notch, reward notch — without changing the population.
+One function runs the decision sequence — tax rate, super-deduction, user cost, start/stop over the whole
+population; desired and planned R&D, HTE notch, reward notch over the firms doing R&D this year — without
+changing the population.
 ``QinghaiModel.step`` applies its result; the tests and the benchmark compare it firm by firm with
 ``qhsim.firms.reference.reference_firm_step``.
 """
@@ -41,8 +42,10 @@ def decide(
     level: float,
     u_start: np.ndarray,
     u_stop: np.ndarray,
+    fte_cost: float,
 ) -> dict[str, np.ndarray]:
-    """This year's R&D decisions given the uniform draws for starting and stopping; ``f`` is unchanged."""
+    """This year's R&D decisions given the uniform draws for starting and stopping and the year's cost of an
+    R&D FTE (``qhsim.macro.cost_per_fte``, for the HTE S&T-staff criterion); ``f`` is unchanged."""
     tau, tau_alt = tax_rates(f, pol)
     d = deduction_rates(f, pol, S.manufacturing)
     s = expected_subsidy_rate(f, b)
@@ -51,10 +54,18 @@ def decide(
     p_start = sigmoid(start_logit(f, uc, S.rd_logit, targeted, b))
     p_stop = stop_probability(f, pol.year, b)
     active = np.where(f.rd_active, ~(u_stop < p_stop), u_start < p_start)
-    now = FirmPopulation({**f.cols, "rd_active": active})
-    r_star = desired_intensity(now, uc, S.rd_intensity, level, b)
-    rd_planned = planned_rd(now, r_star, b)
-    rd_hte = hte_notch(now, pol, rd_planned, uc, tau_alt, b)
-    rd_plan = reward_notch(now, pol, rd_hte, uc, S.agri, b)
-    values = (tau, tau_alt, d, s, uc, targeted, p_start, p_stop, active, r_star, rd_planned, rd_hte, rd_plan)
-    return dict(zip(STEP_FIELDS, values))
+    # the intensive margin and the notches only for the firms doing R&D this year (a few per cent of all firms);
+    # the others plan nothing (r_star = 0 for them)
+    act = np.flatnonzero(active)
+    now = f.rows(act, rd_active=np.ones(len(act), bool))
+    uc_a = uc[act]
+    out = {}
+    out["r_star"] = desired_intensity(now, uc_a, S.rd_intensity, level, b)
+    out["rd_planned"] = planned_rd(now, out["r_star"], b)
+    out["rd_hte"] = hte_notch(now, pol, out["rd_planned"], uc_a, tau_alt[act], b, fte_cost)
+    out["rd_plan"] = reward_notch(now, pol, out["rd_hte"], uc_a, S.agri, b)
+    for key, sub in out.items():
+        out[key] = np.zeros(len(f))
+        out[key][act] = sub
+    values = (tau, tau_alt, d, s, uc, targeted, p_start, p_stop, active)
+    return {**dict(zip(STEP_FIELDS, values)), **out}

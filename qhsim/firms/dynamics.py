@@ -65,9 +65,11 @@ def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace
     an innovation.
     """
     f.knowledge[:] = (1.0 - b.knowledge_depreciation) * f.knowledge + f.rd
-    p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(f.rd / 100.0))
-    f.innovated[:] = draws.uniform(year, "ip", f.uid) < p
-    f.ip[:] += f.innovated
+    doing = np.flatnonzero(f.rd > 0)  # p = 0 without R&D: draw only for R&D performers
+    p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(f.rd[doing] / 100.0))
+    f.innovated[:] = False
+    f.innovated[doing] = draws.uniform(year, "ip", f.uid, doing) < p
+    f.ip[doing] += f.innovated[doing]
     target = np.where(f.rd_active, f.tech_orient, b.non_rd_hitech_factor * f.tech_orient)
     share = f.hitech_share + b.hitech_share_drift * (target - f.hitech_share)
     f.hitech_share[:] = np.minimum(share + b.innovation_hitech_gain * f.innovated, 1.0)

@@ -21,24 +21,21 @@ TECH_SME_MAX_REVENUE = data.values("rules")["tech_sme_max_revenue"]
 
 
 def certify(
-    f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, draws: KeyedDraws, giant_quota: int
+    f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, draws: KeyedDraws, giant_quota: int, fte_cost: float
 ) -> np.ndarray:
-    """Update certificates in place; return the mask of firms newly certified as HTE this year."""
+    """Update certificates in place; return the mask of firms newly certified as HTE this year. ``fte_cost``
+    is the year's cost of an R&D FTE (``qhsim.macro.cost_per_fte``), for the S&T-staff criterion."""
     year = pol.year
     uid = f.uid
-    meets = hte_criteria(f, pol, b)
+    meets = hte_criteria(f, pol, b, fte_cost)
     valid_until = year + pol.hte_validity - 1
 
     expired = f.hte_until == year - 1
-    renew = (
-        expired
-        & meets
-        & (draws.uniform(year, "hte_renew", uid) < b.hte_renewal_probability)
-    )
+    renew = draws.chance(year, "hte_renew", uid, b.hte_renewal_probability, expired & meets)
     f.hte_until[renew] = valid_until
 
-    applicant = (f.hte_until < year) & meets & (draws.uniform(year, "hte_apply", uid) < b.hte_apply_probability)
-    new_hte = applicant & (draws.uniform(year, "hte_approve", uid) < b.hte_approval_rate)
+    applicant = draws.chance(year, "hte_apply", uid, b.hte_apply_probability, (f.hte_until < year) & meets)
+    new_hte = draws.chance(year, "hte_approve", uid, b.hte_approval_rate, applicant)
     f.hte_until[new_hte] = valid_until
     f.hte_since[new_hte & (f.hte_since == 0)] = year
     relabel_to_threshold(f, pol, renew | new_hte)
@@ -50,11 +47,12 @@ def certify(
         & (f.revenue <= TECH_SME_MAX_REVENUE)
         & (intensity >= b.tech_sme_min_intensity)
     )
-    registered = sme_ok & (draws.uniform(year, "sme", uid) < b.tech_sme_register_probability)
+    registered = draws.chance(year, "sme", uid, b.tech_sme_register_probability, sme_ok)
     f.sme_year[registered] = year
 
     tbe_ok = f.rd_active & (three_year_ratio(f) >= b.tbe_min_intensity)
-    tbe_draw = draws.uniform(year, "tbe", uid)
+    tbe_draw = np.ones(len(f))  # drawn only where it matters (keyed, so the values do not depend on it)
+    tbe_draw[tbe_ok] = draws.uniform(year, "tbe", uid, tbe_ok)
     renew_tbe = (f.tbe_until == year - 1) & tbe_ok & (tbe_draw < b.hte_renewal_probability)
     new_tbe = (f.tbe_until < year - 1) & tbe_ok & (tbe_draw < b.tbe_recognition_probability)
     f.tbe_until[renew_tbe | new_tbe] = year + int(b.tbe_validity_years) - 1

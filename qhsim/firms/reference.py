@@ -197,12 +197,13 @@ def hte_rd_needed(firm: Firm, pol: PolicyYear) -> float:
     return hte_threshold(firm["revenue"], pol) * three_year_revenue(firm) - firm["rd_l1"] - firm["rd_l2"]
 
 
-def st_staff(rd: float, b: SimpleNamespace) -> float:
-    """S&T staff implied by R&D spending: R&D full-time equivalents times S&T staff per R&D person."""
-    return (rd / b.rd_cost_per_fte) * b.st_staff_per_rd_staff
+def st_staff(rd: float, fte_cost: float, b: SimpleNamespace) -> float:
+    """S&T staff implied by R&D spending: R&D full-time equivalents (at ``fte_cost`` per FTE) times S&T staff
+    per R&D person."""
+    return (rd / fte_cost) * b.st_staff_per_rd_staff
 
 
-def hte_other_criteria(firm: Firm, pol: PolicyYear, rd: float, b: SimpleNamespace) -> bool:
+def hte_other_criteria(firm: Firm, pol: PolicyYear, rd: float, b: SimpleNamespace, fte_cost: float) -> bool:
     """High-tech products ≥ 60% of revenue, owned core IP, registered ≥ 1 year, S&T staff ≥ 10% of
     employees (with S&T staff as implied by R&D ``rd``).
 
@@ -214,7 +215,7 @@ def hte_other_criteria(firm: Firm, pol: PolicyYear, rd: float, b: SimpleNamespac
         hitech_ok
         and firm["ip"] >= 1
         and pol.year - firm["birth"] >= 1
-        and st_staff(rd, b) >= pol.hte_staff_share * firm["employees"]
+        and st_staff(rd, fte_cost, b) >= pol.hte_staff_share * firm["employees"]
     )
 
 
@@ -223,9 +224,9 @@ def hte_ratio_met(firm: Firm, pol: PolicyYear) -> bool:
     return rd3 >= hte_threshold(firm["revenue"], pol) * three_year_revenue(firm) * (1.0 - 1e-12)  # rounding slack
 
 
-def hte_criteria(firm: Firm, pol: PolicyYear, b: SimpleNamespace) -> bool:
+def hte_criteria(firm: Firm, pol: PolicyYear, b: SimpleNamespace, fte_cost: float) -> bool:
     """Every HTE criterion on the firm's realised R&D of this year."""
-    return hte_ratio_met(firm, pol) and hte_other_criteria(firm, pol, firm["rd"], b)
+    return hte_ratio_met(firm, pol) and hte_other_criteria(firm, pol, firm["rd"], b, fte_cost)
 
 
 # --- notches ---------------------------------------------------------------------------------------------
@@ -267,7 +268,7 @@ def hte_benefit(firm: Firm, pol: PolicyYear, tau_alt: float, b: SimpleNamespace)
 
 
 def hte_notch(
-    firm: Firm, pol: PolicyYear, rd_plan: float, uc: float, tau_alt: float, b: SimpleNamespace
+    firm: Firm, pol: PolicyYear, rd_plan: float, uc: float, tau_alt: float, b: SimpleNamespace, fte_cost: float
 ) -> float:
     """R&D after the certification decision: an active firm (holder or not: holders must keep the ratio) that
     plans less than its HTE target but would meet every other criterion at the target raises R&D to exactly
@@ -275,7 +276,7 @@ def hte_notch(
     if not firm["rd_active"]:
         return rd_plan
     target = hte_notch_target(firm, pol)
-    if target <= rd_plan or not hte_other_criteria(firm, pol, target, b):
+    if target <= rd_plan or not hte_other_criteria(firm, pol, target, b, fte_cost):
         return rd_plan
     benefit = hte_benefit(firm, pol, tau_alt, b)
     if notch_gain(rd_plan, target, benefit, uc, b, years=b.notch_horizon_discount) > 0:
@@ -323,13 +324,15 @@ def reference_firm_step(
     level: float,
     u_start: float,
     u_stop: float,
+    fte_cost: float,
     sectors: Sequence[data.Sector] | None = None,
 ) -> dict[str, float | bool]:
     """The decision sequence of one firm in one year, as in ``QinghaiModel.step`` (MODEL.md §4 steps 2-4):
     taxes → super-deduction → user cost → start (u_start < p_start, if inactive) or stop (u_stop < p_stop,
     if active) → desired intensity → planned R&D → HTE notch → reward notch.
 
-    ``u_start`` and ``u_stop`` are the firm's uniform draws for the year. The firm is not modified.
+    ``u_start`` and ``u_stop`` are the firm's uniform draws for the year; ``fte_cost`` the year's cost of an R&D
+    FTE. The firm is not modified.
     """
     sectors = data.sectors() if sectors is None else sectors
     sector = sectors[firm["sector"]]
@@ -349,9 +352,9 @@ def reference_firm_step(
         active = u_start < p_start
 
     now = {**firm, "rd_active": active}
-    r_star = desired_intensity(now, uc, sector.rd_intensity, level, b)
+    r_star = desired_intensity(now, uc, sector.rd_intensity, level, b) if active else 0.0  # not computed
     rd_planned = planned_rd(now, r_star, b)
-    rd_hte = hte_notch(now, pol, rd_planned, uc, tau_alt, b)
+    rd_hte = hte_notch(now, pol, rd_planned, uc, tau_alt, b, fte_cost)
     rd_final = reward_notch(now, pol, rd_hte, uc, agri, b)
     values = (tau, tau_alt, d, s, uc, targeted, p_start, p_stop, active, r_star, rd_planned, rd_hte, rd_final)
     return dict(zip(STEP_FIELDS, values))

@@ -9,12 +9,15 @@ rescaled to data.
 
 from __future__ import annotations
 
+from functools import cache
 from types import SimpleNamespace
 
 import numpy as np
 from scipy.optimize import brentq
+from scipy.special import betaincinv
 
 from qhsim import data
+from qhsim.draws import KeyedDraws
 from qhsim.errors import InputError
 from qhsim.firms import sector_table
 from qhsim.firms.certification import hte_threshold
@@ -25,33 +28,60 @@ from qhsim.policy import PolicyYear
 
 START_YEAR = 2015
 ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]
+ENTRY_SLOTS = 10**6  # uids per entry year (entrant_uids); firm uids stay below 10^9, where talent keys begin
 
 
-def _location_and_sector(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Draw (prefecture, sector): P(p) = enterprise share; P(s | p) ~ firm share x affinity."""
+def _location_and_sector(draws: KeyedDraws, year: int, uids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Draw (prefecture, sector) per firm by inverse CDF: P(p) = enterprise share; P(s | p) ~ firm share x
+    affinity. Keyed by uid, so a firm's location does not depend on how many others are drawn with it."""
     prefs, secs = data.prefectures(), data.sectors()
     p_share = np.array([p.enterprise_share for p in prefs])
-    pref = rng.choice(len(prefs), size=n, p=p_share / p_share.sum())
-    sector = np.empty(n, dtype=np.int64)
+    p_cum = np.cumsum(p_share / p_share.sum())
+    pref = np.minimum(np.searchsorted(p_cum, draws.uniform(year, "new_pref", uids)), len(prefs) - 1)
     base = np.array([s.firm_share for s in secs])
-    for i, p in enumerate(prefs):
-        idx = np.flatnonzero(pref == i)
-        w = base * np.array([p.sector_affinity[s.id] for s in secs])
-        sector[idx] = rng.choice(len(secs), size=len(idx), p=w / w.sum())
+    w = base * np.array([[p.sector_affinity[s.id] for s in secs] for p in prefs])
+    s_cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
+    u = draws.uniform(year, "new_sector", uids)
+    sector = np.minimum((u[:, None] > s_cum[pref]).sum(axis=1), len(secs) - 1)
     return pref, sector
 
 
-def new_firms(rng: np.random.Generator, n: int, year: int, size_factor: float, b: SimpleNamespace) -> dict:
-    """Columns (except uid) for ``n`` firms without R&D or certificates, founded before or in ``year``."""
+BETA_GRID = 1024  # intervals of the tabulated Beta quantile function per sector
+
+
+@cache
+def _beta_table() -> np.ndarray:
+    """Quantiles of each sector's Beta(alpha, beta) tech-orientation law on an even grid of probabilities."""
     S = sector_table()
-    pref, sector = _location_and_sector(rng, n)
+    u = np.linspace(0.0, 1.0, BETA_GRID + 1)
+    return np.stack([betaincinv(a, b, u) for a, b in zip(S.hitech_alpha, S.hitech_beta)])
+
+
+def _beta_quantile(sector: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of the sector's Beta law at ``u``, interpolated linearly in the table (error < 1e-3 in the
+    body; the exact inverse costs ~5 µs per draw, more than the rest of a firm's creation)."""
+    x = u * BETA_GRID
+    i = np.minimum(x.astype(np.int64), BETA_GRID - 1)
+    t = _beta_table()
+    lo, hi = t[sector, i], t[sector, i + 1]
+    return lo + (x - i) * (hi - lo)
+
+
+def new_firms(draws: KeyedDraws, uids: np.ndarray, year: int, size_factor: float, b: SimpleNamespace) -> dict:
+    """Columns for the firms ``uids`` without R&D or certificates, founded in ``year`` (the end-2015 population:
+    founded before). Every attribute is a keyed draw of (seed, year, uid): an entrant's attributes do not depend
+    on how many firms enter with it, so a policy variant and its base share their entrants firm by firm."""
+    S = sector_table()
+    n = len(uids)
+    pref, sector = _location_and_sector(draws, year, uids)
     sigma = S.revenue_sigma[sector] * (1.0 if year == START_YEAR else b.entrant_sigma_factor)
-    revenue = S.revenue_median[sector] * size_factor * np.exp(sigma * rng.standard_normal(n))
+    revenue = S.revenue_median[sector] * size_factor * np.exp(sigma * draws.normal(year, "new_size", uids))
     revenue = np.maximum(revenue, 1.0)
-    margin = b.margin_mean + b.margin_sd * rng.standard_normal(n)
-    tech_orient = rng.beta(S.hitech_alpha[sector], S.hitech_beta[sector])
-    cols = {name: np.zeros(n, dtype=dtype) for name, dtype in COLUMNS.items() if name != "uid"}
+    margin = b.margin_mean + b.margin_sd * draws.normal(year, "new_margin", uids)
+    tech_orient = _beta_quantile(sector, draws.uniform(year, "new_orient", uids))
+    cols = {name: np.zeros(n, dtype=dtype) for name, dtype in COLUMNS.items()}
     cols.update(
+        uid=uids,
         pref=pref,
         sector=sector,
         birth=np.full(n, year),
@@ -61,13 +91,22 @@ def new_firms(rng: np.random.Generator, n: int, year: int, size_factor: float, b
         rev_l2=revenue / (1 + b.history_growth) ** 2,
         margin=margin,
         employees=np.maximum(revenue / S.revenue_per_employee[sector], 1.0),
-        eta=b.intensity_dispersion * rng.standard_normal(n),
+        eta=b.intensity_dispersion * draws.normal(year, "new_eta", uids) + np.log(b.prefecture_rd_propensity)[pref],
         tech_orient=tech_orient,
         hitech_share=b.non_rd_hitech_factor * tech_orient,
-        encouraged=rng.random(n) < S.encouraged_share[sector],
-        deduct_excluded=rng.random(n) < S.excluded_from_deduction[sector],
+        encouraged=draws.uniform(year, "new_encouraged", uids) < S.encouraged_share[sector],
+        deduct_excluded=draws.uniform(year, "new_excluded", uids) < S.excluded_from_deduction[sector],
     )
     return cols
+
+
+def entrant_uids(year: int, n: int) -> np.ndarray:
+    """Uids of a year's ``n`` entrants: entry slot j of year t is uid (t - 2000) x 10^6 + j at any scale and in
+    any scenario, so entrant j of a variant is the same firm as entrant j of its base (and uids keep rising with
+    the year, which keeps the population sorted by uid)."""
+    if n >= ENTRY_SLOTS:
+        raise ValueError(f"{n} entrants in {year} exceed the {ENTRY_SLOTS} uid slots of a year")
+    return (year - 2000) * ENTRY_SLOTS + np.arange(n, dtype=np.int64)
 
 
 def _pick(rng: np.random.Generator, pool: np.ndarray, k: int, weight: np.ndarray | None = None) -> np.ndarray:
@@ -83,14 +122,19 @@ def _scaled_count(value: float, scale: float) -> int:
 
 
 def initial_population(
-    rng: np.random.Generator, scale: float, pol: PolicyYear, b: SimpleNamespace
+    population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespace
 ) -> tuple[FirmPopulation, float]:
-    """The end-2015 population and the R&D level factor L that matched 2015 business R&D."""
+    """The end-2015 population drawn from ``population_seed`` (not the run's dynamics seed), and the R&D level
+    factor L that matched 2015 business R&D. Firm i's structure (location, sector, size, margin, orientation)
+    is a keyed draw of (population_seed, i): a reduced-scale population is the first part of the full one."""
     S = sector_table()
     init = data.values("initial_state")
     n = _scaled_count(data.observed("enterprises")[START_YEAR], scale)
-    cols = new_firms(rng, n, START_YEAR, 1.0, b)
-    cols["birth"] = (START_YEAR - np.floor(rng.exponential(b.initial_mean_firm_age, n))).astype(np.int16)
+    draws, uids = KeyedDraws(population_seed), np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng([population_seed, START_YEAR])  # the certificate holders' draws below
+    cols = new_firms(draws, uids, START_YEAR, 1.0, b)
+    age = np.floor(-b.initial_mean_firm_age * np.log(draws.uniform(START_YEAR, "new_age", uids)))  # exponential
+    cols["birth"] = (START_YEAR - age).astype(np.int16)
     rev, sector = cols["revenue"], cols["sector"]
 
     # Extensive margin: intercept a0 so that the expected share of above-scale industrial firms with R&D
@@ -99,7 +143,7 @@ def initial_population(
     above = S.industrial[sector] & (rev >= ABOVE_SCALE_REVENUE)
     target_share = init["share_firms_with_rd"] / 100.0
     a0 = brentq(lambda a: sigmoid(a + logit_rest[above]).mean() - target_share, -30.0, 30.0)
-    active = rng.random(n) < sigmoid(a0 + logit_rest)
+    active = draws.uniform(START_YEAR, "new_active", uids) < sigmoid(a0 + logit_rest)
 
     # Intensive margin: relative intensities from sector, size and firm effect; level L matches 2015 R&D.
     relative = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
@@ -134,10 +178,10 @@ def initial_population(
         hitech_share=np.where(active, cols["tech_orient"], b.non_rd_hitech_factor * cols["tech_orient"]),
     )
     p_ip = 1.0 - np.exp(-b.initial_ip_years * b.ip_probability_scale * np.sqrt(rd / 100.0))
-    cols["ip"] = (rng.random(n) < p_ip).astype(np.int32)
+    cols["ip"] = (draws.uniform(START_YEAR, "new_ip", uids) < p_ip).astype(np.int32)
 
     _initial_certificates(rng, cols, hte, init, scale, b)
-    return FirmPopulation({**cols, "uid": np.arange(n)}), level
+    return FirmPopulation(cols), level
 
 
 def _initial_certificates(

@@ -31,11 +31,8 @@ def ex_ante_grants(
     """
     year, uid = pol.year, f.uid
     size = np.minimum(pol.grant_size, rd_plan / max(pol.grant_cofunding, 1e-9))
-    applies = (
-        f.rd_active
-        & (size >= b.grant_min_share * pol.grant_size)
-        & (draws.uniform(year, "grant_apply", uid) < b.grant_apply_probability)
-    )
+    applies = draws.chance(year, "grant_apply", uid, b.grant_apply_probability,
+                           f.rd_active & (size >= b.grant_min_share * pol.grant_size))
     idx = np.flatnonzero(applies)
     paid = np.zeros(len(f))
     if budget <= 0 or not len(idx):
@@ -69,7 +66,7 @@ def ex_post_subsidy(f: FirmPopulation, pol: PolicyYear, budget: float, draws: Ke
     """Subsidy on this year's R&D (后补助): min(rate x R&D, cap) for claimants, pro rata within budget."""
     if budget <= 0 or pol.expost_rate <= 0:
         return np.zeros(len(f))
-    claims = (f.rd > 0) & (draws.uniform(pol.year, "expost_apply", f.uid) < b.expost_apply_probability)
+    claims = draws.chance(pol.year, "expost_apply", f.uid, b.expost_apply_probability, f.rd > 0)
     entitlement = np.where(claims, np.minimum(pol.expost_rate * f.rd, pol.expost_cap), 0.0)
     return _pro_rata(entitlement, budget)
 

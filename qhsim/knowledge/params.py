@@ -41,7 +41,7 @@ KNOWLEDGE_PURPOSES = {
     "p_apply": 160, "p_grant": 161, "p_lag": 162, "p_lapse": 163, "p_init": 164,
     # platforms, incubators, spin-offs
     "f_apply": 170, "f_rank": 171, "f_upgrade": 172, "f_eval": 173, "f_field": 174, "f_init": 175,
-    "f_carrier": 176, "f_startup": 177, "f_spinoff": 178, "f_pref_apply": 179,
+    "f_carrier": 176, "f_startup": 177, "f_spinoff": 178, "f_pref_apply": 179, "f_inst_slot": 180,
 }
 _ALL_PURPOSES = {**PURPOSES, **KNOWLEDGE_PURPOSES}
 if len(set(_ALL_PURPOSES.values())) != len(_ALL_PURPOSES):  # pragma: no cover - guards against renumbering

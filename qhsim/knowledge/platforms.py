@@ -99,8 +99,15 @@ def firm_capacity_slots(rd: np.ndarray, certified: np.ndarray, bar: float, max_n
     return np.where(certified, np.minimum(np.floor(rd / bar), max_n), 0).astype(np.int64)
 
 
-def institution_capacity_slots(rd_full: np.ndarray, per_platform: float) -> np.ndarray:
-    return np.floor(rd_full / per_platform).astype(np.int64)
+def institution_capacity_slots(rd_full: np.ndarray, per_platform: float, scale: float = 1.0,
+                               u: np.ndarray | None = None) -> np.ndarray:
+    """Platforms an institution can host, in simulated units: floor(R&D / bar) real platforms, times the run's
+    scale with the remainder rounded by the institution's fixed uniform ``u`` (unbiased; the institutions are not
+    scaled, their platforms are: each simulated platform stands for 1/scale real ones, as firms' do)."""
+    full = np.floor(rd_full / per_platform)
+    if u is None:
+        return full.astype(np.int64)
+    return np.floor(full * scale + u).astype(np.int64)
 
 
 def spillover_gain(rd: np.ndarray, p_cell_full: np.ndarray, kp: SimpleNamespace) -> np.ndarray:
@@ -154,7 +161,8 @@ class PlatformSystem:
 
         firm_slots = firm_capacity_slots(firms.rd, firms.certified, kp.platform_firm_min_rd, int(kp.platform_firm_max))
         inst_full_rd = inst.rd / self.scale
-        inst_slots = institution_capacity_slots(inst_full_rd, kp.platform_inst_rd_per_platform)
+        inst_slots = institution_capacity_slots(inst_full_rd, kp.platform_inst_rd_per_platform, self.scale,
+                                                draws.uniform(0, "f_inst_slot", inst.keys))
 
         # evaluation (dynamic adjustment)
         due = t.eval_next <= year
@@ -186,7 +194,7 @@ class PlatformSystem:
         i_cand = i_cand[draws.uniform(year, "f_apply", inst.keys[i_cand]) < apply_p]
         if n_quota and (len(f_cand) or len(i_cand)):
             f_score = firms.rd[f_cand] / kp.platform_firm_min_rd
-            i_score = inst_full_rd[i_cand] / kp.platform_inst_rd_per_platform / np.maximum(i_have[i_cand], 1)
+            i_score = inst_full_rd[i_cand] / kp.platform_inst_rd_per_platform / np.maximum(i_have[i_cand] / self.scale, 1)
             keys = np.r_[firms.uid[f_cand], inst.keys[i_cand]]
             score = np.r_[f_score, i_score] * np.exp(kp.platform_review_noise * draws.normal(year, "f_rank", keys))
             order = np.lexsort((keys, -score))[:n_quota]
@@ -276,7 +284,7 @@ class PlatformSystem:
         at_i = t.host_kind == HOST_INSTITUTION
         if at_i.any():
             j = t.host[at_i]
-            have = np.bincount(j, minlength=len(inst_full_rd))[j]
+            have = np.bincount(j, minlength=len(inst_full_rd))[j] / self.scale  # in real platforms
             ratio[at_i] = inst_full_rd[j] / kp.platform_inst_rd_per_platform / np.maximum(have, 1)
         return ratio
 

@@ -26,12 +26,12 @@ from qhsim.knowledge import platforms as pf
 from qhsim.knowledge import talent as tl
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet, create_institutions
 from qhsim.knowledge.params import Carry, KnowledgeDraws, institution_rows, knowledge_parameters, population_shares
+from qhsim.macro import cost_per_fte, wage_index
 from qhsim.policy import knowledge_policy_at
 
 WAN_PER_YI = 1e4
 FIRM_KEY_STARTUP = 1  # ledger origin flags
 FIRM_KEY_SPINOFF = 2
-REFERENCE_YEAR = 2020  # rd_cost_per_fte (behaviour.toml) is a 2020 value
 
 
 class FirmLedger:
@@ -103,7 +103,9 @@ class KnowledgeSystem:
         self.model = model
         sc = model.config
         self.scale = model.scale
-        self.draws = KnowledgeDraws(model.seed)
+        # the end-2015 state (staff, patents, platforms, the 2015 market) is part of the synthetic population: it
+        # is drawn from the population seed; the years after from the run's dynamics seed (end of __init__)
+        self.draws = KnowledgeDraws(model.population_seed)
         self.kp = knowledge_parameters(vars(model.b))  # defaults, calibrated estimates, scenario overrides
         self.b = model.b
         self.macro = model.macro
@@ -121,7 +123,7 @@ class KnowledgeSystem:
         self.ledger = FirmLedger()
 
         # talent: every employer staffed at its end-2015 target
-        wi = self.wage_index(year)
+        wi = wage_index(self.macro, year)
         emp = self._employers(f, year, np.zeros(self.inst.n))
         self.talent = tl.TalentSystem(tl.initial_population(emp, kp, self.draws, year, wi), self.scale, self.n_pref,
                                       tl.amenity_by_prefecture(kp))
@@ -162,22 +164,13 @@ class KnowledgeSystem:
         self.inst.set_enterprise_2015(market.inst_rd_income, self.kp.inst_enterprise_max_share)
         zero = np.zeros(self.n_pref)
         self.columns = self._columns(year, f, market, None, zero, zero, {})
+        self.draws = KnowledgeDraws(model.seed)
 
     # --- helpers ----------------------------------------------------------------------------------------------
-    def wage_index(self, year: int) -> float:
-        """Nominal GDP per employed person relative to 2020: the path of wages and of the cost of an R&D person."""
-        g, e = self.macro["gdp"], self.macro["employment"]
-        ref = REFERENCE_YEAR if REFERENCE_YEAR in g else max(g)
-        return (g[year] / e[year]) / (g[ref] / e[ref])
-
-    def cost_per_fte(self, year: int) -> float:
-        """万元 per full-time R&D person in firms in ``year``; institutions pay public_cost_ratio times it."""
-        return self.b.rd_cost_per_fte * self.wage_index(year)
-
     def _employers(self, f, year: int, bonus: np.ndarray, active: np.ndarray | None = None) -> tl.EmployerView:
         """Employers of R&D staff: the firms doing R&D this year (positions ``active`` in the firm population) and
         the institutions, with their staff targets."""
-        cost = self.cost_per_fte(year)
+        cost = cost_per_fte(self.macro, year, self.b)
         active = np.flatnonzero(f.rd > 0) if active is None else active
         uid = f.uid[active]
         target = tl.staff_target(f.rd[active], cost, self.draws.uniform(0, "t_staff_round", uid))
@@ -231,7 +224,7 @@ class KnowledgeSystem:
         gone = self.ledger.align(f.uid)
         if len(gone):
             self.office.abandon(~np.isin(self.office.owner, gone))
-        wi = self.wage_index(year)
+        wi = wage_index(self.macro, year)
         nominal = self.macro["gdp"][year] / self.macro["gdp"][self.start_year]
         self.external_index *= 1.0 + kp.market_external_growth
         certified = self._certified(f, year)
@@ -415,6 +408,7 @@ class KnowledgeSystem:
         cols = {
             "public_rd": wp(np.bincount(inst.pref, weights=inst.rd, minlength=k)) / s / WAN_PER_YI,
             "rd_personnel": wp(personnel),
+            "rd_personnel_fte": wp(personnel) / self.kp.headcount_per_fte,
             "rd_personnel_per_10k": ratio(personnel, employment),
             "st_talent": wp(personnel) * self.b.st_staff_per_rd_staff,
             "tech_contract_turnover": wp(market.turnover) / s / WAN_PER_YI,

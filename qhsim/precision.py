@@ -1,0 +1,106 @@
+"""Precision of policy effects 政策效应精度: seed-to-seed spread of paired comparisons, and scale fidelity.
+
+Two checks an analyst needs before trusting a design ranking (issue #8 item 3):
+
+- ``leverage_spread``: for each variant, the fiscal leverage (extra business R&D per extra yuan of public cost,
+  ``qhsim.output.compare.leverage``) of the variant against its base under common random numbers, over several
+  dynamics seeds; its coefficient of variation says whether one run ranks designs reliably.
+- ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
+  mean; a reduced scale is faithful when the difference is within two standard errors. Each seed also draws its
+  own 2015 population (``vary_population``): a reduced-scale population is one particular part of the full one,
+  so with a single fixed population the comparison would measure that part's luck, not the scale.
+
+``benchmarks/precision_report.py`` prints both; ``tests/test_precision.py`` runs a light form.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from qhsim.output.compare import leverage
+from qhsim.results import PROVINCE
+from qhsim.runner import run
+
+PLAN_GROUP = "plan_2020"
+FIDELITY_YEARS = (2020, 2025, 2035)
+
+
+def plan_indicators() -> list[str]:
+    """The nine indicators of the 2020 plan table (calibration/targets.toml group plan_2020), in file order."""
+    from qhsim.calibration.settings import REPO_ROOT
+    from qhsim.calibration.targets import load_targets
+
+    targets = load_targets(REPO_ROOT / "calibration" / "targets.toml")
+    return list(dict.fromkeys(t.indicator for t in targets if t.group == PLAN_GROUP))
+
+
+def _province_run(task: tuple[str, int, float, int, bool]) -> pd.DataFrame:
+    scenario, seed, scale, end_year, vary_population = task
+    table = run(scenario, seed=seed, scale=scale, end_year=end_year,
+                population_seed=seed if vary_population else None).indicators
+    return table[table["region"] == PROVINCE].reset_index(drop=True)
+
+
+def run_many(tasks: list[tuple[str, int, float, int, bool]], workers: int = 1) -> list[pd.DataFrame]:
+    """Province tables of (scenario, seed, scale, end_year, vary_population) runs, in task order (independent of
+    ``workers``)."""
+    if workers <= 1:
+        return [_province_run(t) for t in tasks]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_province_run, tasks))
+
+
+def leverage_spread(base: str | Path, variants: list[str | Path], seeds: list[int], scale: float, end_year: int = 2035,
+                    workers: int = 1) -> pd.DataFrame:
+    """Per variant: leverage per seed, mean, sd and coefficient of variation (sd / |mean|) over ``seeds``."""
+    scenarios = [str(base), *map(str, variants)]
+    tasks = [(sc, seed, scale, end_year, False) for sc in scenarios for seed in seeds]
+    tables = dict(zip([(t[0], t[1]) for t in tasks], run_many(tasks, workers)))
+    rows = []
+    for variant in scenarios[1:]:
+        levs = [leverage(tables[(scenarios[0], s)], tables[(variant, s)]) for s in seeds]
+        values = np.array([lv["leverage"] for lv in levs])
+        mean, sd = float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+        rows.append({
+            "variant": Path(variant).stem, "mean": mean, "sd": sd,
+            "cv": sd / abs(mean) if mean else math.nan, "min": float(values.min()), "max": float(values.max()),
+            "extra_rd": float(np.mean([lv["extra_business_rd"] for lv in levs])),
+            "extra_cost": float(np.mean([lv["extra_public_cost"] for lv in levs])),
+            "per_seed": values.tolist(),
+        })
+    return pd.DataFrame(rows)
+
+
+def scale_fidelity(scenario: str | Path, seeds: list[int], small: float = 0.25, large: float = 1.0,
+                   years: tuple[int, ...] = FIDELITY_YEARS, workers: int = 1,
+                   indicators: list[str] | None = None, vary_population: bool = True) -> pd.DataFrame:
+    """Seed mean and standard error of each plan indicator at both scales in each year.
+
+    ``z`` = (mean_small − mean_large) / SE of the difference (√(se_small² + se_large²)); ``z_large`` divides by
+    the full-scale standard error alone (the stricter reading). ``faithful`` = |z| ≤ 2.
+    """
+    indicators = indicators or plan_indicators()
+    end = max(years)
+    tasks = [(str(scenario), s, sc, end, vary_population) for sc in (small, large) for s in seeds]
+    tables = run_many(tasks, workers)
+    by_scale = {small: tables[:len(seeds)], large: tables[len(seeds):]}
+    rows = []
+    for key in indicators:
+        for year in years:
+            stats = {}
+            for name, sc in (("small", small), ("large", large)):
+                v = np.array([t.loc[t["year"] == year, key].item() for t in by_scale[sc]], dtype=float)
+                stats[f"mean_{name}"] = float(v.mean())
+                stats[f"se_{name}"] = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
+            diff = stats["mean_small"] - stats["mean_large"]
+            se = math.hypot(stats["se_small"], stats["se_large"])
+            z = diff / se if se > 0 else (0.0 if diff == 0 else math.inf)
+            z_large = diff / stats["se_large"] if stats["se_large"] > 0 else (0.0 if diff == 0 else math.inf)
+            rows.append({"indicator": key, "year": year, **stats, "diff_pct": 100 * diff / stats["mean_large"]
+                         if stats["mean_large"] else math.nan, "z": z, "z_large": z_large, "faithful": abs(z) <= 2.0})
+    return pd.DataFrame(rows)
