@@ -24,7 +24,7 @@ def duplicated(f: FirmPopulation) -> FirmPopulation:
 def test_firm_indicators_of_a_duplicated_population_at_double_scale_are_unchanged():
     rng = np.random.default_rng(2)
     f = random_population(rng, 300, 2021)
-    flows = YearFlows(*(rng.uniform(0.0, 50.0, len(f)) for _ in range(7)))
+    flows = YearFlows(*(rng.uniform(0.0, 50.0, len(f)) for _ in range(7)), user_cost=rng.uniform(0.5, 1.0, len(f)))
     twice = YearFlows(*(np.concatenate([v, v]) for v in vars(flows).values()))
     macro = {"gdp": 3000.0, "public_rd": 8.0}
     one = indicators.compute(f, 2021, macro, flows, 0.25)
@@ -113,9 +113,9 @@ def test_the_model_passes_the_scaled_little_giant_quota(monkeypatch):
     quotas = []
     real = qm.certify
 
-    def spy(f, pol, b, draws, quota):
+    def spy(f, pol, b, draws, quota, fte_cost):
         quotas.append((pol.year, quota, pol.giant_quota))
-        return real(f, pol, b, draws, quota)
+        return real(f, pol, b, draws, quota, fte_cost)
 
     monkeypatch.setattr(qm, "certify", spy)
     sc = as_scenario(SCENARIOS / "baseline.toml")
