@@ -279,8 +279,12 @@ def test_summary_report_has_province_haidong_and_haixi_sections(result):
 
 def test_observed_points_come_from_the_data_files():
     points = charts.observed_points("rd_intensity")
-    assert points == {2015: pytest.approx(100 * 11.5843 / 2011.0), 2020: 0.71}  # revised GDP (macro.toml)
-    assert charts.observed_points("gdp") == {2015: 2011.0, 2020: 3009.8}
+    # yearbook R&D over the revised GDP series (macro.toml), 2015-2020; the plan's 0.71 for 2020
+    assert points == {2015: pytest.approx(100 * 11.5843 / 2011.0), 2016: pytest.approx(100 * 13.9977 / 2258.2),
+                      2017: pytest.approx(100 * 17.9109 / 2465.1), 2018: pytest.approx(100 * 17.2951 / 2748.0),
+                      2019: pytest.approx(100 * 20.5680 / 2941.1), 2020: 0.71}
+    assert charts.observed_points("gdp") == {2015: 2011.0, 2016: 2258.2, 2017: 2465.1, 2018: 2748.0, 2019: 2941.1,
+                                             2020: 3009.8}
     assert charts.observed_points("spend_vouchers") == {}
 
 
