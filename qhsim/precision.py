@@ -3,7 +3,7 @@
 Two checks an analyst needs before trusting a design ranking (issue #8 item 3):
 
 - ``leverage_spread``: for each variant, the fiscal leverage (extra business R&D per extra yuan of public cost,
-  ``qhsim.output.compare.leverage``) of the variant against its base under common random numbers, over several
+  ``leverage``) of the variant against its base under common random numbers, over several
   dynamics seeds; its coefficient of variation says whether one run ranks designs reliably.
 - ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
   mean; a reduced scale is faithful when the difference is within two standard errors. Each seed also draws its
@@ -22,12 +22,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qhsim.output.compare import leverage
 from qhsim.results import PROVINCE
 from qhsim.runner import run
 
 PLAN_GROUP = "plan_2020"
+FISCAL_PREFIXES = ("spend_", "tax_expenditure_")  # programme spending and tax expenditure columns (万元)
+WAN_PER_YI = 1e4
 FIDELITY_YEARS = (2020, 2025, 2035)
+
+
+def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
+    """One paired run: extra business R&D and extra public cost (亿元; spending plus tax expenditure) summed over
+    the years the two province tables differ, and their ratio (NaN without extra cost)."""
+    a, b = (t[t["region"] == PROVINCE].set_index("year") if "region" in t.columns else t for t in (base, variant))
+    fiscal = [c for c in a.columns if c.startswith(FISCAL_PREFIXES)]
+    d_rd = b["business_rd"] - a["business_rd"]
+    d_cost = (b[fiscal].sum(axis=1) - a[fiscal].sum(axis=1)) / WAN_PER_YI
+    differs = (d_rd != 0) | (d_cost != 0)
+    extra_rd, extra_cost = float(d_rd[differs].sum()), float(d_cost[differs].sum())
+    return {"extra_business_rd": extra_rd, "extra_public_cost": extra_cost,
+            "leverage": extra_rd / extra_cost if extra_cost > 0 else math.nan}
 
 
 def plan_indicators() -> list[str]:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from qhsim.calibration.ensemble import load_calibration
+from qhsim.calibrated import load_calibration
 from qhsim.calibration.responses import EVIDENCE, RESPONSE_SEEDS, policy_responses, section_lines
 
 FULL = os.environ.get("QHSIM_TEST_FULL") == "1"

@@ -153,7 +153,8 @@ def calibrate(
         from qhsim.calibration.responses import RESPONSE_SEEDS, policy_responses
 
         log(f"policy responses: paired experiments with {len(RESPONSE_SEEDS)} seeds at full scale")
-        responses = policy_responses(result.point(), RESPONSE_SEEDS, 1.0, workers)
+        processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)  # an Executor: its size
+        responses = policy_responses(result.point(), RESPONSE_SEEDS, 1.0, processes)
     outcome = CalibrationOutcome(
         problem, objective, result, records, default_cells, validation, time.perf_counter() - started, computed,
         responses=responses,

@@ -115,7 +115,7 @@ def policy_responses(parameters: dict[str, float] | None = None, seeds: tuple[in
     """One row per response in ``EVIDENCE``: the model's value (mean over seeds), its seed sd, the evidence range
     and whether the value lies inside it. ``parameters`` override the behavioural defaults (e.g. a calibration's
     point estimate); without them the model's defaults (calibrated.toml) are used."""
-    from qhsim.output.compare import leverage
+    from qhsim.precision import leverage
 
     tasks = [(name, parameters, s, scale) for name in (BASE, TAX, GRANT) for s in seeds]
     runs = dict(zip([(t[0], t[2]) for t in tasks], _map(_province, tasks, workers)))
