@@ -26,6 +26,7 @@ from qhsim.results import PROVINCE
 from qhsim.runner import run
 
 PLAN_GROUP = "plan_2020"
+TARGETS = Path(__file__).resolve().parents[1] / "calibration" / "targets.toml"
 FISCAL_PREFIXES = ("spend_", "tax_expenditure_")  # programme spending and tax expenditure columns (万元)
 WAN_PER_YI = 1e4
 FIDELITY_YEARS = (2020, 2025, 2035)
@@ -46,11 +47,10 @@ def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
 
 def plan_indicators() -> list[str]:
     """The nine indicators of the 2020 plan table (calibration/targets.toml group plan_2020), in file order."""
-    from qhsim.calibration.settings import REPO_ROOT
-    from qhsim.calibration.targets import load_targets
+    from qhsim.config import read_toml
 
-    targets = load_targets(REPO_ROOT / "calibration" / "targets.toml")
-    return list(dict.fromkeys(t.indicator for t in targets if t.group == PLAN_GROUP))
+    rows = read_toml(TARGETS, "calibration targets").get("target", [])
+    return list(dict.fromkeys(r["indicator"] for r in rows if r.get("group") == PLAN_GROUP))
 
 
 def _province_run(task: tuple[str, int, float, int, bool]) -> pd.DataFrame:
