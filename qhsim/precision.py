@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qhsim.experiments.comparison import fiscal_columns
 from qhsim.results import PROVINCE
 from qhsim.runner import run
 
 PLAN_GROUP = "plan_2020"
 TARGETS = Path(__file__).resolve().parents[1] / "calibration" / "targets.toml"
-FISCAL_PREFIXES = ("spend_", "tax_expenditure_")  # programme spending and tax expenditure columns (万元)
 WAN_PER_YI = 1e4
 FIDELITY_YEARS = (2020, 2025, 2035)
 
@@ -36,7 +36,7 @@ def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
     """One paired run: extra business R&D and extra public cost (亿元; spending plus tax expenditure) summed over
     the years the two province tables differ, and their ratio (NaN without extra cost)."""
     a, b = (t[t["region"] == PROVINCE].set_index("year") if "region" in t.columns else t for t in (base, variant))
-    fiscal = [c for c in a.columns if c.startswith(FISCAL_PREFIXES)]
+    fiscal = fiscal_columns(a)
     d_rd = b["business_rd"] - a["business_rd"]
     d_cost = (b[fiscal].sum(axis=1) - a[fiscal].sum(axis=1)) / WAN_PER_YI
     differs = (d_rd != 0) | (d_cost != 0)
