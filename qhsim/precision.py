@@ -2,9 +2,9 @@
 
 Two checks an analyst needs before trusting a design ranking (issue #8 item 3):
 
-- ``leverage_spread``: for each variant, the fiscal leverage (extra business R&D per extra yuan of public cost,
-  ``leverage``) of the variant against its base under common random numbers, over several
-  dynamics seeds; its coefficient of variation says whether one run ranks designs reliably.
+- ``leverage_spread``: for each variant, its business R&D per public yuan against its base under common random
+  numbers (``qhsim.experiments.comparison.leverage`` / ``rd_per_yuan``, the definition ``qhsim compare`` uses),
+  over several dynamics seeds; its coefficient of variation says whether one run ranks designs reliably.
 - ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
   mean; a reduced scale is faithful when the difference is within two standard errors. Each seed also draws its
   own 2015 population (``vary_population``): a reduced-scale population is one particular part of the full one,
@@ -15,34 +15,21 @@ Two checks an analyst needs before trusting a design ranking (issue #8 item 3):
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from qhsim.experiments.comparison import fiscal_columns
+from qhsim.experiments.comparison import leverage
+from qhsim.experiments.designs import design_from_file, run_spec
+from qhsim.experiments.engine import Engine, Executor
 from qhsim.results import PROVINCE
-from qhsim.runner import run
 
 PLAN_GROUP = "plan_2020"
 TARGETS = Path(__file__).resolve().parents[1] / "calibration" / "targets.toml"
-WAN_PER_YI = 1e4
 FIDELITY_YEARS = (2020, 2025, 2035)
-
-
-def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
-    """One paired run: extra business R&D and extra public cost (亿元; spending plus tax expenditure) summed over
-    the years the two province tables differ, and their ratio (NaN without extra cost)."""
-    a, b = (t[t["region"] == PROVINCE].set_index("year") if "region" in t.columns else t for t in (base, variant))
-    fiscal = fiscal_columns(a)
-    d_rd = b["business_rd"] - a["business_rd"]
-    d_cost = (b[fiscal].sum(axis=1) - a[fiscal].sum(axis=1)) / WAN_PER_YI
-    differs = (d_rd != 0) | (d_cost != 0)
-    extra_rd, extra_cost = float(d_rd[differs].sum()), float(d_cost[differs].sum())
-    return {"extra_business_rd": extra_rd, "extra_public_cost": extra_cost,
-            "leverage": extra_rd / extra_cost if extra_cost > 0 else math.nan}
 
 
 def plan_indicators() -> list[str]:
@@ -53,24 +40,21 @@ def plan_indicators() -> list[str]:
     return list(dict.fromkeys(r["indicator"] for r in rows if r.get("group") == PLAN_GROUP))
 
 
-def _province_run(task: tuple[str, int, float, int, bool]) -> pd.DataFrame:
-    scenario, seed, scale, end_year, vary_population = task
-    table = run(scenario, seed=seed, scale=scale, end_year=end_year,
-                population_seed=seed if vary_population else None).indicators
-    return table[table["region"] == PROVINCE].reset_index(drop=True)
-
-
-def run_many(tasks: list[tuple[str, int, float, int, bool]], workers: int = 1) -> list[pd.DataFrame]:
-    """Province tables of (scenario, seed, scale, end_year, vary_population) runs, in task order (independent of
-    ``workers``)."""
-    if workers <= 1:
-        return [_province_run(t) for t in tasks]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_province_run, tasks))
+def run_many(tasks: list[tuple[str, int, float, int, bool]], workers: int | Executor = 1) -> list[pd.DataFrame]:
+    """Province tables of (scenario, seed, scale, end_year, vary_population) runs, in task order, on the
+    experiments engine (its executors; results independent of ``workers``). ``vary_population`` draws the 2015
+    population with the run's seed; otherwise every run starts from the scenario's fixed population."""
+    designs = {sc: design_from_file(sc) for sc in dict.fromkeys(t[0] for t in tasks)}
+    specs = [dataclasses.replace(run_spec(designs[sc], None, seed, scale, end),
+                                 population_seed=seed if vary else None)
+             for sc, seed, scale, end, vary in tasks]
+    with Engine(workers) as engine:
+        tables = engine.map(specs)
+    return [t[t["region"] == PROVINCE].reset_index(drop=True) for t in tables]
 
 
 def leverage_spread(base: str | Path, variants: list[str | Path], seeds: list[int], scale: float, end_year: int = 2035,
-                    workers: int = 1) -> pd.DataFrame:
+                    workers: int | Executor = 1) -> pd.DataFrame:
     """Per variant: leverage per seed, mean, sd and coefficient of variation (sd / |mean|) over ``seeds``."""
     scenarios = [str(base), *map(str, variants)]
     tasks = [(sc, seed, scale, end_year, False) for sc in scenarios for seed in seeds]
@@ -91,7 +75,7 @@ def leverage_spread(base: str | Path, variants: list[str | Path], seeds: list[in
 
 
 def scale_fidelity(scenario: str | Path, seeds: list[int], small: float = 0.25, large: float = 1.0,
-                   years: tuple[int, ...] = FIDELITY_YEARS, workers: int = 1,
+                   years: tuple[int, ...] = FIDELITY_YEARS, workers: int | Executor = 1,
                    indicators: list[str] | None = None, vary_population: bool = True) -> pd.DataFrame:
     """Seed mean and standard error of each plan indicator at both scales in each year.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qhsim.experiments.comparison import analyse, compare, rank
+from qhsim.experiments.comparison import analyse, compare, leverage, rank, rd_per_yuan
 from qhsim.experiments.report import write_comparison
 from qhsim.results import PROVINCE
 
@@ -53,6 +53,20 @@ def test_paired_changes_common_window_and_leverage_by_hand() -> None:
     costs = tables["costs"].set_index(["design", "item"])
     assert costs.at[("d1", "spend_ex_ante_grants"), "mean"] == pytest.approx(2.0)
     assert costs.at[("d1", "tax_expenditure_super_deduction"), "mean"] == 0.0
+
+
+def test_one_leverage_definition_for_compare_precision_and_responses() -> None:
+    """``leverage`` of one pair (qhsim.precision, policy responses) gives what ``compare`` gives for that run;
+    no R&D per yuan without extra cost."""
+    runs = runs_frame({0: [[10, 10, 10], [20, 20, 20]], 1: [[10, 11, 12], [20, 20, 19]]},
+                      {0: [[1e4] * 3, [1e4] * 3], 1: [[1e4, 2e4, 2e4], [1e4, 1e4, 1e4]]})
+    pair = [runs[(runs.point == p) & (runs.seed == 1)] for p in (0, 1)]
+    one = leverage(*pair)
+    assert (one["first_year"], one["extra_business_rd"], one["extra_public_cost"]) == (2025, 3.0, 2.0)
+    lev = analyse(runs[runs.seed == 1], "d0", ["d1"])["leverage"].set_index(["design", "instrument"])
+    assert lev.at[("d1", "total"), "rd_per_yuan"] == one["leverage"] == 1.5
+    assert math.isnan(leverage(*[runs[(runs.point == p) & (runs.seed == 2)] for p in (0, 1)])["leverage"])
+    assert math.isnan(rd_per_yuan(1.0, -2.0)) and list(rd_per_yuan([3.0, 1.0], [2.0, 0.0]))[0] == 1.5
 
 
 def test_rank_probabilities_and_pairwise() -> None:

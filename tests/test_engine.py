@@ -4,6 +4,7 @@ workers) and worker counts, no import cycles."""
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +39,14 @@ def test_dask_local_cluster_gives_the_same_numbers_as_the_local_pool() -> None:
         assert eng.describe() == "dask LocalCluster, 2 workers"
     for x, y in zip(local, dask):
         pd.testing.assert_frame_equal(x, y, check_exact=True)
+
+
+def test_map_calls_keeps_the_order_on_a_pool_and_in_process() -> None:
+    """Measurements a RunSpec cannot express (precision, policy responses) run on the same executors, in order."""
+    args = [12, 3, 7, 0, 5]
+    with Engine(1) as one, Engine(2) as two:
+        assert one.map_calls(math.factorial, args) == two.map_calls(math.factorial, args) == [
+            math.factorial(a) for a in args]
 
 
 def _imports(path: Path, package_root: Path, eager_only: bool = False) -> set[str]:

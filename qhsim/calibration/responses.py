@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,12 +75,15 @@ def _scenario(name: str, parameters: dict[str, float] | None):
     return sc
 
 
-def _province(task: tuple[str, dict | None, int, float]) -> pd.DataFrame:
-    from qhsim.runner import run
+def _spec(name: str, parameters: dict | None, seed: int, scale: float):
+    """The run of scenario ``name`` with ``parameters`` over its own (over the calibrated point estimate)."""
+    from qhsim.experiments.designs import design_from_file
+    from qhsim.experiments.spec import RunSpec
 
-    name, parameters, seed, scale = task
-    table = run(_scenario(name, parameters), seed=seed, scale=scale, end_year=LONG_RUN_YEAR).indicators
-    return table[table["region"] == "province"].set_index("year")
+    design = design_from_file(SCENARIOS / f"{name}.toml")
+    params = None if not parameters else {**design.own_parameters, **parameters}
+    return RunSpec(design.scenario, seed, scale, LONG_RUN_YEAR, (), params, True, design.origin,
+                   scenario_key=design.scenario_key)
 
 
 def _bunching(task: tuple[str, dict | None, int, float]) -> tuple[int, int]:
@@ -103,23 +105,19 @@ def _bunching(task: tuple[str, dict | None, int, float]) -> tuple[int, int]:
     return above, below
 
 
-def _map(fn, tasks, workers: int):
-    if workers <= 1:
-        return [fn(t) for t in tasks]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, tasks))
-
-
 def policy_responses(parameters: dict[str, float] | None = None, seeds: tuple[int, ...] = (1, 2, 3, 4),
                      scale: float = 1.0, workers: int = 1) -> pd.DataFrame:
     """One row per response in ``EVIDENCE``: the model's value (mean over seeds), its seed sd, the evidence range
     and whether the value lies inside it. ``parameters`` override the behavioural defaults (e.g. a calibration's
     point estimate); without them the model's defaults (calibrated.toml) are used."""
-    from qhsim.precision import leverage
+    from qhsim.experiments.engine import Engine
+    from qhsim.experiments.comparison import leverage
 
-    tasks = [(name, parameters, s, scale) for name in (BASE, TAX, GRANT) for s in seeds]
-    runs = dict(zip([(t[0], t[2]) for t in tasks], _map(_province, tasks, workers)))
-    bunch = _map(_bunching, [(BASE, parameters, s, scale) for s in seeds], workers)
+    tasks = [(name, s) for name in (BASE, TAX, GRANT) for s in seeds]
+    with Engine(workers) as engine:
+        tables = engine.map([_spec(name, parameters, s, scale) for name, s in tasks])
+        bunch = engine.map_calls(_bunching, [(BASE, parameters, s, scale) for s in seeds])
+    runs = {key: t[t["region"] == "province"].set_index("year") for key, t in zip(tasks, tables)}
     values: dict[str, list[float]] = {key: [] for key in EVIDENCE}
     for s, (above, below) in zip(seeds, bunch):
         base, tax, grant = runs[(BASE, s)], runs[(TAX, s)], runs[(GRANT, s)]

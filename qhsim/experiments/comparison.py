@@ -9,8 +9,9 @@ differs from the base to the last year, the same for every design):
 
 - indicator changes against the base (``changes``);
 - extra public cost by programme and by tax expenditure, summed over the window (``costs``, 亿元);
-- business R&D per public yuan (``leverage``): extra business R&D over the window / extra public cost, in
-  total and for each instrument whose cost changed (the design's whole extra R&D over that instrument's
+- business R&D per public yuan (``leverage``; ``rd_per_yuan`` below is the one definition, also used by
+  ``qhsim.precision`` and ``qhsim.calibration.responses``): extra business R&D over the window / extra public
+  cost, in total and for each instrument whose cost changed (the design's whole extra R&D over that instrument's
   extra cost — the same as the total for a one-instrument design); the point value is the ratio of means,
   the interval the 5%/95% quantiles of the per-run ratios;
 - P(target met) for each plan target and 2035 reference path (``targets``);
@@ -67,6 +68,43 @@ def quantiles(values: pd.Series | np.ndarray) -> dict[str, float]:
 
 def fiscal_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c.startswith(FISCAL_PREFIXES)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# business R&D per public yuan (leverage): the one definition, used by compare, qhsim.precision and
+# qhsim.calibration.responses
+
+
+def rd_per_yuan(extra_rd: float | np.ndarray, extra_cost: float | np.ndarray) -> float | np.ndarray:
+    """Business R&D per public yuan 每元公共成本带动企业研发 ("leverage"): the extra business R&D of a design over
+    its base under common random numbers, summed over the window, divided by the extra public cost (programme
+    spending plus tax expenditure, every ``spend_*`` and ``tax_expenditure_*`` column) summed over the same
+    window, both in 亿元. The window runs from the first year the design differs from its base to the end of the
+    run (before it the two runs are identical, so it is the sum over the whole run). NaN where the extra cost
+    is not positive (a design that saves money, or costs nothing, has no R&D per extra yuan)."""
+    rd, cost = np.asarray(extra_rd, dtype=float), np.asarray(extra_cost, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(cost > 0, rd / cost, np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
+    """One paired run (indicator tables of the base and the design with the same seed; the province rows are
+    used): extra business R&D and extra public cost summed over the window (亿元), its first year, and
+    ``rd_per_yuan`` of the two."""
+    a, b = (t[t["region"] == PROVINCE].set_index("year") if "region" in t.columns else t for t in (base, variant))
+    fiscal = fiscal_columns(a)
+    d_rd = b[RD] - a[RD]
+    d_cost = (b[fiscal].sum(axis=1) - a[fiscal].sum(axis=1)) / WAN_PER_YI
+    indicators = data.load("indicators")
+    cols = [c for c in a.columns if c in indicators and c in b.columns]
+    x, y = a[cols], b[cols]
+    differs = ((x != y) & ~(x.isna() & y.isna())).any(axis=1)
+    years = a.index[differs]
+    first = int(years.min()) if len(years) else int(a.index.max())
+    extra_rd, extra_cost = float(d_rd[d_rd.index >= first].sum()), float(d_cost[d_cost.index >= first].sum())
+    return {"first_year": first, "extra_business_rd": extra_rd, "extra_public_cost": extra_cost,
+            "leverage": rd_per_yuan(extra_rd, extra_cost)}
 
 
 @dataclass
@@ -183,15 +221,14 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                               "公共成本合计 total public cost", "kind": kind, **quantiles(d_cost[item])})
             material = abs(d_cost[item].mean()) > 1e-6 * max(1.0, abs(d_cost["total"].mean()))
             if item == "total" or (material and d_cost[item].mean() > 0):
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    ratio = np.where(d_cost[item] > 0, extra_rd / d_cost[item], np.nan)
+                ratio = rd_per_yuan(extra_rd.to_numpy(), d_cost[item].to_numpy())
                 mean_cost = float(d_cost[item].mean())
                 q = quantiles(ratio)
                 qr, qc = quantiles(extra_rd), quantiles(d_cost[item])
                 lev_rows.append({"design": labels[p], "instrument": item, "extra_rd": float(extra_rd.mean()),
                                  "extra_rd_p05": qr["p05"], "extra_rd_p95": qr["p95"], "extra_cost": mean_cost,
                                  "extra_cost_p05": qc["p05"], "extra_cost_p95": qc["p95"],
-                                 "rd_per_yuan": float(extra_rd.mean()) / mean_cost if mean_cost > 0 else math.nan,
+                                 "rd_per_yuan": rd_per_yuan(float(extra_rd.mean()), mean_cost),
                                  "p05": q["p05"], "median": q["median"], "p95": q["p95"]})
                 if item == "total" and rank_by == RANK_DEFAULT:
                     metric[labels[p]] = pd.Series(ratio, index=d.index)

@@ -100,6 +100,17 @@ def execute(spec: RunSpec, collect: Collect = None, expected: str | None = None)
     return out, time.perf_counter() - started
 
 
+def call(fn: Callable[..., Any], arg: Any, expected: str | None = None) -> tuple[Any, float]:
+    """Apply ``fn`` (a module-level function, picklable) to ``arg`` in this process; return (result, seconds).
+    The worker function of ``Engine.map_calls``: for measurements a ``RunSpec`` cannot express (a model's state
+    in some year), on the same executors and with the same fingerprint check as ``execute``."""
+    if expected is not None:
+        _check_fingerprint(expected)
+    started = time.perf_counter()
+    out = fn(arg)
+    return out, time.perf_counter() - started
+
+
 def _ignore_sigint() -> None:
     """Pool worker initialiser: Ctrl-C is the driver's to handle (it lets running runs finish, then stops)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -243,12 +254,21 @@ class Engine:
         run in progress, on a pool at once (queued runs are cancelled). Every run that finished before has
         reached ``on_result``.
         """
+        jobs = [(execute, (spec, collect, self.fingerprint)) for spec in specs]
         with deferred_interrupt() as interrupted:
-            return self._map(specs, collect, on_result, progress, cancel, interrupted)
+            return self._map(jobs, on_result, progress, cancel, interrupted)
 
-    def _map(self, specs: Sequence[RunSpec], collect: Collect, on_result: Callable | None,
+    def map_calls(self, fn: Callable[[Any], Any], args: Sequence[Any], progress: Progress | None = None,
+                  cancel: threading.Event | None = None) -> list[Any]:
+        """``[fn(a) for a in args]`` on this engine's executor, in the order given (``fn`` module-level, each
+        call fixed by its argument, so the results do not depend on the executor or the number of workers)."""
+        jobs = [(call, (fn, a, self.fingerprint)) for a in args]
+        with deferred_interrupt() as interrupted:
+            return self._map(jobs, None, progress, cancel, interrupted)
+
+    def _map(self, jobs: Sequence[tuple[Callable, tuple]], on_result: Callable | None,
              progress: Progress | None, cancel: threading.Event | None, interrupted: threading.Event) -> list[Any]:
-        outputs: list[Any] = [None] * len(specs)
+        outputs: list[Any] = [None] * len(jobs)
 
         def accept(i: int, out: Any, secs: float) -> None:
             outputs[i] = out
@@ -263,15 +283,15 @@ class Engine:
                 raise KeyboardInterrupt
             return cancel is not None and cancel.is_set()
 
-        if not specs:
+        if not jobs:
             return outputs
         if self.executor == "local" and self.workers == 1:
-            for i, spec in enumerate(specs):
+            for i, (fn, args) in enumerate(jobs):
                 if stopped():
                     raise Cancelled()
-                accept(i, *execute(spec, collect, self.fingerprint))
+                accept(i, *fn(*args))
         elif self.executor == "local":
-            self._run_futures(self._local_pool().submit, specs, collect, accept, stopped, wait)
+            self._run_futures(self._local_pool().submit, jobs, accept, stopped, wait)
         else:
             from distributed import wait as distributed_wait
 
@@ -283,25 +303,25 @@ class Engine:
                 except TimeoutError:
                     return set(), set(fs)
 
-            def submit(fn: Callable, spec: RunSpec, coll: Collect, fp: str) -> Any:
-                return client.submit(fn, spec, coll, fp, pure=False)
+            def submit(fn: Callable, *args: Any) -> Any:
+                return client.submit(fn, *args, pure=False)
 
-            self._run_futures(submit, specs, collect, accept, stopped, dask_wait)
+            self._run_futures(submit, jobs, accept, stopped, dask_wait)
         return outputs
 
-    def _run_futures(self, submit: Callable, specs: Sequence[RunSpec], collect: Collect,
+    def _run_futures(self, submit: Callable, jobs: Sequence[tuple[Callable, tuple]],
                      accept: Callable, stopped: Callable[[], bool], wait_fn: Callable) -> None:
         # keep a bounded number in flight, so cancelling (or Ctrl-C) does not leave a long queue behind
         window = max(2 * self.workers, 4)
-        queue = list(enumerate(specs))[::-1]
+        queue = list(enumerate(jobs))[::-1]
         pending: dict[Any, int] = {}
         try:
             while queue or pending:
                 if stopped():
                     raise Cancelled()
                 while queue and len(pending) < window:
-                    i, spec = queue.pop()
-                    pending[submit(execute, spec, collect, self.fingerprint)] = i
+                    i, (fn, args) = queue.pop()
+                    pending[submit(fn, *args)] = i
                 done, _ = wait_fn(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
                 for fut in done:
                     i = pending.pop(fut)
