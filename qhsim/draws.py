@@ -34,6 +34,18 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def arrival_keys(year: int, source: int, slots: np.ndarray) -> np.ndarray:
+    """Draw keys (non-negative int64) of agents that arrive in ``year`` through ``source`` (a small id) in the
+    given arrival ``slots`` (each an integer unique within the year and source, fixed by the rules, not by how
+    many agents arrived before): the same arrival has the same key, so the same luck, in a variant and its base.
+    A counter (the next free id) would shift every later arrival's draws as soon as two runs admit different
+    numbers."""
+    tag = _mix(np.array([(year * 64 + source) & 0xFFFFFFFF], dtype=np.uint64) + _GOLDEN)[0]
+    with np.errstate(over="ignore"):
+        z = _mix(np.asarray(slots).astype(np.uint64) * _GOLDEN ^ tag)
+    return (z >> np.uint64(2)).astype(np.int64)
+
+
 class KeyedDraws:
     """Uniform and normal draws keyed by (seed, year, purpose, uid).
 

@@ -131,7 +131,7 @@ def employers(inst: InstitutionSet, firm_uid=(), firm_target=(), inst_target=Non
 
 
 def people(n: int, **values) -> tl.TalentPopulation:
-    cols = tl.new_columns(n, **{"age": 40, "since": 2010, "factor": 1.0, **values})
+    cols = tl.new_columns(n, np.arange(n), **{"age": 40, "since": 2010, "factor": 1.0, **values})
     cols["pid"] = np.arange(n)
     return tl.TalentPopulation(cols)
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from qhsim.draws import arrival_keys
 from qhsim.knowledge.params import Carry, KnowledgeDraws
 from qhsim.knowledge.talent import weighted_pick
 
@@ -42,6 +43,7 @@ RD_TYPES = (KEY_LAB, ERC)
 
 COLUMNS: dict[str, Any] = {
     "id": np.int64,
+    "key": np.int64,  # draw key: fixed by the award (qhsim.draws.arrival_keys), not by how many came before
     "ptype": np.int8,
     "level": np.int8,
     "host_kind": np.int8,
@@ -72,6 +74,7 @@ class PlatformTable:
         ids = np.arange(self.next_id, self.next_id + n)
         self.next_id += n
         values["id"] = ids
+        values.setdefault("key", ids)  # the 2015 platforms: their ids, fixed by the 2015 population
         for name, dtype in COLUMNS.items():
             self.cols[name] = np.concatenate([self.cols[name], np.broadcast_to(np.asarray(values[name], dtype=dtype), (n,))])
         return ids
@@ -170,12 +173,12 @@ class PlatformSystem:
             cap_ratio = self._capacity_ratio(firms, inst_full_rd, kp)
             failed = due & (
                 (cap_ratio < kp.platform_maintain_share)
-                | (draws.uniform(year, "f_eval", t.id) < np.where(t.level == NATIONAL, kp.platform_fail_national,
+                | (draws.uniform(year, "f_eval", t.key) < np.where(t.level == NATIONAL, kp.platform_fail_national,
                                                                    kp.platform_fail_probability))
             )
             carrier = np.isin(t.ptype, (INCUBATOR, MAKER_SPACE))
             support = np.exp(-kp.incubator_support_effect * kpol.incubator_subsidy / 100.0)
-            failed |= due & carrier & (draws.uniform(year, "f_eval", t.id + 10**9) < kp.incubator_fail_probability * support)
+            failed |= due & carrier & (draws.uniform(year, "f_eval", t.key + 10**9) < kp.incubator_fail_probability * support)
             flows.removed += int(failed.sum())
             period = np.where(t.level == NATIONAL, kp.platform_eval_years_national, kp.platform_eval_years)
             t.eval_next[due & ~failed] = year + period[due & ~failed]
@@ -227,7 +230,7 @@ class PlatformSystem:
         up_p = kp.platform_upgrade_probability * (1.0 + kp.platform_subsidy_effect * (sub_nat + pref_sub[t.pref]) / 100.0)
         up_p = np.where(np.isin(t.ptype, (INCUBATOR, MAKER_SPACE)), kp.incubator_upgrade_probability, up_p)
         cand = (t.level == PROVINCIAL) & (cap_nat | np.isin(t.ptype, (INCUBATOR, MAKER_SPACE)))
-        up = cand & (draws.uniform(year, "f_upgrade", t.id) < up_p)
+        up = cand & (draws.uniform(year, "f_upgrade", t.key) < up_p)
         if up.any():
             t.level[up] = NATIONAL
             t.eval_next[up] = year + kp.platform_eval_years_national
@@ -259,17 +262,21 @@ class PlatformSystem:
             keys = year * 1000 + np.arange(n_new)
             pref = weighted_pick(draws.uniform(year, "f_carrier", keys), np.asarray(kp.carrier_prefecture_share, dtype=float))
             ptype = np.where(draws.uniform(year, "f_carrier", keys + 500) < kp.incubator_share_new, INCUBATOR, MAKER_SPACE)
-            self._new(year, ptype, PROVINCIAL, HOST_CARRIER, np.full(n_new, -1), pref, np.full(n_new, -1), kp)
+            self._new(year, ptype, PROVINCIAL, HOST_CARRIER, np.full(n_new, -1), pref, np.full(n_new, -1), kp, keys)
         carriers = np.isin(t.ptype, (INCUBATOR, MAKER_SPACE))
         flows.subsidy += t.count(carriers, k) * kpol.incubator_subsidy
         grads = np.where(t.ptype[carriers] == INCUBATOR, kp.incubator_startups, kp.maker_space_startups)
         flows.startups += np.bincount(t.pref[carriers], weights=grads, minlength=k)
         return flows
 
-    def _new(self, year: int, ptype, level: int, host_kind: int, host, pref, sector, kp: SimpleNamespace) -> None:
+    def _new(self, year: int, ptype, level: int, host_kind: int, host, pref, sector, kp: SimpleNamespace,
+             slots: np.ndarray | None = None) -> None:
+        """Platforms awarded this year; their draw keys come from (year, level, host kind, host) — or ``slots``
+        for carriers, which have no host — so the same award has the same draws in a variant and its base."""
         period = kp.platform_eval_years_national if level == NATIONAL else kp.platform_eval_years
+        key = arrival_keys(year, 8 + 4 * level + host_kind, np.asarray(host) if slots is None else slots)
         self.table.add(ptype=ptype, level=level, host_kind=host_kind, host=host, pref=pref, sector=sector,
-                       since=year, eval_next=year + period)
+                       since=year, eval_next=year + period, key=key)
 
     def _capacity_ratio(self, firms: SimpleNamespace, inst_full_rd: np.ndarray, kp: SimpleNamespace) -> np.ndarray:
         """Host capacity relative to the bar of the platform's level (carriers: 1)."""

@@ -351,7 +351,7 @@ class KnowledgeSystem:
         taken = np.zeros(len(entrants), dtype=bool)
         pop = self.talent.pop
         free_staff = pop.resident & (pop.oblig_until < year)
-        staff_u = self.draws.uniform(year, "f_spinoff", pop.pid + 10**9)
+        staff_u = self.draws.uniform(year, "f_spinoff", pop.key + 10**9)
         for j in np.flatnonzero(counts):
             cand = np.flatnonzero((pref == inst.pref[j]) & ~taken)
             priority = log_u[cand] / (inst.fields[j][sector[cand]] + self.kp.spinoff_field_floor)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from qhsim import data
+from qhsim.draws import arrival_keys
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet
 from qhsim.knowledge.params import Carry, KnowledgeDraws
 from qhsim.soa import ColumnTable, RowView
@@ -38,9 +39,11 @@ NO_PROGRAMME, TT_INTRODUCED, TT_CULTIVATED, KUNLUN, FLEX_PROGRAMME = 0, 1, 2, 3,
 TIER_LEVEL = (3, 2, 1)  # tier index (outstanding, leading, top-notch) -> level
 LEVEL_NAMES = ("ordinary 普通", "top-notch 拔尖", "leading 领军", "outstanding 杰出")
 MAX_SLOTS = 4096  # vacancies per employer per year (slot keys are employer key * MAX_SLOTS + k)
+ARRIVE_HIRED, ARRIVE_INTRODUCED, ARRIVE_FLEXIBLE = 1, 2, 3  # arrival sources of qhsim.draws.arrival_keys
 
 COLUMNS: dict[str, Any] = {
     "pid": np.int64,
+    "key": np.int64,  # the person's draw key, fixed on arrival (qhsim.draws.arrival_keys): pids count arrivals
     "kind": np.int8,  # NONE (job seeker), FIRM, INSTITUTION
     "employer": np.int64,  # firm uid, or INSTITUTION_KEY + institution index; -1 for none
     "level": np.int8,
@@ -88,9 +91,11 @@ class TalentPopulation(ColumnTable):
     VIEW = PersonView
 
 
-def new_columns(n: int, **values: Any) -> dict[str, np.ndarray]:
-    """Columns (except pid) for ``n`` new people: zeros, then ``values`` (scalars broadcast)."""
+def new_columns(n: int, key: np.ndarray, **values: Any) -> dict[str, np.ndarray]:
+    """Columns (except pid) for ``n`` new people with draw keys ``key``: zeros, then ``values`` (scalars
+    broadcast)."""
     cols = {name: np.zeros(n, dtype=dtype) for name, dtype in COLUMNS.items() if name != "pid"}
+    cols["key"][:] = key
     cols["employer"][:] = -1
     cols["resident"][:] = True
     cols["fte"][:] = 1.0
@@ -347,13 +352,13 @@ class TalentSystem:
         w_out = outside_wage(p.level, p.factor, wage_index, kp)
         claw = clawback_due(p.support, p.oblig_years, p.oblig_until, year, kpol.tt_clawback_share)
         prob = departure_probability(p.level, p.origin, p.age, w_eff, w_out, self.amenity[pref], claw, kp)
-        depart = employed_res & ~retire & (draws.uniform(year, "t_depart", p.pid) < prob)
+        depart = employed_res & ~retire & (draws.uniform(year, "t_depart", p.key) < prob)
         flows.outflow += np.bincount(pref[depart], minlength=k)
         flows.clawback += np.bincount(pref[depart], weights=claw[depart], minlength=k)
 
         # flexible contracts ending this year (performance subsidy, then renewal or exit)
         ending = ~p.resident & (p.oblig_until < year)
-        renew = ending & (draws.uniform(year, "t_flex_renew", p.pid) < kp.flexible_renew_probability)
+        renew = ending & (draws.uniform(year, "t_flex_renew", p.key) < kp.flexible_renew_probability)
         flows.programme_cost += np.bincount(pref[ending], minlength=k) * kpol.flex_subsidy
         p.oblig_until[renew] = year + kpol.flex_contract_years - 1
         keep = ~(retire | depart | (ending & ~renew))
@@ -386,15 +391,17 @@ class TalentSystem:
         excess[ok] = (firm_head - emp.firm_target)[pos[ok]]
         excess[inst >= 0] = (inst_head - emp.inst_target)[inst[inst >= 0]]
         releasable = p.resident & (p.kind != NONE) & (p.oblig_until < year)
-        out = layoff_mask(p.employer, releasable, excess, draws.uniform(year, "t_layoff", p.pid))
+        out = layoff_mask(p.employer, releasable, excess, draws.uniform(year, "t_layoff", p.key))
         p.kind[out] = NONE
         p.employer[out] = -1
 
-    def _host(self, year: int, purpose_base: int, n: int, inst_share: float, emp: EmployerView,
+    def _host(self, year: int, keys: np.ndarray, inst_share: float, emp: EmployerView,
               draws: KnowledgeDraws) -> tuple[np.ndarray, np.ndarray]:
-        """Employers (kind, key) for ``n`` programme entrants: an institution (prob. inst_share, weighted by
-        knowledge) or a valid HTE firm (weighted by R&D); institutions when no HTE exists."""
-        keys = purpose_base + np.arange(n)
+        """Employers (kind, key) for programme entrants with quota-slot keys ``keys``: an institution (prob.
+        inst_share, weighted by knowledge) or a valid HTE firm (weighted by R&D); institutions when no HTE exists.
+        The draws are keyed by the entrant's slot, so an entrant admitted in a variant and its base gets the
+        same draws whichever other slots are filled."""
+        n = len(keys)
         u_kind = draws.uniform(year, "t_host_kind", keys)
         u_pick = draws.uniform(year, "t_prog_host", keys)
         hte = np.flatnonzero(emp.firm_hte & (emp.firm_rd > 0))
@@ -441,12 +448,13 @@ class TalentSystem:
             if m == 0:
                 continue
             flexible = draws.uniform(year, "t_prog_flex", keys[filled]) < kp.tt_flexible_share
-            kind, key = self._host(year, (tier + 1) * 1000000, m, kp.tt_institution_share, emp, draws)
+            kind, key = self._host(year, keys[filled], kp.tt_institution_share, emp, draws)
             pref = self._pref_of(kind, key, emp)
             ages = 32 + np.floor(18 * draws.uniform(year, "t_new_age", keys[filled]))
             support = np.where(flexible, kpol.tt_grant_introduced[tier], grant)
             cols = new_columns(
-                m, kind=kind, employer=key, level=level, age=ages, since=year,
+                m, arrival_keys(year, ARRIVE_INTRODUCED, keys[filled]), kind=kind, employer=key, level=level,
+                age=ages, since=year,
                 factor=np.exp(kp.wage_factor_sd * draws.normal(year, "t_new_factor", keys[filled])),
                 prog=TT_INTRODUCED, oblig_until=year + oy - 1, oblig_years=oy, support=support, living=support / oy,
             )
@@ -460,7 +468,7 @@ class TalentSystem:
 
         # Thousand Talents, cultivated: best-placed staff promoted to the tier; living share is personal income,
         # the rest is research money for the employer
-        self._review_noise = draws.normal(year, "t_prog_rank", p.pid)  # one review draw per person and year
+        self._review_noise = draws.normal(year, "t_prog_rank", p.key)  # one review draw per person and year
         for tier, level in enumerate(TIER_LEVEL):
             n = self.carry(f"tt_cu_{tier}", kpol.tt_cultivated[tier] * share)
             if n == 0:
@@ -497,10 +505,10 @@ class TalentSystem:
             filled = draws.uniform(year, "t_prog_fill", keys) < kp.flexible_fill_probability
             m = int(filled.sum())
             if m:
-                kind, key = self._host(year, 7000000, m, kp.flexible_institution_share, emp, draws)
+                kind, key = self._host(year, keys[filled], kp.flexible_institution_share, emp, draws)
                 ages = 45 + np.floor(20 * draws.uniform(year, "t_new_age", keys[filled]))
                 arrivals.append(new_columns(
-                    m, kind=kind, employer=key, level=2, origin=FLEXIBLE, resident=False, fte=kp.flexible_fte,
+                    m, arrival_keys(year, ARRIVE_FLEXIBLE, keys[filled]), kind=kind, employer=key, level=2, origin=FLEXIBLE, resident=False, fte=kp.flexible_fte,
                     age=ages, since=year, factor=1.0, prog=FLEX_PROGRAMME, oblig_until=year + kpol.flex_contract_years - 1,
                     oblig_years=kpol.flex_contract_years,
                 ))
@@ -520,7 +528,7 @@ class TalentSystem:
         if not len(eligible):
             return eligible
         score = p.level[eligible] + self._review_noise[eligible]
-        return eligible[top_n(score, p.pid[eligible], n)]
+        return eligible[top_n(score, p.key[eligible], n)]
 
     def _enrol(self, year: int, chosen: np.ndarray, level: int, prog: int, support: float, living: float,
                oblig_years: int, research: float, emp: EmployerView, flows: TalentFlows, cost_weight: float,
@@ -563,7 +571,7 @@ class TalentSystem:
 
         # 1. job seekers already in the province
         seekers = np.flatnonzero((p.kind == NONE) & p.resident)
-        seekers = seekers[np.argsort(draws.uniform(year, "t_seeker_order", p.pid[seekers]), kind="stable")]
+        seekers = seekers[np.argsort(draws.uniform(year, "t_seeker_order", p.key[seekers]), kind="stable")]
         m = min(len(seekers), n_slots)
         p.kind[seekers[:m]] = slot_kind[:m]
         p.employer[seekers[:m]] = slot_emp[:m]
@@ -602,7 +610,7 @@ class TalentSystem:
             u_age = draws.uniform(year, "t_new_age", key)
             age = np.where(origin == LOCAL, 23 + np.floor(5 * u_age), 26 + np.floor(14 * u_age))
             p.append(new_columns(
-                n_new, kind=kind, employer=np.concatenate(new_emp), origin=origin, age=age, since=year,
+                n_new, arrival_keys(year, ARRIVE_HIRED, key), kind=kind, employer=np.concatenate(new_emp), origin=origin, age=age, since=year,
                 factor=np.exp(kp.wage_factor_sd * draws.normal(year, "t_new_factor", key)),
             ))
             flows.inflow += np.bincount(np.concatenate(new_pref), minlength=k)
@@ -626,7 +634,7 @@ def initial_population(emp: EmployerView, kp: SimpleNamespace, draws: KnowledgeD
     origin = np.where(u_or < kp.init_origin_share[0], LOCAL,
                       np.where(u_or < kp.init_origin_share[0] + kp.init_origin_share[1], RETURNEE, RECRUITED))
     since = year - np.floor(np.minimum(age - 24, 15) * draws.uniform(year, "t_init_years", pid))
-    cols = new_columns(n, kind=kind, employer=employer, level=level, origin=origin, age=age, since=since,
+    cols = new_columns(n, pid, kind=kind, employer=employer, level=level, origin=origin, age=age, since=since,
                        factor=np.exp(kp.wage_factor_sd * draws.normal(year, "t_init_factor", pid)))
     cols["pid"] = pid
     pop = TalentPopulation(cols)
