@@ -2,17 +2,18 @@
 
     .venv/bin/python benchmarks/precision_report.py [--seeds 10] [--scale 1.0] [--workers 2] [--out FILE.md]
 
-1. For each shipped variant (scenarios/*.toml except the baseline): the fiscal leverage (extra business R&D per
-   extra yuan of public cost, cumulated over the years the runs differ) against the baseline under common random
-   numbers, for each of ``--seeds`` dynamics seeds at ``--scale`` (the default comparison scale is the scenario's,
+1. For each shipped variant (scenarios/*.toml except the baseline): business R&D per public yuan (extra business
+   R&D per extra yuan of public cost, cumulated from the first year the runs differ to the end: the one definition,
+   ``qhsim.experiments.comparison.rd_per_yuan``, that ``qhsim compare`` uses) against the baseline under common
+   random numbers, for each of ``--seeds`` dynamics seeds at ``--scale`` (the default comparison scale is the scenario's,
    1.0), and its coefficient of variation across seeds (target ≤ 10%).
 2. Scale fidelity: the seed mean of the nine 2020 plan indicators at scale ``--small`` (0.25) against the mean at
    ``--scale`` in 2020, 2025 and 2035; faithful when within 2 standard errors (of the difference; the table also
    shows the stricter ratio to the full-scale standard error alone). Each seed draws its own 2015 population
    (``--fixed-population`` keeps the default one: then the check measures the luck of one quarter-population).
 
-Prints both tables; ``--out`` also writes them as Markdown. Runs ~ (variants + 1) x seeds full runs: use
-``--workers`` on a free machine and ``nice``.
+Prints both tables; ``--out`` also writes them as Markdown. Runs ~ (variants + 1) x seeds full runs on the
+experiments engine (``--workers`` processes; the numbers do not depend on it): use ``nice`` on a shared machine.
 """
 
 from __future__ import annotations
