@@ -90,6 +90,11 @@ def test_shipped_calibration_files_are_valid():
     for name in ("small", "full"):
         cfg = load_config(name)
         assert cfg.scale <= 1.0 and len(cfg.seeds) >= 2
+    for name in ("full", "medium"):  # issue #8: judged on >= 16 fresh full-scale seeds, estimated where it is judged
+        cfg = load_config(name)
+        assert cfg.validation_scale == 1.0 and len(cfg.validation_seeds) >= 16
+        assert not set(cfg.validation_seeds) & set(cfg.seeds)
+        assert cfg.scale == cfg.validation_scale and cfg.vary_population
     params = load_free_parameters(load_config("full").free_parameters)
     assert len(params) >= 2
     targets = load_targets(load_config("full").targets)
@@ -387,7 +392,8 @@ def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, cap
     """`qhsim calibrate` end to end (tiny settings): calibrated.toml, Markdown + PNG report; --oos; bad input exits 2."""
     from qhsim.cli import main
 
-    targets = TINY_TARGETS + target_row("hte_count", 167, year=[2018, 2019], id="waypoint_hte", known_by=2019)
+    targets = (TINY_TARGETS + target_row("hte_count", 167, year=2018, id="waypoint_hte")
+               + target_row("rd_intensity", 0.7, year=2019, id="rd_intensity_2019"))
     settings = write_problem(tmp_path, targets, TINY_FREE, max_generations=2, max_evaluations=14,
                              validation_seeds=[5, 6], validation_scale=0.05)
     out = tmp_path / "cal"
@@ -404,6 +410,10 @@ def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, cap
     assert main(["calibrate", "--config", "t", "--settings", str(settings), "--out", str(out), "--oos", "--quiet"]) == 0
     oos = (out / "oos" / "oos_report.md").read_text()
     assert "hte_count@province@2020" in oos and "90% predictive band" in oos
+    # information to 2018 (the waypoint) is fitted; the 2019 and 2020 targets are held out and judged per year
+    assert "known by 2018 only (waypoint_hte)" in oos
+    assert "held-out 2019: 1 targets" in oos and "held-out 2020:" in oos
+    assert "| rd_intensity_2019 | 2019 |" in oos
     capsys.readouterr()
     bad = tmp_path / "bad"
     bad_settings = write_problem(bad, TINY_TARGETS, "[no_such_parameter]\n")

@@ -85,7 +85,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     cal.add_argument("--resume", action="store_true", help="continue from the journal: journaled evaluations are not rerun")
     cal.add_argument("--out", type=Path, help="output folder for calibrated.toml, the report and the journal (default: the config's out)")
     cal.add_argument("--scale", type=scale, help="override the config's model scale")
-    cal.add_argument("--oos", action="store_true", help="out-of-sample check: refit on information up to 2019, predict 2020")
+    cal.add_argument("--oos", action="store_true", help="out-of-sample check: refit on information up to 2018, predict 2019 and 2020")
     cal.add_argument("--report-only", action="store_true", help="rebuild calibrated.toml and the report from the journal (runs only what is missing)")
     cal.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
