@@ -1,5 +1,6 @@
 """Indicators 指标 (MODEL.md §2, §4 step 12): the plan indicators computed from the agent population as
-the statistics define them, for the province and each prefecture.
+the statistics define them, for the province and each prefecture. The statistics count reported R&D (real R&D
+plus relabelled spending, qhsim.firms.relabel); ``business_rd_real`` and ``rd_intensity_real`` show real R&D.
 
 Counts and money are reported at full scale (divided by the run's ``scale``); ratios are scale-free.
 Definitions and labels: qhsim/data/indicators.toml.
@@ -87,7 +88,8 @@ def compute(
     # public R&D: universities' and institutes' R&D from the knowledge system; the data-driven stand-in path
     # (macro.toml public_rd) only when no knowledge system is given
     public_rd = knowledge["public_rd"] if knowledge else with_province(macro["public_rd"] * public_share)
-    business_rd = with_province(by_pref(f.rd)) / scale / WAN_PER_YI
+    business_rd = with_province(by_pref(f.rd)) / scale / WAN_PER_YI  # reported: what the statistics count
+    business_rd_real = with_province(by_pref(f.rd_real)) / scale / WAN_PER_YI
     total_rd = business_rd + public_rd
 
     above = S.industrial[f.sector] & (f.revenue >= ABOVE_SCALE_REVENUE)
@@ -111,6 +113,10 @@ def compute(
         "business_rd": business_rd,
         "public_rd": public_rd,
         "rd_intensity": 100.0 * total_rd / gdp,
+        "business_rd_real": business_rd_real,
+        "rd_intensity_real": 100.0 * (business_rd_real + public_rd) / gdp,
+        "relabelled_rd_share": 100.0 * np.divide(business_rd - business_rd_real, business_rd,
+                                                 out=np.full(k + 1, np.nan), where=business_rd > 0),
         "enterprise_rd_share": 100.0 * np.divide(business_rd, total_rd, out=np.full(k + 1, np.nan), where=total_rd > 0),
         "share_firms_with_rd": 100.0 * np.divide(n_above_rd, n_above, out=np.full(k + 1, np.nan), where=n_above > 0),
         "enterprises": firms / scale,

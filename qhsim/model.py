@@ -7,7 +7,7 @@ Yearly schedule (MODEL.md §4; docs/ODD.md §3):
  5. innovation vouchers (before the start decision they affect);
  2. user cost of R&D; 4. extensive margin (start / stop); 2. intensive margin (planned R&D);
  3. certification notch (HTE threshold) and reward notch (R&D-intensity tiers);
- 5. ex-ante grants; realised R&D;
+ 5. ex-ante grants; realised real R&D; reported R&D (real plus relabelled spending);
  6. knowledge stock and core IP;
  5. ex-post subsidy, R&D-intensity rewards; 9. certification round, new-HTE rewards;
  6-8, 10. knowledge system (qhsim.knowledge): technology market, universities' and institutes' R&D, talent market
@@ -24,7 +24,7 @@ from qhsim import data, indicators
 from qhsim.config import Scenario
 from qhsim.draws import KeyedDraws
 from qhsim.firms import behaviour, sector_table
-from qhsim.firms.certification import reward_amount
+from qhsim.firms.certification import reported_rd, reward_amount
 from qhsim.firms.decision import decide
 from qhsim.firms.dynamics import exit_mask, grow, innovate
 from qhsim.firms.ladder import certify
@@ -116,7 +116,8 @@ class QinghaiModel(mesa.Model):
         rd_plan = decision["rd_plan"]
 
         grants = ex_ante_grants(f, pol, rd_plan, pol.grant_budget * scale, self.draws, b)
-        f.rd[:] = rd_plan + b.grant_additionality * (grants + np.where(f.rd_active, voucher_pay, 0.0))
+        f.rd_real[:] = rd_plan + b.grant_additionality * (grants + np.where(f.rd_active, voucher_pay, 0.0))
+        f.rd[:] = reported_rd(f, pol, f.rd_real, tau, tau_alt, d, b, fte_cost)  # real plus relabelled spending
         f.rd_int[:] = rd_plan / f.revenue
         innovate(f, year, self.draws, b)
 

@@ -142,6 +142,9 @@ def random_population(rng: np.random.Generator, n: int, year: int) -> FirmPopula
         "sme_year": rng.choice([0, 0, year - 2, year - 1, year], n),
         "giant_until": rng.choice([0, 0, 0, 0, year - 1, year + 1], n),
     }
+    # real R&D this year (no extra draw, so the columns above keep their values): intensities of 0-7.2%, around
+    # the HTE thresholds
+    cols["rd_real"] = np.where(rd_active, 0.6 * cols["rd_int"] * revenue, 0.0)
     return FirmPopulation(_complete(cols, n))
 
 

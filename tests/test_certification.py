@@ -20,11 +20,12 @@ YEAR = 2021
 S = sector_table()
 
 # Behavioural parameters the hand numbers below assume, pinned so that recalibration does not move them;
-# no relabelling margin, so the high-tech share criterion is the national 60% line itself.
+# no relabelling margin, so the high-tech share criterion is the national 60% line itself; relabelling R&D
+# expenses priced out (relabel_cost 1e12), so the notch is met by real R&D alone unless a test sets it.
 PINNED = {
     "rd_cost_per_fte": 27.0, "st_staff_per_rd_staff": 1.6, "hitech_relabel_margin": 0.0,
     "hte_status_value": 20.0, "notch_horizon_discount": 2.6, "notch_own_value": 0.3,
-    "hte_approval_rate": 0.75, "notch_max_stretch": 1.0,
+    "hte_approval_rate": 0.75, "notch_max_stretch": 1.0, "relabel_cost": 1e12,
 }
 
 
@@ -200,13 +201,17 @@ UC = 0.75  # 25% taxpayer, 75% super-deduction
 # Extra R&D of x万 held for H = 2.6 present-value years costs x x 0.75 x (1 - 0.3) x 2.6 = 1.365 x.
 
 
-def notch_both(row: dict, plan: float, year: int = YEAR) -> tuple[float, float]:
-    pol, b = policy("baseline", year), rule_behaviour()
+def notch_both(row: dict, plan: float, year: int = YEAR, **overrides: float) -> tuple[float, float]:
+    """(vectorised, reference) real R&D after the notch; with relabelling priced out (PINNED) both are the
+    real-R&D rule's value up to ~1e-10万."""
+    pol, b = policy("baseline", year), rule_behaviour(**overrides)
     f = make_firms(row)
     tau, tau_alt = k.tax_rates(f, pol)
-    got = cert.hte_notch(f, pol, np.array([plan]), np.array([UC]), tau_alt, b, FTE_COST)[0]
-    want = ref.hte_notch(ref.firm_records(f)[0], pol, plan, UC, float(tau_alt[0]), b, FTE_COST)
-    return float(got), want
+    d = k.deduction_rates(f, pol, S.manufacturing)
+    got = cert.hte_notch(f, pol, np.array([plan]), np.array([UC]), tau, tau_alt, d, b, FTE_COST)[0]
+    want = ref.hte_notch(ref.firm_records(f)[0], pol, plan, UC, float(tau[0]), float(tau_alt[0]), float(d[0]), b,
+                         FTE_COST)
+    return pytest.approx((float(got), want), rel=1e-9)
 
 
 def test_notch_bumps_to_exactly_the_needed_rd_when_it_pays():
@@ -239,11 +244,13 @@ def test_notch_not_beyond_reach_or_when_other_criteria_fail():
 
 
 def test_bumped_renewing_firm_meets_the_rule_hand_case():
-    """After the notch, this year's R&D is the needed amount, and the firm meets the rule with it."""
+    """After the notch and the year-end report, this year's R&D is the needed amount, and the firm meets the rule."""
     pol, b = policy("baseline", YEAR), rule_behaviour()
     f = make_firms({**NOTCH, **RENEWING, "margin": 0.10})
     tau, tau_alt = k.tax_rates(f, pol)
-    f.rd[:] = cert.hte_notch(f, pol, np.array([200.0]), np.array([UC]), tau_alt, b, FTE_COST)
+    d = k.deduction_rates(f, pol, S.manufacturing)
+    real = cert.hte_notch(f, pol, np.array([200.0]), np.array([UC]), tau, tau_alt, d, b, FTE_COST)
+    f.rd[:] = cert.reported_rd(f, pol, real, tau, tau_alt, d, b, FTE_COST)
     assert f.rd[0] == 240.0 and cert.hte_criteria(f, pol, b, FTE_COST)[0]
     renewed = certify(f, pol, forced(b, 1.0), KeyedDraws(3), giant_quota=0, fte_cost=FTE_COST)
     assert f.hte_until[0] == YEAR + 2 and not renewed[0]
@@ -259,12 +266,65 @@ def test_bunching_renewing_firms_meet_the_ratio():
     failures = []
     for pop in (hand, f):
         tau, tau_alt = k.tax_rates(pop, pol)
+        d = k.deduction_rates(pop, pol, S.manufacturing)
         plan = 0.9 * cert.hte_rd_needed(pop, pol)
-        pop.rd[:] = cert.hte_notch(pop, pol, plan, np.full(len(pop), 0.5), tau_alt, b, FTE_COST)
-        bumped = pop.rd > plan
+        real = cert.hte_notch(pop, pol, plan, np.full(len(pop), 0.5), tau, tau_alt, d, b, FTE_COST)
+        pop.rd[:] = cert.reported_rd(pop, pol, real, tau, tau_alt, d, b, FTE_COST)
+        bumped = real > plan
         assert bumped.any()
         failures.append(int((bumped & ~cert.hte_criteria(pop, pol, b, FTE_COST)).sum()))
     assert failures == [0, 0], f"bunching firms failing the ratio: hand {failures[0]}, random {failures[1]}"
+
+
+# --- relabelling at the notch (qhsim.firms.relabel) -------------------------------------------------------
+# NOTCH firm in 2021: services, 25% taxpayer when profitable, 75% super-deduction; extra real R&D costs
+# k = UC x (1 - 0.3) = 0.525 per yuan and year.
+
+
+def test_notch_gap_closed_by_relabelling_when_it_is_cheap():
+    # no profit (tau = 0): 40 relabelled on 160 real costs 0.4/2 x 40^2 / 160 = 2.0 a year (x 2.6 = 5.2 < 54):
+    # the firm raises no real R&D, it relabels the whole gap
+    assert notch_both({**NOTCH, "margin": 0.0}, plan=160.0, relabel_cost=0.4) == (160.0, 160.0)
+
+
+def test_notch_mixes_relabelling_and_real_rd_hand_case():
+    # gamma = 2, profit 1,200万 (tau 25%, tau d = 0.1875), plan 100, target 200: routine m_c = 100 x 0.1875 / 2
+    # = 9.375; relabelling is cheaper than real R&D up to m = 100 x (0.525 + 0.1875) / 2 = 35.625; the rest,
+    # 64.375, is real: yearly cost 64.375 x 0.525 + (35.625^2 - 9.375^2) / 100 - 0.1875 x 26.25 = 40.6875,
+    # x 2.6 = 105.8 < benefit ((10% x 1,200 + 20) x 2.6 + 20) x 0.75 = 288
+    assert notch_both({**NOTCH, "margin": 0.30}, plan=100.0, relabel_cost=2.0) == (164.375, 164.375)
+    # the same firm without the option to relabel raises real R&D by the whole gap
+    assert notch_both({**NOTCH, "margin": 0.30}, plan=100.0) == (200.0, 200.0)
+
+
+def test_year_end_top_up_to_exactly_the_threshold_only_when_it_pays():
+    """Reported R&D: routine relabelling, and a top-up to exactly the 3-year need (240 for a renewing firm) when
+    the net relabelling cost over H years is below the value of HTE status."""
+    pol = policy("baseline", YEAR)
+
+    def report(row: dict, real: float, **overrides: float) -> float:
+        f, b = make_firms(row), rule_behaviour(**overrides)
+        tau, tau_alt = k.tax_rates(f, pol)
+        d = k.deduction_rates(f, pol, S.manufacturing)
+        got = float(cert.reported_rd(f, pol, np.array([real]), tau, tau_alt, d, b, FTE_COST)[0])
+        want = ref.reported_rd(ref.firm_records(f)[0], pol, real, float(tau[0]), float(tau_alt[0]), float(d[0]), b,
+                               FTE_COST)
+        assert got == pytest.approx(want, rel=1e-12)
+        return got
+
+    renewing = {**NOTCH, **RENEWING, "margin": 0.0}  # no profit: no routine relabelling, benefit 20 x 2.6 x 0.75 = 39
+    # 40 short on 200 real: 0.4/2 x 1600 / 200 x 2.6 = 4.16 < 39: topped up
+    assert report(renewing, 200.0, relabel_cost=0.4) == 240.0
+    # 100 short on 140 real: 0.4/2 x 10,000 / 140 x 2.6 = 37.1 < 39, and 100 <= 1.0 x 140: topped up
+    assert report(renewing, 140.0, relabel_cost=0.4) == 240.0
+    # with gamma = 0.5 the same top-up costs 46.4 > 39: the firm reports its real R&D
+    assert report(renewing, 140.0, relabel_cost=0.5) == 140.0
+    # beyond the stretch: 130 short on 110 real
+    assert report(renewing, 110.0, relabel_cost=0.01) == 110.0
+    # a profitable firm relabels the routine m_c = 200 x 0.25 x 0.75 / 0.4 = 93.75, already above the need
+    assert report({**renewing, "margin": 0.10}, 200.0, relabel_cost=0.4) == 293.75
+    # a firm failing another criterion (no core IP) gets no top-up
+    assert report({**renewing, "ip": 0}, 200.0, relabel_cost=0.4) == 200.0
 
 
 # --- R&D-intensity reward tiers (Haixi, seed 004:L46: tiers 10% / 15% / 20% -> 20 / 35 / 50万元) ----------

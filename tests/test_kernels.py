@@ -223,12 +223,15 @@ def test_hte_rule(case):
 def test_notches(case):
     f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
     tau, tau_alt = k.tax_rates(f, pol)
-    uc = k.user_cost(tau, k.deduction_rates(f, pol, S.manufacturing), k.expected_subsidy_rate(f, b))
+    d = k.deduction_rates(f, pol, S.manufacturing)
+    uc = k.user_cost(tau, d, k.expected_subsidy_rate(f, b))
     plan = k.planned_rd(f, k.desired_intensity(f, uc, S.rd_intensity, LEVEL, b), b)
     rows = list(zip(firms, plan.tolist(), uc.tolist(), tau_alt.tolist()))
+    taxes = list(zip(tau.tolist(), d.tolist()))
 
-    after_hte = cert.hte_notch(f, pol, plan, uc, tau_alt, b, FTE_COST)
-    close(after_hte, [ref.hte_notch(x, pol, p, u, ta, b, FTE_COST) for x, p, u, ta in rows], "HTE notch")
+    after_hte = cert.hte_notch(f, pol, plan, uc, tau, tau_alt, d, b, FTE_COST)
+    close(after_hte, [ref.hte_notch(x, pol, p, u, t, ta, dd, b, FTE_COST) for (x, p, u, ta), (t, dd) in zip(rows, taxes)],
+          "HTE notch")
     assert (after_hte > plan).sum() >= 5, "too few firms bunch at the HTE threshold for a meaningful check"
 
     after_reward = cert.reward_notch(f, pol, plan, uc, S.agri, b)
@@ -240,6 +243,22 @@ def test_notches(case):
         assert (after_reward > plan).sum() >= 3 and len(np.unique(amount)) == 1 + len(pol.reward_tiers)
     else:
         assert not amount.any() and np.array_equal(after_reward, plan)
+
+
+def test_reported_rd(case):
+    """Reported R&D (real plus relabelled spending, qhsim.firms.relabel) agrees with the reference firm by firm;
+    some firms top their books up to exactly the HTE threshold, and no firm reports less than its real R&D."""
+    f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
+    tau, tau_alt = k.tax_rates(f, pol)
+    d = k.deduction_rates(f, pol, S.manufacturing)
+    real = f.rd_real
+    got = cert.reported_rd(f, pol, real, tau, tau_alt, d, b, FTE_COST)
+    want = [ref.reported_rd(x, pol, x["rd_real"], t, ta, dd, b, FTE_COST)
+            for x, t, ta, dd in zip(firms, tau.tolist(), tau_alt.tolist(), d.tolist())]
+    close(got, want, "reported R&D")
+    assert (got >= real).all() and (got > real).any()
+    topped = got == cert.hte_rd_needed(f, pol)
+    assert (topped & (real > 0)).sum() >= 3, "too few firms top up to the HTE threshold for a meaningful check"
 
 
 def test_full_decision_step(case):

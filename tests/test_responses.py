@@ -19,16 +19,19 @@ from qhsim.calibration.responses import EVIDENCE, RESPONSE_SEEDS, policy_respons
 FULL = os.environ.get("QHSIM_TEST_FULL") == "1"
 
 
-def test_section_marks_misses_and_unmodelled_responses():
+def test_section_marks_misses():
     rows = [{"response": key, "label": ev.label, "model": ev.low * 0.5 if key == "grant_leverage" else ev.low,
              "seed_sd": 0.1, "low": ev.low, "high": ev.high, "inside": key != "grant_leverage",
-             "modelled": ev.modelled, "evidence": ev.source} for key, ev in EVIDENCE.items()]
-    text = "\n".join(section_lines(pd.DataFrame(rows), (1, 2), 1.0, "test"))
+             "evidence": ev.source} for key, ev in EVIDENCE.items()]
+    table = pd.DataFrame(rows)
+    table.attrs.update(relabelled_share_all=0.123, tax_leverage_real=1.25)
+    text = "\n".join(section_lines(table, (1, 2), 1.0, "test"))
     lines = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
     assert "**no**" in lines[EVIDENCE["grant_leverage"].label]
-    assert "**not modelled**" in lines[EVIDENCE["relabelled_share"].label]
     assert "| yes |" in lines[EVIDENCE["tax_leverage"].label]
+    assert "| yes |" in lines[EVIDENCE["relabelled_share"].label]
     assert "≥ 1.5" in lines[EVIDENCE["hte_bunching"].label] and math.isinf(EVIDENCE["hte_bunching"].high)
+    assert "relabelled share of all reported business R&D 0.123" in text
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +43,13 @@ def responses() -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_calibrated_point_buys_rd_per_public_yuan_inside_the_evidence(responses):
-    """Business R&D per yuan of super-deduction tax expenditure and per grant yuan lie inside the documented
-    ranges. The user-cost elasticity joins with QHSIM_TEST_FULL=1 only: measured from a 20-point deduction rise,
-    its seed sd is ~0.5, too noisy for two seeds (the fit report shows it with four)."""
-    keys = ["tax_leverage", "grant_leverage"] + (["user_cost_elasticity"] if FULL else [])
+def test_calibrated_point_sits_inside_the_evidence(responses):
+    """Grant leverage, the relabelled share of the notch firms' reported R&D, bunching above the HTE thresholds and
+    the real-R&D user-cost elasticity lie inside the documented ranges. The reported-R&D elasticity joins with
+    QHSIM_TEST_FULL=1 only: measured from a 20-point deduction rise it is noisier (the fit report shows it with four
+    seeds); tax leverage on reported R&D is a known miss (below)."""
+    keys = ["grant_leverage", "relabelled_share", "hte_bunching", "user_cost_elasticity_real"]
+    keys += ["user_cost_elasticity"] if FULL else []
     table = responses.loc[keys]
     assert table["model"].notna().all()
     outside = table[~table["inside"]]
@@ -52,8 +57,19 @@ def test_calibrated_point_buys_rd_per_public_yuan_inside_the_evidence(responses)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known miss of the v2 calibration: 1.1-1.3 firms just above per firm just "
-                   "below the HTE thresholds, not the sharp bunching of Chen et al. (2021); see the fit report")
-def test_firms_bunch_sharply_above_the_hte_thresholds(responses):
-    row = responses.loc["hte_bunching"]
-    assert row["model"] >= row["low"]
+def test_reported_exceeds_real_response_to_the_super_deduction(responses):
+    """Relabelling answers the super-deduction too: reported R&D responds more than real R&D (Chen et al. 2021:
+    elasticity ≈2 reported, ≈1.14 real), and real R&D per tax yuan stays within one to two yuan."""
+    reported, real = responses.at["user_cost_elasticity", "model"], responses.at["user_cost_elasticity_real", "model"]
+    assert reported > 1.3 * real
+    assert 1.0 <= responses.attrs["tax_leverage_real"] <= 2.0
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="known miss after relabelling (issue #8): about 3.3 yuan of reported R&D per "
+                   "yuan of super-deduction tax expenditure (real R&D: about 1.1). Relabelled spending answers the "
+                   "deduction rate, and the tax expenditure is capped at taxable profit while the user cost is not, "
+                   "so part of the response costs the treasury nothing; see the fit report")
+def test_reported_rd_per_tax_yuan_inside_the_evidence(responses):
+    row = responses.loc["tax_leverage"]
+    assert row["low"] <= row["model"] <= row["high"]

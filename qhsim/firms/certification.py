@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from qhsim.firms.relabel import net_relabel_cost, notch_relabel_plan, routine_relabel
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 
@@ -98,34 +99,78 @@ def hte_notch_target(f: FirmPopulation, pol: PolicyYear) -> np.ndarray:
     return np.where(renewing, np.maximum(annual, hte_rd_needed(f, pol)), annual)
 
 
+def hte_benefit(
+    f: FirmPopulation, idx: np.ndarray, pol: PolicyYear, tau_alt: np.ndarray, b: SimpleNamespace
+) -> np.ndarray:
+    """Expected value of (keeping) HTE status over a certificate's life for the firms at ``idx`` (``tau_alt``
+    theirs): [(tau_alt - tau_HTE) * profit + status value] * H plus the one-off reward for a first
+    certificate, times the approval rate."""
+    saving = np.maximum(tau_alt - pol.hte_rate, 0.0) * np.maximum(f.margin[idx] * f.revenue[idx], 0.0)
+    first_reward = np.where(f.hte_since[idx] == 0, pol.hte_reward, 0.0)
+    return ((saving + b.hte_status_value) * b.notch_horizon_discount + first_reward) * b.hte_approval_rate
+
+
 def hte_notch(
     f: FirmPopulation,
     pol: PolicyYear,
     rd_plan: np.ndarray,
     uc: np.ndarray,
+    tau: np.ndarray,
     tau_alt: np.ndarray,
+    d: np.ndarray,
     b: SimpleNamespace,
     fte_cost: float,
 ) -> np.ndarray:
-    """R&D after the certification-notch decision (MODEL.md §4.3), per firm.
+    """Real R&D after the certification-notch decision (MODEL.md §4.3), per firm.
 
     An R&D-active firm that meets every other criterion compares the expected value of (keeping) HTE
-    status over a certificate's life — [(tau_alt - tau_HTE) * profit + status value] * H plus the one-off
-    reward for a first certificate, times the approval rate — with the cost of holding R&D at the
-    threshold for that time (``notch_gain`` with years = H); it raises R&D to the threshold when that
-    pays. Holders do the same: they must keep the ratio to pass the yearly check and to renew.
+    status (``hte_benefit``) with the cost of reporting R&D at the threshold for a certificate's life (H
+    present-value years). It reaches the threshold by the cheapest mix of real R&D (user cost less the share
+    omega it values for itself, per yuan and year) and relabelling (``qhsim.firms.relabel.notch_relabel_plan``)
+    and raises real R&D by the real part when that pays; at most by ``notch_max_stretch`` times its plan.
+    Holders do the same: they must keep the ratio to renew.
     """
     need = hte_notch_target(f, pol)
     candidate = np.flatnonzero(f.rd_active & (need > rd_plan) & hte_other_criteria(f, pol, need, b, fte_cost))
     c = candidate  # the rest of the decision only for candidates (same arithmetic, less work)
-    saving = np.maximum(tau_alt[c] - pol.hte_rate, 0.0) * np.maximum(f.margin[c] * f.revenue[c], 0.0)
-    first_reward = np.where(f.hte_since[c] == 0, pol.hte_reward, 0.0)
-    horizon = b.notch_horizon_discount
-    benefit = ((saving + b.hte_status_value) * horizon + first_reward) * b.hte_approval_rate
-    bump = c[notch_gain(rd_plan[c], need[c], benefit, uc[c], b, horizon) > 0]
+    plan, tau_c, d_c = rd_plan[c], tau[c], d[c]
+    real_cost = uc[c] * (1.0 - b.notch_own_value)
+    relabel = notch_relabel_plan(plan, need[c], real_cost, tau_c, d_c, b)
+    extra = np.maximum(need[c] - plan - relabel, 0.0)
+    yearly = extra * real_cost + net_relabel_cost(relabel, plan, tau_c, d_c, b)
+    gain = hte_benefit(f, c, pol, tau_alt[c], b) - yearly * b.notch_horizon_discount
+    bump = (extra <= b.notch_max_stretch * plan) & (gain > 0)
     out = rd_plan.copy()
-    out[bump] = need[bump]
+    out[c[bump]] = plan[bump] + extra[bump]
     return out
+
+
+def reported_rd(
+    f: FirmPopulation,
+    pol: PolicyYear,
+    real: np.ndarray,
+    tau: np.ndarray,
+    tau_alt: np.ndarray,
+    d: np.ndarray,
+    b: SimpleNamespace,
+    fte_cost: float,
+) -> np.ndarray:
+    """R&D the firms report for the year on their realised ``real`` R&D (``qhsim.firms.relabel``).
+
+    Every firm relabels the routine amount the super-deduction pays for. A firm that meets every other HTE
+    criterion and whose reported 3-year ratio would fall short of its threshold tops its books up to exactly the
+    threshold when the net relabelling cost, sustained over the certificate's life, is below the value of HTE
+    status and the top-up is at most ``notch_max_stretch`` times its real R&D.
+    """
+    reported = real + routine_relabel(real, tau, d, b)
+    need = hte_rd_needed(f, pol)
+    c = np.flatnonzero((real > 0) & (need > reported) & (need <= (1.0 + b.notch_max_stretch) * real))
+    c = c[hte_other_criteria(f.rows(c), pol, need[c], b, fte_cost)]
+    top = need[c] - real[c]
+    cost = net_relabel_cost(top, real[c], tau[c], d[c], b) * b.notch_horizon_discount
+    ok = cost < hte_benefit(f, c, pol, tau_alt[c], b)
+    reported[c[ok]] = need[c[ok]]
+    return reported
 
 
 def reward_tier_eligible(f: FirmPopulation, pol: PolicyYear, sector_agri: np.ndarray) -> np.ndarray:

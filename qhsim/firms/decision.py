@@ -62,7 +62,7 @@ def decide(
     out = {}
     out["r_star"] = desired_intensity(now, uc_a, S.rd_intensity, level, b)
     out["rd_planned"] = planned_rd(now, out["r_star"], b)
-    out["rd_hte"] = hte_notch(now, pol, out["rd_planned"], uc_a, tau_alt[act], b, fte_cost)
+    out["rd_hte"] = hte_notch(now, pol, out["rd_planned"], uc_a, tau[act], tau_alt[act], d[act], b, fte_cost)
     out["rd_plan"] = reward_notch(now, pol, out["rd_hte"], uc_a, S.agri, b)
     for key, sub in out.items():
         out[key] = np.zeros(len(f))

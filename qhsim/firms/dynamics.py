@@ -60,13 +60,13 @@ def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespac
 def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> None:
     """Knowledge stock, core-IP draws and the high-tech product share after this year's R&D.
 
-    K_t = (1 - delta) K_{t-1} + R&D_t; P(new core IP) = 1 - exp(-zeta sqrt(R&D / 100万元)) (K+S draw);
-    the high-tech share drifts toward the firm's orientation (scaled down without R&D) and jumps after
+    K_t = (1 - delta) K_{t-1} + R&D_t; P(new core IP) = 1 - exp(-zeta sqrt(R&D / 100万元)) (K+S draw), both on
+    real R&D (relabelled spending creates no knowledge); the high-tech share drifts toward the firm's orientation (scaled down without R&D) and jumps after
     an innovation.
     """
-    f.knowledge[:] = (1.0 - b.knowledge_depreciation) * f.knowledge + f.rd
-    doing = np.flatnonzero(f.rd > 0)  # p = 0 without R&D: draw only for R&D performers
-    p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(f.rd[doing] / 100.0))
+    f.knowledge[:] = (1.0 - b.knowledge_depreciation) * f.knowledge + f.rd_real
+    doing = np.flatnonzero(f.rd_real > 0)  # p = 0 without R&D: draw only for R&D performers
+    p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(f.rd_real[doing] / 100.0))
     f.innovated[:] = False
     f.innovated[doing] = draws.uniform(year, "ip", f.uid, doing) < p
     f.ip[doing] += f.innovated[doing]

@@ -20,7 +20,9 @@ Conventions the rule text leaves open, stated once here:
   the 60% high-tech share relabels products and passes; a firm aiming at HTE status targets the threshold
   share of this year's revenue, or in its renewal year the 3-year catch-up if larger; the extra R&D is
   costed over the certificate's life (H present-value years), the benefit is the tax saving plus a status
-  value over the same H years plus a one-off reward for a first certificate, times the approval rate.
+  value over the same H years plus a one-off reward for a first certificate, times the approval rate;
+- relabelling (Chen, Liu, Suárez Serrato & Xu 2021): a firm may report non-R&D spending as R&D at an expected
+  cost gamma/2·m²/real; it relabels what the super-deduction pays for, and more to reach the HTE threshold.
 """
 
 from __future__ import annotations
@@ -267,21 +269,78 @@ def hte_benefit(firm: Firm, pol: PolicyYear, tau_alt: float, b: SimpleNamespace)
     return (yearly * b.notch_horizon_discount + reward) * b.hte_approval_rate
 
 
+# --- relabelling: reported versus real R&D (qhsim.firms.relabel) -------------------------------------------
+
+
+def routine_relabel(real: float, tau: float, d: float, b: SimpleNamespace) -> float:
+    """Relabelled spending the super-deduction alone pays for: the marginal expected cost gamma·m/real of
+    relabelling m yuan equals the tax saving tau·d of a yuan reported as R&D."""
+    return real * tau * d / b.relabel_cost
+
+
+def relabel_cost(m: float, real: float, b: SimpleNamespace) -> float:
+    """Expected audit and compliance cost of relabelling m yuan on ``real`` yuan of real R&D: gamma/2·m²/real."""
+    return 0.5 * b.relabel_cost * m * m / real if real > 0 else 0.0
+
+
+def net_relabel_cost(m: float, real: float, tau: float, d: float, b: SimpleNamespace) -> float:
+    """Yearly cost of relabelling m instead of the routine amount, less the extra super-deduction saving."""
+    routine = routine_relabel(real, tau, d, b)
+    return relabel_cost(m, real, b) - relabel_cost(routine, real, b) - tau * d * (m - routine)
+
+
+def notch_relabel_plan(plan: float, need: float, real_cost: float, tau: float, d: float, b: SimpleNamespace) -> float:
+    """Relabelling a firm plans in order to report ``need`` on real R&D ``plan``: the whole gap if relabelling
+    stays cheaper than real R&D (``real_cost`` per yuan and year) all the way; otherwise up to where its
+    marginal cost net of the tax saving, gamma·m/plan − tau·d, reaches ``real_cost``; never more than
+    ``notch_max_stretch`` times the plan (the books stray no further from real R&D) nor less than the routine
+    amount."""
+    routine = routine_relabel(plan, tau, d, b)
+    cheapest = plan * (real_cost + tau * d) / b.relabel_cost
+    return max(routine, min(need - plan, cheapest, b.notch_max_stretch * plan))
+
+
 def hte_notch(
-    firm: Firm, pol: PolicyYear, rd_plan: float, uc: float, tau_alt: float, b: SimpleNamespace, fte_cost: float
+    firm: Firm, pol: PolicyYear, rd_plan: float, uc: float, tau: float, tau_alt: float, d: float,
+    b: SimpleNamespace, fte_cost: float,
 ) -> float:
-    """R&D after the certification decision: an active firm (holder or not: holders must keep the ratio) that
-    plans less than its HTE target but would meet every other criterion at the target raises R&D to exactly
-    the target when the expected benefit exceeds the cost of holding R&D there for the certificate's life."""
+    """Real R&D after the certification decision: an active firm (holder or not: holders must keep the ratio)
+    that plans less than its HTE target but would meet every other criterion at the target reports exactly the
+    target when the expected benefit exceeds the cost of doing so for the certificate's life. It reaches the
+    target by the cheapest mix of relabelling and extra real R&D (which costs its user cost less the share omega
+    the firm values for itself); it raises real R&D by at most ``notch_max_stretch`` times its plan."""
     if not firm["rd_active"]:
         return rd_plan
     target = hte_notch_target(firm, pol)
     if target <= rd_plan or not hte_other_criteria(firm, pol, target, b, fte_cost):
         return rd_plan
-    benefit = hte_benefit(firm, pol, tau_alt, b)
-    if notch_gain(rd_plan, target, benefit, uc, b, years=b.notch_horizon_discount) > 0:
-        return target
+    real_cost = uc * (1.0 - b.notch_own_value)
+    relabelled = notch_relabel_plan(rd_plan, target, real_cost, tau, d, b)
+    extra = max(target - rd_plan - relabelled, 0.0)
+    if extra > b.notch_max_stretch * rd_plan:
+        return rd_plan
+    yearly = extra * real_cost + net_relabel_cost(relabelled, rd_plan, tau, d, b)
+    if hte_benefit(firm, pol, tau_alt, b) - yearly * b.notch_horizon_discount > 0:
+        return rd_plan + extra
     return rd_plan
+
+
+def reported_rd(
+    firm: Firm, pol: PolicyYear, real: float, tau: float, tau_alt: float, d: float, b: SimpleNamespace,
+    fte_cost: float,
+) -> float:
+    """R&D the firm reports on its realised real R&D: the real R&D plus the routine relabelling; if that leaves
+    its 3-year ratio below the HTE threshold while every other criterion holds, exactly the R&D that brings the
+    ratio to the threshold, provided the top-up is at most ``notch_max_stretch`` times the real R&D and its net
+    cost over the certificate's life is below the value of HTE status."""
+    reported = real + routine_relabel(real, tau, d, b)
+    need = hte_rd_needed(firm, pol)
+    if real <= 0 or need <= reported or need > (1.0 + b.notch_max_stretch) * real:
+        return reported
+    if not hte_other_criteria(firm, pol, need, b, fte_cost):
+        return reported
+    cost = net_relabel_cost(need - real, real, tau, d, b) * b.notch_horizon_discount
+    return need if cost < hte_benefit(firm, pol, tau_alt, b) else reported
 
 
 def reward_eligible(firm: Firm, pol: PolicyYear, agri: bool) -> bool:
@@ -354,7 +413,7 @@ def reference_firm_step(
     now = {**firm, "rd_active": active}
     r_star = desired_intensity(now, uc, sector.rd_intensity, level, b) if active else 0.0  # not computed
     rd_planned = planned_rd(now, r_star, b)
-    rd_hte = hte_notch(now, pol, rd_planned, uc, tau_alt, b, fte_cost)
+    rd_hte = hte_notch(now, pol, rd_planned, uc, tau, tau_alt, d, b, fte_cost)
     rd_final = reward_notch(now, pol, rd_hte, uc, agri, b)
     values = (tau, tau_alt, d, s, uc, targeted, p_start, p_stop, active, r_star, rd_planned, rd_hte, rd_final)
     return dict(zip(STEP_FIELDS, values))

@@ -22,7 +22,8 @@ from qhsim.errors import InputError
 from qhsim.firms import sector_table
 from qhsim.firms.certification import hte_threshold
 from qhsim.firms.ladder import TECH_SME_MAX_EMPLOYEES, TECH_SME_MAX_REVENUE
-from qhsim.firms.rd import sigmoid
+from qhsim.firms.rd import deduction_rates, sigmoid, tax_rates
+from qhsim.firms.relabel import routine_relabel
 from qhsim.firms.state import COLUMNS, FirmPopulation
 from qhsim.policy import PolicyYear
 
@@ -150,15 +151,18 @@ def initial_population(
     # HTE holders: R&D-oriented firms (weight = relative intensity) of a size whose threshold R&D is plausible
     pool = np.flatnonzero(active & (rev >= b.hte_2015_min_revenue) & (rev <= b.hte_2015_max_revenue))
     hte = _pick(rng, pool, _scaled_count(init["hte"], scale), relative[pool])
+    # the 2015 data count reported R&D: real R&D plus the routine relabelling of the 2015 tax rules
+    # (qhsim.firms.relabel); the level L and the holders' floor apply to real R&D
+    reported_per_real = _reported_per_real(cols, hte, pol, b)
     floor = np.zeros(n)
-    floor[hte] = b.hte_2015_threshold_margin * hte_threshold(rev[hte], pol)
+    floor[hte] = b.hte_2015_threshold_margin * hte_threshold(rev[hte], pol) / reported_per_real[hte]
     target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
 
     def intensity(level: float) -> np.ndarray:
         return np.where(active, np.maximum(np.minimum(level * relative, b.max_rd_intensity), floor), 0.0)
 
     def excess(level: float) -> float:
-        return float(np.sum(intensity(level) * rev)) - target_rd
+        return float(np.sum(intensity(level) * rev * reported_per_real)) - target_rd
 
     if excess(1e-6) > 0 or excess(1e3) < 0:
         raise InputError(
@@ -167,21 +171,36 @@ def initial_population(
         )
     level = brentq(excess, 1e-6, 1e3)
     rd_int = intensity(level)
-    rd = rd_int * rev
+    real = rd_int * rev
+    rd = real * reported_per_real
     cols.update(
         rd_active=active,
         rd_int=rd_int,
         rd=rd,
+        rd_real=real,
         rd_l1=rd / (1 + b.history_growth),
         rd_l2=rd / (1 + b.history_growth) ** 2,
-        knowledge=rd / (b.knowledge_depreciation + b.history_growth),
+        knowledge=real / (b.knowledge_depreciation + b.history_growth),
         hitech_share=np.where(active, cols["tech_orient"], b.non_rd_hitech_factor * cols["tech_orient"]),
     )
-    p_ip = 1.0 - np.exp(-b.initial_ip_years * b.ip_probability_scale * np.sqrt(rd / 100.0))
+    p_ip = 1.0 - np.exp(-b.initial_ip_years * b.ip_probability_scale * np.sqrt(real / 100.0))
     cols["ip"] = (draws.uniform(START_YEAR, "new_ip", uids) < p_ip).astype(np.int32)
 
     _initial_certificates(rng, cols, hte, init, scale, b)
     return FirmPopulation(cols), level
+
+
+def _reported_per_real(cols: dict, hte: np.ndarray, pol: PolicyYear, b: SimpleNamespace) -> np.ndarray:
+    """Reported R&D per yuan of real R&D in 2015: 1 + tau d / gamma (routine relabelling, qhsim.firms.relabel),
+    with the holders ``hte`` at the HTE rate and no firm yet registered as a tech-based SME."""
+    S = sector_table()
+    n = len(cols["uid"])
+    hte_until = np.zeros(n, dtype=np.int16)
+    hte_until[hte] = START_YEAR
+    firms = SimpleNamespace(**{**cols, "hte_until": hte_until, "sme_year": np.zeros(n, dtype=np.int16)})
+    tau, _ = tax_rates(firms, pol)
+    d = deduction_rates(firms, pol, S.manufacturing)
+    return 1.0 + routine_relabel(np.ones(n), tau, d, b)
 
 
 def _initial_certificates(

@@ -10,6 +10,9 @@ run's scale). Yearly order (docs/ODD.md §3):
   contract income) -> institutions' budgets and R&D -> staff targets -> talent market and programmes ->
   institutions' knowledge -> patents -> platforms, spillovers, incubated start-ups and spin-offs -> literacy ->
   fiscal ledger and indicators.
+
+Firms enter with their real R&D (``FirmPopulation.rd_real``): staff, patents, contract demand, platform hosting
+and spillovers follow what firms really spend, not the relabelled spending in reported R&D (qhsim.firms.relabel).
 """
 
 from __future__ import annotations
@@ -134,8 +137,8 @@ class KnowledgeSystem:
         self.office = pt.PatentOffice()
         init_carry = Carry(self.scale)  # one carry, so that the scaled total is right even when rows round to 0
         self.inst.patents[:] = [init_carry("patents", r.patents) for r in institution_rows()]
-        active = np.flatnonzero(f.rd > 0)
-        firm_rate = pt.firm_rate(f.rd[active], np.ones(len(active)), kp)
+        active = np.flatnonzero(f.rd_real > 0)
+        firm_rate = pt.firm_rate(f.rd_real[active], np.ones(len(active)), kp)
         n_firm_patents = self.carry("init_firm_patents", kp.init_firm_patents)
         if n_firm_patents and firm_rate.sum() > 0:
             pick = tl.weighted_pick(self.draws.uniform(year, "p_init", np.arange(n_firm_patents)), firm_rate)
@@ -152,7 +155,7 @@ class KnowledgeSystem:
         self.office.grants_due(year)  # already in the initial stock
 
         self.platforms = pf.PlatformSystem(self.scale, self.n_pref, self.n_sec)
-        pf.initial_platforms(self.platforms, self.inst, self._firm_view(f, year, np.flatnonzero(f.rd > 0)), kp,
+        pf.initial_platforms(self.platforms, self.inst, self._firm_view(f, year, np.flatnonzero(f.rd_real > 0)), kp,
                              self.draws, year)
         self.literacy = lit.Literacy(self.pop_share, kp)
         self.external_index = 1.0
@@ -171,12 +174,12 @@ class KnowledgeSystem:
         """Employers of R&D staff: the firms doing R&D this year (positions ``active`` in the firm population) and
         the institutions, with their staff targets."""
         cost = cost_per_fte(self.macro, year, self.b)
-        active = np.flatnonzero(f.rd > 0) if active is None else active
+        active = np.flatnonzero(f.rd_real > 0) if active is None else active
         uid = f.uid[active]
-        target = tl.staff_target(f.rd[active], cost, self.draws.uniform(0, "t_staff_round", uid))
+        target = tl.staff_target(f.rd_real[active], cost, self.draws.uniform(0, "t_staff_round", uid))
         inst_target = np.round(self.inst.rd / (cost * self.kp.public_cost_ratio)).astype(np.int64)
         return tl.EmployerView(
-            firm_uid=uid, firm_pref=f.pref[active].astype(np.int64), firm_rd=f.rd[active],
+            firm_uid=uid, firm_pref=f.pref[active].astype(np.int64), firm_rd=f.rd_real[active],
             firm_hte=f.hte_until[active] >= year, firm_knowledge=f.knowledge[active], firm_target=target,
             inst=self.inst, inst_target=inst_target, inst_bonus=bonus,
         )
@@ -200,7 +203,7 @@ class KnowledgeSystem:
         cert = self._certified(f, year) if certified is None else certified
         return SimpleNamespace(
             pos=active, uid=f.uid[active], pref=f.pref[active].astype(np.int64), sector=f.sector[active].astype(np.int64),
-            rd=f.rd[active], certified=cert[active], platform_money=np.zeros(len(active)),
+            rd=f.rd_real[active], certified=cert[active], platform_money=np.zeros(len(active)),
         )
 
     def _market(self, year: int, kpol, f, certified: np.ndarray, carry: Carry) -> mk.MarketOutcome:
@@ -209,7 +212,7 @@ class KnowledgeSystem:
                                  self.n_pref, self.n_sec, kpol.researcher_share, self.kp)
         buyers = mk.Buyers(
             uid=f.uid, pref=f.pref, sector=f.sector, revenue=f.revenue,
-            employees=f.employees, rd=f.rd, industrial=S.industrial[f.sector],
+            employees=f.employees, rd=f.rd_real, industrial=S.industrial[f.sector],
             last_partner=lambda uids: self.ledger.get("last_partner", uids),
         )
         return mk.run_market(year, kpol, self.kp, self.draws, buyers, sup, carry, self.n_pref, self.inst.n,
@@ -240,7 +243,7 @@ class KnowledgeSystem:
         inst.budget(year, kpol, nominal, market.inst_rd_income, draws, kp)
 
         # talent
-        active = np.flatnonzero(f.rd > 0)
+        active = np.flatnonzero(f.rd_real > 0)
         emp = self._employers(f, year, bonus, active)
         flows = self.talent.step(year, kpol, kp, draws, emp, wi)
         inst.pending_other += flows.research_to_institutions
@@ -255,7 +258,7 @@ class KnowledgeSystem:
         f.knowledge[active] += fv.platform_money
         strength = self.platforms.cell_strength(kp)
         cell = f.pref[active].astype(np.int64) * self.n_sec + f.sector[active]
-        f.knowledge[active] += pf.spillover_gain(f.rd[active], strength[cell], kp)
+        f.knowledge[active] += pf.spillover_gain(f.rd_real[active], strength[cell], kp)
         entrants = np.flatnonzero((f.birth == year) & ~f.rd_active)
         self._converted: list[tuple[np.ndarray, int]] = []
         startups = self._startups(year, f, entrants, pflows.startups)
@@ -294,8 +297,8 @@ class KnowledgeSystem:
 
     def _patents(self, year: int, f, staffing: np.ndarray) -> None:
         kp, draws, inst, led = self.kp, self.draws, self.inst, self.ledger
-        active = np.flatnonzero(f.rd > 0)
-        lam_f = pt.firm_rate(f.rd[active], staffing, kp)
+        active = np.flatnonzero(f.rd_real > 0)
+        lam_f = pt.firm_rate(f.rd_real[active], staffing, kp)
         uid = f.uid[active]
         self.office.file(year, uid, draws.poisson(year, "p_apply", uid, lam_f), draws, kp)
         lam_i = pt.institution_rate(inst.rd, inst.quality, kp)
