@@ -46,6 +46,7 @@ def test_ex_ante_grants_go_down_the_ranking_within_the_budget(b):
 def test_knowledge_stock_adds_this_years_rd(b):
     f = make_firms(*FIRMS)
     f.knowledge[:] = [1000.0, 0.0, 50.0]
+    f.rd_real[:] = f.rd  # real R&D enters the stock (tests/test_relabel.py: reported R&D does not)
     innovate(f, 2020, KeyedDraws(1), b)
     d = b.knowledge_depreciation
     assert list(f.knowledge) == pytest.approx([(1 - d) * 1000.0 + 100.0, 300.0, (1 - d) * 50.0 + 600.0])

@@ -45,7 +45,7 @@ def baseline() -> QinghaiModel:
 
 
 def test_routine_relabelling_equates_marginal_cost_and_tax_saving():
-    b = default_behaviour(relabel_cost=0.5)
+    b = default_behaviour(relabel_cost=0.5, notch_max_stretch=2.0)
     real, tau, d = np.array([100.0, 100.0, 100.0]), np.array([0.25, 0.0, 0.25]), np.array([1.0, 1.0, 0.0])
     m = routine_relabel(real, tau, d, b)
     assert m == pytest.approx([50.0, 0.0, 0.0])  # 100 x 0.25 x 1.0 / 0.5; nothing without tax or deduction
@@ -55,6 +55,10 @@ def test_routine_relabelling_equates_marginal_cost_and_tax_saving():
     # at the notch a firm relabels more, up to where relabelling costs as much as real R&D (0.4 per yuan)
     plan = notch_relabel_plan(real[:1], np.array([1000.0]), np.array([0.4]), tau[:1], d[:1], b)
     assert plan == pytest.approx(100.0 * (0.4 + 0.25) / 0.5)
+    # ... never more than notch_max_stretch x real R&D, never less than the routine amount
+    b.notch_max_stretch = 1.0
+    assert notch_relabel_plan(real[:1], np.array([1000.0]), np.array([0.4]), tau[:1], d[:1], b) == pytest.approx(100.0)
+    assert notch_relabel_plan(real[:1], np.array([110.0]), np.array([0.4]), tau[:1], d[:1], b) == pytest.approx(50.0)
 
 
 def test_no_relabelling_without_super_deduction_or_notch(tmp_path):
