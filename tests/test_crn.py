@@ -63,3 +63,27 @@ def test_model_kernels_keep_a_firms_luck_when_others_leave(b):
     other = random_population(np.random.default_rng(5), 400, 2020)
     innovate(other, 2021, KeyedDraws(12), b)
     assert not np.array_equal(other.innovated, full.innovated)
+
+
+def test_an_arrivals_draw_key_ignores_how_many_arrived_before():
+    """People and platforms are keyed by their arrival (year, route, slot), not by a running counter: one more
+    arrival in a variant leaves every other arrival's key, hence its draws, as in the base."""
+    from qhsim.draws import arrival_keys
+    from qhsim.knowledge import platforms as pf
+    from qhsim.knowledge.params import knowledge_parameters
+
+    base = arrival_keys(2030, 1, np.array([5, 9, 12]))
+    more = arrival_keys(2030, 1, np.array([3, 5, 7, 9, 12]))
+    assert list(more[[1, 3, 4]]) == list(base)
+    assert len(set(more.tolist())) == 5 and (more >= 0).all()
+    assert arrival_keys(2031, 1, np.array([5]))[0] != base[0] != arrival_keys(2030, 2, np.array([5]))[0]
+
+    kp = knowledge_parameters({})
+    tables = []
+    for hosts in ([11, 40], [11, 25, 40]):  # the variant awards one more platform, to host 25, in between
+        ps = pf.PlatformSystem(1.0, 2, 2)
+        ps._new(2030, np.full(len(hosts), pf.ERC), pf.PROVINCIAL, pf.HOST_FIRM, np.array(hosts), np.zeros(len(hosts)),
+                np.zeros(len(hosts)), kp)
+        tables.append(dict(zip(ps.table.host.tolist(), ps.table.key.tolist())))
+    assert tables[1][11] == tables[0][11] and tables[1][40] == tables[0][40]
+    assert list(tables[1]) == [11, 25, 40]
