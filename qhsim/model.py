@@ -61,8 +61,8 @@ class QinghaiModel(mesa.Model):
         self.sectors = sector_table()
         self.draws = KeyedDraws(seed)
         self.macro = macro_paths(scenario)
-        self.firms, self.rd_level = initial_population(population_seed, self.scale, policy_at(scenario, self.year),
-                                                       self.b)
+        self.firms, self.rd_level, self.rd_propensity = initial_population(
+            population_seed, self.scale, policy_at(scenario, self.year), self.b)
         self.province = ProvincialGovernment(self)
         self.prefecture_govs = [PrefectureGovernment(self, p.id, p.zh, p.en) for p in data.prefectures()]
         self.knowledge = KnowledgeSystem(self)  # universities, institutes, talent, technology market, platforms
@@ -99,7 +99,8 @@ class QinghaiModel(mesa.Model):
         entrants = None
         if n_new > 0:
             size_index = macro["gdp"] / self.macro["gdp"][self.config.run.start_year]  # entrants grow with the economy
-            entrants = new_firms(self.draws, entrant_uids(year, n_new), year, b.entrant_size_factor * size_index, b)
+            entrants = new_firms(self.draws, entrant_uids(year, n_new), year, b.entrant_size_factor * size_index, b,
+                                 self.rd_propensity)
         f.keep(stay, entrants)
 
         # vouchers, then the R&D decisions they and the tax system shape

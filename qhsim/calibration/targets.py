@@ -24,6 +24,7 @@ OPTIONAL = ("id", "tolerance_note", "known_by", "weight", "year_rule", "awaiting
 BASES = ("fitted", "set by hand", "by construction", "predicted")
 HEADLINE_BASES = ("fitted", "predicted")  # fit claims count only these
 SCENARIO_TABLES = ("policy.", "macro.")  # by_construction may also name a scenario table
+DATA_TABLES = ("geography.",)  # ... or a structural data table (qhsim/data/geography.toml)
 YEAR_RULES = ("closest",)
 YEARS = (2015, 2060)
 
@@ -195,10 +196,10 @@ def _names(path: Path, i: int, tid: str, key: str, value: Any) -> tuple[str, ...
         raise _fail(path, i, tid, key, value, "expected a list of model parameter names")
     known = model_parameters()
     for name in value:
-        table_ok = key == "by_construction" and name.startswith(SCENARIO_TABLES)
+        table_ok = name.startswith(DATA_TABLES) or (key == "by_construction" and name.startswith(SCENARIO_TABLES))
         if name not in known and not table_ok:
-            allowed = "parameters of qhsim/data/behaviour.toml, talent.toml, knowledge.toml" + (
-                " or a scenario table (policy.*, macro.*)" if key == "by_construction" else "")
+            allowed = "parameters of qhsim/data/behaviour.toml, talent.toml, knowledge.toml, a structural data " \
+                "table (geography.*)" + (" or a scenario table (policy.*, macro.*)" if key == "by_construction" else "")
             raise _fail(path, i, tid, key, name, f"unknown (allowed: {allowed})")
     return tuple(value)
 

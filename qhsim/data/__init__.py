@@ -57,6 +57,9 @@ class Prefecture:
     enterprise_share: float
     public_rd_share: float
     sector_affinity: dict[str, float]
+    business_rd_share_2015: float | None = None  # pinned share of the province's end-2015 business R&D, if known
+    hte_share_2015: float | None = None  # pinned share of the province's end-2015 HTEs, if known
+    firm_size_factor: float = 1.0  # multiplier on the revenue of the prefecture's firms (sector medians x this)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,8 @@ class Sector:
 def prefectures() -> tuple[Prefecture, ...]:
     """The 8 prefecture-level units in a fixed order (their index is the firm's ``pref`` code)."""
     return tuple(
-        Prefecture(**{k: row[k] for k in Prefecture.__dataclass_fields__}) for row in load("geography")["prefecture"]
+        Prefecture(**{k: row[k] for k in Prefecture.__dataclass_fields__ if k in row})
+        for row in load("geography")["prefecture"]
     )
 
 

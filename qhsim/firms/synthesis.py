@@ -68,15 +68,18 @@ def _beta_quantile(sector: np.ndarray, u: np.ndarray) -> np.ndarray:
     return lo + (x - i) * (hi - lo)
 
 
-def new_firms(draws: KeyedDraws, uids: np.ndarray, year: int, size_factor: float, b: SimpleNamespace) -> dict:
+def new_firms(draws: KeyedDraws, uids: np.ndarray, year: int, size_factor: float, b: SimpleNamespace,
+              rd_propensity: np.ndarray) -> dict:
     """Columns for the firms ``uids`` without R&D or certificates, founded in ``year`` (the end-2015 population:
     founded before). Every attribute is a keyed draw of (seed, year, uid): an entrant's attributes do not depend
-    on how many firms enter with it, so a policy variant and its base share their entrants firm by firm."""
+    on how many firms enter with it, so a policy variant and its base share their entrants firm by firm.
+    ``rd_propensity``: multiplier on desired R&D intensity per prefecture (``initial_population`` derives it)."""
     S = sector_table()
     n = len(uids)
     pref, sector = _location_and_sector(draws, year, uids)
     sigma = S.revenue_sigma[sector] * (1.0 if year == START_YEAR else b.entrant_sigma_factor)
-    revenue = S.revenue_median[sector] * size_factor * np.exp(sigma * draws.normal(year, "new_size", uids))
+    pref_size = np.array([p.firm_size_factor for p in data.prefectures()])[pref]
+    revenue = S.revenue_median[sector] * size_factor * pref_size * np.exp(sigma * draws.normal(year, "new_size", uids))
     revenue = np.maximum(revenue, 1.0)
     margin = b.margin_mean + b.margin_sd * draws.normal(year, "new_margin", uids)
     tech_orient = _beta_quantile(sector, draws.uniform(year, "new_orient", uids))
@@ -92,7 +95,7 @@ def new_firms(draws: KeyedDraws, uids: np.ndarray, year: int, size_factor: float
         rev_l2=revenue / (1 + b.history_growth) ** 2,
         margin=margin,
         employees=np.maximum(revenue / S.revenue_per_employee[sector], 1.0),
-        eta=b.intensity_dispersion * draws.normal(year, "new_eta", uids) + np.log(b.prefecture_rd_propensity)[pref],
+        eta=b.intensity_dispersion * draws.normal(year, "new_eta", uids) + np.log(rd_propensity)[pref],
         tech_orient=tech_orient,
         hitech_share=b.non_rd_hitech_factor * tech_orient,
         encouraged=draws.uniform(year, "new_encouraged", uids) < S.encouraged_share[sector],
@@ -124,39 +127,24 @@ def _scaled_count(value: float, scale: float) -> int:
 
 def initial_population(
     population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespace
-) -> tuple[FirmPopulation, float]:
-    """The end-2015 population drawn from ``population_seed`` (not the run's dynamics seed), and the R&D level
-    factor L that matched 2015 business R&D. Firm i's structure (location, sector, size, margin, orientation)
-    is a keyed draw of (population_seed, i): a reduced-scale population is the first part of the full one."""
-    S = sector_table()
-    init = data.values("initial_state")
-    n = _scaled_count(data.observed("enterprises")[START_YEAR], scale)
-    draws, uids = KeyedDraws(population_seed), np.arange(n, dtype=np.int64)
-    rng = np.random.default_rng([population_seed, START_YEAR])  # the certificate holders' draws below
-    cols = new_firms(draws, uids, START_YEAR, 1.0, b)
-    age = np.floor(-b.initial_mean_firm_age * np.log(draws.uniform(START_YEAR, "new_age", uids)))  # exponential
-    cols["birth"] = (START_YEAR - age).astype(np.int16)
-    rev, sector = cols["revenue"], cols["sector"]
+) -> tuple[FirmPopulation, float, np.ndarray]:
+    """The end-2015 population drawn from ``population_seed`` (not the run's dynamics seed), the R&D level
+    factor L that matched 2015 business R&D, and the R&D propensity per prefecture. Firm i's structure
+    (location, sector, size, margin, orientation, eta) is a keyed draw of (population_seed, i): a reduced-scale
+    population is the first part of the full one.
 
-    # Extensive margin: intercept a0 so that the expected share of above-scale industrial firms with R&D
-    # equals the end-2015 value.
-    logit_rest = S.rd_logit[sector] + b.rd_size_slope * np.log(rev / 1000.0)
-    above = S.industrial[sector] & (rev >= ABOVE_SCALE_REVENUE)
-    target_share = init["share_firms_with_rd"] / 100.0
-    a0 = brentq(lambda a: sigmoid(a + logit_rest[above]).mean() - target_share, -30.0, 30.0)
-    active = draws.uniform(START_YEAR, "new_active", uids) < sigmoid(a0 + logit_rest)
-
-    # Intensive margin: relative intensities from sector, size and firm effect; level L matches 2015 R&D.
-    relative = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
-    # HTE holders: R&D-oriented firms (weight = relative intensity) of a size whose threshold R&D is plausible
-    pool = np.flatnonzero(active & (rev >= b.hte_2015_min_revenue) & (rev <= b.hte_2015_max_revenue))
-    hte = _pick(rng, pool, _scaled_count(init["hte"], scale), relative[pool])
-    # the 2015 data count reported R&D: real R&D plus the routine relabelling of the 2015 tax rules
-    # (qhsim.firms.relabel); the level L and the holders' floor apply to real R&D
-    reported_per_real = _reported_per_real(cols, hte, pol, b)
-    floor = np.zeros(n)
-    floor[hte] = b.hte_2015_threshold_margin * hte_threshold(rev[hte], pol) / reported_per_real[hte]
-    target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
+    R&D concentration: a prefecture with a documented share of the province's end-2015 business R&D
+    (geography.toml ``business_rd_share_2015``) gets the R&D propensity (``_rd_propensity``) that gives its firms
+    that share in the full-scale population of the seed (so that it does not depend on the scale); it shifts the
+    firm effect eta of its firms and of its later entrants (``new_firms``)."""
+    pinned = any(p.business_rd_share_2015 is not None for p in data.prefectures())
+    full = _draw(population_seed, 1.0, pol, b).propensity if pinned and scale != 1.0 else None
+    d = _draw(population_seed, scale, pol, b, full)
+    init, cols, active, rev, floor, rng = d.init, d.cols, d.active, d.cols["revenue"], d.floor, d.rng
+    propensity, n, target_rd, hte, draws, uids = d.propensity, d.n, d.target_rd, d.hte, d.draws, d.uids
+    reported_per_real = d.reported_per_real
+    cols["eta"] = cols["eta"] + np.log(propensity)[cols["pref"]]
+    relative = d.relative0 * propensity[cols["pref"]]
 
     def intensity(level: float) -> np.ndarray:
         return np.where(active, np.maximum(np.minimum(level * relative, b.max_rd_intensity), floor), 0.0)
@@ -187,7 +175,102 @@ def initial_population(
     cols["ip"] = (draws.uniform(START_YEAR, "new_ip", uids) < p_ip).astype(np.int32)
 
     _initial_certificates(rng, cols, hte, init, scale, b)
-    return FirmPopulation(cols), level
+    return FirmPopulation(cols), level, propensity
+
+
+def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespace,
+          propensity: np.ndarray | None = None) -> SimpleNamespace:
+    """Structure, R&D activity, HTE holders and their R&D floors of the end-2015 population, and the pinned
+    prefectures' R&D propensity (solved here unless ``propensity`` is given)."""
+    S = sector_table()
+    init = data.values("initial_state")
+    n = _scaled_count(data.observed("enterprises")[START_YEAR], scale)
+    draws, uids = KeyedDraws(population_seed), np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng([population_seed, START_YEAR])  # the certificate holders' draws below
+    n_pref = len(data.prefectures())
+    cols = new_firms(draws, uids, START_YEAR, 1.0, b, np.ones(n_pref))
+    age = np.floor(-b.initial_mean_firm_age * np.log(draws.uniform(START_YEAR, "new_age", uids)))  # exponential
+    cols["birth"] = (START_YEAR - age).astype(np.int16)
+    rev, sector, pref = cols["revenue"], cols["sector"], cols["pref"]
+
+    # Extensive margin: intercept a0 so that the expected share of above-scale industrial firms with R&D
+    # equals the end-2015 value.
+    logit_rest = S.rd_logit[sector] + b.rd_size_slope * np.log(rev / 1000.0)
+    above = S.industrial[sector] & (rev >= ABOVE_SCALE_REVENUE)
+    target_share = init["share_firms_with_rd"] / 100.0
+    a0 = brentq(lambda a: sigmoid(a + logit_rest[above]).mean() - target_share, -30.0, 30.0)
+    active = draws.uniform(START_YEAR, "new_active", uids) < sigmoid(a0 + logit_rest)
+
+    # Intensive margin: relative intensities from sector, size and firm effect; R&D concentration (the pinned
+    # prefectures' propensity) first without, then with the HTE holders' floors.
+    target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
+    relative0 = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
+    floor = np.zeros(n)
+    first = _rd_propensity(pref, active, relative0, rev, floor, target_rd, b, n_pref) if propensity is None else propensity
+    # HTE holders: R&D-oriented firms (weight = relative intensity) of a size whose threshold R&D is plausible
+    pool = np.flatnonzero(active & (rev >= b.hte_2015_min_revenue) & (rev <= b.hte_2015_max_revenue))
+    hte = _pick_hte(rng, pool, pref, _scaled_count(init["hte"], scale), relative0 * first[pref])
+    # the 2015 data count reported R&D: real R&D plus the routine relabelling of the 2015 tax rules
+    # (qhsim.firms.relabel); the level L and the holders' floor apply to real R&D
+    reported_per_real = _reported_per_real(cols, hte, pol, b)
+    floor[hte] = b.hte_2015_threshold_margin * hte_threshold(rev[hte], pol) / reported_per_real[hte]
+    if propensity is None:
+        propensity = _rd_propensity(pref, active, relative0, rev * reported_per_real, floor, target_rd, b, n_pref)
+    return SimpleNamespace(init=init, n=n, draws=draws, uids=uids, rng=rng, cols=cols, active=active,
+                           relative0=relative0, hte=hte, floor=floor, propensity=propensity, target_rd=target_rd,
+                           reported_per_real=reported_per_real)
+
+
+def _pick_hte(rng: np.random.Generator, pool: np.ndarray, pref: np.ndarray, k: int, weight: np.ndarray) -> np.ndarray:
+    """The end-2015 HTE holders: a prefecture with a documented share of the province's HTEs (geography.toml
+    ``hte_share_2015``) gets that share of the ``k`` certificates, drawn among its own candidates; the rest of the
+    province the remainder."""
+    picks, rest = [], np.ones(len(pool), dtype=bool)
+    for i, p in enumerate(data.prefectures()):
+        if p.hte_share_2015 is not None:
+            mine = pref[pool] == i
+            rest &= ~mine
+            picks.append(_pick(rng, pool[mine], int(round(p.hte_share_2015 * k)), weight[pool[mine]]))
+    others = pool[rest]
+    picks.append(_pick(rng, others, k - sum(len(x) for x in picks), weight[others]))
+    return np.concatenate(picks)
+
+
+PROPENSITY_BOUNDS = (0.2, 5.0)  # a pinned prefecture's R&D propensity is kept within these (see _rd_propensity)
+
+
+def _rd_propensity(pref: np.ndarray, active: np.ndarray, relative: np.ndarray, rev: np.ndarray, floor: np.ndarray,
+                   target_rd: float, b: SimpleNamespace, n_pref: int) -> np.ndarray:
+    """R&D propensity per prefecture: 1, except for a prefecture with a documented share of the province's 2015
+    business R&D (geography.toml ``business_rd_share_2015``), where it is the ratio of the level factor that gives
+    its firms that share to the level factor that gives the other firms the rest (intensities at least ``floor``).
+    Kept within PROPENSITY_BOUNDS: when a prefecture's floors alone exceed its share (or, in a small population, its
+    few R&D performers cannot carry it), its R&D misses the share instead of its firms' intensity running away."""
+    pinned = [(i, p.business_rd_share_2015) for i, p in enumerate(data.prefectures())
+              if p.business_rd_share_2015 is not None]
+    propensity = np.ones(n_pref)
+    if not pinned:
+        return propensity
+    in_pinned = np.isin(pref, [i for i, _ in pinned])
+    rest = _level(active & ~in_pinned, relative, rev, floor, (1.0 - sum(s for _, s in pinned)) * target_rd, b)
+    for i, share in pinned:
+        level = _level(active & (pref == i), relative, rev, floor, share * target_rd, b)
+        propensity[i] = np.clip(level / rest, *PROPENSITY_BOUNDS)
+    return propensity
+
+
+def _level(mask: np.ndarray, relative: np.ndarray, rev: np.ndarray, floor: np.ndarray, target: float,
+           b: SimpleNamespace) -> float:
+    """Level factor L with sum over ``mask`` of max(min(L x relative, max intensity), floor) x revenue = ``target``
+    (a tiny L when the floors alone exceed it, a huge one when the firms cannot carry it: the bounds then bind)."""
+    rel, r, fl = relative[mask], rev[mask], floor[mask]
+
+    def excess(lv: float) -> float:
+        return float(np.sum(np.maximum(np.minimum(lv * rel, b.max_rd_intensity), fl) * r)) - target
+
+    if excess(1e-9) > 0:
+        return 1e-9
+    return 1e3 if excess(1e3) < 0 else brentq(excess, 1e-9, 1e3)
 
 
 def _reported_per_real(cols: dict, hte: np.ndarray, pol: PolicyYear, b: SimpleNamespace) -> np.ndarray:
