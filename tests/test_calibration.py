@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -419,8 +420,10 @@ def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, cap
     oos = (out / "oos" / "oos_report.md").read_text()
     assert "hte_count@province@2020" in oos and "90% predictive band" in oos
     # information to 2018 (the waypoint) is fitted; the 2019 and 2020 targets are held out and judged per year
+    # (the tech-based target of year [2018, 2019] counts in whichever year its simulated value is closest, so 2019
+    # holds 1 or 2 targets depending on the model)
     assert "known by 2018 only (waypoint_hte)" in oos
-    assert "held-out 2019: 1 targets" in oos and "held-out 2020:" in oos
+    assert re.search(r"held-out 2019: [12] targets", oos) and "held-out 2020:" in oos
     assert "| rd_intensity_2019 | 2019 |" in oos
     capsys.readouterr()
     bad = tmp_path / "bad"
