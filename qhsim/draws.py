@@ -29,9 +29,15 @@ PURPOSES = {
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
+    """SplitMix64's finaliser, in place on ``z`` (a fresh uint64 array) to spare temporaries; returns ``z``."""
+    shifted = np.empty_like(z)
+    for shift, multiplier in ((30, _M1), (27, _M2)):
+        np.right_shift(z, np.uint64(shift), out=shifted)
+        z ^= shifted
+        z *= multiplier
+    np.right_shift(z, np.uint64(31), out=shifted)
+    z ^= shifted
+    return z
 
 
 def arrival_keys(year: int, source: int, slots: np.ndarray) -> np.ndarray:
@@ -74,7 +80,11 @@ class KeyedDraws:
         keys = self._uid_keys(uids)
         with np.errstate(over="ignore"):
             z = _mix((keys if at is None else keys[at]) + stream)
-        return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * _TO_UNIT
+        z >>= np.uint64(11)
+        u = z.astype(np.float64)
+        u += 0.5
+        u *= _TO_UNIT
+        return u
 
     def chance(self, year: int, purpose: str, uids: np.ndarray, p: float | np.ndarray, where: np.ndarray) -> np.ndarray:
         """Mask: ``where`` and uniform < ``p`` (a number or one per uid); draws only where ``where`` holds, with

@@ -74,7 +74,12 @@ def compute(
     pref = f.pref.astype(np.intp)  # once: bincount would convert the int8 codes on every call
 
     def by_pref(weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(pref, weights=weights, minlength=k).astype(float)
+        if weights is None:
+            return np.bincount(pref, minlength=k).astype(float)
+        # money flows are zero for most firms: summing only the others gives the same sums bit for bit (each bin
+        # still adds its values in firm order; adding a zero never changes a sum that starts at +0.0)
+        paid = np.flatnonzero(weights)
+        return np.bincount(pref[paid], weights=weights[paid], minlength=k)
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(pref[mask], minlength=k).astype(float)
@@ -88,7 +93,8 @@ def compute(
     # public R&D: universities' and institutes' R&D from the knowledge system; the data-driven stand-in path
     # (macro.toml public_rd) only when no knowledge system is given
     public_rd = knowledge["public_rd"] if knowledge else with_province(macro["public_rd"] * public_share)
-    business_rd = with_province(by_pref(f.rd)) / scale / WAN_PER_YI  # reported: what the statistics count
+    rd_sum = with_province(by_pref(f.rd))
+    business_rd = rd_sum / scale / WAN_PER_YI  # reported: what the statistics count
     business_rd_real = with_province(by_pref(f.rd_real)) / scale / WAN_PER_YI
     total_rd = business_rd + public_rd
 
@@ -125,7 +131,6 @@ def compute(
         columns[name] = with_province(count(mask)) / scale
     columns["hte_per_10k_enterprises"] = 1e4 * columns["hte_count"] / np.maximum(columns["enterprises"], 1.0)
     rd_cost = with_province(by_pref(f.rd * flows.user_cost))
-    rd_sum = with_province(by_pref(f.rd))
     columns["rd_user_cost"] = np.divide(rd_cost, rd_sum, out=np.full(k + 1, np.nan), where=rd_sum > 0)
     for column, attr in SPEND_COLUMNS.items():
         columns[column] = with_province(by_pref(getattr(flows, attr))) / scale

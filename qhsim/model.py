@@ -35,6 +35,7 @@ from qhsim.government.programmes import ex_ante_grants, ex_post_subsidy, rd_rewa
 from qhsim.indicators import YearFlows
 from qhsim.knowledge import KnowledgeSystem
 from qhsim.macro import cost_per_fte, macro_paths
+from qhsim.memory import keep_freed_memory
 from qhsim.policy import policy_at
 
 
@@ -51,6 +52,7 @@ class QinghaiModel(mesa.Model):
     def __init__(self, scenario: Scenario, seed: int | None = None, population_seed: int | None = None):
         seed = scenario.run.seed if seed is None else int(seed)
         population_seed = scenario.run.population_seed if population_seed is None else int(population_seed)
+        keep_freed_memory()
         super().__init__(rng=seed)
         self.config = scenario
         self.seed = seed
