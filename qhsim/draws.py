@@ -64,6 +64,7 @@ class KeyedDraws:
         self._seed_key = _mix(np.array([seed], dtype=np.uint64) + _GOLDEN)[0]
         self._uids: np.ndarray | None = None  # the uid array last seen, and its scrambled keys
         self._keys = np.empty(0, dtype=np.uint64)
+        self._streams: dict[tuple[int, str], np.uint64] = {}  # (year, purpose) -> stream key
 
     def _uid_keys(self, uids: np.ndarray) -> np.ndarray:
         """uid x golden ratio (mod 2^64), cached while the same uid array is passed (one year's population)."""
@@ -73,10 +74,19 @@ class KeyedDraws:
             self._uids = uids
         return self._keys
 
+    def _stream(self, year: int, purpose: str) -> np.uint64:
+        """The key of the (year, purpose) stream, mixed once per draws object (a run asks for it thousands of
+        times)."""
+        stream = self._streams.get((year, purpose))
+        if stream is None:
+            mixed = _mix(np.array([year * 1000 + self.purposes[purpose]], dtype=np.uint64) ^ self._seed_key)
+            stream = self._streams[year, purpose] = mixed[0]
+        return stream
+
     def uniform(self, year: int, purpose: str, uids: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
         """U(0, 1) per uid, in [2^-53, 1 - 2^-53]; with ``at`` (positions or a mask) only for ``uids[at]``, the
         same values as ``uniform(...)[at]`` at a fraction of the cost."""
-        stream = _mix(np.array([year * 1000 + self.purposes[purpose]], dtype=np.uint64) ^ self._seed_key)[0]
+        stream = self._stream(year, purpose)
         keys = self._uid_keys(uids)
         with np.errstate(over="ignore"):
             z = _mix((keys if at is None else keys[at]) + stream)

@@ -27,27 +27,40 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
     theta / mu log points above its anchor.
     margin_t = rho * margin_{t-1} + (1 - rho) * mean + sd * sqrt(1 - rho^2) * z'
     """
-    z = draws.normal(year, "growth", f.uid)
-    log_rev = np.log(f.revenue)
-    log_g = b.innovation_growth_premium * f.innovated - b.size_reversion * (log_rev - f.anchor) + b.growth_noise * z
+    sector = f.sector.astype(np.intp)  # once: bincount and indexing would convert the int8 codes on every use
+    # log_g in place (same operations in the same order as the formula above, fewer temporaries)
+    gap = np.log(f.revenue)
+    gap -= f.anchor
+    gap *= b.size_reversion
+    log_g = b.innovation_growth_premium * f.innovated
+    log_g -= gap
+    noise = draws.normal(year, "growth", f.uid)
+    noise *= b.growth_noise
+    log_g += noise
     f.rev_l2[:] = f.rev_l1
     f.rev_l1[:] = f.revenue
-    drawn = f.revenue * np.exp(log_g)
+    drawn = np.exp(log_g, out=log_g)
+    drawn *= f.revenue
     n_sectors = len(growth_premium)
     demand_growth = (1.0 + macro_growth) * np.exp(growth_premium)
-    demand = np.bincount(f.sector, weights=f.revenue, minlength=n_sectors) * demand_growth
-    supplied = np.bincount(f.sector, weights=drawn, minlength=n_sectors)
+    demand = np.bincount(sector, weights=f.revenue, minlength=n_sectors) * demand_growth
+    supplied = np.bincount(sector, weights=drawn, minlength=n_sectors)
     share_scale = np.divide(demand, supplied, out=np.ones(n_sectors), where=supplied > 0)
-    f.revenue[:] = np.maximum(drawn * share_scale[f.sector], 1.0)
-    f.anchor[:] += np.log(demand_growth)[f.sector]
+    drawn *= share_scale[sector]
+    np.maximum(drawn, 1.0, out=f.revenue)
+    f.anchor[:] += np.log(demand_growth)[sector]
     f.rd_l2[:] = f.rd_l1
     f.rd_l1[:] = f.rd
     f.subsidy_l1[:] = f.subsidy
     f.subsidy[:] = 0.0
     f.voucher[:] = False
     rho = b.margin_persistence
-    f.margin[:] = (rho * f.margin + (1 - rho) * b.margin_mean
-                   + b.margin_sd * np.sqrt(1 - rho**2) * draws.normal(year, "margin", f.uid))
+    shock = draws.normal(year, "margin", f.uid)
+    shock *= b.margin_sd * np.sqrt(1 - rho**2)
+    margin = f.margin  # the column itself (augmented assignment to f.margin would shadow it)
+    margin *= rho
+    margin += (1 - rho) * b.margin_mean
+    margin += shock
 
 
 def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
