@@ -11,6 +11,7 @@ target value (exactly at target counts as met, up to float rounding).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -82,8 +83,25 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+# derived tables -> (the data tables they were derived from, the result); see _memo
+_MEMO: dict[str, tuple[tuple[Any, ...], pd.DataFrame]] = {}
+
+
+def _memo(name: str, sources: tuple[Any, ...], build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """A copy of ``build()``, built once per process while the data tables it reads (``sources``, as returned by
+    the caching ``data.load``) stay the same objects: a run folder asks for the targets dozens of times."""
+    hit = _MEMO.get(name)
+    if hit is None or len(hit[0]) != len(sources) or any(a is not b for a, b in zip(hit[0], sources)):
+        hit = _MEMO[name] = (sources, build())
+    return hit[1].copy()
+
+
 def load_targets() -> pd.DataFrame:
     """All plan targets of ``targets.toml``, validated, one row each (columns ``COLUMNS``)."""
+    return _memo("targets", (data.load("targets"),), _parse_targets)
+
+
+def _parse_targets() -> pd.DataFrame:
     rows = data.load("targets").get("target", [])
     checked = [validate_target(dict(row), i) for i, row in enumerate(rows)]
     return _frame([{"base_year": None, **row, "label": PLAN_LABEL} for row in checked])
@@ -110,6 +128,9 @@ def reference_paths_2035(
     Both paths start at the observed 2020 value (``base_year`` = 2020). ``targets`` and ``indicators``
     default to the package data; pass your own to derive paths for a hand-made case.
     """
+    if targets is None and indicators is None:
+        sources = (data.load("targets"), data.load("indicators"))
+        return _memo(f"references_{year}", sources, lambda: reference_paths_2035(load_targets(), sources[1], year))
     targets = load_targets() if targets is None else targets
     indicators = data.load("indicators") if indicators is None else indicators
     plan = targets[(targets["region"] == PROVINCE) & (targets["year"] == PLAN_YEAR) & targets["kind"].isin(LEVEL_KINDS)]
