@@ -4,14 +4,20 @@ reference (qhsim.firms.reference).
     python benchmarks/bench_run.py                      # table
     python benchmarks/bench_run.py --scale 0.1 --json   # machine-readable
 
-Targets (MODEL.md §1, §7): a full 2015→2035 run under 2 s; the vectorised decision step at least 30× faster
-than the plain per-firm version of the same rules.
+Targets (issue #8 item 6; MODEL.md §7): a full-scale 2015→2035 run in at most 1 s on one core; the vectorised
+decision step at least 30× faster than the plain per-firm version of the same rules. Also timed: the run
+calibration repeats thousands of times (scale 0.25, 2015→2020).
+
+Run times are the best of ``--repeat`` runs, as wall time and as the process's CPU time (user + system). On a
+shared machine the CPU time is the steadier figure: compare against a reference checkout timed at the same
+moment (``taskset -c 1`` pins both to one core).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import sys
@@ -35,7 +41,8 @@ from qhsim.model import QinghaiModel  # noqa: E402
 from qhsim.policy import policy_at  # noqa: E402
 from qhsim.runner import as_scenario, run  # noqa: E402
 
-TARGET_RUN_SECONDS = 2.0
+TARGET_RUN_SECONDS = 1.0
+CALIBRATION_RUN = {"scale": 0.25, "end_year": 2020}  # what the calibration evaluates for every particle and seed
 TARGET_SPEED_RATIO = 30.0
 DECISION_YEAR = 2021  # the population is stepped to the year before, then one decision step is timed
 
@@ -44,17 +51,25 @@ def with_scale(sc: Scenario, scale: float) -> Scenario:
     return sc.model_validate({**sc.model_dump(), "run": {**sc.run.model_dump(), "scale": scale}})
 
 
-def time_full_run(sc: Scenario, repeat: int) -> tuple[float, int, list[float]]:
-    """Best wall time of ``repeat`` full runs, and the firm-steps (live firms summed over the simulated years)."""
-    times, firm_steps = [], 0
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_full_run(sc: Scenario, repeat: int, **overrides) -> tuple[float, float, int, list[float]]:
+    """Best wall and best CPU time of ``repeat`` runs (``overrides`` as for ``run``), and the firm-steps (live firms
+    summed over the simulated years)."""
+    times, cpu_times, firm_steps = [], [], 0
     for _ in range(repeat):
-        started = time.perf_counter()
-        result = run(sc)
+        started, started_cpu = time.perf_counter(), cpu_seconds()
+        result = run(sc, **overrides)
         times.append(time.perf_counter() - started)
+        cpu_times.append(cpu_seconds() - started_cpu)
         prov = result.province()
         stepped = prov.index > sc.run.start_year
         firm_steps = int(round(float((prov.loc[stepped, "enterprises"] * sc.run.scale).sum())))
-    return min(times), firm_steps, times
+    return min(times), min(cpu_times), firm_steps, times
 
 
 def peak_memory(sc: Scenario) -> int:
@@ -136,7 +151,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     sc = with_scale(as_scenario(args.scenario), args.scale)
-    best, firm_steps, times = time_full_run(sc, args.repeat)
+    run(sc, end_year=sc.run.start_year + 1)  # warm the per-process caches (data files, imports)
+    best, best_cpu, firm_steps, times = time_full_run(sc, args.repeat)
+    calib_best, calib_cpu, _, _ = time_full_run(sc, args.repeat, **CALIBRATION_RUN)
     peak = peak_memory(sc)
     step = time_decision_step(sc, args.reference_firms, args.repeat)
     maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
@@ -147,13 +164,16 @@ def main(argv: list[str] | None = None) -> dict:
         "years": f"{sc.run.start_year}-{sc.run.end_year}",
         "run_seconds_best": best,
         "run_seconds_all": times,
+        "run_cpu_seconds_best": best_cpu,
+        "calibration_run": {**CALIBRATION_RUN, "seconds_best": calib_best, "cpu_seconds_best": calib_cpu},
+        "load_average_1min": os.getloadavg()[0],
         "firm_steps": firm_steps,
         "firm_steps_per_second": firm_steps / best,
         "peak_traced_mib": peak / 2**20,
         "max_rss_mib": maxrss_kib / 1024,
         "decision_step": step,
         "targets": {"run_seconds_max": TARGET_RUN_SECONDS, "speed_ratio_min": TARGET_SPEED_RATIO},
-        "meets_run_target": best < TARGET_RUN_SECONDS,
+        "meets_run_target": best <= TARGET_RUN_SECONDS,
         "meets_ratio_target": step["speed_ratio"] >= TARGET_SPEED_RATIO,
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -167,12 +187,16 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def print_table(o: dict) -> None:
-    s = o["decision_step"]
+    s, c = o["decision_step"], o["calibration_run"]
     ok = {True: "yes", False: "NO"}
     rows = [
         ("metric", "value", "target", "met"),
         (f"full run {o['years']}, scale {o['scale']:g} (best of {len(o['run_seconds_all'])})",
-         f"{o['run_seconds_best']:.3f} s", f"< {TARGET_RUN_SECONDS:g} s", ok[o["meets_run_target"]]),
+         f"{o['run_seconds_best']:.3f} s", f"<= {TARGET_RUN_SECONDS:g} s", ok[o["meets_run_target"]]),
+        ("  the same, CPU time (user + system)", f"{o['run_cpu_seconds_best']:.3f} s", "", ""),
+        (f"calibration run 2015-{c['end_year']}, scale {c['scale']:g}", f"{c['seconds_best']:.3f} s", "", ""),
+        ("  the same, CPU time (user + system)", f"{c['cpu_seconds_best']:.3f} s", "", ""),
+        ("machine load (1-minute average)", f"{o['load_average_1min']:.1f}", "", ""),
         ("peak memory, tracemalloc", f"{o['peak_traced_mib']:.1f} MiB", "", ""),
         ("peak memory, max RSS (process)", f"{o['max_rss_mib']:.1f} MiB", "", ""),
         ("firm-steps", f"{o['firm_steps']:,}", "", ""),
