@@ -120,7 +120,7 @@ class QinghaiModel(mesa.Model):
 
         grants = ex_ante_grants(f, pol, rd_plan, pol.grant_budget * scale, self.draws, b)
         f.rd_real[:] = rd_plan + b.grant_additionality * (grants + np.where(f.rd_active, voucher_pay, 0.0))
-        f.rd[:] = reported_rd(f, pol, f.rd_real, tau, tau_alt, d, b, fte_cost)  # real plus relabelled spending
+        f.rd[:] = reported_rd(f, pol, f.rd_real, tau, tau_alt, decision["d_use"], b, fte_cost)  # real plus relabelled spending
         f.rd_int[:] = rd_plan / f.revenue
         innovate(f, year, self.draws, b)
 

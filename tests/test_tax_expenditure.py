@@ -44,3 +44,25 @@ def test_hte_rate_expenditure_is_the_rate_gap_on_profit_and_positive():
     assert deduct[0] == pytest.approx(0.15 * 375.0)
     assert deduct[1] == pytest.approx(0.25 * 375.0)
     assert deduct[2] == 0.0
+
+
+def test_decisions_see_only_the_deduction_taxable_profit_can_absorb():
+    """The user cost and relabelling use the usable deduction rate: a firm whose extra deduction already exceeds its
+    taxable profit gains nothing at the margin (the ledger's cap), so its user cost is that of a firm without it."""
+    from qhsim.firms import reference as ref
+    from qhsim.firms.rd import usable_deduction, user_cost
+
+    f = make_firms(
+        {**BIG, "margin": 0.10, "rd_l1": 200.0},   # profit 1,000 absorbs 0.75 x 200: the full 75%
+        {**BIG, "margin": 0.01, "rd_l1": 400.0},   # profit 100 over last year's 400: at most 25%
+        {**BIG, "margin": -0.05, "rd_l1": 400.0},  # a loss: nothing usable
+        {**BIG, "margin": 0.10, "rd_l1": 0.0},     # no R&D last year: the statutory rate
+    )
+    pol = policy("baseline", 2020)
+    d = deduction_rates(f, pol, sector_table().manufacturing)
+    d_use = usable_deduction(f, d)
+    assert list(d_use) == pytest.approx([0.75, 0.25, 0.0, 0.75], abs=1e-12)
+    assert [ref.usable_deduction(x, 0.75) for x in ref.firm_records(f)] == pytest.approx(list(d_use), abs=1e-12)
+    tau, _ = tax_rates(f, pol)
+    uc = user_cost(tau, d_use, 0.0 * d)
+    assert uc[1] > uc[0]  # the capped firm faces a higher user cost than the uncapped one

@@ -24,13 +24,14 @@ from qhsim.firms.rd import (
     start_logit,
     stop_probability,
     tax_rates,
+    usable_deduction,
     user_cost,
 )
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 
 # What ``decide`` returns, in order (the reference returns the same keys).
-STEP_FIELDS = ("tau", "tau_alt", "d", "s", "uc", "targeted", "p_start", "p_stop", "rd_active", "r_star",
+STEP_FIELDS = ("tau", "tau_alt", "d", "d_use", "s", "uc", "targeted", "p_start", "p_stop", "rd_active", "r_star",
                "rd_planned", "rd_hte", "rd_plan")
 
 
@@ -48,8 +49,9 @@ def decide(
     R&D FTE (``qhsim.macro.cost_per_fte``, for the HTE S&T-staff criterion); ``f`` is unchanged."""
     tau, tau_alt = tax_rates(f, pol)
     d = deduction_rates(f, pol, S.manufacturing)
+    d_use = usable_deduction(f, d)  # the statutory rate counts for the tax ledger, the usable one for decisions
     s = expected_subsidy_rate(f, b)
-    uc = user_cost(tau, d, s, b.user_cost_floor)
+    uc = user_cost(tau, d_use, s, b.user_cost_floor)
     targeted = campaign_targets(f, pol, S.industrial)
     p_start = sigmoid(start_logit(f, uc, S.rd_logit, targeted, b))
     p_stop = stop_probability(f, pol.year, b)
@@ -62,10 +64,10 @@ def decide(
     out = {}
     out["r_star"] = desired_intensity(now, uc_a, S.rd_intensity, level, b)
     out["rd_planned"] = planned_rd(now, out["r_star"], b)
-    out["rd_hte"] = hte_notch(now, pol, out["rd_planned"], uc_a, tau[act], tau_alt[act], d[act], b, fte_cost)
+    out["rd_hte"] = hte_notch(now, pol, out["rd_planned"], uc_a, tau[act], tau_alt[act], d_use[act], b, fte_cost)
     out["rd_plan"] = reward_notch(now, pol, out["rd_hte"], uc_a, S.agri, b)
     for key, sub in out.items():
         out[key] = np.zeros(len(f))
         out[key][act] = sub
-    values = (tau, tau_alt, d, s, uc, targeted, p_start, p_stop, active)
+    values = (tau, tau_alt, d, d_use, s, uc, targeted, p_start, p_stop, active)
     return {**dict(zip(STEP_FIELDS, values)), **out}

@@ -61,6 +61,15 @@ def deduction_rates(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np
     return np.where(f.deduct_excluded, 0.0, d)
 
 
+def usable_deduction(f: FirmPopulation, d: np.ndarray) -> np.ndarray:
+    """The super-deduction rate a firm can expect to use at the margin: the statutory ``d``, but at most this
+    year's taxable profit over last year's reported R&D. A deduction beyond taxable profit is worth nothing (no
+    carry-forward, ``tax_expenditure``), so a firm at the cap gains neither from more R&D nor from relabelling."""
+    taxable = np.maximum(profit(f), 0.0)
+    cap = np.divide(taxable, f.rd_l1, out=np.full(len(f), np.inf), where=f.rd_l1 > 0)
+    return np.minimum(d, cap)
+
+
 def expected_subsidy_rate(f: FirmPopulation, b: SimpleNamespace) -> np.ndarray:
     """s = alpha_s * (subsidies received last year / R&D last year), at most max_expected_subsidy."""
     rate = np.divide(f.subsidy_l1, f.rd_l1, out=np.zeros(len(f)), where=f.rd_l1 > 0)

@@ -88,6 +88,13 @@ def deduction_rate(firm: Firm, pol: PolicyYear, manufacturing: bool) -> float:
     return d
 
 
+def usable_deduction(firm: Firm, d: float) -> float:
+    """The deduction rate usable at the margin: d, but at most taxable profit over last year's reported R&D."""
+    if firm["rd_l1"] <= 0:
+        return d
+    return min(d, max(profit(firm), 0.0) / firm["rd_l1"])
+
+
 def expected_subsidy_rate(firm: Firm, b: SimpleNamespace) -> float:
     """Expected subsidy per yuan of R&D: alpha_s times last year's subsidies over last year's R&D (≤ max_expected_subsidy)."""
     if firm["rd_l1"] <= 0:
@@ -399,8 +406,9 @@ def reference_firm_step(
 
     tau, tau_alt = tax_rates(firm, pol)
     d = deduction_rate(firm, pol, sector.manufacturing)
+    d_use = usable_deduction(firm, d)
     s = expected_subsidy_rate(firm, b)
-    uc = user_cost(tau, d, s, b.user_cost_floor)
+    uc = user_cost(tau, d_use, s, b.user_cost_floor)
 
     targeted = campaign_target(firm, pol, sector.industrial)
     p_start = start_probability(firm, uc, sector.rd_logit, targeted, b)
@@ -413,9 +421,9 @@ def reference_firm_step(
     now = {**firm, "rd_active": active}
     r_star = desired_intensity(now, uc, sector.rd_intensity, level, b) if active else 0.0  # not computed
     rd_planned = planned_rd(now, r_star, b)
-    rd_hte = hte_notch(now, pol, rd_planned, uc, tau, tau_alt, d, b, fte_cost)
+    rd_hte = hte_notch(now, pol, rd_planned, uc, tau, tau_alt, d_use, b, fte_cost)
     rd_final = reward_notch(now, pol, rd_hte, uc, agri, b)
-    values = (tau, tau_alt, d, s, uc, targeted, p_start, p_stop, active, r_star, rd_planned, rd_hte, rd_final)
+    values = (tau, tau_alt, d, d_use, s, uc, targeted, p_start, p_stop, active, r_star, rd_planned, rd_hte, rd_final)
     return dict(zip(STEP_FIELDS, values))
 
 
