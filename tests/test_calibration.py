@@ -315,22 +315,26 @@ def _recover(tmp_path: Path, truth: dict[str, float], data_seeds, scale: float, 
 
 
 def test_parameter_recovery_twin_experiment(tmp_path):
-    """Synthetic targets from the model at known parameters (same seeds): ABC-SMC finds them again.
+    """Synthetic targets from the model at a known parameter (same seeds): ABC-SMC finds it again.
 
-    With 16 particles one sampler run is a lottery (sampler seeds 11, 12, 13 gave start_intercept errors of 20%,
-    3% and 2% of the prior width after the prefecture structure of issue #8), so the median error over three
-    sampler seeds is judged."""
+    Each parameter is recovered with the other at its default: jointly, the start intercept trades against the size
+    slope along a ridge of equally good fits at these five moments (at the uncalibrated defaults one sampler run
+    settled at (-5.26, 1.21) for a truth of (-4.3, 0.7), with a tight interval). With 16 particles one sampler run is
+    still a lottery, so the median error over three sampler seeds is judged, and the truth must lie inside the 90%
+    posterior interval in at least two of them."""
     truth = {"start_intercept": -4.3, "rd_size_slope": 0.7}
-    errors: dict[str, list[float]] = {name: [] for name in truth}
-    for random_seed in (11, 12, 13):
-        report = _recover(
-            tmp_path / str(random_seed), truth, data_seeds=(1, 2), scale=0.05, seeds=[1, 2], particles=16, batch=16,
-            max_generations=4, max_evaluations=128, random_seed=random_seed,
-        )
-        for name, (_, _, _, _, err, _) in report.items():
-            errors[name].append(err)
-    for name, errs in errors.items():
-        assert np.median(errs) < 0.15, f"{name}: errors {[f'{e:.0%}' for e in errs]} of the prior width"
+    for name, value in truth.items():
+        errors, covered = [], 0
+        for random_seed in (11, 12, 13):
+            report = _recover(
+                tmp_path / f"{name}-{random_seed}", {name: value}, data_seeds=(1, 2), scale=0.05, seeds=[1, 2],
+                particles=16, batch=16, max_generations=4, max_evaluations=128, random_seed=random_seed,
+            )
+            _, _, lo, hi, err, _ = report[name]
+            errors.append(err)
+            covered += lo <= value <= hi
+        assert np.median(errors) < 0.15, f"{name}: errors {[f'{e:.0%}' for e in errors]} of the prior width"
+        assert covered >= 2, f"{name}: truth {value} inside the 90% interval in {covered} of 3 sampler runs"
 
 
 @pytest.mark.slow
