@@ -221,7 +221,7 @@ def test_indicator_chart_has_unit_axis_labelled_targets_observed_points_and_five
     notes = [t.get_text() for t in ax.texts]
     assert "1.00 (2025)" in notes  # the target labelled with value and year
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any(t.startswith("统计数据 observed 2015") for t in legend)
+    assert any(t.startswith("实际值 observed 2015") for t in legend)
     assert not any("qhsim/data" in t for t in legend)
     money = charts.indicator_figure(result.indicators, "business_rd").axes[0]
     assert money.get_ylabel() == "亿元 (100 million yuan)"

@@ -288,6 +288,48 @@ def test_observed_points_come_from_the_data_files():
     assert charts.observed_points("spend_vouchers") == {}
 
 
+def test_observed_points_of_a_prefecture_and_the_yearly_paths_come_from_the_calibration_targets():
+    import tomllib
+
+    from qhsim.calibrated import CALIBRATION_DIR
+
+    rows = tomllib.loads((CALIBRATION_DIR / "targets.toml").read_text(encoding="utf-8"))["target"]
+    haidong = {r["indicator"]: {r["year"]: r["value"]} for r in rows if r["region"] == "haidong"}
+    assert haidong["rd_intensity"] == {2020: 0.09} and haidong["platforms"] == {2020: 12}  # the issue's values
+    for key, points in haidong.items():
+        assert charts.observed_points(key, "haidong") == points
+    assert charts.observed_points("rd_intensity", "haixi") == {}  # no Haixi observation in any source
+    assert charts.observed_points("st_talent", "haidong") == {}  # not comparable in level: no calibration target
+    fte = {r["year"]: r["value"] for r in rows if r["indicator"] == "rd_personnel_fte" and r["region"] == "province"}
+    assert len(fte) == 5 and charts.observed_points("rd_personnel_fte") == fte  # the yearbook path 2016-2020
+    assert charts.observed_points("hte_count") == {2018: 167, 2020: 218}  # the waypoint and the plan table
+
+
+def observed_marks(ax) -> dict[str, list[tuple[float, float]]]:
+    """Legend label -> (x, y) points of the lines drawn with the observed marker."""
+    return {line.get_label(): list(zip(line.get_xdata(), line.get_ydata())) for line in ax.lines
+            if line.get_marker() == "o"}
+
+
+def test_prefecture_charts_mark_the_observed_values_with_a_bilingual_legend_entry(result, tmp_path):
+    ax = charts.indicator_figure(result.indicators, "rd_intensity", "haidong").axes[0]
+    assert observed_marks(ax) == {"实际值 observed 2020": [(2020, 0.09)]}
+    assert "实际值 observed 2020" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "0.15 (2025)" in [t.get_text() for t in ax.texts]  # the plan target beside it
+    province = charts.indicator_figure(result.indicators, "rd_intensity").axes[0]
+    assert list(observed_marks(province)) == ["实际值 observed 2015–2020"]  # the same marker and words
+    overview = charts.overview_figure(result.indicators, "haidong")
+    titles = {ax.get_title().split("\n")[1]: ax for ax in overview.axes}
+    spec = data.load("indicators")
+    for key in ("valid_invention_patents", "science_literacy"):  # observed in Haidong, no plan target
+        assert observed_marks(titles[spec[key]["en"]]) == {"实际值 observed 2020": [(2020, charts.observed_points(
+            key, "haidong")[2020])]}
+    assert "实际值 observed" in [t.get_text() for t in overview.legends[0].get_texts()]
+    written = charts.indicator_charts(result.indicators, tmp_path, region="haidong", only_targeted=True)
+    assert {"haidong_valid_invention_patents.png", "haidong_science_literacy.png",
+            "haidong_st_talent.png"} <= {p.name for p in written}
+
+
 def test_indicator_charts_one_png_per_indicator_with_data(result, tmp_path):
     frame = result.indicators[["year", "region", "gdp", "rd_intensity", "rd_personnel_per_10k", "hte_count"]]
     frame = frame.assign(rd_personnel_per_10k=np.nan)  # an indicator without data gets no chart
@@ -345,6 +387,7 @@ def test_write_run_read_run_round_trip(result, run_dir):
     with_data = {k for k in data.load("indicators") if k in frame and province[k].notna().any()}
     targets = load_targets()
     own = {f"{t.region}_{t.indicator}" for t in targets[targets["region"] != "province"].itertuples()}
+    own |= {f"{region}_{key}" for key, region in charts.calibration_observations() if region != "province"}
     overviews = {"overview", "haidong_overview", "haixi_overview"}
     assert {p.stem for p in (run_dir / "charts").glob("*.png")} == with_data | own | overviews
 

@@ -55,8 +55,8 @@ def _fmt(v: float) -> str:
 
 
 def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: str, compact: bool = False) -> None:
-    """One indicator in one region: simulated path (median and 90% band for ensembles), observed 2015/2020
-    points (province), and the region's targets labelled with value, year and P(target met)."""
+    """One indicator in one region: simulated path (median and 90% band for ensembles), the region's observed
+    2015–2020 points (``observed_points``), and its targets labelled with value, year and P(target met)."""
     paths = draw_paths(indicators, key, region)
     paths = paths[paths.index >= START_YEAR]
     stats = band(paths)
@@ -66,7 +66,7 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
     if ensemble:
         ax.fill_between(stats.index, stats["lo"], stats["hi"], color=COLORS["sim"], alpha=0.2,
                         label=i18n.text("band90", lang))
-    observed = observed_points(key) if region == PROVINCE else {}
+    observed = observed_points(key, region)
     if observed:
         ax.plot(list(observed), list(observed.values()), "o", color=COLORS["data"], label=i18n.text("observed", lang))
     targets = plan_targets()

@@ -1,6 +1,7 @@
 """Indicator charts 指标图: one PNG per indicator with the simulated path (median and 90% band for an
-ensemble, one line per design for a comparison), the observed 2015–2020 values, targets labelled with their
-value and year, and the 2035 reference paths; plus one overview chart of the plan indicators.
+ensemble, one line per design for a comparison), the observed 2015–2020 values of the province or prefecture
+(``observed_points``), targets labelled with their value and year, and the 2035 reference paths; plus one
+overview chart of the plan indicators (a prefecture's: its own targets and observed values).
 
 Chinese labels use the Noto Sans CJK SC subset shipped in ``qhsim/output/fonts`` (SIL OFL 1.1), else a
 Chinese font found on the system; with neither, one warning is printed and labels keep their English.
@@ -60,7 +61,7 @@ LEGEND = {
     "sim": "模拟 simulated",
     "median": "模拟中位数 simulated median",
     "band": "90%区间 90% band",
-    "observed": "统计数据 observed",
+    "observed": "实际值 observed",
     "target": "规划目标 plan target",
 }
 
@@ -111,20 +112,54 @@ def axis_unit(key: str) -> str:
     return UNIT_WORDS.get(unit, unit)
 
 
-def observed_points(key: str) -> dict[int, float]:
-    """Observed 2015–2020 province values that qhsim/data holds for an indicator: ``value_2020`` of
-    indicators.toml, the macro.toml anchor series of the same name, and R&D intensity as total R&D / GDP."""
-    points: dict[int, float] = {}
-    if key in data.load("macro"):
-        points |= data.observed(key)
-    if key == "rd_intensity":
-        rd, gdp = data.observed("total_rd"), data.observed("gdp")
-        points |= {year: 100.0 * rd[year] / gdp[year] for year in rd.keys() & gdp.keys()}
-    spec = data.load("indicators")[key]
-    if "value_2020" in spec:
-        points[2020] = float(spec["value_2020"]["value"])
+def observed_points(key: str, region: str = PROVINCE) -> dict[int, float]:
+    """Observed 2015–2020 values of an indicator in ``region`` (the province or a prefecture).
+
+    Every region: the single-year observations of ``calibration/targets.toml`` (the values the model is calibrated
+    and checked against, in the model's definitions, e.g. Haidong's 2020 HTEs, platforms and patents). The
+    province also: ``value_2020`` of indicators.toml, the macro.toml anchor series of the same name, and R&D
+    intensity as total R&D / GDP (these win where both give a year: they carry more decimals).
+    """
+    points = dict(calibration_observations().get((key, region), {}))
+    if region == PROVINCE:
+        if key in data.load("macro"):
+            points |= data.observed(key)
+        if key == "rd_intensity":
+            rd, gdp = data.observed("total_rd"), data.observed("gdp")
+            points |= {year: 100.0 * rd[year] / gdp[year] for year in rd.keys() & gdp.keys()}
+        spec = data.load("indicators")[key]
+        if "value_2020" in spec:
+            points[2020] = float(spec["value_2020"]["value"])
     first, last = OBSERVED_YEARS
     return {year: value for year, value in sorted(points.items()) if first <= year <= last}
+
+
+@cache
+def calibration_observations() -> dict[tuple[str, str], dict[int, float]]:
+    """``{(indicator, region): {year: value}}`` of the calibration targets with one stated year (read with
+    ``qhsim.calibration.targets``); empty, with one warning, when ``calibration/targets.toml`` is not there (a
+    package installed without the repository)."""
+    from qhsim.calibrated import CALIBRATION_DIR
+    from qhsim.calibration.targets import load_targets as load_calibration_targets
+
+    path = CALIBRATION_DIR / "targets.toml"
+    if not path.is_file():
+        warn(f"{path}: missing; charts show no observed values from the calibration targets")
+        return {}
+    points: dict[tuple[str, str], dict[int, float]] = {}
+    for target in load_calibration_targets(path):
+        if len(target.years) == 1:  # candidate years (a figure of uncertain date) are not drawn
+            points.setdefault((target.indicator, target.region), {})[target.years[0]] = target.value
+    return points
+
+
+def own_indicators(region: str) -> set[str]:
+    """Indicators charted as a region's own (its overview; ``only_targeted``): those with a plan target there,
+    and for a prefecture also those with an observed value there (the province's are the plan table)."""
+    own = set(_region_targets(region)[0]["indicator"])
+    if region != PROVINCE:
+        own |= {key for (key, where) in calibration_observations() if where == region and observed_points(key, region)}
+    return own
 
 
 def _geometric(start: float, end: float, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +221,7 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
                             step="mid" if step else None, label=LEGEND["band"] if len(paths) == 1 else None)
         if i == 0:
             median = stats["median"]
-    observed = observed_points(key) if region == PROVINCE else {}
+    observed = observed_points(key, region)
     if observed:
         ax.plot(list(observed), list(observed.values()), "o", ms=4, color=COLORS["data"],
                 label=f"{LEGEND['observed']} {min(observed)}–{max(observed)}" if len(observed) > 1
@@ -233,8 +268,9 @@ def _design_paths(every: dict[str, pd.DataFrame], key: str) -> dict[str, pd.Data
 
 
 def chart_keys(frames: dict[str, pd.DataFrame], region: str = PROVINCE, only_targeted: bool = False) -> list[str]:
-    """Indicators with simulated data (indicators.toml order); ``only_targeted``: those with a target there."""
-    targeted = set(_region_targets(region)[0]["indicator"])
+    """Indicators with simulated data (indicators.toml order); ``only_targeted``: the region's own
+    (``own_indicators``: a target there, or in a prefecture an observed value)."""
+    targeted = own_indicators(region)
     every = _every(frames, region)
     keys = []
     for key in data.load("indicators"):
@@ -257,7 +293,7 @@ def indicator_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, key: str, r
 
 def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str = PROVINCE,
                     title: str = "") -> Figure | None:
-    """One multi-panel chart of the indicators with a target in ``region`` (None if none has data)."""
+    """One multi-panel chart of the region's own indicators (``own_indicators``; None if none has data)."""
     frames = frames if isinstance(frames, dict) else {"": frames}
     keys = chart_keys(frames, region, only_targeted=True)
     if not keys:
@@ -303,10 +339,10 @@ def save_png(fig: Figure, path: Path | None = None) -> bytes | Path:
 def indicator_charts(indicators: pd.DataFrame, out_dir: Path, region: str = PROVINCE,
                      only_targeted: bool = False) -> list[Path]:
     """Write one PNG per indicator with data (indicators.toml order) to ``out_dir``, plus ``overview.png``
-    (``<region>_overview.png``) with the indicators that have targets there; return their paths.
+    (``<region>_overview.png``) with the region's own indicators (``own_indicators``); return their paths.
 
     Files are ``<indicator>.png`` for the province and ``<region>_<indicator>.png`` for a prefecture.
-    ``only_targeted``: only the indicators with a target in ``region``.
+    ``only_targeted``: only the region's own indicators (a target there; in a prefecture, or an observed value).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
