@@ -3,6 +3,7 @@ tests/browser_harness.py)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -25,6 +26,12 @@ def test_page_load_and_baseline_run(dash):
     assert 0.3 < d.headline(2025) < 2.0
     assert len(d.chart_pixels()) > 10_000
     d.screenshot("02_indicators")
+    # the target table as an analyst reads it: no index column, the package's labels, numbers formatted
+    heads = d.page.locator(".qh-targets-province th").all_inner_texts()
+    assert [h.strip() for h in heads[:2]] == ["指标", "2020实际"]
+    first = [c.strip() for c in d.page.locator(".qh-targets-province tbody tr").first.locator("td").all_inner_texts()]
+    assert first[0] == "研发投入强度 (%)" and first[1] == "0.71" and re.fullmatch(r"\d+\.\d\d", first[2])
+    assert first[-3] == "1.00 (2025)"  # target and its year, no 2025.0
     assert d.errors == []
 
 

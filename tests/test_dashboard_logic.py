@@ -140,3 +140,79 @@ def test_ensemble_runs_on_the_engine_with_progress_and_cancel():
     assert seen == [0.5, 1.0]
     with pytest.raises(Cancelled):
         execute(dataclasses.replace(req, seeds=(3, 4)), cancelled=lambda: True, cache=RunCache())
+
+
+# --- result tables an analyst can read (qhsim.dashboard.tables) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    from qhsim.runner import run
+
+    return run(SCENARIOS / "baseline.toml", scale=0.05, end_year=2035).indicators
+
+
+COUNT = r"(—|\d{1,3}(,\d{3})*)"  # a whole number with thousands separators
+TWO_DECIMALS = r"(—|[-+]?\d{1,3}(,\d{3})*\.\d\d)"
+
+
+def test_target_table_is_text_with_headers_in_the_language_and_numbers_by_unit(small_run):
+    import re
+
+    import pandas as pd
+
+    from qhsim import data
+    from qhsim.dashboard import figures, tables
+    from qhsim.output.report import HEADERS
+
+    rows = figures.target_rows(small_run, "province")
+    for lang, index in (("zh", 0), ("en", 1)):
+        table = tables.target_table(rows, lang)
+        assert list(table.index) == list(range(len(rows)))  # no indicator or year index carried along
+        assert list(table.columns)[0] == HEADERS["label"][index]
+        assert set(table.columns) <= {HEADERS[c][index] for c in HEADERS}
+        spec = data.load("indicators")["hte_count"]
+        (hte,) = [i for i, k in enumerate(rows["indicator"]) if k == "hte_count"]
+        assert table.iloc[hte, 0].startswith(spec["zh" if lang == "zh" else "en"])
+        assert all(isinstance(v, str) for v in table.to_numpy().ravel())
+    table = tables.target_table(rows, "en")
+    sim = table["sim 2025"]
+    for i, key in enumerate(rows["indicator"]):
+        pattern = COUNT if key in ("hte_count", "national_platforms") else TWO_DECIMALS
+        assert re.fullmatch(pattern, sim[i]), (key, sim[i])
+    assert table["target (year)"][hte] == f"{rows['target'][hte]:,.0f} ({rows['target_year'][hte]})"  # year as 2025
+    ensemble = pd.concat([small_run.assign(draw=d) for d in range(3)])
+    probs = tables.target_table(figures.target_rows(ensemble, "province"), "zh")["达标概率"]
+    assert all(re.fullmatch(r"\d{1,3}%", p) for p in probs)
+
+
+def test_prefecture_table_formats_each_indicator_by_its_unit(small_run):
+    import re
+
+    from qhsim import data
+    from qhsim.dashboard import i18n, tables
+
+    keys = ["rd_intensity", "hte_count", "st_talent"]
+    table = tables.prefecture_table(small_run, keys, 2025, "zh")
+    assert list(table.columns) == [i18n.text("region", "zh"), *(i18n.indicator(k, "zh") for k in keys)]
+    assert list(table.iloc[:, 0]) == [p.zh for p in data.prefectures()]
+    assert all(re.fullmatch(TWO_DECIMALS, v) for v in table.iloc[:, 1])
+    assert all(re.fullmatch(COUNT, v) for col in (2, 3) for v in table.iloc[:, col])
+    xining = small_run[(small_run["region"] == "xining") & (small_run["year"] == 2025)]["st_talent"].iloc[0]
+    assert table.iloc[0, 3] == f"{xining:,.0f}"
+
+
+def test_generic_result_tables_plain_years_points_percent_and_yes_no():
+    import pandas as pd
+
+    from qhsim.dashboard import tables
+
+    frame = pd.DataFrame({"point": [1, 2], "policy.vouchers.budget": [1500.0, 12345.678], "p_reach": [0.5, 1.0],
+                          "success": [False, True]})
+    table = tables.text_table(frame, "en")
+    assert list(table.columns) == ["point", "policy.vouchers.budget", "P(reach threshold)", "success"]
+    assert table.to_numpy().tolist() == [["1", "1,500", "50%", "no"], ["2", "12,346", "100%", "yes"]]
+    assert [tables.significant(x) for x in (12345.6, 1.2345, 0.012345, -0.5, 0.0)] == \
+        ["+12,346", "+1.23", "+0.0123", "-0.500", "0"]
+    assert tables.is_numeric_text("1.00 (2025)") and tables.is_numeric_text("+0.12 [-0.05, +0.30]")
+    assert tables.is_numeric_text("+10.0%/yr 2024-2027") and not tables.is_numeric_text("海东市")

@@ -21,6 +21,7 @@ from qhsim import data
 from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
+from qhsim.output.observed import observed_indicators, observed_points
 from qhsim.output.report import display_width, format_summary, summary_report, summary_table
 from qhsim.runner import run
 from qhsim.targets import COLUMNS, KINDS, load_targets, reference_paths_2035, target_met, validate_target
@@ -278,14 +279,14 @@ def test_summary_report_has_province_haidong_and_haixi_sections(result):
 
 
 def test_observed_points_come_from_the_data_files():
-    points = charts.observed_points("rd_intensity")
+    points = observed_points("rd_intensity")
     # yearbook R&D over the revised GDP series (macro.toml), 2015-2020; the plan's 0.71 for 2020
     assert points == {2015: pytest.approx(100 * 11.5843 / 2011.0), 2016: pytest.approx(100 * 13.9977 / 2258.2),
                       2017: pytest.approx(100 * 17.9109 / 2465.1), 2018: pytest.approx(100 * 17.2951 / 2748.0),
                       2019: pytest.approx(100 * 20.5680 / 2941.1), 2020: 0.71}
-    assert charts.observed_points("gdp") == {2015: 2011.0, 2016: 2258.2, 2017: 2465.1, 2018: 2748.0, 2019: 2941.1,
+    assert observed_points("gdp") == {2015: 2011.0, 2016: 2258.2, 2017: 2465.1, 2018: 2748.0, 2019: 2941.1,
                                              2020: 3009.8}
-    assert charts.observed_points("spend_vouchers") == {}
+    assert observed_points("spend_vouchers") == {}
 
 
 def test_observed_points_of_a_prefecture_and_the_yearly_paths_come_from_the_calibration_targets():
@@ -297,12 +298,25 @@ def test_observed_points_of_a_prefecture_and_the_yearly_paths_come_from_the_cali
     haidong = {r["indicator"]: {r["year"]: r["value"]} for r in rows if r["region"] == "haidong"}
     assert haidong["rd_intensity"] == {2020: 0.09} and haidong["platforms"] == {2020: 12}  # the values
     for key, points in haidong.items():
-        assert charts.observed_points(key, "haidong") == points
-    assert charts.observed_points("rd_intensity", "haixi") == {}  # no Haixi observation in any source
-    assert charts.observed_points("st_talent", "haidong") == {}  # not comparable in level: no calibration target
+        assert observed_points(key, "haidong") == points
+    # the plan's own figure where the calibration has none; the calibration's (model definition) where both do
+    plan = data.load("indicators")
+    assert observed_points("st_talent", "haidong") == {2020: plan["st_talent"]["prefecture_2020"]["haidong"]["value"]}
+    assert plan["platforms"]["prefecture_2020"]["haidong"]["value"] != 12
+    assert observed_points("rd_intensity", "haixi") == {}  # no Haixi observation in any source
     fte = {r["year"]: r["value"] for r in rows if r["indicator"] == "rd_personnel_fte" and r["region"] == "province"}
-    assert len(fte) == 5 and charts.observed_points("rd_personnel_fte") == fte  # the yearbook path 2016-2020
-    assert charts.observed_points("hte_count") == {2018: 167, 2020: 218}  # the waypoint and the plan table
+    assert len(fte) == 5 and observed_points("rd_personnel_fte") == fte  # the yearbook path 2016-2020
+    assert observed_points("hte_count") == {2018: 167, 2020: 218}  # the waypoint and the plan table
+
+
+def test_summary_tables_show_the_observed_2020_value_the_charts_draw(result):
+    for region in ("province", "haidong", "haixi"):
+        table = summary_table(result.indicators, region)
+        for row in table.itertuples():
+            expected = observed_points(row.indicator, region).get(2020)
+            assert row.observed_2020 == expected if expected is not None else math.isnan(row.observed_2020)
+    haidong = summary_table(result.indicators, "haidong")
+    assert row_of(haidong, "platforms")["observed_2020"] == 12
 
 
 def observed_marks(ax) -> dict[str, list[tuple[float, float]]]:
@@ -322,7 +336,7 @@ def test_prefecture_charts_mark_the_observed_values_with_a_bilingual_legend_entr
     titles = {ax.get_title().split("\n")[1]: ax for ax in overview.axes}
     spec = data.load("indicators")
     for key in ("valid_invention_patents", "science_literacy"):  # observed in Haidong, no plan target
-        assert observed_marks(titles[spec[key]["en"]]) == {"实际值 observed 2020": [(2020, charts.observed_points(
+        assert observed_marks(titles[spec[key]["en"]]) == {"实际值 observed 2020": [(2020, observed_points(
             key, "haidong")[2020])]}
     assert "实际值 observed" in [t.get_text() for t in overview.legends[0].get_texts()]
     written = charts.indicator_charts(result.indicators, tmp_path, region="haidong", only_targeted=True)
@@ -387,7 +401,8 @@ def test_write_run_read_run_round_trip(result, run_dir):
     with_data = {k for k in data.load("indicators") if k in frame and province[k].notna().any()}
     targets = load_targets()
     own = {f"{t.region}_{t.indicator}" for t in targets[targets["region"] != "province"].itertuples()}
-    own |= {f"{region}_{key}" for key, region in charts.calibration_observations() if region != "province"}
+    own |= {f"{region}_{key}" for region in data.prefecture_ids() for key in observed_indicators(region)
+            if key in with_data}
     overviews = {"overview", "haidong_overview", "haixi_overview"}
     assert {p.stem for p in (run_dir / "charts").glob("*.png")} == with_data | own | overviews
 

@@ -21,6 +21,7 @@ from qhsim.dashboard import levers as lv
 from qhsim.output.charts import chart_style
 from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
+from qhsim.dashboard.tables import percent, significant
 
 CACHE = RunCache(size=8)
 
@@ -68,15 +69,15 @@ def summary(result, lang: str) -> pd.DataFrame:
     for d in result.designs:
         row = {i18n.text("designs", lang): d}
         if d in rank.index:
-            row[i18n.text("rank", lang)] = int(rank.at[d, "rank"])
-            row["P(1st)"] = round(float(rank.at[d, "p_first"]), 2)
+            row[i18n.text("rank", lang)] = str(int(rank.at[d, "rank"]))
+            row[i18n.text("p_first", lang)] = percent(rank.at[d, "p_first"])
         if d in lev.index:
             l = lev.loc[d]
-            row[f"{i18n.text('public_cost', lang)} (亿元)"] = _interval(l["extra_cost"], l["extra_cost_p05"], l["extra_cost_p95"])
-            row["R&D (亿元)"] = _interval(l["extra_rd"], l["extra_rd_p05"], l["extra_rd_p95"])
+            row[i18n.text("extra_cost", lang)] = _interval(l["extra_cost"], l["extra_cost_p05"], l["extra_cost_p95"])
+            row[i18n.text("extra_rd", lang)] = _interval(l["extra_rd"], l["extra_rd_p05"], l["extra_rd_p95"])
             row[i18n.text("rd_per_yuan", lang)] = _interval(l["rd_per_yuan"], l["p05"], l["p95"])
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).fillna("—")
 
 
 def changes(result, indicator: str, lang: str) -> pd.DataFrame:
@@ -92,8 +93,8 @@ def _interval(mid: float, lo: float, hi: float) -> str:
     if not np.isfinite(mid):
         return "—"
     if np.isfinite(lo) and np.isfinite(hi) and (lo, hi) != (mid, mid):
-        return f"{mid:+.3g} [{lo:+.3g}, {hi:+.3g}]"
-    return f"{mid:+.3g}"
+        return f"{significant(mid)} [{significant(lo)}, {significant(hi)}]"
+    return significant(mid)
 
 
 def figure(result, indicator: str, lang: str) -> Figure:

@@ -113,16 +113,6 @@ def prefecture_figure(indicators: pd.DataFrame, key: str, lang: str = "zh") -> F
     return fig
 
 
-def prefecture_table(indicators: pd.DataFrame, keys: list[str], year: int, lang: str) -> pd.DataFrame:
-    """The 8 prefectures side by side: one row per prefecture, one column per indicator (median in ``year``)."""
-    rows = indicators[indicators["year"] == year].groupby("region")[keys].median()
-    prefs = list(data.prefecture_ids())
-    table = rows.reindex(prefs).round(3)
-    table.columns = [i18n.indicator(k, lang) for k in keys]
-    table.insert(0, i18n.text("region", lang), [i18n.region(p, lang) for p in prefs])
-    return table.reset_index(drop=True)
-
-
 def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str) -> Figure:
     """One year of one run: R&D ratios against the HTE threshold, the certification ladder, talent flows and
     programme spending (the last two as paths with the chosen year marked)."""

@@ -7,7 +7,7 @@ import solara
 
 from qhsim.dashboard import figures, i18n
 from qhsim.dashboard import levers as lv
-from qhsim.dashboard import compare, explore, exports
+from qhsim.dashboard import compare, explore, exports, tables
 from qhsim.dashboard.state import MAX_DESIGNS, Session
 from qhsim.errors import InputError
 from qhsim.results import PROVINCE
@@ -35,6 +35,25 @@ def Chart(build, dependencies: list):
     """The figure ``build()`` makes, as a PNG image rendered once per change of ``dependencies``."""
     image = solara.use_memo(lambda: figures.png(build()), dependencies=dependencies)
     solara.Image(image, classes=["qh-chart"])
+
+
+TABLE_CSS = ".qh-table td { white-space: nowrap; }"  # cells on one line (headers wrap); wide tables scroll
+
+
+@solara.component
+def Table(frame: pd.DataFrame, items_per_page: int = 20, classes: list[str] | None = None):
+    """A result table of ``qhsim.dashboard.tables`` (formatted text): no index column, numbers right-aligned,
+    no sorting (text would sort as text), pages only when it has more rows than ``items_per_page``."""
+    columns = [str(c) for c in frame.columns]
+    rows = frame.astype(str).to_numpy().tolist()
+    numeric = [bool(rows) and all(tables.is_numeric_text(r[j]) for r in rows) for j in range(len(columns))]
+    headers = [{"text": c, "value": f"c{j}", "sortable": False, "align": "end" if numeric[j] else "start"}
+               for j, c in enumerate(columns)]
+    items = [{f"c{j}": text for j, text in enumerate(row)} for row in rows]
+    solara.Style(TABLE_CSS)
+    solara.v.DataTable(headers=headers, items=items, items_per_page=items_per_page, dense=True,
+                       hide_default_footer=len(items) <= items_per_page, disable_sort=True,
+                       class_=" ".join(["qh-table", *(classes or [])]))
 
 
 @solara.component
@@ -131,16 +150,7 @@ def IndicatorsView(ctx):
     IndicatorSelect(ctx)
     Chart(lambda: figures.indicator_figure(ind, indicator_key.value, PROVINCE, L), [ctx.run.key, indicator_key.value, L])
     table = solara.use_memo(lambda: figures.target_rows(ind, PROVINCE), dependencies=[ctx.run.key])
-    solara.DataFrame(_target_view(table, L), items_per_page=20)
-
-
-def _target_view(table: pd.DataFrame, L: str) -> pd.DataFrame:
-    cols = {"indicator": i18n.text("indicator", L), "target_year": i18n.text("year", L),
-            "target": i18n.text("target", L), "sim_2025": "2025", "sim_2027": "2027", "sim_2035": "2035",
-            "gap": i18n.text("gap", L), "p_met": i18n.text("p_met", L)}
-    view = table[[c for c in cols if c in table.columns]].copy()
-    view["indicator"] = [i18n.indicator(k, L) for k in view["indicator"]]
-    return view.rename(columns=cols).round(3)
+    Table(tables.target_table(table, L), classes=["qh-targets-province"])
 
 
 @solara.component
@@ -149,12 +159,13 @@ def PrefecturesPage(ctx):
         return
     ind, L = ctx.run.result.indicators, ctx.lang
     IndicatorSelect(ctx)
-    solara.DataFrame(figures.prefecture_table(ind, list(PLAN_INDICATORS), 2025, L), items_per_page=10)
+    solara.Markdown(f"**{i18n.text('prefectures_in', L)} 2025**")
+    Table(tables.prefecture_table(ind, list(PLAN_INDICATORS), 2025, L), classes=["qh-prefectures"])
     Chart(lambda: figures.prefecture_figure(ind, indicator_key.value, L), [ctx.run.key, indicator_key.value, L])
     for region in ("haidong", "haixi"):
         table = figures.target_rows(ind, region)
         solara.Markdown(f"**{i18n.region(region, L)} · {i18n.text('own_targets', L)}**")
-        solara.DataFrame(_target_view(table, L), items_per_page=20)
+        Table(tables.target_table(table, L), classes=[f"qh-targets-{region}"])
 
 
 @solara.component
@@ -227,11 +238,11 @@ def ComparePage(ctx):
     solara.Markdown(f"**{i18n.text('ranking', L)}** · {i18n.text('window', L)} {result.window[0]}–{result.window[1]}"
                     f" · {result.meta.get('runs', '')} {i18n.text('runs', L)}")
     with solara.Column(classes=["qh-compare-result"]):
-        solara.DataFrame(compare.summary(result, L), items_per_page=10)
+        Table(compare.summary(result, L), items_per_page=10)
     if result.budget is not None:
-        solara.DataFrame(result.budget, items_per_page=10)
+        Table(tables.text_table(result.budget, L), items_per_page=10)
     IndicatorSelect(ctx)
-    solara.DataFrame(compare.changes(result, indicator_key.value, L), items_per_page=10)
+    Table(compare.changes(result, indicator_key.value, L), items_per_page=10)
     Chart(lambda: compare.figure(result, indicator_key.value, L), [k, indicator_key.value, L])
     with solara.Row():
         for name in ("changes", "costs", "leverage", "targets", "ranking"):
@@ -261,9 +272,9 @@ def ExperimentsPage(ctx):
         return
     solara.Text(f"{st.folder} · {st.kind} · {', '.join(st.levers)}", style={"font-size": "13px"})
     if st.kind == "compare":
-        solara.DataFrame(compare.summary(st.comparison, L), items_per_page=10)
+        Table(compare.summary(st.comparison, L), items_per_page=10)
         IndicatorSelect(ctx, keys=st.indicators)
-        solara.DataFrame(compare.changes(st.comparison, indicator_key.value, L), items_per_page=10)
+        Table(compare.changes(st.comparison, indicator_key.value, L), items_per_page=10)
         Chart(lambda: compare.figure(st.comparison, indicator_key.value, L), [str(st.folder), indicator_key.value, L])
         return
     SweepView(ctx, st)
@@ -297,8 +308,8 @@ def SweepView(ctx, st):
                         f"{_pct(res.coverage)} · {i18n.text('density', L)} {_pct(res.density)}"
                         + (f" · {res.note}" if res.note else ""))
     if len(res.box):
-        solara.DataFrame(res.box, items_per_page=10)
-    solara.DataFrame(res.points.round(3), items_per_page=10)
+        Table(tables.text_table(res.box, L), items_per_page=10)
+    Table(tables.text_table(res.points, L), items_per_page=10)
 
 
 PAGES = {

@@ -28,6 +28,7 @@ from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 from qhsim import data
 from qhsim.errors import warn
 from qhsim.output.numbers import format_value
+from qhsim.output.observed import observed_indicators, observed_points
 from qhsim.output.report import band, display_width, indicator_label, paths_of, region_label, region_paths
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets, reference_paths_2035
@@ -35,7 +36,6 @@ from qhsim.targets import load_targets, reference_paths_2035
 SHIPPED_FONT = "NotoSansSC-qhsim-subset.otf"
 CJK_FONT_PREFIXES = ("Noto Sans CJK", "Noto Sans SC", "Source Han Sans", "WenQuanYi", "SimHei", "Microsoft YaHei")
 START_YEAR = 2015
-OBSERVED_YEARS = (2015, 2020)  # first and last year of observed points drawn
 SIZE_INCHES = (6.4, 3.8)
 DPI = 100
 MARGINS = {"left": 0.12, "right": 0.97, "bottom": 0.09, "top": 0.86}
@@ -112,54 +112,11 @@ def axis_unit(key: str) -> str:
     return UNIT_WORDS.get(unit, unit)
 
 
-def observed_points(key: str, region: str = PROVINCE) -> dict[int, float]:
-    """Observed 2015–2020 values of an indicator in ``region`` (the province or a prefecture).
-
-    Every region: the single-year observations of ``calibration/targets.toml`` (the values the model is calibrated
-    and checked against, in the model's definitions, e.g. Haidong's 2020 HTEs, platforms and patents). The
-    province also: ``value_2020`` of indicators.toml, the macro.toml anchor series of the same name, and R&D
-    intensity as total R&D / GDP (these win where both give a year: they carry more decimals).
-    """
-    points = dict(calibration_observations().get((key, region), {}))
-    if region == PROVINCE:
-        if key in data.load("macro"):
-            points |= data.observed(key)
-        if key == "rd_intensity":
-            rd, gdp = data.observed("total_rd"), data.observed("gdp")
-            points |= {year: 100.0 * rd[year] / gdp[year] for year in rd.keys() & gdp.keys()}
-        spec = data.load("indicators")[key]
-        if "value_2020" in spec:
-            points[2020] = float(spec["value_2020"]["value"])
-    first, last = OBSERVED_YEARS
-    return {year: value for year, value in sorted(points.items()) if first <= year <= last}
-
-
-@cache
-def calibration_observations() -> dict[tuple[str, str], dict[int, float]]:
-    """``{(indicator, region): {year: value}}`` of the calibration targets with one stated year (read with
-    ``qhsim.calibration.targets``); empty, with one warning, when ``calibration/targets.toml`` is not there (a
-    package installed without the repository)."""
-    from qhsim.calibrated import CALIBRATION_DIR
-    from qhsim.calibration.targets import load_targets as load_calibration_targets
-
-    path = CALIBRATION_DIR / "targets.toml"
-    if not path.is_file():
-        warn(f"{path}: missing; charts show no observed values from the calibration targets")
-        return {}
-    points: dict[tuple[str, str], dict[int, float]] = {}
-    for target in load_calibration_targets(path):
-        if len(target.years) == 1:  # candidate years (a figure of uncertain date) are not drawn
-            points.setdefault((target.indicator, target.region), {})[target.years[0]] = target.value
-    return points
-
-
 def own_indicators(region: str) -> set[str]:
     """Indicators charted as a region's own (its overview; ``only_targeted``): those with a plan target there,
     and for a prefecture also those with an observed value there (the province's are the plan table)."""
     own = set(_region_targets(region)[0]["indicator"])
-    if region != PROVINCE:
-        own |= {key for (key, where) in calibration_observations() if where == region and observed_points(key, region)}
-    return own
+    return own if region == PROVINCE else own | observed_indicators(region)
 
 
 def _geometric(start: float, end: float, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:

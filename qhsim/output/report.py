@@ -20,6 +20,7 @@ from wcwidth import wcswidth, wcwidth
 from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output.numbers import MISSING, format_fixed, format_number, format_value
+from qhsim.output.observed import observed_points
 from qhsim.results import PROVINCE, RunResult
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
@@ -142,10 +143,6 @@ def _target_cells(paths: pd.DataFrame, target: Any) -> dict[str, Any]:
     }
 
 
-def _observed_2020(spec: dict[str, Any], region: str) -> float:
-    """The observed 2020 value of an indicator: the province's ``value_2020``, a prefecture's ``prefecture_2020``."""
-    entry = spec.get("value_2020") if region == PROVINCE else spec.get("prefecture_2020", {}).get(region)
-    return float(entry["value"]) if entry else math.nan
 
 
 def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: Any, region: str,
@@ -155,7 +152,7 @@ def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: An
         "indicator": key,
         "label": indicator_label(key, lang=lang),
         "status": STATUS[spec["status"]],
-        "observed_2020": _observed_2020(spec, region),
+        "observed_2020": observed_points(key, region).get(2020, math.nan),
     }
     for year in REPORT_YEARS:
         row[f"sim_{year}"] = stats.at[year, "median"]
@@ -168,7 +165,7 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
                   lang: str = "both") -> pd.DataFrame:
     """One row per reported indicator (indicators.toml order; one per target if it has several).
 
-    Columns: indicator, label, status, observed_2020 (province; a prefecture where indicators.toml gives one), sim_2020/2025/2027/2035 (median;
+    Columns: indicator, label, status, observed_2020 (``qhsim.output.observed``), sim_2020/2025/2027/2035 (median;
     with ``_lo``/``_hi`` 5%/95% columns for an ensemble), target, target_year, target_kind, base_year,
     gap (achieved − target in the target year; for growth targets the CAGR minus the target rate),
     met (是 yes / 否 no / None) and, for an ensemble, p_met (share of draws meeting the target).

@@ -1,0 +1,119 @@
+"""Result tables 结果表 of the dashboard, as an analyst reads them.
+
+Each table is built here as text: numbers formatted by the indicator's unit (``qhsim.output.numbers``:
+thousands separators; counts and 万元 whole, shares, ratios and 亿元 with two decimals), years as plain
+integers, probabilities and shares of runs in per cent; headers in the dashboard's language from the
+package's labels (indicators.toml names and units, the output layer's ``HEADERS``, ``i18n``). ``pages.Table``
+shows them without an index column.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import pandas as pd
+
+from qhsim import data
+from qhsim.dashboard import i18n
+from qhsim.output.numbers import MISSING, format_number, format_value
+from qhsim.output.report import HEADERS, cell_text, summary_columns
+
+# generic result columns (compare budget, PRIM box and points) -> (Chinese, English) header
+COLUMNS: dict[str, tuple[str, str]] = {
+    "design": ("设计方案", "design"),
+    "budget_levers": ("预算杠杆", "budget levers"),
+    "scale": ("缩放系数", "scale factor"),
+    "extra_cost_before": ("缩放前额外公共成本（万元）", "extra public cost before (万元)"),
+    "extra_cost_after": ("缩放后额外公共成本（万元）", "extra public cost after (万元)"),
+    "target_cost": ("目标额外成本（万元）", "target extra cost (万元)"),
+    "status": ("状态", "status"),
+    "lever": ("杠杆", "lever"),
+    "kind": ("类型", "kind"),
+    "low": ("下限", "low"),
+    "high": ("上限", "high"),
+    "levels": ("取值", "levels"),
+    "point": ("设计点", "point"),
+    "p_reach": ("达到阈值的概率", "P(reach threshold)"),
+    "success": ("成功", "success"),
+}
+PERCENT_COLUMNS = ("p_reach", "p_met", "p_first")  # shares of runs, shown in %
+YES_NO = {True: ("是", "yes"), False: ("否", "no")}
+NUMERIC_TEXT = re.compile(r"[-+≥>=\d,.%\s\[\]()–]*")  # digits, signs, separators, brackets
+
+
+def header(column: str, lang: str) -> str:
+    """The header of a result column in ``lang``: a known column's label, else the column name itself."""
+    pair = COLUMNS.get(column) or HEADERS.get(column)
+    return i18n.pick(pair, lang) if pair else str(column)
+
+
+def is_numeric_text(text: str) -> bool:
+    """Whether a formatted cell is a number, maybe with a band, a year, % or pp (right-aligned in ``pages.Table``)."""
+    if text == MISSING:
+        return True
+    bare = text.replace("pp", "").replace("/yr", "")
+    return any(c.isdigit() for c in text) and NUMERIC_TEXT.fullmatch(bare) is not None
+
+
+def percent(x: Any) -> str:
+    return MISSING if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * float(x):.0f}%"
+
+
+def significant(x: float, digits: int = 3, signed: bool = True) -> str:
+    """``x`` with ``digits`` significant digits (at most 4 decimals), thousands separators and no exponent:
+    +12,346, +1.23, +0.0123; a value that rounds to zero is "0"."""
+    if x is None or not math.isfinite(x):
+        return MISSING
+    places = min(4, max(0, digits - 1 - math.floor(math.log10(abs(x))))) if x else 0
+    if round(x, places) == 0:
+        return f"{0:.{places}f}"
+    return f"{x:{'+' if signed else ''},.{places}f}"
+
+
+def cell(value: Any, column: str, lang: str) -> str:
+    """One generic cell: booleans as 是/yes, whole numbers (years, points, counts) as plain integers, shares
+    of runs in %, other numbers by magnitude (``format_number``), text as it is."""
+    if isinstance(value, bool):
+        return i18n.pick(YES_NO[value], lang)
+    if column in PERCENT_COLUMNS:
+        return percent(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format_number(value)
+    return MISSING if value is None else str(value)
+
+
+def text_table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``frame`` as formatted text with headers in ``lang`` (``header``, ``cell``) and a plain 0..n-1 index."""
+    out = {header(c, lang): [cell(v, c, lang) for v in frame[c].tolist()] for c in frame.columns}
+    return pd.DataFrame(out, index=range(len(frame)))
+
+
+def target_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Rows of ``summary_table`` with a target, as the reports show them (``summary_columns``: observed 2020,
+    simulated in the target years and 2035 with the 90% band of an ensemble, target (year), gap, met and
+    P(met)), the indicator named in ``lang``."""
+    columns = summary_columns(table, wide=False)
+    index = 0 if lang == "zh" else 1
+    out = {}
+    for c in columns:
+        if c == "label":
+            out[HEADERS[c][index]] = [i18n.indicator(k, lang) for k in table["indicator"]]
+        else:
+            out[HEADERS[c][index]] = [cell_text(row, c, lang) for _, row in table.iterrows()]
+    return pd.DataFrame(out, index=range(len(table)))
+
+
+def prefecture_table(indicators: pd.DataFrame, keys: list[str], year: int, lang: str) -> pd.DataFrame:
+    """The 8 prefectures side by side in ``year``: one row each, one column per indicator (median over runs,
+    formatted by its unit)."""
+    medians = indicators[indicators["year"] == year].groupby("region")[keys].median()
+    prefs = list(data.prefecture_ids())
+    medians = medians.reindex(prefs)
+    out = {i18n.text("region", lang): [i18n.region(p, lang) for p in prefs]}
+    for key in keys:
+        out[i18n.indicator(key, lang)] = [format_value(v, key) for v in medians[key]]
+    return pd.DataFrame(out, index=range(len(prefs)))
