@@ -14,10 +14,13 @@ import pytest
 from openpyxl import load_workbook
 
 from conftest import SCENARIOS
+from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output import export, folders, tidy
 from qhsim.experiments import compare
 from qhsim.experiments.report import write_comparison
+from qhsim.output.html_report import render_html
+from qhsim.output.numbers import format_value
 from qhsim.output.store import write_run
 from qhsim.runner import run
 
@@ -341,3 +344,20 @@ def test_wide_headers_wrap_without_cutting_numbers():
     assert max(display_width(line) for line in lines) <= 30
     assert any(line.endswith("1,234,567.89") for line in lines)  # numbers stay whole
     assert all(display_width(line.strip()) > 1 for line in lines if line.strip())  # no one-letter fragments
+
+
+def test_html_report_shows_reported_vs_real_rd_from_the_run(result):
+    from qhsim.output.report import REPORT_YEARS
+
+    html = render_html(tidy.from_run(result), charts=False)
+    section = html.split('<h2 id="real-rd">', 1)[1].split("<h2", 1)[0]
+    assert section.startswith("申报与实际研发 Reported vs real R&amp;D")
+    assert "Plan indicators count reported R&amp;D" in section and "follow real R&amp;D" in section
+    province = result.indicators[result.indicators["region"] == "province"].set_index("year")
+    years = [y for y in REPORT_YEARS if y in province.index]
+    assert years == [2020, 2025, 2027]  # the run ends in 2027
+    for key in ("business_rd_real", "rd_intensity_real", "relabelled_rd_share", "business_rd"):
+        label = data.load("indicators")[key]["en"].replace("&", "&amp;")
+        row = section.split(label, 1)[1].split("</tr>", 1)[0]
+        cells = re.findall(r'<td class="num">([^<]*)</td>', row)
+        assert cells == [format_value(province.at[y, key], key) for y in years], key

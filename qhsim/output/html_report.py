@@ -1,9 +1,10 @@
 """HTML report HTML报告 (jinja2): ``render_html(results) -> str``, one self-contained bilingual page.
 
 It opens offline: the charts are embedded as base64 PNG, the style is inline, nothing is fetched. It holds
-the scenario's description and levers, the headline table against targets, the overview chart and one chart
-per plan indicator, the prefectures with their own targets, the comparison ranking with 90% intervals (for
-several designs) and the assumptions and calibration status.
+the scenario's description and levers, the headline table against targets, reported vs real R&D in the
+milestone years, the overview chart and one chart per plan indicator, the prefectures with their own
+targets, the comparison ranking with 90% intervals (for several designs) and the assumptions and
+calibration status.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qhsim import __version__, data
 from qhsim.output.numbers import format_value
-from qhsim.output.report import HEADERS, cell_text, indicator_label, region_label, summary_columns
+from qhsim.output.report import (HEADERS, REPORT_YEARS, band, cell_text, indicator_label, paths_of, region_label,
+                                 region_paths, summary_columns)
 from qhsim.output.tables import SECTIONS, headline, ranking, target_regions
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -26,6 +28,11 @@ from qhsim.results import PROVINCE
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
 MAX_TABLE_DESIGNS = 4  # headline tables for the first designs; the workbook has every design
+# reported vs real R&D: the plan indicators count reported R&D, knowledge and patents follow real R&D
+REAL_RD = ("business_rd", "business_rd_real", "rd_intensity", "rd_intensity_real", "relabelled_rd_share")
+REAL_RD_NOTE = ("规划指标按企业申报的研发经费计算（含为享受加计扣除或达到高企门槛而归入研发的非研发支出）；知识积累、专利和增长"
+                "随实际研发变化。 Plan indicators count reported R&D, which includes the non-R&D spending firms relabel as "
+                "R&D for the super-deduction or the HTE threshold; knowledge, patents and growth follow real R&D.")
 KIND_LABELS = {"run": "单次运行 single run", "ensemble": "集合预测 ensemble (parameter draws × seeds)",
                "compare": "情景对比 scenario comparison", "sweep": "政策扫描 policy sweep"}
 
@@ -64,6 +71,32 @@ def _headline_blocks(results: Results, table: pd.DataFrame, region_filter) -> li
             region = rows["region"].iloc[0]
             title = f"{region_label(region)} · {section}" + (f" · {design}" if len(results.designs) > 1 else "")
             blocks.append(_table_block(rows, title))
+    return blocks
+
+
+def _real_rd_blocks(results: Results) -> list[dict[str, Any]]:
+    """Reported vs real R&D (``REAL_RD``) in the province in the milestone years (``REPORT_YEARS`` the runs
+    reach): the median, and its 5%–95% band for several runs; one table per design (the first ones)."""
+    blocks = []
+    for design in results.designs[:MAX_TABLE_DESIGNS]:
+        every = region_paths(results.wide(design), PROVINCE)
+        keys = [k for k in REAL_RD if not paths_of(every, k).isna().all(axis=None)]
+        years = [y for y in REPORT_YEARS if y in every.index]
+        if not keys or not years:
+            continue
+        rows = []
+        for key in keys:
+            stats = band(paths_of(every, key))
+            cells = []
+            for year in years:
+                text = format_value(stats.at[year, "median"], key)
+                if results.n_draws() > 1 and pd.notna(stats.at[year, "median"]):
+                    text += f" [{format_value(stats.at[year, 'lo'], key)}, {format_value(stats.at[year, 'hi'], key)}]"
+                cells.append({"text": text, "cls": "num"})
+            rows.append([{"text": indicator_label(key), "cls": ""}, *cells])
+        heads = ["指标 indicator", *(f"{y}模拟 sim {y}" for y in years)]
+        blocks.append({"title": region_label(PROVINCE) + (f" · {design}" if len(results.designs) > 1 else ""),
+                       "heads": heads, "rows": rows})
     return blocks
 
 
@@ -199,6 +232,8 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
                           + (f" 仅列出前{MAX_TABLE_DESIGNS}个方案，全部方案见工作簿 Tables for the first {MAX_TABLE_DESIGNS} "
                              "designs only; the workbook has every design." if len(results.designs) > MAX_TABLE_DESIGNS
                              else "")),
+        "real_rd": _real_rd_blocks(results),
+        "real_rd_note": REAL_RD_NOTE,
         "overview": overview,
         "charts": indicator_pngs,
         "prefectures": prefectures,
