@@ -62,26 +62,39 @@ class ColumnTable:
         """A new table of the rows at positions ``idx`` (copies), with some columns replaced."""
         return type(self)({**{name: col[idx] for name, col in self.cols.items()}, **replace})
 
-    def keep(self, mask: np.ndarray, new: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """Drop the rows where ``mask`` is False and append ``new`` rows in one pass over the columns; return the
-        new rows' ids. ``new`` has every column; its id column may be left out, and ids are then assigned here
-        (the next free ones); given ids must exceed every id in the table."""
-        if new is None:
-            for name in self.cols:
-                self.cols[name] = self.cols[name][mask]
-            return np.zeros(0, dtype=np.int64)
-        if self.ID in new:
+    def keep(self, mask: np.ndarray | slice, new: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Drop the rows where ``mask`` (booleans, or ``slice(None)`` to keep all) is False and append ``new`` rows in
+        one pass over the columns; return the new rows' ids. ``new`` has every column; its id column may be left
+        out, and ids are then assigned here (the next free ones); given ids must exceed every id in the table."""
+        new = {} if new is None else new
+        if new and self.ID in new:
             ids = np.asarray(new[self.ID], dtype=np.int64)
             if len(ids) and ids.min() < self.next_id:
                 raise ValueError(f"new {self.ID} {ids.min()} is not above the table's ids (next free {self.next_id})")
             self.next_id = int(ids.max(initial=self.next_id - 1)) + 1
-        else:
+        elif new:
             n = len(next(iter(new.values())))
             ids = np.arange(self.next_id, self.next_id + n)
             self.next_id += n
             new = {**new, self.ID: ids}
+        else:
+            ids = np.zeros(0, dtype=np.int64)
+        # the kept positions once; each column is gathered straight into its new array (no concatenation copy;
+        # mode="clip" spares numpy's bounds-checking buffer: the positions are valid by construction)
+        if not isinstance(mask, slice) and len(mask) != len(self):
+            raise ValueError(f"{type(self).__name__}.keep: mask of {len(mask)} rows for a table of {len(self)}")
+        kept = None if isinstance(mask, slice) else np.flatnonzero(mask)
+        m = len(self) if kept is None else len(kept)
         for name, dtype in self.COLUMNS.items():
-            self.cols[name] = np.concatenate([self.cols[name][mask], np.asarray(new[name], dtype=dtype)])
+            add = np.asarray(new[name], dtype=dtype) if new else None
+            col = np.empty(m + (0 if add is None else len(add)), dtype=dtype)
+            if kept is None:
+                col[:m] = self.cols[name]
+            else:
+                np.take(self.cols[name], kept, out=col[:m], mode="clip")
+            if add is not None:
+                col[m:] = add
+            self.cols[name] = col
         return ids
 
     def append(self, new: dict[str, np.ndarray]) -> np.ndarray:
