@@ -71,7 +71,7 @@ def compute(
     k = len(prefs)
     S = sector_table()
 
-    pref = f.pref.astype(np.intp)  # once: bincount would convert the int8 codes on every call
+    pref = f.index("pref")
 
     def by_pref(weights: np.ndarray | None = None) -> np.ndarray:
         if weights is None:
@@ -98,7 +98,7 @@ def compute(
     business_rd_real = with_province(by_pref(f.rd_real)) / scale / WAN_PER_YI
     total_rd = business_rd + public_rd
 
-    above = S.industrial[f.sector] & (f.revenue >= ABOVE_SCALE_REVENUE)
+    above = S.industrial[f.index("sector")] & (f.revenue >= ABOVE_SCALE_REVENUE)
     n_above = with_province(count(above))
     n_above_rd = with_province(count(above & (f.rd > 0)))
     hte = f.hte_until >= year

@@ -58,6 +58,17 @@ class ColumnTable:
     def __getitem__(self, i: int) -> RowView:
         return self.VIEW({name: col[i].item() for name, col in self.cols.items()})
 
+    def index(self, name: str) -> np.ndarray:
+        """Column ``name`` (small integer codes, e.g. int8) as ``np.intp``, for indexing and ``np.bincount``: numpy
+        would convert the narrow codes on every such call. Cached while the column is the same array (``keep``
+        replaces every column); callers must not write into code columns in place."""
+        col = self.cols[name]
+        cache = self.__dict__.setdefault("_index_cache", {})
+        hit = cache.get(name)
+        if hit is None or hit[0] is not col:
+            hit = cache[name] = (col, col.astype(np.intp))
+        return hit[1]
+
     def rows(self, idx: np.ndarray, **replace: np.ndarray) -> ColumnTable:
         """A new table of the rows at positions ``idx`` (copies), with some columns replaced."""
         return type(self)({**{name: col[idx] for name, col in self.cols.items()}, **replace})

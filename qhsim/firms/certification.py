@@ -175,8 +175,8 @@ def reported_rd(
 
 def reward_tier_eligible(f: FirmPopulation, pol: PolicyYear, sector_agri: np.ndarray) -> np.ndarray:
     """Firms a Haixi-style R&D-intensity reward can reach (location and revenue floor)."""
-    floor = np.where(sector_agri[f.sector], pol.reward_min_revenue_agri, pol.reward_min_revenue)
-    return (pol.reward_budget > 0) & pol.reward_prefectures[f.pref] & (f.revenue >= floor)
+    floor = np.where(sector_agri[f.index("sector")], pol.reward_min_revenue_agri, pol.reward_min_revenue)
+    return (pol.reward_budget > 0) & pol.reward_prefectures[f.index("pref")] & (f.revenue >= floor)
 
 
 def reward_notch(

@@ -27,7 +27,7 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
     theta / mu log points above its anchor.
     margin_t = rho * margin_{t-1} + (1 - rho) * mean + sd * sqrt(1 - rho^2) * z'
     """
-    sector = f.sector.astype(np.intp)  # once: bincount and indexing would convert the int8 codes on every use
+    sector = f.index("sector")
     # log_g in place (same operations in the same order as the formula above, fewer temporaries)
     gap = np.log(f.revenue)
     gap -= f.anchor

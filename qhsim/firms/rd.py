@@ -56,7 +56,7 @@ def tax_expenditure(
 
 def deduction_rates(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np.ndarray) -> np.ndarray:
     """Super-deduction rate d per firm: manufacturing / tech-based SME / general; 0 on the negative list."""
-    d = np.where(sector_manufacturing[f.sector], pol.deduction_manufacturing, pol.deduction_general)
+    d = np.where(sector_manufacturing[f.index("sector")], pol.deduction_manufacturing, pol.deduction_general)
     d = np.where(f.sme_year >= pol.year - 1, np.maximum(d, pol.deduction_tech_sme), d)
     return np.where(f.deduct_excluded, 0.0, d)
 
@@ -111,7 +111,7 @@ def start_logit(
     """Logit of starting R&D this year (non-R&D firms): size, sector, user cost, voucher, campaign."""
     return (
         b.start_intercept
-        + sector_logit[f.sector]
+        + sector_logit[f.index("sector")]
         + b.rd_size_slope * np.log(f.revenue / 1000.0)
         - b.start_user_cost_effect * np.log(uc / b.reference_user_cost)
         + b.voucher_start_effect * f.voucher
@@ -129,8 +129,8 @@ def stop_probability(f: FirmPopulation, year: int, b: SimpleNamespace) -> np.nda
 def campaign_targets(f: FirmPopulation, pol: PolicyYear, sector_industrial: np.ndarray) -> np.ndarray:
     """Firms a "two zeroings" campaign presses to start R&D (large industrial firms without R&D)."""
     return (
-        pol.zeroing_prefectures[f.pref]
-        & sector_industrial[f.sector]
+        pol.zeroing_prefectures[f.index("pref")]
+        & sector_industrial[f.index("sector")]
         & (f.revenue >= pol.zeroing_min_revenue)
         & ~f.rd_active
     )

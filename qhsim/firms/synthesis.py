@@ -280,7 +280,7 @@ def _reported_per_real(cols: dict, hte: np.ndarray, pol: PolicyYear, b: SimpleNa
     n = len(cols["uid"])
     hte_until = np.zeros(n, dtype=np.int16)
     hte_until[hte] = START_YEAR
-    firms = SimpleNamespace(**{**cols, "hte_until": hte_until, "sme_year": np.zeros(n, dtype=np.int16)})
+    firms = FirmPopulation({**cols, "hte_until": hte_until, "sme_year": np.zeros(n, dtype=np.int16)})
     tau, _ = tax_rates(firms, pol)
     d = deduction_rates(firms, pol, S.manufacturing)
     return 1.0 + routine_relabel(np.ones(n), tau, d, b)

@@ -73,9 +73,9 @@ def ex_post_subsidy(f: FirmPopulation, pol: PolicyYear, budget: float, draws: Ke
 
 def rd_rewards(f: FirmPopulation, amount: np.ndarray, budget_per_prefecture: float, n_prefectures: int) -> np.ndarray:
     """Tiered R&D-intensity rewards, each listed prefecture paying from its own fund, pro rata if short."""
-    claims = np.bincount(f.pref, weights=amount, minlength=n_prefectures)
+    claims = np.bincount(f.index("pref"), weights=amount, minlength=n_prefectures)
     ratio = np.divide(budget_per_prefecture, claims, out=np.ones(n_prefectures), where=claims > 0)
-    return amount * np.minimum(ratio, 1.0)[f.pref]
+    return amount * np.minimum(ratio, 1.0)[f.index("pref")]
 
 
 def vouchers(f: FirmPopulation, pol: PolicyYear, budget: float, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:

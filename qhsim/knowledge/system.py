@@ -212,7 +212,7 @@ class KnowledgeSystem:
                                  self.n_pref, self.n_sec, kpol.researcher_share, self.kp)
         buyers = mk.Buyers(
             uid=f.uid, pref=f.pref, sector=f.sector, revenue=f.revenue,
-            employees=f.employees, rd=f.rd_real, industrial=S.industrial[f.sector],
+            employees=f.employees, rd=f.rd_real, industrial=S.industrial[f.index("sector")],
             last_partner=lambda uids: self.ledger.get("last_partner", uids),
         )
         return mk.run_market(year, kpol, self.kp, self.draws, buyers, sup, carry, self.n_pref, self.inst.n,
