@@ -8,7 +8,7 @@ when agents leave; an id column identifies an agent for life.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
@@ -71,7 +71,13 @@ class ColumnTable:
 
     def rows(self, idx: np.ndarray, **replace: np.ndarray) -> ColumnTable:
         """A new table of the rows at positions ``idx`` (copies), with some columns replaced."""
-        return type(self)({**{name: col[idx] for name, col in self.cols.items()}, **replace})
+        out = object.__new__(type(self))  # the columns are already checked: skip __init__'s validation
+        out.cols = {name: np.ascontiguousarray(replace[name], dtype=dtype) if name in replace else self.cols[name][idx]
+                    for name, dtype in self.COLUMNS.items()}
+        if len({len(c) for c in out.cols.values()}) > 1:
+            raise ValueError(f"{type(self).__name__}.rows: replaced columns differ in length from the rows taken")
+        out.next_id = int(out.cols[self.ID].max(initial=-1)) + 1
+        return out
 
     def keep(self, mask: np.ndarray | slice, new: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Drop the rows where ``mask`` (booleans, or ``slice(None)`` to keep all) is False and append ``new`` rows in
@@ -111,3 +117,16 @@ class ColumnTable:
     def append(self, new: dict[str, np.ndarray]) -> np.ndarray:
         """Add rows (as in ``keep``); return their ids."""
         return self.keep(slice(None), new)
+
+
+def by_flags(rule: Callable[..., tuple[np.ndarray, ...]], *flags: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``rule(*flags)`` for an elementwise ``rule`` of a few boolean columns, evaluated once on each of the 2^k
+    combinations of the k flags and looked up per row: the same values (the same operations on the same numbers),
+    without whole-column ``np.where`` passes, which are slow on unpredictable masks."""
+    k = len(flags)
+    combinations = [((np.arange(2**k) >> i) & 1).astype(bool) for i in range(k)]
+    code = np.zeros(len(flags[0]), dtype=np.uint8)
+    for i, flag in enumerate(flags):
+        code |= flag.view(np.uint8) << i if i else flag.view(np.uint8)
+    code = code.astype(np.intp)
+    return tuple(np.asarray(table)[code] for table in rule(*combinations))

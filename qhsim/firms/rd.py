@@ -15,6 +15,7 @@ import numpy as np
 from qhsim import data
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
+from qhsim.soa import by_flags
 
 USER_COST_FLOOR = data.values("behaviour")["user_cost_floor"]  # default floor: a subsidy cannot make R&D free
 
@@ -32,11 +33,16 @@ def tax_rates(f: FirmPopulation, pol: PolicyYear) -> tuple[np.ndarray, np.ndarra
     """
     prof = profit(f)
     small = (prof <= pol.small_max_income) & (f.employees <= pol.small_max_employees)
+    return by_flags(lambda *flags: _tax_rule(pol, *flags), small, f.encouraged, f.hte_until >= pol.year, prof > 0)
+
+
+def _tax_rule(pol: PolicyYear, small: np.ndarray, encouraged: np.ndarray, is_hte: np.ndarray,
+              profitable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(tau, tau_alt) of ``tax_rates`` from its four conditions."""
     base = np.where(small, pol.small_rate, pol.standard_rate)
-    tau_alt = np.where(f.encouraged, np.minimum(base, pol.wd_rate), base)
-    is_hte = f.hte_until >= pol.year
+    tau_alt = np.where(encouraged, np.minimum(base, pol.wd_rate), base)
     tau = np.where(is_hte, np.minimum(tau_alt, pol.hte_rate), tau_alt)
-    return np.where(prof > 0, tau, 0.0), tau_alt
+    return np.where(profitable, tau, 0.0), tau_alt
 
 
 def tax_expenditure(
@@ -56,24 +62,37 @@ def tax_expenditure(
 
 def deduction_rates(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np.ndarray) -> np.ndarray:
     """Super-deduction rate d per firm: manufacturing / tech-based SME / general; 0 on the negative list."""
-    d = np.where(sector_manufacturing[f.index("sector")], pol.deduction_manufacturing, pol.deduction_general)
-    d = np.where(f.sme_year >= pol.year - 1, np.maximum(d, pol.deduction_tech_sme), d)
-    return np.where(f.deduct_excluded, 0.0, d)
+    (d,) = by_flags(lambda *flags: (_deduction_rule(pol, *flags),), sector_manufacturing[f.index("sector")],
+                    f.sme_year >= pol.year - 1, f.deduct_excluded)
+    return d
+
+
+def _deduction_rule(pol: PolicyYear, manufacturing: np.ndarray, tech_sme: np.ndarray,
+                    excluded: np.ndarray) -> np.ndarray:
+    """``deduction_rates`` from its three conditions."""
+    d = np.where(manufacturing, pol.deduction_manufacturing, pol.deduction_general)
+    d = np.where(tech_sme, np.maximum(d, pol.deduction_tech_sme), d)
+    return np.where(excluded, 0.0, d)
 
 
 def usable_deduction(f: FirmPopulation, d: np.ndarray) -> np.ndarray:
     """The super-deduction rate a firm can expect to use at the margin: the statutory ``d``, but at most this
     year's taxable profit over last year's reported R&D. A deduction beyond taxable profit is worth nothing (no
     carry-forward, ``tax_expenditure``), so a firm at the cap gains neither from more R&D nor from relabelling."""
-    taxable = np.maximum(profit(f), 0.0)
-    cap = np.divide(taxable, f.rd_l1, out=np.full(len(f), np.inf), where=f.rd_l1 > 0)
-    return np.minimum(d, cap)
+    had = np.flatnonzero(f.rd_l1 > 0)  # the cap only binds for last year's R&D performers (a few per cent)
+    taxable = np.maximum(f.margin[had] * f.revenue[had], 0.0)
+    out = d.copy()
+    out[had] = np.minimum(d[had], taxable / f.rd_l1[had])
+    return out
 
 
 def expected_subsidy_rate(f: FirmPopulation, b: SimpleNamespace) -> np.ndarray:
-    """s = alpha_s * (subsidies received last year / R&D last year), at most max_expected_subsidy."""
-    rate = np.divide(f.subsidy_l1, f.rd_l1, out=np.zeros(len(f)), where=f.rd_l1 > 0)
-    return np.minimum(b.subsidy_expectation * rate, b.max_expected_subsidy)
+    """s = alpha_s * (subsidies received last year / R&D last year), at most max_expected_subsidy (the rate is 0
+    without R&D last year)."""
+    had = np.flatnonzero(f.rd_l1 > 0)
+    out = np.full(len(f), np.minimum(b.subsidy_expectation * 0.0, b.max_expected_subsidy))
+    out[had] = np.minimum(b.subsidy_expectation * (f.subsidy_l1[had] / f.rd_l1[had]), b.max_expected_subsidy)
+    return out
 
 
 def user_cost(tau: np.ndarray, d: np.ndarray, s: np.ndarray, floor: float = USER_COST_FLOOR) -> np.ndarray:
@@ -122,8 +141,13 @@ def start_logit(
 def stop_probability(f: FirmPopulation, year: int, b: SimpleNamespace) -> np.ndarray:
     """p_stop x (certified factor if certified) x (revenue / 1,000万)^-s for firms above 1,000万元."""
     certified = (f.hte_until >= year) | (f.tbe_until >= year) | (f.giant_until >= year)
-    size = np.maximum(f.revenue / 1000.0, 1.0) ** (-b.stop_size_elasticity)
-    return np.where(certified, b.certified_stop_factor, 1.0) * b.stop_probability * size
+    # the size factor is max(revenue / 1000, 1)^-s: 1^-s for all but the few firms above 1,000万元
+    big = np.flatnonzero(f.revenue > 1000.0)
+    size = np.full(len(f), np.ones(1) ** (-b.stop_size_elasticity))
+    size[big] = (f.revenue[big] / 1000.0) ** (-b.stop_size_elasticity)
+    (base,) = by_flags(lambda c: (np.where(c, b.certified_stop_factor, 1.0) * b.stop_probability,), certified)
+    base *= size
+    return base
 
 
 def campaign_targets(f: FirmPopulation, pol: PolicyYear, sector_industrial: np.ndarray) -> np.ndarray:
