@@ -162,9 +162,12 @@ def reported_rd(
     threshold when the net relabelling cost, sustained over the certificate's life, is below the value of HTE
     status and the top-up is at most ``notch_max_stretch`` times its real R&D.
     """
-    reported = real + routine_relabel(real, tau, d, b)
-    need = hte_rd_needed(f, pol)
-    c = np.flatnonzero((real > 0) & (need > reported) & (need <= (1.0 + b.notch_max_stretch) * real))
+    reported = real.copy()  # no relabelling without real R&D (m_c = 0): the rest only for the R&D performers
+    p = np.flatnonzero(real > 0)
+    reported[p] += routine_relabel(real[p], tau[p], d[p], b)
+    need = np.zeros(len(f))
+    need[p] = hte_rd_needed(f.rows(p), pol)
+    c = p[(need[p] > reported[p]) & (need[p] <= (1.0 + b.notch_max_stretch) * real[p])]
     c = c[hte_other_criteria(f.rows(c), pol, need[c], b, fte_cost)]
     top = need[c] - real[c]
     cost = net_relabel_cost(top, real[c], tau[c], d[c], b) * b.notch_horizon_discount
@@ -175,8 +178,10 @@ def reported_rd(
 
 def reward_tier_eligible(f: FirmPopulation, pol: PolicyYear, sector_agri: np.ndarray) -> np.ndarray:
     """Firms a Haixi-style R&D-intensity reward can reach (location and revenue floor)."""
-    floor = np.where(sector_agri[f.index("sector")], pol.reward_min_revenue_agri, pol.reward_min_revenue)
-    return (pol.reward_budget > 0) & pol.reward_prefectures[f.index("pref")] & (f.revenue >= floor)
+    if not pol.reward_budget > 0:
+        return np.zeros(len(f), dtype=bool)
+    floor = np.where(sector_agri, pol.reward_min_revenue_agri, pol.reward_min_revenue)[f.index("sector")]
+    return pol.reward_prefectures[f.index("pref")] & (f.revenue >= floor)
 
 
 def reward_notch(
@@ -207,11 +212,12 @@ def reward_notch(
 
 def reward_amount(f: FirmPopulation, pol: PolicyYear, sector_agri: np.ndarray) -> np.ndarray:
     """Tier reward earned on this year's realised R&D intensity (before any budget rationing)."""
-    eligible = reward_tier_eligible(f, pol, sector_agri)
-    intensity = f.rd / f.revenue
-    amount = np.zeros(len(f))
+    e = np.flatnonzero(reward_tier_eligible(f, pol, sector_agri))
+    intensity = f.rd[e] / f.revenue[e]
+    amount, earned = np.zeros(len(f)), np.zeros(len(e))
     for tier_intensity, tier_amount in pol.reward_tiers:
-        amount = np.where(eligible & (intensity >= tier_intensity), tier_amount, amount)
+        earned = np.where(intensity >= tier_intensity, tier_amount, earned)
+    amount[e] = earned
     return amount
 
 

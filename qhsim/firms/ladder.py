@@ -50,7 +50,9 @@ def certify(
     registered = draws.chance(year, "sme", uid, b.tech_sme_register_probability, sme_ok)
     f.sme_year[registered] = year
 
-    tbe_ok = f.rd_active & (three_year_ratio(f) >= b.tbe_min_intensity)
+    tbe_ok = f.rd_active.copy()
+    active = np.flatnonzero(tbe_ok)
+    tbe_ok[active] = three_year_ratio(f.rows(active)) >= b.tbe_min_intensity
     tbe_draw = np.ones(len(f))  # drawn only where it matters (keyed, so the values do not depend on it)
     tbe_draw[tbe_ok] = draws.uniform(year, "tbe", uid, tbe_ok)
     renew_tbe = (f.tbe_until == year - 1) & tbe_ok & (tbe_draw < b.hte_renewal_probability)
@@ -58,14 +60,14 @@ def certify(
     f.tbe_until[renew_tbe | new_tbe] = year + int(b.tbe_validity_years) - 1
 
     if giant_quota > 0:
-        growth = revenue_growth_3y(f)
-        candidate = (
+        idx = np.flatnonzero(
             ((f.hte_until >= year) | (f.tbe_until >= year))
             & (f.giant_until < year)
             & (f.revenue >= b.giant_min_revenue)
-            & (growth >= b.giant_min_growth)
         )
-        idx = np.flatnonzero(candidate)
+        growth = np.zeros(len(f))
+        growth[idx] = revenue_growth_3y(f.rows(idx))
+        idx = idx[growth[idx] >= b.giant_min_growth]
         # fastest growers first; uid breaks ties so the order never depends on memory layout
         order = np.lexsort((uid[idx], -growth[idx]))
         chosen = idx[order[:giant_quota]]

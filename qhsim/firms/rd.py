@@ -54,9 +54,12 @@ def tax_expenditure(
     up to this year's taxable profit (no carry-forward; a loss-making firm forgoes nothing this year).
     HTE rate: (rate without HTE status - rate paid) x taxable profit, for firms with a valid certificate.
     """
-    taxable = np.maximum(profit(f), 0.0)
-    super_deduction = tau * np.minimum(d * f.rd, taxable)
-    hte_rate = np.where(f.hte_until >= year, tau_alt - tau, 0.0) * taxable
+    # zero for the firms without reported R&D (first) or without a certificate (second): computed for the others
+    super_deduction, hte_rate = np.zeros(len(f)), np.zeros(len(f))
+    r = np.flatnonzero(f.rd != 0.0)
+    super_deduction[r] = tau[r] * np.minimum(d[r] * f.rd[r], np.maximum(f.margin[r] * f.revenue[r], 0.0))
+    h = np.flatnonzero(f.hte_until >= year)
+    hte_rate[h] = (tau_alt[h] - tau[h]) * np.maximum(f.margin[h] * f.revenue[h], 0.0)
     return super_deduction, hte_rate
 
 
