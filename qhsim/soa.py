@@ -26,6 +26,50 @@ class RowView:
             raise AttributeError(name) from None
 
 
+class _RowsTaken(dict):
+    """The columns of ``ColumnTable.subset``: each column is gathered from the source columns when first read;
+    iterating takes them all."""
+
+    def __init__(self, source: dict[str, np.ndarray], idx: np.ndarray, given: dict[str, np.ndarray]):
+        super().__init__(given)
+        self.source, self.idx, self.given = source, idx, given
+
+    def __missing__(self, name: str) -> np.ndarray:
+        col = self[name] = self.source[name][self.idx]  # KeyError for a column the table does not have
+        return col
+
+    def _all(self) -> None:
+        for name in self.source:
+            if not dict.__contains__(self, name):
+                self[name]
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._all()
+        return super().__len__()
+
+    def keys(self):
+        self._all()
+        return super().keys()
+
+    def values(self):
+        self._all()
+        return super().values()
+
+    def items(self):
+        self._all()
+        return super().items()
+
+    def get(self, name, default=None):
+        return self[name] if name in self.source else default
+
+    def __contains__(self, name) -> bool:
+        return name in self.source
+
+
 class ColumnTable:
     """Columns of equal length; subclasses set ``COLUMNS`` (name -> dtype), ``ID`` (the id column) and
     ``VIEW`` (the ``RowView`` subclass that ``table[i]`` returns)."""
@@ -71,11 +115,19 @@ class ColumnTable:
 
     def rows(self, idx: np.ndarray, **replace: np.ndarray) -> ColumnTable:
         """A new table of the rows at positions ``idx`` (copies), with some columns replaced."""
+        out = self.subset(idx, **replace)
+        out.cols = dict(out.cols.items())  # take every column now
+        return out
+
+    def subset(self, idx: np.ndarray, **replace: np.ndarray) -> ColumnTable:
+        """The rows at positions ``idx`` as a table whose columns are copied when first read (a decision on a few
+        firms reads a handful of the columns), with some columns replaced. For immediate use: read it before
+        changing this table (``rows`` copies everything at once)."""
         out = object.__new__(type(self))  # the columns are already checked: skip __init__'s validation
-        out.cols = {name: np.ascontiguousarray(replace[name], dtype=dtype) if name in replace else self.cols[name][idx]
-                    for name, dtype in self.COLUMNS.items()}
-        if len({len(c) for c in out.cols.values()}) > 1:
-            raise ValueError(f"{type(self).__name__}.rows: replaced columns differ in length from the rows taken")
+        given = {name: np.ascontiguousarray(replace[name], dtype=self.COLUMNS[name]) for name in replace}
+        out.cols = _RowsTaken(dict(self.cols), idx, given)
+        if any(len(c) != len(out) for c in given.values()):
+            raise ValueError(f"{type(self).__name__}.subset: replaced columns differ in length from the rows taken")
         out.next_id = int(out.cols[self.ID].max(initial=-1)) + 1
         return out
 

@@ -66,7 +66,7 @@ def hte_criteria(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, fte_cos
     """All HTE criteria on this year's realised R&D."""
     out = np.zeros(len(f), dtype=bool)
     c = np.flatnonzero((f.rd + f.rd_l1 + f.rd_l2) > 0)  # without R&D in three years the ratio fails (thresholds > 0)
-    s = f.rows(c)
+    s = f.subset(c)
     rd3 = s.rd + s.rd_l1 + s.rd_l2
     rev3 = s.revenue + s.rev_l1 + s.rev_l2
     # relative tolerance: R&D set exactly to the threshold must pass despite floating-point rounding
@@ -166,9 +166,9 @@ def reported_rd(
     p = np.flatnonzero(real > 0)
     reported[p] += routine_relabel(real[p], tau[p], d[p], b)
     need = np.zeros(len(f))
-    need[p] = hte_rd_needed(f.rows(p), pol)
+    need[p] = hte_rd_needed(f.subset(p), pol)
     c = p[(need[p] > reported[p]) & (need[p] <= (1.0 + b.notch_max_stretch) * real[p])]
-    c = c[hte_other_criteria(f.rows(c), pol, need[c], b, fte_cost)]
+    c = c[hte_other_criteria(f.subset(c), pol, need[c], b, fte_cost)]
     top = need[c] - real[c]
     cost = net_relabel_cost(top, real[c], tau[c], d[c], b) * b.notch_horizon_discount
     ok = cost < hte_benefit(f, c, pol, tau_alt[c], b)

@@ -59,7 +59,7 @@ def decide(
     # the intensive margin and the notches only for the firms doing R&D this year (a few per cent of all firms);
     # the others plan nothing (r_star = 0 for them)
     act = np.flatnonzero(active)
-    now = f.rows(act, rd_active=np.ones(len(act), bool))
+    now = f.subset(act, rd_active=np.ones(len(act), bool))
     uc_a = uc[act]
     out = {}
     out["r_star"] = desired_intensity(now, uc_a, S.rd_intensity, level, b)

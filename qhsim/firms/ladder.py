@@ -52,7 +52,7 @@ def certify(
 
     tbe_ok = f.rd_active.copy()
     active = np.flatnonzero(tbe_ok)
-    tbe_ok[active] = three_year_ratio(f.rows(active)) >= b.tbe_min_intensity
+    tbe_ok[active] = three_year_ratio(f.subset(active)) >= b.tbe_min_intensity
     tbe_draw = np.ones(len(f))  # drawn only where it matters (keyed, so the values do not depend on it)
     tbe_draw[tbe_ok] = draws.uniform(year, "tbe", uid, tbe_ok)
     renew_tbe = (f.tbe_until == year - 1) & tbe_ok & (tbe_draw < b.hte_renewal_probability)
@@ -66,7 +66,7 @@ def certify(
             & (f.revenue >= b.giant_min_revenue)
         )
         growth = np.zeros(len(f))
-        growth[idx] = revenue_growth_3y(f.rows(idx))
+        growth[idx] = revenue_growth_3y(f.subset(idx))
         idx = idx[growth[idx] >= b.giant_min_growth]
         # fastest growers first; uid breaks ties so the order never depends on memory layout
         order = np.lexsort((uid[idx], -growth[idx]))
