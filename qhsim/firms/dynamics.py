@@ -11,6 +11,7 @@ import numpy as np
 from qhsim import data
 from qhsim.draws import KeyedDraws
 from qhsim.firms.state import FirmPopulation
+from qhsim.soa import by_flags
 
 ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]  # 'large' firms in the exit hazard
 
@@ -65,8 +66,11 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
 
 def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
     """Firms that leave this year: hazard exit_rate x (young factor) x (factor for above-scale revenue)."""
-    hazard = b.exit_rate * np.where(year - f.birth < b.young_firm_years, b.young_exit_factor, 1.0)
-    hazard = hazard * np.where(f.revenue >= ABOVE_SCALE_REVENUE, b.large_exit_factor, 1.0)
+    (hazard,) = by_flags(
+        lambda young, large: (b.exit_rate * np.where(young, b.young_exit_factor, 1.0)
+                              * np.where(large, b.large_exit_factor, 1.0),),
+        year - f.birth < b.young_firm_years, f.revenue >= ABOVE_SCALE_REVENUE,
+    )
     return draws.uniform(year, "exit", f.uid) < hazard
 
 

@@ -30,9 +30,12 @@ def ex_ante_grants(
     + w_hte * (valid HTE) + s_noise * z; a priority group gets grant_priority_bonus on top.
     """
     year, uid = pol.year, f.uid
-    size = np.minimum(pol.grant_size, rd_plan / max(pol.grant_cofunding, 1e-9))
-    applies = draws.chance(year, "grant_apply", uid, b.grant_apply_probability,
-                           f.rd_active & (size >= b.grant_min_share * pol.grant_size))
+    size = np.zeros(len(f))  # read only for R&D-active applicants
+    active = np.flatnonzero(f.rd_active)
+    size[active] = np.minimum(pol.grant_size, rd_plan[active] / max(pol.grant_cofunding, 1e-9))
+    eligible = np.zeros(len(f), dtype=bool)
+    eligible[active] = size[active] >= b.grant_min_share * pol.grant_size
+    applies = draws.chance(year, "grant_apply", uid, b.grant_apply_probability, eligible)
     idx = np.flatnonzero(applies)
     paid = np.zeros(len(f))
     if budget <= 0 or not len(idx):
@@ -67,15 +70,19 @@ def ex_post_subsidy(f: FirmPopulation, pol: PolicyYear, budget: float, draws: Ke
     if budget <= 0 or pol.expost_rate <= 0:
         return np.zeros(len(f))
     claims = draws.chance(pol.year, "expost_apply", f.uid, b.expost_apply_probability, f.rd > 0)
-    entitlement = np.where(claims, np.minimum(pol.expost_rate * f.rd, pol.expost_cap), 0.0)
+    c = np.flatnonzero(claims)
+    entitlement = np.zeros(len(f))
+    entitlement[c] = np.minimum(pol.expost_rate * f.rd[c], pol.expost_cap)
     return _pro_rata(entitlement, budget)
 
 
 def rd_rewards(f: FirmPopulation, amount: np.ndarray, budget_per_prefecture: float, n_prefectures: int) -> np.ndarray:
     """Tiered R&D-intensity rewards, each listed prefecture paying from its own fund, pro rata if short."""
     claims = np.bincount(f.index("pref"), weights=amount, minlength=n_prefectures)
-    ratio = np.divide(budget_per_prefecture, claims, out=np.ones(n_prefectures), where=claims > 0)
-    return amount * np.minimum(ratio, 1.0)[f.index("pref")]
+    ratio = np.minimum(np.divide(budget_per_prefecture, claims, out=np.ones(n_prefectures), where=claims > 0), 1.0)
+    if np.all(ratio == 1.0):  # every fund covers its claims: amount x 1.0 is amount
+        return amount.copy()
+    return amount * ratio[f.index("pref")]
 
 
 def vouchers(f: FirmPopulation, pol: PolicyYear, budget: float, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
