@@ -16,19 +16,24 @@ import numpy as np
 from qhsim.firms.certification import hte_notch, reward_notch
 from qhsim.firms.rd import (
     campaign_targets,
-    deduction_rates,
+    deduction_flags,
+    deduction_rule,
     desired_intensity,
     expected_subsidy_rate,
+    no_rd_subsidy_rate,
     planned_rd,
     sigmoid,
     start_logit,
     stop_probability,
-    tax_rates,
+    tax_flags,
+    tax_rule,
     usable_deduction,
     user_cost,
+    user_cost_term,
 )
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
+from qhsim.soa import by_flags
 
 # What ``decide`` returns, in order (the reference returns the same keys).
 STEP_FIELDS = ("tau", "tau_alt", "d", "d_use", "s", "uc", "targeted", "p_start", "p_stop", "rd_active", "r_star",
@@ -47,13 +52,25 @@ def decide(
 ) -> dict[str, np.ndarray]:
     """This year's R&D decisions given the uniform draws for starting and stopping and the year's cost of an
     R&D FTE (``qhsim.macro.cost_per_fte``, for the HTE S&T-staff criterion); ``f`` is unchanged."""
-    tau, tau_alt = tax_rates(f, pol)
-    d = deduction_rates(f, pol, S.manufacturing)
+    # tax rates, deduction rate, user cost and its start-logit term: for firms without R&D last year (nearly all)
+    # these depend on seven conditions only (tax_flags, deduction_flags), so they are looked up per combination
+    # (the same arithmetic on the same numbers); the firms with R&D last year then get their own d_use, s and uc
+    s_none = no_rd_subsidy_rate(b)
+
+    def rates(*flags: np.ndarray) -> tuple[np.ndarray, ...]:
+        tau, tau_alt = tax_rule(pol, *flags[:4])
+        d = deduction_rule(pol, *flags[4:])
+        uc = user_cost(tau, d, np.full(len(d), s_none), b.user_cost_floor)
+        return tau, tau_alt, d, uc, user_cost_term(uc, b)
+
+    tau, tau_alt, d, uc, uc_term = by_flags(rates, *tax_flags(f, pol), *deduction_flags(f, pol, S.manufacturing))
     d_use = usable_deduction(f, d)  # the statutory rate counts for the tax ledger, the usable one for decisions
     s = expected_subsidy_rate(f, b)
-    uc = user_cost(tau, d_use, s, b.user_cost_floor)
+    had = np.flatnonzero(f.rd_l1 > 0)
+    uc[had] = user_cost(tau[had], d_use[had], s[had], b.user_cost_floor)
+    uc_term[had] = user_cost_term(uc[had], b)
     targeted = campaign_targets(f, pol, S.industrial)
-    p_start = sigmoid(start_logit(f, uc, S.rd_logit, targeted, b))
+    p_start = sigmoid(start_logit(f, uc, S.rd_logit, targeted, b, uc_term))
     p_stop = stop_probability(f, pol.year, b)
     active = np.where(f.rd_active, ~(u_stop < p_stop), u_start < p_start)
     # the intensive margin and the notches only for the firms doing R&D this year (a few per cent of all firms);

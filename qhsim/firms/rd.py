@@ -31,12 +31,18 @@ def tax_rates(f: FirmPopulation, pol: PolicyYear) -> tuple[np.ndarray, np.ndarra
     a valid HTE the HTE rate; the lowest applicable rate wins. A loss-making firm has tau = 0 (the
     deduction is worth nothing this year).
     """
+    return by_flags(lambda *flags: tax_rule(pol, *flags), *tax_flags(f, pol))
+
+
+def tax_flags(f: FirmPopulation, pol: PolicyYear) -> tuple[np.ndarray, ...]:
+    """The four conditions the tax rates depend on: small low-profit enterprise, encouraged industry, valid
+    HTE certificate, taxable profit."""
     prof = profit(f)
     small = (prof <= pol.small_max_income) & (f.employees <= pol.small_max_employees)
-    return by_flags(lambda *flags: _tax_rule(pol, *flags), small, f.encouraged, f.hte_until >= pol.year, prof > 0)
+    return small, f.encouraged, f.hte_until >= pol.year, prof > 0
 
 
-def _tax_rule(pol: PolicyYear, small: np.ndarray, encouraged: np.ndarray, is_hte: np.ndarray,
+def tax_rule(pol: PolicyYear, small: np.ndarray, encouraged: np.ndarray, is_hte: np.ndarray,
               profitable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(tau, tau_alt) of ``tax_rates`` from its four conditions."""
     base = np.where(small, pol.small_rate, pol.standard_rate)
@@ -65,12 +71,17 @@ def tax_expenditure(
 
 def deduction_rates(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np.ndarray) -> np.ndarray:
     """Super-deduction rate d per firm: manufacturing / tech-based SME / general; 0 on the negative list."""
-    (d,) = by_flags(lambda *flags: (_deduction_rule(pol, *flags),), sector_manufacturing[f.index("sector")],
-                    f.sme_year >= pol.year - 1, f.deduct_excluded)
+    (d,) = by_flags(lambda *flags: (deduction_rule(pol, *flags),), *deduction_flags(f, pol, sector_manufacturing))
     return d
 
 
-def _deduction_rule(pol: PolicyYear, manufacturing: np.ndarray, tech_sme: np.ndarray,
+def deduction_flags(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The three conditions the super-deduction rate depends on: manufacturing, registered tech-based SME, negative
+    list."""
+    return sector_manufacturing[f.index("sector")], f.sme_year >= pol.year - 1, f.deduct_excluded
+
+
+def deduction_rule(pol: PolicyYear, manufacturing: np.ndarray, tech_sme: np.ndarray,
                     excluded: np.ndarray) -> np.ndarray:
     """``deduction_rates`` from its three conditions."""
     d = np.where(manufacturing, pol.deduction_manufacturing, pol.deduction_general)
@@ -93,9 +104,14 @@ def expected_subsidy_rate(f: FirmPopulation, b: SimpleNamespace) -> np.ndarray:
     """s = alpha_s * (subsidies received last year / R&D last year), at most max_expected_subsidy (the rate is 0
     without R&D last year)."""
     had = np.flatnonzero(f.rd_l1 > 0)
-    out = np.full(len(f), np.minimum(b.subsidy_expectation * 0.0, b.max_expected_subsidy))
+    out = np.full(len(f), no_rd_subsidy_rate(b))
     out[had] = np.minimum(b.subsidy_expectation * (f.subsidy_l1[had] / f.rd_l1[had]), b.max_expected_subsidy)
     return out
+
+
+def no_rd_subsidy_rate(b: SimpleNamespace) -> float:
+    """``expected_subsidy_rate`` of a firm without R&D last year."""
+    return np.minimum(b.subsidy_expectation * 0.0, b.max_expected_subsidy)
 
 
 def user_cost(tau: np.ndarray, d: np.ndarray, s: np.ndarray, floor: float = USER_COST_FLOOR) -> np.ndarray:
@@ -128,17 +144,23 @@ def planned_rd(f: FirmPopulation, r_star: np.ndarray, b: SimpleNamespace) -> np.
 
 
 def start_logit(
-    f: FirmPopulation, uc: np.ndarray, sector_logit: np.ndarray, targeted: np.ndarray, b: SimpleNamespace
+    f: FirmPopulation, uc: np.ndarray, sector_logit: np.ndarray, targeted: np.ndarray, b: SimpleNamespace,
+    uc_term: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Logit of starting R&D this year (non-R&D firms): size, sector, user cost, voucher, campaign."""
+    """Logit of starting R&D this year (non-R&D firms): size, sector, user cost, voucher, campaign.
+    ``uc_term``: ``user_cost_term(uc, b)`` if already computed."""
     return (
-        b.start_intercept
-        + sector_logit[f.index("sector")]
+        (b.start_intercept + sector_logit)[f.index("sector")]  # the same sums, once per sector
         + b.rd_size_slope * np.log(f.revenue / 1000.0)
-        - b.start_user_cost_effect * np.log(uc / b.reference_user_cost)
+        - (user_cost_term(uc, b) if uc_term is None else uc_term)
         + b.voucher_start_effect * f.voucher
         + b.campaign_start_effect * targeted
     )
+
+
+def user_cost_term(uc: np.ndarray, b: SimpleNamespace) -> np.ndarray:
+    """The user cost's term in ``start_logit``: effect x ln(uc / reference user cost)."""
+    return b.start_user_cost_effect * np.log(uc / b.reference_user_cost)
 
 
 def stop_probability(f: FirmPopulation, year: int, b: SimpleNamespace) -> np.ndarray:
