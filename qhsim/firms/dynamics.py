@@ -38,8 +38,7 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
     noise = draws.normal(year, "growth", f.uid)
     noise *= b.growth_noise
     log_g += noise
-    f.rev_l2[:] = f.rev_l1
-    f.rev_l1[:] = f.revenue
+    _shift(f, "rev_l2", "rev_l1", "revenue")
     drawn = np.exp(log_g, out=log_g)
     drawn *= f.revenue
     n_sectors = len(growth_premium)
@@ -50,9 +49,8 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
     drawn *= share_scale[sector]
     np.maximum(drawn, 1.0, out=f.revenue)
     f.anchor[:] += np.log(demand_growth)[sector]
-    f.rd_l2[:] = f.rd_l1
-    f.rd_l1[:] = f.rd
-    f.subsidy_l1[:] = f.subsidy
+    _shift(f, "rd_l2", "rd_l1", "rd")
+    f.cols["subsidy_l1"], f.cols["subsidy"] = f.cols["subsidy"], f.cols["subsidy_l1"]
     f.subsidy[:] = 0.0
     f.voucher[:] = False
     rho = b.margin_persistence
@@ -62,6 +60,15 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
     margin *= rho
     margin += (1 - rho) * b.margin_mean
     margin += shock
+
+
+def _shift(f: FirmPopulation, lag2: str, lag1: str, current: str) -> None:
+    """lag2 <- lag1 <- current: the lag-1 array becomes the lag-2 column and the old lag-2 array takes a copy of
+    the current values (one copy instead of two)."""
+    spare = f.cols[lag2]
+    f.cols[lag2] = f.cols[lag1]
+    spare[:] = f.cols[current]
+    f.cols[lag1] = spare
 
 
 def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
