@@ -43,8 +43,12 @@ def _location_and_sector(draws: KeyedDraws, year: int, uids: np.ndarray) -> tupl
     w = base * np.array([[p.sector_affinity[s.id] for s in secs] for p in prefs])
     s_cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
     u = draws.uniform(year, "new_sector", uids)
-    sector = np.minimum((u[:, None] > s_cum[pref]).sum(axis=1), len(secs) - 1)
-    return pref, sector
+    # the number of cumulative shares below u (each row is non-decreasing): a search per prefecture
+    sector = np.zeros(len(u), dtype=np.int64)
+    for p in range(len(prefs)):
+        mine = np.flatnonzero(pref == p)
+        sector[mine] = np.searchsorted(s_cum[p], u[mine], side="left")
+    return pref, np.minimum(sector, len(secs) - 1)
 
 
 BETA_GRID = 1024  # intervals of the tabulated Beta quantile function per sector
