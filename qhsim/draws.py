@@ -113,4 +113,5 @@ class KeyedDraws:
 
     def normal(self, year: int, purpose: str, uids: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
         """N(0, 1) per uid (inverse-CDF transform of ``uniform``)."""
-        return ndtri(self.uniform(year, purpose, uids, at))
+        u = self.uniform(year, purpose, uids, at)
+        return ndtri(u, out=u)
