@@ -53,6 +53,16 @@ def arrival_keys(year: int, source: int, slots: np.ndarray) -> np.ndarray:
     return (z >> np.uint64(2)).astype(np.int64)
 
 
+def _unit(keys: np.ndarray, stream: np.uint64, out: np.ndarray) -> np.ndarray:
+    """U(0, 1) of the keys in ``stream`` into ``out``: the top 53 bits of the mixed key, centred in their interval."""
+    with np.errstate(over="ignore"):
+        z = _mix(keys + stream)
+    z >>= np.uint64(11)
+    np.add(z, 0.5, out=out)  # exact: z < 2^53
+    out *= _TO_UNIT
+    return out
+
+
 class KeyedDraws:
     """Uniform and normal draws keyed by (seed, year, purpose, uid).
 
@@ -91,16 +101,11 @@ class KeyedDraws:
         keys = self._uid_keys(uids)
         if at is not None:
             keys = keys[at]
+        if len(keys) <= _BLOCK:
+            return _unit(keys, stream, np.empty(len(keys)))
         out = np.empty(len(keys))
-        # in blocks that stay in the CPU cache through the dozen passes of the mixing (same values)
-        for start in range(0, len(keys), _BLOCK):
-            with np.errstate(over="ignore"):
-                z = _mix(keys[start:start + _BLOCK] + stream)
-            z >>= np.uint64(11)
-            u = out[start:start + _BLOCK]
-            u[:] = z
-            u += 0.5
-            u *= _TO_UNIT
+        for start in range(0, len(keys), _BLOCK):  # blocks stay in the CPU cache through the mixing passes
+            _unit(keys[start:start + _BLOCK], stream, out[start:start + _BLOCK])
         return out
 
     def chance(self, year: int, purpose: str, uids: np.ndarray, p: float | np.ndarray, where: np.ndarray) -> np.ndarray:
