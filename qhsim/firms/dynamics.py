@@ -88,12 +88,19 @@ def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace
     real R&D (relabelled spending creates no knowledge); the high-tech share drifts toward the firm's orientation (scaled down without R&D) and jumps after
     an innovation.
     """
-    f.knowledge[:] = (1.0 - b.knowledge_depreciation) * f.knowledge + f.rd_real
+    knowledge = f.knowledge  # the column itself (augmented assignment to f.knowledge would shadow it)
+    knowledge *= 1.0 - b.knowledge_depreciation
+    knowledge += f.rd_real
     doing = np.flatnonzero(f.rd_real > 0)  # p = 0 without R&D: draw only for R&D performers
     p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(f.rd_real[doing] / 100.0))
     f.innovated[:] = False
     f.innovated[doing] = draws.uniform(year, "ip", f.uid, doing) < p
     f.ip[doing] += f.innovated[doing]
-    target = np.where(f.rd_active, f.tech_orient, b.non_rd_hitech_factor * f.tech_orient)
+    target = b.non_rd_hitech_factor * f.tech_orient
+    active = np.flatnonzero(f.rd_active)
+    target[active] = f.tech_orient[active]
     share = f.hitech_share + b.hitech_share_drift * (target - f.hitech_share)
-    f.hitech_share[:] = np.minimum(share + b.innovation_hitech_gain * f.innovated, 1.0)
+    # the gain only for this year's innovators (adding 0.0 to a share >= +0 changes nothing)
+    gained = np.flatnonzero(f.innovated)
+    np.minimum(share, 1.0, out=f.hitech_share)
+    f.hitech_share[gained] = np.minimum(share[gained] + b.innovation_hitech_gain, 1.0)
