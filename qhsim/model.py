@@ -128,7 +128,10 @@ class QinghaiModel(mesa.Model):
         reward = rd_rewards(f, reward_amount(f, pol, S.agri), pol.reward_budget * scale, len(self.prefecture_govs))
         new_hte = certify(f, pol, b, self.draws, self._scaled_quota(pol.giant_quota), fte_cost)
         hte_reward = np.where(new_hte & (f.hte_since == year), pol.hte_reward, 0.0)  # first certificates only
-        f.subsidy[:] = grants + expost + reward + hte_reward + voucher_pay
+        subsidy = np.add(grants, expost, out=f.subsidy)  # grants + expost + reward + hte_reward + voucher_pay, in place
+        subsidy += reward
+        subsidy += hte_reward
+        subsidy += voucher_pay
 
         tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau, tau_alt, d)
         flows = YearFlows(

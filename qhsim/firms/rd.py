@@ -177,12 +177,10 @@ def stop_probability(f: FirmPopulation, year: int, b: SimpleNamespace) -> np.nda
 
 def campaign_targets(f: FirmPopulation, pol: PolicyYear, sector_industrial: np.ndarray) -> np.ndarray:
     """Firms a "two zeroings" campaign presses to start R&D (large industrial firms without R&D)."""
-    return (
-        pol.zeroing_prefectures[f.index("pref")]
-        & sector_industrial[f.index("sector")]
-        & (f.revenue >= pol.zeroing_min_revenue)
-        & ~f.rd_active
-    )
+    large = np.flatnonzero((f.revenue >= pol.zeroing_min_revenue) & ~f.rd_active)  # location and sector only for these
+    out = np.zeros(len(f), dtype=bool)
+    out[large] = pol.zeroing_prefectures[f.pref[large]] & sector_industrial[f.sector[large]]
+    return out
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
