@@ -78,7 +78,8 @@ def ex_post_subsidy(f: FirmPopulation, pol: PolicyYear, budget: float, draws: Ke
 
 def rd_rewards(f: FirmPopulation, amount: np.ndarray, budget_per_prefecture: float, n_prefectures: int) -> np.ndarray:
     """Tiered R&D-intensity rewards, each listed prefecture paying from its own fund, pro rata if short."""
-    claims = np.bincount(f.index("pref"), weights=amount, minlength=n_prefectures)
+    paid = np.flatnonzero(amount != 0.0)  # zeros add nothing to a prefecture's sum (as in indicators.compute)
+    claims = np.bincount(f.pref[paid], weights=amount[paid], minlength=n_prefectures)
     ratio = np.minimum(np.divide(budget_per_prefecture, claims, out=np.ones(n_prefectures), where=claims > 0), 1.0)
     if np.all(ratio == 1.0):  # every fund covers its claims: amount x 1.0 is amount
         return amount.copy()
