@@ -110,7 +110,7 @@ def market_case(n_buyers: int = 3000):
         knowledge=np.r_[np.zeros(n_buyers), np.full(20, 2000.0)], certified=np.r_[np.zeros(n_buyers, bool), np.ones(20, bool)],
     )
     buyers = mk.Buyers(uid=firm.uid, pref=firm.pref, sector=firm.sector, revenue=firm.revenue, employees=firm.employees,
-                       rd=firm.rd, industrial=np.ones(n, bool), last_partner=lambda u: np.full(len(u), -1))
+                       rd=firm.rd, last_partner=lambda u: np.full(len(u), -1))
     return inst, firm, buyers
 
 

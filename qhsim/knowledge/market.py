@@ -84,7 +84,6 @@ class Buyers:
     revenue: np.ndarray
     employees: np.ndarray
     rd: np.ndarray
-    industrial: np.ndarray  # bool per firm
     last_partner: Callable[[np.ndarray], np.ndarray]  # uids -> supplier code of the last deal (-1 none)
 
 

@@ -207,12 +207,11 @@ class KnowledgeSystem:
         )
 
     def _market(self, year: int, kpol, f, certified: np.ndarray, carry: Carry) -> mk.MarketOutcome:
-        S = self.model.sectors
         sup = mk.build_suppliers(self.inst, certified, f.pref, f.sector, f.knowledge,
                                  self.n_pref, self.n_sec, kpol.researcher_share, self.kp)
         buyers = mk.Buyers(
             uid=f.uid, pref=f.pref, sector=f.sector, revenue=f.revenue,
-            employees=f.employees, rd=f.rd_real, industrial=S.industrial[f.index("sector")],
+            employees=f.employees, rd=f.rd_real,
             last_partner=lambda uids: self.ledger.get("last_partner", uids),
         )
         return mk.run_market(year, kpol, self.kp, self.draws, buyers, sup, carry, self.n_pref, self.inst.n,
