@@ -43,7 +43,7 @@ def tax_flags(f: FirmPopulation, pol: PolicyYear) -> tuple[np.ndarray, ...]:
 
 
 def tax_rule(pol: PolicyYear, small: np.ndarray, encouraged: np.ndarray, is_hte: np.ndarray,
-              profitable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             profitable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(tau, tau_alt) of ``tax_rates`` from its four conditions."""
     base = np.where(small, pol.small_rate, pol.standard_rate)
     tau_alt = np.where(encouraged, np.minimum(base, pol.wd_rate), base)
@@ -82,7 +82,7 @@ def deduction_flags(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np
 
 
 def deduction_rule(pol: PolicyYear, manufacturing: np.ndarray, tech_sme: np.ndarray,
-                    excluded: np.ndarray) -> np.ndarray:
+                   excluded: np.ndarray) -> np.ndarray:
     """``deduction_rates`` from its three conditions."""
     d = np.where(manufacturing, pol.deduction_manufacturing, pol.deduction_general)
     d = np.where(tech_sme, np.maximum(d, pol.deduction_tech_sme), d)
