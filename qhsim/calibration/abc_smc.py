@@ -83,17 +83,12 @@ class AbcResult:
         return dict(self.thetas[self.best_id])
 
     def point(self) -> dict[str, float]:
-        """The point estimate the model uses by default: the weighted posterior median of each parameter in the
-        final population (whole numbers for integer parameters), not the single best particle."""
-        final = self.final
-        out = {}
-        for p in self.params:
-            values = np.array([self.thetas[i][p.name] for i in final.ids], dtype=float)
-            order = np.argsort(values, kind="stable")
-            cw = np.cumsum(final.weights[order]) / final.weights.sum()
-            median = float(values[order][np.searchsorted(cw, 0.5)])  # a value some particle holds
-            out[p.name] = int(round(median)) if p.integer else median
-        return out
+        """The weighted median of each parameter in the final population (whole numbers for integer parameters),
+        not the single best particle; the calibrated default adjusts this population first
+        (``qhsim.calibration.posterior``)."""
+        from qhsim.calibration.posterior import final_population
+
+        return final_population(self).median(self.params)
 
 
 def to_theta(params: Sequence[FreeParameter], u: np.ndarray) -> dict[str, float]:

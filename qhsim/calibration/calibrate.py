@@ -14,10 +14,18 @@ from typing import Any
 
 import numpy as np
 
+
 from qhsim.calibration.abc_smc import AbcResult, run_abc_smc
 from qhsim.calibration.journal import Journal
 from qhsim.calibration.objective import Objective, WorkerSpec, modelled_targets
 from qhsim.calibration.parallel import Evaluator
+from qhsim.calibration.posterior import (
+    Posterior,
+    evidence_step,
+    final_population,
+    regression_adjust,
+    standardised_errors,
+)
 from qhsim.calibration.settings import (
     CalibrationConfig,
     FreeParameter,
@@ -30,6 +38,7 @@ from qhsim.calibration.settings import (
 from qhsim.calibration.targets import TargetSet, load_targets
 from qhsim.config import resolve_raw, scenario_from_dict
 
+POSTERIOR_RUNS = 40  # the heaviest posterior draws re-run on the calibration seeds (the report's predictive band)
 METHOD = "ABC-SMC (population Monte Carlo ABC, Beaumont et al. 2009; adaptive quantile tolerance) on a tolerance-weighted simulated-moments distance with common random numbers"
 
 
@@ -84,6 +93,15 @@ class CalibrationOutcome:
     computed: int  # evaluations run now (the rest came from the journal)
     files: dict[str, Path] = field(default_factory=dict)
     responses: Any = None  # policy responses of the point estimate (qhsim.calibration.responses), full fits only
+    posterior: Posterior | None = None  # the posterior behind the point estimate (qhsim.calibration.posterior)
+    posterior_runs: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (weight, record) of its
+    # heaviest draws re-run on the calibration seeds: the posterior's predictive band
+
+    def predictive(self) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """Records and weights of the posterior's predictive runs (the final ABC population if there are none)."""
+        if self.posterior_runs:
+            return [rec for _, rec in self.posterior_runs], np.array([w for w, _ in self.posterior_runs])
+        return self.population_records(), self.result.final.weights
 
     @property
     def cfg(self) -> CalibrationConfig:
@@ -145,23 +163,56 @@ def calibrate(
             return out
 
         result = run_abc_smc(problem.params, cfg, evaluate, log=log)
+        log(f"stopped: {result.stop_reason}; {result.n_evaluations} evaluations ({ev.computed} run now)")
+        processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)  # an Executor: its size
+        evidence = write and cfg.known_by is None  # the response experiments run to 2035: full fits only
+        posterior = posterior_of(problem, objective, result, records, processes, evidence, log)
+        rows = posterior.heaviest(POSTERIOR_RUNS)
+        draws = [posterior.point(problem.params, r) for r in rows]
+        runs = ev.evaluate([(-1000 - k, th, {}) for k, th in enumerate(draws)], desc="posterior draws")
+        posterior_runs = [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
         computed = ev.computed
-    log(f"stopped: {result.stop_reason}; {result.n_evaluations} evaluations ({computed} run now)")
-    validation = validate(problem, result.point(), workers, progress, log)
+    point = posterior.median(problem.params)
+    validation = validate(problem, point, workers, progress, log)
     responses = None
-    if write and cfg.known_by is None:
+    if evidence:
         from qhsim.calibration.responses import RESPONSE_SEEDS, policy_responses
 
         log(f"policy responses: paired experiments with {len(RESPONSE_SEEDS)} seeds at full scale")
-        processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)  # an Executor: its size
-        responses = policy_responses(result.point(), RESPONSE_SEEDS, 1.0, processes)
+        responses = policy_responses(point, RESPONSE_SEEDS, 1.0, processes)
     outcome = CalibrationOutcome(
         problem, objective, result, records, default_cells, validation, time.perf_counter() - started, computed,
-        responses=responses,
+        responses=responses, posterior=posterior, posterior_runs=posterior_runs,
     )
     if write:
         write_outputs(outcome, log)
     return outcome
+
+
+def posterior_of(problem: Problem, objective: Objective, result: AbcResult, records: dict[int, dict[str, Any]],
+                 processes: int, evidence: bool, log=print) -> Posterior:
+    """The posterior the point estimate is the median of: the final ABC-SMC population, regression-adjusted
+    (``adjust_pool``) and checked against the policy-response evidence (``response_candidates``), as configured."""
+    cfg = problem.cfg
+    posterior = final_population(result)
+    if cfg.adjust_pool:
+        adjusted = regression_adjust(problem.params, result.thetas, result.distances,
+                                     lambda i: standardised_errors(objective, records[i]["cells"]), cfg.adjust_pool)
+        adjusted.stages = [*posterior.stages, *adjusted.stages]
+        posterior = adjusted
+    if evidence and cfg.response_candidates:
+        from qhsim.calibration.responses import EVIDENCE, response_means
+
+        seeds = cfg.response_screen_seeds
+        log(f"evidence step: policy responses of {cfg.response_candidates} posterior draws with {len(seeds)} seeds")
+        posterior = evidence_step(
+            posterior, problem.params, cfg.response_candidates,
+            lambda points: response_means(points, seeds, 1.0, processes), EVIDENCE,
+            f"seeds {', '.join(str(s) for s in seeds)}, full scale",
+        )
+    for line in posterior.stages:
+        log("posterior: " + line)
+    return posterior
 
 
 def validate(problem: Problem, point: dict[str, float], workers: int, progress: bool, log=print) -> dict[str, list[float]] | None:
@@ -184,7 +235,7 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
     out = Path(cfg.out)
     names = [p.name for p in res.params]
     final = res.final
-    draws = np.array([[res.thetas[i][n] for n in names] for i in final.ids], dtype=float)
+    posterior = outcome.posterior or final_population(res)
     meta = {
         "method": METHOD,
         "config": cfg.name,
@@ -207,11 +258,13 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
         "validation_scale": cfg.validation_scale if cfg.validation_scale is not None else cfg.scale,
         "validation_seeds": list(cfg.validation_seeds),
         "vary_population": cfg.vary_population,
+        "posterior": list(posterior.stages),
     }
     priors = {p.name: {"prior": p.prior, "low": p.low, "high": p.high, "default": p.default,
                        **({"mean": p.mean, "sd": p.sd} if p.prior == "normal" else {})} for p in res.params}
     path = out / "calibrated.toml"
-    write_calibration(path, res.point(), names, draws, final.weights, final.distances, meta, priors)
+    write_calibration(path, posterior.median(res.params), names, posterior.draws, posterior.weights,
+                      posterior.source_distances, meta, priors)
     outcome.files["calibrated"] = path
     outcome.files.update(write_report(outcome))
     log(f"wrote {path} and {outcome.files.get('report')}")

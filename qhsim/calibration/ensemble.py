@@ -112,8 +112,10 @@ def write_calibration(
         "Calibrated behavioural parameters 校准参数 — written by `qhsim calibrate`; do not edit by hand.\n"
         "[point]: the weighted posterior median of each parameter (model defaults use it via\n"
         "  qhsim.calibration.calibrated_parameters()); the minimum-distance particle is in the fit report.\n"
-        "[interval.<name>]: 5% / 50% / 95% of the weighted ABC-SMC posterior, with the prior range.\n"
-        "[ensemble]: the final ABC-SMC population (weighted posterior sample) that projections draw from.\n"
+        "[interval.<name>]: 5% / 50% / 95% of the weighted posterior, with the prior range.\n"
+        "[ensemble]: the weighted posterior sample that projections draw from: the final ABC-SMC population, then\n"
+        "  regression-adjusted and checked against the policy-response evidence as [meta] posterior lists\n"
+        "  (distances: of the evaluated particle each draw comes from).\n"
         "Method, targets and fit: calibration/README.md and the fit report next to this file."
     )
     write_atomic(path, dumps_toml(doc, header))

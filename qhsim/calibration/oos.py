@@ -51,8 +51,7 @@ def out_of_sample(
     held = all_targets.select()
     held_ids = {t.id for t in held if t.known_by > info_year}
     obj = Objective(all_targets, cfg.simulation_error, frozenset(t.id for t in all_targets if t.id not in modelled))
-    pop = fit.population_records()
-    weights = fit.result.final.weights
+    pop, weights = fit.predictive()
     pred: dict[str, list[float]] = {}
     for rec in pop:
         for f in obj.fits(rec["cells"]):

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 from qhsim import data  # noqa: E402
 from qhsim.calibration.ensemble import weighted_quantiles, write_atomic  # noqa: E402
 from qhsim.calibration.objective import Objective, TargetFit  # noqa: E402
+from qhsim.calibration.posterior import Posterior, final_population  # noqa: E402
 from qhsim.calibration.targets import BASES, HEADLINE_BASES, TargetSet  # noqa: E402
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def fit_figure(
             Line2D([], [], marker="D", color="#d94801", ls="", label="point estimate: mean over seeds"),
             Line2D([], [], marker="o", color="#636363", ls="", ms=4, label="point estimate: each seed"),
             Line2D([], [], marker="o", color="#2171b5", ls="", ms=5, label="point estimate: fresh seeds (validation)"),
-            Line2D([], [], color="#6a51a3", lw=3, alpha=0.6, label="posterior ensemble 5–95%"),
+            Line2D([], [], color="#6a51a3", lw=3, alpha=0.6, label="posterior 5–95%"),
             Patch(color="#c7e9c0", label="tolerance"),
         ],
         fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, frameon=False,
@@ -125,7 +126,8 @@ def _prior_label(p) -> str:
     return f"{shape} [{p.low:g}, {p.high:g}]"
 
 
-def parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray, point: dict[str, float]) -> None:
+def parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray, point: dict[str, float],
+                     title: str = "posterior on the prior range") -> None:
     d = len(params)
     cols = min(4, d)
     rows = math.ceil(d / cols)
@@ -148,9 +150,36 @@ def parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray,
     for k in range(d, rows * cols):
         axes[k // cols][k % cols].axis("off")
     axes[0][0].legend(fontsize=6)
-    fig.suptitle("posterior (final ABC-SMC population) on the prior range", fontsize=9)
+    fig.suptitle(title, fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def posterior_lines(posterior: Posterior) -> list[str]:
+    """How the posterior behind the point estimate was made (``qhsim.calibration.posterior``), with the evidence
+    step's candidates if it ran."""
+    L = ["## Posterior 后验", ""]
+    L.extend(f"{k}. {line}." for k, line in enumerate(posterior.stages, 1))
+    L.append("")
+    L.append(f"The posterior holds {len(posterior.weights)} weighted draws (effective sample size {posterior.ess:.1f}).")
+    L.append("")
+    table = posterior.responses
+    if table is not None and len(table):
+        from qhsim.calibration.responses import EVIDENCE
+
+        keys = list(EVIDENCE)
+        L.append("Evidence step, each candidate draw (responses: mean over the screening seeds):")
+        L.append("")
+        L.append("| draw | weight | " + " | ".join(keys) + " | response distance | inside |")
+        L.append("|---|---|" + "---|" * len(keys) + "---|---|")
+        for _, r in table.iterrows():
+            L.append(f"| {int(r.draw)} | {r.weight:.3g} | " + " | ".join(fmt(r[k]) for k in keys)
+                     + f" | {fmt(r.response_distance)} | {'yes' if r.inside else 'no'} |")
+        L.append("")
+        ranges = ", ".join(f"{k} {EVIDENCE[k].low:g}–{EVIDENCE[k].high:g}" for k in keys)
+        L.append(f"Evidence ranges: {ranges} (calibration/README.md, qhsim.calibration.responses).")
+        L.append("")
+    return L
 
 
 def convergence_figure(path: Path, result) -> None:
@@ -288,23 +317,23 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     final = res.final
-    pop = outcome.population_records()
-    band = population_band(obj, pop, final.weights)
+    band = population_band(obj, *outcome.predictive())
     best = outcome.best_record()
     fits = obj.fits(best["cells"])
     default_fits = {f.target.id: f for f in obj.fits(outcome.default_cells)}
     val_fits = {f.target.id: f for f in obj.fits(outcome.validation_cells)} if outcome.validation_cells else {}
     val_scale = cfg.validation_scale if cfg.validation_scale is not None else cfg.scale
-    names = [p.name for p in res.params]
-    draws = np.array([[res.thetas[i][n] for n in names] for i in final.ids], dtype=float)
-    point = res.point()
+    posterior = outcome.posterior or final_population(res)
+    draws, weights = posterior.draws, posterior.weights
+    point = posterior.median(res.params)
     files = {
         "fit_png": out / f"{name}_fit.png",
         "parameters_png": out / f"{name}_parameters.png",
         "convergence_png": out / f"{name}_convergence.png",
     }
     fit_figure(files["fit_png"], fits, band, f"calibration '{cfg.name}': simulated 2015-2020 path vs targets", val_fits)
-    parameter_figure(files["parameters_png"], res.params, draws, final.weights, point)
+    parameter_figure(files["parameters_png"], res.params, draws, weights, point,
+                     f"posterior on the prior range ({len(posterior.stages)} steps: see the fit report)")
     convergence_figure(files["convergence_png"], res)
 
     L: list[str] = []
@@ -328,7 +357,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         ("evaluations (runs)", f"{res.n_evaluations} ({res.n_evaluations * len(cfg.seeds)})"),
         ("final epsilon", fmt(final.epsilon)),
         ("best distance (best particle)", fmt(res.distances[res.best_id])),
-        ("point estimate", "weighted posterior median of each parameter (the model's default; validated below)"),
+        ("point estimate", "weighted median of each parameter of the posterior (the model's default; how the posterior was made: section Posterior; validated below)"),
         ("stopped because", res.stop_reason),
         ("validation", f"point estimate re-run with {len(cfg.validation_seeds)} fresh seeds at scale {val_scale:g}" if val_fits else "none configured"),
         ("wall time of this invocation", f"{outcome.seconds:.0f} s ({outcome.computed} evaluations run, the rest from the journal)"),
@@ -353,12 +382,14 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         f"{judge}. The calibration-seed column is the best particle (minimum distance) on the seeds the estimator saw; "
         "the validation mean re-runs the point estimate (the posterior median, another parameter point) with seeds it "
         "never saw (at the validation scale), so it carries no seed selection. A gap between the two columns is "
-        "therefore not a scale effect unless both scales agree at one parameter point (calibration/README.md)."
+        "therefore not a scale effect unless both scales agree at one parameter point (calibration/README.md). "
+        "The posterior band is the weighted 5–95% range of the seed mean over the posterior's heaviest draws "
+        "re-run on the calibration seeds (section Posterior)."
     )
     L.append("")
     L.append(
         "| indicator | how met | observed | best particle, calibration seeds: mean ± sd | validation: mean ± sd | rel. error | within 5% | "
-        "ensemble 5–95% | uncalibrated defaults |"
+        "posterior 5–95% | uncalibrated defaults |"
     )
     L.append("|---|---|---|---|---|---|---|---|---|")
     bases = target_bases(obj.targets, {p.name for p in res.params}, {t.id for t in obj.active})
@@ -407,7 +438,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     L.append("")
     L.append(
         "| target | group | region | year | observed | tolerance | simulated mean | seed sd | seeds | z | "
-        "validation mean ± sd | ensemble 5–95% | source |"
+        "validation mean ± sd | posterior 5–95% | source |"
     )
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for f in fits:
@@ -445,7 +476,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     L.append("| parameter | prior | behaviour.toml | point estimate | posterior median | 90% interval | interval / prior width |")
     L.append("|---|---|---|---|---|---|---|")
     for k, p in enumerate(res.params):
-        q05, q50, q95 = weighted_quantiles(draws[:, k], final.weights, (0.05, 0.5, 0.95))
+        q05, q50, q95 = weighted_quantiles(draws[:, k], weights, (0.05, 0.5, 0.95))
         width = (q95 - q05) / (p.high - p.low)
         L.append(
             f"| {p.name} | {_prior_label(p)} | {p.default:g} | {point[p.name]:.4g} | {q50:.4g} | "
@@ -455,10 +486,12 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     L.append(
         "A ratio near 0.9 means the targets say little about that parameter (the posterior is close to the "
         "prior); small ratios mean it is pinned down. The point estimate (the model's default) is the weighted "
-        "posterior median of each parameter; the posterior columns describe the final weighted population that "
-        "projections draw from. A normal prior carries micro evidence (calibration/free_parameters.toml)."
+        "posterior median of each parameter; the posterior columns describe the weighted sample that projections "
+        "draw from (calibrated.toml [ensemble]). A normal prior carries micro evidence "
+        "(calibration/free_parameters.toml)."
     )
     L.append("")
+    L.extend(posterior_lines(posterior))
 
     if outcome.responses is not None:
         from qhsim.calibration.responses import RESPONSE_SEEDS, section_lines
