@@ -1,5 +1,5 @@
-"""The posterior behind the calibrated defaults (qhsim.calibration.posterior): the regression adjustment and the
-policy-response evidence step, on problems whose answer is known (no model runs)."""
+"""The posterior behind the calibrated defaults (qhsim.calibration.posterior): the policy-response evidence step
+on problems whose answer is known (no model runs)."""
 
 from __future__ import annotations
 
@@ -8,69 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from qhsim.calibration.posterior import (
-    MIN_KEPT,
-    Posterior,
-    evidence_step,
-    regression_adjust,
-    response_distance,
-)
+from qhsim.calibration.posterior import MIN_KEPT, Posterior, evidence_step, response_distance
 from qhsim.calibration.responses import Evidence
 from qhsim.calibration.settings import FreeParameter
 
-TRUTH = {"a": 0.3, "b": 6.0}
 PARAMS = (FreeParameter("a", 0.0, 1.0), FreeParameter("b", 1.0, 10.0, prior="loguniform"))
-
-
-def _pool(n: int, seed: int):
-    """A pool of 'evaluations' around the truth: two statistics that depend linearly on (a, log b) plus noise,
-    in tolerance units (observed = 0), and a third that depends on nothing."""
-    rng = np.random.default_rng(seed)
-    a = rng.uniform(0.26, 0.7, n)  # skewed around the truth: the closest draws are biased to the right
-    b = np.exp(rng.uniform(math.log(5.0), math.log(10.0), n))
-    z = np.column_stack([
-        (a - TRUTH["a"]) / 0.02 + 0.5 * np.log(b / TRUTH["b"]) / 0.05 + rng.normal(0, 0.3, n),
-        np.log(b / TRUTH["b"]) / 0.05 + rng.normal(0, 0.3, n),
-        rng.normal(0, 1, n),
-    ])
-    thetas = {i: {"a": float(a[i]), "b": float(b[i])} for i in range(n)}
-    distances = {i: float(np.sqrt(np.mean(z[i] ** 2))) for i in range(n)}
-    return thetas, distances, z
-
-
-def _weighted_median(x, w):
-    order = np.argsort(x)
-    return x[order][np.searchsorted(np.cumsum(w[order]) / w.sum(), 0.5)]
-
-
-def test_regression_adjustment_contracts_onto_the_data_and_stays_in_the_prior():
-    thetas, distances, z = _pool(600, 1)
-    post = regression_adjust(PARAMS, thetas, distances, lambda i: z[i], pool=300)
-    assert len(post.source_ids) == 300
-    assert max(post.source_distances) <= sorted(distances.values())[299]  # the 300 closest
-    raw = np.array([[thetas[i]["a"], thetas[i]["b"]] for i in post.source_ids])
-    for k, name in enumerate(("a", "b")):
-        adj_err = abs(_weighted_median(post.draws[:, k], post.weights) - TRUTH[name])
-        raw_err = abs(_weighted_median(raw[:, k], post.weights) - TRUTH[name])
-        assert adj_err < raw_err / 2 and adj_err < 0.02 * TRUTH[name], name  # moved onto the truth
-        assert np.std(post.draws[:, k]) < 0.6 * np.std(raw[:, k])  # ... and contracts it
-    assert post.draws[:, 0].min() >= 0.0 and post.draws[:, 0].max() <= 1.0
-    assert post.draws[:, 1].min() >= 1.0 and post.draws[:, 1].max() <= 10.0
-    assert "regression adjustment" in post.stages[0]
-
-
-def test_regression_adjustment_leaves_an_uninformed_parameter_spread():
-    """A parameter no statistic depends on keeps its spread: the adjustment does not invent information."""
-    rng = np.random.default_rng(3)
-    n = 400
-    a, c = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
-    z = np.column_stack([(a - 0.3) / 0.05 + rng.normal(0, 0.3, n), rng.normal(0, 1, n)])
-    thetas = {i: {"a": float(a[i]), "c": float(c[i])} for i in range(n)}
-    distances = {i: float(np.sqrt(np.mean(z[i] ** 2))) for i in range(n)}
-    params = (FreeParameter("a", 0.0, 1.0), FreeParameter("c", 0.0, 1.0))
-    post = regression_adjust(params, thetas, distances, lambda i: z[i], pool=200)
-    assert np.std(post.draws[:, 1]) > 0.2  # uniform on [0, 1] has sd 0.29
-    assert np.std(post.draws[:, 0]) < 0.05
 
 
 EVIDENCE = {"x": Evidence("x", 1.0, 2.0, "test"), "y": Evidence("y", 1.5, math.inf, "test")}

@@ -19,13 +19,7 @@ from qhsim.calibration.abc_smc import AbcResult, run_abc_smc
 from qhsim.calibration.journal import Journal
 from qhsim.calibration.objective import Objective, WorkerSpec, modelled_targets
 from qhsim.calibration.parallel import Evaluator
-from qhsim.calibration.posterior import (
-    Posterior,
-    evidence_step,
-    final_population,
-    regression_adjust,
-    standardised_errors,
-)
+from qhsim.calibration.posterior import Posterior, evidence_step, final_population
 from qhsim.calibration.settings import (
     CalibrationConfig,
     FreeParameter,
@@ -191,15 +185,10 @@ def calibrate(
 
 def posterior_of(problem: Problem, objective: Objective, result: AbcResult, records: dict[int, dict[str, Any]],
                  processes: int, evidence: bool, log=print) -> Posterior:
-    """The posterior the point estimate is the median of: the final ABC-SMC population, regression-adjusted
-    (``adjust_pool``) and checked against the policy-response evidence (``response_candidates``), as configured."""
+    """The posterior the point estimate is the median of: the final ABC-SMC population, checked against the
+    policy-response evidence (``response_candidates``) when configured."""
     cfg = problem.cfg
     posterior = final_population(result)
-    if cfg.adjust_pool:
-        adjusted = regression_adjust(problem.params, result.thetas, result.distances,
-                                     lambda i: standardised_errors(objective, records[i]["cells"]), cfg.adjust_pool)
-        adjusted.stages = [*posterior.stages, *adjusted.stages]
-        posterior = adjusted
     if evidence and cfg.response_candidates:
         from qhsim.calibration.responses import EVIDENCE, response_means
 

@@ -184,7 +184,6 @@ class CalibrationConfig:
     validation_scale: float | None = None  # re-run the point estimate at this scale ...
     validation_seeds: tuple[int, ...] = ()  # ... with these fresh seeds (the fit the report judges)
     vary_population: bool = False  # each seed also draws its own 2015 population (population_seed = seed)
-    adjust_pool: int = 0  # regression-adjust the posterior on this many closest evaluations (0: no adjustment)
     response_candidates: int = 0  # run this many posterior draws through the policy-response evidence (0: no)
     response_screen_seeds: tuple[int, ...] = (301, 302)  # ... with these dynamics seeds
     workers: int = 1
@@ -216,12 +215,11 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "validation_scale": (float, (1e-4, 1.0)),
     "validation_seeds": (list, None),
     "vary_population": (bool, None),
-    "adjust_pool": (int, (0, 10**6)),
     "response_candidates": (int, (0, 10**4)),
     "response_screen_seeds": (list, None),
 }
-OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population", "adjust_pool",
-                 "response_candidates", "response_screen_seeds")
+OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population", "response_candidates",
+                 "response_screen_seeds")
 
 
 def _check_value(path: Path, key: str, value: Any) -> Any:
@@ -266,8 +264,6 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
     missing = [k for k in _SPEC if k not in values and k not in OPTIONAL_KEYS]
     if missing:
         raise InputError(f"{path}: [{name}]: missing key {missing[0]} (set it in [common] or [{name}])")
-    if 0 < values.get("adjust_pool", 0) < 8:
-        raise InputError(f"{path}: [{name}]: adjust_pool = {values['adjust_pool']}: outside allowed range 0 (off) or [8, 1000000]")
     if values["batch"] < 1 or values["particles"] < 2:
         raise InputError(f"{path}: [{name}]: particles must be >= 2 and batch >= 1")
     base = path.parent.parent if path.parent.name == "calibration" else REPO_ROOT
@@ -293,7 +289,6 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
         validation_scale=values.get("validation_scale"),
         validation_seeds=values.get("validation_seeds", ()),
         vary_population=values.get("vary_population", False),
-        adjust_pool=values.get("adjust_pool", 0),
         response_candidates=values.get("response_candidates", 0),
         response_screen_seeds=values.get("response_screen_seeds", CalibrationConfig.response_screen_seeds),
         extra=extra,
