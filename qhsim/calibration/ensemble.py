@@ -113,9 +113,8 @@ def write_calibration(
         "[point]: the weighted posterior median of each parameter (model defaults use it via\n"
         "  qhsim.calibration.calibrated_parameters()); the minimum-distance particle is in the fit report.\n"
         "[interval.<name>]: 5% / 50% / 95% of the weighted posterior, with the prior range.\n"
-        "[ensemble]: the weighted posterior sample that projections draw from: the final ABC-SMC population, then\n"
-        "  regression-adjusted and checked against the policy-response evidence as [meta] posterior lists\n"
-        "  (distances: of the evaluated particle each draw comes from).\n"
+        "[ensemble]: the weighted posterior sample that projections draw from: the final ABC-SMC population,\n"
+        "  checked against the policy-response evidence as [meta] posterior lists (distances: on the calibration seeds).\n"
         "Method, targets and fit: calibration/README.md and the fit report next to this file."
     )
     write_atomic(path, dumps_toml(doc, header))
