@@ -84,8 +84,8 @@ class AbcResult:
 
     def point(self) -> dict[str, float]:
         """The weighted median of each parameter in the final population (whole numbers for integer parameters),
-        not the single best particle; the calibrated default adjusts this population first
-        (``qhsim.calibration.posterior``)."""
+        not the single best particle; the calibrated default first checks this population against the
+        policy-response evidence (``qhsim.calibration.posterior``)."""
         from qhsim.calibration.posterior import final_population
 
         return final_population(self).median(self.params)

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-
 from qhsim.calibration.abc_smc import AbcResult, run_abc_smc
 from qhsim.calibration.journal import Journal
 from qhsim.calibration.objective import Objective, WorkerSpec, modelled_targets
