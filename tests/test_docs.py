@@ -65,7 +65,10 @@ def test_make_baseline_full(tmp_path: Path) -> None:
     """`make baseline` itself, at full scale, using the project environment that `make test` created."""
     if not (ROOT / ".venv" / "bin" / "qhsim").exists() or shutil.which("make") is None:
         pytest.skip("needs the project environment created by `make test`")
+    # the analyst's environment: without the suite's QHSIM_CALIBRATED=off (conftest), which would otherwise leave
+    # uncalibrated results in results/baseline
+    env = {k: v for k, v in os.environ.items() if k != "QHSIM_CALIBRATED"}
     proc = subprocess.run(["make", "-s", "baseline"], cwd=ROOT, capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONWARNINGS": "error"})
+                          env={**env, "PYTHONWARNINGS": "error"})
     assert proc.returncode == 0, proc.stderr
     assert (ROOT / "results" / "baseline" / "manifest.json").is_file()
