@@ -9,6 +9,7 @@ Playwright (the ``test`` extra) is imported only here; the browser is the system
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -68,13 +69,20 @@ def server(log_path: Path, cwd: Path | None = None, env: dict[str, str] | None =
                         raise RuntimeError("qhsim dashboard did not answer within 60 s") from None
                     time.sleep(0.3)
             yield url, proc.pid
-        finally:
-            proc.terminate()
+        finally:  # the whole session: `qhsim dashboard` runs `solara run` as a child, which would outlive it
+            _signal_group(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _signal_group(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 @contextmanager
