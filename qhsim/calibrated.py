@@ -29,8 +29,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION_DIR = REPO_ROOT / "calibration"
 CALIBRATED_ENV = "QHSIM_CALIBRATED"  # "off": model defaults ignore calibration/calibrated.toml; or a path
 DEFAULT_FILE = CALIBRATION_DIR / "calibrated.toml"
+TARGETS_FILE = CALIBRATION_DIR / "targets.toml"
 OFF = ("off", "0", "none", "false", "no")
 PARAMETER_FILES = ("behaviour", "talent", "knowledge")  # the files a scenario's [parameters] may override
+
+
+def target_rows() -> list[dict[str, Any]]:
+    """The ``[[target]]`` rows of calibration/targets.toml as plain TOML (for the output layer and the precision
+    report, which do not import ``qhsim.calibration``, the package that validates them: tests/test_calibration.py)."""
+    from qhsim.config import read_toml
+
+    return read_toml(TARGETS_FILE, "calibration targets").get("target", [])
 
 
 def model_parameters() -> dict[str, dict[str, Any]]:

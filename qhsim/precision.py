@@ -28,16 +28,14 @@ from qhsim.experiments.engine import Engine, Executor
 from qhsim.results import PROVINCE
 
 PLAN_GROUP = "plan_2020"
-TARGETS = Path(__file__).resolve().parents[1] / "calibration" / "targets.toml"
 FIDELITY_YEARS = (2020, 2025, 2035)
 
 
 def plan_indicators() -> list[str]:
     """The nine indicators of the 2020 plan table (calibration/targets.toml group plan_2020), in file order."""
-    from qhsim.config import read_toml
+    from qhsim.calibrated import target_rows
 
-    rows = read_toml(TARGETS, "calibration targets").get("target", [])
-    return list(dict.fromkeys(r["indicator"] for r in rows if r.get("group") == PLAN_GROUP))
+    return list(dict.fromkeys(r["indicator"] for r in target_rows() if r.get("group") == PLAN_GROUP))
 
 
 def run_many(tasks: list[tuple[str, int, float, int, bool]], workers: int | Executor = 1) -> list[pd.DataFrame]:

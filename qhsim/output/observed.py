@@ -25,17 +25,14 @@ YEARS = (2015, 2020)  # first and last year of observed values
 def calibration_observations() -> dict[tuple[str, str], dict[int, float]]:
     """``{(indicator, region): {year: value}}`` of the calibration targets with one stated year; empty, with one
     warning, when ``calibration/targets.toml`` is not there (a package installed without the repository). Read as
-    plain TOML, like ``qhsim.precision``: the output layer does not import ``qhsim.calibration`` (which checks
-    the file: tests/test_calibration.py)."""
-    from qhsim.calibrated import CALIBRATION_DIR
-    from qhsim.config import read_toml
+    plain TOML (``qhsim.calibrated.target_rows``): the output layer does not import ``qhsim.calibration``."""
+    from qhsim.calibrated import TARGETS_FILE, target_rows
 
-    path = CALIBRATION_DIR / "targets.toml"
-    if not path.is_file():
-        warn(f"{path}: missing; charts and tables show no observed values from the calibration targets")
+    if not TARGETS_FILE.is_file():
+        warn(f"{TARGETS_FILE}: missing; charts and tables show no observed values from the calibration targets")
         return {}
     points: dict[tuple[str, str], dict[int, float]] = {}
-    for row in read_toml(path, "calibration targets").get("target", []):
+    for row in target_rows():
         if isinstance(row.get("year"), int):  # candidate years (a figure of uncertain date) are not shown
             points.setdefault((row["indicator"], row["region"]), {})[row["year"]] = float(row["value"])
     return points
