@@ -37,9 +37,12 @@ PARAMETER_FILES = ("behaviour", "talent", "knowledge")  # the files a scenario's
 def target_rows() -> list[dict[str, Any]]:
     """The ``[[target]]`` rows of calibration/targets.toml as plain TOML (for the output layer and the precision
     report, which do not import ``qhsim.calibration``, the package that validates them: tests/test_calibration.py)."""
-    from qhsim.config import read_toml
-
-    return read_toml(TARGETS_FILE, "calibration targets").get("target", [])
+    try:
+        return tomllib.loads(TARGETS_FILE.read_text(encoding="utf-8")).get("target", [])
+    except OSError as err:
+        raise InputError(f"{TARGETS_FILE}: cannot read ({err.strerror})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{TARGETS_FILE}: not valid TOML ({err})") from None
 
 
 def model_parameters() -> dict[str, dict[str, Any]]:
