@@ -454,6 +454,9 @@ morris_behaviour = ["start_intercept", "hte_apply_probability"]
 sobol_behaviour = ["start_intercept"]
 morris_levels = 4
 random_seed = 1
+base = "data"
+morris_ranges = "prior"
+sobol_ranges = "prior"
 
 [t]
 scale = 0.05

@@ -111,6 +111,7 @@ def test_sensitivity_recovers_the_ranking_of_a_known_function(monkeypatch):
     slopes = {"w_big": 10.0, "w_mid": 4.0, "w_small": 1.0, "w_none": 0.0}
     order = ["w_mid", "w_none", "w_big", "w_small"]  # file order differs from the ranking
     factors = tuple(sens.Factor(n, "behaviour", 0.0, 1.0) for n in order)
+    monkeypatch.setenv("QHSIM_CALIBRATED", str(ROOT / "calibration" / "calibrated.toml"))  # the small config starts from it
     spec = replace(sens.load_spec("small"), morris_factors=factors, sobol_factors=factors, morris_trajectories=20,
                    sobol_n=512, outputs=[("rd_intensity", "province", 2025), ("hte_count", "province", 2025)])
 

@@ -94,7 +94,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     sen = subparsers.add_parser(
         "sensitivity",
         help="Morris screening and Sobol indices (SALib) on 2025 R&D intensity, HTE count and R&D personnel",
-        description="Factors, outputs and sample sizes: calibration/sensitivity.toml.",
+        description="Factors, outputs, sample sizes, the base point (calibrated or data) and the ranges (prior or "
+        "posterior 5-95%%) per method: calibration/sensitivity.toml. See calibration/README.md.",
     )
     sen.add_argument("--config", default="small", help="configuration in calibration/sensitivity.toml: small or full (default: small)")
     sen.add_argument("--method", choices=("morris", "sobol", "both"), default="both")

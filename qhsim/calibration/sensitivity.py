@@ -1,8 +1,16 @@
 """``qhsim sensitivity``: Morris screening and Sobol indices (SALib) over behaviour and policy instruments.
 
-Factors and settings come from ``calibration/sensitivity.toml``: behavioural parameters (their
-``qhsim/data/behaviour.toml`` ranges, or the calibration priors) and policy instruments (a scenario key
-path, a range and the first year the setting applies; earlier years keep the scenario's schedule).
+Factors and settings come from ``calibration/sensitivity.toml``: behavioural parameters and policy
+instruments (a scenario key path, a range and the first year the setting applies; earlier years keep the
+scenario's schedule). Per method, ``<method>_ranges`` says over what the behavioural parameters vary:
+
+- ``"prior"``: their ``qhsim/data/behaviour.toml`` ranges, or the calibration priors (free parameters);
+- ``"posterior"``: the 5-95% posterior interval of the calibration in force (``[interval.<name>]`` of
+  ``calibration/calibrated.toml``, or ``$QHSIM_CALIBRATED``): the uncertainty that remains after calibration.
+
+``base`` says where every parameter a method does not vary stands: ``"calibrated"`` (the ``[point]`` of that
+file beneath the scenario's own ``[parameters]``, as in ``qhsim run``) or ``"data"`` (the data-file values).
+The base point travels in each run's parameters, so the runs do not depend on the workers' environment.
 Outputs are indicator cells (default: 2025 R&D intensity, HTE count and R&D personnel, province), each
 the mean over the configured seeds, which are the same for every sample (common random numbers).
 Indicators the model does not produce yet are reported as "not yet modelled".
@@ -10,7 +18,7 @@ Indicators the model does not produce yet are reported as "not yet modelled".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from qhsim import data  # noqa: E402
+from qhsim.calibrated import CALIBRATED_ENV, Calibration, calibration_file, load_calibration  # noqa: E402
 from qhsim.calibration.ensemble import write_atomic  # noqa: E402
 from qhsim.calibration.objective import WorkerSpec  # noqa: E402
 from qhsim.experiments.spec import get_path  # noqa: E402
@@ -39,6 +48,8 @@ from qhsim.errors import InputError  # noqa: E402
 
 SPEC_FILE = REPO_ROOT / "calibration" / "sensitivity.toml"
 METHODS = ("morris", "sobol")
+BASES = ("calibrated", "data")  # where the parameters a method does not vary stand
+RANGES = ("prior", "posterior")  # over what a method varies the behavioural parameters
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class Factor:
     from_year: int = 0
     integer: bool = False
     note: str = ""
+    source: str = ""  # where the range comes from (report)
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,11 @@ class SensitivitySpec:
     sobol_n: int
     random_seed: int
     out: Path
+    base: str = "data"  # one of BASES
+    morris_ranges: str = "prior"  # one of RANGES
+    sobol_ranges: str = "prior"
+    calibration: Calibration | None = None  # the calibration the base or a posterior range comes from
+    base_parameters: dict[str, float] = field(default_factory=dict)  # beneath every run ({} for base "data")
 
     @property
     def end_year(self) -> int:
@@ -74,10 +91,12 @@ class SensitivitySpec:
 
 
 def _behaviour_factors(path: Path, key: str, choice: Any) -> list[Factor]:
+    """Behavioural factors over their prior ranges: the calibration priors (``"free"``) or the data-file ranges."""
     table = data.quantities("behaviour")
     if choice == "free":
         free = load_free_parameters(REPO_ROOT / "calibration" / "free_parameters.toml")
-        return [Factor(p.name, "behaviour", p.low, p.high, integer=p.integer) for p in free]
+        return [Factor(p.name, "behaviour", p.low, p.high, integer=p.integer,
+                       source="prior (calibration/free_parameters.toml)") for p in free]
     if choice == "all":
         names = [k for k, v in table.items() if "range" in v]
     elif isinstance(choice, list) and all(isinstance(x, str) for x in choice):
@@ -90,8 +109,50 @@ def _behaviour_factors(path: Path, key: str, choice: Any) -> list[Factor]:
             raise InputError(f"{path}: {key}: {n!r} is not a behavioural parameter with a range (qhsim/data/behaviour.toml)")
         lo, hi = (float(v) for v in table[n]["range"])
         v = table[n]["value"]
-        out.append(Factor(n, "behaviour", lo, hi, integer=isinstance(v, int) and not isinstance(v, bool)))
+        out.append(Factor(n, "behaviour", lo, hi, integer=isinstance(v, int) and not isinstance(v, bool),
+                          source="data range (qhsim/data/behaviour.toml)"))
     return out
+
+
+def _posterior_factors(path: Path, key: str, prior: list[Factor], cal: Calibration) -> list[Factor]:
+    """``prior`` with each range replaced by the calibration's 5-95% posterior interval."""
+    out = []
+    for f in prior:
+        where = f"{cal.path} [interval.{f.name}]"
+        if f.name in cal.dropped:
+            raise InputError(f"{path}: {key} = \"posterior\": {f.name}: the calibration in force ({cal.path}) is not used for it ({cal.dropped[f.name]})")
+        iv = cal.intervals.get(f.name)
+        if not isinstance(iv, dict):
+            names = ", ".join(n for n in cal.intervals if n not in cal.dropped)
+            raise InputError(f"{path}: {key} = \"posterior\": {f.name} has no posterior interval in {cal.path} "
+                             f"(allowed: the calibrated parameters {names})")
+        lo, hi = iv.get("p05"), iv.get("p95")
+        if not (_is_number(lo) and _is_number(hi) and lo < hi):
+            raise InputError(f"{where}: p05 = {lo!r}, p95 = {hi!r}: expected numbers with p05 < p95")
+        if lo < f.low or hi > f.high:
+            raise InputError(f"{where}: [{lo:g}, {hi:g}] lies outside the prior range [{f.low:g}, {f.high:g}] ({f.source}): recalibrate")
+        out.append(Factor(f.name, f.kind, float(lo), float(hi), integer=f.integer, source="posterior 5-95%"))
+    return out
+
+
+def _choice(path: Path, s: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    v = s.get(key)
+    if v not in allowed:
+        shown = "missing" if v is None else f"{v!r}"
+        raise InputError(f"{path}: {key} = {shown}: allowed {' or '.join(f'{a!r}' for a in allowed)}".replace("'", '"'))
+    return v
+
+
+def _calibration_in_force(path: Path, why: str) -> Calibration:
+    """The calibration that ``why`` (e.g. 'base = "calibrated"') needs: ``$QHSIM_CALIBRATED`` or calibration/calibrated.toml."""
+    file = calibration_file()
+    if file is None:
+        raise InputError(f"{path}: {why} needs a calibration, but {CALIBRATED_ENV}=off "
+                         "(allowed without one: base = \"data\", morris_ranges/sobol_ranges = \"prior\")")
+    cal = load_calibration(file)
+    if cal is None:
+        raise InputError(f"{path}: {why} needs a calibration, but {file} does not exist (run qhsim calibrate, or set {CALIBRATED_ENV})")
+    return cal
 
 
 def load_spec(config: str = "small", path: Path | None = None) -> SensitivitySpec:
@@ -137,7 +198,8 @@ def load_spec(config: str = "small", path: Path | None = None) -> SensitivitySpe
         if not isinstance(fy, int) or not 2016 <= fy <= year:
             raise InputError(f"{path}: instrument[{i}] ({key}).from_year = {fy!r}: expected a year in [2016, {year}]")
         v = schedule.at(fy)
-        instruments.append(Factor(key, "instrument", float(r[0]), float(r[1]), fy, isinstance(v, int), str(row.get("note", ""))))
+        instruments.append(Factor(key, "instrument", float(r[0]), float(r[1]), fy, isinstance(v, int), str(row.get("note", "")),
+                                  source="instrument range (sensitivity.toml)"))
     # check the ranges against the scenario schema once, at both ends
     for f in instruments:
         for v in (f.low, f.high):
@@ -151,8 +213,15 @@ def load_spec(config: str = "small", path: Path | None = None) -> SensitivitySpe
                 scenario_from_dict(probe, f"{path}: instrument {f.name}")
             except InputError as exc:
                 raise InputError(f"{path}: instrument {f.name}.range: {v:g} rejected by the scenario schema ({exc})") from None
-    morris_b = _behaviour_factors(path, "morris_behaviour", s.get("morris_behaviour", "all"))
-    sobol_b = _behaviour_factors(path, "sobol_behaviour", s.get("sobol_behaviour", "free"))
+    base_choice = _choice(path, s, "base", BASES)
+    ranges = {m: _choice(path, s, f"{m}_ranges", RANGES) for m in METHODS}
+    needs = [f'base = "{base_choice}"'] if base_choice == "calibrated" else []
+    needs += [f'{m}_ranges = "posterior"' for m in METHODS if ranges[m] == "posterior"]
+    cal = _calibration_in_force(path, needs[0]) if needs else None
+    behaviour = {}
+    for m, default in (("morris", "all"), ("sobol", "free")):
+        prior = _behaviour_factors(path, f"{m}_behaviour", s.get(f"{m}_behaviour", default))
+        behaviour[m] = _posterior_factors(path, f"{m}_ranges", prior, cal) if ranges[m] == "posterior" else prior
     seeds = need("seeds", list)
     if not seeds or not all(isinstance(x, int) and x >= 0 for x in seeds):
         raise InputError(f"{path}: seeds = {seeds!r}: expected a list of non-negative integers")
@@ -161,10 +230,12 @@ def load_spec(config: str = "small", path: Path | None = None) -> SensitivitySpe
         raise InputError(f"{path}: sobol_n = {n}: must be a power of 2 (Sobol' sequence balance)")
     return SensitivitySpec(
         path=path, config=config, scenario=scenario, outputs=outputs,
-        morris_factors=tuple(morris_b + instruments), sobol_factors=tuple(sobol_b + instruments),
+        morris_factors=tuple(behaviour["morris"] + instruments), sobol_factors=tuple(behaviour["sobol"] + instruments),
         scale=need("scale", float, 1e-4, 1.0), seeds=tuple(seeds),
         morris_trajectories=need("morris_trajectories", int, 2, 10000), morris_levels=need("morris_levels", int, 2, 20),
         sobol_n=n, random_seed=need("random_seed", int, 0, 2**32 - 1), out=resolve_path(need("out", str)),
+        base=base_choice, morris_ranges=ranges["morris"], sobol_ranges=ranges["sobol"], calibration=cal,
+        base_parameters=dict(cal.point) if base_choice == "calibrated" else {},
     )
 
 
@@ -178,9 +249,11 @@ def _evaluate(spec: SensitivitySpec, factors: tuple[Factor, ...], X: np.ndarray,
         scenario_raw=resolve_raw(spec.scenario), scenario_origin=str(spec.scenario), scale=spec.scale,
         end_year=spec.end_year, cells=cells, instruments={f.name: f.from_year for f in factors if f.kind == "instrument"},
     )
+    # the base point sits beneath the scenario's own [parameters], as the calibrated defaults do in `qhsim run`
+    base = {k: v for k, v in spec.base_parameters.items() if k not in worker.own_parameters}
     items = []
     for i, row in enumerate(X):
-        params, policy = {}, {}
+        params, policy = dict(base), {}
         for f, v in zip(factors, row):
             v = float(round(v)) if f.integer else float(v)
             (params if f.kind == "behaviour" else policy)[f.name] = int(v) if f.integer else v
@@ -237,8 +310,59 @@ def _index_table(labels: list[str], Y: np.ndarray, factors: list, analyse, keys:
         r = analyse(Y[:, k])
         for j, f in enumerate(factors):
             rows.append({"output": lab, "factor": f.name, "kind": f.kind, "status": "ok",
-                         **{key: float(r[key][j]) for key in keys}})
+                         **{key: float(r[key][j]) for key in keys}, "low": f.low, "high": f.high, "range_source": f.source})
     return pd.DataFrame(rows)
+
+
+def _range(row: pd.Series) -> str:
+    tag = " posterior" if str(row.get("range_source", "")).startswith("posterior") else ""
+    return f"[{row['low']:.4g}, {row['high']:.4g}]{tag}"
+
+
+def _shown(path: Path) -> str:
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def _base_and_ranges(spec: SensitivitySpec, methods: tuple[str, ...]) -> list[str]:
+    """The report's statement of where unvaried parameters stand and over what each method varies its factors."""
+    cal = spec.calibration
+    stamp = ""
+    if cal is not None:
+        meta = cal.meta
+        stamp = (f"`{_shown(cal.path)}` (created {meta.get('created', '?')}, `qhsim calibrate --config "
+                 f"{meta.get('config', '?')}`, model commit {str(meta.get('model_commit', '?'))[:7]})")
+    L = ["## Base point and ranges 基准点与取值范围", ""]
+    if spec.base == "calibrated":
+        point = ", ".join(f"{k} = {v:.4g}" for k, v in spec.base_parameters.items())
+        L.append(f"- **Base 基准点: the calibrated point.** Every parameter a method does not vary stands at the `[point]` "
+                 f"(posterior median) of {stamp}, beneath the scenario's own `[parameters]`, as in `qhsim run`: {point}. "
+                 "Parameters without a calibrated value keep their data-file values.")
+        for m in methods:
+            varied = {f.name for f in getattr(spec, f"{m}_factors")}
+            held = [k for k in spec.base_parameters if k not in varied]
+            L.append(f"  - {'Morris' if m == 'morris' else 'Sobol'} varies {len(spec.base_parameters) - len(held)} of the "
+                     f"{len(spec.base_parameters)} calibrated parameters; "
+                     + (f"held at the point: {', '.join(held)}." if held else "none is held at the point."))
+    else:
+        L.append("- **Base 基准点: the data-file values.** Every parameter a method does not vary stands at its value in "
+                 "qhsim/data/*.toml (the calibration is ignored, as with QHSIM_CALIBRATED=off).")
+    for m in methods:
+        ranges = getattr(spec, f"{m}_ranges")
+        name = "Morris" if m == "morris" else "Sobol"
+        if ranges == "posterior":
+            L.append(f"- **{name} ranges 取值范围: posterior.** Behavioural factors vary uniformly and independently over the "
+                     f"5-95% interval of the posterior (`[interval.<name>]` p05-p95) of {stamp}: the uncertainty that "
+                     "remains after calibration. Posterior correlations and shape are not kept (the Saltelli design "
+                     "needs independent factors).")
+        else:
+            L.append(f"- **{name} ranges 取值范围: prior.** Behavioural factors vary uniformly over their calibration "
+                     "prior ranges (free parameters, calibration/free_parameters.toml) or their data-file ranges "
+                     "(qhsim/data/behaviour.toml).")
+    L.append("- Policy instruments vary over the ranges of calibration/sensitivity.toml in every method; the `range` "
+             "column of each table gives the range a factor varied over.")
+    L.append("")
+    return L
 
 
 def write_sensitivity_report(spec: SensitivitySpec, tables: dict[str, pd.DataFrame], top: int = 12) -> dict[str, Path]:
@@ -253,6 +377,7 @@ def write_sensitivity_report(spec: SensitivitySpec, tables: dict[str, pd.DataFra
         "Factors and ranges: calibration/sensitivity.toml."
     )
     L.append("")
+    L += _base_and_ranges(spec, tuple(tables))
     for method, table in tables.items():
         files[f"{method}_csv"] = out / f"sensitivity_{method}.csv"
         tmp = files[f"{method}_csv"].with_suffix(".csv.tmp")
@@ -291,15 +416,15 @@ def write_sensitivity_report(spec: SensitivitySpec, tables: dict[str, pd.DataFra
                 continue
             sub = ok[ok["output"] == o].sort_values(metric, ascending=False)
             if method == "morris":
-                L.append("| rank | factor | kind | μ* | μ | σ | μ* 95% conf |")
-                L.append("|---|---|---|---|---|---|---|")
+                L.append("| rank | factor | kind | range | μ* | μ | σ | μ* 95% conf |")
+                L.append("|---|---|---|---|---|---|---|---|")
                 for rank, (_, r) in enumerate(sub.iterrows(), 1):
-                    L.append(f"| {rank} | {r['factor']} | {r['kind']} | {r['mu_star']:.4g} | {r['mu']:.4g} | {r['sigma']:.4g} | {r['mu_star_conf']:.3g} |")
+                    L.append(f"| {rank} | {r['factor']} | {r['kind']} | {_range(r)} | {r['mu_star']:.4g} | {r['mu']:.4g} | {r['sigma']:.4g} | {r['mu_star_conf']:.3g} |")
             else:
-                L.append("| rank | factor | kind | ST | ST conf | S1 | S1 conf |")
-                L.append("|---|---|---|---|---|---|---|")
+                L.append("| rank | factor | kind | range | ST | ST conf | S1 | S1 conf |")
+                L.append("|---|---|---|---|---|---|---|---|")
                 for rank, (_, r) in enumerate(sub.iterrows(), 1):
-                    L.append(f"| {rank} | {r['factor']} | {r['kind']} | {r['ST']:.3f} | {r['ST_conf']:.3f} | {r['S1']:.3f} | {r['S1_conf']:.3f} |")
+                    L.append(f"| {rank} | {r['factor']} | {r['kind']} | {_range(r)} | {r['ST']:.3f} | {r['ST_conf']:.3f} | {r['S1']:.3f} | {r['S1_conf']:.3f} |")
             L.append("")
     files["report"] = out / "sensitivity.md"
     write_atomic(files["report"], "\n".join(L) + "\n")
