@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from qhsim.calibration.abc_smc import AbcResult, run_abc_smc
+from qhsim.calibration.conditional import ConditionalFit, conditional_fit
 from qhsim.calibration.journal import Journal
 from qhsim.calibration.objective import Objective, WorkerSpec, modelled_targets
 from qhsim.calibration.parallel import Evaluator
@@ -89,6 +90,14 @@ class CalibrationOutcome:
     posterior: Posterior | None = None  # the posterior behind the point estimate (qhsim.calibration.posterior)
     posterior_runs: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (weight, record) of its
     # heaviest draws re-run on the calibration seeds: the posterior's predictive band
+    conditional: ConditionalFit | None = None  # the level parameters re-fitted given the structural median
+
+    @property
+    def point(self) -> dict[str, float]:
+        """The calibrated point: the posterior median, with the conditional fit's level parameters if it ran."""
+        if self.conditional is not None:
+            return dict(self.conditional.point)
+        return (self.posterior or final_population(self.result)).median(self.problem.params)
 
     def predictive(self) -> tuple[list[dict[str, Any]], np.ndarray]:
         """Records and weights of the posterior's predictive runs (the final ABC population if there are none)."""
@@ -164,8 +173,15 @@ def calibrate(
         draws = [posterior.point(problem.params, r) for r in rows]
         runs = ev.evaluate([(-1000 - k, th, {}) for k, th in enumerate(draws)], desc="posterior draws")
         posterior_runs = [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
-        computed = ev.computed
-    point = posterior.median(problem.params)
+        point = posterior.median(problem.params)
+        conditional, computed_conditional = None, 0
+        if cfg.conditional:
+            with Evaluator(problem.spec, cfg.conditional_seeds or cfg.seeds, workers=workers, journal=journal,
+                           progress=progress) as cev:
+                conditional = fit_levels(problem, objective, point, cev, log)
+                computed_conditional = cev.computed
+            point = conditional.point
+        computed = ev.computed + computed_conditional
     validation = validate(problem, point, workers, progress, log)
     responses = None
     if evidence:
@@ -175,7 +191,7 @@ def calibrate(
         responses = policy_responses(point, RESPONSE_SEEDS, 1.0, processes)
     outcome = CalibrationOutcome(
         problem, objective, result, records, default_cells, validation, time.perf_counter() - started, computed,
-        responses=responses, posterior=posterior, posterior_runs=posterior_runs,
+        responses=responses, posterior=posterior, posterior_runs=posterior_runs, conditional=conditional,
     )
     if write:
         write_outputs(outcome, log)
@@ -201,6 +217,23 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
     for line in posterior.stages:
         log("posterior: " + line)
     return posterior
+
+
+def fit_levels(problem: Problem, objective: Objective, median: dict[str, float], ev: Evaluator, log=print) -> ConditionalFit:
+    """The conditional fit of the configured level parameters given the posterior median (``calibration.conditional``),
+    with the evaluator's seeds (``conditional_seeds``, default the calibration seeds), journaled."""
+    cfg = problem.cfg
+    counter = iter(range(-3000, -10**9, -1))
+
+    def residuals(points: list[dict[str, float]]) -> list[np.ndarray]:
+        recs = ev.evaluate([(next(counter), th, {}) for th in points], desc="conditional fit")
+        return [objective.residuals(r["cells"]) for r in recs]
+
+    log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at most "
+        f"{cfg.conditional_budget} evaluations)")
+    fit = conditional_fit(problem.params, median, cfg.conditional, residuals, budget=cfg.conditional_budget)
+    log(fit.summary())
+    return fit
 
 
 def validate(problem: Problem, point: dict[str, float], workers: int, progress: bool, log=print) -> dict[str, list[float]] | None:
@@ -247,11 +280,12 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
         "validation_seeds": list(cfg.validation_seeds),
         "vary_population": cfg.vary_population,
         "posterior": list(posterior.stages),
+        "point": "weighted posterior median" + (f"; {outcome.conditional.summary()}" if outcome.conditional else ""),
     }
     priors = {p.name: {"prior": p.prior, "low": p.low, "high": p.high, "default": p.default,
                        **({"mean": p.mean, "sd": p.sd} if p.prior == "normal" else {})} for p in res.params}
     path = out / "calibrated.toml"
-    write_calibration(path, posterior.median(res.params), names, posterior.draws, posterior.weights,
+    write_calibration(path, outcome.point, names, posterior.draws, posterior.weights,
                       posterior.source_distances, meta, priors)
     outcome.files["calibrated"] = path
     outcome.files.update(write_report(outcome))

@@ -110,7 +110,8 @@ def write_calibration(
     }
     header = (
         "Calibrated behavioural parameters 校准参数 — written by `qhsim calibrate`; do not edit by hand.\n"
-        "[point]: the weighted posterior median of each parameter (model defaults use it via\n"
+        "[point]: the weighted posterior median of each parameter, the level parameters re-fitted given the others\n"
+        "  when [meta] point says so (model defaults use it via\n"
         "  qhsim.calibration.calibrated_parameters()); the minimum-distance particle is in the fit report.\n"
         "[interval.<name>]: 5% / 50% / 95% of the weighted posterior, with the prior range.\n"
         "[ensemble]: the weighted posterior sample that projections draw from: the final ABC-SMC population,\n"

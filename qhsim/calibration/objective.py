@@ -119,6 +119,13 @@ class Objective:
             out.append(best if best is not None else TargetFit(t, "nan"))
         return out
 
+    def residuals(self, cells: dict[str, list[float]]) -> np.ndarray:
+        """sqrt(w_i / sum w) * z_i over the active targets (their squared norm is the distance squared; NaN where
+        a target came out NaN)."""
+        fits = [f for f in self.fits(cells) if f.status != "not_yet_modelled"]
+        den = sum(f.target.weight for f in fits)
+        return np.array([math.sqrt(f.target.weight / den) * f.z if f.status == "fit" else math.nan for f in fits])
+
     def distance(self, cells: dict[str, list[float]]) -> float:
         """D = sqrt(weighted mean of z^2) over active targets; inf if an active target came out NaN."""
         if not self.active:

@@ -155,6 +155,23 @@ def parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray,
     plt.close(fig)
 
 
+def conditional_lines(fit, params) -> list[str]:
+    """Section "Conditional fit": the level parameters before (posterior median) and after (``calibration.conditional``)."""
+    by_name = {p.name: p for p in params}
+    L = ["", "## Conditional fit 条件拟合", "",
+         "Given the posterior median of the other parameters, the level parameters below were re-estimated by "
+         "minimising the same distance on the calibration seeds (`qhsim.calibration.conditional`; configuration key "
+         f"`conditional`). {fit.summary()}.", "",
+         "| parameter | prior range | posterior median | conditional fit | change in prior-range units |", "|---|---|---|---|---|"]
+    for name in fit.names:
+        p = by_name[name]
+        a, b = fit.start[name], fit.point[name]
+        move = float(p.to_unit(b) - p.to_unit(a))
+        L.append(f"| {name} | [{p.low:g}, {p.high:g}] | {a:.4g} | {b:.4g} | {move:+.2f} |")
+    L.append("")
+    return L
+
+
 def posterior_lines(posterior: Posterior) -> list[str]:
     """How the posterior behind the point estimate was made (``qhsim.calibration.posterior``), with the evidence
     step's candidates if it ran."""
@@ -325,7 +342,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     val_scale = cfg.validation_scale if cfg.validation_scale is not None else cfg.scale
     posterior = outcome.posterior or final_population(res)
     draws, weights = posterior.draws, posterior.weights
-    point = posterior.median(res.params)
+    point = outcome.point
     files = {
         "fit_png": out / f"{name}_fit.png",
         "parameters_png": out / f"{name}_parameters.png",
@@ -357,7 +374,8 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         ("evaluations (runs)", f"{res.n_evaluations} ({res.n_evaluations * len(cfg.seeds)})"),
         ("final epsilon", fmt(final.epsilon)),
         ("best distance (best particle)", fmt(res.distances[res.best_id])),
-        ("point estimate", "weighted median of each parameter of the posterior (the model's default; how the posterior was made: section Posterior; validated below)"),
+        ("point estimate", "weighted median of each parameter of the posterior (the model's default; how the posterior was made: section Posterior; validated below)"
+         + ("; its level parameters re-fitted given the others (section Conditional fit)" if outcome.conditional else "")),
         ("stopped because", res.stop_reason),
         ("validation", f"point estimate re-run with {len(cfg.validation_seeds)} fresh seeds at scale {val_scale:g}" if val_fits else "none configured"),
         ("wall time of this invocation", f"{outcome.seconds:.0f} s ({outcome.computed} evaluations run, the rest from the journal)"),
@@ -486,12 +504,15 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     L.append(
         "A ratio near 0.9 means the targets say little about that parameter (the posterior is close to the "
         "prior); small ratios mean it is pinned down. The point estimate (the model's default) is the weighted "
-        "posterior median of each parameter; the posterior columns describe the weighted sample that projections "
+        "posterior median of each parameter (the level parameters: their conditional fit, if listed in section "
+        "Conditional fit); the posterior columns describe the weighted sample that projections "
         "draw from (calibrated.toml [ensemble]). A normal prior carries micro evidence "
         "(calibration/free_parameters.toml)."
     )
     L.append("")
     L.extend(posterior_lines(posterior))
+    if outcome.conditional is not None:
+        L.extend(conditional_lines(outcome.conditional, res.params))
 
     if outcome.responses is not None:
         from qhsim.calibration.responses import RESPONSE_SEEDS, section_lines

@@ -186,6 +186,9 @@ class CalibrationConfig:
     vary_population: bool = False  # each seed also draws its own 2015 population (population_seed = seed)
     response_candidates: int = 0  # run this many posterior draws through the policy-response evidence (0: no)
     response_screen_seeds: tuple[int, ...] = (301, 302)  # ... with these dynamics seeds
+    conditional: tuple[str, ...] = ()  # level parameters re-fitted given the structural median (calibration.conditional)
+    conditional_budget: int = 120  # ... in at most this many evaluations ...
+    conditional_seeds: tuple[int, ...] = ()  # ... with these seeds (default: ``seeds``)
     workers: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -217,9 +220,12 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "vary_population": (bool, None),
     "response_candidates": (int, (0, 10**4)),
     "response_screen_seeds": (list, None),
+    "conditional": (tuple, None),
+    "conditional_budget": (int, (1, 10**5)),
+    "conditional_seeds": (list, None),
 }
 OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population", "response_candidates",
-                 "response_screen_seeds")
+                 "response_screen_seeds", "conditional", "conditional_budget", "conditional_seeds")
 
 
 def _check_value(path: Path, key: str, value: Any) -> Any:
@@ -233,6 +239,10 @@ def _check_value(path: Path, key: str, value: Any) -> Any:
         if not isinstance(value, str) or not value:
             raise InputError(f"{where}: expected a non-empty string (a path)")
         return value
+    if kind is tuple:
+        if not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)) or len(set(value)) != len(value):
+            raise InputError(f"{where}: expected a list of distinct free-parameter names")
+        return tuple(value)
     if kind is list:
         if not (isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
             raise InputError(f"{where}: expected a non-empty list of non-negative integer seeds")
@@ -267,6 +277,17 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
     if values["batch"] < 1 or values["particles"] < 2:
         raise InputError(f"{path}: [{name}]: particles must be >= 2 and batch >= 1")
     base = path.parent.parent if path.parent.name == "calibration" else REPO_ROOT
+    shared = set(values.get("conditional_seeds", ())) & set(values.get("validation_seeds", ()))
+    if shared:
+        raise InputError(f"{path}: [{name}] conditional_seeds: seed {min(shared)} is also a validation seed (the "
+                         "validation must use seeds the fit never saw)")
+    if values.get("conditional"):
+        free = load_free_parameters(resolve_path(values["free_parameters"], base))
+        allowed = [p.name for p in free if not p.integer]
+        for pname in values["conditional"]:
+            if pname not in allowed:
+                raise InputError(f"{path}: [{name}] conditional: {pname!r} is not a non-integer free parameter "
+                                 f"(allowed: {', '.join(allowed)})")
     return CalibrationConfig(
         name=name,
         scenario=resolve_path(values["scenario"], base),
@@ -291,6 +312,9 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
         vary_population=values.get("vary_population", False),
         response_candidates=values.get("response_candidates", 0),
         response_screen_seeds=values.get("response_screen_seeds", CalibrationConfig.response_screen_seeds),
+        conditional=values.get("conditional", ()),
+        conditional_budget=values.get("conditional_budget", CalibrationConfig.conditional_budget),
+        conditional_seeds=values.get("conditional_seeds", ()),
         extra=extra,
     )
 

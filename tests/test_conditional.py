@@ -1,0 +1,88 @@
+"""The conditional fit of the level parameters (qhsim.calibration.conditional) on problems whose answer is known
+(no model runs), and its configuration check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qhsim.calibration.conditional import conditional_fit
+from qhsim.calibration.settings import FreeParameter, load_config
+from qhsim.errors import InputError
+
+PARAMS = (
+    FreeParameter("a", 0.0, 1.0),
+    FreeParameter("b", 1.0, 10.0, prior="loguniform"),
+    FreeParameter("c", 0.0, 5.0),
+    FreeParameter("k", 1.0, 9.0, integer=True),
+)
+START = {"a": 0.8, "b": 2.0, "c": 4.0, "k": 3}
+
+
+def residuals_of(calls: list[int]):
+    """Residuals with the minimum at a = 0.3, b = 7 given c (c = 4 here); c and k must not move."""
+
+    def residuals(points):
+        calls.append(len(points))
+        return [np.array([(p["a"] - 0.3 + 0.01 * (p["c"] - 4.0)) / 0.1, np.log(p["b"] / 7.0) / 0.05, 0.5]) for p in points]
+
+    return residuals
+
+
+def test_conditional_fit_finds_the_level_parameters_and_leaves_the_others():
+    calls: list[int] = []
+    fit = conditional_fit(PARAMS, START, ["a", "b"], residuals_of(calls), budget=60)
+    assert fit.point["a"] == pytest.approx(0.3, abs=0.01) and fit.point["b"] == pytest.approx(7.0, rel=0.02)
+    assert fit.point["c"] == START["c"] and fit.point["k"] == START["k"]
+    assert fit.start == START and fit.distance < fit.start_distance
+    assert fit.distance == pytest.approx(0.5, rel=0.05)  # the residual no level parameter can move stays
+    assert fit.evaluations == sum(calls) <= 60
+    assert max(calls) == 2  # the Jacobian's steps (one per parameter) run as one batch
+
+
+def test_conditional_fit_stops_at_its_budget_and_keeps_the_best_point():
+    calls: list[int] = []
+    fit = conditional_fit(PARAMS, START, ["a", "b"], residuals_of(calls), budget=4)
+    assert fit.evaluations <= 4 and "budget" in fit.message
+    assert fit.distance == min(d for _, d in fit.path)
+    assert fit.distance <= fit.start_distance
+
+
+def test_conditional_fit_never_returns_a_worse_point():
+    fit = conditional_fit(PARAMS, {**START, "a": 0.3, "b": 7.0}, ["a"], lambda pts: [np.array([9.0]) for _ in pts])
+    assert fit.point["a"] == pytest.approx(0.3) and fit.distance == fit.start_distance
+
+
+def test_conditional_fit_refuses_integer_parameters():
+    with pytest.raises(ValueError, match="integer"):
+        conditional_fit(PARAMS, START, ["k"], residuals_of([]))
+
+
+def test_shipped_configuration_refits_level_parameters_only():
+    cfg = load_config("full")
+    assert cfg.conditional and cfg.conditional_budget >= 2 * (len(cfg.conditional) + 1)
+    assert {"start_intercept", "user_cost_elasticity", "cash_flow_multiple"}.isdisjoint(cfg.conditional)  # structural
+    assert load_config("medium").conditional == cfg.conditional  # the out-of-sample check repeats the procedure
+    assert set(cfg.seeds) <= set(cfg.conditional_seeds) and not set(cfg.conditional_seeds) & set(cfg.validation_seeds)
+
+
+def test_bad_conditional_names_raise_input_error(tmp_path):
+    free = tmp_path / "free.toml"
+    free.write_text("[start_intercept]\n[giant_validity_years]\n", encoding="utf-8")
+    cfg = tmp_path / "config.toml"
+    common = (f'scenario = "scenarios/baseline.toml"\ntargets = "t.toml"\nfree_parameters = "{free}"\nend_year = 2020\n'
+              "scale = 0.05\nseeds = [1, 2]\nparticles = 4\nbatch = 4\nmax_generations = 2\nquantile = 0.5\n"
+              "epsilon_floor = 1.0\nmin_acceptance = 0.0\nmax_evaluations = 8\nsimulation_error = true\n"
+              'random_seed = 1\nout = "o"\n')
+    for names, needle in ((["nope"], "'nope' is not a non-integer free parameter (allowed: start_intercept)"),
+                          (["giant_validity_years"], "'giant_validity_years' is not"),
+                          ("start_intercept", "expected a list of distinct free-parameter names")):
+        value = f'"{names}"' if isinstance(names, str) else str(names).replace("'", '"')
+        cfg.write_text(f"[t]\n{common}conditional = {value}\n", encoding="utf-8")
+        with pytest.raises(InputError) as err:
+            load_config("t", cfg)
+        msg = str(err.value)
+        assert needle in msg and str(cfg) in msg and "conditional" in msg and "\n" not in msg
+    cfg.write_text(f"[t]\n{common}conditional_seeds = [1, 2, 3]\nvalidation_seeds = [3, 4]\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"\[t\] conditional_seeds: seed 3 is also a validation seed"):
+        load_config("t", cfg)
