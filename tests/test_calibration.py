@@ -410,7 +410,8 @@ def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, cap
     targets = (TINY_TARGETS + target_row("hte_count", 167, year=2018, id="waypoint_hte")
                + target_row("rd_intensity", 0.7, year=2019, id="rd_intensity_2019"))
     settings = write_problem(tmp_path, targets, TINY_FREE, max_generations=2, max_evaluations=14,
-                             validation_seeds=[5, 6], validation_scale=0.05)
+                             validation_seeds=[5, 6], validation_scale=0.05,
+                             conditional=["tbe_recognition_probability"], conditional_budget=6)
     out = tmp_path / "cal"
     assert main(["calibrate", "--config", "t", "--settings", str(settings), "--out", str(out), "--workers", "2", "--quiet"]) == 0
     for name in ("calibrated.toml", "fit_report.md", "fit_report_fit.png", "fit_report_parameters.png", "fit_report_convergence.png"):
@@ -420,6 +421,11 @@ def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, cap
     cal = load_calibration(out / "calibrated.toml")
     assert set(cal.point) == {"start_intercept", "tbe_recognition_probability"}
     assert len(cal.draws) == 6
+    # the conditional fit re-estimated the level parameter given the median of the other: the report lists both values
+    section = report.split("## Conditional fit", 1)[1].split("\n## ", 1)[0]
+    row = next(line for line in section.splitlines() if line.startswith("| tbe_recognition_probability |"))
+    assert f"{cal.point['tbe_recognition_probability']:.4g}" in row.split("|")[4]
+    assert f"{cal.point['start_intercept']:.4g}" in report  # the other parameter keeps its posterior median
     # rebuilding the report from the journal runs nothing new
     assert main(["calibrate", "--config", "t", "--settings", str(settings), "--out", str(out), "--report-only", "--quiet"]) == 0
     assert main(["calibrate", "--config", "t", "--settings", str(settings), "--out", str(out), "--oos", "--quiet"]) == 0
@@ -431,6 +437,7 @@ def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, cap
     assert "known by 2018 only (waypoint_hte)" in oos
     assert re.search(r"held-out 2019: [12] targets", oos) and "held-out 2020:" in oos
     assert "| rd_intensity_2019 | 2019 |" in oos
+    assert "the refit's calibrated point" in oos  # the point the refit would ship, judged on fresh seeds
     capsys.readouterr()
     bad = tmp_path / "bad"
     bad_settings = write_problem(bad, TINY_TARGETS, "[no_such_parameter]\n")
