@@ -6,7 +6,8 @@
    R&D per extra yuan of public cost, cumulated from the first year the runs differ to the end: the one definition,
    ``qhsim.experiments.comparison.rd_per_yuan``, that ``qhsim compare`` uses) against the baseline under common
    random numbers, for each of ``--seeds`` dynamics seeds at ``--scale`` (the default comparison scale is the scenario's,
-   1.0), and its coefficient of variation across seeds (target ≤ 10%).
+   1.0), and its coefficient of variation across seeds (target ≤ 10%); then whether that spread reorders the designs
+   (pairs of variants whose order differs from the order of their means in some seeds).
 2. Scale fidelity: the seed mean of the nine 2020 plan indicators at scale ``--small`` (0.25) against the mean at
    ``--scale`` in 2020, 2025 and 2035; faithful when within 2 standard errors (of the difference; the table also
    shows the stricter ratio to the full-scale standard error alone). Each seed draws its own 2015 population
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qhsim.precision import leverage_spread, scale_fidelity  # noqa: E402
+from qhsim.precision import leverage_spread, rank_stability, scale_fidelity  # noqa: E402
 
 CV_TARGET = 0.10
 
@@ -58,6 +59,16 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {r.variant} | {r['mean']:.3f} | {r.sd:.3f} | {100 * r.cv:.1f}% | {r['min']:.3f} | "
                          f"{r['max']:.3f} | {'yes' if abs(r.cv) <= CV_TARGET else 'NO'} | {r.extra_rd:+.2f} | "
                          f"{r.extra_cost:+.2f} |")
+        pairs, whole = rank_stability(spread)
+        lines += ["", f"### Does seed noise reorder the designs? (ranking by mean leverage; {len(seeds)} seeds)", "",
+                  f"The whole ranking of the {len(spread)} variants equals the ranking of their means in "
+                  f"{100 * whole:.0f}% of the seeds."]
+        if len(pairs):
+            lines += ["", "| higher mean | lower mean | means | seeds in the other order |", "|---|---|---|---|"]
+            lines += [f"| {r.higher} | {r.lower} | {r.mean_higher:.3f} vs {r.mean_lower:.3f} | {r.seeds} of {len(seeds)} |"
+                      for _, r in pairs.iterrows()]
+        else:
+            lines.append("No pair of variants changes order in any seed.")
         lines.append(f"\n({time.perf_counter() - started:.0f} s, {args.workers} worker(s))\n")
         sections.append("\n".join(lines))
         print(sections[-1], flush=True)

@@ -5,6 +5,8 @@ Two checks an analyst needs before trusting a design ranking (issue #8 item 3):
 - ``leverage_spread``: for each variant, its business R&D per public yuan against its base under common random
   numbers (``qhsim.experiments.comparison.leverage`` / ``rd_per_yuan``, the definition ``qhsim compare`` uses),
   over several dynamics seeds; its coefficient of variation says whether one run ranks designs reliably.
+- ``rank_stability``: whether that spread reorders the designs — the pairs of variants whose order differs from
+  the order of their means in some seeds, and the share of seeds that give the mean ranking.
 - ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
   mean; a reduced scale is faithful when the difference is within two standard errors. Each seed also draws its
   own 2015 population (``vary_population``): a reduced-scale population is one particular part of the full one,
@@ -70,6 +72,32 @@ def leverage_spread(base: str | Path, variants: list[str | Path], seeds: list[in
             "per_seed": values.tolist(),
         })
     return pd.DataFrame(rows)
+
+
+def rank_stability(spread: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    """Does seed noise reorder the designs? From ``leverage_spread``'s per-seed values: for each pair of variants,
+    in how many seeds their order differs from the order of their means (a pair whose means tie counts as never
+    reordered), and the share of seeds whose whole ranking is the ranking of the means. Returns
+    (pairs reordered in at least one seed, with ``seeds`` and ``share``; that share of seeds)."""
+    names = list(spread["variant"])
+    values = np.array(list(spread["per_seed"]), dtype=float)  # (variants, seeds)
+    means = values.mean(axis=1)
+    n_seeds = values.shape[1]
+    rows = []
+    same = np.ones(n_seeds, dtype=bool)
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            if means[i] == means[j]:
+                continue
+            hi, lo = (i, j) if means[i] > means[j] else (j, i)
+            swapped = values[hi] < values[lo]
+            same &= ~swapped
+            if swapped.any():
+                rows.append({"higher": names[hi], "lower": names[lo], "mean_higher": float(means[hi]),
+                             "mean_lower": float(means[lo]), "seeds": int(swapped.sum()),
+                             "share": float(swapped.mean())})
+    pairs = pd.DataFrame(rows, columns=["higher", "lower", "mean_higher", "mean_lower", "seeds", "share"])
+    return pairs.sort_values(["seeds", "higher"], ascending=[False, True]).reset_index(drop=True), float(same.mean())
 
 
 def scale_fidelity(scenario: str | Path, seeds: list[int], small: float = 0.25, large: float = 1.0,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import SCENARIOS
-from qhsim.precision import leverage_spread, plan_indicators, scale_fidelity
+from qhsim.precision import leverage_spread, plan_indicators, rank_stability, scale_fidelity
 
 FULL = os.environ.get("QHSIM_TEST_FULL") == "1"
 
@@ -44,3 +44,16 @@ def test_leverage_spread_pairs_each_variant_with_its_base():
     assert np.isfinite(row["per_seed"]).all() and min(row["per_seed"]) > 0
     assert row["cv"] == pytest.approx(np.std(row["per_seed"], ddof=1) / np.mean(row["per_seed"]))
     assert isinstance(spread, pd.DataFrame)
+
+
+def test_rank_stability_counts_the_seeds_that_reorder_a_pair():
+    spread = pd.DataFrame({"variant": ["a", "b", "c", "d"],
+                           "per_seed": [[3.0, 3.1, 2.9, 3.0], [1.0, 1.2, 0.9, 1.1], [1.1, 0.8, 0.95, 1.0],
+                                        [-1.0, -1.0, -1.0, -1.0]]})
+    pairs, whole = rank_stability(spread)
+    # means: a 3.0, b 1.05, c 0.9625, d -1.0; b and c swap in seeds 1 and 3 only
+    assert list(zip(pairs.higher, pairs.lower, pairs.seeds)) == [("b", "c", 2)]
+    assert pairs.share.iloc[0] == pytest.approx(0.5) and whole == pytest.approx(0.5)
+    spread.loc[2, "per_seed"] = [0.5, 0.5, 0.5, 0.5]
+    pairs, whole = rank_stability(spread)
+    assert pairs.empty and whole == 1.0
