@@ -232,6 +232,7 @@ def fit_levels(problem: Problem, objective: Objective, median: dict[str, float],
     log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at most "
         f"{cfg.conditional_budget} evaluations)")
     fit = conditional_fit(problem.params, median, cfg.conditional, residuals, budget=cfg.conditional_budget)
+    fit.seeds = tuple(ev.seeds)
     log(fit.summary())
     return fit
 

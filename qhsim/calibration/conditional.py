@@ -54,11 +54,12 @@ class ConditionalFit:
     evaluations: int
     message: str
     path: list[tuple[int, float]] = field(default_factory=list)  # (evaluation, distance) of every point tried
+    seeds: tuple[int, ...] = ()  # the seeds every evaluation ran with (set by the caller)
 
     def summary(self) -> str:
-        return (f"conditional fit of {len(self.names)} level parameters given the structural median: distance on the "
-                f"calibration seeds {self.start_distance:.3g} -> {self.distance:.3g} in {self.evaluations} evaluations "
-                f"({self.message})")
+        return (f"conditional fit of {len(self.names)} level parameters given the structural median: distance "
+                f"{self.start_distance:.3g} -> {self.distance:.3g} with {len(self.seeds)} seeds in {self.evaluations} "
+                f"evaluations ({self.message})")
 
 
 def conditional_fit(

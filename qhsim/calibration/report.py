@@ -160,8 +160,8 @@ def conditional_lines(fit, params) -> list[str]:
     by_name = {p.name: p for p in params}
     L = ["", "## Conditional fit 条件拟合", "",
          "Given the posterior median of the other parameters, the level parameters below were re-estimated by "
-         "minimising the same distance on the calibration seeds (`qhsim.calibration.conditional`; configuration key "
-         f"`conditional`). {fit.summary()}.", "",
+         f"minimising the same distance with seeds {', '.join(map(str, fit.seeds))} (`qhsim.calibration.conditional`; "
+         f"configuration keys `conditional`, `conditional_seeds`). {fit.summary()[0].upper()}{fit.summary()[1:]}.", "",
          "| parameter | prior range | posterior median | conditional fit | change in prior-range units |", "|---|---|---|---|---|"]
     for name in fit.names:
         p = by_name[name]
