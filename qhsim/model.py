@@ -152,7 +152,7 @@ class QinghaiModel(mesa.Model):
         """Record full-scale spending in the governments' ledgers."""
         for programme in ("grants", "expost", "vouchers", "hte_reward"):
             self.province.record(programme, float(getattr(flows, programme).sum()) / self.scale)
-        by_pref = np.bincount(self.firms.pref, weights=flows.rd_reward, minlength=len(self.prefecture_govs))
+        by_pref = np.bincount(self.firms.index("pref"), weights=flows.rd_reward, minlength=len(self.prefecture_govs))
         for gov, amount in zip(self.prefecture_govs, by_pref):
             gov.record("rd_reward", float(amount) / self.scale)
         for gov in (self.province, *self.prefecture_govs):

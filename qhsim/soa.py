@@ -181,4 +181,5 @@ def by_flags(rule: Callable[..., tuple[np.ndarray, ...]], *flags: np.ndarray) ->
     for i, flag in enumerate(flags):
         code |= flag.view(np.uint8) << i if i else flag.view(np.uint8)
     code = code.astype(np.intp)
-    return tuple(np.asarray(table)[code] for table in rule(*combinations))
+    # take(mode="wrap") gathers the same values as table[code] (the codes are in range), without the bounds checks
+    return tuple(np.asarray(table).take(code, mode="wrap") for table in rule(*combinations))
