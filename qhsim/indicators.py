@@ -59,6 +59,18 @@ SPEND_COLUMNS = {
 }
 
 
+def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Rows per (code, combination of the m boolean ``flags``) as a (k, 2^m) table of counts (``code``: np.intp in
+    [0, k)), and per flag the boolean array over the 2^m combinations that says where it holds: the rows with
+    ``code == c`` where a rule of the flags holds number ``table[c, rule(*combinations)].sum()``."""
+    m = len(flags)
+    bits = np.zeros(len(code), dtype=np.uint8)
+    for i, flag in enumerate(flags):
+        bits |= flag.view(np.uint8) << i if i else flag.view(np.uint8)
+    table = np.bincount(code * (1 << m) + bits, minlength=k << m).reshape(k, 1 << m)
+    return table, tuple(((np.arange(1 << m) >> i) & 1).astype(bool) for i in range(m))
+
+
 def compute(
     f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float,
     knowledge: dict[str, np.ndarray] | None = None,
@@ -73,16 +85,11 @@ def compute(
 
     pref = f.index("pref")
 
-    def by_pref(weights: np.ndarray | None = None) -> np.ndarray:
-        if weights is None:  # firms per prefecture: k comparisons of the int8 codes beat a bincount
-            return np.array([np.count_nonzero(f.pref == p) for p in range(k)], dtype=float)
+    def by_pref(weights: np.ndarray) -> np.ndarray:
         # money flows are zero for most firms: summing only the others gives the same sums bit for bit (each bin
         # still adds its values in firm order; adding a zero never changes a sum that starts at +0.0)
         paid = np.flatnonzero(weights != 0.0)  # on a mask: flatnonzero of floats is several times slower
         return np.bincount(pref[paid], weights=weights[paid], minlength=k)
-
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(pref[mask], minlength=k).astype(float)
 
     def with_province(per_pref: np.ndarray) -> np.ndarray:
         return np.concatenate([[per_pref.sum()], per_pref])
@@ -101,20 +108,25 @@ def compute(
     large = np.flatnonzero(f.revenue >= ABOVE_SCALE_REVENUE)  # the few firms above the revenue line
     above = np.zeros(len(f), dtype=bool)
     above[large] = S.industrial[f.sector[large]]
+    # every firm count is a count of firms per prefecture with some combination of six conditions: one bincount
+    # of (prefecture, combination), then sums over the combinations each count takes
+    table, (hte, tbe, sme, giant, above, rd) = count_combinations(
+        pref, k, f.hte_until >= year, f.tbe_until >= year, f.sme_year >= year, f.giant_until >= year, above, f.rd > 0)
+
+    def count(combinations: np.ndarray) -> np.ndarray:
+        return table[:, combinations].sum(axis=1).astype(float)
+
     n_above = with_province(count(above))
-    n_above_rd = with_province(count(above & (f.rd > 0)))
-    hte = f.hte_until >= year
-    tbe = f.tbe_until >= year
-    giant = f.giant_until >= year
-    firms = with_province(by_pref())
+    n_above_rd = with_province(count(above & rd))
+    firms = with_province(table.sum(axis=1).astype(float))
     counts = {
         "hte_count": hte,
         "tech_based_enterprises": tbe,
-        "tech_smes": f.sme_year >= year,
+        "tech_smes": sme,
         "little_giants": giant,
         "tech_firms_three_types": hte | tbe | giant,
         "above_scale_industrial": above,
-        "rd_active_firms": f.rd > 0,
+        "rd_active_firms": rd,
     }
     columns: dict[str, np.ndarray] = {
         "gdp": gdp,
