@@ -78,6 +78,7 @@ class KnowledgeDraws(KeyedDraws):
 
 
 LARGE_MEAN = 30.0  # above this mean (variance for the binomial), the inverses use the normal approximation
+FEW_SEARCHES = 32  # inverse-CDF searches still running below which plain Python beats numpy's per-call cost
 
 
 def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
@@ -93,7 +94,7 @@ def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     cdf = pk.copy()
     uu, ll = u[idx], lam[idx]
     step = 0
-    while len(idx):
+    while len(idx) > FEW_SEARCHES:
         more = uu > cdf * (1.0 + 1e-12)
         idx, pk, cdf, uu, ll = idx[more], pk[more], cdf[more], uu[more], ll[more]
         step += 1
@@ -102,6 +103,14 @@ def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
         cdf = cdf + pk
         if step > 10_000:  # pragma: no cover - numerical guard
             break
+    # the last few searches one by one: the same operations on Python floats (IEEE doubles)
+    for i, p_i, cdf_i, u_i, lam_i in zip(idx.tolist(), pk.tolist(), cdf.tolist(), uu.tolist(), ll.tolist()):
+        s = step
+        while u_i > cdf_i * (1.0 + 1e-12) and s <= 10_000:
+            s += 1
+            p_i = p_i * lam_i / s
+            cdf_i = cdf_i + p_i
+        k[i] = s
     return k
 
 
@@ -123,13 +132,22 @@ def binomial_ppf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     cdf = pk.copy()
     odds = pp / (1.0 - pp)
     step = 0
-    while len(idx):
+    while len(idx) > FEW_SEARCHES:
         more = (uu > cdf * (1.0 + 1e-12)) & (step < nn)
         idx, pk, cdf, uu, nn, odds = idx[more], pk[more], cdf[more], uu[more], nn[more], odds[more]
         step += 1
         k[idx] = step
         pk = pk * (nn - step + 1) / step * odds
         cdf = cdf + pk
+    # the last few searches one by one, as in poisson_ppf
+    for i, p_i, cdf_i, u_i, n_i, odds_i in zip(idx.tolist(), pk.tolist(), cdf.tolist(), uu.tolist(), nn.tolist(),
+                                               odds.tolist()):
+        s = step
+        while u_i > cdf_i * (1.0 + 1e-12) and s < n_i:
+            s += 1
+            p_i = p_i * (n_i - s + 1) / s * odds_i
+            cdf_i = cdf_i + p_i
+        k[i] = s
     return k
 
 
