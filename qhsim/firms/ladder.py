@@ -40,24 +40,24 @@ def certify(
     f.hte_since[new_hte & (f.hte_since == 0)] = year
     relabel_to_threshold(f, pol, renew | new_hte)
 
-    intensity = np.divide(f.rd, f.revenue)
-    sme_ok = (
-        f.rd_active
-        & (f.employees <= TECH_SME_MAX_EMPLOYEES)
-        & (f.revenue <= TECH_SME_MAX_REVENUE)
-        & (intensity >= b.tech_sme_min_intensity)
-    )
-    registered = draws.chance(year, "sme", uid, b.tech_sme_register_probability, sme_ok)
+    # the tech-based SME register and the tech-based enterprise recognition take R&D performers only (a few per
+    # cent of the firms): their conditions and draws on those firms' positions (keyed, so the same values)
+    active = np.flatnonzero(f.rd_active)
+    now = f.subset(active)
+    sme_ok = active[
+        (now.employees <= TECH_SME_MAX_EMPLOYEES)
+        & (now.revenue <= TECH_SME_MAX_REVENUE)
+        & (np.divide(now.rd, now.revenue) >= b.tech_sme_min_intensity)
+    ]
+    registered = sme_ok[draws.uniform(year, "sme", uid, sme_ok) < b.tech_sme_register_probability]
     f.sme_year[registered] = year
 
-    tbe_ok = f.rd_active.copy()
-    active = np.flatnonzero(tbe_ok)
-    tbe_ok[active] = three_year_ratio(f.subset(active)) >= b.tbe_min_intensity
-    tbe_draw = np.ones(len(f))  # drawn only where it matters (keyed, so the values do not depend on it)
-    tbe_draw[tbe_ok] = draws.uniform(year, "tbe", uid, tbe_ok)
-    renew_tbe = (f.tbe_until == year - 1) & tbe_ok & (tbe_draw < b.hte_renewal_probability)
-    new_tbe = (f.tbe_until < year - 1) & tbe_ok & (tbe_draw < b.tbe_recognition_probability)
-    f.tbe_until[renew_tbe | new_tbe] = year + int(b.tbe_validity_years) - 1
+    tbe_ok = active[three_year_ratio(now) >= b.tbe_min_intensity]
+    tbe_draw = draws.uniform(year, "tbe", uid, tbe_ok)
+    tbe_until = f.tbe_until[tbe_ok]
+    renew_tbe = (tbe_until == year - 1) & (tbe_draw < b.hte_renewal_probability)
+    new_tbe = (tbe_until < year - 1) & (tbe_draw < b.tbe_recognition_probability)
+    f.tbe_until[tbe_ok[renew_tbe | new_tbe]] = year + int(b.tbe_validity_years) - 1
 
     if giant_quota > 0:
         idx = np.flatnonzero(
