@@ -108,10 +108,11 @@ class QinghaiModel(mesa.Model):
         # vouchers, then the R&D decisions they and the tax system shape
         voucher_pay = vouchers(f, pol, pol.voucher_budget * scale, self.draws, b)
         f.voucher[:] = voucher_pay > 0
-        # one array for both draws: an active firm can only stop (its "stop" draw), an inactive one only start
-        u_switch = np.empty(len(f))
-        u_switch[~f.rd_active] = self.draws.uniform(year, "start", f.uid, ~f.rd_active)
-        u_switch[f.rd_active] = self.draws.uniform(year, "stop", f.uid, f.rd_active)
+        # one array for both draws: an active firm can only stop (its "stop" draw), an inactive one only start (its
+        # "start" draw is made for every firm, then the few active ones get their "stop" draw in its place)
+        u_switch = self.draws.uniform(year, "start", f.uid)
+        active = np.flatnonzero(f.rd_active)
+        u_switch[active] = self.draws.uniform(year, "stop", f.uid, active)
         fte_cost = cost_per_fte(self.macro, year, b)
         decision = decide(f, pol, b, S, self.rd_level, u_switch, u_switch, fte_cost)
         tau, tau_alt, d = decision["tau"], decision["tau_alt"], decision["d"]
