@@ -20,6 +20,7 @@ from qhsim.firms.rd import (
     deduction_rule,
     desired_intensity,
     expected_subsidy_rate,
+    last_year_performers,
     no_rd_subsidy_rate,
     planned_rd,
     sigmoid,
@@ -64,9 +65,9 @@ def decide(
         return tau, tau_alt, d, uc, user_cost_term(uc, b)
 
     tau, tau_alt, d, uc, uc_term = by_flags(rates, *tax_flags(f, pol), *deduction_flags(f, pol, S.manufacturing))
-    d_use = usable_deduction(f, d)  # the statutory rate counts for the tax ledger, the usable one for decisions
-    s = expected_subsidy_rate(f, b)
-    had = np.flatnonzero(f.rd_l1 > 0)
+    had = last_year_performers(f)
+    d_use = usable_deduction(f, d, had)  # the statutory rate counts for the tax ledger, the usable one for decisions
+    s = expected_subsidy_rate(f, b, had)
     uc[had] = user_cost(tau[had], d_use[had], s[had], b.user_cost_floor)
     uc_term[had] = user_cost_term(uc[had], b)
     targeted = campaign_targets(f, pol, S.industrial)

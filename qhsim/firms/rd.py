@@ -89,24 +89,30 @@ def deduction_rule(pol: PolicyYear, manufacturing: np.ndarray, tech_sme: np.ndar
     return np.where(excluded, 0.0, d)
 
 
-def usable_deduction(f: FirmPopulation, d: np.ndarray) -> np.ndarray:
+def usable_deduction(f: FirmPopulation, d: np.ndarray, had: np.ndarray | None = None) -> np.ndarray:
     """The super-deduction rate a firm can expect to use at the margin: the statutory ``d``, but at most this
     year's taxable profit over last year's reported R&D. A deduction beyond taxable profit is worth nothing (no
-    carry-forward, ``tax_expenditure``), so a firm at the cap gains neither from more R&D nor from relabelling."""
-    had = np.flatnonzero(f.rd_l1 > 0)  # the cap only binds for last year's R&D performers (a few per cent)
+    carry-forward, ``tax_expenditure``), so a firm at the cap gains neither from more R&D nor from relabelling.
+    ``had``: ``last_year_performers(f)`` if already computed."""
+    had = last_year_performers(f) if had is None else had  # the cap only binds for them (a few per cent)
     taxable = np.maximum(f.margin[had] * f.revenue[had], 0.0)
     out = d.copy()
     out[had] = np.minimum(d[had], taxable / f.rd_l1[had])
     return out
 
 
-def expected_subsidy_rate(f: FirmPopulation, b: SimpleNamespace) -> np.ndarray:
+def expected_subsidy_rate(f: FirmPopulation, b: SimpleNamespace, had: np.ndarray | None = None) -> np.ndarray:
     """s = alpha_s * (subsidies received last year / R&D last year), at most max_expected_subsidy (the rate is 0
-    without R&D last year)."""
-    had = np.flatnonzero(f.rd_l1 > 0)
+    without R&D last year). ``had``: ``last_year_performers(f)`` if already computed."""
+    had = last_year_performers(f) if had is None else had
     out = np.full(len(f), no_rd_subsidy_rate(b))
     out[had] = np.minimum(b.subsidy_expectation * (f.subsidy_l1[had] / f.rd_l1[had]), b.max_expected_subsidy)
     return out
+
+
+def last_year_performers(f: FirmPopulation) -> np.ndarray:
+    """Positions of the firms with reported R&D last year."""
+    return np.flatnonzero(f.rd_l1 > 0)
 
 
 def no_rd_subsidy_rate(b: SimpleNamespace) -> float:
