@@ -17,6 +17,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 1.0 / float(1 << 53)
 _BLOCK = 16384  # draws per block (128 KiB of keys)
+_RECENT = 4  # uid arrays whose keys are cached
 
 # One id per purpose; never renumber (it would change every result).
 PURPOSES = {
@@ -73,17 +74,23 @@ class KeyedDraws:
 
     def __init__(self, seed: int):
         self._seed_key = _mix(np.array([seed], dtype=np.uint64) + _GOLDEN)[0]
-        self._uids: np.ndarray | None = None  # the uid array last seen, and its scrambled keys
-        self._keys = np.empty(0, dtype=np.uint64)
+        self._recent: list[tuple[np.ndarray, np.ndarray]] = []  # uid arrays last seen and their scrambled keys
         self._streams: dict[tuple[int, str], np.uint64] = {}  # (year, purpose) -> stream key
 
     def _uid_keys(self, uids: np.ndarray) -> np.ndarray:
-        """uid x golden ratio (mod 2^64), cached while the same uid array is passed (one year's population)."""
-        if uids is not self._uids:
-            with np.errstate(over="ignore"):
-                self._keys = np.asarray(uids).astype(np.uint64) * _GOLDEN
-            self._uids = uids
-        return self._keys
+        """uid x golden ratio (mod 2^64), cached for the last few uid arrays passed (one year's firms and R&D
+        personnel: the firms' and the knowledge system's draws alternate). The arrays passed must not be changed in
+        place (the population tables replace their columns)."""
+        for i, (seen, keys) in enumerate(self._recent):
+            if seen is uids:
+                if i:
+                    self._recent.insert(0, self._recent.pop(i))
+                return keys
+        with np.errstate(over="ignore"):
+            keys = np.asarray(uids).astype(np.uint64) * _GOLDEN
+        self._recent.insert(0, (uids, keys))
+        del self._recent[_RECENT:]
+        return keys
 
     def _stream(self, year: int, purpose: str) -> np.uint64:
         """The key of the (year, purpose) stream, mixed once per draws object (a run asks for it thousands of
