@@ -174,10 +174,8 @@ def stop_probability(f: FirmPopulation, year: int, b: SimpleNamespace) -> np.nda
     certified = (f.hte_until >= year) | (f.tbe_until >= year) | (f.giant_until >= year)
     # the size factor is max(revenue / 1000, 1)^-s: 1^-s for all but the few firms above 1,000万元
     big = np.flatnonzero(f.revenue > 1000.0)
-    size = np.full(len(f), np.ones(1) ** (-b.stop_size_elasticity))
-    size[big] = (f.revenue[big] / 1000.0) ** (-b.stop_size_elasticity)
     (base,) = by_flags(lambda c: (np.where(c, b.certified_stop_factor, 1.0) * b.stop_probability,), certified)
-    base *= size
+    base[big] *= (f.revenue[big] / 1000.0) ** (-b.stop_size_elasticity)  # the others' factor 1^-s = 1 changes nothing
     return base
 
 
