@@ -95,7 +95,7 @@ class QinghaiModel(mesa.Model):
 
         # firm dynamics: growth, exit, entry
         grow(f, year, gdp_growth, S.growth_premium, self.draws, b)
-        f.employees[:] = np.maximum(f.revenue / S.revenue_per_employee[f.index("sector")], 1.0)
+        f.employees[:] = np.maximum(f.revenue / S.revenue_per_employee.take(f.index("sector"), mode="wrap"), 1.0)
         stay = ~exit_mask(f, year, self.draws, b)
         n_new = int(round(macro["enterprises"] * scale)) - int(stay.sum())
         entrants = None

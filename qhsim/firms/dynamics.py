@@ -46,9 +46,9 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
     demand = np.bincount(sector, weights=f.revenue, minlength=n_sectors) * demand_growth
     supplied = np.bincount(sector, weights=drawn, minlength=n_sectors)
     share_scale = np.divide(demand, supplied, out=np.ones(n_sectors), where=supplied > 0)
-    drawn *= share_scale[sector]
+    drawn *= share_scale.take(sector, mode="wrap")  # = share_scale[sector], no bounds checks
     np.maximum(drawn, 1.0, out=f.revenue)
-    f.anchor[:] += np.log(demand_growth)[sector]
+    f.anchor[:] += np.log(demand_growth).take(sector, mode="wrap")
     _shift(f, "rd_l2", "rd_l1", "rd")
     f.cols["subsidy_l1"], f.cols["subsidy"] = f.cols["subsidy"], f.cols["subsidy_l1"]
     f.subsidy[:] = 0.0

@@ -78,7 +78,7 @@ def deduction_rates(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np
 def deduction_flags(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np.ndarray) -> tuple[np.ndarray, ...]:
     """The three conditions the super-deduction rate depends on: manufacturing, registered tech-based SME, negative
     list."""
-    return sector_manufacturing[f.index("sector")], f.sme_year >= pol.year - 1, f.deduct_excluded
+    return sector_manufacturing.take(f.index("sector"), mode="wrap"), f.sme_year >= pol.year - 1, f.deduct_excluded
 
 
 def deduction_rule(pol: PolicyYear, manufacturing: np.ndarray, tech_sme: np.ndarray,
@@ -156,7 +156,7 @@ def start_logit(
     """Logit of starting R&D this year (non-R&D firms): size, sector, user cost, voucher, campaign.
     ``uc_term``: ``user_cost_term(uc, b)`` if already computed."""
     return (
-        (b.start_intercept + sector_logit)[f.index("sector")]  # the same sums, once per sector
+        (b.start_intercept + sector_logit).take(f.index("sector"), mode="wrap")  # the same sums, once per sector
         + b.rd_size_slope * np.log(f.revenue / 1000.0)
         - (user_cost_term(uc, b) if uc_term is None else uc_term)
         + b.voucher_start_effect * f.voucher
