@@ -15,7 +15,10 @@ from scipy.special import ndtri
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN_INT, _M1_INT, _M2_INT = int(_GOLDEN), int(_M1), int(_M2)
+_MASK = (1 << 64) - 1
 _TO_UNIT = 1.0 / float(1 << 53)
+_FEW = 16  # up to this many draws, plain Python integers beat numpy's per-call cost (the same bits)
 _BLOCK = 16384  # draws per block (128 KiB of keys)
 _RECENT = 4  # uid arrays whose keys are cached
 
@@ -42,13 +45,20 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z
 
 
+def _mix_int(z: int) -> int:
+    """``_mix`` of one key as a Python integer (the same bits, without numpy's per-call cost)."""
+    z = ((z ^ (z >> 30)) * _M1_INT) & _MASK
+    z = ((z ^ (z >> 27)) * _M2_INT) & _MASK
+    return z ^ (z >> 31)
+
+
 def arrival_keys(year: int, source: int, slots: np.ndarray) -> np.ndarray:
     """Draw keys (non-negative int64) of agents that arrive in ``year`` through ``source`` (a small id) in the
     given arrival ``slots`` (each an integer unique within the year and source, fixed by the rules, not by how
     many agents arrived before): the same arrival has the same key, so the same luck, in a variant and its base.
     A counter (the next free id) would shift every later arrival's draws as soon as two runs admit different
     numbers."""
-    tag = _mix(np.array([(year * 64 + source) & 0xFFFFFFFF], dtype=np.uint64) + _GOLDEN)[0]
+    tag = np.uint64(_mix_int((((year * 64 + source) & 0xFFFFFFFF) + _GOLDEN_INT) & _MASK))
     with np.errstate(over="ignore"):
         z = _mix(np.asarray(slots).astype(np.uint64) * _GOLDEN ^ tag)
     return (z >> np.uint64(2)).astype(np.int64)
@@ -97,8 +107,10 @@ class KeyedDraws:
         times)."""
         stream = self._streams.get((year, purpose))
         if stream is None:
-            mixed = _mix(np.array([year * 1000 + self.purposes[purpose]], dtype=np.uint64) ^ self._seed_key)
-            stream = self._streams[year, purpose] = mixed[0]
+            code = year * 1000 + self.purposes[purpose]
+            if not 0 <= code <= _MASK:
+                raise OverflowError(f"draw stream {code} out of the uint64 range")
+            stream = self._streams[year, purpose] = np.uint64(_mix_int(code ^ int(self._seed_key)))
         return stream
 
     def uniform(self, year: int, purpose: str, uids: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
@@ -108,6 +120,10 @@ class KeyedDraws:
         keys = self._uid_keys(uids)
         if at is not None:
             keys = keys[at]
+        if len(keys) <= _FEW:
+            s = int(stream)
+            return np.array([(float(_mix_int((k + s) & _MASK) >> 11) + 0.5) * _TO_UNIT for k in keys.tolist()],
+                            dtype=float)
         if len(keys) <= _BLOCK:
             return _unit(keys, stream, np.empty(len(keys)))
         out = np.empty(len(keys))
