@@ -301,8 +301,8 @@ def run_market(
         out.outside = int((~is_local).sum())
         # 9. feedback
         bi = seek[deal]
-        out.knowledge_to = np.r_[out.knowledge_to, bi]
-        out.knowledge_add = np.r_[out.knowledge_add, absorb[ctype[deal]] * v]
+        out.knowledge_to = np.concatenate((out.knowledge_to, bi))
+        out.knowledge_add = np.concatenate((out.knowledge_add, absorb[ctype[deal]] * v))
         rev_b, rev_j = bi[is_local][::-1], j[is_local][::-1]
         last = np.unique(rev_b, return_index=True)[1]  # each buyer's last local deal of the year
         out.partner_uid, out.partner_code = buyers.uid[rev_b[last]], code[rev_j[last]]
@@ -357,8 +357,8 @@ def _seller_learning(out: MarketOutcome, year: int, draws: KnowledgeDraws, sup: 
     total = cum[np.maximum(hi - 1, 0)] - base
     target = base + draws.uniform(year, "m_seller", keys[from_cell]) * total
     pick = np.clip(np.searchsorted(cum, target, side="right"), lo, np.maximum(hi - 1, lo))
-    out.knowledge_to = np.r_[out.knowledge_to, members[pick[ok]]]
-    out.knowledge_add = np.r_[out.knowledge_add, kp.market_supplier_learning * v[from_cell][ok]]
+    out.knowledge_to = np.concatenate((out.knowledge_to, members[pick[ok]]))
+    out.knowledge_add = np.concatenate((out.knowledge_add, kp.market_supplier_learning * v[from_cell][ok]))
 
 
 def build_suppliers(inst, firm_certified: np.ndarray, firm_pref: np.ndarray, firm_sector: np.ndarray,
@@ -376,14 +376,14 @@ def build_suppliers(inst, firm_certified: np.ndarray, firm_pref: np.ndarray, fir
     fit_cells = np.zeros((len(cells), n_sec))
     fit_cells[np.arange(len(cells)), cells % n_sec] = 1.0
     sup = Suppliers(
-        is_inst=np.r_[np.ones(inst.n, dtype=bool), np.zeros(len(cells), dtype=bool)],
-        inst_index=np.r_[np.arange(inst.n), np.full(len(cells), -1)],
-        cell=np.r_[np.full(inst.n, -1), cells],
-        pref=np.r_[inst.pref, cells // n_sec],
+        is_inst=np.concatenate((np.ones(inst.n, dtype=bool), np.zeros(len(cells), dtype=bool))),
+        inst_index=np.concatenate((np.arange(inst.n), np.full(len(cells), -1))),
+        cell=np.concatenate((np.full(inst.n, -1), cells)),
+        pref=np.concatenate((inst.pref, cells // n_sec)),
         fit=np.vstack([inst.fields, fit_cells]),
-        knowledge=np.r_[inst.knowledge / scale, k_cell[cells]],
-        capacity=np.r_[inst.tto_capacity * scale, n_cell[cells] * kp.market_firm_capacity],
-        effort=np.r_[np.full(inst.n, effort(researcher_share, kp)), np.ones(len(cells))],
+        knowledge=np.concatenate((inst.knowledge / scale, k_cell[cells])),
+        capacity=np.concatenate((inst.tto_capacity * scale, n_cell[cells] * kp.market_firm_capacity)),
+        effort=np.concatenate((np.full(inst.n, effort(researcher_share, kp)), np.ones(len(cells)))),
         scale=scale,
     )
     # members of each cell (firm positions, by cell), for picking the selling firm

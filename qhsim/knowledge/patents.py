@@ -46,9 +46,9 @@ class PatentOffice:
         lag = 1 + np.minimum(np.searchsorted(lag_cum / lag_cum[-1], draws.uniform(year, "p_lag", owners),
                                              side="right"), len(lag_cum) - 1)
         ok = granted > 0
-        self.owner = np.r_[self.owner, owners[ok]]
-        self.grant_year = np.r_[self.grant_year, year + lag[ok]]
-        self.count = np.r_[self.count, granted[ok]]
+        self.owner = np.concatenate((self.owner, owners[ok]))
+        self.grant_year = np.concatenate((self.grant_year, year + lag[ok]))
+        self.count = np.concatenate((self.count, granted[ok]))
 
     def grants_due(self, year: int) -> tuple[np.ndarray, np.ndarray]:
         """(owner, count) of the grants issued this year; removes them from the pending table."""

@@ -97,6 +97,15 @@ class PlatformFlows:
     startups: np.ndarray | None = None  # start-ups graduated, by prefecture (expected, simulated world)
 
 
+def one_of(codes: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
+    """``np.isin(codes, values)`` for a few small integer ``values`` (one comparison each; isin's set machinery costs
+    more on the short platform columns)."""
+    out = codes == values[0]
+    for value in values[1:]:
+        out |= codes == value
+    return out
+
+
 def firm_capacity_slots(rd: np.ndarray, certified: np.ndarray, bar: float, max_n: int) -> np.ndarray:
     """Provincial platforms a firm can host: floor(R&D / bar) for certified firms, at most ``max_n``."""
     return np.where(certified, np.minimum(np.floor(rd / bar), max_n), 0).astype(np.int64)
@@ -130,7 +139,7 @@ class PlatformSystem:
     def hosted(self, host_kind: int, hosts: np.ndarray, levels: tuple[int, ...], types: tuple[int, ...]) -> np.ndarray:
         """Count of platforms per host key in ``hosts`` (sorted keys) with the given levels and types."""
         t = self.table
-        sel = (t.host_kind == host_kind) & np.isin(t.level, levels) & np.isin(t.ptype, types)
+        sel = (t.host_kind == host_kind) & one_of(t.level, levels) & one_of(t.ptype, types)
         h = t.host[sel]
         if not len(hosts):
             return np.zeros(0, dtype=np.int64)
@@ -142,7 +151,7 @@ class PlatformSystem:
     def cell_strength(self, kp: SimpleNamespace) -> np.ndarray:
         """Level-weighted R&D-platform count per (prefecture, sector) cell, full-scale equivalent."""
         t = self.table
-        rd = np.isin(t.ptype, RD_TYPES) & (t.sector >= 0)
+        rd = one_of(t.ptype, RD_TYPES) & (t.sector >= 0)
         w = np.asarray(kp.platform_level_weight, dtype=float)[t.level[rd]]
         cell = t.pref[rd] * self.n_sec + t.sector[rd]
         return np.bincount(cell, weights=w, minlength=self.n_pref * self.n_sec) / self.scale
@@ -176,7 +185,7 @@ class PlatformSystem:
                 | (draws.uniform(year, "f_eval", t.key) < np.where(t.level == NATIONAL, kp.platform_fail_national,
                                                                    kp.platform_fail_probability))
             )
-            carrier = np.isin(t.ptype, (INCUBATOR, MAKER_SPACE))
+            carrier = one_of(t.ptype, (INCUBATOR, MAKER_SPACE))
             support = np.exp(-kp.incubator_support_effect * kpol.incubator_subsidy / 100.0)
             failed |= due & carrier & (draws.uniform(year, "f_eval", t.key + 10**9) < kp.incubator_fail_probability * support)
             flows.removed += int(failed.sum())
@@ -198,8 +207,9 @@ class PlatformSystem:
         if n_quota and (len(f_cand) or len(i_cand)):
             f_score = firms.rd[f_cand] / kp.platform_firm_min_rd
             i_score = inst_full_rd[i_cand] / kp.platform_inst_rd_per_platform / np.maximum(i_have[i_cand] / self.scale, 1)
-            keys = np.r_[firms.uid[f_cand], inst.keys[i_cand]]
-            score = np.r_[f_score, i_score] * np.exp(kp.platform_review_noise * draws.normal(year, "f_rank", keys))
+            keys = np.concatenate((firms.uid[f_cand], inst.keys[i_cand]))
+            score = np.concatenate((f_score, i_score))
+            score *= np.exp(kp.platform_review_noise * draws.normal(year, "f_rank", keys))
             order = np.lexsort((keys, -score))[:n_quota]
             is_f = order < len(f_cand)
             fi, ii = f_cand[order[is_f]], i_cand[order[~is_f] - len(f_cand)]
@@ -228,8 +238,8 @@ class PlatformSystem:
         sub_nat = kpol.platform_subsidy_national
         cap_nat = self._national_ok(firms, inst_full_rd, kp)
         up_p = kp.platform_upgrade_probability * (1.0 + kp.platform_subsidy_effect * (sub_nat + pref_sub[t.pref]) / 100.0)
-        up_p = np.where(np.isin(t.ptype, (INCUBATOR, MAKER_SPACE)), kp.incubator_upgrade_probability, up_p)
-        cand = (t.level == PROVINCIAL) & (cap_nat | np.isin(t.ptype, (INCUBATOR, MAKER_SPACE)))
+        up_p = np.where(one_of(t.ptype, (INCUBATOR, MAKER_SPACE)), kp.incubator_upgrade_probability, up_p)
+        cand = (t.level == PROVINCIAL) & (cap_nat | one_of(t.ptype, (INCUBATOR, MAKER_SPACE)))
         up = cand & (draws.uniform(year, "f_upgrade", t.key) < up_p)
         if up.any():
             t.level[up] = NATIONAL
@@ -263,7 +273,7 @@ class PlatformSystem:
             pref = weighted_pick(draws.uniform(year, "f_carrier", keys), np.asarray(kp.carrier_prefecture_share, dtype=float))
             ptype = np.where(draws.uniform(year, "f_carrier", keys + 500) < kp.incubator_share_new, INCUBATOR, MAKER_SPACE)
             self._new(year, ptype, PROVINCIAL, HOST_CARRIER, np.full(n_new, -1), pref, np.full(n_new, -1), kp, keys)
-        carriers = np.isin(t.ptype, (INCUBATOR, MAKER_SPACE))
+        carriers = one_of(t.ptype, (INCUBATOR, MAKER_SPACE))
         flows.subsidy += t.count(carriers, k) * kpol.incubator_subsidy
         grads = np.where(t.ptype[carriers] == INCUBATOR, kp.incubator_startups, kp.maker_space_startups)
         flows.startups += np.bincount(t.pref[carriers], weights=grads, minlength=k)

@@ -177,8 +177,8 @@ def rank_within(groups: np.ndarray, priority: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     order = np.lexsort((priority, groups))  # stable: ties keep their position order
     g = groups[order]
-    start = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
-    first = np.repeat(start, np.diff(np.r_[start, n]))
+    start = np.concatenate(([0], np.flatnonzero(g[1:] != g[:-1]) + 1))
+    first = np.repeat(start, np.diff(np.concatenate((start, [n]))))
     ranks = np.empty(n, dtype=np.int64)
     ranks[order] = np.arange(n) - first
     return ranks
@@ -621,8 +621,8 @@ def initial_population(emp: EmployerView, kp: SimpleNamespace, draws: KnowledgeD
     """End-2015 staff: every employer fully staffed at its target, ages, levels and origins drawn per person."""
     n_firm = int(emp.firm_target.sum())
     n_inst = int(emp.inst_target.sum())
-    kind = np.r_[np.full(n_firm, FIRM), np.full(n_inst, INSTITUTION)].astype(np.int8)
-    employer = np.r_[np.repeat(emp.firm_uid, emp.firm_target), np.repeat(emp.inst.keys, emp.inst_target)]
+    kind = np.concatenate((np.full(n_firm, FIRM), np.full(n_inst, INSTITUTION))).astype(np.int8)
+    employer = np.concatenate((np.repeat(emp.firm_uid, emp.firm_target), np.repeat(emp.inst.keys, emp.inst_target)))
     n = len(kind)
     pid = np.arange(n)
     age = 24 + np.floor(36 * draws.uniform(year, "t_init_age", pid))  # uniform 24-59
