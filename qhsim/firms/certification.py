@@ -165,14 +165,15 @@ def reported_rd(
     reported = real.copy()  # no relabelling without real R&D (m_c = 0): the rest only for the R&D performers
     p = np.flatnonzero(real > 0)
     reported[p] += routine_relabel(real[p], tau[p], d[p], b)
-    need = np.zeros(len(f))
-    need[p] = hte_rd_needed(f.subset(p), pol)
-    c = p[(need[p] > reported[p]) & (need[p] <= (1.0 + b.notch_max_stretch) * real[p])]
-    c = c[hte_other_criteria(f.subset(c), pol, need[c], b, fte_cost)]
-    top = need[c] - real[c]
+    need = hte_rd_needed(f.subset(p), pol)  # for the firms at p
+    within = (need > reported[p]) & (need <= (1.0 + b.notch_max_stretch) * real[p])
+    c, need = p[within], need[within]
+    meets = hte_other_criteria(f.subset(c), pol, need, b, fte_cost)
+    c, need = c[meets], need[meets]
+    top = need - real[c]
     cost = net_relabel_cost(top, real[c], tau[c], d[c], b) * b.notch_horizon_discount
     ok = cost < hte_benefit(f, c, pol, tau_alt[c], b)
-    reported[c[ok]] = need[c[ok]]
+    reported[c[ok]] = need[ok]
     return reported
 
 
