@@ -85,11 +85,18 @@ def compute(
 
     pref = f.index("pref")
 
+    # money flows are zero for most firms: summing only the firms with some non-zero flow gives the same sums bit
+    # for bit (each bin still adds its values in firm order; adding a zero never changes a sum that starts at +0.0)
+    rd_cost_weights = f.rd * flows.user_cost
+    spend = [getattr(flows, attr) for attr in SPEND_COLUMNS.values()]
+    nonzero = (f.rd != 0.0) | (f.rd_real != 0.0) | (rd_cost_weights != 0.0)
+    for weights in spend:
+        nonzero |= weights != 0.0
+    paid = np.flatnonzero(nonzero)  # once: on a mask of a few per cent, flatnonzero costs more than the sums
+    pref_paid = pref[paid]
+
     def by_pref(weights: np.ndarray) -> np.ndarray:
-        # money flows are zero for most firms: summing only the others gives the same sums bit for bit (each bin
-        # still adds its values in firm order; adding a zero never changes a sum that starts at +0.0)
-        paid = np.flatnonzero(weights != 0.0)  # on a mask: flatnonzero of floats is several times slower
-        return np.bincount(pref[paid], weights=weights[paid], minlength=k)
+        return np.bincount(pref_paid, weights=weights[paid], minlength=k)
 
     def with_province(per_pref: np.ndarray) -> np.ndarray:
         return np.concatenate([[per_pref.sum()], per_pref])
@@ -144,10 +151,10 @@ def compute(
     for name, mask in counts.items():
         columns[name] = with_province(count(mask)) / scale
     columns["hte_per_10k_enterprises"] = 1e4 * columns["hte_count"] / np.maximum(columns["enterprises"], 1.0)
-    rd_cost = with_province(by_pref(f.rd * flows.user_cost))
+    rd_cost = with_province(by_pref(rd_cost_weights))
     columns["rd_user_cost"] = np.divide(rd_cost, rd_sum, out=np.full(k + 1, np.nan), where=rd_sum > 0)
-    for column, attr in SPEND_COLUMNS.items():
-        columns[column] = with_province(by_pref(getattr(flows, attr))) / scale
+    for column, weights in zip(SPEND_COLUMNS, spend):
+        columns[column] = with_province(by_pref(weights)) / scale
     for name, values in (knowledge or {}).items():
         columns.setdefault(name, values)
     for name in NOT_YET_MODELLED:
