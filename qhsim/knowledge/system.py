@@ -270,7 +270,7 @@ class KnowledgeSystem:
         # institutions' knowledge, patents
         staffing = self._staffing(emp)
         inst.update_knowledge(kp)
-        self._patents(year, f, staffing)
+        self._patents(year, f, staffing, active)
 
         # literacy
         spend_pop = self.literacy.allocate(kpol.popularisation_budget, kpol.popularisation_allocation)
@@ -294,9 +294,9 @@ class KnowledgeSystem:
         self.columns = self._columns(year, f, market, flows, startups, spinoffs, fiscal)
         return self.columns
 
-    def _patents(self, year: int, f, staffing: np.ndarray) -> None:
+    def _patents(self, year: int, f, staffing: np.ndarray, active: np.ndarray) -> None:
+        """Patent applications, grants and lapses; ``active``: positions of the firms with real R&D this year."""
         kp, draws, inst, led = self.kp, self.draws, self.inst, self.ledger
-        active = np.flatnonzero(f.rd_real > 0)
         lam_f = pt.firm_rate(f.rd_real[active], staffing, kp)
         uid = f.uid[active]
         self.office.file(year, uid, draws.poisson(year, "p_apply", uid, lam_f), draws, kp)
