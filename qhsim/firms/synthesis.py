@@ -67,8 +67,9 @@ def _beta_quantile(sector: np.ndarray, u: np.ndarray) -> np.ndarray:
     body; the exact inverse costs ~5 µs per draw, more than the rest of a firm's creation)."""
     x = u * BETA_GRID
     i = np.minimum(x.astype(np.int64), BETA_GRID - 1)
-    t = _beta_table()
-    lo, hi = t[sector, i], t[sector, i + 1]
+    flat = _beta_table().ravel()  # row-major: entry (s, j) at s * (BETA_GRID + 1) + j
+    at = sector * (BETA_GRID + 1) + i
+    lo, hi = flat.take(at), flat.take(at + 1)  # the table's [sector, i] and [sector, i + 1], without 2-d indexing
     return lo + (x - i) * (hi - lo)
 
 
@@ -87,8 +88,7 @@ def new_firms(draws: KeyedDraws, uids: np.ndarray, year: int, size_factor: float
     revenue = np.maximum(revenue, 1.0)
     margin = b.margin_mean + b.margin_sd * draws.normal(year, "new_margin", uids)
     tech_orient = _beta_quantile(sector, draws.uniform(year, "new_orient", uids))
-    cols = {name: np.zeros(n, dtype=dtype) for name, dtype in COLUMNS.items()}
-    cols.update(
+    cols = dict(
         uid=uids,
         pref=pref,
         sector=sector,
@@ -105,7 +105,7 @@ def new_firms(draws: KeyedDraws, uids: np.ndarray, year: int, size_factor: float
         encouraged=draws.uniform(year, "new_encouraged", uids) < S.encouraged_share[sector],
         deduct_excluded=draws.uniform(year, "new_excluded", uids) < S.excluded_from_deduction[sector],
     )
-    return cols
+    return {name: cols[name] if name in cols else np.zeros(n, dtype=dtype) for name, dtype in COLUMNS.items()}
 
 
 def entrant_uids(year: int, n: int) -> np.ndarray:
