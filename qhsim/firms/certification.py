@@ -181,7 +181,8 @@ def reward_tier_eligible(f: FirmPopulation, pol: PolicyYear, sector_agri: np.nda
     """Firms a Haixi-style R&D-intensity reward can reach (location and revenue floor)."""
     if not pol.reward_budget > 0:
         return np.zeros(len(f), dtype=bool)
-    floor = np.where(sector_agri, pol.reward_min_revenue_agri, pol.reward_min_revenue).take(f.index("sector"), mode="wrap")
+    floor = np.where(sector_agri, pol.reward_min_revenue_agri, pol.reward_min_revenue)
+    floor = floor.take(f.index("sector"), mode="wrap")  # per firm: floor[sector] without the bounds checks
     return pol.reward_prefectures[f.index("pref")] & (f.revenue >= floor)
 
 
