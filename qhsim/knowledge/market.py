@@ -128,12 +128,14 @@ def choice_utility(sup: Suppliers, pref: np.ndarray, sector: np.ndarray, brokere
                    kp: SimpleNamespace) -> np.ndarray:
     """U (rows: buyer profiles; columns: Qinghai suppliers, then the outside option); -inf for suppliers that
     cannot sell this year."""
-    d = distance_matrix(kp)[pref[:, None], sup.pref[None, :]]
+    # row gathers from small per-prefecture / per-sector tables (the same values as 2-d fancy indexing, faster)
+    d = distance_matrix(kp)[:, sup.pref][pref]
+    fit = np.ascontiguousarray(sup.fit.T)[sector]  # = sup.fit[:, sector].T
     affinity = np.asarray(kp.market_institution_affinity, dtype=float)[ctype]
     util = (
         kp.market_knowledge_weight * np.log(np.maximum(sup.knowledge, 1e-9) / 1e4)[None, :]
         + kp.market_capacity_weight * np.log(np.maximum(sup.capacity / sup.scale, 1e-9) / 10.0)[None, :]
-        + kp.market_fit_weight * sup.fit[:, sector].T
+        + kp.market_fit_weight * fit
         - d / kp.market_distance_scale * (1.0 - kp.market_broker_distance_relief * brokered)[:, None]
         + np.where(sup.is_inst[None, :], affinity[:, None], 0.0)
     )
