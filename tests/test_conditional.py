@@ -86,3 +86,14 @@ def test_bad_conditional_names_raise_input_error(tmp_path):
     cfg.write_text(f"[t]\n{common}conditional_seeds = [1, 2, 3]\nvalidation_seeds = [3, 4]\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"\[t\] conditional_seeds: seed 3 is also a validation seed"):
         load_config("t", cfg)
+
+
+def test_ridge_keeps_a_parameter_no_target_informs_at_its_median():
+    def residuals(points):  # c moves nothing but noise-like wiggles; a is informed
+        return [np.array([(p["a"] - 0.3) / 0.1, 0.01 * np.sin(40 * p["c"])]) for p in points]
+
+    free = conditional_fit(PARAMS, START, ["a", "c"], residuals, budget=60)
+    ridged = conditional_fit(PARAMS, START, ["a", "c"], residuals, budget=60, spread=[0.2, 0.2], ridge_weight=0.01)
+    assert ridged.point["a"] == pytest.approx(0.3, abs=0.02)  # one target's weight barely moves an informed one
+    assert abs(ridged.point["c"] - START["c"]) < 0.02 * 5.0  # the uninformed one stays within 2% of its range
+    assert abs(free.point["c"] - START["c"]) >= abs(ridged.point["c"] - START["c"])

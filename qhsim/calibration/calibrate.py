@@ -178,7 +178,7 @@ def calibrate(
         if cfg.conditional:
             with Evaluator(problem.spec, cfg.conditional_seeds or cfg.seeds, workers=workers, journal=journal,
                            progress=progress) as cev:
-                conditional = fit_levels(problem, objective, point, cev, log)
+                conditional = fit_levels(problem, objective, posterior, cev, log)
                 computed_conditional = cev.computed
             point = conditional.point
         computed = ev.computed + computed_conditional
@@ -219,10 +219,19 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
     return posterior
 
 
-def fit_levels(problem: Problem, objective: Objective, median: dict[str, float], ev: Evaluator, log=print) -> ConditionalFit:
+def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator, log=print) -> ConditionalFit:
     """The conditional fit of the configured level parameters given the posterior median (``calibration.conditional``),
-    with the evaluator's seeds (``conditional_seeds``, default the calibration seeds), journaled."""
+    with the evaluator's seeds (``conditional_seeds``, default the calibration seeds), journaled; a ridge term
+    weighing like one target per parameter pulls each towards its median in units of its posterior sd."""
     cfg = problem.cfg
+    median = posterior.median(problem.params)
+    by_name = {p.name: (k, p) for k, p in enumerate(problem.params)}
+    spread = []
+    for name in cfg.conditional:
+        k, p = by_name[name]
+        u = np.asarray(p.to_unit(posterior.draws[:, k]), dtype=float)
+        mean = float(posterior.weights @ u)
+        spread.append(float(np.sqrt(posterior.weights @ (u - mean) ** 2)))
     counter = iter(range(-3000, -10**9, -1))
 
     def residuals(points: list[dict[str, float]]) -> list[np.ndarray]:
@@ -231,7 +240,8 @@ def fit_levels(problem: Problem, objective: Objective, median: dict[str, float],
 
     log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at most "
         f"{cfg.conditional_budget} evaluations)")
-    fit = conditional_fit(problem.params, median, cfg.conditional, residuals, budget=cfg.conditional_budget)
+    fit = conditional_fit(problem.params, median, cfg.conditional, residuals, budget=cfg.conditional_budget,
+                          spread=spread, ridge_weight=1.0 / sum(t.weight for t in objective.active))
     fit.seeds = tuple(ev.seeds)
     log(fit.summary())
     return fit

@@ -33,6 +33,7 @@ from scipy.optimize import least_squares
 
 from qhsim.calibration.settings import FreeParameter
 
+MIN_SPREAD = 0.02  # floor of a parameter's posterior sd in the ridge term (unit-cube coordinates)
 STEP = 0.05  # forward-difference step, in unit-cube coordinates (fraction of the prior range)
 BUDGET = 120  # evaluations at most (one evaluation = every calibration seed)
 
@@ -69,14 +70,22 @@ def conditional_fit(
     residuals: ResidualsFn,
     budget: int = BUDGET,
     step: float = STEP,
+    spread: Sequence[float] | None = None,
+    ridge_weight: float = 0.0,
 ) -> ConditionalFit:
-    """Minimise the distance over the parameters ``names`` (others fixed at ``start``); see the module doc."""
+    """Minimise the distance over the parameters ``names`` (others fixed at ``start``); see the module doc.
+
+    With ``spread`` (each parameter's posterior sd in unit-cube coordinates) and ``ridge_weight`` > 0 the loss gains
+    ``ridge_weight * sum(((u - u_start) / spread)^2)``: ``ridge_weight`` = 1 / (sum of the target weights) makes each
+    parameter's departure from its median, in posterior sds, weigh like one target's z. The reported distances are
+    those of the targets alone."""
     by_name = {p.name: p for p in params}
     free = [by_name[n] for n in names]
     if any(p.integer for p in free):
         raise ValueError("conditional fit: integer parameters cannot be fitted by least squares")
+    scale = np.zeros(len(free)) if spread is None else math.sqrt(ridge_weight) / np.maximum(np.asarray(spread, float), MIN_SPREAD)
     seen: dict[bytes, np.ndarray] = {}
-    tried: list[tuple[float, int, dict[str, float]]] = []
+    tried: list[tuple[float, float, int, dict[str, float]]] = []  # (loss, distance, evaluation, point)
 
     def theta(x: np.ndarray) -> dict[str, float]:
         out = dict(start)
@@ -93,8 +102,9 @@ def conditional_fit(
             points = [theta(x) for x in todo]
             for x, th, r in zip(todo, points, residuals(points)):
                 r = np.where(np.isfinite(r), r, 1e3)
-                seen[x.tobytes()] = r
-                tried.append((float(np.sqrt(np.sum(r**2))), len(tried), th))
+                full = np.concatenate([r, scale * (x - x0)])
+                seen[x.tobytes()] = full
+                tried.append((float(np.sqrt(np.sum(full**2))), float(np.sqrt(np.sum(r**2))), len(tried), th))
         return [seen[x.tobytes()] for x in xs]
 
     def fun(x: np.ndarray) -> np.ndarray:
@@ -114,16 +124,16 @@ def conditional_fit(
     x0 = np.array([p.to_unit(start[p.name]) for p in free], dtype=float)
     x0 = np.clip(x0, 0.0, 1.0)
     try:
-        res = least_squares(fun, x0, jac=jac, bounds=(0.0, 1.0), method="trf", x_scale=1.0,
+        least_squares_result = least_squares(fun, x0, jac=jac, bounds=(0.0, 1.0), method="trf", x_scale=1.0,
                             xtol=1e-3, ftol=1e-3, gtol=1e-6)
-        message = res.message.rstrip(".")
+        message = least_squares_result.message.rstrip(".")
     except _BudgetSpent:
         message = f"evaluation budget {budget} used up"
     if not tried:
         fun(x0)
-    start_distance = tried[0][0]
-    best_distance, _, best = min(tried, key=lambda t: (t[0], t[1]))
-    path = [(k, dd) for dd, k, _ in tried]
-    if not math.isfinite(best_distance) or best_distance >= start_distance:
+    start_loss, start_distance = tried[0][0], tried[0][1]  # least_squares evaluates x0 first
+    best_loss, best_distance, _, best = min(tried, key=lambda t: (t[0], t[2]))
+    path = [(k, dd) for _, dd, k, _ in tried]
+    if not math.isfinite(best_loss) or best_loss >= start_loss:
         best, best_distance = dict(start), start_distance
     return ConditionalFit(list(names), dict(start), best, start_distance, best_distance, len(tried), message, path)
