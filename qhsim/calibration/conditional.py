@@ -9,8 +9,8 @@ R&D personnel, the patent rate for patents, the upgrade probability for national
 contract turnover, the literacy parameters for literacy, the take-up probabilities for the HTE and tech-based
 firm counts). Given the posterior median of the other (structural) parameters, the level parameters listed in the
 configuration (``conditional``) are estimated by minimum distance: the same distance as the ABC (every target,
-the same seeds, common random numbers) minimised over those parameters alone, starting from their posterior
-medians. That is the conditional mode given the structural median — the two-stage practice of fixing scale
+common random numbers; the calibration seeds and more, ``conditional_seeds``) minimised over those parameters
+alone, starting from their posterior medians. That is the conditional mode given the structural median — the two-stage practice of fixing scale
 parameters by moment matching once the structural ones are estimated, with the same objective.
 
 Method: ``scipy.optimize.least_squares`` (trust-region reflective, bounds = the prior range) on the residual
@@ -21,8 +21,8 @@ Jacobian's points run as one batch (parallel, journaled). A ridge term pulls eac
 median — its departure in units of its posterior sd, weighing like one target — so that a parameter no fitted target
 informs (contract demand and literacy in the out-of-sample refit, which sees nothing after 2018) stays at its median
 instead of drifting with the seeds' noise; an informed parameter hardly feels it. The fit stops after ``budget``
-evaluations at the latest and returns the evaluated point with the smallest loss. The validation (fresh seeds) judges the
-result; the report lists each parameter before and after.
+evaluations at the latest and returns the evaluated point with the smallest loss. The validation (fresh seeds)
+judges the result; the report lists each parameter before and after.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from qhsim.calibration.settings import FreeParameter
 
 MIN_SPREAD = 0.02  # floor of a parameter's posterior sd in the ridge term (unit-cube coordinates)
 STEP = 0.05  # forward-difference step, in unit-cube coordinates (fraction of the prior range)
-BUDGET = 120  # evaluations at most (one evaluation = every calibration seed)
+BUDGET = 120  # evaluations at most (one evaluation = one point run with every seed of the fit)
 
 # residual vectors of parameter points, in the order given (one batch)
 ResidualsFn = Callable[[list[dict[str, float]]], list[np.ndarray]]
