@@ -109,9 +109,9 @@ def fit_figure(
 
     ax.legend(
         handles=[
-            Line2D([], [], marker="D", color="#d94801", ls="", label="point estimate: mean over seeds"),
-            Line2D([], [], marker="o", color="#636363", ls="", ms=4, label="point estimate: each seed"),
-            Line2D([], [], marker="o", color="#2171b5", ls="", ms=5, label="point estimate: fresh seeds (validation)"),
+            Line2D([], [], marker="D", color="#d94801", ls="", label="best particle: mean over calibration seeds"),
+            Line2D([], [], marker="o", color="#636363", ls="", ms=4, label="best particle: each calibration seed"),
+            Line2D([], [], marker="o", color="#2171b5", ls="", ms=5, label="point estimate: mean over fresh seeds (validation)"),
             Line2D([], [], color="#6a51a3", lw=3, alpha=0.6, label="posterior 5–95%"),
             Patch(color="#c7e9c0", label="tolerance"),
         ],
