@@ -5,6 +5,7 @@ posterior ranges are the intervals of calibrated.toml, the base point reaches th
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,10 @@ def test_report_states_the_base_and_the_ranges(tmp_path, calibration, monkeypatc
     assert "Sobol ranges 取值范围: posterior" in report and "start_intercept = -3.3" in report
     assert "held at the point: start_intercept" in report
     assert "| hte_apply_probability | behaviour | [0.3, 0.7] posterior |" in report
+    assert "outside the posterior" not in report
+    moved = replace(spec, base_parameters={**spec.base_parameters, "start_intercept": -3.1})
+    report = sens.write_sensitivity_report(moved, {"sobol": pd.DataFrame(rows)})["report"].read_text(encoding="utf-8")
+    assert "outside the posterior 5-95% interval for start_intercept = -3.1 (interval [-5.5, -3.2])" in report
 
 
 @pytest.mark.parametrize(

@@ -335,9 +335,15 @@ def _base_and_ranges(spec: SensitivitySpec, methods: tuple[str, ...]) -> list[st
     L = ["## Base point and ranges 基准点与取值范围", ""]
     if spec.base == "calibrated":
         point = ", ".join(f"{k} = {v:.4g}" for k, v in spec.base_parameters.items())
+        how = cal.meta.get("point", "the weighted posterior median")
         L.append(f"- **Base 基准点: the calibrated point.** Every parameter a method does not vary stands at the `[point]` "
-                 f"(posterior median) of {stamp}, beneath the scenario's own `[parameters]`, as in `qhsim run`: {point}. "
+                 f"of {stamp} ({how}), beneath the scenario's own `[parameters]`, as in `qhsim run`: {point}. "
                  "Parameters without a calibrated value keep their data-file values.")
+        outside = [f"{k} = {v:.4g} (interval [{cal.intervals[k]['p05']:.4g}, {cal.intervals[k]['p95']:.4g}])"
+                   for k, v in spec.base_parameters.items()
+                   if k in cal.intervals and not cal.intervals[k]["p05"] <= v <= cal.intervals[k]["p95"]]
+        if outside:
+            L.append(f"  - The point lies outside the posterior 5-95% interval for {'; '.join(outside)}.")
         for m in methods:
             varied = {f.name for f in getattr(spec, f"{m}_factors")}
             held = [k for k in spec.base_parameters if k not in varied]
