@@ -93,7 +93,7 @@ def conditional_fit(
     def theta(x: np.ndarray) -> dict[str, float]:
         out = dict(start)
         for p, xi in zip(free, x):
-            out[p.name] = float(p.from_unit(float(np.clip(xi, 0.0, 1.0))))
+            out[p.name] = float(p.from_unit(xi))  # from_unit clips to [0, 1]
         return out
 
     def batch(xs: list[np.ndarray]) -> list[np.ndarray]:

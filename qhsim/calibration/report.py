@@ -158,10 +158,11 @@ def parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray,
 def conditional_lines(fit, params) -> list[str]:
     """Section "Conditional fit": the level parameters before (posterior median) and after (``calibration.conditional``)."""
     by_name = {p.name: p for p in params}
+    summary = fit.summary()
     L = ["", "## Conditional fit 条件拟合", "",
          "Given the posterior median of the other parameters, the level parameters below were re-estimated by "
          f"minimising the same distance with seeds {', '.join(map(str, fit.seeds))} (`qhsim.calibration.conditional`; "
-         f"configuration keys `conditional`, `conditional_seeds`). {fit.summary()[0].upper()}{fit.summary()[1:]}.", "",
+         f"configuration keys `conditional`, `conditional_seeds`). {summary[0].upper()}{summary[1:]}.", "",
          "| parameter | prior range | posterior median | conditional fit | change in prior-range units |", "|---|---|---|---|---|"]
     for name in fit.names:
         p = by_name[name]
