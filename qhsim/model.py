@@ -114,7 +114,7 @@ class QinghaiModel(mesa.Model):
         active = np.flatnonzero(f.rd_active)
         u_switch[active] = self.draws.uniform(year, "stop", f.uid, active)
         fte_cost = cost_per_fte(self.macro, year, b)
-        decision = decide(f, pol, b, S, self.rd_level, u_switch, u_switch, fte_cost)
+        decision = decide(f, pol, b, S, self.rd_level, u_switch, u_switch, fte_cost, probabilities=False)
         tau, tau_alt, d = decision["tau"], decision["tau_alt"], decision["d"]
         f.rd_active[:] = decision["rd_active"]
         rd_plan = decision["rd_plan"]

@@ -171,15 +171,21 @@ class ColumnTable:
         return self.keep(slice(None), new)
 
 
+def flag_code(*flags: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Each row's combination of the k boolean columns ``flags`` as a number in [0, 2^k) (np.intp, flag i is bit i),
+    and per flag the boolean array over the 2^k combinations that says where it holds."""
+    k = len(flags)
+    combinations = tuple(((np.arange(2**k) >> i) & 1).astype(bool) for i in range(k))
+    code = np.zeros(len(flags[0]), dtype=np.uint8)
+    for i, flag in enumerate(flags):
+        code |= flag.view(np.uint8) << i if i else flag.view(np.uint8)
+    return code.astype(np.intp), combinations
+
+
 def by_flags(rule: Callable[..., tuple[np.ndarray, ...]], *flags: np.ndarray) -> tuple[np.ndarray, ...]:
     """``rule(*flags)`` for an elementwise ``rule`` of a few boolean columns, evaluated once on each of the 2^k
     combinations of the k flags and looked up per row: the same values (the same operations on the same numbers),
     without whole-column ``np.where`` passes, which are slow on unpredictable masks."""
-    k = len(flags)
-    combinations = [((np.arange(2**k) >> i) & 1).astype(bool) for i in range(k)]
-    code = np.zeros(len(flags[0]), dtype=np.uint8)
-    for i, flag in enumerate(flags):
-        code |= flag.view(np.uint8) << i if i else flag.view(np.uint8)
-    code = code.astype(np.intp)
+    code, combinations = flag_code(*flags)
     # take(mode="wrap") gathers the same values as table[code] (the codes are in range), without the bounds checks
     return tuple(np.asarray(table).take(code, mode="wrap") for table in rule(*combinations))

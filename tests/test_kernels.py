@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -273,6 +274,26 @@ def test_full_decision_step(case):
     active = got["rd_active"]
     assert (active & ~f.rd_active).any() and (~active & f.rd_active).any(), "no starts or no stops"
     assert (got["rd_plan"][~active] == 0).all() and (got["rd_plan"][active] > 0).any()
+
+
+def test_decision_without_probabilities_is_the_same(case):
+    """The model's step (``probabilities=False``: stop probabilities for the active firms only, start probabilities
+    for the start candidates only) takes the same decisions bit for bit: with the case's draws, with draws just
+    below and at every firm's own probabilities (the screen must miss no firm that starts), and with the size
+    elasticity negative (no screen)."""
+    f, pol, b = case["f"], case["pol"], case["b"]
+    full = decide(f, pol, b, S, LEVEL, case["u_start"], case["u_stop"], FTE_COST)
+    edge_start = np.nextafter(full["p_start"], 0.0)  # every inactive firm starts, by the smallest margin
+    for u_start, u_stop in ((case["u_start"], case["u_stop"]), (edge_start, full["p_stop"]),
+                            (full["p_start"], np.nextafter(full["p_stop"], 0.0))):
+        for behaviour in (b, SimpleNamespace(**{**vars(b), "rd_size_slope": -0.2})):
+            want = decide(f, pol, behaviour, S, LEVEL, u_start, u_stop, FTE_COST)
+            got = decide(f, pol, behaviour, S, LEVEL, u_start, u_stop, FTE_COST, probabilities=False)
+            assert "p_start" not in got and "p_stop" not in got
+            for field in set(STEP_FIELDS) - {"p_start", "p_stop"}:
+                assert np.array_equal(got[field], want[field]), field
+    starts = decide(f, pol, b, S, LEVEL, edge_start, full["p_stop"], FTE_COST, probabilities=False)["rd_active"]
+    assert starts[~f.rd_active & (full["p_start"] > 0)].all()  # the edge draws reach the screened-out firms too
 
 
 def test_reference_step_matches_model_step_order():

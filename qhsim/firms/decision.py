@@ -34,11 +34,16 @@ from qhsim.firms.rd import (
 )
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
-from qhsim.soa import by_flags
+from qhsim.soa import flag_code
 
 # What ``decide`` returns, in order (the reference returns the same keys).
 STEP_FIELDS = ("tau", "tau_alt", "d", "d_use", "s", "uc", "targeted", "p_start", "p_stop", "rd_active", "r_star",
                "rd_planned", "rd_hte", "rd_plan")
+# Firms above this revenue (万元) are always start candidates (``start_candidates``); below it a firm's start
+# probability is bounded by the bound at this revenue. A screen for speed, not a model parameter: any value gives
+# the same decisions.
+START_SCREEN_REVENUE = 1000.0
+START_SCREEN_MARGIN = 1e-6  # added to the bound on the start logit (rounding in the logit is ~1e-14)
 
 
 def decide(
@@ -50,9 +55,13 @@ def decide(
     u_start: np.ndarray,
     u_stop: np.ndarray,
     fte_cost: float,
+    probabilities: bool = True,
 ) -> dict[str, np.ndarray]:
     """This year's R&D decisions given the uniform draws for starting and stopping and the year's cost of an
-    R&D FTE (``qhsim.macro.cost_per_fte``, for the HTE S&T-staff criterion); ``f`` is unchanged."""
+    R&D FTE (``qhsim.macro.cost_per_fte``, for the HTE S&T-staff criterion); ``f`` is unchanged.
+
+    ``probabilities=False`` (the model's step): the same decisions without "p_start" and "p_stop", which are then
+    computed only where they decide (stop for the active firms, start for ``start_candidates``)."""
     # tax rates, deduction rate, user cost and its start-logit term: for firms without R&D last year (nearly all)
     # these depend on seven conditions only (tax_flags, deduction_flags), so they are looked up per combination
     # (the same arithmetic on the same numbers); the firms with R&D last year then get their own d_use, s and uc
@@ -64,16 +73,31 @@ def decide(
         uc = user_cost(tau, d, np.full(len(d), s_none), b.user_cost_floor)
         return tau, tau_alt, d, uc, user_cost_term(uc, b)
 
-    tau, tau_alt, d, uc, uc_term = by_flags(rates, *tax_flags(f, pol), *deduction_flags(f, pol, S.manufacturing))
+    code, combinations = flag_code(*tax_flags(f, pol), *deduction_flags(f, pol, S.manufacturing))
+    tables = rates(*combinations)
+    tau, tau_alt, d, uc = (np.asarray(t).take(code, mode="wrap") for t in tables[:4])
     had = last_year_performers(f)
     d_use = usable_deduction(f, d, had)  # the statutory rate counts for the tax ledger, the usable one for decisions
     s = expected_subsidy_rate(f, b, had)
     uc[had] = user_cost(tau[had], d_use[had], s[had], b.user_cost_floor)
-    uc_term[had] = user_cost_term(uc[had], b)
     targeted = campaign_targets(f, pol, S.industrial)
-    p_start = sigmoid(start_logit(f, uc, S.rd_logit, targeted, b, uc_term))
-    p_stop = stop_probability(f, pol.year, b)
-    active = np.where(f.rd_active, ~(u_stop < p_stop), u_start < p_start)
+    if probabilities:
+        uc_term = np.asarray(tables[4]).take(code, mode="wrap")
+        uc_term[had] = user_cost_term(uc[had], b)
+        p_start = sigmoid(start_logit(f, uc, S.rd_logit, targeted, b, uc_term))
+        p_stop = stop_probability(f, pol.year, b)
+        active = np.where(f.rd_active, ~(u_stop < p_stop), u_start < p_start)
+    else:
+        # the same decisions from the stop probabilities of the active firms and the start probabilities of the
+        # inactive firms that can start (``start_candidates``): the others' draws cannot fall below theirs
+        active = np.zeros(len(f), dtype=bool)
+        was = np.flatnonzero(f.rd_active)
+        active[was] = ~(u_stop[was] < stop_probability(f.subset(was), pol.year, b))
+        c = start_candidates(f, b, S, u_start, tables[4], targeted, had)
+        # user_cost_term of a firm's uc is its table entry (the same operation on the same number) or its own
+        uc_c = uc[c]
+        p_c = sigmoid(start_logit(f.subset(c), uc_c, S.rd_logit, targeted[c], b, user_cost_term(uc_c, b)))
+        active[c] = u_start[c] < p_c
     # the intensive margin and the notches only for the firms doing R&D this year (a few per cent of all firms);
     # the others plan nothing (r_star = 0 for them)
     act = np.flatnonzero(active)
@@ -87,5 +111,38 @@ def decide(
     for key, sub in out.items():
         out[key] = np.zeros(len(f))
         out[key][act] = sub
-    values = (tau, tau_alt, d, d_use, s, uc, targeted, p_start, p_stop, active)
-    return {**dict(zip(STEP_FIELDS, values)), **out}
+    values = (tau, tau_alt, d, d_use, s, uc, targeted, *((p_start, p_stop) if probabilities else (None, None)), active)
+    fields = {name: value for name, value in zip(STEP_FIELDS, values) if value is not None}
+    return {**fields, **out}
+
+
+def start_candidates(
+    f: FirmPopulation,
+    b: SimpleNamespace,
+    S: SimpleNamespace,
+    u_start: np.ndarray,
+    uc_term_table: np.ndarray,
+    targeted: np.ndarray,
+    had: np.ndarray,
+) -> np.ndarray:
+    """Positions of the firms without R&D that may start this year: every such firm whose start draw ``u_start``
+    can fall below its start probability (``start_logit``, ``sigmoid``), and a few more.
+
+    A firm with revenue at most START_SCREEN_REVENUE, without a voucher, not targeted by a campaign and without R&D
+    last year (``had``: its user cost is not a table entry) has a start logit of at most the largest sector term
+    plus the size term at START_SCREEN_REVENUE minus the smallest user-cost term of ``uc_term_table`` (the term per
+    combination of the tax and deduction conditions); a draw at or above the probability of that bound (plus
+    START_SCREEN_MARGIN) cannot start it. The others are all candidates.
+    """
+    if b.rd_size_slope < 0:  # the size term has no bound below the revenue line: every inactive firm is a candidate
+        return np.flatnonzero(~f.rd_active)
+    bound = (np.max(b.start_intercept + S.rd_logit) + b.rd_size_slope * np.log(START_SCREEN_REVENUE / 1000.0)
+             - np.min(uc_term_table) + START_SCREEN_MARGIN)
+    p_bound = 1.0 / (1.0 + np.exp(-bound)) if np.isfinite(bound) else 1.0
+    may = u_start < p_bound
+    may |= f.revenue > START_SCREEN_REVENUE
+    may |= f.voucher
+    may |= targeted
+    may[had] = True
+    may &= ~f.rd_active
+    return np.flatnonzero(may)
