@@ -26,7 +26,7 @@ from qhsim.draws import KeyedDraws
 from qhsim.firms import behaviour, sector_table
 from qhsim.firms.certification import reported_rd, reward_amount
 from qhsim.firms.decision import decide
-from qhsim.firms.dynamics import exit_mask, grow, innovate
+from qhsim.firms.dynamics import YEAR_FLOWS, exit_mask, grow, innovate
 from qhsim.firms.ladder import certify
 from qhsim.firms.rd import tax_expenditure
 from qhsim.firms.synthesis import entrant_uids, initial_population, new_firms
@@ -95,7 +95,6 @@ class QinghaiModel(mesa.Model):
 
         # firm dynamics: growth, exit, entry
         grow(f, year, gdp_growth, S.growth_premium, self.draws, b)
-        f.employees[:] = np.maximum(f.revenue / S.revenue_per_employee.take(f.index("sector"), mode="wrap"), 1.0)
         stay = ~exit_mask(f, year, self.draws, b)
         n_new = int(round(macro["enterprises"] * scale)) - int(stay.sum())
         entrants = None
@@ -103,7 +102,9 @@ class QinghaiModel(mesa.Model):
             size_index = macro["gdp"] / self.macro["gdp"][self.config.run.start_year]  # entrants grow with the economy
             entrants = new_firms(self.draws, entrant_uids(year, n_new), year, b.entrant_size_factor * size_index, b,
                                  self.rd_propensity)
-        f.keep(stay, entrants)
+        f.keep(stay, entrants, reset=YEAR_FLOWS)  # this year's flows start at zero
+        employees = np.divide(f.revenue, S.revenue_per_employee.take(f.index("sector"), mode="wrap"))
+        np.maximum(employees, 1.0, out=f.employees)
 
         # vouchers, then the R&D decisions they and the tax system shape
         voucher_pay = vouchers(f, pol, pol.voucher_budget * scale, self.draws, b)

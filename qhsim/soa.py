@@ -131,10 +131,12 @@ class ColumnTable:
         out.next_id = int(out.cols[self.ID].max(initial=-1)) + 1
         return out
 
-    def keep(self, mask: np.ndarray | slice, new: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    def keep(self, mask: np.ndarray | slice, new: dict[str, np.ndarray] | None = None,
+             reset: tuple[str, ...] = ()) -> np.ndarray:
         """Drop the rows where ``mask`` (booleans, or ``slice(None)`` to keep all) is False and append ``new`` rows in
         one pass over the columns; return the new rows' ids. ``new`` has every column; its id column may be left
-        out, and ids are then assigned here (the next free ones); given ids must exceed every id in the table."""
+        out, and ids are then assigned here (the next free ones); given ids must exceed every id in the table.
+        The columns named in ``reset`` start at zero in every row (kept and new) instead of being gathered."""
         new = {} if new is None else new
         if new and self.ID in new:
             ids = np.asarray(new[self.ID], dtype=np.int64)
@@ -156,6 +158,9 @@ class ColumnTable:
         m = len(self) if kept is None else len(kept)
         for name, dtype in self.COLUMNS.items():
             add = np.asarray(new[name], dtype=dtype) if new else None
+            if name in reset:
+                self.cols[name] = np.zeros(m + (0 if add is None else len(add)), dtype=dtype)
+                continue
             col = np.empty(m + (0 if add is None else len(add)), dtype=dtype)
             if kept is None:
                 col[:m] = self.cols[name]

@@ -14,6 +14,9 @@ from qhsim.firms.state import FirmPopulation
 from qhsim.soa import by_flags
 
 ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]  # 'large' firms in the exit hazard
+# Columns of this year's flows and outcomes, zero until the year's rules set them (``QinghaiModel.step`` resets them
+# when it removes the exits, after ``grow`` has read and shifted last year's values; employees follow revenue)
+YEAR_FLOWS = ("rd", "rd_real", "subsidy", "voucher", "innovated", "employees")
 
 
 def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.ndarray, draws: KeyedDraws,
@@ -50,9 +53,8 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
     np.maximum(drawn, 1.0, out=f.revenue)
     f.anchor[:] += np.log(demand_growth).take(sector, mode="wrap")
     _shift(f, "rd_l2", "rd_l1", "rd")
+    # last year's subsidies become the lag (this year's start at zero: ``YEAR_FLOWS``, reset when exits are removed)
     f.cols["subsidy_l1"], f.cols["subsidy"] = f.cols["subsidy"], f.cols["subsidy_l1"]
-    f.subsidy[:] = 0.0
-    f.voucher[:] = False
     rho = b.margin_persistence
     shock = draws.normal(year, "margin", f.uid)
     shock *= b.margin_sd * np.sqrt(1 - rho**2)
