@@ -153,8 +153,14 @@ def initial_population(
     def intensity(level: float) -> np.ndarray:
         return np.where(active, np.maximum(np.minimum(level * relative, b.max_rd_intensity), floor), 0.0)
 
+    # the R&D of every firm (0 without R&D: 0 x revenue x reported/real), computed for the R&D performers only
+    a = np.flatnonzero(active)
+    relative_a, floor_a, rev_a, reported_a = relative[a], floor[a], rev[a], reported_per_real[a]
+
     def excess(level: float) -> float:
-        return float(np.sum(intensity(level) * rev * reported_per_real)) - target_rd
+        rd_all = np.zeros(n)
+        rd_all[a] = np.maximum(np.minimum(level * relative_a, b.max_rd_intensity), floor_a) * rev_a * reported_a
+        return float(np.sum(rd_all)) - target_rd
 
     if excess(1e-6) > 0 or excess(1e3) < 0:
         raise InputError(
@@ -202,7 +208,8 @@ def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespac
     logit_rest = S.rd_logit[sector] + b.rd_size_slope * np.log(rev / 1000.0)
     above = S.industrial[sector] & (rev >= ABOVE_SCALE_REVENUE)
     target_share = init["share_firms_with_rd"] / 100.0
-    a0 = brentq(lambda a: sigmoid(a + logit_rest[above]).mean() - target_share, -30.0, 30.0)
+    logit_above = logit_rest[above]
+    a0 = brentq(lambda a: sigmoid(a + logit_above).mean() - target_share, -30.0, 30.0)
     active = draws.uniform(START_YEAR, "new_active", uids) < sigmoid(a0 + logit_rest)
 
     # Intensive margin: relative intensities from sector, size and firm effect; R&D concentration (the pinned
