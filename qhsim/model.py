@@ -121,7 +121,12 @@ class QinghaiModel(mesa.Model):
         rd_plan = decision["rd_plan"]
 
         grants = ex_ante_grants(f, pol, rd_plan, pol.grant_budget * scale, self.draws, b)
-        f.rd_real[:] = rd_plan + b.grant_additionality * (grants + np.where(f.rd_active, voucher_pay, 0.0))
+        # real R&D: the plan plus the additional R&D of grants and R&D-active firms' vouchers, computed for the grant and
+        # voucher holders (the others' plan + additionality x 0.0, one pass)
+        np.add(rd_plan, b.grant_additionality * 0.0, out=f.rd_real)
+        paid = np.flatnonzero((grants != 0.0) | (voucher_pay != 0.0))
+        f.rd_real[paid] = rd_plan[paid] + b.grant_additionality * (
+            grants[paid] + np.where(f.rd_active[paid], voucher_pay[paid], 0.0))
         f.rd[:] = reported_rd(f, pol, f.rd_real, tau, tau_alt, decision["d_use"], b, fte_cost)  # real plus relabelled spending
         f.rd_int[:] = rd_plan / f.revenue
         innovate(f, year, self.draws, b)
@@ -129,7 +134,9 @@ class QinghaiModel(mesa.Model):
         expost = ex_post_subsidy(f, pol, pol.expost_budget * scale, self.draws, b)
         reward = rd_rewards(f, reward_amount(f, pol, S.agri), pol.reward_budget * scale, len(self.prefecture_govs))
         new_hte = certify(f, pol, b, self.draws, self._scaled_quota(pol.giant_quota), fte_cost)
-        hte_reward = np.where(new_hte & (f.hte_since == year), pol.hte_reward, 0.0)  # first certificates only
+        hte_reward = np.zeros(len(f))  # first certificates only
+        certified = np.flatnonzero(new_hte)
+        hte_reward[certified[f.hte_since[certified] == year]] = pol.hte_reward
         subsidy = np.add(grants, expost, out=f.subsidy)  # grants + expost + reward + hte_reward + voucher_pay, in place
         subsidy += reward
         subsidy += hte_reward
@@ -154,7 +161,9 @@ class QinghaiModel(mesa.Model):
         """Record full-scale spending in the governments' ledgers."""
         for programme in ("grants", "expost", "vouchers", "hte_reward"):
             self.province.record(programme, float(getattr(flows, programme).sum()) / self.scale)
-        by_pref = np.bincount(self.firms.index("pref"), weights=flows.rd_reward, minlength=len(self.prefecture_govs))
+        paid = np.flatnonzero(flows.rd_reward != 0.0)  # zeros add nothing to a prefecture's sum
+        by_pref = np.bincount(self.firms.index("pref")[paid], weights=flows.rd_reward[paid],
+                              minlength=len(self.prefecture_govs))
         for gov, amount in zip(self.prefecture_govs, by_pref):
             gov.record("rd_reward", float(amount) / self.scale)
         for gov in (self.province, *self.prefecture_govs):

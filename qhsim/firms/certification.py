@@ -214,7 +214,11 @@ def reward_notch(
 
 def reward_amount(f: FirmPopulation, pol: PolicyYear, sector_agri: np.ndarray) -> np.ndarray:
     """Tier reward earned on this year's realised R&D intensity (before any budget rationing)."""
-    e = np.flatnonzero(reward_tier_eligible(f, pol, sector_agri))
+    if pol.reward_tiers and min(t for t, _ in pol.reward_tiers) > 0:  # no tier without R&D: the R&D performers only
+        rd = np.flatnonzero(f.rd > 0)
+        e = rd[reward_tier_eligible(f.subset(rd), pol, sector_agri)]
+    else:
+        e = np.flatnonzero(reward_tier_eligible(f, pol, sector_agri))
     intensity = f.rd[e] / f.revenue[e]
     amount, earned = np.zeros(len(f)), np.zeros(len(e))
     for tier_intensity, tier_amount in pol.reward_tiers:
