@@ -30,16 +30,15 @@ def ex_ante_grants(
     + w_hte * (valid HTE) + s_noise * z; a priority group gets grant_priority_bonus on top.
     """
     year, uid = pol.year, f.uid
-    size = np.zeros(len(f))  # read only for R&D-active applicants
+    # only R&D-active firms can apply: sizes, eligibility and the application draws on their positions
     active = np.flatnonzero(f.rd_active)
-    size[active] = np.minimum(pol.grant_size, rd_plan[active] / max(pol.grant_cofunding, 1e-9))
-    eligible = np.zeros(len(f), dtype=bool)
-    eligible[active] = size[active] >= b.grant_min_share * pol.grant_size
-    applies = draws.chance(year, "grant_apply", uid, b.grant_apply_probability, eligible)
-    idx = np.flatnonzero(applies)
+    size_active = np.minimum(pol.grant_size, rd_plan[active] / max(pol.grant_cofunding, 1e-9))
+    eligible = active[size_active >= b.grant_min_share * pol.grant_size]
+    idx = eligible[draws.uniform(year, "grant_apply", uid, eligible) < b.grant_apply_probability]
     paid = np.zeros(len(f))
     if budget <= 0 or not len(idx):
         return paid
+    size = np.minimum(pol.grant_size, rd_plan[idx] / max(pol.grant_cofunding, 1e-9))  # the applicants' grant sizes
     intensity = rd_plan[idx] / f.revenue[idx]
     merit = (
         np.log1p(f.knowledge[idx])
@@ -53,9 +52,9 @@ def ex_ante_grants(
         "sme_first": merit + b.grant_priority_bonus * (f.employees[idx] <= SME_EMPLOYEES),
         "weak_prefecture_first": merit + b.grant_priority_bonus * (f.pref[idx] != XINING),
     }[pol.grant_selection]
-    order = idx[np.lexsort((uid[idx], -score))]
+    order = np.lexsort((uid[idx], -score))  # applicants (positions in idx), best first
     funded = order[np.cumsum(size[order]) <= budget]
-    paid[funded] = size[funded]
+    paid[idx[funded]] = size[funded]
     return paid
 
 
