@@ -127,8 +127,8 @@ class QinghaiModel(mesa.Model):
         paid = np.flatnonzero((grants != 0.0) | (voucher_pay != 0.0))
         f.rd_real[paid] = rd_plan[paid] + b.grant_additionality * (
             grants[paid] + np.where(f.rd_active[paid], voucher_pay[paid], 0.0))
-        f.rd[:] = reported_rd(f, pol, f.rd_real, tau, tau_alt, decision["d_use"], b, fte_cost)  # real plus relabelled spending
-        f.rd_int[:] = rd_plan / f.revenue
+        f.cols["rd"] = reported_rd(f, pol, f.rd_real, tau, tau_alt, decision["d_use"], b, fte_cost)  # real + relabelled
+        np.divide(rd_plan, f.revenue, out=f.rd_int)
         innovate(f, year, self.draws, b)
 
         expost = ex_post_subsidy(f, pol, pol.expost_budget * scale, self.draws, b)

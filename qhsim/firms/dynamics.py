@@ -75,12 +75,19 @@ def _shift(f: FirmPopulation, lag2: str, lag1: str, current: str) -> None:
 
 def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
     """Firms that leave this year: hazard exit_rate x (young factor) x (factor for above-scale revenue)."""
-    (hazard,) = by_flags(
-        lambda young, large: (b.exit_rate * np.where(young, b.young_exit_factor, 1.0)
-                              * np.where(large, b.large_exit_factor, 1.0),),
-        year - f.birth < b.young_firm_years, f.revenue >= ABOVE_SCALE_REVENUE,
-    )
-    return draws.uniform(year, "exit", f.uid) < hazard
+
+    def hazard(young: np.ndarray, large: np.ndarray) -> tuple[np.ndarray]:
+        return (b.exit_rate * np.where(young, b.young_exit_factor, 1.0) * np.where(large, b.large_exit_factor, 1.0),)
+
+    u = draws.uniform(year, "exit", f.uid)
+    # a draw at or above the largest of the four hazards stays whatever the firm's age and size: the conditions
+    # only for the others (about a tenth)
+    (highest,) = hazard(np.array([False, True, False, True]), np.array([False, False, True, True]))
+    out = np.zeros(len(f), dtype=bool)
+    may = np.flatnonzero(u < highest.max())
+    (h,) = by_flags(hazard, year - f.birth[may] < b.young_firm_years, f.revenue[may] >= ABOVE_SCALE_REVENUE)
+    out[may] = u[may] < h
+    return out
 
 
 def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> None:
