@@ -18,6 +18,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN_INT, _M1_INT, _M2_INT = int(_GOLDEN), int(_M1), int(_M2)
 _MASK = (1 << 64) - 1
 _TO_UNIT = 1.0 / float(1 << 53)
+_HALF_UNIT = 0.5 * _TO_UNIT
 _FEW = 16  # up to this many draws, plain Python integers beat numpy's per-call cost (the same bits)
 _BLOCK = 16384  # draws per block (128 KiB of keys)
 _RECENT = 4  # uid arrays whose keys are cached
@@ -64,13 +65,31 @@ def arrival_keys(year: int, source: int, slots: np.ndarray) -> np.ndarray:
     return (z >> np.uint64(2)).astype(np.int64)
 
 
+_SHIFTS = tuple(np.uint64(s) for s in (30, 27, 31, 11))
+
+
 def _unit(keys: np.ndarray, stream: np.uint64, out: np.ndarray) -> np.ndarray:
-    """U(0, 1) of the keys in ``stream`` into ``out``: the top 53 bits of the mixed key, centred in their interval."""
-    with np.errstate(over="ignore"):
-        z = _mix(keys + stream)
-    z >>= np.uint64(11)
-    np.add(z, 0.5, out=out)  # exact: z < 2^53
-    out *= _TO_UNIT
+    """U(0, 1) of the keys in ``stream`` into ``out``: the top 53 bits of the mixed key, centred in their interval,
+    (z + 1/2) 2^-53 computed as z 2^-53 + 2^-54 (the same number: scaling by a power of two is exact). The keys are
+    mixed in cache-sized blocks through two scratch arrays (``_mix``'s operations in the same order)."""
+    s30, s27, s31, s11 = _SHIFTS
+    z = np.empty(min(len(keys), _BLOCK), dtype=np.uint64)
+    shifted = np.empty_like(z)
+    for start in range(0, len(keys), _BLOCK):
+        k = keys[start:start + _BLOCK]
+        zb, sb, ob = z[:len(k)], shifted[:len(k)], out[start:start + len(k)]
+        np.add(k, stream, out=zb)
+        np.right_shift(zb, s30, out=sb)
+        zb ^= sb
+        zb *= _M1
+        np.right_shift(zb, s27, out=sb)
+        zb ^= sb
+        zb *= _M2
+        np.right_shift(zb, s31, out=sb)
+        zb ^= sb
+        zb >>= s11
+        np.multiply(zb, _TO_UNIT, out=ob)  # exact: z < 2^53
+        ob += _HALF_UNIT
     return out
 
 
@@ -124,12 +143,7 @@ class KeyedDraws:
             s = int(stream)
             return np.array([(float(_mix_int((k + s) & _MASK) >> 11) + 0.5) * _TO_UNIT for k in keys.tolist()],
                             dtype=float)
-        if len(keys) <= _BLOCK:
-            return _unit(keys, stream, np.empty(len(keys)))
-        out = np.empty(len(keys))
-        for start in range(0, len(keys), _BLOCK):  # blocks stay in the CPU cache through the mixing passes
-            _unit(keys[start:start + _BLOCK], stream, out[start:start + _BLOCK])
-        return out
+        return _unit(keys, stream, np.empty(len(keys)))
 
     def chance(self, year: int, purpose: str, uids: np.ndarray, p: float | np.ndarray, where: np.ndarray) -> np.ndarray:
         """Mask: ``where`` and uniform < ``p`` (a number or one per uid); draws only where ``where`` holds, with

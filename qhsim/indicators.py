@@ -64,10 +64,16 @@ def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np
     [0, k)), and per flag the boolean array over the 2^m combinations that says where it holds: the rows with
     ``code == c`` where a rule of the flags holds number ``table[c, rule(*combinations)].sum()``."""
     m = len(flags)
-    bits = np.zeros(len(code), dtype=np.uint8)
+    # the combinations only for the rows with some flag (a few per cent); the others are the rest of each code's rows
+    some = flags[0].copy()
+    for flag in flags[1:]:
+        some |= flag
+    rows = np.flatnonzero(some)
+    bits = np.zeros(len(rows), dtype=np.uint8)
     for i, flag in enumerate(flags):
-        bits |= flag.view(np.uint8) << i if i else flag.view(np.uint8)
-    table = np.bincount(code * (1 << m) + bits, minlength=k << m).reshape(k, 1 << m)
+        bits |= flag[rows].view(np.uint8) << i
+    table = np.bincount(code[rows] * (1 << m) + bits, minlength=k << m).reshape(k, 1 << m)
+    table[:, 0] += np.bincount(code, minlength=k) - table.sum(axis=1)
     return table, tuple(((np.arange(1 << m) >> i) & 1).astype(bool) for i in range(m))
 
 

@@ -137,10 +137,11 @@ class QinghaiModel(mesa.Model):
         hte_reward = np.zeros(len(f))  # first certificates only
         certified = np.flatnonzero(new_hte)
         hte_reward[certified[f.hte_since[certified] == year]] = pol.hte_reward
-        subsidy = np.add(grants, expost, out=f.subsidy)  # grants + expost + reward + hte_reward + voucher_pay, in place
-        subsidy += reward
-        subsidy += hte_reward
-        subsidy += voucher_pay
+        # subsidies received: grants + expost + reward + hte_reward + voucher_pay for the firms paid anything (the
+        # column starts the year at zero)
+        got = np.flatnonzero((grants != 0.0) | (expost != 0.0) | (reward != 0.0) | (hte_reward != 0.0)
+                             | (voucher_pay != 0.0))
+        f.subsidy[got] = grants[got] + expost[got] + reward[got] + hte_reward[got] + voucher_pay[got]
 
         tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau, tau_alt, d)
         flows = YearFlows(

@@ -39,6 +39,8 @@ from qhsim.soa import flag_code
 # What ``decide`` returns, in order (the reference returns the same keys).
 STEP_FIELDS = ("tau", "tau_alt", "d", "d_use", "s", "uc", "targeted", "p_start", "p_stop", "rd_active", "r_star",
                "rd_planned", "rd_hte", "rd_plan")
+# What ``decide(..., probabilities=False)`` returns (the fields the model's step uses).
+MODEL_FIELDS = ("tau", "tau_alt", "d", "d_use", "uc", "rd_active", "rd_plan")
 # Firms above this revenue (万元) are always start candidates (``start_candidates``); below it a firm's start
 # probability is bounded by the bound at this revenue. A screen for speed, not a model parameter: any value gives
 # the same decisions.
@@ -60,8 +62,9 @@ def decide(
     """This year's R&D decisions given the uniform draws for starting and stopping and the year's cost of an
     R&D FTE (``qhsim.macro.cost_per_fte``, for the HTE S&T-staff criterion); ``f`` is unchanged.
 
-    ``probabilities=False`` (the model's step): the same decisions without "p_start" and "p_stop", which are then
-    computed only where they decide (stop for the active firms, start for ``start_candidates``)."""
+    ``probabilities=False`` (the model's step): only the MODEL_FIELDS, the same values; the stop and start
+    probabilities are then computed only where they decide (stop for the active firms, start for
+    ``start_candidates``)."""
     # tax rates, deduction rate, user cost and its start-logit term: for firms without R&D last year (nearly all)
     # these depend on seven conditions only (tax_flags, deduction_flags), so they are looked up per combination
     # (the same arithmetic on the same numbers); the firms with R&D last year then get their own d_use, s and uc
@@ -109,11 +112,12 @@ def decide(
     out["rd_hte"] = hte_notch(now, pol, out["rd_planned"], uc_a, tau[act], tau_alt[act], d_use[act], b, fte_cost)
     out["rd_plan"] = reward_notch(now, pol, out["rd_hte"], uc_a, S.agri, b)
     for key, sub in out.items():
-        out[key] = np.zeros(len(f))
-        out[key][act] = sub
+        if probabilities or key in MODEL_FIELDS:
+            out[key] = np.zeros(len(f))
+            out[key][act] = sub
     values = (tau, tau_alt, d, d_use, s, uc, targeted, *((p_start, p_stop) if probabilities else (None, None)), active)
-    fields = {name: value for name, value in zip(STEP_FIELDS, values) if value is not None}
-    return {**fields, **out}
+    fields = {name: value for name, value in zip(STEP_FIELDS, values)}
+    return {name: value for name, value in {**fields, **out}.items() if probabilities or name in MODEL_FIELDS}
 
 
 def start_candidates(

@@ -43,11 +43,11 @@ def _location_and_sector(draws: KeyedDraws, year: int, uids: np.ndarray) -> tupl
     w = base * np.array([[p.sector_affinity[s.id] for s in secs] for p in prefs])
     s_cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
     u = draws.uniform(year, "new_sector", uids)
-    # the number of cumulative shares below u (each row is non-decreasing): a search per prefecture
+    # the number of cumulative shares below u in the firm's prefecture row (non-decreasing: searchsorted, side left),
+    # counted one sector column at a time
     sector = np.zeros(len(u), dtype=np.int64)
-    for p in range(len(prefs)):
-        mine = np.flatnonzero(pref == p)
-        sector[mine] = np.searchsorted(s_cum[p], u[mine], side="left")
+    for column in s_cum.T:
+        sector += column.take(pref, mode="wrap") < u
     return pref, np.minimum(sector, len(secs) - 1)
 
 
