@@ -181,9 +181,10 @@ def flag_code(*flags: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     and per flag the boolean array over the 2^k combinations that says where it holds."""
     k = len(flags)
     combinations = tuple(((np.arange(2**k) >> i) & 1).astype(bool) for i in range(k))
-    code = np.zeros(len(flags[0]), dtype=np.uint8)
-    for i, flag in enumerate(flags):
-        code |= flag.view(np.uint8) << i if i else flag.view(np.uint8)
+    code = flags[0].astype(np.uint8)
+    bit = np.empty_like(code)
+    for i, flag in enumerate(flags[1:], 1):
+        code |= np.left_shift(flag.view(np.uint8), i, out=bit)
     return code.astype(np.intp), combinations
 
 

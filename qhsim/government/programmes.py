@@ -91,7 +91,8 @@ def vouchers(f: FirmPopulation, pol: PolicyYear, budget: float, draws: KeyedDraw
     if budget <= 0 or pol.voucher_value <= 0:
         return paid
     u = draws.uniform(pol.year, "voucher_apply", f.uid)
-    idx = np.flatnonzero((f.employees <= pol.voucher_max_employees) & (u < b.voucher_apply_probability))
+    idx = np.flatnonzero(u < b.voucher_apply_probability)  # the few who ask, then the SMEs among them
+    idx = idx[f.employees[idx] <= pol.voucher_max_employees]
     n = int(budget // pol.voucher_value)
     chosen = idx[np.lexsort((f.uid[idx], u[idx]))][:n]
     paid[chosen] = pol.voucher_value

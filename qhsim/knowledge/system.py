@@ -353,7 +353,6 @@ class KnowledgeSystem:
         taken = np.zeros(len(entrants), dtype=bool)
         pop = self.talent.pop
         free_staff = pop.resident & (pop.oblig_until < year)
-        staff_u = self.draws.uniform(year, "f_spinoff", pop.key + 10**9)
         for j in np.flatnonzero(counts):
             cand = np.flatnonzero((pref == inst.pref[j]) & ~taken)
             priority = log_u[cand] / (inst.fields[j][sector[cand]] + self.kp.spinoff_field_floor)
@@ -361,7 +360,8 @@ class KnowledgeSystem:
             taken[chosen] = True
             picked = entrants[chosen]
             movers = np.flatnonzero((pop.employer == inst.keys[j]) & free_staff)
-            movers = movers[np.argsort(staff_u[movers], kind="stable")][:len(picked)]
+            staff_u = self.draws.uniform(year, "f_spinoff", pop.key[movers] + 10**9)  # keyed: drawn for these only
+            movers = movers[np.argsort(staff_u, kind="stable")][:len(picked)]
             pop.kind[movers] = tl.FIRM
             pop.employer[movers] = f.uid[picked[:len(movers)]]
             pop.since[movers] = year
