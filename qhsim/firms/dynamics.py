@@ -110,6 +110,6 @@ def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace
     target[active] = f.tech_orient[active]
     share = f.hitech_share + b.hitech_share_drift * (target - f.hitech_share)
     # the gain only for this year's innovators (adding 0.0 to a share >= +0 changes nothing)
-    gained = np.flatnonzero(f.innovated)
+    gained = doing[f.innovated[doing]]
     np.minimum(share, 1.0, out=f.hitech_share)
     f.hitech_share[gained] = np.minimum(share[gained] + b.innovation_hitech_gain, 1.0)
