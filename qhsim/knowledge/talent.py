@@ -468,13 +468,14 @@ class TalentSystem:
 
         # Thousand Talents, cultivated: best-placed staff promoted to the tier; living share is personal income,
         # the rest is research money for the employer
+        self._review_noise = draws.normal(year, "t_prog_rank", p.key)  # one review draw per person and year
         for tier, level in enumerate(TIER_LEVEL):
             n = self.carry(f"tt_cu_{tier}", kpol.tt_cultivated[tier] * share)
             if n == 0:
                 continue
             limit = kp.cultivated_age_limit[tier]
             grant = kpol.tt_grant_cultivated[tier]
-            chosen = self._select(year, n, (p.age <= limit) & (p.level < level), draws)
+            chosen = self._select(year, n, (p.age <= limit) & (p.level < level))
             self._enrol(year, chosen, level, TT_CULTIVATED, grant, kp.cultivated_living_share * grant, oy,
                         grant * (1 - kp.cultivated_living_share), emp, flows, cost_weight=1.0 / share)
             flows.cultivated += len(chosen)
@@ -491,7 +492,7 @@ class TalentSystem:
         # Kunlun Talents leaders: promoted to leading level, personal grant + project funds to the employer
         n = self.carry("kunlun", kpol.kunlun_quota)
         if n:
-            chosen = self._select(year, n, p.age <= kp.kunlun_age_limit, draws)
+            chosen = self._select(year, n, p.age <= kp.kunlun_age_limit)
             self._enrol(year, chosen, 2, KUNLUN, kpol.kunlun_grant, kpol.kunlun_grant / max(kpol.kunlun_obligation_years, 1),
                         max(kpol.kunlun_obligation_years, 1), kpol.kunlun_project, emp, flows, cost_weight=1.0,
                         keep_level=True)
@@ -517,7 +518,7 @@ class TalentSystem:
         if arrivals:
             self.pop.append({name: np.concatenate([c[name] for c in arrivals]) for name in arrivals[0]})
 
-    def _select(self, year: int, n: int, extra: np.ndarray, draws: KnowledgeDraws) -> np.ndarray:
+    def _select(self, year: int, n: int, extra: np.ndarray) -> np.ndarray:
         """Up to ``n`` eligible residents (employed >= 1 year, not yet in a programme), best score first:
         score = level + N(0, 1), one review draw per person and year (a stand-in for expert review)."""
         p = self.pop
@@ -526,7 +527,7 @@ class TalentSystem:
         )
         if not len(eligible):
             return eligible
-        score = p.level[eligible] + draws.normal(year, "t_prog_rank", p.key, eligible)  # keyed: the same for every call
+        score = p.level[eligible] + self._review_noise[eligible]
         return eligible[top_n(score, p.key[eligible], n)]
 
     def _enrol(self, year: int, chosen: np.ndarray, level: int, prog: int, support: float, living: float,
