@@ -41,20 +41,23 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
     noise = draws.normal(year, "growth", f.uid)
     noise *= b.growth_noise
     log_g += noise
-    _shift(f, "rev_l2", "rev_l1", "revenue")
+    revenue = f.revenue  # last year's: it becomes the lag-1 column below (the arrays move, nothing is copied)
     drawn = np.exp(log_g, out=log_g)
-    drawn *= f.revenue
+    drawn *= revenue
     n_sectors = len(growth_premium)
     demand_growth = (1.0 + macro_growth) * np.exp(growth_premium)
-    demand = np.bincount(sector, weights=f.revenue, minlength=n_sectors) * demand_growth
+    demand = np.bincount(sector, weights=revenue, minlength=n_sectors) * demand_growth
     supplied = np.bincount(sector, weights=drawn, minlength=n_sectors)
     share_scale = np.divide(demand, supplied, out=np.ones(n_sectors), where=supplied > 0)
     drawn *= share_scale.take(sector, mode="wrap")  # = share_scale[sector], no bounds checks
-    np.maximum(drawn, 1.0, out=f.revenue)
+    np.maximum(drawn, 1.0, out=drawn)
+    c = f.cols
+    c["rev_l2"], c["rev_l1"], c["revenue"] = c["rev_l1"], revenue, drawn
     f.anchor[:] += np.log(demand_growth).take(sector, mode="wrap")
-    _shift(f, "rd_l2", "rd_l1", "rd")
-    # last year's subsidies become the lag (this year's start at zero: ``YEAR_FLOWS``, reset when exits are removed)
-    f.cols["subsidy_l1"], f.cols["subsidy"] = f.cols["subsidy"], f.cols["subsidy_l1"]
+    # last year's R&D and subsidies become the lags; this year's columns take the oldest arrays, whose values are
+    # stale until the year's flows are reset when the exits are removed (``YEAR_FLOWS``)
+    c["rd_l2"], c["rd_l1"], c["rd"] = c["rd_l1"], c["rd"], c["rd_l2"]
+    c["subsidy_l1"], c["subsidy"] = c["subsidy"], c["subsidy_l1"]
     rho = b.margin_persistence
     shock = draws.normal(year, "margin", f.uid)
     shock *= b.margin_sd * np.sqrt(1 - rho**2)
@@ -62,15 +65,6 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
     margin *= rho
     margin += (1 - rho) * b.margin_mean
     margin += shock
-
-
-def _shift(f: FirmPopulation, lag2: str, lag1: str, current: str) -> None:
-    """lag2 <- lag1 <- current: the lag-1 array becomes the lag-2 column and the old lag-2 array takes a copy of
-    the current values (one copy instead of two)."""
-    spare = f.cols[lag2]
-    f.cols[lag2] = f.cols[lag1]
-    spare[:] = f.cols[current]
-    f.cols[lag1] = spare
 
 
 def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
