@@ -94,13 +94,17 @@ class TalentPopulation(ColumnTable):
 def new_columns(n: int, key: np.ndarray, **values: Any) -> dict[str, np.ndarray]:
     """Columns (except pid) for ``n`` new people with draw keys ``key``: zeros, then ``values`` (scalars
     broadcast)."""
-    cols = {name: np.zeros(n, dtype=dtype) for name, dtype in COLUMNS.items() if name != "pid"}
-    cols["key"][:] = key
-    cols["employer"][:] = -1
-    cols["resident"][:] = True
-    cols["fte"][:] = 1.0
-    for name, value in values.items():
-        cols[name] = np.broadcast_to(np.asarray(value, dtype=COLUMNS[name]), (n,)).copy()
+    given = {"key": key, "employer": -1, "resident": True, "fte": 1.0, **values}
+    cols = {}
+    for name, dtype in COLUMNS.items():
+        if name == "pid":
+            continue
+        value = np.asarray(given.get(name, 0), dtype=dtype)
+        # a scalar fills the column; an array of n values is copied; anything else is broadcast
+        if value.ndim == 0:
+            cols[name] = np.full(n, value, dtype=dtype)
+        else:
+            cols[name] = value.copy() if value.shape == (n,) else np.broadcast_to(value, (n,)).copy()
     return cols
 
 
