@@ -79,11 +79,13 @@ def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np
 
 def compute(
     f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float,
-    knowledge: dict[str, np.ndarray] | None = None,
+    knowledge: dict[str, np.ndarray] | None = None, flow_firms: np.ndarray | None = None,
 ) -> list[dict[str, float | int | str]]:
     """One row per region (province first, then prefectures in geography.toml order).
 
     ``knowledge``: the knowledge system's columns (province first, full scale), e.g. ``KnowledgeSystem.columns``.
+    ``flow_firms``: positions of the firms with a non-zero money flow in ``flows`` (repeats allowed; None: found
+    here).
     """
     prefs = data.prefectures()
     k = len(prefs)
@@ -96,8 +98,11 @@ def compute(
     rd_cost_weights = f.rd * flows.user_cost
     spend = [getattr(flows, attr) for attr in SPEND_COLUMNS.values()]
     nonzero = (f.rd != 0.0) | (f.rd_real != 0.0) | (rd_cost_weights != 0.0)
-    for weights in spend:
-        nonzero |= weights != 0.0
+    if flow_firms is None:
+        for weights in spend:
+            nonzero |= weights != 0.0
+    else:
+        nonzero[flow_firms] = True
     paid = np.flatnonzero(nonzero)  # once: on a mask of a few per cent, flatnonzero costs more than the sums
     pref_paid = pref[paid]
 

@@ -156,7 +156,10 @@ class QinghaiModel(mesa.Model):
         )
         knowledge = self.knowledge.step(year, pol, f, macro)
         self._book(flows)
-        self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge))
+        # the firms with any money flow: the subsidy payees and the two tax expenditures' (the indicators sum these)
+        flow_firms = np.concatenate((got, np.flatnonzero(tax_super_deduction != 0.0),
+                                     np.flatnonzero(tax_hte_rate != 0.0)))
+        self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge, flow_firms))
 
     def _book(self, flows: YearFlows) -> None:
         """Record full-scale spending in the governments' ledgers."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import PREF, SECTOR, make_firms
@@ -155,3 +156,17 @@ def test_province_row_is_sum_of_prefectures(scale):
     assert province["hte_per_10k_enterprises"] == pytest.approx(1e4 * province["hte_count"] / province["enterprises"],
                                                                 rel=1e-12)
     assert province["enterprises"] == pytest.approx(40 / scale, rel=1e-12)
+
+
+def test_given_flow_firms_give_the_same_rows():
+    """The model passes the positions of the firms with a money flow (``flow_firms``, repeats allowed); the rows are
+    the same as when compute finds them, and a position missing from them changes the sums (the argument is used)."""
+    f = make_firms(*FIRMS)
+    money = flows(len(FIRMS), GRANTS)
+    money.tax_hte_rate = np.array([0.0, 0.0, 0.0, 7.5, 0.0, 0.0])  # firms 3 and 5: no R&D, a flow
+    money.vouchers = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 10.0])
+    given = np.array([0, 2, 4, 3, 5, 3])  # grants, tax, voucher (3 twice)
+    want = pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0))
+    assert pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0, flow_firms=given)).equals(want)  # NaN where NaN
+    missing = pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0, flow_firms=np.array([0, 2, 4, 5])))
+    assert not missing.equals(want)
