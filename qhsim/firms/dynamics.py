@@ -102,7 +102,9 @@ def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace
     target = b.non_rd_hitech_factor * f.tech_orient
     active = np.flatnonzero(f.rd_active)
     target[active] = f.tech_orient[active]
-    share = f.hitech_share + b.hitech_share_drift * (target - f.hitech_share)
+    share = np.subtract(target, f.hitech_share, out=target)  # share + drift x (target - share), in place
+    share *= b.hitech_share_drift
+    share += f.hitech_share
     # the gain only for this year's innovators (adding 0.0 to a share >= +0 changes nothing)
     gained = doing[f.innovated[doing]]
     np.minimum(share, 1.0, out=f.hitech_share)

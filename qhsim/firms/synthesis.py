@@ -262,7 +262,9 @@ def _rd_propensity(pref: np.ndarray, active: np.ndarray, relative: np.ndarray, r
     propensity = np.ones(n_pref)
     if not pinned:
         return propensity
-    in_pinned = np.isin(pref, [i for i, _ in pinned])
+    in_pinned = np.zeros(len(pref), dtype=bool)
+    for i, _ in pinned:
+        in_pinned |= pref == i
     rest = _level(active & ~in_pinned, relative, rev, floor, (1.0 - sum(s for _, s in pinned)) * target_rd, b)
     for i, share in pinned:
         level = _level(active & (pref == i), relative, rev, floor, share * target_rd, b)
