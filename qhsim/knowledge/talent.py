@@ -273,17 +273,18 @@ class TalentSystem:
         self.amenity = amenity  # per prefecture, share of wage
 
     # --- helpers ----------------------------------------------------------------------------------------------
-    def employer_index(self, emp: EmployerView) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(is_firm, firm position, institution index) per person; firm position -1 where the firm is gone."""
-        p = self.pop
-        is_firm = p.kind == FIRM
-        pos = np.full(len(p), -1, dtype=np.int64)
+    def employer_index(self, emp: EmployerView, start: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(is_firm, firm position, institution index) per person from position ``start`` on; firm position -1 where
+        the firm is gone."""
+        kind, employer = self.pop.kind[start:], self.pop.employer[start:]
+        is_firm = kind == FIRM
+        pos = np.full(len(kind), -1, dtype=np.int64)
         if is_firm.any() and len(emp.firm_uid):
-            i = np.searchsorted(emp.firm_uid, p.employer[is_firm])
+            i = np.searchsorted(emp.firm_uid, employer[is_firm])
             i = np.minimum(i, len(emp.firm_uid) - 1)
-            ok = emp.firm_uid[i] == p.employer[is_firm]
+            ok = emp.firm_uid[i] == employer[is_firm]
             pos[np.flatnonzero(is_firm)[ok]] = i[ok]
-        inst = np.where(p.kind == INSTITUTION, p.employer - INSTITUTION_KEY, -1)
+        inst = np.where(kind == INSTITUTION, employer - INSTITUTION_KEY, -1)
         return is_firm, pos, inst
 
     def person_pref(self, emp: EmployerView) -> np.ndarray:
@@ -370,13 +371,17 @@ class TalentSystem:
         index = tuple(a[keep] for a in index)
 
         # layoffs where staff exceed the target (only people without a running obligation)
-        self._layoffs(year, emp, draws, index)
+        out = self._layoffs(year, emp, draws, index)
+        is_firm, pos, inst = index
+        index = (is_firm & ~out, np.where(out, -1, pos), np.where(out, -1, inst))  # the laid-off have no employer
 
-        # talent programmes
+        # talent programmes (they append their arrivals)
+        before = len(p)
         self._programmes(year, kpol, kp, draws, emp, wage_index, flows)
+        index = tuple(np.concatenate(pair) for pair in zip(index, self.employer_index(emp, before)))
 
         # hiring
-        self._hire(year, kp, draws, emp, wage_index, flows)
+        self._hire(year, kp, draws, emp, wage_index, flows, index)
 
         # seekers not rehired leave R&D work
         seeker = self.pop.kind == NONE
@@ -386,7 +391,8 @@ class TalentSystem:
         flows.flexible_active = int((~self.pop.resident).sum())
         return flows
 
-    def _layoffs(self, year: int, emp: EmployerView, draws: KnowledgeDraws, index: tuple) -> None:
+    def _layoffs(self, year: int, emp: EmployerView, draws: KnowledgeDraws, index: tuple) -> np.ndarray:
+        """Lay off staff above their employer's target; return the mask of the laid-off."""
         p = self.pop
         is_firm, pos, inst = index
         firm_head, inst_head = self.headcounts(emp, index)
@@ -398,6 +404,7 @@ class TalentSystem:
         out = layoff_mask(p.employer, releasable, excess, draws.uniform(year, "t_layoff", p.key))
         p.kind[out] = NONE
         p.employer[out] = -1
+        return out
 
     def _host(self, year: int, keys: np.ndarray, inst_share: float, emp: EmployerView,
               draws: KnowledgeDraws) -> tuple[np.ndarray, np.ndarray]:
@@ -555,9 +562,10 @@ class TalentSystem:
             flows.research_to_firms[int(uid)] = flows.research_to_firms.get(int(uid), 0.0) + research
 
     def _hire(self, year: int, kp: SimpleNamespace, draws: KnowledgeDraws, emp: EmployerView, wage_index: float,
-              flows: TalentFlows) -> None:
+              flows: TalentFlows, index: tuple | None = None) -> None:
+        """Fill the employers' vacancies; ``index``: ``employer_index(emp)`` if already known."""
         p, k = self.pop, self.n_pref
-        firm_head, inst_head = self.headcounts(emp)
+        firm_head, inst_head = self.headcounts(emp, index)
         v_firm = np.maximum(emp.firm_target - firm_head, 0)
         v_inst = np.maximum(emp.inst_target - inst_head, 0)
         v_firm = np.minimum(v_firm, MAX_SLOTS - 1)
