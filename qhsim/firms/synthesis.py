@@ -82,9 +82,11 @@ def new_firms(draws: KeyedDraws, uids: np.ndarray, year: int, size_factor: float
     S = sector_table()
     n = len(uids)
     pref, sector = _location_and_sector(draws, year, uids)
-    sigma = S.revenue_sigma[sector] * (1.0 if year == START_YEAR else b.entrant_sigma_factor)
-    pref_size = np.array([p.firm_size_factor for p in data.prefectures()])[pref]
-    revenue = S.revenue_median[sector] * size_factor * pref_size * np.exp(sigma * draws.normal(year, "new_size", uids))
+    # per-sector and per-prefecture values gathered with take (the same values as indexing, without bounds checks)
+    sigma = S.revenue_sigma.take(sector, mode="wrap") * (1.0 if year == START_YEAR else b.entrant_sigma_factor)
+    pref_size = np.array([p.firm_size_factor for p in data.prefectures()]).take(pref, mode="wrap")
+    revenue = (S.revenue_median.take(sector, mode="wrap") * size_factor * pref_size
+               * np.exp(sigma * draws.normal(year, "new_size", uids)))
     revenue = np.maximum(revenue, 1.0)
     margin = b.margin_mean + b.margin_sd * draws.normal(year, "new_margin", uids)
     tech_orient = _beta_quantile(sector, draws.uniform(year, "new_orient", uids))
@@ -98,12 +100,13 @@ def new_firms(draws: KeyedDraws, uids: np.ndarray, year: int, size_factor: float
         rev_l1=revenue / (1 + b.history_growth),
         rev_l2=revenue / (1 + b.history_growth) ** 2,
         margin=margin,
-        employees=np.maximum(revenue / S.revenue_per_employee[sector], 1.0),
-        eta=b.intensity_dispersion * draws.normal(year, "new_eta", uids) + np.log(rd_propensity)[pref],
+        employees=np.maximum(revenue / S.revenue_per_employee.take(sector, mode="wrap"), 1.0),
+        eta=(b.intensity_dispersion * draws.normal(year, "new_eta", uids)
+             + np.log(rd_propensity).take(pref, mode="wrap")),
         tech_orient=tech_orient,
         hitech_share=b.non_rd_hitech_factor * tech_orient,
-        encouraged=draws.uniform(year, "new_encouraged", uids) < S.encouraged_share[sector],
-        deduct_excluded=draws.uniform(year, "new_excluded", uids) < S.excluded_from_deduction[sector],
+        encouraged=draws.uniform(year, "new_encouraged", uids) < S.encouraged_share.take(sector, mode="wrap"),
+        deduct_excluded=draws.uniform(year, "new_excluded", uids) < S.excluded_from_deduction.take(sector, mode="wrap"),
     )
     return {name: cols[name] if name in cols else np.zeros(n, dtype=dtype) for name, dtype in COLUMNS.items()}
 

@@ -68,8 +68,8 @@ def ex_post_subsidy(f: FirmPopulation, pol: PolicyYear, budget: float, draws: Ke
     """Subsidy on this year's R&D (后补助): min(rate x R&D, cap) for claimants, pro rata within budget."""
     if budget <= 0 or pol.expost_rate <= 0:
         return np.zeros(len(f))
-    claims = draws.chance(pol.year, "expost_apply", f.uid, b.expost_apply_probability, f.rd > 0)
-    c = np.flatnonzero(claims)
+    rd = np.flatnonzero(f.rd > 0)  # claimants among the firms with R&D
+    c = rd[draws.uniform(pol.year, "expost_apply", f.uid, rd) < b.expost_apply_probability]
     entitlement = np.zeros(len(f))
     entitlement[c] = np.minimum(pol.expost_rate * f.rd[c], pol.expost_cap)
     return _pro_rata(entitlement, budget)
