@@ -195,3 +195,34 @@ def by_flags(rule: Callable[..., tuple[np.ndarray, ...]], *flags: np.ndarray) ->
     code, combinations = flag_code(*flags)
     # take(mode="wrap") gathers the same values as table[code] (the codes are in range), without the bounds checks
     return tuple(np.asarray(table).take(code, mode="wrap") for table in rule(*combinations))
+
+
+class Lookup:
+    """Per-row values ``table[code]``, with the rows at the sorted positions ``at`` taking ``values`` instead, gathered
+    only where indexed: ``lookup[idx]`` equals ``np.asarray(lookup)[idx]`` for positions (or a mask) ``idx``. For
+    callers that read a whole-population column at a few positions (``by_flags`` without the whole column)."""
+
+    def __init__(self, table: np.ndarray, code: np.ndarray, at: np.ndarray | None = None,
+                 values: np.ndarray | None = None):
+        self.table, self.code = np.asarray(table), code
+        self.at = np.zeros(0, dtype=np.intp) if at is None else at
+        self.values = np.zeros(0, dtype=self.table.dtype) if values is None else values
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        out = self.table.take(self.code[idx], mode="wrap")
+        if len(self.at) and len(idx):
+            j = np.minimum(np.searchsorted(self.at, idx), len(self.at) - 1)
+            hit = self.at[j] == idx
+            out[hit] = self.values[j[hit]]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self.table.take(self.code, mode="wrap")
+        out[self.at] = self.values
+        return out if dtype is None else out.astype(dtype)

@@ -278,9 +278,9 @@ def test_full_decision_step(case):
 
 def test_decision_without_probabilities_is_the_same(case):
     """The model's step (``probabilities=False``: stop probabilities for the active firms only, start probabilities
-    for the start candidates only, the model's fields only) takes the same decisions bit for bit: with the case's draws, with draws just
-    below and at every firm's own probabilities (the screen must miss no firm that starts), and with the size
-    elasticity negative (no screen)."""
+    for the start candidates only, the model's fields only, tax rates looked up where read) takes the same decisions
+    bit for bit: with the case's draws, with draws just below and at every firm's own probabilities (the screen must
+    miss no firm that starts), and with the size elasticity negative (no screen)."""
     f, pol, b = case["f"], case["pol"], case["b"]
     full = decide(f, pol, b, S, LEVEL, case["u_start"], case["u_stop"], FTE_COST)
     edge_start = np.nextafter(full["p_start"], 0.0)  # every inactive firm starts, by the smallest margin
@@ -290,8 +290,10 @@ def test_decision_without_probabilities_is_the_same(case):
             want = decide(f, pol, behaviour, S, LEVEL, u_start, u_stop, FTE_COST)
             got = decide(f, pol, behaviour, S, LEVEL, u_start, u_stop, FTE_COST, probabilities=False)
             assert sorted(got) == sorted(MODEL_FIELDS)
-            for field in MODEL_FIELDS:
+            some = np.concatenate([np.random.default_rng(1).permutation(len(f))[:300], np.flatnonzero(f.rd_l1 > 0)])
+            for field in MODEL_FIELDS:  # whole (np.asarray) and read at positions (a Lookup's own gather)
                 assert np.array_equal(got[field], want[field]), field
+                assert np.array_equal(got[field][some], want[field][some]), field
     starts = decide(f, pol, b, S, LEVEL, edge_start, full["p_stop"], FTE_COST, probabilities=False)["rd_active"]
     assert starts[~f.rd_active & (full["p_start"] > 0)].all()  # the edge draws reach the screened-out firms too
 

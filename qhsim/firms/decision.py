@@ -16,6 +16,7 @@ import numpy as np
 from qhsim.firms.certification import hte_notch, reward_notch
 from qhsim.firms.rd import (
     campaign_targets,
+    capped_deduction,
     deduction_flags,
     deduction_rule,
     desired_intensity,
@@ -34,7 +35,7 @@ from qhsim.firms.rd import (
 )
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
-from qhsim.soa import flag_code
+from qhsim.soa import Lookup, flag_code
 
 # What ``decide`` returns, in order (the reference returns the same keys).
 STEP_FIELDS = ("tau", "tau_alt", "d", "d_use", "s", "uc", "targeted", "p_start", "p_stop", "rd_active", "r_star",
@@ -62,9 +63,9 @@ def decide(
     """This year's R&D decisions given the uniform draws for starting and stopping and the year's cost of an
     R&D FTE (``qhsim.macro.cost_per_fte``, for the HTE S&T-staff criterion); ``f`` is unchanged.
 
-    ``probabilities=False`` (the model's step): only the MODEL_FIELDS, the same values; the stop and start
-    probabilities are then computed only where they decide (stop for the active firms, start for
-    ``start_candidates``)."""
+    ``probabilities=False`` (the model's step): only the MODEL_FIELDS, the same values, tau, tau_alt, d and d_use as
+    ``qhsim.soa.Lookup`` (gathered where read); the stop and start probabilities are then computed only where they
+    decide (stop for the active firms, start for ``start_candidates``)."""
     # tax rates, deduction rate, user cost and its start-logit term: for firms without R&D last year (nearly all)
     # these depend on seven conditions only (tax_flags, deduction_flags), so they are looked up per combination
     # (the same arithmetic on the same numbers); the firms with R&D last year then get their own d_use, s and uc
@@ -78,9 +79,14 @@ def decide(
 
     code, combinations = flag_code(*tax_flags(f, pol), *deduction_flags(f, pol, S.manufacturing))
     tables = rates(*combinations)
-    tau, tau_alt, d, uc = (np.asarray(t).take(code, mode="wrap") for t in tables[:4])
     had = last_year_performers(f)
-    d_use = usable_deduction(f, d, had)  # the statutory rate counts for the tax ledger, the usable one for decisions
+    uc = np.asarray(tables[3]).take(code, mode="wrap")
+    if probabilities:
+        tau, tau_alt, d = (np.asarray(t).take(code, mode="wrap") for t in tables[:3])
+        d_use = usable_deduction(f, d, had)  # statutory rate for the tax ledger, the usable one for decisions
+    else:  # the model reads these at a few positions only: looked up where read
+        tau, tau_alt, d = (Lookup(t, code) for t in tables[:3])
+        d_use = Lookup(tables[2], code, had, capped_deduction(f, d[had], had))
     s = expected_subsidy_rate(f, b, had)
     uc[had] = user_cost(tau[had], d_use[had], s[had], b.user_cost_floor)
     targeted = campaign_targets(f, pol, S.industrial)

@@ -95,10 +95,15 @@ def usable_deduction(f: FirmPopulation, d: np.ndarray, had: np.ndarray | None = 
     carry-forward, ``tax_expenditure``), so a firm at the cap gains neither from more R&D nor from relabelling.
     ``had``: ``last_year_performers(f)`` if already computed."""
     had = last_year_performers(f) if had is None else had  # the cap only binds for them (a few per cent)
-    taxable = np.maximum(f.margin[had] * f.revenue[had], 0.0)
     out = d.copy()
-    out[had] = np.minimum(d[had], taxable / f.rd_l1[had])
+    out[had] = capped_deduction(f, d[had], had)
     return out
+
+
+def capped_deduction(f: FirmPopulation, d: np.ndarray, had: np.ndarray) -> np.ndarray:
+    """``usable_deduction`` of the firms at ``had`` (last year's R&D performers), whose statutory rates are ``d``."""
+    taxable = np.maximum(f.margin[had] * f.revenue[had], 0.0)
+    return np.minimum(d, taxable / f.rd_l1[had])
 
 
 def expected_subsidy_rate(f: FirmPopulation, b: SimpleNamespace, had: np.ndarray | None = None) -> np.ndarray:
