@@ -19,6 +19,7 @@ from qhsim.experiments.engine import extract_cells
 from qhsim.calibration.settings import CONFIG_FILE, FreeParameter, load_config
 from qhsim.calibration.targets import TargetSet, cell_key, load_targets
 from qhsim.config import resolve_raw
+from qhsim.errors import InputError
 
 from conftest import ROOT
 
@@ -174,3 +175,35 @@ def test_results_do_not_depend_on_completion_order(monkeypatch):
         assert a["cells"] == b["cells"] and a["parameters"] == b["parameters"]
     # the seeds differ, so a mix-up of seed positions would show
     assert len(set(in_order[0]["cells"]["rd_intensity|province|2017"])) == len(seeds)
+
+
+def ridge_distance(ids, thetas, desc):
+    """A narrow correlated ridge (a + b pinned to 1%, a - b loosely) plus two independent targets."""
+    return [math.sqrt(((t["a"] + t["b"] - 1.2) / 0.01) ** 2 + ((t["a"] - t["b"] + 0.1) / 0.3) ** 2
+                      + ((t["c"] - 0.7) / 0.05) ** 2 + ((t["d"] - 0.2) / 0.05) ** 2) / 2 for t in thetas]
+
+
+def ridge_run(kernel: str, seed: int):
+    params = tuple(FreeParameter(n, 0.0, 1.0) for n in "abcd")
+    cfg = load_config("small", CONFIG_FILE).with_(particles=100, batch=100, max_generations=30, max_evaluations=3000,
+                                                  epsilon_floor=1.0, quantile=0.5, min_acceptance=0.0,
+                                                  random_seed=seed, kernel=kernel)
+    return run_abc_smc(params, cfg, ridge_distance)
+
+
+def test_local_kernel_gets_closer_than_the_global_one_on_a_correlated_ridge():
+    """Same budget (3,000 evaluations), six seeds each: the optimal local covariance kernel (Filippi et al. 2013)
+    ends at a smaller epsilon than 2 x the global covariance — median over the seeds about 1.05 against 1.9
+    (measured; a run the budget stops inside a generation can end looser, with either kernel)."""
+    seeds = range(1, 7)
+    glob = np.median([ridge_run("global", s).final.epsilon for s in seeds])
+    local = np.median([ridge_run("olcm", s).final.epsilon for s in seeds])
+    assert local < 0.7 * glob, (local, glob)
+
+
+def test_kernel_must_be_known(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG_FILE.read_text(encoding="utf-8").replace("[small]\n", '[small]\nkernel = "local"\n', 1),
+                   encoding="utf-8")
+    with pytest.raises(InputError, match=r"kernel = 'local': expected one of 'global', 'olcm'"):
+        load_config("small", cfg)

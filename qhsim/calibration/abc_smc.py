@@ -8,17 +8,23 @@ Doucet & Jasra 2012; Drovandi & Pettitt 2011), on the simulated-moments distance
 * Parameters live in the unit cube (uniform prior there; log-uniform priors map through log).
 * Generation 0 draws ``particles`` points from the prior; every one is accepted.
 * Generation t proposes from the previous population: pick a particle by weight, perturb it with a
-  Gaussian kernel of covariance 2 x the weighted population covariance (Beaumont et al. 2009), redraw
-  if outside the prior support. Proposals are evaluated in batches; the first ``particles`` proposals
+  Gaussian kernel, redraw if outside the prior support. ``kernel = "global"``: one covariance, 2 x the
+  weighted population covariance (Beaumont et al. 2009). ``kernel = "olcm"``: the optimal local covariance
+  of Filippi, Barnes, Cornebise & Stumpf (2013, *Stat. Appl. Genet. Mol. Biol.* 12:87), one per particle j,
+  Σ_j = Σ_k w_k (θ_k − θ_j)(θ_k − θ_j)ᵀ over the previous particles k already within the new epsilon
+  (weights renormalised over them): wide where the population still has to move, narrow along ridges and
+  near the mode, so more proposals land within epsilon when the posterior is correlated or concentrated. Proposals are evaluated in batches; the first ``particles`` proposals
   (by evaluation id) with distance <= epsilon_t form the new population, weighted
-  w_i ∝ prior(θ_i) / Σ_j W_j K(θ_i | θ_j).
+  w_i ∝ prior(θ_i) / Σ_j W_j K_j(θ_i | θ_j) (with each K_j's normalising constant under "olcm").
 * epsilon never falls below ``epsilon_floor`` (default 1: "within the targets' tolerances"); fitting
   tighter than the statistics are exact would only fit noise. Under Wilkinson's (2013) reading, the final
   population is then an exact posterior sample for an observation model in which each statistic may
   differ from the model's expectation by up to its tolerance.
 * Stop: epsilon reached the floor, or acceptance rate < ``min_acceptance``, or ``max_generations``, or
   ``max_evaluations``. If the evaluation budget runs out inside a generation, epsilon_t is raised to the
-  ``particles``-th smallest distance proposed in it (so the population is complete) and the run stops.
+  ``particles``-th smallest distance proposed in it (so the population is complete) and the run stops. (That
+  epsilon can exceed the previous generation's: the shipped calibration's last generation is such a case; kept
+  so that its journal replays exactly.)
 
 Everything random comes from ``numpy.random.default_rng([random_seed, generation])`` and the evaluation
 ids are assigned in proposal order, so the path is identical for any number of workers and when resumed.
@@ -128,6 +134,31 @@ def log_kernel(new: np.ndarray, old: np.ndarray, chol: np.ndarray) -> np.ndarray
     return -0.5 * np.sum(z**2, axis=-1)
 
 
+def local_cholesky(prev: Generation, eps: float) -> np.ndarray | None:
+    """(N, d, d) Cholesky factors of the optimal local covariance (Filippi et al. 2013) of each particle of
+    ``prev``, from the particles already within ``eps``; None when fewer than two are (the caller then uses the
+    global kernel). Regularised like ``kernel_cholesky``."""
+    keep = prev.distances <= eps
+    if int(keep.sum()) < 2:
+        return None
+    w = prev.weights[keep] / prev.weights[keep].sum()
+    diff = prev.u[keep][None, :, :] - prev.u[:, None, :]  # (N, K, d): θ_k − θ_j
+    cov = np.einsum("k,jka,jkb->jab", w, diff, diff)
+    d = prev.u.shape[1]
+    ridge = np.maximum(1e-10, 1e-6 * np.trace(cov, axis1=1, axis2=2) / d)
+    cov += ridge[:, None, None] * np.eye(d)
+    return np.linalg.cholesky(cov)
+
+
+def log_local_kernel(new: np.ndarray, old: np.ndarray, chols: np.ndarray) -> np.ndarray:
+    """log K_j(new_i | old_j) with kernel j's own covariance, normalising constant included (it differs
+    between kernels), shape (len(new), len(old))."""
+    diff = new[:, None, :] - old[None, :, :]  # (M, N, d)
+    z = np.einsum("jab,ijb->ija", np.linalg.inv(chols), diff)
+    log_det = np.sum(np.log(np.diagonal(chols, axis1=1, axis2=2)), axis=1)
+    return -0.5 * np.sum(z**2, axis=-1) - log_det[None, :]
+
+
 def run_abc_smc(
     params: Sequence[FreeParameter],
     cfg: CalibrationConfig,
@@ -171,6 +202,7 @@ def run_abc_smc(
             stop = "no finite distance in the previous population (model output NaN for an active target)"
             break
         chol = kernel_cholesky(prev.u, prev.weights)
+        local = local_cholesky(prev, eps) if cfg.kernel == "olcm" else None
         rng = np.random.default_rng([cfg.random_seed, t])
         budget_gen = math.ceil(n / cfg.min_acceptance) if cfg.min_acceptance > 0 else 10**9
         acc_ids: list[int] = []
@@ -190,7 +222,7 @@ def run_abc_smc(
                     else f"acceptance rate below min_acceptance = {cfg.min_acceptance:g}"
                 )
                 break
-            us = _propose(rng, prev, chol, size)
+            us = _propose(rng, prev, chol if local is None else local, size)
             ids, dist = run_batch(t, us, f"gen {t} eps={eps:.3g} accepted {len(acc_ids)}/{n}")
             proposed += size
             for i, u, dd in zip(ids, us, dist):
@@ -214,7 +246,8 @@ def run_abc_smc(
             acc_d = [seen_d[k] for k in keep]
             relaxed = True
         u_new = np.asarray(acc_u)
-        logw = -logsumexp(log_kernel(u_new, prev.u, chol), b=prev.weights[None, :], axis=1)
+        log_k = log_kernel(u_new, prev.u, chol) if local is None else log_local_kernel(u_new, prev.u, local)
+        logw = -logsumexp(log_k, b=prev.weights[None, :], axis=1)
         w = np.exp(logw - logw.max())
         gen = Generation(t, eps, acc_ids, u_new, w / w.sum(), np.asarray(acc_d), proposed, within, relaxed)
         generations.append(gen)
@@ -238,11 +271,12 @@ def run_abc_smc(
 
 
 def _propose(rng: np.random.Generator, prev: Generation, chol: np.ndarray, size: int) -> np.ndarray:
+    """``size`` proposals; ``chol`` is one (d, d) factor for every particle or (N, d, d), one per particle."""
     out = np.empty((size, prev.u.shape[1]))
     for k in range(size):
         for _ in range(MAX_REDRAWS):
             j = rng.choice(len(prev.weights), p=prev.weights)
-            cand = prev.u[j] + chol @ rng.standard_normal(prev.u.shape[1])
+            cand = prev.u[j] + (chol if chol.ndim == 2 else chol[j]) @ rng.standard_normal(prev.u.shape[1])
             if np.all((cand >= 0.0) & (cand <= 1.0)):
                 break
         else:  # pragma: no cover - only with a degenerate kernel

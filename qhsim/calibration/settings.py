@@ -189,6 +189,7 @@ class CalibrationConfig:
     conditional: tuple[str, ...] = ()  # level parameters re-fitted given the structural median (calibration.conditional)
     conditional_budget: int = 120  # ... in at most this many evaluations ...
     conditional_seeds: tuple[int, ...] = ()  # ... with these seeds (default: ``seeds``)
+    kernel: str = "global"  # ABC-SMC perturbation kernel: "global" (Beaumont et al. 2009) or "olcm" (Filippi et al. 2013)
     workers: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -223,9 +224,10 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "conditional": (tuple, None),
     "conditional_budget": (int, (1, 10**5)),
     "conditional_seeds": (list, None),
+    "kernel": (str, ("global", "olcm")),
 }
 OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population", "response_candidates",
-                 "response_screen_seeds", "conditional", "conditional_budget", "conditional_seeds")
+                 "response_screen_seeds", "conditional", "conditional_budget", "conditional_seeds", "kernel")
 
 
 def _check_value(path: Path, key: str, value: Any) -> Any:
@@ -236,6 +238,8 @@ def _check_value(path: Path, key: str, value: Any) -> Any:
             raise InputError(f"{where}: expected true or false")
         return value
     if kind is str:
+        if bounds is not None and value not in bounds:
+            raise InputError(f"{where}: expected one of {', '.join(repr(b) for b in bounds)}")
         if not isinstance(value, str) or not value:
             raise InputError(f"{where}: expected a non-empty string (a path)")
         return value
@@ -315,6 +319,7 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
         conditional=values.get("conditional", ()),
         conditional_budget=values.get("conditional_budget", CalibrationConfig.conditional_budget),
         conditional_seeds=values.get("conditional_seeds", ()),
+        kernel=values.get("kernel", "global"),
         extra=extra,
     )
 
