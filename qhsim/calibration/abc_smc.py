@@ -13,9 +13,10 @@ Doucet & Jasra 2012; Drovandi & Pettitt 2011), on the simulated-moments distance
   of Filippi, Barnes, Cornebise & Stumpf (2013, *Stat. Appl. Genet. Mol. Biol.* 12:87), one per particle j,
   Σ_j = Σ_k w_k (θ_k − θ_j)(θ_k − θ_j)ᵀ over the previous particles k already within the new epsilon
   (weights renormalised over them): wide where the population still has to move, narrow along ridges and
-  near the mode, so more proposals land within epsilon when the posterior is correlated or concentrated. Proposals are evaluated in batches; the first ``particles`` proposals
-  (by evaluation id) with distance <= epsilon_t form the new population, weighted
-  w_i ∝ prior(θ_i) / Σ_j W_j K_j(θ_i | θ_j) (with each K_j's normalising constant under "olcm").
+  near the mode, so more proposals land within epsilon when the posterior is correlated or concentrated.
+  Proposals are evaluated in batches; the first ``particles`` proposals (by evaluation id) with distance
+  <= epsilon_t form the new population, weighted w_i ∝ prior(θ_i) / Σ_j W_j K_j(θ_i | θ_j) (with each K_j's
+  normalising constant under "olcm").
 * epsilon never falls below ``epsilon_floor`` (default 1: "within the targets' tolerances"); fitting
   tighter than the statistics are exact would only fit noise. Under Wilkinson's (2013) reading, the final
   population is then an exact posterior sample for an observation model in which each statistic may

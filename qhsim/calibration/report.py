@@ -369,6 +369,8 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         ("model scale", f"{cfg.scale:g}"),
         ("seeds (common random numbers)", ", ".join(str(s) for s in cfg.seeds)),
         ("particles", cfg.particles),
+        ("perturbation kernel", "global: 2 x the population covariance (Beaumont et al. 2009)" if cfg.kernel == "global"
+         else "olcm: optimal local covariance per particle (Filippi et al. 2013)"),
         ("targets in the objective", f"{len(obj.active)} of {len(obj.targets)} ({len(obj.skip)} not yet modelled)"),
         ("information used", "all targets" if cfg.known_by is None else f"targets known by {cfg.known_by}"),
         ("generations", len(res.generations)),
