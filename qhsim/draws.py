@@ -149,9 +149,13 @@ class KeyedDraws:
         """Mask: ``where`` and uniform < ``p`` (a number or one per uid); draws only where ``where`` holds, with
         the values ``uniform`` gives, so the result equals ``where & (uniform(...) < p)``."""
         out = np.zeros(len(uids), dtype=bool)
-        idx = np.flatnonzero(where)
-        out[idx] = self.uniform(year, purpose, uids, idx) < (p[idx] if np.ndim(p) else p)
+        out[self.pick(year, purpose, uids, p, np.flatnonzero(where))] = True
         return out
+
+    def pick(self, year: int, purpose: str, uids: np.ndarray, p: float | np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The positions ``at`` whose uniform is below ``p`` (a number or one per uid): ``chance`` for callers that
+        hold positions, drawn only there."""
+        return at[self.uniform(year, purpose, uids, at) < (p[at] if np.ndim(p) else p)]
 
     def normal(self, year: int, purpose: str, uids: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
         """N(0, 1) per uid (inverse-CDF transform of ``uniform``)."""

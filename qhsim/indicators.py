@@ -16,6 +16,7 @@ from qhsim import data
 from qhsim.firms import sector_table
 from qhsim.firms.state import FirmPopulation
 from qhsim.results import PROVINCE
+from qhsim.soa import flag_code
 
 ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]  # 万元 (规模以上工业企业)
 WAN_PER_YI = 1e4  # 1亿元 = 10,000万元
@@ -69,12 +70,10 @@ def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np
     for flag in flags[1:]:
         some |= flag
     rows = np.flatnonzero(some)
-    bits = np.zeros(len(rows), dtype=np.uint8)
-    for i, flag in enumerate(flags):
-        bits |= flag[rows].view(np.uint8) << i
+    bits, combinations = flag_code(*(flag[rows] for flag in flags))
     table = np.bincount(code[rows] * (1 << m) + bits, minlength=k << m).reshape(k, 1 << m)
     table[:, 0] += np.bincount(code, minlength=k) - table.sum(axis=1)
-    return table, tuple(((np.arange(1 << m) >> i) & 1).astype(bool) for i in range(m))
+    return table, combinations
 
 
 def compute(

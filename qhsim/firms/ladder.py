@@ -49,7 +49,7 @@ def certify(
         & (now.revenue <= TECH_SME_MAX_REVENUE)
         & (np.divide(now.rd, now.revenue) >= b.tech_sme_min_intensity)
     ]
-    registered = sme_ok[draws.uniform(year, "sme", uid, sme_ok) < b.tech_sme_register_probability]
+    registered = draws.pick(year, "sme", uid, b.tech_sme_register_probability, sme_ok)
     f.sme_year[registered] = year
 
     tbe_ok = active[three_year_ratio(now) >= b.tbe_min_intensity]

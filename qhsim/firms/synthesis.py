@@ -153,8 +153,12 @@ def initial_population(
     cols["eta"] = cols["eta"] + np.log(propensity)[cols["pref"]]
     relative = d.relative0 * propensity[cols["pref"]]
 
+    def bounded(level: float, rel: np.ndarray, fl: np.ndarray) -> np.ndarray:
+        """R&D intensity of performers with relative intensities ``rel`` and floors ``fl`` at ``level``."""
+        return np.maximum(np.minimum(level * rel, b.max_rd_intensity), fl)
+
     def intensity(level: float) -> np.ndarray:
-        return np.where(active, np.maximum(np.minimum(level * relative, b.max_rd_intensity), floor), 0.0)
+        return np.where(active, bounded(level, relative, floor), 0.0)
 
     # the R&D of every firm (0 without R&D: 0 x revenue x reported/real), computed for the R&D performers only
     a = np.flatnonzero(active)
@@ -162,7 +166,7 @@ def initial_population(
 
     def excess(level: float) -> float:
         rd_all = np.zeros(n)
-        rd_all[a] = np.maximum(np.minimum(level * relative_a, b.max_rd_intensity), floor_a) * rev_a * reported_a
+        rd_all[a] = bounded(level, relative_a, floor_a) * rev_a * reported_a
         return float(np.sum(rd_all)) - target_rd
 
     if excess(1e-6) > 0 or excess(1e3) < 0:

@@ -32,13 +32,14 @@ def ex_ante_grants(
     year, uid = pol.year, f.uid
     # only R&D-active firms can apply: sizes, eligibility and the application draws on their positions
     active = np.flatnonzero(f.rd_active)
-    size_active = np.minimum(pol.grant_size, rd_plan[active] / max(pol.grant_cofunding, 1e-9))
-    eligible = active[size_active >= b.grant_min_share * pol.grant_size]
-    idx = eligible[draws.uniform(year, "grant_apply", uid, eligible) < b.grant_apply_probability]
+    size = np.minimum(pol.grant_size, rd_plan[active] / max(pol.grant_cofunding, 1e-9))
+    ok = size >= b.grant_min_share * pol.grant_size
+    eligible, size = active[ok], size[ok]
+    asks = draws.uniform(year, "grant_apply", uid, eligible) < b.grant_apply_probability
+    idx, size = eligible[asks], size[asks]  # the applicants and their grant sizes
     paid = np.zeros(len(f))
     if budget <= 0 or not len(idx):
         return paid
-    size = np.minimum(pol.grant_size, rd_plan[idx] / max(pol.grant_cofunding, 1e-9))  # the applicants' grant sizes
     intensity = rd_plan[idx] / f.revenue[idx]
     merit = (
         np.log1p(f.knowledge[idx])
@@ -69,7 +70,7 @@ def ex_post_subsidy(f: FirmPopulation, pol: PolicyYear, budget: float, draws: Ke
     if budget <= 0 or pol.expost_rate <= 0:
         return np.zeros(len(f))
     rd = np.flatnonzero(f.rd > 0)  # claimants among the firms with R&D
-    c = rd[draws.uniform(pol.year, "expost_apply", f.uid, rd) < b.expost_apply_probability]
+    c = draws.pick(pol.year, "expost_apply", f.uid, b.expost_apply_probability, rd)
     entitlement = np.zeros(len(f))
     entitlement[c] = np.minimum(pol.expost_rate * f.rd[c], pol.expost_cap)
     return _pro_rata(entitlement, budget)
