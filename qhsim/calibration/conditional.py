@@ -10,8 +10,9 @@ contract turnover, the literacy parameters for literacy, the take-up probabiliti
 firm counts). Given the posterior median of the other (structural) parameters, the level parameters listed in the
 configuration (``conditional``) are estimated by minimum distance: the same distance as the ABC (every target,
 common random numbers; the calibration seeds and more, ``conditional_seeds``) minimised over those parameters
-alone, starting from their posterior medians. That is the conditional mode given the structural median — the two-stage practice of fixing scale
-parameters by moment matching once the structural ones are estimated, with the same objective.
+alone, starting from their posterior medians. That is the conditional mode given the structural median — the
+two-stage practice of fixing scale parameters by moment matching once the structural ones are estimated, with the
+same objective.
 
 Method: ``scipy.optimize.least_squares`` (trust-region reflective, bounds = the prior range) on the residual
 vector ``sqrt(w_i / sum w) * z_i`` (its squared norm is the ABC distance squared), in the parameters' unit-cube
@@ -127,9 +128,9 @@ def conditional_fit(
     x0 = np.array([p.to_unit(start[p.name]) for p in free], dtype=float)
     x0 = np.clip(x0, 0.0, 1.0)
     try:
-        least_squares_result = least_squares(fun, x0, jac=jac, bounds=(0.0, 1.0), method="trf", x_scale=1.0,
+        res = least_squares(fun, x0, jac=jac, bounds=(0.0, 1.0), method="trf", x_scale=1.0,
                             xtol=1e-3, ftol=1e-3, gtol=1e-6)
-        message = least_squares_result.message.rstrip(".")
+        message = res.message.rstrip(".")
     except _BudgetSpent:
         message = f"evaluation budget {budget} used up"
     if not tried:
