@@ -45,8 +45,8 @@ MUTANTS: tuple[Mutant, ...] = (
     # --- the bugs planted by the review of issue #12 -------------------------------------------------------------
     M("draws_keyed_by_position", "keyed draws use the array position instead of the firm id",
       "qhsim/draws.py",
-      "keys = np.asarray(uids).astype(np.uint64) * _GOLDEN",
-      "keys = np.arange(len(uids)).astype(np.uint64) * _GOLDEN",
+      "z = np.uint64(uids[i] if at is None else uids[at[i]]) * _GOLDEN + stream",
+      "z = np.uint64(i) * _GOLDEN + stream",
       ("tests/test_crn.py",)),
     M("draws_ignore_seed", "the seed is ignored in keyed draws",
       "qhsim/draws.py",

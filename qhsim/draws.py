@@ -9,6 +9,7 @@ Flood 2014), integer arithmetic only, so the uniforms are bit-identical on every
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from scipy.special import ndtri
 
@@ -19,9 +20,6 @@ _GOLDEN_INT, _M1_INT, _M2_INT = int(_GOLDEN), int(_M1), int(_M2)
 _MASK = (1 << 64) - 1
 _TO_UNIT = 1.0 / float(1 << 53)
 _HALF_UNIT = 0.5 * _TO_UNIT
-_FEW = 16  # up to this many draws, plain Python integers beat numpy's per-call cost (the same bits)
-_BLOCK = 16384  # draws per block (128 KiB of keys)
-_RECENT = 4  # uid arrays whose keys are cached
 
 # One id per purpose; never renumber (it would change every result).
 PURPOSES = {
@@ -65,31 +63,18 @@ def arrival_keys(year: int, source: int, slots: np.ndarray) -> np.ndarray:
     return (z >> np.uint64(2)).astype(np.int64)
 
 
-_SHIFTS = tuple(np.uint64(s) for s in (30, 27, 31, 11))
-
-
-def _unit(keys: np.ndarray, stream: np.uint64, out: np.ndarray) -> np.ndarray:
-    """U(0, 1) of the keys in ``stream`` into ``out``: the top 53 bits of the mixed key, centred in their interval,
-    (z + 1/2) 2^-53 computed as z 2^-53 + 2^-54 (the same number: scaling by a power of two is exact). The keys are
-    mixed in cache-sized blocks through two scratch arrays (``_mix``'s operations in the same order)."""
-    s30, s27, s31, s11 = _SHIFTS
-    z = np.empty(min(len(keys), _BLOCK), dtype=np.uint64)
-    shifted = np.empty_like(z)
-    for start in range(0, len(keys), _BLOCK):
-        k = keys[start:start + _BLOCK]
-        zb, sb, ob = z[:len(k)], shifted[:len(k)], out[start:start + len(k)]
-        np.add(k, stream, out=zb)
-        np.right_shift(zb, s30, out=sb)
-        zb ^= sb
-        zb *= _M1
-        np.right_shift(zb, s27, out=sb)
-        zb ^= sb
-        zb *= _M2
-        np.right_shift(zb, s31, out=sb)
-        zb ^= sb
-        zb >>= s11
-        np.multiply(zb, _TO_UNIT, out=ob)  # exact: z < 2^53
-        ob += _HALF_UNIT
+@numba.njit(cache=True, nogil=True)
+def _unit(uids: np.ndarray, at: np.ndarray | None, stream: np.uint64, out: np.ndarray) -> np.ndarray:
+    """U(0, 1) of ``uids[at]`` (int64; ``at``: positions, or None for all) in ``stream`` into ``out``: each uid's key uid x golden ratio (mod 2^64) plus the
+    stream, mixed (``_mix``'s operations), and the top 53 bits of the result, centred in their interval: (z + 1/2)
+    2^-53 computed as z 2^-53 + 2^-54 (the same number: scaling by a power of two is exact). One compiled pass
+    (integer arithmetic wraps mod 2^64 as in numpy; z < 2^53 converts to float exactly)."""
+    for i in range(len(out)):
+        z = np.uint64(uids[i] if at is None else uids[at[i]]) * _GOLDEN + stream
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        z = z ^ (z >> np.uint64(31))
+        out[i] = float(z >> np.uint64(11)) * _TO_UNIT + _HALF_UNIT
     return out
 
 
@@ -103,23 +88,7 @@ class KeyedDraws:
 
     def __init__(self, seed: int):
         self._seed_key = _mix(np.array([seed], dtype=np.uint64) + _GOLDEN)[0]
-        self._recent: list[tuple[np.ndarray, np.ndarray]] = []  # uid arrays last seen and their scrambled keys
         self._streams: dict[tuple[int, str], np.uint64] = {}  # (year, purpose) -> stream key
-
-    def _uid_keys(self, uids: np.ndarray) -> np.ndarray:
-        """uid x golden ratio (mod 2^64), cached for the last few uid arrays passed (one year's firms and R&D
-        personnel: the firms' and the knowledge system's draws alternate). The arrays passed must not be changed in
-        place (the population tables replace their columns)."""
-        for i, (seen, keys) in enumerate(self._recent):
-            if seen is uids:
-                if i:
-                    self._recent.insert(0, self._recent.pop(i))
-                return keys
-        with np.errstate(over="ignore"):
-            keys = np.asarray(uids).astype(np.uint64) * _GOLDEN
-        self._recent.insert(0, (uids, keys))
-        del self._recent[_RECENT:]
-        return keys
 
     def _stream(self, year: int, purpose: str) -> np.uint64:
         """The key of the (year, purpose) stream, mixed once per draws object (a run asks for it thousands of
@@ -135,15 +104,13 @@ class KeyedDraws:
     def uniform(self, year: int, purpose: str, uids: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
         """U(0, 1) per uid, in [2^-53, 1 - 2^-53]; with ``at`` (positions or a mask) only for ``uids[at]``, the
         same values as ``uniform(...)[at]`` at a fraction of the cost."""
-        stream = self._stream(year, purpose)
-        keys = self._uid_keys(uids)
+        uids = np.asarray(uids)
+        if uids.dtype != np.int64:
+            uids = uids.astype(np.int64)  # the same bits mod 2^64 for any integer dtype
         if at is not None:
-            keys = keys[at]
-        if len(keys) <= _FEW:
-            s = int(stream)
-            return np.array([(float(_mix_int((k + s) & _MASK) >> 11) + 0.5) * _TO_UNIT for k in keys.tolist()],
-                            dtype=float)
-        return _unit(keys, stream, np.empty(len(keys)))
+            at = np.asarray(at)
+            at = np.flatnonzero(at) if at.dtype == bool else at.astype(np.intp, copy=False)
+        return _unit(uids, at, self._stream(year, purpose), np.empty(len(uids) if at is None else len(at)))
 
     def chance(self, year: int, purpose: str, uids: np.ndarray, p: float | np.ndarray, where: np.ndarray) -> np.ndarray:
         """Mask: ``where`` and uniform < ``p`` (a number or one per uid); draws only where ``where`` holds, with

@@ -87,3 +87,21 @@ def test_an_arrivals_draw_key_ignores_how_many_arrived_before():
         tables.append(dict(zip(ps.table.host.tolist(), ps.table.key.tolist())))
     assert tables[1][11] == tables[0][11] and tables[1][40] == tables[0][40]
     assert list(tables[1]) == [11, 25, 40]
+
+
+def test_compiled_draws_are_splitmix64_bit_for_bit():
+    """The compiled uniform kernel gives, for any integer uid dtype and with ``at`` as positions or a mask, the
+    SplitMix64 value computed with plain Python integers: (mix(uid x golden + stream) >> 11 + 1/2) 2^-53."""
+    from qhsim.draws import _GOLDEN_INT, _MASK, _mix_int
+
+    d = KeyedDraws(3)
+    uids = np.array([0, 1, 42, -7, 2**62 + 12345, -(2**63)], dtype=np.int64)
+    stream = int(d._stream(2024, "growth"))
+    want = [(float(_mix_int((u * _GOLDEN_INT + stream) & _MASK) >> 11) + 0.5) * 2.0**-53 for u in uids.tolist()]
+    assert d.uniform(2024, "growth", uids).tolist() == want
+    assert d.uniform(2024, "growth", uids.astype(np.uint64)).tolist() == want
+    assert d.uniform(2024, "growth", uids[:3].astype(np.int16)).tolist() == want[:3]
+    at = np.array([4, 1])
+    assert d.uniform(2024, "growth", uids, at).tolist() == [want[4], want[1]]
+    assert d.uniform(2024, "growth", uids, uids > 1).tolist() == [want[2], want[4]]
+    assert len(d.uniform(2024, "growth", uids, np.zeros(0, dtype=np.intp))) == 0
