@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
+import numba
 import numpy as np
 
 
@@ -150,22 +151,23 @@ class ColumnTable:
             new = {**new, self.ID: ids}
         else:
             ids = np.zeros(0, dtype=np.int64)
-        # the kept positions once; each column is gathered straight into its new array (no concatenation copy;
-        # mode="clip" spares numpy's bounds-checking buffer: the positions are valid by construction)
+        # each column is compacted straight into its new array (no concatenation copy) by one compiled pass over its
+        # bits (``_compact``)
         if not isinstance(mask, slice) and len(mask) != len(self):
             raise ValueError(f"{type(self).__name__}.keep: mask of {len(mask)} rows for a table of {len(self)}")
-        kept = None if isinstance(mask, slice) else np.flatnonzero(mask)
-        m = len(self) if kept is None else len(kept)
+        keep = None if isinstance(mask, slice) else np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
+        m = len(self) if keep is None else int(np.count_nonzero(keep))
         for name, dtype in self.COLUMNS.items():
             add = np.asarray(new[name], dtype=dtype) if new else None
+            size = m + (0 if add is None else len(add))
             if name in reset:
-                self.cols[name] = np.zeros(m + (0 if add is None else len(add)), dtype=dtype)
+                self.cols[name] = np.zeros(size, dtype=dtype)
                 continue
-            col = np.empty(m + (0 if add is None else len(add)), dtype=dtype)
-            if kept is None:
+            col = np.empty(size, dtype=dtype)
+            if keep is None:
                 col[:m] = self.cols[name]
             else:
-                np.take(self.cols[name], kept, out=col[:m], mode="clip")
+                _compact(_bits(np.asarray(self.cols[name], dtype=dtype)), keep, _bits(col))
             if add is not None:
                 col[m:] = add
             self.cols[name] = col
@@ -174,6 +176,24 @@ class ColumnTable:
     def append(self, new: dict[str, np.ndarray]) -> np.ndarray:
         """Add rows (as in ``keep``); return their ids."""
         return self.keep(slice(None), new)
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    """``a``'s elements as unsigned integers of the same width (a copy of those moves every value bit for bit)."""
+    return a.view(f"u{a.dtype.itemsize}")
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact(src: np.ndarray, keep: np.ndarray, out: np.ndarray) -> None:
+    """``out[:m] = src[keep == 1]`` (m kept rows) in one branch-free pass: every row up to the last kept one is written
+    at the next free place, which only a kept row advances."""
+    last = len(keep) - 1
+    while last >= 0 and keep[last] == 0:
+        last -= 1
+    j = 0
+    for i in range(last + 1):
+        out[j] = src[i]
+        j += keep[i]
 
 
 def flag_code(*flags: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:

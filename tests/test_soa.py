@@ -1,0 +1,52 @@
+"""Column tables 列式群体 (qhsim.soa): dropping and appending rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from qhsim.soa import ColumnTable
+
+
+class Table(ColumnTable):
+    COLUMNS: dict[str, Any] = {"id": np.int64, "x": np.float64, "flag": np.bool_, "code": np.int8, "year": np.int16,
+                               "count": np.int32, "flow": np.float64}
+
+
+def table(rng: np.random.Generator, n: int) -> Table:
+    return Table({"id": np.arange(n), "x": rng.normal(size=n), "flag": rng.random(n) < 0.5,
+                  "code": rng.integers(-100, 100, n), "year": rng.integers(1990, 2040, n),
+                  "count": rng.integers(-10**9, 10**9, n), "flow": rng.random(n)})
+
+
+@pytest.mark.parametrize("kind", ["random", "none", "all", "last_dropped", "first_only"])
+@pytest.mark.parametrize("n_new", [0, 3])
+def test_keep_drops_appends_and_resets_like_boolean_indexing(kind, n_new):
+    """``keep`` equals boolean indexing plus concatenation, column by column and bit for bit (NaN, -0.0 and
+    negative integers included), whatever rows are dropped."""
+    rng = np.random.default_rng(7)
+    t = table(rng, 1000)
+    t.x[:3] = (np.nan, -0.0, np.inf)
+    before = {name: col.copy() for name, col in t.cols.items()}
+    mask = {"random": rng.random(1000) < 0.9, "none": np.zeros(1000, bool), "all": np.ones(1000, bool),
+            "last_dropped": np.arange(1000) < 999, "first_only": np.arange(1000) == 0}[kind]
+    new = {name: col[:n_new] for name, col in table(rng, n_new).cols.items() if name != "id"} if n_new else None
+    ids = t.keep(mask, new, reset=("flow",))
+    assert ids.tolist() == list(range(1000, 1000 + n_new))
+    for name, dtype in Table.COLUMNS.items():
+        col = t.cols[name]
+        assert col.dtype == dtype and col.flags.c_contiguous
+        if name == "flow":
+            want = np.zeros(mask.sum() + n_new)
+        else:
+            added = ids if name == "id" else new[name] if new else np.zeros(0, dtype)
+            want = np.concatenate((before[name][mask], np.asarray(added, dtype)))
+        assert col.tobytes() == want.astype(dtype).tobytes(), name
+
+
+def test_keep_refuses_a_mask_of_the_wrong_length():
+    t = table(np.random.default_rng(1), 10)
+    with pytest.raises(ValueError, match="mask of 9 rows for a table of 10"):
+        t.keep(np.ones(9, bool))
