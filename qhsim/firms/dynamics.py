@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numba
 import numpy as np
 
 from qhsim import data
@@ -32,39 +33,61 @@ def grow(f: FirmPopulation, year: int, macro_growth: float, growth_premium: np.n
     margin_t = rho * margin_{t-1} + (1 - rho) * mean + sd * sqrt(1 - rho^2) * z'
     """
     sector = f.index("sector")
-    # log_g in place (same operations in the same order as the formula above, fewer temporaries)
-    gap = np.log(f.revenue)
-    gap -= f.anchor
-    gap *= b.size_reversion
-    log_g = b.innovation_growth_premium * f.innovated
-    log_g -= gap
-    noise = draws.normal(year, "growth", f.uid)
-    noise *= b.growth_noise
-    log_g += noise
-    revenue = f.revenue  # last year's: it becomes the lag-1 column below (the arrays move, nothing is copied)
-    drawn = np.exp(log_g, out=log_g)
-    drawn *= revenue
     n_sectors = len(growth_premium)
     demand_growth = (1.0 + macro_growth) * np.exp(growth_premium)
-    demand = np.bincount(sector, weights=revenue, minlength=n_sectors) * demand_growth
-    supplied = np.bincount(sector, weights=drawn, minlength=n_sectors)
+    rho = b.margin_persistence
+    revenue = f.revenue  # last year's: it becomes the lag-1 column below (the arrays move, nothing is copied)
+    # transcendental functions stay numpy's (np.log / np.exp may use SIMD code that libm would not match bit for bit);
+    # the arithmetic around them runs in three compiled passes, the same operations in the same order as the numpy
+    # expressions in the comments (np.bincount adds its weights in row order, as the loops do)
+    log_g = np.log(revenue)
+    demand = np.zeros(n_sectors)
+    _growth_exponent(log_g, f.anchor, f.innovated, draws.normal(year, "growth", f.uid), sector, revenue,
+                     b.size_reversion, b.innovation_growth_premium, b.growth_noise, demand)
+    drawn = np.exp(log_g, out=log_g)
+    demand *= demand_growth
+    supplied = np.zeros(n_sectors)
+    _supply(drawn, revenue, sector, supplied)
     share_scale = np.divide(demand, supplied, out=np.ones(n_sectors), where=supplied > 0)
-    drawn *= share_scale.take(sector, mode="wrap")  # = share_scale[sector], no bounds checks
-    np.maximum(drawn, 1.0, out=drawn)
+    shock = draws.normal(year, "margin", f.uid)
+    _settle(drawn, share_scale, f.anchor, np.log(demand_growth), sector, f.margin, shock, rho,
+            (1 - rho) * b.margin_mean, b.margin_sd * np.sqrt(1 - rho**2))
     c = f.cols
     c["rev_l2"], c["rev_l1"], c["revenue"] = c["rev_l1"], revenue, drawn
-    f.anchor[:] += np.log(demand_growth).take(sector, mode="wrap")
     # last year's R&D and subsidies become the lags; this year's columns take the oldest arrays, whose values are
     # stale until the year's flows are reset when the exits are removed (``YEAR_FLOWS``)
     c["rd_l2"], c["rd_l1"], c["rd"] = c["rd_l1"], c["rd"], c["rd_l2"]
     c["subsidy_l1"], c["subsidy"] = c["subsidy"], c["subsidy_l1"]
-    rho = b.margin_persistence
-    shock = draws.normal(year, "margin", f.uid)
-    shock *= b.margin_sd * np.sqrt(1 - rho**2)
-    margin = f.margin  # the column itself (augmented assignment to f.margin would shadow it)
-    margin *= rho
-    margin += (1 - rho) * b.margin_mean
-    margin += shock
+
+
+@numba.njit(cache=True, nogil=True)
+def _growth_exponent(log_g, anchor, innovated, noise, sector, revenue, reversion, premium, noise_sd, demand):
+    """log_g (holding ln rev) becomes ln g = premium x innovated - (ln rev - anchor) x reversion + noise x noise_sd;
+    demand[s] += revenue (np.bincount(sector, weights=revenue))."""
+    for i in range(len(log_g)):
+        gap = (log_g[i] - anchor[i]) * reversion
+        log_g[i] = (premium * (1.0 if innovated[i] else 0.0) - gap) + noise[i] * noise_sd
+        demand[sector[i]] += revenue[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def _supply(drawn, revenue, sector, supplied):
+    """drawn *= revenue; supplied[s] += drawn (np.bincount(sector, weights=drawn))."""
+    for i in range(len(drawn)):
+        drawn[i] *= revenue[i]
+        supplied[sector[i]] += drawn[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def _settle(drawn, share_scale, anchor, log_demand_growth, sector, margin, shock, rho, margin_pull, shock_sd):
+    """drawn = np.maximum(drawn x share_scale[sector], 1.0); anchor += log_demand_growth[sector];
+    margin = margin x rho + margin_pull + shock x shock_sd."""
+    for i in range(len(drawn)):
+        s = sector[i]
+        x = drawn[i] * share_scale[s]
+        drawn[i] = x if x >= 1.0 or x != x else 1.0  # np.maximum: NaN stays NaN
+        anchor[i] += log_demand_growth[s]
+        margin[i] = (margin[i] * rho + margin_pull) + shock[i] * shock_sd
 
 
 def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
