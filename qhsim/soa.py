@@ -201,11 +201,21 @@ def flag_code(*flags: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     and per flag the boolean array over the 2^k combinations that says where it holds."""
     k = len(flags)
     combinations = tuple(((np.arange(2**k) >> i) & 1).astype(bool) for i in range(k))
-    code = flags[0].astype(np.uint8)
-    bit = np.empty_like(code)
-    for i, flag in enumerate(flags[1:], 1):
-        code |= np.left_shift(flag.view(np.uint8), i, out=bit)
-    return code.astype(np.intp), combinations
+    code = np.empty(len(flags[0]), dtype=np.intp)
+    if any(len(flag) != len(code) for flag in flags):
+        raise ValueError(f"flag_code: flags of lengths {[len(flag) for flag in flags]}")
+    _flag_code(tuple(np.ascontiguousarray(flag, dtype=bool).view(np.uint8) for flag in flags), code)
+    return code, combinations
+
+
+@numba.njit(cache=True, nogil=True)
+def _flag_code(flags: tuple[np.ndarray, ...], code: np.ndarray) -> None:
+    """code[i] = sum of flags[j][i] << j (0/1 bytes), one pass."""
+    for i in range(len(code)):
+        c = 0
+        for j in range(len(flags)):
+            c |= np.intp(flags[j][i]) << j
+        code[i] = c
 
 
 def by_flags(rule: Callable[..., tuple[np.ndarray, ...]], *flags: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -50,3 +50,17 @@ def test_keep_refuses_a_mask_of_the_wrong_length():
     t = table(np.random.default_rng(1), 10)
     with pytest.raises(ValueError, match="mask of 9 rows for a table of 10"):
         t.keep(np.ones(9, bool))
+
+
+def test_flag_code_numbers_each_rows_combination():
+    """Flag i is bit i of the row's code; the combinations say, per flag, where it holds among the 2^k codes."""
+    from qhsim.soa import flag_code
+
+    a = np.array([True, False, True, False, True])
+    b = np.array([False, False, True, True, True])
+    c = np.array([1, 0, 0, 0, 1], dtype=np.int64)  # any truthy dtype
+    code, (ca, cb, cc) = flag_code(a, b, c)
+    assert code.dtype == np.intp and code.tolist() == [5, 0, 3, 2, 7]
+    assert ca[code].tolist() == a.tolist() and cb[code].tolist() == b.tolist() and cc[code].tolist() == [1, 0, 0, 0, 1]
+    with pytest.raises(ValueError, match="lengths"):
+        flag_code(a, b[:4])
