@@ -79,12 +79,15 @@ def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np
 def compute(
     f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float,
     knowledge: dict[str, np.ndarray] | None = None, flow_firms: np.ndarray | None = None,
+    hte_granted_until: int | None = None,
 ) -> list[dict[str, float | int | str]]:
     """One row per region (province first, then prefectures in geography.toml order).
 
     ``knowledge``: the knowledge system's columns (province first, full scale), e.g. ``KnowledgeSystem.columns``.
     ``flow_firms``: positions of the firms with a non-zero money flow in ``flows`` (repeats allowed; None: found
     here).
+    ``hte_granted_until``: the last valid year of a certificate granted in this year's round (the firms whose
+    certificate runs to it were certified this year); None (the initial state) leaves the count unknown.
     """
     prefs = data.prefectures()
     k = len(prefs)
@@ -161,6 +164,11 @@ def compute(
     for name, mask in counts.items():
         columns[name] = with_province(count(mask)) / scale
     columns["hte_per_10k_enterprises"] = 1e4 * columns["hte_count"] / np.maximum(columns["enterprises"], 1.0)
+    if hte_granted_until is None:
+        columns["hte_certificates_granted"] = np.full(k + 1, np.nan)
+    else:
+        granted = pref[np.flatnonzero(f.hte_until == hte_granted_until)]
+        columns["hte_certificates_granted"] = with_province(np.bincount(granted, minlength=k).astype(float)) / scale
     rd_cost = with_province(by_pref(rd_cost_weights))
     columns["rd_user_cost"] = np.divide(rd_cost, rd_sum, out=np.full(k + 1, np.nan), where=rd_sum > 0)
     for column, weights in zip(SPEND_COLUMNS, spend):

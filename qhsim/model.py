@@ -159,7 +159,8 @@ class QinghaiModel(mesa.Model):
         # the firms with any money flow: the subsidy payees and the two tax expenditures' (the indicators sum these)
         flow_firms = np.concatenate((got, np.flatnonzero(tax_super_deduction != 0.0),
                                      np.flatnonzero(tax_hte_rate != 0.0)))
-        self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge, flow_firms))
+        self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge, flow_firms,
+                                            hte_granted_until=year + pol.hte_validity - 1))
 
     def _book(self, flows: YearFlows) -> None:
         """Record full-scale spending in the governments' ledgers."""

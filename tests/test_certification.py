@@ -400,3 +400,38 @@ def test_reward_notch_indifferent_firm_stays():
     assert reward_notch_both(220.0, 0.5, b) == (220.0, 220.0)  # gain exactly 0: no move
     assert reward_notch_both(221.0, 0.5, b) == (300.0, 300.0)  # gain 0.25 > 0
     assert reward_notch_both(300.0, 0.5, b) == (300.0, 300.0)  # tier already met
+
+
+def certified_share(year: int, factor: float, n: int = 4000) -> float:
+    """Share of ``n`` identical eligible firms newly certified in ``year`` with take-up 0.8, approval 1 and the
+    early take-up factor ``factor`` (push year 2018)."""
+    b = SimpleNamespace(**{**vars(forced(default_behaviour(), 1.0)), "hte_apply_probability": 0.8,
+                           "hte_apply_early_factor": factor, "hte_push_year": 2018})
+    f = make_firms(*[hte_candidate()] * n)
+    return float(certify(f, policy("baseline", year), b, KeyedDraws(3), giant_quota=0, fte_cost=FTE_COST).mean())
+
+
+def test_take_up_is_lower_before_the_push_year():
+    """Before hte_push_year eligible firms apply with hte_apply_probability x hte_apply_early_factor, from it on
+    with hte_apply_probability (binomial shares of 4,000 firms: sd <= 0.008)."""
+    assert certified_share(2017, 0.25) == pytest.approx(0.2, abs=0.03)
+    assert certified_share(2018, 0.25) == pytest.approx(0.8, abs=0.03)
+    assert certified_share(2017, 1.0) == pytest.approx(0.8, abs=0.03)
+
+
+def test_certificates_granted_counts_this_years_round():
+    """The output column hte_certificates_granted counts first certificates and renewals of the year's round
+    (certificates running to year + validity - 1), not the stock."""
+    from qhsim.indicators import YearFlows, compute
+
+    b = forced(default_behaviour(), 1.0)
+    f = make_firms(hte_candidate(), hte_candidate(hte_until=2020, hte_since=2018), hte_candidate(ip=0),
+                   hte_candidate(hte_until=2022, hte_since=2019))
+    certify(f, policy("baseline", 2021), b, KeyedDraws(7), giant_quota=0, fte_cost=FTE_COST)
+    assert f.hte_until.tolist() == [2023, 2023, 0, 2022]  # a first certificate, a renewal, none, one still valid
+    zero = np.zeros(len(f))
+    rows = compute(f, 2021, {"gdp": 3000.0, "public_rd": 5.0}, YearFlows(*(zero,) * 8), 1.0,
+                   hte_granted_until=2023)
+    assert rows[0]["hte_certificates_granted"] == 2 and rows[0]["hte_count"] == 3
+    assert np.isnan(compute(f, 2021, {"gdp": 3000.0, "public_rd": 5.0}, YearFlows(*(zero,) * 8), 1.0)[0]
+                    ["hte_certificates_granted"])

@@ -34,7 +34,8 @@ def certify(
     renew = draws.chance(year, "hte_renew", uid, b.hte_renewal_probability, expired & meets)
     f.hte_until[renew] = valid_until
 
-    applicant = draws.chance(year, "hte_apply", uid, b.hte_apply_probability, (f.hte_until < year) & meets)
+    take_up = b.hte_apply_probability * (b.hte_apply_early_factor if year < b.hte_push_year else 1.0)
+    applicant = draws.chance(year, "hte_apply", uid, take_up, (f.hte_until < year) & meets)
     new_hte = draws.chance(year, "hte_approve", uid, b.hte_approval_rate, applicant)
     f.hte_until[new_hte] = valid_until
     f.hte_since[new_hte & (f.hte_since == 0)] = year
