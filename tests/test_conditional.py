@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from types import SimpleNamespace
+
+from qhsim.calibration.calibrate import Problem, fit_levels, prepare
 from qhsim.calibration.conditional import conditional_fit
+from qhsim.calibration.posterior import Posterior
+from qhsim.calibration.report import conditional_lines
 from qhsim.calibration.settings import FreeParameter, load_config
 from qhsim.errors import InputError
 
@@ -86,6 +91,44 @@ def test_bad_conditional_names_raise_input_error(tmp_path):
     cfg.write_text(f"[t]\n{common}conditional_seeds = [1, 2, 3]\nvalidation_seeds = [3, 4]\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"\[t\] conditional_seeds: seed 3 is also a validation seed"):
         load_config("t", cfg)
+    # a parameter only the conditional fit estimates must be in its list
+    free.write_text('[start_intercept]\n[hte_apply_probability]\n[patent_rate_public]\nstage = "levels"\n', encoding="utf-8")
+    cfg.write_text(f'[t]\n{common}conditional = ["hte_apply_probability"]\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"\[t\] conditional: 'patent_rate_public' is missing \(free_parameters.toml gives it stage"):
+        load_config("t", cfg)
+    free.write_text('[start_intercept]\nstage = "late"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"start_intercept.stage = 'late': allowed abc, levels"):
+        load_config("t", cfg)
+
+
+def test_levels_stage_parameters_are_held_in_the_abc_and_start_the_conditional_fit_at_their_default():
+    shipped = prepare(load_config("full"))
+    levels = {p.name for p in shipped.level_params}
+    assert levels == {"hte_apply_early_factor", "patent_rate_public"}
+    assert levels.isdisjoint(p.name for p in shipped.params) and levels <= set(shipped.cfg.conditional)
+
+    sampled = FreeParameter("s", 0.0, 1.0)
+    level = FreeParameter("v", 0.0, 1.0, default=0.9, stage="levels")
+    cfg = SimpleNamespace(conditional=("v",), conditional_budget=60)
+    problem = Problem(cfg, (sampled,), None, None, None, {}, (level,))
+    posterior = Posterior(["s"], np.array([[0.2], [0.4], [0.6]]), np.ones(3), [0, 1, 2], np.zeros(3))
+    asked = []
+
+    class Runs:  # "runs" whose cells are the parameters themselves
+        seeds = (1, 2)
+
+        def evaluate(self, items, desc=""):
+            asked.extend(th for _, th, _ in items)
+            return [{"cells": th} for _, th, _ in items]
+
+    objective = SimpleNamespace(active=[SimpleNamespace(weight=1.0)],
+                                residuals=lambda cells: np.array([(cells["v"] - 0.3) / 0.01]))
+    fit = fit_levels(problem, objective, posterior, Runs(), log=lambda *_: None)
+    assert asked[0] == {"s": 0.4, "v": 0.9}  # the ABC's median of s, the default of v
+    assert all(th["s"] == 0.4 for th in asked)
+    assert fit.point["v"] == pytest.approx(0.3, abs=0.01) and fit.distance < 1.0
+    row = next(line for line in conditional_lines(fit, (sampled, level)) if line.startswith("| v |"))
+    assert "0.9 (*levels*: the default)" in row
 
 
 def test_ridge_keeps_a_parameter_no_target_informs_at_its_median():

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from qhsim.calibration.abc_smc import AbcResult, run_abc_smc
-from qhsim.calibration.conditional import ConditionalFit, conditional_fit
+from qhsim.calibration.conditional import PRIOR_SPREAD, ConditionalFit, conditional_fit
 from qhsim.calibration.journal import Journal
 from qhsim.calibration.objective import Objective, WorkerSpec, modelled_targets
 from qhsim.calibration.parallel import Evaluator
@@ -41,15 +41,16 @@ class Problem:
     """Everything read from files for one calibration."""
 
     cfg: CalibrationConfig
-    params: tuple[FreeParameter, ...]
+    params: tuple[FreeParameter, ...]  # what the ABC-SMC samples
     all_targets: TargetSet  # every target (cells of held-out targets are recorded too)
     targets: TargetSet  # the targets fitted (known_by selection applied)
     spec: WorkerSpec
     header: dict[str, Any]
+    level_params: tuple[FreeParameter, ...] = ()  # stage "levels": at their defaults in the ABC, conditional fit only
 
 
 def prepare(cfg: CalibrationConfig) -> Problem:
-    params = load_free_parameters(cfg.free_parameters)
+    free = load_free_parameters(cfg.free_parameters)
     all_targets = load_targets(cfg.targets)
     targets = all_targets.select(known_by=cfg.known_by)
     if not len(targets):
@@ -72,7 +73,8 @@ def prepare(cfg: CalibrationConfig) -> Problem:
         "cells": json_sha(spec.cells),
         "vary_population": cfg.vary_population,
     }
-    return Problem(cfg, params, all_targets, targets, spec, header)
+    return Problem(cfg, tuple(p for p in free if p.stage == "abc"), all_targets, targets, spec, header,
+                   tuple(p for p in free if p.stage == "levels"))
 
 
 @dataclass
@@ -222,16 +224,14 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
 def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator, log=print) -> ConditionalFit:
     """The conditional fit of the configured level parameters given the posterior median (``calibration.conditional``),
     with the evaluator's seeds (``conditional_seeds``, default the calibration seeds), journaled; a ridge term
-    weighing like one target per parameter pulls each towards its median in units of its posterior sd."""
+    weighing like one target per parameter pulls each towards its start in units of its spread: the posterior sd
+    for a parameter the ABC-SMC sampled, the prior sd for a ``stage = "levels"`` parameter (held at its default in
+    the ABC-SMC, so its start is that default)."""
     cfg = problem.cfg
-    median = posterior.median(problem.params)
-    by_name = {p.name: (k, p) for k, p in enumerate(problem.params)}
-    spread = []
-    for name in cfg.conditional:
-        k, p = by_name[name]
-        u = np.asarray(p.to_unit(posterior.draws[:, k]), dtype=float)
-        mean = float(posterior.weights @ u)
-        spread.append(float(np.sqrt(posterior.weights @ (u - mean) ** 2)))
+    params = (*problem.params, *problem.level_params)
+    start = {**posterior.median(problem.params), **{p.name: p.default for p in problem.level_params}}
+    sampled = posterior.spread(problem.params)
+    spread = [sampled.get(name, PRIOR_SPREAD) for name in cfg.conditional]
     counter = iter(range(-3000, -10**9, -1))
 
     def residuals(points: list[dict[str, float]]) -> list[np.ndarray]:
@@ -240,7 +240,7 @@ def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev:
 
     log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at most "
         f"{cfg.conditional_budget} evaluations)")
-    fit = conditional_fit(problem.params, median, cfg.conditional, residuals, budget=cfg.conditional_budget,
+    fit = conditional_fit(params, start, cfg.conditional, residuals, budget=cfg.conditional_budget,
                           spread=spread, ridge_weight=1.0 / sum(t.weight for t in objective.active))
     fit.seeds = tuple(ev.seeds)
     log(fit.summary())

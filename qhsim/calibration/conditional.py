@@ -38,6 +38,7 @@ from scipy.optimize import least_squares
 from qhsim.calibration.settings import FreeParameter
 
 MIN_SPREAD = 0.02  # floor of a parameter's posterior sd in the ridge term (unit-cube coordinates)
+PRIOR_SPREAD = math.sqrt(1.0 / 12.0)  # sd of any prior in its unit-cube coordinates (uniform there)
 STEP = 0.05  # forward-difference step, in unit-cube coordinates (fraction of the prior range)
 BUDGET = 120  # evaluations at most (one evaluation = one point run with every seed of the fit)
 

@@ -62,6 +62,14 @@ class Posterior:
             out[p.name] = int(round(median)) if p.integer else median
         return out
 
+    def spread(self, params: Sequence[FreeParameter]) -> dict[str, float]:
+        """Weighted sd of each parameter in its prior's unit-cube coordinates (where every prior is uniform)."""
+        out = {}
+        for k, p in enumerate(params):
+            u = np.asarray(p.to_unit(self.draws[:, k]), dtype=float)
+            out[p.name] = float(np.sqrt(self.weights @ (u - self.weights @ u) ** 2))
+        return out
+
     def heaviest(self, n: int) -> list[int]:
         """The rows of the ``n`` heaviest draws, heaviest first (ties: by source evaluation)."""
         return sorted(range(len(self.weights)), key=lambda r: (-self.weights[r], self.source_ids[r]))[:n]

@@ -156,19 +156,26 @@ def parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray,
 
 
 def conditional_lines(fit, params) -> list[str]:
-    """Section "Conditional fit": the level parameters before (posterior median) and after (``calibration.conditional``)."""
+    """Section "Conditional fit": the level parameters before (posterior median; the default of a parameter of
+    stage "levels", which the ABC-SMC held fixed) and after (``calibration.conditional``)."""
     by_name = {p.name: p for p in params}
     summary = fit.summary()
     L = ["", "## Conditional fit 条件拟合", "",
          "Given the posterior median of the other parameters, the level parameters below were re-estimated by "
          f"minimising the same distance with seeds {', '.join(map(str, fit.seeds))} (`qhsim.calibration.conditional`; "
-         f"configuration keys `conditional`, `conditional_seeds`). {summary[0].upper()}{summary[1:]}.", "",
-         "| parameter | prior range | posterior median | conditional fit | change in prior-range units |", "|---|---|---|---|---|"]
+         f"configuration keys `conditional`, `conditional_seeds`). {summary[0].upper()}{summary[1:]}.", ""]
+    if any(by_name[name].stage == "levels" for name in fit.names):
+        L += ["A parameter marked *levels* has `stage = \"levels\"` in calibration/free_parameters.toml: the ABC-SMC held "
+              "it at its data-file default and only this fit estimates it (its ridge unit is the prior's sd, not a "
+              "posterior sd).", ""]
+    L += ["| parameter | prior range | posterior median | conditional fit | change in prior-range units |",
+          "|---|---|---|---|---|"]
     for name in fit.names:
         p = by_name[name]
         a, b = fit.start[name], fit.point[name]
         move = float(p.to_unit(b) - p.to_unit(a))
-        L.append(f"| {name} | [{p.low:g}, {p.high:g}] | {a:.4g} | {b:.4g} | {move:+.2f} |")
+        before = f"{a:.4g} (*levels*: the default)" if p.stage == "levels" else f"{a:.4g}"
+        L.append(f"| {name} | [{p.low:g}, {p.high:g}] | {before} | {b:.4g} | {move:+.2f} |")
     L.append("")
     return L
 
@@ -390,7 +397,9 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     judged_fits = {f.target.id: (val_fits.get(f.target.id) if val_fits.get(f.target.id) is not None
                                  and val_fits[f.target.id].status == "fit" else f) for f in fits}
     rel = {tid: jf.rel_error for tid, jf in judged_fits.items() if jf.status == "fit"}
-    L.extend(classification_lines(obj.targets, {p.name for p in res.params}, {t.id for t in obj.active}, rel,
+    # what this calibration estimated: the sampled parameters and the conditional fit's "levels"-stage ones
+    estimated = {p.name for p in res.params} | set(outcome.conditional.names if outcome.conditional else ())
+    L.extend(classification_lines(obj.targets, estimated, {t.id for t in obj.active}, rel,
                                   "judged on the validation runs" if val_fits else "judged on the calibration seeds"))
     L.append("")
 
@@ -413,7 +422,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         "posterior 5–95% | uncalibrated defaults |"
     )
     L.append("|---|---|---|---|---|---|---|---|---|")
-    bases = target_bases(obj.targets, {p.name for p in res.params}, {t.id for t in obj.active})
+    bases = target_bases(obj.targets, estimated, {t.id for t in obj.active})
     problems = []
     for f in fits:
         t = f.target
@@ -515,7 +524,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     L.append("")
     L.extend(posterior_lines(posterior))
     if outcome.conditional is not None:
-        L.extend(conditional_lines(outcome.conditional, res.params))
+        L.extend(conditional_lines(outcome.conditional, (*res.params, *outcome.problem.level_params)))
 
     if outcome.responses is not None:
         from qhsim.calibration.responses import RESPONSE_SEEDS, section_lines

@@ -95,8 +95,9 @@ def _behaviour_factors(path: Path, key: str, choice: Any) -> list[Factor]:
     table = data.quantities("behaviour")
     if choice == "free":
         free = load_free_parameters(REPO_ROOT / "calibration" / "free_parameters.toml")
+        # the ABC-sampled ones: a stage "levels" parameter has a point estimate but no posterior to range over
         return [Factor(p.name, "behaviour", p.low, p.high, integer=p.integer,
-                       source="prior (calibration/free_parameters.toml)") for p in free]
+                       source="prior (calibration/free_parameters.toml)") for p in free if p.stage == "abc"]
     if choice == "all":
         names = [k for k, v in table.items() if "range" in v]
     elif isinstance(choice, list) and all(isinstance(x, str) for x in choice):

@@ -35,6 +35,7 @@ from qhsim.errors import InputError
 PACKAGE_DIR = Path(qhsim.__file__).resolve().parent
 CONFIG_FILE = CALIBRATION_DIR / "config.toml"
 PRIORS = ("uniform", "loguniform", "normal")  # normal: truncated to the range, with mean and sd (evidence)
+STAGES = ("abc", "levels")  # levels: held at its default in the ABC-SMC, estimated by the conditional fit only
 
 
 def resolve_path(value: str | Path, base: Path = REPO_ROOT) -> Path:
@@ -65,6 +66,7 @@ class FreeParameter:
     note: str = ""
     mean: float = float("nan")  # normal prior only
     sd: float = float("nan")
+    stage: str = "abc"  # "levels": held at ``default`` in the ABC-SMC, estimated by the conditional fit only
 
     def _normal_cdf_bounds(self) -> tuple[float, float]:
         return float(ndtr((self.low - self.mean) / self.sd)), float(ndtr((self.high - self.mean) / self.sd))
@@ -92,7 +94,7 @@ class FreeParameter:
         return np.round(x) if self.integer else x
 
 
-FREE_KEYS = {"prior", "range", "note", "identified_by", "mean", "sd", "evidence"}
+FREE_KEYS = {"prior", "range", "note", "identified_by", "mean", "sd", "evidence", "stage"}
 
 
 def parameter_file(name: str) -> str:
@@ -144,12 +146,15 @@ def load_free_parameters(path: Path) -> tuple[FreeParameter, ...]:
             if not (_is_number(sd) and sd > 0):
                 raise InputError(f"{path}: {name}.sd = {sd!r}: the normal prior needs sd > 0")
             mean, sd = float(mean), float(sd)
+        stage = spec.get("stage", "abc")
+        if stage not in STAGES:
+            raise InputError(f"{path}: {name}.stage = {stage!r}: allowed {', '.join(STAGES)}")
         default = entry["value"]
         integer = isinstance(default, int) and not isinstance(default, bool) and all(float(v).is_integer() for v in (lo, hi))
         params.append(
             FreeParameter(
                 name=name, low=lo, high=hi, prior=prior, integer=integer, default=float(default),
-                unit=str(entry.get("unit", "")), note=str(spec.get("note", "")), mean=mean, sd=sd,
+                unit=str(entry.get("unit", "")), note=str(spec.get("note", "")), mean=mean, sd=sd, stage=stage,
             )
         )
     return tuple(params)
@@ -292,6 +297,10 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
             if pname not in allowed:
                 raise InputError(f"{path}: [{name}] conditional: {pname!r} is not a non-integer free parameter "
                                  f"(allowed: {', '.join(allowed)})")
+        for p in free:
+            if p.stage == "levels" and p.name not in values["conditional"]:
+                raise InputError(f"{path}: [{name}] conditional: {p.name!r} is missing (free_parameters.toml gives it "
+                                 "stage = \"levels\": only the conditional fit estimates it)")
     return CalibrationConfig(
         name=name,
         scenario=resolve_path(values["scenario"], base),
