@@ -21,7 +21,7 @@ from qhsim.calibration.abc_smc import run_abc_smc
 from qhsim.calibration.calibrate import calibrate, journal_path
 from qhsim.calibrated import calibrated_parameters, load_calibration
 from qhsim.calibration.ensemble import write_calibration
-from qhsim.calibration.journal import Journal
+from qhsim.calibration.journal import Journal, rekey
 from qhsim.calibration.objective import Objective, WorkerSpec
 from qhsim.calibration.parallel import Evaluator
 from qhsim.calibration.settings import CONFIG_FILE, FreeParameter, load_config, load_free_parameters
@@ -247,6 +247,26 @@ def test_journal_drops_a_torn_last_line_and_checks_its_header(tmp_path):
         Journal(path, {"model": "m2"}, resume=True)
     Journal(path, {"model": "m2"}).close()  # without resume: a fresh journal, the old one kept
     assert path.with_suffix(".jsonl.prev").exists()
+
+
+
+def test_rekey_accepts_new_model_code_only_when_the_evaluations_rerun_identically(tmp_path):
+    path = tmp_path / "j.jsonl"
+    header = {"model": "m1", "scale": 1.0}
+    with Journal(path, header) as j:
+        for k in range(5):
+            j.append({"id": k, "key": f"k{k}", "cells": {"a": [float(k), math.nan]}})
+    same = lambda recs: [r["cells"] for r in recs]  # noqa: E731
+    moved = lambda recs: [{"a": [r["cells"]["a"][0] + 1e-15, math.nan]} for r in recs]  # noqa: E731
+    with pytest.raises(InputError, match=r"gives different results with the current model code"):
+        rekey(path, {**header, "model": "m2"}, moved, 3)
+    with pytest.raises(InputError, match=r"header.scale: differs from the current setting"):
+        rekey(path, {"model": "m2", "scale": 0.5}, same, 3)
+    with pytest.raises(InputError):
+        Journal(path, {**header, "model": "m2"}, resume=True)  # nothing was rewritten by the failures
+    assert rekey(path, {**header, "model": "m2"}, same, 3) == ("m1", 3)
+    with Journal(path, {**header, "model": "m2"}, resume=True) as j:
+        assert sorted(j.records) == [f"k{k}" for k in range(5)]
 
 
 def test_results_do_not_depend_on_workers_and_resume_replays_exactly(tmp_path):

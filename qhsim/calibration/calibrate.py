@@ -16,7 +16,7 @@ import numpy as np
 
 from qhsim.calibration.abc_smc import AbcResult, run_abc_smc
 from qhsim.calibration.conditional import PRIOR_SPREAD, ConditionalFit, conditional_fit
-from qhsim.calibration.journal import Journal
+from qhsim.calibration.journal import Journal, rekey
 from qhsim.calibration.objective import Objective, WorkerSpec, modelled_targets
 from qhsim.calibration.parallel import Evaluator
 from qhsim.calibration.posterior import Posterior, evidence_step, final_population
@@ -120,6 +120,28 @@ class CalibrationOutcome:
 
 def journal_path(cfg: CalibrationConfig) -> Path:
     return Path(cfg.out) / "journal" / f"{cfg.name}.jsonl"
+
+
+def rekey_journal(cfg: CalibrationConfig, n: int, workers: int = 1, log=print) -> None:
+    """Re-key ``cfg``'s journal to the current model code after ``n`` of its evaluations re-ran bit-identically
+    (``qhsim calibrate --rekey N``; ``qhsim.calibration.journal.rekey``)."""
+    problem = prepare(cfg)
+
+    def rerun(records: list[dict[str, Any]]) -> list[dict[str, list[float]]]:
+        by_seeds: dict[tuple[int, ...], list[int]] = {}
+        for k, rec in enumerate(records):
+            by_seeds.setdefault(tuple(rec["seeds"]), []).append(k)
+        cells: list[dict[str, list[float]]] = [{} for _ in records]
+        for seeds, ks in by_seeds.items():
+            with Evaluator(problem.spec, seeds, workers=workers, progress=False) as ev:
+                out = ev.evaluate([(records[k]["id"], records[k]["parameters"], records[k].get("policy", {})) for k in ks])
+            for k, rec in zip(ks, out):
+                cells[k] = rec["cells"]
+        return cells
+
+    old, checked = rekey(journal_path(cfg), problem.header, rerun, n)
+    log(f"{journal_path(cfg)}: {checked} evaluations re-ran bit-identically; model fingerprint {old[:12]} -> "
+        f"{problem.header['model'][:12]}")
 
 
 def calibrate(

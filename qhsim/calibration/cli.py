@@ -11,7 +11,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from qhsim.argtypes import executor_options, scale, seed_list
+from qhsim.argtypes import at_least, executor_options, scale, seed_list
 from qhsim.errors import InputError
 
 
@@ -41,6 +41,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.report_only and not journal_path(cfg).exists():
         raise InputError(f"{journal_path(cfg)}: no journal to report from; run `qhsim calibrate --config {cfg.name}` first")
     resume = args.resume or args.report_only
+    if args.rekey is not None:
+        from qhsim.calibration.calibrate import rekey_journal
+        from qhsim.calibration.oos import oos_config
+
+        rekey_journal(oos_config(cfg) if args.oos else cfg, args.rekey, workers=workers, log=_log)
+        return 0
     if args.oos:
         from qhsim.calibration.oos import out_of_sample
 
@@ -87,6 +93,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     cal.add_argument("--scale", type=scale, help="override the config's model scale")
     cal.add_argument("--oos", action="store_true", help="out-of-sample check: refit on information up to 2018, predict 2019 and 2020")
     cal.add_argument("--report-only", action="store_true", help="rebuild calibrated.toml and the report from the journal (runs only what is missing)")
+    cal.add_argument("--rekey", type=at_least(1), metavar="N",
+                     help="carry the journal (with --oos: the out-of-sample one) over to changed model code: re-run N "
+                          "random evaluations and, if all are bit-identical, accept the new model fingerprint")
     cal.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
     cal.set_defaults(func=cmd_calibrate)

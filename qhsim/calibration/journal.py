@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +130,37 @@ def read_records(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, 
             elif rec.get("type") == "eval":
                 records[rec["key"]] = rec
     return header, records
+
+
+def same_cells(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:
+    """Bit-identical cell values (NaN equals NaN)."""
+    return a.keys() == b.keys() and all(
+        len(a[c]) == len(b[c]) and all(x == y or (x != x and y != y) for x, y in zip(a[c], b[c])) for c in a)
+
+
+def rekey(path: str | Path, header: dict[str, Any], rerun: Callable[[list[dict[str, Any]]], list[dict[str, list[float]]]],
+          n: int, seed: int = 0) -> tuple[str, int]:
+    """Carry a journal over to changed model code that gives the same results: re-run ``n`` randomly chosen
+    evaluations (``rerun``: records -> their cells with the current code) and, if every one is bit-identical,
+    rewrite the header's model fingerprint to ``header["model"]`` (atomically). Everything else in the header must
+    already match ``header``. Returns (old fingerprint, evaluations checked); raises ``InputError`` otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no journal to re-key")
+    old, records = read_records(path)
+    for key, value in {"format": FORMAT, **header}.items():
+        if key != "model" and old.get(key) != value:
+            raise InputError(f"{path}: header.{key}: differs from the current setting; re-keying only carries a journal "
+                             "over to changed model code (run without --resume to start afresh)")
+    evals = sorted(records.values(), key=lambda r: r["key"])
+    picked = random.Random(seed).sample(evals, min(n, len(evals)))
+    for rec, cells in zip(picked, rerun(picked)):
+        if not same_cells(rec["cells"], cells):
+            raise InputError(f"{path}: evaluation {rec['id']} (key {rec['key'][:12]}) gives different results with the "
+                             "current model code: the journal cannot be re-keyed (run without --resume to start afresh)")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[0] = json.dumps({**old, "model": header["model"]}, sort_keys=True) + "\n"
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("".join(lines), encoding="utf-8")
+    os.replace(tmp, path)
+    return str(old.get("model", "")), len(picked)

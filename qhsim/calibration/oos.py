@@ -41,11 +41,16 @@ class OosOutcome:
     files: dict[str, Path]
 
 
+def oos_config(cfg: CalibrationConfig, info_year: int = INFO_YEAR) -> CalibrationConfig:
+    """The refit's configuration: information known by ``info_year``, its own name, journal and outputs."""
+    return cfg.with_(known_by=info_year, name=f"{cfg.name}-oos{info_year}", out=Path(cfg.out) / "oos")
+
+
 def out_of_sample(
     cfg: CalibrationConfig, workers: int = 1, resume: bool = False, progress: bool = True, log=print,
     info_year: int = INFO_YEAR,
 ) -> OosOutcome:
-    oos_cfg = cfg.with_(known_by=info_year, name=f"{cfg.name}-oos{info_year}", out=Path(cfg.out) / "oos")
+    oos_cfg = oos_config(cfg, info_year)
     fit = calibrate(oos_cfg, workers=workers, resume=resume, progress=progress, log=log, write=True)
     all_targets = fit.problem.all_targets
     per_seed = [{k: v[i] for k, v in fit.default_cells.items()} for i in range(len(cfg.seeds))]
