@@ -231,12 +231,12 @@ def nonzero_rows(*columns: np.ndarray) -> np.ndarray:
 @numba.njit(cache=True, nogil=True)
 def _nonzero_rows(columns: tuple[np.ndarray, ...], out: np.ndarray) -> int:
     n = 0
-    for i in range(len(out)):
+    for i in range(len(out)):  # branch-free: every row written, the non-zero ones counted
+        some = False
         for j in range(len(columns)):
-            if columns[j][i] != 0.0:
-                out[n] = i
-                n += 1
-                break
+            some |= columns[j][i] != 0.0
+        out[n] = i
+        n += some
     return n
 
 

@@ -161,9 +161,8 @@ def _screen(u_start, p_bound, revenue, revenue_line, voucher, targeted, rd_l1, r
     above the revenue line, hold a voucher, are targeted or had R&D last year (``last_year_performers``); their
     number is returned."""
     n = 0
-    for i in range(len(u_start)):
-        if not rd_active[i] and (u_start[i] < p_bound or revenue[i] > revenue_line or voucher[i] or targeted[i]
-                                 or rd_l1[i] > 0):
-            out[n] = i
-            n += 1
+    for i in range(len(u_start)):  # branch-free (the conditions are unpredictable): every row written, kept ones counted
+        out[n] = i
+        n += (not rd_active[i]) & ((u_start[i] < p_bound) | (revenue[i] > revenue_line) | voucher[i] | targeted[i]
+                                   | (rd_l1[i] > 0))
     return n

@@ -130,9 +130,8 @@ def _accumulate_knowledge(knowledge, rd_real, keep, doing):
     n = 0
     for i in range(len(knowledge)):
         knowledge[i] = knowledge[i] * keep + rd_real[i]
-        if rd_real[i] > 0:
-            doing[n] = i
-            n += 1
+        doing[n] = i  # branch-free: every row written, the performers counted
+        n += rd_real[i] > 0
     return n
 
 
