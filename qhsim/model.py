@@ -37,6 +37,7 @@ from qhsim.knowledge import KnowledgeSystem
 from qhsim.macro import cost_per_fte, macro_paths
 from qhsim.memory import keep_freed_memory
 from qhsim.policy import policy_at
+from qhsim.soa import nonzero_rows
 
 
 class QinghaiModel(mesa.Model):
@@ -124,7 +125,7 @@ class QinghaiModel(mesa.Model):
         # real R&D: the plan plus the additional R&D of grants and R&D-active firms' vouchers, computed for the grant and
         # voucher holders (the others' plan + additionality x 0.0, one pass)
         np.add(rd_plan, b.grant_additionality * 0.0, out=f.rd_real)
-        paid = np.flatnonzero((grants != 0.0) | (voucher_pay != 0.0))
+        paid = nonzero_rows(grants, voucher_pay)
         f.rd_real[paid] = rd_plan[paid] + b.grant_additionality * (
             grants[paid] + np.where(f.rd_active[paid], voucher_pay[paid], 0.0))
         f.cols["rd"] = reported_rd(f, pol, f.rd_real, tau, tau_alt, decision["d_use"], b, fte_cost)  # real + relabelled
@@ -139,8 +140,7 @@ class QinghaiModel(mesa.Model):
         hte_reward[certified[f.hte_since[certified] == year]] = pol.hte_reward
         # subsidies received: grants + expost + reward + hte_reward + voucher_pay for the firms paid anything (the
         # column starts the year at zero)
-        got = np.flatnonzero((grants != 0.0) | (expost != 0.0) | (reward != 0.0) | (hte_reward != 0.0)
-                             | (voucher_pay != 0.0))
+        got = nonzero_rows(grants, expost, reward, hte_reward, voucher_pay)
         f.subsidy[got] = grants[got] + expost[got] + reward[got] + hte_reward[got] + voucher_pay[got]
 
         tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau, tau_alt, d)
@@ -157,8 +157,7 @@ class QinghaiModel(mesa.Model):
         knowledge = self.knowledge.step(year, pol, f, macro)
         self._book(flows)
         # the firms with any money flow: the subsidy payees and the two tax expenditures' (the indicators sum these)
-        flow_firms = np.concatenate((got, np.flatnonzero(tax_super_deduction != 0.0),
-                                     np.flatnonzero(tax_hte_rate != 0.0)))
+        flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction), nonzero_rows(tax_hte_rate)))
         self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge, flow_firms,
                                             hte_granted_until=year + pol.hte_validity - 1))
 
@@ -166,7 +165,7 @@ class QinghaiModel(mesa.Model):
         """Record full-scale spending in the governments' ledgers."""
         for programme in ("grants", "expost", "vouchers", "hte_reward"):
             self.province.record(programme, float(getattr(flows, programme).sum()) / self.scale)
-        paid = np.flatnonzero(flows.rd_reward != 0.0)  # zeros add nothing to a prefecture's sum
+        paid = nonzero_rows(flows.rd_reward)  # zeros add nothing to a prefecture's sum
         by_pref = np.bincount(self.firms.index("pref")[paid], weights=flows.rd_reward[paid],
                               minlength=len(self.prefecture_govs))
         for gov, amount in zip(self.prefecture_govs, by_pref):

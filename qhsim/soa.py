@@ -218,6 +218,28 @@ def _flag_code(flags: tuple[np.ndarray, ...], code: np.ndarray) -> None:
         code[i] = c
 
 
+def nonzero_rows(*columns: np.ndarray) -> np.ndarray:
+    """Positions (ascending) of the rows where any of the equal-length float columns is non-zero (NaN counts as
+    non-zero): ``np.flatnonzero((a != 0.0) | (b != 0.0) | ...)`` in one compiled pass."""
+    columns = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in columns)
+    out = np.empty(len(columns[0]), dtype=np.intp)
+    if any(len(c) != len(out) for c in columns):
+        raise ValueError(f"nonzero_rows: columns of lengths {[len(c) for c in columns]}")
+    return out[:_nonzero_rows(columns, out)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _nonzero_rows(columns: tuple[np.ndarray, ...], out: np.ndarray) -> int:
+    n = 0
+    for i in range(len(out)):  # branch-free: every row written, the non-zero ones counted
+        some = False
+        for j in range(len(columns)):
+            some |= columns[j][i] != 0.0
+        out[n] = i
+        n += some
+    return n
+
+
 def by_flags(rule: Callable[..., tuple[np.ndarray, ...]], *flags: np.ndarray) -> tuple[np.ndarray, ...]:
     """``rule(*flags)`` for an elementwise ``rule`` of a few boolean columns, evaluated once on each of the 2^k
     combinations of the k flags and looked up per row: the same values (the same operations on the same numbers),

@@ -355,3 +355,34 @@ def test_compiled_growth_is_the_numpy_formula_bit_for_bit(b):
     for name, values in want.items():
         assert f.cols[name].tobytes() == values.tobytes(), name
     assert (f.revenue == 1.0).any() and not np.array_equal(f.revenue, old["revenue"])
+
+
+def test_compiled_innovation_is_the_numpy_formula_bit_for_bit(b):
+    """``innovate`` (compiled knowledge and high-tech share passes) gives bit for bit what its docstring's rules give as
+    numpy array expressions: knowledge, core-IP draws of the R&D performers, the share drift, the innovators' gain
+    and the cap at 1."""
+    from qhsim.draws import KeyedDraws
+    from qhsim.firms.dynamics import innovate
+
+    rng = np.random.default_rng(22)
+    f = random_population(rng, N_FIRMS, 2030)
+    f.rd_real[:] = np.where(rng.random(N_FIRMS) < 0.4, rng.gamma(1.0, 300.0, N_FIRMS), 0.0)
+    f.hitech_share[:5] = 0.999  # capped after a gain
+    old = {name: col.copy() for name, col in f.cols.items()}
+    draws = KeyedDraws(5)
+    innovate(f, 2031, draws, b)
+
+    doing = old["rd_real"] > 0
+    p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(old["rd_real"] / 100.0))
+    innovated = doing & (draws.uniform(2031, "ip", old["uid"]) < p)
+    target = np.where(old["rd_active"], old["tech_orient"], b.non_rd_hitech_factor * old["tech_orient"])
+    share = (target - old["hitech_share"]) * b.hitech_share_drift + old["hitech_share"]
+    want = {
+        "knowledge": old["knowledge"] * (1.0 - b.knowledge_depreciation) + old["rd_real"],
+        "innovated": innovated,
+        "ip": old["ip"] + innovated,
+        "hitech_share": np.minimum(np.where(innovated, share + b.innovation_hitech_gain, share), 1.0),
+    }
+    for name, values in want.items():
+        assert f.cols[name].tobytes() == values.astype(f.cols[name].dtype).tobytes(), name
+    assert innovated.any() and (f.hitech_share == 1.0).any()

@@ -64,3 +64,15 @@ def test_flag_code_numbers_each_rows_combination():
     assert ca[code].tolist() == a.tolist() and cb[code].tolist() == b.tolist() and cc[code].tolist() == [1, 0, 0, 0, 1]
     with pytest.raises(ValueError, match="lengths"):
         flag_code(a, b[:4])
+
+
+def test_nonzero_rows_is_flatnonzero_of_any_column_not_zero():
+    from qhsim.soa import nonzero_rows
+
+    a = np.array([0.0, 1.0, -0.0, 0.0, np.nan, 0.0])
+    b = np.array([0.0, 0.0, 0.0, -2.5, 0.0, 0.0])
+    assert nonzero_rows(a).tolist() == [1, 4]  # NaN counts, -0.0 does not
+    assert nonzero_rows(a, b).tolist() == np.flatnonzero((a != 0.0) | (b != 0.0)).tolist() == [1, 3, 4]
+    assert nonzero_rows(np.zeros(0)).tolist() == []
+    with pytest.raises(ValueError, match="lengths"):
+        nonzero_rows(a, b[:5])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numba
 import numpy as np
 
 from qhsim.firms.certification import hte_notch, reward_notch
@@ -102,7 +103,7 @@ def decide(
         active = np.zeros(len(f), dtype=bool)
         was = np.flatnonzero(f.rd_active)
         active[was] = ~(u_stop[was] < stop_probability(f.subset(was), pol.year, b))
-        c = start_candidates(f, b, S, u_start, tables[4], targeted, had)
+        c = start_candidates(f, b, S, u_start, tables[4], targeted)
         # user_cost_term of a firm's uc is its table entry (the same operation on the same number) or its own
         uc_c = uc[c]
         p_c = sigmoid(start_logit(f.subset(c), uc_c, S.rd_logit, targeted[c], b, user_cost_term(uc_c, b)))
@@ -133,13 +134,12 @@ def start_candidates(
     u_start: np.ndarray,
     uc_term_table: np.ndarray,
     targeted: np.ndarray,
-    had: np.ndarray,
 ) -> np.ndarray:
     """Positions of the firms without R&D that may start this year: every such firm whose start draw ``u_start``
     can fall below its start probability (``start_logit``, ``sigmoid``), and a few more.
 
     A firm with revenue at most START_SCREEN_REVENUE, without a voucher, not targeted by a campaign and without R&D
-    last year (``had``: its user cost is not a table entry) has a start logit of at most the largest sector term
+    last year (``last_year_performers``: their user cost is not a table entry) has a start logit of at most the largest sector term
     plus the size term at START_SCREEN_REVENUE minus the smallest user-cost term of ``uc_term_table`` (the term per
     combination of the tax and deduction conditions); a draw at or above the probability of that bound (plus
     START_SCREEN_MARGIN) cannot start it. The others are all candidates.
@@ -149,10 +149,20 @@ def start_candidates(
     bound = (np.max(b.start_intercept + S.rd_logit) + b.rd_size_slope * np.log(START_SCREEN_REVENUE / 1000.0)
              - np.min(uc_term_table) + START_SCREEN_MARGIN)
     p_bound = 1.0 / (1.0 + np.exp(-bound)) if np.isfinite(bound) else 1.0
-    may = u_start < p_bound
-    may |= f.revenue > START_SCREEN_REVENUE
-    may |= f.voucher
-    may |= targeted
-    may[had] = True
-    may &= ~f.rd_active
-    return np.flatnonzero(may)
+    out = np.empty(len(f), dtype=np.intp)
+    n = _screen(u_start, float(p_bound), f.revenue, START_SCREEN_REVENUE, f.voucher, targeted, f.rd_l1, f.rd_active,
+                out)
+    return out[:n]
+
+
+@numba.njit(cache=True, nogil=True)
+def _screen(u_start, p_bound, revenue, revenue_line, voucher, targeted, rd_l1, rd_active, out):
+    """Into ``out``: the positions, ascending, of the firms without R&D whose draw is below ``p_bound`` or that are
+    above the revenue line, hold a voucher, are targeted or had R&D last year (``last_year_performers``); their
+    number is returned."""
+    n = 0
+    for i in range(len(u_start)):  # branch-free (the conditions are unpredictable): every row written, kept ones counted
+        out[n] = i
+        n += (not rd_active[i]) & ((u_start[i] < p_bound) | (revenue[i] > revenue_line) | voucher[i] | targeted[i]
+                                   | (rd_l1[i] > 0))
+    return n

@@ -114,21 +114,34 @@ def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace
     real R&D (relabelled spending creates no knowledge); the high-tech share drifts toward the firm's orientation (scaled down without R&D) and jumps after
     an innovation.
     """
-    knowledge = f.knowledge  # the column itself (augmented assignment to f.knowledge would shadow it)
-    knowledge *= 1.0 - b.knowledge_depreciation
-    knowledge += f.rd_real
-    doing = np.flatnonzero(f.rd_real > 0)  # p = 0 without R&D: draw only for R&D performers
+    doing = np.empty(len(f), dtype=np.intp)  # the R&D performers: p = 0 for the others, drawn for these only
+    doing = doing[:_accumulate_knowledge(f.knowledge, f.rd_real, 1.0 - b.knowledge_depreciation, doing)]
     p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(f.rd_real[doing] / 100.0))
     f.innovated[:] = False
     f.innovated[doing] = draws.uniform(year, "ip", f.uid, doing) < p
     f.ip[doing] += f.innovated[doing]
-    target = b.non_rd_hitech_factor * f.tech_orient
-    active = np.flatnonzero(f.rd_active)
-    target[active] = f.tech_orient[active]
-    share = np.subtract(target, f.hitech_share, out=target)  # share + drift x (target - share), in place
-    share *= b.hitech_share_drift
-    share += f.hitech_share
-    # the gain only for this year's innovators (adding 0.0 to a share >= +0 changes nothing)
-    gained = doing[f.innovated[doing]]
-    np.minimum(share, 1.0, out=f.hitech_share)
-    f.hitech_share[gained] = np.minimum(share[gained] + b.innovation_hitech_gain, 1.0)
+    _drift_hitech_share(f.hitech_share, f.tech_orient, f.rd_active, f.innovated, b.non_rd_hitech_factor,
+                        b.hitech_share_drift, b.innovation_hitech_gain)
+
+
+@numba.njit(cache=True, nogil=True)
+def _accumulate_knowledge(knowledge, rd_real, keep, doing):
+    """knowledge = knowledge x keep + rd_real; the positions with rd_real > 0 into ``doing``; their number."""
+    n = 0
+    for i in range(len(knowledge)):
+        knowledge[i] = knowledge[i] * keep + rd_real[i]
+        doing[n] = i  # branch-free: every row written, the performers counted
+        n += rd_real[i] > 0
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _drift_hitech_share(share, tech_orient, rd_active, innovated, non_rd_factor, drift, gain):
+    """share + drift x (target - share) with target = tech_orient (R&D-active) or non_rd_factor x tech_orient,
+    plus ``gain`` for this year's innovators, at most 1 (np.minimum: NaN stays NaN)."""
+    for i in range(len(share)):
+        target = tech_orient[i] if rd_active[i] else non_rd_factor * tech_orient[i]
+        x = (target - share[i]) * drift + share[i]
+        if innovated[i]:
+            x = x + gain
+        share[i] = x if x <= 1.0 or x != x else 1.0

@@ -15,7 +15,7 @@ import numpy as np
 from qhsim import data
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
-from qhsim.soa import by_flags
+from qhsim.soa import by_flags, nonzero_rows
 
 USER_COST_FLOOR = data.values("behaviour")["user_cost_floor"]  # default floor: a subsidy cannot make R&D free
 
@@ -62,7 +62,7 @@ def tax_expenditure(
     """
     # zero for the firms without reported R&D (first) or without a certificate (second): computed for the others
     super_deduction, hte_rate = np.zeros(len(f)), np.zeros(len(f))
-    r = np.flatnonzero(f.rd != 0.0)
+    r = nonzero_rows(f.rd)
     super_deduction[r] = tau[r] * np.minimum(d[r] * f.rd[r], np.maximum(f.margin[r] * f.revenue[r], 0.0))
     h = np.flatnonzero(f.hte_until >= year)
     hte_rate[h] = (tau_alt[h] - tau[h]) * np.maximum(f.margin[h] * f.revenue[h], 0.0)

@@ -16,6 +16,7 @@ from qhsim import data
 from qhsim.draws import KeyedDraws
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
+from qhsim.soa import nonzero_rows
 
 SME_EMPLOYEES = data.values("rules")["sme_max_employees"]  # SME cut-off for the sme_first rule
 XINING = data.prefecture_ids().index("xining")  # "weak prefectures" are all others (seed 003:L939)
@@ -78,7 +79,7 @@ def ex_post_subsidy(f: FirmPopulation, pol: PolicyYear, budget: float, draws: Ke
 
 def rd_rewards(f: FirmPopulation, amount: np.ndarray, budget_per_prefecture: float, n_prefectures: int) -> np.ndarray:
     """Tiered R&D-intensity rewards, each listed prefecture paying from its own fund, pro rata if short."""
-    paid = np.flatnonzero(amount != 0.0)  # zeros add nothing to a prefecture's sum (as in indicators.compute)
+    paid = nonzero_rows(amount)  # zeros add nothing to a prefecture's sum (as in indicators.compute)
     claims = np.bincount(f.pref[paid], weights=amount[paid], minlength=n_prefectures)
     ratio = np.minimum(np.divide(budget_per_prefecture, claims, out=np.ones(n_prefectures), where=claims > 0), 1.0)
     if np.all(ratio == 1.0):  # every fund covers its claims: amount x 1.0 is amount

@@ -12,6 +12,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
+import numba
 import numpy as np
 from scipy.special import ndtri
 
@@ -78,7 +79,6 @@ class KnowledgeDraws(KeyedDraws):
 
 
 LARGE_MEAN = 30.0  # above this mean (variance for the binomial), the inverses use the normal approximation
-FEW_SEARCHES = 32  # inverse-CDF searches still running below which plain Python beats numpy's per-call cost
 
 
 def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
@@ -90,28 +90,23 @@ def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     if big.any():
         k[big] = np.maximum(np.floor(lam[big] + np.sqrt(lam[big]) * ndtri(u[big]) + 0.5), 0).astype(np.int64)
     idx = np.flatnonzero(~big)
-    pk = np.exp(-lam[idx])
-    cdf = pk.copy()
-    uu, ll = u[idx], lam[idx]
-    step = 0
-    while len(idx) > FEW_SEARCHES:
-        more = uu > cdf * (1.0 + 1e-12)
-        idx, pk, cdf, uu, ll = idx[more], pk[more], cdf[more], uu[more], ll[more]
-        step += 1
-        k[idx] = step
-        pk = pk * ll / step
-        cdf = cdf + pk
-        if step > 10_000:  # pragma: no cover - numerical guard
-            break
-    # the last few searches one by one: the same operations on Python floats (IEEE doubles)
-    for i, p_i, cdf_i, u_i, lam_i in zip(idx.tolist(), pk.tolist(), cdf.tolist(), uu.tolist(), ll.tolist()):
-        s = step
-        while u_i > cdf_i * (1.0 + 1e-12) and s <= 10_000:
-            s += 1
-            p_i = p_i * lam_i / s
-            cdf_i = cdf_i + p_i
-        k[i] = s
+    _poisson_search(u[idx], lam[idx], np.exp(-lam[idx]), idx, k)  # exp stays numpy's (its SIMD code, bit for bit)
     return k
+
+
+@numba.njit(cache=True, nogil=True)
+def _poisson_search(u, lam, p0, idx, k):
+    """k[idx[t]] = the smallest s with u_t <= cdf_s (1 + 1e-12), cdf_s summing p_0 = exp(-lam_t) and
+    p_s = p_{s-1} lam_t / s in order (at most 10,000 steps)."""
+    for t in range(len(idx)):
+        p = p0[t]
+        cdf = p
+        s = 0
+        while u[t] > cdf * (1.0 + 1e-12) and s <= 10_000:
+            s += 1
+            p = p * lam[t] / s
+            cdf = cdf + p
+        k[idx[t]] = s
 
 
 def binomial_ppf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -127,28 +122,24 @@ def binomial_ppf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
         approx = np.floor(n[big] * p[big] + np.sqrt(var[big]) * ndtri(u[big]) + 0.5)
         k[big] = np.clip(approx, 0, n[big]).astype(np.int64)
     idx = np.flatnonzero(~full & ~big)
-    nn, pp, uu = n[idx], p[idx], u[idx]
-    pk = (1.0 - pp) ** nn
-    cdf = pk.copy()
-    odds = pp / (1.0 - pp)
-    step = 0
-    while len(idx) > FEW_SEARCHES:
-        more = (uu > cdf * (1.0 + 1e-12)) & (step < nn)
-        idx, pk, cdf, uu, nn, odds = idx[more], pk[more], cdf[more], uu[more], nn[more], odds[more]
-        step += 1
-        k[idx] = step
-        pk = pk * (nn - step + 1) / step * odds
-        cdf = cdf + pk
-    # the last few searches one by one, as in poisson_ppf
-    for i, p_i, cdf_i, u_i, n_i, odds_i in zip(idx.tolist(), pk.tolist(), cdf.tolist(), uu.tolist(), nn.tolist(),
-                                               odds.tolist()):
-        s = step
-        while u_i > cdf_i * (1.0 + 1e-12) and s < n_i:
-            s += 1
-            p_i = p_i * (n_i - s + 1) / s * odds_i
-            cdf_i = cdf_i + p_i
-        k[i] = s
+    pp = p[idx]
+    _binomial_search(u[idx], n[idx], (1.0 - pp) ** n[idx], pp / (1.0 - pp), idx, k)  # ** stays numpy's
     return k
+
+
+@numba.njit(cache=True, nogil=True)
+def _binomial_search(u, n, p0, odds, idx, k):
+    """k[idx[t]] = the smallest s with u_t <= cdf_s (1 + 1e-12) or s = n_t, cdf_s summing p_0 = (1 - p)^n and
+    p_s = p_{s-1} (n - s + 1) / s odds in order."""
+    for t in range(len(idx)):
+        p = p0[t]
+        cdf = p
+        s = 0
+        while u[t] > cdf * (1.0 + 1e-12) and s < n[t]:
+            s += 1
+            p = p * (n[t] - s + 1) / s * odds[t]
+            cdf = cdf + p
+        k[idx[t]] = s
 
 
 def knowledge_parameters(overrides: dict[str, float] | None = None) -> SimpleNamespace:
