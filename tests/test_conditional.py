@@ -140,3 +140,18 @@ def test_ridge_keeps_a_parameter_no_target_informs_at_its_median():
     assert ridged.point["a"] == pytest.approx(0.3, abs=0.02)  # one target's weight barely moves an informed one
     assert abs(ridged.point["c"] - START["c"]) < 0.02 * 5.0  # the uninformed one stays within 2% of its range
     assert abs(free.point["c"] - START["c"]) >= abs(ridged.point["c"] - START["c"])
+
+
+def test_ensemble_draws_keep_a_levels_parameter_at_the_value_the_abc_held(tmp_path):
+    from qhsim.calibrated import load_calibration
+    from qhsim.calibration.ensemble import write_calibration
+
+    path = tmp_path / "calibrated.toml"
+    draws = np.array([[-4.0], [-5.0]])
+    write_calibration(path, {"start_intercept": -4.5, "patent_rate_public": 0.36}, ["start_intercept"], draws,
+                      np.array([0.5, 0.5]), np.zeros(2), {}, {}, held={"patent_rate_public": 1.0})
+    cal = load_calibration(path)
+    assert cal.point["patent_rate_public"] == 0.36  # the model default: the conditional fit's value
+    assert set(cal.intervals) == {"start_intercept"}  # held fixed by the sampler: no posterior interval
+    for draw in cal.sample(8, np.random.default_rng(1)):
+        assert draw["patent_rate_public"] == 1.0 and draw["start_intercept"] in (-4.0, -5.0)

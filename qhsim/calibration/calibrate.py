@@ -319,7 +319,8 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
                        **({"mean": p.mean, "sd": p.sd} if p.prior == "normal" else {})} for p in res.params}
     path = out / "calibrated.toml"
     write_calibration(path, outcome.point, names, posterior.draws, posterior.weights,
-                      posterior.source_distances, meta, priors)
+                      posterior.source_distances, meta, priors,
+                      held={p.name: p.default for p in outcome.problem.level_params})
     outcome.files["calibrated"] = path
     outcome.files.update(write_report(outcome))
     log(f"wrote {path} and {outcome.files.get('report')}")

@@ -92,11 +92,17 @@ def write_calibration(
     distances: np.ndarray,
     meta: dict[str, Any],
     priors: dict[str, dict[str, Any]],
+    held: dict[str, float] | None = None,
 ) -> None:
+    """``held``: parameters the sampler held fixed (stage "levels"): a constant column of the ensemble, so that
+    every draw is a parameter vector the ABC-SMC evaluated; no interval."""
     interval = {}
     for k, name in enumerate(names):
         q05, q50, q95 = weighted_quantiles(draws[:, k], weights, (0.05, 0.5, 0.95))
         interval[name] = {"p05": q05, "median": q50, "p95": q95, **priors.get(name, {})}
+    held = held or {}
+    names = [*names, *held]
+    draws = np.column_stack([draws, np.tile([float(v) for v in held.values()], (len(draws), 1))]) if held else draws
     doc = {
         "meta": {"created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **meta},
         "point": {k: float(v) for k, v in point.items()},
@@ -115,7 +121,8 @@ def write_calibration(
         "  qhsim.calibration.calibrated_parameters()); the minimum-distance particle is in the fit report.\n"
         "[interval.<name>]: 5% / 50% / 95% of the weighted posterior, with the prior range.\n"
         "[ensemble]: the weighted posterior sample that projections draw from: the final ABC-SMC population,\n"
-        "  checked against the policy-response evidence as [meta] posterior lists (distances: on the calibration seeds).\n"
+        "  checked against the policy-response evidence as [meta] posterior lists (distances: on the calibration seeds);\n"
+        "  a parameter of stage \"levels\" keeps in every draw the value the ABC-SMC held it at.\n"
         "Method, targets and fit: calibration/README.md and the fit report next to this file."
     )
     write_atomic(path, dumps_toml(doc, header))
