@@ -65,10 +65,11 @@ def arrival_keys(year: int, source: int, slots: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def _unit(uids: np.ndarray, at: np.ndarray | None, stream: np.uint64, out: np.ndarray) -> np.ndarray:
-    """U(0, 1) of ``uids[at]`` (int64; ``at``: positions, or None for all) in ``stream`` into ``out``: each uid's key uid x golden ratio (mod 2^64) plus the
-    stream, mixed (``_mix``'s operations), and the top 53 bits of the result, centred in their interval: (z + 1/2)
-    2^-53 computed as z 2^-53 + 2^-54 (the same number: scaling by a power of two is exact). One compiled pass
-    (integer arithmetic wraps mod 2^64 as in numpy; z < 2^53 converts to float exactly)."""
+    """U(0, 1) of ``uids[at]`` (int64; ``at``: positions, or None for all) in ``stream`` into ``out``: each uid's key
+    uid x golden ratio (mod 2^64) plus the stream, mixed (``_mix``'s operations), and the top 53 bits of the result,
+    centred in their interval: (z + 1/2) 2^-53 computed as z 2^-53 + 2^-54 (the same number: scaling by a power of
+    two is exact). One compiled pass (integer arithmetic wraps mod 2^64 as in numpy; z < 2^53 converts to float
+    exactly)."""
     for i in range(len(out)):
         z = np.uint64(uids[i] if at is None else uids[at[i]]) * _GOLDEN + stream
         z = (z ^ (z >> np.uint64(30))) * _M1

@@ -336,8 +336,9 @@ def test_compiled_growth_is_the_numpy_formula_bit_for_bit(b):
 
     sector = old["sector"].astype(np.intp)
     n_sec = len(premium)
-    log_g = (b.innovation_growth_premium * old["innovated"] - (np.log(old["revenue"]) - old["anchor"]) * b.size_reversion
-             + draws.normal(2031, "growth", old["uid"]) * b.growth_noise)
+    gap = (np.log(old["revenue"]) - old["anchor"]) * b.size_reversion
+    noise = draws.normal(2031, "growth", old["uid"]) * b.growth_noise
+    log_g = b.innovation_growth_premium * old["innovated"] - gap + noise
     drawn = np.exp(log_g) * old["revenue"]
     demand_growth = 1.06 * np.exp(premium)
     demand = np.bincount(sector, weights=old["revenue"], minlength=n_sec) * demand_growth
@@ -358,8 +359,8 @@ def test_compiled_growth_is_the_numpy_formula_bit_for_bit(b):
 
 
 def test_compiled_innovation_is_the_numpy_formula_bit_for_bit(b):
-    """``innovate`` (compiled knowledge and high-tech share passes) gives bit for bit what its docstring's rules give as
-    numpy array expressions: knowledge, core-IP draws of the R&D performers, the share drift, the innovators' gain
+    """``innovate`` (compiled knowledge and high-tech share passes) gives bit for bit what its docstring's rules give
+    as numpy array expressions: knowledge, core-IP draws of the R&D performers, the share drift, the innovators' gain
     and the cap at 1."""
     from qhsim.draws import KeyedDraws
     from qhsim.firms.dynamics import innovate

@@ -139,10 +139,10 @@ def start_candidates(
     can fall below its start probability (``start_logit``, ``sigmoid``), and a few more.
 
     A firm with revenue at most START_SCREEN_REVENUE, without a voucher, not targeted by a campaign and without R&D
-    last year (``last_year_performers``: their user cost is not a table entry) has a start logit of at most the largest sector term
-    plus the size term at START_SCREEN_REVENUE minus the smallest user-cost term of ``uc_term_table`` (the term per
-    combination of the tax and deduction conditions); a draw at or above the probability of that bound (plus
-    START_SCREEN_MARGIN) cannot start it. The others are all candidates.
+    last year (``last_year_performers``: their user cost is not a table entry) has a start logit of at most the
+    largest sector term plus the size term at START_SCREEN_REVENUE minus the smallest user-cost term of
+    ``uc_term_table`` (the term per combination of the tax and deduction conditions); a draw at or above the
+    probability of that bound (plus START_SCREEN_MARGIN) cannot start it. The others are all candidates.
     """
     if b.rd_size_slope < 0:  # the size term has no bound below the revenue line: every inactive firm is a candidate
         return np.flatnonzero(~f.rd_active)
@@ -161,7 +161,7 @@ def _screen(u_start, p_bound, revenue, revenue_line, voucher, targeted, rd_l1, r
     above the revenue line, hold a voucher, are targeted or had R&D last year (``last_year_performers``); their
     number is returned."""
     n = 0
-    for i in range(len(u_start)):  # branch-free (the conditions are unpredictable): every row written, kept ones counted
+    for i in range(len(u_start)):  # branch-free (unpredictable conditions): every row written, the kept ones counted
         out[n] = i
         n += (not rd_active[i]) & ((u_start[i] < p_bound) | (revenue[i] > revenue_line) | voucher[i] | targeted[i]
                                    | (rd_l1[i] > 0))
