@@ -27,6 +27,7 @@ def _executor(args: argparse.Namespace):
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from qhsim.calibration.calibrate import calibrate, journal_path
+    from qhsim.calibration.oos import oos_config
     from qhsim.calibration.settings import load_config
 
     cfg = load_config(args.config, args.settings)
@@ -38,14 +39,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         cfg = cfg.with_(seeds=args.seeds)
     workers = _executor(args)
     progress = not args.quiet and sys.stderr.isatty()
-    if args.report_only and not journal_path(cfg).exists():
-        raise InputError(f"{journal_path(cfg)}: no journal to report from; run `qhsim calibrate --config {cfg.name}` first")
+    own = oos_config(cfg) if args.oos else cfg  # the configuration whose journal this invocation uses
+    if args.report_only and not journal_path(own).exists():
+        raise InputError(f"{journal_path(own)}: no journal to report from; run `qhsim calibrate --config {cfg.name}"
+                         f"{' --oos' if args.oos else ''}` first")
     resume = args.resume or args.report_only
     if args.rekey is not None:
         from qhsim.calibration.calibrate import rekey_journal
-        from qhsim.calibration.oos import oos_config
 
-        rekey_journal(oos_config(cfg) if args.oos else cfg, args.rekey, workers=workers, log=_log)
+        rekey_journal(own, args.rekey, workers=workers, log=_log)
         return 0
     if args.oos:
         from qhsim.calibration.oos import out_of_sample
