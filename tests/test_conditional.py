@@ -106,6 +106,7 @@ def test_levels_stage_parameters_are_held_in_the_abc_and_start_the_conditional_f
     levels = {p.name for p in shipped.level_params}
     assert levels == {"hte_apply_early_factor", "patent_rate_public"}
     assert levels.isdisjoint(p.name for p in shipped.params) and levels <= set(shipped.cfg.conditional)
+    assert shipped.held == {"hte_apply_early_factor": 1.0, "patent_rate_public": 1.0}  # the data-file defaults
 
     sampled = FreeParameter("s", 0.0, 1.0)
     level = FreeParameter("v", 0.0, 1.0, default=0.9, stage="levels")

@@ -48,6 +48,11 @@ class Problem:
     header: dict[str, Any]
     level_params: tuple[FreeParameter, ...] = ()  # stage "levels": at their defaults in the ABC, conditional fit only
 
+    @property
+    def held(self) -> dict[str, float]:
+        """The stage-"levels" parameters at the values the ABC-SMC holds them at (their data-file defaults)."""
+        return {p.name: p.default for p in self.level_params}
+
 
 def prepare(cfg: CalibrationConfig) -> Problem:
     free = load_free_parameters(cfg.free_parameters)
@@ -233,9 +238,11 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
 
         seeds = cfg.response_screen_seeds
         log(f"evidence step: policy responses of {cfg.response_candidates} posterior draws with {len(seeds)} seeds")
+        # the draws as the ABC-SMC ran them: the response runs put the calibrated point in force beneath their
+        # parameters, so a "levels" parameter would otherwise take the point's value instead of the held one
         posterior = evidence_step(
             posterior, problem.params, cfg.response_candidates,
-            lambda points: response_means(points, seeds, 1.0, processes), EVIDENCE,
+            lambda points: response_means([{**p, **problem.held} for p in points], seeds, 1.0, processes), EVIDENCE,
             f"seeds {', '.join(str(s) for s in seeds)}, full scale",
         )
     for line in posterior.stages:
@@ -251,7 +258,7 @@ def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev:
     the ABC-SMC, so its start is that default)."""
     cfg = problem.cfg
     params = (*problem.params, *problem.level_params)
-    start = {**posterior.median(problem.params), **{p.name: p.default for p in problem.level_params}}
+    start = {**posterior.median(problem.params), **problem.held}
     sampled = posterior.spread(problem.params)
     spread = [sampled.get(name, PRIOR_SPREAD) for name in cfg.conditional]
     counter = iter(range(-3000, -10**9, -1))
@@ -320,7 +327,7 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
     path = out / "calibrated.toml"
     write_calibration(path, outcome.point, names, posterior.draws, posterior.weights,
                       posterior.source_distances, meta, priors,
-                      held={p.name: p.default for p in outcome.problem.level_params})
+                      held=outcome.problem.held)
     outcome.files["calibrated"] = path
     outcome.files.update(write_report(outcome))
     log(f"wrote {path} and {outcome.files.get('report')}")
