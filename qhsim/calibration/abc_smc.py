@@ -120,12 +120,16 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
 
 def kernel_cholesky(u: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Cholesky factor of 2 x the weighted covariance (Beaumont et al. 2009), regularised."""
-    d = u.shape[1]
-    mean = w @ u
-    diff = u - mean
-    cov = 2.0 * (diff.T * w) @ diff / max(1.0 - np.sum(w**2), 1e-12)
-    cov = cov + np.eye(d) * max(1e-10, 1e-6 * float(np.trace(cov)) / d)
-    return np.linalg.cholesky(cov)
+    diff = u - w @ u
+    return _regularised_cholesky(2.0 * (diff.T * w) @ diff / max(1.0 - np.sum(w**2), 1e-12))
+
+
+def _regularised_cholesky(cov: np.ndarray) -> np.ndarray:
+    """Cholesky factor(s) of a (d, d) covariance or a stack (N, d, d), each with a ridge of 1e-6 x its mean variance
+    (at least 1e-10) on the diagonal, so that a collapsed direction stays proposable."""
+    d = cov.shape[-1]
+    ridge = np.maximum(1e-10, 1e-6 * np.trace(cov, axis1=-2, axis2=-1) / d)
+    return np.linalg.cholesky(cov + ridge[..., None, None] * np.eye(d))
 
 
 def log_kernel(new: np.ndarray, old: np.ndarray, chol: np.ndarray) -> np.ndarray:
@@ -138,17 +142,13 @@ def log_kernel(new: np.ndarray, old: np.ndarray, chol: np.ndarray) -> np.ndarray
 def local_cholesky(prev: Generation, eps: float) -> np.ndarray | None:
     """(N, d, d) Cholesky factors of the optimal local covariance (Filippi et al. 2013) of each particle of
     ``prev``, from the particles already within ``eps``; None when fewer than two are (the caller then uses the
-    global kernel). Regularised like ``kernel_cholesky``."""
+    global kernel)."""
     keep = prev.distances <= eps
     if int(keep.sum()) < 2:
         return None
     w = prev.weights[keep] / prev.weights[keep].sum()
     diff = prev.u[keep][None, :, :] - prev.u[:, None, :]  # (N, K, d): θ_k − θ_j
-    cov = np.einsum("k,jka,jkb->jab", w, diff, diff)
-    d = prev.u.shape[1]
-    ridge = np.maximum(1e-10, 1e-6 * np.trace(cov, axis1=1, axis2=2) / d)
-    cov += ridge[:, None, None] * np.eye(d)
-    return np.linalg.cholesky(cov)
+    return _regularised_cholesky(np.einsum("k,jka,jkb->jab", w, diff, diff))
 
 
 def log_local_kernel(new: np.ndarray, old: np.ndarray, chols: np.ndarray) -> np.ndarray:
