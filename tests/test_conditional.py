@@ -104,9 +104,10 @@ def test_bad_conditional_names_raise_input_error(tmp_path):
 def test_levels_stage_parameters_are_held_in_the_abc_and_start_the_conditional_fit_at_their_default():
     shipped = prepare(load_config("full"))
     levels = {p.name for p in shipped.level_params}
-    assert levels == {"hte_apply_early_factor", "patent_rate_public"}
+    assert levels == {"hte_apply_early_factor", "patent_rate_public", "patent_propensity_trend"}
     assert levels.isdisjoint(p.name for p in shipped.params) and levels <= set(shipped.cfg.conditional)
-    assert shipped.held == {"hte_apply_early_factor": 1.0, "patent_rate_public": 1.0}  # the data-file defaults
+    # the data-file defaults
+    assert shipped.held == {"hte_apply_early_factor": 1.0, "patent_rate_public": 1.0, "patent_propensity_trend": 0.0}
 
     sampled = FreeParameter("s", 0.0, 1.0)
     level = FreeParameter("v", 0.0, 1.0, default=0.9, stage="levels")

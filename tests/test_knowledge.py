@@ -202,6 +202,33 @@ def test_patent_rates_rise_with_rd_and_staffing():
     assert (pt.firm_rate(rd, np.full(4, 0.5), KP)[1:] < lam[1:]).all()
 
 
+def test_patent_propensity_trend_until_its_end_year():
+    """Applications per R&D yuan change by the trend a year from 2015 (earlier filings reversed) and stay at the
+    end year's level afterwards; no trend is exactly 1."""
+    kp = override(patent_propensity_trend=-0.1, patent_propensity_trend_end=2025)
+    assert pt.propensity(2015, kp) == 1.0
+    assert pt.propensity(2020, kp) == pytest.approx(0.9 ** 5)
+    assert pt.propensity(2013, kp) == pytest.approx(0.9 ** -2)
+    assert pt.propensity(2035, kp) == pt.propensity(2025, kp) == pytest.approx(0.9 ** 10)
+    assert all(pt.propensity(y, KP) == 1.0 for y in range(2012, 2036))
+
+
+def test_falling_patent_propensity_flattens_the_patent_path():
+    """Under common random numbers a falling propensity raises the filings before 2016 (more grants in 2016) and
+    lowers the later ones (fewer valid patents by 2020)."""
+    def patents(trend: float) -> dict[int, float]:
+        sc = load_scenario(SCENARIOS / "baseline.toml")
+        sc = sc.model_copy(update={"run": sc.run.model_copy(update={"scale": 0.3}),
+                                   "parameters": {**sc.parameters, "patent_propensity_trend": trend}})
+        m = QinghaiModel(sc)
+        m.run_to(2020)
+        return {r["year"]: r["valid_invention_patents"] for r in m.rows if r["region"] == PROVINCE}
+
+    flat, falling = patents(0.0), patents(-0.1)
+    assert falling[2016] > flat[2016]
+    assert falling[2020] < flat[2020]
+
+
 # --- platforms ---------------------------------------------------------------------------------------------------
 
 

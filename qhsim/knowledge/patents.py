@@ -3,6 +3,8 @@
 Applications are Poisson draws from a knowledge-production function of R&D and staff:
   firms         lambda_i = theta_f (R&D_i / 100万)^beta_f m_i   (m_i: effective staff / staff target, capped)
   institutions  lambda_j = theta_p R&D_j q_j / 100万              (q_j: effective staffing ratio)
+both times the propensity (1 + tau)^(min(t, T) - 2015) of year t: applications per R&D yuan change by tau a year
+until year T (the shift from patent quantity to quality as per-grant subsidies are phased out), 1 in 2015.
 A share g of applications is granted, each owner-year cohort after a lag L ~ lag_weights (years 1..4, the
 Chinese examination backlog). A valid patent lapses with hazard h a year (annuities); patents of firms that exit
 lapse with them, and pending applications of exited firms are abandoned. The indicator is the stock of valid
@@ -26,6 +28,14 @@ def firm_rate(rd: np.ndarray, staffing: np.ndarray, kp: SimpleNamespace) -> np.n
 def institution_rate(rd: np.ndarray, quality: np.ndarray, kp: SimpleNamespace) -> np.ndarray:
     """Expected invention applications of universities and institutes this year."""
     return kp.patent_rate_public * rd * quality / 100.0
+
+
+BASE_YEAR = 2015  # the year theta_f and theta_p refer to
+
+
+def propensity(year: int, kp: SimpleNamespace) -> float:
+    """Applications per R&D yuan in ``year`` relative to 2015 (also for the filings before 2016)."""
+    return (1.0 + kp.patent_propensity_trend) ** (min(year, int(kp.patent_propensity_trend_end)) - BASE_YEAR)
 
 
 class PatentOffice:

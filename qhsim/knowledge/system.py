@@ -147,7 +147,7 @@ class KnowledgeSystem:
         inst_rate = pt.institution_rate(self.inst.rd, np.ones(self.inst.n), kp)
         for back in range(len(kp.patent_grant_lag_weights), 0, -1):
             y = year - back + 1
-            growth = (1.0 + kp.inst_history_growth) ** (y - year)
+            growth = (1.0 + kp.inst_history_growth) ** (y - year) * pt.propensity(y, kp)
             uid = f.uid[active]
             self.office.file(y, uid, self.draws.poisson(y, "p_apply", uid, firm_rate * growth), self.draws, kp)
             self.office.file(y, self.inst.keys, self.draws.poisson(y, "p_apply", self.inst.keys, inst_rate * growth),
@@ -297,10 +297,11 @@ class KnowledgeSystem:
     def _patents(self, year: int, f, staffing: np.ndarray, active: np.ndarray) -> None:
         """Patent applications, grants and lapses; ``active``: positions of the firms with real R&D this year."""
         kp, draws, inst, led = self.kp, self.draws, self.inst, self.ledger
-        lam_f = pt.firm_rate(f.rd_real[active], staffing, kp)
+        trend = pt.propensity(year, kp)
+        lam_f = pt.firm_rate(f.rd_real[active], staffing, kp) * trend
         uid = f.uid[active]
         self.office.file(year, uid, draws.poisson(year, "p_apply", uid, lam_f), draws, kp)
-        lam_i = pt.institution_rate(inst.rd, inst.quality, kp)
+        lam_i = pt.institution_rate(inst.rd, inst.quality, kp) * trend
         self.office.file(year, inst.keys, draws.poisson(year, "p_apply", inst.keys, lam_i), draws, kp)
         owners, counts = self.office.grants_due(year)
         at_inst = owners >= INSTITUTION_KEY
