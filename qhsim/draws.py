@@ -9,9 +9,10 @@ Flood 2014), integer arithmetic only, so the uniforms are bit-identical on every
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
-from scipy.special import ndtri
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -127,5 +128,92 @@ class KeyedDraws:
 
     def normal(self, year: int, purpose: str, uids: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
         """N(0, 1) per uid (inverse-CDF transform of ``uniform``)."""
-        u = self.uniform(year, purpose, uids, at)
-        return ndtri(u, out=u)
+        return ndtri(self.uniform(year, purpose, uids, at))
+
+
+# Inverse normal CDF: Cephes ndtri (S. L. Moshier, Cephes Math Library 2.1, 1989), the algorithm and coefficients that
+# scipy.special.ndtri evaluates. Centre, |y - 1/2| < 1/2 - e^-2: x / sqrt(2 pi) = w + w w^2 P0(w^2) / Q0(w^2),
+# w = y - 1/2; tails (y below e^-2, or above 1 - e^-2 reflected): x = z - ln(z) / z - P(1/z) / (z Q(1/z)),
+# z = sqrt(-2 ln y), with (P1, Q1) for z < 8 and (P2, Q2) beyond; the Q are monic (leading 1 left out).
+_E2 = 0.13533528323661269189  # e^-2
+_SQRT_2PI = 2.50662827463100050242
+_P0 = np.array([-5.99633501014107895267e1, 9.80010754185999661536e1, -5.66762857469070293439e1,
+                1.39312609387279679503e1, -1.23916583867381258016e0])
+_Q0 = np.array([1.95448858338141759834e0, 4.67627912898881538453e0, 8.63602421390890590575e1,
+                -2.25462687854119370527e2, 2.00260212380060660359e2, -8.20372256168333339912e1,
+                1.59056225126211695515e1, -1.18331621121330003142e0])
+_P1 = np.array([4.05544892305962419923e0, 3.15251094599893866154e1, 5.71628192246421288162e1,
+                4.40805073893200834700e1, 1.46849561928858024014e1, 2.18663306850790267539e0,
+                -1.40256079171354495875e-1, -3.50424626827848203418e-2, -8.57456785154685413611e-4])
+_Q1 = np.array([1.57799883256466749731e1, 4.53907635128879210584e1, 4.13172038254672030440e1,
+                1.50425385692907503408e1, 2.50464946208309415979e0, -1.42182922854787788574e-1,
+                -3.80806407691578277194e-2, -9.33259480895457427372e-4])
+_P2 = np.array([3.23774891776946035970e0, 6.91522889068984211695e0, 3.93881025292474443415e0,
+                1.33303460815807542389e0, 2.01485389549179081538e-1, 1.23716634817820021358e-2,
+                3.01581553508235416007e-4, 2.65806974686737550832e-6, 6.23974539184983293730e-9])
+_Q2 = np.array([6.02427039364742014255e0, 3.67983563856160859403e0, 1.37702099489081330271e0,
+                2.16236993594496635890e-1, 1.34204006088543189037e-2, 3.28014464682127739104e-4,
+                2.89247864745380683936e-6, 6.79019408009981274425e-9])
+
+
+def ndtri(u: np.ndarray) -> np.ndarray:
+    """The inverse normal CDF of the float64 array ``u``, in place (returns ``u``): bit for bit
+    ``scipy.special.ndtri`` (the same operations in the same order, the logarithms from the C library as scipy's),
+    twice as fast: the centre formula runs for every value in one vectorised pass, and the tails' logarithms in
+    separate passes over the tail values only, whose calls overlap."""
+    _ndtri(u)
+    return u
+
+
+@numba.njit(inline="always")
+def _horner(x, c, monic):
+    """c[0] x^(k-1) + ... + c[k-1], with a leading x^k term if ``monic`` (Cephes polevl / p1evl)."""
+    r = x + c[0] if monic else c[0]
+    for k in range(1, c.size):
+        r = r * x + c[k]
+    return r
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _ndtri(u):
+    """``u`` = ndtri(u) in place: the centre value for all, then the tails (y <= e^-2 after reflection; 0, 1, values
+    outside [0, 1] and NaN fall there) recomputed."""
+    high = 1.0 - _E2
+    n = len(u)
+    tail = np.empty(n, dtype=np.intp)
+    m = 0
+    for i in range(n):  # branch-free: every position written, the tail ones counted
+        y = u[i]
+        tail[m] = i
+        m += not ((1.0 - y if y > high else y) > _E2)
+    y0 = np.empty(m)
+    for j in range(m):
+        y0[j] = u[tail[j]]
+    for i in range(n):  # vectorised (no branch but the selects)
+        y = u[i]
+        w = (1.0 - y if y > high else y) - 0.5
+        w2 = w * w
+        u[i] = (w + w * (w2 * _horner(w2, _P0, False) / _horner(w2, _Q0, True))) * _SQRT_2PI
+    z = np.empty(m)
+    for j in range(m):  # independent library calls: their latencies overlap
+        y = y0[j]
+        z[j] = math.sqrt(-2.0 * math.log(1.0 - y if y > high else y))
+    log_z = np.empty(m)
+    for j in range(m):
+        log_z[j] = math.log(z[j])
+    for j in range(m):  # vectorised: both tail rationals' coefficients selected per value
+        x = z[j]
+        r = 1.0 / x
+        near = x < 8.0
+        p = _P1[0] if near else _P2[0]
+        q = r + (_Q1[0] if near else _Q2[0])
+        for k in range(1, _P1.size):
+            p = p * r + (_P1[k] if near else _P2[k])
+        for k in range(1, _Q1.size):
+            q = q * r + (_Q1[k] if near else _Q2[k])
+        z[j] = (x - log_z[j] / x) - r * p / q
+    for j in range(m):
+        y, x = y0[j], z[j]
+        u[tail[j]] = x if y > high else -x  # the lower tail's sign
+        if y == 0.0 or y >= 1.0 or y < 0.0:  # the domain's ends and the values outside it
+            u[tail[j]] = -math.inf if y == 0.0 else math.inf if y == 1.0 else math.nan

@@ -105,3 +105,30 @@ def test_compiled_draws_are_splitmix64_bit_for_bit():
     assert d.uniform(2024, "growth", uids, at).tolist() == [want[4], want[1]]
     assert d.uniform(2024, "growth", uids, uids > 1).tolist() == [want[2], want[4]]
     assert len(d.uniform(2024, "growth", uids, np.zeros(0, dtype=np.intp))) == 0
+
+
+def test_compiled_ndtri_is_scipys_bit_for_bit():
+    """The compiled inverse normal CDF behind ``KeyedDraws.normal`` returns scipy.special.ndtri's bits: on keyed
+    uniforms, deep in both tails (both tail formulas), a few ulps around the branch points e^-2, 1 - e^-2 and e^-32,
+    and at the domain's ends and outside it."""
+    from scipy.special import ndtri as scipy_ndtri
+
+    from qhsim.draws import ndtri
+
+    rng = np.random.default_rng(11)
+    e2 = 0.13533528323661269189
+    around = [c + np.arange(-64, 65) * np.spacing(c) for c in (e2, 1.0 - e2, np.exp(-32.0), 1.0 - np.exp(-32.0))]
+    u = np.concatenate([
+        KeyedDraws(5).uniform(2030, "growth", np.arange(200_000)),
+        np.exp(-rng.random(100_000) * 745.0),  # down to the smallest subnormal
+        1.0 - np.exp(-rng.random(100_000) * 37.0),
+        *around,
+        [0.0, -0.0, 1.0, 0.5, 5e-324, 2.0**-53, 1.0 - 2.0**-53, -1e-300, 1.0 + 2.0**-52, 3.0, np.inf, -np.inf, np.nan],
+    ])
+    want = scipy_ndtri(u)
+    got = ndtri(u.copy())
+    differ = np.flatnonzero(got.view(np.uint64) != want.view(np.uint64))
+    first = differ[0] if len(differ) else 0
+    assert not len(differ), f"{len(differ)} differ, first at u = {u[first]!r}: {got[first]!r}, not {want[first]!r}"
+    d = KeyedDraws(5)
+    assert np.array_equal(d.normal(2030, "margin", UIDS), scipy_ndtri(d.uniform(2030, "margin", UIDS)))
