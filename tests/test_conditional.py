@@ -9,6 +9,7 @@ import pytest
 from types import SimpleNamespace
 
 from qhsim.calibration.calibrate import Problem, fit_levels, prepare
+from qhsim.calibration import conditional
 from qhsim.calibration.conditional import conditional_fit
 from qhsim.calibration.posterior import Posterior
 from qhsim.calibration.report import conditional_lines
@@ -185,3 +186,21 @@ def test_the_evidence_step_runs_the_draws_with_the_levels_parameters_the_abc_hel
     posterior = posterior_of(problem, None, result, {}, 1, True, log=lambda *_: None)
     assert len(posterior.weights) == 4 and len(seen) == 4
     assert all(p["patent_rate_public"] == 1.0 for p in seen)
+
+
+def test_a_collapsed_trust_region_restarts_from_the_best_point(monkeypatch):
+    """On a distance that moves in jumps (here: parameters acting in steps of 0.02) the trust region collapses before
+    the minimum (xtol); restarting from the best point with a fresh one reaches it. Without restarts it does not."""
+    def residuals(points):
+        out = []
+        for p in points:
+            a, b = np.floor(p["a"] / 0.02) * 0.02, np.floor(p["b"] / 0.02) * 0.02
+            out.append(np.array([(a - 0.8) / 0.05, (b - 0.2) / 0.05, (a + b - 1.0) / 0.02]))
+        return out
+
+    two = [FreeParameter("a", 0.0, 1.0), FreeParameter("b", 0.0, 1.0)]
+    fit = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=200)
+    assert fit.distance < 0.1 and "restart" in fit.message
+    monkeypatch.setattr(conditional, "RESTART_GAIN", 1.0)  # no run can gain that much: no restart
+    once = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=200)
+    assert once.distance > 0.5 and "xtol" in once.message and "restart" not in once.message

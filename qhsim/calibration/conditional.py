@@ -22,7 +22,10 @@ Jacobian's points run as one batch (parallel, journaled). A ridge term pulls eac
 median — its departure in units of its posterior sd, weighing like one target — so that a parameter no fitted target
 informs (contract demand and literacy in the out-of-sample refit, which sees nothing after 2018) stays at its median
 instead of drifting with the seeds' noise; an informed parameter hardly feels it. The fit stops after ``budget``
-evaluations at the latest and returns the evaluated point with the smallest loss. The validation (fresh seeds)
+evaluations at the latest and returns the evaluated point with the smallest loss. Under common random numbers the
+distance moves in small jumps, on which the trust region shrinks before the minimum (``xtol``): a run that ends so
+but lowered the loss by more than ``RESTART_GAIN`` is restarted from its best point with a fresh trust region
+(restarts counted in the message). The validation (fresh seeds)
 judges the result; the report lists each parameter before and after.
 """
 
@@ -41,6 +44,7 @@ MIN_SPREAD = 0.02  # floor of a parameter's posterior sd in the ridge term (unit
 PRIOR_SPREAD = math.sqrt(1.0 / 12.0)  # sd of any prior in its unit-cube coordinates (uniform there)
 STEP = 0.05  # forward-difference step, in unit-cube coordinates (fraction of the prior range)
 BUDGET = 120  # evaluations at most (one evaluation = one point run with every seed of the fit)
+RESTART_GAIN = 0.02  # restart least_squares from its best point while a run lowers the squared loss by more than this
 
 # residual vectors of parameter points, in the order given (one batch)
 ResidualsFn = Callable[[list[dict[str, float]]], list[np.ndarray]]
@@ -90,7 +94,7 @@ def conditional_fit(
         raise ValueError("conditional fit: integer parameters cannot be fitted by least squares")
     scale = np.zeros(len(free)) if spread is None else math.sqrt(ridge_weight) / np.maximum(np.asarray(spread, float), MIN_SPREAD)
     seen: dict[bytes, np.ndarray] = {}
-    tried: list[tuple[float, float, int, dict[str, float]]] = []  # (loss, distance, evaluation, point)
+    tried: list[tuple[float, float, int, dict[str, float], np.ndarray]] = []  # (loss, distance, evaluation, point, x)
 
     def theta(x: np.ndarray) -> dict[str, float]:
         out = dict(start)
@@ -109,7 +113,7 @@ def conditional_fit(
                 r = np.where(np.isfinite(r), r, 1e3)
                 full = np.concatenate([r, scale * (x - x0)])
                 seen[x.tobytes()] = full
-                tried.append((float(np.sqrt(np.sum(full**2))), float(np.sqrt(np.sum(r**2))), len(tried), th))
+                tried.append((float(np.sqrt(np.sum(full**2))), float(np.sqrt(np.sum(r**2))), len(tried), th, x.copy()))
         return [seen[x.tobytes()] for x in xs]
 
     def fun(x: np.ndarray) -> np.ndarray:
@@ -128,17 +132,30 @@ def conditional_fit(
 
     x0 = np.array([p.to_unit(start[p.name]) for p in free], dtype=float)
     x0 = np.clip(x0, 0.0, 1.0)
-    try:
-        res = least_squares(fun, x0, jac=jac, bounds=(0.0, 1.0), method="trf", x_scale=1.0,
-                            xtol=1e-3, ftol=1e-3, gtol=1e-6)
-        message = res.message.rstrip(".")
-    except _BudgetSpent:
-        message = f"evaluation budget {budget} used up"
+    x_from, restarts = x0, 0
+    while True:
+        try:
+            res = least_squares(fun, x_from, jac=jac, bounds=(0.0, 1.0), method="trf", x_scale=1.0,
+                                xtol=1e-3, ftol=1e-3, gtol=1e-6)
+            message = res.message.rstrip(".")
+        except _BudgetSpent:
+            message = f"evaluation budget {budget} used up"
+            break
+        if res.status == 1:  # gtol: a stationary point, not a collapsed trust region
+            break
+        # the trust region shrinks on the distance's small jumps (single firms switching): start again from the best
+        # point with a fresh one while a run lowers the squared loss by more than RESTART_GAIN and the budget lasts
+        best_loss, *_, best_x = min(tried, key=lambda t: (t[0], t[2]))
+        if best_loss**2 >= (1.0 - RESTART_GAIN) * np.sum(seen[x_from.tobytes()] ** 2):
+            break
+        x_from, restarts = best_x, restarts + 1
+    if restarts:
+        message += f"; {restarts} restart{'s' if restarts > 1 else ''} from the best point"
     if not tried:
         fun(x0)
     start_loss, start_distance = tried[0][0], tried[0][1]  # least_squares evaluates x0 first
-    best_loss, best_distance, _, best = min(tried, key=lambda t: (t[0], t[2]))
-    path = [(k, dd) for _, dd, k, _ in tried]
+    best_loss, best_distance, _, best, _ = min(tried, key=lambda t: (t[0], t[2]))
+    path = [(k, dd) for _, dd, k, _, _ in tried]
     if not math.isfinite(best_loss) or best_loss >= start_loss:
         best, best_distance = dict(start), start_distance
     return ConditionalFit(list(names), dict(start), best, start_distance, best_distance, len(tried), message, path)
