@@ -1,0 +1,41 @@
+"""benchmarks/coupling_report.py: paired runs compared unit by unit (light form; the report runs at scale 1)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from conftest import ROOT, SCENARIOS
+
+
+def report():
+    spec = importlib.util.spec_from_file_location("coupling_report", ROOT / "benchmarks" / "coupling_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_run_paired_with_itself_never_drifts():
+    cr = report()
+    table, track = cr.couple(SCENARIOS / "baseline.toml", SCENARIOS / "baseline.toml", 3, 0.05, 2019, 1e-9)
+    assert (table["% performers R&D differs"] == 0).all() and (table["% people employer differs"] == 0).all()
+    assert (table["only in one run"] == 0).all() and not track.first
+    assert all(v == 0 for v in track.delta.values())
+
+
+def test_a_variant_drifts_from_its_first_year_and_the_groups_add_up_to_its_extra_rd():
+    """more_ex_ante_grants changes nothing before 2026; afterwards the firms it funds drift first ("direct" or
+    through their subsidy), and the groups' extra business R&D adds up to the difference of the two runs'."""
+    cr = report()
+    base, variant = (cr._model(SCENARIOS / f"{n}.toml", 2, 0.05) for n in ("baseline", "more_ex_ante_grants"))
+    table, track = cr.couple(SCENARIOS / "baseline.toml", SCENARIOS / "more_ex_ante_grants.toml", 2, 0.05, 2028, 1e-9)
+    assert (table.loc[:2025, "% performers R&D differs"] == 0).all()
+    assert table.loc[2026:, "% performers R&D differs"].gt(0).all()
+    assert min(year for year, _ in track.first.values()) == 2026
+    causes = {cause for _, cause in track.first.values()}
+    assert causes & {"direct", "subsidy or certificate"} and causes <= set(cr.CAUSES)
+    for m in (base, variant):
+        m.run_to(2028)
+    rd = [sum(r["business_rd"] for r in m.rows if r["region"] == "province") for m in (base, variant)]
+    assert sum(track.delta.values()) == pytest.approx(rd[1] - rd[0], rel=1e-6, abs=1e-9)
