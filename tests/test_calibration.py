@@ -536,6 +536,25 @@ def test_abc_smc_on_a_known_function_is_deterministic():
     assert abs(r1.point()["a"] - 0.3) < 0.05 and abs(r1.point()["b"] - 1.0) < 0.2
 
 
+def test_abc_smc_stops_before_a_generation_whose_weights_collapse():
+    """A generation with an effective sample size below min_ess_share x particles is not taken: the run stops and the
+    generation before it is final (the report's stop reason says so). With no floor the same run goes on."""
+    params = (FreeParameter("a", 0.0, 1.0), FreeParameter("b", -2.0, 2.0))
+    cfg = load_config("small", CONFIG_FILE).with_(particles=40, batch=40, max_generations=6, max_evaluations=2000,
+                                                  epsilon_floor=0.02, random_seed=9, min_ess_share=0.0)
+
+    def evaluate(ids, thetas, desc):
+        return [math.hypot(t["a"] - 0.3, (t["b"] - 1.0) / 4) for t in thetas]
+
+    free = run_abc_smc(params, cfg, evaluate)
+    essential = max(g.ess for g in free.generations[1:])  # the floor is set above every later generation's ESS
+    floored = run_abc_smc(params, cfg.with_(min_ess_share=(essential + 0.5) / cfg.particles), evaluate)
+    assert len(free.generations) > 2
+    assert len(floored.generations) == 1 and floored.final.t == 0
+    assert "importance weights collapsed" in floored.stop_reason and "generation 0 is final" in floored.stop_reason
+    assert all(floored.distances[i] == free.distances[i] for i in floored.distances)  # the same proposals until then
+
+
 def test_normal_prior_maps_the_unit_cube_through_its_cdf():
     """A normal prior truncated to the range: uniform draws in the unit cube become normal draws of the parameter."""
     from qhsim.calibration.settings import FreeParameter

@@ -251,8 +251,12 @@ def run_abc_smc(
         logw = -logsumexp(log_k, b=prev.weights[None, :], axis=1)
         w = np.exp(logw - logw.max())
         gen = Generation(t, eps, acc_ids, u_new, w / w.sum(), np.asarray(acc_d), proposed, within, relaxed)
-        generations.append(gen)
         log(_summary(gen))
+        if gen.ess < cfg.min_ess_share * n:
+            stop = (f"generation {t}'s importance weights collapsed (ESS {gen.ess:.1f} < min_ess_share "
+                    f"{cfg.min_ess_share:g} x {n} particles): generation {t - 1} is final")
+            break
+        generations.append(gen)
         if relaxed:
             stop = exhausted + f"; epsilon of generation {t} raised to the smallest distance that completes {n} particles"
             break
