@@ -204,3 +204,7 @@ def test_a_collapsed_trust_region_restarts_from_the_best_point(monkeypatch):
     monkeypatch.setattr(conditional, "RESTART_GAIN", 1.0)  # no run can gain that much: no restart
     once = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=200)
     assert once.distance > 0.5 and "xtol" in once.message and "restart" not in once.message
+    monkeypatch.undo()
+    # a start on a bound: least_squares moves it just inside, so the first run's start is its first evaluation
+    on_bound = conditional_fit(two, {"a": 0.1, "b": 1.0}, ["a", "b"], residuals, budget=200)
+    assert on_bound.distance < on_bound.start_distance and "restart" in on_bound.message

@@ -132,7 +132,7 @@ def conditional_fit(
 
     x0 = np.array([p.to_unit(start[p.name]) for p in free], dtype=float)
     x0 = np.clip(x0, 0.0, 1.0)
-    x_from, restarts = x0, 0
+    x_from, restarts, loss_from = x0, 0, math.inf
     while True:
         try:
             res = least_squares(fun, x_from, jac=jac, bounds=(0.0, 1.0), method="trf", x_scale=1.0,
@@ -145,10 +145,12 @@ def conditional_fit(
             break
         # the trust region shrinks on the distance's small jumps (single firms switching): start again from the best
         # point with a fresh one while a run lowers the squared loss by more than RESTART_GAIN and the budget lasts
+        # (the first run's start is its first evaluation: least_squares moves a start on a bound just inside)
+        loss_from = min(loss_from, tried[0][0])
         best_loss, *_, best_x = min(tried, key=lambda t: (t[0], t[2]))
-        if best_loss**2 >= (1.0 - RESTART_GAIN) * np.sum(seen[x_from.tobytes()] ** 2):
+        if best_loss**2 >= (1.0 - RESTART_GAIN) * loss_from**2:
             break
-        x_from, restarts = best_x, restarts + 1
+        x_from, restarts, loss_from = best_x, restarts + 1, best_loss
     if restarts:
         message += f"; {restarts} restart{'s' if restarts > 1 else ''} from the best point"
     if not tried:
