@@ -26,7 +26,7 @@ from qhsim.draws import KeyedDraws
 from qhsim.firms import behaviour, sector_table
 from qhsim.firms.certification import reported_rd, reward_amount
 from qhsim.firms.decision import decide
-from qhsim.firms.dynamics import YEAR_FLOWS, exit_mask, grow, innovate
+from qhsim.firms.dynamics import YEAR_FLOWS, exit_mask, grow, innovate, set_employees
 from qhsim.firms.ladder import certify
 from qhsim.firms.rd import tax_expenditure
 from qhsim.firms.synthesis import entrant_uids, initial_population, new_firms
@@ -104,8 +104,7 @@ class QinghaiModel(mesa.Model):
             entrants = new_firms(self.draws, entrant_uids(year, n_new), year, b.entrant_size_factor * size_index, b,
                                  self.rd_propensity)
         f.keep(stay, entrants, reset=YEAR_FLOWS)  # this year's flows start at zero
-        employees = np.divide(f.revenue, S.revenue_per_employee.take(f.index("sector"), mode="wrap"))
-        np.maximum(employees, 1.0, out=f.employees)
+        set_employees(f, S.revenue_per_employee)
 
         # vouchers, then the R&D decisions they and the tax system shape
         voucher_pay = vouchers(f, pol, pol.voucher_budget * scale, self.draws, b)

@@ -358,6 +358,21 @@ def test_compiled_growth_is_the_numpy_formula_bit_for_bit(b):
     assert (f.revenue == 1.0).any() and not np.array_equal(f.revenue, old["revenue"])
 
 
+def test_compiled_employees_are_the_numpy_formula_bit_for_bit():
+    """``set_employees`` gives bit for bit np.maximum(revenue / revenue per employee of the sector, 1): small firms
+    at the floor, NaN revenue stays NaN."""
+    from qhsim.firms.dynamics import set_employees
+
+    rng = np.random.default_rng(22)
+    f = random_population(rng, N_FIRMS, 2030)
+    f.revenue[:3] = [0.5, 0.0, np.nan]
+    S = sector_table()
+    want = np.maximum(f.revenue / S.revenue_per_employee[f.sector.astype(np.intp)], 1.0)
+    set_employees(f, S.revenue_per_employee)
+    assert f.employees.tobytes() == want.tobytes()
+    assert f.employees[1] == 1.0 and np.isnan(f.employees[2]) and (f.employees > 1.0).any()
+
+
 def test_compiled_innovation_is_the_numpy_formula_bit_for_bit(b):
     """``innovate`` (compiled knowledge and high-tech share passes) gives bit for bit what its docstring's rules give
     as numpy array expressions: knowledge, core-IP draws of the R&D performers, the share drift, the innovators' gain

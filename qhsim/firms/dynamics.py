@@ -90,6 +90,19 @@ def _settle(drawn, share_scale, anchor, log_demand_growth, sector, margin, shock
         margin[i] = (margin[i] * rho + margin_pull) + shock[i] * shock_sd
 
 
+def set_employees(f: FirmPopulation, revenue_per_employee: np.ndarray) -> None:
+    """Employees follow revenue: max(revenue / the sector's revenue per employee, 1), in one compiled pass (the
+    operations of ``np.maximum(f.revenue / revenue_per_employee[sector], 1.0)``)."""
+    _employees(f.revenue, revenue_per_employee, f.index("sector"), f.employees)
+
+
+@numba.njit(cache=True, nogil=True)
+def _employees(revenue, revenue_per_employee, sector, out):
+    for i in range(len(out)):
+        x = revenue[i] / revenue_per_employee[sector[i]]
+        out[i] = x if x >= 1.0 or x != x else 1.0  # np.maximum: NaN stays NaN
+
+
 def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
     """Firms that leave this year: hazard exit_rate x (young factor) x (factor for above-scale revenue)."""
 
