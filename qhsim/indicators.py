@@ -16,7 +16,7 @@ from qhsim import data
 from qhsim.firms import sector_table
 from qhsim.firms.state import FirmPopulation
 from qhsim.results import PROVINCE
-from qhsim.soa import flag_code
+from qhsim.soa import flag_code, positions
 
 ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]  # 万元 (规模以上工业企业)
 WAN_PER_YI = 1e4  # 1亿元 = 10,000万元
@@ -105,7 +105,7 @@ def compute(
             nonzero |= weights != 0.0
     else:
         nonzero[flow_firms] = True
-    paid = np.flatnonzero(nonzero)  # once: on a mask of a few per cent, flatnonzero costs more than the sums
+    paid = positions(nonzero)  # once: on a mask of a few per cent, finding the positions costs more than the sums
     pref_paid = pref[paid]
 
     def by_pref(weights: np.ndarray) -> np.ndarray:

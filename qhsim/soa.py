@@ -220,6 +220,26 @@ def _flag_code(flags: tuple[np.ndarray, ...], code: np.ndarray) -> None:
         code[i] = c
 
 
+def positions(mask: np.ndarray) -> np.ndarray:
+    """``np.flatnonzero(mask)`` of a 1-D mask (booleans, or values tested against zero) in one compiled branch-free
+    pass: numpy's loop branches on every element, which at densities of a few to a few tens of per cent makes it up
+    to eight times slower (0.52 against 0.06 ms on 205,000 firms at a tenth)."""
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    if mask.ndim != 1:
+        raise ValueError(f"positions: a 1-D mask, not {mask.ndim}-D")
+    out = np.empty(len(mask), dtype=np.intp)
+    return out[:_positions(mask.view(np.uint8), out)].copy()  # the copy frees the full-length buffer
+
+
+@numba.njit(cache=True, nogil=True)
+def _positions(mask: np.ndarray, out: np.ndarray) -> int:
+    n = 0
+    for i in range(len(mask)):  # branch-free: every position written, the marked ones counted
+        out[n] = i
+        n += mask[i]
+    return n
+
+
 def nonzero_rows(*columns: np.ndarray) -> np.ndarray:
     """Positions (ascending) of the rows where any of the equal-length float columns is non-zero (NaN counts as
     non-zero): ``np.flatnonzero((a != 0.0) | (b != 0.0) | ...)`` in one compiled pass."""

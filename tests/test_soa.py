@@ -66,6 +66,18 @@ def test_flag_code_numbers_each_rows_combination():
         flag_code(a, b[:4])
 
 
+@pytest.mark.parametrize("density", [0.0, 0.02, 0.1, 0.5, 1.0])
+def test_positions_is_flatnonzero(density):
+    from qhsim.soa import positions
+
+    mask = np.random.default_rng(5).random(10_001) < density
+    got = positions(mask)
+    assert got.dtype == np.intp and got.tolist() == np.flatnonzero(mask).tolist()
+    assert positions(np.array([0.0, np.nan, -0.0, 2.0])).tolist() == [1, 3]  # values: tested against zero
+    with pytest.raises(ValueError, match="1-D"):
+        positions(np.ones((2, 2), dtype=bool))
+
+
 def test_nonzero_rows_is_flatnonzero_of_any_column_not_zero():
     from qhsim.soa import nonzero_rows
 

@@ -12,7 +12,7 @@ import numpy as np
 from qhsim import data
 from qhsim.draws import KeyedDraws
 from qhsim.firms.state import FirmPopulation
-from qhsim.soa import by_flags
+from qhsim.soa import by_flags, positions
 
 ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]  # 'large' firms in the exit hazard
 # Columns of this year's flows and outcomes, zero until the year's rules set them (``QinghaiModel.step`` resets them
@@ -114,7 +114,7 @@ def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespac
     # only for the others (about a tenth)
     (highest,) = hazard(np.array([False, True, False, True]), np.array([False, False, True, True]))
     out = np.zeros(len(f), dtype=bool)
-    may = np.flatnonzero(u < highest.max())
+    may = positions(u < highest.max())
     (h,) = by_flags(hazard, year - f.birth[may] < b.young_firm_years, f.revenue[may] >= ABOVE_SCALE_REVENUE)
     out[may] = u[may] < h
     return out

@@ -42,6 +42,7 @@ import numpy as np
 from qhsim import data
 from qhsim.knowledge.params import Carry, KnowledgeDraws
 from qhsim.knowledge.talent import rank_within, weighted_pick
+from qhsim.soa import positions
 
 DEVELOPMENT, TRANSFER, CONSULTING, SERVICES = 0, 1, 2, 3
 TYPE_NAMES = ("development 技术开发", "transfer 技术转让", "consulting 技术咨询", "services 技术服务")
@@ -234,7 +235,7 @@ def run_market(
     )
 
     # 1. demand: searches per firm, each search keyed by (buyer uid, search number)
-    candidate = np.flatnonzero((buyers.rd > 0) | (buyers.revenue >= kp.market_service_min_revenue))
+    candidate = positions((buyers.rd > 0) | (buyers.revenue >= kp.market_service_min_revenue))
     sme_c = (buyers.employees[candidate] <= SME_EMPLOYEES) & kpol.sme_prefectures[buyers.pref[candidate]]
     expected = kpol.buyer_rate * (shares[DEVELOPMENT] + shares[TRANSFER]) + kpol.sme_rate * shares[TRANSFER] * sme_c
     lam = demand_rate(buyers.rd[candidate], buyers.revenue[candidate], expected, kp)

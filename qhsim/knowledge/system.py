@@ -31,6 +31,7 @@ from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet, create
 from qhsim.knowledge.params import Carry, KnowledgeDraws, institution_rows, knowledge_parameters, population_shares
 from qhsim.macro import cost_per_fte, wage_index
 from qhsim.policy import knowledge_policy_at
+from qhsim.soa import positions
 
 WAN_PER_YI = 1e4
 FIRM_KEY_STARTUP = 1  # ledger origin flags
@@ -258,7 +259,7 @@ class KnowledgeSystem:
         strength = self.platforms.cell_strength(kp)
         cell = f.pref[active].astype(np.int64) * self.n_sec + f.sector[active]
         f.knowledge[active] += pf.spillover_gain(f.rd_real[active], strength[cell], kp)
-        entrants = np.flatnonzero((f.birth == year) & ~f.rd_active)
+        entrants = positions((f.birth == year) & ~f.rd_active)
         self._converted: list[tuple[np.ndarray, int]] = []
         startups = self._startups(year, f, entrants, pflows.startups)
         spinoffs = self._spinoffs(year, f, entrants, kpol)
