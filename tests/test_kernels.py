@@ -373,18 +373,6 @@ def test_compiled_employees_are_the_numpy_formula_bit_for_bit():
     assert f.employees[1] == 1.0 and np.isnan(f.employees[2]) and (f.employees > 1.0).any()
 
 
-def test_compiled_three_year_rd_screen_is_the_numpy_formula():
-    """The HTE criteria's screen takes exactly the positions np.flatnonzero((rd + rd_l1 + rd_l2) > 0) gives,
-    cancelling sums, -0.0 and NaN included."""
-    rng = np.random.default_rng(23)
-    cols = [np.where(rng.random(N_FIRMS) < 0.2, rng.normal(size=N_FIRMS), 0.0) for _ in range(3)]
-    cols[0][:4], cols[1][:4], cols[2][:4] = [1.0, -0.0, np.nan, 2.0], [-1.0, 0.0, 1.0, 0.0], [0.0, -0.0, 1.0, -1.0]
-    out = np.empty(N_FIRMS, dtype=np.intp)
-    got = out[:cert._rd_in_three_years(*cols, out)]
-    assert np.array_equal(got, np.flatnonzero((cols[0] + cols[1] + cols[2]) > 0))
-    assert got[0] == 3 and len(got) > 10
-
-
 def test_compiled_innovation_is_the_numpy_formula_bit_for_bit(b):
     """``innovate`` (compiled knowledge and high-tech share passes) gives bit for bit what its docstring's rules give
     as numpy array expressions: knowledge, core-IP draws of the R&D performers, the share drift, the innovators' gain
