@@ -121,9 +121,8 @@ class QinghaiModel(mesa.Model):
         rd_plan = decision["rd_plan"]
 
         grants = ex_ante_grants(f, pol, rd_plan, pol.grant_budget * scale, self.draws, b)
-        # real R&D: the plan plus the additional R&D of grants and R&D-active firms' vouchers, computed for the grant and
-        # voucher holders (the others' plan + additionality x 0.0, one pass)
-        np.add(rd_plan, b.grant_additionality * 0.0, out=f.rd_real)
+        # real R&D: the plan, plus the additional R&D of grants and R&D-active firms' vouchers for the firms paid either
+        f.rd_real[:] = rd_plan
         paid = nonzero_rows(grants, voucher_pay)
         f.rd_real[paid] = rd_plan[paid] + b.grant_additionality * (
             grants[paid] + np.where(f.rd_active[paid], voucher_pay[paid], 0.0))

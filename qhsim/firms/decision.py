@@ -23,7 +23,6 @@ from qhsim.firms.rd import (
     desired_intensity,
     expected_subsidy_rate,
     last_year_performers,
-    no_rd_subsidy_rate,
     planned_rd,
     sigmoid,
     start_logit,
@@ -70,12 +69,10 @@ def decide(
     # tax rates, deduction rate, user cost and its start-logit term: for firms without R&D last year (nearly all)
     # these depend on seven conditions only (tax_flags, deduction_flags), so they are looked up per combination
     # (the same arithmetic on the same numbers); the firms with R&D last year then get their own d_use, s and uc
-    s_none = no_rd_subsidy_rate(b)
-
     def rates(*flags: np.ndarray) -> tuple[np.ndarray, ...]:
         tau, tau_alt = tax_rule(pol, *flags[:4])
         d = deduction_rule(pol, *flags[4:])
-        uc = user_cost(tau, d, np.full(len(d), s_none), b.user_cost_floor)
+        uc = user_cost(tau, d, np.zeros(len(d)), b.user_cost_floor)  # s = 0 without R&D last year
         return tau, tau_alt, d, uc, user_cost_term(uc, b)
 
     code, combinations = flag_code(*tax_flags(f, pol), *deduction_flags(f, pol, S.manufacturing))

@@ -110,7 +110,7 @@ def expected_subsidy_rate(f: FirmPopulation, b: SimpleNamespace, had: np.ndarray
     """s = alpha_s * (subsidies received last year / R&D last year), at most max_expected_subsidy (the rate is 0
     without R&D last year). ``had``: ``last_year_performers(f)`` if already computed."""
     had = last_year_performers(f) if had is None else had
-    out = np.full(len(f), no_rd_subsidy_rate(b))
+    out = np.zeros(len(f))  # without R&D last year: no subsidy per R&D yuan to expect
     out[had] = np.minimum(b.subsidy_expectation * (f.subsidy_l1[had] / f.rd_l1[had]), b.max_expected_subsidy)
     return out
 
@@ -118,11 +118,6 @@ def expected_subsidy_rate(f: FirmPopulation, b: SimpleNamespace, had: np.ndarray
 def last_year_performers(f: FirmPopulation) -> np.ndarray:
     """Positions of the firms with reported R&D last year."""
     return np.flatnonzero(f.rd_l1 > 0)
-
-
-def no_rd_subsidy_rate(b: SimpleNamespace) -> float:
-    """``expected_subsidy_rate`` of a firm without R&D last year."""
-    return np.minimum(b.subsidy_expectation * 0.0, b.max_expected_subsidy)
 
 
 def user_cost(tau: np.ndarray, d: np.ndarray, s: np.ndarray, floor: float = USER_COST_FLOOR) -> np.ndarray:
