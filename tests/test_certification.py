@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import PREF, SECTOR, default_behaviour, make_firms, policy, random_population
+from qhsim import data
 from qhsim.draws import KeyedDraws
 from qhsim.firms import certification as cert
 from qhsim.firms import rd as k
@@ -435,3 +436,35 @@ def test_certificates_granted_counts_this_years_round():
     assert rows[0]["hte_certificates_granted"] == 2 and rows[0]["hte_count"] == 3
     assert np.isnan(compute(f, 2021, {"gdp": 3000.0, "public_rd": 5.0}, YearFlows(*(zero,) * 8), 1.0)[0]
                     ["hte_certificates_granted"])
+
+
+def recognised(year: int, factor: float, rush_last: int = 2018, n: int = 4000, **firm) -> np.ndarray:
+    """Which of ``n`` identical firms eligible for tech-based enterprise recognition (3-year R&D ratio 6%) hold a
+    recognition granted in ``year``'s round, with recognition probability 0.2, renewal probability 0.5 and the
+    rush factor ``factor`` through ``rush_last``."""
+    b = SimpleNamespace(**{**vars(default_behaviour()), "tbe_recognition_probability": 0.2,
+                           "hte_renewal_probability": 0.5, "tbe_recognition_early_factor": factor,
+                           "tbe_rush_last_year": rush_last})
+    f = make_firms(*[hte_candidate(**firm)] * n)
+    certify(f, policy("baseline", year), b, KeyedDraws(5), giant_quota=0, fte_cost=FTE_COST)
+    return f.tbe_until == year + int(b.tbe_validity_years) - 1
+
+
+def test_tbe_rush_factor_raises_first_recognitions_in_the_rush_years_only():
+    """Through tbe_rush_last_year first recognitions come with tbe_recognition_probability x
+    tbe_recognition_early_factor, after it with tbe_recognition_probability; renewals keep their own probability
+    (binomial shares of 4,000 firms: sd <= 0.008)."""
+    assert recognised(2017, 3.0).mean() == pytest.approx(0.6, abs=0.03)
+    assert recognised(2018, 3.0).mean() == pytest.approx(0.6, abs=0.03)  # the last rush year
+    assert recognised(2019, 3.0).mean() == pytest.approx(0.2, abs=0.03)
+    assert recognised(2017, 3.0, rush_last=2016).mean() == pytest.approx(0.2, abs=0.03)
+    assert recognised(2017, 3.0, tbe_until=2016).mean() == pytest.approx(0.5, abs=0.03)  # renewals: unchanged
+    assert recognised(2017, 6.0).all()  # a probability above 1 recognises every eligible firm
+
+
+def test_tbe_rush_factor_is_identity_at_its_default():
+    """behaviour.toml's default (1.0) recognises exactly the firms a run without any rush recognises."""
+    assert data.values("behaviour")["tbe_recognition_early_factor"] == 1.0
+    default = data.values("behaviour")["tbe_recognition_early_factor"]
+    np.testing.assert_array_equal(recognised(2017, default), recognised(2017, default, rush_last=2015))
+    assert not np.array_equal(recognised(2017, 1.5), recognised(2017, 1.5, rush_last=2015))

@@ -1,7 +1,8 @@
 """Yearly certification round 年度认定: grants, renewals and expiries along the firm ladder.
 
 Order: HTE renewals and new certificates (national rule), tech-based SME registration (valid one year),
-provincial tech-based enterprise recognition, little-giant intake within the yearly quota.
+provincial tech-based enterprise recognition (first recognitions more likely through ``tbe_rush_last_year``, by
+``tbe_recognition_early_factor``), little-giant intake within the yearly quota.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ def certify(
     tbe_draw = draws.uniform(year, "tbe", uid, tbe_ok)
     tbe_until = f.tbe_until[tbe_ok]
     renew_tbe = (tbe_until == year - 1) & (tbe_draw < b.hte_renewal_probability)
-    new_tbe = (tbe_until < year - 1) & (tbe_draw < b.tbe_recognition_probability)
+    recognition = b.tbe_recognition_probability * (
+        b.tbe_recognition_early_factor if year <= b.tbe_rush_last_year else 1.0)
+    new_tbe = (tbe_until < year - 1) & (tbe_draw < recognition)
     f.tbe_until[tbe_ok[renew_tbe | new_tbe]] = year + int(b.tbe_validity_years) - 1
 
     if giant_quota > 0:
