@@ -229,6 +229,39 @@ def test_falling_patent_propensity_flattens_the_patent_path():
     assert falling[2020] < flat[2020]
 
 
+def test_haidong_patent_factor_scales_haidong_firms_only():
+    """The prefecture factor multiplies the rate of Haidong's firms and of no other prefecture's; at its default 1
+    it is the identity."""
+    pref = np.arange(len(data.prefectures()))
+    haidong = data.prefecture_ids().index("haidong")
+    assert KP.haidong_patent_factor == 1.0 and (pt.prefecture_factor(pref, KP) == 1.0).all()
+    factor = pt.prefecture_factor(pref, override(haidong_patent_factor=2.5))
+    assert factor[haidong] == 2.5 and (np.delete(factor, haidong) == 1.0).all()
+
+
+def test_haidong_patent_factor_raises_haidong_patents_and_keeps_the_province_2015_stock():
+    """Under common random numbers a factor 3 gives Haidong's firms a larger share of the fixed 2015 firm stock
+    (the province's 2015 stock is the same, the other prefectures hold what Haidong gained less) and more grants:
+    Haidong's valid patents of 2018 rise by more than the others' change."""
+    def patents(factor: float) -> dict[tuple[int, str], float]:
+        sc = load_scenario(SCENARIOS / "baseline.toml")
+        sc = sc.model_copy(update={"run": sc.run.model_copy(update={"scale": 0.3}),
+                                   "parameters": {**sc.parameters, "haidong_patent_factor": factor}})
+        m = QinghaiModel(sc)
+        m.run_to(2018)
+        return {(r["year"], r["region"]): r["valid_invention_patents"] for r in m.rows}
+
+    base, more = patents(1.0), patents(3.0)
+    gain_2015 = more[2015, "haidong"] - base[2015, "haidong"]
+    assert gain_2015 > 0
+    assert more[2015, PROVINCE] == pytest.approx(base[2015, PROVINCE])
+    others = [p for p in data.prefecture_ids() if p != "haidong"]
+    assert sum(more[2015, p] for p in others) == pytest.approx(sum(base[2015, p] for p in others) - gain_2015)
+    gain_2018 = more[2018, "haidong"] - base[2018, "haidong"]
+    assert gain_2018 > gain_2015
+    assert abs(sum(more[2018, p] - base[2018, p] for p in others)) < gain_2018
+
+
 # --- platforms ---------------------------------------------------------------------------------------------------
 
 

@@ -62,6 +62,19 @@ def test_initial_population_meets_haidong_pinned_shares():
     assert np.median(f.revenue[in_h]) < np.median(f.revenue[~in_h])
 
 
+def test_haidong_rd_share_factor_scales_its_pinned_2015_share():
+    """haidong_rd_share_factor multiplies the documented share: at 0.7 Haidong's firms hold 0.7 x 2.667% of the 2015
+    business R&D with a lower R&D propensity (which its entrants inherit); the other prefectures keep propensity 1."""
+    b = default_behaviour(haidong_rd_share_factor=0.7)
+    assert default_behaviour().haidong_rd_share_factor == 1.0
+    f, _, propensity = initial_population(20151231, 1.0, policy("baseline", 2015), b)
+    in_h = f.pref == HAIDONG
+    assert f.rd[in_h].sum() / f.rd.sum() == pytest.approx(0.7 * PREFS[HAIDONG].business_rd_share_2015, rel=0.02)
+    _, _, documented = initial_population(20151231, 1.0, policy("baseline", 2015), default_behaviour())
+    assert propensity[HAIDONG] < documented[HAIDONG]
+    assert np.all(np.delete(propensity, HAIDONG) == 1.0)
+
+
 ADDITIVE = ("gdp", "business_rd", "public_rd", "enterprises", "hte_count", "tech_based_enterprises",
             "platforms", "valid_invention_patents", "rd_personnel", "tech_contract_turnover")
 

@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from qhsim.errors import InputError
 
 DATA_DIR = Path(str(resources.files("qhsim.data")))
@@ -99,6 +101,14 @@ def sectors() -> tuple[Sector, ...]:
 
 def prefecture_ids() -> tuple[str, ...]:
     return tuple(p.id for p in prefectures())
+
+
+def prefecture_multiplier(prefecture_id: str, value: float) -> np.ndarray:
+    """One multiplier per prefecture (geography.toml order): ``value`` for ``prefecture_id``, 1 for the others
+    (a prefecture-level lever such as ``haidong_patent_factor``; all ones, an identity, at value 1)."""
+    out = np.ones(len(prefectures()))
+    out[prefecture_ids().index(prefecture_id)] = value
+    return out
 
 
 def sector_ids() -> tuple[str, ...]:

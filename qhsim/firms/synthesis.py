@@ -260,11 +260,13 @@ PROPENSITY_BOUNDS = (0.2, 5.0)  # a pinned prefecture's R&D propensity is kept w
 def _rd_propensity(pref: np.ndarray, active: np.ndarray, relative: np.ndarray, rev: np.ndarray, floor: np.ndarray,
                    target_rd: float, b: SimpleNamespace, n_pref: int) -> np.ndarray:
     """R&D propensity per prefecture: 1, except for a prefecture with a documented share of the province's 2015
-    business R&D (geography.toml ``business_rd_share_2015``), where it is the ratio of the level factor that gives
-    its firms that share to the level factor that gives the other firms the rest (intensities at least ``floor``).
+    business R&D (geography.toml ``business_rd_share_2015``, Haidong's times ``haidong_rd_share_factor``), where it
+    is the ratio of the level factor that gives its firms that share to the level factor that gives the other firms
+    the rest (intensities at least ``floor``).
     Kept within PROPENSITY_BOUNDS: when a prefecture's floors alone exceed its share (or, in a small population, its
     few R&D performers cannot carry it), its R&D misses the share instead of its firms' intensity running away."""
-    pinned = [(i, p.business_rd_share_2015) for i, p in enumerate(data.prefectures())
+    factor = data.prefecture_multiplier("haidong", b.haidong_rd_share_factor)  # 1: the shares as documented
+    pinned = [(i, p.business_rd_share_2015 * factor[i]) for i, p in enumerate(data.prefectures())
               if p.business_rd_share_2015 is not None]
     propensity = np.ones(n_pref)
     if not pinned:

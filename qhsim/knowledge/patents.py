@@ -1,7 +1,8 @@
 """Invention patents 发明专利 (MODEL.md §4 step 6; docs/ODD.md §7.10.4).
 
 Applications are Poisson draws from a knowledge-production function of R&D and staff:
-  firms         lambda_i = theta_f (R&D_i / 100万)^beta_f m_i   (m_i: effective staff / staff target, capped)
+  firms         lambda_i = theta_f (R&D_i / 100万)^beta_f m_i c_p   (m_i: effective staff / staff target, capped;
+                c_p: the prefecture factor, haidong_patent_factor in Haidong, 1 elsewhere)
   institutions  lambda_j = theta_p R&D_j q_j / 100万              (q_j: effective staffing ratio)
 both times the propensity (1 + tau)^(min(t, T) - 2015) of year t: applications per R&D yuan change by tau a year
 until year T (the shift from patent quantity to quality as per-grant subsidies are phased out), 1 in 2015.
@@ -17,12 +18,19 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from qhsim import data
 from qhsim.knowledge.params import KnowledgeDraws
 
 
 def firm_rate(rd: np.ndarray, staffing: np.ndarray, kp: SimpleNamespace) -> np.ndarray:
     """Expected invention applications of firms this year."""
     return np.where(rd > 0, kp.patent_rate_firm * (np.maximum(rd, 0.0) / 100.0) ** kp.patent_rd_elasticity * staffing, 0.0)
+
+
+def prefecture_factor(pref: np.ndarray, kp: SimpleNamespace) -> np.ndarray:
+    """Applications per R&D yuan of firms in prefecture ``pref`` relative to the province's: Haidong's
+    ``haidong_patent_factor`` (its small firms and patent rewards), 1 elsewhere; multiplies ``firm_rate``."""
+    return data.prefecture_multiplier("haidong", kp.haidong_patent_factor).take(pref, mode="wrap")
 
 
 def institution_rate(rd: np.ndarray, quality: np.ndarray, kp: SimpleNamespace) -> np.ndarray:

@@ -133,13 +133,14 @@ class KnowledgeSystem:
                                       tl.amenity_by_prefecture(kp))
         self._staffing(emp)
 
-        # patents: institutions' stock from the data, firms' stock spread over R&D performers by their rate;
+        # patents: institutions' stock from the data, firms' stock spread over R&D performers by their rate (with
+        # their prefecture's factor);
         # the pending pipeline from filings of the previous years
         self.office = pt.PatentOffice()
         init_carry = Carry(self.scale)  # one carry, so that the scaled total is right even when rows round to 0
         self.inst.patents[:] = [init_carry("patents", r.patents) for r in institution_rows()]
         active = np.flatnonzero(f.rd_real > 0)
-        firm_rate = pt.firm_rate(f.rd_real[active], np.ones(len(active)), kp)
+        firm_rate = pt.firm_rate(f.rd_real[active], np.ones(len(active)), kp) * pt.prefecture_factor(f.pref[active], kp)
         n_firm_patents = self.carry("init_firm_patents", kp.init_firm_patents)
         if n_firm_patents and firm_rate.sum() > 0:
             pick = tl.weighted_pick(self.draws.uniform(year, "p_init", np.arange(n_firm_patents)), firm_rate)
@@ -299,7 +300,7 @@ class KnowledgeSystem:
         """Patent applications, grants and lapses; ``active``: positions of the firms with real R&D this year."""
         kp, draws, inst, led = self.kp, self.draws, self.inst, self.ledger
         trend = pt.propensity(year, kp)
-        lam_f = pt.firm_rate(f.rd_real[active], staffing, kp) * trend
+        lam_f = pt.firm_rate(f.rd_real[active], staffing, kp) * trend * pt.prefecture_factor(f.pref[active], kp)
         uid = f.uid[active]
         self.office.file(year, uid, draws.poisson(year, "p_apply", uid, lam_f), draws, kp)
         lam_i = pt.institution_rate(inst.rd, inst.quality, kp) * trend
