@@ -28,10 +28,16 @@ def test_page_load_and_baseline_run(dash):
     d.screenshot("02_indicators")
     # the target table as an analyst reads it: no index column, the package's labels, numbers formatted
     heads = d.page.locator(".qh-targets-province th").all_inner_texts()
-    assert [h.strip() for h in heads[:2]] == ["指标", "2020实际"]
+    assert [h.strip() for h in heads[:3]] == ["指标", "2020实际", "2020实际来源"]
     first = [c.strip() for c in d.page.locator(".qh-targets-province tbody tr").first.locator("td").all_inner_texts()]
-    assert first[0] == "研发投入强度 (%)" and first[1] == "0.71" and re.fullmatch(r"\d+\.\d\d", first[2])
+    assert first[0] == "研发投入强度 (%)" and first[1] == "0.71" and re.fullmatch(r"\d+\.\d\d", first[3])
+    assert first[2] == "十四五科技创新规划指标表"  # where the observed value comes from
     assert first[-3] == "1.00 (2025)"  # target and its year, no 2025.0
+    # the restated patents value: marked, with the plan's figure beside it and the arithmetic below the table
+    patents = d.page.locator(".qh-targets-province tbody tr", has_text="每万人口发明专利拥有量").locator("td").all_inner_texts()
+    assert patents[1].strip() == "3.12*" and patents[2].strip() == "按2020年人口普查人口重算（规划印3.04）"
+    note = d.page.locator(".qh-source-note").first.inner_text()
+    assert note.startswith("* 每万人口发明专利拥有量：3.12 = 1,848件") and "规划表印3.04" in note
     assert d.errors == []
 
 

@@ -186,6 +186,29 @@ def test_target_table_is_text_with_headers_in_the_language_and_numbers_by_unit(s
     assert all(re.fullmatch(r"\d{1,3}%", p) for p in probs)
 
 
+def test_target_table_names_the_observed_source_and_notes_the_restated_patents(small_run):
+    """The dashboard's indicator table: a source column, "*" on a restated value, the note below it."""
+    from qhsim.dashboard import figures, tables
+
+    rows = figures.target_rows(small_run, "province")
+    (patents,) = [i for i, k in enumerate(rows["indicator"]) if k == "patents_per_10k"]
+    (rd,) = [i for i, k in enumerate(rows["indicator"]) if k == "rd_intensity"]
+    table = tables.target_table(rows, "en")
+    assert list(table.columns)[1:3] == ["observed 2020", "observed source"]
+    assert table["observed 2020"][patents] == "3.12*" and table["observed 2020"][rd] == "0.71"
+    assert table["observed source"][patents] == "restated on the 2020 census population (the plan prints 3.04)"
+    assert table["observed source"][rd] == "14th FYP S&T plan, indicator table"
+    assert tables.is_numeric_text("3.12*")  # still right-aligned
+    assert tables.observed_notes(rows, "en") == [
+        "* Valid invention patents per 10,000 population: 3.12 = 1,848 valid invention patents / 592.4万 "
+        "(2020 census); the plan prints 3.04 (= 1,848 / 607.9万, pre-census estimate)"]
+    (zh,) = tables.observed_notes(rows, "zh")
+    assert zh.startswith("* 每万人口发明专利拥有量：3.12 = 1,848件有效发明专利") and "规划表印3.04" in zh
+    assert tables.target_table(rows, "zh")["2020实际来源"][patents] == "按2020年人口普查人口重算（规划印3.04）"
+    haidong = figures.target_rows(small_run, "haidong")
+    assert any("Haidong's plan prints 10" in n for n in tables.observed_notes(haidong, "en"))
+
+
 def test_prefecture_table_formats_each_indicator_by_its_unit(small_run):
     import re
 

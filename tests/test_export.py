@@ -170,6 +170,44 @@ def test_run_folder_workbook_reads_back(run_folder):
     assert "qhsim" in json.loads(meta["版本 versions"])
 
 
+def test_workbook_names_the_source_of_each_observed_value_and_explains_the_restated_patents(run_folder):
+    """The summary sheet's 2020实际来源 column, its cell comment (citation) and the note rows below the table."""
+    summary = load_workbook(run_folder / "report.xlsx")["摘要 Summary"]
+    heads = [c.value for c in summary[1]]
+    observed, source = heads.index("2020实际\nobserved 2020"), heads.index("2020实际来源\nobserved source")
+    assert source == observed + 1
+    rows = {r[heads.index("指标\nindicator")]: (i, r) for i, r in enumerate(summary.iter_rows(values_only=True), start=1)
+            if r[0] == "青海省 Qinghai Province" and r[1] == "规划目标 plan targets"}
+    i, patents = rows["每万人口发明专利拥有量 Valid invention patents per 10,000 population (items)"]
+    assert patents[observed] == 3.12
+    assert patents[source] == ("按2020年人口普查人口重算（规划印3.04） restated on the 2020 census population "
+                               "(the plan prints 3.04) *")
+    assert "seed 003:L578" in summary.cell(row=i, column=source + 1).comment.text
+    _, rd = rows["研发投入强度 R&D expenditure / GDP (%)"]
+    assert rd[observed] == 0.71 and rd[source] == "十四五科技创新规划指标表 14th FYP S&T plan, indicator table"
+    _, density = rows["每万家企业法人中高新技术企业数 High-tech enterprises per 10,000 enterprise legal persons (firms)"]
+    assert density[observed] is None and density[source] is None
+    label = heads.index("指标\nindicator")
+    notes = [r[label] for r in summary.iter_rows(values_only=True) if r[0] is None and r[label]]
+    assert notes[0].startswith("注：2020实际值为重算值")
+    (note,) = [n for n in notes if "每万人口发明专利拥有量" in n]
+    assert note.startswith("* ") and "3.12 = 1,848 valid invention patents / 592.4万 (2020 census)" in note
+    assert "the plan prints 3.04" in note and "规划表印3.04" in note
+    assert any("Haidong's plan prints 10" in n for n in notes)
+
+
+def test_html_report_names_the_sources_of_observed_values(run_folder):
+    html = (run_folder / "report.html").read_text(encoding="utf-8")
+    headline = html.split("Headline indicators against targets", 1)[1].split("<h2", 1)[0]
+    assert "<th>2020实际来源 observed source</th>" in headline
+    row = headline.split("Valid invention patents per 10,000 population", 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num">3.12*</td>' in row and "(the plan prints 3.04)</td>" in row
+    assert ("* 每万人口发明专利拥有量 Valid invention patents per 10,000 population: 3.12 = 1,848件有效发明专利 ÷ "
+            "592.4万人（2020年人口普查）") in headline
+    assert "the plan prints 3.04 (= 1,848 / 607.9万, pre-census estimate)" in headline
+    assert "14th FYP S&amp;T plan, indicator table" in headline
+
+
 def test_compare_workbook_has_the_ranking(compare_folder):
     wb = load_workbook(compare_folder / "report.xlsx")
     ranking = wb["对比排名 Ranking"]

@@ -21,7 +21,7 @@ from qhsim import data
 from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
-from qhsim.output.observed import observed_indicators, observed_points
+from qhsim.output.observed import observed_indicators, observed_points, observed_source
 from qhsim.output.report import display_width, format_summary, summary_report, summary_table
 from qhsim.runner import run
 from qhsim.targets import COLUMNS, KINDS, load_targets, reference_paths_2035, target_met, validate_target
@@ -247,7 +247,9 @@ def test_format_summary_lines_have_equal_display_width(draws):
     assert "—" in rd_line and "1.00 (2025)" in rd_line
     assert ("P(met)" in lines[2]) == (draws > 1)
     label_width = max(display_width(label) for label in [*summary_table(frame)["label"], "indicator"])
-    for line in lines[1:3] + lines[4:]:  # the status column starts at the same display column in every line
+    notes = next(i for i, line in enumerate(lines) if line.startswith("* "))  # below the table: restated values
+    assert "the plan prints 3.04" in " ".join(lines[notes:])
+    for line in lines[1:3] + lines[4:notes]:  # the status column starts at the same display column in every line
         head, tail = split_at_width(line, label_width)
         assert display_width(head) == label_width and tail.startswith("  ") and tail[2] != " "
 
@@ -263,9 +265,10 @@ def split_at_width(text: str, width: int) -> tuple[str, str]:
 def test_summary_report_has_province_haidong_and_haixi_sections(result):
     text = summary_report(result.indicators)
     sections = text.removesuffix("\n").split("\n\n")
-    assert [s.splitlines()[0].split(" |")[0] for s in sections] == [
+    assert [s.splitlines()[0].split(" |")[0] for s in sections[:-1]] == [
         "青海省 Qinghai Province", "2035年参考路径（非规划目标） 2035 reference paths (not plan targets)",
         "海东市 Haidong", "海西州 Haixi"]
+    assert "report.xlsx" in sections[-1] and "observed source" in sections[-1]  # where the sources are
     references = sections[1]
     assert "2.40 (2035)" in references and "national parity" in references  # R&D intensity at the national level
     haidong = sections[2]
@@ -307,6 +310,50 @@ def test_observed_points_of_a_prefecture_and_the_yearly_paths_come_from_the_cali
     fte = {r["year"]: r["value"] for r in rows if r["indicator"] == "rd_personnel_fte" and r["region"] == "province"}
     assert len(fte) == 5 and observed_points("rd_personnel_fte") == fte  # the yearbook path 2016-2020
     assert observed_points("hte_count") == {2018: 167, 2020: 218}  # the waypoint and the plan table
+
+
+def test_every_observed_2020_value_has_a_bilingual_source_and_the_restated_ones_say_what_the_plan_prints():
+    """observed_source follows observed_points' precedence; restatements carry the plan's figure and arithmetic."""
+    indicators = data.load("indicators")
+    for region in ("province", *data.prefecture_ids()):
+        for key in indicators:
+            source = observed_source(key, region)
+            assert (source is None) == (2020 not in observed_points(key, region)), (key, region)
+            if source is not None:
+                assert re.search(r"[\u4e00-\u9fff]", source.zh) and source.en.isascii() and source.reference
+                assert (source.note() is not None) == source.restated, (key, region)
+    plan = [key for key in indicators if key in set(load_targets().query("region == 'province'")["indicator"])
+            and "value_2020" in indicators[key]]
+    assert len(plan) == 9  # the plan table's nine indicators
+    assert {observed_source(k).en for k in plan if not observed_source(k).restated} == {"14th FYP S&T plan, indicator table"}
+    patents = observed_source("patents_per_10k")
+    spec = indicators["patents_per_10k"]["value_2020"]
+    assert patents.restated and patents.printed == 3.04 != spec["value"]
+    # the restated value is the count over the census population of macro.toml (万), not a number typed twice
+    assert spec["value"] == round(spec["restated"]["numerator"] / data.observed("population")[2020], 2)
+    assert patents.note("en") == ("3.12 = 1,848 valid invention patents / 592.4万 (2020 census); the plan prints 3.04 "
+                                  "(= 1,848 / 607.9万, pre-census estimate)")
+    assert patents.note("zh").startswith("3.12 = 1,848件有效发明专利 ÷ 592.4万人（2020年人口普查）；规划表印3.04")
+    assert patents.label("en") == "restated on the 2020 census population (the plan prints 3.04)"
+    # Haidong's platforms: the calibration's 12 in the model's definition against the plan's 10
+    platforms = observed_source("platforms", "haidong")
+    assert platforms.printed == 10 and platforms.note("en").startswith("12 = 3 engineering research centres")
+    assert observed_source("hte_count", "haidong").label("en") == "Haidong plan"
+    assert not observed_source("rd_intensity").restated
+
+
+def test_terminal_tables_mark_restated_observed_values_and_explain_them_within_100_columns(result):
+    text = summary_report(result.indicators, wide=False, width=100)
+    assert all(display_width(line) <= 100 for line in text.splitlines())
+    province, references, haidong = text.split("\n\n")[:3]
+    assert re.search(r"每万人口发明专利拥有量 +3\.12\*", province) and not re.search(r"0\.71\*", province)
+    flat = " ".join(line.strip() for line in province.splitlines())
+    assert "* 每万人口发明专利拥有量 Valid invention patents per 10,000 population: 3.12 = 1,848" in flat
+    assert "the plan prints 3.04" in flat and "592.4万 (2020 census)" in flat
+    assert "3.12*" in references and "plan prints 3.04" in " ".join(references.split())
+    assert re.search(r"科技创新平台数 +12\*", haidong) and "Haidong's plan prints 10" in " ".join(haidong.split())
+    english = summary_report(result.indicators, lang="en", wide=False, width=100)
+    assert "规划" not in english.split("\n\n")[0] and "the plan prints 3.04" in " ".join(english.split())
 
 
 def test_summary_tables_show_the_observed_2020_value_the_charts_draw(result):

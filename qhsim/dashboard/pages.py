@@ -151,6 +151,14 @@ def IndicatorsView(ctx):
     Chart(lambda: figures.indicator_figure(ind, indicator_key.value, PROVINCE, L), [ctx.run.key, indicator_key.value, L])
     table = solara.use_memo(lambda: figures.target_rows(ind, PROVINCE), dependencies=[ctx.run.key])
     Table(tables.target_table(table, L), classes=["qh-targets-province"])
+    ObservedNotes(table, L)
+
+
+@solara.component
+def ObservedNotes(table, lang: str):
+    """Below a target table: the restated observed 2020 values (marked "*") and the figure the plan prints."""
+    for note in tables.observed_notes(table, lang):
+        solara.Text(note, style={"font-size": "12px", "color": "#555", "display": "block"}, classes=["qh-source-note"])
 
 
 @solara.component
@@ -166,6 +174,7 @@ def PrefecturesPage(ctx):
         table = figures.target_rows(ind, region)
         solara.Markdown(f"**{i18n.region(region, L)} · {i18n.text('own_targets', L)}**")
         Table(tables.target_table(table, L), classes=[f"qh-targets-{region}"])
+        ObservedNotes(table, L)
 
 
 @solara.component

@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from qhsim import __version__, data
 from qhsim.output.numbers import format_value
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band, cell_text, indicator_label, paths_of, region_label,
-                                 region_paths, summary_columns)
+                                 region_paths, source_notes, summary_columns)
 from qhsim.output.tables import SECTIONS, headline, ranking, target_regions
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -46,18 +46,20 @@ def _b64(png: bytes) -> str:
 
 
 def _table_block(table: pd.DataFrame, title: str) -> dict[str, Any]:
-    columns = summary_columns(table, wide=False)
+    """A headline table: the compact columns with the observed values' sources, and the notes on restated ones."""
+    columns = summary_columns(table, wide=False, sources=True)
     rows = []
     for _, row in table.iterrows():
         cells = []
         for c in columns:
             text = cell_text(row, c)
-            cls = "num" if c not in ("label", "status", "met") else ""
+            cls = "source" if c == "observed_source" else "" if c in ("label", "status", "met") else "num"
             if c == "met" and isinstance(row[c], str):
                 cls = "yes" if row[c].startswith("是") else "no"
             cells.append({"text": text, "cls": cls})
         rows.append(cells)
-    return {"title": title, "heads": [f"{HEADERS[c][0]} {HEADERS[c][1]}" for c in columns], "rows": rows}
+    return {"title": title, "heads": [f"{HEADERS[c][0]} {HEADERS[c][1]}" for c in columns], "rows": rows,
+            "notes": source_notes(table)}
 
 
 def _headline_blocks(results: Results, table: pd.DataFrame, region_filter) -> list[dict[str, Any]]:
@@ -228,7 +230,10 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "lever_value_label": "本情景 this scenario" if results.kind != "sweep" else "取值 values",
         "headline": _headline_blocks(results, table, lambda t: t["region"] == PROVINCE),
         "headline_note": ("目标为规划值；差距 = 模拟 − 目标（增长目标为百分点） Targets are plan values; gap = simulated − "
-                          "target in the target year (percentage points of annual growth for growth targets)."
+                          "target in the target year (percentage points of annual growth for growth targets). "
+                          "“2020实际来源”列给出2020实际值的出处；*为按模型口径重算、与规划所印数字不同的值，算法见表下 The "
+                          "column 'observed source' says where each observed 2020 value comes from; * marks a value "
+                          "restated from the figure the plan prints, with the arithmetic below the table."
                           + (f" 仅列出前{MAX_TABLE_DESIGNS}个方案，全部方案见工作簿 Tables for the first {MAX_TABLE_DESIGNS} "
                              "designs only; the workbook has every design." if len(results.designs) > MAX_TABLE_DESIGNS
                              else "")),

@@ -8,34 +8,77 @@ Sources, by precedence where two give the same year:
    the model's definitions (the yearbook paths 2016–2020, the end-2018 waypoint, Haidong's 2020 values);
 3. a prefecture's ``prefecture_2020`` in indicators.toml (the plan's own definitions, e.g. Haidong's 10 platforms
    where the calibration re-counts 12 in the model's).
+
+``observed_source`` says where the 2020 value comes from, by the same precedence: a short bilingual note (the
+``note_zh`` / ``note_en`` of ``value_2020``), the citation and, where the value is a restatement, the figure the plan
+prints and the arithmetic (``plan_value`` and ``restated`` of ``value_2020``; a prefecture's calibration target that
+re-counts its plan's ``prefecture_2020``). Tables, the workbook, the report and the dashboard show it beside the value.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from qhsim import data
 from qhsim.errors import warn
+from qhsim.output.numbers import format_value
 from qhsim.results import PROVINCE
 
 YEARS = (2015, 2020)  # first and last year of observed values
+YEAR = YEARS[1]  # the year whose source the tables show
+RESTATED_MARK = "*"  # after an observed value that is not the figure the plan prints
+
+
+@dataclass(frozen=True)
+class ObservedSource:
+    """Where an observed 2020 value comes from: a short note in Chinese and English, the citation (file and
+    line), and for a restated value the figure the plan prints (``printed``) and the arithmetic (``detail``)."""
+
+    zh: str
+    en: str
+    reference: str
+    printed: float | None = None
+    detail: tuple[str, str] | None = None
+
+    @property
+    def restated(self) -> bool:
+        return self.printed is not None
+
+    def label(self, lang: str = "both") -> str:
+        """The short note, e.g. ``十四五科技创新规划指标表 14th FYP S&T plan, indicator table``; for a restated value
+        with the printed figure, e.g. ``按2020年人口普查人口重算（规划印3.04） restated on the 2020 census population
+        (the plan prints 3.04)``."""
+        zh, en = self.zh, self.en
+        if self.printed is not None:
+            zh, en = f"{zh}（规划印{_number(self.printed)}）", f"{en} (the plan prints {_number(self.printed)})"
+        return {"both": f"{zh} {en}", "zh": zh, "en": en}[lang]
+
+    def note(self, lang: str = "both") -> str | None:
+        """The restatement in words and numbers (None when the value is the printed figure), e.g.
+        ``3.12 = 1,848 valid invention patents / 592.4万 (2020 census); the plan prints 3.04 (...)``."""
+        if self.detail is None:
+            return None
+        zh, en = self.detail
+        return {"both": f"{zh} {en}", "zh": zh, "en": en}[lang]
 
 
 @cache
-def calibration_observations() -> dict[tuple[str, str], dict[int, float]]:
-    """``{(indicator, region): {year: value}}`` of the calibration targets with one stated year; empty, with one
-    warning, when ``calibration/targets.toml`` is not there (a package installed without the repository). Read as
-    plain TOML (``qhsim.calibrated.target_rows``): the output layer does not import ``qhsim.calibration``."""
+def calibration_targets() -> dict[tuple[str, str], dict[int, dict[str, Any]]]:
+    """``{(indicator, region): {year: target row}}`` of the calibration targets with one stated year; empty, with
+    one warning, when ``calibration/targets.toml`` is not there (a package installed without the repository). Read
+    as plain TOML (``qhsim.calibrated.target_rows``): the output layer does not import ``qhsim.calibration``."""
     from qhsim.calibrated import TARGETS_FILE, target_rows
 
     if not TARGETS_FILE.is_file():
         warn(f"{TARGETS_FILE}: missing; charts and tables show no observed values from the calibration targets")
         return {}
-    points: dict[tuple[str, str], dict[int, float]] = {}
+    rows: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
     for row in target_rows():
         if isinstance(row.get("year"), int):  # candidate years (a figure of uncertain date) are not shown
-            points.setdefault((row["indicator"], row["region"]), {})[row["year"]] = float(row["value"])
-    return points
+            rows.setdefault((row["indicator"], row["region"]), {})[row["year"]] = row
+    return rows
 
 
 def observed_points(key: str, region: str = PROVINCE) -> dict[int, float]:
@@ -45,7 +88,7 @@ def observed_points(key: str, region: str = PROVINCE) -> dict[int, float]:
     points: dict[int, float] = {}
     if region != PROVINCE and region in spec.get("prefecture_2020", {}):
         points[2020] = float(spec["prefecture_2020"][region]["value"])
-    points |= calibration_observations().get((key, region), {})
+    points |= {year: float(row["value"]) for year, row in calibration_targets().get((key, region), {}).items()}
     if region == PROVINCE:
         if key in data.load("macro"):
             points |= data.observed(key)
@@ -61,3 +104,59 @@ def observed_points(key: str, region: str = PROVINCE) -> dict[int, float]:
 def observed_indicators(region: str) -> set[str]:
     """Indicators with at least one observed value in ``region``."""
     return {key for key in data.load("indicators") if observed_points(key, region)}
+
+
+def _number(x: float) -> str:
+    """A data figure as printed: thousands separators, no trailing zeros (3.04, 1,848, 592.4)."""
+    return f"{x:,.2f}".rstrip("0").rstrip(".") if x != round(x) else f"{x:,.0f}"
+
+
+def _restated_detail(spec: dict[str, Any], shown: str) -> tuple[str, str]:
+    """The arithmetic of a restated ``value_2020``: numerator / the macro.toml series' 2020 value (in 万, so per
+    10k), and the plan's figure with the denominator it implies (numerator / plan_value)."""
+    v = spec["value_2020"]
+    plan, r = _number(v["plan_value"]), v["restated"]
+    count = _number(r["numerator"])
+    denominator = data.observed(r["denominator"])[YEAR]
+    implied = _number(round(r["numerator"] / v["plan_value"], 1))
+    zh = (f"{shown} = {count}{r['numerator_zh']} ÷ {_number(denominator)}万人（{r['basis_zh']}）；"
+          f"规划表印{plan}（= {count} ÷ {implied}万人，{r['plan_basis_zh']}）")
+    en = (f"{shown} = {count} {r['numerator_en']} / {_number(denominator)}万 ({r['basis_en']}); "
+          f"the plan prints {plan} (= {count} / {implied}万, {r['plan_basis_en']})")
+    return zh, en
+
+
+def observed_source(key: str, region: str = PROVINCE) -> ObservedSource | None:
+    """Where ``observed_points(key, region)[2020]`` comes from (same precedence); None when there is no 2020 value.
+    A restated value needs its explanation in the data: ``plan_value`` with ``restated`` in ``value_2020``, or the
+    ``note_zh`` / ``note_en`` of a ``prefecture_2020`` entry that the calibration target re-counts."""
+    spec = data.load("indicators")[key]
+    if region == PROVINCE:
+        if "value_2020" in spec:
+            v = spec["value_2020"]
+            if "plan_value" not in v:
+                return ObservedSource(v["note_zh"], v["note_en"], v["source"])
+            return ObservedSource(v["note_zh"], v["note_en"], v["source"], float(v["plan_value"]),
+                                  _restated_detail(spec, format_value(v["value"], key)))
+        macro = data.load("macro").get(key)
+        if macro is not None and YEAR in data.observed(key):
+            if macro["source"].startswith("assumption"):
+                return ObservedSource("假设", "assumption", f"macro.toml: {macro['source']}")
+            return ObservedSource("统计数据", "statistics", f"macro.toml: {macro['source']}")
+        if key == "rd_intensity" and YEAR in data.observed("total_rd") and YEAR in data.observed("gdp"):
+            return ObservedSource("研发经费÷地区生产总值", "R&D / GDP", "macro.toml total_rd, gdp")
+    target = calibration_targets().get((key, region), {}).get(YEAR)
+    plan = spec.get("prefecture_2020", {}).get(region) if region != PROVINCE else None
+    if target is None and plan is None:
+        return None
+    if plan is not None:
+        pref = next(p for p in data.prefectures() if p.id == region)
+        if target is None or float(target["value"]) == float(plan["value"]):
+            return ObservedSource(f"{pref.zh}规划", f"{pref.en} plan", plan["source"])
+        # the calibration re-counts the plan's figure in the model's definition; prefecture_2020's note says how
+        shown, printed = format_value(target["value"], key), format_value(plan["value"], key)
+        return ObservedSource("按模型口径重算", "restated in the model's definition", target["source"],
+                              float(plan["value"]), (f"{shown} = {plan['note_zh']}；{pref.zh}规划印{printed}",
+                                                     f"{shown} = {plan['note_en']}; {pref.en}'s plan prints {printed}"))
+    return ObservedSource("校准目标", "calibration target", target["source"])
+

@@ -20,7 +20,7 @@ from wcwidth import wcswidth, wcwidth
 from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output.numbers import MISSING, format_fixed, format_number, format_value
-from qhsim.output.observed import observed_points
+from qhsim.output.observed import RESTATED_MARK, ObservedSource, observed_points, observed_source
 from qhsim.results import PROVINCE, RunResult
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
@@ -39,6 +39,7 @@ HEADERS = {  # column -> (Chinese, English) header
     "label": ("指标", "indicator"),
     "status": ("状态", "status"),
     "observed_2020": ("2020实际", "observed 2020"),
+    "observed_source": ("2020实际来源", "observed source"),  # ``summary_columns(sources=True)`` only
     **{f"sim_{y}": (f"{y}模拟", f"sim {y}") for y in REPORT_YEARS},
     "target": ("目标（年份）", "target (year)"),
     "gap": ("差距", "gap"),
@@ -46,6 +47,8 @@ HEADERS = {  # column -> (Chinese, English) header
     "p_met": ("达标概率", "P(met)"),
 }
 LEFT_ALIGNED = ("label", "status", "met")
+SOURCES_POINTER = ("各行2020实际值的来源见report.xlsx与report.html的“2020实际来源”列",
+                   "each observed 2020 value's source: column 'observed source' of report.xlsx and report.html")
 
 
 def pick(text: str, lang: str = "both") -> str:
@@ -153,6 +156,7 @@ def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: An
         "label": indicator_label(key, lang=lang),
         "status": STATUS[spec["status"]],
         "observed_2020": observed_points(key, region).get(2020, math.nan),
+        "observed_source": observed_source(key, region),
     }
     for year in REPORT_YEARS:
         row[f"sim_{year}"] = stats.at[year, "median"]
@@ -165,7 +169,8 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
                   lang: str = "both") -> pd.DataFrame:
     """One row per reported indicator (indicators.toml order; one per target if it has several).
 
-    Columns: indicator, label, status, observed_2020 (``qhsim.output.observed``), sim_2020/2025/2027/2035 (median;
+    Columns: indicator, label, status, observed_2020 and observed_source (``qhsim.output.observed``: an
+    ``ObservedSource`` or None), sim_2020/2025/2027/2035 (median;
     with ``_lo``/``_hi`` 5%/95% columns for an ensemble), target, target_year, target_kind, base_year,
     gap (achieved − target in the target year; for growth targets the CAGR minus the target rate),
     met (是 yes / 否 no / None) and, for an ensemble, p_met (share of draws meeting the target).
@@ -234,6 +239,26 @@ def _value(row: pd.Series, column: str) -> str:
     return format_value(row[column], key) if key in data.load("indicators") else format_number(row[column])
 
 
+def restated(row: pd.Series) -> bool:
+    """Whether the row's observed 2020 value is a restatement of the figure the plan prints."""
+    source = row.get("observed_source")
+    return isinstance(source, ObservedSource) and source.restated and pd.notna(row.get("observed_2020"))
+
+
+def source_notes(table: pd.DataFrame, lang: str = "both") -> list[str]:
+    """One note per restated observed value in ``table`` (each indicator once), e.g. ``* 每万人口发明专利拥有量
+    Valid invention patents per 10,000 population: 3.12 = 1,848 valid invention patents / 592.4万 (2020 census);
+    the plan prints 3.04 (...)``; the mark is the one ``cell_text`` puts after the value."""
+    notes = []
+    for _, row in table.iterrows():
+        if restated(row):
+            name = indicator_label(row["indicator"], lang=lang).rsplit(" (", 1)[0]
+            note = f"{RESTATED_MARK} {name}{'：' if lang == 'zh' else ': '}{row['observed_source'].note(lang)}"
+            if note not in notes:
+                notes.append(note)
+    return notes
+
+
 def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = False) -> str:
     """Display text of one cell; ``stacked``: an ensemble band goes on a second line."""
     growth = row.get("target_kind") == "growth"
@@ -254,6 +279,11 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
         return format_value(row["gap"], key, signed=True) if key in data.load("indicators") else format_number(row["gap"], signed=True)
     if column == "p_met":
         return MISSING if pd.isna(row["p_met"]) else f"{100 * row['p_met']:.0f}%"
+    if column == "observed_source":
+        source = row.get("observed_source")
+        return source.label(lang) if isinstance(source, ObservedSource) else MISSING
+    if column == "observed_2020" and restated(row):
+        return _value(row, column) + RESTATED_MARK
     if column in LEFT_ALIGNED:
         return MISSING if row[column] is None or pd.isna(row[column]) else pick(str(row[column]), lang)
     return _value(row, column)
@@ -310,16 +340,17 @@ def format_table(heads: list[list[str]], body: list[list[str]], left: list[bool]
     return "\n".join(_pad(line, total) for line in lines)
 
 
-def summary_columns(table: pd.DataFrame, wide: bool) -> list[str]:
+def summary_columns(table: pd.DataFrame, wide: bool, sources: bool = False) -> list[str]:
     """All columns (``wide``), or the compact set: label, observed 2020, the simulated values in the target
-    years and 2035, target, gap, met and P(met)."""
-    columns = [c for c in HEADERS if c in table.columns]
+    years and 2035, target, gap, met and P(met). ``sources``: the observed value's source after it (the
+    workbook, the HTML report and the dashboard; the terminal has no room and points to them instead)."""
+    columns = [c for c in HEADERS if c in table.columns and (sources or c != "observed_source")]
     if wide:
         return columns
     years = {int(y) for y in table.get("target_year", pd.Series(dtype=object)).dropna()} | {REPORT_YEARS[-1]}
     drop = {"status", *(f"sim_{y}" for y in REPORT_YEARS if y not in years)}
     if "observed_2020" in table and table["observed_2020"].isna().all():
-        drop.add("observed_2020")
+        drop |= {"observed_2020", "observed_source"}
     return [c for c in columns if c not in drop]
 
 
@@ -338,11 +369,12 @@ def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "b
     ``lang``: headers and words in both languages, Chinese or English. ``wide``: every column, else the
     compact set (``summary_columns``) without the spending rows. ``width``: fit that many display columns
     (labels wrap; in the compact set, observed 2020, then 2035, then the gap go if still too wide). NaN shows
-    as "—". Every line has the same display width.
+    as "—". Below the table, when it shows observed 2020 values: a note per restated value (marked "*",
+    ``source_notes``). Every line has the same display width.
     """
     columns = summary_columns(table, wide)
     if wide:
-        return _render(table, columns, title, lang, False, width)
+        return _with_notes(_render(table, columns, title, lang, False, width), table, columns, lang)
     table = table[~table["indicator"].str.startswith(FISCAL_PREFIXES)]
     stacked = width is not None
     if stacked and lang == "both":  # Chinese label on the first line, English below
@@ -353,7 +385,16 @@ def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "b
             break
         columns = [c for c in columns if c != column]
         text = _render(table, columns, title, lang, stacked, width)
-    return text
+    return _with_notes(text, table, columns, lang)
+
+
+def _with_notes(text: str, table: pd.DataFrame, columns: list[str], lang: str) -> str:
+    """``text`` (a rendered table) with the restatement notes below it, wrapped and padded to the table's width."""
+    if "observed_2020" not in columns:
+        return text
+    total = display_width(text.split("\n", 1)[0])
+    lines = [line for note in source_notes(table, lang) for line in wrap(note, total)]
+    return "\n".join([text, *(_pad(line, total) for line in lines)])
 
 
 def run_header(result: RunResult, lang: str = "both") -> str:
@@ -375,8 +416,9 @@ def run_header(result: RunResult, lang: str = "both") -> str:
 
 def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = True,
                    width: int | None = None) -> str:
-    """The province table, the 2035 reference paths, and one section per prefecture with its own targets
-    (Haidong, Haixi); ``lang``, ``wide`` and ``width`` as in ``format_summary``."""
+    """The province table, the 2035 reference paths, one section per prefecture with its own targets
+    (Haidong, Haixi), and where the observed values' sources are; ``lang``, ``wide`` and ``width`` as in
+    ``format_summary``."""
     draws = n_draws(indicators)
     note = pick(f"中位数[5%,95%]，{draws}次运行 median [5%, 95%] of {draws} runs", lang) if draws > 1 else pick("单次运行 single run", lang)
     options = {"lang": lang, "wide": wide, "width": width}
@@ -395,4 +437,7 @@ def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = Tr
             table = summary_table(indicators, region, lang=lang)
             title = f"{region_label(region, lang)} | {pick('本地目标 own targets', lang)} | {note}"
             sections.append(format_summary(table[table["target"].notna()], title, **options))
+    pointer = " ".join(SOURCES_POINTER) if lang == "both" else SOURCES_POINTER[0 if lang == "zh" else 1]
+    lines = wrap(pointer, width) if width is not None else [pointer]
+    sections.append("\n".join(_pad(line, max(map(display_width, lines))) for line in lines))
     return "\n\n".join(sections) + "\n"

@@ -17,13 +17,15 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qhsim import data
 from qhsim.output.numbers import excel_format
-from qhsim.output.report import HEADERS, REPORT_YEARS, indicator_label, region_label
+from qhsim.output.observed import RESTATED_MARK, ObservedSource
+from qhsim.output.report import HEADERS, REPORT_YEARS, indicator_label, region_label, restated, source_notes
 from qhsim.output.tables import PUBLIC_COST, by_year, fiscal, headline, ranking
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -89,7 +91,7 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
     ensemble = "sim_2025_lo" in table
     sims = [c for y in REPORT_YEARS for c in ([f"sim_{y}", f"sim_{y}_lo", f"sim_{y}_hi"] if ensemble else [f"sim_{y}"])]
     columns = (["design"] if several else []) + ["region", "section", "label", "unit", "status", "observed_2020",
-                                                  *sims, "target", "target_year", "gap", "met"]
+                                                  "observed_source", *sims, "target", "target_year", "gap", "met"]
     columns += ["p_met"] if "p_met" in table else []
     heads = {**{k: f"{zh}\n{en}" for k, (zh, en) in HEADERS.items()}, **ID_HEADERS,
              "target": "目标\ntarget", "gap": "差距（增长目标为百分点）\ngap (pp for growth targets)"}
@@ -105,6 +107,10 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
                 x = "%/yr (growth)" if growth else indicators[key]["unit"]
             elif column == "region":
                 x = region_label(row["region"])
+            elif column == "observed_source":
+                source = row["observed_source"]
+                x = None if not isinstance(source, ObservedSource) else source.label() + (
+                    f" {RESTATED_MARK}" if restated(row) else "")
             else:
                 x = _value(row[column])
             cell = ws.cell(row=i, column=j, value=x)
@@ -116,7 +122,24 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
                 cell.number_format = excel_format(key)
             if column == "met" and x in MET_FILL:
                 cell.fill = MET_FILL[x]
-    _widths(ws, [22] * several + [16, 16, 46, 10, 14] + [11] * (len(columns) - 5 - several))
+            if column == "observed_source" and x is not None:  # the citation (and arithmetic) as a cell comment
+                source = row["observed_source"]
+                cell.alignment = WRAP
+                cell.comment = Comment("\n".join(filter(None, [source.reference, source.note()])), "qhsim",
+                                       width=420, height=160)
+    _widths(ws, [22] * several + [16, 16, 46, 10, 14, 11, 36] + [11] * (len(columns) - 7 - several))
+    _source_notes(ws, table, len(table) + 3, columns.index("label") + 1)
+
+
+def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -> None:
+    """Below the summary: the restated observed values (marked * in the source column) with their arithmetic,
+    one row each, e.g. ``* 每万人口发明专利拥有量 ...: 3.12 = 1,848 ... / 592.4万 (2020 census); the plan prints 3.04``."""
+    notes = source_notes(table)
+    if not notes:
+        return
+    ws.cell(row=start, column=column, value="注：2020实际值为重算值 Notes: observed 2020 values restated").font = BOLD
+    for i, note in enumerate(notes, start=start + 1):
+        ws.cell(row=i, column=column, value=note)
 
 
 def _ranking_sheet(wb: Workbook, results: Results) -> None:
