@@ -11,7 +11,8 @@ import pytest
 
 from qhsim.calibration.report import classification_lines, reclassify_report
 from qhsim.calibration.settings import (
-    fingerprint_of, load_free_parameters, model_files, model_fingerprint, model_fingerprint_at, model_parameters,
+    fingerprint_of, load_free_parameters, model_commit, model_files, model_fingerprint, model_fingerprint_at,
+    model_parameters,
 )
 from qhsim.calibration.targets import load_targets
 from qhsim.errors import InputError
@@ -128,6 +129,20 @@ def test_model_fingerprint_covers_the_model_code_and_data_only():
     for changed in files:  # any byte of any model file, code or data, changes the fingerprint
         assert fingerprint_of(model_files(paths), lambda rel: content[rel] + (b"!" if rel.as_posix() == changed else b"")) != base
     assert len(model_fingerprint()) == 64
+
+
+def test_model_commit_finds_the_commit_whose_files_a_calibration_used():
+    """A commit may land while a calibration runs: the commit recorded is the one whose model files give the
+    fingerprint the run started with, not whatever HEAD is when it writes; an unknown fingerprint gives ""."""
+    try:
+        commits = subprocess.run(["git", "log", "-n2", "--format=%H", "--", "qhsim"], cwd=ROOT, capture_output=True,
+                                 check=True, text=True).stdout.split()
+        older = model_fingerprint_at(commits[-1])
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        pytest.skip("needs the git history of the repository (CI's fresh clone has it)")
+    found = model_commit(older)
+    assert found and model_fingerprint_at(found) == older
+    assert model_commit("0" * 64) == ""
 
 
 def test_shipped_calibration_names_the_commit_of_its_model():

@@ -89,8 +89,9 @@ def test_prefecture_rows_sum_to_the_province():
             assert prefs[col].sum() == pytest.approx(prov[col], rel=1e-9, abs=1e-9), (year, col)
 
 
-# Haidong targets the structure claims (the patent count is a documented miss: calibration/README.md)
-CLAIMED = ("haidong_rd_intensity_2020", "haidong_hte_count_2020", "haidong_platforms_2020")
+# Haidong targets the calibrated structure claims (haidong_rd_share_factor and haidong_patent_factor fitted)
+CLAIMED = ("haidong_rd_intensity_2020", "haidong_hte_count_2020", "haidong_tech_based_enterprises_2020",
+           "haidong_valid_invention_patents_2020", "haidong_platforms_2020")
 
 
 @pytest.mark.slow

@@ -313,7 +313,7 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
         "targets_fitted": [t.id for t in outcome.objective.active],
         "not_yet_modelled": sorted(outcome.objective.skip),
         "model_fingerprint": outcome.problem.header["model"],
-        "model_commit": model_commit(),  # "" when the model files had uncommitted edits
+        "model_commit": model_commit(outcome.problem.header["model"]),  # "" when the model files had uncommitted edits
         "targets_sha256": file_sha(cfg.targets),
         "free_parameters_sha256": file_sha(cfg.free_parameters),
         "validation_scale": cfg.validation_scale if cfg.validation_scale is not None else cfg.scale,

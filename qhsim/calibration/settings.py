@@ -384,16 +384,23 @@ def model_fingerprint_at(commit: str) -> str:
     return fingerprint_of(files, lambda rel: _git("show", f"{commit}:qhsim/{rel.as_posix()}", text=False))
 
 
-def model_commit() -> str:
-    """The git commit whose model files are the ones in use, or "" when they differ from it (uncommitted edits)
-    or git is not available."""
+def model_commit(fingerprint: str, search: int = 30) -> str:
+    """The git commit whose model files give ``fingerprint`` (the hash a calibration computed when it started): HEAD
+    when its model files are unchanged and match, else the latest of the last ``search`` commits that touched
+    qhsim/ whose files match (a commit may land while a long calibration runs); "" when none does (uncommitted
+    edits) or git is not available."""
     try:
         head = _git("rev-parse", "HEAD").strip()
         dirty = _git("status", "--porcelain", "--", *(f"qhsim/{p.as_posix()}" for p in model_files(
             p.relative_to(PACKAGE_DIR) for p in PACKAGE_DIR.rglob("*") if p.is_file())))
+        if not dirty.strip() and model_fingerprint() == fingerprint:
+            return head
+        for commit in _git("log", f"-n{search}", "--format=%H", "--", "qhsim").split():
+            if model_fingerprint_at(commit) == fingerprint:
+                return commit
     except (OSError, subprocess.CalledProcessError):
-        return ""
-    return "" if dirty.strip() else head
+        pass
+    return ""
 
 
 def file_sha(path: Path) -> str:
