@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qhsim.calibration.report import classification_lines, reclassify_report
+from qhsim.calibration.report import classification_lines, fmt_sd, reclassify_report
 from qhsim.calibration.settings import (
     fingerprint_of, load_free_parameters, model_commit, model_files, model_fingerprint, model_fingerprint_at,
     model_parameters,
@@ -156,3 +156,11 @@ def test_shipped_calibration_names_the_commit_of_its_model():
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("needs the git history of the repository (CI's fresh clone has it)")
     assert again == meta["model_fingerprint"]
+
+
+def test_seed_sd_of_a_deterministic_indicator_prints_as_zero():
+    """Literacy is the same in every seed up to summation order: its 1e-16 sd is rounding, printed 0; a real seed
+    spread keeps its 3 significant digits, and a missing one its dash."""
+    assert fmt_sd(9.73e-16, 5.42) == "0"
+    assert fmt_sd(0.0295, 0.764) == "0.0295"
+    assert fmt_sd(float("nan"), 1.0) == "—"

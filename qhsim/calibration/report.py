@@ -46,6 +46,12 @@ def fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
+def fmt_sd(sd: float, mean: float) -> str:
+    """A seed sd as ``fmt`` prints it, 0 when it is float rounding (below 1e-9 of the mean: a deterministic
+    indicator summed in another order), not seed-to-seed variation."""
+    return "0" if sd is not None and math.isfinite(sd) and abs(sd) <= 1e-9 * abs(mean) else fmt(sd)
+
+
 def population_band(
     objective: Objective, records: list[dict[str, Any]], weights: np.ndarray
 ) -> dict[str, tuple[float, float, float]]:
@@ -439,8 +445,8 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         dflt = default_fits.get(t.id)
         basis = bases[t.id][0]
         L.append(
-            f"| {t.indicator} | {BASIS_LABELS[basis]} | {fmt(t.value)} | {fmt(f.mean)} ± {fmt(f.sd)} | "
-            f"{fmt(v.mean) + ' ± ' + fmt(v.sd) if v is not None and v.status == 'fit' else '—'} | {judged.rel_error:+.1%} | "
+            f"| {t.indicator} | {BASIS_LABELS[basis]} | {fmt(t.value)} | {fmt(f.mean)} ± {fmt_sd(f.sd, f.mean)} | "
+            f"{fmt(v.mean) + ' ± ' + fmt_sd(v.sd, v.mean) if v is not None and v.status == 'fit' else '—'} | {judged.rel_error:+.1%} | "
             f"{'yes' if ok else '**no**'} | {fmt(b[0]) + ' – ' + fmt(b[2]) if b else '—'} | "
             f"{fmt(dflt.mean) if dflt and dflt.status == 'fit' else '—'} |"
         )
@@ -482,11 +488,11 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         b = band.get(t.id)
         v = val_fits.get(t.id)
         # 4 digits: reclassify_report judges the 5% bar on this printed mean (3 could turn +5.03% into +4.9%)
-        vtxt = fmt(v.mean, 4) + " ± " + fmt(v.sd) if v is not None and v.status == "fit" else "—"
+        vtxt = fmt(v.mean, 4) + " ± " + fmt_sd(v.sd, v.mean) if v is not None and v.status == "fit" else "—"
         seeds = ", ".join(fmt(x) for x in f.values)
         year = f"{f.year}" + (f" (of {t.year_label})" if len(t.years) > 1 else "")
         L.append(
-            f"| {t.id} | {t.group} | {t.region} | {year} | {fmt(t.value)} | ±{t.tolerance:.0%} | {fmt(f.mean)} | {fmt(f.sd)} | "
+            f"| {t.id} | {t.group} | {t.region} | {year} | {fmt(t.value)} | ±{t.tolerance:.0%} | {fmt(f.mean)} | {fmt_sd(f.sd, f.mean)} | "
             f"{seeds} | {f.z:+.2f} | {vtxt} | {fmt(b[0]) + ' – ' + fmt(b[2]) if b else '—'} | {t.source} |"
         )
     L.append("")
