@@ -38,6 +38,13 @@ def test_page_load_and_baseline_run(dash):
     assert patents[1].strip() == "3.12*" and patents[2].strip() == "按2020年人口普查人口重算（规划印3.04）"
     note = d.page.locator(".qh-source-note").first.inner_text()
     assert note.startswith("* 每万人口发明专利拥有量：3.12 = 1,848件") and "规划表印3.04" in note
+    # the numbers stay in view: in English (the longer sources) the source column wraps, so the table's last column
+    # ends inside the window instead of behind a horizontal scroll
+    d.english()
+    d.page.locator(".qh-targets-province th", has_text="observed source").wait_for(timeout=10_000)
+    last = d.page.locator(".qh-targets-province th").last.bounding_box()
+    assert last["x"] + last["width"] <= d.page.viewport_size["width"], last
+    d.screenshot("02b_indicators_en")
     assert d.errors == []
 
 

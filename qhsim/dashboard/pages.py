@@ -38,22 +38,28 @@ def Chart(build, dependencies: list):
 
 
 TABLE_CSS = ".qh-table td { white-space: nowrap; }"  # cells on one line (headers wrap); wide tables scroll
+# a prose column (``Table(wrap=...)``, e.g. an observed value's source) wraps in a narrow band instead, so that the
+# numbers stay in view; by position, as the table's class qh-wrap-<j> (0-based column j)
+WRAP_CSS = ".qh-wrap-{j} td:nth-child({n}) {{ white-space: normal; min-width: 130px; max-width: 190px; font-size: 12px; }}"
 
 
 @solara.component
-def Table(frame: pd.DataFrame, items_per_page: int = 20, classes: list[str] | None = None):
+def Table(frame: pd.DataFrame, items_per_page: int = 20, classes: list[str] | None = None,
+          wrap: tuple[str, ...] = ()):
     """A result table of ``qhsim.dashboard.tables`` (formatted text): no index column, numbers right-aligned,
-    no sorting (text would sort as text), pages only when it has more rows than ``items_per_page``."""
+    no sorting (text would sort as text), pages only when it has more rows than ``items_per_page``; the columns
+    named in ``wrap`` (prose, e.g. an observed value's source) wrap so that the numbers stay in view."""
     columns = [str(c) for c in frame.columns]
     rows = frame.astype(str).to_numpy().tolist()
     numeric = [bool(rows) and all(tables.is_numeric_text(r[j]) for r in rows) for j in range(len(columns))]
     headers = [{"text": c, "value": f"c{j}", "sortable": False, "align": "end" if numeric[j] else "start"}
                for j, c in enumerate(columns)]
     items = [{f"c{j}": text for j, text in enumerate(row)} for row in rows]
-    solara.Style(TABLE_CSS)
+    wrapped = [j for j, c in enumerate(columns) if c in wrap]
+    solara.Style(" ".join([TABLE_CSS, *(WRAP_CSS.format(j=j, n=j + 1) for j in wrapped)]))
     solara.v.DataTable(headers=headers, items=items, items_per_page=items_per_page, dense=True,
                        hide_default_footer=len(items) <= items_per_page, disable_sort=True,
-                       class_=" ".join(["qh-table", *(classes or [])]))
+                       class_=" ".join(["qh-table", *(classes or []), *(f"qh-wrap-{j}" for j in wrapped)]))
 
 
 @solara.component
@@ -150,7 +156,8 @@ def IndicatorsView(ctx):
     IndicatorSelect(ctx)
     Chart(lambda: figures.indicator_figure(ind, indicator_key.value, PROVINCE, L), [ctx.run.key, indicator_key.value, L])
     table = solara.use_memo(lambda: figures.target_rows(ind, PROVINCE), dependencies=[ctx.run.key])
-    Table(tables.target_table(table, L), classes=["qh-targets-province"])
+    Table(tables.target_table(table, L), classes=["qh-targets-province"],
+          wrap=(tables.header("observed_source", L),))
     ObservedNotes(table, L)
 
 
@@ -173,7 +180,8 @@ def PrefecturesPage(ctx):
     for region in ("haidong", "haixi"):
         table = figures.target_rows(ind, region)
         solara.Markdown(f"**{i18n.region(region, L)} · {i18n.text('own_targets', L)}**")
-        Table(tables.target_table(table, L), classes=[f"qh-targets-{region}"])
+        Table(tables.target_table(table, L), classes=[f"qh-targets-{region}"],
+              wrap=(tables.header("observed_source", L),))
         ObservedNotes(table, L)
 
 
