@@ -12,6 +12,7 @@ from qhsim.dashboard import levers as lv
 from qhsim.dashboard.runs import RunCache, RunRequest, execute
 from qhsim.dashboard.state import Session, parse_seeds
 from qhsim.errors import InputError
+from qhsim.output.report import source_notes
 
 from conftest import ROOT, SCENARIOS
 
@@ -199,14 +200,14 @@ def test_target_table_names_the_observed_source_and_notes_the_restated_patents(s
     assert table["observed source"][patents] == "restated on the 2020 census population (the plan prints 3.04)"
     assert table["observed source"][rd] == "14th FYP S&T plan, indicator table"
     assert tables.is_numeric_text("3.12*")  # still right-aligned
-    assert tables.observed_notes(rows, "en") == [
+    assert source_notes(rows, "en") == [
         "* Valid invention patents per 10,000 population: 3.12 = 1,848 valid invention patents / 592.4万 "
         "(2020 census); the plan prints 3.04 (= 1,848 / 607.9万, pre-census estimate)"]
-    (zh,) = tables.observed_notes(rows, "zh")
+    (zh,) = source_notes(rows, "zh")
     assert zh.startswith("* 每万人口发明专利拥有量：3.12 = 1,848件有效发明专利") and "规划表印3.04" in zh
     assert tables.target_table(rows, "zh")["2020实际来源"][patents] == "按2020年人口普查人口重算（规划印3.04）"
     haidong = figures.target_rows(small_run, "haidong")
-    assert any("Haidong's plan prints 10" in n for n in tables.observed_notes(haidong, "en"))
+    assert any("Haidong's plan prints 10" in n for n in source_notes(haidong, "en"))
 
 
 def test_prefecture_table_formats_each_indicator_by_its_unit(small_run):

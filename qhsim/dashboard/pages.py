@@ -10,6 +10,7 @@ from qhsim.dashboard import levers as lv
 from qhsim.dashboard import compare, explore, exports, tables
 from qhsim.dashboard.state import MAX_DESIGNS, Session
 from qhsim.errors import InputError
+from qhsim.output.report import source_notes
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets
 
@@ -164,7 +165,7 @@ def IndicatorsView(ctx):
 @solara.component
 def ObservedNotes(table, lang: str):
     """Below a target table: the restated observed 2020 values (marked "*") and the figure the plan prints."""
-    for note in tables.observed_notes(table, lang):
+    for note in source_notes(table, lang):
         solara.Text(note, style={"font-size": "12px", "color": "#555", "display": "block"}, classes=["qh-source-note"])
 
 

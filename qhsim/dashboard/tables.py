@@ -18,7 +18,7 @@ import pandas as pd
 from qhsim import data
 from qhsim.dashboard import i18n
 from qhsim.output.numbers import MISSING, format_number, format_value
-from qhsim.output.report import HEADERS, cell_text, source_notes, summary_columns
+from qhsim.output.report import HEADERS, cell_text, summary_columns
 
 # generic result columns (compare budget, PRIM box and points) -> (Chinese, English) header
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -95,7 +95,8 @@ def text_table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 def target_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Rows of ``summary_table`` with a target, as the reports show them (``summary_columns``: observed 2020 and
     its source, simulated in the target years and 2035 with the 90% band of an ensemble, target (year), gap,
-    met and P(met)), the indicator named in ``lang``. A restated observed value carries "*": ``observed_notes``."""
+    met and P(met)), the indicator named in ``lang``. A restated observed value carries "*" (its note:
+    ``qhsim.output.report.source_notes``)."""
     columns = summary_columns(table, wide=False, sources=True)
     index = 0 if lang == "zh" else 1
     out = {}
@@ -105,12 +106,6 @@ def target_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
         else:
             out[HEADERS[c][index]] = [cell_text(row, c, lang) for _, row in table.iterrows()]
     return pd.DataFrame(out, index=range(len(table)))
-
-
-def observed_notes(table: pd.DataFrame, lang: str) -> list[str]:
-    """The notes below ``target_table``: each restated observed value (marked "*") with its arithmetic and the
-    figure the plan prints, in ``lang``."""
-    return source_notes(table, lang)
 
 
 def prefecture_table(indicators: pd.DataFrame, keys: list[str], year: int, lang: str) -> pd.DataFrame:

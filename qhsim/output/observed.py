@@ -23,6 +23,7 @@ from typing import Any
 
 from qhsim import data
 from qhsim.errors import warn
+from qhsim.output.lang import in_language
 from qhsim.output.numbers import format_value
 from qhsim.results import PROVINCE
 
@@ -53,7 +54,7 @@ class ObservedSource:
         zh, en = self.zh, self.en
         if self.printed is not None:
             zh, en = f"{zh}（规划印{_number(self.printed)}）", f"{en} (the plan prints {_number(self.printed)})"
-        return {"both": f"{zh} {en}", "zh": zh, "en": en}[lang]
+        return in_language(zh, en, lang)
 
     def note(self, lang: str = "both") -> str | None:
         """The restatement in words and numbers (None when the value is the printed figure), e.g.
@@ -61,7 +62,7 @@ class ObservedSource:
         if self.detail is None:
             return None
         zh, en = self.detail
-        return {"both": f"{zh} {en}", "zh": zh, "en": en}[lang]
+        return in_language(zh, en, lang)
 
 
 @cache

@@ -19,6 +19,7 @@ from wcwidth import wcswidth, wcwidth
 
 from qhsim import data
 from qhsim.errors import InputError
+from qhsim.output.lang import in_language, pick
 from qhsim.output.numbers import MISSING, format_fixed, format_number, format_value
 from qhsim.output.observed import RESTATED_MARK, ObservedSource, observed_points, observed_source
 from qhsim.results import PROVINCE, RunResult
@@ -51,18 +52,10 @@ SOURCES_POINTER = ("各行2020实际值的来源见report.xlsx与report.html的�
                    "each observed 2020 value's source: column 'observed source' of report.xlsx and report.html")
 
 
-def pick(text: str, lang: str = "both") -> str:
-    """One language of a bilingual ``"中文 English"`` phrase (split at the first space)."""
-    if lang == "both" or " " not in text:
-        return text
-    zh, en = text.split(" ", 1)
-    return zh if lang == "zh" else en
-
-
 def indicator_label(key: str, sep: str = " ", lang: str = "both") -> str:
     """Label with unit, e.g. ``研发投入强度 R&D expenditure / GDP (%)`` (``lang``: both, zh or en)."""
     spec = data.load("indicators")[key]
-    names = {"both": f"{spec['zh']}{sep}{spec['en']}", "zh": spec["zh"], "en": spec["en"]}[lang]
+    names = in_language(spec["zh"], spec["en"], lang, sep)
     return f"{names} ({spec['unit']})"
 
 
@@ -71,7 +64,7 @@ def region_label(region: str, lang: str = "both") -> str:
     if region == PROVINCE:
         return pick("青海省 Qinghai Province", lang)
     pref = next(p for p in data.prefectures() if p.id == region)
-    return {"both": f"{pref.zh} {pref.en}", "zh": pref.zh, "en": pref.en}[lang]
+    return in_language(pref.zh, pref.en, lang)
 
 
 def n_draws(indicators: pd.DataFrame) -> int:
@@ -410,8 +403,7 @@ def run_header(result: RunResult, lang: str = "both") -> str:
     ]
     if draws:
         parts.append((f"参数组 {draws}", f"parameter draws {draws}"))
-    index = {"both": None, "zh": 0, "en": 1}[lang]
-    return " | ".join(f"{zh} / {en}" if index is None else (zh, en)[index] for zh, en in parts)
+    return " | ".join(in_language(zh, en, lang, " / ") for zh, en in parts)
 
 
 def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = True,
@@ -437,7 +429,7 @@ def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = Tr
             table = summary_table(indicators, region, lang=lang)
             title = f"{region_label(region, lang)} | {pick('本地目标 own targets', lang)} | {note}"
             sections.append(format_summary(table[table["target"].notna()], title, **options))
-    pointer = " ".join(SOURCES_POINTER) if lang == "both" else SOURCES_POINTER[0 if lang == "zh" else 1]
+    pointer = in_language(*SOURCES_POINTER, lang)
     lines = wrap(pointer, width) if width is not None else [pointer]
     sections.append("\n".join(_pad(line, max(map(display_width, lines))) for line in lines))
     return "\n\n".join(sections) + "\n"
