@@ -86,6 +86,8 @@ def test_every_page_in_both_languages_with_screenshots(dash):
         d.goto(page)
         d.screenshot(f"page_{page}_zh")
         zh_pages[page] = d.page.locator(f".qh-page-{page}").inner_text()
+        if page == "prefectures":  # which prefectures are fitted to observed data, below their table
+            assert d.page.locator(".qh-prefecture-anchors").inner_text().startswith("市州数值：海东市的2020年值按观测值校准")
     assert zh_pages["indicators"] == "指标与目标"
     d.english()
     for page in ("levers", "indicators", "inside", "export", "prefectures"):

@@ -168,6 +168,7 @@ def test_run_folder_workbook_reads_back(run_folder):
     assert meta["情景 scenario"] == "baseline" and meta["规模 scale (share of firms simulated)"] == 0.05
     assert json.loads(meta["随机种子 seeds"]) == [20151231]
     assert "qhsim" in json.loads(meta["版本 versions"])
+    assert meta["市州数值 prefecture values"].startswith("市州数值：海东市的2020年值按观测值校准")
 
 
 def test_workbook_names_the_source_of_each_observed_value_and_explains_the_restated_patents(run_folder):
@@ -198,6 +199,7 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
 
 def test_html_report_names_the_sources_of_observed_values(run_folder):
     html = (run_folder / "report.html").read_text(encoding="utf-8")
+    assert "Haidong&#39;s 2020 values are fitted to observed data; Xining, Haixi" in html  # the prefectures' anchors
     headline = html.split("Headline indicators against targets", 1)[1].split("<h2", 1)[0]
     assert "<th>2020实际来源 observed source</th>" in headline
     row = headline.split("Valid invention patents per 10,000 population", 1)[1].split("</tr>", 1)[0]

@@ -22,7 +22,9 @@ from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
 from qhsim.output.observed import observed_indicators, observed_points, observed_source
-from qhsim.output.report import display_width, format_summary, summary_report, summary_table
+from qhsim.calibrated import target_rows
+from qhsim.output.report import (display_width, format_summary, prefecture_anchor_note, summary_report,
+                                 summary_table)
 from qhsim.runner import run
 from qhsim.targets import COLUMNS, KINDS, load_targets, reference_paths_2035, target_met, validate_target
 
@@ -276,6 +278,20 @@ def test_summary_report_has_province_haidong_and_haixi_sections(result):
     assert "+5.0%/yr 2024-2027" in sections[3]
     for section in sections:
         assert len({display_width(line) for line in section.splitlines()}) == 1
+
+
+def test_reports_say_which_prefectures_are_fitted_to_observed_data_and_which_are_estimates(result):
+    fitted = {row["region"] for row in target_rows()} - {"province"}
+    assert fitted == {"haidong"}  # the note below is derived from calibration/targets.toml, not written for it
+    en = prefecture_anchor_note("en")
+    assert en.startswith("Prefecture values: Haidong's 2020 values are fitted to observed data; Xining, Haixi, Hainan")
+    assert "Golog, Yushu have no observed value and are model estimates" in en
+    zh = prefecture_anchor_note("zh")
+    assert zh.startswith("市州数值：海东市的2020年值按观测值校准；西宁市、海西州") and "Haidong" not in zh
+    assert prefecture_anchor_note() == f"{zh} {en}"
+    text = summary_report(result.indicators, lang="en", wide=False, width=100)
+    assert all(display_width(line) <= 100 for line in text.splitlines())
+    assert en in " ".join(text.split("\n\n")[-1].split())  # the last section, wrapped at spaces
 
 
 # --- charts ----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from qhsim.dashboard import levers as lv
 from qhsim.dashboard import compare, explore, exports, tables
 from qhsim.dashboard.state import MAX_DESIGNS, Session
 from qhsim.errors import InputError
-from qhsim.output.report import source_notes
+from qhsim.output.report import prefecture_anchor_note, source_notes
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets
 
@@ -177,6 +177,8 @@ def PrefecturesPage(ctx):
     IndicatorSelect(ctx)
     solara.Markdown(f"**{i18n.text('prefectures_in', L)} 2025**")
     Table(tables.prefecture_table(ind, list(PLAN_INDICATORS), 2025, L), classes=["qh-prefectures"])
+    solara.Text(prefecture_anchor_note(L), style={"font-size": "12px", "color": "#555", "display": "block"},
+                classes=["qh-prefecture-anchors"])
     Chart(lambda: figures.prefecture_figure(ind, indicator_key.value, L), [ctx.run.key, indicator_key.value, L])
     for region in ("haidong", "haixi"):
         table = figures.target_rows(ind, region)

@@ -67,6 +67,24 @@ def region_label(region: str, lang: str = "both") -> str:
     return in_language(pref.zh, pref.en, lang)
 
 
+def prefecture_anchor_note(lang: str = "both") -> str:
+    """Which prefectures' values are fitted to observed data (they have rows in calibration/targets.toml) and
+    which are model estimates without any observed value to check them against."""
+    from qhsim.calibrated import target_rows
+
+    regions = {row.get("region") for row in target_rows()}
+    fitted = [p for p in data.prefecture_ids() if p in regions]
+    others = [p for p in data.prefecture_ids() if p not in regions]
+    names = {code: ("、".join(region_label(p, "zh") for p in group), ", ".join(region_label(p, "en") for p in group))
+             for code, group in (("fitted", fitted), ("others", others))}
+    zh = (f"市州数值：{names['fitted'][0] or '无'}的2020年值按观测值校准；{names['others'][0]}无观测值，为模型推算"
+          "（企业分布、行业结构与假定的企业规模，见 qhsim/data/geography.toml）。")
+    en = (f"Prefecture values: {names['fitted'][1] or 'none'}'s 2020 values are fitted to observed data; "
+          f"{names['others'][1]} have no observed value and are model estimates (firm location, sector mix and "
+          "assumed firm sizes: qhsim/data/geography.toml).")
+    return in_language(zh, en, lang)
+
+
 def n_draws(indicators: pd.DataFrame) -> int:
     """Number of runs in an indicators frame (1 without a ``draw`` column)."""
     return int(indicators["draw"].nunique()) if "draw" in indicators else 1
@@ -430,6 +448,7 @@ def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = Tr
             title = f"{region_label(region, lang)} | {pick('本地目标 own targets', lang)} | {note}"
             sections.append(format_summary(table[table["target"].notna()], title, **options))
     pointer = in_language(*SOURCES_POINTER, lang)
-    lines = wrap(pointer, width) if width is not None else [pointer]
+    lines = [line for text in (prefecture_anchor_note(lang), pointer)
+             for line in (wrap(text, width) if width is not None else [text])]
     sections.append("\n".join(_pad(line, max(map(display_width, lines))) for line in lines))
     return "\n\n".join(sections) + "\n"

@@ -25,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qhsim import data
 from qhsim.output.numbers import excel_format
 from qhsim.output.observed import RESTATED_MARK, ObservedSource
-from qhsim.output.report import HEADERS, REPORT_YEARS, indicator_label, region_label, restated, source_notes
+from qhsim.output.report import HEADERS, REPORT_YEARS, indicator_label, prefecture_anchor_note, region_label, restated, source_notes
 from qhsim.output.tables import PUBLIC_COST, by_year, fiscal, headline, ranking
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -184,6 +184,7 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
         if key in meta and meta[key] not in (None, "", [], {}):
             value = meta[key]
             rows.append((label, value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False)))
+    rows.append(("市州数值 prefecture values", prefecture_anchor_note()))
     if results.folder is not None:
         rows.append(("结果目录 results folder", str(results.folder)))
     return rows
