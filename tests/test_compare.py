@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,6 +111,19 @@ def test_compare_three_designs_intervals_targets_ranking(small_comparison) -> No
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["status"] == "complete" and len(manifest["runs"]) == 6
     assert len(list((out / "runs").glob("*.parquet"))) == 6
+
+
+def test_comparison_text_shows_each_change_in_its_indicators_precision(small_comparison) -> None:
+    """Counts change by whole firms in the yearly columns (no "+1.00"), their window mean carries one decimal more."""
+    _, out = small_comparison
+    text = (out / "comparison.txt").read_text(encoding="utf-8")
+    block = text.split("super_deduction_120 − baseline", 1)[1].split("\n\n", 1)[0]
+    hte = next(line for line in block.splitlines() if " hte_count " in f"{line} ")
+    yearly, window = hte.split()[2:4], hte.split()[4:]
+    assert all(re.fullmatch(r"[+-]?[\d,]+", v) for v in yearly), hte  # 2026, 2027 (the 2025 column precedes them)
+    assert re.fullmatch(r"[+-]?[\d,]+\.\d \[[+-]?[\d,]+\.\d, [+-]?[\d,]+\.\d\]", " ".join(window)), hte
+    rd = next(line for line in block.splitlines() if " rd_intensity " in f"{line} ")
+    assert re.search(r"[+-]?\d\.\d{3} \[", rd), rd  # a share: 2 decimals a year, 3 in the window mean
 
 
 def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from qhsim import data
+from qhsim.output.numbers import decimals, format_fixed, format_value
 from qhsim.output.report import format_number, format_table
 from qhsim.experiments.store import write_atomic
 
@@ -66,8 +67,11 @@ def format_comparison(res: ComparisonResult) -> str:
             if rows.empty:
                 continue
             w = rows.loc["window"]
-            body.append([short_label(key)] + [format_number(rows.at[p, "median"], True) for p in periods]
-                        + [interval(w["median"], w["p05"], w["p95"])])
+            # yearly medians in the indicator's own precision (counts whole), the window mean with one decimal more
+            digits = decimals(key) + 1
+            body.append([short_label(key)] + [format_value(rows.at[p, "median"], key, True) for p in periods]
+                        + [f"{format_fixed(w['median'], digits, True)} [{format_fixed(w['p05'], digits, True)}, "
+                           f"{format_fixed(w['p95'], digits, True)}]"])
         blocks.append(format_table(heads, body, [True] + [False] * (len(heads[0]) - 1),
                                    f"{design} − {res.base}: 指标变化(中位数) indicator changes (median)"))
     lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
