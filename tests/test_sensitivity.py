@@ -4,6 +4,7 @@ posterior ranges are the intervals of calibrated.toml, the base point reaches th
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -130,7 +131,7 @@ def test_report_states_the_base_and_the_ranges(tmp_path, calibration, monkeypatc
     assert "created 2030-01-02T03:04:05Z" in report and "calibrated point" in report
     assert "Sobol ranges 取值范围: posterior" in report and "start_intercept = -3.3" in report
     assert "held at the point: start_intercept" in report
-    assert "| hte_apply_probability | behaviour | [0.3, 0.7] posterior |" in report
+    assert "| 高企申报概率 HTE application probability `hte_apply_probability` | 行为参数 behavioural parameter | [0.3, 0.7] posterior |" in report
     assert "outside the posterior" not in report
     moved = replace(spec, base_parameters={**spec.base_parameters, "start_intercept": -3.1})
     report = sens.write_sensitivity_report(moved, {"sobol": pd.DataFrame(rows)})["report"].read_text(encoding="utf-8")
@@ -162,3 +163,87 @@ def test_bad_base_or_ranges_are_one_line_errors(tmp_path, calibration, monkeypat
     out = capsys.readouterr()
     assert message in out.err and "Traceback" not in out.err
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_factor_has_a_chinese_and_an_english_name_from_the_data_files(monkeypatch):
+    """Every parameter of behaviour.toml (Morris "all", or a list of them), every free parameter (Sobol "free") and every
+    instrument of the shipped design is named in Chinese and English where it is defined, not in code."""
+    from qhsim import data
+    from qhsim.calibrated import model_parameters
+
+    monkeypatch.setenv("QHSIM_CALIBRATED", str(SHIPPED_CALIBRATION))
+    spec = sens.load_spec("full")
+    free = tomllib.loads((ROOT / "calibration" / "free_parameters.toml").read_text(encoding="utf-8"))
+    factors = {(f.name, f.kind) for f in spec.morris_factors + spec.sobol_factors}
+    factors |= {(name, "behaviour") for name in [*data.load("behaviour"), *free]}
+    assert len(factors) > 80
+    for name, kind in factors:
+        zh, en = sens.factor_names(name, kind)
+        assert CJK.search(zh) and en.isascii() and CJK.search(en) is None, name
+        assert sens.factor_label(name, kind) == f"{zh} {en}" != name
+    assert sens.factor_label("start_intercept", "behaviour") == "{zh} {en}".format(**model_parameters()["start_intercept"])
+    assert sens.factor_label("no_such_parameter", "behaviour") == "no_such_parameter"  # a stored name since removed
+    from qhsim.dashboard.levers import levers  # instruments: the dashboard's own labels
+
+    for name, kind in factors:
+        if kind == "instrument":
+            assert sens.factor_names(name, kind) == (levers()[name].zh, levers()[name].en)
+
+
+def synthetic_tables(spec: sens.SensitivitySpec) -> dict:
+    import pandas as pd
+
+    rows = {"morris": [], "sobol": []}
+    for o in spec.outputs:
+        cell = sens.cell_key(*o)
+        for j, f in enumerate(spec.morris_factors):
+            rows["morris"].append({"output": cell, "factor": f.name, "kind": f.kind, "status": "ok", "mu_star": 1.0 + j,
+                                   "mu": 0.5, "sigma": 0.2, "mu_star_conf": 0.1, "low": f.low, "high": f.high,
+                                   "range_source": f.source})
+        for j, f in enumerate(spec.sobol_factors):
+            rows["sobol"].append({"output": cell, "factor": f.name, "kind": f.kind, "status": "ok", "S1": 0.1, "S1_conf": 0.05,
+                                  "ST": 0.2 + j, "ST_conf": 0.05, "low": f.low, "high": f.high, "range_source": f.source})
+    return {m: pd.DataFrame(r) for m, r in rows.items()}
+
+
+def test_charts_name_factors_and_outputs_in_chinese_and_english(tmp_path, calibration):
+    spec = sens.load_spec("t", write_spec(tmp_path))
+    tables = synthetic_tables(spec)
+    outputs = [sens.cell_key(*o) for o in spec.outputs]
+    for method, table in tables.items():
+        with sens.chart_style():
+            fig = sens.sensitivity_figure(method, table, outputs)
+        for ax, o in zip(fig.axes, outputs):
+            ticks = [t.get_text() for t in ax.get_yticklabels()]
+            assert ticks and all(CJK.search(t) and re.search("[A-Za-z]{3}", t) for t in ticks), ticks
+            assert "_" not in " ".join(ticks)  # no code names
+            assert ax.get_title() == sens.output_label(o, sep="\n") and CJK.search(ax.get_title())
+            assert CJK.search(ax.get_xlabel())
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == ["行为参数 behavioural parameter", "政策工具 policy instrument"]
+        sens.plt.close(fig)
+
+
+def test_report_only_redraws_charts_and_tables_from_the_stored_results_without_runs(tmp_path, calibration, monkeypatch):
+    path = write_spec(tmp_path)
+    spec = sens.load_spec("t", path)
+    files = sens.write_sensitivity_report(spec, synthetic_tables(spec))
+    stored = {m: files[f"{m}_csv"].read_bytes() for m in sens.METHODS}
+    for m in sens.METHODS:
+        files[f"{m}_png"].unlink()
+    files["report"].unlink()
+
+    def no_runs(*args, **kwargs):
+        raise AssertionError("the model ran")
+
+    monkeypatch.setattr(sens, "run_sensitivity", no_runs)
+    assert main(["sensitivity", "--config", "t", "--settings", str(path), "--report-only"]) == 0
+    assert all(files[f"{m}_png"].read_bytes()[:4] == b"\x89PNG" for m in sens.METHODS)
+    assert {m: files[f"{m}_csv"].read_bytes() for m in sens.METHODS} == stored  # the tables are not rewritten differently
+    report = files["report"].read_text(encoding="utf-8")
+    assert "### 研发投入强度 R&D expenditure / GDP (%), 青海省 Qinghai Province 2018" in report
+    assert "| 1 | 高企申报概率 HTE application probability `hte_apply_probability` |" in report
+    files["morris_csv"].unlink()
+    assert main(["sensitivity", "--config", "t", "--settings", str(path), "--report-only"]) == 2  # one-line error

@@ -63,7 +63,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from qhsim.calibration.sensitivity import load_spec, run_sensitivity, write_sensitivity_report
+    from qhsim.calibration.sensitivity import load_spec, read_tables, run_sensitivity, write_sensitivity_report
 
     spec = load_spec(args.config, args.settings)
     if args.out is not None:
@@ -73,7 +73,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if args.seeds is not None:
         spec = dataclasses.replace(spec, seeds=args.seeds)
     methods = ("morris", "sobol") if args.method == "both" else (args.method,)
-    tables = run_sensitivity(spec, methods, workers=_executor(args), progress=not args.quiet and sys.stderr.isatty(), log=_log)
+    if args.report_only:
+        tables = read_tables(spec, methods)
+    else:
+        tables = run_sensitivity(spec, methods, workers=_executor(args), progress=not args.quiet and sys.stderr.isatty(), log=_log)
     files = write_sensitivity_report(spec, tables)
     print(f"sensitivity report: {files['report']}")
     return 0
@@ -114,6 +117,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     sen.add_argument("--scale", type=scale, help="override the config's model scale")
     sen.add_argument("--seeds", type=seed_list, help="override the config's seeds, e.g. 11,12")
     sen.add_argument("--out", type=Path, help="output folder (default: the config's out)")
+    sen.add_argument("--report-only", action="store_true",
+                     help="redraw the charts and the report from the tables stored in the output folder (no runs)")
     sen.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
     sen.add_argument("--quiet", action="store_true")
     sen.set_defaults(func=cmd_sensitivity)

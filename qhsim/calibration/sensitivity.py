@@ -18,7 +18,9 @@ Indicators the model does not produce yet are reported as "not yet modelled".
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from qhsim import data  # noqa: E402
-from qhsim.calibrated import CALIBRATED_ENV, Calibration, calibration_file, load_calibration  # noqa: E402
+from qhsim.calibrated import CALIBRATED_ENV, Calibration, calibration_file, load_calibration, model_parameters  # noqa: E402
 from qhsim.calibration.ensemble import write_atomic  # noqa: E402
 from qhsim.calibration.objective import WorkerSpec  # noqa: E402
 from qhsim.experiments.spec import get_path  # noqa: E402
@@ -45,8 +47,12 @@ from qhsim.calibration.settings import (  # noqa: E402
 from qhsim.calibration.targets import cell_key  # noqa: E402
 from qhsim.config import resolve_raw, scenario_from_dict  # noqa: E402
 from qhsim.errors import InputError  # noqa: E402
+from qhsim.output.charts import _readable, chart_style  # noqa: E402
+from qhsim.output.lang import in_language  # noqa: E402
+from qhsim.output.report import region_label  # noqa: E402
 
 SPEC_FILE = REPO_ROOT / "calibration" / "sensitivity.toml"
+LEVERS_FILE = Path(__file__).resolve().parents[1] / "dashboard" / "levers.toml"  # instruments' labels
 METHODS = ("morris", "sobol")
 BASES = ("calibrated", "data")  # where the parameters a method does not vary stand
 RANGES = ("prior", "posterior")  # over what a method varies the behavioural parameters
@@ -315,6 +321,44 @@ def _index_table(labels: list[str], Y: np.ndarray, factors: list, analyse, keys:
     return pd.DataFrame(rows)
 
 
+KINDS = {"behaviour": ("行为参数", "behavioural parameter"), "instrument": ("政策工具", "policy instrument")}
+KIND_COLORS = {"behaviour": "#3182bd", "instrument": "#e6550d"}
+
+
+@cache
+def _lever_names() -> dict[str, tuple[str, str]]:
+    """``{"policy.<section>.<name>": (zh, en)}`` of the lever catalogue ``LEVERS_FILE``, read as a data file (the
+    dashboard imports calibration, so calibration does not import the dashboard)."""
+    with LEVERS_FILE.open("rb") as fh:
+        catalogue = tomllib.load(fh)
+    return {f"policy.{section}.{name}": (label["zh"], label["en"])
+            for section, names in catalogue["levers"].items() for name, label in names.items()}
+
+
+def factor_names(name: str, kind: str) -> tuple[str, str] | None:
+    """Chinese and English name of a factor: a model parameter's ``zh`` / ``en`` in its data file
+    (qhsim/data/behaviour.toml, talent.toml, knowledge.toml), an instrument's lever label (qhsim/dashboard/levers.toml);
+    None when the name has none (e.g. a parameter removed since the results were stored)."""
+    if kind == "instrument":
+        return _lever_names().get(name)
+    entry = model_parameters().get(name, {})
+    return (entry["zh"], entry["en"]) if "zh" in entry and "en" in entry else None
+
+
+def factor_label(name: str, kind: str, lang: str = "both", sep: str = " ") -> str:
+    """A factor as an analyst reads it, e.g. ``开展研发截距 R&D start intercept`` (the code name when it has no names)."""
+    names = factor_names(name, kind)
+    return name if names is None else in_language(*names, lang, sep)
+
+
+def output_label(output: str, lang: str = "both", sep: str = ", ") -> str:
+    """An output cell ``indicator|region|year`` as ``研发投入强度 R&D expenditure / GDP (%), 青海省 Qinghai Province 2025``."""
+    indicator, region, year = output.split("|")
+    spec = data.load("indicators").get(indicator)
+    name = indicator if spec is None else f"{in_language(spec['zh'], spec['en'], lang)} ({spec['unit']})"
+    return f"{name}{sep}{region_label(region, lang)} {year}"
+
+
 def _range(row: pd.Series) -> str:
     tag = " posterior" if str(row.get("range_source", "")).startswith("posterior") else ""
     return f"[{row['low']:.4g}, {row['high']:.4g}]{tag}"
@@ -372,13 +416,45 @@ def _base_and_ranges(spec: SensitivitySpec, methods: tuple[str, ...]) -> list[st
     return L
 
 
+def _factor_cell(row: pd.Series) -> str:
+    """A report table's factor cell: the bilingual name and the code name, e.g. ``开展研发截距 R&D start intercept
+    `start_intercept```."""
+    label = factor_label(row["factor"], row["kind"])
+    return f"`{row['factor']}`" if label == row["factor"] else f"{label} `{row['factor']}`"
+
+
+def sensitivity_figure(method: str, ok: pd.DataFrame, outputs: list[str], top: int = 12):
+    """One panel per output: the ``top`` factors by μ* (Morris) or ST with S1 outlined (Sobol), each named in Chinese
+    and English (``factor_label``), coloured by kind. Draw and save it inside ``chart_style()`` (the CJK font)."""
+    metric = "mu_star" if method == "morris" else "ST"
+    with chart_style():  # the labels' fonts are chosen as they are set
+        fig, axes = plt.subplots(1, len(outputs), figsize=(5.6 * len(outputs), 0.42 * top + 1.9), layout="constrained",
+                                 squeeze=False)
+        for ax, o in zip(axes[0], outputs):
+            sub = ok[ok["output"] == o].sort_values(metric, ascending=False).head(top)
+            ax.barh(range(len(sub))[::-1], sub[metric], color=[KIND_COLORS[k] for k in sub["kind"]])
+            if method == "sobol":
+                ax.barh(range(len(sub))[::-1], sub["S1"].clip(lower=0), color="none", edgecolor="black", lw=0.6)
+            labels = [_readable(factor_label(f, k, sep="\n")) for f, k in zip(sub["factor"], sub["kind"])]
+            ax.set_yticks(range(len(sub))[::-1], labels, fontsize=7)
+            ax.set_title(_readable(output_label(o, sep="\n")), fontsize=8)
+            ax.set_xlabel(_readable("μ*（基本效应）μ* (elementary effect)" if method == "morris"
+                                    else "ST（柱）/ S1（框） ST (bars) / S1 (outline)"), fontsize=8)
+            ax.tick_params(labelsize=7)
+        handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in KIND_COLORS.values()]
+        fig.legend(handles, [_readable(in_language(*KINDS[k])) for k in KIND_COLORS], loc="outside lower center",
+                   ncol=2, fontsize=8, frameon=False)
+        fig.suptitle(_readable("Morris筛选 Morris screening" if method == "morris" else "Sobol指数 Sobol indices"), fontsize=9)
+    return fig
+
+
 def write_sensitivity_report(spec: SensitivitySpec, tables: dict[str, pd.DataFrame], top: int = 12) -> dict[str, Path]:
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     L = [f"# Sensitivity analysis 敏感性分析 — configuration `{spec.config}`", ""]
     L.append(
-        f"Outputs: {', '.join(f'{i} ({r}, {y})' for i, r, y in spec.outputs)}; model scale {spec.scale:g}; "
+        f"Outputs 输出: {'; '.join(output_label(cell_key(*o)) for o in spec.outputs)}; model scale {spec.scale:g}; "
         f"seeds {', '.join(map(str, spec.seeds))} (common random numbers: the same for every sample). "
         "Policy instruments apply from their `from_year`; earlier years keep the scenario's schedule. "
         "Factors and ranges: calibration/sensitivity.toml."
@@ -394,46 +470,49 @@ def write_sensitivity_report(spec: SensitivitySpec, tables: dict[str, pd.DataFra
         ok = table[table["status"] == "ok"] if "status" in table else table
         outputs = list(dict.fromkeys(table["output"]))
         modelled = [o for o in outputs if o in set(ok["output"])]
-        L.append(f"## {'Morris screening (elementary effects)' if method == 'morris' else 'Sobol indices (first order S1, total ST)'}")
+        L.append(f"## {'Morris筛选（基本效应）Morris screening (elementary effects)' if method == 'morris' else 'Sobol指数（一阶S1，总效应ST）Sobol indices (first order S1, total ST)'}")
         L.append("")
         if modelled:
-            fig, axes = plt.subplots(1, len(modelled), figsize=(4.2 * len(modelled), 0.32 * top + 1.5), layout="constrained", squeeze=False)
-            for ax, o in zip(axes[0], modelled):
-                sub = ok[ok["output"] == o].sort_values(metric, ascending=False).head(top)
-                colors = ["#3182bd" if k == "behaviour" else "#e6550d" for k in sub["kind"]]
-                ax.barh(range(len(sub))[::-1], sub[metric], color=colors)
-                if method == "sobol":
-                    ax.barh(range(len(sub))[::-1], sub["S1"].clip(lower=0), color="none", edgecolor="black", lw=0.6)
-                ax.set_yticks(range(len(sub))[::-1], sub["factor"], fontsize=7)
-                ax.set_title(o.replace("|", " "), fontsize=8)
-                ax.set_xlabel("μ* (elementary effect)" if method == "morris" else "ST (bars) / S1 (outline)", fontsize=8)
-                ax.tick_params(labelsize=7)
-            fig.suptitle(f"{method}: blue = behavioural parameter, orange = policy instrument", fontsize=9)
             files[f"{method}_png"] = out / f"sensitivity_{method}.png"
-            fig.savefig(files[f"{method}_png"], dpi=110)
+            with chart_style():
+                fig = sensitivity_figure(method, ok, modelled, top)
+                fig.savefig(files[f"{method}_png"], dpi=110)
             plt.close(fig)
             L.append(f"![{method}]({files[f'{method}_png'].name})")
             L.append("")
         for o in outputs:
-            L.append(f"### {o.replace('|', ' ')}")
+            L.append(f"### {output_label(o)}")
             L.append("")
             if o not in modelled:
                 L.append("Not yet modelled: the model does not produce this indicator yet (NaN).")
                 L.append("")
                 continue
             sub = ok[ok["output"] == o].sort_values(metric, ascending=False)
+            head = "| 排名 rank | 因素 factor | 类型 kind | 取值范围 range |"
             if method == "morris":
-                L.append("| rank | factor | kind | range | μ* | μ | σ | μ* 95% conf |")
+                L.append(f"{head} μ* | μ | σ | μ* 95% conf |")
                 L.append("|---|---|---|---|---|---|---|---|")
                 for rank, (_, r) in enumerate(sub.iterrows(), 1):
-                    L.append(f"| {rank} | {r['factor']} | {r['kind']} | {_range(r)} | {r['mu_star']:.4g} | {r['mu']:.4g} | {r['sigma']:.4g} | {r['mu_star_conf']:.3g} |")
+                    L.append(f"| {rank} | {_factor_cell(r)} | {in_language(*KINDS[r['kind']])} | {_range(r)} | {r['mu_star']:.4g} | {r['mu']:.4g} | {r['sigma']:.4g} | {r['mu_star_conf']:.3g} |")
             else:
-                L.append("| rank | factor | kind | range | ST | ST conf | S1 | S1 conf |")
+                L.append(f"{head} ST | ST conf | S1 | S1 conf |")
                 L.append("|---|---|---|---|---|---|---|---|")
                 for rank, (_, r) in enumerate(sub.iterrows(), 1):
-                    L.append(f"| {rank} | {r['factor']} | {r['kind']} | {_range(r)} | {r['ST']:.3f} | {r['ST_conf']:.3f} | {r['S1']:.3f} | {r['S1_conf']:.3f} |")
+                    L.append(f"| {rank} | {_factor_cell(r)} | {in_language(*KINDS[r['kind']])} | {_range(r)} | {r['ST']:.3f} | {r['ST_conf']:.3f} | {r['S1']:.3f} | {r['S1_conf']:.3f} |")
             L.append("")
     files["report"] = out / "sensitivity.md"
     write_atomic(files["report"], "\n".join(L) + "\n")
     return files
 
+
+
+def read_tables(spec: SensitivitySpec, methods: tuple[str, ...] = METHODS) -> dict[str, pd.DataFrame]:
+    """The tables a run stored in ``spec.out`` (``sensitivity_<method>.csv``), to redraw the charts and the report
+    without running the model (``qhsim sensitivity --report-only``)."""
+    tables = {}
+    for m in methods:
+        path = Path(spec.out) / f"sensitivity_{m}.csv"
+        if not path.is_file():
+            raise InputError(f"{path}: missing: no stored {m} results to report (run qhsim sensitivity --method {m})")
+        tables[m] = pd.read_csv(path)
+    return tables
