@@ -190,11 +190,16 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
     assert density[observed] is None and density[source] is None
     label = heads.index("指标\nindicator")
     notes = [r[label] for r in summary.iter_rows(values_only=True) if r[0] is None and r[label]]
-    assert notes[0].startswith("注：2020实际值为重算值")
+    assert notes[0].startswith("注：2020实际值说明（*重算值，†口径与模型不同）")
     (note,) = [n for n in notes if "每万人口发明专利拥有量" in n]
     assert note.startswith("* ") and "3.12 = 1,848 valid invention patents / 592.4万 (2020 census)" in note
     assert "the plan prints 3.04" in note and "规划表印3.04" in note
     assert any("Haidong's plan prints 10" in n for n in notes)
+    # Haidong's S&T talents: on another definition than the model's, marked † and explained
+    (talent,) = [r for r in summary.iter_rows(values_only=True) if r[0] == "海东市 Haidong"
+                 and r[label] == "科技创新型人才 S&T innovative talent (persons)"]
+    assert talent[observed] == 1000 and talent[source] == "海东市规划，口径不同 Haidong plan, another definition †"
+    assert any(n.startswith("† 科技创新型人才 S&T innovative talent: 1,000：") and "broader group" in n for n in notes)
 
 
 def test_html_report_names_the_sources_of_observed_values(run_folder):

@@ -21,7 +21,8 @@ from qhsim import data
 from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
-from qhsim.output.observed import observed_indicators, observed_points, observed_source
+from qhsim.output.observed import (comparable_points, incomparable_points, observed_indicators, observed_points,
+                                   observed_source)
 from qhsim.calibrated import target_rows
 from qhsim.output.report import (display_width, format_summary, prefecture_anchor_note, summary_report,
                                  summary_table)
@@ -337,7 +338,8 @@ def test_every_observed_2020_value_has_a_bilingual_source_and_the_restated_ones_
             assert (source is None) == (2020 not in observed_points(key, region)), (key, region)
             if source is not None:
                 assert re.search(r"[\u4e00-\u9fff]", source.zh) and source.en.isascii() and source.reference
-                assert (source.note() is not None) == source.restated, (key, region)
+                assert (source.note() is not None) == (source.restated or not source.comparable), (key, region)
+                assert source.comparable == (2020 not in incomparable_points(key, region)), (key, region)
     plan = [key for key in indicators if key in set(load_targets().query("region == 'province'")["indicator"])
             and "value_2020" in indicators[key]]
     assert len(plan) == 9  # the plan table's nine indicators
@@ -382,10 +384,74 @@ def test_summary_tables_show_the_observed_2020_value_the_charts_draw(result):
     assert row_of(haidong, "platforms")["observed_2020"] == 12
 
 
-def observed_marks(ax) -> dict[str, list[tuple[float, float]]]:
-    """Legend label -> (x, y) points of the lines drawn with the observed marker."""
+def observed_marks(ax, hollow: bool = False) -> dict[str, list[tuple[float, float]]]:
+    """Legend label -> (x, y) points of the lines drawn with the observed marker, filled (or ``hollow``)."""
     return {line.get_label(): list(zip(line.get_xdata(), line.get_ydata())) for line in ax.lines
-            if line.get_marker() == "o"}
+            if line.get_marker() == "o" and (line.get_markerfacecolor() == "none") == hollow}
+
+
+def test_observed_values_on_another_definition_are_those_the_data_flag(monkeypatch):
+    """comparable = false in indicators.toml (value_2020 or prefecture_2020) and nothing else makes a value
+    incomparable; calibration targets are in the model's definition."""
+    indicators = data.load("indicators")
+    flagged = {(key, region) for key, spec in indicators.items()
+               for region, entry in ({"province": spec.get("value_2020", {})} | spec.get("prefecture_2020", {})).items()
+               if entry.get("comparable", True) is False}
+    assert ("st_talent", "haidong") in flagged
+    found = set()
+    for region in ("province", *data.prefecture_ids()):
+        for key in indicators:
+            every, model, other = observed_points(key, region), comparable_points(key, region), incomparable_points(key, region)
+            assert model.keys().isdisjoint(other) and model | other == every, (key, region)
+            if other:
+                found.add((key, region))
+    assert found == flagged
+    assert incomparable_points("st_talent", "haidong") == {2020: 1000.0} and comparable_points("st_talent", "haidong") == {}
+    # a flag on another entry moves its point, whatever the indicator
+    patched = {**indicators, "patents_per_10k": {**indicators["patents_per_10k"], "prefecture_2020": {
+        "haidong": {**indicators["patents_per_10k"]["prefecture_2020"]["haidong"], "comparable": False,
+                    "note_zh": "分母不同", "note_en": "another denominator"}}}}
+    load = data.load
+    monkeypatch.setattr(data, "load", lambda name: patched if name == "indicators" else load(name))
+    assert incomparable_points("patents_per_10k", "haidong") == {2020: 0.54}
+    assert comparable_points("patents_per_10k", "haidong") == {}
+    source = observed_source("patents_per_10k", "haidong")
+    assert not source.comparable and source.mark == "†" and source.note("en") == "0.54: another denominator"
+
+
+def test_charts_draw_values_on_another_definition_hollow_and_apart(result):
+    """Haidong's 1,000 S&T talents count a broader group than the model's st_talent: no ordinary observed marker."""
+    label = "观测值口径不同 observed on another definition"
+    ax = charts.indicator_figure(result.indicators, "st_talent", "haidong").axes[0]
+    assert observed_marks(ax) == {} and observed_marks(ax, hollow=True) == {label: [(2020, 1000.0)]}
+    assert label in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert all("实际值" not in t.get_text() for t in ax.get_legend().get_texts())
+    overview = charts.overview_figure(result.indicators, "haidong")
+    titles = {ax.get_title().split("\n")[1]: ax for ax in overview.axes}
+    talent = titles[data.load("indicators")["st_talent"]["en"]]
+    assert observed_marks(talent) == {} and observed_marks(talent, hollow=True) == {label: [(2020, 1000.0)]}
+    legend = [t.get_text() for t in overview.legends[0].get_texts()]
+    assert label in legend and "实际值 observed" in legend  # the other panels' ordinary points keep theirs
+    # every other Haidong panel: filled points only
+    assert all(observed_marks(a, hollow=True) == {} for a in overview.axes if a is not talent)
+
+    from qhsim.dashboard import figures
+
+    dash = figures.indicator_figure(result.indicators, "st_talent", "haidong", "en").axes[0]
+    assert observed_marks(dash) == {} and observed_marks(dash, hollow=True) == {"observed on another definition": [(2020, 1000.0)]}
+
+
+def test_tables_mark_values_on_another_definition_and_say_how_it_differs(result):
+    table = summary_table(result.indicators, "haidong")
+    row = row_of(table, "st_talent")
+    assert report.cell_text(row, "observed_2020") == "1,000†"
+    assert report.cell_text(row, "observed_source", "en") == "Haidong plan, another definition"
+    notes = report.source_notes(table, "en")
+    assert any(n.startswith("† S&T innovative talent: 1,000: Haidong's plan counts a broader group") for n in notes)
+    assert report.cell_text(row_of(table, "platforms"), "observed_2020") == "12*"  # restated, in the model's definition
+    assert report.cell_text(row_of(table, "hte_count"), "observed_2020") == "9"
+    text = summary_report(result.indicators, wide=False, width=100)
+    assert re.search(r"科技创新型人才 +1,000†", text) and "broader group" in " ".join(text.split())
 
 
 def test_prefecture_charts_mark_the_observed_values_with_a_bilingual_legend_entry(result, tmp_path):

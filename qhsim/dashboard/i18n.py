@@ -56,6 +56,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "median": ("模拟中位数", "simulated median"),
     "band90": ("90%区间", "90% band"),
     "observed": ("观测值", "observed"),
+    "observed_other": ("观测值口径不同", "observed on another definition"),
     "year": ("年份", "year"),
     "indicator": ("指标", "indicator"),
     "region": ("地区", "region"),

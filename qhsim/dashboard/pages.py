@@ -164,7 +164,8 @@ def IndicatorsView(ctx):
 
 @solara.component
 def ObservedNotes(table, lang: str):
-    """Below a target table: the restated observed 2020 values (marked "*") and the figure the plan prints."""
+    """Below a target table: the restated observed 2020 values (marked "*") and the figure the plan prints, and
+    those on another definition than the model's (marked "†") and how it differs."""
     for note in source_notes(table, lang):
         solara.Text(note, style={"font-size": "12px", "color": "#555", "display": "block"}, classes=["qh-source-note"])
 

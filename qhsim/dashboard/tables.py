@@ -40,7 +40,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 PERCENT_COLUMNS = ("p_reach", "p_met", "p_first")  # shares of runs, shown in %
 YES_NO = {True: ("是", "yes"), False: ("否", "no")}
-NUMERIC_TEXT = re.compile(r"[-+≥>=\d,.%\s\[\]()–*]*")  # digits, signs, separators, brackets, the restated mark
+NUMERIC_TEXT = re.compile(r"[-+≥>=\d,.%\s\[\]()–*†]*")  # digits, signs, separators, brackets, the observed marks
 
 
 def header(column: str, lang: str) -> str:
@@ -95,8 +95,8 @@ def text_table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 def target_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Rows of ``summary_table`` with a target, as the reports show them (``summary_columns``: observed 2020 and
     its source, simulated in the target years and 2035 with the 90% band of an ensemble, target (year), gap,
-    met and P(met)), the indicator named in ``lang``. A restated observed value carries "*" (its note:
-    ``qhsim.output.report.source_notes``)."""
+    met and P(met)), the indicator named in ``lang``. A restated observed value carries "*", one on another definition
+    than the model's "†" (their notes: ``qhsim.output.report.source_notes``)."""
     columns = summary_columns(table, wide=False, sources=True)
     index = 0 if lang == "zh" else 1
     out = {}

@@ -1,7 +1,8 @@
 """Indicator charts 指标图: one PNG per indicator with the simulated path (median and 90% band for an
 ensemble, one line per design for a comparison), the observed 2015–2020 values of the province or prefecture
-(``observed_points``), targets labelled with their value and year, and the 2035 reference paths; plus one
-overview chart of the plan indicators (a prefecture's: its own targets and observed values).
+(``comparable_points``; hollow and labelled apart, ``incomparable_points``: those on another definition than the
+model's), targets labelled with their value and year, and the 2035 reference paths; plus one overview chart of the
+plan indicators (a prefecture's: its own targets and observed values).
 
 Chinese labels use the Noto Sans CJK SC subset shipped in ``qhsim/output/fonts`` (SIL OFL 1.1), else a
 Chinese font found on the system; with neither, one warning is printed and labels keep their English.
@@ -28,7 +29,7 @@ from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 from qhsim import data
 from qhsim.errors import warn
 from qhsim.output.numbers import format_value
-from qhsim.output.observed import observed_indicators, observed_points
+from qhsim.output.observed import comparable_points, incomparable_points, observed_indicators
 from qhsim.output.report import band, display_width, indicator_label, paths_of, region_label, region_paths
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets, reference_paths_2035
@@ -62,6 +63,7 @@ LEGEND = {
     "median": "模拟中位数 simulated median",
     "band": "90%区间 90% band",
     "observed": "实际值 observed",
+    "other": "观测值口径不同 observed on another definition",
     "target": "规划目标 plan target",
 }
 
@@ -178,11 +180,15 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
                             step="mid" if step else None, label=LEGEND["band"] if len(paths) == 1 else None)
         if i == 0:
             median = stats["median"]
-    observed = observed_points(key, region)
+    observed = comparable_points(key, region)
     if observed:
         ax.plot(list(observed), list(observed.values()), "o", ms=4, color=COLORS["data"],
                 label=f"{LEGEND['observed']} {min(observed)}–{max(observed)}" if len(observed) > 1
                 else f"{LEGEND['observed']} {min(observed)}")
+    other = incomparable_points(key, region)
+    if other:  # not on the model's definition: hollow, apart from the points the path can be read against
+        ax.plot(list(other), list(other.values()), "o", ms=5, mfc="none", mec=COLORS["data"], mew=1.0,
+                label=LEGEND["other"])
     _plot_targets(ax, key, targets[targets["indicator"] == key], median)
     if not small:
         _plot_references(ax, references[references["indicator"] == key], key)

@@ -234,7 +234,9 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
                           "target in the target year (percentage points of annual growth for growth targets). "
                           "“2020实际来源”列给出2020实际值的出处；*为按模型口径重算、与规划所印数字不同的值，算法见表下 The "
                           "column 'observed source' says where each observed 2020 value comes from; * marks a value "
-                          "restated from the figure the plan prints, with the arithmetic below the table."
+                          "restated from the figure the plan prints, with the arithmetic below the table. "
+                          "†为口径与模型不同、不可直接比较的值，说明见表下 † marks a value on another definition than "
+                          "the model's (not comparable), explained below the table."
                           + (f" 仅列出前{MAX_TABLE_DESIGNS}个方案，全部方案见工作簿 Tables for the first {MAX_TABLE_DESIGNS} "
                              "designs only; the workbook has every design." if len(results.designs) > MAX_TABLE_DESIGNS
                              else "")),

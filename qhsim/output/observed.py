@@ -13,6 +13,13 @@ Sources, by precedence where two give the same year:
 ``note_zh`` / ``note_en`` of ``value_2020``), the citation and, where the value is a restatement, the figure the plan
 prints and the arithmetic (``plan_value`` and ``restated`` of ``value_2020``; a prefecture's calibration target that
 re-counts its plan's ``prefecture_2020``). Tables, the workbook, the report and the dashboard show it beside the value.
+
+An observed value on another definition than the model's (``comparable = false`` with ``note_zh`` / ``note_en`` in its
+``value_2020`` or ``prefecture_2020`` entry, e.g. Haidong's 1,000 S&T talents, a broader group than the model's
+st_talent) is not a measure of the model's fit: ``comparable_points`` leaves it out and ``incomparable_points`` gives
+it, so that charts draw it apart (hollow, "观测值口径不同 observed on another definition"); tables mark it with
+``OTHER_DEFINITION_MARK`` and explain it below (``ObservedSource.note``). Calibration targets are in the model's
+definition by construction.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from qhsim.results import PROVINCE
 YEARS = (2015, 2020)  # first and last year of observed values
 YEAR = YEARS[1]  # the year whose source the tables show
 RESTATED_MARK = "*"  # after an observed value that is not the figure the plan prints
+OTHER_DEFINITION_MARK = "†"  # after an observed value on another definition than the model's (not comparable)
 
 
 @dataclass(frozen=True)
@@ -42,10 +50,16 @@ class ObservedSource:
     reference: str
     printed: float | None = None
     detail: tuple[str, str] | None = None
+    comparable: bool = True  # False: on another definition than the model's (``detail`` says how it differs)
 
     @property
     def restated(self) -> bool:
         return self.printed is not None
+
+    @property
+    def mark(self) -> str:
+        """What tables put after the value: ``OTHER_DEFINITION_MARK``, ``RESTATED_MARK`` or nothing."""
+        return OTHER_DEFINITION_MARK if not self.comparable else RESTATED_MARK if self.restated else ""
 
     def label(self, lang: str = "both") -> str:
         """The short note, e.g. ``十四五科技创新规划指标表 14th FYP S&T plan, indicator table``; for a restated value
@@ -57,8 +71,9 @@ class ObservedSource:
         return in_language(zh, en, lang)
 
     def note(self, lang: str = "both") -> str | None:
-        """The restatement in words and numbers (None when the value is the printed figure), e.g.
-        ``3.12 = 1,848 valid invention patents / 592.4万 (2020 census); the plan prints 3.04 (...)``."""
+        """The restatement in words and numbers, or how another definition differs from the model's (None when the
+        value is the printed figure in the model's definition), e.g. ``3.12 = 1,848 valid invention patents / 592.4万
+        (2020 census); the plan prints 3.04 (...)``."""
         if self.detail is None:
             return None
         zh, en = self.detail
@@ -82,24 +97,42 @@ def calibration_targets() -> dict[tuple[str, str], dict[int, dict[str, Any]]]:
     return rows
 
 
-def observed_points(key: str, region: str = PROVINCE) -> dict[int, float]:
-    """Observed values of indicator ``key`` in ``region`` (the province or a prefecture id), ``{year: value}``
-    for 2015–2020 in year order; empty when no source has one."""
+def _points(key: str, region: str) -> dict[int, tuple[float, bool]]:
+    """``{year: (value, comparable)}`` of ``observed_points``: whether the value is in the model's definition
+    (``comparable`` of the data entry it comes from; true unless it says false)."""
     spec = data.load("indicators")[key]
-    points: dict[int, float] = {}
+    points: dict[int, tuple[float, bool]] = {}
     if region != PROVINCE and region in spec.get("prefecture_2020", {}):
-        points[2020] = float(spec["prefecture_2020"][region]["value"])
-    points |= {year: float(row["value"]) for year, row in calibration_targets().get((key, region), {}).items()}
+        entry = spec["prefecture_2020"][region]
+        points[2020] = (float(entry["value"]), entry.get("comparable", True))
+    points |= {year: (float(row["value"]), True) for year, row in calibration_targets().get((key, region), {}).items()}
     if region == PROVINCE:
         if key in data.load("macro"):
-            points |= data.observed(key)
+            points |= {year: (value, True) for year, value in data.observed(key).items()}
         if key == "rd_intensity":
             rd, gdp = data.observed("total_rd"), data.observed("gdp")
-            points |= {year: 100.0 * rd[year] / gdp[year] for year in rd.keys() & gdp.keys()}
+            points |= {year: (100.0 * rd[year] / gdp[year], True) for year in rd.keys() & gdp.keys()}
         if "value_2020" in spec:
-            points[2020] = float(spec["value_2020"]["value"])
+            points[2020] = (float(spec["value_2020"]["value"]), spec["value_2020"].get("comparable", True))
     first, last = YEARS
-    return {year: value for year, value in sorted(points.items()) if first <= year <= last}
+    return {year: point for year, point in sorted(points.items()) if first <= year <= last}
+
+
+def observed_points(key: str, region: str = PROVINCE) -> dict[int, float]:
+    """Observed values of indicator ``key`` in ``region`` (the province or a prefecture id), ``{year: value}``
+    for 2015–2020 in year order; empty when no source has one. Includes values on another definition than the
+    model's (``incomparable_points``)."""
+    return {year: value for year, (value, _) in _points(key, region).items()}
+
+
+def comparable_points(key: str, region: str = PROVINCE) -> dict[int, float]:
+    """The ``observed_points`` in the model's definition: what a simulated path can be read against."""
+    return {year: value for year, (value, comparable) in _points(key, region).items() if comparable}
+
+
+def incomparable_points(key: str, region: str = PROVINCE) -> dict[int, float]:
+    """The ``observed_points`` on another definition than the model's (``comparable = false`` in indicators.toml)."""
+    return {year: value for year, (value, comparable) in _points(key, region).items() if not comparable}
 
 
 def observed_indicators(region: str) -> set[str]:
@@ -135,6 +168,8 @@ def observed_source(key: str, region: str = PROVINCE) -> ObservedSource | None:
     if region == PROVINCE:
         if "value_2020" in spec:
             v = spec["value_2020"]
+            if not v.get("comparable", True):
+                return _other_definition(v["note_zh"], v["note_en"], v, format_value(v["value"], key))
             if "plan_value" not in v:
                 return ObservedSource(v["note_zh"], v["note_en"], v["source"])
             return ObservedSource(v["note_zh"], v["note_en"], v["source"], float(v["plan_value"]),
@@ -152,6 +187,8 @@ def observed_source(key: str, region: str = PROVINCE) -> ObservedSource | None:
         return None
     if plan is not None:
         pref = next(p for p in data.prefectures() if p.id == region)
+        if target is None and not plan.get("comparable", True):
+            return _other_definition(f"{pref.zh}规划", f"{pref.en} plan", plan, format_value(plan["value"], key))
         if target is None or float(target["value"]) == float(plan["value"]):
             return ObservedSource(f"{pref.zh}规划", f"{pref.en} plan", plan["source"])
         # the calibration re-counts the plan's figure in the model's definition; prefecture_2020's note says how
@@ -161,3 +198,9 @@ def observed_source(key: str, region: str = PROVINCE) -> ObservedSource | None:
                                                      f"{shown} = {plan['note_en']}; {pref.en}'s plan prints {printed}"))
     return ObservedSource("校准目标", "calibration target", target["source"])
 
+
+
+def _other_definition(zh: str, en: str, entry: dict[str, Any], shown: str) -> ObservedSource:
+    """The source of a value on another definition than the model's: its ``note_zh`` / ``note_en`` say how."""
+    return ObservedSource(f"{zh}，口径不同", f"{en}, another definition", entry["source"],
+                          detail=(f"{shown}：{entry['note_zh']}", f"{shown}: {entry['note_en']}"), comparable=False)

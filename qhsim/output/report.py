@@ -21,7 +21,7 @@ from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
 from qhsim.output.numbers import MISSING, format_fixed, format_number, format_value
-from qhsim.output.observed import RESTATED_MARK, ObservedSource, observed_points, observed_source
+from qhsim.output.observed import ObservedSource, observed_points, observed_source
 from qhsim.results import PROVINCE, RunResult
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
@@ -250,21 +250,24 @@ def _value(row: pd.Series, column: str) -> str:
     return format_value(row[column], key) if key in data.load("indicators") else format_number(row[column])
 
 
-def restated(row: pd.Series) -> bool:
-    """Whether the row's observed 2020 value is a restatement of the figure the plan prints."""
+def observed_mark(row: pd.Series) -> str:
+    """The mark after the row's observed 2020 value: ``RESTATED_MARK`` for a restatement of the figure the plan prints,
+    ``OTHER_DEFINITION_MARK`` for a value on another definition than the model's, else ""."""
     source = row.get("observed_source")
-    return isinstance(source, ObservedSource) and source.restated and pd.notna(row.get("observed_2020"))
+    return source.mark if isinstance(source, ObservedSource) and pd.notna(row.get("observed_2020")) else ""
 
 
 def source_notes(table: pd.DataFrame, lang: str = "both") -> list[str]:
-    """One note per restated observed value in ``table`` (each indicator once), e.g. ``* 每万人口发明专利拥有量
-    Valid invention patents per 10,000 population: 3.12 = 1,848 valid invention patents / 592.4万 (2020 census);
-    the plan prints 3.04 (...)``; the mark is the one ``cell_text`` puts after the value."""
+    """One note per marked observed value in ``table`` (each indicator once; ``observed_mark``), e.g. ``* 每万人口
+    发明专利拥有量 Valid invention patents per 10,000 population: 3.12 = 1,848 valid invention patents / 592.4万 (2020
+    census); the plan prints 3.04 (...)`` or ``† 科技创新型人才 S&T innovative talent: 1,000: Haidong's plan counts a
+    broader group (...)``; the mark is the one ``cell_text`` puts after the value."""
     notes = []
     for _, row in table.iterrows():
-        if restated(row):
+        mark = observed_mark(row)
+        if mark:
             name = indicator_label(row["indicator"], lang=lang).rsplit(" (", 1)[0]
-            note = f"{RESTATED_MARK} {name}{'：' if lang == 'zh' else ': '}{row['observed_source'].note(lang)}"
+            note = f"{mark} {name}{'：' if lang == 'zh' else ': '}{row['observed_source'].note(lang)}"
             if note not in notes:
                 notes.append(note)
     return notes
@@ -293,8 +296,8 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
     if column == "observed_source":
         source = row.get("observed_source")
         return source.label(lang) if isinstance(source, ObservedSource) else MISSING
-    if column == "observed_2020" and restated(row):
-        return _value(row, column) + RESTATED_MARK
+    if column == "observed_2020" and observed_mark(row):
+        return _value(row, column) + observed_mark(row)
     if column in LEFT_ALIGNED:
         return MISSING if row[column] is None or pd.isna(row[column]) else pick(str(row[column]), lang)
     return _value(row, column)

@@ -24,8 +24,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from qhsim import data
 from qhsim.output.numbers import excel_format
-from qhsim.output.observed import RESTATED_MARK, ObservedSource
-from qhsim.output.report import HEADERS, REPORT_YEARS, indicator_label, prefecture_anchor_note, region_label, restated, source_notes
+from qhsim.output.observed import ObservedSource
+from qhsim.output.report import HEADERS, REPORT_YEARS, indicator_label, observed_mark, prefecture_anchor_note, region_label, source_notes
 from qhsim.output.tables import PUBLIC_COST, by_year, fiscal, headline, ranking
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -110,7 +110,7 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
             elif column == "observed_source":
                 source = row["observed_source"]
                 x = None if not isinstance(source, ObservedSource) else source.label() + (
-                    f" {RESTATED_MARK}" if restated(row) else "")
+                    f" {observed_mark(row)}" if observed_mark(row) else "")
             else:
                 x = _value(row[column])
             cell = ws.cell(row=i, column=j, value=x)
@@ -132,12 +132,14 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
 
 
 def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -> None:
-    """Below the summary: the restated observed values (marked * in the source column) with their arithmetic,
-    one row each, e.g. ``* 每万人口发明专利拥有量 ...: 3.12 = 1,848 ... / 592.4万 (2020 census); the plan prints 3.04``."""
+    """Below the summary: the restated observed values (marked * in the source column) with their arithmetic and
+    those on another definition than the model's (marked †) with how it differs, one row each, e.g. ``* 每万人口发明
+    专利拥有量 ...: 3.12 = 1,848 ... / 592.4万 (2020 census); the plan prints 3.04``."""
     notes = source_notes(table)
     if not notes:
         return
-    ws.cell(row=start, column=column, value="注：2020实际值为重算值 Notes: observed 2020 values restated").font = BOLD
+    ws.cell(row=start, column=column, value="注：2020实际值说明（*重算值，†口径与模型不同） Notes on observed 2020 "
+            "values (* restated, † on another definition than the model's)").font = BOLD
     for i, note in enumerate(notes, start=start + 1):
         ws.cell(row=i, column=column, value=note)
 
