@@ -604,3 +604,21 @@ def test_read_run_rejects_a_modified_table(result, run_dir, tmp_path):
         store.read_run(copy)
     with pytest.raises(InputError, match="not a readable run manifest"):
         store.read_run(tmp_path / "nowhere")
+
+
+def test_a_gap_that_rounds_to_zero_keeps_its_sign_when_the_target_is_missed(result):
+    """10.00 against a target of 10.00 marked "not met" reads as a contradiction: the gap shows the digits that
+    carry its sign (the literacy indicator has 2 decimals; a growth gap 1 decimal of a percentage point)."""
+    from qhsim.output.numbers import format_nonzero
+
+    assert format_nonzero(-0.0024, 2, signed=True) == "-0.002" and format_nonzero(0.3, 2, signed=True) == "+0.30"
+    assert format_nonzero(0.0, 2, signed=True) == "0.00" and format_nonzero(-1e-9, 0, signed=True) == "0.000"
+    row = row_of(summary_table(result.indicators, "haixi"), "science_literacy").copy()
+    row["gap"] = -0.0024
+    assert report.cell_text(row, "gap") == "-0.002"
+    row["gap"] = 0.31
+    assert report.cell_text(row, "gap") == "+0.31"
+    growth = row_of(summary_table(result.indicators, "haixi"), "tech_contract_turnover").copy()
+    assert growth["target_kind"] == "growth"
+    growth["gap"] = -0.0003  # share per year
+    assert report.cell_text(growth, "gap") == "-0.03pp"

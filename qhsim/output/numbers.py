@@ -64,6 +64,15 @@ def format_fixed(x: Any, digits: int, signed: bool = False) -> str:
     return f"{x:{'+' if signed else ''},.{digits}f}"
 
 
+def format_nonzero(x: Any, digits: int, signed: bool = False) -> str:
+    """``x`` with ``digits`` decimals, or up to 3 more where those would print a non-zero value as zero (a gap of
+    -0.002 to a target that is not met must not read "0.00")."""
+    if _is_missing(x) or float(x) == 0:
+        return format_fixed(x, digits, signed)
+    shown = next((d for d in range(digits, digits + 4) if round(float(x), d) != 0), digits + 3)
+    return format_fixed(x, shown, signed)
+
+
 def format_number(x: Any, signed: bool = False) -> str:
     """A number of unknown kind: whole numbers as such, otherwise 2 decimals (1 from 100, 0 from 1,000)."""
     if _is_missing(x):

@@ -20,7 +20,7 @@ from wcwidth import wcswidth, wcwidth
 from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
-from qhsim.output.numbers import MISSING, format_fixed, format_number, format_value
+from qhsim.output.numbers import MISSING, decimals, format_fixed, format_nonzero, format_number, format_value
 from qhsim.output.observed import ObservedSource, observed_points, observed_source
 from qhsim.results import PROVINCE, RunResult
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
@@ -241,8 +241,10 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((100, 24)).columns
 
 
-def _rate(x: float, suffix: str) -> str:
-    return MISSING if pd.isna(x) else f"{format_fixed(100 * x, 1, signed=True)}{suffix}"
+def _rate(x: float, suffix: str, nonzero: bool = False) -> str:
+    if pd.isna(x):
+        return MISSING
+    return f"{(format_nonzero if nonzero else format_fixed)(100 * x, 1, signed=True)}{suffix}"
 
 
 def _value(row: pd.Series, column: str) -> str:
@@ -287,10 +289,14 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
         prefix = ">=" if row["target_kind"] == "min_level" else ""
         return f"{prefix}{_value(row, 'target')} ({row['target_year']})"
     if column == "gap":
+        # a gap that rounds to zero keeps the digits that show its sign (10.00 against 10.00 "not met" reads as a
+        # contradiction; -0.002 does not)
         if growth:
-            return _rate(row["gap"], "pp")
+            return _rate(row["gap"], "pp", nonzero=True)
         key = row.get("indicator")
-        return format_value(row["gap"], key, signed=True) if key in data.load("indicators") else format_number(row["gap"], signed=True)
+        if key in data.load("indicators"):
+            return format_nonzero(row["gap"], decimals(key), signed=True)
+        return format_number(row["gap"], signed=True)
     if column == "p_met":
         return MISSING if pd.isna(row["p_met"]) else f"{100 * row['p_met']:.0f}%"
     if column == "observed_source":
