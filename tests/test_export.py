@@ -312,7 +312,7 @@ def test_no_chinese_font_gives_one_clear_warning(monkeypatch, capsys):
     monkeypatch.setattr(charts, "CJK_FONT_PREFIXES", ("No Such Font",))
     try:
         assert charts.cjk_font() is None
-        assert charts._readable("研发投入强度 R&D") == "R&D"
+        assert charts.readable("研发投入强度 R&D") == "R&D"
     finally:
         charts.cjk_font.cache_clear()
     err = capsys.readouterr().err.strip().splitlines()

@@ -493,10 +493,10 @@ def test_indicator_charts_one_png_per_indicator_with_data(result, tmp_path):
 def test_chinese_labels_kept_with_a_cjk_font_dropped_without(monkeypatch):
     label = "研发投入强度\nR&D expenditure / GDP (%) | 海西州 Haixi"
     monkeypatch.setattr(charts, "cjk_font", lambda: None)
-    assert charts._readable(label) == "R&D expenditure / GDP (%) | Haixi"
-    assert charts._readable("90%区间 90% band") == "90% band"
+    assert charts.readable(label) == "R&D expenditure / GDP (%) | Haixi"
+    assert charts.readable("90%区间 90% band") == "90% band"
     monkeypatch.setattr(charts, "cjk_font", lambda: "Noto Sans CJK SC")
-    assert charts._readable(label) == label
+    assert charts.readable(label) == label
 
 
 def test_missing_glyph_warnings_do_not_escape(result, tmp_path, monkeypatch):

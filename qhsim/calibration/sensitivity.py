@@ -47,7 +47,7 @@ from qhsim.calibration.settings import (  # noqa: E402
 from qhsim.calibration.targets import cell_key  # noqa: E402
 from qhsim.config import resolve_raw, scenario_from_dict  # noqa: E402
 from qhsim.errors import InputError  # noqa: E402
-from qhsim.output.charts import _readable, chart_style  # noqa: E402
+from qhsim.output.charts import readable, chart_style  # noqa: E402
 from qhsim.output.lang import in_language  # noqa: E402
 from qhsim.output.report import region_label  # noqa: E402
 
@@ -435,16 +435,16 @@ def sensitivity_figure(method: str, ok: pd.DataFrame, outputs: list[str], top: i
             ax.barh(range(len(sub))[::-1], sub[metric], color=[KIND_COLORS[k] for k in sub["kind"]])
             if method == "sobol":
                 ax.barh(range(len(sub))[::-1], sub["S1"].clip(lower=0), color="none", edgecolor="black", lw=0.6)
-            labels = [_readable(factor_label(f, k, sep="\n")) for f, k in zip(sub["factor"], sub["kind"])]
+            labels = [readable(factor_label(f, k, sep="\n")) for f, k in zip(sub["factor"], sub["kind"])]
             ax.set_yticks(range(len(sub))[::-1], labels, fontsize=7)
-            ax.set_title(_readable(output_label(o, sep="\n")), fontsize=8)
-            ax.set_xlabel(_readable("μ*（基本效应）μ* (elementary effect)" if method == "morris"
+            ax.set_title(readable(output_label(o, sep="\n")), fontsize=8)
+            ax.set_xlabel(readable("μ*（基本效应）μ* (elementary effect)" if method == "morris"
                                     else "ST（柱）/ S1（框） ST (bars) / S1 (outline)"), fontsize=8)
             ax.tick_params(labelsize=7)
         handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in KIND_COLORS.values()]
-        fig.legend(handles, [_readable(in_language(*KINDS[k])) for k in KIND_COLORS], loc="outside lower center",
+        fig.legend(handles, [readable(in_language(*KINDS[k])) for k in KIND_COLORS], loc="outside lower center",
                    ncol=2, fontsize=8, frameon=False)
-        fig.suptitle(_readable("Morris筛选 Morris screening" if method == "morris" else "Sobol指数 Sobol indices"), fontsize=9)
+        fig.suptitle(readable("Morris筛选 Morris screening" if method == "morris" else "Sobol指数 Sobol indices"), fontsize=9)
     return fig
 
 
@@ -503,7 +503,6 @@ def write_sensitivity_report(spec: SensitivitySpec, tables: dict[str, pd.DataFra
     files["report"] = out / "sensitivity.md"
     write_atomic(files["report"], "\n".join(L) + "\n")
     return files
-
 
 
 def read_tables(spec: SensitivitySpec, methods: tuple[str, ...] = METHODS) -> dict[str, pd.DataFrame]:

@@ -140,11 +140,11 @@ def cost_effectiveness_chart(res: ComparisonResult, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from qhsim.output.charts import _readable, cjk_font
+    from qhsim.output.charts import readable, cjk_font
 
     fonts = {"font.family": "sans-serif", "font.sans-serif": [f for f in (cjk_font(), "DejaVu Sans") if f]}
     with matplotlib.rc_context(fonts):
-        return _chart(res, path, plt, _readable)
+        return _chart(res, path, plt, readable)
 
 
 def _chart(res: ComparisonResult, path: Path, plt, readable) -> Path:

@@ -84,7 +84,7 @@ def cjk_font() -> str | None:
     return found
 
 
-def _readable(text: str) -> str:
+def readable(text: str) -> str:
     """``text`` as it can be drawn: unchanged with a CJK font; without one, its Chinese words (which would
     render as empty boxes, slowly) are dropped and the English kept."""
     if cjk_font():
@@ -195,7 +195,7 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
     _year_axis(ax, last)
     if ax.get_ylim()[1] >= 1000:
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 15,000 rather than 15000
-    ax.set_ylabel(_readable(axis_unit(key)), fontsize=7 if small else 8)
+    ax.set_ylabel(readable(axis_unit(key)), fontsize=7 if small else 8)
     ax.tick_params(labelsize=7 if small else 8)
     ax.grid(alpha=0.3)
     ax.margins(y=0.12)
@@ -208,9 +208,9 @@ def _figure(key: str, paths: dict[str, pd.DataFrame], region: str, targets: pd.D
     ax = fig.add_subplot()
     draw_indicator(ax, key, paths, region, targets, references)
     where = "" if region == PROVINCE else f" | {region_label(region)}"
-    ax.set_title(_readable(indicator_label(key, sep="\n") + where), fontsize=9)
+    ax.set_title(readable(indicator_label(key, sep="\n") + where), fontsize=9)
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles, [_readable(label) for label in labels], fontsize=7, loc="best")
+    ax.legend(handles, [readable(label) for label in labels], fontsize=7, loc="best")
     return fig
 
 
@@ -273,7 +273,7 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
             ax = fig.add_subplot(nrows, ncols, i + 1)
             draw_indicator(ax, key, _design_paths(every, key), region, targets, references, small=True)
             spec = data.load("indicators")[key]
-            ax.set_title(_readable(f"{spec['zh']}\n{spec['en']}"), fontsize=8)
+            ax.set_title(readable(f"{spec['zh']}\n{spec['en']}"), fontsize=8)
         handles, labels = {}, {}
         for ax in fig.axes:
             for h, lab in zip(*ax.get_legend_handles_labels()):
@@ -282,9 +282,9 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
                 generic = LEGEND["observed"] if generic.startswith(LEGEND["observed"]) else generic
                 handles.setdefault(generic, h)
                 labels.setdefault(generic, generic)
-        fig.legend(list(handles.values()), [_readable(t) for t in labels.values()], loc="lower center",
+        fig.legend(list(handles.values()), [readable(t) for t in labels.values()], loc="lower center",
                    ncol=min(len(handles), 5), fontsize=8, frameon=False)
-        fig.suptitle(_readable(title or region_label(region)), fontsize=11)
+        fig.suptitle(readable(title or region_label(region)), fontsize=11)
     return fig
 
 
