@@ -14,6 +14,7 @@ import pytest
 
 from qhsim.experiments.comparison import analyse, compare, leverage, rank, rd_per_yuan
 from qhsim.experiments.report import write_comparison
+from qhsim.output.report import display_width
 from qhsim.results import PROVINCE
 
 from conftest import SCENARIOS
@@ -111,6 +112,21 @@ def test_compare_three_designs_intervals_targets_ranking(small_comparison) -> No
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["status"] == "complete" and len(manifest["runs"]) == 6
     assert len(list((out / "runs").glob("*.parquet"))) == 6
+
+
+def test_leverage_also_per_total_rd_the_r_and_d_intensity_counts(small_comparison) -> None:
+    """Beside business R&D per public yuan, total R&D (business + universities and institutes) per public yuan: the
+    ratio of the mean extra total R&D to the mean extra cost, with per-run quantiles, and its own table in the text."""
+    res, out = small_comparison
+    lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
+    for design, r in lev.iterrows():
+        assert r["total_rd_per_yuan"] == pytest.approx((r["extra_rd"] + r["extra_public_rd"]) / r["extra_cost"])
+        assert r["total_p05"] <= r["total_p95"]
+    assert lev["extra_public_rd"].abs().max() < lev["extra_rd"].abs().max()  # these two designs act on firms
+    text = (out / "comparison.txt").read_text(encoding="utf-8")
+    table = text.split("Total R&D: business + universities and institutes", 1)[1].split("\n\n", 1)[0]
+    assert "super_deduction_120" in table and "more_ex_ante_grants" in table and "total R&D per public yuan" in table
+    assert all(display_width(line) <= 100 for line in text.splitlines())  # a 100-column terminal
 
 
 def test_comparison_text_shows_each_change_in_its_indicators_precision(small_comparison) -> None:

@@ -48,6 +48,7 @@ from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 COMPARE_YEARS = (2025, 2027, 2030, 2035)
 WAN_PER_YI = 1e4  # fiscal indicators are in 万元, business R&D in 亿元
 RD = "business_rd"
+PUBLIC_RD = "public_rd"  # universities' and institutes' R&D: with business R&D, the R&D intensity indicator's total
 FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
 RANK_DEFAULT = "rd_per_yuan"
 MAX_DESIGNS = 12
@@ -117,7 +118,9 @@ class ComparisonResult:
     - ``costs``: design, item (a spend_*/tax_expenditure_* column or "total"), label, kind
       ("programme" | "tax_expenditure" | "total"), mean/p05/median/p95 of the extra cost over the window (亿元)
     - ``leverage``: design, instrument ("total" or a fiscal column), extra_rd, extra_cost (亿元, means, with
-      their _p05/_p95), rd_per_yuan (ratio of means), p05, median, p95 (per-run ratios)
+      their _p05/_p95), rd_per_yuan (ratio of means), p05, median, p95 (per-run ratios); on the "total" rows also
+      extra_public_rd (universities' and institutes' R&D) and total_rd_per_yuan (business + public R&D per public
+      yuan, what the R&D intensity indicator counts) with total_p05, total_p95
     - ``targets``: design, indicator, region, year, kind, label, target, p_met
     - ``ranking``: design, metric, median, p05, p95, p_first, mean_rank, rank
     - ``pairwise``: square frame, P(row design beats column design)
@@ -208,13 +211,15 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
     changes = pd.DataFrame(rows)
 
     fiscal = fiscal_columns(prov)
-    base_sum = _per_run(prov, 0, [RD, *fiscal], window)
+    rd_cols = [RD, PUBLIC_RD] if PUBLIC_RD in prov.columns else [RD]
+    base_sum = _per_run(prov, 0, [*rd_cols, *fiscal], window)
     cost_rows, lev_rows, metric = [], [], {}
     for p in points[1:]:
-        d = _per_run(prov, p, [RD, *fiscal], window) - base_sum
+        d = _per_run(prov, p, [*rd_cols, *fiscal], window) - base_sum
         d_cost = d[fiscal] / WAN_PER_YI
         d_cost["total"] = d_cost.sum(axis=1)
         extra_rd = d[RD]
+        extra_public = d[PUBLIC_RD] if PUBLIC_RD in d else pd.Series(0.0, index=d.index)
         for item in [*fiscal, "total"]:
             kind = "total" if item == "total" else "tax_expenditure" if item.startswith("tax_") else "programme"
             cost_rows.append({"design": labels[p], "item": item, "label": label(item) if item != "total" else
@@ -230,6 +235,12 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                                  "extra_cost_p05": qc["p05"], "extra_cost_p95": qc["p95"],
                                  "rd_per_yuan": rd_per_yuan(float(extra_rd.mean()), mean_cost),
                                  "p05": q["p05"], "median": q["median"], "p95": q["p95"]})
+                if item == "total":  # the same per total R&D (business + public, what R&D intensity counts)
+                    total = extra_rd + extra_public
+                    qt = quantiles(rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy()))
+                    lev_rows[-1] |= {"extra_public_rd": float(extra_public.mean()),
+                                     "total_rd_per_yuan": rd_per_yuan(float(total.mean()), mean_cost),
+                                     "total_p05": qt["p05"], "total_p95": qt["p95"]}
                 if item == "total" and rank_by == RANK_DEFAULT:
                     metric[labels[p]] = pd.Series(ratio, index=d.index)
         if rank_by != RANK_DEFAULT:
