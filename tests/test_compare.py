@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -127,6 +128,27 @@ def test_leverage_also_per_total_rd_the_r_and_d_intensity_counts(small_compariso
     table = text.split("Total R&D: business + universities and institutes", 1)[1].split("\n\n", 1)[0]
     assert "super_deduction_120" in table and "more_ex_ante_grants" in table and "total R&D per public yuan" in table
     assert all(display_width(line) <= 100 for line in text.splitlines())  # a 100-column terminal
+
+
+def test_comparison_text_fits_100_columns_with_long_design_names_and_four_years(small_comparison) -> None:
+    """Four report years and long design names made the change tables 107-109 columns wide: labels now wrap."""
+    from qhsim.experiments.report import format_comparison
+
+    res, _ = small_comparison
+    long = {d: f"{d}_with_a_much_longer_name" for d in res.designs}
+    wide = dataclasses.replace(res, designs=[long[d] for d in res.designs], years=[2025, 2027, 2030, 2035])
+    for name in ("changes", "costs", "leverage", "targets", "ranking"):
+        frame = getattr(res, name).copy()
+        if "design" in frame:
+            frame["design"] = frame["design"].map(lambda d: long.get(d, d))
+        setattr(wide, name, frame)
+    changes = wide.changes
+    extra = [changes[changes["period"] == "2027"].assign(period=str(y)) for y in (2030, 2035)]
+    wide.changes = pd.concat([changes, *extra])
+    wide.pairwise = res.pairwise.rename(index=long, columns=long)
+    text = format_comparison(wide)
+    assert "super_deduction_120_with_a_much_longer_name" in text
+    assert max(display_width(line) for line in text.splitlines()) <= 100
 
 
 def test_comparison_text_shows_each_change_in_its_indicators_precision(small_comparison) -> None:
