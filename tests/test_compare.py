@@ -151,6 +151,17 @@ def test_comparison_text_fits_100_columns_with_long_design_names_and_four_years(
     assert max(display_width(line) for line in text.splitlines()) <= 100
 
 
+def test_dashboard_summary_shows_business_and_total_rd_per_yuan(small_comparison) -> None:
+    from qhsim.dashboard import compare as dashboard_compare
+
+    res, _ = small_comparison
+    table = dashboard_compare.summary(res, "en").set_index("Designs")
+    lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
+    total = table.at["more_ex_ante_grants", "total R&D (business + universities, institutes) per yuan of public cost"]
+    assert total.startswith(dashboard_compare.significant(lev.at["more_ex_ante_grants", "total_rd_per_yuan"]) + " [")
+    assert "business R&D per yuan of public cost" in table.columns
+
+
 def test_comparison_text_shows_each_change_in_its_indicators_precision(small_comparison) -> None:
     """Counts change by whole firms in the yearly columns (no "+1.00"), their window mean carries one decimal more."""
     _, out = small_comparison

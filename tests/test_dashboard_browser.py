@@ -196,7 +196,8 @@ def test_compare_two_designs(dash):
     d.wait_charts()
     d.screenshot("compare")
     table = d.page.locator(".qh-compare-result").text_content()
-    assert "deduction_200" in table and "grants_3x" in table and "R&D per yuan" in table
+    assert "deduction_200" in table and "grants_3x" in table and "business R&D per yuan" in table
+    assert "total R&D (business + universities, institutes) per yuan" in table
     assert d.errors == []
 
 
