@@ -76,9 +76,8 @@ def summary(result, lang: str) -> pd.DataFrame:
             row[i18n.text("extra_cost", lang)] = _interval(l["extra_cost"], l["extra_cost_p05"], l["extra_cost_p95"])
             row[i18n.text("extra_rd", lang)] = _interval(l["extra_rd"], l["extra_rd_p05"], l["extra_rd_p95"])
             row[i18n.text("rd_per_yuan", lang)] = _interval(l["rd_per_yuan"], l["p05"], l["p95"])
-            if "total_rd_per_yuan" in l:  # talent grants and technology transfer act mostly on public R&D
-                row[i18n.text("total_rd_per_yuan", lang)] = _interval(l["total_rd_per_yuan"], l["total_p05"],
-                                                                      l["total_p95"])
+            # talent grants and technology transfer act mostly on universities' and institutes' R&D
+            row[i18n.text("total_rd_per_yuan", lang)] = _interval(l["total_rd_per_yuan"], l["total_p05"], l["total_p95"])
         rows.append(row)
     return pd.DataFrame(rows).fillna("—")
 

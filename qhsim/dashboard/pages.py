@@ -162,12 +162,15 @@ def IndicatorsView(ctx):
     ObservedNotes(table, L)
 
 
+NOTE_STYLE = {"font-size": "12px", "color": "#555", "display": "block"}  # small print below a table
+
+
 @solara.component
 def ObservedNotes(table, lang: str):
     """Below a target table: the restated observed 2020 values (marked "*") and the figure the plan prints, and
     those on another definition than the model's (marked "†") and how it differs."""
     for note in source_notes(table, lang):
-        solara.Text(note, style={"font-size": "12px", "color": "#555", "display": "block"}, classes=["qh-source-note"])
+        solara.Text(note, style=NOTE_STYLE, classes=["qh-source-note"])
 
 
 @solara.component
@@ -178,8 +181,7 @@ def PrefecturesPage(ctx):
     IndicatorSelect(ctx)
     solara.Markdown(f"**{i18n.text('prefectures_in', L)} 2025**")
     Table(tables.prefecture_table(ind, list(PLAN_INDICATORS), 2025, L), classes=["qh-prefectures"])
-    solara.Text(prefecture_anchor_note(L), style={"font-size": "12px", "color": "#555", "display": "block"},
-                classes=["qh-prefecture-anchors"])
+    solara.Text(prefecture_anchor_note(L), style=NOTE_STYLE, classes=["qh-prefecture-anchors"])
     Chart(lambda: figures.prefecture_figure(ind, indicator_key.value, L), [ctx.run.key, indicator_key.value, L])
     for region in ("haidong", "haixi"):
         table = figures.target_rows(ind, region)

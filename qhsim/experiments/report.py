@@ -91,14 +91,14 @@ def format_comparison(res: ComparisonResult) -> str:
     blocks.append(format_table(heads, body, [True, False, False, False, False],
                                f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])",
                                    width=TEXT_WIDTH))
-    if "total_rd_per_yuan" in lev.columns:  # programmes that act through universities and institutes show here
-        heads = [["方案", "额外公共部门研发亿元", "全社会研发/元公共成本"],
-                 ["design", "extra public-sector R&D", "total R&D per public yuan"]]
-        body = [[design, format_number(lev.at[design, "extra_public_rd"], True),
-                 interval(lev.at[design, "total_rd_per_yuan"], lev.at[design, "total_p05"], lev.at[design, "total_p95"],
-                          signed=False)] for design in res.designs]
-        blocks.append(format_table(heads, body, [True, False, False],
-                                   "全社会研发（企业+高校院所）Total R&D: business + universities and institutes", width=TEXT_WIDTH))
+    # programmes that act through universities and institutes show here
+    heads = [["方案", "额外公共部门研发亿元", "全社会研发/元公共成本"],
+             ["design", "extra public-sector R&D", "total R&D per public yuan"]]
+    body = [[design, format_number(lev.at[design, "extra_public_rd"], True),
+             interval(lev.at[design, "total_rd_per_yuan"], lev.at[design, "total_p05"], lev.at[design, "total_p95"],
+                      signed=False)] for design in res.designs]
+    blocks.append(format_table(heads, body, [True, False, False],
+                               "全社会研发（企业+高校院所）Total R&D: business + universities and institutes", width=TEXT_WIDTH))
     lev_all = res.leverage
     total_cost = lev_all[lev_all["instrument"] == "total"].set_index("design")["extra_cost"]
     by_instr = lev_all[(lev_all["instrument"] != "total")

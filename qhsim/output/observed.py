@@ -199,7 +199,6 @@ def observed_source(key: str, region: str = PROVINCE) -> ObservedSource | None:
     return ObservedSource("校准目标", "calibration target", target["source"])
 
 
-
 def _other_definition(zh: str, en: str, entry: dict[str, Any], shown: str) -> ObservedSource:
     """The source of a value on another definition than the model's: its ``note_zh`` / ``note_en`` say how."""
     return ObservedSource(f"{zh}，口径不同", f"{en}, another definition", entry["source"],

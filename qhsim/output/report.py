@@ -21,7 +21,7 @@ from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
 from qhsim.output.numbers import MISSING, decimals, format_fixed, format_nonzero, format_number, format_value
-from qhsim.output.observed import ObservedSource, observed_points, observed_source
+from qhsim.output.observed import ObservedSource, calibration_targets, observed_points, observed_source
 from qhsim.results import PROVINCE, RunResult
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
@@ -70,9 +70,7 @@ def region_label(region: str, lang: str = "both") -> str:
 def prefecture_anchor_note(lang: str = "both") -> str:
     """Which prefectures' values are fitted to observed data (they have rows in calibration/targets.toml) and
     which are model estimates without any observed value to check them against."""
-    from qhsim.calibrated import target_rows
-
-    regions = {row.get("region") for row in target_rows()}
+    regions = {region for _, region in calibration_targets()}
     fitted = [p for p in data.prefecture_ids() if p in regions]
     others = [p for p in data.prefecture_ids() if p not in regions]
     names = {code: ("、".join(region_label(p, "zh") for p in group), ", ".join(region_label(p, "en") for p in group))

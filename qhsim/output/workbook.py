@@ -25,7 +25,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qhsim import data
 from qhsim.output.numbers import excel_format
 from qhsim.output.observed import ObservedSource
-from qhsim.output.report import HEADERS, REPORT_YEARS, indicator_label, observed_mark, prefecture_anchor_note, region_label, source_notes
+from qhsim.output.report import (HEADERS, REPORT_YEARS, indicator_label, observed_mark, prefecture_anchor_note,
+                                 region_label, source_notes)
 from qhsim.output.tables import PUBLIC_COST, by_year, fiscal, headline, ranking
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
