@@ -406,3 +406,16 @@ def test_html_report_shows_reported_vs_real_rd_from_the_run(result):
         row = section.split(label, 1)[1].split("</tr>", 1)[0]
         cells = re.findall(r'<td class="num">([^<]*)</td>', row)
         assert cells == [format_value(province.at[y, key], key) for y in years], key
+
+
+def test_html_calibration_line_names_the_point_estimate_not_only_the_best_particle(monkeypatch, run_folder):
+    """The defaults are the point estimate (its distance in calibrated.toml meta ``point``); the sampler's best
+    particle (``best_distance``, 2.01 in the shipped file) alone read as if the shipped fit were twice the tolerance."""
+    from qhsim.output import html_report
+
+    monkeypatch.setenv("QHSIM_CALIBRATED", str(SCENARIOS.parent / "calibration" / "calibrated.toml"))
+    results = tidy.load_results(run_folder)
+    results.meta["calibration"] = tidy.calibration_status()
+    line = next(item for item in html_report._assumptions(results) if item.startswith("校准 Calibration"))
+    assert "point estimate: weighted posterior median; conditional fit of" in line and "-> 0." in line
+    assert "best sampled particle" in line

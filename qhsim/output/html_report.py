@@ -148,9 +148,12 @@ def _assumptions(results: Results) -> list[str]:
     items = []
     cal = results.meta.get("calibration") or {}
     if cal.get("calibrated"):
-        items.append(f"校准 Calibration: behavioural parameters from {cal.get('file')} (created {cal.get('created', '?')}, "
-                     f"best distance {cal.get('best_distance', float('nan')):.2f}, where 1 = every 2020 target within its "
-                     f"tolerance; {cal.get('evaluations', '?')} evaluations). Fit report: calibration/fit_report.md.")
+        # the defaults are the point estimate (its own distance is in ``point``), not the sampler's best particle
+        point = f"point estimate: {cal['point']}; " if cal.get("point") else ""
+        items.append(f"校准 Calibration: behavioural parameters from {cal.get('file')} (created {cal.get('created', '?')}; "
+                     f"{point}best sampled particle {cal.get('best_distance', float('nan')):.2f}; distance 1 = every "
+                     f"target within its tolerance on average; {cal.get('evaluations', '?')} evaluations). Fit report: "
+                     "calibration/fit_report.md.")
     else:
         items.append("校准 Calibration: none in force — the behaviour.toml defaults were used (uncalibrated).")
     stand_ins = [indicator_label(k) for k, spec in data.load("indicators").items() if spec.get("status") != "modelled"]

@@ -124,7 +124,7 @@ def baseline_scenario() -> dict[str, Any] | None:
     return None if text is None else json.loads(text)
 
 
-CALIBRATION_KEYS = ("created", "method", "best_distance", "evaluations", "scale", "validation_scale")
+CALIBRATION_KEYS = ("created", "method", "best_distance", "point", "evaluations", "scale", "validation_scale")
 
 
 def calibration_status() -> dict[str, Any]:
