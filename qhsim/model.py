@@ -10,8 +10,8 @@ Yearly schedule (MODEL.md §4; docs/ODD.md §3):
  5. ex-ante grants; realised real R&D; reported R&D (real plus relabelled spending);
  6. knowledge stock and core IP;
  5. ex-post subsidy, R&D-intensity rewards; 9. certification round, new-HTE rewards;
- 6-8, 10. knowledge system (qhsim.knowledge): technology market, universities' and institutes' R&D, talent market
-    and programmes, patents, platforms, start-ups, literacy;
+ 6-8, 10. knowledge system (qhsim.knowledge): technology market, the services bought with vouchers, universities'
+    and institutes' R&D, talent market and programmes, patents, platforms, start-ups, literacy;
  12. indicators.
 """
 
@@ -121,11 +121,11 @@ class QinghaiModel(mesa.Model):
         rd_plan = decision["rd_plan"]
 
         grants = ex_ante_grants(f, pol, rd_plan, pol.grant_budget * scale, self.draws, b)
-        # real R&D: the plan, plus the additional R&D of grants and R&D-active firms' vouchers for the firms paid either
+        # real R&D: the plan, plus the additional R&D of grants (vouchers buy services performed by universities and
+        # institutes, booked there by the knowledge system)
         f.rd_real[:] = rd_plan
-        paid = nonzero_rows(grants, voucher_pay)
-        f.rd_real[paid] = rd_plan[paid] + b.grant_additionality * (
-            grants[paid] + np.where(f.rd_active[paid], voucher_pay[paid], 0.0))
+        paid = nonzero_rows(grants)
+        f.rd_real[paid] = rd_plan[paid] + b.grant_additionality * grants[paid]
         f.cols["rd"] = reported_rd(f, pol, f.rd_real, tau, tau_alt, decision["d_use"], b, fte_cost)  # real + relabelled
         np.divide(rd_plan, f.revenue, out=f.rd_int)
         innovate(f, year, self.draws, b)
@@ -152,7 +152,7 @@ class QinghaiModel(mesa.Model):
             tax_hte_rate=tax_hte_rate,
             user_cost=decision["uc"],
         )
-        knowledge = self.knowledge.step(year, pol, f, macro)
+        knowledge = self.knowledge.step(year, pol, f, macro, voucher_pay)
         self._book(flows)
         # the firms with any money flow: the subsidy payees and the two tax expenditures' (the indicators sum these)
         flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction), nonzero_rows(tax_hte_rate)))

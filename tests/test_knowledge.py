@@ -442,3 +442,25 @@ def test_odd_knowledge_parameter_tables_match_data():
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "ODD.md").read_text(encoding="utf-8")
     assert parameter_tables() in doc, "regenerate: qhsim.knowledge.params.update_odd()"
+
+
+def test_vouchers_buy_rd_services_performed_by_the_institutions():
+    """A voucher pays voucher_fee_share of a service's fee: the R&D part of the fee is the providers' R&D (shared by
+    transfer capacity) and the holder absorbs the services' knowledge; no voucher, nothing booked."""
+    m = small_model(scale=0.1)
+    m.run_to(2017)
+    ks, f = m.knowledge, m.firms
+    vouchers = np.zeros(len(f))
+    vouchers[[3, 7]] = [10.0, 20.0]
+    before = f.knowledge.copy()
+    rd = ks._voucher_services(f, vouchers)
+    fees = np.array([10.0, 20.0]) / KP.voucher_fee_share
+    q = KP.voucher_rd_service_share
+    assert rd.sum() == pytest.approx(q * fees.sum(), rel=1e-12) and rd.sum() > 0
+    capacity = ks.inst.tto_capacity
+    np.testing.assert_allclose(rd, rd.sum() * capacity / capacity.sum(), rtol=1e-12)
+    absorb = np.asarray(KP.market_absorption)
+    gain = f.knowledge - before
+    np.testing.assert_allclose(gain[[3, 7]], fees * (q * absorb[mk.DEVELOPMENT] + (1 - q) * absorb[mk.SERVICES]))
+    assert np.count_nonzero(gain) == 2
+    assert not ks._voucher_services(f, np.zeros(len(f))).any()

@@ -119,6 +119,23 @@ def test_lower_user_cost_raises_business_rd_under_crn(baseline: pd.DataFrame) ->
     assert variant.loc[prov, "tax_expenditure_super_deduction"].item() > baseline.loc[prov, "tax_expenditure_super_deduction"].item()
 
 
+def test_vouchers_raise_the_providers_rd_not_their_holders(baseline: pd.DataFrame) -> None:
+    """vouchers_expanded: the extra voucher money buys services whose R&D part is R&D of universities and institutes
+    (voucher_rd_service_share / voucher_fee_share per voucher yuan), not R&D of the SMEs holding the vouchers."""
+    from qhsim.knowledge.params import knowledge_parameters
+
+    kp = knowledge_parameters()
+    variant = run(SCENARIOS / "vouchers_expanded.toml", scale=SCALE, end_year=2026).indicators
+    cell = lambda t, col: t.loc[(t.region == PROVINCE) & (t.year == 2026), col].item()  # noqa: E731
+    extra_spend = (cell(variant, "spend_vouchers") - cell(baseline, "spend_vouchers")) / 1e4  # 亿元
+    assert extra_spend == pytest.approx(0.4)
+    extra_public = cell(variant, "public_rd") - cell(baseline, "public_rd")
+    # the booked services, give or take what the year's extra R&D starters buy in the technology market
+    assert extra_public == pytest.approx(extra_spend * kp.voucher_rd_service_share / kp.voucher_fee_share, rel=0.1)
+    # the holders start R&D more often, but the vouchers themselves add nothing to business R&D in the year
+    assert abs(cell(variant, "business_rd") - cell(baseline, "business_rd")) < 0.25 * extra_spend
+
+
 @pytest.mark.parametrize(
     "scenario,column",
     [

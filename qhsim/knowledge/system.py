@@ -220,8 +220,9 @@ class KnowledgeSystem:
                              self.external_index)
 
     # --- the year ---------------------------------------------------------------------------------------------
-    def step(self, year: int, policy, firms, macro: dict[str, float]) -> dict[str, np.ndarray]:
-        """Run the knowledge system's year on the firm population after its R&D; return indicator columns."""
+    def step(self, year: int, policy, firms, macro: dict[str, float], vouchers: np.ndarray) -> dict[str, np.ndarray]:
+        """Run the knowledge system's year on the firm population after its R&D (``vouchers``: the innovation
+        vouchers each firm redeemed this year, simulated 万元); return indicator columns."""
         kp, f, draws, inst = self.kp, firms, self.draws, self.inst
         kpol = policy.knowledge
         s = self.scale
@@ -240,8 +241,9 @@ class KnowledgeSystem:
         bonus = kpol.researcher_share * market.inst_transfer_net / np.maximum(inst.headcount, 1.0)
         inst.pending_other += (1.0 - kpol.researcher_share) * market.inst_transfer_net
 
-        # institutions' budgets and R&D
-        inst.budget(year, kpol, nominal, market.inst_rd_income, draws, kp)
+        # institutions' budgets and R&D: development contracts sold, and the R&D services bought with vouchers
+        voucher_rd = self._voucher_services(f, vouchers)
+        inst.budget(year, kpol, nominal, market.inst_rd_income + voucher_rd, draws, kp)
 
         # talent
         active = np.flatnonzero(f.rd_real > 0)
@@ -295,6 +297,23 @@ class KnowledgeSystem:
         self.last = SimpleNamespace(market=market, talent=flows, platforms=pflows)
         self.columns = self._columns(year, f, market, flows, startups, spinoffs, fiscal)
         return self.columns
+
+    def _voucher_services(self, f, vouchers: np.ndarray) -> np.ndarray:
+        """Innovation vouchers 科技创新券 buy technology services from universities and institutes (seed 003:L819):
+        a voucher pays ``voucher_fee_share`` of the fee, the SME the rest. The R&D part of the services
+        (``voucher_rd_service_share``) is R&D performed by the providers, enterprise-funded R&D of the year in
+        proportion to their transfer capacity (returned per institution, simulated 万元); the buyer absorbs the
+        services' knowledge as it does a bought development (R&D part) or service contract (the rest)."""
+        held = np.flatnonzero(vouchers)
+        if not len(held):
+            return np.zeros(self.inst.n)
+        kp = self.kp
+        fees = vouchers[held] / kp.voucher_fee_share
+        absorb = np.asarray(kp.market_absorption, dtype=float)
+        q = kp.voucher_rd_service_share
+        f.knowledge[held] += fees * (q * absorb[mk.DEVELOPMENT] + (1.0 - q) * absorb[mk.SERVICES])
+        capacity = self.inst.tto_capacity
+        return q * float(fees.sum()) * capacity / capacity.sum()
 
     def _patents(self, year: int, f, staffing: np.ndarray, active: np.ndarray) -> None:
         """Patent applications, grants and lapses; ``active``: positions of the firms with real R&D this year."""
