@@ -53,9 +53,18 @@ def run_many(tasks: list[tuple[str, int, float, int, bool]], workers: int | Exec
     return [t[t["region"] == PROVINCE].reset_index(drop=True) for t in tables]
 
 
+def _spread(values: np.ndarray) -> dict[str, float]:
+    """Mean, sd, coefficient of variation (sd / |mean|), min and max over seeds."""
+    mean, sd = float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+    return {"mean": mean, "sd": sd, "cv": sd / abs(mean) if mean else math.nan,
+            "min": float(values.min()), "max": float(values.max())}
+
+
 def leverage_spread(base: str | Path, variants: list[str | Path], seeds: list[int], scale: float, end_year: int = 2035,
                     workers: int | Executor = 1) -> pd.DataFrame:
-    """Per variant: leverage per seed, mean, sd and coefficient of variation (sd / |mean|) over ``seeds``."""
+    """Per variant: business R&D per public yuan per seed, its mean, sd, coefficient of variation (sd / |mean|),
+    min and max over ``seeds``; the same for total R&D per public yuan (business + universities' and institutes',
+    what the R&D intensity indicator counts) in the ``total_*`` columns."""
     scenarios = [str(base), *map(str, variants)]
     tasks = [(sc, seed, scale, end_year, False) for sc in scenarios for seed in seeds]
     tables = dict(zip([(t[0], t[1]) for t in tasks], run_many(tasks, workers)))
@@ -63,13 +72,14 @@ def leverage_spread(base: str | Path, variants: list[str | Path], seeds: list[in
     for variant in scenarios[1:]:
         levs = [leverage(tables[(scenarios[0], s)], tables[(variant, s)]) for s in seeds]
         values = np.array([lv["leverage"] for lv in levs])
-        mean, sd = float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+        total = np.array([lv["total_leverage"] for lv in levs])
         rows.append({
-            "variant": Path(variant).stem, "mean": mean, "sd": sd,
-            "cv": sd / abs(mean) if mean else math.nan, "min": float(values.min()), "max": float(values.max()),
+            "variant": Path(variant).stem, **_spread(values),
             "extra_rd": float(np.mean([lv["extra_business_rd"] for lv in levs])),
+            "extra_public_rd": float(np.mean([lv["extra_public_rd"] for lv in levs])),
             "extra_cost": float(np.mean([lv["extra_public_cost"] for lv in levs])),
             "per_seed": values.tolist(),
+            **{f"total_{k}": v for k, v in _spread(total).items()},
         })
     return pd.DataFrame(rows)
 

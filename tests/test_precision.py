@@ -37,13 +37,20 @@ def test_reduced_scale_is_faithful_to_full_scale():
 def test_leverage_spread_pairs_each_variant_with_its_base():
     """Each seed pairs the variant with the base under the same seed: one positive leverage per seed, and the CV
     of those values."""
-    spread = leverage_spread(SCENARIOS / "baseline.toml", [SCENARIOS / "super_deduction_120.toml"], [1, 2],
+    spread = leverage_spread(SCENARIOS / "baseline.toml", [SCENARIOS / "super_deduction_120.toml",
+                                                            SCENARIOS / "vouchers_expanded.toml"], [1, 2],
                              scale=0.05, end_year=2028)
     row = spread.iloc[0]
     assert row["variant"] == "super_deduction_120" and len(row["per_seed"]) == 2
     assert np.isfinite(row["per_seed"]).all() and min(row["per_seed"]) > 0
     assert row["cv"] == pytest.approx(np.std(row["per_seed"], ddof=1) / np.mean(row["per_seed"]))
     assert isinstance(spread, pd.DataFrame)
+    # total R&D per public yuan adds the universities' and institutes' R&D: the services vouchers buy are theirs
+    vouchers = spread.iloc[1]
+    assert vouchers["extra_public_rd"] > 0.5 * vouchers["extra_cost"] > 0
+    assert vouchers["total_mean"] == pytest.approx(
+        (vouchers["extra_rd"] + vouchers["extra_public_rd"]) / vouchers["extra_cost"], rel=0.05)
+    assert vouchers["total_mean"] > vouchers["mean"] + 0.5
 
 
 def test_rank_stability_counts_the_seeds_that_reorder_a_pair():

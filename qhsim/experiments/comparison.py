@@ -92,7 +92,8 @@ def rd_per_yuan(extra_rd: float | np.ndarray, extra_cost: float | np.ndarray) ->
 def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
     """One paired run (indicator tables of the base and the design with the same seed; the province rows are
     used): extra business R&D and extra public cost summed over the window (亿元), its first year, and
-    ``rd_per_yuan`` of the two."""
+    ``rd_per_yuan`` of the two; where the tables have public R&D, also the extra public R&D (universities' and
+    institutes') and total R&D per public yuan (``total_leverage``: business + public, what R&D intensity counts)."""
     a, b = (t[t["region"] == PROVINCE].set_index("year") if "region" in t.columns else t for t in (base, variant))
     fiscal = fiscal_columns(a)
     d_rd = b[RD] - a[RD]
@@ -104,8 +105,13 @@ def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
     years = a.index[differs]
     first = int(years.min()) if len(years) else int(a.index.max())
     extra_rd, extra_cost = float(d_rd[d_rd.index >= first].sum()), float(d_cost[d_cost.index >= first].sum())
-    return {"first_year": first, "extra_business_rd": extra_rd, "extra_public_cost": extra_cost,
-            "leverage": rd_per_yuan(extra_rd, extra_cost)}
+    out = {"first_year": first, "extra_business_rd": extra_rd, "extra_public_cost": extra_cost,
+           "leverage": rd_per_yuan(extra_rd, extra_cost)}
+    if PUBLIC_RD in a.columns and PUBLIC_RD in b.columns:
+        d_public = b[PUBLIC_RD] - a[PUBLIC_RD]
+        out["extra_public_rd"] = float(d_public[d_public.index >= first].sum())
+        out["total_leverage"] = rd_per_yuan(extra_rd + out["extra_public_rd"], extra_cost)
+    return out
 
 
 @dataclass
