@@ -43,7 +43,8 @@ def test_conditional_fit_finds_the_level_parameters_and_leaves_the_others():
     assert fit.start == START and fit.distance < fit.start_distance
     assert fit.distance == pytest.approx(0.5, rel=0.05)  # the residual no level parameter can move stays
     assert fit.evaluations == sum(calls) <= 60
-    assert max(calls) == 2  # the Jacobian's steps (one per parameter) run as one batch
+    assert 2 in calls and max(calls) == 4  # the Jacobian's steps (one per parameter) run as one batch, the compass
+    # search's (two per parameter) too
 
 
 def test_conditional_fit_stops_at_its_budget_and_keeps_the_best_point():
@@ -212,9 +213,36 @@ def test_a_collapsed_trust_region_restarts_from_the_best_point(monkeypatch):
     fit = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=200)
     assert fit.distance < 0.1 and "restart" in fit.message
     monkeypatch.setattr(conditional, "RESTART_GAIN", 1.0)  # no run can gain that much: no restart
+    monkeypatch.setattr(conditional, "POLISH_STEPS", ())  # and no compass search
     once = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=200)
     assert once.distance > 0.5 and "xtol" in once.message and "restart" not in once.message
     monkeypatch.undo()
     # a start on a bound: least_squares moves it just inside, so the first run's start is its first evaluation
     on_bound = conditional_fit(two, {"a": 0.1, "b": 1.0}, ["a", "b"], residuals, budget=200)
     assert on_bound.distance < on_bound.start_distance and "restart" in on_bound.message
+
+
+def test_a_compass_search_polishes_where_least_squares_sees_only_jumps(monkeypatch):
+    """Parameters acting in steps of 0.02 (as above):
+    least squares alone stalls away from the minimum; the compass search from its best point moves on, within the
+    budget, and never returns a worse point."""
+    def residuals(points):
+        out = []
+        for p in points:
+            a, b = np.floor(p["a"] / 0.02) * 0.02, np.floor(p["b"] / 0.02) * 0.02
+            out.append(np.array([(a - 0.8) / 0.05, (b - 0.2) / 0.05, (a + b - 1.0) / 0.02]))
+        return out
+
+    two = [FreeParameter("a", 0.0, 1.0), FreeParameter("b", 0.0, 1.0)]
+    monkeypatch.setattr(conditional, "RESTART_GAIN", 1.0)
+    monkeypatch.setattr(conditional, "POLISH_STEPS", ())
+    plain = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=300)
+    monkeypatch.undo()
+    monkeypatch.setattr(conditional, "RESTART_GAIN", 1.0)
+    polished = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=300)
+    assert "compass move" in polished.message and "compass" not in plain.message
+    assert polished.distance < 0.6 * plain.distance
+    assert polished.evaluations <= 300
+    # a budget that ends inside the search still returns the best point seen, counted
+    short = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=plain.evaluations + 6)
+    assert short.evaluations <= plain.evaluations + 6 and short.distance <= plain.distance

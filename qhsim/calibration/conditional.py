@@ -25,8 +25,10 @@ instead of drifting with the seeds' noise; an informed parameter hardly feels it
 evaluations at the latest and returns the evaluated point with the smallest loss. Under common random numbers the
 distance moves in small jumps, on which the trust region shrinks before the minimum (``xtol``): a run that ends so
 but lowered the loss by more than ``RESTART_GAIN`` is restarted from its best point with a fresh trust region
-(restarts counted in the message). The validation (fresh seeds)
-judges the result; the report lists each parameter before and after.
+(restarts counted in the message). Last, a compass search polishes the best point: steps of ``STEP`` and then half
+of it in each parameter, one batch per sweep, moving while a step (or the combined improving steps) lowers the loss
+(moves counted in the message; ``POLISH_STEPS``). The validation (fresh seeds) judges the result; the report lists
+each parameter before and after.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ PRIOR_SPREAD = math.sqrt(1.0 / 12.0)  # sd of any prior in its unit-cube coordin
 STEP = 0.05  # forward-difference step, in unit-cube coordinates (fraction of the prior range)
 BUDGET = 120  # evaluations at most (one evaluation = one point run with every seed of the fit)
 RESTART_GAIN = 0.02  # restart least_squares from its best point while a run lowers the squared loss by more than this
+POLISH_STEPS = (STEP, STEP / 2)  # compass-search steps (unit cube) tried from the best point after least squares
 
 # residual vectors of parameter points, in the order given (one batch)
 ResidualsFn = Callable[[list[dict[str, float]]], list[np.ndarray]]
@@ -106,7 +109,7 @@ def conditional_fit(
         todo = [x for x in xs if x.tobytes() not in seen]
         todo = list({x.tobytes(): x for x in todo}.values())
         if len(tried) + len(todo) > budget:
-            raise _BudgetSpent
+            raise _BudgetSpent()
         if todo:
             points = [theta(x) for x in todo]
             for x, th, r in zip(todo, points, residuals(points)):
@@ -155,9 +158,47 @@ def conditional_fit(
         message += f"; {restarts} restart{'s' if restarts > 1 else ''} from the best point"
     if not tried:
         fun(x0)
+    try:
+        moves = _polish(tried, batch, POLISH_STEPS)
+    except _BudgetSpent as spent:
+        moves = spent.args[0] if spent.args else 0
+    if moves:
+        message += f"; {moves} compass move{'s' if moves > 1 else ''}"
     start_loss, start_distance = tried[0][0], tried[0][1]  # least_squares evaluates x0 first
     best_loss, best_distance, _, best, _ = min(tried, key=lambda t: (t[0], t[2]))
     path = [(k, dd) for _, dd, k, _, _ in tried]
     if not math.isfinite(best_loss) or best_loss >= start_loss:
         best, best_distance = dict(start), start_distance
     return ConditionalFit(list(names), dict(start), best, start_distance, best_distance, len(tried), message, path)
+
+
+def _polish(tried: list, batch: Callable[[list[np.ndarray]], list[np.ndarray]], steps: Sequence[float]) -> int:
+    """Compass search from the best point so far: least squares stops where the forward differences see only the
+    distance's small jumps, although a whole step in one parameter still pays (the jumps are steps of single
+    firms, not a minimum). For each step size: try +-step in every parameter as one batch, and the combined move
+    of every improving coordinate; move to the best of them while it lowers the loss, then take the next, smaller
+    step. Returns the number of moves (raises ``_BudgetSpent(moves)`` when the budget ends it)."""
+    moves = 0
+    for h in steps:
+        while True:
+            loss, *_, x = min(tried, key=lambda t: (t[0], t[2]))
+            trial = []
+            for j in range(len(x)):
+                for sign in (1.0, -1.0):
+                    xj = x.copy()
+                    xj[j] = min(max(xj[j] + sign * h, 0.0), 1.0)
+                    trial.append(xj)
+            try:
+                losses = [float(np.sqrt(np.sum(r**2))) for r in batch(trial)]
+                combined = x.copy()
+                for j in range(len(x)):
+                    up, down = losses[2 * j], losses[2 * j + 1]
+                    if min(up, down) < loss:
+                        combined[j] = trial[2 * j][j] if up <= down else trial[2 * j + 1][j]
+                batch([combined])
+            except _BudgetSpent:
+                raise _BudgetSpent(moves) from None
+            if min(tried, key=lambda t: (t[0], t[2]))[0] >= loss:
+                break  # no neighbour at this step is better: a smaller step
+            moves += 1
+    return moves
