@@ -199,50 +199,45 @@ def test_the_evidence_step_runs_the_draws_with_the_levels_parameters_the_abc_hel
     assert all(p["patent_rate_public"] == 1.0 for p in seen)
 
 
+TWO = [FreeParameter("a", 0.0, 1.0), FreeParameter("b", 0.0, 1.0)]
+
+
+def stepped_residuals(points):
+    """A distance that moves in jumps: a and b act in steps of 0.02; the minimum is at a = 0.8, b = 0.2."""
+    out = []
+    for p in points:
+        a, b = np.floor(p["a"] / 0.02) * 0.02, np.floor(p["b"] / 0.02) * 0.02
+        out.append(np.array([(a - 0.8) / 0.05, (b - 0.2) / 0.05, (a + b - 1.0) / 0.02]))
+    return out
+
+
 def test_a_collapsed_trust_region_restarts_from_the_best_point(monkeypatch):
     """On a distance that moves in jumps (here: parameters acting in steps of 0.02) the trust region collapses before
     the minimum (xtol); restarting from the best point with a fresh one reaches it. Without restarts it does not."""
-    def residuals(points):
-        out = []
-        for p in points:
-            a, b = np.floor(p["a"] / 0.02) * 0.02, np.floor(p["b"] / 0.02) * 0.02
-            out.append(np.array([(a - 0.8) / 0.05, (b - 0.2) / 0.05, (a + b - 1.0) / 0.02]))
-        return out
-
-    two = [FreeParameter("a", 0.0, 1.0), FreeParameter("b", 0.0, 1.0)]
-    fit = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=200)
+    fit = conditional_fit(TWO, {"a": 0.1, "b": 0.9}, ["a", "b"], stepped_residuals, budget=200)
     assert fit.distance < 0.1 and "restart" in fit.message
     monkeypatch.setattr(conditional, "RESTART_GAIN", 1.0)  # no run can gain that much: no restart
     monkeypatch.setattr(conditional, "POLISH_STEPS", ())  # and no compass search
-    once = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=200)
+    once = conditional_fit(TWO, {"a": 0.1, "b": 0.9}, ["a", "b"], stepped_residuals, budget=200)
     assert once.distance > 0.5 and "xtol" in once.message and "restart" not in once.message
     monkeypatch.undo()
     # a start on a bound: least_squares moves it just inside, so the first run's start is its first evaluation
-    on_bound = conditional_fit(two, {"a": 0.1, "b": 1.0}, ["a", "b"], residuals, budget=200)
+    on_bound = conditional_fit(TWO, {"a": 0.1, "b": 1.0}, ["a", "b"], stepped_residuals, budget=200)
     assert on_bound.distance < on_bound.start_distance and "restart" in on_bound.message
 
 
 def test_a_compass_search_polishes_where_least_squares_sees_only_jumps(monkeypatch):
-    """Parameters acting in steps of 0.02 (as above):
-    least squares alone stalls away from the minimum; the compass search from its best point moves on, within the
-    budget, and never returns a worse point."""
-    def residuals(points):
-        out = []
-        for p in points:
-            a, b = np.floor(p["a"] / 0.02) * 0.02, np.floor(p["b"] / 0.02) * 0.02
-            out.append(np.array([(a - 0.8) / 0.05, (b - 0.2) / 0.05, (a + b - 1.0) / 0.02]))
-        return out
-
-    two = [FreeParameter("a", 0.0, 1.0), FreeParameter("b", 0.0, 1.0)]
+    """On the stepped distance least squares alone stalls away from the minimum; the compass search from its best
+    point moves on, within the budget, and never returns a worse point."""
     monkeypatch.setattr(conditional, "RESTART_GAIN", 1.0)
     monkeypatch.setattr(conditional, "POLISH_STEPS", ())
-    plain = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=300)
+    plain = conditional_fit(TWO, {"a": 0.1, "b": 0.9}, ["a", "b"], stepped_residuals, budget=300)
     monkeypatch.undo()
     monkeypatch.setattr(conditional, "RESTART_GAIN", 1.0)
-    polished = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=300)
+    polished = conditional_fit(TWO, {"a": 0.1, "b": 0.9}, ["a", "b"], stepped_residuals, budget=300)
     assert "compass move" in polished.message and "compass" not in plain.message
     assert polished.distance < 0.6 * plain.distance
     assert polished.evaluations <= 300
     # a budget that ends inside the search still returns the best point seen, counted
-    short = conditional_fit(two, {"a": 0.1, "b": 0.9}, ["a", "b"], residuals, budget=plain.evaluations + 6)
+    short = conditional_fit(TWO, {"a": 0.1, "b": 0.9}, ["a", "b"], stepped_residuals, budget=plain.evaluations + 6)
     assert short.evaluations <= plain.evaluations + 6 and short.distance <= plain.distance
