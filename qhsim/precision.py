@@ -4,7 +4,9 @@ Two checks an analyst needs before trusting a design ranking (issue #8 item 3):
 
 - ``leverage_spread``: for each variant, its business R&D per public yuan against its base under common random
   numbers (``qhsim.experiments.comparison.leverage`` / ``rd_per_yuan``, the definition ``qhsim compare`` uses),
-  over several dynamics seeds; its coefficient of variation says whether one run ranks designs reliably.
+  over several dynamics seeds; its coefficient of variation says whether one run ranks designs reliably. The same
+  for total R&D per public yuan (business + universities' and institutes' R&D), where vouchers, talent grants
+  and technology transfer act.
 - ``rank_stability``: whether that spread reorders the designs — the pairs of variants whose order differs from
   the order of their means in some seeds, and the share of seeds that give the mean ranking.
 - ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
