@@ -17,7 +17,8 @@ each variant and the baseline with the same seed side by side, year by year, and
    - *market*: firms with the same R&D, revenue and size whose knowledge gain from the technology market (as buyer
      or seller) differs;
    - *programmes*: firms whose talent-programme research money differs;
-   - *other knowledge*: platform money and spillovers (the rest of the knowledge step's gain);
+   - *other knowledge*: platform money, spillovers and the services bought with vouchers (the rest of the knowledge
+     step's gain);
    - *patents*: firms with the same real R&D whose valid patent stock differs.
    For each channel the knowledge it adds is also compared: the sum over firms of |gain in variant − gain in
    base| (万元), so the channels that inject the most noise into firms' knowledge (and so into their R&D) stand out.
@@ -68,9 +69,9 @@ class Probe:
         self.gain: dict[str, np.ndarray] = {}
         step = model.knowledge.step
 
-        def probed(year, policy, firms, macro):
+        def probed(year, policy, firms, macro, vouchers):
             before = firms.knowledge.copy()
-            out = step(year, policy, firms, macro)
+            out = step(year, policy, firms, macro, vouchers)
             last = model.knowledge.last
             n = len(firms)
             market = np.bincount(last.market.knowledge_to, weights=last.market.knowledge_add, minlength=n)
