@@ -160,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_p.add_argument("--budget-neutral", action="store_true",
                        help="scale each design's budget levers so that its extra public cost equals the first design's")
     cmp_p.add_argument("--rank-by", default="rd_per_yuan",
-                       help="ranking metric: rd_per_yuan (default) or an indicator key (mean change over the window)")
+                       help="ranking metric: rd_per_yuan (default: business R&D per public yuan), total_rd_per_yuan "
+                       "(business + universities' and institutes' R&D per public yuan) or an indicator key (mean "
+                       "change over the window)")
     cmp_p.add_argument("--no-charts", action="store_true", help="skip the cost-effectiveness chart and report charts")
     executor_options(cmp_p)
     cmp_p.set_defaults(func=cmd_compare)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from qhsim.errors import InputError
 from qhsim.experiments.comparison import analyse, compare, leverage, rank, rd_per_yuan
 from qhsim.experiments.report import write_comparison
 from qhsim.output.report import display_width
@@ -70,6 +71,23 @@ def test_one_leverage_definition_for_compare_precision_and_responses() -> None:
     assert lev.at[("d1", "total"), "rd_per_yuan"] == one["leverage"] == 1.5
     assert math.isnan(leverage(*[runs[(runs.point == p) & (runs.seed == 2)] for p in (0, 1)])["leverage"])
     assert math.isnan(rd_per_yuan(1.0, -2.0)) and list(rd_per_yuan([3.0, 1.0], [2.0, 0.0]))[0] == 1.5
+
+
+def test_rank_by_total_rd_per_yuan_counts_the_public_side() -> None:
+    """d1 buys business R&D (+3 亿 for +2 亿), d2 only universities' and institutes' R&D (+4 亿 for +2 亿, as
+    vouchers do): first by business R&D per yuan is d1, by total R&D per yuan d2; a metric compare cannot compute
+    is refused before any run."""
+    runs = runs_frame({0: [[10, 10, 10], [20, 20, 20]], 1: [[10, 11, 12], [20, 21, 22]], 2: [[10, 10, 10], [20, 20, 20]]},
+                      {0: [[1e4] * 3, [1e4] * 3], 1: [[1e4, 2e4, 2e4], [1e4, 2e4, 2e4]], 2: [[1e4, 2e4, 2e4], [1e4, 2e4, 2e4]]})
+    runs["public_rd"] = 5.0
+    runs.loc[(runs.point == 2) & (runs.year >= 2025), "public_rd"] = 7.0
+    business = analyse(runs, "d0", ["d1", "d2"])
+    total = analyse(runs, "d0", ["d1", "d2"], rank_by="total_rd_per_yuan")
+    assert business["ranking"]["design"].iloc[0] == "d1" and total["ranking"]["design"].iloc[0] == "d2"
+    assert total["ranking"]["metric"].iloc[0] == "total_rd_per_yuan"
+    assert total["ranking"].set_index("design").at["d2", "median"] == pytest.approx(2.0)
+    with pytest.raises(InputError, match="--rank-by total_rd: allowed rd_per_yuan, total_rd_per_yuan or an indicator"):
+        compare(SCENARIOS / "baseline.toml", [SCENARIOS / "vouchers_expanded.toml"], rank_by="total_rd")
 
 
 def test_rank_probabilities_and_pairwise() -> None:

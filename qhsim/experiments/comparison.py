@@ -51,6 +51,7 @@ RD = "business_rd"
 PUBLIC_RD = "public_rd"  # universities' and institutes' R&D: with business R&D, the R&D intensity indicator's total
 FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
 RANK_DEFAULT = "rd_per_yuan"
+RANK_TOTAL = "total_rd_per_yuan"  # total R&D (business + public) per public yuan, what R&D intensity counts
 MAX_DESIGNS = 12
 BUDGET_TOLERANCE = 0.02  # relative gap in extra cost accepted by budget-neutral scaling
 BUDGET_ITERATIONS = 3
@@ -249,9 +250,11 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                                      "total_p05": qt["p05"], "total_p95": qt["p95"]}
                 if item == "total" and rank_by == RANK_DEFAULT:
                     metric[labels[p]] = pd.Series(ratio, index=d.index)
-        if rank_by != RANK_DEFAULT:
+                if item == "total" and rank_by == RANK_TOTAL:
+                    metric[labels[p]] = pd.Series(rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy()), index=d.index)
+        if rank_by not in (RANK_DEFAULT, RANK_TOTAL):
             if rank_by not in cols:
-                raise InputError(f"--rank-by {rank_by}: allowed {RANK_DEFAULT} or an indicator key "
+                raise InputError(f"--rank-by {rank_by}: allowed {RANK_DEFAULT}, {RANK_TOTAL} or an indicator key "
                                  f"({', '.join(cols[:6])}, ...)")
             metric[labels[p]] = changes_window(prov, p, rank_by, window)
     costs, leverage = pd.DataFrame(cost_rows), pd.DataFrame(lev_rows)
@@ -264,6 +267,13 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
 def changes_window(prov: pd.DataFrame, point: int, key: str, window: Sequence[int]) -> pd.Series:
     delta = prov.loc[point][key] - prov.loc[0][key]
     return delta[delta.index.get_level_values("year").isin(list(window))].groupby(level=RUN_KEYS).mean()
+
+
+def check_rank_by(rank_by: str) -> None:
+    """A ranking metric ``compare`` can compute: R&D per public yuan (business or total) or an indicator key."""
+    if rank_by not in (RANK_DEFAULT, RANK_TOTAL) and rank_by not in data.load("indicators"):
+        raise InputError(f"--rank-by {rank_by}: allowed {RANK_DEFAULT}, {RANK_TOTAL} or an indicator key of "
+                         "qhsim/data/indicators.toml (e.g. rd_intensity, hte_count)")
 
 
 def rank(metric: dict[str, pd.Series], name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -378,8 +388,10 @@ def compare(
     folder (checked before anything runs; rerun to resume); ``qhsim.experiments.report.write_comparison(result)``
     then writes the report files into it and marks it complete. ``progress(done, total)`` is called after each
     run, ``cancel`` (a ``threading.Event``) stops the runs (raises ``Cancelled``). ``rank_by``:
-    "rd_per_yuan" (default) or an indicator key (its mean change over the window).
+    "rd_per_yuan" (default: business R&D per public yuan), "total_rd_per_yuan" (business + universities' and
+    institutes' R&D per public yuan) or an indicator key (its mean change over the window); checked before any run.
     """
+    check_rank_by(rank_by)
     base_d = base if isinstance(base, Design) else design_from_file(base)
     variants = [d if isinstance(d, Design) else design_from_file(d) for d in designs]
     if not variants:
