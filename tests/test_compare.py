@@ -180,6 +180,21 @@ def test_dashboard_summary_shows_business_and_total_rd_per_yuan(small_comparison
     assert "business R&D per yuan of public cost" in table.columns
 
 
+def test_dashboard_ranking_title_and_cache_key_follow_the_ranking_metric(small_comparison) -> None:
+    """The dashboard heads the ranking with the metric the comparison was ranked by, and a comparison ranked by total
+    R&D per yuan is a different cache entry."""
+    from qhsim.dashboard import compare as dashboard_compare
+    from qhsim.dashboard.state import Session
+
+    res, _ = small_comparison
+    assert dashboard_compare.ranking_title(res, "en").startswith("Ranking (by business R&D")
+    by_total = dataclasses.replace(res, ranking=res.ranking.assign(metric="total_rd_per_yuan"))
+    assert dashboard_compare.ranking_title(by_total, "en").startswith("Ranking (by total R&D")
+    assert "全社会研发" in dashboard_compare.ranking_title(by_total, "zh")
+    s = Session.start()
+    assert dashboard_compare.key(s, False) != dashboard_compare.key(s, False, "total_rd_per_yuan")
+
+
 def test_comparison_text_shows_each_change_in_its_indicators_precision(small_comparison) -> None:
     """Counts change by whole firms in the yearly columns (no "+1.00"), their window mean carries one decimal more."""
     _, out = small_comparison

@@ -191,6 +191,7 @@ def test_compare_two_designs(dash):
     d.set_field("Design name", "grants_3x")
     d.page.locator(".qh-add-design").click()
     d.page.wait_for_function("() => document.querySelector('.qh-design-count').innerText.endsWith(': 2')")
+    d.page.get_by_text("Rank by total R&D (business + universities, institutes)").click()  # the Vuetify input is hidden
     d.page.locator(".qh-compare").click()
     d.page.locator(".qh-compare-result").wait_for(timeout=180_000)
     d.wait_charts()
@@ -198,6 +199,7 @@ def test_compare_two_designs(dash):
     table = d.page.locator(".qh-compare-result").text_content()
     assert "deduction_200" in table and "grants_3x" in table and "business R&D per yuan" in table
     assert "total R&D (business + universities, institutes) per yuan" in table
+    assert d.page.get_by_text("Ranking (by total R&D").count() == 1
     assert d.errors == []
 
 

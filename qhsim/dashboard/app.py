@@ -20,6 +20,7 @@ from qhsim.dashboard.pages import PAGES
 from qhsim.dashboard.runs import Cancelled, DashboardRun, execute
 from qhsim.dashboard.state import Session, parse_seeds, shipped_scenarios
 from qhsim.errors import InputError
+from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
 
 lang = solara.reactive("zh")
 session = solara.reactive(None)  # Session, created on first render of each browser session
@@ -151,7 +152,8 @@ def Page():
             compare_task.progress = 100.0 * p
 
         k, result = compare.run_comparison(_session(), pages.budget_neutral.value, progress,
-                                           cancelled=lambda: not compare_task.is_current())
+                                           cancelled=lambda: not compare_task.is_current(),
+                                           rank_by=RANK_TOTAL if pages.rank_total.value else RANK_DEFAULT)
         pages.last_compare.value = (k, result)
         return k
 

@@ -22,6 +22,7 @@ from qhsim.output.charts import chart_style
 from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
 from qhsim.dashboard.tables import percent, significant
+from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
 
 CACHE = RunCache(size=8)
 
@@ -36,29 +37,36 @@ def designs_of(s: Session) -> tuple:
     return base, variants
 
 
-def key(s: Session, budget_neutral: bool) -> str:
+def key(s: Session, budget_neutral: bool, rank_by: str = RANK_DEFAULT) -> str:
     base, variants = designs_of(s)
     what = {"base": base.scenario_key, "designs": [(d.name, d.scenario_key) for d in variants],
             "scale": s.scale, "seeds": list(s.seeds) if s.draws else [s.seed], "draws": s.draws or None,
-            "budget_neutral": budget_neutral}
+            "budget_neutral": budget_neutral, "rank_by": rank_by}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 
 def run_comparison(s: Session, budget_neutral: bool, progress: Callable[[float], None] = lambda p: None,
-                   cancelled: Callable[[], bool] = lambda: False, cache: RunCache = CACHE):
-    """(key, ``ComparisonResult``) of the session's designs against its baseline."""
+                   cancelled: Callable[[], bool] = lambda: False, cache: RunCache = CACHE, rank_by: str = RANK_DEFAULT):
+    """(key, ``ComparisonResult``) of the session's designs against its baseline, ranked by ``rank_by`` (business
+    or total R&D per public yuan, ``qhsim.experiments.comparison``)."""
     from qhsim.experiments import compare
 
-    k = key(s, budget_neutral)
+    k = key(s, budget_neutral, rank_by)
     hit = cache.get(k)
     if hit is not None:
         return k, hit
     base, variants = designs_of(s)
     result = compare(base, variants, seeds=s.seeds if s.draws else (s.seed,), draws=s.draws or None,
                      scale=s.scale, budget_neutral=budget_neutral, progress=lambda done, total: progress(done / total),
-                     cancel=CancelFlag(cancelled))
+                     cancel=CancelFlag(cancelled), rank_by=rank_by)
     cache.put(k, result)
     return k, result
+
+
+def ranking_title(result, lang: str) -> str:
+    """The ranking's heading: by business or by total R&D per public yuan, as the comparison was ranked."""
+    metric = result.ranking["metric"].iloc[0] if len(result.ranking) else RANK_DEFAULT
+    return i18n.text("ranking_total" if metric == RANK_TOTAL else "ranking", lang)
 
 
 def summary(result, lang: str) -> pd.DataFrame:

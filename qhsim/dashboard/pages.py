@@ -22,6 +22,7 @@ save_name = solara.reactive("my_design")
 path_text = solara.reactive("")
 design_name = solara.reactive("design 1")
 budget_neutral = solara.reactive(False)
+rank_total = solara.reactive(False)  # rank designs by total R&D per public yuan instead of business R&D
 last_compare = solara.reactive(None)  # (key, ComparisonResult) of this session's last comparison
 store_path = solara.reactive("")
 store = solara.reactive(None)  # explore.Store opened on the Experiments page
@@ -248,6 +249,7 @@ def ComparePage(ctx):
             solara.Text(f"• {d.name}: {changes}", style={"font-size": "13px"})
     with solara.Row(style={"gap": "12px", "align-items": "center"}):
         solara.Checkbox(label=i18n.text("budget_neutral", L), value=budget_neutral)
+        solara.Checkbox(label=i18n.text("rank_total", L), value=rank_total)
         solara.Button(i18n.text("compare_run", L), color="primary", classes=["qh-compare"], on_click=lambda: task(),
                       disabled=task.pending or not s.designs)
         solara.Button(i18n.text("cancel", L), on_click=task.cancel, disabled=not task.pending)
@@ -258,7 +260,7 @@ def ComparePage(ctx):
     if last_compare.value is None:
         return
     k, result = last_compare.value
-    solara.Markdown(f"**{i18n.text('ranking', L)}** · {i18n.text('window', L)} {result.window[0]}–{result.window[1]}"
+    solara.Markdown(f"**{compare.ranking_title(result, L)}** · {i18n.text('window', L)} {result.window[0]}–{result.window[1]}"
                     f" · {result.meta.get('runs', '')} {i18n.text('runs', L)}")
     with solara.Column(classes=["qh-compare-result"]):
         Table(compare.summary(result, L), items_per_page=10)
