@@ -244,14 +244,14 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                                  "p05": q["p05"], "median": q["median"], "p95": q["p95"]})
                 if item == "total":  # the same per total R&D (business + public, what R&D intensity counts)
                     total = extra_rd + extra_public
-                    qt = quantiles(rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy()))
+                    total_ratio = rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy())
+                    qt = quantiles(total_ratio)
                     lev_rows[-1] |= {"extra_public_rd": float(extra_public.mean()),
                                      "total_rd_per_yuan": rd_per_yuan(float(total.mean()), mean_cost),
                                      "total_p05": qt["p05"], "total_p95": qt["p95"]}
-                if item == "total" and rank_by == RANK_DEFAULT:
-                    metric[labels[p]] = pd.Series(ratio, index=d.index)
-                if item == "total" and rank_by == RANK_TOTAL:
-                    metric[labels[p]] = pd.Series(rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy()), index=d.index)
+                    per_run = {RANK_DEFAULT: ratio, RANK_TOTAL: total_ratio}
+                    if rank_by in per_run:
+                        metric[labels[p]] = pd.Series(per_run[rank_by], index=d.index)
         if rank_by not in (RANK_DEFAULT, RANK_TOTAL):
             if rank_by not in cols:
                 raise InputError(f"--rank-by {rank_by}: allowed {RANK_DEFAULT}, {RANK_TOTAL} or an indicator key "

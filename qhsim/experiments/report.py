@@ -40,6 +40,11 @@ def interval(mid: float, lo: float, hi: float, signed: bool = True) -> str:
     return f"{format_number(mid, signed)} [{format_number(lo, signed)}, {format_number(hi, signed)}]"
 
 
+def _table(heads: list[list[str]], body: list[list[str]], left: list[bool], title: str) -> str:
+    """One block of comparison.txt: a text table whose labels wrap at TEXT_WIDTH."""
+    return format_table(heads, body, left, title, width=TEXT_WIDTH)
+
+
 def _pct(p: float) -> str:
     return "—" if p is None or math.isnan(p) else f"{100 * p:.0f}%"
 
@@ -74,8 +79,8 @@ def format_comparison(res: ComparisonResult) -> str:
             body.append([short_label(key)] + [format_value(rows.at[p, "median"], key, True) for p in periods]
                         + [f"{format_fixed(w['median'], digits, True)} [{format_fixed(w['p05'], digits, True)}, "
                            f"{format_fixed(w['p95'], digits, True)}]"])
-        blocks.append(format_table(heads, body, [True] + [False] * (len(heads[0]) - 1),
-                                   f"{design} − {res.base}: 指标变化(中位数) indicator changes (median)", width=TEXT_WIDTH))
+        blocks.append(_table(heads, body, [True] + [False] * (len(heads[0]) - 1),
+                             f"{design} − {res.base}: 指标变化(中位数) indicator changes (median)"))
     lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
     costs = res.costs.set_index(["design", "item"])
     heads = [["方案", "额外公共成本亿元", "税式支出", "额外企业研发亿元", "元研发/元公共成本"],
@@ -88,17 +93,16 @@ def format_comparison(res: ComparisonResult) -> str:
         body.append([design, interval(c["mean"], c["p05"], c["p95"]), format_number(tax, True),
                      interval(r["extra_rd"], r["extra_rd_p05"], r["extra_rd_p95"]),
                      interval(r["rd_per_yuan"], r["p05"], r["p95"], signed=False)])
-    blocks.append(format_table(heads, body, [True, False, False, False, False],
-                               f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])",
-                                   width=TEXT_WIDTH))
+    blocks.append(_table(heads, body, [True, False, False, False, False],
+                         f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])"))
     # programmes that act through universities and institutes show here
     heads = [["方案", "额外公共部门研发亿元", "全社会研发/元公共成本"],
              ["design", "extra public-sector R&D", "total R&D per public yuan"]]
     body = [[design, format_number(lev.at[design, "extra_public_rd"], True),
              interval(lev.at[design, "total_rd_per_yuan"], lev.at[design, "total_p05"], lev.at[design, "total_p95"],
                       signed=False)] for design in res.designs]
-    blocks.append(format_table(heads, body, [True, False, False],
-                               "全社会研发（企业+高校院所）Total R&D: business + universities and institutes", width=TEXT_WIDTH))
+    blocks.append(_table(heads, body, [True, False, False],
+                         "全社会研发（企业+高校院所）Total R&D: business + universities and institutes"))
     lev_all = res.leverage
     total_cost = lev_all[lev_all["instrument"] == "total"].set_index("design")["extra_cost"]
     by_instr = lev_all[(lev_all["instrument"] != "total")
@@ -107,31 +111,27 @@ def format_comparison(res: ComparisonResult) -> str:
         heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"]]
         body = [[r.design, r.instrument, format_number(r.extra_cost, True), interval(r.rd_per_yuan, r.p05, r.p95, False)]
                 for r in by_instr.itertuples()]
-        blocks.append(format_table(heads, body, [True, True, False, False],
-                                   "分工具 By instrument: 方案额外研发/该工具额外成本 design's extra R&D / instrument's extra cost",
-                                       width=TEXT_WIDTH))
+        blocks.append(_table(heads, body, [True, True, False, False],
+                             "分工具 By instrument: 方案额外研发/该工具额外成本 design's extra R&D / instrument's extra cost"))
     if res.budget is not None:
         b = res.budget
         heads = [["方案", "预算缩放", "调整前成本", "调整后成本", "状态"],
                  ["design", "budget scale", "cost before", "cost after", "status"]]
         body = [[r.design, f"{r.scale:.2f}", format_number(r.extra_cost_before, True),
                  format_number(r.extra_cost_after, True), r.status] for r in b.itertuples()]
-        blocks.append(format_table(heads, body, [True, False, False, False, True],
-                                   f"预算中性 Budget-neutral: 额外成本对齐 extra cost matched to {res.designs[0]}",
-                                       width=TEXT_WIDTH))
+        blocks.append(_table(heads, body, [True, False, False, False, True],
+                             f"预算中性 Budget-neutral: 额外成本对齐 extra cost matched to {res.designs[0]}"))
     rk = res.ranking
     if len(rk):
         heads = [["排名", "方案", "指标", "P(第一)", "平均名次"], ["rank", "design", rk["metric"].iloc[0], "P(first)", "mean rank"]]
         body = [[str(r.rank), r.design, interval(r.median, r.p05, r.p95, signed=r.metric != "rd_per_yuan"),
                  _pct(r.p_first), f"{r.mean_rank:.2f}"] for r in rk.itertuples()]
-        blocks.append(format_table(heads, body, [False, True, False, False, False], "排名 Ranking (中位数 median [5%, 95%])",
-                                   width=TEXT_WIDTH))
+        blocks.append(_table(heads, body, [False, True, False, False, False], "排名 Ranking (中位数 median [5%, 95%])"))
         pw = res.pairwise
         num = {d: str(i) for i, d in enumerate(names)}
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
         body = [[f"{num[a]} {a}"] + [_pct(pw.at[a, b]) for b in pw.columns] for a in pw.index]
-        blocks.append(format_table(heads, body, [True] + [False] * len(pw.columns), "两两比较 Pairwise (列为方案编号 columns: design numbers)",
-                                   width=TEXT_WIDTH))
+        blocks.append(_table(heads, body, [True] + [False] * len(pw.columns), "两两比较 Pairwise (列为方案编号 columns: design numbers)"))
     tg = res.targets
     if len(tg):
         tg = tg[tg["year"] >= start]
@@ -143,8 +143,8 @@ def format_comparison(res: ComparisonResult) -> str:
                  str(year), format_number(value)] + [_pct(row.get(n, math.nan)) for n in names]
                 for (ind, region, year, lab, value), row in wide.iterrows()]
         if body:
-            blocks.append(format_table(heads, body, [True, False, False] + [False] * len(names),
-                                       "达标概率 P(target met) (列为方案编号 columns: design numbers)", width=TEXT_WIDTH))
+            blocks.append(_table(heads, body, [True, False, False] + [False] * len(names),
+                                 "达标概率 P(target met) (列为方案编号 columns: design numbers)"))
     return "\n\n".join(blocks) + "\n"
 
 
