@@ -15,7 +15,7 @@ import pytest
 
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import analyse, compare, leverage, rank, rd_per_yuan
-from qhsim.experiments.report import write_comparison
+from qhsim.experiments.report import format_comparison, write_comparison
 from qhsim.output.report import display_width
 from qhsim.results import PROVINCE
 
@@ -150,8 +150,6 @@ def test_leverage_also_per_total_rd_the_r_and_d_intensity_counts(small_compariso
 
 def test_comparison_text_fits_100_columns_with_long_design_names_and_four_years(small_comparison) -> None:
     """Four report years and long design names made the change tables 107-109 columns wide: labels now wrap."""
-    from qhsim.experiments.report import format_comparison
-
     res, _ = small_comparison
     long = {d: f"{d}_with_a_much_longer_name" for d in res.designs}
     wide = dataclasses.replace(res, designs=[long[d] for d in res.designs], years=[2025, 2027, 2030, 2035])
@@ -191,6 +189,8 @@ def test_dashboard_ranking_title_and_cache_key_follow_the_ranking_metric(small_c
     by_total = dataclasses.replace(res, ranking=res.ranking.assign(metric="total_rd_per_yuan"))
     assert dashboard_compare.ranking_title(by_total, "en").startswith("Ranking (by total R&D")
     assert "全社会研发" in dashboard_compare.ranking_title(by_total, "zh")
+    ranked = format_comparison(by_total).split("排名 Ranking")[1].split("两两比较")[0]
+    assert "total_rd_per_yuan" in ranked and "[+" not in ranked  # a ratio, printed unsigned like rd_per_yuan
     s = Session.start()
     assert dashboard_compare.key(s, False) != dashboard_compare.key(s, False, "total_rd_per_yuan")
 

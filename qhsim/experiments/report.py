@@ -124,7 +124,8 @@ def format_comparison(res: ComparisonResult) -> str:
     rk = res.ranking
     if len(rk):
         heads = [["排名", "方案", "指标", "P(第一)", "平均名次"], ["rank", "design", rk["metric"].iloc[0], "P(first)", "mean rank"]]
-        body = [[str(r.rank), r.design, interval(r.median, r.p05, r.p95, signed=r.metric != "rd_per_yuan"),
+        # R&D per yuan (business or total) is a level, an indicator's window change a signed change
+        body = [[str(r.rank), r.design, interval(r.median, r.p05, r.p95, signed=not r.metric.endswith("rd_per_yuan")),
                  _pct(r.p_first), f"{r.mean_rank:.2f}"] for r in rk.itertuples()]
         blocks.append(_table(heads, body, [False, True, False, False, False], "排名 Ranking (中位数 median [5%, 95%])"))
         pw = res.pairwise
