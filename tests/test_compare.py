@@ -88,6 +88,9 @@ def test_rank_by_total_rd_per_yuan_counts_the_public_side() -> None:
     assert total["ranking"].set_index("design").at["d2", "median"] == pytest.approx(2.0)
     with pytest.raises(InputError, match="--rank-by total_rd: allowed rd_per_yuan, total_rd_per_yuan or an indicator"):
         compare(SCENARIOS / "baseline.toml", [SCENARIOS / "vouchers_expanded.toml"], rank_by="total_rd")
+    # an indicator key compare accepts, but without a province value in these runs: a message of its own
+    with pytest.raises(InputError, match="--rank-by hte_count: this indicator has no province value"):
+        analyse(runs.drop(columns=["hte_count"], errors="ignore"), "d0", ["d1", "d2"], rank_by="hte_count")
 
 
 def test_rank_probabilities_and_pairwise() -> None:

@@ -254,7 +254,8 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                         metric[labels[p]] = pd.Series(per_run[rank_by], index=d.index)
         if rank_by not in (RANK_DEFAULT, RANK_TOTAL):
             if rank_by not in cols:
-                raise InputError(f"--rank-by {rank_by}: allowed {RANK_DEFAULT}, {RANK_TOTAL} or an indicator key "
+                raise InputError(f"--rank-by {rank_by}: this indicator has no province value in the compared runs; "
+                                 f"allowed {RANK_DEFAULT}, {RANK_TOTAL} or one with a province value "
                                  f"({', '.join(cols[:6])}, ...)")
             metric[labels[p]] = changes_window(prov, p, rank_by, window)
     costs, leverage = pd.DataFrame(cost_rows), pd.DataFrame(lev_rows)
