@@ -17,8 +17,9 @@ each variant and the baseline with the same seed side by side, year by year, and
    - *market*: firms with the same R&D, revenue and size whose knowledge gain from the technology market (as buyer
      or seller) differs;
    - *programmes*: firms whose talent-programme research money differs;
-   - *other knowledge*: platform money, spillovers and the services bought with vouchers (the rest of the knowledge
-     step's gain);
+   - *vouchers*: firms with the same voucher whose knowledge from the technology services bought with innovation
+     vouchers differs (a firm whose voucher differs is the policy acting, not a leak);
+   - *other knowledge*: platform money and spillovers (the rest of the knowledge step's gain);
    - *patents*: firms with the same real R&D whose valid patent stock differs.
    For each channel the knowledge it adds is also compared: the sum over firms of |gain in variant − gain in
    base| (万元), so the channels that inject the most noise into firms' knowledge (and so into their R&D) stand out.
@@ -50,7 +51,7 @@ from qhsim.config import load_scenario, scenario_from_dict  # noqa: E402
 from qhsim.knowledge import talent as tl  # noqa: E402
 from qhsim.model import QinghaiModel  # noqa: E402
 
-CHANNELS = ("market", "programmes", "other knowledge")
+CHANNELS = ("market", "programmes", "vouchers", "other knowledge")
 # what may have differed first for a firm whose R&D drifts; "direct": nothing else did (the variant's rules changed
 # its decision: user cost, vouchers, grants, notches)
 CAUSES = ("subsidy or certificate", *(f"knowledge: {c}" for c in CHANNELS), "knowledge: own R&D", "revenue", "direct")
@@ -67,10 +68,20 @@ class Probe:
     def __init__(self, model: QinghaiModel):
         self.model = model
         self.gain: dict[str, np.ndarray] = {}
-        step = model.knowledge.step
+        self.voucher = np.zeros(0)  # each firm's voucher (万元) of the last step
+        step, services = model.knowledge.step, model.knowledge._voucher_services
+        bought: list[np.ndarray] = []
+
+        def probed_services(f, vouchers):
+            before = f.knowledge.copy()
+            out = services(f, vouchers)
+            bought.append(f.knowledge - before)
+            return out
 
         def probed(year, policy, firms, macro, vouchers):
             before = firms.knowledge.copy()
+            bought.clear()
+            self.voucher = np.asarray(vouchers, dtype=float).copy()
             out = step(year, policy, firms, macro, vouchers)
             last = model.knowledge.last
             n = len(firms)
@@ -81,10 +92,13 @@ class Probe:
                 money = np.fromiter(last.talent.research_to_firms.values(), dtype=float)
                 np.add.at(research, np.searchsorted(firms.uid, uids), money)
             total = firms.knowledge - before
-            self.gain = {"market": market, "programmes": research, "other knowledge": total - market - research}
+            voucher = bought[0] if bought else np.zeros(n)
+            self.gain = {"market": market, "programmes": research, "vouchers": voucher,
+                         "other knowledge": total - market - research - voucher}
             return out
 
         model.knowledge.step = probed
+        model.knowledge._voucher_services = probed_services
 
 
 def _differs(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
@@ -98,7 +112,7 @@ def _firm_state(m: QinghaiModel) -> pd.DataFrame:
     staff = _headcount(m)
     return pd.DataFrame({
         "rd_real": f.rd_real, "rd_reported": f.rd, "rd_active": f.rd_active, "knowledge": f.knowledge, "revenue": f.revenue,
-        "employees": f.employees, "subsidy": f.subsidy, "hte": f.hte_until >= year, "tbe": f.tbe_until >= year,
+        "employees": f.employees, "subsidy": f.subsidy, "voucher": m._probe.voucher, "hte": f.hte_until >= year, "tbe": f.tbe_until >= year,
         "patents": m.knowledge.ledger.get("patents", f.uid), "staff": staff.reindex(f.uid, fill_value=0).to_numpy(),
         **{f"gain_{c}": m._probe.gain.get(c, np.zeros(len(f))) for c in CHANNELS},
     }, index=pd.Index(f.uid, name="uid"))
@@ -132,12 +146,13 @@ def compare_year(base: QinghaiModel, var: QinghaiModel, tol: float, track: Track
     only = len(a.index.symmetric_difference(b.index))
     a, b = a.loc[both], b.loc[both]
     n = len(both)
-    d = {c: _differs(a[c], b[c], tol) for c in ("rd_real", "knowledge", "revenue", "employees", "subsidy", "patents",
+    d = {c: _differs(a[c], b[c], tol) for c in ("rd_real", "knowledge", "revenue", "employees", "subsidy", "voucher", "patents",
                                                 "staff", *(f"gain_{c}" for c in CHANNELS))}
     for c in ("rd_active", "hte", "tbe"):
         d[c] = a[c].to_numpy() != b[c].to_numpy()
     performers = (a.rd_real.to_numpy() > 0) | (b.rd_real.to_numpy() > 0)
     same_inputs = ~(d["rd_real"] | d["revenue"] | d["employees"])
+    own_inputs = {c: same_inputs for c in CHANNELS} | {"vouchers": ~d["voucher"]}
     row = {
         "year": base.year, "firms": n, "only in one run": only, "R&D performers": int(performers.sum()),
         "% performers R&D differs": 100 * d["rd_real"][performers].mean() if performers.any() else 0.0,
@@ -149,7 +164,7 @@ def compare_year(base: QinghaiModel, var: QinghaiModel, tol: float, track: Track
     for c in CHANNELS:
         key = f"gain_{c}"
         touched = (a[key].to_numpy() != 0) | (b[key].to_numpy() != 0)
-        leak = d[key] & same_inputs
+        leak = d[key] & own_inputs[c]
         row[f"{c}: firms with a gain"] = int(touched.sum())
         row[f"{c}: differs, same inputs"] = int(leak.sum())
         row[f"{c}: Σ|Δgain| 万元"] = float(np.abs(a[key].to_numpy() - b[key].to_numpy()).sum())

@@ -39,3 +39,15 @@ def test_a_variant_drifts_from_its_first_year_and_the_groups_add_up_to_its_extra
         m.run_to(2028)
     rd = [sum(r["business_rd"] for r in m.rows if r["region"] == "province") for m in (base, variant)]
     assert sum(track.delta.values()) == pytest.approx(rd[1] - rd[0], rel=1e-6, abs=1e-9)
+
+
+def test_voucher_services_are_a_channel_of_their_own():
+    """The knowledge bought with innovation vouchers is its own channel: firms gain from it once the baseline's
+    voucher budget starts (2018), and the expanded programme changes that gain from its first year."""
+    cr = report()
+    table, _ = cr.couple(SCENARIOS / "baseline.toml", SCENARIOS / "vouchers_expanded.toml", 2, 0.05, 2027, 1e-9)
+    assert (table.loc[:2017, "vouchers: firms with a gain"] == 0).all()
+    assert (table.loc[2018:, "vouchers: firms with a gain"] > 0).all()
+    assert (table.loc[:2025, "vouchers: Σ|Δgain| 万元"] == 0).all() and (table.loc[2026:, "vouchers: Σ|Δgain| 万元"] > 0).all()
+    # the services' knowledge follows the voucher alone: no firm with the same voucher gains differently
+    assert (table["vouchers: differs, same inputs"] == 0).all()
