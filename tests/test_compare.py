@@ -198,6 +198,44 @@ def test_dashboard_ranking_title_and_cache_key_follow_the_ranking_metric(small_c
     assert dashboard_compare.key(s, False) != dashboard_compare.key(s, False, "total_rd_per_yuan")
 
 
+def test_dashboard_chart_plots_the_ranking_metric(small_comparison) -> None:
+    """The comparison chart's R&D-per-yuan panel plots what the comparison was ranked by: total R&D per public yuan
+    (bars and 90% band from total_rd_per_yuan, total_p05, total_p95) when ranked by it, business R&D otherwise; an
+    indicator ranking keeps business R&D in the chart and names the indicator in the heading."""
+    from matplotlib.container import BarContainer
+
+    from qhsim.dashboard import compare as dashboard_compare
+    from qhsim.dashboard import i18n
+
+    res, _ = small_comparison
+    lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design").reindex(res.designs)
+    # the grants design raises universities' and institutes' R&D too: the two ratios differ, the test can tell them apart
+    assert abs(lev.at["more_ex_ante_grants", "total_rd_per_yuan"] - lev.at["more_ex_ante_grants", "rd_per_yuan"]) > 1e-3
+
+    def panel(result, lang: str = "en"):
+        ax = dashboard_compare.figure(result, "rd_intensity", lang).axes[0]
+        bars = next(c for c in ax.containers if isinstance(c, BarContainer))
+        lows, highs = zip(*[(seg[0][0], seg[1][0]) for seg in bars.errorbar.lines[2][0].get_segments()])
+        return ax.get_title(), [b.get_width() for b in bars], list(lows), list(highs)
+
+    def expected(mid: str, lo: str, hi: str):
+        m = lev[mid].to_numpy(float)
+        return list(m), list(m - abs(m - lev[lo].to_numpy(float))), list(m + abs(lev[hi].to_numpy(float) - m))
+
+    by_total = dataclasses.replace(res, ranking=res.ranking.assign(metric="total_rd_per_yuan"))
+    for result, cols, label in ((res, ("rd_per_yuan", "p05", "p95"), "rd_per_yuan"),
+                                (by_total, ("total_rd_per_yuan", "total_p05", "total_p95"), "total_rd_per_yuan")):
+        title, widths, lows, highs = panel(result)
+        assert title == i18n.text(label, "en")
+        mids, los, his = expected(*cols)
+        assert widths == pytest.approx(mids) and lows == pytest.approx(los) and highs == pytest.approx(his)
+    assert panel(by_total, "zh")[0] == i18n.text("total_rd_per_yuan", "zh")
+    by_indicator = dataclasses.replace(res, ranking=res.ranking.assign(metric="rd_intensity"))
+    assert panel(by_indicator)[0] == i18n.text("rd_per_yuan", "en")
+    assert "R&D expenditure / GDP" in dashboard_compare.ranking_title(by_indicator, "en")
+    assert "研发投入强度" in dashboard_compare.ranking_title(by_indicator, "zh")
+
+
 def test_comparison_text_shows_each_change_in_its_indicators_precision(small_comparison) -> None:
     """Counts change by whole firms in the yearly columns (no "+1.00"), their window mean carries one decimal more."""
     _, out = small_comparison

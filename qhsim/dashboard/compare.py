@@ -63,10 +63,26 @@ def run_comparison(s: Session, budget_neutral: bool, progress: Callable[[float],
     return k, result
 
 
+def ranking_metric(result) -> str:
+    """The metric the comparison was ranked by, as its ranking table records it (``RANK_DEFAULT``, business R&D
+    per public yuan, when there is no ranking): the one source for the ranking's heading and the chart."""
+    return str(result.ranking["metric"].iloc[0]) if len(result.ranking) else RANK_DEFAULT
+
+
 def ranking_title(result, lang: str) -> str:
-    """The ranking's heading: by business or by total R&D per public yuan, as the comparison was ranked."""
-    metric = result.ranking["metric"].iloc[0] if len(result.ranking) else RANK_DEFAULT
-    return i18n.text("ranking_total" if metric == RANK_TOTAL else "ranking", lang)
+    """The ranking's heading: by business or total R&D per public yuan, or by an indicator's change (a store
+    written by ``qhsim compare --rank-by KEY``), as the comparison was ranked."""
+    metric = ranking_metric(result)
+    if metric in (RANK_DEFAULT, RANK_TOTAL):
+        return i18n.text("ranking_total" if metric == RANK_TOTAL else "ranking", lang)
+    return i18n.text("ranking_indicator", lang).format(indicator=i18n.indicator(metric, lang, unit=False))
+
+
+def leverage_columns(result) -> tuple[str, str, str]:
+    """(ratio, p05, p95) columns of the leverage table the chart plots: total R&D per public yuan when the comparison
+    was ranked by it, business R&D per public yuan otherwise (also for an indicator ranking)."""
+    return ("total_rd_per_yuan", "total_p05", "total_p95") if ranking_metric(result) == RANK_TOTAL \
+        else ("rd_per_yuan", "p05", "p95")
 
 
 def summary(result, lang: str) -> pd.DataFrame:
@@ -108,20 +124,22 @@ def _interval(mid: float, lo: float, hi: float) -> str:
 
 
 def figure(result, indicator: str, lang: str) -> Figure:
-    """R&D per yuan of public cost with its 90% interval, and the indicator's change in 2035, per design."""
+    """R&D per yuan of public cost with its 90% interval (total R&D when the comparison was ranked by it, business
+    R&D otherwise: ``leverage_columns``), and the indicator's change in the last year, per design."""
     fig = Figure(figsize=(11, 3.6), dpi=100)
     fig.subplots_adjust(left=0.15, right=0.98, bottom=0.15, top=0.86, wspace=0.6)
     lev = result.leverage[result.leverage["instrument"] == "total"].set_index("design").reindex(result.designs)
     last = str(max(result.years))
     ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] == last)]
     ch = ch.set_index("design").reindex(result.designs)
+    ratio, lo, hi = leverage_columns(result)
     with chart_style():
-        for ax, frame, mid, title in (
-                (fig.add_subplot(1, 2, 1), lev, "rd_per_yuan", i18n.text("rd_per_yuan", lang)),
-                (fig.add_subplot(1, 2, 2), ch, "mean", f"{i18n.indicator(indicator, lang)} · Δ {last}")):
+        for ax, frame, (mid, low, high), title in (
+                (fig.add_subplot(1, 2, 1), lev, (ratio, lo, hi), i18n.text(ratio, lang)),
+                (fig.add_subplot(1, 2, 2), ch, ("mean", "p05", "p95"), f"{i18n.indicator(indicator, lang)} · Δ {last}")):
             y = np.arange(len(frame))
             values = frame[mid].to_numpy(float)
-            err = np.vstack([values - frame["p05"].to_numpy(float), frame["p95"].to_numpy(float) - values])
+            err = np.vstack([values - frame[low].to_numpy(float), frame[high].to_numpy(float) - values])
             ax.barh(y, values, xerr=np.nan_to_num(np.abs(err)), color="#1f5f99", alpha=0.8, capsize=4)
             ax.set_yticks(y, list(frame.index), fontsize=8)
             ax.axvline(0, color="grey", lw=0.8)

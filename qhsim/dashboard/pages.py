@@ -233,6 +233,15 @@ def ExportPage(ctx):
 
 
 @solara.component
+def RankingHeading(result, L):
+    """What the comparison's ranking is by (``compare.ranking_title``), its window and number of runs (a re-opened
+    store's manifest does not record the latter)."""
+    runs = result.meta.get("runs")
+    solara.Markdown(f"**{compare.ranking_title(result, L)}** · {i18n.text('window', L)} {result.window[0]}–{result.window[1]}"
+                    + (f" · {runs} {i18n.text('runs', L)}" if runs else ""))
+
+
+@solara.component
 def ComparePage(ctx):
     s, L, task = ctx.session, ctx.lang, ctx.compare_task
     solara.Markdown(i18n.text("compare_help", L))
@@ -260,8 +269,7 @@ def ComparePage(ctx):
     if last_compare.value is None:
         return
     k, result = last_compare.value
-    solara.Markdown(f"**{compare.ranking_title(result, L)}** · {i18n.text('window', L)} {result.window[0]}–{result.window[1]}"
-                    f" · {result.meta.get('runs', '')} {i18n.text('runs', L)}")
+    RankingHeading(result, L)
     with solara.Column(classes=["qh-compare-result"]):
         Table(compare.summary(result, L), items_per_page=10)
     if result.budget is not None:
@@ -297,6 +305,7 @@ def ExperimentsPage(ctx):
         return
     solara.Text(f"{st.folder} · {st.kind} · {', '.join(st.levers)}", style={"font-size": "13px"})
     if st.kind == "compare":
+        RankingHeading(st.comparison, L)
         Table(compare.summary(st.comparison, L), items_per_page=10)
         IndicatorSelect(ctx, keys=st.indicators)
         Table(compare.changes(st.comparison, indicator_key.value, L), items_per_page=10)
