@@ -203,6 +203,18 @@ def test_compare_two_designs(dash):
     assert d.errors == []
 
 
+def open_store(d, store, command: list[str]):
+    """Write a store with ``qhsim COMMAND --out STORE`` and load it on the Experiments page (in English)."""
+    done = subprocess.run([sys.executable, "-m", "qhsim.cli", *command, "--out", str(store)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    d.english()
+    d.goto("experiments")
+    d.set_field("Sweep or compare folder", store)
+    d.page.locator(".qh-load-store").click()
+    return d
+
+
 def test_experiments_page_opens_a_sweep_store(dash, tmp_path):
     experiment = tmp_path / "tiny_sweep.toml"
     experiment.write_text(f"""
@@ -218,20 +230,24 @@ values = [0, 60000]
 paths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]
 values = [1.0, 3.0]
 """, encoding="utf-8")
-    store = tmp_path / "store"
-    done = subprocess.run([sys.executable, "-m", "qhsim.cli", "sweep", str(experiment), "--out", str(store)],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    d = dash()
-    d.english()
-    d.goto("experiments")
-    d.set_field("Sweep or compare folder", store)
-    d.page.locator(".qh-load-store").click()
+    d = open_store(dash(), tmp_path / "store", ["sweep", str(experiment)])
     d.page.locator(".qh-prim").wait_for(timeout=60_000)
     d.wait_charts()
     d.screenshot("experiments")
     text = d.page.locator(".qh-prim").text_content()
     assert "PRIM" in text and "design points" in text
+    assert d.errors == []
+
+
+def test_experiments_page_opens_a_compare_store_ranked_by_total_rd(dash, tmp_path):
+    """A store written by ``qhsim compare --rank-by total_rd_per_yuan``: the page heads its ranking with that metric."""
+    d = open_store(dash(), tmp_path / "store", ["compare", "scenarios/baseline.toml", "scenarios/more_ex_ante_grants.toml",
+                                                "--scale", "0.05", "--end-year", "2027", "--seeds", "1,2",
+                                                "--rank-by", "total_rd_per_yuan"])
+    d.page.get_by_text("Ranking (by total R&D").wait_for(timeout=60_000)
+    d.wait_charts()
+    d.screenshot("experiments_compare")
+    assert d.page.get_by_text("Ranking (by business R&D").count() == 0
     assert d.errors == []
 
 
