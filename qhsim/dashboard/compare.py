@@ -99,9 +99,11 @@ def summary(result, lang: str) -> pd.DataFrame:
             l = lev.loc[d]
             row[i18n.text("extra_cost", lang)] = _interval(l["extra_cost"], l["extra_cost_p05"], l["extra_cost_p95"])
             row[i18n.text("extra_rd", lang)] = _interval(l["extra_rd"], l["extra_rd_p05"], l["extra_rd_p95"])
-            row[i18n.text("rd_per_yuan", lang)] = _interval(l["rd_per_yuan"], l["p05"], l["p95"])
+            # ratios, not changes: unsigned, as comparison.txt prints them ("+1.07" read as an increase)
+            row[i18n.text("rd_per_yuan", lang)] = _interval(l["rd_per_yuan"], l["p05"], l["p95"], signed=False)
             # talent grants and technology transfer act mostly on universities' and institutes' R&D
-            row[i18n.text("total_rd_per_yuan", lang)] = _interval(l["total_rd_per_yuan"], l["total_p05"], l["total_p95"])
+            row[i18n.text("total_rd_per_yuan", lang)] = _interval(l["total_rd_per_yuan"], l["total_p05"], l["total_p95"],
+                                                                  signed=False)
         rows.append(row)
     return pd.DataFrame(rows).fillna("—")
 
@@ -115,12 +117,12 @@ def changes(result, indicator: str, lang: str) -> pd.DataFrame:
     return wide.reset_index(drop=True)
 
 
-def _interval(mid: float, lo: float, hi: float) -> str:
+def _interval(mid: float, lo: float, hi: float, signed: bool = True) -> str:
     if not np.isfinite(mid):
         return "—"
     if np.isfinite(lo) and np.isfinite(hi) and (lo, hi) != (mid, mid):
-        return f"{significant(mid)} [{significant(lo)}, {significant(hi)}]"
-    return significant(mid)
+        return f"{significant(mid, signed=signed)} [{significant(lo, signed=signed)}, {significant(hi, signed=signed)}]"
+    return significant(mid, signed=signed)
 
 
 def figure(result, indicator: str, lang: str) -> Figure:
