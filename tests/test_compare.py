@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import analyse, compare, leverage, rank, rd_per_yuan
-from qhsim.experiments.report import format_comparison, write_comparison
+from qhsim.experiments.comparison import ComparisonResult, analyse, compare, leverage, rank, rd_per_yuan
+from qhsim.experiments.report import cost_effectiveness_chart, cost_effectiveness_figure, format_comparison, write_comparison
+from qhsim.output.report import format_number
 from qhsim.output.report import display_width
 from qhsim.results import PROVINCE
 
@@ -91,6 +92,61 @@ def test_rank_by_total_rd_per_yuan_counts_the_public_side() -> None:
     # an indicator key compare accepts, but without a province value in these runs: a message of its own
     with pytest.raises(InputError, match="--rank-by hte_count: this indicator has no province value"):
         analyse(runs.drop(columns=["hte_count"], errors="ignore"), "d0", ["d1", "d2"], rank_by="hte_count")
+
+
+def total_rd_runs() -> pd.DataFrame:
+    """Each design +2 亿 of grants per run from 2025. d1: business R&D +3 亿 in both runs, universities' and
+    institutes' R&D +0 and +8 亿 (total +3, +11); d2: only universities' and institutes' R&D, +4 亿 in both."""
+    runs = runs_frame({0: [[10, 10, 10], [20, 20, 20]], 1: [[10, 11, 12], [20, 21, 22]], 2: [[10, 10, 10], [20, 20, 20]]},
+                      {0: [[1e4] * 3] * 2, 1: [[1e4, 2e4, 2e4]] * 2, 2: [[1e4, 2e4, 2e4]] * 2})
+    runs["public_rd"] = 5.0
+    runs.loc[(runs.point == 1) & (runs.seed == 2) & (runs.year >= 2025), "public_rd"] = 9.0
+    runs.loc[(runs.point == 2) & (runs.year >= 2025), "public_rd"] = 7.0
+    return runs
+
+
+def test_extra_total_rd_with_its_interval_over_runs() -> None:
+    """The extra total R&D (business + universities' and institutes') over the window: mean and 5%/95% of the per-run
+    sums, the numerator of total R&D per public yuan."""
+    lev = analyse(total_rd_runs(), "d0", ["d1", "d2"])["leverage"].set_index(["design", "instrument"])
+    d1, d2 = lev.loc[("d1", "total")], lev.loc[("d2", "total")]
+    assert d1["extra_total_rd"] == pytest.approx(7.0)  # (3 + 11) / 2
+    assert (d1["extra_total_rd_p05"], d1["extra_total_rd_p95"]) == pytest.approx((3.4, 10.6))  # 3 + 0.05 x 8, 3 + 0.95 x 8
+    assert d1["extra_total_rd"] == pytest.approx(d1["extra_rd"] + d1["extra_public_rd"])
+    assert d1["total_rd_per_yuan"] == pytest.approx(d1["extra_total_rd"] / d1["extra_cost"]) == pytest.approx(3.5)
+    assert (d2["extra_total_rd"], d2["extra_total_rd_p05"], d2["extra_total_rd_p95"]) == pytest.approx((4.0, 4.0, 4.0))
+    assert d2["extra_rd"] == 0.0
+
+
+def test_cost_effectiveness_chart_plots_total_rd_when_ranked_by_it(tmp_path: Path) -> None:
+    """cost_effectiveness.png plots what the comparison was ranked by: extra total R&D (point and 90% interval) with
+    total R&D per yuan in the legend when ranked by total R&D per public yuan; extra business R&D with business R&D
+    per yuan otherwise, also for an indicator ranking."""
+    runs = total_rd_runs()
+
+    def drawn(rank_by: str):
+        tables = analyse(runs, "d0", ["d1", "d2"], rank_by)
+        res = ComparisonResult("d0", ["d1", "d2"], tables.pop("window"), tables.pop("years"), runs, **tables)
+        ax = cost_effectiveness_figure(res).axes[0]
+        points = []
+        for c in ax.containers:  # one errorbar per design: the point, then x and y error bars
+            (x, y), = c.lines[0].get_xydata()
+            (_, lo), (_, hi) = c.lines[2][1].get_segments()[0]
+            points += [x, y, lo, hi]
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        return res, " ".join(f"{ax.get_ylabel()} {ax.get_title()}".split()), points, legend  # labels may wrap
+
+    res, text, points, legend = drawn("total_rd_per_yuan")
+    lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
+    assert "Extra total R&D (business + universities and institutes)" in text and "total R&D" in text.split("vs")[0]
+    assert points == pytest.approx([2.0, 7.0, 3.4, 10.6, 2.0, 4.0, 4.0, 4.0])  # d1, d2: cost, R&D, 5%, 95%
+    assert legend == [f"d1: {format_number(3.5)} yuan/yuan", f"d2: {format_number(2.0)} yuan/yuan"]
+    assert cost_effectiveness_chart(res, tmp_path / "total.png").stat().st_size > 0
+    for rank_by in ("rd_per_yuan", "business_rd"):
+        _, text, points, legend = drawn(rank_by)
+        assert "Extra business R&D" in text and "total" not in text
+        assert points == pytest.approx([2.0, 3.0, 3.0, 3.0, 2.0, 0.0, 0.0, 0.0])
+        assert legend[0] == f"d1: {format_number(lev.at['d1', 'rd_per_yuan'])} yuan/yuan" == f"d1: {format_number(1.5)} yuan/yuan"
 
 
 def test_rank_probabilities_and_pairwise() -> None:

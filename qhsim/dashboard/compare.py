@@ -22,7 +22,7 @@ from qhsim.output.charts import chart_style
 from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
 from qhsim.dashboard.tables import percent, significant
-from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
+from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, ranking_metric
 
 CACHE = RunCache(size=8)
 
@@ -61,12 +61,6 @@ def run_comparison(s: Session, budget_neutral: bool, progress: Callable[[float],
                      cancel=CancelFlag(cancelled), rank_by=rank_by)
     cache.put(k, result)
     return k, result
-
-
-def ranking_metric(result) -> str:
-    """The metric the comparison was ranked by, as its ranking table records it (``RANK_DEFAULT``, business R&D
-    per public yuan, when there is no ranking): the one source for the ranking's heading and the chart."""
-    return str(result.ranking["metric"].iloc[0]) if len(result.ranking) else RANK_DEFAULT
 
 
 def ranking_title(result, lang: str) -> str:

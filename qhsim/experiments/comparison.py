@@ -126,8 +126,9 @@ class ComparisonResult:
       ("programme" | "tax_expenditure" | "total"), mean/p05/median/p95 of the extra cost over the window (亿元)
     - ``leverage``: design, instrument ("total" or a fiscal column), extra_rd, extra_cost (亿元, means, with
       their _p05/_p95), rd_per_yuan (ratio of means), p05, median, p95 (per-run ratios); on the "total" rows also
-      extra_public_rd (universities' and institutes' R&D) and total_rd_per_yuan (business + public R&D per public
-      yuan, what the R&D intensity indicator counts) with total_p05, total_p95
+      extra_public_rd (universities' and institutes' R&D), extra_total_rd (business + public, with its
+      _p05/_p95 over runs) and total_rd_per_yuan (business + public R&D per public yuan, what the R&D intensity
+      indicator counts) with total_p05, total_p95
     - ``targets``: design, indicator, region, year, kind, label, target, p_met
     - ``ranking``: design, metric, median, p05, p95, p_first, mean_rank, rank
     - ``pairwise``: square frame, P(row design beats column design)
@@ -148,6 +149,13 @@ class ComparisonResult:
     budget: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     store: Store | None = None  # the store the runs are in (``out``); ``report.write_comparison`` completes it
+
+
+def ranking_metric(result: Any) -> str:
+    """The metric a comparison was ranked by, as its ranking table records it (``RANK_DEFAULT``, business R&D per
+    public yuan, when there is no ranking): the one source for the headings and charts that follow the ranking (the
+    dashboard's, ``cost_effectiveness.png``). ``result``: anything with a ``ranking`` table (a ``ComparisonResult``)."""
+    return str(result.ranking["metric"].iloc[0]) if len(result.ranking) else RANK_DEFAULT
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -245,8 +253,9 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                 if item == "total":  # the same per total R&D (business + public, what R&D intensity counts)
                     total = extra_rd + extra_public
                     total_ratio = rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy())
-                    qt = quantiles(total_ratio)
-                    lev_rows[-1] |= {"extra_public_rd": float(extra_public.mean()),
+                    qt, qtr = quantiles(total_ratio), quantiles(total)
+                    lev_rows[-1] |= {"extra_public_rd": float(extra_public.mean()), "extra_total_rd": float(total.mean()),
+                                     "extra_total_rd_p05": qtr["p05"], "extra_total_rd_p95": qtr["p95"],
                                      "total_rd_per_yuan": rd_per_yuan(float(total.mean()), mean_cost),
                                      "total_p05": qt["p05"], "total_p95": qt["p95"]}
                     per_run = {RANK_DEFAULT: ratio, RANK_TOTAL: total_ratio}

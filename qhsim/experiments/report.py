@@ -8,13 +8,13 @@ only), ``comparison.txt`` (the screen text) and ``cost_effectiveness.png``.
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
 from qhsim import data
+from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_value
 from qhsim.output.report import format_number, format_table
 from qhsim.experiments.store import write_atomic
@@ -22,6 +22,8 @@ from qhsim.experiments.store import write_atomic
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from qhsim.experiments.comparison import ComparisonResult
 
 MATERIAL = 0.1  # instruments with at least this share of a design's extra cost are listed by instrument
@@ -149,28 +151,58 @@ def format_comparison(res: ComparisonResult) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+class Charted(NamedTuple):
+    """What ``cost_effectiveness.png`` plots against the extra public cost: a column of the leverage table (with its
+    ``_p05``/``_p95``), the ratio named in the legend, the y label (two lines where one would be cut off) and the
+    title's subject."""
+
+    extra: str
+    ratio: str
+    label: str
+    subject: str
+
+
+CHARTED = {  # by the comparison's ranking metric; an indicator ranking plots business R&D
+    RANK_DEFAULT: Charted("extra_rd", "rd_per_yuan", "额外企业研发 Extra business R&D", "成本效益 Cost-effectiveness"),
+    RANK_TOTAL: Charted("extra_total_rd", "total_rd_per_yuan",
+                        "额外全社会研发（企业+高校院所） Extra total R&D\n(business + universities and institutes)",
+                        "全社会研发成本效益 Cost-effectiveness, total R&D"),
+}
+
+
+def charted(res: ComparisonResult) -> Charted:
+    """What the chart plots: total R&D (business + universities' and institutes') when the comparison was ranked by
+    total R&D per public yuan, business R&D otherwise."""
+    return CHARTED.get(ranking_metric(res), CHARTED[RANK_DEFAULT])
+
+
 def cost_effectiveness_chart(res: ComparisonResult, path: Path) -> Path:
-    """Extra business R&D against extra public cost, one point per design with 90% intervals both ways."""
-    import matplotlib
+    """Save ``cost_effectiveness_figure`` to ``path`` (PNG)."""
+    from qhsim.output.charts import chart_style
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from qhsim.output.charts import readable, cjk_font
-
-    fonts = {"font.family": "sans-serif", "font.sans-serif": [f for f in (cjk_font(), "DejaVu Sans") if f]}
-    with matplotlib.rc_context(fonts):
-        return _chart(res, path, plt, readable)
+    with chart_style():
+        cost_effectiveness_figure(res).savefig(path, dpi=110)
+    return path
 
 
-def _chart(res: ComparisonResult, path: Path, plt, readable) -> Path:
+def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
+    """Extra R&D against extra public cost, one point per design with 90% intervals both ways: business R&D, or
+    total R&D when the comparison was ranked by total R&D per public yuan (``charted``)."""
+    from matplotlib.figure import Figure
+
+    from qhsim.output.charts import readable
+
+    what = charted(res)
     lev = res.leverage[res.leverage["instrument"] == "total"]
-    fig, ax = plt.subplots(figsize=(7.5, 5.2), layout="constrained")
-    for r in lev.itertuples():
-        ax.errorbar(r.extra_cost, r.extra_rd, xerr=[[max(0.0, r.extra_cost - r.extra_cost_p05)], [max(0.0, r.extra_cost_p95 - r.extra_cost)]],
-                    yerr=[[max(0.0, r.extra_rd - r.extra_rd_p05)], [max(0.0, r.extra_rd_p95 - r.extra_rd)]],
-                    fmt="o", capsize=4, label=f"{r.design}: {format_number(r.rd_per_yuan)} yuan/yuan")
-        ax.annotate(r.design, (r.extra_cost, r.extra_rd), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    fig = Figure(figsize=(7.5, 5.2), layout="constrained")
+    ax = fig.add_subplot()
+    for r in lev.to_dict("records"):
+        y, lo, hi = r[what.extra], r[f"{what.extra}_p05"], r[f"{what.extra}_p95"]
+        ax.errorbar(r["extra_cost"], y, xerr=[[max(0.0, r["extra_cost"] - r["extra_cost_p05"])],
+                                              [max(0.0, r["extra_cost_p95"] - r["extra_cost"])]],
+                    yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]],
+                    fmt="o", capsize=4, label=f"{r['design']}: {format_number(r[what.ratio])} yuan/yuan")
+        ax.annotate(r["design"], (r["extra_cost"], y), textcoords="offset points", xytext=(6, 6), fontsize=8)
     lim = max([1e-9, *lev["extra_cost_p95"].abs().fillna(0), *lev["extra_cost"].abs().fillna(0)])
     for k, style in ((1.0, "--"), (0.5, ":"), (2.0, "-.")):
         ax.plot([0, lim], [0, k * lim], style, color="grey", lw=0.8)
@@ -179,14 +211,10 @@ def _chart(res: ComparisonResult, path: Path, plt, readable) -> Path:
     ax.axvline(0, color="black", lw=0.5)
     start, end = res.window
     ax.set_xlabel(readable(f"额外公共成本 Extra public cost {start}-{end} (亿元 100m yuan)"))
-    ax.set_ylabel(readable(f"额外企业研发 Extra business R&D {start}-{end} (亿元 100m yuan)"))
-    ax.set_title(readable(f"成本效益 Cost-effectiveness vs {res.base} (均值与90%区间 mean, 90% interval)"), fontsize=10)
+    ax.set_ylabel(readable(f"{what.label} {start}-{end} (亿元 100m yuan)"))
+    ax.set_title(readable(f"{what.subject} vs {res.base} (均值与90%区间 mean, 90% interval)"), fontsize=10)
     ax.legend(fontsize=7, loc="best")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from", category=UserWarning)
-        fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def write_comparison(res: ComparisonResult, charts: bool = True) -> str:
