@@ -23,6 +23,7 @@ from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
 from qhsim.dashboard.tables import percent, significant
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, ranking_metric
+from qhsim.experiments.report import charted
 
 CACHE = RunCache(size=8)
 
@@ -74,9 +75,10 @@ def ranking_title(result, lang: str) -> str:
 
 def leverage_columns(result) -> tuple[str, str, str]:
     """(ratio, p05, p95) columns of the leverage table the chart plots: total R&D per public yuan when the comparison
-    was ranked by it, business R&D per public yuan otherwise (also for an indicator ranking)."""
-    return ("total_rd_per_yuan", "total_p05", "total_p95") if ranking_metric(result) == RANK_TOTAL \
-        else ("rd_per_yuan", "p05", "p95")
+    was ranked by it, business R&D per public yuan otherwise (also for an indicator ranking) — the mapping
+    ``cost_effectiveness.png`` uses (``qhsim.experiments.report.charted``)."""
+    what = charted(result)
+    return (what.ratio, *what.ratio_band)
 
 
 def summary(result, lang: str) -> pd.DataFrame:

@@ -152,19 +152,22 @@ def format_comparison(res: ComparisonResult) -> str:
 
 
 class Charted(NamedTuple):
-    """What ``cost_effectiveness.png`` plots against the extra public cost: a column of the leverage table (with its
-    ``_p05``/``_p95``), the ratio named in the legend, the y label (two lines where one would be cut off) and the
-    title's subject."""
+    """What the charts that follow the ranking plot (``cost_effectiveness.png``, the dashboard's comparison chart):
+    a column of the leverage table plotted against the extra public cost (with its ``_p05``/``_p95``), the ratio
+    (named in the legend; the dashboard plots it with its band columns ``ratio_band``), the y label (two lines where
+    one would be cut off) and the title's subject."""
 
     extra: str
     ratio: str
+    ratio_band: tuple[str, str]
     label: str
     subject: str
 
 
 CHARTED = {  # by the comparison's ranking metric; an indicator ranking plots business R&D
-    RANK_DEFAULT: Charted("extra_rd", "rd_per_yuan", "额外企业研发 Extra business R&D", "成本效益 Cost-effectiveness"),
-    RANK_TOTAL: Charted("extra_total_rd", "total_rd_per_yuan",
+    RANK_DEFAULT: Charted("extra_rd", "rd_per_yuan", ("p05", "p95"), "额外企业研发 Extra business R&D",
+                          "成本效益 Cost-effectiveness"),
+    RANK_TOTAL: Charted("extra_total_rd", "total_rd_per_yuan", ("total_p05", "total_p95"),
                         "额外全社会研发（企业+高校院所） Extra total R&D\n(business + universities and institutes)",
                         "全社会研发成本效益 Cost-effectiveness, total R&D"),
 }
