@@ -27,7 +27,8 @@ distance moves in small jumps, on which the trust region shrinks before the mini
 but lowered the loss by more than ``RESTART_GAIN`` is restarted from its best point with a fresh trust region
 (restarts counted in the message). Last, a compass search polishes the best point: steps of ``STEP`` and then half
 of it in each parameter, one batch per sweep, moving while a step (or the combined improving steps) lowers the loss
-(moves counted in the message; ``POLISH_STEPS``). The validation (fresh seeds) judges the result; the report lists
+(moves counted in the message; ``POLISH_STEPS``). An integer parameter (a whole number of years) has no useful
+forward difference: least squares holds it, and the compass search moves it by one whole unit at a time. The validation (fresh seeds) judges the result; the report lists
 each parameter before and after.
 """
 
@@ -93,8 +94,7 @@ def conditional_fit(
     those of the targets alone."""
     by_name = {p.name: p for p in params}
     free = [by_name[n] for n in names]
-    if any(p.integer for p in free):
-        raise ValueError("conditional fit: integer parameters cannot be fitted by least squares")
+    cont = np.array([j for j, p in enumerate(free) if not p.integer], dtype=np.int64)  # least squares moves these
     scale = np.zeros(len(free)) if spread is None else math.sqrt(ridge_weight) / np.maximum(np.asarray(spread, float), MIN_SPREAD)
     seen: dict[bytes, np.ndarray] = {}
     tried: list[tuple[float, float, int, dict[str, float], np.ndarray]] = []  # (loss, distance, evaluation, point, x)
@@ -123,23 +123,43 @@ def conditional_fit(
         return batch([np.asarray(x, dtype=float)])[0]
 
     def jac(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        hs = [step if x[j] + step <= 1.0 else -step for j in range(len(x))]
+        """Forward differences in the non-integer coordinates."""
+        hs = [step if x[j] + step <= 1.0 else -step for j in cont]
         shifted = []
-        for j, h in enumerate(hs):
+        for j, h in zip(cont, hs):
             xj = x.copy()
             xj[j] += h
             shifted.append(xj)
         f0, *fs = batch([x, *shifted])
         return np.column_stack([(fj - f0) / h for fj, h in zip(fs, hs)])
 
+    def neighbours(x: np.ndarray, j: int, h: float) -> tuple[np.ndarray, np.ndarray]:
+        """``x`` moved up and down in coordinate ``j``: by ``h`` (clipped to the unit cube), or by one whole unit for
+        an integer parameter (whose unit-cube coordinate maps to a whole number)."""
+        p, out = free[j], []
+        for sign in (1.0, -1.0):
+            xj = x.copy()
+            if p.integer:
+                xj[j] = p.to_unit(min(max(float(p.from_unit(x[j])) + sign, p.low), p.high))
+            else:
+                xj[j] = min(max(xj[j] + sign * h, 0.0), 1.0)
+            out.append(xj)
+        return out[0], out[1]
+
     x0 = np.array([p.to_unit(start[p.name]) for p in free], dtype=float)
     x0 = np.clip(x0, 0.0, 1.0)
     x_from, restarts, loss_from = x0, 0, math.inf
-    while True:
+    message = "integer parameters only: compass search"
+    while len(cont):
+        # least squares in the non-integer coordinates, the integer ones held where the run starts
+        def whole(xc: np.ndarray, at: np.ndarray = x_from) -> np.ndarray:
+            x = at.copy()
+            x[cont] = xc
+            return x
+
         try:
-            res = least_squares(fun, x_from, jac=jac, bounds=(0.0, 1.0), method="trf", x_scale=1.0,
-                                xtol=1e-3, ftol=1e-3, gtol=1e-6)
+            res = least_squares(lambda xc: fun(whole(xc)), x_from[cont], jac=lambda xc: jac(whole(xc)),
+                                bounds=(0.0, 1.0), method="trf", x_scale=1.0, xtol=1e-3, ftol=1e-3, gtol=1e-6)
             message = res.message.rstrip(".")
         except _BudgetSpent:
             message = f"evaluation budget {budget} used up"
@@ -159,7 +179,7 @@ def conditional_fit(
     if not tried:
         fun(x0)
     try:
-        moves = _polish(tried, batch, POLISH_STEPS)
+        moves = _polish(tried, batch, POLISH_STEPS, neighbours)
     except _BudgetSpent as spent:
         moves = spent.args[0] if spent.args else 0
     if moves:
@@ -172,22 +192,19 @@ def conditional_fit(
     return ConditionalFit(list(names), dict(start), best, start_distance, best_distance, len(tried), message, path)
 
 
-def _polish(tried: list, batch: Callable[[list[np.ndarray]], list[np.ndarray]], steps: Sequence[float]) -> int:
+def _polish(tried: list, batch: Callable[[list[np.ndarray]], list[np.ndarray]], steps: Sequence[float],
+            neighbours: Callable[[np.ndarray, int, float], tuple[np.ndarray, np.ndarray]]) -> int:
     """Compass search from the best point so far: least squares stops where the forward differences see only the
     distance's small jumps, although a whole step in one parameter still pays (the jumps are steps of single
-    firms, not a minimum). For each step size: try +-step in every parameter as one batch, and the combined move
-    of every improving coordinate; move to the best of them while it lowers the loss, then take the next, smaller
-    step. Returns the number of moves (raises ``_BudgetSpent(moves)`` when the budget ends it)."""
+    firms, not a minimum). For each step size: try +-step in every parameter as one batch (``neighbours``: one
+    whole unit for an integer parameter, at every step size), and the combined move of every improving coordinate;
+    move to the best of them while it lowers the loss, then take the next, smaller step. Returns the number of moves
+    (raises ``_BudgetSpent(moves)`` when the budget ends it)."""
     moves = 0
     for h in steps:
         while True:
             loss, *_, x = min(tried, key=lambda t: (t[0], t[2]))
-            trial = []
-            for j in range(len(x)):
-                for sign in (1.0, -1.0):
-                    xj = x.copy()
-                    xj[j] = min(max(xj[j] + sign * h, 0.0), 1.0)
-                    trial.append(xj)
+            trial = [xj for j in range(len(x)) for xj in neighbours(x, j, h)]
             try:
                 losses = [float(np.sqrt(np.sum(r**2))) for r in batch(trial)]
                 combined = x.copy()

@@ -296,10 +296,10 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
                          "validation must use seeds the fit never saw)")
     if values.get("conditional"):
         free = load_free_parameters(resolve_path(values["free_parameters"], base))
-        allowed = [p.name for p in free if not p.integer]
+        allowed = [p.name for p in free]
         for pname in values["conditional"]:
             if pname not in allowed:
-                raise InputError(f"{path}: [{name}] conditional: {pname!r} is not a non-integer free parameter "
+                raise InputError(f"{path}: [{name}] conditional: {pname!r} is not a free parameter "
                                  f"(allowed: {', '.join(allowed)})")
         for p in free:
             if p.stage == "levels" and p.name not in values["conditional"]:
