@@ -8,20 +8,23 @@
    random numbers, for each of ``--seeds`` dynamics seeds at ``--scale`` (the default comparison scale is the scenario's,
    1.0), and its coefficient of variation across seeds (target ≤ 10%); the same for total R&D per public yuan
    (business + universities' and institutes' R&D: talent grants, technology transfer and vouchers act there); then
-   whether that spread reorders the designs (pairs of variants whose order differs from the order of their means
-   in some seeds).
+   the parts of each package 组合方案 (a variant changing two or more sections of the baseline, e.g. ex_post_subsidy:
+   [policy.ex_post_subsidy] and [policy.ex_ante_grants]), each part run alone on the baseline with the same seeds,
+   with its spread and the interaction (package minus the sum of the parts); then whether that spread reorders
+   the designs (pairs of variants whose order differs from the order of their means in some seeds).
 2. Scale fidelity: the seed mean of the nine 2020 plan indicators at scale ``--small`` (0.25) against the mean at
    ``--scale`` in 2020, 2025 and 2035; faithful when within 2 standard errors (of the difference; the table also
    shows the stricter ratio to the full-scale standard error alone). Each seed draws its own 2015 population
    (``--fixed-population`` keeps the default one: then the check measures the luck of one quarter-population).
 
-Prints both tables; ``--out`` also writes them as Markdown. Runs ~ (variants + 1) x seeds full runs on the
+Prints the tables; ``--out`` also writes them as Markdown. Runs ~ (variants + 1 + parts) x seeds full runs on the
 experiments engine (``--workers`` processes; the numbers do not depend on it): use ``nice`` on a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -29,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qhsim.precision import leverage_spread, rank_stability, scale_fidelity  # noqa: E402
+from qhsim.precision import package_parts, rank_stability, scale_fidelity  # noqa: E402
 
 CV_TARGET = 0.10
 
@@ -44,6 +47,63 @@ def spread_table(spread, prefix: str, *extra: tuple[str, str]) -> list[str]:
         lines.append(f"| {r.variant} | {mean:.3f} | {sd:.3f} | {100 * cv:.1f}% | {lo:.3f} | {hi:.3f} | "
                      f"{'yes' if abs(cv) <= CV_TARGET else 'NO'} | " + " | ".join(f"{r[c]:+.2f}" for _, c in extra) + " |")
     return lines
+
+
+def _within(mean: float, sd: float) -> bool:
+    """CV ≤ 10%; a value with no spread at all (sd 0, e.g. an instrument without effect on R&D) counts as precise."""
+    return sd == 0 or (mean != 0 and sd / abs(mean) <= CV_TARGET)
+
+
+def _pct(x: float) -> str:
+    return "—" if math.isnan(x) else f"{100 * x:.1f}%"
+
+
+def _num(x: float, fmt: str = ".3f") -> str:
+    return "—" if math.isnan(x) else format(x, fmt)
+
+
+def part_precise(r) -> bool:
+    """A part meets the target when its R&D per public yuan has CV ≤ 10%; a part that saves money (no R&D per
+    extra yuan) when its extra R&D and its extra cost each have CV ≤ 10%."""
+    if not math.isnan(r["mean"]):
+        return _within(r["mean"], r.sd)
+    return _within(r.extra_rd, r.extra_rd_sd) and _within(r.extra_cost, r.extra_cost_sd)
+
+
+def parts_section(parts) -> list[str]:
+    """Markdown of ``package_parts``' table: per package, its components, itself and the interaction."""
+    lines = ["### Packages 组合方案: the parts of a multi-instrument design", ""]
+    if parts.empty:
+        return lines + ["No variant changes more than one section of the baseline."]
+    lines += ["Each part is the baseline with one section of the package (the same seeds); the interaction "
+              "交互作用 is the package's mean minus the sum of its parts' means. \"—\": no R&D per extra yuan (the "
+              "part saves money).", "",
+              "| variant | part | mean | sd | CV | extra R&D 亿元 (sd) | extra cost 亿元 (sd) | total R&D per yuan "
+              "(CV) | extra public R&D 亿元 (sd) |", "|---" * 9 + "|"]
+    notes = []
+    for variant, rows in parts.groupby("variant", sort=False):
+        for _, r in rows.iterrows():
+            part = f"[{r.section}]" if r.role == "component" else "package 组合"
+            lines.append(f"| {variant} | {part} | {_num(r['mean'])} | {_num(r.sd)} | {_pct(r.cv)} | "
+                         f"{r.extra_rd:+.2f} ({r.extra_rd_sd:.2f}) | {r.extra_cost:+.2f} ({r.extra_cost_sd:.2f}) | "
+                         f"{_num(r.total_mean)} ({_pct(r.total_cv)}) | {r.extra_public_rd:+.2f} "
+                         f"({r.extra_public_rd_sd:.2f}) |")
+        package = rows[rows.role == "package"].iloc[0]
+        lines.append(f"| {variant} | interaction 交互 | | | | {package.interaction_rd:+.2f} | "
+                     f"{package.interaction_cost:+.2f} | | {package.interaction_public_rd:+.2f} |")
+        comps = rows[rows.role == "component"]
+        missed = [r.section for _, r in comps.iterrows() if not part_precise(r)]
+        if missed:
+            notes.append(f"{variant}: part(s) {', '.join(missed)} miss CV ≤ 10%, so the package's spread is partly "
+                         "its parts' own.")
+        elif not part_precise(package):
+            notes.append(f"{variant}: each part meets CV ≤ 10% (a part that saves money: its extra R&D and extra "
+                         f"cost each), so the package's CV of {_pct(package.cv)} reflects the cancellation of precise "
+                         f"parts (extra R&D {' '.join(f'{x:+.2f}' for x in comps.extra_rd)} → "
+                         f"{package.extra_rd:+.2f} 亿元), not an imprecise design.")
+        else:
+            notes.append(f"{variant}: each part and the package meet CV ≤ 10%.")
+    return lines + ["", *notes]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,13 +125,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.skip_leverage:
         started = time.perf_counter()
-        spread = leverage_spread(base, variants, seeds, args.scale, args.end_year, args.workers)
+        spread, parts = package_parts(base, variants, seeds, args.scale, args.end_year, args.workers)
         lines = [f"## Leverage across seeds at scale {args.scale:g} (yuan of business R&D per yuan of public cost)",
                  "", *spread_table(spread, "", ("extra R&D 亿元", "extra_rd"),
                                    ("extra public cost 亿元", "extra_cost")),
                  "", f"### Total R&D per public yuan (business + universities' and institutes' R&D, what the R&D "
                  "intensity indicator counts)", "",
-                 *spread_table(spread, "total_", ("extra public R&D 亿元", "extra_public_rd"))]
+                 *spread_table(spread, "total_", ("extra public R&D 亿元", "extra_public_rd")),
+                 "", *parts_section(parts)]
         pairs, whole = rank_stability(spread)
         lines += ["", f"### Does seed noise reorder the designs? (ranking by mean leverage; {len(seeds)} seeds)", "",
                   f"The whole ranking of the {len(spread)} variants equals the ranking of their means in "

@@ -1,12 +1,17 @@
 """Precision of policy effects 政策效应精度: seed-to-seed spread of paired comparisons, and scale fidelity.
 
-Two checks an analyst needs before trusting a design ranking (issue #8 item 3):
+What an analyst needs to know before trusting a design ranking (issue #8 item 3):
 
 - ``leverage_spread``: for each variant, its business R&D per public yuan against its base under common random
   numbers (``qhsim.experiments.comparison.leverage`` / ``rd_per_yuan``, the definition ``qhsim compare`` uses),
   over several dynamics seeds; its coefficient of variation says whether one run ranks designs reliably. The same
   for total R&D per public yuan (business + universities' and institutes' R&D), where vouchers, talent grants
   and technology transfer act.
+- ``package_parts``: a variant that changes several sections of its base (a package 组合方案, e.g. an ex-post
+  subsidy financed by halving ex-ante grants) split into its ``components`` (the base with one of those sections
+  taken from the variant, run through the same engine path), each part's spread, and the interaction (the
+  package's extra R&D minus the sum of its parts'): a package of precise parts whose effects nearly cancel has a
+  noisy ratio, which its parts explain.
 - ``rank_stability``: whether that spread reorders the designs — the pairs of variants whose order differs from
   the order of their means in some seeds, and the share of seeds that give the mean ranking.
 - ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
@@ -14,20 +19,22 @@ Two checks an analyst needs before trusting a design ranking (issue #8 item 3):
   own 2015 population (``vary_population``): a reduced-scale population is one particular part of the full one,
   so with a single fixed population the comparison would measure that part's luck, not the scale.
 
-``benchmarks/precision_report.py`` prints both; ``tests/test_precision.py`` runs a light form.
+``benchmarks/precision_report.py`` prints them all; ``tests/test_precision.py`` runs a light form.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from qhsim.experiments.comparison import leverage
-from qhsim.experiments.designs import design_from_file, run_spec
+from qhsim.experiments.designs import Design, design_from_file, run_spec
 from qhsim.experiments.engine import Engine, Executor
 from qhsim.results import PROVINCE
 
@@ -42,17 +49,71 @@ def plan_indicators() -> list[str]:
     return list(dict.fromkeys(r["indicator"] for r in target_rows() if r.get("group") == PLAN_GROUP))
 
 
-def run_many(tasks: list[tuple[str, int, float, int, bool]], workers: int | Executor = 1) -> list[pd.DataFrame]:
+DesignLike = str | Path | Design  # a scenario file, or a design (e.g. one of ``components``)
+
+
+def as_design(scenario: DesignLike) -> Design:
+    """``scenario`` as a design: a file through ``design_from_file`` (``extends`` applied), a design as it is."""
+    return scenario if isinstance(scenario, Design) else design_from_file(scenario)
+
+
+def run_many(tasks: list[tuple[DesignLike, int, float, int, bool]], workers: int | Executor = 1) -> list[pd.DataFrame]:
     """Province tables of (scenario, seed, scale, end_year, vary_population) runs, in task order, on the
-    experiments engine (its executors; results independent of ``workers``). ``vary_population`` draws the 2015
-    population with the run's seed; otherwise every run starts from the scenario's fixed population."""
-    designs = {sc: design_from_file(sc) for sc in dict.fromkeys(t[0] for t in tasks)}
-    specs = [dataclasses.replace(run_spec(designs[sc], None, seed, scale, end),
+    experiments engine (its executors; results independent of ``workers``). A scenario is a file or a ``Design``.
+    ``vary_population`` draws the 2015 population with the run's seed; otherwise every run starts from the
+    scenario's fixed population."""
+    files = {sc: design_from_file(sc) for sc in dict.fromkeys(t[0] for t in tasks if not isinstance(t[0], Design))}
+    specs = [dataclasses.replace(run_spec(sc if isinstance(sc, Design) else files[sc], None, seed, scale, end),
                                  population_seed=seed if vary else None)
              for sc, seed, scale, end, vary in tasks]
     with Engine(workers) as engine:
         tables = engine.map(specs)
     return [t[t["region"] == PROVINCE].reset_index(drop=True) for t in tables]
+
+
+def sections(scenario: Mapping[str, Any]) -> dict[str, Any]:
+    """A resolved scenario table cut into the sections a design can change one at a time: ``policy.<name>`` for
+    each policy instrument, and each other top-level table (``parameters``, ``macro``) but ``run`` (its name and
+    description; the runs take seed, scale and horizon from the caller)."""
+    out: dict[str, Any] = {}
+    for key, value in scenario.items():
+        if key == "policy":
+            out.update({f"policy.{name}": v for name, v in value.items()})
+        elif key != "run" and isinstance(value, Mapping):
+            out[key] = value
+    return out
+
+
+_ABSENT = object()
+
+
+def components(base: DesignLike, variant: DesignLike) -> dict[str, Design]:
+    """The parts of a multi-instrument variant 组合方案的组成部分, by section (``sections``, e.g.
+    ``policy.ex_ante_grants``): for each section in which the variant's resolved scenario differs from the base's,
+    the base with that one section taken from the variant, named ``variant[name]`` (e.g.
+    ``ex_post_subsidy[ex_ante_grants]``). A variant that differs in one section or none has no components (it is
+    its own single part): an empty dict."""
+    base, variant = as_design(base), as_design(variant)
+    if base.overrides or variant.overrides:
+        raise ValueError(f"components: {variant.name} vs {base.name}: designs with overrides are not split")
+    ours, theirs = sections(base.scenario), sections(variant.scenario)
+    differ = [k for k in dict.fromkeys([*ours, *theirs]) if ours.get(k, _ABSENT) != theirs.get(k, _ABSENT)]
+    if len(differ) < 2:
+        return {}
+    parts = {}
+    for key in differ:
+        scenario = dict(base.scenario)
+        head, _, name = key.rpartition(".")
+        table = scenario
+        if head:
+            table = scenario[head] = dict(scenario.get(head, {}))
+        if key in theirs:
+            table[name] = theirs[key]
+        else:
+            table.pop(name, None)
+        parts[key] = Design(f"{variant.name}[{name}]", scenario, variant.origin)
+        parts[key].validated()
+    return parts
 
 
 def _spread(values: np.ndarray) -> dict[str, float]:
@@ -62,28 +123,77 @@ def _spread(values: np.ndarray) -> dict[str, float]:
             "min": float(values.min()), "max": float(values.max())}
 
 
-def leverage_spread(base: str | Path, variants: list[str | Path], seeds: list[int], scale: float, end_year: int = 2035,
+EXTRAS = {"extra_rd": "extra_business_rd", "extra_public_rd": "extra_public_rd", "extra_cost": "extra_public_cost"}
+
+
+def _interaction(extra: str) -> str:
+    return "interaction_" + extra.removeprefix("extra_")
+
+
+def _summary(levs: list[dict[str, float]]) -> dict[str, Any]:
+    """A design's row from its per-seed ``leverage`` against the base: the spread of business R&D per public yuan,
+    the mean extra business R&D, public R&D and public cost (亿元; with their sd and per-seed values), the per-seed
+    leverage, and the spread of total R&D per public yuan (``total_*``)."""
+    values = np.array([lv["leverage"] for lv in levs])
+    total = np.array([lv["total_leverage"] for lv in levs])
+    extra = {k: np.array([lv[c] for lv in levs]) for k, c in EXTRAS.items()}
+    return {**_spread(values), **{k: float(np.mean(v)) for k, v in extra.items()}, "per_seed": values.tolist(),
+            **{f"total_{k}": v for k, v in _spread(total).items()},
+            **{f"{k}_sd": float(np.std(v, ddof=1)) if len(v) > 1 else math.nan for k, v in extra.items()},
+            **{f"per_seed_{k}": v.tolist() for k, v in extra.items()}}
+
+
+def _paired(base: Design, designs: list[Design], seeds: list[int], scale: float, end_year: int,
+            workers: int | Executor) -> list[list[dict[str, float]]]:
+    """Per design, the ``leverage`` of its run against the base's run with the same seed, for each seed."""
+    runs = [base, *designs]
+    tables = run_many([(d, seed, scale, end_year, False) for d in runs for seed in seeds], workers)
+    by_run = [tables[i * len(seeds):(i + 1) * len(seeds)] for i in range(len(runs))]
+    return [[leverage(b, v) for b, v in zip(by_run[0], own)] for own in by_run[1:]]
+
+
+def leverage_spread(base: DesignLike, variants: list[DesignLike], seeds: list[int], scale: float, end_year: int = 2035,
                     workers: int | Executor = 1) -> pd.DataFrame:
     """Per variant: business R&D per public yuan per seed, its mean, sd, coefficient of variation (sd / |mean|),
-    min and max over ``seeds``; the same for total R&D per public yuan (business + universities' and institutes',
+    min and max over ``seeds``; the mean extra business R&D, public R&D and public cost (亿元, with ``*_sd`` and
+    ``per_seed_*``); the same spread for total R&D per public yuan (business + universities' and institutes',
     what the R&D intensity indicator counts) in the ``total_*`` columns."""
-    scenarios = [str(base), *map(str, variants)]
-    tasks = [(sc, seed, scale, end_year, False) for sc in scenarios for seed in seeds]
-    tables = dict(zip([(t[0], t[1]) for t in tasks], run_many(tasks, workers)))
+    return _spread_and_parts(base, variants, seeds, scale, end_year, workers, split=False)[0]
+
+
+def package_parts(base: DesignLike, variants: list[DesignLike], seeds: list[int], scale: float, end_year: int = 2035,
+                  workers: int | Executor = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``leverage_spread`` of the variants and the parts of each package 组合方案 (a variant with two or more
+    ``components``), from one set of runs: the base and variant runs serve both; only the components are run
+    in addition, with the same seeds.
+
+    The parts table has, per package, one row per component (``role`` "component", ``section`` the section it
+    takes from the variant) and the package's own row (``role`` "package"), each with ``leverage_spread``'s
+    columns; the package row also has the interaction 交互作用: its mean extra business R&D minus the sum of its
+    components' (``interaction_rd``, 亿元), the same for public R&D and public cost (``interaction_public_rd``,
+    ``interaction_cost``). Zero interaction = the parts add up."""
+    return _spread_and_parts(base, variants, seeds, scale, end_year, workers, split=True)
+
+
+def _spread_and_parts(base: DesignLike, variants: list[DesignLike], seeds: list[int], scale: float, end_year: int,
+                      workers: int | Executor, split: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    base = as_design(base)
+    designs = [as_design(v) for v in variants]
+    parts = [components(base, d) if split else {} for d in designs]
+    levs = _paired(base, [*designs, *(p for ps in parts for p in ps.values())], seeds, scale, end_year, workers)
+    spread = pd.DataFrame([{"variant": d.name, **_summary(lv)} for d, lv in zip(designs, levs)])
+    own = iter(levs[len(designs):])
     rows = []
-    for variant in scenarios[1:]:
-        levs = [leverage(tables[(scenarios[0], s)], tables[(variant, s)]) for s in seeds]
-        values = np.array([lv["leverage"] for lv in levs])
-        total = np.array([lv["total_leverage"] for lv in levs])
-        rows.append({
-            "variant": Path(variant).stem, **_spread(values),
-            "extra_rd": float(np.mean([lv["extra_business_rd"] for lv in levs])),
-            "extra_public_rd": float(np.mean([lv["extra_public_rd"] for lv in levs])),
-            "extra_cost": float(np.mean([lv["extra_public_cost"] for lv in levs])),
-            "per_seed": values.tolist(),
-            **{f"total_{k}": v for k, v in _spread(total).items()},
-        })
-    return pd.DataFrame(rows)
+    for design, package, ps in zip(designs, spread.to_dict("records"), parts):
+        if not ps:
+            continue
+        comps = [{"variant": design.name, "component": p.name, "section": key, "role": "component",
+                  **_summary(next(own))} for key, p in ps.items()]
+        interaction = {_interaction(k): package[k] - sum(c[k] for c in comps) for k in EXTRAS}
+        rows += [*comps, {**package, "component": design.name, "section": ", ".join(ps), "role": "package",
+                          **interaction}]
+    columns = ["variant", "component", "section", "role", *spread.columns[1:], *map(_interaction, EXTRAS)]
+    return spread, pd.DataFrame(rows, columns=columns)
 
 
 def rank_stability(spread: pd.DataFrame) -> tuple[pd.DataFrame, float]:

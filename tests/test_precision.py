@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from conftest import SCENARIOS
-from qhsim.precision import leverage_spread, plan_indicators, rank_stability, scale_fidelity
+from qhsim.experiments.comparison import leverage
+from qhsim.precision import (as_design, components, leverage_spread, package_parts, plan_indicators, rank_stability,
+                             run_many, scale_fidelity, sections)
 
 FULL = os.environ.get("QHSIM_TEST_FULL") == "1"
 
@@ -64,3 +66,78 @@ def test_rank_stability_counts_the_seeds_that_reorder_a_pair():
     spread.loc[2, "per_seed"] = [0.5, 0.5, 0.5, 0.5]
     pairs, whole = rank_stability(spread)
     assert pairs.empty and whole == 1.0
+
+
+BASE = SCENARIOS / "baseline.toml"
+PACKAGE = ("policy.ex_post_subsidy", "policy.ex_ante_grants")
+
+
+def _differing(a, b) -> set[str]:
+    ours, theirs = sections(a.scenario), sections(b.scenario)
+    return {k for k in {*ours, *theirs} if ours.get(k) != theirs.get(k)}
+
+
+def test_components_of_a_package_are_its_sections_one_at_a_time():
+    """ex_post_subsidy adds the ex-post subsidy and halves the ex-ante grant budget: two components, each the
+    baseline with one of those sections taken from the variant (and only that one)."""
+    base, variant = as_design(BASE), as_design(SCENARIOS / "ex_post_subsidy.toml")
+    parts = components(base, variant)
+    assert set(parts) == set(PACKAGE) == _differing(base, variant)
+    for key, part in parts.items():
+        assert part.name == f"ex_post_subsidy[{key.split('.')[1]}]"
+        assert _differing(base, part) == {key}
+        assert sections(part.scenario)[key] == sections(variant.scenario)[key] != sections(base.scenario)[key]
+        assert part.scenario["run"] == base.scenario["run"]
+    assert base.scenario["policy"]["ex_ante_grants"]["budget"] != parts[PACKAGE[1]].scenario["policy"]["ex_ante_grants"]["budget"]
+
+
+def test_a_single_section_variant_has_no_components():
+    """Several keys within one section (tech_transfer_subsidy) are one instrument: no split."""
+    for name in ("super_deduction_120", "tech_transfer_subsidy"):
+        variant = as_design(SCENARIOS / f"{name}.toml")
+        assert len(_differing(as_design(BASE), variant)) == 1
+        assert components(BASE, variant) == {}
+    assert components(BASE, BASE) == {}
+
+
+def test_parameters_are_a_component(tmp_path):
+    """A variant's own [parameters] are a section of their own, beside its policy sections."""
+    path = tmp_path / "mixed.toml"
+    path.write_text(f'extends = "{BASE}"\n[run]\nname = "mixed"\n[parameters]\nuser_cost_elasticity = 0.8\n'
+                    "[policy.vouchers]\nbudget = { 2026 = 9000 }\n", encoding="utf-8")
+    parts = components(BASE, path)
+    assert set(parts) == {"parameters", "policy.vouchers"}
+    assert parts["parameters"].scenario["parameters"] == {"user_cost_elasticity": 0.8}
+    assert _differing(as_design(BASE), parts["parameters"]) == {"parameters"}
+    assert parts["parameters"].own_parameters["user_cost_elasticity"] == 0.8
+
+
+def test_package_parts_report_each_part_and_the_interaction():
+    """The parts table's component rows are the components' paired runs against the baseline, and the interaction
+    is the package's mean extra R&D minus the sum of its components' — checked against runs made here."""
+    seeds, scale, end = [1, 2], 0.05, 2028
+    variant = SCENARIOS / "ex_post_subsidy.toml"
+    spread, parts = package_parts(BASE, [variant, SCENARIOS / "super_deduction_120.toml"], seeds, scale, end)
+    assert list(spread["variant"]) == ["ex_post_subsidy", "super_deduction_120"]
+    assert set(parts["variant"]) == {"ex_post_subsidy"}  # the single-section variant has no parts
+    assert list(parts["role"]) == ["component", "component", "package"]
+    designs = [as_design(variant), *components(BASE, variant).values()]
+    tables = run_many([(d, s, scale, end, False) for d in [as_design(BASE), *designs] for s in seeds])
+    base, own = tables[:2], [tables[2 + 2 * i: 4 + 2 * i] for i in range(len(designs))]
+    mean = {}
+    for d, runs in zip(designs, own):
+        levs = [leverage(b, v) for b, v in zip(base, runs)]
+        mean[d.name] = {k: np.mean([lv[c] for lv in levs]) for k, c in
+                        (("rd", "extra_business_rd"), ("public_rd", "extra_public_rd"), ("cost", "extra_public_cost"))}
+        row = parts[parts["component"] == d.name].iloc[0]
+        assert row["per_seed_extra_rd"] == pytest.approx([lv["extra_business_rd"] for lv in levs], abs=1e-12)
+    package = parts[parts["role"] == "package"].iloc[0]
+    assert package["component"] == "ex_post_subsidy" and package["mean"] == spread.iloc[0]["mean"]
+    names = [d.name for d in designs[1:]]
+    for k in ("rd", "public_rd", "cost"):
+        expected = mean["ex_post_subsidy"][k] - sum(mean[n][k] for n in names)
+        assert package[f"interaction_{k}"] == pytest.approx(expected, abs=1e-9)
+    # the parts are not trivial: the subsidy raises R&D and costs money, the grant cut lowers both
+    subsidy, grants = (parts[parts["section"] == key].iloc[0] for key in PACKAGE)
+    assert subsidy["extra_rd"] > 0 < subsidy["extra_cost"] and grants["extra_rd"] < 0 > grants["extra_cost"]
+    assert np.isnan(grants["mean"])  # a saving has no R&D per extra yuan
