@@ -28,8 +28,8 @@ but lowered the loss by more than ``RESTART_GAIN`` is restarted from its best po
 (restarts counted in the message). Last, a compass search polishes the best point: steps of ``STEP`` and then half
 of it in each parameter, one batch per sweep, moving while a step (or the combined improving steps) lowers the loss
 (moves counted in the message; ``POLISH_STEPS``). An integer parameter (a whole number of years) has no useful
-forward difference: least squares holds it, and the compass search moves it by one whole unit at a time. The validation (fresh seeds) judges the result; the report lists
-each parameter before and after.
+forward difference: least squares holds it, and the compass search moves it by one whole unit at a time. The
+validation (fresh seeds) judges the result; the report lists each parameter before and after.
 """
 
 from __future__ import annotations
