@@ -45,13 +45,18 @@ def spread_table(spread, prefix: str, *extra: tuple[str, str]) -> list[str]:
     for _, r in spread.iterrows():
         mean, sd, cv, lo, hi = (r[prefix + k] for k in ("mean", "sd", "cv", "min", "max"))
         lines.append(f"| {r.variant} | {mean:.3f} | {sd:.3f} | {100 * cv:.1f}% | {lo:.3f} | {hi:.3f} | "
-                     f"{'yes' if abs(cv) <= CV_TARGET else 'NO'} | " + " | ".join(f"{r[c]:+.2f}" for _, c in extra) + " |")
+                     f"{'yes' if meets_target(cv, sd) else 'NO'} | " + " | ".join(f"{r[c]:+.2f}" for _, c in extra) + " |")
     return lines
 
 
-def _within(mean: float, sd: float) -> bool:
-    """CV ≤ 10%; a value with no spread at all (sd 0, e.g. an instrument without effect on R&D) counts as precise."""
-    return sd == 0 or (mean != 0 and sd / abs(mean) <= CV_TARGET)
+def meets_target(cv: float, sd: float) -> bool:
+    """CV ≤ 10% (an undefined CV does not); a value with no spread at all (sd 0, e.g. an instrument without effect on
+    R&D) counts as precise."""
+    return sd == 0 or abs(cv) <= CV_TARGET
+
+
+def _cv(mean: float, sd: float) -> float:
+    return sd / abs(mean) if mean else math.nan
 
 
 def _pct(x: float) -> str:
@@ -66,8 +71,9 @@ def part_precise(r) -> bool:
     """A part meets the target when its R&D per public yuan has CV ≤ 10%; a part that saves money (no R&D per
     extra yuan) when its extra R&D and its extra cost each have CV ≤ 10%."""
     if not math.isnan(r["mean"]):
-        return _within(r["mean"], r.sd)
-    return _within(r.extra_rd, r.extra_rd_sd) and _within(r.extra_cost, r.extra_cost_sd)
+        return meets_target(r.cv, r.sd)
+    return (meets_target(_cv(r.extra_rd, r.extra_rd_sd), r.extra_rd_sd)
+            and meets_target(_cv(r.extra_cost, r.extra_cost_sd), r.extra_cost_sd))
 
 
 def parts_section(parts) -> list[str]:
