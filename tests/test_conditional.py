@@ -202,7 +202,7 @@ def test_the_evidence_step_runs_the_draws_with_the_levels_parameters_the_abc_hel
     monkeypatch.setattr(responses, "response_means", fake_means)
     sampled = FreeParameter("start_intercept", -8.0, -3.0)
     level = FreeParameter("patent_rate_public", 0.2, 3.0, default=1.0, stage="levels")
-    cfg = SimpleNamespace(response_candidates=4, response_screen_seeds=(1,))
+    cfg = SimpleNamespace(response_candidates=4, response_screen_seeds=(1,), evidence_bandwidth=0.0)
     problem = Problem(cfg, (sampled,), None, None, None, {}, (level,))
     final = SimpleNamespace(ids=[0, 1, 2, 3], weights=np.full(4, 0.25), distances=[1.0] * 4, epsilon=1.0, ess=4.0)
     result = SimpleNamespace(params=(sampled,), final=final, thetas={i: {"start_intercept": -4.0 - i} for i in range(4)})

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from qhsim.calibration.posterior import MIN_KEPT, Posterior, evidence_step, response_distance
+from qhsim.calibration.posterior import MIN_FACTOR, MIN_KEPT, Posterior, evidence_factor, evidence_step, response_distance
 from qhsim.calibration.responses import Evidence
 from qhsim.calibration.settings import FreeParameter
 
@@ -46,7 +46,9 @@ def test_evidence_step_keeps_the_draws_inside_the_evidence():
     assert len(kept_a) >= MIN_KEPT and np.all((3 * kept_a >= 1.0) & (3 * kept_a <= 2.0))
     assert out.weights.sum() == pytest.approx(1.0)
     assert int(out.responses["inside"].sum()) == len(kept_a)
-    assert "inside every evidence range, kept" in out.stages[-1]
+    source = [post.source_ids.index(i) for i in out.source_ids]  # the uniform kernel keeps the sampler weights
+    assert np.allclose(out.weights, post.weights[source] / post.weights[source].sum())
+    assert "uniform kernel" in out.stages[-1] and f"{len(kept_a)} kept" in out.stages[-1]
 
 
 def test_evidence_step_falls_back_to_the_closest_draws_and_says_so():
@@ -55,3 +57,26 @@ def test_evidence_step_falls_back_to_the_closest_draws_and_says_so():
     assert len(out.weights) == MIN_KEPT
     assert np.allclose(np.sort(out.draws[:, 0]), np.sort(post.draws[:MIN_KEPT, 0]))  # the smallest a: closest
     assert "closest to the evidence" in out.stages[-1]
+
+
+def test_gaussian_evidence_kernel_weighs_draws_by_their_distance_outside_the_ranges():
+    assert evidence_factor(0.0, 0.05) == 1.0 and evidence_factor(0.0, 0.0) == 1.0
+    assert evidence_factor(0.01, 0.0) == 0.0 and evidence_factor(math.inf, 0.05) == 0.0
+    assert evidence_factor(0.05, 0.05) == pytest.approx(math.exp(-0.5))
+    post = _posterior(12)
+    # x = 1.8 + 0.4 a: inside [1, 2] for a <= 0.5, then up to 0.38 outside (distance 0.38 / sqrt(2) = 0.27)
+    measure = lambda pts: [{"x": 1.8 + 0.4 * p["a"], "y": 2.0} for p in pts]  # noqa: E731
+    hard = evidence_step(post, PARAMS, 12, measure, EVIDENCE, "t")
+    soft = evidence_step(post, PARAMS, 12, measure, EVIDENCE, "t", bandwidth=0.05)
+    assert len(soft.weights) > len(hard.weights) >= MIN_KEPT
+    table = soft.responses.set_index("draw")
+    kept = table[table.evidence_factor >= MIN_FACTOR]
+    assert set(np.round(soft.draws[:, 0], 9)) == set(np.round(post.draws[kept.index, 0], 9))
+    assert kept.response_distance.max() <= 0.05 * math.sqrt(-2 * math.log(MIN_FACTOR))
+    # each kept draw's weight is its sampler weight times the kernel factor, renormalised
+    expected = post.weights[kept.index] * kept.evidence_factor.to_numpy()
+    order = np.argsort(post.draws[kept.index, 0])
+    assert np.allclose(np.sort(soft.draws[:, 0]), post.draws[kept.index, 0][order])
+    assert np.allclose(soft.weights[np.argsort(soft.draws[:, 0])], (expected / expected.sum())[order])
+    assert soft.ess > hard.ess
+    assert "Gaussian kernel" in soft.stages[-1]

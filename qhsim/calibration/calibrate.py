@@ -243,7 +243,7 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
         posterior = evidence_step(
             posterior, problem.params, cfg.response_candidates,
             lambda points: response_means([{**p, **problem.held} for p in points], seeds, 1.0, processes), EVIDENCE,
-            f"seeds {', '.join(str(s) for s in seeds)}, full scale",
+            f"seeds {', '.join(str(s) for s in seeds)}, full scale", cfg.evidence_bandwidth,
         )
     for line in posterior.stages:
         log("posterior: " + line)

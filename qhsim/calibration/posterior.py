@@ -12,8 +12,12 @@ on policy responses.
    subsidy designs (issue #8). The ``response_candidates`` heaviest draws are run through the paired
    experiments of ``qhsim.calibration.responses`` (``response_screen_seeds``); the draws whose every response
    lies inside its evidence range are kept (ABC rejection with the evidence as extra data, a uniform kernel on
-   the documented ranges). If fewer than ``MIN_KEPT`` are inside, the ``MIN_KEPT`` draws closest to the evidence
-   (smallest response distance, below) are kept instead and the report says so.
+   the documented ranges). With ``evidence_bandwidth`` h > 0 the kernel is Gaussian in the response distance d
+   (below): each draw's weight is multiplied by exp(-d^2 / 2h^2), 1 inside every range, and the draws whose factor
+   falls below ``MIN_FACTOR`` are dropped; the published ranges are readings of point estimates ("roughly one to
+   two yuan"), not hard bounds, and the uniform kernel kept so few draws that projections drew from 3-4 points.
+   If fewer than ``MIN_KEPT`` draws are kept, the ``MIN_KEPT`` draws closest to the evidence (smallest response
+   distance) are kept instead, with their sampler weights, and the report says so.
 
 The point estimate (the model's default) is the weighted median of each parameter of the resulting posterior.
 """
@@ -30,6 +34,7 @@ import numpy as np
 from qhsim.calibration.settings import FreeParameter
 
 MIN_KEPT = 4  # the evidence step keeps at least this many draws
+MIN_FACTOR = 0.01  # a Gaussian evidence kernel drops the draws whose weight it cuts below this factor (d > 3.03 h)
 
 
 @dataclass
@@ -78,9 +83,11 @@ class Posterior:
         """Draw ``row`` as a parameter dict."""
         return {p.name: (int(v) if p.integer else float(v)) for p, v in zip(params, self.draws[row])}
 
-    def subset(self, rows: Sequence[int], stage: str) -> Posterior:
+    def subset(self, rows: Sequence[int], stage: str, factors: Sequence[float] | None = None) -> Posterior:
+        """The draws ``rows``, their weights multiplied by ``factors`` (if given) and renormalised."""
         rows = list(rows)
-        return Posterior(self.names, self.draws[rows], self.weights[rows], [self.source_ids[r] for r in rows],
+        weights = self.weights[rows] * (np.ones(len(rows)) if factors is None else np.asarray(factors, dtype=float))
+        return Posterior(self.names, self.draws[rows], weights, [self.source_ids[r] for r in rows],
                          self.source_distances[rows], [*self.stages, stage], self.responses)
 
 
@@ -112,6 +119,14 @@ def response_distance(values: dict[str, float], evidence: dict[str, Any]) -> flo
     return math.sqrt(total / len(evidence))
 
 
+def evidence_factor(distance: float, bandwidth: float) -> float:
+    """The evidence kernel's factor on a draw's weight: uniform on the ranges (``bandwidth`` 0: 1 inside, else 0)
+    or Gaussian in the response distance, exp(-d^2 / 2h^2)."""
+    if bandwidth == 0.0 or not math.isfinite(distance):
+        return 1.0 if distance == 0.0 else 0.0
+    return math.exp(-0.5 * (distance / bandwidth) ** 2)
+
+
 def evidence_step(
     posterior: Posterior,
     params: Sequence[FreeParameter],
@@ -119,26 +134,39 @@ def evidence_step(
     measure: Callable[[list[dict[str, float]]], list[dict[str, float]]],
     evidence: dict[str, Any],
     screen: str,
+    bandwidth: float = 0.0,
 ) -> Posterior:
-    """Keep the draws, among the ``candidates`` heaviest, whose responses (``measure(points)`` -> one dict of
-    response means per point) all lie inside ``evidence``; at least ``MIN_KEPT`` (the closest) are kept."""
+    """Weigh the ``candidates`` heaviest draws by the evidence kernel on their responses (``measure(points)`` -> one
+    dict of response means per point; ``evidence_factor``) and keep those whose factor is at least ``MIN_FACTOR``;
+    at least ``MIN_KEPT`` (the closest, unweighted) are kept."""
     import pandas as pd
 
     rows = posterior.heaviest(candidates)
     points = [posterior.point(params, r) for r in rows]
     values = measure(points)
     dist = [response_distance(v, evidence) for v in values]
-    inside = [r for r, dd in zip(rows, dist) if dd == 0.0]
+    factor = [evidence_factor(dd, bandwidth) for dd in dist]
+    n_inside = sum(dd == 0.0 for dd in dist)
     table = pd.DataFrame([{"draw": r, "source_id": posterior.source_ids[r], "weight": float(posterior.weights[r]),
-                           **v, "response_distance": dd, "inside": dd == 0.0} for r, v, dd in zip(rows, values, dist)])
-    if len(inside) >= MIN_KEPT:
-        kept, how = inside, f"{len(inside)} of {len(rows)} inside every evidence range, kept"
+                           **v, "response_distance": dd, "inside": dd == 0.0, "evidence_factor": f}
+                          for r, v, dd, f in zip(rows, values, dist, factor)])
+    kept = [(r, f) for r, f in zip(rows, factor) if f >= MIN_FACTOR]
+    if bandwidth == 0.0:
+        kernel, weighed = "a uniform kernel on the evidence ranges", "kept"
+    else:
+        kernel = f"a Gaussian kernel on the response distance (bandwidth {bandwidth:g})"
+        weighed = (f"kept with their weights times exp(-d²/2h²) ≥ {MIN_FACTOR:g} (d ≤ "
+                   f"{bandwidth * math.sqrt(-2 * math.log(MIN_FACTOR)):.3g})")
+    if len(kept) >= MIN_KEPT:
+        how = f"{kernel}: {n_inside} of {len(rows)} inside every evidence range; {len(kept)} {weighed}"
+        rows_kept, factors = [r for r, _ in kept], [f for _, f in kept]
     else:
         closest = sorted(zip(dist, rows))[:MIN_KEPT]
-        kept = [r for _, r in closest]
-        how = (f"only {len(inside)} of {len(rows)} inside every evidence range; the {MIN_KEPT} closest to the evidence "
-               f"(response distance ≤ {closest[-1][0]:.3g}) kept")
-    out = posterior.subset(kept, f"policy-response evidence as data: the {len(rows)} heaviest draws run "
-                                 f"through the paired experiments ({screen}); {how}")
+        rows_kept, factors = [r for _, r in closest], None
+        how = (f"{kernel}: only {n_inside} of {len(rows)} inside every evidence range and {len(kept)} {weighed}; "
+               f"the {MIN_KEPT} closest to the evidence (response distance ≤ {closest[-1][0]:.3g}) kept with their "
+               "sampler weights")
+    out = posterior.subset(rows_kept, f"policy-response evidence as data: the {len(rows)} heaviest draws run "
+                                      f"through the paired experiments ({screen}); {how}", factors)
     out.responses = table
     return out

@@ -201,11 +201,14 @@ def posterior_lines(posterior: Posterior) -> list[str]:
         keys = list(EVIDENCE)
         L.append("Evidence step, each candidate draw (responses: mean over the screening seeds):")
         L.append("")
-        L.append("| draw | weight | " + " | ".join(keys) + " | response distance | inside |")
-        L.append("|---|---|" + "---|" * len(keys) + "---|---|")
+        factor = "evidence_factor" in table  # journals of runs before the kernel had no factor column
+        L.append("| draw | weight | " + " | ".join(keys) + " | response distance | inside |"
+                 + (" kernel factor |" if factor else ""))
+        L.append("|---|---|" + "---|" * len(keys) + "---|---|" + ("---|" if factor else ""))
         for _, r in table.iterrows():
             L.append(f"| {int(r.draw)} | {r.weight:.3g} | " + " | ".join(fmt(r[k]) for k in keys)
-                     + f" | {fmt(r.response_distance)} | {'yes' if r.inside else 'no'} |")
+                     + f" | {fmt(r.response_distance)} | {'yes' if r.inside else 'no'} |"
+                     + (f" {fmt(r.evidence_factor)} |" if factor else ""))
         L.append("")
         ranges = ", ".join(f"{k} {EVIDENCE[k].low:g}–{EVIDENCE[k].high:g}" for k in keys)
         L.append(f"Evidence ranges: {ranges} (calibration/README.md, qhsim.calibration.responses).")

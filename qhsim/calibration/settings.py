@@ -191,6 +191,7 @@ class CalibrationConfig:
     vary_population: bool = False  # each seed also draws its own 2015 population (population_seed = seed)
     response_candidates: int = 0  # run this many posterior draws through the policy-response evidence (0: no)
     response_screen_seeds: tuple[int, ...] = (301, 302)  # ... with these dynamics seeds
+    evidence_bandwidth: float = 0.0  # evidence kernel: 0 uniform on the ranges, > 0 Gaussian in the response distance
     conditional: tuple[str, ...] = ()  # level parameters re-fitted given the structural median (calibration.conditional)
     conditional_budget: int = 120  # ... in at most this many evaluations ...
     conditional_seeds: tuple[int, ...] = ()  # ... with these seeds (default: ``seeds``)
@@ -228,6 +229,7 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "vary_population": (bool, None),
     "response_candidates": (int, (0, 10**4)),
     "response_screen_seeds": (list, None),
+    "evidence_bandwidth": (float, (0.0, 1.0)),
     "conditional": (tuple, None),
     "conditional_budget": (int, (1, 10**5)),
     "conditional_seeds": (list, None),
@@ -235,7 +237,7 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "min_ess_share": (float, (0.0, 1.0)),
 }
 OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population", "response_candidates",
-                 "response_screen_seeds", "conditional", "conditional_budget", "conditional_seeds", "kernel",
+                 "response_screen_seeds", "evidence_bandwidth", "conditional", "conditional_budget", "conditional_seeds", "kernel",
                  "min_ess_share")
 
 
@@ -329,6 +331,7 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
         vary_population=values.get("vary_population", False),
         response_candidates=values.get("response_candidates", 0),
         response_screen_seeds=values.get("response_screen_seeds", CalibrationConfig.response_screen_seeds),
+        evidence_bandwidth=values.get("evidence_bandwidth", CalibrationConfig.evidence_bandwidth),
         conditional=values.get("conditional", ()),
         conditional_budget=values.get("conditional_budget", CalibrationConfig.conditional_budget),
         conditional_seeds=values.get("conditional_seeds", ()),
