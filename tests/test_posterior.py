@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from qhsim.calibration.posterior import MIN_FACTOR, MIN_KEPT, Posterior, evidence_factor, evidence_step, response_distance
+from qhsim.calibration.posterior import (MIN_FACTOR, MIN_KEPT, Posterior, evidence_factor, evidence_step,
+                                        response_distance)
 from qhsim.calibration.responses import Evidence
 from qhsim.calibration.settings import FreeParameter
 

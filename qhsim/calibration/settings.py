@@ -237,8 +237,8 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "min_ess_share": (float, (0.0, 1.0)),
 }
 OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population", "response_candidates",
-                 "response_screen_seeds", "evidence_bandwidth", "conditional", "conditional_budget", "conditional_seeds", "kernel",
-                 "min_ess_share")
+                 "response_screen_seeds", "evidence_bandwidth", "conditional", "conditional_budget",
+                 "conditional_seeds", "kernel", "min_ess_share")
 
 
 def _check_value(path: Path, key: str, value: Any) -> Any:
