@@ -140,7 +140,8 @@ def test_cost_effectiveness_chart_plots_total_rd_when_ranked_by_it(tmp_path: Pat
     lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
     assert "Extra total R&D (business + universities and institutes)" in text and "total R&D" in text.split("vs")[0]
     assert points == pytest.approx([2.0, 7.0, 3.4, 10.6, 2.0, 4.0, 4.0, 4.0])  # d1, d2: cost, R&D, 5%, 95%
-    assert legend == [f"d1: {format_number(3.5)} yuan/yuan", f"d2: {format_number(2.0)} yuan/yuan"]
+    assert legend == [f"d1: {format_number(3.5)} yuan/yuan", f"d2: {format_number(2.0)} yuan/yuan",
+                      "每元2元 2 yuan per yuan", "每元1元 1 yuan per yuan", "每元0.5元 0.5 yuan per yuan"]
     assert cost_effectiveness_chart(res, tmp_path / "total.png").stat().st_size > 0
     for rank_by in ("rd_per_yuan", "business_rd"):
         _, text, points, legend = drawn(rank_by)

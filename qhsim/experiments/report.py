@@ -199,24 +199,27 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
     lev = res.leverage[res.leverage["instrument"] == "total"]
     fig = Figure(figsize=(7.5, 5.2), layout="constrained")
     ax = fig.add_subplot()
+    handles = []
     for r in lev.to_dict("records"):
         y, lo, hi = r[what.extra], r[f"{what.extra}_p05"], r[f"{what.extra}_p95"]
-        ax.errorbar(r["extra_cost"], y, xerr=[[max(0.0, r["extra_cost"] - r["extra_cost_p05"])],
-                                              [max(0.0, r["extra_cost_p95"] - r["extra_cost"])]],
-                    yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]],
-                    fmt="o", capsize=4, label=f"{r['design']}: {format_number(r[what.ratio])} yuan/yuan")
+        handles.append(ax.errorbar(
+            r["extra_cost"], y, xerr=[[max(0.0, r["extra_cost"] - r["extra_cost_p05"])],
+                                      [max(0.0, r["extra_cost_p95"] - r["extra_cost"])]],
+            yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]],
+            fmt="o", capsize=4, label=f"{r['design']}: {format_number(r[what.ratio])} yuan/yuan"))
         ax.annotate(r["design"], (r["extra_cost"], y), textcoords="offset points", xytext=(6, 6), fontsize=8)
     lim = max([1e-9, *lev["extra_cost_p95"].abs().fillna(0), *lev["extra_cost"].abs().fillna(0)])
-    for k, style in ((1.0, "--"), (0.5, ":"), (2.0, "-.")):
-        ax.plot([0, lim], [0, k * lim], style, color="grey", lw=0.8)
-        ax.annotate(f"{k:g} yuan/yuan", (lim, k * lim), fontsize=7, color="grey")
+    # lines of equal R&D per yuan, named in the legend (a label at a line's end sat on the costliest design)
+    for k, style in ((2.0, "-."), (1.0, "--"), (0.5, ":")):
+        handles += ax.plot([0, lim], [0, k * lim], style, color="grey", lw=0.8,
+                           label=f"每元{k:g}元 {k:g} yuan per yuan")
     ax.axhline(0, color="black", lw=0.5)
     ax.axvline(0, color="black", lw=0.5)
     start, end = res.window
     ax.set_xlabel(readable(f"额外公共成本 Extra public cost {start}-{end} (亿元 100m yuan)"))
     ax.set_ylabel(readable(f"{what.label} {start}-{end} (亿元 100m yuan)"))
     ax.set_title(readable(f"{what.subject} vs {res.base} (均值与90%区间 mean, 90% interval)"), fontsize=10)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(handles=handles, fontsize=7, loc="best")
     return fig
 
 
