@@ -238,6 +238,20 @@ def test_display_width_counts_cjk_double():
     assert display_width("—") == 1
 
 
+def test_wrap_cuts_a_long_key_after_an_underscore_not_a_sliver():
+    assert report.wrap("talent_grants_doubled", 20) == ["talent_grants_", "doubled"]
+    assert report.wrap("a_bcdefghij", 8) == ["a_bcdefg", "hij"]  # "a_" alone would be a sliver
+    assert report.wrap("abcdefghij", 4) == ["abcd", "efgh", "ij"]
+    assert report.wrap("研发 投入强度", 4) == ["研发", "投入", "强度"]
+
+
+def test_target_values_print_as_the_summary_table_prints_them():
+    assert report.target_value(0.05, "growth", "tech_firms_three_types") == "+5.0%/yr"
+    assert report.target_value(12.0, "min_level", "share_firms_with_rd") == ">=12.00"
+    assert report.target_value(170.0, "min_level", "platforms") == ">=170"
+    assert report.target_value(1.0, "level", "rd_intensity") == "1.00"
+
+
 @pytest.mark.parametrize("draws", [1, 3])
 def test_format_summary_lines_have_equal_display_width(draws):
     frame = hand_frame({d: {"province:rd_intensity": {2020: 0.7 + d, 2025: 0.9}} for d in range(draws)})

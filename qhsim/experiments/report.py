@@ -16,7 +16,8 @@ import pandas as pd
 from qhsim import data
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_value
-from qhsim.output.report import format_number, format_table
+from qhsim.output.report import format_number, format_table, region_label, target_value
+from qhsim.results import PROVINCE
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -138,13 +139,14 @@ def format_comparison(res: ComparisonResult) -> str:
     tg = res.targets
     if len(tg):
         tg = tg[tg["year"] >= start]
-        wide = tg.pivot_table(index=["indicator", "region", "year", "label", "target"], columns="design",
+        wide = tg.pivot_table(index=["indicator", "region", "year", "kind", "label", "target"], columns="design",
                               values="p_met", sort=False)
         heads = [["目标", "年份", "目标值", *map(str, range(len(names)))],
                  ["target", "year", "value", *[""] * len(names)]]
-        body = [[f"{ind} {region if region != 'province' else ''}".strip() + (" (参考 ref.)" if "reference" in lab or "参考" in lab or "parity" in lab else ""),
-                 str(year), format_number(value)] + [_pct(row.get(n, math.nan)) for n in names]
-                for (ind, region, year, lab, value), row in wide.iterrows()]
+        body = [[short_label(ind) + ("" if region == PROVINCE else f" {region_label(region)}")
+                 + (" (参考 ref.)" if "reference" in lab or "参考" in lab or "parity" in lab else ""),
+                 str(year), target_value(value, kind, ind)] + [_pct(row.get(n, math.nan)) for n in names]
+                for (ind, region, year, kind, lab, value), row in wide.iterrows()]
         if body:
             blocks.append(_table(heads, body, [True, False, False] + [False] * len(names),
                                  "达标概率 P(target met) (列为方案编号 columns: design numbers)"))

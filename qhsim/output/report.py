@@ -214,7 +214,9 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 
 
 def wrap(text: str, width: int) -> list[str]:
-    """``text`` in lines of at most ``width`` display columns, broken at spaces (or inside a long word)."""
+    """``text`` in lines of at most ``width`` display columns, broken at spaces; a word wider than that is cut
+    after its last "_" or "-" that fits in the second half of the line (a design or indicator key:
+    ``talent_grants_`` / ``doubled``), else at the width."""
     lines: list[str] = []
     for para in text.split("\n"):
         line = ""
@@ -227,6 +229,7 @@ def wrap(text: str, width: int) -> list[str]:
                 lines.append(line)
             while display_width(word) > width:  # a word wider than the column: cut it
                 cut = next(i for i in range(len(word), 0, -1) if display_width(word[:i]) <= width)
+                cut = next((i for i in range(cut, cut // 2, -1) if word[i - 1] in "_-"), cut)  # not a sliver
                 lines.append(word[:cut])
                 word = word[cut:]
             line = word
@@ -248,6 +251,14 @@ def _rate(x: float, suffix: str, nonzero: bool = False) -> str:
 def _value(row: pd.Series, column: str) -> str:
     key = row.get("indicator")
     return format_value(row[column], key) if key in data.load("indicators") else format_number(row[column])
+
+
+def target_value(value: float, kind: str, key: str) -> str:
+    """A plan target's value as the tables print it: +5.0%/yr (a growth target), >=12.00 (a floor) or 1.00 (a
+    level), in the indicator's precision."""
+    if kind == "growth":
+        return _rate(value, "%/yr")
+    return (">=" if kind == "min_level" else "") + _value(pd.Series({"indicator": key, "v": value}), "v")
 
 
 def observed_mark(row: pd.Series) -> str:
@@ -282,10 +293,8 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
     if column == "target":
         if pd.isna(row["target"]):
             return MISSING
-        if growth:
-            return f"{_rate(row['target'], '%/yr')} {row['base_year']}-{row['target_year']}"
-        prefix = ">=" if row["target_kind"] == "min_level" else ""
-        return f"{prefix}{_value(row, 'target')} ({row['target_year']})"
+        text = target_value(row["target"], row["target_kind"], row.get("indicator"))
+        return f"{text} {row['base_year']}-{row['target_year']}" if growth else f"{text} ({row['target_year']})"
     if column == "gap":
         # a gap that rounds to zero keeps the digits that show its sign (10.00 against 10.00 "not met" reads as a
         # contradiction; -0.002 does not)
