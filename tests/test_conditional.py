@@ -8,7 +8,7 @@ import pytest
 
 from types import SimpleNamespace
 
-from qhsim.calibration.calibrate import Problem, fit_levels, prepare
+from qhsim.calibration.calibrate import Problem, fit_levels, prepare, refit_draws
 from qhsim.calibration import conditional
 from qhsim.calibration.conditional import conditional_fit
 from qhsim.calibration.posterior import Posterior
@@ -182,6 +182,48 @@ def test_ensemble_draws_keep_a_levels_parameter_at_the_value_the_abc_held(tmp_pa
     assert set(cal.intervals) == {"start_intercept"}  # held fixed by the sampler: no posterior interval
     for draw in cal.sample(8, np.random.default_rng(1)):
         assert draw["patent_rate_public"] == 1.0 and draw["start_intercept"] in (-4.0, -5.0)
+
+
+def test_each_draw_of_the_ensemble_gets_its_level_parameters_refitted_given_its_own_structure(tmp_path):
+    """The level parameter v (patent_rate_public) must offset the structural s (knowledge_effect; target: s + v = 1):
+    each draw's refit finds 1 - s from the held default, and the ensemble written to calibrated.toml carries the
+    refitted values, while [interval] still describes the sampler's draws."""
+    from qhsim.calibrated import load_calibration
+    from qhsim.calibration.ensemble import write_calibration
+
+    sampled = FreeParameter("knowledge_effect", 0.0, 1.0)
+    level = FreeParameter("patent_rate_public", 0.0, 1.0, default=0.9, stage="levels")
+    cfg = SimpleNamespace(conditional=("patent_rate_public",), conditional_budget=60, ensemble_refit_budget=30)
+    problem = Problem(cfg, (sampled,), None, None, None, {}, (level,))
+    posterior = Posterior(["knowledge_effect"], np.array([[0.2], [0.4], [0.6]]), np.array([1.0, 2.0, 1.0]), [0, 1, 2], np.zeros(3))
+    asked = []
+
+    class Runs:
+        seeds = (1, 2)
+
+        def evaluate(self, items, desc=""):
+            asked.extend(th for _, th, _ in items)
+            return [{"cells": th} for _, th, _ in items]
+
+    objective = SimpleNamespace(active=[SimpleNamespace(weight=1.0)],
+                                residuals=lambda cells: np.array([(cells["knowledge_effect"] + cells["patent_rate_public"] - 1.0) / 0.01]))
+    fits = refit_draws(problem, objective, posterior, Runs(), log=lambda *_: None)
+    assert [f.start["knowledge_effect"] for f in fits] == [0.2, 0.4, 0.6] and all(f.start["patent_rate_public"] == 0.9 for f in fits)
+    assert [f.point["knowledge_effect"] for f in fits] == [0.2, 0.4, 0.6]  # the structure stays the draw's own
+    assert [f.point["patent_rate_public"] for f in fits] == pytest.approx([0.8, 0.6, 0.4], abs=0.01)
+    assert all(f.evaluations <= 30 and f.distance < f.start_distance for f in fits)
+    assert {th["knowledge_effect"] for th in asked} == {0.2, 0.4, 0.6}
+
+    path = tmp_path / "calibrated.toml"
+    names = ["knowledge_effect", "patent_rate_public"]
+    write_calibration(path, {"knowledge_effect": 0.4, "patent_rate_public": 0.6}, ["knowledge_effect"], posterior.draws, posterior.weights, np.zeros(3), {}, {},
+                      held=problem.held, ensemble=(names, np.array([[f.point[n] for n in names] for f in fits]),
+                                                   np.array([f.distance for f in fits])))
+    cal = load_calibration(path)
+    assert cal.intervals["knowledge_effect"]["median"] == pytest.approx(0.4) and "patent_rate_public" not in cal.intervals
+    for draw in cal.sample(12, np.random.default_rng(2)):
+        assert draw["knowledge_effect"] + draw["patent_rate_public"] == pytest.approx(1.0, abs=0.01)
+    assert "re-fitted" in path.read_text(encoding="utf-8").split("[meta]")[0]
 
 
 def test_the_evidence_step_runs_the_draws_with_the_levels_parameters_the_abc_held(monkeypatch):

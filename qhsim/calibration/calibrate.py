@@ -98,6 +98,7 @@ class CalibrationOutcome:
     posterior_runs: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (weight, record) of its
     # heaviest draws re-run on the calibration seeds: the posterior's predictive band
     conditional: ConditionalFit | None = None  # the level parameters re-fitted given the structural median
+    draw_fits: list[ConditionalFit] | None = None  # each posterior draw's level parameters re-fitted (the ensemble)
 
     @property
     def point(self) -> dict[str, float]:
@@ -203,13 +204,20 @@ def calibrate(
         runs = ev.evaluate([(-1000 - k, th, {}) for k, th in enumerate(draws)], desc="posterior draws")
         posterior_runs = [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
         point = posterior.median(problem.params)
-        conditional, computed_conditional = None, 0
+        conditional, computed_conditional, draw_fits = None, 0, None
         if cfg.conditional:
             with Evaluator(problem.spec, cfg.conditional_seeds or cfg.seeds, workers=workers, journal=journal,
                            progress=progress) as cev:
                 conditional = fit_levels(problem, objective, posterior, cev, log)
                 computed_conditional = cev.computed
             point = conditional.point
+            if cfg.ensemble_refit_budget:
+                draw_fits = refit_draws(problem, objective, posterior, ev, log)
+                # the report's predictive band from the re-fitted draws (their best points: journaled, not re-run)
+                rows = posterior.heaviest(POSTERIOR_RUNS)
+                runs = ev.evaluate([(-2000 - k, draw_fits[r].point, {}) for k, r in enumerate(rows)],
+                                   desc="re-fitted draws")
+                posterior_runs = [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
         computed = ev.computed + computed_conditional
     validation = validate(problem, point, workers, progress, log)
     responses = None
@@ -221,6 +229,7 @@ def calibrate(
     outcome = CalibrationOutcome(
         problem, objective, result, records, default_cells, validation, time.perf_counter() - started, computed,
         responses=responses, posterior=posterior, posterior_runs=posterior_runs, conditional=conditional,
+        draw_fits=draw_fits,
     )
     if write:
         write_outputs(outcome, log)
@@ -250,30 +259,56 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
     return posterior
 
 
-def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator, log=print) -> ConditionalFit:
-    """The conditional fit of the configured level parameters given the posterior median (``calibration.conditional``),
-    with the evaluator's seeds (``conditional_seeds``, default the calibration seeds), journaled; a ridge term
-    weighing like one target per parameter pulls each towards its start in units of its spread: the posterior sd
-    for a parameter the ABC-SMC sampled, the prior sd for a ``stage = "levels"`` parameter (held at its default in
-    the ABC-SMC, so its start is that default)."""
+def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator, log=print,
+               start: dict[str, float] | None = None, budget: int | None = None, first_id: int = -3000,
+               quiet: bool = False) -> ConditionalFit:
+    """The conditional fit of the configured level parameters (``calibration.conditional``) given the structural
+    parameters of ``start`` (default: the posterior median, levels-stage parameters at their held values), with the
+    evaluator's seeds (``conditional_seeds``, default the calibration seeds), journaled; a ridge term weighing like one
+    target per parameter pulls each towards its start in units of its spread: the posterior sd for a parameter the
+    ABC-SMC sampled, the prior sd for a ``stage = "levels"`` parameter (held at its default in the ABC-SMC, so its
+    start is that default). Evaluation ids count down from ``first_id`` (labels only: the journal keys by parameters)."""
     cfg = problem.cfg
     params = (*problem.params, *problem.level_params)
-    start = {**posterior.median(problem.params), **problem.held}
+    start = start if start is not None else {**posterior.median(problem.params), **problem.held}
     sampled = posterior.spread(problem.params)
     spread = [sampled.get(name, PRIOR_SPREAD) for name in cfg.conditional]
-    counter = iter(range(-3000, -10**9, -1))
+    counter = iter(range(first_id, first_id - 10**5, -1))
 
     def residuals(points: list[dict[str, float]]) -> list[np.ndarray]:
         recs = ev.evaluate([(next(counter), th, {}) for th in points], desc="conditional fit")
         return [objective.residuals(r["cells"]) for r in recs]
 
-    log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at most "
-        f"{cfg.conditional_budget} evaluations)")
-    fit = conditional_fit(params, start, cfg.conditional, residuals, budget=cfg.conditional_budget,
+    budget = budget if budget is not None else cfg.conditional_budget
+    if not quiet:
+        log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at "
+            f"most {budget} evaluations)")
+    fit = conditional_fit(params, start, cfg.conditional, residuals, budget=budget,
                           spread=spread, ridge_weight=1.0 / sum(t.weight for t in objective.active))
     fit.seeds = tuple(ev.seeds)
-    log(fit.summary())
+    if not quiet:
+        log(fit.summary())
     return fit
+
+
+def refit_draws(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator,
+                log=print) -> list[ConditionalFit]:
+    """Each posterior draw's level parameters re-fitted given its own structural parameters (``fit_levels`` with
+    the draw as start, at most ``ensemble_refit_budget`` evaluations with the calibration seeds), so that the
+    ensemble projections draw from is made the way the point is: the ABC-SMC's draws fit the targets only within
+    its final epsilon, and a levels-stage parameter sits at the default the sampler held it at (a patent
+    propensity trend of 0 against the point's fitted one)."""
+    cfg = problem.cfg
+    fits = []
+    log(f"ensemble: the level parameters of each of the {len(posterior.weights)} posterior draws re-fitted given "
+        f"its structural parameters ({len(ev.seeds)} seeds, at most {cfg.ensemble_refit_budget} evaluations each)")
+    for k in range(len(posterior.weights)):
+        start = {**posterior.point(problem.params, k), **problem.held}
+        fit = fit_levels(problem, objective, posterior, ev, log, start=start, budget=cfg.ensemble_refit_budget,
+                         first_id=-(10**9) - 10**5 * k, quiet=True)
+        log(f"  draw {k}: distance {fit.start_distance:.3g} -> {fit.distance:.3g} ({fit.evaluations} evaluations)")
+        fits.append(fit)
+    return fits
 
 
 def validate(problem: Problem, point: dict[str, float], workers: int, progress: bool, log=print) -> dict[str, list[float]] | None:
@@ -325,9 +360,14 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
     priors = {p.name: {"prior": p.prior, "low": p.low, "high": p.high, "default": p.default,
                        **({"mean": p.mean, "sd": p.sd} if p.prior == "normal" else {})} for p in res.params}
     path = out / "calibrated.toml"
+    ensemble = None
+    if outcome.draw_fits:
+        ens_names = [*names, *outcome.problem.held]
+        ensemble = (ens_names, np.array([[fit.point[n] for n in ens_names] for fit in outcome.draw_fits]),
+                    np.array([fit.distance for fit in outcome.draw_fits]))
     write_calibration(path, outcome.point, names, posterior.draws, posterior.weights,
                       posterior.source_distances, meta, priors,
-                      held=outcome.problem.held)
+                      held=outcome.problem.held, ensemble=ensemble)
     outcome.files["calibrated"] = path
     outcome.files.update(write_report(outcome))
     log(f"wrote {path} and {outcome.files.get('report')}")

@@ -93,16 +93,26 @@ def write_calibration(
     meta: dict[str, Any],
     priors: dict[str, dict[str, Any]],
     held: dict[str, float] | None = None,
+    ensemble: tuple[list[str], np.ndarray, np.ndarray] | None = None,
 ) -> None:
-    """``held``: parameters the sampler held fixed (stage "levels"): a constant column of the ensemble, so that
-    every draw is a parameter vector the ABC-SMC evaluated; no interval."""
+    """``draws`` (columns ``names``) with ``weights`` give the intervals and, unless ``ensemble`` is given, the
+    ensemble. ``held``: parameters the sampler held fixed (stage "levels"): no interval; a constant column of that
+    ensemble, so that every draw is a parameter vector the ABC-SMC evaluated. ``ensemble``: (names, draws,
+    distances) of the draws with their level parameters re-fitted (``calibrate.refit_draws``), same weights."""
     interval = {}
     for k, name in enumerate(names):
         q05, q50, q95 = weighted_quantiles(draws[:, k], weights, (0.05, 0.5, 0.95))
         interval[name] = {"p05": q05, "median": q50, "p95": q95, **priors.get(name, {})}
-    held = held or {}
-    names = [*names, *held]
-    draws = np.column_stack([draws, np.tile([float(v) for v in held.values()], (len(draws), 1))]) if held else draws
+    if ensemble is not None:
+        names, draws, distances = ensemble
+        how = ("  each draw's level parameters re-fitted given its structural ones (as the point's; distances: on the\n"
+               "  calibration seeds, after the re-fit); [interval] describes the draws before the re-fit.\n")
+    else:
+        held = held or {}
+        names = [*names, *held]
+        draws = np.column_stack([draws, np.tile([float(v) for v in held.values()], (len(draws), 1))]) if held else draws
+        how = ("  distances: on the calibration seeds; a parameter of stage \"levels\" keeps in every draw the value\n"
+               "  the ABC-SMC held it at.\n")
     doc = {
         "meta": {"created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **meta},
         "point": {k: float(v) for k, v in point.items()},
@@ -121,8 +131,8 @@ def write_calibration(
         "  qhsim.calibration.calibrated_parameters()); the minimum-distance particle is in the fit report.\n"
         "[interval.<name>]: 5% / 50% / 95% of the weighted posterior, with the prior range.\n"
         "[ensemble]: the weighted posterior sample that projections draw from: the final ABC-SMC population,\n"
-        "  checked against the policy-response evidence as [meta] posterior lists (distances: on the calibration seeds);\n"
-        "  a parameter of stage \"levels\" keeps in every draw the value the ABC-SMC held it at.\n"
-        "Method, targets and fit: calibration/README.md and the fit report next to this file."
+        "  checked against the policy-response evidence as [meta] posterior lists;\n"
+        + how
+        + "Method, targets and fit: calibration/README.md and the fit report next to this file."
     )
     write_atomic(path, dumps_toml(doc, header))

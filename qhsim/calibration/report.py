@@ -24,6 +24,7 @@ from qhsim.calibration.targets import BASES, HEADLINE_BASES, TargetSet  # noqa: 
 
 if TYPE_CHECKING:
     from qhsim.calibration.calibrate import CalibrationOutcome
+    from qhsim.calibration.conditional import ConditionalFit
 
 PLAN_GROUP = "plan_2020"
 
@@ -183,6 +184,34 @@ def conditional_lines(fit, params) -> list[str]:
         before = f"{a:.4g} (*levels*: the default)" if p.stage == "levels" else f"{a:.4g}"
         L.append(f"| {name} | [{p.low:g}, {p.high:g}] | {before} | {b:.4g} | {move:+.2f} |")
     L.append("")
+    return L
+
+
+def draw_fit_lines(fits: list[ConditionalFit], weights: np.ndarray, point_fit: ConditionalFit | None) -> list[str]:
+    """The ensemble's draws with their level parameters re-fitted (``calibrate.refit_draws``): distance before and
+    after, and where the re-fitted levels sit against the point's."""
+    names = fits[0].names
+    L = ["### The ensemble 集合: each draw's level parameters re-fitted", "",
+         "Each posterior draw's level parameters were re-fitted given its own structural parameters, as the point's "
+         f"were given the structural median (same distance, ridge and method; seeds {', '.join(map(str, fits[0].seeds))}, "
+         f"at most {max(f.evaluations for f in fits)} evaluations each). `[ensemble]` of calibrated.toml holds the "
+         "re-fitted draws, so that `--draws` projections and the dashboard's ensemble centre where the point does; "
+         "without the re-fit the draws fit the targets only within the sampler's final epsilon and a levels-stage "
+         "parameter sits at the default the sampler held it at.", "",
+         "| draw | weight | distance before | after | evaluations |", "|---|---|---|---|---|"]
+    for k, (fit, w) in enumerate(zip(fits, weights)):
+        L.append(f"| {k} | {w:.3g} | {fmt(fit.start_distance)} | {fmt(fit.distance)} | {fit.evaluations} |")
+    before = np.array([f.start_distance for f in fits])
+    after = np.array([f.distance for f in fits])
+    L += ["", f"Weighted mean distance {float(weights @ before):.3g} before, {float(weights @ after):.3g} after "
+              f"(the point: {fmt(point_fit.distance) if point_fit else '—'} on its own seeds).", ""]
+    if point_fit is not None:
+        L += ["| parameter | point | ensemble weighted median | 5–95% |", "|---|---|---|---|"]
+        for n in names:
+            v = np.array([f.point[n] for f in fits])
+            q05, q50, q95 = weighted_quantiles(v, weights, (0.05, 0.5, 0.95))
+            L.append(f"| {n} | {fmt(point_fit.point[n], 4)} | {fmt(q50, 4)} | {fmt(q05, 4)} – {fmt(q95, 4)} |")
+        L.append("")
     return L
 
 
@@ -423,7 +452,9 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         "never saw (at the validation scale), so it carries no seed selection. A gap between the two columns is "
         "therefore not a scale effect unless both scales agree at one parameter point (calibration/README.md). "
         "The posterior band is the weighted 5–95% range of the seed mean over the posterior's heaviest draws "
-        "re-run on the calibration seeds (section Posterior)."
+        "re-run on the calibration seeds (section Posterior"
+        + ("; the draws with their level parameters re-fitted, as the ensemble holds them)." if outcome.draw_fits
+           else ").")
     )
     L.append("")
     L.append(
@@ -535,6 +566,8 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     L.extend(posterior_lines(posterior))
     if outcome.conditional is not None:
         L.extend(conditional_lines(outcome.conditional, (*res.params, *outcome.problem.level_params)))
+    if outcome.draw_fits:
+        L.extend(draw_fit_lines(outcome.draw_fits, posterior.weights, outcome.conditional))
 
     if outcome.responses is not None:
         from qhsim.calibration.responses import RESPONSE_SEEDS, section_lines
