@@ -78,6 +78,20 @@ def test_conditional_fit_moves_an_integer_parameter_by_whole_units():
     assert {p["k"] for p in [START, alone.point]} == {3, 6} and alone.evaluations <= 1 + 3 * 3 + 3
 
 
+def test_an_integer_scan_reaches_what_a_small_budget_of_compass_sweeps_cannot():
+    """k's minimum (8) lies five units from its start (3): with 12 evaluations the compass search (one unit per
+    sweep) falls short, while scanning k's nine whole values first finds it and leaves least squares the rest."""
+    def residuals(points):
+        return [np.array([(p["a"] - 0.3) / 0.1, (p["k"] - 8.1) / 1.0]) for p in points]
+
+    swept = conditional_fit(PARAMS, START, ["a", "k"], residuals, budget=12)
+    scanned = conditional_fit(PARAMS, START, ["a", "k"], residuals, budget=20, scan_integers=True)
+    assert swept.point["k"] < 8
+    assert scanned.point["k"] == 8 and scanned.point["a"] == pytest.approx(0.3, abs=0.02)
+    assert scanned.path[0][1] == scanned.start_distance  # the start is the first evaluation
+    assert scanned.start == START and scanned.evaluations <= 20
+
+
 def test_shipped_configuration_refits_level_parameters_only():
     """The conditional fit moves levels (since the ninth session also the extensive and intensive levels of business
     R&D, start_intercept and knowledge_effect), never the structural and response parameters (size slope, user-cost

@@ -85,13 +85,18 @@ def conditional_fit(
     step: float = STEP,
     spread: Sequence[float] | None = None,
     ridge_weight: float = 0.0,
+    scan_integers: bool = False,
 ) -> ConditionalFit:
     """Minimise the distance over the parameters ``names`` (others fixed at ``start``); see the module doc.
 
     With ``spread`` (each parameter's posterior sd in unit-cube coordinates) and ``ridge_weight`` > 0 the loss gains
     ``ridge_weight * sum(((u - u_start) / spread)^2)``: ``ridge_weight`` = 1 / (sum of the target weights) makes each
     parameter's departure from its median, in posterior sds, weigh like one target's z. The reported distances are
-    those of the targets alone."""
+    those of the targets alone.
+
+    ``scan_integers``: before least squares, try every whole value of each integer parameter (the others at the
+    start) and start from the best; for a budget too small for the compass search, which moves an integer
+    parameter one unit per sweep of every parameter (``calibrate.refit_draws``)."""
     by_name = {p.name: p for p in params}
     free = [by_name[n] for n in names]
     cont = np.array([j for j, p in enumerate(free) if not p.integer], dtype=np.int64)  # least squares moves these
@@ -149,6 +154,16 @@ def conditional_fit(
     x0 = np.array([p.to_unit(start[p.name]) for p in free], dtype=float)
     x0 = np.clip(x0, 0.0, 1.0)
     x_from, restarts, loss_from = x0, 0, math.inf
+    if scan_integers:
+        fun(x0)  # the start is the first evaluation, as least squares makes it
+        for j, p in enumerate(free):
+            if p.integer:
+                values = np.arange(math.ceil(p.low), math.floor(p.high) + 1)
+                trial = [x_from.copy() for _ in values]
+                for x, v in zip(trial, values):
+                    x[j] = p.to_unit(float(v))
+                losses = [float(np.sqrt(np.sum(r**2))) for r in batch(trial)]
+                x_from = trial[int(np.argmin(losses))]
     message = "integer parameters only: compass search"
     while len(cont):
         # least squares in the non-integer coordinates, the integer ones held where the run starts
