@@ -160,6 +160,7 @@ def test_ensemble_shows_band_and_target_probability(dash):
     d.english()
     d.page.locator(".qh-ensemble").click()
     d.field("Seeds (comma-separated)").wait_for()
+    assert float(d.field("Scale (share of firms simulated)").input_value()) == 1.0  # an ensemble keeps full scale
     d.set_field("Scale (share of firms simulated)", 0.1)
     d.set_field("Parameter draws", 1)
     d.set_field("Seeds (comma-separated)", "1,2,3")
