@@ -249,8 +249,12 @@ def _rate(x: float, suffix: str, nonzero: bool = False) -> str:
 
 
 def _value(row: pd.Series, column: str) -> str:
-    key = row.get("indicator")
-    return format_value(row[column], key) if key in data.load("indicators") else format_number(row[column])
+    return _number(row[column], row.get("indicator"))
+
+
+def _number(value: float, key: str | None) -> str:
+    """``value`` in indicator ``key``'s precision (counts whole), or as a plain number for another key."""
+    return format_value(value, key) if key in data.load("indicators") else format_number(value)
 
 
 def target_value(value: float, kind: str, key: str) -> str:
@@ -258,7 +262,7 @@ def target_value(value: float, kind: str, key: str) -> str:
     level), in the indicator's precision."""
     if kind == "growth":
         return _rate(value, "%/yr")
-    return (">=" if kind == "min_level" else "") + _value(pd.Series({"indicator": key, "v": value}), "v")
+    return (">=" if kind == "min_level" else "") + _number(value, key)
 
 
 def observed_mark(row: pd.Series) -> str:
