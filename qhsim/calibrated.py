@@ -69,6 +69,20 @@ class Calibration:
         keep = [k for k, name in enumerate(self.names) if name not in self.dropped]
         return [{self.names[k]: _as_param(self.names[k], float(self.draws[i, k])) for k in keep} for i in idx]
 
+    def sample_distinct(self, n: int, rng: np.random.Generator) -> list[dict[str, float]]:
+        """``n`` different parameter sets of the ensemble, drawn with probability proportional to weight without
+        replacement (Efraimidis & Spirakis 2006: the ``n`` largest ln(u) / w). For experiments that run every draw
+        with every seed (``compare``, ``sweep``): a draw drawn twice would repeat its runs."""
+        available = int(np.count_nonzero(self.weights > 0))
+        if n > available:
+            raise InputError(f"{self.path}: ensemble: --draws {n} asks for more different parameter sets than the "
+                             f"calibrated ensemble holds ({available}); allowed 1-{available}")
+        with np.errstate(divide="ignore"):
+            keys = np.where(self.weights > 0, np.log(rng.random(len(self.weights))) / self.weights, -np.inf)
+        keep = [k for k, name in enumerate(self.names) if name not in self.dropped]
+        return [{self.names[k]: _as_param(self.names[k], float(self.draws[i, k])) for k in keep}
+                for i in np.argsort(-keys, kind="stable")[:n]]
+
     def ensemble(self) -> list[dict[str, float]]:
         keep = [k for k, name in enumerate(self.names) if name not in self.dropped]
         return [{self.names[k]: _as_param(self.names[k], float(row[k])) for k in keep} for row in self.draws]

@@ -408,6 +408,28 @@ def test_calibrated_toml_round_trip_and_defaults(tmp_path, monkeypatch):
     assert "start_intercept" in cal.dropped and "start_intercept" not in cal.point
 
 
+def test_distinct_draws_for_compare_and_sweep_never_repeat_and_favour_heavy_draws(tmp_path):
+    """``compare`` and ``sweep`` run every draw with every seed, so a draw sampled twice would repeat its runs (the
+    store refuses that): they take different draws, weighted sampling without replacement."""
+    from qhsim.experiments.designs import parameter_draws
+
+    path = tmp_path / "calibrated.toml"
+    _write_tiny_calibration(path)  # weights 0.5, 0.3, 0.2
+    cal = load_calibration(path)
+    first = [cal.sample_distinct(1, np.random.default_rng(s))[0]["start_intercept"] for s in range(3000)]
+    shares = {v: first.count(v) / len(first) for v in (-4.5, -4.0, -5.0)}
+    assert shares == pytest.approx({-4.5: 0.5, -4.0: 0.3, -5.0: 0.2}, abs=0.03)  # the first pick follows the weights
+    for s in range(20):
+        three = cal.sample_distinct(3, np.random.default_rng(s))
+        assert sorted(d["start_intercept"] for d in three) == [-5.0, -4.5, -4.0]
+    assert cal.sample_distinct(2, np.random.default_rng(4)) == cal.sample_distinct(2, np.random.default_rng(4))
+    with pytest.raises(InputError, match=r"--draws 4 .* \(3\); allowed 1-3"):
+        cal.sample_distinct(4, np.random.default_rng(0))
+    thetas, _ = parameter_draws(3, 0, cal, distinct=True)
+    assert len({d["start_intercept"] for d in thetas}) == 3
+    assert len({d["start_intercept"] for d in parameter_draws(12, 0, cal)[0]}) <= 3  # run --draws: with replacement
+
+
 def test_projection_stacks_draws_and_seeds_identically_for_any_worker_count(tmp_path):
     from qhsim.experiments.ensemble import project, summarise
 

@@ -71,9 +71,10 @@ def inline_design(name: str, base: Design, overrides: Sequence[Override]) -> Des
     return design
 
 
-def parameter_draws(draws: int | None, draw_seed: int = 0,
-                    calibration: Calibration | None = None) -> tuple[list[dict[str, float] | None], str]:
-    """The parameter sets to run and a description of where they come from.
+def parameter_draws(draws: int | None, draw_seed: int = 0, calibration: Calibration | None = None,
+                    distinct: bool = False) -> tuple[list[dict[str, float] | None], str]:
+    """The parameter sets to run and a description of where they come from; ``distinct``: different sets
+    (``Calibration.sample_distinct``), for experiments that run every set with every seed.
 
     ``None`` in the list means "the scenario's parameters over the calibrated point estimate"."""
     if draws is None:
@@ -81,7 +82,8 @@ def parameter_draws(draws: int | None, draw_seed: int = 0,
     cal = calibration if calibration is not None else load_calibration()
     if cal is None:
         return [{}], "none (behaviour.toml defaults)"
-    return cal.sample(draws, np.random.default_rng(draw_seed)), str(cal.path)
+    rng = np.random.default_rng(draw_seed)
+    return (cal.sample_distinct(draws, rng) if distinct else cal.sample(draws, rng)), str(cal.path)
 
 
 def run_spec(design: Design, theta: dict[str, float] | None, seed: int, scale: float, end_year: int) -> RunSpec:

@@ -207,7 +207,7 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
                              **{lv.name: lv.column(point[lv.name]) for lv in levers}})
     seeds = tuple(seeds) if seeds is not None else tuple(exp.seeds)
     draws = draws if draws is not None else exp.draws
-    thetas, source = parameter_draws(draws)
+    thetas, source = parameter_draws(draws, distinct=True)
     n_runs = len(designs) * len(thetas) * len(seeds)
     if n_runs > MAX_RUNS:
         raise InputError(f"{path}: design points x draws x seeds = {n_runs} runs; allowed at most {MAX_RUNS}")
