@@ -13,7 +13,9 @@ from qhsim.errors import InputError
 from qhsim.experiments.discovery import discover, prim_boxes
 from qhsim.experiments.levers import Lever, points
 from qhsim.experiments.store import read_runs
-from qhsim.experiments.sweep import load_sweep, run_sweep, summarise, write_sweep
+from qhsim.experiments.sweep import format_sweep, load_sweep, run_sweep, summarise, write_sweep
+from qhsim.dashboard.levers import instrument_label
+from qhsim.output.report import display_width
 
 from conftest import ROOT, SCENARIOS
 
@@ -72,6 +74,23 @@ def test_summary_has_cost_and_leverage(swept: tuple) -> None:
     prov = runs[(runs["region"] == "province") & (runs["point"] == 3) & (runs["year"] == 2020)]
     assert row["business_rd_mean"] == pytest.approx(prov["business_rd"].mean())
     assert row["rd_per_yuan_mean"] > 0
+
+
+def test_sweep_table_fits_100_columns_and_names_each_lever_in_both_languages(tmp_path: Path) -> None:
+    text = TINY.replace('[lever.sd]\npaths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]\n'
+                        'values = [0.75, 1.5]\n', "").replace("[lever.selection]", '[lever."policy.tax.hte_rate"]')
+    text = text.replace('path = "policy.ex_ante_grants.selection"\nvalues = ["merit", "lottery"]',
+                        'path = "policy.tax.hte_rate"\nvalues = [0.1, 0.15]')
+    sweep = load_sweep(experiment(tmp_path, text))
+    runs, _ = run_sweep(sweep, workers=1)
+    table = format_sweep(sweep, summarise(sweep, runs))
+    lines = table.splitlines()
+    assert max(display_width(line) for line in lines) <= 100
+    zh, en = instrument_label("policy.tax.hte_rate")
+    assert zh.startswith("企业所得税·") and en.startswith("Enterprise income tax: ")  # section and lever, both languages
+    assert "企业所得税" in table and all(word in table for word in en.split())  # (the header wraps)
+    points = [line.split()[0] for line in lines if line[:1].isdigit() and not line.startswith("2020年")]
+    assert points == ["0", "1", "2"]  # whole point numbers, not 0.0
 
 
 def test_workers_do_not_change_results(swept: tuple) -> None:

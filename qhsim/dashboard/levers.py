@@ -109,6 +109,18 @@ def levers() -> dict[str, Lever]:
     return {lever.path: lever for group in groups() for lever in group.levers}
 
 
+def instrument_label(path: str) -> tuple[str, str] | None:
+    """Chinese and English names of an instrument path with its section and unit (``千人计划·引进拔尖人才名额
+    (人/年)``, ``Thousand Talents plan: Introduced, top-notch (persons/yr)``), for tables outside the dashboard;
+    ``None`` for a path that is not in the catalogue."""
+    lever = levers().get(path)
+    if lever is None:
+        return None
+    zh, en = next((z, e) for g in groups() for sec, z, e in g.sections if sec == lever.section)
+    unit_zh, unit_en = (f" ({lever.unit})" if lever.unit else ""), (f" ({lever.unit_en})" if lever.unit_en else "")
+    return f"{zh}·{lever.zh}{unit_zh}", f"{en}: {lever.en}{unit_en}"
+
+
 def schema_paths() -> list[str]:
     """Every instrument path of the schema's [policy] sections."""
     return [f"policy.{section}.{name}" for section, field in Policy.model_fields.items()

@@ -32,6 +32,9 @@ from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, points
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs, write_atomic
+from qhsim.dashboard.levers import instrument_label
+from qhsim.experiments.report import TEXT_WIDTH
+from qhsim.output.numbers import decimals, format_fixed
 from qhsim.output.report import format_number, format_table, indicator_label
 from qhsim.results import PROVINCE
 
@@ -279,13 +282,18 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
         part = summary[summary["year"] == year]
         if part.empty:
             continue
-        heads = [["#", *sweep.lever_names] + [extra[k][0] if k in extra else indicator_label(k).split(" ", 1)[0] for k in shown],
-                 ["", *[""] * len(sweep.lever_names)] + [extra[k][1] if k in extra else k for k in shown]]
-        body = [[str(row["point"]), *[_short(row[n]) for n in sweep.lever_names]]
-                + [format_number(row[f"{k}_mean"]) for k in shown] for _, row in part.iterrows()]
+        levers = [instrument_label(n) or (n, "") for n in sweep.lever_names]
+        heads = [["#", *[zh for zh, _ in levers]]
+                 + [extra[k][0] if k in extra else indicator_label(k).split(" ", 1)[0] for k in shown],
+                 ["", *[en for _, en in levers]] + [extra[k][1] if k in extra else k for k in shown]]
+        # means over draws x seeds: one decimal more than the indicator's own (counts 585.3, not 585.3 / 580)
+        body = [[str(int(row["point"])), *[_short(row[n]) for n in sweep.lever_names]]
+                + [format_fixed(row[f"{k}_mean"], 2 if k in extra else decimals(k) + 1) for k in shown]
+                for _, row in part.iterrows()]
         title = (f"{year}年 | 均值 mean over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds"
                  f" | 点0为基准 point 0 = base")
-        blocks.append(format_table(heads, body, [False] + [True] * len(sweep.lever_names) + [False] * len(shown), title))
+        blocks.append(format_table(heads, body, [False] + [True] * len(sweep.lever_names) + [False] * len(shown),
+                                   title, width=TEXT_WIDTH))
     return "\n\n".join(blocks) + "\n"
 
 
