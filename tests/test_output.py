@@ -241,6 +241,7 @@ def test_display_width_counts_cjk_double():
 def test_wrap_cuts_a_long_key_after_an_underscore_not_a_sliver():
     assert report.wrap("talent_grants_doubled", 20) == ["talent_grants_", "doubled"]
     assert report.wrap("a_bcdefghij", 8) == ["a_bcdefg", "hij"]  # "a_" alone would be a sliver
+    assert report.wrap("rd_intensity", 11) == ["rd_", "intensity"]  # ... unless the rest then fits
     assert report.wrap("abcdefghij", 4) == ["abcd", "efgh", "ij"]
     assert report.wrap("研发 投入强度", 4) == ["研发", "投入", "强度"]
 

@@ -109,14 +109,19 @@ def levers() -> dict[str, Lever]:
     return {lever.path: lever for group in groups() for lever in group.levers}
 
 
-def instrument_label(path: str) -> tuple[str, str] | None:
+def instrument_label(paths: str | tuple[str, ...]) -> tuple[str, str] | None:
     """Chinese and English names of an instrument path with its section and unit (``千人计划·引进拔尖人才名额
     (人/年)``, ``Thousand Talents plan: Introduced, top-notch (persons/yr)``), for tables outside the dashboard;
-    ``None`` for a path that is not in the catalogue."""
-    lever = levers().get(path)
-    if lever is None:
+    for several paths moved together (a tied lever) their section's name if they share one; ``None`` for a path
+    that is not in the catalogue or paths of several sections."""
+    paths = (paths,) if isinstance(paths, str) else tuple(paths)
+    found = [levers().get(p) for p in paths]
+    if not found or None in found or len({lv.section for lv in found}) != 1:
         return None
-    zh, en = next((z, e) for g in groups() for sec, z, e in g.sections if sec == lever.section)
+    zh, en = next((z, e) for g in groups() for sec, z, e in g.sections if sec == found[0].section)
+    if len(found) > 1:
+        return f"{zh}（{len(found)}项联动）", f"{en} ({len(found)} tied)"
+    lever = found[0]
     unit_zh, unit_en = (f" ({lever.unit})" if lever.unit else ""), (f" ({lever.unit_en})" if lever.unit_en else "")
     return f"{zh}·{lever.zh}{unit_zh}", f"{en}: {lever.en}{unit_en}"
 

@@ -282,7 +282,8 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
         part = summary[summary["year"] == year]
         if part.empty:
             continue
-        levers = [instrument_label(n) or (n, "") for n in sweep.lever_names]
+        paths = {lv.name: lv.paths for lv in sweep.levers}
+        levers = [instrument_label(paths.get(n, n)) or (n, "") for n in sweep.lever_names]
         heads = [["#", *[zh for zh, _ in levers]]
                  + [extra[k][0] if k in extra else indicator_label(k).split(" ", 1)[0] for k in shown],
                  ["", *[en for _, en in levers]] + [extra[k][1] if k in extra else k for k in shown]]

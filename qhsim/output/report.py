@@ -215,8 +215,8 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 
 def wrap(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` display columns, broken at spaces; a word wider than that is cut
-    after its last "_" or "-" that fits in the second half of the line (a design or indicator key:
-    ``talent_grants_`` / ``doubled``), else at the width."""
+    after its last "_" or "-" that fits, unless that leaves a sliver (a design or indicator key:
+    ``talent_grants_`` / ``doubled``, ``rd_`` / ``intensity``), else at the width."""
     lines: list[str] = []
     for para in text.split("\n"):
         line = ""
@@ -229,7 +229,10 @@ def wrap(text: str, width: int) -> list[str]:
                 lines.append(line)
             while display_width(word) > width:  # a word wider than the column: cut it
                 cut = next(i for i in range(len(word), 0, -1) if display_width(word[:i]) <= width)
-                cut = next((i for i in range(cut, cut // 2, -1) if word[i - 1] in "_-"), cut)  # not a sliver
+                # after an underscore or hyphen if that leaves no sliver: the piece is over half the line, or the
+                # rest fits on the next one ("rd_" / "intensity", not "rd_intensit" / "y")
+                cut = next((i for i in range(cut, 1, -1) if word[i - 1] in "_-"
+                            and (i > cut // 2 or display_width(word[i:]) <= width)), cut)
                 lines.append(word[:cut])
                 word = word[cut:]
             line = word
