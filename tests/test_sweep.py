@@ -14,7 +14,7 @@ from qhsim.experiments.discovery import discover, prim_boxes
 from qhsim.experiments.levers import Lever, points
 from qhsim.experiments.store import read_runs
 from qhsim.experiments.sweep import format_sweep, load_sweep, run_sweep, summarise, write_sweep
-from qhsim.dashboard.levers import instrument_label
+from qhsim.config.instruments import instrument_label
 from qhsim.output.report import display_width
 
 from conftest import ROOT, SCENARIOS

@@ -18,9 +18,7 @@ Indicators the model does not produce yet are reported as "not yet modelled".
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +44,13 @@ from qhsim.calibration.settings import (  # noqa: E402
 )
 from qhsim.calibration.targets import cell_key  # noqa: E402
 from qhsim.config import resolve_raw, scenario_from_dict  # noqa: E402
+from qhsim.config.instruments import lever_names  # noqa: E402
 from qhsim.errors import InputError  # noqa: E402
 from qhsim.output.charts import readable, chart_style  # noqa: E402
 from qhsim.output.lang import in_language  # noqa: E402
 from qhsim.output.report import region_label  # noqa: E402
 
 SPEC_FILE = REPO_ROOT / "calibration" / "sensitivity.toml"
-LEVERS_FILE = Path(__file__).resolve().parents[1] / "dashboard" / "levers.toml"  # instruments' labels
 METHODS = ("morris", "sobol")
 BASES = ("calibrated", "data")  # where the parameters a method does not vary stand
 RANGES = ("prior", "posterior")  # over what a method varies the behavioural parameters
@@ -325,22 +323,12 @@ KINDS = {"behaviour": ("行为参数", "behavioural parameter"), "instrument": (
 KIND_COLORS = {"behaviour": "#3182bd", "instrument": "#e6550d"}
 
 
-@cache
-def _lever_names() -> dict[str, tuple[str, str]]:
-    """``{"policy.<section>.<name>": (zh, en)}`` of the lever catalogue ``LEVERS_FILE``, read as a data file (the
-    dashboard imports calibration, so calibration does not import the dashboard)."""
-    with LEVERS_FILE.open("rb") as fh:
-        catalogue = tomllib.load(fh)
-    return {f"policy.{section}.{name}": (label["zh"], label["en"])
-            for section, names in catalogue["levers"].items() for name, label in names.items()}
-
-
 def factor_names(name: str, kind: str) -> tuple[str, str] | None:
     """Chinese and English name of a factor: a model parameter's ``zh`` / ``en`` in its data file
     (qhsim/data/behaviour.toml, talent.toml, knowledge.toml), an instrument's lever label (qhsim/dashboard/levers.toml);
     None when the name has none (e.g. a parameter removed since the results were stored)."""
     if kind == "instrument":
-        return _lever_names().get(name)
+        return lever_names().get(name)
     entry = model_parameters().get(name, {})
     return (entry["zh"], entry["en"]) if "zh" in entry and "en" in entry else None
 

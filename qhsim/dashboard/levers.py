@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from qhsim.config import Scenario, decode_text, deep_merge, resolve_raw, scenario_from_dict
+from qhsim.config.instruments import catalogue
 from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
 from qhsim.config.schema import Policy
 from qhsim.errors import InputError
 
-CATALOGUE = Path(__file__).with_name("levers.toml")
 DEFAULT_FROM_YEAR = 2026  # first year after the last known policy change (the 14th FYP ends 2025)
 LIST_DOMAIN = Domain("list")  # the R&D-reward tier lists: one list for the whole run, not a schedule
 
@@ -89,8 +89,7 @@ def _domain(section: str, name: str) -> Domain:
 @cache
 def groups() -> tuple[Group, ...]:
     """The lever groups in display order, each lever with its label, unit and domain."""
-    with CATALOGUE.open("rb") as fh:
-        cat = tomllib.load(fh)
+    cat = catalogue()
     out = []
     for key, spec in cat["groups"].items():
         levers, sections = [], []
@@ -107,23 +106,6 @@ def groups() -> tuple[Group, ...]:
 def levers() -> dict[str, Lever]:
     """Every lever by path."""
     return {lever.path: lever for group in groups() for lever in group.levers}
-
-
-def instrument_label(paths: str | tuple[str, ...]) -> tuple[str, str] | None:
-    """Chinese and English names of an instrument path with its section and unit (``千人计划·引进拔尖人才名额
-    (人/年)``, ``Thousand Talents plan: Introduced, top-notch (persons/yr)``), for tables outside the dashboard;
-    for several paths moved together (a tied lever) their section's name if they share one; ``None`` for a path
-    that is not in the catalogue or paths of several sections."""
-    paths = (paths,) if isinstance(paths, str) else tuple(paths)
-    found = [levers().get(p) for p in paths]
-    if not found or None in found or len({lv.section for lv in found}) != 1:
-        return None
-    zh, en = next((z, e) for g in groups() for sec, z, e in g.sections if sec == found[0].section)
-    if len(found) > 1:
-        return f"{zh}（{len(found)}项联动）", f"{en} ({len(found)} tied)"
-    lever = found[0]
-    unit_zh, unit_en = (f" ({lever.unit})" if lever.unit else ""), (f" ({lever.unit_en})" if lever.unit_en else "")
-    return f"{zh}·{lever.zh}{unit_zh}", f"{en}: {lever.en}{unit_en}"
 
 
 def schema_paths() -> list[str]:

@@ -32,7 +32,7 @@ from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, points
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs, write_atomic
-from qhsim.dashboard.levers import instrument_label
+from qhsim.config.instruments import instrument_label
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import decimals, format_fixed
 from qhsim.output.report import format_number, format_table, indicator_label
