@@ -55,10 +55,6 @@ def meets_target(cv: float, sd: float) -> bool:
     return sd == 0 or abs(cv) <= CV_TARGET
 
 
-def _cv(mean: float, sd: float) -> float:
-    return sd / abs(mean) if mean else math.nan
-
-
 def _pct(x: float) -> str:
     return "—" if math.isnan(x) else f"{100 * x:.1f}%"
 
@@ -72,8 +68,7 @@ def part_precise(r) -> bool:
     extra yuan) when its extra R&D and its extra cost each have CV ≤ 10%."""
     if not math.isnan(r["mean"]):
         return meets_target(r.cv, r.sd)
-    return (meets_target(_cv(r.extra_rd, r.extra_rd_sd), r.extra_rd_sd)
-            and meets_target(_cv(r.extra_cost, r.extra_cost_sd), r.extra_cost_sd))
+    return (meets_target(r.extra_rd_cv, r.extra_rd_sd) and meets_target(r.extra_cost_cv, r.extra_cost_sd))
 
 
 def parts_section(parts) -> list[str]:

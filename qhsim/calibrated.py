@@ -65,9 +65,7 @@ class Calibration:
         """``n`` parameter sets drawn from the weighted ensemble (with replacement)."""
         if len(self.draws) == 0:
             return [dict(self.point) for _ in range(n)]
-        idx = rng.choice(len(self.draws), size=n, p=self.weights)
-        keep = [k for k, name in enumerate(self.names) if name not in self.dropped]
-        return [{self.names[k]: _as_param(self.names[k], float(self.draws[i, k])) for k in keep} for i in idx]
+        return self._rows(rng.choice(len(self.draws), size=n, p=self.weights))
 
     def sample_distinct(self, n: int, rng: np.random.Generator) -> list[dict[str, float]]:
         """``n`` different parameter sets of the ensemble, drawn with probability proportional to weight without
@@ -79,13 +77,16 @@ class Calibration:
                              f"calibrated ensemble holds ({available}); allowed 1-{available}")
         with np.errstate(divide="ignore"):
             keys = np.where(self.weights > 0, np.log(rng.random(len(self.weights))) / self.weights, -np.inf)
-        keep = [k for k, name in enumerate(self.names) if name not in self.dropped]
-        return [{self.names[k]: _as_param(self.names[k], float(self.draws[i, k])) for k in keep}
-                for i in np.argsort(-keys, kind="stable")[:n]]
+        return self._rows(np.argsort(-keys, kind="stable")[:n])
 
     def ensemble(self) -> list[dict[str, float]]:
+        return self._rows(range(len(self.draws)))
+
+    def _rows(self, rows) -> list[dict[str, float]]:
+        """The ensemble's ``rows`` as parameter dicts (the parameters still in the model; whole numbers where the
+        model's default is one)."""
         keep = [k for k, name in enumerate(self.names) if name not in self.dropped]
-        return [{self.names[k]: _as_param(self.names[k], float(row[k])) for k in keep} for row in self.draws]
+        return [{self.names[k]: _as_param(self.names[k], float(self.draws[i, k])) for k in keep} for i in rows]
 
 
 def _as_param(name: str, v: float) -> float:

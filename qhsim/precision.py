@@ -133,13 +133,15 @@ def _interaction(extra: str) -> str:
 def _summary(levs: list[dict[str, float]]) -> dict[str, Any]:
     """A design's row from its per-seed ``leverage`` against the base: the spread of business R&D per public yuan,
     the mean extra business R&D, public R&D and public cost (亿元; with their sd and per-seed values), the per-seed
-    leverage, and the spread of total R&D per public yuan (``total_*``)."""
+    leverage, and the spread of total R&D per public yuan (``total_*``); the extras' ``*_sd`` and ``*_cv`` come from
+    the same ``_spread``."""
     values = np.array([lv["leverage"] for lv in levs])
     total = np.array([lv["total_leverage"] for lv in levs])
     extra = {k: np.array([lv[c] for lv in levs]) for k, c in EXTRAS.items()}
-    return {**_spread(values), **{k: float(np.mean(v)) for k, v in extra.items()}, "per_seed": values.tolist(),
+    spreads = {k: _spread(v) for k, v in extra.items()}
+    return {**_spread(values), **{k: s["mean"] for k, s in spreads.items()}, "per_seed": values.tolist(),
             **{f"total_{k}": v for k, v in _spread(total).items()},
-            **{f"{k}_sd": float(np.std(v, ddof=1)) if len(v) > 1 else math.nan for k, v in extra.items()},
+            **{f"{k}_{stat}": s[stat] for k, s in spreads.items() for stat in ("sd", "cv")},
             **{f"per_seed_{k}": v.tolist() for k, v in extra.items()}}
 
 

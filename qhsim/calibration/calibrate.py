@@ -199,10 +199,6 @@ def calibrate(
         processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)  # an Executor: its size
         evidence = write and cfg.known_by is None  # the response experiments run to 2035: full fits only
         posterior = posterior_of(problem, objective, result, records, processes, evidence, log)
-        rows = posterior.heaviest(POSTERIOR_RUNS)
-        draws = [posterior.point(problem.params, r) for r in rows]
-        runs = ev.evaluate([(-1000 - k, th, {}) for k, th in enumerate(draws)], desc="posterior draws")
-        posterior_runs = [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
         point = posterior.median(problem.params)
         conditional, computed_conditional, draw_fits = None, 0, None
         if cfg.conditional:
@@ -213,11 +209,12 @@ def calibrate(
             point = conditional.point
             if cfg.ensemble_refit_budget:
                 draw_fits = refit_draws(problem, objective, posterior, ev, log)
-                # the report's predictive band from the re-fitted draws (their best points: journaled, not re-run)
-                rows = posterior.heaviest(POSTERIOR_RUNS)
-                runs = ev.evaluate([(-2000 - k, draw_fits[r].point, {}) for k, r in enumerate(rows)],
-                                   desc="re-fitted draws")
-                posterior_runs = [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
+        # the report's predictive band: the heaviest draws on the calibration seeds, as the ensemble holds them (a
+        # re-fitted draw's best point is journaled, so it is not run again)
+        rows = posterior.heaviest(POSTERIOR_RUNS)
+        draws = [draw_fits[r].point if draw_fits else posterior.point(problem.params, r) for r in rows]
+        runs = ev.evaluate([(-1000 - k, th, {}) for k, th in enumerate(draws)], desc="posterior draws")
+        posterior_runs = [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
         computed = ev.computed + computed_conditional
     validation = validate(problem, point, workers, progress, log)
     responses = None
