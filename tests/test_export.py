@@ -229,6 +229,8 @@ def test_html_report_is_self_contained_and_bilingual(compare_folder):
     assert "主要指标与目标 Headline indicators against targets" in html
     assert "方案对比与排名 Comparison and ranking" in html and "政策杠杆 Levers" in html
     assert "假设与校准 Assumptions and calibration" in html
+    # a lever by its section and name in both languages, then its key
+    assert "研发费用加计扣除·" in html and "R&amp;D super-deduction: " in html and "(policy.super_deduction." in html
     assert not re.search(r"""(src|href)=["']https?://""", html)  # nothing fetched: opens offline
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qhsim import __version__, data
+from qhsim.config.instruments import instrument_label
 from qhsim.output.numbers import format_value
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band, cell_text, indicator_label, paths_of,
                                  prefecture_anchor_note, region_label, region_paths, source_notes, summary_columns)
@@ -226,7 +227,8 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "version": (meta.get("versions") or {}).get("qhsim") or __version__,
         "description": meta.get("description", ""),
         "facts": _facts(results),
-        "levers": [{"key": lv["key"], "base": _fmt(lv["base"]), "value": _fmt(lv["value"])} for lv in meta.get("levers", [])],
+        "levers": [{"key": _instrument(lv["key"]), "base": _fmt(lv["base"]), "value": _fmt(lv["value"])}
+                   for lv in meta.get("levers", [])],
         "levers_note": ("与基准情景不同的政策工具（年份表：该年起生效） Instruments that differ from the reference; "
                         "year tables give the value from that year on." if results.kind != "sweep" else
                         "扫描的政策工具及其取值 The instruments varied and their values."),
@@ -256,6 +258,13 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return _env().get_template("report.html.j2").render(**context)
+
+
+def _instrument(key: str) -> str:
+    """An instrument's Chinese and English name with its key (``qhsim.config.instruments``); the key alone for one
+    the catalogue does not name."""
+    names = instrument_label(key)
+    return f"{names[0]} {names[1]} ({key})" if names else key
 
 
 def _fmt(value: Any) -> str:
