@@ -325,7 +325,7 @@ KIND_COLORS = {"behaviour": "#3182bd", "instrument": "#e6550d"}
 
 def factor_names(name: str, kind: str) -> tuple[str, str] | None:
     """Chinese and English name of a factor: a model parameter's ``zh`` / ``en`` in its data file
-    (qhsim/data/behaviour.toml, talent.toml, knowledge.toml), an instrument's lever label (qhsim/dashboard/levers.toml);
+    (qhsim/data/behaviour.toml, talent.toml, knowledge.toml), an instrument's lever label (qhsim/config/levers.toml);
     None when the name has none (e.g. a parameter removed since the results were stored)."""
     if kind == "instrument":
         return lever_names().get(name)

@@ -1,7 +1,7 @@
 """Names of the policy instruments 政策工具名称: the bilingual labels and units of every ``[policy.*]`` instrument,
-from the lever catalogue ``qhsim/dashboard/levers.toml`` read as a data file (the dashboard shows it; the sweep and
-sensitivity tables name their instruments with it; reading it here keeps those packages from importing the
-dashboard, which imports them)."""
+from the lever catalogue ``levers.toml`` beside this module (the dashboard shows its levers; the sweep and
+sensitivity tables name their instruments with it; kept here, outside the dashboard, so that those packages need
+not import the dashboard, which imports them)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-CATALOGUE = Path(__file__).resolve().parents[1] / "dashboard" / "levers.toml"
+CATALOGUE = Path(__file__).resolve().with_name("levers.toml")
 
 
 @cache

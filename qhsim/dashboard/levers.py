@@ -3,7 +3,7 @@ a set of lever changes makes.
 
 A lever change sets an instrument to a value from a year on (``Change``); applied to a base scenario it
 replaces the base's schedule from that year, exactly as a variant file's ``{ 2026 = x }`` would
-(``qhsim.config.deep_merge``). Labels and units come from ``levers.toml`` beside this file; allowed
+(``qhsim.config.deep_merge``). Labels and units come from the lever catalogue ``qhsim/config/levers.toml``; allowed
 ranges and options come from the schema (``qhsim.config.schedule.Domain``).
 """
 
