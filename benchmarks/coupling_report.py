@@ -69,18 +69,10 @@ class Probe:
         self.model = model
         self.gain: dict[str, np.ndarray] = {}
         self.voucher = np.zeros(0)  # each firm's voucher (万元) of the last step
-        step, services = model.knowledge.step, model.knowledge._voucher_services
-        bought: list[np.ndarray] = []
-
-        def probed_services(f, vouchers):
-            before = f.knowledge.copy()
-            out = services(f, vouchers)
-            bought.append(f.knowledge - before)
-            return out
+        step = model.knowledge.step
 
         def probed(year, policy, firms, macro, vouchers):
             before = firms.knowledge.copy()
-            bought.clear()
             self.voucher = np.asarray(vouchers, dtype=float).copy()
             out = step(year, policy, firms, macro, vouchers)
             last = model.knowledge.last
@@ -92,13 +84,12 @@ class Probe:
                 money = np.fromiter(last.talent.research_to_firms.values(), dtype=float)
                 np.add.at(research, np.searchsorted(firms.uid, uids), money)
             total = firms.knowledge - before
-            voucher = bought[0] if bought else np.zeros(n)
+            voucher = last.voucher_knowledge
             self.gain = {"market": market, "programmes": research, "vouchers": voucher,
                          "other knowledge": total - market - research - voucher}
             return out
 
         model.knowledge.step = probed
-        model.knowledge._voucher_services = probed_services
 
 
 def _differs(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:

@@ -453,7 +453,7 @@ def test_vouchers_buy_rd_services_performed_by_the_institutions():
     vouchers = np.zeros(len(f))
     vouchers[[3, 7]] = [10.0, 20.0]
     before = f.knowledge.copy()
-    rd = ks._voucher_services(f, vouchers)
+    rd, bought = ks._voucher_services(f, vouchers)
     fees = np.array([10.0, 20.0]) / KP.voucher_fee_share
     q = KP.voucher_rd_service_share
     assert rd.sum() == pytest.approx(q * fees.sum(), rel=1e-12) and rd.sum() > 0
@@ -463,4 +463,5 @@ def test_vouchers_buy_rd_services_performed_by_the_institutions():
     gain = f.knowledge - before
     np.testing.assert_allclose(gain[[3, 7]], fees * (q * absorb[mk.DEVELOPMENT] + (1 - q) * absorb[mk.SERVICES]))
     assert np.count_nonzero(gain) == 2
-    assert not ks._voucher_services(f, np.zeros(len(f))).any()
+    np.testing.assert_array_equal(bought, gain)  # what the step records as last.voucher_knowledge
+    assert not any(a.any() for a in ks._voucher_services(f, np.zeros(len(f))))

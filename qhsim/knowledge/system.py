@@ -161,7 +161,7 @@ class KnowledgeSystem:
                              self.draws, year)
         self.literacy = lit.Literacy(self.pop_share, kp)
         self.external_index = 1.0
-        self.last = SimpleNamespace(market=None, talent=None, platforms=None)
+        self.last = SimpleNamespace(market=None, talent=None, platforms=None, voucher_knowledge=None)
         # the end-2015 row: the 2015 market run without feedback, everything else from the initial state; the
         # institutions' 2015 enterprise funding is what that market pays them for development work (the other
         # sources are rescaled so that each unit keeps its 2015 R&D)
@@ -242,7 +242,7 @@ class KnowledgeSystem:
         inst.pending_other += (1.0 - kpol.researcher_share) * market.inst_transfer_net
 
         # institutions' budgets and R&D: development contracts sold, and the R&D services bought with vouchers
-        voucher_rd = self._voucher_services(f, vouchers)
+        voucher_rd, voucher_knowledge = self._voucher_services(f, vouchers)
         inst.budget(year, kpol, nominal, market.inst_rd_income + voucher_rd, draws, kp)
 
         # talent
@@ -294,26 +294,29 @@ class KnowledgeSystem:
             "spend_popularisation": spend_pop,
         }
         self._book(fiscal, market, pflows)
-        self.last = SimpleNamespace(market=market, talent=flows, platforms=pflows)
+        self.last = SimpleNamespace(market=market, talent=flows, platforms=pflows, voucher_knowledge=voucher_knowledge)
         self.columns = self._columns(year, f, market, flows, startups, spinoffs, fiscal)
         return self.columns
 
-    def _voucher_services(self, f, vouchers: np.ndarray) -> np.ndarray:
+    def _voucher_services(self, f, vouchers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Innovation vouchers 科技创新券 buy technology services from universities and institutes (seed 003:L819):
         a voucher pays ``voucher_fee_share`` of the fee, the SME the rest. The R&D part of the services
         (``voucher_rd_service_share``) is R&D performed by the providers, enterprise-funded R&D of the year in
         proportion to their transfer capacity (returned per institution, simulated 万元); the buyer absorbs the
-        services' knowledge as it does a bought development (R&D part) or service contract (the rest)."""
+        services' knowledge as it does a bought development (R&D part) or service contract (the rest), returned per
+        firm (``last.voucher_knowledge``)."""
         held = np.flatnonzero(vouchers)
+        gain = np.zeros(len(f))
         if not len(held):
-            return np.zeros(self.inst.n)
+            return np.zeros(self.inst.n), gain
         kp = self.kp
         fees = vouchers[held] / kp.voucher_fee_share
         absorb = np.asarray(kp.market_absorption, dtype=float)
         q = kp.voucher_rd_service_share
-        f.knowledge[held] += fees * (q * absorb[mk.DEVELOPMENT] + (1.0 - q) * absorb[mk.SERVICES])
+        gain[held] = fees * (q * absorb[mk.DEVELOPMENT] + (1.0 - q) * absorb[mk.SERVICES])
+        f.knowledge[held] += gain[held]
         capacity = self.inst.tto_capacity
-        return q * float(fees.sum()) * capacity / capacity.sum()
+        return q * float(fees.sum()) * capacity / capacity.sum(), gain
 
     def _patents(self, year: int, f, staffing: np.ndarray, active: np.ndarray) -> None:
         """Patent applications, grants and lapses; ``active``: positions of the firms with real R&D this year."""
