@@ -260,16 +260,13 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
 
 def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator, log=print,
                start: dict[str, float] | None = None, budget: int | None = None, first_id: int = -3000,
-               quiet: bool = False) -> ConditionalFit:
+               quiet: bool = False, scan_integers: bool = False) -> ConditionalFit:
     """The conditional fit of the configured level parameters (``calibration.conditional``) given the structural
     parameters of ``start`` (default: the posterior median, levels-stage parameters at their held values), with the
     evaluator's seeds (``conditional_seeds``, default the calibration seeds), journaled; a ridge term weighing like one
     target per parameter pulls each towards its start in units of its spread: the posterior sd for a parameter the
     ABC-SMC sampled, the prior sd for a ``stage = "levels"`` parameter (held at its default in the ABC-SMC, so its
-    start is that default). An integer parameter is first scanned over its whole values (least squares cannot move
-    it, and the compass search moves it one unit per sweep of every parameter: the point's fit, which has the budget
-    for sweeps, stopped at a neighbour no better on its seeds two years short of where the re-fitted draws sat).
-    Evaluation ids count down from ``first_id`` (labels only: the journal keys by parameters)."""
+    start is that default). Evaluation ids count down from ``first_id`` (labels only: the journal keys by parameters)."""
     cfg = problem.cfg
     params = (*problem.params, *problem.level_params)
     start = start if start is not None else {**posterior.median(problem.params), **problem.held}
@@ -286,7 +283,7 @@ def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev:
         log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at "
             f"most {budget} evaluations)")
     fit = conditional_fit(params, start, cfg.conditional, residuals, budget=budget, spread=spread,
-                          ridge_weight=1.0 / sum(t.weight for t in objective.active), scan_integers=True)
+                          ridge_weight=1.0 / sum(t.weight for t in objective.active), scan_integers=scan_integers)
     fit.seeds = tuple(ev.seeds)
     if not quiet:
         log(fit.summary())
@@ -296,7 +293,8 @@ def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev:
 def refit_draws(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator,
                 log=print) -> list[ConditionalFit]:
     """Each posterior draw's level parameters re-fitted given its own structural parameters (``fit_levels`` with
-    the draw as start, at most ``ensemble_refit_budget`` evaluations with the calibration seeds), so that the
+    the draw as start, at most ``ensemble_refit_budget`` evaluations with the calibration seeds; an integer
+    parameter is first scanned over its whole values, as the budget leaves no room for compass sweeps), so that the
     ensemble projections draw from is made the way the point is: the ABC-SMC's draws fit the targets only within
     its final epsilon, and a levels-stage parameter sits at the default the sampler held it at (a patent
     propensity trend of 0 against the point's fitted one)."""
@@ -307,7 +305,7 @@ def refit_draws(problem: Problem, objective: Objective, posterior: Posterior, ev
     for k in range(len(posterior.weights)):
         start = {**posterior.point(problem.params, k), **problem.held}
         fit = fit_levels(problem, objective, posterior, ev, log, start=start, budget=cfg.ensemble_refit_budget,
-                         first_id=-(10**9) - 10**5 * k, quiet=True)
+                         first_id=-(10**9) - 10**5 * k, quiet=True, scan_integers=True)
         log(f"  draw {k}: distance {fit.start_distance:.3g} -> {fit.distance:.3g} ({fit.evaluations} evaluations)")
         fits.append(fit)
     return fits

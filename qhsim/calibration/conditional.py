@@ -95,8 +95,8 @@ def conditional_fit(
     those of the targets alone.
 
     ``scan_integers``: before least squares, try every whole value of each integer parameter (the others at the
-    start) and start from the best: the compass search moves an integer parameter one unit per sweep of every
-    parameter and stops at a neighbour no better on the fit's seeds (``calibrate.fit_levels`` scans)."""
+    start) and start from the best; for a budget too small for the compass search, which moves an integer
+    parameter one unit per sweep of every parameter (``calibrate.refit_draws``)."""
     by_name = {p.name: p for p in params}
     free = [by_name[n] for n in names]
     cont = np.array([j for j, p in enumerate(free) if not p.integer], dtype=np.int64)  # least squares moves these
