@@ -65,10 +65,10 @@ class Calibration:
         """``n`` parameter sets drawn from the weighted ensemble (with replacement)."""
         if len(self.draws) == 0:
             return [dict(self.point) for _ in range(n)]
-        return self._rows(rng.choice(len(self.draws), size=n, p=self.weights))
+        return self.parameter_sets(rng.choice(len(self.draws), size=n, p=self.weights))
 
-    def sample_distinct(self, n: int, rng: np.random.Generator) -> list[dict[str, float]]:
-        """``n`` different parameter sets of the ensemble, drawn with probability proportional to weight without
+    def distinct_rows(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Rows of ``n`` different draws of the ensemble, drawn with probability proportional to weight without
         replacement (Efraimidis & Spirakis 2006: the ``n`` largest ln(u) / w). For experiments that run every draw
         with every seed (``compare``, ``sweep``): a draw drawn twice would repeat its runs."""
         available = int(np.count_nonzero(self.weights > 0))
@@ -77,12 +77,12 @@ class Calibration:
                              f"calibrated ensemble holds ({available}); allowed 1-{available}")
         with np.errstate(divide="ignore"):
             keys = np.where(self.weights > 0, np.log(rng.random(len(self.weights))) / self.weights, -np.inf)
-        return self._rows(np.argsort(-keys, kind="stable")[:n])
+        return np.argsort(-keys, kind="stable")[:n]
 
     def ensemble(self) -> list[dict[str, float]]:
-        return self._rows(range(len(self.draws)))
+        return self.parameter_sets(range(len(self.draws)))
 
-    def _rows(self, rows) -> list[dict[str, float]]:
+    def parameter_sets(self, rows) -> list[dict[str, float]]:
         """The ensemble's ``rows`` as parameter dicts (the parameters still in the model; whole numbers where the
         model's default is one)."""
         keep = [k for k, name in enumerate(self.names) if name not in self.dropped]

@@ -416,17 +416,25 @@ def test_distinct_draws_for_compare_and_sweep_never_repeat_and_favour_heavy_draw
     path = tmp_path / "calibrated.toml"
     _write_tiny_calibration(path)  # weights 0.5, 0.3, 0.2
     cal = load_calibration(path)
-    first = [cal.sample_distinct(1, np.random.default_rng(s))[0]["start_intercept"] for s in range(3000)]
+    def sample_distinct(n, rng):
+        return cal.parameter_sets(cal.distinct_rows(n, rng))
+
+    first = [sample_distinct(1, np.random.default_rng(s))[0]["start_intercept"] for s in range(3000)]
     shares = {v: first.count(v) / len(first) for v in (-4.5, -4.0, -5.0)}
     assert shares == pytest.approx({-4.5: 0.5, -4.0: 0.3, -5.0: 0.2}, abs=0.03)  # the first pick follows the weights
     for s in range(20):
-        three = cal.sample_distinct(3, np.random.default_rng(s))
+        three = sample_distinct(3, np.random.default_rng(s))
         assert sorted(d["start_intercept"] for d in three) == [-5.0, -4.5, -4.0]
-    assert cal.sample_distinct(2, np.random.default_rng(4)) == cal.sample_distinct(2, np.random.default_rng(4))
+    assert sample_distinct(2, np.random.default_rng(4)) == sample_distinct(2, np.random.default_rng(4))
     with pytest.raises(InputError, match=r"--draws 4 .* \(3\); allowed 1-3"):
-        cal.sample_distinct(4, np.random.default_rng(0))
-    thetas, _ = parameter_draws(3, 0, cal, distinct=True)
+        cal.distinct_rows(4, np.random.default_rng(0))
+    thetas, source = parameter_draws(3, 0, cal, distinct=True)
     assert len({d["start_intercept"] for d in thetas}) == 3
+    # the description names the posterior weight the chosen draws hold (all three: 100%; each 20.0%-50.0%)
+    assert "3 of its 3 draws, holding 100% of the posterior weight (each 20.0%-50.0%)" in source
+    _, two = parameter_draws(2, 0, cal, distinct=True)
+    share = re.search(r"holding (\d+)% of the posterior weight", two)
+    assert share and int(share.group(1)) in (50, 70, 80)  # any two of 0.5, 0.3, 0.2
     assert len({d["start_intercept"] for d in parameter_draws(12, 0, cal)[0]}) <= 3  # run --draws: with replacement
 
 

@@ -74,7 +74,7 @@ def inline_design(name: str, base: Design, overrides: Sequence[Override]) -> Des
 def parameter_draws(draws: int | None, draw_seed: int = 0, calibration: Calibration | None = None,
                     distinct: bool = False) -> tuple[list[dict[str, float] | None], str]:
     """The parameter sets to run and a description of where they come from; ``distinct``: different sets
-    (``Calibration.sample_distinct``), for experiments that run every set with every seed.
+    (``Calibration.distinct_rows``), for experiments that run every set with every seed.
 
     ``None`` in the list means "the scenario's parameters over the calibrated point estimate"."""
     if draws is None:
@@ -83,7 +83,18 @@ def parameter_draws(draws: int | None, draw_seed: int = 0, calibration: Calibrat
     if cal is None:
         return [{}], "none (behaviour.toml defaults)"
     rng = np.random.default_rng(draw_seed)
-    return (cal.sample_distinct(draws, rng) if distinct else cal.sample(draws, rng)), str(cal.path)
+    if not distinct:
+        return cal.sample(draws, rng), str(cal.path)
+    rows = cal.distinct_rows(draws, rng)
+    return cal.parameter_sets(rows), distinct_source(cal, rows)
+
+
+def distinct_source(cal: Calibration, rows: np.ndarray) -> str:
+    """Where ``compare``/``sweep`` draws come from, with the posterior weight they hold: their runs weigh alike in the
+    statistics, so a light draw counts for more than its weight (calibration/README.md, Known limitations)."""
+    w = cal.weights[rows]
+    return (f"{cal.path}: {len(rows)} of its {len(cal.draws)} draws, holding {w.sum():.0%} of the posterior weight "
+            f"(each {w.min():.1%}-{w.max():.1%}); their runs weigh alike here")
 
 
 def run_spec(design: Design, theta: dict[str, float] | None, seed: int, scale: float, end_year: int) -> RunSpec:

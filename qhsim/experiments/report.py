@@ -8,6 +8,7 @@ only), ``comparison.txt`` (the screen text) and ``cost_effectiveness.png``.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -52,6 +53,12 @@ def _pct(p: float) -> str:
     return "—" if p is None or math.isnan(p) else f"{100 * p:.0f}%"
 
 
+def draws_line(source: str) -> str:
+    """The header line naming the parameter draws and the posterior weight they hold, wrapped at TEXT_WIDTH (the
+    Chinese label is 3 characters of double width)."""
+    return "\n".join(textwrap.wrap(f"参数组 parameter draws: {source}", TEXT_WIDTH - 3, subsequent_indent="  ")) + "\n"
+
+
 def format_comparison(res: ComparisonResult) -> str:
     m = res.meta
     runs_per = len(m["seeds"]) * (m["draws"] or 1)
@@ -62,7 +69,8 @@ def format_comparison(res: ComparisonResult) -> str:
         + "".join(f"  {i} = {d}\n" for i, d in enumerate(names))
         + f"每方案{runs_per}次运行 {runs_per} runs per design: 参数 draws {m['draws'] or 'point estimate'} x "
         f"种子 seeds {','.join(map(str, m['seeds']))}; 规模 scale {m['scale']:g}\n"
-        "共同随机数 common random numbers: 每次运行与基准同参数同种子 each run paired with the base run.\n"
+        + (draws_line(m["parameters"]) if m["draws"] else "")
+        + "共同随机数 common random numbers: 每次运行与基准同参数同种子 each run paired with the base run.\n"
         f"区间: 配对差值5%-95%分位 intervals: 5%-95% of paired changes; 共同窗口 common window {start}-{end}."
     ]
     ch = res.changes

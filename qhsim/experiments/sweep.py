@@ -33,7 +33,7 @@ from qhsim.experiments.levers import DESIGNS, Lever, points
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
-from qhsim.experiments.report import TEXT_WIDTH
+from qhsim.experiments.report import TEXT_WIDTH, draws_line
 from qhsim.output.numbers import decimals, format_fixed
 from qhsim.output.report import format_number, format_table, indicator_label
 from qhsim.results import PROVINCE
@@ -275,7 +275,7 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
 
 def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
     """One block per report year: design points as rows, indicator means (and cost, leverage) as columns."""
-    blocks = []
+    blocks = [draws_line(sweep.parameters).rstrip("\n")] if sweep.thetas[0] is not None else []
     shown = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
     extra = {"public_cost": ("公共成本亿元/年", "public cost"), "rd_per_yuan": ("每元研发", "R&D/yuan")}
     for year in sweep.exp.report_years:
