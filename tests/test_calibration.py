@@ -416,6 +416,7 @@ def test_distinct_draws_for_compare_and_sweep_never_repeat_and_favour_heavy_draw
     path = tmp_path / "calibrated.toml"
     _write_tiny_calibration(path)  # weights 0.5, 0.3, 0.2
     cal = load_calibration(path)
+
     def sample_distinct(n, rng):
         return cal.parameter_sets(cal.distinct_rows(n, rng))
 
