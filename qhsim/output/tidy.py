@@ -209,7 +209,8 @@ def from_comparison(result: Any) -> Results:
         "title": f"{', '.join(result.designs)} vs {result.base}",
         "description": "",
         "seeds": list(result.meta.get("seeds", [])),
-        "parameter_draws": result.meta.get("draws"),
+        # the draws and the posterior weight they hold (qhsim.experiments.designs.distinct_source), or None
+        "parameter_draws": result.meta.get("parameters") if result.meta.get("draws") else None,
         "scale": result.meta.get("scale"),
         "end_year": result.meta.get("end_year"),
         "window": list(result.window),
