@@ -98,6 +98,13 @@ def test_shipped_calibration_files_are_valid():
         # on the default 2015 population that analysts run: own populations per seed made a 4-seed mean unfittable
         assert cfg.scale == cfg.validation_scale and not cfg.vary_population and len(cfg.seeds) >= 6
     assert load_config("full").response_candidates >= 16  # the posterior is checked against the response evidence
+    # the out-of-sample check ([medium] --oos) judges the posterior made the way the shipped one is: the same evidence
+    # step and kernel, the same level parameters re-fitted for the point and for each draw
+    full, medium = load_config("full"), load_config("medium")
+    for key in ("response_candidates", "response_screen_seeds", "evidence_bandwidth", "conditional",
+                "conditional_seeds", "ensemble_refit_budget"):
+        assert getattr(medium, key) == getattr(full, key), key
+    assert full.ensemble_refit_budget > 0
     params = load_free_parameters(load_config("full").free_parameters)
     assert len(params) >= 2
     targets = load_targets(load_config("full").targets)
