@@ -123,7 +123,8 @@ def out_of_sample(
 def predictive_source(fit: CalibrationOutcome) -> str:
     """What the predictive band is made of, in the report's words."""
     n = len(fit.posterior_runs) or len(fit.result.final.ids)
-    text = f"the refit's {n} heaviest posterior draws"
+    held = len(fit.posterior.weights) if fit.posterior is not None else len(fit.result.final.ids)
+    text = f"the refit's {n} posterior draws" if n == held else f"the refit's {n} heaviest posterior draws (of {held})"
     if fit.cfg.response_candidates:
         text += " (weighed by the policy-response evidence)"
     if fit.draw_fits:
