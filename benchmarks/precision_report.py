@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = [f"## Leverage across seeds at scale {args.scale:g} (yuan of business R&D per yuan of public cost)",
                  "", *spread_table(spread, "", ("extra R&D 亿元", "extra_rd"),
                                    ("extra public cost 亿元", "extra_cost")),
-                 "", f"### Total R&D per public yuan (business + universities' and institutes' R&D, what the R&D "
+                 "", "### Total R&D per public yuan (business + universities' and institutes' R&D, what the R&D "
                  "intensity indicator counts)", "",
                  *spread_table(spread, "total_", ("extra public R&D 亿元", "extra_public_rd")),
                  "", *parts_section(parts)]

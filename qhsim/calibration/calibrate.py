@@ -260,7 +260,7 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
 
 def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator, log=print,
                start: dict[str, float] | None = None, budget: int | None = None, first_id: int = -3000,
-               quiet: bool = False, scan_integers: bool = False) -> ConditionalFit:
+               scan_integers: bool = False) -> ConditionalFit:
     """The conditional fit of the configured level parameters (``calibration.conditional``) given the structural
     parameters of ``start`` (default: the posterior median, levels-stage parameters at their held values), with the
     evaluator's seeds (``conditional_seeds``, default the calibration seeds), journaled; a ridge term weighing like one
@@ -279,14 +279,12 @@ def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev:
         return [objective.residuals(r["cells"]) for r in recs]
 
     budget = budget if budget is not None else cfg.conditional_budget
-    if not quiet:
-        log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at "
-            f"most {budget} evaluations)")
+    log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at "
+        f"most {budget} evaluations)")
     fit = conditional_fit(params, start, cfg.conditional, residuals, budget=budget, spread=spread,
                           ridge_weight=1.0 / sum(t.weight for t in objective.active), scan_integers=scan_integers)
     fit.seeds = tuple(ev.seeds)
-    if not quiet:
-        log(fit.summary())
+    log(fit.summary())
     return fit
 
 
@@ -304,8 +302,8 @@ def refit_draws(problem: Problem, objective: Objective, posterior: Posterior, ev
         f"its structural parameters ({len(ev.seeds)} seeds, at most {cfg.ensemble_refit_budget} evaluations each)")
     for k in range(len(posterior.weights)):
         start = {**posterior.point(problem.params, k), **problem.held}
-        fit = fit_levels(problem, objective, posterior, ev, log, start=start, budget=cfg.ensemble_refit_budget,
-                         first_id=-(10**9) - 10**5 * k, quiet=True, scan_integers=True)
+        fit = fit_levels(problem, objective, posterior, ev, lambda _: None, start=start,
+                         budget=cfg.ensemble_refit_budget, first_id=-(10**9) - 10**5 * k, scan_integers=True)
         log(f"  draw {k}: distance {fit.start_distance:.3g} -> {fit.distance:.3g} ({fit.evaluations} evaluations)")
         fits.append(fit)
     return fits

@@ -12,8 +12,6 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-import pandas as pd
-
 from qhsim import data
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_value
