@@ -278,12 +278,12 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
     blocks = [draws_line(sweep.parameters).rstrip("\n")] if sweep.thetas[0] is not None else []
     shown = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
     extra = {"public_cost": ("公共成本亿元/年", "public cost"), "rd_per_yuan": ("每元研发", "R&D/yuan")}
+    paths = {lv.name: lv.paths for lv in sweep.levers}
+    levers = [instrument_label(paths.get(n, n)) or (n, "") for n in sweep.lever_names]
     for year in sweep.exp.report_years:
         part = summary[summary["year"] == year]
         if part.empty:
             continue
-        paths = {lv.name: lv.paths for lv in sweep.levers}
-        levers = [instrument_label(paths.get(n, n)) or (n, "") for n in sweep.lever_names]
         heads = [["#", *[zh for zh, _ in levers]]
                  + [extra[k][0] if k in extra else indicator_label(k).split(" ", 1)[0] for k in shown],
                  ["", *[en for _, en in levers]] + [extra[k][1] if k in extra else k for k in shown]]
