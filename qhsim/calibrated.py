@@ -67,17 +67,41 @@ class Calibration:
             return [dict(self.point) for _ in range(n)]
         return self.parameter_sets(rng.choice(len(self.draws), size=n, p=self.weights))
 
-    def distinct_rows(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Rows of ``n`` different draws of the ensemble, drawn with probability proportional to weight without
-        replacement (Efraimidis & Spirakis 2006: the ``n`` largest ln(u) / w). For experiments that run every draw
-        with every seed (``compare``, ``sweep``): a draw drawn twice would repeat its runs."""
-        available = int(np.count_nonzero(self.weights > 0))
-        if n > available:
+    def selection(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of ``n`` different draws of the ensemble, and the weight each stands for, for experiments that run
+        every draw with every seed (``compare``, ``sweep``; a draw drawn twice would repeat its runs).
+
+        Each draw is chosen with a probability proportional to its posterior weight, capped at 1: a draw whose
+        share of the weight not yet certain is at least one n-th is always chosen, the others by systematic
+        sampling from a random start, which gives every draw exactly that chance (probability-proportional-to-size
+        sampling with certainty units; Cochran 1977, Sampling Techniques, sec. 9A.5). A chosen draw stands for its
+        weight over its chance (Horvitz & Thompson 1952; normalised to sum to 1): a certain draw for its own
+        weight, each of the others for an equal share of the weight left. With ``n`` equal to the number of draws
+        every draw is certain and the weights are the posterior's."""
+        w = np.asarray(self.weights, dtype=float)
+        available = int(np.count_nonzero(w > 0))
+        if not 1 <= n <= available:
             raise InputError(f"{self.path}: ensemble: --draws {n} asks for more different parameter sets than the "
                              f"calibrated ensemble holds ({available}); allowed 1-{available}")
-        with np.errstate(divide="ignore"):
-            keys = np.where(self.weights > 0, np.log(rng.random(len(self.weights))) / self.weights, -np.inf)
-        return np.argsort(-keys, kind="stable")[:n]
+        chance = np.zeros(len(w))  # of being chosen
+        while (m := n - int(np.count_nonzero(chance == 1.0))) > 0:
+            rest = (w > 0) & (chance < 1.0)
+            chance[rest] = m * w[rest] / w[rest].sum()
+            if not np.any(chance[rest] >= 1.0 - 1e-12):
+                break
+            chance[rest & (chance >= 1.0 - 1e-12)] = 1.0
+        chance[chance > 1.0] = 1.0
+        certain = np.flatnonzero(chance == 1.0)
+        others = np.flatnonzero((w > 0) & (chance < 1.0))
+        m = n - len(certain)
+        picked = np.empty(0, dtype=int)
+        if m:
+            edges = np.cumsum(chance[others])
+            picked = others[np.minimum(np.searchsorted(edges, rng.random() + np.arange(m), side="right"),
+                                       len(others) - 1)]
+        rows = np.sort(np.concatenate([certain, picked]))
+        stands = w[rows] / chance[rows]
+        return rows, stands / stands.sum()
 
     def ensemble(self) -> list[dict[str, float]]:
         return self.parameter_sets(range(len(self.draws)))

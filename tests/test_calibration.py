@@ -415,35 +415,48 @@ def test_calibrated_toml_round_trip_and_defaults(tmp_path, monkeypatch):
     assert "start_intercept" in cal.dropped and "start_intercept" not in cal.point
 
 
-def test_distinct_draws_for_compare_and_sweep_never_repeat_and_favour_heavy_draws(tmp_path):
+def test_compare_and_sweep_draws_never_repeat_and_stand_for_the_posterior_weight(tmp_path):
     """``compare`` and ``sweep`` run every draw with every seed, so a draw sampled twice would repeat its runs (the
-    store refuses that): they take different draws, weighted sampling without replacement."""
+    store refuses that): they take different draws, each chosen with a chance proportional to its weight (capped
+    at 1), and each standing for its weight over that chance, so that the weighted statistics estimate the
+    posterior's whatever the draws chosen."""
     from qhsim.experiments.designs import parameter_draws
 
     path = tmp_path / "calibrated.toml"
-    _write_tiny_calibration(path)  # weights 0.5, 0.3, 0.2
+    _write_tiny_calibration(path)  # weights 0.5, 0.3, 0.2 (start_intercept -4.5, -4.0, -5.0)
     cal = load_calibration(path)
+    value = {0: -4.5, 1: -4.0, 2: -5.0}
 
-    def sample_distinct(n, rng):
-        return cal.parameter_sets(cal.distinct_rows(n, rng))
+    def chosen(n, seed):
+        rows, weights = cal.selection(n, np.random.default_rng(seed))
+        assert len(set(rows)) == n and weights.sum() == pytest.approx(1.0)
+        return {value[int(r)]: float(w) for r, w in zip(rows, weights)}
 
-    first = [sample_distinct(1, np.random.default_rng(s))[0]["start_intercept"] for s in range(3000)]
+    first = [next(iter(chosen(1, s))) for s in range(3000)]
     shares = {v: first.count(v) / len(first) for v in (-4.5, -4.0, -5.0)}
-    assert shares == pytest.approx({-4.5: 0.5, -4.0: 0.3, -5.0: 0.2}, abs=0.03)  # the first pick follows the weights
-    for s in range(20):
-        three = sample_distinct(3, np.random.default_rng(s))
-        assert sorted(d["start_intercept"] for d in three) == [-5.0, -4.5, -4.0]
-    assert sample_distinct(2, np.random.default_rng(4)) == sample_distinct(2, np.random.default_rng(4))
+    assert shares == pytest.approx({-4.5: 0.5, -4.0: 0.3, -5.0: 0.2}, abs=0.03)  # one draw: chance = weight
+    # two draws: the 0.5 draw is certain (2 x 0.5 = 1) and stands for its 0.5; the other is the 0.3 draw with
+    # chance 0.6 or the 0.2 draw with chance 0.4, standing for the remaining 0.5
+    pairs = [chosen(2, s) for s in range(2000)]
+    assert all(p[-4.5] == pytest.approx(0.5) and len(p) == 2 for p in pairs)
+    assert np.mean([-4.0 in p for p in pairs]) == pytest.approx(0.6, abs=0.03)
+    # averaged over selections, each draw's weight is its posterior weight
+    mean_weight = {v: np.mean([p.get(v, 0.0) for p in pairs]) for v in value.values()}
+    assert mean_weight == pytest.approx({-4.5: 0.5, -4.0: 0.3, -5.0: 0.2}, abs=0.02)
+    assert chosen(3, 0) == pytest.approx({-4.5: 0.5, -4.0: 0.3, -5.0: 0.2})  # all draws: the posterior's weights
+    assert chosen(2, 4) == chosen(2, 4)
     with pytest.raises(InputError, match=r"--draws 4 .* \(3\); allowed 1-3"):
-        cal.distinct_rows(4, np.random.default_rng(0))
-    thetas, source = parameter_draws(3, 0, cal, distinct=True)
-    assert len({d["start_intercept"] for d in thetas}) == 3
-    # the description names the posterior weight the chosen draws hold (all three: 100%; each 20.0%-50.0%)
-    assert "3 of its 3 draws, holding 100% of the posterior weight (each 20.0%-50.0%)" in source
-    _, two = parameter_draws(2, 0, cal, distinct=True)
+        cal.selection(4, np.random.default_rng(0))
+    thetas, source, weights = parameter_draws(3, 0, cal, distinct=True)
+    assert len({d["start_intercept"] for d in thetas}) == 3 and weights is not None
+    # the description names the posterior weight the chosen draws hold and the weights their runs get
+    assert "3 of its 3 draws, holding 100% of the posterior weight; their runs are weighted" in source
+    assert "(20.0%-50.0%)" in source
+    two = parameter_draws(2, 0, cal, distinct=True).source
     share = re.search(r"holding (\d+)% of the posterior weight", two)
-    assert share and int(share.group(1)) in (50, 70, 80)  # any two of 0.5, 0.3, 0.2
-    assert len({d["start_intercept"] for d in parameter_draws(12, 0, cal)[0]}) <= 3  # run --draws: with replacement
+    assert share and int(share.group(1)) in (70, 80)  # the 0.5 draw and one of 0.3, 0.2
+    many = parameter_draws(12, 0, cal)  # run --draws: with replacement, runs weigh alike
+    assert len({d["start_intercept"] for d in many.thetas}) <= 3 and many.weights is None
 
 
 def test_projection_stacks_draws_and_seeds_identically_for_any_worker_count(tmp_path):

@@ -150,6 +150,36 @@ def test_cost_effectiveness_chart_plots_total_rd_when_ranked_by_it(tmp_path: Pat
         assert legend[0] == f"d1: {format_number(lev.at['d1', 'rd_per_yuan'])} yuan/yuan" == f"d1: {format_number(1.5)} yuan/yuan"
 
 
+def test_weighted_runs_count_as_often_as_their_weight() -> None:
+    """Runs of ``--draws`` carry the weight their parameter draw stands for (``Calibration.selection``): a run of
+    weight 2/3 counts in every mean, probability and ranking as that run twice among three of weight 1/3 would,
+    and equal weights give exactly the unweighted tables."""
+    values = {0: [[10, 10, 10], [20, 20, 20]], 1: [[10, 11, 12], [20, 20, 21]], 2: [[10, 10, 14], [20, 20, 20]]}
+    grants = {0: [[1e4] * 3, [1e4] * 3], 1: [[1e4, 2e4, 2e4], [1e4, 2e4, 2e4]], 2: [[1e4, 1e4, 3e4], [1e4, 1e4, 1e4]]}
+    runs = runs_frame(values, grants)
+    runs["rd_intensity"] = runs["seed"].map({1: 5.0, 2: 0.1})  # the 2025 target met in seed 1's runs only
+    plain = analyse(runs, "d0", ["d1", "d2"], years=(2025, 2026))
+    alike = analyse(runs.assign(weight=0.5), "d0", ["d1", "d2"], years=(2025, 2026))
+    for name in ("changes", "costs", "leverage", "ranking", "targets"):
+        pd.testing.assert_frame_equal(plain[name], alike[name], check_exact=True)
+    weighted = analyse(runs.assign(weight=runs["seed"].map({1: 2 / 3, 2: 1 / 3})), "d0", ["d1", "d2"],
+                       years=(2025, 2026))
+    # the same runs with seed 1 run twice (a third run identical to it), weighing alike
+    twice = pd.concat([runs, runs[runs["seed"] == 1].assign(seed=3)], ignore_index=True)
+    repeated = analyse(twice, "d0", ["d1", "d2"], years=(2025, 2026))
+    for name, cols in (("changes", ["mean"]), ("costs", ["mean"]), ("leverage", ["extra_rd", "extra_cost", "rd_per_yuan"]),
+                       ("ranking", ["p_first", "mean_rank"]), ("targets", ["p_met"])):
+        pd.testing.assert_frame_equal(weighted[name][cols], repeated[name][cols], atol=1e-12)
+    pd.testing.assert_frame_equal(weighted["pairwise"], repeated["pairwise"], atol=1e-12)
+    ch = weighted["changes"].set_index(["design", "indicator", "period"])
+    assert ch.at[("d2", "business_rd", "2026"), "mean"] == pytest.approx(4 * 2 / 3)  # only the heavy run gains 4
+    assert 2.0 < ch.at[("d2", "business_rd", "2026"), "median"] <= 4.0  # from 2 (runs alike) towards the heavy run
+    p_first = weighted["ranking"].set_index("design")["p_first"]
+    assert p_first["d2"] == pytest.approx(2 / 3) and p_first["d1"] == pytest.approx(1 / 3)
+    met = weighted["targets"].query("indicator == 'rd_intensity' and year == 2025 and region == @PROVINCE")["p_met"]
+    assert len(met) == 3 and met.to_numpy() == pytest.approx(2 / 3)
+
+
 def test_rank_probabilities_and_pairwise() -> None:
     metric = {"a": pd.Series([3.0, 1.0, 2.0, 5.0]), "b": pd.Series([2.0, 2.0, 1.0, float("nan")]),
               "c": pd.Series([1.0, 3.0, 0.0, 1.0])}

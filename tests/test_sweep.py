@@ -76,6 +76,22 @@ def test_summary_has_cost_and_leverage(swept: tuple) -> None:
     assert row["rd_per_yuan_mean"] > 0
 
 
+def test_summary_weighs_runs_by_their_draws_weight(swept: tuple) -> None:
+    """With --draws each run carries the weight its draw stands for: the summary's mean is the weighted mean, and
+    its band leans towards the heavy runs; equal weights give exactly the unweighted summary."""
+    sweep, runs = swept
+    plain = summarise(sweep, runs)
+    pd.testing.assert_frame_equal(plain, summarise(sweep, runs.assign(weight=0.25)), check_exact=True)
+    weighted = summarise(sweep, runs.assign(weight=runs["seed"].map({1: 0.9, 2: 0.1})))
+    prov = runs[(runs["region"] == "province") & (runs["year"] == 2020)].set_index(["point", "seed"])["business_rd"]
+    for point in range(5):
+        row = weighted[weighted["point"] == point].iloc[0]
+        assert row["business_rd_mean"] == pytest.approx(0.9 * prov[(point, 1)] + 0.1 * prov[(point, 2)])
+        heavy, light = prov[(point, 1)], prov[(point, 2)]
+        for q in ("p05", "p95"):  # both ends of the band sit nearer the heavy run (alike: halfway at most)
+            assert abs(row[f"business_rd_{q}"] - heavy) <= abs(row[f"business_rd_{q}"] - light)
+
+
 def test_sweep_table_fits_100_columns_and_names_each_lever_in_both_languages(tmp_path: Path) -> None:
     text = TINY.replace('[lever.sd]\npaths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]\n'
                         'values = [0.75, 1.5]\n', "").replace("[lever.selection]", '[lever."policy.tax.hte_rate"]')

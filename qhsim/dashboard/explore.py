@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from qhsim import stats
 from qhsim.dashboard import i18n
 from qhsim.dashboard.figures import plan_targets
 from qhsim.output.charts import chart_style
 from qhsim.errors import InputError
 from qhsim.results import PROVINCE
+from qhsim.stats import WEIGHT
 
 
 @dataclass
@@ -68,16 +70,19 @@ def default_threshold(indicator: str, year: int, runs: pd.DataFrame) -> float:
     if len(t):
         return float(t["value"].iloc[0])
     rows = runs[(runs["region"] == PROVINCE) & (runs["year"] == year)]
-    return float(rows[indicator].median())
+    return stats.median(rows[indicator], rows[WEIGHT] if WEIGHT in rows else None)
 
 
 def response(store: Store, indicator: str, year: int) -> pd.DataFrame:
-    """Per design point: its lever settings and the indicator's mean, 5% and 95% over its runs."""
+    """Per design point: its lever settings and the indicator's mean, 5% and 95% over its runs (weighted by
+    their ``weight`` where they have one, ``qhsim.stats``)."""
     runs = store.runs
     rows = runs[(runs["region"] == PROVINCE) & (runs["year"] == year) & (runs["point"] > 0)]
-    g = rows.groupby("point")[indicator]
+    weighted = WEIGHT in rows
+    q = rows.groupby("point")[[indicator, *([WEIGHT] if weighted else [])]].apply(
+        lambda g: pd.Series(stats.summary(g[indicator], g[WEIGHT] if weighted else None)))
     table = rows.groupby("point")[list(store.levers)].first()
-    table["mean"], table["p05"], table["p95"] = g.mean(), g.quantile(0.05), g.quantile(0.95)
+    table["mean"], table["p05"], table["p95"] = q["mean"], q["p05"], q["p95"]
     return table.reset_index()
 
 

@@ -21,8 +21,9 @@ from qhsim.dashboard import i18n
 from qhsim.dashboard.runs import LADDER, RATIO_BINS, Inside
 from qhsim.output.charts import chart_style
 from qhsim.output.observed import comparable_points, incomparable_points
-from qhsim.output.report import band, draw_paths, n_draws, summary_table
+from qhsim.output.report import band, draw_paths, draw_weights, n_draws, summary_table
 from qhsim.results import PROVINCE
+from qhsim.stats import probability, quantile
 from qhsim.targets import load_targets, meets
 
 START_YEAR = 2015
@@ -61,7 +62,7 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
     and its targets labelled with value, year and P(target met)."""
     paths = draw_paths(indicators, key, region)
     paths = paths[paths.index >= START_YEAR]
-    stats = band(paths)
+    stats = band(paths, draw_weights(indicators))
     ensemble = paths.shape[1] > 1
     ax.plot(stats.index, stats["median"], color=COLORS["sim"],
             label=i18n.text("median" if ensemble else "simulated", lang))
@@ -171,13 +172,14 @@ def headline(indicators: pd.DataFrame, key: str = "rd_intensity", year: int = 20
     P(target met): the share of runs at or above it (``qhsim.targets.meets``)."""
     paths = draw_paths(indicators, key, PROVINCE)
     values = paths.loc[year] if year in paths.index else pd.Series([math.nan])
-    lo, hi = values.quantile([0.05, 0.95])
-    out = {"value": float(values.median()), "lo": float(lo), "hi": float(hi), "runs": n_draws(indicators),
-           "target": math.nan, "p_met": math.nan}
+    weights = draw_weights(indicators)
+    w = None if weights is None else weights.reindex(values.index).to_numpy()
+    median, lo, hi = quantile(values, w, (0.5, 0.05, 0.95))
+    out = {"value": median, "lo": lo, "hi": hi, "runs": n_draws(indicators), "target": math.nan, "p_met": math.nan}
     t = plan_targets()
     t = t[(t["indicator"] == key) & (t["region"] == PROVINCE) & (t["year"] == year) & t["kind"].isin(("level", "min_level"))]
     if len(t):
         row = next(t.itertuples())
         out["target"] = float(row.value)
-        out["p_met"] = float(np.mean([bool(meets(float(v), row)) for v in values]))
+        out["p_met"] = probability([bool(meets(float(v), row)) for v in values], w)
     return out

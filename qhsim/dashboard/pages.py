@@ -239,7 +239,7 @@ def RankingHeading(result, L):
     runs = result.meta.get("runs")
     solara.Markdown(f"**{compare.ranking_title(result, L)}** · {i18n.text('window', L)} {result.window[0]}–{result.window[1]}"
                     + (f" · {runs} {i18n.text('runs', L)}" if runs else ""))
-    if result.meta.get("draws"):  # the posterior weight the draws hold (their runs weigh alike in the tables)
+    if result.meta.get("draws"):  # the posterior weight the draws hold and the weights their runs get
         solara.Markdown(f"{i18n.text('draws', L)}: {result.meta.get('parameters', '')}")
 
 

@@ -2,7 +2,9 @@
 
 Every design runs with the same parameter draws x seeds as the base (common random numbers); each
 design's change is taken run by run against the base run with the same draw and seed, and intervals are
-the 5% and 95% quantiles of those paired changes (90% intervals over draws x seeds).
+the 5% and 95% quantiles of those paired changes (90% intervals over draws x seeds). With ``draws`` each run
+weighs what its parameter draw stands for in the posterior (``Calibration.selection``); every mean, quantile,
+probability and rank statistic below is weighted (``qhsim.stats``).
 
 For each design, at 2025/2027/2030/2035 and over one common window (from the first year any design
 differs from the base to the last year, the same for every design):
@@ -35,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qhsim import data
+from qhsim import data, stats
 from qhsim.config import Scenario
 from qhsim.errors import InputError
 from qhsim.experiments.designs import Design, design_from_file, expand, parameter_draws
@@ -56,16 +58,6 @@ MAX_DESIGNS = 12
 BUDGET_TOLERANCE = 0.02  # relative gap in extra cost accepted by budget-neutral scaling
 BUDGET_ITERATIONS = 3
 RUN_KEYS = ["draw", "seed"]
-
-
-def quantiles(values: pd.Series | np.ndarray) -> dict[str, float]:
-    """Mean, 5%, median and 95% of the finite values (NaN if none)."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return {"mean": math.nan, "p05": math.nan, "median": math.nan, "p95": math.nan}
-    p05, p50, p95 = np.quantile(v, [0.05, 0.5, 0.95])
-    return {"mean": float(v.mean()), "p05": float(p05), "median": float(p50), "p95": float(p95)}
 
 
 def fiscal_columns(frame: pd.DataFrame) -> list[str]:
@@ -206,6 +198,18 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
         spec = indicators.get(key, {})
         return f"{spec.get('zh', key)} {spec.get('en', '')}".strip()
 
+    weights = stats.run_weights(prov.loc[0], RUN_KEYS)  # None: the runs weigh alike
+
+    def w(per_run: pd.Series) -> np.ndarray | None:
+        """The weights of the runs of a series indexed by RUN_KEYS."""
+        return None if weights is None else weights.reindex(per_run.index).to_numpy()
+
+    def summary(per_run: pd.Series) -> dict[str, float]:
+        return stats.summary(per_run, w(per_run))
+
+    def median(per_run: pd.Series) -> float:
+        return stats.median(per_run, w(per_run))
+
     base_frame = prov.loc[0][cols]
     rows = []
     for p in points[1:]:
@@ -214,15 +218,15 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
             for y in years:
                 d = delta[key].xs(y, level="year")
                 rows.append({"design": labels[p], "indicator": key, "label": label(key), "period": str(y),
-                             "base": float(base_frame[key].xs(y, level="year").median()),
-                             "design_value": float(prov.loc[p][key].xs(y, level="year").median()),
-                             **quantiles(d)})
+                             "base": median(base_frame[key].xs(y, level="year")),
+                             "design_value": median(prov.loc[p][key].xs(y, level="year")),
+                             **summary(d)})
             in_window = delta[key][delta.index.get_level_values("year").isin(window)]
             d = in_window.groupby(level=RUN_KEYS).mean()
             rows.append({"design": labels[p], "indicator": key, "label": label(key), "period": "window",
-                         "base": float(base_frame[key][base_frame.index.get_level_values("year").isin(window)]
-                                       .groupby(level=RUN_KEYS).mean().median()),
-                         "design_value": math.nan, **quantiles(d)})
+                         "base": median(base_frame[key][base_frame.index.get_level_values("year").isin(window)]
+                                        .groupby(level=RUN_KEYS).mean()),
+                         "design_value": math.nan, **summary(d)})
     changes = pd.DataFrame(rows)
 
     fiscal = fiscal_columns(prov)
@@ -235,28 +239,29 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
         d_cost["total"] = d_cost.sum(axis=1)
         extra_rd = d[RD]
         extra_public = d[PUBLIC_RD] if PUBLIC_RD in d else pd.Series(0.0, index=d.index)
+        wd = w(d)
         for item in [*fiscal, "total"]:
             kind = "total" if item == "total" else "tax_expenditure" if item.startswith("tax_") else "programme"
+            qc = summary(d_cost[item])
             cost_rows.append({"design": labels[p], "item": item, "label": label(item) if item != "total" else
-                              "公共成本合计 total public cost", "kind": kind, **quantiles(d_cost[item])})
-            material = abs(d_cost[item].mean()) > 1e-6 * max(1.0, abs(d_cost["total"].mean()))
-            if item == "total" or (material and d_cost[item].mean() > 0):
+                              "公共成本合计 total public cost", "kind": kind, **qc})
+            mean_cost = qc["mean"]
+            material = abs(mean_cost) > 1e-6 * max(1.0, abs(stats.mean(d_cost["total"], wd)))
+            if item == "total" or (material and mean_cost > 0):
                 ratio = rd_per_yuan(extra_rd.to_numpy(), d_cost[item].to_numpy())
-                mean_cost = float(d_cost[item].mean())
-                q = quantiles(ratio)
-                qr, qc = quantiles(extra_rd), quantiles(d_cost[item])
-                lev_rows.append({"design": labels[p], "instrument": item, "extra_rd": float(extra_rd.mean()),
+                q, qr = stats.summary(ratio, wd), summary(extra_rd)
+                lev_rows.append({"design": labels[p], "instrument": item, "extra_rd": qr["mean"],
                                  "extra_rd_p05": qr["p05"], "extra_rd_p95": qr["p95"], "extra_cost": mean_cost,
                                  "extra_cost_p05": qc["p05"], "extra_cost_p95": qc["p95"],
-                                 "rd_per_yuan": rd_per_yuan(float(extra_rd.mean()), mean_cost),
+                                 "rd_per_yuan": rd_per_yuan(qr["mean"], mean_cost),
                                  "p05": q["p05"], "median": q["median"], "p95": q["p95"]})
                 if item == "total":  # the same per total R&D (business + public, what R&D intensity counts)
                     total = extra_rd + extra_public
                     total_ratio = rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy())
-                    qt, qtr = quantiles(total_ratio), quantiles(total)
-                    lev_rows[-1] |= {"extra_public_rd": float(extra_public.mean()), "extra_total_rd": float(total.mean()),
+                    qt, qtr = stats.summary(total_ratio, wd), summary(total)
+                    lev_rows[-1] |= {"extra_public_rd": stats.mean(extra_public, wd), "extra_total_rd": qtr["mean"],
                                      "extra_total_rd_p05": qtr["p05"], "extra_total_rd_p95": qtr["p95"],
-                                     "total_rd_per_yuan": rd_per_yuan(float(total.mean()), mean_cost),
+                                     "total_rd_per_yuan": rd_per_yuan(qtr["mean"], mean_cost),
                                      "total_p05": qt["p05"], "total_p95": qt["p95"]}
                     per_run = {RANK_DEFAULT: ratio, RANK_TOTAL: total_ratio}
                     if rank_by in per_run:
@@ -268,7 +273,7 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                                  f"({', '.join(cols[:6])}, ...)")
             metric[labels[p]] = changes_window(prov, p, rank_by, window)
     costs, leverage = pd.DataFrame(cost_rows), pd.DataFrame(lev_rows)
-    ranking, pairwise = rank(metric, rank_by)
+    ranking, pairwise = rank(metric, rank_by, weights)
     targets = target_probabilities(runs, labels)
     return {"window": (start, end), "years": years, "changes": changes, "costs": costs, "leverage": leverage,
             "targets": targets, "ranking": ranking, "pairwise": pairwise}
@@ -286,32 +291,38 @@ def check_rank_by(rank_by: str) -> None:
                          "qhsim/data/indicators.toml (e.g. rd_intensity, hte_count)")
 
 
-def rank(metric: dict[str, pd.Series], name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """P(ranks first), mean rank and pairwise P(A beats B) over the (draw, seed) runs; NaN counts as worst."""
+def rank(metric: dict[str, pd.Series], name: str, weights: pd.Series | None = None
+         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """P(ranks first), mean rank and pairwise P(A beats B) over the (draw, seed) runs, each run weighing its
+    ``weights`` entry (None: alike); NaN counts as worst."""
     designs = list(metric)
     if not designs:
         return pd.DataFrame(columns=["design", "metric"]), pd.DataFrame()
     table = pd.DataFrame(metric).fillna(-np.inf)
+    w = None if weights is None else weights.reindex(table.index).to_numpy()
     ranks = table.rank(axis=1, ascending=False, method="average")
     best = table.to_numpy().argmax(axis=1)
     rows = []
     for j, d in enumerate(designs):
-        rows.append({"design": d, "metric": name, **{k: v for k, v in quantiles(pd.Series(metric[d])).items() if k != "mean"},
-                     "p_first": float((best == j).mean()), "mean_rank": float(ranks[d].mean())})
+        q = stats.summary(metric[d], None if weights is None else weights.reindex(metric[d].index).to_numpy())
+        rows.append({"design": d, "metric": name, "p05": q["p05"], "median": q["median"], "p95": q["p95"],
+                     "p_first": stats.mean(best == j, w), "mean_rank": stats.mean(ranks[d], w)})
     ranking = pd.DataFrame(rows).sort_values(["p_first", "median"], ascending=False, kind="stable")
     ranking["rank"] = range(1, len(ranking) + 1)
     pairwise = pd.DataFrame(
-        [[math.nan if a == b else float((table[a] > table[b]).mean()) for b in designs] for a in designs],
+        [[math.nan if a == b else stats.mean(table[a] > table[b], w) for b in designs] for a in designs],
         index=designs, columns=designs)
     return ranking.reset_index(drop=True), pairwise
 
 
 def target_probabilities(runs: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
-    """P(target met) per design for every plan target and 2035 reference path within the horizon."""
+    """P(target met) per design for every plan target and 2035 reference path within the horizon (runs weighted
+    by their ``weight`` column where they have one)."""
     targets = pd.concat([load_targets(), reference_paths_2035()], ignore_index=True)
     last = int(runs["year"].max())
     targets = targets[(targets["year"] <= last) & targets["indicator"].isin(runs.columns)]
     indexed = runs.set_index(["point", "region", *RUN_KEYS, "year"]).sort_index()
+    weights = stats.run_weights(runs[runs["point"] == 0], RUN_KEYS)
     rows = []
     for p, name in enumerate(labels):
         for t in targets.itertuples():
@@ -319,11 +330,12 @@ def target_probabilities(runs: pd.DataFrame, labels: Sequence[str]) -> pd.DataFr
                 paths = indexed.loc[(p, t.region), t.indicator]
             except KeyError:
                 continue
-            met = [meets(achieved(path.droplevel(RUN_KEYS), t), t) for _, path in paths.groupby(level=RUN_KEYS)]
-            known = [m for m in met if m is not None]
+            keys, met = zip(*[(key, meets(achieved(path.droplevel(RUN_KEYS), t), t))
+                              for key, path in paths.groupby(level=RUN_KEYS)])
+            w = None if weights is None else weights.reindex(pd.MultiIndex.from_tuples(keys)).to_numpy()
             rows.append({"design": name, "indicator": t.indicator, "region": t.region, "year": int(t.year),
                          "kind": t.kind, "label": t.label, "target": float(t.value),
-                         "p_met": float(np.mean(known)) if known else math.nan})
+                         "p_met": stats.probability(met, w)})
     return pd.DataFrame(rows)
 
 
@@ -414,9 +426,10 @@ def compare(
     base_sc = base_d.validated()
     scale = float(scale if scale is not None else base_sc.run.scale)
     end_year = int(end_year if end_year is not None else base_sc.run.end_year)
-    thetas, source = parameter_draws(draws, draw_seed, distinct=True)
+    thetas, source, weights = parameter_draws(draws, draw_seed, distinct=True)
     all_designs = [base_d, *variants]
-    specs, labels = expand(all_designs, thetas, seeds, scale, end_year, [{"budget_scale": 1.0}] * len(all_designs))
+    specs, labels = expand(all_designs, thetas, seeds, scale, end_year, [{"budget_scale": 1.0}] * len(all_designs),
+                           weights)
     experiment = {"base": base_d.name, "designs": names, "seeds": list(map(int, seeds)), "draws": draws,
                   "draw_seed": draw_seed, "scale": scale, "end_year": end_year, "budget_neutral": budget_neutral,
                   "parameters": source, "rank_by": rank_by,
@@ -433,8 +446,8 @@ def compare(
             runs = collect_runs(engine, specs, labels, store, prog, cancel)
             budget = None
             if budget_neutral:
-                runs, budget = _budget_neutral(engine, runs, all_designs, thetas, seeds, scale, end_year, store,
-                                               prog, cancel)
+                runs, budget = _budget_neutral(engine, runs, all_designs, thetas, weights, seeds, scale, end_year,
+                                               store, prog, cancel)
     finally:
         prog.close()
     tables = analyse(runs, base_d.name, names, rank_by)
@@ -467,10 +480,12 @@ def _extra_cost(runs: pd.DataFrame, point: int, window: Sequence[int]) -> float:
     prov = _province(runs)
     fiscal = fiscal_columns(prov)
     d = _per_run(prov, point, fiscal, window) - _per_run(prov, 0, fiscal, window)
-    return float(d.sum(axis=1).mean() / WAN_PER_YI)
+    weights = stats.run_weights(prov.loc[0], RUN_KEYS)
+    return stats.mean(d.sum(axis=1), None if weights is None else weights.reindex(d.index).to_numpy()) / WAN_PER_YI
 
 
-def _budget_neutral(engine: Engine, runs: pd.DataFrame, designs: list[Design], thetas: list, seeds: Sequence[int],
+def _budget_neutral(engine: Engine, runs: pd.DataFrame, designs: list[Design], thetas: list,
+                    weights: np.ndarray | None, seeds: Sequence[int],
                     scale: float, end_year: int, store: Store | None, prog: Progress,
                     cancel: threading.Event | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scale each design's budget changes (secant on the factor) until its extra cost matches design 1's."""
@@ -496,7 +511,7 @@ def _budget_neutral(engine: Engine, runs: pd.DataFrame, designs: list[Design], t
         for _ in range(BUDGET_ITERATIONS):
             f = float(np.clip(f, 0.0, 50.0))
             variant = scaled(d, changes, f)
-            specs, labels = expand([variant], thetas, seeds, scale, end_year, [{"budget_scale": f}])
+            specs, labels = expand([variant], thetas, seeds, scale, end_year, [{"budget_scale": f}], weights)
             for lab in labels:
                 lab["point"] = p
             part = collect_runs(engine, specs, labels, store, prog, cancel)

@@ -8,7 +8,8 @@ designs' effect, not luck.
 
 Parameter draws: ``draws=None`` runs the calibrated point estimate (as ``qhsim run``); ``draws=N`` takes N
 parameter sets from the calibrated posterior (``calibration/calibrated.toml``; ``draw_seed`` fixes which),
-with a scenario's own ``[parameters]`` winning over the drawn values. Without a calibration file the
+with a scenario's own ``[parameters]`` winning over the drawn values; a comparison or sweep takes N different
+sets and weights their runs (``Calibration.selection``, ``qhsim.stats``). Without a calibration file the
 behaviour.toml defaults are the single draw.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from qhsim.calibrated import Calibration, load_calibration
 from qhsim.config import Scenario, resolve_raw, scenario_from_dict
 from qhsim.errors import InputError
 from qhsim.experiments.spec import Override, RunSpec, apply, digest
+from qhsim.stats import WEIGHT
 
 
 @dataclass(frozen=True)
@@ -71,30 +73,38 @@ def inline_design(name: str, base: Design, overrides: Sequence[Override]) -> Des
     return design
 
 
-def parameter_draws(draws: int | None, draw_seed: int = 0, calibration: Calibration | None = None,
-                    distinct: bool = False) -> tuple[list[dict[str, float] | None], str]:
-    """The parameter sets to run and a description of where they come from; ``distinct``: different sets
-    (``Calibration.distinct_rows``), for experiments that run every set with every seed.
+class Draws(NamedTuple):
+    """The parameter sets to run, where they come from, and the weight each stands for (None: alike)."""
 
-    ``None`` in the list means "the scenario's parameters over the calibrated point estimate"."""
+    thetas: list[dict[str, float] | None]
+    source: str
+    weights: np.ndarray | None = None
+
+
+def parameter_draws(draws: int | None, draw_seed: int = 0, calibration: Calibration | None = None,
+                    distinct: bool = False) -> Draws:
+    """The parameter sets to run: ``None`` in the list means "the scenario's parameters over the calibrated point
+    estimate". Without ``distinct`` they are drawn with replacement in proportion to their posterior weight and
+    weigh alike; with it (experiments that run every set with every seed) they are different sets, each standing
+    for its posterior weight over its chance of being chosen (``Calibration.selection``)."""
     if draws is None:
-        return [None], "calibrated point estimate"
+        return Draws([None], "calibrated point estimate")
     cal = calibration if calibration is not None else load_calibration()
     if cal is None:
-        return [{}], "none (behaviour.toml defaults)"
+        return Draws([{}], "none (behaviour.toml defaults)")
     rng = np.random.default_rng(draw_seed)
     if not distinct:
-        return cal.sample(draws, rng), str(cal.path)
-    rows = cal.distinct_rows(draws, rng)
-    return cal.parameter_sets(rows), distinct_source(cal, rows)
+        return Draws(cal.sample(draws, rng), str(cal.path))
+    rows, weights = cal.selection(draws, rng)
+    return Draws(cal.parameter_sets(rows), distinct_source(cal, rows, weights), weights)
 
 
-def distinct_source(cal: Calibration, rows: np.ndarray) -> str:
-    """Where ``compare``/``sweep`` draws come from, with the posterior weight they hold: their runs weigh alike in the
-    statistics, so a light draw counts for more than its weight (calibration/README.md, Known limitations)."""
-    w = cal.weights[rows]
-    return (f"{cal.path}: {len(rows)} of its {len(cal.draws)} draws, holding {w.sum():.0%} of the posterior weight "
-            f"(each {w.min():.1%}-{w.max():.1%}); their runs weigh alike here")
+def distinct_source(cal: Calibration, rows: np.ndarray, weights: np.ndarray) -> str:
+    """Where ``compare``/``sweep`` draws come from, the posterior weight they hold, and how their runs are weighted
+    (calibration/README.md, "Parameter draws in compare and sweep")."""
+    held = cal.weights[rows].sum()
+    return (f"{cal.path}: {len(rows)} of its {len(cal.draws)} draws, holding {held:.0%} of the posterior weight; "
+            f"their runs are weighted by the weight each draw stands for ({weights.min():.1%}-{weights.max():.1%})")
 
 
 def run_spec(design: Design, theta: dict[str, float] | None, seed: int, scale: float, end_year: int) -> RunSpec:
@@ -108,9 +118,10 @@ def run_spec(design: Design, theta: dict[str, float] | None, seed: int, scale: f
 
 
 def expand(designs: Sequence[Design], thetas: Sequence[dict[str, float] | None], seeds: Sequence[int],
-           scale: float, end_year: int, extra_labels: Sequence[dict[str, Any]] | None = None
-           ) -> tuple[list[RunSpec], list[dict[str, Any]]]:
-    """Every design x draw x seed (in that order) as run specs with their labels."""
+           scale: float, end_year: int, extra_labels: Sequence[dict[str, Any]] | None = None,
+           weights: Sequence[float] | None = None) -> tuple[list[RunSpec], list[dict[str, Any]]]:
+    """Every design x draw x seed (in that order) as run specs with their labels; with the draws' ``weights``
+    (``Draws.weights``) each run's label ``weight`` is its draw's weight shared by the seeds (``qhsim.stats``)."""
     if len(set(seeds)) != len(seeds):
         raise InputError(f"--seeds {','.join(map(str, seeds))}: seeds must be distinct")
     specs, labels = [], []
@@ -119,5 +130,6 @@ def expand(designs: Sequence[Design], thetas: Sequence[dict[str, float] | None],
             for s in seeds:
                 specs.append(run_spec(design, theta, s, scale, end_year))
                 labels.append({"design": design.name, "point": d, "draw": k, "seed": int(s),
+                               **({WEIGHT: float(weights[k]) / len(seeds)} if weights is not None else {}),
                                **(extra_labels[d] if extra_labels else {})})
     return specs, labels

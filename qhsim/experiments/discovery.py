@@ -1,7 +1,7 @@
 """Scenario discovery 情景发现: which lever settings of a sweep reach a target with probability >= p (PRIM).
 
 For each design point of a sweep store, P(indicator >= threshold in the year) is the share of its runs
-(draws x seeds) that reach it; a point *succeeds* when that share is at least ``probability``. PRIM (the
+(draws x seeds, weighted by what their parameter draw stands for, ``qhsim.stats``) that reach it; a point *succeeds* when that share is at least ``probability``. PRIM (the
 Patient Rule Induction Method, Friedman & Fisher 1999) then peels the lever space down to boxes where
 successes concentrate. We use EMA Workbench's maintained implementation (``ema_workbench.analysis.prim``).
 
@@ -19,16 +19,16 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from qhsim import data
+from qhsim import data, stats
 from qhsim.errors import InputError
 from qhsim.experiments.store import read_manifest, read_runs, write_atomic
 from qhsim.output.report import format_number, format_table
 from qhsim.results import PROVINCE
+from qhsim.stats import WEIGHT
 
 MIN_DENSITY = 0.8
 
@@ -58,7 +58,9 @@ def point_table(runs: pd.DataFrame, levers: list[str], indicator: str, year: int
     if rows.empty:
         raise InputError(f"--year {year} / --region {region}: no such rows in the sweep (years "
                          f"{int(runs['year'].min())}-{int(runs['year'].max())})")
-    reach = (rows[indicator] >= threshold).groupby(rows["point"]).mean().rename("p_reach")
+    weighted = WEIGHT in rows  # runs of --draws weigh what their draw stands for (qhsim.stats)
+    reach = rows.groupby("point")[[indicator, *([WEIGHT] if weighted else [])]].apply(
+        lambda g: stats.mean(g[indicator] >= threshold, g[WEIGHT] if weighted else None)).rename("p_reach")
     settings = rows.groupby("point")[levers].first()
     table = settings.join(reach).reset_index()
     table["success"] = table["p_reach"] >= probability

@@ -55,7 +55,7 @@ def project(
     cal = calibration if isinstance(calibration, Calibration) or calibration is None else load_calibration(calibration)
     if cal is None:
         cal = load_calibration()
-    thetas, _ = parameter_draws(draws, draw_seed, cal) if cal is not None else ([{}], "")
+    thetas = parameter_draws(draws, draw_seed, cal).thetas if cal is not None else [{}]
     specs, labels = expand([design], thetas, seeds, scale if scale is not None else sc.run.scale,
                            end_year if end_year is not None else sc.run.end_year)
     bar = Progress(len(specs), "projection", progress and sys.stderr.isatty(), callback)

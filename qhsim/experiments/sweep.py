@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from qhsim import data
+from qhsim import data, stats
 from qhsim.config import read_toml
 from qhsim.errors import InputError
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
@@ -37,8 +37,10 @@ from qhsim.experiments.report import TEXT_WIDTH, draws_line
 from qhsim.output.numbers import decimals, format_fixed
 from qhsim.output.report import format_number, format_table, indicator_label
 from qhsim.results import PROVINCE
+from qhsim.stats import WEIGHT
 
 MAX_RUNS = 20000
+RESERVED = ("run_key", "design", "point", "draw", "seed", WEIGHT, "year", "region")  # label columns of a run
 WAN_PER_YI = 1e4
 FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
 Scalar = float | int | str
@@ -121,6 +123,9 @@ class Experiment(BaseModel):
     def _levers(self) -> Experiment:
         if not (self.lever or self.vary or self.designs):
             raise ValueError("name at least one [lever.NAME], a [vary] entry or a [designs.NAME] table")
+        taken = [n for n in self.lever if n in RESERVED]
+        if taken:
+            raise ValueError(f"[lever.{taken[0]}]: a run label has this name; allowed any name but {', '.join(RESERVED)}")
         seen: dict[str, str] = {}
         for name, lv in [*self.lever.items(), *((p, LeverFile(path=p, values=v)) for p, v in self.vary.items())]:
             for p in lv.paths or [lv.path]:
@@ -151,6 +156,7 @@ class Sweep:
     parameters: str
     seeds: tuple[int, ...]
     scale: float
+    weights: np.ndarray | None = None  # what each draw stands for (``Draws.weights``); None: alike
 
     @property
     def lever_names(self) -> list[str]:
@@ -159,7 +165,8 @@ class Sweep:
 
     def runs(self) -> tuple[list, list[dict[str, Any]]]:
         extra = [{**{n: s.get(n) for n in self.lever_names if n != "design"}} for s in self.settings]
-        specs, labels = expand(self.points, self.thetas, self.seeds, self.scale, self.exp.end_year, extra)
+        specs, labels = expand(self.points, self.thetas, self.seeds, self.scale, self.exp.end_year, extra,
+                               self.weights)
         return specs, labels
 
 
@@ -210,12 +217,12 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
                              **{lv.name: lv.column(point[lv.name]) for lv in levers}})
     seeds = tuple(seeds) if seeds is not None else tuple(exp.seeds)
     draws = draws if draws is not None else exp.draws
-    thetas, source = parameter_draws(draws, distinct=True)
+    thetas, source, weights = parameter_draws(draws, distinct=True)
     n_runs = len(designs) * len(thetas) * len(seeds)
     if n_runs > MAX_RUNS:
         raise InputError(f"{path}: design points x draws x seeds = {n_runs} runs; allowed at most {MAX_RUNS}")
     return Sweep(path, exp, base, levers, designs, settings, thetas, source, seeds,
-                 float(scale if scale is not None else exp.scale))
+                 float(scale if scale is not None else exp.scale), weights)
 
 
 def _checked(make: Callable[[], Design], path: Path, where: str) -> Design:
@@ -267,10 +274,19 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     joined = joined[joined["year"].isin(sweep.exp.report_years)]
     keys = ["point", *sweep.lever_names, "year"]
     values = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
-    grouped = joined.groupby(keys, sort=False, dropna=False)[values]
-    stats = pd.concat({"mean": grouped.mean(), "p05": grouped.quantile(0.05), "p95": grouped.quantile(0.95)}, axis=1)
-    stats.columns = [f"{ind}_{stat}" for stat, ind in stats.columns]
-    return stats.reset_index().sort_values(["year", "point"], kind="stable").reset_index(drop=True)
+    weighted = WEIGHT in joined.columns
+
+    def group_stats(group: pd.DataFrame) -> pd.Series:
+        w = group[WEIGHT].to_numpy() if weighted else None
+        out = {}
+        for v in values:
+            q = stats.summary(group[v], w)
+            out |= {f"{v}_mean": q["mean"], f"{v}_p05": q["p05"], f"{v}_p95": q["p95"]}
+        return pd.Series(out)
+
+    table = joined.groupby(keys, sort=False, dropna=False)[[*values, *([WEIGHT] if weighted else [])]].apply(group_stats)
+    order = [f"{v}_{stat}" for stat in ("mean", "p05", "p95") for v in values]
+    return table[order].reset_index().sort_values(["year", "point"], kind="stable").reset_index(drop=True)
 
 
 def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:

@@ -30,7 +30,8 @@ from qhsim import data
 from qhsim.errors import warn
 from qhsim.output.numbers import format_value
 from qhsim.output.observed import comparable_points, incomparable_points, observed_indicators
-from qhsim.output.report import band, display_width, indicator_label, paths_of, region_label, region_paths
+from qhsim.output.report import (band, display_width, draw_weights, indicator_label, paths_of, region_label,
+                                 region_paths)
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets, reference_paths_2035
 
@@ -160,13 +161,15 @@ def _year_axis(ax, last: int) -> None:
 
 
 def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, targets: pd.DataFrame,
-                   references: pd.DataFrame, small: bool = False) -> None:
-    """Draw one indicator on ``ax``: one path (median + band) per design, observed points, targets."""
+                   references: pd.DataFrame, small: bool = False,
+                   weights: dict[str, pd.Series | None] | None = None) -> None:
+    """Draw one indicator on ``ax``: one path (median + band over its runs, weighted by the design's run
+    ``weights`` where given, ``draw_weights``) per design, observed points, targets."""
     step = key.startswith(STEP_PREFIXES)
     last = START_YEAR
     median = pd.Series(dtype=float)
     for i, (design, design_paths) in enumerate(paths.items()):
-        stats = band(design_paths[design_paths.index >= START_YEAR])
+        stats = band(design_paths[design_paths.index >= START_YEAR], (weights or {}).get(design))
         last = max(last, int(stats.index.max()))
         color = DESIGN_COLORS[i % len(DESIGN_COLORS)]
         ensemble = design_paths.shape[1] > 1
@@ -202,11 +205,11 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
 
 
 def _figure(key: str, paths: dict[str, pd.DataFrame], region: str, targets: pd.DataFrame,
-            references: pd.DataFrame) -> Figure:
+            references: pd.DataFrame, weights: dict[str, pd.Series | None]) -> Figure:
     fig = Figure(figsize=SIZE_INCHES, dpi=DPI)
     fig.subplots_adjust(**MARGINS)  # fixed margins: a constrained layout costs ~40 ms per chart
     ax = fig.add_subplot()
-    draw_indicator(ax, key, paths, region, targets, references)
+    draw_indicator(ax, key, paths, region, targets, references, weights=weights)
     where = "" if region == PROVINCE else f" | {region_label(region)}"
     ax.set_title(readable(indicator_label(key, sep="\n") + where), fontsize=9)
     handles, labels = ax.get_legend_handles_labels()
@@ -230,6 +233,11 @@ def _design_paths(every: dict[str, pd.DataFrame], key: str) -> dict[str, pd.Data
     return {name: paths_of(paths, key) for name, paths in every.items()}
 
 
+def _weights(frames: dict[str, pd.DataFrame]) -> dict[str, pd.Series | None]:
+    """``draw_weights`` of each design's runs."""
+    return {name: draw_weights(frame) for name, frame in frames.items()}
+
+
 def chart_keys(frames: dict[str, pd.DataFrame], region: str = PROVINCE, only_targeted: bool = False) -> list[str]:
     """Indicators with simulated data (indicators.toml order); ``only_targeted``: the region's own
     (``own_indicators``: a target there, or in a prefecture an observed value)."""
@@ -251,7 +259,8 @@ def indicator_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, key: str, r
     frames = frames if isinstance(frames, dict) else {"": frames}
     targets, references = _region_targets(region)
     with chart_style():
-        return _figure(key, _design_paths(_every(frames, region), key), region, targets, references)
+        return _figure(key, _design_paths(_every(frames, region), key), region, targets, references,
+                       _weights(frames))
 
 
 def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str = PROVINCE,
@@ -262,7 +271,7 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
     if not keys:
         return None
     targets, references = _region_targets(region)
-    every = _every(frames, region)
+    every, weights = _every(frames, region), _weights(frames)
     ncols = 3 if len(keys) > 4 else 2
     nrows = -(-len(keys) // ncols)
     with chart_style():
@@ -271,7 +280,8 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
                             hspace=0.55, wspace=0.3)
         for i, key in enumerate(keys):
             ax = fig.add_subplot(nrows, ncols, i + 1)
-            draw_indicator(ax, key, _design_paths(every, key), region, targets, references, small=True)
+            draw_indicator(ax, key, _design_paths(every, key), region, targets, references, small=True,
+                           weights=weights)
             spec = data.load("indicators")[key]
             ax.set_title(readable(f"{spec['zh']}\n{spec['en']}"), fontsize=8)
         handles, labels = {}, {}

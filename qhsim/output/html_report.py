@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from qhsim import __version__, data
 from qhsim.config.instruments import instrument_label
 from qhsim.output.numbers import format_value
-from qhsim.output.report import (HEADERS, REPORT_YEARS, band, cell_text, indicator_label, paths_of,
+from qhsim.output.report import (HEADERS, REPORT_YEARS, band, cell_text, draw_weights, indicator_label, paths_of,
                                  prefecture_anchor_note, region_label, region_paths, source_notes, summary_columns)
 from qhsim.output.tables import SECTIONS, headline, ranking, target_regions
 from qhsim.output.folders import atomic_file
@@ -82,14 +82,15 @@ def _real_rd_blocks(results: Results) -> list[dict[str, Any]]:
     reach): the median, and its 5%–95% band for several runs; one table per design (the first ones)."""
     blocks = []
     for design in results.designs[:MAX_TABLE_DESIGNS]:
-        every = region_paths(results.wide(design), PROVINCE)
+        wide = results.wide(design)
+        every, weights = region_paths(wide, PROVINCE), draw_weights(wide)
         keys = [k for k in REAL_RD if not paths_of(every, k).isna().all(axis=None)]
         years = [y for y in REPORT_YEARS if y in every.index]
         if not keys or not years:
             continue
         rows = []
         for key in keys:
-            stats = band(paths_of(every, key))
+            stats = band(paths_of(every, key), weights)
             cells = []
             for year in years:
                 text = format_value(stats.at[year, "median"], key)
@@ -167,8 +168,11 @@ def _assumptions(results: Results) -> list[str]:
     items.append("规模小于1时，数量与金额按比例放大到全省 At scale < 1, counts and money are scaled up to the whole "
                  "province; small prefectures are then noisy.")
     if results.n_draws() > 1:
-        items.append("区间为各次运行的5%–95%分位 Intervals are the 5%–95% quantiles over runs (parameter draws × seeds); "
-                     "P(met) is the share of runs meeting the target.")
+        items.append("区间为各次运行的5%–95%分位，运行权重不等时（比较或扫描所用后验参数组）按权重计算 "
+                     "Intervals are the 5%–95% quantiles over runs (parameter draws × seeds); "
+                     "P(met) is the share of runs meeting the target. Where the runs carry unequal weights (a "
+                     "comparison or sweep over parameter draws: each draw weighs what it stands for in the "
+                     "posterior), quantiles and shares are weighted.")
     items.append("数据来源见 Sources: qhsim/data/*.toml (every number with unit and source), docs/ODD.md.")
     return items
 

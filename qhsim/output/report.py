@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 from wcwidth import wcswidth, wcwidth
 
-from qhsim import data
+from qhsim import data, stats
 from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
 from qhsim.output.numbers import MISSING, decimals, format_fixed, format_nonzero, format_number, format_value
 from qhsim.output.observed import ObservedSource, calibration_targets, observed_points, observed_source
 from qhsim.results import PROVINCE, RunResult
+from qhsim.stats import WEIGHT
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
 BAND = (0.05, 0.95)
@@ -95,7 +96,7 @@ def region_paths(indicators: pd.DataFrame, region: str = PROVINCE) -> pd.DataFra
     if rows.empty:
         present = ", ".join(map(str, indicators["region"].unique()))
         raise InputError(f"indicators: no rows for region {region!r}; regions present: {present}")
-    keys = [c for c in rows.columns if c not in ("year", "region", "draw", "param_draw", "seed", "point")]
+    keys = [c for c in rows.columns if c not in ("year", "region", "draw", WEIGHT, "param_draw", "seed", "point")]
     draws = rows["draw"] if "draw" in rows else pd.Series(0, index=rows.index)
     frame = rows[keys].astype(float).set_axis(pd.MultiIndex.from_arrays([rows["year"], draws], names=["year", "draw"]))
     return frame.unstack("draw").sort_index()
@@ -117,18 +118,39 @@ def draw_paths(indicators: pd.DataFrame, key: str, region: str = PROVINCE) -> pd
     return paths_of(region_paths(indicators, region), key)
 
 
-def band(paths: pd.DataFrame) -> pd.DataFrame:
-    """Median and 90% band across draws of ``draw_paths`` output: index year, columns median, lo, hi."""
+def draw_weights(indicators: pd.DataFrame) -> pd.Series | None:
+    """The weight of each run (index ``draw``) of an indicators frame with a ``weight`` column
+    (``Results.wide``), or None: its runs weigh alike."""
+    if WEIGHT not in indicators or "draw" not in indicators:
+        return None
+    return indicators.groupby("draw")[WEIGHT].first()
+
+
+def _aligned(paths: pd.DataFrame, weights: pd.Series | None) -> np.ndarray | None:
+    """``weights`` in the order of the columns (draws) of ``paths``; None when absent or all equal."""
+    if weights is None:
+        return None
+    w = weights.reindex(paths.columns).to_numpy(dtype=float)
+    return None if np.all(w == w[0]) else w
+
+
+def band(paths: pd.DataFrame, weights: pd.Series | None = None) -> pd.DataFrame:
+    """Median and 90% band across draws of ``draw_paths`` output: index year, columns median, lo, hi; with the
+    runs' ``weights`` (``draw_weights``) weighted quantiles (``qhsim.stats``)."""
     lo, hi = BAND
     values = paths.to_numpy(dtype=float)
     if not values.size:
         return pd.DataFrame(np.nan, index=paths.index, columns=["median", "lo", "hi"])
+    w = _aligned(paths, weights)
+    if w is not None:
+        return pd.DataFrame([stats.quantile(row, w, (0.5, lo, hi)) for row in values], index=paths.index,
+                            columns=["median", "lo", "hi"])
     # numpy rather than DataFrame.quantile (the same linear interpolation skipping NaN, ~20x faster: a run folder
     # asks for hundreds of bands); a year where every draw is NaN gives NaN
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        stats = np.nanquantile(values, [0.5, lo, hi], axis=1).T
-    return pd.DataFrame(stats, index=paths.index, columns=["median", "lo", "hi"])
+        q = np.nanquantile(values, [0.5, lo, hi], axis=1).T
+    return pd.DataFrame(q, index=paths.index, columns=["median", "lo", "hi"])
 
 
 def is_reported(key: str, targeted: set[str]) -> bool:
@@ -136,14 +158,16 @@ def is_reported(key: str, targeted: set[str]) -> bool:
     return key in targeted or key in EXTRA_INDICATORS or key.startswith(FISCAL_PREFIXES)
 
 
-def _target_cells(paths: pd.DataFrame, target: Any) -> dict[str, Any]:
-    """Target, gap (median over draws of achieved − target), met (on the median) and P(met)."""
+def _target_cells(paths: pd.DataFrame, target: Any, weights: pd.Series | None = None) -> dict[str, Any]:
+    """Target, gap (median over draws of achieved − target), met (on the median) and P(met), over runs weighted
+    by ``weights`` (``draw_weights``; None: alike)."""
     if target is None:
         return {"target": math.nan, "target_year": pd.NA, "target_kind": None, "base_year": pd.NA,
                 "gap": math.nan, "met": None, "p_met": math.nan}
     values = np.array([achieved(paths[d], target) for d in paths.columns])
-    judged = [m for m in (meets(v, target) for v in values) if m is not None]
-    median = float(np.median(values)) if values.size else math.nan  # NaN if any draw lacks the indicator
+    w = _aligned(paths, weights)
+    # NaN if any draw lacks the indicator
+    median = stats.median(values, w) if values.size and not np.isnan(values).any() else math.nan
     return {
         "target": target.value,
         "target_year": target.year,
@@ -151,15 +175,15 @@ def _target_cells(paths: pd.DataFrame, target: Any) -> dict[str, Any]:
         "base_year": target.base_year,
         "gap": median - target.value,
         "met": MET.get(meets(median, target)),
-        "p_met": float(np.mean(judged)) if judged else math.nan,
+        "p_met": stats.probability([meets(v, target) for v in values], w),
     }
 
 
 
 
 def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: Any, region: str,
-                 lang: str) -> dict[str, Any]:
-    stats = band(paths).reindex(REPORT_YEARS)
+                 lang: str, weights: pd.Series | None) -> dict[str, Any]:
+    quantiles = band(paths, weights).reindex(REPORT_YEARS)
     row: dict[str, Any] = {
         "indicator": key,
         "label": indicator_label(key, lang=lang),
@@ -168,10 +192,10 @@ def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: An
         "observed_source": observed_source(key, region),
     }
     for year in REPORT_YEARS:
-        row[f"sim_{year}"] = stats.at[year, "median"]
+        row[f"sim_{year}"] = quantiles.at[year, "median"]
         if paths.shape[1] > 1:
-            row[f"sim_{year}_lo"], row[f"sim_{year}_hi"] = stats.at[year, "lo"], stats.at[year, "hi"]
-    return row | _target_cells(paths, target)
+            row[f"sim_{year}_lo"], row[f"sim_{year}_hi"] = quantiles.at[year, "lo"], quantiles.at[year, "hi"]
+    return row | _target_cells(paths, target, weights)
 
 
 def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.DataFrame | None = None,
@@ -190,14 +214,14 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
     own = targets[targets["region"] == region]
     targeted = set(own["indicator"]) | set(targets.loc[targets["region"] == PROVINCE, "indicator"])
     rows = []
-    every = region_paths(indicators, region)
+    every, weights = region_paths(indicators, region), draw_weights(indicators)
     by_key = {key: list(group.itertuples()) for key, group in own.groupby("indicator", sort=False)}
     for key, spec in data.load("indicators").items():
         if not is_reported(key, targeted):
             continue
         paths = paths_of(every, key)
         for target in by_key.get(key) or [None]:
-            rows.append(_summary_row(key, spec, paths, target, region, lang))
+            rows.append(_summary_row(key, spec, paths, target, region, lang, weights))
     table = pd.DataFrame(rows)
     return table if n_draws(indicators) > 1 else table.drop(columns="p_met")
 

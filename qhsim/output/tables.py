@@ -3,6 +3,7 @@
 * ``headline``: every design's indicators against the plan targets, the 2035 reference paths and the
   prefectures' own targets (``summary_table`` rows with ``design``, ``region`` and ``section`` columns);
 * ``by_year``: one region's indicators by year (median over draws), one row per (design, year);
+  (medians, intervals and differences weigh each run by its ``weight``, ``qhsim.stats``)
 * ``fiscal``: programme spending and tax expenditure by year, with their total;
 * ``ranking``: each design's median and 90% interval of the key indicators in a year, its difference
   from the first design (paired by draw: under common random numbers the difference is the policy's
@@ -14,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qhsim import data
+from qhsim import data, stats
 from qhsim.output.report import BAND, FISCAL_PREFIXES, summary_table
 from qhsim.output.tidy import Results
+from qhsim.stats import WEIGHT
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets, reference_paths_2035
 
@@ -57,7 +59,11 @@ def by_year(results: Results, region: str = PROVINCE, keys: list[str] | None = N
     rows = results.long[results.long["region"] == region]
     if keys is not None:
         rows = rows[rows["indicator"].isin(keys)]
-    med = rows.groupby(["design", "year", "indicator"], sort=False)["value"].median().unstack("indicator")
+    groups = rows.groupby(["design", "year", "indicator"], sort=False)
+    if rows.groupby("design")[WEIGHT].nunique().max() > 1:  # unequal weights (``qhsim.stats``)
+        med = groups[["value", WEIGHT]].apply(lambda g: stats.median(g["value"], g[WEIGHT])).unstack("indicator")
+    else:
+        med = groups["value"].median().unstack("indicator")
     order = [k for k in data.load("indicators") if k in med.columns and med[k].notna().any()]
     med = med[order].reset_index()
     med["design"] = pd.Categorical(med["design"], results.designs, ordered=True)
@@ -83,20 +89,24 @@ def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataF
     years = tuple(y for y in years if y in set(long["year"])) or (int(long["year"].max()),)
     long = long[long["year"].isin(years)]
     values = long.pivot_table(index=["indicator", "year", "draw"], columns="design", values="value", aggfunc="first")
+    weights = long.pivot_table(index="draw", columns="design", values=WEIGHT, aggfunc="first")
     reference = results.designs[0]
     rows = []
     for (key, year), block in values.groupby(level=["indicator", "year"], sort=False):
+        draws = block.index.get_level_values("draw")
         for design in results.designs:
             if design not in block:
                 continue
-            v = block[design].dropna()
-            d = (block[design] - block[reference]).dropna() if reference in block else pd.Series(dtype=float)
+            v = block[design].to_numpy()
+            w = weights[design].reindex(draws).to_numpy()
+            d = (block[design] - block[reference]).to_numpy() if reference in block else np.array([])
+            median, low, high = stats.quantile(v, w, (0.5, lo, hi))
+            diff, diff_lo, diff_hi = stats.quantile(d, w[:len(d)], (0.5, lo, hi))
             rows.append({
                 "indicator": key, "year": year, "design": design,
-                "median": v.median(), "lo": v.quantile(lo), "hi": v.quantile(hi),
-                "diff": d.median() if len(d) else np.nan,
-                "diff_lo": d.quantile(lo) if len(d) else np.nan, "diff_hi": d.quantile(hi) if len(d) else np.nan,
-                "draws": len(v),
+                "median": median, "lo": low, "hi": high,
+                "diff": diff, "diff_lo": diff_lo, "diff_hi": diff_hi,
+                "draws": int(np.isfinite(v).sum()),
             })
     table = pd.DataFrame(rows)
     if table.empty:

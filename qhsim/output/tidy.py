@@ -2,7 +2,9 @@
 
 ``Results.long`` has one row per (year, region, indicator, draw, design) with the columns ``LONG_COLUMNS``:
 year, region, indicator, value, unit, draw (run id within a design: parameter draw x seed; 0 for a single
-run), seed, design (the scenario name, a comparison's base and designs, or a sweep's design point).
+run), seed, design (the scenario name, a comparison's base and designs, or a sweep's design point), weight (the
+run's weight in its design's statistics, summing to 1 over the design's runs: alike unless a comparison or sweep
+ran ``--draws``, whose runs weigh what their parameter draw stands for, ``qhsim.stats``).
 ``Results.meta`` holds what a reader needs beside the numbers (title, scenarios, seeds, scale, versions,
 description, levers, calibration status); ``Results.tables`` holds kind-specific tables (a comparison's
 leverage, a sweep's summary).
@@ -28,8 +30,9 @@ from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output.folders import MANIFEST, manifest_kind, read_manifest
 from qhsim.results import RunResult
+from qhsim.stats import WEIGHT
 
-LONG_COLUMNS = ("year", "region", "indicator", "value", "unit", "draw", "seed", "design")
+LONG_COLUMNS = ("year", "region", "indicator", "value", "unit", "draw", "seed", "design", WEIGHT)
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 
@@ -47,7 +50,8 @@ class Results:
 
     def wide(self, design: str | None = None) -> pd.DataFrame:
         """The indicators frame of one design (``RunResult.indicators`` layout: year, region, one column per
-        indicator, plus ``draw`` when the design has several runs), indicators in indicators.toml order."""
+        indicator, plus ``draw`` and its ``weight`` when the design has several runs), indicators in
+        indicators.toml order."""
         design = self.designs[0] if design is None else design
         rows = self.long[self.long["design"] == design]
         frame = rows.pivot_table(index=["draw", "year", "region"], columns="indicator", values="value",
@@ -55,8 +59,9 @@ class Results:
         frame.columns.name = None
         order = [k for k in data.load("indicators") if k in frame.columns]
         frame = frame[["draw", "year", "region", *order]].sort_values(["draw", "year"], kind="stable")
+        frame.insert(1, WEIGHT, frame["draw"].map(rows.groupby("draw")[WEIGHT].first()))
         if frame["draw"].nunique() == 1:
-            frame = frame.drop(columns="draw")
+            frame = frame.drop(columns=["draw", WEIGHT])
         return frame.reset_index(drop=True)
 
     def n_draws(self) -> int:
@@ -69,14 +74,17 @@ def unit(key: str) -> str:
 
 def long_table(indicators: pd.DataFrame, design: str, seed: int | None = None) -> pd.DataFrame:
     """Melt an indicators frame (a run, an ensemble's stacked runs, or a sweep point's seeds) into
-    ``LONG_COLUMNS``. ``seed`` fills the seed column when the frame has none."""
+    ``LONG_COLUMNS``. ``seed`` fills the seed column when the frame has none; without a ``weight`` column the
+    runs weigh alike."""
     frame = indicators.copy()
     if "draw" not in frame:
         frame["draw"] = frame["seed"].rank(method="dense").astype(int) - 1 if "seed" in frame else 0
     if "seed" not in frame:
         frame["seed"] = seed if seed is not None else -1
+    if WEIGHT not in frame:
+        frame[WEIGHT] = 1.0 / frame["draw"].nunique()
     keys = [c for c in data.load("indicators") if c in frame.columns]
-    long = frame.melt(id_vars=["year", "region", "draw", "seed"], value_vars=keys, var_name="indicator",
+    long = frame.melt(id_vars=["year", "region", "draw", "seed", WEIGHT], value_vars=keys, var_name="indicator",
                       value_name="value")
     long["unit"] = long["indicator"].map(unit)
     long["design"] = design
@@ -84,6 +92,7 @@ def long_table(indicators: pd.DataFrame, design: str, seed: int | None = None) -
     long["draw"] = long["draw"].astype(int)
     long["seed"] = long["seed"].astype("int64")
     long["value"] = long["value"].astype(float)
+    long[WEIGHT] = long[WEIGHT].astype(float)
     return long[list(LONG_COLUMNS)]
 
 
@@ -184,8 +193,8 @@ def store_long(runs: pd.DataFrame, names: dict[int, str], n_seeds: int) -> pd.Da
         rows = rows.copy()
         seeds = {s: i for i, s in enumerate(sorted(rows["seed"].unique()))}
         rows["draw"] = rows["draw"].astype(int) * max(n_seeds, len(seeds)) + rows["seed"].map(seeds)
-        frames.append(long_table(rows[["year", "region", "draw", "seed", *[c for c in rows if c in data.load("indicators")]]],
-                                 names[int(point)]))
+        ids = ["year", "region", "draw", "seed", *([WEIGHT] if WEIGHT in rows else [])]
+        frames.append(long_table(rows[[*ids, *[c for c in rows if c in data.load("indicators")]]], names[int(point)]))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -1,0 +1,43 @@
+"""Weighted statistics over runs (qhsim.stats): numpy's estimators for equal weights, sensible ones otherwise."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qhsim import stats
+
+
+def test_equal_weights_give_numpy_exactly_and_the_general_formula_agrees() -> None:
+    rng = np.random.default_rng(3)
+    qs = (0.0, 0.05, 0.25, 0.5, 0.9, 0.95, 1.0)
+    for n in (1, 2, 3, 10, 45):
+        v = rng.normal(size=n)
+        assert stats.quantile(v, np.full(n, 0.2), qs) == list(np.quantile(v, qs))  # the fast path: identical
+        w = np.full(n, 0.2)
+        w[0] *= 1 + 1e-13  # unequal by a hair: the weighted type-7 estimator, equal to numpy's within rounding
+        assert stats.quantile(v, w, qs) == pytest.approx(list(np.quantile(v, qs)), abs=1e-9)
+        assert stats.mean(v, np.full(n, 3.0)) == float(v.mean())
+
+
+def test_unequal_weights_pull_towards_heavy_values() -> None:
+    v = np.array([0.0, 1.0, 2.0])
+    assert stats.quantile(v, [1.0, 1.0, 1e-12]) == pytest.approx(np.quantile([0.0, 1.0], (0.05, 0.5, 0.95)))
+    low, mid, high = stats.quantile(v, [0.05, 0.05, 0.9])
+    assert 1.0 < low < mid < high <= 2.0 and mid > 1.8  # most of the weight on 2
+    assert stats.mean(v, [1, 1, 2]) == pytest.approx(1.25)
+    assert stats.median([5.0, 1.0, float("nan")], [0.7, 0.3, 0.5]) > 3.0  # NaN values are skipped
+    assert math.isnan(stats.median([float("nan")], [1.0]))
+
+
+def test_probability_counts_known_flags_by_weight() -> None:
+    assert stats.probability([True, None, False], [0.6, 0.3, 0.1]) == pytest.approx(6 / 7)
+    assert stats.probability([True, False, False]) == pytest.approx(1 / 3)
+    assert math.isnan(stats.probability([None, None], [0.5, 0.5]))
+
+
+def test_missing_weights_are_an_error_not_dropped_runs() -> None:
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        stats.mean([1.0, 2.0], [0.5, float("nan")])
