@@ -6,7 +6,8 @@ knowledge.toml) with the value inside their current range (anything else is drop
 environment variable ``QHSIM_CALIBRATED=off`` to ignore the file (calibration runs do this themselves, so
 an old calibration never leaks into a new one), or to a path to use another file.
 
-``Calibration.sample(n, rng)`` draws parameter sets from the weighted posterior ensemble for projections.
+``Calibration.selection(n, rng)`` chooses n different draws of the weighted posterior ensemble for projections,
+comparisons and sweeps, with the weight each stands for.
 This module only reads; ``qhsim.calibration`` (which estimates and writes the file) depends on it, never the
 other way round, so the scenario schema can use it without an import cycle.
 """
@@ -61,11 +62,10 @@ class Calibration:
     intervals: dict[str, dict[str, float]] = field(default_factory=dict)
     dropped: dict[str, str] = field(default_factory=dict)  # name -> why it is not used
 
-    def sample(self, n: int, rng: np.random.Generator) -> list[dict[str, float]]:
-        """``n`` parameter sets drawn from the weighted ensemble (with replacement)."""
-        if len(self.draws) == 0:
-            return [dict(self.point) for _ in range(n)]
-        return self.parameter_sets(rng.choice(len(self.draws), size=n, p=self.weights))
+    @property
+    def available(self) -> int:
+        """How many different parameter sets ``selection`` can choose (draws of positive weight)."""
+        return int(np.count_nonzero(self.weights > 0))
 
     def selection(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Rows of ``n`` different draws of the ensemble, and the weight each stands for, for experiments that run
@@ -79,10 +79,9 @@ class Calibration:
         weight, each of the others for an equal share of the weight left. With ``n`` equal to the number of draws
         every draw is certain and the weights are the posterior's."""
         w = np.asarray(self.weights, dtype=float)
-        available = int(np.count_nonzero(w > 0))
-        if not 1 <= n <= available:
+        if not 1 <= n <= self.available:
             raise InputError(f"{self.path}: ensemble: --draws {n} asks for more different parameter sets than the "
-                             f"calibrated ensemble holds ({available}); allowed 1-{available}")
+                             f"calibrated ensemble holds ({self.available}); allowed 1-{self.available}")
         chance = np.zeros(len(w))  # of being chosen
         while (m := n - int(np.count_nonzero(chance == 1.0))) > 0:
             rest = (w > 0) & (chance < 1.0)

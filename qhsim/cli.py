@@ -35,7 +35,7 @@ def _done(out: Path, started: float, what: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from qhsim.output.folders import check_out
-    from qhsim.output.report import run_header, summary_report, terminal_width
+    from qhsim.output.report import run_draws_line, run_header, summary_report, terminal_width
     from qhsim.output.store import write_run
     from qhsim.experiments.ensemble import run_ensemble
     from qhsim.runner import run
@@ -52,7 +52,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                               scale=args.scale, end_year=args.end_year, workers=args.workers,
                               executor=args.executor, scheduler=args.scheduler)
     header = run_header(result, args.lang)
-    print(_fit(header) + "\n")
+    print(_fit(header))
+    print(run_draws_line(result, min(100, terminal_width())))
     print(summary_report(result.indicators, lang=args.lang, wide=args.wide,
                          width=None if args.wide else terminal_width()))
     written = write_run(result, out, charts=not args.no_charts)

@@ -402,8 +402,9 @@ def test_calibrated_toml_round_trip_and_defaults(tmp_path, monkeypatch):
     cal = load_calibration(path)
     assert cal.point == {"start_intercept": -4.4, "tbe_recognition_probability": 0.45}
     assert cal.intervals["start_intercept"]["p05"] <= cal.intervals["start_intercept"]["p95"]
-    a = cal.sample(5, np.random.default_rng(1))
-    assert a == cal.sample(5, np.random.default_rng(1)) and len(a) == 5
+    rows, weights = cal.selection(2, np.random.default_rng(1))
+    again = cal.selection(2, np.random.default_rng(1))
+    assert list(rows) == list(again[0]) and list(weights) == list(again[1]) and len(cal.parameter_sets(rows)) == 2
     monkeypatch.setenv("QHSIM_CALIBRATED", str(path))
     assert calibrated_parameters() == cal.point
     monkeypatch.setenv("QHSIM_CALIBRATED", "off")
@@ -415,8 +416,8 @@ def test_calibrated_toml_round_trip_and_defaults(tmp_path, monkeypatch):
     assert "start_intercept" in cal.dropped and "start_intercept" not in cal.point
 
 
-def test_compare_and_sweep_draws_never_repeat_and_stand_for_the_posterior_weight(tmp_path):
-    """``compare`` and ``sweep`` run every draw with every seed, so a draw sampled twice would repeat its runs (the
+def test_parameter_draws_never_repeat_and_stand_for_the_posterior_weight(tmp_path):
+    """``run --draws``, ``compare`` and ``sweep`` run every draw with every seed, so a draw sampled twice would repeat its runs (the
     store refuses that): they take different draws, each chosen with a chance proportional to its weight (capped
     at 1), and each standing for its weight over that chance, so that the weighted statistics estimate the
     posterior's whatever the draws chosen."""
@@ -447,16 +448,14 @@ def test_compare_and_sweep_draws_never_repeat_and_stand_for_the_posterior_weight
     assert chosen(2, 4) == chosen(2, 4)
     with pytest.raises(InputError, match=r"--draws 4 .* \(3\); allowed 1-3"):
         cal.selection(4, np.random.default_rng(0))
-    thetas, source, weights = parameter_draws(3, 0, cal, distinct=True)
+    thetas, source, weights = parameter_draws(3, 0, cal)
     assert len({d["start_intercept"] for d in thetas}) == 3 and weights is not None
     # the description names the posterior weight the chosen draws hold and the weights their runs get
     assert "3 of its 3 draws, holding 100% of the posterior weight; their runs are weighted" in source
     assert "(20.0%-50.0%)" in source
-    two = parameter_draws(2, 0, cal, distinct=True).source
+    two = parameter_draws(2, 0, cal).source
     share = re.search(r"holding (\d+)% of the posterior weight", two)
     assert share and int(share.group(1)) in (70, 80)  # the 0.5 draw and one of 0.3, 0.2
-    many = parameter_draws(12, 0, cal)  # run --draws: with replacement, runs weigh alike
-    assert len({d["start_intercept"] for d in many.thetas}) <= 3 and many.weights is None
 
 
 def test_projection_stacks_draws_and_seeds_identically_for_any_worker_count(tmp_path):
@@ -467,11 +466,16 @@ def test_projection_stacks_draws_and_seeds_identically_for_any_worker_count(tmp_
     kw = {"draws": 2, "seeds": (1, 2), "scale": 0.05, "end_year": 2017, "calibration": path, "progress": False}
     one = project(BASELINE, workers=1, **kw)
     two = project(BASELINE, workers=2, **kw)
-    assert list(one.columns[:2]) == ["draw", "seed"]
+    assert list(one.columns[:3]) == ["draw", "seed", "weight"]
     assert sorted(set(zip(one["draw"], one["seed"]))) == [(0, 1), (0, 2), (1, 1), (1, 2)]
     assert one.equals(two)
+    # two different draws of weights 0.5, 0.3, 0.2: the 0.5 draw always, standing for 0.5, the other for the rest
+    runs = one.groupby(["draw", "seed"])["weight"].first()
+    assert runs.sum() == pytest.approx(1.0) and sorted(runs.round(12).unique()) == [0.25]
     s = summarise(one, ["hte_count"])
-    assert {"p05", "median", "p95"} <= set(s.columns)
+    assert {"p05", "median", "p95"} <= set(s.columns) and set(s["runs"]) == {4}
+    with pytest.raises(InputError, match=r"--draws 4 .*allowed 1-3"):  # no more draws than the ensemble holds
+        project(BASELINE, **{**kw, "draws": 4})
 
 
 def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, capsys):

@@ -194,7 +194,7 @@ def test_ensemble_draws_keep_a_levels_parameter_at_the_value_the_abc_held(tmp_pa
     cal = load_calibration(path)
     assert cal.point["patent_rate_public"] == 0.36  # the model default: the conditional fit's value
     assert set(cal.intervals) == {"start_intercept"}  # held fixed by the sampler: no posterior interval
-    for draw in cal.sample(8, np.random.default_rng(1)):
+    for draw in cal.ensemble():
         assert draw["patent_rate_public"] == 1.0 and draw["start_intercept"] in (-4.0, -5.0)
 
 
@@ -235,7 +235,7 @@ def test_each_draw_of_the_ensemble_gets_its_level_parameters_refitted_given_its_
                                                    np.array([f.distance for f in fits])))
     cal = load_calibration(path)
     assert cal.intervals["knowledge_effect"]["median"] == pytest.approx(0.4) and "patent_rate_public" not in cal.intervals
-    for draw in cal.sample(12, np.random.default_rng(2)):
+    for draw in cal.ensemble():
         assert draw["knowledge_effect"] + draw["patent_rate_public"] == pytest.approx(1.0, abs=0.01)
     assert "re-fitted" in path.read_text(encoding="utf-8").split("[meta]")[0]
 

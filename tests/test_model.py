@@ -181,10 +181,10 @@ def test_ensemble_stacks_runs_and_reproduces_single_runs(monkeypatch: pytest.Mon
 
     monkeypatch.setenv("QHSIM_CALIBRATED", "off")
     ens = run_ensemble(SCENARIOS / "baseline.toml", draws=1, seeds=(3, 4), scale=0.05, end_year=2020).indicators
-    assert sorted(ens["draw"].unique()) == [0, 1]
+    assert sorted(ens["draw"].unique()) == [0, 1] and set(ens["weight"]) == {0.5}  # the two runs weigh alike
     for draw, seed in ((0, 3), (1, 4)):
         single = run(SCENARIOS / "baseline.toml", seed=seed, scale=0.05, end_year=2020).indicators
-        part = ens[ens["draw"] == draw].drop(columns=["draw", "param_draw", "seed"]).reset_index(drop=True)
+        part = ens[ens["draw"] == draw].drop(columns=["draw", "param_draw", "seed", "weight"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(part, single, check_exact=True)
 
 

@@ -18,7 +18,7 @@ from qhsim.dashboard import levers as lv
 from qhsim.dashboard.figures import headline
 from qhsim.dashboard.pages import PAGES
 from qhsim.dashboard.runs import Cancelled, DashboardRun, execute
-from qhsim.dashboard.state import Session, parse_seeds, shipped_scenarios
+from qhsim.dashboard.state import Session, max_draws, parse_seeds, shipped_scenarios
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
 
@@ -71,7 +71,7 @@ def RunPanel(ctx):
         with solara.Column(gap="0px").key("ensemble-settings"):
             solara.Text(i18n.text("ensemble_help", L), style={"font-size": "12px", "color": "#555"})
             solara.InputInt(i18n.text("draws", L), value=s.draws,
-                            on_value=lambda v: edit(lambda x: x.with_run(draws=max(1, min(int(v or 1), 50)))))
+                            on_value=lambda v: edit(lambda x: x.with_run(draws=max(1, min(int(v or 1), max_draws())))))
             solara.InputText(i18n.text("seeds", L), value=",".join(map(str, s.seeds)),
                              on_value=lambda t: edit(lambda x: x.with_run(seeds=parse_seeds(t))))
     else:

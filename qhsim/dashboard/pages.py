@@ -218,7 +218,7 @@ def ExportPage(ctx):
     name = run.request.scenario.run.name or "run"
     key = indicator_key.value
     IndicatorSelect(ctx)
-    view = ind[["year", "region", *(c for c in ("draw", "param_draw", "seed") if c in ind), key]]
+    view = ind[["year", "region", *(c for c in ("draw", "param_draw", "seed", "weight") if c in ind), key]]
     with solara.Column():
         solara.FileDownload(lambda: view.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_{key}.csv",
                             label=f"{i18n.text('csv', L)}: {i18n.indicator(key, L)}", mime_type="text/csv")

@@ -34,6 +34,14 @@ def shipped_scenarios() -> list[str]:
     return sorted(p.name for p in scenarios_dir().glob("*.toml"))
 
 
+def max_draws() -> int:
+    """The most parameter draws an ensemble can take: the calibrated ensemble's different sets (1 without one)."""
+    from qhsim.calibrated import load_calibration
+
+    cal = load_calibration()
+    return cal.available if cal is not None and len(cal.draws) else 1
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
     """``"1, 2,3"`` -> (1, 2, 3); ``InputError`` for anything else."""
     try:

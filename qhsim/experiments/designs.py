@@ -7,9 +7,9 @@ same parameter set k and the same seed s for every design, so differences betwee
 designs' effect, not luck.
 
 Parameter draws: ``draws=None`` runs the calibrated point estimate (as ``qhsim run``); ``draws=N`` takes N
-parameter sets from the calibrated posterior (``calibration/calibrated.toml``; ``draw_seed`` fixes which),
-with a scenario's own ``[parameters]`` winning over the drawn values; a comparison or sweep takes N different
-sets and weights their runs (``Calibration.selection``, ``qhsim.stats``). Without a calibration file the
+different parameter sets from the calibrated posterior (``calibration/calibrated.toml``; ``draw_seed`` fixes
+which), each run weighted by what its set stands for (``Calibration.selection``, ``qhsim.stats``), with a
+scenario's own ``[parameters]`` winning over the drawn values. Without a calibration file the
 behaviour.toml defaults are the single draw.
 """
 
@@ -81,27 +81,25 @@ class Draws(NamedTuple):
     weights: np.ndarray | None = None
 
 
-def parameter_draws(draws: int | None, draw_seed: int = 0, calibration: Calibration | None = None,
-                    distinct: bool = False) -> Draws:
+def parameter_draws(draws: int | None, draw_seed: int = 0, calibration: Calibration | None = None) -> Draws:
     """The parameter sets to run: ``None`` in the list means "the scenario's parameters over the calibrated point
-    estimate". Without ``distinct`` they are drawn with replacement in proportion to their posterior weight and
-    weigh alike; with it (experiments that run every set with every seed) they are different sets, each standing
-    for its posterior weight over its chance of being chosen (``Calibration.selection``)."""
+    estimate". With ``draws`` they are different sets of the calibrated ensemble (every set runs with every seed,
+    so a repeated set would repeat its runs), each standing for its posterior weight over its chance of being
+    chosen (``Calibration.selection``)."""
     if draws is None:
         return Draws([None], "calibrated point estimate")
     cal = calibration if calibration is not None else load_calibration()
     if cal is None:
         return Draws([{}], "none (behaviour.toml defaults)")
-    rng = np.random.default_rng(draw_seed)
-    if not distinct:
-        return Draws(cal.sample(draws, rng), str(cal.path))
-    rows, weights = cal.selection(draws, rng)
-    return Draws(cal.parameter_sets(rows), distinct_source(cal, rows, weights), weights)
+    if len(cal.draws) == 0:
+        return Draws([dict(cal.point)], f"{cal.path}: its point estimate (the file holds no ensemble)")
+    rows, weights = cal.selection(draws, np.random.default_rng(draw_seed))
+    return Draws(cal.parameter_sets(rows), draws_source(cal, rows, weights), weights)
 
 
-def distinct_source(cal: Calibration, rows: np.ndarray, weights: np.ndarray) -> str:
-    """Where ``compare``/``sweep`` draws come from, the posterior weight they hold, and how their runs are weighted
-    (calibration/README.md, "Parameter draws in compare and sweep")."""
+def draws_source(cal: Calibration, rows: np.ndarray, weights: np.ndarray) -> str:
+    """Where the draws of ``run --draws``, ``compare`` and ``sweep`` come from, the posterior weight they hold, and
+    how their runs are weighted (calibration/README.md, "Parameter draws")."""
     held = cal.weights[rows].sum()
     return (f"{cal.path}: {len(rows)} of its {len(cal.draws)} draws, holding {held:.0%} of the posterior weight; "
             f"their runs are weighted by the weight each draw stands for ({weights.min():.1%}-{weights.max():.1%})")

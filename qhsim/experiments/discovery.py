@@ -1,8 +1,8 @@
 """Scenario discovery 情景发现: which lever settings of a sweep reach a target with probability >= p (PRIM).
 
 For each design point of a sweep store, P(indicator >= threshold in the year) is the share of its runs
-(draws x seeds, weighted by what their parameter draw stands for, ``qhsim.stats``) that reach it; a point *succeeds* when that share is at least ``probability``. PRIM (the
-Patient Rule Induction Method, Friedman & Fisher 1999) then peels the lever space down to boxes where
+(draws x seeds, each weighing what its parameter draw stands for, ``qhsim.stats``) that reach it; a point
+*succeeds* when that share is at least ``probability``. PRIM (the Patient Rule Induction Method, Friedman & Fisher 1999) then peels the lever space down to boxes where
 successes concentrate. We use EMA Workbench's maintained implementation (``ema_workbench.analysis.prim``).
 
 - coverage: share of all successful points that lie in the box;

@@ -1,8 +1,10 @@
 """Projections with parameter uncertainty 带不确定性的预测: parameter draws x seeds of one scenario.
 
-``project(scenario, draws=20, seeds=(...))`` draws parameter sets from the calibrated ensemble
-(``calibration/calibrated.toml``), runs each with every seed on the experiments engine, and returns the
-indicator frames stacked with two extra columns: ``draw`` (the parameter draw, 0..draws-1) and ``seed``.
+``project(scenario, draws=9, seeds=(...))`` takes different parameter sets of the calibrated ensemble
+(``calibration/calibrated.toml``; ``qhsim.experiments.designs.parameter_draws``), runs each with every seed on
+the experiments engine, and returns the indicator frames stacked with three extra columns: ``draw`` (the
+parameter draw, 0..draws-1), ``seed`` and ``weight`` (the run's weight in every statistic, ``qhsim.stats``: its
+draw's weight shared by the seeds; alike without a calibration).
 A scenario's own ``[parameters]`` override the drawn values (an analyst's explicit choice wins). Without a
 calibration, the single draw 0 uses the behaviour.toml defaults. Deterministic: the draws come from
 ``numpy.random.default_rng(draw_seed)`` and results are assembled by (draw, seed), whatever the executor.
@@ -19,19 +21,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from qhsim import __version__
+from qhsim import __version__, stats
 from qhsim.calibrated import Calibration, load_calibration
 from qhsim.config import Scenario, resolve_raw
 from qhsim.experiments.designs import Design, expand, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.results import RunResult
+from qhsim.stats import WEIGHT
 
 DEFAULT_SEEDS = (1, 2, 3)
 
 
 def project(
     scenario: str | Path | Scenario,
-    draws: int = 20,
+    draws: int = 9,
     seeds: tuple[int, ...] = DEFAULT_SEEDS,
     scale: float | None = None,
     end_year: int | None = None,
@@ -44,7 +47,8 @@ def project(
     callback: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> pd.DataFrame:
-    """Stacked indicator frames of ``draws`` parameter sets x ``seeds`` (columns ``draw`` and ``seed`` added).
+    """Stacked indicator frames of ``draws`` parameter sets x ``seeds`` (columns ``draw``, ``seed`` and
+    ``weight`` added).
 
     ``callback(done, total)`` is called after each run; setting ``cancel`` raises ``Cancelled``."""
     if isinstance(scenario, Scenario):
@@ -55,9 +59,10 @@ def project(
     cal = calibration if isinstance(calibration, Calibration) or calibration is None else load_calibration(calibration)
     if cal is None:
         cal = load_calibration()
-    thetas = parameter_draws(draws, draw_seed, cal).thetas if cal is not None else [{}]
+    chosen = parameter_draws(draws, draw_seed, cal)
+    thetas = chosen.thetas
     specs, labels = expand([design], thetas, seeds, scale if scale is not None else sc.run.scale,
-                           end_year if end_year is not None else sc.run.end_year)
+                           end_year if end_year is not None else sc.run.end_year, weights=chosen.weights)
     bar = Progress(len(specs), "projection", progress and sys.stderr.isatty(), callback)
     try:
         with Engine(workers, executor, scheduler) as engine:
@@ -67,29 +72,34 @@ def project(
     out = []
     for lab, frame in zip(labels, frames):
         f = frame.copy()
+        f.insert(0, WEIGHT, lab.get(WEIGHT, 1.0 / len(specs)))
         f.insert(0, "seed", lab["seed"])
         f.insert(0, "draw", lab["draw"])
         out.append(f)
     result = pd.concat(out, ignore_index=True)
     result.attrs["draws"] = [dict(th) for th in thetas]
     result.attrs["calibration"] = str(cal.path) if cal is not None else "none (behaviour.toml defaults)"
+    result.attrs["source"] = chosen.source
     return result
 
 
 def summarise(frame: pd.DataFrame, indicators: list[str] | None = None) -> pd.DataFrame:
-    """Median and 90% band per (year, region, indicator) over all (draw, seed) rows."""
-    ids = {"year", "region", "draw", "seed"}
+    """Median and 90% band per (year, region, indicator) over all (draw, seed) rows, weighted by their ``weight``."""
+    ids = {"year", "region", "draw", "seed", WEIGHT}
     cols = indicators or [c for c in frame.columns if c not in ids and pd.api.types.is_numeric_dtype(frame[c])]
-    long = frame.melt(id_vars=["year", "region"], value_vars=cols, var_name="indicator")
-    g = long.groupby(["indicator", "region", "year"])["value"]
-    return pd.DataFrame({
-        "p05": g.quantile(0.05), "median": g.median(), "p95": g.quantile(0.95), "runs": g.count(),
-    }).reset_index()
+    long = frame.melt(id_vars=["year", "region", WEIGHT], value_vars=cols, var_name="indicator")
+
+    def band(g: pd.DataFrame) -> pd.Series:
+        p05, median, p95 = stats.quantile(g["value"], g[WEIGHT], (0.05, 0.5, 0.95))
+        return pd.Series({"p05": p05, "median": median, "p95": p95, "runs": int(g["value"].notna().sum())})
+
+    table = long.groupby(["indicator", "region", "year"])[["value", WEIGHT]].apply(band).reset_index()
+    return table.astype({"runs": int})
 
 
 def run_ensemble(
     scenario: Scenario | str | Path,
-    draws: int = 20,
+    draws: int = 9,
     seeds: tuple[int, ...] = DEFAULT_SEEDS,
     scale: float | None = None,
     end_year: int | None = None,
@@ -99,11 +109,13 @@ def run_ensemble(
     callback: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> RunResult:
-    """Run ``draws`` parameter sets from the calibrated ensemble (calibration/calibrated.toml) with each seed.
+    """Run ``draws`` different parameter sets from the calibrated ensemble (calibration/calibrated.toml) with each
+    seed.
 
     The indicator table stacks every run with a ``draw`` column (one id per run: parameter draw x seed,
-    plus ``param_draw`` and ``seed``), which reports and charts turn into medians, 90% bands and the
-    probability of reaching each target. Without a calibration file the behaviour.toml defaults are used.
+    plus ``param_draw``, ``seed`` and the run's ``weight``), which reports and charts turn into weighted medians,
+    90% bands and the probability of reaching each target. Without a calibration file the behaviour.toml defaults
+    are used.
     """
     from qhsim.runner import as_scenario
 
@@ -126,6 +138,7 @@ def run_ensemble(
             "seeds": list(seeds),
             "scale": scale if scale is not None else sc.run.scale,
             "parameter_draws": frame.attrs.get("draws", []),
+            "parameter_source": frame.attrs.get("source"),
             "calibration": frame.attrs.get("calibration"),
         },
     )

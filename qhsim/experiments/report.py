@@ -8,14 +8,13 @@ only), ``comparison.txt`` (the screen text) and ``cost_effectiveness.png``.
 from __future__ import annotations
 
 import math
-import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_value
-from qhsim.output.report import format_number, format_table, region_label, target_value
+from qhsim.output.report import draws_line, format_number, format_table, region_label, target_value
 from qhsim.results import PROVINCE
 from qhsim.experiments.store import write_atomic
 
@@ -49,12 +48,6 @@ def _table(heads: list[list[str]], body: list[list[str]], left: list[bool], titl
 
 def _pct(p: float) -> str:
     return "—" if p is None or math.isnan(p) else f"{100 * p:.0f}%"
-
-
-def draws_line(source: str) -> str:
-    """The header line naming the parameter draws and the posterior weight they hold, wrapped at TEXT_WIDTH (the
-    Chinese label is 3 characters of double width)."""
-    return "\n".join(textwrap.wrap(f"参数组 parameter draws: {source}", TEXT_WIDTH - 3, subsequent_indent="  ")) + "\n"
 
 
 def format_comparison(res: ComparisonResult) -> str:

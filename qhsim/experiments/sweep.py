@@ -33,9 +33,9 @@ from qhsim.experiments.levers import DESIGNS, Lever, points
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
-from qhsim.experiments.report import TEXT_WIDTH, draws_line
+from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import decimals, format_fixed
-from qhsim.output.report import format_number, format_table, indicator_label
+from qhsim.output.report import draws_line, format_number, format_table, indicator_label
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -217,7 +217,7 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
                              **{lv.name: lv.column(point[lv.name]) for lv in levers}})
     seeds = tuple(seeds) if seeds is not None else tuple(exp.seeds)
     draws = draws if draws is not None else exp.draws
-    thetas, source, weights = parameter_draws(draws, distinct=True)
+    thetas, source, weights = parameter_draws(draws)
     n_runs = len(designs) * len(thetas) * len(seeds)
     if n_runs > MAX_RUNS:
         raise InputError(f"{path}: design points x draws x seeds = {n_runs} runs; allowed at most {MAX_RUNS}")

@@ -168,11 +168,10 @@ def _assumptions(results: Results) -> list[str]:
     items.append("规模小于1时，数量与金额按比例放大到全省 At scale < 1, counts and money are scaled up to the whole "
                  "province; small prefectures are then noisy.")
     if results.n_draws() > 1:
-        items.append("区间为各次运行的5%–95%分位，运行权重不等时（比较或扫描所用后验参数组）按权重计算 "
+        items.append("区间为各次运行的5%–95%分位，各次运行按其参数组所代表的后验权重加权 "
                      "Intervals are the 5%–95% quantiles over runs (parameter draws × seeds); "
-                     "P(met) is the share of runs meeting the target. Where the runs carry unequal weights (a "
-                     "comparison or sweep over parameter draws: each draw weighs what it stands for in the "
-                     "posterior), quantiles and shares are weighted.")
+                     "P(met) is the share of runs meeting the target. Each run weighs what its parameter draw "
+                     "stands for in the posterior, so quantiles and shares are weighted.")
     items.append("数据来源见 Sources: qhsim/data/*.toml (every number with unit and source), docs/ODD.md.")
     return items
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+import textwrap
 import warnings
 from typing import Any
 
@@ -453,6 +454,20 @@ def _with_notes(text: str, table: pd.DataFrame, columns: list[str], lang: str) -
     total = display_width(text.split("\n", 1)[0])
     lines = [line for note in source_notes(table, lang) for line in wrap(note, total)]
     return "\n".join([text, *(_pad(line, total) for line in lines)])
+
+
+def draws_line(source: str, width: int = 100) -> str:
+    """The header line naming the parameter draws, the posterior weight they hold and the weights of their runs
+    (``qhsim.experiments.designs.draws_source``), wrapped at ``width`` display columns (the Chinese label is 3
+    characters of double width)."""
+    return "\n".join(textwrap.wrap(f"参数组 parameter draws: {source}", width - 3, subsequent_indent="  ")) + "\n"
+
+
+def run_draws_line(result: RunResult, width: int = 100) -> str:
+    """``draws_line`` of an ensemble run (which draws, the weight they hold and their runs' weights); "" for a run
+    without parameter draws."""
+    source = result.meta.get("parameter_source")
+    return draws_line(source, width) if source else ""
 
 
 def run_header(result: RunResult, lang: str = "both") -> str:

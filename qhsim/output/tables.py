@@ -3,11 +3,12 @@
 * ``headline``: every design's indicators against the plan targets, the 2035 reference paths and the
   prefectures' own targets (``summary_table`` rows with ``design``, ``region`` and ``section`` columns);
 * ``by_year``: one region's indicators by year (median over draws), one row per (design, year);
-  (medians, intervals and differences weigh each run by its ``weight``, ``qhsim.stats``)
 * ``fiscal``: programme spending and tax expenditure by year, with their total;
 * ``ranking``: each design's median and 90% interval of the key indicators in a year, its difference
   from the first design (paired by draw: under common random numbers the difference is the policy's
   effect) and its rank.
+
+Medians, intervals and differences weigh each run by its ``weight`` (``qhsim.stats``).
 """
 
 from __future__ import annotations
@@ -99,9 +100,9 @@ def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataF
                 continue
             v = block[design].to_numpy()
             w = weights[design].reindex(draws).to_numpy()
-            d = (block[design] - block[reference]).to_numpy() if reference in block else np.array([])
+            d = (block[design] - block[reference]).to_numpy() if reference in block else np.full(len(v), np.nan)
             median, low, high = stats.quantile(v, w, (0.5, lo, hi))
-            diff, diff_lo, diff_hi = stats.quantile(d, w[:len(d)], (0.5, lo, hi))
+            diff, diff_lo, diff_hi = stats.quantile(d, w, (0.5, lo, hi))
             rows.append({
                 "indicator": key, "year": year, "design": design,
                 "median": median, "lo": low, "hi": high,

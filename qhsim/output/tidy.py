@@ -3,8 +3,8 @@
 ``Results.long`` has one row per (year, region, indicator, draw, design) with the columns ``LONG_COLUMNS``:
 year, region, indicator, value, unit, draw (run id within a design: parameter draw x seed; 0 for a single
 run), seed, design (the scenario name, a comparison's base and designs, or a sweep's design point), weight (the
-run's weight in its design's statistics, summing to 1 over the design's runs: alike unless a comparison or sweep
-ran ``--draws``, whose runs weigh what their parameter draw stands for, ``qhsim.stats``).
+run's weight in its design's statistics, summing to 1 over the design's runs: alike, unless the runs come from
+parameter draws (``run --draws``, ``compare``, ``sweep``), each weighing what its draw stands for, ``qhsim.stats``).
 ``Results.meta`` holds what a reader needs beside the numbers (title, scenarios, seeds, scale, versions,
 description, levers, calibration status); ``Results.tables`` holds kind-specific tables (a comparison's
 leverage, a sweep's summary).
@@ -218,7 +218,7 @@ def from_comparison(result: Any) -> Results:
         "title": f"{', '.join(result.designs)} vs {result.base}",
         "description": "",
         "seeds": list(result.meta.get("seeds", [])),
-        # the draws and the posterior weight they hold (qhsim.experiments.designs.distinct_source), or None
+        # the draws and the posterior weight they hold (qhsim.experiments.designs.draws_source), or None
         "parameter_draws": result.meta.get("parameters") if result.meta.get("draws") else None,
         "scale": result.meta.get("scale"),
         "end_year": result.meta.get("end_year"),
