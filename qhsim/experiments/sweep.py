@@ -307,7 +307,8 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
         body = [[str(int(row["point"])), *[_short(row[n]) for n in sweep.lever_names]]
                 + [format_fixed(row[f"{k}_mean"], 2 if k in extra else decimals(k) + 1) for k in shown]
                 for _, row in part.iterrows()]
-        title = (f"{year}年 | 均值 mean over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds"
+        mean = "加权均值 weighted mean" if sweep.weights is not None else "均值 mean"
+        title = (f"{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds"
                  f" | 点0为基准 point 0 = base")
         blocks.append(format_table(heads, body, [False] + [True] * len(sweep.lever_names) + [False] * len(shown),
                                    title, width=TEXT_WIDTH))

@@ -162,7 +162,9 @@ def run_meta(result: RunResult, manifest: dict[str, Any] | None = None) -> dict[
         "description": run.get("description", ""),
         "extends": scenario.get("extends"),
         "seeds": list(seeds),
-        "parameter_draws": len(result.meta.get("parameter_draws") or []) or None,
+        # which draws, the weight they hold and their runs' weights (qhsim.experiments.designs.draws_source); a count
+        # for an ensemble written before the draws were weighted
+        "parameter_draws": result.meta.get("parameter_source") or len(result.meta.get("parameter_draws") or []) or None,
         "scale": result.meta.get("scale", run.get("scale")),
         "start_year": run.get("start_year"),
         "end_year": run.get("end_year"),
