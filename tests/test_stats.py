@@ -41,3 +41,21 @@ def test_probability_counts_known_flags_by_weight() -> None:
 def test_missing_weights_are_an_error_not_dropped_runs() -> None:
     with pytest.raises(ValueError, match="finite and non-negative"):
         stats.mean([1.0, 2.0], [0.5, float("nan")])
+
+
+def test_by_group_weighs_runs_where_they_carry_weights() -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"point": np.repeat([1, 2, 3], 4), "x": rng.normal(size=12), "y": rng.normal(size=12)})
+    plain = stats.by_group(frame, ["point"], ["x", "y"])
+    assert list(plain.columns) == ["x_mean", "y_mean", "x_p05", "y_p05", "x_p95", "y_p95"]
+    assert plain.loc[2, "x_p95"] == pytest.approx(np.quantile(frame.loc[frame.point == 2, "x"], 0.95))
+    pd.testing.assert_frame_equal(plain, stats.by_group(frame.assign(weight=0.25), ["point"], ["x", "y"]))
+    w = np.tile([0.7, 0.1, 0.1, 0.1], 3)
+    weighted = stats.by_group(frame.assign(weight=w), ["point"], ["x", "y"])
+    for p in (1, 2, 3):
+        part = frame[frame.point == p]
+        q = stats.summary(part["y"], w[:4])
+        assert weighted.loc[p, ["y_mean", "y_p05", "y_p95"]].tolist() == pytest.approx([q["mean"], q["p05"], q["p95"]])
+        assert weighted.loc[p, "x_mean"] == pytest.approx(np.average(part["x"], weights=w[:4]))

@@ -78,11 +78,9 @@ def response(store: Store, indicator: str, year: int) -> pd.DataFrame:
     their ``weight`` where they have one, ``qhsim.stats``)."""
     runs = store.runs
     rows = runs[(runs["region"] == PROVINCE) & (runs["year"] == year) & (runs["point"] > 0)]
-    weighted = WEIGHT in rows
-    q = rows.groupby("point")[[indicator, *([WEIGHT] if weighted else [])]].apply(
-        lambda g: pd.Series(stats.summary(g[indicator], g[WEIGHT] if weighted else None)))
+    q = stats.by_group(rows, ["point"], [indicator])
     table = rows.groupby("point")[list(store.levers)].first()
-    table["mean"], table["p05"], table["p95"] = q["mean"], q["p05"], q["p95"]
+    table["mean"], table["p05"], table["p95"] = (q[f"{indicator}_{s}"] for s in ("mean", "p05", "p95"))
     return table.reset_index()
 
 

@@ -274,19 +274,8 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     joined = joined[joined["year"].isin(sweep.exp.report_years)]
     keys = ["point", *sweep.lever_names, "year"]
     values = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
-    weighted = WEIGHT in joined.columns
-
-    def group_stats(group: pd.DataFrame) -> pd.Series:
-        w = group[WEIGHT].to_numpy() if weighted else None
-        out = {}
-        for v in values:
-            q = stats.summary(group[v], w)
-            out |= {f"{v}_mean": q["mean"], f"{v}_p05": q["p05"], f"{v}_p95": q["p95"]}
-        return pd.Series(out)
-
-    table = joined.groupby(keys, sort=False, dropna=False)[[*values, *([WEIGHT] if weighted else [])]].apply(group_stats)
-    order = [f"{v}_{stat}" for stat in ("mean", "p05", "p95") for v in values]
-    return table[order].reset_index().sort_values(["year", "point"], kind="stable").reset_index(drop=True)
+    table = stats.by_group(joined, keys, values)  # weighted where the runs carry weights (--draws)
+    return table.reset_index().sort_values(["year", "point"], kind="stable").reset_index(drop=True)
 
 
 def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
