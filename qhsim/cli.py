@@ -48,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run(args.scenario, seed=args.seed, scale=args.scale, end_year=args.end_year,
                      population_seed=args.population_seed)
     else:
-        result = run_ensemble(args.scenario, draws=args.draws or 1, seeds=args.seeds or (args.seed or 1,),
+        result = run_ensemble(args.scenario, draws=args.draws, seeds=args.seeds or (args.seed or 1,),
                               scale=args.scale, end_year=args.end_year, workers=args.workers,
                               executor=args.executor, scheduler=args.scheduler)
     header = run_header(result, args.lang)
@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(run_p)
     run_p.add_argument("--draws", type=at_least(1),
                        help="run this many parameter sets drawn from calibration/calibrated.toml (median, 90%% band, P(target met))")
-    run_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds for each parameter set, e.g. 1,2,3")
+    run_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds for each parameter set, e.g. 1,2,3 "
+                       "(without --draws: the calibrated point estimate with each seed)")
     executor_options(run_p)
     run_p.set_defaults(func=cmd_run)
 

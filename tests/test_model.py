@@ -188,6 +188,20 @@ def test_ensemble_stacks_runs_and_reproduces_single_runs(monkeypatch: pytest.Mon
         pd.testing.assert_frame_equal(part, single, check_exact=True)
 
 
+def test_seeds_without_draws_run_the_calibrated_point_estimate() -> None:
+    """``qhsim run --seeds 3,4`` (no --draws) is the point estimate with each seed, as a comparison's seeds are: its
+    runs are the single runs, and it names no parameter draws but the point estimate."""
+    from qhsim.experiments.ensemble import run_ensemble
+
+    result = run_ensemble(SCENARIOS / "baseline.toml", draws=None, seeds=(3, 4), scale=0.05, end_year=2018)
+    ens = result.indicators
+    assert result.meta["parameter_draws"] == [] and result.meta["parameter_source"] == "calibrated point estimate"
+    for draw, seed in ((0, 3), (1, 4)):
+        single = run(SCENARIOS / "baseline.toml", seed=seed, scale=0.05, end_year=2018).indicators
+        part = ens[ens["draw"] == draw].drop(columns=["draw", "param_draw", "seed", "weight"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, single, check_exact=True)
+
+
 def test_calibrated_parameters_are_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     from qhsim.calibration import calibrated_parameters
     from qhsim.config import load_scenario

@@ -34,7 +34,7 @@ DEFAULT_SEEDS = (1, 2, 3)
 
 def project(
     scenario: str | Path | Scenario,
-    draws: int = 9,
+    draws: int | None = 9,
     seeds: tuple[int, ...] = DEFAULT_SEEDS,
     scale: float | None = None,
     end_year: int | None = None,
@@ -48,7 +48,7 @@ def project(
     cancel: threading.Event | None = None,
 ) -> pd.DataFrame:
     """Stacked indicator frames of ``draws`` parameter sets x ``seeds`` (columns ``draw``, ``seed`` and
-    ``weight`` added).
+    ``weight`` added); ``draws=None``: the calibrated point estimate with each seed.
 
     ``callback(done, total)`` is called after each run; setting ``cancel`` raises ``Cancelled``."""
     if isinstance(scenario, Scenario):
@@ -77,7 +77,7 @@ def project(
         f.insert(0, "draw", lab["draw"])
         out.append(f)
     result = pd.concat(out, ignore_index=True)
-    result.attrs["draws"] = [dict(th) for th in thetas]
+    result.attrs["draws"] = [dict(th) for th in thetas if th is not None]
     result.attrs["calibration"] = str(cal.path) if cal is not None else "none (behaviour.toml defaults)"
     result.attrs["source"] = chosen.source
     return result
@@ -99,7 +99,7 @@ def summarise(frame: pd.DataFrame, indicators: list[str] | None = None) -> pd.Da
 
 def run_ensemble(
     scenario: Scenario | str | Path,
-    draws: int = 9,
+    draws: int | None = 9,
     seeds: tuple[int, ...] = DEFAULT_SEEDS,
     scale: float | None = None,
     end_year: int | None = None,
@@ -110,7 +110,7 @@ def run_ensemble(
     cancel: threading.Event | None = None,
 ) -> RunResult:
     """Run ``draws`` different parameter sets from the calibrated ensemble (calibration/calibrated.toml) with each
-    seed.
+    seed (``draws=None``: the calibrated point estimate with each seed).
 
     The indicator table stacks every run with a ``draw`` column (one id per run: parameter draw x seed,
     plus ``param_draw``, ``seed`` and the run's ``weight``), which reports and charts turn into weighted medians,
