@@ -6,8 +6,9 @@ tied groups), a design (factorial, Latin hypercube, Sobol), optional named desig
 scale and horizon. Every design point runs with every draw and seed under common random numbers, and so does
 the unchanged base scenario (point 0, "base"), which the public cost and leverage columns are measured
 against. Results stream into a store (``qhsim.experiments.store``); the summary (``summary.csv``) gives per
-point and report year the mean, 5% and 95% over draws x seeds of each listed indicator, of the public cost
-(亿元/yr) and of the cumulative extra business R&D per extra public yuan since ``from_year``.
+point and report year the mean, 5% and 95% over draws x seeds (each run weighing what its draw stands for,
+``qhsim.stats``) of each listed indicator, of the public cost (亿元/yr) and of the cumulative extra business R&D
+per extra public yuan since ``from_year``.
 """
 
 from __future__ import annotations

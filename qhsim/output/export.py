@@ -6,7 +6,7 @@ Python API (for notebooks and the dashboard), all taking a ``Results`` (``qhsim.
 * ``write_xlsx(results, path)`` — the workbook (``qhsim.output.workbook``);
 * ``render_html(results) -> str`` / ``write_html(results, path)`` — the self-contained report;
 * ``write_csv(results, path)`` / ``write_parquet(results, path)`` — the tidy long table
-  (year, region, indicator, value, unit, draw, seed, design), the CSV with rounded values and labels;
+  (year, region, indicator, value, unit, draw, seed, design, weight), the CSV with rounded values and labels;
 * ``export(folder, to, out=None)`` — what the command does; returns the file written.
 """
 
