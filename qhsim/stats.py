@@ -4,8 +4,8 @@ A comparison or sweep run with ``--draws`` runs a few draws of the calibrated po
 run's weight is its draw's weight in the posterior over its chance of being chosen (``Calibration.selection``),
 shared by the draw's seeds. Every statistic over such runs — the 90% bands, medians, means, P(target met), the
 ranking — is weighted, so that a light draw counts for its weight, not for one run in N. Runs without weights
-(a single scenario, an ensemble sampled with replacement, the point estimate with several seeds) weigh alike, and
-the statistics are then exactly numpy's (``np.quantile``'s default linear interpolation, ``mean``).
+(a single scenario, the point estimate with several seeds) weigh alike, and the statistics are then exactly
+numpy's (``np.quantile``'s default linear interpolation, ``mean``).
 
 Quantiles of unequal weights use the weighted Hyndman-Fan type 7 estimator of Akinshin (2023, "Weighted quantile
 estimators", arXiv:2304.07265): the quantile at p is the average of the sorted values over the window
@@ -87,23 +87,39 @@ def summary(values, weights=None) -> dict[str, float]:
     return {"mean": mean(values, weights), "p05": p05, "median": p50, "p95": p95}
 
 
-def by_group(frame: pd.DataFrame, keys: Sequence[str], values: Sequence[str]) -> pd.DataFrame:
-    """Mean, 5% and 95% of each of ``values`` per group of ``keys`` (rows = runs, weighted by the ``weight`` column
-    where the frame has one): columns ``<value>_mean``, then every ``_p05``, then every ``_p95``; index ``keys``.
-    Groups whose runs weigh alike take pandas' vectorised estimators (numpy's; a sweep of thousands of points
-    summarises in milliseconds), others ``summary`` group by group."""
+QUANTILES = {"p05": 0.05, "median": 0.5, "p95": 0.95}  # the quantile statistics ``by_group`` knows
+
+
+def by_group(frame: pd.DataFrame, keys: Sequence[str], values: Sequence[str],
+             statistics: Sequence[str] = ("mean", "p05", "p95")) -> pd.DataFrame:
+    """``statistics`` ("mean" and the ``QUANTILES``) of each of ``values`` per group of ``keys`` (rows = runs,
+    weighted by the ``weight`` column where the frame has one): columns ``<value>_<statistic>``, statistic by
+    statistic; index ``keys``. Groups whose runs weigh alike take pandas' vectorised estimators (numpy's; a sweep
+    of thousands of points summarises in milliseconds), others ``mean`` and ``quantile`` group by group."""
     grouped = frame.groupby(list(keys), sort=False, dropna=False)
     if WEIGHT not in frame.columns or grouped[WEIGHT].nunique().max() <= 1:
         g = grouped[list(values)]
-        table = pd.concat({"mean": g.mean(), "p05": g.quantile(0.05), "p95": g.quantile(0.95)}, axis=1)
+        pick = {"mean": g.mean, "median": g.median}
+        table = pd.concat({s: pick[s]() if s in pick else g.quantile(QUANTILES[s]) for s in statistics}, axis=1)
         table.columns = [f"{v}_{stat}" for stat, v in table.columns]
         return table
+    qs = [s for s in statistics if s != "mean"]
 
     def one(group: pd.DataFrame) -> pd.Series:
-        q = {v: summary(group[v], group[WEIGHT]) for v in values}
-        return pd.Series({f"{v}_{stat}": q[v][stat] for stat in ("mean", "p05", "p95") for v in values})
+        w = group[WEIGHT]
+        out = {}
+        for v in values:
+            out[v] = dict(zip(qs, quantile(group[v], w, [QUANTILES[s] for s in qs])))
+            if "mean" in statistics:
+                out[v]["mean"] = mean(group[v], w)
+        return pd.Series({f"{v}_{stat}": out[v][stat] for stat in statistics for v in values})
 
     return grouped[[*values, WEIGHT]].apply(one)
+
+
+def aligned(weights: pd.Series | None, index) -> np.ndarray | None:
+    """``weights`` (one per run, e.g. ``run_weights``) in the order of ``index`` (runs), or None when there are none."""
+    return None if weights is None else weights.reindex(index).to_numpy(dtype=float)
 
 
 def run_weights(frame: pd.DataFrame, keys: Sequence[str]) -> pd.Series | None:

@@ -23,7 +23,7 @@ from qhsim.output.charts import chart_style
 from qhsim.output.observed import comparable_points, incomparable_points
 from qhsim.output.report import band, draw_paths, draw_weights, n_draws, summary_table
 from qhsim.results import PROVINCE
-from qhsim.stats import probability, quantile
+from qhsim.stats import aligned, probability, quantile
 from qhsim.targets import load_targets, meets
 
 START_YEAR = 2015
@@ -172,8 +172,7 @@ def headline(indicators: pd.DataFrame, key: str = "rd_intensity", year: int = 20
     P(target met): the share of runs at or above it (``qhsim.targets.meets``)."""
     paths = draw_paths(indicators, key, PROVINCE)
     values = paths.loc[year] if year in paths.index else pd.Series([math.nan])
-    weights = draw_weights(indicators)
-    w = None if weights is None else weights.reindex(values.index).to_numpy()
+    w = aligned(draw_weights(indicators), values.index)
     median, lo, hi = quantile(values, w, (0.5, 0.05, 0.95))
     out = {"value": median, "lo": lo, "hi": hi, "runs": n_draws(indicators), "target": math.nan, "p_met": math.nan}
     t = plan_targets()

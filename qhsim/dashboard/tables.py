@@ -19,7 +19,7 @@ from qhsim import data
 from qhsim.dashboard import i18n
 from qhsim.output.numbers import MISSING, format_number, format_value
 from qhsim.output.report import HEADERS, cell_text, summary_columns
-from qhsim.stats import WEIGHT, median
+from qhsim.stats import by_group
 
 # generic result columns (compare budget, PRIM box and points) -> (Chinese, English) header
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -112,12 +112,8 @@ def target_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
 def prefecture_table(indicators: pd.DataFrame, keys: list[str], year: int, lang: str) -> pd.DataFrame:
     """The 8 prefectures side by side in ``year``: one row each, one column per indicator (median over runs,
     formatted by its unit; weighted where the runs carry weights, ``qhsim.stats``)."""
-    rows = indicators[indicators["year"] == year]
-    if WEIGHT in rows:
-        medians = rows.groupby("region")[[*keys, WEIGHT]].apply(
-            lambda g: pd.Series({k: median(g[k], g[WEIGHT]) for k in keys}))
-    else:
-        medians = rows.groupby("region")[keys].median()
+    medians = by_group(indicators[indicators["year"] == year], ["region"], keys, ("median",))
+    medians.columns = keys
     prefs = list(data.prefecture_ids())
     medians = medians.reindex(prefs)
     out = {i18n.text("region", lang): [i18n.region(p, lang) for p in prefs]}

@@ -202,7 +202,7 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
 
     def w(per_run: pd.Series) -> np.ndarray | None:
         """The weights of the runs of a series indexed by RUN_KEYS."""
-        return None if weights is None else weights.reindex(per_run.index).to_numpy()
+        return stats.aligned(weights, per_run.index)
 
     def summary(per_run: pd.Series) -> dict[str, float]:
         return stats.summary(per_run, w(per_run))
@@ -299,12 +299,12 @@ def rank(metric: dict[str, pd.Series], name: str, weights: pd.Series | None = No
     if not designs:
         return pd.DataFrame(columns=["design", "metric"]), pd.DataFrame()
     table = pd.DataFrame(metric).fillna(-np.inf)
-    w = None if weights is None else weights.reindex(table.index).to_numpy()
+    w = stats.aligned(weights, table.index)
     ranks = table.rank(axis=1, ascending=False, method="average")
     best = table.to_numpy().argmax(axis=1)
     rows = []
     for j, d in enumerate(designs):
-        q = stats.summary(metric[d], None if weights is None else weights.reindex(metric[d].index).to_numpy())
+        q = stats.summary(metric[d], stats.aligned(weights, metric[d].index))
         rows.append({"design": d, "metric": name, "p05": q["p05"], "median": q["median"], "p95": q["p95"],
                      "p_first": stats.mean(best == j, w), "mean_rank": stats.mean(ranks[d], w)})
     ranking = pd.DataFrame(rows).sort_values(["p_first", "median"], ascending=False, kind="stable")
@@ -332,7 +332,7 @@ def target_probabilities(runs: pd.DataFrame, labels: Sequence[str]) -> pd.DataFr
                 continue
             keys, met = zip(*[(key, meets(achieved(path.droplevel(RUN_KEYS), t), t))
                               for key, path in paths.groupby(level=RUN_KEYS)])
-            w = None if weights is None else weights.reindex(pd.MultiIndex.from_tuples(keys)).to_numpy()
+            w = stats.aligned(weights, pd.MultiIndex.from_tuples(keys))
             rows.append({"design": name, "indicator": t.indicator, "region": t.region, "year": int(t.year),
                          "kind": t.kind, "label": t.label, "target": float(t.value),
                          "p_met": stats.probability(met, w)})
@@ -481,7 +481,7 @@ def _extra_cost(runs: pd.DataFrame, point: int, window: Sequence[int]) -> float:
     fiscal = fiscal_columns(prov)
     d = _per_run(prov, point, fiscal, window) - _per_run(prov, 0, fiscal, window)
     weights = stats.run_weights(prov.loc[0], RUN_KEYS)
-    return stats.mean(d.sum(axis=1), None if weights is None else weights.reindex(d.index).to_numpy()) / WAN_PER_YI
+    return stats.mean(d.sum(axis=1), stats.aligned(weights, d.index)) / WAN_PER_YI
 
 
 def _budget_neutral(engine: Engine, runs: pd.DataFrame, designs: list[Design], thetas: list,

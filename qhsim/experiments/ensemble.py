@@ -88,13 +88,11 @@ def summarise(frame: pd.DataFrame, indicators: list[str] | None = None) -> pd.Da
     ids = {"year", "region", "draw", "seed", WEIGHT}
     cols = indicators or [c for c in frame.columns if c not in ids and pd.api.types.is_numeric_dtype(frame[c])]
     long = frame.melt(id_vars=["year", "region", WEIGHT], value_vars=cols, var_name="indicator")
-
-    def band(g: pd.DataFrame) -> pd.Series:
-        p05, median, p95 = stats.quantile(g["value"], g[WEIGHT], (0.05, 0.5, 0.95))
-        return pd.Series({"p05": p05, "median": median, "p95": p95, "runs": int(g["value"].notna().sum())})
-
-    table = long.groupby(["indicator", "region", "year"])[["value", WEIGHT]].apply(band).reset_index()
-    return table.astype({"runs": int})
+    keys = ["indicator", "region", "year"]
+    table = stats.by_group(long, keys, ["value"], ("p05", "median", "p95"))
+    table.columns = ["p05", "median", "p95"]
+    table["runs"] = long.groupby(keys, sort=False, dropna=False)["value"].count()
+    return table.sort_index().reset_index()
 
 
 def run_ensemble(

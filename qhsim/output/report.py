@@ -128,11 +128,10 @@ def draw_weights(indicators: pd.DataFrame) -> pd.Series | None:
 
 
 def _aligned(paths: pd.DataFrame, weights: pd.Series | None) -> np.ndarray | None:
-    """``weights`` in the order of the columns (draws) of ``paths``; None when absent or all equal."""
-    if weights is None:
-        return None
-    w = weights.reindex(paths.columns).to_numpy(dtype=float)
-    return None if np.all(w == w[0]) else w
+    """``weights`` in the order of the columns (draws) of ``paths``; None when absent or all equal (so ``band``
+    takes its vectorised path)."""
+    w = stats.aligned(weights, paths.columns)
+    return None if w is None or np.all(w == w[0]) else w
 
 
 def band(paths: pd.DataFrame, weights: pd.Series | None = None) -> pd.DataFrame:

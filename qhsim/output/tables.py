@@ -60,11 +60,8 @@ def by_year(results: Results, region: str = PROVINCE, keys: list[str] | None = N
     rows = results.long[results.long["region"] == region]
     if keys is not None:
         rows = rows[rows["indicator"].isin(keys)]
-    groups = rows.groupby(["design", "year", "indicator"], sort=False)
-    if rows.groupby("design")[WEIGHT].nunique().max() > 1:  # unequal weights (``qhsim.stats``)
-        med = groups[["value", WEIGHT]].apply(lambda g: stats.median(g["value"], g[WEIGHT])).unstack("indicator")
-    else:
-        med = groups["value"].median().unstack("indicator")
+    med = stats.by_group(rows, ["design", "year", "indicator"], ["value"], ("median",))["value_median"]
+    med = med.unstack("indicator")
     order = [k for k in data.load("indicators") if k in med.columns and med[k].notna().any()]
     med = med[order].reset_index()
     med["design"] = pd.Categorical(med["design"], results.designs, ordered=True)
@@ -99,7 +96,7 @@ def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataF
             if design not in block:
                 continue
             v = block[design].to_numpy()
-            w = weights[design].reindex(draws).to_numpy()
+            w = stats.aligned(weights[design], draws)
             d = (block[design] - block[reference]).to_numpy() if reference in block else np.full(len(v), np.nan)
             median, low, high = stats.quantile(v, w, (0.5, lo, hi))
             diff, diff_lo, diff_hi = stats.quantile(d, w, (0.5, lo, hi))
