@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qhsim.config import Scenario  # noqa: E402
-from qhsim.draws import KeyedDraws  # noqa: E402
 from qhsim.firms import reference as ref  # noqa: E402
 from qhsim.firms import sector_table  # noqa: E402
 from qhsim.firms.decision import STEP_FIELDS, decide  # noqa: E402
@@ -94,20 +93,17 @@ def decision_population(sc: Scenario, n: int) -> tuple[FirmPopulation, QinghaiMo
 def time_decision_step(sc: Scenario, n: int, repeat: int) -> dict[str, float]:
     f, model = decision_population(sc, n)
     pol = policy_at(sc, DECISION_YEAR)
-    draws = KeyedDraws(model.seed)
-    u_start = draws.uniform(DECISION_YEAR, "start", f.uid)
-    u_stop = draws.uniform(DECISION_YEAR, "stop", f.uid)
+    clock = f.switch_clock  # the firms' switching clocks as the run left them
     b, level = model.b, model.rd_level
     fte_cost = cost_per_fte(model.macro, DECISION_YEAR, b)
 
     def vectorised():
-        return decide(f, pol, b, sector_table(), level, u_start, u_stop, fte_cost)
+        return decide(f, pol, b, sector_table(), level, clock, fte_cost)
 
     records = ref.firm_records(f)
-    us, up = u_start.tolist(), u_stop.tolist()
 
     def reference():
-        return [ref.reference_firm_step(x, pol, b, level, a, c, fte_cost) for x, a, c in zip(records, us, up)]
+        return [ref.reference_firm_step(x, pol, b, level, x["switch_clock"], fte_cost) for x in records]
 
     vectorised()  # warm caches (sector table, imports)
     inner = 20

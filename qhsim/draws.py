@@ -24,12 +24,18 @@ _HALF_UNIT = 0.5 * _TO_UNIT
 
 # One id per purpose; never renumber (it would change every result).
 PURPOSES = {
-    "growth": 1, "exit": 2, "start": 3, "stop": 4, "ip": 5, "hte_apply": 6, "hte_approve": 7,
+    "growth": 1, "exit": 2, "hte_apply": 6, "hte_approve": 7,
     "hte_renew": 8, "sme": 9, "tbe": 10, "grant_apply": 11, "grant_merit": 12, "expost_apply": 13,
     "voucher_apply": 14, "margin": 15,
     # a firm's attributes when it is created (end-2015 population and entrants), keyed by its uid
     "new_pref": 16, "new_sector": 17, "new_size": 18, "new_margin": 19, "new_eta": 20, "new_orient": 21,
     "new_encouraged": 22, "new_excluded": 23, "new_age": 24, "new_active": 25, "new_ip": 26,
+    # the R&D switching clock (``exponential``): a firm's first when it is created (keyed by the year), a new one
+    # after each switch (keyed by the number of the switch in place of the year: 1, 2, ..., far below any year);
+    # the core-IP clock likewise: a firm's first when it is created, a new one after each core IP item (keyed by
+    # the number of items the firm then owns); ids 3, 4 and 5 ("start", "stop", "ip") were the yearly draws the
+    # clocks replaced
+    "new_clock": 27, "switch": 28, "new_ip_clock": 29, "ip_clock": 30,
 }
 
 
@@ -129,6 +135,20 @@ class KeyedDraws:
     def normal(self, year: int, purpose: str, uids: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
         """N(0, 1) per uid (inverse-CDF transform of ``uniform``)."""
         return ndtri(self.uniform(year, purpose, uids, at))
+
+    def exponential(self, year: int, purpose: str, uids: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+        """Exp(1) per uid: -ln of ``uniform`` (finite and positive: the uniforms exclude 0 and 1)."""
+        u = self.uniform(year, purpose, uids, at)
+        return -np.log(u, out=u)
+
+    def counted_exponential(self, purpose: str, uids: np.ndarray, at: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Exp(1) for ``uids[at]``, each keyed by its own count (the number of an event: the firm's n-th R&D switch,
+        its n-th core IP item) in place of the year: the n-th event's draw is the same whenever it happens."""
+        out = np.empty(len(at))
+        for n in np.unique(counts):
+            sel = counts == n
+            out[sel] = self.exponential(int(n), purpose, uids, at[sel])
+        return out
 
 
 # Inverse normal CDF: Cephes ndtri (S. L. Moshier, Cephes Math Library 2.1, 1989), the algorithm and coefficients that

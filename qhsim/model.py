@@ -25,8 +25,8 @@ from qhsim.config import Scenario
 from qhsim.draws import KeyedDraws
 from qhsim.firms import behaviour, sector_table
 from qhsim.firms.certification import reported_rd, reward_amount
-from qhsim.firms.decision import decide
-from qhsim.firms.dynamics import YEAR_FLOWS, exit_mask, grow, innovate, set_employees
+from qhsim.firms.decision import decide, new_clocks
+from qhsim.firms.dynamics import YEAR_FLOWS, exit_mask, first_clocks, grow, innovate, set_employees
 from qhsim.firms.ladder import certify
 from qhsim.firms.rd import tax_expenditure
 from qhsim.firms.synthesis import entrant_uids, initial_population, new_firms
@@ -66,6 +66,8 @@ class QinghaiModel(mesa.Model):
         self.macro = macro_paths(scenario)
         self.firms, self.rd_level, self.rd_propensity = initial_population(
             population_seed, self.scale, policy_at(scenario, self.year), self.b)
+        for name, clock in first_clocks(self.draws, self.year, self.firms.uid).items():
+            self.firms.cols[name][:] = clock
         self.province = ProvincialGovernment(self)
         self.prefecture_govs = [PrefectureGovernment(self, p.id, p.zh, p.en) for p in data.prefectures()]
         self.knowledge = KnowledgeSystem(self)  # universities, institutes, talent, technology market, platforms
@@ -101,22 +103,22 @@ class QinghaiModel(mesa.Model):
         entrants = None
         if n_new > 0:
             size_index = macro["gdp"] / self.macro["gdp"][self.config.run.start_year]  # entrants grow with the economy
-            entrants = new_firms(self.draws, entrant_uids(year, n_new), year, b.entrant_size_factor * size_index, b,
-                                 self.rd_propensity)
+            uids = entrant_uids(year, n_new)
+            entrants = new_firms(self.draws, uids, year, b.entrant_size_factor * size_index, b, self.rd_propensity)
+            entrants.update(first_clocks(self.draws, year, uids))
         f.keep(stay, entrants, reset=YEAR_FLOWS)  # this year's flows start at zero
         set_employees(f, S.revenue_per_employee)
 
         # vouchers, then the R&D decisions they and the tax system shape
         voucher_pay = vouchers(f, pol, pol.voucher_budget * scale, self.draws, b)
         f.voucher[:] = voucher_pay > 0
-        # one array for both draws: an active firm can only stop (its "stop" draw), an inactive one only start (its
-        # "start" draw is made for every firm, then the few active ones get their "stop" draw in its place)
-        u_switch = self.draws.uniform(year, "start", f.uid)
-        active = np.flatnonzero(f.rd_active)
-        u_switch[active] = self.draws.uniform(year, "stop", f.uid, active)
         fte_cost = cost_per_fte(self.macro, year, b)
-        decision = decide(f, pol, b, S, self.rd_level, u_switch, u_switch, fte_cost, probabilities=False)
+        decision = decide(f, pol, b, S, self.rd_level, f.switch_clock, fte_cost, probabilities=False)
         tau, tau_alt, d = decision["tau"], decision["tau_alt"], decision["d"]
+        # the switching clocks: the firms that switch draw a new one, the others spend this year's hazard
+        switched = np.flatnonzero(decision["rd_active"] != f.rd_active)
+        np.subtract(f.switch_clock, decision["hazard"], out=f.switch_clock)  # (``-=`` would bind an attribute)
+        new_clocks(f, switched, self.draws)
         f.rd_active[:] = decision["rd_active"]
         rd_plan = decision["rd_plan"]
 

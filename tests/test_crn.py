@@ -47,22 +47,42 @@ def test_draws_change_with_seed_year_and_purpose():
 
 
 def test_model_kernels_keep_a_firms_luck_when_others_leave(b):
-    """Exit and core-IP draws of the survivors are unchanged when half of the population is removed."""
+    """Exit draws and core-IP clocks of the survivors are unchanged when half of the population is removed."""
+    from qhsim.firms.dynamics import first_clocks
+
     rng = np.random.default_rng(5)
     full = random_population(rng, 400, 2020)
     keep = rng.random(400) < 0.5
     part = random_population(np.random.default_rng(5), 400, 2020)
-    part.keep(keep, None)
     d = KeyedDraws(11)
+    for f in (full, part):
+        f.cols.update(first_clocks(d, 2020, f.uid))
+        f.ip_clock[:5] = 0.0  # a few firms whose clock runs out this year, so their next clock is drawn
+    part.keep(keep, None)
     np.testing.assert_array_equal(exit_mask(full, 2021, d, b)[keep], exit_mask(part, 2021, d, b))
     innovate(full, 2021, d, b)
     innovate(part, 2021, d, b)
     np.testing.assert_array_equal(full.innovated[keep], part.innovated)
+    np.testing.assert_array_equal(full.ip_clock[keep], part.ip_clock)
     assert full.innovated.any()
     # another seed: other luck for the same firms
     other = random_population(np.random.default_rng(5), 400, 2020)
+    other.cols.update(first_clocks(KeyedDraws(12), 2020, other.uid))
     innovate(other, 2021, KeyedDraws(12), b)
     assert not np.array_equal(other.innovated, full.innovated)
+
+
+def test_a_clock_is_keyed_by_its_event_number_not_the_year():
+    """The n-th switch (or core IP item) of a firm draws the same next clock whatever year it happens in, and the
+    (n+1)-th another one; different firms, other clocks."""
+    d = KeyedDraws(3)
+    uids = np.array([7, 42, 1000])
+    at = np.arange(3)
+    first = d.counted_exponential("switch", uids, at, np.array([1, 1, 1]))
+    mixed = d.counted_exponential("switch", uids, at, np.array([1, 2, 1]))
+    assert (first > 0).all() and len(set(first.tolist())) == 3
+    assert mixed[0] == first[0] and mixed[2] == first[2] and mixed[1] != first[1]
+    assert d.counted_exponential("switch", uids, at[1:], np.array([1, 1]))[0] == first[1]  # alone, the same
 
 
 def test_an_arrivals_draw_key_ignores_how_many_arrived_before():

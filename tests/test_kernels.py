@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -62,8 +61,7 @@ def case(request):
         "f": f,
         "firms": ref.firm_records(f),
         "b": default_behaviour(),
-        "u_start": rng.random(N_FIRMS),
-        "u_stop": rng.random(N_FIRMS),
+        "clock": rng.exponential(size=N_FIRMS),
         "scenario": scenario,
     }
 
@@ -264,10 +262,10 @@ def test_reported_rd(case):
 
 def test_full_decision_step(case):
     f, firms, pol, b = case["f"], case["firms"], case["pol"], case["b"]
-    u_start, u_stop = case["u_start"], case["u_stop"]
+    clock = case["clock"]
     before = {name: col.copy() for name, col in f.cols.items()}
-    got = decide(f, pol, b, sector_table(), LEVEL, u_start, u_stop, FTE_COST)
-    want = [ref.reference_firm_step(x, pol, b, LEVEL, us, up, FTE_COST) for x, us, up in zip(firms, u_start, u_stop)]
+    got = decide(f, pol, b, sector_table(), LEVEL, clock, FTE_COST)
+    want = [ref.reference_firm_step(x, pol, b, LEVEL, c, FTE_COST) for x, c in zip(firms, clock.tolist())]
     for field in STEP_FIELDS:
         close(got[field], [w[field] for w in want], f"step: {field}")
     assert all(np.array_equal(before[name], f.cols[name]) for name in before), "the step modified the population"
@@ -277,25 +275,38 @@ def test_full_decision_step(case):
 
 
 def test_decision_without_probabilities_is_the_same(case):
-    """The model's step (``probabilities=False``: stop probabilities for the active firms only, start probabilities
-    for the start candidates only, the model's fields only, tax rates looked up where read) takes the same decisions
-    bit for bit: with the case's draws, with draws just below and at every firm's own probabilities (the screen must
-    miss no firm that starts), and with the size elasticity negative (no screen)."""
+    """The model's step (``probabilities=False``: stop probabilities for the active firms only, the model's fields
+    only, tax rates looked up where read) takes the same decisions bit for bit: with the case's clocks, and with
+    every firm's clock at its own hazard (all switch) and just above it (none does)."""
     f, pol, b = case["f"], case["pol"], case["b"]
-    full = decide(f, pol, b, S, LEVEL, case["u_start"], case["u_stop"], FTE_COST)
-    edge_start = np.nextafter(full["p_start"], 0.0)  # every inactive firm starts, by the smallest margin
-    for u_start, u_stop in ((case["u_start"], case["u_stop"]), (edge_start, full["p_stop"]),
-                            (full["p_start"], np.nextafter(full["p_stop"], 0.0))):
-        for behaviour in (b, SimpleNamespace(**{**vars(b), "rd_size_slope": -0.2})):
-            want = decide(f, pol, behaviour, S, LEVEL, u_start, u_stop, FTE_COST)
-            got = decide(f, pol, behaviour, S, LEVEL, u_start, u_stop, FTE_COST, probabilities=False)
-            assert sorted(got) == sorted(MODEL_FIELDS)
-            some = np.concatenate([np.random.default_rng(1).permutation(len(f))[:300], np.flatnonzero(f.rd_l1 > 0)])
-            for field in MODEL_FIELDS:  # whole (np.asarray) and read at positions (a Lookup's own gather)
-                assert np.array_equal(got[field], want[field]), field
-                assert np.array_equal(got[field][some], want[field][some]), field
-    starts = decide(f, pol, b, S, LEVEL, edge_start, full["p_stop"], FTE_COST, probabilities=False)["rd_active"]
-    assert starts[~f.rd_active & (full["p_start"] > 0)].all()  # the edge draws reach the screened-out firms too
+    full = decide(f, pol, b, S, LEVEL, case["clock"], FTE_COST)
+    edges = ((full["hazard"], True), (np.nextafter(full["hazard"], np.inf), False))
+    for clock, switched in ((case["clock"], None), *edges):
+        want = decide(f, pol, b, S, LEVEL, clock, FTE_COST)
+        got = decide(f, pol, b, S, LEVEL, clock, FTE_COST, probabilities=False)
+        assert sorted(got) == sorted(MODEL_FIELDS)
+        some = np.concatenate([np.random.default_rng(1).permutation(len(f))[:300], np.flatnonzero(f.rd_l1 > 0)])
+        for field in MODEL_FIELDS:  # whole (np.asarray) and read at positions (a Lookup's own gather)
+            assert np.array_equal(got[field], want[field]), field
+            assert np.array_equal(got[field][some], want[field][some]), field
+        if switched is not None:
+            assert ((got["rd_active"] != f.rd_active) == switched).all()
+
+
+def test_switching_clock_gives_the_yearly_probabilities(case):
+    """A firm switches when its Exp(1) clock is at most the year's hazard: over many clocks, starts with the
+    frequency p_start and stops with p_stop, firm by firm (the same chances as a yearly uniform draw)."""
+    f, pol, b = case["f"], case["pol"], case["b"]
+    full = decide(f, pol, b, S, LEVEL, case["clock"], FTE_COST)
+    p = np.where(f.rd_active, full["p_stop"], full["p_start"])
+    np.testing.assert_allclose(1.0 - np.exp(-full["hazard"]), p, rtol=1e-12, atol=1e-15)
+    rng = np.random.default_rng(7)
+    draws = 400
+    freq = np.mean([decide(f, pol, b, S, LEVEL, rng.exponential(size=len(f)), FTE_COST, probabilities=False)
+                    ["rd_active"] != f.rd_active for _ in range(draws)], axis=0)
+    assert (np.abs(freq - p) <= 5 * np.sqrt(p * (1 - p) / draws) + 2 / draws).all()
+    switches, expected = freq.sum() * draws, p.sum() * draws  # all switches: a count of sd sqrt(draws sum p(1-p))
+    assert abs(switches - expected) <= 4 * np.sqrt(draws * (p * (1 - p)).sum())
 
 
 def test_reference_step_matches_model_step_order():
@@ -308,12 +319,12 @@ def test_reference_step_matches_model_step_order():
     }
     f = make_firms({**base, "rd_active": True}, {**base, "rd_active": False, "rd_l1": 0.0, "rd_l2": 0.0, "rd_int": 0.0})
     stopper, starter = ref.firm_records(f)
-    res_stop = ref.reference_firm_step(stopper, pol, b, LEVEL, u_start=0.5, u_stop=0.0, fte_cost=FTE_COST)
+    res_stop = ref.reference_firm_step(stopper, pol, b, LEVEL, clock=0.0, fte_cost=FTE_COST)
     assert not res_stop["rd_active"] and res_stop["rd_plan"] == 0.0
-    res_start = ref.reference_firm_step(starter, pol, b, LEVEL, u_start=0.0, u_stop=0.5, fte_cost=FTE_COST)
+    res_start = ref.reference_firm_step(starter, pol, b, LEVEL, clock=0.0, fte_cost=FTE_COST)
     assert res_start["rd_active"]
     assert res_start["rd_planned"] == pytest.approx(b.adjustment_speed * res_start["r_star"] * 4000.0, rel=1e-14)
-    got = decide(f, pol, b, sector_table(), LEVEL, np.array([0.5, 0.0]), np.array([0.0, 0.5]), FTE_COST)
+    got = decide(f, pol, b, sector_table(), LEVEL, np.array([0.0, 0.0]), FTE_COST)
     assert got["rd_active"].tolist() == [False, True]
     assert got["rd_plan"][0] == 0.0 and got["rd_plan"][1] == pytest.approx(res_start["rd_plan"], rel=RTOL)
     assert math.isfinite(res_start["uc"])
@@ -375,8 +386,9 @@ def test_compiled_employees_are_the_numpy_formula_bit_for_bit():
 
 def test_compiled_innovation_is_the_numpy_formula_bit_for_bit(b):
     """``innovate`` (compiled knowledge and high-tech share passes) gives bit for bit what its docstring's rules give
-    as numpy array expressions: knowledge, core-IP draws of the R&D performers, the share drift, the innovators' gain
-    and the cap at 1."""
+    as numpy array expressions: knowledge, core-IP clocks of the R&D performers (an item when the clock is at most
+    the hazard, which it otherwise spends; a new clock keyed by the item count after one), the share drift, the
+    innovators' gain and the cap at 1."""
     from qhsim.draws import KeyedDraws
     from qhsim.firms.dynamics import innovate
 
@@ -384,19 +396,24 @@ def test_compiled_innovation_is_the_numpy_formula_bit_for_bit(b):
     f = random_population(rng, N_FIRMS, 2030)
     f.rd_real[:] = np.where(rng.random(N_FIRMS) < 0.4, rng.gamma(1.0, 300.0, N_FIRMS), 0.0)
     f.hitech_share[:5] = 0.999  # capped after a gain
+    f.ip_clock[:] = rng.exponential(size=N_FIRMS)
     old = {name: col.copy() for name, col in f.cols.items()}
     draws = KeyedDraws(5)
     innovate(f, 2031, draws, b)
 
     doing = old["rd_real"] > 0
-    p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(old["rd_real"] / 100.0))
-    innovated = doing & (draws.uniform(2031, "ip", old["uid"]) < p)
+    hazard = np.where(doing, b.ip_probability_scale * np.sqrt(old["rd_real"] / 100.0), 0.0)
+    innovated = doing & (old["ip_clock"] <= hazard)
+    ip = old["ip"] + innovated
+    next_clock = np.array([draws.exponential(int(n), "ip_clock", np.array([u]))[0] for u, n in zip(old["uid"], ip)])
+    clock = np.where(innovated, next_clock, np.where(doing, old["ip_clock"] - hazard, old["ip_clock"]))
     target = np.where(old["rd_active"], old["tech_orient"], b.non_rd_hitech_factor * old["tech_orient"])
     share = (target - old["hitech_share"]) * b.hitech_share_drift + old["hitech_share"]
     want = {
         "knowledge": old["knowledge"] * (1.0 - b.knowledge_depreciation) + old["rd_real"],
         "innovated": innovated,
-        "ip": old["ip"] + innovated,
+        "ip": ip,
+        "ip_clock": clock,
         "hitech_share": np.minimum(np.where(innovated, share + b.innovation_hitech_gain, share), 1.0),
     }
     for name, values in want.items():

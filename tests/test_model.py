@@ -92,6 +92,47 @@ def test_entrants_are_keyed_per_firm_so_variants_share_them() -> None:
     assert (np.diff(base.uid) > 0).all() and (np.diff(variant.uid) > 0).all(), "uids must stay sorted"
 
 
+def test_switching_clocks_are_spent_and_redrawn_by_switch_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each year a firm that does not start or stop R&D spends the year's hazard of its clock; one that does counts
+    the switch and draws the clock its switch number keys; an entrant starts with its first clock (docs/ODD.md §7.3).
+    The same bookkeeping for the core-IP clocks of the R&D performers (§7.6)."""
+    import qhsim.model as model_module
+    from qhsim.firms.dynamics import first_clocks
+
+    sc = as_scenario(SCENARIOS / "baseline.toml")
+    m = QinghaiModel(sc.model_copy(update={"run": sc.run.model_copy(update={"scale": 0.05})}))
+    first = first_clocks(m.draws, m.year, m.firms.uid)
+    assert np.array_equal(m.firms.switch_clock, first["switch_clock"])
+    seen = {}
+
+    def spy(f, *args, **kwargs):
+        seen.update(clock=f.switch_clock.copy(), switches=f.switches.copy(), active=f.rd_active.copy(),
+                    uid=f.uid.copy(), birth=f.birth.copy())
+        seen["decision"] = out = decide(f, *args, **kwargs)
+        return out
+
+    decide = model_module.decide
+    monkeypatch.setattr(model_module, "decide", spy)
+    for _ in range(3):
+        m.step()
+        f, hazard = m.firms, seen["decision"]["hazard"]
+        assert np.array_equal(f.uid, seen["uid"])
+        switched = seen["decision"]["rd_active"] != seen["active"]
+        assert switched.any() and (~switched).any()
+        entrants = np.flatnonzero(seen["birth"] == m.year)
+        # after the decision only the knowledge system's start-ups (this year's entrants) turn R&D-active
+        assert set(np.flatnonzero(f.rd_active != seen["decision"]["rd_active"])) <= set(entrants)
+        assert len(entrants) and np.array_equal(seen["clock"][entrants],
+                                                first_clocks(m.draws, m.year, f.uid[entrants])["switch_clock"])
+        stay = np.flatnonzero(~switched)
+        assert np.array_equal(f.switch_clock[stay], seen["clock"][stay] - hazard[stay])
+        assert (seen["clock"][stay] > hazard[stay]).all() and (seen["clock"][switched] <= hazard[switched]).all()
+        at = np.flatnonzero(switched)
+        assert np.array_equal(f.switches, seen["switches"] + switched)
+        assert np.array_equal(f.switch_clock[at], m.draws.counted_exponential("switch", f.uid, at, f.switches[at]))
+        assert (f.switch_clock > 0).all() and (f.ip_clock > 0).all()
+
+
 def test_one_cost_per_fte_for_talent_and_hte_staff_criterion() -> None:
     """The HTE S&T-staff criterion and the talent system's staff targets use qhsim.macro.cost_per_fte, which is
     behaviour.toml's 2020 value in 2020 and grows with wages (GDP per employed person) after."""

@@ -120,19 +120,37 @@ def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespac
     return out
 
 
-def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> None:
-    """Knowledge stock, core-IP draws and the high-tech product share after this year's R&D.
+def first_clocks(draws: KeyedDraws, year: int, uids: np.ndarray) -> dict[str, np.ndarray]:
+    """The clocks of the firms ``uids`` created in ``year`` (the end-2015 population, entrants): the R&D switching
+    clock (``qhsim.firms.decision.decide``) and the core-IP clock (``innovate``), Exp(1) keyed by (dynamics seed,
+    year, uid): the population seed fixes who the firms are, the dynamics seed their luck."""
+    return {"switch_clock": draws.exponential(year, "new_clock", uids),
+            "ip_clock": draws.exponential(year, "new_ip_clock", uids)}
 
-    K_t = (1 - delta) K_{t-1} + R&D_t; P(new core IP) = 1 - exp(-zeta sqrt(R&D / 100万元)) (K+S draw), both on
-    real R&D (relabelled spending creates no knowledge); the high-tech share drifts toward the firm's orientation (scaled down without R&D) and jumps after
-    an innovation.
+
+def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> None:
+    """Knowledge stock, core IP and the high-tech product share after this year's R&D.
+
+    K_t = (1 - delta) K_{t-1} + R&D_t; a yearly hazard of new core IP h = zeta sqrt(R&D / 100万元), so
+    P(new core IP) = 1 - exp(-h) (K+S draw), both on real R&D (relabelled spending creates no knowledge); the
+    high-tech share drifts toward the firm's orientation (scaled down without R&D) and jumps after an innovation.
+
+    The draw is the firm's IP clock (``f.ip_clock``, Exp(1)): an R&D performer obtains an item when its clock is at
+    most h, else spends h of it; after an item it draws a new clock keyed by the number of items it owns — the same
+    chance each year as a yearly uniform draw, but a variant that raises a firm's R&D a little brings its next item
+    a little earlier instead of drawing it anew (common random numbers that stay coupled).
     """
-    doing = np.empty(len(f), dtype=np.intp)  # the R&D performers: p = 0 for the others, drawn for these only
+    doing = np.empty(len(f), dtype=np.intp)  # the R&D performers: h = 0 for the others, drawn for these only
     doing = doing[:_accumulate_knowledge(f.knowledge, f.rd_real, 1.0 - b.knowledge_depreciation, doing)]
-    p = 1.0 - np.exp(-b.ip_probability_scale * np.sqrt(f.rd_real[doing] / 100.0))
+    hazard = b.ip_probability_scale * np.sqrt(f.rd_real[doing] / 100.0)
+    clock = f.ip_clock[doing]
+    won = clock <= hazard
+    f.ip_clock[doing] = clock - hazard
     f.innovated[:] = False
-    f.innovated[doing] = draws.uniform(year, "ip", f.uid, doing) < p
-    f.ip[doing] += f.innovated[doing]
+    f.innovated[doing] = won
+    winners = doing[won]
+    f.ip[winners] += 1
+    f.ip_clock[winners] = draws.counted_exponential("ip_clock", f.uid, winners, f.ip[winners])
     _drift_hitech_share(f.hitech_share, f.tech_orient, f.rd_active, f.innovated, b.non_rd_hitech_factor,
                         b.hitech_share_drift, b.innovation_hitech_gain)
 

@@ -179,6 +179,16 @@ def stop_probability(f: FirmPopulation, year: int, b: SimpleNamespace) -> np.nda
     return base
 
 
+def start_hazard(logit: np.ndarray) -> np.ndarray:
+    """Yearly hazard of starting R&D, -ln(1 - p_start) with p_start = sigmoid(logit): ln(1 + e^logit)."""
+    return np.logaddexp(0.0, logit)
+
+
+def stop_hazard(p_stop: np.ndarray) -> np.ndarray:
+    """Yearly hazard of stopping R&D, -ln(1 - p_stop)."""
+    return -np.log1p(-p_stop)
+
+
 def campaign_targets(f: FirmPopulation, pol: PolicyYear, sector_industrial: np.ndarray) -> np.ndarray:
     """Firms a "two zeroings" campaign presses to start R&D (large industrial firms without R&D)."""
     large = np.flatnonzero((f.revenue >= pol.zeroing_min_revenue) & ~f.rd_active)  # location and sector only for these

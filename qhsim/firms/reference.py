@@ -32,7 +32,6 @@ from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 
 from qhsim import data
 from qhsim.firms.decision import STEP_FIELDS
@@ -168,6 +167,11 @@ def start_logit(firm: Firm, uc: float, sector_logit: float, targeted: bool, b: S
 
 def logistic(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
+
+
+def softplus(x: float) -> float:
+    """ln(1 + e^x), without overflow: -ln(1 - logistic(x))."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
 def start_probability(firm: Firm, uc: float, sector_logit: float, targeted: bool, b: SimpleNamespace) -> float:
@@ -388,17 +392,17 @@ def reference_firm_step(
     pol: PolicyYear,
     b: SimpleNamespace,
     level: float,
-    u_start: float,
-    u_stop: float,
+    clock: float,
     fte_cost: float,
     sectors: Sequence[data.Sector] | None = None,
 ) -> dict[str, float | bool]:
     """The decision sequence of one firm in one year, as in ``QinghaiModel.step`` (MODEL.md §4 steps 2-4):
-    taxes → super-deduction → user cost → start (u_start < p_start, if inactive) or stop (u_stop < p_stop,
-    if active) → desired intensity → planned R&D → HTE notch → reward notch.
+    taxes → super-deduction → user cost → start (if inactive) or stop (if active) when the switching ``clock`` is
+    at most the year's hazard, -ln(1 - p_start) or -ln(1 - p_stop) → desired intensity → planned R&D → HTE notch
+    → reward notch.
 
-    ``u_start`` and ``u_stop`` are the firm's uniform draws for the year; ``fte_cost`` the year's cost of an R&D
-    FTE. The firm is not modified.
+    ``clock`` is the hazard the firm has left until its next switch; ``fte_cost`` the year's cost of an R&D FTE.
+    The firm is not modified.
     """
     sectors = data.sectors() if sectors is None else sectors
     sector = sectors[firm["sector"]]
@@ -414,16 +418,18 @@ def reference_firm_step(
     p_start = start_probability(firm, uc, sector.rd_logit, targeted, b)
     p_stop = stop_probability(firm, pol.year, b)
     if firm["rd_active"]:
-        active = not (u_stop < p_stop)
+        hazard = -math.log1p(-p_stop)
     else:
-        active = u_start < p_start
+        hazard = softplus(start_logit(firm, uc, sector.rd_logit, targeted, b))
+    active = firm["rd_active"] != (clock <= hazard)
 
     now = {**firm, "rd_active": active}
     r_star = desired_intensity(now, uc, sector.rd_intensity, level, b) if active else 0.0  # not computed
     rd_planned = planned_rd(now, r_star, b)
     rd_hte = hte_notch(now, pol, rd_planned, uc, tau, tau_alt, d_use, b, fte_cost)
     rd_final = reward_notch(now, pol, rd_hte, uc, agri, b)
-    values = (tau, tau_alt, d, d_use, s, uc, targeted, p_start, p_stop, active, r_star, rd_planned, rd_hte, rd_final)
+    values = (tau, tau_alt, d, d_use, s, uc, targeted, p_start, p_stop, hazard, active, r_star, rd_planned, rd_hte,
+              rd_final)
     return dict(zip(STEP_FIELDS, values))
 
 

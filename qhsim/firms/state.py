@@ -32,6 +32,8 @@ COLUMNS: dict[str, Any] = {
     "encouraged": np.bool_,  # Western Development encouraged industry (15% rate)
     "deduct_excluded": np.bool_,  # industry on the super-deduction negative list
     "rd_active": np.bool_,
+    "switch_clock": np.float64,  # hazard left until the firm's next R&D start (inactive) or stop (active)
+    "switches": np.int16,  # R&D starts and stops so far (keys the next switching clock)
     "rd_int": np.float64,  # planned R&D intensity carried between years (partial adjustment state)
     "rd": np.float64,  # reported R&D this year: real R&D plus relabelled spending (qhsim.firms.relabel)
     "rd_real": np.float64,  # real R&D spending this year (own funds + grants spent on R&D)
@@ -39,6 +41,7 @@ COLUMNS: dict[str, Any] = {
     "rd_l2": np.float64,
     "knowledge": np.float64,  # perpetual-inventory R&D stock
     "ip": np.int32,  # core IP items owned
+    "ip_clock": np.float64,  # hazard left until the firm's next core IP item (``innovate``)
     "innovated": np.bool_,  # obtained new IP this year (raises next year's growth)
     "subsidy_l1": np.float64,  # subsidies and rewards received last year
     "subsidy": np.float64,  # received this year
