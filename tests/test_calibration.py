@@ -295,8 +295,9 @@ def test_results_do_not_depend_on_workers_and_resume_replays_exactly(tmp_path):
     assert resumed.computed == one.result.n_evaluations - 10
     again = calibrate(cfg2, workers=1, resume=True, **quiet)
     assert again.computed == 0 and summary(again) == summary(one)
-    # a bigger budget continues the same path: nothing already run is run again
-    longer = calibrate(cfg2.with_(max_evaluations=48), workers=2, resume=True, **quiet)
+    # a bigger budget (evaluations and generations: the run may have stopped at either) continues the same path:
+    # nothing already run is run again
+    longer = calibrate(cfg2.with_(max_evaluations=48, max_generations=5), workers=2, resume=True, **quiet)
     assert longer.result.n_evaluations > one.result.n_evaluations
     assert longer.computed == longer.result.n_evaluations - one.result.n_evaluations
 
@@ -348,16 +349,18 @@ def test_parameter_recovery_twin_experiment(tmp_path):
 
     Each parameter is recovered with the other at its default: jointly, the start intercept trades against the size
     slope along a ridge of equally good fits at these five moments (at the uncalibrated defaults one sampler run
-    settled at (-5.26, 1.21) for a truth of (-4.3, 0.7), with a tight interval). With 16 particles one sampler run is
-    still a lottery, so the median error over three sampler seeds is judged, and the truth must lie inside the 90%
-    posterior interval in at least two of them."""
+    settled at (-5.26, 1.21) for a truth of (-4.3, 0.7), with a tight interval). One sampler run with few particles
+    is still a lottery, so the median error over three sampler seeds is judged, and the truth must lie inside the
+    90% posterior interval in at least two of them. 24 particles: with 16, the size slope's estimates on the
+    switching clocks (docs/ODD.md §7.3) were 1.12, 0.92 and 0.74 for a truth of 0.7 (truth inside every interval;
+    the posterior is wide and skewed upwards at scale 0.05), with 24 0.91, 0.80 and 0.73."""
     truth = {"start_intercept": -4.3, "rd_size_slope": 0.7}
     for name, value in truth.items():
         errors, covered = [], 0
         for random_seed in (11, 12, 13):
             report = _recover(
                 tmp_path / f"{name}-{random_seed}", {name: value}, data_seeds=(1, 2), scale=0.05, seeds=[1, 2],
-                particles=16, batch=16, max_generations=4, max_evaluations=128, random_seed=random_seed,
+                particles=24, batch=24, max_generations=4, max_evaluations=192, random_seed=random_seed,
             )
             _, _, lo, hi, err, _ = report[name]
             errors.append(err)
