@@ -32,7 +32,6 @@ from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
-
 from qhsim import data
 from qhsim.firms.decision import STEP_FIELDS
 from qhsim.firms.state import FirmPopulation
