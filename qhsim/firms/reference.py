@@ -173,10 +173,6 @@ def softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-def start_probability(firm: Firm, uc: float, sector_logit: float, targeted: bool, b: SimpleNamespace) -> float:
-    return logistic(start_logit(firm, uc, sector_logit, targeted, b))
-
-
 def stop_probability(firm: Firm, year: int, b: SimpleNamespace) -> float:
     """Yearly probability that an R&D-active firm stops: the base rate, lower for certified firms (valid HTE,
     provincial tech-based enterprise or little giant) and falling with size above 1,000万元 revenue."""
@@ -414,12 +410,10 @@ def reference_firm_step(
     uc = user_cost(tau, d_use, s, b.user_cost_floor)
 
     targeted = campaign_target(firm, pol, sector.industrial)
-    p_start = start_probability(firm, uc, sector.rd_logit, targeted, b)
+    logit = start_logit(firm, uc, sector.rd_logit, targeted, b)
+    p_start = logistic(logit)
     p_stop = stop_probability(firm, pol.year, b)
-    if firm["rd_active"]:
-        hazard = -math.log1p(-p_stop)
-    else:
-        hazard = softplus(start_logit(firm, uc, sector.rd_logit, targeted, b))
+    hazard = -math.log1p(-p_stop) if firm["rd_active"] else softplus(logit)
     active = firm["rd_active"] != (clock <= hazard)
 
     now = {**firm, "rd_active": active}
