@@ -16,8 +16,7 @@ import pytest
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import ComparisonResult, analyse, compare, leverage, rank, rd_per_yuan
 from qhsim.experiments.report import cost_effectiveness_chart, cost_effectiveness_figure, format_comparison, write_comparison
-from qhsim.output.report import format_number
-from qhsim.output.report import display_width
+from qhsim.output.report import band_caveat, display_width, format_number
 from qhsim.results import PROVINCE
 
 from conftest import SCENARIOS
@@ -236,6 +235,8 @@ def test_leverage_also_per_total_rd_the_r_and_d_intensity_counts(small_compariso
     table = text.split("Total R&D: business + universities and institutes", 1)[1].split("\n\n", 1)[0]
     assert "super_deduction_120" in table and "more_ex_ante_grants" in table and "total R&D per public yuan" in table
     assert all(display_width(line) <= 100 for line in text.splitlines())  # a 100-column terminal
+    below = text.split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[1].split("\n\n", 1)[0]
+    assert "".join(below.split()) == "".join(band_caveat().split())  # what P(target met) leaves out, right below it
 
 
 def test_comparison_text_fits_100_columns_with_long_design_names_and_four_years(small_comparison) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 
 from qhsim.config import load_scenario
+from qhsim.output.report import band_caveat
 
 from browser_harness import ROOT, browser, dash, marks, server  # noqa: F401 - fixtures
 
@@ -168,7 +169,9 @@ def test_ensemble_shows_band_and_target_probability(dash):
     text = d.page.locator(".qh-headline-2025").inner_text()
     assert "[" in text  # median [5%, 95%] over the runs
     assert "P(target met)" in d.page.locator("body").text_content()
+    assert "understate the uncertainty" in d.page.locator(".qh-band-hint").inner_text()
     d.goto("indicators")
+    assert d.page.locator(".qh-band-caveat").inner_text() == band_caveat("en")  # what the band leaves out
     d.screenshot("ensemble_indicators")
     assert d.errors == []
 

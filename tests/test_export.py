@@ -5,6 +5,7 @@ These tests check structure, labels and formats on small real runs, never the mo
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -21,6 +22,7 @@ from qhsim.experiments import compare
 from qhsim.experiments.report import write_comparison
 from qhsim.output.html_report import render_html
 from qhsim.output.numbers import format_value
+from qhsim.output.report import band_caveat
 from qhsim.output.store import write_run
 from qhsim.runner import run
 
@@ -368,6 +370,11 @@ def test_run_command_prints_wall_time_scale_and_seeds(tmp_path, capsys, monkeypa
     assert re.search(r"wall time \d+\.\d s; .*seeds 3, 4", closing) and "seed 1" not in closing
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["kind"] == "ensemble"
     assert not (out / "charts").exists()
+    caveat = band_caveat()  # an ensemble's band is a lower bound: in the terminal, the workbook and the HTML report
+    assert band_caveat("en") in " ".join(text.split())
+    summary = load_workbook(out / "report.xlsx")["摘要 Summary"]
+    assert caveat in [c.value for row in summary.iter_rows() for c in row]
+    assert caveat in html.unescape((out / "report.html").read_text(encoding="utf-8"))
 
 
 def test_readme_hands_results_on_with_a_picture_of_the_report():

@@ -11,6 +11,7 @@ import json
 import math
 import re
 import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -22,9 +23,9 @@ from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
 from qhsim.output.observed import (comparable_points, incomparable_points, observed_indicators, observed_points,
-                                   observed_source)
+                                   observed_source, out_of_sample_skill)
 from qhsim.calibrated import target_rows
-from qhsim.output.report import (display_width, format_summary, prefecture_anchor_note, summary_report,
+from qhsim.output.report import (band_caveat, display_width, format_summary, prefecture_anchor_note, summary_report,
                                  summary_table)
 from qhsim.runner import run
 from qhsim.targets import COLUMNS, KINDS, load_targets, reference_paths_2035, target_met, validate_target
@@ -309,6 +310,34 @@ def test_reports_say_which_prefectures_are_fitted_to_observed_data_and_which_are
     text = summary_report(result.indicators, lang="en", wide=False, width=100)
     assert all(display_width(line) <= 100 for line in text.splitlines())
     assert en in " ".join(text.split("\n\n")[-1].split())  # the last section, wrapped at spaces
+
+
+def test_out_of_sample_skill_is_read_from_the_check_table(tmp_path):
+    table = tmp_path / "oos_prediction.csv"
+    table.write_text("target,year,status,rel_error,in_band\n"
+                     "a_2019,2019,predicted,0.10,True\n"
+                     "b_2020,2020,predicted,-0.30,False\n"
+                     "c_2020,2020,predicted,0.20,False\n"
+                     "d_2020,2020,not_yet_modelled,,\n", encoding="utf-8")
+    skill = out_of_sample_skill(table)
+    assert (skill.targets, skill.first_year, skill.last_year) == (3, 2019, 2020)
+    assert skill.coverage == pytest.approx(1 / 3) and skill.median_error == pytest.approx(0.20)
+    assert out_of_sample_skill(tmp_path / "missing.csv") is None
+    shipped = out_of_sample_skill()  # the shipped check: every held-out value predicted
+    assert shipped is not None and shipped.targets >= 20 and 0 <= shipped.coverage <= 1
+
+
+def test_ensemble_reports_say_their_band_is_a_lower_bound_with_the_out_of_sample_coverage(result, monkeypatch):
+    skill = out_of_sample_skill()
+    en = band_caveat("en")
+    assert f"the 90% band held {100 * skill.coverage:.0f}% of the observed {skill.first_year}" in en
+    assert "lower bound" in en and "下限" in band_caveat("zh") and band_caveat() == f"{band_caveat('zh')} {en}"
+    single = summary_report(result.indicators, lang="en", wide=False, width=100)
+    two = pd.concat([result.indicators.assign(draw=d) for d in (0, 1)], ignore_index=True)
+    ensemble = summary_report(two, lang="en", wide=False, width=100)
+    assert "lower bound" not in single and en in " ".join(ensemble.split("\n\n")[-1].split())
+    monkeypatch.setattr("qhsim.output.observed.OOS_PREDICTION", Path("/nonexistent/oos_prediction.csv"))
+    assert "held" not in band_caveat("en") and "lower bound" in band_caveat("en")  # without the check: no figures
 
 
 # --- charts ----------------------------------------------------------------------------------------------

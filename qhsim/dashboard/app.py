@@ -21,6 +21,7 @@ from qhsim.dashboard.runs import Cancelled, DashboardRun, execute
 from qhsim.dashboard.state import Session, max_draws, parse_seeds, shipped_scenarios
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
+from qhsim.output.report import n_draws
 
 # the ensemble's default parameter draws: in the shipped posterior the 8 heaviest of 15 are then always taken and
 # the weights come within 0.3% of the posterior's answer (calibration/README.md, "Parameter draws")
@@ -131,6 +132,9 @@ def Headline():
                     if h["runs"] > 1 and not math.isnan(h["p_met"]):
                         extra += f" · {i18n.text('p_met', L)} {h['p_met']:.0%}"
                     solara.Text(extra, style={"font-size": "12px"})
+        if n_draws(run.result.indicators) > 1:
+            solara.Text(i18n.text("band_lower_bound", L), style={"font-size": "12px", "color": "#8a4b00"},
+                        classes=["qh-band-hint"])
         note = i18n.text("from_cache", L) if from_cache else f"{run.seconds:.1f} {i18n.text('seconds', L)}"
         solara.Text(f"{run.request.scenario.run.name} · {note} · {run.key[:8]}",
                     style={"font-size": "12px", "color": "#666"}, classes=["qh-headline"])

@@ -52,6 +52,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "target": ("目标", "target"),
     "gap": ("差距", "gap"),
     "p_met": ("达标概率", "P(target met)"),
+    "band_lower_bound": ("区间与达标概率偏于自信：见“指标与目标”页说明", "band and P(target met) understate the "
+                         "uncertainty: see the note on Indicators vs targets"),
     "simulated": ("模拟", "simulated"),
     "median": ("模拟中位数", "simulated median"),
     "band90": ("90%区间", "90% band"),

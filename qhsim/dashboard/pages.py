@@ -10,7 +10,7 @@ from qhsim.dashboard import levers as lv
 from qhsim.dashboard import compare, explore, exports, tables
 from qhsim.dashboard.state import MAX_DESIGNS, Session
 from qhsim.errors import InputError
-from qhsim.output.report import prefecture_anchor_note, source_notes
+from qhsim.output.report import band_caveat, n_draws, prefecture_anchor_note, source_notes
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets
 
@@ -161,6 +161,8 @@ def IndicatorsView(ctx):
     Table(tables.target_table(table, L), classes=["qh-targets-province"],
           wrap=(tables.header("observed_source", L),))
     ObservedNotes(table, L)
+    if n_draws(ind) > 1:  # an ensemble: what its band and P(met) leave out
+        solara.Text(band_caveat(L), style=NOTE_STYLE, classes=["qh-band-caveat"])
 
 
 NOTE_STYLE = {"font-size": "12px", "color": "#555", "display": "block"}  # small print below a table

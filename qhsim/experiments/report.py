@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from qhsim import data
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_value
-from qhsim.output.report import draws_line, format_number, format_table, region_label, target_value
+from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, region_label, target_value,
+                                 wrap)
 from qhsim.results import PROVINCE
 from qhsim.experiments.store import write_atomic
 
@@ -149,6 +150,7 @@ def format_comparison(res: ComparisonResult) -> str:
         if body:
             blocks.append(_table(heads, body, [True, False, False] + [False] * len(names),
                                  "达标概率 P(target met) (列为方案编号 columns: design numbers)"))
+            blocks.append("\n".join(wrap(band_caveat(), TEXT_WIDTH)))
     return "\n\n".join(blocks) + "\n"
 
 

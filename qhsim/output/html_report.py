@@ -20,8 +20,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from qhsim import __version__, data
 from qhsim.config.instruments import instrument_label
 from qhsim.output.numbers import format_value
-from qhsim.output.report import (HEADERS, REPORT_YEARS, band, cell_text, draw_weights, indicator_label, paths_of,
-                                 prefecture_anchor_note, region_label, region_paths, source_notes, summary_columns)
+from qhsim.output.report import (HEADERS, REPORT_YEARS, band, band_caveat, cell_text, draw_weights, indicator_label,
+                                 paths_of, prefecture_anchor_note, region_label, region_paths, source_notes, summary_columns)
 from qhsim.output.tables import SECTIONS, headline, ranking, target_regions
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -172,6 +172,7 @@ def _assumptions(results: Results) -> list[str]:
                      "Intervals are the 5%–95% quantiles over runs (parameter draws × seeds); "
                      "P(met) is the share of runs meeting the target. Each run weighs what its parameter draw "
                      "stands for in the posterior, so quantiles and shares are weighted.")
+        items.append(band_caveat())
     items.append("数据来源见 Sources: qhsim/data/*.toml (every number with unit and source), docs/ODD.md.")
     return items
 

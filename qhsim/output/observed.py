@@ -20,15 +20,21 @@ st_talent) is not a measure of the model's fit: ``comparable_points`` leaves it 
 it, so that charts draw it apart (hollow, "观测值口径不同 observed on another definition"); tables mark it with
 ``OTHER_DEFINITION_MARK`` and explain it below (``ObservedSource.note``). Calibration targets are in the model's
 definition by construction.
+
+``out_of_sample_skill`` reads how the shipped out-of-sample check (``qhsim calibrate --oos``) did: the share of
+held-out observed values inside the 90% predictive band and the median error, which every ensemble's report quotes
+below its bands (``qhsim.output.report.band_caveat``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from qhsim import data
+from qhsim.calibrated import CALIBRATION_DIR
 from qhsim.errors import warn
 from qhsim.output.lang import in_language
 from qhsim.output.numbers import format_value
@@ -203,3 +209,36 @@ def _other_definition(zh: str, en: str, entry: dict[str, Any], shown: str) -> Ob
     """The source of a value on another definition than the model's: its ``note_zh`` / ``note_en`` say how."""
     return ObservedSource(f"{zh}，口径不同", f"{en}, another definition", entry["source"],
                           detail=(f"{shown}：{entry['note_zh']}", f"{shown}: {entry['note_en']}"), comparable=False)
+
+
+OOS_PREDICTION = CALIBRATION_DIR / "oos" / "oos_prediction.csv"  # written by `qhsim calibrate --oos`
+
+
+@dataclass(frozen=True)
+class OutOfSampleSkill:
+    """How the shipped out-of-sample check's predictions did (``calibration/oos/oos_prediction.csv``): the refit on
+    information up to ``first_year - 1`` predicting the held-out values of ``first_year``..``last_year``."""
+
+    targets: int  # held-out values the model predicted
+    coverage: float  # share of them inside the 90% predictive band
+    median_error: float  # median |relative error| of the predictive median
+    first_year: int
+    last_year: int
+
+
+def out_of_sample_skill(path: Path | None = None) -> OutOfSampleSkill | None:
+    """The out-of-sample check's coverage and error, read from its table (default ``OOS_PREDICTION``); ``None`` when
+    the table is missing or holds no prediction (a package installed without the repository)."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path if path is not None else OOS_PREDICTION)
+        rows = table[table["status"] == "predicted"]
+        in_band = rows["in_band"].astype(str).str.lower() == "true"
+        errors = rows["rel_error"].astype(float).abs()
+        years = rows["year"].astype(int)
+    except (OSError, KeyError, ValueError, pd.errors.ParserError):
+        return None
+    if rows.empty:
+        return None
+    return OutOfSampleSkill(len(rows), float(in_band.mean()), float(errors.median()), int(years.min()), int(years.max()))

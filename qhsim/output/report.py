@@ -22,7 +22,8 @@ from qhsim import data, stats
 from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
 from qhsim.output.numbers import MISSING, decimals, format_fixed, format_nonzero, format_number, format_value
-from qhsim.output.observed import ObservedSource, calibration_targets, observed_points, observed_source
+from qhsim.output.observed import (ObservedSource, calibration_targets, observed_points, observed_source,
+                                  out_of_sample_skill)
 from qhsim.results import PROVINCE, RunResult
 from qhsim.stats import WEIGHT
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
@@ -82,6 +83,25 @@ def prefecture_anchor_note(lang: str = "both") -> str:
     en = (f"Prefecture values: {names['fitted'][1] or 'none'}'s 2020 values are fitted to observed data; "
           f"{names['others'][1]} have no observed value and are model estimates (firm location, sector mix and "
           "assumed firm sizes: qhsim/data/geography.toml).")
+    return in_language(zh, en, lang)
+
+
+def band_caveat(lang: str = "both") -> str:
+    """Below an ensemble's bands and P(met): what they leave out, with the out-of-sample check's coverage
+    (``qhsim.output.observed.out_of_sample_skill``) where it is there."""
+    zh = "区间与达标概率只反映所运行的各参数组与随机种子之间的差异，不含模型结构误差"
+    en = ("The band and P(met) show only the spread over the runs made (parameter draws and seeds), not the "
+          "model's structural error")
+    skill = out_of_sample_skill()
+    if skill is not None:
+        cov, err = f"{100 * skill.coverage:.0f}%", f"{100 * skill.median_error:.0f}%"
+        held = f"{skill.first_year}–{skill.last_year}" if skill.last_year > skill.first_year else str(skill.first_year)
+        zh += (f"：以{skill.first_year - 1}年及以前的信息同法校准并预测{held}年时，90%区间只覆盖了{cov}的观测值"
+               f"（预测中位数的误差中位数为{err}）")
+        en += (f": made the same way from information up to {skill.first_year - 1}, the 90% band held {cov} of the "
+               f"observed {held} values (median error of the predictive median {err})")
+    zh += "。请把区间视为不确定性的下限（calibration/oos/oos_report.md）。"
+    en += ". Read the band as a lower bound on the uncertainty (calibration/oos/oos_report.md)."
     return in_language(zh, en, lang)
 
 
@@ -509,7 +529,7 @@ def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = Tr
             title = f"{region_label(region, lang)} | {pick('本地目标 own targets', lang)} | {note}"
             sections.append(format_summary(table[table["target"].notna()], title, **options))
     pointer = in_language(*SOURCES_POINTER, lang)
-    lines = [line for text in (prefecture_anchor_note(lang), pointer)
-             for line in (wrap(text, width) if width is not None else [text])]
+    notes = (band_caveat(lang),) * (draws > 1) + (prefecture_anchor_note(lang), pointer)
+    lines = [line for text in notes for line in (wrap(text, width) if width is not None else [text])]
     sections.append("\n".join(_pad(line, max(map(display_width, lines))) for line in lines))
     return "\n\n".join(sections) + "\n"

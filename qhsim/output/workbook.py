@@ -25,8 +25,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qhsim import data
 from qhsim.output.numbers import excel_format
 from qhsim.output.observed import ObservedSource
-from qhsim.output.report import (HEADERS, REPORT_YEARS, indicator_label, observed_mark, prefecture_anchor_note,
-                                 region_label, source_notes)
+from qhsim.output.report import (HEADERS, REPORT_YEARS, band_caveat, indicator_label, observed_mark,
+                                 prefecture_anchor_note, region_label, source_notes)
 from qhsim.output.tables import PUBLIC_COST, by_year, fiscal, headline, ranking
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -129,20 +129,23 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
                 cell.comment = Comment("\n".join(filter(None, [source.reference, source.note()])), "qhsim",
                                        width=420, height=160)
     _widths(ws, [22] * several + [16, 16, 46, 10, 14, 11, 36] + [11] * (len(columns) - 7 - several))
-    _source_notes(ws, table, len(table) + 3, columns.index("label") + 1)
+    below = _source_notes(ws, table, len(table) + 3, columns.index("label") + 1)
+    if "p_met" in table:  # an ensemble: what its bands and P(met) leave out
+        ws.cell(row=below + 1, column=columns.index("label") + 1, value=band_caveat()).font = BOLD
 
 
-def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -> None:
+def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -> int:
     """Below the summary: the restated observed values (marked * in the source column) with their arithmetic and
     those on another definition than the model's (marked †) with how it differs, one row each, e.g. ``* 每万人口发明
-    专利拥有量 ...: 3.12 = 1,848 ... / 592.4万 (2020 census); the plan prints 3.04``."""
+    专利拥有量 ...: 3.12 = 1,848 ... / 592.4万 (2020 census); the plan prints 3.04``. Returns the last row used."""
     notes = source_notes(table)
     if not notes:
-        return
+        return start - 1
     ws.cell(row=start, column=column, value="注：2020实际值说明（*重算值，†口径与模型不同） Notes on observed 2020 "
             "values (* restated, † on another definition than the model's)").font = BOLD
     for i, note in enumerate(notes, start=start + 1):
         ws.cell(row=i, column=column, value=note)
+    return start + len(notes)
 
 
 def _ranking_sheet(wb: Workbook, results: Results) -> None:
