@@ -133,8 +133,8 @@ def Headline():
                         extra += f" · {i18n.text('p_met', L)} {h['p_met']:.0%}"
                     solara.Text(extra, style={"font-size": "12px"})
         if n_draws(run.result.indicators) > 1:
-            solara.Text(i18n.text("band_lower_bound", L), style={"font-size": "12px", "color": "#8a4b00"},
-                        classes=["qh-band-hint"])
+            solara.Text(i18n.text("band_lower_bound", L), classes=["qh-band-hint"],
+                        style={"font-size": "12px", "color": "#8a4b00", "display": "block"})
         note = i18n.text("from_cache", L) if from_cache else f"{run.seconds:.1f} {i18n.text('seconds', L)}"
         solara.Text(f"{run.request.scenario.run.name} · {note} · {run.key[:8]}",
                     style={"font-size": "12px", "color": "#666"}, classes=["qh-headline"])
