@@ -89,9 +89,9 @@ def prefecture_anchor_note(lang: str = "both") -> str:
 def band_caveat(lang: str = "both") -> str:
     """Below an ensemble's bands and P(met): what they leave out, with the out-of-sample check's coverage
     (``qhsim.output.observed.out_of_sample_skill``) where it is there."""
-    zh = "区间与达标概率只反映所运行的各参数组与随机种子之间的差异，不含模型结构误差"
-    en = ("The band and P(met) show only the spread over the runs made (parameter draws and seeds), not the "
-          "model's structural error")
+    zh = "区间与达标概率只反映所运行的各随机种子（及所抽参数组）之间的差异，不含模型结构误差"
+    en = ("The band and P(met) show only the spread over the runs made (seeds, and parameter draws where drawn), "
+          "not the model's structural error")
     skill = out_of_sample_skill()
     if skill is not None:
         cov, err = f"{100 * skill.coverage:.0f}%", f"{100 * skill.median_error:.0f}%"
