@@ -128,6 +128,11 @@ class QinghaiModel(mesa.Model):
         f.rd_real[:] = rd_plan
         paid = nonzero_rows(grants)
         f.rd_real[paid] = rd_plan[paid] + b.grant_additionality * grants[paid]
+        # talent-programme research money received last year is R&D the host performs now, with a project grant's
+        # additionality (a host that stopped R&D performs none of it); the knowledge step books this year's
+        funded = np.flatnonzero((f.research_funds > 0) & f.rd_active)
+        f.rd_real[funded] += b.grant_additionality * f.research_funds[funded]
+        f.research_funds[:] = 0.0
         f.cols["rd"] = reported_rd(f, pol, f.rd_real, tau, tau_alt, decision["d_use"], b, fte_cost)  # real + relabelled
         np.divide(rd_plan, f.revenue, out=f.rd_int)
         innovate(f, year, self.draws, b)

@@ -133,6 +133,51 @@ def test_switching_clocks_are_spent_and_redrawn_by_switch_number(monkeypatch: py
         assert (f.switch_clock > 0).all() and (f.ip_clock > 0).all()
 
 
+def test_programme_research_money_at_a_host_firm_is_its_r_and_d_next_year(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Talent-programme research money paid to a host firm (the cultivated talent's non-living share, Kunlun project
+    funds) is R&D the firm performs the next year, with a project grant's additionality, as the same money at an
+    institution is the institution's R&D (docs/ODD.md §7.10.2): real R&D = plan + a_g (grants + research funds)."""
+    import qhsim.model as model_module
+    from qhsim.knowledge.talent import TalentSystem
+
+    sc = as_scenario(SCENARIOS / "baseline.toml")
+    m = QinghaiModel(sc.model_copy(update={"run": sc.run.model_copy(update={"scale": 0.25})}))
+    a_g = m.b.grant_additionality
+    seen = {}
+
+    def spy_decide(f, *args, **kwargs):
+        seen.update(funds=f.research_funds.copy(), uid=f.uid.copy())
+        seen["decision"] = out = decide(f, *args, **kwargs)
+        return out
+
+    def spy_grants(*args, **kwargs):
+        seen["grants"] = out = grants(*args, **kwargs)
+        return out
+
+    def spy_talent(self, *args, **kwargs):
+        seen["flows"] = out = talent_step(self, *args, **kwargs)
+        return out
+
+    decide, grants, talent_step = model_module.decide, model_module.ex_ante_grants, TalentSystem.step
+    monkeypatch.setattr(model_module, "decide", spy_decide)
+    monkeypatch.setattr(model_module, "ex_ante_grants", spy_grants)
+    monkeypatch.setattr(TalentSystem, "step", spy_talent)
+    performed = 0.0
+    for _ in range(4):
+        m.step()
+        f, d = m.firms, seen["decision"]
+        assert np.array_equal(f.uid, seen["uid"])
+        active = f.rd_active & d["rd_active"]  # not a start-up the knowledge system made this year
+        expected = d["rd_plan"] + a_g * (seen["grants"] + seen["funds"] * d["rd_active"])
+        assert np.allclose(f.rd_real[active], expected[active], rtol=1e-12, atol=1e-9)
+        performed += float((seen["funds"] * d["rd_active"]).sum())
+        booked = seen["flows"].research_to_firms  # this year's money waits for next year
+        rows = np.searchsorted(f.uid, np.fromiter(booked, dtype=np.int64))
+        assert booked and np.allclose(f.research_funds[rows], list(booked.values()))
+        assert np.count_nonzero(f.research_funds) == len(booked)
+    assert performed > 0
+
+
 def test_one_cost_per_fte_for_talent_and_hte_staff_criterion() -> None:
     """The HTE S&T-staff criterion and the talent system's staff targets use qhsim.macro.cost_per_fte, which is
     behaviour.toml's 2020 value in 2020 and grows with wages (GDP per employed person) after."""

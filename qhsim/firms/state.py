@@ -46,6 +46,7 @@ COLUMNS: dict[str, Any] = {
     "subsidy_l1": np.float64,  # subsidies and rewards received last year
     "subsidy": np.float64,  # received this year
     "voucher": np.bool_,  # holds an innovation voucher this year
+    "research_funds": np.float64,  # talent-programme research money received, performed as R&D next year (万元)
     "hte_until": np.int16,  # last year of a valid HTE certificate (0 = never)
     "hte_since": np.int16,  # year of first HTE certification (0 = never)
     "tbe_until": np.int16,  # provincial tech-based enterprise recognition valid through

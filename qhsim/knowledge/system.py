@@ -249,11 +249,12 @@ class KnowledgeSystem:
         active = np.flatnonzero(f.rd_real > 0)
         emp = self._employers(f, year, bonus, active)
         flows = self.talent.step(year, kpol, kp, draws, emp, wi)
+        # programme research money is R&D performed by the host next year, at an institution as at a firm
         inst.pending_other += flows.research_to_institutions
         if flows.research_to_firms:
             uids = np.fromiter(flows.research_to_firms.keys(), dtype=np.int64)
             money = np.fromiter(flows.research_to_firms.values(), dtype=float)
-            np.add.at(f.knowledge, np.searchsorted(f.uid, uids), money)
+            np.add.at(f.research_funds, np.searchsorted(f.uid, uids), money)
 
         # platforms, spillovers, start-ups, spin-offs (spin-offs move researchers, so before the staff count)
         fv = self._firm_view(f, year, active, certified)
