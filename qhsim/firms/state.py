@@ -36,7 +36,7 @@ COLUMNS: dict[str, Any] = {
     "switches": np.int16,  # R&D starts and stops so far (keys the next switching clock)
     "rd_int": np.float64,  # planned R&D intensity carried between years (partial adjustment state)
     "rd": np.float64,  # reported R&D this year: real R&D plus relabelled spending (qhsim.firms.relabel)
-    "rd_real": np.float64,  # real R&D spending this year (own funds + grants spent on R&D)
+    "rd_real": np.float64,  # real R&D spending this year (own funds + grants and programme research money spent on R&D)
     "rd_l1": np.float64,
     "rd_l2": np.float64,
     "knowledge": np.float64,  # perpetual-inventory R&D stock
