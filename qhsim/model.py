@@ -128,8 +128,9 @@ class QinghaiModel(mesa.Model):
         f.rd_real[:] = rd_plan
         paid = nonzero_rows(grants)
         f.rd_real[paid] = rd_plan[paid] + b.grant_additionality * grants[paid]
-        # talent-programme research money received last year is R&D the host performs now, with a project grant's
-        # additionality (a host that stopped R&D performs none of it); the knowledge step books this year's
+        # talent-programme research money and platform money received last year are R&D the host performs now, with a
+        # project grant's additionality (a host that stopped R&D performs none of it); the knowledge step books this
+        # year's
         funded = np.flatnonzero((f.research_funds > 0) & f.rd_active)
         f.rd_real[funded] += b.grant_additionality * f.research_funds[funded]
         f.research_funds[:] = 0.0

@@ -133,11 +133,13 @@ def test_switching_clocks_are_spent_and_redrawn_by_switch_number(monkeypatch: py
         assert (f.switch_clock > 0).all() and (f.ip_clock > 0).all()
 
 
-def test_programme_research_money_at_a_host_firm_is_its_r_and_d_next_year(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_programme_and_platform_money_at_a_host_firm_is_its_r_and_d_next_year(monkeypatch: pytest.MonkeyPatch) -> None:
     """Talent-programme research money paid to a host firm (the cultivated talent's non-living share, Kunlun project
-    funds) is R&D the firm performs the next year, with a project grant's additionality, as the same money at an
-    institution is the institution's R&D (docs/ODD.md §7.10.2): real R&D = plan + a_g (grants + research funds)."""
+    funds) and platform money (new-platform subsidies, hosts' support) are R&D the firm performs the next year, with a
+    project grant's additionality, as the same money at an institution is the institution's R&D (docs/ODD.md
+    §7.10.2, §7.10.5): real R&D = plan + a_g (grants + last year's research funds)."""
     import qhsim.model as model_module
+    from qhsim.knowledge.platforms import PlatformSystem
     from qhsim.knowledge.talent import TalentSystem
 
     sc = as_scenario(SCENARIOS / "baseline.toml")
@@ -158,11 +160,18 @@ def test_programme_research_money_at_a_host_firm_is_its_r_and_d_next_year(monkey
         seen["flows"] = out = talent_step(self, *args, **kwargs)
         return out
 
-    decide, grants, talent_step = model_module.decide, model_module.ex_ante_grants, TalentSystem.step
+    def spy_platforms(self, year, kpol, kp, draws, fv, *args, **kwargs):
+        out = platform_step(self, year, kpol, kp, draws, fv, *args, **kwargs)
+        seen["platform"] = dict(zip(fv.uid[fv.platform_money > 0].tolist(), fv.platform_money[fv.platform_money > 0]))
+        return out
+
+    decide, grants = model_module.decide, model_module.ex_ante_grants
+    talent_step, platform_step = TalentSystem.step, PlatformSystem.step
     monkeypatch.setattr(model_module, "decide", spy_decide)
     monkeypatch.setattr(model_module, "ex_ante_grants", spy_grants)
     monkeypatch.setattr(TalentSystem, "step", spy_talent)
-    performed = 0.0
+    monkeypatch.setattr(PlatformSystem, "step", spy_platforms)
+    performed, platform_years = 0.0, 0
     for _ in range(4):
         m.step()
         f, d = m.firms, seen["decision"]
@@ -171,11 +180,14 @@ def test_programme_research_money_at_a_host_firm_is_its_r_and_d_next_year(monkey
         expected = d["rd_plan"] + a_g * (seen["grants"] + seen["funds"] * d["rd_active"])
         assert np.allclose(f.rd_real[active], expected[active], rtol=1e-12, atol=1e-9)
         performed += float((seen["funds"] * d["rd_active"]).sum())
-        booked = seen["flows"].research_to_firms  # this year's money waits for next year
+        booked = dict(seen["flows"].research_to_firms)  # this year's money waits for next year
+        for uid, money in seen["platform"].items():
+            booked[uid] = booked.get(uid, 0.0) + money
         rows = np.searchsorted(f.uid, np.fromiter(booked, dtype=np.int64))
-        assert booked and np.allclose(f.research_funds[rows], list(booked.values()))
+        assert seen["flows"].research_to_firms and np.allclose(f.research_funds[rows], list(booked.values()))
         assert np.count_nonzero(f.research_funds) == len(booked)
-    assert performed > 0
+        platform_years += bool(seen["platform"])
+    assert performed > 0 and platform_years > 0
 
 
 def test_one_cost_per_fte_for_talent_and_hte_staff_criterion() -> None:

@@ -36,7 +36,7 @@ COLUMNS: dict[str, Any] = {
     "switches": np.int16,  # R&D starts and stops so far (keys the next switching clock)
     "rd_int": np.float64,  # planned R&D intensity carried between years (partial adjustment state)
     "rd": np.float64,  # reported R&D this year: real R&D plus relabelled spending (qhsim.firms.relabel)
-    "rd_real": np.float64,  # real R&D spending this year (own funds + grants and programme research money spent on R&D)
+    "rd_real": np.float64,  # real R&D spending this year (own funds, grants, programme and platform money)
     "rd_l1": np.float64,
     "rd_l2": np.float64,
     "knowledge": np.float64,  # perpetual-inventory R&D stock
@@ -46,7 +46,7 @@ COLUMNS: dict[str, Any] = {
     "subsidy_l1": np.float64,  # subsidies and rewards received last year
     "subsidy": np.float64,  # received this year
     "voucher": np.bool_,  # holds an innovation voucher this year
-    "research_funds": np.float64,  # talent-programme research money received, performed as R&D next year (万元)
+    "research_funds": np.float64,  # talent-programme and platform money received, performed as R&D next year (万元)
     "hte_until": np.int16,  # last year of a valid HTE certificate (0 = never)
     "hte_since": np.int16,  # year of first HTE certification (0 = never)
     "tbe_until": np.int16,  # provincial tech-based enterprise recognition valid through

@@ -249,7 +249,8 @@ class KnowledgeSystem:
         active = np.flatnonzero(f.rd_real > 0)
         emp = self._employers(f, year, bonus, active)
         flows = self.talent.step(year, kpol, kp, draws, emp, wi)
-        # programme research money is R&D performed by the host next year, at an institution as at a firm
+        # programme research money and platform money are R&D performed by the host next year, at an institution
+        # (pending_other) as at a firm (research_funds)
         inst.pending_other += flows.research_to_institutions
         if flows.research_to_firms:
             uids = np.fromiter(flows.research_to_firms.keys(), dtype=np.int64)
@@ -259,7 +260,7 @@ class KnowledgeSystem:
         # platforms, spillovers, start-ups, spin-offs (spin-offs move researchers, so before the staff count)
         fv = self._firm_view(f, year, active, certified)
         pflows = self.platforms.step(year, kpol, kp, draws, fv, inst, f.uid)
-        f.knowledge[active] += fv.platform_money
+        f.research_funds[active] += fv.platform_money
         strength = self.platforms.cell_strength(kp)
         cell = f.pref[active].astype(np.int64) * self.n_sec + f.sector[active]
         f.knowledge[active] += pf.spillover_gain(f.rd_real[active], strength[cell], kp)
