@@ -16,13 +16,15 @@ each variant and the baseline with the same seed side by side, year by year, and
      but a different headcount;
    - *market*: firms with the same R&D, revenue and size whose knowledge gain from the technology market (as buyer
      or seller) differs;
-   - *programmes*: firms whose talent-programme research money differs;
+   - *programmes*: firms whose talent-programme research money or platform money (R&D they perform the next
+     year) differs;
    - *vouchers*: firms with the same voucher whose knowledge from the technology services bought with innovation
      vouchers differs (a firm whose voucher differs is the policy acting, not a leak);
-   - *other knowledge*: platform money and spillovers (the rest of the knowledge step's gain);
+   - *other knowledge*: spillovers (the rest of the knowledge step's gain);
    - *patents*: firms with the same real R&D whose valid patent stock differs.
-   For each channel the knowledge it adds is also compared: the sum over firms of |gain in variant − gain in
-   base| (万元), so the channels that inject the most noise into firms' knowledge (and so into their R&D) stand out.
+   For each channel the knowledge it adds (for *programmes* the money) is also compared: the sum over firms of
+   |gain in variant − gain in base| (万元), so the channels that inject the most noise into firms' knowledge and
+   R&D stand out.
 3. **Where R&D drift comes from** — each firm whose real R&D (or R&D status) differs, by what differed first: its
    subsidy or certificate, its knowledge gain from one of the channels above, its knowledge from its own R&D, its
    revenue (sector demand), or nothing visible ("direct": the variant's rules changed its decision — user cost,
@@ -63,7 +65,8 @@ def _model(path: Path, seed: int, scale: float) -> QinghaiModel:
 
 
 class Probe:
-    """Per-year, per-firm knowledge gains of one model's knowledge step, split by channel."""
+    """Per-year, per-firm knowledge gains of one model's knowledge step, split by channel; for *programmes* the
+    programme and platform money booked as next year's R&D (``FirmPopulation.research_funds``)."""
 
     def __init__(self, model: QinghaiModel):
         self.model = model
@@ -78,15 +81,10 @@ class Probe:
             last = model.knowledge.last
             n = len(firms)
             market = np.bincount(last.market.knowledge_to, weights=last.market.knowledge_add, minlength=n)
-            research = np.zeros(n)
-            if last.talent.research_to_firms:
-                uids = np.fromiter(last.talent.research_to_firms.keys(), dtype=np.int64)
-                money = np.fromiter(last.talent.research_to_firms.values(), dtype=float)
-                np.add.at(research, np.searchsorted(firms.uid, uids), money)
             total = firms.knowledge - before
             voucher = last.voucher_knowledge
-            self.gain = {"market": market, "programmes": research, "vouchers": voucher,
-                         "other knowledge": total - market - research - voucher}
+            self.gain = {"market": market, "programmes": firms.research_funds.copy(), "vouchers": voucher,
+                         "other knowledge": total - market - voucher}
             return out
 
         model.knowledge.step = probed
