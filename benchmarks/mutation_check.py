@@ -206,6 +206,17 @@ MUTANTS: tuple[Mutant, ...] = (
       'toml = sorted(p for p in paths if p.parent == Path("data") and p.suffix == ".toml")',
       "toml = []",
       ("tests/test_calibration_claims.py",)),
+    # --- seventeenth session: programme and platform money at host firms is their R&D next year ---------------------
+    M("research_funds_not_performed", "programme and platform money at a host firm is never performed as R&D",
+      "qhsim/model.py",
+      "        f.rd_real[funded] += b.grant_additionality * f.research_funds[funded]\n",
+      "",
+      ("tests/test_model.py",)),
+    M("platform_money_to_knowledge", "a host firm's platform money goes into its knowledge stock, not its R&D",
+      "qhsim/knowledge/system.py",
+      "        f.research_funds[active] += fv.platform_money",
+      "        f.knowledge[active] += fv.platform_money",
+      ("tests/test_model.py",)),
 )
 
 
