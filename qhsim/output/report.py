@@ -529,7 +529,7 @@ def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = Tr
             title = f"{region_label(region, lang)} | {pick('本地目标 own targets', lang)} | {note}"
             sections.append(format_summary(table[table["target"].notna()], title, **options))
     pointer = in_language(*SOURCES_POINTER, lang)
-    notes = (band_caveat(lang),) * (draws > 1) + (prefecture_anchor_note(lang), pointer)
+    notes = ([band_caveat(lang)] if draws > 1 else []) + [prefecture_anchor_note(lang), pointer]
     lines = [line for text in notes for line in (wrap(text, width) if width is not None else [text])]
     sections.append("\n".join(_pad(line, max(map(display_width, lines))) for line in lines))
     return "\n\n".join(sections) + "\n"
