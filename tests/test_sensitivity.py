@@ -220,7 +220,8 @@ def test_charts_name_factors_and_outputs_in_chinese_and_english(tmp_path, calibr
             ticks = [t.get_text() for t in ax.get_yticklabels()]
             assert ticks and all(CJK.search(t) and re.search("[A-Za-z]{3}", t) for t in ticks), ticks
             assert "_" not in " ".join(ticks)  # no code names
-            assert ax.get_title() == sens.output_label(o, sep="\n") and CJK.search(ax.get_title())
+            assert ax.get_title() == sens.output_label(o, sep="\n", name_sep="\n") and CJK.search(ax.get_title())
+            assert max(map(len, ax.get_title().splitlines())) <= 50  # a one-line title was cut off at the figure edge
             assert CJK.search(ax.get_xlabel())
         assert [t.get_text() for t in fig.legends[0].get_texts()] == ["行为参数 behavioural parameter", "政策工具 policy instrument"]
         sens.plt.close(fig)

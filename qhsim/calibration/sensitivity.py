@@ -339,11 +339,12 @@ def factor_label(name: str, kind: str, lang: str = "both", sep: str = " ") -> st
     return name if names is None else in_language(*names, lang, sep)
 
 
-def output_label(output: str, lang: str = "both", sep: str = ", ") -> str:
-    """An output cell ``indicator|region|year`` as ``研发投入强度 R&D expenditure / GDP (%), 青海省 Qinghai Province 2025``."""
+def output_label(output: str, lang: str = "both", sep: str = ", ", name_sep: str = " ") -> str:
+    """An output cell ``indicator|region|year`` as ``研发投入强度 R&D expenditure / GDP (%), 青海省 Qinghai Province 2025``
+    (``name_sep`` between the indicator's Chinese and English names, ``sep`` before the region)."""
     indicator, region, year = output.split("|")
     spec = data.load("indicators").get(indicator)
-    name = indicator if spec is None else f"{in_language(spec['zh'], spec['en'], lang)} ({spec['unit']})"
+    name = indicator if spec is None else f"{in_language(spec['zh'], spec['en'], lang, name_sep)} ({spec['unit']})"
     return f"{name}{sep}{region_label(region, lang)} {year}"
 
 
@@ -425,7 +426,7 @@ def sensitivity_figure(method: str, ok: pd.DataFrame, outputs: list[str], top: i
                 ax.barh(range(len(sub))[::-1], sub["S1"].clip(lower=0), color="none", edgecolor="black", lw=0.6)
             labels = [readable(factor_label(f, k, sep="\n")) for f, k in zip(sub["factor"], sub["kind"])]
             ax.set_yticks(range(len(sub))[::-1], labels, fontsize=7)
-            ax.set_title(readable(output_label(o, sep="\n")), fontsize=8)
+            ax.set_title(readable(output_label(o, sep="\n", name_sep="\n")), fontsize=8)
             ax.set_xlabel(readable("μ*（基本效应）μ* (elementary effect)" if method == "morris"
                                     else "ST（柱）/ S1（框） ST (bars) / S1 (outline)"), fontsize=8)
             ax.tick_params(labelsize=7)
