@@ -171,8 +171,8 @@ def _assumptions(results: Results) -> list[str]:
         items.append("区间为各次运行的5%–95%分位，各次运行按其参数组所代表的后验权重加权 "
                      "Intervals are the 5%–95% quantiles over runs (parameter draws × seeds); "
                      "P(met) is the share of runs meeting the target. Each run weighs what its parameter draw "
-                     "stands for in the posterior, so quantiles and shares are weighted.")
-        items.append(band_caveat())
+                     "stands for in the posterior, so quantiles and shares are weighted (what the intervals leave "
+                     "out: the note below the headline tables).")
     items.append("数据来源见 Sources: qhsim/data/*.toml (every number with unit and source), docs/ODD.md.")
     return items
 
@@ -248,7 +248,8 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
                           "the model's (not comparable), explained below the table."
                           + (f" 仅列出前{MAX_TABLE_DESIGNS}个方案，全部方案见工作簿 Tables for the first {MAX_TABLE_DESIGNS} "
                              "designs only; the workbook has every design." if len(results.designs) > MAX_TABLE_DESIGNS
-                             else "")),
+                             else "")
+                          + (" " + band_caveat() if results.n_draws() > 1 else "")),
         "real_rd": _real_rd_blocks(results),
         "real_rd_note": REAL_RD_NOTE,
         "overview": overview,
