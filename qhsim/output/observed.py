@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from qhsim import data
-from qhsim.calibrated import CALIBRATION_DIR
+from qhsim.calibrated import CALIBRATION_DIR, TARGETS_FILE, target_rows
 from qhsim.errors import warn
 from qhsim.output.lang import in_language
 from qhsim.output.numbers import format_value
@@ -91,8 +91,6 @@ def calibration_targets() -> dict[tuple[str, str], dict[int, dict[str, Any]]]:
     """``{(indicator, region): {year: target row}}`` of the calibration targets with one stated year; empty, with
     one warning, when ``calibration/targets.toml`` is not there (a package installed without the repository). Read
     as plain TOML (``qhsim.calibrated.target_rows``): the output layer does not import ``qhsim.calibration``."""
-    from qhsim.calibrated import TARGETS_FILE, target_rows
-
     if not TARGETS_FILE.is_file():
         warn(f"{TARGETS_FILE}: missing; charts and tables show no observed values from the calibration targets")
         return {}
