@@ -524,6 +524,62 @@ def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, cap
     assert "no_such_parameter" in err and "Traceback" not in err
 
 
+def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_this_code(tmp_path, capsys):
+    """`qhsim calibrate --refit-levels`: the level parameters of the point and of each ensemble draw re-fitted, the
+    ABC-SMC stage (structural draws, weights, [interval], convergence) carried over from the calibration in --out;
+    refused with a one-line error when that calibration is missing or was made for other targets."""
+    import tomllib
+
+    from qhsim.cli import main
+
+    settings = write_problem(tmp_path, TINY_TARGETS, TINY_FREE, max_generations=2, max_evaluations=12,
+                             validation_seeds=[5], validation_scale=0.05,
+                             conditional=["tbe_recognition_probability"], conditional_budget=4, ensemble_refit_budget=3)
+    out = tmp_path / "cal"
+    args = ["calibrate", "--config", "t", "--settings", str(settings), "--out", str(out), "--quiet"]
+    assert main([*args, "--refit-levels"]) == 2  # nothing to re-fit yet
+    assert "calibrated.toml: no calibration whose levels could be re-fitted" in capsys.readouterr().err
+    assert main(args) == 0
+    old = tomllib.loads((out / "calibrated.toml").read_text())
+    old_report = (out / "fit_report.md").read_text()
+    capsys.readouterr()
+    assert main([*args, "--refit-levels"]) == 0
+    new = tomllib.loads((out / "calibrated.toml").read_text())
+    report = (out / "fit_report.md").read_text()
+    assert new["meta"]["abc_stage"].startswith(f"carried over from the calibration of {old['meta']['created']}")
+    for key in ("generations", "final_epsilon", "best_distance", "stop_reason", "evaluations"):
+        assert new["meta"][key] == old["meta"][key]
+    assert new["interval"] == old["interval"]  # the sampler's draws, not the carried ensemble's
+    # the structural parameter keeps the point and every draw; the level parameter was re-fitted from its old value
+    assert new["point"]["start_intercept"] == old["point"]["start_intercept"]
+    k = old["ensemble"]["parameters"].index("start_intercept")
+    assert [d[k] for d in new["ensemble"]["draws"]] == [d[k] for d in old["ensemble"]["draws"]]
+    assert new["ensemble"]["weights"] == old["ensemble"]["weights"]
+    section = report.split("## Conditional fit", 1)[1].split("\n## ", 1)[0]
+    assert "carried calibration's point" in section and "| carried point |" in section
+    row = next(line for line in section.splitlines() if line.startswith("| tbe_recognition_probability |"))
+    assert f"{old['point']['tbe_recognition_probability']:.4g}" in row.split("|")[3]
+    assert f"{new['point']['tbe_recognition_probability']:.4g}" in row.split("|")[4]
+    assert "| ABC-SMC stage | carried over from the calibration of" in report
+    assert "| point, calibration seeds: mean ± sd |" in report
+    # the convergence table is the carried calibration's, said once even after a second refit
+    old_table = old_report.split("## Convergence", 1)[1].split("| generation |", 1)[1].split("\n\n", 1)[0]
+    assert old_table in report and report.count("The ABC-SMC stage was carried over") == 1
+    assert main([*args, "--refit-levels"]) == 0
+    again = (out / "fit_report.md").read_text()
+    assert old_table in again and again.count("The ABC-SMC stage was carried over") == 1
+    capsys.readouterr()
+    # other targets than the posterior was made with: refused, nothing written
+    before = (out / "calibrated.toml").read_bytes()
+    (tmp_path / "targets.toml").write_text(TINY_TARGETS + target_row("hte_count", 150, year=2018, id="w"), encoding="utf-8")
+    assert main([*args, "--refit-levels"]) == 2
+    err = capsys.readouterr().err
+    assert "meta.targets_sha256 is not the hash of" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert (out / "calibrated.toml").read_bytes() == before
+    assert main([*args, "--refit-levels", "--oos"]) == 2
+    assert "cannot be combined with --oos" in capsys.readouterr().err
+
+
 def test_sensitivity_ranks_behaviour_and_policy_factors(tmp_path):
     from qhsim.calibration.sensitivity import load_spec, run_sensitivity, write_sensitivity_report
 

@@ -86,7 +86,7 @@ def prepare(cfg: CalibrationConfig) -> Problem:
 class CalibrationOutcome:
     problem: Problem
     objective: Objective
-    result: AbcResult
+    result: AbcResult | None  # None when the ABC-SMC stage was carried over (``refit_levels``; see ``carried``)
     records: dict[int, dict[str, Any]]
     default_cells: dict[str, list[float]]  # the uncalibrated defaults, for comparison
     validation_cells: dict[str, list[float]] | None  # the point estimate re-run with fresh seeds
@@ -99,6 +99,8 @@ class CalibrationOutcome:
     # heaviest draws re-run on the calibration seeds: the posterior's predictive band
     conditional: ConditionalFit | None = None  # the level parameters re-fitted given the structural median
     draw_fits: list[ConditionalFit] | None = None  # each posterior draw's level parameters re-fitted (the ensemble)
+    carried: dict[str, Any] | None = None  # ``refit_levels``: the earlier calibrated.toml whose posterior was kept
+    point_run: dict[str, Any] | None = None  # ``refit_levels``: the point on the calibration seeds (no best particle)
 
     @property
     def point(self) -> dict[str, float]:
@@ -121,7 +123,13 @@ class CalibrationOutcome:
         return [self.records[i] for i in self.result.final.ids]
 
     def best_record(self) -> dict[str, Any]:
-        return self.records[self.result.best_id]
+        """The best particle's run on the calibration seeds (a carried-over ABC-SMC stage: the point's)."""
+        return self.point_run if self.result is None else self.records[self.result.best_id]
+
+    @property
+    def params(self) -> tuple[FreeParameter, ...]:
+        """The parameters the ABC-SMC sampled."""
+        return self.problem.params
 
 
 def journal_path(cfg: CalibrationConfig) -> Path:
@@ -150,18 +158,10 @@ def rekey_journal(cfg: CalibrationConfig, n: int, workers: int = 1, log=print) -
         f"{problem.header['model'][:12]}")
 
 
-def calibrate(
-    cfg: CalibrationConfig,
-    workers: int = 1,
-    resume: bool = False,
-    progress: bool = True,
-    log=print,
-    write: bool = True,
-) -> CalibrationOutcome:
-    """Run (or, with ``resume``, continue) a calibration; write calibrated.toml and the report to ``cfg.out``."""
-    started = time.perf_counter()
-    problem = prepare(cfg)
-    # preflight at the behaviour.toml defaults: which targets does the model produce at all?
+def preflight(problem: Problem, log=print) -> tuple[Objective, dict[str, list[float]]]:
+    """The objective and the uncalibrated defaults' cells: a run at the behaviour.toml defaults shows which targets
+    the model produces at all (the others are skipped, not faked)."""
+    cfg = problem.cfg
     with Evaluator(problem.spec, cfg.seeds, workers=1, progress=False) as pre:
         t0 = time.perf_counter()
         default_cells = pre.evaluate([(-1, {}, {})])[0]["cells"]
@@ -177,7 +177,21 @@ def calibrate(
     )
     if skipped:
         log("not yet modelled (skipped): " + ", ".join(skipped))
+    return objective, default_cells
 
+
+def calibrate(
+    cfg: CalibrationConfig,
+    workers: int = 1,
+    resume: bool = False,
+    progress: bool = True,
+    log=print,
+    write: bool = True,
+) -> CalibrationOutcome:
+    """Run (or, with ``resume``, continue) a calibration; write calibrated.toml and the report to ``cfg.out``."""
+    started = time.perf_counter()
+    problem = prepare(cfg)
+    objective, default_cells = preflight(problem, log)
     header = problem.header
     records: dict[int, dict[str, Any]] = {}
     with Journal(journal_path(cfg), header, resume=resume) as journal, Evaluator(
@@ -211,24 +225,128 @@ def calibrate(
             point = conditional.point
             if cfg.ensemble_refit_budget:
                 draw_fits = refit_draws(problem, objective, posterior, ev, log)
-        # the report's predictive band: the heaviest draws on the calibration seeds, as the ensemble holds them (a
-        # re-fitted draw's best point is journaled, so it is not run again)
-        rows = posterior.heaviest(POSTERIOR_RUNS)
-        draws = [draw_fits[r].point if draw_fits else posterior.point(problem.params, r) for r in rows]
-        runs = ev.evaluate([(-1000 - k, th, {}) for k, th in enumerate(draws)], desc="posterior draws")
-        posterior_runs = [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
+        posterior_runs = predictive_runs(problem, posterior, draw_fits, ev)
         computed = ev.computed + computed_conditional
     validation = validate(problem, point, workers, progress, log)
-    responses = None
-    if evidence:
-        from qhsim.calibration.responses import RESPONSE_SEEDS, policy_responses
-
-        log(f"policy responses: paired experiments with {len(RESPONSE_SEEDS)} seeds at full scale")
-        responses = policy_responses(point, RESPONSE_SEEDS, 1.0, processes)
+    responses = point_responses(point, processes, log) if evidence else None
     outcome = CalibrationOutcome(
         problem, objective, result, records, default_cells, validation, time.perf_counter() - started, computed,
         responses=responses, posterior=posterior, posterior_runs=posterior_runs, conditional=conditional,
         draw_fits=draw_fits,
+    )
+    if write:
+        write_outputs(outcome, log)
+    return outcome
+
+
+def predictive_runs(problem: Problem, posterior: Posterior, draw_fits: list[ConditionalFit] | None,
+                    ev: Evaluator) -> list[tuple[float, dict[str, Any]]]:
+    """The report's predictive band: (weight, record) of the heaviest draws on the calibration seeds, as the
+    ensemble holds them (a re-fitted draw's best point is journaled, so it is not run again)."""
+    rows = posterior.heaviest(POSTERIOR_RUNS)
+    draws = [draw_fits[r].point if draw_fits else posterior.point(problem.params, r) for r in rows]
+    runs = ev.evaluate([(-1000 - k, th, {}) for k, th in enumerate(draws)], desc="posterior draws")
+    return [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
+
+
+def point_responses(point: dict[str, float], processes: int, log=print):
+    """The fit report's policy-response section: paired experiments for the point (qhsim.calibration.responses)."""
+    from qhsim.calibration.responses import RESPONSE_SEEDS, policy_responses
+
+    log(f"policy responses: paired experiments with {len(RESPONSE_SEEDS)} seeds at full scale")
+    return policy_responses(point, RESPONSE_SEEDS, 1.0, processes)
+
+
+def levels_journal_path(cfg: CalibrationConfig) -> Path:
+    return Path(cfg.out) / "journal" / f"{cfg.name}-levels.jsonl"
+
+
+def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dict[str, float]], dict[str, Any]]:
+    """The posterior of the calibration in ``path`` (a calibrated.toml written by ``qhsim calibrate``) as
+    ``refit_levels`` keeps it: the [ensemble]'s weighted draws (columns: the sampled parameters, a conditional one as
+    that calibration's re-fit left it), each draw as a whole parameter vector (the re-fit's start), and the file.
+    Its configuration, targets and free parameters must be the current ones: only the model code may differ."""
+    import tomllib
+
+    from qhsim.errors import InputError
+
+    cfg = problem.cfg
+    if not path.exists():
+        raise InputError(f"{path}: no calibration whose levels could be re-fitted; run `qhsim calibrate --config "
+                         f"{cfg.name}` first")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        meta, ens = doc["meta"], doc["ensemble"]
+        names, draws = list(ens["parameters"]), np.array(ens["draws"], dtype=float)
+        weights, distances = np.array(ens["weights"], dtype=float), np.array(ens["distances"], dtype=float)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: not a calibration written by `qhsim calibrate` ({exc})") from None
+    if meta.get("config") != cfg.name:
+        raise InputError(f"{path}: meta.config is {meta.get('config')!r}; its levels can be re-fitted only with "
+                         f"--config {meta.get('config')}")
+    for key, file in (("targets_sha256", cfg.targets), ("free_parameters_sha256", cfg.free_parameters)):
+        if meta.get(key) != file_sha(file):
+            raise InputError(f"{path}: meta.{key} is not the hash of {file}: the levels can be re-fitted only for the "
+                             "targets and free parameters the posterior was made with; run a full `qhsim calibrate`")
+    everything = [p.name for p in (*problem.params, *problem.level_params)]
+    missing = [n for n in everything if n not in names]
+    if missing or draws.shape != (len(weights), len(names)) or len(distances) != len(weights):
+        raise InputError(f"{path}: [ensemble] lacks parameter {missing[0]}" if missing else
+                         f"{path}: [ensemble] draws, weights and distances do not match in size")
+    rows = [{n: draws[k, names.index(n)] for n in everything} for k in range(len(weights))]
+    integer = {p.name for p in (*problem.params, *problem.level_params) if p.integer}
+    rows = [{n: int(round(v)) if n in integer else float(v) for n, v in row.items()} for row in rows]
+    sampled = [p.name for p in problem.params]
+    posterior = Posterior(
+        sampled, draws[:, [names.index(n) for n in sampled]], weights, list(range(len(weights))), distances,
+        [*meta.get("posterior", []),
+         f"carried over from the calibration of {meta.get('created', '?')} (model commit "
+         f"{str(meta.get('model_commit', ''))[:12] or 'unknown'}): its {len(weights)} weighted draws, the sampled "
+         "parameters' columns as its ensemble holds them (a conditional one as its re-fit left it); no ABC-SMC on "
+         "this model code"],
+    )
+    return posterior, rows, doc
+
+
+def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False, progress: bool = True,
+                 log=print, write: bool = True) -> CalibrationOutcome:
+    """``qhsim calibrate --refit-levels``: the level parameters (``conditional``) of the point and of each ensemble
+    draw re-fitted on the current model code, the structural posterior of the calibration in ``cfg.out`` kept (no
+    ABC-SMC). For a model change that moves levels (an accounting change: what counts as R&D), not the mechanisms
+    the structural parameters carry. Each fit starts where that calibration's left off, with its ridge pulling
+    towards that start; then the validation and the policy responses as in ``calibrate``. Journaled in
+    ``levels_journal_path``."""
+    from qhsim.errors import InputError
+
+    started = time.perf_counter()
+    problem = prepare(cfg)
+    if not cfg.conditional:
+        raise InputError(f"calibration/config.toml: [{cfg.name}] conditional: no level parameters to re-fit "
+                         "(list them to use --refit-levels)")
+    posterior, rows, carried = carried_posterior(problem, Path(cfg.out) / "calibrated.toml")
+    objective, default_cells = preflight(problem, log)
+    for line in posterior.stages:
+        log("posterior: " + line)
+    integer = {p.name for p in (*problem.params, *problem.level_params) if p.integer}
+    start = {n: int(round(v)) if n in integer else float(v) for n, v in carried["point"].items()}
+    processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)
+    with Journal(levels_journal_path(cfg), problem.header, resume=resume) as journal, Evaluator(
+        problem.spec, cfg.seeds, workers=workers, journal=journal, progress=progress
+    ) as ev:
+        with Evaluator(problem.spec, cfg.conditional_seeds or cfg.seeds, workers=workers, journal=journal,
+                       progress=progress) as cev:
+            conditional = fit_levels(problem, objective, posterior, cev, log, start=start)
+            computed = cev.computed
+        draw_fits = refit_draws(problem, objective, posterior, ev, log, starts=rows) if cfg.ensemble_refit_budget else None
+        posterior_runs = predictive_runs(problem, posterior, draw_fits, ev)
+        point_run = ev.evaluate([(-4, conditional.point, {})], desc="point")[0]
+        computed += ev.computed
+    validation = validate(problem, conditional.point, workers, progress, log)
+    outcome = CalibrationOutcome(
+        problem, objective, None, {}, default_cells, validation, time.perf_counter() - started, computed,
+        responses=point_responses(conditional.point, processes, log) if write else None, posterior=posterior,
+        posterior_runs=posterior_runs, conditional=conditional, draw_fits=draw_fits, carried=carried,
+        point_run=point_run,
     )
     if write:
         write_outputs(outcome, log)
@@ -289,19 +407,20 @@ def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev:
 
 
 def refit_draws(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator,
-                log=print) -> list[ConditionalFit]:
+                log=print, starts: list[dict[str, float]] | None = None) -> list[ConditionalFit]:
     """Each posterior draw's level parameters re-fitted given its own structural parameters (``fit_levels`` with
     the draw as start, at most ``ensemble_refit_budget`` evaluations with the calibration seeds; an integer
     parameter is first scanned over its whole values, as the budget leaves no room for compass sweeps), so that the
     ensemble projections draw from is made the way the point is: the ABC-SMC's draws fit the targets only within
     its final epsilon, and a levels-stage parameter sits at the default the sampler held it at (a patent
-    propensity trend of 0 against the point's fitted one)."""
+    propensity trend of 0 against the point's fitted one). ``starts``: each draw's start instead (``refit_levels``:
+    the carried draws as the earlier re-fit left them)."""
     cfg = problem.cfg
     fits = []
     log(f"ensemble: the level parameters of each of the {len(posterior.weights)} posterior draws re-fitted given "
         f"its structural parameters ({len(ev.seeds)} seeds, at most {cfg.ensemble_refit_budget} evaluations each)")
     for k in range(len(posterior.weights)):
-        start = {**posterior.point(problem.params, k), **problem.held}
+        start = starts[k] if starts is not None else {**posterior.point(problem.params, k), **problem.held}
         fit = fit_levels(problem, objective, posterior, ev, lambda _: None, start=start,
                          budget=cfg.ensemble_refit_budget, first_id=-(10**9) - 10**5 * k, scan_integers=True)
         log(f"  draw {k}: distance {fit.start_distance:.3g} -> {fit.distance:.3g} ({fit.evaluations} evaluations)")
@@ -321,14 +440,31 @@ def validate(problem: Problem, point: dict[str, float], workers: int, progress: 
         return ev.evaluate([(-2, point, {})], desc="validation")[0]["cells"]
 
 
+ABC_META = ("particles", "generations", "final_epsilon", "best_distance", "stop_reason", "evaluations")
+
+
+def abc_meta(outcome: CalibrationOutcome) -> dict[str, Any]:
+    """calibrated.toml's account of the ABC-SMC stage: this run's, or the carried calibration's (``refit_levels``)
+    with when and on which model code that one ran."""
+    if outcome.result is None:
+        old = outcome.carried["meta"]
+        return {**{k: old[k] for k in ABC_META if k in old},
+                "abc_stage": f"carried over from the calibration of {old.get('created', '?')} (model commit "
+                             f"{str(old.get('model_commit', ''))[:12] or 'unknown'}); its level parameters re-fitted "
+                             "on this model code (qhsim calibrate --refit-levels)"}
+    res = outcome.result
+    return {"particles": outcome.cfg.particles, "generations": len(res.generations),
+            "final_epsilon": res.final.epsilon, "best_distance": res.distances[res.best_id],
+            "stop_reason": res.stop_reason, "evaluations": res.n_evaluations}
+
+
 def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
     from qhsim.calibration.ensemble import write_calibration
     from qhsim.calibration.report import write_report
 
     cfg, res = outcome.cfg, outcome.result
     out = Path(cfg.out)
-    names = [p.name for p in res.params]
-    final = res.final
+    names = [p.name for p in outcome.params]
     posterior = outcome.posterior or final_population(res)
     meta = {
         "method": METHOD,
@@ -336,12 +472,7 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
         "scenario": str(Path(cfg.scenario).name),
         "scale": cfg.scale,
         "seeds": list(cfg.seeds),
-        "particles": cfg.particles,
-        "generations": len(res.generations),
-        "final_epsilon": final.epsilon,
-        "best_distance": res.distances[res.best_id],
-        "stop_reason": res.stop_reason,
-        "evaluations": res.n_evaluations,
+        **abc_meta(outcome),
         "known_by": cfg.known_by if cfg.known_by is not None else "all",
         "targets_fitted": [t.id for t in outcome.objective.active],
         "not_yet_modelled": sorted(outcome.objective.skip),
@@ -353,10 +484,11 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
         "validation_seeds": list(cfg.validation_seeds),
         "vary_population": cfg.vary_population,
         "posterior": list(posterior.stages),
-        "point": "weighted posterior median" + (f"; {outcome.conditional.summary()}" if outcome.conditional else ""),
+        "point": ("weighted posterior median" if outcome.carried is None else "the carried calibration's point")
+        + (f"; {outcome.conditional.summary()}" if outcome.conditional else ""),
     }
     priors = {p.name: {"prior": p.prior, "low": p.low, "high": p.high, "default": p.default,
-                       **({"mean": p.mean, "sd": p.sd} if p.prior == "normal" else {})} for p in res.params}
+                       **({"mean": p.mean, "sd": p.sd} if p.prior == "normal" else {})} for p in outcome.params}
     path = out / "calibrated.toml"
     ensemble = None
     if outcome.draw_fits:
@@ -365,7 +497,8 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
                     np.array([fit.distance for fit in outcome.draw_fits]))
     write_calibration(path, outcome.point, names, posterior.draws, posterior.weights,
                       posterior.source_distances, meta, priors,
-                      held=outcome.problem.held, ensemble=ensemble)
+                      held=outcome.problem.held, ensemble=ensemble,
+                      intervals=outcome.carried["interval"] if outcome.carried is not None else None)
     outcome.files["calibrated"] = path
     outcome.files.update(write_report(outcome))
     log(f"wrote {path} and {outcome.files.get('report')}")

@@ -26,7 +26,7 @@ def _executor(args: argparse.Namespace):
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from qhsim.calibration.calibrate import calibrate, journal_path
+    from qhsim.calibration.calibrate import calibrate, journal_path, levels_journal_path, refit_levels
     from qhsim.calibration.oos import oos_config
     from qhsim.calibration.settings import load_config
 
@@ -39,10 +39,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         cfg = cfg.with_(seeds=args.seeds)
     workers = _executor(args)
     progress = not args.quiet and sys.stderr.isatty()
+    if args.refit_levels and (args.oos or args.rekey is not None):
+        raise InputError(f"qhsim calibrate: --refit-levels re-fits the calibration in {cfg.out}; it cannot be "
+                         f"combined with {'--oos' if args.oos else '--rekey'}")
     own = oos_config(cfg) if args.oos else cfg  # the configuration whose journal this invocation uses
-    if args.report_only and not journal_path(own).exists():
-        raise InputError(f"{journal_path(own)}: no journal to report from; run `qhsim calibrate --config {cfg.name}"
-                         f"{' --oos' if args.oos else ''}` first")
+    journal = levels_journal_path(own) if args.refit_levels else journal_path(own)
+    if args.report_only and not journal.exists():
+        raise InputError(f"{journal}: no journal to report from; run `qhsim calibrate --config {cfg.name}"
+                         f"{' --oos' if args.oos else ''}{' --refit-levels' if args.refit_levels else ''}` first")
     resume = args.resume or args.report_only
     if args.rekey is not None:
         from qhsim.calibration.calibrate import rekey_journal
@@ -55,10 +59,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         res = out_of_sample(cfg, workers=workers, resume=resume, progress=progress, log=_log)
         print(f"out-of-sample report: {res.files['report']}")
         return 0
-    outcome = calibrate(cfg, workers=workers, resume=resume, progress=progress, log=_log)
+    outcome = (refit_levels if args.refit_levels else calibrate)(cfg, workers=workers, resume=resume,
+                                                                progress=progress, log=_log)
     print(f"calibrated parameters: {outcome.files['calibrated']}")
     print(f"fit report: {outcome.files['report']}")
-    print(f"journal: {journal_path(cfg)}")
+    print(f"journal: {journal}")
     return 0
 
 
@@ -101,6 +106,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     cal.add_argument("--rekey", type=at_least(1), metavar="N",
                      help="carry the journal (with --oos: the out-of-sample one) over to changed model code: re-run N "
                           "random evaluations and, if all are bit-identical, accept the new model fingerprint")
+    cal.add_argument("--refit-levels", action="store_true",
+                     help="keep the structural posterior of the calibration in the output folder and re-fit only the "
+                          "level parameters (point and ensemble) on the current model code: no ABC-SMC; for a model "
+                          "change that moves levels, not mechanisms (calibration/README.md)")
     cal.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
     cal.set_defaults(func=cmd_calibrate)

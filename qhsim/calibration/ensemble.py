@@ -94,13 +94,15 @@ def write_calibration(
     priors: dict[str, dict[str, Any]],
     held: dict[str, float] | None = None,
     ensemble: tuple[list[str], np.ndarray, np.ndarray] | None = None,
+    intervals: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """``draws`` (columns ``names``) with ``weights`` give the intervals and, unless ``ensemble`` is given, the
     ensemble. ``held``: parameters the sampler held fixed (stage "levels"): no interval; a constant column of that
     ensemble, so that every draw is a parameter vector the ABC-SMC evaluated. ``ensemble``: (names, draws,
-    distances) of the draws with their level parameters re-fitted (``calibrate.refit_draws``), same weights."""
-    interval = {}
-    for k, name in enumerate(names):
+    distances) of the draws with their level parameters re-fitted (``calibrate.refit_draws``), same weights.
+    ``intervals``: [interval] as given (``calibrate.refit_levels`` carries the earlier file's: its sampler's draws)."""
+    interval = dict(intervals) if intervals is not None else {}
+    for k, name in enumerate(names if intervals is None else ()):
         q05, q50, q95 = weighted_quantiles(draws[:, k], weights, (0.05, 0.5, 0.95))
         interval[name] = {"p05": q05, "median": q50, "p95": q95, **priors.get(name, {})}
     if ensemble is not None:

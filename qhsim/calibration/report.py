@@ -162,26 +162,31 @@ def parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray,
     plt.close(fig)
 
 
-def conditional_lines(fit, params) -> list[str]:
+def conditional_lines(fit, params, carried: bool = False) -> list[str]:
     """Section "Conditional fit": the level parameters before (posterior median; the default of a parameter of
-    stage "levels", which the ABC-SMC held fixed) and after (``calibration.conditional``)."""
+    stage "levels", which the ABC-SMC held fixed; ``carried``: the carried calibration's point) and after
+    (``calibration.conditional``)."""
     by_name = {p.name: p for p in params}
     summary = fit.summary()
+    given = ("Starting from the carried calibration's point (its level parameters as its own conditional fit left "
+             "them, on the model code of then), the level parameters below were re-estimated on this model code, "
+             "the other parameters held, by " if carried else
+             "Given the posterior median of the other parameters, the level parameters below were re-estimated by ")
     L = ["", "## Conditional fit 条件拟合", "",
-         "Given the posterior median of the other parameters, the level parameters below were re-estimated by "
+         given +
          f"minimising the same distance with seeds {', '.join(map(str, fit.seeds))} (`qhsim.calibration.conditional`; "
          f"configuration keys `conditional`, `conditional_seeds`). {summary[0].upper()}{summary[1:]}.", ""]
-    if any(by_name[name].stage == "levels" for name in fit.names):
+    if any(by_name[name].stage == "levels" for name in fit.names) and not carried:
         L += ["A parameter marked *levels* has `stage = \"levels\"` in calibration/free_parameters.toml: the ABC-SMC held "
               "it at its data-file default and only this fit estimates it (its ridge unit is the prior's sd, not a "
               "posterior sd).", ""]
-    L += ["| parameter | prior range | posterior median | conditional fit | change in prior-range units |",
-          "|---|---|---|---|---|"]
+    L += [f"| parameter | prior range | {'carried point' if carried else 'posterior median'} | conditional fit | "
+          "change in prior-range units |", "|---|---|---|---|---|"]
     for name in fit.names:
         p = by_name[name]
         a, b = fit.start[name], fit.point[name]
         move = float(p.to_unit(b) - p.to_unit(a))
-        before = f"{a:.4g} (*levels*: the default)" if p.stage == "levels" else f"{a:.4g}"
+        before = f"{a:.4g} (*levels*: the default)" if p.stage == "levels" and not carried else f"{a:.4g}"
         L.append(f"| {name} | [{p.low:g}, {p.high:g}] | {before} | {b:.4g} | {move:+.2f} |")
     L.append("")
     return L
@@ -375,11 +380,44 @@ def reclassify_report(report: Path, calibration: Path, targets: Path) -> None:
     write_atomic(Path(report), text)
 
 
+def convergence_lines(res, files: dict[str, Path]) -> list[str]:
+    """Section "Convergence": the ABC-SMC's generations."""
+    L = ["## Convergence", "", f"![convergence]({files['convergence_png'].name})", "",
+         "| generation | epsilon | proposed | acceptance | ESS | best distance | median distance |",
+         "|---|---|---|---|---|---|---|"]
+    for g in res.generations:
+        d = g.distances[np.isfinite(g.distances)]
+        L.append(
+            f"| {g.t} | {fmt(g.epsilon, 4)}{' (relaxed)' if g.relaxed else ''} | {g.proposed} | {g.acceptance:.2f} | {g.ess:.0f} | "
+            f"{fmt(float(d.min()) if d.size else math.inf, 4)} | {fmt(float(np.median(d)) if d.size else math.inf, 4)} |"
+        )
+    L.append("")
+    return L
+
+
+def carried_convergence(report: Path, abc: dict[str, Any]) -> list[str]:
+    """Section "Convergence" of a carried ABC-SMC stage (``calibrate.refit_levels``): the carried calibration's, read
+    from its report (about to be overwritten), which was written next to its calibrated.toml."""
+    text = report.read_text(encoding="utf-8") if report.exists() else ""
+    at = text.find("## Convergence")
+    if at < 0:
+        return ["## Convergence", "", f"The ABC-SMC stage was {abc['abc_stage']}; its report ({report.name}) was not "
+                "found, so its generations are not repeated here.", ""]
+    end = text.find("\n## ", at + 1)
+    section = text[at:end if end >= 0 else len(text)].rstrip("\n").split("\n")
+    note = f"The ABC-SMC stage was {abc['abc_stage']}: its generations, as its report gave them."
+    kept = "\n".join(line for line in section[1:] if not line.startswith("The ABC-SMC stage was "))  # a refit's
+    return [section[0], "", note, "", kept.strip("\n"), ""]
+
+
 def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[str, Path]:
+    from qhsim.calibration.calibrate import abc_meta
+
     cfg, res, obj = outcome.cfg, outcome.result, outcome.objective
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    final = res.final
+    abc = abc_meta(outcome)
+    best_label = "best particle" if res is not None else "point"  # a carried ABC-SMC stage has no best particle here
     band = population_band(obj, *outcome.predictive())
     best = outcome.best_record()
     fits = obj.fits(best["cells"])
@@ -395,9 +433,12 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         "convergence_png": out / f"{name}_convergence.png",
     }
     fit_figure(files["fit_png"], fits, band, f"calibration '{cfg.name}': simulated 2015-2020 path vs targets", val_fits)
-    parameter_figure(files["parameters_png"], res.params, draws, weights, point,
+    parameter_figure(files["parameters_png"], outcome.params, draws, weights, point,
                      f"posterior on the prior range ({len(posterior.stages)} steps: see the fit report)")
-    convergence_figure(files["convergence_png"], res)
+    if res is not None:
+        convergence_figure(files["convergence_png"], res)
+    else:  # the carried calibration's chart stays (its ABC-SMC stage is this calibration's)
+        del files["convergence_png"]
 
     L: list[str] = []
     L.append(f"# Calibration fit report 校准拟合报告 — configuration `{cfg.name}`")
@@ -418,13 +459,16 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
          else "olcm: optimal local covariance per particle (Filippi et al. 2013)"),
         ("targets in the objective", f"{len(obj.active)} of {len(obj.targets)} ({len(obj.skip)} not yet modelled)"),
         ("information used", "all targets" if cfg.known_by is None else f"targets known by {cfg.known_by}"),
-        ("generations", len(res.generations)),
-        ("evaluations (runs)", f"{res.n_evaluations} ({res.n_evaluations * len(cfg.seeds)})"),
-        ("final epsilon", fmt(final.epsilon)),
-        ("best distance (best particle)", fmt(res.distances[res.best_id])),
-        ("point estimate", "weighted median of each parameter of the posterior (the model's default; how the posterior was made: section Posterior; validated below)"
-         + ("; its level parameters re-fitted given the others (section Conditional fit)" if outcome.conditional else "")),
-        ("stopped because", res.stop_reason),
+        *((("ABC-SMC stage", abc["abc_stage"]),) if "abc_stage" in abc else ()),
+        ("generations", abc["generations"]),
+        ("evaluations (runs)", f"{abc['evaluations']} ({abc['evaluations'] * len(cfg.seeds)})"),
+        ("final epsilon", fmt(abc["final_epsilon"])),
+        ("best distance (best particle)", fmt(abc["best_distance"])),
+        ("point estimate", ("weighted median of each parameter of the posterior (the model's default; how the posterior was made: section Posterior; validated below)"
+                            + ("; its level parameters re-fitted given the others (section Conditional fit)" if outcome.conditional else ""))
+         if res is not None else "the carried calibration's point (its posterior's weighted median) with its level parameters "
+         "re-fitted on this model code (the model's default; sections Posterior and Conditional fit; validated below)"),
+        ("stopped because", abc["stop_reason"]),
         ("validation", f"point estimate re-run with {len(cfg.validation_seeds)} fresh seeds at scale {val_scale:g}" if val_fits else "none configured"),
         ("wall time of this invocation", f"{outcome.seconds:.0f} s ({outcome.computed} evaluations run, the rest from the journal)"),
     ]
@@ -436,7 +480,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
                                  and val_fits[f.target.id].status == "fit" else f) for f in fits}
     rel = {tid: jf.rel_error for tid, jf in judged_fits.items() if jf.status == "fit"}
     # what this calibration estimated: the sampled parameters and the conditional fit's "levels"-stage ones
-    estimated = {p.name for p in res.params} | set(outcome.conditional.names if outcome.conditional else ())
+    estimated = {p.name for p in outcome.params} | set(outcome.conditional.names if outcome.conditional else ())
     L.extend(classification_lines(obj.targets, estimated, {t.id for t in obj.active}, rel,
                                   "judged on the validation runs" if val_fits else "judged on the calibration seeds"))
     L.append("")
@@ -447,7 +491,9 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     judge = "validation (fresh seeds)" if val_fits else "calibration seeds"
     L.append(
         f"Criterion (issue #4): calibrated 2020 mean within {FIT_BAR:.0%} of the observed value, judged on the "
-        f"{judge}. The calibration-seed column is the best particle (minimum distance) on the seeds the estimator saw; "
+        f"{judge}. The calibration-seed column is the "
+        + ("best particle (minimum distance)" if res is not None else "point estimate (the ABC-SMC stage was carried over)")
+        + " on the seeds the estimator saw; "
         "the validation mean re-runs the point estimate (the posterior median, another parameter point) with seeds it "
         "never saw (at the validation scale), so it carries no seed selection. A gap between the two columns is "
         "therefore not a scale effect unless both scales agree at one parameter point (calibration/README.md). "
@@ -458,7 +504,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     )
     L.append("")
     L.append(
-        "| indicator | how met | observed | best particle, calibration seeds: mean ± sd | validation: mean ± sd | rel. error | within 5% | "
+        f"| indicator | how met | observed | {best_label}, calibration seeds: mean ± sd | validation: mean ± sd | rel. error | within 5% | "
         "posterior 5–95% | uncalibrated defaults |"
     )
     L.append("|---|---|---|---|---|---|---|---|---|")
@@ -546,8 +592,11 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     L.append("")
     L.append("| parameter | prior | behaviour.toml | point estimate | posterior median | 90% interval | interval / prior width |")
     L.append("|---|---|---|---|---|---|---|")
-    for k, p in enumerate(res.params):
-        q05, q50, q95 = weighted_quantiles(draws[:, k], weights, (0.05, 0.5, 0.95))
+    for k, p in enumerate(outcome.params):
+        if outcome.carried is not None:  # the carried calibration's sampler's draws, as calibrated.toml keeps them
+            q05, q50, q95 = (outcome.carried["interval"][p.name][q] for q in ("p05", "median", "p95"))
+        else:
+            q05, q50, q95 = weighted_quantiles(draws[:, k], weights, (0.05, 0.5, 0.95))
         width = (q95 - q05) / (p.high - p.low)
         L.append(
             f"| {p.name} | {_prior_label(p)} | {p.default:g} | {point[p.name]:.4g} | {q50:.4g} | "
@@ -565,7 +614,8 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     L.append("")
     L.extend(posterior_lines(posterior))
     if outcome.conditional is not None:
-        L.extend(conditional_lines(outcome.conditional, (*res.params, *outcome.problem.level_params)))
+        L.extend(conditional_lines(outcome.conditional, (*outcome.params, *outcome.problem.level_params),
+                                   carried=outcome.carried is not None))
     if outcome.draw_fits:
         L.extend(draw_fit_lines(outcome.draw_fits, posterior.weights, outcome.conditional))
 
@@ -575,19 +625,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         L.extend(section_lines(outcome.responses, RESPONSE_SEEDS, 1.0, "The point estimate"))
 
     # ---- convergence
-    L.append("## Convergence")
-    L.append("")
-    L.append(f"![convergence]({files['convergence_png'].name})")
-    L.append("")
-    L.append("| generation | epsilon | proposed | acceptance | ESS | best distance | median distance |")
-    L.append("|---|---|---|---|---|---|---|")
-    for g in res.generations:
-        d = g.distances[np.isfinite(g.distances)]
-        L.append(
-            f"| {g.t} | {fmt(g.epsilon, 4)}{' (relaxed)' if g.relaxed else ''} | {g.proposed} | {g.acceptance:.2f} | {g.ess:.0f} | "
-            f"{fmt(float(d.min()) if d.size else math.inf, 4)} | {fmt(float(np.median(d)) if d.size else math.inf, 4)} |"
-        )
-    L.append("")
+    L.extend(convergence_lines(res, files) if res is not None else carried_convergence(out / f"{name}.md", abc))
     if obj.skip:
         L.append("## Not yet modelled")
         L.append("")
