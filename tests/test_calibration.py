@@ -102,9 +102,9 @@ def test_shipped_calibration_files_are_valid():
     # step and kernel, the same level parameters re-fitted for the point and for each draw
     full, medium = load_config("full"), load_config("medium")
     for key in ("response_candidates", "response_screen_seeds", "evidence_bandwidth", "conditional",
-                "conditional_seeds", "ensemble_refit_budget"):
+                "conditional_seeds", "ensemble_refit_budget", "level_samples"):
         assert getattr(medium, key) == getattr(full, key), key
-    assert full.ensemble_refit_budget > 0
+    assert full.ensemble_refit_budget > 0 and full.level_samples > 0  # bands hold the level parameters' uncertainty
     params = load_free_parameters(load_config("full").free_parameters)
     assert len(params) >= 2
     targets = load_targets(load_config("full").targets)
@@ -534,7 +534,8 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
 
     settings = write_problem(tmp_path, TINY_TARGETS, TINY_FREE, max_generations=2, max_evaluations=12,
                              validation_seeds=[5], validation_scale=0.05,
-                             conditional=["tbe_recognition_probability"], conditional_budget=4, ensemble_refit_budget=3)
+                             conditional=["tbe_recognition_probability"], conditional_budget=4, ensemble_refit_budget=3,
+                             level_samples=2)
     out = tmp_path / "cal"
     args = ["calibrate", "--config", "t", "--settings", str(settings), "--out", str(out), "--quiet"]
     assert main([*args, "--refit-levels"]) == 2  # nothing to re-fit yet
@@ -542,6 +543,15 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     assert main(args) == 0
     old = tomllib.loads((out / "calibrated.toml").read_text())
     old_report = (out / "fit_report.md").read_text()
+    # level samples: [ensemble] holds 2 per re-fitted draw ([ensemble_fits]), each with its draw's structural values
+    fits, samples = old["ensemble_fits"], old["ensemble"]
+    assert len(samples["draws"]) == 2 * len(fits["draws"]) and sorted(set(samples["draw_of"])) == list(range(len(fits["draws"])))
+    k = fits["parameters"].index("start_intercept")
+    assert all(row[k] == fits["draws"][d][k] for row, d in zip(samples["draws"], samples["draw_of"]))
+    j = fits["parameters"].index("tbe_recognition_probability")
+    assert any(row[j] != fits["draws"][d][j] for row, d in zip(samples["draws"], samples["draw_of"]))
+    assert sum(samples["weights"]) == pytest.approx(1.0)
+    assert "### Level samples" in old_report
     capsys.readouterr()
     assert main([*args, "--refit-levels"]) == 0
     new = tomllib.loads((out / "calibrated.toml").read_text())
@@ -553,8 +563,9 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     # the structural parameter keeps the point and every draw; the level parameter was re-fitted from its old value
     assert new["point"]["start_intercept"] == old["point"]["start_intercept"]
     k = old["ensemble"]["parameters"].index("start_intercept")
-    assert [d[k] for d in new["ensemble"]["draws"]] == [d[k] for d in old["ensemble"]["draws"]]
-    assert new["ensemble"]["weights"] == old["ensemble"]["weights"]
+    assert [d[k] for d in new["ensemble_fits"]["draws"]] == [d[k] for d in fits["draws"]]
+    assert new["ensemble_fits"]["weights"] == fits["weights"]
+    assert len(new["ensemble"]["draws"]) == len(samples["draws"])
     section = report.split("## Conditional fit", 1)[1].split("\n## ", 1)[0]
     assert "carried calibration's point" in section and "| carried point |" in section
     row = next(line for line in section.splitlines() if line.startswith("| tbe_recognition_probability |"))
@@ -565,7 +576,8 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     # the convergence table is the carried calibration's, said once even after a second refit
     old_table = old_report.split("## Convergence", 1)[1].split("| generation |", 1)[1].split("\n\n", 1)[0]
     assert old_table in report and report.count("The ABC-SMC stage was carried over") == 1
-    assert main([*args, "--refit-levels"]) == 0
+    assert main([*args, "--refit-levels"]) == 0  # a refit of a refit: the re-fitted draws, not their samples
+    assert len(tomllib.loads((out / "calibrated.toml").read_text())["ensemble_fits"]["draws"]) == len(fits["draws"])
     again = (out / "fit_report.md").read_text()
     assert old_table in again and again.count("The ABC-SMC stage was carried over") == 1
     capsys.readouterr()

@@ -17,6 +17,7 @@ import numpy as np
 from qhsim.calibration.abc_smc import AbcResult, run_abc_smc
 from qhsim.calibration.conditional import PRIOR_SPREAD, ConditionalFit, conditional_fit
 from qhsim.calibration.journal import Journal, rekey
+from qhsim.calibration.level_samples import draw_samples, jacobian_points, laplace_covariance, level_sd
 from qhsim.calibration.objective import Objective, WorkerSpec, modelled_targets
 from qhsim.calibration.parallel import Evaluator
 from qhsim.calibration.posterior import Posterior, evidence_step, final_population
@@ -83,6 +84,17 @@ def prepare(cfg: CalibrationConfig) -> Problem:
 
 
 @dataclass
+class LevelSample:
+    """One row of the ensemble with level samples: a re-fitted draw's level parameters drawn around its re-fit."""
+
+    draw: int  # the re-fitted draw (row of ``draw_fits``) it was drawn around
+    weight: float  # that draw's posterior weight over its number of samples
+    point: dict[str, float]
+    record: dict[str, Any]  # its run on the calibration seeds
+    distance: float
+
+
+@dataclass
 class CalibrationOutcome:
     problem: Problem
     objective: Objective
@@ -101,6 +113,8 @@ class CalibrationOutcome:
     draw_fits: list[ConditionalFit] | None = None  # each posterior draw's level parameters re-fitted (the ensemble)
     carried: dict[str, Any] | None = None  # ``refit_levels``: the earlier calibrated.toml whose posterior was kept
     point_run: dict[str, Any] | None = None  # ``refit_levels``: the point on the calibration seeds (no best particle)
+    samples: list[LevelSample] | None = None  # the re-fitted draws' level parameters sampled (``level_samples``)
+    sample_sd: list[np.ndarray] | None = None  # per re-fitted draw: its level parameters' posterior sd (prior ranges)
 
     @property
     def point(self) -> dict[str, float]:
@@ -225,14 +239,15 @@ def calibrate(
             point = conditional.point
             if cfg.ensemble_refit_budget:
                 draw_fits = refit_draws(problem, objective, posterior, ev, log)
-        posterior_runs = predictive_runs(problem, posterior, draw_fits, ev)
+        samples, sample_sd = sample_levels(problem, objective, posterior, draw_fits, ev, log)
+        posterior_runs = predictive_runs(problem, posterior, draw_fits, ev, samples)
         computed = ev.computed + computed_conditional
     validation = validate(problem, point, workers, progress, log)
     responses = point_responses(point, processes, log) if evidence else None
     outcome = CalibrationOutcome(
         problem, objective, result, records, default_cells, validation, time.perf_counter() - started, computed,
         responses=responses, posterior=posterior, posterior_runs=posterior_runs, conditional=conditional,
-        draw_fits=draw_fits,
+        draw_fits=draw_fits, samples=samples, sample_sd=sample_sd,
     )
     if write:
         write_outputs(outcome, log)
@@ -240,10 +255,14 @@ def calibrate(
 
 
 def predictive_runs(problem: Problem, posterior: Posterior, draw_fits: list[ConditionalFit] | None,
-                    ev: Evaluator) -> list[tuple[float, dict[str, Any]]]:
+                    ev: Evaluator, samples: list[LevelSample] | None = None) -> list[tuple[float, dict[str, Any]]]:
     """The report's predictive band: (weight, record) of the heaviest draws on the calibration seeds, as the
-    ensemble holds them (a re-fitted draw's best point is journaled, so it is not run again)."""
+    ensemble holds them (a re-fitted draw's best point is journaled, so it is not run again; with level samples,
+    the samples of those draws, already run)."""
     rows = posterior.heaviest(POSTERIOR_RUNS)
+    if samples:
+        heaviest = set(rows)
+        return [(s.weight, s.record) for s in samples if s.draw in heaviest]
     draws = [draw_fits[r].point if draw_fits else posterior.point(problem.params, r) for r in rows]
     runs = ev.evaluate([(-1000 - k, th, {}) for k, th in enumerate(draws)], desc="posterior draws")
     return [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
@@ -264,7 +283,8 @@ def levels_journal_path(cfg: CalibrationConfig) -> Path:
 def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dict[str, float]], dict[str, Any]]:
     """The posterior of the calibration in ``path`` (a calibrated.toml written by ``qhsim calibrate``) as
     ``refit_levels`` keeps it: the [ensemble]'s weighted draws (columns: the sampled parameters, a conditional one as
-    that calibration's re-fit left it), each draw as a whole parameter vector (the re-fit's start), and the file.
+    that calibration's re-fit left it; [ensemble_fits] instead when [ensemble] holds level samples), each draw as a
+    whole parameter vector (the re-fit's start), and the file.
     Its configuration, targets and free parameters must be the current ones: only the model code may differ."""
     import tomllib
 
@@ -276,7 +296,7 @@ def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dic
                          f"{cfg.name}` first")
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        meta, ens = doc["meta"], doc["ensemble"]
+        meta, ens = doc["meta"], doc.get("ensemble_fits", doc["ensemble"])  # the re-fitted draws, not their samples
         names, draws = list(ens["parameters"]), np.array(ens["draws"], dtype=float)
         weights, distances = np.array(ens["weights"], dtype=float), np.array(ens["distances"], dtype=float)
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -338,7 +358,8 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
             conditional = fit_levels(problem, objective, posterior, cev, log, start=start)
             computed = cev.computed
         draw_fits = refit_draws(problem, objective, posterior, ev, log, starts=rows) if cfg.ensemble_refit_budget else None
-        posterior_runs = predictive_runs(problem, posterior, draw_fits, ev)
+        samples, sample_sd = sample_levels(problem, objective, posterior, draw_fits, ev, log)
+        posterior_runs = predictive_runs(problem, posterior, draw_fits, ev, samples)
         point_run = ev.evaluate([(-4, conditional.point, {})], desc="point")[0]
         computed += ev.computed
     validation = validate(problem, conditional.point, workers, progress, log)
@@ -346,7 +367,7 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
         problem, objective, None, {}, default_cells, validation, time.perf_counter() - started, computed,
         responses=point_responses(conditional.point, processes, log) if write else None, posterior=posterior,
         posterior_runs=posterior_runs, conditional=conditional, draw_fits=draw_fits, carried=carried,
-        point_run=point_run,
+        point_run=point_run, samples=samples, sample_sd=sample_sd,
     )
     if write:
         write_outputs(outcome, log)
@@ -428,6 +449,43 @@ def refit_draws(problem: Problem, objective: Objective, posterior: Posterior, ev
     return fits
 
 
+def sample_levels(problem: Problem, objective: Objective, posterior: Posterior,
+                  draw_fits: list[ConditionalFit] | None, ev: Evaluator,
+                  log=print) -> tuple[list[LevelSample] | None, list[np.ndarray] | None]:
+    """Each re-fitted draw's continuous level parameters drawn ``level_samples`` times from their conditional
+    posterior (Laplace approximation at the re-fit, ``qhsim.calibration.level_samples``): a Jacobian (one evaluation
+    per parameter, the calibration seeds) and the samples' runs, per draw, journaled; samples from
+    ``numpy.random.default_rng([random_seed, 17, draw])``. ``(None, None)`` when off or without re-fitted draws."""
+    cfg = problem.cfg
+    if not cfg.level_samples or not draw_fits:
+        return None, None
+    params = {p.name: p for p in (*problem.params, *problem.level_params)}
+    cont = [params[n] for n in cfg.conditional if not params[n].integer]
+    sampled = posterior.spread(problem.params)
+    spread = np.array([sampled.get(p.name, PRIOR_SPREAD) for p in cont])
+    total = sum(t.weight for t in objective.active)
+    log(f"level samples: {cfg.level_samples} per re-fitted draw ({len(draw_fits)} draws; a Jacobian of {len(cont)} "
+        f"evaluations each, {len(ev.seeds)} seeds)")
+    samples, sds = [], []
+    for k, fit in enumerate(draw_fits):
+        u0, steps, moved = jacobian_points(fit.point, cont)
+        first = -(2 * 10**9) - 10**5 * k  # labels only: the journal keys by parameters
+        recs = ev.evaluate([(first - j, th, {}) for j, th in enumerate([fit.point, *moved])],
+                           desc=f"level Jacobian, draw {k}")
+        cov = laplace_covariance([objective.residuals(r["cells"]) for r in recs], steps, spread, total)
+        points = draw_samples(fit.point, cont, u0, cov, cfg.level_samples,
+                              np.random.default_rng([cfg.random_seed, 17, k]))
+        runs = ev.evaluate([(first - len(recs) - j, th, {}) for j, th in enumerate(points)],
+                           desc=f"level samples, draw {k}")
+        weight = float(posterior.weights[k]) / cfg.level_samples
+        samples += [LevelSample(k, weight, th, r, objective.distance(r["cells"])) for th, r in zip(points, runs)]
+        sds.append(level_sd(cov))
+        log(f"  draw {k}: level sd (share of the prior range) median {np.median(sds[-1]):.3f}, max "
+            f"{np.max(sds[-1]):.3f}; sample distances {np.median([s.distance for s in samples[-len(points):]]):.3g} "
+            f"(median) against {fit.distance:.3g} at the re-fit")
+    return samples, sds
+
+
 def validate(problem: Problem, point: dict[str, float], workers: int, progress: bool, log=print) -> dict[str, list[float]] | None:
     """Re-run the point estimate with fresh seeds (and the validation scale): the fit without seed selection."""
     cfg = problem.cfg
@@ -438,6 +496,13 @@ def validate(problem: Problem, point: dict[str, float], workers: int, progress: 
     log(f"validation: point estimate with {len(cfg.validation_seeds)} fresh seeds at scale {scale:g}")
     with Evaluator(spec, cfg.validation_seeds, workers=workers, progress=progress) as ev:
         return ev.evaluate([(-2, point, {})], desc="validation")[0]["cells"]
+
+
+def sample_table(outcome: CalibrationOutcome, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """The level samples as calibrated.toml's [ensemble] rows (columns ``names``)."""
+    rows = outcome.samples
+    return (np.array([[s.point[n] for n in names] for s in rows]), np.array([s.weight for s in rows]),
+            np.array([s.distance for s in rows]), [s.draw for s in rows])
 
 
 ABC_META = ("particles", "generations", "final_epsilon", "best_distance", "stop_reason", "evaluations")
@@ -498,7 +563,8 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
     write_calibration(path, outcome.point, names, posterior.draws, posterior.weights,
                       posterior.source_distances, meta, priors,
                       held=outcome.problem.held, ensemble=ensemble,
-                      intervals=outcome.carried["interval"] if outcome.carried is not None else None)
+                      intervals=outcome.carried["interval"] if outcome.carried is not None else None,
+                      samples=sample_table(outcome, ensemble[0]) if outcome.samples and ensemble else None)
     outcome.files["calibrated"] = path
     outcome.files.update(write_report(outcome))
     log(f"wrote {path} and {outcome.files.get('report')}")

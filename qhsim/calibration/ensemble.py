@@ -95,12 +95,16 @@ def write_calibration(
     held: dict[str, float] | None = None,
     ensemble: tuple[list[str], np.ndarray, np.ndarray] | None = None,
     intervals: dict[str, dict[str, Any]] | None = None,
+    samples: tuple[np.ndarray, np.ndarray, np.ndarray, list[int]] | None = None,
 ) -> None:
     """``draws`` (columns ``names``) with ``weights`` give the intervals and, unless ``ensemble`` is given, the
     ensemble. ``held``: parameters the sampler held fixed (stage "levels"): no interval; a constant column of that
     ensemble, so that every draw is a parameter vector the ABC-SMC evaluated. ``ensemble``: (names, draws,
     distances) of the draws with their level parameters re-fitted (``calibrate.refit_draws``), same weights.
-    ``intervals``: [interval] as given (``calibrate.refit_levels`` carries the earlier file's: its sampler's draws)."""
+    ``intervals``: [interval] as given (``calibrate.refit_levels`` carries the earlier file's: its sampler's draws).
+    ``samples``: (draws, weights, distances, draw of each) of the re-fitted draws' level parameters sampled
+    (``qhsim.calibration.level_samples``; columns as ``ensemble``'s): they become [ensemble], what projections draw
+    from, and the re-fitted draws [ensemble_fits]."""
     interval = dict(intervals) if intervals is not None else {}
     for k, name in enumerate(names if intervals is None else ()):
         q05, q50, q95 = weighted_quantiles(draws[:, k], weights, (0.05, 0.5, 0.95))
@@ -115,17 +119,31 @@ def write_calibration(
         draws = np.column_stack([draws, np.tile([float(v) for v in held.values()], (len(draws), 1))]) if held else draws
         how = ("  distances: on the calibration seeds; a parameter of stage \"levels\" keeps in every draw the value\n"
                "  the ABC-SMC held it at.\n")
+    table = {
+        "parameters": list(names),
+        "weights": [float(x) for x in weights],
+        "distances": [float(x) for x in distances],
+        "draws": [[float(x) for x in row] for row in draws],
+    }
     doc = {
         "meta": {"created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **meta},
         "point": {k: float(v) for k, v in point.items()},
         "interval": interval,
-        "ensemble": {
-            "parameters": list(names),
-            "weights": [float(x) for x in weights],
-            "distances": [float(x) for x in distances],
-            "draws": [[float(x) for x in row] for row in draws],
-        },
+        "ensemble": table,
     }
+    if samples is not None:
+        rows, sample_weights, sample_distances, draw_of = samples
+        doc["ensemble"] = {
+            "parameters": list(names),
+            "weights": [float(x) for x in sample_weights],
+            "distances": [float(x) for x in sample_distances],
+            "draw_of": [int(k) for k in draw_of],
+            "draws": [[float(x) for x in row] for row in rows],
+        }
+        doc["ensemble_fits"] = table
+        how += ("  With level samples, [ensemble] holds each re-fitted draw's level parameters sampled around its\n"
+                "  re-fit (draw_of: the row of [ensemble_fits], the re-fitted draws, each sample weighing its draw's\n"
+                "  weight over the samples of that draw).\n")
     header = (
         "Calibrated behavioural parameters 校准参数 — written by `qhsim calibrate`; do not edit by hand.\n"
         "[point]: the weighted posterior median of each parameter, the level parameters re-fitted given the others\n"

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from qhsim.calibration.calibrate import CalibrationOutcome, calibrate  # noqa: E402
+from qhsim.calibration.calibrate import POSTERIOR_RUNS, CalibrationOutcome, calibrate  # noqa: E402
 from qhsim.calibration.ensemble import weighted_quantiles, write_atomic  # noqa: E402
 from qhsim.calibration.objective import Objective, modelled_targets  # noqa: E402
 from qhsim.calibration.report import fmt  # noqa: E402
@@ -122,11 +122,15 @@ def out_of_sample(
 
 def predictive_source(fit: CalibrationOutcome) -> str:
     """What the predictive band is made of, in the report's words."""
-    n = len(fit.posterior_runs) or len(fit.result.final.ids)
     held = len(fit.posterior.weights) if fit.posterior is not None else len(fit.result.final.ids)
+    n = len({s.draw for s in fit.samples}) if fit.samples else len(fit.posterior_runs) or len(fit.result.final.ids)
+    n = min(n, POSTERIOR_RUNS) if fit.samples else n  # the band runs the samples of the heaviest draws
     text = f"the refit's {n} posterior draws" if n == held else f"the refit's {n} heaviest posterior draws (of {held})"
     if fit.cfg.response_candidates:
         text += " (weighed by the policy-response evidence)"
+    if fit.samples:
+        return (text + " with their level parameters re-fitted to the same information and then sampled around the "
+                f"re-fit ({len(fit.samples) // len(fit.draw_fits)} samples per draw), as the shipped ensemble is made")
     if fit.draw_fits:
         return text + " with their level parameters re-fitted to the same information, as the shipped ensemble is made"
     return text + " as the sampler left them"

@@ -220,6 +220,35 @@ def draw_fit_lines(fits: list[ConditionalFit], weights: np.ndarray, point_fit: C
     return L
 
 
+def sample_lines(outcome: CalibrationOutcome) -> list[str]:
+    """The ensemble's level samples (``calibrate.sample_levels``): how far each draw's level parameters spread around
+    its re-fit, and each parameter's range in the samples against the re-fitted draws'."""
+    samples, fits, weights = outcome.samples, outcome.draw_fits, outcome.posterior.weights
+    per_draw = len(samples) // len(fits)
+    names = [n for n in fits[0].names if any(s.point[n] != fits[s.draw].point[n] for s in samples)]
+    L = ["### Level samples 水平参数抽样", "",
+         f"Each re-fitted draw's {len(names)} continuous level parameters drawn {per_draw} times from their conditional "
+         "posterior: the Laplace approximation at the re-fit, the re-fit's loss read as a log-likelihood (each "
+         "target's tolerance one sd) and its ridge as the prior (`qhsim.calibration.level_samples`). `[ensemble]` of "
+         "calibrated.toml holds the samples (each weighing its draw's weight over "
+         f"{per_draw}), `[ensemble_fits]` the re-fitted draws: `--draws` bands and the fit report's posterior band "
+         "hold the level parameters' uncertainty as well. Sd as a share of the prior range.", "",
+         "| draw | weight | level sd: median | max | distance at the re-fit | samples: median distance |",
+         "|---|---|---|---|---|---|"]
+    for k, (fit, sd) in enumerate(zip(fits, outcome.sample_sd)):
+        mine = [s.distance for s in samples if s.draw == k]
+        L.append(f"| {k} | {weights[k]:.3g} | {np.median(sd):.3f} | {np.max(sd):.3f} | {fmt(fit.distance)} | "
+                 f"{fmt(float(np.median(mine)))} |")
+    L += ["", "| parameter | re-fitted draws 5–95% | samples 5–95% |", "|---|---|---|"]
+    w_samples = np.array([s.weight for s in samples])
+    for n in names:
+        a = weighted_quantiles(np.array([f.point[n] for f in fits]), weights, (0.05, 0.95))
+        b = weighted_quantiles(np.array([s.point[n] for s in samples]), w_samples, (0.05, 0.95))
+        L.append(f"| {n} | {fmt(a[0], 4)} – {fmt(a[1], 4)} | {fmt(b[0], 4)} – {fmt(b[1], 4)} |")
+    L.append("")
+    return L
+
+
 def posterior_lines(posterior: Posterior) -> list[str]:
     """How the posterior behind the point estimate was made (``qhsim.calibration.posterior``), with the evidence
     step's candidates if it ran."""
@@ -618,6 +647,8 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
                                    carried=outcome.carried is not None))
     if outcome.draw_fits:
         L.extend(draw_fit_lines(outcome.draw_fits, posterior.weights, outcome.conditional))
+    if outcome.samples:
+        L.extend(sample_lines(outcome))
 
     if outcome.responses is not None:
         from qhsim.calibration.responses import RESPONSE_SEEDS, section_lines

@@ -197,6 +197,7 @@ class CalibrationConfig:
     conditional_seeds: tuple[int, ...] = ()  # ... with these seeds (default: ``seeds``)
     ensemble_refit_budget: int = 0  # re-fit each posterior draw's level parameters too, in at most this many
     # evaluations with ``seeds`` (0: the ensemble keeps the draws as the ABC-SMC sampled them)
+    level_samples: int = 0  # then sample each re-fitted draw's level parameters this many times (level_samples.py)
     kernel: str = "global"  # ABC-SMC perturbation kernel: "global" (Beaumont et al. 2009) or "olcm" (Filippi et al. 2013)
     min_ess_share: float = 0.0  # a generation whose effective sample size falls below this share of the particles ends
     # the run and the one before it is final (its importance weights collapsed: a few particles carry the posterior)
@@ -236,12 +237,13 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "conditional_budget": (int, (1, 10**5)),
     "conditional_seeds": (list, None),
     "ensemble_refit_budget": (int, (0, 10**4)),
+    "level_samples": (int, (0, 1000)),
     "kernel": (str, ("global", "olcm")),
     "min_ess_share": (float, (0.0, 1.0)),
 }
 OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population", "response_candidates",
                  "response_screen_seeds", "evidence_bandwidth", "conditional", "conditional_budget",
-                 "conditional_seeds", "ensemble_refit_budget", "kernel", "min_ess_share")
+                 "conditional_seeds", "ensemble_refit_budget", "level_samples", "kernel", "min_ess_share")
 
 
 def _check_value(path: Path, key: str, value: Any) -> Any:
@@ -339,6 +341,7 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
         conditional_budget=values.get("conditional_budget", CalibrationConfig.conditional_budget),
         conditional_seeds=values.get("conditional_seeds", ()),
         ensemble_refit_budget=values.get("ensemble_refit_budget", 0),
+        level_samples=values.get("level_samples", 0),
         kernel=values.get("kernel", "global"),
         min_ess_share=values.get("min_ess_share", CalibrationConfig.min_ess_share),
         extra=extra,
