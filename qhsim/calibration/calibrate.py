@@ -280,6 +280,12 @@ def levels_journal_path(cfg: CalibrationConfig) -> Path:
     return Path(cfg.out) / "journal" / f"{cfg.name}-levels.jsonl"
 
 
+def as_parameters(problem: Problem, values: dict[str, float]) -> dict[str, float]:
+    """``values`` read from a file as parameter values: whole numbers for an integer free parameter."""
+    integer = {p.name for p in (*problem.params, *problem.level_params) if p.integer}
+    return {n: int(round(v)) if n in integer else float(v) for n, v in values.items()}
+
+
 def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dict[str, float]], dict[str, Any]]:
     """The posterior of the calibration in ``path`` (a calibrated.toml written by ``qhsim calibrate``) as
     ``refit_levels`` keeps it: the [ensemble]'s weighted draws (columns: the sampled parameters, a conditional one as
@@ -313,9 +319,7 @@ def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dic
     if missing or draws.shape != (len(weights), len(names)) or len(distances) != len(weights):
         raise InputError(f"{path}: [ensemble] lacks parameter {missing[0]}" if missing else
                          f"{path}: [ensemble] draws, weights and distances do not match in size")
-    rows = [{n: draws[k, names.index(n)] for n in everything} for k in range(len(weights))]
-    integer = {p.name for p in (*problem.params, *problem.level_params) if p.integer}
-    rows = [{n: int(round(v)) if n in integer else float(v) for n, v in row.items()} for row in rows]
+    rows = [as_parameters(problem, {n: draws[k, names.index(n)] for n in everything}) for k in range(len(weights))]
     sampled = [p.name for p in problem.params]
     posterior = Posterior(
         sampled, draws[:, [names.index(n) for n in sampled]], weights, list(range(len(weights))), distances,
@@ -347,8 +351,7 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
     objective, default_cells = preflight(problem, log)
     for line in posterior.stages:
         log("posterior: " + line)
-    integer = {p.name for p in (*problem.params, *problem.level_params) if p.integer}
-    start = {n: int(round(v)) if n in integer else float(v) for n, v in carried["point"].items()}
+    start = as_parameters(problem, carried["point"])
     processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)
     with Journal(levels_journal_path(cfg), problem.header, resume=resume) as journal, Evaluator(
         problem.spec, cfg.seeds, workers=workers, journal=journal, progress=progress
