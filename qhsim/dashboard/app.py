@@ -23,8 +23,8 @@ from qhsim.errors import InputError
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
 from qhsim.output.report import n_draws
 
-# the ensemble's default parameter draws: in the shipped posterior the 8 heaviest of 15 are then always taken and
-# the weights come within 0.3% of the posterior's answer (calibration/README.md, "Parameter draws")
+# the ensemble's default parameter sets: 9 of the shipped 120 (8 level samples around each of 15 re-fitted draws)
+# reach 7 different draws, each set standing for at most 11% of the weight (calibration/README.md, "Parameter draws")
 ENSEMBLE_DRAWS = 9
 
 lang = solara.reactive("zh")
