@@ -83,6 +83,17 @@ def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: tuple[float, ...]) -> l
     return [float(np.interp(q, cw, x)) for q in qs]
 
 
+def _ensemble_table(names, weights, distances, draws, draw_of=None) -> dict[str, Any]:
+    """An [ensemble]-style table: parameter names, and per row its weight, distance, (draw_of) and values."""
+    return {
+        "parameters": list(names),
+        "weights": [float(x) for x in weights],
+        "distances": [float(x) for x in distances],
+        **({"draw_of": [int(k) for k in draw_of]} if draw_of is not None else {}),
+        "draws": [[float(x) for x in row] for row in draws],
+    }
+
+
 def write_calibration(
     path: Path,
     point: dict[str, float],
@@ -119,12 +130,7 @@ def write_calibration(
         draws = np.column_stack([draws, np.tile([float(v) for v in held.values()], (len(draws), 1))]) if held else draws
         how = ("  distances: on the calibration seeds; a parameter of stage \"levels\" keeps in every draw the value\n"
                "  the ABC-SMC held it at.\n")
-    table = {
-        "parameters": list(names),
-        "weights": [float(x) for x in weights],
-        "distances": [float(x) for x in distances],
-        "draws": [[float(x) for x in row] for row in draws],
-    }
+    table = _ensemble_table(names, weights, distances, draws)
     doc = {
         "meta": {"created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **meta},
         "point": {k: float(v) for k, v in point.items()},
@@ -133,13 +139,7 @@ def write_calibration(
     }
     if samples is not None:
         rows, sample_weights, sample_distances, draw_of = samples
-        doc["ensemble"] = {
-            "parameters": list(names),
-            "weights": [float(x) for x in sample_weights],
-            "distances": [float(x) for x in sample_distances],
-            "draw_of": [int(k) for k in draw_of],
-            "draws": [[float(x) for x in row] for row in rows],
-        }
+        doc["ensemble"] = _ensemble_table(names, sample_weights, sample_distances, rows, draw_of)
         doc["ensemble_fits"] = table
         how += ("  With level samples, [ensemble] holds each re-fitted draw's level parameters sampled around its\n"
                 "  re-fit (draw_of: the row of [ensemble_fits], the re-fitted draws, each sample weighing its draw's\n"
