@@ -61,6 +61,7 @@ class Calibration:
     weights: np.ndarray
     intervals: dict[str, dict[str, float]] = field(default_factory=dict)
     dropped: dict[str, str] = field(default_factory=dict)  # name -> why it is not used
+    draw_of: np.ndarray | None = None  # per row, the posterior draw it is a level sample of (None: rows are draws)
 
     @property
     def available(self) -> int:
@@ -147,6 +148,9 @@ def load_calibration(path: str | Path | None = None) -> Calibration | None:
         raise InputError(f"{path}: ensemble.weights: expected {len(draws)} non-negative weights")
     if len(draws):
         weights = weights / weights.sum()
+    draw_of = np.asarray(ens["draw_of"], dtype=int) if "draw_of" in ens else None
+    if draw_of is not None and len(draw_of) != len(draws):
+        raise InputError(f"{path}: ensemble.draw_of: expected {len(draws)} draw numbers, found {len(draw_of)}")
     behaviour = model_parameters()
     dropped: dict[str, str] = {}
     for name in set(names) | set(point):
@@ -163,6 +167,7 @@ def load_calibration(path: str | Path | None = None) -> Calibration | None:
         path=path, meta=doc.get("meta", {}),
         point={k: _as_param(k, float(v)) for k, v in point.items() if k not in dropped},
         names=names, draws=draws, weights=weights, intervals=doc.get("interval", {}), dropped=dropped,
+        draw_of=draw_of,
     )
 
 

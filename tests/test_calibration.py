@@ -459,6 +459,16 @@ def test_parameter_draws_never_repeat_and_stand_for_the_posterior_weight(tmp_pat
     two = parameter_draws(2, 0, cal).source
     share = re.search(r"holding (\d+)% of the posterior weight", two)
     assert share and int(share.group(1)) in (70, 80)  # the 0.5 draw and one of 0.3, 0.2
+    # rows that are level samples of posterior draws (calibrated.toml's ensemble.draw_of) are named as such
+    text = path.read_text().replace("weights = [", "draw_of = [4, 4, 7]\nweights = [", 1)
+    path.write_text(text)
+    sampled = load_calibration(path)
+    assert list(sampled.draw_of) == [4, 4, 7]
+    assert ("3 of its 3 parameter sets (level samples of 2 of its 2 posterior draws), holding 100% of the posterior "
+            "weight; their runs are weighted by the weight each set stands for") in parameter_draws(3, 0, sampled).source
+    path.write_text(text.replace("draw_of = [4, 4, 7]", "draw_of = [4, 7]"))
+    with pytest.raises(InputError, match=r"calibrated.toml: ensemble.draw_of: expected 3 draw numbers, found 2"):
+        load_calibration(path)
 
 
 def test_projection_stacks_draws_and_seeds_identically_for_any_worker_count(tmp_path):

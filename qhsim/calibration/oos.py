@@ -204,16 +204,21 @@ def write_oos_report(cfg: CalibrationConfig, fit: CalibrationOutcome, table: pd.
             f"{'yes' if r['in_band'] else 'no'} | {r['rel_error']:+.1%} | {fmt(r['point'])} | {r['point_rel_error']:+.1%} | "
             f"{fmt(r['default'])} | {r['default_rel_error']:+.1%} |"
         )
+    narrowed = ""
+    if fit.draw_fits:
+        narrowed = "; re-fitting each draw's level parameters narrows them again" + (
+            ", and sampling them around each re-fit (Laplace approximation) widens them by what this information "
+            "leaves uncertain in them" if fit.samples else
+            ": the band then holds the structural parameters' spread and the seeds' chance, not the level parameters' "
+            "own uncertainty")
     L.append("")
     L.append(
         f"Information up to {info_year} is the end-2018 waypoint (HTE, tech-based enterprises, little giants, patents) and "
         "the yearly paths 2016-2018 (R&D intensity, R&D FTE, invention patents); nothing before 2019 is on the "
         "post-2019 technology-contract definition, so contract turnover is predicted from its prior alone, and no target "
         "before 2020 measures the share of firms with R&D. The refit pins down only the parameters this information "
-        "identifies; the others keep their prior spread, which widens the predictive bands"
-        + ("; re-fitting each draw's level parameters narrows them again: the band then holds the structural "
-           "parameters' spread and the seeds' chance, not the level parameters' own uncertainty" if fit.draw_fits else "")
-        + ". This is the honest measure of predictive skill the in-sample fit cannot give."
+        f"identifies; the others keep their prior spread, which widens the predictive bands{narrowed}. This is the "
+        "honest measure of predictive skill the in-sample fit cannot give."
     )
     files["report"] = out / "oos_report.md"
     write_atomic(files["report"], "\n".join(L) + "\n")

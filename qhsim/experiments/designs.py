@@ -101,8 +101,12 @@ def draws_source(cal: Calibration, rows: np.ndarray, weights: np.ndarray) -> str
     """Where the draws of ``run --draws``, ``compare`` and ``sweep`` come from, the posterior weight they hold, and
     how their runs are weighted (calibration/README.md, "Parameter draws")."""
     held = cal.weights[rows].sum()
-    return (f"{cal.path}: {len(rows)} of its {len(cal.draws)} draws, holding {held:.0%} of the posterior weight; "
-            f"their runs are weighted by the weight each draw stands for ({weights.min():.1%}-{weights.max():.1%})")
+    chosen = f"{len(rows)} of its {len(cal.draws)} draws"
+    if cal.draw_of is not None:  # level samples of the posterior draws (calibration/README.md, "Level samples")
+        chosen = (f"{len(rows)} of its {len(cal.draws)} parameter sets (level samples of "
+                  f"{len(np.unique(cal.draw_of[rows]))} of its {len(np.unique(cal.draw_of))} posterior draws)")
+    return (f"{cal.path}: {chosen}, holding {held:.0%} of the posterior weight; "
+            f"their runs are weighted by the weight each set stands for ({weights.min():.1%}-{weights.max():.1%})")
 
 
 def run_spec(design: Design, theta: dict[str, float] | None, seed: int, scale: float, end_year: int) -> RunSpec:
