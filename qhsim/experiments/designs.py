@@ -102,7 +102,7 @@ def draws_source(cal: Calibration, rows: np.ndarray, weights: np.ndarray) -> str
     how their runs are weighted (calibration/README.md, "Parameter draws")."""
     held = cal.weights[rows].sum()
     chosen = f"{len(rows)} of its {len(cal.draws)} draws"
-    if cal.draw_of is not None:  # level samples of the posterior draws (calibration/README.md, "Level samples")
+    if cal.draw_of is not None:  # level samples of the posterior draws (calibration/README.md, "Parameter draws")
         chosen = (f"{len(rows)} of its {len(cal.draws)} parameter sets (level samples of "
                   f"{len(np.unique(cal.draw_of[rows]))} of its {len(np.unique(cal.draw_of))} posterior draws)")
     return (f"{cal.path}: {chosen}, holding {held:.0%} of the posterior weight; "
