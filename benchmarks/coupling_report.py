@@ -195,8 +195,7 @@ def compare_year(base: QinghaiModel, var: QinghaiModel, tol: float, track: Track
     for k in CAUSES:
         track.delta[k] = track.delta.get(k, 0.0) + float(groups.get(k, 0.0)) / base.scale / 1e4
     track.delta["entry / exit"] = track.delta.get("entry / exit", 0.0) + delta - float(moved.sum()) / base.scale / 1e4
-    moved = moved[moved != 0] / base.scale / 1e4
-    track.per_firm = track.per_firm.add(moved, fill_value=0.0)
+    track.per_firm = track.per_firm.add(moved[moved != 0] / base.scale / 1e4, fill_value=0.0)
     return row
 
 
