@@ -204,13 +204,13 @@ def write_oos_report(cfg: CalibrationConfig, fit: CalibrationOutcome, table: pd.
             f"{'yes' if r['in_band'] else 'no'} | {r['rel_error']:+.1%} | {fmt(r['point'])} | {r['point_rel_error']:+.1%} | "
             f"{fmt(r['default'])} | {r['default_rel_error']:+.1%} |"
         )
-    narrowed = ""
-    if fit.draw_fits:
-        narrowed = "; re-fitting each draw's level parameters narrows them again" + (
-            ", and sampling them around each re-fit (Laplace approximation) widens them by what this information "
-            "leaves uncertain in them" if fit.samples else
-            ": the band then holds the structural parameters' spread and the seeds' chance, not the level parameters' "
-            "own uncertainty")
+    narrowed = ""  # what the ensemble's construction does to the bands
+    if fit.draw_fits and fit.samples:
+        narrowed = ("; re-fitting each draw's level parameters narrows them again, and sampling them around each re-fit "
+                    "(Laplace approximation) widens them by what this information leaves uncertain in them")
+    elif fit.draw_fits:
+        narrowed = ("; re-fitting each draw's level parameters narrows them again: the band then holds the structural "
+                    "parameters' spread and the seeds' chance, not the level parameters' own uncertainty")
     L.append("")
     L.append(
         f"Information up to {info_year} is the end-2018 waypoint (HTE, tech-based enterprises, little giants, patents) and "
