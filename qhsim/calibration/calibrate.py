@@ -18,7 +18,7 @@ from qhsim.calibration.abc_smc import AbcResult, run_abc_smc
 from qhsim.calibration.conditional import PRIOR_SPREAD, ConditionalFit, conditional_fit
 from qhsim.calibration.journal import Journal, rekey
 from qhsim.calibration.level_samples import draw_samples, jacobian_points, laplace_covariance, level_sd
-from qhsim.calibration.objective import Objective, WorkerSpec, modelled_targets
+from qhsim.calibration.objective import Objective, WorkerSpec, loss_text, modelled_targets
 from qhsim.calibration.parallel import Evaluator
 from qhsim.calibration.posterior import Posterior, evidence_step, final_population
 from qhsim.calibration.settings import (
@@ -183,7 +183,7 @@ def preflight(problem: Problem, log=print) -> tuple[Objective, dict[str, list[fl
     per_seed = [{k: v[i] for k, v in default_cells.items()} for i in range(len(cfg.seeds))]
     modelled = modelled_targets(problem.all_targets, per_seed)
     skip = frozenset(t.id for t in problem.targets if t.id not in modelled)
-    objective = Objective(problem.targets, cfg.simulation_error, skip)
+    objective = Objective(problem.targets, cfg.simulation_error, skip, cfg.robust_groups)
     skipped = [t.id for t in problem.targets if t.id in skip]
     log(
         f"calibration '{cfg.name}': {len(problem.params)} free parameters, {len(objective.active)} targets fitted"
@@ -516,12 +516,14 @@ def abc_meta(outcome: CalibrationOutcome) -> dict[str, Any]:
     with when and on which model code that one ran."""
     if outcome.result is None:
         old = outcome.carried["meta"]
-        return {**{k: old[k] for k in ABC_META if k in old},
+        sampled = old.get("abc_robust_groups", old.get("robust_groups", []))
+        return {**{k: old[k] for k in ABC_META if k in old}, "abc_robust_groups": sampled,
                 "abc_stage": f"carried over from the calibration of {old.get('created', '?')} (model commit "
-                             f"{str(old.get('model_commit', ''))[:12] or 'unknown'}); its level parameters re-fitted "
-                             "on this model code (qhsim calibrate --refit-levels)"}
+                             f"{str(old.get('model_commit', ''))[:12] or 'unknown'}; it sampled with "
+                             f"{loss_text(sampled)}); its level parameters re-fitted on this model code "
+                             "(qhsim calibrate --refit-levels)"}
     res = outcome.result
-    return {"particles": outcome.cfg.particles, "generations": len(res.generations),
+    return {"abc_robust_groups": list(outcome.cfg.robust_groups), "particles": outcome.cfg.particles, "generations": len(res.generations),
             "final_epsilon": res.final.epsilon, "best_distance": res.distances[res.best_id],
             "stop_reason": res.stop_reason, "evaluations": res.n_evaluations}
 
@@ -551,6 +553,7 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
         "validation_scale": cfg.validation_scale if cfg.validation_scale is not None else cfg.scale,
         "validation_seeds": list(cfg.validation_seeds),
         "vary_population": cfg.vary_population,
+        "robust_groups": list(cfg.robust_groups),
         "posterior": list(posterior.stages),
         "point": ("weighted posterior median" if outcome.carried is None else "the carried calibration's point")
         + (f"; {outcome.conditional.summary()}" if outcome.conditional else ""),

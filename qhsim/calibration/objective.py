@@ -9,7 +9,12 @@ Distance (a weighted simulated-moments distance, in units of each target's toler
 
     z_i   = (mean over seeds of sim_i  -  observed_i) / sigma_i
     sigma_i^2 = (tolerance_i * |observed_i|)^2  [+ seed variance_i / R   if simulation_error]
-    D     = sqrt( sum_i w_i z_i^2 / sum_i w_i )
+    D     = sqrt( sum_i w_i L(z_i) / sum_i w_i )
+
+L(z) = z^2, except for targets of a *robust* group (``robust_groups`` in calibration/config.toml: the yearly paths,
+whose real years jump by survey coverage that a model without year shocks cannot follow): there a miss beyond the
+tolerance weighs linearly, L(z) = 2|z| - 1 for |z| > 1 (the Huber loss with its threshold at the tolerance, times
+two). Two irregular years then pull the fit by their direction, not by the square of their size.
 
 For a target with several candidate years (``year = [2018, 2019]``) the year with the smallest |z| counts
 (the unknown year is profiled out). Targets whose indicator is not produced by the model (column missing
@@ -93,11 +98,18 @@ def _stats(values: list[float]) -> tuple[float, float, int, tuple[float, ...]]:
 class Objective:
     """Distance between seed-averaged simulated cells and a set of targets."""
 
-    def __init__(self, targets: TargetSet, simulation_error: bool = True, skip: frozenset[str] = frozenset()):
+    def __init__(self, targets: TargetSet, simulation_error: bool = True, skip: frozenset[str] = frozenset(),
+                 robust_groups: tuple[str, ...] = ()):
         self.targets = targets
         self.simulation_error = simulation_error
         self.skip = frozenset(skip)  # ids of targets not produced by the model
         self.active = tuple(t for t in targets if t.id not in self.skip)
+        self.robust_groups = frozenset(robust_groups)  # their targets' misses beyond the tolerance weigh linearly
+
+    def loss(self, fit: TargetFit) -> float:
+        """L(z) of the module docstring: z^2, or 2|z| - 1 beyond the tolerance for a target of a robust group."""
+        z = abs(fit.z)
+        return 2.0 * z - 1.0 if z > 1.0 and fit.target.group in self.robust_groups else z * z
 
     def fits(self, cells: dict[str, list[float]]) -> list[TargetFit]:
         out = []
@@ -120,14 +132,15 @@ class Objective:
         return out
 
     def residuals(self, cells: dict[str, list[float]]) -> np.ndarray:
-        """sqrt(w_i / sum w) * z_i over the active targets (their squared norm is the distance squared; NaN where
-        a target came out NaN)."""
+        """sign(z_i) sqrt(w_i L(z_i) / sum w) over the active targets (their squared norm is the distance squared;
+        NaN where a target came out NaN)."""
         fits = [f for f in self.fits(cells) if f.status != "not_yet_modelled"]
         den = sum(f.target.weight for f in fits)
-        return np.array([math.sqrt(f.target.weight / den) * f.z if f.status == "fit" else math.nan for f in fits])
+        return np.array([math.copysign(math.sqrt(f.target.weight * self.loss(f) / den), f.z) if f.status == "fit"
+                         else math.nan for f in fits])
 
     def distance(self, cells: dict[str, list[float]]) -> float:
-        """D = sqrt(weighted mean of z^2) over active targets; inf if an active target came out NaN."""
+        """D = sqrt(weighted mean of L(z)) over active targets; inf if an active target came out NaN."""
         if not self.active:
             raise InputError(f"{self.targets.path}: no target is produced by the model (all are not yet modelled)")
         num = den = 0.0
@@ -136,9 +149,17 @@ class Objective:
                 continue
             if fit.status == "nan":
                 return math.inf
-            num += fit.target.weight * fit.z**2
+            num += fit.target.weight * self.loss(fit)
             den += fit.target.weight
         return math.sqrt(num / den)
+
+
+def loss_text(robust_groups: tuple[str, ...] | list[str]) -> str:
+    """How the distance weighs a target's miss z (``Objective.loss``), for the report and calibrated.toml."""
+    text = "z² for every target"
+    if robust_groups:
+        text += f" except {', '.join(robust_groups)}: 2|z| − 1 beyond the tolerance (Huber)"
+    return text
 
 
 def modelled_targets(targets: TargetSet, cells_per_seed: list[dict[str, float]]) -> frozenset[str]:

@@ -58,7 +58,8 @@ def out_of_sample(
     modelled = modelled_targets(all_targets, per_seed)
     held = all_targets.select()
     held_ids = {t.id for t in held if t.known_by > info_year}
-    obj = Objective(all_targets, cfg.simulation_error, frozenset(t.id for t in all_targets if t.id not in modelled))
+    obj = Objective(all_targets, cfg.simulation_error, frozenset(t.id for t in all_targets if t.id not in modelled),
+                    cfg.robust_groups)
     pop, weights = fit.predictive()
     pred: dict[str, list[float]] = {}
     for rec in pop:

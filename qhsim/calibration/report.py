@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 
 from qhsim import data  # noqa: E402
 from qhsim.calibration.ensemble import weighted_quantiles, write_atomic  # noqa: E402
-from qhsim.calibration.objective import Objective, TargetFit  # noqa: E402
+from qhsim.calibration.objective import Objective, TargetFit, loss_text  # noqa: E402
 from qhsim.calibration.posterior import Posterior, final_population  # noqa: E402
 from qhsim.calibration.targets import BASES, HEADLINE_BASES, TargetSet  # noqa: E402
 
@@ -488,6 +488,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
          else "olcm: optimal local covariance per particle (Filippi et al. 2013)"),
         ("targets in the objective", f"{len(obj.active)} of {len(obj.targets)} ({len(obj.skip)} not yet modelled)"),
         ("information used", "all targets" if cfg.known_by is None else f"targets known by {cfg.known_by}"),
+        ("loss per target (z: its miss in units of its error scale)", loss_text(cfg.robust_groups)),
         *((("ABC-SMC stage", abc["abc_stage"]),) if "abc_stage" in abc else ()),
         ("generations", abc["generations"]),
         ("evaluations (runs)", f"{abc['evaluations']} ({abc['evaluations'] * len(cfg.seeds)})"),

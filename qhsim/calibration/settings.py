@@ -199,6 +199,7 @@ class CalibrationConfig:
     # evaluations with ``seeds`` (0: the ensemble keeps the draws as the ABC-SMC sampled them)
     level_samples: int = 0  # then sample each re-fitted draw's level parameters this many times (level_samples.py)
     kernel: str = "global"  # ABC-SMC perturbation kernel: "global" (Beaumont et al. 2009) or "olcm" (Filippi et al. 2013)
+    robust_groups: tuple[str, ...] = ()  # target groups whose misses beyond the tolerance weigh linearly (objective.py)
     min_ess_share: float = 0.0  # a generation whose effective sample size falls below this share of the particles ends
     # the run and the one before it is final (its importance weights collapsed: a few particles carry the posterior)
     workers: int = 1
@@ -240,10 +241,12 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "level_samples": (int, (0, 1000)),
     "kernel": (str, ("global", "olcm")),
     "min_ess_share": (float, (0.0, 1.0)),
+    "robust_groups": (tuple, None),
 }
 OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population", "response_candidates",
                  "response_screen_seeds", "evidence_bandwidth", "conditional", "conditional_budget",
-                 "conditional_seeds", "ensemble_refit_budget", "level_samples", "kernel", "min_ess_share")
+                 "conditional_seeds", "ensemble_refit_budget", "level_samples", "kernel", "min_ess_share",
+                 "robust_groups")
 
 
 def _check_value(path: Path, key: str, value: Any) -> Any:
@@ -261,7 +264,8 @@ def _check_value(path: Path, key: str, value: Any) -> Any:
         return value
     if kind is tuple:
         if not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)) or len(set(value)) != len(value):
-            raise InputError(f"{where}: expected a list of distinct free-parameter names")
+            raise InputError(f"{where}: expected a list of distinct "
+                             f"{'target groups' if key == 'robust_groups' else 'free-parameter names'}")
         return tuple(value)
     if kind is list:
         if not (isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
@@ -312,6 +316,14 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
             if p.stage == "levels" and p.name not in values["conditional"]:
                 raise InputError(f"{path}: [{name}] conditional: {p.name!r} is missing (free_parameters.toml gives it "
                                  "stage = \"levels\": only the conditional fit estimates it)")
+    if values.get("robust_groups"):
+        from qhsim.calibration.targets import load_targets
+
+        groups = sorted({t.group for t in load_targets(resolve_path(values["targets"], base))})
+        for group in values["robust_groups"]:
+            if group not in groups:
+                raise InputError(f"{path}: [{name}] robust_groups: {group!r} is not a target group "
+                                 f"(allowed: {', '.join(groups)})")
     return CalibrationConfig(
         name=name,
         scenario=resolve_path(values["scenario"], base),
@@ -344,6 +356,7 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
         level_samples=values.get("level_samples", 0),
         kernel=values.get("kernel", "global"),
         min_ess_share=values.get("min_ess_share", CalibrationConfig.min_ess_share),
+        robust_groups=values.get("robust_groups", ()),
         extra=extra,
     )
 
