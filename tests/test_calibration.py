@@ -174,6 +174,10 @@ def test_bad_config_raises_input_error(tmp_path):
     path = write_problem(tmp_path, TINY_TARGETS, TINY_FREE, scale=2.0)
     with pytest.raises(InputError, match=r"scale = 2.0: outside allowed range \[0.0001, 1\]"):
         load_config("t", path)
+    path = write_problem(tmp_path / "g", TINY_TARGETS, TINY_FREE, robust_groups=["paths"])
+    with pytest.raises(InputError, match=r"config.toml: \[t\] robust_groups: 'paths' is not a target group "
+                                         r"\(allowed: test\)"):
+        load_config("t", path)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -63,6 +63,27 @@ def test_every_observed_value_moves_the_distance():
         assert Objective(other).distance(cells) > 0.0, t.id
 
 
+def test_a_robust_group_weighs_misses_beyond_the_tolerance_linearly():
+    """robust_groups: a yearly-path target's miss of m tolerances adds m^2 up to the tolerance and 2m - 1 beyond it
+    (Huber); a plan target's adds m^2 throughout, as everything does without robust groups. The residuals' squared
+    norm stays the distance squared (the conditional fit's least squares minimises the same loss)."""
+    targets = load_targets(TARGETS)
+    robust = Objective(targets, simulation_error=False, robust_groups=("paths_2016_2020",))
+    squared = Objective(targets, simulation_error=False)
+    cells = on_target_cells(targets)
+    total = sum(t.weight for t in targets)
+    path = next(t for t in targets if t.id == "rd_personnel_fte_2017")
+    plan = next(t for t in targets if t.id == "rd_personnel_per_10k_2020")
+    for t in (path, plan):
+        for m in (0.5, 1.0, 3.0):
+            moved = {**cells, cell_key(t.indicator, t.region, t.years[0]): [t.value * (1 + m * t.tolerance)] * 2}
+            linear = t.group == "paths_2016_2020" and m > 1
+            assert robust.distance(moved) ** 2 * total / t.weight == pytest.approx(2 * m - 1 if linear else m * m)
+            assert squared.distance(moved) ** 2 * total / t.weight == pytest.approx(m * m)
+            assert np.sum(robust.residuals(moved) ** 2) == pytest.approx(robust.distance(moved) ** 2)
+            assert np.nansum(np.sign(robust.residuals(moved))) == 1.0  # the miss keeps its direction
+
+
 def test_extract_cells_reads_each_region_and_year():
     frame = pd.DataFrame({"region": ["province", "haidong", "province"], "year": [2020, 2020, 2019],
                           "hte_count": [218.0, 30.0, 190.0]})
