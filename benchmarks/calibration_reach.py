@@ -57,7 +57,8 @@ def main() -> None:
         first = ev.evaluate([(0, to_theta(params, x0), {})])[0]
         per_seed = [{k: v[i] for k, v in first["cells"].items()} for i in range(len(cfg.seeds))]
         obj = Objective(problem.targets, cfg.simulation_error,
-                        frozenset(t.id for t in problem.targets if t.id not in modelled_targets(problem.targets, per_seed)))
+                        frozenset(t.id for t in problem.targets if t.id not in modelled_targets(problem.targets, per_seed)),
+                        cfg.robust_groups)
         secs = time.perf_counter() - t0
         best_x, best_rec, best_d = x0, first, obj.distance(first["cells"])
         print(f"scale {a.scale:g}, {len(cfg.seeds)} seeds, {len(params)} free parameters; one evaluation {secs:.1f} s wall "
