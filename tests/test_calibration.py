@@ -719,3 +719,16 @@ def test_point_estimate_is_the_weighted_posterior_median():
                     "test", best_id=3)
     assert res.best() == {"a": 9.0, "k": 9}  # the minimum-distance particle
     assert res.point() == {"a": 3.0, "k": 8}  # cumulative weights 0.1, 0.3, 0.7: the median is the third value
+
+
+def test_a_level_refit_names_the_calibration_that_ran_its_abc_smc_stage():
+    """A refit of a refit still names the ABC-SMC run, not the refit it carried (``abc_origin``)."""
+    from qhsim.calibration.calibrate import abc_origin
+
+    fresh = {"created": "2026-12-03T01:45:23Z", "model_commit": "d3461b9613a6ffff"}
+    assert abc_origin(fresh) == "2026-12-03T01:45:23Z (model commit d3461b9613a6)"
+    refit = {"created": "2026-12-03T16:41:33Z", "model_commit": "aad60cb5ff90",
+             "abc_stage": "carried over from the calibration of 2026-12-03T01:45:23Z (model commit d3461b9613a6); "
+                          "its level parameters re-fitted on this model code (qhsim calibrate --refit-levels)"}
+    assert abc_origin(refit) == "2026-12-03T01:45:23Z (model commit d3461b9613a6)"
+    assert abc_origin({**refit, "abc_origin": "elsewhere"}) == "elsewhere"

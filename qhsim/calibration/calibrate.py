@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -511,21 +512,34 @@ def sample_table(outcome: CalibrationOutcome, names: list[str]) -> tuple[np.ndar
 ABC_META = ("particles", "generations", "final_epsilon", "best_distance", "stop_reason", "evaluations")
 
 
+def abc_origin(meta: dict[str, Any]) -> str:
+    """The calibration whose ABC-SMC stage ``meta`` (a calibrated.toml's) holds: its own, or for a level refit the
+    one it carried (``abc_origin``; a refit written before that key names it at the start of its ``abc_stage``)."""
+    if "abc_origin" in meta:
+        return meta["abc_origin"]
+    named = re.match(r"carried over from the calibration of (.+?\(model commit \w*)", meta.get("abc_stage", ""))
+    if named:
+        return named.group(1) + ")"
+    return f"{meta.get('created', '?')} (model commit {str(meta.get('model_commit', ''))[:12] or 'unknown'})"
+
+
 def abc_meta(outcome: CalibrationOutcome) -> dict[str, Any]:
     """calibrated.toml's account of the ABC-SMC stage: this run's, or the carried calibration's (``refit_levels``)
-    with when and on which model code that one ran."""
+    with when, on which model code and with which loss that one ran."""
     if outcome.result is None:
         old = outcome.carried["meta"]
+        origin = abc_origin(old)
+        through = "" if "abc_stage" not in old else f" through the level refit of {old.get('created', '?')}"
         sampled = old.get("abc_robust_groups", old.get("robust_groups", []))
-        return {**{k: old[k] for k in ABC_META if k in old}, "abc_robust_groups": sampled,
-                "abc_stage": f"carried over from the calibration of {old.get('created', '?')} (model commit "
-                             f"{str(old.get('model_commit', ''))[:12] or 'unknown'}; it sampled with "
+        return {**{k: old[k] for k in ABC_META if k in old}, "abc_origin": origin, "abc_robust_groups": sampled,
+                "abc_stage": f"carried over from the calibration of {origin}{through} (it sampled with "
                              f"{loss_text(sampled)}); its level parameters re-fitted on this model code "
                              "(qhsim calibrate --refit-levels)"}
     res = outcome.result
-    return {"abc_robust_groups": list(outcome.cfg.robust_groups), "particles": outcome.cfg.particles, "generations": len(res.generations),
-            "final_epsilon": res.final.epsilon, "best_distance": res.distances[res.best_id],
-            "stop_reason": res.stop_reason, "evaluations": res.n_evaluations}
+    return {"abc_robust_groups": list(outcome.cfg.robust_groups), "particles": outcome.cfg.particles,
+            "generations": len(res.generations), "final_epsilon": res.final.epsilon,
+            "best_distance": res.distances[res.best_id], "stop_reason": res.stop_reason,
+            "evaluations": res.n_evaluations}
 
 
 def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
