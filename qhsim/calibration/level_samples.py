@@ -7,11 +7,13 @@ parameters' own uncertainty: made that way from information up to 2018, the 90% 
 S times from their conditional posterior by the Laplace approximation at the re-fit:
 
 - the re-fit's own loss read as a log-likelihood: each target's tolerance one standard deviation, the targets
-  weighted as in the distance, so -2 log L = sum_i w_i z_i^2 (the distance squared times sum w);
+  weighted as in the distance, so -2 log L = sum_i w_i L(z_i) (the distance squared times sum w; L(z) = z^2, or
+  the Huber loss for a robust group's target, ``objective.Objective.loss``);
 - its ridge term as a Gaussian prior: the parameter's posterior sd for one the ABC-SMC sampled, the prior's sd for a
   levels-stage one (``conditional.PRIOR_SPREAD``), floored at ``conditional.MIN_SPREAD``;
-- so the posterior precision is J'J + diag(1 / spread^2), J the forward-difference Jacobian of sqrt(w_i) z_i in the
-  prior's unit-cube coordinates (step ``conditional.STEP``, as the fit's), run with the calibration seeds.
+- so the posterior precision is J'J + diag(1 / spread^2), J the forward-difference Jacobian of the residuals
+  sign(z_i) sqrt(w_i L(z_i)) in the prior's unit-cube coordinates (step ``conditional.STEP``, as the fit's), run
+  with the calibration seeds.
 
 A sample is clipped to the prior range; an integer parameter (the little-giant validity) keeps its re-fitted whole
 value. Each draw's weight is shared equally by its S samples, which are what projections draw from. Measured before
@@ -42,8 +44,8 @@ def jacobian_points(point: dict[str, float], params: Sequence[FreeParameter]) ->
 def laplace_covariance(residuals: Sequence[np.ndarray], steps: np.ndarray, spread: np.ndarray,
                        total_weight: float) -> np.ndarray:
     """Posterior covariance (unit-cube coordinates) of the level parameters: ``residuals`` are
-    ``Objective.residuals`` (sqrt(w_i / sum w) z_i) at the re-fit and at the point moved by ``steps[j]`` in parameter
-    j; a target that came out NaN contributes nothing."""
+    ``Objective.residuals`` (sign(z_i) sqrt(w_i L(z_i) / sum w)) at the re-fit and at the point moved by ``steps[j]``
+    in parameter j; a target that came out NaN contributes nothing."""
     r = [np.nan_to_num(np.asarray(x, dtype=float), nan=0.0) * math.sqrt(total_weight) for x in residuals]
     jac = np.column_stack([(r[j + 1] - r[0]) / steps[j] for j in range(len(steps))])
     prior = np.diag(1.0 / np.maximum(np.asarray(spread, dtype=float), MIN_SPREAD) ** 2)
