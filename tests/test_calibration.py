@@ -541,7 +541,8 @@ def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, cap
 def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_this_code(tmp_path, capsys):
     """`qhsim calibrate --refit-levels`: the level parameters of the point and of each ensemble draw re-fitted, the
     ABC-SMC stage (structural draws, weights, [interval], convergence) carried over from the calibration in --out;
-    refused with a one-line error when that calibration is missing or was made for other targets."""
+    refused with a one-line error when that calibration is missing or was made for other targets or sampled priors;
+    a level parameter made free since then is re-fitted too."""
     import tomllib
 
     from qhsim.cli import main
@@ -602,6 +603,23 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     err = capsys.readouterr().err
     assert "meta.targets_sha256 is not the hash of" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert (out / "calibrated.toml").read_bytes() == before
+    # a sampled parameter's prior changed: refused, nothing written
+    problem = dict(validation_seeds=[5], validation_scale=0.05, conditional_budget=4, ensemble_refit_budget=3,
+                   level_samples=2)
+    narrower = TINY_FREE.replace("[start_intercept]\n", "[start_intercept]\nrange = [-7.0, -3.0]\n")
+    write_problem(tmp_path, TINY_TARGETS, narrower, conditional=["tbe_recognition_probability"], **problem)
+    assert main([*args, "--refit-levels"]) == 2
+    err = capsys.readouterr().err
+    assert "sampled other parameters or priors" in err and "start_intercept" in err and len(err.strip().splitlines()) == 1
+    assert (out / "calibrated.toml").read_bytes() == before
+    # a level parameter made free since that calibration: re-fitted from the default its sampler held it at
+    write_problem(tmp_path, TINY_TARGETS, TINY_FREE + '[hte_apply_early_factor]\nstage = "levels"\n',
+                  conditional=["tbe_recognition_probability", "hte_apply_early_factor"], **problem)
+    assert main([*args, "--refit-levels"]) == 0
+    added = tomllib.loads((out / "calibrated.toml").read_text())
+    assert "hte_apply_early_factor" in added["point"]
+    assert "hte_apply_early_factor" in added["ensemble_fits"]["parameters"]
+    assert added["interval"] == old["interval"]
     assert main([*args, "--refit-levels", "--oos"]) == 2
     assert "cannot be combined with --oos" in capsys.readouterr().err
 

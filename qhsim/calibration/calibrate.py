@@ -287,12 +287,19 @@ def as_parameters(problem: Problem, values: dict[str, float]) -> dict[str, float
     return {n: int(round(v)) if n in integer else float(v) for n, v in values.items()}
 
 
+def prior_record(p: FreeParameter) -> dict[str, Any]:
+    """What calibrated.toml's [interval.<name>] records of a sampled parameter's prior (``refit_levels`` compares it)."""
+    normal = {"mean": p.mean, "sd": p.sd} if p.prior == "normal" else {}
+    return {"prior": p.prior, "low": p.low, "high": p.high, **normal}
+
+
 def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dict[str, float]], dict[str, Any]]:
     """The posterior of the calibration in ``path`` (a calibrated.toml written by ``qhsim calibrate``) as
     ``refit_levels`` keeps it: the [ensemble]'s weighted draws (columns: the sampled parameters, a conditional one as
     that calibration's re-fit left it; [ensemble_fits] instead when [ensemble] holds level samples), each draw as a
     whole parameter vector (the re-fit's start), and the file.
-    Its configuration, targets and free parameters must be the current ones: only the model code may differ."""
+    Its configuration, targets and sampled parameters (with their priors) must be the current ones; the model code
+    and the level parameters may differ (one made free since then starts where the sampler held it, its default)."""
     import tomllib
 
     from qhsim.errors import InputError
@@ -311,17 +318,25 @@ def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dic
     if meta.get("config") != cfg.name:
         raise InputError(f"{path}: meta.config is {meta.get('config')!r}; its levels can be re-fitted only with "
                          f"--config {meta.get('config')}")
-    for key, file in (("targets_sha256", cfg.targets), ("free_parameters_sha256", cfg.free_parameters)):
-        if meta.get(key) != file_sha(file):
-            raise InputError(f"{path}: meta.{key} is not the hash of {file}: the levels can be re-fitted only for the "
-                             "targets and free parameters the posterior was made with; run a full `qhsim calibrate`")
-    everything = [p.name for p in (*problem.params, *problem.level_params)]
-    missing = [n for n in everything if n not in names]
+    if meta.get("targets_sha256") != file_sha(cfg.targets):
+        raise InputError(f"{path}: meta.targets_sha256 is not the hash of {cfg.targets}: the levels can be re-fitted "
+                         "only for the targets the posterior was made with; run a full `qhsim calibrate`")
+    sampled_then = doc.get("interval", {})  # one table per parameter the ABC-SMC sampled, with its prior
+    changed = sorted({*sampled_then} ^ {p.name for p in problem.params}) or [
+        p.name for p in problem.params if prior_record(p) != {k: sampled_then[p.name].get(k) for k in prior_record(p)}]
+    if changed:
+        raise InputError(f"{path}: the ABC-SMC sampled other parameters or priors than {cfg.free_parameters} states "
+                         f"(first: {changed[0]}): the levels can be re-fitted only on the posterior's own sampled "
+                         "parameters; run a full `qhsim calibrate`")
+    sampled = [p.name for p in problem.params]
+    missing = [n for n in sampled if n not in names]
     if missing or draws.shape != (len(weights), len(names)) or len(distances) != len(weights):
         raise InputError(f"{path}: [ensemble] lacks parameter {missing[0]}" if missing else
                          f"{path}: [ensemble] draws, weights and distances do not match in size")
-    rows = [as_parameters(problem, {n: draws[k, names.index(n)] for n in everything}) for k in range(len(weights))]
-    sampled = [p.name for p in problem.params]
+    # a level parameter made free after that calibration starts, in every draw, where its sampler held it: the default
+    rows = [as_parameters(problem, {**problem.held, **{n: draws[k, names.index(n)] for n in names
+                                                       if n in problem.held or n in sampled}})
+            for k in range(len(weights))]
     posterior = Posterior(
         sampled, draws[:, [names.index(n) for n in sampled]], weights, list(range(len(weights))), distances,
         [*meta.get("posterior", []),
@@ -352,7 +367,7 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
     objective, default_cells = preflight(problem, log)
     for line in posterior.stages:
         log("posterior: " + line)
-    start = as_parameters(problem, carried["point"])
+    start = as_parameters(problem, {**problem.held, **carried["point"]})
     processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)
     with Journal(levels_journal_path(cfg), problem.header, resume=resume) as journal, Evaluator(
         problem.spec, cfg.seeds, workers=workers, journal=journal, progress=progress
@@ -572,8 +587,7 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
         "point": ("weighted posterior median" if outcome.carried is None else "the carried calibration's point")
         + (f"; {outcome.conditional.summary()}" if outcome.conditional else ""),
     }
-    priors = {p.name: {"prior": p.prior, "low": p.low, "high": p.high, "default": p.default,
-                       **({"mean": p.mean, "sd": p.sd} if p.prior == "normal" else {})} for p in outcome.params}
+    priors = {p.name: {**prior_record(p), "default": p.default} for p in outcome.params}
     path = out / "calibrated.toml"
     ensemble = None
     if outcome.draw_fits:
@@ -587,8 +601,8 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
                       samples=sample_table(outcome, ensemble[0]) if outcome.samples and ensemble else None)
     outcome.files["calibrated"] = path
     outcome.files.update(write_report(outcome))
-    # its section "How each target is met" judged on the means the report prints, as reclassify_report makes it from
-    # any report (tests/test_calibration_claims.py holds the shipped report to that form)
+    # its section "How each target is met", judged on the means the report prints (tests/test_calibration_claims.py
+    # holds the shipped report to the form reclassify_report makes from them)
     reclassify_report(outcome.files["report"], path, cfg.targets)
     log(f"wrote {path} and {outcome.files.get('report')}")
 
