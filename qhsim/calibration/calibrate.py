@@ -321,14 +321,14 @@ def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dic
     if meta.get("targets_sha256") != file_sha(cfg.targets):
         raise InputError(f"{path}: meta.targets_sha256 is not the hash of {cfg.targets}: the levels can be re-fitted "
                          "only for the targets the posterior was made with; run a full `qhsim calibrate`")
-    sampled_then = doc.get("interval", {})  # one table per parameter the ABC-SMC sampled, with its prior
-    changed = sorted({*sampled_then} ^ {p.name for p in problem.params}) or [
-        p.name for p in problem.params if prior_record(p) != {k: sampled_then[p.name].get(k) for k in prior_record(p)}]
+    sampled = [p.name for p in problem.params]
+    then = doc.get("interval", {})  # one table per parameter the ABC-SMC sampled, with its prior
+    changed = sorted(set(then) ^ set(sampled)) or [
+        p.name for p in problem.params if prior_record(p) != {k: then[p.name].get(k) for k in prior_record(p)}]
     if changed:
         raise InputError(f"{path}: the ABC-SMC sampled other parameters or priors than {cfg.free_parameters} states "
                          f"(first: {changed[0]}): the levels can be re-fitted only on the posterior's own sampled "
                          "parameters; run a full `qhsim calibrate`")
-    sampled = [p.name for p in problem.params]
     missing = [n for n in sampled if n not in names]
     if missing or draws.shape != (len(weights), len(names)) or len(distances) != len(weights):
         raise InputError(f"{path}: [ensemble] lacks parameter {missing[0]}" if missing else

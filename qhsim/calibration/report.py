@@ -400,7 +400,8 @@ def reclassify_report(report: Path, calibration: Path, targets: Path) -> None:
             except ValueError:
                 continue
             validated |= has_validation
-    judge = f"judged on the {'validation' if validated else 'calibration-seed'} means printed below, to 4 significant digits"
+    means = "validation" if validated else "calibration-seed"
+    judge = f"judged on the {means} means printed below, to 4 significant digits"
     section = "\n".join(classification_lines(tset, free, in_objective, rel, judge))
     if CLASSIFICATION_START in text:
         start, end = text.index(CLASSIFICATION_START), text.index(CLASSIFICATION_END) + len(CLASSIFICATION_END)
