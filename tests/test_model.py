@@ -192,16 +192,21 @@ def test_programme_and_platform_money_at_a_host_firm_is_its_r_and_d_next_year(mo
 
 def test_one_cost_per_fte_for_talent_and_hte_staff_criterion() -> None:
     """The HTE S&T-staff criterion and the talent system's staff targets use qhsim.macro.cost_per_fte, which is
-    behaviour.toml's 2020 value in 2020 and grows with wages (GDP per employed person) after."""
+    behaviour.toml's 2020 value in 2020, grows with wages (GDP per employed person) after, and before 2020 sits
+    below the wage path by ``rd_cost_catchup`` a year."""
     from qhsim.firms import behaviour
     from qhsim.firms.certification import st_staff
-    from qhsim.macro import cost_per_fte, macro_paths
+    from qhsim.macro import cost_per_fte, macro_paths, wage_index
 
     sc = as_scenario(SCENARIOS / "baseline.toml")
     b = behaviour(sc.behaviour())
     macro = macro_paths(sc)
+    assert b.rd_cost_catchup > 0
     assert cost_per_fte(macro, 2020, b) == pytest.approx(b.rd_cost_per_fte, rel=1e-12)
+    assert cost_per_fte(macro, 2030, b) == pytest.approx(b.rd_cost_per_fte * wage_index(macro, 2030), rel=1e-12)
     assert cost_per_fte(macro, 2030, b) > 1.3 * b.rd_cost_per_fte
+    wages_2015 = b.rd_cost_per_fte * wage_index(macro, 2015)
+    assert cost_per_fte(macro, 2015, b) == pytest.approx(wages_2015 / (1 + b.rd_cost_catchup) ** 5, rel=1e-12)
     later = cost_per_fte(macro, 2030, b)
     staff = st_staff(np.array([1000.0]), later, b)[0]
     assert staff == pytest.approx(1000.0 / later * b.st_staff_per_rd_staff)
