@@ -746,7 +746,5 @@ def test_a_level_refit_names_the_calibration_that_ran_its_abc_smc_stage():
     fresh = {"created": "2026-12-03T01:45:23Z", "model_commit": "d3461b9613a6ffff"}
     assert abc_origin(fresh) == "2026-12-03T01:45:23Z (model commit d3461b9613a6)"
     refit = {"created": "2026-12-03T16:41:33Z", "model_commit": "aad60cb5ff90",
-             "abc_stage": "carried over from the calibration of 2026-12-03T01:45:23Z (model commit d3461b9613a6); "
-                          "its level parameters re-fitted on this model code (qhsim calibrate --refit-levels)"}
+             "abc_origin": "2026-12-03T01:45:23Z (model commit d3461b9613a6)"}
     assert abc_origin(refit) == "2026-12-03T01:45:23Z (model commit d3461b9613a6)"
-    assert abc_origin({**refit, "abc_origin": "elsewhere"}) == "elsewhere"

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -529,12 +528,9 @@ ABC_META = ("particles", "generations", "final_epsilon", "best_distance", "stop_
 
 def abc_origin(meta: dict[str, Any]) -> str:
     """The calibration whose ABC-SMC stage ``meta`` (a calibrated.toml's) holds: its own, or for a level refit the
-    one it carried (``abc_origin``; a refit written before that key names it at the start of its ``abc_stage``)."""
+    one it carried (``abc_origin``)."""
     if "abc_origin" in meta:
         return meta["abc_origin"]
-    named = re.match(r"carried over from the calibration of (.+?\(model commit \w*)", meta.get("abc_stage", ""))
-    if named:
-        return named.group(1) + ")"
     return f"{meta.get('created', '?')} (model commit {str(meta.get('model_commit', ''))[:12] or 'unknown'})"
 
 
