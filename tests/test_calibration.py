@@ -748,3 +748,27 @@ def test_a_level_refit_names_the_calibration_that_ran_its_abc_smc_stage():
     refit = {"created": "2026-12-03T16:41:33Z", "model_commit": "aad60cb5ff90",
              "abc_origin": "2026-12-03T01:45:23Z (model commit d3461b9613a6)"}
     assert abc_origin(refit) == "2026-12-03T01:45:23Z (model commit d3461b9613a6)"
+
+
+def test_fit_figure_names_what_its_diamonds_are(monkeypatch, tmp_path):
+    """A refit carries its ABC-SMC stage over: the fit chart's diamonds are then the point, not a best particle."""
+    from matplotlib.figure import Figure
+
+    from qhsim.calibration.objective import TargetFit
+    from qhsim.calibration.report import fit_figure
+    from qhsim.calibration.targets import Target
+
+    target = Target(id="t", indicator="rd_intensity", region="province", years=(2020,), value=0.71, unit="%",
+                    source="test", tolerance=0.03, group="plan_2020")
+    fit = TargetFit(target=target, status="fit", year=2020, mean=0.72, sd=0.01, values=(0.71, 0.73), z=0.5)
+    labels: dict[str, list[str]] = {}
+
+    def keep_labels(fig, path, **_):
+        labels[Path(path).stem] = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+
+    monkeypatch.setattr(Figure, "savefig", keep_labels)
+    fit_figure(tmp_path / "abc.png", [fit], {}, "abc")
+    fit_figure(tmp_path / "refit.png", [fit], {}, "refit", best_label="point")
+    assert "best particle: mean over calibration seeds" in labels["abc"]
+    assert "point: mean over calibration seeds" in labels["refit"]
+    assert not any("best particle" in text for text in labels["refit"])

@@ -78,8 +78,10 @@ def _label(fit: TargetFit) -> str:
 
 def fit_figure(
     path: Path, fits: list[TargetFit], band: dict[str, tuple[float, float, float]], title: str,
-    validation: dict[str, TargetFit] | None = None,
+    validation: dict[str, TargetFit] | None = None, best_label: str = "best particle",
 ) -> None:
+    """Simulated / observed per fitted target: ``best_label`` (the best particle, or the point when the ABC-SMC stage
+    was carried over) on the calibration seeds, each seed and the mean; the validation mean; the posterior band."""
     shown = [f for f in fits if f.status == "fit"]
     validation = validation or {}
     fig, ax = plt.subplots(figsize=(9, 0.42 * max(len(shown), 3) + 1.4), layout="constrained")
@@ -116,8 +118,8 @@ def fit_figure(
 
     ax.legend(
         handles=[
-            Line2D([], [], marker="D", color="#d94801", ls="", label="best particle: mean over calibration seeds"),
-            Line2D([], [], marker="o", color="#636363", ls="", ms=4, label="best particle: each calibration seed"),
+            Line2D([], [], marker="D", color="#d94801", ls="", label=f"{best_label}: mean over calibration seeds"),
+            Line2D([], [], marker="o", color="#636363", ls="", ms=4, label=f"{best_label}: each calibration seed"),
             Line2D([], [], marker="o", color="#2171b5", ls="", ms=5, label="point estimate: mean over fresh seeds (validation)"),
             Line2D([], [], color="#6a51a3", lw=3, alpha=0.6, label="posterior 5–95%"),
             Patch(color="#c7e9c0", label="tolerance"),
@@ -465,7 +467,8 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         "parameters_png": out / f"{name}_parameters.png",
         "convergence_png": out / f"{name}_convergence.png",
     }
-    fit_figure(files["fit_png"], fits, band, f"calibration '{cfg.name}': simulated 2015-2020 path vs targets", val_fits)
+    fit_figure(files["fit_png"], fits, band, f"calibration '{cfg.name}': simulated 2015-2020 path vs targets", val_fits,
+               best_label)
     parameter_figure(files["parameters_png"], outcome.params, draws, weights, point,
                      f"posterior on the prior range ({len(posterior.stages)} steps: see the fit report)")
     if res is not None:
