@@ -150,6 +150,12 @@ def format_comparison(res: ComparisonResult) -> str:
         if body:
             blocks.append(_table(heads, body, [True, False, False] + [False] * len(names),
                                  "达标概率 P(target met) (列为方案编号 columns: design numbers)"))
+            earlier = sorted({int(y) for y in res.targets["year"] if y < start})
+            if earlier:  # before the window every design is the base: its targets would repeat the base's column
+                blocks.append("\n".join(wrap(
+                    f"{'、'.join(map(str, earlier))}年的目标未列出：{start}年以前各方案与基准相同。 Targets of "
+                    f"{', '.join(map(str, earlier))} are not shown: no design differs from the base before {start}.",
+                    TEXT_WIDTH)))
             blocks.append("\n".join(wrap(band_caveat(), TEXT_WIDTH)))
     return "\n\n".join(blocks) + "\n"
 
