@@ -15,7 +15,8 @@ import pytest
 
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import ComparisonResult, analyse, compare, leverage, rank, rd_per_yuan
-from qhsim.experiments.report import cost_effectiveness_chart, cost_effectiveness_figure, format_comparison, write_comparison
+from qhsim.experiments.report import (cost_effectiveness_chart, cost_effectiveness_figure, format_comparison,
+                                      unsettled_pairs, write_comparison)
 from qhsim.output.report import band_caveat, display_width, format_number
 from qhsim.results import PROVINCE
 
@@ -259,6 +260,25 @@ def test_comparison_text_fits_100_columns_with_long_design_names_and_four_years(
     text = format_comparison(wide)
     assert "super_deduction_120_with_a_much_longer_name" in text
     assert max(display_width(line) for line in text.splitlines()) <= 100
+
+
+def test_pairs_whose_order_the_runs_leave_open_are_named_below_the_pairwise_table(small_comparison) -> None:
+    """A pair that changes order between runs (P(A beats B) under 90% both ways) gets a line telling the analyst to
+    add seeds or draws before ranking it; a settled pair does not."""
+    res, _ = small_comparison
+    names = ["baseline", "super_deduction_120", "more_ex_ante_grants"]
+    pw = pd.DataFrame([[math.nan, 0.0, 0.0], [1.0, math.nan, 1 / 3], [1.0, 2 / 3, math.nan]],
+                      index=names, columns=names)
+    assert unsettled_pairs(pw) == [("more_ex_ante_grants", "super_deduction_120", pytest.approx(2 / 3))]
+    text = format_comparison(dataclasses.replace(res, pairwise=pw))
+    block = " ".join(text.split("两两比较 Pairwise", 1)[1].split("\n\n")[1].split())
+    assert block.startswith("次序未定 Order not settled: more_ex_ante_grants > super_deduction_120 67%.")
+    assert "(2 runs per design): add seeds (--seeds)" in block
+    settled = pw.copy()
+    settled.loc["more_ex_ante_grants", "super_deduction_120"] = 0.9
+    settled.loc["super_deduction_120", "more_ex_ante_grants"] = 0.1
+    assert unsettled_pairs(settled) == []
+    assert "Order not settled" not in format_comparison(dataclasses.replace(res, pairwise=settled))
 
 
 def test_dashboard_summary_shows_business_and_total_rd_per_yuan(small_comparison) -> None:

@@ -22,6 +22,7 @@ from qhsim.experiments.store import write_atomic
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from qhsim.experiments.comparison import ComparisonResult
@@ -49,6 +50,22 @@ def _table(heads: list[list[str]], body: list[list[str]], left: list[bool], titl
 
 def _pct(p: float) -> str:
     return "—" if p is None or math.isnan(p) else f"{100 * p:.0f}%"
+
+
+def unsettled_pairs(pairwise: pd.DataFrame, settled: float = 0.9) -> list[tuple[str, str, float]]:
+    """(a, b, P(a beats b)) for each pair whose order the runs leave open: the more likely winner first, with
+    P(a beats b) below ``settled`` (and so P(b beats a) above 1 - settled)."""
+    out = []
+    names = list(pairwise.index)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            p = pairwise.at[a, b]
+            if math.isnan(p):
+                continue
+            hi, lo, q = (a, b, p) if p >= 0.5 else (b, a, pairwise.at[b, a])
+            if q < settled:
+                out.append((hi, lo, q))
+    return out
 
 
 def format_comparison(res: ComparisonResult) -> str:
@@ -136,6 +153,14 @@ def format_comparison(res: ComparisonResult) -> str:
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
         body = [[f"{num[a]} {a}"] + [_pct(pw.at[a, b]) for b in pw.columns] for a in pw.index]
         blocks.append(_table(heads, body, [True] + [False] * len(pw.columns), "两两比较 Pairwise (列为方案编号 columns: design numbers)"))
+        unsettled = unsettled_pairs(pw)
+        if unsettled:
+            pairs = "; ".join(f"{a} > {b} {_pct(p)}" for a, b, p in unsettled)
+            blocks.append("\n".join(wrap(
+                f"次序未定 Order not settled: {pairs}. "
+                "这些方案的先后随运行而变，应增加种子(--seeds)或参数组(--draws)后再排序。 "
+                f"Their order changes from run to run ({runs_per} runs per design): add seeds (--seeds) or parameter "
+                "draws (--draws) before ranking them.", TEXT_WIDTH)))
     tg = res.targets
     if len(tg):
         tg = tg[tg["year"] >= start]
