@@ -16,7 +16,7 @@ import pytest
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import ComparisonResult, analyse, compare, leverage, rank, rd_per_yuan
 from qhsim.experiments.report import (cost_effectiveness_chart, cost_effectiveness_figure, format_comparison,
-                                      unsettled_pairs, write_comparison)
+                                      ranking_caveat, unsettled_pairs, write_comparison)
 from qhsim.output.report import band_caveat, display_width, format_number
 from qhsim.results import PROVINCE
 
@@ -264,7 +264,7 @@ def test_comparison_text_fits_100_columns_with_long_design_names_and_four_years(
 
 def test_pairs_whose_order_the_runs_leave_open_are_named_below_the_pairwise_table(small_comparison) -> None:
     """A pair that changes order between runs (P(A beats B) under 90% both ways) gets a line telling the analyst to
-    add seeds or draws before ranking it; a settled pair does not."""
+    add seeds or draws before ranking it; a settled pair does not; one run per design always gets a caveat."""
     res, _ = small_comparison
     names = ["baseline", "super_deduction_120", "more_ex_ante_grants"]
     pw = pd.DataFrame([[math.nan, 0.0, 0.0], [1.0, math.nan, 1 / 3], [1.0, 2 / 3, math.nan]],
@@ -272,13 +272,17 @@ def test_pairs_whose_order_the_runs_leave_open_are_named_below_the_pairwise_tabl
     assert unsettled_pairs(pw) == [("more_ex_ante_grants", "super_deduction_120", pytest.approx(2 / 3))]
     text = format_comparison(dataclasses.replace(res, pairwise=pw))
     block = " ".join(text.split("两两比较 Pairwise", 1)[1].split("\n\n")[1].split())
-    assert block.startswith("次序未定 Order not settled: more_ex_ante_grants > super_deduction_120 67%.")
-    assert "(2 runs per design): add seeds (--seeds)" in block
+    assert block.startswith("次序未定：more_ex_ante_grants > super_deduction_120 67%。")
+    assert "Order not settled: more_ex_ante_grants > super_deduction_120 67%. Their order changes from run to run " \
+           "(2 runs per design): add seeds" in block
     settled = pw.copy()
     settled.loc["more_ex_ante_grants", "super_deduction_120"] = 0.9
     settled.loc["super_deduction_120", "more_ex_ante_grants"] = 0.1
     assert unsettled_pairs(settled) == []
     assert "Order not settled" not in format_comparison(dataclasses.replace(res, pairwise=settled))
+    one_run = dataclasses.replace(res, pairwise=settled, meta={**res.meta, "seeds": [1], "draws": None})
+    assert "Ranked on one run per design" in " ".join(format_comparison(one_run).split())
+    assert ranking_caveat(one_run)[0].startswith("排名仅基于每方案1次运行")
 
 
 def test_dashboard_summary_shows_business_and_total_rd_per_yuan(small_comparison) -> None:

@@ -204,6 +204,8 @@ def test_compare_two_designs(dash):
     assert "deduction_200" in table and "grants_3x" in table and "business R&D per yuan" in table
     assert "total R&D (business + universities, institutes) per yuan" in table
     assert d.page.get_by_text("Ranking (by total R&D").count() == 1
+    # a single run per design (the run settings' single-run mode): the ranking says chance may have set its order
+    assert "Ranked on one run per design" in d.page.locator(".qh-ranking-caveat").text_content()
     assert d.errors == []
 
 

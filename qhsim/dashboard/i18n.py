@@ -82,6 +82,7 @@ TEXT: dict[str, tuple[str, str]] = {
                    "Rank by total R&D (business + universities, institutes): what R&D intensity counts"),
     "window": ("累计区间", "window"),
     "runs": ("次运行", "runs"),
+    "per_design": ("每方案{n}次", "{n} per design"),
     "clear_designs": ("清空方案", "Clear designs"),
     "budget_neutral": ("预算中性（各方案的预算杠杆按第一个方案的额外公共成本缩放）",
                        "Budget-neutral (each design's budget levers scaled to the first design's extra public cost)"),

@@ -10,6 +10,7 @@ from qhsim.dashboard import levers as lv
 from qhsim.dashboard import compare, explore, exports, tables
 from qhsim.dashboard.state import MAX_DESIGNS, Session
 from qhsim.errors import InputError
+from qhsim.experiments.report import ranking_caveat
 from qhsim.output.report import band_caveat, n_draws, prefecture_anchor_note, source_notes
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets
@@ -237,12 +238,16 @@ def ExportPage(ctx):
 @solara.component
 def RankingHeading(result, L):
     """What the comparison's ranking is by (``compare.ranking_title``), its window and number of runs (a re-opened
-    store's manifest does not record the latter)."""
+    store's manifest does not record the latter), and whether chance may have set its order (``ranking_caveat``)."""
     runs = result.meta.get("runs")
     solara.Markdown(f"**{compare.ranking_title(result, L)}** · {i18n.text('window', L)} {result.window[0]}–{result.window[1]}"
-                    + (f" · {runs} {i18n.text('runs', L)}" if runs else ""))
+                    + (f" · {runs} {i18n.text('runs', L)} ({i18n.text('per_design', L).format(n=result.runs_per_design)})"
+                       if runs else ""))
     if result.meta.get("draws"):  # the posterior weight the draws hold and the weights their runs get
         solara.Markdown(f"{i18n.text('draws', L)}: {result.meta.get('parameters', '')}")
+    caveat = ranking_caveat(result)  # one run per design, or designs whose order changes from run to run
+    if caveat:
+        solara.Warning(i18n.pick(caveat, L), classes=["qh-ranking-caveat"])
 
 
 @solara.component

@@ -142,6 +142,11 @@ class ComparisonResult:
     meta: dict[str, Any] = field(default_factory=dict)
     store: Store | None = None  # the store the runs are in (``out``); ``report.write_comparison`` completes it
 
+    @property
+    def runs_per_design(self) -> int:
+        """Runs behind each design's statistics: seeds x parameter draws (1 draw: the point estimate)."""
+        return len(self.meta["seeds"]) * (self.meta.get("draws") or 1)
+
 
 def ranking_metric(result: Any) -> str:
     """The metric a comparison was ranked by, as its ranking table records it (``RANK_DEFAULT``, business R&D per

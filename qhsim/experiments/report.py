@@ -68,9 +68,26 @@ def unsettled_pairs(pairwise: pd.DataFrame, settled: float = 0.9) -> list[tuple[
     return out
 
 
+def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:
+    """(zh, en) below a comparison's ranking when chance may have set its order: one run per design (every P is 0 or
+    1), or pairs of designs whose order changes from run to run (``unsettled_pairs``); None when neither."""
+    runs = res.runs_per_design
+    if runs < 2:
+        return ("排名仅基于每方案1次运行：其先后可能是这次运行的偶然，P(第一)只能是0或100%；排序前请用多个种子或参数组。",
+                "Ranked on one run per design: its order may be that run's luck, and P(first) can only be 0 or 100%; "
+                "use several seeds or parameter draws before ranking.")
+    pairs = unsettled_pairs(res.pairwise)
+    if not pairs:
+        return None
+    listed = "; ".join(f"{a} > {b} {_pct(p)}" for a, b, p in pairs)
+    return (f"次序未定：{listed}。这些方案的先后随运行而变，应增加种子或参数组后再排序。",
+            f"Order not settled: {listed}. Their order changes from run to run ({runs} runs per design): add seeds or "
+            "parameter draws before ranking them.")
+
+
 def format_comparison(res: ComparisonResult) -> str:
     m = res.meta
-    runs_per = len(m["seeds"]) * (m["draws"] or 1)
+    runs_per = res.runs_per_design
     start, end = res.window
     names = [res.base, *res.designs]
     blocks = [
@@ -153,14 +170,9 @@ def format_comparison(res: ComparisonResult) -> str:
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
         body = [[f"{num[a]} {a}"] + [_pct(pw.at[a, b]) for b in pw.columns] for a in pw.index]
         blocks.append(_table(heads, body, [True] + [False] * len(pw.columns), "两两比较 Pairwise (列为方案编号 columns: design numbers)"))
-        unsettled = unsettled_pairs(pw)
-        if unsettled:
-            pairs = "; ".join(f"{a} > {b} {_pct(p)}" for a, b, p in unsettled)
-            blocks.append("\n".join(wrap(
-                f"次序未定 Order not settled: {pairs}. "
-                "这些方案的先后随运行而变，应增加种子(--seeds)或参数组(--draws)后再排序。 "
-                f"Their order changes from run to run ({runs_per} runs per design): add seeds (--seeds) or parameter "
-                "draws (--draws) before ranking them.", TEXT_WIDTH)))
+        caveat = ranking_caveat(res)
+        if caveat:
+            blocks.append("\n".join(wrap(" ".join(caveat), TEXT_WIDTH)))
     tg = res.targets
     if len(tg):
         tg = tg[tg["year"] >= start]
