@@ -27,6 +27,7 @@ from qhsim.calibrated import (  # noqa: F401 (re-used names)
     CALIBRATION_DIR,
     PARAMETER_FILES,
     REPO_ROOT,
+    calibration_file,
     model_parameters,
 )
 from qhsim.config import read_toml
@@ -384,6 +385,19 @@ def fingerprint_of(files: list[Path], read: Callable[[Path], bytes]) -> str:
         h.update(rel.as_posix().encode())
         h.update(read(rel))
     return h.hexdigest()
+
+
+def calibration_in_force() -> str:
+    """For a report's header: the behavioural parameters model runs use now (the calibrated point of the file in
+    force, or the behaviour.toml defaults)."""
+    path = calibration_file()
+    if path is None:
+        return f"the behaviour.toml defaults ({CALIBRATED_ENV}=off)"
+    try:
+        shown = path.resolve().relative_to(REPO_ROOT)
+    except ValueError:
+        shown = path
+    return f"the calibrated point of `{shown}`"
 
 
 def model_fingerprint() -> str:
