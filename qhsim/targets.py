@@ -149,6 +149,23 @@ def reference_paths_2035(
     return _frame(rows)
 
 
+def base_year_check(targets: pd.DataFrame, value_at: Callable[[str, str, int], float]) -> pd.DataFrame:
+    """The prefectures' level targets against a run's value in their plan's base year. A plan sets a target to be
+    reached, so the value in its base year lies below it: ``reached`` (the run's base-year value already at or
+    above the target) contradicts the plan, and the run overstates that indicator there. A region's base year is
+    the one its growth targets state (Haidong 2020; Haixi 2024, assumed: its 2025-2027 plan gives none).
+    ``value_at(region, indicator, year)``: the run's value. Rows of ``targets`` with ``base_year`` set to the
+    region's, plus ``base_year_value`` and ``reached``."""
+    growth = targets[(targets["kind"] == "growth") & (targets["region"] != PROVINCE)]
+    bases = {r.region: int(r.base_year) for r in growth.itertuples()}
+    rows = []
+    for t in targets[targets["region"].isin(bases) & targets["kind"].isin(LEVEL_KINDS)].itertuples(index=False):
+        got = value_at(t.region, t.indicator, bases[t.region])
+        rows.append(t._asdict() | {"base_year": bases[t.region], "base_year_value": got,
+                                   "reached": bool(got >= t.value * (1 - TOLERANCE))})
+    return pd.DataFrame(rows, columns=[*COLUMNS, "base_year_value", "reached"])
+
+
 def achieved(path: pd.Series | float, row: Any) -> float:
     """What a target row is judged on: the value in the target year, or for ``growth`` the average annual
     growth rate (CAGR, share per year) from ``base_year`` to ``year``.

@@ -28,7 +28,8 @@ from qhsim.calibrated import target_rows
 from qhsim.output.report import (band_caveat, display_width, format_summary, prefecture_anchor_note, summary_report,
                                  summary_table)
 from qhsim.runner import run
-from qhsim.targets import COLUMNS, KINDS, load_targets, reference_paths_2035, target_met, validate_target
+from qhsim.targets import (COLUMNS, KINDS, base_year_check, load_targets, reference_paths_2035, target_met,
+                           validate_target)
 
 YEARS = (2015, 2020, 2024, 2025, 2027, 2035)
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -162,6 +163,36 @@ def test_target_met_for_growth():
     assert target_met(pd.Series({2024: 100.0, 2027: 80.0}), t) is False
     assert target_met(pd.Series({2024: 0.0, 2027: 80.0}), t) is None  # no growth rate from zero
     assert target_met(pd.Series({2027: 80.0}), t) is None
+
+
+def test_base_year_check_flags_a_level_target_already_met_in_the_plans_base_year():
+    """A plan sets its targets to be reached: a run already at a prefecture's level target in that plan's base year
+    (Haixi 2024, the base of its growth targets; Haidong 2020) overstates that indicator there."""
+    values = {("haixi", "share_firms_with_rd", 2024): 18.0, ("haixi", "rd_intensity", 2024): 0.5,
+              ("haidong", "platforms", 2020): 15.0}
+    check = base_year_check(load_targets(), lambda region, key, year: values.get((region, key, year), math.nan))
+    assert set(check["region"]) == {"haidong", "haixi"} and set(check["kind"]) <= {"level", "min_level"}
+    assert set(check.loc[check["region"] == "haixi", "base_year"]) == {2024}
+    assert set(check.loc[check["region"] == "haidong", "base_year"]) == {2020}
+    reached = check[check["reached"]]
+    assert sorted(zip(reached["region"], reached["indicator"])) == [("haidong", "platforms"),
+                                                                    ("haixi", "share_firms_with_rd")]
+    assert not check.loc[check["indicator"] == "rd_intensity", "reached"].any()  # 0.5 < 0.7; NaN never counts
+
+
+def test_base_year_notes_name_the_run_median_against_the_target():
+    """Below the tables: one note per target the run (median over its runs) already meets in the base year."""
+    over = hand_frame({0: {"haixi:share_firms_with_rd": {2024: 16.0}}, 1: {"haixi:share_firms_with_rd": {2024: 20.0}},
+                       2: {"haixi:share_firms_with_rd": {2024: 9.0}}})
+    (note,) = report.base_year_notes(over, "en")
+    assert note.startswith("Haixi, ")
+    assert "the runs' median is 16.00% in 2024, already at the 2027 target of 12.00%" in note
+    single = hand_frame({0: {"haixi:share_firms_with_rd": {2024: 12.0}}}).drop(columns="draw")
+    assert "this run has 12.00% in 2024" in report.base_year_notes(single, "en")[0]  # exactly at the target counts
+    assert report.base_year_notes(over, "zh")[0].startswith("海西州")
+    under = hand_frame({0: {"haixi:share_firms_with_rd": {2024: 11.0}}})
+    assert report.base_year_notes(under) == []
+    assert report.base_year_notes(hand_frame({0: {"haixi:share_firms_with_rd": {2020: 30.0}}})) == []  # no 2024
 
 
 # --- summary table -------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from qhsim.output.observed import (ObservedSource, calibration_targets, observed
                                   out_of_sample_skill)
 from qhsim.results import PROVINCE, RunResult
 from qhsim.stats import WEIGHT
-from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
+from qhsim.targets import achieved, base_year_check, load_targets, meets, reference_paths_2035
 
 BAND = (0.05, 0.95)
 REPORT_YEARS = (2020, 2025, 2027, 2035)
@@ -84,6 +84,36 @@ def prefecture_anchor_note(lang: str = "both") -> str:
           f"{names['others'][1]} have no observed value and are model estimates (firm location, sector mix and "
           "assumed firm sizes: qhsim/data/geography.toml).")
     return in_language(zh, en, lang)
+
+
+def base_year_notes(indicators: pd.DataFrame, lang: str = "both") -> list[str]:
+    """One note per prefecture target that this run (an ensemble: the median over its runs) already meets in its
+    plan's base year (``qhsim.targets.base_year_check``): the plan sets it to be reached, so the run overstates that
+    indicator there; read its value as an upper estimate. Empty when there is none or the run ends before then."""
+    weights, present = draw_weights(indicators), set(indicators["region"])
+    years = set(indicators["year"])
+
+    def value_at(region: str, key: str, year: int) -> float:
+        if region not in present or year not in years:
+            return math.nan
+        paths = draw_paths(indicators, key, region)
+        return stats.median(paths.loc[year].to_numpy(), _aligned(paths, weights))
+
+    who = ("各次运行中位数", "the runs' median is") if n_draws(indicators) > 1 else ("本次运行", "this run has")
+    notes = []
+    for t in base_year_check(load_targets(), value_at).itertuples():
+        if not t.reached:
+            continue
+        spec = data.load("indicators")[t.indicator]
+        pct = "%" if spec["unit"] == "%" else ""
+        value, target = (format_value(v, t.indicator) + pct for v in (t.base_year_value, t.value))
+        zh = (f"{region_label(t.region, 'zh')}{spec['zh']}：{who[0]}{t.base_year}年已为{value}，达到{t.year}年目标"
+              f"{target}；规划设此目标意味着当时尚未达到，此处高估，请视为上限估计。")
+        en = (f"{region_label(t.region, 'en')}, {spec['en']}: {who[1]} {value} in {t.base_year}, already at the "
+              f"{t.year} target of {target}; the plan sets that target to be reached, so this overstates it: read it "
+              "as an upper estimate.")
+        notes.append(in_language(zh, en, lang))
+    return notes
 
 
 def band_caveat(lang: str = "both") -> str:
@@ -529,7 +559,8 @@ def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = Tr
             title = f"{region_label(region, lang)} | {pick('本地目标 own targets', lang)} | {note}"
             sections.append(format_summary(table[table["target"].notna()], title, **options))
     pointer = in_language(*SOURCES_POINTER, lang)
-    notes = ([band_caveat(lang)] if draws > 1 else []) + [prefecture_anchor_note(lang), pointer]
+    notes = ([band_caveat(lang)] if draws > 1 else []) + [prefecture_anchor_note(lang),
+                                                          *base_year_notes(indicators, lang), pointer]
     lines = [line for text in notes for line in (wrap(text, width) if width is not None else [text])]
     sections.append("\n".join(_pad(line, max(map(display_width, lines))) for line in lines))
     return "\n\n".join(sections) + "\n"

@@ -25,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qhsim import data
 from qhsim.output.numbers import excel_format
 from qhsim.output.observed import ObservedSource
-from qhsim.output.report import (HEADERS, REPORT_YEARS, band_caveat, indicator_label, observed_mark,
+from qhsim.output.report import (HEADERS, REPORT_YEARS, band_caveat, base_year_notes, indicator_label, observed_mark,
                                  prefecture_anchor_note, region_label, source_notes)
 from qhsim.output.tables import PUBLIC_COST, by_year, fiscal, headline, ranking
 from qhsim.output.folders import atomic_file
@@ -130,6 +130,14 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
                                        width=420, height=160)
     _widths(ws, [22] * several + [16, 16, 46, 10, 14, 11, 36] + [11] * (len(columns) - 7 - several))
     below = _source_notes(ws, table, len(table) + 3, columns.index("label") + 1)
+    reached = base_year_notes(results.wide())  # prefecture targets the run already meets in their plan's base year
+    for i, note in enumerate(reached):
+        if i == 0:
+            below += 2
+            ws.cell(row=below, column=columns.index("label") + 1, value="注：模型在规划基年已达到的市州目标 "
+                    "Prefecture targets the model already meets in their plan's base year").font = BOLD
+        below += 1
+        ws.cell(row=below, column=columns.index("label") + 1, value=note)
     if "p_met" in table:  # an ensemble: what its bands and P(met) leave out
         ws.cell(row=below + 1, column=columns.index("label") + 1, value=band_caveat()).font = BOLD
 
