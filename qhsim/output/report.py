@@ -92,11 +92,14 @@ def base_year_notes(indicators: pd.DataFrame, lang: str = "both") -> list[str]:
     indicator there; read its value as an upper estimate. Empty when there is none or the run ends before then."""
     weights, present = draw_weights(indicators), set(indicators["region"])
     years = set(indicators["year"])
+    by_region: dict[str, pd.DataFrame] = {}  # region_paths pivots the whole region: once per region
 
     def value_at(region: str, key: str, year: int) -> float:
         if region not in present or year not in years:
             return math.nan
-        paths = draw_paths(indicators, key, region)
+        if region not in by_region:
+            by_region[region] = region_paths(indicators, region)
+        paths = paths_of(by_region[region], key)
         return stats.median(paths.loc[year].to_numpy(), _aligned(paths, weights))
 
     who = ("各次运行中位数", "the runs' median is") if n_draws(indicators) > 1 else ("本次运行", "this run has")
