@@ -162,7 +162,7 @@ def base_year_check(targets: pd.DataFrame, value_at: Callable[[str, str, int], f
     for t in targets[targets["region"].isin(bases) & targets["kind"].isin(LEVEL_KINDS)].itertuples(index=False):
         got = value_at(t.region, t.indicator, bases[t.region])
         rows.append(t._asdict() | {"base_year": bases[t.region], "base_year_value": got,
-                                   "reached": meets(got, t) is True})
+                                   "reached": bool(meets(got, t))})  # None (NaN) is not reached
     return pd.DataFrame(rows, columns=[*COLUMNS, "base_year_value", "reached"])
 
 

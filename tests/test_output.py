@@ -168,8 +168,8 @@ def test_target_met_for_growth():
 def test_base_year_check_flags_a_level_target_already_met_in_the_plans_base_year():
     """A plan sets its targets to be reached: a run already at a prefecture's level target in that plan's base year
     (Haixi 2024, the base of its growth targets; Haidong 2020) overstates that indicator there."""
-    values = {("haixi", "share_firms_with_rd", 2024): 18.0, ("haixi", "rd_intensity", 2024): 0.5,
-              ("haidong", "platforms", 2020): 15.0}
+    values = {("haixi", "share_firms_with_rd", 2024): np.float64(18.0),  # a frame's value: numpy, not float
+              ("haixi", "rd_intensity", 2024): 0.5, ("haidong", "platforms", 2020): 15.0}
     check = base_year_check(load_targets(), lambda region, key, year: values.get((region, key, year), math.nan))
     assert set(check["region"]) == {"haidong", "haixi"} and set(check["kind"]) <= {"level", "min_level"}
     assert set(check.loc[check["region"] == "haixi", "base_year"]) == {2024}
