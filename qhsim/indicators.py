@@ -34,6 +34,15 @@ NOT_YET_MODELLED = (
 )
 
 
+def above_scale_industrial(f: FirmPopulation) -> np.ndarray:
+    """Mask of the above-scale industrial firms 规模以上工业企业 (an industrial sector, revenue at least the
+    above-scale line): the population of the share of firms with R&D."""
+    large = np.flatnonzero(f.revenue >= ABOVE_SCALE_REVENUE)  # the few firms above the revenue line
+    above = np.zeros(len(f), dtype=bool)
+    above[large] = sector_table().industrial[f.sector[large]]
+    return above
+
+
 @dataclass
 class YearFlows:
     """Money paid to each firm this year (万元, simulated population) and the tax forgone."""
@@ -91,7 +100,6 @@ def compute(
     """
     prefs = data.prefectures()
     k = len(prefs)
-    S = sector_table()
 
     pref = f.index("pref")
 
@@ -125,9 +133,7 @@ def compute(
     business_rd_real = with_province(by_pref(f.rd_real)) / scale / WAN_PER_YI
     total_rd = business_rd + public_rd
 
-    large = np.flatnonzero(f.revenue >= ABOVE_SCALE_REVENUE)  # the few firms above the revenue line
-    above = np.zeros(len(f), dtype=bool)
-    above[large] = S.industrial[f.sector[large]]
+    above = above_scale_industrial(f)
     # every firm count is a count of firms per prefecture with some combination of six conditions: one bincount
     # of (prefecture, combination), then sums over the combinations each count takes
     table, (hte, tbe, sme, giant, above, rd) = count_combinations(

@@ -9,20 +9,30 @@ from __future__ import annotations
 import math
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import ROOT
 from qhsim.calibrated import load_calibration
-from qhsim.calibration.responses import EVIDENCE, RESPONSE_SEEDS, policy_responses, section_lines
+from qhsim.calibration.responses import (
+    CHECKS,
+    EVIDENCE,
+    RESPONSE_SEEDS,
+    policy_responses,
+    rd_switches,
+    section_lines,
+)
 
 FULL = os.environ.get("QHSIM_TEST_FULL") == "1"
 
 
 def test_section_marks_misses():
-    rows = [{"response": key, "label": ev.label, "model": ev.low * 0.5 if key == "grant_leverage" else ev.low,
-             "seed_sd": 0.1, "low": ev.low, "high": ev.high, "inside": key != "grant_leverage",
-             "evidence": ev.source} for key, ev in EVIDENCE.items()]
+    rows = [{"response": key, "kind": kind, "label": ev.label,
+             "model": ev.low * 0.5 if key in ("grant_leverage", "rd_exit_rate") else ev.low, "seed_sd": 0.1,
+             "low": ev.low, "high": ev.high, "inside": key not in ("grant_leverage", "rd_exit_rate"),
+             "evidence": ev.source}
+            for kind, evidence in (("response", EVIDENCE), ("check", CHECKS)) for key, ev in evidence.items()]
     table = pd.DataFrame(rows)
     table.attrs.update(relabelled_share_all=0.123, tax_leverage_real=1.25)
     text = "\n".join(section_lines(table, (1, 2), 1.0, "test"))
@@ -32,6 +42,23 @@ def test_section_marks_misses():
     assert "| yes |" in lines[EVIDENCE["relabelled_share"].label]
     assert "≥ 1.5" in lines[EVIDENCE["hte_bunching"].label] and math.isinf(EVIDENCE["hte_bunching"].high)
     assert "relabelled share of all reported business R&D 0.123" in text
+    # the checks come in a table of their own, after the responses, and a miss is marked there too
+    checks_at = text.index("| check |")
+    assert text.index(EVIDENCE["grant_leverage"].label) < checks_at < text.index(CHECKS["rd_exit_rate"].label)
+    assert "**no**" in lines[CHECKS["rd_exit_rate"].label]
+
+
+def test_rd_switches_counts_firms_alive_in_both_years_only():
+    """Of the population's firms alive in both years: active ones and those of them that stopped; inactive ones
+    and those that started. A firm that dies, one outside the population and one born in the second year do not
+    count; the second year's order does not matter."""
+    uid = np.array([10, 11, 12, 13, 14, 15, 16])
+    active = np.array([True, True, True, False, False, False, True])
+    population = np.array([True, True, True, True, True, True, False])  # uid 16 is not above-scale industrial
+    # uid 12 died, uid 20 was born; uid 11 stopped, uid 13 started; the order is shuffled
+    uid_next = np.array([20, 16, 15, 13, 14, 11, 10])
+    active_next = np.array([True, False, False, True, False, False, True])
+    assert rd_switches(uid, active, population, uid_next, active_next).tolist() == [2, 1, 3, 1]
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +78,18 @@ def test_calibrated_point_sits_inside_the_evidence(responses):
     assert table["model"].notna().all()
     outside = table[~table["inside"]]
     assert outside.empty, "outside the evidence:\n" + outside[["model", "low", "high"]].to_string()
+
+
+@pytest.mark.slow
+def test_checks_are_reported_beside_the_responses(responses):
+    """The participation check is measured on the same runs and judged against its own range (the shipped model's
+    exit rate is below it: reported, not asserted inside); the entry rate is shown beside it."""
+    checks = responses[responses["kind"] == "check"]
+    assert list(checks.index) == list(CHECKS)
+    exit_rate = checks.at["rd_exit_rate", "model"]
+    assert 0.0 < exit_rate < 1.0
+    assert checks.at["rd_exit_rate", "inside"] == (CHECKS["rd_exit_rate"].low <= exit_rate <= CHECKS["rd_exit_rate"].high)
+    assert 0.0 < responses.attrs["rd_entry_rate"] < 1.0
 
 
 @pytest.mark.slow

@@ -17,6 +17,12 @@ dynamics seed and the same fixed 2015 population, so their difference is the pol
 - ``relabelled_share``: in the same population, the relabelled share of the reported R&D of the HTE holders (the
   notch firms, as in Chen et al. 2021); the share of all reported business R&D is shown beside it.
 
+``CHECKS`` are shown beside the responses against their evidence but are not used by the calibration's evidence step
+(the parameters that set them are not sampled yet): ``rd_exit_rate``, the yearly share of the above-scale industrial
+firms doing R&D that no longer do the next year (firms alive in both years, switches 2015→2016 … 2019→2020 of the
+baseline run, pooled); the entry rate of the others is shown beside it. It measures how lasting the extensive margin
+is: a firm a policy brings into R&D stays as long as the model's exit rate lets it.
+
 ``benchmarks``-style use: ``python -m qhsim.calibration.responses [--seeds 4] [--scale 1] [--workers 2]``.
 """
 
@@ -38,6 +44,7 @@ LONG_RUN_YEAR = 2035
 LONG_RUN_YEARS = range(2031, LONG_RUN_YEAR + 1)  # the elasticities: log changes summed over 2031-2035
 BUNCHING_YEAR = 2020
 BUNCHING_BAND = 0.10  # relative distance to the threshold counted as "just above / just below"
+SWITCH_YEARS = range(2016, BUNCHING_YEAR + 1)  # R&D switches from the year before to each of these (2015→2016 …)
 RESPONSE_SEEDS = (201, 202, 203, 204)  # fresh dynamics seeds for the fit report's section
 
 
@@ -72,6 +79,15 @@ EVIDENCE = {
         "paper, ≈45% of the intent-to-treat response; Chen et al. 2021)"),
 }
 
+# checks against the evidence that the calibration does not use (shown beside the responses)
+CHECKS = {
+    "rd_exit_rate": Evidence(
+        "yearly share of R&D-active above-scale industrial firms that stop R&D 规上工业研发企业年退出率", 0.10, 0.25,
+        "≈17% a year in Spanish manufacturing, entry ≈8% (Máñez Castillejo et al. 2004, the weighted average of "
+        "their small and large firms, as cited by Peters 2009, ZEW Economic Studies 38, ch. 5 n. 129); the range "
+        "allows for more persistence among large and certified firms"),
+}
+
 
 def _scenario(name: str, parameters: dict[str, float] | None):
     from qhsim.config import load_scenario
@@ -93,11 +109,26 @@ def _spec(name: str, parameters: dict | None, seed: int, scale: float):
                    scenario_key=design.scenario_key)
 
 
-def _notch_firms(task: tuple[str, dict | None, int, float]) -> tuple[int, int, float, float, float, float]:
+def rd_switches(uid: np.ndarray, active: np.ndarray, population: np.ndarray, uid_next: np.ndarray,
+                active_next: np.ndarray) -> np.ndarray:
+    """R&D switches of the firms in ``population`` (a mask) from one year to the next, among those alive in both
+    (``uid`` identifies a firm; the next year's ``uid_next`` are unique): counts of [active, of which stopped;
+    inactive, of which started]."""
+    order = np.argsort(uid_next)
+    at = np.minimum(np.searchsorted(uid_next, uid, sorter=order), len(uid_next) - 1)
+    nxt = order[at]
+    alive = population & (uid_next[nxt] == uid)
+    now, later = active[alive], active_next[nxt[alive]]
+    return np.array([now.sum(), (now & ~later).sum(), (~now).sum(), (~now & later).sum()], dtype=np.int64)
+
+
+def _baseline_facts(task: tuple[str, dict | None, int, float]) -> tuple:
     """In BUNCHING_YEAR: (firms within BUNCHING_BAND above their HTE threshold, firms within it below; the
     relabelled and the reported R&D of the notch firms — those just above, Chen et al.'s comparison group — and
-    of the HTE holders)."""
+    of the HTE holders); then the above-scale industrial firms' R&D switches over SWITCH_YEARS (``rd_switches``'
+    counts, summed)."""
     from qhsim.firms.certification import RATIO_TOLERANCE, hte_threshold, three_year_ratio
+    from qhsim.indicators import above_scale_industrial
     from qhsim.model import QinghaiModel
     from qhsim.policy import policy_at
 
@@ -105,7 +136,13 @@ def _notch_firms(task: tuple[str, dict | None, int, float]) -> tuple[int, int, f
     sc = _scenario(name, parameters)
     sc = sc.model_copy(update={"run": sc.run.model_copy(update={"seed": seed, "scale": scale})})
     model = QinghaiModel(sc)
-    model.run_to(BUNCHING_YEAR)
+    model.run_to(SWITCH_YEARS[0] - 1)
+    switches = np.zeros(4, dtype=np.int64)
+    for year in SWITCH_YEARS:
+        f = model.firms
+        before = (f.uid.copy(), f.rd > 0, above_scale_industrial(f))
+        model.run_to(year)
+        switches += rd_switches(*before, model.firms.uid, model.firms.rd > 0)
     f = model.firms
     rel = three_year_ratio(f) / hte_threshold(f.revenue, policy_at(sc, BUNCHING_YEAR)) - 1.0
     active = f.rd > 0
@@ -115,7 +152,7 @@ def _notch_firms(task: tuple[str, dict | None, int, float]) -> tuple[int, int, f
     hte = f.hte_until >= BUNCHING_YEAR
     relabelled = f.rd - f.rd_real
     return (int(notch.sum()), below, float(relabelled[notch].sum()), float(f.rd[notch].sum()),
-            float(relabelled[hte].sum()), float(f.rd[hte].sum()))
+            float(relabelled[hte].sum()), float(f.rd[hte].sum()), *switches.tolist())
 
 
 def _real(province: pd.DataFrame) -> pd.DataFrame:
@@ -125,7 +162,7 @@ def _real(province: pd.DataFrame) -> pd.DataFrame:
 
 def _pair_values(runs: dict, notch: tuple, s: int) -> dict[str, float]:
     """The responses of one seed's paired runs (``runs[(scenario, seed)]``: province tables by year)."""
-    above, below, relabelled, reported, relabelled_hte, reported_hte = notch
+    above, below, relabelled, reported, relabelled_hte, reported_hte, active, stopped, inactive, started = notch
     base, tax, grant = runs[(BASE, s)], runs[(TAX, s)], runs[(GRANT, s)]
     years = list(LONG_RUN_YEARS)
     d_uc = float(np.log(tax.loc[years, "rd_user_cost"] / base.loc[years, "rd_user_cost"]).sum())
@@ -140,6 +177,8 @@ def _pair_values(runs: dict, notch: tuple, s: int) -> dict[str, float]:
     out["relabelled_share_hte"] = relabelled_hte / reported_hte if reported_hte else math.nan
     out["relabelled_share_all"] = base.at[BUNCHING_YEAR, "relabelled_rd_share"] / 100.0
     out["tax_leverage_real"] = leverage(_real(base), _real(tax))["leverage"]
+    out["rd_exit_rate"] = stopped / active if active else math.nan
+    out["rd_entry_rate"] = started / inactive if inactive else math.nan
     return out
 
 
@@ -153,13 +192,13 @@ def response_values(points: list[dict[str, float] | None], seeds: tuple[int, ...
     notch_tasks = [(k, s) for k in range(len(points)) for s in seeds]
     with Engine(workers) as engine:
         tables = engine.map([_spec(name, points[k], s, scale) for k, name, s in tasks])
-        notch = engine.map_calls(_notch_firms, [(BASE, points[k], s, scale) for k, s in notch_tasks])
+        notch = engine.map_calls(_baseline_facts, [(BASE, points[k], s, scale) for k, s in notch_tasks])
     out = []
     for k in range(len(points)):
         runs = {(name, s): t[t["region"] == "province"].set_index("year")
                 for (kk, name, s), t in zip(tasks, tables) if kk == k}
         per_seed = [_pair_values(runs, n, s) for (kk, s), n in zip(notch_tasks, notch) if kk == k]
-        out.append({key: [v[key] for v in per_seed] for key in (*EVIDENCE, *INFO)})
+        out.append({key: [v[key] for v in per_seed] for key in (*EVIDENCE, *CHECKS, *INFO)})
     return out
 
 
@@ -172,20 +211,22 @@ def response_means(points: list[dict[str, float]], seeds: tuple[int, ...], scale
 
 def policy_responses(parameters: dict[str, float] | None = None, seeds: tuple[int, ...] = (1, 2, 3, 4),
                      scale: float = 1.0, workers: int = 1) -> pd.DataFrame:
-    """One row per response in ``EVIDENCE``: the model's value (mean over seeds), its seed sd, the evidence range
-    and whether the value lies inside it. ``parameters`` override the behavioural defaults (e.g. a calibration's
-    point estimate); without them the model's defaults (calibrated.toml) are used."""
+    """One row per response in ``EVIDENCE`` (``kind`` "response"), then per check in ``CHECKS`` (``kind`` "check"):
+    the model's value (mean over seeds), its seed sd, the evidence range and whether the value lies inside it.
+    ``parameters`` override the behavioural defaults (e.g. a calibration's point estimate); without them the
+    model's defaults (calibrated.toml) are used."""
     values = response_values([parameters], seeds, scale, workers)[0]
     rows = []
-    for key, ev in EVIDENCE.items():
-        v = np.asarray(values[key], dtype=float)
-        mean = float(v.mean())
-        rows.append({
-            "response": key, "label": ev.label, "model": mean,
-            "seed_sd": float(v.std(ddof=1)) if len(v) > 1 else math.nan,
-            "low": ev.low, "high": ev.high, "inside": bool(ev.low <= mean <= ev.high),
-            "evidence": ev.source,
-        })
+    for kind, evidence in (("response", EVIDENCE), ("check", CHECKS)):
+        for key, ev in evidence.items():
+            v = np.asarray(values[key], dtype=float)
+            mean = float(v.mean())
+            rows.append({
+                "response": key, "kind": kind, "label": ev.label, "model": mean,
+                "seed_sd": float(v.std(ddof=1)) if len(v) > 1 else math.nan,
+                "low": ev.low, "high": ev.high, "inside": bool(ev.low <= mean <= ev.high),
+                "evidence": ev.source,
+            })
     table = pd.DataFrame(rows)
     table.attrs.update({key: float(np.mean(values[key])) for key in INFO})
     return table
@@ -196,10 +237,11 @@ INFO = {
     "relabelled_share_hte": "relabelled share of the HTE holders' reported R&D",
     "relabelled_share_all": "relabelled share of all reported business R&D",
     "tax_leverage_real": "real business R&D per yuan of super-deduction tax expenditure",
+    "rd_entry_rate": "yearly share of the other above-scale industrial firms that start R&D",
 }
 
 
-def _range(low: float, high: float) -> str:
+def evidence_range(low: float, high: float) -> str:
     return f"≥ {low:g}" if math.isinf(high) else f"{low:g}–{high:g}"
 
 
@@ -213,11 +255,7 @@ def section_lines(table: pd.DataFrame, seeds: tuple[int, ...], scale: float, wha
         "the threshold). Evidence: /work/shared/research/policy_response_evidence.md (`qhsim.calibration.responses`)."
     )
     L.append("")
-    L.append("| response | model (mean) | seed sd | evidence range | inside | evidence |")
-    L.append("|---|---|---|---|---|---|")
-    for _, r in table.iterrows():
-        verdict = "yes" if r.inside else "**no**"
-        L.append(f"| {r.label} | {r.model:.3g} | {r.seed_sd:.2g} | {_range(r.low, r.high)} | {verdict} | {r.evidence} |")
+    L.extend(evidence_rows(table[table["kind"] == "response"], "response", sources=True))
     L.append("")
     info = "; ".join(f"{label} {table.attrs[key]:.3g}" for key, label in INFO.items() if key in table.attrs)
     L.append(
@@ -227,6 +265,25 @@ def section_lines(table: pd.DataFrame, seeds: tuple[int, ...], scale: float, wha
         f"Beside the table: {info}."
     )
     L.append("")
+    checks = table[table["kind"] == "check"]
+    if len(checks):
+        L.append("Checked against the evidence but not used by the calibration's evidence step: the R&D switches of "
+                 f"the above-scale industrial firms in the baseline runs of the same seeds, {SWITCH_YEARS[0] - 1}→"
+                 f"{SWITCH_YEARS[-1]} pooled.")
+        L.append("")
+        L.extend(evidence_rows(checks, "check", sources=True))
+        L.append("")
+    return L
+
+
+def evidence_rows(table: pd.DataFrame, heading: str, sources: bool) -> list[str]:
+    """A Markdown table of ``policy_responses`` rows: model mean, seed sd, evidence range, inside (and the sources)."""
+    L = [f"| {heading} | model (mean) | seed sd | evidence range | inside |" + (" evidence |" if sources else ""),
+         "|---|---|---|---|---|" + ("---|" if sources else "")]
+    for _, r in table.iterrows():
+        verdict = "yes" if r.inside else "**no**"
+        L.append(f"| {r.label} | {r.model:.3g} | {r.seed_sd:.2g} | {evidence_range(r.low, r.high)} | {verdict} |"
+                 + (f" {r.evidence} |" if sources else ""))
     return L
 
 
