@@ -44,7 +44,7 @@ def target_rows(problem, cfg, cells: dict[str, list[float]]) -> list[dict]:
 
 
 def markdown(rows: list[dict], responses, meta: dict, seeds: list[int], fingerprint: str) -> str:
-    from qhsim.calibration.responses import evidence_range, evidence_rows
+    from qhsim.calibration.responses import INFO, evidence_range, evidence_rows
 
     policy, checks = (responses[responses["kind"] == kind] for kind in ("response", "check"))
     plan = [r for r in rows if r["group"] == PLAN_GROUP]
@@ -76,7 +76,9 @@ def markdown(rows: list[dict], responses, meta: dict, seeds: list[int], fingerpr
     lines += ["", "## Policy responses 政策响应 (paired experiments, the fit report's definitions)", "",
               *evidence_rows(policy, "response", sources=False), "",
               "Checks against the evidence that the calibration does not use (`qhsim.calibration.responses.CHECKS`; "
-              "the baseline runs of the same seeds):", "", *evidence_rows(checks, "check", sources=True)]
+              "the baseline runs of the same seeds):", "", *evidence_rows(checks, "check", sources=True), "",
+              f"Beside it: {INFO['rd_entry_rate']} {responses.attrs['rd_entry_rate']:.3g} (evidence ≈8%, the same "
+              "source)."]
     return "\n".join(lines) + "\n"
 
 

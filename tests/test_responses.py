@@ -6,6 +6,7 @@ report's configuration (4 fresh seeds at full scale).
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 
@@ -99,3 +100,21 @@ def test_reported_exceeds_real_response_to_the_super_deduction(responses):
     reported, real = responses.at["user_cost_elasticity", "model"], responses.at["user_cost_elasticity_real", "model"]
     assert reported > 1.2 * real  # Chen et al. 2021: reported ≈2, real 1.14
     assert 0.8 <= responses.attrs["tax_leverage_real"] <= responses.at["tax_leverage", "model"]
+
+
+def test_revalidation_counts_the_responses_apart_from_the_checks():
+    """benchmarks/revalidate.py: "policy responses inside" counts the responses only; a check outside its range is
+    named on a line of its own and listed in a table of its own, with the entry rate beside it."""
+    spec = importlib.util.spec_from_file_location("revalidate", ROOT / "benchmarks" / "revalidate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = [{"response": key, "kind": kind, "label": ev.label, "model": ev.low if kind == "response" else ev.low / 2,
+             "seed_sd": 0.01, "low": ev.low, "high": ev.high, "inside": kind == "response", "evidence": ev.source}
+            for kind, evidence in (("response", EVIDENCE), ("check", CHECKS)) for key, ev in evidence.items()]
+    table = pd.DataFrame(rows)
+    table.attrs.update(rd_entry_rate=0.0216)
+    text = module.markdown([], table, {}, [101, 132], "f" * 12)
+    assert f"policy responses inside the evidence ranges: {len(EVIDENCE)} of {len(EVIDENCE)}" in text
+    assert f"check (not fitted), {CHECKS['rd_exit_rate'].label}: {CHECKS['rd_exit_rate'].low / 2:.3g}" in text
+    assert "**outside**" in text and "start R&D 0.0216" in text
+    assert text.index("| check |") > text.index(EVIDENCE["relabelled_share"].label)
