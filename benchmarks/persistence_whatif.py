@@ -4,6 +4,9 @@ the evidence says.
     .venv/bin/python benchmarks/persistence_whatif.py [--stop-hazards 0.125,0.25] [--seeds 8] [--refit]
                                                       [--workers 2] [--out FILE.md]
 
+``--out`` also writes the numbers as FILE.csv (``table``), which every run's outputs read for their note on what
+the projections rest on (``qhsim.output.report.persistence_note``).
+
 The shipped model's R&D-active above-scale industrial firms stop R&D at ≈2% a year (the check
 ``qhsim.calibration.responses.CHECKS["rd_exit_rate"]``, calibration/revalidation.md); the evidence says ≈17%. Two
 assumptions of behaviour.toml make R&D nearly permanent there: certified firms stop at 0.2 of the base hazard
@@ -191,7 +194,25 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
+        table(points, distances, responses, runs).to_csv(args.out.with_suffix(".csv"), index=False)
     return 0
+
+
+def table(points, distances, responses, runs) -> pd.DataFrame:
+    """The report's numbers, one row per (point, indicator, year): the seed mean, with the point's stop
+    probability, R&D exit rate (and the evidence range), distance (NaN without ``--refit``) and whether it is the
+    shipped one; ``qhsim.output.observed.persistence_sensitivity`` reads it for the outputs' caveat."""
+    ev = CHECKS["rd_exit_rate"]
+    rows = []
+    for k, (name, point) in enumerate(points.items()):
+        means = runs[name].drop(columns=["region", "seed"]).groupby("year").mean(numeric_only=True)
+        for year in YEARS:
+            for ind in plan_indicators():
+                rows.append({"point": name, "shipped": k == 0, "stop_probability": point["stop_probability"],
+                             "exit_rate": responses[name].at["rd_exit_rate", "model"], "exit_low": ev.low,
+                             "exit_high": ev.high, "distance": distances.get(name, np.nan), "indicator": ind,
+                             "year": year, "mean": float(means.at[year, ind])})
+    return pd.DataFrame(rows)
 
 
 def report(args, cfg, cal, points, distances, notes, responses, runs, plan, seeds, started) -> str:

@@ -9,7 +9,7 @@ import sys
 import time
 
 from qhsim.config import load_scenario
-from qhsim.output.report import band_caveat
+from qhsim.output.report import band_caveat, persistence_note
 
 from browser_harness import ROOT, browser, dash, marks, server  # noqa: F401 - fixtures
 
@@ -39,6 +39,8 @@ def test_page_load_and_baseline_run(dash):
     assert patents[1].strip() == "3.12*" and patents[2].strip() == "按2020年人口普查人口重算（规划印3.04）"
     note = d.page.locator(".qh-source-note").first.inner_text()
     assert note.startswith("* 每万人口发明专利拥有量：3.12 = 1,848件") and "规划表印3.04" in note
+    # what the long-run projections rest on (how rarely firms stop R&D), below the notes, for a single run too
+    assert d.page.locator(".qh-persistence-note").inner_text() == persistence_note("zh")
     # the numbers stay in view: in English (the longer sources) the source column wraps, so the table's last column
     # ends inside the window instead of behind a horizontal scroll
     d.english()

@@ -22,7 +22,7 @@ from qhsim.experiments import compare
 from qhsim.experiments.report import write_comparison
 from qhsim.output.html_report import render_html
 from qhsim.output.numbers import format_value
-from qhsim.output.report import band_caveat
+from qhsim.output.report import band_caveat, persistence_note
 from qhsim.output.store import write_run
 from qhsim.runner import run
 
@@ -376,6 +376,10 @@ def test_run_command_prints_wall_time_scale_and_seeds(tmp_path, capsys, monkeypa
     assert caveat in [c.value for row in summary.iter_rows() for c in row]
     page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
     assert caveat in page.split("Headline indicators against targets", 1)[1].split("<h2", 1)[0]  # by the numbers
+    persistence = persistence_note()  # what the long-run projections rest on (the shipped what-if): every output
+    assert persistence is not None and persistence_note("en") in " ".join(text.split())
+    assert persistence in [c.value for row in summary.iter_rows() for c in row]
+    assert persistence in page.split("Assumptions and calibration", 1)[1]
 
 
 def test_readme_hands_results_on_with_a_picture_of_the_report():

@@ -23,10 +23,10 @@ from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
 from qhsim.output.observed import (comparable_points, incomparable_points, observed_indicators, observed_points,
-                                   observed_source, out_of_sample_skill)
+                                   observed_source, out_of_sample_skill, persistence_sensitivity)
 from qhsim.calibrated import target_rows
-from qhsim.output.report import (band_caveat, display_width, format_summary, prefecture_anchor_note, summary_report,
-                                 summary_table)
+from qhsim.output.report import (band_caveat, display_width, format_summary, persistence_note, prefecture_anchor_note,
+                                 summary_report, summary_table)
 from qhsim.runner import run
 from qhsim.targets import (COLUMNS, KINDS, base_year_check, load_targets, reference_paths_2035, target_met,
                            validate_target)
@@ -369,6 +369,43 @@ def test_ensemble_reports_say_their_band_is_a_lower_bound_with_the_out_of_sample
     assert "lower bound" not in single and en in " ".join(ensemble.split("\n\n")[-1].split())
     monkeypatch.setattr("qhsim.output.observed.OOS_PREDICTION", Path("/nonexistent/oos_prediction.csv"))
     assert "held" not in band_caveat("en") and "lower bound" in band_caveat("en")  # without the check: no figures
+
+
+def _persistence_table(path: Path) -> Path:
+    """A what-if table as benchmarks/persistence_whatif.py writes it: the shipped point and two alternatives."""
+    rows = []
+    for name, shipped, exit_rate, ri in (("shipped", True, 0.022, 1.159), ("b", False, 0.203, 0.853),
+                                         ("a", False, 0.089, 0.974)):
+        for year, value in ((2020, 0.7), (2035, ri)):
+            rows.append({"point": name, "shipped": shipped, "stop_probability": 0.1, "exit_rate": exit_rate,
+                         "exit_low": 0.1, "exit_high": 0.25, "distance": 0.5, "indicator": "rd_intensity",
+                         "year": year, "mean": value})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_persistence_note_quotes_the_what_if_in_every_runs_outputs(result, tmp_path, monkeypatch):
+    """Every run's terminal summary, workbook and HTML report say what the long-run projections rest on (how rarely
+    firms stop R&D), with the what-if's figures at its last year, alternatives in order of their exit rate; nothing
+    without the what-if's table."""
+    shipped = persistence_sensitivity()  # the shipped what-if: the shipped point and at least one alternative
+    assert shipped is not None and shipped.year >= 2035 and shipped.other_exit_rates
+    table = _persistence_table(tmp_path / "persistence_whatif.csv")
+    p = persistence_sensitivity(table)
+    assert (p.year, p.exit_rate, p.rd_intensity, p.evidence) == (2035, 0.022, 1.159, (0.1, 0.25))
+    assert p.other_exit_rates == (0.089, 0.203) and p.other_rd_intensity == (0.974, 0.853)
+    monkeypatch.setattr("qhsim.output.observed.PERSISTENCE_WHATIF", table)
+    en = persistence_note("en")
+    assert "2.2% a year in the shipped calibration; evidence 10%–25%" in en
+    assert ("exit rates of 8.9% and 20.3%, the model projects a 2035 R&D intensity 16% and 26% lower (0.97% and "
+            "0.85% against 1.16% for the shipped calibration" in en)
+    assert "年退出率2.2%" in persistence_note("zh") and persistence_note() == f"{persistence_note('zh')} {en}"
+    text = summary_report(result.indicators, lang="en", wide=False, width=100)
+    assert en in " ".join(text.split("\n\n")[-1].split())
+    assert all(display_width(line) <= 100 for line in text.splitlines())
+    monkeypatch.setattr("qhsim.output.observed.PERSISTENCE_WHATIF", tmp_path / "missing.csv")
+    assert persistence_sensitivity(tmp_path / "missing.csv") is None and persistence_note("en") is None
+    assert "rarely stop" not in summary_report(result.indicators, lang="en", wide=False, width=100)
 
 
 # --- charts ----------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from qhsim.dashboard import compare, explore, exports, tables
 from qhsim.dashboard.state import MAX_DESIGNS, Session
 from qhsim.errors import InputError
 from qhsim.experiments.report import ranking_caveat
-from qhsim.output.report import band_caveat, base_year_notes, n_draws, prefecture_anchor_note, source_notes
+from qhsim.output.report import (band_caveat, base_year_notes, n_draws, persistence_note, prefecture_anchor_note,
+                                 source_notes)
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets
 
@@ -164,6 +165,8 @@ def IndicatorsView(ctx):
     ObservedNotes(table, L)
     if n_draws(ind) > 1:  # an ensemble: what its band and P(met) leave out
         solara.Text(band_caveat(L), style=NOTE_STYLE, classes=["qh-band-caveat"])
+    if (note := persistence_note(L)) is not None:  # what the long-run projections rest on
+        solara.Text(note, style=NOTE_STYLE, classes=["qh-persistence-note"])
 
 
 NOTE_STYLE = {"font-size": "12px", "color": "#555", "display": "block"}  # small print below a table

@@ -21,8 +21,8 @@ from qhsim import __version__, data
 from qhsim.config.instruments import instrument_label
 from qhsim.output.numbers import format_value
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band, band_caveat, base_year_notes, cell_text, draw_weights,
-                                 indicator_label, paths_of, prefecture_anchor_note, region_label, region_paths,
-                                 source_notes, summary_columns)
+                                 indicator_label, paths_of, persistence_note, prefecture_anchor_note, region_label,
+                                 region_paths, source_notes, summary_columns)
 from qhsim.output.tables import SECTIONS, headline, ranking, target_regions
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -167,6 +167,8 @@ def _assumptions(results: Results) -> list[str]:
     items.append("海西“年均增长”目标的基年未写明，假设为2024年 Haixi's growth targets give no base year; 2024 is assumed.")
     items.append(prefecture_anchor_note())
     items.extend(base_year_notes(results.wide()))  # the first design's (a comparison's base)
+    if (note := persistence_note()) is not None:
+        items.append(note)
     items.append("规模小于1时，数量与金额按比例放大到全省 At scale < 1, counts and money are scaled up to the whole "
                  "province; small prefectures are then noisy.")
     if results.n_draws() > 1:

@@ -23,7 +23,9 @@ definition by construction.
 
 ``out_of_sample_skill`` reads how the shipped out-of-sample check (``qhsim calibrate --oos``) did: the share of
 held-out observed values inside the 90% predictive band and the median error, which every ensemble's report quotes
-below its bands (``qhsim.output.report.band_caveat``).
+below its bands (``qhsim.output.report.band_caveat``); ``persistence_sensitivity`` what the long-run projection owes to
+how rarely firms stop R&D (``benchmarks/persistence_whatif.py``), which every run's outputs note
+(``qhsim.output.report.persistence_note``).
 """
 
 from __future__ import annotations
@@ -240,3 +242,43 @@ def out_of_sample_skill(path: Path | None = None) -> OutOfSampleSkill | None:
     if rows.empty:
         return None
     return OutOfSampleSkill(len(rows), float(in_band.mean()), float(errors.median()), int(years.min()), int(years.max()))
+
+
+PERSISTENCE_WHATIF = CALIBRATION_DIR.parent / "docs" / "persistence_whatif.csv"  # benchmarks/persistence_whatif.py
+
+
+@dataclass(frozen=True)
+class PersistenceSensitivity:
+    """What the long-run projection owes to how rarely firms stop R&D (``docs/persistence_whatif.csv``): the shipped
+    point's R&D exit rate of the above-scale industrial firms and its R&D intensity in ``year``, beside the less
+    persistent alternatives' (their level parameters re-fitted to 2015-2020), and the exit rate's evidence range."""
+
+    year: int
+    exit_rate: float
+    rd_intensity: float
+    other_exit_rates: tuple[float, ...]
+    other_rd_intensity: tuple[float, ...]
+    evidence: tuple[float, float]
+
+
+def persistence_sensitivity(path: Path | None = None) -> PersistenceSensitivity | None:
+    """Read the persistence what-if's table (default ``PERSISTENCE_WHATIF``) at its last year; ``None`` when it is
+    missing or does not hold the shipped point and at least one alternative."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path if path is not None else PERSISTENCE_WHATIF)
+        rows = table[table["indicator"] == "rd_intensity"]
+        year = int(rows["year"].max())
+        rows = rows[rows["year"] == year]
+        shipped = rows["shipped"].astype(str).str.lower() == "true"
+        ours, others = rows[shipped], rows[~shipped].sort_values("exit_rate")
+        if len(ours) != 1 or others.empty:
+            return None
+        return PersistenceSensitivity(
+            year, float(ours["exit_rate"].iloc[0]), float(ours["mean"].iloc[0]),
+            tuple(others["exit_rate"].astype(float)), tuple(others["mean"].astype(float)),
+            (float(ours["exit_low"].iloc[0]), float(ours["exit_high"].iloc[0])),
+        )
+    except (OSError, KeyError, ValueError, pd.errors.ParserError):
+        return None

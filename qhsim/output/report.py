@@ -23,7 +23,7 @@ from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
 from qhsim.output.numbers import MISSING, decimals, format_fixed, format_nonzero, format_number, format_value
 from qhsim.output.observed import (ObservedSource, calibration_targets, observed_points, observed_source,
-                                  out_of_sample_skill)
+                                  out_of_sample_skill, persistence_sensitivity)
 from qhsim.results import PROVINCE, RunResult
 from qhsim.stats import WEIGHT
 from qhsim.targets import achieved, base_year_check, load_targets, meets, reference_paths_2035
@@ -135,6 +135,28 @@ def band_caveat(lang: str = "both") -> str:
                f"observed {held} values (median error of the predictive median {err})")
     zh += "。请把区间视为不确定性的下限（calibration/oos/oos_report.md）。"
     en += ". Read the band as a lower bound on the uncertainty (calibration/oos/oos_report.md)."
+    return in_language(zh, en, lang)
+
+
+def persistence_note(lang: str = "both") -> str | None:
+    """What the long-run projections rest on: how rarely firms that do R&D stop, in the shipped calibration, and the
+    long-run R&D intensity with the evidence's churn (``qhsim.output.observed.persistence_sensitivity``); None
+    without the what-if's table (a package installed without the repository)."""
+    p = persistence_sensitivity()
+    if p is None:
+        return None
+    low, high = (f"{100 * x:.0f}%" for x in p.evidence)
+    exits = [f"{100 * x:.1f}%" for x in p.other_exit_rates]
+    lower = [f"{100 * (1 - x / p.rd_intensity):.0f}%" for x in p.other_rd_intensity]
+    values = [f"{x:.2f}%" for x in p.other_rd_intensity]
+    zh = (f"长期预测依赖一个假设：开展研发的规上工业企业很少停止研发（现行校准下年退出率{100 * p.exit_rate:.1f}%，"
+          f"可比证据{low}–{high}）。按年退出率{'、'.join(exits)}重新拟合，{p.year}年研发强度低{'、'.join(lower)}"
+          f"（{'、'.join(values)}，相同随机种子下现行校准为{p.rd_intensity:.2f}%；docs/persistence_whatif.md）。")
+    en = (f"The long-run projections rest on an assumption: above-scale industrial firms that do R&D rarely stop "
+          f"({100 * p.exit_rate:.1f}% a year in the shipped calibration; evidence {low}–{high}). Refitted with exit "
+          f"rates of {' and '.join(exits)}, the model projects a {p.year} R&D intensity {' and '.join(lower)} lower "
+          f"({' and '.join(values)} against {p.rd_intensity:.2f}% for the shipped calibration on the same seeds; "
+          "docs/persistence_whatif.md).")
     return in_language(zh, en, lang)
 
 
@@ -562,8 +584,8 @@ def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = Tr
             title = f"{region_label(region, lang)} | {pick('本地目标 own targets', lang)} | {note}"
             sections.append(format_summary(table[table["target"].notna()], title, **options))
     pointer = in_language(*SOURCES_POINTER, lang)
-    notes = ([band_caveat(lang)] if draws > 1 else []) + [prefecture_anchor_note(lang),
-                                                          *base_year_notes(indicators, lang), pointer]
+    notes = ([band_caveat(lang)] if draws > 1 else []) + [note for note in (persistence_note(lang),) if note] + [
+        prefecture_anchor_note(lang), *base_year_notes(indicators, lang), pointer]
     lines = [line for text in notes for line in (wrap(text, width) if width is not None else [text])]
     sections.append("\n".join(_pad(line, max(map(display_width, lines))) for line in lines))
     return "\n\n".join(sections) + "\n"

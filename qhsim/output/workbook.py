@@ -26,7 +26,7 @@ from qhsim import data
 from qhsim.output.numbers import excel_format
 from qhsim.output.observed import ObservedSource
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band_caveat, base_year_notes, indicator_label, observed_mark,
-                                 prefecture_anchor_note, region_label, source_notes)
+                                 persistence_note, prefecture_anchor_note, region_label, source_notes)
 from qhsim.output.tables import PUBLIC_COST, by_year, fiscal, headline, ranking
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -139,7 +139,10 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
         below += 1
         ws.cell(row=below, column=columns.index("label") + 1, value=note)
     if "p_met" in table:  # an ensemble: what its bands and P(met) leave out
-        ws.cell(row=below + 1, column=columns.index("label") + 1, value=band_caveat()).font = BOLD
+        below += 1
+        ws.cell(row=below, column=columns.index("label") + 1, value=band_caveat()).font = BOLD
+    if (note := persistence_note()) is not None:  # what the long-run projections rest on
+        ws.cell(row=below + 1, column=columns.index("label") + 1, value=note)
 
 
 def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -> int:
