@@ -276,6 +276,10 @@ def test_wrap_cuts_a_long_key_after_an_underscore_not_a_sliver():
     assert report.wrap("rd_intensity", 11) == ["rd_", "intensity"]  # ... unless the rest then fits
     assert report.wrap("abcdefghij", 4) == ["abcd", "efgh", "ij"]
     assert report.wrap("研发 投入强度", 4) == ["研发", "投入", "强度"]
+    # Chinese has no spaces: the cut moves back so as not to split a number, nor begin a line with "。"
+    assert report.wrap("研发1.16%强度", 6) == ["研发", "1.16%", "强度"]
+    assert report.wrap("研发。强度", 4) == ["研", "发。", "强度"]
+    assert report.wrap("研12345678", 6) == ["研1234", "5678"]  # no place in the second half of the line: the width
 
 
 def test_target_values_print_as_the_summary_table_prints_them():

@@ -312,10 +312,16 @@ def _pad(text: str, width: int, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
+ASCII_TOKEN = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,%_/")  # a number or word
+NO_LINE_START = frozenset("。，、；：）》」！？%")  # Chinese closing punctuation does not begin a line
+
+
 def wrap(text: str, width: int) -> list[str]:
-    """``text`` in lines of at most ``width`` display columns, broken at spaces; a word wider than that is cut
-    after its last "_" or "-" that fits, unless that leaves a sliver (a design or indicator key:
-    ``talent_grants_`` / ``doubled``, ``rd_`` / ``intensity``), else at the width."""
+    """``text`` in lines of at most ``width`` display columns, broken at spaces; a word wider than that (a key, or
+    Chinese, which has no spaces) is cut after its last "_" or "-" that fits, unless that leaves a sliver (a design
+    or indicator key: ``talent_grants_`` / ``doubled``, ``rd_`` / ``intensity``); else at the width, moved back
+    (by less than half the line) so as not to split a number or Latin word (``1.1`` / ``6%``) nor begin the next line
+    with closing punctuation."""
     lines: list[str] = []
     for para in text.split("\n"):
         line = ""
@@ -327,11 +333,15 @@ def wrap(text: str, width: int) -> list[str]:
             if line:
                 lines.append(line)
             while display_width(word) > width:  # a word wider than the column: cut it
-                cut = next(i for i in range(len(word), 0, -1) if display_width(word[:i]) <= width)
+                fits = next(i for i in range(len(word), 0, -1) if display_width(word[:i]) <= width)
                 # after an underscore or hyphen if that leaves no sliver: the piece is over half the line, or the
                 # rest fits on the next one ("rd_" / "intensity", not "rd_intensit" / "y")
-                cut = next((i for i in range(cut, 1, -1) if word[i - 1] in "_-"
-                            and (i > cut // 2 or display_width(word[i:]) <= width)), cut)
+                cut = next((i for i in range(fits, 1, -1) if word[i - 1] in "_-"
+                            and (i > fits // 2 or display_width(word[i:]) <= width)), None)
+                if cut is None:  # the last place in the line's second half that splits no token, else the width
+                    cut = next((i for i in range(fits, max(fits // 2, 1) - 1, -1)
+                                if not (word[i - 1] in ASCII_TOKEN and word[i] in ASCII_TOKEN)
+                                and word[i] not in NO_LINE_START), fits)
                 lines.append(word[:cut])
                 word = word[cut:]
             line = word

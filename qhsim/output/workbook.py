@@ -142,7 +142,9 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
         below += 1
         ws.cell(row=below, column=columns.index("label") + 1, value=band_caveat()).font = BOLD
     if (note := persistence_note()) is not None:  # what the long-run projections rest on
-        ws.cell(row=below + 1, column=columns.index("label") + 1, value=note)
+        ws.cell(row=below + 2, column=columns.index("label") + 1,
+                value="注：长期预测所依赖的假设 What the long-run projections rest on").font = BOLD
+        ws.cell(row=below + 3, column=columns.index("label") + 1, value=note)
 
 
 def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -> int:
