@@ -17,7 +17,7 @@ from qhsim.errors import InputError
 from qhsim.experiments.comparison import ComparisonResult, analyse, compare, leverage, rank, rd_per_yuan
 from qhsim.experiments.report import (cost_effectiveness_chart, cost_effectiveness_figure, format_comparison,
                                       ranking_caveat, unsettled_pairs, write_comparison)
-from qhsim.output.report import band_caveat, display_width, format_number
+from qhsim.output.report import band_caveat, display_width, format_number, persistence_note
 from qhsim.results import PROVINCE
 
 from conftest import SCENARIOS
@@ -236,11 +236,12 @@ def test_leverage_also_per_total_rd_the_r_and_d_intensity_counts(small_compariso
     table = text.split("Total R&D: business + universities and institutes", 1)[1].split("\n\n", 1)[0]
     assert "super_deduction_120" in table and "more_ex_ante_grants" in table and "total R&D per public yuan" in table
     assert all(display_width(line) <= 100 for line in text.splitlines())  # a 100-column terminal
-    omitted, caveat = text.split("达标概率 P(target met)", 1)[1].split("\n\n")[1:3]
+    omitted, caveat, persistence = text.split("达标概率 P(target met)", 1)[1].split("\n\n")[1:4]
     # the table starts with the window: the 2025 targets, where every design is still the base, are named as left out
     assert "Targets of 2025 are not shown: no design differs from the base before 2026." in " ".join(omitted.split())
     assert "2025年的目标未列出" in omitted
     assert "".join(caveat.split()) == "".join(band_caveat().split())  # what P(target met) leaves out, below it
+    assert "".join(persistence.split()) == "".join(persistence_note().split())  # and what the long run rests on
 
 
 def test_comparison_text_fits_100_columns_with_long_design_names_and_four_years(small_comparison) -> None:

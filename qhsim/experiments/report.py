@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from qhsim import data
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_value
-from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, region_label, target_value,
-                                 wrap)
+from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
+                                 target_value, wrap)
 from qhsim.results import PROVINCE
 from qhsim.experiments.store import write_atomic
 
@@ -194,6 +194,8 @@ def format_comparison(res: ComparisonResult) -> str:
                     f"{', '.join(map(str, earlier))} are not shown: no design differs from the base before {start}.",
                     TEXT_WIDTH)))
             blocks.append("\n".join(wrap(band_caveat(), TEXT_WIDTH)))
+            if (note := persistence_note()) is not None:  # the 2030/2035 targets' P(met) rests on it
+                blocks.append("\n".join(wrap(note, TEXT_WIDTH)))
     return "\n\n".join(blocks) + "\n"
 
 
