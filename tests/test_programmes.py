@@ -3,7 +3,6 @@ kept at full scale, and knowledge accumulates R&D."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from qhsim.draws import KeyedDraws
