@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -64,10 +65,16 @@ LEAST_PERSISTENT = {"certified_stop_factor": data.quantities("behaviour")["certi
                     "stop_size_elasticity": data.quantities("behaviour")["stop_size_elasticity"]["range"][0]}
 
 
+@cache
+def baseline():
+    """The baseline scenario as a design (read once: the bisection runs it a dozen times)."""
+    return design_from_file(ROOT / "scenarios" / "baseline.toml")
+
+
 def province(engine: Engine, point: dict[str, float], seeds: list[int], end_year: int) -> pd.DataFrame:
     """Province rows of the baseline at ``point`` (over the scenario's own parameters), one run per seed:
     columns seed, year and the indicators."""
-    design = design_from_file(ROOT / "scenarios" / "baseline.toml")
+    design = baseline()
     specs = [RunSpec(design.scenario, s, 1.0, end_year, (), {**design.own_parameters, **point}, True, design.origin,
                      scenario_key=design.scenario_key) for s in seeds]
     tables = engine.map(specs)

@@ -594,8 +594,8 @@ def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = Tr
             title = f"{region_label(region, lang)} | {pick('本地目标 own targets', lang)} | {note}"
             sections.append(format_summary(table[table["target"].notna()], title, **options))
     pointer = in_language(*SOURCES_POINTER, lang)
-    notes = ([band_caveat(lang)] if draws > 1 else []) + [note for note in (persistence_note(lang),) if note] + [
-        prefecture_anchor_note(lang), *base_year_notes(indicators, lang), pointer]
+    notes = [*([band_caveat(lang)] if draws > 1 else []), *filter(None, [persistence_note(lang)]),
+             prefecture_anchor_note(lang), *base_year_notes(indicators, lang), pointer]
     lines = [line for text in notes for line in (wrap(text, width) if width is not None else [text])]
     sections.append("\n".join(_pad(line, max(map(display_width, lines))) for line in lines))
     return "\n\n".join(sections) + "\n"
