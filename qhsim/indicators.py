@@ -34,6 +34,12 @@ NOT_YET_MODELLED = (
 )
 
 
+def rd_performers(f: FirmPopulation) -> np.ndarray:
+    """Uids of the above-scale industrial firms with R&D (reported R&D > 0): whose R&D exit ``compute`` counts a
+    year later."""
+    return f.uid[above_scale_industrial(f) & (f.rd > 0)]
+
+
 def above_scale_industrial(f: FirmPopulation) -> np.ndarray:
     """Mask of the above-scale industrial firms 规模以上工业企业 (an industrial sector, revenue at least the
     above-scale line): the population of the share of firms with R&D."""
@@ -88,7 +94,7 @@ def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np
 def compute(
     f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float,
     knowledge: dict[str, np.ndarray] | None = None, flow_firms: np.ndarray | None = None,
-    hte_granted_until: int | None = None,
+    hte_granted_until: int | None = None, rd_before: np.ndarray | None = None,
 ) -> list[dict[str, float | int | str]]:
     """One row per region (province first, then prefectures in geography.toml order).
 
@@ -97,6 +103,8 @@ def compute(
     here).
     ``hte_granted_until``: the last valid year of a certificate granted in this year's round (the firms whose
     certificate runs to it were certified this year); None (the initial state) leaves the count unknown.
+    ``rd_before``: ``rd_performers`` of the year before; the R&D exit rate is the share of those alive this year
+    that no longer do R&D (None, the initial state: unknown).
     """
     prefs = data.prefectures()
     k = len(prefs)
@@ -175,6 +183,12 @@ def compute(
     else:
         granted = pref[np.flatnonzero(f.hte_until == hte_granted_until)]
         columns["hte_certificates_granted"] = with_province(np.bincount(granted, minlength=k).astype(float)) / scale
+    if rd_before is None:
+        columns["rd_exit_rate"] = np.full(k + 1, np.nan)
+    else:
+        performers, stopped = (with_province(x) for x in _rd_exits(f, pref, k, rd_before))
+        columns["rd_exit_rate"] = 100.0 * np.divide(stopped, performers, out=np.full(k + 1, np.nan),
+                                                    where=performers > 0)
     rd_cost = with_province(by_pref(rd_cost_weights))
     columns["rd_user_cost"] = np.divide(rd_cost, rd_sum, out=np.full(k + 1, np.nan), where=rd_sum > 0)
     for column, weights in zip(SPEND_COLUMNS, spend):
@@ -189,3 +203,14 @@ def compute(
         {"year": year, "region": region, **{name: float(values[i]) for name, values in columns.items()}}
         for i, region in enumerate(regions)
     ]
+
+
+def _rd_exits(f: FirmPopulation, pref: np.ndarray, k: int, rd_before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per prefecture: last year's above-scale industrial R&D performers (``rd_before``, uids) alive this year, and
+    those of them without R&D this year."""
+    at = np.searchsorted(f.uid, rd_before)  # the population is sorted by uid (entrant_uids)
+    found = at < len(f)
+    found[found] = f.uid[at[found]] == rd_before[found]
+    alive = at[found]
+    performers = np.bincount(pref[alive], minlength=k).astype(float)
+    return performers, np.bincount(pref[alive], weights=(f.rd[alive] <= 0).astype(float), minlength=k)

@@ -94,6 +94,7 @@ class QinghaiModel(mesa.Model):
         year, f, b, S, scale = self.year, self.firms, self.b, self.sectors, self.scale
         pol = policy_at(self.config, year)
         macro = self._macro_now()
+        rd_before = indicators.rd_performers(f)  # the R&D exit rate's panel (last year's R&D performers)
         gdp_growth = macro["gdp"] / self.macro["gdp"][year - 1] - 1.0
 
         # firm dynamics: growth, exit, entry
@@ -165,7 +166,7 @@ class QinghaiModel(mesa.Model):
         # the firms with any money flow: the subsidy payees and the two tax expenditures' (the indicators sum these)
         flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction), nonzero_rows(tax_hte_rate)))
         self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge, flow_firms,
-                                            hte_granted_until=year + pol.hte_validity - 1))
+                                            hte_granted_until=year + pol.hte_validity - 1, rd_before=rd_before))
 
     def _book(self, flows: YearFlows) -> None:
         """Record full-scale spending in the governments' ledgers."""

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import PREF, SECTOR, make_firms
 from qhsim import data
-from qhsim.indicators import SPEND_COLUMNS, YearFlows, compute
+from qhsim.indicators import SPEND_COLUMNS, YearFlows, compute, rd_performers
 from qhsim.results import PROVINCE
 
 YEAR = 2020
@@ -95,6 +95,21 @@ def test_share_of_above_scale_industrial_firms_with_rd():
     assert r["haixi"]["share_firms_with_rd"] == 50.0
     assert r[PROVINCE]["share_firms_with_rd"] == pytest.approx(100 * 2 / 3, rel=1e-12)
     assert math.isnan(r["haidong"]["share_firms_with_rd"])  # no above-scale firms: undefined
+
+
+def test_rd_exit_rate_counts_last_years_performers_alive_now():
+    """The performers are the above-scale industrial firms with R&D (here uids 0 and 4: not the 1,999.99万 firm, the
+    digital firm or the salt-lake firm without R&D). Of last year's performers (uids 0, 3, 4, 9) uid 9 died and does
+    not count, and uid 3 does no R&D now: it stopped."""
+    assert rd_performers(make_firms(*FIRMS)).tolist() == [0, 4]
+    before = np.array([0, 3, 4, 9])
+    out = compute(make_firms(*FIRMS), YEAR, MACRO, flows(len(FIRMS), GRANTS), 1.0, rd_before=before)
+    r = {row["region"]: row for row in out}
+    assert r["xining"]["rd_exit_rate"] == 0.0
+    assert r["haixi"]["rd_exit_rate"] == 50.0
+    assert r[PROVINCE]["rd_exit_rate"] == pytest.approx(100 / 3, rel=1e-12)
+    assert math.isnan(r["haidong"]["rd_exit_rate"])  # no performers last year: undefined
+    assert math.isnan(rows()[PROVINCE]["rd_exit_rate"])  # the initial state has no year before
 
 
 def test_certification_counts_and_hte_per_10k():

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
+from qhsim import data
 from qhsim.calibrated import load_calibration
 from qhsim.calibration.responses import (
     CHECKS,
@@ -24,6 +25,9 @@ from qhsim.calibration.responses import (
     rd_switches,
     section_lines,
 )
+from qhsim.config import load_scenario
+from qhsim.indicators import above_scale_industrial
+from qhsim.model import QinghaiModel
 
 FULL = os.environ.get("QHSIM_TEST_FULL") == "1"
 
@@ -60,6 +64,21 @@ def test_rd_switches_counts_firms_alive_in_both_years_only():
     uid_next = np.array([20, 16, 15, 13, 14, 11, 10])
     active_next = np.array([True, False, False, True, False, False, True])
     assert rd_switches(uid, active, population, uid_next, active_next).tolist() == [2, 1, 3, 1]
+
+
+def test_exit_rate_indicator_is_the_checks_switch_count():
+    """The model's yearly rd_exit_rate column (the calibration target) is rd_switches' stopped / active of the same
+    firms, year by year: the target and the check measure one thing."""
+    sc = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    model = QinghaiModel(sc.model_copy(update={"run": sc.run.model_copy(update={"seed": 7, "scale": 0.25})}))
+    for year in range(2016, 2019):
+        f = model.firms
+        before = (f.uid.copy(), f.rd > 0, above_scale_industrial(f))
+        model.run_to(year)
+        active, stopped, _, _ = rd_switches(*before, model.firms.uid, model.firms.rd > 0)
+        assert active > 0
+        assert model.rows[-len(data.prefecture_ids()) - 1]["rd_exit_rate"] == pytest.approx(100.0 * stopped / active,
+                                                                                           rel=1e-12)
 
 
 @pytest.fixture(scope="module")
