@@ -404,6 +404,11 @@ def test_persistence_note_quotes_the_what_if_in_every_runs_outputs(result, tmp_p
     assert ("exit rates of 8.9% and 20.3%, the model projects a 2035 R&D intensity 16% and 26% lower (0.97% and "
             "0.85% against 1.16% for the shipped calibration" in en)
     assert "年退出率2.2%" in persistence_note("zh") and persistence_note() == f"{persistence_note('zh')} {en}"
+    # ... and where each year's rate is: a column of every run (from the first simulated year)
+    label = data.load("indicators")["rd_exit_rate"]
+    assert f"“{label['en']}”" in en and f"“{label['zh']}”" in persistence_note("zh")
+    exits = result.indicators.query("region == 'province'").set_index("year")["rd_exit_rate"]
+    assert exits.iloc[1:].between(0.0, 100.0).all() and exits.iloc[1:].gt(0.0).any()
     text = summary_report(result.indicators, lang="en", wide=False, width=100)
     assert en in " ".join(text.split("\n\n")[-1].split())
     assert all(display_width(line) <= 100 for line in text.splitlines())
