@@ -15,7 +15,6 @@ overhead shows as a ratio even when the machine is busy.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -28,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qhsim.dashboard import driver  # noqa: E402
+from qhsim.argtypes import at_least  # noqa: E402
+from qhsim.cli import Parser, run_script  # noqa: E402
 
 TARGETS = {"page_usable_s": 3.0, "lever_to_chart_s": 3.0, "server_rss_mb_3_sessions": 500.0}
 LEVER = "Super-deduction, general firms (share of R&D)"
@@ -49,8 +50,8 @@ def rss_mb(pid: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions of the timed steps (median reported)")
+    parser = Parser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=at_least(1), default=3, help="repetitions of the timed steps (median reported)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     reason = driver.missing()
@@ -107,4 +108,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script(main)

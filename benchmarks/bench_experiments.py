@@ -16,7 +16,6 @@ The machine may be shared: the absolute figures are noisy; the overhead is a rat
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
@@ -32,6 +31,8 @@ from qhsim.experiments.engine import Engine, execute  # noqa: E402
 from qhsim.experiments.spec import Override  # noqa: E402
 from qhsim.experiments.store import Store, collect_runs  # noqa: E402
 from qhsim.runner import run  # noqa: E402
+from qhsim.argtypes import at_least  # noqa: E402
+from qhsim.cli import Parser, run_script  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 TARGET_OVERHEAD = 0.05
@@ -86,9 +87,9 @@ def overhead(n: int, scale: float, tmp: Path) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small scales and few runs")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=at_least(1), default=2)
     args = parser.parse_args()
     scales = (0.1, 0.05) if args.quick else (1.0, 0.25)
     n = 6 if args.quick else 12
@@ -115,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

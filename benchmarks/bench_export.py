@@ -10,7 +10,6 @@ the machine affects both alike).
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 import time
@@ -21,6 +20,8 @@ from qhsim.output.export import render_html, write_csv, write_xlsx
 from qhsim.output.store import write_run
 from qhsim.output.tidy import from_run
 from qhsim.runner import run
+from qhsim.argtypes import at_least, scale
+from qhsim.cli import Parser, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,9 +36,9 @@ def best(fn: Callable[[], object], repeat: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = Parser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=scale, default=1.0)
+    parser.add_argument("--repeat", type=at_least(1), default=3)
     args = parser.parse_args()
 
     result = run(ROOT / "scenarios" / "baseline.toml", scale=args.scale)
@@ -64,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -15,7 +15,6 @@ moment (``taskset -c 1`` pins both to one core).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -39,6 +38,8 @@ from qhsim.macro import cost_per_fte  # noqa: E402
 from qhsim.model import QinghaiModel  # noqa: E402
 from qhsim.policy import policy_at  # noqa: E402
 from qhsim.runner import as_scenario, run  # noqa: E402
+from qhsim.argtypes import at_least, scale  # noqa: E402
+from qhsim.cli import Parser, run_script  # noqa: E402
 
 TARGET_RUN_SECONDS = 1.0
 CALIBRATION_RUN = {"scale": 0.25, "end_year": 2020}  # what the calibration evaluates for every particle and seed
@@ -138,10 +139,10 @@ def time_decision_step(sc: Scenario, n: int, repeat: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="agents per real enterprise (default 1.0)")
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions; the best time is reported")
-    parser.add_argument("--reference-firms", type=int, default=5000, help="firms in the decision-step comparison")
+    parser = Parser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=scale, default=1.0, help="agents per real enterprise (default 1.0)")
+    parser.add_argument("--repeat", type=at_least(1), default=3, help="repetitions; the best time is reported")
+    parser.add_argument("--reference-firms", type=at_least(1), default=5000, help="firms in the decision-step comparison")
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
@@ -211,4 +212,4 @@ def print_table(o: dict) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -15,7 +15,6 @@ fresh seeds. Exit code 0 always (it is a report, not a test).
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
@@ -27,19 +26,21 @@ from qhsim.calibration.calibrate import prepare
 from qhsim.calibration.objective import Objective, modelled_targets
 from qhsim.calibration.parallel import Evaluator
 from qhsim.calibration.settings import load_config
+from qhsim.argtypes import at_least, scale
+from qhsim.cli import Parser, run_script
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = Parser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="full", help="calibration/config.toml configuration for scenario/targets/free parameters")
-    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--scale", type=scale, default=1.0)
     ap.add_argument("--seeds", default="11,12,13,14", help="search seeds (common random numbers)")
     ap.add_argument("--fresh", default="101,102,103,104,105,106,107,108", help="fresh seeds for the final check")
-    ap.add_argument("--evals", type=int, default=160, help="evaluation budget of the search")
-    ap.add_argument("--lam", type=int, default=8, help="offspring per generation")
+    ap.add_argument("--evals", type=at_least(1), default=160, help="evaluation budget of the search")
+    ap.add_argument("--lam", type=at_least(2), default=8, help="offspring per generation")
     ap.add_argument("--sigma", type=float, default=0.08, help="initial step in the unit cube")
     ap.add_argument("--start", choices=("calibrated", "defaults"), default="calibrated")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=at_least(1), default=2)
     ap.add_argument("--fixed-population", action="store_true", help="one 2015 population (default: one per seed)")
     a = ap.parse_args()
 
@@ -102,4 +103,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -41,7 +41,6 @@ not change anything: the script only reads the two models' state after each year
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -55,6 +54,8 @@ sys.path.insert(0, str(ROOT))
 from qhsim.config import load_scenario, scenario_from_dict  # noqa: E402
 from qhsim.knowledge import talent as tl  # noqa: E402
 from qhsim.model import QinghaiModel  # noqa: E402
+from qhsim.argtypes import scale, year  # noqa: E402
+from qhsim.cli import Parser, run_script  # noqa: E402
 
 CHANNELS = ("market", "programmes", "vouchers", "other knowledge")
 # what may have differed first for a firm whose R&D drifts; "direct": nothing else did (the variant's rules changed
@@ -231,13 +232,13 @@ def markdown(frame: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--variants", type=Path, nargs="*", help="variant scenarios (default: every scenario but the base)")
     ap.add_argument("--base", type=Path, default=ROOT / "scenarios" / "baseline.toml")
     ap.add_argument("--seeds", default="1", help="dynamics seeds, comma-separated (tables for the first; the spread "
                                                   "of the extra R&D by first cause over all)")
-    ap.add_argument("--scale", type=float, default=1.0)
-    ap.add_argument("--end-year", type=int, default=2035)
+    ap.add_argument("--scale", type=scale, default=1.0)
+    ap.add_argument("--end-year", type=year, default=2035)
     ap.add_argument("--years", default="2026,2028,2030,2035", help="years shown in the per-variant tables")
     ap.add_argument("--tol", type=float, default=1e-9, help="relative difference counted as 'differs'")
     ap.add_argument("--out", type=Path, help="also write the report as Markdown here")
@@ -299,4 +300,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_script(main)

@@ -11,7 +11,6 @@ A change that adds an output column: ``--check before.json --without NEW_COLUMN`
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qhsim.runner import run  # noqa: E402
+from qhsim.cli import Parser, run_script  # noqa: E402
 
 # scenario, seed (None: the scenario's), scale, end year, population seed (None: the scenario's)
 CASES = (
@@ -57,7 +57,7 @@ def fingerprints(without: tuple[str, ...] = ()) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--save", type=Path, help="write the fingerprints to this JSON file")
     action.add_argument("--check", type=Path, help="compare with the fingerprints in this JSON file")
@@ -74,4 +74,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script(main)

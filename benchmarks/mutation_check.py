@@ -16,7 +16,6 @@ Exit code: 0 if every mutant is caught, 1 if any survived.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -26,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from qhsim.cli import Parser, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -273,7 +273,7 @@ def run_tests(scratch: Path, tests: tuple[str, ...], python: str) -> tuple[bool,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("-k", default="", help="only mutants whose name contains one of these (comma-separated)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"), help="interpreter with the test deps")
@@ -325,4 +325,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script(main)

@@ -28,7 +28,6 @@ of R&D intensity and of the enterprise share of R&D (2025, 2035); then the polic
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from functools import cache
@@ -55,6 +54,8 @@ from qhsim.experiments.designs import design_from_file  # noqa: E402
 from qhsim.experiments.engine import Engine  # noqa: E402
 from qhsim.experiments.spec import RunSpec  # noqa: E402
 from qhsim.precision import PLAN_GROUP, plan_indicators  # noqa: E402
+from qhsim.argtypes import at_least  # noqa: E402
+from qhsim.cli import Parser, run_script  # noqa: E402
 
 PARTICIPATION = "share_firms_with_rd"
 FIT_YEAR = 2020
@@ -151,13 +152,13 @@ def indicator_table(runs: dict[str, pd.DataFrame], plan: dict[str, float]) -> li
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--stop-hazards", default="0.125,0.25",
                     help="the alternatives' stop_probability, comma-separated (one alternative each)")
-    ap.add_argument("--seeds", type=int, default=8, help="fresh dynamics seeds for the indicators")
+    ap.add_argument("--seeds", type=at_least(1), default=8, help="fresh dynamics seeds for the indicators")
     ap.add_argument("--refit", action="store_true", help="re-fit the calibration's level parameters too")
-    ap.add_argument("--budget", type=int, help="evaluations of each re-fit (default: the configuration's)")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--budget", type=at_least(1), help="evaluations of each re-fit (default: the configuration's)")
+    ap.add_argument("--workers", type=at_least(1), default=2)
     ap.add_argument("--out", type=Path, help="also write the report as Markdown here")
     args = ap.parse_args(argv)
     started = time.perf_counter()
@@ -260,4 +261,4 @@ def report(args, cfg, cal, points, distances, notes, responses, runs, plan, seed
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_script(main)

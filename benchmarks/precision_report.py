@@ -23,7 +23,6 @@ experiments engine (``--workers`` processes; the numbers do not depend on it): u
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -34,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
 from qhsim.precision import package_parts, rank_stability, scale_fidelity  # noqa: E402
+from qhsim.argtypes import at_least, scale, year  # noqa: E402
+from qhsim.cli import Parser, run_script  # noqa: E402
 
 CV_TARGET = 0.10
 
@@ -109,12 +110,12 @@ def parts_section(parts) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=10, help="number of dynamics seeds (1..N)")
-    ap.add_argument("--scale", type=float, default=1.0, help="comparison scale (default 1.0, the scenarios')")
-    ap.add_argument("--small", type=float, default=0.25, help="reduced scale checked for fidelity")
-    ap.add_argument("--end-year", type=int, default=2035)
-    ap.add_argument("--workers", type=int, default=1)
+    ap = Parser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=at_least(2), default=10, help="number of dynamics seeds (1..N)")
+    ap.add_argument("--scale", type=scale, default=1.0, help="comparison scale (default 1.0, the scenarios')")
+    ap.add_argument("--small", type=scale, default=0.25, help="reduced scale checked for fidelity")
+    ap.add_argument("--end-year", type=year, default=2035)
+    ap.add_argument("--workers", type=at_least(1), default=1)
     ap.add_argument("--skip-fidelity", action="store_true")
     ap.add_argument("--skip-leverage", action="store_true")
     ap.add_argument("--fixed-population", action="store_true", help="fidelity on the one default population")
@@ -175,4 +176,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_script(main)

@@ -16,7 +16,6 @@ Use ``nice`` on a shared machine; each full-scale run takes ~10 s.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -31,6 +30,8 @@ from qhsim.calibration.settings import calibration_in_force, model_fingerprint  
 from qhsim.calibration.targets import load_targets  # noqa: E402
 from qhsim.runner import run  # noqa: E402
 from qhsim.targets import achieved, base_year_check, load_targets as plan_targets, target_met  # noqa: E402
+from qhsim.argtypes import at_least, scale  # noqa: E402
+from qhsim.cli import Parser, run_script  # noqa: E402
 
 REGIONS = ("haidong", "haixi")
 YEARS = (2015, 2020, 2025, 2027, 2035)
@@ -61,10 +62,10 @@ def reach_check(plan: pd.DataFrame, means: pd.DataFrame) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=4)
-    ap.add_argument("--scale", type=float, default=1.0)
-    ap.add_argument("--workers", type=int, default=1)
+    ap = Parser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=at_least(1), default=4)
+    ap.add_argument("--scale", type=scale, default=1.0)
+    ap.add_argument("--workers", type=at_least(1), default=1)
     ap.add_argument("--vary-population", action="store_true", help="each seed also draws its own 2015 population")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
@@ -127,4 +128,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_script(main)

@@ -13,7 +13,6 @@ the current code. Nothing is fitted and no file but ``--out`` is written.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -24,6 +23,8 @@ from qhsim.calibrated import load_calibration  # noqa: E402
 from qhsim.calibration.calibrate import prepare, validate  # noqa: E402
 from qhsim.calibration.objective import Objective  # noqa: E402
 from qhsim.calibration.settings import load_config, model_fingerprint  # noqa: E402
+from qhsim.argtypes import at_least  # noqa: E402
+from qhsim.cli import Parser, run_script  # noqa: E402
 
 PLAN_GROUP = "plan_2020"
 
@@ -83,9 +84,9 @@ def markdown(rows: list[dict], responses, meta: dict, seeds: list[int], fingerpr
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, help="also write the report as Markdown here")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=at_least(1), default=2)
     args = ap.parse_args(argv)
     cal = load_calibration()
     if cal is None:
@@ -106,4 +107,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_script(main)

@@ -21,21 +21,22 @@ Exit code 0 always (a report, not a test).
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 
 import numpy as np
 
 from qhsim.calibration.sensitivity import _evaluate, load_spec
+from qhsim.argtypes import at_least
+from qhsim.cli import Parser, run_script
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="full", help="configuration of calibration/sensitivity.toml (default: full)")
-    ap.add_argument("--points", type=int, default=48, help="uniform draws from the Sobol box (default 48)")
-    ap.add_argument("--noise-seeds", type=int, default=12, help="single-seed runs at the calibrated point (default 12)")
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--random-seed", type=int, default=3)
+    ap.add_argument("--points", type=at_least(2), default=48, help="uniform draws from the Sobol box (default 48)")
+    ap.add_argument("--noise-seeds", type=at_least(2), default=12, help="single-seed runs at the calibrated point (default 12)")
+    ap.add_argument("--workers", type=at_least(1), default=1)
+    ap.add_argument("--random-seed", type=at_least(0), default=3)
     args = ap.parse_args()
 
     spec = load_spec(args.config)
@@ -61,4 +62,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -14,7 +14,6 @@ it. Integer parameters are skipped. Nothing is fitted; ~1-2 min with 2 workers.
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 
@@ -23,6 +22,8 @@ from qhsim.calibration.calibrate import prepare
 from qhsim.calibration.parallel import Evaluator
 from qhsim.calibration.settings import load_config
 from qhsim.calibration.targets import cell_key
+from qhsim.argtypes import at_least
+from qhsim.cli import Parser, run_script
 
 COLUMNS = {"ri16": ("rd_intensity", 2016), "ri20": ("rd_intensity", 2020), "share": ("share_firms_with_rd", 2020),
            "fte16": ("rd_personnel_fte", 2016), "fte20": ("rd_personnel_fte", 2020), "hte": ("hte_count", 2020)}
@@ -33,10 +34,10 @@ def means(record: dict) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = Parser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", default="11,12,13,14,15,16,17,18")
     ap.add_argument("--width", type=float, default=0.25, help="step, in posterior 5-95%% widths")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=at_least(1), default=2)
     a = ap.parse_args()
     cfg = load_config("full").with_(seeds=tuple(int(s) for s in a.seeds.split(",")))
     problem = prepare(cfg)
@@ -71,4 +72,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from fontTools import subset
 from fontTools.ttLib import TTCollection
+from qhsim.cli import run_script
+from qhsim.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -39,6 +41,8 @@ def project_characters() -> str:
 
 
 def main() -> None:
+    if not SOURCE.is_file():
+        raise InputError(f"{SOURCE}: font file not found (apt-get install -y fonts-noto-cjk)")
     collection = TTCollection(str(SOURCE))
     font = next(f for f in collection.fonts if f["name"].getDebugName(1) == FAMILY)
     ranges = [range(0x20, 0x7F), range(0xA0, 0x180), range(0x2000, 0x2070), range(0x2100, 0x2200),
@@ -58,4 +62,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

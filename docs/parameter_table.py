@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from qhsim import data
+from qhsim.cli import run_script
 
 ODD = Path(__file__).with_name("ODD.md")
 START, END = "<!-- parameter table: start -->", "<!-- parameter table: end -->"
@@ -28,4 +29,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

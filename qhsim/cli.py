@@ -222,8 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except InputError as exc:
-        print(f"qhsim: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _input_error("qhsim", exc)
     except KeyboardInterrupt:
         return _interrupted()
     except Exception as exc:  # an interrupt that a library wrapped into its own error
@@ -233,6 +232,22 @@ def main(argv: list[str] | None = None) -> int:
         if cause is None:
             raise
         return _interrupted()
+
+
+def _input_error(prog: str, exc: InputError) -> int:
+    print(f"{prog}: error: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
+def run_script(main) -> NoReturn:
+    """The entry point of a repository script (``benchmarks/``, ``docs/``): ``main()``'s return value is the exit
+    code; bad input (``InputError``) ends it as it ends the ``qhsim`` command, with one line on stderr naming the
+    script and exit code 2, no traceback."""
+    try:
+        code = main()
+    except InputError as exc:
+        code = _input_error(Path(sys.argv[0]).name, exc)
+    raise SystemExit(code or 0)
 
 
 def _interrupted() -> int:

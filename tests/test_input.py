@@ -1,5 +1,5 @@
 """Input that never crashes: a corpus of malformed inputs through the CLI (run, compare, sweep, export), file
-encodings, and schedule years outside the horizon.
+encodings, schedule years outside the horizon, and the repository's scripts (benchmarks/).
 
 Every malformed input must give exit code 2, exactly one line on stderr, no traceback, and write nothing.
 """
@@ -7,6 +7,8 @@ Every malformed input must give exit code 2, exactly one line on stderr, no trac
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -183,3 +185,24 @@ def test_nothing_is_lost_when_a_run_fails_into_an_existing_folder(tmp_path):
     first = (tmp_path / "r" / "manifest.json").read_bytes()
     assert cli(["run", f"{tmp_path}/nowhere.toml", "--out", str(tmp_path / "r")]) == 2
     assert (tmp_path / "r" / "manifest.json").read_bytes() == first
+
+
+SCRIPT_CASES = {  # the repository's scripts, as a modeller runs them: bad input ends them as it ends qhsim
+    "missing variant": ("benchmarks/coupling_report.py", ["--variants", "no_such_design.toml"], "scenario file not found"),
+    "missing scenario": ("benchmarks/bench_run.py", ["--scenario", "no_such.toml", "--repeat", "1"], "not found"),
+    "scale out of range": ("benchmarks/prefecture_report.py", ["--scale", "7"], "allowed range (0, 1]"),
+    "one seed for a CV": ("benchmarks/precision_report.py", ["--seeds", "1"], "allowed range [2, ...)"),
+    "year out of range": ("benchmarks/coupling_report.py", ["--end-year", "2100"], "allowed range [2016, 2060]"),
+}
+
+
+@pytest.mark.parametrize("case", list(SCRIPT_CASES))
+def test_scripts_end_bad_input_with_one_line_and_exit_2(case, tmp_path):
+    script, args, says = SCRIPT_CASES[case]
+    root = SCENARIOS.parent
+    done = subprocess.run([sys.executable, str(root / script), *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith(f"{Path(script).name}: error: ") and says in lines[0], done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
