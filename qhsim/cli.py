@@ -241,13 +241,14 @@ def _input_error(prog: str, exc: InputError) -> int:
 
 def run_script(main) -> NoReturn:
     """The entry point of a repository script (``benchmarks/``, ``docs/``): ``main()``'s return value is the exit
-    code; bad input (``InputError``) ends it as it ends the ``qhsim`` command, with one line on stderr naming the
-    script and exit code 2, no traceback."""
+    code when it is a whole number (0 otherwise: some scripts' ``main`` returns its figures); bad input
+    (``InputError``) ends it as it ends the ``qhsim`` command, with one line on stderr naming the script and exit
+    code 2, no traceback."""
     try:
         code = main()
     except InputError as exc:
         code = _input_error(Path(sys.argv[0]).name, exc)
-    raise SystemExit(code or 0)
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 def _interrupted() -> int:

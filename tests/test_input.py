@@ -206,3 +206,24 @@ def test_scripts_end_bad_input_with_one_line_and_exit_2(case, tmp_path):
     assert done.returncode == 2, done.stderr
     assert len(lines) == 1 and lines[0].startswith(f"{Path(script).name}: error: ") and says in lines[0], done.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(("returns", "code"), [(None, 0), (3, 3), ({"figures": 1.0}, 0)])
+def test_run_script_exit_code_is_mains_whole_number(returns, code):
+    from qhsim.cli import run_script
+
+    with pytest.raises(SystemExit) as ended:
+        run_script(lambda: returns)
+    assert ended.value.code == code
+
+
+def test_run_script_ends_bad_input_with_exit_2(capsys):
+    from qhsim.cli import run_script
+
+    def main():
+        raise InputError("x.toml: run.scale = 7: allowed range (0, 1]")
+
+    with pytest.raises(SystemExit) as ended:
+        run_script(main)
+    assert ended.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("error: x.toml: run.scale = 7: allowed range (0, 1]")
