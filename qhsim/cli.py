@@ -164,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_p.add_argument("--rank-by", default="rd_per_yuan",
                        help="ranking metric: rd_per_yuan (default: business R&D per public yuan), total_rd_per_yuan "
                        "(business + universities' and institutes' R&D per public yuan) or an indicator key (mean "
-                       "change over the window)")
+                       "change over the window; the largest first, the smallest for one whose fall is an improvement: "
+                       "rd_exit_rate, rd_user_cost, talent_outflow)")
     cmp_p.add_argument("--no-charts", action="store_true", help="skip the cost-effectiveness chart and report charts")
     executor_options(cmp_p)
     cmp_p.set_defaults(func=cmd_compare)

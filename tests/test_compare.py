@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import ComparisonResult, analyse, compare, leverage, rank, rd_per_yuan
+from qhsim.experiments.comparison import (ComparisonResult, analyse, compare, leverage, lower_is_better, rank,
+                                         rd_per_yuan)
 from qhsim.experiments.report import (cost_effectiveness_chart, cost_effectiveness_figure, format_comparison,
                                       ranking_caveat, unsettled_pairs, write_comparison)
 from qhsim.output.report import band_caveat, display_width, format_number, persistence_note
@@ -192,6 +193,20 @@ def test_rank_probabilities_and_pairwise() -> None:
     assert math.isnan(pairwise.at["a", "a"])
 
 
+def test_rank_lower_is_better_puts_the_smallest_first() -> None:
+    """For an indicator whose fall is an improvement the smallest value wins, NaN still counts as worst, and the
+    quantiles stay the values' own (not negated)."""
+    metric = {"a": pd.Series([3.0, 1.0, 2.0, 5.0]), "b": pd.Series([2.0, 2.0, 1.0, float("nan")]),
+              "c": pd.Series([1.0, 3.0, 0.0, 1.0])}
+    ranking, pairwise = rank(metric, "m", lower=True)
+    p = ranking.set_index("design")["p_first"]
+    assert p["c"] == 0.75 and p["a"] == 0.25 and p["b"] == 0.0
+    assert list(ranking["design"]) == ["c", "a", "b"]
+    assert pairwise.at["c", "a"] == 0.75 and pairwise.at["a", "b"] == 0.5  # runs 2 and 4 (b's NaN loses to 5.0)
+    assert ranking.set_index("design").at["c", "median"] == pytest.approx(1.0)
+    assert lower_is_better("rd_exit_rate") and lower_is_better("rd_user_cost") and not lower_is_better("hte_count")
+
+
 @pytest.fixture(scope="module")
 def small_comparison(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("cmp") / "store"
@@ -317,6 +332,11 @@ def test_dashboard_ranking_title_and_cache_key_follow_the_ranking_metric(small_c
     assert "total_rd_per_yuan" in ranked and "[+" not in ranked  # a ratio, printed unsigned like rd_per_yuan
     s = Session.start()
     assert dashboard_compare.key(s, False) != dashboard_compare.key(s, False, "total_rd_per_yuan")
+    by_exit = dataclasses.replace(res, ranking=res.ranking.assign(metric="rd_exit_rate"))
+    assert dashboard_compare.ranking_title(by_exit, "en").endswith("over the window; lower is better)")
+    assert dashboard_compare.ranking_title(by_exit, "zh").endswith("；越低越好）")
+    assert "lower is better" in format_comparison(by_exit).split("两两比较")[0]
+    assert "lower is better" not in format_comparison(by_total)
 
 
 def test_dashboard_chart_plots_the_ranking_metric(small_comparison) -> None:

@@ -22,7 +22,7 @@ from qhsim.output.charts import chart_style
 from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
 from qhsim.dashboard.tables import percent, significant
-from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, ranking_metric
+from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
 
 CACHE = RunCache(size=8)
@@ -70,7 +70,10 @@ def ranking_title(result, lang: str) -> str:
     metric = ranking_metric(result)
     if metric in (RANK_DEFAULT, RANK_TOTAL):
         return i18n.text("ranking_total" if metric == RANK_TOTAL else "ranking", lang)
-    return i18n.text("ranking_indicator", lang).format(indicator=i18n.indicator(metric, lang, unit=False))
+    title = i18n.text("ranking_indicator", lang).format(indicator=i18n.indicator(metric, lang, unit=False))
+    if lower_is_better(metric):  # inside the closing bracket: "... against the baseline over the window; lower is better)"
+        title = title[:-1] + i18n.text("lower_is_better", lang) + title[-1]
+    return title
 
 
 def leverage_columns(result) -> tuple[str, str, str]:

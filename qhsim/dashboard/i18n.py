@@ -78,6 +78,7 @@ TEXT: dict[str, tuple[str, str]] = {
                       "Ranking (by total R&D — business + universities, institutes — per yuan of public cost)"),
     "ranking_indicator": ("排名（按累计区间内{indicator}相对基准的平均变化）",
                           "Ranking (by the mean change of {indicator} against the baseline over the window)"),
+    "lower_is_better": ("；越低越好", "; lower is better"),
     "rank_total": ("按全社会研发（企业+高校院所）排名：研发投入强度的口径",
                    "Rank by total R&D (business + universities, institutes): what R&D intensity counts"),
     "window": ("累计区间", "window"),

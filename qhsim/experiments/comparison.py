@@ -278,7 +278,7 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                                  f"({', '.join(cols[:6])}, ...)")
             metric[labels[p]] = changes_window(prov, p, rank_by, window)
     costs, leverage = pd.DataFrame(cost_rows), pd.DataFrame(lev_rows)
-    ranking, pairwise = rank(metric, rank_by, weights)
+    ranking, pairwise = rank(metric, rank_by, weights, lower=lower_is_better(rank_by))
     targets = target_probabilities(runs, labels)
     return {"window": (start, end), "years": years, "changes": changes, "costs": costs, "leverage": leverage,
             "targets": targets, "ranking": ranking, "pairwise": pairwise}
@@ -296,14 +296,20 @@ def check_rank_by(rank_by: str) -> None:
                          "qhsim/data/indicators.toml (e.g. rd_intensity, hte_count)")
 
 
-def rank(metric: dict[str, pd.Series], name: str, weights: pd.Series | None = None
+def lower_is_better(key: str) -> bool:
+    """True for an indicator whose fall is an improvement (``better = "lower"`` in indicators.toml: the R&D exit rate,
+    the user cost of R&D, talent outflow)."""
+    return data.load("indicators").get(key, {}).get("better", "higher") == "lower"
+
+
+def rank(metric: dict[str, pd.Series], name: str, weights: pd.Series | None = None, lower: bool = False
          ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """P(ranks first), mean rank and pairwise P(A beats B) over the (draw, seed) runs, each run weighing its
-    ``weights`` entry (None: alike); NaN counts as worst."""
+    ``weights`` entry (None: alike); NaN counts as worst. ``lower``: the smallest value wins."""
     designs = list(metric)
     if not designs:
         return pd.DataFrame(columns=["design", "metric"]), pd.DataFrame()
-    table = pd.DataFrame(metric).fillna(-np.inf)
+    table = (-pd.DataFrame(metric) if lower else pd.DataFrame(metric)).fillna(-np.inf)  # a score: higher wins
     w = stats.aligned(weights, table.index)
     ranks = table.rank(axis=1, ascending=False, method="average")
     best = table.to_numpy().argmax(axis=1)
@@ -312,7 +318,7 @@ def rank(metric: dict[str, pd.Series], name: str, weights: pd.Series | None = No
         q = stats.summary(metric[d], stats.aligned(weights, metric[d].index))
         rows.append({"design": d, "metric": name, "p05": q["p05"], "median": q["median"], "p95": q["p95"],
                      "p_first": stats.mean(best == j, w), "mean_rank": stats.mean(ranks[d], w)})
-    ranking = pd.DataFrame(rows).sort_values(["p_first", "median"], ascending=False, kind="stable")
+    ranking = pd.DataFrame(rows).sort_values(["p_first", "median"], ascending=[False, lower], kind="stable")
     ranking["rank"] = range(1, len(ranking) + 1)
     pairwise = pd.DataFrame(
         [[math.nan if a == b else stats.mean(table[a] > table[b], w) for b in designs] for a in designs],

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
-from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, ranking_metric
+from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_value
 from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
                                  target_value, wrap)
@@ -164,7 +164,9 @@ def format_comparison(res: ComparisonResult) -> str:
         # R&D per yuan (business or total) is a level, an indicator's window change a signed change
         body = [[str(r.rank), r.design, interval(r.median, r.p05, r.p95, signed=not r.metric.endswith("rd_per_yuan")),
                  _pct(r.p_first), f"{r.mean_rank:.2f}"] for r in rk.itertuples()]
-        blocks.append(_table(heads, body, [False, True, False, False, False], "排名 Ranking (中位数 median [5%, 95%])"))
+        lower = " 越低越好 lower is better;" if lower_is_better(rk["metric"].iloc[0]) else ""
+        blocks.append(_table(heads, body, [False, True, False, False, False],
+                             f"排名 Ranking ({lower} 中位数 median [5%, 95%])".replace("( ", "(")))
         pw = res.pairwise
         num = {d: str(i) for i, d in enumerate(names)}
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
