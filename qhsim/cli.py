@@ -14,7 +14,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import NoReturn  # noqa: E402
 
-from qhsim import __version__  # noqa: E402
+from qhsim import __version__, data  # noqa: E402
 from qhsim.argtypes import at_least, executor_options, scale, seed_list, year  # noqa: E402
 from qhsim.errors import InputError  # noqa: E402
 
@@ -161,11 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: the point estimate)")
     cmp_p.add_argument("--budget-neutral", action="store_true",
                        help="scale each design's budget levers so that its extra public cost equals the first design's")
+    lower = ", ".join(k for k, spec in data.load("indicators").items() if spec.get("better") == "lower")
     cmp_p.add_argument("--rank-by", default="rd_per_yuan",
                        help="ranking metric: rd_per_yuan (default: business R&D per public yuan), total_rd_per_yuan "
                        "(business + universities' and institutes' R&D per public yuan) or an indicator key (mean "
-                       "change over the window; the largest first, the smallest for one whose fall is an improvement: "
-                       "rd_exit_rate, rd_user_cost, talent_outflow)")
+                       f"change over the window; the largest first, the smallest for one whose fall is an improvement: "
+                       f"{lower})")
     cmp_p.add_argument("--no-charts", action="store_true", help="skip the cost-effectiveness chart and report charts")
     executor_options(cmp_p)
     cmp_p.set_defaults(func=cmd_compare)
