@@ -12,6 +12,7 @@ IMPORTED = time.perf_counter()  # as early as possible: the printed wall time in
 import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import NoReturn  # noqa: E402
 
 from qhsim import __version__, data  # noqa: E402
@@ -241,7 +242,7 @@ def _input_error(prog: str, exc: InputError) -> int:
     return exc.exit_code
 
 
-def run_script(main) -> NoReturn:
+def run_script(main: Callable[[], object]) -> NoReturn:
     """The entry point of a repository script (``benchmarks/``, ``docs/``): ``main()``'s return value is the exit
     code when it is a whole number (0 otherwise: some scripts' ``main`` returns its figures); bad input
     (``InputError``) ends it as it ends the ``qhsim`` command, with one line on stderr naming the script and exit

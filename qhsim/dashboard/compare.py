@@ -70,10 +70,8 @@ def ranking_title(result, lang: str) -> str:
     metric = ranking_metric(result)
     if metric in (RANK_DEFAULT, RANK_TOTAL):
         return i18n.text("ranking_total" if metric == RANK_TOTAL else "ranking", lang)
-    title = i18n.text("ranking_indicator", lang).format(indicator=i18n.indicator(metric, lang, unit=False))
-    if lower_is_better(metric):  # inside the closing bracket: "... against the baseline over the window; lower is better)"
-        title = title[:-1] + i18n.text("lower_is_better", lang) + title[-1]
-    return title
+    better = i18n.text("lower_is_better", lang) if lower_is_better(metric) else ""
+    return i18n.text("ranking_indicator", lang).format(indicator=i18n.indicator(metric, lang, unit=False), better=better)
 
 
 def leverage_columns(result) -> tuple[str, str, str]:

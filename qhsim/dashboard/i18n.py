@@ -76,9 +76,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "ranking": ("排名（按每元公共成本带来的企业研发）", "Ranking (by business R&D per yuan of public cost)"),
     "ranking_total": ("排名（按每元公共成本带来的全社会研发：企业+高校院所）",
                       "Ranking (by total R&D — business + universities, institutes — per yuan of public cost)"),
-    "ranking_indicator": ("排名（按累计区间内{indicator}相对基准的平均变化）",
-                          "Ranking (by the mean change of {indicator} against the baseline over the window)"),
-    "lower_is_better": ("；越低越好", "; lower is better"),
+    "ranking_indicator": ("排名（按累计区间内{indicator}相对基准的平均变化{better}）",
+                          "Ranking (by the mean change of {indicator} against the baseline over the window{better})"),
+    "lower_is_better": ("；越低越好", "; lower is better"),  # {better} above, for an indicator whose fall is good
     "rank_total": ("按全社会研发（企业+高校院所）排名：研发投入强度的口径",
                    "Rank by total R&D (business + universities, institutes): what R&D intensity counts"),
     "window": ("累计区间", "window"),
