@@ -14,7 +14,7 @@ assumptions of behaviour.toml make R&D nearly permanent there: certified firms s
 to the end of their documented ranges that makes R&D least persistent (0.6 and 0), sets the base stop hazard
 ``stop_probability`` to one of ``--stop-hazards`` (0.125 and 0.25 give exit rates of ≈9% and ≈20% with three in
 four above-scale R&D firms certified), and re-fits ``start_intercept`` so that the 2020 share of above-scale
-industrial firms with R&D matches the plan's value on the calibration seeds (their mean; bisection). With
+industrial firms with R&D matches the plan's value on the calibration seeds (their mean; Brent's method). With
 ``--refit`` the calibration's level parameters (its ``conditional`` list, start_intercept among them) are then
 re-fitted from there as ``qhsim calibrate --refit-levels`` re-fits the shipped point (the same distance, seeds,
 ridge and budget; ~7-12 min per alternative with 2 workers), and the table gives each point's distance to the
@@ -35,12 +35,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qhsim import data  # noqa: E402
-from qhsim.calibrated import load_calibration, target_rows  # noqa: E402
+from qhsim.calibrated import required_calibration, target_rows  # noqa: E402
 from qhsim.calibration.responses import (  # noqa: E402
     CHECKS,
     EVIDENCE,
@@ -68,7 +69,7 @@ LEAST_PERSISTENT = {"certified_stop_factor": data.quantities("behaviour")["certi
 
 @cache
 def baseline():
-    """The baseline scenario as a design (read once: the bisection runs it a dozen times)."""
+    """The baseline scenario as a design (read once: the root search runs it about ten times)."""
     return design_from_file(ROOT / "scenarios" / "baseline.toml")
 
 
@@ -85,22 +86,19 @@ def province(engine: Engine, point: dict[str, float], seeds: list[int], end_year
 def fit_start_intercept(engine: Engine, point: dict[str, float], seeds: list[int], target: float,
                         bracket: tuple[float, float]) -> tuple[float, float, int]:
     """``start_intercept`` (within ``bracket``) at which the seed mean of the 2020 participation share meets
-    ``target``, by bisection (the share rises with the intercept): (intercept, share there, evaluations)."""
-    def share(x: float) -> float:
-        rows = province(engine, {**point, "start_intercept": x}, seeds, FIT_YEAR)
-        return float(rows.loc[rows["year"] == FIT_YEAR, PARTICIPATION].mean())
+    ``target``, by Brent's method (``scipy.optimize.brentq`` to 0.005; the share rises with the intercept):
+    (intercept, share there, evaluations)."""
+    shares: dict[float, float] = {}
 
-    lo, hi = bracket
-    evaluations = 0
-    while hi - lo > 0.005:
-        mid = 0.5 * (lo + hi)
-        evaluations += 1
-        if share(mid) < target:
-            lo = mid
-        else:
-            hi = mid
-    x = 0.5 * (lo + hi)
-    return x, share(x), evaluations + 1
+    def gap(x: float) -> float:
+        rows = province(engine, {**point, "start_intercept": x}, seeds, FIT_YEAR)
+        shares[x] = float(rows.loc[rows["year"] == FIT_YEAR, PARTICIPATION].mean())
+        return shares[x] - target
+
+    x = brentq(gap, *bracket, xtol=0.005)
+    if x not in shares:  # brentq returns a point it evaluated; this guards the report against a change of that
+        gap(x)
+    return x, shares[x], len(shares)
 
 
 class LevelFit:
@@ -162,10 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="also write the report as Markdown here")
     args = ap.parse_args(argv)
     started = time.perf_counter()
-    cal = load_calibration()
-    if cal is None:
-        print("no calibration in force (calibration/calibrated.toml missing, or QHSIM_CALIBRATED=off)", file=sys.stderr)
-        return 2
+    cal = required_calibration()
     hazards = [float(h) for h in args.stop_hazards.split(",")]
     shipped = {**{k: data.values("behaviour")[k] for k in LEAST_PERSISTENT}, **cal.point}
     cfg = load_config(cal.meta.get("config", "full"))
@@ -183,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                 alt["start_intercept"], share, n = fit_start_intercept(
                     engine, alt, list(cfg.seeds), plan[PARTICIPATION],
                     (shipped["start_intercept"] - 1.0, shipped["start_intercept"] + 4.0))
-                note = (f"{name}: `start_intercept` by bisection ({n} evaluations) to the plan's 2020 {PARTICIPATION} "
+                note = (f"{name}: `start_intercept` by Brent's method ({n} evaluations) to the plan's 2020 {PARTICIPATION} "
                         f"{plan[PARTICIPATION]} on the calibration seeds {list(cfg.seeds)}: {share:.2f}")
                 if levels:
                     fit = levels.refit(alt, args.budget)

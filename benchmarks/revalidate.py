@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qhsim.calibrated import load_calibration  # noqa: E402
+from qhsim.calibrated import required_calibration  # noqa: E402
 from qhsim.calibration.calibrate import prepare, validate  # noqa: E402
 from qhsim.calibration.objective import Objective  # noqa: E402
 from qhsim.calibration.settings import load_config, model_fingerprint  # noqa: E402
@@ -88,11 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="also write the report as Markdown here")
     ap.add_argument("--workers", type=at_least(1), default=2)
     args = ap.parse_args(argv)
-    cal = load_calibration()
-    if cal is None:
-        print("no calibration in force (calibration/calibrated.toml missing, or QHSIM_CALIBRATED=off)",
-              file=sys.stderr)
-        return 2
+    cal = required_calibration()
     cfg = load_config(cal.meta.get("config", "full"))
     problem = prepare(cfg)
     cells = validate(problem, cal.point, args.workers, False, log=lambda *_: None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qhsim.calibrated import load_calibration
+from qhsim.calibrated import required_calibration
 from qhsim.calibration.calibrate import prepare
 from qhsim.calibration.parallel import Evaluator
 from qhsim.calibration.settings import load_config
@@ -41,9 +41,7 @@ def main() -> None:
     a = ap.parse_args()
     cfg = load_config("full").with_(seeds=tuple(int(s) for s in a.seeds.split(",")))
     problem = prepare(cfg)
-    cal = load_calibration()
-    if cal is None:
-        raise SystemExit("structural_scan: no calibration in force (calibration/calibrated.toml or QHSIM_CALIBRATED)")
+    cal = required_calibration()
     point = dict(cal.point)
     observed = {t.id: t.value for t in problem.targets}
     observed_growth = observed["rd_intensity_2020"] / observed["rd_intensity_2016"]

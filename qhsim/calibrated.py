@@ -127,6 +127,14 @@ def calibration_file() -> Path | None:
     return Path(env) if env else DEFAULT_FILE
 
 
+def required_calibration() -> Calibration:
+    """``load_calibration()`` for a script that needs one: ``InputError`` (one line, exit 2) when none is in force."""
+    cal = load_calibration()
+    if cal is None:
+        raise InputError(f"no calibration in force (calibration/calibrated.toml missing, or {CALIBRATED_ENV}=off)")
+    return cal
+
+
 def load_calibration(path: str | Path | None = None) -> Calibration | None:
     """Read a calibrated.toml; ``None`` if there is none (or calibration is switched off)."""
     path = Path(path) if path is not None else calibration_file()

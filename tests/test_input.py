@@ -193,6 +193,8 @@ SCRIPT_CASES = {  # the repository's scripts, as a modeller runs them: bad input
     "scale out of range": ("benchmarks/prefecture_report.py", ["--scale", "7"], "allowed range (0, 1]"),
     "one seed for a CV": ("benchmarks/precision_report.py", ["--seeds", "1"], "allowed range [2, ...)"),
     "year out of range": ("benchmarks/coupling_report.py", ["--end-year", "2100"], "allowed range [2016, 2060]"),
+    # the suite runs with QHSIM_CALIBRATED=off (conftest), which the subprocess inherits
+    "no calibration": ("benchmarks/revalidate.py", ["--workers", "1"], "no calibration in force"),
 }
 
 

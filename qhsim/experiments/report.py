@@ -164,9 +164,9 @@ def format_comparison(res: ComparisonResult) -> str:
         # R&D per yuan (business or total) is a level, an indicator's window change a signed change
         body = [[str(r.rank), r.design, interval(r.median, r.p05, r.p95, signed=not r.metric.endswith("rd_per_yuan")),
                  _pct(r.p_first), f"{r.mean_rank:.2f}"] for r in rk.itertuples()]
-        lower = " 越低越好 lower is better;" if lower_is_better(rk["metric"].iloc[0]) else ""
+        lower = "越低越好 lower is better; " if lower_is_better(rk["metric"].iloc[0]) else ""
         blocks.append(_table(heads, body, [False, True, False, False, False],
-                             f"排名 Ranking ({lower} 中位数 median [5%, 95%])".replace("( ", "(")))
+                             f"排名 Ranking ({lower}中位数 median [5%, 95%])"))
         pw = res.pairwise
         num = {d: str(i) for i, d in enumerate(names)}
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
