@@ -57,6 +57,7 @@ from qhsim.experiments.spec import RunSpec  # noqa: E402
 from qhsim.precision import PLAN_GROUP, plan_indicators  # noqa: E402
 from qhsim.argtypes import at_least  # noqa: E402
 from qhsim.cli import Parser, run_script  # noqa: E402
+from qhsim.errors import InputError  # noqa: E402
 
 PARTICIPATION = "share_firms_with_rd"
 FIT_YEAR = 2020
@@ -90,14 +91,20 @@ def fit_start_intercept(engine: Engine, point: dict[str, float], seeds: list[int
     (intercept, share there, evaluations)."""
     shares: dict[float, float] = {}
 
-    def gap(x: float) -> float:
-        rows = province(engine, {**point, "start_intercept": x}, seeds, FIT_YEAR)
-        shares[x] = float(rows.loc[rows["year"] == FIT_YEAR, PARTICIPATION].mean())
+    def gap(x: float) -> float:  # each point runs once (brentq evaluates the bracket's ends again)
+        if x not in shares:
+            rows = province(engine, {**point, "start_intercept": x}, seeds, FIT_YEAR)
+            shares[x] = float(rows.loc[rows["year"] == FIT_YEAR, PARTICIPATION].mean())
         return shares[x] - target
 
-    x = brentq(gap, *bracket, xtol=0.005)
-    if x not in shares:  # brentq returns a point it evaluated; this guards the report against a change of that
-        gap(x)
+    low, high = bracket
+    at_low, at_high = gap(low), gap(high)
+    if not at_low <= 0 <= at_high:
+        raise InputError(f"start_intercept in [{low:.2f}, {high:.2f}] gives a 2020 {PARTICIPATION} of "
+                         f"{shares[low]:.2f} to {shares[high]:.2f}, not the plan's {target}: choose a --stop-hazards "
+                         f"value nearer the shipped one")
+    x = brentq(gap, low, high, xtol=0.005)
+    gap(x)  # brentq returns a point it evaluated (no run then); this guards the report against a change of that
     return x, shares[x], len(shares)
 
 
@@ -168,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(FRESH_SEEDS, FRESH_SEEDS + args.seeds))
     points = {"shipped 现行": shipped}
     notes = []
+    upper = data.load("behaviour")["start_intercept"]["range"][1]  # less persistence needs more starts: up to its range
     levels = LevelFit(cfg, args.workers) if args.refit else None
     distances = {"shipped 现行": levels.distance(shipped)} if levels else {}
     try:
@@ -176,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 name = f"stop hazard {h:g} 低持续性"
                 alt = {**shipped, **LEAST_PERSISTENT, "stop_probability": h}
                 alt["start_intercept"], share, n = fit_start_intercept(
-                    engine, alt, list(cfg.seeds), plan[PARTICIPATION],
-                    (shipped["start_intercept"] - 1.0, shipped["start_intercept"] + 4.0))
+                    engine, alt, list(cfg.seeds), plan[PARTICIPATION], (shipped["start_intercept"] - 1.0, upper))
                 note = (f"{name}: `start_intercept` by Brent's method ({n} evaluations) to the plan's 2020 {PARTICIPATION} "
                         f"{plan[PARTICIPATION]} on the calibration seeds {list(cfg.seeds)}: {share:.2f}")
                 if levels:

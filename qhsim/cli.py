@@ -17,7 +17,7 @@ from typing import NoReturn  # noqa: E402
 
 from qhsim import __version__, data  # noqa: E402
 from qhsim.argtypes import at_least, executor_options, scale, seed_list, year  # noqa: E402
-from qhsim.errors import InputError  # noqa: E402
+from qhsim.errors import InputError, warn  # noqa: E402
 
 DEFAULT_OUT = Path("results")
 
@@ -55,11 +55,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     header = run_header(result, args.lang)
     print(_fit(header))
     print(run_draws_line(result, min(100, terminal_width())))
+    _warn_uncalibrated_population(result.meta.get("population_seed"))
     print(summary_report(result.indicators, lang=args.lang, wide=args.wide,
                          width=None if args.wide else terminal_width()))
     written = write_run(result, out, charts=not args.no_charts)
     print(_done(written, started, header))
     return 0
+
+
+def _warn_uncalibrated_population(population_seed: int | None) -> None:
+    """A run from another 2015 population than the default one, which the calibration was fitted on: its 2015 state
+    matches the data as every population's does, its later levels are not calibrated (docs/ODD.md §8, doubt 5)."""
+    from qhsim.calibrated import load_calibration
+    from qhsim.config.schema import DEFAULT_POPULATION_SEED as DEFAULT
+
+    if population_seed is not None and population_seed != DEFAULT and load_calibration() is not None:
+        warn(f"population seed {population_seed}: the calibration was fitted on the default 2015 population "
+             f"({DEFAULT}); this run's 2015 state matches the data, its later levels are not calibrated "
+             "(docs/precision_report.md, 'The default population among others'): compare designs on it rather than "
+             "read its levels")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

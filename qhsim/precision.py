@@ -14,6 +14,8 @@ What an analyst needs to know before trusting a design ranking (issue #8 item 3)
   noisy ratio, which its parts explain.
 - ``rank_stability``: whether that spread reorders the designs — the pairs of variants whose order differs from
   the order of their means in some seeds, and the share of seeds that give the mean ranking.
+- ``population_position``: where the one fixed 2015 population, which the calibration was fitted on, lies among
+  the populations the synthesis draws (each seed its own), per plan indicator.
 - ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
   mean; a reduced scale is faithful when the difference is within two standard errors. Each seed also draws its
   own 2015 population (``vary_population``): a reduced-scale population is one particular part of the full one,
@@ -146,21 +148,24 @@ def _summary(levs: list[dict[str, float]]) -> dict[str, Any]:
 
 
 def _paired(base: Design, designs: list[Design], seeds: list[int], scale: float, end_year: int,
-            workers: int | Executor) -> list[list[dict[str, float]]]:
-    """Per design, the ``leverage`` of its run against the base's run with the same seed, for each seed."""
+            workers: int | Executor, vary_population: bool = False) -> list[list[dict[str, float]]]:
+    """Per design, the ``leverage`` of its run against the base's run with the same seed (and, with
+    ``vary_population``, the same 2015 population drawn from that seed), for each seed."""
     runs = [base, *designs]
-    tables = run_many([(d, seed, scale, end_year, False) for d in runs for seed in seeds], workers)
+    tables = run_many([(d, seed, scale, end_year, vary_population) for d in runs for seed in seeds], workers)
     by_run = [tables[i * len(seeds):(i + 1) * len(seeds)] for i in range(len(runs))]
     return [[leverage(b, v) for b, v in zip(by_run[0], own)] for own in by_run[1:]]
 
 
 def leverage_spread(base: DesignLike, variants: list[DesignLike], seeds: list[int], scale: float, end_year: int = 2035,
-                    workers: int | Executor = 1) -> pd.DataFrame:
+                    workers: int | Executor = 1, vary_population: bool = False) -> pd.DataFrame:
     """Per variant: business R&D per public yuan per seed, its mean, sd, coefficient of variation (sd / |mean|),
     min and max over ``seeds``; the mean extra business R&D, public R&D and public cost (亿元, with ``*_sd`` and
     ``per_seed_*``); the same spread for total R&D per public yuan (business + universities' and institutes',
-    what the R&D intensity indicator counts) in the ``total_*`` columns."""
-    return _spread_and_parts(base, variants, seeds, scale, end_year, workers, split=False)[0]
+    what the R&D intensity indicator counts) in the ``total_*`` columns. ``vary_population``: each seed's variant
+    and base start from the 2015 population that seed draws, so the spread also holds the population's."""
+    return _spread_and_parts(base, variants, seeds, scale, end_year, workers, split=False,
+                             vary_population=vary_population)[0]
 
 
 def package_parts(base: DesignLike, variants: list[DesignLike], seeds: list[int], scale: float, end_year: int = 2035,
@@ -178,11 +183,13 @@ def package_parts(base: DesignLike, variants: list[DesignLike], seeds: list[int]
 
 
 def _spread_and_parts(base: DesignLike, variants: list[DesignLike], seeds: list[int], scale: float, end_year: int,
-                      workers: int | Executor, split: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      workers: int | Executor, split: bool, vary_population: bool = False
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     base = as_design(base)
     designs = [as_design(v) for v in variants]
     parts = [components(base, d) if split else {} for d in designs]
-    levs = _paired(base, [*designs, *(p for ps in parts for p in ps.values())], seeds, scale, end_year, workers)
+    levs = _paired(base, [*designs, *(p for ps in parts for p in ps.values())], seeds, scale, end_year, workers,
+                   vary_population)
     spread = pd.DataFrame([{"variant": d.name, **_summary(lv)} for d, lv in zip(designs, levs)])
     own = iter(levs[len(designs):])
     rows = []
@@ -251,4 +258,33 @@ def scale_fidelity(scenario: str | Path, seeds: list[int], small: float = 0.25, 
             z_large = diff / stats["se_large"] if stats["se_large"] > 0 else (0.0 if diff == 0 else math.inf)
             rows.append({"indicator": key, "year": year, **stats, "diff_pct": 100 * diff / stats["mean_large"]
                          if stats["mean_large"] else math.nan, "z": z, "z_large": z_large, "faithful": abs(z) <= 2.0})
+    return pd.DataFrame(rows)
+
+
+def population_position(scenario: str | Path, seeds: list[int], scale: float = 1.0,
+                        years: tuple[int, ...] = FIDELITY_YEARS, workers: int | Executor = 1,
+                        indicators: list[str] | None = None) -> pd.DataFrame:
+    """Where the scenario's one fixed 2015 population (the default every run starts from, and the calibration was
+    fitted on) lies among the populations the synthesis draws 默认人口的代表性: per plan indicator and year, the
+    seed mean and sd on the fixed population (``mean_fixed``, ``sd_fixed``: the dynamics' spread alone) and over
+    runs that each draw their own population with their seed (``mean_own``, ``sd_own``: population and dynamics);
+    ``diff_pct`` = mean_fixed / mean_own − 1; ``z`` = (mean_fixed − mean_own) / sd_own, the fixed population's
+    seed mean in units of one own-population run's spread; ``rank`` = the share of own-population runs below the
+    fixed population's seed mean; ``population_share`` = 1 − sd_fixed² / sd_own², the part of a run's variance
+    that the population draw adds (0 when it adds none)."""
+    indicators = indicators or plan_indicators()
+    tasks = [(str(scenario), s, scale, max(years), vary) for vary in (False, True) for s in seeds]
+    tables = run_many(tasks, workers)
+    fixed, own = tables[:len(seeds)], tables[len(seeds):]
+    rows = []
+    for key in indicators:
+        for year in years:
+            f, o = (np.array([t.loc[t["year"] == year, key].item() for t in ts], dtype=float) for ts in (fixed, own))
+            mean_f, mean_o = float(f.mean()), float(o.mean())
+            sd_f, sd_o = float(f.std(ddof=1)), float(o.std(ddof=1))
+            rows.append({"indicator": key, "year": year, "mean_fixed": mean_f, "sd_fixed": sd_f, "mean_own": mean_o,
+                         "sd_own": sd_o, "diff_pct": 100 * (mean_f / mean_o - 1) if mean_o else math.nan,
+                         "z": (mean_f - mean_o) / sd_o if sd_o > 0 else (0.0 if mean_f == mean_o else math.nan),
+                         "rank": float(np.mean(o < mean_f)),
+                         "population_share": max(1.0 - sd_f ** 2 / sd_o ** 2, 0.0) if sd_o > 0 else 0.0})
     return pd.DataFrame(rows)

@@ -87,3 +87,22 @@ def test_calibrated_knowledge_parameters_reach_the_knowledge_system(tmp_path, mo
     model = QinghaiModel(sc.model_copy(update={"run": sc.run.model_copy(update={"scale": 0.02})}))
     assert model.knowledge.kp.market_demand_scale == 3.3
     assert model.b.rd_cost_per_fte == 31.0 and model.b.start_intercept == -4.4
+
+
+def test_a_run_from_another_population_says_its_levels_are_not_calibrated(tmp_path, capsys, monkeypatch):
+    """The calibration was fitted on the default 2015 population: a run from another one names it in its header
+    and warns on stderr; the default population, or no calibration in force, gives no warning."""
+    from qhsim.cli import main
+
+    args = ["run", str(SCENARIOS / "baseline.toml"), "--scale", "0.02", "--end-year", "2016", "--no-charts"]
+    assert main([*args, "--population-seed", "7", "--out", str(tmp_path / "a")]) == 0
+    out, err = capsys.readouterr()
+    assert "population seed 7" in out and "人口种子 7" in out
+    assert "qhsim: warning: population seed 7: the calibration was fitted on the default 2015 population" in err
+    assert main([*args, "--population-seed", "2015", "--out", str(tmp_path / "b")]) == 0
+    out, err = capsys.readouterr()
+    assert "population seed" not in out and "warning" not in err
+    monkeypatch.setenv("QHSIM_CALIBRATED", "off")
+    assert main([*args, "--population-seed", "7", "--out", str(tmp_path / "c")]) == 0
+    out, err = capsys.readouterr()
+    assert "population seed 7" in out and "warning" not in err

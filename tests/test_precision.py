@@ -14,8 +14,8 @@ import pytest
 
 from conftest import SCENARIOS
 from qhsim.experiments.comparison import leverage
-from qhsim.precision import (as_design, components, leverage_spread, package_parts, plan_indicators, rank_stability,
-                             run_many, scale_fidelity, sections)
+from qhsim.precision import (as_design, components, leverage_spread, package_parts, plan_indicators,
+                             population_position, rank_stability, run_many, scale_fidelity, sections)
 
 FULL = os.environ.get("QHSIM_TEST_FULL") == "1"
 
@@ -53,6 +53,30 @@ def test_leverage_spread_pairs_each_variant_with_its_base():
     assert vouchers["total_mean"] == pytest.approx(
         (vouchers["extra_rd"] + vouchers["extra_public_rd"]) / vouchers["extra_cost"], rel=0.05)
     assert vouchers["total_mean"] > vouchers["mean"] + 0.5
+
+
+def test_population_position_sets_the_fixed_population_against_drawn_ones():
+    """The fixed population is the same in every seed (no spread at end-2015); drawn populations differ in the
+    share of firms doing R&D, which the synthesis does not pin; z, rank and the population's share follow."""
+    base = SCENARIOS / "baseline.toml"
+    seeds = [1, 2, 3]
+    pos = population_position(base, seeds, scale=0.05, years=(2015, 2018), indicators=["share_firms_with_rd"])
+    start, later = pos.iloc[0], pos.iloc[1]
+    assert start["sd_fixed"] == 0 and start["sd_own"] > 0 and start["population_share"] == 1.0
+    own = [t.loc[t["year"] == 2018, "share_firms_with_rd"].item()
+           for t in run_many([(base, s, 0.05, 2018, True) for s in seeds])]
+    assert later["mean_own"] == pytest.approx(np.mean(own))
+    assert later["z"] == pytest.approx((later["mean_fixed"] - np.mean(own)) / np.std(own, ddof=1))
+    assert later["rank"] == pytest.approx(np.mean(np.array(own) < later["mean_fixed"]))
+
+
+def test_leverage_with_own_populations_pairs_variant_and_base_on_one_population():
+    """vary_population: a seed's variant and base start from the population that seed draws, so the leverage
+    differs from the fixed population's and stays a paired, positive figure."""
+    args = (SCENARIOS / "baseline.toml", [SCENARIOS / "super_deduction_120.toml"], [1, 2])
+    fixed = leverage_spread(*args, scale=0.05, end_year=2028).iloc[0]
+    own = leverage_spread(*args, scale=0.05, end_year=2028, vary_population=True).iloc[0]
+    assert min(own["per_seed"]) > 0 and own["per_seed"] != fixed["per_seed"]
 
 
 def test_rank_stability_counts_the_seeds_that_reorder_a_pair():

@@ -35,6 +35,9 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
+DEFAULT_POPULATION_SEED = 2015  # the one fixed end-2015 population every run starts from, and the calibration's
+
+
 class Run(Section):
     """[run]: horizon, seeds and scale."""
 
@@ -43,7 +46,7 @@ class Run(Section):
     start_year: int = Field(2015, ge=2015, le=2015)  # the initial state is end-2015 (MODEL.md §6)
     end_year: int = Field(2035, ge=2016, le=2060)
     seed: int = Field(20151231, ge=0, le=2**63 - 1)  # what happens from 2016 on
-    population_seed: int = Field(2015, ge=0, le=2**63 - 1)  # the synthetic end-2015 population (one fixed one)
+    population_seed: int = Field(DEFAULT_POPULATION_SEED, ge=0, le=2**63 - 1)  # the synthetic end-2015 population
     scale: float = Field(1.0, gt=0.0, le=1.0)  # share of the real population simulated
 
 

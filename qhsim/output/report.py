@@ -19,6 +19,7 @@ import pandas as pd
 from wcwidth import wcswidth, wcwidth
 
 from qhsim import data, stats
+from qhsim.config.schema import DEFAULT_POPULATION_SEED
 from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
 from qhsim.output.numbers import MISSING, decimals, format_fixed, format_nonzero, format_number, format_value
@@ -567,6 +568,9 @@ def run_header(result: RunResult, lang: str = "both") -> str:
         (f"规模 {scale:g}", f"scale {scale:g}"),
         ((f"随机种子 {', '.join(map(str, seeds))}", f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")),
     ]
+    population = result.meta.get("population_seed")
+    if population is not None and population != DEFAULT_POPULATION_SEED:
+        parts.append((f"人口种子 {population}", f"population seed {population}"))  # not the calibration's population
     if draws:
         parts.append((f"参数组 {draws}", f"parameter draws {draws}"))
     return " | ".join(in_language(zh, en, lang, " / ") for zh, en in parts)
