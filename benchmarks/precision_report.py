@@ -65,6 +65,11 @@ def _pct(x: float) -> str:
     return "—" if math.isnan(x) else f"{100 * x:.1f}%"
 
 
+def _spread_value(x: float) -> str:
+    """An sd or standard error to 3 significant digits; 0 for rounding noise (an indicator the seeds do not move)."""
+    return "0" if abs(x) < 1e-12 else f"{x:.3g}"
+
+
 def _num(x: float, fmt: str = ".3f") -> str:
     return "—" if math.isnan(x) else format(x, fmt)
 
@@ -126,8 +131,8 @@ def population_section(base: Path, variants: list[Path], seeds: list[int], args,
              "| indicator | year | fixed: mean | sd | own populations: mean | sd | diff % | z | rank | population share |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in pos.iterrows():
-        lines.append(f"| {r.indicator} | {r.year} | {r.mean_fixed:.4g} | {r.sd_fixed:.3g} | {r.mean_own:.4g} | "
-                     f"{r.sd_own:.3g} | {r.diff_pct:+.1f} | {r.z:+.2f} | {100 * r['rank']:.0f}% | "
+        lines.append(f"| {r.indicator} | {r.year} | {r.mean_fixed:.4g} | {_spread_value(r.sd_fixed)} | {r.mean_own:.4g} | "
+                     f"{_spread_value(r.sd_own)} | {r.diff_pct:+.1f} | {r.z:+.2f} | {100 * r['rank']:.0f}% | "
                      f"{100 * r.population_share:.0f}% |")
     own = leverage_spread(base, variants, seeds, args.scale, args.end_year, args.workers, vary_population=True)
     lines += ["", "### R&D per public yuan with each seed's own population", "",
@@ -198,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                  "| indicator | year | mean small | se small | mean full | se full | diff % | z (diff SE) | "
                  "z (full SE) | within 2 SE |", "|---|---|---|---|---|---|---|---|---|---|"]
         for _, r in fid.iterrows():
-            lines.append(f"| {r.indicator} | {r.year} | {r.mean_small:.4g} | {r.se_small:.3g} | {r.mean_large:.4g} | "
-                         f"{r.se_large:.3g} | {r.diff_pct:+.1f} | {r.z:+.2f} | {r.z_large:+.2f} | "
+            lines.append(f"| {r.indicator} | {r.year} | {r.mean_small:.4g} | {_spread_value(r.se_small)} | {r.mean_large:.4g} | "
+                         f"{_spread_value(r.se_large)} | {r.diff_pct:+.1f} | {r.z:+.2f} | {r.z_large:+.2f} | "
                          f"{'yes' if r.faithful else 'NO'} |")
         lines.append(f"\n{int(fid.faithful.sum())} of {len(fid)} cells within 2 SE "
                      f"({time.perf_counter() - started:.0f} s)\n")
