@@ -99,9 +99,14 @@ def test_a_run_from_another_population_says_its_levels_are_not_calibrated(tmp_pa
     out, err = capsys.readouterr()
     assert "population seed 7" in out and "人口种子 7" in out
     assert "qhsim: warning: population seed 7: the calibration was fitted on the default 2015 population" in err
+    html = (tmp_path / "a" / "report.html").read_text(encoding="utf-8")  # the handed-on reports say it too
+    assert "人口种子 Population seed" in html and "not the 2015 population the calibration was fitted on" in html
+    meta = dict(pd.read_excel(tmp_path / "a" / "report.xlsx", sheet_name="元数据 Metadata").iloc[:, :2].values)
+    assert meta["人口种子 population seed (the end-2015 population)"] == 7
     assert main([*args, "--population-seed", "2015", "--out", str(tmp_path / "b")]) == 0
     out, err = capsys.readouterr()
     assert "population seed" not in out and "warning" not in err
+    assert "人口种子 Population seed" not in (tmp_path / "b" / "report.html").read_text(encoding="utf-8")
     monkeypatch.setenv("QHSIM_CALIBRATED", "off")
     assert main([*args, "--population-seed", "7", "--out", str(tmp_path / "c")]) == 0
     out, err = capsys.readouterr()

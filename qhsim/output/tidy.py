@@ -162,6 +162,7 @@ def run_meta(result: RunResult, manifest: dict[str, Any] | None = None) -> dict[
         "description": run.get("description", ""),
         "extends": scenario.get("extends"),
         "seeds": list(seeds),
+        "population_seed": result.meta.get("population_seed"),
         # which draws, the weight they hold and their runs' weights (qhsim.experiments.designs.draws_source); a count
         # for an ensemble written before the draws were weighted
         "parameter_draws": result.meta.get("parameter_source") or len(result.meta.get("parameter_draws") or []) or None,

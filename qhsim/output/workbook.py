@@ -192,7 +192,8 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
     meta = results.meta
     names = {
         "kind": "类型 kind", "title": "标题 title", "scenario_name": "情景 scenario", "description": "说明 description",
-        "extends": "基于 extends", "seeds": "随机种子 seeds", "parameter_draws": "参数组 parameter draws",
+        "extends": "基于 extends", "seeds": "随机种子 seeds",
+        "population_seed": "人口种子 population seed (the end-2015 population)", "parameter_draws": "参数组 parameter draws",
         "scale": "规模 scale (share of firms simulated)", "start_year": "起始年 start year", "end_year": "结束年 end year",
         "from_year": "变动起始年 from year", "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time (s)",
         "created": "创建时间 created (UTC)", "versions": "版本 versions", "calibration": "校准 calibration",
