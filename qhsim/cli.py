@@ -10,6 +10,9 @@ import time
 IMPORTED = time.perf_counter()  # as early as possible: the printed wall time includes loading qhsim
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -237,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.started = started
     try:
-        return args.func(args)
+        with _ClosedPipeTolerant.on_stdout():
+            return args.func(args)
     except InputError as exc:
         return _input_error("qhsim", exc)
     except KeyboardInterrupt:
@@ -249,6 +253,51 @@ def main(argv: list[str] | None = None) -> int:
         if cause is None:
             raise
         return _interrupted()
+
+
+class _ClosedPipeTolerant:
+    """stdout that outlives the reader closing the pipe (``qhsim run ... | head``, quitting ``less``): the first
+    BrokenPipeError points the descriptor at /dev/null and later output is dropped, so the command still writes its
+    results and exits normally, with no traceback."""
+
+    def __init__(self, stream) -> None:
+        self._stream, self._closed = stream, False
+
+    @classmethod
+    @contextlib.contextmanager
+    def on_stdout(cls):
+        previous = sys.stdout
+        sys.stdout = cls(previous)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stdout = previous
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._close()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        try:  # what is still buffered then goes nowhere, also when the interpreter flushes at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def _input_error(prog: str, exc: InputError) -> int:

@@ -210,6 +210,19 @@ def test_scripts_end_bad_input_with_one_line_and_exit_2(case, tmp_path):
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+def test_a_reader_that_closes_the_pipe_ends_no_run(tmp_path):
+    """``qhsim run ... | head``: the reader goes away before the table is printed; the run still writes its results
+    and exits 0, with nothing on stderr (no BrokenPipeError traceback)."""
+    out = tmp_path / "r"
+    with subprocess.Popen([sys.executable, "-m", "qhsim.cli", "run", str(SCENARIOS / "baseline.toml"), "--scale",
+                           "0.02", "--end-year", "2016", "--no-charts", "--out", str(out)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        proc.stdout.close()  # the reader is gone before anything is written
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 0, err
+    assert err == "" and (out / "manifest.json").exists() and (out / "report.xlsx").exists()
+
+
 @pytest.mark.parametrize(("returns", "code"), [(None, 0), (3, 3), ({"figures": 1.0}, 0)])
 def test_run_script_exit_code_is_mains_whole_number(returns, code):
     from qhsim.cli import run_script
