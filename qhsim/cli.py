@@ -130,7 +130,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=at_least(0), help="random seed of the dynamics 2016+ (default: the scenario's)")
     p.add_argument("--population-seed", type=at_least(0),
-                   help="random seed of the synthetic 2015 population (default: the scenario's fixed one)")
+                   help="random seed of the synthetic 2015 population (default: the scenario's fixed one, 2015, "
+                        "which the calibration was fitted on; another one's later levels are not calibrated)")
     p.add_argument("--out", type=Path, help=f"output directory (default: under {DEFAULT_OUT}/)")
     p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the scenario's)")
     p.add_argument("--end-year", type=year, help="last simulated year, 2016-2060 (default: the scenario's)")
