@@ -293,7 +293,9 @@ class _ClosedPipeTolerant:
     def _close(self) -> None:
         self._closed = True
         try:  # what is still buffered then goes nowhere, also when the interpreter flushes at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
         except (OSError, ValueError, io.UnsupportedOperation):
             pass
 
