@@ -70,11 +70,12 @@ def _warn_uncalibrated_population(population_seed: int | None) -> None:
     """A run from another 2015 population than the default one, which the calibration was fitted on: its 2015 state
     matches the data as every population's does, its later levels are not calibrated (docs/ODD.md §8, doubt 5)."""
     from qhsim.calibrated import load_calibration
-    from qhsim.config.schema import DEFAULT_POPULATION_SEED as DEFAULT
+    from qhsim.config.schema import DEFAULT_POPULATION_SEED
+    from qhsim.output.report import other_population
 
-    if population_seed is not None and population_seed != DEFAULT and load_calibration() is not None:
+    if other_population(population_seed) and load_calibration() is not None:
         warn(f"population seed {population_seed}: the calibration was fitted on the default 2015 population "
-             f"({DEFAULT}); this run's 2015 state matches the data, its later levels are not calibrated "
+             f"({DEFAULT_POPULATION_SEED}); this run's 2015 state matches the data, its later levels are not calibrated "
              "(docs/precision_report.md, 'The default population among others'): compare designs on it rather than "
              "read its levels")
 

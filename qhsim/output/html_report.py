@@ -19,11 +19,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qhsim import __version__, data
 from qhsim.config.instruments import instrument_label
-from qhsim.config.schema import DEFAULT_POPULATION_SEED
 from qhsim.output.numbers import format_value
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band, band_caveat, base_year_notes, cell_text, draw_weights,
-                                 indicator_label, paths_of, persistence_note, prefecture_anchor_note, region_label,
-                                 region_paths, source_notes, summary_columns)
+                                 indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
+                                 region_label, region_paths, source_notes, summary_columns)
 from qhsim.output.tables import SECTIONS, headline, ranking, target_regions
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
@@ -135,7 +134,7 @@ def _facts(results: Results) -> list[tuple[str, str]]:
     seeds = meta.get("seeds") or []
     facts.append(("随机种子 Seeds", ", ".join(map(str, seeds)) or "—"))
     population = meta.get("population_seed")
-    if population is not None and population != DEFAULT_POPULATION_SEED:  # the default one goes unsaid, as in the CLI
+    if other_population(population):
         facts.append(("人口种子 Population seed", f"{population}（非校准所用的2015年人口 not the 2015 population the "
                                                   "calibration was fitted on: levels not calibrated）"))
     if meta.get("parameter_draws"):

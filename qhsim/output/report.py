@@ -557,6 +557,12 @@ def run_draws_line(result: RunResult, width: int = 100) -> str:
     return draws_line(source, width) if source else ""
 
 
+def other_population(population_seed: int | None) -> bool:
+    """True for a run from another end-2015 population than the default one, which the calibration was fitted on
+    (its later levels are not calibrated: docs/ODD.md §8, doubt 5); the outputs name such a population."""
+    return population_seed is not None and population_seed != DEFAULT_POPULATION_SEED
+
+
 def run_header(result: RunResult, lang: str = "both") -> str:
     """One line naming the scenario, scale, seeds and (ensembles) parameter draws of a run."""
     run = result.scenario.get("run", {})
@@ -569,8 +575,8 @@ def run_header(result: RunResult, lang: str = "both") -> str:
         ((f"随机种子 {', '.join(map(str, seeds))}", f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")),
     ]
     population = result.meta.get("population_seed")
-    if population is not None and population != DEFAULT_POPULATION_SEED:
-        parts.append((f"人口种子 {population}", f"population seed {population}"))  # not the calibration's population
+    if other_population(population):
+        parts.append((f"人口种子 {population}", f"population seed {population}"))
     if draws:
         parts.append((f"参数组 {draws}", f"parameter draws {draws}"))
     return " | ".join(in_language(zh, en, lang, " / ") for zh, en in parts)
