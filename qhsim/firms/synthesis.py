@@ -145,8 +145,9 @@ def initial_population(
     that share in the full-scale population of the seed (so that it does not depend on the scale); it shifts the
     firm effect eta of its firms and of its later entrants (``new_firms``)."""
     pinned = any(p.business_rd_share_2015 is not None for p in data.prefectures())
-    full = _draw(population_seed, 1.0, pol, b).propensity if pinned and scale != 1.0 else None
-    d = _draw(population_seed, scale, pol, b, full)
+    full = _draw(population_seed, 1.0, pol, b) if scale != 1.0 else None
+    d = (_draw(population_seed, scale, pol, b) if full is None
+         else _draw(population_seed, scale, pol, b, full.propensity if pinned else None, full.attempt))
     init, cols, active, rev, floor, rng = d.init, d.cols, d.active, d.cols["revenue"], d.floor, d.rng
     propensity, n, target_rd, hte, draws, uids = d.propensity, d.n, d.target_rd, d.hte, d.draws, d.uids
     reported_per_real = d.reported_per_real
@@ -196,9 +197,10 @@ def initial_population(
 
 
 def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespace,
-          propensity: np.ndarray | None = None) -> SimpleNamespace:
+          propensity: np.ndarray | None = None, attempt: int | None = None) -> SimpleNamespace:
     """Structure, R&D activity, HTE holders and their R&D floors of the end-2015 population, and the pinned
-    prefectures' R&D propensity (solved here unless ``propensity`` is given)."""
+    prefectures' R&D propensity (solved here unless ``propensity`` is given). The activity draw is the balanced
+    one (``_balanced_attempt``) unless ``attempt`` is given: a reduced-scale population takes the full one's."""
     S = sector_table()
     init = data.values("initial_state")
     n = _scaled_count(data.observed("enterprises")[START_YEAR], scale)
@@ -217,12 +219,15 @@ def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespac
     target_share = init["share_firms_with_rd"] / 100.0
     logit_above = logit_rest[above]
     a0 = brentq(lambda a: sigmoid(a + logit_above).mean() - target_share, -30.0, 30.0)
-    active = draws.uniform(START_YEAR, "new_active", uids) < sigmoid(a0 + logit_rest)
-
-    # Intensive margin: relative intensities from sector, size and firm effect; R&D concentration (the pinned
-    # prefectures' propensity) first without, then with the HTE holders' floors.
-    target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
+    p_active = sigmoid(a0 + logit_rest)
+    # Intensive margin: relative intensities from sector, size and firm effect
     relative0 = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
+    if attempt is None:
+        attempt = _balanced_attempt(draws, uids, p_active, relative0 * rev, above, target_share, b)
+    active = draws.uniform(START_YEAR - attempt, "new_active", uids) < p_active
+
+    # R&D concentration (the pinned prefectures' propensity) first without, then with the HTE holders' floors.
+    target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
     floor = np.zeros(n)
     first = _rd_propensity(pref, active, relative0, rev, floor, target_rd, b, n_pref) if propensity is None else propensity
     # HTE holders: R&D-oriented firms (weight = relative intensity) of a size whose threshold R&D is plausible
@@ -236,7 +241,28 @@ def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespac
         propensity = _rd_propensity(pref, active, relative0, rev * reported_per_real, floor, target_rd, b, n_pref)
     return SimpleNamespace(init=init, n=n, draws=draws, uids=uids, rng=rng, cols=cols, active=active,
                            relative0=relative0, hte=hte, floor=floor, propensity=propensity, target_rd=target_rd,
-                           reported_per_real=reported_per_real)
+                           reported_per_real=reported_per_real, attempt=attempt)
+
+
+def _balanced_attempt(draws: KeyedDraws, uids: np.ndarray, p_active: np.ndarray, potential: np.ndarray,
+                      above: np.ndarray, target_share: float, b: SimpleNamespace) -> int:
+    """The first attempt k whose activity draw (key START_YEAR - k) is typical of the population's activity
+    probabilities ``p_active``: the R&D performers' potential R&D (relative intensity x revenue, the weights the level
+    factor L is solved on) within ``balance_rd_tolerance`` of its expectation, and the above-scale industrial share
+    with R&D within ``balance_share_band`` of the assumed one. Without it L, and every later year's R&D level with
+    it, depends on which few large firms the draw made performers (L 1.78-3.15 over 20 populations; calibration/
+    README.md, known limitations). If no attempt within ``balance_max_attempts`` passes, the one nearest to it."""
+    expected = float(np.sum(p_active * potential))
+    best, best_miss = 0, np.inf
+    for k in range(int(b.balance_max_attempts)):
+        active = draws.uniform(START_YEAR - k, "new_active", uids) < p_active
+        miss = max(abs(float(np.sum(potential[active])) / expected - 1.0) / b.balance_rd_tolerance,
+                   abs(float(active[above].mean()) - target_share) / b.balance_share_band)
+        if miss <= 1.0:
+            return k
+        if miss < best_miss:
+            best, best_miss = k, miss
+    return best
 
 
 def _pick_hte(rng: np.random.Generator, pool: np.ndarray, pref: np.ndarray, k: int, weight: np.ndarray) -> np.ndarray:
