@@ -1,7 +1,9 @@
 """Scale fidelity and the precision of paired comparisons (qhsim.precision; issue #8 item 3).
 
-The slow check runs in a light configuration by default (3 seeds, 2020 and 2025); QHSIM_TEST_FULL=1 runs the
-documented one (10 seeds; 2020, 2025 and 2035), which benchmarks/precision_report.py also prints.
+The slow check runs in a light configuration by default (6 seeds, 2020 and 2025; with 3 seeds, whose standard
+errors rest on three values each, one of the 18 comparisons exceeded 2 SE by chance: share of firms with R&D 2020,
+z -2.1 on seeds 1-3, +0.2 on 1-10). QHSIM_TEST_FULL=1 runs the documented one (10 seeds; 2020, 2025 and 2035),
+which benchmarks/precision_report.py also prints.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def test_plan_indicators_are_the_nine_of_the_2020_table():
 def test_reduced_scale_is_faithful_to_full_scale():
     """The seed mean of every plan indicator at scale 0.25 lies within 2 standard errors of the full-scale mean
     (each seed with its own 2015 population, as the calibration runs)."""
-    seeds, years = ([1, 2, 3], (2020, 2025)) if not FULL else (list(range(1, 11)), (2020, 2025, 2035))
+    seeds, years = (list(range(1, 7)), (2020, 2025)) if not FULL else (list(range(1, 11)), (2020, 2025, 2035))
     table = scale_fidelity(SCENARIOS / "baseline.toml", seeds, small=0.25, large=1.0, years=years, workers=2)
     assert len(table) == 9 * len(years)
     misses = table[~table["faithful"]]
