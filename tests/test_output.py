@@ -595,6 +595,22 @@ def test_prefecture_charts_mark_the_observed_values_with_a_bilingual_legend_entr
             "haidong_st_talent.png"} <= {p.name for p in written}
 
 
+def test_exit_rate_chart_shows_the_evidence_range_it_is_checked_against(result):
+    """The R&D exit rate, checked but not fitted, is drawn over the evidence's 10-25% band; a fitted indicator
+    gets no band."""
+    from matplotlib.patches import Rectangle
+
+    def bands(ax):
+        return [p for p in ax.patches if isinstance(p, Rectangle) and p.get_label().startswith(charts.LEGEND["evidence"])]
+
+    ax = charts.indicator_figure(result.indicators, "rd_exit_rate").axes[0]
+    (band,) = bands(ax)
+    corners = band.get_path().transformed(band.get_patch_transform()).vertices[:, 1]
+    assert (corners.min(), corners.max()) == pytest.approx((10.0, 25.0))
+    assert f"{charts.LEGEND['evidence']} 10–25%" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not bands(charts.indicator_figure(result.indicators, "rd_intensity").axes[0])
+
+
 def test_indicator_charts_one_png_per_indicator_with_data(result, tmp_path):
     frame = result.indicators[["year", "region", "gdp", "rd_intensity", "rd_personnel_per_10k", "hte_count"]]
     frame = frame.assign(rd_personnel_per_10k=np.nan)  # an indicator without data gets no chart

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 
 from qhsim import data
+from qhsim.calibration.responses import CHECKS
 from qhsim.errors import warn
 from qhsim.output.numbers import format_value
 from qhsim.output.observed import comparable_points, incomparable_points, observed_indicators
@@ -66,6 +67,7 @@ LEGEND = {
     "observed": "实际值 observed",
     "other": "观测值口径不同 observed on another definition",
     "target": "规划目标 plan target",
+    "evidence": "实证范围 evidence range",
 }
 
 
@@ -152,6 +154,18 @@ def _plot_references(ax, references: pd.DataFrame, key: str) -> None:
         ax.plot(years, path, "--", lw=1, color=color, label=f"{t.label}: {format_value(t.value, key)} (2035)")
 
 
+def _plot_evidence(ax, key: str) -> None:
+    """The evidence range of an indicator the calibration checks but does not fit (``responses.CHECKS``: the R&D
+    exit rate), as a grey band, so that a path is read against it."""
+    check = CHECKS.get(key)
+    if check is None:
+        return
+    percent = data.load("indicators")[key]["unit"] == "%"  # the checks hold shares
+    low, high = (100 * check.low, 100 * check.high) if percent else (check.low, check.high)
+    ax.axhspan(low, high, color=COLORS["reference"][0], alpha=0.15, lw=0,
+               label=f"{LEGEND['evidence']} {low:g}–{high:g}{'%' if percent else ''}")
+
+
 def _year_axis(ax, last: int) -> None:
     """Ticks every five years from 2015 (2020, 2025, 2030, 2035 always shown); no minor ticks (they cost
     ~20 ms a chart)."""
@@ -183,6 +197,7 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
                             step="mid" if step else None, label=LEGEND["band"] if len(paths) == 1 else None)
         if i == 0:
             median = stats["median"]
+    _plot_evidence(ax, key)
     observed = comparable_points(key, region)
     if observed:
         ax.plot(list(observed), list(observed.values()), "o", ms=4, color=COLORS["data"],
