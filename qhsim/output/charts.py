@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 
 from qhsim import data
-from qhsim.calibration.responses import CHECKS
+from qhsim.calibration.evidence import CHECKS
 from qhsim.errors import warn
 from qhsim.output.numbers import format_value
 from qhsim.output.observed import comparable_points, incomparable_points, observed_indicators
@@ -155,7 +155,7 @@ def _plot_references(ax, references: pd.DataFrame, key: str) -> None:
 
 
 def _plot_evidence(ax, key: str) -> None:
-    """The evidence range of an indicator the calibration checks but does not fit (``responses.CHECKS``: the R&D
+    """The evidence range of an indicator the calibration checks but does not fit (``evidence.CHECKS``: the R&D
     exit rate), as a grey band, so that a path is read against it."""
     check = CHECKS.get(key)
     if check is None:
