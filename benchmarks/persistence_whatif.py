@@ -8,7 +8,7 @@ the evidence says.
 the projections rest on (``qhsim.output.report.persistence_note``).
 
 The shipped model's R&D-active above-scale industrial firms stop R&D at ≈2% a year (the check
-``qhsim.calibration.evidence.CHECKS["rd_exit_rate"]``, calibration/revalidation.md); the evidence says ≈17%. Two
+``qhsim.evidence.CHECKS["rd_exit_rate"]``, calibration/revalidation.md); the evidence says ≈17%. Two
 assumptions of behaviour.toml make R&D nearly permanent there: certified firms stop at 0.2 of the base hazard
 (``certified_stop_factor``) and large firms less still (``stop_size_elasticity`` 0.4). Each alternative takes both
 to the end of their documented ranges that makes R&D least persistent (0.6 and 0), sets the base stop hazard

@@ -76,7 +76,7 @@ def markdown(rows: list[dict], responses, meta: dict, seeds: list[int], fingerpr
                      f"{r['mean']:.4g} ± {r['sd']:.3g} | {100 * r['error']:+.1f}% | {inside} | {within5} |")
     lines += ["", "## Policy responses 政策响应 (paired experiments, the fit report's definitions)", "",
               *evidence_rows(policy, "response", sources=False), "",
-              "Checks against the evidence that the calibration does not use (`qhsim.calibration.evidence.CHECKS`; "
+              "Checks against the evidence that the calibration does not use (`qhsim.evidence.CHECKS`; "
               "the baseline runs of the same seeds):", "", *evidence_rows(checks, "check", sources=True), "",
               f"Beside it: {INFO['rd_entry_rate']} {responses.attrs['rd_entry_rate']:.3g} (evidence ≈8%, the same "
               "source)."]

@@ -129,7 +129,7 @@ def test_reclassify_reads_validation_means(tmp_path):
 
 def test_model_fingerprint_covers_the_model_code_and_data_only():
     paths = ["model.py", "firms/rd.py", "data/behaviour.toml", "data/README.md", "calibration/report.py",
-             "output/store.py", "cli.py", "knowledge/cli.py", "data/__init__.py", "sub/data/x.toml"]
+             "output/store.py", "cli.py", "evidence.py", "knowledge/cli.py", "data/__init__.py", "sub/data/x.toml"]
     files = [p.as_posix() for p in model_files(paths)]
     assert files == ["data/__init__.py", "firms/rd.py", "knowledge/cli.py", "model.py", "data/behaviour.toml"]
     content = {Path(p): p.encode() for p in files}

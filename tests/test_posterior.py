@@ -10,7 +10,7 @@ import pytest
 
 from qhsim.calibration.posterior import (MIN_FACTOR, MIN_KEPT, Posterior, evidence_factor, evidence_step,
                                         response_distance)
-from qhsim.calibration.evidence import Evidence
+from qhsim.evidence import Evidence
 from qhsim.calibration.settings import FreeParameter
 
 PARAMS = (FreeParameter("a", 0.0, 1.0), FreeParameter("b", 1.0, 10.0, prior="loguniform"))

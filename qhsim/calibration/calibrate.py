@@ -399,7 +399,7 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
     cfg = problem.cfg
     posterior = final_population(result)
     if evidence and cfg.response_candidates:
-        from qhsim.calibration.evidence import EVIDENCE
+        from qhsim.evidence import EVIDENCE
         from qhsim.calibration.responses import response_means
 
         seeds = cfg.response_screen_seeds

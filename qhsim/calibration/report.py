@@ -261,7 +261,7 @@ def posterior_lines(posterior: Posterior) -> list[str]:
     L.append("")
     table = posterior.responses
     if table is not None and len(table):
-        from qhsim.calibration.evidence import EVIDENCE
+        from qhsim.evidence import EVIDENCE
 
         keys = list(EVIDENCE)
         L.append("Evidence step, each candidate draw (responses: mean over the screening seeds):")

@@ -37,7 +37,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from qhsim.calibration.evidence import CHECKS, EVIDENCE
+from qhsim.evidence import CHECKS, EVIDENCE
 from qhsim.calibration.settings import REPO_ROOT
 from qhsim.experiments.comparison import leverage
 

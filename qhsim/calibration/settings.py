@@ -365,13 +365,13 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
 # ---------------------------------------------------------------------------------------------------
 # fingerprints: a journal is reused only by the same model, data, scenario and settings
 
-_NOT_MODEL = ("calibration", "output", "app", "dashboard", "cli.py", "__pycache__")
+_NOT_MODEL = ("calibration", "output", "app", "dashboard", "cli.py", "evidence.py", "__pycache__")
 
 
 def model_files(paths: Iterable[str | Path]) -> list[Path]:
     """The files that make the model, among ``paths`` (relative to the package folder ``qhsim/``), in hashing
-    order: every ``*.py`` outside calibration/, output/, app/, dashboard/ and the top-level cli.py (sorted as
-    paths), then ``data/*.toml`` (sorted)."""
+    order: every ``*.py`` outside calibration/, output/, app/, dashboard/ and the top-level cli.py and evidence.py
+    (the micro evidence the model is checked against; sorted as paths), then ``data/*.toml`` (sorted)."""
     paths = [Path(p) for p in paths]
     py = sorted(p for p in paths if p.suffix == ".py" and p.parts[0] not in _NOT_MODEL and "__pycache__" not in p.parts)
     toml = sorted(p for p in paths if p.parent == Path("data") and p.suffix == ".toml")

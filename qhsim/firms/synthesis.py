@@ -172,7 +172,7 @@ def initial_population(
     if excess(1e-6) > 0 or excess(1e3) < 0:
         raise InputError(
             f"run.scale = {scale:g}: the {n} firms drawn cannot carry the end-2015 R&D stocks "
-            "(too few or too large R&D performers); use a larger scale (0.05 or more) or another seed"
+            "(too few or too large R&D performers); use a larger scale (0.1 or more) or another population seed"
         )
     level = brentq(excess, 1e-6, 1e3)
     rd_int = intensity(level)

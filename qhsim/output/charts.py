@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 
 from qhsim import data
-from qhsim.calibration.evidence import CHECKS
+from qhsim.evidence import CHECKS
 from qhsim.errors import warn
 from qhsim.output.numbers import format_value
 from qhsim.output.observed import comparable_points, incomparable_points, observed_indicators
