@@ -197,10 +197,8 @@ def initial_population(
 
 def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespace,
           propensity: np.ndarray | None = None) -> SimpleNamespace:
-    """Structure, R&D activity (the balanced draw, ``_balanced_attempt``, of this population: at a reduced scale
-    of its own part of the full one, so that its level factor is as typical as the full one's), HTE holders and
-    their R&D floors of the end-2015 population, and the pinned prefectures' R&D propensity (solved here unless
-    ``propensity`` is given)."""
+    """Structure, R&D activity, HTE holders and their R&D floors of the end-2015 population, and the pinned
+    prefectures' R&D propensity (solved here unless ``propensity`` is given)."""
     S = sector_table()
     init = data.values("initial_state")
     n = _scaled_count(data.observed("enterprises")[START_YEAR], scale)
@@ -219,14 +217,12 @@ def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespac
     target_share = init["share_firms_with_rd"] / 100.0
     logit_above = logit_rest[above]
     a0 = brentq(lambda a: sigmoid(a + logit_above).mean() - target_share, -30.0, 30.0)
-    p_active = sigmoid(a0 + logit_rest)
-    # Intensive margin: relative intensities from sector, size and firm effect
-    relative0 = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
-    attempt = _balanced_attempt(draws, uids, p_active, relative0 * rev, above, target_share, b)
-    active = draws.uniform(START_YEAR - attempt, "new_active", uids) < p_active
+    active = draws.uniform(START_YEAR, "new_active", uids) < sigmoid(a0 + logit_rest)
 
-    # R&D concentration (the pinned prefectures' propensity) first without, then with the HTE holders' floors.
+    # Intensive margin: relative intensities from sector, size and firm effect; R&D concentration (the pinned
+    # prefectures' propensity) first without, then with the HTE holders' floors.
     target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
+    relative0 = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
     floor = np.zeros(n)
     first = _rd_propensity(pref, active, relative0, rev, floor, target_rd, b, n_pref) if propensity is None else propensity
     # HTE holders: R&D-oriented firms (weight = relative intensity) of a size whose threshold R&D is plausible
@@ -240,31 +236,7 @@ def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespac
         propensity = _rd_propensity(pref, active, relative0, rev * reported_per_real, floor, target_rd, b, n_pref)
     return SimpleNamespace(init=init, n=n, draws=draws, uids=uids, rng=rng, cols=cols, active=active,
                            relative0=relative0, hte=hte, floor=floor, propensity=propensity, target_rd=target_rd,
-                           reported_per_real=reported_per_real, attempt=attempt)
-
-
-def _balanced_attempt(draws: KeyedDraws, uids: np.ndarray, p_active: np.ndarray, potential: np.ndarray,
-                      above: np.ndarray, target_share: float, b: SimpleNamespace) -> int:
-    """The first attempt k whose activity draw (key START_YEAR - k) is typical of the population's activity
-    probabilities ``p_active``: the R&D performers' potential R&D (relative intensity x revenue, the weights the level
-    factor L is solved on) within ``balance_rd_tolerance`` of its expectation, and the above-scale industrial share
-    with R&D within ``balance_share_band`` of the assumed one. Without it the level factor L, and every later
-    year's R&D level with it, depends on which few large firms the draw made performers: over 40 activity draws of
-    the default population the sd of log L is 0.16, over the typical ones 0.03; over 20 populations L correlated
-    0.51 with the 2020 R&D intensity (balanced: 0.07) and that intensity's sd fell from 0.080 to 0.041
-    (calibration/README.md, known limitations). If no attempt within ``balance_max_attempts`` passes, the one
-    nearest to it."""
-    expected = float(np.sum(p_active * potential))
-    best, best_miss = 0, np.inf
-    for k in range(int(b.balance_max_attempts)):
-        active = draws.uniform(START_YEAR - k, "new_active", uids) < p_active
-        miss = max(abs(float(np.sum(potential[active])) / expected - 1.0) / b.balance_rd_tolerance,
-                   abs(float(active[above].mean()) - target_share) / b.balance_share_band)
-        if miss <= 1.0:
-            return k
-        if miss < best_miss:
-            best, best_miss = k, miss
-    return best
+                           reported_per_real=reported_per_real)
 
 
 def _pick_hte(rng: np.random.Generator, pool: np.ndarray, pref: np.ndarray, k: int, weight: np.ndarray) -> np.ndarray:
