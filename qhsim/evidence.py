@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Evidence:
+    """An evidence range [low, high] (high may be infinite), its bilingual label and its sources."""
+
     label: str
     low: float
     high: float

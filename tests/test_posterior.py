@@ -10,8 +10,8 @@ import pytest
 
 from qhsim.calibration.posterior import (MIN_FACTOR, MIN_KEPT, Posterior, evidence_factor, evidence_step,
                                         response_distance)
-from qhsim.evidence import Evidence
 from qhsim.calibration.settings import FreeParameter
+from qhsim.evidence import Evidence
 
 PARAMS = (FreeParameter("a", 0.0, 1.0), FreeParameter("b", 1.0, 10.0, prior="loguniform"))
 

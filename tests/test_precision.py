@@ -2,8 +2,9 @@
 
 The slow check runs in a light configuration by default (6 seeds, 2020 and 2025; with 3 seeds, whose standard
 errors rest on three values each, a comparison exceeds 2 SE by chance too often: in a model variant of the
-twenty-seventh session the share of firms with R&D 2020 had z -2.1 on seeds 1-3, +0.2 on seeds 1-10). QHSIM_TEST_FULL=1 runs the documented one (10 seeds; 2020, 2025 and 2035),
-which benchmarks/precision_report.py also prints.
+twenty-seventh session the share of firms with R&D 2020 had z -2.1 on seeds 1-3, +0.2 on seeds 1-10).
+QHSIM_TEST_FULL=1 runs the documented one (10 seeds; 2020, 2025 and 2035), which benchmarks/precision_report.py
+also prints.
 """
 
 from __future__ import annotations

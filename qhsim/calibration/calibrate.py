@@ -399,8 +399,8 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
     cfg = problem.cfg
     posterior = final_population(result)
     if evidence and cfg.response_candidates:
-        from qhsim.evidence import EVIDENCE
         from qhsim.calibration.responses import response_means
+        from qhsim.evidence import EVIDENCE
 
         seeds = cfg.response_screen_seeds
         log(f"evidence step: policy responses of {cfg.response_candidates} posterior draws with {len(seeds)} seeds")

@@ -37,8 +37,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from qhsim.evidence import CHECKS, EVIDENCE
 from qhsim.calibration.settings import REPO_ROOT
+from qhsim.evidence import CHECKS, EVIDENCE
 from qhsim.experiments.comparison import leverage
 
 SCENARIOS = REPO_ROOT / "scenarios"

@@ -27,8 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 
 from qhsim import data
-from qhsim.evidence import CHECKS
 from qhsim.errors import warn
+from qhsim.evidence import CHECKS
 from qhsim.output.numbers import format_value
 from qhsim.output.observed import comparable_points, incomparable_points, observed_indicators
 from qhsim.output.report import (band, display_width, draw_weights, indicator_label, paths_of, region_label,
