@@ -596,19 +596,23 @@ def test_prefecture_charts_mark_the_observed_values_with_a_bilingual_legend_entr
 
 
 def test_exit_rate_chart_shows_the_evidence_range_it_is_checked_against(result):
-    """The R&D exit rate, checked but not fitted, is drawn over the evidence's 10-25% band; a fitted indicator
-    gets no band."""
+    """The R&D exit rate, checked but not fitted, is drawn over the evidence's 10-25% band, in the output charts
+    and in the dashboard's (in its language); a fitted indicator gets no band."""
     from matplotlib.patches import Rectangle
 
-    def bands(ax):
-        return [p for p in ax.patches if isinstance(p, Rectangle) and p.get_label().startswith(charts.LEGEND["evidence"])]
+    from qhsim.dashboard import figures
 
-    ax = charts.indicator_figure(result.indicators, "rd_exit_rate").axes[0]
-    (band,) = bands(ax)
-    corners = band.get_path().transformed(band.get_patch_transform()).vertices[:, 1]
-    assert (corners.min(), corners.max()) == pytest.approx((10.0, 25.0))
-    assert f"{charts.LEGEND['evidence']} 10–25%" in [t.get_text() for t in ax.get_legend().get_texts()]
-    assert not bands(charts.indicator_figure(result.indicators, "rd_intensity").axes[0])
+    def bands(ax, words):
+        return [p for p in ax.patches if isinstance(p, Rectangle) and p.get_label().startswith(words)]
+
+    for ax, words in ((charts.indicator_figure(result.indicators, "rd_exit_rate").axes[0], charts.LEGEND["evidence"]),
+                      (figures.indicator_figure(result.indicators, "rd_exit_rate", lang="zh").axes[0], "实证范围"),
+                      (figures.indicator_figure(result.indicators, "rd_exit_rate", lang="en").axes[0], "evidence range")):
+        (band,) = bands(ax, words)
+        corners = band.get_path().transformed(band.get_patch_transform()).vertices[:, 1]
+        assert (corners.min(), corners.max()) == pytest.approx((10.0, 25.0))
+        assert f"{words} 10–25%" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not bands(charts.indicator_figure(result.indicators, "rd_intensity").axes[0], charts.LEGEND["evidence"])
 
 
 def test_indicator_charts_one_png_per_indicator_with_data(result, tmp_path):

@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 from qhsim import data
 from qhsim.dashboard import i18n
 from qhsim.dashboard.runs import LADDER, RATIO_BINS, Inside
-from qhsim.output.charts import chart_style
+from qhsim.output.charts import chart_style, plot_evidence
 from qhsim.output.observed import comparable_points, incomparable_points
 from qhsim.output.report import band, draw_paths, draw_weights, n_draws, summary_table
 from qhsim.results import PROVINCE
@@ -59,7 +59,8 @@ def _fmt(v: float) -> str:
 def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: str, compact: bool = False) -> None:
     """One indicator in one region: simulated path (median and 90% band for ensembles), the region's observed
     2015–2020 points (``comparable_points``; hollow: ``incomparable_points``, on another definition than the model's),
-    and its targets labelled with value, year and P(target met)."""
+    the evidence range of an indicator checked against it (``plot_evidence``), and its targets labelled with value,
+    year and P(target met)."""
     paths = draw_paths(indicators, key, region)
     paths = paths[paths.index >= START_YEAR]
     stats = band(paths, draw_weights(indicators))
@@ -69,6 +70,7 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
     if ensemble:
         ax.fill_between(stats.index, stats["lo"], stats["hi"], color=COLORS["sim"], alpha=0.2,
                         label=i18n.text("band90", lang))
+    plot_evidence(ax, key, i18n.text("evidence", lang))
     observed = comparable_points(key, region)
     if observed:
         ax.plot(list(observed), list(observed.values()), "o", color=COLORS["data"], label=i18n.text("observed", lang))

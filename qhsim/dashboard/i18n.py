@@ -59,6 +59,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "band90": ("90%区间", "90% band"),
     "observed": ("观测值", "observed"),
     "observed_other": ("观测值口径不同", "observed on another definition"),
+    "evidence": ("实证范围", "evidence range"),
     "year": ("年份", "year"),
     "indicator": ("指标", "indicator"),
     "region": ("地区", "region"),

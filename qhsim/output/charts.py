@@ -154,16 +154,16 @@ def _plot_references(ax, references: pd.DataFrame, key: str) -> None:
         ax.plot(years, path, "--", lw=1, color=color, label=f"{t.label}: {format_value(t.value, key)} (2035)")
 
 
-def _plot_evidence(ax, key: str) -> None:
+def plot_evidence(ax, key: str, words: str = LEGEND["evidence"]) -> None:
     """The evidence range of an indicator the calibration checks but does not fit (``evidence.CHECKS``: the R&D
-    exit rate), as a grey band, so that a path is read against it."""
+    exit rate), as a grey band labelled ``words`` and the range, so that a path is read against it."""
     check = CHECKS.get(key)
     if check is None:
         return
     percent = data.load("indicators")[key]["unit"] == "%"  # the checks hold shares
     low, high = (100 * check.low, 100 * check.high) if percent else (check.low, check.high)
     ax.axhspan(low, high, color=COLORS["reference"][0], alpha=0.15, lw=0,
-               label=f"{LEGEND['evidence']} {low:g}–{high:g}{'%' if percent else ''}")
+               label=f"{words} {low:g}–{high:g}{'%' if percent else ''}")
 
 
 def _year_axis(ax, last: int) -> None:
@@ -197,7 +197,7 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
                             step="mid" if step else None, label=LEGEND["band"] if len(paths) == 1 else None)
         if i == 0:
             median = stats["median"]
-    _plot_evidence(ax, key)
+    plot_evidence(ax, key)
     observed = comparable_points(key, region)
     if observed:
         ax.plot(list(observed), list(observed.values()), "o", ms=4, color=COLORS["data"],
