@@ -135,20 +135,23 @@ def test_cost_effectiveness_chart_plots_total_rd_when_ranked_by_it(tmp_path: Pat
             (_, lo), (_, hi) = c.lines[2][1].get_segments()[0]
             points += [x, y, lo, hi]
         legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        # each point marked with its design's number (comparison.txt's), in its colour
+        assert [(t.get_text(), t.xy) for t in ax.texts] == [("1", (2.0, points[1])), ("2", (2.0, points[5]))]
+        assert [t.get_color() for t in ax.texts] == [c.lines[0].get_color() for c in ax.containers]
         return res, " ".join(f"{ax.get_ylabel()} {ax.get_title()}".split()), points, legend  # labels may wrap
 
     res, text, points, legend = drawn("total_rd_per_yuan")
     lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
     assert "Extra total R&D (business + universities and institutes)" in text and "total R&D" in text.split("vs")[0]
     assert points == pytest.approx([2.0, 7.0, 3.4, 10.6, 2.0, 4.0, 4.0, 4.0])  # d1, d2: cost, R&D, 5%, 95%
-    assert legend == [f"d1: {format_number(3.5)} yuan/yuan", f"d2: {format_number(2.0)} yuan/yuan",
+    assert legend == [f"1 d1: {format_number(3.5)} yuan/yuan", f"2 d2: {format_number(2.0)} yuan/yuan",
                       "每元2元 2 yuan per yuan", "每元1元 1 yuan per yuan", "每元0.5元 0.5 yuan per yuan"]
     assert cost_effectiveness_chart(res, tmp_path / "total.png").stat().st_size > 0
     for rank_by in ("rd_per_yuan", "business_rd"):
         _, text, points, legend = drawn(rank_by)
         assert "Extra business R&D" in text and "total" not in text
         assert points == pytest.approx([2.0, 3.0, 3.0, 3.0, 2.0, 0.0, 0.0, 0.0])
-        assert legend[0] == f"d1: {format_number(lev.at['d1', 'rd_per_yuan'])} yuan/yuan" == f"d1: {format_number(1.5)} yuan/yuan"
+        assert legend[0] == f"1 d1: {format_number(lev.at['d1', 'rd_per_yuan'])} yuan/yuan" == f"1 d1: {format_number(1.5)} yuan/yuan"
 
 
 def test_weighted_runs_count_as_often_as_their_weight() -> None:

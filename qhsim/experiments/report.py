@@ -250,14 +250,19 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
     fig = Figure(figsize=(7.5, 5.2), layout="constrained")
     ax = fig.add_subplot()
     handles = []
+    # each point is marked with its design's number (as in comparison.txt), the legend names it: long names at
+    # the points overlapped when two designs cost and buy about the same
+    number = {d: i for i, d in enumerate([res.base, *res.designs])}
     for r in lev.to_dict("records"):
         y, lo, hi = r[what.extra], r[f"{what.extra}_p05"], r[f"{what.extra}_p95"]
         handles.append(ax.errorbar(
             r["extra_cost"], y, xerr=[[max(0.0, r["extra_cost"] - r["extra_cost_p05"])],
                                       [max(0.0, r["extra_cost_p95"] - r["extra_cost"])]],
             yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]],
-            fmt="o", capsize=4, label=f"{r['design']}: {format_number(r[what.ratio])} yuan/yuan"))
-        ax.annotate(r["design"], (r["extra_cost"], y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+            fmt="o", capsize=4,
+            label=f"{number[r['design']]} {r['design']}: {format_number(r[what.ratio])} yuan/yuan"))
+        ax.annotate(str(number[r["design"]]), (r["extra_cost"], y), textcoords="offset points", xytext=(5, 5),
+                    fontsize=9, fontweight="bold", color=handles[-1].lines[0].get_color())
     lim = max([1e-9, *lev["extra_cost_p95"].abs().fillna(0), *lev["extra_cost"].abs().fillna(0)])
     # lines of equal R&D per yuan, named in the legend (a label at a line's end sat on the costliest design)
     for k, style in ((2.0, "-."), (1.0, "--"), (0.5, ":")):
