@@ -233,6 +233,14 @@ def test_html_report_is_self_contained_and_bilingual(compare_folder):
     assert "假设与校准 Assumptions and calibration" in html
     # a lever by its section and name in both languages, then its key
     assert "研发费用加计扣除·" in html and "R&amp;D super-deduction: " in html and "(policy.super_deduction." in html
+    # a comparison's lever rows name the design that changes them
+    lever_table = html.split("政策杠杆 Levers", 1)[1].split("</table>", 1)[0]
+    assert "<th>方案 design</th>" in lever_table and "<th>该方案 the design</th>" in lever_table
+    rows = lever_table.split("<tr>")[2:]
+    assert rows and all(r.startswith("<td>super_deduction_120</td>") for r in rows)
+    # a constant extended by a year table: "before" for the value in force before its first change, no year 2000
+    from qhsim.output.html_report import _fmt
+    assert _fmt({"2000": 10, "2026": 20}) == "此前 before: 10, 2026: 20" and "2000:" not in html
     assert not re.search(r"""(src|href)=["']https?://""", html)  # nothing fetched: opens offline
 
 

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qhsim import __version__, data
 from qhsim.config.instruments import instrument_label
+from qhsim.config.schedule import YEAR_RANGE
 from qhsim.output.numbers import format_value
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band, band_caveat, base_year_notes, cell_text, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
@@ -239,13 +240,15 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "version": (meta.get("versions") or {}).get("qhsim") or __version__,
         "description": meta.get("description", ""),
         "facts": _facts(results),
-        "levers": [{"key": _instrument(lv["key"]), "base": _fmt(lv["base"]), "value": _fmt(lv["value"])}
-                   for lv in meta.get("levers", [])],
+        "levers": [{"design": lv.get("design", ""), "key": _instrument(lv["key"]), "base": _fmt(lv["base"]),
+                    "value": _fmt(lv["value"])} for lv in meta.get("levers", [])],
+        # a comparison's levers name their design (each design's instruments against the base)
+        "lever_design_label": "方案 design" if any(lv.get("design") for lv in meta.get("levers", [])) else None,
         "levers_note": ("与基准情景不同的政策工具（年份表：该年起生效） Instruments that differ from the reference; "
                         "year tables give the value from that year on." if results.kind != "sweep" else
                         "扫描的政策工具及其取值 The instruments varied and their values."),
         "lever_base_label": reference if results.kind != "sweep" else None,
-        "lever_value_label": "本情景 this scenario" if results.kind != "sweep" else "取值 values",
+        "lever_value_label": {"sweep": "取值 values", "compare": "该方案 the design"}.get(results.kind, "本情景 this scenario"),
         "headline": _headline_blocks(results, table, lambda t: t["region"] == PROVINCE),
         "headline_note": ("目标为规划值；差距 = 模拟 − 目标（增长目标为百分点） Targets are plan values; gap = simulated − "
                           "target in the target year (percentage points of annual growth for growth targets). "
@@ -283,8 +286,8 @@ def _instrument(key: str) -> str:
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
+    if isinstance(value, dict):  # a year table; its first year YEAR_RANGE[0] stands for "in force before any change"
+        return ", ".join(f"{'此前 before' if str(k) == str(YEAR_RANGE[0]) else k}: {_fmt(v)}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(_fmt(v) for v in value)
     if isinstance(value, float):
