@@ -5,9 +5,11 @@ These tests check structure, labels and formats on small real runs, never the mo
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +22,9 @@ from qhsim.errors import InputError
 from qhsim.output import export, folders, tidy
 from qhsim.experiments import compare
 from qhsim.experiments.report import write_comparison
+from qhsim.output import html_report
 from qhsim.output.html_report import render_html
-from qhsim.output.numbers import format_value
+from qhsim.output.numbers import format_number, format_value
 from qhsim.output.report import band_caveat, persistence_note
 from qhsim.output.store import write_run
 from qhsim.runner import run
@@ -117,7 +120,7 @@ def test_ensemble_draws_and_seeds_stay_apart():
 def test_compare_folder_has_two_designs_and_a_loader_can_be_registered(compare_folder, tmp_path):
     results = tidy.load_results(compare_folder)
     assert results.kind == "compare" and results.designs == ["baseline", "super_deduction_120"]
-    assert results.meta["leverage"]["first_year"] == 2026
+    assert results.meta["window"][0] == 2026
     assert any(lv["key"].startswith("policy.super_deduction") for lv in results.meta["levers"])
 
     (tmp_path / "manifest.json").write_text(json.dumps({"kind": "experiment_v2"}))
@@ -223,7 +226,40 @@ def test_compare_workbook_has_the_ranking(compare_folder):
     rows = list(ranking.iter_rows(min_row=2, values_only=True))
     designs = {r[3] for r in rows if isinstance(r[0], int)}
     assert designs == {"baseline", "super_deduction_120"}
-    assert any(str(r[0]).startswith("财政杠杆") for r in rows)
+    # 2025 (the design acts from 2026: every design equals the base) is left out, the runs' last year ranked
+    assert {r[0] for r in rows if isinstance(r[0], int)} == {2027}
+
+
+def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, tmp_path):
+    """The workbook's Cost-effectiveness sheet and the HTML report's table carry comparison.txt's answer per design:
+    extra public cost, extra business R&D, R&D per public yuan (business and total) with 5%/95%, rank, P(first)."""
+    lev = pd.read_csv(compare_folder / "leverage.csv", encoding="utf-8-sig")
+    lev = lev[lev["instrument"] == "total"].set_index("design").loc["super_deduction_120"]
+    costs = pd.read_csv(compare_folder / "costs.csv", encoding="utf-8-sig").set_index(["design", "item"])
+    rank = pd.read_csv(compare_folder / "ranking.csv", encoding="utf-8-sig").set_index("design").loc["super_deduction_120"]
+    ws = load_workbook(compare_folder / "report.xlsx")["成本效益 Cost-effectiveness"]
+    heads = [c.value for c in ws[1]]
+    assert heads[:4] == ["方案 design", "额外公共成本 extra public cost (亿元) 均值 mean", "5%", "95%"]
+    row = dict(zip(heads, next(ws.iter_rows(min_row=2, max_row=2, values_only=True))))
+    assert row["方案 design"] == "super_deduction_120" and ws.cell(row=3, column=1).value is None  # the base has no row
+    assert row["额外公共成本 extra public cost (亿元) 均值 mean"] == pytest.approx(costs.at[("super_deduction_120", "total"), "mean"])
+    assert row["额外企业研发 extra business R&D (亿元) 均值 mean"] == pytest.approx(lev["extra_rd"])
+    assert row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == pytest.approx(lev["rd_per_yuan"])
+    assert row["全社会研发/元公共成本 total R&D per public yuan 均值 mean"] == pytest.approx(lev["total_rd_per_yuan"])
+    assert (row["排名 rank"], row["P(第一 first)"]) == (rank["rank"], pytest.approx(rank["p_first"]))
+    assert "rd_per_yuan" in ws.cell(row=4, column=1).value and "2026-2027" in ws.cell(row=4, column=1).value
+    html = (compare_folder / "report.html").read_text(encoding="utf-8")
+    table = html.split("成本效益 Cost-effectiveness, 2026-2027", 1)[1].split("</table>", 1)[0]
+    assert "<td class=\"\">super_deduction_120</td>" in table and "baseline" not in table
+    assert f"{format_number(lev['rd_per_yuan'])} [{format_number(lev['p05'])}, {format_number(lev['p95'])}]" in table
+    assert "cost-effectiveness chart" not in html  # written without charts: no cost_effectiveness.png to embed
+    assert "(2025) are not shown" in html and "财政杠杆 Fiscal leverage" not in html
+    # with charts, the report embeds the chart qhsim compare drew into the folder
+    copy = tmp_path / "cmp"
+    shutil.copytree(compare_folder, copy)
+    (copy / "cost_effectiveness.png").write_bytes(b"\x89PNG stand-in")
+    block = html_report._cost_effectiveness_block(tidy.load_results(copy), charts=True)
+    assert base64.b64decode(block["chart"]) == b"\x89PNG stand-in"
 
 
 def test_html_report_is_self_contained_and_bilingual(compare_folder):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
-from qhsim.output.numbers import decimals, format_fixed, format_value
+from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
 from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
                                  target_value, wrap)
 from qhsim.results import PROVINCE
@@ -35,12 +35,6 @@ SHOWN = ("rd_intensity", "business_rd", "enterprise_rd_share", "share_firms_with
 def short_label(key: str) -> str:
     """Chinese name and key of an indicator (fits a 100-column terminal)."""
     return f"{data.load('indicators').get(key, {}).get('zh', '')} {key}".strip()
-
-
-def interval(mid: float, lo: float, hi: float, signed: bool = True) -> str:
-    if mid is None or (isinstance(mid, float) and math.isnan(mid)):
-        return "—"
-    return f"{format_number(mid, signed)} [{format_number(lo, signed)}, {format_number(hi, signed)}]"
 
 
 def _table(heads: list[list[str]], body: list[list[str]], left: list[bool], title: str) -> str:
@@ -127,16 +121,16 @@ def format_comparison(res: ComparisonResult) -> str:
         c = costs.loc[(design, "total")]
         tax = res.costs[(res.costs["design"] == design) & (res.costs["kind"] == "tax_expenditure")]["mean"].sum()
         r = lev.loc[design]
-        body.append([design, interval(c["mean"], c["p05"], c["p95"]), format_number(tax, True),
-                     interval(r["extra_rd"], r["extra_rd_p05"], r["extra_rd_p95"]),
-                     interval(r["rd_per_yuan"], r["p05"], r["p95"], signed=False)])
+        body.append([design, format_interval(c["mean"], c["p05"], c["p95"], True), format_number(tax, True),
+                     format_interval(r["extra_rd"], r["extra_rd_p05"], r["extra_rd_p95"], True),
+                     format_interval(r["rd_per_yuan"], r["p05"], r["p95"], signed=False)])
     blocks.append(_table(heads, body, [True, False, False, False, False],
                          f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])"))
     # programmes that act through universities and institutes show here
     heads = [["方案", "额外公共部门研发亿元", "全社会研发/元公共成本"],
              ["design", "extra public-sector R&D", "total R&D per public yuan"]]
     body = [[design, format_number(lev.at[design, "extra_public_rd"], True),
-             interval(lev.at[design, "total_rd_per_yuan"], lev.at[design, "total_p05"], lev.at[design, "total_p95"],
+             format_interval(lev.at[design, "total_rd_per_yuan"], lev.at[design, "total_p05"], lev.at[design, "total_p95"],
                       signed=False)] for design in res.designs]
     blocks.append(_table(heads, body, [True, False, False],
                          "全社会研发（企业+高校院所）Total R&D: business + universities and institutes"))
@@ -146,7 +140,7 @@ def format_comparison(res: ComparisonResult) -> str:
                        & (lev_all["extra_cost"] >= MATERIAL * lev_all["design"].map(total_cost).abs())]
     if len(by_instr):
         heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"]]
-        body = [[r.design, r.instrument, format_number(r.extra_cost, True), interval(r.rd_per_yuan, r.p05, r.p95, False)]
+        body = [[r.design, r.instrument, format_number(r.extra_cost, True), format_interval(r.rd_per_yuan, r.p05, r.p95, False)]
                 for r in by_instr.itertuples()]
         blocks.append(_table(heads, body, [True, True, False, False],
                              "分工具 By instrument: 方案额外研发/该工具额外成本 design's extra R&D / instrument's extra cost"))
@@ -162,7 +156,7 @@ def format_comparison(res: ComparisonResult) -> str:
     if len(rk):
         heads = [["排名", "方案", "指标", "P(第一)", "平均名次"], ["rank", "design", rk["metric"].iloc[0], "P(first)", "mean rank"]]
         # R&D per yuan (business or total) is a level, an indicator's window change a signed change
-        body = [[str(r.rank), r.design, interval(r.median, r.p05, r.p95, signed=not r.metric.endswith("rd_per_yuan")),
+        body = [[str(r.rank), r.design, format_interval(r.median, r.p05, r.p95, signed=not r.metric.endswith("rd_per_yuan")),
                  _pct(r.p_first), f"{r.mean_rank:.2f}"] for r in rk.itertuples()]
         lower = "越低越好 lower is better; " if lower_is_better(rk["metric"].iloc[0]) else ""
         blocks.append(_table(heads, body, [False, True, False, False, False],

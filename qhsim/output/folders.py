@@ -19,9 +19,12 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qhsim.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MANIFEST = "manifest.json"
 KINDS = ("run", "ensemble", "compare", "sweep")
@@ -121,7 +124,7 @@ def atomic_folder(out_dir: Path, kind: str) -> Iterator[Path]:
 RUNS = "runs"  # the runs folder of a compare or sweep store (qhsim.experiments.store)
 
 
-def read_store_runs(folder: Path, keys: list[str] | None = None) -> "pd.DataFrame":
+def read_store_runs(folder: Path, keys: list[str] | None = None) -> pd.DataFrame:
     """The runs of a compare or sweep store (``runs/<run_key>.parquet``) stacked in the manifest's plan order
     (only ``keys`` if given; runs not finished yet are left out)."""
     import pandas as pd

@@ -3,8 +3,8 @@
 It opens offline: the charts are embedded as base64 PNG, the style is inline, nothing is fetched. It holds
 the scenario's description and levers, the headline table against targets, reported vs real R&D in the
 milestone years, the overview chart and one chart per plan indicator, the prefectures with their own
-targets, the comparison ranking with 90% intervals (for several designs) and the assumptions and
-calibration status.
+targets, for several designs the ranking with 90% intervals (for a comparison first each design's
+cost-effectiveness and the comparison's ``cost_effectiveness.png``), and the assumptions and calibration status.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from qhsim import __version__, data
 from qhsim.config.instruments import instrument_label
 from qhsim.config.schedule import YEAR_RANGE
-from qhsim.output.numbers import format_value
+from qhsim.output.numbers import format_interval, format_number, format_value
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band, band_caveat, base_year_notes, cell_text, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
                                  region_label, region_paths, source_notes, summary_columns)
-from qhsim.output.tables import SECTIONS, headline, ranking, target_regions
+from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effectiveness, headline, ranking,
+                                 target_regions)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
 from qhsim.results import PROVINCE
@@ -106,10 +107,46 @@ def _real_rd_blocks(results: Results) -> list[dict[str, Any]]:
     return blocks
 
 
-def _ranking_blocks(results: Results) -> list[dict[str, Any]]:
+def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] | None:
+    """A comparison's answer (``qhsim.output.tables.cost_effectiveness``) as a table, with the comparison's
+    ``cost_effectiveness.png`` when its folder holds one (``qhsim compare`` draws it before the report)."""
+    table = cost_effectiveness(results)
+    if table.empty:
+        return None
+    heads = [COST_EFFECTIVENESS[c] for c in COST_EFFECTIVENESS]
+    rows = []
+    for r in table.to_dict("records"):
+        cells = [{"text": r["design"], "cls": ""}]
+        for c in list(COST_EFFECTIVENESS)[1:]:
+            if c in BANDED:
+                text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=not c.endswith("per_yuan"))
+            elif c == "tax_expenditure":
+                text = format_number(r[c], True)
+            elif c == "rank":
+                text = "—" if r[c] is None else str(r[c])
+            else:
+                text = "—" if pd.isna(r[c]) else f"{100 * r[c]:.0f}%"
+            cells.append({"text": text, "cls": "num"})
+        rows.append(cells)
+    start, end = results.meta.get("window") or (None, None)
+    metric = table.attrs["metric"]
+    png = results.folder / "cost_effectiveness.png" if results.folder is not None else None
+    return {"title": f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])",
+            "heads": heads, "rows": rows,
+            "note": (f"配对各次运行与{results.designs[0]}之差；排名与P(第一)按 {metric} 的中位数 Paired run by run against "
+                     f"{results.designs[0]}; rank and P(first) by the median of {metric}. 企业研发/元：额外企业研发 ÷ "
+                     "额外公共成本（财政支出+税式支出）；全社会研发含高校院所 Business R&D per yuan: extra business R&D "
+                     "over extra public cost (spending + tax expenditure); total R&D adds universities' and "
+                     "institutes'."),
+            "chart": _b64(png.read_bytes()) if charts and png is not None and png.is_file() else None}
+
+
+def _ranking_blocks(results: Results) -> tuple[list[dict[str, Any]], list[int]]:
+    """Each indicator's ranking in each year as a table (``qhsim.output.tables.ranking``), and the years left out
+    because every design equals the first there."""
     table = ranking(results)
     if table.empty or len(results.designs) < 2:
-        return []
+        return [], []
     blocks = []
     for (year, key), part in table.groupby(["year", "indicator"], sort=False):
         rows = []
@@ -124,7 +161,7 @@ def _ranking_blocks(results: Results) -> list[dict[str, Any]]:
         blocks.append({"title": f"{year} · {indicator_label(key)}",
                        "heads": ["排名 rank", "方案 design", "中位数 median", "90%区间 90% interval",
                                  f"与 {results.designs[0]} 之差 difference"], "rows": rows})
-    return blocks
+    return blocks, table.attrs.get("identical_years", [])
 
 
 def _facts(results: Results) -> list[tuple[str, str]]:
@@ -227,12 +264,8 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
             block["chart"] = pref_pngs.get(region) if design == results.designs[-1] else None
             prefectures.append(block)
     meta = results.meta
-    leverage = meta.get("leverage")
-    lever_text = None
-    if leverage and leverage.get("leverage") == leverage.get("leverage"):
-        lever_text = (f"自{leverage['first_year']}年起累计 cumulative from {leverage['first_year']}: 企业研发 business R&D "
-                      f"{leverage['extra_business_rd']:+.2f}亿元, 公共成本 public cost {leverage['extra_public_cost']:+.2f}亿元; "
-                      f"杠杆 leverage {leverage['leverage']:.2f} 元研发/元公共成本 yuan of R&D per yuan of public cost")
+    ranked, identical = _ranking_blocks(results)
+    left_out = ", ".join(map(str, identical))
     reference = "基准情景 baseline" if results.kind in ("run", "ensemble") else "基准方案 base"
     context = {
         "title": meta.get("title") or results.designs[0],
@@ -266,10 +299,12 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "overview": overview,
         "charts": indicator_pngs,
         "prefectures": prefectures,
-        "ranking": _ranking_blocks(results),
+        "cost_effectiveness": _cost_effectiveness_block(results, charts),
+        "ranking": ranked,
         "ranking_note": ("排名按中位数（数值越高越好）；差值按同一随机种子逐次配对 Ranked by median (higher is better); differences "
-                         f"are paired run by run (same seeds) against {results.designs[0]}."),
-        "leverage": lever_text,
+                         f"are paired run by run (same seeds) against {results.designs[0]}."
+                         + (f" 各方案与{results.designs[0]}相同的年份（{left_out}）不列出 Years in which every design "
+                            f"equals {results.designs[0]} ({left_out}) are not shown." if left_out else "")),
         "assumptions": _assumptions(results),
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
     }

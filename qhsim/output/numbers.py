@@ -83,6 +83,13 @@ def format_number(x: Any, signed: bool = False) -> str:
     return format_fixed(x, digits, signed)
 
 
+def format_interval(mid: Any, lo: Any, hi: Any, signed: bool = False) -> str:
+    """``mid [lo, hi]`` as ``format_number`` writes each, or the missing mark when ``mid`` is missing."""
+    if _is_missing(mid):
+        return MISSING
+    return f"{format_number(mid, signed)} [{format_number(lo, signed)}, {format_number(hi, signed)}]"
+
+
 def format_value(x: Any, key: str, signed: bool = False) -> str:
     """A value of indicator ``key``, formatted by its kind."""
     return format_fixed(x, decimals(key), signed)

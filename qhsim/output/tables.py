@@ -6,7 +6,9 @@
 * ``fiscal``: programme spending and tax expenditure by year, with their total;
 * ``ranking``: each design's median and 90% interval of the key indicators in a year, its difference
   from the first design (paired by draw: under common random numbers the difference is the policy's
-  effect) and its rank.
+  effect) and its rank; years in which no design differs from the first are left out;
+* ``cost_effectiveness``: a comparison's answer per design — extra public cost, extra business R&D, business and
+  total R&D per public yuan with their 90% intervals, rank and P(first) — as ``comparison.txt`` prints it.
 
 Medians, intervals and differences weigh each run by its ``weight`` (``qhsim.stats``).
 """
@@ -80,11 +82,15 @@ def fiscal(results: Results, region: str = PROVINCE) -> pd.DataFrame:
 
 
 def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataFrame:
-    """Designs ranked on each key indicator in each of ``years`` (rank 1 = highest median; higher is better
-    for every indicator tracked). Difference and its interval are against the first design, per draw."""
+    """Designs ranked on each key indicator in each of ``years`` the results reach, and in their last year when it
+    is not one of ``years`` (rank 1 = highest median; higher is better for every indicator tracked). Difference and
+    its interval are against the first design, per draw. A year in which every design equals the first (a
+    comparison's designs act from 2026) is left out, unless nothing else is left, and named in
+    ``attrs["identical_years"]``."""
     lo, hi = BAND
     long = results.long[(results.long["region"] == PROVINCE) & results.long["indicator"].isin(RANKING_INDICATORS)]
-    years = tuple(y for y in years if y in set(long["year"])) or (int(long["year"].max()),)
+    last = int(long["year"].max())
+    years = tuple(y for y in years if y < last and y in set(long["year"])) + (last,)
     long = long[long["year"].isin(years)]
     values = long.pivot_table(index=["indicator", "year", "draw"], columns="design", values="value", aggfunc="first")
     weights = long.pivot_table(index="draw", columns="design", values=WEIGHT, aggfunc="first")
@@ -109,8 +115,61 @@ def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataF
     table = pd.DataFrame(rows)
     if table.empty:
         return table
+    same = (table[["diff", "diff_lo", "diff_hi"]].fillna(0.0) == 0.0).all(axis=1).groupby(table["year"]).all()
+    identical = [int(y) for y in same.index[same]]
+    if len(identical) < len(same):
+        table = table[~table["year"].isin(identical)].copy()
+    else:
+        identical = []
     table["rank"] = table.groupby(["indicator", "year"])["median"].rank(ascending=False, method="min").astype(int)
     order = {k: i for i, k in enumerate(RANKING_INDICATORS)}
     table = table.sort_values(["year", "indicator", "rank"], key=lambda s: s.map(order) if s.name == "indicator" else s,
-                              kind="stable")
-    return table.reset_index(drop=True)
+                              kind="stable").reset_index(drop=True)
+    table.attrs["identical_years"] = identical
+    return table
+
+
+COST_EFFECTIVENESS = {  # column: bilingual header (亿元 cumulated over the comparison's common window)
+    "design": "方案 design",
+    "extra_cost": "额外公共成本 extra public cost (亿元)",
+    "tax_expenditure": "其中税式支出 of which tax expenditure (亿元)",
+    "extra_rd": "额外企业研发 extra business R&D (亿元)",
+    "rd_per_yuan": "企业研发/元公共成本 business R&D per public yuan",
+    "total_rd_per_yuan": "全社会研发/元公共成本 total R&D per public yuan",
+    "rank": "排名 rank",
+    "p_first": "P(第一 first)",
+}
+BANDED = ("extra_cost", "extra_rd", "rd_per_yuan", "total_rd_per_yuan")  # these have _p05 and _p95 columns
+
+
+def cost_effectiveness(results: Results) -> pd.DataFrame:
+    """A comparison's answer, one row per design (not the base): the extra public cost over the common window (mean
+    and 5%/95% of the paired runs) and the tax expenditure in it, the extra business R&D, business and total R&D
+    per public yuan (``qhsim.experiments.comparison.rd_per_yuan``), and the design's rank and P(first) by the
+    comparison's ranking metric (``attrs["metric"]``) — the numbers of comparison.txt's cost-effectiveness and
+    ranking tables. Empty for results without a comparison's tables."""
+    tables = results.tables
+    if not {"leverage", "costs", "ranking"} <= set(tables) or tables["ranking"].empty:
+        return pd.DataFrame(columns=list(COST_EFFECTIVENESS))
+    lev = tables["leverage"][tables["leverage"]["instrument"] == "total"].set_index("design")
+    costs = tables["costs"]
+    total = costs[costs["item"] == "total"].set_index("design")
+    tax = costs[costs["kind"] == "tax_expenditure"].groupby("design")["mean"].sum()
+    rank = tables["ranking"].set_index("design")
+    rows = []
+    for design in [d for d in results.designs[1:] if d in lev.index]:
+        r = lev.loc[design]
+        rows.append({
+            "design": design,
+            "extra_cost": total.at[design, "mean"], "extra_cost_p05": total.at[design, "p05"],
+            "extra_cost_p95": total.at[design, "p95"], "tax_expenditure": float(tax.get(design, 0.0)),
+            "extra_rd": r["extra_rd"], "extra_rd_p05": r["extra_rd_p05"], "extra_rd_p95": r["extra_rd_p95"],
+            "rd_per_yuan": r["rd_per_yuan"], "rd_per_yuan_p05": r["p05"], "rd_per_yuan_p95": r["p95"],
+            "total_rd_per_yuan": r["total_rd_per_yuan"], "total_rd_per_yuan_p05": r["total_p05"],
+            "total_rd_per_yuan_p95": r["total_p95"],
+            "rank": int(rank.at[design, "rank"]) if design in rank.index else None,
+            "p_first": rank.at[design, "p_first"] if design in rank.index else float("nan"),
+        })
+    table = pd.DataFrame(rows)
+    table.attrs["metric"] = str(tables["ranking"]["metric"].iloc[0])
+    return table

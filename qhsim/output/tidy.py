@@ -204,16 +204,10 @@ def store_long(runs: pd.DataFrame, names: dict[int, str], n_seeds: int) -> pd.Da
 def from_comparison(result: Any) -> Results:
     """A comparison (``qhsim.experiments.ComparisonResult``): the base and every design, their runs as draws.
 
-    ``meta["leverage"]`` gives the first design's cumulative extra business R&D, extra public cost and their
-    ratio over the common window; ``tables`` hold the comparison's tidy tables (changes, costs, leverage,
-    targets, ranking, pairwise, budget)."""
+    ``tables`` hold the comparison's tidy tables (changes, costs, leverage, targets, ranking, pairwise, budget);
+    ``qhsim.output.tables.cost_effectiveness`` reads each design's answer from them."""
     names = [result.base, *result.designs]
     long = store_long(result.runs, dict(enumerate(names)), len(result.meta.get("seeds", [])))
-    lev = result.leverage[result.leverage["instrument"] == "total"].set_index("design")
-    first = lev.loc[result.designs[0]] if result.designs[0] in lev.index else None
-    legacy = {"first_year": result.window[0], "extra_business_rd": float(first["extra_rd"]),
-              "extra_public_cost": float(first["extra_cost"]), "leverage": float(first["rd_per_yuan"])} \
-        if first is not None else {}
     scenarios = result.meta.get("scenarios", {})
     base_sc = scenarios.get(result.base)
     meta = {
@@ -227,7 +221,6 @@ def from_comparison(result: Any) -> Results:
         "end_year": result.meta.get("end_year"),
         "window": list(result.window),
         "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
-        "leverage": legacy,
         "versions": {"qhsim": result.meta.get("qhsim_version")},
         "calibration": calibration_status(),
     }

@@ -27,7 +27,8 @@ from qhsim.output.numbers import excel_format
 from qhsim.output.observed import ObservedSource
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band_caveat, base_year_notes, indicator_label, observed_mark,
                                  persistence_note, prefecture_anchor_note, region_label, source_notes)
-from qhsim.output.tables import PUBLIC_COST, by_year, fiscal, headline, ranking
+from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, PUBLIC_COST, by_year, cost_effectiveness, fiscal, headline,
+                                 ranking)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
 from qhsim.results import PROVINCE
@@ -175,16 +176,36 @@ def _ranking_sheet(wb: Workbook, results: Results) -> None:
             if column in ("median", "lo", "hi", "diff", "diff_lo", "diff_hi"):
                 cell.number_format = excel_format(row["indicator"])
     _widths(ws, [8, 46, 8, 34] + [12] * 7)
-    leverage = results.meta.get("leverage")
-    if leverage:
-        start = len(table) + 3
-        ws.cell(row=start, column=1, value="财政杠杆 Fiscal leverage").font = BOLD
-        names = {"first_year": "起始年份 from year", "extra_business_rd": "新增企业研发 extra business R&D (亿元)",
-                 "extra_public_cost": "新增公共成本 extra public cost (亿元)",
-                 "leverage": "杠杆 leverage (元研发/元公共成本 yuan R&D per yuan public cost)"}
-        for i, (k, label) in enumerate(names.items(), start=start + 1):
-            ws.cell(row=i, column=1, value=label)
-            ws.cell(row=i, column=4, value=_value(leverage.get(k))).number_format = "#,##0.00"
+
+
+def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
+    """A comparison's answer per design (``qhsim.output.tables.cost_effectiveness``): each banded quantity's mean
+    with its 5% and 95% in columns of their own, the window and the ranking metric below."""
+    table = cost_effectiveness(results)
+    if table.empty:
+        return
+    ws = wb.create_sheet("成本效益 Cost-effectiveness")
+    columns, heads = [], []
+    for c, head in COST_EFFECTIVENESS.items():
+        columns.append(c)
+        heads.append(f"{head}{' 均值 mean' if c in BANDED else ''}")
+        if c in BANDED:
+            columns += [f"{c}_p05", f"{c}_p95"]
+            heads += ["5%", "95%"]
+    _header(ws, heads, "B2")
+    for i, row in enumerate(table[columns].itertuples(index=False), start=2):
+        for j, (column, value) in enumerate(zip(columns, row), start=1):
+            cell = ws.cell(row=i, column=j, value=_value(value))
+            if column == "p_first":
+                cell.number_format = "0%"
+            elif column not in ("design", "rank"):
+                cell.number_format = "#,##0.00"
+    start, end = results.meta.get("window") or (None, None)
+    note = (f"{start}-{end}年累计，与{results.designs[0]}逐次配对（同一随机种子）；排名与P(第一)按 {table.attrs['metric']} "
+            f"的中位数 Cumulated {start}-{end}, paired run by run against {results.designs[0]} (same seeds); rank and "
+            f"P(first) by the median of {table.attrs['metric']}.")
+    ws.cell(row=len(table) + 3, column=1, value=note)
+    _widths(ws, [26] + [14] * (len(columns) - 1))
 
 
 def metadata_rows(results: Results) -> list[tuple[str, Any]]:
@@ -197,7 +218,7 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
         "scale": "规模 scale (share of firms simulated)", "start_year": "起始年 start year", "end_year": "结束年 end year",
         "from_year": "变动起始年 from year", "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time (s)",
         "created": "创建时间 created (UTC)", "versions": "版本 versions", "calibration": "校准 calibration",
-        "leverage": "财政杠杆 fiscal leverage", "levers": "政策杠杆 levers (vs reference)",
+        "levers": "政策杠杆 levers (vs reference)",
     }
     rows = [("设计 designs", "; ".join(results.designs))]
     for key, label in names.items():
@@ -231,6 +252,7 @@ def workbook(results: Results) -> Workbook:
             _by_year_sheet(wb, region_label(region), by_year(results, region), several)
     _by_year_sheet(wb, "财政 Spending", fiscal(results), several)
     if several:
+        _cost_effectiveness_sheet(wb, results)
         _ranking_sheet(wb, results)
     _metadata_sheet(wb, results)
     return wb
