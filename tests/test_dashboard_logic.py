@@ -240,3 +240,13 @@ def test_generic_result_tables_plain_years_points_percent_and_yes_no():
         ["+12,346", "+1.23", "+0.0123", "-0.500", "0"]
     assert tables.is_numeric_text("1.00 (2025)") and tables.is_numeric_text("+0.12 [-0.05, +0.30]")
     assert tables.is_numeric_text("+10.0%/yr 2024-2027") and not tables.is_numeric_text("海东市")
+
+
+def test_a_design_is_described_with_readable_numbers():
+    """The compare page lists each design's changes: thousands separators, no trailing ".0", the year it holds from."""
+    lines = lv.describe([lv.Change("policy.ex_ante_grants.budget", 45000.0, 2026),
+                         lv.Change("policy.super_deduction.general", 2.0, 2026),
+                         lv.Change("policy.super_deduction.manufacturing", 1.25, None)])
+    assert lines == ["Ex-ante grant budget = 45,000 from 2026", "Super-deduction, general firms = 2 from 2026",
+                     "Super-deduction, manufacturing = 1.25"]
+    assert lv.describe([lv.Change("policy.ex_ante_grants.budget", 45000.0, 2026)], "zh")[0].endswith("= 45,000 自2026年起")

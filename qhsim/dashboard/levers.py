@@ -194,10 +194,12 @@ def scenario_toml(scenario: Scenario, header: str = "") -> str:
 
 
 def describe(changes: list[Change], lang: str = "en") -> list[str]:
-    """One line per change, e.g. ``Super-deduction, general firms = 1.2 from 2026``."""
+    """One line per change, e.g. ``Super-deduction, general firms = 1.2 from 2026``, ``Ex-ante grant budget =
+    45,000 from 2026`` (numbers with thousands separators, no trailing ".0")."""
     out = []
     for c in changes:
         lever = levers()[c.path]
         when = f" 自{c.from_year}年起" if lang == "zh" else f" from {c.from_year}"
-        out.append(f"{lever.label(lang)} = {c.value}{when if lever.scheduled and c.from_year else ''}")
+        value = f"{c.value:,.10g}" if isinstance(c.value, int | float) and not isinstance(c.value, bool) else c.value
+        out.append(f"{lever.label(lang)} = {value}{when if lever.scheduled and c.from_year else ''}")
     return out
