@@ -39,7 +39,7 @@ def _done(out: Path, started: float, what: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from qhsim.output.folders import check_out
-    from qhsim.output.report import run_draws_line, run_header, summary_report, terminal_width
+    from qhsim.output.report import run_draws_line, run_header, run_scale, summary_report, terminal_width
     from qhsim.output.store import write_run
     from qhsim.experiments.ensemble import run_ensemble
     from qhsim.runner import run
@@ -60,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(run_draws_line(result, min(100, terminal_width())))
     _warn_uncalibrated_population(result.meta.get("population_seed"))
     print(summary_report(result.indicators, lang=args.lang, wide=args.wide,
-                         width=None if args.wide else terminal_width()))
+                         width=None if args.wide else terminal_width(), scale=run_scale(result)))
     written = write_run(result, out, charts=not args.no_charts)
     print(_done(written, started, header))
     return 0

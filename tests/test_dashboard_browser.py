@@ -91,6 +91,9 @@ def test_every_page_in_both_languages_with_screenshots(dash):
         zh_pages[page] = d.page.locator(f".qh-page-{page}").inner_text()
         if page == "prefectures":  # which prefectures are fitted to observed data, below their table
             assert d.page.locator(".qh-prefecture-anchors").inner_text().startswith("市州数值：海东市的2020年值按观测值校准")
+            # below scale 1, a warning that the small prefectures swing from seed to seed
+            warning = d.page.locator(".qh-reduced-scale").inner_text()
+            assert warning.startswith("规模0.25：") and "玉树州" in warning and "市州数字请用规模1运行" in warning
     assert zh_pages["indicators"] == "指标与目标"
     d.english()
     for page in ("levers", "indicators", "inside", "export", "prefectures"):

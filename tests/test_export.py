@@ -25,7 +25,7 @@ from qhsim.experiments.report import write_comparison
 from qhsim.output import html_report
 from qhsim.output.html_report import render_html
 from qhsim.output.numbers import format_number, format_value
-from qhsim.output.report import band_caveat, persistence_note
+from qhsim.output.report import band_caveat, persistence_note, reduced_scale_note
 from qhsim.output.store import write_run
 from qhsim.runner import run
 
@@ -267,6 +267,7 @@ def test_html_report_is_self_contained_and_bilingual(compare_folder):
     assert "主要指标与目标 Headline indicators against targets" in html
     assert "方案对比与排名 Comparison and ranking" in html and "政策杠杆 Levers" in html
     assert "假设与校准 Assumptions and calibration" in html
+    assert "At scale 0.05 each simulated firm stands for about 20 firms" in html  # the small prefectures' warning
     # a lever by its section and name in both languages, then its key
     assert "研发费用加计扣除·" in html and "R&amp;D super-deduction: " in html and "(policy.super_deduction." in html
     # a comparison's lever rows name the design that changes them
@@ -424,6 +425,10 @@ def test_run_command_prints_wall_time_scale_and_seeds(tmp_path, capsys, monkeypa
     assert persistence is not None and persistence_note("en") in " ".join(text.split())
     assert persistence in [c.value for row in summary.iter_rows() for c in row]
     assert persistence in page.split("Assumptions and calibration", 1)[1]
+    small = reduced_scale_note(0.02)  # below scale 1, the small prefectures' warning: in every output
+    assert reduced_scale_note(0.02, "en") in " ".join(text.split())
+    assert small in [c.value for row in summary.iter_rows() for c in row]
+    assert small in page.split("Assumptions and calibration", 1)[1]
 
 
 def test_readme_hands_results_on_with_a_picture_of_the_report():

@@ -26,7 +26,7 @@ from qhsim.output.observed import (comparable_points, incomparable_points, obser
                                    observed_source, out_of_sample_skill, persistence_sensitivity)
 from qhsim.calibrated import target_rows
 from qhsim.output.report import (band_caveat, display_width, format_summary, persistence_note, prefecture_anchor_note,
-                                 summary_report, summary_table)
+                                 reduced_scale_note, summary_report, summary_table)
 from qhsim.runner import run
 from qhsim.targets import (COLUMNS, KINDS, base_year_check, load_targets, reference_paths_2035, target_met,
                            validate_target)
@@ -763,3 +763,13 @@ def test_a_gap_that_rounds_to_zero_keeps_its_sign_when_the_target_is_missed(resu
     assert growth["target_kind"] == "growth"
     growth["gap"] = -0.0003  # share per year
     assert report.cell_text(growth, "gap") == "-0.03pp"
+
+
+def test_reduced_scale_note_names_the_small_prefectures():
+    """Below scale 1 the outputs warn that the small prefectures (under 10% of the province's enterprises) swing from
+    seed to seed; at scale 1 there is nothing to say."""
+    assert reduced_scale_note(1.0) is None and reduced_scale_note(None) is None
+    en = reduced_scale_note(0.25, "en")
+    assert en.startswith("At scale 0.25 each simulated firm stands for about 4 firms")
+    assert "Hainan, Haibei, Huangnan, Golog, Yushu have few firms" in en and "Haixi" not in en and "Xining" not in en
+    assert "玉树州" in reduced_scale_note(0.1, "zh") and "约10家企业" in reduced_scale_note(0.1, "zh")

@@ -12,7 +12,7 @@ from qhsim.dashboard.state import MAX_DESIGNS, Session
 from qhsim.errors import InputError
 from qhsim.experiments.report import ranking_caveat
 from qhsim.output.report import (band_caveat, base_year_notes, n_draws, persistence_note, prefecture_anchor_note,
-                                 source_notes)
+                                 reduced_scale_note, source_notes)
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets
 
@@ -189,6 +189,8 @@ def PrefecturesPage(ctx):
     solara.Markdown(f"**{i18n.text('prefectures_in', L)} 2025**")
     Table(tables.prefecture_table(ind, list(PLAN_INDICATORS), 2025, L), classes=["qh-prefectures"])
     solara.Text(prefecture_anchor_note(L), style=NOTE_STYLE, classes=["qh-prefecture-anchors"])
+    if (note := reduced_scale_note(ctx.run.request.scale, L)) is not None:  # small prefectures swing at scale < 1
+        solara.Warning(note, classes=["qh-reduced-scale"])
     for note in base_year_notes(ind, L):  # a prefecture target the run already meets in its plan's base year
         solara.Text(note, style=NOTE_STYLE, classes=["qh-base-year-note"])
     Chart(lambda: figures.prefecture_figure(ind, indicator_key.value, L), [ctx.run.key, indicator_key.value, L])

@@ -23,7 +23,7 @@ from qhsim.config.schedule import YEAR_RANGE
 from qhsim.output.numbers import format_interval, format_number, format_value
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band, band_caveat, base_year_notes, cell_text, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
-                                 region_label, region_paths, source_notes, summary_columns)
+                                 reduced_scale_note, region_label, region_paths, source_notes, summary_columns)
 from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effectiveness, headline, ranking,
                                  target_regions)
 from qhsim.output.folders import atomic_file
@@ -211,8 +211,8 @@ def _assumptions(results: Results) -> list[str]:
     items.extend(base_year_notes(results.wide()))  # the first design's (a comparison's base)
     if (note := persistence_note()) is not None:
         items.append(note)
-    items.append("规模小于1时，数量与金额按比例放大到全省 At scale < 1, counts and money are scaled up to the whole "
-                 "province; small prefectures are then noisy.")
+    if (note := reduced_scale_note(results.meta.get("scale"))) is not None:
+        items.append(note)
     if results.n_draws() > 1:
         items.append("区间为各次运行的5%–95%分位，各次运行按其参数组所代表的后验权重加权 "
                      "Intervals are the 5%–95% quantiles over runs (parameter draws × seeds); "

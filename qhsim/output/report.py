@@ -139,6 +139,24 @@ def band_caveat(lang: str = "both") -> str:
     return in_language(zh, en, lang)
 
 
+SMALL_PREFECTURE = 0.1  # share of the province's enterprises (geography.toml) below which a prefecture is small
+
+
+def reduced_scale_note(scale: float | None, lang: str = "both") -> str | None:
+    """At a scale below 1: each simulated firm stands for 1/scale firms, and the small prefectures (fewer than
+    ``SMALL_PREFECTURE`` of the province's enterprises) have so few that one firm's R&D swings their values from
+    seed to seed (Yushu's 2025 R&D intensity 1.4% at scale 0.25 seed 1, 0.4% at scale 1); None at scale 1."""
+    if scale is None or scale >= 1:
+        return None
+    small = [p for p in data.prefectures() if p.enterprise_share < SMALL_PREFECTURE]
+    zh = (f"规模{scale:g}：每个模拟企业代表约{1 / scale:.3g}家企业，数量与金额按比例放大到全省；"
+          f"{'、'.join(p.zh for p in small)}企业少，其数值（尤其研发投入强度）随随机种子大幅波动。市州数字请用规模1运行。")
+    en = (f"At scale {scale:g} each simulated firm stands for about {1 / scale:.3g} firms, and counts and money are "
+          f"scaled up to the whole province; {', '.join(p.en for p in small)} have few firms, so their values (R&D "
+          "intensity above all) swing from seed to seed: run at scale 1 for prefecture figures.")
+    return in_language(zh, en, lang)
+
+
 def persistence_note(lang: str = "both") -> str | None:
     """What the long-run projections rest on: how rarely firms that do R&D stop, in the shipped calibration, and the
     long-run R&D intensity with the evidence's churn (``qhsim.output.observed.persistence_sensitivity``); None
@@ -563,10 +581,14 @@ def other_population(population_seed: int | None) -> bool:
     return population_seed is not None and population_seed != DEFAULT_POPULATION_SEED
 
 
+def run_scale(result: RunResult) -> float:
+    """The scale a run (or ensemble) ran at."""
+    return result.meta.get("scale", result.scenario.get("run", {}).get("scale", 1.0))
+
+
 def run_header(result: RunResult, lang: str = "both") -> str:
     """One line naming the scenario, scale, seeds and (ensembles) parameter draws of a run."""
-    run = result.scenario.get("run", {})
-    scale = result.meta.get("scale", run.get("scale", 1.0))
+    scale = run_scale(result)
     seeds = result.meta.get("seeds") or [result.seed]
     draws = len(result.meta.get("parameter_draws") or [])
     parts = [
@@ -583,10 +605,10 @@ def run_header(result: RunResult, lang: str = "both") -> str:
 
 
 def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = True,
-                   width: int | None = None) -> str:
+                   width: int | None = None, scale: float | None = None) -> str:
     """The province table, the 2035 reference paths, one section per prefecture with its own targets
     (Haidong, Haixi), and where the observed values' sources are; ``lang``, ``wide`` and ``width`` as in
-    ``format_summary``."""
+    ``format_summary``; ``scale``: the run's, for the small prefectures' warning below scale 1."""
     draws = n_draws(indicators)
     note = pick(f"中位数[5%,95%]，{draws}次运行 median [5%, 95%] of {draws} runs", lang) if draws > 1 else pick("单次运行 single run", lang)
     options = {"lang": lang, "wide": wide, "width": width}
@@ -607,7 +629,8 @@ def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = Tr
             sections.append(format_summary(table[table["target"].notna()], title, **options))
     pointer = in_language(*SOURCES_POINTER, lang)
     notes = [*([band_caveat(lang)] if draws > 1 else []), *filter(None, [persistence_note(lang)]),
-             prefecture_anchor_note(lang), *base_year_notes(indicators, lang), pointer]
+             prefecture_anchor_note(lang), *filter(None, [reduced_scale_note(scale, lang)]),
+             *base_year_notes(indicators, lang), pointer]
     lines = [line for text in notes for line in (wrap(text, width) if width is not None else [text])]
     sections.append("\n".join(_pad(line, max(map(display_width, lines))) for line in lines))
     return "\n\n".join(sections) + "\n"

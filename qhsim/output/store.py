@@ -23,7 +23,7 @@ from qhsim import __version__, data
 from qhsim.errors import InputError
 from qhsim.output.charts import indicator_charts
 from qhsim.output.folders import MANIFEST, atomic_folder
-from qhsim.output.report import indicator_label, run_draws_line, run_header, summary_report
+from qhsim.output.report import indicator_label, run_draws_line, run_header, run_scale, summary_report
 from qhsim.output.tables import target_regions
 from qhsim.output.tidy import calibration_status, round_significant
 from qhsim.results import RunResult
@@ -92,7 +92,8 @@ def write_contents(result: RunResult, root: Path, charts: bool = True, reports: 
     files = [root / "indicators.csv", root / PARQUET, root / "summary.txt"]
     readable_csv(table, files[0])
     table.to_parquet(files[1], index=False, engine="pyarrow")
-    files[2].write_text(run_header(result) + "\n" + run_draws_line(result) + "\n" + summary_report(table, width=None),
+    summary = summary_report(table, width=None, scale=run_scale(result))
+    files[2].write_text(run_header(result) + "\n" + run_draws_line(result) + "\n" + summary,
                         encoding="utf-8")
     if charts:
         files += indicator_charts(table, root / "charts")

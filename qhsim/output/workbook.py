@@ -26,7 +26,7 @@ from qhsim import data
 from qhsim.output.numbers import excel_format
 from qhsim.output.observed import ObservedSource
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band_caveat, base_year_notes, indicator_label, observed_mark,
-                                 persistence_note, prefecture_anchor_note, region_label, source_notes)
+                                 persistence_note, prefecture_anchor_note, reduced_scale_note, region_label, source_notes)
 from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, PUBLIC_COST, by_year, cost_effectiveness, fiscal, headline,
                                  ranking)
 from qhsim.output.folders import atomic_file
@@ -146,6 +146,9 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
         ws.cell(row=below + 2, column=columns.index("label") + 1,
                 value="注：长期预测所依赖的假设 What the long-run projections rest on").font = BOLD
         ws.cell(row=below + 3, column=columns.index("label") + 1, value=note)
+        below += 3
+    if (note := reduced_scale_note(results.meta.get("scale"))) is not None:  # small prefectures swing below scale 1
+        ws.cell(row=below + 2, column=columns.index("label") + 1, value=note).font = BOLD
 
 
 def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -> int:
