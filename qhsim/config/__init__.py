@@ -6,6 +6,7 @@ Errors come out as one ``InputError`` line naming the file, the key path, the ba
 from __future__ import annotations
 
 import codecs
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,20 @@ def _bounds(loc: tuple[Any, ...]) -> str:
     return f"allowed range {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
 
 
+def _unknown_key_hint(loc: tuple[Any, ...]) -> str:
+    """For an unknown key at ``loc``: the allowed key it most resembles (a typo such as ``budjet``), else the
+    allowed keys of its table; empty when the table is not a schema model."""
+    model: Any = Scenario
+    try:
+        for part in loc[:-1]:
+            model = model.model_fields[part].annotation
+        allowed = list(model.model_fields)
+    except (AttributeError, KeyError, TypeError):
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
+
+
 def _format_error(path: Path | str, exc: ValidationError) -> str:
     errors = exc.errors(include_url=False)
     first = errors[0]
@@ -122,7 +137,7 @@ def _format_error(path: Path | str, exc: ValidationError) -> str:
     msg = first["msg"].removeprefix("Value error, ")
     kind = first["type"]
     if kind == "extra_forbidden":
-        text = f"{path}: {loc}: unknown key"
+        text = f"{path}: {loc}: unknown key{_unknown_key_hint(first['loc'])}"
     elif kind == "missing":
         text = f"{path}: {loc}: required key missing (or add extends = \"baseline.toml\")"
     elif kind in ("value_error", "assertion_error"):
