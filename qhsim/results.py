@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 PROVINCE = "province"
+FISCAL_PREFIXES = ("spend_", "tax_expenditure_")  # the indicator columns of public spending and tax expenditure
 
 
 @dataclass

@@ -413,3 +413,24 @@ def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_p
     other = subprocess.run([*cmd[:-1], "1,3", "--out", str(out)], capture_output=True, text=True, check=False)
     assert other.returncode == 2 and "different compare experiment" in other.stderr
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps
+
+
+def test_a_cost_the_design_does_not_change_is_a_side_effect() -> None:
+    """The by-instrument table gives R&D per yuan only for costs set by a [policy.*] section the design changes
+    (indicators.toml ``policy``); the HTE 15% rate's tax expenditure under a super-deduction design is a side effect.
+    Every public cost names real policy sections."""
+    from types import SimpleNamespace
+
+    from qhsim import data
+    from qhsim.config.schema import Policy
+    from qhsim.experiments.comparison import acts_on
+    from qhsim.results import FISCAL_PREFIXES
+
+    base = {"policy": {"super_deduction": {"general": 1.0}, "tax": {"hte_rate": 0.15}, "hte": {"reward_new": 0.0}}}
+    sd = {"policy": {**base["policy"], "super_deduction": {"general": 1.2}}}
+    res = SimpleNamespace(base="b", meta={"scenarios": {"b": base, "sd": sd}})
+    assert acts_on(res, "sd", "tax_expenditure_super_deduction")
+    assert not acts_on(res, "sd", "tax_expenditure_hte_rate") and not acts_on(res, "sd", "spend_vouchers")
+    costs = {k: spec for k, spec in data.load("indicators").items() if k.startswith(FISCAL_PREFIXES)}
+    assert len(costs) >= 10 and all(spec["policy"] and set(spec["policy"]) <= set(Policy.model_fields)
+                                    for spec in costs.values())

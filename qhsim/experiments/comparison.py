@@ -44,14 +44,13 @@ from qhsim.experiments.designs import Design, design_from_file, expand, paramete
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs
-from qhsim.results import PROVINCE
+from qhsim.results import FISCAL_PREFIXES, PROVINCE
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
 COMPARE_YEARS = (2025, 2027, 2030, 2035)
 WAN_PER_YI = 1e4  # fiscal indicators are in 万元, business R&D in 亿元
 RD = "business_rd"
 PUBLIC_RD = "public_rd"  # universities' and institutes' R&D: with business R&D, the R&D intensity indicator's total
-FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
 RANK_DEFAULT = "rd_per_yuan"
 RANK_TOTAL = "total_rd_per_yuan"  # total R&D (business + public) per public yuan, what R&D intensity counts
 MAX_DESIGNS = 12
@@ -153,6 +152,17 @@ def ranking_metric(result: Any) -> str:
     public yuan, when there is no ranking): the one source for the headings and charts that follow the ranking (the
     dashboard's, ``cost_effectiveness.png``). ``result``: anything with a ``ranking`` table (a ``ComparisonResult``)."""
     return str(result.ranking["metric"].iloc[0]) if len(result.ranking) else RANK_DEFAULT
+
+
+def acts_on(result: Any, design: str, instrument: str) -> bool:
+    """Whether ``design`` changes a ``[policy.*]`` section that sets the cost ``instrument`` (its ``policy`` in
+    indicators.toml), against the comparison's base: otherwise that cost moves only as a side effect of the design
+    (the HTE 15% rate's tax expenditure when a super-deduction certifies more firms), and the design's extra R&D
+    over it is no instrument's R&D per yuan."""
+    scenarios = result.meta.get("scenarios", {})
+    mine, base = (scenarios.get(name, {}).get("policy", {}) for name in (design, result.base))
+    sections = data.load("indicators").get(instrument, {}).get("policy", [])
+    return any(mine.get(section) != base.get(section) for section in sections)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
-from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
+from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, acts_on, lower_is_better, ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
 from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
                                  target_value, wrap)
@@ -140,10 +140,15 @@ def format_comparison(res: ComparisonResult) -> str:
                        & (lev_all["extra_cost"] >= MATERIAL * lev_all["design"].map(total_cost).abs())]
     if len(by_instr):
         heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"]]
-        body = [[r.design, r.instrument, format_number(r.extra_cost, True), format_interval(r.rd_per_yuan, r.p05, r.p95, False)]
-                for r in by_instr.itertuples()]
+        body = [[r.design, r.instrument, format_number(r.extra_cost, True),
+                 format_interval(r.rd_per_yuan, r.p05, r.p95, False) if acts_on(res, r.design, r.instrument)
+                 else "连带 side effect"] for r in by_instr.itertuples()]
         blocks.append(_table(heads, body, [True, True, False, False],
                              "分工具 By instrument: 方案额外研发/该工具额外成本 design's extra R&D / instrument's extra cost"))
+        if any(cell[-1] == "连带 side effect" for cell in body):
+            blocks.append("\n".join(wrap("连带 side effect：方案未改动该工具，其成本随方案而变（计入方案总成本），不计每元研发 "
+                                         "The design does not change that instrument; its cost moves with the design "
+                                         "(and counts in its total cost), so it gets no R&D per yuan.", TEXT_WIDTH)))
     if res.budget is not None:
         b = res.budget
         heads = [["方案", "预算缩放", "调整前成本", "调整后成本", "状态"],

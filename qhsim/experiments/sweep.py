@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from qhsim import data, stats
 from qhsim.config import read_toml
 from qhsim.errors import InputError
+from qhsim.experiments.comparison import fiscal_columns
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, points
@@ -43,7 +44,6 @@ from qhsim.stats import WEIGHT
 MAX_RUNS = 20000
 RESERVED = ("run_key", "design", "point", "draw", "seed", WEIGHT, "year", "region")  # label columns of a run
 WAN_PER_YI = 1e4
-FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
 Scalar = float | int | str
 
 
@@ -260,7 +260,7 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     """Per point and report year: mean, p05 and p95 over draws x seeds of each listed indicator, of the public
     cost (亿元/yr) and of the extra business R&D per extra public yuan, cumulative from ``from_year``."""
     rows = runs[runs["region"] == region].copy()
-    fiscal = [c for c in rows.columns if c.startswith(FISCAL_PREFIXES)]
+    fiscal = fiscal_columns(rows)
     rows["public_cost"] = rows[fiscal].sum(axis=1) / WAN_PER_YI
     rows = rows.sort_values(["point", "draw", "seed", "year"], kind="stable")
     after = rows["year"] >= sweep.exp.from_year

@@ -25,7 +25,7 @@ from qhsim.output.lang import in_language, pick
 from qhsim.output.numbers import MISSING, decimals, format_fixed, format_nonzero, format_number, format_value
 from qhsim.output.observed import (ObservedSource, calibration_targets, observed_points, observed_source,
                                   out_of_sample_skill, persistence_sensitivity)
-from qhsim.results import PROVINCE, RunResult
+from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
 from qhsim.stats import WEIGHT
 from qhsim.targets import achieved, base_year_check, load_targets, meets, reference_paths_2035
 
@@ -33,7 +33,6 @@ BAND = (0.05, 0.95)
 REPORT_YEARS = (2020, 2025, 2027, 2035)
 EXTRA_INDICATORS = ("hte_per_10k_enterprises", "tech_based_enterprises", "little_giants", "business_rd",
                     "talent_inflow", "talent_outflow")
-FISCAL_PREFIXES = ("spend_", "tax_expenditure_")
 STATUS = {"modelled": "已建模 modelled", "stand_in": "替代路径 stand-in", "not_yet_modelled": "未建模 not yet modelled"}
 MET = {True: "是 yes", False: "否 no"}
 LANGS = ("both", "zh", "en")

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
-from qhsim.output.report import BAND, FISCAL_PREFIXES, summary_table
+from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
-from qhsim.results import PROVINCE
+from qhsim.results import FISCAL_PREFIXES, PROVINCE
 from qhsim.targets import load_targets, reference_paths_2035
 
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
