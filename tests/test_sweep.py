@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from qhsim.errors import InputError
-from qhsim.experiments.discovery import discover, prim_boxes
+from qhsim.experiments.discovery import discover, format_discovery, prim_boxes
 from qhsim.experiments.levers import Lever, points
 from qhsim.experiments.store import read_runs
 from qhsim.experiments.sweep import format_sweep, load_sweep, run_sweep, summarise, write_sweep
@@ -198,3 +198,11 @@ def test_sweep_store_and_discovery(tmp_path: Path) -> None:
     assert res.points["success"].sum() == 2
     assert res.chosen is not None and 0 < res.coverage <= 1 and 0 < res.density <= 1
     assert "sd" in set(res.box["lever"])  # the tied super-deduction lever is what separates the points
+    # the text names the runs each P(reach) rests on and lists the points with their P(reach)
+    assert set(res.points["runs"]) == {2}
+    text = format_discovery(res)
+    undecided = int(((res.points["p_reach"] > 0) & (res.points["p_reach"] < 1)).sum())
+    assert f"2 runs per point; {undecided}个点部分运行达到 at {undecided} of {len(res.points)}" in text
+    rows = [line.split() for line in text.split("各设计点 Design points", 1)[1].splitlines()[4:] if line.strip()]
+    assert [(int(r[0]), r[-2]) for r in rows] == [(p, "是" if ok else "否") for p, ok in
+                                                   zip(res.points["point"], res.points["success"])]

@@ -37,6 +37,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "levels": ("取值", "levels"),
     "point": ("设计点", "point"),
     "p_reach": ("达到阈值的概率", "P(reach threshold)"),
+    "runs": ("运行次数", "runs"),
     "success": ("成功", "success"),
 }
 PERCENT_COLUMNS = ("p_reach", "p_met", "p_first")  # shares of runs, shown in %

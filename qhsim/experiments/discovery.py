@@ -26,7 +26,8 @@ import pandas as pd
 from qhsim import data, stats
 from qhsim.errors import InputError
 from qhsim.experiments.store import read_manifest, read_runs, write_atomic
-from qhsim.output.report import format_number, format_table
+from qhsim.experiments.report import TEXT_WIDTH
+from qhsim.output.report import format_number, format_table, wrap
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -53,7 +54,8 @@ class DiscoveryResult:
 
 def point_table(runs: pd.DataFrame, levers: list[str], indicator: str, year: int, threshold: float,
                 probability: float, region: str = PROVINCE) -> pd.DataFrame:
-    """Per design point (the base excluded): lever values, P(indicator >= threshold), success."""
+    """Per design point (the base excluded): lever values, P(indicator >= threshold), the runs it rests on,
+    success."""
     rows = runs[(runs["region"] == region) & (runs["year"] == year) & (runs["point"] > 0)]
     if rows.empty:
         raise InputError(f"--year {year} / --region {region}: no such rows in the sweep (years "
@@ -62,7 +64,7 @@ def point_table(runs: pd.DataFrame, levers: list[str], indicator: str, year: int
     reach = rows.groupby("point")[[indicator, *([WEIGHT] if weighted else [])]].apply(
         lambda g: stats.mean(g[indicator] >= threshold, g[WEIGHT] if weighted else None)).rename("p_reach")
     settings = rows.groupby("point")[levers].first()
-    table = settings.join(reach).reset_index()
+    table = settings.join(reach).join(rows.groupby("point").size().rename("runs")).reset_index()
     table["success"] = table["p_reach"] >= probability
     return table
 
@@ -132,18 +134,41 @@ def discover(store: str | Path, indicator: str, year: int, threshold: float, pro
     return DiscoveryResult(*args, traj, box, chosen, coverage, density)
 
 
+SHOWN_POINTS = 24  # the points' P(reach) are listed when a sweep has at most this many
+
+
+def points_block(res: DiscoveryResult, levers: list[str]) -> str:
+    """The runs each point's P(reach) rests on (with few, a point near the threshold succeeds or fails by chance)
+    and, for a small sweep, each point's lever settings and P(reach)."""
+    pts = res.points
+    runs = int(pts["runs"].min())
+    undecided = int(((pts["p_reach"] > 0) & (pts["p_reach"] < 1)).sum())
+    lines = wrap(f"每点{runs}次运行 {runs} runs per point; {undecided}个点部分运行达到 at {undecided} of {len(pts)} "
+                 "points only some runs reach the threshold (qhsim sweep with more --seeds would settle them).", TEXT_WIDTH)
+    if len(pts) <= SHOWN_POINTS:
+        body = [[str(r["point"]), *(format_number(r[lv]) if isinstance(r[lv], int | float) else str(r[lv])
+                                    for lv in levers), f"{r['p_reach']:.0%}", "是 yes" if r["success"] else "否 no"]
+                for r in pts.to_dict("records")]
+        lines.append(format_table([["点", *levers, "达到概率", "成功"], ["point", *[""] * len(levers), "P(reach)",
+                                                                          "success"]],
+                                  body, [False, *[False] * len(levers), False, True], "各设计点 Design points"))
+    return "\n".join(lines)
+
+
 def format_discovery(res: DiscoveryResult) -> str:
     n, k = len(res.points), int(res.points["success"].sum())
     head = (f"情景发现 Scenario discovery (PRIM): {res.indicator} >= {format_number(res.threshold)} in {res.year} "
             f"({res.region}) with P >= {res.probability:.0%}\n{k} of {n} design points succeed.")
+    levers = [c for c in res.points.columns if c not in ("point", "p_reach", "runs", "success")]
+    points = points_block(res, levers)
     if res.chosen is None:
-        return f"{head}\n{res.note}\n"
+        return f"{head}\n{res.note}\n\n{points}\n"
     body = [[r.lever, r.kind, "—" if math.isnan(r.low) else format_number(r.low),
              "—" if math.isnan(r.high) else format_number(r.high), r.levels] for r in res.box.itertuples()]
     table = format_table([["杠杆", "类型", "下限", "上限", "水平"], ["lever", "kind", "low", "high", "levels"]], body,
                          [True, True, False, False, True],
                          f"PRIM框 box {res.chosen}: 覆盖率 coverage {res.coverage:.0%}, 密度 density {res.density:.0%}")
-    return f"{head}\n\n{table}\n"
+    return f"{head}\n\n{table}\n\n{points}\n"
 
 
 def discovery_chart(res: DiscoveryResult, path: Path) -> Path:
