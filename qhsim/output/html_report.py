@@ -24,8 +24,8 @@ from qhsim.output.numbers import format_interval, format_number, format_value
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band, band_caveat, base_year_notes, cell_text, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
                                  reduced_scale_note, region_label, region_paths, source_notes, summary_columns)
-from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effectiveness, headline, ranking,
-                                 target_regions)
+from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effectiveness, cost_effectiveness_note,
+                                 headline, ranking, target_regions)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
 from qhsim.results import PROVINCE
@@ -129,15 +129,9 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
             cells.append({"text": text, "cls": "num"})
         rows.append(cells)
     start, end = results.meta.get("window") or (None, None)
-    metric = table.attrs["metric"]
     png = results.folder / "cost_effectiveness.png" if results.folder is not None else None
     return {"title": f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])",
-            "heads": heads, "rows": rows,
-            "note": (f"配对各次运行与{results.designs[0]}之差；排名与P(第一)按 {metric} 的中位数 Paired run by run against "
-                     f"{results.designs[0]}; rank and P(first) by the median of {metric}. 企业研发/元：额外企业研发 ÷ "
-                     "额外公共成本（财政支出+税式支出）；全社会研发含高校院所 Business R&D per yuan: extra business R&D "
-                     "over extra public cost (spending + tax expenditure); total R&D adds universities' and "
-                     "institutes'."),
+            "heads": heads, "rows": rows, "note": cost_effectiveness_note(results, table),
             "chart": _b64(png.read_bytes()) if charts and png is not None and png.is_file() else None}
 
 

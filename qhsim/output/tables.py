@@ -173,3 +173,14 @@ def cost_effectiveness(results: Results) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     table.attrs["metric"] = str(tables["ranking"]["metric"].iloc[0])
     return table
+
+
+def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
+    """What ``cost_effectiveness`` holds, below it in the workbook and the HTML report."""
+    start, end = results.meta.get("window") or (None, None)
+    base, metric = results.designs[0], table.attrs["metric"]
+    return (f"{start}-{end}年累计，与{base}逐次配对（同一随机种子）；排名与P(第一)按 {metric} 的中位数。企业研发/元：额外企业研发 ÷ "
+            "额外公共成本（财政支出+税式支出）；全社会研发含高校院所 "
+            f"Cumulated {start}-{end}, paired run by run against {base} (same seeds); rank and P(first) by the median "
+            f"of {metric}. Business R&D per yuan: extra business R&D over extra public cost (spending + tax "
+            "expenditure); total R&D adds universities' and institutes'.")

@@ -27,8 +27,8 @@ from qhsim.output.numbers import excel_format
 from qhsim.output.observed import ObservedSource
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band_caveat, base_year_notes, indicator_label, observed_mark,
                                  persistence_note, prefecture_anchor_note, reduced_scale_note, region_label, source_notes)
-from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, PUBLIC_COST, by_year, cost_effectiveness, fiscal, headline,
-                                 ranking)
+from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, PUBLIC_COST, by_year, cost_effectiveness,
+                                 cost_effectiveness_note, fiscal, headline, ranking)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results
 from qhsim.results import PROVINCE
@@ -203,11 +203,7 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
                 cell.number_format = "0%"
             elif column not in ("design", "rank"):
                 cell.number_format = "#,##0.00"
-    start, end = results.meta.get("window") or (None, None)
-    note = (f"{start}-{end}年累计，与{results.designs[0]}逐次配对（同一随机种子）；排名与P(第一)按 {table.attrs['metric']} "
-            f"的中位数 Cumulated {start}-{end}, paired run by run against {results.designs[0]} (same seeds); rank and "
-            f"P(first) by the median of {table.attrs['metric']}.")
-    ws.cell(row=len(table) + 3, column=1, value=note)
+    ws.cell(row=len(table) + 3, column=1, value=cost_effectiveness_note(results, table))
     _widths(ws, [26] + [14] * (len(columns) - 1))
 
 
