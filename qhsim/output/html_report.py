@@ -123,7 +123,7 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
             elif c == "tax_expenditure":
                 text = format_number(r[c], True)
             elif c == "rank":
-                text = "—" if r[c] is None else str(r[c])
+                text = "—" if pd.isna(r[c]) else str(int(r[c]))
             else:
                 text = "—" if pd.isna(r[c]) else f"{100 * r[c]:.0f}%"
             cells.append({"text": text, "cls": "num"})
