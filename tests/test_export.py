@@ -276,8 +276,7 @@ def test_html_report_is_self_contained_and_bilingual(compare_folder):
     rows = lever_table.split("<tr>")[2:]
     assert rows and all(r.startswith("<td>super_deduction_120</td>") for r in rows)
     # a constant extended by a year table: "before" for the value in force before its first change, no year 2000
-    from qhsim.output.html_report import _fmt
-    assert _fmt({"2000": 10, "2026": 20}) == "此前 before: 10, 2026: 20" and "2000:" not in html
+    assert html_report._fmt({"2000": 10, "2026": 20}) == "此前 before: 10, 2026: 20" and "2000:" not in html
     assert not re.search(r"""(src|href)=["']https?://""", html)  # nothing fetched: opens offline
 
 
