@@ -37,7 +37,7 @@ from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import decimals, format_fixed
-from qhsim.output.report import draws_line, format_number, format_table, indicator_label
+from qhsim.output.report import draws_line, format_number, format_table, indicator_label, wrap
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -285,14 +285,16 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
     shown = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
     extra = {"public_cost": ("公共成本亿元/年", "public cost"), "rd_per_yuan": ("每元研发", "R&D/yuan")}
     paths = {lv.name: lv.paths for lv in sweep.levers}
-    levers = [instrument_label(paths.get(n, n)) or (n, "") for n in sweep.lever_names]
+    # the levers' columns are headed by their names in the experiment file, named in full below the tables (their
+    # bilingual instrument labels wrapped a 100-column header into a dozen lines)
+    legend = [f"{n} = {' '.join(instrument_label(paths.get(n, n)) or (paths.get(n, n),))}" for n in sweep.lever_names]
     for year in sweep.exp.report_years:
         part = summary[summary["year"] == year]
         if part.empty:
             continue
-        heads = [["#", *[zh for zh, _ in levers]]
+        heads = [["#", *sweep.lever_names]
                  + [extra[k][0] if k in extra else indicator_label(k).split(" ", 1)[0] for k in shown],
-                 ["", *[en for _, en in levers]] + [extra[k][1] if k in extra else k for k in shown]]
+                 ["", *[""] * len(sweep.lever_names)] + [extra[k][1] if k in extra else k for k in shown]]
         # means over draws x seeds: one decimal more than the indicator's own (counts 585.3, not 585.3 / 580)
         body = [[str(int(row["point"])), *[_short(row[n]) for n in sweep.lever_names]]
                 + [format_fixed(row[f"{k}_mean"], 2 if k in extra else decimals(k) + 1) for k in shown]
@@ -302,6 +304,7 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
                  f" | 点0为基准 point 0 = base")
         blocks.append(format_table(heads, body, [False] + [True] * len(sweep.lever_names) + [False] * len(shown),
                                    title, width=TEXT_WIDTH))
+    blocks.append("\n".join(line for text in ["杠杆 Levers:", *legend] for line in wrap(text, TEXT_WIDTH)))
     return "\n\n".join(blocks) + "\n"
 
 
