@@ -210,3 +210,16 @@ def test_sweep_store_and_discovery(tmp_path: Path) -> None:
     rows = [line.split() for line in text.split("各设计点 Design points", 1)[1].splitlines()[4:] if line.strip()]
     assert [(int(r[0]), r[-2]) for r in rows] == [(p, "是" if ok else "否") for p, ok in
                                                    zip(res.points["point"], res.points["success"])]
+
+
+def test_sweep_legend_names_a_lever_tied_across_sections_by_its_paths(tmp_path: Path) -> None:
+    """A lever whose paths lie in several [policy.*] sections has no one catalogue name: the legend gives its paths."""
+    text = TINY.replace('paths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]',
+                        'paths = ["policy.ex_ante_grants.budget", "policy.vouchers.budget"]')
+    text = text.replace("values = [0.75, 1.5]", "values = [1000, 2000]")
+    sweep = load_sweep(experiment(tmp_path, text))
+    runs, _ = run_sweep(sweep, workers=1)
+    legend = format_sweep(sweep, summarise(sweep, runs)).split("杠杆 Levers:", 1)[1]
+    assert "sd = policy.ex_ante_grants.budget, policy.vouchers.budget" in " ".join(legend.split())
+    zh, en = instrument_label("policy.ex_ante_grants.selection")
+    assert " ".join(f"selection = {zh} {en}".split()) in " ".join(legend.split())

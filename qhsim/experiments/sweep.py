@@ -287,7 +287,7 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
     paths = {lv.name: lv.paths for lv in sweep.levers}
     # the levers' columns are headed by their names in the experiment file, named in full below the tables (their
     # bilingual instrument labels wrapped a 100-column header into a dozen lines)
-    legend = [f"{n} = {' '.join(instrument_label(paths.get(n, n)) or (paths.get(n, n),))}" for n in sweep.lever_names]
+    legend = [f"{n} = {_lever_label(paths.get(n, (n,)))}" for n in sweep.lever_names]
     for year in sweep.exp.report_years:
         part = summary[summary["year"] == year]
         if part.empty:
@@ -306,6 +306,13 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
                                    title, width=TEXT_WIDTH))
     blocks.append("\n".join(line for text in ["杠杆 Levers:", *legend] for line in wrap(text, TEXT_WIDTH)))
     return "\n\n".join(blocks) + "\n"
+
+
+def _lever_label(paths: tuple[str, ...]) -> str:
+    """A lever's instrument(s) in both languages (``instrument_label``), or its paths when the catalogue has no one
+    name for them (paths of several sections tied together)."""
+    label = instrument_label(paths)
+    return " ".join(label) if label else ", ".join(paths)
 
 
 def _short(v: Any) -> str:
