@@ -103,11 +103,17 @@ def resolve_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     return deep_merge(base, raw)
 
 
-def _bounds(loc: tuple[Any, ...]) -> str:
-    """The allowed range of a plain numeric field at ``loc``, e.g. ``(0, 1]``."""
+def _table_model(loc: tuple[Any, ...]) -> Any:
+    """The schema model of the table that holds the key at ``loc`` (``Scenario`` for a top-level key)."""
     model: Any = Scenario
     for part in loc[:-1]:
         model = model.model_fields[part].annotation
+    return model
+
+
+def _bounds(loc: tuple[Any, ...]) -> str:
+    """The allowed range of a plain numeric field at ``loc``, e.g. ``(0, 1]``."""
+    model = _table_model(loc)
     lo = hi = None
     lo_open = hi_open = False
     for meta in model.model_fields[loc[-1]].metadata:
@@ -119,11 +125,8 @@ def _bounds(loc: tuple[Any, ...]) -> str:
 def _unknown_key_hint(loc: tuple[Any, ...]) -> str:
     """For an unknown key at ``loc``: the allowed key it most resembles (a typo such as ``budjet``), else the
     allowed keys of its table; empty when the table is not a schema model."""
-    model: Any = Scenario
     try:
-        for part in loc[:-1]:
-            model = model.model_fields[part].annotation
-        allowed = list(model.model_fields)
+        allowed = list(_table_model(loc).model_fields)
     except (AttributeError, KeyError, TypeError):
         return ""
     close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)

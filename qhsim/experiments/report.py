@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from qhsim import data
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, acts_on, lower_is_better, ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
+from qhsim.output.tables import cost_effectiveness
 from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
                                  target_value, wrap)
 from qhsim.results import PROVINCE
@@ -112,26 +113,20 @@ def format_comparison(res: ComparisonResult) -> str:
                            f"{format_fixed(w['p95'], digits, True)}]"])
         blocks.append(_table(heads, body, [True] + [False] * (len(heads[0]) - 1),
                              f"{design} − {res.base}: 指标变化(中位数) indicator changes (median)"))
-    lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
-    costs = res.costs.set_index(["design", "item"])
+    answer = cost_effectiveness(res.designs, {"leverage": res.leverage, "costs": res.costs, "ranking": res.ranking})
     heads = [["方案", "额外公共成本亿元", "税式支出", "额外企业研发亿元", "元研发/元公共成本"],
              ["design", "extra public cost", "tax exp.", "extra business R&D", "R&D per public yuan"]]
-    body = []
-    for design in res.designs:
-        c = costs.loc[(design, "total")]
-        tax = res.costs[(res.costs["design"] == design) & (res.costs["kind"] == "tax_expenditure")]["mean"].sum()
-        r = lev.loc[design]
-        body.append([design, format_interval(c["mean"], c["p05"], c["p95"], True), format_number(tax, True),
-                     format_interval(r["extra_rd"], r["extra_rd_p05"], r["extra_rd_p95"], True),
-                     format_interval(r["rd_per_yuan"], r["p05"], r["p95"], signed=False)])
+    body = [[r.design, format_interval(r.extra_cost, r.extra_cost_p05, r.extra_cost_p95, True),
+             format_number(r.tax_expenditure, True), format_interval(r.extra_rd, r.extra_rd_p05, r.extra_rd_p95, True),
+             format_interval(r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)] for r in answer.itertuples()]
     blocks.append(_table(heads, body, [True, False, False, False, False],
                          f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])"))
     # programmes that act through universities and institutes show here
     heads = [["方案", "额外公共部门研发亿元", "全社会研发/元公共成本"],
              ["design", "extra public-sector R&D", "total R&D per public yuan"]]
-    body = [[design, format_number(lev.at[design, "extra_public_rd"], True),
-             format_interval(lev.at[design, "total_rd_per_yuan"], lev.at[design, "total_p05"], lev.at[design, "total_p95"],
-                      signed=False)] for design in res.designs]
+    body = [[r.design, format_number(r.extra_public_rd, True),
+             format_interval(r.total_rd_per_yuan, r.total_rd_per_yuan_p05, r.total_rd_per_yuan_p95)]
+            for r in answer.itertuples()]
     blocks.append(_table(heads, body, [True, False, False],
                          "全社会研发（企业+高校院所）Total R&D: business + universities and institutes"))
     lev_all = res.leverage

@@ -110,7 +110,7 @@ def _real_rd_blocks(results: Results) -> list[dict[str, Any]]:
 def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] | None:
     """A comparison's answer (``qhsim.output.tables.cost_effectiveness``) as a table, with the comparison's
     ``cost_effectiveness.png`` when its folder holds one (``qhsim compare`` draws it before the report)."""
-    table = cost_effectiveness(results)
+    table = cost_effectiveness(results.designs[1:], results.tables)
     if table.empty:
         return None
     heads = [COST_EFFECTIVENESS[c] for c in COST_EFFECTIVENESS]

@@ -15,6 +15,8 @@ Medians, intervals and differences weigh each run by its ``weight`` (``qhsim.sta
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -129,7 +131,7 @@ def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataF
     return table
 
 
-COST_EFFECTIVENESS = {  # column: bilingual header (亿元 cumulated over the comparison's common window)
+COST_EFFECTIVENESS = {  # the columns the workbook and HTML show: bilingual header (亿元 cumulated over the window)
     "design": "方案 design",
     "extra_cost": "额外公共成本 extra public cost (亿元)",
     "tax_expenditure": "其中税式支出 of which tax expenditure (亿元)",
@@ -142,13 +144,13 @@ COST_EFFECTIVENESS = {  # column: bilingual header (亿元 cumulated over the co
 BANDED = ("extra_cost", "extra_rd", "rd_per_yuan", "total_rd_per_yuan")  # these have _p05 and _p95 columns
 
 
-def cost_effectiveness(results: Results) -> pd.DataFrame:
-    """A comparison's answer, one row per design (not the base): the extra public cost over the common window (mean
-    and 5%/95% of the paired runs) and the tax expenditure in it, the extra business R&D, business and total R&D
-    per public yuan (``qhsim.experiments.comparison.rd_per_yuan``), and the design's rank and P(first) by the
-    comparison's ranking metric (``attrs["metric"]``) — the numbers of comparison.txt's cost-effectiveness and
-    ranking tables. Empty for results without a comparison's tables."""
-    tables = results.tables
+def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """A comparison's answer, one row per design of ``designs`` (not the base) from its ``tables`` (``leverage``,
+    ``costs``, ``ranking``: a ``ComparisonResult``'s or a comparison ``Results.tables``): the extra public cost over
+    the common window (mean and 5%/95% of the paired runs) and the tax expenditure in it, the extra business R&D,
+    business R&D per public yuan (``qhsim.experiments.comparison.rd_per_yuan``), the extra R&D of universities and
+    institutes and total R&D per public yuan, and the design's rank and P(first) by the comparison's ranking metric
+    (``attrs["metric"]``). comparison.txt, the workbook and the HTML report print it. Empty without those tables."""
     if not {"leverage", "costs", "ranking"} <= set(tables) or tables["ranking"].empty:
         return pd.DataFrame(columns=list(COST_EFFECTIVENESS))
     lev = tables["leverage"][tables["leverage"]["instrument"] == "total"].set_index("design")
@@ -157,7 +159,7 @@ def cost_effectiveness(results: Results) -> pd.DataFrame:
     tax = costs[costs["kind"] == "tax_expenditure"].groupby("design")["mean"].sum()
     rank = tables["ranking"].set_index("design")
     rows = []
-    for design in [d for d in results.designs[1:] if d in lev.index]:
+    for design in [d for d in designs if d in lev.index]:
         r = lev.loc[design]
         rows.append({
             "design": design,
@@ -165,6 +167,7 @@ def cost_effectiveness(results: Results) -> pd.DataFrame:
             "extra_cost_p95": total.at[design, "p95"], "tax_expenditure": float(tax.get(design, 0.0)),
             "extra_rd": r["extra_rd"], "extra_rd_p05": r["extra_rd_p05"], "extra_rd_p95": r["extra_rd_p95"],
             "rd_per_yuan": r["rd_per_yuan"], "rd_per_yuan_p05": r["p05"], "rd_per_yuan_p95": r["p95"],
+            "extra_public_rd": r["extra_public_rd"],
             "total_rd_per_yuan": r["total_rd_per_yuan"], "total_rd_per_yuan_p05": r["total_p05"],
             "total_rd_per_yuan_p95": r["total_p95"],
             "rank": int(rank.at[design, "rank"]) if design in rank.index else None,

@@ -184,7 +184,7 @@ def _ranking_sheet(wb: Workbook, results: Results) -> None:
 def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
     """A comparison's answer per design (``qhsim.output.tables.cost_effectiveness``): each banded quantity's mean
     with its 5% and 95% in columns of their own, the window and the ranking metric below."""
-    table = cost_effectiveness(results)
+    table = cost_effectiveness(results.designs[1:], results.tables)
     if table.empty:
         return
     ws = wb.create_sheet("成本效益 Cost-effectiveness")
