@@ -18,8 +18,6 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qhsim import __version__, data
-from qhsim.config.instruments import instrument_label
-from qhsim.config.schedule import YEAR_RANGE
 from qhsim.output.numbers import format_interval, format_number, format_value
 from qhsim.output.report import (HEADERS, REPORT_YEARS, band, band_caveat, base_year_notes, cell_text, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
@@ -27,7 +25,7 @@ from qhsim.output.report import (HEADERS, REPORT_YEARS, band, band_caveat, base_
 from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effectiveness, cost_effectiveness_note,
                                  headline, ranking, target_regions)
 from qhsim.output.folders import atomic_file
-from qhsim.output.tidy import Results
+from qhsim.output.tidy import Results, lever_name, lever_text
 from qhsim.results import PROVINCE
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
@@ -267,8 +265,8 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "version": (meta.get("versions") or {}).get("qhsim") or __version__,
         "description": meta.get("description", ""),
         "facts": _facts(results),
-        "levers": [{"design": lv.get("design", ""), "key": _instrument(lv["key"]), "base": _fmt(lv["base"]),
-                    "value": _fmt(lv["value"])} for lv in meta.get("levers", [])],
+        "levers": [{"design": lv.get("design", ""), "key": lever_name(lv["key"]), "base": lever_text(lv["base"]),
+                    "value": lever_text(lv["value"])} for lv in meta.get("levers", [])],
         # a comparison's levers name their design (each design's instruments against the base)
         "lever_design_label": "方案 design" if any(lv.get("design") for lv in meta.get("levers", [])) else None,
         "levers_note": ("与基准情景不同的政策工具（年份表：该年起生效） Instruments that differ from the reference; "
@@ -303,25 +301,6 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return _env().get_template("report.html.j2").render(**context)
-
-
-def _instrument(key: str) -> str:
-    """An instrument's Chinese and English name with its key (``qhsim.config.instruments``); the key alone for one
-    the catalogue does not name."""
-    names = instrument_label(key)
-    return f"{names[0]} {names[1]} ({key})" if names else key
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, dict):  # a year table; its first year YEAR_RANGE[0] stands for "in force before any change"
-        return ", ".join(f"{'此前 before' if str(k) == str(YEAR_RANGE[0]) else k}: {_fmt(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(_fmt(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    return str(value)
 
 
 def write_html(results: Results, path: str | Path, charts: bool = True, png_dir: Path | None = None) -> Path:

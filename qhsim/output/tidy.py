@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qhsim import data
+from qhsim import __version__, data
+from qhsim.config.instruments import instrument_label
+from qhsim.config.schedule import YEAR_RANGE
 from qhsim.errors import InputError
 from qhsim.output.folders import MANIFEST, manifest_kind, read_manifest
 from qhsim.results import RunResult
@@ -116,6 +118,29 @@ def levers(scenario: dict[str, Any], base: dict[str, Any] | None) -> list[dict[s
     mine |= _flatten(scenario.get("parameters", {}), "parameters")
     theirs |= _flatten(base.get("parameters", {}), "parameters")
     return [{"key": k, "base": theirs.get(k), "value": v} for k, v in mine.items() if theirs.get(k) != v]
+
+
+
+def lever_name(key: str) -> str:
+    """An instrument's Chinese and English name with its key (``qhsim.config.instruments``); the key alone for one
+    the catalogue does not name."""
+    names = instrument_label(key)
+    return f"{names[0]} {names[1]} ({key})" if names else key
+
+
+def lever_text(value: Any) -> str:
+    """A lever's value as text; a year table's first year ``YEAR_RANGE[0]`` reads "此前 before" (in force before any
+    change)."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{'此前 before' if str(k) == str(YEAR_RANGE[0]) else k}: {lever_text(v)}"
+                         for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(lever_text(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    return str(value)
 
 
 @cache
@@ -221,7 +246,8 @@ def from_comparison(result: Any) -> Results:
         "end_year": result.meta.get("end_year"),
         "window": list(result.window),
         "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
-        "versions": {"qhsim": result.meta.get("qhsim_version")},
+        # a comparison just run is this version's; a store read back says which version wrote it
+        "versions": {"qhsim": result.meta.get("qhsim_version", __version__)},
         "calibration": calibration_status(),
     }
     tables = {"changes": result.changes, "costs": result.costs, "leverage": result.leverage,
@@ -292,7 +318,8 @@ def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
               for name in ("changes", "costs", "leverage", "targets", "ranking", "pairwise", "budget")
               if (folder / f"{name}.csv").is_file()}
     result = SimpleNamespace(
-        base=exp["base"], designs=list(exp["designs"]), window=tuple(manifest["window"]), meta=exp,
+        base=exp["base"], designs=list(exp["designs"]), window=tuple(manifest["window"]),
+        meta={**exp, "qhsim_version": manifest.get("qhsim_version", "unknown")},
         runs=read_store_runs(folder, manifest["analysed_runs"]), budget=tables.pop("budget", None),
         pairwise=tables.pop("pairwise").set_index("design"), **tables)
     return from_comparison(result)

@@ -30,7 +30,7 @@ from qhsim.output.report import (HEADERS, REPORT_YEARS, band_caveat, base_year_n
 from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, PUBLIC_COST, by_year, cost_effectiveness,
                                  cost_effectiveness_note, fiscal, headline, ranking)
 from qhsim.output.folders import atomic_file
-from qhsim.output.tidy import Results
+from qhsim.output.tidy import Results, lever_name, lever_text
 from qhsim.results import PROVINCE
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
@@ -217,13 +217,21 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
         "scale": "规模 scale (share of firms simulated)", "start_year": "起始年 start year", "end_year": "结束年 end year",
         "from_year": "变动起始年 from year", "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time (s)",
         "created": "创建时间 created (UTC)", "versions": "版本 versions", "calibration": "校准 calibration",
-        "levers": "政策杠杆 levers (vs reference)",
     }
     rows = [("设计 designs", "; ".join(results.designs))]
     for key, label in names.items():
         if key in meta and meta[key] not in (None, "", [], {}):
             value = meta[key]
             rows.append((label, value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False)))
+    # one row a lever: a sweep's varied instrument and its values, or one that differs from the reference
+    # (reference → this design; a year table's first year reads "此前 before")
+    for lv in meta.get("levers", []):
+        if results.kind == "sweep":
+            rows.append(("扫描的政策工具 varied instrument", f"{lever_name(lv['key'])}: {lever_text(lv['value'])}"))
+            continue
+        design = f"{lv['design']} · " if lv.get("design") else ""
+        rows.append(("政策杠杆 lever (参照 → 本方案 reference → this)",
+                     f"{design}{lever_name(lv['key'])}: {lever_text(lv['base'])} → {lever_text(lv['value'])}"))
     rows.append(("市州数值 prefecture values", prefecture_anchor_note()))
     if results.folder is not None:
         rows.append(("结果目录 results folder", str(results.folder)))
