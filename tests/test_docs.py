@@ -72,3 +72,19 @@ def test_make_baseline_full(tmp_path: Path) -> None:
                           env={**env, "PYTHONWARNINGS": "error"})
     assert proc.returncode == 0, proc.stderr
     assert (ROOT / "results" / "baseline" / "manifest.json").is_file()
+
+
+def test_seed_citations_point_into_the_shipped_sources() -> None:
+    """Every "NNN:Lx" citation in the data and calibration files names a seed document in docs/sources/seeds and a
+    line that document has (docs/sources/README.md explains the form)."""
+    seeds = {p.name[:3]: p for p in (ROOT / "docs" / "sources" / "seeds").glob("*.txt")}
+    assert sorted(seeds) == ["000", "001", "002", "003", "004"]
+    lengths = {k: len(p.read_text(encoding="utf-8").splitlines()) for k, p in seeds.items()}
+    files = [*(ROOT / "qhsim" / "data").glob("*.toml"), *(ROOT / "calibration").glob("*.toml")]
+    cited = [(f.name, m.group(1), int(m.group(2))) for f in files
+             for m in re.finditer(r"\b(\d{3}):L(\d+)", f.read_text(encoding="utf-8"))]
+    assert len(cited) > 200
+    bad = [c for c in cited if c[1] not in lengths or not 1 <= c[2] <= lengths[c[1]]]
+    assert not bad, bad
+    for name in ("MODEL.md", "data/public_statistics.md", "README.md"):
+        assert (ROOT / "docs" / "sources" / name).is_file(), name
