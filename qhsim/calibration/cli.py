@@ -95,7 +95,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
         description="Settings: calibration/config.toml; targets: calibration/targets.toml; "
         "free parameters: calibration/free_parameters.toml. See calibration/README.md.",
     )
-    cal.add_argument("--config", default="small", help="configuration in calibration/config.toml: small (CI) or full (default: small)")
+    cal.add_argument("--config", default="small", help="configuration in calibration/config.toml: small (CI smoke, "
+                     "~30 s), medium or full (the shipped fit; ~1 h on 2 workers) (default: small)")
     executor_options(cal)
     cal.add_argument("--seeds", type=seed_list, help="override the config's seeds (common random numbers), e.g. 11,12")
     cal.add_argument("--resume", action="store_true", help="continue from the journal: journaled evaluations are not rerun")
@@ -120,7 +121,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
         description="Factors, outputs, sample sizes, the base point (calibrated or data) and the ranges (prior or "
         "posterior 5-95%%) per method: calibration/sensitivity.toml. See calibration/README.md.",
     )
-    sen.add_argument("--config", default="small", help="configuration in calibration/sensitivity.toml: small or full (default: small)")
+    sen.add_argument("--config", default="small", help="configuration in calibration/sensitivity.toml: small (CI "
+                     "smoke), medium or full (the shipped Sobol design) (default: small)")
     sen.add_argument("--method", choices=("morris", "sobol", "both"), default="both")
     executor_options(sen)
     sen.add_argument("--scale", type=scale, help="override the config's model scale")
