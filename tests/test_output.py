@@ -496,6 +496,16 @@ def test_terminal_tables_mark_restated_observed_values_and_explain_them_within_1
     assert "规划" not in english.split("\n\n")[0] and "the plan prints 3.04" in " ".join(english.split())
 
 
+def test_one_language_keeps_whole_labels(result):
+    """``--lang en`` / ``--lang zh`` show each label whole (the label is already in that language: picking a
+    language from it again cut its first word, and the reference paths' qualifier)."""
+    english = " ".join(summary_report(result.indicators, lang="en", wide=False, width=200).split())
+    for key in ("rd_intensity", "hte_count", "business_rd", "talent_inflow"):
+        assert data.load("indicators")[key]["en"] in english, key
+    chinese = summary_report(result.indicators, lang="zh", wide=False, width=200)
+    assert "规划趋势外推" in chinese and "达到全国2020水平" in chinese
+
+
 def test_summary_tables_show_the_observed_2020_value_the_charts_draw(result):
     for region in ("province", "haidong", "haixi"):
         table = summary_table(result.indicators, region)

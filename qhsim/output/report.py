@@ -448,7 +448,10 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
     if column == "observed_2020" and observed_mark(row):
         return _value(row, column) + observed_mark(row)
     if column in LEFT_ALIGNED:
-        return MISSING if row[column] is None or pd.isna(row[column]) else pick(str(row[column]), lang)
+        if row[column] is None or pd.isna(row[column]):
+            return MISSING
+        # the label is already in ``lang`` (``summary_table``); status and met are bilingual phrases
+        return str(row[column]) if column == "label" else pick(str(row[column]), lang)
     return _value(row, column)
 
 
