@@ -783,3 +783,14 @@ def test_reduced_scale_note_names_the_small_prefectures():
     assert en.startswith("At scale 0.25 each simulated firm stands for about 4 firms")
     assert "Hainan, Haibei, Huangnan, Golog, Yushu have few firms" in en and "Haixi" not in en and "Xining" not in en
     assert "玉树州" in reduced_scale_note(0.1, "zh") and "约10家企业" in reduced_scale_note(0.1, "zh")
+
+
+def test_a_run_between_milestones_shows_its_last_year():
+    """A run that ends between the milestone years (2020/2025/2027/2035) shows its last year, in the summary
+    table, the terminal and the workbook, rather than empty 2025-2035 columns."""
+    ended = run(SCENARIOS / "baseline.toml", scale=0.05, end_year=2023).indicators
+    table = summary_table(ended)
+    assert [c for c in table.columns if c.startswith("sim_") and c[4:].isdigit()] == ["sim_2020", "sim_2023"]
+    assert table["sim_2023"].notna().all()
+    text = summary_report(ended, lang="en", wide=False, width=100)
+    assert "sim 2023" in text and "sim 2035" not in text

@@ -3,7 +3,7 @@
 Each table is built here as text: numbers formatted by the indicator's unit (``qhsim.output.numbers``:
 thousands separators; counts and 万元 whole, shares, ratios and 亿元 with two decimals), years as plain
 integers, probabilities and shares of runs in per cent; headers in the dashboard's language from the
-package's labels (indicators.toml names and units, the output layer's ``HEADERS``, ``i18n``). ``pages.Table``
+package's labels (indicators.toml names and units, the output layer's ``column_header``, ``i18n``). ``pages.Table``
 shows them without an index column.
 """
 
@@ -18,7 +18,7 @@ import pandas as pd
 from qhsim import data
 from qhsim.dashboard import i18n
 from qhsim.output.numbers import MISSING, format_number, format_value
-from qhsim.output.report import HEADERS, cell_text, summary_columns
+from qhsim.output.report import cell_text, column_header, summary_columns
 from qhsim.stats import by_group
 
 # generic result columns (compare budget, PRIM box and points) -> (Chinese, English) header
@@ -47,7 +47,7 @@ NUMERIC_TEXT = re.compile(r"[-+≥>=\d,.%\s\[\]()–*†]*")  # digits, signs, s
 
 def header(column: str, lang: str) -> str:
     """The header of a result column in ``lang``: a known column's label, else the column name itself."""
-    pair = COLUMNS.get(column) or HEADERS.get(column)
+    pair = COLUMNS.get(column) or column_header(column)
     return i18n.pick(pair, lang) if pair else str(column)
 
 
@@ -104,9 +104,9 @@ def target_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     out = {}
     for c in columns:
         if c == "label":
-            out[HEADERS[c][index]] = [i18n.indicator(k, lang) for k in table["indicator"]]
+            out[column_header(c)[index]] = [i18n.indicator(k, lang) for k in table["indicator"]]
         else:
-            out[HEADERS[c][index]] = [cell_text(row, c, lang) for _, row in table.iterrows()]
+            out[column_header(c)[index]] = [cell_text(row, c, lang) for _, row in table.iterrows()]
     return pd.DataFrame(out, index=range(len(table)))
 
 

@@ -19,9 +19,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qhsim import __version__, data
 from qhsim.output.numbers import format_interval, format_number, format_value
-from qhsim.output.report import (HEADERS, REPORT_YEARS, band, band_caveat, base_year_notes, cell_text, draw_weights,
+from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, column_header, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
-                                 reduced_scale_note, region_label, region_paths, source_notes, summary_columns)
+                                 reduced_scale_note, region_label, region_paths, report_years, source_notes, summary_columns)
 from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effectiveness, cost_effectiveness_note,
                                  headline, ranking, target_regions)
 from qhsim.output.folders import atomic_file
@@ -60,7 +60,7 @@ def _table_block(table: pd.DataFrame, title: str) -> dict[str, Any]:
                 cls = "yes" if row[c].startswith("是") else "no"
             cells.append({"text": text, "cls": cls})
         rows.append(cells)
-    return {"title": title, "heads": [f"{HEADERS[c][0]} {HEADERS[c][1]}" for c in columns], "rows": rows,
+    return {"title": title, "heads": [" ".join(column_header(c)) for c in columns], "rows": rows,
             "notes": source_notes(table)}
 
 
@@ -80,13 +80,13 @@ def _headline_blocks(results: Results, table: pd.DataFrame, region_filter) -> li
 
 def _real_rd_blocks(results: Results) -> list[dict[str, Any]]:
     """Reported vs real R&D (``REAL_RD``) in the province in the milestone years (``REPORT_YEARS`` the runs
-    reach): the median, and its 5%–95% band for several runs; one table per design (the first ones)."""
+    reach, and their last): the median, and its 5%–95% band for several runs; one table per design (the first ones)."""
     blocks = []
     for design in results.designs[:MAX_TABLE_DESIGNS]:
         wide = results.wide(design)
         every, weights = region_paths(wide, PROVINCE), draw_weights(wide)
         keys = [k for k in REAL_RD if not paths_of(every, k).isna().all(axis=None)]
-        years = [y for y in REPORT_YEARS if y in every.index]
+        years = list(report_years(int(every.index.max())))
         if not keys or not years:
             continue
         rows = []

@@ -30,7 +30,7 @@ from qhsim.stats import WEIGHT
 from qhsim.targets import achieved, base_year_check, load_targets, meets, reference_paths_2035
 
 BAND = (0.05, 0.95)
-REPORT_YEARS = (2020, 2025, 2027, 2035)
+REPORT_YEARS = (2020, 2025, 2027, 2035)  # milestone years; a run that ends between them also shows its last year
 EXTRA_INDICATORS = ("hte_per_10k_enterprises", "tech_based_enterprises", "little_giants", "business_rd",
                     "talent_inflow", "talent_outflow")
 STATUS = {"modelled": "已建模 modelled", "stand_in": "替代路径 stand-in", "not_yet_modelled": "未建模 not yet modelled"}
@@ -38,13 +38,12 @@ MET = {True: "是 yes", False: "否 no"}
 LANGS = ("both", "zh", "en")
 MIN_LABEL_WIDTH = 20
 MIN_HEADER_WORD = 10  # header words longer than this may be cut to fit
-DROP_FIRST = ("observed_2020", "sim_2035", "gap")  # compact tables lose these first when too wide
-HEADERS = {  # column -> (Chinese, English) header
+HEADERS = {  # column -> (Chinese, English) header, in the tables' order; the sim_YYYY columns (``header``) stand
+    # between the observed source and the target
     "label": ("指标", "indicator"),
     "status": ("状态", "status"),
     "observed_2020": ("2020实际", "observed 2020"),
     "observed_source": ("2020实际来源", "observed source"),  # ``summary_columns(sources=True)`` only
-    **{f"sim_{y}": (f"{y}模拟", f"sim {y}") for y in REPORT_YEARS},
     "target": ("目标（年份）", "target (year)"),
     "gap": ("差距", "gap"),
     "met": ("达标", "met"),
@@ -53,6 +52,24 @@ HEADERS = {  # column -> (Chinese, English) header
 LEFT_ALIGNED = ("label", "status", "met")
 SOURCES_POINTER = ("各行2020实际值的来源见report.xlsx与report.html的“2020实际来源”列",
                    "each observed 2020 value's source: column 'observed source' of report.xlsx and report.html")
+
+
+def report_years(last_year: int) -> tuple[int, ...]:
+    """The milestone years of a run that reaches ``last_year``: ``REPORT_YEARS`` up to it, then ``last_year``."""
+    years = [y for y in REPORT_YEARS if y <= last_year]
+    return tuple(years if last_year in years else [*years, last_year])
+
+
+def column_header(column: str) -> tuple[str, str] | None:
+    """(Chinese, English) header of a summary column, ``sim_YYYY`` for any year; None for another column."""
+    if column.startswith("sim_") and column[4:].isdigit():
+        return f"{column[4:]}模拟", f"sim {column[4:]}"
+    return HEADERS.get(column)
+
+
+def sim_columns(table: pd.DataFrame) -> list[str]:
+    """The simulated-value columns ``sim_YYYY`` of a summary table, by year."""
+    return sorted((c for c in table.columns if c.startswith("sim_") and c[4:].isdigit()), key=lambda c: int(c[4:]))
 
 
 def indicator_label(key: str, sep: str = " ", lang: str = "both") -> str:
@@ -277,8 +294,8 @@ def _target_cells(paths: pd.DataFrame, target: Any, weights: pd.Series | None = 
 
 
 def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: Any, region: str,
-                 lang: str, weights: pd.Series | None) -> dict[str, Any]:
-    quantiles = band(paths, weights).reindex(REPORT_YEARS)
+                 lang: str, weights: pd.Series | None, years: tuple[int, ...]) -> dict[str, Any]:
+    quantiles = band(paths, weights).reindex(years)
     row: dict[str, Any] = {
         "indicator": key,
         "label": indicator_label(key, lang=lang),
@@ -286,7 +303,7 @@ def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: An
         "observed_2020": observed_points(key, region).get(2020, math.nan),
         "observed_source": observed_source(key, region),
     }
-    for year in REPORT_YEARS:
+    for year in years:
         row[f"sim_{year}"] = quantiles.at[year, "median"]
         if paths.shape[1] > 1:
             row[f"sim_{year}_lo"], row[f"sim_{year}_hi"] = quantiles.at[year, "lo"], quantiles.at[year, "hi"]
@@ -298,7 +315,7 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
     """One row per reported indicator (indicators.toml order; one per target if it has several).
 
     Columns: indicator, label, status, observed_2020 and observed_source (``qhsim.output.observed``: an
-    ``ObservedSource`` or None), sim_2020/2025/2027/2035 (median;
+    ``ObservedSource`` or None), sim_YYYY in the ``report_years`` of the runs' last year (median;
     with ``_lo``/``_hi`` 5%/95% columns for an ensemble), target, target_year, target_kind, base_year,
     gap (achieved − target in the target year; for growth targets the CAGR minus the target rate),
     met (是 yes / 否 no / None) and, for an ensemble, p_met (share of draws meeting the target).
@@ -310,13 +327,14 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
     targeted = set(own["indicator"]) | set(targets.loc[targets["region"] == PROVINCE, "indicator"])
     rows = []
     every, weights = region_paths(indicators, region), draw_weights(indicators)
+    years = report_years(int(every.index.max()))
     by_key = {key: list(group.itertuples()) for key, group in own.groupby("indicator", sort=False)}
     for key, spec in data.load("indicators").items():
         if not is_reported(key, targeted):
             continue
         paths = paths_of(every, key)
         for target in by_key.get(key) or [None]:
-            rows.append(_summary_row(key, spec, paths, target, region, lang, weights))
+            rows.append(_summary_row(key, spec, paths, target, region, lang, weights, years))
     table = pd.DataFrame(rows)
     return table if n_draws(indicators) > 1 else table.drop(columns="p_met")
 
@@ -510,11 +528,14 @@ def summary_columns(table: pd.DataFrame, wide: bool, sources: bool = False) -> l
     """All columns (``wide``), or the compact set: label, observed 2020, the simulated values in the target
     years and 2035, target, gap, met and P(met). ``sources``: the observed value's source after it (the
     workbook, the HTML report and the dashboard; the terminal has no room and points to them instead)."""
-    columns = [c for c in HEADERS if c in table.columns and (sources or c != "observed_source")]
+    head = list(HEADERS)[:list(HEADERS).index("target")]
+    sims = sim_columns(table)
+    columns = [c for c in [*head, *sims, *list(HEADERS)[len(head):]]
+               if c in table.columns and (sources or c != "observed_source")]
     if wide:
         return columns
-    years = {int(y) for y in table.get("target_year", pd.Series(dtype=object)).dropna()} | {REPORT_YEARS[-1]}
-    drop = {"status", *(f"sim_{y}" for y in REPORT_YEARS if y not in years)}
+    keep = {f"sim_{int(y)}" for y in table.get("target_year", pd.Series(dtype=object)).dropna()} | set(sims[-1:])
+    drop = {"status", *(c for c in sims if c not in keep)}
     if "observed_2020" in table and table["observed_2020"].isna().all():
         drop |= {"observed_2020", "observed_source"}
     return [c for c in columns if c not in drop]
@@ -524,7 +545,7 @@ def _render(table: pd.DataFrame, columns: list[str], title: str | None, lang: st
             width: int | None) -> str:
     body = [[cell_text(row, c, lang, stacked) for c in columns] for _, row in table.iterrows()]
     languages = {"both": (0, 1), "zh": (0,), "en": (1,)}[lang]
-    heads = [[HEADERS[c][i] for c in columns] for i in languages]
+    heads = [[column_header(c)[i] for c in columns] for i in languages]
     return format_table(heads, body, [c in LEFT_ALIGNED for c in columns], title, width)
 
 
@@ -546,7 +567,8 @@ def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "b
     if stacked and lang == "both":  # Chinese label on the first line, English below
         table = table.assign(label=[re.sub(r"(?<=[^\x00-\x7f]) (?=[A-Za-z0-9])", "\n", t, count=1) for t in table["label"]])
     text = _render(table, columns, title, lang, stacked, width)
-    for column in DROP_FIRST if stacked else ():
+    # compact tables lose these first when too wide: observed 2020, the last year's values, the gap
+    for column in ("observed_2020", *sim_columns(table)[-1:], "gap") if stacked else ():
         if display_width(text.split("\n", 2)[1]) <= width:
             break
         columns = [c for c in columns if c != column]

@@ -47,7 +47,7 @@ def headline(results: Results) -> pd.DataFrame:
     for design in results.designs:
         wide = results.wide(design)
         refs = summary_table(wide, targets=references)
-        refs = refs[refs["target"].notna() & refs["sim_2035"].notna()]  # only when the runs reach 2035
+        refs = refs[refs["target"].notna()] if "sim_2035" in refs else refs.iloc[0:0]  # only runs that reach 2035
         refs = refs.assign(label=[f"{lab} | {paths.get((k, v), '')}" for lab, k, v in
                                   zip(refs["label"], refs["indicator"], refs["target"])])
         sections = [summary_table(wide).assign(section=SECTIONS["plan"], region=PROVINCE),

@@ -25,8 +25,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qhsim import data
 from qhsim.output.numbers import excel_format
 from qhsim.output.observed import ObservedSource
-from qhsim.output.report import (HEADERS, REPORT_YEARS, band_caveat, base_year_notes, indicator_label, observed_mark,
-                                 persistence_note, prefecture_anchor_note, reduced_scale_note, region_label, source_notes)
+from qhsim.output.report import (HEADERS, band_caveat, base_year_notes, column_header, indicator_label, observed_mark,
+                                 persistence_note, prefecture_anchor_note, reduced_scale_note, region_label, sim_columns,
+                                 source_notes)
 from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, PUBLIC_COST, by_year, cost_effectiveness,
                                  cost_effectiveness_note, fiscal, headline, ranking)
 from qhsim.output.folders import atomic_file
@@ -90,14 +91,15 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
     ws.title = "摘要 Summary"
     table = headline(results)
     several = len(results.designs) > 1
-    ensemble = "sim_2025_lo" in table
-    sims = [c for y in REPORT_YEARS for c in ([f"sim_{y}", f"sim_{y}_lo", f"sim_{y}_hi"] if ensemble else [f"sim_{y}"])]
+    ensemble = any(c.endswith("_lo") for c in table.columns)
+    years = [int(c[4:]) for c in sim_columns(table)]
+    sims = [c for y in years for c in ([f"sim_{y}", f"sim_{y}_lo", f"sim_{y}_hi"] if ensemble else [f"sim_{y}"])]
     columns = (["design"] if several else []) + ["region", "section", "label", "unit", "status", "observed_2020",
                                                   "observed_source", *sims, "target", "target_year", "gap", "met"]
     columns += ["p_met"] if "p_met" in table else []
-    heads = {**{k: f"{zh}\n{en}" for k, (zh, en) in HEADERS.items()}, **ID_HEADERS,
+    heads = {**{k: "\n".join(column_header(k)) for k in [*HEADERS, *sim_columns(table)]}, **ID_HEADERS,
              "target": "目标\ntarget", "gap": "差距（增长目标为百分点）\ngap (pp for growth targets)"}
-    for y in REPORT_YEARS:
+    for y in years:
         heads[f"sim_{y}_lo"], heads[f"sim_{y}_hi"] = f"{y} 5%", f"{y} 95%"
     _header(ws, [heads[c] for c in columns], f"{get_column_letter(columns.index('label') + 2)}2")
     indicators = data.load("indicators")
