@@ -223,6 +223,7 @@ def test_html_report_names_the_sources_of_observed_values(run_folder):
 def test_compare_workbook_has_the_ranking(compare_folder):
     wb = load_workbook(compare_folder / "report.xlsx")
     ranking = wb["对比排名 Ranking"]
+    assert "与基准 baseline 之差 difference from the base baseline" in [c.value for c in ranking[1]]  # not "first design"
     rows = list(ranking.iter_rows(min_row=2, values_only=True))
     designs = {r[3] for r in rows if isinstance(r[0], int)}
     assert designs == {"baseline", "super_deduction_120"}

@@ -40,7 +40,7 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 MET_FILL = {"是 yes": PatternFill("solid", fgColor="D5F0D5"), "否 no": PatternFill("solid", fgColor="F7D6D2")}
 ID_HEADERS = {"design": "方案 design", "year": "年份 year", "region": "地区 region", "section": "部分 section",
               "unit": "单位 unit", "target_year": "目标年份 target year", "draws": "运行次数 runs", "rank": "排名 rank",
-              "median": "中位数 median", "lo": "5%", "hi": "95%", "diff": "与首方案之差 difference from first design",
+              "median": "中位数 median", "lo": "5%", "hi": "95%", "diff": "与基准之差 difference from the base",
               "diff_lo": "差值5% difference 5%", "diff_hi": "差值95% difference 95%", "indicator": "指标 indicator"}
 PCT = "0%"
 
@@ -173,7 +173,9 @@ def _ranking_sheet(wb: Workbook, results: Results) -> None:
         return
     ws = wb.create_sheet("对比排名 Ranking")
     columns = ["year", "indicator", "rank", "design", "median", "lo", "hi", "diff", "diff_lo", "diff_hi", "draws"]
-    _header(ws, [ID_HEADERS[c] for c in columns], "E2")
+    base = results.designs[0]  # a comparison's base, a sweep's point 0
+    heads = {**ID_HEADERS, "diff": f"与基准 {base} 之差 difference from the base {base}"}
+    _header(ws, [heads[c] for c in columns], "E2")
     for i, (_, row) in enumerate(table.iterrows(), start=2):
         for j, column in enumerate(columns, start=1):
             x = indicator_label(row["indicator"]) if column == "indicator" else _value(row[column])
