@@ -402,7 +402,7 @@ def test_persistence_note_quotes_the_what_if_in_every_runs_outputs(result, tmp_p
     en = persistence_note("en")
     assert "2.2% a year in the shipped calibration; evidence 10%–25%" in en
     assert ("exit rates of 8.9% and 20.3%, the model projects a 2035 R&D intensity 16% and 26% lower (0.97% and "
-            "0.85% against 1.16% for the shipped calibration" in en)
+            "0.85% against 1.16%, the shipped calibration's mean over the what-if's own seeds, not this run's" in en)
     assert "年退出率2.2%" in persistence_note("zh") and persistence_note() == f"{persistence_note('zh')} {en}"
     # ... and where each year's rate is: a column of every run (from the first simulated year)
     label = data.load("indicators")["rd_exit_rate"]
