@@ -218,6 +218,14 @@ def test_html_report_names_the_sources_of_observed_values(run_folder):
             "592.4万人（2020年人口普查）") in headline
     assert "the plan prints 3.04 (= 1,848 / 607.9万, pre-census estimate)" in headline
     assert "14th FYP S&amp;T plan, indicator table" in headline
+    # the terminal's indicators without a target in a section of their own, without target columns or spending
+    other = headline.split("其他指标 other indicators (no target)", 1)[1].split("</table>", 1)[0]
+    assert "Talent inflow" in other and "Business R&amp;D expenditure" in other and "Public spending" not in other
+    assert "target (year)" not in other and "sim 2025" in other
+    summary = load_workbook(run_folder / "report.xlsx")["摘要 Summary"]
+    sections = {r[2]: r[1] for r in summary.iter_rows(min_row=2, values_only=True) if r[0] == "青海省 Qinghai Province"}
+    assert sections["研发投入强度 R&D expenditure / GDP (%)"] == "规划目标 plan targets"
+    assert sections["研发人员流入 Talent inflow (persons)"] == "其他指标 other indicators (no target)"
 
 
 def test_compare_workbook_has_the_ranking(compare_folder):

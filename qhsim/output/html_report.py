@@ -26,7 +26,7 @@ from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effe
                                  headline, ranking, target_regions)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results, lever_name, lever_text
-from qhsim.results import PROVINCE
+from qhsim.results import FISCAL_PREFIXES, PROVINCE
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
 MAX_TABLE_DESIGNS = 4  # headline tables for the first designs; the workbook has every design
@@ -70,8 +70,8 @@ def _headline_blocks(results: Results, table: pd.DataFrame, region_filter) -> li
         part = table[(table["design"] == design) & region_filter(table)]
         for section in part["section"].unique():
             rows = part[part["section"] == section]
-            if section == SECTIONS["plan"]:
-                rows = rows[rows["target"].notna() | rows["indicator"].isin(("business_rd", "hte_per_10k_enterprises"))]
+            if section == SECTIONS["other"]:  # the terminal's rows without a target; spending has its own section
+                rows = rows[~rows["indicator"].str.startswith(FISCAL_PREFIXES)]
             region = rows["region"].iloc[0]
             title = f"{region_label(region)} · {section}" + (f" · {design}" if len(results.designs) > 1 else "")
             blocks.append(_table_block(rows, title))

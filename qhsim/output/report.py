@@ -528,7 +528,8 @@ def format_table(heads: list[list[str]], body: list[list[str]], left: list[bool]
 
 def summary_columns(table: pd.DataFrame, wide: bool, sources: bool = False) -> list[str]:
     """All columns (``wide``), or the compact set: label, observed 2020, the simulated values in the target
-    years and 2035, target, gap, met and P(met). ``sources``: the observed value's source after it (the
+    years and the last year, target, gap, met and P(met); for rows none of which has a target, every milestone
+    year and no target columns. ``sources``: the observed value's source after it (the
     workbook, the HTML report and the dashboard; the terminal has no room and points to them instead)."""
     head = list(HEADERS)[:list(HEADERS).index("target")]
     sims = sim_columns(table)
@@ -536,6 +537,8 @@ def summary_columns(table: pd.DataFrame, wide: bool, sources: bool = False) -> l
                if c in table.columns and (sources or c != "observed_source")]
     if wide:
         return columns
+    if "target" in table and table["target"].isna().all():  # no target: every milestone year, no target columns
+        return [c for c in columns if c not in ("status", "target", "gap", "met", "p_met")]
     keep = {f"sim_{int(y)}" for y in table.get("target_year", pd.Series(dtype=object)).dropna()} | set(sims[-1:])
     drop = {"status", *(c for c in sims if c not in keep)}
     if "observed_2020" in table and table["observed_2020"].isna().all():

@@ -30,8 +30,8 @@ from qhsim.targets import load_targets, reference_paths_2035
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
                       "rd_personnel_per_10k", "tech_contract_turnover", "hte_count", "patents_per_10k")
 PUBLIC_COST = "public_cost_total"
-SECTIONS = {"plan": "规划目标 plan targets", "reference": "2035参考路径 2035 reference paths",
-            "own": "本地目标 own targets"}
+SECTIONS = {"plan": "规划目标 plan targets", "other": "其他指标 other indicators (no target)",
+            "reference": "2035参考路径 2035 reference paths", "own": "本地目标 own targets"}
 
 
 def target_regions() -> list[str]:
@@ -50,7 +50,10 @@ def headline(results: Results) -> pd.DataFrame:
         refs = refs[refs["target"].notna()] if "sim_2035" in refs else refs.iloc[0:0]  # only runs that reach 2035
         refs = refs.assign(label=[f"{lab} | {paths.get((k, v), '')}" for lab, k, v in
                                   zip(refs["label"], refs["indicator"], refs["target"])])
-        sections = [summary_table(wide).assign(section=SECTIONS["plan"], region=PROVINCE),
+        province = summary_table(wide).assign(region=PROVINCE)
+        targeted = province["target"].notna()
+        sections = [province[targeted].assign(section=SECTIONS["plan"]),
+                    province[~targeted].assign(section=SECTIONS["other"]),
                     refs.assign(section=SECTIONS["reference"], region=PROVINCE)]
         for region in target_regions():
             own = summary_table(wide, region)

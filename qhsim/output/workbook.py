@@ -108,7 +108,8 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
         growth = row.get("target_kind") == "growth"
         for j, column in enumerate(columns, start=1):
             if column == "unit":
-                x = "%/yr (growth)" if growth else indicators[key]["unit"]
+                # the values' unit; a growth target (and its gap) is a yearly rate
+                x = indicators[key]["unit"] + ("; 目标为年均增长率 target: %/yr" if growth else "")
             elif column == "region":
                 x = region_label(row["region"])
             elif column == "observed_source":
