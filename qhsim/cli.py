@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
                        f"{lower})")
     cmp_p.add_argument("--no-charts", action="store_true", help="skip the cost-effectiveness chart and report charts")
     executor_options(cmp_p)
-    cmp_p.set_defaults(func=cmd_compare)
+    cmp_p.set_defaults(func=cmd_compare, resumable=True)
 
     sw_p = sub.add_parser("sweep", help="run an experiment's design points x draws x seeds (experiments/*.toml) "
                           "into a resumable store")
@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw_p.add_argument("--draws", type=at_least(1), help="parameter sets from the calibrated posterior "
                       "(default: the experiment's, else the point estimate)")
     executor_options(sw_p)
-    sw_p.set_defaults(func=cmd_sweep)
+    sw_p.set_defaults(func=cmd_sweep, resumable=True)
 
     dc_p = sub.add_parser("discover", help="scenario discovery on a sweep store: PRIM boxes of lever settings "
                           "that reach a target with probability >= p")
@@ -247,14 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         return _input_error("qhsim", exc)
     except KeyboardInterrupt:
-        return _interrupted()
+        return _interrupted(args)
     except Exception as exc:  # an interrupt that a library wrapped into its own error
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, KeyboardInterrupt):
             cause = cause.__cause__ or cause.__context__
         if cause is None:
             raise
-        return _interrupted()
+        return _interrupted(args)
 
 
 class _ClosedPipeTolerant:
@@ -321,8 +321,14 @@ def run_script(main: Callable[[], object]) -> NoReturn:
     raise SystemExit(code if isinstance(code, int) else 0)
 
 
-def _interrupted() -> int:
-    print("qhsim: interrupted; finished runs are kept: run the same command again to resume", file=sys.stderr)
+def _interrupted(args: argparse.Namespace) -> int:
+    """Ctrl-C: what is kept depends on the command (``resumable``: compare, sweep and calibrate keep
+    every finished run; ``run`` writes its folder whole or not at all)."""
+    if getattr(args, "resumable", False):
+        print("qhsim: interrupted; finished runs are kept: run the same command again to resume", file=sys.stderr)
+    else:
+        print("qhsim: interrupted; nothing was written (a results folder is written whole or not at all)",
+              file=sys.stderr)
     return 130
 
 

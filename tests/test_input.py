@@ -242,3 +242,20 @@ def test_run_script_ends_bad_input_with_exit_2(capsys):
         run_script(main)
     assert ended.value.code == 2
     assert capsys.readouterr().err.strip().endswith("error: x.toml: run.scale = 7: allowed range (0, 1]")
+
+
+@pytest.mark.parametrize("command, kept", [("run", "nothing was written"), ("compare", "finished runs are kept")])
+def test_ctrl_c_says_what_is_kept(monkeypatch, capsys, command, kept):
+    """Ctrl-C: a resumable command (compare, sweep, calibrate) says its finished runs are kept; ``run``, which
+    writes its folder whole or not at all, says nothing was written (exit 130, no traceback)."""
+    from qhsim import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, f"cmd_{command}", interrupted)
+    argv = [command, str(SCENARIOS / "baseline.toml")] + ([str(SCENARIOS / "super_deduction_120.toml")]
+                                                         if command == "compare" else [])
+    assert cli.main(argv) == 130
+    err = capsys.readouterr().err
+    assert kept in err and "Traceback" not in err

@@ -113,7 +113,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                           "change that moves levels, not mechanisms (calibration/README.md)")
     cal.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
-    cal.set_defaults(func=cmd_calibrate)
+    cal.set_defaults(func=cmd_calibrate, resumable=True)
 
     sen = subparsers.add_parser(
         "sensitivity",
