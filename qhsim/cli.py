@@ -38,6 +38,7 @@ def _done(out: Path, started: float, what: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from qhsim.config import load_scenario
     from qhsim.output.folders import check_out
     from qhsim.output.report import run_draws_line, run_header, run_scale, summary_report, terminal_width
     from qhsim.output.store import write_run
@@ -46,13 +47,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     started = args.started
     ensemble = args.draws is not None or args.seeds is not None
+    scenario = load_scenario(args.scenario)  # a bad scenario is named before its results folder is checked
     out = check_out(args.out if args.out is not None else DEFAULT_OUT / Path(args.scenario).stem,
                     "ensemble" if ensemble else "run")
     if not ensemble:
-        result = run(args.scenario, seed=args.seed, scale=args.scale, end_year=args.end_year,
+        result = run(scenario, seed=args.seed, scale=args.scale, end_year=args.end_year,
                      population_seed=args.population_seed)
     else:
-        result = run_ensemble(args.scenario, draws=args.draws, seeds=args.seeds or (args.seed or 1,),
+        result = run_ensemble(scenario, draws=args.draws, seeds=args.seeds or (args.seed or 1,),
                               scale=args.scale, end_year=args.end_year, workers=args.workers,
                               executor=args.executor, scheduler=args.scheduler)
     header = run_header(result, args.lang)

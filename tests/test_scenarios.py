@@ -49,6 +49,9 @@ BAD = [
     ('extends = "baseline.toml"\n[policy.zzz]\nx = 1\n', ["policy.zzz: unknown key (allowed: tax, super_deduction, "]),
     ('extends = "baseline.toml"\n[policy.rd_reward]\nprefectures = ["atlantis"]\n', ["rd_reward.prefectures", "atlantis"]),
     ('extends = "missing.toml"\n', ["missing.toml", "not found"]),
+    ('extends = "baseline"\n', ["extends = 'baseline'", "not found", 'did you mean "baseline.toml"?']),
+    ('scenario = "baseline.toml"\n[lever.x]\npath = "policy.tax.hte_rate"\n', ["an experiment file",
+                                                                               "qhsim sweep"]),
     ('extends = "variant.toml"\n', ["cycle"]),
     ("[run\nname = 1\n", ["not valid TOML"]),
 ]

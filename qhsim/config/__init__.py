@@ -94,12 +94,18 @@ def resolve_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise InputError(f"{path}: extends: cycle {cycle}")
     raw = read_toml(path)
+    if "scenario" in raw and ("lever" in raw or "design" in raw):  # the keys of an experiment file (sweep.py)
+        raise InputError(f"{path}: an experiment file, not a scenario: run it with qhsim sweep {path}")
     base_name = raw.get("extends")
     if base_name is None:
         return raw
     if not isinstance(base_name, str):
         raise InputError(f"{path}: extends = {base_name!r}: expected a file name such as \"baseline.toml\"")
-    base = resolve_raw(path.parent / base_name, (*_chain, path))
+    base_path = path.parent / base_name
+    if not base_path.is_file():
+        hint = f" (did you mean \"{base_name}.toml\"?)" if base_path.with_name(base_path.name + ".toml").is_file() else ""
+        raise InputError(f"{path}: extends = {base_name!r}: scenario file {base_path} not found{hint}")
+    base = resolve_raw(base_path, (*_chain, path))
     return deep_merge(base, raw)
 
 
