@@ -158,6 +158,9 @@ def band_caveat(lang: str = "both") -> str:
 SMALL_PREFECTURE = 0.1  # share of the province's enterprises (geography.toml) below which a prefecture is small
 
 
+PROVINCE_NOISE_SCALE = 0.25  # below it even the province's values swing from seed to seed (measured 2026-12-05)
+
+
 def reduced_scale_note(scale: float | None, lang: str = "both") -> str | None:
     """At a scale below 1: each simulated firm stands for 1/scale firms, and the small prefectures (fewer than
     ``SMALL_PREFECTURE`` of the province's enterprises) have so few that one firm's R&D swings their values from
@@ -170,6 +173,11 @@ def reduced_scale_note(scale: float | None, lang: str = "both") -> str | None:
     en = (f"At scale {scale:g} each simulated firm stands for about {1 / scale:.3g} firms, and counts and money are "
           f"scaled up to the whole province; {', '.join(p.en for p in small)} have few firms, so their values (R&D "
           "intensity above all) swing from seed to seed: run at scale 1 for prefecture figures.")
+    if scale < PROVINCE_NOISE_SCALE:
+        zh += ("规模低于0.25时全省数值也随种子波动（2025年研发投入强度，种子1–10：规模0.1时标准差为均值的13%，0.25时9%）："
+               "请取多个种子的平均（--seeds 1,2,3）或用0.25以上的规模。")
+        en += (" Below scale 0.25 the province's figures swing too (2025 R&D intensity over seeds 1-10: sd 13% of "
+               "the mean at scale 0.1, 9% at 0.25): average several seeds (--seeds 1,2,3) or run at 0.25 or above.")
     return in_language(zh, en, lang)
 
 
