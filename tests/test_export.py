@@ -494,7 +494,9 @@ def test_html_calibration_line_names_the_point_estimate_not_only_the_best_partic
     results = tidy.load_results(run_folder)
     results.meta["calibration"] = tidy.calibration_status()
     line = next(item for item in html_report._assumptions(results) if item.startswith("校准 Calibration"))
-    # a full calibration's point is the weighted posterior median, a level refit's the carried point (--refit-levels)
-    assert re.search(r"point estimate: (weighted posterior median|the carried calibration's point); conditional fit of",
-                     line) and "-> 0." in line
-    assert "best sampled particle" in line
+    # the point estimate's own distance (the last step of calibrated.toml meta ``point``), not the best particle's,
+    # in both languages; the file named as in the repository, not by the machine's folders
+    distance = re.findall(r"-> ([0-9.]+)", results.meta["calibration"]["point"])[-1]
+    assert f"拟合距离{distance}" in line and f"distance {distance}, where 1 = every target" in line
+    assert "posterior point estimate" in line and "2.01" not in line and "particle" not in line
+    assert "from calibration/calibrated.toml (" in line

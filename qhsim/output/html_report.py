@@ -10,6 +10,7 @@ cost-effectiveness and the comparison's ``cost_effectiveness.png``), and the ass
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -185,14 +186,22 @@ def _assumptions(results: Results) -> list[str]:
     items = []
     cal = results.meta.get("calibration") or {}
     if cal.get("calibrated"):
-        # the defaults are the point estimate (its own distance is in ``point``), not the sampler's best particle
-        point = f"point estimate: {cal['point']}; " if cal.get("point") else ""
-        items.append(f"校准 Calibration: behavioural parameters from {cal.get('file')} (created {cal.get('created', '?')}; "
-                     f"{point}best sampled particle {cal.get('best_distance', float('nan')):.2f}; distance 1 = every "
-                     f"target within its tolerance on average; {cal.get('evaluations', '?')} evaluations). Fit report: "
-                     "calibration/fit_report.md.")
+        # the defaults are the posterior point estimate, not the sampler's best particle; its fitting history is in
+        # the workbook's metadata and calibration/calibrated.toml
+        created = str(cal.get("created", "?"))[:10]
+        # the point's own distance, the last of its fitting steps ("distance 0.575 -> 0.558 with 16 seeds")
+        fit = re.findall(r"-> ([0-9.]+)", str(cal.get("point", "")))
+        zh_fit = f"拟合距离{fit[-1]}（1 = 各目标平均恰在容差内）；" if fit else ""
+        en_fit = f"; distance {fit[-1]}, where 1 = every target within its tolerance on average" if fit else ""
+        items.append(f"校准 Calibration: 行为参数取自 {cal.get('file')}（{created}），为按2015–2020年观测数据拟合的后验点估计，"
+                     f"{zh_fit}拟合报告见 calibration/fit_report.md，在现行代码上的再验证见 calibration/revalidation.md。 "
+                     f"Behavioural parameters from {cal.get('file')} ({created}): the posterior point estimate fitted "
+                     f"to the 2015–2020 data (simulation-based: ABC-SMC, then a conditional fit of the level "
+                     f"parameters{en_fit}). Fit report: calibration/fit_report.md; re-validation on the current code: "
+                     "calibration/revalidation.md.")
     else:
-        items.append("校准 Calibration: none in force — the behaviour.toml defaults were used (uncalibrated).")
+        items.append("校准 Calibration: 未使用校准，采用 behaviour.toml 默认值 none in force — the behaviour.toml defaults "
+                     "were used (uncalibrated).")
     stand_ins = [indicator_label(k) for k, spec in data.load("indicators").items() if spec.get("status") != "modelled"]
     items.append("全部指标由模型机制计算 Every indicator is computed by the model's mechanisms." if not stand_ins
                  else "替代路径 Data-driven stand-ins (not modelled): " + "; ".join(stand_ins))

@@ -172,7 +172,17 @@ def calibration_status() -> dict[str, Any]:
         return {"calibrated": False, "file": "none (behaviour.toml defaults)"}
     with Path(path).open("rb") as fh:
         meta = tomllib.load(fh).get("meta", {})
-    return {"calibrated": True, "file": str(path), **{k: meta[k] for k in CALIBRATION_KEYS if k in meta}}
+    return {"calibrated": True, "file": _shown_path(Path(path)), **{k: meta[k] for k in CALIBRATION_KEYS if k in meta}}
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the repository (calibration/calibrated.toml) when it lies in it, else as it is: a
+    report names the file without the machine's folders."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def run_meta(result: RunResult, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
