@@ -188,7 +188,8 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
     assert patents[observed] == 3.12
     assert patents[source] == ("按2020年人口普查人口重算（规划印3.04） restated on the 2020 census population "
                                "(the plan prints 3.04) *")
-    assert "seed 003:L578" in summary.cell(row=i, column=source + 1).comment.text
+    comment = summary.cell(row=i, column=source + 1).comment.text
+    assert "seed 003:L578" in comment and "docs/sources/" in comment  # the citation and where to read it
     _, rd = rows["研发投入强度 R&D expenditure / GDP (%)"]
     assert rd[observed] == 0.71 and rd[source] == "十四五科技创新规划指标表 14th FYP S&T plan, indicator table"
     _, density = rows["每万家企业法人中高新技术企业数 High-tech enterprises per 10,000 enterprise legal persons (firms)"]

@@ -43,6 +43,8 @@ ID_HEADERS = {"design": "方案 design", "year": "年份 year", "region": "地�
               "median": "中位数 median", "lo": "5%", "hi": "95%", "diff": "与基准之差 difference from the base",
               "diff_lo": "差值5% difference 5%", "diff_hi": "差值95% difference 95%", "indicator": "指标 indicator"}
 PCT = "0%"
+# where a citation such as "seed 003:L573" (line 573 of planning document 003) can be read
+SOURCES_POINTER = "原文见 docs/sources/（目录见其 README.md） cited documents: docs/sources/ (index: its README.md)"
 
 
 def _sheet_name(text: str) -> str:
@@ -130,8 +132,8 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
             if column == "observed_source" and x is not None:  # the citation (and arithmetic) as a cell comment
                 source = row["observed_source"]
                 cell.alignment = WRAP
-                cell.comment = Comment("\n".join(filter(None, [source.reference, source.note()])), "qhsim",
-                                       width=420, height=160)
+                cell.comment = Comment("\n".join(filter(None, [source.reference, source.note(), SOURCES_POINTER])),
+                                       "qhsim", width=420, height=180)
     _widths(ws, [22] * several + [16, 16, 46, 10, 14, 11, 36] + [11] * (len(columns) - 7 - several))
     below = _source_notes(ws, table, len(table) + 3, columns.index("label") + 1)
     reached = base_year_notes(results.wide())  # prefecture targets the run already meets in their plan's base year
