@@ -94,7 +94,7 @@ def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np
 def compute(
     f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float,
     knowledge: dict[str, np.ndarray] | None = None, flow_firms: np.ndarray | None = None,
-    hte_granted_until: int | None = None, rd_before: np.ndarray | None = None,
+    hte_granted_until: int | None = None, rd_before: np.ndarray | None = None, initial: bool = False,
 ) -> list[dict[str, float | int | str]]:
     """One row per region (province first, then prefectures in geography.toml order).
 
@@ -105,6 +105,8 @@ def compute(
     certificate runs to it were certified this year); None (the initial state) leaves the count unknown.
     ``rd_before``: ``rd_performers`` of the year before; the R&D exit rate is the share of those alive this year
     that no longer do R&D (None, the initial state: unknown).
+    ``initial``: the initial state (end-2015), with no simulated year behind it: its yearly flows (``flow = true`` in
+    indicators.toml) are NaN.
     """
     prefs = data.prefectures()
     k = len(prefs)
@@ -197,6 +199,10 @@ def compute(
         columns.setdefault(name, values)
     for name in NOT_YET_MODELLED:
         columns.setdefault(name, np.full(k + 1, np.nan))
+    if initial:
+        for name, spec in data.load("indicators").items():
+            if spec.get("flow"):
+                columns[name] = np.full(k + 1, np.nan)
 
     regions = (PROVINCE, *data.prefecture_ids())
     return [

@@ -76,7 +76,7 @@ class QinghaiModel(mesa.Model):
         zero = np.zeros(n)
         self.rows = indicators.compute(
             self.firms, self.year, self._macro_now(), YearFlows(*(zero,) * 7, np.full(n, np.nan)), self.scale,
-            self.knowledge.columns,
+            self.knowledge.columns, initial=True,
         )
 
     def _macro_now(self) -> dict[str, float]:

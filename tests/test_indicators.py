@@ -185,3 +185,15 @@ def test_given_flow_firms_give_the_same_rows():
     assert pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0, flow_firms=given)).equals(want)  # NaN where NaN
     missing = pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0, flow_firms=np.array([0, 2, 4, 5])))
     assert not missing.equals(want)
+
+
+def test_the_initial_state_has_no_yearly_flows():
+    """End-2015 has no simulated year behind it: its flows (spending, tax expenditure, talent moves: ``flow = true``
+    in indicators.toml) are missing, not 0; its stocks are there."""
+    flows_ = [k for k, spec in data.load("indicators").items() if spec.get("flow")]
+    assert {"spend_ex_ante_grants", "tax_expenditure_super_deduction", "talent_inflow"} <= set(flows_)
+    first = {r["region"]: r for r in compute(make_firms(*FIRMS), YEAR, MACRO, flows(len(FIRMS), GRANTS), 1.0,
+                                             initial=True)}
+    later = rows()
+    assert all(math.isnan(first[PROVINCE][k]) for k in flows_ if k in first[PROVINCE])
+    assert later[PROVINCE]["spend_ex_ante_grants"] > 0 and first[PROVINCE]["hte_count"] == later[PROVINCE]["hte_count"]
