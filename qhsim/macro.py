@@ -55,9 +55,10 @@ def wage_index(macro: dict[str, dict[int, float]], year: int) -> float:
 
 
 def cost_per_fte(macro: dict[str, dict[int, float]], year: int, b) -> float:
-    """万元 per full-time R&D person in firms in ``year``: behaviour.toml ``rd_cost_per_fte`` (the 2020 value) x the
-    wage index, and before 2020 lower by ``rd_cost_catchup`` a year (Qinghai's R&D cost per FTE caught up with the
-    nation's faster than its wages grew; from 2020 on it moves with them). The one cost behind firms' R&D staff, the
-    HTE S&T-staff criterion and the talent system's staff targets; institutions pay ``public_cost_ratio`` times it."""
+    """万元 per R&D person (head count) in firms in ``year``: behaviour.toml ``rd_cost_per_fte`` (the 2020 value) x the
+    wage index, and before 2020 lower by ``rd_cost_catchup`` a year (Qinghai's R&D cost per person caught up with the
+    nation's faster than its wages grew; from 2020 on it moves with them). The yearbook's cost per full-time
+    equivalent is ``headcount_per_fte`` (talent.toml) times it. The one cost behind firms' R&D staff, the HTE S&T-staff
+    criterion and the talent system's staff targets; institutions pay ``public_cost_ratio`` times it."""
     catchup = (1.0 + b.rd_cost_catchup) ** (min(year, WAGE_REFERENCE_YEAR) - WAGE_REFERENCE_YEAR)
     return b.rd_cost_per_fte * wage_index(macro, year) * catchup

@@ -1,6 +1,6 @@
 """The Qinghai innovation-system model 青海区域创新体系模型: a ``mesa.Model`` stepping one year at a time.
 
-Yearly schedule (MODEL.md §4; docs/ODD.md §3):
+Yearly schedule (docs/ODD.md §3; the numbers are the process steps of the domain brief, docs/sources/MODEL.md §4):
  1. policy update: the scenario's schedules evaluated at the year;
  11. macro closure: GDP, population, employment, enterprise count;
  9. firm growth, exit and entry;

@@ -233,5 +233,6 @@ def three_year_ratio(f: FirmPopulation) -> np.ndarray:
 
 
 def revenue_growth_3y(f: FirmPopulation) -> np.ndarray:
-    """Average yearly revenue growth over the last two years."""
+    """Average yearly revenue growth over the three years' revenues (this year's against two years before: two
+    yearly steps), the little giants' "3-year average growth" (behaviour.toml ``giant_min_growth``)."""
     return np.sqrt(f.revenue / f.rev_l2) - 1.0

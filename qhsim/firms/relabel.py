@@ -1,4 +1,4 @@
-"""Relabelling 研发费用重新归类: reported versus real R&D (docs/ODD.md §7.3.1).
+"""Relabelling 研发费用重新归类: reported versus real R&D (docs/ODD.md §7.4.1).
 
 A firm can report as R&D some spending that is not R&D (reclassified expenses). Reporting pays in two ways:
 each relabelled yuan earns the super-deduction (a tax saving of tau x d per yuan), and relabelling can lift the

@@ -1,7 +1,8 @@
 """The enterprise population 企业群体 as a structure of arrays.
 
-One row per enterprise legal person; every rule is a numpy kernel over whole columns (MODEL.md §7).
-Dead firms are compacted away at the end of each year; ``uid`` identifies a firm for life.
+One row per enterprise legal person; every rule is a numpy kernel over whole columns (docs/sources/MODEL.md §7).
+Exiting firms are removed within the year, after growth and before the R&D decisions (``QinghaiModel.step``);
+``uid`` identifies a firm for life.
 ``population[i]`` gives a read-only per-firm view for inspection and the dashboard.
 """
 

@@ -2,13 +2,13 @@
 platforms, start-ups and science literacy, stepped once a year after firms' R&D is realised.
 
 ``KnowledgeSystem(model)`` is built in ``QinghaiModel.__init__`` after the firm population; ``step(year, policy,
-firms, macro)`` runs the year and returns the indicator columns it produces, one array per column with the
+firms, macro, vouchers)`` runs the year and returns the indicator columns it produces, one array per column with the
 province first and then the prefectures in geography.toml order, at full scale (money and counts divided by the
 run's scale). Yearly order (docs/ODD.md §3):
 
   align with the firm population (exits, entrants) -> technology market (feeds buyers' knowledge and institutions'
   contract income) -> institutions' budgets and R&D -> staff targets -> talent market and programmes ->
-  institutions' knowledge -> patents -> platforms, spillovers, incubated start-ups and spin-offs -> literacy ->
+  platforms, spillovers, incubated start-ups and spin-offs -> institutions' knowledge -> patents -> literacy ->
   fiscal ledger and indicators.
 
 Firms enter with their real R&D (``FirmPopulation.rd_real``): staff, patents, contract demand, platform hosting
