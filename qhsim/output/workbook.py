@@ -27,7 +27,7 @@ from qhsim.output.numbers import excel_format
 from qhsim.output.observed import ObservedSource
 from qhsim.output.report import (HEADERS, band_caveat, base_year_notes, column_header, indicator_label, observed_mark,
                                  persistence_note, prefecture_anchor_note, reduced_scale_note, region_label, sim_columns,
-                                 source_notes)
+                                 source_notes, wrap)
 from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, PUBLIC_COST, by_year, cost_effectiveness,
                                  cost_effectiveness_note, fiscal, headline, ranking)
 from qhsim.output.folders import atomic_file
@@ -43,6 +43,7 @@ ID_HEADERS = {"design": "方案 design", "year": "年份 year", "region": "地�
               "median": "中位数 median", "lo": "5%", "hi": "95%", "diff": "与基准之差 difference from the base",
               "diff_lo": "差值5% difference 5%", "diff_hi": "差值95% difference 95%", "indicator": "指标 indicator"}
 PCT = "0%"
+NOTE_COLUMNS = 8  # a note below a table spans this many columns
 # where a citation such as "seed 003:L573" (line 573 of planning document 003) can be read
 SOURCES_POINTER = "原文见 docs/sources/（目录见其 README.md） cited documents: docs/sources/ (index: its README.md)"
 
@@ -135,25 +136,36 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
                 cell.comment = Comment("\n".join(filter(None, [source.reference, source.note(), SOURCES_POINTER])),
                                        "qhsim", width=420, height=180)
     _widths(ws, [22] * several + [16, 16, 46, 10, 14, 11, 36] + [11] * (len(columns) - 7 - several))
-    below = _source_notes(ws, table, len(table) + 3, columns.index("label") + 1)
+    col = columns.index("label") + 1
+    below = _source_notes(ws, table, len(table) + 3, col)
     reached = base_year_notes(results.wide())  # prefecture targets the run already meets in their plan's base year
     for i, note in enumerate(reached):
         if i == 0:
             below += 2
-            ws.cell(row=below, column=columns.index("label") + 1, value="注：模型在规划基年已达到的市州目标 "
+            ws.cell(row=below, column=col, value="注：模型在规划基年已达到的市州目标 "
                     "Prefecture targets the model already meets in their plan's base year").font = BOLD
-        below += 1
-        ws.cell(row=below, column=columns.index("label") + 1, value=note)
+        below = _note(ws, below + 1, col, note)
     if "p_met" in table:  # an ensemble: what its bands and P(met) leave out
-        below += 1
-        ws.cell(row=below, column=columns.index("label") + 1, value=band_caveat()).font = BOLD
+        below = _note(ws, below + 1, col, band_caveat(), bold=True)
     if (note := persistence_note()) is not None:  # what the long-run projections rest on
-        ws.cell(row=below + 2, column=columns.index("label") + 1,
-                value="注：长期预测所依赖的假设 What the long-run projections rest on").font = BOLD
-        ws.cell(row=below + 3, column=columns.index("label") + 1, value=note)
-        below += 3
+        ws.cell(row=below + 2, column=col, value="注：长期预测所依赖的假设 What the long-run projections rest on").font = BOLD
+        below = _note(ws, below + 3, col, note)
     if (note := reduced_scale_note(results.meta.get("scale"))) is not None:  # small prefectures swing below scale 1
-        ws.cell(row=below + 2, column=columns.index("label") + 1, value=note).font = BOLD
+        _note(ws, below + 2, col, note, bold=True)
+
+
+def _note(ws: Worksheet, row: int, column: int, text: str, bold: bool = False) -> int:
+    """Write a note below a table in one cell merged across ``NOTE_COLUMNS`` columns from ``column``, wrapped, its row
+    as high as its lines (a long note in an unwrapped cell runs far off the screen); return its row."""
+    last = column + NOTE_COLUMNS - 1
+    ws.merge_cells(start_row=row, start_column=column, end_row=row, end_column=last)
+    cell = ws.cell(row=row, column=column, value=text)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    if bold:
+        cell.font = BOLD
+    width = sum(ws.column_dimensions[get_column_letter(j)].width or 10 for j in range(column, last + 1))
+    ws.row_dimensions[row].height = 15 * len(wrap(text, max(int(width * 0.9), 20)))
+    return row
 
 
 def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -> int:
@@ -165,9 +177,10 @@ def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -
         return start - 1
     ws.cell(row=start, column=column, value="注：2020实际值说明（*重算值，†口径与模型不同） Notes on observed 2020 "
             "values (* restated, † on another definition than the model's)").font = BOLD
-    for i, note in enumerate(notes, start=start + 1):
-        ws.cell(row=i, column=column, value=note)
-    return start + len(notes)
+    row = start
+    for note in notes:
+        row = _note(ws, row + 1, column, note)
+    return row
 
 
 def _ranking_sheet(wb: Workbook, results: Results) -> None:
@@ -210,8 +223,8 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
                 cell.number_format = "0%"
             elif column not in ("design", "rank"):
                 cell.number_format = "#,##0.00"
-    ws.cell(row=len(table) + 3, column=1, value=cost_effectiveness_note(results, table))
     _widths(ws, [26] + [14] * (len(columns) - 1))
+    _note(ws, len(table) + 3, 1, cost_effectiveness_note(results, table))
 
 
 def metadata_rows(results: Results) -> list[tuple[str, Any]]:
