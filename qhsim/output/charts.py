@@ -67,6 +67,7 @@ LEGEND = {
     "observed": "实际值 observed",
     "other": "观测值口径不同 observed on another definition",
     "target": "规划目标 plan target",
+    "growth": "规划增长目标路径 plan growth target (path)",
     "evidence": "实证范围 evidence range",
 }
 
@@ -137,13 +138,16 @@ def _plot_targets(ax, key: str, targets: pd.DataFrame, median: pd.Series) -> Non
             start = median.get(t.base_year, np.nan)
             if start > 0:
                 years, path = _geometric(start, start * (1 + t.value) ** (t.year - t.base_year), t.base_year, t.year)
-                label = f"{LEGEND['target']} +{100 * t.value:.0f}%/yr {t.base_year}–{t.year}"
+                label = f"{LEGEND['growth']} +{100 * t.value:.0f}%/yr {t.base_year}–{t.year}"
                 ax.plot(years, path, ":", lw=1.5, color=COLORS["target"], label=label)
         else:
             text = f"{'≥' if t.kind == 'min_level' else ''}{format_value(t.value, key)} ({t.year})"
             ax.plot([t.year], [t.value], "*", ms=11, color=COLORS["target"], label=f"{LEGEND['target']} {text}")
-            ax.annotate(text, (t.year, t.value), textcoords="offset points", xytext=(7, 3), fontsize=7,
-                        color=COLORS["target"])
+            # the label, to the right of the star, on the side away from the simulated line over the years it spans
+            ahead = median.reindex(range(t.year, t.year + 4)).mean()
+            below = ahead > t.value
+            ax.annotate(text, (t.year, t.value), textcoords="offset points", xytext=(7, -4 if below else 3),
+                        va="top" if below else "baseline", fontsize=7, color=COLORS["target"])
 
 
 def _plot_references(ax, references: pd.DataFrame, key: str) -> None:
@@ -304,6 +308,7 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
             for h, lab in zip(*ax.get_legend_handles_labels()):
                 generic = lab.split(" ≥")[0].split(" (")[0] if lab.startswith(LEGEND["target"]) else lab
                 generic = LEGEND["target"] if generic.startswith(LEGEND["target"]) else generic
+                generic = LEGEND["growth"] if generic.startswith(LEGEND["growth"]) else generic
                 generic = LEGEND["observed"] if generic.startswith(LEGEND["observed"]) else generic
                 handles.setdefault(generic, h)
                 labels.setdefault(generic, generic)
