@@ -44,11 +44,12 @@ def browser():
 
 @pytest.fixture
 def dash(browser, server):
-    """``dash()`` opens one more browser session on the dashboard (closed after the test)."""
+    """``dash()`` opens one more browser session on the dashboard (closed after the test); ``dash(width=1366,
+    height=768)`` in a window of that size."""
     pages = []
 
-    def open_page() -> driver.DashboardPage:
-        pages.append(driver.DashboardPage(browser, server, ARTEFACTS))
+    def open_page(**size) -> driver.DashboardPage:
+        pages.append(driver.DashboardPage(browser, server, ARTEFACTS, **size))
         return pages[-1]
 
     yield open_page

@@ -22,9 +22,14 @@ def test_page_load_and_baseline_run(dash):
     d = dash()
     d.screenshot("01_load")
     assert d.page.locator(".qh-headline-empty").is_visible()
+    assert d.field("随机种子").input_value() == "20151231"  # the scenario's [run] seed, as qhsim run uses
     d.set_field("规模（模拟企业比例）", SCALE)
     d.run()
     assert 0.3 < d.headline(2025) < 2.0
+    # formatted by the indicator's unit as in the tables: 0.86, target 1.00%
+    assert re.fullmatch(r"\d\.\d\d", d.page.locator(".qh-headline-2025").inner_text().strip())
+    assert "目标 1.00%" in d.page.locator(".qh-headline-card").inner_text()
+    assert d.run_id().startswith("baseline · ")
     assert len(d.chart_pixels()) > 10_000
     d.screenshot("02_indicators")
     # the target table as an analyst reads it: no index column, the package's labels, numbers formatted
@@ -63,10 +68,20 @@ def test_lever_change_raises_rd_intensity(dash, tmp_path):
     d.screenshot("03_levers")
     with d.page.expect_download(timeout=30_000) as info:
         d.page.get_by_role("button", name="Save as scenario TOML").click()
+    assert info.value.suggested_filename == "baseline_2_changes.toml"  # named after the changed run
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
-    assert load_scenario(saved).policy.super_deduction.manufacturing.at(2026) == 3.0
+    loaded = load_scenario(saved)
+    assert loaded.policy.super_deduction.manufacturing.at(2026) == 3.0
+    assert (loaded.run.seed, loaded.run.scale, loaded.run.name) == (20151231, SCALE, "baseline + 2 changes")
+    # the results shown are the old levers' until Run: every result page says so
+    assert d.page.locator(".qh-headline-stale").count() == 1
+    d.goto("indicators")
+    assert "press Run" in d.page.locator(".qh-stale").inner_text()
     d.run()
+    d.page.locator(".qh-stale").wait_for(state="detached", timeout=10_000)
+    assert d.page.locator(".qh-headline-stale").count() == 0
+    assert d.run_id().startswith("baseline + 2 changes · ")
     after = d.headline(2035)
     assert after > before, (before, after)
     d.goto("indicators")
@@ -162,7 +177,7 @@ def test_export_downloads_xlsx_csv_png_html(dash, tmp_path):
 
 
 def test_ensemble_shows_band_and_target_probability(dash):
-    d = dash()
+    d = dash(width=1366, height=768)  # a common office laptop
     d.english()
     d.page.locator(".qh-ensemble").click()
     d.field("Seeds (comma-separated)").wait_for()
@@ -177,7 +192,16 @@ def test_ensemble_shows_band_and_target_probability(dash):
     assert "understate the uncertainty" in d.page.locator(".qh-band-hint").inner_text()
     d.goto("indicators")
     assert d.page.locator(".qh-band-caveat").inner_text() == band_caveat("en")  # what the band leaves out
-    d.screenshot("ensemble_indicators")
+    d.screenshot("ensemble_indicators_1366")
+    for lang, last_header in (("en", "P(met)"), ("zh", "达标概率")):  # the whole target table fits at 1366 px
+        if lang == "zh":
+            d.page.locator(".qh-lang").click()
+            d.page.locator(".qh-targets-province th", has_text="达标概率").wait_for(timeout=10_000)
+        last = d.page.locator(".qh-targets-province th").last
+        assert last_header in last.inner_text()
+        box = last.bounding_box()
+        assert box["x"] + box["width"] <= 1366, (lang, box)
+    d.screenshot("ensemble_indicators_zh_1366")
     assert d.errors == []
 
 
@@ -211,6 +235,8 @@ def test_compare_two_designs(dash):
     assert d.page.get_by_text("Ranking (by total R&D").count() == 1
     # a single run per design (the run settings' single-run mode): the ranking says chance may have set its order
     assert "Ranked on one run per design" in d.page.locator(".qh-ranking-caveat").text_content()
+    assert d.page.get_by_role("button", name="Data (CSV): changes").count() == 1
+    assert "Change of R&D expenditure / GDP (%) against the baseline" in d.page.locator(".qh-view-compare").inner_text()
     assert d.errors == []
 
 
@@ -247,6 +273,19 @@ values = [1.0, 3.0]
     d.screenshot("experiments")
     text = d.page.locator(".qh-prim").text_content()
     assert "PRIM" in text and "design points" in text
+    # levers by their labels and units, numbers with thousands separators
+    points = d.page.locator(".qh-prim-points").inner_text()
+    assert "Ex-ante grant budget (万元/yr)" in points and "60,000" in points and "grant_budget" not in points
+    assert "sweep" in d.page.locator(".qh-store").inner_text()
+    # a threshold typed for one indicator does not carry over to another
+    d.set_field("threshold (%)", 1.2)
+    d.page.locator(".qh-indicator").click()
+    d.page.get_by_role("option", name="High-tech enterprises (firms)").click()
+    d.field("threshold (firms)").wait_for(timeout=10_000)
+    assert d.field("threshold (firms)").input_value() != "1.2"
+    d.page.locator(".qh-lang").click()
+    d.page.locator(".qh-store", has_text="参数扫描").wait_for(timeout=10_000)
+    assert "事前立项资助年度预算 (万元/年)" in d.page.locator(".qh-prim-points").inner_text()
     assert d.errors == []
 
 
@@ -271,4 +310,37 @@ def test_cancel_stops_a_run(dash):
     d.page.locator(".qh-cancel").click()
     d.page.get_by_text("Cancelled", exact=True).wait_for(timeout=30_000)
     assert d.run_id() == ""  # nothing was shown from the cancelled run
+    assert d.errors == []
+
+
+def test_bad_input_is_refused_in_the_page_s_language_and_the_session_survives(dash):
+    """A seed below 0, a lever out of range, a change year outside the run and a design name already taken: each
+    refused with a one-line message naming it and its allowed range (in the page's language), the field marked,
+    the old value still in use; no traceback replaces the page."""
+    d = dash()
+    d.set_field("随机种子", -5)
+    assert d.page.locator(".qh-message").inner_text().startswith("随机种子 = -5：允许范围 [0,")
+    d.page.locator(".qh-run").click()  # runs with the seed still in use: the page stays
+    d.page.locator(".qh-progress").wait_for(timeout=30_000)
+    d.page.locator(".qh-cancel").click()
+    d.goto("levers")
+    d.set_field("一般企业加计扣除比例 (占研发费用比例)", 5)
+    assert d.page.locator(".qh-message").inner_text() == "一般企业加计扣除比例 = 5.0：允许范围 [0, 3]"
+    assert "未采用，仍使用 1.0" in d.page.locator(".qh-lever .error--text").first.inner_text()
+    assert d.page.locator(".qh-changes").inner_text().endswith(": 0")
+    d.english()
+    assert d.page.locator(".qh-message").inner_text() == "Super-deduction, general firms = 5.0: allowed [0, 3]"
+    d.set_field("Super-deduction, general firms (share of R&D)", 2.0, changes=1)
+    d.page.locator(".qh-message").wait_for(state="detached", timeout=10_000)
+    d.field("from year").fill("2040")
+    d.field("from year").press("Enter")
+    d.page.locator(".qh-message", has_text="from year = 2040: allowed 2016–2035").wait_for(timeout=10_000)
+    d.goto("compare")
+    for _ in range(2):
+        d.set_field("Design name", "same")
+        d.page.locator(".qh-add-design").click()
+    d.page.locator(".qh-message", has_text="Design name 'same' is already taken").wait_for(timeout=10_000)
+    assert d.page.locator(".qh-design-count").inner_text().endswith(": 1")
+    d.screenshot("bad_input")
+    assert d.page.locator(".qh-run").is_visible() and "Traceback" not in d.page.locator("body").inner_text()
     assert d.errors == []

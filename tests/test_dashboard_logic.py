@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from qhsim.config import load_scenario
+from qhsim.dashboard import i18n
 from qhsim.dashboard import levers as lv
 from qhsim.dashboard.runs import RunCache, RunRequest, execute
 from qhsim.dashboard.state import Session, parse_seeds
@@ -40,11 +41,117 @@ def test_setting_the_base_value_removes_the_change():
     assert s.with_lever("policy.ex_ante_grants.budget", 15000).changes == ()
 
 
-def test_out_of_range_lever_names_path_and_range():
-    with pytest.raises(InputError, match=r"policy.super_deduction.general = 5.0: allowed \[0, 3\]"):
+def test_out_of_range_lever_names_its_label_and_range_in_both_languages():
+    with pytest.raises(i18n.Bilingual) as info:
         Session.start("baseline.toml").with_lever("policy.super_deduction.general", 5.0)
-    with pytest.raises(InputError, match="selection"):
+    assert info.value.pair == ("一般企业加计扣除比例 = 5.0：允许范围 [0, 3]", "Super-deduction, general firms = 5.0: allowed [0, 3]")
+    with pytest.raises(InputError, match="lottery"):  # a choice lists its options
         Session.start("baseline.toml").with_lever("policy.ex_ante_grants.selection", "bribery")
+
+
+def test_a_change_year_outside_the_run_is_refused():
+    s = Session.start("baseline.toml")
+    assert s.change_years == (2016, 2035)
+    for year in (1990, 2015, 2040):
+        with pytest.raises(i18n.Bilingual) as info:
+            s.with_lever("policy.super_deduction.general", 1.5, year)
+        assert info.value.pair[1] == f"Super-deduction, general firms · from year = {year}: allowed 2016–2035"
+        assert "起始年份" in info.value.pair[0]
+    assert s.with_lever("policy.super_deduction.general", 1.5, 2035).change("policy.super_deduction.general").from_year == 2035
+
+
+def test_run_settings_are_checked_against_their_range():
+    s = Session.start("baseline.toml")
+    with pytest.raises(i18n.Bilingual) as info:
+        s.with_run(seed=-5)
+    assert info.value.pair[1].startswith("Seed = -5: allowed [0, 9,223,372,036,854,775,807]")
+    assert info.value.pair[0].startswith("随机种子 = -5：允许范围")
+    for bad in ({"scale": 0}, {"scale": 1.5}, {"seed": 1.5}, {"draws": -1}):
+        with pytest.raises(i18n.Bilingual):
+            s.with_run(**bad)
+    assert s.with_run(seed=0, scale=0.5).seed == 0
+
+
+def test_the_default_run_is_the_scenario_file_s_run():
+    """Seed and scale from the file's [run], so the dashboard's baseline is ``qhsim run scenarios/baseline.toml``;
+    a saved file holds the seed and scale the dashboard ran."""
+    s = Session.start("baseline.toml")
+    assert (s.seed, s.scale) == (20151231, 1.0) == (s.base.run.seed, s.base.run.scale)
+    saved = lv.scenario_raw(SCENARIOS / "baseline.toml", SCENARIOS)
+    import tomllib
+
+    text = s.with_run(seed=7, scale=0.5).with_lever("policy.vouchers.budget", 2000).toml("")
+    run = tomllib.loads(text)["run"]
+    assert (run["seed"], run["scale"], run["name"]) == (7, 0.5, "baseline + 1 change")
+    (line,) = lv.describe([lv.Change("policy.vouchers.budget", 2000.0, 2026)])
+    assert run["description"].endswith(f"lever changes: {line}") and line.endswith("= 2,000 from 2026")
+    assert saved["run"]["seed"] == 20151231
+
+
+def test_a_changed_run_is_named_and_described_by_its_changes():
+    s = Session.start("baseline.toml")
+    assert s.scenario.run.name == "baseline"
+    two = s.with_lever("policy.super_deduction.general", 2.0).with_lever("policy.super_deduction.manufacturing", 2.0)
+    run = two.scenario.run
+    assert run.name == "baseline + 2 changes"
+    assert "杠杆修改：一般企业加计扣除比例 = 2 自2026年起" in run.description
+    assert "lever changes: Super-deduction, general firms = 2 from 2026; Super-deduction, manufacturing = 2 from 2026" \
+        in run.description
+    assert two.request().key() != s.request().key()
+
+
+def test_a_cached_run_takes_the_name_of_the_request_that_reuses_it():
+    from qhsim.dashboard.runs import named
+
+    s = Session.start("baseline.toml")
+    sc = s.base.model_copy(update={"run": s.base.run.model_copy(update={"end_year": 2017})})
+    cache = RunCache()
+    first = execute(RunRequest(sc, scale=0.02), cache=cache)
+    other = sc.model_copy(update={"run": sc.run.model_copy(update={"name": "super_deduction_120 + 1 change",
+                                                                   "description": "d"})})
+    again = execute(RunRequest(other, scale=0.02), cache=cache)
+    assert again.key == first.key and again.result.indicators is first.result.indicators
+    assert again.request.scenario.run.name == again.result.scenario_name == "super_deduction_120 + 1 change"
+    assert again.result.scenario["run"]["description"] == "d"
+    assert first.result.scenario_name == "baseline"  # the cached run itself is untouched
+    assert named(first, first.request) is first
+
+
+def test_design_names_are_unique_and_differ_from_the_base():
+    s = Session.start("baseline.toml").with_lever("policy.vouchers.budget", 2000)
+    one = s.add_design("vouchers")
+    for name in ("vouchers", " vouchers ", "baseline"):
+        with pytest.raises(i18n.Bilingual) as info:
+            one.add_design(name)
+        assert "already taken" in info.value.pair[1] and "已被使用" in info.value.pair[0]
+    assert [d.name for d in one.add_design("", "zh").add_design("", "en").designs] == ["vouchers", "方案2", "design 3"]
+
+
+def test_switching_scenario_keeps_the_designs_that_still_apply():
+    s = (Session.start("baseline.toml").with_run(draws=2, seeds=(4, 5))
+         .with_lever("policy.vouchers.budget", 2000).add_design("vouchers").add_design("super_deduction_120"))
+    new, note = s.switch("super_deduction_120.toml")
+    assert new.base_name == "super_deduction_120.toml" and new.changes == ()
+    assert [d.name for d in new.designs] == ["vouchers"]  # the other one is now the base's name
+    assert (new.draws, new.seeds, new.seed) == (2, (4, 5), new.base.run.seed)
+    assert "kept 1 designs" in note[1] and "super_deduction_120" in note[1] and "lever changes cleared (1)" in note[1]
+    assert "保留1个方案" in note[0]
+    assert Session.start("baseline.toml").switch("vouchers_expanded.toml")[1] is None  # nothing kept or lost
+
+
+def test_a_file_that_cannot_be_opened_says_so_in_both_languages(tmp_path):
+    with pytest.raises(i18n.Bilingual) as info:
+        Session.start(tmp_path / "missing.toml")
+    assert info.value.pair[0].startswith("无法打开情景文件：") and info.value.pair[1].startswith("Cannot open the scenario file: ")
+
+
+def test_number_field_reads_numbers_and_says_why_not_in_both_languages():
+    from qhsim.dashboard.widgets import parse
+
+    assert parse("1,5", integer=False) == 1.5 and parse(" 60，000 ", integer=True) == 60000
+    assert parse("20151231", integer=True) == 20151231
+    assert parse("abc", integer=False) == ("请输入数字", "enter a number")
+    assert parse("2026.5", integer=True) == ("请输入整数", "enter a whole number")
 
 
 def test_saved_scenario_round_trips_and_runs(tmp_path):
@@ -77,16 +184,17 @@ def test_uploaded_file_extends_a_shipped_scenario():
 
 
 def test_seeds_text():
-    assert parse_seeds("1, 2,3") == (1, 2, 3)
-    with pytest.raises(InputError, match="comma-separated"):
-        parse_seeds("1;2")
+    assert parse_seeds("1, 2,3") == (1, 2, 3) == parse_seeds("1，2，3")
+    for bad in ("1;2", "-1", ""):
+        with pytest.raises(i18n.Bilingual, match="1,2,3"):
+            parse_seeds(bad)
 
 
 def test_run_key_ignores_the_name_but_not_levers_or_settings():
     s = Session.start("baseline.toml").with_run(scale=0.02)
     key = s.request().key()
-    named = lv.build_scenario(s.base_raw, [], name="other")
-    assert RunRequest(named, scale=0.02).key() == key
+    named = lv.build_scenario(s.base_raw, [], {"name": "other"})
+    assert RunRequest(named, scale=0.02, seed=s.seed).key() == key
     assert s.with_run(seed=2).request().key() != key
     assert s.with_lever("policy.vouchers.budget", 2000).request().key() != key
     assert s.with_run(draws=2).request().key() != key

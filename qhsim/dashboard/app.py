@@ -19,8 +19,10 @@ from qhsim.dashboard.figures import headline
 from qhsim.dashboard.pages import PAGES
 from qhsim.dashboard.runs import Cancelled, DashboardRun, execute
 from qhsim.dashboard.state import Session, max_draws, parse_seeds, shipped_scenarios
+from qhsim.dashboard.widgets import NumberInput
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
+from qhsim.output.numbers import format_value
 from qhsim.output.report import n_draws
 
 # the ensemble's default parameter sets: 9 of the shipped 120 (8 level samples around each of 15 re-fitted draws)
@@ -31,9 +33,10 @@ lang = solara.reactive("zh")
 session = solara.reactive(None)  # Session, created on first render of each browser session
 shown = solara.reactive(None)  # (DashboardRun, came from the cache) of this session's last run
 page = solara.reactive("indicators")
-message = solara.reactive("")
+message = solara.reactive(None)  # (Chinese, English) of the last input error, shown until the next successful action
+notice = solara.reactive(None)  # (Chinese, English) of what switching the starting scenario kept or removed
 auto_run = solara.reactive(False)  # run as soon as a lever or a run setting changes
-KEY_LEVERS = ("policy.super_deduction.general", "policy.super_deduction.manufacturing")  # also in the left panel  # last input error, shown until the next successful action
+KEY_LEVERS = ("policy.super_deduction.general", "policy.super_deduction.manufacturing")  # also in the left panel
 
 
 def _session() -> Session:
@@ -42,13 +45,26 @@ def _session() -> Session:
     return session.value
 
 
-def edit(fn) -> None:
-    """Apply ``fn(session) -> session``; an input error is shown instead of raised."""
+def edit(fn) -> tuple[str, str] | None:
+    """Apply ``fn(session) -> session``; an input error is shown instead of raised, and returned as (Chinese,
+    English) for the field that caused it (None when the edit was taken)."""
+    notice.value = None  # the last switch's note, until the next edit
     try:
         session.value = fn(_session())
-        message.value = ""
     except InputError as exc:
-        message.value = str(exc)
+        message.value = (i18n.message(exc, "zh"), i18n.message(exc, "en"))
+        return message.value
+    message.value = None
+    return None
+
+
+def switch(name: str) -> None:
+    """Start from another shipped scenario, keeping the run type and the designs that still apply (``Session.switch``)."""
+    def start(s: Session) -> Session:
+        new, notice.value = s.switch(name)
+        return new
+
+    edit(start)
 
 
 @solara.component
@@ -61,8 +77,7 @@ def LanguageToggle():
 def RunPanel(ctx):
     s, L, task = ctx.session, ctx.lang, ctx.task
     solara.Select(i18n.text("start_from", L), values=shipped_scenarios(), value=s.base_name
-                  if s.base_name in shipped_scenarios() else None,
-                  on_value=lambda name: edit(lambda _: Session.start(name)))
+                  if s.base_name in shipped_scenarios() else None, on_value=switch)
     mode = "ensemble" if s.draws else "single"
     # the scale stays as set (1 by default) in either mode: scale 0.25 is not faithful to scale 1 (the HTE count
     # 12-17% lower, docs/ODD.md "Precision")
@@ -70,19 +85,17 @@ def RunPanel(ctx):
             lambda x: x.with_run(draws=0 if m == "single" else min(ENSEMBLE_DRAWS, max_draws())))):
         solara.Button(i18n.text("single", L), value="single", text=True, classes=["qh-single"])
         solara.Button(i18n.text("ensemble", L), value="ensemble", text=True, classes=["qh-ensemble"])
-    solara.InputFloat(i18n.text("scale", L), value=s.scale,
-                      on_value=lambda v: edit(lambda x: x.with_run(scale=_scale(v))))
+    NumberInput(i18n.text("scale", L), s.scale, lambda v: edit(lambda x: x.with_run(scale=v)), L)
     if s.draws:
         with solara.Column(gap="0px").key("ensemble-settings"):
             solara.Text(i18n.text("ensemble_help", L), style={"font-size": "12px", "color": "#555"})
-            solara.InputInt(i18n.text("draws", L), value=s.draws,
-                            on_value=lambda v: edit(lambda x: x.with_run(draws=max(1, min(int(v or 1), max_draws())))))
+            NumberInput(i18n.text("draws", L), s.draws, integer=True, lang=L,
+                        on_value=lambda v: edit(lambda x: x.with_run(draws=max(1, min(v, max_draws())))))
             solara.InputText(i18n.text("seeds", L), value=",".join(map(str, s.seeds)),
                              on_value=lambda t: edit(lambda x: x.with_run(seeds=parse_seeds(t))))
     else:
         with solara.Column(gap="0px").key("single-settings"):
-            solara.InputInt(i18n.text("seed", L), value=s.seed,
-                            on_value=lambda v: edit(lambda x: x.with_run(seed=int(v or 0))))
+            NumberInput(i18n.text("seed", L), s.seed, lambda v: edit(lambda x: x.with_run(seed=v)), L, integer=True)
     with solara.Row():
         solara.Button(i18n.text("run", L), color="primary", on_click=lambda: task(), disabled=task.pending,
                       classes=["qh-run"])
@@ -94,8 +107,8 @@ def RunPanel(ctx):
         elif task.cancelled:
             solara.Warning(i18n.text("cancelled", L))
         elif task.error and not isinstance(task.exception, Cancelled):
-            solara.Error(f"{i18n.text('error', L)}: {task.exception}")
-    Headline()
+            solara.Error(f"{i18n.text('error', L)}: {i18n.message(task.exception, L)}", classes=["qh-run-error"])
+    Headline(ctx.stale)
     with solara.Column(gap="4px").key("key-levers"):
         solara.Markdown(f"**{i18n.text('key_levers', L)}**")
         for path in KEY_LEVERS:
@@ -103,32 +116,31 @@ def RunPanel(ctx):
         solara.Checkbox(label=i18n.text("auto_run", L), value=auto_run)
 
 
-def _scale(v) -> float:
-    if v is None or not 0 < v <= 1:
-        raise InputError(f"scale = {v!r}: allowed range (0, 1]")
-    return float(v)
+HEADLINE = "rd_intensity"
 
 
 @solara.component
-def Headline():
-    """R&D intensity in 2025 (against its target) and 2035: the number an analyst watches while moving levers."""
+def Headline(stale: bool):
+    """R&D intensity in 2025 (against its target) and 2035: the number an analyst watches while moving levers,
+    formatted by its unit as the tables are (``format_value``); marked when the levers changed since."""
     L = lang.value
     if shown.value is None:
         solara.Text(i18n.text("no_run", L), classes=["qh-headline-empty"])
         return
     run, from_cache = shown.value
-    with solara.Card(style={"padding": "8px"}):
-        solara.Text(i18n.indicator("rd_intensity", L), style={"font-size": "13px"})
+    unit = i18n.unit_of(HEADLINE, L)
+    with solara.Card(style={"padding": "8px", "opacity": "0.6" if stale else "1"}, classes=["qh-headline-card"]):
+        solara.Text(i18n.indicator(HEADLINE, L), style={"font-size": "13px"})
         for year in (2025, 2035):
-            h = headline(run.result.indicators, year=year)
-            text = f"{h['value']:.3f}"
+            h = headline(run.result.indicators, key=HEADLINE, year=year)
+            text = format_value(h["value"], HEADLINE)
             if h["runs"] > 1:
-                text += f" [{h['lo']:.3f}, {h['hi']:.3f}]"
+                text += f" [{format_value(h['lo'], HEADLINE)}, {format_value(h['hi'], HEADLINE)}]"
             with solara.Row(style={"align-items": "baseline", "gap": "6px"}):
                 solara.Text(f"{year}:", style={"font-weight": "bold"})
                 solara.Text(text, classes=[f"qh-headline-{year}"], style={"font-size": "18px", "font-weight": "bold"})
                 if not math.isnan(h["target"]):
-                    extra = f"{i18n.text('target', L)} {h['target']:g}"
+                    extra = f"{i18n.text('target', L)} {format_value(h['target'], HEADLINE)}{unit}"
                     if h["runs"] > 1 and not math.isnan(h["p_met"]):
                         extra += f" · {i18n.text('p_met', L)} {h['p_met']:.0%}"
                     solara.Text(extra, style={"font-size": "12px"})
@@ -138,6 +150,9 @@ def Headline():
         note = i18n.text("from_cache", L) if from_cache else f"{run.seconds:.1f} {i18n.text('seconds', L)}"
         solara.Text(f"{run.request.scenario.run.name} · {note} · {run.key[:8]}",
                     style={"font-size": "12px", "color": "#666"}, classes=["qh-headline"])
+        if stale:
+            solara.Text(i18n.text("stale", L), classes=["qh-headline-stale"],
+                        style={"font-size": "12px", "color": "#8a4b00", "display": "block"})
 
 
 @solara.component
@@ -155,7 +170,7 @@ def Page():
         shown.value = (done, hit)  # one update: the page never shows a new flag with an old run
         return done
 
-    task = use_task(simulate, dependencies=None)
+    task = use_task(simulate, dependencies=None, raise_error=False)  # an error shows in RunPanel's box
 
     def compare_designs() -> str:
         def progress(p: float) -> None:
@@ -167,11 +182,11 @@ def Page():
         pages.last_compare.value = (k, result)
         return k
 
-    compare_task = use_task(compare_designs, dependencies=None)
+    compare_task = use_task(compare_designs, dependencies=None, raise_error=False)  # shown in ComparePage's box
     ctx = Context(s, L, shown.value[0] if shown.value else None, edit, task, compare_task)
 
     def auto() -> None:
-        if auto_run.value and (shown.value is None or shown.value[0].key != s.request().key()):
+        if auto_run.value and (shown.value is None or ctx.stale):
             task()
 
     solara.use_effect(auto, dependencies=[auto_run.value, s.changes, s.scale, s.seed, s.draws, s.seeds, s.base_name])
@@ -184,7 +199,9 @@ def Page():
             RunPanel(ctx)
         with solara.Column(style={"flex": "1", "min-width": "0"}):
             if message.value:
-                solara.Error(message.value, classes=["qh-message"])
+                solara.Error(i18n.pick(message.value, L), classes=["qh-message"])
+            if notice.value:
+                solara.Warning(i18n.pick(notice.value, L), classes=["qh-notice"])
             with solara.ToggleButtonsSingle(value=page.value, on_value=page.set):
                 for k in PAGES:
                     solara.Button(i18n.text(f"page_{k}", L), value=k, text=True, classes=[f"qh-page-{k}"])
@@ -193,8 +210,10 @@ def Page():
 
 
 class Context:
-    """What a page needs: the session, the language, the last run, the edit function and the two tasks."""
+    """What a page needs: the session, the language, the last run, the edit function and the two tasks; ``stale``
+    when the run shown is not the one the current levers and run settings ask for (they changed since)."""
 
     def __init__(self, s: Session, lang_: str, run: DashboardRun | None, edit_, task, compare_task):
         self.session, self.lang, self.run, self.edit = s, lang_, run, edit_
         self.task, self.compare_task = task, compare_task
+        self.stale = run is not None and run.key != s.request().key()

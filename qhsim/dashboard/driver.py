@@ -102,9 +102,9 @@ class DashboardPage:
     """One browser session on the dashboard (its own context: cookies, hence its own Solara session),
     collecting JavaScript errors."""
 
-    def __init__(self, browser, url: str, artefacts: Path | None = None):
+    def __init__(self, browser, url: str, artefacts: Path | None = None, width: int = 1400, height: int = 950):
         self.artefacts = artefacts
-        self.context = browser.new_context(viewport={"width": 1400, "height": 950}, accept_downloads=True)
+        self.context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -113,12 +113,26 @@ class DashboardPage:
         self.page.locator(".qh-run").wait_for(timeout=30_000)
 
     def screenshot(self, name: str) -> Path | None:
+        """The whole page as an analyst scrolls through it. The dashboard scrolls inside a div, not the document, so
+        Playwright's ``full_page`` alone stops at the window: the viewport is made as tall as that div's content for
+        the shot, then put back."""
         if self.artefacts is None:
             return None
         self.artefacts.mkdir(parents=True, exist_ok=True)
         self.page.wait_for_timeout(500)  # let tables finish fading in
         path = self.artefacts / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        size = self.page.viewport_size
+        hidden = self.page.evaluate("""() => Math.max(0, ...[...document.querySelectorAll('*')].filter(e => {
+            const s = getComputedStyle(e); return s.overflowY === 'auto' || s.overflowY === 'scroll';
+        }).map(e => e.scrollHeight - e.clientHeight))""")
+        if hidden > 0:
+            self.page.set_viewport_size({"width": size["width"], "height": min(size["height"] + hidden, 16_000)})
+            self.page.wait_for_timeout(300)
+        try:
+            self.page.screenshot(path=str(path), full_page=True)
+        finally:
+            if hidden > 0:
+                self.page.set_viewport_size(size)
         return path
 
     def field(self, label: str):
@@ -153,7 +167,12 @@ class DashboardPage:
             arg=before, timeout=RUN_TIMEOUT)
 
     def headline(self, year: int) -> float:
-        return float(self.page.locator(f".qh-headline-{year}").inner_text().split()[0])
+        return float(self.page.locator(f".qh-headline-{year}").inner_text().split()[0].replace(",", ""))
+
+    def resize(self, width: int, height: int = 768) -> None:
+        """Another window size (e.g. 1366 x 768, a common office laptop)."""
+        self.page.set_viewport_size({"width": width, "height": height})
+        self.page.wait_for_timeout(300)
 
     def goto(self, page: str) -> None:
         """Open a page and wait until it is shown with its charts loaded."""

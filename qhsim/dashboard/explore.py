@@ -13,12 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from qhsim import stats
 from qhsim.dashboard import i18n
 from qhsim.dashboard.figures import plan_targets
 from qhsim.output.charts import chart_style
 from qhsim.errors import InputError
+from qhsim.output.numbers import format_number
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -36,6 +38,18 @@ class Store:
     def years(self) -> list[int]:
         frame = self.runs if self.runs is not None else self.comparison.runs
         return sorted(int(y) for y in frame["year"].unique())
+
+    def lever_label(self, name: str, lang: str) -> str:
+        """A sweep lever's name for an analyst: its instruments' labels in ``lang`` with their unit
+        (``grant_budget`` -> "Ex-ante grant budget (万元/yr)"), else the experiment's own name."""
+        from qhsim.dashboard.levers import levers
+
+        spec = self.manifest.get("experiment", {}).get("lever", {}).get(name) or {}
+        found = [levers()[p] for p in (spec.get("paths") or [spec.get("path")]) if p in levers()]
+        if not found:
+            return name
+        unit = found[0].unit_label(lang)
+        return " + ".join(lever.label(lang) for lever in found) + (f" ({unit})" if unit else "")
 
     @property
     def indicators(self) -> list[str]:
@@ -60,6 +74,12 @@ def open_store(folder: str | Path) -> Store:
     if kind == "compare":
         return Store(folder, kind, manifest, comparison=open_comparison(folder))
     raise InputError(f"{folder}: kind {kind!r} is not a sweep or compare store")
+
+
+def default_year(store: Store) -> int:
+    """The year a sweep is first looked at: its last (its levers act from ``from_year`` on, often after the plan's
+    target years)."""
+    return store.years[-1]
 
 
 def default_threshold(indicator: str, year: int, runs: pd.DataFrame) -> float:
@@ -98,11 +118,13 @@ def response_figure(store: Store, indicator: str, year: int, threshold: float, l
                 levels = sorted(table[lever].astype(str).unique())
                 x = table[lever].astype(str).map({v: k for k, v in enumerate(levels)}).astype(float)
                 ax.set_xticks(range(len(levels)), levels, fontsize=7, rotation=20)
+            else:
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v)))  # 60,000
             err = np.vstack([table["mean"] - table["p05"], table["p95"] - table["mean"]])
             ax.errorbar(x, table["mean"], yerr=np.abs(err), fmt="o", ms=4, color="#1f5f99", alpha=0.7, capsize=2)
             if math.isfinite(threshold):
                 ax.axhline(threshold, color="#c0392b", ls="--", lw=1)
-            ax.set_xlabel(lever, fontsize=8)
+            ax.set_xlabel(store.lever_label(lever, lang), fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
         fig.suptitle(f"{i18n.indicator(indicator, lang)} · {year}", fontsize=10)

@@ -137,6 +137,8 @@ def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str
         ax.bar(RATIO_BINS[:-1], inside.ratio_hte[i], width=width, align="edge", color=COLORS["sim"],
                label=i18n.text("hte_holders", lang))
         ax.axvline(1.0, color=COLORS["target"], ls="--")
+        ticks = [*np.arange(0.0, RATIO_BINS[-1] - 0.4, 0.5), RATIO_BINS[-2:].mean()]  # the last bin holds all above
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks[:-1]] + [f"≥{RATIO_BINS[-2]:g}"])
         ax.set_yscale("symlog", linthresh=10)
         ax.set_xlabel(i18n.text("ratio_axis", lang), fontsize=8)
         ax.set_ylabel(i18n.text("firms_axis", lang), fontsize=8)
@@ -147,13 +149,16 @@ def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str
         names = [i18n.pick(i18n.LADDER_LABELS[k], lang) for k in LADDER]
         counts = [inside.ladder[i][k] for k in LADDER]
         bars = ax.barh(names, counts, color=COLORS["sim"])
-        ax.bar_label(bars, labels=[f"{c:,.0f}" for c in counts], fontsize=7)
+        ax.bar_label(bars, labels=[f"{c:,.0f}" for c in counts], fontsize=7, padding=2)
         ax.set_xscale("log")
+        ax.set_xlim(right=max(counts) * 4)  # room for the longest bar's label
         ax.set_title(f"{i18n.text('ladder', lang)} · {year}", fontsize=9)
 
         ax = fig.add_subplot(2, 2, 3)
+        # flows from the first simulated year: the initial state (2015) has none
+        flows = province.loc[province.index >= inside.years[0], ["talent_inflow", "talent_outflow"]]
         for col, color in (("talent_inflow", COLORS["sim"]), ("talent_outflow", COLORS["alt"])):
-            ax.plot(province.index, province[col], color=color, label=i18n.indicator(col, lang))
+            ax.plot(flows.index, flows[col], color=color, label=i18n.indicator(col, lang))
         ax.axvline(year, color="grey", lw=0.8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(i18n.text("talent_flows", lang), fontsize=9)

@@ -4,6 +4,7 @@ labels come from the data files (indicators.toml, geography.toml, levers.toml), 
 from __future__ import annotations
 
 from qhsim import data
+from qhsim.errors import InputError
 from qhsim.results import PROVINCE
 
 LANGS = ("zh", "en")
@@ -20,7 +21,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "page_export": ("导出", "Export"),
     "start_from": ("起始情景", "Start from scenario"),
     "open_file": ("打开情景文件（路径）", "Open scenario file (path)"),
-    "upload": ("上传情景文件（.toml）", "Upload a scenario file (.toml)"),
+    "upload": ("把情景文件（.toml）拖放到此处", "Drop a scenario file (.toml) here"),
     "open": ("打开", "Open"),
     "baseline_value": ("基准值", "baseline"),
     "allowed": ("允许范围", "allowed"),
@@ -64,7 +65,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "indicator": ("指标", "indicator"),
     "region": ("地区", "region"),
     "own_targets": ("本地目标", "own targets"),
-    "prefectures_in": ("各市州（中位数）", "Prefectures (median)"),
+    "prefectures_in": ("各市州", "Prefectures"),
     "p_first": ("排第一的概率", "P(ranks first)"),
     "extra_rd": ("新增企业研发（亿元）", "extra business R&D (亿元)"),
     "extra_cost": ("新增公共成本（亿元）", "extra public cost (亿元)"),
@@ -119,6 +120,42 @@ TEXT: dict[str, tuple[str, str]] = {
     "year_slider": ("年份", "Year"),
     "error": ("错误", "Error"),
     "need_single": ("请先完成一次单次运行。", "Run a single run first."),
+    "stale": ("结果已过期：杠杆或运行设置已修改，请点击“运行”", "Out of date: levers or run settings changed — press Run"),
+    "stale_compare": ("比较结果已过期：方案或运行设置已修改，请点击“比较”",
+                      "Out of date: designs or run settings changed — press Compare"),
+    "allowed_range": ("允许范围", "allowed"),
+    "not_a_number": ("请输入数字", "enter a number"),
+    "not_a_whole_number": ("请输入整数", "enter a whole number"),
+    "not_applied": ("未采用，仍使用", "not applied; still using"),
+    "design_n": ("方案{n}", "design {n}"),
+    "design_taken": ("方案名称“{name}”已被使用（基准：{base}；已有方案：{taken}）：请另取一个名称",
+                     "Design name '{name}' is already taken (base: {base}; designs: {taken}): choose another name"),
+    "designs_kept": ("已切换到{base}：保留{n}个方案（现叠加在{base}之上）", "Switched to {base}: kept {n} designs "
+                     "(they now apply on top of {base})"),
+    "designs_dropped": ("已删除在{base}上无效的方案：{names}", "Removed the designs not valid on {base}: {names}"),
+    "changes_cleared": ("杠杆修改已清除（{n}处）", "lever changes cleared ({n})"),
+    "open_failed": ("无法打开情景文件", "Cannot open the scenario file"),
+    "store_failed": ("无法打开结果目录", "Cannot open the results folder"),
+    "change_of": ("{indicator}相对基准的变化（均值 [90%区间]）", "Change of {indicator} against the baseline (mean [90% band])"),
+    "csv_of": ("数据（CSV）：{what}", "Data (CSV): {what}"),
+    "csv_changes": ("指标变化", "changes"),
+    "csv_costs": ("公共成本", "costs"),
+    "csv_leverage": ("每元带动", "leverage"),
+    "csv_targets": ("目标达成", "targets"),
+    "csv_ranking": ("排名", "ranking"),
+    "kind_sweep": ("参数扫描", "sweep"),
+    "kind_compare": ("方案比较", "compare"),
+    "median_of_runs": ("中位数", "median"),
+    "target_years": ("目标年份", "target years"),
+}
+
+# notes of ``qhsim.experiments.discovery`` (English there) -> (Chinese, English)
+DISCOVERY_NOTES = {
+    "no design point reaches the target with that probability": ("没有设计点以所需概率达到阈值",
+                                                                 "no design point reaches the target with that probability"),
+    "every design point reaches the target: no restriction needed": ("所有设计点都达到阈值：无需限制杠杆",
+                                                                     "every design point reaches the target: no restriction needed"),
+    "the levers do not vary": ("杠杆取值没有变化", "the levers do not vary"),
 }
 
 LADDER_LABELS = {
@@ -134,6 +171,28 @@ LADDER_LABELS = {
 UNIT_ZH = {"contracts": "项", "count": "个", "firms": "家", "items": "件", "persons": "人"}
 
 
+class Bilingual(InputError):
+    """An input error with its message in both languages (``message`` shows the one of the page)."""
+
+    def __init__(self, zh: str, en: str):
+        super().__init__(f"{zh} / {en}")
+        self.pair = (zh, en)
+
+
+def message(exc: BaseException, lang: str) -> str:
+    """An error as the page shows it, on one line: a ``Bilingual`` one in ``lang``, another input error as it is,
+    anything else (a failed run) with its type."""
+    if isinstance(exc, Bilingual):
+        return pick(exc.pair, lang)
+    return str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+
+
+def out_of_range(label: tuple[str, str], value, allowed: str) -> Bilingual:
+    """``Bilingual`` "<label> = <value>: allowed <range>" (label as (Chinese, English))."""
+    return Bilingual(f"{label[0]} = {value}：{TEXT['allowed_range'][0]} {allowed}",
+                     f"{label[1]} = {value}: {TEXT['allowed_range'][1]} {allowed}")
+
+
 def text(key: str, lang: str) -> str:
     zh, en = TEXT[key]
     return zh if lang == "zh" else en
@@ -143,12 +202,17 @@ def pick(pair: tuple[str, str], lang: str) -> str:
     return pair[0] if lang == "zh" else pair[1]
 
 
+def unit_of(key: str, lang: str) -> str:
+    """An indicator's unit in one language (indicators.toml; Chinese from ``UNIT_ZH``)."""
+    u = data.load("indicators")[key]["unit"]
+    return UNIT_ZH.get(u, u) if lang == "zh" else u
+
+
 def indicator(key: str, lang: str, unit: bool = True) -> str:
     """An indicator's name in one language, with its unit."""
     spec = data.load("indicators")[key]
     name = spec["zh"] if lang == "zh" else spec["en"]
-    u = UNIT_ZH.get(spec["unit"], spec["unit"]) if lang == "zh" else spec["unit"]
-    return f"{name} ({u})" if unit else name
+    return f"{name} ({unit_of(key, lang)})" if unit else name
 
 
 def region(region_id: str, lang: str) -> str:

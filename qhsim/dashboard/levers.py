@@ -19,6 +19,7 @@ from qhsim.config import Scenario, decode_text, deep_merge, resolve_raw, scenari
 from qhsim.config.instruments import catalogue
 from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
 from qhsim.config.schema import Policy
+from qhsim.dashboard import i18n
 from qhsim.errors import InputError
 
 DEFAULT_FROM_YEAR = 2026  # first year after the last known policy change (the 14th FYP ends 2025)
@@ -126,7 +127,7 @@ def current_value(scenario: Scenario, path: str, year: int | None) -> Any:
 def check_value(lever: Lever, value: Any) -> Any:
     """``value`` as the schema stores it, or ``InputError`` naming the lever and its allowed range."""
     d = lever.domain
-    bad = InputError(f"{lever.path} = {value!r}: allowed {lever.range_text()}")
+    bad = i18n.out_of_range((lever.zh, lever.en), value, lever.range_text())
     if d.kind in ("number", "integer"):
         if isinstance(value, bool) or not isinstance(value, int | float) or not d.lo <= value <= d.hi:
             raise bad
@@ -161,12 +162,13 @@ def apply_changes(base_raw: dict[str, Any], changes: list[Change]) -> dict[str, 
     return raw
 
 
-def build_scenario(base_raw: dict[str, Any], changes: list[Change], name: str | None = None,
+def build_scenario(base_raw: dict[str, Any], changes: list[Change], run: dict[str, Any] | None = None,
                    origin: str = "dashboard") -> Scenario:
-    """The validated scenario of ``base_raw`` with ``changes`` (``InputError`` if any value is out of range)."""
+    """The validated scenario of ``base_raw`` with ``changes`` and the ``[run]`` settings ``run`` (e.g. its name,
+    description and seed; ``InputError`` if any value is out of range)."""
     raw = apply_changes(base_raw, changes)
-    if name:
-        raw = deep_merge(raw, {"run": {"name": name}})
+    if run:
+        raw = deep_merge(raw, {"run": run})
     return scenario_from_dict(raw, origin)
 
 

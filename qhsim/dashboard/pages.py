@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import solara
 
@@ -9,7 +11,9 @@ from qhsim.dashboard import figures, i18n
 from qhsim.dashboard import levers as lv
 from qhsim.dashboard import compare, explore, exports, tables
 from qhsim.dashboard.state import MAX_DESIGNS, Session
+from qhsim.dashboard.widgets import NumberInput
 from qhsim.errors import InputError
+from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
 from qhsim.experiments.report import ranking_caveat
 from qhsim.output.report import (band_caveat, base_year_notes, n_draws, persistence_note, prefecture_anchor_note,
                                  reduced_scale_note, source_notes)
@@ -20,17 +24,18 @@ PLAN_INDICATORS = tuple(dict.fromkeys(load_targets()["indicator"]))  # indicator
 group_key = solara.reactive("tax")
 indicator_key = solara.reactive("rd_intensity")
 inside_year = solara.reactive(2025)
-save_name = solara.reactive("my_design")
+save_name = solara.reactive("")  # empty: the run's name (``Session.name``)
 path_text = solara.reactive("")
-design_name = solara.reactive("design 1")
+design_name = solara.reactive("")  # empty: "design N" in the page's language
 budget_neutral = solara.reactive(False)
 rank_total = solara.reactive(False)  # rank designs by total R&D per public yuan instead of business R&D
 last_compare = solara.reactive(None)  # (key, ComparisonResult) of this session's last comparison
 store_path = solara.reactive("")
 store = solara.reactive(None)  # explore.Store opened on the Experiments page
-store_error = solara.reactive("")
-sweep_year = solara.reactive(2025)
-sweep_threshold = solara.reactive(None)
+store_error = solara.reactive(None)  # (Chinese, English)
+sweep_year = solara.reactive(None)  # None: the sweep's last year
+sweep_threshold = solara.reactive(None)  # (indicator, year, threshold) typed for that indicator and year
+prefecture_year = solara.reactive(None)  # None: the last target year of the run's prefecture targets
 sweep_probability = solara.reactive(0.8)
 
 
@@ -41,10 +46,12 @@ def Chart(build, dependencies: list):
     solara.Image(image, classes=["qh-chart"])
 
 
-TABLE_CSS = ".qh-table td { white-space: nowrap; }"  # cells on one line (headers wrap); wide tables scroll
-# a prose column (``Table(wrap=...)``, e.g. an observed value's source) wraps in a narrow band instead, so that the
-# numbers stay in view; by position, as the table's class qh-wrap-<j> (0-based column j)
-WRAP_CSS = ".qh-wrap-{j} td:nth-child({n}) {{ white-space: normal; min-width: 130px; max-width: 190px; font-size: 12px; }}"
+# cells on one line (headers wrap), half Vuetify's side padding; wide tables scroll
+TABLE_CSS = (".qh-table td { white-space: nowrap; } "
+             ".qh-table td, .qh-table th { padding-left: 6px !important; padding-right: 6px !important; }")
+# a prose column (``Table(wrap=...)``, e.g. an indicator's name or an observed value's source) wraps in a narrow band
+# instead, so that the numbers stay in view at 1366 px; by position, as the table's class qh-wrap-<j> (0-based column j)
+WRAP_CSS = ".qh-wrap-{j} td:nth-child({n}) {{ white-space: normal; min-width: 110px; max-width: 170px; font-size: 12px; }}"
 
 
 @solara.component
@@ -66,6 +73,11 @@ def Table(frame: pd.DataFrame, items_per_page: int = 20, classes: list[str] | No
                        class_=" ".join(["qh-table", *(classes or []), *(f"qh-wrap-{j}" for j in wrapped)]))
 
 
+def target_wrap(lang: str) -> tuple[str, str]:
+    """The prose columns of a target table, which wrap: the indicator's name and the observed value's source."""
+    return tables.header("label", lang), tables.header("observed_source", lang)
+
+
 @solara.component
 def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
     """One lever: its input (label and unit in the chosen language), baseline value, allowed range and the
@@ -77,16 +89,14 @@ def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
     changed = s.change(path) is not None
     unit = lever.unit_label(L)
     label = lever.label(L) + (f" ({unit})" if unit else "")
-    set_value = lambda v: ctx.edit(lambda x: x.with_lever(path, v))  # noqa: E731
+    set_value = lambda v: ctx.edit(lambda x: x.with_lever(path, v))  # noqa: E731 - returns why a value was refused
     note = {"font-size": "12px", "color": "#555"}
     with solara.Row(style={"align-items": "center", "gap": "6px" if compact else "12px", "flex-wrap": "wrap",
                            "background": "#fff7e0" if changed else "transparent"}, classes=["qh-lever"]):
         d = lever.domain
         style = {"width": "300px"} if compact else {"min-width": "320px", "max-width": "420px"}
-        if d.kind == "number":
-            solara.InputFloat(label, value=value, on_value=set_value, style=style)
-        elif d.kind == "integer":
-            solara.InputInt(label, value=value, on_value=set_value, style=style)
+        if d.kind in ("number", "integer"):
+            NumberInput(label, value, set_value, L, integer=d.kind == "integer", style=style)
         elif d.kind == "choice":
             solara.Select(label, values=list(d.options), value=value, on_value=set_value, style=style)
         elif d.kind == "subset":
@@ -95,11 +105,12 @@ def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
             solara.InputText(label, value=", ".join(f"{v:g}" for v in value), style=style,
                              on_value=lambda t: set_value([float(x) for x in t.split(",") if x.strip()]))
         if lever.scheduled:
-            solara.InputInt(i18n.text("from_year", L), value=year, style={"max-width": "90px" if compact else "110px"},
-                            on_value=lambda y: ctx.edit(lambda x: x.with_lever(path, None, int(y or 0))))
+            NumberInput(i18n.text("from_year", L), year, lambda y: ctx.edit(lambda x: x.with_lever(path, None, y)), L,
+                        integer=True, style={"max-width": "90px" if compact else "110px"})
         else:
             solara.Text(i18n.text("all_years", L), style=note)
-        solara.Text(f"{i18n.text('baseline_value', L)}: {base} · {i18n.text('allowed', L)}: {lever.range_text()}",
+        years = "" if not lever.scheduled else " · {}: {}–{}".format(i18n.text("from_year", L), *s.change_years)
+        solara.Text(f"{i18n.text('baseline_value', L)}: {base} · {i18n.text('allowed', L)}: {lever.range_text()}{years}",
                     style=note)
 
 
@@ -109,15 +120,18 @@ def LeversPage(ctx):
     with solara.Row(style={"gap": "12px", "align-items": "center", "flex-wrap": "wrap"}):
         solara.InputText(i18n.text("open_file", L), value=path_text, style={"min-width": "360px"})
         solara.Button(i18n.text("open", L), on_click=lambda: ctx.edit(lambda _: Session.start(path_text.value)))
-        solara.FileDrop(label=i18n.text("upload", L),
-                        on_file=lambda f: ctx.edit(lambda _: Session.start(f["data"], name=f["name"])))
+        with solara.Column(style={"min-width": "260px"}, classes=["qh-upload"]):  # Solara's FileDrop takes drops only
+            solara.FileDrop(label=i18n.text("upload", L), lazy=False,
+                            on_file=lambda f: ctx.edit(lambda _: Session.start(f["data"], name=f["name"])))
     with solara.Row(style={"gap": "12px", "align-items": "center", "flex-wrap": "wrap"}):
         solara.Text(f"{i18n.text('start_from', L)}: {s.base_name} · {i18n.text('changed', L)}: {len(s.changes)}",
                     classes=["qh-changes"])
         solara.Button(i18n.text("reset", L), on_click=lambda: ctx.edit(Session.reset), text=True)
-        solara.InputText(i18n.text("save_name", L), value=save_name, style={"max-width": "220px"})
-        solara.FileDownload(lambda: s.toml(save_name.value).encode("utf-8"), filename=f"{save_name.value}.toml",
-                            label=i18n.text("save", L), mime_type="application/toml")
+        solara.InputText(i18n.text("save_name", L), value=save_name, style={"max-width": "220px"},
+                         placeholder=s.name)
+        solara.FileDownload(lambda: s.toml(save_name.value).encode("utf-8"),
+                            filename=f"{file_stem(save_name.value or s.name)}.toml", label=i18n.text("save", L),
+                            mime_type="application/toml")
     with solara.Column(gap="2px"):  # one child whatever the number of changes, so the rows below keep their state
         for line in lv.describe(list(s.changes), L):
             solara.Text(line, style={"font-size": "13px"})
@@ -141,10 +155,18 @@ def IndicatorSelect(ctx, keys=PLAN_INDICATORS):
                   classes=["qh-indicator"])
 
 
+def file_stem(name: str) -> str:
+    """A run's or scenario's name as a file name: "baseline + 2 changes" -> "baseline_2_changes"."""
+    return re.sub(r"[^\w.-]+", "_", name.strip()).strip("_") or "run"
+
+
 def _need_run(ctx) -> bool:
+    """Whether a result page has nothing to show yet (it then says so); warns when the run shown is out of date."""
     if ctx.run is None:
         solara.Info(i18n.text("no_run", ctx.lang))
         return True
+    if ctx.stale:
+        solara.Warning(i18n.text("stale", ctx.lang), classes=["qh-stale"])
     return False
 
 
@@ -161,7 +183,7 @@ def IndicatorsView(ctx):
     Chart(lambda: figures.indicator_figure(ind, indicator_key.value, PROVINCE, L), [ctx.run.key, indicator_key.value, L])
     table = solara.use_memo(lambda: figures.target_rows(ind, PROVINCE), dependencies=[ctx.run.key])
     Table(tables.target_table(table, L), classes=["qh-targets-province"],
-          wrap=(tables.header("observed_source", L),))
+          wrap=target_wrap(L))
     ObservedNotes(table, L)
     if n_draws(ind) > 1:  # an ensemble: what its band and P(met) leave out
         solara.Text(band_caveat(L), style=NOTE_STYLE, classes=["qh-band-caveat"])
@@ -186,8 +208,17 @@ def PrefecturesPage(ctx):
         return
     ind, L = ctx.run.result.indicators, ctx.lang
     IndicatorSelect(ctx)
-    solara.Markdown(f"**{i18n.text('prefectures_in', L)} 2025**")
-    Table(tables.prefecture_table(ind, list(PLAN_INDICATORS), 2025, L), classes=["qh-prefectures"])
+    years = sorted(int(y) for y in ind["year"].unique() if y > ctx.run.request.scenario.run.start_year)
+    plan = figures.plan_targets()
+    targets = sorted({int(y) for y in plan[plan["region"] != PROVINCE]["year"] if y in years})  # e.g. Haixi's 2027
+    year = prefecture_year.value if prefecture_year.value in years else (targets or years)[-1]
+    with solara.Row(style={"gap": "12px", "align-items": "center"}):
+        solara.Markdown(f"**{i18n.text('prefectures_in', L)}**" + (f" ({i18n.text('median_of_runs', L)})"
+                                                                     if n_draws(ind) > 1 else ""))
+        solara.Select(i18n.text("year", L), values=years, value=year, on_value=prefecture_year.set,
+                      style={"max-width": "120px"}, classes=["qh-prefecture-year"])
+        solara.Text(f"{i18n.text('target_years', L)}: {', '.join(map(str, targets)) or '—'}", style=NOTE_STYLE)
+    Table(tables.prefecture_table(ind, list(PLAN_INDICATORS), year, L), classes=["qh-prefectures"])
     solara.Text(prefecture_anchor_note(L), style=NOTE_STYLE, classes=["qh-prefecture-anchors"])
     if (note := reduced_scale_note(ctx.run.request.scale, L)) is not None:  # small prefectures swing at scale < 1
         solara.Warning(note, classes=["qh-reduced-scale"])
@@ -198,7 +229,7 @@ def PrefecturesPage(ctx):
         table = figures.target_rows(ind, region)
         solara.Markdown(f"**{i18n.region(region, L)} · {i18n.text('own_targets', L)}**")
         Table(tables.target_table(table, L), classes=[f"qh-targets-{region}"],
-              wrap=(tables.header("observed_source", L),))
+              wrap=target_wrap(L))
         ObservedNotes(table, L)
 
 
@@ -212,8 +243,9 @@ def InsidePage(ctx):
         return
     years = run.inside.years
     year = min(max(inside_year.value, years[0]), years[-1])
-    solara.SliderInt(i18n.text("year_slider", L), value=year, min=years[0], max=years[-1], on_value=inside_year.set,
-                     thumb_label="always", tick_labels=False)
+    with solara.Column(style={"margin-top": "36px"}):  # room for the value bubble above the slider
+        solara.SliderInt(i18n.text("year_slider", L), value=year, min=years[0], max=years[-1],
+                         on_value=inside_year.set, thumb_label="always", tick_labels=False)
     Chart(lambda: figures.inside_figure(run.inside, run.result.indicators, year, L), [run.key, year, L])
 
 
@@ -225,7 +257,7 @@ def ExportPage(ctx):
         return
     run, L = ctx.run, ctx.lang
     ind = run.result.indicators
-    name = run.request.scenario.run.name or "run"
+    name = file_stem(run.request.scenario.run.name)
     key = indicator_key.value
     IndicatorSelect(ctx)
     view = ind[["year", "region", *(c for c in ("draw", "param_draw", "seed", "weight") if c in ind), key]]
@@ -262,9 +294,10 @@ def ComparePage(ctx):
     s, L, task = ctx.session, ctx.lang, ctx.compare_task
     solara.Markdown(i18n.text("compare_help", L))
     with solara.Row(style={"gap": "12px", "align-items": "center", "flex-wrap": "wrap"}):
-        solara.InputText(i18n.text("design_name", L), value=design_name, style={"max-width": "240px"})
+        solara.InputText(i18n.text("design_name", L), value=design_name, style={"max-width": "240px"},
+                         placeholder=i18n.text("design_n", L).format(n=len(s.designs) + 1))
         solara.Button(i18n.text("add_design", L), classes=["qh-add-design"],
-                      on_click=lambda: ctx.edit(lambda x: x.add_design(design_name.value)),
+                      on_click=lambda: ctx.edit(lambda x: x.add_design(design_name.value, L)),
                       disabled=len(s.designs) >= MAX_DESIGNS)
         solara.Button(i18n.text("clear_designs", L), text=True, on_click=lambda: ctx.edit(Session.clear_designs))
     solara.Text(f"{i18n.text('designs', L)}: {len(s.designs)}", classes=["qh-design-count"])
@@ -281,23 +314,33 @@ def ComparePage(ctx):
     if task.pending:
         solara.ProgressLinear(task.progress if task.progress is not None else True)
     elif task.error:
-        solara.Error(f"{i18n.text('error', L)}: {task.exception}")
+        solara.Error(f"{i18n.text('error', L)}: {i18n.message(task.exception, L)}", classes=["qh-compare-error"])
     if last_compare.value is None:
         return
     k, result = last_compare.value
+    if k != compare.key(s, budget_neutral.value, RANK_TOTAL if rank_total.value else RANK_DEFAULT):
+        solara.Warning(i18n.text("stale_compare", L), classes=["qh-stale"])
     RankingHeading(result, L)
     with solara.Column(classes=["qh-compare-result"]):
         Table(compare.summary(result, L), items_per_page=10)
     if result.budget is not None:
         Table(tables.text_table(result.budget, L), items_per_page=10)
-    IndicatorSelect(ctx)
-    Table(compare.changes(result, indicator_key.value, L), items_per_page=10)
-    Chart(lambda: compare.figure(result, indicator_key.value, L), [k, indicator_key.value, L])
+    ChangesView(ctx, result, str(k))
     with solara.Row():
         for name in ("changes", "costs", "leverage", "targets", "ranking"):
             table = getattr(result, name)
             solara.FileDownload(lambda t=table: t.to_csv(index=False).encode("utf-8-sig"), filename=f"compare_{name}.csv",
-                                label=f"CSV: {name}", mime_type="text/csv")
+                                label=i18n.text("csv_of", L).format(what=i18n.text(f"csv_{name}", L)), mime_type="text/csv")
+
+
+@solara.component
+def ChangesView(ctx, result, key: str, keys=PLAN_INDICATORS):
+    """The chosen indicator's change against the baseline, by design and year (titled, with its unit), and the chart."""
+    L = ctx.lang
+    IndicatorSelect(ctx, keys=keys)
+    solara.Markdown(f"**{i18n.text('change_of', L).format(indicator=i18n.indicator(indicator_key.value, L))}**")
+    Table(compare.changes(result, indicator_key.value, L), items_per_page=10, classes=["qh-compare-changes"])
+    Chart(lambda: compare.figure(result, indicator_key.value, L), [key, indicator_key.value, L])
 
 
 @solara.component
@@ -306,26 +349,27 @@ def ExperimentsPage(ctx):
 
     def load() -> None:
         try:
-            store.value, store_error.value = explore.open_store(store_path.value), ""
+            store.value, store_error.value = explore.open_store(store_path.value), None
         except InputError as exc:
-            store.value, store_error.value = None, str(exc)
+            store.value = None
+            store_error.value = tuple(f"{i18n.text('store_failed', lang)}{'：' if lang == 'zh' else ': '}"
+                                      f"{i18n.message(exc, lang)}" for lang in ("zh", "en"))
 
     solara.Markdown(i18n.text("experiments_help", L))
     with solara.Row(style={"gap": "12px", "align-items": "center"}):
         solara.InputText(i18n.text("store", L), value=store_path, style={"min-width": "420px"})
         solara.Button(i18n.text("load", L), on_click=load, classes=["qh-load-store"])
     if store_error.value:
-        solara.Error(store_error.value)
+        solara.Error(i18n.pick(store_error.value, L), classes=["qh-store-error"])
     st = store.value
     if st is None:
         return
-    solara.Text(f"{st.folder} · {st.kind} · {', '.join(st.levers)}", style={"font-size": "13px"})
+    solara.Text(" · ".join([str(st.folder), i18n.text(f"kind_{st.kind}", L), *(st.lever_label(n, L) for n in st.levers)]),
+                style={"font-size": "13px"}, classes=["qh-store"])
     if st.kind == "compare":
         RankingHeading(st.comparison, L)
         Table(compare.summary(st.comparison, L), items_per_page=10)
-        IndicatorSelect(ctx, keys=st.indicators)
-        Table(compare.changes(st.comparison, indicator_key.value, L), items_per_page=10)
-        Chart(lambda: compare.figure(st.comparison, indicator_key.value, L), [str(st.folder), indicator_key.value, L])
+        ChangesView(ctx, st.comparison, str(st.folder), keys=st.indicators)
         return
     SweepView(ctx, st)
 
@@ -339,13 +383,15 @@ def SweepView(ctx, st):
     L = ctx.lang
     IndicatorSelect(ctx, keys=st.indicators)
     key = indicator_key.value if indicator_key.value in st.indicators else st.indicators[0]
-    year = sweep_year.value if sweep_year.value in st.years else st.years[-1]
-    threshold = sweep_threshold.value if sweep_threshold.value is not None else explore.default_threshold(key, year, st.runs)
+    year = sweep_year.value if sweep_year.value in st.years else explore.default_year(st)
+    typed = sweep_threshold.value  # a threshold holds for the indicator and year it was typed for
+    threshold = typed[2] if typed and typed[:2] == (key, year) else explore.default_threshold(key, year, st.runs)
     with solara.Row(style={"gap": "12px", "align-items": "center"}):
         solara.Select(i18n.text("year", L), values=st.years, value=year, on_value=sweep_year.set, style={"max-width": "120px"})
-        solara.InputFloat(i18n.text("threshold", L), value=threshold, on_value=sweep_threshold.set,
-                          style={"max-width": "180px"})
-        solara.InputFloat(i18n.text("probability", L), value=sweep_probability, style={"max-width": "160px"})
+        NumberInput(f"{i18n.text('threshold', L)} ({i18n.unit_of(key, L)})", threshold,
+                    lambda v: sweep_threshold.set((key, year, v)), L, style={"max-width": "200px"})
+        NumberInput(i18n.text("probability", L), sweep_probability.value, _probability, L,
+                    style={"max-width": "160px"})
     Chart(lambda: explore.response_figure(st, key, year, threshold, L), [str(st.folder), key, year, threshold, L])
     try:
         res = explore.discover(st, key, year, threshold, sweep_probability.value)
@@ -353,13 +399,26 @@ def SweepView(ctx, st):
         solara.Error(str(exc))
         return
     n, k = len(res.points), int(res.points["success"].sum())
+    note = i18n.pick(i18n.DISCOVERY_NOTES.get(res.note, (res.note, res.note)), L)
     with solara.Column(classes=["qh-prim"]):
         solara.Markdown(f"**PRIM** · {k}/{n} {i18n.text('points_succeed', L)} · {i18n.text('coverage', L)} "
                         f"{_pct(res.coverage)} · {i18n.text('density', L)} {_pct(res.density)}"
-                        + (f" · {res.note}" if res.note else ""))
+                        + (f" · {note}" if note else ""))
+    labels = {lever: st.lever_label(lever, L) for lever in st.levers}
     if len(res.box):
-        Table(tables.text_table(res.box, L), items_per_page=10)
-    Table(tables.text_table(res.points, L), items_per_page=10)
+        Table(tables.text_table(res.box.assign(lever=res.box["lever"].map(lambda x: labels.get(x, x))), L),
+              items_per_page=10)
+    numbers = {lever: pd.to_numeric(res.points[lever], errors="coerce") for lever in st.levers}  # 60,000, not 60000
+    points = res.points.assign(**{lv_: v.astype(float) for lv_, v in numbers.items() if v.notna().all()})
+    Table(tables.text_table(points.rename(columns=labels), L), items_per_page=10, classes=["qh-prim-points"])
+
+
+def _probability(v: float):
+    """Set the required probability of a sweep point reaching the threshold (a share of its runs, 0 to 1)."""
+    if not 0 < v <= 1:
+        return i18n.out_of_range(i18n.TEXT["probability"], v, "(0, 1]").pair
+    sweep_probability.set(v)
+    return None
 
 
 PAGES = {

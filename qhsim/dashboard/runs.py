@@ -15,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -154,7 +154,7 @@ def execute(req: RunRequest, progress: Progress = lambda p: None, cancelled: IsC
     hit = cache.get(key)
     if hit is not None:
         progress(1.0)
-        return hit
+        return named(hit, req)
     started = time.perf_counter()
     sc = req.scenario
     n_years = sc.run.end_year - sc.run.start_year
@@ -168,6 +168,16 @@ def execute(req: RunRequest, progress: Progress = lambda p: None, cancelled: IsC
     done = DashboardRun(key, req, result, inside, time.perf_counter() - started)
     cache.put(key, done)
     return done
+
+
+def named(run: DashboardRun, req: RunRequest) -> DashboardRun:
+    """A cached run under the name and description of ``req`` (the key leaves them out: the same scenario may be
+    reached from another starting scenario, or with other lever changes that cancel out)."""
+    r = req.scenario.run
+    if (run.request.scenario.run.name, run.request.scenario.run.description) == (r.name, r.description):
+        return run
+    scenario = {**run.result.scenario, "run": {**run.result.scenario["run"], "name": r.name, "description": r.description}}
+    return replace(run, request=req, result=replace(run.result, scenario_name=r.name, scenario=scenario))
 
 
 def _ensemble(req: RunRequest, progress: Progress, cancelled: IsCancelled) -> RunResult:

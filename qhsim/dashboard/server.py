@@ -18,6 +18,7 @@ def server_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     env.setdefault("MPLBACKEND", "Agg")
+    env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # its fixed "This website runs on Solara" covered table cells
     env.setdefault("MALLOC_ARENA_MAX", "2")  # each run thread would otherwise keep its own 64 MB malloc arena
     return env
 

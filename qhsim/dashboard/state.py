@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from qhsim.config import Scenario, scenario_from_dict
+from qhsim.config.schema import Run
+from qhsim.dashboard import i18n
 from qhsim.dashboard import levers as lv
 from qhsim.dashboard.runs import RunRequest
 from qhsim.errors import InputError
@@ -42,14 +44,26 @@ def max_draws() -> int:
     return cal.available if cal is not None and len(cal.draws) else 1
 
 
+def _seed_range() -> tuple[int, int]:
+    """The seeds a scenario accepts (its ``[run] seed`` field's bounds)."""
+    meta = Run.model_fields["seed"].metadata
+    return (next(m.ge for m in meta if hasattr(m, "ge")), next(m.le for m in meta if hasattr(m, "le")))
+
+
+SEED_RANGE = _seed_range()
+SEED_ALLOWED = f"[{SEED_RANGE[0]}, {SEED_RANGE[1]:,}]"
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
     """``"1, 2,3"`` -> (1, 2, 3); ``InputError`` for anything else."""
+    label = (i18n.TEXT["seeds"][0], i18n.TEXT["seeds"][1])
+    bad = i18n.out_of_range(label, repr(text), f"{SEED_ALLOWED}, 1,2,3")
     try:
-        seeds = tuple(int(s) for s in text.replace(" ", "").split(",") if s)
+        seeds = tuple(int(s) for s in text.replace(" ", "").replace("，", ",").split(",") if s)
     except ValueError:
-        raise InputError(f"seeds = {text!r}: expected comma-separated whole numbers >= 0, e.g. 1,2,3") from None
-    if not seeds or min(seeds) < 0:
-        raise InputError(f"seeds = {text!r}: expected comma-separated whole numbers >= 0, e.g. 1,2,3")
+        raise bad from None
+    if not seeds or not all(SEED_RANGE[0] <= s <= SEED_RANGE[1] for s in seeds):
+        raise bad
     return seeds
 
 
@@ -65,32 +79,86 @@ class Session:
     base_raw: dict[str, Any]
     changes: tuple[lv.Change, ...] = ()
     scale: float = 1.0
-    seed: int = 1
+    seed: int = 1  # ``start`` takes the scenario's [run] seed, as ``qhsim run`` does
     draws: int = 0  # 0 = single run
-    seeds: tuple[int, ...] = (1, 2, 3)
+    seeds: tuple[int, ...] = (1, 2, 3)  # the ensemble's, as ``qhsim compare`` and the experiments engine default
     designs: tuple[Design, ...] = field(default=())
 
     @classmethod
     def start(cls, source: str | Path | bytes = "baseline.toml", name: str | None = None) -> Session:
-        """A session on a shipped scenario (by file name), a scenario file path, or uploaded TOML bytes."""
+        """A session on a shipped scenario (by file name), a scenario file path, or uploaded TOML bytes, with the
+        file's own seed and scale (so its run is the one ``qhsim run FILE`` makes)."""
         folder = scenarios_dir()
-        if isinstance(source, bytes):
-            raw, base_name = lv.scenario_raw(source, folder), name or "upload.toml"
-        else:
-            path = Path(source)
-            path = path if path.is_absolute() or path.exists() else folder / path
-            raw, base_name = lv.scenario_raw(path, folder), name or path.name
-        scenario_from_dict(raw, base_name)  # validate now: a bad file fails here, naming the key
-        return cls(base_name=base_name, base_raw=raw)
+        try:
+            if isinstance(source, bytes):
+                raw, base_name = lv.scenario_raw(source, folder), name or "upload.toml"
+            else:
+                path = Path(str(source).strip())
+                path = path if path.is_absolute() or path.exists() else folder / path
+                raw, base_name = lv.scenario_raw(path, folder), name or path.name
+            sc = scenario_from_dict(raw, base_name)  # validate now: a bad file fails here, naming the key
+        except InputError as exc:
+            raise i18n.Bilingual(f"{i18n.TEXT['open_failed'][0]}：{i18n.message(exc, 'zh')}",
+                                 f"{i18n.TEXT['open_failed'][1]}: {i18n.message(exc, 'en')}") from None
+        return cls(base_name=base_name, base_raw=raw, seed=sc.run.seed, scale=sc.run.scale)
+
+    def switch(self, source: str | Path) -> tuple[Session, tuple[str, str] | None]:
+        """A session on another starting scenario that keeps this one's run type (single or ensemble, draws, seeds)
+        and its designs that are valid on the new base, with a note (Chinese, English) of what changed (None when
+        nothing was lost or kept)."""
+        new = Session.start(source)
+        kept, dropped = [], []
+        for d in self.designs:
+            try:
+                lv.build_scenario(new.base_raw, list(d.changes), origin=new.base_name)
+            except InputError:
+                dropped.append(d)
+                continue
+            kept.append(d)
+        new = replace(new, draws=self.draws, seeds=self.seeds, designs=tuple(kept))
+        names = {d.name for d in kept}
+        if new.base_design in names:  # a design named after the new base would clash with it in the comparison
+            dropped += [d for d in kept if d.name == new.base_design]
+            new = replace(new, designs=tuple(d for d in kept if d.name != new.base_design))
+        parts = []
+        for key, n, fields in (("designs_kept", len(new.designs), {}), ("designs_dropped", len(dropped),
+                               {"names": ", ".join(d.name for d in dropped)}), ("changes_cleared", len(self.changes), {})):
+            if n:
+                parts.append(tuple(i18n.TEXT[key][j].format(base=new.base_name, n=n, **fields) for j in (0, 1)))
+        if not parts:
+            return new, None
+        return new, ("；".join(p[0] for p in parts), "; ".join(p[1] for p in parts))
 
     @cached_property
     def base(self) -> Scenario:
         return scenario_from_dict(self.base_raw, self.base_name)
 
+    @property
+    def base_design(self) -> str:
+        """The base's name in a comparison (the starting scenario's file name without .toml)."""
+        return Path(self.base_name).stem or "baseline"
+
+    @cached_property
+    def name(self) -> str:
+        """The run's name: the base's, with the number of lever changes when there are any ("baseline + 2 changes")."""
+        base = self.base.run.name or self.base_design
+        n = len(self.changes)
+        return f"{base} + {n} change{'s' if n > 1 else ''}" if n else base
+
+    @cached_property
+    def description(self) -> str:
+        """The base's description, and the lever changes in both languages."""
+        base = self.base.run.description
+        if not self.changes:
+            return base
+        zh, en = ("；".join(lv.describe(list(self.changes), "zh")), "; ".join(lv.describe(list(self.changes), "en")))
+        return f"{base} + 杠杆修改：{zh} / lever changes: {en}"
+
     @cached_property
     def scenario(self) -> Scenario:
-        """The base with the lever changes applied."""
-        return lv.build_scenario(self.base_raw, list(self.changes), origin=self.base_name)
+        """The base with the lever changes applied, named after them (``name``, ``description``)."""
+        return lv.build_scenario(self.base_raw, list(self.changes), {"name": self.name, "description": self.description},
+                                 origin=self.base_name)
 
     def change(self, path: str) -> lv.Change | None:
         return next((c for c in self.changes if c.path == path), None)
@@ -106,11 +174,20 @@ class Session:
             return None
         return c.from_year if c else lv.DEFAULT_FROM_YEAR
 
+    @property
+    def change_years(self) -> tuple[int, int]:
+        """The years a lever change may start in: after the initial state, up to the run's last year."""
+        return self.base.run.start_year + 1, self.base.run.end_year
+
     def with_lever(self, path: str, value: Any = None, from_year: int | None = None) -> Session:
         """Set a lever (value and/or year); a value equal to the base's in that year removes the change."""
         lever = lv.levers()[path]
         value = self.value(path) if value is None else lv.check_value(lever, value)
         year = (from_year if from_year is not None else self.from_year(path)) if lever.scheduled else None
+        lo, hi = self.change_years
+        if year is not None and not lo <= year <= hi:
+            label = tuple(f"{lever.label(lang)} · {i18n.text('from_year', lang)}" for lang in ("zh", "en"))
+            raise i18n.out_of_range(label, year, f"{lo}–{hi}")
         others = tuple(c for c in self.changes if c.path != path)
         if value == lv.current_value(self.base, path, year):
             return replace(self, changes=others)
@@ -120,23 +197,42 @@ class Session:
         return replace(self, changes=())
 
     def with_run(self, **settings: Any) -> Session:
+        """Change run settings (``scale``, ``seed``, ``draws``, ``seeds``), each checked against its allowed range."""
+        checks = {"scale": (lambda v: 0 < v <= 1, "(0, 1]"), "seed": (lambda v: SEED_RANGE[0] <= v <= SEED_RANGE[1], SEED_ALLOWED),
+                  "draws": (lambda v: v >= 0, "0, 1, 2, …")}
+        for key, value in settings.items():
+            if key in checks:
+                ok, allowed = checks[key]
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                if not number or (key != "scale" and value != int(value)) or not ok(value):
+                    raise i18n.out_of_range(i18n.TEXT[key], value, allowed)
         return replace(self, **settings)
 
-    def request(self, changes: tuple[lv.Change, ...] | None = None) -> RunRequest:
-        sc = self.scenario if changes is None else lv.build_scenario(self.base_raw, list(changes), origin=self.base_name)
-        return RunRequest(sc, scale=self.scale, seed=self.seed, draws=self.draws, seeds=self.seeds)
+    def request(self) -> RunRequest:
+        return RunRequest(self.scenario, scale=self.scale, seed=self.seed, draws=self.draws, seeds=self.seeds)
 
-    def add_design(self, name: str) -> Session:
+    def add_design(self, name: str, lang: str = "en") -> Session:
+        """Save the current levers as a design named ``name`` (empty: "design N" in ``lang``); a name already used by
+        the base or another design is refused."""
         if len(self.designs) >= MAX_DESIGNS:
-            raise InputError(f"at most {MAX_DESIGNS} designs besides the baseline")
-        return replace(self, designs=(*self.designs, Design(name or f"design {len(self.designs) + 1}", self.changes)))
+            raise i18n.Bilingual(f"除基准外最多{MAX_DESIGNS}个方案", f"at most {MAX_DESIGNS} designs besides the baseline")
+        name = name.strip() or i18n.text("design_n", lang).format(n=len(self.designs) + 1)
+        taken = [d.name for d in self.designs]
+        if name in (self.base_design, *taken):
+            fields = {"name": name, "base": self.base_design, "taken": ", ".join(taken) or "—"}
+            raise i18n.Bilingual(*(i18n.TEXT["design_taken"][j].format(**fields) for j in (0, 1)))
+        return replace(self, designs=(*self.designs, Design(name, self.changes)))
 
     def clear_designs(self) -> Session:
         return replace(self, designs=())
 
-    def toml(self, name: str) -> str:
-        """The current levers as a self-contained scenario file."""
-        sc = lv.build_scenario(self.base_raw, list(self.changes), name=name or "dashboard", origin=self.base_name)
+    def toml(self, name: str = "") -> str:
+        """The current levers as a self-contained scenario file, named ``name`` (empty: the run's ``name``), with
+        the run's description and the seed and scale the dashboard runs it with."""
+        run = {"name": name or self.name, "description": self.description, "seed": self.seed, "scale": self.scale}
+        sc = lv.build_scenario(self.base_raw, list(self.changes), run, origin=self.base_name)
         lines = [f"Scenario saved from the qhsim dashboard 由仪表盘保存; started from {self.base_name}",
                  "Lever changes 杠杆修改:"] + [f"  {line}" for line in lv.describe(list(self.changes))]
-        return lv.scenario_toml(sc, "\n".join(lines if self.changes else lines[:1]))
+        if self.draws:  # the file holds one seed: the ensemble is a command-line option
+            lines.insert(1, f"Ensemble 集合运行: qhsim run FILE --draws {self.draws} --seeds {','.join(map(str, self.seeds))}")
+        return lv.scenario_toml(sc, "\n".join(lines if self.changes else lines[:-1]))

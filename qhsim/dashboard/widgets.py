@@ -1,0 +1,66 @@
+"""The dashboard's number field 数字输入框: messages in the page's language, a rejected value marked invalid.
+
+Solara's ``InputFloat``/``InputInt`` say "Value must be a number" in English inside the label, keep a rejected
+value on screen as if it were in use, and re-sync their text on every render (a render while the analyst is
+typing, e.g. when a run finishes, can put the old value back). ``NumberInput`` takes a value on Enter or when the
+field loses focus, shows a rejected one in red with why and the value still in use, and shows a new value only
+when it changes elsewhere (reset, another starting scenario, the same lever in the other panel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import solara
+from solara.components.input import use_change
+
+from qhsim.dashboard import i18n
+
+Reason = tuple[str, str]  # why a value was refused: (Chinese, English)
+
+
+def shown(value) -> str:
+    """A number as the field shows it (whole floats without a trailing ".0" stay floats: 1.0)."""
+    return "" if value is None else str(value)
+
+
+def parse(text: str, integer: bool) -> int | float | Reason:
+    """The typed number (a Chinese full-width comma or a decimal comma read as a point), or why it is not one."""
+    cleaned = text.strip().replace("，", "").replace(",", "" if integer else ".")
+    try:
+        return int(cleaned) if integer else float(cleaned)
+    except ValueError:
+        return i18n.TEXT["not_a_whole_number" if integer else "not_a_number"]
+
+
+@solara.component
+def NumberInput(label: str, value, on_value: Callable[[float], Reason | None], lang: str, integer: bool = False,
+                style: dict | None = None, classes: list[str] | None = None):
+    """A number field; ``on_value(number)`` returns None when the number was taken, else why not (the field then
+    turns red with that reason and the value still in use)."""
+    text, set_text = solara.use_state(shown(value))
+    error, set_error = solara.use_state(None)
+
+    def external() -> None:  # the value changed elsewhere: show it
+        set_text(shown(value))
+        set_error(None)
+
+    solara.use_effect(external, [value])
+
+    def commit(typed: str) -> None:
+        set_text(typed)
+        number = parse(typed or "", integer)
+        if isinstance(number, tuple):
+            set_error(number)
+            return
+        if number == value and error is None:
+            return
+        set_error(on_value(number))
+
+    messages = [f"{i18n.pick(error, lang)}（{i18n.TEXT['not_applied'][0]} {shown(value)}）" if lang == "zh" else
+                f"{i18n.pick(error, lang)} ({i18n.TEXT['not_applied'][1]} {shown(value)})"] if error else []
+    field = solara.v.TextField(v_model=text, label=label, error=bool(error), error_messages=messages,
+                               hide_details="auto", style_=solara.util._flatten_style(style),
+                               class_=" ".join(["qh-number", *(classes or [])]))
+    use_change(field, commit)
+    return field
