@@ -148,7 +148,8 @@ def test_a_file_that_cannot_be_opened_says_so_in_both_languages(tmp_path):
 def test_number_field_reads_numbers_and_says_why_not_in_both_languages():
     from qhsim.dashboard.widgets import parse
 
-    assert parse("1,5", integer=False) == 1.5 and parse(" 60，000 ", integer=True) == 60000
+    assert parse("15,000", integer=False) == 15000.0 and parse(" 60，000 ", integer=True) == 60000  # separators
+    assert parse("1.5", integer=False) == 1.5
     assert parse("20151231", integer=True) == 20151231
     assert parse("abc", integer=False) == ("请输入数字", "enter a number")
     assert parse("2026.5", integer=True) == ("请输入整数", "enter a whole number")

@@ -25,8 +25,9 @@ def shown(value) -> str:
 
 
 def parse(text: str, integer: bool) -> int | float | Reason:
-    """The typed number (a Chinese full-width comma or a decimal comma read as a point), or why it is not one."""
-    cleaned = text.strip().replace("，", "").replace(",", "" if integer else ".")
+    """The typed number, or why it is not one. Commas (also the full-width "，") are thousands separators, as the
+    dashboard shows budgets ("15,000" is fifteen thousand, never 15.0); the decimal mark is the point."""
+    cleaned = text.strip().replace("，", "").replace(",", "")
     try:
         return int(cleaned) if integer else float(cleaned)
     except ValueError:
