@@ -38,8 +38,8 @@ MET = {True: "是 yes", False: "否 no"}
 LANGS = ("both", "zh", "en")
 MIN_LABEL_WIDTH = 20
 MIN_HEADER_WORD = 10  # header words longer than this may be cut to fit
-HEADERS = {  # column -> (Chinese, English) header, in the tables' order; the sim_YYYY columns (``header``) stand
-    # between the observed source and the target
+HEADERS = {  # column -> (Chinese, English) header, in the tables' order; the sim_YYYY columns (``column_header``)
+    # stand between the observed source and the target
     "label": ("指标", "indicator"),
     "status": ("状态", "status"),
     "observed_2020": ("2020实际", "observed 2020"),
@@ -156,8 +156,6 @@ def band_caveat(lang: str = "both") -> str:
 
 
 SMALL_PREFECTURE = 0.1  # share of the province's enterprises (geography.toml) below which a prefecture is small
-
-
 PROVINCE_NOISE_SCALE = 0.25  # below it even the province's values swing from seed to seed (measured 2026-12-05)
 
 
