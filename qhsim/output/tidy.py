@@ -120,7 +120,6 @@ def levers(scenario: dict[str, Any], base: dict[str, Any] | None) -> list[dict[s
     return [{"key": k, "base": theirs.get(k), "value": v} for k, v in mine.items() if theirs.get(k) != v]
 
 
-
 def lever_name(key: str) -> str:
     """An instrument's Chinese and English name with its key (``qhsim.config.instruments``); the key alone for one
     the catalogue does not name."""

@@ -160,7 +160,7 @@ def _note(ws: Worksheet, row: int, column: int, text: str, bold: bool = False) -
     last = column + NOTE_COLUMNS - 1
     ws.merge_cells(start_row=row, start_column=column, end_row=row, end_column=last)
     cell = ws.cell(row=row, column=column, value=text)
-    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    cell.alignment = WRAP
     if bold:
         cell.font = BOLD
     width = sum(ws.column_dimensions[get_column_letter(j)].width or 10 for j in range(column, last + 1))
