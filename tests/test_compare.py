@@ -154,6 +154,18 @@ def test_cost_effectiveness_chart_plots_total_rd_when_ranked_by_it(tmp_path: Pat
         assert legend[0] == f"1 d1: {format_number(lev.at['d1', 'rd_per_yuan'])} yuan/yuan" == f"1 d1: {format_number(1.5)} yuan/yuan"
 
 
+def test_cost_effectiveness_chart_asks_only_for_the_weight_the_shipped_font_has() -> None:
+    """The shipped CJK subset is regular (400) only: a bold design number made matplotlib print "findfont: Failed to
+    find font weight bold" at the top of the compare output."""
+    from matplotlib.text import Text
+
+    tables = analyse(total_rd_runs(), "d0", ["d1", "d2"])
+    res = ComparisonResult("d0", ["d1", "d2"], tables.pop("window"), tables.pop("years"), total_rd_runs(), **tables)
+    texts = cost_effectiveness_figure(res).findobj(Text)
+    assert {t.get_text() for t in texts} >= {"1", "2"}  # the design numbers at the points
+    assert {t.get_fontweight() for t in texts} <= {"normal", "regular", 400}
+
+
 def test_weighted_runs_count_as_often_as_their_weight() -> None:
     """Runs of ``--draws`` carry the weight their parameter draw stands for (``Calibration.selection``): a run of
     weight 2/3 counts in every mean, probability and ranking as that run twice among three of weight 1/3 would,

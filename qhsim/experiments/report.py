@@ -256,7 +256,7 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
             fmt="o", capsize=4,
             label=f"{number[r['design']]} {r['design']}: {format_number(r[what.ratio])} yuan/yuan"))
         ax.annotate(str(number[r["design"]]), (r["extra_cost"], y), textcoords="offset points", xytext=(5, 5),
-                    fontsize=9, fontweight="bold", color=handles[-1].lines[0].get_color())
+                    fontsize=10, color=handles[-1].lines[0].get_color())  # the shipped CJK font has no bold
     lim = max([1e-9, *lev["extra_cost_p95"].abs().fillna(0), *lev["extra_cost"].abs().fillna(0)])
     # lines of equal R&D per yuan, named in the legend (a label at a line's end sat on the costliest design)
     for k, style in ((2.0, "-."), (1.0, "--"), (0.5, ":")):
