@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -175,6 +176,57 @@ def test_bad_experiment_one_line_with_file_key_value_allowed(tmp_path: Path, cha
         assert "merit" in msg and "lottery" in msg  # the allowed values
     if needle == "lever.sd":
         assert "9.0" in msg and "3" in msg  # the value and the allowed range [0, 3]
+
+
+def test_a_scenario_file_given_as_an_experiment_says_so(tmp_path: Path) -> None:
+    """``qhsim sweep scenarios/baseline.toml`` said "scenario: Field required" (pydantic's wording)."""
+    with pytest.raises(InputError) as info:
+        load_sweep(SCENARIOS / "baseline.toml")
+    assert str(info.value) == (f"{SCENARIOS / 'baseline.toml'} is a scenario file, not an experiment: run it with qhsim "
+                               f"run {SCENARIOS / 'baseline.toml'} (an experiment file names its base scenario, "
+                               'scenario = "...", and the levers to vary; experiments/README.md)')
+
+
+@pytest.mark.parametrize("change,expected", [
+    ("from_year = 2018\n", "from_year is required: the first year the levers hold (before it: as in the base scenario), "
+                           "e.g. from_year = 2026 (experiments/README.md)"),
+    ('scenario = "baseline.toml"\n', 'scenario is required: the base scenario file, relative to the experiment file, '
+                                     'e.g. scenario = "../scenarios/baseline.toml" (experiments/README.md)'),
+    ("seeds = [1, 2]", "seed: not a key of an experiment file (did you mean seeds?); allowed: description, scenario, "
+                       "from_year, lever, vary, design, samples, sample_seed, designs, seeds, draws, scale, end_year, "
+                       "report_years, indicators"),
+    ("values = [0.75, 1.5]", "lever.sd.value: not a key of a lever (did you mean values?); allowed: path, paths, "
+                             "from_year, values, range"),
+])
+def test_a_missing_or_unknown_key_names_what_is_expected(tmp_path: Path, change: str, expected: str) -> None:
+    text = {"seeds = [1, 2]": TINY.replace(change, "seed = [1, 2]"),
+            "values = [0.75, 1.5]": TINY.replace(change, "value = [0.75, 1.5]")}.get(change, TINY.replace(change, ""))
+    path = experiment(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    assert str(info.value) == f"{path}: {expected}"
+
+
+def test_a_bad_sampled_value_names_its_lever_and_point_not_the_whole_point(tmp_path: Path) -> None:
+    """A bad value of one lever of a Latin-hypercube point named every lever of the point with 16-digit floats."""
+    text = TINY.replace("values = [0.75, 1.5]", "range = [1.0, 9.0]").replace(
+        "report_years = [2020]", 'report_years = [2020]\ndesign = "lhs"\nsamples = 4\nsample_seed = 1\n'
+        '[lever.path]\npath = "policy.vouchers.budget"\nvalues = [{ 2019 = 1000 }, { 2019 = 1000, 2020 = 5000 }]')
+    path = experiment(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    msg = str(info.value)
+    head, detail = msg.split(" at design point ", 1)
+    assert re.fullmatch(rf"{re.escape(str(path))}: lever\.sd = \d\.\d\d \(sampled from range = \[1, 9\]\)", head), msg
+    assert detail.split(": ", 1)[1].startswith("policy.super_deduction.general: [2018] = ")
+    assert "outside allowed range [0, 3]" in msg and not re.search(r"\d\.\d{7}", msg), msg
+    bad = TINY.replace("values = [0.75, 1.5]", "values = [0.75]").replace(
+        "report_years = [2020]", 'report_years = [2020]\n[lever.path]\npath = "policy.vouchers.budget"\n'
+        "values = [{ 2019 = 1000, 2020 = -5000 }]")
+    with pytest.raises(InputError) as info:
+        load_sweep(experiment(tmp_path, bad))
+    assert "lever.path = {2019: 1,000 → 2020: -5,000} at design point 1: policy.vouchers.budget: [2020] = -5000" \
+        in str(info.value)
 
 
 def test_prim_finds_the_box_on_a_known_rule() -> None:

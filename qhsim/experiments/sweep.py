@@ -13,10 +13,12 @@ per extra public yuan since ``from_year``.
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from qhsim.errors import InputError
 from qhsim.experiments.comparison import fiscal_columns
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
-from qhsim.experiments.levers import DESIGNS, Lever, points
+from qhsim.experiments.levers import DESIGNS, Lever, points, shown
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
@@ -82,8 +84,10 @@ class Experiment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str = ""
-    scenario: str  # base scenario, relative to the experiment file
-    from_year: int = Field(ge=2016, le=2060)  # levers hold from this year on (unless they say otherwise)
+    scenario: str = Field(description='the base scenario file, relative to the experiment file, e.g. '
+                                      'scenario = "../scenarios/baseline.toml"')
+    from_year: int = Field(ge=2016, le=2060, description="the first year the levers hold (before it: as in the base "
+                                                          "scenario), e.g. from_year = 2026")
     lever: dict[str, LeverFile] = {}
     vary: dict[str, list[Scalar]] = {}  # shorthand: key path = [values] (one lever per path)
     design: str = "factorial"
@@ -171,11 +175,25 @@ class Sweep:
         return specs, labels
 
 
+SCENARIO_TABLES = ("run", "macro", "policy", "extends")  # top-level keys of a scenario file, none an experiment's
+
+
 def _error(path: Path, exc: ValidationError) -> InputError:
+    """The first validation error as one line naming the file, the key and what it expects (a missing key with its
+    description, an unknown key with the allowed ones) in place of pydantic's wording."""
     err = exc.errors(include_url=False)[0]
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "missing":
+        field = Experiment.model_fields.get(loc)
+        expected = f": {field.description}" if field is not None and field.description else ""
+        return InputError(f"{path}: {loc} is required{expected} (experiments/README.md)")
+    if err["type"] == "extra_forbidden":
+        keys = list((LeverFile if err["loc"][0] == "lever" else Experiment).model_fields)
+        near = difflib.get_close_matches(str(err["loc"][-1]), keys, 1)
+        return InputError(f"{path}: {loc}: not a key of {'a lever' if err['loc'][0] == 'lever' else 'an experiment file'}"
+                          f"{f' (did you mean {near[0]}?)' if near else ''}; allowed: {', '.join(keys)}")
     value = err.get("input")
-    shown = f" = {value!r}" if not isinstance(value, dict) and err["type"] != "missing" else ""
+    shown = f" = {value!r}" if not isinstance(value, dict) else ""
     return InputError(f"{path}: {loc}{shown}: {err['msg'].removeprefix('Value error, ')}")
 
 
@@ -186,6 +204,9 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
     Bad levers are an ``InputError`` naming the file, the lever key, the value and the allowed values."""
     path = Path(path)
     raw = read_toml(path, "experiment")
+    if "scenario" not in raw and any(key in raw for key in SCENARIO_TABLES):
+        raise InputError(f"{path} is a scenario file, not an experiment: run it with qhsim run {path} (an experiment "
+                         "file names its base scenario, scenario = \"...\", and the levers to vary; experiments/README.md)")
     try:
         exp = Experiment.model_validate(raw)
     except ValidationError as exc:
@@ -212,8 +233,9 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
         for i, point in enumerate(grid):
             overrides = tuple(o for lv in levers for o in lv.overrides(point[lv.name]))
             label = "_".join(filter(None, [name, f"p{i + 1}" if levers else None]))
-            where = ", ".join(f"lever.{lv.name} = {lv.column(point[lv.name])!r}" for lv in levers)
-            designs.append(_checked(lambda: inline_design(label, start, overrides), path, where or f"designs.{name}"))
+            where = (lambda detail, point=point, n=len(designs): _lever_setting(levers, point, detail, n)) if levers \
+                else f"designs.{name}"
+            designs.append(_checked(lambda: inline_design(label, start, overrides), path, where))
             settings.append({**({"design": name} if exp.designs else {}),
                              **{lv.name: lv.column(point[lv.name]) for lv in levers}})
     seeds = tuple(seeds) if seeds is not None else tuple(exp.seeds)
@@ -226,12 +248,29 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
                  float(scale if scale is not None else exp.scale), weights)
 
 
-def _checked(make: Callable[[], Design], path: Path, where: str) -> Design:
+def _checked(make: Callable[[], Design], path: Path, where: str | Callable[[str], str]) -> Design:
+    """``make()``, its ``InputError`` restated as coming from the experiment file at ``where`` (a key, or a function
+    of the error's detail naming the lever setting it is about); long floats in it to 6 significant digits."""
     try:
         return make()
     except InputError as exc:
         detail = str(exc).split(": ", 1)[-1]
-        raise InputError(f"{path}: {where}: {detail}") from None
+        message = f"{path}: {where(detail) if callable(where) else where}: {detail}"
+        raise InputError(re.sub(r"-?\d+\.\d{7,}(?:e[+-]?\d+)?", lambda m: f"{float(m.group()):.6g}", message)) from None
+
+
+def _lever_setting(levers: list[Lever], point: dict[str, Any], detail: str, number: int) -> str:
+    """The setting of design point ``number`` that a scenario error is about: the levers whose key paths the error
+    names (every lever when it names none), each with its value, and the range a sampled value came from."""
+    named = [lv for lv in levers if any(re.search(rf"{re.escape(p)}\b", detail) for p in lv.paths)] or levers
+
+    def setting(lv: Lever) -> str:
+        value = point[lv.name]
+        text = f"lever.{lv.name} = " + (repr(value) if isinstance(value, str) else f"{{{shown(value)}}}"
+                                        if isinstance(value, Mapping) else shown(value))
+        return text + (f" (sampled from range = [{lv.low:g}, {lv.high:g}])" if lv.low is not None else "")
+
+    return f"{', '.join(map(setting, named))} at design point {number}"
 
 
 def run_sweep(sweep: Sweep, out: Path | None = None, workers: int = 1, executor: str = "local",
