@@ -14,9 +14,11 @@ from qhsim.errors import InputError
 from qhsim.experiments.discovery import discover, format_discovery, prim_boxes
 from qhsim.experiments.levers import Lever, points
 from qhsim.experiments.store import read_runs
-from qhsim.experiments.sweep import format_sweep, load_sweep, run_sweep, summarise, write_sweep
+from qhsim import data
+from qhsim.experiments.comparison import fiscal_columns, ratio_unstable
+from qhsim.experiments.sweep import _result_heads, format_sweep, load_sweep, run_sweep, summarise, write_sweep
 from qhsim.config.instruments import instrument_label
-from qhsim.output.report import display_width
+from qhsim.output.report import display_width, wrap
 
 from conftest import ROOT, SCENARIOS
 
@@ -93,7 +95,7 @@ def test_summary_weighs_runs_by_their_draws_weight(swept: tuple) -> None:
             assert abs(row[f"business_rd_{q}"] - heavy) <= abs(row[f"business_rd_{q}"] - light)
 
 
-def test_sweep_table_fits_100_columns_and_names_each_lever_in_both_languages_below_it(tmp_path: Path) -> None:
+def test_sweep_legend_names_each_lever_in_both_languages_below_the_tables(tmp_path: Path) -> None:
     text = TINY.replace('[lever.sd]\npaths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]\n'
                         'values = [0.75, 1.5]\n', "").replace("[lever.selection]", '[lever."policy.tax.hte_rate"]')
     text = text.replace('path = "policy.ex_ante_grants.selection"\nvalues = ["merit", "lottery"]',
@@ -101,17 +103,104 @@ def test_sweep_table_fits_100_columns_and_names_each_lever_in_both_languages_bel
     sweep = load_sweep(experiment(tmp_path, text))
     runs, _ = run_sweep(sweep, workers=1)
     table = format_sweep(sweep, summarise(sweep, runs))
-    lines = table.splitlines()
-    assert max(display_width(line) for line in lines) <= 100
+    assert max(display_width(line) for line in table.splitlines()) <= 100
     zh, en = instrument_label("policy.tax.hte_rate")
     assert zh.startswith("企业所得税·") and en.startswith("Enterprise income tax: ")  # section and lever, both languages
     # the columns are headed by the levers' names in the file, named in full below the tables
-    legend = " ".join(table.split("杠杆 Levers:", 1)[1].split())
+    legend = " ".join(table.split("杠杆 Levers:", 1)[1].split("\n\n", 1)[0].split())
     assert legend == " ".join(f"policy.tax.hte_rate = {zh} {en}".split()), legend
-    header = table.split("2020年", 1)[1].split("-----", 1)[0].splitlines()[1:]
-    assert len(header) <= 6, header  # a compact header: the long labels are in the legend
-    points = [line.split()[0] for line in lines if line[:1].isdigit() and not line.startswith("2020年")]
-    assert points == ["0", "1", "2"]  # whole point numbers, not 0.0
+
+
+SCHEDULE_LEVER = '\n[lever.path]\npath = "policy.vouchers.budget"\nvalues = [{ 2019 = 1000 }, { 2019 = 1000, 2020 = 5000 }]\n'
+
+
+def test_sweep_tables_fit_100_columns_with_bilingual_headers_units_and_readable_values(tmp_path: Path) -> None:
+    """The summary was 112 columns wide: schedules printed as JSON over four lines, headers cut mid-word (研发投入强 /
+    度), indicators headed by their keys, counts as 644.0. Now: the points' lever settings in a table of their own
+    (a schedule as 2019: 1,000 → 2020: 5,000), the results headed by each indicator's Chinese and English names and
+    unit, counts whole."""
+    sweep = load_sweep(experiment(tmp_path, TINY + SCHEDULE_LEVER))
+    runs, _ = run_sweep(sweep, workers=1)
+    text = format_sweep(sweep, summarise(sweep, runs))
+    lines = text.splitlines()
+    assert max(display_width(line) for line in lines) <= 100
+    settings, results = text.split("\n\n")[:2]
+    rows = [[c.strip() for c in line.split(None, 3)] for line in settings.split("-----\n", 1)[1].splitlines()]
+    assert [r[0] for r in rows] == [str(p) for p in range(9)]  # whole point numbers, each once
+    assert rows[0][1:] == ["base", "base", "base"]
+    assert [r[1:] for r in rows[1:3]] == [["0.75", "merit", "2019: 1,000"], ["0.75", "merit", "2019: 1,000 → 2020: 5,000"]]
+    assert '{"' not in text and "2019: 1,000 → 2020: 5,000" in settings
+    head, body = results.split("-----\n", 1)
+    assert len(head.splitlines()) <= 9, head  # the title and a header of at most 8 lines
+    tokens = {t for line in head.splitlines()[1:] for t in re.split(r"\s{2,}", line.strip()) if t}
+    chinese = {t for t in tokens if display_width(t) > len(t)}
+    assert all(len(t) >= 2 for t in chinese - {"点"}), chinese  # no one-character sliver (研发投入强 / 度)
+    words = " ".join(head.split())
+    for key in sweep.exp.indicators:  # bilingual with the unit, not the code key
+        spec = data.load("indicators")[key]
+        at = 0
+        while at < len(spec["zh"]):  # the Chinese name, in pieces of the header
+            at += max((len(t) for t in chinese if spec["zh"].startswith(t, at)), default=len(spec["zh"]) + 1)
+        assert at == len(spec["zh"]), (spec["zh"], chinese)
+        assert all(w in words.split() for w in spec["en"].split()) and f"({spec['unit']})" in tokens
+        assert key not in head
+    cells = [line.split() for line in body.splitlines() if line.strip()[:1].isdigit()]
+    assert [c[0] for c in cells] == [str(p) for p in range(9)]
+    hte = sweep.exp.indicators.index("hte_count") + 1
+    assert all(re.fullmatch(r"[\d,]+", c[hte]) for c in cells), cells  # a count of firms, whole
+
+
+def test_result_headers_narrow_to_fit_and_keep_their_words_whole() -> None:
+    """Six result columns in 100 display columns: each header narrowed until they fit, the Chinese in even pieces,
+    English words whole."""
+    keys = ["rd_intensity", "business_rd", "share_firms_with_rd", "hte_count", "public_cost", "rd_per_yuan"]
+    room = 100 - 5 - 2 * len(keys)
+    heads = _result_heads(keys, [6] * len(keys), room)
+    assert sum(max(display_width(line) for line in h.split("\n")) for h in heads) <= room
+    share = heads[2].split("\n")
+    assert share[:2] == ["规上工业企业中有", "研发活动企业占比"] and share[-1] == "(%)"
+    assert " ".join(share[2:-1]) == "Above-scale industrial firms with R&D activity"
+    assert heads[3] == "高新技术\n企业数量\nHigh-tech\nenterprises\n(firms)"  # narrowed: the Chinese in halves
+    wide = _result_heads(keys, [6] * len(keys), 1000)  # room enough: each at its widest
+    assert wide[3] == "高新技术企业数量\nHigh-tech\nenterprises\n(firms)"
+
+
+def test_one_rule_for_an_unstable_r_and_d_per_yuan() -> None:
+    """R&D per yuan is not read where the extra cost is not positive, is under a quarter of the money the design
+    moves (grants cut by 11.5 and a deduction raised: a net 1) or under its own 5%-95% spread across runs."""
+    assert not ratio_unstable(10.0, 10.5, 8.0, 12.0)
+    assert ratio_unstable(1.0, 11.5, 0.9, 1.1)  # small against the money moved
+    assert ratio_unstable(1.0, 1.0, 0.2, 1.4)  # small against its spread
+    assert ratio_unstable(-1.0, 11.5, -1.9, -0.1) and ratio_unstable(0.0, 0.0, 0.0, 0.0)  # no extra cost
+    assert list(ratio_unstable(pd.Series([3.0, 1.0]), pd.Series([4.0, 5.0]), pd.Series([2.0, 1.0]),
+                               pd.Series([4.0, 1.0]))) == [False, True]
+
+
+def test_sweep_summary_flags_an_unstable_r_and_d_per_yuan_and_the_table_shows_a_dash(swept: tuple) -> None:
+    sweep, runs = swept
+    summary = summarise(sweep, runs)
+    prov = runs[(runs["region"] == "province") & (runs["year"].between(2018, 2020))]
+    cost = prov.assign(cost=prov[fiscal_columns(prov)].sum(axis=1) / 1e4).groupby(["point", "seed"])["cost"].sum()
+    extra = (cost - cost.xs(0, level="point")).xs(3, level="point")
+    row = summary[summary["point"] == 3].iloc[0]
+    assert row["extra_cost_mean"] == pytest.approx(extra.mean())  # cumulative from from_year, against point 0
+    assert row["gross_cost_mean"] >= abs(row["extra_cost_mean"])
+    assert list(summary["rd_per_yuan_unstable"]) == list(ratio_unstable(
+        summary["extra_cost_mean"], summary["gross_cost_mean"], summary["extra_cost_p05"], summary["extra_cost_p95"]))
+    odd = summary.copy()
+    odd.loc[odd["point"] == 1, ["extra_cost_mean", "rd_per_yuan_unstable", "rd_per_yuan_mean"]] = [-0.5, True, 61.6]
+    odd.loc[odd["point"] == 2, ["extra_cost_mean", "rd_per_yuan_unstable", "rd_per_yuan_mean"]] = [0.1, True, 42.4]
+    odd.loc[odd["point"] == 3, "rd_per_yuan_unstable"] = False
+    text = format_sweep(sweep, odd)
+    results = text.split("\n\n")[1]
+    ratios = {line.split()[0]: line.split()[-1] for line in results.split("-----\n", 1)[1].splitlines()
+              if line.strip()[:1].isdigit()}
+    assert ratios["1"] == ratios["2"] == ratios["0"] == "—" and ratios["3"] == f"{row['rd_per_yuan_mean']:.2f}"
+    assert "61.60" not in text and "42.40" not in text
+    note = " ".join(results.split("-----\n", 1)[1].split("\n", 5)[-1].split())
+    assert "点 points 1 无额外成本 no extra cost; 点 points 2 不稳定 unstable" in note
+    rule = " ".join(text.split("\n\n")[-1].split())
+    assert "under 25% of the money the design moves" in rule and "5%-95% spread across runs" in rule
 
 
 def test_workers_do_not_change_results(swept: tuple) -> None:

@@ -81,6 +81,26 @@ def rd_per_yuan(extra_rd: float | np.ndarray, extra_cost: float | np.ndarray) ->
     return float(out) if out.ndim == 0 else out
 
 
+UNSTABLE_SHARE = 0.25  # R&D per yuan needs an extra cost of at least this share of the money the design moves
+
+
+def ratio_unstable(extra_cost: float | np.ndarray, gross_cost: float | np.ndarray, extra_cost_p05: float | np.ndarray,
+                   extra_cost_p95: float | np.ndarray) -> bool | np.ndarray:
+    """Whether R&D per public yuan (``rd_per_yuan``, business or total) over this extra public cost is not to be read,
+    and is shown as "—": the mean extra cost is not positive (a design that saves money, or costs nothing), or it is
+    small against the money the design moves — under ``UNSTABLE_SHARE`` of ``gross_cost``, the mean over runs of the
+    sum of each instrument's extra cost taken without its sign (grants cut by 12亿 and a super-deduction raised by
+    11亿 move 23亿 for a net 1亿) — or against its own spread across runs (its 5%-95% range, ``extra_cost_p05`` to
+    ``extra_cost_p95``, wider than itself). The denominator is then a small difference of large or uncertain sums,
+    and a small change in either swings the ratio (61.6 yuan per yuan where like designs give 1-2). One rule for the
+    sweep summary and the comparison tables (all amounts in the same unit, e.g. 亿元 over the same years)."""
+    cost, gross = np.asarray(extra_cost, dtype=float), np.asarray(gross_cost, dtype=float)
+    spread = np.asarray(extra_cost_p95, dtype=float) - np.asarray(extra_cost_p05, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = ~((cost > 0) & (cost >= UNSTABLE_SHARE * gross) & (spread <= cost))
+    return bool(out) if out.ndim == 0 else out
+
+
 def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
     """One paired run (indicator tables of the base and the design with the same seed; the province rows are
     used): extra business R&D and extra public cost summed over the window (亿元), its first year, and
@@ -247,7 +267,7 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
     fiscal = fiscal_columns(prov)
     rd_cols = [RD, PUBLIC_RD] if PUBLIC_RD in prov.columns else [RD]
     base_sum = _per_run(prov, 0, [*rd_cols, *fiscal], window)
-    cost_rows, lev_rows, metric = [], [], {}
+    cost_rows, lev_rows, gross, metric = [], [], [], {}
     for p in points[1:]:
         d = _per_run(prov, p, [*rd_cols, *fiscal], window) - base_sum
         d_cost = d[fiscal] / WAN_PER_YI
@@ -255,6 +275,8 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
         extra_rd = d[RD]
         extra_public = d[PUBLIC_RD] if PUBLIC_RD in d else pd.Series(0.0, index=d.index)
         wd = w(d)
+        moved = d_cost[fiscal].abs()
+        moved["total"] = moved.sum(axis=1)  # the money the design moves: each instrument's change without its sign
         for item in [*fiscal, "total"]:
             kind = "total" if item == "total" else "tax_expenditure" if item.startswith("tax_") else "programme"
             qc = summary(d_cost[item])
@@ -270,6 +292,7 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                                  "extra_cost_p05": qc["p05"], "extra_cost_p95": qc["p95"],
                                  "rd_per_yuan": rd_per_yuan(qr["mean"], mean_cost),
                                  "p05": q["p05"], "median": q["median"], "p95": q["p95"]})
+                gross.append(stats.mean(moved[item], wd))
                 if item == "total":  # the same per total R&D (business + public, what R&D intensity counts)
                     total = extra_rd + extra_public
                     total_ratio = rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy())
@@ -288,6 +311,10 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                                  f"({', '.join(cols[:6])}, ...)")
             metric[labels[p]] = changes_window(prov, p, rank_by, window)
     costs, leverage = pd.DataFrame(cost_rows), pd.DataFrame(lev_rows)
+    if len(leverage):  # after the ratios' columns: the money moved and whether R&D per yuan over the cost is unstable
+        leverage["gross_cost"] = gross
+        leverage["unstable"] = ratio_unstable(leverage["extra_cost"], leverage["gross_cost"],
+                                              leverage["extra_cost_p05"], leverage["extra_cost_p95"])
     ranking, pairwise = rank(metric, rank_by, weights, lower=lower_is_better(rank_by))
     targets = target_probabilities(runs, labels)
     return {"window": (start, end), "years": years, "changes": changes, "costs": costs, "leverage": leverage,

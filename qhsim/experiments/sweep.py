@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from qhsim import data, stats
 from qhsim.config import read_toml
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import fiscal_columns
+from qhsim.experiments.comparison import UNSTABLE_SHARE, fiscal_columns, ratio_unstable, rd_per_yuan
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, points, shown
@@ -38,8 +38,8 @@ from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
 from qhsim.experiments.report import TEXT_WIDTH
-from qhsim.output.numbers import decimals, format_fixed
-from qhsim.output.report import draws_line, format_number, format_table, indicator_label, wrap
+from qhsim.output.numbers import MISSING, format_fixed, format_value
+from qhsim.output.report import display_width, draws_line, format_table, wrap
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -297,54 +297,137 @@ def run_sweep(sweep: Sweep, out: Path | None = None, workers: int = 1, executor:
 
 def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.DataFrame:
     """Per point and report year: mean, p05 and p95 over draws x seeds of each listed indicator, of the public
-    cost (亿元/yr) and of the extra business R&D per extra public yuan, cumulative from ``from_year``."""
+    cost (亿元/yr) and of the extra business R&D per extra public yuan (``rd_per_yuan``), cumulative from
+    ``from_year``; then the mean, p05 and p95 of that cumulative extra public cost (``extra_cost``, 亿元), the mean
+    money moved (``gross_cost``: each instrument's cumulative extra cost without its sign, summed) and whether R&D
+    per yuan is unstable (``rd_per_yuan_unstable``, ``comparison.ratio_unstable``)."""
     rows = runs[runs["region"] == region].copy()
     fiscal = fiscal_columns(rows)
     rows["public_cost"] = rows[fiscal].sum(axis=1) / WAN_PER_YI
     rows = rows.sort_values(["point", "draw", "seed", "year"], kind="stable")
     after = rows["year"] >= sweep.exp.from_year
     g = rows.assign(rd=rows["business_rd"].where(after, 0.0), cost=rows["public_cost"].where(after, 0.0))
-    g[["cum_rd", "cum_cost"]] = g.groupby(["point", "draw", "seed"])[["rd", "cost"]].cumsum()
-    base = g[g["point"] == 0][["draw", "seed", "year", "cum_rd", "cum_cost"]]
-    joined = g.merge(base.rename(columns={"cum_rd": "cum_rd_base", "cum_cost": "cum_cost_base"}),
-                     on=["draw", "seed", "year"], how="left", sort=False)
+    cum = [f"cum_{c}" for c in fiscal]
+    g[["cum_rd", "cum_cost", *cum]] = g.assign(**{c: g[c].where(after, 0.0) / WAN_PER_YI for c in fiscal}).groupby(
+        ["point", "draw", "seed"])[["rd", "cost", *fiscal]].cumsum().to_numpy()
+    base = g[g["point"] == 0][["draw", "seed", "year", "cum_rd", "cum_cost", *cum]]
+    joined = g.merge(base, on=["draw", "seed", "year"], how="left", sort=False, suffixes=("", "_base"))
     d_rd, d_cost = joined["cum_rd"] - joined["cum_rd_base"], joined["cum_cost"] - joined["cum_cost_base"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        joined["rd_per_yuan"] = np.where(d_cost > 1e-9, d_rd / d_cost, np.nan)
+    joined["rd_per_yuan"] = rd_per_yuan(d_rd.to_numpy(), d_cost.to_numpy())
+    joined["extra_cost"] = d_cost
+    joined["gross_cost"] = sum((joined[c] - joined[f"{c}_base"]).abs() for c in cum) if cum else 0.0
     joined = joined[joined["year"].isin(sweep.exp.report_years)]
     keys = ["point", *sweep.lever_names, "year"]
     values = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
-    table = stats.by_group(joined, keys, values)  # weighted where the runs carry weights (--draws)
+    # weighted where the runs carry weights (--draws); the columns of the cost behind R&D per yuan after the others
+    table = stats.by_group(joined, keys, [*values, "extra_cost", "gross_cost"])
+    columns = [f"{v}_{s}" for s in ("mean", "p05", "p95") for v in values]
+    table = table[[*columns, "extra_cost_mean", "extra_cost_p05", "extra_cost_p95", "gross_cost_mean"]]
+    table["rd_per_yuan_unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"],
+                                                   table["extra_cost_p05"], table["extra_cost_p95"])
     return table.reset_index().sort_values(["year", "point"], kind="stable").reset_index(drop=True)
 
 
-def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
-    """One block per report year: design points as rows, indicator means (and cost, leverage) as columns."""
+HEAD_WIDTH = 16  # display columns a result column's header is wrapped to at most
+MIN_HEAD_WIDTH = 10  # ... and at least, when the table would not fit otherwise
+COST_COLUMNS = {"public_cost": ("公共成本", "public cost", "亿元/年"),  # beside the indicators: (zh, en, unit)
+                "rd_per_yuan": ("企业研发/元", "business R&D per public yuan", "元/元")}
+
+
+def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -> str:
+    """The design points' lever settings in one table, then one table per report year of each point's indicator
+    means, public cost and R&D per public yuan (headed in both languages with units), all within ``width`` display
+    columns; below, the levers named in full and how R&D per yuan is taken, and which points' is not shown ("—")."""
     blocks = [draws_line(sweep.parameters).rstrip("\n")] if sweep.thetas[0] is not None else []
-    shown = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
-    extra = {"public_cost": ("公共成本亿元/年", "public cost"), "rd_per_yuan": ("每元研发", "R&D/yuan")}
-    paths = {lv.name: lv.paths for lv in sweep.levers}
-    # the levers' columns are headed by their names in the experiment file, named in full below the tables (their
-    # bilingual instrument labels wrapped a 100-column header into a dozen lines)
-    legend = [f"{n} = {_lever_label(paths.get(n, (n,)))}" for n in sweep.lever_names]
+    names = sweep.lever_names
+    settings = summary.drop_duplicates("point")
+    point_head = "点\npoint"
+    blocks.append(format_table([[point_head, *names]],
+                               [[str(int(r["point"])), *(_setting(r[n]) for n in names)] for _, r in settings.iterrows()],
+                               [False, *[True] * len(names)],
+                               "设计点 Design points: 杠杆取值 lever settings (点0为基准 point 0 = base)", width))
+    keys = [*sweep.exp.indicators, *COST_COLUMNS]
+    mean = "加权均值 weighted mean" if sweep.weights is not None else "均值 mean"
     for year in sweep.exp.report_years:
         part = summary[summary["year"] == year]
         if part.empty:
             continue
-        heads = [["#", *sweep.lever_names]
-                 + [extra[k][0] if k in extra else indicator_label(k).split(" ", 1)[0] for k in shown],
-                 ["", *[""] * len(sweep.lever_names)] + [extra[k][1] if k in extra else k for k in shown]]
-        # means over draws x seeds: one decimal more than the indicator's own (counts 585.3, not 585.3 / 580)
-        body = [[str(int(row["point"])), *[_short(row[n]) for n in sweep.lever_names]]
-                + [format_fixed(row[f"{k}_mean"], 2 if k in extra else decimals(k) + 1) for k in shown]
-                for _, row in part.iterrows()]
-        mean = "加权均值 weighted mean" if sweep.weights is not None else "均值 mean"
-        title = (f"{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds"
-                 f" | 点0为基准 point 0 = base")
-        blocks.append(format_table(heads, body, [False] + [True] * len(sweep.lever_names) + [False] * len(shown),
-                                   title, width=TEXT_WIDTH))
-    blocks.append("\n".join(line for text in ["杠杆 Levers:", *legend] for line in wrap(text, TEXT_WIDTH)))
+        body = [[str(int(r["point"])), *(format_value(r[f"{k}_mean"], k) for k in sweep.exp.indicators),
+                 format_fixed(r["public_cost_mean"], 2),
+                 MISSING if r["rd_per_yuan_unstable"] else format_fixed(r["rd_per_yuan_mean"], 2)]
+                for _, r in part.iterrows()]
+        values = [max(display_width(row[j]) for row in body) for j in range(1, len(keys) + 1)]
+        room = width - max(display_width(c[0]) for c in [*body, ["point"]]) - 2 * len(keys)  # beside the point column
+        heads = [[point_head, *_result_heads(keys, values, room)]]
+        title = f"{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds | 点0为基准 point 0 = base"
+        blocks.append("\n".join([format_table(heads, body, [False] * len(heads[0]), title, width),
+                                 *wrap(_not_shown(part), width)]).rstrip("\n"))
+    paths = {lv.name: lv.paths for lv in sweep.levers}
+    # the levers' columns are headed by their names in the experiment file, named in full below the tables (their
+    # bilingual instrument labels wrapped a 100-column header into a dozen lines)
+    legend = [f"{n} = {_lever_label(paths.get(n, (n,)))}" for n in names]
+    blocks.append("\n".join(line for text in ["杠杆 Levers:", *legend] for line in wrap(text, width)))
+    blocks.append("\n".join(wrap(_rd_per_yuan_note(sweep.exp.from_year), width)))
     return "\n\n".join(blocks) + "\n"
+
+
+def _result_heads(keys: list[str], values: list[int], room: int) -> list[str]:
+    """The headers of the result columns ``keys`` (``_header``), wrapped so that the columns, at least as wide as
+    their ``values``, fit in ``room`` display columns: ``HEAD_WIDTH`` each, the widest narrowed one column at a time
+    down to ``MIN_HEAD_WIDTH`` (``format_table`` would cut the Chinese names anywhere)."""
+    spec = data.load("indicators")
+    names = [COST_COLUMNS[k] if k in COST_COLUMNS else (spec[k]["zh"], spec[k]["en"], spec[k]["unit"]) for k in keys]
+    limits = [HEAD_WIDTH] * len(keys)
+    while True:
+        heads = [_header(*name, limit) for name, limit in zip(names, limits)]
+        used = [max(value, *map(display_width, head.split("\n"))) for value, head in zip(values, heads)]
+        widest = max(range(len(keys)), key=lambda j: (used[j], j))
+        if sum(used) <= room or used[widest] <= max(MIN_HEAD_WIDTH, values[widest]):
+            return heads
+        limits[widest] = used[widest] - 1
+
+
+def _header(zh: str, en: str, unit: str, limit: int) -> str:
+    """A result column's header in lines of about ``limit`` display columns: the Chinese name in even pieces (not
+    cut before its last character), the English name wrapped at spaces, the unit in brackets."""
+    lines = math.ceil(display_width(zh) / limit)
+    size, pieces, piece = math.ceil(display_width(zh) / lines) + 1, [], ""
+    for char in zh:
+        if piece and display_width(piece + char) > size:
+            pieces.append(piece)
+            piece = ""
+        piece += char
+    return "\n".join([*pieces, piece, *wrap(en, limit), f"({unit})"])
+
+
+def _setting(value: Any) -> str:
+    """A lever's value in the design points table (``shown``); the base point has none: "base"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "base"
+    return shown(value)
+
+
+def _not_shown(part: pd.DataFrame) -> str:
+    """The design points of one report year whose R&D per yuan shows as "—", and why (``comparison.ratio_unstable``)."""
+    flagged = part[part["rd_per_yuan_unstable"] & (part["point"] > 0)]
+    if flagged.empty:
+        return ""
+    saves = flagged["extra_cost_mean"] <= 0
+    groups = [(f"点 points {', '.join(str(int(p)) for p in flagged.loc[rows, 'point'])} {what}")
+              for rows, what in ((saves, "无额外成本 no extra cost"), (~saves, "不稳定 unstable")) if rows.any()]
+    return f"企业研发/元“—” R&D per yuan “—”: {'; '.join(groups)} (见下 see below)."
+
+
+def _rd_per_yuan_note(from_year: int) -> str:
+    share = f"{UNSTABLE_SHARE:.0%}"
+    return (f"企业研发/元：自{from_year}年起累计的额外企业研发÷同期累计的额外公共成本（财政支出+税式支出），各次运行与点0同参数"
+            f"同种子配对，取各次比值的均值。“—”：额外成本不为正（无额外成本），或不稳定——额外成本不足所动用资金（各工具成本增减的绝对值"
+            f"之和）的{share}，或小于其在各次运行间5%–95%的幅度：此时成本的微小变化就会使比值大幅摆动。 Business R&D per "
+            f"public yuan: the extra business R&D cumulated since {from_year} over the extra public cost (spending + tax "
+            "expenditure) cumulated over the same years, each run paired with point 0's run of the same draw and seed, "
+            "the mean of the runs' ratios. “—”: no extra cost (not positive), or unstable: the extra cost is under "
+            f"{share} of the money the design moves (each instrument's cost change, up or down, summed) or under its own "
+            "5%-95% spread across runs, where a small change in either cost swings the ratio (experiments/README.md).")
 
 
 def _lever_label(paths: tuple[str, ...]) -> str:
@@ -352,12 +435,6 @@ def _lever_label(paths: tuple[str, ...]) -> str:
     name for them (paths of several sections tied together)."""
     label = instrument_label(paths)
     return " ".join(label) if label else ", ".join(paths)
-
-
-def _short(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "base"
-    return format_number(v) if isinstance(v, int | float) else str(v)
 
 
 def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int, ...] | None = None,
