@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from qhsim import data, stats
 from qhsim.config import read_toml
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import UNSTABLE_SHARE, fiscal_columns, ratio_unstable, rd_per_yuan
+from qhsim.experiments.comparison import fiscal_columns, ratio_unstable, rd_per_yuan, unstable_rule
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, points, shown
@@ -419,15 +419,12 @@ def _not_shown(part: pd.DataFrame) -> str:
 
 
 def _rd_per_yuan_note(from_year: int) -> str:
-    share = f"{UNSTABLE_SHARE:.0%}"
+    zh, en = unstable_rule()
     return (f"企业研发/元：自{from_year}年起累计的额外企业研发÷同期累计的额外公共成本（财政支出+税式支出），各次运行与点0同参数"
-            f"同种子配对，取各次比值的均值。“—”：额外成本不为正（无额外成本），或不稳定——额外成本不足所动用资金（各工具成本增减的绝对值"
-            f"之和）的{share}，或小于其在各次运行间5%–95%的幅度：此时成本的微小变化就会使比值大幅摆动。 Business R&D per "
-            f"public yuan: the extra business R&D cumulated since {from_year} over the extra public cost (spending + tax "
-            "expenditure) cumulated over the same years, each run paired with point 0's run of the same draw and seed, "
-            "the mean of the runs' ratios. “—”: no extra cost (not positive), or unstable: the extra cost is under "
-            f"{share} of the money the design moves (each instrument's cost change, up or down, summed) or under its own "
-            "5%-95% spread across runs, where a small change in either cost swings the ratio (experiments/README.md).")
+            f"同种子配对，取各次比值的均值。“—”：{zh}。 Business R&D per public yuan: the extra business R&D cumulated "
+            f"since {from_year} over the extra public cost (spending + tax expenditure) cumulated over the same years, "
+            "each run paired with point 0's run of the same draw and seed, the mean of the runs' ratios. “—”: "
+            f"{en} (experiments/README.md).")
 
 
 def _lever_label(paths: tuple[str, ...]) -> str:
