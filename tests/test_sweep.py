@@ -364,3 +364,50 @@ def test_sweep_legend_names_a_lever_tied_across_sections_by_its_paths(tmp_path: 
     assert "sd = policy.ex_ante_grants.budget, policy.vouchers.budget" in " ".join(legend.split())
     zh, en = instrument_label("policy.ex_ante_grants.selection")
     assert " ".join(f"selection = {zh} {en}".split()) in " ".join(legend.split())
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sweep store with a tied number lever, a string lever and a year-table lever."""
+    folder = tmp_path_factory.mktemp("store")
+    write_sweep(experiment(folder, TINY + SCHEDULE_LEVER), folder / "store")
+    return folder / "store"
+
+
+def test_sweep_exports_carry_the_point_and_one_column_per_lever(store: Path) -> None:
+    """The CSV export had no point or lever columns, only a ~120-character design label on each of its rows (121 MB
+    for 66 runs): now the point's short id (as in the run files), the point and each lever, numbers as numbers."""
+    from qhsim.output.export import export
+    from qhsim.output.tidy import load_results
+
+    results = load_results(store)
+    runs = read_runs(store)
+    csv = pd.read_csv(export(store, "csv", store / "long.csv"), encoding="utf-8-sig")
+    assert list(csv.columns[:13]) == ["year", "region", "indicator", "value", "unit", "draw", "seed", "design", "point",
+                                      "sd", "selection", "path", "weight"]
+    assert len(csv) == len(results.long)  # every run x year x region x indicator, as before
+    assert set(csv["design"]) == set(runs["design"]) == {"base", *(f"p{i}" for i in range(1, 9))}
+    assert csv["point"].dtype.kind == "i" and csv["sd"].dtype.kind == "f"  # numbers as numbers: filterable
+    one = csv[csv["point"] == 2].iloc[0]
+    assert (one["design"], one["sd"], one["selection"], one["path"]) == ("p2", 0.75, "merit", "2019: 1,000 → 2020: 5,000")
+    assert csv.loc[csv["point"] == 0, ["sd", "selection", "path"]].isna().all().all()  # the base sets no lever
+    assert csv["design"].str.len().max() <= 4
+    pq = pd.read_parquet(export(store, "parquet", store / "long.parquet"))
+    assert list(pq.columns) == list(csv.columns[:13]) and pq["sd"].dtype.kind == "f"
+    first = runs.groupby("point")[["sd", "selection"]].first()
+    assert pq.groupby("point")["sd"].first().dropna().to_dict() == first["sd"].dropna().to_dict()  # exact values
+
+
+def test_sweep_levers_in_the_reports_are_sorted_by_value_and_formatted() -> None:
+    """The HTML levers table listed 11175.763356254618 among values sorted as text."""
+    from qhsim.output.tidy import from_sweep
+
+    points = [{}, {"budget": 11175.763356254618, "path": '{"2026": 1000, "2028": 5000}'},
+              {"budget": 672.5, "path": '{"2026": 1000}'}, {"budget": 2790.3, "path": '{"2026": 1000}'}]
+    runs = pd.DataFrame({"point": [0, 1, 2, 3], "design": ["base", "p1", "p2", "p3"], "draw": 0, "seed": 1,
+                         "year": 2026, "region": "province", "rd_intensity": 1.0})
+    results = from_sweep({"levers": ["budget", "path"], "points": points, "seeds": [1]}, runs)
+    levers = {lv["key"]: lv["value"] for lv in results.meta["levers"]}
+    assert levers == {"budget": "672.5; 2,790.3; 11,175.8", "path": "2026: 1,000; 2026: 1,000 → 2028: 5,000"}
+    assert results.designs == ["base", "p1: budget=11,176; path=2026: 1,000 → 2028: 5,000",
+                               "p2: budget=672.5; path=2026: 1,000", "p3: budget=2,790; path=2026: 1,000"]

@@ -258,24 +258,52 @@ def from_comparison(result: Any) -> Results:
     return Results(kind="compare", long=long, meta=meta, designs=names, tables=tables)
 
 
-def point_label(point: dict[str, Any]) -> str:
-    """A sweep design point as text: ``grant_budget=15000, selection=lottery``."""
-    def show(v: Any) -> str:
-        return f"{v:g}" if isinstance(v, int | float) else str(v)
+def point_label(design: str, point: dict[str, Any]) -> str:
+    """A sweep design point as text: its short id and lever settings (``qhsim.experiments.levers.shown``),
+    ``p3: grant_budget=13,970; selection=lottery; voucher_path=2026: 5,000 → 2029: 1,000``."""
+    from qhsim.experiments.levers import shown
 
-    return ", ".join(f"{k.removeprefix('policy.')}={show(v)}" for k, v in point.items())
+    return f"{design}: " + "; ".join(f"{k.removeprefix('policy.')}={shown(v)}" for k, v in point.items())
+
+
+def sweep_points(experiment: dict[str, Any], runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per design point of a sweep store: ``point``, ``design`` (its short id in the run files: base, p1, ...),
+    ``label`` (``point_label``) and one column per lever (numbers as numbers, a year table as text; empty for the
+    base)."""
+    from qhsim.experiments.levers import schedule, shown
+
+    levers = [k for k in experiment.get("levers", []) if k != "design"]  # a named design is in the short id
+    settings = experiment.get("points", [])
+    ids = runs.groupby("point", sort=True)["design"].first()
+    rows = []
+    for point, design in ids.items():
+        setting = settings[int(point)] if int(point) < len(settings) and int(point) > 0 else {}
+        values = {k: setting.get(k) for k in levers} if setting else {k: None for k in levers}
+        rows.append({"point": int(point), "design": str(design),
+                     "label": point_label(str(design), values) if setting else str(design),
+                     **{k: shown(v) if schedule(v) is not None else v for k, v in values.items()}})
+    return pd.DataFrame(rows, columns=["point", "design", "label", *levers])
+
+
+def _lever_values(settings: list[dict[str, Any]], key: str) -> str:
+    """A lever's values over the design points, each once, in order (numbers by value, not as text) and written as
+    ``lever_text`` writes them, separated by "; " (a year table and a number with thousands separators hold commas)."""
+    from qhsim.experiments.levers import schedule, shown
+
+    values = {v for v in (p.get(key) for p in settings) if v is not None}
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "; ".join(lever_text(float(v)) for v in sorted(values))
+    return "; ".join(sorted({shown(v) if schedule(v) is not None else str(v) for v in values}))
 
 
 def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[str, Any] | None = None) -> Results:
-    """A sweep store (``qhsim.experiments.sweep``): one design per point (point 0 is the base), its draws x
-    seeds as draws."""
+    """A sweep store (``qhsim.experiments.sweep``): one design per point (point 0 is the base, the others named by
+    ``point_label``), its draws x seeds as draws; ``tables["points"]`` (``sweep_points``) gives each point's short id
+    and lever settings, which the CSV and Parquet exports put in columns of their own."""
     names_of = list(experiment.get("levers", []))
     settings = experiment.get("points", [])
-    labels = {}
-    for point in sorted(runs["point"].unique()):
-        setting = settings[int(point)] if int(point) < len(settings) else {}
-        labels[int(point)] = "base" if int(point) == 0 or not setting else point_label(
-            {k: setting.get(k) for k in names_of})
+    points = sweep_points(experiment, runs)
+    labels = dict(zip(points["point"], points["label"]))
     long = store_long(runs, labels, len(experiment.get("seeds", [])))
     manifest = manifest or {}
     meta = {
@@ -288,10 +316,11 @@ def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[st
         "from_year": experiment.get("from_year"),
         "versions": {"qhsim": manifest.get("qhsim_version")},
         "run_seconds": manifest.get("seconds"),
-        "levers": [{"key": k, "base": None, "value": sorted({str(p.get(k)) for p in settings[1:]})} for k in names_of],
+        "levers": [{"key": k, "base": None, "value": _lever_values(settings[1:], k)} for k in names_of],
         "calibration": calibration_status(),
     }
-    return Results(kind="sweep", long=long, meta=meta, designs=[labels[p] for p in sorted(labels)])
+    return Results(kind="sweep", long=long, meta=meta, designs=[labels[p] for p in sorted(labels)],
+                   tables={"points": points})
 
 
 # --- loaders for folders --------------------------------------------------------------------------------
