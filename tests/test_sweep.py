@@ -411,3 +411,39 @@ def test_sweep_levers_in_the_reports_are_sorted_by_value_and_formatted() -> None
     assert levers == {"budget": "672.5; 2,790.3; 11,175.8", "path": "2026: 1,000; 2026: 1,000 → 2028: 5,000"}
     assert results.designs == ["base", "p1: budget=11,176; path=2026: 1,000 → 2028: 5,000",
                                "p2: budget=672.5; path=2026: 1,000", "p3: budget=2,790; path=2026: 1,000"]
+
+
+def test_discovery_text_and_chart_name_the_target_in_both_languages_and_the_box_by_its_step(store: Path) -> None:
+    """The PRIM chart was English-only with the raw key (rd_intensity) and no unit, its count of restricted levers a
+    continuous colour bar (ticks 0.25, 0.75); "PRIM框 box 11" was not explained."""
+    from fontTools.ttLib import TTFont
+    from matplotlib.text import Text
+
+    from qhsim.experiments.discovery import discovery_figure
+    from qhsim.output import charts
+    from qhsim.output.report import indicator_label
+
+    runs = read_runs(store)
+    best = runs[(runs["region"] == "province") & (runs["year"] == 2020) & (runs["point"] > 0)].groupby("point")[
+        "business_rd"].max().sort_values(ascending=False)
+    res = discover(store, "business_rd", 2020, float(best.iloc[2] + best.iloc[3]) / 2, probability=0.5)
+    assert res.chosen is not None
+    text = " ".join(format_discovery(res).split())
+    label = " ".join(indicator_label("business_rd").split())
+    assert f"{label} >=" in text and "business_rd" not in text
+    steps = len(res.trajectory) - 1
+    assert f"step {res.chosen} of the {steps} steps of PRIM's peeling trajectory (step 0: all points)" in text
+    assert f"剥离轨迹第{res.chosen}步（共{steps}步" in text
+    fig = discovery_figure(res)
+    assert len(fig.axes) == 1  # no colour bar
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    counts = sorted(int(n) for n in res.trajectory["res_dim"].unique())
+    assert legend == [f"{n}个杠杆受限 {n} lever{'' if n == 1 else 's'} restricted" for n in counts] + [
+        f"选中的框：第{res.chosen}步 chosen box: step {res.chosen}"]
+    title = " ".join(fig.axes[0].get_title().split())
+    assert label in title and "(亿元)" in title
+    cmap = TTFont(str(Path(charts.__file__).parent / "fonts" / charts.SHIPPED_FONT)).getBestCmap()
+    drawn = "".join(t.get_text() for t in fig.findobj(Text))
+    assert "覆盖率" in drawn and "密度" in drawn and not {c for c in drawn if ord(c) > 0x7F and ord(c) not in cmap}
+    if "path" in set(res.box["lever"]):  # a year-table lever's kept levels read as in the sweep's tables
+        assert "{" not in res.box.set_index("lever").at["path", "levels"]
