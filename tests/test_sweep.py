@@ -333,8 +333,11 @@ def test_prim_finds_the_box_on_a_known_rule() -> None:
 
 def test_sweep_store_and_discovery(tmp_path: Path) -> None:
     out = tmp_path / "store"
-    text, _ = write_sweep(experiment(tmp_path), out)
+    long = TINY.replace('description = "tiny"', f'description = "{"资助设计 / Grant designs, " * 4}from 2018"')
+    text, _ = write_sweep(experiment(tmp_path, long), out)
     assert "2020" in text and (out / "summary.csv").is_file()
+    assert max(display_width(line) for line in text.splitlines()) <= 100  # the heading with a long description too
+    assert (out / "summary.txt").read_text(encoding="utf-8") == text
     runs = read_runs(out)
     best = runs[(runs["region"] == "province") & (runs["year"] == 2020) & (runs["point"] > 0)].groupby("point")[
         "business_rd"].max().sort_values(ascending=False)
