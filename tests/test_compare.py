@@ -478,6 +478,9 @@ def test_an_unstable_r_and_d_per_yuan_shows_as_such_with_its_rule(small_comparis
     ranked = text.split("排名 Ranking", 1)[1].split("\n\n", 1)[0]
     assert UNSTABLE_CELL in next(line for line in ranked.splitlines() if "more_ex_ante_grants" in line)
     assert "under 25% of the money the design moves" in " ".join(text.split())
+    legend = [t.get_text() for t in cost_effectiveness_figure(dataclasses.replace(res, leverage=lev)).axes[0]
+              .get_legend().get_texts()]
+    assert legend[1] == f"2 more_ex_ante_grants: {UNSTABLE_CELL}" and legend[0].endswith("yuan/yuan")
 
 
 def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_path: Path) -> None:

@@ -299,7 +299,9 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
                                       [max(0.0, r["extra_cost_p95"] - r["extra_cost"])]],
             yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]],
             fmt="o", capsize=4,
-            label=f"{number[r['design']]} {r['design']}: {format_number(r[what.ratio])} yuan/yuan"))
+            label=f"{number[r['design']]} {r['design']}: " + (readable(UNSTABLE_CELL) if r.get("unstable")
+                                                               and not math.isnan(r[what.ratio])
+                                                               else f"{format_number(r[what.ratio])} yuan/yuan")))
         ax.annotate(str(number[r["design"]]), (r["extra_cost"], y), textcoords="offset points", xytext=(5, 5),
                     fontsize=10, color=handles[-1].lines[0].get_color())  # the shipped CJK font has no bold
     lim = max([1e-9, *lev["extra_cost_p95"].abs().fillna(0), *lev["extra_cost"].abs().fillna(0)])
