@@ -18,7 +18,7 @@ from qhsim import data
 from qhsim.experiments.comparison import fiscal_columns, ratio_unstable
 from qhsim.experiments.sweep import _result_heads, format_sweep, load_sweep, run_sweep, summarise, write_sweep
 from qhsim.config.instruments import instrument_label
-from qhsim.output.report import display_width, wrap
+from qhsim.output.report import display_width
 
 from conftest import ROOT, SCENARIOS
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from qhsim.experiments.spec import Override
-from qhsim.output.numbers import format_number
 
 DESIGNS = ("factorial", "lhs", "sobol")
 
@@ -59,7 +57,7 @@ class Lever:
 
     def column(self, value: Any) -> Any:
         """How the value is stored in the run files and the manifest: numbers as numbers, strings as is, schedules as
-        JSON (``shown`` writes it for people)."""
+        JSON (``qhsim.output.tidy.sweep_value`` writes it for people)."""
         if isinstance(value, Mapping):
             return json.dumps({str(y): v for y, v in sorted((int(y), v) for y, v in value.items())})
         return value
@@ -69,30 +67,6 @@ class Lever:
         if self.values:
             return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
         return float(self.low + u * (self.high - self.low))
-
-
-def schedule(value: Any) -> dict[int, Any] | None:
-    """A year-table lever value as ``{year: value}`` by year, from a mapping or from the JSON text the run files and
-    the manifest hold (``Lever.column``); None for a number or a string."""
-    if isinstance(value, str) and value.startswith("{"):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return None
-    if isinstance(value, Mapping):
-        return {int(y): v for y, v in sorted(value.items(), key=lambda item: int(item[0]))}
-    return None
-
-
-def shown(value: Any) -> str:
-    """A lever value as people read it: a number with thousands separators and a few decimals (``format_number``:
-    27,848, 672.5, 1.21), a string as it is, a year table as ``2026: 1,000 → 2028: 5,000``."""
-    table = schedule(value)
-    if table is not None:
-        return " → ".join(f"{year}: {shown(v)}" for year, v in table.items())
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return str(value)
-    return f"{value:.3g}" if 0 < abs(value) < 0.1 else format_number(value)
 
 
 def factorial(levers: Sequence[Lever]) -> list[dict[str, Any]]:

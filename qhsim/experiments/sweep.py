@@ -33,13 +33,14 @@ from qhsim.errors import InputError
 from qhsim.experiments.comparison import fiscal_columns, ratio_unstable, rd_per_yuan, unstable_rule
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
-from qhsim.experiments.levers import DESIGNS, Lever, points, shown
+from qhsim.experiments.levers import DESIGNS, Lever, points
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import MISSING, format_fixed, format_value
 from qhsim.output.report import display_width, draws_line, format_table, wrap
+from qhsim.output.tidy import sweep_value
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -266,8 +267,8 @@ def _lever_setting(levers: list[Lever], point: dict[str, Any], detail: str, numb
 
     def setting(lv: Lever) -> str:
         value = point[lv.name]
-        text = f"lever.{lv.name} = " + (repr(value) if isinstance(value, str) else f"{{{shown(value)}}}"
-                                        if isinstance(value, Mapping) else shown(value))
+        text = f"lever.{lv.name} = " + (repr(value) if isinstance(value, str) else f"{{{sweep_value(value)}}}"
+                                        if isinstance(value, Mapping) else sweep_value(value))
         return text + (f" (sampled from range = [{lv.low:g}, {lv.high:g}])" if lv.low is not None else "")
 
     return f"{', '.join(map(setting, named))} at design point {number}"
@@ -401,10 +402,10 @@ def _header(zh: str, en: str, unit: str, limit: int) -> str:
 
 
 def _setting(value: Any) -> str:
-    """A lever's value in the design points table (``shown``); the base point has none: "base"."""
+    """A lever's value in the design points table (``sweep_value``); the base point has none: "base"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "base"
-    return shown(value)
+    return sweep_value(value)
 
 
 def _not_shown(part: pd.DataFrame) -> str:

@@ -17,7 +17,8 @@ Build one from memory with ``from_run`` / ``from_comparison`` / ``from_sweep``, 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -31,6 +32,7 @@ from qhsim.config.instruments import instrument_label
 from qhsim.config.schedule import YEAR_RANGE
 from qhsim.errors import InputError
 from qhsim.output.folders import MANIFEST, manifest_kind, read_manifest
+from qhsim.output.numbers import format_number
 from qhsim.results import RunResult
 from qhsim.stats import WEIGHT
 
@@ -141,6 +143,31 @@ def lever_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.6g}"
     return str(value)
+
+
+def sweep_schedule(value: Any) -> dict[int, Any] | None:
+    """A year-table lever value as ``{year: value}`` by year, from a mapping or from the JSON text the run files and
+    the manifest hold (``qhsim.experiments.levers.Lever.column``); None for a number or a string."""
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if isinstance(value, Mapping):
+        return {int(y): v for y, v in sorted(value.items(), key=lambda item: int(item[0]))}
+    return None
+
+
+def sweep_value(value: Any) -> str:
+    """A sweep lever's value as people read it (the sweep's tables and errors, discovery, exports and reports): a
+    number with thousands separators and a few decimals (``format_number``: 27,848, 672.5, 1.21), a string as it is,
+    a year table as ``2026: 1,000 → 2028: 5,000``."""
+    table = sweep_schedule(value)
+    if table is not None:
+        return " → ".join(f"{year}: {sweep_value(v)}" for year, v in table.items())
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    return f"{value:.3g}" if 0 < abs(value) < 0.1 else format_number(value)
 
 
 @cache
@@ -259,19 +286,15 @@ def from_comparison(result: Any) -> Results:
 
 
 def point_label(design: str, point: dict[str, Any]) -> str:
-    """A sweep design point as text: its short id and lever settings (``qhsim.experiments.levers.shown``),
+    """A sweep design point as text: its short id and lever settings (``sweep_value``),
     ``p3: grant_budget=13,970; selection=lottery; voucher_path=2026: 5,000 → 2029: 1,000``."""
-    from qhsim.experiments.levers import shown
-
-    return f"{design}: " + "; ".join(f"{k.removeprefix('policy.')}={shown(v)}" for k, v in point.items())
+    return f"{design}: " + "; ".join(f"{k.removeprefix('policy.')}={sweep_value(v)}" for k, v in point.items())
 
 
 def sweep_points(experiment: dict[str, Any], runs: pd.DataFrame) -> pd.DataFrame:
     """One row per design point of a sweep store: ``point``, ``design`` (its short id in the run files: base, p1, ...),
     ``label`` (``point_label``) and one column per lever (numbers as numbers, a year table as text; empty for the
     base)."""
-    from qhsim.experiments.levers import schedule, shown
-
     levers = [k for k in experiment.get("levers", []) if k != "design"]  # a named design is in the short id
     settings = experiment.get("points", [])
     ids = runs.groupby("point", sort=True)["design"].first()
@@ -281,19 +304,17 @@ def sweep_points(experiment: dict[str, Any], runs: pd.DataFrame) -> pd.DataFrame
         values = {k: setting.get(k) for k in levers} if setting else {k: None for k in levers}
         rows.append({"point": int(point), "design": str(design),
                      "label": point_label(str(design), values) if setting else str(design),
-                     **{k: shown(v) if schedule(v) is not None else v for k, v in values.items()}})
+                     **{k: sweep_value(v) if sweep_schedule(v) is not None else v for k, v in values.items()}})
     return pd.DataFrame(rows, columns=["point", "design", "label", *levers])
 
 
 def _lever_values(settings: list[dict[str, Any]], key: str) -> str:
     """A lever's values over the design points, each once, in order (numbers by value, not as text) and written as
     ``lever_text`` writes them, separated by "; " (a year table and a number with thousands separators hold commas)."""
-    from qhsim.experiments.levers import schedule, shown
-
     values = {v for v in (p.get(key) for p in settings) if v is not None}
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         return "; ".join(lever_text(float(v)) for v in sorted(values))
-    return "; ".join(sorted({shown(v) if schedule(v) is not None else str(v) for v in values}))
+    return "; ".join(sorted({sweep_value(v) if sweep_schedule(v) is not None else str(v) for v in values}))
 
 
 def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[str, Any] | None = None) -> Results:
