@@ -154,6 +154,18 @@ def test_cost_effectiveness_chart_plots_total_rd_when_ranked_by_it(tmp_path: Pat
         assert legend[0] == f"1 d1: {format_number(lev.at['d1', 'rd_per_yuan'])} yuan/yuan" == f"1 d1: {format_number(1.5)} yuan/yuan"
 
 
+def test_cost_effectiveness_chart_asks_only_for_the_weight_the_shipped_font_has() -> None:
+    """The shipped CJK subset is regular (400) only: a bold design number made matplotlib print "findfont: Failed to
+    find font weight bold" at the top of the compare output."""
+    from matplotlib.text import Text
+
+    tables = analyse(total_rd_runs(), "d0", ["d1", "d2"])
+    res = ComparisonResult("d0", ["d1", "d2"], tables.pop("window"), tables.pop("years"), total_rd_runs(), **tables)
+    texts = cost_effectiveness_figure(res).findobj(Text)
+    assert {t.get_text() for t in texts} >= {"1", "2"}  # the design numbers at the points
+    assert {t.get_fontweight() for t in texts} <= {"normal", "regular", 400}
+
+
 def test_weighted_runs_count_as_often_as_their_weight() -> None:
     """Runs of ``--draws`` carry the weight their parameter draw stands for (``Calibration.selection``): a run of
     weight 2/3 counts in every mean, probability and ranking as that run twice among three of weight 1/3 would,
@@ -332,7 +344,7 @@ def test_dashboard_ranking_title_and_cache_key_follow_the_ranking_metric(small_c
     assert dashboard_compare.ranking_title(by_total, "en").startswith("Ranking (by total R&D")
     assert "全社会研发" in dashboard_compare.ranking_title(by_total, "zh")
     ranked = format_comparison(by_total).split("排名 Ranking")[1].split("两两比较")[0]
-    assert "total_rd_per_yuan" in ranked and "[+" not in ranked  # a ratio, printed unsigned like rd_per_yuan
+    assert "total R&D per public yuan" in ranked and "[+" not in ranked  # a ratio, printed unsigned like rd_per_yuan
     s = Session.start()
     assert dashboard_compare.key(s, False) != dashboard_compare.key(s, False, "total_rd_per_yuan")
     by_exit = dataclasses.replace(res, ranking=res.ranking.assign(metric="rd_exit_rate"))
@@ -385,12 +397,90 @@ def test_comparison_text_shows_each_change_in_its_indicators_precision(small_com
     _, out = small_comparison
     text = (out / "comparison.txt").read_text(encoding="utf-8")
     block = text.split("super_deduction_120 − baseline", 1)[1].split("\n\n", 1)[0]
-    hte = next(line for line in block.splitlines() if " hte_count " in f"{line} ")
-    yearly, window = hte.split()[2:4], hte.split()[4:]
+    hte = next(line for line in block.splitlines() if line.startswith("高新技术企业数量 "))
+    yearly, window = hte.split()[1:3], hte.split()[3:]
     assert all(re.fullmatch(r"[+-]?[\d,]+", v) for v in yearly), hte  # 2026, 2027 (the 2025 column precedes them)
     assert re.fullmatch(r"[+-]?[\d,]+\.\d \[[+-]?[\d,]+\.\d, [+-]?[\d,]+\.\d\]", " ".join(window)), hte
-    rd = next(line for line in block.splitlines() if " rd_intensity " in f"{line} ")
+    rd = next(line for line in block.splitlines() if line.startswith("研发投入强度 "))
     assert re.search(r"[+-]?\d\.\d{3} \[", rd), rd  # a share: 2 decimals a year, 3 in the window mean
+
+
+def test_comparison_text_labels_rows_in_both_languages_with_units(small_comparison) -> None:
+    """Rows read "企业研发经费 business_rd" (no English, no unit), the by-instrument table showed raw keys
+    (tax_expenditure_super_deduction) and the P(target met) table code keys: each now gives the Chinese name, then the
+    English name with the unit (a public cost without its 万元: its tables are in 亿元)."""
+    from qhsim import data
+
+    _, out = small_comparison
+    text = (out / "comparison.txt").read_text(encoding="utf-8")
+    spec = data.load("indicators")
+    lines = text.splitlines()
+    for key in ("rd_intensity", "business_rd", "hte_count", "tax_expenditure_super_deduction", "spend_ex_ante_grants"):
+        zh, en = spec[key]["zh"], spec[key]["en"]
+        unit = "" if key.startswith(("spend_", "tax_")) else f" ({spec[key]['unit']})"
+        below = [lines[i + 1] for i, line in enumerate(lines) if f" {zh} " in f" {line} "]
+        assert below and all(f"{en}{unit}" in line for line in below), (key, below)
+    assert not [w for w in re.findall(r"\b[a-z]+_[a-z_]+\b", text) if w in spec]  # no indicator or cost key
+    targets = text.split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[0]
+    assert "研发投入强度 海西州" in targets and "R&D expenditure / GDP (%) Haixi" in targets
+    assert all(display_width(line) <= 100 for line in lines)
+
+
+def test_leverage_csv_says_whether_the_design_sets_each_instrument(small_comparison) -> None:
+    """leverage.csv gave side-effect costs a ratio (spend_hte_reward ... 1016.8) the terminal does not show: a column
+    now says whether the design sets the instrument, and a side effect has no R&D per yuan, as on the terminal."""
+    from qhsim import data
+    from qhsim.experiments.comparison import acts_on
+
+    res, out = small_comparison
+    csv = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    assert list(csv.columns[-3:]) == ["gross_cost", "unstable", "design_sets_instrument"]
+    rows = csv[csv["instrument"] != "total"]
+    assert list(rows["design_sets_instrument"]) == [acts_on(res, r.design, r.instrument) for r in rows.itertuples()]
+    side = rows[~rows["design_sets_instrument"].astype(bool)]
+    assert len(side) and side[["rd_per_yuan", "p05", "median", "p95"]].isna().all().all()  # no ratio to misread
+    assert side["extra_cost"].notna().all()  # its cost still shows
+    own = rows[rows["design_sets_instrument"].astype(bool)]
+    assert len(own) and own["rd_per_yuan"].notna().all()
+    assert csv.loc[csv["instrument"] == "total", "design_sets_instrument"].isna().all()
+    text = (out / "comparison.txt").read_text(encoding="utf-8")
+    listed = text.split("分工具 By instrument", 1)[1].split("\n\n", 1)[0].splitlines()
+    for r in rows.itertuples():  # the terminal: a ratio where the design sets the instrument, else 连带 side effect
+        zh = data.load("indicators")[r.instrument]["zh"]
+        for line in (line for line in listed if line.startswith(r.design) and zh in line):
+            assert ("连带 side effect" in line) == (not r.design_sets_instrument), line
+
+
+def test_cost_effectiveness_and_ranking_name_their_statistic(small_comparison) -> None:
+    """The cost-effectiveness table gave 1.85 (the ratio of the means), the ranking right below 1.84 (the median of the
+    runs' ratios) with nothing to tell them apart: each column now names its statistic, and a line says why they
+    differ."""
+    _, out = small_comparison
+    text = (out / "comparison.txt").read_text(encoding="utf-8")
+    effect = text.split("成本效益 Cost-effectiveness", 1)[1].split("-----", 1)[0]
+    assert "均值之比" in effect and "ratio of means" in effect
+    ranking = text.split("排名 Ranking", 1)[1].split("-----", 1)[0]
+    assert "各次运行中位数" in ranking and "median over the runs" in ranking and "R&D per public yuan" in ranking
+    assert "median can differ a little from the ratio of the means" in " ".join(text.split())
+
+
+def test_an_unstable_r_and_d_per_yuan_shows_as_such_with_its_rule(small_comparison) -> None:
+    from qhsim.experiments.report import UNSTABLE_CELL
+
+    res, _ = small_comparison
+    assert UNSTABLE_CELL not in format_comparison(res) and "money the design moves" not in format_comparison(res)
+    lev = res.leverage.copy()
+    lev.loc[(lev["design"] == "more_ex_ante_grants") & (lev["instrument"] == "total"), "unstable"] = True
+    text = format_comparison(dataclasses.replace(res, leverage=lev))
+    effect = text.split("成本效益 Cost-effectiveness", 1)[1].split("\n\n", 1)[0]
+    assert next(line for line in effect.splitlines() if line.startswith("more_ex_ante_grants")).endswith(UNSTABLE_CELL)
+    assert next(line for line in effect.splitlines() if line.startswith("super_deduction_120")).endswith("]")
+    ranked = text.split("排名 Ranking", 1)[1].split("\n\n", 1)[0]
+    assert UNSTABLE_CELL in next(line for line in ranked.splitlines() if "more_ex_ante_grants" in line)
+    assert "under 25% of the money the design moves" in " ".join(text.split())
+    legend = [t.get_text() for t in cost_effectiveness_figure(dataclasses.replace(res, leverage=lev)).axes[0]
+              .get_legend().get_texts()]
+    assert legend[1] == f"2 more_ex_ante_grants: {UNSTABLE_CELL}" and legend[0].endswith("yuan/yuan")
 
 
 def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_path: Path) -> None:

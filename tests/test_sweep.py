@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from qhsim.errors import InputError
 from qhsim.experiments.discovery import discover, format_discovery, prim_boxes
 from qhsim.experiments.levers import Lever, points
 from qhsim.experiments.store import read_runs
-from qhsim.experiments.sweep import format_sweep, load_sweep, run_sweep, summarise, write_sweep
+from qhsim import data
+from qhsim.experiments.comparison import fiscal_columns, ratio_unstable
+from qhsim.experiments.sweep import _result_heads, format_sweep, load_sweep, run_sweep, summarise, write_sweep
 from qhsim.config.instruments import instrument_label
 from qhsim.output.report import display_width
 
@@ -92,7 +95,7 @@ def test_summary_weighs_runs_by_their_draws_weight(swept: tuple) -> None:
             assert abs(row[f"business_rd_{q}"] - heavy) <= abs(row[f"business_rd_{q}"] - light)
 
 
-def test_sweep_table_fits_100_columns_and_names_each_lever_in_both_languages_below_it(tmp_path: Path) -> None:
+def test_sweep_legend_names_each_lever_in_both_languages_below_the_tables(tmp_path: Path) -> None:
     text = TINY.replace('[lever.sd]\npaths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]\n'
                         'values = [0.75, 1.5]\n', "").replace("[lever.selection]", '[lever."policy.tax.hte_rate"]')
     text = text.replace('path = "policy.ex_ante_grants.selection"\nvalues = ["merit", "lottery"]',
@@ -100,17 +103,104 @@ def test_sweep_table_fits_100_columns_and_names_each_lever_in_both_languages_bel
     sweep = load_sweep(experiment(tmp_path, text))
     runs, _ = run_sweep(sweep, workers=1)
     table = format_sweep(sweep, summarise(sweep, runs))
-    lines = table.splitlines()
-    assert max(display_width(line) for line in lines) <= 100
+    assert max(display_width(line) for line in table.splitlines()) <= 100
     zh, en = instrument_label("policy.tax.hte_rate")
     assert zh.startswith("企业所得税·") and en.startswith("Enterprise income tax: ")  # section and lever, both languages
     # the columns are headed by the levers' names in the file, named in full below the tables
-    legend = " ".join(table.split("杠杆 Levers:", 1)[1].split())
+    legend = " ".join(table.split("杠杆 Levers:", 1)[1].split("\n\n", 1)[0].split())
     assert legend == " ".join(f"policy.tax.hte_rate = {zh} {en}".split()), legend
-    header = table.split("2020年", 1)[1].split("-----", 1)[0].splitlines()[1:]
-    assert len(header) <= 6, header  # a compact header: the long labels are in the legend
-    points = [line.split()[0] for line in lines if line[:1].isdigit() and not line.startswith("2020年")]
-    assert points == ["0", "1", "2"]  # whole point numbers, not 0.0
+
+
+SCHEDULE_LEVER = '\n[lever.path]\npath = "policy.vouchers.budget"\nvalues = [{ 2019 = 1000 }, { 2019 = 1000, 2020 = 5000 }]\n'
+
+
+def test_sweep_tables_fit_100_columns_with_bilingual_headers_units_and_readable_values(tmp_path: Path) -> None:
+    """The summary was 112 columns wide: schedules printed as JSON over four lines, headers cut mid-word (研发投入强 /
+    度), indicators headed by their keys, counts as 644.0. Now: the points' lever settings in a table of their own
+    (a schedule as 2019: 1,000 → 2020: 5,000), the results headed by each indicator's Chinese and English names and
+    unit, counts whole."""
+    sweep = load_sweep(experiment(tmp_path, TINY + SCHEDULE_LEVER))
+    runs, _ = run_sweep(sweep, workers=1)
+    text = format_sweep(sweep, summarise(sweep, runs))
+    lines = text.splitlines()
+    assert max(display_width(line) for line in lines) <= 100
+    settings, results = text.split("\n\n")[:2]
+    rows = [[c.strip() for c in line.split(None, 3)] for line in settings.split("-----\n", 1)[1].splitlines()]
+    assert [r[0] for r in rows] == [str(p) for p in range(9)]  # whole point numbers, each once
+    assert rows[0][1:] == ["base", "base", "base"]
+    assert [r[1:] for r in rows[1:3]] == [["0.75", "merit", "2019: 1,000"], ["0.75", "merit", "2019: 1,000 → 2020: 5,000"]]
+    assert '{"' not in text and "2019: 1,000 → 2020: 5,000" in settings
+    head, body = results.split("-----\n", 1)
+    assert len(head.splitlines()) <= 9, head  # the title and a header of at most 8 lines
+    tokens = {t for line in head.splitlines()[1:] for t in re.split(r"\s{2,}", line.strip()) if t}
+    chinese = {t for t in tokens if display_width(t) > len(t)}
+    assert all(len(t) >= 2 for t in chinese - {"点"}), chinese  # no one-character sliver (研发投入强 / 度)
+    words = " ".join(head.split())
+    for key in sweep.exp.indicators:  # bilingual with the unit, not the code key
+        spec = data.load("indicators")[key]
+        at = 0
+        while at < len(spec["zh"]):  # the Chinese name, in pieces of the header
+            at += max((len(t) for t in chinese if spec["zh"].startswith(t, at)), default=len(spec["zh"]) + 1)
+        assert at == len(spec["zh"]), (spec["zh"], chinese)
+        assert all(w in words.split() for w in spec["en"].split()) and f"({spec['unit']})" in tokens
+        assert key not in head
+    cells = [line.split() for line in body.splitlines() if line.strip()[:1].isdigit()]
+    assert [c[0] for c in cells] == [str(p) for p in range(9)]
+    hte = sweep.exp.indicators.index("hte_count") + 1
+    assert all(re.fullmatch(r"[\d,]+", c[hte]) for c in cells), cells  # a count of firms, whole
+
+
+def test_result_headers_narrow_to_fit_and_keep_their_words_whole() -> None:
+    """Six result columns in 100 display columns: each header narrowed until they fit, the Chinese in even pieces,
+    English words whole."""
+    keys = ["rd_intensity", "business_rd", "share_firms_with_rd", "hte_count", "public_cost", "rd_per_yuan"]
+    room = 100 - 5 - 2 * len(keys)
+    heads = _result_heads(keys, [6] * len(keys), room)
+    assert sum(max(display_width(line) for line in h.split("\n")) for h in heads) <= room
+    share = heads[2].split("\n")
+    assert share[:2] == ["规上工业企业中有", "研发活动企业占比"] and share[-1] == "(%)"
+    assert " ".join(share[2:-1]) == "Above-scale industrial firms with R&D activity"
+    assert heads[3] == "高新技术\n企业数量\nHigh-tech\nenterprises\n(firms)"  # narrowed: the Chinese in halves
+    wide = _result_heads(keys, [6] * len(keys), 1000)  # room enough: each at its widest
+    assert wide[3] == "高新技术企业数量\nHigh-tech\nenterprises\n(firms)"
+
+
+def test_one_rule_for_an_unstable_r_and_d_per_yuan() -> None:
+    """R&D per yuan is not read where the extra cost is not positive, is under a quarter of the money the design
+    moves (grants cut by 11.5 and a deduction raised: a net 1) or under its own 5%-95% spread across runs."""
+    assert not ratio_unstable(10.0, 10.5, 8.0, 12.0)
+    assert ratio_unstable(1.0, 11.5, 0.9, 1.1)  # small against the money moved
+    assert ratio_unstable(1.0, 1.0, 0.2, 1.4)  # small against its spread
+    assert ratio_unstable(-1.0, 11.5, -1.9, -0.1) and ratio_unstable(0.0, 0.0, 0.0, 0.0)  # no extra cost
+    assert list(ratio_unstable(pd.Series([3.0, 1.0]), pd.Series([4.0, 5.0]), pd.Series([2.0, 1.0]),
+                               pd.Series([4.0, 1.0]))) == [False, True]
+
+
+def test_sweep_summary_flags_an_unstable_r_and_d_per_yuan_and_the_table_shows_a_dash(swept: tuple) -> None:
+    sweep, runs = swept
+    summary = summarise(sweep, runs)
+    prov = runs[(runs["region"] == "province") & (runs["year"].between(2018, 2020))]
+    cost = prov.assign(cost=prov[fiscal_columns(prov)].sum(axis=1) / 1e4).groupby(["point", "seed"])["cost"].sum()
+    extra = (cost - cost.xs(0, level="point")).xs(3, level="point")
+    row = summary[summary["point"] == 3].iloc[0]
+    assert row["extra_cost_mean"] == pytest.approx(extra.mean())  # cumulative from from_year, against point 0
+    assert row["gross_cost_mean"] >= abs(row["extra_cost_mean"])
+    assert list(summary["rd_per_yuan_unstable"]) == list(ratio_unstable(
+        summary["extra_cost_mean"], summary["gross_cost_mean"], summary["extra_cost_p05"], summary["extra_cost_p95"]))
+    odd = summary.copy()
+    odd.loc[odd["point"] == 1, ["extra_cost_mean", "rd_per_yuan_unstable", "rd_per_yuan_mean"]] = [-0.5, True, 61.6]
+    odd.loc[odd["point"] == 2, ["extra_cost_mean", "rd_per_yuan_unstable", "rd_per_yuan_mean"]] = [0.1, True, 42.4]
+    odd.loc[odd["point"] == 3, "rd_per_yuan_unstable"] = False
+    text = format_sweep(sweep, odd)
+    results = text.split("\n\n")[1]
+    ratios = {line.split()[0]: line.split()[-1] for line in results.split("-----\n", 1)[1].splitlines()
+              if line.strip()[:1].isdigit()}
+    assert ratios["1"] == ratios["2"] == ratios["0"] == "—" and ratios["3"] == f"{row['rd_per_yuan_mean']:.2f}"
+    assert "61.60" not in text and "42.40" not in text
+    note = " ".join(results.split("-----\n", 1)[1].split("\n", 5)[-1].split())
+    assert "点 points 1 无额外成本 no extra cost; 点 points 2 不稳定 unstable" in note
+    rule = " ".join(text.split("\n\n")[-1].split())
+    assert "under 25% of the money the design moves" in rule and "5%-95% spread across runs" in rule
 
 
 def test_workers_do_not_change_results(swept: tuple) -> None:
@@ -177,6 +267,57 @@ def test_bad_experiment_one_line_with_file_key_value_allowed(tmp_path: Path, cha
         assert "9.0" in msg and "3" in msg  # the value and the allowed range [0, 3]
 
 
+def test_a_scenario_file_given_as_an_experiment_says_so(tmp_path: Path) -> None:
+    """``qhsim sweep scenarios/baseline.toml`` said "scenario: Field required" (pydantic's wording)."""
+    with pytest.raises(InputError) as info:
+        load_sweep(SCENARIOS / "baseline.toml")
+    assert str(info.value) == (f"{SCENARIOS / 'baseline.toml'} is a scenario file, not an experiment: run it with qhsim "
+                               f"run {SCENARIOS / 'baseline.toml'} (an experiment file names its base scenario, "
+                               'scenario = "...", and the levers to vary; experiments/README.md)')
+
+
+@pytest.mark.parametrize("change,expected", [
+    ("from_year = 2018\n", "from_year is required: the first year the levers hold (before it: as in the base scenario), "
+                           "e.g. from_year = 2026 (experiments/README.md)"),
+    ('scenario = "baseline.toml"\n', 'scenario is required: the base scenario file, relative to the experiment file, '
+                                     'e.g. scenario = "../scenarios/baseline.toml" (experiments/README.md)'),
+    ("seeds = [1, 2]", "seed: not a key of an experiment file (did you mean seeds?); allowed: description, scenario, "
+                       "from_year, lever, vary, design, samples, sample_seed, designs, seeds, draws, scale, end_year, "
+                       "report_years, indicators"),
+    ("values = [0.75, 1.5]", "lever.sd.value: not a key of a lever (did you mean values?); allowed: path, paths, "
+                             "from_year, values, range"),
+])
+def test_a_missing_or_unknown_key_names_what_is_expected(tmp_path: Path, change: str, expected: str) -> None:
+    text = {"seeds = [1, 2]": TINY.replace(change, "seed = [1, 2]"),
+            "values = [0.75, 1.5]": TINY.replace(change, "value = [0.75, 1.5]")}.get(change, TINY.replace(change, ""))
+    path = experiment(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    assert str(info.value) == f"{path}: {expected}"
+
+
+def test_a_bad_sampled_value_names_its_lever_and_point_not_the_whole_point(tmp_path: Path) -> None:
+    """A bad value of one lever of a Latin-hypercube point named every lever of the point with 16-digit floats."""
+    text = TINY.replace("values = [0.75, 1.5]", "range = [1.0, 9.0]").replace(
+        "report_years = [2020]", 'report_years = [2020]\ndesign = "lhs"\nsamples = 4\nsample_seed = 1\n'
+        '[lever.path]\npath = "policy.vouchers.budget"\nvalues = [{ 2019 = 1000 }, { 2019 = 1000, 2020 = 5000 }]')
+    path = experiment(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    msg = str(info.value)
+    head, detail = msg.split(" at design point ", 1)
+    assert re.fullmatch(rf"{re.escape(str(path))}: lever\.sd = \d\.\d\d \(sampled from range = \[1, 9\]\)", head), msg
+    assert detail.split(": ", 1)[1].startswith("policy.super_deduction.general: [2018] = ")
+    assert "outside allowed range [0, 3]" in msg and not re.search(r"\d\.\d{7}", msg), msg
+    bad = TINY.replace("values = [0.75, 1.5]", "values = [0.75]").replace(
+        "report_years = [2020]", 'report_years = [2020]\n[lever.path]\npath = "policy.vouchers.budget"\n'
+        "values = [{ 2019 = 1000, 2020 = -5000 }]")
+    with pytest.raises(InputError) as info:
+        load_sweep(experiment(tmp_path, bad))
+    assert "lever.path = {2019: 1,000 → 2020: -5,000} at design point 1: policy.vouchers.budget: [2020] = -5000" \
+        in str(info.value)
+
+
 def test_prim_finds_the_box_on_a_known_rule() -> None:
     rng = np.random.default_rng(0)
     x = pd.DataFrame({"a": rng.uniform(size=400), "b": rng.uniform(size=400),
@@ -192,8 +333,11 @@ def test_prim_finds_the_box_on_a_known_rule() -> None:
 
 def test_sweep_store_and_discovery(tmp_path: Path) -> None:
     out = tmp_path / "store"
-    text, _ = write_sweep(experiment(tmp_path), out)
+    long = TINY.replace('description = "tiny"', f'description = "{"资助设计 / Grant designs, " * 4}from 2018"')
+    text, _ = write_sweep(experiment(tmp_path, long), out)
     assert "2020" in text and (out / "summary.csv").is_file()
+    assert max(display_width(line) for line in text.splitlines()) <= 100  # the heading with a long description too
+    assert (out / "summary.txt").read_text(encoding="utf-8") == text
     runs = read_runs(out)
     best = runs[(runs["region"] == "province") & (runs["year"] == 2020) & (runs["point"] > 0)].groupby("point")[
         "business_rd"].max().sort_values(ascending=False)
@@ -223,3 +367,86 @@ def test_sweep_legend_names_a_lever_tied_across_sections_by_its_paths(tmp_path: 
     assert "sd = policy.ex_ante_grants.budget, policy.vouchers.budget" in " ".join(legend.split())
     zh, en = instrument_label("policy.ex_ante_grants.selection")
     assert " ".join(f"selection = {zh} {en}".split()) in " ".join(legend.split())
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sweep store with a tied number lever, a string lever and a year-table lever."""
+    folder = tmp_path_factory.mktemp("store")
+    write_sweep(experiment(folder, TINY + SCHEDULE_LEVER), folder / "store")
+    return folder / "store"
+
+
+def test_sweep_exports_carry_the_point_and_one_column_per_lever(store: Path) -> None:
+    """The CSV export had no point or lever columns, only a ~120-character design label on each of its rows (121 MB
+    for 66 runs): now the point's short id (as in the run files), the point and each lever, numbers as numbers."""
+    from qhsim.output.export import export
+    from qhsim.output.tidy import load_results
+
+    results = load_results(store)
+    runs = read_runs(store)
+    csv = pd.read_csv(export(store, "csv", store / "long.csv"), encoding="utf-8-sig")
+    assert list(csv.columns[:13]) == ["year", "region", "indicator", "value", "unit", "draw", "seed", "design", "point",
+                                      "sd", "selection", "path", "weight"]
+    assert len(csv) == len(results.long)  # every run x year x region x indicator, as before
+    assert set(csv["design"]) == set(runs["design"]) == {"base", *(f"p{i}" for i in range(1, 9))}
+    assert csv["point"].dtype.kind == "i" and csv["sd"].dtype.kind == "f"  # numbers as numbers: filterable
+    one = csv[csv["point"] == 2].iloc[0]
+    assert (one["design"], one["sd"], one["selection"], one["path"]) == ("p2", 0.75, "merit", "2019: 1,000 → 2020: 5,000")
+    assert csv.loc[csv["point"] == 0, ["sd", "selection", "path"]].isna().all().all()  # the base sets no lever
+    assert csv["design"].str.len().max() <= 4
+    pq = pd.read_parquet(export(store, "parquet", store / "long.parquet"))
+    assert list(pq.columns) == list(csv.columns[:13]) and pq["sd"].dtype.kind == "f"
+    first = runs.groupby("point")[["sd", "selection"]].first()
+    assert pq.groupby("point")["sd"].first().dropna().to_dict() == first["sd"].dropna().to_dict()  # exact values
+
+
+def test_sweep_levers_in_the_reports_are_sorted_by_value_and_formatted() -> None:
+    """The HTML levers table listed 11175.763356254618 among values sorted as text."""
+    from qhsim.output.tidy import from_sweep
+
+    points = [{}, {"budget": 11175.763356254618, "path": '{"2026": 1000, "2028": 5000}'},
+              {"budget": 672.5, "path": '{"2026": 1000}'}, {"budget": 2790.3, "path": '{"2026": 1000}'}]
+    runs = pd.DataFrame({"point": [0, 1, 2, 3], "design": ["base", "p1", "p2", "p3"], "draw": 0, "seed": 1,
+                         "year": 2026, "region": "province", "rd_intensity": 1.0})
+    results = from_sweep({"levers": ["budget", "path"], "points": points, "seeds": [1]}, runs)
+    levers = {lv["key"]: lv["value"] for lv in results.meta["levers"]}
+    assert levers == {"budget": "672.5; 2,790.3; 11,175.8", "path": "2026: 1,000; 2026: 1,000 → 2028: 5,000"}
+    assert results.designs == ["base", "p1: budget=11,176; path=2026: 1,000 → 2028: 5,000",
+                               "p2: budget=672.5; path=2026: 1,000", "p3: budget=2,790; path=2026: 1,000"]
+
+
+def test_discovery_text_and_chart_name_the_target_in_both_languages_and_the_box_by_its_step(store: Path) -> None:
+    """The PRIM chart was English-only with the raw key (rd_intensity) and no unit, its count of restricted levers a
+    continuous colour bar (ticks 0.25, 0.75); "PRIM框 box 11" was not explained."""
+    from fontTools.ttLib import TTFont
+    from matplotlib.text import Text
+
+    from qhsim.experiments.discovery import discovery_figure
+    from qhsim.output import charts
+    from qhsim.output.report import indicator_label
+
+    runs = read_runs(store)
+    best = runs[(runs["region"] == "province") & (runs["year"] == 2020) & (runs["point"] > 0)].groupby("point")[
+        "business_rd"].max().sort_values(ascending=False)
+    res = discover(store, "business_rd", 2020, float(best.iloc[2] + best.iloc[3]) / 2, probability=0.5)
+    assert res.chosen is not None
+    text = " ".join(format_discovery(res).split())
+    label = " ".join(indicator_label("business_rd").split())
+    assert f"{label} >=" in text and "business_rd" not in text
+    steps = len(res.trajectory) - 1
+    assert f"step {res.chosen} of the {steps} steps of PRIM's peeling trajectory (step 0: all points)" in text
+    assert f"剥离轨迹第{res.chosen}步（共{steps}步" in text
+    fig = discovery_figure(res)
+    assert len(fig.axes) == 1  # no colour bar
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    counts = sorted(int(n) for n in res.trajectory["res_dim"].unique())
+    assert legend == [f"{n}个杠杆受限 {n} lever{'' if n == 1 else 's'} restricted" for n in counts] + [
+        f"选中的框：第{res.chosen}步 chosen box: step {res.chosen}"]
+    title = " ".join(fig.axes[0].get_title().split())
+    assert label in title and "(亿元)" in title
+    cmap = TTFont(str(Path(charts.__file__).parent / "fonts" / charts.SHIPPED_FONT)).getBestCmap()
+    drawn = "".join(t.get_text() for t in fig.findobj(Text))
+    assert "覆盖率" in drawn and "密度" in drawn and not {c for c in drawn if ord(c) > 0x7F and ord(c) not in cmap}
+    if "path" in set(res.box["lever"]):  # a year-table lever's kept levels read as in the sweep's tables
+        assert "{" not in res.box.set_index("lever").at["path", "levels"]

@@ -81,6 +81,36 @@ def rd_per_yuan(extra_rd: float | np.ndarray, extra_cost: float | np.ndarray) ->
     return float(out) if out.ndim == 0 else out
 
 
+UNSTABLE_SHARE = 0.25  # R&D per yuan needs an extra cost of at least this share of the money the design moves
+
+
+def ratio_unstable(extra_cost: float | np.ndarray, gross_cost: float | np.ndarray, extra_cost_p05: float | np.ndarray,
+                   extra_cost_p95: float | np.ndarray) -> bool | np.ndarray:
+    """Whether R&D per public yuan (``rd_per_yuan``, business or total) over this extra public cost is not to be read,
+    and is shown as "—": the mean extra cost is not positive (a design that saves money, or costs nothing), or it is
+    small against the money the design moves — under ``UNSTABLE_SHARE`` of ``gross_cost``, the mean over runs of the
+    sum of each instrument's extra cost taken without its sign (grants cut by 12亿 and a super-deduction raised by
+    11亿 move 23亿 for a net 1亿) — or against its own spread across runs (its 5%-95% range, ``extra_cost_p05`` to
+    ``extra_cost_p95``, wider than itself). The denominator is then a small difference of large or uncertain sums,
+    and a small change in either swings the ratio (61.6 yuan per yuan where like designs give 1-2). One rule for the
+    sweep summary and the comparison tables (all amounts in the same unit, e.g. 亿元 over the same years)."""
+    cost, gross = np.asarray(extra_cost, dtype=float), np.asarray(gross_cost, dtype=float)
+    spread = np.asarray(extra_cost_p95, dtype=float) - np.asarray(extra_cost_p05, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = ~((cost > 0) & (cost >= UNSTABLE_SHARE * gross) & (spread <= cost))
+    return bool(out) if out.ndim == 0 else out
+
+
+def unstable_rule() -> tuple[str, str]:
+    """``ratio_unstable`` in words (Chinese, English), for the notes below the tables that show R&D per yuan as "—"."""
+    share = f"{UNSTABLE_SHARE:.0%}"
+    return (f"额外成本不为正（无额外成本），或不稳定——额外成本不足所动用资金（各工具成本增减的绝对值之和）的{share}，或小于其在各次"
+            "运行间5%–95%的幅度：此时成本的微小变化就会使比值大幅摆动",
+            f"no extra cost (not positive), or unstable: the extra cost is under {share} of the money the design moves "
+            "(each instrument's cost change, up or down, summed) or under its own 5%-95% spread across runs, where a "
+            "small change in either cost swings the ratio")
+
+
 def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
     """One paired run (indicator tables of the base and the design with the same seed; the province rows are
     used): extra business R&D and extra public cost summed over the window (亿元), its first year, and
@@ -119,7 +149,10 @@ class ComparisonResult:
       their _p05/_p95), rd_per_yuan (ratio of means), p05, median, p95 (per-run ratios); on the "total" rows also
       extra_public_rd (universities' and institutes' R&D), extra_total_rd (business + public, with its
       _p05/_p95 over runs) and total_rd_per_yuan (business + public R&D per public yuan, what the R&D intensity
-      indicator counts) with total_p05, total_p95
+      indicator counts) with total_p05, total_p95; then gross_cost (the money moved: each instrument's extra cost
+      without its sign, summed; mean over runs), unstable (``ratio_unstable``: R&D per yuan over this cost not to be
+      read) and design_sets_instrument (``mark_side_effects``: False for a cost that moved as a side effect, whose
+      R&D per yuan is left empty)
     - ``targets``: design, indicator, region, year, kind, label, target, p_met
     - ``ranking``: design, metric, median, p05, p95, p_first, mean_rank, rank
     - ``pairwise``: square frame, P(row design beats column design)
@@ -158,11 +191,31 @@ def acts_on(result: Any, design: str, instrument: str) -> bool:
     """Whether ``design`` changes a ``[policy.*]`` section that sets the cost ``instrument`` (its ``policy`` in
     indicators.toml), against the comparison's base: otherwise that cost moves only as a side effect of the design
     (the HTE 15% rate's tax expenditure when a super-deduction certifies more firms), and the design's extra R&D
-    over it is no instrument's R&D per yuan."""
-    scenarios = result.meta.get("scenarios", {})
-    mine, base = (scenarios.get(name, {}).get("policy", {}) for name in (design, result.base))
+    over it is no instrument's R&D per yuan (``sets_instrument`` of the comparison's scenarios)."""
+    return sets_instrument(result.meta.get("scenarios", {}), result.base, design, instrument)
+
+
+def sets_instrument(scenarios: dict[str, Any], base: str, design: str, instrument: str) -> bool:
+    """``acts_on`` from the resolved scenario tables by design name (a comparison's ``meta["scenarios"]``)."""
+    mine, theirs = (scenarios.get(name, {}).get("policy", {}) for name in (design, base))
     sections = data.load("indicators").get(instrument, {}).get("policy", [])
-    return any(mine.get(section) != base.get(section) for section in sections)
+    return any(mine.get(section) != theirs.get(section) for section in sections)
+
+
+LEVERAGE_RATIOS = ("rd_per_yuan", "p05", "median", "p95")  # an instrument row's R&D per yuan, blank for a side effect
+
+
+def mark_side_effects(leverage: pd.DataFrame, scenarios: dict[str, Any], base: str) -> pd.DataFrame:
+    """``leverage`` with ``design_sets_instrument`` (``sets_instrument``; empty on the "total" rows) and, where the
+    design does not set the instrument (its cost moved as a side effect), no R&D per yuan: comparison.txt shows
+    "连带 side effect" there, and leverage.csv must not offer a ratio an analyst could read as the instrument's."""
+    if leverage.empty:
+        return leverage
+    sets = [None if r.instrument == "total" else sets_instrument(scenarios, base, r.design, r.instrument)
+            for r in leverage.itertuples()]
+    out = leverage.assign(design_sets_instrument=pd.array(sets, dtype="boolean"))
+    out.loc[out["design_sets_instrument"].eq(False).fillna(False).to_numpy(bool), list(LEVERAGE_RATIOS)] = np.nan
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -197,8 +250,10 @@ def _per_run(prov: pd.DataFrame, point: int, cols: list[str], years: Sequence[in
 
 
 def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = RANK_DEFAULT,
-            years: Sequence[int] = COMPARE_YEARS) -> dict[str, Any]:
-    """The comparison tables of stacked runs (``point`` 0 is the base, 1.. the designs in ``names``)."""
+            years: Sequence[int] = COMPARE_YEARS, scenarios: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The comparison tables of stacked runs (``point`` 0 is the base, 1.. the designs in ``names``); with the
+    designs' resolved ``scenarios`` (by name), the leverage table says which instruments each design sets
+    (``mark_side_effects``)."""
     prov = _province(runs)
     points = list(range(len(names) + 1))
     labels = [base, *names]
@@ -247,7 +302,7 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
     fiscal = fiscal_columns(prov)
     rd_cols = [RD, PUBLIC_RD] if PUBLIC_RD in prov.columns else [RD]
     base_sum = _per_run(prov, 0, [*rd_cols, *fiscal], window)
-    cost_rows, lev_rows, metric = [], [], {}
+    cost_rows, lev_rows, gross, metric = [], [], [], {}
     for p in points[1:]:
         d = _per_run(prov, p, [*rd_cols, *fiscal], window) - base_sum
         d_cost = d[fiscal] / WAN_PER_YI
@@ -255,6 +310,8 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
         extra_rd = d[RD]
         extra_public = d[PUBLIC_RD] if PUBLIC_RD in d else pd.Series(0.0, index=d.index)
         wd = w(d)
+        moved = d_cost[fiscal].abs()
+        moved["total"] = moved.sum(axis=1)  # the money the design moves: each instrument's change without its sign
         for item in [*fiscal, "total"]:
             kind = "total" if item == "total" else "tax_expenditure" if item.startswith("tax_") else "programme"
             qc = summary(d_cost[item])
@@ -270,6 +327,7 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                                  "extra_cost_p05": qc["p05"], "extra_cost_p95": qc["p95"],
                                  "rd_per_yuan": rd_per_yuan(qr["mean"], mean_cost),
                                  "p05": q["p05"], "median": q["median"], "p95": q["p95"]})
+                gross.append(stats.mean(moved[item], wd))
                 if item == "total":  # the same per total R&D (business + public, what R&D intensity counts)
                     total = extra_rd + extra_public
                     total_ratio = rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy())
@@ -288,6 +346,12 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                                  f"({', '.join(cols[:6])}, ...)")
             metric[labels[p]] = changes_window(prov, p, rank_by, window)
     costs, leverage = pd.DataFrame(cost_rows), pd.DataFrame(lev_rows)
+    if len(leverage):  # after the ratios' columns: the money moved and whether R&D per yuan over the cost is unstable
+        leverage["gross_cost"] = gross
+        leverage["unstable"] = ratio_unstable(leverage["extra_cost"], leverage["gross_cost"],
+                                              leverage["extra_cost_p05"], leverage["extra_cost_p95"])
+    if scenarios is not None:
+        leverage = mark_side_effects(leverage, scenarios, base)
     ranking, pairwise = rank(metric, rank_by, weights, lower=lower_is_better(rank_by))
     targets = target_probabilities(runs, labels)
     return {"window": (start, end), "years": years, "changes": changes, "costs": costs, "leverage": leverage,
@@ -471,7 +535,7 @@ def compare(
                                                store, prog, cancel)
     finally:
         prog.close()
-    tables = analyse(runs, base_d.name, names, rank_by)
+    tables = analyse(runs, base_d.name, names, rank_by, scenarios=experiment["scenarios"])
     return ComparisonResult(base_d.name, names, tables.pop("window"), tables.pop("years"), runs, budget=budget,
                             meta={**experiment, "executor": engine.describe(),
                                   "runs": len(runs.groupby(["point", *RUN_KEYS]))},
@@ -491,7 +555,7 @@ def open_comparison(folder: str | Path) -> ComparisonResult:
         raise InputError(f"{folder}: the comparison is not finished; run its qhsim compare command again to resume")
     exp = manifest["experiment"]
     runs = read_store_runs(folder, manifest["analysed_runs"])  # without superseded budget-neutral trials
-    tables = analyse(runs, exp["base"], exp["designs"], exp.get("rank_by", RANK_DEFAULT))
+    tables = analyse(runs, exp["base"], exp["designs"], exp.get("rank_by", RANK_DEFAULT), scenarios=exp.get("scenarios"))
     budget = pd.read_csv(folder / "budget.csv", encoding="utf-8-sig") if (folder / "budget.csv").is_file() else None
     return ComparisonResult(exp["base"], list(exp["designs"]), tables.pop("window"), tables.pop("years"), runs,
                             budget=budget, meta=exp, **tables)

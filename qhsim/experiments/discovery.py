@@ -19,6 +19,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,11 +28,15 @@ from qhsim import data, stats
 from qhsim.errors import InputError
 from qhsim.experiments.store import read_manifest, read_runs, write_atomic
 from qhsim.experiments.report import TEXT_WIDTH
-from qhsim.output.report import format_number, format_table, wrap
+from qhsim.output.report import format_number, format_table, indicator_label, region_label, wrap
+from qhsim.output.tidy import sweep_value
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
 MIN_DENSITY = 0.8
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -50,6 +55,7 @@ class DiscoveryResult:
     coverage: float
     density: float
     note: str = ""
+    min_density: float = MIN_DENSITY  # the density the chosen box had to reach (else it is the densest)
 
 
 def point_table(runs: pd.DataFrame, levers: list[str], indicator: str, year: int, threshold: float,
@@ -89,7 +95,7 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, min_density: float = MIN_DENSITY)
         if isinstance(lo, set):
             if lo != full.at[0, lever]:
                 rows.append({"lever": lever, "kind": "levels", "low": math.nan, "high": math.nan,
-                             "levels": ", ".join(sorted(map(str, lo)))})
+                             "levels": "; ".join(sorted(map(sweep_value, lo)))})
         elif (lo, hi) != (full.at[0, lever], full.at[1, lever]):
             rows.append({"lever": lever, "kind": "range", "low": float(lo), "high": float(hi), "levels": ""})
     box_table = pd.DataFrame(rows, columns=["lever", "kind", "low", "high", "levels"])
@@ -131,7 +137,7 @@ def discover(store: str | Path, indicator: str, year: int, threshold: float, pro
                                "every design point reaches the target: no restriction needed" if y.all()
                                else "the levers do not vary")
     traj, box, chosen, coverage, density = prim_boxes(x, y, min_density)
-    return DiscoveryResult(*args, traj, box, chosen, coverage, density)
+    return DiscoveryResult(*args, traj, box, chosen, coverage, density, min_density=min_density)
 
 
 SHOWN_POINTS = 24  # the points' P(reach) are listed when a sweep has at most this many
@@ -146,19 +152,37 @@ def points_block(res: DiscoveryResult, levers: list[str]) -> str:
     lines = wrap(f"每点{runs}次运行 {runs} runs per point; {undecided}个点部分运行达到 at {undecided} of {len(pts)} "
                  "points only some runs reach the threshold (qhsim sweep with more --seeds would settle them).", TEXT_WIDTH)
     if len(pts) <= SHOWN_POINTS:
-        body = [[str(r["point"]), *(format_number(r[lv]) if isinstance(r[lv], int | float) else str(r[lv])
-                                    for lv in levers), f"{r['p_reach']:.0%}", "是 yes" if r["success"] else "否 no"]
-                for r in pts.to_dict("records")]
+        body = [[str(r["point"]), *(sweep_value(r[lv]) for lv in levers), f"{r['p_reach']:.0%}",
+                 "是 yes" if r["success"] else "否 no"] for r in pts.to_dict("records")]
         lines.append(format_table([["点", *levers, "达到概率", "成功"], ["point", *[""] * len(levers), "P(reach)",
                                                                           "success"]],
-                                  body, [False, *[False] * len(levers), False, True], "各设计点 Design points"))
+                                  body, [False, *[False] * len(levers), False, True], "各设计点 Design points",
+                                  width=TEXT_WIDTH))
     return "\n".join(lines)
+
+
+def target_words(res: DiscoveryResult) -> str:
+    """What the points must reach, in both languages with the unit: ``研发投入强度 R&D expenditure / GDP (%) >= 1.00
+    in 2030, 青海省 Qinghai Province, P >= 80%``."""
+    return (f"{indicator_label(res.indicator)} >= {format_number(res.threshold)} in {res.year}, "
+            f"{region_label(res.region)}, P >= {res.probability:.0%}")
+
+
+def box_words(res: DiscoveryResult) -> str:
+    """Which box of the peeling trajectory was chosen and why (``prim_boxes``): "box 11" said neither."""
+    steps, least = len(res.trajectory) - 1, f"{res.min_density:.0%}"
+    why = (f"密度≥{least}的框中覆盖率最高 the highest coverage among the boxes of density >= {least}"
+           if res.density >= res.min_density else f"无框密度达{least}，取最密者 no box reaches density {least}: the densest")
+    return (f"选中的框 Chosen box: 剥离轨迹第{res.chosen}步（共{steps}步，第0步为全部点） step {res.chosen} of the "
+            f"{steps} steps of PRIM's peeling trajectory (step 0: all points), {why}: 覆盖率 coverage {res.coverage:.0%} "
+            f"(成功点在框内的比例 of the successful points inside it), 密度 density {res.density:.0%} (框内点成功的比例 of "
+            "the points inside that succeed).")
 
 
 def format_discovery(res: DiscoveryResult) -> str:
     n, k = len(res.points), int(res.points["success"].sum())
-    head = (f"情景发现 Scenario discovery (PRIM): {res.indicator} >= {format_number(res.threshold)} in {res.year} "
-            f"({res.region}) with P >= {res.probability:.0%}\n{k} of {n} design points succeed.")
+    head = "\n".join(wrap(f"情景发现 Scenario discovery (PRIM): {target_words(res)}", TEXT_WIDTH)) + \
+        f"\n{k} of {n} design points succeed."
     levers = [c for c in res.points.columns if c not in ("point", "p_reach", "runs", "success")]
     points = points_block(res, levers)
     if res.chosen is None:
@@ -166,35 +190,52 @@ def format_discovery(res: DiscoveryResult) -> str:
     body = [[r.lever, r.kind, "—" if math.isnan(r.low) else format_number(r.low),
              "—" if math.isnan(r.high) else format_number(r.high), r.levels] for r in res.box.itertuples()]
     table = format_table([["杠杆", "类型", "下限", "上限", "水平"], ["lever", "kind", "low", "high", "levels"]], body,
-                         [True, True, False, False, True],
-                         f"PRIM框 box {res.chosen}: 覆盖率 coverage {res.coverage:.0%}, 密度 density {res.density:.0%}")
-    return f"{head}\n\n{table}\n\n{points}\n"
+                         [True, True, False, False, True], "框内的杠杆范围 Lever limits of the box", width=TEXT_WIDTH)
+    return f"{head}\n\n" + "\n".join(wrap(box_words(res), TEXT_WIDTH)) + f"\n{table}\n\n{points}\n"
 
 
 def discovery_chart(res: DiscoveryResult, path: Path) -> Path:
-    """The peeling trajectory (coverage against density, coloured by restricted dimensions), chosen box ringed."""
-    import matplotlib
+    """Save ``discovery_figure`` to ``path`` (PNG)."""
+    from qhsim.output.charts import chart_style
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    with chart_style():
+        discovery_figure(res).savefig(path, dpi=110)
+    return path
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.8), layout="constrained")
+
+def discovery_figure(res: DiscoveryResult) -> Figure:
+    """The peeling trajectory (coverage against density), one colour per number of restricted levers in a legend of
+    its own (a count: no continuous colour bar), the chosen box ringed; labels in both languages, the indicator with
+    its unit."""
+    from matplotlib.figure import Figure
+
+    from qhsim.output.charts import readable
+
+    fig = Figure(figsize=(7.0, 5.2), layout="constrained")
+    ax = fig.add_subplot()
     t = res.trajectory
-    sc = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=22)
-    fig.colorbar(sc, ax=ax, label="restricted levers")
+    counts = sorted(int(n) for n in t["res_dim"].unique())
+    for n, colour in zip(counts, _colours(len(counts))):
+        step = t[t["res_dim"] == n]
+        ax.scatter(step["coverage"], step["density"], color=colour, s=24,
+                   label=readable(f"{n}个杠杆受限 {n} lever{'' if n == 1 else 's'} restricted"))
     if res.chosen is not None:
-        ax.scatter([res.coverage], [res.density], s=160, facecolors="none", edgecolors="red", lw=1.5,
-                   label=f"chosen box {res.chosen}")
-        ax.legend(fontsize=8)
-    ax.set_xlabel("coverage")
-    ax.set_ylabel("density")
+        ax.scatter([res.coverage], [res.density], s=170, facecolors="none", edgecolors="red", lw=1.5,
+                   label=readable(f"选中的框：第{res.chosen}步 chosen box: step {res.chosen}"))
+    ax.legend(fontsize=8, loc="lower left")
+    ax.set_xlabel(readable("覆盖率 coverage (成功点在框内的比例 share of the successful points inside the box)"), fontsize=9)
+    ax.set_ylabel(readable("密度 density (框内点成功的比例 share of the points inside that succeed)"), fontsize=9)
     ax.set_xlim(0, 1.05)
     ax.set_ylim(0, 1.05)
-    ax.set_title(f"PRIM: {res.indicator} >= {format_number(res.threshold)} in {res.year}, P >= {res.probability:.0%}",
-                 fontsize=9)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    ax.set_title(readable("\n".join(wrap(f"PRIM 剥离轨迹 peeling trajectory: {target_words(res)}", 80))), fontsize=9)
+    return fig
+
+
+def _colours(n: int) -> list:
+    """``n`` colours of the viridis map, evenly spaced (one per number of restricted levers)."""
+    from matplotlib import colormaps
+
+    return [colormaps["viridis"](x) for x in np.linspace(0.0, 0.9, n)] if n > 1 else [colormaps["viridis"](0.0)]
 
 
 def write_discovery(res: DiscoveryResult, store: Path) -> str:

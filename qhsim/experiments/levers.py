@@ -56,7 +56,8 @@ class Lever:
         return tuple(Override(p, self.from_year, value) for p in self.paths)
 
     def column(self, value: Any) -> Any:
-        """How the value is shown in tables: numbers as numbers, strings as is, schedules as JSON."""
+        """How the value is stored in the run files and the manifest: numbers as numbers, strings as is, schedules as
+        JSON (``qhsim.output.tidy.sweep_value`` writes it for people)."""
         if isinstance(value, Mapping):
             return json.dumps({str(y): v for y, v in sorted((int(y), v) for y, v in value.items())})
         return value

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
-from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, acts_on, lower_is_better, ranking_metric
+from qhsim.experiments.comparison import (RANK_DEFAULT, RANK_TOTAL, acts_on, lower_is_better, ranking_metric,
+                                         unstable_rule)
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
 from qhsim.output.tables import cost_effectiveness
 from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
                                  target_value, wrap)
-from qhsim.results import PROVINCE
+from qhsim.results import FISCAL_PREFIXES, PROVINCE
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -29,13 +30,32 @@ if TYPE_CHECKING:
     from qhsim.experiments.comparison import ComparisonResult
 
 MATERIAL = 0.1  # instruments with at least this share of a design's extra cost are listed by instrument
+METRIC_NAMES = {RANK_DEFAULT: ("元研发/元公共成本", "R&D per public yuan"),  # the ranking's column, like the tables above
+                RANK_TOTAL: ("全社会研发/元公共成本", "total R&D per public yuan")}
 SHOWN = ("rd_intensity", "business_rd", "enterprise_rd_share", "share_firms_with_rd", "hte_count",
          "rd_personnel_per_10k", "tech_contract_turnover", "patents_per_10k", "talent_outflow")
 
 
-def short_label(key: str) -> str:
-    """Chinese name and key of an indicator (fits a 100-column terminal)."""
-    return f"{data.load('indicators').get(key, {}).get('zh', '')} {key}".strip()
+UNSTABLE_CELL = "— 不稳定 unstable"  # R&D per yuan over an extra cost ``comparison.ratio_unstable`` flags
+
+
+def row_label(key: str, qualifier: tuple[str, str] = ("", "")) -> str:
+    """An indicator's or a public cost's row label: its Chinese name (with ``qualifier``'s Chinese), then its English
+    name with its unit (and ``qualifier``'s English) on a line of its own; a public cost's unit (万元) is left out,
+    its tables being in 亿元."""
+    spec = data.load("indicators").get(key, {})
+    unit = "" if key.startswith(FISCAL_PREFIXES) or not spec.get("unit") else f" ({spec['unit']})"
+    zh, en = qualifier
+    return f"{spec.get('zh', key)}{f' {zh}' if zh else ''}\n{spec.get('en', key)}{unit}{f' {en}' if en else ''}"
+
+
+def _ratio(res: ComparisonResult, design: str, instrument: str, mid: float, lo: float, hi: float) -> str:
+    """R&D per yuan with its interval, or ``UNSTABLE_CELL`` where its extra cost makes it unstable."""
+    lev = res.leverage
+    row = lev[(lev["design"] == design) & (lev["instrument"] == instrument)]
+    if "unstable" in lev and len(row) and bool(row["unstable"].iloc[0]) and not math.isnan(mid):
+        return UNSTABLE_CELL
+    return format_interval(mid, lo, hi)
 
 
 def _table(heads: list[list[str]], body: list[list[str]], left: list[bool], title: str) -> str:
@@ -108,24 +128,30 @@ def format_comparison(res: ComparisonResult) -> str:
             w = rows.loc["window"]
             # yearly medians in the indicator's own precision (counts whole), the window mean with one decimal more
             digits = decimals(key) + 1
-            body.append([short_label(key)] + [format_value(rows.at[p, "median"], key, True) for p in periods]
+            body.append([row_label(key)] + [format_value(rows.at[p, "median"], key, True) for p in periods]
                         + [f"{format_fixed(w['median'], digits, True)} [{format_fixed(w['p05'], digits, True)}, "
                            f"{format_fixed(w['p95'], digits, True)}]"])
         blocks.append(_table(heads, body, [True] + [False] * (len(heads[0]) - 1),
                              f"{design} − {res.base}: 指标变化(中位数) indicator changes (median)"))
     answer = cost_effectiveness(res.designs, {"leverage": res.leverage, "costs": res.costs, "ranking": res.ranking})
+    # R&D per yuan is the ratio of the mean extra R&D to the mean extra cost, the ranking below the median of the runs'
+    # ratios: each column says which (1.85 here and 1.84 there read as a contradiction)
     heads = [["方案", "额外公共成本亿元", "税式支出", "额外企业研发亿元", "元研发/元公共成本"],
-             ["design", "extra public cost", "tax exp.", "extra business R&D", "R&D per public yuan"]]
+             ["design", "extra public cost", "tax exp.", "extra business R&D", "R&D per public yuan"],
+             ["", "均值", "均值", "均值", "均值之比"], ["", "mean", "mean", "mean", "ratio of means"]]
     body = [[r.design, format_interval(r.extra_cost, r.extra_cost_p05, r.extra_cost_p95, True),
              format_number(r.tax_expenditure, True), format_interval(r.extra_rd, r.extra_rd_p05, r.extra_rd_p95, True),
-             format_interval(r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)] for r in answer.itertuples()]
+             _ratio(res, r.design, "total", r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
+            for r in answer.itertuples()]
+    cells = [row[-1] for row in body]
     blocks.append(_table(heads, body, [True, False, False, False, False],
-                         f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])"))
+                         f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative ([5%, 95%] 各次运行 over the runs)"))
     # programmes that act through universities and institutes show here
     heads = [["方案", "额外公共部门研发亿元", "全社会研发/元公共成本"],
-             ["design", "extra public-sector R&D", "total R&D per public yuan"]]
+             ["design", "extra public-sector R&D", "total R&D per public yuan"],
+             ["", "均值", "均值之比"], ["", "mean", "ratio of means"]]
     body = [[r.design, format_number(r.extra_public_rd, True),
-             format_interval(r.total_rd_per_yuan, r.total_rd_per_yuan_p05, r.total_rd_per_yuan_p95)]
+             _ratio(res, r.design, "total", r.total_rd_per_yuan, r.total_rd_per_yuan_p05, r.total_rd_per_yuan_p95)]
             for r in answer.itertuples()]
     blocks.append(_table(heads, body, [True, False, False],
                          "全社会研发（企业+高校院所）Total R&D: business + universities and institutes"))
@@ -134,16 +160,22 @@ def format_comparison(res: ComparisonResult) -> str:
     by_instr = lev_all[(lev_all["instrument"] != "total")
                        & (lev_all["extra_cost"] >= MATERIAL * lev_all["design"].map(total_cost).abs())]
     if len(by_instr):
-        heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"]]
-        body = [[r.design, r.instrument, format_number(r.extra_cost, True),
-                 format_interval(r.rd_per_yuan, r.p05, r.p95, False) if acts_on(res, r.design, r.instrument)
-                 else "连带 side effect"] for r in by_instr.itertuples()]
+        heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"],
+                 ["", "", "均值", "均值之比"], ["", "", "mean", "ratio of means"]]
+        body = [[r.design, row_label(r.instrument), format_number(r.extra_cost, True),
+                 _ratio(res, r.design, r.instrument, r.rd_per_yuan, r.p05, r.p95)
+                 if acts_on(res, r.design, r.instrument) else "连带 side effect"] for r in by_instr.itertuples()]
+        cells += [row[-1] for row in body]
         blocks.append(_table(heads, body, [True, True, False, False],
                              "分工具 By instrument: 方案额外研发/该工具额外成本 design's extra R&D / instrument's extra cost"))
         if any(cell[-1] == "连带 side effect" for cell in body):
             blocks.append("\n".join(wrap("连带 side effect：方案未改动该工具，其成本随方案而变（计入方案总成本），不计每元研发 "
                                          "The design does not change that instrument; its cost moves with the design "
                                          "(and counts in its total cost), so it gets no R&D per yuan.", TEXT_WIDTH)))
+    if UNSTABLE_CELL in cells:
+        zh, en = unstable_rule()
+        blocks.append("\n".join(wrap(f"“{UNSTABLE_CELL}”：{zh}。 “{UNSTABLE_CELL}”: {en} (experiments/README.md).",
+                                     TEXT_WIDTH)))
     if res.budget is not None:
         b = res.budget
         heads = [["方案", "预算缩放", "调整前成本", "调整后成本", "状态"],
@@ -154,13 +186,22 @@ def format_comparison(res: ComparisonResult) -> str:
                              f"预算中性 Budget-neutral: 额外成本对齐 extra cost matched to {res.designs[0]}"))
     rk = res.ranking
     if len(rk):
-        heads = [["排名", "方案", "指标", "P(第一)", "平均名次"], ["rank", "design", rk["metric"].iloc[0], "P(first)", "mean rank"]]
+        metric = rk["metric"].iloc[0]
+        ratio = metric in (RANK_DEFAULT, RANK_TOTAL)
+        zh, en = METRIC_NAMES[metric] if ratio else row_label(metric, ("窗口均值变化", "window mean change")).split("\n")
+        heads = [["排名", "方案", zh, "P(第一)", "平均名次"], ["rank", "design", en, "P(first)", "mean rank"],
+                 ["", "", "各次运行中位数", "", ""], ["", "", "median over the runs", "", ""]]
         # R&D per yuan (business or total) is a level, an indicator's window change a signed change
-        body = [[str(r.rank), r.design, format_interval(r.median, r.p05, r.p95, signed=not r.metric.endswith("rd_per_yuan")),
+        body = [[str(r.rank), r.design, _ratio(res, r.design, "total", r.median, r.p05, r.p95) if ratio
+                 else format_interval(r.median, r.p05, r.p95, signed=True),
                  _pct(r.p_first), f"{r.mean_rank:.2f}"] for r in rk.itertuples()]
-        lower = "越低越好 lower is better; " if lower_is_better(rk["metric"].iloc[0]) else ""
+        lower = "越低越好 lower is better; " if lower_is_better(metric) else ""
         blocks.append(_table(heads, body, [False, True, False, False, False],
                              f"排名 Ranking ({lower}中位数 median [5%, 95%])"))
+        if ratio:
+            blocks.append("\n".join(wrap(
+                "排名按各次运行的比值：其中位数可与成本效益表的均值之比略有不同。 Ranked on the runs' own ratios: their "
+                "median can differ a little from the ratio of the means in the cost-effectiveness table.", TEXT_WIDTH)))
         pw = res.pairwise
         num = {d: str(i) for i, d in enumerate(names)}
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
@@ -176,9 +217,13 @@ def format_comparison(res: ComparisonResult) -> str:
                               values="p_met", sort=False)
         heads = [["目标", "年份", "目标值", *map(str, range(len(names)))],
                  ["target", "year", "value", *[""] * len(names)]]
-        body = [[short_label(ind) + ("" if region == PROVINCE else f" {region_label(region)}")
-                 + (" (参考 ref.)" if "reference" in lab or "参考" in lab or "parity" in lab else ""),
-                 str(year), target_value(value, kind, ind)] + [_pct(row.get(n, math.nan)) for n in names]
+        def label(ind: str, region: str, lab: str) -> str:
+            where = ("", "") if region == PROVINCE else (region_label(region, "zh"), region_label(region, "en"))
+            ref = ("(参考)", "(ref.)") if "reference" in lab or "参考" in lab or "parity" in lab else ("", "")
+            return row_label(ind, tuple(" ".join(filter(None, parts)) for parts in zip(where, ref)))
+
+        body = [[label(ind, region, lab), str(year), target_value(value, kind, ind)]
+                + [_pct(row.get(n, math.nan)) for n in names]
                 for (ind, region, year, kind, lab, value), row in wide.iterrows()]
         if body:
             blocks.append(_table(heads, body, [True, False, False] + [False] * len(names),
@@ -254,9 +299,11 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
                                       [max(0.0, r["extra_cost_p95"] - r["extra_cost"])]],
             yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]],
             fmt="o", capsize=4,
-            label=f"{number[r['design']]} {r['design']}: {format_number(r[what.ratio])} yuan/yuan"))
+            label=f"{number[r['design']]} {r['design']}: " + (readable(UNSTABLE_CELL) if r.get("unstable")
+                                                               and not math.isnan(r[what.ratio])
+                                                               else f"{format_number(r[what.ratio])} yuan/yuan")))
         ax.annotate(str(number[r["design"]]), (r["extra_cost"], y), textcoords="offset points", xytext=(5, 5),
-                    fontsize=9, fontweight="bold", color=handles[-1].lines[0].get_color())
+                    fontsize=10, color=handles[-1].lines[0].get_color())  # the shipped CJK font has no bold
     lim = max([1e-9, *lev["extra_cost_p95"].abs().fillna(0), *lev["extra_cost"].abs().fillna(0)])
     # lines of equal R&D per yuan, named in the legend (a label at a line's end sat on the costliest design)
     for k, style in ((2.0, "-."), (1.0, "--"), (0.5, ":")):

@@ -13,10 +13,12 @@ per extra public yuan since ``from_year``.
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from qhsim import data, stats
 from qhsim.config import read_toml
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import fiscal_columns
+from qhsim.experiments.comparison import fiscal_columns, ratio_unstable, rd_per_yuan, unstable_rule
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, points
@@ -36,8 +38,9 @@ from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
 from qhsim.experiments.report import TEXT_WIDTH
-from qhsim.output.numbers import decimals, format_fixed
-from qhsim.output.report import draws_line, format_number, format_table, indicator_label, wrap
+from qhsim.output.numbers import MISSING, format_fixed, format_value
+from qhsim.output.report import display_width, draws_line, format_table, wrap
+from qhsim.output.tidy import sweep_value
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -82,8 +85,10 @@ class Experiment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str = ""
-    scenario: str  # base scenario, relative to the experiment file
-    from_year: int = Field(ge=2016, le=2060)  # levers hold from this year on (unless they say otherwise)
+    scenario: str = Field(description='the base scenario file, relative to the experiment file, e.g. '
+                                      'scenario = "../scenarios/baseline.toml"')
+    from_year: int = Field(ge=2016, le=2060, description="the first year the levers hold (before it: as in the base "
+                                                          "scenario), e.g. from_year = 2026")
     lever: dict[str, LeverFile] = {}
     vary: dict[str, list[Scalar]] = {}  # shorthand: key path = [values] (one lever per path)
     design: str = "factorial"
@@ -171,11 +176,25 @@ class Sweep:
         return specs, labels
 
 
+SCENARIO_TABLES = ("run", "macro", "policy", "extends")  # top-level keys of a scenario file, none an experiment's
+
+
 def _error(path: Path, exc: ValidationError) -> InputError:
+    """The first validation error as one line naming the file, the key and what it expects (a missing key with its
+    description, an unknown key with the allowed ones) in place of pydantic's wording."""
     err = exc.errors(include_url=False)[0]
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "missing":
+        field = Experiment.model_fields.get(loc)
+        expected = f": {field.description}" if field is not None and field.description else ""
+        return InputError(f"{path}: {loc} is required{expected} (experiments/README.md)")
+    if err["type"] == "extra_forbidden":
+        keys = list((LeverFile if err["loc"][0] == "lever" else Experiment).model_fields)
+        near = difflib.get_close_matches(str(err["loc"][-1]), keys, 1)
+        return InputError(f"{path}: {loc}: not a key of {'a lever' if err['loc'][0] == 'lever' else 'an experiment file'}"
+                          f"{f' (did you mean {near[0]}?)' if near else ''}; allowed: {', '.join(keys)}")
     value = err.get("input")
-    shown = f" = {value!r}" if not isinstance(value, dict) and err["type"] != "missing" else ""
+    shown = f" = {value!r}" if not isinstance(value, dict) else ""
     return InputError(f"{path}: {loc}{shown}: {err['msg'].removeprefix('Value error, ')}")
 
 
@@ -186,6 +205,9 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
     Bad levers are an ``InputError`` naming the file, the lever key, the value and the allowed values."""
     path = Path(path)
     raw = read_toml(path, "experiment")
+    if "scenario" not in raw and any(key in raw for key in SCENARIO_TABLES):
+        raise InputError(f"{path} is a scenario file, not an experiment: run it with qhsim run {path} (an experiment "
+                         "file names its base scenario, scenario = \"...\", and the levers to vary; experiments/README.md)")
     try:
         exp = Experiment.model_validate(raw)
     except ValidationError as exc:
@@ -212,8 +234,9 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
         for i, point in enumerate(grid):
             overrides = tuple(o for lv in levers for o in lv.overrides(point[lv.name]))
             label = "_".join(filter(None, [name, f"p{i + 1}" if levers else None]))
-            where = ", ".join(f"lever.{lv.name} = {lv.column(point[lv.name])!r}" for lv in levers)
-            designs.append(_checked(lambda: inline_design(label, start, overrides), path, where or f"designs.{name}"))
+            where = (lambda detail, point=point, n=len(designs): _lever_setting(levers, point, detail, n)) if levers \
+                else f"designs.{name}"
+            designs.append(_checked(lambda: inline_design(label, start, overrides), path, where))
             settings.append({**({"design": name} if exp.designs else {}),
                              **{lv.name: lv.column(point[lv.name]) for lv in levers}})
     seeds = tuple(seeds) if seeds is not None else tuple(exp.seeds)
@@ -226,12 +249,29 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
                  float(scale if scale is not None else exp.scale), weights)
 
 
-def _checked(make: Callable[[], Design], path: Path, where: str) -> Design:
+def _checked(make: Callable[[], Design], path: Path, where: str | Callable[[str], str]) -> Design:
+    """``make()``, its ``InputError`` restated as coming from the experiment file at ``where`` (a key, or a function
+    of the error's detail naming the lever setting it is about); long floats in it to 6 significant digits."""
     try:
         return make()
     except InputError as exc:
         detail = str(exc).split(": ", 1)[-1]
-        raise InputError(f"{path}: {where}: {detail}") from None
+        message = f"{path}: {where(detail) if callable(where) else where}: {detail}"
+        raise InputError(re.sub(r"-?\d+\.\d{7,}(?:e[+-]?\d+)?", lambda m: f"{float(m.group()):.6g}", message)) from None
+
+
+def _lever_setting(levers: list[Lever], point: dict[str, Any], detail: str, number: int) -> str:
+    """The setting of design point ``number`` that a scenario error is about: the levers whose key paths the error
+    names (every lever when it names none), each with its value, and the range a sampled value came from."""
+    named = [lv for lv in levers if any(re.search(rf"{re.escape(p)}\b", detail) for p in lv.paths)] or levers
+
+    def setting(lv: Lever) -> str:
+        value = point[lv.name]
+        text = f"lever.{lv.name} = " + (repr(value) if isinstance(value, str) else f"{{{sweep_value(value)}}}"
+                                        if isinstance(value, Mapping) else sweep_value(value))
+        return text + (f" (sampled from range = [{lv.low:g}, {lv.high:g}])" if lv.low is not None else "")
+
+    return f"{', '.join(map(setting, named))} at design point {number}"
 
 
 def run_sweep(sweep: Sweep, out: Path | None = None, workers: int = 1, executor: str = "local",
@@ -258,54 +298,134 @@ def run_sweep(sweep: Sweep, out: Path | None = None, workers: int = 1, executor:
 
 def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.DataFrame:
     """Per point and report year: mean, p05 and p95 over draws x seeds of each listed indicator, of the public
-    cost (亿元/yr) and of the extra business R&D per extra public yuan, cumulative from ``from_year``."""
+    cost (亿元/yr) and of the extra business R&D per extra public yuan (``rd_per_yuan``), cumulative from
+    ``from_year``; then the mean, p05 and p95 of that cumulative extra public cost (``extra_cost``, 亿元), the mean
+    money moved (``gross_cost``: each instrument's cumulative extra cost without its sign, summed) and whether R&D
+    per yuan is unstable (``rd_per_yuan_unstable``, ``comparison.ratio_unstable``)."""
     rows = runs[runs["region"] == region].copy()
     fiscal = fiscal_columns(rows)
     rows["public_cost"] = rows[fiscal].sum(axis=1) / WAN_PER_YI
     rows = rows.sort_values(["point", "draw", "seed", "year"], kind="stable")
     after = rows["year"] >= sweep.exp.from_year
     g = rows.assign(rd=rows["business_rd"].where(after, 0.0), cost=rows["public_cost"].where(after, 0.0))
-    g[["cum_rd", "cum_cost"]] = g.groupby(["point", "draw", "seed"])[["rd", "cost"]].cumsum()
-    base = g[g["point"] == 0][["draw", "seed", "year", "cum_rd", "cum_cost"]]
-    joined = g.merge(base.rename(columns={"cum_rd": "cum_rd_base", "cum_cost": "cum_cost_base"}),
-                     on=["draw", "seed", "year"], how="left", sort=False)
+    cum = [f"cum_{c}" for c in fiscal]
+    g[["cum_rd", "cum_cost", *cum]] = g.assign(**{c: g[c].where(after, 0.0) / WAN_PER_YI for c in fiscal}).groupby(
+        ["point", "draw", "seed"])[["rd", "cost", *fiscal]].cumsum().to_numpy()
+    base = g[g["point"] == 0][["draw", "seed", "year", "cum_rd", "cum_cost", *cum]]
+    joined = g.merge(base, on=["draw", "seed", "year"], how="left", sort=False, suffixes=("", "_base"))
     d_rd, d_cost = joined["cum_rd"] - joined["cum_rd_base"], joined["cum_cost"] - joined["cum_cost_base"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        joined["rd_per_yuan"] = np.where(d_cost > 1e-9, d_rd / d_cost, np.nan)
+    joined["rd_per_yuan"] = rd_per_yuan(d_rd.to_numpy(), d_cost.to_numpy())
+    joined["extra_cost"] = d_cost
+    joined["gross_cost"] = sum((joined[c] - joined[f"{c}_base"]).abs() for c in cum) if cum else 0.0
     joined = joined[joined["year"].isin(sweep.exp.report_years)]
     keys = ["point", *sweep.lever_names, "year"]
     values = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
-    table = stats.by_group(joined, keys, values)  # weighted where the runs carry weights (--draws)
+    # weighted where the runs carry weights (--draws); the columns of the cost behind R&D per yuan after the others
+    table = stats.by_group(joined, keys, [*values, "extra_cost", "gross_cost"])
+    columns = [f"{v}_{s}" for s in ("mean", "p05", "p95") for v in values]
+    table = table[[*columns, "extra_cost_mean", "extra_cost_p05", "extra_cost_p95", "gross_cost_mean"]]
+    table["rd_per_yuan_unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"],
+                                                   table["extra_cost_p05"], table["extra_cost_p95"])
     return table.reset_index().sort_values(["year", "point"], kind="stable").reset_index(drop=True)
 
 
-def format_sweep(sweep: Sweep, summary: pd.DataFrame) -> str:
-    """One block per report year: design points as rows, indicator means (and cost, leverage) as columns."""
+HEAD_WIDTH = 16  # display columns a result column's header is wrapped to at most
+MIN_HEAD_WIDTH = 10  # ... and at least, when the table would not fit otherwise
+COST_COLUMNS = {"public_cost": ("公共成本", "public cost", "亿元/年"),  # beside the indicators: (zh, en, unit)
+                "rd_per_yuan": ("企业研发/元", "business R&D per public yuan", "元/元")}
+
+
+def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -> str:
+    """The design points' lever settings in one table, then one table per report year of each point's indicator
+    means, public cost and R&D per public yuan (headed in both languages with units), all within ``width`` display
+    columns; below, the levers named in full and how R&D per yuan is taken, and which points' is not shown ("—")."""
     blocks = [draws_line(sweep.parameters).rstrip("\n")] if sweep.thetas[0] is not None else []
-    shown = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
-    extra = {"public_cost": ("公共成本亿元/年", "public cost"), "rd_per_yuan": ("每元研发", "R&D/yuan")}
-    paths = {lv.name: lv.paths for lv in sweep.levers}
-    # the levers' columns are headed by their names in the experiment file, named in full below the tables (their
-    # bilingual instrument labels wrapped a 100-column header into a dozen lines)
-    legend = [f"{n} = {_lever_label(paths.get(n, (n,)))}" for n in sweep.lever_names]
+    names = sweep.lever_names
+    settings = summary.drop_duplicates("point")
+    point_head = "点\npoint"
+    blocks.append(format_table([[point_head, *names]],
+                               [[str(int(r["point"])), *(_setting(r[n]) for n in names)] for _, r in settings.iterrows()],
+                               [False, *[True] * len(names)],
+                               "设计点 Design points: 杠杆取值 lever settings (点0为基准 point 0 = base)", width))
+    keys = [*sweep.exp.indicators, *COST_COLUMNS]
+    mean = "加权均值 weighted mean" if sweep.weights is not None else "均值 mean"
     for year in sweep.exp.report_years:
         part = summary[summary["year"] == year]
         if part.empty:
             continue
-        heads = [["#", *sweep.lever_names]
-                 + [extra[k][0] if k in extra else indicator_label(k).split(" ", 1)[0] for k in shown],
-                 ["", *[""] * len(sweep.lever_names)] + [extra[k][1] if k in extra else k for k in shown]]
-        # means over draws x seeds: one decimal more than the indicator's own (counts 585.3, not 585.3 / 580)
-        body = [[str(int(row["point"])), *[_short(row[n]) for n in sweep.lever_names]]
-                + [format_fixed(row[f"{k}_mean"], 2 if k in extra else decimals(k) + 1) for k in shown]
-                for _, row in part.iterrows()]
-        mean = "加权均值 weighted mean" if sweep.weights is not None else "均值 mean"
-        title = (f"{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds"
-                 f" | 点0为基准 point 0 = base")
-        blocks.append(format_table(heads, body, [False] + [True] * len(sweep.lever_names) + [False] * len(shown),
-                                   title, width=TEXT_WIDTH))
-    blocks.append("\n".join(line for text in ["杠杆 Levers:", *legend] for line in wrap(text, TEXT_WIDTH)))
+        body = [[str(int(r["point"])), *(format_value(r[f"{k}_mean"], k) for k in sweep.exp.indicators),
+                 format_fixed(r["public_cost_mean"], 2),
+                 MISSING if r["rd_per_yuan_unstable"] else format_fixed(r["rd_per_yuan_mean"], 2)]
+                for _, r in part.iterrows()]
+        values = [max(display_width(row[j]) for row in body) for j in range(1, len(keys) + 1)]
+        room = width - max(display_width(c[0]) for c in [*body, ["point"]]) - 2 * len(keys)  # beside the point column
+        heads = [[point_head, *_result_heads(keys, values, room)]]
+        title = f"{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds | 点0为基准 point 0 = base"
+        blocks.append("\n".join([format_table(heads, body, [False] * len(heads[0]), title, width),
+                                 *wrap(_not_shown(part), width)]).rstrip("\n"))
+    paths = {lv.name: lv.paths for lv in sweep.levers}
+    # the levers' columns are headed by their names in the experiment file, named in full below the tables (their
+    # bilingual instrument labels wrapped a 100-column header into a dozen lines)
+    legend = [f"{n} = {_lever_label(paths.get(n, (n,)))}" for n in names]
+    blocks.append("\n".join(line for text in ["杠杆 Levers:", *legend] for line in wrap(text, width)))
+    blocks.append("\n".join(wrap(_rd_per_yuan_note(sweep.exp.from_year), width)))
     return "\n\n".join(blocks) + "\n"
+
+
+def _result_heads(keys: list[str], values: list[int], room: int) -> list[str]:
+    """The headers of the result columns ``keys`` (``_header``), wrapped so that the columns, at least as wide as
+    their ``values``, fit in ``room`` display columns: ``HEAD_WIDTH`` each, the widest narrowed one column at a time
+    down to ``MIN_HEAD_WIDTH`` (``format_table`` would cut the Chinese names anywhere)."""
+    spec = data.load("indicators")
+    names = [COST_COLUMNS[k] if k in COST_COLUMNS else (spec[k]["zh"], spec[k]["en"], spec[k]["unit"]) for k in keys]
+    limits = [HEAD_WIDTH] * len(keys)
+    while True:
+        heads = [_header(*name, limit) for name, limit in zip(names, limits)]
+        used = [max(value, *map(display_width, head.split("\n"))) for value, head in zip(values, heads)]
+        widest = max(range(len(keys)), key=lambda j: (used[j], j))
+        if sum(used) <= room or used[widest] <= max(MIN_HEAD_WIDTH, values[widest]):
+            return heads
+        limits[widest] = used[widest] - 1
+
+
+def _header(zh: str, en: str, unit: str, limit: int) -> str:
+    """A result column's header in lines of about ``limit`` display columns: the Chinese name in even pieces (not
+    cut before its last character), the English name wrapped at spaces, the unit in brackets."""
+    lines = math.ceil(display_width(zh) / limit)
+    size, pieces, piece = math.ceil(display_width(zh) / lines) + 1, [], ""
+    for char in zh:
+        if piece and display_width(piece + char) > size:
+            pieces.append(piece)
+            piece = ""
+        piece += char
+    return "\n".join([*pieces, piece, *wrap(en, limit), f"({unit})"])
+
+
+def _setting(value: Any) -> str:
+    """A lever's value in the design points table (``sweep_value``); the base point has none: "base"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "base"
+    return sweep_value(value)
+
+
+def _not_shown(part: pd.DataFrame) -> str:
+    """The design points of one report year whose R&D per yuan shows as "—", and why (``comparison.ratio_unstable``)."""
+    flagged = part[part["rd_per_yuan_unstable"] & (part["point"] > 0)]
+    if flagged.empty:
+        return ""
+    saves = flagged["extra_cost_mean"] <= 0
+    groups = [(f"点 points {', '.join(str(int(p)) for p in flagged.loc[rows, 'point'])} {what}")
+              for rows, what in ((saves, "无额外成本 no extra cost"), (~saves, "不稳定 unstable")) if rows.any()]
+    return f"企业研发/元“—” R&D per yuan “—”: {'; '.join(groups)} (见下 see below)."
+
+
+def _rd_per_yuan_note(from_year: int) -> str:
+    zh, en = unstable_rule()
+    return (f"企业研发/元：自{from_year}年起累计的额外企业研发÷同期累计的额外公共成本（财政支出+税式支出），各次运行与点0同参数"
+            f"同种子配对，取各次比值的均值。“—”：{zh}。 Business R&D per public yuan: the extra business R&D cumulated "
+            f"since {from_year} over the extra public cost (spending + tax expenditure) cumulated over the same years, "
+            "each run paired with point 0's run of the same draw and seed, the mean of the runs' ratios. “—”: "
+            f"{en} (experiments/README.md).")
 
 
 def _lever_label(paths: tuple[str, ...]) -> str:
@@ -313,12 +433,6 @@ def _lever_label(paths: tuple[str, ...]) -> str:
     name for them (paths of several sections tied together)."""
     label = instrument_label(paths)
     return " ".join(label) if label else ", ".join(paths)
-
-
-def _short(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "base"
-    return format_number(v) if isinstance(v, int | float) else str(v)
 
 
 def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int, ...] | None = None,
@@ -330,7 +444,8 @@ def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int,
     sweep = load_sweep(path, seeds, draws, scale)
     runs, store = run_sweep(sweep, out, workers, executor, scheduler, bar)
     summary = summarise(sweep, runs)
-    text = f"实验 experiment: {Path(path).name} — {sweep.exp.description}\n\n" + format_sweep(sweep, summary)
+    heading = wrap(f"实验 experiment: {Path(path).name} — {sweep.exp.description}", TEXT_WIDTH)
+    text = "\n".join(heading) + "\n\n" + format_sweep(sweep, summary)
     write_atomic(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, encoding="utf-8-sig"))
     write_atomic(out / "summary.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     store.complete({"seconds": round(time.perf_counter() - started, 2), "files": ["summary.csv", "summary.txt"]})

@@ -26,11 +26,33 @@ from qhsim.output.workbook import write_xlsx
 FORMATS = {"xlsx": "report.xlsx", "html": "report.html", "csv": "indicators_long.csv", "parquet": "indicators_long.parquet"}
 
 
+def with_points(results: Results, long: pd.DataFrame, digits: int | None = None) -> pd.DataFrame:
+    """A sweep's long table with, after ``design`` (the point's short id, p1, ..., in place of its ~120-character
+    label), the design ``point`` and one column per lever (``tidy.sweep_points``: numbers as numbers, rounded to
+    ``digits`` significant digits when given), so an analyst can filter by a lever; other results unchanged."""
+    points = results.tables.get("points")
+    if points is None:
+        return long
+    at = pd.Index(points["label"]).get_indexer(long["design"])
+    out = long.drop(columns="design")
+    columns = {"design": points["design"], "point": points["point"]}
+    for name in points.columns[3:]:
+        value = points[name]
+        if digits is not None and pd.api.types.is_numeric_dtype(value):
+            value = pd.Series(round_significant(value, digits))
+        columns[name if name not in out.columns else f"lever_{name}"] = value
+    where = list(out.columns).index("seed") + 1
+    for offset, (name, value) in enumerate(columns.items()):
+        out.insert(where + offset, name, value.to_numpy()[at])
+    return out
+
+
 def readable_long(results: Results) -> pd.DataFrame:
-    """The long table with values rounded to 6 significant digits and bilingual indicator and region names."""
+    """The long table with values rounded to 6 significant digits and bilingual indicator and region names (a sweep's
+    with its point and lever columns, ``with_points``)."""
     indicators = data.load("indicators")
     names = {p.id: (p.zh, p.en) for p in data.prefectures()} | {"province": ("青海省", "Qinghai Province")}
-    long = results.long.copy()
+    long = with_points(results, results.long.copy(), 6)
     long["value"] = round_significant(long["value"])
     long["indicator_zh"] = long["indicator"].map(lambda k: indicators.get(k, {}).get("zh", ""))
     long["indicator_en"] = long["indicator"].map(lambda k: indicators.get(k, {}).get("en", ""))
@@ -47,10 +69,11 @@ def write_csv(results: Results, path: str | Path) -> Path:
 
 
 def write_parquet(results: Results, path: str | Path) -> Path:
-    """The tidy long table as Parquet, exact values (columns ``LONG_COLUMNS``)."""
+    """The tidy long table as Parquet, exact values (columns ``LONG_COLUMNS``; a sweep's also its point and lever
+    columns, ``with_points``)."""
     path = Path(path)
     with atomic_file(path) as tmp:
-        results.long[list(LONG_COLUMNS)].to_parquet(tmp, index=False, engine="pyarrow")
+        with_points(results, results.long[list(LONG_COLUMNS)]).to_parquet(tmp, index=False, engine="pyarrow")
     return path
 
 

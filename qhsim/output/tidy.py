@@ -17,7 +17,8 @@ Build one from memory with ``from_run`` / ``from_comparison`` / ``from_sweep``, 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -31,6 +32,7 @@ from qhsim.config.instruments import instrument_label
 from qhsim.config.schedule import YEAR_RANGE
 from qhsim.errors import InputError
 from qhsim.output.folders import MANIFEST, manifest_kind, read_manifest
+from qhsim.output.numbers import format_number
 from qhsim.results import RunResult
 from qhsim.stats import WEIGHT
 
@@ -140,6 +142,31 @@ def lever_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.6g}"
     return str(value)
+
+
+def sweep_schedule(value: Any) -> dict[int, Any] | None:
+    """A year-table lever value as ``{year: value}`` by year, from a mapping or from the JSON text the run files and
+    the manifest hold (``qhsim.experiments.levers.Lever.column``); None for a number or a string."""
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if isinstance(value, Mapping):
+        return {int(y): v for y, v in sorted(value.items(), key=lambda item: int(item[0]))}
+    return None
+
+
+def sweep_value(value: Any) -> str:
+    """A sweep lever's value as people read it (the sweep's tables and errors, discovery, exports and reports): a
+    number with thousands separators and a few decimals (``format_number``: 27,848, 672.5, 1.21), a string as it is,
+    a year table as ``2026: 1,000 → 2028: 5,000``."""
+    table = sweep_schedule(value)
+    if table is not None:
+        return " → ".join(f"{year}: {sweep_value(v)}" for year, v in table.items())
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    return f"{value:.3g}" if 0 < abs(value) < 0.1 else format_number(value)
 
 
 @cache
@@ -267,24 +294,46 @@ def from_comparison(result: Any) -> Results:
     return Results(kind="compare", long=long, meta=meta, designs=names, tables=tables)
 
 
-def point_label(point: dict[str, Any]) -> str:
-    """A sweep design point as text: ``grant_budget=15000, selection=lottery``."""
-    def show(v: Any) -> str:
-        return f"{v:g}" if isinstance(v, int | float) else str(v)
+def point_label(design: str, point: dict[str, Any]) -> str:
+    """A sweep design point as text: its short id and lever settings (``sweep_value``),
+    ``p3: grant_budget=13,970; selection=lottery; voucher_path=2026: 5,000 → 2029: 1,000``."""
+    return f"{design}: " + "; ".join(f"{k.removeprefix('policy.')}={sweep_value(v)}" for k, v in point.items())
 
-    return ", ".join(f"{k.removeprefix('policy.')}={show(v)}" for k, v in point.items())
+
+def sweep_points(experiment: dict[str, Any], runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per design point of a sweep store: ``point``, ``design`` (its short id in the run files: base, p1, ...),
+    ``label`` (``point_label``) and one column per lever (numbers as numbers, a year table as text; empty for the
+    base)."""
+    levers = [k for k in experiment.get("levers", []) if k != "design"]  # a named design is in the short id
+    settings = experiment.get("points", [])
+    ids = runs.groupby("point", sort=True)["design"].first()
+    rows = []
+    for point, design in ids.items():
+        setting = settings[int(point)] if int(point) < len(settings) and int(point) > 0 else {}
+        values = {k: setting.get(k) for k in levers} if setting else {k: None for k in levers}
+        rows.append({"point": int(point), "design": str(design),
+                     "label": point_label(str(design), values) if setting else str(design),
+                     **{k: sweep_value(v) if sweep_schedule(v) is not None else v for k, v in values.items()}})
+    return pd.DataFrame(rows, columns=["point", "design", "label", *levers])
+
+
+def _lever_values(settings: list[dict[str, Any]], key: str) -> str:
+    """A lever's values over the design points, each once, in order (numbers by value, not as text) and written as
+    ``lever_text`` writes them, separated by "; " (a year table and a number with thousands separators hold commas)."""
+    values = {v for v in (p.get(key) for p in settings) if v is not None}
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "; ".join(lever_text(float(v)) for v in sorted(values))
+    return "; ".join(sorted({sweep_value(v) if sweep_schedule(v) is not None else str(v) for v in values}))
 
 
 def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[str, Any] | None = None) -> Results:
-    """A sweep store (``qhsim.experiments.sweep``): one design per point (point 0 is the base), its draws x
-    seeds as draws."""
+    """A sweep store (``qhsim.experiments.sweep``): one design per point (point 0 is the base, the others named by
+    ``point_label``), its draws x seeds as draws; ``tables["points"]`` (``sweep_points``) gives each point's short id
+    and lever settings, which the CSV and Parquet exports put in columns of their own."""
     names_of = list(experiment.get("levers", []))
     settings = experiment.get("points", [])
-    labels = {}
-    for point in sorted(runs["point"].unique()):
-        setting = settings[int(point)] if int(point) < len(settings) else {}
-        labels[int(point)] = "base" if int(point) == 0 or not setting else point_label(
-            {k: setting.get(k) for k in names_of})
+    points = sweep_points(experiment, runs)
+    labels = dict(zip(points["point"], points["label"]))
     long = store_long(runs, labels, len(experiment.get("seeds", [])))
     manifest = manifest or {}
     meta = {
@@ -297,10 +346,11 @@ def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[st
         "from_year": experiment.get("from_year"),
         "versions": {"qhsim": manifest.get("qhsim_version")},
         "run_seconds": manifest.get("seconds"),
-        "levers": [{"key": k, "base": None, "value": sorted({str(p.get(k)) for p in settings[1:]})} for k in names_of],
+        "levers": [{"key": k, "base": None, "value": _lever_values(settings[1:], k)} for k in names_of],
         "calibration": calibration_status(),
     }
-    return Results(kind="sweep", long=long, meta=meta, designs=[labels[p] for p in sorted(labels)])
+    return Results(kind="sweep", long=long, meta=meta, designs=[labels[p] for p in sorted(labels)],
+                   tables={"points": points})
 
 
 # --- loaders for folders --------------------------------------------------------------------------------
