@@ -242,7 +242,7 @@ def test_compare_workbook_has_the_ranking(compare_folder):
     meta = list(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
     assert json.loads(dict(meta)["版本 versions"])["qhsim"] == __version__  # the version that wrote the store
     levers = [v for k, v in meta if k.startswith("政策杠杆")]
-    assert levers and all(v.startswith("super_deduction_120 · ") and " → " in v for v in levers)
+    assert levers and all(v.startswith("super_deduction_120 · ") and "；本方案 this design " in v for v in levers)
     assert any("R&D super-deduction" in v for v in levers) and not any("2000" in v for v in levers)
 
 
@@ -292,7 +292,7 @@ def test_html_report_is_self_contained_and_bilingual(compare_folder):
     rows = lever_table.split("<tr>")[2:]
     assert rows and all(r.startswith("<td>super_deduction_120</td>") for r in rows)
     # a constant extended by a year table: "before" for the value in force before its first change, no year 2000
-    assert tidy.lever_text({"2000": 10, "2026": 20}) == "此前 before: 10, 2026: 20" and "2000:" not in html
+    assert tidy.lever_text({"2000": 10, "2026": 20}) == "此前 before: 10 → 2026: 20" and "2000:" not in html
     assert not re.search(r"""(src|href)=["']https?://""", html)  # nothing fetched: opens offline
 
 

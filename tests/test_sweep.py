@@ -306,7 +306,7 @@ def test_a_bad_sampled_value_names_its_lever_and_point_not_the_whole_point(tmp_p
         load_sweep(path)
     msg = str(info.value)
     head, detail = msg.split(" at design point ", 1)
-    assert re.fullmatch(rf"{re.escape(str(path))}: lever\.sd = \d\.\d\d \(sampled from range = \[1, 9\]\)", head), msg
+    assert re.fullmatch(rf"{re.escape(str(path))}: lever\.sd = \d\.\d+ \(sampled from range = \[1, 9\]\)", head), msg
     assert detail.split(": ", 1)[1].startswith("policy.super_deduction.general: [2018] = ")
     assert "outside allowed range [0, 3]" in msg and not re.search(r"\d\.\d{7}", msg), msg
     bad = TINY.replace("values = [0.75, 1.5]", "values = [0.75]").replace(
@@ -412,8 +412,8 @@ def test_sweep_levers_in_the_reports_are_sorted_by_value_and_formatted() -> None
     results = from_sweep({"levers": ["budget", "path"], "points": points, "seeds": [1]}, runs)
     levers = {lv["key"]: lv["value"] for lv in results.meta["levers"]}
     assert levers == {"budget": "672.5; 2,790.3; 11,175.8", "path": "2026: 1,000; 2026: 1,000 → 2028: 5,000"}
-    assert results.designs == ["base", "p1: budget=11,176; path=2026: 1,000 → 2028: 5,000",
-                               "p2: budget=672.5; path=2026: 1,000", "p3: budget=2,790; path=2026: 1,000"]
+    assert results.designs == ["base", "p1: budget=11,175.8; path=2026: 1,000 → 2028: 5,000",
+                               "p2: budget=672.5; path=2026: 1,000", "p3: budget=2,790.3; path=2026: 1,000"]
 
 
 def test_discovery_text_and_chart_name_the_target_in_both_languages_and_the_box_by_its_step(store: Path) -> None:

@@ -29,7 +29,7 @@ from qhsim.errors import InputError
 from qhsim.experiments.store import read_manifest, read_runs, write_atomic
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.report import format_number, format_table, indicator_label, region_label, wrap
-from qhsim.output.tidy import sweep_value
+from qhsim.output.tidy import lever_text
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -95,7 +95,7 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, min_density: float = MIN_DENSITY)
         if isinstance(lo, set):
             if lo != full.at[0, lever]:
                 rows.append({"lever": lever, "kind": "levels", "low": math.nan, "high": math.nan,
-                             "levels": "; ".join(sorted(map(sweep_value, lo)))})
+                             "levels": "; ".join(sorted(map(lever_text, lo)))})
         elif (lo, hi) != (full.at[0, lever], full.at[1, lever]):
             rows.append({"lever": lever, "kind": "range", "low": float(lo), "high": float(hi), "levels": ""})
     box_table = pd.DataFrame(rows, columns=["lever", "kind", "low", "high", "levels"])
@@ -152,7 +152,7 @@ def points_block(res: DiscoveryResult, levers: list[str]) -> str:
     lines = wrap(f"每点{runs}次运行 {runs} runs per point; {undecided}个点部分运行达到 at {undecided} of {len(pts)} "
                  "points only some runs reach the threshold (qhsim sweep with more --seeds would settle them).", TEXT_WIDTH)
     if len(pts) <= SHOWN_POINTS:
-        body = [[str(r["point"]), *(sweep_value(r[lv]) for lv in levers), f"{r['p_reach']:.0%}",
+        body = [[str(r["point"]), *(lever_text(r[lv]) for lv in levers), f"{r['p_reach']:.0%}",
                  "是 yes" if r["success"] else "否 no"] for r in pts.to_dict("records")]
         lines.append(format_table([["点", *levers, "达到概率", "成功"], ["point", *[""] * len(levers), "P(reach)",
                                                                           "success"]],

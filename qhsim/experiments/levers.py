@@ -57,7 +57,7 @@ class Lever:
 
     def column(self, value: Any) -> Any:
         """How the value is stored in the run files and the manifest: numbers as numbers, strings as is, schedules as
-        JSON (``qhsim.output.tidy.sweep_value`` writes it for people)."""
+        JSON (``qhsim.output.tidy.lever_text`` writes it for people)."""
         if isinstance(value, Mapping):
             return json.dumps({str(y): v for y, v in sorted((int(y), v) for y, v in value.items())})
         return value

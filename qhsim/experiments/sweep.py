@@ -40,7 +40,7 @@ from qhsim.config.instruments import instrument_label
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import MISSING, format_fixed, format_value
 from qhsim.output.report import display_width, draws_line, format_table, wrap
-from qhsim.output.tidy import sweep_value
+from qhsim.output.tidy import lever_text
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -267,8 +267,8 @@ def _lever_setting(levers: list[Lever], point: dict[str, Any], detail: str, numb
 
     def setting(lv: Lever) -> str:
         value = point[lv.name]
-        text = f"lever.{lv.name} = " + (repr(value) if isinstance(value, str) else f"{{{sweep_value(value)}}}"
-                                        if isinstance(value, Mapping) else sweep_value(value))
+        text = f"lever.{lv.name} = " + (repr(value) if isinstance(value, str) else f"{{{lever_text(value)}}}"
+                                        if isinstance(value, Mapping) else lever_text(value))
         return text + (f" (sampled from range = [{lv.low:g}, {lv.high:g}])" if lv.low is not None else "")
 
     return f"{', '.join(map(setting, named))} at design point {number}"
@@ -402,10 +402,10 @@ def _header(zh: str, en: str, unit: str, limit: int) -> str:
 
 
 def _setting(value: Any) -> str:
-    """A lever's value in the design points table (``sweep_value``); the base point has none: "base"."""
+    """A lever's value in the design points table (``lever_text``); the base point has none: "base"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "base"
-    return sweep_value(value)
+    return lever_text(value)
 
 
 def _not_shown(part: pd.DataFrame) -> str:

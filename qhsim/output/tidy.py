@@ -129,21 +129,6 @@ def lever_name(key: str) -> str:
     return f"{names[0]} {names[1]} ({key})" if names else key
 
 
-def lever_text(value: Any) -> str:
-    """A lever's value as text; a year table's first year ``YEAR_RANGE[0]`` reads "此前 before" (in force before any
-    change)."""
-    if value is None:
-        return "—"
-    if isinstance(value, dict):
-        return ", ".join(f"{'此前 before' if str(k) == str(YEAR_RANGE[0]) else k}: {lever_text(v)}"
-                         for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(lever_text(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    return str(value)
-
-
 def sweep_schedule(value: Any) -> dict[int, Any] | None:
     """A year-table lever value as ``{year: value}`` by year, from a mapping or from the JSON text the run files and
     the manifest hold (``qhsim.experiments.levers.Lever.column``); None for a number or a string."""
@@ -157,16 +142,21 @@ def sweep_schedule(value: Any) -> dict[int, Any] | None:
     return None
 
 
-def sweep_value(value: Any) -> str:
-    """A sweep lever's value as people read it (the sweep's tables and errors, discovery, exports and reports): a
-    number with thousands separators and a few decimals (``format_number``: 27,848, 672.5, 1.21), a string as it is,
-    a year table as ``2026: 1,000 → 2028: 5,000``."""
+def lever_text(value: Any) -> str:
+    """A lever's value as people read it, in every table, report, error and export: a number with thousands
+    separators and up to six significant digits (27,848.3, 672.5, 0.75), a string as it is, a year table as
+    ``2026: 1,000 → 2028: 5,000`` (its first year ``YEAR_RANGE[0]``, in force before any change, as "此前 before")."""
+    if value is None:
+        return "—"
     table = sweep_schedule(value)
     if table is not None:
-        return " → ".join(f"{year}: {sweep_value(v)}" for year, v in table.items())
+        return " → ".join(f"{'此前 before' if year == YEAR_RANGE[0] else year}: {lever_text(v)}"
+                          for year, v in table.items())
+    if isinstance(value, list):
+        return ", ".join(lever_text(v) for v in value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return str(value)
-    return f"{value:.3g}" if 0 < abs(value) < 0.1 else format_number(value)
+    return f"{value:,.6g}" if isinstance(value, float) else f"{value:,}"
 
 
 @cache
@@ -295,9 +285,9 @@ def from_comparison(result: Any) -> Results:
 
 
 def point_label(design: str, point: dict[str, Any]) -> str:
-    """A sweep design point as text: its short id and lever settings (``sweep_value``),
+    """A sweep design point as text: its short id and lever settings (``lever_text``),
     ``p3: grant_budget=13,970; selection=lottery; voucher_path=2026: 5,000 → 2029: 1,000``."""
-    return f"{design}: " + "; ".join(f"{k.removeprefix('policy.')}={sweep_value(v)}" for k, v in point.items())
+    return f"{design}: " + "; ".join(f"{k.removeprefix('policy.')}={lever_text(v)}" for k, v in point.items())
 
 
 def sweep_points(experiment: dict[str, Any], runs: pd.DataFrame) -> pd.DataFrame:
@@ -313,7 +303,7 @@ def sweep_points(experiment: dict[str, Any], runs: pd.DataFrame) -> pd.DataFrame
         values = {k: setting.get(k) for k in levers} if setting else {k: None for k in levers}
         rows.append({"point": int(point), "design": str(design),
                      "label": point_label(str(design), values) if setting else str(design),
-                     **{k: sweep_value(v) if sweep_schedule(v) is not None else v for k, v in values.items()}})
+                     **{k: lever_text(v) if sweep_schedule(v) is not None else v for k, v in values.items()}})
     return pd.DataFrame(rows, columns=["point", "design", "label", *levers])
 
 
@@ -323,7 +313,7 @@ def _lever_values(settings: list[dict[str, Any]], key: str) -> str:
     values = {v for v in (p.get(key) for p in settings) if v is not None}
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         return "; ".join(lever_text(float(v)) for v in sorted(values))
-    return "; ".join(sorted({sweep_value(v) if sweep_schedule(v) is not None else str(v) for v in values}))
+    return "; ".join(sorted({lever_text(v) if sweep_schedule(v) is not None else str(v) for v in values}))
 
 
 def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[str, Any] | None = None) -> Results:

@@ -243,15 +243,15 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
         if key in meta and meta[key] not in (None, "", [], {}):
             value = meta[key]
             rows.append((label, value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False)))
-    # one row a lever: a sweep's varied instrument and its values, or one that differs from the reference
-    # (reference → this design; a year table's first year reads "此前 before")
+    # one row a lever: a sweep's varied instrument and its values, or one that differs from the reference (its
+    # reference value and this design's; a year table's first year reads "此前 before")
     for lv in meta.get("levers", []):
         if results.kind == "sweep":
             rows.append(("扫描的政策工具 varied instrument", f"{lever_name(lv['key'])}: {lever_text(lv['value'])}"))
             continue
         design = f"{lv['design']} · " if lv.get("design") else ""
-        rows.append(("政策杠杆 lever (参照 → 本方案 reference → this)",
-                     f"{design}{lever_name(lv['key'])}: {lever_text(lv['base'])} → {lever_text(lv['value'])}"))
+        rows.append(("政策杠杆 lever (vs reference 参照)", f"{design}{lever_name(lv['key'])}: 参照 reference "
+                     f"{lever_text(lv['base'])}；本方案 this design {lever_text(lv['value'])}"))
     rows.append(("市州数值 prefecture values", prefecture_anchor_note()))
     if results.folder is not None:
         rows.append(("结果目录 results folder", str(results.folder)))
