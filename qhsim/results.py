@@ -8,10 +8,42 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 PROVINCE = "province"
 FISCAL_PREFIXES = ("spend_", "tax_expenditure_")  # the indicator columns of public spending and tax expenditure
+
+
+UNSTABLE_SHARE = 0.25  # R&D per yuan needs an extra cost of at least this share of the money the design moves
+UNSTABLE_CELL = "— 不稳定 unstable"  # what the tables show for R&D per yuan over an extra cost ``ratio_unstable`` flags
+
+
+def ratio_unstable(extra_cost: float | np.ndarray, gross_cost: float | np.ndarray, extra_cost_p05: float | np.ndarray,
+                   extra_cost_p95: float | np.ndarray) -> bool | np.ndarray:
+    """Whether R&D per public yuan (``qhsim.experiments.comparison.rd_per_yuan``, business or total) over this extra public cost is not to be read,
+    and is shown as "—": the mean extra cost is not positive (a design that saves money, or costs nothing), or it is
+    small against the money the design moves — under ``UNSTABLE_SHARE`` of ``gross_cost``, the mean over runs of the
+    sum of each instrument's extra cost taken without its sign (grants cut by 12亿 and a super-deduction raised by
+    11亿 move 23亿 for a net 1亿) — or against its own spread across runs (its 5%-95% range, ``extra_cost_p05`` to
+    ``extra_cost_p95``, wider than itself). The denominator is then a small difference of large or uncertain sums,
+    and a small change in either swings the ratio (61.6 yuan per yuan where like designs give 1-2). One rule for the
+    sweep summary and the comparison tables (all amounts in the same unit, e.g. 亿元 over the same years)."""
+    cost, gross = np.asarray(extra_cost, dtype=float), np.asarray(gross_cost, dtype=float)
+    spread = np.asarray(extra_cost_p95, dtype=float) - np.asarray(extra_cost_p05, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = ~((cost > 0) & (cost >= UNSTABLE_SHARE * gross) & (spread <= cost))
+    return bool(out) if out.ndim == 0 else out
+
+
+def unstable_rule() -> tuple[str, str]:
+    """``ratio_unstable`` in words (Chinese, English), for the notes below the tables that show R&D per yuan as "—"."""
+    share = f"{UNSTABLE_SHARE:.0%}"
+    return (f"额外成本不为正（无额外成本），或不稳定——额外成本不足所动用资金（各工具成本增减的绝对值之和）的{share}，或小于其在各次"
+            "运行间5%–95%的幅度：此时成本的微小变化就会使比值大幅摆动",
+            f"no extra cost (not positive), or unstable: the extra cost is under {share} of the money the design moves "
+            "(each instrument's cost change, up or down, summed) or under its own 5%-95% spread across runs, where a "
+            "small change in either cost swings the ratio")
 
 
 @dataclass

@@ -465,7 +465,7 @@ def test_cost_effectiveness_and_ranking_name_their_statistic(small_comparison) -
 
 
 def test_an_unstable_r_and_d_per_yuan_shows_as_such_with_its_rule(small_comparison) -> None:
-    from qhsim.experiments.report import UNSTABLE_CELL
+    from qhsim.results import UNSTABLE_CELL
 
     res, _ = small_comparison
     assert UNSTABLE_CELL not in format_comparison(res) and "money the design moves" not in format_comparison(res)

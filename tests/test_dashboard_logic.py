@@ -359,3 +359,25 @@ def test_a_design_is_described_with_readable_numbers():
     assert lines == ["Ex-ante grant budget = 45,000 from 2026", "Super-deduction, general firms = 2 from 2026",
                      "Super-deduction, manufacturing = 1.25"]
     assert lv.describe([lv.Change("policy.ex_ante_grants.budget", 45000.0, 2026)], "zh")[0].endswith("= 45,000 自2026年起")
+
+
+def test_compare_summary_marks_an_unstable_r_and_d_per_yuan():
+    """The dashboard's comparison table shows comparison.txt's mark where the extra cost makes R&D per yuan
+    unstable (``qhsim.results.ratio_unstable``), and the ratio with its interval otherwise."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from qhsim.dashboard import compare
+    from qhsim.results import UNSTABLE_CELL
+
+    row = {"instrument": "total", "extra_cost": 1.0, "extra_cost_p05": 0.5, "extra_cost_p95": 1.5, "extra_rd": 2.0,
+           "extra_rd_p05": 1.0, "extra_rd_p95": 3.0, "rd_per_yuan": 2.0, "p05": 1.5, "p95": 2.5,
+           "total_rd_per_yuan": 2.1, "total_p05": 1.6, "total_p95": 2.6}
+    leverage = pd.DataFrame([{**row, "design": "a", "unstable": False}, {**row, "design": "b", "unstable": True}])
+    ranking = pd.DataFrame({"design": ["a", "b"], "rank": [1, 2], "p_first": [0.6, 0.4]})
+    table = compare.summary(SimpleNamespace(designs=["a", "b"], leverage=leverage, ranking=ranking), "en")
+    per_yuan = [c for c in table.columns if "per yuan" in c]
+    assert len(per_yuan) == 2
+    assert all(table.at[1, c] == UNSTABLE_CELL for c in per_yuan)
+    assert all(table.at[0, c] != UNSTABLE_CELL and table.at[0, c].startswith("2") for c in per_yuan)

@@ -263,7 +263,9 @@ def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, tm
     assert row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == pytest.approx(lev["rd_per_yuan"])
     assert row["全社会研发/元公共成本 total R&D per public yuan 均值 mean"] == pytest.approx(lev["total_rd_per_yuan"])
     assert (row["排名 rank"], row["P(第一 first)"]) == (rank["rank"], pytest.approx(rank["p_first"]))
-    assert "rd_per_yuan" in ws.cell(row=4, column=1).value and "2026-2027" in ws.cell(row=4, column=1).value
+    note = ws.cell(row=4, column=1).value  # the ranking metric in words, and why the ranking's median may differ
+    assert "2026-2027" in note and "median over the runs of business R&D per public yuan" in note
+    assert "ratio of means" in note and "unstable" not in note
     html = (compare_folder / "report.html").read_text(encoding="utf-8")
     table = html.split("成本效益 Cost-effectiveness, 2026-2027", 1)[1].split("</table>", 1)[0]
     assert "<td class=\"\">super_deduction_120</td>" in table and "baseline" not in table
@@ -501,3 +503,25 @@ def test_html_calibration_line_names_the_point_estimate_not_only_the_best_partic
     assert f"拟合距离{distance}" in line and f"distance {distance}, where 1 = every target" in line
     assert "posterior point estimate" in line and "2.01" not in line and "particle" not in line
     assert "from calibration/calibrated.toml (" in line
+
+
+def test_an_unstable_r_and_d_per_yuan_is_marked_in_the_workbook_and_the_html(compare_folder, tmp_path):
+    """Where the extra cost makes R&D per yuan unstable (leverage.csv ``unstable``, ``qhsim.results.ratio_unstable``),
+    the workbook and the HTML report show the mark comparison.txt prints, no number, and the rule in the note."""
+    from qhsim.results import UNSTABLE_CELL
+
+    copy = tmp_path / "cmp"
+    shutil.copytree(compare_folder, copy)
+    lev = pd.read_csv(copy / "leverage.csv", encoding="utf-8-sig")
+    lev["unstable"] = True
+    lev.to_csv(copy / "leverage.csv", index=False, encoding="utf-8-sig")
+    results = tidy.load_results(copy)
+    ws = load_workbook(export.export(copy, "xlsx", tmp_path / "r.xlsx"))["成本效益 Cost-effectiveness"]
+    heads = [c.value for c in ws[1]]
+    row = dict(zip(heads, next(ws.iter_rows(min_row=2, max_row=2, values_only=True))))
+    assert row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == UNSTABLE_CELL
+    assert row["全社会研发/元公共成本 total R&D per public yuan 均值 mean"] == UNSTABLE_CELL
+    assert "money the design moves" in ws.cell(row=4, column=1).value
+    html = render_html(results, charts=False)
+    table = html.split("成本效益 Cost-effectiveness", 1)[1].split("</table>", 1)[0]
+    assert table.count(UNSTABLE_CELL) == 2

@@ -15,7 +15,8 @@ from qhsim.experiments.discovery import discover, format_discovery, prim_boxes
 from qhsim.experiments.levers import Lever, points
 from qhsim.experiments.store import read_runs
 from qhsim import data
-from qhsim.experiments.comparison import fiscal_columns, ratio_unstable
+from qhsim.experiments.comparison import fiscal_columns
+from qhsim.results import ratio_unstable
 from qhsim.experiments.sweep import _result_heads, format_sweep, load_sweep, run_sweep, summarise, write_sweep
 from qhsim.config.instruments import instrument_label
 from qhsim.output.report import display_width

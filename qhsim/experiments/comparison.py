@@ -44,7 +44,7 @@ from qhsim.experiments.designs import Design, design_from_file, expand, paramete
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs
-from qhsim.results import FISCAL_PREFIXES, PROVINCE
+from qhsim.results import FISCAL_PREFIXES, PROVINCE, ratio_unstable
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
 COMPARE_YEARS = (2025, 2027, 2030, 2035)
@@ -79,36 +79,6 @@ def rd_per_yuan(extra_rd: float | np.ndarray, extra_cost: float | np.ndarray) ->
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(cost > 0, rd / cost, np.nan)
     return float(out) if out.ndim == 0 else out
-
-
-UNSTABLE_SHARE = 0.25  # R&D per yuan needs an extra cost of at least this share of the money the design moves
-
-
-def ratio_unstable(extra_cost: float | np.ndarray, gross_cost: float | np.ndarray, extra_cost_p05: float | np.ndarray,
-                   extra_cost_p95: float | np.ndarray) -> bool | np.ndarray:
-    """Whether R&D per public yuan (``rd_per_yuan``, business or total) over this extra public cost is not to be read,
-    and is shown as "—": the mean extra cost is not positive (a design that saves money, or costs nothing), or it is
-    small against the money the design moves — under ``UNSTABLE_SHARE`` of ``gross_cost``, the mean over runs of the
-    sum of each instrument's extra cost taken without its sign (grants cut by 12亿 and a super-deduction raised by
-    11亿 move 23亿 for a net 1亿) — or against its own spread across runs (its 5%-95% range, ``extra_cost_p05`` to
-    ``extra_cost_p95``, wider than itself). The denominator is then a small difference of large or uncertain sums,
-    and a small change in either swings the ratio (61.6 yuan per yuan where like designs give 1-2). One rule for the
-    sweep summary and the comparison tables (all amounts in the same unit, e.g. 亿元 over the same years)."""
-    cost, gross = np.asarray(extra_cost, dtype=float), np.asarray(gross_cost, dtype=float)
-    spread = np.asarray(extra_cost_p95, dtype=float) - np.asarray(extra_cost_p05, dtype=float)
-    with np.errstate(invalid="ignore"):
-        out = ~((cost > 0) & (cost >= UNSTABLE_SHARE * gross) & (spread <= cost))
-    return bool(out) if out.ndim == 0 else out
-
-
-def unstable_rule() -> tuple[str, str]:
-    """``ratio_unstable`` in words (Chinese, English), for the notes below the tables that show R&D per yuan as "—"."""
-    share = f"{UNSTABLE_SHARE:.0%}"
-    return (f"额外成本不为正（无额外成本），或不稳定——额外成本不足所动用资金（各工具成本增减的绝对值之和）的{share}，或小于其在各次"
-            "运行间5%–95%的幅度：此时成本的微小变化就会使比值大幅摆动",
-            f"no extra cost (not positive), or unstable: the extra cost is under {share} of the money the design moves "
-            "(each instrument's cost change, up or down, summed) or under its own 5%-95% spread across runs, where a "
-            "small change in either cost swings the ratio")
 
 
 def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:

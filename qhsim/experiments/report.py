@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
-from qhsim.experiments.comparison import (RANK_DEFAULT, RANK_TOTAL, acts_on, lower_is_better, ranking_metric,
-                                         unstable_rule)
+from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, acts_on, lower_is_better, ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
 from qhsim.output.tables import cost_effectiveness
 from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
                                  target_value, wrap)
-from qhsim.results import FISCAL_PREFIXES, PROVINCE
+from qhsim.results import FISCAL_PREFIXES, PROVINCE, UNSTABLE_CELL, unstable_rule
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -34,9 +33,6 @@ METRIC_NAMES = {RANK_DEFAULT: ("元研发/元公共成本", "R&D per public yuan
                 RANK_TOTAL: ("全社会研发/元公共成本", "total R&D per public yuan")}
 SHOWN = ("rd_intensity", "business_rd", "enterprise_rd_share", "share_firms_with_rd", "hte_count",
          "rd_personnel_per_10k", "tech_contract_turnover", "patents_per_10k", "talent_outflow")
-
-
-UNSTABLE_CELL = "— 不稳定 unstable"  # R&D per yuan over an extra cost ``comparison.ratio_unstable`` flags
 
 
 def row_label(key: str, qualifier: tuple[str, str] = ("", "")) -> str:

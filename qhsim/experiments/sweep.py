@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from qhsim import data, stats
 from qhsim.config import read_toml
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import fiscal_columns, ratio_unstable, rd_per_yuan, unstable_rule
+from qhsim.experiments.comparison import fiscal_columns, rd_per_yuan
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, points
@@ -41,7 +41,7 @@ from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import MISSING, format_fixed, format_value
 from qhsim.output.report import display_width, draws_line, format_table, wrap
 from qhsim.output.tidy import lever_text
-from qhsim.results import PROVINCE
+from qhsim.results import PROVINCE, ratio_unstable, unstable_rule
 from qhsim.stats import WEIGHT
 
 MAX_RUNS = 20000

@@ -27,7 +27,7 @@ from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effe
                                  headline, ranking, target_regions)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import Results, lever_name, lever_text
-from qhsim.results import FISCAL_PREFIXES, PROVINCE
+from qhsim.results import FISCAL_PREFIXES, PROVINCE, UNSTABLE_CELL
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
 MAX_TABLE_DESIGNS = 4  # headline tables for the first designs; the workbook has every design
@@ -117,7 +117,9 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
     for r in table.to_dict("records"):
         cells = [{"text": r["design"], "cls": ""}]
         for c in list(COST_EFFECTIVENESS)[1:]:
-            if c in BANDED:
+            if c.endswith("per_yuan") and r.get("unstable"):
+                text = UNSTABLE_CELL
+            elif c in BANDED:
                 text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=not c.endswith("per_yuan"))
             elif c == "tax_expenditure":
                 text = format_number(r[c], True)

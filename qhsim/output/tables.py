@@ -24,7 +24,7 @@ from qhsim import data, stats
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
-from qhsim.results import FISCAL_PREFIXES, PROVINCE
+from qhsim.results import FISCAL_PREFIXES, PROVINCE, UNSTABLE_CELL, unstable_rule
 from qhsim.targets import load_targets, reference_paths_2035
 
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
@@ -175,6 +175,8 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
             "total_rd_per_yuan_p95": r["total_p95"],
             "rank": int(rank.at[design, "rank"]) if design in rank.index else None,
             "p_first": rank.at[design, "p_first"] if design in rank.index else float("nan"),
+            # R&D per yuan not to be read over this extra cost (``qhsim.results.ratio_unstable``)
+            "unstable": bool(r["unstable"]) if "unstable" in lev.columns else False,
         })
     table = pd.DataFrame(rows)
     table.attrs["metric"] = str(tables["ranking"]["metric"].iloc[0])
@@ -182,11 +184,23 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
 
 
 def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
-    """What ``cost_effectiveness`` holds, below it in the workbook and the HTML report."""
+    """What ``cost_effectiveness`` holds, below it in the workbook and the HTML report: the window, the pairing, the
+    ranking metric in words, why the table's ratio of means and the ranking's median differ, and the rule behind a
+    ratio shown as unstable."""
     start, end = results.meta.get("window") or (None, None)
     base, metric = results.designs[0], table.attrs["metric"]
-    return (f"{start}-{end}年累计，与{base}逐次配对（同一随机种子）；排名与P(第一)按 {metric} 的中位数。企业研发/元：额外企业研发 ÷ "
-            "额外公共成本（财政支出+税式支出）；全社会研发含高校院所 "
-            f"Cumulated {start}-{end}, paired run by run against {base} (same seeds); rank and P(first) by the median "
-            f"of {metric}. Business R&D per yuan: extra business R&D over extra public cost (spending + tax "
-            "expenditure); total R&D adds universities' and institutes'.")
+    if metric in COST_EFFECTIVENESS:
+        zh_metric, en_metric = COST_EFFECTIVENESS[metric].split(" ", 1)
+    else:
+        spec = data.load("indicators").get(metric, {})
+        zh_metric, en_metric = f"{spec.get('zh', metric)}的变化", f"the change of {spec.get('en', metric)}"
+    text = (f"{start}-{end}年累计，与{base}逐次配对（同一随机种子）。表中每元研发为各次运行均值之比（额外研发均值 ÷ 额外公共成本均值）；"
+            f"排名与P(第一)按各次运行{zh_metric}的中位数，故两者可略有差异。企业研发/元：额外企业研发 ÷ 额外公共成本（财政支出+税式支出）；"
+            f"全社会研发含高校院所。 Cumulated {start}-{end}, paired run by run against {base} (same seeds). R&D per "
+            f"yuan here is a ratio of means (mean extra R&D over mean extra public cost); rank and P(first) use the "
+            f"median over the runs of {en_metric}, so the two can differ slightly. Business R&D per yuan: extra business "
+            "R&D over extra public cost (spending + tax expenditure); total R&D adds universities' and institutes'.")
+    if "unstable" in table and table["unstable"].any():
+        zh, en = unstable_rule()
+        text += f" “{UNSTABLE_CELL}”：{zh}。 “{UNSTABLE_CELL}”: {en}."
+    return text
