@@ -90,6 +90,9 @@ CORPUS: dict[str, tuple[str, dict[str, str | bytes]]] = {
     "export_unknown_kind": ("export {dir}/r --to csv", {"r/manifest.json": json.dumps({"kind": "hologram"})}),
     "export_sweep_without_runs": ("export {dir}/r --to parquet", {"r/manifest.json": json.dumps(
         {"kind": "sweep", "experiment": {"vary": {}}})}),
+    "discover_missing": ("discover {dir}/nowhere --indicator rd_intensity --year 2030 --threshold 1", {}),
+    "discover_no_manifest": ("discover {dir}/notes --indicator rd_intensity --year 2030 --threshold 1",
+                             {"notes/draft.md": "keep"}),
 }
 
 
@@ -111,7 +114,7 @@ def test_malformed_input_exit_2_one_line_nothing_written(case, tmp_path, capsys,
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert "Traceback" not in err and lines[0].startswith("qhsim")
+    assert "Traceback" not in err and "Errno" not in err and lines[0].startswith("qhsim")
     assert _snapshot(tmp_path) == before
     assert not any(p.name.startswith(".") for p in tmp_path.rglob("*")), "temporary files left behind"
 
@@ -126,7 +129,7 @@ def cli(argv: list[str]) -> int:
 
 def test_corpus_is_large_and_covers_every_command():
     assert len(CORPUS) >= 30
-    assert {c.split()[0] for c, _ in CORPUS.values()} == {"run", "compare", "sweep", "export"}
+    assert {c.split()[0] for c, _ in CORPUS.values()} == {"run", "compare", "sweep", "export", "discover"}
 
 
 # --- encodings ------------------------------------------------------------------------------------------

@@ -64,7 +64,13 @@ def write_atomic(path: Path, write) -> None:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    path = Path(folder) / MANIFEST
+    """The manifest of a results folder; a folder that is missing or holds none is a one-line ``InputError``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such results folder (expected a folder written by qhsim sweep or compare)")
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise InputError(f"{folder}: not a qhsim results folder (it holds no {MANIFEST})")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
