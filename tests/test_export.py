@@ -224,6 +224,10 @@ def test_html_report_names_the_sources_of_observed_values(run_folder):
     assert "Talent inflow" in other and "Business R&amp;D expenditure" in other and "Public spending" not in other
     assert "target (year)" not in other and "sim 2025" in other
     summary = load_workbook(run_folder / "report.xlsx")["摘要 Summary"]
+    heads = [c.value for c in summary[1]]
+    gap = heads.index("差距（增长目标为百分点）\ngap (pp for growth targets)")
+    growth = [r[gap] for r in summary.iter_rows(min_row=2) if "target: %/yr" in str(r[3].value)]
+    assert growth and all(c.number_format.startswith('+0.0"pp"') for c in growth)  # as the header says, not "%"
     sections = {r[2]: r[1] for r in summary.iter_rows(min_row=2, values_only=True) if r[0] == "青海省 Qinghai Province"}
     assert sections["研发投入强度 R&D expenditure / GDP (%)"] == "规划目标 plan targets"
     assert sections["研发人员流入 Talent inflow (persons)"] == "其他指标 other indicators (no target)"

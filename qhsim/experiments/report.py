@@ -17,6 +17,7 @@ from qhsim.output.numbers import decimals, format_fixed, format_interval, format
 from qhsim.output.tables import cost_effectiveness
 from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
                                  target_value, wrap)
+from qhsim.targets import REFERENCE_KIND
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, UNSTABLE_CELL, unstable_rule
 from qhsim.experiments.store import write_atomic
 
@@ -213,12 +214,13 @@ def format_comparison(res: ComparisonResult) -> str:
                               values="p_met", sort=False)
         heads = [["目标", "年份", "目标值", *map(str, range(len(names)))],
                  ["target", "year", "value", *[""] * len(names)]]
-        def label(ind: str, region: str, lab: str) -> str:
+        def label(ind: str, region: str, kind: str) -> str:
             where = ("", "") if region == PROVINCE else (region_label(region, "zh"), region_label(region, "en"))
-            ref = ("(参考)", "(ref.)") if "reference" in lab or "参考" in lab or "parity" in lab else ("", "")
+            # a 2035 reference path (either of the two), not a plan target
+            ref = ("(参考路径)", "(reference path)") if kind == REFERENCE_KIND else ("", "")
             return row_label(ind, tuple(" ".join(filter(None, parts)) for parts in zip(where, ref)))
 
-        body = [[label(ind, region, lab), str(year), target_value(value, kind, ind)]
+        body = [[label(ind, region, kind), str(year), target_value(value, kind, ind)]
                 + [_pct(row.get(n, math.nan)) for n in names]
                 for (ind, region, year, kind, lab, value), row in wide.iterrows()]
         if body:

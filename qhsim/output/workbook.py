@@ -122,7 +122,10 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
             else:
                 x = _value(row[column])
             cell = ws.cell(row=i, column=j, value=x)
-            if column in ("target", "gap") and growth:
+            if column == "gap" and growth and isinstance(x, int | float):  # a rate's gap in percentage points
+                cell.value = 100 * x
+                cell.number_format = '+0.0"pp";-0.0"pp";0.0"pp"'
+            elif column == "target" and growth:
                 cell.number_format = "0.0%"
             elif column == "p_met":
                 cell.number_format = PCT
@@ -190,7 +193,8 @@ def _ranking_sheet(wb: Workbook, results: Results) -> None:
     ws = wb.create_sheet("对比排名 Ranking")
     columns = ["year", "indicator", "rank", "design", "median", "lo", "hi", "diff", "diff_lo", "diff_hi", "draws"]
     base = results.designs[0]  # a comparison's base, a sweep's point 0
-    heads = {**ID_HEADERS, "diff": f"与基准 {base} 之差 difference from the base {base}"}
+    named = "" if base == "base" else f" {base}"  # a sweep's point 0 is called "base"
+    heads = {**ID_HEADERS, "diff": f"与基准{named} 之差 difference from the base{named}"}
     _header(ws, [heads[c] for c in columns], "E2")
     for i, (_, row) in enumerate(table.iterrows(), start=2):
         for j, column in enumerate(columns, start=1):
