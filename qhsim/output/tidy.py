@@ -32,7 +32,6 @@ from qhsim.config.instruments import instrument_label
 from qhsim.config.schedule import YEAR_RANGE
 from qhsim.errors import InputError
 from qhsim.output.folders import MANIFEST, manifest_kind, read_manifest
-from qhsim.output.numbers import format_number
 from qhsim.results import RunResult
 from qhsim.stats import WEIGHT
 
