@@ -650,7 +650,7 @@ def summary_report(indicators: pd.DataFrame, lang: str = "both", wide: bool = Tr
     sections = [format_summary(summary_table(indicators, lang=lang), f"{region_label(PROVINCE, lang)} | {note}", **options)]
     references = summary_table(indicators, targets=reference_paths_2035(), lang=lang)
     references = references[references["target"].notna()].copy()
-    if len(references):
+    if len(references) and "sim_2035" in references:  # only runs that reach 2035, as the workbook and HTML show them
         paths = reference_paths_2035().set_index(["indicator", "value"])["label"]
         references["label"] = [f"{lab} | {pick(paths.get((ind, val), ''), lang)}" for lab, ind, val in
                                zip(references["label"], references["indicator"], references["target"])]
