@@ -40,6 +40,12 @@ def result():
     return run(SCENARIOS / "baseline.toml", scale=0.05, end_year=2021)
 
 
+@pytest.fixture(scope="module")
+def result_2035():
+    """A run that reaches 2035: its terminal summary has the 2035 reference paths' table."""
+    return run(SCENARIOS / "baseline.toml", scale=0.05)
+
+
 def hand_frame(draw_values: dict[int, dict[str, dict[int, float]]]) -> pd.DataFrame:
     """Indicators frame with province and Haixi rows: ``{draw: {"region:indicator": {year: value}}}``."""
     rows = []
@@ -316,8 +322,8 @@ def split_at_width(text: str, width: int) -> tuple[str, str]:
     return text, ""
 
 
-def test_summary_report_has_province_haidong_and_haixi_sections(result):
-    text = summary_report(result.indicators)
+def test_summary_report_has_province_haidong_and_haixi_sections(result_2035):
+    text = summary_report(result_2035.indicators)
     sections = text.removesuffix("\n").split("\n\n")
     assert [s.splitlines()[0].split(" |")[0] for s in sections[:-1]] == [
         "青海省 Qinghai Province", "2035年参考路径（非规划目标） 2035 reference paths (not plan targets)",
@@ -482,8 +488,8 @@ def test_every_observed_2020_value_has_a_bilingual_source_and_the_restated_ones_
     assert not observed_source("rd_intensity").restated
 
 
-def test_terminal_tables_mark_restated_observed_values_and_explain_them_within_100_columns(result):
-    text = summary_report(result.indicators, wide=False, width=100)
+def test_terminal_tables_mark_restated_observed_values_and_explain_them_within_100_columns(result_2035):
+    text = summary_report(result_2035.indicators, wide=False, width=100)
     assert all(display_width(line) <= 100 for line in text.splitlines())
     province, references, haidong = text.split("\n\n")[:3]
     assert re.search(r"每万人口发明专利拥有量 +3\.12\*", province) and not re.search(r"0\.71\*", province)
@@ -492,17 +498,17 @@ def test_terminal_tables_mark_restated_observed_values_and_explain_them_within_1
     assert "the plan prints 3.04" in flat and "592.4万 (2020 census)" in flat
     assert "3.12*" in references and "plan prints 3.04" in " ".join(references.split())
     assert re.search(r"科技创新平台数 +12\*", haidong) and "Haidong's plan prints 10" in " ".join(haidong.split())
-    english = summary_report(result.indicators, lang="en", wide=False, width=100)
+    english = summary_report(result_2035.indicators, lang="en", wide=False, width=100)
     assert "规划" not in english.split("\n\n")[0] and "the plan prints 3.04" in " ".join(english.split())
 
 
-def test_one_language_keeps_whole_labels(result):
+def test_one_language_keeps_whole_labels(result_2035):
     """``--lang en`` / ``--lang zh`` show each label whole (the label is already in that language: picking a
     language from it again cut its first word, and the reference paths' qualifier)."""
-    english = " ".join(summary_report(result.indicators, lang="en", wide=False, width=200).split())
+    english = " ".join(summary_report(result_2035.indicators, lang="en", wide=False, width=200).split())
     for key in ("rd_intensity", "hte_count", "business_rd", "talent_inflow"):
         assert data.load("indicators")[key]["en"] in english, key
-    chinese = summary_report(result.indicators, lang="zh", wide=False, width=200)
+    chinese = summary_report(result_2035.indicators, lang="zh", wide=False, width=200)
     assert "规划趋势外推" in chinese and "达到全国2020水平" in chinese
 
 
