@@ -381,3 +381,16 @@ def test_compare_summary_marks_an_unstable_r_and_d_per_yuan():
     assert len(per_yuan) == 2
     assert all(table.at[1, c] == UNSTABLE_CELL for c in per_yuan)
     assert all(table.at[0, c] != UNSTABLE_CELL and table.at[0, c].startswith("2") for c in per_yuan)
+
+
+def test_every_translated_discovery_note_is_one_discovery_writes():
+    """The dashboard translates ``qhsim.experiments.discovery``'s notes by their English text: rewording one there
+    would silently turn its translation off, so each key must stand in discovery.py as written."""
+    import inspect
+
+    from qhsim.dashboard import i18n
+    from qhsim.experiments import discovery
+
+    source = inspect.getsource(discovery)
+    missing = [note for note in i18n.DISCOVERY_NOTES if note not in source]
+    assert not missing, missing
