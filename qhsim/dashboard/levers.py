@@ -21,6 +21,7 @@ from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
 from qhsim.config.schema import Policy
 from qhsim.dashboard import i18n
 from qhsim.errors import InputError
+from qhsim.output.tidy import lever_text
 
 DEFAULT_FROM_YEAR = 2026  # first year after the last known policy change (the 14th FYP ends 2025)
 LIST_DOMAIN = Domain("list")  # the R&D-reward tier lists: one list for the whole run, not a schedule
@@ -197,11 +198,10 @@ def scenario_toml(scenario: Scenario, header: str = "") -> str:
 
 def describe(changes: list[Change], lang: str = "en") -> list[str]:
     """One line per change, e.g. ``Super-deduction, general firms = 1.2 from 2026``, ``Ex-ante grant budget =
-    45,000 from 2026`` (numbers with thousands separators, no trailing ".0")."""
+    45,000 from 2026`` (values as every report writes them, ``qhsim.output.tidy.lever_text``)."""
     out = []
     for c in changes:
         lever = levers()[c.path]
         when = f" 自{c.from_year}年起" if lang == "zh" else f" from {c.from_year}"
-        value = f"{c.value:,.10g}" if isinstance(c.value, int | float) and not isinstance(c.value, bool) else c.value
-        out.append(f"{lever.label(lang)} = {value}{when if lever.scheduled and c.from_year else ''}")
+        out.append(f"{lever.label(lang)} = {lever_text(c.value)}{when if lever.scheduled and c.from_year else ''}")
     return out
