@@ -524,3 +524,79 @@ def test_a_cost_the_design_does_not_change_is_a_side_effect() -> None:
     costs = {k: spec for k, spec in data.load("indicators").items() if k.startswith(FISCAL_PREFIXES)}
     assert len(costs) >= 10 and all(spec["policy"] and set(spec["policy"]) <= set(Policy.model_fields)
                                     for spec in costs.values())
+
+
+@pytest.fixture(scope="module")
+def ex_post_package(tmp_path_factory: pytest.TempPathFactory):
+    """The ex-post package: an ex-post subsidy paid for by halving the ex-ante grants (a cost that falls)."""
+    out = tmp_path_factory.mktemp("expost") / "store"
+    res = compare(SCENARIOS / "baseline.toml", [SCENARIOS / "ex_post_subsidy.toml"], seeds=(1, 2), scale=0.05,
+                  end_year=2027, out=out)
+    write_comparison(res)
+    return res, out
+
+
+def test_an_instrument_whose_cost_fell_is_listed_with_its_saving_and_no_ratio(ex_post_package) -> None:
+    """leverage.csv and the by-instrument table left out the ex-ante grants the ex-post package cuts: every
+    instrument whose cost changed, either way, is listed with its extra cost; R&D per yuan over a saving is blank
+    (leverage.csv) or "— 无额外成本 no extra cost" (comparison.txt), flagged unstable by the one rule."""
+    from qhsim.experiments.report import SAVING_CELL
+    from qhsim.results import ratio_unstable
+
+    res, out = ex_post_package
+    costs = pd.read_csv(out / "costs.csv", encoding="utf-8-sig")
+    lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    moved = costs[(costs["kind"] != "total") & (costs["mean"].abs() > 1e-3)]
+    assert set(moved["item"]) <= set(lev["instrument"])  # every cost that moved, up or down
+    grants = lev[lev["instrument"] == "spend_ex_ante_grants"].iloc[0]
+    assert grants["extra_cost"] < 0 and grants["design_sets_instrument"]
+    assert grants[["rd_per_yuan", "p05", "median", "p95"]].isna().all() and grants["unstable"]
+    assert list(lev["unstable"]) == list(ratio_unstable(lev["extra_cost"], lev["gross_cost"], lev["extra_cost_p05"],
+                                                        lev["extra_cost_p95"]))
+    subsidy = lev[lev["instrument"] == "spend_ex_post_subsidy"].iloc[0]
+    assert subsidy["extra_cost"] > 0 and not math.isnan(subsidy["rd_per_yuan"])
+    text = (out / "comparison.txt").read_text(encoding="utf-8")
+    listed = text.split("分工具 By instrument", 1)[1].split("\n\n", 1)[0].splitlines()
+    line = next(line for line in listed if "事前立项资助" in line)
+    assert line.startswith("ex_post_subsidy") and line.rstrip().endswith(SAVING_CELL)
+    assert line.split()[-6] == format_number(grants["extra_cost"], True)  # the saving, with its sign
+    assert next(line for line in listed if "研发后补助" in line).rstrip().endswith("]")
+    note = " ".join(text.split(f"“{SAVING_CELL}”", 1)[1].split("\n\n", 1)[0].split())
+    assert "No extra cost (not positive)" in note and "whose cost fell is listed with its saving" in note
+    assert all(display_width(line) <= 100 for line in text.splitlines())
+
+
+def test_ranking_csv_has_the_designs_description_and_the_unstable_flag(ex_post_package, small_comparison) -> None:
+    """ranking.csv showed R&D per yuan the tables mark unstable without leverage.csv's ``unstable`` column, and named
+    designs by file id only: both are there now, and comparison.txt lists each design with its description."""
+    import tomllib
+
+    for res, out in (ex_post_package, small_comparison):
+        ranking = pd.read_csv(out / "ranking.csv", encoding="utf-8-sig")
+        lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+        total = lev[lev["instrument"] == "total"].set_index("design")["unstable"]
+        assert list(ranking.columns[:2]) == ["design", "description"] and ranking.columns[-1] == "unstable"
+        assert list(ranking["unstable"]) == [bool(total[d]) for d in ranking["design"]]
+        head = (out / "comparison.txt").read_text(encoding="utf-8").split("\n每方案", 1)[0]
+        for i, name in enumerate([res.base, *res.designs]):
+            with (SCENARIOS / f"{name}.toml").open("rb") as fh:
+                description = tomllib.load(fh)["run"]["description"]
+            if name != res.base:
+                assert ranking.set_index("design").at[name, "description"] == description
+            entry = " ".join(head.split(f"  {i} = {name}: ", 1)[1].split(f"\n  {i + 1} = ", 1)[0].split())
+            assert entry == description, entry
+        assert all(display_width(line) <= 100 for line in head.splitlines())
+    assert ranking_flags_ratio_only()
+
+
+def ranking_flags_ratio_only() -> bool:
+    """A ranking by an indicator's change is no ratio: nothing in it is unstable, whatever leverage.csv flags."""
+    from qhsim.experiments.comparison import annotate_ranking, design_description
+
+    lev = pd.DataFrame({"design": ["a"], "instrument": ["total"], "unstable": [True]})
+    scenarios = {"b": {"run": {"description": "基准 / Base"}}, "a": {"run": {"description": "基准 / Base"}}}
+    by_ratio = annotate_ranking(pd.DataFrame({"design": ["a"], "metric": ["rd_per_yuan"]}), lev, scenarios, "b")
+    by_change = annotate_ranking(pd.DataFrame({"design": ["a"], "metric": ["rd_intensity"]}), lev, scenarios, "b")
+    # a design without a description of its own (it inherits the base's) gets none rather than the base's
+    assert design_description(scenarios, "a", "b") == "" and design_description(scenarios, "b", "b") == "基准 / Base"
+    return bool(by_ratio["unstable"].iloc[0]) and not by_change["unstable"].iloc[0]

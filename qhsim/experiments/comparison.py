@@ -13,9 +13,10 @@ differs from the base to the last year, the same for every design):
 - extra public cost by programme and by tax expenditure, summed over the window (``costs``, 亿元);
 - business R&D per public yuan (``leverage``; ``rd_per_yuan`` below is the one definition, also used by
   ``qhsim.precision`` and ``qhsim.calibration.responses``): extra business R&D over the window / extra public
-  cost, in total and for each instrument whose cost changed (the design's whole extra R&D over that instrument's
-  extra cost — the same as the total for a one-instrument design); the point value is the ratio of means,
-  the interval the 5%/95% quantiles of the per-run ratios;
+  cost, in total and for each instrument whose cost changed, up or down (the design's whole extra R&D over that
+  instrument's extra cost — the same as the total for a one-instrument design); the point value is the ratio of
+  means, the interval the 5%/95% quantiles of the per-run ratios; over a cost that fell (a saving) there is no
+  ratio (blank, flagged ``unstable``);
 - P(target met) for each plan target and 2035 reference path (``targets``);
 - P(design ranks first) and pairwise P(A beats B) on the ranking metric (``ranking``, ``pairwise``).
 
@@ -116,7 +117,8 @@ class ComparisonResult:
     - ``costs``: design, item (a spend_*/tax_expenditure_* column or "total"), label, kind
       ("programme" | "tax_expenditure" | "total"), mean/p05/median/p95 of the extra cost over the window (亿元)
     - ``leverage``: design, instrument ("total" or a fiscal column), extra_rd, extra_cost (亿元, means, with
-      their _p05/_p95), rd_per_yuan (ratio of means), p05, median, p95 (per-run ratios); on the "total" rows also
+      their _p05/_p95), rd_per_yuan (ratio of means), p05, median, p95 (per-run ratios; all blank over a cost
+      that fell, ``ratio_quantiles``), one row per instrument whose cost changed either way; on the "total" rows also
       extra_public_rd (universities' and institutes' R&D), extra_total_rd (business + public, with its
       _p05/_p95 over runs) and total_rd_per_yuan (business + public R&D per public yuan, what the R&D intensity
       indicator counts) with total_p05, total_p95; then gross_cost (the money moved: each instrument's extra cost
@@ -124,7 +126,8 @@ class ComparisonResult:
       read) and design_sets_instrument (``mark_side_effects``: False for a cost that moved as a side effect, whose
       R&D per yuan is left empty)
     - ``targets``: design, indicator, region, year, kind, label, target, p_met
-    - ``ranking``: design, metric, median, p05, p95, p_first, mean_rank, rank
+    - ``ranking``: design, description (``design_description``), metric, median, p05, p95, p_first, mean_rank, rank,
+      unstable (``annotate_ranking``: the "total" leverage row's flag on a ranking by R&D per yuan)
     - ``pairwise``: square frame, P(row design beats column design)
     - ``budget``: budget-neutral scaling per design (None without budget_neutral)
     """
@@ -289,9 +292,9 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                               "公共成本合计 total public cost", "kind": kind, **qc})
             mean_cost = qc["mean"]
             material = abs(mean_cost) > 1e-6 * max(1.0, abs(stats.mean(d_cost["total"], wd)))
-            if item == "total" or (material and mean_cost > 0):
+            if item == "total" or material:  # a cost that fell too: its saving is part of the design
                 ratio = rd_per_yuan(extra_rd.to_numpy(), d_cost[item].to_numpy())
-                q, qr = stats.summary(ratio, wd), summary(extra_rd)
+                q, qr = ratio_quantiles(ratio, wd, mean_cost), summary(extra_rd)
                 lev_rows.append({"design": labels[p], "instrument": item, "extra_rd": qr["mean"],
                                  "extra_rd_p05": qr["p05"], "extra_rd_p95": qr["p95"], "extra_cost": mean_cost,
                                  "extra_cost_p05": qc["p05"], "extra_cost_p95": qc["p95"],
@@ -301,7 +304,7 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                 if item == "total":  # the same per total R&D (business + public, what R&D intensity counts)
                     total = extra_rd + extra_public
                     total_ratio = rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy())
-                    qt, qtr = stats.summary(total_ratio, wd), summary(total)
+                    qt, qtr = ratio_quantiles(total_ratio, wd, mean_cost), summary(total)
                     lev_rows[-1] |= {"extra_public_rd": stats.mean(extra_public, wd), "extra_total_rd": qtr["mean"],
                                      "extra_total_rd_p05": qtr["p05"], "extra_total_rd_p95": qtr["p95"],
                                      "total_rd_per_yuan": rd_per_yuan(qtr["mean"], mean_cost),
@@ -323,9 +326,46 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
     if scenarios is not None:
         leverage = mark_side_effects(leverage, scenarios, base)
     ranking, pairwise = rank(metric, rank_by, weights, lower=lower_is_better(rank_by))
+    ranking = annotate_ranking(ranking, leverage, scenarios, base)
     targets = target_probabilities(runs, labels)
     return {"window": (start, end), "years": years, "changes": changes, "costs": costs, "leverage": leverage,
             "targets": targets, "ranking": ranking, "pairwise": pairwise}
+
+
+def design_description(scenarios: dict[str, Any] | None, design: str, base: str) -> str:
+    """What a compared design is, in both languages: its scenario's ``[run] description`` (the scenario files write
+    "中文 / English"); "" where it has none of its own (a file that extends the base without one inherits the
+    base's, which would describe the base). ``scenarios``: the comparison's resolved scenarios by design name."""
+    text = {n: str((scenarios or {}).get(n, {}).get("run", {}).get("description", "")).strip() for n in (design, base)}
+    return "" if design != base and text[design] == text[base] else text[design]
+
+
+def annotate_ranking(ranking: pd.DataFrame, leverage: pd.DataFrame, scenarios: dict[str, Any] | None,
+                     base: str) -> pd.DataFrame:
+    """``ranking`` with each design's ``description`` (``design_description``) after its name and, last, ``unstable``
+    as in leverage.csv: on a ranking by R&D per public yuan (business or total, the same extra cost below both) the
+    flag of the design's "total" leverage row (``ratio_unstable``), where the tables show "— 不稳定 unstable"; False on
+    a ranking by an indicator's change, which is no ratio."""
+    if ranking.empty:
+        return ranking
+    out = ranking.copy()
+    out.insert(out.columns.get_loc("design") + 1, "description",
+               [design_description(scenarios, d, base) for d in out["design"]])
+    flags = pd.Series(False, index=out.index)
+    if out["metric"].iloc[0] in (RANK_DEFAULT, RANK_TOTAL) and "unstable" in leverage:
+        total = leverage[leverage["instrument"] == "total"].set_index("design")["unstable"]
+        flags = out["design"].map(total).fillna(False).astype(bool)
+    out["unstable"] = flags.to_numpy()
+    return out
+
+
+def ratio_quantiles(ratios: np.ndarray, weights: np.ndarray | None, mean_cost: float) -> dict[str, float]:
+    """The 5%, median and 95% of the runs' R&D per yuan (``rd_per_yuan``, NaN in a run whose extra cost is not
+    positive); all NaN where the mean extra cost is not positive: R&D per yuan of a saving (an instrument whose cost
+    fell, a design that saves money) is no ratio, and the quantiles of the few runs whose cost rose would read as
+    one. ``ratio_unstable`` flags those rows as well."""
+    q = stats.summary(ratios, weights)
+    return q if mean_cost > 0 else {k: math.nan for k in q}
 
 
 def changes_window(prov: pd.DataFrame, point: int, key: str, window: Sequence[int]) -> pd.Series:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
-from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, acts_on, lower_is_better, ranking_metric
+from qhsim.experiments.comparison import (RANK_DEFAULT, RANK_TOTAL, acts_on, design_description, lower_is_better,
+                                          ranking_metric)
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
 from qhsim.output.tables import cost_effectiveness
 from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 
     from qhsim.experiments.comparison import ComparisonResult
 
-MATERIAL = 0.1  # instruments with at least this share of a design's extra cost are listed by instrument
+MATERIAL = 0.1  # instruments whose cost changed (up or down) by this share of a design's extra cost are listed
+SAVING_CELL = "— 无额外成本 no extra cost"  # R&D per yuan where ``ratio_unstable`` flags a cost that did not rise
 METRIC_NAMES = {RANK_DEFAULT: ("元研发/元公共成本", "R&D per public yuan"),  # the ranking's column, like the tables above
                 RANK_TOTAL: ("全社会研发/元公共成本", "total R&D per public yuan")}
 SHOWN = ("rd_intensity", "business_rd", "enterprise_rd_share", "share_firms_with_rd", "hte_count",
@@ -47,12 +49,28 @@ def row_label(key: str, qualifier: tuple[str, str] = ("", "")) -> str:
 
 
 def _ratio(res: ComparisonResult, design: str, instrument: str, mid: float, lo: float, hi: float) -> str:
-    """R&D per yuan with its interval, or ``UNSTABLE_CELL`` where its extra cost makes it unstable."""
+    """R&D per yuan with its interval, or, where ``ratio_unstable`` flags its extra cost, ``SAVING_CELL`` (the cost
+    did not rise: an instrument whose cost fell, a design that saves money) or ``UNSTABLE_CELL``."""
     lev = res.leverage
     row = lev[(lev["design"] == design) & (lev["instrument"] == instrument)]
-    if "unstable" in lev and len(row) and bool(row["unstable"].iloc[0]) and not math.isnan(mid):
-        return UNSTABLE_CELL
+    if "unstable" in lev and len(row) and bool(row["unstable"].iloc[0]):
+        return SAVING_CELL if not row["extra_cost"].iloc[0] > 0 else UNSTABLE_CELL
     return format_interval(mid, lo, hi)
+
+
+def design_legend(res: ComparisonResult) -> list[str]:
+    """One entry per design, the base first: its number (the tables' columns and the chart's points), its id (the
+    scenario file's name) and what it is in Chinese and English (``design_description``), wrapped to TEXT_WIDTH with
+    the description's lines under its start."""
+    scenarios = res.meta.get("scenarios")
+    lines = []
+    for i, name in enumerate([res.base, *res.designs]):
+        head = f"  {i} = "
+        description = design_description(scenarios, name, res.base)
+        text = f"{name}: {description}" if description else name
+        lines += [("" if j else head).ljust(len(head)) + line
+                  for j, line in enumerate(wrap(text, TEXT_WIDTH - len(head)))]
+    return lines
 
 
 def _table(heads: list[list[str]], body: list[list[str]], left: list[bool], title: str) -> str:
@@ -104,7 +122,7 @@ def format_comparison(res: ComparisonResult) -> str:
     names = [res.base, *res.designs]
     blocks = [
         f"方案比较 Design comparison — 基准 base: {res.base}\n"
-        + "".join(f"  {i} = {d}\n" for i, d in enumerate(names))
+        + "".join(f"{line}\n" for line in design_legend(res))
         + f"每方案{runs_per}次运行 {runs_per} runs per design: 参数 draws {m['draws'] or 'point estimate'} x "
         f"种子 seeds {','.join(map(str, m['seeds']))}; 规模 scale {m['scale']:g}\n"
         + (draws_line(m["parameters"]) if m["draws"] else "")
@@ -155,7 +173,7 @@ def format_comparison(res: ComparisonResult) -> str:
     lev_all = res.leverage
     total_cost = lev_all[lev_all["instrument"] == "total"].set_index("design")["extra_cost"]
     by_instr = lev_all[(lev_all["instrument"] != "total")
-                       & (lev_all["extra_cost"] >= MATERIAL * lev_all["design"].map(total_cost).abs())]
+                       & (lev_all["extra_cost"].abs() >= MATERIAL * lev_all["design"].map(total_cost).abs())]
     if len(by_instr):
         heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"],
                  ["", "", "均值", "均值之比"], ["", "", "mean", "ratio of means"]]
@@ -169,9 +187,14 @@ def format_comparison(res: ComparisonResult) -> str:
             blocks.append("\n".join(wrap("连带 side effect：方案未改动该工具，其成本随方案而变（计入方案总成本），不计每元研发 "
                                          "The design does not change that instrument; its cost moves with the design "
                                          "(and counts in its total cost), so it gets no R&D per yuan.", TEXT_WIDTH)))
-    if UNSTABLE_CELL in cells:
+    flagged = [cell for cell in (SAVING_CELL, UNSTABLE_CELL) if cell in cells]
+    if flagged:  # the one rule (``ratio_unstable``) behind both marks
         zh, en = unstable_rule()
-        blocks.append("\n".join(wrap(f"“{UNSTABLE_CELL}”：{zh}。 “{UNSTABLE_CELL}”: {en} (experiments/README.md).",
+        marks = " / ".join(f"“{cell}”" for cell in flagged)
+        saving = ("（成本下降的工具列出其节省，计入方案总成本）" if SAVING_CELL in cells else "",
+                  " (an instrument whose cost fell is listed with its saving, which counts in the design's total "
+                  "cost)" if SAVING_CELL in cells else "")
+        blocks.append("\n".join(wrap(f"{marks}:\n{zh}{saving[0]}。 {en.capitalize()}{saving[1]} (experiments/README.md).",
                                      TEXT_WIDTH)))
     if res.budget is not None:
         b = res.budget
