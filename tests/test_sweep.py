@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -186,12 +188,12 @@ def test_sweep_summary_flags_an_unstable_r_and_d_per_yuan_and_the_table_shows_a_
     row = summary[summary["point"] == 3].iloc[0]
     assert row["extra_cost_mean"] == pytest.approx(extra.mean())  # cumulative from from_year, against point 0
     assert row["gross_cost_mean"] >= abs(row["extra_cost_mean"])
-    assert list(summary["rd_per_yuan_unstable"]) == list(ratio_unstable(
+    assert list(summary["unstable"]) == list(ratio_unstable(
         summary["extra_cost_mean"], summary["gross_cost_mean"], summary["extra_cost_p05"], summary["extra_cost_p95"]))
     odd = summary.copy()
-    odd.loc[odd["point"] == 1, ["extra_cost_mean", "rd_per_yuan_unstable", "rd_per_yuan_mean"]] = [-0.5, True, 61.6]
-    odd.loc[odd["point"] == 2, ["extra_cost_mean", "rd_per_yuan_unstable", "rd_per_yuan_mean"]] = [0.1, True, 42.4]
-    odd.loc[odd["point"] == 3, "rd_per_yuan_unstable"] = False
+    odd.loc[odd["point"] == 1, ["extra_cost_mean", "unstable", "rd_per_yuan_mean"]] = [-0.5, True, 61.6]
+    odd.loc[odd["point"] == 2, ["extra_cost_mean", "unstable", "rd_per_yuan_mean"]] = [0.1, True, 42.4]
+    odd.loc[odd["point"] == 3, "unstable"] = False
     text = format_sweep(sweep, odd)
     results = text.split("\n\n")[1]
     ratios = {line.split()[0]: line.split()[-1] for line in results.split("-----\n", 1)[1].splitlines()
@@ -297,19 +299,8 @@ def test_a_missing_or_unknown_key_names_what_is_expected(tmp_path: Path, change:
     assert str(info.value) == f"{path}: {expected}"
 
 
-def test_a_bad_sampled_value_names_its_lever_and_point_not_the_whole_point(tmp_path: Path) -> None:
-    """A bad value of one lever of a Latin-hypercube point named every lever of the point with 16-digit floats."""
-    text = TINY.replace("values = [0.75, 1.5]", "range = [1.0, 9.0]").replace(
-        "report_years = [2020]", 'report_years = [2020]\ndesign = "lhs"\nsamples = 4\nsample_seed = 1\n'
-        '[lever.path]\npath = "policy.vouchers.budget"\nvalues = [{ 2019 = 1000 }, { 2019 = 1000, 2020 = 5000 }]')
-    path = experiment(tmp_path, text)
-    with pytest.raises(InputError) as info:
-        load_sweep(path)
-    msg = str(info.value)
-    head, detail = msg.split(" at design point ", 1)
-    assert re.fullmatch(rf"{re.escape(str(path))}: lever\.sd = \d\.\d+ \(sampled from range = \[1, 9\]\)", head), msg
-    assert detail.split(": ", 1)[1].startswith("policy.super_deduction.general: [2018] = ")
-    assert "outside allowed range [0, 3]" in msg and not re.search(r"\d\.\d{7}", msg), msg
+def test_a_bad_value_names_its_lever_and_point_not_the_whole_point(tmp_path: Path) -> None:
+    """A bad value of one lever of a design point named every lever of the point with 16-digit floats."""
     bad = TINY.replace("values = [0.75, 1.5]", "values = [0.75]").replace(
         "report_years = [2020]", 'report_years = [2020]\n[lever.path]\npath = "policy.vouchers.budget"\n'
         "values = [{ 2019 = 1000, 2020 = -5000 }]")
@@ -317,6 +308,52 @@ def test_a_bad_sampled_value_names_its_lever_and_point_not_the_whole_point(tmp_p
         load_sweep(experiment(tmp_path, bad))
     assert "lever.path = {2019: 1,000 → 2020: -5,000} at design point 1: policy.vouchers.budget: [2020] = -5000" \
         in str(info.value)
+
+
+def sampled(text: str, samples: int, seed: int) -> str:
+    """TINY as a Latin hypercube of ``samples`` points drawn with ``sample_seed = seed``, its sd lever ``text``."""
+    return TINY.replace("values = [0.75, 1.5]", text).replace(
+        "report_years = [2020]", f'report_years = [2020]\ndesign = "lhs"\nsamples = {samples}\nsample_seed = {seed}')
+
+
+@pytest.mark.parametrize("lever,samples,seed,key,allowed", [
+    ("range = [1.0, 3.05]", 4, 1, "lever.sd.range = [1, 3.05]: policy.super_deduction.general", "[0, 3]"),
+    ("values = [0.75, 1.5, 9.0]", 2, 4, "lever.sd = 9 (one of its values): policy.super_deduction.general", "[0, 3]"),
+    ('path = "policy.ex_ante_grants.budget"\nrange = [-100.0, 60000.0]', 4, 1,
+     "lever.sd.range = [-100, 60000]: policy.ex_ante_grants.budget", "[0, 1e+07]"),
+])
+def test_a_lever_range_out_of_bounds_is_refused_before_any_point_is_drawn(tmp_path: Path, lever: str, samples: int,
+                                                                          seed: int, key: str, allowed: str) -> None:
+    """Lever ranges were checked only through the values sampled from them: a range reaching past the scenario's
+    bounds passed whenever no sample fell there. Both ends of a range, and each value of a sampled design, are now
+    checked against the scenario schema's bounds at load time: one line naming the file, the key and the allowed
+    range; ``qhsim sweep`` exits with 2, no traceback, nothing written."""
+    text = sampled(lever, samples, seed)
+    if "budget" in lever:
+        text = text.replace('paths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]\n', "")
+    path = experiment(tmp_path, text)
+    low, high = (0, 1e7) if "budget" in lever else (0, 3)
+    drawn = [p["sd"] for p in points(load_levers(path), "lhs", samples, seed)]
+    assert all(low <= v <= high for v in drawn)  # the design points alone would pass: the check is up front
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: {key}") and f"outside allowed range {allowed}" in msg and "\n" not in msg, msg
+    out = tmp_path / "store"
+    proc = subprocess.run([sys.executable, "-m", "qhsim.cli", "sweep", str(path), "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"qhsim: error: {msg}"] and not out.exists()
+
+
+def load_levers(path: Path) -> list[Lever]:
+    """The levers of an experiment file as ``load_sweep`` builds them, without checking their values."""
+    import tomllib
+
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return [Lever(name, tuple(lv.get("paths") or [lv["path"]]), raw["from_year"], tuple(lv.get("values", ())),
+                  *lv.get("range", (None, None))) for name, lv in raw["lever"].items()]
 
 
 def test_prim_finds_the_box_on_a_known_rule() -> None:
@@ -337,6 +374,9 @@ def test_sweep_store_and_discovery(tmp_path: Path) -> None:
     long = TINY.replace('description = "tiny"', f'description = "{"资助设计 / Grant designs, " * 4}from 2018"')
     text, _ = write_sweep(experiment(tmp_path, long), out)
     assert "2020" in text and (out / "summary.csv").is_file()
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")  # R&D per yuan's flag, named as in leverage.csv
+    assert summary["unstable"].dtype == bool and list(summary["unstable"]) == list(ratio_unstable(
+        summary["extra_cost_mean"], summary["gross_cost_mean"], summary["extra_cost_p05"], summary["extra_cost_p95"]))
     assert max(display_width(line) for line in text.splitlines()) <= 100  # the heading with a long description too
     assert (out / "summary.txt").read_text(encoding="utf-8") == text
     runs = read_runs(out)

@@ -216,6 +216,8 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
     levers = [Lever(name, tuple(lv.paths or [lv.path]), lv.from_year or exp.from_year, tuple(lv.values or ()),
                     *(lv.range or (None, None))) for name, lv in exp.lever.items()]
     levers += [Lever(p, (p,), exp.from_year, tuple(values)) for p, values in exp.vary.items()]
+    for lv in levers:  # before any point is drawn: a sample need not hit the values out of range
+        _check_lever(lv, base, path, sampled=exp.design != "factorial")
     named = [(None, base)]
     for name, table in exp.designs.items():
         overrides = []
@@ -260,15 +262,36 @@ def _checked(make: Callable[[], Design], path: Path, where: str | Callable[[str]
         raise InputError(re.sub(r"-?\d+\.\d{7,}(?:e[+-]?\d+)?", lambda m: f"{float(m.group()):.6g}", message)) from None
 
 
+def _check_lever(lever: Lever, base: Design, path: Path, sampled: bool) -> None:
+    """Check every value ``lever`` can take against the scenario schema (``qhsim.config.schema``: the same bounds as
+    in a scenario file) before any run: both ends of a ``range`` (a sample may fall anywhere in it, and a few
+    samples may miss the part out of bounds) and, in a sampled design (``sampled``), each of its ``values`` (a
+    sample may not draw each); a factorial design checks its values at its design points. An ``InputError`` names
+    the file, the lever's key with its range (or value) and the scenario key with its allowed range."""
+    if lever.low is not None:
+        where, values = f"lever.{lever.name}.range = [{lever.low:g}, {lever.high:g}]", (lever.low, lever.high)
+    elif sampled:
+        where, values = None, lever.values
+    else:
+        return
+    for value in values:
+        _checked(lambda: inline_design(lever.name, base, lever.overrides(value)), path,
+                 where or f"{_lever_value(lever, value)} (one of its values)")
+
+
+def _lever_value(lever: Lever, value: Any) -> str:
+    """``lever.NAME = value`` as an error message writes it (``lever_text``; a year table in braces)."""
+    return f"lever.{lever.name} = " + (repr(value) if isinstance(value, str) else f"{{{lever_text(value)}}}"
+                                       if isinstance(value, Mapping) else lever_text(value))
+
+
 def _lever_setting(levers: list[Lever], point: dict[str, Any], detail: str, number: int) -> str:
     """The setting of design point ``number`` that a scenario error is about: the levers whose key paths the error
     names (every lever when it names none), each with its value, and the range a sampled value came from."""
     named = [lv for lv in levers if any(re.search(rf"{re.escape(p)}\b", detail) for p in lv.paths)] or levers
 
     def setting(lv: Lever) -> str:
-        value = point[lv.name]
-        text = f"lever.{lv.name} = " + (repr(value) if isinstance(value, str) else f"{{{lever_text(value)}}}"
-                                        if isinstance(value, Mapping) else lever_text(value))
+        text = _lever_value(lv, point[lv.name])
         return text + (f" (sampled from range = [{lv.low:g}, {lv.high:g}])" if lv.low is not None else "")
 
     return f"{', '.join(map(setting, named))} at design point {number}"
@@ -301,7 +324,7 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     cost (亿元/yr) and of the extra business R&D per extra public yuan (``rd_per_yuan``), cumulative from
     ``from_year``; then the mean, p05 and p95 of that cumulative extra public cost (``extra_cost``, 亿元), the mean
     money moved (``gross_cost``: each instrument's cumulative extra cost without its sign, summed) and whether R&D
-    per yuan is unstable (``rd_per_yuan_unstable``, ``comparison.ratio_unstable``)."""
+    per yuan is unstable (``unstable``, ``comparison.ratio_unstable``)."""
     rows = runs[runs["region"] == region].copy()
     fiscal = fiscal_columns(rows)
     rows["public_cost"] = rows[fiscal].sum(axis=1) / WAN_PER_YI
@@ -324,7 +347,7 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     table = stats.by_group(joined, keys, [*values, "extra_cost", "gross_cost"])
     columns = [f"{v}_{s}" for s in ("mean", "p05", "p95") for v in values]
     table = table[[*columns, "extra_cost_mean", "extra_cost_p05", "extra_cost_p95", "gross_cost_mean"]]
-    table["rd_per_yuan_unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"],
+    table["unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"],
                                                    table["extra_cost_p05"], table["extra_cost_p95"])
     return table.reset_index().sort_values(["year", "point"], kind="stable").reset_index(drop=True)
 
@@ -355,7 +378,7 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -
             continue
         body = [[str(int(r["point"])), *(format_value(r[f"{k}_mean"], k) for k in sweep.exp.indicators),
                  format_fixed(r["public_cost_mean"], 2),
-                 MISSING if r["rd_per_yuan_unstable"] else format_fixed(r["rd_per_yuan_mean"], 2)]
+                 MISSING if r["unstable"] else format_fixed(r["rd_per_yuan_mean"], 2)]
                 for _, r in part.iterrows()]
         values = [max(display_width(row[j]) for row in body) for j in range(1, len(keys) + 1)]
         room = width - max(display_width(c[0]) for c in [*body, ["point"]]) - 2 * len(keys)  # beside the point column
@@ -410,7 +433,7 @@ def _setting(value: Any) -> str:
 
 def _not_shown(part: pd.DataFrame) -> str:
     """The design points of one report year whose R&D per yuan shows as "—", and why (``comparison.ratio_unstable``)."""
-    flagged = part[part["rd_per_yuan_unstable"] & (part["point"] > 0)]
+    flagged = part[part["unstable"] & (part["point"] > 0)]
     if flagged.empty:
         return ""
     saves = flagged["extra_cost_mean"] <= 0
