@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -383,14 +384,27 @@ def test_compare_summary_marks_an_unstable_r_and_d_per_yuan():
     assert all(table.at[0, c] != UNSTABLE_CELL and table.at[0, c].startswith("2") for c in per_yuan)
 
 
-def test_every_translated_discovery_note_is_one_discovery_writes():
-    """The dashboard translates ``qhsim.experiments.discovery``'s notes by their English text: rewording one there
-    would silently turn its translation off, so each key must stand in discovery.py as written."""
-    import inspect
+def test_discovery_notes_come_in_both_languages_and_the_page_shows_its_own() -> None:
+    """The dashboard translated ``qhsim.experiments.discovery``'s English notes through a table of its own, keyed by
+    their text: discovery now writes each note as a (Chinese, English) pair, which the PRIM line shows in the page's
+    language, and ``qhsim discover`` prints both."""
+    import math
 
-    from qhsim.dashboard import i18n
+    import pandas as pd
+
+    from qhsim.dashboard.pages import prim_line
     from qhsim.experiments import discovery
 
-    source = inspect.getsource(discovery)
-    missing = [note for note in i18n.DISCOVERY_NOTES if note not in source]
-    assert not missing, missing
+    assert not hasattr(i18n, "DISCOVERY_NOTES")
+    points = pd.DataFrame({"point": [1, 2], "sd": [0.75, 1.5], "p_reach": [0.0, 0.0], "runs": [2, 2],
+                           "success": [False, False]})
+    empty = pd.DataFrame(columns=["lever", "kind", "low", "high", "levels"])
+    for note in discovery.NOTES:
+        zh, en = note
+        assert re.search(r"[\u4e00-\u9fff]", zh) and en.isascii() and en, note  # Chinese, then English
+        res = discovery.DiscoveryResult("rd_intensity", 2030, 1.0, 0.8, "province", points, pd.DataFrame(), empty,
+                                        None, math.nan, math.nan, note)
+        assert prim_line(res, "zh").endswith(f" · {zh}") and prim_line(res, "en").endswith(f" · {en}")
+        text = " ".join(discovery.format_discovery(res).split())
+        assert zh in text and en[0].upper() + en[1:] in text
+    assert len(set(discovery.NOTES)) == 3

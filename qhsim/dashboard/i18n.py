@@ -149,15 +149,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "target_years": ("目标年份", "target years"),
 }
 
-# notes of ``qhsim.experiments.discovery`` (English there) -> (Chinese, English)
-DISCOVERY_NOTES = {
-    "no design point reaches the target with that probability": ("没有设计点以所需概率达到阈值",
-                                                                 "no design point reaches the target with that probability"),
-    "every design point reaches the target: no restriction needed": ("所有设计点都达到阈值：无需限制杠杆",
-                                                                     "every design point reaches the target: no restriction needed"),
-    "the levers do not vary": ("杠杆取值没有变化", "the levers do not vary"),
-}
-
 LADDER_LABELS = {
     "rd_active": ("有研发活动", "with R&D"),
     "sme": ("科技型中小企业", "tech-based SME"),

@@ -378,6 +378,15 @@ def _pct(x: float) -> str:
     return "—" if x != x else f"{x:.0%}"
 
 
+def prim_line(res, L: str) -> str:
+    """The line above the PRIM box: points that succeed, coverage, density and, where no box was chosen, why, in the
+    page's language (``DiscoveryResult.note``, a (Chinese, English) pair of ``qhsim.experiments.discovery``)."""
+    n, k = len(res.points), int(res.points["success"].sum())
+    note = i18n.pick(res.note, L)
+    return (f"**PRIM** · {k}/{n} {i18n.text('points_succeed', L)} · {i18n.text('coverage', L)} "
+            f"{_pct(res.coverage)} · {i18n.text('density', L)} {_pct(res.density)}" + (f" · {note}" if note else ""))
+
+
 @solara.component
 def SweepView(ctx, st):
     L = ctx.lang
@@ -398,12 +407,8 @@ def SweepView(ctx, st):
     except InputError as exc:
         solara.Error(str(exc))
         return
-    n, k = len(res.points), int(res.points["success"].sum())
-    note = i18n.pick(i18n.DISCOVERY_NOTES.get(res.note, (res.note, res.note)), L)
     with solara.Column(classes=["qh-prim"]):
-        solara.Markdown(f"**PRIM** · {k}/{n} {i18n.text('points_succeed', L)} · {i18n.text('coverage', L)} "
-                        f"{_pct(res.coverage)} · {i18n.text('density', L)} {_pct(res.density)}"
-                        + (f" · {note}" if note else ""))
+        solara.Markdown(prim_line(res, L))
     labels = {lever: st.lever_label(lever, L) for lever in st.levers}
     if len(res.box):
         Table(tables.text_table(res.box.assign(lever=res.box["lever"].map(lambda x: labels.get(x, x))), L),

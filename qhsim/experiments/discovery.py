@@ -34,6 +34,12 @@ from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
 MIN_DENSITY = 0.8
+# why no box was chosen, (Chinese, English): ``DiscoveryResult.note``, shown as is by qhsim discover and the dashboard
+NO_POINT_SUCCEEDS = ("没有设计点以所需概率达到阈值", "no design point reaches the target with that probability")
+EVERY_POINT_SUCCEEDS = ("所有设计点都达到阈值：无需限制杠杆", "every design point reaches the target: no restriction needed")
+LEVERS_DO_NOT_VARY = ("杠杆取值没有变化", "the levers do not vary")
+NOTES = (NO_POINT_SUCCEEDS, EVERY_POINT_SUCCEEDS, LEVERS_DO_NOT_VARY)
+KINDS = {"range": ("范围", "range"), "levels": ("水平", "levels")}  # a box limit's kind, as the text shows it
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -54,7 +60,7 @@ class DiscoveryResult:
     chosen: int | None  # index of the chosen box on the trajectory
     coverage: float
     density: float
-    note: str = ""
+    note: tuple[str, str] = ("", "")  # (Chinese, English): one of ``NOTES`` where no box was chosen
     min_density: float = MIN_DENSITY  # the density the chosen box had to reach (else it is the densest)
 
 
@@ -130,12 +136,10 @@ def discover(store: str | Path, indicator: str, year: int, threshold: float, pro
     no_traj = pd.DataFrame(columns=["coverage", "density", "mass", "res_dim"])
     args = (indicator, year, threshold, probability, region, table)
     if not y.any():
-        return DiscoveryResult(*args, no_traj, empty, None, math.nan, math.nan,
-                               "no design point reaches the target with that probability")
+        return DiscoveryResult(*args, no_traj, empty, None, math.nan, math.nan, NO_POINT_SUCCEEDS)
     if y.all() or x.empty:
         return DiscoveryResult(*args, no_traj, empty, None, 1.0, float(y.mean()),
-                               "every design point reaches the target: no restriction needed" if y.all()
-                               else "the levers do not vary")
+                               EVERY_POINT_SUCCEEDS if y.all() else LEVERS_DO_NOT_VARY)
     traj, box, chosen, coverage, density = prim_boxes(x, y, min_density)
     return DiscoveryResult(*args, traj, box, chosen, coverage, density, min_density=min_density)
 
@@ -181,13 +185,14 @@ def box_words(res: DiscoveryResult) -> str:
 
 def format_discovery(res: DiscoveryResult) -> str:
     n, k = len(res.points), int(res.points["success"].sum())
-    head = "\n".join(wrap(f"情景发现 Scenario discovery (PRIM): {target_words(res)}", TEXT_WIDTH)) + \
-        f"\n{k} of {n} design points succeed."
+    head = "\n".join(wrap(f"情景发现 Scenario discovery (PRIM): {target_words(res)}", TEXT_WIDTH)
+                     + wrap(f"{n}个设计点中{k}个成功 {k} of {n} design points succeed.", TEXT_WIDTH))
     levers = [c for c in res.points.columns if c not in ("point", "p_reach", "runs", "success")]
     points = points_block(res, levers)
     if res.chosen is None:
-        return f"{head}\n{res.note}\n\n{points}\n"
-    body = [[r.lever, r.kind, "—" if math.isnan(r.low) else format_number(r.low),
+        zh, en = res.note
+        return f"{head}\n" + "\n".join(wrap(f"{zh}。 {en[:1].upper()}{en[1:]}.", TEXT_WIDTH)) + f"\n\n{points}\n"
+    body = [[r.lever, " ".join(KINDS[r.kind]), "—" if math.isnan(r.low) else format_number(r.low),
              "—" if math.isnan(r.high) else format_number(r.high), r.levels] for r in res.box.itertuples()]
     table = format_table([["杠杆", "类型", "下限", "上限", "水平"], ["lever", "kind", "low", "high", "levels"]], body,
                          [True, True, False, False, True], "框内的杠杆范围 Lever limits of the box", width=TEXT_WIDTH)
