@@ -194,7 +194,7 @@ def format_comparison(res: ComparisonResult) -> str:
         saving = ("（成本下降的工具列出其节省，计入方案总成本）" if SAVING_CELL in cells else "",
                   " (an instrument whose cost fell is listed with its saving, which counts in the design's total "
                   "cost)" if SAVING_CELL in cells else "")
-        blocks.append("\n".join(wrap(f"{marks}:\n{zh}{saving[0]}。 {en.capitalize()}{saving[1]} (experiments/README.md).",
+        blocks.append("\n".join(wrap(f"{marks}:\n{zh}{saving[0]}。 {en[:1].upper()}{en[1:]}{saving[1]} (experiments/README.md).",
                                      TEXT_WIDTH)))
     if res.budget is not None:
         b = res.budget

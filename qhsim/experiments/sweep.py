@@ -347,8 +347,8 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     table = stats.by_group(joined, keys, [*values, "extra_cost", "gross_cost"])
     columns = [f"{v}_{s}" for s in ("mean", "p05", "p95") for v in values]
     table = table[[*columns, "extra_cost_mean", "extra_cost_p05", "extra_cost_p95", "gross_cost_mean"]]
-    table["unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"],
-                                                   table["extra_cost_p05"], table["extra_cost_p95"])
+    table["unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"], table["extra_cost_p05"],
+                                       table["extra_cost_p95"])
     return table.reset_index().sort_values(["year", "point"], kind="stable").reset_index(drop=True)
 
 
