@@ -171,8 +171,12 @@ def test_run_folder_workbook_reads_back(run_folder):
 
     meta = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
     assert meta["情景 scenario"] == "baseline" and meta["规模 scale (share of firms simulated)"] == 0.05
-    assert json.loads(meta["随机种子 seeds"]) == [20151231]
-    assert "qhsim" in json.loads(meta["版本 versions"])
+    # one fact a row, in words (no JSON): the seed with its count, the versions as "name version", the calibration
+    assert meta["随机种子 seeds"] == "20151231（1个种子 1 seed）" and meta["类型 kind"] == "单次运行 single run"
+    manifest = json.loads((run_folder / "manifest.json").read_text(encoding="utf-8"))
+    assert meta["版本 versions"].startswith(f"qhsim {__version__}, mesa {manifest['versions']['mesa']}, python ")
+    assert meta["校准 calibration"].startswith("未校准") == (not manifest["calibration"]["calibrated"])
+    assert not any(isinstance(v, str) and v.lstrip().startswith(("{", "[")) for v in meta.values())
     assert meta["市州数值 prefecture values"].startswith("市州数值：海东市的2020年值按观测值校准")
 
 
@@ -244,7 +248,16 @@ def test_compare_workbook_has_the_ranking(compare_folder):
     assert {r[0] for r in rows if isinstance(r[0], int)} == {2027}
     # the metadata sheet gives each design's levers as text, one row each, a year table's first year as "before"
     meta = list(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
-    assert json.loads(dict(meta)["版本 versions"])["qhsim"] == __version__  # the version that wrote the store
+    facts = dict(meta)
+    assert facts["版本 versions"].startswith(f"qhsim {__version__}, mesa ")  # written by the comparison just run
+    # read back, the store's version (all a compare store records)
+    assert tidy.versions_text(tidy.load_results(compare_folder).meta["versions"]) == f"qhsim {__version__}"
+    assert facts["随机种子 seeds"] == "1, 2（2个种子 2 seeds）"
+    assert facts["每方案运行次数 runs per design"] == "2 = 1组参数 × 2个种子 1 parameter set × 2 seeds"
+    store = json.loads((compare_folder / "manifest.json").read_text(encoding="utf-8"))
+    assert facts["模型指纹 model fingerprint (the code, data and calibrated parameters the runs ran on)"] == \
+        store["model_fingerprint"]
+    assert facts["共同窗口 common window (from the first year a design differs from the base)"] == "2026–2027"
     levers = [v for k, v in meta if k.startswith("政策杠杆")]
     assert levers and all(v.startswith("super_deduction_120 · ") and "；本方案 this design " in v for v in levers)
     assert any("R&D super-deduction" in v for v in levers) and not any("2000" in v for v in levers)
@@ -529,3 +542,29 @@ def test_an_unstable_r_and_d_per_yuan_is_marked_in_the_workbook_and_the_html(com
     html = render_html(results, charts=False)
     table = html.split("成本效益 Cost-effectiveness", 1)[1].split("</table>", 1)[0]
     assert table.count(UNSTABLE_CELL) == 2
+
+
+def test_metadata_names_the_calibration_in_words(monkeypatch):
+    """The calibration rows of the workbook's Metadata sheet: status, file and date, fit, and the model code it was
+    fitted on, each a row of words read from calibrated.toml ``[meta]``, not its JSON."""
+    import tomllib
+
+    from qhsim.output.workbook import metadata_rows
+
+    path = SCENARIOS.parent / "calibration" / "calibrated.toml"
+    monkeypatch.setenv("QHSIM_CALIBRATED", str(path))
+    meta = tomllib.loads(path.read_text(encoding="utf-8"))["meta"]
+    results = tidy.Results(kind="run", long=pd.DataFrame(columns=list(tidy.LONG_COLUMNS)), designs=["baseline"],
+                           meta={"seeds": [1, 2, 3], "calibration": tidy.calibration_status()})
+    rows = dict(metadata_rows(results))
+    assert rows["随机种子 seeds"] == "1, 2, 3（3个种子 3 seeds）"
+    assert rows["校准 calibration"].startswith("已校准") and "posterior point estimate" in rows["校准 calibration"]
+    assert rows["校准文件 calibration file"] == f"calibration/calibrated.toml（生成于 written {meta['created'][:10]}）"
+    distance = re.findall(r"-> ([0-9.]+)", meta["point"])[-1]
+    assert f"distance {distance}, where 1 = every target" in rows["校准拟合 calibration fit"]
+    code = rows["校准所用模型 model code calibrated on"]
+    assert f"fingerprint {meta['model_fingerprint'][:12]}" in code and f"commit {meta['model_commit'][:12]}" in code
+    assert not any(v.lstrip().startswith("{") for v in rows.values() if isinstance(v, str))
+    monkeypatch.setenv("QHSIM_CALIBRATED", "off")
+    assert tidy.calibration_rows(tidy.calibration_status()) == [
+        ("校准 calibration", "未校准：采用 behaviour.toml 默认值 not calibrated: the behaviour.toml defaults were used")]

@@ -10,7 +10,6 @@ cost-effectiveness and the comparison's ``cost_effectiveness.png``), and the ass
 from __future__ import annotations
 
 import base64
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, 
 from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effectiveness, cost_effectiveness_note,
                                  headline, ranking, target_regions)
 from qhsim.output.folders import atomic_file
-from qhsim.output.tidy import Results, lever_name, lever_text
+from qhsim.output.tidy import (KIND_LABELS, Results, calibration_distance, lever_name, lever_text, meta_text,
+                               runs_text, seeds_text, versions_text)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, UNSTABLE_CELL
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
@@ -36,8 +36,6 @@ REAL_RD = ("business_rd", "business_rd_real", "rd_intensity", "rd_intensity_real
 REAL_RD_NOTE = ("规划指标按企业申报的研发经费计算（含为享受加计扣除或达到高企门槛而归入研发的非研发支出）；知识积累、专利和增长"
                 "随实际研发变化。 Plan indicators count reported R&D, which includes the non-R&D spending firms relabel as "
                 "R&D for the super-deduction or the HTE threshold; knowledge, patents and growth follow real R&D.")
-KIND_LABELS = {"run": "单次运行 single run", "ensemble": "集合预测 ensemble (parameter draws × seeds)",
-               "compare": "情景对比 scenario comparison", "sweep": "政策扫描 policy sweep"}
 
 
 def _env() -> Environment:
@@ -165,20 +163,25 @@ def _facts(results: Results) -> list[tuple[str, str]]:
     if len(results.designs) > 1:
         facts.append(("方案 Designs", "; ".join(results.designs)))
     seeds = meta.get("seeds") or []
-    facts.append(("随机种子 Seeds", ", ".join(map(str, seeds)) or "—"))
+    facts.append(("随机种子 Seeds", seeds_text(seeds)))
     population = meta.get("population_seed")
     if other_population(population):
         facts.append(("人口种子 Population seed", f"{population}（非校准所用的2015年人口 not the 2015 population the "
                                                   "calibration was fitted on: levels not calibrated）"))
     if meta.get("parameter_draws"):
-        facts.append(("参数组 Parameter draws", str(meta["parameter_draws"])))
-    facts.append(("运行次数 Runs per design", str(results.n_draws())))
+        facts.append(("参数组 Parameter draws", meta_text(meta["parameter_draws"])))
+    facts.append(("运行次数 Runs per design", runs_text(results.n_draws(), len(seeds))))
     if meta.get("scale") is not None:
         facts.append(("规模 Scale (share of firms simulated)", f"{meta['scale']:g}"))
     if meta.get("end_year"):
         facts.append(("年份 Years", f"{meta.get('start_year', 2015)}–{meta['end_year']}"))
     if meta.get("created"):
         facts.append(("运行时间 Run created (UTC)", str(meta["created"])))
+    if meta.get("versions"):
+        facts.append(("版本 Versions", versions_text(meta["versions"])))
+    if meta.get("model_fingerprint"):
+        facts.append(("模型指纹 Model fingerprint", f"{meta['model_fingerprint']}（运行所用的代码、数据与校准参数 the code, "
+                                                 "data and calibrated parameters the runs ran on）"))
     if results.folder is not None:
         facts.append(("结果目录 Results folder", str(results.folder)))
     return facts
@@ -192,9 +195,9 @@ def _assumptions(results: Results) -> list[str]:
         # the workbook's metadata and calibration/calibrated.toml
         created = str(cal.get("created", "?"))[:10]
         # the point's own distance, the last of its fitting steps ("distance 0.575 -> 0.558 with 16 seeds")
-        fit = re.findall(r"-> ([0-9.]+)", str(cal.get("point", "")))
-        zh_fit = f"拟合距离{fit[-1]}（1 = 各目标平均恰在容差内）；" if fit else ""
-        en_fit = f"; distance {fit[-1]}, where 1 = every target within its tolerance on average" if fit else ""
+        fit = calibration_distance(cal)
+        zh_fit = f"拟合距离{fit}（1 = 各目标平均恰在容差内）；" if fit else ""
+        en_fit = f"; distance {fit}, where 1 = every target within its tolerance on average" if fit else ""
         items.append(f"校准 Calibration: 行为参数取自 {cal.get('file')}（{created}），为按2015–2020年观测数据拟合的后验点估计，"
                      f"{zh_fit}拟合报告见 calibration/fit_report.md，在现行代码上的再验证见 calibration/revalidation.md。 "
                      f"Behavioural parameters from {cal.get('file')} ({created}): the posterior point estimate fitted "

@@ -10,7 +10,6 @@ with two decimals, 万元 as integers).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,8 @@ from qhsim.output.report import (HEADERS, band_caveat, base_year_notes, column_h
 from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, PUBLIC_COST, by_year, cost_effectiveness,
                                  cost_effectiveness_note, fiscal, headline, ranking)
 from qhsim.output.folders import atomic_file
-from qhsim.output.tidy import Results, lever_name, lever_text
+from qhsim.output.tidy import (KIND_LABELS, Results, calibration_rows, lever_name, lever_text, meta_text,
+                               runs_text, seeds_text, versions_text)
 from qhsim.results import PROVINCE, UNSTABLE_CELL
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
@@ -234,21 +234,38 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
 
 
 def metadata_rows(results: Results) -> list[tuple[str, Any]]:
-    """(bilingual key, value) pairs describing the results; nested values as JSON text."""
+    """(bilingual key, value) pairs describing the results, one fact a row and every value in words (seeds, versions,
+    the calibration: ``qhsim.output.tidy.seeds_text``, ``versions_text``, ``calibration_rows``), never JSON text."""
     meta = results.meta
     names = {
         "kind": "类型 kind", "title": "标题 title", "scenario_name": "情景 scenario", "description": "说明 description",
         "extends": "基于 extends", "seeds": "随机种子 seeds",
         "population_seed": "人口种子 population seed (the end-2015 population)", "parameter_draws": "参数组 parameter draws",
         "scale": "规模 scale (share of firms simulated)", "start_year": "起始年 start year", "end_year": "结束年 end year",
+        "window": "共同窗口 common window (from the first year a design differs from the base)",
         "from_year": "变动起始年 from year", "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time (s)",
-        "created": "创建时间 created (UTC)", "versions": "版本 versions", "calibration": "校准 calibration",
+        "created": "创建时间 created (UTC)", "versions": "版本 versions",
+        "model_fingerprint": "模型指纹 model fingerprint (the code, data and calibrated parameters the runs ran on)",
     }
-    rows = [("设计 designs", "; ".join(results.designs))]
+    rows: list[tuple[str, Any]] = [("设计 designs", "; ".join(results.designs))]
     for key, label in names.items():
-        if key in meta and meta[key] not in (None, "", [], {}):
-            value = meta[key]
-            rows.append((label, value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False)))
+        value = meta.get(key)
+        if value in (None, "", [], {}):
+            continue
+        if key == "seeds":
+            rows += [(label, seeds_text(value)), ("每方案运行次数 runs per design" if len(results.designs) > 1 else
+                                                  "运行次数 runs", runs_text(results.n_draws(), len(value)))]
+            continue
+        if key == "versions":
+            value = versions_text(value)
+        elif key == "window":
+            value = "–".join(map(str, value))
+        elif key == "kind":
+            value = KIND_LABELS.get(value, value)
+        elif not isinstance(value, str | int | float):
+            value = meta_text(value)
+        rows.append((label, value))
+    rows += calibration_rows(meta.get("calibration"))
     # one row a lever: a sweep's varied instrument and its values, or one that differs from the reference (its
     # reference value and this design's; a year table's first year reads "此前 before")
     for lv in meta.get("levers", []):
