@@ -4,7 +4,8 @@ It opens offline: the charts are embedded as base64 PNG, the style is inline, no
 the scenario's description and levers, the headline table against targets, reported vs real R&D in the
 milestone years, the overview chart and one chart per plan indicator, the prefectures with their own
 targets, for several designs the ranking with 90% intervals (for a comparison first each design's
-cost-effectiveness and the comparison's ``cost_effectiveness.png``), and the assumptions and calibration status.
+cost-effectiveness and the comparison's ``cost_effectiveness.png``, its extra cost and R&D per yuan by instrument and
+its pairwise P(row beats column)), and the assumptions and calibration status.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qhsim import __version__, data
-from qhsim.output.numbers import format_interval, format_number, format_value
+from qhsim.output.numbers import MISSING, format_fixed, format_interval, format_number, format_value
 from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, column_header, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
                                  reduced_scale_note, region_label, region_paths, report_years, source_notes, summary_columns)
-from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effectiveness, cost_effectiveness_note,
-                                 headline, ranking, target_regions)
+from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, INSTRUMENT_BANDED, SECTIONS, by_instrument,
+                                 by_instrument_note, cost_effectiveness, cost_effectiveness_note, headline, pairwise,
+                                 pairwise_note, ranking, target_regions)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (KIND_LABELS, Results, calibration_distance, lever_name, lever_text, meta_text,
                                runs_text, seeds_text, versions_text)
@@ -132,6 +134,54 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
     return {"title": f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])",
             "heads": heads, "rows": rows, "note": cost_effectiveness_note(results, table),
             "chart": _b64(png.read_bytes()) if charts and png is not None and png.is_file() else None}
+
+
+def _by_instrument_block(results: Results) -> dict[str, Any] | None:
+    """A comparison's extra cost and R&D per yuan by instrument (``qhsim.output.tables.by_instrument``): mean [5%, 95%],
+    the design named on its total row (in bold) and the mark comparison.txt prints in place of a ratio not to read."""
+    table = by_instrument(results.designs[1:], results.tables)
+    if table.empty:
+        return None
+    heads = [BY_INSTRUMENT["design"], BY_INSTRUMENT["instrument_label"],
+             *(f"{BY_INSTRUMENT[c]} {'均值之比 ratio of means' if c == 'rd_per_yuan' else '均值 mean'} [5%, 95%]"
+               for c in INSTRUMENT_BANDED)]
+    rows, last = [], None
+    for r in table.to_dict("records"):
+        total = r["instrument"] == "total"
+        cells = [{"text": r["design"] if r["design"] != last else "", "cls": "total" if total else ""},
+                 {"text": r["instrument_label"], "cls": "total" if total else ""}]
+        for c in INSTRUMENT_BANDED:
+            if c == "rd_per_yuan":  # yuan per yuan as the cost-effectiveness table writes it, or comparison.txt's mark
+                text = r["mark"] or format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"])
+            else:  # 亿元 with two decimals, signed (a change against the base)
+                text = " ".join([format_fixed(r[c], 2, True), f"[{format_fixed(r[f'{c}_p05'], 2, True)},",
+                                 f"{format_fixed(r[f'{c}_p95'], 2, True)}]"])
+            cells.append({"text": text, "cls": "num total" if total else "num"})
+        rows.append(cells)
+        last = r["design"]
+    start, end = results.meta.get("window") or (None, None)
+    return {"title": f"按工具 By instrument, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])", "heads": heads,
+            "rows": rows, "note": by_instrument_note(results, table), "cls": "by-instrument"}
+
+
+def _pairwise_block(results: Results) -> dict[str, Any] | None:
+    """A comparison's P(row design beats column design) (``qhsim.output.tables.pairwise``) in %, the designs
+    numbered as in comparison.txt, "—" on the diagonal."""
+    table = pairwise(results.designs, results.tables)
+    if table.empty:
+        return None
+    designs, labels = list(table["design"]), table.attrs["labels"]
+    rows = [[{"text": r["label"], "cls": "total"},
+             *({"text": MISSING if d == r["design"] else format_share(r[d]), "cls": "num"} for d in designs)]
+            for r in table.to_dict("records")]
+    return {"title": "两两比较 Pairwise: P(行方案胜过列方案 row design beats column design)",
+            "heads": ["P(行胜列) P(row beats column)", *(labels[d] for d in designs)], "rows": rows,
+            "note": pairwise_note(results, table), "cls": "pairwise"}
+
+
+def format_share(p: Any) -> str:
+    """A probability as a whole percentage, the missing mark for none."""
+    return MISSING if p is None or pd.isna(p) else f"{100 * float(p):.0f}%"
 
 
 def _ranking_blocks(results: Results) -> tuple[list[dict[str, Any]], list[int]]:
@@ -306,6 +356,8 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "charts": indicator_pngs,
         "prefectures": prefectures,
         "cost_effectiveness": _cost_effectiveness_block(results, charts),
+        # a comparison's by-instrument and pairwise tables, as comparison.txt prints them
+        "comparison_tables": [b for b in (_by_instrument_block(results), _pairwise_block(results)) if b is not None],
         "ranking": ranked,
         "ranking_note": ("排名按中位数（数值越高越好）；差值按同一随机种子逐次配对 Ranked by median (higher is better); differences "
                          f"are paired run by run (same seeds) against {results.designs[0]}."
