@@ -24,7 +24,7 @@ from qhsim.experiments import compare
 from qhsim.experiments.report import write_comparison
 from qhsim.output import html_report
 from qhsim.output.html_report import render_html
-from qhsim.output.numbers import format_number, format_value
+from qhsim.output.numbers import format_fixed, format_number, format_value
 from qhsim.output.report import band_caveat, persistence_note, reduced_scale_note
 from qhsim.output.store import write_run
 from qhsim.runner import run
@@ -171,8 +171,12 @@ def test_run_folder_workbook_reads_back(run_folder):
 
     meta = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
     assert meta["情景 scenario"] == "baseline" and meta["规模 scale (share of firms simulated)"] == 0.05
-    assert json.loads(meta["随机种子 seeds"]) == [20151231]
-    assert "qhsim" in json.loads(meta["版本 versions"])
+    # one fact a row, in words (no JSON): the seed with its count, the versions as "name version", the calibration
+    assert meta["随机种子 seeds"] == "20151231（1个种子 1 seed）" and meta["类型 kind"] == "单次运行 single run"
+    manifest = json.loads((run_folder / "manifest.json").read_text(encoding="utf-8"))
+    assert meta["版本 versions"].startswith(f"qhsim {__version__}, mesa {manifest['versions']['mesa']}, python ")
+    assert meta["校准 calibration"].startswith("未校准") == (not manifest["calibration"]["calibrated"])
+    assert not any(isinstance(v, str) and v.lstrip().startswith(("{", "[")) for v in meta.values())
     assert meta["市州数值 prefecture values"].startswith("市州数值：海东市的2020年值按观测值校准")
 
 
@@ -244,7 +248,16 @@ def test_compare_workbook_has_the_ranking(compare_folder):
     assert {r[0] for r in rows if isinstance(r[0], int)} == {2027}
     # the metadata sheet gives each design's levers as text, one row each, a year table's first year as "before"
     meta = list(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
-    assert json.loads(dict(meta)["版本 versions"])["qhsim"] == __version__  # the version that wrote the store
+    facts = dict(meta)
+    assert facts["版本 versions"].startswith(f"qhsim {__version__}, mesa ")  # written by the comparison just run
+    # read back, the store's version (all a compare store records)
+    assert tidy.versions_text(tidy.load_results(compare_folder).meta["versions"]) == f"qhsim {__version__}"
+    assert facts["随机种子 seeds"] == "1, 2（2个种子 2 seeds）"
+    assert facts["每方案运行次数 runs per design"] == "2 = 1组参数 × 2个种子 1 parameter set × 2 seeds"
+    store = json.loads((compare_folder / "manifest.json").read_text(encoding="utf-8"))
+    assert facts["模型指纹 model fingerprint (the code, data and calibrated parameters the runs ran on)"] == \
+        store["model_fingerprint"]
+    assert facts["共同窗口 common window (from the first year a design differs from the base)"] == "2026–2027"
     levers = [v for k, v in meta if k.startswith("政策杠杆")]
     assert levers and all(v.startswith("super_deduction_120 · ") and "；本方案 this design " in v for v in levers)
     assert any("R&D super-deduction" in v for v in levers) and not any("2000" in v for v in levers)
@@ -529,3 +542,189 @@ def test_an_unstable_r_and_d_per_yuan_is_marked_in_the_workbook_and_the_html(com
     html = render_html(results, charts=False)
     table = html.split("成本效益 Cost-effectiveness", 1)[1].split("</table>", 1)[0]
     assert table.count(UNSTABLE_CELL) == 2
+
+
+def test_metadata_names_the_calibration_in_words(monkeypatch):
+    """The calibration rows of the workbook's Metadata sheet: status, file and date, fit, and the model code it was
+    fitted on, each a row of words read from calibrated.toml ``[meta]``, not its JSON."""
+    import tomllib
+
+    from qhsim.output.workbook import metadata_rows
+
+    path = SCENARIOS.parent / "calibration" / "calibrated.toml"
+    monkeypatch.setenv("QHSIM_CALIBRATED", str(path))
+    meta = tomllib.loads(path.read_text(encoding="utf-8"))["meta"]
+    results = tidy.Results(kind="run", long=pd.DataFrame(columns=list(tidy.LONG_COLUMNS)), designs=["baseline"],
+                           meta={"seeds": [1, 2, 3], "calibration": tidy.calibration_status()})
+    rows = dict(metadata_rows(results))
+    assert rows["随机种子 seeds"] == "1, 2, 3（3个种子 3 seeds）"
+    assert rows["校准 calibration"].startswith("已校准") and "posterior point estimate" in rows["校准 calibration"]
+    assert rows["校准文件 calibration file"] == f"calibration/calibrated.toml（生成于 written {meta['created'][:10]}）"
+    distance = re.findall(r"-> ([0-9.]+)", meta["point"])[-1]
+    assert f"distance {distance}, where 1 = every target" in rows["校准拟合 calibration fit"]
+    code = rows["校准所用模型 model code calibrated on"]
+    assert f"fingerprint {meta['model_fingerprint'][:12]}" in code and f"commit {meta['model_commit'][:12]}" in code
+    assert not any(v.lstrip().startswith("{") for v in rows.values() if isinstance(v, str))
+    monkeypatch.setenv("QHSIM_CALIBRATED", "off")
+    assert tidy.calibration_rows(tidy.calibration_status()) == [
+        ("校准 calibration", "未校准：采用 behaviour.toml 默认值 not calibrated: the behaviour.toml defaults were used")]
+
+
+# --- a comparison's by-instrument and pairwise tables -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compare3_folder(tmp_path_factory):
+    """Two designs against the base: a pairwise table with an order, instruments set and moved as side effects."""
+    out = tmp_path_factory.mktemp("export") / "cmp3"
+    res = compare(SCENARIOS / "baseline.toml", [SCENARIOS / "super_deduction_120.toml",
+                                                SCENARIOS / "more_ex_ante_grants.toml"],
+                  seeds=(1, 2), scale=0.05, end_year=2027, out=out)
+    write_comparison(res, charts=False)
+    return out
+
+
+def _sheet_rows(ws) -> tuple[list[str], list[tuple]]:
+    """A sheet's header and its table's rows (up to the first empty row, above the note; not the cells the note's
+    merged range adds beside the table)."""
+    heads = [c.value for c in ws[1]]
+    heads = heads[:max(j for j, h in enumerate(heads) if h is not None) + 1]
+    rows = []
+    for row in ws.iter_rows(min_row=2, values_only=True):
+        if row[0] is None:
+            break
+        rows.append(row[:len(heads)])
+    return heads, rows
+
+
+def _html_table(page: str, title: str) -> list[list[str]]:
+    """The cells of the HTML table below the heading that starts with ``title``, row by row (header first)."""
+    block = page.split(f"<h3>{title}", 1)[1].split("</table>", 1)[0]
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr)]
+            for tr in block.split("<tr>")[1:]]
+
+
+def test_by_instrument_sheet_and_html_table_follow_leverage_csv(compare3_folder):
+    """The workbook's 按工具 By instrument sheet and the HTML report's table hold every design x instrument row of
+    leverage.csv (the design's total first): the instrument's extra cost, the design's extra R&D and R&D per yuan with
+    5%/95%, "连带 side effect" where the design does not set the instrument, and how to read it below."""
+    from qhsim.output.tables import SIDE_EFFECT_CELL, TOTAL_INSTRUMENT
+
+    lev = pd.read_csv(compare3_folder / "leverage.csv", encoding="utf-8-sig")
+    wb = load_workbook(compare3_folder / "report.xlsx")
+    names = wb.sheetnames
+    assert names.index("成本效益 Cost-effectiveness") + 1 == names.index("按工具 By instrument")
+    assert names.index("按工具 By instrument") + 1 == names.index("两两比较 Pairwise")
+    ws = wb["按工具 By instrument"]
+    heads, rows = _sheet_rows(ws)
+    assert heads[:4] == ["方案 design", "工具 instrument", "键 key (leverage.csv)",
+                         "工具额外成本 instrument's extra cost (亿元) 均值 mean"]
+    ratio = "每元企业研发 business R&D per yuan (元/元 yuan/yuan) 均值之比 ratio of means"
+    assert heads[heads.index(ratio) + 1: heads.index(ratio) + 3] == ["5%", "95%"]
+    assert len(rows) == len(lev) and ws.freeze_panes == "D2"
+    # each design's total first, then its instruments as leverage.csv lists them
+    designs = ["super_deduction_120", "more_ex_ante_grants"]
+    expected = [(d, i) for d in designs for i in ["total", *lev[(lev["design"] == d) & (lev["instrument"] != "total")]
+                                                  ["instrument"]]]
+    assert [(r[0], r[2]) for r in rows] == expected
+    sheet = {(r[0], r[2]): dict(zip(heads, r)) for r in rows}
+    side_effects = 0
+    for r in lev.to_dict("records"):
+        got = sheet[(r["design"], r["instrument"])]
+        assert got["工具额外成本 instrument's extra cost (亿元) 均值 mean"] == pytest.approx(r["extra_cost"])
+        assert got["方案额外企业研发 design's extra business R&D (亿元) 均值 mean"] == pytest.approx(r["extra_rd"])
+        if r["instrument"] == "total":
+            assert got["工具 instrument"] == TOTAL_INSTRUMENT and not r["unstable"]
+        else:
+            spec = data.load("indicators")[r["instrument"]]
+            assert got["工具 instrument"] == f"{spec['zh']} {spec['en']}"
+        if r["design_sets_instrument"] is False or r["design_sets_instrument"] == "False":
+            side_effects += 1
+            assert got[ratio] == SIDE_EFFECT_CELL and pd.isna(r["rd_per_yuan"])
+        else:
+            assert got[ratio] == pytest.approx(r["rd_per_yuan"])
+    assert side_effects  # a super-deduction moves other costs (the HTE rate's tax expenditure, ...)
+    ws_cell = next(c for c in ws["D"] if c.row > 1 and isinstance(c.value, float))
+    assert ws_cell.number_format == "#,##0.00"
+    note = ws.cell(row=len(rows) + 3, column=1).value
+    assert "2026-2027" in note and "does not change that instrument" in note and "do not add up" in note
+    # the HTML report: the same rows, R&D per yuan as mean [5%, 95%] or the same mark
+    page = (compare3_folder / "report.html").read_text(encoding="utf-8")
+    table = _html_table(page, "按工具 By instrument, 2026-2027")
+    assert table[0][:2] == ["方案 design", "工具 instrument"] and "(元/元 yuan/yuan)" in table[0][-1]
+    assert len(table) - 1 == len(lev)
+    for cells, r in zip(table[1:], sorted(lev.to_dict("records"), key=lambda r: (designs.index(r["design"]),
+                                                                                  r["instrument"] != "total"))):
+        assert cells[1] == (TOTAL_INSTRUMENT if r["instrument"] == "total" else sheet[(r["design"], r["instrument"])]
+                            ["工具 instrument"])
+        assert cells[2] == " ".join([format_fixed(r["extra_cost"], 2, True), f"[{format_fixed(r['extra_cost_p05'], 2, True)},",
+                                     f"{format_fixed(r['extra_cost_p95'], 2, True)}]"])
+        assert cells[4] == (SIDE_EFFECT_CELL if pd.isna(r["rd_per_yuan"]) else
+                            f"{format_number(r['rd_per_yuan'])} [{format_number(r['p05'])}, {format_number(r['p95'])}]")
+    assert "does not change that instrument" in page.split("按工具 By instrument, 2026-2027", 1)[1].split("<h3>", 1)[0]
+
+
+def test_pairwise_sheet_and_html_table_follow_pairwise_csv(compare3_folder):
+    """The workbook's 两两比较 Pairwise sheet and the HTML report's table give P(row design beats column design) from
+    pairwise.csv, the designs numbered as in comparison.txt, "—" on the diagonal, and how to read it below."""
+    pw = pd.read_csv(compare3_folder / "pairwise.csv", encoding="utf-8-sig").set_index("design")
+    number = {"super_deduction_120": 1, "more_ex_ante_grants": 2}
+    text = (compare3_folder / "comparison.txt").read_text(encoding="utf-8")
+    assert all(f"{n} {d}" in text for d, n in number.items())  # comparison.txt's numbers
+    ws = load_workbook(compare3_folder / "report.xlsx")["两两比较 Pairwise"]
+    heads, rows = _sheet_rows(ws)
+    assert heads == ["P(行胜列) P(row beats column)", "1 super_deduction_120", "2 more_ex_ante_grants"]
+    assert [r[0] for r in rows] == heads[1:]
+    for r in rows:
+        a = r[0].split(" ")[1]
+        for b, value in zip(number, r[1:]):
+            assert value == ("—" if a == b else pytest.approx(pw.at[a, b]))
+    assert ws.cell(row=2, column=3).number_format == "0%"
+    note = ws.cell(row=len(rows) + 3, column=1).value
+    assert "business R&D per public yuan (the higher wins)" in note and "2 runs per design" in note
+    page = (compare3_folder / "report.html").read_text(encoding="utf-8")
+    table = _html_table(page, "两两比较 Pairwise")
+    assert table[0] == heads
+    for cells in table[1:]:
+        a = cells[0].split(" ")[1]
+        assert cells[1:] == ["—" if a == b else f"{100 * pw.at[a, b]:.0f}%" for b in number]
+
+
+def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_read(compare3_folder, tmp_path):
+    """A compare folder re-exported with columns and rows the tables do not know (a cost that fell, a ranking's
+    ``unstable`` flag): the rows appear, a cost that fell gets "—", an unstable ratio "— 不稳定 unstable" (also on the
+    pairwise label of a design whose ranking ratio is unstable), each explained below its table."""
+    from qhsim.results import UNSTABLE_CELL
+
+    copy = tmp_path / "cmp3"
+    shutil.copytree(compare3_folder, copy)
+    lev = pd.read_csv(copy / "leverage.csv", encoding="utf-8-sig")
+    fell = lev[(lev["design"] == "more_ex_ante_grants") & (lev["instrument"] == "total")].assign(
+        instrument="spend_rd_reward", extra_cost=-0.5, extra_cost_p05=-0.6, extra_cost_p95=-0.4, rd_per_yuan=float("nan"),
+        p05=float("nan"), median=float("nan"), p95=float("nan"), unstable=True, design_sets_instrument=True)
+    lev = pd.concat([lev, fell], ignore_index=True).assign(note_from_a_later_version="x")
+    lev.loc[(lev["design"] == "super_deduction_120") & (lev["instrument"] == "total"), "unstable"] = True
+    lev.to_csv(copy / "leverage.csv", index=False, encoding="utf-8-sig")
+    ranking = pd.read_csv(copy / "ranking.csv", encoding="utf-8-sig")
+    ranking["unstable"] = ranking["design"] == "super_deduction_120"
+    ranking.to_csv(copy / "ranking.csv", index=False, encoding="utf-8-sig")
+    wb = load_workbook(export.export(copy, "xlsx", tmp_path / "r.xlsx"))
+    ws = wb["按工具 By instrument"]
+    heads, rows = _sheet_rows(ws)
+    assert len(rows) == len(lev)
+    ratio = heads.index("每元企业研发 business R&D per yuan (元/元 yuan/yuan) 均值之比 ratio of means")
+    by_key = {(r[0], r[2]): r for r in rows}
+    assert by_key[("more_ex_ante_grants", "spend_rd_reward")][ratio] == "—"
+    assert by_key[("more_ex_ante_grants", "spend_rd_reward")][3] == -0.5
+    assert by_key[("super_deduction_120", "total")][ratio] == UNSTABLE_CELL
+    assert by_key[("super_deduction_120", "total")][ratio + 1] is None  # no 5%/95% beside the mark
+    note = ws.cell(row=len(rows) + 3, column=1).value
+    assert "the cost fell or did not change" in note and "money the design moves" in note
+    pairwise = wb["两两比较 Pairwise"]
+    assert pairwise.cell(row=1, column=2).value == f"1 super_deduction_120 {UNSTABLE_CELL}"
+    assert pairwise.cell(row=1, column=3).value == "2 more_ex_ante_grants"
+    assert "nor are its wins and losses" in pairwise.cell(row=5, column=1).value
+    page = render_html(tidy.load_results(copy), charts=False)
+    table = _html_table(page, "按工具 By instrument")
+    assert any(c[1].startswith("财政支出：研发强度奖励") and c[-1] == "—" for c in table[1:])
+    assert _html_table(page, "两两比较 Pairwise")[0][1] == f"1 super_deduction_120 {UNSTABLE_CELL}"

@@ -4,13 +4,13 @@ It opens offline: the charts are embedded as base64 PNG, the style is inline, no
 the scenario's description and levers, the headline table against targets, reported vs real R&D in the
 milestone years, the overview chart and one chart per plan indicator, the prefectures with their own
 targets, for several designs the ranking with 90% intervals (for a comparison first each design's
-cost-effectiveness and the comparison's ``cost_effectiveness.png``), and the assumptions and calibration status.
+cost-effectiveness and the comparison's ``cost_effectiveness.png``, its extra cost and R&D per yuan by instrument and
+its pairwise P(row beats column)), and the assumptions and calibration status.
 """
 
 from __future__ import annotations
 
 import base64
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,14 +19,16 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qhsim import __version__, data
-from qhsim.output.numbers import format_interval, format_number, format_value
+from qhsim.output.numbers import MISSING, format_fixed, format_interval, format_number, format_value
 from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, column_header, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
                                  reduced_scale_note, region_label, region_paths, report_years, source_notes, summary_columns)
-from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, SECTIONS, cost_effectiveness, cost_effectiveness_note,
-                                 headline, ranking, target_regions)
+from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, INSTRUMENT_BANDED, SECTIONS, by_instrument,
+                                 by_instrument_note, cost_effectiveness, cost_effectiveness_note, headline, pairwise,
+                                 pairwise_note, ranking, target_regions)
 from qhsim.output.folders import atomic_file
-from qhsim.output.tidy import Results, lever_name, lever_text
+from qhsim.output.tidy import (KIND_LABELS, Results, calibration_distance, lever_name, lever_text, meta_text,
+                               runs_text, seeds_text, versions_text)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, UNSTABLE_CELL
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
@@ -36,8 +38,6 @@ REAL_RD = ("business_rd", "business_rd_real", "rd_intensity", "rd_intensity_real
 REAL_RD_NOTE = ("规划指标按企业申报的研发经费计算（含为享受加计扣除或达到高企门槛而归入研发的非研发支出）；知识积累、专利和增长"
                 "随实际研发变化。 Plan indicators count reported R&D, which includes the non-R&D spending firms relabel as "
                 "R&D for the super-deduction or the HTE threshold; knowledge, patents and growth follow real R&D.")
-KIND_LABELS = {"run": "单次运行 single run", "ensemble": "集合预测 ensemble (parameter draws × seeds)",
-               "compare": "情景对比 scenario comparison", "sweep": "政策扫描 policy sweep"}
 
 
 def _env() -> Environment:
@@ -136,6 +136,54 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
             "chart": _b64(png.read_bytes()) if charts and png is not None and png.is_file() else None}
 
 
+def _by_instrument_block(results: Results) -> dict[str, Any] | None:
+    """A comparison's extra cost and R&D per yuan by instrument (``qhsim.output.tables.by_instrument``): mean [5%, 95%],
+    the design named on its total row (in bold) and the mark comparison.txt prints in place of a ratio not to read."""
+    table = by_instrument(results.designs[1:], results.tables)
+    if table.empty:
+        return None
+    heads = [BY_INSTRUMENT["design"], BY_INSTRUMENT["instrument_label"],
+             *(f"{BY_INSTRUMENT[c]} {'均值之比 ratio of means' if c == 'rd_per_yuan' else '均值 mean'} [5%, 95%]"
+               for c in INSTRUMENT_BANDED)]
+    rows, last = [], None
+    for r in table.to_dict("records"):
+        total = r["instrument"] == "total"
+        cells = [{"text": r["design"] if r["design"] != last else "", "cls": "total" if total else ""},
+                 {"text": r["instrument_label"], "cls": "total" if total else ""}]
+        for c in INSTRUMENT_BANDED:
+            if c == "rd_per_yuan":  # yuan per yuan as the cost-effectiveness table writes it, or comparison.txt's mark
+                text = r["mark"] or format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"])
+            else:  # 亿元 with two decimals, signed (a change against the base)
+                text = " ".join([format_fixed(r[c], 2, True), f"[{format_fixed(r[f'{c}_p05'], 2, True)},",
+                                 f"{format_fixed(r[f'{c}_p95'], 2, True)}]"])
+            cells.append({"text": text, "cls": "num total" if total else "num"})
+        rows.append(cells)
+        last = r["design"]
+    start, end = results.meta.get("window") or (None, None)
+    return {"title": f"按工具 By instrument, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])", "heads": heads,
+            "rows": rows, "note": by_instrument_note(results, table), "cls": "by-instrument"}
+
+
+def _pairwise_block(results: Results) -> dict[str, Any] | None:
+    """A comparison's P(row design beats column design) (``qhsim.output.tables.pairwise``) in %, the designs
+    numbered as in comparison.txt, "—" on the diagonal."""
+    table = pairwise(results.designs, results.tables)
+    if table.empty:
+        return None
+    designs, labels = list(table["design"]), table.attrs["labels"]
+    rows = [[{"text": r["label"], "cls": "total"},
+             *({"text": MISSING if d == r["design"] else format_share(r[d]), "cls": "num"} for d in designs)]
+            for r in table.to_dict("records")]
+    return {"title": "两两比较 Pairwise: P(行方案胜过列方案 row design beats column design)",
+            "heads": ["P(行胜列) P(row beats column)", *(labels[d] for d in designs)], "rows": rows,
+            "note": pairwise_note(results, table), "cls": "pairwise"}
+
+
+def format_share(p: Any) -> str:
+    """A probability as a whole percentage, the missing mark for none."""
+    return MISSING if p is None or pd.isna(p) else f"{100 * float(p):.0f}%"
+
+
 def _ranking_blocks(results: Results) -> tuple[list[dict[str, Any]], list[int]]:
     """Each indicator's ranking in each year as a table (``qhsim.output.tables.ranking``), and the years left out
     because every design equals the first there."""
@@ -165,20 +213,25 @@ def _facts(results: Results) -> list[tuple[str, str]]:
     if len(results.designs) > 1:
         facts.append(("方案 Designs", "; ".join(results.designs)))
     seeds = meta.get("seeds") or []
-    facts.append(("随机种子 Seeds", ", ".join(map(str, seeds)) or "—"))
+    facts.append(("随机种子 Seeds", seeds_text(seeds)))
     population = meta.get("population_seed")
     if other_population(population):
         facts.append(("人口种子 Population seed", f"{population}（非校准所用的2015年人口 not the 2015 population the "
                                                   "calibration was fitted on: levels not calibrated）"))
     if meta.get("parameter_draws"):
-        facts.append(("参数组 Parameter draws", str(meta["parameter_draws"])))
-    facts.append(("运行次数 Runs per design", str(results.n_draws())))
+        facts.append(("参数组 Parameter draws", meta_text(meta["parameter_draws"])))
+    facts.append(("运行次数 Runs per design", runs_text(results.n_draws(), len(seeds))))
     if meta.get("scale") is not None:
         facts.append(("规模 Scale (share of firms simulated)", f"{meta['scale']:g}"))
     if meta.get("end_year"):
         facts.append(("年份 Years", f"{meta.get('start_year', 2015)}–{meta['end_year']}"))
     if meta.get("created"):
         facts.append(("运行时间 Run created (UTC)", str(meta["created"])))
+    if meta.get("versions"):
+        facts.append(("版本 Versions", versions_text(meta["versions"])))
+    if meta.get("model_fingerprint"):
+        facts.append(("模型指纹 Model fingerprint", f"{meta['model_fingerprint']}（运行所用的代码、数据与校准参数 the code, "
+                                                 "data and calibrated parameters the runs ran on）"))
     if results.folder is not None:
         facts.append(("结果目录 Results folder", str(results.folder)))
     return facts
@@ -192,9 +245,9 @@ def _assumptions(results: Results) -> list[str]:
         # the workbook's metadata and calibration/calibrated.toml
         created = str(cal.get("created", "?"))[:10]
         # the point's own distance, the last of its fitting steps ("distance 0.575 -> 0.558 with 16 seeds")
-        fit = re.findall(r"-> ([0-9.]+)", str(cal.get("point", "")))
-        zh_fit = f"拟合距离{fit[-1]}（1 = 各目标平均恰在容差内）；" if fit else ""
-        en_fit = f"; distance {fit[-1]}, where 1 = every target within its tolerance on average" if fit else ""
+        fit = calibration_distance(cal)
+        zh_fit = f"拟合距离{fit}（1 = 各目标平均恰在容差内）；" if fit else ""
+        en_fit = f"; distance {fit}, where 1 = every target within its tolerance on average" if fit else ""
         items.append(f"校准 Calibration: 行为参数取自 {cal.get('file')}（{created}），为按2015–2020年观测数据拟合的后验点估计，"
                      f"{zh_fit}拟合报告见 calibration/fit_report.md，在现行代码上的再验证见 calibration/revalidation.md。 "
                      f"Behavioural parameters from {cal.get('file')} ({created}): the posterior point estimate fitted "
@@ -303,6 +356,8 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "charts": indicator_pngs,
         "prefectures": prefectures,
         "cost_effectiveness": _cost_effectiveness_block(results, charts),
+        # a comparison's by-instrument and pairwise tables, as comparison.txt prints them
+        "comparison_tables": [b for b in (_by_instrument_block(results), _pairwise_block(results)) if b is not None],
         "ranking": ranked,
         "ranking_note": ("排名按中位数（数值越高越好）；差值按同一随机种子逐次配对 Ranked by median (higher is better); differences "
                          f"are paired run by run (same seeds) against {results.designs[0]}."

@@ -8,7 +8,13 @@
   from the first design (paired by draw: under common random numbers the difference is the policy's
   effect) and its rank; years in which no design differs from the first are left out;
 * ``cost_effectiveness``: a comparison's answer per design — extra public cost, extra business R&D, business and
-  total R&D per public yuan with their 90% intervals, rank and P(first) — as ``comparison.txt`` prints it.
+  total R&D per public yuan with their 90% intervals, rank and P(first) — as ``comparison.txt`` prints it;
+* ``by_instrument``: a comparison's extra cost and R&D per yuan by instrument (leverage.csv), a cost the design does
+  not set marked "连带 side effect", an unstable ratio "— 不稳定 unstable";
+* ``pairwise``: a comparison's P(row design beats column design) on its ranking metric (pairwise.csv).
+
+The comparison tables read a ``ComparisonResult``'s tables or the CSV files ``qhsim compare`` wrote (``qhsim export``
+of a compare folder): columns or rows they do not know are left alone.
 
 Medians, intervals and differences weigh each run by its ``weight`` (``qhsim.stats``).
 """
@@ -21,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
+from qhsim.output.numbers import MISSING
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
@@ -183,17 +190,23 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
     return table
 
 
+def metric_words(metric: str) -> tuple[str, str]:
+    """A comparison's ranking metric in words (Chinese, English): R&D per public yuan (business or total) or the change
+    of an indicator over the window."""
+    if metric in COST_EFFECTIVENESS:
+        zh, en = COST_EFFECTIVENESS[metric].split(" ", 1)
+        return zh, en
+    spec = data.load("indicators").get(metric, {})
+    return f"{spec.get('zh', metric)}窗口均值的变化", f"the change of {spec.get('en', metric)} (its window mean)"
+
+
 def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
     """What ``cost_effectiveness`` holds, below it in the workbook and the HTML report: the window, the pairing, the
     ranking metric in words, why the table's ratio of means and the ranking's median differ, and the rule behind a
     ratio shown as unstable."""
     start, end = results.meta.get("window") or (None, None)
-    base, metric = results.designs[0], table.attrs["metric"]
-    if metric in COST_EFFECTIVENESS:
-        zh_metric, en_metric = COST_EFFECTIVENESS[metric].split(" ", 1)
-    else:
-        spec = data.load("indicators").get(metric, {})
-        zh_metric, en_metric = f"{spec.get('zh', metric)}的变化", f"the change of {spec.get('en', metric)}"
+    base = results.designs[0]
+    zh_metric, en_metric = metric_words(table.attrs["metric"])
     text = (f"{start}-{end}年累计，与{base}逐次配对（同一随机种子）。表中每元研发为各次运行均值之比（额外研发均值 ÷ 额外公共成本均值）；"
             f"排名与P(第一)按各次运行{zh_metric}的中位数，故两者可略有差异。企业研发/元：额外企业研发 ÷ 额外公共成本（财政支出+税式支出）；"
             f"全社会研发含高校院所。 Cumulated {start}-{end}, paired run by run against {base} (same seeds). R&D per "
@@ -203,4 +216,171 @@ def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
     if "unstable" in table and table["unstable"].any():
         zh, en = unstable_rule()
         text += f" “{UNSTABLE_CELL}”：{zh}。 “{UNSTABLE_CELL}”: {en}."
+    return text
+
+
+# --- a comparison by instrument, and pairwise -----------------------------------------------------------
+
+SIDE_EFFECT_CELL = "连带 side effect"  # R&D per yuan of a cost the design does not set (comparison.txt's mark)
+SIDE_EFFECT_NOTE = ("连带 side effect：方案未改动该工具，其成本随方案而变（计入方案总成本），不计每元研发。 The design does not "
+                    "change that instrument; its cost moves with the design (and counts in its total cost), so it gets "
+                    "no R&D per yuan.")
+TOTAL_INSTRUMENT = "合计 total (all instruments)"
+BY_INSTRUMENT = {  # the columns the workbook and HTML show: bilingual header with unit (亿元 cumulated over the window)
+    "design": "方案 design",
+    "instrument_label": "工具 instrument",
+    "extra_cost": "工具额外成本 instrument's extra cost (亿元)",
+    "extra_rd": "方案额外企业研发 design's extra business R&D (亿元)",
+    "rd_per_yuan": "每元企业研发 business R&D per yuan (元/元 yuan/yuan)",
+}
+INSTRUMENT_BANDED = ("extra_cost", "extra_rd", "rd_per_yuan")  # these have _p05 and _p95 columns
+
+
+def instrument_label(instrument: str) -> str:
+    """A leverage row's instrument in both languages: a cost column's names (``财政支出：事前立项资助 Public spending:
+    ex-ante project grants``; its 万元 unit left out, the tables being in 亿元), ``TOTAL_INSTRUMENT`` for "total"."""
+    if instrument == "total":
+        return TOTAL_INSTRUMENT
+    spec = data.load("indicators").get(instrument)
+    return f"{spec['zh']} {spec['en']}" if spec else instrument
+
+
+def _flag(value: object) -> bool | None:
+    """A True/False cell of a comparison table, as written (bool) or read back from its CSV (bool, text or empty)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, str):
+        return {"true": True, "false": False}.get(value.strip().lower())
+    return bool(value)
+
+
+def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """A comparison's leverage by instrument, one row per design of ``designs`` x leverage row (``tables["leverage"]``:
+    a ``ComparisonResult``'s or leverage.csv), the design's total first: ``instrument`` (a cost column or "total") and
+    its ``instrument_label``, the instrument's extra cost over the window, the design's extra business R&D (亿元: mean,
+    ``_p05``, ``_p95`` over the paired runs) and business R&D per yuan of that cost (the ratio of the means, ``_p05``,
+    ``_p95`` of the runs' ratios; ``qhsim.experiments.comparison.rd_per_yuan``). ``mark`` is what stands in place of
+    the ratio, as in comparison.txt: ``SIDE_EFFECT_CELL`` where the design does not set the instrument
+    (``design_sets_instrument`` False), ``UNSTABLE_CELL`` where the ratio is not to be read (``unstable``,
+    ``qhsim.results.ratio_unstable``), ``MISSING`` where there is no ratio (the extra cost is not positive); empty
+    where the ratio stands. Empty without a leverage table."""
+    columns = ["design", "instrument", "instrument_label", *(f"{c}{s}" for c in INSTRUMENT_BANDED
+                                                             for s in ("", "_p05", "_p95")), "mark"]
+    lev = tables.get("leverage")
+    if lev is None or lev.empty:
+        return pd.DataFrame(columns=columns)
+    order = {d: i for i, d in enumerate(designs)}
+    lev = lev[lev["design"].isin(order)].copy()
+    lev["_design"], lev["_total"] = lev["design"].map(order), lev["instrument"] != "total"
+    rows = []
+    for r in lev.sort_values(["_design", "_total"], kind="stable").to_dict("records"):
+        ratio = r.get("rd_per_yuan", np.nan)
+        missing = ratio is None or pd.isna(ratio)
+        if r["instrument"] != "total" and _flag(r.get("design_sets_instrument")) is False:
+            mark = SIDE_EFFECT_CELL
+        elif _flag(r.get("unstable")) and not missing:
+            mark = UNSTABLE_CELL
+        else:
+            mark = MISSING if missing else ""
+        rows.append({
+            "design": r["design"], "instrument": r["instrument"], "instrument_label": instrument_label(r["instrument"]),
+            "extra_cost": r["extra_cost"], "extra_cost_p05": r["extra_cost_p05"], "extra_cost_p95": r["extra_cost_p95"],
+            "extra_rd": r["extra_rd"], "extra_rd_p05": r["extra_rd_p05"], "extra_rd_p95": r["extra_rd_p95"],
+            "rd_per_yuan": ratio, "rd_per_yuan_p05": r.get("p05", np.nan), "rd_per_yuan_p95": r.get("p95", np.nan),
+            "mark": mark,
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def by_instrument_note(results: Results, table: pd.DataFrame) -> str:
+    """How to read ``by_instrument``, below it in the workbook and the HTML report: the window and the pairing, what
+    each row's ratio is (and is not), and the marks the table holds."""
+    start, end = results.meta.get("window") or (None, None)
+    base = results.designs[0]
+    text = (f"{start}-{end}年累计，与{base}逐次配对（同一随机种子）。每行：方案的额外企业研发 ÷ 该工具的额外成本（亿元；比值为均值之比，"
+            "区间为各次运行比值的5%–95%）。方案只改动一个工具时与其合计行相同；改动几个工具时各行的比值不能相加，也不是该工具单独的效果。 "
+            f"Cumulated {start}-{end}, paired run by run against {base} (same seeds). Each row: the design's extra business "
+            "R&D over that instrument's extra cost (亿元, 100 million yuan; yuan per yuan: the ratio of the means, the "
+            "interval the 5%-95% of the runs' ratios). For a design that changes one instrument it equals the design's "
+            "total row; for one that changes several, the rows' ratios do not add up and are not each instrument's own "
+            "effect.")
+    marks = set(table["mark"])
+    if SIDE_EFFECT_CELL in marks:
+        text += " " + SIDE_EFFECT_NOTE
+    if MISSING in marks:
+        text += (f" “{MISSING}”：额外成本不为正（成本下降或未变），不计每元研发。 “{MISSING}”: the extra cost is not positive (the "
+                 "cost fell or did not change), so there is no R&D per yuan.")
+    if UNSTABLE_CELL in marks:
+        zh, en = unstable_rule()
+        text += f" “{UNSTABLE_CELL}”：{zh}。 “{UNSTABLE_CELL}”: {en}."
+    return text
+
+
+def _unstable_designs(metric: str, tables: Mapping[str, pd.DataFrame]) -> set[str]:
+    """The designs whose R&D per yuan, the ranking metric, is not to be read (``ratio_unstable``): ranking.csv's
+    ``unstable`` where it has one, else the design's total leverage row's; none for an indicator ranking."""
+    if metric not in ("rd_per_yuan", "total_rd_per_yuan"):
+        return set()
+    for name, where in (("ranking", None), ("leverage", "total")):
+        frame = tables.get(name)
+        if frame is not None and "unstable" in frame:
+            rows = frame if where is None else frame[frame["instrument"] == where]
+            return {d for d, u in zip(rows["design"], rows["unstable"]) if _flag(u)}
+    return set()
+
+
+def pairwise(names: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """A comparison's pairwise table (``tables["pairwise"]``: P(row design beats column design) on the ranking metric
+    over the paired runs, ``qhsim.experiments.comparison.rank``; a ``design`` column, as pairwise.csv holds it), rows
+    and columns in the order of ``names`` (the base first: the designs numbered from 1 as in comparison.txt). Columns:
+    ``number``, ``design``, ``label`` (number and name, with ``UNSTABLE_CELL`` where the design's R&D per yuan, the
+    metric, is not to be read) and one column per design, named by the design; NaN on the diagonal.
+    ``attrs``: ``metric``, ``labels`` ({design: label}). Empty without a ranking."""
+    frame, ranking = tables.get("pairwise"), tables.get("ranking")
+    if frame is None or ranking is None or ranking.empty or frame.empty:
+        return pd.DataFrame(columns=["number", "design", "label"])
+    frame = frame.set_index("design") if "design" in frame.columns else frame
+    shown = [d for d in names if d in frame.index and d in frame.columns]
+    metric = str(ranking["metric"].iloc[0])
+    unstable = _unstable_designs(metric, tables)
+    labels = {d: f"{names.index(d)} {d}" + (f" {UNSTABLE_CELL}" if d in unstable else "") for d in shown}
+    table = frame.loc[shown, shown].astype(float).reset_index(names="design")
+    table.insert(0, "number", [names.index(d) for d in shown])
+    table.insert(2, "label", [labels[d] for d in shown])
+    table.attrs |= {"metric": metric, "labels": labels}
+    return table
+
+
+def pairwise_note(results: Results, table: pd.DataFrame) -> str:
+    """How to read ``pairwise``, below it in the workbook and the HTML report: what a cell is, on which metric, when
+    an order is settled, the pairs whose order the runs leave open (or that one run per design cannot rank)."""
+    from qhsim.experiments.comparison import lower_is_better
+    from qhsim.experiments.report import unsettled_pairs
+
+    metric = table.attrs["metric"]
+    zh_metric, en_metric = metric_words(metric)
+    zh_better, en_better = ("越低越好", "the lower wins") if lower_is_better(metric) else ("越高越好", "the higher wins")
+    base, runs = results.designs[0], results.n_draws()
+    text = (f"每格：按各次运行的{zh_metric}（{zh_better}），行方案胜过列方案的概率，即每方案{runs}次运行（各方案同种子同参数组的运行两两"
+            f"配对，数值均相对于{base}）中行方案更优的比例（按参数组权重加权；无值的运行计为最差）。两个方向之和为100%（打平除外）。一个方向达"
+            "90%以上：次序较为确定；两个方向都低于90%：其先后随运行而变，应增加种子或参数组后再排序。 "
+            f"Each cell: the probability that the row design beats the column design on {en_metric} ({en_better}): "
+            f"the share of the {runs} runs per design (the designs' runs paired by seed and parameter draw, each "
+            f"measured against {base}) in which the row's value is better, each run weighing its parameter draw; a run "
+            "without a value counts as worst. The two "
+            "directions add up to 100% but for ties. 90% or more one way: the order is settled; under 90% both ways: "
+            "their order changes from run to run: add seeds or parameter draws before ranking those two.")
+    if runs < 2:
+        text += (" 每方案仅1次运行：概率只能是0或100%，不能据此排序。 One run per design: every probability is 0 or 100%, "
+                 "which cannot rank the designs.")
+    else:
+        square = table.set_index("design")[list(table["design"])]
+        pairs = unsettled_pairs(square)
+        if pairs:
+            listed = "; ".join(f"{a} > {b} {p:.0%}" for a, b, p in pairs)
+            text += f" 次序未定 Order not settled: {listed}."
+    if any(UNSTABLE_CELL in label for label in table["label"]):
+        zh, en = unstable_rule()
+        text += (f" “{UNSTABLE_CELL}”：该方案的每元研发不宜解读，其胜负亦然：{zh}。 “{UNSTABLE_CELL}”: that design's R&D per "
+                 f"yuan is not to be read, nor are its wins and losses: {en}.")
     return text

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -173,7 +174,8 @@ def baseline_scenario() -> dict[str, Any] | None:
     return None if text is None else json.loads(text)
 
 
-CALIBRATION_KEYS = ("created", "method", "best_distance", "point", "evaluations", "scale", "validation_scale")
+CALIBRATION_KEYS = ("created", "method", "best_distance", "point", "evaluations", "scale", "validation_scale",
+                    "model_fingerprint", "model_commit")
 
 
 def calibration_status() -> dict[str, Any]:
@@ -200,6 +202,97 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
+# --- metadata as people read it ------------------------------------------------------------------------
+# The workbook's Metadata sheet and the HTML report's facts show each fact as words, one a row, never as JSON text;
+# like ``lever_name`` and ``lever_text`` for the levers.
+
+KIND_LABELS = {"run": "单次运行 single run", "ensemble": "集合预测 ensemble (parameter draws × seeds)",
+               "compare": "情景对比 scenario comparison", "sweep": "政策扫描 policy sweep"}
+VERSION_ORDER = ("qhsim", "mesa", "python", "numpy", "pandas")  # the rest follow by name
+NOT_RECORDED = "未记录 not recorded"
+
+
+def seeds_text(seeds: Any) -> str:
+    """The seeds of a run or of each design's runs, ``1, 2, 3（3个种子 3 seeds）``; a single seed ``20151231（1个种子 1
+    seed）``."""
+    seeds = [seeds] if isinstance(seeds, int | str) else list(seeds or [])
+    if not seeds:
+        return NOT_RECORDED
+    n = len(seeds)
+    return f"{', '.join(map(str, seeds))}（{n}个种子 {n} seed{'s' if n > 1 else ''}）"
+
+
+def runs_text(runs: int, seeds: int) -> str:
+    """How many runs stand behind each design's statistics and what they are, ``6 = 2组参数 × 3个种子 2 parameter sets ×
+    3 seeds``."""
+    if seeds < 1 or runs % seeds:
+        return str(runs)
+    sets = runs // seeds
+    return (f"{runs} = {sets}组参数 × {seeds}个种子 {sets} parameter set{'s' if sets > 1 else ''} × {seeds} "
+            f"seed{'s' if seeds > 1 else ''}")
+
+
+def versions_text(versions: Mapping[str, Any] | None) -> str:
+    """The software versions that wrote the results, ``qhsim 0.1.0, mesa 3.5.1, python 3.12.3, numpy 2.2.1, pandas
+    2.2.3`` (qhsim first, a version not recorded as such)."""
+    versions = dict(versions or {})
+    order = [k for k in VERSION_ORDER if k in versions] + sorted(k for k in versions if k not in VERSION_ORDER)
+    return ", ".join(f"{k} {versions[k] or NOT_RECORDED}" for k in order) or NOT_RECORDED
+
+
+def environment_versions() -> dict[str, str]:
+    """The versions of this process's software (what a run folder's manifest records as ``versions``)."""
+    import platform
+
+    import mesa
+
+    return {"qhsim": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "pandas": pd.__version__, "mesa": mesa.__version__}
+
+
+def calibration_distance(calibration: Mapping[str, Any]) -> str | None:
+    """The calibrated point's own distance, the last step of calibrated.toml ``meta.point`` ("distance 0.575 -> 0.558
+    with 16 seeds" gives "0.558"; 1 = every target within its tolerance on average), or None."""
+    fit = re.findall(r"-> ([0-9.]+)", str(calibration.get("point", "")))
+    return fit[-1] if fit else None
+
+
+def calibration_rows(calibration: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The calibration in force as (bilingual label, text) rows: status, file and date, fit, method, and the model
+    code it was fitted on (its fingerprint and commit)."""
+    cal = dict(calibration or {})
+    if not cal:
+        return [("校准 calibration", NOT_RECORDED)]
+    if not cal.get("calibrated"):
+        return [("校准 calibration", "未校准：采用 behaviour.toml 默认值 not calibrated: the behaviour.toml defaults were "
+                                   "used")]
+    rows = [("校准 calibration", "已校准：行为参数取后验点估计 calibrated: the behavioural parameters are the posterior "
+                                "point estimate fitted to the 2015–2020 data")]
+    created = str(cal.get("created") or "")[:10]
+    rows.append(("校准文件 calibration file", f"{cal.get('file', NOT_RECORDED)}"
+                 + (f"（生成于 written {created}）" if created else "")))
+    distance = calibration_distance(cal)
+    if distance is not None:
+        rows.append(("校准拟合 calibration fit", f"拟合距离 {distance}（1 = 各目标平均恰在容差内） distance {distance}, where 1 = "
+                     "every target within its tolerance on average (calibration/fit_report.md)"))
+    if cal.get("method"):
+        rows.append(("校准方法 calibration method", str(cal["method"])))
+    if cal.get("model_fingerprint"):
+        commit = f"，提交 commit {str(cal['model_commit'])[:12]}" if cal.get("model_commit") else ""
+        rows.append(("校准所用模型 model code calibrated on", f"指纹 fingerprint {str(cal['model_fingerprint'])[:12]}{commit}"
+                     "（在现行代码上的再验证见 re-validation on the current code: calibration/revalidation.md）"))
+    return rows
+
+
+def meta_text(value: Any) -> str:
+    """Any other metadata value in words: a list as ``a, b``, a mapping as ``key: value; key: value`` (never JSON)."""
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {meta_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(meta_text(v) for v in value)
+    return lever_text(value)
+
+
 def run_meta(result: RunResult, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
     """Metadata of one run or ensemble."""
     scenario = result.scenario
@@ -220,10 +313,13 @@ def run_meta(result: RunResult, manifest: dict[str, Any] | None = None) -> dict[
         "start_year": run.get("start_year"),
         "end_year": run.get("end_year"),
         "run_seconds": result.run_seconds,
-        "versions": manifest.get("versions", {"qhsim": result.meta.get("qhsim_version")}),
+        # a run just made (no manifest yet) is this environment's, as its manifest will say
+        "versions": manifest.get("versions") or (environment_versions() if not manifest
+                                                 else {"qhsim": result.meta.get("qhsim_version")}),
         "created": manifest.get("created"),
         "levers": levers(scenario, baseline_scenario()),
-        "calibration": calibration_status(),
+        # a folder read back: the calibration its manifest recorded when it ran, not the one in force now
+        "calibration": manifest.get("calibration") or calibration_status(),
     }
 
 
@@ -271,8 +367,12 @@ def from_comparison(result: Any) -> Results:
         "end_year": result.meta.get("end_year"),
         "window": list(result.window),
         "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
-        # a comparison just run is this version's; a store read back says which version wrote it
-        "versions": {"qhsim": result.meta.get("qhsim_version", __version__)},
+        # a comparison just run is this environment's; a store read back says which qhsim version wrote it
+        "versions": ({"qhsim": result.meta["qhsim_version"]} if "qhsim_version" in result.meta
+                     else environment_versions()),
+        # the code, data and calibrated parameters the runs ran on (``qhsim.experiments.engine.fingerprint``)
+        "model_fingerprint": result.meta.get("model_fingerprint") or getattr(getattr(result, "store", None),
+                                                                             "fingerprint", None),
         "calibration": calibration_status(),
     }
     tables = {"changes": result.changes, "costs": result.costs, "leverage": result.leverage,
@@ -334,6 +434,7 @@ def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[st
         "end_year": experiment.get("end_year"),
         "from_year": experiment.get("from_year"),
         "versions": {"qhsim": manifest.get("qhsim_version")},
+        "model_fingerprint": manifest.get("model_fingerprint"),
         "run_seconds": manifest.get("seconds"),
         "levers": [{"key": k, "base": None, "value": _lever_values(settings[1:], k)} for k in names_of],
         "calibration": calibration_status(),
@@ -367,7 +468,8 @@ def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
               if (folder / f"{name}.csv").is_file()}
     result = SimpleNamespace(
         base=exp["base"], designs=list(exp["designs"]), window=tuple(manifest["window"]),
-        meta={**exp, "qhsim_version": manifest.get("qhsim_version", "unknown")},
+        meta={**exp, "qhsim_version": manifest.get("qhsim_version", "unknown"),
+              "model_fingerprint": manifest.get("model_fingerprint")},
         runs=read_store_runs(folder, manifest["analysed_runs"]), budget=tables.pop("budget", None),
         pairwise=tables.pop("pairwise").set_index("design"), **tables)
     return from_comparison(result)

@@ -2,15 +2,15 @@
 
 Sheets: 摘要 Summary (indicators against targets, 2035 reference paths, the prefectures' own targets),
 全省 Province (by year), one per prefecture (by year), 财政 Spending (programme spending and tax
-expenditure), 对比排名 Ranking (several designs: comparison or sweep) and 元数据 Metadata (scenario, seeds,
-scale, versions, levers, calibration). Headers are bilingual with units, panes are frozen below the
+expenditure), for a comparison 成本效益 Cost-effectiveness, 按工具 By instrument and 两两比较 Pairwise, 对比排名
+Ranking (several designs: comparison or sweep) and 元数据 Metadata (scenario, seeds, scale, versions, levers,
+calibration: one fact a row, in words). Headers are bilingual with units, panes are frozen below the
 header and right of the labels, and numbers carry a format by kind (counts as integers, shares and 亿元
 with two decimals, 万元 as integers).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -23,15 +23,17 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qhsim import data
-from qhsim.output.numbers import excel_format
+from qhsim.output.numbers import MISSING, excel_format
 from qhsim.output.observed import ObservedSource
 from qhsim.output.report import (HEADERS, band_caveat, base_year_notes, column_header, indicator_label, observed_mark,
                                  persistence_note, prefecture_anchor_note, reduced_scale_note, region_label, sim_columns,
                                  source_notes, wrap)
-from qhsim.output.tables import (BANDED, COST_EFFECTIVENESS, PUBLIC_COST, by_year, cost_effectiveness,
-                                 cost_effectiveness_note, fiscal, headline, ranking)
+from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, INSTRUMENT_BANDED, PUBLIC_COST, by_instrument,
+                                 by_instrument_note, by_year, cost_effectiveness, cost_effectiveness_note, fiscal, headline,
+                                 pairwise, pairwise_note, ranking)
 from qhsim.output.folders import atomic_file
-from qhsim.output.tidy import Results, lever_name, lever_text
+from qhsim.output.tidy import (KIND_LABELS, Results, calibration_rows, lever_name, lever_text, meta_text,
+                               runs_text, seeds_text, versions_text)
 from qhsim.results import PROVINCE, UNSTABLE_CELL
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
@@ -63,6 +65,14 @@ def _header(ws: Worksheet, labels: list[str], freeze: str) -> None:
 def _widths(ws: Worksheet, widths: list[float]) -> None:
     for j, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = w
+
+
+def _fit_header(ws: Worksheet) -> None:
+    """Make the header row as high as its longest wrapped label (after ``_widths``): a long bilingual header with
+    its unit in a narrow number column would otherwise be cut off."""
+    lines = [len(wrap(str(c.value), max(int((ws.column_dimensions[c.column_letter].width or 10) * 0.8), 6)))
+             for c in ws[1] if c.value]
+    ws.row_dimensions[1].height = max(48, 15 * max(lines, default=1))
 
 
 def _value(x: Any) -> Any:
@@ -233,22 +243,91 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
     _note(ws, len(table) + 3, 1, cost_effectiveness_note(results, table))
 
 
+def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
+    """A comparison's extra cost and R&D per yuan by instrument (``qhsim.output.tables.by_instrument``), each banded
+    quantity's mean with its 5% and 95% in columns of their own, a mark (side effect, unstable, none) in place of the
+    ratio where comparison.txt prints one, each design's total row in bold, how to read it below."""
+    table = by_instrument(results.designs[1:], results.tables)
+    if table.empty:
+        return
+    ws = wb.create_sheet("按工具 By instrument")
+    columns = ["design", "instrument_label", "instrument"]
+    heads = [BY_INSTRUMENT["design"], BY_INSTRUMENT["instrument_label"], "键 key (leverage.csv)"]
+    for c in INSTRUMENT_BANDED:
+        columns += [c, f"{c}_p05", f"{c}_p95"]
+        heads += [f"{BY_INSTRUMENT[c]} {'均值之比 ratio of means' if c == 'rd_per_yuan' else '均值 mean'}", "5%", "95%"]
+    _header(ws, heads, "D2")
+    for i, row in enumerate(table.to_dict("records"), start=2):
+        for j, column in enumerate(columns, start=1):
+            value = row[column]
+            if row["mark"] and column.startswith("rd_per_yuan"):  # no ratio to read: the mark, no number
+                value = row["mark"] if column == "rd_per_yuan" else None
+            cell = ws.cell(row=i, column=j, value=_value(value))
+            if row["instrument"] == "total":
+                cell.font = BOLD
+            if column.startswith(INSTRUMENT_BANDED):
+                cell.number_format = "#,##0.00"
+                cell.alignment = Alignment(horizontal="right")
+    _widths(ws, [22, 44, 28] + [20, 10, 10] * len(INSTRUMENT_BANDED))
+    _fit_header(ws)
+    _note(ws, len(table) + 3, 1, by_instrument_note(results, table))
+
+
+def _pairwise_sheet(wb: Workbook, results: Results) -> None:
+    """A comparison's P(row design beats column design) (``qhsim.output.tables.pairwise``) as percentages, the designs
+    numbered as in comparison.txt, "—" on the diagonal, how to read it below."""
+    table = pairwise(results.designs, results.tables)
+    if table.empty:
+        return
+    ws = wb.create_sheet("两两比较 Pairwise")
+    designs = list(table["design"])
+    labels = table.attrs["labels"]
+    _header(ws, ["P(行胜列) P(row beats column)", *(labels[d] for d in designs)], "B2")
+    for i, row in enumerate(table.to_dict("records"), start=2):
+        ws.cell(row=i, column=1, value=row["label"]).font = BOLD
+        for j, design in enumerate(designs, start=2):
+            same = design == row["design"]
+            cell = ws.cell(row=i, column=j, value=MISSING if same else _value(row[design]))
+            cell.number_format = PCT
+            cell.alignment = Alignment(horizontal="center" if same else "right")
+    _widths(ws, [34] + [18] * len(designs))
+    _fit_header(ws)
+    _note(ws, len(table) + 3, 1, pairwise_note(results, table))
+
+
 def metadata_rows(results: Results) -> list[tuple[str, Any]]:
-    """(bilingual key, value) pairs describing the results; nested values as JSON text."""
+    """(bilingual key, value) pairs describing the results, one fact a row and every value in words (seeds, versions,
+    the calibration: ``qhsim.output.tidy.seeds_text``, ``versions_text``, ``calibration_rows``), never JSON text."""
     meta = results.meta
     names = {
         "kind": "类型 kind", "title": "标题 title", "scenario_name": "情景 scenario", "description": "说明 description",
         "extends": "基于 extends", "seeds": "随机种子 seeds",
         "population_seed": "人口种子 population seed (the end-2015 population)", "parameter_draws": "参数组 parameter draws",
         "scale": "规模 scale (share of firms simulated)", "start_year": "起始年 start year", "end_year": "结束年 end year",
+        "window": "共同窗口 common window (from the first year a design differs from the base)",
         "from_year": "变动起始年 from year", "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time (s)",
-        "created": "创建时间 created (UTC)", "versions": "版本 versions", "calibration": "校准 calibration",
+        "created": "创建时间 created (UTC)", "versions": "版本 versions",
+        "model_fingerprint": "模型指纹 model fingerprint (the code, data and calibrated parameters the runs ran on)",
     }
-    rows = [("设计 designs", "; ".join(results.designs))]
+    rows: list[tuple[str, Any]] = [("设计 designs", "; ".join(results.designs))]
     for key, label in names.items():
-        if key in meta and meta[key] not in (None, "", [], {}):
-            value = meta[key]
-            rows.append((label, value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False)))
+        value = meta.get(key)
+        if value in (None, "", [], {}):
+            continue
+        if key == "seeds":
+            rows += [(label, seeds_text(value)), ("每方案运行次数 runs per design" if len(results.designs) > 1 else
+                                                  "运行次数 runs", runs_text(results.n_draws(), len(value)))]
+            continue
+        if key == "versions":
+            value = versions_text(value)
+        elif key == "window":
+            value = "–".join(map(str, value))
+        elif key == "kind":
+            value = KIND_LABELS.get(value, value)
+        elif not isinstance(value, str | int | float):
+            value = meta_text(value)
+        rows.append((label, value))
+    rows += calibration_rows(meta.get("calibration"))
     # one row a lever: a sweep's varied instrument and its values, or one that differs from the reference (its
     # reference value and this design's; a year table's first year reads "此前 before")
     for lv in meta.get("levers", []):
@@ -286,6 +365,8 @@ def workbook(results: Results) -> Workbook:
     _by_year_sheet(wb, "财政 Spending", fiscal(results), several)
     if several:
         _cost_effectiveness_sheet(wb, results)
+        _by_instrument_sheet(wb, results)
+        _pairwise_sheet(wb, results)
         _ranking_sheet(wb, results)
     _metadata_sheet(wb, results)
     return wb
