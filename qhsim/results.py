@@ -17,6 +17,7 @@ FISCAL_PREFIXES = ("spend_", "tax_expenditure_")  # the indicator columns of pub
 
 UNSTABLE_SHARE = 0.25  # R&D per yuan needs an extra cost of at least this share of the money the design moves
 UNSTABLE_CELL = "— 不稳定 unstable"  # what the tables show for R&D per yuan over an extra cost ``ratio_unstable`` flags
+SAVING_CELL = "— 无额外成本 no extra cost"  # ... and where that extra cost is not positive (a saving, or no change)
 
 
 def ratio_unstable(extra_cost: float | np.ndarray, gross_cost: float | np.ndarray, extra_cost_p05: float | np.ndarray,

@@ -540,7 +540,7 @@ def test_an_instrument_whose_cost_fell_is_listed_with_its_saving_and_no_ratio(ex
     """leverage.csv and the by-instrument table left out the ex-ante grants the ex-post package cuts: every
     instrument whose cost changed, either way, is listed with its extra cost; R&D per yuan over a saving is blank
     (leverage.csv) or "— 无额外成本 no extra cost" (comparison.txt), flagged unstable by the one rule."""
-    from qhsim.experiments.report import SAVING_CELL
+    from qhsim.results import SAVING_CELL
     from qhsim.results import ratio_unstable
 
     res, out = ex_post_package

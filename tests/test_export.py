@@ -692,9 +692,9 @@ def test_pairwise_sheet_and_html_table_follow_pairwise_csv(compare3_folder):
 
 def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_read(compare3_folder, tmp_path):
     """A compare folder re-exported with columns and rows the tables do not know (a cost that fell, a ranking's
-    ``unstable`` flag): the rows appear, a cost that fell gets "—", an unstable ratio "— 不稳定 unstable" (also on the
+    ``unstable`` flag): the rows appear, a cost that fell gets "— 无额外成本 no extra cost", an unstable ratio "— 不稳定 unstable" (also on the
     pairwise label of a design whose ranking ratio is unstable), each explained below its table."""
-    from qhsim.results import UNSTABLE_CELL
+    from qhsim.results import SAVING_CELL, UNSTABLE_CELL
 
     copy = tmp_path / "cmp3"
     shutil.copytree(compare3_folder, copy)
@@ -714,7 +714,7 @@ def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_re
     assert len(rows) == len(lev)
     ratio = heads.index("每元企业研发 business R&D per yuan (元/元 yuan/yuan) 均值之比 ratio of means")
     by_key = {(r[0], r[2]): r for r in rows}
-    assert by_key[("more_ex_ante_grants", "spend_rd_reward")][ratio] == "—"
+    assert by_key[("more_ex_ante_grants", "spend_rd_reward")][ratio] == SAVING_CELL
     assert by_key[("more_ex_ante_grants", "spend_rd_reward")][3] == -0.5
     assert by_key[("super_deduction_120", "total")][ratio] == UNSTABLE_CELL
     assert by_key[("super_deduction_120", "total")][ratio + 1] is None  # no 5%/95% beside the mark
@@ -726,5 +726,5 @@ def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_re
     assert "nor are its wins and losses" in pairwise.cell(row=5, column=1).value
     page = render_html(tidy.load_results(copy), charts=False)
     table = _html_table(page, "按工具 By instrument")
-    assert any(c[1].startswith("财政支出：研发强度奖励") and c[-1] == "—" for c in table[1:])
+    assert any(c[1].startswith("财政支出：研发强度奖励") and c[-1] == SAVING_CELL for c in table[1:])
     assert _html_table(page, "两两比较 Pairwise")[0][1] == f"1 super_deduction_120 {UNSTABLE_CELL}"

@@ -19,7 +19,7 @@ from qhsim.output.tables import cost_effectiveness
 from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
                                  target_value, wrap)
 from qhsim.targets import REFERENCE_KIND
-from qhsim.results import FISCAL_PREFIXES, PROVINCE, UNSTABLE_CELL, unstable_rule
+from qhsim.results import FISCAL_PREFIXES, PROVINCE, SAVING_CELL, UNSTABLE_CELL, unstable_rule
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from qhsim.experiments.comparison import ComparisonResult
 
 MATERIAL = 0.1  # instruments whose cost changed (up or down) by this share of a design's extra cost are listed
-SAVING_CELL = "— 无额外成本 no extra cost"  # R&D per yuan where ``ratio_unstable`` flags a cost that did not rise
 METRIC_NAMES = {RANK_DEFAULT: ("元研发/元公共成本", "R&D per public yuan"),  # the ranking's column, like the tables above
                 RANK_TOTAL: ("全社会研发/元公共成本", "total R&D per public yuan")}
 SHOWN = ("rd_intensity", "business_rd", "enterprise_rd_share", "share_firms_with_rd", "hte_count",

@@ -27,11 +27,10 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
-from qhsim.output.numbers import MISSING
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
-from qhsim.results import FISCAL_PREFIXES, PROVINCE, UNSTABLE_CELL, unstable_rule
+from qhsim.results import FISCAL_PREFIXES, PROVINCE, SAVING_CELL, UNSTABLE_CELL, unstable_rule
 from qhsim.targets import load_targets, reference_paths_2035
 
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
@@ -262,7 +261,7 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
     ``_p95`` of the runs' ratios; ``qhsim.experiments.comparison.rd_per_yuan``). ``mark`` is what stands in place of
     the ratio, as in comparison.txt: ``SIDE_EFFECT_CELL`` where the design does not set the instrument
     (``design_sets_instrument`` False), ``UNSTABLE_CELL`` where the ratio is not to be read (``unstable``,
-    ``qhsim.results.ratio_unstable``), ``MISSING`` where there is no ratio (the extra cost is not positive); empty
+    ``qhsim.results.ratio_unstable``), ``SAVING_CELL`` where there is no ratio (the extra cost is not positive); empty
     where the ratio stands. Empty without a leverage table."""
     columns = ["design", "instrument", "instrument_label", *(f"{c}{s}" for c in INSTRUMENT_BANDED
                                                              for s in ("", "_p05", "_p95")), "mark"]
@@ -281,7 +280,7 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
         elif _flag(r.get("unstable")) and not missing:
             mark = UNSTABLE_CELL
         else:
-            mark = MISSING if missing else ""
+            mark = SAVING_CELL if missing else ""
         rows.append({
             "design": r["design"], "instrument": r["instrument"], "instrument_label": instrument_label(r["instrument"]),
             "extra_cost": r["extra_cost"], "extra_cost_p05": r["extra_cost_p05"], "extra_cost_p95": r["extra_cost_p95"],
@@ -307,9 +306,9 @@ def by_instrument_note(results: Results, table: pd.DataFrame) -> str:
     marks = set(table["mark"])
     if SIDE_EFFECT_CELL in marks:
         text += " " + SIDE_EFFECT_NOTE
-    if MISSING in marks:
-        text += (f" “{MISSING}”：额外成本不为正（成本下降或未变），不计每元研发。 “{MISSING}”: the extra cost is not positive (the "
-                 "cost fell or did not change), so there is no R&D per yuan.")
+    if SAVING_CELL in marks:
+        text += (f" “{SAVING_CELL}”：额外成本不为正（成本下降或未变），不计每元研发。 “{SAVING_CELL}”: the extra cost is not "
+                 "positive (the cost fell or did not change), so there is no R&D per yuan.")
     if UNSTABLE_CELL in marks:
         zh, en = unstable_rule()
         text += f" “{UNSTABLE_CELL}”：{zh}。 “{UNSTABLE_CELL}”: {en}."
