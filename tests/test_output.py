@@ -22,11 +22,12 @@ from qhsim import data
 from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
+from qhsim.output.numbers import unit_of
 from qhsim.output.observed import (comparable_points, incomparable_points, observed_indicators, observed_points,
                                    observed_source, out_of_sample_skill, persistence_sensitivity)
 from qhsim.calibrated import target_rows
-from qhsim.output.report import (band_caveat, display_width, format_summary, persistence_note, prefecture_anchor_note,
-                                 reduced_scale_note, summary_report, summary_table)
+from qhsim.output.report import (band_caveat, display_width, format_summary, indicator_label, persistence_note,
+                                 prefecture_anchor_note, reduced_scale_note, summary_report, summary_table)
 from qhsim.runner import run
 from qhsim.targets import (COLUMNS, KINDS, base_year_check, load_targets, reference_paths_2035, target_met,
                            validate_target)
@@ -286,6 +287,24 @@ def test_wrap_cuts_a_long_key_after_an_underscore_not_a_sliver():
     assert report.wrap("研发1.16%强度", 6) == ["研发", "1.16%", "强度"]
     assert report.wrap("研发。强度", 4) == ["研", "发。", "强度"]
     assert report.wrap("研12345678", 6) == ["研1234", "5678"]  # no place in the second half of the line: the width
+
+
+def test_units_are_in_the_language_of_the_label(result_2035):
+    """``--lang zh`` writes every unit in Chinese (人, 家, 件, 个 ...), ``--lang en`` in English and both languages
+    as the English name they follow: one mapping, ``qhsim.output.numbers.unit_of``."""
+    specs = data.load("indicators")
+    for key, spec in specs.items():
+        assert not re.search(r"[A-Za-z]", unit_of(key, "zh")), (key, spec["unit"])  # a new unit needs UNIT_ZH
+        assert unit_of(key, "en") == unit_of(key, "both") == spec["unit"]
+    assert indicator_label("talent_inflow", lang="zh") == f"{specs['talent_inflow']['zh']} (人)"
+    assert indicator_label("hte_count", lang="en") == f"{specs['hte_count']['en']} (firms)"
+    assert indicator_label("hte_count") == f"{specs['hte_count']['zh']} {specs['hte_count']['en']} (firms)"
+    english_units = {f"({spec['unit']})" for spec in specs.values() if re.search(r"[A-Za-z]", spec["unit"])}
+    chinese = summary_report(result_2035.indicators, lang="zh", wide=False, width=100)
+    assert "(人)" in chinese and "(家)" in chinese and "(件)" in chinese and "(个)" in chinese
+    assert not [u for u in english_units if u in chinese]
+    english = summary_report(result_2035.indicators, lang="en", wide=False, width=200)
+    assert "(persons)" in english and "(firms)" in english and not re.search(r"\((人|家|件|个)\)", english)
 
 
 def test_target_values_print_as_the_summary_table_prints_them():

@@ -22,7 +22,8 @@ from qhsim import data, stats
 from qhsim.config.schema import DEFAULT_POPULATION_SEED
 from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
-from qhsim.output.numbers import MISSING, decimals, format_fixed, format_nonzero, format_number, format_value
+from qhsim.output.numbers import (MISSING, decimals, format_fixed, format_nonzero, format_number, format_value,
+                                  unit_of)
 from qhsim.output.observed import (ObservedSource, calibration_targets, observed_points, observed_source,
                                   out_of_sample_skill, persistence_sensitivity)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
@@ -73,10 +74,11 @@ def sim_columns(table: pd.DataFrame) -> list[str]:
 
 
 def indicator_label(key: str, sep: str = " ", lang: str = "both") -> str:
-    """Label with unit, e.g. ``研发投入强度 R&D expenditure / GDP (%)`` (``lang``: both, zh or en)."""
+    """Label with unit, e.g. ``研发投入强度 R&D expenditure / GDP (%)`` (``lang``: both, zh or en; the unit in
+    Chinese for zh, ``unit_of``)."""
     spec = data.load("indicators")[key]
     names = in_language(spec["zh"], spec["en"], lang, sep)
-    return f"{names} ({spec['unit']})"
+    return f"{names} ({unit_of(key, lang)})"
 
 
 def region_label(region: str, lang: str = "both") -> str:
