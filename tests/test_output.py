@@ -177,13 +177,17 @@ def test_base_year_check_flags_a_level_target_already_met_in_the_plans_base_year
     (Haixi 2024, the base of its growth targets; Haidong 2020) overstates that indicator there."""
     values = {("haixi", "share_firms_with_rd", 2024): np.float64(18.0),  # a frame's value: numpy, not float
               ("haixi", "rd_intensity", 2024): 0.5, ("haidong", "platforms", 2020): 15.0}
+    values[("province", "hte_per_10k_enterprises", 2020)] = 18.08  # the province's plan: 2025 targets from 2020
+    values[("province", "hte_count", 2020)] = 218.0
     check = base_year_check(load_targets(), lambda region, key, year: values.get((region, key, year), math.nan))
-    assert set(check["region"]) == {"haidong", "haixi"} and set(check["kind"]) <= {"level", "min_level"}
+    assert set(check["region"]) == {"province", "haidong", "haixi"} and set(check["kind"]) <= {"level", "min_level"}
     assert set(check.loc[check["region"] == "haixi", "base_year"]) == {2024}
     assert set(check.loc[check["region"] == "haidong", "base_year"]) == {2020}
+    assert set(check.loc[check["region"] == "province", "base_year"]) == {2020}
     reached = check[check["reached"]]
     assert sorted(zip(reached["region"], reached["indicator"])) == [("haidong", "platforms"),
-                                                                    ("haixi", "share_firms_with_rd")]
+                                                                    ("haixi", "share_firms_with_rd"),
+                                                                    ("province", "hte_per_10k_enterprises")]
     assert not check.loc[check["indicator"] == "rd_intensity", "reached"].any()  # 0.5 < 0.7; NaN never counts
 
 
@@ -200,6 +204,31 @@ def test_base_year_notes_name_the_run_median_against_the_target():
     under = hand_frame({0: {"haixi:share_firms_with_rd": {2024: 11.0}}})
     assert report.base_year_notes(under) == []
     assert report.base_year_notes(hand_frame({0: {"haixi:share_firms_with_rd": {2020: 30.0}}})) == []  # no 2024
+
+
+def test_base_year_notes_cover_the_province_and_say_what_the_plan_gives_for_the_base_year(result_2035):
+    """The province's plan sets its 2025 targets from 2020: a run already at one in 2020 gets the same note, with
+    the observed 2020 value (the plan's base) where the data have one, in the terminal and summary.txt."""
+    over = hand_frame({0: {"province:hte_per_10k_enterprises": {2020: 18.08}, "province:hte_count": {2020: 270.0}}})
+    count, density = report.base_year_notes(over, "en")  # targets.toml order
+    assert density.startswith("Qinghai Province, High-tech enterprises per 10,000 enterprise legal persons: this "
+                              "run has 18.08 in 2020, already at the 2025 target of 17.55")
+    assert "upper estimate" in density and "no observed or plan base value for 2020" in density  # the plan has none
+    label = observed_source("hte_count").label("en")
+    assert count.startswith("Qinghai Province, High-tech enterprises: this run has 270 in 2020")
+    assert count.endswith(f"Observed 2020: 218 ({label}).")  # the plan's table's 2020 value
+    zh = report.base_year_notes(over, "zh")
+    assert zh[1].startswith("青海省每万家企业法人中高新技术企业数：本次运行2020年已为18.08，达到2025年目标17.55")
+    assert zh[0].endswith(f"2020年观测值为218（{observed_source('hte_count').label('zh')}）。")
+    # the terminal summary (summary.txt is the same text without a width) carries the note
+    frame = result_2035.indicators.copy()
+    at = (frame["region"] == "province") & (frame["year"] == 2020)
+    frame.loc[at, "hte_per_10k_enterprises"] = 18.08
+    for width in (100, None):
+        text = " ".join(summary_report(frame, lang="en", wide=False, width=width).split())
+        assert "Qinghai Province, High-tech enterprises per 10,000 enterprise legal persons: this run has 18.08" in text
+    frame.loc[at, "hte_per_10k_enterprises"] = 17.0
+    assert "this run has 17.00" not in summary_report(frame, lang="en", wide=False, width=100)
 
 
 # --- summary table -------------------------------------------------------------------------------------

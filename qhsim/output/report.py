@@ -106,9 +106,11 @@ def prefecture_anchor_note(lang: str = "both") -> str:
 
 
 def base_year_notes(indicators: pd.DataFrame, lang: str = "both") -> list[str]:
-    """One note per prefecture target that this run (an ensemble: the median over its runs) already meets in its
-    plan's base year (``qhsim.targets.base_year_check``): the plan sets it to be reached, so the run overstates that
-    indicator there; read its value as an upper estimate. Empty when there is none or the run ends before then."""
+    """One note per target of the province or a prefecture that this run (an ensemble: the median over its runs)
+    already meets in its plan's base year (``qhsim.targets.base_year_check``): the plan sets it to be reached, so the
+    run overstates that indicator there; read its value as an upper estimate. Each note gives the observed base-year
+    value and its source (for the province, the plan's own base), or says the data hold none. Empty when there is
+    none or the run ends before then."""
     weights, present = draw_weights(indicators), set(indicators["region"])
     years = set(indicators["year"])
     by_region: dict[str, pd.DataFrame] = {}  # region_paths pivots the whole region: once per region
@@ -129,11 +131,20 @@ def base_year_notes(indicators: pd.DataFrame, lang: str = "both") -> list[str]:
         spec = data.load("indicators")[t.indicator]
         pct = "%" if spec["unit"] == "%" else ""
         value, target = (format_value(v, t.indicator) + pct for v in (t.base_year_value, t.value))
+        observed = observed_points(t.indicator, t.region).get(t.base_year)
+        if observed is None:
+            base = (f"数据中无该指标{t.base_year}年的观测值或规划基数。",
+                    f"The data hold no observed or plan base value for {t.base_year}.")
+        else:
+            source = observed_source(t.indicator, t.region)
+            shown = format_value(observed, t.indicator) + pct + source.mark
+            base = (f"{t.base_year}年观测值为{shown}（{source.label('zh')}）。",
+                    f"Observed {t.base_year}: {shown} ({source.label('en')}).")
         zh = (f"{region_label(t.region, 'zh')}{spec['zh']}：{who[0]}{t.base_year}年已为{value}，达到{t.year}年目标"
-              f"{target}；规划设此目标意味着当时尚未达到，此处高估，请视为上限估计。")
+              f"{target}；规划设此目标意味着当时尚未达到，此处高估，请视为上限估计。{base[0]}")
         en = (f"{region_label(t.region, 'en')}, {spec['en']}: {who[1]} {value} in {t.base_year}, already at the "
               f"{t.year} target of {target}; the plan sets that target to be reached, so this overstates it: read it "
-              "as an upper estimate.")
+              f"as an upper estimate. {base[1]}")
         notes.append(in_language(zh, en, lang))
     return notes
 
