@@ -316,6 +316,10 @@ def test_wrap_cuts_a_long_key_after_an_underscore_not_a_sliver():
     assert report.wrap("研发1.16%强度", 6) == ["研发", "1.16%", "强度"]
     assert report.wrap("研发。强度", 4) == ["研", "发。", "强度"]
     assert report.wrap("研12345678", 6) == ["研1234", "5678"]  # no place in the second half of the line: the width
+    # before a bracket or after punctuation where the rest then fits (a header, a label); prose fills its lines
+    assert report.wrap("目标（年份）", 10) == ["目标", "（年份）"]
+    assert report.wrap("研发人员流出（离开青海）", 20) == ["研发人员流出", "（离开青海）"]
+    assert report.wrap("研发，投入强度很高", 8) == ["研发，投", "入强度很", "高"]
 
 
 def test_units_are_in_the_language_of_the_label(result_2035):
@@ -548,6 +552,41 @@ def test_terminal_tables_mark_restated_observed_values_and_explain_them_within_1
     assert re.search(r"科技创新平台数 +12\*", haidong) and "Haidong's plan prints 10" in " ".join(haidong.split())
     english = summary_report(result_2035.indicators, lang="en", wide=False, width=100)
     assert "规划" not in english.split("\n\n")[0] and "the plan prints 3.04" in " ".join(english.split())
+
+
+def _ensemble(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Three runs from one: the run and two scaled copies (bands of several widths, P(met) between 0 and 1)."""
+    keys = [c for c in indicators.columns if c not in ("year", "region")]
+    return pd.concat([indicators.assign(**{k: indicators[k] * f for k in keys}, draw=d)
+                      for d, f in enumerate((1.0, 1.1, 0.93))], ignore_index=True)
+
+
+@pytest.mark.parametrize("lang", ["both", "zh", "en"])
+def test_terminal_tables_keep_names_whole_within_100_columns(result_2035, lang):
+    """At 100 columns, a single run's and an ensemble's tables keep every line within 100 display columns and every
+    indicator name whole: a Chinese name (no spaces) on one line, in both languages above the English name, which
+    breaks only between words; the ensemble keeps its 2035 column for it."""
+    specs = data.load("indicators")
+    for frame in (result_2035.indicators, _ensemble(result_2035.indicators)):
+        text = summary_report(frame, lang=lang, wide=False, width=100)
+        assert max(map(display_width, text.splitlines())) <= 100
+        province, references, haidong, haixi = text.split("\n\n")[:4]
+        assert ("2035模拟" if lang == "zh" else "sim 2035") in province
+        shown = [(province, summary_table(frame, lang=lang)),  # every indicator; the others: those with a target
+                 *((section, table[table["target"].notna()]) for section, table in (
+                     (references, summary_table(frame, targets=reference_paths_2035(), lang=lang)),
+                     (haidong, summary_table(frame, "haidong", lang=lang)),
+                     (haixi, summary_table(frame, "haixi", lang=lang))))]
+        for section, table in shown:
+            keys = [k for k in table["indicator"] if not k.startswith(report.FISCAL_PREFIXES)]
+            assert keys
+            lines = section.splitlines()
+            labels = " ".join(re.split(r"\s{2,}", line)[0] for line in lines)  # the first column's lines, joined
+            for key in keys:
+                if lang != "en":  # the Chinese name whole on one line, then the English name or unit
+                    assert any(re.match(rf"{re.escape(specs[key]['zh'])}(\s|$)", line) for line in lines), key
+                if lang != "zh":
+                    assert specs[key]["en"] in labels, key
 
 
 def test_one_language_keeps_whole_labels(result_2035):
