@@ -27,7 +27,7 @@ REFERENCE_KIND = "reference_path"
 PLAN_LABEL = "规划目标 plan target"
 EXTRAPOLATED_LABEL = "规划趋势外推 plan trajectory extrapolated"
 PARITY_LABEL = "达到全国2020水平 national parity (2020 level)"
-BASE_YEAR = 2020  # the reference paths start from the observed 2020 value
+BASE_YEAR = 2020  # the province plan's base year: its targets and the reference paths start from the 2020 value
 PLAN_YEAR = 2025  # the plan year whose 2020→2025 rate is extrapolated
 REFERENCE_YEAR = 2035
 YEAR_RANGE = (2016, 2100)
@@ -150,14 +150,15 @@ def reference_paths_2035(
 
 
 def base_year_check(targets: pd.DataFrame, value_at: Callable[[str, str, int], float]) -> pd.DataFrame:
-    """The prefectures' level targets against a run's value in their plan's base year. A plan sets a target to be
-    reached, so the value in its base year lies below it: ``reached`` (the run's base-year value already at or
-    above the target) contradicts the plan, and the run overstates that indicator there. A region's base year is
-    the one its growth targets state (Haidong 2020; Haixi 2024, assumed: its 2025-2027 plan gives none).
+    """The level targets of the province and the prefectures against a run's value in their plan's base year. A
+    plan sets a target to be reached, so the value in its base year lies below it: ``reached`` (the run's base-year
+    value already at or above the target) contradicts the plan, and the run overstates that indicator there. The
+    province's base year is ``BASE_YEAR`` (its 14th FYP plan sets 2025 targets from 2020 values); a prefecture's
+    is the one its growth targets state (Haidong 2020; Haixi 2024, assumed: its 2025-2027 plan gives none).
     ``value_at(region, indicator, year)``: the run's value. Rows of ``targets`` with ``base_year`` set to the
     region's, plus ``base_year_value`` and ``reached``."""
     growth = targets[(targets["kind"] == "growth") & (targets["region"] != PROVINCE)]
-    bases = {r.region: int(r.base_year) for r in growth.itertuples()}
+    bases = {PROVINCE: BASE_YEAR} | {r.region: int(r.base_year) for r in growth.itertuples()}
     rows = []
     for t in targets[targets["region"].isin(bases) & targets["kind"].isin(LEVEL_KINDS)].itertuples(index=False):
         got = value_at(t.region, t.indicator, bases[t.region])

@@ -22,11 +22,12 @@ from qhsim import data
 from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
+from qhsim.output.numbers import unit_of
 from qhsim.output.observed import (comparable_points, incomparable_points, observed_indicators, observed_points,
                                    observed_source, out_of_sample_skill, persistence_sensitivity)
 from qhsim.calibrated import target_rows
-from qhsim.output.report import (band_caveat, display_width, format_summary, persistence_note, prefecture_anchor_note,
-                                 reduced_scale_note, summary_report, summary_table)
+from qhsim.output.report import (band_caveat, display_width, format_summary, indicator_label, persistence_note,
+                                 prefecture_anchor_note, reduced_scale_note, summary_report, summary_table)
 from qhsim.runner import run
 from qhsim.targets import (COLUMNS, KINDS, base_year_check, load_targets, reference_paths_2035, target_met,
                            validate_target)
@@ -176,13 +177,17 @@ def test_base_year_check_flags_a_level_target_already_met_in_the_plans_base_year
     (Haixi 2024, the base of its growth targets; Haidong 2020) overstates that indicator there."""
     values = {("haixi", "share_firms_with_rd", 2024): np.float64(18.0),  # a frame's value: numpy, not float
               ("haixi", "rd_intensity", 2024): 0.5, ("haidong", "platforms", 2020): 15.0}
+    values[("province", "hte_per_10k_enterprises", 2020)] = 18.08  # the province's plan: 2025 targets from 2020
+    values[("province", "hte_count", 2020)] = 218.0
     check = base_year_check(load_targets(), lambda region, key, year: values.get((region, key, year), math.nan))
-    assert set(check["region"]) == {"haidong", "haixi"} and set(check["kind"]) <= {"level", "min_level"}
+    assert set(check["region"]) == {"province", "haidong", "haixi"} and set(check["kind"]) <= {"level", "min_level"}
     assert set(check.loc[check["region"] == "haixi", "base_year"]) == {2024}
     assert set(check.loc[check["region"] == "haidong", "base_year"]) == {2020}
+    assert set(check.loc[check["region"] == "province", "base_year"]) == {2020}
     reached = check[check["reached"]]
     assert sorted(zip(reached["region"], reached["indicator"])) == [("haidong", "platforms"),
-                                                                    ("haixi", "share_firms_with_rd")]
+                                                                    ("haixi", "share_firms_with_rd"),
+                                                                    ("province", "hte_per_10k_enterprises")]
     assert not check.loc[check["indicator"] == "rd_intensity", "reached"].any()  # 0.5 < 0.7; NaN never counts
 
 
@@ -199,6 +204,31 @@ def test_base_year_notes_name_the_run_median_against_the_target():
     under = hand_frame({0: {"haixi:share_firms_with_rd": {2024: 11.0}}})
     assert report.base_year_notes(under) == []
     assert report.base_year_notes(hand_frame({0: {"haixi:share_firms_with_rd": {2020: 30.0}}})) == []  # no 2024
+
+
+def test_base_year_notes_cover_the_province_and_say_what_the_plan_gives_for_the_base_year(result_2035):
+    """The province's plan sets its 2025 targets from 2020: a run already at one in 2020 gets the same note, with
+    the observed 2020 value (the plan's base) where the data have one, in the terminal and summary.txt."""
+    over = hand_frame({0: {"province:hte_per_10k_enterprises": {2020: 18.08}, "province:hte_count": {2020: 270.0}}})
+    count, density = report.base_year_notes(over, "en")  # targets.toml order
+    assert density.startswith("Qinghai Province, High-tech enterprises per 10,000 enterprise legal persons: this "
+                              "run has 18.08 in 2020, already at the 2025 target of 17.55")
+    assert "upper estimate" in density and "no observed or plan base value for 2020" in density  # the plan has none
+    label = observed_source("hte_count").label("en")
+    assert count.startswith("Qinghai Province, High-tech enterprises: this run has 270 in 2020")
+    assert count.endswith(f"Observed 2020: 218 ({label}).")  # the plan's table's 2020 value
+    zh = report.base_year_notes(over, "zh")
+    assert zh[1].startswith("青海省每万家企业法人中高新技术企业数：本次运行2020年已为18.08，达到2025年目标17.55")
+    assert zh[0].endswith(f"2020年观测值为218（{observed_source('hte_count').label('zh')}）。")
+    # the terminal summary (summary.txt is the same text without a width) carries the note
+    frame = result_2035.indicators.copy()
+    at = (frame["region"] == "province") & (frame["year"] == 2020)
+    frame.loc[at, "hte_per_10k_enterprises"] = 18.08
+    for width in (100, None):
+        text = " ".join(summary_report(frame, lang="en", wide=False, width=width).split())
+        assert "Qinghai Province, High-tech enterprises per 10,000 enterprise legal persons: this run has 18.08" in text
+    frame.loc[at, "hte_per_10k_enterprises"] = 17.0
+    assert "this run has 17.00" not in summary_report(frame, lang="en", wide=False, width=100)
 
 
 # --- summary table -------------------------------------------------------------------------------------
@@ -286,6 +316,28 @@ def test_wrap_cuts_a_long_key_after_an_underscore_not_a_sliver():
     assert report.wrap("研发1.16%强度", 6) == ["研发", "1.16%", "强度"]
     assert report.wrap("研发。强度", 4) == ["研", "发。", "强度"]
     assert report.wrap("研12345678", 6) == ["研1234", "5678"]  # no place in the second half of the line: the width
+    # before a bracket or after punctuation where the rest then fits (a header, a label); prose fills its lines
+    assert report.wrap("目标（年份）", 10) == ["目标", "（年份）"]
+    assert report.wrap("研发人员流出（离开青海）", 20) == ["研发人员流出", "（离开青海）"]
+    assert report.wrap("研发，投入强度很高", 8) == ["研发，投", "入强度很", "高"]
+
+
+def test_units_are_in_the_language_of_the_label(result_2035):
+    """``--lang zh`` writes every unit in Chinese (人, 家, 件, 个 ...), ``--lang en`` in English and both languages
+    as the English name they follow: one mapping, ``qhsim.output.numbers.unit_of``."""
+    specs = data.load("indicators")
+    for key, spec in specs.items():
+        assert not re.search(r"[A-Za-z]", unit_of(key, "zh")), (key, spec["unit"])  # a new unit needs UNIT_ZH
+        assert unit_of(key, "en") == unit_of(key, "both") == spec["unit"]
+    assert indicator_label("talent_inflow", lang="zh") == f"{specs['talent_inflow']['zh']} (人)"
+    assert indicator_label("hte_count", lang="en") == f"{specs['hte_count']['en']} (firms)"
+    assert indicator_label("hte_count") == f"{specs['hte_count']['zh']} {specs['hte_count']['en']} (firms)"
+    english_units = {f"({spec['unit']})" for spec in specs.values() if re.search(r"[A-Za-z]", spec["unit"])}
+    chinese = summary_report(result_2035.indicators, lang="zh", wide=False, width=100)
+    assert "(人)" in chinese and "(家)" in chinese and "(件)" in chinese and "(个)" in chinese
+    assert not [u for u in english_units if u in chinese]
+    english = summary_report(result_2035.indicators, lang="en", wide=False, width=200)
+    assert "(persons)" in english and "(firms)" in english and not re.search(r"\((人|家|件|个)\)", english)
 
 
 def test_target_values_print_as_the_summary_table_prints_them():
@@ -500,6 +552,41 @@ def test_terminal_tables_mark_restated_observed_values_and_explain_them_within_1
     assert re.search(r"科技创新平台数 +12\*", haidong) and "Haidong's plan prints 10" in " ".join(haidong.split())
     english = summary_report(result_2035.indicators, lang="en", wide=False, width=100)
     assert "规划" not in english.split("\n\n")[0] and "the plan prints 3.04" in " ".join(english.split())
+
+
+def _ensemble(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Three runs from one: the run and two scaled copies (bands of several widths, P(met) between 0 and 1)."""
+    keys = [c for c in indicators.columns if c not in ("year", "region")]
+    return pd.concat([indicators.assign(**{k: indicators[k] * f for k in keys}, draw=d)
+                      for d, f in enumerate((1.0, 1.1, 0.93))], ignore_index=True)
+
+
+@pytest.mark.parametrize("lang", ["both", "zh", "en"])
+def test_terminal_tables_keep_names_whole_within_100_columns(result_2035, lang):
+    """At 100 columns, a single run's and an ensemble's tables keep every line within 100 display columns and every
+    indicator name whole: a Chinese name (no spaces) on one line, in both languages above the English name, which
+    breaks only between words; the ensemble keeps its 2035 column for it."""
+    specs = data.load("indicators")
+    for frame in (result_2035.indicators, _ensemble(result_2035.indicators)):
+        text = summary_report(frame, lang=lang, wide=False, width=100)
+        assert max(map(display_width, text.splitlines())) <= 100
+        province, references, haidong, haixi = text.split("\n\n")[:4]
+        assert ("2035模拟" if lang == "zh" else "sim 2035") in province
+        shown = [(province, summary_table(frame, lang=lang)),  # every indicator; the others: those with a target
+                 *((section, table[table["target"].notna()]) for section, table in (
+                     (references, summary_table(frame, targets=reference_paths_2035(), lang=lang)),
+                     (haidong, summary_table(frame, "haidong", lang=lang)),
+                     (haixi, summary_table(frame, "haixi", lang=lang))))]
+        for section, table in shown:
+            keys = [k for k in table["indicator"] if not k.startswith(report.FISCAL_PREFIXES)]
+            assert keys
+            lines = section.splitlines()
+            labels = " ".join(re.split(r"\s{2,}", line)[0] for line in lines)  # the first column's lines, joined
+            for key in keys:
+                if lang != "en":  # the Chinese name whole on one line, then the English name or unit
+                    assert any(re.match(rf"{re.escape(specs[key]['zh'])}(\s|$)", line) for line in lines), key
+                if lang != "zh":
+                    assert specs[key]["en"] in labels, key
 
 
 def test_one_language_keeps_whole_labels(result_2035):

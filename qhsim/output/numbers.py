@@ -2,7 +2,8 @@
 
 The kind follows the indicator's unit in ``qhsim/data/indicators.toml``: counts (firms, persons, platforms,
 contracts, items) as whole numbers, shares in % and ratios per 10,000 with two decimals, money in 亿元 with
-two decimals and in 万元 as whole numbers. Zero never shows a sign ("-0.00" is "0.00").
+two decimals and in 万元 as whole numbers. Zero never shows a sign ("-0.00" is "0.00"). Units are written in the
+language of the text (``unit_of``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from qhsim import data
 
 MISSING = "—"
 COUNT_UNITS = ("firms", "count", "persons", "contracts", "items", "platforms")
+# the units of indicators.toml in Chinese (the file's own are English, or Chinese already: %, 亿元, 万元)
+UNIT_ZH = {"contracts": "项", "count": "个", "firms": "家", "items": "件", "persons": "人", "platforms": "个",
+           "person-years": "人年", "yuan per yuan of R&D": "元/元研发经费"}
 # kind -> (decimals, Excel number format)
 KINDS = {
     "count": (0, "#,##0"),
@@ -40,6 +44,13 @@ def number_kind(key: str) -> str:
     if unit == "万元":
         return "money_wan"
     return "count" if unit in COUNT_UNITS else "number"
+
+
+def unit_of(key: str, lang: str = "both") -> str:
+    """Indicator ``key``'s unit in the language of the text around it (``lang``: zh, en or both): Chinese
+    (``UNIT_ZH``) for zh, else the English of indicators.toml (a bilingual label ends in its English name)."""
+    unit = data.load("indicators")[key]["unit"]
+    return UNIT_ZH.get(unit, unit) if lang == "zh" else unit
 
 
 def decimals(key: str) -> int:

@@ -22,7 +22,8 @@ from qhsim import data, stats
 from qhsim.config.schema import DEFAULT_POPULATION_SEED
 from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
-from qhsim.output.numbers import MISSING, decimals, format_fixed, format_nonzero, format_number, format_value
+from qhsim.output.numbers import (MISSING, decimals, format_fixed, format_nonzero, format_number, format_value,
+                                  unit_of)
 from qhsim.output.observed import (ObservedSource, calibration_targets, observed_points, observed_source,
                                   out_of_sample_skill, persistence_sensitivity)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
@@ -73,10 +74,11 @@ def sim_columns(table: pd.DataFrame) -> list[str]:
 
 
 def indicator_label(key: str, sep: str = " ", lang: str = "both") -> str:
-    """Label with unit, e.g. ``研发投入强度 R&D expenditure / GDP (%)`` (``lang``: both, zh or en)."""
+    """Label with unit, e.g. ``研发投入强度 R&D expenditure / GDP (%)`` (``lang``: both, zh or en; the unit in
+    Chinese for zh, ``unit_of``)."""
     spec = data.load("indicators")[key]
     names = in_language(spec["zh"], spec["en"], lang, sep)
-    return f"{names} ({spec['unit']})"
+    return f"{names} ({unit_of(key, lang)})"
 
 
 def region_label(region: str, lang: str = "both") -> str:
@@ -104,9 +106,11 @@ def prefecture_anchor_note(lang: str = "both") -> str:
 
 
 def base_year_notes(indicators: pd.DataFrame, lang: str = "both") -> list[str]:
-    """One note per prefecture target that this run (an ensemble: the median over its runs) already meets in its
-    plan's base year (``qhsim.targets.base_year_check``): the plan sets it to be reached, so the run overstates that
-    indicator there; read its value as an upper estimate. Empty when there is none or the run ends before then."""
+    """One note per target of the province or a prefecture that this run (an ensemble: the median over its runs)
+    already meets in its plan's base year (``qhsim.targets.base_year_check``): the plan sets it to be reached, so the
+    run overstates that indicator there; read its value as an upper estimate. Each note gives the observed base-year
+    value and its source (for the province, the plan's own base), or says the data hold none. Empty when there is
+    none or the run ends before then."""
     weights, present = draw_weights(indicators), set(indicators["region"])
     years = set(indicators["year"])
     by_region: dict[str, pd.DataFrame] = {}  # region_paths pivots the whole region: once per region
@@ -127,11 +131,20 @@ def base_year_notes(indicators: pd.DataFrame, lang: str = "both") -> list[str]:
         spec = data.load("indicators")[t.indicator]
         pct = "%" if spec["unit"] == "%" else ""
         value, target = (format_value(v, t.indicator) + pct for v in (t.base_year_value, t.value))
+        observed = observed_points(t.indicator, t.region).get(t.base_year)
+        if observed is None:
+            base = (f"数据中无该指标{t.base_year}年的观测值或规划基数。",
+                    f"The data hold no observed or plan base value for {t.base_year}.")
+        else:
+            source = observed_source(t.indicator, t.region)
+            shown = format_value(observed, t.indicator) + pct + source.mark
+            base = (f"{t.base_year}年观测值为{shown}（{source.label('zh')}）。",
+                    f"Observed {t.base_year}: {shown} ({source.label('en')}).")
         zh = (f"{region_label(t.region, 'zh')}{spec['zh']}：{who[0]}{t.base_year}年已为{value}，达到{t.year}年目标"
-              f"{target}；规划设此目标意味着当时尚未达到，此处高估，请视为上限估计。")
+              f"{target}；规划设此目标意味着当时尚未达到，此处高估，请视为上限估计。{base[0]}")
         en = (f"{region_label(t.region, 'en')}, {spec['en']}: {who[1]} {value} in {t.base_year}, already at the "
               f"{t.year} target of {target}; the plan sets that target to be reached, so this overstates it: read it "
-              "as an upper estimate.")
+              f"as an upper estimate. {base[1]}")
         notes.append(in_language(zh, en, lang))
     return notes
 
@@ -360,13 +373,16 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 
 ASCII_TOKEN = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,%_/")  # a number or word
 NO_LINE_START = frozenset("。，、；：）》」！？%")  # Chinese closing punctuation does not begin a line
+OPENING = frozenset("（(《「“")  # a word without spaces that fits in two lines breaks best before these ...
+CLOSING = frozenset("）)》」”，、；：")  # ... or after these
 
 
 def wrap(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` display columns, broken at spaces; a word wider than that (a key, or
     Chinese, which has no spaces) is cut after its last "_" or "-" that fits, unless that leaves a sliver (a design
-    or indicator key: ``talent_grants_`` / ``doubled``, ``rd_`` / ``intensity``); else at the width, moved back
-    (by less than half the line) so as not to split a number or Latin word (``1.1`` / ``6%``) nor begin the next line
+    or indicator key: ``talent_grants_`` / ``doubled``, ``rd_`` / ``intensity``), or before an opening bracket or
+    after closing punctuation where the rest then fits (``目标`` / ``（年份）``); else at the width, moved back (by
+    less than half the line) so as not to split a number or Latin word (``1.1`` / ``6%``) nor begin the next line
     with closing punctuation."""
     lines: list[str] = []
     for para in text.split("\n"):
@@ -381,9 +397,12 @@ def wrap(text: str, width: int) -> list[str]:
             while display_width(word) > width:  # a word wider than the column: cut it
                 fits = next(i for i in range(len(word), 0, -1) if display_width(word[:i]) <= width)
                 # after an underscore or hyphen if that leaves no sliver: the piece is over half the line, or the
-                # rest fits on the next one ("rd_" / "intensity", not "rd_intensit" / "y")
-                cut = next((i for i in range(fits, 1, -1) if word[i - 1] in "_-"
-                            and (i > fits // 2 or display_width(word[i:]) <= width)), None)
+                # rest fits on the next one ("rd_" / "intensity", not "rd_intensit" / "y"); at a bracket or after
+                # punctuation if the rest fits ("目标" / "（年份）"; prose fills its lines)
+                cut = next((i for i in range(fits, 1, -1)
+                            if word[i - 1] in "_-" and (i > fits // 2 or display_width(word[i:]) <= width)
+                            or (word[i - 1] in CLOSING or word[i] in OPENING) and word[i] not in NO_LINE_START
+                            and display_width(word[i:]) <= width), None)
                 if cut is None:  # the last place in the line's second half that splits no token, else the width
                     cut = next((i for i in range(fits, max(fits // 2, 1) - 1, -1)
                                 if not (word[i - 1] in ASCII_TOKEN and word[i] in ASCII_TOKEN)
@@ -456,7 +475,9 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
         if pd.isna(row["target"]):
             return MISSING
         text = target_value(row["target"], row["target_kind"], row.get("indicator"))
-        return f"{text} {row['base_year']}-{row['target_year']}" if growth else f"{text} ({row['target_year']})"
+        # in an ensemble's stacked rows the year goes on the second line, as the bands do: the column narrows
+        sep = "\n" if stacked and any(c.startswith("sim_") and c.endswith("_lo") for c in row.index) else " "
+        return f"{text}{sep}{row['base_year']}-{row['target_year']}" if growth else f"{text}{sep}({row['target_year']})"
     if column == "gap":
         # a gap that rounds to zero keeps the digits that show its sign (10.00 against 10.00 "not met" reads as a
         # contradiction; -0.002 does not)
@@ -482,23 +503,24 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
 
 
 def format_table(heads: list[list[str]], body: list[list[str]], left: list[bool], title: str | None = None,
-                 width: int | None = None) -> str:
+                 width: int | None = None, whole_words: bool = False) -> str:
     """A fixed-width text table (CJK-aware): header lines, a rule, body lines; every line equally wide.
 
     A cell may hold several lines ("\n"). With ``width``, the widest columns are wrapped in turn until the
     table fits in ``width`` display columns or no column can shrink further: the first column (labels) down
-    to ``MIN_LABEL_WIDTH``, the others down to their widest value (numbers are never cut) or header word
-    (at most ``MIN_HEADER_WORD``). The title is wrapped too.
+    to ``MIN_LABEL_WIDTH`` (``whole_words``: not below its widest word either, so that no word is cut, a Chinese
+    name above all, which has no spaces; the table may then stay wider than ``width``), the others down to their
+    widest value (numbers are never cut) or header word (at most ``MIN_HEADER_WORD``). The title is wrapped too.
     """
     rows = [[cell.split("\n") for cell in row] for row in heads + body]
     columns = range(len(left))
     widths = [max(display_width(line) for row in rows for line in row[j]) for j in columns]
     if width is not None:
         def floor(j: int) -> int:
-            if j == 0 and left[0]:
-                return MIN_LABEL_WIDTH
             cells = [line for row in rows[len(heads):] for line in row[j]]
             pieces = [w for line in cells for w in line.split(" ")] if left[j] else cells  # numbers stay whole
+            if j == 0 and left[0]:
+                return max([MIN_LABEL_WIDTH, *(map(display_width, pieces) if whole_words else [])])
             head_words = [w for row in rows[: len(heads)] for line in row[j] for w in line.split(" ")]
             return max([4, *map(display_width, pieces), min(MIN_HEADER_WORD, max(map(display_width, head_words)))])
 
@@ -553,11 +575,11 @@ def summary_columns(table: pd.DataFrame, wide: bool, sources: bool = False) -> l
 
 
 def _render(table: pd.DataFrame, columns: list[str], title: str | None, lang: str, stacked: bool,
-            width: int | None) -> str:
+            width: int | None, whole_words: bool = False) -> str:
     body = [[cell_text(row, c, lang, stacked) for c in columns] for _, row in table.iterrows()]
     languages = {"both": (0, 1), "zh": (0,), "en": (1,)}[lang]
     heads = [[column_header(c)[i] for c in columns] for i in languages]
-    return format_table(heads, body, [c in LEFT_ALIGNED for c in columns], title, width)
+    return format_table(heads, body, [c in LEFT_ALIGNED for c in columns], title, width, whole_words)
 
 
 def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "both", wide: bool = True,
@@ -566,25 +588,30 @@ def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "b
 
     ``lang``: headers and words in both languages, Chinese or English. ``wide``: every column, else the
     compact set (``summary_columns``) without the spending rows. ``width``: fit that many display columns
-    (labels wrap; in the compact set, observed 2020, then 2035, then the gap go if still too wide). NaN shows
-    as "—". Below the table, when it shows observed 2020 values: a note per restated value (marked "*",
-    ``source_notes``). Every line has the same display width.
+    (labels wrap at spaces, in both languages first between the Chinese and the English name; in the compact set,
+    observed 2020, then 2035, then the gap go if still too wide; a word, such as a Chinese name, is cut only where
+    whole words do not fit with the columns left). NaN shows as "—". Below the table, when it shows observed 2020
+    values: a note per restated value (marked "*", ``source_notes``). Every line has the same display width.
     """
     columns = summary_columns(table, wide)
-    if wide:
-        return _with_notes(_render(table, columns, title, lang, False, width), table, columns, lang)
-    table = table[~table["indicator"].str.startswith(FISCAL_PREFIXES)]
-    stacked = width is not None
+    stacked = width is not None and not wide
+    if not wide:
+        table = table[~table["indicator"].str.startswith(FISCAL_PREFIXES)]
     if stacked and lang == "both":  # Chinese label on the first line, English below
         table = table.assign(label=[re.sub(r"(?<=[^\x00-\x7f]) (?=[A-Za-z0-9])", "\n", t, count=1) for t in table["label"]])
-    text = _render(table, columns, title, lang, stacked, width)
-    # compact tables lose these first when too wide: observed 2020, the last year's values, the gap
-    for column in ("observed_2020", *sim_columns(table)[-1:], "gap") if stacked else ():
-        if display_width(text.split("\n", 2)[1]) <= width:
+    # too wide: compact tables drop observed 2020, then the last year's values, then the gap; at each step words stay
+    # whole if they can, else are cut (with every column, only once observed 2020 has gone)
+    steps = [((), True), ((), False)]
+    if stacked:
+        last = sim_columns(table)[-1:]
+        drops = [("observed_2020",), ("observed_2020", *last), ("observed_2020", *last, "gap")]
+        steps = [((), True), *((drop, whole) for drop in drops for whole in (True, False))]
+    for drop, whole_words in steps:
+        shown = [c for c in columns if c not in drop]
+        text = _render(table, shown, title, lang, stacked, width, whole_words)
+        if width is None or display_width(text.split("\n", 1)[0]) <= width:
             break
-        columns = [c for c in columns if c != column]
-        text = _render(table, columns, title, lang, stacked, width)
-    return _with_notes(text, table, columns, lang)
+    return _with_notes(text, table, shown, lang)
 
 
 def _with_notes(text: str, table: pd.DataFrame, columns: list[str], lang: str) -> str:
