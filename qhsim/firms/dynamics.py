@@ -104,7 +104,8 @@ def _employees(revenue, revenue_per_employee, sector, out):
 
 
 def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace) -> np.ndarray:
-    """Firms that leave this year: hazard exit_rate x (young factor) x (factor for above-scale revenue)."""
+    """Firms that leave this year: hazard exit_rate x (young factor) x (factor for above-scale revenue) x
+    (revenue / above-scale threshold)^-exit_size_elasticity for the above-scale firms."""
 
     def hazard(young: np.ndarray, large: np.ndarray) -> tuple[np.ndarray]:
         return (b.exit_rate * np.where(young, b.young_exit_factor, 1.0) * np.where(large, b.large_exit_factor, 1.0),)
@@ -115,7 +116,11 @@ def exit_mask(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespac
     (highest,) = hazard(np.array([False, True, False, True]), np.array([False, False, True, True]))
     out = np.zeros(len(f), dtype=bool)
     may = positions(u < highest.max())
-    (h,) = by_flags(hazard, year - f.birth[may] < b.young_firm_years, f.revenue[may] >= ABOVE_SCALE_REVENUE)
+    revenue = f.revenue[may]
+    large = revenue >= ABOVE_SCALE_REVENUE
+    (h,) = by_flags(hazard, year - f.birth[may] < b.young_firm_years, large)
+    # above the threshold the hazard falls further with size: x (revenue / threshold)^-e (1 at the threshold)
+    h[large] *= (revenue[large] / ABOVE_SCALE_REVENUE) ** (-b.exit_size_elasticity)
     out[may] = u[may] < h
     return out
 
