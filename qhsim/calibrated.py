@@ -124,6 +124,9 @@ def calibration_file() -> Path | None:
     env = os.environ.get(CALIBRATED_ENV, "").strip()
     if env.lower() in OFF:
         return None
+    if env and not Path(env).is_file():  # a typo must not quietly run the model uncalibrated
+        raise InputError(f"{CALIBRATED_ENV}={env}: no such calibration file; give the path of a calibrated.toml, "
+                         f"or {CALIBRATED_ENV}=off for the model's defaults")
     return Path(env) if env else DEFAULT_FILE
 
 

@@ -111,3 +111,17 @@ def test_a_run_from_another_population_says_its_levels_are_not_calibrated(tmp_pa
     assert main([*args, "--population-seed", "7", "--out", str(tmp_path / "c")]) == 0
     out, err = capsys.readouterr()
     assert "population seed 7" in out and "warning" not in err
+
+
+def test_a_calibration_path_that_does_not_exist_is_an_error_not_an_uncalibrated_run(tmp_path, capsys, monkeypatch):
+    """QHSIM_CALIBRATED naming no file (a typo, or "on") stops with one line and exit 2, and writes nothing: it used to
+    run the model uncalibrated without a word."""
+    from qhsim.cli import main
+
+    monkeypatch.setenv("QHSIM_CALIBRATED", str(tmp_path / "calibrated.tmol"))
+    out = tmp_path / "run"
+    args = ["run", str(SCENARIOS / "baseline.toml"), "--scale", "0.02", "--end-year", "2016", "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "calibrated.tmol: no such calibration file" in err and "=off" in err
+    assert not out.exists()
