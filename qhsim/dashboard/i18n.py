@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from qhsim import data
 from qhsim.errors import InputError
+from qhsim.output.numbers import unit_of  # one table of Chinese units (also i18n.unit_of for the pages)
 from qhsim.results import PROVINCE
 
 LANGS = ("zh", "en")
@@ -159,9 +160,6 @@ LADDER_LABELS = {
 
 
 # indicators.toml units in Chinese (the English ones are the file's own)
-UNIT_ZH = {"contracts": "项", "count": "个", "firms": "家", "items": "件", "persons": "人"}
-
-
 class Bilingual(InputError):
     """An input error with its message in both languages (``message`` shows the one of the page)."""
 
@@ -192,11 +190,6 @@ def text(key: str, lang: str) -> str:
 def pick(pair: tuple[str, str], lang: str) -> str:
     return pair[0] if lang == "zh" else pair[1]
 
-
-def unit_of(key: str, lang: str) -> str:
-    """An indicator's unit in one language (indicators.toml; Chinese from ``UNIT_ZH``)."""
-    u = data.load("indicators")[key]["unit"]
-    return UNIT_ZH.get(u, u) if lang == "zh" else u
 
 
 def indicator(key: str, lang: str, unit: bool = True) -> str:
