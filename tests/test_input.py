@@ -262,3 +262,12 @@ def test_ctrl_c_says_what_is_kept(monkeypatch, capsys, command, kept):
     assert cli.main(argv) == 130
     err = capsys.readouterr().err
     assert kept in err and "Traceback" not in err
+
+
+def test_python_dash_m_qhsim_is_the_qhsim_command(tmp_path):
+    """``python -m qhsim`` takes the same command line, errors and exit codes as the ``qhsim`` script."""
+    ok = subprocess.run([sys.executable, "-m", "qhsim", "--version"], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.startswith("qhsim")
+    bad = subprocess.run([sys.executable, "-m", "qhsim", "run", str(tmp_path / "missing.toml")], capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "missing.toml" in bad.stderr
