@@ -150,7 +150,10 @@ def _choice(path: Path, s: dict[str, Any], key: str, allowed: tuple[str, ...]) -
 
 def _calibration_in_force(path: Path, why: str) -> Calibration:
     """The calibration that ``why`` (e.g. 'base = "calibrated"') needs: ``$QHSIM_CALIBRATED`` or calibration/calibrated.toml."""
-    file = calibration_file()
+    try:
+        file = calibration_file()
+    except InputError as exc:  # $QHSIM_CALIBRATED names no file
+        raise InputError(f"{path}: {why} needs a calibration, but {exc}") from None
     if file is None:
         raise InputError(f"{path}: {why} needs a calibration, but {CALIBRATED_ENV}=off "
                          "(allowed without one: base = \"data\", morris_ranges/sobol_ranges = \"prior\")")
