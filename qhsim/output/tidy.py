@@ -234,10 +234,16 @@ def runs_text(runs: int, seeds: int) -> str:
 
 def versions_text(versions: Mapping[str, Any] | None) -> str:
     """The software versions that wrote the results, ``qhsim 0.1.0, mesa 3.5.1, python 3.12.3, numpy 2.2.1, pandas
-    2.2.3`` (qhsim first, a version not recorded as such)."""
+    2.2.3`` (qhsim first, a version not recorded as such). Where the results record only some of ``VERSION_ORDER`` (a
+    compare or sweep store's manifest records the qhsim version alone) it says which were not recorded, so a short
+    list does not read as complete: ``qhsim 0.1.0（未记录 not recorded: mesa, python, numpy, pandas）``."""
     versions = dict(versions or {})
     order = [k for k in VERSION_ORDER if k in versions] + sorted(k for k in versions if k not in VERSION_ORDER)
-    return ", ".join(f"{k} {versions[k] or NOT_RECORDED}" for k in order) or NOT_RECORDED
+    text = ", ".join(f"{k} {versions[k] or NOT_RECORDED}" for k in order)
+    missing = [k for k in VERSION_ORDER if k not in versions]
+    if text and missing:
+        text += f"（{NOT_RECORDED}: {', '.join(missing)}）"
+    return text or NOT_RECORDED
 
 
 def environment_versions() -> dict[str, str]:
@@ -367,7 +373,8 @@ def from_comparison(result: Any) -> Results:
         "end_year": result.meta.get("end_year"),
         "window": list(result.window),
         "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
-        # a comparison just run is this environment's; a store read back says which qhsim version wrote it
+        # a comparison just run is this environment's; a store read back says which qhsim version wrote it, the one
+        # version its manifest records (``Store.manifest``): ``versions_text`` names the others as not recorded
         "versions": ({"qhsim": result.meta["qhsim_version"]} if "qhsim_version" in result.meta
                      else environment_versions()),
         # the code, data and calibrated parameters the runs ran on (``qhsim.experiments.engine.fingerprint``)
