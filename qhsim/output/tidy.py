@@ -358,14 +358,18 @@ def from_comparison(result: Any) -> Results:
 
     ``tables`` hold the comparison's tidy tables (changes, costs, leverage, targets, ranking, pairwise, budget);
     ``qhsim.output.tables.cost_effectiveness`` reads each design's answer from them."""
+    from qhsim.experiments.comparison import design_description
+
     names = [result.base, *result.designs]
     long = store_long(result.runs, dict(enumerate(names)), len(result.meta.get("seeds", [])))
-    scenarios = result.meta.get("scenarios", {})
+    scenarios = result.meta.get("scenarios", {})  # a store read back: its manifest's, as the comparison resolved them
     base_sc = scenarios.get(result.base)
     meta = {
         "kind": "compare",
         "title": f"{', '.join(result.designs)} vs {result.base}",
         "description": "",
+        # what each design is (its scenario's [run] description; comparison.txt's legend and ranking.csv say the same)
+        "descriptions": {n: design_description(scenarios, n, result.base) for n in names} if scenarios else {},
         "seeds": list(result.meta.get("seeds", [])),
         # the draws and the posterior weight they hold (qhsim.experiments.designs.draws_source), or None
         "parameter_draws": result.meta.get("parameters") if result.meta.get("draws") else None,
@@ -440,6 +444,8 @@ def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[st
         "scale": experiment.get("scale"),
         "end_year": experiment.get("end_year"),
         "from_year": experiment.get("from_year"),
+        # the scenario file point 0 ("base") runs, as the experiment file names it
+        "base_scenario": experiment.get("scenario"),
         "versions": {"qhsim": manifest.get("qhsim_version")},
         "model_fingerprint": manifest.get("model_fingerprint"),
         "run_seconds": manifest.get("seconds"),
