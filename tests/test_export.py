@@ -250,8 +250,7 @@ def test_compare_workbook_has_the_ranking(compare_folder):
     meta = list(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
     facts = dict(meta)
     assert facts["版本 versions"].startswith(f"qhsim {__version__}, mesa ")  # written by the comparison just run
-    # read back, the store's version (all a compare store records)
-    assert tidy.versions_text(tidy.load_results(compare_folder).meta["versions"]) == f"qhsim {__version__}"
+    assert "not recorded" not in facts["版本 versions"]
     assert facts["随机种子 seeds"] == "1, 2（2个种子 2 seeds）"
     assert facts["每方案运行次数 runs per design"] == "2 = 1组参数 × 2个种子 1 parameter set × 2 seeds"
     store = json.loads((compare_folder / "manifest.json").read_text(encoding="utf-8"))
@@ -261,6 +260,40 @@ def test_compare_workbook_has_the_ranking(compare_folder):
     levers = [v for k, v in meta if k.startswith("政策杠杆")]
     assert levers and all(v.startswith("super_deduction_120 · ") and "；本方案 this design " in v for v in levers)
     assert any("R&D super-deduction" in v for v in levers) and not any("2000" in v for v in levers)
+
+
+def test_compare_ranking_sheet_and_html_say_how_to_read_them(compare_folder):
+    """Below the workbook's 对比排名 Ranking table (and above the HTML report's rankings) one note: what is ranked, the
+    paired difference, the years left out (those before the common window, where every design equals the base), and
+    where the comparison's own ranking on its metric and P(first) are."""
+    from qhsim.output.tables import metric_words
+
+    store = json.loads((compare_folder / "manifest.json").read_text(encoding="utf-8"))
+    metric = pd.read_csv(compare_folder / "ranking.csv", encoding="utf-8-sig")["metric"].iloc[0]
+    ws = load_workbook(compare_folder / "report.xlsx")["对比排名 Ranking"]
+    heads, rows = _sheet_rows(ws)
+    note = ws.cell(row=len(rows) + 3, column=1).value
+    assert note and ws.cell(row=len(rows) + 2, column=1).value is None
+    left_out = [y for y in (2025,) if y < store["window"][0]]  # the ranked years before the window
+    assert left_out and f"Years in which every design equals the base baseline ({left_out[0]}) are not shown" in note
+    assert f"the ranking on {metric_words(metric)[1]} and P(first)" in note and "排名1 = 中位数最高" in note
+    assert "ratio of the means" in note  # a ranking by R&D per yuan: its median against the table's ratio of means
+    page = html.unescape((compare_folder / "report.html").read_text(encoding="utf-8"))
+    assert note in page.split("方案对比与排名 Comparison and ranking", 1)[1]
+    assert "<th>与基准 baseline 之差 difference from the base baseline</th>" in page
+
+
+def test_compare_versions_read_back_say_which_were_not_recorded(compare_folder, tmp_path):
+    """A compare store's manifest records the qhsim version alone: re-exported, the metadata says the others were not
+    recorded instead of showing a short list as if complete."""
+    store = json.loads((compare_folder / "manifest.json").read_text(encoding="utf-8"))
+    assert "versions" not in store  # if the store records them one day, this test should read them
+    wb = load_workbook(export.export(compare_folder, "xlsx", tmp_path / "again.xlsx"))
+    facts = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
+    assert facts["版本 versions"] == (f"qhsim {store['qhsim_version']}（未记录 not recorded: "
+                                      f"{', '.join(tidy.VERSION_ORDER[1:])}）")
+    assert tidy.versions_text(tidy.environment_versions()).count("not recorded") == 0
+    assert tidy.versions_text({"qhsim": "9", "mesa": "3"}) == "qhsim 9, mesa 3（未记录 not recorded: python, numpy, pandas）"
 
 
 def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, tmp_path):
@@ -688,6 +721,73 @@ def test_pairwise_sheet_and_html_table_follow_pairwise_csv(compare3_folder):
     for cells in table[1:]:
         a = cells[0].split(" ")[1]
         assert cells[1:] == ["—" if a == b else f"{100 * pw.at[a, b]:.0f}%" for b in number]
+
+
+def _html_designs(page: str) -> list[list[str]]:
+    """The cells of the HTML report's 方案 Designs table, row by row (header first)."""
+    block = page.split('<h2 id="designs">方案 Designs</h2>', 1)[1].split("</table>", 1)[0]
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr)]
+            for tr in block.split("<tr>")[1:]]
+
+
+def test_compare_outputs_say_what_each_design_is_just_run_and_re_exported(compare3_folder, tmp_path):
+    """The workbook's 方案 Designs sheet, its metadata row and the HTML report's Designs table number the designs as
+    comparison.txt does and give each one's description (ranking.csv's; the base's from the manifest's scenarios), the
+    same when the folder is re-exported with qhsim export."""
+    store = json.loads((compare3_folder / "manifest.json").read_text(encoding="utf-8"))
+    base, names = store["experiment"]["base"], [store["experiment"]["base"], *store["experiment"]["designs"]]
+    described = pd.read_csv(compare3_folder / "ranking.csv", encoding="utf-8-sig").set_index("design")["description"]
+    expected = {base: store["experiment"]["scenarios"][base]["run"]["description"], **described.to_dict()}
+    assert all(expected.values()) and len(set(expected.values())) == len(names)
+    text = (compare3_folder / "comparison.txt").read_text(encoding="utf-8")
+    assert all(f"{i} = {d}: " in text for i, d in enumerate(names))  # comparison.txt's numbers
+    rows = [(i, d, "基准 base" if i == 0 else "方案 design", expected[d]) for i, d in enumerate(names)]
+    again = tmp_path / "again"
+    export.export(compare3_folder, "xlsx", again.with_suffix(".xlsx"))
+    export.export(compare3_folder, "html", again.with_suffix(".html"))
+    for xlsx, page in ((compare3_folder / "report.xlsx", compare3_folder / "report.html"),
+                       (again.with_suffix(".xlsx"), again.with_suffix(".html"))):
+        wb = load_workbook(xlsx)
+        assert wb.sheetnames.index("方案 Designs") + 1 == wb.sheetnames.index("成本效益 Cost-effectiveness")
+        heads, got = _sheet_rows(wb["方案 Designs"])
+        assert heads == ["编号 number", "方案 design", "角色 role", "说明 description (中文 / English)"]
+        assert got == rows
+        facts = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
+        assert facts["设计 designs"].splitlines() == [f"{i} = {d}{'（基准 base）' if i == 0 else ''}: {expected[d]}"
+                                                    for i, d in enumerate(names)]
+        table = _html_designs(page.read_text(encoding="utf-8"))
+        assert table[0] == heads and table[1:] == [[str(x) for x in r] for r in rows]
+
+
+def test_sweep_export_names_its_base_in_the_ranking(tmp_path):
+    """A sweep folder's workbook and HTML report head the ranking's difference with its base, point 0, and the base
+    scenario file the experiment names (not an empty "与基准 之差"), and say how to read the ranking."""
+    from qhsim.experiments.sweep import write_sweep
+
+    for f in SCENARIOS.glob("*.toml"):
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "exp.toml").write_text(
+        'description = "tiny"\nscenario = "baseline.toml"\nfrom_year = 2018\nseeds = [1]\nscale = 0.02\n'
+        'end_year = 2019\nreport_years = [2019]\n[lever.sd]\n'
+        'paths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]\nvalues = [1.5]\n',
+        encoding="utf-8")
+    write_sweep(tmp_path / "exp.toml", tmp_path / "sw")
+    store = json.loads((tmp_path / "sw" / "manifest.json").read_text(encoding="utf-8"))
+    file = Path(store["experiment"]["scenario"]).name
+    header = f"与基准点0 base（{file}）之差 difference from the base, point 0 ({file})"
+    wb = load_workbook(export.export(tmp_path / "sw", "xlsx", tmp_path / "sw.xlsx"))
+    ws = wb["对比排名 Ranking"]
+    heads, rows = _sheet_rows(ws)
+    assert header in heads and not any("与基准 之差" in str(h) for h in heads)
+    assert {r[3] for r in rows} == {"base", "p1: sd=1.5"}
+    note = ws.cell(row=len(rows) + 3, column=1).value
+    assert f"The difference from the base, point 0 ({file}): paired run by run" in note
+    assert "Cost-effectiveness" not in note  # a sweep has no comparison ranking to point to
+    facts = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
+    assert facts["基准情景 base scenario (point 0)"] == store["experiment"]["scenario"]
+    assert "未记录 not recorded: mesa" in facts["版本 versions"]
+    page = html.unescape(export.export(tmp_path / "sw", "html", tmp_path / "sw.html").read_text(encoding="utf-8"))
+    assert f"<th>{header}</th>" in page and note in page
 
 
 def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_read(compare3_folder, tmp_path):

@@ -1,11 +1,11 @@
 """HTML report HTML报告 (jinja2): ``render_html(results) -> str``, one self-contained bilingual page.
 
 It opens offline: the charts are embedded as base64 PNG, the style is inline, nothing is fetched. It holds
-the scenario's description and levers, the headline table against targets, reported vs real R&D in the
-milestone years, the overview chart and one chart per plan indicator, the prefectures with their own
-targets, for several designs the ranking with 90% intervals (for a comparison first each design's
-cost-effectiveness and the comparison's ``cost_effectiveness.png``, its extra cost and R&D per yuan by instrument and
-its pairwise P(row beats column)), and the assumptions and calibration status.
+the scenario's description (for a comparison each design's, numbered) and levers, the headline table against
+targets, reported vs real R&D in the milestone years, the overview chart and one chart per plan indicator, the
+prefectures with their own targets, for several designs the ranking with 90% intervals and how to read it (for a
+comparison first each design's cost-effectiveness and the comparison's ``cost_effectiveness.png``, its extra cost
+and R&D per yuan by instrument and its pairwise P(row beats column)), and the assumptions and calibration status.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from qhsim.output.numbers import MISSING, format_fixed, format_interval, format_
 from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, column_header, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
                                  reduced_scale_note, region_label, region_paths, report_years, source_notes, summary_columns)
-from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, INSTRUMENT_BANDED, SECTIONS, by_instrument,
-                                 by_instrument_note, cost_effectiveness, cost_effectiveness_note, headline, pairwise,
-                                 pairwise_note, ranking, target_regions)
+from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
+                                 SECTIONS, by_instrument, by_instrument_note, cost_effectiveness,
+                                 cost_effectiveness_note, designs, difference_header, headline, pairwise, pairwise_note,
+                                 ranking, ranking_note, target_regions)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (KIND_LABELS, Results, calibration_distance, lever_name, lever_text, meta_text,
                                runs_text, seeds_text, versions_text)
@@ -184,12 +185,23 @@ def format_share(p: Any) -> str:
     return MISSING if p is None or pd.isna(p) else f"{100 * float(p):.0f}%"
 
 
-def _ranking_blocks(results: Results) -> tuple[list[dict[str, Any]], list[int]]:
-    """Each indicator's ranking in each year as a table (``qhsim.output.tables.ranking``), and the years left out
-    because every design equals the first there."""
+def _designs_block(results: Results) -> dict[str, Any] | None:
+    """A comparison's designs (``qhsim.output.tables.designs``), numbered, each with what it is; None otherwise."""
+    table = designs(results)
+    if table.empty:
+        return None
+    rows = [[{"text": r["number"], "cls": "num"}, {"text": r["design"], "cls": "total" if r["number"] == 0 else ""},
+             {"text": r["role"], "cls": ""}, {"text": r["description"], "cls": ""}] for r in table.to_dict("records")]
+    return {"heads": list(DESIGNS.values()), "rows": rows, "note": DESIGNS_NOTE}
+
+
+def _ranking_blocks(results: Results) -> tuple[list[dict[str, Any]], str]:
+    """Each indicator's ranking in each year as a table (``qhsim.output.tables.ranking``), and how to read them
+    (``ranking_note``)."""
     table = ranking(results)
     if table.empty or len(results.designs) < 2:
-        return [], []
+        return [], ""
+    difference = difference_header(results)
     blocks = []
     for (year, key), part in table.groupby(["year", "indicator"], sort=False):
         rows = []
@@ -202,15 +214,15 @@ def _ranking_blocks(results: Results) -> tuple[list[dict[str, Any]], list[int]]:
                          {"text": format_value(r.median, key), "cls": "num"}, {"text": interval, "cls": "num"},
                          {"text": diff, "cls": "num"}])
         blocks.append({"title": f"{year} · {indicator_label(key)}",
-                       "heads": ["排名 rank", "方案 design", "中位数 median", "90%区间 90% interval",
-                                 f"与 {results.designs[0]} 之差 difference"], "rows": rows})
-    return blocks, table.attrs.get("identical_years", [])
+                       "heads": ["排名 rank", "方案 design", "中位数 median", "90%区间 90% interval", difference],
+                       "rows": rows})
+    return blocks, ranking_note(results, table)
 
 
 def _facts(results: Results) -> list[tuple[str, str]]:
     meta = results.meta
     facts = [("类型 Kind", KIND_LABELS.get(results.kind, results.kind))]
-    if len(results.designs) > 1:
+    if len(results.designs) > 1 and designs(results).empty:  # a comparison's have a table of their own
         facts.append(("方案 Designs", "; ".join(results.designs)))
     seeds = meta.get("seeds") or []
     facts.append(("随机种子 Seeds", seeds_text(seeds)))
@@ -320,8 +332,7 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
             block["chart"] = pref_pngs.get(region) if design == results.designs[-1] else None
             prefectures.append(block)
     meta = results.meta
-    ranked, identical = _ranking_blocks(results)
-    left_out = ", ".join(map(str, identical))
+    ranked, ranked_note = _ranking_blocks(results)
     reference = "基准情景 baseline" if results.kind in ("run", "ensemble") else "基准方案 base"
     context = {
         "title": meta.get("title") or results.designs[0],
@@ -329,6 +340,7 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "version": (meta.get("versions") or {}).get("qhsim") or __version__,
         "description": meta.get("description", ""),
         "facts": _facts(results),
+        "designs": _designs_block(results),
         "levers": [{"design": lv.get("design", ""), "key": lever_name(lv["key"]), "base": lever_text(lv["base"]),
                     "value": lever_text(lv["value"])} for lv in meta.get("levers", [])],
         # a comparison's levers name their design (each design's instruments against the base)
@@ -359,10 +371,7 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         # a comparison's by-instrument and pairwise tables, as comparison.txt prints them
         "comparison_tables": [b for b in (_by_instrument_block(results), _pairwise_block(results)) if b is not None],
         "ranking": ranked,
-        "ranking_note": ("排名按中位数（数值越高越好）；差值按同一随机种子逐次配对 Ranked by median (higher is better); differences "
-                         f"are paired run by run (same seeds) against {results.designs[0]}."
-                         + (f" 各方案与{results.designs[0]}相同的年份（{left_out}）不列出 Years in which every design "
-                            f"equals {results.designs[0]} ({left_out}) are not shown." if left_out else "")),
+        "ranking_note": ranked_note,
         "assumptions": _assumptions(results),
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
     }

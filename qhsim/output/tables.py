@@ -1,12 +1,15 @@
 """Report tables 报告表格: what the workbook and the HTML report show, built from ``Results`` (``qhsim.output.tidy``).
 
+* ``designs``: a comparison's designs, numbered as comparison.txt numbers them (0 = the base), each with what it is
+  (its scenario's ``[run] description``);
 * ``headline``: every design's indicators against the plan targets, the 2035 reference paths and the
   prefectures' own targets (``summary_table`` rows with ``design``, ``region`` and ``section`` columns);
 * ``by_year``: one region's indicators by year (median over draws), one row per (design, year);
 * ``fiscal``: programme spending and tax expenditure by year, with their total;
 * ``ranking``: each design's median and 90% interval of the key indicators in a year, its difference
   from the first design (paired by draw: under common random numbers the difference is the policy's
-  effect) and its rank; years in which no design differs from the first are left out;
+  effect) and its rank; years in which no design differs from the first are left out; ``ranking_note`` says how to
+  read it, ``difference_header`` heads its difference column;
 * ``cost_effectiveness``: a comparison's answer per design — extra public cost, extra business R&D, business and
   total R&D per public yuan with their 90% intervals, rank and P(first) — as ``comparison.txt`` prints it;
 * ``by_instrument``: a comparison's extra cost and R&D per yuan by instrument (leverage.csv), a cost the design does
@@ -22,6 +25,7 @@ Medians, intervals and differences weigh each run by its ``weight`` (``qhsim.sta
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,6 +47,44 @@ SECTIONS = {"plan": "规划目标 plan targets", "other": "其他指标 other in
 def target_regions() -> list[str]:
     regions = set(load_targets()["region"])
     return [r for r in data.prefecture_ids() if r in regions]
+
+
+DESIGNS = {"number": "编号 number", "design": "方案 design", "role": "角色 role",
+           "description": "说明 description (中文 / English)"}  # the columns the workbook and HTML show
+BASE_ROLE, DESIGN_ROLE = "基准 base", "方案 design"
+NO_DESCRIPTION = "未写明（情景文件无自己的 [run] description） not given (its scenario file has no [run] description of its own)"
+
+
+def designs(results: Results) -> pd.DataFrame:
+    """A comparison's designs as they are introduced, one row each, the base first: ``number`` (0 = the base, then the
+    designs from 1, as comparison.txt, the pairwise table and the chart number them), ``design`` (the scenario's id),
+    ``role`` and ``description``: what the design is in Chinese and English, its scenario's ``[run] description`` as
+    ``qhsim.experiments.comparison.design_description`` reads it from the comparison's resolved scenarios (tidy's
+    ``meta["descriptions"]``, the same whether the comparison was just run or read back from its folder; ranking.csv's
+    ``description`` column and comparison.txt's legend say the same), ``NO_DESCRIPTION`` where it has none of its own.
+    Empty for results that are not a comparison (no ``meta["descriptions"]``)."""
+    described = results.meta.get("descriptions") or {}
+    if not described:
+        return pd.DataFrame(columns=list(DESIGNS))
+    return pd.DataFrame([{"number": i, "design": d, "role": BASE_ROLE if i == 0 else DESIGN_ROLE,
+                          "description": described.get(d) or NO_DESCRIPTION} for i, d in enumerate(results.designs)],
+                        columns=list(DESIGNS))
+
+
+def designs_text(results: Results) -> str:
+    """``designs`` as lines of text (the workbook's metadata row): ``0 = baseline（基准 base）: 基准：现行政策延续 / Baseline:
+    ...``, one design a line; the designs' ids joined by "; " for results that are not a comparison."""
+    table = designs(results)
+    if table.empty:
+        return "; ".join(results.designs)
+    return "\n".join(f"{r.number} = {r.design}" + (f"（{BASE_ROLE}）" if r.number == 0 else "") + f": {r.description}"
+                     for r in table.itertuples())
+
+
+DESIGNS_NOTE = ("编号同 comparison.txt、两两比较表和成本效益图 cost_effectiveness.png；说明取自各方案情景文件的 [run] description（与 ranking.csv 的 "
+                "description 列相同）。 Numbered as in comparison.txt, the pairwise table and cost_effectiveness.png; "
+                "each description is the design's scenario file's [run] description (as in ranking.csv's description "
+                "column).")
 
 
 def headline(results: Results) -> pd.DataFrame:
@@ -138,6 +180,62 @@ def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataF
                               kind="stable").reset_index(drop=True)
     table.attrs["identical_years"] = identical
     return table
+
+
+def base_names(results: Results) -> tuple[str, str]:
+    """How the ranking names the reference its differences are taken against, (Chinese, English): a comparison's base
+    by its id (``基准 baseline``, ``the base baseline``); a sweep's point 0, whose id is just "base", with the base
+    scenario file the experiment names (``基准点0 base（baseline.toml）``, ``the base, point 0 (baseline.toml)``)."""
+    base = results.designs[0]
+    if results.kind != "sweep":
+        return f"基准 {base}", f"the base {base}"
+    scenario = results.meta.get("base_scenario")
+    file = f"（{Path(str(scenario)).name}）" if scenario else ""
+    return f"基准点0 {base}{file}", f"the base, point 0{file.replace('（', ' (').replace('）', ')')}"
+
+
+def difference_header(results: Results) -> str:
+    """The ranking's difference column in the workbook and the HTML report: ``与基准 baseline 之差 difference from the
+    base baseline`` (``base_names``)."""
+    zh, en = base_names(results)
+    return f"与{zh}{'' if zh.endswith('）') else ' '}之差 difference from {en}"
+
+
+def ranking_note(results: Results, table: pd.DataFrame) -> str:
+    """How to read ``ranking`` (its ``table``), below it in the workbook and the HTML report: what is ranked (each key
+    indicator's median over the runs in a year, not the comparison's metric), the interval, ties, the paired difference,
+    the years left out because every design equals the base there, and, for a comparison, where its ranking by its
+    metric and P(first) are and why that ranking's median and the cost-effectiveness ratio of means can differ."""
+    from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
+
+    zh_base, en_base = base_names(results)
+    weighted = bool(results.long.groupby("design")[WEIGHT].nunique().gt(1).any())  # runs from parameter draws
+    text = ("每个指标每年一组：各方案各次运行的中位数及5%–95%区间" + ("（各次运行按其参数组的权重加权）" if weighted else "")
+            + "；排名1 = 中位数最高（所列指标均越高越好），中位数相同者名次相同。"
+            f"与{zh_base}之差：同一种子、同一参数组的运行逐次配对相减，取其中位数及5%–95%。")
+    en = ("One group per indicator and year: each design's median over its runs and their 5%–95% interval"
+          + (" (each run weighing its parameter draw)" if weighted else "") + "; rank 1 = the highest median (higher "
+          "is better for every indicator listed), equal medians share a rank. The difference from "
+          f"{en_base}: paired run by run (same seed and parameter draw), its median and 5%–95%.")
+    identical = table.attrs.get("identical_years") or []
+    if identical:
+        years = "、".join(map(str, identical))
+        text += f"各方案均与{zh_base}相同的年份（{years}）不列出。"
+        en += f" Years in which every design equals {en_base} ({', '.join(map(str, identical))}) are not shown."
+    ranked = results.tables.get("ranking")
+    if ranked is not None and not ranked.empty:  # a comparison: its answer ranks on its metric, in other tables
+        metric = str(ranked["metric"].iloc[0])
+        zh_metric, en_metric = metric_words(metric)
+        text += (f"此表按指标水平排名，不是方案比较的排名：按{zh_metric}的排名及P(第一)（该方案在各次运行中排第一的比例）见“成本效益”表，"
+                 "两方案的先后是否确定见“两两比较”表。")
+        en += (f" This table ranks indicator levels, not the comparison's answer: the ranking on {en_metric} and "
+               "P(first) (the share of runs in which the design ranks first) are in the Cost-effectiveness table, "
+               "whether two designs' order is settled in the Pairwise table.")
+        if metric in (RANK_DEFAULT, RANK_TOTAL):  # comparison.txt's words below its ranking
+            text += "那里的排名按各次运行的比值：其中位数可与成本效益表的均值之比略有不同。"
+            en += (" That ranking is on the runs' own ratios: their median can differ a little from the ratio of the "
+                   "means in the cost-effectiveness table.")
+    return f"{text} {en}"
 
 
 COST_EFFECTIVENESS = {  # the columns the workbook and HTML show: bilingual header (亿元 cumulated over the window)

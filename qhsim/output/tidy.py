@@ -234,10 +234,16 @@ def runs_text(runs: int, seeds: int) -> str:
 
 def versions_text(versions: Mapping[str, Any] | None) -> str:
     """The software versions that wrote the results, ``qhsim 0.1.0, mesa 3.5.1, python 3.12.3, numpy 2.2.1, pandas
-    2.2.3`` (qhsim first, a version not recorded as such)."""
+    2.2.3`` (qhsim first, a version not recorded as such). Where the results record only some of ``VERSION_ORDER`` (a
+    compare or sweep store's manifest records the qhsim version alone) it says which were not recorded, so a short
+    list does not read as complete: ``qhsim 0.1.0（未记录 not recorded: mesa, python, numpy, pandas）``."""
     versions = dict(versions or {})
     order = [k for k in VERSION_ORDER if k in versions] + sorted(k for k in versions if k not in VERSION_ORDER)
-    return ", ".join(f"{k} {versions[k] or NOT_RECORDED}" for k in order) or NOT_RECORDED
+    text = ", ".join(f"{k} {versions[k] or NOT_RECORDED}" for k in order)
+    missing = [k for k in VERSION_ORDER if k not in versions]
+    if text and missing:
+        text += f"（{NOT_RECORDED}: {', '.join(missing)}）"
+    return text or NOT_RECORDED
 
 
 def environment_versions() -> dict[str, str]:
@@ -352,14 +358,18 @@ def from_comparison(result: Any) -> Results:
 
     ``tables`` hold the comparison's tidy tables (changes, costs, leverage, targets, ranking, pairwise, budget);
     ``qhsim.output.tables.cost_effectiveness`` reads each design's answer from them."""
+    from qhsim.experiments.comparison import design_description
+
     names = [result.base, *result.designs]
     long = store_long(result.runs, dict(enumerate(names)), len(result.meta.get("seeds", [])))
-    scenarios = result.meta.get("scenarios", {})
+    scenarios = result.meta.get("scenarios", {})  # a store read back: its manifest's, as the comparison resolved them
     base_sc = scenarios.get(result.base)
     meta = {
         "kind": "compare",
         "title": f"{', '.join(result.designs)} vs {result.base}",
         "description": "",
+        # what each design is (its scenario's [run] description; comparison.txt's legend and ranking.csv say the same)
+        "descriptions": {n: design_description(scenarios, n, result.base) for n in names} if scenarios else {},
         "seeds": list(result.meta.get("seeds", [])),
         # the draws and the posterior weight they hold (qhsim.experiments.designs.draws_source), or None
         "parameter_draws": result.meta.get("parameters") if result.meta.get("draws") else None,
@@ -367,7 +377,8 @@ def from_comparison(result: Any) -> Results:
         "end_year": result.meta.get("end_year"),
         "window": list(result.window),
         "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
-        # a comparison just run is this environment's; a store read back says which qhsim version wrote it
+        # a comparison just run is this environment's; a store read back says which qhsim version wrote it, the one
+        # version its manifest records (``Store.manifest``): ``versions_text`` names the others as not recorded
         "versions": ({"qhsim": result.meta["qhsim_version"]} if "qhsim_version" in result.meta
                      else environment_versions()),
         # the code, data and calibrated parameters the runs ran on (``qhsim.experiments.engine.fingerprint``)
@@ -433,6 +444,8 @@ def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[st
         "scale": experiment.get("scale"),
         "end_year": experiment.get("end_year"),
         "from_year": experiment.get("from_year"),
+        # the scenario file point 0 ("base") runs, as the experiment file names it
+        "base_scenario": experiment.get("scenario"),
         "versions": {"qhsim": manifest.get("qhsim_version")},
         "model_fingerprint": manifest.get("model_fingerprint"),
         "run_seconds": manifest.get("seconds"),

@@ -2,8 +2,9 @@
 
 Sheets: 摘要 Summary (indicators against targets, 2035 reference paths, the prefectures' own targets),
 全省 Province (by year), one per prefecture (by year), 财政 Spending (programme spending and tax
-expenditure), for a comparison 成本效益 Cost-effectiveness, 按工具 By instrument and 两两比较 Pairwise, 对比排名
-Ranking (several designs: comparison or sweep) and 元数据 Metadata (scenario, seeds, scale, versions, levers,
+expenditure), for a comparison 方案 Designs (what each design is), 成本效益 Cost-effectiveness, 按工具 By
+instrument and 两两比较 Pairwise, 对比排名 Ranking (several designs: comparison or sweep; how to read it below) and
+元数据 Metadata (scenario, seeds, scale, versions, levers,
 calibration: one fact a row, in words). Headers are bilingual with units, panes are frozen below the
 header and right of the labels, and numbers carry a format by kind (counts as integers, shares and 亿元
 with two decimals, 万元 as integers).
@@ -28,9 +29,10 @@ from qhsim.output.observed import ObservedSource
 from qhsim.output.report import (HEADERS, band_caveat, base_year_notes, column_header, indicator_label, observed_mark,
                                  persistence_note, prefecture_anchor_note, reduced_scale_note, region_label, sim_columns,
                                  source_notes, wrap)
-from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, INSTRUMENT_BANDED, PUBLIC_COST, by_instrument,
-                                 by_instrument_note, by_year, cost_effectiveness, cost_effectiveness_note, fiscal, headline,
-                                 pairwise, pairwise_note, ranking)
+from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
+                                 PUBLIC_COST, by_instrument, by_instrument_note, by_year, cost_effectiveness,
+                                 cost_effectiveness_note, designs, designs_text, difference_header, fiscal, headline,
+                                 pairwise, pairwise_note, ranking, ranking_note)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (KIND_LABELS, Results, calibration_rows, lever_name, lever_text, meta_text,
                                runs_text, seeds_text, versions_text)
@@ -202,9 +204,7 @@ def _ranking_sheet(wb: Workbook, results: Results) -> None:
         return
     ws = wb.create_sheet("对比排名 Ranking")
     columns = ["year", "indicator", "rank", "design", "median", "lo", "hi", "diff", "diff_lo", "diff_hi", "draws"]
-    base = results.designs[0]  # a comparison's base, a sweep's point 0
-    named = "" if base == "base" else f" {base}"  # a sweep's point 0 is called "base"
-    heads = {**ID_HEADERS, "diff": f"与基准{named} 之差 difference from the base{named}"}
+    heads = {**ID_HEADERS, "diff": difference_header(results)}  # a comparison's base, a sweep's point 0
     _header(ws, [heads[c] for c in columns], "E2")
     for i, (_, row) in enumerate(table.iterrows(), start=2):
         for j, column in enumerate(columns, start=1):
@@ -213,6 +213,23 @@ def _ranking_sheet(wb: Workbook, results: Results) -> None:
             if column in ("median", "lo", "hi", "diff", "diff_lo", "diff_hi"):
                 cell.number_format = excel_format(row["indicator"])
     _widths(ws, [8, 46, 8, 34] + [12] * 7)
+    _fit_header(ws)
+    _note(ws, len(table) + 3, 1, ranking_note(results, table))
+
+
+def _designs_sheet(wb: Workbook, results: Results) -> None:
+    """A comparison's designs (``qhsim.output.tables.designs``): number, id, role and what each is, how they are
+    numbered and where the descriptions come from below."""
+    table = designs(results)
+    if table.empty:
+        return
+    ws = wb.create_sheet("方案 Designs")
+    _header(ws, list(DESIGNS.values()), "C2")
+    for i, row in enumerate(table[list(DESIGNS)].itertuples(index=False), start=2):
+        for j, x in enumerate(row, start=1):
+            ws.cell(row=i, column=j, value=_value(x)).alignment = WRAP
+    _widths(ws, [10, 26, 12, 90])
+    _note(ws, len(table) + 3, 1, DESIGNS_NOTE)
 
 
 def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
@@ -305,11 +322,13 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
         "population_seed": "人口种子 population seed (the end-2015 population)", "parameter_draws": "参数组 parameter draws",
         "scale": "规模 scale (share of firms simulated)", "start_year": "起始年 start year", "end_year": "结束年 end year",
         "window": "共同窗口 common window (from the first year a design differs from the base)",
-        "from_year": "变动起始年 from year", "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time (s)",
+        "from_year": "变动起始年 from year", "base_scenario": "基准情景 base scenario (point 0)",
+        "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time (s)",
         "created": "创建时间 created (UTC)", "versions": "版本 versions",
         "model_fingerprint": "模型指纹 model fingerprint (the code, data and calibrated parameters the runs ran on)",
     }
-    rows: list[tuple[str, Any]] = [("设计 designs", "; ".join(results.designs))]
+    # a comparison's designs numbered, each with what it is (``qhsim.output.tables.designs``)
+    rows: list[tuple[str, Any]] = [("设计 designs", designs_text(results))]
     for key, label in names.items():
         value = meta.get(key)
         if value in (None, "", [], {}):
@@ -364,6 +383,7 @@ def workbook(results: Results) -> Workbook:
             _by_year_sheet(wb, region_label(region), by_year(results, region), several)
     _by_year_sheet(wb, "财政 Spending", fiscal(results), several)
     if several:
+        _designs_sheet(wb, results)
         _cost_effectiveness_sheet(wb, results)
         _by_instrument_sheet(wb, results)
         _pairwise_sheet(wb, results)
