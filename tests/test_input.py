@@ -198,6 +198,8 @@ SCRIPT_CASES = {  # the repository's scripts, as a modeller runs them: bad input
     "year out of range": ("benchmarks/coupling_report.py", ["--end-year", "2100"], "allowed range [2016, 2060]"),
     # the suite runs with QHSIM_CALIBRATED=off (conftest), which the subprocess inherits
     "no calibration": ("benchmarks/revalidate.py", ["--workers", "1"], "no calibration in force"),
+    "elasticity out of range": ("benchmarks/exit_whatif.py", ["--elasticities", "0.3,0.9"],
+                                "exit_size_elasticity must lie in [0, 0.6]"),
 }
 
 
