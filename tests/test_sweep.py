@@ -491,3 +491,13 @@ def test_discovery_text_and_chart_name_the_target_in_both_languages_and_the_box_
     assert "覆盖率" in drawn and "密度" in drawn and not {c for c in drawn if ord(c) > 0x7F and ord(c) not in cmap}
     if "path" in set(res.box["lever"]):  # a year-table lever's kept levels read as in the sweep's tables
         assert "{" not in res.box.set_index("lever").at["path", "levels"]
+
+
+def test_a_range_in_a_factorial_design_names_its_lever(tmp_path: Path) -> None:
+    """A ``range`` lever in a factorial design was refused as "(top level): a lever with range ... needs design =
+    "lhs"" without saying which lever: the line now names it, with its range."""
+    path = experiment(tmp_path, TINY.replace("values = [0.75, 1.5]", "range = [0.75, 1.5]"))
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    assert str(info.value) == (f'{path}: lever.sd.range = [0.75, 1.5]: a lever with a range needs design = "lhs" or '
+                               '"sobol" (a factorial design needs values = [...])')

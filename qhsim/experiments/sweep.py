@@ -138,8 +138,11 @@ class Experiment(BaseModel):
                 if p in seen and seen[p] != name:
                     raise ValueError(f"{p}: set by two levers ({seen[p]}, {name}); use one lever (or a tied group)")
                 seen[p] = name
-        if self.design == "factorial" and any(lv.range is not None for lv in self.lever.values()):
-            raise ValueError("a lever with range = [low, high] needs design = \"lhs\" or \"sobol\" (factorial needs values)")
+        ranged = [name for name, lv in self.lever.items() if lv.range is not None]
+        if self.design == "factorial" and ranged:
+            low, high = self.lever[ranged[0]].range
+            raise ValueError(f"lever.{ranged[0]}.range = [{low:g}, {high:g}]: a lever with a range needs design = "
+                             "\"lhs\" or \"sobol\" (a factorial design needs values = [...])")
         if self.design != "factorial":
             if self.samples < 2:
                 raise ValueError(f"samples = {self.samples}: design = \"{self.design}\" needs samples >= 2")
@@ -183,7 +186,7 @@ def _error(path: Path, exc: ValidationError) -> InputError:
     """The first validation error as one line naming the file, the key and what it expects (a missing key with its
     description, an unknown key with the allowed ones) in place of pydantic's wording."""
     err = exc.errors(include_url=False)[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    loc = ".".join(str(p) for p in err["loc"])
     if err["type"] == "missing":
         field = Experiment.model_fields.get(loc)
         expected = f": {field.description}" if field is not None and field.description else ""
@@ -193,9 +196,12 @@ def _error(path: Path, exc: ValidationError) -> InputError:
         near = difflib.get_close_matches(str(err["loc"][-1]), keys, 1)
         return InputError(f"{path}: {loc}: not a key of {'a lever' if err['loc'][0] == 'lever' else 'an experiment file'}"
                           f"{f' (did you mean {near[0]}?)' if near else ''}; allowed: {', '.join(keys)}")
+    msg = err["msg"].removeprefix("Value error, ")
+    if not err["loc"]:  # a check across keys (``Experiment._levers``): its message names the key itself
+        return InputError(f"{path}: {msg}")
     value = err.get("input")
     shown = f" = {value!r}" if not isinstance(value, dict) else ""
-    return InputError(f"{path}: {loc}{shown}: {err['msg'].removeprefix('Value error, ')}")
+    return InputError(f"{path}: {loc}{shown}: {msg}")
 
 
 def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: int | None = None,
