@@ -14,9 +14,10 @@ differs from the base to the last year, the same for every design):
 - business R&D per public yuan (``leverage``; ``rd_per_yuan`` below is the one definition, also used by
   ``qhsim.precision`` and ``qhsim.calibration.responses``): extra business R&D over the window / extra public
   cost, in total and for each instrument whose cost changed, up or down (the design's whole extra R&D over that
-  instrument's extra cost — the same as the total for a one-instrument design); the point value is the ratio of
-  means, the interval the 5%/95% quantiles of the per-run ratios; over a cost that fell (a saving) there is no
-  ratio (blank, flagged ``unstable``);
+  instrument's extra cost — the same as the total for a one-instrument design; none for a cost the design moves only
+  as a side effect, nor for the instruments of a design that sets several, ``mark_side_effects``); the point value
+  is the ratio of means, the interval the 5%/95% quantiles of the per-run ratios; over a cost that fell (a saving)
+  there is no ratio (blank, flagged ``unstable``);
 - P(target met) for each plan target and 2035 reference path (``targets``);
 - P(design ranks first) and pairwise P(A beats B) on the ranking metric (``ranking``, ``pairwise``).
 
@@ -123,8 +124,10 @@ class ComparisonResult:
       _p05/_p95 over runs) and total_rd_per_yuan (business + public R&D per public yuan, what the R&D intensity
       indicator counts) with total_p05, total_p95; then gross_cost (the money moved: each instrument's extra cost
       without its sign, summed; mean over runs), unstable (``ratio_unstable``: R&D per yuan over this cost not to be
-      read) and design_sets_instrument (``mark_side_effects``: False for a cost that moved as a side effect, whose
-      R&D per yuan is left empty)
+      read; False on a row left without a ratio for another reason, below) and design_sets_instrument
+      (``mark_side_effects``): an instrument row's R&D per yuan is left empty, with ``unstable`` False, where the cost
+      moved as a side effect (design_sets_instrument False) and where the design sets several instruments
+      (``several_instruments``: the extra R&D is theirs together)
     - ``targets``: design, indicator, region, year, kind, label, target, p_met
     - ``ranking``: design, description (``design_description``), metric, median, p05, p95, p_first, mean_rank, rank,
       unstable (``annotate_ranking``: the "total" leverage row's flag on a ranking by R&D per yuan)
@@ -175,19 +178,40 @@ def sets_instrument(scenarios: dict[str, Any], base: str, design: str, instrumen
     return any(mine.get(section) != theirs.get(section) for section in sections)
 
 
-LEVERAGE_RATIOS = ("rd_per_yuan", "p05", "median", "p95")  # an instrument row's R&D per yuan, blank for a side effect
+LEVERAGE_RATIOS = ("rd_per_yuan", "p05", "median", "p95")  # an instrument row's R&D per yuan, blank where it has none
+
+
+def several_instruments(leverage: pd.DataFrame) -> set[str]:
+    """The designs of a leverage table (a ``ComparisonResult``'s or leverage.csv read back) that set more than one
+    instrument whose cost changed (``design_sets_instrument`` true on two or more instrument rows): their extra R&D is
+    the instruments' together, so none of their instrument rows has an R&D per yuan of its own (``mark_side_effects``;
+    ``qhsim.results.COMBINED_CELL``)."""
+    if leverage.empty or "design_sets_instrument" not in leverage:
+        return set()
+    rows = leverage[leverage["instrument"] != "total"]
+    sets = rows["design_sets_instrument"].astype("string").str.lower().eq("true").fillna(False).astype(bool)
+    counts = sets.groupby(rows["design"]).sum()
+    return {str(d) for d, n in counts.items() if n >= 2}
 
 
 def mark_side_effects(leverage: pd.DataFrame, scenarios: dict[str, Any], base: str) -> pd.DataFrame:
-    """``leverage`` with ``design_sets_instrument`` (``sets_instrument``; empty on the "total" rows) and, where the
-    design does not set the instrument (its cost moved as a side effect), no R&D per yuan: comparison.txt shows
-    "连带 side effect" there, and leverage.csv must not offer a ratio an analyst could read as the instrument's."""
+    """``leverage`` with ``design_sets_instrument`` (``sets_instrument``; empty on the "total" rows), and no R&D per
+    yuan on an instrument row whose ratio would not be that instrument's: where the design does not set the
+    instrument (its cost moved as a side effect: comparison.txt shows "连带 side effect") and on every instrument row of
+    a design that sets several (``several_instruments``: "组合 combined"), so that leverage.csv offers no ratio an
+    analyst could read as the instrument's. Those rows' ``unstable`` is False: the rule (``ratio_unstable``) judges
+    a ratio, and they have none for another reason, which their mark says."""
     if leverage.empty:
         return leverage
     sets = [None if r.instrument == "total" else sets_instrument(scenarios, base, r.design, r.instrument)
             for r in leverage.itertuples()]
     out = leverage.assign(design_sets_instrument=pd.array(sets, dtype="boolean"))
-    out.loc[out["design_sets_instrument"].eq(False).fillna(False).to_numpy(bool), list(LEVERAGE_RATIOS)] = np.nan
+    instrument = (out["instrument"] != "total").to_numpy(bool)
+    side = out["design_sets_instrument"].eq(False).fillna(False).to_numpy(bool)
+    combined = instrument & out["design"].isin(several_instruments(out)).to_numpy(bool)
+    out.loc[side | combined, list(LEVERAGE_RATIOS)] = np.nan
+    if "unstable" in out:
+        out.loc[side | combined, "unstable"] = False
     return out
 
 
