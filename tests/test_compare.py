@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from qhsim.errors import InputError
+from qhsim.experiments.designs import design_from_file
 from qhsim.experiments.comparison import (ComparisonResult, analyse, compare, leverage, lower_is_better, rank,
                                          rd_per_yuan)
 from qhsim.experiments.report import (cost_effectiveness_chart, cost_effectiveness_figure, format_comparison,
@@ -677,3 +678,43 @@ def ranking_flags_ratio_only() -> bool:
     # a design without a description of its own (it inherits the base's) gets none rather than the base's
     assert design_description(scenarios, "a", "b") == "" and design_description(scenarios, "b", "b") == "基准 / Base"
     return bool(by_ratio["unstable"].iloc[0]) and not by_change["unstable"].iloc[0]
+
+
+def test_a_comparison_that_ends_before_any_design_acts_is_refused(tmp_path: Path) -> None:
+    """``compare ... --end-year 2025`` with designs acting from 2026 exited 0 with every change 0.00, "common window
+    2025-2025" and a ranking with P(first) 100%, and no warning (schedule years were checked against the scenario's
+    own end year, not --end-year). Now each schedule year after 2025 is a warning, and the comparison is refused in
+    one line saying from which year the designs act (exit 2, no folder written)."""
+    out = tmp_path / "store"
+    cmd = [sys.executable, "-m", "qhsim.cli", "compare", str(SCENARIOS / "baseline.toml"),
+           str(SCENARIOS / "super_deduction_120.toml"), "--seeds", "1", "--scale", "0.05", "--end-year", "2025",
+           "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and not out.exists()
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("qhsim: error:")]
+    assert errors == ["qhsim: error: compare: the run ends in 2025, before any design differs from the base "
+                      "(super_deduction_120 from 2026): nothing to compare; run to 2026 or later (--end-year 2026)"]
+    assert ("qhsim: warning: " + str(SCENARIOS / "super_deduction_120.toml") + ": policy.super_deduction.general: "
+            "year 2026 = 1.2 is after the last simulated year 2025; it never takes effect") in proc.stderr
+    with pytest.raises(InputError, match="no design differs from the base baseline"):  # a copy of the base
+        compare(SCENARIOS / "baseline.toml", [dataclasses.replace(design_from_file(SCENARIOS / "baseline.toml"),
+                                                                   name="copy")], seeds=(1,), scale=0.05,
+                end_year=2020, out=out)
+    assert not out.exists()
+
+
+def test_runs_in_which_no_design_differs_leave_the_store_unfinished(tmp_path: Path, monkeypatch) -> None:
+    """Should the runs still show no difference in any year (a change that has no effect by the end), the comparison
+    is refused after them, and its store stays "running": not readable as a finished comparison."""
+    from qhsim.experiments import comparison
+    from qhsim.experiments.comparison import open_comparison
+
+    monkeypatch.setattr(comparison, "check_designs_act", lambda *args: None)  # past the check before the runs
+    out = tmp_path / "store"
+    with pytest.raises(InputError, match="no design differs from the base baseline in any year of the runs"):
+        compare(SCENARIOS / "baseline.toml", [SCENARIOS / "super_deduction_120.toml"], seeds=(1,), scale=0.05,
+                end_year=2025, out=out)
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["status"] == "running"
+    assert not (out / "comparison.txt").exists()
+    with pytest.raises(InputError, match="not finished"):
+        open_comparison(out)

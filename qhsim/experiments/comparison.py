@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
-from qhsim.config import Scenario
+from qhsim.config import Scenario, read_toml, warn_outside_horizon
+from qhsim.config.schedule import YEAR_RANGE, Schedule
 from qhsim.errors import InputError
 from qhsim.experiments.designs import Design, design_from_file, expand, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
@@ -219,24 +220,76 @@ def mark_side_effects(leverage: pd.DataFrame, scenarios: dict[str, Any], base: s
 # analysis of stacked runs
 
 
+def first_change(base: Scenario, design: Scenario) -> int | None:
+    """The first simulated year in which ``design``'s settings differ from ``base``'s (a schedule's value in force, any
+    other policy or macro setting, a behavioural parameter or the 2015 population, the last three from the start year);
+    None where they never differ. ``compare`` refuses a run that ends before every design's."""
+    start = base.run.start_year
+    if base.parameters != design.parameters or base.run.population_seed != design.run.population_seed:
+        return start
+    firsts = []
+    for section in ("macro", "policy"):
+        a, b = getattr(base, section), getattr(design, section)
+        models = [(getattr(a, n), getattr(b, n)) for n in type(a).model_fields] if section == "policy" else [(a, b)]
+        for x, y in models:
+            for name in type(x).model_fields:
+                u, v = getattr(x, name), getattr(y, name)
+                if u == v:
+                    continue
+                if isinstance(u, Schedule) and isinstance(v, Schedule):  # a difference before the start never acts
+                    firsts += [t for t in range(start, YEAR_RANGE[1] + 1) if u.at(t) != v.at(t)][:1]
+                else:
+                    firsts.append(start)
+    return min(firsts, default=None)
+
+
+def check_designs_act(base: Design, designs: Sequence[Design], end_year: int) -> None:
+    """Before anything runs: warn (one line each) about a schedule year of a compared scenario file after ``end_year``,
+    the comparison's last year (``--end-year`` or the base scenario's), and refuse a comparison in which no design
+    differs from the base in any year up to it: every change, its ranking and P(first) would be the base's against
+    itself. The message says from which year the designs act."""
+    base_sc = base.validated()
+    for d in (base, *designs):
+        if Path(d.origin).is_file():  # a scenario file (a dashboard design has no file of its own)
+            warn_outside_horizon(Path(d.origin), read_toml(Path(d.origin)), base_sc.run.start_year, end_year)
+    firsts = {d.name: first_change(base_sc, d.validated()) for d in designs}
+    acting = {name: y for name, y in firsts.items() if y is not None}
+    if not acting:
+        raise InputError(f"compare: no design differs from the base {base.name} (their policies, macro settings and "
+                         "parameters are the same in every year): change a design's scenario file")
+    first = min(acting.values())
+    if first > end_year:
+        when = "; ".join(f"{name} from {y}" for name, y in acting.items())
+        raise InputError(f"compare: the run ends in {end_year}, before any design differs from the base ({when}): "
+                         f"nothing to compare; run to {first} or later (--end-year {first})")
+
+
 def _province(runs: pd.DataFrame) -> pd.DataFrame:
     prov = runs[runs["region"] == PROVINCE]
     return prov.set_index(["point", *RUN_KEYS, "year"]).sort_index()
 
 
-def common_window(prov: pd.DataFrame, points: Sequence[int]) -> tuple[int, int]:
-    """From the first year any design differs from the base (any indicator, any run) to the last year."""
+def first_difference(prov: pd.DataFrame, points: Sequence[int]) -> int | None:
+    """The first year any design of ``points[1:]`` differs from the base ``points[0]`` (any indicator, any run); None
+    where none differs in any year."""
     indicators = data.load("indicators")
     cols = [c for c in prov.columns if c in indicators]
     base = prov.loc[points[0]][cols]
-    end = int(base.index.get_level_values("year").max())
-    first = end
+    first = None
     for p in points[1:]:
         diff = (prov.loc[p][cols] - base).abs().fillna(0).sum(axis=1)
         years = diff[diff > 0].index.get_level_values("year")
         if len(years):
-            first = min(first, int(years.min()))
-    return first, end
+            first = int(years.min()) if first is None else min(first, int(years.min()))
+    return first
+
+
+def common_window(prov: pd.DataFrame, points: Sequence[int]) -> tuple[int, int]:
+    """From the first year any design differs from the base (any indicator, any run; ``first_difference``) to the
+    last year (the last year alone where no design differs)."""
+    end = int(prov.loc[points[0]].index.get_level_values("year").max())
+    first = first_difference(prov, points)
+    return (end if first is None else first), end
 
 
 def _per_run(prov: pd.DataFrame, point: int, cols: list[str], years: Sequence[int]) -> pd.DataFrame:
@@ -545,6 +598,7 @@ def compare(
     base_sc = base_d.validated()
     scale = float(scale if scale is not None else base_sc.run.scale)
     end_year = int(end_year if end_year is not None else base_sc.run.end_year)
+    check_designs_act(base_d, variants, end_year)
     thetas, source, weights = parameter_draws(draws, draw_seed)
     all_designs = [base_d, *variants]
     specs, labels = expand(all_designs, thetas, seeds, scale, end_year, [{"budget_scale": 1.0}] * len(all_designs),
@@ -569,6 +623,9 @@ def compare(
                                                store, prog, cancel)
     finally:
         prog.close()
+    if first_difference(_province(runs), list(range(len(all_designs)))) is None:  # the store stays "running"
+        raise InputError(f"compare: no design differs from the base {base_d.name} in any year of the runs (to "
+                         f"{end_year}): their changes have no effect by then; run to a later --end-year")
     tables = analyse(runs, base_d.name, names, rank_by, scenarios=experiment["scenarios"])
     return ComparisonResult(base_d.name, names, tables.pop("window"), tables.pop("years"), runs, budget=budget,
                             meta={**experiment, "executor": engine.describe(),
