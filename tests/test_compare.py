@@ -718,3 +718,22 @@ def test_runs_in_which_no_design_differs_leave_the_store_unfinished(tmp_path: Pa
     assert not (out / "comparison.txt").exists()
     with pytest.raises(InputError, match="not finished"):
         open_comparison(out)
+
+
+def test_comparison_text_carries_the_reduced_scale_and_base_year_notes(small_comparison) -> None:
+    """comparison.txt lacked two caveats ``qhsim run`` prints: the reduced-scale note (scale 0.05 here) and, below
+    P(target met), the note on a target the runs already meet in its plan's base year (read as an upper estimate)."""
+    from qhsim import data
+    from qhsim.output.report import base_year_notes, reduced_scale_note
+    from qhsim.stats import WEIGHT
+
+    res, out = small_comparison
+    flat = "".join((out / "comparison.txt").read_text(encoding="utf-8").split())  # wrapped Chinese has no spaces
+    assert "".join(reduced_scale_note(0.05).split()) in flat.split("indicatorchanges(median)", 1)[0]
+    base = res.runs[res.runs["point"] == 0]
+    keep = ["year", "region", *(c for c in base.columns if c in data.load("indicators") or c == WEIGHT)]
+    notes = base_year_notes(base[keep].assign(draw=base["seed"].to_numpy()))
+    assert notes  # the runs meet Haixi's 2027 participation target in 2024 already
+    targets = flat.split("达标概率P(targetmet)", 1)[1]
+    for note in notes:
+        assert "".join(note.split()) in targets

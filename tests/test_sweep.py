@@ -501,3 +501,13 @@ def test_a_range_in_a_factorial_design_names_its_lever(tmp_path: Path) -> None:
         load_sweep(path)
     assert str(info.value) == (f'{path}: lever.sd.range = [0.75, 1.5]: a lever with a range needs design = "lhs" or '
                                '"sobol" (a factorial design needs values = [...])')
+
+
+def test_a_sweep_at_reduced_scale_says_so_in_its_summary(store: Path) -> None:
+    """``qhsim run`` says below scale 1 that each firm stands for several and the small prefectures swing; the sweep
+    summary (scale 0.05 here) said nothing: it now carries the same note."""
+    from qhsim.output.report import reduced_scale_note
+
+    text = (store / "summary.txt").read_text(encoding="utf-8")
+    assert "".join(reduced_scale_note(0.05).split()) in "".join(text.split())  # wrapped Chinese has no spaces
+    assert all(display_width(line) <= 100 for line in text.splitlines())

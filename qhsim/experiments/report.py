@@ -16,8 +16,9 @@ from qhsim.experiments.comparison import (RANK_DEFAULT, RANK_TOTAL, design_descr
                                           ranking_metric)
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
 from qhsim.output.tables import SIDE_EFFECT_CELL, SIDE_EFFECT_NOTE, by_instrument, cost_effectiveness
-from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
-                                 target_value, wrap)
+from qhsim.output.report import (band_caveat, base_year_notes, draws_line, format_number, format_table, persistence_note,
+                                 reduced_scale_note, region_label, target_value, wrap)
+from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND
 from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, SAVING_CELL, UNSTABLE_CELL,
                            unstable_rule)
@@ -115,6 +116,24 @@ def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:
             "parameter draws before ranking them.")
 
 
+def design_base_year_notes(res: ComparisonResult) -> list[str]:
+    """``qhsim run``'s notes on targets already met in their plan's base year (``base_year_notes``: read that value as an
+    upper estimate), for the P(target met) table: each design's runs (the median over them) as ``qhsim run`` reads an
+    ensemble, a note that holds for some designs only headed by their numbers."""
+    indicators = data.load("indicators")
+    runs = res.runs
+    keep = ["year", "region", *([WEIGHT] if WEIGHT in runs else []), *(c for c in runs.columns if c in indicators)]
+    found: dict[str, list[int]] = {}
+    for p in sorted(runs["point"].unique()):
+        part = runs[runs["point"] == p]
+        frame = part[keep].assign(draw=part.groupby(["draw", "seed"]).ngroup().to_numpy())  # one "draw" per run
+        for note in base_year_notes(frame):
+            found.setdefault(note, []).append(int(p))
+    every = len(res.designs) + 1
+    return [note if len(points) == every else f"方案 designs {', '.join(map(str, points))}: {note}"
+            for note, points in found.items()]
+
+
 def format_comparison(res: ComparisonResult) -> str:
     m = res.meta
     runs_per = res.runs_per_design
@@ -129,6 +148,8 @@ def format_comparison(res: ComparisonResult) -> str:
         + "共同随机数 common random numbers: 每次运行与基准同参数同种子 each run paired with the base run.\n"
         f"区间: 配对差值5%-95%分位 intervals: 5%-95% of paired changes; 共同窗口 common window {start}-{end}."
     ]
+    if (note := reduced_scale_note(m["scale"])) is not None:  # levels and the small prefectures swing below scale 1
+        blocks[0] += "\n" + "\n".join(wrap(note, TEXT_WIDTH))
     ch = res.changes
     periods = [str(y) for y in res.years]
     for design in res.designs:
@@ -261,6 +282,8 @@ def format_comparison(res: ComparisonResult) -> str:
                     f"{'、'.join(map(str, earlier))}年的目标未列出：{start}年以前各方案与基准相同。 Targets of "
                     f"{', '.join(map(str, earlier))} are not shown: no design differs from the base before {start}.",
                     TEXT_WIDTH)))
+            if notes := design_base_year_notes(res):  # a target already met in its plan's base year
+                blocks.append("\n".join(line for note in notes for line in wrap(note, TEXT_WIDTH)))
             blocks.append("\n".join(wrap(band_caveat(), TEXT_WIDTH)))
             if (note := persistence_note()) is not None:  # the 2030/2035 targets' P(met) rests on it
                 blocks.append("\n".join(wrap(note, TEXT_WIDTH)))

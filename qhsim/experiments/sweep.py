@@ -39,7 +39,7 @@ from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import MISSING, format_fixed, format_value
-from qhsim.output.report import display_width, draws_line, format_table, wrap
+from qhsim.output.report import display_width, draws_line, format_table, reduced_scale_note, wrap
 from qhsim.output.tidy import lever_text
 from qhsim.results import PROVINCE, ratio_unstable, unstable_rule
 from qhsim.stats import WEIGHT
@@ -369,6 +369,8 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -
     means, public cost and R&D per public yuan (headed in both languages with units), all within ``width`` display
     columns; below, the levers named in full and how R&D per yuan is taken, and which points' is not shown ("—")."""
     blocks = [draws_line(sweep.parameters).rstrip("\n")] if sweep.thetas[0] is not None else []
+    if (note := reduced_scale_note(sweep.scale)) is not None:  # levels and the small prefectures swing below scale 1
+        blocks.append("\n".join(wrap(note, width)))
     names = sweep.lever_names
     settings = summary.drop_duplicates("point")
     point_head = "点\npoint"
