@@ -369,8 +369,6 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -
     means, public cost and R&D per public yuan (headed in both languages with units), all within ``width`` display
     columns; below, the levers named in full and how R&D per yuan is taken, and which points' is not shown ("—")."""
     blocks = [draws_line(sweep.parameters).rstrip("\n")] if sweep.thetas[0] is not None else []
-    if (note := reduced_scale_note(sweep.scale)) is not None:  # levels and the small prefectures swing below scale 1
-        blocks.append("\n".join(wrap(note, width)))
     names = sweep.lever_names
     settings = summary.drop_duplicates("point")
     point_head = "点\npoint"
@@ -394,6 +392,8 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -
         title = f"{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds | 点0为基准 point 0 = base"
         blocks.append("\n".join([format_table(heads, body, [False] * len(heads[0]), title, width),
                                  *wrap(_not_shown(part), width)]).rstrip("\n"))
+    if (note := reduced_scale_note(sweep.scale)) is not None:  # levels and the small prefectures swing below scale 1
+        blocks.append("\n".join(wrap(note, width)))
     paths = {lv.name: lv.paths for lv in sweep.levers}
     # the levers' columns are headed by their names in the experiment file, named in full below the tables (their
     # bilingual instrument labels wrapped a 100-column header into a dozen lines)
