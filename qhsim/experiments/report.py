@@ -282,11 +282,11 @@ def format_comparison(res: ComparisonResult) -> str:
                     f"{'、'.join(map(str, earlier))}年的目标未列出：{start}年以前各方案与基准相同。 Targets of "
                     f"{', '.join(map(str, earlier))} are not shown: no design differs from the base before {start}.",
                     TEXT_WIDTH)))
-            if notes := design_base_year_notes(res):  # a target already met in its plan's base year
-                blocks.append("\n".join(line for note in notes for line in wrap(note, TEXT_WIDTH)))
             blocks.append("\n".join(wrap(band_caveat(), TEXT_WIDTH)))
             if (note := persistence_note()) is not None:  # the 2030/2035 targets' P(met) rests on it
                 blocks.append("\n".join(wrap(note, TEXT_WIDTH)))
+            if notes := design_base_year_notes(res):  # a target already met in its plan's base year
+                blocks.append("\n".join(line for note in notes for line in wrap(note, TEXT_WIDTH)))
     return "\n\n".join(blocks) + "\n"
 
 
