@@ -18,6 +18,10 @@ FISCAL_PREFIXES = ("spend_", "tax_expenditure_")  # the indicator columns of pub
 UNSTABLE_SHARE = 0.25  # R&D per yuan needs an extra cost of at least this share of the money the design moves
 UNSTABLE_CELL = "— 不稳定 unstable"  # what the tables show for R&D per yuan over an extra cost ``ratio_unstable`` flags
 SAVING_CELL = "— 无额外成本 no extra cost"  # ... and where that extra cost is not positive (a saving, or no change)
+COMBINED_CELL = "组合 combined: 见合计 see total"  # an instrument's R&D per yuan in a design that sets several
+COMBINED_NOTE = (f"“{COMBINED_CELL}”：方案同时改动几个工具，其额外研发分不出各工具的份额，每元研发只按方案合计计算。 "
+                 "The design changes several instruments at once and its extra R&D cannot be split between them, so "
+                 "R&D per yuan is given for the design's total only.")
 
 
 def ratio_unstable(extra_cost: float | np.ndarray, gross_cost: float | np.ndarray, extra_cost_p05: float | np.ndarray,

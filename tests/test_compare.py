@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from qhsim.errors import InputError
+from qhsim.experiments.designs import design_from_file
 from qhsim.experiments.comparison import (ComparisonResult, analyse, compare, leverage, lower_is_better, rank,
                                          rd_per_yuan)
 from qhsim.experiments.report import (cost_effectiveness_chart, cost_effectiveness_figure, format_comparison,
@@ -539,7 +540,8 @@ def ex_post_package(tmp_path_factory: pytest.TempPathFactory):
 def test_an_instrument_whose_cost_fell_is_listed_with_its_saving_and_no_ratio(ex_post_package) -> None:
     """leverage.csv and the by-instrument table left out the ex-ante grants the ex-post package cuts: every
     instrument whose cost changed, either way, is listed with its extra cost; R&D per yuan over a saving is blank
-    (leverage.csv) or "— 无额外成本 no extra cost" (comparison.txt), flagged unstable by the one rule."""
+    (leverage.csv) or "— 无额外成本 no extra cost" (comparison.txt, for a design that sets that one instrument),
+    flagged unstable by the one rule."""
     from qhsim.results import SAVING_CELL
     from qhsim.results import ratio_unstable
 
@@ -550,20 +552,96 @@ def test_an_instrument_whose_cost_fell_is_listed_with_its_saving_and_no_ratio(ex
     assert set(moved["item"]) <= set(lev["instrument"])  # every cost that moved, up or down
     grants = lev[lev["instrument"] == "spend_ex_ante_grants"].iloc[0]
     assert grants["extra_cost"] < 0 and grants["design_sets_instrument"]
-    assert grants[["rd_per_yuan", "p05", "median", "p95"]].isna().all() and grants["unstable"]
-    assert list(lev["unstable"]) == list(ratio_unstable(lev["extra_cost"], lev["gross_cost"], lev["extra_cost_p05"],
-                                                        lev["extra_cost_p95"]))
-    subsidy = lev[lev["instrument"] == "spend_ex_post_subsidy"].iloc[0]
-    assert subsidy["extra_cost"] > 0 and not math.isnan(subsidy["rd_per_yuan"])
+    assert grants[["rd_per_yuan", "p05", "median", "p95"]].isna().all()
+    total = lev[lev["instrument"] == "total"]
+    assert list(total["unstable"]) == list(ratio_unstable(total["extra_cost"], total["gross_cost"],
+                                                          total["extra_cost_p05"], total["extra_cost_p95"]))
     text = (out / "comparison.txt").read_text(encoding="utf-8")
     listed = text.split("分工具 By instrument", 1)[1].split("\n\n", 1)[0].splitlines()
     line = next(line for line in listed if "事前立项资助" in line)
-    assert line.startswith("ex_post_subsidy") and line.rstrip().endswith(SAVING_CELL)
-    assert line.split()[-6] == format_number(grants["extra_cost"], True)  # the saving, with its sign
-    assert next(line for line in listed if "研发后补助" in line).rstrip().endswith("]")
+    assert line.startswith("ex_post_subsidy") and line.split()[-6] == format_number(grants["extra_cost"], True)
+    # the same design setting the grants alone: its saving gets no ratio, by the one rule
+    alone = res.leverage[(res.leverage["instrument"] != "spend_ex_post_subsidy")].copy()
+    alone.loc[alone["instrument"] == "spend_ex_ante_grants", "unstable"] = True
+    text = format_comparison(dataclasses.replace(res, leverage=alone))
+    listed = text.split("分工具 By instrument", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert next(line for line in listed if "事前立项资助" in line).rstrip().endswith(SAVING_CELL)
     note = " ".join(text.split(f"“{SAVING_CELL}”", 1)[1].split("\n\n", 1)[0].split())
     assert "No extra cost (not positive)" in note and "whose cost fell is listed with its saving" in note
     assert all(display_width(line) <= 100 for line in text.splitlines())
+
+
+def test_a_design_that_sets_several_instruments_gets_no_ratio_per_instrument(ex_post_package) -> None:
+    """The ex-post package (an ex-post subsidy paid for by halving the ex-ante grants) showed "ex-post R&D subsidy
+    +2.40 -> -0.54 [-0.55, -0.53]" unflagged: the R&D lost mostly through the halved grants over the subsidy's cost,
+    read as the subsidy's own effect. Where a design sets several instruments, each instrument row has no ratio
+    (blank in leverage.csv, ``unstable`` False) and is marked "组合 combined" with a note, in comparison.txt, the
+    workbook's 按工具 By instrument sheet and the HTML report; a one-instrument design keeps its ratio."""
+    from qhsim.experiments.comparison import several_instruments
+    from qhsim.results import COMBINED_CELL
+
+    res, out = ex_post_package
+    lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    assert several_instruments(lev) == several_instruments(res.leverage) == {"ex_post_subsidy"}
+    rows = lev[(lev["instrument"] != "total") & lev["design_sets_instrument"].astype(str).eq("True")]
+    assert set(rows["instrument"]) == {"spend_ex_ante_grants", "spend_ex_post_subsidy"}
+    assert rows[["rd_per_yuan", "p05", "median", "p95"]].isna().all().all() and not rows["unstable"].any()
+    assert rows["extra_cost"].notna().all() and rows["extra_rd"].notna().all()  # the costs and R&D still show
+    total = lev[lev["instrument"] == "total"].iloc[0]
+    assert not math.isnan(total["rd_per_yuan"])  # the design's own ratio stands (unstable here)
+    text = (out / "comparison.txt").read_text(encoding="utf-8")
+    block = text.split("分工具 By instrument", 1)[1].split("\n\n", 2)
+    listed = block[0].splitlines()
+    for zh in ("事前立项资助", "研发后补助"):
+        assert next(line for line in listed if zh in line).rstrip().endswith(COMBINED_CELL)
+    flat = " ".join(block[1].split())
+    assert "changes several instruments at once" in flat and "方案同时改动几个工具" in flat
+    assert all(display_width(line) <= 100 for line in text.splitlines())
+    # the workbook and the HTML report mark the same rows the same way
+    from openpyxl import load_workbook
+
+    ws = load_workbook(out / "report.xlsx")["按工具 By instrument"]
+    marks = {(r[0].value, r[2].value): r[9].value for r in ws.iter_rows(min_row=2) if r[0].value}
+    assert marks[("ex_post_subsidy", "spend_ex_post_subsidy")] == COMBINED_CELL
+    assert marks[("ex_post_subsidy", "spend_ex_ante_grants")] == COMBINED_CELL
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = page.split("按工具 By instrument", 1)[1].split("<h3>", 1)[0]
+    assert section.count(COMBINED_CELL) >= 2 and "changes several instruments at once" in section
+
+
+def test_one_instrument_designs_keep_their_instrument_ratio_and_rows_without_one_are_not_unstable(
+        small_comparison) -> None:
+    """A design that sets one instrument keeps its ratio on that instrument's row. ``unstable`` flipped between True
+    and False on side-effect rows, which have no ratio: every row left without a ratio for a reason other than the
+    rule (a side effect, a design that sets several instruments) has ``unstable`` False."""
+    _, out = small_comparison
+    lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    rows = lev[lev["instrument"] != "total"]
+    own = rows[rows["design_sets_instrument"].astype(str).eq("True")]
+    assert set(own["design"]) == {"super_deduction_120", "more_ex_ante_grants"}
+    assert own.groupby("design").size().eq(1).all() and own["rd_per_yuan"].notna().all()
+    side = rows[rows["design_sets_instrument"].astype(str).eq("False")]
+    assert len(side) and side["rd_per_yuan"].isna().all() and not side["unstable"].astype(bool).any()
+
+
+def test_instruments_left_out_of_the_by_instrument_table_are_counted_below_it(small_comparison) -> None:
+    """comparison.txt's by-instrument table left out instruments under 10% of a design's extra cost without a word,
+    so its rows did not add up to the total: a note below it says how many and where they are."""
+    from qhsim.experiments.report import MATERIAL
+
+    res, out = small_comparison
+    lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    total = lev[lev["instrument"] == "total"].set_index("design")["extra_cost"]
+    rows = lev[lev["instrument"] != "total"]
+    left = int((rows["extra_cost"].abs() < MATERIAL * rows["design"].map(total).abs()).sum())
+    assert left > 0
+    text = (out / "comparison.txt").read_text(encoding="utf-8")
+    table, notes = text.split("分工具 By instrument", 1)[1].split("\n\n", 2)[:2]
+    listed = [line for line in table.splitlines() if line.startswith(tuple(res.designs))]
+    assert len(listed) == len(rows) - left
+    flat = " ".join(notes.split())
+    assert f"{left} more instrument rows are not listed" in flat and f"另有{left}行未列出" in flat
+    assert "leverage.csv" in flat and "按工具 By instrument sheet" in flat
 
 
 def test_ranking_csv_has_the_designs_description_and_the_unstable_flag(ex_post_package, small_comparison) -> None:
@@ -600,3 +678,62 @@ def ranking_flags_ratio_only() -> bool:
     # a design without a description of its own (it inherits the base's) gets none rather than the base's
     assert design_description(scenarios, "a", "b") == "" and design_description(scenarios, "b", "b") == "基准 / Base"
     return bool(by_ratio["unstable"].iloc[0]) and not by_change["unstable"].iloc[0]
+
+
+def test_a_comparison_that_ends_before_any_design_acts_is_refused(tmp_path: Path) -> None:
+    """``compare ... --end-year 2025`` with designs acting from 2026 exited 0 with every change 0.00, "common window
+    2025-2025" and a ranking with P(first) 100%, and no warning (schedule years were checked against the scenario's
+    own end year, not --end-year). Now each schedule year after 2025 is a warning, and the comparison is refused in
+    one line saying from which year the designs act (exit 2, no folder written)."""
+    out = tmp_path / "store"
+    cmd = [sys.executable, "-m", "qhsim.cli", "compare", str(SCENARIOS / "baseline.toml"),
+           str(SCENARIOS / "super_deduction_120.toml"), "--seeds", "1", "--scale", "0.05", "--end-year", "2025",
+           "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and not out.exists()
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("qhsim: error:")]
+    assert errors == ["qhsim: error: compare: the run ends in 2025, before any design differs from the base "
+                      "(super_deduction_120 from 2026): nothing to compare; run to 2026 or later (--end-year 2026)"]
+    assert ("qhsim: warning: " + str(SCENARIOS / "super_deduction_120.toml") + ": policy.super_deduction.general: "
+            "year 2026 = 1.2 is after the last simulated year 2025; it never takes effect") in proc.stderr
+    with pytest.raises(InputError, match="no design differs from the base baseline"):  # a copy of the base
+        compare(SCENARIOS / "baseline.toml", [dataclasses.replace(design_from_file(SCENARIOS / "baseline.toml"),
+                                                                   name="copy")], seeds=(1,), scale=0.05,
+                end_year=2020, out=out)
+    assert not out.exists()
+
+
+def test_runs_in_which_no_design_differs_leave_the_store_unfinished(tmp_path: Path, monkeypatch) -> None:
+    """Should the runs still show no difference in any year (a change that has no effect by the end), the comparison
+    is refused after them, and its store stays "running": not readable as a finished comparison."""
+    from qhsim.experiments import comparison
+    from qhsim.experiments.comparison import open_comparison
+
+    monkeypatch.setattr(comparison, "check_designs_act", lambda *args: None)  # past the check before the runs
+    out = tmp_path / "store"
+    with pytest.raises(InputError, match="no design differs from the base baseline in any year of the runs"):
+        compare(SCENARIOS / "baseline.toml", [SCENARIOS / "super_deduction_120.toml"], seeds=(1,), scale=0.05,
+                end_year=2025, out=out)
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["status"] == "running"
+    assert not (out / "comparison.txt").exists()
+    with pytest.raises(InputError, match="not finished"):
+        open_comparison(out)
+
+
+def test_comparison_text_carries_the_reduced_scale_and_base_year_notes(small_comparison) -> None:
+    """comparison.txt lacked two caveats ``qhsim run`` prints: the reduced-scale note (scale 0.05 here) and, below
+    P(target met), the note on a target the runs already meet in its plan's base year (read as an upper estimate)."""
+    from qhsim import data
+    from qhsim.output.report import base_year_notes, reduced_scale_note
+    from qhsim.stats import WEIGHT
+
+    res, out = small_comparison
+    flat = "".join((out / "comparison.txt").read_text(encoding="utf-8").split())  # wrapped Chinese has no spaces
+    assert "".join(reduced_scale_note(0.05).split()) in flat.split("indicatorchanges(median)", 1)[0]
+    base = res.runs[res.runs["point"] == 0]
+    keep = ["year", "region", *(c for c in base.columns if c in data.load("indicators") or c == WEIGHT)]
+    notes = base_year_notes(base[keep].assign(draw=base["seed"].to_numpy()))
+    assert notes  # the runs meet Haixi's 2027 participation target in 2024 already
+    targets = flat.split("达标概率P(targetmet)", 1)[1]
+    for note in notes:
+        assert "".join(note.split()) in targets

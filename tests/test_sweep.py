@@ -491,3 +491,43 @@ def test_discovery_text_and_chart_name_the_target_in_both_languages_and_the_box_
     assert "覆盖率" in drawn and "密度" in drawn and not {c for c in drawn if ord(c) > 0x7F and ord(c) not in cmap}
     if "path" in set(res.box["lever"]):  # a year-table lever's kept levels read as in the sweep's tables
         assert "{" not in res.box.set_index("lever").at["path", "levels"]
+
+
+def test_a_range_in_a_factorial_design_names_its_lever(tmp_path: Path) -> None:
+    """A ``range`` lever in a factorial design was refused as "(top level): a lever with range ... needs design =
+    "lhs"" without saying which lever: the line now names it, with its range."""
+    path = experiment(tmp_path, TINY.replace("values = [0.75, 1.5]", "range = [0.75, 1.5]"))
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    assert str(info.value) == (f'{path}: lever.sd.range = [0.75, 1.5]: a lever with a range needs design = "lhs" or '
+                               '"sobol" (a factorial design needs values = [...])')
+
+
+def test_a_sweep_at_reduced_scale_says_so_in_its_summary(store: Path) -> None:
+    """``qhsim run`` says below scale 1 that each firm stands for several and the small prefectures swing; the sweep
+    summary (scale 0.05 here) said nothing: it now carries the same note."""
+    from qhsim.output.report import reduced_scale_note
+
+    text = (store / "summary.txt").read_text(encoding="utf-8")
+    assert "".join(reduced_scale_note(0.05).split()) in "".join(text.split())  # wrapped Chinese has no spaces
+    assert all(display_width(line) <= 100 for line in text.splitlines())
+
+
+def test_prim_box_limits_are_tested_values_not_cut_points_between_them() -> None:
+    """On a factorial sweep (grant_budget 0 / 30,000; super_deduction 1.0 / 1.5) the box read "grant_budget
+    15,000-30,000; super_deduction 1.25-1.50", midpoints PRIM cut between levels that read as tested settings. Each
+    limit is now the tested value inside the cut: 30,000-30,000 and 1.5-1.5, the box holding the same points."""
+    from qhsim.experiments.discovery import DiscoveryResult
+
+    grid = pd.DataFrame([(g, s) for g in (0.0, 30000.0) for s in (1.0, 1.5) for _ in range(5)],
+                        columns=["grant_budget", "super_deduction"])
+    y = ((grid["grant_budget"] == 30000) & (grid["super_deduction"] == 1.5)).to_numpy()
+    traj, box, chosen, coverage, density = prim_boxes(grid, y)
+    lims = box.set_index("lever")
+    assert (lims.at["grant_budget", "low"], lims.at["grant_budget", "high"]) == (30000.0, 30000.0)
+    assert (lims.at["super_deduction", "low"], lims.at["super_deduction", "high"]) == (1.5, 1.5)
+    assert coverage == 1.0 and density == 1.0
+    points = grid.assign(point=range(1, len(grid) + 1), p_reach=y.astype(float), runs=1, success=y)
+    text = format_discovery(DiscoveryResult("rd_intensity", 2030, 1.0, 0.8, "province", points, traj, box, chosen,
+                                            coverage, density))
+    assert "15,000" not in text and "1.25" not in text and "30,000" in text and "1.50" in text

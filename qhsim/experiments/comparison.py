@@ -14,9 +14,10 @@ differs from the base to the last year, the same for every design):
 - business R&D per public yuan (``leverage``; ``rd_per_yuan`` below is the one definition, also used by
   ``qhsim.precision`` and ``qhsim.calibration.responses``): extra business R&D over the window / extra public
   cost, in total and for each instrument whose cost changed, up or down (the design's whole extra R&D over that
-  instrument's extra cost — the same as the total for a one-instrument design); the point value is the ratio of
-  means, the interval the 5%/95% quantiles of the per-run ratios; over a cost that fell (a saving) there is no
-  ratio (blank, flagged ``unstable``);
+  instrument's extra cost — the same as the total for a one-instrument design; none for a cost the design moves only
+  as a side effect, nor for the instruments of a design that sets several, ``mark_side_effects``); the point value
+  is the ratio of means, the interval the 5%/95% quantiles of the per-run ratios; over a cost that fell (a saving)
+  there is no ratio (blank, flagged ``unstable``);
 - P(target met) for each plan target and 2035 reference path (``targets``);
 - P(design ranks first) and pairwise P(A beats B) on the ranking metric (``ranking``, ``pairwise``).
 
@@ -39,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
-from qhsim.config import Scenario
+from qhsim.config import Scenario, read_toml, warn_outside_horizon
+from qhsim.config.schedule import YEAR_RANGE, Schedule
 from qhsim.errors import InputError
 from qhsim.experiments.designs import Design, design_from_file, expand, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
@@ -123,8 +125,10 @@ class ComparisonResult:
       _p05/_p95 over runs) and total_rd_per_yuan (business + public R&D per public yuan, what the R&D intensity
       indicator counts) with total_p05, total_p95; then gross_cost (the money moved: each instrument's extra cost
       without its sign, summed; mean over runs), unstable (``ratio_unstable``: R&D per yuan over this cost not to be
-      read) and design_sets_instrument (``mark_side_effects``: False for a cost that moved as a side effect, whose
-      R&D per yuan is left empty)
+      read; False on a row left without a ratio for another reason, below) and design_sets_instrument
+      (``mark_side_effects``): an instrument row's R&D per yuan is left empty, with ``unstable`` False, where the cost
+      moved as a side effect (design_sets_instrument False) and where the design sets several instruments
+      (``several_instruments``: the extra R&D is theirs together)
     - ``targets``: design, indicator, region, year, kind, label, target, p_met
     - ``ranking``: design, description (``design_description``), metric, median, p05, p95, p_first, mean_rank, rank,
       unstable (``annotate_ranking``: the "total" leverage row's flag on a ranking by R&D per yuan)
@@ -175,19 +179,40 @@ def sets_instrument(scenarios: dict[str, Any], base: str, design: str, instrumen
     return any(mine.get(section) != theirs.get(section) for section in sections)
 
 
-LEVERAGE_RATIOS = ("rd_per_yuan", "p05", "median", "p95")  # an instrument row's R&D per yuan, blank for a side effect
+LEVERAGE_RATIOS = ("rd_per_yuan", "p05", "median", "p95")  # an instrument row's R&D per yuan, blank where it has none
+
+
+def several_instruments(leverage: pd.DataFrame) -> set[str]:
+    """The designs of a leverage table (a ``ComparisonResult``'s or leverage.csv read back) that set more than one
+    instrument whose cost changed (``design_sets_instrument`` true on two or more instrument rows): their extra R&D is
+    the instruments' together, so none of their instrument rows has an R&D per yuan of its own (``mark_side_effects``;
+    ``qhsim.results.COMBINED_CELL``)."""
+    if leverage.empty or "design_sets_instrument" not in leverage:
+        return set()
+    rows = leverage[leverage["instrument"] != "total"]
+    sets = rows["design_sets_instrument"].astype("string").str.lower().eq("true").fillna(False).astype(bool)
+    counts = sets.groupby(rows["design"]).sum()
+    return {str(d) for d, n in counts.items() if n >= 2}
 
 
 def mark_side_effects(leverage: pd.DataFrame, scenarios: dict[str, Any], base: str) -> pd.DataFrame:
-    """``leverage`` with ``design_sets_instrument`` (``sets_instrument``; empty on the "total" rows) and, where the
-    design does not set the instrument (its cost moved as a side effect), no R&D per yuan: comparison.txt shows
-    "连带 side effect" there, and leverage.csv must not offer a ratio an analyst could read as the instrument's."""
+    """``leverage`` with ``design_sets_instrument`` (``sets_instrument``; empty on the "total" rows), and no R&D per
+    yuan on an instrument row whose ratio would not be that instrument's: where the design does not set the
+    instrument (its cost moved as a side effect: comparison.txt shows "连带 side effect") and on every instrument row of
+    a design that sets several (``several_instruments``: "组合 combined"), so that leverage.csv offers no ratio an
+    analyst could read as the instrument's. Those rows' ``unstable`` is False: the rule (``ratio_unstable``) judges
+    a ratio, and they have none for another reason, which their mark says."""
     if leverage.empty:
         return leverage
     sets = [None if r.instrument == "total" else sets_instrument(scenarios, base, r.design, r.instrument)
             for r in leverage.itertuples()]
     out = leverage.assign(design_sets_instrument=pd.array(sets, dtype="boolean"))
-    out.loc[out["design_sets_instrument"].eq(False).fillna(False).to_numpy(bool), list(LEVERAGE_RATIOS)] = np.nan
+    instrument = (out["instrument"] != "total").to_numpy(bool)
+    side = out["design_sets_instrument"].eq(False).fillna(False).to_numpy(bool)
+    combined = instrument & out["design"].isin(several_instruments(out)).to_numpy(bool)
+    out.loc[side | combined, list(LEVERAGE_RATIOS)] = np.nan
+    if "unstable" in out:
+        out.loc[side | combined, "unstable"] = False
     return out
 
 
@@ -195,24 +220,76 @@ def mark_side_effects(leverage: pd.DataFrame, scenarios: dict[str, Any], base: s
 # analysis of stacked runs
 
 
+def first_change(base: Scenario, design: Scenario) -> int | None:
+    """The first simulated year in which ``design``'s settings differ from ``base``'s (a schedule's value in force, any
+    other policy or macro setting, a behavioural parameter or the 2015 population, the last three from the start year);
+    None where they never differ. ``compare`` refuses a run that ends before every design's."""
+    start = base.run.start_year
+    if base.parameters != design.parameters or base.run.population_seed != design.run.population_seed:
+        return start
+    firsts = []
+    for section in ("macro", "policy"):
+        a, b = getattr(base, section), getattr(design, section)
+        models = [(getattr(a, n), getattr(b, n)) for n in type(a).model_fields] if section == "policy" else [(a, b)]
+        for x, y in models:
+            for name in type(x).model_fields:
+                u, v = getattr(x, name), getattr(y, name)
+                if u == v:
+                    continue
+                if isinstance(u, Schedule) and isinstance(v, Schedule):  # a difference before the start never acts
+                    firsts += [t for t in range(start, YEAR_RANGE[1] + 1) if u.at(t) != v.at(t)][:1]
+                else:
+                    firsts.append(start)
+    return min(firsts, default=None)
+
+
+def check_designs_act(base: Design, designs: Sequence[Design], end_year: int) -> None:
+    """Before anything runs: warn (one line each) about a schedule year of a compared scenario file after ``end_year``,
+    the comparison's last year (``--end-year`` or the base scenario's), and refuse a comparison in which no design
+    differs from the base in any year up to it: every change, its ranking and P(first) would be the base's against
+    itself. The message says from which year the designs act."""
+    base_sc = base.validated()
+    for d in (base, *designs):
+        if Path(d.origin).is_file():  # a scenario file (a dashboard design has no file of its own)
+            warn_outside_horizon(Path(d.origin), read_toml(Path(d.origin)), base_sc.run.start_year, end_year)
+    firsts = {d.name: first_change(base_sc, d.validated()) for d in designs}
+    acting = {name: y for name, y in firsts.items() if y is not None}
+    if not acting:
+        raise InputError(f"compare: no design differs from the base {base.name} (their policies, macro settings and "
+                         "parameters are the same in every year): change a design's scenario file")
+    first = min(acting.values())
+    if first > end_year:
+        when = "; ".join(f"{name} from {y}" for name, y in acting.items())
+        raise InputError(f"compare: the run ends in {end_year}, before any design differs from the base ({when}): "
+                         f"nothing to compare; run to {first} or later (--end-year {first})")
+
+
 def _province(runs: pd.DataFrame) -> pd.DataFrame:
     prov = runs[runs["region"] == PROVINCE]
     return prov.set_index(["point", *RUN_KEYS, "year"]).sort_index()
 
 
-def common_window(prov: pd.DataFrame, points: Sequence[int]) -> tuple[int, int]:
-    """From the first year any design differs from the base (any indicator, any run) to the last year."""
+def first_difference(prov: pd.DataFrame, points: Sequence[int]) -> int | None:
+    """The first year any design of ``points[1:]`` differs from the base ``points[0]`` (any indicator, any run); None
+    where none differs in any year."""
     indicators = data.load("indicators")
     cols = [c for c in prov.columns if c in indicators]
     base = prov.loc[points[0]][cols]
-    end = int(base.index.get_level_values("year").max())
-    first = end
+    first = None
     for p in points[1:]:
         diff = (prov.loc[p][cols] - base).abs().fillna(0).sum(axis=1)
         years = diff[diff > 0].index.get_level_values("year")
         if len(years):
-            first = min(first, int(years.min()))
-    return first, end
+            first = int(years.min()) if first is None else min(first, int(years.min()))
+    return first
+
+
+def common_window(prov: pd.DataFrame, points: Sequence[int]) -> tuple[int, int]:
+    """From the first year any design differs from the base (any indicator, any run; ``first_difference``) to the
+    last year (the last year alone where no design differs)."""
+    end = int(prov.loc[points[0]].index.get_level_values("year").max())
+    first = first_difference(prov, points)
+    return (end if first is None else first), end
 
 
 def _per_run(prov: pd.DataFrame, point: int, cols: list[str], years: Sequence[int]) -> pd.DataFrame:
@@ -521,6 +598,7 @@ def compare(
     base_sc = base_d.validated()
     scale = float(scale if scale is not None else base_sc.run.scale)
     end_year = int(end_year if end_year is not None else base_sc.run.end_year)
+    check_designs_act(base_d, variants, end_year)
     thetas, source, weights = parameter_draws(draws, draw_seed)
     all_designs = [base_d, *variants]
     specs, labels = expand(all_designs, thetas, seeds, scale, end_year, [{"budget_scale": 1.0}] * len(all_designs),
@@ -545,6 +623,9 @@ def compare(
                                                store, prog, cancel)
     finally:
         prog.close()
+    if first_difference(_province(runs), list(range(len(all_designs)))) is None:  # the store stays "running"
+        raise InputError(f"compare: no design differs from the base {base_d.name} in any year of the runs (to "
+                         f"{end_year}): their changes have no effect by then; run to a later --end-year")
     tables = analyse(runs, base_d.name, names, rank_by, scenarios=experiment["scenarios"])
     return ComparisonResult(base_d.name, names, tables.pop("window"), tables.pop("years"), runs, budget=budget,
                             meta={**experiment, "executor": engine.describe(),

@@ -8,6 +8,9 @@ successes concentrate. We use EMA Workbench's maintained implementation (``ema_w
 - coverage: share of all successful points that lie in the box;
 - density: share of the points in the box that succeed.
 
+A numeric lever's box limits are the lowest and highest values tested inside PRIM's cut points
+(``tested_limits``), so the box names only settings that were run.
+
 The chosen box is the one with the highest coverage among the boxes on the peeling trajectory whose density
 is at least ``min_density`` (else the densest). Numeric levers get [low, high] limits; string and schedule
 levers get the set of levels kept.
@@ -81,6 +84,14 @@ def point_table(runs: pd.DataFrame, levers: list[str], indicator: str, year: int
     return table
 
 
+def tested_limits(values: pd.Series, low: float, high: float) -> tuple[float, float]:
+    """A box's limits on a numeric lever moved inward to the lever's tested values inside them: PRIM cuts between
+    tested levels (a factorial sweep of 1.0 and 1.5 gave "1.25-1.50"), which read as values that were run. The box
+    holds the same points."""
+    inside = values[(values >= low) & (values <= high)]
+    return (float(inside.min()), float(inside.max())) if len(inside) else (float(low), float(high))
+
+
 def prim_boxes(x: pd.DataFrame, y: np.ndarray, min_density: float = MIN_DENSITY) -> tuple[pd.DataFrame, pd.DataFrame, int, float, float]:
     """PRIM (EMA Workbench) on lever settings ``x`` and successes ``y``: trajectory, chosen box limits,
     its index, coverage and density."""
@@ -102,8 +113,10 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, min_density: float = MIN_DENSITY)
             if lo != full.at[0, lever]:
                 rows.append({"lever": lever, "kind": "levels", "low": math.nan, "high": math.nan,
                              "levels": "; ".join(sorted(map(lever_text, lo)))})
-        elif (lo, hi) != (full.at[0, lever], full.at[1, lever]):
-            rows.append({"lever": lever, "kind": "range", "low": float(lo), "high": float(hi), "levels": ""})
+        else:
+            lo, hi = tested_limits(x[lever], lo, hi)
+            if (lo, hi) != (full.at[0, lever], full.at[1, lever]):
+                rows.append({"lever": lever, "kind": "range", "low": lo, "high": hi, "levels": ""})
     box_table = pd.DataFrame(rows, columns=["lever", "kind", "low", "high", "levels"])
     return traj, box_table, chosen, float(traj.at[chosen, "coverage"]), float(traj.at[chosen, "density"])
 

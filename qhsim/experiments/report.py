@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
-from qhsim.experiments.comparison import (RANK_DEFAULT, RANK_TOTAL, acts_on, design_description, lower_is_better,
+from qhsim.experiments.comparison import (RANK_DEFAULT, RANK_TOTAL, design_description, lower_is_better,
                                           ranking_metric)
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
-from qhsim.output.tables import cost_effectiveness
-from qhsim.output.report import (band_caveat, draws_line, format_number, format_table, persistence_note, region_label,
-                                 target_value, wrap)
+from qhsim.output.tables import SIDE_EFFECT_CELL, SIDE_EFFECT_NOTE, by_instrument, cost_effectiveness
+from qhsim.output.report import (band_caveat, base_year_notes, draws_line, format_number, format_table, persistence_note,
+                                 reduced_scale_note, region_label, target_value, wrap)
+from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND
-from qhsim.results import FISCAL_PREFIXES, PROVINCE, SAVING_CELL, UNSTABLE_CELL, unstable_rule
+from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, SAVING_CELL, UNSTABLE_CELL,
+                           unstable_rule)
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -114,6 +116,24 @@ def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:
             "parameter draws before ranking them.")
 
 
+def design_base_year_notes(res: ComparisonResult) -> list[str]:
+    """``qhsim run``'s notes on targets already met in their plan's base year (``base_year_notes``: read that value as an
+    upper estimate), for the P(target met) table: each design's runs (the median over them) as ``qhsim run`` reads an
+    ensemble, a note that holds for some designs only headed by their numbers."""
+    indicators = data.load("indicators")
+    runs = res.runs
+    keep = ["year", "region", *([WEIGHT] if WEIGHT in runs else []), *(c for c in runs.columns if c in indicators)]
+    found: dict[str, list[int]] = {}
+    for p in sorted(runs["point"].unique()):
+        part = runs[runs["point"] == p]
+        frame = part[keep].assign(draw=part.groupby(["draw", "seed"]).ngroup().to_numpy())  # one "draw" per run
+        for note in base_year_notes(frame):
+            found.setdefault(note, []).append(int(p))
+    every = len(res.designs) + 1
+    return [note if len(points) == every else f"方案 designs {', '.join(map(str, points))}: {note}"
+            for note, points in found.items()]
+
+
 def format_comparison(res: ComparisonResult) -> str:
     m = res.meta
     runs_per = res.runs_per_design
@@ -128,6 +148,8 @@ def format_comparison(res: ComparisonResult) -> str:
         + "共同随机数 common random numbers: 每次运行与基准同参数同种子 each run paired with the base run.\n"
         f"区间: 配对差值5%-95%分位 intervals: 5%-95% of paired changes; 共同窗口 common window {start}-{end}."
     ]
+    if (note := reduced_scale_note(m["scale"])) is not None:  # levels and the small prefectures swing below scale 1
+        blocks[0] += "\n" + "\n".join(wrap(note, TEXT_WIDTH))
     ch = res.changes
     periods = [str(y) for y in res.years]
     for design in res.designs:
@@ -169,23 +191,29 @@ def format_comparison(res: ComparisonResult) -> str:
             for r in answer.itertuples()]
     blocks.append(_table(heads, body, [True, False, False],
                          "全社会研发（企业+高校院所）Total R&D: business + universities and institutes"))
-    lev_all = res.leverage
-    total_cost = lev_all[lev_all["instrument"] == "total"].set_index("design")["extra_cost"]
-    by_instr = lev_all[(lev_all["instrument"] != "total")
-                       & (lev_all["extra_cost"].abs() >= MATERIAL * lev_all["design"].map(total_cost).abs())]
+    instruments = by_instrument(res.designs, {"leverage": res.leverage})  # its marks, as the workbook shows them
+    instruments = instruments[instruments["instrument"] != "total"]
+    total_cost = res.leverage[res.leverage["instrument"] == "total"].set_index("design")["extra_cost"]
+    material = instruments["extra_cost"].abs() >= MATERIAL * instruments["design"].map(total_cost).abs()
+    by_instr, notes = instruments[material], []
     if len(by_instr):
         heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"],
                  ["", "", "均值", "均值之比"], ["", "", "mean", "ratio of means"]]
         body = [[r.design, row_label(r.instrument), format_number(r.extra_cost, True),
-                 _ratio(res, r.design, r.instrument, r.rd_per_yuan, r.p05, r.p95)
-                 if acts_on(res, r.design, r.instrument) else "连带 side effect"] for r in by_instr.itertuples()]
+                 r.mark or format_interval(r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
+                for r in by_instr.itertuples()]
         cells += [row[-1] for row in body]
         blocks.append(_table(heads, body, [True, True, False, False],
                              "分工具 By instrument: 方案额外研发/该工具额外成本 design's extra R&D / instrument's extra cost"))
-        if any(cell[-1] == "连带 side effect" for cell in body):
-            blocks.append("\n".join(wrap("连带 side effect：方案未改动该工具，其成本随方案而变（计入方案总成本），不计每元研发 "
-                                         "The design does not change that instrument; its cost moves with the design "
-                                         "(and counts in its total cost), so it gets no R&D per yuan.", TEXT_WIDTH)))
+        notes += [note for cell, note in ((SIDE_EFFECT_CELL, SIDE_EFFECT_NOTE), (COMBINED_CELL, COMBINED_NOTE))
+                  if cell in set(by_instr["mark"])]
+    if left_out := int((~material).sum()):  # so the rows listed need not add up to the design's total
+        notes.append(f"另有{left_out}行未列出（工具额外成本的绝对值不足方案合计的{MATERIAL:.0%}），见leverage.csv及工作簿“按工具 "
+                     f"By instrument”表。 {left_out} more instrument row{'s are' if left_out > 1 else ' is'} not listed "
+                     f"(extra cost, up or down, under {MATERIAL:.0%} of the design's total): see leverage.csv and the "
+                     "workbook's 按工具 By instrument sheet.")
+    if notes:
+        blocks.append("\n".join(wrap(" ".join(notes), TEXT_WIDTH)))
     flagged = [cell for cell in (SAVING_CELL, UNSTABLE_CELL) if cell in cells]
     if flagged:  # the one rule (``ratio_unstable``) behind both marks
         zh, en = unstable_rule()
@@ -257,6 +285,8 @@ def format_comparison(res: ComparisonResult) -> str:
             blocks.append("\n".join(wrap(band_caveat(), TEXT_WIDTH)))
             if (note := persistence_note()) is not None:  # the 2030/2035 targets' P(met) rests on it
                 blocks.append("\n".join(wrap(note, TEXT_WIDTH)))
+            if notes := design_base_year_notes(res):  # a target already met in its plan's base year
+                blocks.append("\n".join(line for note in notes for line in wrap(note, TEXT_WIDTH)))
     return "\n\n".join(blocks) + "\n"
 
 

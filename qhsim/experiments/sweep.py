@@ -39,7 +39,7 @@ from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import MISSING, format_fixed, format_value
-from qhsim.output.report import display_width, draws_line, format_table, wrap
+from qhsim.output.report import display_width, draws_line, format_table, reduced_scale_note, wrap
 from qhsim.output.tidy import lever_text
 from qhsim.results import PROVINCE, ratio_unstable, unstable_rule
 from qhsim.stats import WEIGHT
@@ -138,8 +138,11 @@ class Experiment(BaseModel):
                 if p in seen and seen[p] != name:
                     raise ValueError(f"{p}: set by two levers ({seen[p]}, {name}); use one lever (or a tied group)")
                 seen[p] = name
-        if self.design == "factorial" and any(lv.range is not None for lv in self.lever.values()):
-            raise ValueError("a lever with range = [low, high] needs design = \"lhs\" or \"sobol\" (factorial needs values)")
+        ranged = [name for name, lv in self.lever.items() if lv.range is not None]
+        if self.design == "factorial" and ranged:
+            low, high = self.lever[ranged[0]].range
+            raise ValueError(f"lever.{ranged[0]}.range = [{low:g}, {high:g}]: a lever with a range needs design = "
+                             "\"lhs\" or \"sobol\" (a factorial design needs values = [...])")
         if self.design != "factorial":
             if self.samples < 2:
                 raise ValueError(f"samples = {self.samples}: design = \"{self.design}\" needs samples >= 2")
@@ -183,7 +186,7 @@ def _error(path: Path, exc: ValidationError) -> InputError:
     """The first validation error as one line naming the file, the key and what it expects (a missing key with its
     description, an unknown key with the allowed ones) in place of pydantic's wording."""
     err = exc.errors(include_url=False)[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    loc = ".".join(str(p) for p in err["loc"])
     if err["type"] == "missing":
         field = Experiment.model_fields.get(loc)
         expected = f": {field.description}" if field is not None and field.description else ""
@@ -193,9 +196,12 @@ def _error(path: Path, exc: ValidationError) -> InputError:
         near = difflib.get_close_matches(str(err["loc"][-1]), keys, 1)
         return InputError(f"{path}: {loc}: not a key of {'a lever' if err['loc'][0] == 'lever' else 'an experiment file'}"
                           f"{f' (did you mean {near[0]}?)' if near else ''}; allowed: {', '.join(keys)}")
+    msg = err["msg"].removeprefix("Value error, ")
+    if not err["loc"]:  # a check across keys (``Experiment._levers``): its message names the key itself
+        return InputError(f"{path}: {msg}")
     value = err.get("input")
     shown = f" = {value!r}" if not isinstance(value, dict) else ""
-    return InputError(f"{path}: {loc}{shown}: {err['msg'].removeprefix('Value error, ')}")
+    return InputError(f"{path}: {loc}{shown}: {msg}")
 
 
 def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: int | None = None,
@@ -386,6 +392,8 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -
         title = f"{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds | 点0为基准 point 0 = base"
         blocks.append("\n".join([format_table(heads, body, [False] * len(heads[0]), title, width),
                                  *wrap(_not_shown(part), width)]).rstrip("\n"))
+    if (note := reduced_scale_note(sweep.scale)) is not None:  # levels and the small prefectures swing below scale 1
+        blocks.append("\n".join(wrap(note, width)))
     paths = {lv.name: lv.paths for lv in sweep.levers}
     # the levers' columns are headed by their names in the experiment file, named in full below the tables (their
     # bilingual instrument labels wrapped a 100-column header into a dozen lines)

@@ -13,7 +13,8 @@
 * ``cost_effectiveness``: a comparison's answer per design — extra public cost, extra business R&D, business and
   total R&D per public yuan with their 90% intervals, rank and P(first) — as ``comparison.txt`` prints it;
 * ``by_instrument``: a comparison's extra cost and R&D per yuan by instrument (leverage.csv), a cost the design does
-  not set marked "连带 side effect", an unstable ratio "— 不稳定 unstable";
+  not set marked "连带 side effect", the instruments of a design that sets several "组合 combined", an unstable ratio
+  "— 不稳定 unstable";
 * ``pairwise``: a comparison's P(row design beats column design) on its ranking metric (pairwise.csv).
 
 The comparison tables read a ``ComparisonResult``'s tables or the CSV files ``qhsim compare`` wrote (``qhsim export``
@@ -34,7 +35,8 @@ from qhsim import data, stats
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
-from qhsim.results import FISCAL_PREFIXES, PROVINCE, SAVING_CELL, UNSTABLE_CELL, unstable_rule
+from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, SAVING_CELL, UNSTABLE_CELL,
+                           unstable_rule)
 from qhsim.targets import load_targets, reference_paths_2035
 
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
@@ -358,9 +360,12 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
     ``_p05``, ``_p95`` over the paired runs) and business R&D per yuan of that cost (the ratio of the means, ``_p05``,
     ``_p95`` of the runs' ratios; ``qhsim.experiments.comparison.rd_per_yuan``). ``mark`` is what stands in place of
     the ratio, as in comparison.txt: ``SIDE_EFFECT_CELL`` where the design does not set the instrument
-    (``design_sets_instrument`` False), ``UNSTABLE_CELL`` where the ratio is not to be read (``unstable``,
-    ``qhsim.results.ratio_unstable``), ``SAVING_CELL`` where there is no ratio (the extra cost is not positive); empty
-    where the ratio stands. Empty without a leverage table."""
+    (``design_sets_instrument`` False), ``COMBINED_CELL`` on the instruments of a design that sets several
+    (``qhsim.experiments.comparison.several_instruments``: its extra R&D is theirs together), ``UNSTABLE_CELL`` where
+    the ratio is not to be read (``unstable``, ``qhsim.results.ratio_unstable``), ``SAVING_CELL`` where there is no
+    ratio (the extra cost is not positive); empty where the ratio stands. Empty without a leverage table."""
+    from qhsim.experiments.comparison import several_instruments
+
     columns = ["design", "instrument", "instrument_label", *(f"{c}{s}" for c in INSTRUMENT_BANDED
                                                              for s in ("", "_p05", "_p95")), "mark"]
     lev = tables.get("leverage")
@@ -369,12 +374,14 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
     order = {d: i for i, d in enumerate(designs)}
     lev = lev[lev["design"].isin(order)].copy()
     lev["_design"], lev["_total"] = lev["design"].map(order), lev["instrument"] != "total"
-    rows = []
+    rows, several = [], several_instruments(lev)
     for r in lev.sort_values(["_design", "_total"], kind="stable").to_dict("records"):
         ratio = r.get("rd_per_yuan", np.nan)
         missing = ratio is None or pd.isna(ratio)
         if r["instrument"] != "total" and _flag(r.get("design_sets_instrument")) is False:
             mark = SIDE_EFFECT_CELL
+        elif r["instrument"] != "total" and r["design"] in several:
+            mark = COMBINED_CELL
         elif _flag(r.get("unstable")) and not missing:
             mark = UNSTABLE_CELL
         else:
@@ -395,15 +402,15 @@ def by_instrument_note(results: Results, table: pd.DataFrame) -> str:
     start, end = results.meta.get("window") or (None, None)
     base = results.designs[0]
     text = (f"{start}-{end}年累计，与{base}逐次配对（同一随机种子）。每行：方案的额外企业研发 ÷ 该工具的额外成本（亿元；比值为均值之比，"
-            "区间为各次运行比值的5%–95%）。方案只改动一个工具时与其合计行相同；改动几个工具时各行的比值不能相加，也不是该工具单独的效果。 "
+            "区间为各次运行比值的5%–95%），只对只改动一个工具的方案给出。 "
             f"Cumulated {start}-{end}, paired run by run against {base} (same seeds). Each row: the design's extra business "
             "R&D over that instrument's extra cost (亿元, 100 million yuan; yuan per yuan: the ratio of the means, the "
-            "interval the 5%-95% of the runs' ratios). For a design that changes one instrument it equals the design's "
-            "total row; for one that changes several, the rows' ratios do not add up and are not each instrument's own "
-            "effect.")
+            "interval the 5%-95% of the runs' ratios), given for a design that changes one instrument only.")
     marks = set(table["mark"])
     if SIDE_EFFECT_CELL in marks:
         text += " " + SIDE_EFFECT_NOTE
+    if COMBINED_CELL in marks:
+        text += " " + COMBINED_NOTE
     if SAVING_CELL in marks:
         text += (f" “{SAVING_CELL}”：额外成本不为正（成本下降或未变），不计每元研发。 “{SAVING_CELL}”: the extra cost is not "
                  "positive (the cost fell or did not change), so there is no R&D per yuan.")
