@@ -5,11 +5,14 @@ Data flow: scenario file -> validated config -> model -> ``RunResult`` -> report
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from qhsim import data
 
 PROVINCE = "province"
 FISCAL_PREFIXES = ("spend_", "tax_expenditure_")  # the indicator columns of public spending and tax expenditure
@@ -49,6 +52,55 @@ def unstable_rule() -> tuple[str, str]:
             f"no extra cost (not positive), or unstable: the extra cost is under {share} of the money the design moves "
             "(each instrument's cost change, up or down, summed) or under its own 5%-95% spread across runs, where a "
             "small change in either cost swings the ratio")
+
+
+# --- reading a comparison's tables (``qhsim.experiments.comparison`` makes them; ``qhsim.output`` reads them back) ---
+
+RANK_DEFAULT = "rd_per_yuan"
+RANK_TOTAL = "total_rd_per_yuan"  # total R&D (business + public) per public yuan, what R&D intensity counts
+
+
+def several_instruments(leverage: pd.DataFrame) -> set[str]:
+    """The designs of a leverage table (a ``ComparisonResult``'s or leverage.csv read back) that set more than one
+    instrument whose cost changed (``design_sets_instrument`` true on two or more instrument rows): their extra R&D is
+    the instruments' together, so none of their instrument rows has an R&D per yuan of its own (``qhsim.experiments.comparison.mark_side_effects``;
+    ``COMBINED_CELL``)."""
+    if leverage.empty or "design_sets_instrument" not in leverage:
+        return set()
+    rows = leverage[leverage["instrument"] != "total"]
+    sets = rows["design_sets_instrument"].astype("string").str.lower().eq("true").fillna(False).astype(bool)
+    counts = sets.groupby(rows["design"]).sum()
+    return {str(d) for d, n in counts.items() if n >= 2}
+
+
+def design_description(scenarios: dict[str, Any] | None, design: str, base: str) -> str:
+    """What a compared design is, in both languages: its scenario's ``[run] description`` (the scenario files write
+    "中文 / English"); "" where it has none of its own (a file that extends the base without one inherits the
+    base's, which would describe the base). ``scenarios``: the comparison's resolved scenarios by design name."""
+    text = {n: str((scenarios or {}).get(n, {}).get("run", {}).get("description", "")).strip() for n in (design, base)}
+    return "" if design != base and text[design] == text[base] else text[design]
+
+
+def lower_is_better(key: str) -> bool:
+    """True for an indicator whose fall is an improvement (``better = "lower"`` in indicators.toml: the R&D exit rate,
+    the user cost of R&D, talent outflow)."""
+    return data.load("indicators").get(key, {}).get("better", "higher") == "lower"
+
+
+def unsettled_pairs(pairwise: pd.DataFrame, settled: float = 0.9) -> list[tuple[str, str, float]]:
+    """(a, b, P(a beats b)) for each pair whose order the runs leave open: the more likely winner first, with
+    P(a beats b) below ``settled`` (and so P(b beats a) above 1 - settled)."""
+    out = []
+    names = list(pairwise.index)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            p = pairwise.at[a, b]
+            if math.isnan(p):
+                continue
+            hi, lo, q = (a, b, p) if p >= 0.5 else (b, a, pairwise.at[b, a])
+            if q < settled:
+                out.append((hi, lo, q))
+    return out
 
 
 @dataclass

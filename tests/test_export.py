@@ -283,12 +283,24 @@ def test_compare_ranking_sheet_and_html_say_how_to_read_them(compare_folder):
     assert "<th>与基准 baseline 之差 difference from the base baseline</th>" in page
 
 
-def test_compare_versions_read_back_say_which_were_not_recorded(compare_folder, tmp_path):
-    """A compare store's manifest records the qhsim version alone: re-exported, the metadata says the others were not
-    recorded instead of showing a short list as if complete."""
+def test_compare_versions_and_calibration_read_back_are_the_stores(compare_folder, tmp_path, monkeypatch):
+    """A compare store's manifest records the software versions and the calibration that wrote it: re-exported (here
+    with the shipped calibration in force), the metadata gives those, not today's. A store of an older qhsim records the
+    qhsim version alone: the metadata says the others were not recorded instead of showing a short list as if
+    complete."""
     store = json.loads((compare_folder / "manifest.json").read_text(encoding="utf-8"))
-    assert "versions" not in store  # if the store records them one day, this test should read them
+    assert store["versions"] == tidy.environment_versions() and not store["calibration"]["calibrated"]  # the suite's
+    monkeypatch.delenv("QHSIM_CALIBRATED")  # today: the shipped calibration in force
     wb = load_workbook(export.export(compare_folder, "xlsx", tmp_path / "again.xlsx"))
+    facts = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
+    assert facts["版本 versions"] == tidy.versions_text(store["versions"])
+    assert facts["校准 calibration"] == dict(tidy.calibration_rows(store["calibration"]))["校准 calibration"]
+    old = tmp_path / "old"
+    shutil.copytree(compare_folder, old)
+    for key in ("versions", "calibration"):
+        store.pop(key)
+    (old / "manifest.json").write_text(json.dumps(store), encoding="utf-8")
+    wb = load_workbook(export.export(old, "xlsx", tmp_path / "old.xlsx"))
     facts = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
     assert facts["版本 versions"] == (f"qhsim {store['qhsim_version']}（未记录 not recorded: "
                                       f"{', '.join(tidy.VERSION_ORDER[1:])}）")
@@ -785,7 +797,7 @@ def test_sweep_export_names_its_base_in_the_ranking(tmp_path):
     assert "Cost-effectiveness" not in note  # a sweep has no comparison ranking to point to
     facts = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
     assert facts["基准情景 base scenario (point 0)"] == store["experiment"]["scenario"]
-    assert "未记录 not recorded: mesa" in facts["版本 versions"]
+    assert facts["版本 versions"] == tidy.versions_text(store["versions"])
     page = html.unescape(export.export(tmp_path / "sw", "html", tmp_path / "sw.html").read_text(encoding="utf-8"))
     assert f"<th>{header}</th>" in page and note in page
 

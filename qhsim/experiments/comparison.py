@@ -47,15 +47,14 @@ from qhsim.experiments.designs import Design, design_from_file, expand, paramete
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs
-from qhsim.results import FISCAL_PREFIXES, PROVINCE, ratio_unstable
+from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, design_description, lower_is_better,
+                           ratio_unstable, several_instruments)
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
 COMPARE_YEARS = (2025, 2027, 2030, 2035)
 WAN_PER_YI = 1e4  # fiscal indicators are in 万元, business R&D in 亿元
 RD = "business_rd"
 PUBLIC_RD = "public_rd"  # universities' and institutes' R&D: with business R&D, the R&D intensity indicator's total
-RANK_DEFAULT = "rd_per_yuan"
-RANK_TOTAL = "total_rd_per_yuan"  # total R&D (business + public) per public yuan, what R&D intensity counts
 MAX_DESIGNS = 12
 BUDGET_TOLERANCE = 0.02  # relative gap in extra cost accepted by budget-neutral scaling
 BUDGET_ITERATIONS = 3
@@ -180,19 +179,6 @@ def sets_instrument(scenarios: dict[str, Any], base: str, design: str, instrumen
 
 
 LEVERAGE_RATIOS = ("rd_per_yuan", "p05", "median", "p95")  # an instrument row's R&D per yuan, blank where it has none
-
-
-def several_instruments(leverage: pd.DataFrame) -> set[str]:
-    """The designs of a leverage table (a ``ComparisonResult``'s or leverage.csv read back) that set more than one
-    instrument whose cost changed (``design_sets_instrument`` true on two or more instrument rows): their extra R&D is
-    the instruments' together, so none of their instrument rows has an R&D per yuan of its own (``mark_side_effects``;
-    ``qhsim.results.COMBINED_CELL``)."""
-    if leverage.empty or "design_sets_instrument" not in leverage:
-        return set()
-    rows = leverage[leverage["instrument"] != "total"]
-    sets = rows["design_sets_instrument"].astype("string").str.lower().eq("true").fillna(False).astype(bool)
-    counts = sets.groupby(rows["design"]).sum()
-    return {str(d) for d, n in counts.items() if n >= 2}
 
 
 def mark_side_effects(leverage: pd.DataFrame, scenarios: dict[str, Any], base: str) -> pd.DataFrame:
@@ -409,14 +395,6 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
             "targets": targets, "ranking": ranking, "pairwise": pairwise}
 
 
-def design_description(scenarios: dict[str, Any] | None, design: str, base: str) -> str:
-    """What a compared design is, in both languages: its scenario's ``[run] description`` (the scenario files write
-    "中文 / English"); "" where it has none of its own (a file that extends the base without one inherits the
-    base's, which would describe the base). ``scenarios``: the comparison's resolved scenarios by design name."""
-    text = {n: str((scenarios or {}).get(n, {}).get("run", {}).get("description", "")).strip() for n in (design, base)}
-    return "" if design != base and text[design] == text[base] else text[design]
-
-
 def annotate_ranking(ranking: pd.DataFrame, leverage: pd.DataFrame, scenarios: dict[str, Any] | None,
                      base: str) -> pd.DataFrame:
     """``ranking`` with each design's ``description`` (``design_description``) after its name and, last, ``unstable``
@@ -455,12 +433,6 @@ def check_rank_by(rank_by: str) -> None:
     if rank_by not in (RANK_DEFAULT, RANK_TOTAL) and rank_by not in data.load("indicators"):
         raise InputError(f"--rank-by {rank_by}: allowed {RANK_DEFAULT}, {RANK_TOTAL} or an indicator key of "
                          "qhsim/data/indicators.toml (e.g. rd_intensity, hte_count)")
-
-
-def lower_is_better(key: str) -> bool:
-    """True for an indicator whose fall is an improvement (``better = "lower"`` in indicators.toml: the R&D exit rate,
-    the user cost of R&D, talent outflow)."""
-    return data.load("indicators").get(key, {}).get("better", "higher") == "lower"
 
 
 def rank(metric: dict[str, pd.Series], name: str, weights: pd.Series | None = None, lower: bool = False

@@ -12,22 +12,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
-from qhsim.experiments.comparison import (RANK_DEFAULT, RANK_TOTAL, design_description, lower_is_better,
-                                          ranking_metric)
+from qhsim.experiments.comparison import ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
 from qhsim.output.tables import SIDE_EFFECT_CELL, SIDE_EFFECT_NOTE, by_instrument, cost_effectiveness
 from qhsim.output.report import (band_caveat, base_year_notes, draws_line, format_number, format_table, persistence_note,
                                  reduced_scale_note, region_label, target_value, wrap)
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND
-from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, SAVING_CELL, UNSTABLE_CELL,
+from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL,
+                           SAVING_CELL, UNSTABLE_CELL, design_description, lower_is_better, unsettled_pairs,
                            unstable_rule)
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
 
 if TYPE_CHECKING:
-    import pandas as pd
     from matplotlib.figure import Figure
 
     from qhsim.experiments.comparison import ComparisonResult
@@ -81,22 +80,6 @@ def _table(heads: list[list[str]], body: list[list[str]], left: list[bool], titl
 
 def _pct(p: float) -> str:
     return "—" if p is None or math.isnan(p) else f"{100 * p:.0f}%"
-
-
-def unsettled_pairs(pairwise: pd.DataFrame, settled: float = 0.9) -> list[tuple[str, str, float]]:
-    """(a, b, P(a beats b)) for each pair whose order the runs leave open: the more likely winner first, with
-    P(a beats b) below ``settled`` (and so P(b beats a) above 1 - settled)."""
-    out = []
-    names = list(pairwise.index)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            p = pairwise.at[a, b]
-            if math.isnan(p):
-                continue
-            hi, lo, q = (a, b, p) if p >= 0.5 else (b, a, pairwise.at[b, a])
-            if q < settled:
-                out.append((hi, lo, q))
-    return out
 
 
 def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:

@@ -37,6 +37,7 @@ from qhsim import __version__, data
 from qhsim.errors import InputError
 from qhsim.experiments.spec import RunSpec, digest
 from qhsim.output.folders import RUNS, read_store_runs
+from qhsim.output.tidy import calibration_status, environment_versions
 
 MANIFEST = "manifest.json"
 KINDS = ("compare", "sweep")
@@ -139,6 +140,8 @@ class Store:
         return {
             "kind": self.kind, "status": status, "experiment_key": self.key, "experiment": self.experiment,
             "qhsim_version": __version__, "model_fingerprint": self.fingerprint,
+            # what wrote the store, for its workbook and report when read back (``qhsim export``)
+            "versions": environment_versions(), "calibration": calibration_status(),
             "data_fingerprints": data.fingerprints(),
             "updated": datetime.now(UTC).isoformat(timespec="seconds"),
             "layout": "runs/<run_key>.parquet: one run each (label columns, then year, region and the indicators)",

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import mesa
 import numpy as np
 import pandas as pd
 
-from qhsim import __version__, data
+from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output.charts import indicator_charts
 from qhsim.output.folders import MANIFEST, atomic_folder
 from qhsim.output.report import indicator_label, run_draws_line, run_header, run_scale, summary_report
 from qhsim.output.tables import target_regions
-from qhsim.output.tidy import calibration_status, round_significant
+from qhsim.output.tidy import calibration_status, environment_versions, round_significant
 from qhsim.results import RunResult
 
 PARQUET = "indicators.parquet"
@@ -56,13 +54,7 @@ def _manifest(result: RunResult, files: list[Path], root: Path) -> dict[str, Any
         "seed": result.seed,
         "run_seconds": result.run_seconds,
         "meta": result.meta,
-        "versions": {
-            "qhsim": __version__,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "mesa": mesa.__version__,
-        },
+        "versions": environment_versions(),
         "data_fingerprints": data.fingerprints(),
         "calibration": calibration_status(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -35,7 +35,8 @@ from qhsim import data, stats
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
-from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, SAVING_CELL, UNSTABLE_CELL,
+from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL,
+                           SAVING_CELL, UNSTABLE_CELL, lower_is_better, several_instruments, unsettled_pairs,
                            unstable_rule)
 from qhsim.targets import load_targets, reference_paths_2035
 
@@ -208,7 +209,6 @@ def ranking_note(results: Results, table: pd.DataFrame) -> str:
     indicator's median over the runs in a year, not the comparison's metric), the interval, ties, the paired difference,
     the years left out because every design equals the base there, and, for a comparison, where its ranking by its
     metric and P(first) are and why that ranking's median and the cost-effectiveness ratio of means can differ."""
-    from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
 
     zh_base, en_base = base_names(results)
     weighted = bool(results.long.groupby("design")[WEIGHT].nunique().gt(1).any())  # runs from parameter draws
@@ -364,7 +364,6 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
     (``qhsim.experiments.comparison.several_instruments``: its extra R&D is theirs together), ``UNSTABLE_CELL`` where
     the ratio is not to be read (``unstable``, ``qhsim.results.ratio_unstable``), ``SAVING_CELL`` where there is no
     ratio (the extra cost is not positive); empty where the ratio stands. Empty without a leverage table."""
-    from qhsim.experiments.comparison import several_instruments
 
     columns = ["design", "instrument", "instrument_label", *(f"{c}{s}" for c in INSTRUMENT_BANDED
                                                              for s in ("", "_p05", "_p95")), "mark"]
@@ -458,8 +457,6 @@ def pairwise(names: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFra
 def pairwise_note(results: Results, table: pd.DataFrame) -> str:
     """How to read ``pairwise``, below it in the workbook and the HTML report: what a cell is, on which metric, when
     an order is settled, the pairs whose order the runs leave open (or that one run per design cannot rank)."""
-    from qhsim.experiments.comparison import lower_is_better
-    from qhsim.experiments.report import unsettled_pairs
 
     metric = table.attrs["metric"]
     zh_metric, en_metric = metric_words(metric)

@@ -33,7 +33,7 @@ from qhsim.config.instruments import instrument_label
 from qhsim.config.schedule import YEAR_RANGE
 from qhsim.errors import InputError
 from qhsim.output.folders import MANIFEST, manifest_kind, read_manifest
-from qhsim.results import RunResult
+from qhsim.results import RunResult, design_description
 from qhsim.stats import WEIGHT
 
 LONG_COLUMNS = ("year", "region", "indicator", "value", "unit", "draw", "seed", "design", WEIGHT)
@@ -358,7 +358,6 @@ def from_comparison(result: Any) -> Results:
 
     ``tables`` hold the comparison's tidy tables (changes, costs, leverage, targets, ranking, pairwise, budget);
     ``qhsim.output.tables.cost_effectiveness`` reads each design's answer from them."""
-    from qhsim.experiments.comparison import design_description
 
     names = [result.base, *result.designs]
     long = store_long(result.runs, dict(enumerate(names)), len(result.meta.get("seeds", [])))
@@ -377,14 +376,14 @@ def from_comparison(result: Any) -> Results:
         "end_year": result.meta.get("end_year"),
         "window": list(result.window),
         "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
-        # a comparison just run is this environment's; a store read back says which qhsim version wrote it, the one
-        # version its manifest records (``Store.manifest``): ``versions_text`` names the others as not recorded
-        "versions": ({"qhsim": result.meta["qhsim_version"]} if "qhsim_version" in result.meta
-                     else environment_versions()),
+        # a comparison just run is this environment's; a store read back, what its manifest records (``Store.manifest``;
+        # a store of an older qhsim has the qhsim version alone, and ``versions_text`` names the others not recorded)
+        "versions": result.meta.get("versions") or ({"qhsim": result.meta["qhsim_version"]}
+                                                    if "qhsim_version" in result.meta else environment_versions()),
         # the code, data and calibrated parameters the runs ran on (``qhsim.experiments.engine.fingerprint``)
         "model_fingerprint": result.meta.get("model_fingerprint") or getattr(getattr(result, "store", None),
                                                                              "fingerprint", None),
-        "calibration": calibration_status(),
+        "calibration": result.meta.get("calibration") or calibration_status(),  # the store's, read back
     }
     tables = {"changes": result.changes, "costs": result.costs, "leverage": result.leverage,
               "targets": result.targets, "ranking": result.ranking,
@@ -446,11 +445,11 @@ def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[st
         "from_year": experiment.get("from_year"),
         # the scenario file point 0 ("base") runs, as the experiment file names it
         "base_scenario": experiment.get("scenario"),
-        "versions": {"qhsim": manifest.get("qhsim_version")},
+        "versions": manifest.get("versions") or {"qhsim": manifest.get("qhsim_version")},
         "model_fingerprint": manifest.get("model_fingerprint"),
         "run_seconds": manifest.get("seconds"),
         "levers": [{"key": k, "base": None, "value": _lever_values(settings[1:], k)} for k in names_of],
-        "calibration": calibration_status(),
+        "calibration": manifest.get("calibration") or calibration_status(),  # the store's, where it records one
     }
     return Results(kind="sweep", long=long, meta=meta, designs=[labels[p] for p in sorted(labels)],
                    tables={"points": points})
@@ -482,7 +481,8 @@ def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
     result = SimpleNamespace(
         base=exp["base"], designs=list(exp["designs"]), window=tuple(manifest["window"]),
         meta={**exp, "qhsim_version": manifest.get("qhsim_version", "unknown"),
-              "model_fingerprint": manifest.get("model_fingerprint")},
+              "model_fingerprint": manifest.get("model_fingerprint"), "versions": manifest.get("versions"),
+              "calibration": manifest.get("calibration")},
         runs=read_store_runs(folder, manifest["analysed_runs"]), budget=tables.pop("budget", None),
         pairwise=tables.pop("pairwise").set_index("design"), **tables)
     return from_comparison(result)
