@@ -891,3 +891,15 @@ def test_a_run_between_milestones_shows_its_last_year():
     text = summary_report(ended, lang="en", wide=False, width=100)
     assert "sim 2023" in text and "sim 2035" not in text
     assert "2035 reference paths" not in text  # not an empty table: the workbook and HTML leave it out too
+
+
+def test_wrap_keeps_a_short_quoted_mark_on_one_line():
+    """The notes below the comparison tables begin with the mark they explain, in Chinese quotes: it is not split
+    between lines ("“组合 combined: 见合计 see" / "total”"), and its spaces come back as spaces."""
+    from qhsim.results import COMBINED_CELL
+
+    text = f"一二三四五六七八九十 “{COMBINED_CELL}”：方案同时改动几个工具"
+    lines = report.wrap(text, 40)
+    assert any(f"“{COMBINED_CELL}”" in line for line in lines), lines
+    assert all(report.display_width(line) <= 40 and "\u00a0" not in line for line in lines)
+    assert " ".join(report.wrap("a “b c” d", 3)) == "a “b c” d"  # wider than the line: one piece of its own

@@ -375,6 +375,8 @@ ASCII_TOKEN = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS
 NO_LINE_START = frozenset("。，、；：）》」！？%")  # Chinese closing punctuation does not begin a line
 OPENING = frozenset("（(《「“")  # a word without spaces that fits in two lines breaks best before these ...
 CLOSING = frozenset("）)》」”，、；：")  # ... or after these
+QUOTED = re.compile(r"“[^”\n]{1,40}”")  # a short quoted phrase, kept on one line by ``wrap``
+NBSP = "\u00a0"  # its spaces while ``wrap`` breaks the text at the others
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -383,7 +385,9 @@ def wrap(text: str, width: int) -> list[str]:
     or indicator key: ``talent_grants_`` / ``doubled``, ``rd_`` / ``intensity``), or before an opening bracket or
     after closing punctuation where the rest then fits (``目标`` / ``（年份）``); else at the width, moved back (by
     less than half the line) so as not to split a number or Latin word (``1.1`` / ``6%``) nor begin the next line
-    with closing punctuation."""
+    with closing punctuation. A short phrase in Chinese quotes (a table's mark, ``“组合 combined: 见合计 see total”``)
+    stays on one line."""
+    text = QUOTED.sub(lambda m: m.group().replace(" ", NBSP), text)
     lines: list[str] = []
     for para in text.split("\n"):
         line = ""
@@ -411,7 +415,7 @@ def wrap(text: str, width: int) -> list[str]:
                 word = word[cut:]
             line = word
         lines.append(line)
-    return lines
+    return [line.replace(NBSP, " ").rstrip(" ") for line in lines]
 
 
 def terminal_width() -> int:
