@@ -438,11 +438,11 @@ def _number(value: float, key: str | None) -> str:
     return format_value(value, key) if key in data.load("indicators") else format_number(value)
 
 
-def target_value(value: float, kind: str, key: str) -> str:
-    """A plan target's value as the tables print it: +5.0%/yr (a growth target), >=12.00 (a floor) or 1.00 (a
-    level), in the indicator's precision."""
+def target_value(value: float, kind: str, key: str, lang: str = "both") -> str:
+    """A plan target's value as the tables print it: +5.0%/yr (a growth target; +5.0%/年 in Chinese), >=12.00 (a
+    floor) or 1.00 (a level), in the indicator's precision."""
     if kind == "growth":
-        return _rate(value, "%/yr")
+        return _rate(value, "%/年" if lang == "zh" else "%/yr")
     return (">=" if kind == "min_level" else "") + _number(value, key)
 
 
@@ -478,15 +478,15 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
     if column == "target":
         if pd.isna(row["target"]):
             return MISSING
-        text = target_value(row["target"], row["target_kind"], row.get("indicator"))
+        text = target_value(row["target"], row["target_kind"], row.get("indicator"), lang)
         # in an ensemble's stacked rows the year goes on the second line, as the bands do: the column narrows
         sep = "\n" if stacked and any(c.startswith("sim_") and c.endswith("_lo") for c in row.index) else " "
         return f"{text}{sep}{row['base_year']}-{row['target_year']}" if growth else f"{text}{sep}({row['target_year']})"
     if column == "gap":
         # a gap that rounds to zero keeps the digits that show its sign (10.00 against 10.00 "not met" reads as a
         # contradiction; -0.002 does not)
-        if growth:
-            return _rate(row["gap"], "pp", nonzero=True)
+        if growth:  # percentage points
+            return _rate(row["gap"], "百分点" if lang == "zh" else "pp", nonzero=True)
         key = row.get("indicator")
         if key in data.load("indicators"):
             return format_nonzero(row["gap"], decimals(key), signed=True)
