@@ -485,8 +485,8 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
     if column == "gap":
         # a gap that rounds to zero keeps the digits that show its sign (10.00 against 10.00 "not met" reads as a
         # contradiction; -0.002 does not)
-        if growth:  # percentage points
-            return _rate(row["gap"], "百分点" if lang == "zh" else "pp", nonzero=True)
+        if growth:  # percentage points ("pp" in Chinese too: 百分点 widens the column enough to cut Chinese names)
+            return _rate(row["gap"], "pp", nonzero=True)
         key = row.get("indicator")
         if key in data.load("indicators"):
             return format_nonzero(row["gap"], decimals(key), signed=True)
