@@ -44,6 +44,17 @@ def ratio_unstable(extra_cost: float | np.ndarray, gross_cost: float | np.ndarra
     return bool(out) if out.ndim == 0 else out
 
 
+def ratio_mark(extra_cost: float) -> str:
+    """What stands in place of an R&D per yuan that ``ratio_unstable`` flags, in every table (comparison.txt, the
+    workbook, the HTML report, the dashboard): ``SAVING_CELL`` where the extra cost is not positive (a saving, or no
+    change: no ratio at all, ``SAVING_NOTE``), else ``UNSTABLE_CELL`` (a ratio not to be read, ``unstable_rule``)."""
+    return UNSTABLE_CELL if extra_cost > 0 else SAVING_CELL
+
+
+SAVING_NOTE = (f"“{SAVING_CELL}”：额外成本不为正（成本下降或未变），不计每元研发。 “{SAVING_CELL}”: the extra cost is not "
+               "positive (the cost fell or did not change), so there is no R&D per yuan.")
+
+
 def unstable_rule() -> tuple[str, str]:
     """``ratio_unstable`` in words (Chinese, English), for the notes below the tables that show R&D per yuan as "—"."""
     share = f"{UNSTABLE_SHARE:.0%}"

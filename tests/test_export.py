@@ -589,6 +589,40 @@ def test_an_unstable_r_and_d_per_yuan_is_marked_in_the_workbook_and_the_html(com
     assert table.count(UNSTABLE_CELL) == 2
 
 
+def test_a_design_that_costs_nothing_extra_is_marked_as_comparison_txt_marks_it(compare_folder, tmp_path):
+    """A design whose extra public cost is not positive (a saving) has no R&D per yuan: the workbook, the HTML report
+    and the pairwise labels show "— 无额外成本 no extra cost" with its own note, as comparison.txt does
+    (``qhsim.results.ratio_mark``), not "— 不稳定 unstable"."""
+    from qhsim.results import SAVING_CELL, UNSTABLE_CELL
+
+    copy = tmp_path / "cmp"
+    shutil.copytree(compare_folder, copy)
+    results = tidy.load_results(copy)
+    design = results.designs[1]
+    costs = pd.read_csv(copy / "costs.csv", encoding="utf-8-sig")
+    costs.loc[(costs["design"] == design) & (costs["item"] == "total"), "mean"] = -0.5
+    costs.to_csv(copy / "costs.csv", index=False, encoding="utf-8-sig")
+    lev = pd.read_csv(copy / "leverage.csv", encoding="utf-8-sig")
+    total = (lev["design"] == design) & (lev["instrument"] == "total")
+    lev.loc[total, ["extra_cost", "unstable"]] = [-0.5, True]
+    lev.to_csv(copy / "leverage.csv", index=False, encoding="utf-8-sig")
+    ranking = pd.read_csv(copy / "ranking.csv", encoding="utf-8-sig")
+    ranking["unstable"] = ranking["design"] == design
+    ranking.to_csv(copy / "ranking.csv", index=False, encoding="utf-8-sig")
+    wb = load_workbook(export.export(copy, "xlsx", tmp_path / "r.xlsx"))
+    ws = wb["成本效益 Cost-effectiveness"]
+    heads = [c.value for c in ws[1]]
+    row = dict(zip(heads, next(ws.iter_rows(min_row=2, max_row=2, values_only=True))))
+    assert row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == SAVING_CELL
+    note = ws.cell(row=4, column=1).value
+    assert "the extra cost is not positive" in note and "money the design moves" not in note
+    pairwise = wb["两两比较 Pairwise"]
+    assert pairwise.cell(row=1, column=2).value == f"1 {design} {SAVING_CELL}"
+    html = render_html(tidy.load_results(copy), charts=False)
+    table = html.split("成本效益 Cost-effectiveness", 1)[1].split("</table>", 1)[0]
+    assert table.count(SAVING_CELL) == 2 and UNSTABLE_CELL not in table
+
+
 def test_metadata_names_the_calibration_in_words(monkeypatch):
     """The calibration rows of the workbook's Metadata sheet: status, file and date, fit, and the model code it was
     fitted on, each a row of words read from calibrated.toml ``[meta]``, not its JSON."""

@@ -188,8 +188,11 @@ def test_sweep_summary_flags_an_unstable_r_and_d_per_yuan_and_the_table_shows_a_
     row = summary[summary["point"] == 3].iloc[0]
     assert row["extra_cost_mean"] == pytest.approx(extra.mean())  # cumulative from from_year, against point 0
     assert row["gross_cost_mean"] >= abs(row["extra_cost_mean"])
-    assert list(summary["unstable"]) == list(ratio_unstable(
-        summary["extra_cost_mean"], summary["gross_cost_mean"], summary["extra_cost_p05"], summary["extra_cost_p95"]))
+    rule = ratio_unstable(summary["extra_cost_mean"], summary["gross_cost_mean"], summary["extra_cost_p05"],
+                          summary["extra_cost_p95"])
+    base = (summary["point"] == 0).to_numpy()
+    assert list(summary["unstable"][~base]) == list(rule[~base])
+    assert rule[base].all() and not summary["unstable"][base].any()  # the base has no ratio: not flagged
     odd = summary.copy()
     odd.loc[odd["point"] == 1, ["extra_cost_mean", "unstable", "rd_per_yuan_mean"]] = [-0.5, True, 61.6]
     odd.loc[odd["point"] == 2, ["extra_cost_mean", "unstable", "rd_per_yuan_mean"]] = [0.1, True, 42.4]
@@ -375,8 +378,9 @@ def test_sweep_store_and_discovery(tmp_path: Path) -> None:
     text, _ = write_sweep(experiment(tmp_path, long), out)
     assert "2020" in text and (out / "summary.csv").is_file()
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")  # R&D per yuan's flag, named as in leverage.csv
-    assert summary["unstable"].dtype == bool and list(summary["unstable"]) == list(ratio_unstable(
-        summary["extra_cost_mean"], summary["gross_cost_mean"], summary["extra_cost_p05"], summary["extra_cost_p95"]))
+    rule = ratio_unstable(summary["extra_cost_mean"], summary["gross_cost_mean"], summary["extra_cost_p05"],
+                          summary["extra_cost_p95"]) & (summary["point"] > 0)  # the base (point 0): no ratio, no flag
+    assert summary["unstable"].dtype == bool and list(summary["unstable"]) == list(rule)
     assert max(display_width(line) for line in text.splitlines()) <= 100  # the heading with a long description too
     assert (out / "summary.txt").read_text(encoding="utf-8") == text
     runs = read_runs(out)
@@ -391,7 +395,9 @@ def test_sweep_store_and_discovery(tmp_path: Path) -> None:
     assert set(res.points["runs"]) == {2}
     text = format_discovery(res)
     undecided = int(((res.points["p_reach"] > 0) & (res.points["p_reach"] < 1)).sum())
-    assert f"2 runs per point; {undecided}个点部分运行达到 at {undecided} of {len(res.points)}" in text
+    flat = " ".join(text.split())
+    assert undecided and (f"每点2次运行，{len(res.points)}个点中{undecided}个点只有部分运行达到阈值" in flat
+                          and f"2 runs per point; at {undecided} of {len(res.points)} points only some runs" in flat)
     rows = [line.split() for line in text.split("各设计点 Design points", 1)[1].splitlines()[4:] if line.strip()]
     assert [(int(r[0]), r[-2]) for r in rows] == [(p, "是" if ok else "否") for p, ok in
                                                    zip(res.points["point"], res.points["success"])]

@@ -24,7 +24,7 @@ from qhsim.dashboard.state import Session
 from qhsim.dashboard.tables import percent, significant
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
-from qhsim.results import UNSTABLE_CELL
+from qhsim.results import ratio_mark
 
 CACHE = RunCache(size=8)
 
@@ -99,11 +99,11 @@ def summary(result, lang: str) -> pd.DataFrame:
             row[i18n.text("extra_rd", lang)] = _interval(l["extra_rd"], l["extra_rd_p05"], l["extra_rd_p95"])
             # ratios, not changes: unsigned, as comparison.txt prints them ("+1.07" read as an increase); over an
             # extra cost that makes them unstable (qhsim.results.ratio_unstable), the mark comparison.txt prints
-            unstable = bool(l.get("unstable", False))
-            row[i18n.text("rd_per_yuan", lang)] = (UNSTABLE_CELL if unstable else
+            mark = ratio_mark(l["extra_cost"]) if bool(l.get("unstable", False)) else ""
+            row[i18n.text("rd_per_yuan", lang)] = (mark or
                                                    _interval(l["rd_per_yuan"], l["p05"], l["p95"], signed=False))
             # talent grants and technology transfer act mostly on universities' and institutes' R&D
-            row[i18n.text("total_rd_per_yuan", lang)] = (UNSTABLE_CELL if unstable else _interval(
+            row[i18n.text("total_rd_per_yuan", lang)] = (mark or _interval(
                 l["total_rd_per_yuan"], l["total_p05"], l["total_p95"], signed=False))
         rows.append(row)
     return pd.DataFrame(rows).fillna("—")

@@ -166,8 +166,13 @@ def points_block(res: DiscoveryResult, levers: list[str]) -> str:
     pts = res.points
     runs = int(pts["runs"].min())
     undecided = int(((pts["p_reach"] > 0) & (pts["p_reach"] < 1)).sum())
-    lines = wrap(f"每点{runs}次运行 {runs} runs per point; {undecided}个点部分运行达到 at {undecided} of {len(pts)} "
-                 "points only some runs reach the threshold (qhsim sweep with more --seeds would settle them).", TEXT_WIDTH)
+    if undecided:
+        zh = f"{len(pts)}个点中{undecided}个点只有部分运行达到阈值（用 qhsim sweep 增加 --seeds 可判定）"
+        en = (f"at {undecided} of {len(pts)} points only some runs reach the threshold (qhsim sweep with more --seeds "
+              "would settle them)")
+    else:
+        zh, en = "每个点的各次运行结果一致", "at every point the runs agree"
+    lines = wrap(f"每点{runs}次运行，{zh}。 {runs} runs per point; {en}.", TEXT_WIDTH)
     if len(pts) <= SHOWN_POINTS:
         body = [[str(r["point"]), *(lever_text(r[lv]) for lv in levers), f"{r['p_reach']:.0%}",
                  "是 yes" if r["success"] else "否 no"] for r in pts.to_dict("records")]

@@ -20,8 +20,8 @@ from qhsim.output.report import (band_caveat, base_year_notes, draws_line, forma
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND
 from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL,
-                           SAVING_CELL, UNSTABLE_CELL, design_description, lower_is_better, unsettled_pairs,
-                           unstable_rule)
+                           SAVING_CELL, SAVING_NOTE, UNSTABLE_CELL, design_description, lower_is_better, ratio_mark,
+                           unsettled_pairs, unstable_rule)
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -49,12 +49,12 @@ def row_label(key: str, qualifier: tuple[str, str] = ("", "")) -> str:
 
 
 def _ratio(res: ComparisonResult, design: str, instrument: str, mid: float, lo: float, hi: float) -> str:
-    """R&D per yuan with its interval, or, where ``ratio_unstable`` flags its extra cost, ``SAVING_CELL`` (the cost
-    did not rise: an instrument whose cost fell, a design that saves money) or ``UNSTABLE_CELL``."""
+    """R&D per yuan with its interval, or, where ``ratio_unstable`` flags its extra cost, the mark ``ratio_mark`` gives
+    (no extra cost: an instrument whose cost fell, a design that saves money; or unstable)."""
     lev = res.leverage
     row = lev[(lev["design"] == design) & (lev["instrument"] == instrument)]
     if "unstable" in lev and len(row) and bool(row["unstable"].iloc[0]):
-        return SAVING_CELL if not row["extra_cost"].iloc[0] > 0 else UNSTABLE_CELL
+        return ratio_mark(row["extra_cost"].iloc[0])
     return format_interval(mid, lo, hi)
 
 
@@ -197,14 +197,12 @@ def format_comparison(res: ComparisonResult) -> str:
                      "workbook's 按工具 By instrument sheet.")
     if notes:
         blocks.append("\n".join(wrap(" ".join(notes), TEXT_WIDTH)))
-    flagged = [cell for cell in (SAVING_CELL, UNSTABLE_CELL) if cell in cells]
-    if flagged:  # the one rule (``ratio_unstable``) behind both marks
+    if SAVING_CELL in cells:  # the marks of ``ratio_mark``, each with its note
+        blocks.append("\n".join(wrap(f"{SAVING_NOTE} 成本下降的工具列出其节省，计入方案总成本。 An instrument whose cost fell "
+                                     "is listed with its saving, which counts in the design's total cost.", TEXT_WIDTH)))
+    if UNSTABLE_CELL in cells:
         zh, en = unstable_rule()
-        marks = " / ".join(f"“{cell}”" for cell in flagged)
-        saving = ("（成本下降的工具列出其节省，计入方案总成本）" if SAVING_CELL in cells else "",
-                  " (an instrument whose cost fell is listed with its saving, which counts in the design's total "
-                  "cost)" if SAVING_CELL in cells else "")
-        blocks.append("\n".join(wrap(f"{marks}:\n{zh}{saving[0]}。 {en[:1].upper()}{en[1:]}{saving[1]} (experiments/README.md).",
+        blocks.append("\n".join(wrap(f"“{UNSTABLE_CELL}”:\n{zh}。 {en[:1].upper()}{en[1:]} (experiments/README.md).",
                                      TEXT_WIDTH)))
     if res.budget is not None:
         b = res.budget
@@ -332,8 +330,7 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
                                       [max(0.0, r["extra_cost_p95"] - r["extra_cost"])]],
             yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]],
             fmt="o", capsize=4,
-            label=f"{number[r['design']]} {r['design']}: " + (readable(UNSTABLE_CELL) if r.get("unstable")
-                                                               and not math.isnan(r[what.ratio])
+            label=f"{number[r['design']]} {r['design']}: " + (readable(ratio_mark(r["extra_cost"])) if r.get("unstable")
                                                                else f"{format_number(r[what.ratio])} yuan/yuan")))
         ax.annotate(str(number[r["design"]]), (r["extra_cost"], y), textcoords="offset points", xytext=(5, 5),
                     fontsize=10, color=handles[-1].lines[0].get_color())  # the shipped CJK font has no bold

@@ -330,7 +330,7 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     cost (亿元/yr) and of the extra business R&D per extra public yuan (``rd_per_yuan``), cumulative from
     ``from_year``; then the mean, p05 and p95 of that cumulative extra public cost (``extra_cost``, 亿元), the mean
     money moved (``gross_cost``: each instrument's cumulative extra cost without its sign, summed) and whether R&D
-    per yuan is unstable (``unstable``, ``comparison.ratio_unstable``)."""
+    per yuan is unstable (``unstable``, ``comparison.ratio_unstable``; False for the base, point 0, which has no ratio)."""
     rows = runs[runs["region"] == region].copy()
     fiscal = fiscal_columns(rows)
     rows["public_cost"] = rows[fiscal].sum(axis=1) / WAN_PER_YI
@@ -355,7 +355,9 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     table = table[[*columns, "extra_cost_mean", "extra_cost_p05", "extra_cost_p95", "gross_cost_mean"]]
     table["unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"], table["extra_cost_p05"],
                                        table["extra_cost_p95"])
-    return table.reset_index().sort_values(["year", "point"], kind="stable").reset_index(drop=True)
+    table = table.reset_index()
+    table.loc[table["point"] == 0, "unstable"] = False  # the base: no ratio to judge (as leverage.csv's rows without one)
+    return table.sort_values(["year", "point"], kind="stable").reset_index(drop=True)
 
 
 HEAD_WIDTH = 16  # display columns a result column's header is wrapped to at most

@@ -30,7 +30,7 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESI
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (KIND_LABELS, Results, calibration_distance, lever_name, lever_text, meta_text,
                                runs_text, seeds_text, versions_text)
-from qhsim.results import FISCAL_PREFIXES, PROVINCE, UNSTABLE_CELL
+from qhsim.results import FISCAL_PREFIXES, PROVINCE
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
 MAX_TABLE_DESIGNS = 4  # headline tables for the first designs; the workbook has every design
@@ -118,8 +118,8 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
     for r in table.to_dict("records"):
         cells = [{"text": r["design"], "cls": ""}]
         for c in list(COST_EFFECTIVENESS)[1:]:
-            if c.endswith("per_yuan") and r.get("unstable"):
-                text = UNSTABLE_CELL
+            if c.endswith("per_yuan") and r.get("mark"):
+                text = r["mark"]
             elif c in BANDED:
                 text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=not c.endswith("per_yuan"))
             elif c == "tax_expenditure":

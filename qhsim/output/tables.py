@@ -25,6 +25,7 @@ Medians, intervals and differences weigh each run by its ``weight`` (``qhsim.sta
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -36,8 +37,8 @@ from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
 from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL,
-                           SAVING_CELL, UNSTABLE_CELL, lower_is_better, several_instruments, unsettled_pairs,
-                           unstable_rule)
+                           SAVING_CELL, SAVING_NOTE, UNSTABLE_CELL, lower_is_better, ratio_mark,
+                           several_instruments, unsettled_pairs, unstable_rule)
 from qhsim.targets import load_targets, reference_paths_2035
 
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
@@ -259,7 +260,9 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
     the common window (mean and 5%/95% of the paired runs) and the tax expenditure in it, the extra business R&D,
     business R&D per public yuan (``qhsim.experiments.comparison.rd_per_yuan``), the extra R&D of universities and
     institutes and total R&D per public yuan, and the design's rank and P(first) by the comparison's ranking metric
-    (``attrs["metric"]``). comparison.txt, the workbook and the HTML report print it. Empty without those tables."""
+    (``attrs["metric"]``); ``unstable`` and ``mark`` (``qhsim.results.ratio_mark``: what stands in place of the
+    two ratios where ``unstable``, else ""). comparison.txt, the workbook and the HTML report print it. Empty without
+    those tables."""
     if not {"leverage", "costs", "ranking"} <= set(tables) or tables["ranking"].empty:
         return pd.DataFrame(columns=list(COST_EFFECTIVENESS))
     lev = tables["leverage"][tables["leverage"]["instrument"] == "total"].set_index("design")
@@ -281,8 +284,10 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
             "total_rd_per_yuan_p95": r["total_p95"],
             "rank": int(rank.at[design, "rank"]) if design in rank.index else None,
             "p_first": rank.at[design, "p_first"] if design in rank.index else float("nan"),
-            # R&D per yuan not to be read over this extra cost (``qhsim.results.ratio_unstable``)
-            "unstable": bool(r["unstable"]) if "unstable" in lev.columns else False,
+            # R&D per yuan not to be read over this extra cost (``qhsim.results.ratio_unstable``), and the mark shown
+            # in its place (``ratio_mark``: no extra cost, or unstable)
+            "unstable": (unstable := bool(r["unstable"]) if "unstable" in lev.columns else False),
+            "mark": ratio_mark(total.at[design, "mean"]) if unstable else "",
         })
     table = pd.DataFrame(rows)
     table.attrs["metric"] = str(tables["ranking"]["metric"].iloc[0])
@@ -312,7 +317,10 @@ def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
             f"yuan here is a ratio of means (mean extra R&D over mean extra public cost); rank and P(first) use the "
             f"median over the runs of {en_metric}, so the two can differ slightly. Business R&D per yuan: extra business "
             "R&D over extra public cost (spending + tax expenditure); total R&D adds universities' and institutes'.")
-    if "unstable" in table and table["unstable"].any():
+    marks = set(table["mark"]) if "mark" in table else set()
+    if SAVING_CELL in marks:
+        text += " " + SAVING_NOTE
+    if UNSTABLE_CELL in marks:
         zh, en = unstable_rule()
         text += f" “{UNSTABLE_CELL}”：{zh}。 “{UNSTABLE_CELL}”: {en}."
     return text
@@ -411,25 +419,28 @@ def by_instrument_note(results: Results, table: pd.DataFrame) -> str:
     if COMBINED_CELL in marks:
         text += " " + COMBINED_NOTE
     if SAVING_CELL in marks:
-        text += (f" “{SAVING_CELL}”：额外成本不为正（成本下降或未变），不计每元研发。 “{SAVING_CELL}”: the extra cost is not "
-                 "positive (the cost fell or did not change), so there is no R&D per yuan.")
+        text += " " + SAVING_NOTE
     if UNSTABLE_CELL in marks:
         zh, en = unstable_rule()
         text += f" “{UNSTABLE_CELL}”：{zh}。 “{UNSTABLE_CELL}”: {en}."
     return text
 
 
-def _unstable_designs(metric: str, tables: Mapping[str, pd.DataFrame]) -> set[str]:
-    """The designs whose R&D per yuan, the ranking metric, is not to be read (``ratio_unstable``): ranking.csv's
-    ``unstable`` where it has one, else the design's total leverage row's; none for an indicator ranking."""
-    if metric not in ("rd_per_yuan", "total_rd_per_yuan"):
-        return set()
+def _unstable_designs(metric: str, tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """The designs whose R&D per yuan, the ranking metric, is not to be read (``ratio_unstable``: ranking.csv's
+    ``unstable`` where it has one, else the design's total leverage row's), each with the mark that says why
+    (``ratio_mark`` of its extra cost); none for an indicator ranking."""
+    if metric not in (RANK_DEFAULT, RANK_TOTAL):
+        return {}
+    lev = tables.get("leverage")
+    totals = lev[lev["instrument"] == "total"] if lev is not None and "extra_cost" in lev else pd.DataFrame()
+    cost = dict(zip(totals.get("design", []), totals.get("extra_cost", [])))
     for name, where in (("ranking", None), ("leverage", "total")):
         frame = tables.get(name)
         if frame is not None and "unstable" in frame:
             rows = frame if where is None else frame[frame["instrument"] == where]
-            return {d for d, u in zip(rows["design"], rows["unstable"]) if _flag(u)}
-    return set()
+            return {d: ratio_mark(cost.get(d, math.inf)) for d, u in zip(rows["design"], rows["unstable"]) if _flag(u)}
+    return {}
 
 
 def pairwise(names: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -446,7 +457,7 @@ def pairwise(names: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFra
     shown = [d for d in names if d in frame.index and d in frame.columns]
     metric = str(ranking["metric"].iloc[0])
     unstable = _unstable_designs(metric, tables)
-    labels = {d: f"{names.index(d)} {d}" + (f" {UNSTABLE_CELL}" if d in unstable else "") for d in shown}
+    labels = {d: f"{names.index(d)} {d}" + (f" {unstable[d]}" if d in unstable else "") for d in shown}
     table = frame.loc[shown, shown].astype(float).reset_index(names="design")
     table.insert(0, "number", [names.index(d) for d in shown])
     table.insert(2, "label", [labels[d] for d in shown])
@@ -480,7 +491,10 @@ def pairwise_note(results: Results, table: pd.DataFrame) -> str:
         if pairs:
             listed = "; ".join(f"{a} > {b} {p:.0%}" for a, b, p in pairs)
             text += f" 次序未定 Order not settled: {listed}."
-    if any(UNSTABLE_CELL in label for label in table["label"]):
+    if any(label.endswith(SAVING_CELL) for label in table["label"]):
+        text += (f" “{SAVING_CELL}”：该方案无额外成本，没有每元研发，其胜负不宜解读。 “{SAVING_CELL}”: that design costs "
+                 "nothing extra, so it has no R&D per yuan, and its wins and losses are not to be read.")
+    if any(label.endswith(UNSTABLE_CELL) for label in table["label"]):
         zh, en = unstable_rule()
         text += (f" “{UNSTABLE_CELL}”：该方案的每元研发不宜解读，其胜负亦然：{zh}。 “{UNSTABLE_CELL}”: that design's R&D per "
                  f"yuan is not to be read, nor are its wins and losses: {en}.")

@@ -234,8 +234,8 @@ def runs_text(runs: int, seeds: int) -> str:
 
 def versions_text(versions: Mapping[str, Any] | None) -> str:
     """The software versions that wrote the results, ``qhsim 0.1.0, mesa 3.5.1, python 3.12.3, numpy 2.2.1, pandas
-    2.2.3`` (qhsim first, a version not recorded as such). Where the results record only some of ``VERSION_ORDER`` (a
-    compare or sweep store's manifest records the qhsim version alone) it says which were not recorded, so a short
+    2.2.3`` (qhsim first, a version not recorded as such). Where the results record only some of ``VERSION_ORDER`` (the
+    manifest of a compare or sweep store written before they were recorded holds the qhsim version alone) it says which were not recorded, so a short
     list does not read as complete: ``qhsim 0.1.0（未记录 not recorded: mesa, python, numpy, pandas）``."""
     versions = dict(versions or {})
     order = [k for k in VERSION_ORDER if k in versions] + sorted(k for k in versions if k not in VERSION_ORDER)

@@ -36,7 +36,7 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESI
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (KIND_LABELS, Results, calibration_rows, lever_name, lever_text, meta_text,
                                runs_text, seeds_text, versions_text)
-from qhsim.results import PROVINCE, UNSTABLE_CELL
+from qhsim.results import PROVINCE
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 BOLD = Font(bold=True)
@@ -247,10 +247,10 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
             columns += [f"{c}_p05", f"{c}_p95"]
             heads += ["5%", "95%"]
     _header(ws, heads, "B2")
-    for i, (row, unstable) in enumerate(zip(table[columns].itertuples(index=False), table["unstable"]), start=2):
+    for i, (row, mark) in enumerate(zip(table[columns].itertuples(index=False), table["mark"]), start=2):
         for j, (column, value) in enumerate(zip(columns, row), start=1):
-            if unstable and "per_yuan" in column:  # not to be read over this extra cost: the mark, no number
-                value = UNSTABLE_CELL if column.endswith("per_yuan") else None
+            if mark and "per_yuan" in column:  # no ratio to read over this extra cost: the mark, no number
+                value = mark if column.endswith("per_yuan") else None
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column == "p_first":
                 cell.number_format = "0%"
