@@ -32,12 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from persistence_whatif import FIT_YEAR, FRESH_SEEDS, YEARS, LevelFit, indicator_table, province  # noqa: E402
+from persistence_whatif import (FIT_YEAR, FRESH_SEEDS, YEARS, LevelFit, indicator_table, province,  # noqa: E402
+                                response_table)
 
 from qhsim import data  # noqa: E402
 from qhsim.argtypes import at_least  # noqa: E402
 from qhsim.calibrated import required_calibration, target_rows  # noqa: E402
-from qhsim.calibration.responses import EVIDENCE, RESPONSE_SEEDS, evidence_range, policy_responses  # noqa: E402
+from qhsim.calibration.responses import RESPONSE_SEEDS, policy_responses  # noqa: E402
 from qhsim.calibration.settings import calibration_in_force, load_config, model_fingerprint  # noqa: E402
 from qhsim.cli import Parser, run_script  # noqa: E402
 from qhsim.errors import InputError  # noqa: E402
@@ -120,14 +121,10 @@ def report(args, cfg, points, before, after, runs, responses, plan, seeds, start
         L.append(f"| `{key}` | " + " | ".join(f"{points[n][key]:.4g}" for n in names) + " |")
     L.append(f"| distance to the 2015-2020 targets, before the re-fit ({len(cfg.conditional_seeds)} seeds) | "
              + " | ".join(f"{before[n]:.3g}" if n in before else "—" for n in names) + " |")
-    L.append(f"| **distance** after the re-fit | " + " | ".join(f"**{after[n]:.3g}**" for n in names) + " |")
+    L.append("| **distance** after the re-fit | " + " | ".join(f"**{after[n]:.3g}**" for n in names) + " |")
     L += ["", f"## Plan indicators and projections (seed means, seeds {seeds[0]}–{seeds[-1]})", "",
           *indicator_table(runs, plan), "", "## Seed spread 随机种子间离散", "", *spread_table(runs), "",
-          "## Policy responses 政策响应 (paired experiments, the fit report's definitions and seeds)", "",
-          "| response | evidence | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
-    for key, e in EVIDENCE.items():
-        L.append(f"| {e.label} | {evidence_range(e.low, e.high)} | "
-                 + " | ".join(f"{responses[n].at[key, 'model']:.3g}" for n in names) + " |")
+          *response_table(responses)]
     L += ["", f"The plan column is the 2020 plan value ({FIT_YEAR}); errors in brackets are against it.",
           f"({time.perf_counter() - started:.0f} s, {args.workers} worker(s))"]
     return "\n".join(L) + "\n"

@@ -225,6 +225,17 @@ def table(points, distances, responses, runs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def response_table(responses: dict[str, pd.DataFrame]) -> list[str]:
+    """Markdown: the policy responses of each point (``policy_responses`` indexed by response) beside the evidence."""
+    names = list(responses)
+    lines = ["## Policy responses 政策响应 (paired experiments, the fit report's definitions and seeds)", "",
+             "| response | evidence | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for key, e in EVIDENCE.items():
+        lines.append(f"| {e.label} | {evidence_range(e.low, e.high)} | "
+                     + " | ".join(f"{responses[n].at[key, 'model']:.3g}" for n in names) + " |")
+    return lines
+
+
 def report(args, cfg, cal, points, distances, notes, responses, runs, plan, seeds, started) -> str:
     names = list(points)
     L = [f"# What rests on R&D persistence 研发持续性敏感性 ({args.seeds} fresh seeds, scale 1)", "",
@@ -252,12 +263,7 @@ def report(args, cfg, cal, points, distances, notes, responses, runs, plan, seed
     L.append(f"| {INFO['rd_entry_rate']} | ≈0.08 | "
              + " | ".join(f"{responses[n].attrs['rd_entry_rate']:.3f}" for n in names) + " |")
     L += ["", f"## Plan indicators and projections (seed means, seeds {seeds[0]}–{seeds[-1]})", "",
-          *indicator_table(runs, plan), "",
-          "## Policy responses 政策响应 (paired experiments, the fit report's definitions and seeds)", "",
-          "| response | evidence | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
-    for key, e in EVIDENCE.items():
-        L.append(f"| {e.label} | {evidence_range(e.low, e.high)} | "
-                 + " | ".join(f"{responses[n].at[key, 'model']:.3g}" for n in names) + " |")
+          *indicator_table(runs, plan), "", *response_table(responses)]
     L += ["", f"({time.perf_counter() - started:.0f} s, {args.workers} worker(s))"]
     return "\n".join(L) + "\n"
 

@@ -317,13 +317,7 @@ def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
             f"yuan here is a ratio of means (mean extra R&D over mean extra public cost); rank and P(first) use the "
             f"median over the runs of {en_metric}, so the two can differ slightly. Business R&D per yuan: extra business "
             "R&D over extra public cost (spending + tax expenditure); total R&D adds universities' and institutes'.")
-    marks = set(table["mark"]) if "mark" in table else set()
-    if SAVING_CELL in marks:
-        text += " " + SAVING_NOTE
-    if UNSTABLE_CELL in marks:
-        zh, en = unstable_rule()
-        text += f" “{UNSTABLE_CELL}”：{zh}。 “{UNSTABLE_CELL}”: {en}."
-    return text
+    return text + mark_notes(set(table["mark"]) if "mark" in table else set())
 
 
 # --- a comparison by instrument, and pairwise -----------------------------------------------------------
@@ -413,17 +407,16 @@ def by_instrument_note(results: Results, table: pd.DataFrame) -> str:
             f"Cumulated {start}-{end}, paired run by run against {base} (same seeds). Each row: the design's extra business "
             "R&D over that instrument's extra cost (亿元, 100 million yuan; yuan per yuan: the ratio of the means, the "
             "interval the 5%-95% of the runs' ratios), given for a design that changes one instrument only.")
-    marks = set(table["mark"])
-    if SIDE_EFFECT_CELL in marks:
-        text += " " + SIDE_EFFECT_NOTE
-    if COMBINED_CELL in marks:
-        text += " " + COMBINED_NOTE
-    if SAVING_CELL in marks:
-        text += " " + SAVING_NOTE
-    if UNSTABLE_CELL in marks:
-        zh, en = unstable_rule()
-        text += f" “{UNSTABLE_CELL}”：{zh}。 “{UNSTABLE_CELL}”: {en}."
-    return text
+    return text + mark_notes(set(table["mark"]))
+
+
+def mark_notes(marks: set[str]) -> str:
+    """The notes on the marks a table shows in place of R&D per yuan (side effect, combined, no extra cost, unstable),
+    each once, in that order, each after a space: "" without marks."""
+    unstable = "“{0}”：{1[0]}。 “{0}”: {1[1]}.".format(UNSTABLE_CELL, unstable_rule())
+    notes = ((SIDE_EFFECT_CELL, SIDE_EFFECT_NOTE), (COMBINED_CELL, COMBINED_NOTE), (SAVING_CELL, SAVING_NOTE),
+             (UNSTABLE_CELL, unstable))
+    return "".join(f" {note}" for cell, note in notes if cell in marks)
 
 
 def _unstable_designs(metric: str, tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
