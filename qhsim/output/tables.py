@@ -337,15 +337,6 @@ BY_INSTRUMENT = {  # the columns the workbook and HTML show: bilingual header wi
 INSTRUMENT_BANDED = ("extra_cost", "extra_rd", "rd_per_yuan")  # these have _p05 and _p95 columns
 
 
-def instrument_label(instrument: str) -> str:
-    """A leverage row's instrument in both languages: a cost column's names (``财政支出：事前立项资助 Public spending:
-    ex-ante project grants``; its 万元 unit left out, the tables being in 亿元), ``TOTAL_INSTRUMENT`` for "total"."""
-    if instrument == "total":
-        return TOTAL_INSTRUMENT
-    spec = data.load("indicators").get(instrument)
-    return f"{spec['zh']} {spec['en']}" if spec else instrument
-
-
 def _flag(value: object) -> bool | None:
     """A True/False cell of a comparison table, as written (bool) or read back from its CSV (bool, text or empty)."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
@@ -358,7 +349,7 @@ def _flag(value: object) -> bool | None:
 def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """A comparison's leverage by instrument, one row per design of ``designs`` x leverage row (``tables["leverage"]``:
     a ``ComparisonResult``'s or leverage.csv), the design's total first: ``instrument`` (a cost column or "total") and
-    its ``instrument_label``, the instrument's extra cost over the window, the design's extra business R&D (亿元: mean,
+    its ``instrument_label`` (from the comparison's costs table), the instrument's extra cost over the window, the design's extra business R&D (亿元: mean,
     ``_p05``, ``_p95`` over the paired runs) and business R&D per yuan of that cost (the ratio of the means, ``_p05``,
     ``_p95`` of the runs' ratios; ``qhsim.experiments.comparison.rd_per_yuan``). ``mark`` is what stands in place of
     the ratio, as in comparison.txt: ``SIDE_EFFECT_CELL`` where the design does not set the instrument
@@ -372,6 +363,11 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
     lev = tables.get("leverage")
     if lev is None or lev.empty:
         return pd.DataFrame(columns=columns)
+    # each instrument's names as the comparison wrote them in its costs table (``财政支出：事前立项资助 Public spending:
+    # ex-ante project grants``, without the 万元 unit: these tables are in 亿元)
+    costs = tables.get("costs")
+    names = dict(zip(costs["item"], costs["label"])) if costs is not None and "label" in costs else {}
+    names["total"] = TOTAL_INSTRUMENT
     order = {d: i for i, d in enumerate(designs)}
     lev = lev[lev["design"].isin(order)].copy()
     lev["_design"], lev["_total"] = lev["design"].map(order), lev["instrument"] != "total"
@@ -383,12 +379,12 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
             mark = SIDE_EFFECT_CELL
         elif r["instrument"] != "total" and r["design"] in several:
             mark = COMBINED_CELL
-        elif _flag(r.get("unstable")) and not missing:
-            mark = UNSTABLE_CELL
+        elif _flag(r.get("unstable")):
+            mark = ratio_mark(r["extra_cost"])
         else:
-            mark = SAVING_CELL if missing else ""
+            mark = SAVING_CELL if missing else ""  # no ratio and no flag: a table of an older qhsim
         rows.append({
-            "design": r["design"], "instrument": r["instrument"], "instrument_label": instrument_label(r["instrument"]),
+            "design": r["design"], "instrument": r["instrument"], "instrument_label": names.get(r["instrument"], r["instrument"]),
             "extra_cost": r["extra_cost"], "extra_cost_p05": r["extra_cost_p05"], "extra_cost_p95": r["extra_cost_p95"],
             "extra_rd": r["extra_rd"], "extra_rd_p05": r["extra_rd_p05"], "extra_rd_p95": r["extra_rd_p95"],
             "rd_per_yuan": ratio, "rd_per_yuan_p05": r.get("p05", np.nan), "rd_per_yuan_p95": r.get("p95", np.nan),
