@@ -51,18 +51,20 @@ def ratio_mark(extra_cost: float) -> str:
     return UNSTABLE_CELL if extra_cost > 0 else SAVING_CELL
 
 
-SAVING_NOTE = (f"“{SAVING_CELL}”：额外成本不为正（成本下降或未变），不计每元研发。 “{SAVING_CELL}”: the extra cost is not "
-               "positive (the cost fell or did not change), so there is no R&D per yuan.")
+SAVING_NOTE = (f"“{SAVING_CELL}”：额外成本不为正（成本下降或未变），不计每元研发；成本下降的工具列出其节省，计入方案总成本。 "
+               f"“{SAVING_CELL}”: the extra cost is not positive (the cost fell or did not change), so there is no R&D "
+               "per yuan; an instrument whose cost fell is listed with its saving, which counts in the design's total "
+               "cost.")
 
 
 def unstable_rule() -> tuple[str, str]:
-    """``ratio_unstable`` in words (Chinese, English), for the notes below the tables that show R&D per yuan as "—"."""
+    """When ``ratio_unstable`` flags a positive extra cost, in words (Chinese, English), for the notes below the tables
+    that show R&D per yuan as "—" (``UNSTABLE_CELL``)."""
     share = f"{UNSTABLE_SHARE:.0%}"
-    return (f"额外成本不为正（无额外成本），或不稳定——额外成本不足所动用资金（各工具成本增减的绝对值之和）的{share}，或小于其在各次"
-            "运行间5%–95%的幅度：此时成本的微小变化就会使比值大幅摆动",
-            f"no extra cost (not positive), or unstable: the extra cost is under {share} of the money the design moves "
-            "(each instrument's cost change, up or down, summed) or under its own 5%-95% spread across runs, where a "
-            "small change in either cost swings the ratio")
+    return (f"额外成本不足所动用资金（各工具成本增减的绝对值之和）的{share}，或小于其在各次运行间5%–95%的幅度：此时成本的微小变化"
+            "就会使比值大幅摆动",
+            f"the extra cost is under {share} of the money the design moves (each instrument's cost change, up or down, "
+            "summed) or under its own 5%-95% spread across runs, where a small change in either cost swings the ratio")
 
 
 # --- reading a comparison's tables (``qhsim.experiments.comparison`` makes them; ``qhsim.output`` reads them back) ---
@@ -79,9 +81,19 @@ def several_instruments(leverage: pd.DataFrame) -> set[str]:
     if leverage.empty or "design_sets_instrument" not in leverage:
         return set()
     rows = leverage[leverage["instrument"] != "total"]
-    sets = rows["design_sets_instrument"].astype("string").str.lower().eq("true").fillna(False).astype(bool)
+    sets = pd.Series([read_flag(v) is True for v in rows["design_sets_instrument"]], index=rows.index)
     counts = sets.groupby(rows["design"]).sum()
     return {str(d) for d, n in counts.items() if n >= 2}
+
+
+def read_flag(value: object) -> bool | None:
+    """A True/False cell of a comparison table, as written (bool) or read back from its CSV (bool, text or empty):
+    None where it is empty or not a truth value."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return {"true": True, "false": False}.get(value.strip().lower())
+    return bool(value)
 
 
 def design_description(scenarios: dict[str, Any] | None, design: str, base: str) -> str:

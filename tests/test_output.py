@@ -201,6 +201,8 @@ def test_base_year_notes_name_the_run_median_against_the_target():
     single = hand_frame({0: {"haixi:share_firms_with_rd": {2024: 12.0}}}).drop(columns="draw")
     assert "this run has 12.00% in 2024" in report.base_year_notes(single, "en")[0]  # exactly at the target counts
     assert report.base_year_notes(over, "zh")[0].startswith("海西州")
+    assert len(report.base_year_notes(over, from_year=2027)) == 1  # a table from 2027 on shows the 2027 target
+    assert report.base_year_notes(over, from_year=2028) == []  # one from 2028 on does not
     under = hand_frame({0: {"haixi:share_firms_with_rd": {2024: 11.0}}})
     assert report.base_year_notes(under) == []
     assert report.base_year_notes(hand_frame({0: {"haixi:share_firms_with_rd": {2020: 30.0}}})) == []  # no 2024

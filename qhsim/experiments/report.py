@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, NamedTuple
 from qhsim import data
 from qhsim.experiments.comparison import ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
-from qhsim.output.tables import SIDE_EFFECT_CELL, SIDE_EFFECT_NOTE, by_instrument, cost_effectiveness
+from qhsim.output.tables import by_instrument, cost_effectiveness, mark_notes
 from qhsim.output.report import (band_caveat, base_year_notes, draws_line, format_number, format_table, persistence_note,
                                  reduced_scale_note, region_label, target_value, wrap)
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND
-from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL,
-                           SAVING_CELL, SAVING_NOTE, UNSTABLE_CELL, design_description, lower_is_better, ratio_mark,
-                           unsettled_pairs, unstable_rule)
+from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, design_description, lower_is_better,
+                           ratio_mark, unsettled_pairs)
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -101,8 +100,9 @@ def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:
 
 def design_base_year_notes(res: ComparisonResult) -> list[str]:
     """``qhsim run``'s notes on targets already met in their plan's base year (``base_year_notes``: read that value as an
-    upper estimate), for the P(target met) table: each design's runs (the median over them) as ``qhsim run`` reads an
-    ensemble, a note that holds for some designs only headed by their numbers."""
+    upper estimate), for the P(target met) table and the targets it shows (from the comparison's window on): each
+    design's runs (the median over them) as ``qhsim run`` reads an ensemble, a note that holds for some designs only
+    headed by their numbers."""
     indicators = data.load("indicators")
     runs = res.runs
     keep = ["year", "region", *([WEIGHT] if WEIGHT in runs else []), *(c for c in runs.columns if c in indicators)]
@@ -110,7 +110,7 @@ def design_base_year_notes(res: ComparisonResult) -> list[str]:
     for p in sorted(runs["point"].unique()):
         part = runs[runs["point"] == p]
         frame = part[keep].assign(draw=part.groupby(["draw", "seed"]).ngroup().to_numpy())  # one "draw" per run
-        for note in base_year_notes(frame):
+        for note in base_year_notes(frame, from_year=res.window[0]):
             found.setdefault(note, []).append(int(p))
     every = len(res.designs) + 1
     return [note if len(points) == every else f"方案 designs {', '.join(map(str, points))}: {note}"
@@ -188,22 +188,15 @@ def format_comparison(res: ComparisonResult) -> str:
         cells += [row[-1] for row in body]
         blocks.append(_table(heads, body, [True, True, False, False],
                              "分工具 By instrument: 方案额外研发/该工具额外成本 design's extra R&D / instrument's extra cost"))
-        notes += [note for cell, note in ((SIDE_EFFECT_CELL, SIDE_EFFECT_NOTE), (COMBINED_CELL, COMBINED_NOTE))
-                  if cell in set(by_instr["mark"])]
     if left_out := int((~material).sum()):  # so the rows listed need not add up to the design's total
         notes.append(f"另有{left_out}行未列出（工具额外成本的绝对值不足方案合计的{MATERIAL:.0%}），见leverage.csv及工作簿“按工具 "
                      f"By instrument”表。 {left_out} more instrument row{'s are' if left_out > 1 else ' is'} not listed "
                      f"(extra cost, up or down, under {MATERIAL:.0%} of the design's total): see leverage.csv and the "
                      "workbook's 按工具 By instrument sheet.")
+    if marks := mark_notes(set(cells)):  # the marks shown in place of R&D per yuan, each with its note
+        notes.insert(0, marks.strip())
     if notes:
         blocks.append("\n".join(wrap(" ".join(notes), TEXT_WIDTH)))
-    if SAVING_CELL in cells:  # the marks of ``ratio_mark``, each with its note
-        blocks.append("\n".join(wrap(f"{SAVING_NOTE} 成本下降的工具列出其节省，计入方案总成本。 An instrument whose cost fell "
-                                     "is listed with its saving, which counts in the design's total cost.", TEXT_WIDTH)))
-    if UNSTABLE_CELL in cells:
-        zh, en = unstable_rule()
-        blocks.append("\n".join(wrap(f"“{UNSTABLE_CELL}”:\n{zh}。 {en[:1].upper()}{en[1:]} (experiments/README.md).",
-                                     TEXT_WIDTH)))
     if res.budget is not None:
         b = res.budget
         heads = [["方案", "预算缩放", "调整前成本", "调整后成本", "状态"],

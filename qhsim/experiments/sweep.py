@@ -455,10 +455,10 @@ def _not_shown(part: pd.DataFrame) -> str:
 def _rd_per_yuan_note(from_year: int) -> str:
     zh, en = unstable_rule()
     return (f"企业研发/元：自{from_year}年起累计的额外企业研发÷同期累计的额外公共成本（财政支出+税式支出），各次运行与点0同参数"
-            f"同种子配对，取各次比值的均值。“—”：{zh}。 Business R&D per public yuan: the extra business R&D cumulated "
-            f"since {from_year} over the extra public cost (spending + tax expenditure) cumulated over the same years, "
-            "each run paired with point 0's run of the same draw and seed, the mean of the runs' ratios. “—”: "
-            f"{en} (experiments/README.md).")
+            f"同种子配对，取各次比值的均值。“—”：额外成本不为正（无额外成本），或不稳定——{zh}。 Business R&D per public "
+            f"yuan: the extra business R&D cumulated since {from_year} over the extra public cost (spending + tax "
+            "expenditure) cumulated over the same years, each run paired with point 0's run of the same draw and seed, "
+            f"the mean of the runs' ratios. “—”: no extra cost (not positive), or unstable: {en} (experiments/README.md).")
 
 
 def _lever_label(paths: tuple[str, ...]) -> str:

@@ -105,12 +105,13 @@ def prefecture_anchor_note(lang: str = "both") -> str:
     return in_language(zh, en, lang)
 
 
-def base_year_notes(indicators: pd.DataFrame, lang: str = "both") -> list[str]:
+def base_year_notes(indicators: pd.DataFrame, lang: str = "both", from_year: int | None = None) -> list[str]:
     """One note per target of the province or a prefecture that this run (an ensemble: the median over its runs)
     already meets in its plan's base year (``qhsim.targets.base_year_check``): the plan sets it to be reached, so the
     run overstates that indicator there; read its value as an upper estimate. Each note gives the observed base-year
     value and its source (for the province, the plan's own base), or says the data hold none. Empty when there is
-    none or the run ends before then."""
+    none or the run ends before then. ``from_year``: only the targets of that year or later (a table that shows
+    those)."""
     weights, present = draw_weights(indicators), set(indicators["region"])
     years = set(indicators["year"])
     by_region: dict[str, pd.DataFrame] = {}  # region_paths pivots the whole region: once per region
@@ -126,7 +127,7 @@ def base_year_notes(indicators: pd.DataFrame, lang: str = "both") -> list[str]:
     who = ("各次运行中位数", "the runs' median is") if n_draws(indicators) > 1 else ("本次运行", "this run has")
     notes = []
     for t in base_year_check(load_targets(), value_at).itertuples():
-        if not t.reached:
+        if not t.reached or (from_year is not None and t.year < from_year):
             continue
         spec = data.load("indicators")[t.indicator]
         pct = "%" if spec["unit"] == "%" else ""

@@ -38,7 +38,7 @@ from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
 from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL,
                            SAVING_CELL, SAVING_NOTE, UNSTABLE_CELL, lower_is_better, ratio_mark,
-                           several_instruments, unsettled_pairs, unstable_rule)
+                           read_flag, several_instruments, unsettled_pairs, unstable_rule)
 from qhsim.targets import load_targets, reference_paths_2035
 
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
@@ -337,15 +337,6 @@ BY_INSTRUMENT = {  # the columns the workbook and HTML show: bilingual header wi
 INSTRUMENT_BANDED = ("extra_cost", "extra_rd", "rd_per_yuan")  # these have _p05 and _p95 columns
 
 
-def _flag(value: object) -> bool | None:
-    """A True/False cell of a comparison table, as written (bool) or read back from its CSV (bool, text or empty)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, str):
-        return {"true": True, "false": False}.get(value.strip().lower())
-    return bool(value)
-
-
 def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """A comparison's leverage by instrument, one row per design of ``designs`` x leverage row (``tables["leverage"]``:
     a ``ComparisonResult``'s or leverage.csv), the design's total first: ``instrument`` (a cost column or "total") and
@@ -354,7 +345,7 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
     ``_p95`` of the runs' ratios; ``qhsim.experiments.comparison.rd_per_yuan``). ``mark`` is what stands in place of
     the ratio, as in comparison.txt: ``SIDE_EFFECT_CELL`` where the design does not set the instrument
     (``design_sets_instrument`` False), ``COMBINED_CELL`` on the instruments of a design that sets several
-    (``qhsim.experiments.comparison.several_instruments``: its extra R&D is theirs together), ``UNSTABLE_CELL`` where
+    (``qhsim.results.several_instruments``: its extra R&D is theirs together), ``UNSTABLE_CELL`` where
     the ratio is not to be read (``unstable``, ``qhsim.results.ratio_unstable``), ``SAVING_CELL`` where there is no
     ratio (the extra cost is not positive); empty where the ratio stands. Empty without a leverage table."""
 
@@ -375,11 +366,11 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
     for r in lev.sort_values(["_design", "_total"], kind="stable").to_dict("records"):
         ratio = r.get("rd_per_yuan", np.nan)
         missing = ratio is None or pd.isna(ratio)
-        if r["instrument"] != "total" and _flag(r.get("design_sets_instrument")) is False:
+        if r["instrument"] != "total" and read_flag(r.get("design_sets_instrument")) is False:
             mark = SIDE_EFFECT_CELL
         elif r["instrument"] != "total" and r["design"] in several:
             mark = COMBINED_CELL
-        elif _flag(r.get("unstable")):
+        elif read_flag(r.get("unstable")):
             mark = ratio_mark(r["extra_cost"])
         else:
             mark = SAVING_CELL if missing else ""  # no ratio and no flag: a table of an older qhsim
@@ -428,7 +419,7 @@ def _unstable_designs(metric: str, tables: Mapping[str, pd.DataFrame]) -> dict[s
         frame = tables.get(name)
         if frame is not None and "unstable" in frame:
             rows = frame if where is None else frame[frame["instrument"] == where]
-            return {d: ratio_mark(cost.get(d, math.inf)) for d, u in zip(rows["design"], rows["unstable"]) if _flag(u)}
+            return {d: ratio_mark(cost.get(d, math.inf)) for d, u in zip(rows["design"], rows["unstable"]) if read_flag(u)}
     return {}
 
 
