@@ -202,7 +202,7 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
     notes = [r[label] for r in summary.iter_rows(values_only=True) if r[0] is None and r[label]]
     assert notes[0].startswith("注：2020实际值说明（*重算值，†口径与模型不同）")
     (note,) = [n for n in notes if "每万人口发明专利拥有量" in n]
-    assert note.startswith("* ") and "3.12 = 1,848 valid invention patents / 592.4万 (2020 census)" in note
+    assert note.startswith("* ") and "3.12 = 1,848 valid invention patents / 5.924 million (2020 census)" in note
     assert "the plan prints 3.04" in note and "规划表印3.04" in note
     assert any("Haidong's plan prints 10" in n for n in notes)
     # Haidong's S&T talents: on another definition than the model's, marked † and explained
@@ -221,7 +221,7 @@ def test_html_report_names_the_sources_of_observed_values(run_folder):
     assert '<td class="num">3.12*</td>' in row and "(the plan prints 3.04)</td>" in row
     assert ("* 每万人口发明专利拥有量 Valid invention patents per 10,000 population: 3.12 = 1,848件有效发明专利 ÷ "
             "592.4万人（2020年人口普查）") in headline
-    assert "the plan prints 3.04 (= 1,848 / 607.9万, pre-census estimate)" in headline
+    assert "the plan prints 3.04 (= 1,848 / 6.079 million, pre-census estimate)" in headline
     assert "14th FYP S&amp;T plan, indicator table" in headline
     # the terminal's indicators without a target in a section of their own, without target columns or spending
     other = headline.split("其他指标 other indicators (no target)", 1)[1].split("</table>", 1)[0]

@@ -325,12 +325,15 @@ def test_wrap_cuts_a_long_key_after_an_underscore_not_a_sliver():
 
 
 def test_units_are_in_the_language_of_the_label(result_2035):
-    """``--lang zh`` writes every unit in Chinese (人, 家, 件, 个 ...), ``--lang en`` in English and both languages
-    as the English name they follow: one mapping, ``qhsim.output.numbers.unit_of``."""
+    """``--lang zh`` writes every unit in Chinese (人, 家, 件, 个 ...), ``--lang en`` in English (亿元 as 100 mn yuan)
+    and both languages as the English name they follow, money in 亿元 and 万元: one mapping,
+    ``qhsim.output.numbers.unit_of``."""
     specs = data.load("indicators")
     for key, spec in specs.items():
         assert not re.search(r"[A-Za-z]", unit_of(key, "zh")), (key, spec["unit"])  # a new unit needs UNIT_ZH
-        assert unit_of(key, "en") == unit_of(key, "both") == spec["unit"]
+        assert not re.search(r"[\u4e00-\u9fff]", unit_of(key, "en")), (key, spec["unit"])  # a new one needs UNIT_EN
+        assert unit_of(key, "both") == spec["unit"]
+    assert unit_of("business_rd", "en") == "100 mn yuan" and unit_of("business_rd") == "亿元"
     assert indicator_label("talent_inflow", lang="zh") == f"{specs['talent_inflow']['zh']} (人)"
     assert indicator_label("hte_count", lang="en") == f"{specs['hte_count']['en']} (firms)"
     assert indicator_label("hte_count") == f"{specs['hte_count']['zh']} {specs['hte_count']['en']} (firms)"
@@ -339,7 +342,8 @@ def test_units_are_in_the_language_of_the_label(result_2035):
     assert "(人)" in chinese and "(家)" in chinese and "(件)" in chinese and "(个)" in chinese
     assert not [u for u in english_units if u in chinese]
     english = summary_report(result_2035.indicators, lang="en", wide=False, width=200)
-    assert "(persons)" in english and "(firms)" in english and not re.search(r"\((人|家|件|个)\)", english)
+    assert "(persons)" in english and "(firms)" in english and not re.search(r"\((人|家|件|个|亿元|万元)\)", english)
+    assert "(100 mn yuan)" in english
     # growth targets too: %/年 in Chinese, %/yr in English (their gaps stay in pp, percentage points, in both)
     assert "%/年" in chinese and "%/yr" not in chinese
     assert "%/yr" in english and "%/年" not in english
@@ -534,8 +538,8 @@ def test_every_observed_2020_value_has_a_bilingual_source_and_the_restated_ones_
     assert patents.restated and patents.printed == 3.04 != spec["value"]
     # the restated value is the count over the census population of macro.toml (万), not a number typed twice
     assert spec["value"] == round(spec["restated"]["numerator"] / data.observed("population")[2020], 2)
-    assert patents.note("en") == ("3.12 = 1,848 valid invention patents / 592.4万 (2020 census); the plan prints 3.04 "
-                                  "(= 1,848 / 607.9万, pre-census estimate)")
+    assert patents.note("en") == ("3.12 = 1,848 valid invention patents / 5.924 million (2020 census); the plan prints 3.04 "
+                                  "(= 1,848 / 6.079 million, pre-census estimate)")
     assert patents.note("zh").startswith("3.12 = 1,848件有效发明专利 ÷ 592.4万人（2020年人口普查）；规划表印3.04")
     assert patents.label("en") == "restated on the 2020 census population (the plan prints 3.04)"
     # Haidong's platforms: the calibration's 12 in the model's definition against the plan's 10
@@ -552,7 +556,7 @@ def test_terminal_tables_mark_restated_observed_values_and_explain_them_within_1
     assert re.search(r"每万人口发明专利拥有量 +3\.12\*", province) and not re.search(r"0\.71\*", province)
     flat = " ".join(line.strip() for line in province.splitlines())
     assert "* 每万人口发明专利拥有量 Valid invention patents per 10,000 population: 3.12 = 1,848" in flat
-    assert "the plan prints 3.04" in flat and "592.4万 (2020 census)" in flat
+    assert "the plan prints 3.04" in flat and "5.924 million (2020 census)" in flat
     assert "3.12*" in references and "plan prints 3.04" in " ".join(references.split())
     assert re.search(r"科技创新平台数 +12\*", haidong) and "Haidong's plan prints 10" in " ".join(haidong.split())
     english = summary_report(result_2035.indicators, lang="en", wide=False, width=100)

@@ -18,6 +18,7 @@ COUNT_UNITS = ("firms", "count", "persons", "contracts", "items", "platforms")
 # the units of indicators.toml in Chinese (the file's own are English, or Chinese already: %, 亿元, 万元)
 UNIT_ZH = {"contracts": "项", "count": "个", "firms": "家", "items": "件", "persons": "人", "platforms": "个",
            "person-years": "人年", "yuan per yuan of R&D": "元/元研发经费"}
+UNIT_EN = {"亿元": "100 mn yuan", "万元": "10k yuan"}  # the Chinese money units, for a text in English only
 # kind -> (decimals, Excel number format)
 KINDS = {
     "count": (0, "#,##0"),
@@ -48,9 +49,10 @@ def number_kind(key: str) -> str:
 
 def unit_of(key: str, lang: str = "both") -> str:
     """Indicator ``key``'s unit in the language of the text around it (``lang``: zh, en or both): Chinese
-    (``UNIT_ZH``) for zh, else the English of indicators.toml (a bilingual label ends in its English name)."""
+    (``UNIT_ZH``) for zh, English money units (``UNIT_EN``: 亿元 as 100 mn yuan) for en, else as indicators.toml
+    writes it (a bilingual label ends in its English name; money in 亿元 and 万元)."""
     unit = data.load("indicators")[key]["unit"]
-    return UNIT_ZH.get(unit, unit) if lang == "zh" else unit
+    return UNIT_ZH.get(unit, unit) if lang == "zh" else UNIT_EN.get(unit, unit) if lang == "en" else unit
 
 
 def decimals(key: str) -> int:

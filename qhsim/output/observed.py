@@ -161,8 +161,9 @@ def _restated_detail(spec: dict[str, Any], shown: str) -> tuple[str, str]:
     implied = _number(round(r["numerator"] / v["plan_value"], 1))
     zh = (f"{shown} = {count}{r['numerator_zh']} ÷ {_number(denominator)}万人（{r['basis_zh']}）；"
           f"规划表印{plan}（= {count} ÷ {implied}万人，{r['plan_basis_zh']}）")
-    en = (f"{shown} = {count} {r['numerator_en']} / {_number(denominator)}万 ({r['basis_en']}); "
-          f"the plan prints {plan} (= {count} / {implied}万, {r['plan_basis_en']})")
+    million = [f"{x / 100:.3f}".rstrip("0").rstrip(".") for x in (denominator, r["numerator"] / v["plan_value"])]
+    en = (f"{shown} = {count} {r['numerator_en']} / {million[0]} million ({r['basis_en']}); "
+          f"the plan prints {plan} (= {count} / {million[1]} million, {r['plan_basis_en']})")
     return zh, en
 
 
