@@ -17,7 +17,7 @@ $(BIN)/qhsim: pyproject.toml
 	@touch $@
 
 baseline: $(BIN)/qhsim
-	$(BIN)/qhsim run scenarios/baseline.toml --out results/baseline
+	$(BIN)/qhsim run scenarios/baseline.toml --seeds 1,2,3,4,5,6,7,8 --workers 2 --out results/baseline
 
 test: $(BIN)/qhsim
 	$(BIN)/python -m pytest
