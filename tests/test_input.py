@@ -273,3 +273,13 @@ def test_python_dash_m_qhsim_is_the_qhsim_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "qhsim", "run", str(tmp_path / "missing.toml")], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "missing.toml" in bad.stderr
+
+
+def test_every_overridable_model_parameter_has_a_range():
+    """A scenario's [parameters] may override any single-number model parameter; each must state the range a value
+    is checked against (a parameter without one took any value, negatives included)."""
+    from qhsim.config.schema import model_parameters
+
+    missing = [name for name, spec in model_parameters().items()
+               if not isinstance(spec["value"], list) and len(spec.get("range", ())) != 2]
+    assert missing == []
