@@ -38,6 +38,7 @@ def _done(out: Path, started: float, what: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from qhsim.calibrated import calibration_file
     from qhsim.config import load_scenario
     from qhsim.output.folders import check_out
     from qhsim.output.report import run_draws_line, run_header, run_scale, summary_report, terminal_width
@@ -47,7 +48,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     started = args.started
     ensemble = args.draws is not None or args.seeds is not None
-    scenario = load_scenario(args.scenario)  # a bad scenario is named before its results folder is checked
+    calibration_file()  # a QHSIM_CALIBRATED naming no file is the one line, before any warning about the scenario
+    scenario = load_scenario(args.scenario, args.end_year)  # a bad scenario is named before its results folder is checked
     out = check_out(args.out if args.out is not None else DEFAULT_OUT / Path(args.scenario).stem,
                     "ensemble" if ensemble else "run")
     if not ensemble:
@@ -83,10 +85,12 @@ def _warn_uncalibrated_population(population_seed: int | None) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from qhsim.calibrated import calibration_file
     from qhsim.experiments.comparison import compare
     from qhsim.experiments.report import write_comparison
 
     started = args.started
+    calibration_file()  # a QHSIM_CALIBRATED naming no file is the one line, before any warning about the scenarios
     names = "_".join(Path(v).stem for v in args.designs)
     out = args.out if args.out is not None else DEFAULT_OUT / f"compare_{Path(args.base).stem}_{names}"[:120]
     seeds = args.seeds or (1, 2, 3)

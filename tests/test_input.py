@@ -219,8 +219,10 @@ def test_a_reader_that_closes_the_pipe_ends_no_run(tmp_path):
     """``qhsim run ... | head``: the reader goes away before the table is printed; the run still writes its results
     and exits 0, with nothing on stderr (no BrokenPipeError traceback)."""
     out = tmp_path / "r"
-    with subprocess.Popen([sys.executable, "-m", "qhsim.cli", "run", str(SCENARIOS / "baseline.toml"), "--scale",
-                           "0.02", "--end-year", "2016", "--no-charts", "--out", str(out)],
+    short = tmp_path / "short.toml"  # a scenario that ends in 2016 itself (--end-year 2016 would warn that it cuts)
+    short.write_text(VARIANT + "end_year = 2016\n", encoding="utf-8")
+    with subprocess.Popen([sys.executable, "-m", "qhsim.cli", "run", str(short), "--scale",
+                           "0.02", "--no-charts", "--out", str(out)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         proc.stdout.close()  # the reader is gone before anything is written
         err = proc.stderr.read()

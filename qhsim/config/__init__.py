@@ -17,7 +17,7 @@ from qhsim.config.schedule import YEAR_RANGE, Schedule
 from qhsim.config.schema import Scenario
 from qhsim.errors import InputError, warn
 
-__all__ = ["Scenario", "Schedule", "load_scenario", "read_toml", "scenario_from_dict", "resolve_raw"]
+__all__ = ["Scenario", "Schedule", "load_scenario", "read_toml", "scenario_from_dict", "resolve_raw", "warn_horizon"]
 
 
 def decode_text(raw: bytes, path: Path | str) -> str:
@@ -195,10 +195,61 @@ def warn_outside_horizon(path: Path, raw: dict[str, Any], start: int, end: int) 
                      f"start year {start})")
 
 
-def load_scenario(path: str | Path) -> Scenario:
+CUT_SHORT_KEYS = 6  # keys a cut-short warning names before "and N more"
+RUN_LABELS = ("name", "description", "start_year", "end_year")  # [run] keys that change no simulated number
+
+
+def _acts_only_after(raw: dict[str, Any], year: int) -> bool:
+    """Whether every setting of a scenario file's own table ``raw`` (apart from ``extends`` and the [run] labels and
+    horizon) is a year schedule that starts after ``year``: a constant, a list or a parameter acts from the start."""
+    def later(value: Any) -> bool:
+        if _is_year_table(value):
+            return min(int(y) for y in value) > year
+        return isinstance(value, dict) and all(later(v) for v in value.values())
+
+    own = {k: v for k, v in raw.items() if k != "extends"}
+    run = own.pop("run", {})
+    return later(own) and later({k: v for k, v in run.items() if k not in RUN_LABELS} if isinstance(run, dict) else run)
+
+
+def warn_cut_short(path: Path, raw: dict[str, Any], run_end: int, scenario_end: int) -> None:
+    """One warning when a run ends (``--end-year``) before the scenario's own last year ``scenario_end`` and the
+    file's own schedules change in between: the run ends before these changes (keys with their years, up to
+    ``CUT_SHORT_KEYS``); for a file that ``extends`` another whose own settings all act only after the run's end,
+    also that the run is its base's. Years after ``scenario_end`` have their own warnings (``warn_outside_horizon``)."""
+    if run_end >= scenario_end:
+        return
+    later = {key: [y for y in sorted(int(y) for y in table) if run_end < y <= scenario_end]
+             for key, table in _year_tables(raw)}
+    named = [f"{key} ({', '.join(map(str, years))})" for key, years in later.items() if years]
+    if not named:
+        return
+    listing = ", ".join(named[:CUT_SHORT_KEYS]) + (f" and {len(named) - CUT_SHORT_KEYS} more"
+                                                   if len(named) > CUT_SHORT_KEYS else "")
+    if isinstance(raw.get("extends"), str) and _acts_only_after(raw, run_end):
+        warn(f"{path}: the run ends in {run_end}, before any setting of this file acts, so the run is its base's "
+             f"({raw['extends']}): {listing}")
+    else:
+        warn(f"{path}: the run ends in {run_end}, before these schedules change: {listing}")
+
+
+def warn_horizon(path: Path, raw: dict[str, Any], scenario: Scenario, end_year: int | None = None,
+                 cut_short: bool = True) -> None:
+    """The warnings about the schedule years of a scenario file (its own table ``raw``; ``scenario``: the file
+    resolved) for a run to ``end_year`` (default: the scenario's own end year): one per year that never acts, in
+    this run nor in the scenario's own (``warn_outside_horizon``: after both ends, or replaced before the start),
+    and with ``cut_short`` one line for the changes a run ended early leaves out (``warn_cut_short``)."""
+    own_end = scenario.run.end_year
+    run_end = own_end if end_year is None else end_year
+    warn_outside_horizon(path, raw, scenario.run.start_year, max(run_end, own_end))
+    if cut_short:
+        warn_cut_short(path, raw, run_end, own_end)
+
+
+def load_scenario(path: str | Path, end_year: int | None = None) -> Scenario:
     """Load and validate a scenario file, applying its ``extends`` chain; warn about schedule years in the
-    file that fall outside its horizon."""
+    file that never act in a run to ``end_year`` (default: the scenario's own; ``warn_horizon``)."""
     path = Path(path)
     scenario = scenario_from_dict(resolve_raw(path), path)
-    warn_outside_horizon(path, read_toml(path), scenario.run.start_year, scenario.run.end_year)
+    warn_horizon(path, read_toml(path), scenario, end_year)
     return scenario

@@ -1,0 +1,93 @@
+"""What the command line tells an analyst: warnings about a run cut short, scenario names, --out that cannot be
+written, help texts, seeds, error messages and the closing line (analyst audit, session 31)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qhsim.cli import main
+from qhsim.config import load_scenario
+from qhsim.experiments.comparison import check_designs_act
+from qhsim.experiments.designs import design_from_file
+
+from conftest import SCENARIOS
+
+SD120 = SCENARIOS / "super_deduction_120.toml"
+BASELINE = SCENARIOS / "baseline.toml"
+
+
+def cli(argv: list[str]) -> int:
+    """``qhsim`` in this process: the exit code, whether returned or raised by argparse."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def warnings(err: str) -> list[str]:
+    lines = err.strip().splitlines()
+    assert all(line.startswith("qhsim: warning: ") for line in lines), err
+    return [line.removeprefix("qhsim: warning: ") for line in lines]
+
+
+# --- finding 1, 2: a run that --end-year cuts before the scenario's own end -----------------------------
+
+
+def test_a_variant_cut_before_its_changes_act_says_the_run_is_its_bases(capsys):
+    load_scenario(SD120, end_year=2022)
+    assert warnings(capsys.readouterr().err) == [
+        f"{SD120}: the run ends in 2022, before any setting of this file acts, so the run is its base's "
+        "(baseline.toml): policy.super_deduction.general (2026), policy.super_deduction.manufacturing (2026), "
+        "policy.super_deduction.tech_sme (2026)"]
+
+
+def test_a_cut_short_baseline_gets_one_line_naming_its_later_schedules(capsys):
+    load_scenario(BASELINE, end_year=2020)
+    [line] = warnings(capsys.readouterr().err)
+    assert line.startswith(f"{BASELINE}: the run ends in 2020, before these schedules change: "
+                           "macro.gdp_growth (2021, 2026), ")
+    listed, more = line.split(": ", 2)[2].rsplit(" and ", 1)
+    assert listed.count(" (") == 6 and more.endswith(" more") and int(more.split()[0]) >= 1
+    load_scenario(BASELINE, end_year=2035)  # its own end year: nothing to say
+    load_scenario(BASELINE)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_variant_with_a_setting_acting_in_the_run_is_not_called_its_bases(tmp_path, capsys):
+    path = tmp_path / "v.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[policy.vouchers]\nbudget = {{ 2018 = 900, 2030 = 1800 }}\n',
+                    encoding="utf-8")
+    load_scenario(path, end_year=2022)
+    assert warnings(capsys.readouterr().err) == [
+        f"{path}: the run ends in 2022, before these schedules change: policy.vouchers.budget (2030)"]
+
+
+def test_schedule_years_after_the_scenarios_own_end_keep_one_warning_each(tmp_path, capsys):
+    path = tmp_path / "v.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[policy.vouchers]\nbudget = {{ 2030 = 900, 2040 = 1800 }}\n',
+                    encoding="utf-8")
+    load_scenario(path, end_year=2045)  # runs past the scenario's end: 2040 acts
+    assert capsys.readouterr().err == ""
+    load_scenario(path, end_year=2020)
+    assert warnings(capsys.readouterr().err) == [
+        f"{path}: policy.vouchers.budget: year 2040 = 1800 is after the last simulated year 2035; it never takes effect",
+        f"{path}: the run ends in 2020, before any setting of this file acts, so the run is its base's "
+        f"({BASELINE.as_posix()}): policy.vouchers.budget (2030)"]
+
+
+def test_run_command_prints_the_one_line(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert cli(["run", str(SD120), "--scale", "0.02", "--end-year", "2016", "--no-charts", "--out", str(out)]) == 0
+    [line] = warnings(capsys.readouterr().err)
+    assert "the run is its base's (baseline.toml)" in line
+
+
+def test_compare_warns_once_per_design_and_not_about_the_bases_schedules(tmp_path, capsys):
+    early = tmp_path / "early.toml"
+    early.write_text(f'extends = "{BASELINE.as_posix()}"\n[policy.vouchers]\nbudget = {{ 2020 = 900 }}\n',
+                     encoding="utf-8")
+    check_designs_act(design_from_file(BASELINE), [design_from_file(SD120), design_from_file(early)], 2022)
+    [line] = warnings(capsys.readouterr().err)
+    assert line.startswith(f"{SD120}: the run ends in 2022, before any setting of this file acts")
