@@ -57,6 +57,7 @@ CORPUS: dict[str, tuple[str, dict[str, str | bytes]]] = {
     "run_end_year_2070": ("run {dir}/s.toml", {"s.toml": VARIANT + "end_year = 2070\n"}),
     "run_scale_zero": ("run {dir}/s.toml", {"s.toml": VARIANT + "scale = 0\n"}),
     "run_empty_file": ("run {dir}/s.toml", {"s.toml": ""}),
+    "run_empty_name": ("run {dir}/s.toml", {"s.toml": f'extends = "{BASE}"\n[run]\nname = ""\n'}),
     # run: the command line
     "run_cli_scale": (f"run {BASE} --scale 2", {}),
     "run_cli_seed": (f"run {BASE} --seed -1", {}),

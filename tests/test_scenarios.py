@@ -114,6 +114,28 @@ def test_variant_schedule_replaces_base_from_its_first_year(tmp_path: Path) -> N
     assert [policy_at(sc, y).deduction_general for y in (2016, 2020, 2026, 2031)] == [0.5, 0.75, 1.2, 1.2]
 
 
+def test_a_file_is_named_after_itself_and_does_not_take_its_bases_description(tmp_path: Path) -> None:
+    """A variant without [run] name was reported as "baseline" with the baseline's description; now it is named after
+    its file and has no description unless it gives one. A file that names and describes itself keeps both."""
+    sc = load_scenario(write(tmp_path, 'extends = "baseline.toml"\n[policy.vouchers]\nbudget = { 2026 = 900 }\n',
+                             "my_vouchers.toml"))
+    assert (sc.run.name, sc.run.description) == ("my_vouchers", "")
+    sc = load_scenario(write(tmp_path, 'extends = "baseline.toml"\n[run]\nname = "x"\ndescription = "说明 / note"\n'))
+    assert (sc.run.name, sc.run.description) == ("x", "说明 / note")
+    alone = tmp_path / "alone.toml"  # a complete file without [run] name
+    alone.write_text((SCENARIOS / "baseline.toml").read_text(encoding="utf-8").replace('name = "baseline"', ""),
+                     encoding="utf-8")
+    assert load_scenario(alone).run.name == "alone"
+
+
+@pytest.mark.parametrize("name", ['""', '"  "'])
+def test_an_empty_scenario_name_is_an_error(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path, f'extends = "baseline.toml"\n[run]\nname = {name}\n')
+    with pytest.raises(InputError, match=r"variant\.toml: run\.name = '\s*': a scenario needs a name; give one, or "
+                                         r"leave the key out to use the file's name \(variant\)"):
+        load_scenario(path)
+
+
 def test_reward_prefectures_follow_their_schedule() -> None:
     sc = load_scenario(SCENARIOS / "rd_reward_province_wide.toml")
     assert policy_at(sc, 2025).reward_prefectures.sum() == 1

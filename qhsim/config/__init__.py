@@ -98,7 +98,7 @@ def resolve_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise InputError(f"{path}: an experiment file, not a scenario: run it with qhsim sweep {path}")
     base_name = raw.get("extends")
     if base_name is None:
-        return raw
+        return own_labels(raw, raw, path)
     if not isinstance(base_name, str):
         raise InputError(f"{path}: extends = {base_name!r}: expected a file name such as \"baseline.toml\"")
     base_path = path.parent / base_name
@@ -106,7 +106,22 @@ def resolve_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         hint = f" (did you mean \"{base_name}.toml\"?)" if base_path.with_name(base_path.name + ".toml").is_file() else ""
         raise InputError(f"{path}: extends = {base_name!r}: scenario file {base_path} not found{hint}")
     base = resolve_raw(base_path, (*_chain, path))
-    return deep_merge(base, raw)
+    return own_labels(deep_merge(base, raw), raw, path)
+
+
+def own_labels(merged: dict[str, Any], raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``merged`` (the scenario table of ``path``, ``extends`` applied) with the [run] name and description of the
+    file itself: a file that sets no ``run.name`` is named after its file (its stem), one that sets no
+    ``run.description`` has none (a variant does not describe itself with its base's words); an empty name is a
+    one-line ``InputError``. Labels only: no simulated number depends on them."""
+    run = raw.get("run", {})
+    if not isinstance(run, dict) or not isinstance(merged.get("run", {}), dict):
+        return merged  # the schema names the mistake
+    name = run.get("name", path.stem)
+    if isinstance(name, str) and not name.strip():
+        raise InputError(f"{path}: run.name = {name!r}: a scenario needs a name; give one, or leave the key out to "
+                         f"use the file's name ({path.stem})")
+    return {**merged, "run": {**merged.get("run", {}), "name": name, "description": run.get("description", "")}}
 
 
 def _table_model(loc: tuple[Any, ...]) -> Any:
