@@ -13,6 +13,7 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -254,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         return _input_error("qhsim", exc)
     except KeyboardInterrupt:
         return _interrupted(args)
+    except OSError as exc:
+        if exc.filename is None:  # not about a file: a fault, with its traceback
+            raise
+        return _input_error("qhsim", InputError(_file_error(exc)))
     except Exception as exc:  # an interrupt that a library wrapped into its own error
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, KeyboardInterrupt):
@@ -308,6 +313,20 @@ class _ClosedPipeTolerant:
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+def _file_error(exc: OSError) -> str:
+    """The one line for a file the operating system refused while results were written (a folder that refuses files, a
+    full disk): the path as the analyst gave it (a hidden ``.<name>.tmp-<pid>`` written aside, or a file in one, is
+    named by ``<name>``), and the reason. The results are written aside and renamed when complete, so no partial file
+    or folder is left under that name (``qhsim.output.folders``)."""
+    parts = Path(exc.filename).parts
+    for i, part in enumerate(parts):
+        if aside := re.fullmatch(r"\.(.+)\.(?:tmp|old)-\d+", part):
+            parts = (*parts[:i], aside.group(1))
+            break
+    shown = Path(*parts)
+    return f"{shown}: cannot write it ({(exc.strerror or str(exc)).lower()}); check the folder, or choose another --out"
 
 
 def _input_error(prog: str, exc: InputError) -> int:

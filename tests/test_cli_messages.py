@@ -91,3 +91,54 @@ def test_compare_warns_once_per_design_and_not_about_the_bases_schedules(tmp_pat
     check_designs_act(design_from_file(BASELINE), [design_from_file(SD120), design_from_file(early)], 2022)
     [line] = warnings(capsys.readouterr().err)
     assert line.startswith(f"{SD120}: the run ends in 2022, before any setting of this file acts")
+
+
+# --- finding 4: an --out that cannot be written --------------------------------------------------------
+
+SHORT = '[run]\nend_year = 2016\n'  # a scenario that ends in 2016 itself: a quick run without the cut-short warning
+
+
+def short_scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "short.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n{SHORT}', encoding="utf-8")
+    return path
+
+
+def one_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qhsim: error: ") and "Traceback" not in err, err
+    return lines[0].removeprefix("qhsim: error: ")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc, a folder that refuses new files")
+def test_an_out_that_cannot_be_written_is_refused_before_the_run(monkeypatch, capsys):
+    import qhsim.runner
+
+    monkeypatch.setattr(qhsim.runner, "run", lambda *a, **k: pytest.fail("ran before --out was checked"))
+    assert cli(["run", str(BASELINE), "--scale", "0.02", "--out", "/proc/a31x"]) == 2
+    assert one_error(capsys.readouterr().err).startswith("/proc/a31x: cannot write in /proc (")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc, a folder that refuses new files")
+def test_export_to_a_file_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    folder = tmp_path / "r"
+    assert cli(["run", str(short_scenario(tmp_path)), "--scale", "0.02", "--no-charts", "--out", str(folder)]) == 0
+    capsys.readouterr()
+    assert cli(["export", str(folder), "--to", "xlsx", "--out", "/proc/x.xlsx"]) == 2
+    assert one_error(capsys.readouterr().err).startswith("/proc/x.xlsx: cannot write it (no such file or directory)")
+
+
+def test_a_write_that_fails_midway_names_the_results_folder_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import qhsim.output.store
+
+    def full_disk(result, out, charts=True):  # the disk fills while the folder is written aside
+        raise OSError(errno.ENOSPC, "No space left on device", str(out.parent / f".{out.name}.tmp-4242" / "a.csv"))
+
+    monkeypatch.setattr(qhsim.output.store, "write_run", full_disk)
+    out = tmp_path / "r"
+    assert cli(["run", str(short_scenario(tmp_path)), "--scale", "0.02", "--no-charts", "--out", str(out)]) == 2
+    assert one_error(capsys.readouterr().err) == (f"{out}: cannot write it (no space left on device); check the "
+                                                  "folder, or choose another --out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["short.toml"]
