@@ -24,6 +24,7 @@ from qhsim.argtypes import at_least, executor_options, scale, seed_list, year  #
 from qhsim.errors import InputError, warn  # noqa: E402
 
 DEFAULT_OUT = Path("results")
+SHIPPED_DRAWS = 120  # parameter sets in the shipped calibration/calibrated.toml (its [ensemble]; tests check it)
 
 
 def _fit(text: str) -> str:
@@ -140,7 +141,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--population-seed", type=at_least(0),
                    help="random seed of the synthetic 2015 population (default: the scenario's fixed one, 2015, "
                         "which the calibration was fitted on; another one's later levels are not calibrated)")
-    p.add_argument("--out", type=Path, help=f"output directory (default: under {DEFAULT_OUT}/)")
+    p.add_argument("--out", type=Path, help=f"output folder (default: {DEFAULT_OUT}/<scenario file name without .toml>)")
     p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the scenario's)")
     p.add_argument("--end-year", type=year, help="last simulated year, 2016-2060 (default: the scenario's)")
     _display_options(p)
@@ -170,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("scenario", help="scenario file, e.g. scenarios/baseline.toml")
     _run_options(run_p)
     run_p.add_argument("--draws", type=at_least(1),
-                       help="run this many parameter sets drawn from calibration/calibrated.toml (median, 90%% band, P(target met))")
+                       help=f"run this many parameter sets drawn from calibration/calibrated.toml, 1-{SHIPPED_DRAWS} (the "
+                       "sets it holds); shows the median, 90%% band and P(target met)")
     run_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds for each parameter set, e.g. 1,2,3 "
                        "(without --draws: the calibrated point estimate with each seed)")
     executor_options(run_p)
@@ -180,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "90%% intervals, public cost, R&D per public yuan, target and ranking probabilities")
     cmp_p.add_argument("base", help="base scenario, e.g. scenarios/baseline.toml")
     cmp_p.add_argument("designs", nargs="+", help="design scenarios, e.g. scenarios/super_deduction_120.toml")
-    cmp_p.add_argument("--out", type=Path, help=f"store folder (default: under {DEFAULT_OUT}/); rerun to resume")
+    cmp_p.add_argument("--out", type=Path, help=f"store folder (default: {DEFAULT_OUT}/compare_<base>_<designs>); "
+                       "rerun to resume")
     cmp_p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the base scenario's)")
     cmp_p.add_argument("--end-year", type=year, help="last simulated year, 2016-2060 (default: the base scenario's)")
     cmp_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds (default 1,2,3)")
@@ -217,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     dc_p.add_argument("--threshold", type=float, required=True, help="target: indicator >= threshold")
     dc_p.add_argument("--probability", type=float, default=0.8,
                       help="a point succeeds when P(indicator >= threshold) over draws x seeds >= this (default 0.8)")
-    dc_p.add_argument("--region", default="province", help="province (default) or a prefecture id")
+    dc_p.add_argument("--region", default="province",
+                      help=f"province (default) or a prefecture: {', '.join(data.prefecture_ids())}")
     dc_p.set_defaults(func=cmd_discover)
 
     ex_p = sub.add_parser("export", help="write a results folder (run, ensemble, compare, sweep) as xlsx, html, csv or parquet")

@@ -142,3 +142,43 @@ def test_a_write_that_fails_midway_names_the_results_folder_and_leaves_nothing(t
     assert one_error(capsys.readouterr().err) == (f"{out}: cannot write it (no space left on device); check the "
                                                   "folder, or choose another --out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["short.toml"]
+
+
+# --- finding 6: help texts -----------------------------------------------------------------------------
+
+
+def commands() -> dict:
+    import argparse
+
+    from qhsim.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "sweep", "discover", "export", "calibrate", "sensitivity"])
+def test_every_option_says_what_it_does_and_its_default(command):
+    import argparse
+
+    parser = commands()[command]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
+            continue
+        assert action.help, f"{command} {action.dest}: no help"
+        if action.option_strings and action.default not in (None, False):
+            assert "default" in action.help, f"{command} {action.dest}: default {action.default!r} not stated"
+    assert "%%" not in parser.format_help()
+
+
+def test_help_states_the_draws_limit_the_regions_and_the_default_out():
+    from qhsim import data
+    from qhsim.calibrated import load_calibration
+    from qhsim.cli import SHIPPED_DRAWS
+
+    shipped = load_calibration(SCENARIOS.parent / "calibration" / "calibrated.toml")
+    assert shipped.available == SHIPPED_DRAWS  # the limit the help states is the shipped calibration's
+    helps = {name: {a.dest: a.help for a in p._actions} for name, p in commands().items()}
+    assert f"1-{shipped.available}" in helps["run"]["draws"]
+    assert all(pid in helps["discover"]["region"] for pid in data.prefecture_ids())
+    assert "results/<scenario file name" in helps["run"]["out"]
+    assert "results/compare_<base>_<designs>" in helps["compare"]["out"]
