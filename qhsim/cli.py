@@ -50,6 +50,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     started = args.started
     ensemble = args.draws is not None or args.seeds is not None
+    if args.seed is not None and args.seeds is not None:
+        raise InputError(f"--seed {args.seed} and --seeds {','.join(map(str, args.seeds))}: give one of them (--seed "
+                         "for one seed, --seeds for several)")
+    if args.population_seed is not None and ensemble:
+        raise InputError(f"--population-seed {args.population_seed}: applies to a single run, not to --draws/--seeds "
+                         "(an ensemble starts from the scenario's population); drop one of them")
     calibration_file()  # a QHSIM_CALIBRATED naming no file is the one line, before any warning about the scenario
     scenario = load_scenario(args.scenario, args.end_year)  # a bad scenario is named before its results folder is checked
     out = check_out(args.out if args.out is not None else DEFAULT_OUT / Path(args.scenario).stem,
@@ -58,7 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run(scenario, seed=args.seed, scale=args.scale, end_year=args.end_year,
                      population_seed=args.population_seed)
     else:
-        result = run_ensemble(scenario, draws=args.draws, seeds=args.seeds or (args.seed or 1,),
+        seeds = args.seeds or (scenario.run.seed if args.seed is None else args.seed,)  # --draws alone: the scenario's
+        result = run_ensemble(scenario, draws=args.draws, seeds=seeds,
                               scale=args.scale, end_year=args.end_year, workers=args.workers,
                               executor=args.executor, scheduler=args.scheduler)
     header = run_header(result, args.lang)
@@ -137,7 +144,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=at_least(0), help="random seed of the dynamics 2016+ (default: the scenario's)")
+    p.add_argument("--seed", type=at_least(0), help="random seed of the dynamics 2016+ (default: the scenario's; "
+                   "with --draws, every set's one seed)")
     p.add_argument("--population-seed", type=at_least(0),
                    help="random seed of the synthetic 2015 population (default: the scenario's fixed one, 2015, "
                         "which the calibration was fitted on; another one's later levels are not calibrated)")
@@ -174,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"run this many parameter sets drawn from calibration/calibrated.toml, 1-{SHIPPED_DRAWS} (the "
                        "sets it holds); shows the median, 90%% band and P(target met)")
     run_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds for each parameter set, e.g. 1,2,3 "
-                       "(without --draws: the calibrated point estimate with each seed)")
+                       "(without --draws: the calibrated point estimate with each seed; default with --draws: --seed, "
+                       "else the scenario's seed)")
     executor_options(run_p)
     run_p.set_defaults(func=cmd_run)
 

@@ -182,3 +182,29 @@ def test_help_states_the_draws_limit_the_regions_and_the_default_out():
     assert all(pid in helps["discover"]["region"] for pid in data.prefecture_ids())
     assert "results/<scenario file name" in helps["run"]["out"]
     assert "results/compare_<base>_<designs>" in helps["compare"]["out"]
+
+
+# --- finding 7: seeds ----------------------------------------------------------------------------------
+
+
+def test_seed_and_seeds_together_are_refused(capsys):
+    assert cli(["run", str(BASELINE), "--seed", "3", "--seeds", "1,2"]) == 2
+    assert one_error(capsys.readouterr().err) == ("--seed 3 and --seeds 1,2: give one of them (--seed for one seed, "
+                                                  "--seeds for several)")
+
+
+@pytest.mark.parametrize(("extra", "seeds"), [([], (20151231,)), (["--seed", "0"], (0,)), (["--seeds", "4,5"], (4, 5))])
+def test_draws_without_seeds_use_the_scenarios_seed(monkeypatch, tmp_path, extra, seeds):
+    """``--draws N`` alone ran seed 1 rather than the scenario's seed (and ``--seed 0`` as seed 1)."""
+    import qhsim.experiments.ensemble
+    from qhsim.errors import InputError
+
+    asked = {}
+
+    def record(scenario, **kwargs):
+        asked.update(kwargs, scenario_seed=scenario.run.seed)
+        raise InputError("recorded")
+
+    monkeypatch.setattr(qhsim.experiments.ensemble, "run_ensemble", record)
+    assert cli(["run", str(BASELINE), "--draws", "1", *extra, "--out", str(tmp_path / "r")]) == 2
+    assert asked["scenario_seed"] == 20151231 and asked["seeds"] == seeds

@@ -65,6 +65,8 @@ CORPUS: dict[str, tuple[str, dict[str, str | bytes]]] = {
     "run_cli_draws": (f"run {BASE} --draws 0", {}),
     "run_cli_seeds": (f"run {BASE} --seeds 1,1", {}),
     "run_cli_unknown_option": (f"run {BASE} --colour red", {}),
+    "run_cli_seed_and_seeds": (f"run {BASE} --seed 3 --seeds 1,2", {}),
+    "run_cli_population_seed_ensemble": (f"run {BASE} --population-seed 7 --seeds 1,2", {}),
     "run_out_is_file": (f"run {BASE} --out {{dir}}/report.txt", {"report.txt": "keep"}),
     "run_out_foreign": (f"run {BASE} --out {{dir}}/notes", {"notes/draft.md": "keep"}),
     "run_out_sweep": (f"run {BASE} --out {{dir}}/sw", {"sw/manifest.json": json.dumps({"kind": "sweep"})}),
