@@ -54,6 +54,9 @@ BAD = [
                                                                                "qhsim sweep"]),
     ('extends = "variant.toml"\n', ["cycle"]),
     ("[run\nname = 1\n", ["not valid TOML"]),
+    ('extend = "baseline.toml"\n', ["variant.toml: extend: unknown key (did you mean 'extends'?)"]),
+    ('extends = "baseline.toml"\n[run]\nseed = "abc"\n', ["run.seed = 'abc': must be a whole number in [0, 9223372036854775807]"]),
+    ('extends = "baseline.toml"\n[run]\nscale = "big"\n', ["run.scale = 'big': must be a number in (0.0, 1.0]"]),
 ]
 
 
@@ -67,6 +70,17 @@ def test_bad_scenario_one_line_error(tmp_path: Path, text: str, expected: list[s
     assert "variant.toml" in message or "missing.toml" in message
     for fragment in expected:
         assert fragment in message, message
+
+
+def test_extends_not_found_says_it_is_read_relative_to_the_files_folder(tmp_path: Path, monkeypatch) -> None:
+    write(tmp_path, "")
+    (tmp_path / "sub").mkdir()
+    path = write(tmp_path, 'extends = "baseline.toml"\n', "sub/v.toml")
+    monkeypatch.chdir(tmp_path)  # where baseline.toml is: the analyst wrote the path from here
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert str(info.value).endswith(f"scenario file {tmp_path / 'sub' / 'baseline.toml'} not found (extends is read "
+                                    'relative to the folder of v.toml) (did you mean "../baseline.toml"?)')
 
 
 def test_cli_bad_scenario_exit_code_2_no_traceback_nothing_written(tmp_path: Path) -> None:

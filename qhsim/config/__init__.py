@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,10 @@ def resolve_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     base_path = path.parent / base_name
     if not base_path.is_file():
         hint = f" (did you mean \"{base_name}.toml\"?)" if base_path.with_name(base_path.name + ".toml").is_file() else ""
-        raise InputError(f"{path}: extends = {base_name!r}: scenario file {base_path} not found{hint}")
+        if not hint and Path(base_name).is_file():  # written relative to the current folder
+            hint = f" (did you mean \"{Path(os.path.relpath(Path(base_name).resolve(), path.parent)).as_posix()}\"?)"
+        raise InputError(f"{path}: extends = {base_name!r}: scenario file {base_path} not found (extends is read "
+                         f"relative to the folder of {path.name}){hint}")
     base = resolve_raw(base_path, (*_chain, path))
     return own_labels(deep_merge(base, raw), raw, path)
 
@@ -132,15 +136,20 @@ def _table_model(loc: tuple[Any, ...]) -> Any:
     return model
 
 
-def _bounds(loc: tuple[Any, ...]) -> str:
-    """The allowed range of a plain numeric field at ``loc``, e.g. ``(0, 1]``."""
-    model = _table_model(loc)
+def _interval(loc: tuple[Any, ...]) -> str | None:
+    """The allowed range of a plain numeric field at ``loc``, e.g. ``(0, 1]``; None for a field without bounds."""
+    try:
+        metadata = _table_model(loc).model_fields[loc[-1]].metadata
+    except (AttributeError, KeyError, TypeError):
+        return None
     lo = hi = None
     lo_open = hi_open = False
-    for meta in model.model_fields[loc[-1]].metadata:
+    for meta in metadata:
         lo, lo_open = (meta.gt, True) if getattr(meta, "gt", None) is not None else (getattr(meta, "ge", lo), lo_open)
         hi, hi_open = (meta.lt, True) if getattr(meta, "lt", None) is not None else (getattr(meta, "le", hi), hi_open)
-    return f"allowed range {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+    if lo is None and hi is None:
+        return None
+    return f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
 
 
 def _unknown_key_hint(loc: tuple[Any, ...]) -> str:
@@ -154,9 +163,14 @@ def _unknown_key_hint(loc: tuple[Any, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
 
 
+NUMBER_ERRORS = {"int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",
+                 "float_parsing": "a number", "float_type": "a number"}
+
+
 def _format_error(path: Path | str, exc: ValidationError) -> str:
     errors = exc.errors(include_url=False)
-    first = errors[0]
+    # an unknown key first: a typo (extend for extends) is what to fix, the keys it leaves missing follow from it
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = ".".join(str(part) for part in first["loc"]) or "(top level)"
     msg = first["msg"].removeprefix("Value error, ")
     kind = first["type"]
@@ -167,7 +181,11 @@ def _format_error(path: Path | str, exc: ValidationError) -> str:
     elif kind in ("value_error", "assertion_error"):
         text = f"{path}: {loc}: {msg}"
     elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        text = f"{path}: {loc} = {first.get('input')!r}: {_bounds(first['loc'])}"
+        text = f"{path}: {loc} = {first.get('input')!r}: allowed range {_interval(first['loc'])}"
+    elif kind in NUMBER_ERRORS:
+        interval = _interval(first["loc"])
+        text = f"{path}: {loc} = {first.get('input')!r}: must be {NUMBER_ERRORS[kind]}" + (
+            f" in {interval}" if interval else "")
     else:
         text = f"{path}: {loc} = {first.get('input')!r}: {msg}"
     if len(errors) > 1:
