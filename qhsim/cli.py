@@ -34,9 +34,14 @@ def _fit(text: str) -> str:
     return "\n".join(wrap(text, terminal_width()))
 
 
-def _done(out: Path, started: float, what: str) -> str:
-    """The closing line: where the results are, the real wall time and what was run."""
-    return "\n" + _fit(f"结果已写入 Results written to {out}  (用时 wall time {time.perf_counter() - started:.1f} s; {what})")
+def _done(out: Path, started: float, what: str, lang: str = "both") -> str:
+    """The closing line: where the results are, the real wall time and what was run, in ``lang`` ("both", "zh" or
+    "en": a command's --lang; bilingual for a command without one)."""
+    seconds = time.perf_counter() - started
+    text = {"zh": f"结果已写入 {out}  (用时 {seconds:.1f} 秒; {what})",
+            "en": f"Results written to {out}  (wall time {seconds:.1f} s; {what})"}.get(
+        lang, f"结果已写入 Results written to {out}  (用时 wall time {seconds:.1f} s; {what})")
+    return "\n" + _fit(text)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -75,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(summary_report(result.indicators, lang=args.lang, wide=args.wide,
                          width=None if args.wide else terminal_width(), scale=run_scale(result)))
     written = write_run(result, out, charts=not args.no_charts)
-    print(_done(written, started, header))
+    print(_done(written, started, header, args.lang))
     return 0
 
 

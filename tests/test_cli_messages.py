@@ -208,3 +208,17 @@ def test_draws_without_seeds_use_the_scenarios_seed(monkeypatch, tmp_path, extra
     monkeypatch.setattr(qhsim.experiments.ensemble, "run_ensemble", record)
     assert cli(["run", str(BASELINE), "--draws", "1", *extra, "--out", str(tmp_path / "r")]) == 2
     assert asked["scenario_seed"] == 20151231 and asked["seeds"] == seeds
+
+
+# --- finding 9: the closing line follows --lang ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "says", "not_said"), [("en", "Results written to", "结果已写入"),
+                                                        ("zh", "结果已写入", "Results written"),
+                                                        ("both", "结果已写入 Results written to", None)])
+def test_the_closing_line_of_run_follows_lang(tmp_path, capsys, lang, says, not_said):
+    out = tmp_path / "r"
+    assert cli(["run", str(short_scenario(tmp_path)), "--scale", "0.02", "--no-charts", "--lang", lang,
+                "--out", str(out)]) == 0
+    closing = " ".join(capsys.readouterr().out.strip().split("\n\n")[-1].split())  # wrapped to the terminal
+    assert closing.startswith(f"{says} {out} (") and (not_said is None or not_said not in closing), closing
