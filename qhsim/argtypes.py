@@ -59,7 +59,7 @@ def year(text: str) -> int:
 
 def executor_options(p: argparse.ArgumentParser) -> None:
     """--workers, --executor and --scheduler (read back with ``executor_of``)."""
-    p.add_argument("--workers", type=at_least(1), default=1, help="worker processes (results do not depend on it)")
+    p.add_argument("--workers", type=at_least(1), default=1, help="worker processes (default: 1; results do not depend on it)")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local process pool (default) or a Dask LocalCluster")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")

@@ -13,6 +13,7 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -23,6 +24,7 @@ from qhsim.argtypes import at_least, executor_options, scale, seed_list, year  #
 from qhsim.errors import InputError, warn  # noqa: E402
 
 DEFAULT_OUT = Path("results")
+SHIPPED_DRAWS = 120  # parameter sets in the shipped calibration/calibrated.toml (its [ensemble]; tests check it)
 
 
 def _fit(text: str) -> str:
@@ -32,12 +34,18 @@ def _fit(text: str) -> str:
     return "\n".join(wrap(text, terminal_width()))
 
 
-def _done(out: Path, started: float, what: str) -> str:
-    """The closing line: where the results are, the real wall time and what was run."""
-    return "\n" + _fit(f"结果已写入 Results written to {out}  (用时 wall time {time.perf_counter() - started:.1f} s; {what})")
+def _done(out: Path, started: float, what: str, lang: str = "both") -> str:
+    """The closing line: where the results are, the real wall time and what was run, in ``lang`` ("both", "zh" or
+    "en": a command's --lang; bilingual for a command without one)."""
+    seconds = time.perf_counter() - started
+    text = {"zh": f"结果已写入 {out}  (用时 {seconds:.1f} 秒; {what})",
+            "en": f"Results written to {out}  (wall time {seconds:.1f} s; {what})"}.get(
+        lang, f"结果已写入 Results written to {out}  (用时 wall time {seconds:.1f} s; {what})")
+    return "\n" + _fit(text)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from qhsim.calibrated import calibration_file
     from qhsim.config import load_scenario
     from qhsim.output.folders import check_out
     from qhsim.output.report import run_draws_line, run_header, run_scale, summary_report, terminal_width
@@ -47,14 +55,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     started = args.started
     ensemble = args.draws is not None or args.seeds is not None
-    scenario = load_scenario(args.scenario)  # a bad scenario is named before its results folder is checked
+    if args.seed is not None and args.seeds is not None:
+        raise InputError(f"--seed {args.seed} and --seeds {','.join(map(str, args.seeds))}: give one of them (--seed "
+                         "for one seed, --seeds for several)")
+    if args.population_seed is not None and ensemble:
+        raise InputError(f"--population-seed {args.population_seed}: applies to a single run, not to --draws/--seeds "
+                         "(an ensemble starts from the scenario's population); drop one of them")
+    calibration_file()  # a QHSIM_CALIBRATED naming no file is the one line, before any warning about the scenario
+    scenario = load_scenario(args.scenario, args.end_year)  # a bad scenario is named before its results folder is checked
     out = check_out(args.out if args.out is not None else DEFAULT_OUT / Path(args.scenario).stem,
                     "ensemble" if ensemble else "run")
     if not ensemble:
         result = run(scenario, seed=args.seed, scale=args.scale, end_year=args.end_year,
                      population_seed=args.population_seed)
     else:
-        result = run_ensemble(scenario, draws=args.draws, seeds=args.seeds or (args.seed or 1,),
+        seeds = args.seeds or (scenario.run.seed if args.seed is None else args.seed,)  # --draws alone: the scenario's
+        result = run_ensemble(scenario, draws=args.draws, seeds=seeds,
                               scale=args.scale, end_year=args.end_year, workers=args.workers,
                               executor=args.executor, scheduler=args.scheduler)
     header = run_header(result, args.lang)
@@ -64,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(summary_report(result.indicators, lang=args.lang, wide=args.wide,
                          width=None if args.wide else terminal_width(), scale=run_scale(result)))
     written = write_run(result, out, charts=not args.no_charts)
-    print(_done(written, started, header))
+    print(_done(written, started, header, args.lang))
     return 0
 
 
@@ -83,10 +99,12 @@ def _warn_uncalibrated_population(population_seed: int | None) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from qhsim.calibrated import calibration_file
     from qhsim.experiments.comparison import compare
     from qhsim.experiments.report import write_comparison
 
     started = args.started
+    calibration_file()  # a QHSIM_CALIBRATED naming no file is the one line, before any warning about the scenarios
     names = "_".join(Path(v).stem for v in args.designs)
     out = args.out if args.out is not None else DEFAULT_OUT / f"compare_{Path(args.base).stem}_{names}"[:120]
     seeds = args.seeds or (1, 2, 3)
@@ -131,11 +149,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=at_least(0), help="random seed of the dynamics 2016+ (default: the scenario's)")
+    p.add_argument("--seed", type=at_least(0), help="random seed of the dynamics 2016+ (default: the scenario's; "
+                   "with --draws, every set's one seed)")
     p.add_argument("--population-seed", type=at_least(0),
                    help="random seed of the synthetic 2015 population (default: the scenario's fixed one, 2015, "
                         "which the calibration was fitted on; another one's later levels are not calibrated)")
-    p.add_argument("--out", type=Path, help=f"output directory (default: under {DEFAULT_OUT}/)")
+    p.add_argument("--out", type=Path, help=f"output folder (default: {DEFAULT_OUT}/<scenario file name without .toml>)")
     p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the scenario's)")
     p.add_argument("--end-year", type=year, help="last simulated year, 2016-2060 (default: the scenario's)")
     _display_options(p)
@@ -165,9 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("scenario", help="scenario file, e.g. scenarios/baseline.toml")
     _run_options(run_p)
     run_p.add_argument("--draws", type=at_least(1),
-                       help="run this many parameter sets drawn from calibration/calibrated.toml (median, 90%% band, P(target met))")
+                       help=f"run this many parameter sets drawn from calibration/calibrated.toml, 1-{SHIPPED_DRAWS} (the "
+                       "sets it holds); shows the median, 90%% band and P(target met)")
     run_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds for each parameter set, e.g. 1,2,3 "
-                       "(without --draws: the calibrated point estimate with each seed)")
+                       "(without --draws: the calibrated point estimate with each seed; default with --draws: --seed, "
+                       "else the scenario's seed)")
     executor_options(run_p)
     run_p.set_defaults(func=cmd_run)
 
@@ -175,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "90%% intervals, public cost, R&D per public yuan, target and ranking probabilities")
     cmp_p.add_argument("base", help="base scenario, e.g. scenarios/baseline.toml")
     cmp_p.add_argument("designs", nargs="+", help="design scenarios, e.g. scenarios/super_deduction_120.toml")
-    cmp_p.add_argument("--out", type=Path, help=f"store folder (default: under {DEFAULT_OUT}/); rerun to resume")
+    cmp_p.add_argument("--out", type=Path, help=f"store folder (default: {DEFAULT_OUT}/compare_<base>_<designs>); "
+                       "rerun to resume")
     cmp_p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the base scenario's)")
     cmp_p.add_argument("--end-year", type=year, help="last simulated year, 2016-2060 (default: the base scenario's)")
     cmp_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds (default 1,2,3)")
@@ -212,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     dc_p.add_argument("--threshold", type=float, required=True, help="target: indicator >= threshold")
     dc_p.add_argument("--probability", type=float, default=0.8,
                       help="a point succeeds when P(indicator >= threshold) over draws x seeds >= this (default 0.8)")
-    dc_p.add_argument("--region", default="province", help="province (default) or a prefecture id")
+    dc_p.add_argument("--region", default="province",
+                      help=f"province (default) or a prefecture: {', '.join(data.prefecture_ids())}")
     dc_p.set_defaults(func=cmd_discover)
 
     ex_p = sub.add_parser("export", help="write a results folder (run, ensemble, compare, sweep) as xlsx, html, csv or parquet")
@@ -250,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         return _input_error("qhsim", exc)
     except KeyboardInterrupt:
         return _interrupted(args)
+    except OSError as exc:
+        if exc.filename is None:  # not about a file: a fault, with its traceback
+            raise
+        return _input_error("qhsim", InputError(_file_error(exc)))
     except Exception as exc:  # an interrupt that a library wrapped into its own error
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, KeyboardInterrupt):
@@ -304,6 +331,20 @@ class _ClosedPipeTolerant:
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+def _file_error(exc: OSError) -> str:
+    """The one line for a file the operating system refused while results were written (a folder that refuses files, a
+    full disk): the path as the analyst gave it (a hidden ``.<name>.tmp-<pid>`` written aside, or a file in one, is
+    named by ``<name>``), and the reason. The results are written aside and renamed when complete, so no partial file
+    or folder is left under that name (``qhsim.output.folders``)."""
+    parts = Path(exc.filename).parts
+    for i, part in enumerate(parts):
+        if aside := re.fullmatch(r"\.(.+)\.(?:tmp|old)-\d+", part):
+            parts = (*parts[:i], aside.group(1))
+            break
+    shown = Path(*parts)
+    return f"{shown}: cannot write it ({(exc.strerror or str(exc)).lower()}); check the folder, or choose another --out"
 
 
 def _input_error(prog: str, exc: InputError) -> int:

@@ -57,6 +57,7 @@ CORPUS: dict[str, tuple[str, dict[str, str | bytes]]] = {
     "run_end_year_2070": ("run {dir}/s.toml", {"s.toml": VARIANT + "end_year = 2070\n"}),
     "run_scale_zero": ("run {dir}/s.toml", {"s.toml": VARIANT + "scale = 0\n"}),
     "run_empty_file": ("run {dir}/s.toml", {"s.toml": ""}),
+    "run_empty_name": ("run {dir}/s.toml", {"s.toml": f'extends = "{BASE}"\n[run]\nname = ""\n'}),
     # run: the command line
     "run_cli_scale": (f"run {BASE} --scale 2", {}),
     "run_cli_seed": (f"run {BASE} --seed -1", {}),
@@ -64,6 +65,8 @@ CORPUS: dict[str, tuple[str, dict[str, str | bytes]]] = {
     "run_cli_draws": (f"run {BASE} --draws 0", {}),
     "run_cli_seeds": (f"run {BASE} --seeds 1,1", {}),
     "run_cli_unknown_option": (f"run {BASE} --colour red", {}),
+    "run_cli_seed_and_seeds": (f"run {BASE} --seed 3 --seeds 1,2", {}),
+    "run_cli_population_seed_ensemble": (f"run {BASE} --population-seed 7 --seeds 1,2", {}),
     "run_out_is_file": (f"run {BASE} --out {{dir}}/report.txt", {"report.txt": "keep"}),
     "run_out_foreign": (f"run {BASE} --out {{dir}}/notes", {"notes/draft.md": "keep"}),
     "run_out_sweep": (f"run {BASE} --out {{dir}}/sw", {"sw/manifest.json": json.dumps({"kind": "sweep"})}),
@@ -219,8 +222,10 @@ def test_a_reader_that_closes_the_pipe_ends_no_run(tmp_path):
     """``qhsim run ... | head``: the reader goes away before the table is printed; the run still writes its results
     and exits 0, with nothing on stderr (no BrokenPipeError traceback)."""
     out = tmp_path / "r"
-    with subprocess.Popen([sys.executable, "-m", "qhsim.cli", "run", str(SCENARIOS / "baseline.toml"), "--scale",
-                           "0.02", "--end-year", "2016", "--no-charts", "--out", str(out)],
+    short = tmp_path / "short.toml"  # a scenario that ends in 2016 itself (--end-year 2016 would warn that it cuts)
+    short.write_text(VARIANT + "end_year = 2016\n", encoding="utf-8")
+    with subprocess.Popen([sys.executable, "-m", "qhsim.cli", "run", str(short), "--scale",
+                           "0.02", "--no-charts", "--out", str(out)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         proc.stdout.close()  # the reader is gone before anything is written
         err = proc.stderr.read()

@@ -54,6 +54,9 @@ BAD = [
                                                                                "qhsim sweep"]),
     ('extends = "variant.toml"\n', ["cycle"]),
     ("[run\nname = 1\n", ["not valid TOML"]),
+    ('extend = "baseline.toml"\n', ["variant.toml: extend: unknown key (did you mean 'extends'?)"]),
+    ('extends = "baseline.toml"\n[run]\nseed = "abc"\n', ["run.seed = 'abc': must be a whole number in [0, 9223372036854775807]"]),
+    ('extends = "baseline.toml"\n[run]\nscale = "big"\n', ["run.scale = 'big': must be a number in (0.0, 1.0]"]),
 ]
 
 
@@ -67,6 +70,17 @@ def test_bad_scenario_one_line_error(tmp_path: Path, text: str, expected: list[s
     assert "variant.toml" in message or "missing.toml" in message
     for fragment in expected:
         assert fragment in message, message
+
+
+def test_extends_not_found_says_it_is_read_relative_to_the_files_folder(tmp_path: Path, monkeypatch) -> None:
+    write(tmp_path, "")
+    (tmp_path / "sub").mkdir()
+    path = write(tmp_path, 'extends = "baseline.toml"\n', "sub/v.toml")
+    monkeypatch.chdir(tmp_path)  # where baseline.toml is: the analyst wrote the path from here
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert str(info.value).endswith(f"scenario file {tmp_path / 'sub' / 'baseline.toml'} not found (extends is read "
+                                    'relative to the folder of v.toml) (did you mean "../baseline.toml"?)')
 
 
 def test_cli_bad_scenario_exit_code_2_no_traceback_nothing_written(tmp_path: Path) -> None:
@@ -112,6 +126,28 @@ def test_variant_schedule_replaces_base_from_its_first_year(tmp_path: Path) -> N
     path.write_text('extends = "base.toml"\n[policy.super_deduction]\ngeneral = { 2026 = 1.2 }\n', encoding="utf-8")
     sc = load_scenario(path)
     assert [policy_at(sc, y).deduction_general for y in (2016, 2020, 2026, 2031)] == [0.5, 0.75, 1.2, 1.2]
+
+
+def test_a_file_is_named_after_itself_and_does_not_take_its_bases_description(tmp_path: Path) -> None:
+    """A variant without [run] name was reported as "baseline" with the baseline's description; now it is named after
+    its file and has no description unless it gives one. A file that names and describes itself keeps both."""
+    sc = load_scenario(write(tmp_path, 'extends = "baseline.toml"\n[policy.vouchers]\nbudget = { 2026 = 900 }\n',
+                             "my_vouchers.toml"))
+    assert (sc.run.name, sc.run.description) == ("my_vouchers", "")
+    sc = load_scenario(write(tmp_path, 'extends = "baseline.toml"\n[run]\nname = "x"\ndescription = "说明 / note"\n'))
+    assert (sc.run.name, sc.run.description) == ("x", "说明 / note")
+    alone = tmp_path / "alone.toml"  # a complete file without [run] name
+    alone.write_text((SCENARIOS / "baseline.toml").read_text(encoding="utf-8").replace('name = "baseline"', ""),
+                     encoding="utf-8")
+    assert load_scenario(alone).run.name == "alone"
+
+
+@pytest.mark.parametrize("name", ['""', '"  "'])
+def test_an_empty_scenario_name_is_an_error(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path, f'extends = "baseline.toml"\n[run]\nname = {name}\n')
+    with pytest.raises(InputError, match=r"variant\.toml: run\.name = '\s*': a scenario needs a name; give one, or "
+                                         r"leave the key out to use the file's name \(variant\)"):
+        load_scenario(path)
 
 
 def test_reward_prefectures_follow_their_schedule() -> None:

@@ -109,3 +109,34 @@ def test_out_refused_before_any_run(tmp_path: Path) -> None:
         assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
         after = sorted(p.name for p in out.parent.iterdir()) if out.is_file() else sorted(os.listdir(out))
         assert before == after
+
+
+def _store(out: Path, seeds: tuple[int, ...], scale: float = 0.05, fingerprint: str = "model-a"):
+    from qhsim.experiments.spec import RunSpec
+    from qhsim.experiments.store import Store
+
+    specs = [RunSpec({"design": d}, s, scale, 2017) for d in ("base", "v") for s in seeds]
+    labels = [{"design": d, "point": i, "draw": 0, "seed": s} for i, d in enumerate(("base", "v")) for s in seeds]
+    experiment = {"base": "base", "designs": ["v"], "seeds": list(seeds), "scale": scale, "end_year": 2017,
+                  "rank_by": "rd_per_yuan", "scenarios": {"base": {"a": 1}, "v": {"a": 2}}}
+    return Store(out, "compare", experiment, specs, labels, fingerprint)
+
+
+def test_a_store_of_another_experiment_is_refused_naming_what_differs(tmp_path: Path) -> None:
+    """The refusal said "other designs, seeds, scale or model version" whatever differed; now it names it."""
+    import pytest
+
+    from qhsim.errors import InputError
+
+    out = tmp_path / "store"
+    _store(out, (1,)).open()
+    manifest = (out / "manifest.json").read_bytes()
+    for other, says in ((_store(out, (1, 2)), "seeds 1 → 1, 2"),
+                        (_store(out, (1, 2), scale=0.1), "seeds 1 → 1, 2; scale 0.05 → 0.1"),
+                        (_store(out, (1,), fingerprint="model-b"), "the model's data or calibration changed")):
+        with pytest.raises(InputError) as refused:
+            other.open()
+        assert str(refused.value) == (f"{out}: holds the store of a different compare experiment ({says}); choose "
+                                      "another --out or delete it")
+    assert (out / "manifest.json").read_bytes() == manifest  # nothing touched
+    assert _store(out, (1,)).open() == 0  # the same experiment resumes

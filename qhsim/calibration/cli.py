@@ -112,18 +112,19 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                           "level parameters (point and ensemble) on the current model code: no ABC-SMC; for a model "
                           "change that moves levels, not mechanisms (calibration/README.md)")
     cal.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
-    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar (default: a bar on a terminal)")
     cal.set_defaults(func=cmd_calibrate, resumable=True)
 
     sen = subparsers.add_parser(
         "sensitivity",
         help="Morris screening and Sobol indices (SALib) on 2025 R&D intensity, HTE count and R&D personnel",
         description="Factors, outputs, sample sizes, the base point (calibrated or data) and the ranges (prior or "
-        "posterior 5-95%%) per method: calibration/sensitivity.toml. See calibration/README.md.",
+        "posterior 5-95%) per method: calibration/sensitivity.toml. See calibration/README.md.",
     )
     sen.add_argument("--config", default="small", help="configuration in calibration/sensitivity.toml: small (CI "
                      "smoke), medium or full (the shipped Sobol design) (default: small)")
-    sen.add_argument("--method", choices=("morris", "sobol", "both"), default="both")
+    sen.add_argument("--method", choices=("morris", "sobol", "both"), default="both",
+                     help="morris (screening), sobol (variance indices) or both (default: both)")
     executor_options(sen)
     sen.add_argument("--scale", type=scale, help="override the config's model scale")
     sen.add_argument("--seeds", type=seed_list, help="override the config's seeds, e.g. 11,12")
@@ -131,5 +132,5 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     sen.add_argument("--report-only", action="store_true",
                      help="redraw the charts and the report from the tables stored in the output folder (no runs)")
     sen.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
-    sen.add_argument("--quiet", action="store_true")
+    sen.add_argument("--quiet", action="store_true", help="no progress bar (default: a bar on a terminal)")
     sen.set_defaults(func=cmd_sensitivity)

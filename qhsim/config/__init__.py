@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from qhsim.config.schedule import YEAR_RANGE, Schedule
 from qhsim.config.schema import Scenario
 from qhsim.errors import InputError, warn
 
-__all__ = ["Scenario", "Schedule", "load_scenario", "read_toml", "scenario_from_dict", "resolve_raw"]
+__all__ = ["Scenario", "Schedule", "load_scenario", "read_toml", "scenario_from_dict", "resolve_raw", "warn_horizon"]
 
 
 def decode_text(raw: bytes, path: Path | str) -> str:
@@ -98,15 +99,33 @@ def resolve_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise InputError(f"{path}: an experiment file, not a scenario: run it with qhsim sweep {path}")
     base_name = raw.get("extends")
     if base_name is None:
-        return raw
+        return own_labels(raw, raw, path)
     if not isinstance(base_name, str):
         raise InputError(f"{path}: extends = {base_name!r}: expected a file name such as \"baseline.toml\"")
     base_path = path.parent / base_name
     if not base_path.is_file():
         hint = f" (did you mean \"{base_name}.toml\"?)" if base_path.with_name(base_path.name + ".toml").is_file() else ""
-        raise InputError(f"{path}: extends = {base_name!r}: scenario file {base_path} not found{hint}")
+        if not hint and Path(base_name).is_file():  # written relative to the current folder
+            hint = f" (did you mean \"{Path(os.path.relpath(Path(base_name).resolve(), path.parent)).as_posix()}\"?)"
+        raise InputError(f"{path}: extends = {base_name!r}: scenario file {base_path} not found (extends is read "
+                         f"relative to the folder of {path.name}){hint}")
     base = resolve_raw(base_path, (*_chain, path))
-    return deep_merge(base, raw)
+    return own_labels(deep_merge(base, raw), raw, path)
+
+
+def own_labels(merged: dict[str, Any], raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``merged`` (the scenario table of ``path``, ``extends`` applied) with the [run] name and description of the
+    file itself: a file that sets no ``run.name`` is named after its file (its stem), one that sets no
+    ``run.description`` has none (a variant does not describe itself with its base's words); an empty name is a
+    one-line ``InputError``. Labels only: no simulated number depends on them."""
+    run = raw.get("run", {})
+    if not isinstance(run, dict) or not isinstance(merged.get("run", {}), dict):
+        return merged  # the schema names the mistake
+    name = run.get("name", path.stem)
+    if isinstance(name, str) and not name.strip():
+        raise InputError(f"{path}: run.name = {name!r}: a scenario needs a name; give one, or leave the key out to "
+                         f"use the file's name ({path.stem})")
+    return {**merged, "run": {**merged.get("run", {}), "name": name, "description": run.get("description", "")}}
 
 
 def _table_model(loc: tuple[Any, ...]) -> Any:
@@ -117,15 +136,20 @@ def _table_model(loc: tuple[Any, ...]) -> Any:
     return model
 
 
-def _bounds(loc: tuple[Any, ...]) -> str:
-    """The allowed range of a plain numeric field at ``loc``, e.g. ``(0, 1]``."""
-    model = _table_model(loc)
+def _interval(loc: tuple[Any, ...]) -> str | None:
+    """The allowed range of a plain numeric field at ``loc``, e.g. ``(0, 1]``; None for a field without bounds."""
+    try:
+        metadata = _table_model(loc).model_fields[loc[-1]].metadata
+    except (AttributeError, KeyError, TypeError):
+        return None
     lo = hi = None
     lo_open = hi_open = False
-    for meta in model.model_fields[loc[-1]].metadata:
+    for meta in metadata:
         lo, lo_open = (meta.gt, True) if getattr(meta, "gt", None) is not None else (getattr(meta, "ge", lo), lo_open)
         hi, hi_open = (meta.lt, True) if getattr(meta, "lt", None) is not None else (getattr(meta, "le", hi), hi_open)
-    return f"allowed range {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+    if lo is None and hi is None:
+        return None
+    return f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
 
 
 def _unknown_key_hint(loc: tuple[Any, ...]) -> str:
@@ -139,9 +163,14 @@ def _unknown_key_hint(loc: tuple[Any, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
 
 
+NUMBER_ERRORS = {"int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",
+                 "float_parsing": "a number", "float_type": "a number"}
+
+
 def _format_error(path: Path | str, exc: ValidationError) -> str:
     errors = exc.errors(include_url=False)
-    first = errors[0]
+    # an unknown key first: a typo (extend for extends) is what to fix, the keys it leaves missing follow from it
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = ".".join(str(part) for part in first["loc"]) or "(top level)"
     msg = first["msg"].removeprefix("Value error, ")
     kind = first["type"]
@@ -152,7 +181,11 @@ def _format_error(path: Path | str, exc: ValidationError) -> str:
     elif kind in ("value_error", "assertion_error"):
         text = f"{path}: {loc}: {msg}"
     elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        text = f"{path}: {loc} = {first.get('input')!r}: {_bounds(first['loc'])}"
+        text = f"{path}: {loc} = {first.get('input')!r}: allowed range {_interval(first['loc'])}"
+    elif kind in NUMBER_ERRORS:
+        interval = _interval(first["loc"])
+        text = f"{path}: {loc} = {first.get('input')!r}: must be {NUMBER_ERRORS[kind]}" + (
+            f" in {interval}" if interval else "")
     else:
         text = f"{path}: {loc} = {first.get('input')!r}: {msg}"
     if len(errors) > 1:
@@ -195,10 +228,61 @@ def warn_outside_horizon(path: Path, raw: dict[str, Any], start: int, end: int) 
                      f"start year {start})")
 
 
-def load_scenario(path: str | Path) -> Scenario:
+CUT_SHORT_KEYS = 6  # keys a cut-short warning names before "and N more"
+RUN_LABELS = ("name", "description", "start_year", "end_year")  # [run] keys that change no simulated number
+
+
+def _acts_only_after(raw: dict[str, Any], year: int) -> bool:
+    """Whether every setting of a scenario file's own table ``raw`` (apart from ``extends`` and the [run] labels and
+    horizon) is a year schedule that starts after ``year``: a constant, a list or a parameter acts from the start."""
+    def later(value: Any) -> bool:
+        if _is_year_table(value):
+            return min(int(y) for y in value) > year
+        return isinstance(value, dict) and all(later(v) for v in value.values())
+
+    own = {k: v for k, v in raw.items() if k != "extends"}
+    run = own.pop("run", {})
+    return later(own) and later({k: v for k, v in run.items() if k not in RUN_LABELS} if isinstance(run, dict) else run)
+
+
+def warn_cut_short(path: Path, raw: dict[str, Any], run_end: int, scenario_end: int) -> None:
+    """One warning when a run ends (``--end-year``) before the scenario's own last year ``scenario_end`` and the
+    file's own schedules change in between: the run ends before these changes (keys with their years, up to
+    ``CUT_SHORT_KEYS``); for a file that ``extends`` another whose own settings all act only after the run's end,
+    also that the run is its base's. Years after ``scenario_end`` have their own warnings (``warn_outside_horizon``)."""
+    if run_end >= scenario_end:
+        return
+    later = {key: [y for y in sorted(int(y) for y in table) if run_end < y <= scenario_end]
+             for key, table in _year_tables(raw)}
+    named = [f"{key} ({', '.join(map(str, years))})" for key, years in later.items() if years]
+    if not named:
+        return
+    listing = ", ".join(named[:CUT_SHORT_KEYS]) + (f" and {len(named) - CUT_SHORT_KEYS} more"
+                                                   if len(named) > CUT_SHORT_KEYS else "")
+    if isinstance(raw.get("extends"), str) and _acts_only_after(raw, run_end):
+        warn(f"{path}: the run ends in {run_end}, before any setting of this file acts, so the run is its base's "
+             f"({raw['extends']}): {listing}")
+    else:
+        warn(f"{path}: the run ends in {run_end}, before these schedules change: {listing}")
+
+
+def warn_horizon(path: Path, raw: dict[str, Any], scenario: Scenario, end_year: int | None = None,
+                 cut_short: bool = True) -> None:
+    """The warnings about the schedule years of a scenario file (its own table ``raw``; ``scenario``: the file
+    resolved) for a run to ``end_year`` (default: the scenario's own end year): one per year that never acts, in
+    this run nor in the scenario's own (``warn_outside_horizon``: after both ends, or replaced before the start),
+    and with ``cut_short`` one line for the changes a run ended early leaves out (``warn_cut_short``)."""
+    own_end = scenario.run.end_year
+    run_end = own_end if end_year is None else end_year
+    warn_outside_horizon(path, raw, scenario.run.start_year, max(run_end, own_end))
+    if cut_short:
+        warn_cut_short(path, raw, run_end, own_end)
+
+
+def load_scenario(path: str | Path, end_year: int | None = None) -> Scenario:
     """Load and validate a scenario file, applying its ``extends`` chain; warn about schedule years in the
-    file that fall outside its horizon."""
+    file that never act in a run to ``end_year`` (default: the scenario's own; ``warn_horizon``)."""
     path = Path(path)
     scenario = scenario_from_dict(resolve_raw(path), path)
-    warn_outside_horizon(path, read_toml(path), scenario.run.start_year, scenario.run.end_year)
+    warn_horizon(path, read_toml(path), scenario, end_year)
     return scenario

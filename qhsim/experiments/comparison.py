@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
-from qhsim.config import Scenario, read_toml, warn_outside_horizon
+from qhsim.config import Scenario, read_toml, warn_horizon
 from qhsim.config.schedule import YEAR_RANGE, Schedule
 from qhsim.errors import InputError
 from qhsim.experiments.designs import Design, design_from_file, expand, parameter_draws
@@ -230,14 +230,13 @@ def first_change(base: Scenario, design: Scenario) -> int | None:
 
 
 def check_designs_act(base: Design, designs: Sequence[Design], end_year: int) -> None:
-    """Before anything runs: warn (one line each) about a schedule year of a compared scenario file after ``end_year``,
-    the comparison's last year (``--end-year`` or the base scenario's), and refuse a comparison in which no design
-    differs from the base in any year up to it: every change, its ranking and P(first) would be the base's against
-    itself. The message says from which year the designs act."""
+    """Before anything runs: refuse a comparison in which no design differs from the base in any year up to
+    ``end_year``, the comparison's last year (``--end-year`` or the base scenario's): every change, its ranking and
+    P(first) would be the base's against itself; the message says from which year the designs act. Otherwise warn
+    about each design's scenario file (``warn_horizon``): one line for a schedule year that never acts, and one line
+    naming the changes of a design the run ends before; the base file's schedules are the comparison's common ground
+    (only its years that never act are warned about)."""
     base_sc = base.validated()
-    for d in (base, *designs):
-        if Path(d.origin).is_file():  # a scenario file (a dashboard design has no file of its own)
-            warn_outside_horizon(Path(d.origin), read_toml(Path(d.origin)), base_sc.run.start_year, end_year)
     firsts = {d.name: first_change(base_sc, d.validated()) for d in designs}
     acting = {name: y for name, y in firsts.items() if y is not None}
     if not acting:
@@ -248,6 +247,9 @@ def check_designs_act(base: Design, designs: Sequence[Design], end_year: int) ->
         when = "; ".join(f"{name} from {y}" for name, y in acting.items())
         raise InputError(f"compare: the run ends in {end_year}, before any design differs from the base ({when}): "
                          f"nothing to compare; run to {first} or later (--end-year {first})")
+    for d in (base, *designs):
+        if Path(d.origin).is_file():  # a scenario file (a dashboard design has no file of its own)
+            warn_horizon(Path(d.origin), read_toml(Path(d.origin)), d.validated(), end_year, cut_short=d is not base)
 
 
 def _province(runs: pd.DataFrame) -> pd.DataFrame:

@@ -78,12 +78,54 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not a readable store manifest ({exc})") from None
 
 
-def check_out(out: Path, kind: str, experiment_key: str) -> bool:
+NOT_IN_KEY = ("rank_by", "parameters", "file", "description", "report_years", "indicators")  # change no run
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(map(_shown, value)) if value else "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def experiment_difference(manifest: dict[str, Any], experiment: dict[str, Any], fingerprint: str | None) -> str:
+    """What differs between the experiment a store's ``manifest`` holds and ``experiment`` (with the model
+    ``fingerprint``), for the refusal of its ``--out``: e.g. "seeds 1 → 1, 2; scale 0.05 → 0.1"; a table names the
+    entries that changed ("scenarios: super_deduction_120 changed"), a list of tables its length or "changed"."""
+    before = manifest.get("experiment") or {}
+    now = json.loads(json.dumps(experiment, default=_json))  # as the manifest stored it (tuples as lists, ...)
+    said = []
+    for key in [*before, *(k for k in now if k not in before)]:
+        a, b = before.get(key), now.get(key)
+        if a == b or key in NOT_IN_KEY:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            changed = [k for k in [*a, *(k for k in b if k not in a)] if a.get(k) != b.get(k)]
+            said.append(f"{key}: {', '.join(map(str, changed))} changed")
+        elif any(isinstance(v, list) and any(isinstance(x, dict | list) for x in v) for v in (a, b)):
+            lengths = (len(a), len(b)) if isinstance(a, list) and isinstance(b, list) else None
+            said.append(f"{key} {lengths[0]} → {lengths[1]}" if lengths and lengths[0] != lengths[1]
+                        else f"{key} changed")
+        else:
+            said.append(f"{key} {_shown(a)} → {_shown(b)}")
+    if fingerprint is not None and manifest.get("model_fingerprint") not in (None, fingerprint):
+        version = manifest.get("qhsim_version")
+        said.append(f"qhsim {version} → {__version__}" if version not in (None, __version__)
+                    else "the model's data or calibration changed")
+    return "; ".join(said) or "other runs"
+
+
+def check_out(out: Path, kind: str, experiment_key: str, experiment: dict[str, Any] | None = None,
+              fingerprint: str | None = None) -> bool:
     """Validate ``--out`` before any computation; True when it is this experiment's store (resume).
 
     ``qhsim.output.folders.check_out`` refuses an existing file, a non-empty folder that is not a qhsim results
     folder and a folder of another kind; here also the store of another experiment (other runs, another model
-    fingerprint) or a folder of this kind written without a store. ``InputError``, exit 2, nothing touched.
+    fingerprint: the message says what differs from ``experiment``, ``experiment_difference``) or a folder of this
+    kind written without a store. ``InputError``, exit 2, nothing touched.
     """
     from qhsim.output.folders import check_out as check_folder
 
@@ -95,8 +137,10 @@ def check_out(out: Path, kind: str, experiment_key: str) -> bool:
         raise InputError(f"{out}: holds a {kind} folder written by an older qhsim (not a resumable store); "
                          "choose another --out")
     if manifest["experiment_key"] != experiment_key:
-        raise InputError(f"{out}: holds the store of a different {kind} experiment (other designs, "
-                         "seeds, scale or model version); choose another --out or delete it")
+        what = experiment_difference(manifest, experiment, fingerprint) if experiment is not None else (
+            "other designs, seeds, scale or model version")
+        raise InputError(f"{out}: holds the store of a different {kind} experiment ({what}); choose another --out "
+                         "or delete it")
     return True
 
 
@@ -128,7 +172,7 @@ class Store:
 
     def open(self) -> int:
         """Check ``--out`` and create or reopen the store; return the number of runs already done."""
-        resume = check_out(self.out, self.kind, self.key)
+        resume = check_out(self.out, self.kind, self.key, self.experiment, self.fingerprint)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         for tmp in self.runs_dir.glob(".*.tmp-*"):  # a half-written file of a killed process
             tmp.unlink(missing_ok=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,13 +71,13 @@ def check_out(out: Path, kind: str) -> Path:
         if parent.exists():
             if not parent.is_dir():
                 raise InputError(f"{out}: {parent} is a file, not a folder; choose another --out")
-            if not os.access(parent, os.W_OK):
-                raise InputError(f"{out}: cannot write in {parent} (permission denied); choose another --out")
+            check_writable(out, parent)
             break
     if not out.exists():
         return out
     if not out.is_dir():
         raise InputError(f"{out}: is an existing file; --out must name a results folder, e.g. results/{out.stem}")
+    check_writable(out, out)
     existing = folder_kind(out)
     if existing is None:
         if any(out.iterdir()):
@@ -85,6 +86,17 @@ def check_out(out: Path, kind: str) -> Path:
     if existing not in REPLACES.get(kind, (kind,)):
         raise InputError(f"{out}: holds a qhsim {existing} folder, not a {kind} folder; choose another --out")
     return out
+
+
+def check_writable(out: Path, folder: Path) -> None:
+    """Whether a folder can be created in ``folder`` (an existing folder that ``out`` is or lies in): tried, and the
+    trial folder removed at once, so that a folder that refuses files (no permission, a read-only disk, /proc) is
+    refused before anything runs, with a one-line ``InputError``."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".qhsim-probe-", dir=folder))
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise InputError(f"{out}: cannot write in {folder} ({reason}); choose another --out") from None
 
 
 def _replace(tmp: Path, out_dir: Path) -> None:
