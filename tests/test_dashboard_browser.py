@@ -132,7 +132,7 @@ def test_two_sessions_are_isolated_and_a_run_does_not_freeze_the_other(dash):
     b.goto("levers")
     b.page.locator(".qh-group-grants").click()
     assert b.page.locator(".qh-changes").inner_text().endswith(": 0")
-    assert b.field("事前立项资助年度预算 (万元/年)").input_value() == "15000.0"
+    assert b.field("事前立项资助年度预算 (万元/年)").input_value() == "15,000"  # as the tables write it
     # a full-scale run in a; b stays responsive meanwhile
     a.set_field("Scale (share of firms simulated)", 1.0)
     a.page.locator(".qh-run").click()
@@ -325,11 +325,11 @@ def test_bad_input_is_refused_in_the_page_s_language_and_the_session_survives(da
     d.page.locator(".qh-cancel").click()
     d.goto("levers")
     d.set_field("一般企业加计扣除比例 (占研发费用比例)", 5)
-    assert d.page.locator(".qh-message").inner_text() == "一般企业加计扣除比例 = 5.0：允许范围 [0, 3]"
-    assert "未采用，仍使用 1.0" in d.page.locator(".qh-lever .error--text").first.inner_text()
+    assert d.page.locator(".qh-message").inner_text() == "一般企业加计扣除比例 = 5：允许范围 [0, 3]"
+    assert "未采用，仍使用 1" in d.page.locator(".qh-lever .error--text").first.inner_text()
     assert d.page.locator(".qh-changes").inner_text().endswith(": 0")
     d.english()
-    assert d.page.locator(".qh-message").inner_text() == "Super-deduction, general firms = 5.0: allowed [0, 3]"
+    assert d.page.locator(".qh-message").inner_text() == "Super-deduction, general firms = 5: allowed [0, 3]"
     d.set_field("Super-deduction, general firms (share of R&D)", 2.0, changes=1)
     d.page.locator(".qh-message").wait_for(state="detached", timeout=10_000)
     d.field("from year").fill("2040")
@@ -343,4 +343,28 @@ def test_bad_input_is_refused_in_the_page_s_language_and_the_session_survives(da
     assert d.page.locator(".qh-design-count").inner_text().endswith(": 1")
     d.screenshot("bad_input")
     assert d.page.locator(".qh-run").is_visible() and "Traceback" not in d.page.locator("body").inner_text()
+    assert d.errors == []
+
+
+def test_bad_tier_lists_are_refused_and_unmatched_ones_stop_the_run_not_the_page(dash):
+    """The R&D reward's tier lists: text that is no list of numbers was dropped with a traceback in the server log only,
+    and tiers of 2 values against 3 amounts replaced the whole page by a Python traceback at the next render. Now
+    each is refused or explained in the page, Run waits until the lists match, and the page stays."""
+    d = dash()
+    d.set_field("规模（模拟企业比例）", SCALE)
+    d.run()
+    d.goto("levers")
+    d.page.locator(".qh-group-rewards").click()
+    tiers = "奖励档次（研发强度） (占营业收入比例)"
+    d.set_field(tiers, "0.1, abc")
+    assert d.page.locator(".qh-message").inner_text() == "奖励档次（研发强度） = 0.1, abc：以逗号分隔的数字，如 0.1, 0.15, 0.2"
+    d.set_field(tiers, "0.1, 0.2", changes=1)
+    d.page.locator(".qh-problem", has_text="奖励档次（研发强度）有2项，各档奖励金额有3项").wait_for(timeout=10_000)
+    assert d.page.locator(".qh-run").is_disabled() and d.page.locator(".qh-headline-stale").count() == 1
+    d.screenshot("tier_lists_unmatched")
+    assert "Traceback" not in d.page.locator("body").inner_text()
+    d.set_field("各档奖励金额 (万元/年)", "20, 40", changes=2)
+    d.page.locator(".qh-problem").wait_for(state="detached", timeout=10_000)
+    d.run()
+    assert d.run_id().startswith("baseline + 2 changes · ")
     assert d.errors == []

@@ -45,9 +45,14 @@ def test_setting_the_base_value_removes_the_change():
 def test_out_of_range_lever_names_its_label_and_range_in_both_languages():
     with pytest.raises(i18n.Bilingual) as info:
         Session.start("baseline.toml").with_lever("policy.super_deduction.general", 5.0)
-    assert info.value.pair == ("一般企业加计扣除比例 = 5.0：允许范围 [0, 3]", "Super-deduction, general firms = 5.0: allowed [0, 3]")
-    with pytest.raises(InputError, match="lottery"):  # a choice lists its options
+    assert info.value.pair == ("一般企业加计扣除比例 = 5：允许范围 [0, 3]", "Super-deduction, general firms = 5: allowed [0, 3]")
+    with pytest.raises(i18n.Bilingual) as info:  # a choice lists its options by their labels
         Session.start("baseline.toml").with_lever("policy.ex_ante_grants.selection", "bribery")
+    assert "随机抽签" in info.value.pair[0] and "lottery" in info.value.pair[1] and "sme_first" not in str(info.value)
+    # a budget's range and value as the tables write numbers: never 1e+07 nor 20000000.0
+    with pytest.raises(i18n.Bilingual) as info:
+        Session.start("baseline.toml").with_lever("policy.ex_ante_grants.budget", 2e7)
+    assert info.value.pair[1] == "Ex-ante grant budget = 20,000,000: allowed [0, 10,000,000]"
 
 
 def test_a_change_year_outside_the_run_is_refused():
@@ -408,3 +413,63 @@ def test_discovery_notes_come_in_both_languages_and_the_page_shows_its_own() -> 
         text = " ".join(discovery.format_discovery(res).split())
         assert zh in text and en[0].upper() + en[1:] in text
     assert len(set(discovery.NOTES)) == 3
+
+
+def test_lever_numbers_read_as_the_tables_write_them_and_type_back_exactly():
+    """A budget showed as "15000.0" in its field, "baseline: 15000.0" and "allowed: [0, 1e+07]" beside it: numbers now
+    carry thousands separators, no trailing ".0" and no exponent, and what a field shows parses back to the same
+    number (else leaving the field would change the lever)."""
+    from qhsim.dashboard.widgets import parse
+
+    assert [lv.number_text(v) for v in (15000.0, 1e7, 0.25, 300, 27848.3, 1.0)] == \
+        ["15,000", "10,000,000", "0.25", "300", "27,848.3", "1"]
+    for v in (15000.0, 1e7, 0.25, 27848.3, 0.123456789, 1234567.891):
+        assert parse(lv.number_text(v), False) == v
+    budget = lv.levers()["policy.ex_ante_grants.budget"]
+    assert budget.range_text("zh") == "[0, 10,000,000]" and "e+" not in budget.range_text()
+    assert lv.levers()["policy.rd_reward.tier_amount"].value_text([20.0, 35.0, 50.0], "en") == "20, 35, 50"
+    for bad in ("nan", "inf", "-inf"):  # parse as floats, but no number to set or compare a threshold with
+        assert parse(bad, False) == i18n.TEXT["not_a_number"]
+
+
+def test_choice_and_subset_levers_show_their_options_by_label():
+    """Selection rules and prefectures showed as the schema's codes (merit, weak_prefecture_first, haixi) and a
+    subset's baseline as a Python list (['haixi'])."""
+    prefs = lv.levers()["policy.rd_reward.prefectures"]
+    assert prefs.range_text("zh").startswith("全部市州 | 西宁市 | 海东市") and "haixi" not in prefs.range_text("zh")
+    assert prefs.value_text(["haixi"], "zh") == "海西州" and prefs.value_text(["haixi"], "en") == "Haixi"
+    rule = lv.levers()["policy.ex_ante_grants.selection"]
+    assert rule.value_text("weak_prefecture_first", "zh") == "西宁以外地区优先"
+    assert all(i18n.option(o, "en") != o or o == "lottery" for o in rule.domain.options)  # every code has a label
+    s = Session.start("baseline.toml").with_lever("policy.rd_reward.prefectures", ["haixi", "haidong"], 2026)
+    assert lv.describe(list(s.changes), "zh") == ["实施地区 = 海西州, 海东市 自2026年起"]
+
+
+def test_a_list_lever_refuses_bad_text_and_tiers_of_different_lengths_stop_runs_not_the_page():
+    """Typing "abc" into a tier list raised ValueError in the event handler (nothing shown); tiers of 2 values against
+    3 amounts were taken and the next render of the page died on the scenario's error (a full-page traceback). Now:
+    text that is no list of numbers and a list the scenario rejects are refused naming the lever; lists of different
+    lengths are kept (the analyst edits one, then the other) with ``problem`` saying why nothing can run."""
+    from types import SimpleNamespace
+
+    from qhsim.dashboard.app import Context
+
+    tiers, amounts = lv.levers()["policy.rd_reward.tier_intensity"], lv.levers()["policy.rd_reward.tier_amount"]
+    with pytest.raises(i18n.Bilingual) as info:
+        lv.parse_list(tiers, "0.1, abc")
+    assert info.value.pair[1].startswith("Reward tiers (R&D intensity) = 0.1, abc: numbers separated by commas")
+    assert lv.parse_list(tiers, "0.1，0.2、0.3") == [0.1, 0.2, 0.3]  # full-width separators too
+    s = Session.start("baseline.toml")
+    with pytest.raises(i18n.Bilingual) as info:
+        s.with_lever(tiers.path, [0.1, 0.05])
+    assert info.value.pair[0].startswith("奖励档次（研发强度） = 0.1, 0.05：情景不接受此值") and "ascending" in info.value.pair[1]
+    with pytest.raises(i18n.Bilingual):
+        s.with_lever(amounts.path, [10.0, 20.0, 2e5])
+    two = s.with_lever(tiers.path, [0.1, 0.2])
+    assert two.problem is not None and "奖励档次（研发强度）有2项，各档奖励金额有3项" in two.problem[0]
+    assert Context(two, "zh", SimpleNamespace(key="an earlier run"), None, None, None).stale  # no InputError
+    with pytest.raises(i18n.Bilingual):  # a design must be a scenario that runs
+        two.add_design("two tiers")
+    fixed = two.with_lever(amounts.path, [20.0, 40.0])
+    assert fixed.problem is None and fixed.scenario.policy.rd_reward.tier_amount == [20.0, 40.0]
+    assert s.problem is None

@@ -81,7 +81,8 @@ def target_wrap(lang: str) -> tuple[str, str]:
 @solara.component
 def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
     """One lever: its input (label and unit in the chosen language), baseline value, allowed range and the
-    year from which it applies; highlighted when changed. ``compact`` for the left panel."""
+    year from which it applies; highlighted when changed. ``compact`` for the left panel. Numbers show as the
+    tables write them (15,000, never 15000.0 or 1e+07: ``levers.number_text``), options by their labels."""
     s, L = ctx.session, ctx.lang
     path = lever.path
     value, year = s.value(path), s.from_year(path)
@@ -96,22 +97,35 @@ def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
         d = lever.domain
         style = {"width": "300px"} if compact else {"min-width": "320px", "max-width": "420px"}
         if d.kind in ("number", "integer"):
-            NumberInput(label, value, set_value, L, integer=d.kind == "integer", style=style)
-        elif d.kind == "choice":
-            solara.Select(label, values=list(d.options), value=value, on_value=set_value, style=style)
-        elif d.kind == "subset":
-            solara.SelectMultiple(label, all_values=list(d.options), values=list(value), on_value=set_value)
+            NumberInput(label, value, set_value, L, integer=d.kind == "integer", style=style, text=lv.number_text)
+        elif d.kind in ("choice", "subset"):
+            OptionSelect(label, list(d.options), value, set_value, L, multiple=d.kind == "subset", style=style)
         else:
-            solara.InputText(label, value=", ".join(f"{v:g}" for v in value), style=style,
-                             on_value=lambda t: set_value([float(x) for x in t.split(",") if x.strip()]))
+            solara.InputText(label, value=lever.value_text(value, L), style=style,
+                             on_value=lambda t: ctx.edit(lambda x: x.with_lever(path, lv.parse_list(lever, t))))
         if lever.scheduled:
             NumberInput(i18n.text("from_year", L), year, lambda y: ctx.edit(lambda x: x.with_lever(path, None, y)), L,
                         integer=True, style={"max-width": "90px" if compact else "110px"})
         else:
             solara.Text(i18n.text("all_years", L), style=note)
         years = "" if not lever.scheduled else " · {}: {}–{}".format(i18n.text("from_year", L), *s.change_years)
-        solara.Text(f"{i18n.text('baseline_value', L)}: {base} · {i18n.text('allowed', L)}: {lever.range_text()}{years}",
-                    style=note)
+        solara.Text(f"{i18n.text('baseline_value', L)}: {lever.value_text(base, L)} · {i18n.text('allowed', L)}: "
+                    f"{lever.range_text(L)}{years}", style=note, classes=["qh-lever-note"])
+
+
+@solara.component
+def OptionSelect(label: str, options: list[str], value, on_value, lang: str, multiple: bool = False,
+                 style: dict | None = None):
+    """A choice (one option) or subset (several) lever: each option by its label in ``lang`` (``i18n.option``: 择优,
+    海西州), the schema's code as the value; a subset left empty is refused by ``levers.check_value``."""
+    items = [{"text": i18n.option(o, lang), "value": o} for o in options]
+
+    def pick(v) -> None:
+        on_value(list(v or []) if multiple else v)
+
+    solara.v.Select(label=label, items=items, v_model=list(value) if multiple else value, multiple=multiple,
+                    chips=multiple, small_chips=multiple, hide_details=True, on_v_model=pick,
+                    style_=solara.util._flatten_style(style), class_="qh-option")
 
 
 @solara.component
@@ -129,9 +143,12 @@ def LeversPage(ctx):
         solara.Button(i18n.text("reset", L), on_click=lambda: ctx.edit(Session.reset), text=True)
         solara.InputText(i18n.text("save_name", L), value=save_name, style={"max-width": "220px"},
                          placeholder=s.name)
-        solara.FileDownload(lambda: s.toml(save_name.value).encode("utf-8"),
-                            filename=f"{file_stem(save_name.value or s.name)}.toml", label=i18n.text("save", L),
-                            mime_type="application/toml")
+        if s.problem:  # levers that make no scenario: nothing to save until fixed (the warning above says why)
+            solara.Button(i18n.text("save", L), disabled=True, icon_name="mdi-cloud-download-outline")
+        else:
+            solara.FileDownload(lambda: s.toml(save_name.value).encode("utf-8"),
+                                filename=f"{file_stem(save_name.value or s.name)}.toml", label=i18n.text("save", L),
+                                mime_type="application/toml")
     with solara.Column(gap="2px"):  # one child whatever the number of changes, so the rows below keep their state
         for line in lv.describe(list(s.changes), L):
             solara.Text(line, style={"font-size": "13px"})
