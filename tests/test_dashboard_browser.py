@@ -273,6 +273,9 @@ values = [1.0, 3.0]
     d.screenshot("experiments")
     text = d.page.locator(".qh-prim").text_content()
     assert "PRIM" in text and "design points" in text
+    # the box keeps the super-deduction at its tested 3.0: that value, not "3.00 – 3.00" nor low 3.00 / high 3.00
+    box = [c.strip() for c in d.page.locator(".qh-prim-box tbody tr").first.locator("td").all_inner_texts()]
+    assert box[1:] == ["one value", "3.00"], box
     # levers by their labels and units, numbers with thousands separators
     points = d.page.locator(".qh-prim-points").inner_text()
     assert "Ex-ante grant budget (万元/yr)" in points and "60,000" in points and "grant_budget" not in points

@@ -473,3 +473,54 @@ def test_a_list_lever_refuses_bad_text_and_tiers_of_different_lengths_stop_runs_
     fixed = two.with_lever(amounts.path, [20.0, 40.0])
     assert fixed.problem is None and fixed.scenario.policy.rd_reward.tier_amount == [20.0, 40.0]
     assert s.problem is None
+
+
+def test_the_prim_box_shows_a_lever_kept_at_one_value_as_that_value():
+    """A box that keeps a lever at one tested value showed it as "3.00" under low and "3.00" under high (the command
+    line's discover prints the same); the box table now gives each lever's values in one column, "1.00 – 2.50" for a
+    range and the value alone for one, with the kind in the page's language."""
+    import math
+
+    import pandas as pd
+
+    from qhsim.dashboard import tables
+
+    box = pd.DataFrame([
+        {"lever": "sd", "kind": "range", "low": 3.0, "high": 3.0, "levels": ""},
+        {"lever": "budget", "kind": "range", "low": 15000.0, "high": 60000.0, "levels": ""},
+        {"lever": "rule", "kind": "levels", "low": math.nan, "high": math.nan, "levels": "lottery; merit"}])
+    en = tables.box_table(box, {"sd": "Super-deduction"}, "en")
+    assert list(en.columns) == ["lever", "kind", "values in the box"]
+    assert en.to_numpy().tolist() == [["Super-deduction", "one value", "3.00"],
+                                      ["budget", "range", "15,000 – 60,000"], ["rule", "levels", "lottery; merit"]]
+    zh = tables.box_table(box, {}, "zh")
+    assert zh.iloc[:, 1].tolist() == ["单一取值", "范围", "水平"] and zh.iloc[0, 2] == "3.00"
+
+
+def test_sweep_chart_wraps_a_long_lever_label_and_names_the_threshold():
+    """A tied pair's label ran past its panel ("Super-deduction, general firms + Super-deduction, manufacturing (share
+    of" and no more); the dashed line had no legend."""
+    import pandas as pd
+
+    from qhsim.dashboard import explore
+
+    runs = pd.DataFrame([{"region": "province", "year": 2030, "point": p, "sd": v, "rd_intensity": y}
+                         for p, v, y in ((1, 1.0, 0.8), (1, 1.0, 0.9), (2, 3.0, 1.1), (2, 3.0, 1.2))])
+    manifest = {"experiment": {"lever": {"sd": {"paths": ["policy.super_deduction.general",
+                                                          "policy.super_deduction.manufacturing"]}}}}
+    st = explore.Store(ROOT, "sweep", manifest, runs=runs, levers=("sd",))
+    fig = explore.response_figure(st, "rd_intensity", 2030, 1.0, "en")
+    (ax,) = fig.axes
+    label = ax.get_xlabel()
+    assert "\n" in label and label.replace("\n", " ") == st.lever_label("sd", "en")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["threshold 1.00"]
+
+
+def test_an_empty_or_missing_results_folder_is_named_in_both_languages():
+    """An empty path opened the server's working folder ("."), and the messages were English on the Chinese page."""
+    from qhsim.dashboard import explore
+
+    for path, words in (("", "请输入结果目录的路径"), ("/no/such/folder", "没有这个目录")):
+        with pytest.raises(i18n.Bilingual) as info:
+            explore.open_store(path)
+        assert words in info.value.pair[0] and info.value.pair[1].isascii()

@@ -422,14 +422,13 @@ def SweepView(ctx, st):
     try:
         res = explore.discover(st, key, year, threshold, sweep_probability.value)
     except InputError as exc:
-        solara.Error(str(exc))
+        solara.Error(i18n.message(exc, L), classes=["qh-prim-error"])
         return
     with solara.Column(classes=["qh-prim"]):
         solara.Markdown(prim_line(res, L))
     labels = {lever: st.lever_label(lever, L) for lever in st.levers}
     if len(res.box):
-        Table(tables.text_table(res.box.assign(lever=res.box["lever"].map(lambda x: labels.get(x, x))), L),
-              items_per_page=10)
+        Table(tables.box_table(res.box, labels, L), items_per_page=10, classes=["qh-prim-box"])
     numbers = {lever: pd.to_numeric(res.points[lever], errors="coerce") for lever in st.levers}  # 60,000, not 60000
     points = res.points.assign(**{lv_: v.astype(float) for lv_, v in numbers.items() if v.notna().all()})
     Table(tables.text_table(points.rename(columns=labels), L), items_per_page=10, classes=["qh-prim-points"])
