@@ -387,6 +387,10 @@ def test_compare_summary_marks_an_unstable_r_and_d_per_yuan():
     assert len(per_yuan) == 2
     assert all(table.at[1, c] == UNSTABLE_CELL for c in per_yuan)
     assert all(table.at[0, c] != UNSTABLE_CELL and table.at[0, c].startswith("2") for c in per_yuan)
+    # below the table, what the mark means, as comparison.txt says it (the page showed the mark unexplained)
+    notes = compare.summary_notes(table)
+    assert notes.startswith(f"“{UNSTABLE_CELL}”：额外成本不为正") and "25% of the money the design moves" in notes
+    assert compare.summary_notes(table.iloc[:1]) == ""
 
 
 def test_discovery_notes_come_in_both_languages_and_the_page_shows_its_own() -> None:
@@ -495,6 +499,31 @@ def test_the_prim_box_shows_a_lever_kept_at_one_value_as_that_value():
                                       ["budget", "range", "15,000 – 60,000"], ["rule", "levels", "lottery; merit"]]
     zh = tables.box_table(box, {}, "zh")
     assert zh.iloc[:, 1].tolist() == ["单一取值", "范围", "水平"] and zh.iloc[0, 2] == "3.00"
+
+
+def test_the_compare_chart_draws_no_bar_for_a_ratio_the_table_marks():
+    """The table shows "— 不稳定 unstable" where R&D per yuan is not to be read, but the chart drew its bar (-2.8 yuan
+    per yuan for a design whose table cell says unstable); the designs also ran bottom-up against the table's top-down."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from qhsim.dashboard import compare
+    from qhsim.results import UNSTABLE_CELL
+
+    row = {"instrument": "total", "extra_cost_p05": 0.4, "extra_cost_p95": 0.6, "rd_per_yuan": 1.5, "p05": 1.2,
+           "p95": 1.8}
+    leverage = pd.DataFrame([{**row, "design": "a", "extra_cost": 2.0, "unstable": False},
+                             {**row, "design": "b", "extra_cost": 0.5, "rd_per_yuan": -2.8, "unstable": True}])
+    changes = pd.DataFrame([{"design": d, "indicator": "rd_intensity", "period": "2030", "mean": 0.02, "p05": 0.01,
+                             "p95": 0.03} for d in "ab"])
+    result = SimpleNamespace(designs=["a", "b"], leverage=leverage, changes=changes, years=[2029, 2030],
+                             ranking=pd.DataFrame({"metric": ["rd_per_yuan"]}))
+    ax = compare.figure(result, "rd_intensity", "en").axes[0]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == [1.5, 0.0]  # no bar for b
+    assert [t.get_text() for t in ax.texts] == [UNSTABLE_CELL]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"] and ax.yaxis_inverted()  # a on top
 
 
 def test_sweep_chart_wraps_a_long_lever_label_and_names_the_threshold():

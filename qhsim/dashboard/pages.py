@@ -307,6 +307,17 @@ def RankingHeading(result, L):
 
 
 @solara.component
+def SummaryTable(result, L):
+    """A comparison's summary (``compare.summary``) and, below it, what its marks in place of R&D per yuan mean
+    ("— 不稳定 unstable", "— 无额外成本 no extra cost"), the notes ``comparison.txt`` prints (``summary_notes``)."""
+    table = compare.summary(result, L)
+    Table(table, items_per_page=10)
+    notes = compare.summary_notes(table)
+    if notes:
+        solara.Text(notes, style=NOTE_STYLE, classes=["qh-mark-notes"])
+
+
+@solara.component
 def ComparePage(ctx):
     s, L, task = ctx.session, ctx.lang, ctx.compare_task
     solara.Markdown(i18n.text("compare_help", L))
@@ -339,7 +350,7 @@ def ComparePage(ctx):
         solara.Warning(i18n.text("stale_compare", L), classes=["qh-stale"])
     RankingHeading(result, L)
     with solara.Column(classes=["qh-compare-result"]):
-        Table(compare.summary(result, L), items_per_page=10)
+        SummaryTable(result, L)
     if result.budget is not None:
         Table(tables.text_table(result.budget, L), items_per_page=10)
     ChangesView(ctx, result, str(k))
@@ -385,7 +396,7 @@ def ExperimentsPage(ctx):
                 style={"font-size": "13px"}, classes=["qh-store"])
     if st.kind == "compare":
         RankingHeading(st.comparison, L)
-        Table(compare.summary(st.comparison, L), items_per_page=10)
+        SummaryTable(st.comparison, L)
         ChangesView(ctx, st.comparison, str(st.folder), keys=st.indicators)
         return
     SweepView(ctx, st)
