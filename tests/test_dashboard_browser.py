@@ -104,6 +104,9 @@ def test_every_page_in_both_languages_with_screenshots(dash):
         d.goto(page)
         d.screenshot(f"page_{page}_zh")
         zh_pages[page] = d.page.locator(f".qh-page-{page}").inner_text()
+        if page == "inside":  # the year slider's value bubble below the page tabs, not over them
+            tabs, bubble = d.page.locator(".qh-page-inside").bounding_box(), d.page.locator(".v-slider__thumb-label")
+            assert bubble.bounding_box()["y"] >= tabs["y"] + tabs["height"], (tabs, bubble.bounding_box())
         if page == "prefectures":  # which prefectures are fitted to observed data, below their table
             assert d.page.locator(".qh-prefecture-anchors").inner_text().startswith("市州数值：海东市的2020年值按观测值校准")
             # below scale 1, a warning that the small prefectures swing from seed to seed

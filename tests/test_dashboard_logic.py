@@ -545,6 +545,20 @@ def test_sweep_chart_wraps_a_long_lever_label_and_names_the_threshold():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["threshold 1.00"]
 
 
+def test_target_labels_follow_the_tables_number_format_and_years_fall_on_the_plan_periods(small_run):
+    """Haixi's 2027 target was labelled "0.7" beside "0.15" for Haidong (a %g-style format of the chart's own); the
+    year axis ran 2016, 2019, 2022, ... past the plan years 2020 and 2030."""
+    from qhsim.dashboard import figures
+
+    fig = figures.prefecture_figure(small_run, "rd_intensity", "zh")
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "目标 2027: 0.70" in texts and "目标 2025: 0.15" in texts
+    fig = figures.indicator_figure(small_run, "rd_intensity", "province", "en")
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert {"2020", "2025", "2030", "2035"} <= set(ticks) and "2019" not in ticks
+
+
 def test_an_empty_or_missing_results_folder_is_named_in_both_languages():
     """An empty path opened the server's working folder ("."), and the messages were English on the Chinese page."""
     from qhsim.dashboard import explore

@@ -260,7 +260,9 @@ def InsidePage(ctx):
         return
     years = run.inside.years
     year = min(max(inside_year.value, years[0]), years[-1])
-    with solara.Column(style={"margin-top": "36px"}):  # room for the value bubble above the slider
+    # room for the value bubble above the slider, below the page tabs: padding, since the column's class ma-0 (margin 0
+    # !important) voids a margin
+    with solara.Column(style={"padding-top": "40px"}, classes=["qh-year-slider"]):
         solara.SliderInt(i18n.text("year_slider", L), value=year, min=years[0], max=years[-1],
                          on_value=inside_year.set, thumb_label="always", tick_labels=False)
     Chart(lambda: figures.inside_figure(run.inside, run.result.indicators, year, L), [run.key, year, L])
