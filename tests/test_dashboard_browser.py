@@ -205,6 +205,11 @@ def test_ensemble_shows_band_and_target_probability(dash):
         box = last.bounding_box()
         assert box["x"] + box["width"] <= 1366, (lang, box)
     d.screenshot("ensemble_indicators_zh_1366")
+    d.page.locator(".qh-lang").click()
+    d.goto("levers")  # every lever group in sight at 1366 px: the English group buttons ran off the window
+    d.page.get_by_text("Levers", exact=True).wait_for(timeout=10_000)
+    last = d.page.locator(".qh-group-platforms").bounding_box()
+    assert last["x"] + last["width"] <= 1366, last
     assert d.errors == []
 
 
@@ -373,4 +378,21 @@ def test_bad_tier_lists_are_refused_and_unmatched_ones_stop_the_run_not_the_page
     d.page.locator(".qh-problem").wait_for(state="detached", timeout=10_000)
     d.run()
     assert d.run_id().startswith("baseline + 2 changes · ")
+    # the prefectures offering the reward, by name; taking the last one away is refused and the field shows it again
+    prefectures = d.page.locator(".qh-option").first
+    assert "海西州" in prefectures.inner_text()
+    prefectures.click()
+    d.page.get_by_role("option", name="海西州").click()
+    d.page.keyboard.press("Escape")
+    d.page.locator(".qh-message", has_text="实施地区：请至少选择一项").wait_for(timeout=10_000)
+    d.page.wait_for_function("() => document.querySelector('.qh-option').innerText.includes('海西州')")
+    assert d.page.locator(".qh-changes").inner_text().endswith(": 2")
+    # a comparison cancelled says so (it said nothing)
+    d.goto("compare")
+    d.set_field("规模（模拟企业比例）", 1.0)
+    d.page.locator(".qh-add-design").click()
+    d.page.locator(".qh-compare").click()
+    d.page.wait_for_timeout(1000)
+    d.page.get_by_role("button", name="取消").last.click()
+    d.page.locator(".qh-compare-cancelled").wait_for(timeout=60_000)
     assert d.errors == []

@@ -447,6 +447,10 @@ def test_choice_and_subset_levers_show_their_options_by_label():
     assert all(i18n.option(o, "en") != o or o == "lottery" for o in rule.domain.options)  # every code has a label
     s = Session.start("baseline.toml").with_lever("policy.rd_reward.prefectures", ["haixi", "haidong"], 2026)
     assert lv.describe(list(s.changes), "zh") == ["实施地区 = 海西州, 海东市 自2026年起"]
+    with pytest.raises(i18n.Bilingual) as info:  # no prefecture left: said "Prefectures offering it = : allowed ..."
+        s.with_lever("policy.rd_reward.prefectures", [])
+    assert info.value.pair[1].startswith("Prefectures offering it: choose at least one (all prefectures | Xining")
+    assert info.value.pair[0].startswith("实施地区：请至少选择一项（全部市州 | 西宁市")
 
 
 def test_a_list_lever_refuses_bad_text_and_tiers_of_different_lengths_stop_runs_not_the_page():

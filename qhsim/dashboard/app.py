@@ -204,7 +204,7 @@ def Page():
                 solara.Warning(i18n.pick(notice.value, L), classes=["qh-notice"])
             if s.problem:  # levers that make no scenario (tier lists of different lengths): nothing runs until fixed
                 solara.Warning(i18n.pick(s.problem, L), classes=["qh-problem"])
-            with solara.ToggleButtonsSingle(value=page.value, on_value=page.set):
+            with solara.ToggleButtonsSingle(value=page.value, on_value=page.set, style=pages.WRAP_BUTTONS):
                 for k in PAGES:
                     solara.Button(i18n.text(f"page_{k}", L), value=k, text=True, classes=[f"qh-page-{k}"])
             with solara.Column(classes=[f"qh-view-{page.value}"]):

@@ -125,6 +125,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "stale_compare": ("比较结果已过期：方案或运行设置已修改，请点击“比较”",
                       "Out of date: designs or run settings changed — press Compare"),
     "allowed_range": ("允许范围", "allowed"),
+    "choose_one": ("请至少选择一项", "choose at least one"),
     "list_range": ("以逗号分隔的数字，如 0.1, 0.15, 0.2", "numbers separated by commas, e.g. 0.1, 0.15, 0.2"),
     "not_a_number": ("请输入数字", "enter a number"),
     "not_a_whole_number": ("请输入整数", "enter a whole number"),

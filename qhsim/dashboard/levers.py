@@ -167,7 +167,11 @@ def check_value(lever: Lever, value: Any) -> Any:
             raise bad
         return value
     if d.kind == "subset":
-        if not value or any(v not in d.options for v in value):
+        if not value:  # "= :" said nothing: name what is missing
+            raise i18n.Bilingual(*(f"{lever.label(lang)}{'：' if lang == 'zh' else ': '}{i18n.text('choose_one', lang)}"
+                                   f"{'（' if lang == 'zh' else ' ('}{lever.range_text(lang)}{'）' if lang == 'zh' else ')'}"
+                                   for lang in i18n.LANGS))
+        if any(v not in d.options for v in value):
             raise bad
         return list(value)
     if isinstance(value, str) or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):

@@ -78,6 +78,11 @@ def target_wrap(lang: str) -> tuple[str, str]:
     return tables.header("label", lang), tables.header("observed_source", lang)
 
 
+# a row of toggle buttons wraps to a second line instead of running off a laptop's window (at 1366 px the English lever
+# groups ended at "TALENT PROGRAMME", the technology market and platforms out of sight)
+WRAP_BUTTONS = {"flex-wrap": "wrap", "max-width": "100%", "height": "auto"}
+
+
 @solara.component
 def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
     """One lever: its input (label and unit in the chosen language), baseline value, allowed range and the
@@ -119,13 +124,15 @@ def OptionSelect(label: str, options: list[str], value, on_value, lang: str, mul
     """A choice (one option) or subset (several) lever: each option by its label in ``lang`` (``i18n.option``: 择优,
     海西州), the schema's code as the value; a subset left empty is refused by ``levers.check_value``."""
     items = [{"text": i18n.option(o, lang), "value": o} for o in options]
+    refusals, set_refusals = solara.use_state(0)
 
     def pick(v) -> None:
-        on_value(list(v or []) if multiple else v)
+        if on_value(list(v or []) if multiple else v) is not None:  # refused (e.g. nothing left chosen): show the
+            set_refusals(lambda n: n + 1)  # value still in use again, not the selection that was refused
 
     solara.v.Select(label=label, items=items, v_model=list(value) if multiple else value, multiple=multiple,
                     chips=multiple, small_chips=multiple, hide_details=True, on_v_model=pick,
-                    style_=solara.util._flatten_style(style), class_="qh-option")
+                    style_=solara.util._flatten_style(style), class_="qh-option").key(f"select-{refusals}")
 
 
 @solara.component
@@ -153,7 +160,7 @@ def LeversPage(ctx):
         for line in lv.describe(list(s.changes), L):
             solara.Text(line, style={"font-size": "13px"})
     groups = lv.groups()
-    with solara.ToggleButtonsSingle(value=group_key):
+    with solara.ToggleButtonsSingle(value=group_key, style=WRAP_BUTTONS):
         for g in groups:
             solara.Button(g.label(L), value=g.key, text=True, classes=[f"qh-group-{g.key}"])
     group = next(g for g in groups if g.key == group_key.value)
@@ -343,6 +350,8 @@ def ComparePage(ctx):
         solara.Button(i18n.text("cancel", L), on_click=task.cancel, disabled=not task.pending)
     if task.pending:
         solara.ProgressLinear(task.progress if task.progress is not None else True)
+    elif task.cancelled:  # said nothing: the analyst could not tell a cancelled comparison from one still to come
+        solara.Warning(i18n.text("cancelled", L), classes=["qh-compare-cancelled"])
     elif task.error:
         solara.Error(f"{i18n.text('error', L)}: {i18n.message(task.exception, L)}", classes=["qh-compare-error"])
     if last_compare.value is None:
