@@ -391,8 +391,8 @@ def test_bad_tier_lists_are_refused_and_unmatched_ones_stop_the_run_not_the_page
     d.goto("compare")
     d.set_field("规模（模拟企业比例）", 1.0)
     d.page.locator(".qh-add-design").click()
+    d.page.wait_for_function("() => document.querySelector('.qh-design-count').innerText.endsWith(': 1')")
     d.page.locator(".qh-compare").click()
-    d.page.wait_for_timeout(1000)
-    d.page.get_by_role("button", name="取消").last.click()
+    d.page.locator(".qh-compare-cancel:not([disabled])").click(timeout=30_000)
     d.page.locator(".qh-compare-cancelled").wait_for(timeout=60_000)
     assert d.errors == []

@@ -347,7 +347,7 @@ def ComparePage(ctx):
         solara.Checkbox(label=i18n.text("rank_total", L), value=rank_total)
         solara.Button(i18n.text("compare_run", L), color="primary", classes=["qh-compare"], on_click=lambda: task(),
                       disabled=task.pending or not s.designs)
-        solara.Button(i18n.text("cancel", L), on_click=task.cancel, disabled=not task.pending)
+        solara.Button(i18n.text("cancel", L), on_click=task.cancel, disabled=not task.pending, classes=["qh-compare-cancel"])
     if task.pending:
         solara.ProgressLinear(task.progress if task.progress is not None else True)
     elif task.cancelled:  # said nothing: the analyst could not tell a cancelled comparison from one still to come
