@@ -244,6 +244,8 @@ def test_compare_two_designs(dash):
     # a single run per design (the run settings' single-run mode): the ranking says chance may have set its order
     assert "Ranked on one run per design" in d.page.locator(".qh-ranking-caveat").text_content()
     assert d.page.get_by_role("button", name="Data (CSV): changes").count() == 1
+    last = d.page.get_by_role("button", name="Data (CSV): ranking").bounding_box()  # every download in the window
+    assert last["x"] + last["width"] <= d.page.viewport_size["width"], last
     assert "Change of R&D expenditure / GDP (%) against the baseline" in d.page.locator(".qh-view-compare").inner_text()
     assert d.errors == []
 

@@ -365,7 +365,7 @@ def ComparePage(ctx):
     if result.budget is not None:
         Table(tables.text_table(result.budget, L), items_per_page=10)
     ChangesView(ctx, result, str(k))
-    with solara.Row():
+    with solara.Row(style={"flex-wrap": "wrap"}, classes=["qh-compare-downloads"]):  # the fifth ran off the window
         for name in ("changes", "costs", "leverage", "targets", "ranking"):
             table = getattr(result, name)
             solara.FileDownload(lambda t=table: t.to_csv(index=False).encode("utf-8-sig"), filename=f"compare_{name}.csv",
