@@ -500,9 +500,18 @@ def test_the_prim_box_shows_a_lever_kept_at_one_value_as_that_value():
     en = tables.box_table(box, {"sd": "Super-deduction"}, "en")
     assert list(en.columns) == ["lever", "kind", "values in the box"]
     assert en.to_numpy().tolist() == [["Super-deduction", "one value", "3.00"],
-                                      ["budget", "range", "15,000 – 60,000"], ["rule", "levels", "lottery; merit"]]
+                                      ["budget", "range", "15,000 – 60,000"],
+                                      ["rule", "levels", "lottery; merit (review score)"]]
     zh = tables.box_table(box, {}, "zh")
     assert zh.iloc[:, 1].tolist() == ["单一取值", "范围", "水平"] and zh.iloc[0, 2] == "3.00"
+    assert zh.iloc[2, 2] == "随机抽签; 择优（按评审得分）"  # a selection rule by its label, as on the levers page
+
+
+def test_sweep_levels_are_named_as_the_levers_page_names_them():
+    """The sweep's points table and response chart showed a selection rule as its code (merit, sme_first) on the
+    Chinese page: ``i18n.level`` gives an option's label, a number or schedule as the reports write it."""
+    assert [i18n.level(v, "zh") for v in ("merit", "sme_first", "haixi")] == ["择优（按评审得分）", "中小企业优先", "海西州"]
+    assert i18n.level(60000.0, "zh") == "60,000" and i18n.level("something else", "en") == "something else"
 
 
 def test_the_compare_chart_draws_no_bar_for_a_ratio_the_table_marks():

@@ -22,7 +22,6 @@ from qhsim.output.charts import chart_style
 from qhsim.errors import InputError
 from qhsim.output.numbers import format_number
 from qhsim.output.report import wrap
-from qhsim.output.tidy import lever_text
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -131,7 +130,7 @@ def response_figure(store: Store, indicator: str, year: int, threshold: float, l
             if x.isna().any():  # string or schedule levers: one position per level
                 levels = sorted(table[lever].astype(str).unique())
                 x = table[lever].astype(str).map({v: k for k, v in enumerate(levels)}).astype(float)
-                ax.set_xticks(range(len(levels)), [lever_text(v) for v in levels], fontsize=7, rotation=20)
+                ax.set_xticks(range(len(levels)), [i18n.level(v, lang) for v in levels], fontsize=7, rotation=20)
             else:
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v)))  # 60,000
             err = np.vstack([table["mean"] - table["p05"], table["p95"] - table["mean"]])

@@ -227,6 +227,15 @@ def option(value: str, lang: str) -> str:
     return str(value)
 
 
+def level(value, lang: str) -> str:
+    """A sweep lever's level as the experiments page shows it: an option by its label (``option``: 择优 for "merit"), a
+    number or a year schedule as every report writes it (``lever_text``: 60,000; 2026: 1,000 → 2028: 5,000)."""
+    from qhsim.output.tidy import lever_text
+
+    label = option(str(value), lang)
+    return label if label != str(value) else lever_text(value)
+
+
 def region(region_id: str, lang: str) -> str:
     if region_id == PROVINCE:
         return "青海省" if lang == "zh" else "Qinghai Province"

@@ -452,7 +452,8 @@ def SweepView(ctx, st):
     if len(res.box):
         Table(tables.box_table(res.box, labels, L), items_per_page=10, classes=["qh-prim-box"])
     numbers = {lever: pd.to_numeric(res.points[lever], errors="coerce") for lever in st.levers}  # 60,000, not 60000
-    points = res.points.assign(**{lv_: v.astype(float) for lv_, v in numbers.items() if v.notna().all()})
+    points = res.points.assign(**{lv_: v.astype(float) if v.notna().all() else res.points[lv_].map(lambda x: i18n.level(x, L))
+                                  for lv_, v in numbers.items()})  # a selection rule by its label: 择优, not merit
     Table(tables.text_table(points.rename(columns=labels), L), items_per_page=10, classes=["qh-prim-points"])
 
 

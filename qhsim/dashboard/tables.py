@@ -131,7 +131,8 @@ ONE_VALUE = ("单一取值", "one value")
 def box_table(box: pd.DataFrame, labels: dict[str, str], lang: str) -> pd.DataFrame:
     """The PRIM box (``DiscoveryResult.box``: lever, kind, low, high, levels) as the page shows it: the lever by its
     label (``labels``), the kind in ``lang``, and its values in one column: "1.00 – 3.00" for a range, the value alone
-    where the box keeps the lever at one tested value (never "3.00 – 3.00"), the levels kept for a string lever."""
+    where the box keeps the lever at one tested value (never "3.00 – 3.00"), the levels kept for a string lever by their
+    labels (``i18n.level``)."""
     from qhsim.experiments.discovery import KINDS
 
     rows = []
@@ -141,6 +142,7 @@ def box_table(box: pd.DataFrame, labels: dict[str, str], lang: str) -> pd.DataFr
         elif r.kind == "range":
             kind, values = KINDS["range"], f"{format_number(r.low)} – {format_number(r.high)}"
         else:
-            kind, values = KINDS.get(r.kind, (r.kind, r.kind)), str(r.levels)
+            kind = KINDS.get(r.kind, (r.kind, r.kind))
+            values = "; ".join(i18n.level(v, lang) for v in str(r.levels).split("; "))  # 随机抽签, not lottery
         rows.append({"lever": labels.get(r.lever, r.lever), "kind": i18n.pick(kind, lang), "box": values})
     return text_table(pd.DataFrame(rows, columns=["lever", "kind", "box"]), lang)
