@@ -45,9 +45,14 @@ def test_setting_the_base_value_removes_the_change():
 def test_out_of_range_lever_names_its_label_and_range_in_both_languages():
     with pytest.raises(i18n.Bilingual) as info:
         Session.start("baseline.toml").with_lever("policy.super_deduction.general", 5.0)
-    assert info.value.pair == ("一般企业加计扣除比例 = 5.0：允许范围 [0, 3]", "Super-deduction, general firms = 5.0: allowed [0, 3]")
-    with pytest.raises(InputError, match="lottery"):  # a choice lists its options
+    assert info.value.pair == ("一般企业加计扣除比例 = 5：允许范围 [0, 3]", "Super-deduction, general firms = 5: allowed [0, 3]")
+    with pytest.raises(i18n.Bilingual) as info:  # a choice lists its options by their labels
         Session.start("baseline.toml").with_lever("policy.ex_ante_grants.selection", "bribery")
+    assert "随机抽签" in info.value.pair[0] and "lottery" in info.value.pair[1] and "sme_first" not in str(info.value)
+    # a budget's range and value as the tables write numbers: never 1e+07 nor 20000000.0
+    with pytest.raises(i18n.Bilingual) as info:
+        Session.start("baseline.toml").with_lever("policy.ex_ante_grants.budget", 2e7)
+    assert info.value.pair[1] == "Ex-ante grant budget = 20,000,000: allowed [0, 10,000,000]"
 
 
 def test_a_change_year_outside_the_run_is_refused():
@@ -382,6 +387,10 @@ def test_compare_summary_marks_an_unstable_r_and_d_per_yuan():
     assert len(per_yuan) == 2
     assert all(table.at[1, c] == UNSTABLE_CELL for c in per_yuan)
     assert all(table.at[0, c] != UNSTABLE_CELL and table.at[0, c].startswith("2") for c in per_yuan)
+    # below the table, what the mark means, as comparison.txt says it (the page showed the mark unexplained)
+    notes = compare.summary_notes(table)
+    assert notes.startswith(f"“{UNSTABLE_CELL}”：额外成本不为正") and "25% of the money the design moves" in notes
+    assert compare.summary_notes(table.iloc[:1]) == ""
 
 
 def test_discovery_notes_come_in_both_languages_and_the_page_shows_its_own() -> None:
@@ -408,3 +417,166 @@ def test_discovery_notes_come_in_both_languages_and_the_page_shows_its_own() -> 
         text = " ".join(discovery.format_discovery(res).split())
         assert zh in text and en[0].upper() + en[1:] in text
     assert len(set(discovery.NOTES)) == 3
+
+
+def test_lever_numbers_read_as_the_tables_write_them_and_type_back_exactly():
+    """A budget showed as "15000.0" in its field, "baseline: 15000.0" and "allowed: [0, 1e+07]" beside it: numbers now
+    carry thousands separators, no trailing ".0" and no exponent, and what a field shows parses back to the same
+    number (else leaving the field would change the lever)."""
+    from qhsim.dashboard.widgets import parse
+
+    assert [lv.number_text(v) for v in (15000.0, 1e7, 0.25, 300, 27848.3, 1.0)] == \
+        ["15,000", "10,000,000", "0.25", "300", "27,848.3", "1"]
+    for v in (15000.0, 1e7, 0.25, 27848.3, 0.123456789, 1234567.891):
+        assert parse(lv.number_text(v), False) == v
+    budget = lv.levers()["policy.ex_ante_grants.budget"]
+    assert budget.range_text("zh") == "[0, 10,000,000]" and "e+" not in budget.range_text()
+    assert lv.levers()["policy.rd_reward.tier_amount"].value_text([20.0, 35.0, 50.0], "en") == "20, 35, 50"
+    for bad in ("nan", "inf", "-inf"):  # parse as floats, but no number to set or compare a threshold with
+        assert parse(bad, False) == i18n.TEXT["not_a_number"]
+
+
+def test_choice_and_subset_levers_show_their_options_by_label():
+    """Selection rules and prefectures showed as the schema's codes (merit, weak_prefecture_first, haixi) and a
+    subset's baseline as a Python list (['haixi'])."""
+    prefs = lv.levers()["policy.rd_reward.prefectures"]
+    assert prefs.range_text("zh").startswith("全部市州 | 西宁市 | 海东市") and "haixi" not in prefs.range_text("zh")
+    assert prefs.value_text(["haixi"], "zh") == "海西州" and prefs.value_text(["haixi"], "en") == "Haixi"
+    rule = lv.levers()["policy.ex_ante_grants.selection"]
+    assert rule.value_text("weak_prefecture_first", "zh") == "西宁以外地区优先"
+    assert all(i18n.option(o, "en") != o or o == "lottery" for o in rule.domain.options)  # every code has a label
+    s = Session.start("baseline.toml").with_lever("policy.rd_reward.prefectures", ["haixi", "haidong"], 2026)
+    assert lv.describe(list(s.changes), "zh") == ["实施地区 = 海西州, 海东市 自2026年起"]
+    with pytest.raises(i18n.Bilingual) as info:  # no prefecture left: said "Prefectures offering it = : allowed ..."
+        s.with_lever("policy.rd_reward.prefectures", [])
+    assert info.value.pair[1].startswith("Prefectures offering it: choose at least one (all prefectures | Xining")
+    assert info.value.pair[0].startswith("实施地区：请至少选择一项（全部市州 | 西宁市")
+
+
+def test_a_list_lever_refuses_bad_text_and_tiers_of_different_lengths_stop_runs_not_the_page():
+    """Typing "abc" into a tier list raised ValueError in the event handler (nothing shown); tiers of 2 values against
+    3 amounts were taken and the next render of the page died on the scenario's error (a full-page traceback). Now:
+    text that is no list of numbers and a list the scenario rejects are refused naming the lever; lists of different
+    lengths are kept (the analyst edits one, then the other) with ``problem`` saying why nothing can run."""
+    from types import SimpleNamespace
+
+    from qhsim.dashboard.app import Context
+
+    tiers, amounts = lv.levers()["policy.rd_reward.tier_intensity"], lv.levers()["policy.rd_reward.tier_amount"]
+    with pytest.raises(i18n.Bilingual) as info:
+        lv.parse_list(tiers, "0.1, abc")
+    assert info.value.pair[1].startswith("Reward tiers (R&D intensity) = 0.1, abc: numbers separated by commas")
+    assert lv.parse_list(tiers, "0.1，0.2、0.3") == [0.1, 0.2, 0.3]  # full-width separators too
+    s = Session.start("baseline.toml")
+    with pytest.raises(i18n.Bilingual) as info:
+        s.with_lever(tiers.path, [0.1, 0.05])
+    assert info.value.pair[0].startswith("奖励档次（研发强度） = 0.1, 0.05：情景不接受此值") and "ascending" in info.value.pair[1]
+    with pytest.raises(i18n.Bilingual):
+        s.with_lever(amounts.path, [10.0, 20.0, 2e5])
+    two = s.with_lever(tiers.path, [0.1, 0.2])
+    assert two.problem is not None and "奖励档次（研发强度）有2项，各档奖励金额有3项" in two.problem[0]
+    assert Context(two, "zh", SimpleNamespace(key="an earlier run"), None, None, None).stale  # no InputError
+    with pytest.raises(i18n.Bilingual):  # a design must be a scenario that runs
+        two.add_design("two tiers")
+    fixed = two.with_lever(amounts.path, [20.0, 40.0])
+    assert fixed.problem is None and fixed.scenario.policy.rd_reward.tier_amount == [20.0, 40.0]
+    assert s.problem is None
+
+
+def test_the_prim_box_shows_a_lever_kept_at_one_value_as_that_value():
+    """A box that keeps a lever at one tested value showed it as "3.00" under low and "3.00" under high (the command
+    line's discover prints the same); the box table now gives each lever's values in one column, "1.00 – 2.50" for a
+    range and the value alone for one, with the kind in the page's language."""
+    import math
+
+    import pandas as pd
+
+    from qhsim.dashboard import tables
+
+    box = pd.DataFrame([
+        {"lever": "sd", "kind": "range", "low": 3.0, "high": 3.0, "levels": ""},
+        {"lever": "budget", "kind": "range", "low": 15000.0, "high": 60000.0, "levels": ""},
+        {"lever": "rule", "kind": "levels", "low": math.nan, "high": math.nan, "levels": "lottery; merit"}])
+    en = tables.box_table(box, {"sd": "Super-deduction"}, "en")
+    assert list(en.columns) == ["lever", "kind", "values in the box"]
+    assert en.to_numpy().tolist() == [["Super-deduction", "one value", "3.00"],
+                                      ["budget", "range", "15,000 – 60,000"],
+                                      ["rule", "levels", "lottery; merit (review score)"]]
+    zh = tables.box_table(box, {}, "zh")
+    assert zh.iloc[:, 1].tolist() == ["单一取值", "范围", "水平"] and zh.iloc[0, 2] == "3.00"
+    assert zh.iloc[2, 2] == "随机抽签; 择优（按评审得分）"  # a selection rule by its label, as on the levers page
+
+
+def test_sweep_levels_are_named_as_the_levers_page_names_them():
+    """The sweep's points table and response chart showed a selection rule as its code (merit, sme_first) on the
+    Chinese page: ``i18n.level`` gives an option's label, a number or schedule as the reports write it."""
+    assert [i18n.level(v, "zh") for v in ("merit", "sme_first", "haixi")] == ["择优（按评审得分）", "中小企业优先", "海西州"]
+    assert i18n.level(60000.0, "zh") == "60,000" and i18n.level("something else", "en") == "something else"
+
+
+def test_the_compare_chart_draws_no_bar_for_a_ratio_the_table_marks():
+    """The table shows "— 不稳定 unstable" where R&D per yuan is not to be read, but the chart drew its bar (-2.8 yuan
+    per yuan for a design whose table cell says unstable); the designs also ran bottom-up against the table's top-down."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from qhsim.dashboard import compare
+    from qhsim.results import UNSTABLE_CELL
+
+    row = {"instrument": "total", "extra_cost_p05": 0.4, "extra_cost_p95": 0.6, "rd_per_yuan": 1.5, "p05": 1.2,
+           "p95": 1.8}
+    leverage = pd.DataFrame([{**row, "design": "a", "extra_cost": 2.0, "unstable": False},
+                             {**row, "design": "b", "extra_cost": 0.5, "rd_per_yuan": -2.8, "unstable": True}])
+    changes = pd.DataFrame([{"design": d, "indicator": "rd_intensity", "period": "2030", "mean": 0.02, "p05": 0.01,
+                             "p95": 0.03} for d in "ab"])
+    result = SimpleNamespace(designs=["a", "b"], leverage=leverage, changes=changes, years=[2029, 2030],
+                             ranking=pd.DataFrame({"metric": ["rd_per_yuan"]}))
+    ax = compare.figure(result, "rd_intensity", "en").axes[0]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == [1.5, 0.0]  # no bar for b
+    assert [t.get_text() for t in ax.texts] == [UNSTABLE_CELL]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"] and ax.yaxis_inverted()  # a on top
+
+
+def test_sweep_chart_wraps_a_long_lever_label_and_names_the_threshold():
+    """A tied pair's label ran past its panel ("Super-deduction, general firms + Super-deduction, manufacturing (share
+    of" and no more); the dashed line had no legend."""
+    import pandas as pd
+
+    from qhsim.dashboard import explore
+
+    runs = pd.DataFrame([{"region": "province", "year": 2030, "point": p, "sd": v, "rd_intensity": y}
+                         for p, v, y in ((1, 1.0, 0.8), (1, 1.0, 0.9), (2, 3.0, 1.1), (2, 3.0, 1.2))])
+    manifest = {"experiment": {"lever": {"sd": {"paths": ["policy.super_deduction.general",
+                                                          "policy.super_deduction.manufacturing"]}}}}
+    st = explore.Store(ROOT, "sweep", manifest, runs=runs, levers=("sd",))
+    fig = explore.response_figure(st, "rd_intensity", 2030, 1.0, "en")
+    (ax,) = fig.axes
+    label = ax.get_xlabel()
+    assert "\n" in label and label.replace("\n", " ") == st.lever_label("sd", "en")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["threshold 1.00"]
+
+
+def test_target_labels_follow_the_tables_number_format_and_years_fall_on_the_plan_periods(small_run):
+    """Haixi's 2027 target was labelled "0.7" beside "0.15" for Haidong (a %g-style format of the chart's own); the
+    year axis ran 2016, 2019, 2022, ... past the plan years 2020 and 2030."""
+    from qhsim.dashboard import figures
+
+    fig = figures.prefecture_figure(small_run, "rd_intensity", "zh")
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "目标 2027: 0.70" in texts and "目标 2025: 0.15" in texts
+    fig = figures.indicator_figure(small_run, "rd_intensity", "province", "en")
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert {"2020", "2025", "2030", "2035"} <= set(ticks) and "2019" not in ticks
+
+
+def test_an_empty_or_missing_results_folder_is_named_in_both_languages():
+    """An empty path opened the server's working folder ("."), and the messages were English on the Chinese page."""
+    from qhsim.dashboard import explore
+
+    for path, words in (("", "请输入结果目录的路径"), ("/no/such/folder", "没有这个目录")):
+        with pytest.raises(i18n.Bilingual) as info:
+            explore.open_store(path)
+        assert words in info.value.pair[0] and info.value.pair[1].isascii()

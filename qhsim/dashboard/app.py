@@ -97,8 +97,8 @@ def RunPanel(ctx):
         with solara.Column(gap="0px").key("single-settings"):
             NumberInput(i18n.text("seed", L), s.seed, lambda v: edit(lambda x: x.with_run(seed=v)), L, integer=True)
     with solara.Row():
-        solara.Button(i18n.text("run", L), color="primary", on_click=lambda: task(), disabled=task.pending,
-                      classes=["qh-run"])
+        solara.Button(i18n.text("run", L), color="primary", on_click=lambda: task(),
+                      disabled=task.pending or s.problem is not None, classes=["qh-run"])
         solara.Button(i18n.text("cancel", L), on_click=task.cancel, disabled=not task.pending, classes=["qh-cancel"])
     with solara.Column(gap="0px"):  # one child whatever the state, so the widgets below keep theirs
         if task.pending:
@@ -186,7 +186,7 @@ def Page():
     ctx = Context(s, L, shown.value[0] if shown.value else None, edit, task, compare_task)
 
     def auto() -> None:
-        if auto_run.value and (shown.value is None or ctx.stale):
+        if auto_run.value and s.problem is None and (shown.value is None or ctx.stale):
             task()
 
     solara.use_effect(auto, dependencies=[auto_run.value, s.changes, s.scale, s.seed, s.draws, s.seeds, s.base_name])
@@ -202,7 +202,9 @@ def Page():
                 solara.Error(i18n.pick(message.value, L), classes=["qh-message"])
             if notice.value:
                 solara.Warning(i18n.pick(notice.value, L), classes=["qh-notice"])
-            with solara.ToggleButtonsSingle(value=page.value, on_value=page.set):
+            if s.problem:  # levers that make no scenario (tier lists of different lengths): nothing runs until fixed
+                solara.Warning(i18n.pick(s.problem, L), classes=["qh-problem"])
+            with solara.ToggleButtonsSingle(value=page.value, on_value=page.set, style=pages.WRAP_BUTTONS):
                 for k in PAGES:
                     solara.Button(i18n.text(f"page_{k}", L), value=k, text=True, classes=[f"qh-page-{k}"])
             with solara.Column(classes=[f"qh-view-{page.value}"]):
@@ -216,4 +218,5 @@ class Context:
     def __init__(self, s: Session, lang_: str, run: DashboardRun | None, edit_, task, compare_task):
         self.session, self.lang, self.run, self.edit = s, lang_, run, edit_
         self.task, self.compare_task = task, compare_task
-        self.stale = run is not None and run.key != s.request().key()
+        # levers that make no scenario (``Session.problem``) have no run of their own: the one shown is out of date
+        self.stale = run is not None and (s.problem is not None or run.key != s.request().key())

@@ -109,6 +109,15 @@ def summary(result, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("—")
 
 
+def summary_notes(table: pd.DataFrame) -> str:
+    """What the marks a summary table shows in place of R&D per yuan mean ("— 不稳定 unstable", "— 无额外成本 no extra
+    cost"), each once, as ``comparison.txt`` prints them below its table (``qhsim.output.tables.mark_notes``); "" without
+    marks."""
+    from qhsim.output.tables import mark_notes
+
+    return mark_notes(set(table.to_numpy().ravel().tolist())).strip()
+
+
 def changes(result, indicator: str, lang: str) -> pd.DataFrame:
     """The change of one indicator against the baseline, by design and year, with 90% intervals."""
     ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] != "window")]
@@ -128,7 +137,9 @@ def _interval(mid: float, lo: float, hi: float, signed: bool = True) -> str:
 
 def figure(result, indicator: str, lang: str) -> Figure:
     """R&D per yuan of public cost with its 90% interval (total R&D when the comparison was ranked by it, business
-    R&D otherwise: ``leverage_columns``), and the indicator's change in the last year, per design."""
+    R&D otherwise: ``leverage_columns``), and the indicator's change in the last year, per design, the designs from the
+    top down in the tables' order. A ratio the tables replace by a mark (``ratio_unstable``: no extra cost, or an
+    unstable one) gets no bar, only that mark (``ratio_mark``), as in ``comparison.txt``."""
     fig = Figure(figsize=(11, 3.6), dpi=100)
     fig.subplots_adjust(left=0.15, right=0.98, bottom=0.15, top=0.86, wspace=0.6)
     lev = result.leverage[result.leverage["instrument"] == "total"].set_index("design").reindex(result.designs)
@@ -136,15 +147,23 @@ def figure(result, indicator: str, lang: str) -> Figure:
     ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] == last)]
     ch = ch.set_index("design").reindex(result.designs)
     ratio, lo, hi = leverage_columns(result)
+    flagged = (lev["unstable"].astype("boolean").fillna(False).to_numpy(bool) if "unstable" in lev
+               else np.zeros(len(lev), bool))
+    marks = [ratio_mark(c) if f else "" for c, f in zip(lev["extra_cost"], flagged)]
     with chart_style():
-        for ax, frame, (mid, low, high), title in (
-                (fig.add_subplot(1, 2, 1), lev, (ratio, lo, hi), i18n.text(ratio, lang)),
-                (fig.add_subplot(1, 2, 2), ch, ("mean", "p05", "p95"), f"{i18n.indicator(indicator, lang)} · Δ {last}")):
+        for ax, frame, (mid, low, high), title, hide in (
+                (fig.add_subplot(1, 2, 1), lev, (ratio, lo, hi), i18n.text(ratio, lang), flagged),
+                (fig.add_subplot(1, 2, 2), ch, ("mean", "p05", "p95"), f"{i18n.indicator(indicator, lang)} · Δ {last}",
+                 np.zeros(len(ch), bool))):
             y = np.arange(len(frame))
-            values = frame[mid].to_numpy(float)
+            values = np.where(hide, np.nan, frame[mid].to_numpy(float))
             err = np.vstack([values - frame[low].to_numpy(float), frame[high].to_numpy(float) - values])
-            ax.barh(y, values, xerr=np.nan_to_num(np.abs(err)), color="#1f5f99", alpha=0.8, capsize=4)
+            ax.barh(y, np.nan_to_num(values), xerr=np.nan_to_num(np.abs(err)), color="#1f5f99", alpha=0.8, capsize=4)
+            for k in np.flatnonzero(hide):  # the mark instead of the bar, from the zero line
+                ax.annotate(marks[k], (0, y[k]), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
+                            color="#8a4b00")
             ax.set_yticks(y, list(frame.index), fontsize=8)
+            ax.invert_yaxis()  # the first design on top, as in the tables
             ax.axvline(0, color="grey", lw=0.8)
             ax.set_title(title, fontsize=9)
             ax.grid(alpha=0.3, axis="x")

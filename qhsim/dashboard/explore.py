@@ -21,7 +21,7 @@ from qhsim.dashboard.figures import plan_targets
 from qhsim.output.charts import chart_style
 from qhsim.errors import InputError
 from qhsim.output.numbers import format_number
-from qhsim.output.tidy import lever_text
+from qhsim.output.report import wrap
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -64,9 +64,14 @@ def open_store(folder: str | Path) -> Store:
     """A sweep or compare store folder (``InputError`` naming the folder otherwise)."""
     from qhsim.experiments import open_comparison, read_manifest, read_runs
 
-    folder = Path(str(folder).strip())
+    text = str(folder).strip()
+    if not text:  # Path("") is the server's working folder, which the analyst never meant
+        raise i18n.Bilingual("请输入结果目录的路径（由 qhsim sweep --out 或 qhsim compare --out 写出）",
+                             "enter the path of a results folder (written by qhsim sweep --out or qhsim compare --out)")
+    folder = Path(text)
     if not folder.is_dir():
-        raise InputError(f"{folder}: no such folder (a folder written by qhsim sweep --out or qhsim compare --out)")
+        raise i18n.Bilingual(f"{folder}：没有这个目录（应为 qhsim sweep --out 或 qhsim compare --out 写出的目录）",
+                             f"{folder}: no such folder (a folder written by qhsim sweep --out or qhsim compare --out)")
     manifest = read_manifest(folder)
     kind = manifest.get("kind")
     if kind == "sweep":
@@ -74,7 +79,8 @@ def open_store(folder: str | Path) -> Store:
         return Store(folder, kind, manifest, runs=read_runs(folder), levers=levers)
     if kind == "compare":
         return Store(folder, kind, manifest, comparison=open_comparison(folder))
-    raise InputError(f"{folder}: kind {kind!r} is not a sweep or compare store")
+    raise i18n.Bilingual(f"{folder}：这是 qhsim {kind} 的结果目录，不是参数扫描或方案比较的结果",
+                         f"{folder}: results of qhsim {kind}, not of a sweep or a comparison")
 
 
 def default_year(store: Store) -> int:
@@ -105,12 +111,18 @@ def response(store: Store, indicator: str, year: int) -> pd.DataFrame:
     return table.reset_index()
 
 
+LABEL_COLUMNS = 14  # display columns of a lever's axis label per inch of panel width, per line (8 pt)
+
+
 def response_figure(store: Store, indicator: str, year: int, threshold: float, lang: str) -> Figure:
-    """One panel per lever: the indicator in ``year`` at each design point (mean and 5-95% over runs)."""
+    """One panel per lever: the indicator in ``year`` at each design point (mean and 5-95% over runs), the threshold
+    as a dashed line named in the legend; a lever's label wraps under its panel (a tied pair's two names are longer
+    than the panel is wide)."""
     table = response(store, indicator, year)
     n = max(1, len(store.levers))
     fig = Figure(figsize=(min(4.2 * n, 12.6), 3.4), dpi=100)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.82, wspace=0.3)
+    columns = int(LABEL_COLUMNS * fig.get_figwidth() / n)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.26, top=0.82, wspace=0.3)
     with chart_style():
         for i, lever in enumerate(store.levers):
             ax = fig.add_subplot(1, n, i + 1)
@@ -118,14 +130,17 @@ def response_figure(store: Store, indicator: str, year: int, threshold: float, l
             if x.isna().any():  # string or schedule levers: one position per level
                 levels = sorted(table[lever].astype(str).unique())
                 x = table[lever].astype(str).map({v: k for k, v in enumerate(levels)}).astype(float)
-                ax.set_xticks(range(len(levels)), [lever_text(v) for v in levels], fontsize=7, rotation=20)
+                ax.set_xticks(range(len(levels)), [i18n.level(v, lang) for v in levels], fontsize=7, rotation=20)
             else:
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v)))  # 60,000
             err = np.vstack([table["mean"] - table["p05"], table["p95"] - table["mean"]])
             ax.errorbar(x, table["mean"], yerr=np.abs(err), fmt="o", ms=4, color="#1f5f99", alpha=0.7, capsize=2)
             if math.isfinite(threshold):
-                ax.axhline(threshold, color="#c0392b", ls="--", lw=1)
-            ax.set_xlabel(store.lever_label(lever, lang), fontsize=8)
+                ax.axhline(threshold, color="#c0392b", ls="--", lw=1,
+                           label=f"{i18n.text('threshold', lang)} {format_number(threshold)}")
+                if i == 0:
+                    ax.legend(fontsize=7, loc="best")
+            ax.set_xlabel("\n".join(wrap(store.lever_label(lever, lang), columns)), fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
         fig.suptitle(f"{i18n.indicator(indicator, lang)} · {year}", fontsize=10)

@@ -14,12 +14,13 @@ from functools import cache
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from qhsim import data
 from qhsim.dashboard import i18n
 from qhsim.dashboard.runs import LADDER, RATIO_BINS, Inside
 from qhsim.output.charts import chart_style, plot_evidence
+from qhsim.output.numbers import format_number, format_value
 from qhsim.output.observed import comparable_points, incomparable_points
 from qhsim.output.report import band, draw_paths, draw_weights, n_draws, summary_table
 from qhsim.results import PROVINCE
@@ -27,6 +28,7 @@ from qhsim.stats import aligned, probability, quantile
 from qhsim.targets import load_targets, meets
 
 START_YEAR = 2015
+YEAR_STEP = 5  # year ticks on the plan periods: 2015, 2020, 2025 (the 14th FYP's end), 2030, 2035
 COLORS = {"sim": "#1f5f99", "data": "black", "target": "#c0392b", "alt": "#e67e22"}
 
 
@@ -50,10 +52,10 @@ def target_rows(indicators: pd.DataFrame, region: str) -> pd.DataFrame:
     return table[table["target"].notna()].reset_index(drop=True)
 
 
-def _fmt(v: float) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
+def year_axis(ax) -> None:
+    """Years on the plan periods' ends (2015, 2020, ..., 2035), where the observed points and most targets lie."""
+    ax.xaxis.set_major_locator(MultipleLocator(YEAR_STEP))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
 
 
 def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: str, compact: bool = False) -> None:
@@ -83,7 +85,7 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
                       & targets["kind"].isin(("level", "min_level"))]
     probs = target_rows(indicators, region) if ensemble and len(targets) else None
     for t in targets.itertuples():
-        label = f"{i18n.text('target', lang)} {t.year}: {_fmt(t.value)}"
+        label = f"{i18n.text('target', lang)} {t.year}: {format_value(t.value, key)}"  # as the tables write it
         if probs is not None:
             p = probs[(probs["indicator"] == key) & (probs["target_year"] == t.year)]["p_met"]
             if len(p) and not math.isnan(p.iloc[0]):
@@ -91,7 +93,7 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
         ax.plot([t.year], [t.value], "*", ms=12, color=COLORS["target"])
         ax.annotate(label, (t.year, t.value), textcoords="offset points", xytext=(-4, 6), ha="right",
                     fontsize=7 if compact else 8, color=COLORS["target"])
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    year_axis(ax)
     ax.tick_params(labelsize=7 if compact else 8)
     ax.margins(y=0.15)  # room for the target labels
     ax.grid(alpha=0.3)
@@ -160,7 +162,7 @@ def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str
         for col, color in (("talent_inflow", COLORS["sim"]), ("talent_outflow", COLORS["alt"])):
             ax.plot(flows.index, flows[col], color=color, label=i18n.indicator(col, lang))
         ax.axvline(year, color="grey", lw=0.8)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        year_axis(ax)
         ax.set_title(i18n.text("talent_flows", lang), fontsize=9)
         ax.legend(fontsize=7)
 
@@ -169,6 +171,7 @@ def inside_figure(inside: Inside, indicators: pd.DataFrame, year: int, lang: str
         values = province.loc[year, spend].astype(float)
         order = values.sort_values().index
         ax.barh([i18n.indicator(c, lang, unit=False) for c in order], values[order], color=COLORS["sim"])
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v)))  # 10,000 万元, as the tables
         ax.set_title(f"{i18n.text('spending', lang)} · {year}", fontsize=9)
         ax.tick_params(labelsize=7)
     return fig

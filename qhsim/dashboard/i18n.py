@@ -68,8 +68,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "own_targets": ("本地目标", "own targets"),
     "prefectures_in": ("各市州", "Prefectures"),
     "p_first": ("排第一的概率", "P(ranks first)"),
-    "extra_rd": ("新增企业研发（亿元）", "extra business R&D (亿元)"),
-    "extra_cost": ("新增公共成本（亿元）", "extra public cost (亿元)"),
+    "extra_rd": ("额外企业研发（亿元）", "extra business R&D (亿元)"),  # the words of comparison.txt
+    "extra_cost": ("额外公共成本（亿元）", "extra public cost (亿元)"),
     "designs": ("设计方案", "Designs"),
     "add_design": ("将当前杠杆加为方案", "Add current levers as a design"),
     "design_name": ("方案名称", "Design name"),
@@ -91,9 +91,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "budget_neutral": ("预算中性（各方案的预算杠杆按第一个方案的额外公共成本缩放）",
                        "Budget-neutral (each design's budget levers scaled to the first design's extra public cost)"),
     "compare_run": ("比较", "Compare"),
-    "rd_per_yuan": ("每元公共成本带来的企业研发（元/元）", "business R&D per yuan of public cost"),
+    "rd_per_yuan": ("每元公共成本带来的企业研发（元/元）", "business R&D per yuan of public cost (yuan/yuan)"),
     "total_rd_per_yuan": ("每元公共成本带来的全社会研发（企业+高校院所，元/元）",
-                          "total R&D (business + universities, institutes) per yuan of public cost"),
+                          "total R&D (business + universities, institutes) per yuan of public cost (yuan/yuan)"),
     "rank": ("排名", "rank"),
     "store": ("扫描/比较结果目录", "Sweep or compare folder"),
     "experiments_help": ("打开由 `qhsim sweep --out 目录` 或 `qhsim compare --out 目录` 写出的结果目录；选择指标和年份，查看各杠杆取值下的响应，以及PRIM找出的达到阈值的杠杆区域（覆盖率：成功点落在区域内的比例；密度：区域内成功点的比例）。",
@@ -125,9 +125,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "stale_compare": ("比较结果已过期：方案或运行设置已修改，请点击“比较”",
                       "Out of date: designs or run settings changed — press Compare"),
     "allowed_range": ("允许范围", "allowed"),
+    "choose_one": ("请至少选择一项", "choose at least one"),
+    "list_range": ("以逗号分隔的数字，如 0.1, 0.15, 0.2", "numbers separated by commas, e.g. 0.1, 0.15, 0.2"),
     "not_a_number": ("请输入数字", "enter a number"),
     "not_a_whole_number": ("请输入整数", "enter a whole number"),
     "not_applied": ("未采用，仍使用", "not applied; still using"),
+    "not_accepted": ("情景不接受此值", "not accepted by the scenario"),
+    "lists_differ": ("{a}有{n}项，{b}有{m}项：两者项数须相同，改好之前无法运行、比较或保存",
+                     "number of values: {a} {n}, {b} {m} — give both the same number; until then nothing can be run, "
+                     "compared or saved"),
     "design_n": ("方案{n}", "design {n}"),
     "design_taken": ("方案名称“{name}”已被使用（基准：{base}；已有方案：{taken}）：请另取一个名称",
                      "Design name '{name}' is already taken (base: {base}; designs: {taken}): choose another name"),
@@ -148,6 +154,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "kind_compare": ("方案比较", "compare"),
     "median_of_runs": ("中位数", "median"),
     "target_years": ("目标年份", "target years"),
+}
+
+# the options of the choice and subset levers (qhsim.config.schema: selection rules, allocation, prefectures), as the
+# lever page shows them; a prefecture id is named by geography.toml (``region``)
+OPTION_LABELS: dict[str, tuple[str, str]] = {
+    "merit": ("择优（按评审得分）", "merit (review score)"),
+    "lottery": ("随机抽签", "lottery"),
+    "sme_first": ("中小企业优先", "SMEs first"),
+    "weak_prefecture_first": ("西宁以外地区优先", "prefectures other than Xining first"),
+    "population": ("按人口分配", "by population"),
+    "need": ("向科学素质低的地区倾斜", "tilted to low-literacy prefectures"),
+    "all": ("全部市州", "all prefectures"),
 }
 
 LADDER_LABELS = {
@@ -197,6 +215,25 @@ def indicator(key: str, lang: str, unit: bool = True) -> str:
     spec = data.load("indicators")[key]
     name = spec["zh"] if lang == "zh" else spec["en"]
     return f"{name} ({unit_of(key, lang)})" if unit else name
+
+
+def option(value: str, lang: str) -> str:
+    """A choice or subset lever's option in ``lang``: a selection rule, an allocation, "all" or a prefecture (its
+    name); anything else as it is."""
+    if value in OPTION_LABELS:
+        return pick(OPTION_LABELS[value], lang)
+    if any(p.id == value for p in data.prefectures()):
+        return region(value, lang)
+    return str(value)
+
+
+def level(value, lang: str) -> str:
+    """A sweep lever's level as the experiments page shows it: an option by its label (``option``: 择优 for "merit"), a
+    number or a year schedule as every report writes it (``lever_text``: 60,000; 2026: 1,000 → 2028: 5,000)."""
+    from qhsim.output.tidy import lever_text
+
+    label = option(str(value), lang)
+    return label if label != str(value) else lever_text(value)
 
 
 def region(region_id: str, lang: str) -> str:

@@ -9,6 +9,7 @@ ranges and options come from the schema (``qhsim.config.schedule.Domain``).
 
 from __future__ import annotations
 
+import numbers
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -52,13 +53,35 @@ class Lever:
     def unit_label(self, lang: str) -> str:
         return self.unit if lang == "zh" else self.unit_en
 
-    def range_text(self) -> str:
+    def range_text(self, lang: str = "en") -> str:
+        """The allowed values as an analyst reads them: ``[0, 10,000,000]`` (never ``1e+07``), the options by their
+        labels in ``lang`` (``i18n.option``), or what a list takes."""
         d = self.domain
         if d.kind in ("number", "integer"):
-            return f"[{d.lo:g}, {d.hi:g}]"
+            return f"[{number_text(d.lo)}, {number_text(d.hi)}]"
         if d.kind in ("choice", "subset"):
-            return " | ".join(d.options)
-        return "list"
+            return " | ".join(i18n.option(o, lang) for o in d.options)
+        return i18n.text("list_range", lang)
+
+    def value_text(self, value: Any, lang: str) -> str:
+        """A value of this lever as the page writes it: numbers exactly, with thousands separators and no exponent
+        (``number_text``: 15,000, 0.25, 10,000,000), a list as "0.1, 0.15, 0.2", options by their labels in ``lang``."""
+        if self.domain.kind in ("choice", "subset"):
+            return ", ".join(i18n.option(v, lang) for v in (value if isinstance(value, list | tuple) else [value]))
+        if isinstance(value, list | tuple):
+            return ", ".join(number_text(v) for v in value)
+        return number_text(value)
+
+
+def number_text(value: Any) -> str:
+    """A lever's number as the page shows it, in its field too: exact (typed back, it is the same number), with
+    thousands separators, a whole number without ".0" and never in exponent form: 15,000 (not 15000.0), 0.25,
+    10,000,000 (not 1e+07). ``widgets.parse`` reads it back."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    if isinstance(value, numbers.Integral) or (float(value).is_integer() and abs(value) < 1e15):
+        return f"{int(value):,}"
+    return f"{value:,}"
 
 
 @dataclass(frozen=True)
@@ -126,9 +149,11 @@ def current_value(scenario: Scenario, path: str, year: int | None) -> Any:
 
 
 def check_value(lever: Lever, value: Any) -> Any:
-    """``value`` as the schema stores it, or ``InputError`` naming the lever and its allowed range."""
+    """``value`` as the schema stores it, or ``InputError`` naming the lever and its allowed range (both in the
+    language of each half of the message)."""
     d = lever.domain
-    bad = i18n.out_of_range((lever.zh, lever.en), value, lever.range_text())
+    bad = i18n.Bilingual(*(i18n.out_of_range((lever.zh, lever.en), lever.value_text(value, lang),
+                                             lever.range_text(lang)).pair[j] for j, lang in enumerate(i18n.LANGS)))
     if d.kind in ("number", "integer"):
         if isinstance(value, bool) or not isinstance(value, int | float) or not d.lo <= value <= d.hi:
             raise bad
@@ -142,10 +167,27 @@ def check_value(lever: Lever, value: Any) -> Any:
             raise bad
         return value
     if d.kind == "subset":
-        if not value or any(v not in d.options for v in value):
+        if not value:  # "= :" said nothing: name what is missing
+            raise i18n.Bilingual(*(f"{lever.label(lang)}{'：' if lang == 'zh' else ': '}{i18n.text('choose_one', lang)}"
+                                   f"{'（' if lang == 'zh' else ' ('}{lever.range_text(lang)}{'）' if lang == 'zh' else ')'}"
+                                   for lang in i18n.LANGS))
+        if any(v not in d.options for v in value):
             raise bad
         return list(value)
+    if isinstance(value, str) or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        raise bad
     return [float(v) for v in value]
+
+
+def parse_list(lever: Lever, text: str) -> list[float]:
+    """A list lever's typed text, "0.1, 0.15, 0.2" (also with "，" or "、"), as numbers; ``InputError`` naming the lever
+    and what it takes when a part is not a number."""
+    parts = [p.strip() for p in text.replace("，", ",").replace("、", ",").split(",")]
+    try:
+        return [float(p) for p in parts if p]
+    except ValueError:
+        raise i18n.Bilingual(*(f"{lever.label(lang)} = {text.strip()}{'：' if lang == 'zh' else ': '}"
+                               f"{i18n.text('list_range', lang)}" for lang in i18n.LANGS)) from None
 
 
 def apply_changes(base_raw: dict[str, Any], changes: list[Change]) -> dict[str, Any]:
@@ -198,10 +240,12 @@ def scenario_toml(scenario: Scenario, header: str = "") -> str:
 
 def describe(changes: list[Change], lang: str = "en") -> list[str]:
     """One line per change, e.g. ``Super-deduction, general firms = 1.2 from 2026``, ``Ex-ante grant budget =
-    45,000 from 2026`` (values as every report writes them, ``qhsim.output.tidy.lever_text``)."""
+    45,000 from 2026`` (numbers as every report writes them, ``qhsim.output.tidy.lever_text``; options by their labels
+    in ``lang``, ``Prefectures offering it = Haixi, Haidong``)."""
     out = []
     for c in changes:
         lever = levers()[c.path]
         when = f" 自{c.from_year}年起" if lang == "zh" else f" from {c.from_year}"
-        out.append(f"{lever.label(lang)} = {lever_text(c.value)}{when if lever.scheduled and c.from_year else ''}")
+        value = lever.value_text(c.value, lang) if lever.domain.kind in ("choice", "subset") else lever_text(c.value)
+        out.append(f"{lever.label(lang)} = {value}{when if lever.scheduled and c.from_year else ''}")
     return out

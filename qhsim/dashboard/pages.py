@@ -78,10 +78,16 @@ def target_wrap(lang: str) -> tuple[str, str]:
     return tables.header("label", lang), tables.header("observed_source", lang)
 
 
+# a row of toggle buttons wraps to a second line instead of running off a laptop's window (at 1366 px the English lever
+# groups ended at "TALENT PROGRAMME", the technology market and platforms out of sight)
+WRAP_BUTTONS = {"flex-wrap": "wrap", "max-width": "100%", "height": "auto"}
+
+
 @solara.component
 def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
     """One lever: its input (label and unit in the chosen language), baseline value, allowed range and the
-    year from which it applies; highlighted when changed. ``compact`` for the left panel."""
+    year from which it applies; highlighted when changed. ``compact`` for the left panel. Numbers show as the
+    tables write them (15,000, never 15000.0 or 1e+07: ``levers.number_text``), options by their labels."""
     s, L = ctx.session, ctx.lang
     path = lever.path
     value, year = s.value(path), s.from_year(path)
@@ -96,22 +102,37 @@ def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
         d = lever.domain
         style = {"width": "300px"} if compact else {"min-width": "320px", "max-width": "420px"}
         if d.kind in ("number", "integer"):
-            NumberInput(label, value, set_value, L, integer=d.kind == "integer", style=style)
-        elif d.kind == "choice":
-            solara.Select(label, values=list(d.options), value=value, on_value=set_value, style=style)
-        elif d.kind == "subset":
-            solara.SelectMultiple(label, all_values=list(d.options), values=list(value), on_value=set_value)
+            NumberInput(label, value, set_value, L, integer=d.kind == "integer", style=style, text=lv.number_text)
+        elif d.kind in ("choice", "subset"):
+            OptionSelect(label, list(d.options), value, set_value, L, multiple=d.kind == "subset", style=style)
         else:
-            solara.InputText(label, value=", ".join(f"{v:g}" for v in value), style=style,
-                             on_value=lambda t: set_value([float(x) for x in t.split(",") if x.strip()]))
+            solara.InputText(label, value=lever.value_text(value, L), style=style,
+                             on_value=lambda t: ctx.edit(lambda x: x.with_lever(path, lv.parse_list(lever, t))))
         if lever.scheduled:
             NumberInput(i18n.text("from_year", L), year, lambda y: ctx.edit(lambda x: x.with_lever(path, None, y)), L,
                         integer=True, style={"max-width": "90px" if compact else "110px"})
         else:
             solara.Text(i18n.text("all_years", L), style=note)
         years = "" if not lever.scheduled else " · {}: {}–{}".format(i18n.text("from_year", L), *s.change_years)
-        solara.Text(f"{i18n.text('baseline_value', L)}: {base} · {i18n.text('allowed', L)}: {lever.range_text()}{years}",
-                    style=note)
+        solara.Text(f"{i18n.text('baseline_value', L)}: {lever.value_text(base, L)} · {i18n.text('allowed', L)}: "
+                    f"{lever.range_text(L)}{years}", style=note, classes=["qh-lever-note"])
+
+
+@solara.component
+def OptionSelect(label: str, options: list[str], value, on_value, lang: str, multiple: bool = False,
+                 style: dict | None = None):
+    """A choice (one option) or subset (several) lever: each option by its label in ``lang`` (``i18n.option``: 择优,
+    海西州), the schema's code as the value; a subset left empty is refused by ``levers.check_value``."""
+    items = [{"text": i18n.option(o, lang), "value": o} for o in options]
+    refusals, set_refusals = solara.use_state(0)
+
+    def pick(v) -> None:
+        if on_value(list(v or []) if multiple else v) is not None:  # refused (e.g. nothing left chosen): show the
+            set_refusals(lambda n: n + 1)  # value still in use again, not the selection that was refused
+
+    solara.v.Select(label=label, items=items, v_model=list(value) if multiple else value, multiple=multiple,
+                    chips=multiple, small_chips=multiple, hide_details=True, on_v_model=pick,
+                    style_=solara.util._flatten_style(style), class_="qh-option").key(f"select-{refusals}")
 
 
 @solara.component
@@ -129,14 +150,17 @@ def LeversPage(ctx):
         solara.Button(i18n.text("reset", L), on_click=lambda: ctx.edit(Session.reset), text=True)
         solara.InputText(i18n.text("save_name", L), value=save_name, style={"max-width": "220px"},
                          placeholder=s.name)
-        solara.FileDownload(lambda: s.toml(save_name.value).encode("utf-8"),
-                            filename=f"{file_stem(save_name.value or s.name)}.toml", label=i18n.text("save", L),
-                            mime_type="application/toml")
+        if s.problem:  # levers that make no scenario: nothing to save until fixed (the warning above says why)
+            solara.Button(i18n.text("save", L), disabled=True, icon_name="mdi-cloud-download-outline")
+        else:
+            solara.FileDownload(lambda: s.toml(save_name.value).encode("utf-8"),
+                                filename=f"{file_stem(save_name.value or s.name)}.toml", label=i18n.text("save", L),
+                                mime_type="application/toml")
     with solara.Column(gap="2px"):  # one child whatever the number of changes, so the rows below keep their state
         for line in lv.describe(list(s.changes), L):
             solara.Text(line, style={"font-size": "13px"})
     groups = lv.groups()
-    with solara.ToggleButtonsSingle(value=group_key):
+    with solara.ToggleButtonsSingle(value=group_key, style=WRAP_BUTTONS):
         for g in groups:
             solara.Button(g.label(L), value=g.key, text=True, classes=[f"qh-group-{g.key}"])
     group = next(g for g in groups if g.key == group_key.value)
@@ -243,7 +267,9 @@ def InsidePage(ctx):
         return
     years = run.inside.years
     year = min(max(inside_year.value, years[0]), years[-1])
-    with solara.Column(style={"margin-top": "36px"}):  # room for the value bubble above the slider
+    # room for the value bubble above the slider, below the page tabs: padding, since the column's class ma-0 (margin 0
+    # !important) voids a margin
+    with solara.Column(style={"padding-top": "40px"}, classes=["qh-year-slider"]):
         solara.SliderInt(i18n.text("year_slider", L), value=year, min=years[0], max=years[-1],
                          on_value=inside_year.set, thumb_label="always", tick_labels=False)
     Chart(lambda: figures.inside_figure(run.inside, run.result.indicators, year, L), [run.key, year, L])
@@ -290,6 +316,17 @@ def RankingHeading(result, L):
 
 
 @solara.component
+def SummaryTable(result, L):
+    """A comparison's summary (``compare.summary``) and, below it, what its marks in place of R&D per yuan mean
+    ("— 不稳定 unstable", "— 无额外成本 no extra cost"), the notes ``comparison.txt`` prints (``summary_notes``)."""
+    table = compare.summary(result, L)
+    Table(table, items_per_page=10)
+    notes = compare.summary_notes(table)
+    if notes:
+        solara.Text(notes, style=NOTE_STYLE, classes=["qh-mark-notes"])
+
+
+@solara.component
 def ComparePage(ctx):
     s, L, task = ctx.session, ctx.lang, ctx.compare_task
     solara.Markdown(i18n.text("compare_help", L))
@@ -310,9 +347,11 @@ def ComparePage(ctx):
         solara.Checkbox(label=i18n.text("rank_total", L), value=rank_total)
         solara.Button(i18n.text("compare_run", L), color="primary", classes=["qh-compare"], on_click=lambda: task(),
                       disabled=task.pending or not s.designs)
-        solara.Button(i18n.text("cancel", L), on_click=task.cancel, disabled=not task.pending)
+        solara.Button(i18n.text("cancel", L), on_click=task.cancel, disabled=not task.pending, classes=["qh-compare-cancel"])
     if task.pending:
         solara.ProgressLinear(task.progress if task.progress is not None else True)
+    elif task.cancelled:  # said nothing: the analyst could not tell a cancelled comparison from one still to come
+        solara.Warning(i18n.text("cancelled", L), classes=["qh-compare-cancelled"])
     elif task.error:
         solara.Error(f"{i18n.text('error', L)}: {i18n.message(task.exception, L)}", classes=["qh-compare-error"])
     if last_compare.value is None:
@@ -322,11 +361,11 @@ def ComparePage(ctx):
         solara.Warning(i18n.text("stale_compare", L), classes=["qh-stale"])
     RankingHeading(result, L)
     with solara.Column(classes=["qh-compare-result"]):
-        Table(compare.summary(result, L), items_per_page=10)
+        SummaryTable(result, L)
     if result.budget is not None:
         Table(tables.text_table(result.budget, L), items_per_page=10)
     ChangesView(ctx, result, str(k))
-    with solara.Row():
+    with solara.Row(style={"flex-wrap": "wrap"}, classes=["qh-compare-downloads"]):  # the fifth ran off the window
         for name in ("changes", "costs", "leverage", "targets", "ranking"):
             table = getattr(result, name)
             solara.FileDownload(lambda t=table: t.to_csv(index=False).encode("utf-8-sig"), filename=f"compare_{name}.csv",
@@ -368,7 +407,7 @@ def ExperimentsPage(ctx):
                 style={"font-size": "13px"}, classes=["qh-store"])
     if st.kind == "compare":
         RankingHeading(st.comparison, L)
-        Table(compare.summary(st.comparison, L), items_per_page=10)
+        SummaryTable(st.comparison, L)
         ChangesView(ctx, st.comparison, str(st.folder), keys=st.indicators)
         return
     SweepView(ctx, st)
@@ -405,16 +444,16 @@ def SweepView(ctx, st):
     try:
         res = explore.discover(st, key, year, threshold, sweep_probability.value)
     except InputError as exc:
-        solara.Error(str(exc))
+        solara.Error(i18n.message(exc, L), classes=["qh-prim-error"])
         return
     with solara.Column(classes=["qh-prim"]):
         solara.Markdown(prim_line(res, L))
     labels = {lever: st.lever_label(lever, L) for lever in st.levers}
     if len(res.box):
-        Table(tables.text_table(res.box.assign(lever=res.box["lever"].map(lambda x: labels.get(x, x))), L),
-              items_per_page=10)
+        Table(tables.box_table(res.box, labels, L), items_per_page=10, classes=["qh-prim-box"])
     numbers = {lever: pd.to_numeric(res.points[lever], errors="coerce") for lever in st.levers}  # 60,000, not 60000
-    points = res.points.assign(**{lv_: v.astype(float) for lv_, v in numbers.items() if v.notna().all()})
+    points = res.points.assign(**{lv_: v.astype(float) if v.notna().all() else res.points[lv_].map(lambda x: i18n.level(x, L))
+                                  for lv_, v in numbers.items()})  # a selection rule by its label: 择优, not merit
     Table(tables.text_table(points.rename(columns=labels), L), items_per_page=10, classes=["qh-prim-points"])
 
 

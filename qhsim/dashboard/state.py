@@ -191,7 +191,51 @@ class Session:
         others = tuple(c for c in self.changes if c.path != path)
         if value == lv.current_value(self.base, path, year):
             return replace(self, changes=others)
-        return replace(self, changes=(*others, lv.Change(path, value, year)))
+        new = replace(self, changes=(*others, lv.Change(path, value, year)))
+        new._check_list(lever)
+        return new
+
+    def _lists_of(self, lever: lv.Lever) -> list[lv.Lever]:
+        """The other list levers of ``lever``'s section (the R&D reward's tiers and amounts go in pairs)."""
+        return [o for o in lv.levers().values() if not o.scheduled and o.section == lever.section and o is not lever]
+
+    def _check_list(self, lever: lv.Lever) -> None:
+        """Refuse a list lever's value that the scenario rejects (tiers not ascending, an amount out of range), naming
+        the lever; a list whose length differs from its section's other lists is let through, since the analyst edits
+        one list, then the other (``problem`` says so until they match)."""
+        if lever.scheduled:  # a schedule's value was checked against its domain, and no rule ties it to another
+            return
+        n = len(self.value(lever.path))
+        fitted = []  # the other lists cut or stretched (last value repeated) to this one's length
+        for other in self._lists_of(lever):
+            values = list(self.value(other.path))
+            if not values:
+                return
+            fitted.append(lv.Change(other.path, (values + values[-1:] * n)[:n], None))
+        try:
+            lv.build_scenario(self.base_raw, [*self.changes, *fitted], origin=self.base_name)
+        except InputError as exc:
+            detail = str(exc).split(": ", 2)[-1]
+            shown_ = {lang: lever.value_text(self.value(lever.path), lang) for lang in i18n.LANGS}
+            raise i18n.Bilingual(f"{lever.zh} = {shown_['zh']}：{i18n.TEXT['not_accepted'][0]}（{detail}）",
+                                 f"{lever.en} = {shown_['en']}: {i18n.TEXT['not_accepted'][1]} ({detail})") from None
+
+    @cached_property
+    def problem(self) -> tuple[str, str] | None:
+        """Why the levers make no scenario that can run, (Chinese, English), or None: list levers of one section with
+        different numbers of values (the R&D reward's tiers and amounts), or anything else the scenario rejects. The
+        pages show it and Run, Compare, adding a design and saving wait until it is fixed."""
+        for lever in (x for x in lv.levers().values() if not x.scheduled):
+            for other in self._lists_of(lever):
+                n, m = len(self.value(lever.path)), len(self.value(other.path))
+                if n != m:
+                    return tuple(i18n.TEXT["lists_differ"][j].format(a=pair[0], n=n, b=pair[1], m=m)
+                                 for j, pair in enumerate(((lever.zh, other.zh), (lever.en, other.en))))
+        try:
+            self.scenario
+        except InputError as exc:
+            return i18n.message(exc, "zh"), i18n.message(exc, "en")
+        return None
 
     def reset(self) -> Session:
         return replace(self, changes=())
@@ -216,6 +260,8 @@ class Session:
         the base or another design is refused."""
         if len(self.designs) >= MAX_DESIGNS:
             raise i18n.Bilingual(f"除基准外最多{MAX_DESIGNS}个方案", f"at most {MAX_DESIGNS} designs besides the baseline")
+        if self.problem:
+            raise i18n.Bilingual(*self.problem)
         name = name.strip() or i18n.text("design_n", lang).format(n=len(self.designs) + 1)
         taken = [d.name for d in self.designs]
         if name in (self.base_design, *taken):

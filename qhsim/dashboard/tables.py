@@ -35,6 +35,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "low": ("下限", "low"),
     "high": ("上限", "high"),
     "levels": ("取值", "levels"),
+    "box": ("框内取值", "values in the box"),
     "point": ("设计点", "point"),
     "p_reach": ("达到阈值的概率", "P(reach threshold)"),
     "runs": ("运行次数", "runs"),
@@ -121,3 +122,27 @@ def prefecture_table(indicators: pd.DataFrame, keys: list[str], year: int, lang:
     for key in keys:
         out[i18n.indicator(key, lang)] = [format_value(v, key) for v in medians[key]]
     return pd.DataFrame(out, index=range(len(prefs)))
+
+
+# a PRIM box limit's kind (``qhsim.experiments.discovery.KINDS``) and the one for a numeric lever kept at one value
+ONE_VALUE = ("单一取值", "one value")
+
+
+def box_table(box: pd.DataFrame, labels: dict[str, str], lang: str) -> pd.DataFrame:
+    """The PRIM box (``DiscoveryResult.box``: lever, kind, low, high, levels) as the page shows it: the lever by its
+    label (``labels``), the kind in ``lang``, and its values in one column: "1.00 – 3.00" for a range, the value alone
+    where the box keeps the lever at one tested value (never "3.00 – 3.00"), the levels kept for a string lever by their
+    labels (``i18n.level``)."""
+    from qhsim.experiments.discovery import KINDS
+
+    rows = []
+    for r in box.itertuples():
+        if r.kind == "range" and r.low == r.high:
+            kind, values = ONE_VALUE, format_number(r.low)
+        elif r.kind == "range":
+            kind, values = KINDS["range"], f"{format_number(r.low)} – {format_number(r.high)}"
+        else:
+            kind = KINDS.get(r.kind, (r.kind, r.kind))
+            values = "; ".join(i18n.level(v, lang) for v in str(r.levels).split("; "))  # 随机抽签, not lottery
+        rows.append({"lever": labels.get(r.lever, r.lever), "kind": i18n.pick(kind, lang), "box": values})
+    return text_table(pd.DataFrame(rows, columns=["lever", "kind", "box"]), lang)

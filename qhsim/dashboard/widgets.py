@@ -9,6 +9,7 @@ when it changes elsewhere (reset, another starting scenario, the same lever in t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import solara
@@ -29,28 +30,32 @@ def parse(text: str, integer: bool) -> int | float | Reason:
     dashboard shows budgets ("15,000" is fifteen thousand, never 15.0); the decimal mark is the point."""
     cleaned = text.strip().replace("，", "").replace(",", "")
     try:
-        return int(cleaned) if integer else float(cleaned)
+        number = int(cleaned) if integer else float(cleaned)
     except ValueError:
+        number = math.nan
+    if not math.isfinite(number):  # "nan" and "inf" parse as floats, but are no number to set or compare with
         return i18n.TEXT["not_a_whole_number" if integer else "not_a_number"]
+    return number
 
 
 @solara.component
 def NumberInput(label: str, value, on_value: Callable[[float], Reason | None], lang: str, integer: bool = False,
-                style: dict | None = None, classes: list[str] | None = None):
+                style: dict | None = None, classes: list[str] | None = None, text: Callable[[object], str] = shown):
     """A number field; ``on_value(number)`` returns None when the number was taken, else why not (the field then
-    turns red with that reason and the value still in use)."""
-    text, set_text = solara.use_state(shown(value))
+    turns red with that reason and the value still in use). ``text`` writes the value in the field (a lever's with
+    thousands separators, ``levers.number_text``; a seed or a year as it is); ``parse`` reads it back."""
+    typed, set_typed = solara.use_state(text(value))
     error, set_error = solara.use_state(None)
 
     def external() -> None:  # the value changed elsewhere: show it
-        set_text(shown(value))
+        set_typed(text(value))
         set_error(None)
 
     solara.use_effect(external, [value])
 
-    def commit(typed: str) -> None:
-        set_text(typed)
-        number = parse(typed or "", integer)
+    def commit(entered: str) -> None:
+        set_typed(entered)
+        number = parse(entered or "", integer)
         if isinstance(number, tuple):
             set_error(number)
             return
@@ -58,9 +63,9 @@ def NumberInput(label: str, value, on_value: Callable[[float], Reason | None], l
             return
         set_error(on_value(number))
 
-    messages = [f"{i18n.pick(error, lang)}（{i18n.TEXT['not_applied'][0]} {shown(value)}）" if lang == "zh" else
-                f"{i18n.pick(error, lang)} ({i18n.TEXT['not_applied'][1]} {shown(value)})"] if error else []
-    field = solara.v.TextField(v_model=text, label=label, error=bool(error), error_messages=messages,
+    messages = [f"{i18n.pick(error, lang)}（{i18n.TEXT['not_applied'][0]} {text(value)}）" if lang == "zh" else
+                f"{i18n.pick(error, lang)} ({i18n.TEXT['not_applied'][1]} {text(value)})"] if error else []
+    field = solara.v.TextField(v_model=typed, label=label, error=bool(error), error_messages=messages,
                                hide_details="auto", style_=solara.util._flatten_style(style),
                                class_=" ".join(["qh-number", *(classes or [])]))
     use_change(field, commit)
