@@ -323,14 +323,14 @@ def test_dashboard_summary_shows_business_and_total_rd_per_yuan(small_comparison
     res, _ = small_comparison
     table = dashboard_compare.summary(res, "en").set_index("Designs")
     lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
-    total_column = "total R&D (business + universities, institutes) per yuan of public cost"
+    total_column = "total R&D (business + universities, institutes) per yuan of public cost (yuan/yuan)"
     total = table.at["more_ex_ante_grants", total_column]
     assert total.startswith(dashboard_compare.significant(lev.at["more_ex_ante_grants", "total_rd_per_yuan"],
                                                           signed=False) + " [")
-    business = table["business R&D per yuan of public cost"]
+    business = table["business R&D per yuan of public cost (yuan/yuan)"]
     # ratios, printed unsigned like comparison.txt; the extra cost and R&D are changes and keep their sign
     assert not any(cell.startswith("+") for cell in [*business, *table[total_column]]), table
-    assert table.at["more_ex_ante_grants", "extra public cost (亿元)"].startswith("+")
+    assert table.at["more_ex_ante_grants", "extra public cost (亿元, 100 mn yuan)"].startswith("+")
 
 
 def test_dashboard_ranking_title_and_cache_key_follow_the_ranking_metric(small_comparison) -> None:

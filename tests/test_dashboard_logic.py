@@ -316,8 +316,8 @@ def test_target_table_names_the_observed_source_and_notes_the_restated_patents(s
     assert table["observed source"][rd] == "14th FYP S&T plan, indicator table"
     assert tables.is_numeric_text("3.12*")  # still right-aligned
     assert source_notes(rows, "en") == [
-        "* Valid invention patents per 10,000 population: 3.12 = 1,848 valid invention patents / 592.4万 "
-        "(2020 census); the plan prints 3.04 (= 1,848 / 607.9万, pre-census estimate)"]
+        "* Valid invention patents per 10,000 population: 3.12 = 1,848 valid invention patents / 5.924 million "
+        "(2020 census); the plan prints 3.04 (= 1,848 / 6.079 million, pre-census estimate)"]
     (zh,) = source_notes(rows, "zh")
     assert zh.startswith("* 每万人口发明专利拥有量：3.12 = 1,848件有效发明专利") and "规划表印3.04" in zh
     assert tables.target_table(rows, "zh")["2020实际来源"][patents] == "按2020年人口普查人口重算（规划印3.04）"
@@ -389,7 +389,7 @@ def test_compare_summary_marks_an_unstable_r_and_d_per_yuan():
     assert all(table.at[0, c] != UNSTABLE_CELL and table.at[0, c].startswith("2") for c in per_yuan)
     # below the table, what the mark means, as comparison.txt says it (the page showed the mark unexplained)
     notes = compare.summary_notes(table)
-    assert notes.startswith(f"“{UNSTABLE_CELL}”：额外成本不为正") and "25% of the money the design moves" in notes
+    assert notes.startswith(f"“{UNSTABLE_CELL}”：额外成本不足所动用资金") and "25% of the money the design moves" in notes
     assert compare.summary_notes(table.iloc[:1]) == ""
 
 

@@ -68,8 +68,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "own_targets": ("本地目标", "own targets"),
     "prefectures_in": ("各市州", "Prefectures"),
     "p_first": ("排第一的概率", "P(ranks first)"),
-    "extra_rd": ("额外企业研发（亿元）", "extra business R&D (亿元)"),  # the words of comparison.txt
-    "extra_cost": ("额外公共成本（亿元）", "extra public cost (亿元)"),
+    "extra_rd": ("额外企业研发（亿元）", "extra business R&D (亿元, 100 mn yuan)"),  # the words of comparison.txt
+    "extra_cost": ("额外公共成本（亿元）", "extra public cost (亿元, 100 mn yuan)"),
     "designs": ("设计方案", "Designs"),
     "add_design": ("将当前杠杆加为方案", "Add current levers as a design"),
     "design_name": ("方案名称", "Design name"),
