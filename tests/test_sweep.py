@@ -537,3 +537,7 @@ def test_prim_box_limits_are_tested_values_not_cut_points_between_them() -> None
     text = format_discovery(DiscoveryResult("rd_intensity", 2030, 1.0, 0.8, "province", points, traj, box, chosen,
                                             coverage, density))
     assert "15,000" not in text and "1.25" not in text and "30,000" in text and "1.50" in text
+    # a lever kept at one value reads as that value once, never "1.50 ... 1.50"
+    box_rows = text.split("Lever limits of the box", 1)[1].split("\n\n", 1)[0].splitlines()
+    row = next(line for line in box_rows if line.startswith("super_deduction"))
+    assert "单一取值 one value" in row and row.split().count("1.50") == 1 and "—" in row

@@ -124,10 +124,6 @@ def prefecture_table(indicators: pd.DataFrame, keys: list[str], year: int, lang:
     return pd.DataFrame(out, index=range(len(prefs)))
 
 
-# a PRIM box limit's kind (``qhsim.experiments.discovery.KINDS``) and the one for a numeric lever kept at one value
-ONE_VALUE = ("单一取值", "one value")
-
-
 def box_table(box: pd.DataFrame, labels: dict[str, str], lang: str) -> pd.DataFrame:
     """The PRIM box (``DiscoveryResult.box``: lever, kind, low, high, levels) as the page shows it: the lever by its
     label (``labels``), the kind in ``lang``, and its values in one column: "1.00 – 3.00" for a range, the value alone
@@ -138,7 +134,7 @@ def box_table(box: pd.DataFrame, labels: dict[str, str], lang: str) -> pd.DataFr
     rows = []
     for r in box.itertuples():
         if r.kind == "range" and r.low == r.high:
-            kind, values = ONE_VALUE, format_number(r.low)
+            kind, values = KINDS["value"], format_number(r.low)
         elif r.kind == "range":
             kind, values = KINDS["range"], f"{format_number(r.low)} – {format_number(r.high)}"
         else:

@@ -42,7 +42,8 @@ NO_POINT_SUCCEEDS = ("没有设计点以所需概率达到阈值", "no design po
 EVERY_POINT_SUCCEEDS = ("所有设计点都达到阈值：无需限制杠杆", "every design point reaches the target: no restriction needed")
 LEVERS_DO_NOT_VARY = ("杠杆取值没有变化", "the levers do not vary")
 NOTES = (NO_POINT_SUCCEEDS, EVERY_POINT_SUCCEEDS, LEVERS_DO_NOT_VARY)
-KINDS = {"range": ("范围", "range"), "levels": ("水平", "levels")}  # a box limit's kind, as the text shows it
+# a box limit's kind, as the text shows it; "value" for a numeric lever the box keeps at one tested value
+KINDS = {"range": ("范围", "range"), "levels": ("水平", "levels"), "value": ("单一取值", "one value")}
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -210,8 +211,10 @@ def format_discovery(res: DiscoveryResult) -> str:
     if res.chosen is None:
         zh, en = res.note
         return f"{head}\n" + "\n".join(wrap(f"{zh}。 {en[:1].upper()}{en[1:]}.", TEXT_WIDTH)) + f"\n\n{points}\n"
-    body = [[r.lever, " ".join(KINDS[r.kind]), "—" if math.isnan(r.low) else format_number(r.low),
-             "—" if math.isnan(r.high) else format_number(r.high), r.levels] for r in res.box.itertuples()]
+    body = [[r.lever, " ".join(KINDS["value" if r.kind == "range" and r.low == r.high else r.kind]),
+             "—" if math.isnan(r.low) else format_number(r.low),
+             "—" if math.isnan(r.high) or r.low == r.high else format_number(r.high), r.levels]
+            for r in res.box.itertuples()]  # a lever kept at one value: that value once (never "3.00 – 3.00")
     table = format_table([["杠杆", "类型", "下限", "上限", "水平"], ["lever", "kind", "low", "high", "levels"]], body,
                          [True, True, False, False, True], "框内的杠杆范围 Lever limits of the box", width=TEXT_WIDTH)
     return f"{head}\n\n" + "\n".join(wrap(box_words(res), TEXT_WIDTH)) + f"\n{table}\n\n{points}\n"
