@@ -23,8 +23,9 @@ from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
 from qhsim.output.numbers import unit_of
-from qhsim.output.observed import (comparable_points, incomparable_points, observed_indicators, observed_points,
-                                   observed_source, out_of_sample_skill, persistence_sensitivity)
+from qhsim.output.observed import (assumed_points, assumed_years, comparable_points, incomparable_points,
+                                   observed_indicators, observed_points, observed_source, out_of_sample_skill,
+                                   persistence_sensitivity)
 from qhsim.calibrated import target_rows
 from qhsim.output.report import (band_caveat, display_width, format_summary, indicator_label, persistence_note,
                                  prefecture_anchor_note, reduced_scale_note, summary_report, summary_table)
@@ -686,6 +687,39 @@ def test_tables_mark_values_on_another_definition_and_say_how_it_differs(result)
     assert report.cell_text(row_of(table, "hte_count"), "observed_2020") == "9"
     text = summary_report(result.indicators, wide=False, width=100)
     assert re.search(r"科技创新型人才 +1,000†", text) and "broader group" in " ".join(text.split())
+
+
+def test_assumed_macro_values_are_not_observed_and_charts_draw_them_apart(result, monkeypatch):
+    """macro.toml's assumptions (the enterprise counts; the 2015 split of R&D between firms and public bodies) are no
+    observed value: not in observed_points (so in no table's observed column, with no source), drawn as hollow squares
+    labelled assumed; the values derived from statistics (2020 business R&D) stay observed."""
+    enterprises = data.observed("enterprises")
+    assert observed_points("enterprises") == {} and observed_source("enterprises") is None
+    assert assumed_points("enterprises") == enterprises and set(enterprises) == {2015, 2020}
+    assert assumed_points("business_rd") == {2015: data.observed("business_rd")[2015]}
+    assert observed_points("business_rd") == {2020: data.observed("business_rd")[2020]}
+    assert set(assumed_points("public_rd")) == {2015} and set(observed_points("public_rd")) == {2020}
+    assert assumed_points("gdp") == {} and assumed_points("rd_intensity") == {}
+    assert row_of(summary_table(result.indicators), "business_rd")["observed_2020"] == data.observed("business_rd")[2020]
+
+    def squares(ax):
+        return {line.get_label(): list(zip(line.get_xdata(), line.get_ydata())) for line in ax.lines
+                if line.get_marker() == "s" and line.get_markerfacecolor() == "none"}
+
+    words = charts.LEGEND["assumed"]
+    ax = charts.indicator_figure(result.indicators, "enterprises").axes[0]
+    assert observed_marks(ax) == {} and squares(ax) == {f"{words} 2015, 2020": list(enterprises.items())}
+    assert all("实际值" not in t.get_text() for t in ax.get_legend().get_texts())
+    ax = charts.indicator_figure(result.indicators, "business_rd").axes[0]
+    assert observed_marks(ax) == {"实际值 observed 2020": [(2020, data.observed("business_rd")[2020])]}
+    assert squares(ax) == {f"{words} 2015": [(2015, data.observed("business_rd")[2015])]}
+    # the rule read from a source: every year when it begins with "assumption", else its "YYYY: assumption" clauses
+    macro = data.load("macro")
+    patched = {**macro, "gdp": {**macro["gdp"], "source": "2016: derived x; 2018: assumption y (z: w); 2019: seed"}}
+    load = data.load
+    monkeypatch.setattr(data, "load", lambda name: patched if name == "macro" else load(name))
+    assert assumed_years("gdp") == {2018} and assumed_years("enterprises") == {2015, 2020}
+    assert 2018 not in observed_points("gdp") and assumed_points("gdp") == {2018: 2748.0}
 
 
 def test_prefecture_charts_mark_the_observed_values_with_a_bilingual_legend_entry(result, tmp_path):
