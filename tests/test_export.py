@@ -158,6 +158,14 @@ def test_run_folder_workbook_reads_back(run_folder):
     assert haixi[heads.index("目标\ntarget")] == 0.7 and haixi[heads.index("目标年份 target year")] == 2027
     assert rd[heads.index("目标\ntarget")] == 1.0 and rd[heads.index("目标年份 target year")] == 2025
     assert rd[heads.index("单位 unit")] == "%"
+    # every unit in both languages (a number's unit alone in its column has no English name to follow)
+    units = {r[heads.index("指标\nindicator")]: r[heads.index("单位 unit")] for r in summary.iter_rows(min_row=2, values_only=True)
+             if r[0] == "青海省 Qinghai Province"}
+    assert units["高新技术企业数量 High-tech enterprises (firms)"] == "家 firms"
+    assert units["技术合同交易额 Technology contract turnover (亿元)"] == "亿元 (100 mn yuan)"
+    density = "每万家企业法人中高新技术企业数 High-tech enterprises per 10,000 enterprise legal persons (firms per 10k enterprises)"
+    assert units[density] == "家/万家企业 firms per 10k enterprises"
+    assert all(re.search(r"[\u4e00-\u9fff]", u) and re.search(r"[A-Za-z]", u) for u in units.values() if u != "%"), units
 
     province = wb["全省 Province"]
     heads = [c.value for c in province[1]]
@@ -188,7 +196,7 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
     assert source == observed + 1
     rows = {r[heads.index("指标\nindicator")]: (i, r) for i, r in enumerate(summary.iter_rows(values_only=True), start=1)
             if r[0] == "青海省 Qinghai Province" and r[1] == "规划目标 plan targets"}
-    i, patents = rows["每万人口发明专利拥有量 Valid invention patents per 10,000 population (items)"]
+    i, patents = rows["每万人口发明专利拥有量 Valid invention patents per 10,000 population (items per 10k population)"]
     assert patents[observed] == 3.12
     assert patents[source] == ("按2020年人口普查人口重算（规划印3.04） restated on the 2020 census population "
                                "(the plan prints 3.04) *")
@@ -196,7 +204,8 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
     assert "seed 003:L578" in comment and "docs/sources/" in comment  # the citation and where to read it
     _, rd = rows["研发投入强度 R&D expenditure / GDP (%)"]
     assert rd[observed] == 0.71 and rd[source] == "十四五科技创新规划指标表 14th FYP S&T plan, indicator table"
-    _, density = rows["每万家企业法人中高新技术企业数 High-tech enterprises per 10,000 enterprise legal persons (firms)"]
+    _, density = rows["每万家企业法人中高新技术企业数 High-tech enterprises per 10,000 enterprise legal persons "
+                      "(firms per 10k enterprises)"]
     assert density[observed] is None and density[source] is None
     label = heads.index("指标\nindicator")
     notes = [r[label] for r in summary.iter_rows(values_only=True) if r[0] is None and r[label]]
@@ -400,7 +409,13 @@ def test_indicator_chart_has_unit_axis_labelled_targets_observed_points_and_five
     assert any(t.startswith("实际值 observed 2015") for t in legend)
     assert not any("qhsim/data" in t for t in legend)
     money = charts.indicator_figure(result.indicators, "business_rd").axes[0]
-    assert money.get_ylabel() == "亿元 (100 million yuan)"
+    assert money.get_ylabel() == "亿元 (100 mn yuan)"
+    # every axis in both languages, from the one table of units (numbers.UNIT_ZH) that the tables use too
+    for key in ("rd_personnel_fte", "rd_user_cost", "hte_per_10k_enterprises", "hte_count"):
+        ylabel = charts.indicator_figure(result.indicators, key).axes[0].get_ylabel()
+        assert re.search(r"[\u4e00-\u9fff]", ylabel) and re.search(r"[A-Za-z]", ylabel), (key, ylabel)
+    assert charts.axis_unit("rd_personnel_fte") == "人年 person-years"
+    assert charts.axis_unit("rd_user_cost") == "元/元研发经费 yuan per yuan of R&D"
     spend = charts.indicator_figure(result.indicators, "spend_ex_ante_grants").axes[0]
     assert spend.lines[0].get_drawstyle() == "steps-mid"  # budgets and spending as steps
 
@@ -422,11 +437,12 @@ def test_shipped_font_has_every_chinese_character_the_labels_use():
 
     from qhsim import data
     from qhsim.output import charts
+    from qhsim.output.numbers import UNIT_ZH
 
     font = TTFont(str(Path(charts.__file__).parent / "fonts" / charts.SHIPPED_FONT))
     cmap = font.getBestCmap()
     labels = [f"{s['zh']}{s['unit']}" for s in data.load("indicators").values()]
-    labels += [p.zh for p in data.prefectures()] + list(charts.UNIT_WORDS.values()) + list(charts.LEGEND.values())
+    labels += [p.zh for p in data.prefectures()] + list(UNIT_ZH.values()) + list(charts.LEGEND.values())
     missing = {c for text in labels for c in text if ord(c) > 0x7F and ord(c) not in cmap}
     assert not missing
     assert charts.cjk_font() == "Noto Sans CJK SC"

@@ -22,7 +22,7 @@ from qhsim import data
 from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
-from qhsim.output.numbers import unit_of
+from qhsim.output.numbers import indicator_unit, unit_of
 from qhsim.output.observed import (assumed_points, assumed_years, comparable_points, incomparable_points,
                                    observed_indicators, observed_points, observed_source, out_of_sample_skill,
                                    persistence_sensitivity)
@@ -333,14 +333,23 @@ def test_units_are_in_the_language_of_the_label(result_2035):
     for key, spec in specs.items():
         assert not re.search(r"[A-Za-z]", unit_of(key, "zh")), (key, spec["unit"])  # a new unit needs UNIT_ZH
         assert not re.search(r"[\u4e00-\u9fff]", unit_of(key, "en")), (key, spec["unit"])  # a new one needs UNIT_EN
-        assert unit_of(key, "both") == spec["unit"]
+        assert unit_of(key, "both") == indicator_unit(key)
+        # a chart's axis says the unit the table's label says, in both languages (one table of units)
+        assert charts.axis_unit(key) in (unit_of(key, "zh"), f"{unit_of(key, 'zh')} {unit_of(key, 'en')}",
+                                         f"{unit_of(key, 'zh')} ({unit_of(key, 'en')})"), key
     assert unit_of("business_rd", "en") == "100 mn yuan" and unit_of("business_rd") == "亿元"
+    # a ratio per 10,000 names its denominator (indicators.toml has the numerator's unit, "firms")
+    assert specs["hte_per_10k_enterprises"]["unit"] == "firms"
+    density = indicator_label("hte_per_10k_enterprises")
+    assert density.endswith("(firms per 10k enterprises)")
+    assert indicator_label("hte_per_10k_enterprises", lang="zh").endswith("(家/万家企业)")
+    assert charts.axis_unit("hte_per_10k_enterprises") == "家/万家企业 firms per 10k enterprises"
     assert indicator_label("talent_inflow", lang="zh") == f"{specs['talent_inflow']['zh']} (人)"
     assert indicator_label("hte_count", lang="en") == f"{specs['hte_count']['en']} (firms)"
     assert indicator_label("hte_count") == f"{specs['hte_count']['zh']} {specs['hte_count']['en']} (firms)"
     english_units = {f"({spec['unit']})" for spec in specs.values() if re.search(r"[A-Za-z]", spec["unit"])}
     chinese = summary_report(result_2035.indicators, lang="zh", wide=False, width=100)
-    assert "(人)" in chinese and "(家)" in chinese and "(件)" in chinese and "(个)" in chinese
+    assert "(人)" in chinese and "(家)" in chinese and "(件/万人)" in chinese and "(个)" in chinese
     assert not [u for u in english_units if u in chinese]
     english = summary_report(result_2035.indicators, lang="en", wide=False, width=200)
     assert "(persons)" in english and "(firms)" in english and not re.search(r"\((人|家|件|个|亿元|万元)\)", english)

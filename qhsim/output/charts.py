@@ -29,7 +29,7 @@ from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 from qhsim import data
 from qhsim.errors import warn
 from qhsim.evidence import CHECKS
-from qhsim.output.numbers import format_value
+from qhsim.output.numbers import format_value, indicator_unit, unit_words
 from qhsim.output.observed import assumed_points, comparable_points, incomparable_points, observed_indicators
 from qhsim.output.report import (band, display_width, draw_weights, indicator_label, paths_of, region_label,
                                  region_paths)
@@ -46,20 +46,6 @@ PNG_OPTIONS = {"compress_level": 1}  # fast zlib: ~10% larger files, ~10 ms less
 COLORS = {"sim": "#1f5f99", "data": "black", "target": "#c0392b", "reference": ("#7f8c8d", "#8e44ad")}
 DESIGN_COLORS = ("#1f5f99", "#d35400", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#2c3e50")
 STEP_PREFIXES = ("spend_", "tax_expenditure_")  # yearly budgets and spending: drawn as steps
-UNIT_WORDS = {  # unit in indicators.toml / targets.toml -> bilingual axis label
-    "%": "%",
-    "亿元": "亿元 (100 million yuan)",
-    "万元": "万元 (10,000 yuan)",
-    "firms": "家 firms",
-    "count": "个 count",
-    "platforms": "个 platforms",
-    "persons": "人 persons",
-    "contracts": "项 contracts",
-    "items": "件 items",
-    "persons per 10k employed": "人/万名就业人员 per 10k employed",
-    "items per 10k population": "件/万人 per 10k population",
-    "firms per 10k enterprises": "家/万家企业 per 10k enterprises",
-}
 LEGEND = {
     "sim": "模拟 simulated",
     "median": "模拟中位数 simulated median",
@@ -109,14 +95,9 @@ def chart_style() -> Iterator[None]:
 
 
 def axis_unit(key: str) -> str:
-    """Bilingual y-axis label of an indicator's unit, e.g. ``亿元 (100 million yuan)``."""
-    spec = data.load("indicators")[key]
-    unit = spec["unit"]
-    if "per_10k" in key:  # the 2020 value or a target names the denominator
-        targets = load_targets()
-        units = [spec.get("value_2020", {}).get("unit"), *targets.loc[targets["indicator"] == key, "unit"]]
-        unit = next((u for u in units if u and "per" in u), unit)
-    return UNIT_WORDS.get(unit, unit)
+    """Bilingual y-axis label of an indicator's unit (``qhsim.output.numbers.unit_words``), e.g. ``亿元 (100 mn
+    yuan)``, ``人年 person-years``, ``家/万家企业 firms per 10k enterprises``."""
+    return unit_words(indicator_unit(key))
 
 
 def own_indicators(region: str) -> set[str]:

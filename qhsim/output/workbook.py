@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qhsim import data
-from qhsim.output.numbers import MISSING, excel_format
+from qhsim.output.numbers import MISSING, excel_format, indicator_unit, unit_words
 from qhsim.output.observed import ObservedSource
 from qhsim.output.report import (HEADERS, band_caveat, base_year_notes, column_header, indicator_label, observed_mark,
                                  persistence_note, prefecture_anchor_note, reduced_scale_note, region_label, sim_columns,
@@ -117,14 +117,13 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
     for y in years:
         heads[f"sim_{y}_lo"], heads[f"sim_{y}_hi"] = f"{y} 5%", f"{y} 95%"
     _header(ws, [heads[c] for c in columns], f"{get_column_letter(columns.index('label') + 2)}2")
-    indicators = data.load("indicators")
     for i, (_, row) in enumerate(table.iterrows(), start=2):
         key = row["indicator"]
         growth = row.get("target_kind") == "growth"
         for j, column in enumerate(columns, start=1):
             if column == "unit":
                 # the values' unit; a growth target (and its gap) is a yearly rate
-                x = indicators[key]["unit"] + ("; 目标为年均增长率 target: %/yr" if growth else "")
+                x = unit_words(indicator_unit(key)) + ("; 目标为年均增长率 target: %/yr" if growth else "")
             elif column == "region":
                 x = region_label(row["region"])
             elif column == "observed_source":
