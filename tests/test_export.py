@@ -25,7 +25,7 @@ from qhsim.experiments.report import write_comparison
 from qhsim.output import html_report
 from qhsim.output.html_report import render_html
 from qhsim.output.numbers import format_fixed, format_number, format_value
-from qhsim.output.report import band_caveat, persistence_note, reduced_scale_note
+from qhsim.output.report import band_caveat, display_width, persistence_note, reduced_scale_note, wrap
 from qhsim.output.store import write_run
 from qhsim.runner import run
 
@@ -186,6 +186,39 @@ def test_run_folder_workbook_reads_back(run_folder):
     assert meta["校准 calibration"].startswith("未校准") == (not manifest["calibration"]["calibrated"])
     assert not any(isinstance(v, str) and v.lstrip().startswith(("{", "[")) for v in meta.values())
     assert meta["市州数值 prefecture values"].startswith("市州数值：海东市的2020年值按观测值校准")
+
+
+def cut_off(ws) -> list[tuple[str, str]]:
+    """Cells of a sheet whose text a spreadsheet cannot show whole: wider than the column (a Chinese character takes
+    two units) and not wrapped, or wrapped in more lines than the row is high (15 points a line); the notes merged
+    below a table are left out (they wrap across several columns)."""
+    merged = {r.start_cell.coordinate for r in ws.merged_cells.ranges}
+    cut = []
+    for row in ws.iter_rows():
+        for cell in row:
+            if not isinstance(cell.value, str) or cell.coordinate in merged:
+                continue
+            width = ws.column_dimensions[cell.column_letter].width
+            if not cell.alignment.wrap_text:
+                if max(display_width(line) for line in cell.value.split("\n")) + 1 > width:
+                    cut.append((cell.coordinate, cell.value))
+            elif 15 * len(wrap(cell.value, int(width) - 1)) > (ws.row_dimensions[cell.row].height or 15):
+                cut.append((cell.coordinate, cell.value))
+    return cut
+
+
+def test_workbook_cells_show_whole(run_folder, compare_folder):
+    """Every label, unit, region and source of the workbooks fits its column or wraps in a row high enough (the
+    summary's 2035 reference-path labels run to 130 characters), on every sheet."""
+    for folder in (run_folder, compare_folder):
+        wb = load_workbook(folder / "report.xlsx")
+        for ws in wb.worksheets:
+            assert cut_off(ws) == [], ws.title
+    summary = load_workbook(run_folder / "report.xlsx")["摘要 Summary"]
+    heads = [c.value for c in summary[1]]
+    label = summary.cell(row=1, column=heads.index("指标\nindicator") + 1).column_letter
+    assert summary.column_dimensions[label].width <= 50  # long labels wrap rather than widen the frozen columns
+    assert summary.column_dimensions["A"].width >= display_width("青海省 Qinghai Province") + 1
 
 
 def test_workbook_names_the_source_of_each_observed_value_and_explains_the_restated_patents(run_folder):
