@@ -254,6 +254,22 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
     assert any(n.startswith("† 科技创新型人才 S&T innovative talent: 1,000：") and "broader group" in n for n in notes)
 
 
+def test_workbook_heading_of_the_base_year_notes_covers_the_province_and_the_prefectures(run_folder, monkeypatch):
+    """The notes below the summary on targets already met in their plan's base year are the province's (its HTE
+    density at scale 1) and the prefectures': their heading names neither alone."""
+    from qhsim.output import workbook
+
+    summary = load_workbook(run_folder / "report.xlsx")["摘要 Summary"]
+    notes = [c.value for row in summary.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("注")]
+    assert workbook.BASE_YEAR_HEADING in notes
+    assert "市州" not in workbook.BASE_YEAR_HEADING and "Prefecture" not in workbook.BASE_YEAR_HEADING
+    province = "青海省每万家企业法人中高新技术企业数：本次运行2020年已为18.08 Qinghai Province, High-tech enterprises ..."
+    monkeypatch.setattr(workbook, "base_year_notes", lambda *args, **kwargs: [province])
+    ws = workbook.workbook(tidy.load_results(run_folder))["摘要 Summary"]
+    cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
+    assert cells[cells.index(workbook.BASE_YEAR_HEADING) + 1] == province
+
+
 def test_html_report_names_the_sources_of_observed_values(run_folder):
     html = (run_folder / "report.html").read_text(encoding="utf-8")
     assert "Haidong&#39;s 2020 values are fitted to observed data; Xining, Haixi" in html  # the prefectures' anchors

@@ -49,6 +49,8 @@ ID_HEADERS = {"design": "方案 design", "year": "年份 year", "region": "地�
 PCT = "0%"
 NOTE_COLUMNS = 8  # a note below a table spans this many columns
 LINE_HEIGHT = 15  # points a line of text takes in a row
+# above the notes on targets (the province's or a prefecture's) that a run already meets in their plan's base year
+BASE_YEAR_HEADING = "注：模型在规划基年已达到的目标 Targets the model already meets in their plan's base year"
 # where a citation such as "seed 003:L573" (line 573 of planning document 003) can be read
 SOURCES_POINTER = "原文见 docs/sources/（目录见其 README.md） cited documents: docs/sources/ (index: its README.md)"
 
@@ -185,12 +187,11 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
     _fit_columns(ws, len(table) + 1, {columns.index(c) + 1: (10, w) for c, w in caps.items()})
     col = columns.index("label") + 1
     below = _source_notes(ws, table, len(table) + 3, col)
-    reached = base_year_notes(results.wide())  # prefecture targets the run already meets in their plan's base year
+    reached = base_year_notes(results.wide())  # the province's and prefectures' targets met in their plan's base year
     for i, note in enumerate(reached):
         if i == 0:
             below += 2
-            _note(ws, below, col, "注：模型在规划基年已达到的市州目标 "
-                  "Prefecture targets the model already meets in their plan's base year", bold=True)
+            _note(ws, below, col, BASE_YEAR_HEADING, bold=True)
         below = _note(ws, below + 1, col, note)
     if "p_met" in table:  # an ensemble: what its bands and P(met) leave out
         below = _note(ws, below + 1, col, band_caveat(), bold=True)
