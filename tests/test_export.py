@@ -186,6 +186,8 @@ def test_run_folder_workbook_reads_back(run_folder):
     assert meta["校准 calibration"].startswith("未校准") == (not manifest["calibration"]["calibrated"])
     assert not any(isinstance(v, str) and v.lstrip().startswith(("{", "[")) for v in meta.values())
     assert meta["市州数值 prefecture values"].startswith("市州数值：海东市的2020年值按观测值校准")
+    assert re.fullmatch(r"\d+\.\d s", meta["模型运行时间 model time"])  # "7.2 s", not 7.229408286999984
+    assert meta["模型运行时间 model time"] == f"{manifest['run_seconds']:.1f} s"
 
 
 def cut_off(ws) -> list[tuple[str, str]]:

@@ -353,7 +353,7 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
         "scale": "规模 scale (share of firms simulated)", "start_year": "起始年 start year", "end_year": "结束年 end year",
         "window": "共同窗口 common window (from the first year a design differs from the base)",
         "from_year": "变动起始年 from year", "base_scenario": "基准情景 base scenario (point 0)",
-        "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time (s)",
+        "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time",
         "created": "创建时间 created (UTC)", "versions": "版本 versions",
         "model_fingerprint": "模型指纹 model fingerprint (the code, data and calibrated parameters the runs ran on)",
     }
@@ -371,6 +371,8 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
             value = versions_text(value)
         elif key == "window":
             value = "–".join(map(str, value))
+        elif key == "run_seconds":
+            value = f"{value:.1f} s"
         elif key == "kind":
             value = KIND_LABELS.get(value, value)
         elif not isinstance(value, str | int | float):
