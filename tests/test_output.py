@@ -846,12 +846,27 @@ def test_write_run_read_run_round_trip(result, run_dir):
     pd.testing.assert_frame_equal(back.indicators, result.indicators)
     assert (back.seed, back.scenario, back.scenario_name) == (result.seed, result.scenario, result.scenario_name)
     assert back.run_seconds == result.run_seconds and back.meta == result.meta
-    csv = pd.read_csv(run_dir / "indicators.csv", encoding="utf-8-sig")
-    assert list(csv.columns[:2]) == ["年份 year", "地区 region"]
-    assert list(csv.columns[2:]) == [report.indicator_label(k) for k in result.indicators.columns[2:]]
+    csv = pd.read_csv(run_dir / "indicators.csv", encoding="utf-8-sig", dtype=str)
+    assert list(csv.columns[:3]) == ["年份 year", "地区 region", "地区名称 region name"]
+    assert list(csv.columns[3:]) == [report.indicator_label(k) for k in result.indicators.columns[2:]]
     assert "研发投入强度 R&D expenditure / GDP (%)" in csv.columns
+    names = dict(zip(csv["地区 region"], csv["地区名称 region name"]))
+    assert names["province"] == "青海省 Qinghai Province" and names["xining"] == "西宁市 Xining"
     text = (run_dir / "indicators.csv").read_text(encoding="utf-8-sig")
     assert not re.search(r"\.\d*(9{6,}|0{6,})[1-9]", text)  # rounded: no 2999.9999999999995
+    # counts whole at scale 0.05 (each simulated firm stands for 20): written as integers, money with its decimals
+    for key in ("enterprises", "hte_count", "rd_personnel"):
+        values = csv[report.indicator_label(key)].dropna()
+        assert len(values) and all(re.fullmatch(r"-?\d+", v) for v in values), key
+    assert csv[report.indicator_label("gdp")].str.contains(r"\.").any()
+
+
+def test_csv_writes_a_count_as_integers_only_where_every_value_is_whole():
+    counts = store.csv_values(pd.Series([75000.0, np.nan, 103.0000000001]), "enterprises")
+    assert str(counts.dtype) == "Int64" and list(counts.astype(object)) == [75000, pd.NA, 103]
+    scaled = store.csv_values(pd.Series([233.33333333, 1.0]), "hte_count")  # a count scaled up at scale 0.3
+    assert list(scaled) == [233.333, 1.0] and scaled.dtype == float
+    assert store.csv_values(pd.Series([2011.0, 2258.0]), "gdp").dtype == float  # money keeps its decimals
 
 
 def test_summary_text_is_written_with_both_languages(run_dir):
