@@ -322,12 +322,16 @@ def test_compare_workbook_has_the_ranking(compare_folder):
     assert any("R&D super-deduction" in v for v in levers) and not any("2000" in v for v in levers)
 
 
-def test_compare_ranking_sheet_and_html_say_how_to_read_them(compare_folder):
+def test_compare_ranking_sheet_and_html_say_how_to_read_them(compare3_folder, compare_folder):
     """Below the workbook's 对比排名 Ranking table (and above the HTML report's rankings) one note: what is ranked, the
     paired difference, the years left out (those before the common window, where every design equals the base), and
-    where the comparison's own ranking on its metric and P(first) are."""
-    from qhsim.output.tables import metric_words
+    where the comparison's own ranking on its metric and P(first) are (a comparison of one design has none)."""
+    from qhsim.output.tables import ONE_DESIGN_NOTE, metric_words
 
+    single = load_workbook(compare_folder / "report.xlsx")["对比排名 Ranking"]
+    note = single.cell(row=len(_sheet_rows(single)[1]) + 3, column=1).value
+    assert "not designs (one design has no ranking" in note and "P(first)" not in note
+    compare_folder = compare3_folder
     store = json.loads((compare_folder / "manifest.json").read_text(encoding="utf-8"))
     metric = pd.read_csv(compare_folder / "ranking.csv", encoding="utf-8-sig")["metric"].iloc[0]
     ws = load_workbook(compare_folder / "report.xlsx")["对比排名 Ranking"]
@@ -338,6 +342,7 @@ def test_compare_ranking_sheet_and_html_say_how_to_read_them(compare_folder):
     assert left_out and f"Years in which every design equals the base baseline ({left_out[0]}) are not shown" in note
     assert f"the ranking on {metric_words(metric)[1]} and P(first)" in note and "排名1 = 中位数最高" in note
     assert "ratio of the means" in note  # a ranking by R&D per yuan: its median against the table's ratio of means
+    assert ONE_DESIGN_NOTE not in note
     page = html.unescape((compare_folder / "report.html").read_text(encoding="utf-8"))
     assert note in page.split("方案对比与排名 Comparison and ranking", 1)[1]
     assert "<th>与基准 baseline 之差 difference from the base baseline</th>" in page
@@ -368,9 +373,12 @@ def test_compare_versions_and_calibration_read_back_are_the_stores(compare_folde
     assert tidy.versions_text({"qhsim": "9", "mesa": "3"}) == "qhsim 9, mesa 3（未记录 not recorded: python, numpy, pandas）"
 
 
-def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, tmp_path):
+def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, compare3_folder, tmp_path):
     """The workbook's Cost-effectiveness sheet and the HTML report's table carry comparison.txt's answer per design:
-    extra public cost, extra business R&D, R&D per public yuan (business and total) with 5%/95%, rank, P(first)."""
+    extra public cost, extra business R&D, R&D per public yuan (business and total) with 5%/95%, and for two designs or
+    more rank and P(first)."""
+    from qhsim.output.tables import ONE_DESIGN_NOTE
+
     lev = pd.read_csv(compare_folder / "leverage.csv", encoding="utf-8-sig")
     lev = lev[lev["instrument"] == "total"].set_index("design").loc["super_deduction_120"]
     costs = pd.read_csv(compare_folder / "costs.csv", encoding="utf-8-sig").set_index(["design", "item"])
@@ -384,10 +392,22 @@ def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, tm
     assert row["额外企业研发 extra business R&D (亿元) 均值 mean"] == pytest.approx(lev["extra_rd"])
     assert row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == pytest.approx(lev["rd_per_yuan"])
     assert row["全社会研发/元公共成本 total R&D per public yuan 均值 mean"] == pytest.approx(lev["total_rd_per_yuan"])
-    assert (row["排名 rank"], row["P(第一 first)"]) == (rank["rank"], pytest.approx(rank["p_first"]))
-    note = ws.cell(row=4, column=1).value  # the ranking metric in words, and why the ranking's median may differ
-    assert "2026-2027" in note and "median over the runs of business R&D per public yuan" in note
-    assert "ratio of means" in note and "unstable" not in note
+    # one design ranks first in every run: no rank, no P(first), and one line that says why
+    assert "排名 rank" not in heads and "P(第一 first)" not in heads and rank["p_first"] == 1
+    note = ws.cell(row=4, column=1).value
+    assert "2026-2027" in note and "ratio of means" in note and "unstable" not in note
+    assert note.endswith(ONE_DESIGN_NOTE) and "rank and P(first) use" not in note
+    # two designs: rank and P(first) as ranking.csv has them, the ranking metric in words and why its median may differ
+    ranking = pd.read_csv(compare3_folder / "ranking.csv", encoding="utf-8-sig").set_index("design")
+    ws3 = load_workbook(compare3_folder / "report.xlsx")["成本效益 Cost-effectiveness"]
+    heads3, rows3 = _sheet_rows(ws3)
+    for values in rows3:
+        row3 = dict(zip(heads3, values))
+        design = row3["方案 design"]
+        assert (row3["排名 rank"], row3["P(第一 first)"]) == (ranking.at[design, "rank"],
+                                                            pytest.approx(ranking.at[design, "p_first"]))
+    note = ws3.cell(row=len(rows3) + 3, column=1).value
+    assert "median over the runs of business R&D per public yuan" in note and ONE_DESIGN_NOTE not in note
     html = (compare_folder / "report.html").read_text(encoding="utf-8")
     table = html.split("成本效益 Cost-effectiveness, 2026-2027", 1)[1].split("</table>", 1)[0]
     assert "<td class=\"\">super_deduction_120</td>" in table and "baseline" not in table
@@ -656,14 +676,14 @@ def test_an_unstable_r_and_d_per_yuan_is_marked_in_the_workbook_and_the_html(com
     assert table.count(UNSTABLE_CELL) == 2
 
 
-def test_a_design_that_costs_nothing_extra_is_marked_as_comparison_txt_marks_it(compare_folder, tmp_path):
+def test_a_design_that_costs_nothing_extra_is_marked_as_comparison_txt_marks_it(compare3_folder, tmp_path):
     """A design whose extra public cost is not positive (a saving) has no R&D per yuan: the workbook, the HTML report
     and the pairwise labels show "— 无额外成本 no extra cost" with its own note, as comparison.txt does
     (``qhsim.results.ratio_mark``), not "— 不稳定 unstable"."""
     from qhsim.results import SAVING_CELL, UNSTABLE_CELL
 
     copy = tmp_path / "cmp"
-    shutil.copytree(compare_folder, copy)
+    shutil.copytree(compare3_folder, copy)
     results = tidy.load_results(copy)
     design = results.designs[1]
     costs = pd.read_csv(copy / "costs.csv", encoding="utf-8-sig")
@@ -680,14 +700,38 @@ def test_a_design_that_costs_nothing_extra_is_marked_as_comparison_txt_marks_it(
     ws = wb["成本效益 Cost-effectiveness"]
     heads = [c.value for c in ws[1]]
     row = dict(zip(heads, next(ws.iter_rows(min_row=2, max_row=2, values_only=True))))
-    assert row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == SAVING_CELL
-    note = ws.cell(row=4, column=1).value
+    assert row["方案 design"] == design and row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == SAVING_CELL
+    note = ws.cell(row=len(_sheet_rows(ws)[1]) + 3, column=1).value
     assert "the extra cost is not positive" in note and "money the design moves" not in note
     pairwise = wb["两两比较 Pairwise"]
     assert pairwise.cell(row=1, column=2).value == f"1 {design} {SAVING_CELL}"
     html = render_html(tidy.load_results(copy), charts=False)
     table = html.split("成本效益 Cost-effectiveness", 1)[1].split("</table>", 1)[0]
     assert table.count(SAVING_CELL) == 2 and UNSTABLE_CELL not in table
+
+
+def test_a_comparison_of_one_design_ranks_nothing_and_says_why(compare_folder, compare3_folder):
+    """One design against the base always ranks first (P(first) 100%) and has no pair to compare: comparison.txt, the
+    workbook and the HTML report show no ranking of designs, no P(first) and no pairwise table, and say in one line
+    that these need two or more designs; with two designs they are all there."""
+    from qhsim.output.tables import ONE_DESIGN_NOTE
+
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+
+    text = flat((compare_folder / "comparison.txt").read_text(encoding="utf-8"))
+    assert flat(ONE_DESIGN_NOTE) in text
+    rest = text.replace(flat(ONE_DESIGN_NOTE), "")
+    assert "排名 Ranking" not in rest and "两两比较 Pairwise" not in rest and "P(first)" not in rest
+    wb = load_workbook(compare_folder / "report.xlsx")
+    assert "两两比较 Pairwise" not in wb.sheetnames
+    page = html.unescape((compare_folder / "report.html").read_text(encoding="utf-8"))
+    assert "两两比较 Pairwise" not in page and "P(第一 first)" not in page and ONE_DESIGN_NOTE in page
+    three = (compare3_folder / "comparison.txt").read_text(encoding="utf-8")
+    assert "排名 Ranking" in three and "两两比较 Pairwise" in three and flat(ONE_DESIGN_NOTE) not in flat(three)
+    assert "两两比较 Pairwise" in load_workbook(compare3_folder / "report.xlsx").sheetnames
+    page = html.unescape((compare3_folder / "report.html").read_text(encoding="utf-8"))
+    assert "两两比较 Pairwise" in page and "P(第一 first)" in page and ONE_DESIGN_NOTE not in page
 
 
 def test_metadata_names_the_calibration_in_words(monkeypatch):

@@ -3,7 +3,9 @@
 Sheets: 摘要 Summary (indicators against targets, 2035 reference paths, the prefectures' own targets),
 全省 Province (by year), one per prefecture (by year), 财政 Spending (programme spending and tax
 expenditure), for a comparison 方案 Designs (what each design is), 成本效益 Cost-effectiveness, 按工具 By
-instrument and 两两比较 Pairwise, 对比排名 Ranking (several designs: comparison or sweep; how to read it below) and
+instrument and 两两比较 Pairwise (two designs or more besides the base; for one, the Cost-effectiveness sheet has no
+rank nor P(first) and says why, ``qhsim.output.tables.can_rank``), 对比排名 Ranking (several designs: comparison or
+sweep; how to read it below) and
 元数据 Metadata (scenario, seeds, scale, versions, levers,
 calibration: one fact a row, in words). Headers are bilingual with units, panes are frozen below the
 header and right of the labels, and numbers carry a format by kind (counts as integers, shares and 亿元
@@ -273,6 +275,8 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
     ws = wb.create_sheet("成本效益 Cost-effectiveness")
     columns, heads = [], []
     for c, head in COST_EFFECTIVENESS.items():
+        if c not in table:  # rank and P(first): not for one design (``can_rank``)
+            continue
         columns.append(c)
         heads.append(f"{head}{' 均值 mean' if c in BANDED else ''}")
         if c in BANDED:
