@@ -960,6 +960,20 @@ def test_a_run_between_milestones_shows_its_last_year():
     assert "2035 reference paths" not in text  # not an empty table: the workbook and HTML leave it out too
 
 
+def test_wrap_keeps_a_notes_mark_with_the_words_it_marks(result_2035):
+    """A note below a table begins with the mark of the value it explains ("† 科技创新型人才：..."): in Chinese, whose
+    words have no spaces, the mark stayed alone on its line; it goes with the words after it."""
+    note = "† 科技创新型人才：1,000：海东规划的科技创新型人才口径更宽（含科技特派员、“三区”人才与本地培训人才）"
+    lines = report.wrap(note, 40)
+    assert lines[0].startswith("† 科技创新型人才") and all(report.display_width(line) <= 40 for line in lines)
+    assert "".join(lines).replace(" ", "") == note.replace(" ", "")
+    assert report.wrap("* ab cd", 4) == ["* ab", "cd"] and report.wrap("a * b", 3) == ["a", "* b"]
+    for lang in ("zh", "both", "en"):
+        text = summary_report(result_2035.indicators, lang=lang, wide=False, width=100)
+        assert not [line for line in text.splitlines() if line.strip() in ("*", "†")], lang
+        assert re.search(r"^† 科技创新型人才", text, re.M) if lang != "en" else re.search(r"^† S&T innovative", text, re.M)
+
+
 def test_wrap_keeps_a_short_quoted_mark_on_one_line():
     """The notes below the comparison tables begin with the mark they explain, in Chinese quotes: it is not split
     between lines ("“组合 combined: 见合计 see" / "total”"), and its spaces come back as spaces."""
