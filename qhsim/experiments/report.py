@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
 from qhsim.experiments.comparison import ranking_metric
-from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
+from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value, unit_of
 from qhsim.output.tables import ONE_DESIGN, ONE_DESIGN_NOTE, by_instrument, can_rank, cost_effectiveness, mark_notes
 from qhsim.output.report import (band_caveat, base_year_notes, draws_line, format_number, format_table, persistence_note,
                                  reduced_scale_note, region_label, target_value, wrap)
@@ -39,10 +39,10 @@ SHOWN = ("rd_intensity", "business_rd", "enterprise_rd_share", "share_firms_with
 
 def row_label(key: str, qualifier: tuple[str, str] = ("", "")) -> str:
     """An indicator's or a public cost's row label: its Chinese name (with ``qualifier``'s Chinese), then its English
-    name with its unit (and ``qualifier``'s English) on a line of its own; a public cost's unit (万元) is left out,
-    its tables being in 亿元."""
+    name with its unit (``unit_of``, as the run's tables write it) and ``qualifier``'s English on a line of its own;
+    a public cost's unit (万元) is left out, its tables being in 亿元."""
     spec = data.load("indicators").get(key, {})
-    unit = "" if key.startswith(FISCAL_PREFIXES) or not spec.get("unit") else f" ({spec['unit']})"
+    unit = "" if key.startswith(FISCAL_PREFIXES) or not spec.get("unit") else f" ({unit_of(key)})"
     zh, en = qualifier
     return f"{spec.get('zh', key)}{f' {zh}' if zh else ''}\n{spec.get('en', key)}{unit}{f' {en}' if en else ''}"
 
