@@ -1,8 +1,9 @@
 """Indicator charts 指标图: one PNG per indicator with the simulated path (median and 90% band for an
 ensemble, one line per design for a comparison), the observed 2015–2020 values of the province or prefecture
 (``comparable_points``; hollow and labelled apart, ``incomparable_points``: those on another definition than the
-model's, and as hollow squares ``assumed_points``: macro.toml's assumptions, which are not observations), targets labelled with their value and year, and the 2035 reference paths; plus one overview chart of the
-plan indicators (a prefecture's: its own targets and observed values).
+model's, and as hollow squares ``assumed_points``: macro.toml's assumptions, which are not observations), targets
+labelled with their value and year, and the 2035 reference paths; plus one overview chart of the plan indicators (a
+prefecture's: its own targets and observed values).
 
 Chinese labels use the Noto Sans CJK SC subset shipped in ``qhsim/output/fonts`` (SIL OFL 1.1), else a
 Chinese font found on the system; with neither, one warning is printed and labels keep their English.
