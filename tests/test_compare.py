@@ -19,6 +19,7 @@ from qhsim.experiments.comparison import (ComparisonResult, analyse, compare, le
                                          rd_per_yuan)
 from qhsim.experiments.report import (cost_effectiveness_chart, cost_effectiveness_figure, format_comparison,
                                       ranking_caveat, unsettled_pairs, write_comparison)
+from qhsim.output.numbers import unit_of
 from qhsim.output.report import band_caveat, display_width, format_number, persistence_note
 from qhsim.results import PROVINCE
 
@@ -418,10 +419,12 @@ def test_comparison_text_labels_rows_in_both_languages_with_units(small_comparis
     lines = text.splitlines()
     for key in ("rd_intensity", "business_rd", "hte_count", "tax_expenditure_super_deduction", "spend_ex_ante_grants"):
         zh, en = spec[key]["zh"], spec[key]["en"]
-        unit = "" if key.startswith(("spend_", "tax_")) else f" ({spec[key]['unit']})"
+        unit = "" if key.startswith(("spend_", "tax_")) else f" ({unit_of(key)})"
         below = [lines[i + 1] for i, line in enumerate(lines) if f" {zh} " in f" {line} "]
         assert below and all(f"{en}{unit}" in line for line in below), (key, below)
     assert not [w for w in re.findall(r"\b[a-z]+_[a-z_]+\b", text) if w in spec]  # no indicator or cost key
+    # a ratio per 10,000 names its denominator, as the run's tables do (the label wraps: read it as one line)
+    assert f"{spec['patents_per_10k']['en']} (items per 10k population)" in " ".join(text.split())
     targets = text.split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[0]
     assert "研发投入强度 海西州" in targets and "R&D expenditure / GDP (%) Haixi" in targets
     assert all(display_width(line) <= 100 for line in lines)

@@ -25,7 +25,7 @@ from qhsim.experiments.report import write_comparison
 from qhsim.output import html_report
 from qhsim.output.html_report import render_html
 from qhsim.output.numbers import format_fixed, format_number, format_value
-from qhsim.output.report import band_caveat, persistence_note, reduced_scale_note
+from qhsim.output.report import band_caveat, display_width, persistence_note, reduced_scale_note, wrap
 from qhsim.output.store import write_run
 from qhsim.runner import run
 
@@ -158,6 +158,14 @@ def test_run_folder_workbook_reads_back(run_folder):
     assert haixi[heads.index("目标\ntarget")] == 0.7 and haixi[heads.index("目标年份 target year")] == 2027
     assert rd[heads.index("目标\ntarget")] == 1.0 and rd[heads.index("目标年份 target year")] == 2025
     assert rd[heads.index("单位 unit")] == "%"
+    # every unit in both languages (a number's unit alone in its column has no English name to follow)
+    units = {r[heads.index("指标\nindicator")]: r[heads.index("单位 unit")] for r in summary.iter_rows(min_row=2, values_only=True)
+             if r[0] == "青海省 Qinghai Province"}
+    assert units["高新技术企业数量 High-tech enterprises (firms)"] == "家 firms"
+    assert units["技术合同交易额 Technology contract turnover (亿元)"] == "亿元 (100 mn yuan)"
+    density = "每万家企业法人中高新技术企业数 High-tech enterprises per 10,000 enterprise legal persons (firms per 10k enterprises)"
+    assert units[density] == "家/万家企业 firms per 10k enterprises"
+    assert all(re.search(r"[\u4e00-\u9fff]", u) and re.search(r"[A-Za-z]", u) for u in units.values() if u != "%"), units
 
     province = wb["全省 Province"]
     heads = [c.value for c in province[1]]
@@ -178,6 +186,41 @@ def test_run_folder_workbook_reads_back(run_folder):
     assert meta["校准 calibration"].startswith("未校准") == (not manifest["calibration"]["calibrated"])
     assert not any(isinstance(v, str) and v.lstrip().startswith(("{", "[")) for v in meta.values())
     assert meta["市州数值 prefecture values"].startswith("市州数值：海东市的2020年值按观测值校准")
+    assert re.fullmatch(r"\d+\.\d s", meta["模型运行时间 model time"])  # "7.2 s", not 7.229408286999984
+    assert meta["模型运行时间 model time"] == f"{manifest['run_seconds']:.1f} s"
+
+
+def cut_off(ws) -> list[tuple[str, str]]:
+    """Cells of a sheet whose text a spreadsheet cannot show whole: wider than the column (a Chinese character takes
+    two units) and not wrapped, or wrapped in more lines than the row is high (15 points a line); the notes merged
+    below a table are left out (they wrap across several columns)."""
+    merged = {r.start_cell.coordinate for r in ws.merged_cells.ranges}
+    cut = []
+    for row in ws.iter_rows():
+        for cell in row:
+            if not isinstance(cell.value, str) or cell.coordinate in merged:
+                continue
+            width = ws.column_dimensions[cell.column_letter].width
+            if not cell.alignment.wrap_text:
+                if max(display_width(line) for line in cell.value.split("\n")) + 1 > width:
+                    cut.append((cell.coordinate, cell.value))
+            elif 15 * len(wrap(cell.value, int(width) - 1)) > (ws.row_dimensions[cell.row].height or 15):
+                cut.append((cell.coordinate, cell.value))
+    return cut
+
+
+def test_workbook_cells_show_whole(run_folder, compare_folder):
+    """Every label, unit, region and source of the workbooks fits its column or wraps in a row high enough (the
+    summary's 2035 reference-path labels run to 130 characters), on every sheet."""
+    for folder in (run_folder, compare_folder):
+        wb = load_workbook(folder / "report.xlsx")
+        for ws in wb.worksheets:
+            assert cut_off(ws) == [], ws.title
+    summary = load_workbook(run_folder / "report.xlsx")["摘要 Summary"]
+    heads = [c.value for c in summary[1]]
+    label = summary.cell(row=1, column=heads.index("指标\nindicator") + 1).column_letter
+    assert summary.column_dimensions[label].width <= 50  # long labels wrap rather than widen the frozen columns
+    assert summary.column_dimensions["A"].width >= display_width("青海省 Qinghai Province") + 1
 
 
 def test_workbook_names_the_source_of_each_observed_value_and_explains_the_restated_patents(run_folder):
@@ -188,7 +231,7 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
     assert source == observed + 1
     rows = {r[heads.index("指标\nindicator")]: (i, r) for i, r in enumerate(summary.iter_rows(values_only=True), start=1)
             if r[0] == "青海省 Qinghai Province" and r[1] == "规划目标 plan targets"}
-    i, patents = rows["每万人口发明专利拥有量 Valid invention patents per 10,000 population (items)"]
+    i, patents = rows["每万人口发明专利拥有量 Valid invention patents per 10,000 population (items per 10k population)"]
     assert patents[observed] == 3.12
     assert patents[source] == ("按2020年人口普查人口重算（规划印3.04） restated on the 2020 census population "
                                "(the plan prints 3.04) *")
@@ -196,7 +239,8 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
     assert "seed 003:L578" in comment and "docs/sources/" in comment  # the citation and where to read it
     _, rd = rows["研发投入强度 R&D expenditure / GDP (%)"]
     assert rd[observed] == 0.71 and rd[source] == "十四五科技创新规划指标表 14th FYP S&T plan, indicator table"
-    _, density = rows["每万家企业法人中高新技术企业数 High-tech enterprises per 10,000 enterprise legal persons (firms)"]
+    _, density = rows["每万家企业法人中高新技术企业数 High-tech enterprises per 10,000 enterprise legal persons "
+                      "(firms per 10k enterprises)"]
     assert density[observed] is None and density[source] is None
     label = heads.index("指标\nindicator")
     notes = [r[label] for r in summary.iter_rows(values_only=True) if r[0] is None and r[label]]
@@ -210,6 +254,22 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
                  and r[label] == "科技创新型人才 S&T innovative talent (persons)"]
     assert talent[observed] == 1000 and talent[source] == "海东市规划，口径不同 Haidong plan, another definition †"
     assert any(n.startswith("† 科技创新型人才 S&T innovative talent: 1,000：") and "broader group" in n for n in notes)
+
+
+def test_workbook_heading_of_the_base_year_notes_covers_the_province_and_the_prefectures(run_folder, monkeypatch):
+    """The notes below the summary on targets already met in their plan's base year are the province's (its HTE
+    density at scale 1) and the prefectures': their heading names neither alone."""
+    from qhsim.output import workbook
+
+    summary = load_workbook(run_folder / "report.xlsx")["摘要 Summary"]
+    notes = [c.value for row in summary.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("注")]
+    assert workbook.BASE_YEAR_HEADING in notes
+    assert "市州" not in workbook.BASE_YEAR_HEADING and "Prefecture" not in workbook.BASE_YEAR_HEADING
+    province = "青海省每万家企业法人中高新技术企业数：本次运行2020年已为18.08 Qinghai Province, High-tech enterprises ..."
+    monkeypatch.setattr(workbook, "base_year_notes", lambda *args, **kwargs: [province])
+    ws = workbook.workbook(tidy.load_results(run_folder))["摘要 Summary"]
+    cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
+    assert cells[cells.index(workbook.BASE_YEAR_HEADING) + 1] == province
 
 
 def test_html_report_names_the_sources_of_observed_values(run_folder):
@@ -262,12 +322,16 @@ def test_compare_workbook_has_the_ranking(compare_folder):
     assert any("R&D super-deduction" in v for v in levers) and not any("2000" in v for v in levers)
 
 
-def test_compare_ranking_sheet_and_html_say_how_to_read_them(compare_folder):
+def test_compare_ranking_sheet_and_html_say_how_to_read_them(compare3_folder, compare_folder):
     """Below the workbook's 对比排名 Ranking table (and above the HTML report's rankings) one note: what is ranked, the
     paired difference, the years left out (those before the common window, where every design equals the base), and
-    where the comparison's own ranking on its metric and P(first) are."""
-    from qhsim.output.tables import metric_words
+    where the comparison's own ranking on its metric and P(first) are (a comparison of one design has none)."""
+    from qhsim.output.tables import ONE_DESIGN_NOTE, metric_words
 
+    single = load_workbook(compare_folder / "report.xlsx")["对比排名 Ranking"]
+    note = single.cell(row=len(_sheet_rows(single)[1]) + 3, column=1).value
+    assert "not designs (one design has no ranking" in note and "P(first)" not in note
+    compare_folder = compare3_folder
     store = json.loads((compare_folder / "manifest.json").read_text(encoding="utf-8"))
     metric = pd.read_csv(compare_folder / "ranking.csv", encoding="utf-8-sig")["metric"].iloc[0]
     ws = load_workbook(compare_folder / "report.xlsx")["对比排名 Ranking"]
@@ -278,6 +342,7 @@ def test_compare_ranking_sheet_and_html_say_how_to_read_them(compare_folder):
     assert left_out and f"Years in which every design equals the base baseline ({left_out[0]}) are not shown" in note
     assert f"the ranking on {metric_words(metric)[1]} and P(first)" in note and "排名1 = 中位数最高" in note
     assert "ratio of the means" in note  # a ranking by R&D per yuan: its median against the table's ratio of means
+    assert ONE_DESIGN_NOTE not in note
     page = html.unescape((compare_folder / "report.html").read_text(encoding="utf-8"))
     assert note in page.split("方案对比与排名 Comparison and ranking", 1)[1]
     assert "<th>与基准 baseline 之差 difference from the base baseline</th>" in page
@@ -308,9 +373,12 @@ def test_compare_versions_and_calibration_read_back_are_the_stores(compare_folde
     assert tidy.versions_text({"qhsim": "9", "mesa": "3"}) == "qhsim 9, mesa 3（未记录 not recorded: python, numpy, pandas）"
 
 
-def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, tmp_path):
+def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, compare3_folder, tmp_path):
     """The workbook's Cost-effectiveness sheet and the HTML report's table carry comparison.txt's answer per design:
-    extra public cost, extra business R&D, R&D per public yuan (business and total) with 5%/95%, rank, P(first)."""
+    extra public cost, extra business R&D, R&D per public yuan (business and total) with 5%/95%, and for two designs or
+    more rank and P(first)."""
+    from qhsim.output.tables import ONE_DESIGN_NOTE
+
     lev = pd.read_csv(compare_folder / "leverage.csv", encoding="utf-8-sig")
     lev = lev[lev["instrument"] == "total"].set_index("design").loc["super_deduction_120"]
     costs = pd.read_csv(compare_folder / "costs.csv", encoding="utf-8-sig").set_index(["design", "item"])
@@ -324,10 +392,22 @@ def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, tm
     assert row["额外企业研发 extra business R&D (亿元) 均值 mean"] == pytest.approx(lev["extra_rd"])
     assert row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == pytest.approx(lev["rd_per_yuan"])
     assert row["全社会研发/元公共成本 total R&D per public yuan 均值 mean"] == pytest.approx(lev["total_rd_per_yuan"])
-    assert (row["排名 rank"], row["P(第一 first)"]) == (rank["rank"], pytest.approx(rank["p_first"]))
-    note = ws.cell(row=4, column=1).value  # the ranking metric in words, and why the ranking's median may differ
-    assert "2026-2027" in note and "median over the runs of business R&D per public yuan" in note
-    assert "ratio of means" in note and "unstable" not in note
+    # one design ranks first in every run: no rank, no P(first), and one line that says why
+    assert "排名 rank" not in heads and "P(第一 first)" not in heads and rank["p_first"] == 1
+    note = ws.cell(row=4, column=1).value
+    assert "2026-2027" in note and "ratio of means" in note and "unstable" not in note
+    assert note.endswith(ONE_DESIGN_NOTE) and "rank and P(first) use" not in note
+    # two designs: rank and P(first) as ranking.csv has them, the ranking metric in words and why its median may differ
+    ranking = pd.read_csv(compare3_folder / "ranking.csv", encoding="utf-8-sig").set_index("design")
+    ws3 = load_workbook(compare3_folder / "report.xlsx")["成本效益 Cost-effectiveness"]
+    heads3, rows3 = _sheet_rows(ws3)
+    for values in rows3:
+        row3 = dict(zip(heads3, values))
+        design = row3["方案 design"]
+        assert (row3["排名 rank"], row3["P(第一 first)"]) == (ranking.at[design, "rank"],
+                                                            pytest.approx(ranking.at[design, "p_first"]))
+    note = ws3.cell(row=len(rows3) + 3, column=1).value
+    assert "median over the runs of business R&D per public yuan" in note and ONE_DESIGN_NOTE not in note
     html = (compare_folder / "report.html").read_text(encoding="utf-8")
     table = html.split("成本效益 Cost-effectiveness, 2026-2027", 1)[1].split("</table>", 1)[0]
     assert "<td class=\"\">super_deduction_120</td>" in table and "baseline" not in table
@@ -400,7 +480,13 @@ def test_indicator_chart_has_unit_axis_labelled_targets_observed_points_and_five
     assert any(t.startswith("实际值 observed 2015") for t in legend)
     assert not any("qhsim/data" in t for t in legend)
     money = charts.indicator_figure(result.indicators, "business_rd").axes[0]
-    assert money.get_ylabel() == "亿元 (100 million yuan)"
+    assert money.get_ylabel() == "亿元 (100 mn yuan)"
+    # every axis in both languages, from the one table of units (numbers.UNIT_ZH) that the tables use too
+    for key in ("rd_personnel_fte", "rd_user_cost", "hte_per_10k_enterprises", "hte_count"):
+        ylabel = charts.indicator_figure(result.indicators, key).axes[0].get_ylabel()
+        assert re.search(r"[\u4e00-\u9fff]", ylabel) and re.search(r"[A-Za-z]", ylabel), (key, ylabel)
+    assert charts.axis_unit("rd_personnel_fte") == "人年 person-years"
+    assert charts.axis_unit("rd_user_cost") == "元/元研发经费 yuan per yuan of R&D"
     spend = charts.indicator_figure(result.indicators, "spend_ex_ante_grants").axes[0]
     assert spend.lines[0].get_drawstyle() == "steps-mid"  # budgets and spending as steps
 
@@ -422,11 +508,12 @@ def test_shipped_font_has_every_chinese_character_the_labels_use():
 
     from qhsim import data
     from qhsim.output import charts
+    from qhsim.output.numbers import UNIT_ZH
 
     font = TTFont(str(Path(charts.__file__).parent / "fonts" / charts.SHIPPED_FONT))
     cmap = font.getBestCmap()
     labels = [f"{s['zh']}{s['unit']}" for s in data.load("indicators").values()]
-    labels += [p.zh for p in data.prefectures()] + list(charts.UNIT_WORDS.values()) + list(charts.LEGEND.values())
+    labels += [p.zh for p in data.prefectures()] + list(UNIT_ZH.values()) + list(charts.LEGEND.values())
     missing = {c for text in labels for c in text if ord(c) > 0x7F and ord(c) not in cmap}
     assert not missing
     assert charts.cjk_font() == "Noto Sans CJK SC"
@@ -589,14 +676,14 @@ def test_an_unstable_r_and_d_per_yuan_is_marked_in_the_workbook_and_the_html(com
     assert table.count(UNSTABLE_CELL) == 2
 
 
-def test_a_design_that_costs_nothing_extra_is_marked_as_comparison_txt_marks_it(compare_folder, tmp_path):
+def test_a_design_that_costs_nothing_extra_is_marked_as_comparison_txt_marks_it(compare3_folder, tmp_path):
     """A design whose extra public cost is not positive (a saving) has no R&D per yuan: the workbook, the HTML report
     and the pairwise labels show "— 无额外成本 no extra cost" with its own note, as comparison.txt does
     (``qhsim.results.ratio_mark``), not "— 不稳定 unstable"."""
     from qhsim.results import SAVING_CELL, UNSTABLE_CELL
 
     copy = tmp_path / "cmp"
-    shutil.copytree(compare_folder, copy)
+    shutil.copytree(compare3_folder, copy)
     results = tidy.load_results(copy)
     design = results.designs[1]
     costs = pd.read_csv(copy / "costs.csv", encoding="utf-8-sig")
@@ -613,14 +700,38 @@ def test_a_design_that_costs_nothing_extra_is_marked_as_comparison_txt_marks_it(
     ws = wb["成本效益 Cost-effectiveness"]
     heads = [c.value for c in ws[1]]
     row = dict(zip(heads, next(ws.iter_rows(min_row=2, max_row=2, values_only=True))))
-    assert row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == SAVING_CELL
-    note = ws.cell(row=4, column=1).value
+    assert row["方案 design"] == design and row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == SAVING_CELL
+    note = ws.cell(row=len(_sheet_rows(ws)[1]) + 3, column=1).value
     assert "the extra cost is not positive" in note and "money the design moves" not in note
     pairwise = wb["两两比较 Pairwise"]
     assert pairwise.cell(row=1, column=2).value == f"1 {design} {SAVING_CELL}"
     html = render_html(tidy.load_results(copy), charts=False)
     table = html.split("成本效益 Cost-effectiveness", 1)[1].split("</table>", 1)[0]
     assert table.count(SAVING_CELL) == 2 and UNSTABLE_CELL not in table
+
+
+def test_a_comparison_of_one_design_ranks_nothing_and_says_why(compare_folder, compare3_folder):
+    """One design against the base always ranks first (P(first) 100%) and has no pair to compare: comparison.txt, the
+    workbook and the HTML report show no ranking of designs, no P(first) and no pairwise table, and say in one line
+    that these need two or more designs; with two designs they are all there."""
+    from qhsim.output.tables import ONE_DESIGN_NOTE
+
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+
+    text = flat((compare_folder / "comparison.txt").read_text(encoding="utf-8"))
+    assert flat(ONE_DESIGN_NOTE) in text
+    rest = text.replace(flat(ONE_DESIGN_NOTE), "")
+    assert "排名 Ranking" not in rest and "两两比较 Pairwise" not in rest and "P(first)" not in rest
+    wb = load_workbook(compare_folder / "report.xlsx")
+    assert "两两比较 Pairwise" not in wb.sheetnames
+    page = html.unescape((compare_folder / "report.html").read_text(encoding="utf-8"))
+    assert "两两比较 Pairwise" not in page and "P(第一 first)" not in page and ONE_DESIGN_NOTE in page
+    three = (compare3_folder / "comparison.txt").read_text(encoding="utf-8")
+    assert "排名 Ranking" in three and "两两比较 Pairwise" in three and flat(ONE_DESIGN_NOTE) not in flat(three)
+    assert "两两比较 Pairwise" in load_workbook(compare3_folder / "report.xlsx").sheetnames
+    page = html.unescape((compare3_folder / "report.html").read_text(encoding="utf-8"))
+    assert "两两比较 Pairwise" in page and "P(第一 first)" in page and ONE_DESIGN_NOTE not in page
 
 
 def test_metadata_names_the_calibration_in_words(monkeypatch):

@@ -22,9 +22,10 @@ from qhsim import data
 from qhsim.errors import InputError
 from conftest import SCENARIOS
 from qhsim.output import charts, report, store
-from qhsim.output.numbers import unit_of
-from qhsim.output.observed import (comparable_points, incomparable_points, observed_indicators, observed_points,
-                                   observed_source, out_of_sample_skill, persistence_sensitivity)
+from qhsim.output.numbers import indicator_unit, unit_of
+from qhsim.output.observed import (assumed_points, assumed_years, comparable_points, incomparable_points,
+                                   observed_indicators, observed_points, observed_source, out_of_sample_skill,
+                                   persistence_sensitivity)
 from qhsim.calibrated import target_rows
 from qhsim.output.report import (band_caveat, display_width, format_summary, indicator_label, persistence_note,
                                  prefecture_anchor_note, reduced_scale_note, summary_report, summary_table)
@@ -332,14 +333,23 @@ def test_units_are_in_the_language_of_the_label(result_2035):
     for key, spec in specs.items():
         assert not re.search(r"[A-Za-z]", unit_of(key, "zh")), (key, spec["unit"])  # a new unit needs UNIT_ZH
         assert not re.search(r"[\u4e00-\u9fff]", unit_of(key, "en")), (key, spec["unit"])  # a new one needs UNIT_EN
-        assert unit_of(key, "both") == spec["unit"]
+        assert unit_of(key, "both") == indicator_unit(key)
+        # a chart's axis says the unit the table's label says, in both languages (one table of units)
+        assert charts.axis_unit(key) in (unit_of(key, "zh"), f"{unit_of(key, 'zh')} {unit_of(key, 'en')}",
+                                         f"{unit_of(key, 'zh')} ({unit_of(key, 'en')})"), key
     assert unit_of("business_rd", "en") == "100 mn yuan" and unit_of("business_rd") == "亿元"
+    # a ratio per 10,000 names its denominator (indicators.toml has the numerator's unit, "firms")
+    assert specs["hte_per_10k_enterprises"]["unit"] == "firms"
+    density = indicator_label("hte_per_10k_enterprises")
+    assert density.endswith("(firms per 10k enterprises)")
+    assert indicator_label("hte_per_10k_enterprises", lang="zh").endswith("(家/万家企业)")
+    assert charts.axis_unit("hte_per_10k_enterprises") == "家/万家企业 firms per 10k enterprises"
     assert indicator_label("talent_inflow", lang="zh") == f"{specs['talent_inflow']['zh']} (人)"
     assert indicator_label("hte_count", lang="en") == f"{specs['hte_count']['en']} (firms)"
     assert indicator_label("hte_count") == f"{specs['hte_count']['zh']} {specs['hte_count']['en']} (firms)"
     english_units = {f"({spec['unit']})" for spec in specs.values() if re.search(r"[A-Za-z]", spec["unit"])}
     chinese = summary_report(result_2035.indicators, lang="zh", wide=False, width=100)
-    assert "(人)" in chinese and "(家)" in chinese and "(件)" in chinese and "(个)" in chinese
+    assert "(人)" in chinese and "(家)" in chinese and "(件/万人)" in chinese and "(个)" in chinese
     assert not [u for u in english_units if u in chinese]
     english = summary_report(result_2035.indicators, lang="en", wide=False, width=200)
     assert "(persons)" in english and "(firms)" in english and not re.search(r"\((人|家|件|个|亿元|万元)\)", english)
@@ -688,6 +698,39 @@ def test_tables_mark_values_on_another_definition_and_say_how_it_differs(result)
     assert re.search(r"科技创新型人才 +1,000†", text) and "broader group" in " ".join(text.split())
 
 
+def test_assumed_macro_values_are_not_observed_and_charts_draw_them_apart(result, monkeypatch):
+    """macro.toml's assumptions (the enterprise counts; the 2015 split of R&D between firms and public bodies) are no
+    observed value: not in observed_points (so in no table's observed column, with no source), drawn as hollow squares
+    labelled assumed; the values derived from statistics (2020 business R&D) stay observed."""
+    enterprises = data.observed("enterprises")
+    assert observed_points("enterprises") == {} and observed_source("enterprises") is None
+    assert assumed_points("enterprises") == enterprises and set(enterprises) == {2015, 2020}
+    assert assumed_points("business_rd") == {2015: data.observed("business_rd")[2015]}
+    assert observed_points("business_rd") == {2020: data.observed("business_rd")[2020]}
+    assert set(assumed_points("public_rd")) == {2015} and set(observed_points("public_rd")) == {2020}
+    assert assumed_points("gdp") == {} and assumed_points("rd_intensity") == {}
+    assert row_of(summary_table(result.indicators), "business_rd")["observed_2020"] == data.observed("business_rd")[2020]
+
+    def squares(ax):
+        return {line.get_label(): list(zip(line.get_xdata(), line.get_ydata())) for line in ax.lines
+                if line.get_marker() == "s" and line.get_markerfacecolor() == "none"}
+
+    words = charts.LEGEND["assumed"]
+    ax = charts.indicator_figure(result.indicators, "enterprises").axes[0]
+    assert observed_marks(ax) == {} and squares(ax) == {f"{words} 2015, 2020": list(enterprises.items())}
+    assert all("实际值" not in t.get_text() for t in ax.get_legend().get_texts())
+    ax = charts.indicator_figure(result.indicators, "business_rd").axes[0]
+    assert observed_marks(ax) == {"实际值 observed 2020": [(2020, data.observed("business_rd")[2020])]}
+    assert squares(ax) == {f"{words} 2015": [(2015, data.observed("business_rd")[2015])]}
+    # the rule read from a source: every year when it begins with "assumption", else its "YYYY: assumption" clauses
+    macro = data.load("macro")
+    patched = {**macro, "gdp": {**macro["gdp"], "source": "2016: derived x; 2018: assumption y (z: w); 2019: seed"}}
+    load = data.load
+    monkeypatch.setattr(data, "load", lambda name: patched if name == "macro" else load(name))
+    assert assumed_years("gdp") == {2018} and assumed_years("enterprises") == {2015, 2020}
+    assert 2018 not in observed_points("gdp") and assumed_points("gdp") == {2018: 2748.0}
+
+
 def test_prefecture_charts_mark_the_observed_values_with_a_bilingual_legend_entry(result, tmp_path):
     ax = charts.indicator_figure(result.indicators, "rd_intensity", "haidong").axes[0]
     assert observed_marks(ax) == {"实际值 observed 2020": [(2020, 0.09)]}
@@ -803,12 +846,27 @@ def test_write_run_read_run_round_trip(result, run_dir):
     pd.testing.assert_frame_equal(back.indicators, result.indicators)
     assert (back.seed, back.scenario, back.scenario_name) == (result.seed, result.scenario, result.scenario_name)
     assert back.run_seconds == result.run_seconds and back.meta == result.meta
-    csv = pd.read_csv(run_dir / "indicators.csv", encoding="utf-8-sig")
-    assert list(csv.columns[:2]) == ["年份 year", "地区 region"]
-    assert list(csv.columns[2:]) == [report.indicator_label(k) for k in result.indicators.columns[2:]]
+    csv = pd.read_csv(run_dir / "indicators.csv", encoding="utf-8-sig", dtype=str)
+    assert list(csv.columns[:3]) == ["年份 year", "地区 region", "地区名称 region name"]
+    assert list(csv.columns[3:]) == [report.indicator_label(k) for k in result.indicators.columns[2:]]
     assert "研发投入强度 R&D expenditure / GDP (%)" in csv.columns
+    names = dict(zip(csv["地区 region"], csv["地区名称 region name"]))
+    assert names["province"] == "青海省 Qinghai Province" and names["xining"] == "西宁市 Xining"
     text = (run_dir / "indicators.csv").read_text(encoding="utf-8-sig")
     assert not re.search(r"\.\d*(9{6,}|0{6,})[1-9]", text)  # rounded: no 2999.9999999999995
+    # counts whole at scale 0.05 (each simulated firm stands for 20): written as integers, money with its decimals
+    for key in ("enterprises", "hte_count", "rd_personnel"):
+        values = csv[report.indicator_label(key)].dropna()
+        assert len(values) and all(re.fullmatch(r"-?\d+", v) for v in values), key
+    assert csv[report.indicator_label("gdp")].str.contains(r"\.").any()
+
+
+def test_csv_writes_a_count_as_integers_only_where_every_value_is_whole():
+    counts = store.csv_values(pd.Series([75000.0, np.nan, 103.0000000001]), "enterprises")
+    assert str(counts.dtype) == "Int64" and list(counts.astype(object)) == [75000, pd.NA, 103]
+    scaled = store.csv_values(pd.Series([233.33333333, 1.0]), "hte_count")  # a count scaled up at scale 0.3
+    assert list(scaled) == [233.333, 1.0] and scaled.dtype == float
+    assert store.csv_values(pd.Series([2011.0, 2258.0]), "gdp").dtype == float  # money keeps its decimals
 
 
 def test_summary_text_is_written_with_both_languages(run_dir):
@@ -900,6 +958,20 @@ def test_a_run_between_milestones_shows_its_last_year():
     text = summary_report(ended, lang="en", wide=False, width=100)
     assert "sim 2023" in text and "sim 2035" not in text
     assert "2035 reference paths" not in text  # not an empty table: the workbook and HTML leave it out too
+
+
+def test_wrap_keeps_a_notes_mark_with_the_words_it_marks(result_2035):
+    """A note below a table begins with the mark of the value it explains ("† 科技创新型人才：..."): in Chinese, whose
+    words have no spaces, the mark stayed alone on its line; it goes with the words after it."""
+    note = "† 科技创新型人才：1,000：海东规划的科技创新型人才口径更宽（含科技特派员、“三区”人才与本地培训人才）"
+    lines = report.wrap(note, 40)
+    assert lines[0].startswith("† 科技创新型人才") and all(report.display_width(line) <= 40 for line in lines)
+    assert "".join(lines).replace(" ", "") == note.replace(" ", "")
+    assert report.wrap("* ab cd", 4) == ["* ab", "cd"] and report.wrap("a * b", 3) == ["a", "* b"]
+    for lang in ("zh", "both", "en"):
+        text = summary_report(result_2035.indicators, lang=lang, wide=False, width=100)
+        assert not [line for line in text.splitlines() if line.strip() in ("*", "†")], lang
+        assert re.search(r"^† 科技创新型人才", text, re.M) if lang != "en" else re.search(r"^† S&T innovative", text, re.M)
 
 
 def test_wrap_keeps_a_short_quoted_mark_on_one_line():

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from qhsim import data
 from qhsim.experiments.comparison import ranking_metric
-from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value
-from qhsim.output.tables import by_instrument, cost_effectiveness, mark_notes
+from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value, unit_of
+from qhsim.output.tables import ONE_DESIGN, ONE_DESIGN_NOTE, by_instrument, can_rank, cost_effectiveness, mark_notes
 from qhsim.output.report import (band_caveat, base_year_notes, draws_line, format_number, format_table, persistence_note,
                                  reduced_scale_note, region_label, target_value, wrap)
 from qhsim.stats import WEIGHT
@@ -39,10 +39,10 @@ SHOWN = ("rd_intensity", "business_rd", "enterprise_rd_share", "share_firms_with
 
 def row_label(key: str, qualifier: tuple[str, str] = ("", "")) -> str:
     """An indicator's or a public cost's row label: its Chinese name (with ``qualifier``'s Chinese), then its English
-    name with its unit (and ``qualifier``'s English) on a line of its own; a public cost's unit (万元) is left out,
-    its tables being in 亿元."""
+    name with its unit (``unit_of``, as the run's tables write it) and ``qualifier``'s English on a line of its own;
+    a public cost's unit (万元) is left out, its tables being in 亿元."""
     spec = data.load("indicators").get(key, {})
-    unit = "" if key.startswith(FISCAL_PREFIXES) or not spec.get("unit") else f" ({spec['unit']})"
+    unit = "" if key.startswith(FISCAL_PREFIXES) or not spec.get("unit") else f" ({unit_of(key)})"
     zh, en = qualifier
     return f"{spec.get('zh', key)}{f' {zh}' if zh else ''}\n{spec.get('en', key)}{unit}{f' {en}' if en else ''}"
 
@@ -82,8 +82,11 @@ def _pct(p: float) -> str:
 
 
 def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:
-    """(zh, en) below a comparison's ranking when chance may have set its order: one run per design (every P is 0 or
-    1), or pairs of designs whose order changes from run to run (``unsettled_pairs``); None when neither."""
+    """(zh, en) below a comparison's ranking when it says nothing (one design: ``ONE_DESIGN_NOTE``) or chance may have
+    set its order: one run per design (every P is 0 or 1), or pairs of designs whose order changes from run to run
+    (``unsettled_pairs``); None when none of these."""
+    if not can_rank(len(res.designs)):
+        return ONE_DESIGN
     runs = res.runs_per_design
     if runs < 2:
         return ("排名仅基于每方案1次运行：其先后可能是这次运行的偶然，P(第一)只能是0或100%；排序前请用多个种子或参数组。",
@@ -206,7 +209,9 @@ def format_comparison(res: ComparisonResult) -> str:
         blocks.append(_table(heads, body, [True, False, False, False, True],
                              f"预算中性 Budget-neutral: 额外成本对齐 extra cost matched to {res.designs[0]}"))
     rk = res.ranking
-    if len(rk):
+    if len(rk) and not can_rank(len(res.designs)):  # one design always ranks first: no ranking, no pairwise table
+        blocks.append("\n".join(wrap(ONE_DESIGN_NOTE, TEXT_WIDTH)))
+    elif len(rk):
         metric = rk["metric"].iloc[0]
         ratio = metric in (RANK_DEFAULT, RANK_TOTAL)
         zh, en = METRIC_NAMES[metric] if ratio else row_label(metric, ("窗口均值变化", "window mean change")).split("\n")

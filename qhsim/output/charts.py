@@ -1,8 +1,9 @@
 """Indicator charts 指标图: one PNG per indicator with the simulated path (median and 90% band for an
 ensemble, one line per design for a comparison), the observed 2015–2020 values of the province or prefecture
 (``comparable_points``; hollow and labelled apart, ``incomparable_points``: those on another definition than the
-model's), targets labelled with their value and year, and the 2035 reference paths; plus one overview chart of the
-plan indicators (a prefecture's: its own targets and observed values).
+model's, and as hollow squares ``assumed_points``: macro.toml's assumptions, which are not observations), targets
+labelled with their value and year, and the 2035 reference paths; plus one overview chart of the plan indicators (a
+prefecture's: its own targets and observed values).
 
 Chinese labels use the Noto Sans CJK SC subset shipped in ``qhsim/output/fonts`` (SIL OFL 1.1), else a
 Chinese font found on the system; with neither, one warning is printed and labels keep their English.
@@ -29,8 +30,8 @@ from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 from qhsim import data
 from qhsim.errors import warn
 from qhsim.evidence import CHECKS
-from qhsim.output.numbers import format_value
-from qhsim.output.observed import comparable_points, incomparable_points, observed_indicators
+from qhsim.output.numbers import format_value, indicator_unit, unit_words
+from qhsim.output.observed import assumed_points, comparable_points, incomparable_points, observed_indicators
 from qhsim.output.report import (band, display_width, draw_weights, indicator_label, paths_of, region_label,
                                  region_paths)
 from qhsim.results import PROVINCE
@@ -46,26 +47,13 @@ PNG_OPTIONS = {"compress_level": 1}  # fast zlib: ~10% larger files, ~10 ms less
 COLORS = {"sim": "#1f5f99", "data": "black", "target": "#c0392b", "reference": ("#7f8c8d", "#8e44ad")}
 DESIGN_COLORS = ("#1f5f99", "#d35400", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#2c3e50")
 STEP_PREFIXES = ("spend_", "tax_expenditure_")  # yearly budgets and spending: drawn as steps
-UNIT_WORDS = {  # unit in indicators.toml / targets.toml -> bilingual axis label
-    "%": "%",
-    "亿元": "亿元 (100 million yuan)",
-    "万元": "万元 (10,000 yuan)",
-    "firms": "家 firms",
-    "count": "个 count",
-    "platforms": "个 platforms",
-    "persons": "人 persons",
-    "contracts": "项 contracts",
-    "items": "件 items",
-    "persons per 10k employed": "人/万名就业人员 per 10k employed",
-    "items per 10k population": "件/万人 per 10k population",
-    "firms per 10k enterprises": "家/万家企业 per 10k enterprises",
-}
 LEGEND = {
     "sim": "模拟 simulated",
     "median": "模拟中位数 simulated median",
     "band": "90%区间 90% band",
     "observed": "实际值 observed",
     "other": "观测值口径不同 observed on another definition",
+    "assumed": "假设值（非观测值） assumed, not observed",
     "target": "规划目标 plan target",
     "growth": "规划增长目标路径 plan growth target (path)",
     "evidence": "实证范围 evidence range",
@@ -108,14 +96,9 @@ def chart_style() -> Iterator[None]:
 
 
 def axis_unit(key: str) -> str:
-    """Bilingual y-axis label of an indicator's unit, e.g. ``亿元 (100 million yuan)``."""
-    spec = data.load("indicators")[key]
-    unit = spec["unit"]
-    if "per_10k" in key:  # the 2020 value or a target names the denominator
-        targets = load_targets()
-        units = [spec.get("value_2020", {}).get("unit"), *targets.loc[targets["indicator"] == key, "unit"]]
-        unit = next((u for u in units if u and "per" in u), unit)
-    return UNIT_WORDS.get(unit, unit)
+    """Bilingual y-axis label of an indicator's unit (``qhsim.output.numbers.unit_words``), e.g. ``亿元 (100 mn
+    yuan)``, ``人年 person-years``, ``家/万家企业 firms per 10k enterprises``."""
+    return unit_words(indicator_unit(key))
 
 
 def own_indicators(region: str) -> set[str]:
@@ -170,6 +153,14 @@ def plot_evidence(ax, key: str, words: str = LEGEND["evidence"]) -> None:
                label=f"{words} {low:g}–{high:g}{'%' if percent else ''}")
 
 
+def _years(points: dict[int, float]) -> str:
+    """The years of ``points`` for a legend: ``2015–2020`` for consecutive years, else each (``2015, 2020``)."""
+    years = sorted(points)
+    if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}–{years[-1]}"
+    return ", ".join(map(str, years))
+
+
 def _year_axis(ax, last: int) -> None:
     """Ticks every five years from 2015 (2020, 2025, 2030, 2035 always shown); no minor ticks (they cost
     ~20 ms a chart)."""
@@ -205,12 +196,15 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
     observed = comparable_points(key, region)
     if observed:
         ax.plot(list(observed), list(observed.values()), "o", ms=4, color=COLORS["data"],
-                label=f"{LEGEND['observed']} {min(observed)}–{max(observed)}" if len(observed) > 1
-                else f"{LEGEND['observed']} {min(observed)}")
+                label=f"{LEGEND['observed']} {_years(observed)}")
     other = incomparable_points(key, region)
     if other:  # not on the model's definition: hollow, apart from the points the path can be read against
         ax.plot(list(other), list(other.values()), "o", ms=5, mfc="none", mec=COLORS["data"], mew=1.0,
                 label=LEGEND["other"])
+    assumed = assumed_points(key, region)
+    if assumed:  # what the model starts from or follows, not data: a path through it agrees with an assumption
+        ax.plot(list(assumed), list(assumed.values()), "s", ms=5, mfc="none", mec=COLORS["data"], mew=1.0,
+                label=f"{LEGEND['assumed']} {_years(assumed)}")
     _plot_targets(ax, key, targets[targets["indicator"] == key], median)
     if not small:
         _plot_references(ax, references[references["indicator"] == key], key)
@@ -310,6 +304,7 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
                 generic = LEGEND["target"] if generic.startswith(LEGEND["target"]) else generic
                 generic = LEGEND["growth"] if generic.startswith(LEGEND["growth"]) else generic
                 generic = LEGEND["observed"] if generic.startswith(LEGEND["observed"]) else generic
+                generic = LEGEND["assumed"] if generic.startswith(LEGEND["assumed"]) else generic
                 handles.setdefault(generic, h)
                 labels.setdefault(generic, generic)
         fig.legend(list(handles.values()), [readable(t) for t in labels.values()], loc="lower center",

@@ -20,6 +20,7 @@ from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output.folders import atomic_file
 from qhsim.output.html_report import render_html, write_html
+from qhsim.output.report import region_label
 from qhsim.output.tidy import LONG_COLUMNS, Results, load_results, round_significant
 from qhsim.output.workbook import write_xlsx
 
@@ -51,12 +52,11 @@ def readable_long(results: Results) -> pd.DataFrame:
     """The long table with values rounded to 6 significant digits and bilingual indicator and region names (a sweep's
     with its point and lever columns, ``with_points``)."""
     indicators = data.load("indicators")
-    names = {p.id: (p.zh, p.en) for p in data.prefectures()} | {"province": ("青海省", "Qinghai Province")}
     long = with_points(results, results.long.copy(), 6)
     long["value"] = round_significant(long["value"])
     long["indicator_zh"] = long["indicator"].map(lambda k: indicators.get(k, {}).get("zh", ""))
     long["indicator_en"] = long["indicator"].map(lambda k: indicators.get(k, {}).get("en", ""))
-    long["region_name"] = long["region"].map(lambda r: " ".join(names.get(r, (r, ""))).strip())
+    long["region_name"] = long["region"].map(region_label)
     return long
 
 

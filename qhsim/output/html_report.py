@@ -113,11 +113,12 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
     table = cost_effectiveness(results.designs[1:], results.tables)
     if table.empty:
         return None
-    heads = [COST_EFFECTIVENESS[c] for c in COST_EFFECTIVENESS]
+    shown = [c for c in COST_EFFECTIVENESS if c in table]  # rank and P(first): not for one design (``can_rank``)
+    heads = [COST_EFFECTIVENESS[c] for c in shown]
     rows = []
     for r in table.to_dict("records"):
         cells = [{"text": r["design"], "cls": ""}]
-        for c in list(COST_EFFECTIVENESS)[1:]:
+        for c in shown[1:]:
             if c.endswith("per_yuan") and r.get("mark"):
                 text = r["mark"]
             elif c in BANDED:

@@ -3,7 +3,8 @@
 The kind follows the indicator's unit in ``qhsim/data/indicators.toml``: counts (firms, persons, platforms,
 contracts, items) as whole numbers, shares in % and ratios per 10,000 with two decimals, money in 亿元 with
 two decimals and in 万元 as whole numbers. Zero never shows a sign ("-0.00" is "0.00"). Units are written in the
-language of the text (``unit_of``).
+language of the text (``unit_of``), or in both where they stand alone, on a chart's axis or in a unit column
+(``unit_words``); one table, ``UNIT_ZH`` (with ``UNIT_EN`` for the Chinese money units), serves all of them.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ import math
 from typing import Any
 
 from qhsim import data
+from qhsim.targets import load_targets
 
 MISSING = "—"
 COUNT_UNITS = ("firms", "count", "persons", "contracts", "items", "platforms")
-# the units of indicators.toml in Chinese (the file's own are English, or Chinese already: %, 亿元, 万元)
+# the units of indicators.toml in Chinese (the file's own are English, or Chinese already: %, 亿元, 万元), with those
+# of the ratios per 10,000 (``indicator_unit``)
 UNIT_ZH = {"contracts": "项", "count": "个", "firms": "家", "items": "件", "persons": "人", "platforms": "个",
-           "person-years": "人年", "yuan per yuan of R&D": "元/元研发经费"}
+           "person-years": "人年", "yuan per yuan of R&D": "元/元研发经费",
+           "persons per 10k employed": "人/万名就业人员", "items per 10k population": "件/万人",
+           "firms per 10k enterprises": "家/万家企业"}
 UNIT_EN = {"亿元": "100 mn yuan", "万元": "10k yuan"}  # the Chinese money units, for a text in English only
 # kind -> (decimals, Excel number format)
 KINDS = {
@@ -47,12 +52,36 @@ def number_kind(key: str) -> str:
     return "count" if unit in COUNT_UNITS else "number"
 
 
+def indicator_unit(key: str) -> str:
+    """Indicator ``key``'s unit as indicators.toml writes it; for a ratio per 10,000 (a ``per_10k`` key) the unit
+    that names its denominator, from its 2020 value or a plan target (``firms per 10k enterprises``, where
+    indicators.toml writes the numerator's, ``firms``)."""
+    spec = data.load("indicators")[key]
+    unit = spec["unit"]
+    if "per_10k" in key:
+        targets = load_targets()
+        units = [spec.get("value_2020", {}).get("unit"), *targets.loc[targets["indicator"] == key, "unit"]]
+        unit = next((u for u in units if u and "per" in u), unit)
+    return unit
+
+
+def unit_words(unit: str, lang: str = "both") -> str:
+    """``unit`` (as indicators.toml and targets.toml write them) in ``lang``: Chinese (``UNIT_ZH``) for zh, English
+    (``UNIT_EN``: 亿元 as 100 mn yuan) for en; for both, Chinese then English, as a unit standing alone (a chart's
+    axis, a unit column) is written: ``人 persons``, ``家/万家企业 firms per 10k enterprises``, ``亿元 (100 mn
+    yuan)``, ``%``."""
+    zh, en = UNIT_ZH.get(unit, unit), UNIT_EN.get(unit, unit)
+    if lang in ("zh", "en"):
+        return zh if lang == "zh" else en
+    return unit if zh == en else f"{zh} ({en})" if unit in UNIT_EN else f"{zh} {en}"
+
+
 def unit_of(key: str, lang: str = "both") -> str:
-    """Indicator ``key``'s unit in the language of the text around it (``lang``: zh, en or both): Chinese
-    (``UNIT_ZH``) for zh, English money units (``UNIT_EN``: 亿元 as 100 mn yuan) for en, else as indicators.toml
-    writes it (a bilingual label ends in its English name; money in 亿元 and 万元)."""
-    unit = data.load("indicators")[key]["unit"]
-    return UNIT_ZH.get(unit, unit) if lang == "zh" else UNIT_EN.get(unit, unit) if lang == "en" else unit
+    """Indicator ``key``'s unit (``indicator_unit``) in the language of the label it ends (``lang``: zh, en or both):
+    ``unit_words`` for zh and en; for both as indicators.toml writes it, after the English name (money in 亿元 and
+    万元)."""
+    unit = indicator_unit(key)
+    return unit if lang == "both" else unit_words(unit, lang)
 
 
 def decimals(key: str) -> int:

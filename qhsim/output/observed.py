@@ -21,6 +21,11 @@ it, so that charts draw it apart (hollow, "观测值口径不同 observed on ano
 ``OTHER_DEFINITION_MARK`` and explain it below (``ObservedSource.note``). Calibration targets are in the model's
 definition by construction.
 
+A macro.toml value that its source calls an assumption (``assumed_years``: the enterprise counts, the 2015 split of
+R&D between firms and public bodies) is not an observation: ``observed_points`` and every table's observed column leave
+it out, and ``assumed_points`` gives it, so that charts draw it apart (hollow square, "假设值（非观测值） assumed, not
+observed"): the model starts from it, and a path that passes through it agrees with an assumption, not with data.
+
 ``out_of_sample_skill`` reads how the shipped out-of-sample check (``qhsim calibrate --oos``) did: the share of
 held-out observed values inside the 90% predictive band and the median error, which every ensemble's report quotes
 below its bands (``qhsim.output.report.band_caveat``); ``persistence_sensitivity`` what the long-run projection owes to
@@ -30,6 +35,7 @@ how rarely firms stop R&D (``benchmarks/persistence_whatif.py``), which every ru
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -46,6 +52,9 @@ YEARS = (2015, 2020)  # first and last year of observed values
 YEAR = YEARS[1]  # the year whose source the tables show
 RESTATED_MARK = "*"  # after an observed value that is not the figure the plan prints
 OTHER_DEFINITION_MARK = "†"  # after an observed value on another definition than the model's (not comparable)
+# what a point of ``_points`` is: an observation in the model's definition, one on another definition, an assumption
+OBSERVED, OTHER_DEFINITION, ASSUMED = "observed", "other_definition", "assumed"
+ASSUMPTION = re.compile(r"(?:^|;\s*)(\d{4}):\s*assumption")  # a "2015: assumption ..." clause of a macro.toml source
 
 
 @dataclass(frozen=True)
@@ -103,42 +112,70 @@ def calibration_targets() -> dict[tuple[str, str], dict[int, dict[str, Any]]]:
     return rows
 
 
-def _points(key: str, region: str) -> dict[int, tuple[float, bool]]:
-    """``{year: (value, comparable)}`` of ``observed_points``: whether the value is in the model's definition
-    (``comparable`` of the data entry it comes from; true unless it says false)."""
+def assumed_years(series: str) -> set[int]:
+    """The years of macro.toml ``series`` whose value is an assumption, not a statistic: every year when its source
+    begins with "assumption" (the enterprise counts), else those of its "YYYY: assumption ..." clauses (business_rd's
+    "2020: derived ...; 2015: assumption 11.5843亿 x 60%")."""
+    macro = data.load("macro")[series]
+    if macro["source"].startswith("assumption"):
+        return set(data.observed(series))
+    return {int(year) for year in ASSUMPTION.findall(macro["source"])}
+
+
+def _points(key: str, region: str) -> dict[int, tuple[float, str]]:
+    """``{year: (value, kind)}`` of every point a chart may draw: ``OBSERVED``, ``OTHER_DEFINITION`` (``comparable =
+    false`` in the data entry it comes from) or ``ASSUMED`` (``assumed_years``; an assumption never replaces a value
+    another source observed)."""
     spec = data.load("indicators")[key]
-    points: dict[int, tuple[float, bool]] = {}
+    points: dict[int, tuple[float, str]] = {}
     if region != PROVINCE and region in spec.get("prefecture_2020", {}):
         entry = spec["prefecture_2020"][region]
-        points[2020] = (float(entry["value"]), entry.get("comparable", True))
-    points |= {year: (float(row["value"]), True) for year, row in calibration_targets().get((key, region), {}).items()}
+        points[2020] = (float(entry["value"]), OBSERVED if entry.get("comparable", True) else OTHER_DEFINITION)
+    points |= {year: (float(row["value"]), OBSERVED)
+               for year, row in calibration_targets().get((key, region), {}).items()}
     if region == PROVINCE:
+        macro: dict[int, float] = {}
+        assumed: set[int] = set()
         if key in data.load("macro"):
-            points |= {year: (value, True) for year, value in data.observed(key).items()}
+            macro, assumed = data.observed(key), assumed_years(key)
         if key == "rd_intensity":
             rd, gdp = data.observed("total_rd"), data.observed("gdp")
-            points |= {year: (100.0 * rd[year] / gdp[year], True) for year in rd.keys() & gdp.keys()}
+            macro = {year: 100.0 * rd[year] / gdp[year] for year in rd.keys() & gdp.keys()}
+            assumed = assumed_years("total_rd") | assumed_years("gdp")
+        points |= {year: (value, ASSUMED if year in assumed else OBSERVED) for year, value in macro.items()
+                   if year not in assumed or year not in points}
         if "value_2020" in spec:
-            points[2020] = (float(spec["value_2020"]["value"]), spec["value_2020"].get("comparable", True))
+            v = spec["value_2020"]
+            points[2020] = (float(v["value"]), OBSERVED if v.get("comparable", True) else OTHER_DEFINITION)
     first, last = YEARS
     return {year: point for year, point in sorted(points.items()) if first <= year <= last}
+
+
+def _of_kind(key: str, region: str, *kinds: str) -> dict[int, float]:
+    return {year: value for year, (value, kind) in _points(key, region).items() if kind in kinds}
 
 
 def observed_points(key: str, region: str = PROVINCE) -> dict[int, float]:
     """Observed values of indicator ``key`` in ``region`` (the province or a prefecture id), ``{year: value}``
     for 2015–2020 in year order; empty when no source has one. Includes values on another definition than the
-    model's (``incomparable_points``)."""
-    return {year: value for year, (value, _) in _points(key, region).items()}
+    model's (``incomparable_points``), never an assumption (``assumed_points``)."""
+    return _of_kind(key, region, OBSERVED, OTHER_DEFINITION)
 
 
 def comparable_points(key: str, region: str = PROVINCE) -> dict[int, float]:
     """The ``observed_points`` in the model's definition: what a simulated path can be read against."""
-    return {year: value for year, (value, comparable) in _points(key, region).items() if comparable}
+    return _of_kind(key, region, OBSERVED)
 
 
 def incomparable_points(key: str, region: str = PROVINCE) -> dict[int, float]:
     """The ``observed_points`` on another definition than the model's (``comparable = false`` in indicators.toml)."""
-    return {year: value for year, (value, comparable) in _points(key, region).items() if not comparable}
+    return _of_kind(key, region, OTHER_DEFINITION)
+
+
+def assumed_points(key: str, region: str = PROVINCE) -> dict[int, float]:
+    """The values of ``key`` that macro.toml assumes rather than observes (``assumed_years``), ``{year: value}``:
+    not in ``observed_points``; charts draw them apart."""
+    return _of_kind(key, region, ASSUMED)
 
 
 def observed_indicators(region: str) -> set[str]:
@@ -182,9 +219,7 @@ def observed_source(key: str, region: str = PROVINCE) -> ObservedSource | None:
             return ObservedSource(v["note_zh"], v["note_en"], v["source"], float(v["plan_value"]),
                                   _restated_detail(spec, format_value(v["value"], key)))
         macro = data.load("macro").get(key)
-        if macro is not None and YEAR in data.observed(key):
-            if macro["source"].startswith("assumption"):
-                return ObservedSource("假设", "assumption", f"macro.toml: {macro['source']}")
+        if macro is not None and YEAR in data.observed(key) and YEAR not in assumed_years(key):
             return ObservedSource("统计数据", "statistics", f"macro.toml: {macro['source']}")
         if key == "rd_intensity" and YEAR in data.observed("total_rd") and YEAR in data.observed("gdp"):
             return ObservedSource("研发经费÷地区生产总值", "R&D / GDP", "macro.toml total_rd, gdp")

@@ -24,8 +24,8 @@ from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
 from qhsim.output.numbers import (MISSING, decimals, format_fixed, format_nonzero, format_number, format_value,
                                   unit_of)
-from qhsim.output.observed import (ObservedSource, calibration_targets, observed_points, observed_source,
-                                  out_of_sample_skill, persistence_sensitivity)
+from qhsim.output.observed import (OTHER_DEFINITION_MARK, RESTATED_MARK, ObservedSource, calibration_targets,
+                                   observed_points, observed_source, out_of_sample_skill, persistence_sensitivity)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
 from qhsim.stats import WEIGHT
 from qhsim.targets import achieved, base_year_check, load_targets, meets, reference_paths_2035
@@ -377,6 +377,8 @@ NO_LINE_START = frozenset("。，、；：）》」！？%")  # Chinese closing 
 OPENING = frozenset("（(《「“")  # a word without spaces that fits in two lines breaks best before these ...
 CLOSING = frozenset("）)》」”，、；：")  # ... or after these
 QUOTED = re.compile(r"“[^”\n]{1,40}”")  # a short quoted phrase, kept on one line by ``wrap``
+# a note's mark standing before the words it explains ("† 科技创新型人才 ..."), kept with them by ``wrap``
+MARK_WORD = re.compile(rf"(?<!\S)[{re.escape(RESTATED_MARK + OTHER_DEFINITION_MARK)}] ")
 NBSP = "\u00a0"  # its spaces while ``wrap`` breaks the text at the others
 
 
@@ -387,8 +389,9 @@ def wrap(text: str, width: int) -> list[str]:
     after closing punctuation where the rest then fits (``目标`` / ``（年份）``); else at the width, moved back (by
     less than half the line) so as not to split a number or Latin word (``1.1`` / ``6%``) nor begin the next line
     with closing punctuation. A short phrase in Chinese quotes (a table's mark, ``“组合 combined: 见合计 see total”``)
-    stays on one line."""
+    stays on one line, and a note's mark (``*``, ``†``) with the word after it."""
     text = QUOTED.sub(lambda m: m.group().replace(" ", NBSP), text)
+    text = MARK_WORD.sub(lambda m: m.group().replace(" ", NBSP), text)
     lines: list[str] = []
     for para in text.split("\n"):
         line = ""

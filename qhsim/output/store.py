@@ -1,7 +1,8 @@
 """Run folders 运行结果目录: write a ``RunResult`` to disk atomically and read it back.
 
 A run folder holds indicators.csv (UTF-8 with BOM, opens in Excel with Chinese labels intact; bilingual
-headers with units, rounded values), indicators.parquet (exact round trip), summary.txt, report.xlsx and
+headers with units, the region's bilingual name beside its id, rounded values, counts as whole numbers where every
+value of the column is whole), indicators.parquet (exact round trip), summary.txt, report.xlsx and
 report.html (``qhsim.output.export``), charts/*.png and manifest.json (kind, scenario, seed, versions, data
 fingerprints, calibration, file hashes). It appears complete or not at all.
 """
@@ -21,7 +22,9 @@ from qhsim import data
 from qhsim.errors import InputError
 from qhsim.output.charts import indicator_charts
 from qhsim.output.folders import MANIFEST, atomic_folder
-from qhsim.output.report import indicator_label, run_draws_line, run_header, run_scale, summary_report
+from qhsim.output.numbers import number_kind
+from qhsim.output.report import (indicator_label, region_label, run_draws_line, run_header, run_scale,
+                                 summary_report)
 from qhsim.output.tables import target_regions
 from qhsim.output.tidy import calibration_status, environment_versions, round_significant
 from qhsim.results import RunResult
@@ -29,6 +32,7 @@ from qhsim.results import RunResult
 PARQUET = "indicators.parquet"
 ID_LABELS = {"year": "年份 year", "region": "地区 region", "draw": "运行 run", "param_draw": "参数组 parameter draw",
              "seed": "随机种子 seed", "weight": "权重 weight"}
+REGION_NAME = "地区名称 region name"  # indicators.csv's column of bilingual region names, after the ids
 
 
 def sha256(path: Path) -> str:
@@ -62,16 +66,27 @@ def _manifest(result: RunResult, files: list[Path], root: Path) -> dict[str, Any
     }
 
 
+def csv_values(values: pd.Series, key: str) -> pd.Series | np.ndarray:
+    """An indicator's values as indicators.csv writes them: rounded to 6 significant digits (``round_significant``);
+    a count (``number_kind``) whose every value is whole as integers (75000, not 75000.0; a missing value empty), as
+    at scale 1 and 0.1; at another scale a count scaled up to the province (233.333) keeps its decimals."""
+    rounded = round_significant(values)
+    if number_kind(key) == "count" and np.all(np.isnan(rounded) | (rounded == np.round(rounded))):
+        return pd.Series(rounded, index=values.index).astype("Int64")
+    return rounded
+
+
 def readable_csv(table: pd.DataFrame, path: Path) -> None:
     """A wide indicators table as CSV for people: UTF-8 with BOM (Excel shows the Chinese), bilingual headers
-    with units, values rounded to 6 significant digits."""
+    with units, the regions' bilingual names beside their ids (``REGION_NAME``), values as ``csv_values``."""
     indicators = data.load("indicators")
-    out = pd.DataFrame({
-        ID_LABELS.get(c, indicator_label(c) if c in indicators else c):
-            round_significant(table[c]) if c in indicators else table[c]
-        for c in table.columns
-    })
-    out.to_csv(path, index=False, encoding="utf-8-sig")
+    out = {}
+    for c in table.columns:
+        out[ID_LABELS.get(c, indicator_label(c) if c in indicators else c)] = (
+            csv_values(table[c], c) if c in indicators else table[c])
+        if c == "region":
+            out[REGION_NAME] = table[c].map(region_label)
+    pd.DataFrame(out).to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def write_contents(result: RunResult, root: Path, charts: bool = True, reports: bool = True) -> None:

@@ -17,6 +17,9 @@
   "— 不稳定 unstable";
 * ``pairwise``: a comparison's P(row design beats column design) on its ranking metric (pairwise.csv).
 
+A comparison of one design (besides the base) has no ranking of designs, P(first) nor pairwise table (``can_rank``):
+one design always comes first; its outputs say so in one line (``ONE_DESIGN_NOTE``).
+
 The comparison tables read a ``ComparisonResult``'s tables or the CSV files ``qhsim compare`` wrote (``qhsim export``
 of a compare folder): columns or rows they do not know are left alone.
 
@@ -46,6 +49,19 @@ RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "ent
 PUBLIC_COST = "public_cost_total"
 SECTIONS = {"plan": "规划目标 plan targets", "other": "其他指标 other indicators (no target)",
             "reference": "2035参考路径 2035 reference paths", "own": "本地目标 own targets"}
+
+
+# (zh, en) in place of a comparison's ranking of designs, P(first) and pairwise table when it compares one design
+ONE_DESIGN = ("只比较了一个方案：方案排名、P(第一)与两两比较需要两个或以上方案（基准除外），故不列出。",
+              "One design compared: a ranking of designs, P(first) and the pairwise table need two or more designs "
+              "besides the base, so none is shown.")
+ONE_DESIGN_NOTE = " ".join(ONE_DESIGN)
+
+
+def can_rank(compared: int) -> bool:
+    """Whether a comparison of ``compared`` designs besides its base ranks them (a ranking with P(first), a pairwise
+    table): two or more. One design always ranks first, with P(first) 100%, which says nothing."""
+    return compared >= 2
 
 
 def target_regions() -> list[str]:
@@ -226,6 +242,11 @@ def ranking_note(results: Results, table: pd.DataFrame) -> str:
         text += f"各方案均与{zh_base}相同的年份（{years}）不列出。"
         en += f" Years in which every design equals {en_base} ({', '.join(map(str, identical))}) are not shown."
     ranked = results.tables.get("ranking")
+    if ranked is not None and not ranked.empty and not can_rank(len(results.designs) - 1):  # one design: no answer
+        text += "此表按指标水平排名（基准与该方案），不是方案排名（一个方案无排名，见“成本效益”表下的说明）。"
+        en += (" This table ranks indicator levels (the base's and the design's), not designs (one design has no ranking: "
+               "see below the Cost-effectiveness table).")
+        return f"{text} {en}"
     if ranked is not None and not ranked.empty:  # a comparison: its answer ranks on its metric, in other tables
         metric = str(ranked["metric"].iloc[0])
         zh_metric, en_metric = metric_words(metric)
@@ -260,9 +281,9 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
     the common window (mean and 5%/95% of the paired runs) and the tax expenditure in it, the extra business R&D,
     business R&D per public yuan (``qhsim.experiments.comparison.rd_per_yuan``), the extra R&D of universities and
     institutes and total R&D per public yuan, and the design's rank and P(first) by the comparison's ranking metric
-    (``attrs["metric"]``); ``unstable`` and ``mark`` (``qhsim.results.ratio_mark``: what stands in place of the
-    two ratios where ``unstable``, else ""). comparison.txt, the workbook and the HTML report print it. Empty without
-    those tables."""
+    (``attrs["metric"]``; neither for one design, ``can_rank``); ``unstable`` and ``mark`` (``qhsim.results.ratio_mark``:
+    what stands in place of the two ratios where ``unstable``, else ""). comparison.txt, the workbook and the HTML
+    report print it. Empty without those tables."""
     if not {"leverage", "costs", "ranking"} <= set(tables) or tables["ranking"].empty:
         return pd.DataFrame(columns=list(COST_EFFECTIVENESS))
     lev = tables["leverage"][tables["leverage"]["instrument"] == "total"].set_index("design")
@@ -290,6 +311,8 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
             "mark": ratio_mark(total.at[design, "mean"]) if unstable else "",
         })
     table = pd.DataFrame(rows)
+    if not can_rank(len(table)):
+        table = table.drop(columns=["rank", "p_first"])
     table.attrs["metric"] = str(tables["ranking"]["metric"].iloc[0])
     return table
 
@@ -311,12 +334,16 @@ def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
     start, end = results.meta.get("window") or (None, None)
     base = results.designs[0]
     zh_metric, en_metric = metric_words(table.attrs["metric"])
-    text = (f"{start}-{end}年累计，与{base}逐次配对（同一随机种子）。表中每元研发为各次运行均值之比（额外研发均值 ÷ 额外公共成本均值）；"
-            f"排名与P(第一)按各次运行{zh_metric}的中位数，故两者可略有差异。企业研发/元：额外企业研发 ÷ 额外公共成本（财政支出+税式支出）；"
+    ranked = "p_first" in table  # two designs or more (``can_rank``)
+    text = (f"{start}-{end}年累计，与{base}逐次配对（同一随机种子）。表中每元研发为各次运行均值之比（额外研发均值 ÷ 额外公共成本均值）"
+            + (f"；排名与P(第一)按各次运行{zh_metric}的中位数，故两者可略有差异" if ranked else "")
+            + "。企业研发/元：额外企业研发 ÷ 额外公共成本（财政支出+税式支出）；"
             f"全社会研发含高校院所。 Cumulated {start}-{end}, paired run by run against {base} (same seeds). R&D per "
-            f"yuan here is a ratio of means (mean extra R&D over mean extra public cost); rank and P(first) use the "
-            f"median over the runs of {en_metric}, so the two can differ slightly. Business R&D per yuan: extra business "
-            "R&D over extra public cost (spending + tax expenditure); total R&D adds universities' and institutes'.")
+            f"yuan here is a ratio of means (mean extra R&D over mean extra public cost)"
+            + (f"; rank and P(first) use the median over the runs of {en_metric}, so the two can differ slightly"
+               if ranked else "")
+            + ". Business R&D per yuan: extra business R&D over extra public cost (spending + tax expenditure); total "
+            "R&D adds universities' and institutes'." + ("" if ranked else f" {ONE_DESIGN_NOTE}"))
     return text + mark_notes(set(table["mark"]) if "mark" in table else set())
 
 
@@ -429,9 +456,9 @@ def pairwise(names: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFra
     and columns in the order of ``names`` (the base first: the designs numbered from 1 as in comparison.txt). Columns:
     ``number``, ``design``, ``label`` (number and name, with ``UNSTABLE_CELL`` where the design's R&D per yuan, the
     metric, is not to be read) and one column per design, named by the design; NaN on the diagonal.
-    ``attrs``: ``metric``, ``labels`` ({design: label}). Empty without a ranking."""
+    ``attrs``: ``metric``, ``labels`` ({design: label}). Empty without a ranking, or for one design (``can_rank``)."""
     frame, ranking = tables.get("pairwise"), tables.get("ranking")
-    if frame is None or ranking is None or ranking.empty or frame.empty:
+    if frame is None or ranking is None or ranking.empty or frame.empty or not can_rank(len(names) - 1):
         return pd.DataFrame(columns=["number", "design", "label"])
     frame = frame.set_index("design") if "design" in frame.columns else frame
     shown = [d for d in names if d in frame.index and d in frame.columns]

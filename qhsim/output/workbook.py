@@ -3,7 +3,9 @@
 Sheets: 摘要 Summary (indicators against targets, 2035 reference paths, the prefectures' own targets),
 全省 Province (by year), one per prefecture (by year), 财政 Spending (programme spending and tax
 expenditure), for a comparison 方案 Designs (what each design is), 成本效益 Cost-effectiveness, 按工具 By
-instrument and 两两比较 Pairwise, 对比排名 Ranking (several designs: comparison or sweep; how to read it below) and
+instrument and 两两比较 Pairwise (two designs or more besides the base; for one, the Cost-effectiveness sheet has no
+rank nor P(first) and says why, ``qhsim.output.tables.can_rank``), 对比排名 Ranking (several designs: comparison or
+sweep; how to read it below) and
 元数据 Metadata (scenario, seeds, scale, versions, levers,
 calibration: one fact a row, in words). Headers are bilingual with units, panes are frozen below the
 header and right of the labels, and numbers carry a format by kind (counts as integers, shares and 亿元
@@ -24,11 +26,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qhsim import data
-from qhsim.output.numbers import MISSING, excel_format
+from qhsim.output.numbers import MISSING, excel_format, indicator_unit, unit_words
 from qhsim.output.observed import ObservedSource
-from qhsim.output.report import (HEADERS, band_caveat, base_year_notes, column_header, indicator_label, observed_mark,
-                                 persistence_note, prefecture_anchor_note, reduced_scale_note, region_label, sim_columns,
-                                 source_notes, wrap)
+from qhsim.output.report import (HEADERS, band_caveat, base_year_notes, column_header, display_width, indicator_label,
+                                 observed_mark, persistence_note, prefecture_anchor_note, reduced_scale_note,
+                                 region_label, sim_columns, source_notes, wrap)
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
                                  PUBLIC_COST, by_instrument, by_instrument_note, by_year, cost_effectiveness,
                                  cost_effectiveness_note, designs, designs_text, difference_header, fiscal, headline,
@@ -48,6 +50,9 @@ ID_HEADERS = {"design": "方案 design", "year": "年份 year", "region": "地�
               "diff_lo": "差值5% difference 5%", "diff_hi": "差值95% difference 95%", "indicator": "指标 indicator"}
 PCT = "0%"
 NOTE_COLUMNS = 8  # a note below a table spans this many columns
+LINE_HEIGHT = 15  # points a line of text takes in a row
+# above the notes on targets (the province's or a prefecture's) that a run already meets in their plan's base year
+BASE_YEAR_HEADING = "注：模型在规划基年已达到的目标 Targets the model already meets in their plan's base year"
 # where a citation such as "seed 003:L573" (line 573 of planning document 003) can be read
 SOURCES_POINTER = "原文见 docs/sources/（目录见其 README.md） cited documents: docs/sources/ (index: its README.md)"
 
@@ -64,17 +69,46 @@ def _header(ws: Worksheet, labels: list[str], freeze: str) -> None:
     ws.freeze_panes = freeze
 
 
-def _widths(ws: Worksheet, widths: list[float]) -> None:
-    for j, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = w
+def _shown_width(x: Any) -> int:
+    """Display columns a cell's value takes (a Chinese character counts two; a number as ``#,##0.00`` shows it)."""
+    text = f"{x:,.2f}" if isinstance(x, int | float) and not isinstance(x, bool) else str(x)
+    return max(display_width(line) for line in text.split("\n"))
+
+
+def _fit_columns(ws: Worksheet, last_row: int, bounds: dict[int, tuple[float, float]] | None = None,
+                 floor: float = 10, cap: float = 40) -> None:
+    """Set each column as wide as its widest value in rows 2..``last_row`` (the table, not the notes below it) plus a
+    margin, and as 60% of its header's widest line (which then wraps in a few lines), at least ``floor`` and at most
+    ``cap`` (``bounds``: (floor, cap) by column number); a value wider than its column wraps and its row grows to its
+    lines; then the header row grows to its longest label (``_fit_header``). Excel's width unit is about one digit:
+    a Chinese character takes two."""
+    bounds = bounds or {}
+    widths = {}
+    for j in range(1, ws.max_column + 1):
+        values = [ws.cell(row=i, column=j).value for i in range(2, last_row + 1)]
+        widest = max((_shown_width(x) for x in values if x is not None), default=0)
+        head = ws.cell(row=1, column=j).value
+        low, high = bounds.get(j, (floor, cap))
+        widths[j] = min(max(widest + 2, math.ceil(0.6 * _shown_width(head)) if head else 0, low), high)
+        ws.column_dimensions[get_column_letter(j)].width = widths[j]
+    for i in range(2, last_row + 1):
+        row = [ws.cell(row=i, column=j) for j in widths]
+        lines = max((len(wrap(str(c.value), int(widths[c.column]) - 1)) for c in row
+                     if isinstance(c.value, str) and _shown_width(c.value) + 1 > widths[c.column]), default=1)
+        if lines > 1:
+            for c in row:  # every cell of a taller row at its top, the long ones wrapped
+                c.alignment = Alignment(horizontal=c.alignment.horizontal, vertical="top",
+                                        wrap_text=isinstance(c.value, str))
+            ws.row_dimensions[i].height = LINE_HEIGHT * lines + 4  # a little room: Chinese lines are taller
+    _fit_header(ws)
 
 
 def _fit_header(ws: Worksheet) -> None:
-    """Make the header row as high as its longest wrapped label (after ``_widths``): a long bilingual header with
+    """Make the header row as high as its longest wrapped label (after ``_fit_columns``): a long bilingual header with
     its unit in a narrow number column would otherwise be cut off."""
     lines = [len(wrap(str(c.value), max(int((ws.column_dimensions[c.column_letter].width or 10) * 0.8), 6)))
              for c in ws[1] if c.value]
-    ws.row_dimensions[1].height = max(48, 15 * max(lines, default=1))
+    ws.row_dimensions[1].height = max(48, LINE_HEIGHT * max(lines, default=1))
 
 
 def _value(x: Any) -> Any:
@@ -98,7 +132,8 @@ def _by_year_sheet(wb: Workbook, title: str, table: pd.DataFrame, several: bool)
             cell = ws.cell(row=i, column=j, value=_value(x))
             if fmt:
                 cell.number_format = fmt
-    _widths(ws, [22 if several else 8] * (len(ids) - 1) + [8] + [16] * len(keys))
+    # an indicator's column wide enough that its bilingual name wraps in a few lines
+    _fit_columns(ws, len(table) + 1, {j: (16, 24) for j in range(len(ids) + 1, len(labels) + 1)}, floor=8)
 
 
 def _summary_sheet(wb: Workbook, results: Results) -> None:
@@ -117,14 +152,13 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
     for y in years:
         heads[f"sim_{y}_lo"], heads[f"sim_{y}_hi"] = f"{y} 5%", f"{y} 95%"
     _header(ws, [heads[c] for c in columns], f"{get_column_letter(columns.index('label') + 2)}2")
-    indicators = data.load("indicators")
     for i, (_, row) in enumerate(table.iterrows(), start=2):
         key = row["indicator"]
         growth = row.get("target_kind") == "growth"
         for j, column in enumerate(columns, start=1):
             if column == "unit":
                 # the values' unit; a growth target (and its gap) is a yearly rate
-                x = indicators[key]["unit"] + ("; 目标为年均增长率 target: %/yr" if growth else "")
+                x = unit_words(indicator_unit(key)) + ("; 目标为年均增长率 target: %/yr" if growth else "")
             elif column == "region":
                 x = region_label(row["region"])
             elif column == "observed_source":
@@ -150,20 +184,21 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
                 cell.alignment = WRAP
                 cell.comment = Comment("\n".join(filter(None, [source.reference, source.note(), SOURCES_POINTER])),
                                        "qhsim", width=420, height=180)
-    _widths(ws, [22] * several + [16, 16, 46, 10, 14, 11, 36] + [11] * (len(columns) - 7 - several))
+    # the long labels wrap (2035 reference paths up to 130 characters), the section and unit in two or three lines
+    caps = {"section": 24, "label": 50, "unit": 24, "observed_source": 36}
+    _fit_columns(ws, len(table) + 1, {columns.index(c) + 1: (10, w) for c, w in caps.items()})
     col = columns.index("label") + 1
     below = _source_notes(ws, table, len(table) + 3, col)
-    reached = base_year_notes(results.wide())  # prefecture targets the run already meets in their plan's base year
+    reached = base_year_notes(results.wide())  # the province's and prefectures' targets met in their plan's base year
     for i, note in enumerate(reached):
         if i == 0:
             below += 2
-            ws.cell(row=below, column=col, value="注：模型在规划基年已达到的市州目标 "
-                    "Prefecture targets the model already meets in their plan's base year").font = BOLD
+            _note(ws, below, col, BASE_YEAR_HEADING, bold=True)
         below = _note(ws, below + 1, col, note)
     if "p_met" in table:  # an ensemble: what its bands and P(met) leave out
         below = _note(ws, below + 1, col, band_caveat(), bold=True)
     if (note := persistence_note()) is not None:  # what the long-run projections rest on
-        ws.cell(row=below + 2, column=col, value="注：长期预测所依赖的假设 What the long-run projections rest on").font = BOLD
+        _note(ws, below + 2, col, "注：长期预测所依赖的假设 What the long-run projections rest on", bold=True)
         below = _note(ws, below + 3, col, note)
     if (note := reduced_scale_note(results.meta.get("scale"))) is not None:  # small prefectures swing below scale 1
         _note(ws, below + 2, col, note, bold=True)
@@ -179,7 +214,7 @@ def _note(ws: Worksheet, row: int, column: int, text: str, bold: bool = False) -
     if bold:
         cell.font = BOLD
     width = sum(ws.column_dimensions[get_column_letter(j)].width or 10 for j in range(column, last + 1))
-    ws.row_dimensions[row].height = 15 * len(wrap(text, max(int(width * 0.9), 20)))
+    ws.row_dimensions[row].height = LINE_HEIGHT * len(wrap(text, max(int(width * 0.9), 20)))
     return row
 
 
@@ -190,8 +225,8 @@ def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -
     notes = source_notes(table)
     if not notes:
         return start - 1
-    ws.cell(row=start, column=column, value="注：2020实际值说明（*重算值，†口径与模型不同） Notes on observed 2020 "
-            "values (* restated, † on another definition than the model's)").font = BOLD
+    _note(ws, start, column, "注：2020实际值说明（*重算值，†口径与模型不同） Notes on observed 2020 values "
+          "(* restated, † on another definition than the model's)", bold=True)
     row = start
     for note in notes:
         row = _note(ws, row + 1, column, note)
@@ -212,8 +247,7 @@ def _ranking_sheet(wb: Workbook, results: Results) -> None:
             cell = ws.cell(row=i, column=j, value=x)
             if column in ("median", "lo", "hi", "diff", "diff_lo", "diff_hi"):
                 cell.number_format = excel_format(row["indicator"])
-    _widths(ws, [8, 46, 8, 34] + [12] * 7)
-    _fit_header(ws)
+    _fit_columns(ws, len(table) + 1, {2: (10, 50)})
     _note(ws, len(table) + 3, 1, ranking_note(results, table))
 
 
@@ -228,7 +262,7 @@ def _designs_sheet(wb: Workbook, results: Results) -> None:
     for i, row in enumerate(table[list(DESIGNS)].itertuples(index=False), start=2):
         for j, x in enumerate(row, start=1):
             ws.cell(row=i, column=j, value=_value(x)).alignment = WRAP
-    _widths(ws, [10, 26, 12, 90])
+    _fit_columns(ws, len(table) + 1, {4: (10, 90)})
     _note(ws, len(table) + 3, 1, DESIGNS_NOTE)
 
 
@@ -241,6 +275,8 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
     ws = wb.create_sheet("成本效益 Cost-effectiveness")
     columns, heads = [], []
     for c, head in COST_EFFECTIVENESS.items():
+        if c not in table:  # rank and P(first): not for one design (``can_rank``)
+            continue
         columns.append(c)
         heads.append(f"{head}{' 均值 mean' if c in BANDED else ''}")
         if c in BANDED:
@@ -256,7 +292,7 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
                 cell.number_format = "0%"
             elif column not in ("design", "rank"):
                 cell.number_format = "#,##0.00"
-    _widths(ws, [26] + [14] * (len(columns) - 1))
+    _fit_columns(ws, len(table) + 1, floor=14)
     _note(ws, len(table) + 3, 1, cost_effectiveness_note(results, table))
 
 
@@ -285,8 +321,7 @@ def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
             if column.startswith(INSTRUMENT_BANDED):
                 cell.number_format = "#,##0.00"
                 cell.alignment = Alignment(horizontal="right")
-    _widths(ws, [22, 44, 28] + [20, 10, 10] * len(INSTRUMENT_BANDED))
-    _fit_header(ws)
+    _fit_columns(ws, len(table) + 1, {2: (12, 44)}, floor=12)
     _note(ws, len(table) + 3, 1, by_instrument_note(results, table))
 
 
@@ -307,8 +342,7 @@ def _pairwise_sheet(wb: Workbook, results: Results) -> None:
             cell = ws.cell(row=i, column=j, value=MISSING if same else _value(row[design]))
             cell.number_format = PCT
             cell.alignment = Alignment(horizontal="center" if same else "right")
-    _widths(ws, [34] + [18] * len(designs))
-    _fit_header(ws)
+    _fit_columns(ws, len(table) + 1, floor=18)
     _note(ws, len(table) + 3, 1, pairwise_note(results, table))
 
 
@@ -323,7 +357,7 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
         "scale": "规模 scale (share of firms simulated)", "start_year": "起始年 start year", "end_year": "结束年 end year",
         "window": "共同窗口 common window (from the first year a design differs from the base)",
         "from_year": "变动起始年 from year", "base_scenario": "基准情景 base scenario (point 0)",
-        "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time (s)",
+        "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time",
         "created": "创建时间 created (UTC)", "versions": "版本 versions",
         "model_fingerprint": "模型指纹 model fingerprint (the code, data and calibrated parameters the runs ran on)",
     }
@@ -341,6 +375,8 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
             value = versions_text(value)
         elif key == "window":
             value = "–".join(map(str, value))
+        elif key == "run_seconds":
+            value = f"{value:.1f} s"
         elif key == "kind":
             value = KIND_LABELS.get(value, value)
         elif not isinstance(value, str | int | float):
@@ -368,7 +404,7 @@ def _metadata_sheet(wb: Workbook, results: Results) -> None:
     for i, (key, value) in enumerate(metadata_rows(results), start=2):
         ws.cell(row=i, column=1, value=key).font = BOLD
         ws.cell(row=i, column=2, value=value).alignment = WRAP
-    _widths(ws, [34, 110])
+    _fit_columns(ws, ws.max_row, {1: (10, 40), 2: (10, 110)})
 
 
 def workbook(results: Results) -> Workbook:
