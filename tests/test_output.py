@@ -722,13 +722,25 @@ def test_assumed_macro_values_are_not_observed_and_charts_draw_them_apart(result
     ax = charts.indicator_figure(result.indicators, "business_rd").axes[0]
     assert observed_marks(ax) == {"实际值 observed 2020": [(2020, data.observed("business_rd")[2020])]}
     assert squares(ax) == {f"{words} 2015": [(2015, data.observed("business_rd")[2015])]}
-    # the rule read from a source: every year when it begins with "assumption", else its "YYYY: assumption" clauses
+    # the data's own list: a year marked assumed is left out of the observed points and drawn apart
     macro = data.load("macro")
-    patched = {**macro, "gdp": {**macro["gdp"], "source": "2016: derived x; 2018: assumption y (z: w); 2019: seed"}}
+    patched = {**macro, "gdp": {**macro["gdp"], "assumed": [2018]}}
     load = data.load
     monkeypatch.setattr(data, "load", lambda name: patched if name == "macro" else load(name))
     assert assumed_years("gdp") == {2018} and assumed_years("enterprises") == {2015, 2020}
     assert 2018 not in observed_points("gdp") and assumed_points("gdp") == {2018: 2748.0}
+
+
+def test_every_macro_assumption_is_listed_as_assumed():
+    """A macro.toml series whose source calls a value an assumption lists its year in ``assumed`` (every year when
+    the source begins with "assumption", else the years of its "YYYY: assumption" clauses), and only those."""
+    for series, entry in data.load("macro").items():
+        if not isinstance(entry, dict) or "source" not in entry:
+            continue
+        source, years = entry["source"], set(entry.get("values", {}))
+        said = ({int(y) for y in years} if source.startswith("assumption")
+                else {int(y) for y in re.findall(r"(?:^|;\s*)(\d{4}):\s*assumption", source)})
+        assert assumed_years(series) == said, series
 
 
 def test_prefecture_charts_mark_the_observed_values_with_a_bilingual_legend_entry(result, tmp_path):

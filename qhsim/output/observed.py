@@ -21,8 +21,8 @@ it, so that charts draw it apart (hollow, "观测值口径不同 observed on ano
 ``OTHER_DEFINITION_MARK`` and explain it below (``ObservedSource.note``). Calibration targets are in the model's
 definition by construction.
 
-A macro.toml value that its source calls an assumption (``assumed_years``: the enterprise counts, the 2015 split of
-R&D between firms and public bodies) is not an observation: ``observed_points`` and every table's observed column leave
+A macro.toml value that the data mark as an assumption (its ``assumed`` years, ``assumed_years``: the enterprise
+counts, the 2015 split of R&D between firms and public bodies) is not an observation: ``observed_points`` and every table's observed column leave
 it out, and ``assumed_points`` gives it, so that charts draw it apart (hollow square, "假设值（非观测值） assumed, not
 observed"): the model starts from it, and a path that passes through it agrees with an assumption, not with data.
 
@@ -35,7 +35,6 @@ how rarely firms stop R&D (``benchmarks/persistence_whatif.py``), which every ru
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -54,7 +53,6 @@ RESTATED_MARK = "*"  # after an observed value that is not the figure the plan p
 OTHER_DEFINITION_MARK = "†"  # after an observed value on another definition than the model's (not comparable)
 # what a point of ``_points`` is: an observation in the model's definition, one on another definition, an assumption
 OBSERVED, OTHER_DEFINITION, ASSUMED = "observed", "other_definition", "assumed"
-ASSUMPTION = re.compile(r"(?:^|;\s*)(\d{4}):\s*assumption")  # a "2015: assumption ..." clause of a macro.toml source
 
 
 @dataclass(frozen=True)
@@ -113,13 +111,9 @@ def calibration_targets() -> dict[tuple[str, str], dict[int, dict[str, Any]]]:
 
 
 def assumed_years(series: str) -> set[int]:
-    """The years of macro.toml ``series`` whose value is an assumption, not a statistic: every year when its source
-    begins with "assumption" (the enterprise counts), else those of its "YYYY: assumption ..." clauses (business_rd's
-    "2020: derived ...; 2015: assumption 11.5843亿 x 60%")."""
-    macro = data.load("macro")[series]
-    if macro["source"].startswith("assumption"):
-        return set(data.observed(series))
-    return {int(year) for year in ASSUMPTION.findall(macro["source"])}
+    """The years of macro.toml ``series`` whose value is an assumption, not a statistic (its ``assumed`` list: the
+    enterprise counts, the employed persons, the 2015 split of R&D between business and the public sector)."""
+    return {int(year) for year in data.load("macro")[series].get("assumed", [])}
 
 
 def _points(key: str, region: str) -> dict[int, tuple[float, str]]:
