@@ -744,3 +744,12 @@ def test_comparison_text_carries_the_reduced_scale_and_base_year_notes(small_com
     # a target before the window, which the table does not show, gets no note there
     for note in set(base_year_notes(frame)) - set(notes):
         assert "".join(note.split()) not in targets
+
+
+def test_a_design_whose_instruments_did_not_move_formats_without_an_instrument_table(small_comparison) -> None:
+    """A design that moves no instrument's cost (its change equals the base's policy) leaves the by-instrument table
+    empty: comparison.txt said nothing and crashed (abs of an empty text column) instead of printing its tables."""
+    res, _ = small_comparison
+    totals = res.leverage[res.leverage["instrument"] == "total"].reset_index(drop=True)
+    text = format_comparison(dataclasses.replace(res, leverage=totals))
+    assert "成本效益 Cost-effectiveness" in text and "分工具 By instrument" not in text

@@ -437,6 +437,9 @@ def test_html_report_is_self_contained_and_bilingual(compare_folder):
     assert rows and all(r.startswith("<td>super_deduction_120</td>") for r in rows)
     # a constant extended by a year table: "before" for the value in force before its first change, no year 2000
     assert tidy.lever_text({"2000": 10, "2026": 20}) == "此前 before: 10 → 2026: 20" and "2000:" not in html
+    # six significant digits, never in exponent form (a budget of 1e7 read "1e+07")
+    assert [tidy.lever_text(v) for v in (1e7, 2.5e6, 27848.3, 0.75, 1234567.891)] == [
+        "10,000,000", "2,500,000", "27,848.3", "0.75", "1,234,568"]
     assert not re.search(r"""(src|href)=["']https?://""", html)  # nothing fetched: opens offline
 
 

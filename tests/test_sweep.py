@@ -323,7 +323,7 @@ def sampled(text: str, samples: int, seed: int) -> str:
     ("range = [1.0, 3.05]", 4, 1, "lever.sd.range = [1, 3.05]: policy.super_deduction.general", "[0, 3]"),
     ("values = [0.75, 1.5, 9.0]", 2, 4, "lever.sd = 9 (one of its values): policy.super_deduction.general", "[0, 3]"),
     ('path = "policy.ex_ante_grants.budget"\nrange = [-100.0, 60000.0]', 4, 1,
-     "lever.sd.range = [-100, 60000]: policy.ex_ante_grants.budget", "[0, 1e+07]"),
+     "lever.sd.range = [-100, 60000]: policy.ex_ante_grants.budget", "[0, 10000000]"),
 ])
 def test_a_lever_range_out_of_bounds_is_refused_before_any_point_is_drawn(tmp_path: Path, lever: str, samples: int,
                                                                           seed: int, key: str, allowed: str) -> None:

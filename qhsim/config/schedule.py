@@ -84,14 +84,22 @@ def _parse_points(raw: Any, check: Callable[[Any], Any]) -> Schedule:
     return Schedule(points)
 
 
+def bounds_text(lo: float, hi: float) -> str:
+    """An allowed range as an error message writes it: ``[0, 10000000]``, ``[0, 0.5]`` (never ``1e+07``)."""
+    def plain(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else f"{x:.10g}"
+
+    return f"[{plain(lo)}, {plain(hi)}]"
+
+
 def _number(lo: float, hi: float, integer: bool) -> Callable[[Any], float]:
     def check(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{value!r} is not a number; allowed range [{lo:g}, {hi:g}]")
+            raise ValueError(f"{value!r} is not a number; allowed range {bounds_text(lo, hi)}")
         if integer and value != int(value):
-            raise ValueError(f"{value!r} is not a whole number; allowed range [{lo:g}, {hi:g}]")
+            raise ValueError(f"{value!r} is not a whole number; allowed range {bounds_text(lo, hi)}")
         if not lo <= value <= hi:
-            raise ValueError(f"{value!r} outside allowed range [{lo:g}, {hi:g}]")
+            raise ValueError(f"{value!r} outside allowed range {bounds_text(lo, hi)}")
         return int(value) if integer else float(value)
 
     return check

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from qhsim import data
 from qhsim.calibrated import calibrated_parameters, model_parameters
-from qhsim.config.schedule import Choice, Int, Num, Subset
+from qhsim.config.schedule import Choice, Int, Num, Subset, bounds_text
 
 MAX_BUDGET = 1e7  # 万元 = 1,000亿元: far above any provincial programme
 SELECTION_RULES = ("merit", "lottery", "sme_first", "weak_prefecture_first")
@@ -293,7 +293,7 @@ class Scenario(Section):
                 raise ValueError(f"{name} is list-valued; only single-number parameters can be overridden here")
             lo, hi = table[name].get("range", (float("-inf"), float("inf")))
             if not lo <= v <= hi:
-                raise ValueError(f"{name} = {v!r} outside allowed range [{lo:g}, {hi:g}]")
+                raise ValueError(f"{name} = {v!r} outside allowed range {bounds_text(lo, hi)}")
         return value
 
     def behaviour(self) -> dict[str, Any]:

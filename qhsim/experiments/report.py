@@ -180,7 +180,9 @@ def format_comparison(res: ComparisonResult) -> str:
     instruments = by_instrument(res.designs, {"leverage": res.leverage})  # its marks, as the workbook shows them
     instruments = instruments[instruments["instrument"] != "total"]
     total_cost = res.leverage[res.leverage["instrument"] == "total"].set_index("design")["extra_cost"]
-    material = instruments["extra_cost"].abs() >= MATERIAL * instruments["design"].map(total_cost).abs()
+    # as floats: a design whose instruments' costs did not move leaves an empty table, whose columns hold text
+    material = (instruments["extra_cost"].astype(float).abs()
+                >= MATERIAL * instruments["design"].map(total_cost).astype(float).abs())
     by_instr, notes = instruments[material], []
     if len(by_instr):
         heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"],

@@ -37,6 +37,7 @@ from qhsim.experiments.levers import DESIGNS, Lever, points
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
+from qhsim.config.schedule import bounds_text
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import MISSING, format_fixed, format_value
 from qhsim.output.report import display_width, draws_line, format_table, reduced_scale_note, wrap
@@ -141,7 +142,7 @@ class Experiment(BaseModel):
         ranged = [name for name, lv in self.lever.items() if lv.range is not None]
         if self.design == "factorial" and ranged:
             low, high = self.lever[ranged[0]].range
-            raise ValueError(f"lever.{ranged[0]}.range = [{low:g}, {high:g}]: a lever with a range needs design = "
+            raise ValueError(f"lever.{ranged[0]}.range = {bounds_text(low, high)}: a lever with a range needs design = "
                              "\"lhs\" or \"sobol\" (a factorial design needs values = [...])")
         if self.design != "factorial":
             if self.samples < 2:
@@ -275,7 +276,7 @@ def _check_lever(lever: Lever, base: Design, path: Path, sampled: bool) -> None:
     sample may not draw each); a factorial design checks its values at its design points. An ``InputError`` names
     the file, the lever's key with its range (or value) and the scenario key with its allowed range."""
     if lever.low is not None:
-        where, values = f"lever.{lever.name}.range = [{lever.low:g}, {lever.high:g}]", (lever.low, lever.high)
+        where, values = f"lever.{lever.name}.range = {bounds_text(lever.low, lever.high)}", (lever.low, lever.high)
     elif sampled:
         where, values = None, lever.values
     else:
@@ -298,7 +299,7 @@ def _lever_setting(levers: list[Lever], point: dict[str, Any], detail: str, numb
 
     def setting(lv: Lever) -> str:
         text = _lever_value(lv, point[lv.name])
-        return text + (f" (sampled from range = [{lv.low:g}, {lv.high:g}])" if lv.low is not None else "")
+        return text + (f" (sampled from range = {bounds_text(lv.low, lv.high)})" if lv.low is not None else "")
 
     return f"{', '.join(map(setting, named))} at design point {number}"
 

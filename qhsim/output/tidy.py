@@ -17,6 +17,7 @@ Build one from memory with ``from_run`` / ``from_comparison`` / ``from_sweep``, 
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import re
 from collections.abc import Callable, Mapping
@@ -156,7 +157,12 @@ def lever_text(value: Any) -> str:
         return ", ".join(lever_text(v) for v in value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return str(value)
-    return f"{value:,.6g}" if isinstance(value, float) else f"{value:,}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, float) and value != int(value):
+        digits = max(0, 5 - math.floor(math.log10(abs(value))))  # six significant digits, never in exponent form
+        return f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+    return f"{int(value):,}"
 
 
 @cache
