@@ -329,6 +329,9 @@ def test_dashboard_summary_shows_business_and_total_rd_per_yuan(small_comparison
     assert total.startswith(dashboard_compare.significant(lev.at["more_ex_ante_grants", "total_rd_per_yuan"],
                                                           signed=False) + " [")
     business = table["business R&D per yuan of public cost (yuan/yuan)"]
+    assert "P(ranks first)" in table.columns  # two designs rank; one alone would always be first, and shows no rank
+    one = dataclasses.replace(res, designs=res.designs[:1])
+    assert "P(ranks first)" not in dashboard_compare.summary(one, "en").columns
     # ratios, printed unsigned like comparison.txt; the extra cost and R&D are changes and keep their sign
     assert not any(cell.startswith("+") for cell in [*business, *table[total_column]]), table
     assert table.at["more_ex_ante_grants", "extra public cost (亿元, 100 mn yuan)"].startswith("+")

@@ -580,3 +580,16 @@ def test_an_empty_or_missing_results_folder_is_named_in_both_languages():
         with pytest.raises(i18n.Bilingual) as info:
             explore.open_store(path)
         assert words in info.value.pair[0] and info.value.pair[1].isascii()
+
+
+def test_the_dashboard_draws_assumed_values_apart_from_observed_ones(small_run):
+    """macro.toml's assumptions (the enterprise counts, the 2015 split of R&D) are not observations: the output charts
+    draw them as hollow squares, and the dashboard's charts did not draw them at all."""
+    from qhsim import data
+    from qhsim.dashboard import figures
+
+    ax = figures.indicator_figure(small_run, "enterprises", "province", "en").axes[0]
+    squares = [line for line in ax.lines if line.get_marker() == "s" and line.get_markerfacecolor() == "none"]
+    assert [line.get_label() for line in squares] == ["assumed, not observed"]
+    assert list(zip(squares[0].get_xdata(), squares[0].get_ydata())) == list(data.observed("enterprises").items())
+    assert all(line.get_marker() != "o" for line in ax.lines)  # nothing drawn as observed

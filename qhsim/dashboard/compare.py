@@ -24,6 +24,7 @@ from qhsim.dashboard.state import Session
 from qhsim.dashboard.tables import percent, significant
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
+from qhsim.output.tables import can_rank
 from qhsim.results import ratio_mark
 
 CACHE = RunCache(size=8)
@@ -84,13 +85,14 @@ def leverage_columns(result) -> tuple[str, str, str]:
 
 
 def summary(result, lang: str) -> pd.DataFrame:
-    """One row per design: rank, P(first), extra public cost, business and total R&D per yuan with 90% intervals."""
+    """One row per design: rank and P(first) (two or more designs: ``qhsim.output.tables.can_rank``), extra public
+    cost, business and total R&D per yuan with 90% intervals."""
     lev = result.leverage[result.leverage["instrument"] == "total"].set_index("design")
     rank = result.ranking.set_index("design")
     rows = []
     for d in result.designs:
         row = {i18n.text("designs", lang): d}
-        if d in rank.index:
+        if d in rank.index and can_rank(len(result.designs)):  # one design always ranks first: say nothing
             row[i18n.text("rank", lang)] = str(int(rank.at[d, "rank"]))
             row[i18n.text("p_first", lang)] = percent(rank.at[d, "p_first"])
         if d in lev.index:

@@ -21,7 +21,7 @@ from qhsim.dashboard import i18n
 from qhsim.dashboard.runs import LADDER, RATIO_BINS, Inside
 from qhsim.output.charts import chart_style, plot_evidence
 from qhsim.output.numbers import format_number, format_value
-from qhsim.output.observed import comparable_points, incomparable_points
+from qhsim.output.observed import assumed_points, comparable_points, incomparable_points
 from qhsim.output.report import band, draw_paths, draw_weights, n_draws, summary_table
 from qhsim.results import PROVINCE
 from qhsim.stats import aligned, probability, quantile
@@ -80,6 +80,10 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
     if other:  # on another definition than the model's: hollow, labelled apart
         ax.plot(list(other), list(other.values()), "o", mfc="none", mec=COLORS["data"], mew=1.0,
                 label=i18n.text("observed_other", lang))
+    assumed = assumed_points(key, region)
+    if assumed:  # what the model starts from, not data: hollow squares, as the output charts draw them
+        ax.plot(list(assumed), list(assumed.values()), "s", ms=5, mfc="none", mec=COLORS["data"], mew=1.0,
+                label=i18n.text("assumed", lang))
     targets = plan_targets()
     targets = targets[(targets["region"] == region) & (targets["indicator"] == key)
                       & targets["kind"].isin(("level", "min_level"))]

@@ -61,6 +61,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "band90": ("90%区间", "90% band"),
     "observed": ("观测值", "observed"),
     "observed_other": ("观测值口径不同", "observed on another definition"),
+    "assumed": ("假设值（非观测值）", "assumed, not observed"),
     "evidence": ("实证范围", "evidence range"),
     "year": ("年份", "year"),
     "indicator": ("指标", "indicator"),
