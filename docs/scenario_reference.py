@@ -13,7 +13,6 @@ import ast
 import io
 import re
 import tokenize
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,6 +27,7 @@ from qhsim.config.instruments import catalogue
 from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
 from qhsim.config.schema import MAX_BUDGET, Macro, Policy, Run, Scenario
 from qhsim.errors import InputError
+from qhsim.output.report import display_width as width  # terminal columns: Chinese takes two
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = Path(__file__).with_name("scenario_reference.md")
@@ -65,11 +65,6 @@ ERROR_EXAMPLES = (
 # --- text layout --------------------------------------------------------------------------------------------
 
 
-def width(text: str) -> int:
-    """Display columns of ``text`` in a terminal (Chinese characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def _fit(word: str, room: int) -> int:
     """How many leading characters of ``word`` fit in ``room`` columns (at least one)."""
     used = 0
@@ -82,7 +77,8 @@ def _fit(word: str, room: int) -> int:
 
 def wrap(text: str, room: int) -> list[str]:
     """``text`` in lines of at most ``room`` columns, broken at spaces; a longer word is broken between
-    characters only if it holds Chinese (an identifier or number stays whole and may overflow)."""
+    characters only if it holds Chinese (an identifier or number stays whole and may overflow: unlike
+    ``qhsim.output.report.wrap``, which cuts keys, a Markdown cell must keep ``policy.x.y`` whole)."""
     lines: list[str] = []
     for para in text.split("\n"):
         line = ""

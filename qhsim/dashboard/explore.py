@@ -19,7 +19,6 @@ from qhsim import stats
 from qhsim.dashboard import i18n
 from qhsim.dashboard.figures import plan_targets
 from qhsim.output.charts import chart_style
-from qhsim.errors import InputError
 from qhsim.output.numbers import format_number
 from qhsim.output.report import wrap
 from qhsim.results import PROVINCE
@@ -61,7 +60,8 @@ class Store:
 
 
 def open_store(folder: str | Path) -> Store:
-    """A sweep or compare store folder (``InputError`` naming the folder otherwise)."""
+    """A sweep or compare store folder (``i18n.Bilingual`` naming the folder otherwise, or ``InputError`` for a folder
+    that holds no readable store)."""
     from qhsim.experiments import open_comparison, read_manifest, read_runs
 
     text = str(folder).strip()
