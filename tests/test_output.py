@@ -606,6 +606,9 @@ def test_terminal_tables_keep_names_whole_within_100_columns(result_2035, lang):
                     assert any(re.match(rf"{re.escape(specs[key]['zh'])}(\s|$)", line) for line in lines), key
                 if lang != "zh":
                     assert specs[key]["en"] in labels, key
+            if lang == "both":  # "met": "是"/"否" beside the values, "yes"/"no" below them in every row, never
+                met = [line for line in lines if re.search(r"\s(是|否)\s", line)]  # "是 yes" in one and "否 no" cut
+                assert met and not any(re.search(r"(是|否) (yes|no)", line) for line in lines), section
 
 
 def test_one_language_keeps_whole_labels(result_2035):

@@ -505,7 +505,11 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
     if column in LEFT_ALIGNED:
         if row[column] is None or pd.isna(row[column]):
             return MISSING
-        # the label is already in ``lang`` (``summary_table``); status and met are bilingual phrases
+        # the label is already in ``lang`` (``summary_table``); status and met are bilingual phrases, and in stacked
+        # rows "met" puts its English on the second line, as the bands and the target's year are: "是" / "yes" in every
+        # row (a narrow column cut some rows' "是 yes" and not others' "否 no")
+        if column == "met" and stacked and lang == "both":
+            return str(row[column]).replace(" ", "\n", 1)
         return str(row[column]) if column == "label" else pick(str(row[column]), lang)
     return _value(row, column)
 
