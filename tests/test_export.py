@@ -283,6 +283,8 @@ def test_html_report_names_the_sources_of_observed_values(run_folder):
             "592.4万人（2020年人口普查）") in headline
     assert "the plan prints 3.04 (= 1,848 / 6.079 million, pre-census estimate)" in headline
     assert "14th FYP S&amp;T plan, indicator table" in headline
+    # "是 yes" wrapped in its narrow cell where "否 no" did not: the met cells keep their words on one line
+    assert re.search(r"td\.yes \{[^}]*white-space: nowrap", html) and re.search(r"td\.no \{[^}]*white-space: nowrap", html)
     # the terminal's indicators without a target in a section of their own, without target columns or spending
     other = headline.split("其他指标 other indicators (no target)", 1)[1].split("</table>", 1)[0]
     assert "Talent inflow" in other and "Business R&amp;D expenditure" in other and "Public spending" not in other
