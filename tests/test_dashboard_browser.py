@@ -130,7 +130,7 @@ def test_two_sessions_are_isolated_and_a_run_does_not_freeze_the_other(dash):
     a.english()
     a.goto("levers")
     a.page.locator(".qh-group-grants").click()
-    a.set_field("Ex-ante grant budget (万元/yr)", 60000, changes=1)
+    a.set_field("Ex-ante grant budget (10k yuan/yr)", 60000, changes=1)
     # session b still sees the baseline and Chinese labels
     b.goto("levers")
     b.page.locator(".qh-group-grants").click()
@@ -227,7 +227,7 @@ def test_compare_two_designs(dash):
     d.goto("levers")
     d.page.get_by_role("button", name="Reset levers").click()
     d.page.locator(".qh-group-grants").click()
-    d.set_field("Ex-ante grant budget (万元/yr)", 45000, changes=1)
+    d.set_field("Ex-ante grant budget (10k yuan/yr)", 45000, changes=1)
     d.goto("compare")
     d.set_field("Design name", "grants_3x")
     d.page.locator(".qh-add-design").click()
@@ -288,7 +288,7 @@ values = [1.0, 3.0]
     assert box[1:] == ["one value", "3.00"], box
     # levers by their labels and units, numbers with thousands separators
     points = d.page.locator(".qh-prim-points").inner_text()
-    assert "Ex-ante grant budget (万元/yr)" in points and "60,000" in points and "grant_budget" not in points
+    assert "Ex-ante grant budget (10k yuan/yr)" in points and "60,000" in points and "grant_budget" not in points
     assert "sweep" in d.page.locator(".qh-store").inner_text()
     # a threshold typed for one indicator does not carry over to another
     d.set_field("threshold (%)", 1.2)
