@@ -592,6 +592,10 @@ def test_run_command_prints_wall_time_scale_and_seeds(tmp_path, capsys, monkeypa
     assert caveat in [c.value for row in summary.iter_rows() for c in row]
     page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
     assert caveat in page.split("Headline indicators against targets", 1)[1].split("<h2", 1)[0]  # by the numbers
+    # the band below its median, as the terminal stacks it, and kept there (td.num keeps line breaks): the table fits
+    # a half-screen window instead of squeezing the labels letter by letter
+    assert re.search(r'<td class="num">\d+\.\d+\n\[\d+\.\d+, \d+\.\d+\]</td>', page)
+    assert re.search(r"td\.num \{[^}]*white-space: pre;", page)
     persistence = persistence_note()  # what the long-run projections rest on (the shipped what-if): every output
     assert persistence is not None and persistence_note("en") in " ".join(text.split())
     assert persistence in [c.value for row in summary.iter_rows() for c in row]

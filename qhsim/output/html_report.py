@@ -56,7 +56,9 @@ def _table_block(table: pd.DataFrame, title: str) -> dict[str, Any]:
     for _, row in table.iterrows():
         cells = []
         for c in columns:
-            text = cell_text(row, c)
+            # an ensemble's band and a target's year below the value, as the terminal stacks them (td.num keeps the line
+            # break): the columns stay narrow enough for the labels on a half-screen window
+            text = cell_text(row, c, stacked=c != "met")
             cls = "source" if c == "observed_source" else "" if c in ("label", "status", "met") else "num"
             if c == "met" and isinstance(row[c], str):
                 cls = "yes" if row[c].startswith("是") else "no"
