@@ -188,6 +188,12 @@ def test_uploaded_file_extends_a_shipped_scenario():
     assert bom.base.policy.super_deduction.general.at(2026) == 1.2
     with pytest.raises(InputError, match="not valid TOML"):
         Session.start(b"[policy\n", name="bad.toml")
+    # a variant that names and describes nothing is named after its file, not "baseline" with the base's description,
+    # as qhsim run names it
+    plain = Session.start(b'extends = "baseline.toml"\n[policy.vouchers]\nbudget = { 2026 = 2000 }\n',
+                          name="more_vouchers.toml")
+    assert plain.base.run.name == "more_vouchers" and plain.base.run.description == ""
+    assert Session.start(text, name="x.toml").base.run.name == "super_deduction_120"  # its own name kept
 
 
 def test_seeds_text():

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from qhsim.config import Scenario, decode_text, deep_merge, resolve_raw, scenario_from_dict
+from qhsim.config import Scenario, decode_text, deep_merge, own_labels, resolve_raw, scenario_from_dict
 from qhsim.config.instruments import catalogue
 from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
 from qhsim.config.schema import Policy
@@ -215,16 +215,19 @@ def build_scenario(base_raw: dict[str, Any], changes: list[Change], run: dict[st
     return scenario_from_dict(raw, origin)
 
 
-def scenario_raw(source: str | Path | bytes, scenarios_dir: Path) -> dict[str, Any]:
-    """The resolved table of a scenario file, or of uploaded TOML text whose ``extends`` names a file in
-    ``scenarios_dir`` (the shipped scenarios)."""
+def scenario_raw(source: str | Path | bytes, scenarios_dir: Path, name: str = "upload.toml") -> dict[str, Any]:
+    """The resolved table of a scenario file, or of uploaded TOML text (the file ``name``) whose ``extends`` names a
+    file in ``scenarios_dir`` (the shipped scenarios); either way named and described as ``qhsim run`` names it
+    (``qhsim.config.own_labels``: a file without ``[run] name`` by its file name, without a description by none of
+    its base's)."""
     if isinstance(source, bytes):
         try:
             raw = tomllib.loads(decode_text(source, "uploaded scenario"))
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"uploaded scenario: not valid TOML: {exc}") from None
         base = raw.get("extends")
-        return deep_merge(resolve_raw(scenarios_dir / base), raw) if isinstance(base, str) else raw
+        merged = deep_merge(resolve_raw(scenarios_dir / base), raw) if isinstance(base, str) else raw
+        return own_labels(merged, raw, Path(name))
     return resolve_raw(Path(source))
 
 

@@ -91,7 +91,8 @@ class Session:
         folder = scenarios_dir()
         try:
             if isinstance(source, bytes):
-                raw, base_name = lv.scenario_raw(source, folder), name or "upload.toml"
+                base_name = name or "upload.toml"
+                raw = lv.scenario_raw(source, folder, base_name)
             else:
                 path = Path(str(source).strip())
                 path = path if path.is_absolute() or path.exists() else folder / path
