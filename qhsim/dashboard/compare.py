@@ -24,8 +24,8 @@ from qhsim.dashboard.state import Session
 from qhsim.dashboard.tables import percent, significant
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
-from qhsim.output.tables import can_rank
-from qhsim.results import ratio_mark
+from qhsim.output.tables import can_rank, mark_notes
+from qhsim.results import ratio_mark, read_flag
 
 CACHE = RunCache(size=8)
 
@@ -101,7 +101,7 @@ def summary(result, lang: str) -> pd.DataFrame:
             row[i18n.text("extra_rd", lang)] = _interval(l["extra_rd"], l["extra_rd_p05"], l["extra_rd_p95"])
             # ratios, not changes: unsigned, as comparison.txt prints them ("+1.07" read as an increase); over an
             # extra cost that makes them unstable (qhsim.results.ratio_unstable), the mark comparison.txt prints
-            mark = ratio_mark(l["extra_cost"]) if bool(l.get("unstable", False)) else ""
+            mark = ratio_mark(l["extra_cost"]) if read_flag(l.get("unstable")) else ""
             row[i18n.text("rd_per_yuan", lang)] = (mark or
                                                    _interval(l["rd_per_yuan"], l["p05"], l["p95"], signed=False))
             # talent grants and technology transfer act mostly on universities' and institutes' R&D
@@ -115,8 +115,6 @@ def summary_notes(table: pd.DataFrame) -> str:
     """What the marks a summary table shows in place of R&D per yuan mean ("— 不稳定 unstable", "— 无额外成本 no extra
     cost"), each once, as ``comparison.txt`` prints them below its table (``qhsim.output.tables.mark_notes``); "" without
     marks."""
-    from qhsim.output.tables import mark_notes
-
     return mark_notes(set(table.to_numpy().ravel().tolist())).strip()
 
 
@@ -149,8 +147,7 @@ def figure(result, indicator: str, lang: str) -> Figure:
     ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] == last)]
     ch = ch.set_index("design").reindex(result.designs)
     ratio, lo, hi = leverage_columns(result)
-    flagged = (lev["unstable"].astype("boolean").fillna(False).to_numpy(bool) if "unstable" in lev
-               else np.zeros(len(lev), bool))
+    flagged = np.array([read_flag(u) is True for u in lev["unstable"]] if "unstable" in lev else [False] * len(lev))
     marks = [ratio_mark(c) if f else "" for c, f in zip(lev["extra_cost"], flagged)]
     with chart_style():
         for ax, frame, (mid, low, high), title, hide in (
