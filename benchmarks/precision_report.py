@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
-from qhsim.precision import leverage_spread, package_parts, population_position, rank_stability, scale_fidelity  # noqa: E402,E501
+from qhsim.precision import (EFFECT_YEARS, leverage_spread, package_parts, plan_indicators,  # noqa: E402
+                             population_position, rank_stability, scale_fidelity)
 from qhsim.argtypes import at_least, scale, year  # noqa: E402
 from qhsim.cli import Parser, run_script  # noqa: E402
 
@@ -118,6 +119,38 @@ def parts_section(parts) -> list[str]:
     return lines + ["", *notes]
 
 
+def _change(x: float) -> str:
+    """A paired change to 3 significant digits, signed; "≈0" below 0.0001 (never in exponent form)."""
+    return "0" if x == 0 else "≈0" if abs(x) < 1e-4 else f"{x:+.3g}"
+
+
+def effects_section(spread, years: tuple[int, ...]) -> list[str]:
+    """Markdown of ``leverage_spread``'s ``effects``: per year, a table of each variant's mean change in each plan
+    indicator with its CV across seeds, and per variant the indicators it moves with CV ≤ 10%."""
+    keys = plan_indicators()
+    lines = ["### What each design moves, and how precisely 各方案对规划指标的效应及其精度", "",
+             "The change in each plan indicator (design − baseline, same seed; units as the indicator's, R&D intensity "
+             "and shares in percentage points), mean over the seeds with its CV in brackets; \"0\": the design does "
+             "not move it. A design whose R&D per public yuan is a few hundredths may still move what it aims at "
+             "precisely."]
+    for year in years:
+        lines += ["", f"**{year}**", "", "| variant | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for _, r in spread.iterrows():
+            cells = []
+            for key in keys:
+                e = r.effects.get((key, year))
+                cells.append("—" if e is None else _change(e["mean"]) if e["sd"] == 0 or e["mean"] == 0
+                             else f"{_change(e['mean'])} ({_pct(e['cv'])})")
+            lines.append(f"| {r.variant} | " + " | ".join(cells) + " |")
+    last = years[-1]
+    lines += ["", f"Moved with CV ≤ 10% in {last}:", ""]
+    for _, r in spread.iterrows():
+        precise = [k for k in keys if (e := r.effects.get((k, last))) and e["mean"] != 0 and e["sd"] > 0
+                   and abs(e["cv"]) <= CV_TARGET]
+        lines.append(f"- {r.variant}: {', '.join(precise) if precise else 'none'}")
+    return lines
+
+
 def population_section(base: Path, variants: list[Path], seeds: list[int], args, fixed_spread) -> str:
     """Section 3: the default population's position among drawn populations, and the leverage on own populations
     (beside ``fixed_spread``, the leverage section's table, when it ran)."""
@@ -179,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                  "", "### Total R&D per public yuan (business + universities' and institutes' R&D, what the R&D "
                  "intensity indicator counts)", "",
                  *spread_table(spread, "total_", ("extra public R&D 亿元", "extra_public_rd")),
-                 "", *parts_section(parts)]
+                 "", *parts_section(parts), "", *effects_section(spread, EFFECT_YEARS)]
         pairs, whole = rank_stability(spread)
         lines += ["", f"### Does seed noise reorder the designs? (ranking by mean leverage; {len(seeds)} seeds)", "",
                   f"The whole ranking of the {len(spread)} variants equals the ranking of their means in "

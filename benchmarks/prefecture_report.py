@@ -61,6 +61,11 @@ def reach_check(plan: pd.DataFrame, means: pd.DataFrame) -> list[str]:
     return lines
 
 
+def three_digits(x: float) -> str:
+    """``x`` to 3 significant digits, never in exponent form (16,800, not 1.68e+04)."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=at_least(1), default=4)
@@ -118,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 "|---|" + "---|" * len(YEARS)]
         for col in PATH_COLUMNS:
             vals = [stats.loc[(region, y), (col, "mean")] for y in YEARS]
-            out.append(f"| {col} | " + " | ".join(f"{v:.3g}" for v in vals) + " |")
+            out.append(f"| {col} | " + " | ".join(map(three_digits, vals)) + " |")
     out.append(f"\n({time.perf_counter() - started:.0f} s, {args.workers} worker(s))")
     text = "\n".join(out)
     print(text)

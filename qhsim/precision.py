@@ -6,7 +6,8 @@ What an analyst needs to know before trusting a design ranking (issue #8 item 3)
   numbers (``qhsim.experiments.comparison.leverage`` / ``rd_per_yuan``, the definition ``qhsim compare`` uses),
   over several dynamics seeds; its coefficient of variation says whether one run ranks designs reliably. The same
   for total R&D per public yuan (business + universities' and institutes' R&D), where vouchers, talent grants
-  and technology transfer act.
+  and technology transfer act, and for the change in each plan indicator (``effects``): how precisely a design
+  moves what it aims at (technology contracts, R&D personnel) when its R&D per yuan is a few hundredths.
 - ``package_parts``: a variant that changes several sections of its base (a package 组合方案, e.g. an ex-post
   subsidy financed by halving ex-ante grants) split into its ``components`` (the base with one of those sections
   taken from the variant, run through the same engine path), each part's spread, and the interaction (the
@@ -42,6 +43,7 @@ from qhsim.results import PROVINCE
 
 PLAN_GROUP = "plan_2020"
 FIDELITY_YEARS = (2020, 2025, 2035)
+EFFECT_YEARS = (2030, 2035)  # the years whose plan-indicator changes ``leverage_spread`` reports (``effects``)
 
 
 def plan_indicators() -> list[str]:
@@ -132,29 +134,40 @@ def _interaction(extra: str) -> str:
     return "interaction_" + extra.removeprefix("extra_")
 
 
-def _summary(levs: list[dict[str, float]]) -> dict[str, Any]:
+def _summary(levs: list[dict[str, Any]]) -> dict[str, Any]:
     """A design's row from its per-seed ``leverage`` against the base: the spread of business R&D per public yuan,
     the mean extra business R&D, public R&D and public cost (亿元; with their sd and per-seed values), the per-seed
     leverage, and the spread of total R&D per public yuan (``total_*``); the extras' ``*_sd`` and ``*_cv`` come from
-    the same ``_spread``."""
+    the same ``_spread``; ``effects``: the spread of the change in each plan indicator, by (indicator, year)."""
     values = np.array([lv["leverage"] for lv in levs])
     total = np.array([lv["total_leverage"] for lv in levs])
     extra = {k: np.array([lv[c] for lv in levs]) for k, c in EXTRAS.items()}
     spreads = {k: _spread(v) for k, v in extra.items()}
+    effects = {key: _spread(np.array([lv["changes"][key] for lv in levs])) for key in levs[0]["changes"]}
     return {**_spread(values), **{k: s["mean"] for k, s in spreads.items()}, "per_seed": values.tolist(),
             **{f"total_{k}": v for k, v in _spread(total).items()},
             **{f"{k}_{stat}": s[stat] for k, s in spreads.items() for stat in ("sd", "cv")},
-            **{f"per_seed_{k}": v.tolist() for k, v in extra.items()}}
+            **{f"per_seed_{k}": v.tolist() for k, v in extra.items()}, "effects": effects}
+
+
+def indicator_changes(base: pd.DataFrame, variant: pd.DataFrame, years: tuple[int, ...]) -> dict[tuple[str, int], float]:
+    """One paired run's change (variant − base) in each plan indicator in each of ``years`` (those the runs reach),
+    keyed (indicator, year)."""
+    a, b = (t.set_index("year") for t in (base, variant))
+    return {(key, year): float(b.at[year, key] - a.at[year, key])
+            for key in plan_indicators() for year in years if year in a.index}
 
 
 def _paired(base: Design, designs: list[Design], seeds: list[int], scale: float, end_year: int,
-            workers: int | Executor, vary_population: bool = False) -> list[list[dict[str, float]]]:
+            workers: int | Executor, vary_population: bool = False) -> list[list[dict[str, Any]]]:
     """Per design, the ``leverage`` of its run against the base's run with the same seed (and, with
-    ``vary_population``, the same 2015 population drawn from that seed), for each seed."""
+    ``vary_population``, the same 2015 population drawn from that seed), for each seed, with the change in each
+    plan indicator in the effect years (``changes``, ``indicator_changes``)."""
     runs = [base, *designs]
     tables = run_many([(d, seed, scale, end_year, vary_population) for d in runs for seed in seeds], workers)
     by_run = [tables[i * len(seeds):(i + 1) * len(seeds)] for i in range(len(runs))]
-    return [[leverage(b, v) for b, v in zip(by_run[0], own)] for own in by_run[1:]]
+    return [[{**leverage(b, v), "changes": indicator_changes(b, v, EFFECT_YEARS)} for b, v in zip(by_run[0], own)]
+            for own in by_run[1:]]
 
 
 def leverage_spread(base: DesignLike, variants: list[DesignLike], seeds: list[int], scale: float, end_year: int = 2035,
@@ -162,7 +175,9 @@ def leverage_spread(base: DesignLike, variants: list[DesignLike], seeds: list[in
     """Per variant: business R&D per public yuan per seed, its mean, sd, coefficient of variation (sd / |mean|),
     min and max over ``seeds``; the mean extra business R&D, public R&D and public cost (亿元, with ``*_sd`` and
     ``per_seed_*``); the same spread for total R&D per public yuan (business + universities' and institutes',
-    what the R&D intensity indicator counts) in the ``total_*`` columns. ``vary_population``: each seed's variant
+    what the R&D intensity indicator counts) in the ``total_*`` columns; ``effects``, the spread of the change in
+    each plan indicator in 2030 and 2035 ({(indicator, year): {mean, sd, cv, min, max}}), where a design that
+    aims at something other than R&D shows how precisely it moves that. ``vary_population``: each seed's variant
     and base start from the 2015 population that seed draws, so the spread also holds the population's."""
     return _spread_and_parts(base, variants, seeds, scale, end_year, workers, split=False,
                              vary_population=vary_population)[0]

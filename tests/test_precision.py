@@ -83,6 +83,23 @@ def test_leverage_with_own_populations_pairs_variant_and_base_on_one_population(
     assert min(own["per_seed"]) > 0 and own["per_seed"] != fixed["per_seed"]
 
 
+def test_effects_are_each_seeds_paired_change_in_the_plan_indicators():
+    """``effects`` holds, per plan indicator and effect year the runs reach, the spread over seeds of the design's
+    change against the base run with the same seed — checked against runs made here; a design acting from 2026
+    moves R&D intensity by 2030 and leaves science literacy alone."""
+    seeds, scale, end = [1, 2], 0.05, 2030
+    design = SCENARIOS / "super_deduction_120.toml"
+    effects = leverage_spread(BASE, [design], seeds, scale=scale, end_year=end).iloc[0]["effects"]
+    assert set(effects) == {(k, 2030) for k in plan_indicators()}  # 2035 is not reached
+    tables = run_many([(d, s, scale, end, False) for d in (BASE, design) for s in seeds])
+    changes = [v.loc[v["year"] == 2030, "rd_intensity"].item() - b.loc[b["year"] == 2030, "rd_intensity"].item()
+               for b, v in zip(tables[:2], tables[2:])]
+    rd = effects[("rd_intensity", 2030)]
+    assert rd["mean"] == pytest.approx(np.mean(changes)) and rd["sd"] == pytest.approx(np.std(changes, ddof=1))
+    assert rd["mean"] > 0 and rd["min"] == pytest.approx(min(changes))
+    assert effects[("science_literacy", 2030)]["mean"] == 0
+
+
 def test_rank_stability_counts_the_seeds_that_reorder_a_pair():
     spread = pd.DataFrame({"variant": ["a", "b", "c", "d"],
                            "per_seed": [[3.0, 3.1, 2.9, 3.0], [1.0, 1.2, 0.9, 1.1], [1.1, 0.8, 0.95, 1.0],
