@@ -24,10 +24,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import qhsim  # noqa: E402,F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
+import numpy as np  # noqa: E402
 
 from qhsim.config import Scenario  # noqa: E402
 from qhsim.firms import reference as ref  # noqa: E402

@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 import time
 
+import qhsim  # noqa: F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
+
 import numpy as np
 
 from qhsim.calibrated import calibrated_parameters

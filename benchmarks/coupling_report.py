@@ -45,11 +45,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import qhsim  # noqa: E402,F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from qhsim.config import load_scenario, scenario_from_dict  # noqa: E402
 from qhsim.knowledge import talent as tl  # noqa: E402

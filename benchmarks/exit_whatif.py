@@ -26,10 +26,11 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import qhsim  # noqa: E402,F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
+import pandas as pd  # noqa: E402
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from persistence_whatif import (FIT_YEAR, FRESH_SEEDS, YEARS, LevelFit, indicator_table, province,  # noqa: E402

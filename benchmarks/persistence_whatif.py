@@ -33,12 +33,13 @@ import time
 from functools import cache
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from scipy.optimize import brentq
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import qhsim  # noqa: E402,F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy.optimize import brentq  # noqa: E402
 
 from qhsim import data  # noqa: E402
 from qhsim.calibrated import required_calibration, target_rows  # noqa: E402

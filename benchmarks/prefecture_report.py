@@ -21,10 +21,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import qhsim  # noqa: E402,F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
+import pandas as pd  # noqa: E402
 
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
 from qhsim.calibration.targets import load_targets  # noqa: E402

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import qhsim  # noqa: F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
+
 import numpy as np
 
 from qhsim.calibration.sensitivity import _evaluate, load_spec

@@ -15,6 +15,8 @@ it. Integer parameters are skipped. Nothing is fitted; ~1-2 min with 2 workers.
 from __future__ import annotations
 
 
+import qhsim  # noqa: F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
+
 import numpy as np
 
 from qhsim.calibrated import required_calibration

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from qhsim import __version__
+from qhsim import __version__, cpu
 from qhsim.config import Scenario, load_scenario, scenario_from_dict
 from qhsim.model import QinghaiModel
 from qhsim.results import RunResult
@@ -37,6 +37,7 @@ def run(
     ``end_year`` override the scenario's ``[run]`` settings. ``on_step(model)`` is called after every simulated
     year (progress, snapshots; an exception it raises stops the run).
     """
+    cpu.warn_if_unpinned()
     sc = as_scenario(scenario)
     given = {"seed": seed, "population_seed": population_seed, "scale": scale, "end_year": end_year}
     overrides = {k: v for k, v in given.items() if v is not None}

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import qhsim  # noqa: F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
 import numpy as np
 import pytest
 

@@ -214,7 +214,7 @@ def _shown_path(path: Path) -> str:
 
 KIND_LABELS = {"run": "单次运行 single run", "ensemble": "集合预测 ensemble (parameter draws × seeds)",
                "compare": "情景对比 scenario comparison", "sweep": "政策扫描 policy sweep"}
-VERSION_ORDER = ("qhsim", "mesa", "python", "numpy", "pandas")  # the rest follow by name
+VERSION_ORDER = ("qhsim", "mesa", "python", "numpy", "pandas")  # the rest follow by name (numpy_cpu_path: qhsim/cpu.py)
 NOT_RECORDED = "未记录 not recorded"
 
 
@@ -258,8 +258,10 @@ def environment_versions() -> dict[str, str]:
 
     import mesa
 
+    from qhsim import cpu
+
     return {"qhsim": __version__, "python": platform.python_version(), "numpy": np.__version__,
-            "pandas": pd.__version__, "mesa": mesa.__version__}
+            "pandas": pd.__version__, "mesa": mesa.__version__, "numpy_cpu_path": cpu.dispatch()}
 
 
 def calibration_distance(calibration: Mapping[str, Any]) -> str | None:
