@@ -248,18 +248,30 @@ def test_vouchers_raise_the_providers_rd_not_their_holders(baseline: pd.DataFram
     ],
 )
 def test_programme_spending_within_budget(scenario: str, column: str) -> None:
+    """Province programmes within their budget; R&D-intensity rewards within each prefecture's own fund."""
     sc = as_scenario(SCENARIOS / f"{scenario}.toml")
-    result = run(sc, scale=SCALE, end_year=2028).province()
-    budget_key = {
-        "spend_ex_ante_grants": ("ex_ante_grants", "budget", 1),
-        "spend_rd_reward": ("rd_reward", "budget", len(data.prefecture_ids())),
-        "spend_vouchers": ("vouchers", "budget", 1),
-    }[column]
-    section, key, n_funds = budget_key
-    schedule = getattr(getattr(sc.policy, section), key)
-    for year in range(2016, 2029):
-        assert result.loc[year, column] <= schedule.at(year) * n_funds * (1 + 1e-9)
-    assert result.loc[2028, column] > 0
+    result = run(sc, scale=SCALE, end_year=2028)
+    section = {"spend_ex_ante_grants": "ex_ante_grants", "spend_rd_reward": "rd_reward",
+               "spend_vouchers": "vouchers"}[column]
+    budget = getattr(sc.policy, section).budget
+    regions = data.prefecture_ids() if section == "rd_reward" else [PROVINCE]
+    for region in regions:
+        rows = result.region(region)
+        for year in range(2016, 2029):
+            assert rows.loc[year, column] <= budget.at(year) * (1 + 1e-9), (region, year)
+    assert result.province().loc[2028, column] > 0
+
+
+def test_rd_reward_funds_ration_each_prefecture(tmp_path) -> None:
+    """With a fund of 450万元 from 2026, below Xining's claims (some 700-950万元 at this scale and seed): every
+    prefecture pays at most its own fund, and some prefecture pays exactly its fund (its claims are cut pro rata)."""
+    tight = tmp_path / "tight_reward.toml"
+    tight.write_text(f'extends = "{(SCENARIOS / "rd_reward_province_wide.toml").as_posix()}"\n'
+                     "[policy.rd_reward]\nbudget = { 2026 = 450 }\n", encoding="utf-8")
+    result = run(tight, scale=SCALE, end_year=2028)
+    spend = {p: result.region(p).loc[2026:2028, "spend_rd_reward"] for p in data.prefecture_ids()}
+    assert all((s <= 450.0 * (1 + 1e-9)).all() for s in spend.values()), spend
+    assert any(np.isclose(s, 450.0, rtol=1e-9).any() for s in spend.values()), spend
 
 
 def test_mesa_model_structure() -> None:
