@@ -100,10 +100,12 @@ def _warn_uncalibrated_population(population_seed: int | None) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from qhsim.calibrated import calibration_file
-    from qhsim.experiments.comparison import compare
-    from qhsim.experiments.report import write_comparison
+    from qhsim.experiments.comparison import check_region, compare
+    from qhsim.experiments.report import format_comparison, write_comparison
+    from qhsim.results import PROVINCE
 
     started = args.started
+    region = check_region(args.region)  # before anything runs
     calibration_file()  # a QHSIM_CALIBRATED naming no file is the one line, before any warning about the scenarios
     names = "_".join(Path(v).stem for v in args.designs)
     out = args.out if args.out is not None else DEFAULT_OUT / f"compare_{Path(args.base).stem}_{names}"[:120]
@@ -112,7 +114,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                      end_year=args.end_year, budget_neutral=args.budget_neutral, workers=args.workers,
                      executor=args.executor, scheduler=args.scheduler, out=out, rank_by=args.rank_by,
                      bar=sys.stderr.isatty())
-    print(write_comparison(result, charts=not args.no_charts))
+    text = write_comparison(result, charts=not args.no_charts)  # the store holds every region's tables
+    print(text if region == PROVINCE else format_comparison(result, region))
     draws = f"{args.draws} parameter draws x " if args.draws else ""
     print(_done(out, started, f"scale {result.meta['scale']:g}, {draws}seeds {', '.join(map(str, seeds))}"))
     return 0
@@ -211,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "(business + universities' and institutes' R&D per public yuan) or an indicator key (mean "
                        f"change over the window; the largest first, the smallest for one whose fall is an improvement: "
                        f"{lower})")
+    cmp_p.add_argument("--region", default="province",
+                       help="print the answer for province (default) or a prefecture: "
+                       f"{', '.join(data.prefecture_ids())} (its indicator changes, own targets, and the R&D per "
+                       "public yuan spent there); the store holds every region's")
     cmp_p.add_argument("--no-charts", action="store_true", help="skip the cost-effectiveness chart and report charts")
     executor_options(cmp_p)
     cmp_p.set_defaults(func=cmd_compare, resumable=True)

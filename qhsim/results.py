@@ -71,6 +71,17 @@ def unstable_rule() -> tuple[str, str]:
 
 RANK_DEFAULT = "rd_per_yuan"
 RANK_TOTAL = "total_rd_per_yuan"  # total R&D (business + public) per public yuan, what R&D intensity counts
+REGIONAL_TABLES = ("changes", "leverage")  # the comparison files with every region's rows (a ``region`` column)
+
+
+def province_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The province's rows of a comparison table read back from its file (``REGIONAL_TABLES``: changes.csv and
+    leverage.csv hold each prefecture's rows below the province's, ``qhsim compare --region``), without the
+    ``region`` column: the table as the province's answer has it. A table without that column (a store of an older
+    qhsim) as it is."""
+    if "region" not in table:
+        return table
+    return table[table["region"] == PROVINCE].drop(columns="region").reset_index(drop=True)
 
 
 def several_instruments(leverage: pd.DataFrame) -> set[str]:

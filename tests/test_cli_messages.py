@@ -180,6 +180,7 @@ def test_help_states_the_draws_limit_the_regions_and_the_default_out():
     helps = {name: {a.dest: a.help for a in p._actions} for name, p in commands().items()}
     assert f"1-{shipped.available}" in helps["run"]["draws"]
     assert all(pid in helps["discover"]["region"] for pid in data.prefecture_ids())
+    assert all(pid in helps["compare"]["region"] for pid in data.prefecture_ids())
     assert "results/<scenario file name" in helps["run"]["out"]
     assert "results/compare_<base>_<designs>" in helps["compare"]["out"]
 
@@ -222,3 +223,15 @@ def test_the_closing_line_of_run_follows_lang(tmp_path, capsys, lang, says, not_
                 "--out", str(out)]) == 0
     closing = " ".join(capsys.readouterr().out.strip().split("\n\n")[-1].split())  # wrapped to the terminal
     assert closing.startswith(f"{says} {out} (") and (not_said is None or not_said not in closing), closing
+
+
+# --- prefecture audit (session 32), W1: qhsim compare --region -------------------------------------------
+
+
+def test_compare_refuses_an_unknown_region_in_one_line_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code = cli(["compare", str(BASELINE), str(SD120), "--region", "lhasa", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
+    assert err[0].startswith("qhsim: error: --region lhasa: allowed province, xining, haidong, haixi")
+    assert not out.exists()  # nothing written

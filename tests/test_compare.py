@@ -17,11 +17,11 @@ from qhsim.errors import InputError
 from qhsim.experiments.designs import design_from_file
 from qhsim.experiments.comparison import (ComparisonResult, analyse, compare, leverage, lower_is_better, rank,
                                          rd_per_yuan)
-from qhsim.experiments.report import (cost_effectiveness_chart, cost_effectiveness_figure, format_comparison,
-                                      ranking_caveat, unsettled_pairs, write_comparison)
-from qhsim.output.numbers import unit_of
+from qhsim.experiments.report import (SHORT_MARKS, cost_effectiveness_chart, cost_effectiveness_figure,
+                                      format_comparison, ranking_caveat, unsettled_pairs, write_comparison)
+from qhsim.output.numbers import format_interval, unit_of
 from qhsim.output.report import band_caveat, display_width, format_number, persistence_note
-from qhsim.results import PROVINCE
+from qhsim.results import PROVINCE, province_rows
 
 from conftest import SCENARIOS
 
@@ -276,23 +276,94 @@ def test_leverage_also_per_total_rd_the_r_and_d_intensity_counts(small_compariso
     assert "".join(persistence.split()) == "".join(persistence_note().split())  # and what the long run rests on
 
 
+def renamed(res: ComparisonResult, names: dict[str, str]) -> ComparisonResult:
+    """``res`` with its designs renamed (``names``) in every table, the prefectures' too."""
+    def rename(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(design=frame["design"].map(lambda d: names.get(d, d))) if "design" in frame else frame
+
+    return dataclasses.replace(
+        res, designs=[names.get(d, d) for d in res.designs],
+        **{name: rename(getattr(res, name)) for name in ("changes", "costs", "leverage", "targets", "ranking")},
+        pairwise=res.pairwise.rename(index=names, columns=names),
+        regions={name: rename(frame) for name, frame in res.regions.items()})
+
+
 def test_comparison_text_fits_100_columns_with_long_design_names_and_four_years(small_comparison) -> None:
     """Four report years and long design names made the change tables 107-109 columns wide: labels now wrap."""
     res, _ = small_comparison
-    long = {d: f"{d}_with_a_much_longer_name" for d in res.designs}
-    wide = dataclasses.replace(res, designs=[long[d] for d in res.designs], years=[2025, 2027, 2030, 2035])
-    for name in ("changes", "costs", "leverage", "targets", "ranking"):
-        frame = getattr(res, name).copy()
-        if "design" in frame:
-            frame["design"] = frame["design"].map(lambda d: long.get(d, d))
-        setattr(wide, name, frame)
+    wide = renamed(res, {d: f"{d}_with_a_much_longer_name" for d in res.designs})
     changes = wide.changes
     extra = [changes[changes["period"] == "2027"].assign(period=str(y)) for y in (2030, 2035)]
-    wide.changes = pd.concat([changes, *extra])
-    wide.pairwise = res.pairwise.rename(index=long, columns=long)
+    wide = dataclasses.replace(wide, years=[2025, 2027, 2030, 2035], changes=pd.concat([changes, *extra]))
     text = format_comparison(wide)
     assert "super_deduction_120_with_a_much_longer_name" in text
     assert max(display_width(line) for line in text.splitlines()) <= 100
+
+
+def test_every_line_fits_text_width_with_a_no_cost_design_large_costs_and_twelve_designs(small_comparison) -> None:
+    """The cost-effectiveness table was 107 columns wide at COLUMNS=100 when a design had "— 无额外成本 no extra cost"
+    (26 columns) in its cell: the cell holds a short mark, the note below gives the mark in full. Every line of the
+    text, the province's and a prefecture's, fits TEXT_WIDTH display columns (CJK wide = 2) with a no-cost design,
+    long design names, costs in the hundreds of 亿元 (their intervals go on two lines where one is too wide) and
+    twelve designs (P(target met) splits its columns over two tables)."""
+    from qhsim.experiments.report import TEXT_WIDTH
+    from qhsim.results import SAVING_CELL, SAVING_NOTE
+
+    res, _ = small_comparison
+    names = {d: f"{d}_with_a_much_longer_name" for d in res.designs}
+    wide = renamed(res, names)
+    free = names["more_ex_ante_grants"]
+    lev = wide.leverage.copy()
+    costly = lev["design"] != free
+    lev.loc[costly, ["extra_cost", "extra_cost_p05", "extra_cost_p95", "extra_rd", "extra_rd_p05", "extra_rd_p95"]] *= 100
+    total = (lev["design"] == free) & (lev["instrument"] == "total")
+    lev.loc[total, ["extra_cost", "extra_cost_p05", "extra_cost_p95"]] = 0.0
+    lev.loc[total, "unstable"] = True  # no extra cost: R&D per yuan is the mark
+    costs = wide.costs.copy()
+    costs.loc[costs["design"] != free, ["mean", "p05", "median", "p95"]] *= 100
+    regions = dict(wide.regions)
+    regional = regions["leverage"].copy()
+    mine = (regional["design"] == free) & (regional["instrument"] == "total")
+    regional.loc[mine, ["extra_cost", "extra_cost_p05", "extra_cost_p95"]] = 0.0
+    regional.loc[mine, "unstable"] = True
+    regions["leverage"] = regional
+    wide = dataclasses.replace(wide, leverage=lev, costs=costs, regions=regions)
+    for region in (PROVINCE, "haixi"):
+        text = format_comparison(wide, region)
+        assert all(display_width(line) <= TEXT_WIDTH for line in text.splitlines()), region
+        effect = text.split("Cost-effectiveness", 1)[1].split("\n\n", 1)[0]
+        assert SHORT_MARKS[SAVING_CELL] in effect and SAVING_CELL not in effect
+        assert "".join(SAVING_NOTE.split()) in "".join(text.split())  # the mark in full, with its note
+    large = costs[(costs["design"] != free) & (costs["item"] == "total")]["mean"].iloc[0]
+    assert large > 100 and format_number(large, True) in format_comparison(wide)  # a large cost, whole
+    # twelve designs: the P(target met) columns no longer fit in one table
+    more = [f"design_number_{i}_with_a_long_name" for i in range(len(wide.designs) + 1, 13)]
+    targets = pd.concat([wide.targets, *(wide.targets[wide.targets["design"] == free].assign(design=d) for d in more)])
+    twelve = dataclasses.replace(wide, designs=[*wide.designs, *more], targets=targets)
+    text = format_comparison(twelve)
+    assert all(display_width(line) <= TEXT_WIDTH for line in text.splitlines())
+    assert text.count("达标概率 P(target met)") == 2 and "  12\n" in text
+
+
+def test_the_two_2035_reference_paths_are_labelled_apart() -> None:
+    """P(target met) labelled two 2035 reference paths of the same indicator alike, one 0% and the other 100%: each
+    row now names its path as ``qhsim run`` does (plan trajectory extrapolated, national parity)."""
+    from qhsim.targets import reference_paths_2035
+
+    runs = runs_frame({0: [[10, 10, 10], [20, 20, 20]], 1: [[10, 11, 12], [20, 21, 22]]},
+                      {0: [[1e4] * 3] * 2, 1: [[1e4, 2e4, 2e4]] * 2})
+    tables = analyse(runs, "d0", ["d1"])
+    paths = reference_paths_2035()
+    paths = paths[paths["indicator"] == "rd_intensity"]
+    assert len(paths) == 2 and paths["label"].nunique() == 2
+    paths = paths.rename(columns={"value": "target"})  # as target_probabilities writes it
+    targets = pd.concat([paths.assign(design=d, p_met=p) for d, p in (("d0", 0.0), ("d1", 1.0))])
+    res = ComparisonResult("d0", ["d1"], tables.pop("window"), tables.pop("years"), runs,
+                           **{**tables, "targets": targets}, meta={"draws": None, "seeds": [1, 2], "scale": 1.0})
+    block = " ".join(format_comparison(res).split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[0].split())
+    assert "(reference path: plan trajectory extrapolated)" in block
+    assert "(reference path: national parity (2020 level))" in block
+    assert "(参考路径: 规划趋势外推)" in block and "(参考路径: 达到全国2020水平)" in block
 
 
 def test_pairs_whose_order_the_runs_leave_open_are_named_below_the_pairwise_table(small_comparison) -> None:
@@ -440,7 +511,7 @@ def test_leverage_csv_says_whether_the_design_sets_each_instrument(small_compari
     from qhsim.experiments.comparison import acts_on
 
     res, out = small_comparison
-    csv = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    csv = province_rows(pd.read_csv(out / "leverage.csv", encoding="utf-8-sig"))
     assert list(csv.columns[-3:]) == ["gross_cost", "unstable", "design_sets_instrument"]
     rows = csv[csv["instrument"] != "total"]
     assert list(rows["design_sets_instrument"]) == [acts_on(res, r.design, r.instrument) for r in rows.itertuples()]
@@ -480,10 +551,12 @@ def test_an_unstable_r_and_d_per_yuan_shows_as_such_with_its_rule(small_comparis
     lev.loc[(lev["design"] == "more_ex_ante_grants") & (lev["instrument"] == "total"), "unstable"] = True
     text = format_comparison(dataclasses.replace(res, leverage=lev))
     effect = text.split("成本效益 Cost-effectiveness", 1)[1].split("\n\n", 1)[0]
-    assert next(line for line in effect.splitlines() if line.startswith("more_ex_ante_grants")).endswith(UNSTABLE_CELL)
+    short = SHORT_MARKS[UNSTABLE_CELL]  # in the cell; the note below names the full mark
+    assert next(line for line in effect.splitlines() if line.startswith("more_ex_ante_grants")).endswith(short)
     assert next(line for line in effect.splitlines() if line.startswith("super_deduction_120")).endswith("]")
     ranked = text.split("排名 Ranking", 1)[1].split("\n\n", 1)[0]
-    assert UNSTABLE_CELL in next(line for line in ranked.splitlines() if "more_ex_ante_grants" in line)
+    assert short in next(line for line in ranked.splitlines() if "more_ex_ante_grants" in line)
+    assert f"{short} “{UNSTABLE_CELL}”" in " ".join(text.split())
     assert "under 25% of the money the design moves" in " ".join(text.split())
     # a positive extra cost (unstable's only case since "no extra cost" has its own mark): its note says only that
     assert "not positive" not in " ".join(text.split()) and "不为正" not in text
@@ -502,6 +575,12 @@ def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_p
     assert proc.returncode == 0, proc.stderr
     assert "R&D per public yuan" in proc.stdout and "P(first)" in proc.stdout
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps  # nothing re-run
+    # one store answers every prefecture: --region selects what is printed (Haidong's own targets are of 2025)
+    proc = subprocess.run([*cmd, "--out", str(out), "--region", "haidong"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "地区 region: 海东市 Haidong" in proc.stdout and "成本效益 海东市 Cost-effectiveness Haidong" in proc.stdout
+    assert "研发投入强度 海东市" in proc.stdout and "P(first)" not in proc.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps
     (tmp_path / "file.txt").write_text("keep me")
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "notes.md").write_text("keep me")
@@ -548,14 +627,14 @@ def ex_post_package(tmp_path_factory: pytest.TempPathFactory):
 def test_an_instrument_whose_cost_fell_is_listed_with_its_saving_and_no_ratio(ex_post_package) -> None:
     """leverage.csv and the by-instrument table left out the ex-ante grants the ex-post package cuts: every
     instrument whose cost changed, either way, is listed with its extra cost; R&D per yuan over a saving is blank
-    (leverage.csv) or "— 无额外成本 no extra cost" (comparison.txt, for a design that sets that one instrument),
+    (leverage.csv) or "—¹" for "— 无额外成本 no extra cost" (comparison.txt, for a design that sets that one instrument),
     flagged unstable by the one rule."""
     from qhsim.results import SAVING_CELL, SAVING_NOTE
     from qhsim.results import ratio_unstable
 
     res, out = ex_post_package
     costs = pd.read_csv(out / "costs.csv", encoding="utf-8-sig")
-    lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    lev = province_rows(pd.read_csv(out / "leverage.csv", encoding="utf-8-sig"))
     moved = costs[(costs["kind"] != "total") & (costs["mean"].abs() > 1e-3)]
     assert set(moved["item"]) <= set(lev["instrument"])  # every cost that moved, up or down
     grants = lev[lev["instrument"] == "spend_ex_ante_grants"].iloc[0]
@@ -573,7 +652,7 @@ def test_an_instrument_whose_cost_fell_is_listed_with_its_saving_and_no_ratio(ex
     alone.loc[alone["instrument"] == "spend_ex_ante_grants", "unstable"] = True
     text = format_comparison(dataclasses.replace(res, leverage=alone))
     listed = text.split("分工具 By instrument", 1)[1].split("\n\n", 1)[0].splitlines()
-    assert next(line for line in listed if "事前立项资助" in line).rstrip().endswith(SAVING_CELL)
+    assert next(line for line in listed if "事前立项资助" in line).rstrip().endswith(SHORT_MARKS[SAVING_CELL])
     assert "".join(SAVING_NOTE.split()) in "".join(text.split())  # the saving's own note, not the unstable rule
     assert "the extra cost is not positive" in SAVING_NOTE and "whose cost fell is listed with its saving" in SAVING_NOTE
     assert all(display_width(line) <= 100 for line in text.splitlines())
@@ -589,7 +668,7 @@ def test_a_design_that_sets_several_instruments_gets_no_ratio_per_instrument(ex_
     from qhsim.results import COMBINED_CELL
 
     res, out = ex_post_package
-    lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    lev = province_rows(pd.read_csv(out / "leverage.csv", encoding="utf-8-sig"))
     assert several_instruments(lev) == several_instruments(res.leverage) == {"ex_post_subsidy"}
     rows = lev[(lev["instrument"] != "total") & lev["design_sets_instrument"].astype(str).eq("True")]
     assert set(rows["instrument"]) == {"spend_ex_ante_grants", "spend_ex_post_subsidy"}
@@ -623,7 +702,7 @@ def test_one_instrument_designs_keep_their_instrument_ratio_and_rows_without_one
     and False on side-effect rows, which have no ratio: every row left without a ratio for a reason other than the
     rule (a side effect, a design that sets several instruments) has ``unstable`` False."""
     _, out = small_comparison
-    lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    lev = province_rows(pd.read_csv(out / "leverage.csv", encoding="utf-8-sig"))
     rows = lev[lev["instrument"] != "total"]
     own = rows[rows["design_sets_instrument"].astype(str).eq("True")]
     assert set(own["design"]) == {"super_deduction_120", "more_ex_ante_grants"}
@@ -638,7 +717,7 @@ def test_instruments_left_out_of_the_by_instrument_table_are_counted_below_it(sm
     from qhsim.experiments.report import MATERIAL
 
     res, out = small_comparison
-    lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    lev = province_rows(pd.read_csv(out / "leverage.csv", encoding="utf-8-sig"))
     total = lev[lev["instrument"] == "total"].set_index("design")["extra_cost"]
     rows = lev[lev["instrument"] != "total"]
     left = int((rows["extra_cost"].abs() < MATERIAL * rows["design"].map(total).abs()).sum())
@@ -659,7 +738,7 @@ def test_ranking_csv_has_the_designs_description_and_the_unstable_flag(ex_post_p
 
     for res, out in (ex_post_package, small_comparison):
         ranking = pd.read_csv(out / "ranking.csv", encoding="utf-8-sig")
-        lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+        lev = province_rows(pd.read_csv(out / "leverage.csv", encoding="utf-8-sig"))
         total = lev[lev["instrument"] == "total"].set_index("design")["unstable"]
         assert list(ranking.columns[:2]) == ["design", "description"] and ranking.columns[-1] == "unstable"
         assert list(ranking["unstable"]) == [bool(total[d]) for d in ranking["design"]]
@@ -756,3 +835,114 @@ def test_a_design_whose_instruments_did_not_move_formats_without_an_instrument_t
     totals = res.leverage[res.leverage["instrument"] == "total"].reset_index(drop=True)
     text = format_comparison(dataclasses.replace(res, leverage=totals))
     assert "成本效益 Cost-effectiveness" in text and "分工具 By instrument" not in text
+
+
+# --- prefecture audit (session 32): a design identical to its base; each prefecture's answer (--region) ---------
+
+
+def test_a_design_identical_to_the_base_in_every_run_is_found_and_not_ranked() -> None:
+    runs = runs_frame({0: [[10, 10, 10], [20, 20, 20]], 1: [[10, 11, 12], [20, 21, 22]], 2: [[10, 10, 10], [20, 20, 20]],
+                       3: [[10, 10, 12], [20, 20, 20]]},
+                      {0: [[1e4] * 3] * 2, 1: [[1e4, 2e4, 2e4]] * 2, 2: [[1e4] * 3] * 2, 3: [[1e4, 1e4, 2e4]] * 2})
+    tables = analyse(runs, "d0", ["d1", "d2", "d3"])
+    assert tables["identical"] == ["d2"]  # d3 differs in one run and one year only: not identical
+    assert set(tables["ranking"]["design"]) == {"d1", "d3"}
+    assert set(tables["pairwise"].index) == set(tables["pairwise"].columns) == {"d1", "d3"}
+    assert "d2" in set(tables["changes"]["design"])  # its (zero) changes stay in changes.csv
+
+
+@pytest.fixture(scope="module")
+def haixi_reward_plus(tmp_path_factory: pytest.TempPathFactory):
+    """The prefecture audit's Haixi-only design: the Haixi R&D reward fund doubled from 2026, which the base never
+    uses up, beside two designs that act (more ex-ante grants, a larger super-deduction)."""
+    folder = tmp_path_factory.mktemp("haixi")
+    design = folder / "haixi_reward_plus.toml"
+    design.write_text(f'extends = "{(SCENARIOS / "baseline.toml").as_posix()}"\n[run]\nname = "haixi_reward_plus"\n'
+                      '[policy.rd_reward]\nprefectures = ["haixi"]\nbudget = { 2026 = 6000 }\n', encoding="utf-8")
+    res = compare(SCENARIOS / "baseline.toml", [design, SCENARIOS / "more_ex_ante_grants.toml",
+                                                SCENARIOS / "super_deduction_120.toml"],
+                  seeds=(1, 2), scale=0.05, end_year=2027, out=folder / "store")
+    write_comparison(res, charts=False)
+    return res, folder / "store"
+
+
+def test_an_identical_design_is_said_so_with_the_unused_budget_and_left_out_of_the_ranking(haixi_reward_plus) -> None:
+    """A Haixi reward fund raised where the base spends a fraction of it was shown with zero changes, "no extra cost",
+    ranked last and "beaten 100%": comparison.txt now says it is identical to the base in every run, why (the most the
+    base spends a year in Haixi, from the runs' spend_rd_reward, against the 3,000万元 fund), and leaves it out of the
+    change tables, the ranking and the pairwise table, saying so. A design whose budget binds gets no such reason."""
+    from qhsim.experiments.comparison import idle_budgets
+
+    res, out = haixi_reward_plus
+    assert res.identical == ["haixi_reward_plus"]
+    assert set(res.ranking["design"]) == set(res.pairwise.index) == {"more_ex_ante_grants", "super_deduction_120"}
+    base = res.runs[(res.runs["point"] == 0) & (res.runs["region"] == "haixi") & res.runs["year"].between(2026, 2027)]
+    [idle] = idle_budgets(res.runs, res.meta["scenarios"], res.base, "haixi_reward_plus")
+    assert (idle.path, idle.region, idle.years, idle.budget, idle.design_budget) == (
+        "policy.rd_reward.budget", "haixi", (2026, 2027), 3000.0, 6000.0)
+    assert idle.spent == base["spend_rd_reward"].max() < 3000
+    assert idle_budgets(res.runs, res.meta["scenarios"], res.base, "more_ex_ante_grants") == []
+    text = (out / "comparison.txt").read_text(encoding="utf-8")
+    flat = " ".join(text.split())
+    assert "方案1 haixi_reward_plus：与基准逐次相同 identical to the base in every run" in flat
+    assert (f"the base spends at most {format_number(idle.spent)}万元 a year in Haixi over 2026-2027, "
+            f"{idle.spent / 3000:.0%} of its 3,000万元/yr budget (the design's: 6,000万元/yr)") in flat
+    assert "haixi_reward_plus − baseline" not in text  # no table of zeros
+    ranking = text.split("排名 Ranking", 1)[1].split("达标概率", 1)[0]
+    assert "Not ranked: haixi_reward_plus" in " ".join(ranking.split())
+    assert all("haixi_reward_plus" not in line for line in ranking.splitlines() if not line.startswith("未参与排名"))
+
+
+def test_each_prefectures_changes_and_money_add_up_to_the_provinces(small_comparison) -> None:
+    """W1: changes.csv and leverage.csv hold every prefecture's rows below the province's (a region column); a count
+    or an amount changes in the prefectures by as much as in the province, and the extra cost and R&D located in the
+    prefectures sum to the province's. The province's rows read back are the comparison's own tables."""
+    from qhsim import data
+
+    res, out = small_comparison
+    changes = pd.read_csv(out / "changes.csv", encoding="utf-8-sig")
+    assert list(changes.columns[:2]) == ["design", "region"]
+    assert list(dict.fromkeys(changes["region"])) == [PROVINCE, *data.prefecture_ids()]
+    back = province_rows(changes)
+    assert list(back.columns) == list(res.changes.columns) and len(back) == len(res.changes)
+    assert back["mean"].to_numpy() == pytest.approx(res.changes["mean"].to_numpy(), nan_ok=True)
+    for key in ("business_rd", "hte_count", "tech_contract_turnover"):
+        window = changes[(changes["indicator"] == key) & (changes["period"] == "window")]
+        prov = window[window["region"] == PROVINCE].set_index("design")["mean"]
+        parts = window[window["region"] != PROVINCE].groupby("design")["mean"].sum()
+        assert parts.reindex(prov.index).to_numpy() == pytest.approx(prov.to_numpy(), abs=1e-9), key
+    lev = pd.read_csv(out / "leverage.csv", encoding="utf-8-sig")
+    total = lev[lev["instrument"] == "total"]
+    prov = total[total["region"] == PROVINCE].set_index("design")
+    parts = total[total["region"] != PROVINCE].groupby("design")[["extra_cost", "extra_rd", "extra_public_rd"]].sum()
+    for column in parts:
+        assert parts[column].reindex(prov.index).to_numpy() == pytest.approx(prov[column].to_numpy(), abs=1e-9)
+
+
+def test_a_prefectures_report_shows_its_changes_own_targets_and_money_spent_there(small_comparison) -> None:
+    """W1: ``format_comparison(result, "haixi")`` (``qhsim compare --region haixi``): Haixi's indicator changes, the
+    P(target met) of Haixi's own 2027 targets (not Haidong's), and the extra public money spent in Haixi with the
+    extra R&D there, what that cost covers and why R&D per yuan there is partial; Haidong's 2025 targets with the note
+    that they are the base's. A comparison without prefecture tables is refused in one line."""
+    res, _ = small_comparison
+    text = format_comparison(res, "haixi")
+    flat = " ".join(text.split())
+    assert "基准 base: baseline — 地区 region: 海西州 Haixi" in text
+    assert "more_ex_ante_grants − baseline · 海西州 Haixi: 指标变化(中位数)" in text
+    targets = text.split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[0]
+    assert "研发投入强度 海西州" in targets and "2027" in targets and "海东市" not in targets
+    lev = res.regions["leverage"]
+    own = lev[(lev["region"] == "haixi") & (lev["design"] == "more_ex_ante_grants") & (lev["instrument"] == "total")]
+    effect = text.split("成本效益 海西州 Cost-effectiveness Haixi", 1)[1].split("\n\n", 1)[0]
+    line = next(line for line in effect.splitlines() if line.startswith("more_ex_ante_grants"))
+    r = own.iloc[0]
+    assert format_interval(r["extra_cost"], r["extra_cost_p05"], r["extra_cost_p95"], True) in line
+    assert format_interval(r["extra_rd"], r["extra_rd_p05"], r["extra_rd_p95"], True) in line
+    assert "plus its firms' tax expenditure" in flat and "so this ratio is partial" in flat
+    assert "排名 Ranking" not in text and "are the province's: see comparison.txt" in flat
+    assert all(display_width(line) <= 100 for line in text.splitlines())
+    haidong = " ".join(format_comparison(res, "haidong").split())
+    assert "研发投入强度 海东市 2025" in haidong
+    assert "The targets of 2025: no design differs from the base before 2026, so their P(target met) is the base's." in haidong
+    with pytest.raises(InputError, match=r"^--region haixi: this comparison has no prefecture tables"):
+        format_comparison(dataclasses.replace(res, regions={}), "haixi")

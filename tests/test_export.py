@@ -20,6 +20,7 @@ from conftest import SCENARIOS
 from qhsim import __version__, data
 from qhsim.errors import InputError
 from qhsim.output import export, folders, tidy
+from qhsim.results import province_rows
 from qhsim.experiments import compare
 from qhsim.experiments.report import write_comparison
 from qhsim.output import html_report
@@ -381,7 +382,7 @@ def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, co
     more rank and P(first)."""
     from qhsim.output.tables import ONE_DESIGN_NOTE
 
-    lev = pd.read_csv(compare_folder / "leverage.csv", encoding="utf-8-sig")
+    lev = province_rows(pd.read_csv(compare_folder / "leverage.csv", encoding="utf-8-sig"))  # its province rows
     lev = lev[lev["instrument"] == "total"].set_index("design").loc["super_deduction_120"]
     costs = pd.read_csv(compare_folder / "costs.csv", encoding="utf-8-sig").set_index(["design", "item"])
     rank = pd.read_csv(compare_folder / "ranking.csv", encoding="utf-8-sig").set_index("design").loc["super_deduction_120"]
@@ -809,7 +810,7 @@ def test_by_instrument_sheet_and_html_table_follow_leverage_csv(compare3_folder)
     5%/95%, "连带 side effect" where the design does not set the instrument, and how to read it below."""
     from qhsim.output.tables import SIDE_EFFECT_CELL, TOTAL_INSTRUMENT
 
-    lev = pd.read_csv(compare3_folder / "leverage.csv", encoding="utf-8-sig")
+    lev = province_rows(pd.read_csv(compare3_folder / "leverage.csv", encoding="utf-8-sig"))  # its province rows
     wb = load_workbook(compare3_folder / "report.xlsx")
     names = wb.sheetnames
     assert names.index("成本效益 Cost-effectiveness") + 1 == names.index("按工具 By instrument")
@@ -964,7 +965,7 @@ def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_re
 
     copy = tmp_path / "cmp3"
     shutil.copytree(compare3_folder, copy)
-    lev = pd.read_csv(copy / "leverage.csv", encoding="utf-8-sig")
+    lev = province_rows(pd.read_csv(copy / "leverage.csv", encoding="utf-8-sig"))  # as an older qhsim wrote it
     fell = lev[(lev["design"] == "more_ex_ante_grants") & (lev["instrument"] == "total")].assign(
         instrument="spend_rd_reward", extra_cost=-0.5, extra_cost_p05=-0.6, extra_cost_p95=-0.4, rd_per_yuan=float("nan"),
         p05=float("nan"), median=float("nan"), p95=float("nan"), unstable=True, design_sets_instrument=True)

@@ -19,7 +19,10 @@ differs from the base to the last year, the same for every design):
   is the ratio of means, the interval the 5%/95% quantiles of the per-run ratios; over a cost that fell (a saving)
   there is no ratio (blank, flagged ``unstable``);
 - P(target met) for each plan target and 2035 reference path (``targets``);
-- P(design ranks first) and pairwise P(A beats B) on the ranking metric (``ranking``, ``pairwise``).
+- P(design ranks first) and pairwise P(A beats B) on the ranking metric (``ranking``, ``pairwise``), without the
+  designs identical to the base in every run (``identical``: ``identical_designs``);
+- the same changes, costs and R&D per public yuan for each prefecture (``regions``): its indicators, and the
+  spending, tax expenditure and R&D located there (partial: talent and knowledge move between prefectures).
 
 ``budget_neutral=True`` scales each design's budget levers (its changes to ``policy.*.budget`` schedules,
 from their first changed year) so that its extra public cost over the window matches that of the first
@@ -47,8 +50,9 @@ from qhsim.experiments.designs import Design, design_from_file, expand, paramete
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs
-from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, design_description, lower_is_better,
-                           ratio_unstable, several_instruments)
+from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, REGIONAL_TABLES, design_description,
+                           lower_is_better, ratio_unstable, several_instruments)
+from qhsim.stats import WEIGHT
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
 
 COMPARE_YEARS = (2025, 2027, 2030, 2035)
@@ -133,6 +137,11 @@ class ComparisonResult:
       unstable (``annotate_ranking``: the "total" leverage row's flag on a ranking by R&D per yuan)
     - ``pairwise``: square frame, P(row design beats column design)
     - ``budget``: budget-neutral scaling per design (None without budget_neutral)
+    - ``regions``: "changes", "costs" and "leverage" of each prefecture (as above, with a ``region`` column after
+      design; over the same window): its indicators' changes, and the spending, tax expenditure and R&D located
+      there (``stored_table`` writes them below the province's rows in changes.csv and leverage.csv)
+    - ``identical``: the designs identical to the base in every run (``identical_designs``), which the ranking and
+      the pairwise table leave out
     """
 
     base: str
@@ -149,6 +158,8 @@ class ComparisonResult:
     budget: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     store: Store | None = None  # the store the runs are in (``out``); ``report.write_comparison`` completes it
+    regions: dict[str, pd.DataFrame] = field(default_factory=dict)  # each prefecture's changes, costs, leverage
+    identical: list[str] = field(default_factory=list)  # designs identical to the base in every run (not ranked)
 
     @property
     def runs_per_design(self) -> int:
@@ -252,9 +263,10 @@ def check_designs_act(base: Design, designs: Sequence[Design], end_year: int) ->
             warn_horizon(Path(d.origin), read_toml(Path(d.origin)), d.validated(), end_year, cut_short=d is not base)
 
 
-def _province(runs: pd.DataFrame) -> pd.DataFrame:
-    prov = runs[runs["region"] == PROVINCE]
-    return prov.set_index(["point", *RUN_KEYS, "year"]).sort_index()
+def _region(runs: pd.DataFrame, region: str = PROVINCE) -> pd.DataFrame:
+    """The rows of one region (the province by default), indexed by point, draw, seed and year."""
+    part = runs[runs["region"] == region]
+    return part.set_index(["point", *RUN_KEYS, "year"]).sort_index()
 
 
 def first_difference(prov: pd.DataFrame, points: Sequence[int]) -> int | None:
@@ -287,79 +299,99 @@ def _per_run(prov: pd.DataFrame, point: int, cols: list[str], years: Sequence[in
     return part.groupby(level=RUN_KEYS).sum()
 
 
-def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = RANK_DEFAULT,
-            years: Sequence[int] = COMPARE_YEARS, scenarios: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The comparison tables of stacked runs (``point`` 0 is the base, 1.. the designs in ``names``); with the
-    designs' resolved ``scenarios`` (by name), the leverage table says which instruments each design sets
-    (``mark_side_effects``)."""
-    prov = _province(runs)
-    points = list(range(len(names) + 1))
-    labels = [base, *names]
+def identical_designs(runs: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """The designs of ``names`` (points 1..) whose runs are identical to the base's (point 0) in every run: every
+    indicator of every region in every year, run by run (same draw and seed). A design that changes only something
+    that never acts (a budget its base never uses up, e.g.) is its base again: it has no change to show or rank."""
     indicators = data.load("indicators")
-    cols = [c for c in prov.columns if c in indicators and prov[c].notna().any()]
-    start, end = common_window(prov, points)
-    window = list(range(start, end + 1))
-    all_years = set(prov.index.get_level_values("year"))
-    years = [y for y in years if y in all_years]
+    cols = [c for c in runs.columns if c in indicators]
+    keyed = runs.set_index(["point", "region", *RUN_KEYS, "year"]).sort_index()[cols]
+    base = keyed.loc[0]
+    out = []
+    for p, name in enumerate(names, start=1):
+        other = keyed.loc[p]
+        if other.index.equals(base.index) and ((other == base) | (other.isna() & base.isna())).all(axis=None):
+            out.append(name)
+    return out
 
-    def label(key: str) -> str:
-        spec = indicators.get(key, {})
-        return f"{spec.get('zh', key)} {spec.get('en', '')}".strip()
 
-    weights = stats.run_weights(prov.loc[0], RUN_KEYS)  # None: the runs weigh alike
+def _label(key: str) -> str:
+    """An indicator's (or a public cost's) Chinese and English name, as the tables' ``label`` column holds it."""
+    spec = data.load("indicators").get(key, {})
+    return f"{spec.get('zh', key)} {spec.get('en', '')}".strip()
 
-    def w(per_run: pd.Series) -> np.ndarray | None:
-        """The weights of the runs of a series indexed by RUN_KEYS."""
-        return stats.aligned(weights, per_run.index)
 
-    def summary(per_run: pd.Series) -> dict[str, float]:
-        return stats.summary(per_run, w(per_run))
+def _changes(frame: pd.DataFrame, points: Sequence[int], labels: Sequence[str], cols: Sequence[str],
+             years: Sequence[int], window: Sequence[int], weights: pd.Series | None) -> pd.DataFrame:
+    """The ``changes`` table of one region's rows (``_region``): each design's paired change of each indicator in
+    ``years`` and over the window (its runs' mean over the window's years), with the base's median and, in a year,
+    the design's (every design, indicator and period at once: ``stats.by_group``)."""
+    cols = list(cols)
+    periods = [*map(str, years), "window"]
 
-    def median(per_run: pd.Series) -> float:
-        return stats.median(per_run, w(per_run))
+    def by_period(table: pd.DataFrame) -> pd.DataFrame:
+        """One row per run and period: its value in each of ``years``, and its mean over the window."""
+        year = table.index.get_level_values("year")
+        at = table[year.isin(list(years))].rename(index=str, level="year").rename_axis(index={"year": "period"})
+        mean = table[year.isin(list(window))].groupby(level=RUN_KEYS).mean()
+        return pd.concat([at, mean.set_index(pd.Index(["window"] * len(mean), name="period"), append=True)])
 
-    base_frame = prov.loc[0][cols]
-    rows = []
+    def summarise(table: pd.DataFrame, keys: list[str], statistics: tuple[str, ...]) -> pd.DataFrame:
+        """``statistics`` of each of ``cols`` over the runs per group of ``keys``: index keys + indicator."""
+        long = table.reset_index()
+        if weights is not None:
+            long[WEIGHT] = stats.aligned(weights, pd.MultiIndex.from_frame(long[RUN_KEYS]))
+        out = stats.by_group(long, keys, cols, statistics)
+        out.columns = pd.MultiIndex.from_tuples([(c, s) for s in statistics for c in cols])
+        return out.stack(level=0, future_stack=True).rename_axis([*keys, "indicator"])
+
+    base = by_period(frame.loc[points[0]][cols])
+    designs = {labels[p]: by_period(frame.loc[p][cols]) for p in points[1:]}
+    delta = pd.concat({d: table - base for d, table in designs.items()}, names=["design"])
+    level = pd.concat(designs, names=["design"])
+    out = summarise(delta, ["design", "period"], ("mean", "p05", "median", "p95"))
+    out.insert(0, "design_value", summarise(level, ["design", "period"], ("median",))["median"]
+               .where(lambda s: s.index.get_level_values("period") != "window"))
+    base_median = summarise(base, ["period"], ("median",))["median"]
+    out.insert(0, "base", base_median.reindex(out.index.droplevel("design")).to_numpy())
+    order = pd.MultiIndex.from_product([list(designs), periods, cols], names=["design", "period", "indicator"])
+    out = out.reindex(order).reset_index()
+    out = out.sort_values(["design", "indicator", "period"], key=lambda s: s.map(
+        {"design": {d: i for i, d in enumerate(designs)}, "indicator": {c: i for i, c in enumerate(cols)},
+         "period": {p: i for i, p in enumerate(periods)}}[s.name]), kind="stable")
+    out.insert(2, "label", out["indicator"].map(_label))
+    return out[["design", "indicator", "label", "period", "base", "design_value", "mean", "p05", "median", "p95"]
+               ].reset_index(drop=True)
+
+
+def _money(frame: pd.DataFrame, points: Sequence[int], labels: Sequence[str], window: Sequence[int],
+           weights: pd.Series | None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, pd.Series]]]:
+    """The ``costs`` and ``leverage`` tables of one region's rows (``_region``: the province, or a prefecture's
+    spending, tax expenditure and R&D), and each design's per-run R&D per public yuan (business and total, by
+    ``RANK_DEFAULT`` and ``RANK_TOTAL``) for the ranking."""
+    fiscal = fiscal_columns(frame)
+    rd_cols = [RD, PUBLIC_RD] if PUBLIC_RD in frame.columns else [RD]
+    base_sum = _per_run(frame, points[0], [*rd_cols, *fiscal], window)
+    cost_rows, lev_rows, gross, per_run = [], [], [], {}
     for p in points[1:]:
-        delta = prov.loc[p][cols] - base_frame
-        for key in cols:
-            for y in years:
-                d = delta[key].xs(y, level="year")
-                rows.append({"design": labels[p], "indicator": key, "label": label(key), "period": str(y),
-                             "base": median(base_frame[key].xs(y, level="year")),
-                             "design_value": median(prov.loc[p][key].xs(y, level="year")),
-                             **summary(d)})
-            in_window = delta[key][delta.index.get_level_values("year").isin(window)]
-            d = in_window.groupby(level=RUN_KEYS).mean()
-            rows.append({"design": labels[p], "indicator": key, "label": label(key), "period": "window",
-                         "base": median(base_frame[key][base_frame.index.get_level_values("year").isin(window)]
-                                        .groupby(level=RUN_KEYS).mean()),
-                         "design_value": math.nan, **summary(d)})
-    changes = pd.DataFrame(rows)
-
-    fiscal = fiscal_columns(prov)
-    rd_cols = [RD, PUBLIC_RD] if PUBLIC_RD in prov.columns else [RD]
-    base_sum = _per_run(prov, 0, [*rd_cols, *fiscal], window)
-    cost_rows, lev_rows, gross, metric = [], [], [], {}
-    for p in points[1:]:
-        d = _per_run(prov, p, [*rd_cols, *fiscal], window) - base_sum
+        d = _per_run(frame, p, [*rd_cols, *fiscal], window) - base_sum
         d_cost = d[fiscal] / WAN_PER_YI
         d_cost["total"] = d_cost.sum(axis=1)
         extra_rd = d[RD]
         extra_public = d[PUBLIC_RD] if PUBLIC_RD in d else pd.Series(0.0, index=d.index)
-        wd = w(d)
+        wd = stats.aligned(weights, d.index)
         moved = d_cost[fiscal].abs()
         moved["total"] = moved.sum(axis=1)  # the money the design moves: each instrument's change without its sign
         for item in [*fiscal, "total"]:
             kind = "total" if item == "total" else "tax_expenditure" if item.startswith("tax_") else "programme"
-            qc = summary(d_cost[item])
-            cost_rows.append({"design": labels[p], "item": item, "label": label(item) if item != "total" else
+            qc = stats.summary(d_cost[item], wd)
+            cost_rows.append({"design": labels[p], "item": item, "label": _label(item) if item != "total" else
                               "公共成本合计 total public cost", "kind": kind, **qc})
             mean_cost = qc["mean"]
             material = abs(mean_cost) > 1e-6 * max(1.0, abs(stats.mean(d_cost["total"], wd)))
             if item == "total" or material:  # a cost that fell too: its saving is part of the design
                 ratio = rd_per_yuan(extra_rd.to_numpy(), d_cost[item].to_numpy())
-                q, qr = ratio_quantiles(ratio, wd, mean_cost), summary(extra_rd)
+                q, qr = ratio_quantiles(ratio, wd, mean_cost), stats.summary(extra_rd, wd)
                 lev_rows.append({"design": labels[p], "instrument": item, "extra_rd": qr["mean"],
                                  "extra_rd_p05": qr["p05"], "extra_rd_p95": qr["p95"], "extra_cost": mean_cost,
                                  "extra_cost_p05": qc["p05"], "extra_cost_p95": qc["p95"],
@@ -369,32 +401,87 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                 if item == "total":  # the same per total R&D (business + public, what R&D intensity counts)
                     total = extra_rd + extra_public
                     total_ratio = rd_per_yuan(total.to_numpy(), d_cost[item].to_numpy())
-                    qt, qtr = ratio_quantiles(total_ratio, wd, mean_cost), summary(total)
+                    qt, qtr = ratio_quantiles(total_ratio, wd, mean_cost), stats.summary(total, wd)
                     lev_rows[-1] |= {"extra_public_rd": stats.mean(extra_public, wd), "extra_total_rd": qtr["mean"],
                                      "extra_total_rd_p05": qtr["p05"], "extra_total_rd_p95": qtr["p95"],
                                      "total_rd_per_yuan": rd_per_yuan(qtr["mean"], mean_cost),
                                      "total_p05": qt["p05"], "total_p95": qt["p95"]}
-                    per_run = {RANK_DEFAULT: ratio, RANK_TOTAL: total_ratio}
-                    if rank_by in per_run:
-                        metric[labels[p]] = pd.Series(per_run[rank_by], index=d.index)
-        if rank_by not in (RANK_DEFAULT, RANK_TOTAL):
-            if rank_by not in cols:
-                raise InputError(f"--rank-by {rank_by}: this indicator has no province value in the compared runs; "
-                                 f"allowed {RANK_DEFAULT}, {RANK_TOTAL} or one with a province value "
-                                 f"({', '.join(cols[:6])}, ...)")
-            metric[labels[p]] = changes_window(prov, p, rank_by, window)
+                    per_run[labels[p]] = {RANK_DEFAULT: pd.Series(ratio, index=d.index),
+                                          RANK_TOTAL: pd.Series(total_ratio, index=d.index)}
     costs, leverage = pd.DataFrame(cost_rows), pd.DataFrame(lev_rows)
     if len(leverage):  # after the ratios' columns: the money moved and whether R&D per yuan over the cost is unstable
         leverage["gross_cost"] = gross
         leverage["unstable"] = ratio_unstable(leverage["extra_cost"], leverage["gross_cost"],
                                               leverage["extra_cost_p05"], leverage["extra_cost_p95"])
+    return costs, leverage, per_run
+
+
+def with_region(table: pd.DataFrame, region: str) -> pd.DataFrame:
+    """``table`` with a ``region`` column after ``design`` (the region's id: "province" or a prefecture's)."""
+    out = table.copy()
+    out.insert(out.columns.get_loc("design") + 1 if "design" in out else 0, "region", region)
+    return out
+
+
+def stored_table(result: ComparisonResult, name: str) -> pd.DataFrame:
+    """A comparison table as its file in the store holds it (``report.write_comparison``): changes and leverage
+    (``REGIONAL_TABLES``) with a ``region`` column, the province's rows first (its own table) then each prefecture's
+    (``regions``), so that one store answers every prefecture (``province_rows`` reads the province's back); the other
+    tables as they are."""
+    table = getattr(result, name)
+    if name not in REGIONAL_TABLES:
+        return table
+    return pd.concat([with_region(table, PROVINCE), result.regions.get(name, pd.DataFrame())], ignore_index=True)
+
+
+def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = RANK_DEFAULT,
+            years: Sequence[int] = COMPARE_YEARS, scenarios: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The comparison tables of stacked runs (``point`` 0 is the base, 1.. the designs in ``names``); with the
+    designs' resolved ``scenarios`` (by name), the leverage table says which instruments each design sets
+    (``mark_side_effects``). ``changes``, ``costs`` and ``leverage`` are the province's; ``regions`` holds the same
+    three for each prefecture in the runs (the same window, a ``region`` column: each prefecture's indicators, and
+    the spending, tax expenditure and R&D located there). A design identical to the base in every run
+    (``identical_designs``, listed in ``identical``) is left out of the ranking and the pairwise table."""
+    prov = _region(runs)
+    points = list(range(len(names) + 1))
+    labels = [base, *names]
+    indicators = data.load("indicators")
+    cols = [c for c in prov.columns if c in indicators and prov[c].notna().any()]
+    start, end = common_window(prov, points)
+    window = list(range(start, end + 1))
+    all_years = set(prov.index.get_level_values("year"))
+    years = [y for y in years if y in all_years]
+    weights = stats.run_weights(prov.loc[0], RUN_KEYS)  # None: the runs weigh alike
+    changes = _changes(prov, points, labels, cols, years, window, weights)
+    costs, leverage, per_run = _money(prov, points, labels, window, weights)
+    identical = identical_designs(runs, names)
+    ranked = [n for n in names if n not in identical]
+    if rank_by in (RANK_DEFAULT, RANK_TOTAL):
+        metric = {n: per_run[n][rank_by] for n in ranked if n in per_run}
+    else:
+        if rank_by not in cols:
+            raise InputError(f"--rank-by {rank_by}: this indicator has no province value in the compared runs; "
+                             f"allowed {RANK_DEFAULT}, {RANK_TOTAL} or one with a province value "
+                             f"({', '.join(cols[:6])}, ...)")
+        metric = {n: changes_window(prov, labels.index(n), rank_by, window) for n in ranked}
     if scenarios is not None:
         leverage = mark_side_effects(leverage, scenarios, base)
     ranking, pairwise = rank(metric, rank_by, weights, lower=lower_is_better(rank_by))
     ranking = annotate_ranking(ranking, leverage, scenarios, base)
     targets = target_probabilities(runs, labels)
+    regional: dict[str, list[pd.DataFrame]] = {"changes": [], "costs": [], "leverage": []}
+    for region in (r for r in data.prefecture_ids() if r in set(runs["region"])):
+        frame = _region(runs, region)
+        shown = [c for c in cols if c in frame.columns and frame[c].notna().any()]
+        region_costs, region_leverage, _ = _money(frame, points, labels, window, weights)
+        if scenarios is not None:
+            region_leverage = mark_side_effects(region_leverage, scenarios, base)
+        for name, table in (("changes", _changes(frame, points, labels, shown, years, window, weights)),
+                            ("costs", region_costs), ("leverage", region_leverage)):
+            regional[name].append(with_region(table, region))
+    regions = {name: pd.concat(parts, ignore_index=True) for name, parts in regional.items() if parts}
     return {"window": (start, end), "years": years, "changes": changes, "costs": costs, "leverage": leverage,
-            "targets": targets, "ranking": ranking, "pairwise": pairwise}
+            "targets": targets, "ranking": ranking, "pairwise": pairwise, "regions": regions, "identical": identical}
 
 
 def annotate_ranking(ranking: pd.DataFrame, leverage: pd.DataFrame, scenarios: dict[str, Any] | None,
@@ -428,6 +515,14 @@ def ratio_quantiles(ratios: np.ndarray, weights: np.ndarray | None, mean_cost: f
 def changes_window(prov: pd.DataFrame, point: int, key: str, window: Sequence[int]) -> pd.Series:
     delta = prov.loc[point][key] - prov.loc[0][key]
     return delta[delta.index.get_level_values("year").isin(list(window))].groupby(level=RUN_KEYS).mean()
+
+
+def check_region(region: str) -> str:
+    """A region ``qhsim compare --region`` reports: the province or a prefecture (qhsim/data/geography.toml's ids)."""
+    allowed = (PROVINCE, *data.prefecture_ids())
+    if region not in allowed:
+        raise InputError(f"--region {region}: allowed {', '.join(allowed)}")
+    return region
 
 
 def check_rank_by(rank_by: str) -> None:
@@ -520,6 +615,60 @@ def budget_changes(base: Scenario, design: Scenario, end_year: int) -> dict[str,
     return out
 
 
+@dataclass
+class IdleBudget:
+    """A budget lever a design changes whose base never uses up its budget (``idle_budgets``): in ``region`` (the
+    province, or a listed prefecture whose own fund it is) the base run's spending on the lever's ``column`` is at
+    most ``spent`` 万元 in any year of ``years`` (first, last) and any run, under the base's budget (``budget``: its
+    smallest value then) and the design's (``design_budget``, likewise)."""
+
+    path: str
+    column: str
+    region: str
+    years: tuple[int, int]
+    spent: float
+    budget: float
+    design_budget: float
+
+
+def idle_budgets(runs: pd.DataFrame, scenarios: dict[str, Any] | None, base: str, design: str) -> list[IdleBudget]:
+    """Why a design can be identical to its base: each budget lever it changes (``budget_paths``) whose spending
+    column (the ``spend_*`` indicator of that policy section, indicators.toml ``policy``) stays, in the base's runs
+    (``point`` 0), below both the base's and the design's budget in every year they differ, in every run: where the
+    section lists prefectures (``prefectures``: each listed prefecture has a fund of that budget, e.g. the R&D
+    reward), per listed prefecture, else for the province. Empty without the resolved ``scenarios``, or where a
+    changed budget binds somewhere (another reason, or none that the runs show)."""
+    if not scenarios or base not in scenarios or design not in scenarios:
+        return []
+    a, b = (Scenario.model_validate(scenarios[name]) for name in (base, design))
+    first, last = int(runs["year"].min()), int(runs["year"].max())
+    spend = [k for k in data.load("indicators") if k.startswith("spend_")]
+    out = []
+    for path in budget_paths(a):
+        years = [y for y in range(first, last + 1) if _schedule(a, path).at(y) != _schedule(b, path).at(y)]
+        if not years:
+            continue
+        _, section, name = path.split(".")
+        columns = [k for k in spend if section in data.load("indicators")[k].get("policy", [])]
+        if len(columns) > 1:  # a section with several budgets: the column named after the budget
+            columns = [k for k in columns if name.removesuffix("_budget") in k]
+        if len(columns) != 1 or columns[0] not in runs:
+            return []
+        listed = getattr(getattr(a.policy, section), "prefectures", None)
+        regions = [PROVINCE] if listed is None else sorted(
+            {p for y in years for p in (data.prefecture_ids() if "all" in listed.at(y) else listed.at(y))},
+            key=data.prefecture_ids().index)
+        base_budget = min(float(_schedule(a, path).at(y)) for y in years)
+        design_budget = min(float(_schedule(b, path).at(y)) for y in years)
+        for region in regions:
+            rows = runs[(runs["point"] == 0) & (runs["region"] == region) & runs["year"].isin(years)]
+            spent = float(rows[columns[0]].max()) if len(rows) else math.nan
+            if not spent < min(base_budget, design_budget):  # the budget binds (or no rows): not this reason
+                return []
+            out.append(IdleBudget(path, columns[0], region, (years[0], years[-1]), spent, base_budget, design_budget))
+    return out
+
+
 def scaled(design: Design, changes: dict[str, dict[int, tuple[float, float]]], factor: float) -> Design:
     """``design`` with each changed budget at base + factor x (design − base) from its first changed year."""
     extra = [Override(path, min(points), {y: max(0.0, b + factor * (d - b)) for y, (b, d) in points.items()})
@@ -597,7 +746,7 @@ def compare(
                                                store, prog, cancel)
     finally:
         prog.close()
-    if first_difference(_province(runs), list(range(len(all_designs)))) is None:  # the store stays "running"
+    if first_difference(_region(runs), list(range(len(all_designs)))) is None:  # the store stays "running"
         raise InputError(f"compare: no design differs from the base {base_d.name} in any year of the runs (to "
                          f"{end_year}): their changes have no effect by then; run to a later --end-year")
     tables = analyse(runs, base_d.name, names, rank_by, scenarios=experiment["scenarios"])
@@ -627,7 +776,7 @@ def open_comparison(folder: str | Path) -> ComparisonResult:
 
 
 def _extra_cost(runs: pd.DataFrame, point: int, window: Sequence[int]) -> float:
-    prov = _province(runs)
+    prov = _region(runs)
     fiscal = fiscal_columns(prov)
     d = _per_run(prov, point, fiscal, window) - _per_run(prov, 0, fiscal, window)
     weights = stats.run_weights(prov.loc[0], RUN_KEYS)
@@ -639,7 +788,7 @@ def _budget_neutral(engine: Engine, runs: pd.DataFrame, designs: list[Design], t
                     scale: float, end_year: int, store: Store | None, prog: Progress,
                     cancel: threading.Event | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scale each design's budget changes (secant on the factor) until its extra cost matches design 1's."""
-    prov = _province(runs)
+    prov = _region(runs)
     window = list(range(common_window(prov, list(range(len(designs))))[0], end_year + 1))
     target = _extra_cost(runs, 1, window)
     base_sc = designs[0].validated()

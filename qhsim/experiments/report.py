@@ -2,7 +2,9 @@
 
 A comparison store holds, besides ``runs/`` and ``manifest.json``: ``changes.csv``, ``costs.csv``,
 ``leverage.csv``, ``targets.csv``, ``ranking.csv``, ``pairwise.csv``, ``budget.csv`` (budget-neutral
-only), ``comparison.txt`` (the screen text) and ``cost_effectiveness.png``.
+only), ``comparison.txt`` (the screen text: the province's answer) and ``cost_effectiveness.png``. changes.csv and
+leverage.csv have a ``region`` column, the province's rows first, then each prefecture's, which
+``format_comparison(result, region)`` prints (``qhsim compare --region``).
 """
 
 from __future__ import annotations
@@ -11,16 +13,21 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
+import pandas as pd
+
 from qhsim import data
-from qhsim.experiments.comparison import ranking_metric
+from qhsim.errors import InputError
+from qhsim.experiments.comparison import idle_budgets, ranking_metric, stored_table
+from qhsim.output.lang import pick
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value, unit_of
 from qhsim.output.tables import ONE_DESIGN, ONE_DESIGN_NOTE, by_instrument, can_rank, cost_effectiveness, mark_notes
-from qhsim.output.report import (band_caveat, base_year_notes, draws_line, format_number, format_table, persistence_note,
-                                 reduced_scale_note, region_label, target_value, wrap)
+from qhsim.output.report import (band_caveat, base_year_notes, display_width, draws_line, format_number, format_table,
+                                 persistence_note, reduced_scale_note, region_label, target_value, wrap)
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND
-from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, design_description, lower_is_better,
-                           ratio_mark, unsettled_pairs)
+from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSTABLE_CELL,
+                           design_description, lower_is_better, ratio_mark, unsettled_pairs)
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -47,13 +54,34 @@ def row_label(key: str, qualifier: tuple[str, str] = ("", "")) -> str:
     return f"{spec.get('zh', key)}{f' {zh}' if zh else ''}\n{spec.get('en', key)}{unit}{f' {en}' if en else ''}"
 
 
-def _ratio(res: ComparisonResult, design: str, instrument: str, mid: float, lo: float, hi: float) -> str:
-    """R&D per yuan with its interval, or, where ``ratio_unstable`` flags its extra cost, the mark ``ratio_mark`` gives
-    (no extra cost: an instrument whose cost fell, a design that saves money; or unstable)."""
-    lev = res.leverage
-    row = lev[(lev["design"] == design) & (lev["instrument"] == instrument)]
-    if "unstable" in lev and len(row) and bool(row["unstable"].iloc[0]):
-        return ratio_mark(row["extra_cost"].iloc[0])
+# the marks that stand in place of R&D per yuan, short in the tables' cells (the full one, 26 columns wide, made the
+# cost-effectiveness table overflow TEXT_WIDTH); the notes below the tables give each with its full text
+SHORT_MARKS = {SAVING_CELL: "—¹", UNSTABLE_CELL: "—²"}
+
+
+def short_mark(cell: str) -> str:
+    """The mark a comparison.txt cell shows for ``cell`` (``SHORT_MARKS``; other text as it is)."""
+    return SHORT_MARKS.get(cell, cell)
+
+
+def short_mark_notes(cells: set[str]) -> str:
+    """``mark_notes`` of the marks among ``cells`` (full or short), each note after its short mark where it has one
+    ("—¹ “— 无额外成本 no extra cost”：..."): "" without marks."""
+    notes = []
+    for full in (SAVING_CELL, UNSTABLE_CELL):
+        if SHORT_MARKS[full] in cells:
+            notes.append(f"{SHORT_MARKS[full]} {mark_notes({full}).strip()}")
+    others = mark_notes(cells - set(SHORT_MARKS.values())).strip()
+    return " ".join(filter(None, [others, *notes]))
+
+
+def _ratio(leverage: pd.DataFrame, design: str, instrument: str, mid: float, lo: float, hi: float) -> str:
+    """R&D per yuan with its interval, or, where ``ratio_unstable`` flags its extra cost in ``leverage`` (the
+    province's or a prefecture's), the short mark of what ``ratio_mark`` gives (no extra cost: an instrument whose
+    cost fell, a design that saves money; or unstable)."""
+    row = leverage[(leverage["design"] == design) & (leverage["instrument"] == instrument)]
+    if "unstable" in leverage and len(row) and bool(row["unstable"].iloc[0]):
+        return short_mark(ratio_mark(row["extra_cost"].iloc[0]))
     return format_interval(mid, lo, hi)
 
 
@@ -72,9 +100,22 @@ def design_legend(res: ComparisonResult) -> list[str]:
     return lines
 
 
+def _fits(text: str) -> bool:
+    return all(display_width(line) <= TEXT_WIDTH for line in text.splitlines())
+
+
 def _table(heads: list[list[str]], body: list[list[str]], left: list[bool], title: str) -> str:
-    """One block of comparison.txt: a text table whose labels wrap at TEXT_WIDTH."""
+    """One block of comparison.txt: a text table whose labels wrap at TEXT_WIDTH; where it is still wider (large
+    numbers with their intervals, long design names), each interval goes on two lines, its value above its [5%, 95%]."""
+    text = format_table(heads, body, left, title, width=TEXT_WIDTH)
+    if _fits(text):
+        return text
+    body = [[cell if is_left else cell.replace(" [", "\n[") for cell, is_left in zip(row, left)] for row in body]
     return format_table(heads, body, left, title, width=TEXT_WIDTH)
+
+
+def _note(text: str) -> str:
+    return "\n".join(wrap(text, TEXT_WIDTH))
 
 
 def _pct(p: float) -> str:
@@ -101,49 +142,92 @@ def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:
             "parameter draws before ranking them.")
 
 
-def design_base_year_notes(res: ComparisonResult) -> list[str]:
+def idle_budget_text(res: ComparisonResult, design: str) -> str:
+    """Why ``design`` is its base again, where the runs show it (``idle_budgets``): each budget it changes that the
+    base never uses up, with the most the base spends in a year and the budgets; "" where they do not show it."""
+    parts = []
+    for idle in idle_budgets(res.runs, res.meta.get("scenarios"), res.base, design):
+        spec = data.load("indicators")[idle.column]
+        y0, y1 = idle.years
+        spent, budget, mine = (format_number(x) for x in (idle.spent, idle.budget, idle.design_budget))
+        share = f"{idle.spent / idle.budget:.0%}"
+        zh_where, en_where = region_label(idle.region, "zh"), region_label(idle.region, "en")
+        parts.append((f"{idle.path}（{spec['zh']}）：基准在{y0}–{y1}年{zh_where}每年至多支出{spent}万元，为其预算{budget}万元/年的"
+                      f"{share}（方案为{mine}万元/年）",
+                      f"{idle.path} ({spec['en']}): the base spends at most {spent}万元 a year in {en_where} over "
+                      f"{y0}-{y1}, {share} of its {budget}万元/yr budget (the design's: {mine}万元/yr)"))
+    if not parts:
+        return ""
+    zh, en = ("；".join(p[0] for p in parts), "; ".join(p[1] for p in parts))
+    return (f"原因：{zh}。预算未用完，方案的预算亦然，故支出不变。 Why: {en}. The budget is not used up, nor would the "
+            "design's be, so the spending does not change.")
+
+
+def identical_note(res: ComparisonResult) -> str | None:
+    """The designs identical to the base in every run (``res.identical``), said plainly, each with its reason where
+    the runs show it (``idle_budget_text``), and what the tables below leave out; None without such a design."""
+    if not res.identical:
+        return None
+    number = {d: i for i, d in enumerate([res.base, *res.designs])}
+    lines = []
+    for design in res.identical:
+        lines.append(f"方案{number[design]} {design}：与基准逐次相同 identical to the base in every run — 每次运行中各地区各指标各年"
+                     f"均与基准相同，其变化皆为0。 Every indicator of every region in every year equals the base's, run "
+                     f"by run: every change is 0. {idle_budget_text(res, design)}".rstrip())
+    lines.append("下列各表不列这些方案，排名与两两比较亦不含它们（达标概率表中其列与基准相同）。 The tables below leave them out, "
+                 "and so do the ranking and the pairwise table (in P(target met) their columns equal the base's).")
+    return "\n".join(line for text in lines for line in wrap(text, TEXT_WIDTH))
+
+
+def design_base_year_notes(res: ComparisonResult, region: str | None = None) -> list[str]:
     """``qhsim run``'s notes on targets already met in their plan's base year (``base_year_notes``: read that value as an
-    upper estimate), for the P(target met) table and the targets it shows (from the comparison's window on): each
-    design's runs (the median over them) as ``qhsim run`` reads an ensemble, a note that holds for some designs only
-    headed by their numbers."""
+    upper estimate), for the P(target met) table and the targets it shows: each design's runs (the median over them)
+    as ``qhsim run`` reads an ensemble, a note that holds for some designs only headed by their numbers. Without
+    ``region``: every region's targets from the comparison's window on (the province's table); with it, that
+    region's targets of every year (a prefecture's table)."""
     indicators = data.load("indicators")
-    runs = res.runs
+    runs = res.runs if region is None else res.runs[res.runs["region"] == region]
     keep = ["year", "region", *([WEIGHT] if WEIGHT in runs else []), *(c for c in runs.columns if c in indicators)]
     found: dict[str, list[int]] = {}
     for p in sorted(runs["point"].unique()):
         part = runs[runs["point"] == p]
         frame = part[keep].assign(draw=part.groupby(["draw", "seed"]).ngroup().to_numpy())  # one "draw" per run
-        for note in base_year_notes(frame, from_year=res.window[0]):
+        for note in base_year_notes(frame, from_year=res.window[0] if region is None else None):
             found.setdefault(note, []).append(int(p))
     every = len(res.designs) + 1
     return [note if len(points) == every else f"方案 designs {', '.join(map(str, points))}: {note}"
             for note, points in found.items()]
 
 
-def format_comparison(res: ComparisonResult) -> str:
+def _header(res: ComparisonResult, region: str) -> str:
     m = res.meta
     runs_per = res.runs_per_design
     start, end = res.window
-    names = [res.base, *res.designs]
-    blocks = [
-        f"方案比较 Design comparison — 基准 base: {res.base}\n"
-        + "".join(f"{line}\n" for line in design_legend(res))
-        + f"每方案{runs_per}次运行 {runs_per} runs per design: 参数 draws {m['draws'] or 'point estimate'} x "
-        f"种子 seeds {','.join(map(str, m['seeds']))}; 规模 scale {m['scale']:g}\n"
-        + (draws_line(m["parameters"]) if m["draws"] else "")
-        + "共同随机数 common random numbers: 每次运行与基准同参数同种子 each run paired with the base run.\n"
-        f"区间: 配对差值5%-95%分位 intervals: 5%-95% of paired changes; 共同窗口 common window {start}-{end}."
-    ]
+    where = "" if region == PROVINCE else f" — 地区 region: {region_label(region)}"
+    text = (f"方案比较 Design comparison — 基准 base: {res.base}{where}\n"
+            + "".join(f"{line}\n" for line in design_legend(res))
+            + f"每方案{runs_per}次运行 {runs_per} runs per design: 参数 draws {m['draws'] or 'point estimate'} x "
+            f"种子 seeds {','.join(map(str, m['seeds']))}; 规模 scale {m['scale']:g}\n"
+            + (draws_line(m["parameters"]) if m["draws"] else "")
+            + "共同随机数 common random numbers: 每次运行与基准同参数同种子 each run paired with the base run.\n"
+            f"区间: 配对差值5%-95%分位 intervals: 5%-95% of paired changes; 共同窗口 common window {start}-{end}.")
     if (note := reduced_scale_note(m["scale"])) is not None:  # levels and the small prefectures swing below scale 1
-        blocks[0] += "\n" + "\n".join(wrap(note, TEXT_WIDTH))
-    ch = res.changes
+        text += "\n" + _note(note)
+    return text
+
+
+def _change_blocks(res: ComparisonResult, changes: pd.DataFrame, keys: list[str], where: str) -> list[str]:
+    """Each design's indicator changes (``keys``, those ``changes`` holds): the median change in each report year,
+    the window mean with its 90% interval; ``where`` after the title (a prefecture's name)."""
+    start, end = res.window
     periods = [str(y) for y in res.years]
-    for design in res.designs:
-        part = ch[(ch["design"] == design) & ch["indicator"].isin(SHOWN)]
+    blocks = []
+    for design in (d for d in res.designs if d not in res.identical):
+        part = changes[(changes["design"] == design) & changes["indicator"].isin(keys)]
         heads = [["指标"] + [f"{p}年" for p in periods] + [f"{start}-{end}窗口均值"],
                  ["indicator"] + list(periods) + ["window mean [5%, 95%]"]]
         body = []
-        for key in SHOWN:
+        for key in keys:
             rows = part[part["indicator"] == key].set_index("period")
             if rows.empty:
                 continue
@@ -154,8 +238,19 @@ def format_comparison(res: ComparisonResult) -> str:
                         + [f"{format_fixed(w['median'], digits, True)} [{format_fixed(w['p05'], digits, True)}, "
                            f"{format_fixed(w['p95'], digits, True)}]"])
         blocks.append(_table(heads, body, [True] + [False] * (len(heads[0]) - 1),
-                             f"{design} − {res.base}: 指标变化(中位数) indicator changes (median)"))
-    answer = cost_effectiveness(res.designs, {"leverage": res.leverage, "costs": res.costs, "ranking": res.ranking})
+                             f"{design} − {res.base}{where}: 指标变化(中位数) indicator changes (median)"))
+    return blocks
+
+
+def _money_blocks(res: ComparisonResult, tables: dict[str, pd.DataFrame], where: tuple[str, str]
+                  ) -> tuple[list[str], list[str]]:
+    """The cost-effectiveness and total-R&D tables of ``tables`` (``leverage``, ``costs``: the province's or a
+    prefecture's, with the comparison's ranking) and the cells shown in place of R&D per yuan; ``where`` (zh, en)
+    after the titles (a prefecture's name)."""
+    start, end = res.window
+    shown = [d for d in res.designs if d not in res.identical]
+    answer = cost_effectiveness(shown, {**tables, "ranking": res.ranking})
+    lev = tables["leverage"]
     # R&D per yuan is the ratio of the mean extra R&D to the mean extra cost, the ranking below the median of the runs'
     # ratios: each column says which (1.85 here and 1.84 there read as a contradiction)
     heads = [["方案", "额外公共成本亿元", "税式支出", "额外企业研发亿元", "元研发/元公共成本"],
@@ -163,21 +258,77 @@ def format_comparison(res: ComparisonResult) -> str:
              ["", "均值", "均值", "均值", "均值之比"], ["", "mean", "mean", "mean", "ratio of means"]]
     body = [[r.design, format_interval(r.extra_cost, r.extra_cost_p05, r.extra_cost_p95, True),
              format_number(r.tax_expenditure, True), format_interval(r.extra_rd, r.extra_rd_p05, r.extra_rd_p95, True),
-             _ratio(res, r.design, "total", r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
+             _ratio(lev, r.design, "total", r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
             for r in answer.itertuples()]
     cells = [row[-1] for row in body]
-    blocks.append(_table(heads, body, [True, False, False, False, False],
-                         f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative ([5%, 95%] 各次运行 over the runs)"))
+    blocks = [_table(heads, body, [True, False, False, False, False],
+                     f"成本效益{where[0]} Cost-effectiveness{where[1]}, {start}-{end} 累计 cumulative ([5%, 95%] 各次运行 "
+                     "over the runs)")]
     # programmes that act through universities and institutes show here
     heads = [["方案", "额外公共部门研发亿元", "全社会研发/元公共成本"],
              ["design", "extra public-sector R&D", "total R&D per public yuan"],
              ["", "均值", "均值之比"], ["", "mean", "ratio of means"]]
     body = [[r.design, format_number(r.extra_public_rd, True),
-             _ratio(res, r.design, "total", r.total_rd_per_yuan, r.total_rd_per_yuan_p05, r.total_rd_per_yuan_p95)]
+             _ratio(lev, r.design, "total", r.total_rd_per_yuan, r.total_rd_per_yuan_p05, r.total_rd_per_yuan_p95)]
             for r in answer.itertuples()]
+    cells += [row[-1] for row in body]
     blocks.append(_table(heads, body, [True, False, False],
-                         "全社会研发（企业+高校院所）Total R&D: business + universities and institutes"))
-    instruments = by_instrument(res.designs, {"leverage": res.leverage})  # its marks, as the workbook shows them
+                         f"全社会研发（企业+高校院所）{where[0]} Total R&D: business + universities and institutes{where[1]}"))
+    return blocks, cells
+
+
+def _target_label(ind: str, region: str, kind: str, lab: str) -> str:
+    """A P(target met) row's label: the indicator (``row_label``), its prefecture where not the province's, and for a
+    2035 reference path which of the two it is (``lab``: 规划趋势外推 plan trajectory extrapolated, 达到全国2020水平
+    national parity), as ``qhsim run`` labels it."""
+    where = ("", "") if region == PROVINCE else (region_label(region, "zh"), region_label(region, "en"))
+    ref = (f"(参考路径: {pick(lab, 'zh')})", f"(reference path: {pick(lab, 'en')})") if kind == REFERENCE_KIND else ("", "")
+    return row_label(ind, tuple(" ".join(filter(None, parts)) for parts in zip(where, ref)))
+
+
+def _target_blocks(res: ComparisonResult, targets: pd.DataFrame) -> list[str]:
+    """P(target met) of ``targets`` per design, one column per design number; the designs split over as few tables
+    as fit TEXT_WIDTH (twelve designs and the base do not fit in one)."""
+    names = [res.base, *res.designs]
+    wide = targets.pivot_table(index=["indicator", "region", "year", "kind", "label", "target"], columns="design",
+                               values="p_met", sort=False)
+    rows = [(_target_label(ind, region, kind, lab), str(year), target_value(value, kind, ind), row)
+            for (ind, region, year, kind, lab, value), row in wide.iterrows()]
+    if not rows:
+        return []
+    title = "达标概率 P(target met) (列为方案编号 columns: design numbers)"
+    numbers = list(range(len(names)))
+    for parts in range(1, len(names) + 1):
+        blocks = []
+        for group in np.array_split(numbers, parts):
+            heads = [["目标", "年份", "目标值", *map(str, group)], ["target", "year", "value", *[""] * len(group)]]
+            body = [[label, year, value, *(_pct(row.get(names[i], math.nan)) for i in group)]
+                    for label, year, value, row in rows]
+            blocks.append(_table(heads, body, [True, False, False] + [False] * len(group), title))
+        if all(map(_fits, blocks)):
+            break
+    return blocks
+
+
+def _target_notes(res: ComparisonResult, region: str | None) -> list[str]:
+    """Below P(target met): what its band leaves out, what the long run rests on, the targets already met in their
+    plan's base year (``design_base_year_notes``)."""
+    notes = [_note(band_caveat())]
+    if (note := persistence_note()) is not None:  # the 2030/2035 targets' P(met) rests on it
+        notes.append(_note(note))
+    if found := design_base_year_notes(res, region):  # a target already met in its plan's base year
+        notes.append("\n".join(line for note in found for line in wrap(note, TEXT_WIDTH)))
+    return notes
+
+
+def _province_blocks(res: ComparisonResult) -> list[str]:
+    start, end = res.window
+    names = [res.base, *res.designs]
+    blocks = _change_blocks(res, res.changes, list(SHOWN), "")
+    money, cells = _money_blocks(res, {"leverage": res.leverage, "costs": res.costs}, ("", ""))
+    blocks += money
+    shown = [d for d in res.designs if d not in res.identical]
+    instruments = by_instrument(shown, {"leverage": res.leverage})  # its marks, as the workbook shows them
     instruments = instruments[instruments["instrument"] != "total"]
     total_cost = res.leverage[res.leverage["instrument"] == "total"].set_index("design")["extra_cost"]
     # as floats: a design whose instruments' costs did not move leaves an empty table, whose columns hold text
@@ -188,7 +339,7 @@ def format_comparison(res: ComparisonResult) -> str:
         heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"],
                  ["", "", "均值", "均值之比"], ["", "", "mean", "ratio of means"]]
         body = [[r.design, row_label(r.instrument), format_number(r.extra_cost, True),
-                 r.mark or format_interval(r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
+                 short_mark(r.mark) or format_interval(r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
                 for r in by_instr.itertuples()]
         cells += [row[-1] for row in body]
         blocks.append(_table(heads, body, [True, True, False, False],
@@ -198,10 +349,10 @@ def format_comparison(res: ComparisonResult) -> str:
                      f"By instrument”表。 {left_out} more instrument row{'s are' if left_out > 1 else ' is'} not listed "
                      f"(extra cost, up or down, under {MATERIAL:.0%} of the design's total): see leverage.csv and the "
                      "workbook's 按工具 By instrument sheet.")
-    if marks := mark_notes(set(cells)):  # the marks shown in place of R&D per yuan, each with its note
-        notes.insert(0, marks.strip())
+    if marks := short_mark_notes(set(cells)):  # the marks shown in place of R&D per yuan, each with its note
+        notes.insert(0, marks)
     if notes:
-        blocks.append("\n".join(wrap(" ".join(notes), TEXT_WIDTH)))
+        blocks.append(_note(" ".join(notes)))
     if res.budget is not None:
         b = res.budget
         heads = [["方案", "预算缩放", "调整前成本", "调整后成本", "状态"],
@@ -211,8 +362,10 @@ def format_comparison(res: ComparisonResult) -> str:
         blocks.append(_table(heads, body, [True, False, False, False, True],
                              f"预算中性 Budget-neutral: 额外成本对齐 extra cost matched to {res.designs[0]}"))
     rk = res.ranking
-    if len(rk) and not can_rank(len(res.designs)):  # one design always ranks first: no ranking, no pairwise table
-        blocks.append("\n".join(wrap(ONE_DESIGN_NOTE, TEXT_WIDTH)))
+    if len(rk) and not can_rank(len(rk)):  # one design always ranks first: no ranking, no pairwise table
+        blocks.append(_note(ONE_DESIGN_NOTE if not res.identical else
+                            "只有一个方案与基准不同，无从排名，故不列排名与两两比较。 Only one design differs from the base: there is "
+                            "nothing to rank, so no ranking or pairwise table is shown."))
     elif len(rk):
         metric = rk["metric"].iloc[0]
         ratio = metric in (RANK_DEFAULT, RANK_TOTAL)
@@ -220,16 +373,16 @@ def format_comparison(res: ComparisonResult) -> str:
         heads = [["排名", "方案", zh, "P(第一)", "平均名次"], ["rank", "design", en, "P(first)", "mean rank"],
                  ["", "", "各次运行中位数", "", ""], ["", "", "median over the runs", "", ""]]
         # R&D per yuan (business or total) is a level, an indicator's window change a signed change
-        body = [[str(r.rank), r.design, _ratio(res, r.design, "total", r.median, r.p05, r.p95) if ratio
+        body = [[str(r.rank), r.design, _ratio(res.leverage, r.design, "total", r.median, r.p05, r.p95) if ratio
                  else format_interval(r.median, r.p05, r.p95, signed=True),
                  _pct(r.p_first), f"{r.mean_rank:.2f}"] for r in rk.itertuples()]
         lower = "越低越好 lower is better; " if lower_is_better(metric) else ""
         blocks.append(_table(heads, body, [False, True, False, False, False],
                              f"排名 Ranking ({lower}中位数 median [5%, 95%])"))
         if ratio:
-            blocks.append("\n".join(wrap(
-                "排名按各次运行的比值：其中位数可与成本效益表的均值之比略有不同。 Ranked on the runs' own ratios: their "
-                "median can differ a little from the ratio of the means in the cost-effectiveness table.", TEXT_WIDTH)))
+            blocks.append(_note("排名按各次运行的比值：其中位数可与成本效益表的均值之比略有不同。 Ranked on the runs' own ratios: "
+                                "their median can differ a little from the ratio of the means in the cost-effectiveness "
+                                "table."))
         pw = res.pairwise
         num = {d: str(i) for i, d in enumerate(names)}
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
@@ -237,37 +390,78 @@ def format_comparison(res: ComparisonResult) -> str:
         blocks.append(_table(heads, body, [True] + [False] * len(pw.columns), "两两比较 Pairwise (列为方案编号 columns: design numbers)"))
         caveat = ranking_caveat(res)
         if caveat:
-            blocks.append("\n".join(wrap(" ".join(caveat), TEXT_WIDTH)))
+            blocks.append(_note(" ".join(caveat)))
+    if res.identical:
+        blocks.append(_note(f"未参与排名 Not ranked: {', '.join(res.identical)} — 与基准逐次相同 identical to the base in every "
+                            "run (见开头 see the top)."))
     tg = res.targets
     if len(tg):
-        tg = tg[tg["year"] >= start]
-        wide = tg.pivot_table(index=["indicator", "region", "year", "kind", "label", "target"], columns="design",
-                              values="p_met", sort=False)
-        heads = [["目标", "年份", "目标值", *map(str, range(len(names)))],
-                 ["target", "year", "value", *[""] * len(names)]]
-        def label(ind: str, region: str, kind: str) -> str:
-            where = ("", "") if region == PROVINCE else (region_label(region, "zh"), region_label(region, "en"))
-            # a 2035 reference path (either of the two), not a plan target
-            ref = ("(参考路径)", "(reference path)") if kind == REFERENCE_KIND else ("", "")
-            return row_label(ind, tuple(" ".join(filter(None, parts)) for parts in zip(where, ref)))
-
-        body = [[label(ind, region, kind), str(year), target_value(value, kind, ind)]
-                + [_pct(row.get(n, math.nan)) for n in names]
-                for (ind, region, year, kind, lab, value), row in wide.iterrows()]
-        if body:
-            blocks.append(_table(heads, body, [True, False, False] + [False] * len(names),
-                                 "达标概率 P(target met) (列为方案编号 columns: design numbers)"))
-            earlier = sorted({int(y) for y in res.targets["year"] if y < start})
+        if targets := _target_blocks(res, tg[tg["year"] >= start]):
+            blocks += targets
+            earlier = sorted({int(y) for y in tg["year"] if y < start})
             if earlier:  # before the window every design is the base: its targets would repeat the base's column
-                blocks.append("\n".join(wrap(
+                blocks.append(_note(
                     f"{'、'.join(map(str, earlier))}年的目标未列出：{start}年以前各方案与基准相同。 Targets of "
-                    f"{', '.join(map(str, earlier))} are not shown: no design differs from the base before {start}.",
-                    TEXT_WIDTH)))
-            blocks.append("\n".join(wrap(band_caveat(), TEXT_WIDTH)))
-            if (note := persistence_note()) is not None:  # the 2030/2035 targets' P(met) rests on it
-                blocks.append("\n".join(wrap(note, TEXT_WIDTH)))
-            if notes := design_base_year_notes(res):  # a target already met in its plan's base year
-                blocks.append("\n".join(line for note in notes for line in wrap(note, TEXT_WIDTH)))
+                    f"{', '.join(map(str, earlier))} are not shown: no design differs from the base before {start}."))
+            blocks += _target_notes(res, None)
+    regions = "、".join(data.prefecture_ids())
+    blocks.append(_note(f"各市州的指标变化、达标概率与本地支出带动的研发：qhsim compare … --region ID（{regions}）；changes.csv与"
+                        "leverage.csv的region列含各市州的行。 Each prefecture's indicator changes, own targets and the R&D "
+                        "per public yuan spent there: qhsim compare ... --region ID; changes.csv and leverage.csv hold "
+                        "every prefecture's rows (their region column)."))
+    return blocks
+
+
+def _region_blocks(res: ComparisonResult, region: str) -> list[str]:
+    """A prefecture's answer: its indicator changes, P(target met) of its own plan targets (every year: a target
+    before the window is the base's in every design), and the extra public money spent there with the extra R&D
+    there, with what that cost covers and why the ratio is partial."""
+    start, _ = res.window
+    zh, en = region_label(region, "zh"), region_label(region, "en")
+    if not res.regions:
+        raise InputError(f"--region {region}: this comparison has no prefecture tables (a store of an older qhsim); "
+                         "run its qhsim compare command again")
+    parts = {name: table[table["region"] == region] for name, table in res.regions.items()}
+    if parts["changes"].empty:
+        raise InputError(f"--region {region}: the compared runs have no rows for it")
+    own = res.targets[res.targets["region"] == region] if len(res.targets) else res.targets
+    keys = list(dict.fromkeys([*SHOWN, *own.get("indicator", [])]))
+    blocks = _change_blocks(res, parts["changes"], keys, f" · {zh} {en}")
+    money, cells = _money_blocks(res, {"leverage": parts["leverage"], "costs": parts["costs"]}, (f" {zh}", f" {en}"))
+    blocks += money
+    notes = [f"地区成本：支付给{zh}企业和单位的财政支出（省级与州市资金均计入）加上其企业的税式支出；额外研发：{zh}企业（及高校院所）的研发。"
+             "人才和知识在市州之间流动：方案资金在其他地区带动的研发、其他地区的资金在本地带动的研发均不计入，故此比值只是局部的。 "
+             f"The regional cost: the public spending paid to {en}'s firms and institutions (provincial and prefectural "
+             f"money alike) plus its firms' tax expenditure; the extra R&D: that of {en}'s firms (and universities and "
+             "institutes). Talent and knowledge move between prefectures: R&D the design's money moves elsewhere, and R&D "
+             "here moved by money spent elsewhere, are not counted, so this ratio is partial."]
+    if marks := short_mark_notes(set(cells)):
+        notes.append(marks)
+    notes.append("排名、两两比较与分工具表为全省口径，见comparison.txt（不带--region的报告）。 The ranking and the pairwise and "
+                 "by-instrument tables are the province's: see comparison.txt (the report without --region).")
+    blocks.append("\n".join(map(_note, notes)))
+    if targets := _target_blocks(res, own):
+        blocks += targets
+        earlier = sorted({int(y) for y in own["year"] if y < start})
+        if earlier:  # before the window every design is the base
+            blocks.append(_note(f"{'、'.join(map(str, earlier))}年的目标：{start}年以前各方案与基准相同，其概率即基准的。 The "
+                                f"targets of {', '.join(map(str, earlier))}: no design differs from the base before "
+                                f"{start}, so their P(target met) is the base's."))
+        blocks += _target_notes(res, region)
+    else:
+        blocks.append(_note(f"{zh}在比较年限内没有本地规划目标。 {en} has no plan target of its own within the comparison's "
+                            "years."))
+    return blocks
+
+
+def format_comparison(res: ComparisonResult, region: str = PROVINCE) -> str:
+    """The comparison as text (comparison.txt, the terminal), TEXT_WIDTH wide: the province's answer, or with
+    ``region`` a prefecture's (``qhsim compare --region``: its indicator changes, own targets and the money spent
+    there). Designs identical to the base in every run are said so at the top and left out of the tables."""
+    blocks = [_header(res, region)]
+    if (note := identical_note(res)) is not None:
+        blocks.append(note)
+    blocks += _province_blocks(res) if region == PROVINCE else _region_blocks(res, region)
     return "\n\n".join(blocks) + "\n"
 
 
@@ -359,8 +553,9 @@ def write_comparison(res: ComparisonResult, charts: bool = True) -> str:
         raise ValueError("write_comparison needs a comparison run with out=FOLDER")
     store, out = res.store, res.store.out
     text = format_comparison(res)
-    tables = {"changes": res.changes, "costs": res.costs, "leverage": res.leverage, "targets": res.targets,
-              "ranking": res.ranking, "pairwise": res.pairwise.rename_axis("design").reset_index()}
+    # changes.csv and leverage.csv with every prefecture's rows below the province's (``stored_table``)
+    tables = {name: stored_table(res, name) for name in ("changes", "costs", "leverage", "targets", "ranking")}
+    tables["pairwise"] = res.pairwise.rename_axis("design").reset_index()
     if res.budget is not None:
         tables["budget"] = res.budget
     for name, table in tables.items():

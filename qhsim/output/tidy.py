@@ -34,7 +34,7 @@ from qhsim.config.instruments import instrument_label
 from qhsim.config.schedule import YEAR_RANGE
 from qhsim.errors import InputError
 from qhsim.output.folders import MANIFEST, manifest_kind, read_manifest
-from qhsim.results import RunResult, design_description
+from qhsim.results import REGIONAL_TABLES, RunResult, design_description, province_rows
 from qhsim.stats import WEIGHT
 
 LONG_COLUMNS = ("year", "region", "indicator", "value", "unit", "draw", "seed", "design", WEIGHT)
@@ -486,6 +486,7 @@ def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
     tables = {name: pd.read_csv(folder / f"{name}.csv", encoding="utf-8-sig")
               for name in ("changes", "costs", "leverage", "targets", "ranking", "pairwise", "budget")
               if (folder / f"{name}.csv").is_file()}
+    tables |= {name: province_rows(tables[name]) for name in REGIONAL_TABLES if name in tables}  # the province's answer
     result = SimpleNamespace(
         base=exp["base"], designs=list(exp["designs"]), window=tuple(manifest["window"]),
         meta={**exp, "qhsim_version": manifest.get("qhsim_version", "unknown"),
