@@ -16,7 +16,7 @@ from qhsim.experiments.comparison import ranking_metric
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value, unit_of
 from qhsim.output.tables import ONE_DESIGN, ONE_DESIGN_NOTE, by_instrument, can_rank, cost_effectiveness, mark_notes
 from qhsim.output.report import (band_caveat, base_year_notes, draws_line, format_number, format_table, persistence_note,
-                                 reduced_scale_note, region_label, target_value, wrap)
+                                 plan_target_notes, reduced_scale_note, region_label, target_value, wrap)
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, design_description, lower_is_better,
@@ -266,7 +266,8 @@ def format_comparison(res: ComparisonResult) -> str:
             blocks.append("\n".join(wrap(band_caveat(), TEXT_WIDTH)))
             if (note := persistence_note()) is not None:  # the 2030/2035 targets' P(met) rests on it
                 blocks.append("\n".join(wrap(note, TEXT_WIDTH)))
-            if notes := design_base_year_notes(res):  # a target already met in its plan's base year
+            # the targets' restatements, caveats and unmodelled neighbours; a target already met in its plan's base year
+            if notes := [*plan_target_notes(zip(tg["region"], tg["indicator"], tg["year"])), *design_base_year_notes(res)]:
                 blocks.append("\n".join(line for note in notes for line in wrap(note, TEXT_WIDTH)))
     return "\n\n".join(blocks) + "\n"
 
