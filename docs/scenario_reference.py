@@ -21,7 +21,7 @@ from typing import Any
 from qhsim import data
 from qhsim.calibrated import PARAMETER_FILES, model_parameters
 from qhsim.cli import run_script
-from qhsim.config import deep_merge, resolve_raw, scenario_from_dict
+from qhsim.config import deep_merge, prefecture_lists, resolve_raw, scenario_from_dict
 from qhsim.config import schema as schema_module
 from qhsim.config.instruments import catalogue
 from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
@@ -472,10 +472,14 @@ def intro() -> list[str]:
         "- " + paragraph("Counts (people, firms, platforms a year) and years are whole numbers: `whole` in the "
                          "allowed column; `2.5` is refused there.", "  "),
         "- " + paragraph("A prefecture list names prefectures by id, e.g. `prefectures = [\"haixi\", \"haidong\"]`; "
-                         "`[\"all\"]` means every prefecture. The ids:", "  "),
+                         "`[\"all\"]` means every prefecture. In a variant the list replaces the base's: "
+                         "`prefectures = { 2026 = [\"haidong\"] }` also ends the baseline's Haixi programme from 2026; "
+                         "to add Haidong, write `{ 2026 = [\"haixi\", \"haidong\"] }` (the loader warns when a "
+                         "variant's list drops a prefecture its base lists). The ids:", "  "),
         "",
         table(["id", "prefecture"], [[f"`{p.id}`", f"{p.zh} {p.en}"] for p in geo]),
         "",
+        *targetable(),
         "### Run and compare",
         "",
         "```sh",
@@ -519,6 +523,23 @@ def intro() -> list[str]:
         "",
     ]
     return out
+
+
+def targetable() -> list[str]:
+    """The instruments that take a prefecture list (``qhsim.config.prefecture_lists``), with the baseline's list."""
+    by_path, names = {k.path: k for rows in keys().values() for k in rows}, catalogue()["sections"]
+    rows = [[f"`{path}`", f"{names[path.split('.')[1]]['zh']} {names[path.split('.')[1]]['en']}", by_path[path].baseline]
+            for path in prefecture_lists()]
+    return [
+        "#### Instruments that can target prefectures 可按地区实施的工具",
+        "",
+        paragraph("Only these keys take a prefecture list; every other instrument (vouchers, grants, tax rules, "
+                  "talent programmes) applies in every prefecture alike, and a `prefectures` key in its table is "
+                  "refused as unknown."),
+        "",
+        table(["key", "instrument", "baseline"], rows),
+        "",
+    ]
 
 
 def key_table(rows: list[Key]) -> list[str]:

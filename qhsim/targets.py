@@ -5,7 +5,13 @@ for 2035, so two labelled reference paths are derived here: the 2020→2025 plan
 and parity with the national 2020 level. Both come back as target-like rows of kind ``reference_path``.
 
 For every indicator we track, higher is better: a target is met when the achieved value is at least the
-target value (exactly at target counts as met, up to float rounding).
+target value (exactly at target counts as met, up to float rounding). A target on another definition than the
+model's indicator (``comparable = false``) is never judged: ``meets`` gives None for it, as for a missing value.
+
+The data file also holds what the outputs say beside a target (``qhsim.output.report.target_notes``): the figure the
+plan prints where ``value`` restates it in the model's definition (``plan_value``), how a definition differs
+(``note_zh`` / ``note_en``), the ``caveats`` a verdict rests on (``load_caveats``), and the plan targets the model has
+no indicator for (``load_not_modelled``).
 """
 
 from __future__ import annotations
@@ -14,13 +20,21 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from qhsim import data
 from qhsim.errors import InputError
 from qhsim.results import PROVINCE
 
-COLUMNS = ("indicator", "region", "year", "kind", "value", "base_year", "unit", "source", "label")
+COLUMNS = ("indicator", "region", "year", "kind", "value", "base_year", "unit", "source", "label", "plan_value",
+           "comparable", "note_zh", "note_en", "caveats")
+NOTE_KEYS = ("note_zh", "note_en")  # how a restated target was restated, or how a non-comparable one differs
+OPTIONAL_KEYS = ("base_year", "plan_value", "comparable", *NOTE_KEYS, "caveats")
+DEFAULTS = {"base_year": None, "plan_value": None, "comparable": True, "note_zh": None, "note_en": None, "caveats": ()}
+CAVEAT_KEYS = ("zh", "en", "source")  # required; "parameter" optional
+NOT_MODELLED_KEYS = ("region", "year", "zh", "en", "target_zh", "target_en", "nature_zh", "nature_en", "reason_zh",
+                     "reason_en", "source")
 LEVEL_KINDS = ("level", "min_level")
 KINDS = (*LEVEL_KINDS, "growth")
 REFERENCE_KIND = "reference_path"
@@ -34,9 +48,10 @@ YEAR_RANGE = (2016, 2100)
 TOLERANCE = 1e-9  # relative: exactly at target counts as met despite float rounding
 
 
-def _fail(index: int, key: str, value: Any, allowed: str) -> InputError:
+def _fail(index: int | str, key: str, value: Any, allowed: str, table: str = "target") -> InputError:
     path = data.DATA_DIR / "targets.toml"
-    return InputError(f"{path}: target[{index}].{key} = {value!r}: allowed {allowed}")
+    where = f"{table}[{index}]" if isinstance(index, int) else f"{table}.{index}"
+    return InputError(f"{path}: {where}.{key} = {value!r}: allowed {allowed}")
 
 
 def _is_number(value: Any) -> bool:
@@ -47,8 +62,8 @@ def validate_target(row: dict[str, Any], index: int) -> dict[str, Any]:
     """Check one ``[[target]]`` row; raise ``InputError`` naming file, key, bad value and allowed values."""
     required = ("indicator", "region", "year", "kind", "value", "unit", "source")
     for key in row:
-        if key not in (*required, "base_year"):
-            raise _fail(index, key, row[key], f"keys {', '.join((*required, 'base_year'))}")
+        if key not in (*required, *OPTIONAL_KEYS):
+            raise _fail(index, key, row[key], f"keys {', '.join((*required, *OPTIONAL_KEYS))}")
     for key in required:
         if key not in row:
             raise _fail(index, key, None, "a value (key is required)")
@@ -72,12 +87,33 @@ def validate_target(row: dict[str, Any], index: int) -> dict[str, Any]:
         raise _fail(index, "base_year", base, f"an integer year before year {row['year']} (required for growth)")
     if row["kind"] != "growth" and base is not None:
         raise _fail(index, "base_year", base, "only for kind = growth")
+    _validate_notes(row, index)
     return row
 
 
+def _validate_notes(row: dict[str, Any], index: int) -> None:
+    """A target's optional ``plan_value``, ``comparable``, notes and ``caveats`` (the header of targets.toml)."""
+    if "plan_value" in row and not _is_number(row["plan_value"]):
+        raise _fail(index, "plan_value", row["plan_value"], "a finite number (the figure the plan prints)")
+    if "comparable" in row and not isinstance(row["comparable"], bool):
+        raise _fail(index, "comparable", row["comparable"], "true or false")
+    explained = "plan_value" in row or row.get("comparable") is False
+    for key in NOTE_KEYS:
+        if explained and not (isinstance(row.get(key), str) and row[key]):
+            raise _fail(index, key, row.get(key), "a non-empty string (required with plan_value or comparable = false)")
+        if not explained and key in row:
+            raise _fail(index, key, row[key], "only with plan_value or comparable = false")
+    ids = tuple(data.load("targets").get("caveat", {}))
+    caveats = row.get("caveats", [])
+    if not (isinstance(caveats, list) and all(c in ids for c in caveats)):
+        raise _fail(index, "caveats", caveats, f"a list of ids of [caveat.*]: {', '.join(ids)}")
+    row["caveats"] = tuple(caveats)  # hashable in a frame's cell
+
+
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Target rows in the column order of ``COLUMNS`` with a nullable integer ``base_year``."""
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    """Target rows in the column order of ``COLUMNS`` with a nullable integer ``base_year``; the optional keys a row
+    leaves out take their ``DEFAULTS``."""
+    frame = pd.DataFrame([DEFAULTS | row for row in rows], columns=list(COLUMNS))
     frame["value"] = frame["value"].astype(float)
     frame["base_year"] = frame["base_year"].astype("Int64")
     return frame
@@ -104,7 +140,57 @@ def load_targets() -> pd.DataFrame:
 def _parse_targets() -> pd.DataFrame:
     rows = data.load("targets").get("target", [])
     checked = [validate_target(dict(row), i) for i, row in enumerate(rows)]
-    return _frame([{"base_year": None, **row, "label": PLAN_LABEL} for row in checked])
+    return _frame([{**row, "label": PLAN_LABEL} for row in checked])
+
+
+def load_caveats() -> dict[str, dict[str, str]]:
+    """The ``[caveat.*]`` tables of targets.toml by id, validated: ``zh``, ``en``, ``source`` and an optional
+    ``parameter`` ("file:key" of a quantity in qhsim/data whose value the note gives)."""
+    caveats = data.load("targets").get("caveat", {})
+    for cid, caveat in caveats.items():
+        for key in caveat:
+            if key not in (*CAVEAT_KEYS, "parameter"):
+                raise _fail(cid, key, caveat[key], f"keys {', '.join((*CAVEAT_KEYS, 'parameter'))}", "caveat")
+        for key in CAVEAT_KEYS:
+            if not (isinstance(caveat.get(key), str) and caveat[key]):
+                raise _fail(cid, key, caveat.get(key), "a non-empty string", "caveat")
+        if "parameter" in caveat and parameter_spec(caveat["parameter"]) is None:
+            raise _fail(cid, "parameter", caveat["parameter"], '"file:key" of a quantity in qhsim/data', "caveat")
+        for key in ("zh", "en"):  # where the parameter's value goes, and no other braces
+            if caveat[key].count("{") != caveat[key].count("{parameter}") or ("parameter" in caveat) != (
+                    "{parameter}" in caveat[key]):
+                raise _fail(cid, key, caveat[key], "text with {parameter} once where a parameter is given, else no "
+                            "braces", "caveat")
+    return caveats
+
+
+def parameter_spec(name: str) -> dict[str, Any] | None:
+    """The qhsim/data entry ``file:key`` names (e.g. ``behaviour:campaign_start_effect``), None if there is none."""
+    file, _, key = name.partition(":")
+    try:
+        entry = data.load(file).get(key)
+    except InputError:
+        return None
+    return entry if isinstance(entry, dict) and "value" in entry else None
+
+
+def load_not_modelled() -> list[dict[str, Any]]:
+    """The ``[[not_modelled]]`` rows of targets.toml, validated: plan targets the model has no indicator for, with
+    the plan's value as text, its nature, the reason and the source line."""
+    rows = data.load("targets").get("not_modelled", [])
+    regions = (PROVINCE, *data.prefecture_ids())
+    for i, row in enumerate(rows):
+        for key in row:
+            if key not in NOT_MODELLED_KEYS:
+                raise _fail(i, key, row[key], f"keys {', '.join(NOT_MODELLED_KEYS)}", "not_modelled")
+        for key in NOT_MODELLED_KEYS:
+            value = row.get(key)
+            ok = (value in regions if key == "region" else isinstance(value, int) and not isinstance(value, bool)
+                  if key == "year" else isinstance(value, str) and value)
+            if not ok:
+                allowed = ", ".join(regions) if key == "region" else "a year" if key == "year" else "a non-empty string"
+                raise _fail(i, key, value, allowed, "not_modelled")
+    return rows
 
 
 def _reference_row(key: str, value: float, unit: str, source: str, label: str, year: int) -> dict[str, Any]:
@@ -183,10 +269,18 @@ def achieved(path: pd.Series | float, row: Any) -> float:
 
 
 def meets(value: float, row: Any) -> bool | None:
-    """Whether an ``achieved`` value meets a target row; ``None`` when the value is NaN (not available)."""
-    if math.isnan(value):
+    """Whether an ``achieved`` value meets a target row; ``None`` when the value is NaN (not available) or the target
+    is on another definition than the model's indicator (``comparable`` false: not judged)."""
+    if math.isnan(value) or not comparable(row):
         return None
-    return value >= row.value - TOLERANCE * max(abs(row.value), 1.0)
+    return bool(value >= row.value - TOLERANCE * max(abs(row.value), 1.0))
+
+
+def comparable(row: Any) -> bool:
+    """Whether a target row (a ``load_targets`` row, or a hand-made one without the key) can be judged against the
+    model's indicator."""
+    value = getattr(row, "comparable", True)  # a frame's cell is numpy's bool; a hand-made row may lack it (NaN)
+    return not isinstance(value, bool | np.bool_) or bool(value)
 
 
 def target_met(indicator_value: pd.Series | float, row: Any) -> bool | None:

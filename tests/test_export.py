@@ -245,7 +245,7 @@ def test_workbook_names_the_source_of_each_observed_value_and_explains_the_resta
     assert density[observed] is None and density[source] is None
     label = heads.index("指标\nindicator")
     notes = [r[label] for r in summary.iter_rows(values_only=True) if r[0] is None and r[label]]
-    assert notes[0].startswith("注：2020实际值说明（*重算值，†口径与模型不同）")
+    assert notes[0].startswith("注：标记（*重算，†口径与模型不同")
     (note,) = [n for n in notes if "每万人口发明专利拥有量" in n]
     assert note.startswith("* ") and "3.12 = 1,848 valid invention patents / 5.924 million (2020 census)" in note
     assert "the plan prints 3.04" in note and "规划表印3.04" in note

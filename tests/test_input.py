@@ -172,6 +172,32 @@ def test_schedule_years_outside_the_horizon_warn_with_file_key_and_value(tmp_pat
     ]
 
 
+def test_a_variants_prefecture_list_that_drops_its_bases_prefectures_warns(tmp_path, capsys):
+    """A variant's prefecture list replaces its base's (from its first year on): "only in Haidong" written as
+    { 2026 = ["haidong"] } also ends the baseline's Haixi programme. One line names the file, key, year, the
+    prefectures dropped and the list that keeps them; a list that keeps them does not warn."""
+    from qhsim.config import prefecture_lists
+
+    lists = prefecture_lists()  # found in the schema by their domain, not listed by hand
+    assert {"policy.rd_reward.prefectures", "policy.tech_market.sme_patent_prefectures"} <= set(lists)
+    assert not any(key.startswith("policy.vouchers.") for key in lists)
+    path = tmp_path / "s.toml"
+    path.write_text(VARIANT + '[policy.rd_reward]\nprefectures = { 2026 = ["haidong"] }\n'
+                    '[policy.tech_market]\nsme_patent_prefectures = ["xining"]\n', encoding="utf-8")
+    scenario = load_scenario(path)
+    assert list(scenario.policy.rd_reward.prefectures.at(2026)) == ["haidong"]  # a warning, not a change
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f'qhsim: warning: {path}: policy.rd_reward.prefectures: from 2026 ["haidong"] drops haixi, which its base '
+        f'{BASE} lists (a variant\'s list replaces the base\'s); to add to it, write ["haixi", "haidong"]',
+        f'qhsim: warning: {path}: policy.tech_market.sme_patent_prefectures: in every year ["xining"] drops haixi, '
+        f'which its base {BASE} lists (a variant\'s list replaces the base\'s); to add to it, write ["haixi", "xining"]',
+    ]
+    for kept in ('{ 2026 = ["haixi", "haidong"] }', '{ 2026 = ["all"] }', '["haidong", "haixi"]'):
+        path.write_text(VARIANT + f"[policy.rd_reward]\nprefectures = {kept}\n", encoding="utf-8")
+        load_scenario(path)
+        assert capsys.readouterr().err == "", kept
+
+
 @pytest.mark.parametrize("year", [1999, 2061])
 def test_schedule_years_before_2000_or_after_2060_are_errors(tmp_path, year):
     path = tmp_path / "s.toml"

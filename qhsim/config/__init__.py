@@ -14,11 +14,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from qhsim.config.schedule import YEAR_RANGE, Schedule
+from qhsim import data
+from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
 from qhsim.config.schema import Scenario
 from qhsim.errors import InputError, warn
 
-__all__ = ["Scenario", "Schedule", "load_scenario", "read_toml", "scenario_from_dict", "resolve_raw", "warn_horizon"]
+__all__ = ["Scenario", "Schedule", "load_scenario", "prefecture_lists", "read_toml", "scenario_from_dict", "resolve_raw",
+           "warn_horizon"]
 
 
 def decode_text(raw: bytes, path: Path | str) -> str:
@@ -266,17 +268,74 @@ def warn_cut_short(path: Path, raw: dict[str, Any], run_end: int, scenario_end: 
         warn(f"{path}: the run ends in {run_end}, before these schedules change: {listing}")
 
 
+def prefecture_lists() -> list[str]:
+    """Key paths (``policy.<section>.<key>``) of the schema's prefecture lists, the schedules of prefecture ids or
+    ``["all"]``: the instruments a scenario can offer in some prefectures only."""
+    options = ("all", *data.prefecture_ids())
+    policy = Scenario.model_fields["policy"].annotation
+    return [f"policy.{section}.{name}" for section, table in policy.model_fields.items()
+            for name, field in table.annotation.model_fields.items()
+            if any(isinstance(m, Domain) and m.kind == "subset" and m.options == options for m in field.metadata)]
+
+
+def _lists_in_force(value: Any, first: int, last: int | None) -> list[str]:
+    """The prefectures a raw prefecture list (a list, or a year schedule of lists) names in some year from ``first``
+    up to before ``last`` (None: on), ``["all"]`` spelt out, in geography.toml order."""
+    table = value if _is_year_table(value) else {str(YEAR_RANGE[0]): value}
+    schedule = Schedule({int(y): v for y, v in table.items()})
+    years = [first, *(int(y) for y in table if first < int(y) and (last is None or int(y) < last))]
+    named = {p for year in years for p in schedule.at(year)}
+    return [p for p in data.prefecture_ids() if p in named or "all" in named]
+
+
+def _key(table: dict[str, Any], path: str) -> Any:
+    """The value at a dotted key path of a raw scenario table; None where it is not set."""
+    for part in path.split("."):
+        table = table.get(part) if isinstance(table, dict) else None
+    return table
+
+
+def warn_dropped_prefectures(path: Path, raw: dict[str, Any]) -> None:
+    """One warning per year of a prefecture list (``prefecture_lists``) in a file that ``extends`` another (its own
+    table ``raw``) that drops prefectures the base lists in force then: a variant's list replaces its base's (a
+    schedule from its first year on, a single list in every year), so ``prefectures = { 2026 = ["haidong"] }`` over
+    a base with ``["haixi"]`` also ends Haixi's programme. The warning names the file, the key, the year and the
+    dropped prefectures, and the list that keeps them."""
+    base_name = raw.get("extends")
+    if not isinstance(base_name, str):
+        return
+    base = resolve_raw(path.parent / base_name)
+    for key in prefecture_lists():
+        own, theirs = _key(raw, key), _key(base, key)
+        if own is None or theirs is None:
+            continue
+        table = own if _is_year_table(own) else {str(YEAR_RANGE[0]): own}
+        years = sorted(int(y) for y in table)
+        for year, end in zip(years, [*years[1:], None]):
+            kept = _lists_in_force(table[str(year)], year, None)
+            dropped = [p for p in _lists_in_force(theirs, year, end) if p not in kept]
+            if not dropped:
+                continue
+            written = list(table[str(year)])
+            listed, keep = (", ".join(f'"{p}"' for p in names) for names in (written, [*dropped, *written]))
+            when = "in every year" if not _is_year_table(own) else f"from {year}"
+            warn(f"{path}: {key}: {when} [{listed}] drops {', '.join(dropped)}, which its base {base_name} lists (a "
+                 f"variant's list replaces the base's); to add to it, write [{keep}]")
+
+
 def warn_horizon(path: Path, raw: dict[str, Any], scenario: Scenario, end_year: int | None = None,
                  cut_short: bool = True) -> None:
-    """The warnings about the schedule years of a scenario file (its own table ``raw``; ``scenario``: the file
-    resolved) for a run to ``end_year`` (default: the scenario's own end year): one per year that never acts, in
-    this run nor in the scenario's own (``warn_outside_horizon``: after both ends, or replaced before the start),
-    and with ``cut_short`` one line for the changes a run ended early leaves out (``warn_cut_short``)."""
+    """The warnings about the schedules of a scenario file (its own table ``raw``; ``scenario``: the file resolved)
+    for a run to ``end_year`` (default: the scenario's own end year): one per year that never acts, in this run nor
+    in the scenario's own (``warn_outside_horizon``: after both ends, or replaced before the start), with
+    ``cut_short`` one line for the changes a run ended early leaves out (``warn_cut_short``), and one per prefecture
+    list that drops prefectures its base lists (``warn_dropped_prefectures``)."""
     own_end = scenario.run.end_year
     run_end = own_end if end_year is None else end_year
     warn_outside_horizon(path, raw, scenario.run.start_year, max(run_end, own_end))
     if cut_short:
         warn_cut_short(path, raw, run_end, own_end)
+    warn_dropped_prefectures(path, raw)
 
 
 def load_scenario(path: str | Path, end_year: int | None = None) -> Scenario:

@@ -23,7 +23,8 @@ from qhsim.output.lang import pick
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value, unit_of
 from qhsim.output.tables import ONE_DESIGN, ONE_DESIGN_NOTE, by_instrument, can_rank, cost_effectiveness, mark_notes
 from qhsim.output.report import (band_caveat, base_year_notes, display_width, draws_line, format_number, format_table,
-                                 persistence_note, reduced_scale_note, region_label, target_value, wrap)
+                                 persistence_note, plan_target_notes, reduced_scale_note, region_label, target_value,
+                                 wrap)
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSTABLE_CELL,
@@ -311,12 +312,18 @@ def _target_blocks(res: ComparisonResult, targets: pd.DataFrame) -> list[str]:
 
 
 def _target_notes(res: ComparisonResult, region: str | None) -> list[str]:
-    """Below P(target met): what its band leaves out, what the long run rests on, the targets already met in their
-    plan's base year (``design_base_year_notes``)."""
+    """Below P(target met): what its band leaves out, what the long run rests on, the shown targets' restatements,
+    caveats and unmodelled neighbours (``plan_target_notes``; the province's report shows the targets from the window
+    on, a prefecture's all its own), and the targets already met in their plan's base year
+    (``design_base_year_notes``)."""
     notes = [_note(band_caveat())]
     if (note := persistence_note()) is not None:  # the 2030/2035 targets' P(met) rests on it
         notes.append(_note(note))
-    if found := design_base_year_notes(res, region):  # a target already met in its plan's base year
+    tg = res.targets
+    shown = tg[tg["year"] >= res.window[0]] if region is None else tg[tg["region"] == region]
+    found = [*plan_target_notes(zip(shown["region"], shown["indicator"], shown["year"])),
+             *design_base_year_notes(res, region)]
+    if found:
         notes.append("\n".join(line for note in found for line in wrap(note, TEXT_WIDTH)))
     return notes
 

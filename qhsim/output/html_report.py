@@ -61,7 +61,7 @@ def _table_block(table: pd.DataFrame, title: str) -> dict[str, Any]:
             text = cell_text(row, c, stacked=c != "met")
             cls = "source" if c == "observed_source" else "" if c in ("label", "status", "met") else "num"
             if c == "met" and isinstance(row[c], str):
-                cls = "yes" if row[c].startswith("是") else "no"
+                cls = "yes" if row[c].startswith("是") else "no" if row[c].startswith("否") else ""  # 口径不同: not judged
             cells.append({"text": text, "cls": cls})
         rows.append(cells)
     return {"title": title, "heads": [" ".join(column_header(c)) for c in columns], "rows": rows,

@@ -28,7 +28,8 @@ from qhsim.output.observed import (OTHER_DEFINITION_MARK, RESTATED_MARK, Observe
                                    observed_points, observed_source, out_of_sample_skill, persistence_sensitivity)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
 from qhsim.stats import WEIGHT
-from qhsim.targets import achieved, base_year_check, load_targets, meets, reference_paths_2035
+from qhsim.targets import (achieved, base_year_check, comparable, load_caveats, load_not_modelled, load_targets, meets,
+                           parameter_spec, reference_paths_2035)
 
 BAND = (0.05, 0.95)
 REPORT_YEARS = (2020, 2025, 2027, 2035)  # milestone years; a run that ends between them also shows its last year
@@ -36,6 +37,11 @@ EXTRA_INDICATORS = ("hte_per_10k_enterprises", "tech_based_enterprises", "little
                     "talent_inflow", "talent_outflow")
 STATUS = {"modelled": "已建模 modelled", "stand_in": "替代路径 stand-in", "not_yet_modelled": "未建模 not yet modelled"}
 MET = {True: "是 yes", False: "否 no"}
+NOT_COMPARABLE = "口径不同 not comparable"  # the met cell of a target on another definition than the model's (not judged)
+ASSUMPTION_MARK = "‡"  # after a verdict (met) that rests on a caveat of targets.toml (an assumed, unfitted effect)
+DETERMINISTIC_MARK = "§"  # after a P(met) whose runs all give the same value: a verdict, not a probability
+DETERMINISTIC_NOTE = ("各次运行结果相同，达标概率是确定性判断，不是概率",
+                      "identical in every run: P(met) is a deterministic verdict, not a probability")
 LANGS = ("both", "zh", "en")
 MIN_LABEL_WIDTH = 20
 MIN_HEADER_WORD = 10  # header words longer than this may be cut to fit
@@ -297,20 +303,34 @@ def _target_cells(paths: pd.DataFrame, target: Any, weights: pd.Series | None = 
     by ``weights`` (``draw_weights``; None: alike)."""
     if target is None:
         return {"target": math.nan, "target_year": pd.NA, "target_kind": None, "base_year": pd.NA,
-                "gap": math.nan, "met": None, "p_met": math.nan}
+                "gap": math.nan, "met": None, "p_met": math.nan, "target_mark": "", "met_mark": "",
+                "deterministic": False}
     values = np.array([achieved(paths[d], target) for d in paths.columns])
     w = _aligned(paths, weights)
     # NaN if any draw lacks the indicator
     median = stats.median(values, w) if values.size and not np.isnan(values).any() else math.nan
+    judged = comparable(target)  # a target on another definition is shown, not judged
     return {
         "target": target.value,
         "target_year": target.year,
         "target_kind": target.kind,
         "base_year": target.base_year,
-        "gap": median - target.value,
-        "met": MET.get(meets(median, target)),
+        "gap": median - target.value if judged else math.nan,
+        "met": MET.get(meets(median, target)) if judged else NOT_COMPARABLE,
         "p_met": stats.probability([meets(v, target) for v in values], w),
+        "target_mark": target_mark(target),
+        "met_mark": ASSUMPTION_MARK if len(getattr(target, "caveats", ())) else "",  # what the verdict rests on
+        "deterministic": judged and values.size > 1 and bool(np.all(values == values[0])),
     }
+
+
+def target_mark(target: Any) -> str:
+    """The mark after a target's value (``load_targets`` row): ``RESTATED_MARK`` for a target restated in the model's
+    definition (``plan_value``), ``OTHER_DEFINITION_MARK`` for one on another definition (``comparable`` false); their
+    notes: ``plan_target_notes`` (which also explains the ``ASSUMPTION_MARK`` after a verdict that has ``caveats``)."""
+    plan = getattr(target, "plan_value", None)
+    return "".join([RESTATED_MARK if plan is not None and pd.notna(plan) else "",
+                    "" if comparable(target) else OTHER_DEFINITION_MARK])
 
 
 
@@ -320,6 +340,7 @@ def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: An
     quantiles = band(paths, weights).reindex(years)
     row: dict[str, Any] = {
         "indicator": key,
+        "region": region,
         "label": indicator_label(key, lang=lang),
         "status": STATUS[spec["status"]],
         "observed_2020": observed_points(key, region).get(2020, math.nan),
@@ -336,11 +357,14 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
                   lang: str = "both") -> pd.DataFrame:
     """One row per reported indicator (indicators.toml order; one per target if it has several).
 
-    Columns: indicator, label, status, observed_2020 and observed_source (``qhsim.output.observed``: an
+    Columns: indicator, region, label, status, observed_2020 and observed_source (``qhsim.output.observed``: an
     ``ObservedSource`` or None), sim_YYYY in the ``report_years`` of the runs' last year (median;
     with ``_lo``/``_hi`` 5%/95% columns for an ensemble), target, target_year, target_kind, base_year,
     gap (achieved − target in the target year; for growth targets the CAGR minus the target rate),
-    met (是 yes / 否 no / None) and, for an ensemble, p_met (share of draws meeting the target).
+    met (是 yes / 否 no / None; ``NOT_COMPARABLE``, without gap and P(met), for a target on another definition than
+    the model's), target_mark (``target_mark``), met_mark (``ASSUMPTION_MARK`` for a verdict with caveats),
+    deterministic (several runs, all with the same value) and, for an ensemble, p_met (share of draws meeting the
+    target).
     ``targets`` defaults to the plan targets (``load_targets``); pass ``reference_paths_2035()`` for those.
     ``lang`` chooses the language of the labels (both, zh or en).
     """
@@ -378,7 +402,8 @@ OPENING = frozenset("（(《「“")  # a word without spaces that fits in two l
 CLOSING = frozenset("）)》」”，、；：")  # ... or after these
 QUOTED = re.compile(r"“[^”\n]{1,40}”")  # a short quoted phrase, kept on one line by ``wrap``
 # a note's mark standing before the words it explains ("† 科技创新型人才 ..."), kept with them by ``wrap``
-MARK_WORD = re.compile(rf"(?<!\S)[{re.escape(RESTATED_MARK + OTHER_DEFINITION_MARK)}] ")
+MARKS = RESTATED_MARK + OTHER_DEFINITION_MARK + ASSUMPTION_MARK + DETERMINISTIC_MARK
+MARK_WORD = re.compile(rf"(?<!\S)[{re.escape(MARKS)}] ")
 NBSP = "\u00a0"  # its spaces while ``wrap`` breaks the text at the others
 
 
@@ -458,6 +483,12 @@ def observed_mark(row: pd.Series) -> str:
 
 
 def source_notes(table: pd.DataFrame, lang: str = "both") -> list[str]:
+    """The notes below a table: on its marked observed values (``observed_notes``), then on its targets' marks and the
+    plan targets of its prefectures the model does not have (``target_notes``)."""
+    return [*observed_notes(table, lang), *target_notes(table, lang)]
+
+
+def observed_notes(table: pd.DataFrame, lang: str = "both") -> list[str]:
     """One note per marked observed value in ``table`` (each indicator once; ``observed_mark``), e.g. ``* 每万人口
     发明专利拥有量 Valid invention patents per 10,000 population: 3.12 = 1,848 valid invention patents / 592.4万 (2020
     census); the plan prints 3.04 (...)`` or ``† 科技创新型人才 S&T innovative talent: 1,000: Haidong's plan counts a
@@ -473,6 +504,96 @@ def source_notes(table: pd.DataFrame, lang: str = "both") -> list[str]:
     return notes
 
 
+def target_notes(table: pd.DataFrame, lang: str = "both") -> list[str]:
+    """The notes on the targets ``table`` (``summary_table`` rows) shows: ``plan_target_notes``, with the note on a
+    P(met) marked ``DETERMINISTIC_MARK`` where the table has one."""
+    if "target" not in table or "region" not in table:
+        return []
+    rows = table[table["target"].notna()]
+    alike = rows[rows["deterministic"].eq(True)] if "p_met" in rows and "deterministic" in rows else rows.iloc[0:0]
+    return plan_target_notes(zip(rows["region"], rows["indicator"], rows["target_year"]), lang,
+                             zip(alike["region"], alike["indicator"]))
+
+
+def plan_target_notes(keys: Any, lang: str = "both", deterministic: Any = ()) -> list[str]:
+    """Notes on the plan targets ``keys`` ((region, indicator, year) of the targets a table shows; a key without a
+    plan target, such as a 2035 reference path, has none), each once, in this order: a target restated in the model's
+    definition (``RESTATED_MARK``: the arithmetic and the figure the plan prints) or on another definition
+    (``OTHER_DEFINITION_MARK``: how it differs; not judged); each caveat a verdict rests on (``ASSUMPTION_MARK``, with
+    the value and range of the data's assumption it names); for the (region, indicator) pairs ``deterministic`` (whose
+    runs all give the same value), that their P(met), marked ``DETERMINISTIC_MARK``, is a verdict, not a probability;
+    last, per prefecture, its plan targets the model does not have (``not_modelled_note``)."""
+    targets = load_targets().set_index(["region", "indicator", "year"])
+    definitions: list[str] = []
+    caveats: dict[str, None] = {}  # each caveat once, in the order of the rows
+    regions: dict[str, None] = {}
+    for region, key, year in dict.fromkeys((r, k, int(y)) for r, k, y in keys):
+        if (region, key, year) not in targets.index:
+            continue
+        t = targets.loc[(region, key, year)]
+        regions[region] = None
+        if pd.notna(t["plan_value"]) or not comparable(t):
+            definitions.append(_definition_note(t, region, key, lang))
+        caveats |= {_caveat_note(cid, region, lang): None for cid in t["caveats"]}
+    alike = [(region_label(r, "zh") + data.load("indicators")[k]["zh"],
+              f"{region_label(r, 'en')}, {data.load('indicators')[k]['en']}") for r, k in dict.fromkeys(deterministic)]
+    head = in_language("、".join(zh for zh, _ in alike), "; ".join(en for _, en in alike), lang)
+    last = [f"{DETERMINISTIC_MARK} {head}{'：' if lang == 'zh' else ': '}{in_language(*DETERMINISTIC_NOTE, lang)}"
+            ] if alike else []
+    return [*definitions, *caveats, *last, *filter(None, (not_modelled_note(region, lang) for region in regions))]
+
+
+def _definition_note(t: pd.Series, region: str, key: str, lang: str) -> str:
+    """The note on a restated target or one on another definition (``plan_target_notes``)."""
+    spec, shown = data.load("indicators")[key], target_value(t["value"], t["kind"], key)
+    zh, en = t["note_zh"], t["note_en"]
+    if pd.notna(t["plan_value"]):
+        printed = target_value(t["plan_value"], t["kind"], key)
+        zh, en = f"{zh}；规划印{printed}", f"{en}; the plan prints {printed}"
+    if not comparable(t):
+        zh, en = f"口径不同，不作达标判断：{zh}", f"not comparable, not judged: {en}"
+    mark = RESTATED_MARK if comparable(t) else OTHER_DEFINITION_MARK
+    head = in_language(f"{region_label(region, 'zh')}{spec['zh']}目标{shown}",
+                       f"{region_label(region, 'en')}, {spec['en']}, target {shown}", lang)
+    return f"{mark} {head}{'：' if lang == 'zh' else ': '}{in_language(zh, en, lang)}"
+
+
+def _caveat_note(cid: str, region: str, lang: str) -> str:
+    """A caveat of targets.toml as a note (``ASSUMPTION_MARK``), with the value and range of the quantity its
+    ``parameter`` names (a prefecture's own, for a list in geography.toml order) where its text says
+    ``{parameter}``; an assumption of the data files is not fitted (only calibration/free_parameters.toml's are)."""
+    caveat = load_caveats()[cid]
+    zh = en = ""
+    if "parameter" in caveat:
+        spec, (file, key) = parameter_spec(caveat["parameter"]), caveat["parameter"].split(":")
+        value = spec["value"]
+        value = value[data.prefecture_ids().index(region)] if isinstance(value, list) else value
+        parts = ([f"{file}.toml：{key}={value:g}"], [f"{file}.toml {key} = {value:g}"])  # no space in Chinese
+        if str(spec.get("source", "")).startswith("assumption"):
+            parts[0].append("假设，未经校准")
+            parts[1].append("an assumption, not fitted")
+        if "range" in spec:
+            lo, hi = spec["range"]
+            times = "×" if "multiplicative" in spec.get("note", "") else ""  # a factor on the value
+            parts[0].append(f"可能范围{'该值' if times else ''}{times}{lo:g}–{hi:g}")
+            parts[1].append(f"range {'the value ' if times else ''}{times}{lo:g}–{hi:g}")
+        zh, en = f"（{'，'.join(parts[0])}）", f" ({', '.join(parts[1])})"
+    zh, en = caveat["zh"].format(parameter=zh), caveat["en"].format(parameter=en)
+    return f"{ASSUMPTION_MARK} {in_language(zh + '。', en + '.', lang)}"
+
+
+def not_modelled_note(region: str, lang: str = "both") -> str | None:
+    """The plan targets of ``region`` the model has no indicator for (``load_not_modelled``), in one line: ``海东市未建模
+    的规划目标：财政科技投入比重2020年1%→2025年1.5%（约束性；...；seed 002:L499）...``; None when there is none."""
+    rows = [r for r in load_not_modelled() if r["region"] == region]
+    if not rows:
+        return None
+    zh = "；".join(f"{r['zh']}{r['target_zh']}（{r['nature_zh']}；{r['reason_zh']}；{r['source']}）" for r in rows)
+    en = "; ".join(f"{r['en']} {r['target_en']} ({r['nature_en']}; {r['reason_en']}; {r['source']})" for r in rows)
+    return in_language(f"{region_label(region, 'zh')}未建模的规划目标：{zh}。",
+                       f"{region_label(region, 'en')}, plan targets not modelled: {en}.", lang)
+
+
 def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = False) -> str:
     """Display text of one cell; ``stacked``: an ensemble band goes on a second line."""
     growth = row.get("target_kind") == "growth"
@@ -482,7 +603,7 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
     if column == "target":
         if pd.isna(row["target"]):
             return MISSING
-        text = target_value(row["target"], row["target_kind"], row.get("indicator"), lang)
+        text = target_value(row["target"], row["target_kind"], row.get("indicator"), lang) + row.get("target_mark", "")
         # in an ensemble's stacked rows the year goes on the second line, as the bands do: the column narrows
         sep = "\n" if stacked and any(c.startswith("sim_") and c.endswith("_lo") for c in row.index) else " "
         return f"{text}{sep}{row['base_year']}-{row['target_year']}" if growth else f"{text}{sep}({row['target_year']})"
@@ -496,7 +617,8 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
             return format_nonzero(row["gap"], decimals(key), signed=True)
         return format_number(row["gap"], signed=True)
     if column == "p_met":
-        return MISSING if pd.isna(row["p_met"]) else f"{100 * row['p_met']:.0f}%"
+        mark = DETERMINISTIC_MARK if row.get("deterministic") in (True,) else ""  # numpy's True too; NaN not
+        return MISSING if pd.isna(row["p_met"]) else f"{100 * row['p_met']:.0f}%{mark}"
     if column == "observed_source":
         source = row.get("observed_source")
         return source.label(lang) if isinstance(source, ObservedSource) else MISSING
@@ -508,8 +630,11 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
         # the label is already in ``lang`` (``summary_table``); status and met are bilingual phrases, and in stacked
         # rows "met" puts its English on the second line, as the bands and the target's year are: "是" / "yes" in every
         # row (a narrow column cut some rows' "是 yes" and not others' "否 no")
-        if column == "met" and stacked and lang == "both":
-            return str(row[column]).replace(" ", "\n", 1)
+        if column == "met" and stacked and row[column] == NOT_COMPARABLE:
+            return MISSING  # the note on the target's mark says it: the column stays as narrow as "是 yes"
+        if column == "met":  # a verdict's mark after its first word: "是‡" / "yes" stays as narrow as "达标" / "met"
+            zh, en, mark = pick(row[column], "zh"), pick(row[column], "en"), row.get("met_mark", "")
+            return f"{zh}{mark}{chr(10) if stacked else ' '}{en}" if lang == "both" else in_language(zh, en, lang) + mark
         return str(row[column]) if column == "label" else pick(str(row[column]), lang)
     return _value(row, column)
 
@@ -627,11 +752,13 @@ def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "b
 
 
 def _with_notes(text: str, table: pd.DataFrame, columns: list[str], lang: str) -> str:
-    """``text`` (a rendered table) with the restatement notes below it, wrapped and padded to the table's width."""
-    if "observed_2020" not in columns:
+    """``text`` (a rendered table) with the notes below it (``source_notes``; those on observed values only when it
+    shows them), wrapped and padded to the table's width."""
+    notes = source_notes(table, lang) if "observed_2020" in columns else target_notes(table, lang)
+    if not notes:
         return text
     total = display_width(text.split("\n", 1)[0])
-    lines = [line for note in source_notes(table, lang) for line in wrap(note, total)]
+    lines = [line for note in notes for line in wrap(note, total)]
     return "\n".join([text, *(_pad(line, total) for line in lines)])
 
 

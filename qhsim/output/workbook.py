@@ -225,8 +225,8 @@ def _source_notes(ws: Worksheet, table: pd.DataFrame, start: int, column: int) -
     notes = source_notes(table)
     if not notes:
         return start - 1
-    _note(ws, start, column, "注：2020实际值说明（*重算值，†口径与模型不同） Notes on observed 2020 values "
-          "(* restated, † on another definition than the model's)", bold=True)
+    _note(ws, start, column, "注：标记（*重算，†口径与模型不同，‡依赖假设，§确定性判断）与未建模的目标 Notes: marks (* restated, "
+          "† another definition than the model's, ‡ rests on an assumption, § deterministic), targets not modelled", bold=True)
     row = start
     for note in notes:
         row = _note(ws, row + 1, column, note)
