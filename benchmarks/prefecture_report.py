@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             shown = f"{100 * got:+.1f}%/yr" if t.kind == "growth" else f"{got:.3g}"
             goal = f"{100 * t.value:+.1f}%/yr" if t.kind == "growth" else f"{t.value:g}"
             out.append(f"| {t.region} | {t.indicator} | {goal} | {t.kind} | {t.year} | {shown} | "
-                       f"{'yes' if met else 'no'} |")
+                       f"{'not comparable (another definition)' if met is None else 'yes' if met else 'no'} |")
     out += reach_check(plan_targets(), means)
     for region in REGIONS:
         out += ["", f"## {region}: seed means by year", "", "| indicator | " + " | ".join(map(str, YEARS)) + " |",
