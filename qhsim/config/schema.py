@@ -6,9 +6,9 @@ Money is in 万元 (10,000 yuan), rates are shares (0.25 = 25%). Every instrumen
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from qhsim import data
 from qhsim.calibrated import calibrated_parameters, model_parameters
@@ -19,15 +19,6 @@ SELECTION_RULES = ("merit", "lottery", "sme_first", "weak_prefecture_first")
 # files whose quantities a scenario's [parameters] may override (names are unique across them)
 
 
-def _check_prefectures(value: list[str]) -> list[str]:
-    allowed = ("all", *data.prefecture_ids())
-    for pid in value:
-        if pid not in allowed:
-            raise ValueError(f"{pid!r} is not one of {', '.join(allowed)}")
-    return value
-
-
-PrefectureList = Annotated[list[str], AfterValidator(_check_prefectures)]
 PrefectureSchedule = Subset("all", *data.prefecture_ids())  # a year schedule of prefecture lists
 
 

@@ -39,7 +39,6 @@ class InstitutionSet:
         self.scale = scale
         norm = public_rd_2015 / sum(r.rd_2015 for r in rows)  # normalise the assumed sizes to public R&D 2015
         self.pref = np.array([r.pref for r in rows], dtype=np.int64)
-        self.is_university = np.array([r.kind == "university" for r in rows])
         self.owner = np.array([r.owner for r in rows])
         self.fields = np.array([r.fields for r in rows])  # (n, sectors)
         self.platform_prefs = np.array([r.platform_prefs for r in rows])  # (n, prefectures)
@@ -59,7 +58,6 @@ class InstitutionSet:
         self.effective_staff = np.zeros(n)  # productivity-weighted, incl. flexible experts
         self.headcount = np.zeros(n)  # resident R&D personnel
         self.quality = np.ones(n)
-        self.contract_income = np.zeros(n)  # this year, all contract types
         self.pending_other = np.zeros(n)  # programme research funds / platform subsidies to spend next year
         self.patents = np.zeros(n, dtype=np.int64)
         self.central_index = 1.0  # central funding relative to 2015

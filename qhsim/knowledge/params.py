@@ -51,7 +51,7 @@ if len(set(_ALL_PURPOSES.values())) != len(_ALL_PURPOSES):  # pragma: no cover -
 
 class KnowledgeDraws(KeyedDraws):
     """``KeyedDraws`` (same seed key, so common random numbers across scenarios) with the knowledge
-    system's purposes, plus Poisson, binomial and Gumbel draws by inverse CDF of the keyed uniforms."""
+    system's purposes, plus Poisson and binomial draws by inverse CDF of the keyed uniforms."""
 
     purposes = _ALL_PURPOSES
 
@@ -73,9 +73,6 @@ class KnowledgeDraws(KeyedDraws):
         if pos.any():
             out[pos] = binomial_ppf(self.uniform(year, purpose, np.asarray(uids)[pos]), n[pos], np.minimum(p[pos], 1.0))
         return out
-
-    def gumbel(self, year: int, purpose: str, uids: np.ndarray) -> np.ndarray:
-        return -np.log(-np.log(self.uniform(year, purpose, uids)))
 
 
 LARGE_MEAN = 30.0  # above this mean (variance for the binomial), the inverses use the normal approximation

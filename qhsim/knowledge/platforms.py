@@ -35,8 +35,6 @@ from qhsim.knowledge.params import Carry, KnowledgeDraws
 from qhsim.knowledge.talent import weighted_pick
 
 KEY_LAB, ERC, INCUBATOR, MAKER_SPACE, CARRIER = 0, 1, 2, 3, 4
-TYPE_NAMES = ("key lab 重点实验室", "engineering research centre 工程技术研究中心", "incubator 孵化器",
-              "maker space 众创空间", "other national carrier 其他国家级载体")
 PREFECTURE_LEVEL, PROVINCIAL, NATIONAL = 0, 1, 2
 HOST_FIRM, HOST_INSTITUTION, HOST_CARRIER = 0, 1, 2
 RD_TYPES = (KEY_LAB, ERC)

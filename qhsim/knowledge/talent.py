@@ -27,7 +27,7 @@ from qhsim import data
 from qhsim.draws import arrival_keys
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet
 from qhsim.knowledge.params import Carry, KnowledgeDraws
-from qhsim.soa import ColumnTable, RowView
+from qhsim.soa import ColumnTable
 
 # employer kinds
 NONE, FIRM, INSTITUTION = 0, 1, 2
@@ -37,7 +37,6 @@ LOCAL, RETURNEE, RECRUITED, FLEXIBLE = 0, 1, 2, 3
 NO_PROGRAMME, TT_INTRODUCED, TT_CULTIVATED, KUNLUN, FLEX_PROGRAMME = 0, 1, 2, 3, 4
 # levels: 0 ordinary, 1 top-notch 拔尖, 2 leading 领军, 3 outstanding 杰出 (Thousand Talents tiers)
 TIER_LEVEL = (3, 2, 1)  # tier index (outstanding, leading, top-notch) -> level
-LEVEL_NAMES = ("ordinary 普通", "top-notch 拔尖", "leading 领军", "outstanding 杰出")
 MAX_SLOTS = 4096  # vacancies per employer per year (slot keys are employer key * MAX_SLOTS + k)
 ARRIVE_HIRED, ARRIVE_INTRODUCED, ARRIVE_FLEXIBLE = 1, 2, 3  # arrival sources of qhsim.draws.arrival_keys
 
@@ -62,33 +61,11 @@ COLUMNS: dict[str, Any] = {
 }
 
 
-class PersonView(RowView):
-    """A read-only snapshot of one person, with readable labels."""
-
-    @property
-    def level_label(self) -> str:
-        return LEVEL_NAMES[self.values["level"]]
-
-    @property
-    def origin_label(self) -> str:
-        return ("local 本地", "returnee 返乡", "recruited 引进", "flexible 柔性")[self.values["origin"]]
-
-    @property
-    def employer_label(self) -> str:
-        kind, emp = self.values["kind"], self.values["employer"]
-        if kind == FIRM:
-            return f"firm {emp}"
-        if kind == INSTITUTION:
-            return f"institution {emp - INSTITUTION_KEY}"
-        return "none (job seeker)"
-
-
 class TalentPopulation(ColumnTable):
     """Columns of equal length, one entry per person; ``pid`` identifies a person for life."""
 
     COLUMNS = COLUMNS
     ID = "pid"
-    VIEW = PersonView
 
 
 def new_columns(n: int, key: np.ndarray, **values: Any) -> dict[str, np.ndarray]:
@@ -222,10 +199,6 @@ def weighted_pick(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), len(weights) - 1)
 
 
-def sigmoid(x: np.ndarray | float) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
-
-
 # --- yearly process ---------------------------------------------------------------------------------------------
 
 
@@ -258,9 +231,6 @@ class TalentFlows:
     research_to_institutions: np.ndarray = field(default_factory=lambda: np.zeros(0))  # 万元 per institution
     research_to_firms: dict[int, float] = field(default_factory=dict)  # firm uid -> 万元 (programme research funds)
     introduced: int = 0
-    cultivated: int = 0
-    kunlun: int = 0
-    flexible_active: int = 0
 
 
 class TalentSystem:
@@ -286,9 +256,6 @@ class TalentSystem:
             pos[np.flatnonzero(is_firm)[ok]] = i[ok]
         inst = np.where(kind == INSTITUTION, employer - INSTITUTION_KEY, -1)
         return is_firm, pos, inst
-
-    def person_pref(self, emp: EmployerView) -> np.ndarray:
-        return self._pref(emp, self.employer_index(emp))
 
     def _pref(self, emp: EmployerView, index: tuple) -> np.ndarray:
         is_firm, pos, inst = index
@@ -388,7 +355,6 @@ class TalentSystem:
         flows.left_rd = int(seeker.sum())
         self.pop.keep(~seeker)
         self.pop.wage[:] = wage(self.pop.kind, self.pop.level, self.pop.factor, wage_index, kp)
-        flows.flexible_active = int((~self.pop.resident).sum())
         return flows
 
     def _layoffs(self, year: int, emp: EmployerView, draws: KnowledgeDraws, index: tuple) -> np.ndarray:
@@ -489,7 +455,6 @@ class TalentSystem:
             chosen = self._select(year, n, (p.age <= limit) & (p.level < level))
             self._enrol(year, chosen, level, TT_CULTIVATED, grant, kp.cultivated_living_share * grant, oy,
                         grant * (1 - kp.cultivated_living_share), emp, flows, cost_weight=1.0 / share)
-            flows.cultivated += len(chosen)
 
         # innovation teams: research money to institutions (weighted by knowledge)
         n = self.carry("tt_team", kpol.tt_teams * share)
@@ -507,7 +472,6 @@ class TalentSystem:
             self._enrol(year, chosen, 2, KUNLUN, kpol.kunlun_grant, kpol.kunlun_grant / max(kpol.kunlun_obligation_years, 1),
                         max(kpol.kunlun_obligation_years, 1), kpol.kunlun_project, emp, flows, cost_weight=1.0,
                         keep_level=True)
-            flows.kunlun += len(chosen)
 
         # flexible "migratory-bird" experts
         n = self.carry("flex", kpol.flex_quota)
