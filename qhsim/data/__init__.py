@@ -103,6 +103,15 @@ def prefecture_ids() -> tuple[str, ...]:
     return tuple(p.id for p in prefectures())
 
 
+CAPITAL_ID = "xining"  # 西宁, the provincial capital: the "weak prefectures" of the selection rules are the others
+
+
+def capital() -> int:
+    """Index of the provincial capital (``CAPITAL_ID``) in geography.toml order: the one prefecture that is not "weak"
+    in the weak_prefecture_first rules of grants and competitive research funding (seed 003:L939)."""
+    return prefecture_ids().index(CAPITAL_ID)
+
+
 def prefecture_multiplier(prefecture_id: str, value: float) -> np.ndarray:
     """One multiplier per prefecture (geography.toml order): ``value`` for ``prefecture_id``, 1 for the others
     (a prefecture-level lever such as ``haidong_patent_factor``; all ones, an identity, at value 1)."""

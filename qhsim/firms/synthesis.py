@@ -254,7 +254,8 @@ def _pick_hte(rng: np.random.Generator, pool: np.ndarray, pref: np.ndarray, k: i
     return np.concatenate(picks)
 
 
-PROPENSITY_BOUNDS = (0.2, 5.0)  # a pinned prefecture's R&D propensity is kept within these (see _rd_propensity)
+# a pinned prefecture's R&D propensity is kept within these (see _rd_propensity)
+PROPENSITY_BOUNDS = tuple(data.values("initial_state")["rd_propensity_bounds"])
 
 
 def _rd_propensity(pref: np.ndarray, active: np.ndarray, relative: np.ndarray, rev: np.ndarray, floor: np.ndarray,
@@ -311,16 +312,17 @@ def _reported_per_real(cols: dict, hte: np.ndarray, pol: PolicyYear, b: SimpleNa
 def _initial_certificates(
     rng: np.random.Generator, cols: dict, hte: np.ndarray, init: dict, scale: float, b: SimpleNamespace
 ) -> None:
-    """Hand out the end-2015 certificates to R&D-active firms (weights rising with R&D spending).
+    """Hand out the end-2015 certificates to R&D-active firms (weights R&D^``certificate_weight_exponent``).
 
     The HTE holders ``hte`` already have R&D above the threshold; their other attributes are set to satisfy
     the certification rule (they held a valid certificate), with expiries spread evenly over 2015-2017
-    (3-year certificates issued 2013-2015).
+    (3-year certificates issued 2013-2015, ``hte_age_spread``; a holder's first year is its certificate's).
     """
     active = np.flatnonzero(cols["rd_active"])
-    weight = np.sqrt(cols["rd"][active])
-    cols["hte_until"][hte] = START_YEAR + rng.integers(0, 3, len(hte))
-    cols["hte_since"][hte] = START_YEAR - 2
+    weight = cols["rd"][active] ** init["certificate_weight_exponent"]
+    spread = init["hte_age_spread"]
+    cols["hte_until"][hte] = START_YEAR + rng.integers(0, spread, len(hte))
+    cols["hte_since"][hte] = cols["hte_until"][hte] - (spread - 1)
     cols["hitech_share"][hte] = np.maximum(
         cols["hitech_share"][hte], b.hte_2015_hitech_share_min + b.hte_2015_hitech_share_spread * rng.random(len(hte))
     )

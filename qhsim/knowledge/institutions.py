@@ -115,7 +115,7 @@ class InstitutionSet:
         weights = {
             "merit": merit,
             "lottery": np.exp(kp.merit_noise * draws.normal(year, "i_competitive", self.keys + self.n)) * staff,
-            "weak_prefecture_first": merit * np.where(self.pref == 0, 1.0, kp.weak_prefecture_weight),
+            "weak_prefecture_first": merit * np.where(self.pref == data.capital(), 1.0, kp.weak_prefecture_weight),
         }[kpol.competitive_selection]
         comp = comp_paid * weights / weights.sum() if weights.sum() > 0 else np.zeros(self.n)
         self.provincial_competitive = comp.copy()

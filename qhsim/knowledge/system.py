@@ -159,7 +159,7 @@ class KnowledgeSystem:
         self.platforms = pf.PlatformSystem(self.scale, self.n_pref, self.n_sec)
         pf.initial_platforms(self.platforms, self.inst, self._firm_view(f, year, np.flatnonzero(f.rd_real > 0)), kp,
                              self.draws, year)
-        self.literacy = lit.Literacy(self.pop_share, kp)
+        self.literacy = lit.Literacy(self.pop_share, kp, year)
         self.external_index = 1.0
         self.last = SimpleNamespace(market=None, talent=None, platforms=None, voucher_knowledge=None)
         # the end-2015 row: the 2015 market run without feedback, everything else from the initial state; the

@@ -25,6 +25,7 @@ import numpy as np
 
 from qhsim import data
 from qhsim.draws import arrival_keys
+from qhsim.errors import InputError
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet
 from qhsim.knowledge.params import Carry, KnowledgeDraws
 from qhsim.soa import ColumnTable
@@ -125,14 +126,14 @@ def departure_probability(
 ) -> np.ndarray:
     """Yearly probability of leaving Qinghai (brain drain):
 
-    logit p = a_origin + a_level + beta_w (ln w_out - ln w_eff + amenity) + beta_young [age < 35]
+    logit p = a_origin + a_level + beta_w (ln w_out - ln w_eff + amenity) + beta_young [age < young_age_limit]
               - beta_c clawback / w_eff
     """
     x = (
         np.asarray(kp.depart_origin_intercept)[np.minimum(origin, RECRUITED)]
         + np.asarray(kp.depart_level_effect)[level]
         + kp.depart_wage_slope * (np.log(w_out) - np.log(w_eff) + amenity)
-        + kp.depart_young_effect * (age < 35)
+        + kp.depart_young_effect * (age < kp.young_age_limit)
         - kp.depart_clawback_slope * clawback / w_eff
     )
     return 1.0 / (1.0 + np.exp(-x))
@@ -172,6 +173,22 @@ def layoff_mask(groups: np.ndarray, releasable: np.ndarray, excess: np.ndarray, 
     if len(idx):
         out[idx] = rank_within(groups[idx], priority[idx]) < excess[idx]
     return out
+
+
+def uniform_age(age_range: list[int], u: np.ndarray) -> np.ndarray:
+    """Whole ages drawn uniformly from ``age_range`` = [youngest, oldest] (both included) with the uniforms ``u``."""
+    youngest, oldest = age_range
+    return youngest + np.floor((oldest - youngest + 1) * u)
+
+
+def programme_host_amenity(amenity: np.ndarray, kp: SimpleNamespace) -> float:
+    """Mean amenity cost of the prefectures that host introduced talent (talent.toml programme_host_prefectures)."""
+    ids = data.prefecture_ids()
+    unknown = [p for p in kp.programme_host_prefectures if p not in ids]
+    if unknown:
+        raise InputError(f"{data.DATA_DIR / 'talent.toml'}: programme_host_prefectures: {', '.join(unknown)} not one "
+                         f"of {', '.join(ids)}")
+    return float(np.mean(amenity[[ids.index(p) for p in kp.programme_host_prefectures]]))
 
 
 def staff_target(rd: np.ndarray, cost: float, u: np.ndarray) -> np.ndarray:
@@ -407,6 +424,7 @@ class TalentSystem:
         share = kp.programme_rd_share
         oy = kpol.tt_obligation_years
         arrivals: list[dict[str, np.ndarray]] = []  # new people, added at the end (they are not yet eligible below)
+        mean_amenity = programme_host_amenity(self.amenity, kp)
 
         # Thousand Talents, introduced: quota slots filled with a probability rising with the support
         for tier, level in enumerate(TIER_LEVEL):
@@ -417,7 +435,6 @@ class TalentSystem:
             lv = np.full(n, level)
             w_in = wage(np.full(n, INSTITUTION), lv, np.ones(n), wage_index, kp)
             w_out = outside_wage(lv, np.ones(n), wage_index, kp)
-            mean_amenity = float(np.mean(self.amenity[:2]))  # hosts concentrate in Xining / Haidong
             p_fill = attraction_probability(w_in + grant / oy, w_out, mean_amenity, kp.programme_fill_intercept, kp)
             keys = (year * 10 + tier) * 100000 + np.arange(n)
             filled = draws.uniform(year, "t_prog_fill", keys) < p_fill
@@ -427,7 +444,7 @@ class TalentSystem:
             flexible = draws.uniform(year, "t_prog_flex", keys[filled]) < kp.tt_flexible_share
             kind, key = self._host(year, keys[filled], kp.tt_institution_share, emp, draws)
             pref = self._pref_of(kind, key, emp)
-            ages = 32 + np.floor(18 * draws.uniform(year, "t_new_age", keys[filled]))
+            ages = uniform_age(kp.introduced_age_range, draws.uniform(year, "t_new_age", keys[filled]))
             support = np.where(flexible, kpol.tt_grant_introduced[tier], grant)
             cols = new_columns(
                 m, arrival_keys(year, ARRIVE_INTRODUCED, keys[filled]), kind=kind, employer=key, level=level,
@@ -481,7 +498,7 @@ class TalentSystem:
             m = int(filled.sum())
             if m:
                 kind, key = self._host(year, keys[filled], kp.flexible_institution_share, emp, draws)
-                ages = 45 + np.floor(20 * draws.uniform(year, "t_new_age", keys[filled]))
+                ages = uniform_age(kp.flexible_age_range, draws.uniform(year, "t_new_age", keys[filled]))
                 arrivals.append(new_columns(
                     m, arrival_keys(year, ARRIVE_FLEXIBLE, keys[filled]), kind=kind, employer=key, level=2, origin=FLEXIBLE, resident=False, fte=kp.flexible_fte,
                     age=ages, since=year, factor=1.0, prog=FLEX_PROGRAMME, oblig_until=year + kpol.flex_contract_years - 1,
@@ -584,7 +601,8 @@ class TalentSystem:
             key = np.concatenate(new_key)
             origin = np.concatenate(new_origin)
             u_age = draws.uniform(year, "t_new_age", key)
-            age = np.where(origin == LOCAL, 23 + np.floor(5 * u_age), 26 + np.floor(14 * u_age))
+            age = np.where(origin == LOCAL, uniform_age(kp.graduate_age_range, u_age),
+                           uniform_age(kp.recruit_age_range, u_age))
             p.append(new_columns(
                 n_new, arrival_keys(year, ARRIVE_HIRED, key), kind=kind, employer=np.concatenate(new_emp), origin=origin, age=age, since=year,
                 factor=np.exp(kp.wage_factor_sd * draws.normal(year, "t_new_factor", key)),
@@ -601,7 +619,7 @@ def initial_population(emp: EmployerView, kp: SimpleNamespace, draws: KnowledgeD
     employer = np.concatenate((np.repeat(emp.firm_uid, emp.firm_target), np.repeat(emp.inst.keys, emp.inst_target)))
     n = len(kind)
     pid = np.arange(n)
-    age = 24 + np.floor(36 * draws.uniform(year, "t_init_age", pid))  # uniform 24-59
+    age = uniform_age(kp.init_age_range, draws.uniform(year, "t_init_age", pid))
     u_lv = draws.uniform(year, "t_init_level", pid)
     cum = np.where(kind[:, None] == INSTITUTION, np.cumsum(kp.init_level_share_institution[::-1])[None, :],
                    np.cumsum(kp.init_level_share_firm[::-1])[None, :])  # cumulative shares of levels 3, 2, 1
@@ -609,7 +627,8 @@ def initial_population(emp: EmployerView, kp: SimpleNamespace, draws: KnowledgeD
     u_or = draws.uniform(year, "t_init_origin", pid)
     origin = np.where(u_or < kp.init_origin_share[0], LOCAL,
                       np.where(u_or < kp.init_origin_share[0] + kp.init_origin_share[1], RETURNEE, RECRUITED))
-    since = year - np.floor(np.minimum(age - 24, 15) * draws.uniform(year, "t_init_years", pid))
+    tenure = np.minimum(age - kp.init_age_range[0], kp.max_initial_tenure)
+    since = year - np.floor(tenure * draws.uniform(year, "t_init_years", pid))
     cols = new_columns(n, pid, kind=kind, employer=employer, level=level, origin=origin, age=age, since=since,
                        factor=np.exp(kp.wage_factor_sd * draws.normal(year, "t_init_factor", pid)))
     cols["pid"] = pid
