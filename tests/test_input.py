@@ -180,6 +180,25 @@ def test_schedule_years_before_2000_or_after_2060_are_errors(tmp_path, year):
         load_scenario(path)
 
 
+def test_a_key_without_effect_is_accepted_and_warned_about(tmp_path, capsys):
+    """[macro] public_rd_growth changes nothing (public R&D is the institutions' R&D): a file may still set it, gets
+    one warning naming the file, the key and what to set instead; a file without it gets none."""
+    from qhsim.config import read_toml
+    from qhsim.config.schema import warn_ineffective
+
+    path = tmp_path / "s.toml"
+    path.write_text(VARIANT + "[macro]\npublic_rd_growth = 0.06\n", encoding="utf-8")
+    scenario = load_scenario(path)
+    assert scenario.macro.public_rd_growth.at(2030) == 0.06
+    capsys.readouterr()
+    warn_ineffective(path, read_toml(path))
+    assert capsys.readouterr().err.splitlines() == [
+        f"qhsim: warning: {path}: macro.public_rd_growth has no effect (public R&D is the universities' and "
+        "institutes' R&D, set by [policy.research_funding]); remove it"]
+    warn_ineffective(SCENARIOS / "baseline.toml", read_toml(SCENARIOS / "baseline.toml"))
+    assert capsys.readouterr().err == ""
+
+
 def test_shipped_scenarios_load_without_warnings(capsys):
     for path in sorted(SCENARIOS.glob("*.toml")):
         load_scenario(path)

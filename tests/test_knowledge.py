@@ -10,7 +10,7 @@ import pytest
 
 from qhsim import data
 from qhsim.config import load_scenario
-from qhsim.indicators import NOT_YET_MODELLED
+from qhsim.indicators import KNOWLEDGE_INDICATORS
 from qhsim.knowledge import ResearchInstitute, University
 from qhsim.knowledge import market as mk
 from qhsim.knowledge import patents as pt
@@ -355,7 +355,7 @@ def test_every_plan_indicator_is_produced(model):
     assert all(v.get("status") != "not_yet_modelled" for v in spec.values() if isinstance(v, dict))
     for year in (2015, 2020, 2021):
         prov = rows[(year, PROVINCE)]
-        for name in NOT_YET_MODELLED:
+        for name in KNOWLEDGE_INDICATORS:
             assert np.isfinite(prov[name]), (year, name)
     for name in model.knowledge.columns:
         assert name in spec, name
@@ -364,7 +364,7 @@ def test_every_plan_indicator_is_produced(model):
     for name in additive:
         total = sum(rows[(2021, p)][name] for p in data.prefecture_ids())
         assert rows[(2021, PROVINCE)][name] == pytest.approx(total), name
-    # public R&D is the institutions' R&D, not the stand-in path
+    # public R&D is the institutions' R&D
     assert rows[(2021, PROVINCE)]["public_rd"] == pytest.approx(model.knowledge.inst.rd.sum() / model.scale / 1e4)
     assert rows[(2021, PROVINCE)]["rd_personnel_per_10k"] == pytest.approx(
         rows[(2021, PROVINCE)]["rd_personnel"] / model.macro["employment"][2021])

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from qhsim import data
 from qhsim.calibrated import calibrated_parameters, model_parameters
 from qhsim.config.schedule import Choice, Int, Num, Subset, bounds_text
+from qhsim.errors import warn
 
 MAX_BUDGET = 1e7  # 万元 = 1,000亿元: far above any provincial programme
 SELECTION_RULES = ("merit", "lottery", "sme_first", "weak_prefecture_first")
@@ -48,7 +49,23 @@ class Macro(Section):
     population_growth: Num(-0.05, 0.05)
     employment_growth: Num(-0.05, 0.05)
     enterprise_growth: Num(-0.2, 0.3)  # enterprise legal persons, after the last anchor (2020)
-    public_rd_growth: Num(-0.3, 0.5)  # unused since public R&D comes from the knowledge system; kept so files stay valid
+    # optional and left out of the scenario's dump (run keys); a file that sets it is warned (warn_ineffective)
+    public_rd_growth: Num(-0.3, 0.5) = Field(None, exclude=True)  # no effect: public R&D is [policy.research_funding]'s
+
+
+# keys a scenario may still set that have no effect: (table, key) -> what sets the quantity instead
+INEFFECTIVE_KEYS = {
+    ("macro", "public_rd_growth"):
+        "public R&D is the universities' and institutes' R&D, set by [policy.research_funding]",
+}
+
+
+def warn_ineffective(path: Any, raw: dict[str, Any]) -> None:
+    """One warning per key of a scenario file's own table ``raw`` that is accepted but has no effect
+    (``INEFFECTIVE_KEYS``), naming the file and what to set instead."""
+    for (table, key), instead in INEFFECTIVE_KEYS.items():
+        if key in raw.get(table, {}):
+            warn(f"{path}: {table}.{key} has no effect ({instead}); remove it")
 
 
 class Tax(Section):

@@ -57,7 +57,6 @@ class Prefecture:
     population: float  # 万人, as printed in seed 001
     gdp_share: float
     enterprise_share: float
-    public_rd_share: float
     sector_affinity: dict[str, float]
     business_rd_share_2015: float | None = None  # pinned share of the province's end-2015 business R&D, if known
     hte_share_2015: float | None = None  # pinned share of the province's end-2015 HTEs, if known
