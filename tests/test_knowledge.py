@@ -316,6 +316,16 @@ def test_upgrade_to_national_and_loss_at_evaluation():
     assert list(ps.table.host) == [2]
 
 
+def test_carrier_draw_keys_never_overlap():
+    """A year's new incubators and maker spaces draw their prefecture at their key and their type at key + 500: the
+    keys of up to 500 carriers are those they always had (year x 1000 + j), and no two draws share a key at any
+    count (the schema allows 1,000 a year at full scale)."""
+    keys = pf.carrier_keys(2030, 1500)
+    assert list(keys[:500]) == list(2030 * 1000 + np.arange(500))
+    both = np.concatenate([keys, keys + pf.CARRIER_BLOCK])
+    assert len(np.unique(both)) == len(both)
+
+
 def test_platform_spillovers_rise_with_platforms_and_need_own_rd():
     rd = np.array([0.0, 100.0, 100.0, 100.0])
     strength = np.array([5.0, 0.0, 1.0, 10.0])

@@ -53,6 +53,18 @@ COLUMNS: dict[str, Any] = {
 }
 
 
+CARRIER_BLOCK = 500  # new carriers' keys come in blocks of this many, each followed by the block of their type draws
+
+
+def carrier_keys(year: int, n: int) -> np.ndarray:
+    """Draw keys of a year's ``n`` new incubators and maker spaces (their prefecture draw and arrival slot); the type
+    draw of each uses its key + CARRIER_BLOCK. Carrier j's key is year x 1000 + j for j < CARRIER_BLOCK; the next
+    CARRIER_BLOCK carriers skip the block of the first ones' type keys, and so on, so no two draws of a year share a
+    key however many carriers arrive."""
+    j = np.arange(n)
+    return year * 1000 + (j // CARRIER_BLOCK) * 2 * CARRIER_BLOCK + j % CARRIER_BLOCK
+
+
 class PlatformTable:
     def __init__(self) -> None:
         self.cols = {name: np.zeros(0, dtype=dtype) for name, dtype in COLUMNS.items()}
@@ -267,9 +279,10 @@ class PlatformSystem:
         # incubators and maker spaces
         n_new = self.carry("incubators", kpol.incubator_quota)
         if n_new:
-            keys = year * 1000 + np.arange(n_new)
+            keys = carrier_keys(year, n_new)
             pref = weighted_pick(draws.uniform(year, "f_carrier", keys), np.asarray(kp.carrier_prefecture_share, dtype=float))
-            ptype = np.where(draws.uniform(year, "f_carrier", keys + 500) < kp.incubator_share_new, INCUBATOR, MAKER_SPACE)
+            ptype = np.where(draws.uniform(year, "f_carrier", keys + CARRIER_BLOCK) < kp.incubator_share_new, INCUBATOR,
+                             MAKER_SPACE)
             self._new(year, ptype, PROVINCIAL, HOST_CARRIER, np.full(n_new, -1), pref, np.full(n_new, -1), kp, keys)
         carriers = one_of(t.ptype, (INCUBATOR, MAKER_SPACE))
         flows.subsidy += t.count(carriers, k) * kpol.incubator_subsidy
