@@ -10,6 +10,7 @@ import pytest
 
 from qhsim import data
 from qhsim.config import load_scenario
+from qhsim.draws import KNOWLEDGE_PURPOSES, KnowledgeDraws
 from qhsim.indicators import KNOWLEDGE_INDICATORS
 from qhsim.knowledge import ResearchInstitute, University
 from qhsim.knowledge import market as mk
@@ -17,12 +18,11 @@ from qhsim.knowledge import patents as pt
 from qhsim.knowledge import platforms as pf
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet
 from qhsim.knowledge.literacy import Literacy
-from qhsim.knowledge.params import (
-    KNOWLEDGE_PURPOSES, Carry, KnowledgeDraws, institution_rows, knowledge_parameters, population_shares,
-)
+from qhsim.knowledge.params import institution_rows, knowledge_parameters, population_shares
 from qhsim.model import QinghaiModel
 from qhsim.policy import knowledge_policy_at
 from qhsim.results import PROVINCE
+from qhsim.scaling import Carry
 
 from conftest import SCENARIOS, SECTOR
 

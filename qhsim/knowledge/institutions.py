@@ -24,7 +24,8 @@ import mesa
 import numpy as np
 
 from qhsim import data
-from qhsim.knowledge.params import SOURCES, InstitutionRow, KnowledgeDraws, institution_rows
+from qhsim.draws import KnowledgeDraws
+from qhsim.knowledge.params import SOURCES, InstitutionRow, institution_rows
 
 INSTITUTION_KEY = 10**12  # institutions' keys in keyed draws and employer keys: INSTITUTION_KEY + index
 

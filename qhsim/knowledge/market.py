@@ -40,8 +40,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from qhsim import data
-from qhsim.knowledge.params import Carry, KnowledgeDraws
-from qhsim.knowledge.talent import rank_within, weighted_pick
+from qhsim.draws import KnowledgeDraws
+from qhsim.knowledge.selection import rank_within, weighted_pick
+from qhsim.scaling import Carry
 from qhsim.soa import positions
 
 DEVELOPMENT, TRANSFER, CONSULTING, SERVICES = 0, 1, 2, 3

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from qhsim import data
-from qhsim.knowledge.params import KnowledgeDraws
+from qhsim.draws import KnowledgeDraws
 
 
 def firm_rate(rd: np.ndarray, staffing: np.ndarray, kp: SimpleNamespace) -> np.ndarray:

@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from qhsim.draws import arrival_keys
-from qhsim.knowledge.params import Carry, KnowledgeDraws
-from qhsim.knowledge.talent import weighted_pick
+from qhsim.draws import KnowledgeDraws, arrival_keys
+from qhsim.knowledge.selection import weighted_pick
+from qhsim.scaling import Carry
 
 KEY_LAB, ERC, INCUBATOR, MAKER_SPACE, CARRIER = 0, 1, 2, 3, 4
 PREFECTURE_LEVEL, PROVINCIAL, NATIONAL = 0, 1, 2

@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 
 from qhsim import data
-from qhsim.draws import arrival_keys
+from qhsim.draws import KnowledgeDraws, arrival_keys
 from qhsim.errors import InputError
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet
-from qhsim.knowledge.params import Carry, KnowledgeDraws
+from qhsim.knowledge.selection import rank_within, top_n, weighted_pick
+from qhsim.scaling import Carry
 from qhsim.soa import ColumnTable
 
 # employer kinds
@@ -152,20 +153,6 @@ def attraction_probability(w_offer: np.ndarray, w_out: np.ndarray, amenity: np.n
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def rank_within(groups: np.ndarray, priority: np.ndarray) -> np.ndarray:
-    """Rank (0, 1, ...) of each element within its group, by ascending priority (ties by position)."""
-    n = len(groups)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((priority, groups))  # stable: ties keep their position order
-    g = groups[order]
-    start = np.concatenate(([0], np.flatnonzero(g[1:] != g[:-1]) + 1))
-    first = np.repeat(start, np.diff(np.concatenate((start, [n]))))
-    ranks = np.empty(n, dtype=np.int64)
-    ranks[order] = np.arange(n) - first
-    return ranks
-
-
 def layoff_mask(groups: np.ndarray, releasable: np.ndarray, excess: np.ndarray, priority: np.ndarray) -> np.ndarray:
     """Release ``excess`` (per person, of their employer) releasable people per employer, lowest priority first."""
     out = np.zeros(len(groups), dtype=bool)
@@ -194,26 +181,6 @@ def programme_host_amenity(amenity: np.ndarray, kp: SimpleNamespace) -> float:
 def staff_target(rd: np.ndarray, cost: float, u: np.ndarray) -> np.ndarray:
     """Whole R&D persons an R&D budget pays for: floor(R&D / cost + u), u a fixed uniform per employer."""
     return np.floor(rd / cost + u).astype(np.int64)
-
-
-def top_n(score: np.ndarray, tiebreak: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` highest scores, best first (ties broken by ascending ``tiebreak``)."""
-    if n <= 0 or not len(score):
-        return np.zeros(0, dtype=np.int64)
-    if n < len(score):
-        part = np.argpartition(-score, n - 1)[:n]
-        cut = score[part].min()
-        part = np.flatnonzero(score >= cut)  # keep every tie at the cut so the tie-break decides
-    else:
-        part = np.arange(len(score))
-    order = np.lexsort((tiebreak[part], -score[part]))
-    return part[order[:n]]
-
-
-def weighted_pick(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Index drawn with probability proportional to ``weights`` for each uniform in ``u``."""
-    cum = np.cumsum(weights)
-    return np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), len(weights) - 1)
 
 
 # --- yearly process ---------------------------------------------------------------------------------------------
