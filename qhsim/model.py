@@ -24,11 +24,12 @@ from qhsim import data, indicators
 from qhsim.config import Scenario
 from qhsim.draws import KeyedDraws
 from qhsim.firms import behaviour, sector_table
-from qhsim.firms.certification import reported_rd, reward_amount
+from qhsim.firms.certification import reported_rd
 from qhsim.firms.decision import decide, new_clocks
 from qhsim.firms.dynamics import YEAR_FLOWS, exit_mask, first_clocks, grow, innovate, set_employees
 from qhsim.firms.ladder import certify
 from qhsim.firms.rd import tax_expenditure
+from qhsim.firms.rewards import reward_amount
 from qhsim.firms.synthesis import entrant_uids, initial_population, new_firms
 from qhsim.government.agents import PrefectureGovernment, ProvincialGovernment
 from qhsim.government.programmes import ex_ante_grants, ex_post_subsidy, rd_rewards, vouchers
