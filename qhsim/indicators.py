@@ -17,9 +17,8 @@ from qhsim.firms import sector_table
 from qhsim.firms.state import FirmPopulation
 from qhsim.results import PROVINCE
 from qhsim.soa import flag_code, positions
+from qhsim.units import ABOVE_SCALE_REVENUE, WAN_PER_YI
 
-ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]  # 万元 (规模以上工业企业)
-WAN_PER_YI = 1e4  # 1亿元 = 10,000万元
 
 # Plan indicators produced by the knowledge system (qhsim.knowledge: universities, institutes, talent, technology
 # market, patents, platforms, literacy); NaN only when ``compute`` is given knowledge columns without them

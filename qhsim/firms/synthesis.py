@@ -26,9 +26,9 @@ from qhsim.firms.rd import deduction_rates, sigmoid, tax_rates
 from qhsim.firms.relabel import routine_relabel
 from qhsim.firms.state import COLUMNS, FirmPopulation
 from qhsim.policy import PolicyYear
+from qhsim.units import ABOVE_SCALE_REVENUE, IP_RD_UNIT, REVENUE_UNIT, WAN_PER_YI
 
 START_YEAR = 2015
-ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]
 ENTRY_SLOTS = 10**6  # uids per entry year (entrant_uids); firm uids stay below 10^9, where talent keys begin
 
 
@@ -188,7 +188,7 @@ def initial_population(
         knowledge=real / (b.knowledge_depreciation + b.history_growth),
         hitech_share=np.where(active, cols["tech_orient"], b.non_rd_hitech_factor * cols["tech_orient"]),
     )
-    p_ip = 1.0 - np.exp(-b.initial_ip_years * b.ip_probability_scale * np.sqrt(real / 100.0))
+    p_ip = 1.0 - np.exp(-b.initial_ip_years * b.ip_probability_scale * np.sqrt(real / IP_RD_UNIT))
     cols["ip"] = (draws.uniform(START_YEAR, "new_ip", uids) < p_ip).astype(np.int32)
 
     _initial_certificates(rng, cols, hte, init, scale, b)
@@ -212,7 +212,7 @@ def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespac
 
     # Extensive margin: intercept a0 so that the expected share of above-scale industrial firms with R&D
     # equals the end-2015 value.
-    logit_rest = S.rd_logit[sector] + b.rd_size_slope * np.log(rev / 1000.0)
+    logit_rest = S.rd_logit[sector] + b.rd_size_slope * np.log(rev / REVENUE_UNIT)
     above = S.industrial[sector] & (rev >= ABOVE_SCALE_REVENUE)
     target_share = init["share_firms_with_rd"] / 100.0
     logit_above = logit_rest[above]
@@ -221,8 +221,8 @@ def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespac
 
     # Intensive margin: relative intensities from sector, size and firm effect; R&D concentration (the pinned
     # prefectures' propensity) first without, then with the HTE holders' floors.
-    target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
-    relative0 = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
+    target_rd = data.observed("business_rd")[START_YEAR] * WAN_PER_YI * scale  # 亿元 -> 万元
+    relative0 = S.rd_intensity[sector] * (rev / REVENUE_UNIT) ** b.size_elasticity * np.exp(cols["eta"])
     floor = np.zeros(n)
     first = _rd_propensity(pref, active, relative0, rev, floor, target_rd, b, n_pref) if propensity is None else propensity
     # HTE holders: R&D-oriented firms (weight = relative intensity) of a size whose threshold R&D is plausible

@@ -39,14 +39,13 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from qhsim import data
 from qhsim.draws import KnowledgeDraws
 from qhsim.knowledge.selection import rank_within, weighted_pick
 from qhsim.scaling import Carry
 from qhsim.soa import positions
+from qhsim.units import SME_EMPLOYEES
 
 DEVELOPMENT, TRANSFER, CONSULTING, SERVICES = 0, 1, 2, 3
-SME_EMPLOYEES = data.values("rules")["sme_max_employees"]  # SME cut-off of the SME subsidy
 N_SUP_MAX = 255  # suppliers per year (keys use search key * 256 + supplier)
 MAX_SEARCHES = 64  # contract searches per firm per year (search keys are uid * 64 + search number)
 

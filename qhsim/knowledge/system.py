@@ -35,8 +35,8 @@ from qhsim.macro import cost_per_fte, wage_index
 from qhsim.policy import knowledge_policy_at
 from qhsim.scaling import Carry
 from qhsim.soa import positions
+from qhsim.units import WAN_PER_YI
 
-WAN_PER_YI = 1e4
 FIRM_KEY_STARTUP = 1  # ledger origin flags
 FIRM_KEY_SPINOFF = 2
 
