@@ -84,7 +84,8 @@ class QinghaiModel(mesa.Model):
         return {series: values[self.year] for series, values in self.macro.items()}
 
     def _scaled_quota(self, quota: int) -> int:
-        """A yearly count quota at the run's scale; fractions carry over so the long-run rate is exact."""
+        """A yearly count quota at the run's scale; fractions carry over so the long-run rate is exact. Floors exactly,
+        without the 1e-9 tolerance of qhsim.scaling.Carry (which would move some units by a year: docstring there)."""
         exact = quota * self.scale + self._quota_carry
         n = int(np.floor(exact))
         self._quota_carry = exact - n

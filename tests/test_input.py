@@ -299,6 +299,30 @@ def test_python_dash_m_qhsim_is_the_qhsim_command(tmp_path):
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "missing.toml" in bad.stderr
 
 
+def test_every_data_file_quantity_is_read_by_the_code():
+    """Each quantity of qhsim/data/*.toml is named somewhere in qhsim/ (a name, attribute, keyword or string): an
+    entry nothing reads (initial_state.toml hte_age_spread was one) documents a number the model does not use."""
+    import ast
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1] / "qhsim"
+    names: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, ast.keyword) and node.arg:
+                names.add(node.arg)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.add(node.value)
+    unread = [f"{path.name}: {key}" for path in sorted((root / "data").glob("*.toml"))
+              for key, entry in tomllib.loads(path.read_text(encoding="utf-8")).items()
+              if isinstance(entry, dict) and "value" in entry and key not in names]
+    assert unread == []
+
+
 def test_every_overridable_model_parameter_has_a_range():
     """A scenario's [parameters] may override any single-number model parameter; each must state the range a value
     is checked against (a parameter without one took any value, negatives included)."""
