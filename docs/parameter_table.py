@@ -1,4 +1,5 @@
-"""Rewrite the parameter table of docs/ODD.md §7.9 from qhsim/data/behaviour.toml.
+"""Rewrite the parameter tables of docs/ODD.md from the data files: §7.9 from qhsim/data/behaviour.toml, §7.11.1
+from qhsim/data/talent.toml, knowledge.toml and institutions.toml.
 
 Run after changing a parameter: ``python docs/parameter_table.py``. tests/test_docs.py checks they agree.
 """
@@ -10,9 +11,11 @@ from pathlib import Path
 
 from qhsim import data
 from qhsim.cli import run_script
+from qhsim.knowledge.params import PARAMETER_FILES, institution_rows
 
 ODD = Path(__file__).with_name("ODD.md")
 START, END = "<!-- parameter table: start -->", "<!-- parameter table: end -->"
+KNOWLEDGE_START, KNOWLEDGE_END = "<!-- knowledge parameter tables: start -->", "<!-- knowledge parameter tables: end -->"
 
 
 def table() -> str:
@@ -22,10 +25,43 @@ def table() -> str:
     return "\n".join(lines)
 
 
+def knowledge_tables() -> str:
+    """Markdown tables of every knowledge-system parameter (talent.toml, knowledge.toml) and institution
+    (institutions.toml), as printed in docs/ODD.md §7.11.1."""
+    lines = []
+    for name in PARAMETER_FILES:
+        lines += [f"**`qhsim/data/{name}.toml`**", "", "| parameter | value | unit | range | source |", "|---|---|---|---|---|"]
+        for key, q in data.quantities(name).items():
+            rng = q.get("range", "")
+            lines.append(f"| `{key}` | {q['value']} | {q['unit']} | {rng} | {q['source']} |")
+        lines.append("")
+    lines += ["**`qhsim/data/institutions.toml`** (R&D before normalisation to public R&D 2015; funding shares "
+              "institutional / competitive / enterprise / other)", "",
+              "| id | name | kind | owner | prefecture | R&D 2015 (万元) | funding shares | graduates/yr | transfer "
+              "capacity | national / key labs / centres | patents | source |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    pref_ids = data.prefecture_ids()
+    raw = {r["id"]: r for r in data.load("institutions")["institution"]}
+    for r in institution_rows():
+        shares = " / ".join(f"{s:g}" for s in r.shares)
+        lines.append(
+            f"| `{r.id}` | {r.zh} {r.en} | {r.kind} | {r.owner} | {pref_ids[r.pref]} | {r.rd_2015:g} | {shares} | "
+            f"{r.graduates:g} | {r.tto_capacity:g} | {r.national} / {r.key_labs} / {r.ercs} | {r.patents} | "
+            f"{raw[r.id]['source']} |"
+        )
+    return "\n".join(lines)
+
+
+def replace_between(text: str, start: str, end: str, body: str) -> str:
+    """``text`` with what lies between the markers ``start`` and ``end`` replaced by ``body``."""
+    return re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: f"{start}\n{body}\n{end}", text, flags=re.S)
+
+
 def main() -> None:
     text = ODD.read_text(encoding="utf-8")
-    new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: f"{START}\n{table()}\n{END}", text, flags=re.S)
-    ODD.write_text(new, encoding="utf-8")
+    text = replace_between(text, START, END, table())
+    text = replace_between(text, KNOWLEDGE_START, KNOWLEDGE_END, knowledge_tables())
+    ODD.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

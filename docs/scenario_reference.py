@@ -253,6 +253,8 @@ def value_text(value: Any) -> str:
         return ", ".join(value_text(v) for v in value)
     if isinstance(value, bool):
         return str(value).lower()
+    if value is None:  # an optional key the baseline leaves out
+        return "not set"
     if isinstance(value, int | float):
         return number(value)
     return str(value) if value != "" else '""'

@@ -17,13 +17,13 @@ from qhsim.firms import sector_table
 from qhsim.firms.state import FirmPopulation
 from qhsim.results import PROVINCE
 from qhsim.soa import flag_code, positions
+from qhsim.units import ABOVE_SCALE_REVENUE, WAN_PER_YI
 
-ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]  # 万元 (规模以上工业企业)
-WAN_PER_YI = 1e4  # 1亿元 = 10,000万元
 
-# Indicators produced by the knowledge system (qhsim.knowledge: universities, institutes, talent, technology market,
-# patents, platforms, literacy); NaN only when ``compute`` is called without it (hand-built test populations).
-NOT_YET_MODELLED = (
+# Plan indicators produced by the knowledge system (qhsim.knowledge: universities, institutes, talent, technology
+# market, patents, platforms, literacy); NaN only when ``compute`` is given knowledge columns without them
+# (hand-built test populations).
+KNOWLEDGE_INDICATORS = (
     "rd_personnel_per_10k",
     "tech_contract_turnover",
     "patents_per_10k",
@@ -93,12 +93,13 @@ def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np
 
 def compute(
     f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float,
-    knowledge: dict[str, np.ndarray] | None = None, flow_firms: np.ndarray | None = None,
+    knowledge: dict[str, np.ndarray], flow_firms: np.ndarray | None = None,
     hte_granted_until: int | None = None, rd_before: np.ndarray | None = None, initial: bool = False,
 ) -> list[dict[str, float | int | str]]:
     """One row per region (province first, then prefectures in geography.toml order).
 
-    ``knowledge``: the knowledge system's columns (province first, full scale), e.g. ``KnowledgeSystem.columns``.
+    ``knowledge``: the knowledge system's columns (province first, full scale), e.g. ``KnowledgeSystem.columns``;
+    its ``public_rd`` (universities' and institutes' R&D, 亿元) is the public part of the R&D indicators.
     ``flow_firms``: positions of the firms with a non-zero money flow in ``flows`` (repeats allowed; None: found
     here).
     ``hte_granted_until``: the last valid year of a certificate granted in this year's round (the firms whose
@@ -133,11 +134,8 @@ def compute(
         return np.concatenate([[per_pref.sum()], per_pref])
 
     gdp_share = np.array([p.gdp_share for p in prefs])
-    public_share = np.array([p.public_rd_share for p in prefs])
     gdp = with_province(macro["gdp"] * gdp_share)
-    # public R&D: universities' and institutes' R&D from the knowledge system; the data-driven stand-in path
-    # (macro.toml public_rd) only when no knowledge system is given
-    public_rd = knowledge["public_rd"] if knowledge else with_province(macro["public_rd"] * public_share)
+    public_rd = knowledge["public_rd"]  # universities' and institutes' R&D (the knowledge system)
     rd_sum = with_province(by_pref(f.rd))
     business_rd = rd_sum / scale / WAN_PER_YI  # reported: what the statistics count
     business_rd_real = with_province(by_pref(f.rd_real)) / scale / WAN_PER_YI
@@ -195,9 +193,9 @@ def compute(
     columns["rd_user_cost"] = np.divide(rd_cost, rd_sum, out=np.full(k + 1, np.nan), where=rd_sum > 0)
     for column, weights in zip(SPEND_COLUMNS, spend):
         columns[column] = with_province(by_pref(weights)) / scale
-    for name, values in (knowledge or {}).items():
+    for name, values in knowledge.items():
         columns.setdefault(name, values)
-    for name in NOT_YET_MODELLED:
+    for name in KNOWLEDGE_INDICATORS:
         columns.setdefault(name, np.full(k + 1, np.nan))
     if initial:
         for name, spec in data.load("indicators").items():

@@ -1,6 +1,6 @@
-"""Macro closure 宏观闭合 (MODEL.md §4 step 11): GDP, population, employment, enterprise count and the
-public-R&D stand-in follow observed anchors (qhsim/data/macro.toml), geometric interpolation between
-them, and the scenario's growth rates after the last anchor.
+"""Macro closure 宏观闭合 (MODEL.md §4 step 11): GDP, population, employment and enterprise count follow observed
+anchors (qhsim/data/macro.toml), geometric interpolation between them, and the scenario's growth rates after the
+last anchor. Public R&D is not a macro path: the universities' and institutes' budgets produce it (qhsim.knowledge).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ SERIES_GROWTH = {
     "population": "population_growth",
     "employment": "employment_growth",
     "enterprises": "enterprise_growth",
-    "public_rd": "public_rd_growth",
 }
 
 

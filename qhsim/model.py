@@ -24,11 +24,12 @@ from qhsim import data, indicators
 from qhsim.config import Scenario
 from qhsim.draws import KeyedDraws
 from qhsim.firms import behaviour, sector_table
-from qhsim.firms.certification import reported_rd, reward_amount
+from qhsim.firms.certification import reported_rd
 from qhsim.firms.decision import decide, new_clocks
 from qhsim.firms.dynamics import YEAR_FLOWS, exit_mask, first_clocks, grow, innovate, set_employees
 from qhsim.firms.ladder import certify
 from qhsim.firms.rd import tax_expenditure
+from qhsim.firms.rewards import reward_amount
 from qhsim.firms.synthesis import entrant_uids, initial_population, new_firms
 from qhsim.government.agents import PrefectureGovernment, ProvincialGovernment
 from qhsim.government.programmes import ex_ante_grants, ex_post_subsidy, rd_rewards, vouchers
@@ -83,7 +84,8 @@ class QinghaiModel(mesa.Model):
         return {series: values[self.year] for series, values in self.macro.items()}
 
     def _scaled_quota(self, quota: int) -> int:
-        """A yearly count quota at the run's scale; fractions carry over so the long-run rate is exact."""
+        """A yearly count quota at the run's scale; fractions carry over so the long-run rate is exact. Floors exactly,
+        without the 1e-9 tolerance of qhsim.scaling.Carry (which would move some units by a year: docstring there)."""
         exact = quota * self.scale + self._quota_carry
         n = int(np.floor(exact))
         self._quota_carry = exact - n

@@ -28,6 +28,13 @@ PREF = {p.id: i for i, p in enumerate(data.prefectures())}
 SECTOR = {s.id: i for i, s in enumerate(data.sectors())}
 
 
+def knowledge_columns(public_rd: np.ndarray | float = 0.0) -> dict[str, np.ndarray]:
+    """Knowledge-system columns for ``indicators.compute`` on a hand-built firm population: public R&D (亿元) per
+    prefecture in geography.toml order (a number: the same in every one), the province's total first."""
+    per_pref = np.broadcast_to(np.asarray(public_rd, dtype=float), (len(PREF),))
+    return {"public_rd": np.concatenate([[per_pref.sum()], per_pref])}
+
+
 def policy(scenario: str, year: int) -> PolicyYear:
     """The policy of ``scenarios/<scenario>.toml`` in ``year``."""
     return policy_at(load_scenario(SCENARIOS / f"{scenario}.toml"), year)

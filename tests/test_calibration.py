@@ -751,7 +751,8 @@ def test_a_level_refit_names_the_calibration_that_ran_its_abc_smc_stage():
 
 
 def test_fit_figure_names_what_its_diamonds_are(monkeypatch, tmp_path):
-    """A refit carries its ABC-SMC stage over: the fit chart's diamonds are then the point, not a best particle."""
+    """A refit carries its ABC-SMC stage over: the fit chart's diamonds are then the point, not a best particle.
+    Its labels are Chinese and English: the legend, the targets (indicator names), the axis."""
     from matplotlib.figure import Figure
 
     from qhsim.calibration.objective import TargetFit
@@ -764,11 +765,17 @@ def test_fit_figure_names_what_its_diamonds_are(monkeypatch, tmp_path):
     labels: dict[str, list[str]] = {}
 
     def keep_labels(fig, path, **_):
-        labels[Path(path).stem] = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+        ax = fig.axes[0]
+        labels[Path(path).stem] = [t.get_text() for t in fig.legends[0].get_texts()]
+        labels[Path(path).stem + " axes"] = [t.get_text() for t in ax.get_yticklabels()] + [ax.get_xlabel()]
 
     monkeypatch.setattr(Figure, "savefig", keep_labels)
     fit_figure(tmp_path / "abc.png", [fit], {}, "abc")
     fit_figure(tmp_path / "refit.png", [fit], {}, "refit", best_label="point")
-    assert "best particle: mean over calibration seeds" in labels["abc"]
-    assert "point: mean over calibration seeds" in labels["refit"]
+    assert "最优粒子：校准种子均值 best particle: mean over calibration seeds" in labels["abc"]
+    assert "点估计：校准种子均值 point: mean over calibration seeds" in labels["refit"]
     assert not any("best particle" in text for text in labels["refit"])
+    spec = data.load("indicators")["rd_intensity"]
+    ticks, xlabel = labels["abc axes"][:-1], labels["abc axes"][-1]
+    assert ticks == [f"{spec['zh']}\n{spec['en']} 2020"]
+    assert "模拟值" in xlabel and "simulated / observed" in xlabel

@@ -8,12 +8,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from conftest import PREF, SECTOR, default_behaviour, make_firms, policy, random_population
+from conftest import PREF, SECTOR, default_behaviour, knowledge_columns, make_firms, policy, random_population
 from qhsim import data
 from qhsim.draws import KeyedDraws
 from qhsim.firms import certification as cert
 from qhsim.firms import rd as k
 from qhsim.firms import reference as ref
+from qhsim.firms import rewards
 from qhsim.firms import sector_table
 from qhsim.firms.ladder import certify
 
@@ -354,20 +355,20 @@ def test_reward_amount_tiers(row, amount):
     firm = {"pref": PREF["haixi"], "sector": SECTOR["salt_lake"], "rd_active": True, **row}
     f = make_firms(firm)
     agri = firm["sector"] == SECTOR["agri_food"]
-    assert cert.reward_amount(f, pol, S.agri)[0] == amount
+    assert rewards.reward_amount(f, pol, S.agri)[0] == amount
     assert ref.reward_amount(ref.firm_records(f)[0], pol, agri) == amount
-    assert cert.reward_amount(f, policy("baseline", 2024), S.agri)[0] == 0.0  # no fund yet
+    assert rewards.reward_amount(f, policy("baseline", 2024), S.agri)[0] == 0.0  # no fund yet
 
 
 def test_reward_province_wide_variant_reaches_xining():
     f = make_firms({"pref": PREF["xining"], "sector": SECTOR["salt_lake"], "revenue": 3000.0, "rd": 600.0})
-    assert cert.reward_amount(f, policy("rd_reward_province_wide", 2026), S.agri)[0] == 50.0
-    assert cert.reward_amount(f, policy("baseline", 2026), S.agri)[0] == 0.0
+    assert rewards.reward_amount(f, policy("rd_reward_province_wide", 2026), S.agri)[0] == 50.0
+    assert rewards.reward_amount(f, policy("baseline", 2026), S.agri)[0] == 0.0
 
 
 def test_reward_province_wide_variant_starts_in_2026():
     f = make_firms({"pref": PREF["xining"], "sector": SECTOR["salt_lake"], "revenue": 3000.0, "rd": 600.0})
-    assert cert.reward_amount(f, policy("rd_reward_province_wide", 2025), S.agri)[0] == 0.0
+    assert rewards.reward_amount(f, policy("rd_reward_province_wide", 2025), S.agri)[0] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -391,7 +392,7 @@ def test_reward_notch_chooses_best_tier(plan, expected):
 def reward_notch_both(plan: float, uc: float, b) -> tuple[float, float]:
     pol = policy("baseline", REWARD_YEAR)
     f = make_firms({"pref": PREF["haixi"], "sector": SECTOR["salt_lake"], "revenue": 3000.0, "rd_active": True})
-    got = cert.reward_notch(f, pol, np.array([plan]), np.array([uc]), S.agri, b)[0]
+    got = rewards.reward_notch(f, pol, np.array([plan]), np.array([uc]), S.agri, b)[0]
     return float(got), ref.reward_notch(ref.firm_records(f)[0], pol, plan, uc, False, b)
 
 
@@ -431,10 +432,10 @@ def test_certificates_granted_counts_this_years_round():
     certify(f, policy("baseline", 2021), b, KeyedDraws(7), giant_quota=0, fte_cost=FTE_COST)
     assert f.hte_until.tolist() == [2023, 2023, 0, 2022]  # a first certificate, a renewal, none, one still valid
     zero = np.zeros(len(f))
-    rows = compute(f, 2021, {"gdp": 3000.0, "public_rd": 5.0}, YearFlows(*(zero,) * 8), 1.0,
+    rows = compute(f, 2021, {"gdp": 3000.0}, YearFlows(*(zero,) * 8), 1.0, knowledge_columns(0.6),
                    hte_granted_until=2023)
     assert rows[0]["hte_certificates_granted"] == 2 and rows[0]["hte_count"] == 3
-    assert np.isnan(compute(f, 2021, {"gdp": 3000.0, "public_rd": 5.0}, YearFlows(*(zero,) * 8), 1.0)[0]
+    assert np.isnan(compute(f, 2021, {"gdp": 3000.0}, YearFlows(*(zero,) * 8), 1.0, knowledge_columns(0.6))[0]
                     ["hte_certificates_granted"])
 
 

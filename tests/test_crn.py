@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qhsim.draws import KeyedDraws
+from qhsim.draws import KeyedDraws, KnowledgeDraws
 from qhsim.firms.dynamics import exit_mask, innovate
-from qhsim.knowledge.params import KnowledgeDraws
 
 from conftest import random_population
 

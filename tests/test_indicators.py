@@ -8,15 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import PREF, SECTOR, make_firms
+from conftest import PREF, SECTOR, knowledge_columns, make_firms
 from qhsim import data
 from qhsim.indicators import SPEND_COLUMNS, YearFlows, compute, rd_performers
 from qhsim.results import PROVINCE
 
 YEAR = 2020
-MACRO = {"gdp": 1000.0, "public_rd": 5.0}  # 亿元
+MACRO = {"gdp": 1000.0}  # 亿元
 XINING, HAIXI = PREF["xining"], PREF["haixi"]
 SHARE = {p.id: p for p in data.prefectures()}
+PUBLIC_RD = np.array([4.3, 0.2, 0.3, 0.05, 0.05, 0.05, 0.025, 0.025])  # 亿元 by prefecture (geography.toml order)
+KNOWLEDGE = knowledge_columns(PUBLIC_RD)
 
 # Six firms in two prefectures (money in 万元).
 FIRMS = [
@@ -40,12 +42,12 @@ def flows(n: int, grants: np.ndarray | None = None) -> YearFlows:
 
 
 def rows(scale: float = 1.0, firms=FIRMS, grants=GRANTS) -> dict[str, dict]:
-    out = compute(make_firms(*firms), YEAR, MACRO, flows(len(firms), grants), scale)
+    out = compute(make_firms(*firms), YEAR, MACRO, flows(len(firms), grants), scale, KNOWLEDGE)
     return {row["region"]: row for row in out}
 
 
 def test_one_row_per_region_province_first():
-    out = compute(make_firms(*FIRMS), YEAR, MACRO, flows(len(FIRMS), GRANTS), 1.0)
+    out = compute(make_firms(*FIRMS), YEAR, MACRO, flows(len(FIRMS), GRANTS), 1.0, KNOWLEDGE)
     assert [r["region"] for r in out] == [PROVINCE, *data.prefecture_ids()]
     assert all(r["year"] == YEAR for r in out)
 
@@ -54,32 +56,32 @@ def test_rd_intensity_by_hand():
     r = rows()
     # business R&D: Xining 100 + 50 + 300 = 450万 = 0.045亿; Haixi 200万 = 0.02亿
     gdp_x, gdp_h = 1000.0 * SHARE["xining"].gdp_share, 1000.0 * SHARE["haixi"].gdp_share
-    pub_x, pub_h = 5.0 * SHARE["xining"].public_rd_share, 5.0 * SHARE["haixi"].public_rd_share
+    pub_x, pub_h = PUBLIC_RD[XINING], PUBLIC_RD[HAIXI]
     assert r["xining"]["business_rd"] == pytest.approx(0.045, rel=1e-12)
     assert r["haixi"]["business_rd"] == pytest.approx(0.02, rel=1e-12)
     assert r["xining"]["gdp"] == pytest.approx(gdp_x, rel=1e-12)
     assert r["xining"]["rd_intensity"] == pytest.approx(100 * (0.045 + pub_x) / gdp_x, rel=1e-12)
     assert r["haixi"]["rd_intensity"] == pytest.approx(100 * (0.02 + pub_h) / gdp_h, rel=1e-12)
     # a prefecture without firms: public R&D only
-    gdp_d, pub_d = 1000.0 * SHARE["haidong"].gdp_share, 5.0 * SHARE["haidong"].public_rd_share
+    gdp_d, pub_d = 1000.0 * SHARE["haidong"].gdp_share, PUBLIC_RD[PREF["haidong"]]
     assert r["haidong"]["business_rd"] == 0.0
     assert r["haidong"]["rd_intensity"] == pytest.approx(100 * pub_d / gdp_d, rel=1e-12)
     # province: all business R&D 0.065亿 and all public R&D over all GDP
     total_gdp = 1000.0 * sum(p.gdp_share for p in data.prefectures())
-    total_pub = 5.0 * sum(p.public_rd_share for p in data.prefectures())
+    total_pub = PUBLIC_RD.sum()
     assert r[PROVINCE]["rd_intensity"] == pytest.approx(100 * (0.065 + total_pub) / total_gdp, rel=1e-12)
 
 
 def test_enterprise_share_of_rd():
     r = rows()
-    pub_x = 5.0 * SHARE["xining"].public_rd_share
+    pub_x = PUBLIC_RD[XINING]
     assert r["xining"]["enterprise_rd_share"] == pytest.approx(100 * 0.045 / (0.045 + pub_x), rel=1e-12)
-    total_pub = 5.0 * sum(p.public_rd_share for p in data.prefectures())
+    total_pub = PUBLIC_RD.sum()
     assert r[PROVINCE]["enterprise_rd_share"] == pytest.approx(100 * 0.065 / (0.065 + total_pub), rel=1e-12)
     # firms without R&D: 0%; without public R&D: 100%; no R&D at all in a region: undefined, not 0
     assert rows(firms=[{**f, "rd": 0.0} for f in FIRMS])["xining"]["enterprise_rd_share"] == 0.0
-    no_public = {r["region"]: r for r in compute(make_firms(*FIRMS), YEAR, {"gdp": 1000.0, "public_rd": 0.0},
-                                                 flows(6), 1.0)}
+    no_public = {r["region"]: r for r in compute(make_firms(*FIRMS), YEAR, MACRO, flows(6), 1.0,
+                                                 knowledge_columns(0.0))}
     assert no_public["xining"]["enterprise_rd_share"] == 100.0
     assert math.isnan(no_public["haidong"]["enterprise_rd_share"])
 
@@ -103,7 +105,7 @@ def test_rd_exit_rate_counts_last_years_performers_alive_now():
     not count, and uid 3 does no R&D now: it stopped."""
     assert rd_performers(make_firms(*FIRMS)).tolist() == [0, 4]
     before = np.array([0, 3, 4, 9])
-    out = compute(make_firms(*FIRMS), YEAR, MACRO, flows(len(FIRMS), GRANTS), 1.0, rd_before=before)
+    out = compute(make_firms(*FIRMS), YEAR, MACRO, flows(len(FIRMS), GRANTS), 1.0, KNOWLEDGE, rd_before=before)
     r = {row["region"]: row for row in out}
     assert r["xining"]["rd_exit_rate"] == 0.0
     assert r["haixi"]["rd_exit_rate"] == 50.0
@@ -136,7 +138,7 @@ def test_scale_divides_counts_and_money_not_ratios():
         assert half[region]["gdp"] == full[region]["gdp"] and half[region]["public_rd"] == full[region]["public_rd"]
     assert half[PROVINCE]["hte_count"] == 4.0
     # R&D intensity at scale 0.5: business R&D (scaled up) 0.09 + 0.04亿 over unchanged GDP
-    gdp_h, pub_h = 1000.0 * SHARE["haixi"].gdp_share, 5.0 * SHARE["haixi"].public_rd_share
+    gdp_h, pub_h = 1000.0 * SHARE["haixi"].gdp_share, PUBLIC_RD[HAIXI]
     assert half["haixi"]["rd_intensity"] == pytest.approx(100 * (0.04 + pub_h) / gdp_h, rel=1e-12)
 
 
@@ -161,7 +163,7 @@ def test_province_row_is_sum_of_prefectures(scale):
          "tbe_until": int(rng.choice([0, YEAR])), "sme_year": int(rng.choice([0, YEAR]))}
         for _ in range(40)
     ]
-    out = compute(make_firms(*firms), YEAR, MACRO, flows(40, rng.uniform(0, 50, 40)), scale)
+    out = compute(make_firms(*firms), YEAR, MACRO, flows(40, rng.uniform(0, 50, 40)), scale, KNOWLEDGE)
     province, prefectures = out[0], out[1:]
     for name in ADDITIVE:
         assert province[name] == pytest.approx(sum(p[name] for p in prefectures), rel=1e-12, abs=1e-12), name
@@ -181,9 +183,9 @@ def test_given_flow_firms_give_the_same_rows():
     money.tax_hte_rate = np.array([0.0, 0.0, 0.0, 7.5, 0.0, 0.0])  # firms 3 and 5: no R&D, a flow
     money.vouchers = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 10.0])
     given = np.array([0, 2, 4, 3, 5, 3])  # grants, tax, voucher (3 twice)
-    want = pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0))
-    assert pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0, flow_firms=given)).equals(want)  # NaN where NaN
-    missing = pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0, flow_firms=np.array([0, 2, 4, 5])))
+    want = pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0, KNOWLEDGE))
+    assert pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0, KNOWLEDGE, flow_firms=given)).equals(want)  # NaN where NaN
+    missing = pd.DataFrame(compute(f, YEAR, MACRO, money, 1.0, KNOWLEDGE, flow_firms=np.array([0, 2, 4, 5])))
     assert not missing.equals(want)
 
 
@@ -193,7 +195,7 @@ def test_the_initial_state_has_no_yearly_flows():
     flows_ = [k for k, spec in data.load("indicators").items() if spec.get("flow")]
     assert {"spend_ex_ante_grants", "tax_expenditure_super_deduction", "talent_inflow"} <= set(flows_)
     first = {r["region"]: r for r in compute(make_firms(*FIRMS), YEAR, MACRO, flows(len(FIRMS), GRANTS), 1.0,
-                                             initial=True)}
+                                             KNOWLEDGE, initial=True)}
     later = rows()
     assert all(math.isnan(first[PROVINCE][k]) for k in flows_ if k in first[PROVINCE])
     assert later[PROVINCE]["spend_ex_ante_grants"] > 0 and first[PROVINCE]["hte_count"] == later[PROVINCE]["hte_count"]

@@ -206,6 +206,25 @@ def test_schedule_years_before_2000_or_after_2060_are_errors(tmp_path, year):
         load_scenario(path)
 
 
+def test_a_key_without_effect_is_accepted_and_warned_about(tmp_path, capsys):
+    """[macro] public_rd_growth changes nothing (public R&D is the institutions' R&D): a file may still set it, gets
+    one warning naming the file, the key and what to set instead; a file without it gets none."""
+    from qhsim.config import read_toml
+    from qhsim.config.schema import warn_ineffective
+
+    path = tmp_path / "s.toml"
+    path.write_text(VARIANT + "[macro]\npublic_rd_growth = 0.06\n", encoding="utf-8")
+    scenario = load_scenario(path)
+    assert scenario.macro.public_rd_growth.at(2030) == 0.06
+    capsys.readouterr()
+    warn_ineffective(path, read_toml(path))
+    assert capsys.readouterr().err.splitlines() == [
+        f"qhsim: warning: {path}: macro.public_rd_growth has no effect (public R&D is the universities' and "
+        "institutes' R&D, set by [policy.research_funding]); remove it"]
+    warn_ineffective(SCENARIOS / "baseline.toml", read_toml(SCENARIOS / "baseline.toml"))
+    assert capsys.readouterr().err == ""
+
+
 def test_shipped_scenarios_load_without_warnings(capsys):
     for path in sorted(SCENARIOS.glob("*.toml")):
         load_scenario(path)
@@ -304,6 +323,30 @@ def test_python_dash_m_qhsim_is_the_qhsim_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "qhsim", "run", str(tmp_path / "missing.toml")], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "missing.toml" in bad.stderr
+
+
+def test_every_data_file_quantity_is_read_by_the_code():
+    """Each quantity of qhsim/data/*.toml is named somewhere in qhsim/ (a name, attribute, keyword or string): an
+    entry nothing reads (initial_state.toml hte_age_spread was one) documents a number the model does not use."""
+    import ast
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1] / "qhsim"
+    names: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, ast.keyword) and node.arg:
+                names.add(node.arg)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.add(node.value)
+    unread = [f"{path.name}: {key}" for path in sorted((root / "data").glob("*.toml"))
+              for key, entry in tomllib.loads(path.read_text(encoding="utf-8")).items()
+              if isinstance(entry, dict) and "value" in entry and key not in names]
+    assert unread == []
 
 
 def test_every_overridable_model_parameter_has_a_range():

@@ -12,6 +12,7 @@ from qhsim import data
 from qhsim.firms import certification as cert
 from qhsim.firms import rd as k
 from qhsim.firms import reference as ref
+from qhsim.firms import rewards
 from qhsim.firms import sector_table
 from qhsim.firms.decision import MODEL_FIELDS, STEP_FIELDS, decide
 
@@ -233,10 +234,10 @@ def test_notches(case):
           "HTE notch")
     assert (after_hte > plan).sum() >= 5, "too few firms bunch at the HTE threshold for a meaningful check"
 
-    after_reward = cert.reward_notch(f, pol, plan, uc, S.agri, b)
+    after_reward = rewards.reward_notch(f, pol, plan, uc, S.agri, b)
     ref_reward = [ref.reward_notch(x, pol, p, u, sector_of(x).id == "agri_food", b) for x, p, u, _ in rows]
     close(after_reward, ref_reward, "reward notch")
-    amount = cert.reward_amount(f, pol, S.agri)
+    amount = rewards.reward_amount(f, pol, S.agri)
     close(amount, [ref.reward_amount(x, pol, sector_of(x).id == "agri_food") for x in firms], "reward amount")
     if pol.reward_budget > 0:
         assert (after_reward > plan).sum() >= 3 and len(np.unique(amount)) == 1 + len(pol.reward_tiers)

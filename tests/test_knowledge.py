@@ -10,19 +10,19 @@ import pytest
 
 from qhsim import data
 from qhsim.config import load_scenario
-from qhsim.indicators import NOT_YET_MODELLED
+from qhsim.draws import KNOWLEDGE_PURPOSES, KnowledgeDraws
+from qhsim.indicators import KNOWLEDGE_INDICATORS
 from qhsim.knowledge import ResearchInstitute, University
 from qhsim.knowledge import market as mk
 from qhsim.knowledge import patents as pt
 from qhsim.knowledge import platforms as pf
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet
 from qhsim.knowledge.literacy import Literacy
-from qhsim.knowledge.params import (
-    KNOWLEDGE_PURPOSES, Carry, KnowledgeDraws, institution_rows, knowledge_parameters, population_shares,
-)
+from qhsim.knowledge.params import institution_rows, knowledge_parameters, population_shares
 from qhsim.model import QinghaiModel
 from qhsim.policy import knowledge_policy_at
 from qhsim.results import PROVINCE
+from qhsim.scaling import Carry
 
 from conftest import SCENARIOS, SECTOR
 
@@ -316,6 +316,16 @@ def test_upgrade_to_national_and_loss_at_evaluation():
     assert list(ps.table.host) == [2]
 
 
+def test_carrier_draw_keys_never_overlap():
+    """A year's new incubators and maker spaces draw their prefecture at their key and their type at key + 500: the
+    keys of up to 500 carriers are those they always had (year x 1000 + j), and no two draws share a key at any
+    count (the schema allows 1,000 a year at full scale)."""
+    keys = pf.carrier_keys(2030, 1500)
+    assert list(keys[:500]) == list(2030 * 1000 + np.arange(500))
+    both = np.concatenate([keys, keys + pf.CARRIER_BLOCK])
+    assert len(np.unique(both)) == len(both)
+
+
 def test_platform_spillovers_rise_with_platforms_and_need_own_rd():
     rd = np.array([0.0, 100.0, 100.0, 100.0])
     strength = np.array([5.0, 0.0, 1.0, 10.0])
@@ -331,14 +341,14 @@ def test_literacy_rises_with_cohorts_and_with_popularisation_spending():
     population = 592.4e4 * share
     runs = {}
     for label, budget in (("none", 0.0), ("base", 7000.0), ("double", 14000.0)):
-        lit = Literacy(share, KP)
+        lit = Literacy(share, KP, 2015)
         start = lit.province()
         for year in range(2016, 2021):
             lit.step(year, lit.allocate(budget, "population"), population, KP)
         runs[label] = lit.province()
     assert start == pytest.approx(KP.literacy_2015 / 100)
     assert start < runs["none"] < runs["base"] < runs["double"]
-    lit = Literacy(share, KP)
+    lit = Literacy(share, KP, 2015)
     by_need, by_pop = lit.allocate(1000.0, "need"), lit.allocate(1000.0, "population")
     low = int(np.argmin(lit.level()))
     assert by_need.sum() == pytest.approx(1000.0) and by_need[low] / share[low] > by_pop[low] / share[low]
@@ -355,7 +365,7 @@ def test_every_plan_indicator_is_produced(model):
     assert all(v.get("status") != "not_yet_modelled" for v in spec.values() if isinstance(v, dict))
     for year in (2015, 2020, 2021):
         prov = rows[(year, PROVINCE)]
-        for name in NOT_YET_MODELLED:
+        for name in KNOWLEDGE_INDICATORS:
             assert np.isfinite(prov[name]), (year, name)
     for name in model.knowledge.columns:
         assert name in spec, name
@@ -364,7 +374,7 @@ def test_every_plan_indicator_is_produced(model):
     for name in additive:
         total = sum(rows[(2021, p)][name] for p in data.prefecture_ids())
         assert rows[(2021, PROVINCE)][name] == pytest.approx(total), name
-    # public R&D is the institutions' R&D, not the stand-in path
+    # public R&D is the institutions' R&D
     assert rows[(2021, PROVINCE)]["public_rd"] == pytest.approx(model.knowledge.inst.rd.sum() / model.scale / 1e4)
     assert rows[(2021, PROVINCE)]["rd_personnel_per_10k"] == pytest.approx(
         rows[(2021, PROVINCE)]["rd_personnel"] / model.macro["employment"][2021])
@@ -432,16 +442,6 @@ def test_tech_transfer_subsidy_raises_turnover_under_crn():
     turnover = [sum(r[(y, PROVINCE)]["tech_contract_turnover"] for y in range(2026, 2031)) for r in (base, sub)]
     spend = [sum(r[(y, PROVINCE)]["spend_tech_market_subsidies"] for y in range(2026, 2031)) for r in (base, sub)]
     assert turnover[1] > turnover[0] and spend[1] > spend[0]
-
-
-def test_odd_knowledge_parameter_tables_match_data():
-    """docs/ODD.md §7.11.1 is the table qhsim.knowledge.params.parameter_tables() prints from the data."""
-    from pathlib import Path
-
-    from qhsim.knowledge.params import parameter_tables
-
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "ODD.md").read_text(encoding="utf-8")
-    assert parameter_tables() in doc, "regenerate: qhsim.knowledge.params.update_odd()"
 
 
 def test_vouchers_buy_rd_services_performed_by_the_institutions():

@@ -24,7 +24,7 @@ PREFS = data.prefectures()
 HAIDONG = data.prefecture_ids().index("haidong")
 
 
-@pytest.mark.parametrize("share", ["gdp_share", "enterprise_share", "public_rd_share"])
+@pytest.mark.parametrize("share", ["gdp_share", "enterprise_share"])
 def test_prefecture_shares_sum_to_the_province(share):
     assert sum(getattr(p, share) for p in PREFS) == pytest.approx(1.0, abs=1e-9)
 

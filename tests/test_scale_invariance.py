@@ -12,7 +12,7 @@ from qhsim.indicators import SPEND_COLUMNS, YearFlows
 from qhsim.model import QinghaiModel
 from qhsim.runner import as_scenario
 
-from conftest import SCENARIOS, random_population
+from conftest import SCENARIOS, knowledge_columns, random_population
 
 def duplicated(f: FirmPopulation) -> FirmPopulation:
     """Each firm twice (the copy with a new uid): the same economy at double scale."""
@@ -26,9 +26,9 @@ def test_firm_indicators_of_a_duplicated_population_at_double_scale_are_unchange
     f = random_population(rng, 300, 2021)
     flows = YearFlows(*(rng.uniform(0.0, 50.0, len(f)) for _ in range(7)), user_cost=rng.uniform(0.5, 1.0, len(f)))
     twice = YearFlows(*(np.concatenate([v, v]) for v in vars(flows).values()))
-    macro = {"gdp": 3000.0, "public_rd": 8.0}
-    one = indicators.compute(f, 2021, macro, flows, 0.25)
-    two = indicators.compute(duplicated(f), 2021, macro, twice, 0.5)
+    macro, knowledge = {"gdp": 3000.0}, knowledge_columns(1.0)
+    one = indicators.compute(f, 2021, macro, flows, 0.25, knowledge)
+    two = indicators.compute(duplicated(f), 2021, macro, twice, 0.5, knowledge)
     checked = 0
     for a, b in zip(one, two):
         for name, v in a.items():
@@ -37,7 +37,7 @@ def test_firm_indicators_of_a_duplicated_population_at_double_scale_are_unchange
                 checked += 1
     assert checked > 8 * 20
     # and the count columns do depend on the population (so the check above is not vacuous)
-    half = indicators.compute(f, 2021, macro, flows, 0.5)
+    half = indicators.compute(f, 2021, macro, flows, 0.5, knowledge)
     for name in ("business_rd", "hte_count", "enterprises", *SPEND_COLUMNS):
         assert half[0][name] == pytest.approx(one[0][name] / 2), name
 

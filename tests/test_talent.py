@@ -9,10 +9,12 @@ from scipy import stats
 
 from qhsim import data
 from qhsim.config import load_scenario
+from qhsim.draws import KnowledgeDraws, binomial_ppf, poisson_ppf
 from qhsim.knowledge import reference as ref
 from qhsim.knowledge import talent as tl
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet
-from qhsim.knowledge.params import KnowledgeDraws, binomial_ppf, institution_rows, knowledge_parameters, poisson_ppf
+from qhsim.knowledge.params import institution_rows, knowledge_parameters
+from qhsim.knowledge.selection import top_n
 from qhsim.model import QinghaiModel
 from qhsim.policy import knowledge_policy_at
 
@@ -96,7 +98,7 @@ def test_staff_target_rank_layoff_and_top_n_agree_with_reference():
     score = np.round(rng.normal(size=300), 1)  # many ties
     tie = rng.permutation(300)
     for n in (0, 1, 17, 300, 400):
-        assert list(tl.top_n(score, tie, n)) == ref.top_n(list(score), list(tie), n)
+        assert list(top_n(score, tie, n)) == ref.top_n(list(score), list(tie), n)
 
 
 def test_inverse_cdf_draws_match_scipy():
@@ -236,7 +238,23 @@ def test_initial_population_matches_staff_targets():
     ts = tl.TalentSystem(pop, 1.0, N_PREF, tl.amenity_by_prefecture(KP))
     firm, ins = ts.headcounts(emp)
     assert list(firm) == [0, 3, 10] and list(ins) == list(range(inst.n))
-    assert (pop.age >= 24).all() and (pop.age <= 59).all() and pop.resident.all()
+    youngest, oldest = KP.init_age_range
+    assert (pop.age >= youngest).all() and (pop.age <= oldest).all() and pop.resident.all()
+    assert (2015 - pop.since <= np.minimum(pop.age - youngest, KP.max_initial_tenure)).all()
+
+
+def test_ages_are_drawn_between_the_data_files_ends():
+    """uniform_age covers [youngest, oldest] of a talent.toml range, both ends included; the programme hosts'
+    amenity is the mean of the named prefectures'."""
+    u = np.linspace(0.0, 1.0 - 1e-12, 1001)
+    for name in ("init_age_range", "graduate_age_range", "recruit_age_range", "introduced_age_range",
+                 "flexible_age_range"):
+        ages = tl.uniform_age(getattr(KP, name), u)
+        assert (ages.min(), ages.max()) == tuple(getattr(KP, name)), name
+    amenity = np.arange(N_PREF, dtype=float)
+    ids = data.prefecture_ids()
+    kp = _override(programme_host_prefectures=["haixi", "yushu"])
+    assert tl.programme_host_amenity(amenity, kp) == (ids.index("haixi") + ids.index("yushu")) / 2
 
 
 # --- the talent programmes in the whole model under common random numbers ---------------------------------------

@@ -171,9 +171,3 @@ def modelled_targets(targets: TargetSet, cells_per_seed: list[dict[str, float]])
         if any(math.isfinite(c.get(k, math.nan)) for c in cells_per_seed for k in t.cells()):
             out.add(t.id)
     return frozenset(out)
-
-
-def cells_by_seed(per_seed: list[dict[str, float]]) -> dict[str, list[float]]:
-    """[{cell: v} per seed] -> {cell: [v per seed]}."""
-    keys = per_seed[0].keys() if per_seed else []
-    return {k: [d.get(k, math.nan) for d in per_seed] for k in keys}

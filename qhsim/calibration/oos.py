@@ -28,8 +28,9 @@ import pandas as pd  # noqa: E402
 from qhsim.calibration.calibrate import POSTERIOR_RUNS, CalibrationOutcome, calibrate  # noqa: E402
 from qhsim.calibration.ensemble import weighted_quantiles, write_atomic  # noqa: E402
 from qhsim.calibration.objective import Objective, modelled_targets  # noqa: E402
-from qhsim.calibration.report import fmt  # noqa: E402
+from qhsim.calibration.report import fmt, target_label  # noqa: E402
 from qhsim.calibration.settings import CalibrationConfig  # noqa: E402
+from qhsim.output.charts import chart_style, readable  # noqa: E402
 
 INFO_YEAR = 2018  # fit on information up to this year; predict the later years (2019-2020)
 
@@ -142,27 +143,36 @@ def held_years(summary: dict[str, float]) -> list[int]:
     return sorted(int(k.rsplit("_", 1)[1]) for k in summary if k.startswith("predicted_"))
 
 
+def _oos_figure(path: Path, pr: pd.DataFrame, targets: dict, info_year: int) -> None:
+    """Predicted / observed per predicted held-out target (rows of ``pr``; ``targets``: Target by id)."""
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(pr) + 1.8), layout="constrained")
+    for k, (_, r) in enumerate(pr.iterrows()):
+        y = len(pr) - 1 - k
+        ax.fill_betweenx([y - 0.3, y + 0.3], 1 - r["tolerance"], 1 + r["tolerance"], color="#c7e9c0", lw=0)
+        ax.plot([r["p05"] / r["observed"], r["p95"] / r["observed"]], [y, y], color="#6a51a3", lw=3, alpha=0.6)
+        ax.scatter([r["median"] / r["observed"]], [y], color="#d94801", marker="D", zorder=3)
+        if math.isfinite(r["default"]):
+            ax.scatter([r["default"] / r["observed"]], [y], color="black", marker="x", zorder=3)
+    ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_yticks(range(len(pr)), [readable(target_label(targets[tid], "\n")) for tid in pr["target"]][::-1], fontsize=8)
+    ax.set_xlabel(readable("预测值 / 观测值 predicted / observed\n"
+                           "菱形：预测中位数 · 横条：90%区间 · ×：数据文件默认值 · 绿色：目标容差\n"
+                           "diamond: predictive median · bar: 90% band · x: data-file defaults · green: the target's tolerance"))
+    ax.set_title(readable(f"样本外检验：以{info_year}年及以前的信息拟合，预测其后各年\n"
+                          f"out-of-sample: fitted on information up to {info_year}, predicting the later years"),
+                 fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_oos_report(cfg: CalibrationConfig, fit: CalibrationOutcome, table: pd.DataFrame, summary: dict[str, float], info_year: int) -> dict[str, Path]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     files = {"png": out / "oos_prediction.png", "report": out / "oos_report.md", "csv": out / "oos_prediction.csv"}
     pr = table[table["status"] == "predicted"] if len(table) else table
     if len(pr):
-        fig, ax = plt.subplots(figsize=(8, 0.45 * len(pr) + 1.3), layout="constrained")
-        for k, (_, r) in enumerate(pr.iterrows()):
-            y = len(pr) - 1 - k
-            ax.fill_betweenx([y - 0.3, y + 0.3], 1 - r["tolerance"], 1 + r["tolerance"], color="#c7e9c0", lw=0)
-            ax.plot([r["p05"] / r["observed"], r["p95"] / r["observed"]], [y, y], color="#6a51a3", lw=3, alpha=0.6)
-            ax.scatter([r["median"] / r["observed"]], [y], color="#d94801", marker="D", zorder=3)
-            if math.isfinite(r["default"]):
-                ax.scatter([r["default"] / r["observed"]], [y], color="black", marker="x", zorder=3)
-        ax.axvline(1.0, color="black", lw=0.8)
-        ax.set_yticks(range(len(pr)), list(pr["target"])[::-1], fontsize=8)
-        ax.set_xlabel("predicted / observed\ndiamond: predictive median · bar: 90% band\n"
-                      "x: data-file defaults · green: the target's tolerance")
-        ax.set_title(f"out-of-sample: fitted on information up to {info_year}, predicting the later years", fontsize=10)
-        fig.savefig(files["png"], dpi=110)
-        plt.close(fig)
+        with chart_style():  # the labels' fonts are chosen as they are set
+            _oos_figure(files["png"], pr, {t.id: t for t in fit.problem.all_targets}, info_year)
     tmp = files["csv"].with_suffix(".csv.tmp")
     table.to_csv(tmp, index=False)
     tmp.replace(files["csv"])

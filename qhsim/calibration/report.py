@@ -20,7 +20,11 @@ from qhsim import data  # noqa: E402
 from qhsim.calibration.ensemble import weighted_quantiles, write_atomic  # noqa: E402
 from qhsim.calibration.objective import Objective, TargetFit, loss_text  # noqa: E402
 from qhsim.calibration.posterior import Posterior, final_population  # noqa: E402
-from qhsim.calibration.targets import BASES, HEADLINE_BASES, TargetSet  # noqa: E402
+from qhsim.calibration.sensitivity import factor_label  # noqa: E402
+from qhsim.calibration.targets import BASES, HEADLINE_BASES, Target, TargetSet  # noqa: E402
+from qhsim.output.charts import chart_style, readable  # noqa: E402
+from qhsim.output.lang import in_language  # noqa: E402
+from qhsim.output.report import region_label  # noqa: E402
 
 if TYPE_CHECKING:
     from qhsim.calibration.calibrate import CalibrationOutcome
@@ -70,10 +74,17 @@ def population_band(
     }
 
 
-def _label(fit: TargetFit) -> str:
-    t = fit.target
-    region = "" if t.region == "province" else f" [{t.region}]"
-    return f"{t.indicator}{region} {t.year_label}"
+def target_label(t: Target, sep: str = " ") -> str:
+    """A target as charts name it: the indicator in Chinese and English (``sep`` between them), the prefecture if
+    not the province, the year(s), e.g. ``研发投入强度 R&D expenditure / GDP [海东市 Haidong] 2020``."""
+    spec = data.load("indicators").get(t.indicator)
+    name = t.indicator if spec is None else in_language(spec["zh"], spec["en"], sep=sep)
+    region = "" if t.region == "province" else f" [{region_label(t.region)}]"
+    return f"{name}{region} {t.year_label}"
+
+
+# the chart's name of the parameter set whose runs it shows (fit_figure's best_label), in Chinese and English
+BEST_LABELS = {"best particle": ("最优粒子", "best particle"), "point": ("点估计", "point")}
 
 
 def fit_figure(
@@ -82,9 +93,14 @@ def fit_figure(
 ) -> None:
     """Simulated / observed per fitted target: ``best_label`` (the best particle, or the point when the ABC-SMC stage
     was carried over) on the calibration seeds, each seed and the mean; the validation mean; the posterior band."""
+    with chart_style():  # the labels' fonts are chosen as they are set
+        _fit_figure(path, fits, band, title, validation or {}, BEST_LABELS.get(best_label, (best_label, best_label)))
+
+
+def _fit_figure(path: Path, fits: list[TargetFit], band: dict[str, tuple[float, float, float]], title: str,
+                validation: dict[str, TargetFit], best: tuple[str, str]) -> None:
     shown = [f for f in fits if f.status == "fit"]
-    validation = validation or {}
-    fig, ax = plt.subplots(figsize=(9, 0.42 * max(len(shown), 3) + 1.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(10, 0.5 * max(len(shown), 3) + 1.8), layout="constrained")
     for k, f in enumerate(shown):
         y = len(shown) - 1 - k
         t = f.target
@@ -110,21 +126,25 @@ def fit_figure(
     ax.xaxis.set_minor_formatter(NullFormatter())
     for x in (1 - FIT_BAR, 1 + FIT_BAR):
         ax.axvline(x, color="black", lw=0.6, ls=":")
-    ax.set_yticks(range(len(shown)), [_label(f) for f in reversed(shown)], fontsize=8)
-    ax.set_xlabel("simulated / observed, log scale  (green: target tolerance; dotted: ±5%)")
-    ax.set_title(title, fontsize=10)
+    ax.set_yticks(range(len(shown)), [readable(target_label(f.target, "\n")) for f in reversed(shown)], fontsize=8)
+    ax.set_xlabel(readable("模拟值 / 观测值，对数坐标（绿色：目标容差；虚线：±5%）\n"
+                           "simulated / observed, log scale (green: target tolerance; dotted: ±5%)"))
+    ax.set_title(readable(title), fontsize=10)
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    ax.legend(
+    fig.legend(
         handles=[
-            Line2D([], [], marker="D", color="#d94801", ls="", label=f"{best_label}: mean over calibration seeds"),
-            Line2D([], [], marker="o", color="#636363", ls="", ms=4, label=f"{best_label}: each calibration seed"),
-            Line2D([], [], marker="o", color="#2171b5", ls="", ms=5, label="point estimate: mean over fresh seeds (validation)"),
-            Line2D([], [], color="#6a51a3", lw=3, alpha=0.6, label="posterior 5–95%"),
-            Patch(color="#c7e9c0", label="tolerance"),
+            Line2D([], [], marker="D", color="#d94801", ls="",
+                   label=readable(f"{best[0]}：校准种子均值 {best[1]}: mean over calibration seeds")),
+            Line2D([], [], marker="o", color="#636363", ls="", ms=4,
+                   label=readable(f"{best[0]}：各校准种子 {best[1]}: each calibration seed")),
+            Line2D([], [], marker="o", color="#2171b5", ls="", ms=5,
+                   label=readable("点估计：新种子均值（验证） point estimate: mean over fresh seeds (validation)")),
+            Line2D([], [], color="#6a51a3", lw=3, alpha=0.6, label=readable("后验 5–95% posterior 5–95%")),
+            Patch(color="#c7e9c0", label=readable("容差 tolerance")),
         ],
-        fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, frameon=False,
+        fontsize=7, loc="outside lower center", ncol=2, frameon=False,
     )
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -136,7 +156,13 @@ def _prior_label(p) -> str:
 
 
 def parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray, point: dict[str, float],
-                     title: str = "posterior on the prior range") -> None:
+                     title: str = "先验范围上的后验分布 posterior on the prior range") -> None:
+    with chart_style():  # the labels' fonts are chosen as they are set
+        _parameter_figure(path, params, draws, weights, point, title)
+
+
+def _parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray, point: dict[str, float],
+                      title: str) -> None:
     d = len(params)
     cols = min(4, d)
     rows = math.ceil(d / cols)
@@ -149,17 +175,17 @@ def parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray,
             ax.set_xscale("log")
             _plain_log_axis(ax.xaxis)
         ax.hist(draws[:, k], bins=bins, weights=weights, color="#9e9ac8", edgecolor="white")
-        ax.axvline(point[p.name], color="#d94801", lw=2, label="point")
+        ax.axvline(point[p.name], color="#d94801", lw=2, label=readable("点估计 point"))
         if math.isfinite(p.default):
-            ax.axvline(p.default, color="black", lw=1, ls="--", label="behaviour.toml")
+            ax.axvline(p.default, color="black", lw=1, ls="--", label=readable("数据文件值 data-file value"))
         ax.set_xlim(p.low, p.high)
-        ax.set_title(p.name, fontsize=8)
+        ax.set_title(readable(factor_label(p.name, "behaviour", sep="\n")), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_yticks([])
     for k in range(d, rows * cols):
         axes[k // cols][k % cols].axis("off")
     axes[0][0].legend(fontsize=6)
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(readable(title), fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -282,23 +308,28 @@ def posterior_lines(posterior: Posterior) -> list[str]:
 
 
 def convergence_figure(path: Path, result) -> None:
+    with chart_style():  # the labels' fonts are chosen as they are set
+        _convergence_figure(path, result)
+
+
+def _convergence_figure(path: Path, result) -> None:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
     gens = result.generations
     t = [g.t for g in gens]
     eps = [g.epsilon if math.isfinite(g.epsilon) else np.nan for g in gens]
     dmin = [float(np.min(g.distances[np.isfinite(g.distances)])) if np.isfinite(g.distances).any() else np.nan for g in gens]
     dmed = [float(np.median(g.distances[np.isfinite(g.distances)])) if np.isfinite(g.distances).any() else np.nan for g in gens]
-    ax1.plot(t, eps, "o-", label="epsilon (tolerance)")
-    ax1.plot(t, dmed, "s-", label="median distance of population")
-    ax1.plot(t, dmin, "^-", label="best distance")
+    ax1.plot(t, eps, "o-", label=readable("容差 epsilon (tolerance)"))
+    ax1.plot(t, dmed, "s-", label=readable("种群距离中位数 median distance of population"))
+    ax1.plot(t, dmin, "^-", label=readable("最小距离 best distance"))
     ax1.axhline(1.0, color="grey", ls=":", lw=1)
     ax1.set_yscale("log")
     _plain_log_axis(ax1.yaxis)
     from matplotlib.ticker import MaxNLocator
 
     ax1.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax1.set_xlabel("generation")
-    ax1.set_ylabel("distance (tolerance units)")
+    ax1.set_xlabel(readable("代 generation"))
+    ax1.set_ylabel(readable("距离（容差单位） distance (tolerance units)"))
     ax1.legend(fontsize=7)
     ids = sorted(result.distances)
     dd = np.array([result.distances[i] for i in ids])
@@ -307,10 +338,10 @@ def convergence_figure(path: Path, result) -> None:
     sc = ax2.scatter(np.array(ids)[ok], dd[ok], c=gg[ok], s=6, cmap="viridis")
     ax2.set_yscale("log")
     _plain_log_axis(ax2.yaxis)
-    ax2.set_xlabel("evaluation id")
-    ax2.set_ylabel("distance")
-    fig.colorbar(sc, ax=ax2, label="generation")
-    fig.suptitle("objective convergence", fontsize=9)
+    ax2.set_xlabel(readable("评估编号 evaluation id"))
+    ax2.set_ylabel(readable("距离 distance"))
+    fig.colorbar(sc, ax=ax2, label=readable("代 generation"))
+    fig.suptitle(readable("目标函数收敛 objective convergence"), fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -467,9 +498,10 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         "parameters_png": out / f"{name}_parameters.png",
         "convergence_png": out / f"{name}_convergence.png",
     }
-    fit_figure(files["fit_png"], fits, band, f"calibration '{cfg.name}': simulated 2015-2020 path vs targets", val_fits,
-               best_label)
+    fit_figure(files["fit_png"], fits, band, f"校准“{cfg.name}”：2015–2020年模拟路径与目标\n"
+               f"calibration '{cfg.name}': simulated 2015-2020 path vs targets", val_fits, best_label)
     parameter_figure(files["parameters_png"], outcome.params, draws, weights, point,
+                     f"先验范围上的后验分布（{len(posterior.stages)}步：见拟合报告） "
                      f"posterior on the prior range ({len(posterior.stages)} steps: see the fit report)")
     if res is not None:
         convergence_figure(files["convergence_png"], res)

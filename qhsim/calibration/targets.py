@@ -79,11 +79,6 @@ def cell_key(indicator: str, region: str, year: int) -> str:
     return f"{indicator}|{region}|{year}"
 
 
-def parse_cell(key: str) -> tuple[str, str, int]:
-    indicator, region, year = key.split("|")
-    return indicator, region, int(year)
-
-
 @dataclass(frozen=True)
 class TargetSet:
     path: Path

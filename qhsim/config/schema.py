@@ -6,28 +6,20 @@ Money is in 万元 (10,000 yuan), rates are shares (0.25 = 25%). Every instrumen
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from qhsim import data
 from qhsim.calibrated import calibrated_parameters, model_parameters
 from qhsim.config.schedule import Choice, Int, Num, Subset, bounds_text
+from qhsim.errors import warn
 
 MAX_BUDGET = 1e7  # 万元 = 1,000亿元: far above any provincial programme
 SELECTION_RULES = ("merit", "lottery", "sme_first", "weak_prefecture_first")
 # files whose quantities a scenario's [parameters] may override (names are unique across them)
 
 
-def _check_prefectures(value: list[str]) -> list[str]:
-    allowed = ("all", *data.prefecture_ids())
-    for pid in value:
-        if pid not in allowed:
-            raise ValueError(f"{pid!r} is not one of {', '.join(allowed)}")
-    return value
-
-
-PrefectureList = Annotated[list[str], AfterValidator(_check_prefectures)]
 PrefectureSchedule = Subset("all", *data.prefecture_ids())  # a year schedule of prefecture lists
 
 
@@ -57,7 +49,23 @@ class Macro(Section):
     population_growth: Num(-0.05, 0.05)
     employment_growth: Num(-0.05, 0.05)
     enterprise_growth: Num(-0.2, 0.3)  # enterprise legal persons, after the last anchor (2020)
-    public_rd_growth: Num(-0.3, 0.5)  # unused since public R&D comes from the knowledge system; kept so files stay valid
+    # optional and left out of the scenario's dump (run keys); a file that sets it is warned (warn_ineffective)
+    public_rd_growth: Num(-0.3, 0.5) = Field(None, exclude=True)  # no effect: public R&D is [policy.research_funding]'s
+
+
+# keys a scenario may still set that have no effect: (table, key) -> what sets the quantity instead
+INEFFECTIVE_KEYS = {
+    ("macro", "public_rd_growth"):
+        "public R&D is the universities' and institutes' R&D, set by [policy.research_funding]",
+}
+
+
+def warn_ineffective(path: Any, raw: dict[str, Any]) -> None:
+    """One warning per key of a scenario file's own table ``raw`` that is accepted but has no effect
+    (``INEFFECTIVE_KEYS``), naming the file and what to set instead."""
+    for (table, key), instead in INEFFECTIVE_KEYS.items():
+        if key in raw.get(table, {}):
+            warn(f"{path}: {table}.{key} has no effect ({instead}); remove it")
 
 
 class Tax(Section):

@@ -57,7 +57,6 @@ class Prefecture:
     population: float  # 万人, as printed in seed 001
     gdp_share: float
     enterprise_share: float
-    public_rd_share: float
     sector_affinity: dict[str, float]
     business_rd_share_2015: float | None = None  # pinned share of the province's end-2015 business R&D, if known
     hte_share_2015: float | None = None  # pinned share of the province's end-2015 HTEs, if known
@@ -101,6 +100,15 @@ def sectors() -> tuple[Sector, ...]:
 
 def prefecture_ids() -> tuple[str, ...]:
     return tuple(p.id for p in prefectures())
+
+
+CAPITAL_ID = "xining"  # 西宁, the provincial capital: the "weak prefectures" of the selection rules are the others
+
+
+def capital() -> int:
+    """Index of the provincial capital (``CAPITAL_ID``) in geography.toml order: the one prefecture that is not "weak"
+    in the weak_prefecture_first rules of grants and competitive research funding (seed 003:L939)."""
+    return prefecture_ids().index(CAPITAL_ID)
 
 
 def prefecture_multiplier(prefecture_id: str, value: float) -> np.ndarray:

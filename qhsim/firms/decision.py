@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from qhsim.draws import KeyedDraws
-from qhsim.firms.certification import hte_notch, reward_notch
+from qhsim.firms.certification import hte_notch
 from qhsim.firms.rd import (
     campaign_targets,
     capped_deduction,
@@ -35,6 +35,7 @@ from qhsim.firms.rd import (
     user_cost,
     user_cost_term,
 )
+from qhsim.firms.rewards import reward_notch
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 from qhsim.soa import Lookup, flag_code

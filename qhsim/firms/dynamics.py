@@ -9,12 +9,11 @@ from types import SimpleNamespace
 import numba
 import numpy as np
 
-from qhsim import data
 from qhsim.draws import KeyedDraws
 from qhsim.firms.state import FirmPopulation
 from qhsim.soa import by_flags, positions
+from qhsim.units import ABOVE_SCALE_REVENUE, IP_RD_UNIT
 
-ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]  # 'large' firms in the exit hazard
 # Columns of this year's flows and outcomes, zero until the year's rules set them (``QinghaiModel.step`` resets them
 # when it removes the exits, after ``grow`` has read and shifted last year's values; employees follow revenue)
 YEAR_FLOWS = ("rd", "rd_real", "subsidy", "voucher", "innovated", "employees")
@@ -147,7 +146,7 @@ def innovate(f: FirmPopulation, year: int, draws: KeyedDraws, b: SimpleNamespace
     """
     doing = np.empty(len(f), dtype=np.intp)  # the R&D performers: h = 0 for the others, drawn for these only
     doing = doing[:_accumulate_knowledge(f.knowledge, f.rd_real, 1.0 - b.knowledge_depreciation, doing)]
-    hazard = b.ip_probability_scale * np.sqrt(f.rd_real[doing] / 100.0)
+    hazard = b.ip_probability_scale * np.sqrt(f.rd_real[doing] / IP_RD_UNIT)
     clock = f.ip_clock[doing]
     won = clock <= hazard
     f.ip_clock[doing] = clock - hazard

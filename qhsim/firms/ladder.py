@@ -57,7 +57,7 @@ def certify(
     tbe_ok = active[three_year_ratio(now) >= b.tbe_min_intensity]
     tbe_draw = draws.uniform(year, "tbe", uid, tbe_ok)
     tbe_until = f.tbe_until[tbe_ok]
-    renew_tbe = (tbe_until == year - 1) & (tbe_draw < b.hte_renewal_probability)
+    renew_tbe = (tbe_until == year - 1) & (tbe_draw < b.hte_renewal_probability)  # the HTE's (behaviour.toml)
     recognition = b.tbe_recognition_probability * (
         b.tbe_recognition_early_factor if year <= b.tbe_rush_last_year else 1.0)
     new_tbe = (tbe_until < year - 1) & (tbe_draw < recognition)

@@ -16,6 +16,7 @@ from qhsim import data
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 from qhsim.soa import by_flags, nonzero_rows
+from qhsim.units import REVENUE_UNIT
 
 USER_COST_FLOOR = data.values("behaviour")["user_cost_floor"]  # default floor: a subsidy cannot make R&D free
 
@@ -129,7 +130,7 @@ def desired_intensity(
     f: FirmPopulation, uc: np.ndarray, sector_intensity: np.ndarray, level: float, b: SimpleNamespace
 ) -> np.ndarray:
     """r* = L * r_s * (revenue/1000)^sigma * exp(eta) * (1 + kappa min(K/revenue, 1)) * (uc/uc_ref)^-epsilon."""
-    size = (f.revenue / 1000.0) ** b.size_elasticity
+    size = (f.revenue / REVENUE_UNIT) ** b.size_elasticity
     know = 1.0 + b.knowledge_effect * np.minimum(f.knowledge / f.revenue, 1.0)
     price = (uc / b.reference_user_cost) ** (-b.user_cost_elasticity)
     r = level * sector_intensity[f.sector] * size * np.exp(f.eta) * know * price
@@ -157,7 +158,7 @@ def start_logit(
     ``uc_term``: ``user_cost_term(uc, b)`` if already computed."""
     return (
         (b.start_intercept + sector_logit).take(f.index("sector"), mode="wrap")  # the same sums, once per sector
-        + b.rd_size_slope * np.log(f.revenue / 1000.0)
+        + b.rd_size_slope * np.log(f.revenue / REVENUE_UNIT)
         - (user_cost_term(uc, b) if uc_term is None else uc_term)
         + b.voucher_start_effect * f.voucher
         + b.campaign_start_effect * targeted
@@ -173,9 +174,9 @@ def stop_probability(f: FirmPopulation, year: int, b: SimpleNamespace) -> np.nda
     """p_stop x (certified factor if certified) x (revenue / 1,000万)^-s for firms above 1,000万元."""
     certified = (f.hte_until >= year) | (f.tbe_until >= year) | (f.giant_until >= year)
     # the size factor is max(revenue / 1000, 1)^-s: 1^-s for all but the few firms above 1,000万元
-    big = np.flatnonzero(f.revenue > 1000.0)
+    big = np.flatnonzero(f.revenue > REVENUE_UNIT)
     (base,) = by_flags(lambda c: (np.where(c, b.certified_stop_factor, 1.0) * b.stop_probability,), certified)
-    base[big] *= (f.revenue[big] / 1000.0) ** (-b.stop_size_elasticity)  # the others' factor 1^-s = 1 changes nothing
+    base[big] *= (f.revenue[big] / REVENUE_UNIT) ** (-b.stop_size_elasticity)  # the others' factor 1^-s = 1 changes nothing
     return base
 
 

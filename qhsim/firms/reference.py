@@ -36,11 +36,11 @@ from qhsim import data
 from qhsim.firms.decision import STEP_FIELDS
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
+from qhsim.units import REVENUE_UNIT
 
 Firm = Mapping[str, Any]
 
 USER_COST_FLOOR = data.values("behaviour")["user_cost_floor"]  # default floor (behaviour.toml)
-REVENUE_UNIT = 1000.0  # 万元: size terms are measured against a firm with 1,000万元 revenue
 
 
 # --- taxes and the price of R&D -------------------------------------------------------------------------

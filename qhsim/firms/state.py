@@ -64,22 +64,6 @@ class FirmView(RowView):
         p = data.prefectures()[self.values["pref"]]
         return f"{p.zh} {p.en}"
 
-    @property
-    def sector_label(self) -> str:
-        s = data.sectors()[self.values["sector"]]
-        return f"{s.zh} {s.en}"
-
-    def certifications(self, year: int) -> list[str]:
-        """Certifications valid in ``year``."""
-        v = self.values
-        held = [
-            ("高新技术企业 HTE", v["hte_until"] >= year),
-            ("科技型企业 tech-based enterprise", v["tbe_until"] >= year),
-            ("科技型中小企业 tech-based SME", v["sme_year"] >= year),
-            ("科技小巨人 little giant", v["giant_until"] >= year),
-        ]
-        return [name for name, ok in held if ok]
-
 
 class FirmPopulation(ColumnTable):
     """Columns of equal length, one entry per live firm; ``uid`` identifies a firm for life."""

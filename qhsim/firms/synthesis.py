@@ -26,9 +26,9 @@ from qhsim.firms.rd import deduction_rates, sigmoid, tax_rates
 from qhsim.firms.relabel import routine_relabel
 from qhsim.firms.state import COLUMNS, FirmPopulation
 from qhsim.policy import PolicyYear
+from qhsim.units import ABOVE_SCALE_REVENUE, IP_RD_UNIT, REVENUE_UNIT, WAN_PER_YI
 
 START_YEAR = 2015
-ABOVE_SCALE_REVENUE = data.values("rules")["above_scale_revenue"]
 ENTRY_SLOTS = 10**6  # uids per entry year (entrant_uids); firm uids stay below 10^9, where talent keys begin
 
 
@@ -188,7 +188,7 @@ def initial_population(
         knowledge=real / (b.knowledge_depreciation + b.history_growth),
         hitech_share=np.where(active, cols["tech_orient"], b.non_rd_hitech_factor * cols["tech_orient"]),
     )
-    p_ip = 1.0 - np.exp(-b.initial_ip_years * b.ip_probability_scale * np.sqrt(real / 100.0))
+    p_ip = 1.0 - np.exp(-b.initial_ip_years * b.ip_probability_scale * np.sqrt(real / IP_RD_UNIT))
     cols["ip"] = (draws.uniform(START_YEAR, "new_ip", uids) < p_ip).astype(np.int32)
 
     _initial_certificates(rng, cols, hte, init, scale, b)
@@ -212,7 +212,7 @@ def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespac
 
     # Extensive margin: intercept a0 so that the expected share of above-scale industrial firms with R&D
     # equals the end-2015 value.
-    logit_rest = S.rd_logit[sector] + b.rd_size_slope * np.log(rev / 1000.0)
+    logit_rest = S.rd_logit[sector] + b.rd_size_slope * np.log(rev / REVENUE_UNIT)
     above = S.industrial[sector] & (rev >= ABOVE_SCALE_REVENUE)
     target_share = init["share_firms_with_rd"] / 100.0
     logit_above = logit_rest[above]
@@ -221,8 +221,8 @@ def _draw(population_seed: int, scale: float, pol: PolicyYear, b: SimpleNamespac
 
     # Intensive margin: relative intensities from sector, size and firm effect; R&D concentration (the pinned
     # prefectures' propensity) first without, then with the HTE holders' floors.
-    target_rd = data.observed("business_rd")[START_YEAR] * 1e4 * scale  # 亿元 -> 万元
-    relative0 = S.rd_intensity[sector] * (rev / 1000.0) ** b.size_elasticity * np.exp(cols["eta"])
+    target_rd = data.observed("business_rd")[START_YEAR] * WAN_PER_YI * scale  # 亿元 -> 万元
+    relative0 = S.rd_intensity[sector] * (rev / REVENUE_UNIT) ** b.size_elasticity * np.exp(cols["eta"])
     floor = np.zeros(n)
     first = _rd_propensity(pref, active, relative0, rev, floor, target_rd, b, n_pref) if propensity is None else propensity
     # HTE holders: R&D-oriented firms (weight = relative intensity) of a size whose threshold R&D is plausible
@@ -254,7 +254,8 @@ def _pick_hte(rng: np.random.Generator, pool: np.ndarray, pref: np.ndarray, k: i
     return np.concatenate(picks)
 
 
-PROPENSITY_BOUNDS = (0.2, 5.0)  # a pinned prefecture's R&D propensity is kept within these (see _rd_propensity)
+# a pinned prefecture's R&D propensity is kept within these (see _rd_propensity)
+PROPENSITY_BOUNDS = tuple(data.values("initial_state")["rd_propensity_bounds"])
 
 
 def _rd_propensity(pref: np.ndarray, active: np.ndarray, relative: np.ndarray, rev: np.ndarray, floor: np.ndarray,
@@ -311,16 +312,17 @@ def _reported_per_real(cols: dict, hte: np.ndarray, pol: PolicyYear, b: SimpleNa
 def _initial_certificates(
     rng: np.random.Generator, cols: dict, hte: np.ndarray, init: dict, scale: float, b: SimpleNamespace
 ) -> None:
-    """Hand out the end-2015 certificates to R&D-active firms (weights rising with R&D spending).
+    """Hand out the end-2015 certificates to R&D-active firms (weights R&D^``certificate_weight_exponent``).
 
     The HTE holders ``hte`` already have R&D above the threshold; their other attributes are set to satisfy
     the certification rule (they held a valid certificate), with expiries spread evenly over 2015-2017
-    (3-year certificates issued 2013-2015).
+    (3-year certificates issued 2013-2015, ``hte_age_spread``; a holder's first year is its certificate's).
     """
     active = np.flatnonzero(cols["rd_active"])
-    weight = np.sqrt(cols["rd"][active])
-    cols["hte_until"][hte] = START_YEAR + rng.integers(0, 3, len(hte))
-    cols["hte_since"][hte] = START_YEAR - 2
+    weight = cols["rd"][active] ** init["certificate_weight_exponent"]
+    spread = init["hte_age_spread"]
+    cols["hte_until"][hte] = START_YEAR + rng.integers(0, spread, len(hte))
+    cols["hte_since"][hte] = cols["hte_until"][hte] - (spread - 1)
     cols["hitech_share"][hte] = np.maximum(
         cols["hitech_share"][hte], b.hte_2015_hitech_share_min + b.hte_2015_hitech_share_spread * rng.random(len(hte))
     )

@@ -17,9 +17,9 @@ from qhsim.draws import KeyedDraws
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 from qhsim.soa import nonzero_rows
+from qhsim.units import SME_EMPLOYEES
 
-SME_EMPLOYEES = data.values("rules")["sme_max_employees"]  # SME cut-off for the sme_first rule
-XINING = data.prefecture_ids().index("xining")  # "weak prefectures" are all others (seed 003:L939)
+XINING = data.capital()  # "weak prefectures" are all others (seed 003:L939)
 
 
 def ex_ante_grants(

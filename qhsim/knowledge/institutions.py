@@ -24,7 +24,8 @@ import mesa
 import numpy as np
 
 from qhsim import data
-from qhsim.knowledge.params import SOURCES, InstitutionRow, KnowledgeDraws, institution_rows
+from qhsim.draws import KnowledgeDraws
+from qhsim.knowledge.params import SOURCES, InstitutionRow, institution_rows
 
 INSTITUTION_KEY = 10**12  # institutions' keys in keyed draws and employer keys: INSTITUTION_KEY + index
 
@@ -39,7 +40,6 @@ class InstitutionSet:
         self.scale = scale
         norm = public_rd_2015 / sum(r.rd_2015 for r in rows)  # normalise the assumed sizes to public R&D 2015
         self.pref = np.array([r.pref for r in rows], dtype=np.int64)
-        self.is_university = np.array([r.kind == "university" for r in rows])
         self.owner = np.array([r.owner for r in rows])
         self.fields = np.array([r.fields for r in rows])  # (n, sectors)
         self.platform_prefs = np.array([r.platform_prefs for r in rows])  # (n, prefectures)
@@ -59,7 +59,6 @@ class InstitutionSet:
         self.effective_staff = np.zeros(n)  # productivity-weighted, incl. flexible experts
         self.headcount = np.zeros(n)  # resident R&D personnel
         self.quality = np.ones(n)
-        self.contract_income = np.zeros(n)  # this year, all contract types
         self.pending_other = np.zeros(n)  # programme research funds / platform subsidies to spend next year
         self.patents = np.zeros(n, dtype=np.int64)
         self.central_index = 1.0  # central funding relative to 2015
@@ -117,7 +116,7 @@ class InstitutionSet:
         weights = {
             "merit": merit,
             "lottery": np.exp(kp.merit_noise * draws.normal(year, "i_competitive", self.keys + self.n)) * staff,
-            "weak_prefecture_first": merit * np.where(self.pref == 0, 1.0, kp.weak_prefecture_weight),
+            "weak_prefecture_first": merit * np.where(self.pref == data.capital(), 1.0, kp.weak_prefecture_weight),
         }[kpol.competitive_selection]
         comp = comp_paid * weights / weights.sum() if weights.sum() > 0 else np.zeros(self.n)
         self.provincial_competitive = comp.copy()

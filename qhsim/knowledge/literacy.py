@@ -3,11 +3,13 @@
 State: the literate share l[p, a] of each single-year adult cohort a = 18..69 in each prefecture p (the national
 civic science literacy survey covers ages 18-69). Each year:
   1. cohort replacement: everybody ages one year; the 70-year-olds leave the survey population and a new cohort
-     of 18-year-olds enters with literacy young_p,t = young_p,2015 (1 + g_edu)^(t - 2015), capped;
+     of 18-year-olds enters with literacy young_p,t = young_p,t0 (1 + g_edu)^(t - t0), capped (t0: the run's start
+     year, 2015);
   2. popularisation 科普: a non-literate adult becomes literate with probability
      pi_p,t = pi_0 + pi_1 (spend per capita_p,t / ref)^gamma x exp(-(a - 18) / age_scale);
   3. forgetting: a literate adult loses the standard with probability delta.
-Spending is allocated to prefectures by population, or tilted to low-literacy prefectures ("need").
+Spending is allocated to prefectures by population, or tilted to low-literacy prefectures ("need": weights
+population share x (1 - l) / l^literacy_need_exponent).
 The prefecture's literacy is the mean over its cohorts (uniform age distribution, an assumption); the province's
 is the population-weighted mean.
 """
@@ -22,7 +24,7 @@ AGES = np.arange(18, 70)
 
 
 class Literacy:
-    def __init__(self, pop_share: np.ndarray, kp: SimpleNamespace):
+    def __init__(self, pop_share: np.ndarray, kp: SimpleNamespace, start_year: int):
         rel = np.asarray(kp.literacy_relative_2015, dtype=float)
         rel = rel / (rel * pop_share).sum()  # population-weighted mean = 1
         level = kp.literacy_2015 / 100.0 * rel  # per prefecture
@@ -31,7 +33,9 @@ class Literacy:
         shape = shape / shape.mean()
         self.share = np.clip(level[:, None] * shape[None, :], 0.0, 1.0)
         self.young_2015 = self.share[:, 0].copy()
+        self.start_year = start_year  # the year of literacy_2015 and of young_2015
         self.pop_share = pop_share
+        self.need_exponent = kp.literacy_need_exponent
 
     def level(self) -> np.ndarray:
         """Literate share per prefecture (0-1)."""
@@ -44,12 +48,12 @@ class Literacy:
         """Popularisation spending per prefecture (万元)."""
         w = self.pop_share.copy()
         if allocation == "need":
-            w = w * (1.0 - self.level()) / np.maximum(self.level(), 1e-3) ** 0.5
+            w = w * (1.0 - self.level()) / np.maximum(self.level(), 1e-3) ** self.need_exponent
         return budget * w / w.sum()
 
     def step(self, year: int, spend: np.ndarray, population: np.ndarray, kp: SimpleNamespace) -> None:
         """``spend``: 万元 per prefecture; ``population``: persons per prefecture."""
-        young = np.minimum(self.young_2015 * (1.0 + kp.literacy_education_growth) ** (year - 2015),
+        young = np.minimum(self.young_2015 * (1.0 + kp.literacy_education_growth) ** (year - self.start_year),
                            kp.literacy_young_cap)
         self.share[:, 1:] = self.share[:, :-1].copy()
         self.share[:, 0] = young

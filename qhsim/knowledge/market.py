@@ -39,14 +39,13 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from qhsim import data
-from qhsim.knowledge.params import Carry, KnowledgeDraws
-from qhsim.knowledge.talent import rank_within, weighted_pick
+from qhsim.draws import KnowledgeDraws
+from qhsim.knowledge.selection import rank_within, weighted_pick
+from qhsim.scaling import Carry
 from qhsim.soa import positions
+from qhsim.units import SME_EMPLOYEES
 
 DEVELOPMENT, TRANSFER, CONSULTING, SERVICES = 0, 1, 2, 3
-TYPE_NAMES = ("development 技术开发", "transfer 技术转让", "consulting 技术咨询", "services 技术服务")
-SME_EMPLOYEES = data.values("rules")["sme_max_employees"]  # SME cut-off of the SME subsidy
 N_SUP_MAX = 255  # suppliers per year (keys use search key * 256 + supplier)
 MAX_SEARCHES = 64  # contract searches per firm per year (search keys are uid * 64 + search number)
 
@@ -154,7 +153,8 @@ def _partner_index(codes: np.ndarray, sup_codes: np.ndarray) -> np.ndarray:
 
 def choose(util: np.ndarray, group: np.ndarray, partner: np.ndarray, u: np.ndarray, bonus: float) -> np.ndarray:
     """Multinomial-logit choice of each search from its group's utilities, plus ``bonus`` on its last partner,
-    by inverse CDF with one uniform per search (the same draw as ``logit_choice`` on the full rows).
+    by inverse CDF with one uniform per search (the same draw as an inverse CDF of the
+    choice probabilities on the full rows).
 
     With C the group's normalised cumulative weights and a = (e^bonus - 1) w_p / W the partner's extra weight,
     the search's target is t = u (1 + a): below C(p-1) the choice is found in C; up to C(p) + a it is p; above,
@@ -174,14 +174,6 @@ def choose(util: np.ndarray, group: np.ndarray, partner: np.ndarray, u: np.ndarr
     t = np.where(after, t - a, t)
     idx = np.searchsorted(flat, np.minimum(t, 1.0) + group, side="left") - group * n_opt
     return np.where(at_p, partner, np.clip(idx, 0, n_opt - 1))
-
-
-def logit_choice(util: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Multinomial-logit choice per row by inverse CDF of the choice probabilities (one uniform per row)."""
-    w = np.exp(util - util.max(axis=1, keepdims=True))
-    cum = np.cumsum(w, axis=1)
-    target = (u * cum[:, -1])[:, None]
-    return np.minimum((cum < target).sum(axis=1), util.shape[1] - 1)
 
 
 def broker_probability(value: np.ndarray, kpol, kp: SimpleNamespace) -> np.ndarray:

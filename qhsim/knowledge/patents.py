@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from qhsim import data
-from qhsim.knowledge.params import KnowledgeDraws
+from qhsim.draws import KnowledgeDraws
 
 
 def firm_rate(rd: np.ndarray, staffing: np.ndarray, kp: SimpleNamespace) -> np.ndarray:
@@ -89,11 +89,3 @@ def lapse(valid: np.ndarray, keys: np.ndarray, year: int, draws: KnowledgeDraws,
     """Valid patents left after this year's lapses (Binomial(valid, h) lapse)."""
     return valid - draws.binomial(year, "p_lapse", keys, valid, kp.patent_lapse_rate)
 
-
-def steady_pending(annual_grants: np.ndarray, kp: SimpleNamespace) -> np.ndarray:
-    """Pending granted applications per future year (1..L) at a steady flow of ``annual_grants``:
-    the cohort filed t years ago still waiting has sum_{l > t} w_l of its grants outstanding."""
-    w = np.asarray(kp.patent_grant_lag_weights, dtype=float)
-    w = w / w.sum()
-    tail = np.array([w[t:].sum() for t in range(len(w))])  # due in year +1 .. +L from earlier cohorts
-    return annual_grants[:, None] * tail[None, :]

@@ -30,13 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from qhsim.draws import arrival_keys
-from qhsim.knowledge.params import Carry, KnowledgeDraws
-from qhsim.knowledge.talent import weighted_pick
+from qhsim.draws import KnowledgeDraws, arrival_keys
+from qhsim.knowledge.selection import weighted_pick
+from qhsim.scaling import Carry
 
 KEY_LAB, ERC, INCUBATOR, MAKER_SPACE, CARRIER = 0, 1, 2, 3, 4
-TYPE_NAMES = ("key lab 重点实验室", "engineering research centre 工程技术研究中心", "incubator 孵化器",
-              "maker space 众创空间", "other national carrier 其他国家级载体")
 PREFECTURE_LEVEL, PROVINCIAL, NATIONAL = 0, 1, 2
 HOST_FIRM, HOST_INSTITUTION, HOST_CARRIER = 0, 1, 2
 RD_TYPES = (KEY_LAB, ERC)
@@ -53,6 +51,18 @@ COLUMNS: dict[str, Any] = {
     "since": np.int16,
     "eval_next": np.int16,
 }
+
+
+CARRIER_BLOCK = 500  # new carriers' keys come in blocks of this many, each followed by the block of their type draws
+
+
+def carrier_keys(year: int, n: int) -> np.ndarray:
+    """Draw keys of a year's ``n`` new incubators and maker spaces (their prefecture draw and arrival slot); the type
+    draw of each uses its key + CARRIER_BLOCK. Carrier j's key is year x 1000 + j for j < CARRIER_BLOCK; the next
+    CARRIER_BLOCK carriers skip the block of the first ones' type keys, and so on, so no two draws of a year share a
+    key however many carriers arrive."""
+    j = np.arange(n)
+    return year * 1000 + (j // CARRIER_BLOCK) * 2 * CARRIER_BLOCK + j % CARRIER_BLOCK
 
 
 class PlatformTable:
@@ -269,9 +279,10 @@ class PlatformSystem:
         # incubators and maker spaces
         n_new = self.carry("incubators", kpol.incubator_quota)
         if n_new:
-            keys = year * 1000 + np.arange(n_new)
+            keys = carrier_keys(year, n_new)
             pref = weighted_pick(draws.uniform(year, "f_carrier", keys), np.asarray(kp.carrier_prefecture_share, dtype=float))
-            ptype = np.where(draws.uniform(year, "f_carrier", keys + 500) < kp.incubator_share_new, INCUBATOR, MAKER_SPACE)
+            ptype = np.where(draws.uniform(year, "f_carrier", keys + CARRIER_BLOCK) < kp.incubator_share_new, INCUBATOR,
+                             MAKER_SPACE)
             self._new(year, ptype, PROVINCIAL, HOST_CARRIER, np.full(n_new, -1), pref, np.full(n_new, -1), kp, keys)
         carriers = one_of(t.ptype, (INCUBATOR, MAKER_SPACE))
         flows.subsidy += t.count(carriers, k) * kpol.incubator_subsidy

@@ -37,7 +37,7 @@ def departure_probability(level: int, origin: int, age: int, w_eff: float, w_out
                           clawback: float, kp: SimpleNamespace) -> float:
     x = kp.depart_origin_intercept[min(origin, RECRUITED)] + kp.depart_level_effect[level]
     x += kp.depart_wage_slope * (math.log(w_out) - math.log(w_eff) + amenity)
-    if age < 35:
+    if age < kp.young_age_limit:
         x += kp.depart_young_effect
     x -= kp.depart_clawback_slope * clawback / w_eff
     return 1.0 / (1.0 + math.exp(-x))

@@ -22,18 +22,21 @@ from types import SimpleNamespace
 import numpy as np
 
 from qhsim import data
+from qhsim.draws import KnowledgeDraws
 from qhsim.knowledge import literacy as lit
 from qhsim.knowledge import market as mk
 from qhsim.knowledge import patents as pt
 from qhsim.knowledge import platforms as pf
 from qhsim.knowledge import talent as tl
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet, create_institutions
-from qhsim.knowledge.params import Carry, KnowledgeDraws, institution_rows, knowledge_parameters, population_shares
+from qhsim.knowledge.params import institution_rows, knowledge_parameters, population_shares
+from qhsim.knowledge.selection import top_n, weighted_pick
 from qhsim.macro import cost_per_fte, wage_index
 from qhsim.policy import knowledge_policy_at
+from qhsim.scaling import Carry
 from qhsim.soa import positions
+from qhsim.units import WAN_PER_YI
 
-WAN_PER_YI = 1e4
 FIRM_KEY_STARTUP = 1  # ledger origin flags
 FIRM_KEY_SPINOFF = 2
 
@@ -143,7 +146,7 @@ class KnowledgeSystem:
         firm_rate = pt.firm_rate(f.rd_real[active], np.ones(len(active)), kp) * pt.prefecture_factor(f.pref[active], kp)
         n_firm_patents = self.carry("init_firm_patents", kp.init_firm_patents)
         if n_firm_patents and firm_rate.sum() > 0:
-            pick = tl.weighted_pick(self.draws.uniform(year, "p_init", np.arange(n_firm_patents)), firm_rate)
+            pick = weighted_pick(self.draws.uniform(year, "p_init", np.arange(n_firm_patents)), firm_rate)
             holders, counts = np.unique(pick, return_counts=True)
             self.ledger.set("patents", f.uid[active[holders]], counts)
         inst_rate = pt.institution_rate(self.inst.rd, np.ones(self.inst.n), kp)
@@ -159,7 +162,7 @@ class KnowledgeSystem:
         self.platforms = pf.PlatformSystem(self.scale, self.n_pref, self.n_sec)
         pf.initial_platforms(self.platforms, self.inst, self._firm_view(f, year, np.flatnonzero(f.rd_real > 0)), kp,
                              self.draws, year)
-        self.literacy = lit.Literacy(self.pop_share, kp)
+        self.literacy = lit.Literacy(self.pop_share, kp, year)
         self.external_index = 1.0
         self.last = SimpleNamespace(market=None, talent=None, platforms=None, voucher_knowledge=None)
         # the end-2015 row: the 2015 market run without feedback, everything else from the initial state; the
@@ -360,7 +363,7 @@ class KnowledgeSystem:
         picks = []
         for p in np.flatnonzero(n):
             cand = np.flatnonzero(pref == p)
-            picks.append(entrants[cand[tl.top_n(priority[cand], f.uid[entrants[cand]], int(n[p]))]])
+            picks.append(entrants[cand[top_n(priority[cand], f.uid[entrants[cand]], int(n[p]))]])
             done[p] = len(picks[-1])
         self._convert(f, np.concatenate(picks), FIRM_KEY_STARTUP, self.kp.startup_knowledge)
         return done
@@ -383,7 +386,7 @@ class KnowledgeSystem:
         for j in np.flatnonzero(counts):
             cand = np.flatnonzero((pref == inst.pref[j]) & ~taken)
             priority = log_u[cand] / (inst.fields[j][sector[cand]] + self.kp.spinoff_field_floor)
-            chosen = cand[tl.top_n(priority, f.uid[entrants[cand]], int(counts[j]))]
+            chosen = cand[top_n(priority, f.uid[entrants[cand]], int(counts[j]))]
             taken[chosen] = True
             picked = entrants[chosen]
             movers = np.flatnonzero((pop.employer == inst.keys[j]) & free_staff)

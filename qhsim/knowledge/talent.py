@@ -24,10 +24,12 @@ from typing import Any
 import numpy as np
 
 from qhsim import data
-from qhsim.draws import arrival_keys
+from qhsim.draws import KnowledgeDraws, arrival_keys
+from qhsim.errors import InputError
 from qhsim.knowledge.institutions import INSTITUTION_KEY, InstitutionSet
-from qhsim.knowledge.params import Carry, KnowledgeDraws
-from qhsim.soa import ColumnTable, RowView
+from qhsim.knowledge.selection import rank_within, top_n, weighted_pick
+from qhsim.scaling import Carry
+from qhsim.soa import ColumnTable
 
 # employer kinds
 NONE, FIRM, INSTITUTION = 0, 1, 2
@@ -37,7 +39,6 @@ LOCAL, RETURNEE, RECRUITED, FLEXIBLE = 0, 1, 2, 3
 NO_PROGRAMME, TT_INTRODUCED, TT_CULTIVATED, KUNLUN, FLEX_PROGRAMME = 0, 1, 2, 3, 4
 # levels: 0 ordinary, 1 top-notch 拔尖, 2 leading 领军, 3 outstanding 杰出 (Thousand Talents tiers)
 TIER_LEVEL = (3, 2, 1)  # tier index (outstanding, leading, top-notch) -> level
-LEVEL_NAMES = ("ordinary 普通", "top-notch 拔尖", "leading 领军", "outstanding 杰出")
 MAX_SLOTS = 4096  # vacancies per employer per year (slot keys are employer key * MAX_SLOTS + k)
 ARRIVE_HIRED, ARRIVE_INTRODUCED, ARRIVE_FLEXIBLE = 1, 2, 3  # arrival sources of qhsim.draws.arrival_keys
 
@@ -62,33 +63,11 @@ COLUMNS: dict[str, Any] = {
 }
 
 
-class PersonView(RowView):
-    """A read-only snapshot of one person, with readable labels."""
-
-    @property
-    def level_label(self) -> str:
-        return LEVEL_NAMES[self.values["level"]]
-
-    @property
-    def origin_label(self) -> str:
-        return ("local 本地", "returnee 返乡", "recruited 引进", "flexible 柔性")[self.values["origin"]]
-
-    @property
-    def employer_label(self) -> str:
-        kind, emp = self.values["kind"], self.values["employer"]
-        if kind == FIRM:
-            return f"firm {emp}"
-        if kind == INSTITUTION:
-            return f"institution {emp - INSTITUTION_KEY}"
-        return "none (job seeker)"
-
-
 class TalentPopulation(ColumnTable):
     """Columns of equal length, one entry per person; ``pid`` identifies a person for life."""
 
     COLUMNS = COLUMNS
     ID = "pid"
-    VIEW = PersonView
 
 
 def new_columns(n: int, key: np.ndarray, **values: Any) -> dict[str, np.ndarray]:
@@ -148,14 +127,14 @@ def departure_probability(
 ) -> np.ndarray:
     """Yearly probability of leaving Qinghai (brain drain):
 
-    logit p = a_origin + a_level + beta_w (ln w_out - ln w_eff + amenity) + beta_young [age < 35]
+    logit p = a_origin + a_level + beta_w (ln w_out - ln w_eff + amenity) + beta_young [age < young_age_limit]
               - beta_c clawback / w_eff
     """
     x = (
         np.asarray(kp.depart_origin_intercept)[np.minimum(origin, RECRUITED)]
         + np.asarray(kp.depart_level_effect)[level]
         + kp.depart_wage_slope * (np.log(w_out) - np.log(w_eff) + amenity)
-        + kp.depart_young_effect * (age < 35)
+        + kp.depart_young_effect * (age < kp.young_age_limit)
         - kp.depart_clawback_slope * clawback / w_eff
     )
     return 1.0 / (1.0 + np.exp(-x))
@@ -174,20 +153,6 @@ def attraction_probability(w_offer: np.ndarray, w_out: np.ndarray, amenity: np.n
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def rank_within(groups: np.ndarray, priority: np.ndarray) -> np.ndarray:
-    """Rank (0, 1, ...) of each element within its group, by ascending priority (ties by position)."""
-    n = len(groups)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((priority, groups))  # stable: ties keep their position order
-    g = groups[order]
-    start = np.concatenate(([0], np.flatnonzero(g[1:] != g[:-1]) + 1))
-    first = np.repeat(start, np.diff(np.concatenate((start, [n]))))
-    ranks = np.empty(n, dtype=np.int64)
-    ranks[order] = np.arange(n) - first
-    return ranks
-
-
 def layoff_mask(groups: np.ndarray, releasable: np.ndarray, excess: np.ndarray, priority: np.ndarray) -> np.ndarray:
     """Release ``excess`` (per person, of their employer) releasable people per employer, lowest priority first."""
     out = np.zeros(len(groups), dtype=bool)
@@ -197,33 +162,25 @@ def layoff_mask(groups: np.ndarray, releasable: np.ndarray, excess: np.ndarray, 
     return out
 
 
+def uniform_age(age_range: list[int], u: np.ndarray) -> np.ndarray:
+    """Whole ages drawn uniformly from ``age_range`` = [youngest, oldest] (both included) with the uniforms ``u``."""
+    youngest, oldest = age_range
+    return youngest + np.floor((oldest - youngest + 1) * u)
+
+
+def programme_host_amenity(amenity: np.ndarray, kp: SimpleNamespace) -> float:
+    """Mean amenity cost of the prefectures that host introduced talent (talent.toml programme_host_prefectures)."""
+    ids = data.prefecture_ids()
+    unknown = [p for p in kp.programme_host_prefectures if p not in ids]
+    if unknown:
+        raise InputError(f"{data.DATA_DIR / 'talent.toml'}: programme_host_prefectures: {', '.join(unknown)} not one "
+                         f"of {', '.join(ids)}")
+    return float(np.mean(amenity[[ids.index(p) for p in kp.programme_host_prefectures]]))
+
+
 def staff_target(rd: np.ndarray, cost: float, u: np.ndarray) -> np.ndarray:
     """Whole R&D persons an R&D budget pays for: floor(R&D / cost + u), u a fixed uniform per employer."""
     return np.floor(rd / cost + u).astype(np.int64)
-
-
-def top_n(score: np.ndarray, tiebreak: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` highest scores, best first (ties broken by ascending ``tiebreak``)."""
-    if n <= 0 or not len(score):
-        return np.zeros(0, dtype=np.int64)
-    if n < len(score):
-        part = np.argpartition(-score, n - 1)[:n]
-        cut = score[part].min()
-        part = np.flatnonzero(score >= cut)  # keep every tie at the cut so the tie-break decides
-    else:
-        part = np.arange(len(score))
-    order = np.lexsort((tiebreak[part], -score[part]))
-    return part[order[:n]]
-
-
-def weighted_pick(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Index drawn with probability proportional to ``weights`` for each uniform in ``u``."""
-    cum = np.cumsum(weights)
-    return np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), len(weights) - 1)
-
-
-def sigmoid(x: np.ndarray | float) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
 # --- yearly process ---------------------------------------------------------------------------------------------
@@ -258,9 +215,6 @@ class TalentFlows:
     research_to_institutions: np.ndarray = field(default_factory=lambda: np.zeros(0))  # 万元 per institution
     research_to_firms: dict[int, float] = field(default_factory=dict)  # firm uid -> 万元 (programme research funds)
     introduced: int = 0
-    cultivated: int = 0
-    kunlun: int = 0
-    flexible_active: int = 0
 
 
 class TalentSystem:
@@ -286,9 +240,6 @@ class TalentSystem:
             pos[np.flatnonzero(is_firm)[ok]] = i[ok]
         inst = np.where(kind == INSTITUTION, employer - INSTITUTION_KEY, -1)
         return is_firm, pos, inst
-
-    def person_pref(self, emp: EmployerView) -> np.ndarray:
-        return self._pref(emp, self.employer_index(emp))
 
     def _pref(self, emp: EmployerView, index: tuple) -> np.ndarray:
         is_firm, pos, inst = index
@@ -388,7 +339,6 @@ class TalentSystem:
         flows.left_rd = int(seeker.sum())
         self.pop.keep(~seeker)
         self.pop.wage[:] = wage(self.pop.kind, self.pop.level, self.pop.factor, wage_index, kp)
-        flows.flexible_active = int((~self.pop.resident).sum())
         return flows
 
     def _layoffs(self, year: int, emp: EmployerView, draws: KnowledgeDraws, index: tuple) -> np.ndarray:
@@ -441,6 +391,7 @@ class TalentSystem:
         share = kp.programme_rd_share
         oy = kpol.tt_obligation_years
         arrivals: list[dict[str, np.ndarray]] = []  # new people, added at the end (they are not yet eligible below)
+        mean_amenity = programme_host_amenity(self.amenity, kp)
 
         # Thousand Talents, introduced: quota slots filled with a probability rising with the support
         for tier, level in enumerate(TIER_LEVEL):
@@ -451,7 +402,6 @@ class TalentSystem:
             lv = np.full(n, level)
             w_in = wage(np.full(n, INSTITUTION), lv, np.ones(n), wage_index, kp)
             w_out = outside_wage(lv, np.ones(n), wage_index, kp)
-            mean_amenity = float(np.mean(self.amenity[:2]))  # hosts concentrate in Xining / Haidong
             p_fill = attraction_probability(w_in + grant / oy, w_out, mean_amenity, kp.programme_fill_intercept, kp)
             keys = (year * 10 + tier) * 100000 + np.arange(n)
             filled = draws.uniform(year, "t_prog_fill", keys) < p_fill
@@ -461,7 +411,7 @@ class TalentSystem:
             flexible = draws.uniform(year, "t_prog_flex", keys[filled]) < kp.tt_flexible_share
             kind, key = self._host(year, keys[filled], kp.tt_institution_share, emp, draws)
             pref = self._pref_of(kind, key, emp)
-            ages = 32 + np.floor(18 * draws.uniform(year, "t_new_age", keys[filled]))
+            ages = uniform_age(kp.introduced_age_range, draws.uniform(year, "t_new_age", keys[filled]))
             support = np.where(flexible, kpol.tt_grant_introduced[tier], grant)
             cols = new_columns(
                 m, arrival_keys(year, ARRIVE_INTRODUCED, keys[filled]), kind=kind, employer=key, level=level,
@@ -489,7 +439,6 @@ class TalentSystem:
             chosen = self._select(year, n, (p.age <= limit) & (p.level < level))
             self._enrol(year, chosen, level, TT_CULTIVATED, grant, kp.cultivated_living_share * grant, oy,
                         grant * (1 - kp.cultivated_living_share), emp, flows, cost_weight=1.0 / share)
-            flows.cultivated += len(chosen)
 
         # innovation teams: research money to institutions (weighted by knowledge)
         n = self.carry("tt_team", kpol.tt_teams * share)
@@ -507,7 +456,6 @@ class TalentSystem:
             self._enrol(year, chosen, 2, KUNLUN, kpol.kunlun_grant, kpol.kunlun_grant / max(kpol.kunlun_obligation_years, 1),
                         max(kpol.kunlun_obligation_years, 1), kpol.kunlun_project, emp, flows, cost_weight=1.0,
                         keep_level=True)
-            flows.kunlun += len(chosen)
 
         # flexible "migratory-bird" experts
         n = self.carry("flex", kpol.flex_quota)
@@ -517,7 +465,7 @@ class TalentSystem:
             m = int(filled.sum())
             if m:
                 kind, key = self._host(year, keys[filled], kp.flexible_institution_share, emp, draws)
-                ages = 45 + np.floor(20 * draws.uniform(year, "t_new_age", keys[filled]))
+                ages = uniform_age(kp.flexible_age_range, draws.uniform(year, "t_new_age", keys[filled]))
                 arrivals.append(new_columns(
                     m, arrival_keys(year, ARRIVE_FLEXIBLE, keys[filled]), kind=kind, employer=key, level=2, origin=FLEXIBLE, resident=False, fte=kp.flexible_fte,
                     age=ages, since=year, factor=1.0, prog=FLEX_PROGRAMME, oblig_until=year + kpol.flex_contract_years - 1,
@@ -620,7 +568,8 @@ class TalentSystem:
             key = np.concatenate(new_key)
             origin = np.concatenate(new_origin)
             u_age = draws.uniform(year, "t_new_age", key)
-            age = np.where(origin == LOCAL, 23 + np.floor(5 * u_age), 26 + np.floor(14 * u_age))
+            age = np.where(origin == LOCAL, uniform_age(kp.graduate_age_range, u_age),
+                           uniform_age(kp.recruit_age_range, u_age))
             p.append(new_columns(
                 n_new, arrival_keys(year, ARRIVE_HIRED, key), kind=kind, employer=np.concatenate(new_emp), origin=origin, age=age, since=year,
                 factor=np.exp(kp.wage_factor_sd * draws.normal(year, "t_new_factor", key)),
@@ -637,7 +586,7 @@ def initial_population(emp: EmployerView, kp: SimpleNamespace, draws: KnowledgeD
     employer = np.concatenate((np.repeat(emp.firm_uid, emp.firm_target), np.repeat(emp.inst.keys, emp.inst_target)))
     n = len(kind)
     pid = np.arange(n)
-    age = 24 + np.floor(36 * draws.uniform(year, "t_init_age", pid))  # uniform 24-59
+    age = uniform_age(kp.init_age_range, draws.uniform(year, "t_init_age", pid))
     u_lv = draws.uniform(year, "t_init_level", pid)
     cum = np.where(kind[:, None] == INSTITUTION, np.cumsum(kp.init_level_share_institution[::-1])[None, :],
                    np.cumsum(kp.init_level_share_firm[::-1])[None, :])  # cumulative shares of levels 3, 2, 1
@@ -645,7 +594,8 @@ def initial_population(emp: EmployerView, kp: SimpleNamespace, draws: KnowledgeD
     u_or = draws.uniform(year, "t_init_origin", pid)
     origin = np.where(u_or < kp.init_origin_share[0], LOCAL,
                       np.where(u_or < kp.init_origin_share[0] + kp.init_origin_share[1], RETURNEE, RECRUITED))
-    since = year - np.floor(np.minimum(age - 24, 15) * draws.uniform(year, "t_init_years", pid))
+    tenure = np.minimum(age - kp.init_age_range[0], kp.max_initial_tenure)
+    since = year - np.floor(tenure * draws.uniform(year, "t_init_years", pid))
     cols = new_columns(n, pid, kind=kind, employer=employer, level=level, origin=origin, age=age, since=since,
                        factor=np.exp(kp.wage_factor_sd * draws.normal(year, "t_init_factor", pid)))
     cols["pid"] = pid
