@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from qhsim import data
 from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
-from qhsim.config.schema import Scenario
+from qhsim.config.schema import Scenario, warn_ineffective
 from qhsim.errors import InputError, warn
 
 __all__ = ["Scenario", "Schedule", "load_scenario", "prefecture_lists", "read_toml", "scenario_from_dict", "resolve_raw",
@@ -329,13 +329,15 @@ def warn_horizon(path: Path, raw: dict[str, Any], scenario: Scenario, end_year: 
     for a run to ``end_year`` (default: the scenario's own end year): one per year that never acts, in this run nor
     in the scenario's own (``warn_outside_horizon``: after both ends, or replaced before the start), with
     ``cut_short`` one line for the changes a run ended early leaves out (``warn_cut_short``), and one per prefecture
-    list that drops prefectures its base lists (``warn_dropped_prefectures``)."""
+    list that drops prefectures its base lists (``warn_dropped_prefectures``), and one per key that has no effect
+    (``warn_ineffective``)."""
     own_end = scenario.run.end_year
     run_end = own_end if end_year is None else end_year
     warn_outside_horizon(path, raw, scenario.run.start_year, max(run_end, own_end))
     if cut_short:
         warn_cut_short(path, raw, run_end, own_end)
     warn_dropped_prefectures(path, raw)
+    warn_ineffective(path, raw)
 
 
 def load_scenario(path: str | Path, end_year: int | None = None) -> Scenario:
