@@ -24,12 +24,12 @@ from qhsim.knowledge import platforms as pf
 from qhsim.knowledge import talent as tl
 from qhsim.knowledge.institutions import InstitutionSet
 from qhsim.knowledge.literacy import Literacy
-from qhsim.knowledge.params import (
-    SOURCES, Carry, KnowledgeDraws, institution_rows, knowledge_parameters, population_shares,
-)
+from qhsim.draws import KnowledgeDraws
+from qhsim.knowledge.params import SOURCES, institution_rows, knowledge_parameters, population_shares
 from qhsim.model import QinghaiModel
 from qhsim.policy import knowledge_policy_at, policy_at
 from qhsim.runner import as_scenario
+from qhsim.scaling import Carry
 
 from conftest import PREF, SCENARIOS, SECTOR, default_behaviour, make_firms, policy
 
@@ -334,7 +334,7 @@ def test_literacy_forgetting_lowers_literacy():
     level = {}
     for label, forgetting in (("none", 0.0), ("default", KP.literacy_forgetting)):
         kp = kp_with(literacy_forgetting=forgetting)
-        lit = Literacy(share, kp)
+        lit = Literacy(share, kp, 2015)
         for year in range(2016, 2021):
             lit.step(year, lit.allocate(7000.0, "population"), population, kp)
         level[label] = lit.province()
