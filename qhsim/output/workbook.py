@@ -15,6 +15,7 @@ with two decimals, 万元 as integers).
 from __future__ import annotations
 
 import math
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from qhsim.results import PROVINCE
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 BOLD = Font(bold=True)
 WRAP = Alignment(wrap_text=True, vertical="top")
+RIGHT, CENTER = Alignment(horizontal="right"), Alignment(horizontal="center")  # shared: one object for many cells
 MET_FILL = {"是 yes": PatternFill("solid", fgColor="D5F0D5"), "否 no": PatternFill("solid", fgColor="F7D6D2")}
 ID_HEADERS = {"design": "方案 design", "year": "年份 year", "region": "地区 region", "section": "部分 section",
               "unit": "单位 unit", "target_year": "目标年份 target year", "draws": "运行次数 runs", "rank": "排名 rank",
@@ -75,6 +77,26 @@ def _shown_width(x: Any) -> int:
     return max(display_width(line) for line in text.split("\n"))
 
 
+def _widest(values: list[Any]) -> int:
+    """The display width of the widest of ``values`` (``_shown_width``; None takes none): of the numbers, only the
+    largest and the smallest are measured (``#,##0.00`` grows with the magnitude), of the text each distinct value
+    once, so a sheet of hundreds of rows is measured in a few calls."""
+    def number(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+    numbers = [x for x in values if number(x)]
+    others = {x for x in values if x is not None and not number(x)}
+    extremes = (max(numbers), min(numbers)) if numbers else ()
+    return max((_shown_width(x) for x in (*extremes, *others)), default=0)
+
+
+@cache
+def _top(horizontal: str | None, wrapped: bool) -> Alignment:
+    """The alignment of a cell in a row taller than one line: at its top, wrapped if it holds text (one shared object
+    per kind: openpyxl would otherwise build one Alignment per cell)."""
+    return Alignment(horizontal=horizontal, vertical="top", wrap_text=wrapped)
+
+
 def _fit_columns(ws: Worksheet, last_row: int, bounds: dict[int, tuple[float, float]] | None = None,
                  floor: float = 10, cap: float = 40) -> None:
     """Set each column as wide as its widest value in rows 2..``last_row`` (the table, not the notes below it) plus a
@@ -83,23 +105,29 @@ def _fit_columns(ws: Worksheet, last_row: int, bounds: dict[int, tuple[float, fl
     lines; then the header row grows to its longest label (``_fit_header``). Excel's width unit is about one digit:
     a Chinese character takes two."""
     bounds = bounds or {}
+    rows = list(ws.iter_rows(min_row=2, max_row=last_row, max_col=ws.max_column)) if last_row >= 2 else []
     widths = {}
     for j in range(1, ws.max_column + 1):
-        values = [ws.cell(row=i, column=j).value for i in range(2, last_row + 1)]
-        widest = max((_shown_width(x) for x in values if x is not None), default=0)
+        widest = _widest([row[j - 1].value for row in rows])
         head = ws.cell(row=1, column=j).value
         low, high = bounds.get(j, (floor, cap))
         widths[j] = min(max(widest + 2, math.ceil(0.6 * _shown_width(head)) if head else 0, low), high)
         ws.column_dimensions[get_column_letter(j)].width = widths[j]
-    for i in range(2, last_row + 1):
-        row = [ws.cell(row=i, column=j) for j in widths]
-        lines = max((len(wrap(str(c.value), int(widths[c.column]) - 1)) for c in row
-                     if isinstance(c.value, str) and _shown_width(c.value) + 1 > widths[c.column]), default=1)
+    lines_of: dict[tuple[str, float], int] = {}  # a label repeated down a column is wrapped once
+    for row in rows:
+        lines = 1
+        for c in row:
+            if isinstance(c.value, str):
+                width = widths[c.column]
+                if (c.value, width) not in lines_of:
+                    lines_of[c.value, width] = (len(wrap(c.value, int(width) - 1)) if _shown_width(c.value) + 1 > width
+                                                else 1)
+                lines = max(lines, lines_of[c.value, width])
         if lines > 1:
             for c in row:  # every cell of a taller row at its top, the long ones wrapped
-                c.alignment = Alignment(horizontal=c.alignment.horizontal, vertical="top",
-                                        wrap_text=isinstance(c.value, str))
-            ws.row_dimensions[i].height = LINE_HEIGHT * lines + 4  # a little room: Chinese lines are taller
+                if c.value is not None:
+                    c.alignment = _top(c.alignment.horizontal, isinstance(c.value, str))
+            ws.row_dimensions[row[0].row].height = LINE_HEIGHT * lines + 4  # a little room: Chinese lines are taller
     _fit_header(ws)
 
 
@@ -320,7 +348,7 @@ def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
                 cell.font = BOLD
             if column.startswith(INSTRUMENT_BANDED):
                 cell.number_format = "#,##0.00"
-                cell.alignment = Alignment(horizontal="right")
+                cell.alignment = RIGHT
     _fit_columns(ws, len(table) + 1, {2: (12, 44)}, floor=12)
     _note(ws, len(table) + 3, 1, by_instrument_note(results, table))
 
@@ -341,7 +369,7 @@ def _pairwise_sheet(wb: Workbook, results: Results) -> None:
             same = design == row["design"]
             cell = ws.cell(row=i, column=j, value=MISSING if same else _value(row[design]))
             cell.number_format = PCT
-            cell.alignment = Alignment(horizontal="center" if same else "right")
+            cell.alignment = CENTER if same else RIGHT
     _fit_columns(ws, len(table) + 1, floor=18)
     _note(ws, len(table) + 3, 1, pairwise_note(results, table))
 
