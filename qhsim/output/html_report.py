@@ -5,7 +5,9 @@ the scenario's description (for a comparison each design's, numbered) and levers
 targets, reported vs real R&D in the milestone years, the overview chart and one chart per plan indicator, the
 prefectures with their own targets, for several designs the ranking with 90% intervals and how to read it (for a
 comparison first each design's cost-effectiveness and the comparison's ``cost_effectiveness.png``, its extra cost
-and R&D per yuan by instrument and its pairwise P(row beats column)), and the assumptions and calibration status.
+and R&D per yuan by instrument and its pairwise P(row beats column); for a sweep its points' cost-effectiveness), and
+the assumptions and calibration status. Tables and charts that hold a few designs show the base and the best by the
+ranking (``qhsim.output.tables.shown_designs``) and say right under them which they leave out.
 """
 
 from __future__ import annotations

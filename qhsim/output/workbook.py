@@ -2,7 +2,9 @@
 
 Sheets: 摘要 Summary (indicators against targets, 2035 reference paths, the prefectures' own targets),
 全省 Province (by year), one per prefecture (by year), 财政 Spending (programme spending and tax
-expenditure), for a comparison 方案 Designs (what each design is), 成本效益 Cost-effectiveness, 按工具 By
+expenditure; for several runs each the median, headed so, the total that of the runs' own totals), for a sweep
+成本效益 Cost-effectiveness (its points' R&D per public yuan from summary.csv, ranked), for a comparison 方案 Designs
+(what each design is), 成本效益 Cost-effectiveness, 按工具 By
 instrument and 两两比较 Pairwise (two designs or more besides the base; for one, the Cost-effectiveness sheet has no
 rank nor P(first) and says why, ``qhsim.output.tables.can_rank``), 对比排名 Ranking (several designs: comparison or
 sweep; how to read it below) and
