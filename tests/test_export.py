@@ -949,7 +949,8 @@ def test_sweep_export_names_its_base_in_the_ranking(tmp_path):
     assert {r[3] for r in rows} == {"base", "p1: sd=1.5"}
     note = ws.cell(row=len(rows) + 3, column=1).value
     assert f"The difference from the base, point 0 ({file}): paired run by run" in note
-    assert "Cost-effectiveness" not in note  # a sweep has no comparison ranking to point to
+    # no comparison ranking to point to, but the sweep's own answer per yuan
+    assert "business R&D per public yuan and its ranking are in the Cost-effectiveness table" in note
     facts = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
     assert facts["基准情景 base scenario (point 0)"] == store["experiment"]["scenario"]
     assert facts["版本 versions"] == tidy.versions_text(store["versions"])
@@ -997,3 +998,150 @@ def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_re
     table = _html_table(page, "按工具 By instrument")
     assert any(c[1].startswith("财政支出：研发强度奖励") and c[-1] == SAVING_CELL for c in table[1:])
     assert _html_table(page, "两两比较 Pairwise")[0][1] == f"1 super_deduction_120 {UNSTABLE_CELL}"
+
+
+# --- a sweep's cost-effectiveness, the statistic the outputs give, the designs a limited table shows -----------
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory):
+    """Three design points besides the base, three seeds (a median of three runs is neither their mean nor, summed
+    over instruments, the median of their sums), the levers acting from 2018."""
+    from qhsim.experiments.sweep import write_sweep
+
+    where = tmp_path_factory.mktemp("export")
+    for f in SCENARIOS.glob("*.toml"):
+        shutil.copy(f, where / f.name)
+    (where / "exp.toml").write_text(
+        'description = "tiny"\nscenario = "baseline.toml"\nfrom_year = 2018\nseeds = [1, 2, 3]\nscale = 0.02\n'
+        'end_year = 2020\nreport_years = [2019, 2020]\n[lever.sd]\n'
+        'paths = ["policy.super_deduction.general", "policy.super_deduction.manufacturing"]\n'
+        'values = [1.2, 2.0, 3.0]\n', encoding="utf-8")
+    write_sweep(where / "exp.toml", where / "sw")
+    return where / "sw"
+
+
+def test_sweep_outputs_rank_its_design_points_by_r_and_d_per_public_yuan(sweep_folder, tmp_path):
+    """A sweep's workbook and HTML report could not say which design buys the most R&D per public yuan: that was in
+    summary.txt/summary.csv only. Both now hold its cost-effectiveness from summary.csv, sorted and ranked by it."""
+    from qhsim.output.tables import sweep_cost_effectiveness
+
+    summary = pd.read_csv(sweep_folder / "summary.csv", encoding="utf-8-sig")
+    results = tidy.load_results(sweep_folder)
+    table = sweep_cost_effectiveness(results)
+    assert len(table) == 3 * 2  # every point but the base, in each report year
+    for year, part in table.groupby("year"):
+        ranked = part[part["mark"] == ""]
+        assert list(ranked["rd_per_yuan"]) == sorted(ranked["rd_per_yuan"], reverse=True)
+        assert list(ranked["rank"]) == list(range(1, len(ranked) + 1)) and part["rank"].isna().sum() == len(part) - len(ranked)
+        mine = summary[summary["year"] == year].set_index("point")
+        for r in part.itertuples():
+            assert r.extra_cost == pytest.approx(mine.at[r.point, "extra_cost_mean"])
+            assert r.mark == ("" if not mine.at[r.point, "unstable"] else
+                              "— 无额外成本 no extra cost" if mine.at[r.point, "extra_cost_mean"] <= 0 else "— 不稳定 unstable")
+            if not r.mark:
+                assert r.rd_per_yuan == pytest.approx(mine.at[r.point, "rd_per_yuan_mean"])
+    wb = load_workbook(export.export(sweep_folder, "xlsx", tmp_path / "sw.xlsx"))
+    heads, rows = _sheet_rows(wb["成本效益 Cost-effectiveness"])
+    assert heads[:2] == ["年份 year", "设计点 design point"] and "排名 rank" in heads
+    assert [(r[0], r[1]) for r in rows] == list(zip(table["year"], table["design"]))
+    got = [r[heads.index("企业研发/元公共成本 business R&D per public yuan 均值 mean")] for r in rows]
+    assert got == [m or pytest.approx(v) for m, v in zip(table["mark"], table["rd_per_yuan"])]
+    page = html.unescape(export.export(sweep_folder, "html", tmp_path / "sw.html", charts=False).read_text(encoding="utf-8"))
+    shown = _html_table(page, "成本效益 Cost-effectiveness")
+    assert [c[1] for c in shown[1:]] == list(table["design"])
+
+
+def test_sweep_cost_effectiveness_shows_the_summary_columns_it_has(sweep_folder, tmp_path):
+    """A summary with the runs behind each ratio and total R&D per yuan (a newer qhsim's) shows them; one without
+    them (an older store's) is shown without those columns."""
+    from qhsim.output.tables import sweep_cost_effectiveness
+
+    results = tidy.load_results(sweep_folder)
+    assert "total_rd_per_yuan" not in sweep_cost_effectiveness(results) or "total_rd_per_yuan_mean" in results.tables["summary"]
+    summary = results.tables["summary"].assign(rd_per_yuan_runs=3, total_rd_per_yuan_mean=0.5, total_rd_per_yuan_p05=0.4,
+                                               total_rd_per_yuan_p95=0.6)
+    results.tables["summary"] = summary
+    table = sweep_cost_effectiveness(results)
+    assert set(table["rd_per_yuan_runs"]) == {3} and set(table["total_rd_per_yuan_p95"]) == {0.6}
+    page = html.unescape(render_html(results, charts=False))
+    heads = _html_table(page, "成本效益 Cost-effectiveness")[0]
+    assert "有比值的运行数 runs with a ratio" in heads and "全社会研发/元公共成本 total R&D per public yuan" in heads
+    assert "'Runs with a ratio'" in page
+
+
+def test_outputs_of_several_runs_say_their_values_are_medians_and_the_spending_total_is_a_run_total(sweep_folder,
+                                                                                                   tmp_path):
+    """The workbook and HTML gave medians headed 'sim 2035' next to a terminal of means, and the Spending total was the
+    sum of the instruments' medians, which no run spent."""
+    from qhsim.output.tables import PUBLIC_COST, fiscal
+    from qhsim.results import FISCAL_PREFIXES
+
+    results = tidy.load_results(sweep_folder)
+    long = results.long[(results.long["region"] == "province") & results.long["indicator"].str.startswith(FISCAL_PREFIXES)]
+    totals = long.groupby(["design", "year", "draw"])["value"].sum(min_count=1).groupby(["design", "year"]).median()
+    table = fiscal(results).set_index(["design", "year"])
+    table = table[table[PUBLIC_COST].notna()]  # the years before spending is recorded
+    assert len(table) >= 12 and table[PUBLIC_COST].to_numpy() == pytest.approx(totals.reindex(table.index).to_numpy())
+    medians = table.drop(columns=PUBLIC_COST).sum(axis=1)
+    assert not medians.to_numpy() == pytest.approx(table[PUBLIC_COST].to_numpy())  # the old sum differs here
+    wb = load_workbook(export.export(sweep_folder, "xlsx", tmp_path / "sw.xlsx"))
+    for name in ("全省 Province", "财政 Spending"):
+        heads = [c.value for c in wb[name][1]][2:]
+        assert heads and all(h.endswith("中位数（3次运行）\nmedian of 3 runs") for h in heads)
+    summary = [c.value for c in wb["摘要 Summary"][1]]
+    assert "2020模拟中位数（3次运行）\nsim 2020, median of 3 runs" in summary
+    assert any("summary.csv give means" in str(c.value) for row in wb["摘要 Summary"].iter_rows() for c in row)
+    page = html.unescape(export.export(sweep_folder, "html", tmp_path / "sw.html", charts=False).read_text(encoding="utf-8"))
+    assert "<th>2020模拟 sim 2020, 中位数（3次运行） median of 3 runs [5%, 95%]</th>" in page
+    assert "summary.csv give means" in page
+
+
+def test_limited_html_tables_show_the_best_designs_by_the_ranking_and_name_the_others(sweep_folder, compare3_folder,
+                                                                                     monkeypatch):
+    """The HTML's headline tables and charts took the first designs by position (a sweep's zero-grant points, the
+    least interesting) and said so only deep in a paragraph; the prefecture tables dropped designs too."""
+    from qhsim.output.tables import ranked_designs, shown_designs, sweep_cost_effectiveness
+
+    results = tidy.load_results(sweep_folder)
+    table = sweep_cost_effectiveness(results)
+    last = table[table["year"] == table["year"].max()]
+    assert ranked_designs(results) == list(last["design"])
+    shown, note = shown_designs(results, 2)
+    assert shown == [results.designs[0], last["design"].iloc[0]]
+    left = [d.split(":")[0] for d in results.designs if d not in shown]
+    assert f"Shows 2 of 4 designs: the base and the best 1 ranked by business R&D per public yuan in 2020; left out: " \
+           f"{', '.join(left)}" in note
+    assert shown_designs(results, 4) == (results.designs, "")
+    monkeypatch.setattr(html_report, "MAX_TABLE_DESIGNS", 2)
+    compared = tidy.load_results(compare3_folder)
+    best = compared.tables["ranking"].sort_values("rank")["design"].iloc[0]
+    page = html.unescape(render_html(compared, charts=False))
+    heads = re.findall(r"<h3>青海省 Qinghai Province · 规划目标 plan targets · ([^<]+)</h3>", page)
+    assert heads == [compared.designs[0], best]
+    assert page.count(shown_designs(compared, 2)[1]) == 2  # under the headline and the reported-vs-real tables
+    for region in ("海东市 Haidong", "海西州 Haixi"):  # every design: prefecture tables are short
+        assert re.findall(rf"<h3>{region} · 本地目标 own targets · ([^<]+)</h3>", page) == compared.designs
+
+
+def test_ranking_and_export_of_a_store_that_lacks_a_run(sweep_folder, tmp_path):
+    """An unfinished sweep store (a point with 2 of its 3 runs) crashed the export: the missing run's weight was NaN.
+    Its other runs are still paired with the base's runs of the same seeds."""
+    from qhsim.output.tables import ranking
+
+    store = tmp_path / "sw"
+    shutil.copytree(sweep_folder, store)
+    manifest = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
+    gone = next(r for r in manifest["runs"] if r["point"] == 2 and r["seed"] == 2)
+    (store / "runs" / f"{gone['run_key']}.parquet").unlink()
+    (store / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}), encoding="utf-8")
+    results = tidy.load_results(store)
+    table = ranking(results, years=(2017,))
+    design = results.designs[2]
+    assert set(table.loc[table["design"] == design, "draws"]) == {2}
+    assert set(table.loc[table["design"] != design, "draws"]) == {3}
+    # 2017, before the levers act, is identical run by run, so left out: the pairing kept each seed with its own
+    assert set(table["year"]) == {2020} and table.attrs["identical_years"] == [2017]
+    wb = load_workbook(export.export(store, "xlsx", tmp_path / "unfinished.xlsx"))
+    assert "成本效益 Cost-effectiveness" not in wb.sheetnames  # no summary that fits an unfinished store
+    assert export.export(store, "html", tmp_path / "unfinished.html", charts=False).is_file()

@@ -999,3 +999,24 @@ def test_wrap_keeps_a_short_quoted_mark_on_one_line():
     assert any(f"“{COMBINED_CELL}”" in line for line in lines), lines
     assert all(report.display_width(line) <= 40 and "\u00a0" not in line for line in lines)
     assert " ".join(report.wrap("a “b c” d", 3)) == "a “b c” d"  # wider than the line: one piece of its own
+
+
+@pytest.mark.parametrize("names", [[""], [f"p{i}: grant_budget={i}0,000; super_deduction=1.{i}" for i in range(8)]])
+def test_overview_legend_fits_the_figure_below_the_panels(result, names):
+    """The overview's legend of a sweep's eight designs ran off both sides of the figure (five columns of long
+    names): it wraps into as many rows as it needs, inside the figure and below the panels' year labels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = charts.overview_figure({name: result.indicators for name in names})
+    with charts.chart_style():
+        FigureCanvasAgg(fig).draw()
+        renderer = fig.canvas.get_renderer()
+        (legend,) = fig.legends
+        box, frame = legend.get_window_extent(renderer), fig.bbox
+        lowest = min(ax.get_tightbbox(renderer).y0 for ax in fig.axes)
+        shown = [t.get_text() for t in legend.get_texts()]
+        columns, rows = charts.legend_shape(shown, fig.get_size_inches()[0])
+    assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0
+    assert box.y1 <= lowest
+    assert all(any(t.startswith(n) for t in shown) for n in names if n)
+    assert columns * rows >= len(shown) and (len(names) == 1 or rows > 1)

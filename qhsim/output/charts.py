@@ -289,8 +289,6 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
     nrows = -(-len(keys) // ncols)
     with chart_style():
         fig = Figure(figsize=(4.0 * ncols, 2.7 * nrows + 0.8), dpi=DPI)
-        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.04 + 0.3 / nrows, top=1 - 0.75 / (2.7 * nrows + 0.8),
-                            hspace=0.55, wspace=0.3)
         for i, key in enumerate(keys):
             ax = fig.add_subplot(nrows, ncols, i + 1)
             draw_indicator(ax, key, _design_paths(every, key), region, targets, references, small=True,
@@ -307,10 +305,37 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
                 generic = LEGEND["assumed"] if generic.startswith(LEGEND["assumed"]) else generic
                 handles.setdefault(generic, h)
                 labels.setdefault(generic, generic)
-        fig.legend(list(handles.values()), [readable(t) for t in labels.values()], loc="lower center",
-                   ncol=min(len(handles), 5), fontsize=8, frameon=False)
+        texts = [readable(t) for t in labels.values()]
+        columns, rows = legend_shape(texts, 4.0 * ncols)
+        # the figure grows by the legend's rows, which sit below the panels and the last row's year labels
+        height = 2.7 * nrows + 0.45 + rows * LEGEND_ROW_INCHES
+        fig.set_size_inches(4.0 * ncols, height)
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=(0.35 + rows * LEGEND_ROW_INCHES) / height,
+                            top=1 - 0.75 / height, hspace=0.55 * 2.7 * nrows / (height - 1.1), wspace=0.3)
+        fig.legend(list(handles.values()), texts, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=columns,
+                   fontsize=LEGEND_FONT, frameon=False)
         fig.suptitle(readable(title or region_label(region)), fontsize=11)
     return fig
+
+
+LEGEND_FONT = 8  # points
+LEGEND_ROW_INCHES = 0.21  # a legend row of LEGEND_FONT text with its spacing
+# a legend entry's key, the gap to its text and to the next column: matplotlib's handlelength, handletextpad and
+# columnspacing (2.0, 0.8, 2.0 font sizes)
+LEGEND_ENTRY_EM = 4.8
+
+
+def legend_shape(texts: list[str], width: float) -> tuple[int, int]:
+    """The columns and rows of a figure legend of ``texts`` that fits ``width`` inches: as many columns as entries of
+    the widest text fit side by side (its width measured in the chart font), at least one."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    font = FontProperties(size=LEGEND_FONT)
+    widest = max((text_to_path.get_text_width_height_descent(t, font, ismath=False)[0] for t in texts), default=0.0)
+    entry = (widest + LEGEND_ENTRY_EM * LEGEND_FONT) / 72  # inches
+    columns = max(1, min(len(texts), int(0.96 * width // entry)))
+    return columns, -(-len(texts) // columns)
 
 
 def save_png(fig: Figure, path: Path | None = None) -> bytes | Path:

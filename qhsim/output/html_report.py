@@ -5,7 +5,9 @@ the scenario's description (for a comparison each design's, numbered) and levers
 targets, reported vs real R&D in the milestone years, the overview chart and one chart per plan indicator, the
 prefectures with their own targets, for several designs the ranking with 90% intervals and how to read it (for a
 comparison first each design's cost-effectiveness and the comparison's ``cost_effectiveness.png``, its extra cost
-and R&D per yuan by instrument and its pairwise P(row beats column)), and the assumptions and calibration status.
+and R&D per yuan by instrument and its pairwise P(row beats column); for a sweep its points' cost-effectiveness), and
+the assumptions and calibration status. Tables and charts that hold a few designs show the base and the best by the
+ranking (``qhsim.output.tables.shown_designs``) and say right under them which they leave out.
 """
 
 from __future__ import annotations
@@ -22,18 +24,23 @@ from qhsim import __version__, data
 from qhsim.output.numbers import MISSING, format_fixed, format_interval, format_number, format_value
 from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, column_header, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
-                                 reduced_scale_note, region_label, region_paths, report_years, source_notes, summary_columns)
+                                 reduced_scale_note, region_label, region_paths, report_years, sim_columns, source_notes,
+                                 summary_columns)
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
-                                 SECTIONS, by_instrument, by_instrument_note, cost_effectiveness,
-                                 cost_effectiveness_note, designs, difference_header, headline, pairwise, pairwise_note,
-                                 ranking, ranking_note, target_regions)
+                                 SECTIONS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS, SWEEP_MEANS_NOTE, by_instrument,
+                                 by_instrument_note, cost_effectiveness, cost_effectiveness_note, designs,
+                                 difference_header, headline, pairwise, pairwise_note, ranking, ranking_note,
+                                 shown_designs, statistic_label, sweep_cost_effectiveness, sweep_cost_effectiveness_note,
+                                 target_regions)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (KIND_LABELS, Results, calibration_distance, lever_name, lever_text, meta_text,
                                runs_text, seeds_text, versions_text)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
-MAX_TABLE_DESIGNS = 4  # headline tables for the first designs; the workbook has every design
+MAX_TABLE_DESIGNS = 4  # headline tables for the base and the best designs by ranking; the workbook has every design
+# the prefectures' tables are short: every design of a comparison (at most 12 besides the base), a sweep's best
+MAX_PREFECTURE_DESIGNS = 13
 # reported vs real R&D: the plan indicators count reported R&D, knowledge and patents follow real R&D
 REAL_RD = ("business_rd", "business_rd_real", "rd_intensity", "rd_intensity_real", "relabelled_rd_share")
 REAL_RD_NOTE = ("规划指标按企业申报的研发经费计算（含为享受加计扣除或达到高企门槛而归入研发的非研发支出）；知识积累、专利和增长"
@@ -49,8 +56,9 @@ def _b64(png: bytes) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def _table_block(table: pd.DataFrame, title: str) -> dict[str, Any]:
-    """A headline table: the compact columns with the observed values' sources, and the notes on restated ones."""
+def _table_block(table: pd.DataFrame, title: str, statistic: str = "") -> dict[str, Any]:
+    """A headline table: the compact columns with the observed values' sources, and the notes on restated ones; the
+    simulated years' columns headed with ``statistic`` (``statistic_label``: what a value of several runs is)."""
     columns = summary_columns(table, wide=False, sources=True)
     rows = []
     for _, row in table.iterrows():
@@ -64,29 +72,32 @@ def _table_block(table: pd.DataFrame, title: str) -> dict[str, Any]:
                 cls = "yes" if row[c].startswith("是") else "no" if row[c].startswith("否") else ""  # 口径不同: not judged
             cells.append({"text": text, "cls": cls})
         rows.append(cells)
-    return {"title": title, "heads": [" ".join(column_header(c)) for c in columns], "rows": rows,
-            "notes": source_notes(table)}
+    heads = [" ".join(column_header(c)) + (f", {statistic} [5%, 95%]" if statistic and c in sim_columns(table) else "")
+             for c in columns]
+    return {"title": title, "heads": heads, "rows": rows, "notes": source_notes(table)}
 
 
-def _headline_blocks(results: Results, table: pd.DataFrame, region_filter) -> list[dict[str, Any]]:
+def _headline_blocks(results: Results, table: pd.DataFrame, shown: list[str]) -> list[dict[str, Any]]:
+    """The province's headline tables of the ``shown`` designs, one per design and section."""
     blocks = []
-    for design in results.designs[:MAX_TABLE_DESIGNS]:
-        part = table[(table["design"] == design) & region_filter(table)]
+    for design in shown:
+        part = table[(table["design"] == design) & (table["region"] == PROVINCE)]
         for section in part["section"].unique():
             rows = part[part["section"] == section]
             if section == SECTIONS["other"]:  # the terminal's rows without a target; spending has its own section
                 rows = rows[~rows["indicator"].str.startswith(FISCAL_PREFIXES)]
             region = rows["region"].iloc[0]
             title = f"{region_label(region)} · {section}" + (f" · {design}" if len(results.designs) > 1 else "")
-            blocks.append(_table_block(rows, title))
+            blocks.append(_table_block(rows, title, statistic_label(results)))
     return blocks
 
 
-def _real_rd_blocks(results: Results) -> list[dict[str, Any]]:
+def _real_rd_blocks(results: Results, shown: list[str]) -> list[dict[str, Any]]:
     """Reported vs real R&D (``REAL_RD``) in the province in the milestone years (``REPORT_YEARS`` the runs
-    reach, and their last): the median, and its 5%–95% band for several runs; one table per design (the first ones)."""
+    reach, and their last): the median, and its 5%–95% band for several runs; one table per design of ``shown``."""
     blocks = []
-    for design in results.designs[:MAX_TABLE_DESIGNS]:
+    statistic = statistic_label(results)
+    for design in shown:
         wide = results.wide(design)
         every, weights = region_paths(wide, PROVINCE), draw_weights(wide)
         keys = [k for k in REAL_RD if not paths_of(every, k).isna().all(axis=None)]
@@ -103,36 +114,47 @@ def _real_rd_blocks(results: Results) -> list[dict[str, Any]]:
                     text += f" [{format_value(stats.at[year, 'lo'], key)}, {format_value(stats.at[year, 'hi'], key)}]"
                 cells.append({"text": text, "cls": "num"})
             rows.append([{"text": indicator_label(key), "cls": ""}, *cells])
-        heads = ["指标 indicator", *(f"{y}模拟 sim {y}" for y in years)]
+        heads = ["指标 indicator", *(f"{y}模拟 sim {y}" + (f", {statistic} [5%, 95%]" if statistic else "")
+                                    for y in years)]
         blocks.append({"title": region_label(PROVINCE) + (f" · {design}" if len(results.designs) > 1 else ""),
                        "heads": heads, "rows": rows})
     return blocks
 
 
 def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] | None:
-    """A comparison's answer (``qhsim.output.tables.cost_effectiveness``) as a table, with the comparison's
-    ``cost_effectiveness.png`` when its folder holds one (``qhsim compare`` draws it before the report)."""
-    table = cost_effectiveness(results.designs[1:], results.tables)
+    """The answer per design as a table: a comparison's (``qhsim.output.tables.cost_effectiveness``), with the
+    comparison's ``cost_effectiveness.png`` when its folder holds one (``qhsim compare`` draws it before the report),
+    or a sweep's (``sweep_cost_effectiveness``: each point in each report year, sorted by R&D per yuan)."""
+    sweep = results.kind == "sweep"
+    table = sweep_cost_effectiveness(results) if sweep else cost_effectiveness(results.designs[1:], results.tables)
     if table.empty:
         return None
-    shown = [c for c in COST_EFFECTIVENESS if c in table]  # rank and P(first): not for one design (``can_rank``)
-    heads = [COST_EFFECTIVENESS[c] for c in shown]
+    spec, banded = (SWEEP_COST_EFFECTIVENESS, SWEEP_BANDED) if sweep else (COST_EFFECTIVENESS, BANDED)
+    shown = [c for c in spec if c in table]  # rank and P(first): not for one design (``can_rank``)
+    heads = [spec[c] for c in shown]
     rows = []
     for r in table.to_dict("records"):
-        cells = [{"text": r["design"], "cls": ""}]
-        for c in shown[1:]:
+        cells = []
+        for c in shown:
+            if c == "design":
+                cells.append({"text": r[c], "cls": ""})
+                continue
             if c.endswith("per_yuan") and r.get("mark"):
                 text = r["mark"]
-            elif c in BANDED:
+            elif c in banded:
                 text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=not c.endswith("per_yuan"))
             elif c == "tax_expenditure":
                 text = format_number(r[c], True)
-            elif c == "rank":
+            elif c in ("rank", "year", "rd_per_yuan_runs"):
                 text = "—" if pd.isna(r[c]) else str(int(r[c]))
             else:
                 text = "—" if pd.isna(r[c]) else f"{100 * r[c]:.0f}%"
             cells.append({"text": text, "cls": "num"})
         rows.append(cells)
+    if sweep:
+        start = results.meta.get("from_year")
+        return {"title": f"成本效益 Cost-effectiveness, 自{start}年起累计 cumulated from {start} (均值 mean [5%, 95%])",
+                "heads": heads, "rows": rows, "note": sweep_cost_effectiveness_note(results, table), "chart": None}
     start, end = results.meta.get("window") or (None, None)
     png = results.folder / "cost_effectiveness.png" if results.folder is not None else None
     return {"title": f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])",
@@ -294,12 +316,13 @@ def _assumptions(results: Results) -> list[str]:
     return items
 
 
-def _charts(results: Results, png_dir: Path | None) -> tuple[str | None, list[str], dict[str, str]]:
-    """Base64 PNGs: the province overview, the plan indicators' charts, each target prefecture's overview.
-    For a single design, charts already written to ``png_dir`` (a run folder's charts/) are reused."""
+def _charts(results: Results, png_dir: Path | None, shown: list[str]) -> tuple[str | None, list[str], dict[str, str]]:
+    """Base64 PNGs of the ``shown`` designs: the province overview, the plan indicators' charts, each target
+    prefecture's overview. For a single design, charts already written to ``png_dir`` (a run folder's charts/) are
+    reused."""
     from qhsim.output.charts import chart_keys, indicator_figure, overview_figure, save_png
 
-    frames = {d: results.wide(d) for d in results.designs[:MAX_CHART_DESIGNS]}
+    frames = {d: results.wide(d) for d in shown}
     if len(frames) == 1:
         frames = {"": next(iter(frames.values()))}
     reuse = png_dir if png_dir is not None and len(frames) == 1 else None
@@ -322,17 +345,21 @@ def _charts(results: Results, png_dir: Path | None) -> tuple[str | None, list[st
 def render_html(results: Results, charts: bool = True, png_dir: Path | None = None) -> str:
     """The report of ``results`` as one self-contained HTML page (``charts=False``: tables only, faster;
     ``png_dir``: a folder of charts already drawn for these results, reused instead of drawn again)."""
-    table = headline(results)
-    overview, indicator_pngs, pref_pngs = _charts(results, png_dir) if charts else (None, [], {})
+    # the designs each part shows: tables and charts hold a few, chosen by the ranking, and say which they leave out
+    tabled, tabled_note = shown_designs(results, MAX_TABLE_DESIGNS)
+    charted, charted_note = shown_designs(results, MAX_CHART_DESIGNS)
+    local, local_note = shown_designs(results, MAX_PREFECTURE_DESIGNS)
+    table = headline(results, [d for d in results.designs if d in {*tabled, *local}])
+    overview, indicator_pngs, pref_pngs = _charts(results, png_dir, charted) if charts else (None, [], {})
     prefectures = []
     for region in target_regions():
-        for design in results.designs[:MAX_TABLE_DESIGNS]:
+        for design in local:
             part = table[(table["design"] == design) & (table["region"] == region)]
             if part.empty:
                 continue
             block = _table_block(part, f"{region_label(region)} · {SECTIONS['own']}"
-                                 + (f" · {design}" if len(results.designs) > 1 else ""))
-            block["chart"] = pref_pngs.get(region) if design == results.designs[-1] else None
+                                 + (f" · {design}" if len(results.designs) > 1 else ""), statistic_label(results))
+            block["chart"] = pref_pngs.get(region) if design == local[-1] else None
             prefectures.append(block)
     meta = results.meta
     ranked, ranked_note = _ranking_blocks(results)
@@ -353,7 +380,10 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
                         "扫描的政策工具及其取值 The instruments varied and their values."),
         "lever_base_label": reference if results.kind != "sweep" else None,
         "lever_value_label": {"sweep": "取值 values", "compare": "该方案 the design"}.get(results.kind, "本情景 this scenario"),
-        "headline": _headline_blocks(results, table, lambda t: t["region"] == PROVINCE),
+        "headline": _headline_blocks(results, table, tabled),
+        "tabled_note": tabled_note,
+        "charted_note": charted_note,
+        "prefectures_note": local_note,
         "headline_note": ("目标为规划值；差距 = 模拟 − 目标（增长目标为百分点） Targets are plan values; gap = simulated − "
                           "target in the target year (percentage points of annual growth for growth targets). "
                           "“2020实际来源”列给出2020实际值的出处；*为按模型口径重算、与规划所印数字不同的值，算法见表下 The "
@@ -361,11 +391,9 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
                           "restated from the figure the plan prints, with the arithmetic below the table. "
                           "†为口径与模型不同、不可直接比较的值，说明见表下 † marks a value on another definition than "
                           "the model's (not comparable), explained below the table."
-                          + (f" 仅列出前{MAX_TABLE_DESIGNS}个方案，全部方案见工作簿 Tables for the first {MAX_TABLE_DESIGNS} "
-                             "designs only; the workbook has every design." if len(results.designs) > MAX_TABLE_DESIGNS
-                             else "")
-                          + (" " + band_caveat() if results.n_draws() > 1 else "")),
-        "real_rd": _real_rd_blocks(results),
+                          + (" " + band_caveat() if results.n_draws() > 1 else "")
+                          + (" " + SWEEP_MEANS_NOTE if results.kind == "sweep" else "")),
+        "real_rd": _real_rd_blocks(results, tabled),
         "real_rd_note": REAL_RD_NOTE,
         "overview": overview,
         "charts": indicator_pngs,

@@ -107,12 +107,13 @@ DESIGNS_NOTE = ("编号同 comparison.txt、两两比较表和成本效益图 co
                 "column).")
 
 
-def headline(results: Results) -> pd.DataFrame:
-    """Summary rows of every design: province (all reported indicators), references, prefecture targets."""
+def headline(results: Results, designs: list[str] | None = None) -> pd.DataFrame:
+    """Summary rows of every design (or of ``designs``): province (all reported indicators), references, prefecture
+    targets."""
     parts = []
     references = reference_paths_2035()
     paths = references.set_index(["indicator", "value"])["label"]
-    for design in results.designs:
+    for design in results.designs if designs is None else designs:
         wide = results.wide(design)
         refs = summary_table(wide, targets=references)
         refs = refs[refs["target"].notna()] if "sim_2035" in refs else refs.iloc[0:0]  # only runs that reach 2035
@@ -130,28 +131,64 @@ def headline(results: Results) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def statistic_words(results: Results) -> tuple[str, str] | None:
+    """What the workbook and the HTML report give for a design of several runs, to head their columns with (Chinese,
+    English): ``("中位数（3次运行）", "median of 3 runs")``, a weighted median where the runs come from parameter draws
+    that weigh differently; None for one run (the value is that run's)."""
+    runs = results.n_draws()
+    if runs < 2:
+        return None
+    weighted = bool(results.long.groupby("design")[WEIGHT].nunique().gt(1).any())
+    return (f"{'加权' if weighted else ''}中位数（{runs}次运行）",
+            f"{'weighted ' if weighted else ''}median of {runs} runs")
+
+
+def statistic_label(results: Results, sep: str = " ") -> str:
+    """``statistic_words`` in one label, ``中位数（3次运行） median of 3 runs`` (joined by ``sep``); "" for one run."""
+    words = statistic_words(results)
+    return sep.join(words) if words else ""
+
+
+# below a sweep's tables: its terminal tables and summary.csv give means, these outputs medians
+SWEEP_MEANS_NOTE = ("扫描的终端表格与 summary.csv 给出各次运行的均值；此处各指标值为中位数（“成本效益”表除外：取自 summary.csv，为均值），"
+                    "运行较少时两者可明显不同。 The sweep's terminal tables and summary.csv give means over the runs; the "
+                    "indicator values here are medians (but for the Cost-effectiveness table, read from summary.csv: "
+                    "means), which can differ markedly when the runs are few.")
+
+
 def by_year(results: Results, region: str = PROVINCE, keys: list[str] | None = None) -> pd.DataFrame:
     """Median over draws of each indicator by year in ``region``: columns design, year, then indicators."""
     rows = results.long[results.long["region"] == region]
     if keys is not None:
         rows = rows[rows["indicator"].isin(keys)]
+    return _medians(rows, results.designs)
+
+
+def _medians(rows: pd.DataFrame, designs: list[str]) -> pd.DataFrame:
+    """The (weighted) median over draws of each indicator of long ``rows`` by design and year: columns design, year,
+    then the indicators (indicators.toml order, then any other, such as ``PUBLIC_COST``), the designs in the order of
+    ``designs``."""
     med = stats.by_group(rows, ["design", "year", "indicator"], ["value"], ("median",))["value_median"]
     med = med.unstack("indicator")
-    order = [k for k in data.load("indicators") if k in med.columns and med[k].notna().any()]
+    known = list(data.load("indicators"))
+    order = [k for k in [*known, *(c for c in med.columns if c not in known)] if k in med.columns and med[k].notna().any()]
     med = med[order].reset_index()
-    med["design"] = pd.Categorical(med["design"], results.designs, ordered=True)
+    med["design"] = pd.Categorical(med["design"], designs, ordered=True)
     med = med.sort_values(["design", "year"], kind="stable")
     med["design"] = med["design"].astype(str)
     return med.reset_index(drop=True)
 
 
 def fiscal(results: Results, region: str = PROVINCE) -> pd.DataFrame:
-    """Spending and tax expenditure by year (万元), plus their total ``public_cost_total``."""
+    """Spending and tax expenditure by year (万元), plus their total ``public_cost_total``: each the median over the
+    runs, the total that of each run's own total (not the sum of the medians, which no run need have spent)."""
     keys = [k for k in data.load("indicators") if k.startswith(FISCAL_PREFIXES)]
-    table = by_year(results, region, keys)
-    present = [k for k in keys if k in table.columns]
-    table[PUBLIC_COST] = table[present].sum(axis=1, min_count=1)
-    return table
+    rows = results.long[(results.long["region"] == region) & results.long["indicator"].isin(keys)]
+    runs = ["design", "year", "draw"]
+    total = rows.groupby(runs, sort=False)["value"].sum(min_count=1).rename("value").to_frame()
+    total[WEIGHT] = rows.groupby(runs, sort=False)[WEIGHT].first()
+    total = total.reset_index().assign(indicator=PUBLIC_COST)
+    return _medians(pd.concat([rows, total], ignore_index=True), results.designs)
 
 
 def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataFrame:
@@ -177,6 +214,8 @@ def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataF
             v = block[design].to_numpy()
             w = stats.aligned(weights[design], draws)
             d = (block[design] - block[reference]).to_numpy() if reference in block else np.full(len(v), np.nan)
+            ran = np.isfinite(w)  # a run the design lacks (an unfinished store) has no weight: left out
+            v, w, d = v[ran], w[ran], d[ran]
             median, low, high = stats.quantile(v, w, (0.5, lo, hi))
             diff, diff_lo, diff_hi = stats.quantile(d, w, (0.5, lo, hi))
             rows.append({
@@ -259,6 +298,10 @@ def ranking_note(results: Results, table: pd.DataFrame) -> str:
             text += "那里的排名按各次运行的比值：其中位数可与成本效益表的均值之比略有不同。"
             en += (" That ranking is on the runs' own ratios: their median can differ a little from the ratio of the "
                    "means in the cost-effectiveness table.")
+    elif results.kind == "sweep" and results.tables.get("summary") is not None:  # a sweep's answer per yuan
+        text += "此表按指标水平排名：费用最高的设计点往往居前；每元公共成本带来的企业研发及其排名见“成本效益”表。"
+        en += (" This table ranks indicator levels, where the costliest design points tend to come first; business R&D "
+               "per public yuan and its ranking are in the Cost-effectiveness table.")
     return f"{text} {en}"
 
 
@@ -345,6 +388,120 @@ def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
             + ". Business R&D per yuan: extra business R&D over extra public cost (spending + tax expenditure); total "
             "R&D adds universities' and institutes'." + ("" if ranked else f" {ONE_DESIGN_NOTE}"))
     return text + mark_notes(set(table["mark"]) if "mark" in table else set())
+
+
+# --- a sweep's cost-effectiveness, and the designs a limited table or chart shows ------------------------
+
+SWEEP_COST_EFFECTIVENESS = {  # the columns the workbook and HTML show for a sweep (亿元 cumulated from from_year)
+    "year": "年份 year",
+    "design": "设计点 design point",
+    "extra_cost": "额外公共成本 extra public cost (亿元)",
+    "rd_per_yuan": "企业研发/元公共成本 business R&D per public yuan",
+    "rd_per_yuan_runs": "有比值的运行数 runs with a ratio",
+    "total_rd_per_yuan": "全社会研发/元公共成本 total R&D per public yuan",
+    "rank": "排名 rank",
+}
+SWEEP_BANDED = ("extra_cost", "rd_per_yuan", "total_rd_per_yuan")  # these have _p05 and _p95 columns
+
+
+def sweep_cost_effectiveness(results: Results) -> pd.DataFrame:
+    """A sweep's answer to "which design buys the most R&D per public yuan", from its summary (``tables["summary"]``:
+    ``qhsim.experiments.sweep.summarise`` as summary.csv holds it), one row per design point (not the base) and report
+    year: ``design`` (the point's label), the extra public cost cumulated from the experiment's ``from_year`` (mean,
+    ``_p05``, ``_p95`` over the runs paired with point 0's), business R&D per public yuan (the mean of the runs'
+    ratios, ``_p05``, ``_p95``) and, where the summary has them, the number of runs with a ratio and total R&D per
+    public yuan; ``unstable`` and ``mark`` (``qhsim.results.ratio_mark``, "" where the ratio stands) as
+    ``cost_effectiveness``; ``rank`` by business R&D per yuan within the year (1 = most; none for a ratio not to be
+    read). Sorted by year, then rank (unranked points last, in point order). Empty without a summary."""
+    summary = results.tables.get("summary")
+    columns = [*SWEEP_COST_EFFECTIVENESS, *(f"{c}{s}" for c in SWEEP_BANDED for s in ("_p05", "_p95")), "point",
+               "unstable", "mark"]
+    if summary is None or summary.empty:
+        return pd.DataFrame(columns=columns)
+    labels = dict(zip(results.tables["points"]["point"], results.tables["points"]["label"]))
+    rows = []
+    for r in summary[summary["point"] > 0].to_dict("records"):
+        unstable = bool(read_flag(r.get("unstable")))
+        ratio = r.get("rd_per_yuan_mean", np.nan)
+        mark = ratio_mark(r["extra_cost_mean"]) if unstable else SAVING_CELL if pd.isna(ratio) else ""
+        row = {"year": int(r["year"]), "design": labels.get(int(r["point"]), str(r["point"])), "point": int(r["point"]),
+               "unstable": unstable, "mark": mark}
+        for c in SWEEP_BANDED:
+            if f"{c}_mean" in r:
+                row |= {c: r[f"{c}_mean"], f"{c}_p05": r[f"{c}_p05"], f"{c}_p95": r[f"{c}_p95"]}
+        if "rd_per_yuan_runs" in r:
+            row["rd_per_yuan_runs"] = r["rd_per_yuan_runs"]
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    readable = table["rd_per_yuan"].where(table["mark"] == "")
+    table["rank"] = readable.groupby(table["year"]).rank(ascending=False, method="min").astype("Int64")
+    table = table.sort_values(["year", "rank", "point"], na_position="last", kind="stable").reset_index(drop=True)
+    return table[[c for c in columns if c in table]]
+
+
+def sweep_cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
+    """How to read ``sweep_cost_effectiveness``, below it in the workbook and the HTML report: the cumulation, the
+    pairing, the mean of the runs' ratios (as the sweep's terminal table and summary.csv), the order, the marks."""
+    start = results.meta.get("from_year")
+    text = (f"自{start}年起累计至各报告年，各次运行与点0同参数组、同种子配对。企业研发/元：额外企业研发 ÷ 额外公共成本（财政支出+税式支出），"
+            "取各次运行比值的均值（同扫描的终端表格与 summary.csv），区间为其5%–95%；全社会研发含高校院所。每年按企业研发/元从高到低排列，"
+            "不宜解读的比值不排名、列于最后。 "
+            f"Cumulated from {start} to each report year, each run paired with point 0's run of the same parameter draw "
+            "and seed. Business R&D per public yuan: the extra business R&D over the extra public cost (spending + tax "
+            "expenditure), the mean of the runs' ratios (as in the sweep's terminal table and summary.csv), the interval "
+            "their 5%-95%; total R&D adds universities' and institutes'. Each year is sorted by business R&D per yuan, "
+            "highest first; a ratio not to be read has no rank and comes last.")
+    if "rd_per_yuan_runs" in table:
+        text += (" “有比值的运行数”：额外成本为正、有比值的运行数，少于每点运行数时均值只据这些运行。 'Runs with a ratio': the runs "
+                 "whose extra cost is positive, which have a ratio; where fewer than the point's runs, the mean rests on "
+                 "those alone.")
+    return text + mark_notes(set(table["mark"]))
+
+
+def _ranked_by(results: Results) -> tuple[str, str] | None:
+    """What ``ranked_designs`` ranks by, in words (Chinese, English): a comparison's ranking metric, a sweep's business
+    R&D per yuan in its last report year; None without a ranking (a run, or a sweep store without its summary)."""
+    ranked = results.tables.get("ranking")
+    if ranked is not None and not ranked.empty and "rank" in ranked:
+        zh, en = metric_words(str(ranked["metric"].iloc[0]))
+        return f"按{zh}排名", f"ranked by {en}"
+    summary = results.tables.get("summary")
+    if results.kind == "sweep" and summary is not None and not summary.empty:
+        year = int(summary["year"].max())
+        return f"按{year}年企业研发/元排名", f"ranked by business R&D per public yuan in {year}"
+    return None
+
+
+def ranked_designs(results: Results) -> list[str]:
+    """The designs besides the first (the base) from the best down (``_ranked_by``): a comparison's by its ranking
+    (ranking.csv's ``rank``), a sweep's by business R&D per yuan in its last report year (``sweep_cost_effectiveness``;
+    points without a ratio to read last); without a ranking, or designs it does not list, in their own order after."""
+    order: list[str] = []
+    if results.tables.get("ranking") is not None and _ranked_by(results) is not None:
+        order = list(results.tables["ranking"].sort_values("rank", kind="stable")["design"])
+    elif _ranked_by(results) is not None:
+        table = sweep_cost_effectiveness(results)
+        order = list(table.loc[table["year"] == table["year"].max(), "design"])
+    rest = results.designs[1:]
+    return [d for d in order if d in rest] + [d for d in rest if d not in order]
+
+
+def shown_designs(results: Results, limit: int) -> tuple[list[str], str]:
+    """The designs a table or chart that holds at most ``limit`` designs shows: every design when they fit, else the
+    base and the best ``limit - 1`` of ``ranked_designs``; and the note to print right under it ("" when every design
+    is shown): how many of how many it shows, chosen how, and which are left out (a sweep's points by their short
+    ids, p1, p2, ...)."""
+    if len(results.designs) <= limit:
+        return list(results.designs), ""
+    best = ranked_designs(results)[:limit - 1]
+    shown = [results.designs[0], *best]
+    left = ", ".join(d.split(":", 1)[0] if results.kind == "sweep" else d for d in results.designs if d not in shown)
+    by = _ranked_by(results)
+    zh = f"基准及{by[0]}的前{len(best)}个" if by else f"基准及其后的{len(best)}个（无排名可依）"
+    en = f"the base and the best {len(best)} {by[1]}" if by else f"the base and the next {len(best)} (no ranking to go by)"
+    return shown, (f"显示{len(results.designs)}个方案中的{len(shown)}个：{zh}；未显示：{left}（全部方案见工作簿）。 "
+                   f"Shows {len(shown)} of {len(results.designs)} designs: {en}; left out: {left} (the workbook has "
+                   "every design).")
 
 
 # --- a comparison by instrument, and pairwise -----------------------------------------------------------

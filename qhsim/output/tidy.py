@@ -350,11 +350,12 @@ def from_run(result: RunResult, manifest: dict[str, Any] | None = None) -> Resul
 
 def store_long(runs: pd.DataFrame, names: dict[int, str], n_seeds: int) -> pd.DataFrame:
     """Stacked store runs (``qhsim.experiments.store``) as ``LONG_COLUMNS``: one design per point, its
-    (parameter draw, seed) runs numbered as draws within the design."""
+    (parameter draw, seed) runs numbered as draws, alike in every design (a seed's number is its place among all the
+    store's seeds: a point that lacks a run, in an unfinished store, still pairs its others with the base's)."""
     frames = []
+    seeds = {s: i for i, s in enumerate(sorted(runs["seed"].unique()))}
     for point, rows in runs.groupby("point", sort=True):
         rows = rows.copy()
-        seeds = {s: i for i, s in enumerate(sorted(rows["seed"].unique()))}
         rows["draw"] = rows["draw"].astype(int) * max(n_seeds, len(seeds)) + rows["seed"].map(seeds)
         ids = ["year", "region", "draw", "seed", *([WEIGHT] if WEIGHT in rows else [])]
         frames.append(long_table(rows[[*ids, *[c for c in rows if c in data.load("indicators")]]], names[int(point)]))
@@ -433,10 +434,13 @@ def _lever_values(settings: list[dict[str, Any]], key: str) -> str:
     return "; ".join(sorted({lever_text(v) if sweep_schedule(v) is not None else str(v) for v in values}))
 
 
-def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[str, Any] | None = None) -> Results:
+def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[str, Any] | None = None,
+               summary: pd.DataFrame | None = None) -> Results:
     """A sweep store (``qhsim.experiments.sweep``): one design per point (point 0 is the base, the others named by
     ``point_label``), its draws x seeds as draws; ``tables["points"]`` (``sweep_points``) gives each point's short id
-    and lever settings, which the CSV and Parquet exports put in columns of their own."""
+    and lever settings, which the CSV and Parquet exports put in columns of their own; ``tables["summary"]`` the
+    sweep's ``summarise`` output (summary.csv) where given, from which the workbook and HTML report take its
+    cost-effectiveness."""
     names_of = list(experiment.get("levers", []))
     settings = experiment.get("points", [])
     points = sweep_points(experiment, runs)
@@ -459,8 +463,8 @@ def from_sweep(experiment: dict[str, Any], runs: pd.DataFrame, manifest: dict[st
         "levers": [{"key": k, "base": None, "value": _lever_values(settings[1:], k)} for k in names_of],
         "calibration": manifest.get("calibration") or calibration_status(),  # the store's, where it records one
     }
-    return Results(kind="sweep", long=long, meta=meta, designs=[labels[p] for p in sorted(labels)],
-                   tables={"points": points})
+    tables = {"points": points} if summary is None else {"points": points, "summary": summary}
+    return Results(kind="sweep", long=long, meta=meta, designs=[labels[p] for p in sorted(labels)], tables=tables)
 
 
 # --- loaders for folders --------------------------------------------------------------------------------
@@ -500,7 +504,11 @@ def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
 def _load_sweep(folder: Path, manifest: dict[str, Any]) -> Results:
     from qhsim.output.folders import read_store_runs
 
-    return from_sweep(manifest["experiment"], read_store_runs(folder), manifest)
+    # the summary the sweep wrote when its last run was in (a store still running has none that fits its runs)
+    path = folder / "summary.csv"
+    summary = (pd.read_csv(path, encoding="utf-8-sig") if manifest.get("status") == "complete" and path.is_file()
+               else None)
+    return from_sweep(manifest["experiment"], read_store_runs(folder), manifest, summary)
 
 
 LOADERS: dict[str, Loader] = {"run": _load_run, "ensemble": _load_run, "compare": _load_compare, "sweep": _load_sweep}

@@ -2,7 +2,9 @@
 
 Sheets: 摘要 Summary (indicators against targets, 2035 reference paths, the prefectures' own targets),
 全省 Province (by year), one per prefecture (by year), 财政 Spending (programme spending and tax
-expenditure), for a comparison 方案 Designs (what each design is), 成本效益 Cost-effectiveness, 按工具 By
+expenditure; for several runs each the median, headed so, the total that of the runs' own totals), for a sweep
+成本效益 Cost-effectiveness (its points' R&D per public yuan from summary.csv, ranked), for a comparison 方案 Designs
+(what each design is), 成本效益 Cost-effectiveness, 按工具 By
 instrument and 两两比较 Pairwise (two designs or more besides the base; for one, the Cost-effectiveness sheet has no
 rank nor P(first) and says why, ``qhsim.output.tables.can_rank``), 对比排名 Ranking (several designs: comparison or
 sweep; how to read it below) and
@@ -15,6 +17,7 @@ with two decimals, 万元 as integers).
 from __future__ import annotations
 
 import math
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +35,11 @@ from qhsim.output.report import (HEADERS, band_caveat, base_year_notes, column_h
                                  observed_mark, persistence_note, prefecture_anchor_note, reduced_scale_note,
                                  region_label, sim_columns, source_notes, wrap)
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
-                                 PUBLIC_COST, by_instrument, by_instrument_note, by_year, cost_effectiveness,
-                                 cost_effectiveness_note, designs, designs_text, difference_header, fiscal, headline,
-                                 pairwise, pairwise_note, ranking, ranking_note)
+                                 PUBLIC_COST, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS, SWEEP_MEANS_NOTE, by_instrument,
+                                 by_instrument_note, by_year, cost_effectiveness, cost_effectiveness_note, designs,
+                                 designs_text, difference_header, fiscal, headline, pairwise, pairwise_note, ranking,
+                                 ranking_note, statistic_label, statistic_words, sweep_cost_effectiveness,
+                                 sweep_cost_effectiveness_note)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (KIND_LABELS, Results, calibration_rows, lever_name, lever_text, meta_text,
                                runs_text, seeds_text, versions_text)
@@ -43,6 +48,7 @@ from qhsim.results import PROVINCE
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 BOLD = Font(bold=True)
 WRAP = Alignment(wrap_text=True, vertical="top")
+RIGHT, CENTER = Alignment(horizontal="right"), Alignment(horizontal="center")  # shared: one object for many cells
 MET_FILL = {"是 yes": PatternFill("solid", fgColor="D5F0D5"), "否 no": PatternFill("solid", fgColor="F7D6D2")}
 ID_HEADERS = {"design": "方案 design", "year": "年份 year", "region": "地区 region", "section": "部分 section",
               "unit": "单位 unit", "target_year": "目标年份 target year", "draws": "运行次数 runs", "rank": "排名 rank",
@@ -75,6 +81,26 @@ def _shown_width(x: Any) -> int:
     return max(display_width(line) for line in text.split("\n"))
 
 
+def _widest(values: list[Any]) -> int:
+    """The display width of the widest of ``values`` (``_shown_width``; None takes none): of the numbers, only the
+    largest and the smallest are measured (``#,##0.00`` grows with the magnitude), of the text each distinct value
+    once, so a sheet of hundreds of rows is measured in a few calls."""
+    def number(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+    numbers = [x for x in values if number(x)]
+    others = {x for x in values if x is not None and not number(x)}
+    extremes = (max(numbers), min(numbers)) if numbers else ()
+    return max((_shown_width(x) for x in (*extremes, *others)), default=0)
+
+
+@cache
+def _top(horizontal: str | None, wrapped: bool) -> Alignment:
+    """The alignment of a cell in a row taller than one line: at its top, wrapped if it holds text (one shared object
+    per kind: openpyxl would otherwise build one Alignment per cell)."""
+    return Alignment(horizontal=horizontal, vertical="top", wrap_text=wrapped)
+
+
 def _fit_columns(ws: Worksheet, last_row: int, bounds: dict[int, tuple[float, float]] | None = None,
                  floor: float = 10, cap: float = 40) -> None:
     """Set each column as wide as its widest value in rows 2..``last_row`` (the table, not the notes below it) plus a
@@ -83,23 +109,29 @@ def _fit_columns(ws: Worksheet, last_row: int, bounds: dict[int, tuple[float, fl
     lines; then the header row grows to its longest label (``_fit_header``). Excel's width unit is about one digit:
     a Chinese character takes two."""
     bounds = bounds or {}
+    rows = list(ws.iter_rows(min_row=2, max_row=last_row, max_col=ws.max_column)) if last_row >= 2 else []
     widths = {}
     for j in range(1, ws.max_column + 1):
-        values = [ws.cell(row=i, column=j).value for i in range(2, last_row + 1)]
-        widest = max((_shown_width(x) for x in values if x is not None), default=0)
+        widest = _widest([row[j - 1].value for row in rows])
         head = ws.cell(row=1, column=j).value
         low, high = bounds.get(j, (floor, cap))
         widths[j] = min(max(widest + 2, math.ceil(0.6 * _shown_width(head)) if head else 0, low), high)
         ws.column_dimensions[get_column_letter(j)].width = widths[j]
-    for i in range(2, last_row + 1):
-        row = [ws.cell(row=i, column=j) for j in widths]
-        lines = max((len(wrap(str(c.value), int(widths[c.column]) - 1)) for c in row
-                     if isinstance(c.value, str) and _shown_width(c.value) + 1 > widths[c.column]), default=1)
+    lines_of: dict[tuple[str, float], int] = {}  # a label repeated down a column is wrapped once
+    for row in rows:
+        lines = 1
+        for c in row:
+            if isinstance(c.value, str):
+                width = widths[c.column]
+                if (c.value, width) not in lines_of:
+                    lines_of[c.value, width] = (len(wrap(c.value, int(width) - 1)) if _shown_width(c.value) + 1 > width
+                                                else 1)
+                lines = max(lines, lines_of[c.value, width])
         if lines > 1:
             for c in row:  # every cell of a taller row at its top, the long ones wrapped
-                c.alignment = Alignment(horizontal=c.alignment.horizontal, vertical="top",
-                                        wrap_text=isinstance(c.value, str))
-            ws.row_dimensions[i].height = LINE_HEIGHT * lines + 4  # a little room: Chinese lines are taller
+                if c.value is not None:
+                    c.alignment = _top(c.alignment.horizontal, isinstance(c.value, str))
+            ws.row_dimensions[row[0].row].height = LINE_HEIGHT * lines + 4  # a little room: Chinese lines are taller
     _fit_header(ws)
 
 
@@ -119,12 +151,16 @@ def _value(x: Any) -> Any:
     return x
 
 
-def _by_year_sheet(wb: Workbook, title: str, table: pd.DataFrame, several: bool) -> None:
+def _by_year_sheet(wb: Workbook, title: str, table: pd.DataFrame, results: Results) -> None:
+    """One region's (or the spending's) values by year (``by_year``, ``fiscal``): a row per design and year, a column
+    per indicator headed with what its values are for several runs (``statistic_words``: their median)."""
     ws = wb.create_sheet(_sheet_name(title))
     keys = [c for c in table.columns if c not in ("design", "year")]
-    ids = ["design", "year"] if several else ["year"]
-    labels = [ID_HEADERS[c] for c in ids] + [indicator_label(k, sep="\n") if k in data.load("indicators")
-                                              else "公共成本合计\nPublic cost total (万元)" for k in keys]
+    ids = ["design", "year"] if len(results.designs) > 1 else ["year"]
+    statistic = statistic_label(results, "\n")
+    labels = [ID_HEADERS[c] for c in ids] + ["\n".join(filter(None, [
+        indicator_label(k, sep="\n") if k in data.load("indicators") else "公共成本合计\nPublic cost total (万元)",
+        statistic])) for k in keys]
     _header(ws, labels, f"{get_column_letter(len(ids) + 1)}2")
     formats = [None] * len(ids) + [excel_format(k) if k != PUBLIC_COST else "#,##0" for k in keys]
     for i, row in enumerate(table[ids + keys].itertuples(index=False), start=2):
@@ -149,6 +185,11 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
     columns += ["p_met"] if "p_met" in table else []
     heads = {**{k: "\n".join(column_header(k)) for k in [*HEADERS, *sim_columns(table)]}, **ID_HEADERS,
              "target": "目标\ntarget", "gap": "差距（增长目标为百分点）\ngap (pp for growth targets)"}
+    if (words := statistic_words(results)) is not None:  # several runs: the value is their median, the gap its gap
+        zh, en = words
+        heads |= {c: f"{c[4:]}模拟{zh}\nsim {c[4:]}, {en}" for c in sim_columns(table)}
+        zh, en = zh.split("（")[0], en.split(" of ")[0]  # the statistic's name, without its runs
+        heads["gap"] = f"差距（{zh}−目标；增长目标为百分点）\ngap ({en} − target; pp for growth targets)"
     for y in years:
         heads[f"sim_{y}_lo"], heads[f"sim_{y}_hi"] = f"{y} 5%", f"{y} 95%"
     _header(ws, [heads[c] for c in columns], f"{get_column_letter(columns.index('label') + 2)}2")
@@ -197,6 +238,8 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
         below = _note(ws, below + 1, col, note)
     if "p_met" in table:  # an ensemble: what its bands and P(met) leave out
         below = _note(ws, below + 1, col, band_caveat(), bold=True)
+    if results.kind == "sweep":  # the sweep's terminal tables give means
+        below = _note(ws, below + 2, col, SWEEP_MEANS_NOTE)
     if (note := persistence_note()) is not None:  # what the long-run projections rest on
         _note(ws, below + 2, col, "注：长期预测所依赖的假设 What the long-run projections rest on", bold=True)
         below = _note(ws, below + 3, col, note)
@@ -267,33 +310,41 @@ def _designs_sheet(wb: Workbook, results: Results) -> None:
 
 
 def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
-    """A comparison's answer per design (``qhsim.output.tables.cost_effectiveness``): each banded quantity's mean
-    with its 5% and 95% in columns of their own, the window and the ranking metric below."""
-    table = cost_effectiveness(results.designs[1:], results.tables)
+    """The answer per design: a comparison's (``qhsim.output.tables.cost_effectiveness``; the window and the ranking
+    metric below) or a sweep's (``sweep_cost_effectiveness``: each point in each report year, sorted by R&D per yuan),
+    each banded quantity's mean with its 5% and 95% in columns of their own."""
+    if results.kind == "sweep":
+        table = sweep_cost_effectiveness(results)
+        heads, banded, freeze = SWEEP_COST_EFFECTIVENESS, SWEEP_BANDED, "C2"
+        note = sweep_cost_effectiveness_note
+    else:
+        table = cost_effectiveness(results.designs[1:], results.tables)
+        heads, banded, freeze, note = COST_EFFECTIVENESS, BANDED, "B2", cost_effectiveness_note
     if table.empty:
         return
     ws = wb.create_sheet("成本效益 Cost-effectiveness")
-    columns, heads = [], []
-    for c, head in COST_EFFECTIVENESS.items():
-        if c not in table:  # rank and P(first): not for one design (``can_rank``)
+    columns, labels = [], []
+    for c, head in heads.items():
+        if c not in table:  # rank and P(first): not for one design (``can_rank``); a sweep's columns of a newer summary
             continue
         columns.append(c)
-        heads.append(f"{head}{' 均值 mean' if c in BANDED else ''}")
-        if c in BANDED:
+        labels.append(f"{head}{' 均值 mean' if c in banded else ''}")
+        if c in banded:
             columns += [f"{c}_p05", f"{c}_p95"]
-            heads += ["5%", "95%"]
-    _header(ws, heads, "B2")
+            labels += ["5%", "95%"]
+    _header(ws, labels, freeze)
+    counts = ("design", "rank", "year", "rd_per_yuan_runs")
     for i, (row, mark) in enumerate(zip(table[columns].itertuples(index=False), table["mark"]), start=2):
         for j, (column, value) in enumerate(zip(columns, row), start=1):
-            if mark and "per_yuan" in column:  # no ratio to read over this extra cost: the mark, no number
+            if mark and column.endswith(("per_yuan", "per_yuan_p05", "per_yuan_p95")):  # no ratio to read: the mark
                 value = mark if column.endswith("per_yuan") else None
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column == "p_first":
                 cell.number_format = "0%"
-            elif column not in ("design", "rank"):
+            elif column not in counts:
                 cell.number_format = "#,##0.00"
     _fit_columns(ws, len(table) + 1, floor=14)
-    _note(ws, len(table) + 3, 1, cost_effectiveness_note(results, table))
+    _note(ws, len(table) + 3, 1, note(results, table))
 
 
 def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
@@ -320,7 +371,7 @@ def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
                 cell.font = BOLD
             if column.startswith(INSTRUMENT_BANDED):
                 cell.number_format = "#,##0.00"
-                cell.alignment = Alignment(horizontal="right")
+                cell.alignment = RIGHT
     _fit_columns(ws, len(table) + 1, {2: (12, 44)}, floor=12)
     _note(ws, len(table) + 3, 1, by_instrument_note(results, table))
 
@@ -341,7 +392,7 @@ def _pairwise_sheet(wb: Workbook, results: Results) -> None:
             same = design == row["design"]
             cell = ws.cell(row=i, column=j, value=MISSING if same else _value(row[design]))
             cell.number_format = PCT
-            cell.alignment = Alignment(horizontal="center" if same else "right")
+            cell.alignment = CENTER if same else RIGHT
     _fit_columns(ws, len(table) + 1, floor=18)
     _note(ws, len(table) + 3, 1, pairwise_note(results, table))
 
@@ -412,12 +463,12 @@ def workbook(results: Results) -> Workbook:
     wb = Workbook()
     _summary_sheet(wb, results)
     several = len(results.designs) > 1
-    _by_year_sheet(wb, "全省 Province", by_year(results, PROVINCE), several)
+    _by_year_sheet(wb, "全省 Province", by_year(results, PROVINCE), results)
     regions = set(results.long["region"])
     for region in data.prefecture_ids():
         if region in regions:
-            _by_year_sheet(wb, region_label(region), by_year(results, region), several)
-    _by_year_sheet(wb, "财政 Spending", fiscal(results), several)
+            _by_year_sheet(wb, region_label(region), by_year(results, region), results)
+    _by_year_sheet(wb, "财政 Spending", fiscal(results), results)
     if several:
         _designs_sheet(wb, results)
         _cost_effectiveness_sheet(wb, results)
