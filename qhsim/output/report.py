@@ -286,10 +286,14 @@ def band(paths: pd.DataFrame, weights: pd.Series | None = None) -> pd.DataFrame:
         return pd.DataFrame([stats.quantile(row, w, (0.5, lo, hi)) for row in values], index=paths.index,
                             columns=["median", "lo", "hi"])
     # numpy rather than DataFrame.quantile (the same linear interpolation skipping NaN, ~20x faster: a run folder
-    # asks for hundreds of bands); a year where every draw is NaN gives NaN
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        q = np.nanquantile(values, [0.5, lo, hi], axis=1).T
+    # asks for hundreds of bands); a year where every draw is NaN gives NaN. np.quantile where nothing is missing
+    # (the same numbers, ~15x faster than nanquantile: an export asks for thousands of bands)
+    if not np.isnan(values).any():
+        q = np.quantile(values, [0.5, lo, hi], axis=1).T
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q = np.nanquantile(values, [0.5, lo, hi], axis=1).T
     return pd.DataFrame(q, index=paths.index, columns=["median", "lo", "hi"])
 
 
