@@ -7,8 +7,9 @@ scale and horizon. Every design point runs with every draw and seed under common
 the unchanged base scenario (point 0, "base"), which the public cost and leverage columns are measured
 against. Results stream into a store (``qhsim.experiments.store``); the summary (``summary.csv``) gives per
 point and report year the mean, 5% and 95% over draws x seeds (each run weighing what its draw stands for,
-``qhsim.stats``) of each listed indicator, of the public cost (亿元/yr) and of the cumulative extra business R&D
-per extra public yuan since ``from_year``.
+``qhsim.stats``) of each listed indicator, of the public cost (亿元/yr) and of the cumulative extra business R&D,
+and total R&D, per extra public yuan since ``from_year`` (with the runs those ratios rest on). A file whose years do
+not fit (report years after ``end_year``, levers acting before ``from_year`` or never) is refused before any run.
 """
 
 from __future__ import annotations
