@@ -125,8 +125,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from qhsim.experiments.sweep import write_sweep
 
     started = args.started
-    out = args.out if args.out is not None else DEFAULT_OUT / Path(args.experiment).stem
-    text, sweep = write_sweep(args.experiment, out, workers=args.workers, seeds=args.seeds, draws=args.draws,
+    if len(args.experiment) > 1:  # a shell pattern (experiments/*.toml) gives several
+        raise InputError(f"{' '.join(args.experiment)}: qhsim sweep takes one experiment file (got "
+                         f"{len(args.experiment)}); run it once per file, each into its own --out")
+    (experiment,) = args.experiment
+    out = args.out if args.out is not None else DEFAULT_OUT / Path(experiment).stem
+    text, sweep = write_sweep(experiment, out, workers=args.workers, seeds=args.seeds, draws=args.draws,
                               scale=args.scale, executor=args.executor, scheduler=args.scheduler,
                               bar=sys.stderr.isatty())
     print(text)
@@ -224,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sw_p = sub.add_parser("sweep", help="run an experiment's design points x draws x seeds (experiments/*.toml) "
                           "into a resumable store")
-    sw_p.add_argument("experiment", help="experiment file, e.g. experiments/grant_budget_vs_super_deduction.toml")
+    sw_p.add_argument("experiment", nargs="+", help="one experiment file, e.g. "
+                      "experiments/grant_budget_vs_super_deduction.toml")
     sw_p.add_argument("--out", type=Path, help=f"store folder (default: {DEFAULT_OUT}/<experiment>); rerun to resume")
     sw_p.add_argument("--scale", type=scale, help="share of firms simulated, (0, 1] (default: the experiment's)")
     sw_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds (default: the experiment's)")

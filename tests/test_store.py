@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from qhsim.experiments.store import read_runs
 
@@ -87,6 +88,8 @@ def test_kill_9_and_ctrl_c_resume_to_identical_results(tmp_path: Path) -> None:
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.parquet")}
     final = subprocess.run(_sweep(exp, out), capture_output=True, text=True)
     assert final.returncode == 0, final.stderr
+    assert f"qhsim: 续跑 resuming: {len(stamps)} of {PLANNED} runs already in the store, {PLANNED - len(stamps)} to run" \
+        in final.stderr.splitlines()
     files = list((out / "runs").glob("*.parquet"))
     assert len(files) == PLANNED and not list((out / "runs").glob(".*"))
     assert all(p.stat().st_mtime_ns == stamps[p.name] for p in files if p.name in stamps)  # nothing run twice
@@ -140,3 +143,41 @@ def test_a_store_of_another_experiment_is_refused_naming_what_differs(tmp_path: 
                                       "another --out or delete it")
     assert (out / "manifest.json").read_bytes() == manifest  # nothing touched
     assert _store(out, (1,)).open() == 0  # the same experiment resumes
+
+
+def _marked(mark: str) -> list[int]:
+    """Processes whose environment holds ``QHSIM_TEST_MARK=mark`` (a command and every process it started)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"QHSIM_TEST_MARK={mark}".encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours
+            pass
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").is_file(), reason="finds the workers through /proc (Linux)")
+def test_workers_end_with_a_sweep_killed_with_kill_9(tmp_path: Path) -> None:
+    """After ``kill -9`` of the sweep, its forkserver, two workers and the resource tracker lived on (850 MB) until
+    killed by hand: the workers now end with the process that started them, and the forkserver with them."""
+    exp = _experiment(tmp_path)
+    mark = f"{os.getpid()}-{time.monotonic_ns()}"
+    out = tmp_path / "store"
+    proc = subprocess.Popen([*_sweep(exp, out), "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "QHSIM_TEST_MARK": mark})
+    deadline = time.monotonic() + 300
+    while len(_marked(mark)) < 4 and time.monotonic() < deadline:  # the sweep, the forkserver and two workers
+        assert proc.poll() is None
+        time.sleep(0.05)
+    started = set(_marked(mark))
+    assert len(started) >= 4
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 60
+    while set(_marked(mark)) & started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = set(_marked(mark)) & started
+    for pid in left:  # not to leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert not left

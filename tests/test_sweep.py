@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from qhsim.experiments.comparison import fiscal_columns
 from qhsim.results import ratio_unstable
 from qhsim.experiments.sweep import _result_heads, format_sweep, load_sweep, run_sweep, summarise, write_sweep
 from qhsim.config.instruments import instrument_label
+from qhsim.output.numbers import significant
 from qhsim.output.report import display_width
 
 from conftest import ROOT, SCENARIOS
@@ -134,7 +136,7 @@ def test_sweep_tables_fit_100_columns_with_bilingual_headers_units_and_readable_
     assert [r[1:] for r in rows[1:3]] == [["0.75", "merit", "2019: 1,000"], ["0.75", "merit", "2019: 1,000 → 2020: 5,000"]]
     assert '{"' not in text and "2019: 1,000 → 2020: 5,000" in settings
     head, body = results.split("-----\n", 1)
-    assert len(head.splitlines()) <= 9, head  # the title and a header of at most 8 lines
+    assert len(head.splitlines()) <= 10, head  # the title and a header of at most 9 lines (seven result columns)
     tokens = {t for line in head.splitlines()[1:] for t in re.split(r"\s{2,}", line.strip()) if t}
     chinese = {t for t in tokens if display_width(t) > len(t)}
     assert all(len(t) >= 2 for t in chinese - {"点"}), chinese  # no one-character sliver (研发投入强 / 度)
@@ -154,16 +156,18 @@ def test_sweep_tables_fit_100_columns_with_bilingual_headers_units_and_readable_
 
 
 def test_result_headers_narrow_to_fit_and_keep_their_words_whole() -> None:
-    """Six result columns in 100 display columns: each header narrowed until they fit, the Chinese in even pieces,
+    """Seven result columns in 100 display columns: each header narrowed until they fit, the Chinese in even pieces,
     English words whole."""
-    keys = ["rd_intensity", "business_rd", "share_firms_with_rd", "hte_count", "public_cost", "rd_per_yuan"]
+    keys = ["rd_intensity", "business_rd", "share_firms_with_rd", "hte_count", "public_cost", "rd_per_yuan",
+            "total_rd_per_yuan"]
     room = 100 - 5 - 2 * len(keys)
     heads = _result_heads(keys, [6] * len(keys), room)
     assert sum(max(display_width(line) for line in h.split("\n")) for h in heads) <= room
     share = heads[2].split("\n")
-    assert share[:2] == ["规上工业企业中有", "研发活动企业占比"] and share[-1] == "(%)"
-    assert " ".join(share[2:-1]) == "Above-scale industrial firms with R&D activity"
+    assert share[:3] == ["规上工业企业", "中有研发活动", "企业占比"] and share[-1] == "(%)"
+    assert " ".join(share[3:-1]) == "Above-scale industrial firms with R&D activity"
     assert heads[3] == "高新技术\n企业数量\nHigh-tech\nenterprises\n(firms)"  # narrowed: the Chinese in halves
+    assert heads[5:] == ["企业研发/元\nbusiness R&D\nper yuan\n(元/元)", "总研发/元\ntotal R&D\nper yuan\n(元/元)"]
     wide = _result_heads(keys, [6] * len(keys), 1000)  # room enough: each at its widest
     assert wide[3] == "高新技术企业数量\nHigh-tech\nenterprises\n(firms)"
 
@@ -199,9 +203,10 @@ def test_sweep_summary_flags_an_unstable_r_and_d_per_yuan_and_the_table_shows_a_
     odd.loc[odd["point"] == 3, "unstable"] = False
     text = format_sweep(sweep, odd)
     results = text.split("\n\n")[1]
-    ratios = {line.split()[0]: line.split()[-1] for line in results.split("-----\n", 1)[1].splitlines()
-              if line.strip()[:1].isdigit()}
-    assert ratios["1"] == ratios["2"] == ratios["0"] == "—" and ratios["3"] == f"{row['rd_per_yuan_mean']:.2f}"
+    ratios = {line.split()[0]: line.split()[-2:] for line in results.split("-----\n", 1)[1].splitlines()
+              if line.strip()[:1].isdigit()}  # business, then total R&D per yuan, to 3 significant digits
+    assert ratios["1"] == ratios["2"] == ratios["0"] == ["—", "—"]
+    assert ratios["3"] == [significant(row[f"{k}_mean"], 3, signed=False) for k in ("rd_per_yuan", "total_rd_per_yuan")]
     assert "61.60" not in text and "42.40" not in text
     note = " ".join(results.split("-----\n", 1)[1].split("\n", 5)[-1].split())
     assert "点 points 1 无额外成本 no extra cost; 点 points 2 不稳定 unstable" in note
@@ -235,7 +240,8 @@ def test_relative_scenario_path_and_shipped_experiments(tmp_path: Path) -> None:
     shutil.copy(ROOT / "experiments" / "grant_budget_vs_super_deduction.toml", copy / "exp.toml")
     with pytest.raises(InputError) as info:  # resolved against the experiment file, not the working directory
         load_sweep(copy / "exp.toml")
-    assert str(info.value) == f"{tmp_path / 'scenarios' / 'baseline.toml'}: scenario file not found"
+    assert str(info.value) == (f"{copy / 'exp.toml'}: scenario = '../scenarios/baseline.toml': "
+                               f"{tmp_path / 'scenarios' / 'baseline.toml'}: scenario file not found")
     for path in sorted((ROOT / "experiments").glob("*.toml")):
         sweep = load_sweep(path)
         assert sweep.exp.description and len(sweep.points) >= 3
@@ -541,3 +547,255 @@ def test_prim_box_limits_are_tested_values_not_cut_points_between_them() -> None
     box_rows = text.split("Lever limits of the box", 1)[1].split("\n\n", 1)[0].splitlines()
     row = next(line for line in box_rows if line.startswith("super_deduction"))
     assert "单一取值 one value" in row and row.split().count("1.50") == 1 and "—" in row
+
+
+def test_prim_takes_the_densest_of_the_boxes_of_highest_coverage() -> None:
+    """On grant_design_lhs, every step of the trajectory kept all 12 successful points and the density rose to 100%
+    at step 14, yet step 11 (density 80%: 3 of its 15 points fail) was chosen: the first of the boxes of highest
+    coverage. Among equal coverage the densest is now chosen."""
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame({"a": rng.uniform(size=200), "b": rng.uniform(size=200)})
+    y = (x["a"] > 0.5).to_numpy()
+    traj, box, chosen, coverage, density = prim_boxes(x, y)
+    top = traj[traj["coverage"] == traj["coverage"].max()]
+    assert coverage == 1.0 == top["coverage"].max() and density == top["density"].max()
+    assert density > top.loc[top["density"] >= 0.8, "density"].min()  # the first such box was less dense
+    assert chosen == top["density"].idxmax() and set(box["lever"]) == {"a"}
+
+
+def test_the_runs_per_point_are_a_range_when_the_points_differ() -> None:
+    from qhsim.experiments.discovery import DiscoveryResult, points_block
+
+    points = pd.DataFrame({"point": [1, 2, 3], "lever": [1.0, 2.0, 3.0], "p_reach": [0.5, 1.0, 0.0],
+                           "runs": [2, 3, 3], "success": [False, True, False]})
+    empty = pd.DataFrame(columns=["coverage", "density", "mass", "res_dim"])
+    res = DiscoveryResult("rd_intensity", 2030, 1.0, 0.8, "province", points, empty, empty, None, 1.0, 1.0)
+    text = " ".join(points_block(res, ["lever"]).split())
+    assert "每点2–3次运行" in text and "2–3 runs per point" in text
+
+
+@pytest.mark.parametrize("change,message", [
+    ("report_years = [2020]", "report_years = [2021]: 2021 is not simulated; allowed years in [2015, 2020] (end_year)"),
+    ("end_year = 2020", "from_year = 2018, end_year = 2017: the levers would never act; allowed from_year in "
+                        "[2016, 2017] (end_year), or end_year in [2018, 2060]"),
+    ("from_year = 2018", "from_year = 2025, end_year = 2020: the levers would never act"),
+    ('report_years = [2020]', "indicators = ['rd_intensity', 'rd_intensity']: 'rd_intensity' is listed twice; "
+                              "give each indicator once"),
+    ("values = [0.75, 1.5]", "lever.sd: values: 1.5 is listed twice; give each value once"),
+    ("seeds = [1, 2]", "seeds = []: allowed at least 1 value"),
+    ("scale = 0.05", "scale = 1.5: allowed range (0, 1]"),
+    ("sample_seed", 'samples = -4: design = "lhs" needs samples in [2, 20000]'),
+    ("from_year = 2018", "lever.sd.from_year = 2017: allowed range [2018, 2020]"),
+    ("[lever.selection]", "lever.path = {2017: 1,000}: its year table starts in 2017, before from_year = 2018; allowed "
+                          "first years [2018, 2020]"),
+])
+def test_inconsistent_years_and_repeated_entries_are_refused_before_anything_runs(tmp_path: Path, change: str,
+                                                                                   message: str) -> None:
+    """A report year after end_year, a from_year after end_year, a repeated indicator and a year table acting before
+    from_year ran every run (a repeated indicator then crashed, the others gave empty tables, or a ratio missing six
+    years of cost); pydantic's "Input should be less than or equal to 1" named no range. Each is now one line naming
+    the file and the key with its allowed range, before any run."""
+    text = {
+        "report_years = [2021]": TINY.replace(change, "report_years = [2021]"),
+        "from_year = 2018, end_year = 2017": TINY.replace(change, "end_year = 2017"),
+        "from_year = 2025, end_year = 2020": TINY.replace(change, "from_year = 2025"),
+        "indicators = ['rd_intensity', 'rd_intensity']": TINY.replace(
+            change, 'report_years = [2020]\nindicators = ["rd_intensity", "rd_intensity"]'),
+        "lever.sd: values": TINY.replace(change, "values = [1.5, 0.75, 1.5]"),
+        "seeds = []": TINY.replace(change, "seeds = []"),
+        "scale = 1.5": TINY.replace(change, "scale = 1.5"),
+        "samples = -4": TINY.replace("values = [0.75, 1.5]", "range = [0.75, 1.5]").replace(
+            "report_years = [2020]", 'report_years = [2020]\ndesign = "lhs"\nsamples = -4'),
+        "lever.sd.from_year": TINY.replace("values = [0.75, 1.5]", "values = [0.75, 1.5]\nfrom_year = 2017"),
+        "lever.path = {2017": TINY + SCHEDULE_LEVER.replace("2019 = 1000 }, { 2019", "2017 = 1000 }, { 2019"),
+    }[next(k for k in ("report_years = [2021]", "from_year = 2018, end_year = 2017", "from_year = 2025, end_year = 2020",
+                       "indicators = ['rd_intensity', 'rd_intensity']", "lever.sd: values", "seeds = []", "scale = 1.5",
+                       "samples = -4", "lever.sd.from_year", "lever.path = {2017") if message.startswith(k))]
+    path = experiment(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    assert str(info.value).startswith(f"{path}: {message}") and "\n" not in str(info.value), str(info.value)
+
+
+def test_a_bad_file_or_several_files_exit_2_with_one_line_and_nothing_written(tmp_path: Path, capsys) -> None:
+    from qhsim.cli import main
+
+    path = experiment(tmp_path, TINY.replace("report_years = [2020]", "report_years = [2040]"))
+    out = tmp_path / "store"
+    assert main(["sweep", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"qhsim: error: {path}: report_years = [2040]: 2040 is not simulated; allowed years in [2015, 2020] "
+                   "(end_year)"] and not out.exists()
+    assert main(["sweep", str(path), str(path), "--out", str(out)]) == 2
+    assert "qhsim sweep takes one experiment file (got 2)" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_repeated_design_point_names_both_points(tmp_path: Path) -> None:
+    """A design whose points repeat a run was refused by the store as "sweep: the design repeats a run", naming no
+    file, lever or value."""
+    text = TINY.replace('[lever.selection]\npath = "policy.ex_ante_grants.selection"\nvalues = ["merit", "lottery"]',
+                        '[designs.a]\n"policy.vouchers.budget" = 1000\n[designs.b]\n"policy.vouchers.budget" = 1000')
+    path = experiment(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    assert str(info.value).startswith(f"{path}: design points 1 (design=a; sd=0.75) and 3 (design=b; sd=0.75) are the "
+                                      "same run"), info.value
+
+
+def test_total_r_and_d_per_yuan_and_the_runs_each_ratio_rests_on(swept: tuple) -> None:
+    """The sweep had business R&D per yuan only (a talent quota, which acts at the universities, looked worthless at
+    0.00), and its mean dropped the runs whose extra cost was not positive without a word (61.6 from 1 of 2 runs)."""
+    from qhsim.experiments.comparison import PUBLIC_RD, RD, rd_per_yuan
+
+    sweep, runs = swept
+    summary = summarise(sweep, runs)
+    prov = runs[(runs["region"] == "province") & runs["year"].between(2018, 2020)]
+    per_run = prov.assign(cost=prov[fiscal_columns(prov)].sum(axis=1) / 1e4).groupby(["point", "seed"])[
+        ["cost", RD, PUBLIC_RD]].sum()
+    extra = per_run - per_run.xs(0, level="point")
+    three = extra.xs(3, level="point")
+    ratios = rd_per_yuan((three[RD] + three[PUBLIC_RD]).to_numpy(), three["cost"].to_numpy())
+    row = summary[summary["point"] == 3].iloc[0]
+    assert row["total_rd_per_yuan_mean"] == pytest.approx(ratios.mean()) and row["rd_per_yuan_runs"] == 2
+    assert list(summary.columns[summary.columns.get_loc("total_rd_per_yuan_p95") + 1:][:1]) == ["rd_per_yuan_runs"]
+    assert summary.loc[summary["point"] == 0, "rd_per_yuan_runs"].eq(0).all()
+    # one run of point 3 costs what the base costs: its ratio is undefined, and the point's means are not shown
+    fiscal = fiscal_columns(runs)
+    odd = runs.copy()
+    same = (odd["point"] == 3) & (odd["seed"] == 2)
+    odd.loc[same, fiscal] = odd.loc[(odd["point"] == 0) & (odd["seed"] == 2), fiscal].to_numpy()
+    part = summarise(sweep, odd)
+    row = part[part["point"] == 3].iloc[0]
+    assert row["rd_per_yuan_runs"] == 1 and row[["rd_per_yuan_mean", "total_rd_per_yuan_p95"]].isna().all()
+    text = format_sweep(sweep, part.assign(unstable=part["unstable"] & (part["point"] != 3)))
+    cells = [line.split() for line in text.split("\n\n")[1].split("-----\n", 1)[1].splitlines() if line[:5].strip() == "3"]
+    assert cells[0][-2:] == ["—", "—"]
+    assert re.search(r"点 points (\d, )*3 部分运行无额外成本 some runs without extra cost: summary.csv rd_per_yuan_runs",
+                     " ".join(text.split()))
+
+
+def test_ratios_keep_their_significant_digits() -> None:
+    assert [significant(x, 3, signed=False) for x in (0.0038, 61.6, 1.2345, 12345.6)] == ["0.0038", "61.6", "1.23",
+                                                                                          "12,346"]
+
+
+def test_an_unfinished_store_is_refused_by_discover_and_export_and_its_stale_files_go(tmp_path: Path) -> None:
+    """An interrupted store was analysed as it stood: discover gave "2 runs per point" over points of 2 and 3 runs,
+    export --to xlsx crashed with a traceback, csv wrote 11 of 39 runs without a word; their files stayed beside
+    the finished store after the resume."""
+    import json
+
+    from qhsim.output.export import export
+
+    path = experiment(tmp_path)
+    out = tmp_path / "store"
+    write_sweep(path, out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (out / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}), encoding="utf-8")
+    (out / "runs" / f"{manifest['runs'][-1]['run_key']}.parquet").unlink()
+    said = (f"{out}: the sweep is not finished (9 of 10 runs in the store); run qhsim sweep {path} --out {out} "
+            "--seeds 1,2 --scale 0.05 to finish it")
+    with pytest.raises(InputError) as info:
+        discover(out, "business_rd", 2020, 1.0)
+    assert str(info.value) == said
+    for to in ("xlsx", "csv"):
+        with pytest.raises(InputError) as info:
+            export(out, to)
+        assert str(info.value) == said
+    stale = [out / "prim_business_rd_2020.txt", out / "indicators_long.csv", out / "report.xlsx"]
+    for f in stale:  # as an older qhsim left them
+        f.write_text("from 9 runs")
+    (out / "notes.txt").write_text("mine")
+    write_sweep(path, out)
+    assert not any(f.exists() for f in stale) and (out / "notes.txt").is_file()
+    assert discover(out, "business_rd", 2020, 1.0).points["runs"].eq(2).all()
+
+
+def test_discover_refuses_an_unknown_region_and_a_threshold_that_is_not_a_number(store: Path) -> None:
+    with pytest.raises(InputError) as info:
+        discover(store, "business_rd", 2020, 1.0, region="xinning")
+    assert str(info.value) == ("--region xinning: not a region (did you mean xining?); allowed: province, "
+                               f"{', '.join(data.prefecture_ids())}")
+    with pytest.raises(InputError, match=r"^--threshold nan: allowed a finite number"):
+        discover(store, "business_rd", 2020, float("nan"))
+
+
+def test_an_unreachable_scheduler_leaves_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--scheduler tcp://127.0.0.1:1 was refused after 20 s, with the store's manifest and runs folder written."""
+    from qhsim.experiments.engine import Engine
+
+    def unreachable(self):
+        raise InputError(f"--scheduler {self.scheduler}: cannot reach a Dask scheduler there")
+
+    monkeypatch.setattr(Engine, "_dask", unreachable)
+    sweep = load_sweep(experiment(tmp_path))
+    with pytest.raises(InputError, match="cannot reach"):
+        run_sweep(sweep, tmp_path / "store", scheduler="tcp://127.0.0.1:1")
+    assert not (tmp_path / "store").exists()
+
+
+def test_the_exported_draw_is_the_parameter_draw_as_in_the_store() -> None:
+    """The export numbered a point's runs as draws ((draw, seed) = (0, 1), (1, 2), (2, 1), (3, 2) for draws 0 and 1 x
+    seeds 1 and 2): a filter on draw 0 kept seed 1 only. It now writes the store's draw, as tidy() does."""
+    from qhsim.output.export import readable_long, write_parquet
+    from qhsim.output.tidy import from_sweep
+
+    runs = pd.DataFrame([{"point": p, "design": "base" if p == 0 else "p1", "draw": d, "seed": s, "weight": 0.25,
+                          "lever": None if p == 0 else 1.0, "year": 2026, "region": "province", "rd_intensity": 1.0}
+                         for p in (0, 1) for d in (0, 1) for s in (1, 2)])
+    results = from_sweep({"levers": ["lever"], "points": [{}, {"lever": 1.0}], "seeds": [1, 2]}, runs)
+    pairs = sorted(set(zip(runs["draw"], runs["seed"])))
+    assert sorted(set(zip(readable_long(results)["draw"], readable_long(results)["seed"]))) == pairs
+    assert results.long["draw"].nunique() == 4  # the reports keep one id per run within a design
+    with tempfile.TemporaryDirectory() as folder:
+        table = pd.read_parquet(write_parquet(results, Path(folder) / "long.parquet"))
+    assert sorted(set(zip(table["draw"], table["seed"]))) == pairs and "param_draw" not in table
+
+
+def test_the_exported_long_table_agrees_with_tidy(store: Path, tmp_path: Path) -> None:
+    from qhsim.experiments.store import tidy
+    from qhsim.output.export import export
+
+    exported = pd.read_parquet(export(store, "parquet", tmp_path / "long.parquet"))
+    stored = tidy(store)
+    keys = ["design", "point", "draw", "seed", "weight", "year", "region", "indicator"]
+    merged = exported.merge(stored, on=keys, suffixes=("", "_tidy"), validate="one_to_one")
+    assert len(merged) == len(exported) == len(stored)
+    assert np.array_equal(merged["value"].to_numpy(), merged["value_tidy"].to_numpy(), equal_nan=True)
+
+
+def test_sampled_lever_values_are_shown_rounded_and_run_exactly() -> None:
+    """LHS values were printed to 6 significant digits (2,790.33 万元, 1.21425): money now in whole 万元, rates to 3
+    significant digits, in the tables only."""
+    money = Lever("g", ("policy.ex_ante_grants.budget",), 2026, low=0.0, high=60000.0)
+    rate = Lever("s", ("policy.super_deduction.general", "policy.super_deduction.manufacturing"), 2026, low=1.0, high=2.0)
+    listed = Lever("v", ("policy.vouchers.budget",), 2026, (2790.33, 1000))
+    assert [money.shown(2790.33), rate.shown(1.21425), rate.shown(1.0), listed.shown(2790.33)] == [
+        "2,790", "1.21", "1.00", "2,790.33"]
+    assert money.overrides(2790.33)[0].value == 2790.33  # the run keeps the sampled value
+
+
+def test_progress_shows_no_empty_bar_before_it_knows_its_runs(capsys) -> None:
+    """A sweep's bar flashed "sweep: 0run [00:00, ?run/s]" before its total was known."""
+    from qhsim.experiments.engine import Progress
+
+    prog = Progress(0, "sweep", bar=True)
+    assert capsys.readouterr().err == ""
+    prog.grow(3)
+    prog.update(2)
+    prog.close()
+    err = capsys.readouterr().err
+    assert "sweep:   0%|" in err and "/3 [" in err and "0run" not in err  # a bar with its total from the start
+
+
+def test_result_headers_of_seven_columns_with_long_units_fit() -> None:
+    """talent_grant_scale's seven result columns looped for ever: the header of R&D personnel per 10,000 employed
+    stayed 14 columns wide at a limit of 13 (its Chinese in two pieces of 7 characters), and the loop set 13 again.
+    The widest limit that narrows a column is taken (a column none narrows is left), and a unit wraps like the
+    names."""
+    keys = ["rd_personnel_per_10k", "talent_outflow", "rd_intensity", "spend_talent_programmes", "public_cost",
+            "rd_per_yuan", "total_rd_per_yuan"]
+    room = 100 - 5 - 2 * len(keys)
+    heads = _result_heads(keys, [6] * len(keys), room)
+    assert sum(max(display_width(line) for line in h.split("\n")) for h in heads) <= room
+    assert heads[3].split("\n")[-1] == "(万元)" and heads[-1].split("\n")[-1] == "(元/元)"

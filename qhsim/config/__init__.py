@@ -144,6 +144,13 @@ def _interval(loc: tuple[Any, ...]) -> str | None:
         metadata = _table_model(loc).model_fields[loc[-1]].metadata
     except (AttributeError, KeyError, TypeError):
         return None
+    return interval_text(metadata)
+
+
+def interval_text(metadata: list[Any]) -> str | None:
+    """The allowed range a field's bounds (its ``metadata``: pydantic's ``ge``/``gt``/``le``/``lt``) give, as an error
+    message writes it: ``[2016, 2060]``, ``(0, 1]``, ``at least 2`` (a lower bound alone), ``at most 5``; None for a
+    field without bounds. Also for other schemas than the scenario's (an experiment file's)."""
     lo = hi = None
     lo_open = hi_open = False
     for meta in metadata:
@@ -151,6 +158,10 @@ def _interval(loc: tuple[Any, ...]) -> str | None:
         hi, hi_open = (meta.lt, True) if getattr(meta, "lt", None) is not None else (getattr(meta, "le", hi), hi_open)
     if lo is None and hi is None:
         return None
+    if hi is None:
+        return f"{'more than' if lo_open else 'at least'} {lo}"
+    if lo is None:
+        return f"{'less than' if hi_open else 'at most'} {hi}"
     return f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
 
 
@@ -183,7 +194,8 @@ def _format_error(path: Path | str, exc: ValidationError) -> str:
     elif kind in ("value_error", "assertion_error"):
         text = f"{path}: {loc}: {msg}"
     elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        text = f"{path}: {loc} = {first.get('input')!r}: allowed range {_interval(first['loc'])}"
+        allowed = _interval(first["loc"]) or ""
+        text = f"{path}: {loc} = {first.get('input')!r}: allowed {'range ' if allowed[:1] in '[(' else ''}{allowed}"
     elif kind in NUMBER_ERRORS:
         interval = _interval(first["loc"])
         text = f"{path}: {loc} = {first.get('input')!r}: must be {NUMBER_ERRORS[kind]}" + (

@@ -17,7 +17,7 @@ import pandas as pd
 
 from qhsim import data
 from qhsim.dashboard import i18n
-from qhsim.output.numbers import MISSING, format_number, format_value
+from qhsim.output.numbers import MISSING, format_number, format_value, significant
 from qhsim.output.report import cell_text, column_header, summary_columns
 from qhsim.stats import by_group
 
@@ -62,17 +62,6 @@ def is_numeric_text(text: str) -> bool:
 
 def percent(x: Any) -> str:
     return MISSING if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * float(x):.0f}%"
-
-
-def significant(x: float, digits: int = 3, signed: bool = True) -> str:
-    """``x`` with ``digits`` significant digits (at most 4 decimals), thousands separators and no exponent:
-    +12,346, +1.23, +0.0123; a value that rounds to zero is "0"."""
-    if x is None or not math.isfinite(x):
-        return MISSING
-    places = min(4, max(0, digits - 1 - math.floor(math.log10(abs(x))))) if x else 0
-    if round(x, places) == 0:
-        return f"{0:.{places}f}"
-    return f"{x:{'+' if signed else ''},.{places}f}"
 
 
 def cell(value: Any, column: str, lang: str) -> str:

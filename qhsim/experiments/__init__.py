@@ -16,8 +16,20 @@ Public API (for notebooks and the dashboard)::
   ``progress(done, total)`` is called after every run; setting ``cancel`` raises ``Cancelled`` (finished runs
   stay in the store; the same call resumes). ``open_comparison(folder)`` re-opens a compare store.
 - ``discover(sweep_folder, indicator, year, threshold, probability) -> DiscoveryResult``: PRIM boxes (lever
-  limits, coverage, density, peeling trajectory) of the design points that reach the target; ``load_sweep``,
-  ``run_sweep``, ``summarise`` run experiment files from Python.
+  limits, coverage, density, peeling trajectory) of the design points that reach the target (a finished sweep
+  store only); ``load_sweep``, ``run_sweep``, ``summarise`` run experiment files from Python
+  (``summarise(sweep, runs)`` is the table ``summary.csv`` holds).
+
+With ``workers`` > 1 the runs go to worker processes started by a forkserver, which import the calling script: run
+from a script whose work sits under ``if __name__ == "__main__":`` (without the guard the workers re-run it and the
+call fails with ``BrokenProcessPool``); with one worker the runs stay in this process::
+
+    from qhsim.experiments import load_sweep, run_sweep, summarise
+
+    if __name__ == "__main__":
+        sweep = load_sweep("experiments/grant_budget_vs_super_deduction.toml", seeds=(1, 2))
+        runs, store = run_sweep(sweep, out="results/gb", workers=2)
+        summary = summarise(sweep, runs)
 - ``Design(name, scenario_table, origin)`` (any resolved scenario table, e.g. ``Scenario.model_dump(mode="json")``)
   / ``design_from_file(path)`` / ``inline_design(name, base, [Override(path, year, value)])``:
   designs from scenario files or from overrides (a number, a string, or a ``{year: value}`` table).

@@ -12,12 +12,14 @@ A numeric lever's box limits are the lowest and highest values tested inside PRI
 (``tested_limits``), so the box names only settings that were run.
 
 The chosen box is the one with the highest coverage among the boxes on the peeling trajectory whose density
-is at least ``min_density`` (else the densest). Numeric levers get [low, high] limits; string and schedule
+is at least ``min_density``, and among equal coverage the densest (else the densest). A store whose sweep is not
+finished is refused (``qhsim.output.tidy.sweep_finished``): its points would rest on different runs. Numeric levers get [low, high] limits; string and schedule
 levers get the set of levels kept.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import warnings
 from dataclasses import dataclass
@@ -32,7 +34,7 @@ from qhsim.errors import InputError
 from qhsim.experiments.store import read_manifest, read_runs, write_atomic
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.report import format_number, format_table, indicator_label, region_label, wrap
-from qhsim.output.tidy import lever_text
+from qhsim.output.tidy import lever_text, sweep_finished
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
 
@@ -104,7 +106,10 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, min_density: float = MIN_DENSITY)
         found = box.find_box()
         traj = found.peeling_trajectory[["coverage", "density", "mass", "res_dim"]].reset_index(drop=True)
         ok = traj[traj["density"] >= min_density]
-        chosen = int(ok["coverage"].idxmax()) if len(ok) else int(traj["density"].idxmax())
+        # the highest coverage, and among equal coverage the densest (a later step holding the same successes and
+        # fewer failures beats an earlier one); else the densest, and among equal density the widest
+        chosen = int((ok if len(ok) else traj).sort_values(["coverage", "density"] if len(ok) else
+                                                           ["density", "coverage"], kind="stable").index[-1])
         lims = found.box_lims[chosen]
         full = found.box_lims[0]
     rows = []
@@ -129,10 +134,18 @@ def discover(store: str | Path, indicator: str, year: int, threshold: float, pro
     manifest = read_manifest(store)
     if manifest.get("kind") != "sweep":
         raise InputError(f"{store}: not a sweep store (kind {manifest.get('kind')!r}); run qhsim sweep --out first")
+    sweep_finished(store, manifest)
     if indicator not in data.load("indicators"):
         raise InputError(f"--indicator {indicator}: not an indicator of qhsim/data/indicators.toml")
+    if not math.isfinite(threshold):
+        raise InputError(f"--threshold {threshold}: allowed a finite number (the indicator's value to reach)")
     if not 0.0 < probability <= 1.0:
         raise InputError(f"--probability {probability}: allowed range (0, 1]")
+    regions = [PROVINCE, *data.prefecture_ids()]
+    if region not in regions:
+        near = difflib.get_close_matches(region, regions, 1)
+        raise InputError(f"--region {region}: not a region{f' (did you mean {near[0]}?)' if near else ''}; allowed: "
+                         f"{', '.join(regions)}")
     levers = [n for n in manifest["experiment"].get("levers", [])]
     if not levers:
         raise InputError(f"{store}: the sweep has no levers to discover regions of")
@@ -165,7 +178,8 @@ def points_block(res: DiscoveryResult, levers: list[str]) -> str:
     """The runs each point's P(reach) rests on (with few, a point near the threshold succeeds or fails by chance)
     and, for a small sweep, each point's lever settings and P(reach)."""
     pts = res.points
-    runs = int(pts["runs"].min())
+    low, high = int(pts["runs"].min()), int(pts["runs"].max())
+    runs = str(low) if low == high else f"{low}–{high}"  # the points of an older, unfinished store may differ
     undecided = int(((pts["p_reach"] > 0) & (pts["p_reach"] < 1)).sum())
     if undecided:
         zh = f"{len(pts)}个点中{undecided}个点只有部分运行达到阈值（用 qhsim sweep 增加 --seeds 可判定）"
@@ -194,8 +208,9 @@ def target_words(res: DiscoveryResult) -> str:
 def box_words(res: DiscoveryResult) -> str:
     """Which box of the peeling trajectory was chosen and why (``prim_boxes``): "box 11" said neither."""
     steps, least = len(res.trajectory) - 1, f"{res.min_density:.0%}"
-    why = (f"密度≥{least}的框中覆盖率最高 the highest coverage among the boxes of density >= {least}"
-           if res.density >= res.min_density else f"无框密度达{least}，取最密者 no box reaches density {least}: the densest")
+    why = (f"密度≥{least}的框中覆盖率最高（同覆盖率取密度最高者） the highest coverage among the boxes of density >= "
+           f"{least} (among equal coverage, the densest)" if res.density >= res.min_density
+           else f"无框密度达{least}，取最密者 no box reaches density {least}: the densest")
     return (f"选中的框 Chosen box: 剥离轨迹第{res.chosen}步（共{steps}步，第0步为全部点） step {res.chosen} of the "
             f"{steps} steps of PRIM's peeling trajectory (step 0: all points), {why}: 覆盖率 coverage {res.coverage:.0%} "
             f"(成功点在框内的比例 of the successful points inside it), 密度 density {res.density:.0%} (框内点成功的比例 of "

@@ -19,6 +19,8 @@ remote worker with a different checkout refuses to run rather than return differ
 from __future__ import annotations
 
 import multiprocessing
+import os
+import select
 import signal
 import sys
 import threading
@@ -111,9 +113,37 @@ def call(fn: Callable[..., Any], arg: Any, expected: str | None = None) -> tuple
     return out, time.perf_counter() - started
 
 
-def _ignore_sigint() -> None:
-    """Pool worker initialiser: Ctrl-C is the driver's to handle (it lets running runs finish, then stops)."""
+def _worker_init(driver: int) -> None:
+    """Pool worker initialiser: Ctrl-C is the driver's to handle (it lets running runs finish, then stops), and the
+    worker ends with the driver (process ``driver``): a driver killed with ``kill -9`` runs no clean-up, and its
+    workers, children of the forkserver rather than of the driver, would live on (with the forkserver, which they
+    keep alive) holding their memory."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(driver,), name="qhsim-driver-watch", daemon=True).start()
+
+
+WATCH_SECONDS = 1.0  # how often a worker looks for its driver where it cannot wait on it (no pidfd)
+
+
+def _exit_with(driver: int) -> None:
+    """Wait until process ``driver`` has ended, then end this process at once (``os._exit``: a run in progress is
+    the driver's, which is gone). On Linux the wait is on a pidfd (no polling, no confusion with a later process that
+    reuses the number); elsewhere the driver's process id is looked for every ``WATCH_SECONDS``."""
+    try:
+        fd = os.pidfd_open(driver)
+    except (AttributeError, OSError):  # not Linux >= 5.3: poll
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])  # readable once the driver has exited
+        os._exit(1)
+    while True:
+        time.sleep(WATCH_SECONDS)
+        try:
+            os.kill(driver, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except OSError:  # the driver exists (not ours to signal): keep watching
+            pass
 
 
 @contextmanager
@@ -143,15 +173,21 @@ class Progress:
     done: int = 0
 
     def __post_init__(self) -> None:
+        self._tqdm = self._bar() if self.total else None  # none yet without a total: no "0run [00:00, ?run/s]"
+
+    def _bar(self) -> Any:
         from tqdm import tqdm
 
-        self._tqdm = tqdm(total=self.total, desc=self.desc, unit="run", file=sys.stderr, leave=False,
-                          disable=not self.bar, dynamic_ncols=True)
+        return tqdm(total=self.total, desc=self.desc, unit="run", file=sys.stderr, leave=False,
+                    disable=not self.bar, dynamic_ncols=True)
 
     def grow(self, n: int) -> None:
-        """More runs to do than planned (e.g. budget-neutral rescaling)."""
+        """More runs to do than planned (e.g. budget-neutral rescaling), or the first runs of a progress started
+        without a total."""
         if n:
             self.total += n
+            if self._tqdm is None:
+                self._tqdm = self._bar()
             self._tqdm.total = self.total
             self._tqdm.refresh()
 
@@ -159,12 +195,15 @@ class Progress:
         if not n:
             return
         self.done += n
+        if self._tqdm is None:
+            self._tqdm = self._bar()
         self._tqdm.update(n)
         if self.callback is not None:
             self.callback(self.done, self.total)
 
     def close(self) -> None:
-        self._tqdm.close()
+        if self._tqdm is not None:
+            self._tqdm.close()
 
 
 class Engine:
@@ -196,7 +235,8 @@ class Engine:
             # forkserver: no fork() of a multi-threaded parent (tqdm's monitor thread), cheap worker start
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(PRELOAD)
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_ignore_sigint)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init,
+                                             initargs=(os.getpid(),))
         return self._pool
 
     def _dask(self) -> Any:
@@ -215,6 +255,12 @@ class Engine:
                                              dashboard_address=None, silence_logs=40)
                 self._client = Client(self._cluster)
         return self._client
+
+    def connect(self) -> None:
+        """Reach the executor now rather than at the first run: a Dask scheduler that cannot be reached is refused
+        (``InputError``) before a store is written. The local pool still starts at the first run."""
+        if self.executor == "dask":
+            self._dask()
 
     def describe(self) -> str:
         if self.executor == "dask":

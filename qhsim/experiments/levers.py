@@ -20,15 +20,28 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from qhsim.config.instruments import catalogue
 from qhsim.experiments.spec import Override
+from qhsim.output.numbers import significant
+from qhsim.output.tidy import lever_text
 
 DESIGNS = ("factorial", "lhs", "sobol")
+SHOWN_DIGITS = 3  # significant digits of a sampled lever value in the tables (not money: whole 万元)
+
+
+def lever_unit(path: str) -> str | None:
+    """The unit of the instrument at ``path`` (``policy.<section>.<name>``) in the lever catalogue, e.g. "万元/年"."""
+    parts = path.split(".")
+    if len(parts) != 3:
+        return None
+    return catalogue()["levers"].get(parts[1], {}).get(parts[2], {}).get("unit")
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,16 @@ class Lever:
         if isinstance(value, Mapping):
             return json.dumps({str(y): v for y, v in sorted((int(y), v) for y, v in value.items())})
         return value
+
+    def shown(self, value: Any) -> str:
+        """``value`` as the sweep's tables show it (display only: the runs, run files and summary.csv keep it exact):
+        a value sampled from a ``range`` in whole 万元 for money (the catalogue's unit, ``qhsim.config.instruments``),
+        else to 3 significant digits (2,790 and 1.21, not 2,790.33 and 1.21425); a listed value as written
+        (``lever_text``)."""
+        if self.low is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return lever_text(value)
+        unit = lever_unit(self.paths[0]) or ""
+        return f"{round(value):,}" if "万元" in unit else significant(value, SHOWN_DIGITS, signed=False)
 
     def from_unit(self, u: float) -> Any:
         """A sampled value for ``u`` in [0, 1): a level (categorical) or a point of the range."""

@@ -38,10 +38,14 @@ from qhsim.errors import InputError
 from qhsim.experiments.spec import RunSpec, digest
 from qhsim.output.folders import RUNS, read_store_runs
 from qhsim.output.tidy import calibration_status, environment_versions
+from qhsim.stats import WEIGHT
 
 MANIFEST = "manifest.json"
 KINDS = ("compare", "sweep")
 LABELS = ("run_key", "design", "point", "draw", "seed")  # label columns every run file carries first
+# files that qhsim discover and qhsim export write into a store from its runs (they refuse an unfinished store)
+DERIVED = ("prim_*.txt", "prim_*.csv", "prim_*.png", "indicators_long.csv", "indicators_long.parquet", "report.xlsx",
+           "report.html")
 
 
 def _json(obj: Any) -> Any:
@@ -170,14 +174,24 @@ class Store:
     def path(self, spec: RunSpec) -> Path:
         return self.runs_dir / f"{spec.key}.parquet"
 
+    def check(self) -> bool:
+        """Check ``--out`` (``check_out``; nothing written); True when it holds this experiment's store (a resume)."""
+        return check_out(self.out, self.kind, self.key, self.experiment, self.fingerprint)
+
     def open(self) -> int:
-        """Check ``--out`` and create or reopen the store; return the number of runs already done."""
-        resume = check_out(self.out, self.kind, self.key, self.experiment, self.fingerprint)
+        """Check ``--out`` and create or reopen the store; return the number of runs already done. Reopening an
+        unfinished store removes the files derived from its runs (``DERIVED``: written from part of them by an older
+        qhsim, which did not refuse an unfinished store), so that none is taken for the finished store's."""
+        resume = self.check()
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         for tmp in self.runs_dir.glob(".*.tmp-*"):  # a half-written file of a killed process
             tmp.unlink(missing_ok=True)
         if not resume:
             write_json(self.out / MANIFEST, self.manifest("running"))
+        elif read_manifest(self.out).get("status") != "complete":
+            for pattern in DERIVED:
+                for path in self.out.glob(pattern):
+                    path.unlink(missing_ok=True)
         return sum(self.path(s).is_file() for s in self.specs)
 
     def manifest(self, status: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -259,9 +273,13 @@ def read_runs(folder: str | Path) -> pd.DataFrame:
 
 
 def tidy(folder: str | Path) -> pd.DataFrame:
-    """The store as a long table: label columns (design, point, draw, seed, lever values), year, region,
-    indicator, value, unit — one row per run x year x region x indicator."""
+    """The store as a long table: label columns (design, point, draw, seed, weight, lever values), year, region,
+    indicator, value, unit — one row per run x year x region x indicator. ``draw`` is the parameter draw and
+    ``weight`` the run's share of its point's statistics (alike where the runs carry none: without ``--draws``), as
+    in ``qhsim export --to csv|parquet``."""
     runs = read_runs(folder)
+    if WEIGHT not in runs:
+        runs.insert(runs.columns.get_loc("seed") + 1, WEIGHT, 1.0 / runs.groupby("point")["run_key"].transform("nunique"))
     indicators = data.load("indicators")
     value_cols = [c for c in runs.columns if c in indicators]
     ids = [c for c in runs.columns if c not in indicators]

@@ -7,8 +7,9 @@ scale and horizon. Every design point runs with every draw and seed under common
 the unchanged base scenario (point 0, "base"), which the public cost and leverage columns are measured
 against. Results stream into a store (``qhsim.experiments.store``); the summary (``summary.csv``) gives per
 point and report year the mean, 5% and 95% over draws x seeds (each run weighing what its draw stands for,
-``qhsim.stats``) of each listed indicator, of the public cost (亿元/yr) and of the cumulative extra business R&D
-per extra public yuan since ``from_year``.
+``qhsim.stats``) of each listed indicator, of the public cost (亿元/yr) and of the cumulative extra business R&D,
+and total R&D, per extra public yuan since ``from_year`` (with the runs those ratios rest on). A file whose years do
+not fit (report years after ``end_year``, levers acting before ``from_year`` or never) is refused before any run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,26 +30,29 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qhsim import data, stats
-from qhsim.config import read_toml
+from qhsim.config import interval_text, read_toml
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import fiscal_columns, rd_per_yuan
+from qhsim.experiments.comparison import PUBLIC_RD, RD, fiscal_columns, rd_per_yuan
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, points
-from qhsim.experiments.spec import Override
+from qhsim.experiments.spec import Override, digest
 from qhsim.experiments.store import Store, collect_runs, write_atomic
 from qhsim.config.instruments import instrument_label
+from qhsim.config.schema import Run
 from qhsim.config.schedule import bounds_text
 from qhsim.experiments.report import TEXT_WIDTH
-from qhsim.output.numbers import MISSING, format_fixed, format_value
+from qhsim.output.numbers import MISSING, format_fixed, format_value, significant
 from qhsim.output.report import display_width, draws_line, format_table, reduced_scale_note, wrap
 from qhsim.output.tidy import lever_text
 from qhsim.results import PROVINCE, ratio_unstable, unstable_rule
 from qhsim.stats import WEIGHT
 
 MAX_RUNS = 20000
+START_YEAR = Run.model_fields["start_year"].default  # a run's first year of indicators: its initial state (2015)
 RESERVED = ("run_key", "design", "point", "draw", "seed", WEIGHT, "year", "region")  # label columns of a run
 WAN_PER_YI = 1e4
+RATIOS = ("rd_per_yuan", "total_rd_per_yuan")  # extra business, and total, R&D per extra public yuan
 Scalar = float | int | str
 
 
@@ -72,6 +77,8 @@ class LeverFile(BaseModel):
             raise ValueError("give either values = [...] or range = [low, high]")
         if self.values is not None and not self.values:
             raise ValueError("values: give at least one value")
+        if self.values is not None:
+            _distinct(self.values, "value", "values: ")
         if self.range is not None and not self.range[0] < self.range[1]:
             raise ValueError(f"range = {list(self.range)}: expected [low, high] with low < high")
         for p in self.paths or [self.path]:
@@ -93,15 +100,16 @@ class Experiment(BaseModel):
     lever: dict[str, LeverFile] = {}
     vary: dict[str, list[Scalar]] = {}  # shorthand: key path = [values] (one lever per path)
     design: str = "factorial"
-    samples: int = Field(default=0, ge=0, le=MAX_RUNS)
+    samples: int = Field(default=0, le=MAX_RUNS)  # LHS/Sobol only: at least 2 (``_levers``)
     sample_seed: int = Field(default=0, ge=0)
     designs: dict[str, dict[str, Scalar | dict[str, Scalar]]] = {}  # named inline designs: key path = value
     seeds: list[int] = Field(default=[1, 2, 3], min_length=1)
     draws: int | None = Field(default=None, ge=1, le=1000)
-    scale: float = Field(default=0.25, gt=0.0, le=1.0)
+    scale: float = Field(default=0.25, gt=0, le=1)
     end_year: int = Field(default=2035, ge=2016, le=2060)
-    report_years: list[int] = [2025, 2030, 2035]
-    indicators: list[str] = ["rd_intensity", "business_rd", "share_firms_with_rd", "hte_count"]
+    report_years: list[int] = Field(default=[2025, 2030, 2035], min_length=1)
+    indicators: list[str] = Field(default=["rd_intensity", "business_rd", "share_firms_with_rd", "hte_count"],
+                                  min_length=1)
 
     @field_validator("design")
     @classmethod
@@ -117,6 +125,20 @@ class Experiment(BaseModel):
         for key in value:
             if key not in known:
                 raise ValueError(f"{key!r} is not an indicator (see qhsim/data/indicators.toml)")
+        _distinct(value, "indicator")
+        return value
+
+    @field_validator("vary")
+    @classmethod
+    def _vary(cls, value: dict[str, list[Scalar]]) -> dict[str, list[Scalar]]:
+        for key, values in value.items():
+            _distinct(values, "value", f"{key} = ")
+        return value
+
+    @field_validator("report_years")
+    @classmethod
+    def _report_years(cls, value: list[int]) -> list[int]:
+        _distinct(value, "year")
         return value
 
     @field_validator("seeds")
@@ -146,10 +168,41 @@ class Experiment(BaseModel):
                              "\"lhs\" or \"sobol\" (a factorial design needs values = [...])")
         if self.design != "factorial":
             if self.samples < 2:
-                raise ValueError(f"samples = {self.samples}: design = \"{self.design}\" needs samples >= 2")
+                raise ValueError(f"samples = {self.samples}: design = \"{self.design}\" needs samples in [2, {MAX_RUNS}]")
             if self.design == "sobol" and self.samples & (self.samples - 1):
                 raise ValueError(f"samples = {self.samples}: a Sobol design needs a power of 2")
+        elif self.samples:
+            raise ValueError(f"samples = {self.samples}: only design = \"lhs\" or \"sobol\" takes samples (a factorial "
+                             "design runs every combination of the levers' values)")
         return self
+
+    @model_validator(mode="after")
+    def _years(self) -> Experiment:
+        """The levers act within the run (from_year up to end_year) and the report years lie in it (2015, the initial
+        state, up to end_year): the summary would otherwise be empty, or every point the base."""
+        if self.from_year > self.end_year:
+            raise ValueError(f"from_year = {self.from_year}, end_year = {self.end_year}: the levers would never act; "
+                             f"allowed from_year in [2016, {self.end_year}] (end_year), or end_year in "
+                             f"[{self.from_year}, 2060]")
+        outside = [y for y in self.report_years if not START_YEAR <= y <= self.end_year]
+        if outside:
+            raise ValueError(f"report_years = {self.report_years}: {outside[0]} is not simulated; allowed years in "
+                             f"[{START_YEAR}, {self.end_year}] (end_year)")
+        for name, lv in self.lever.items():
+            if lv.from_year is not None and not self.from_year <= lv.from_year <= self.end_year:
+                raise ValueError(f"lever.{name}.from_year = {lv.from_year}: allowed range [{self.from_year}, "
+                                 f"{self.end_year}] (from_year, end_year: the summary counts cost and R&D from "
+                                 "from_year on)")
+        return self
+
+
+def _distinct(values: list[Any], what: str, where: str = "") -> None:
+    """A list of an experiment file that names each entry once (a repeated indicator broke the summary, a repeated
+    lever value repeats its runs); ``where`` names the list inside the key the error is about."""
+    twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+    if twice is not None:
+        shown = f"{{{lever_text(twice)}}}" if isinstance(twice, Mapping) else repr(twice)
+        raise ValueError(f"{where}{shown} is listed twice; give each {what} once")
 
 
 @dataclass
@@ -180,6 +233,7 @@ class Sweep:
         return specs, labels
 
 
+RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
 SCENARIO_TABLES = ("run", "macro", "policy", "extends")  # top-level keys of a scenario file, none an experiment's
 
 
@@ -202,6 +256,12 @@ def _error(path: Path, exc: ValidationError) -> InputError:
         return InputError(f"{path}: {msg}")
     value = err.get("input")
     shown = f" = {value!r}" if not isinstance(value, dict) else ""
+    if err["type"] in RANGE_ERRORS:  # pydantic's "Input should be less than or equal to 1": the range, as [2016, 2060]
+        model, name = (LeverFile, err["loc"][-1]) if err["loc"][0] == "lever" else (Experiment, err["loc"][0])
+        allowed = interval_text(model.model_fields[name].metadata)
+        msg = f"allowed {'range ' if allowed[:1] in '[(' else ''}{allowed}"
+    elif err["type"] == "too_short":
+        msg = f"allowed at least {err['ctx']['min_length']} value{'s' if err['ctx']['min_length'] > 1 else ''}"
     return InputError(f"{path}: {loc}{shown}: {msg}")
 
 
@@ -219,18 +279,24 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
         exp = Experiment.model_validate(raw)
     except ValidationError as exc:
         raise _error(path, exc) from None
-    base = design_from_file(path.parent / exp.scenario, "base")
+    try:
+        base = design_from_file(path.parent / exp.scenario, "base")
+    except InputError as exc:  # the scenario's own message (its file, key and range), said to come from here
+        raise InputError(f"{path}: scenario = {exp.scenario!r}: {exc}") from None
     levers = [Lever(name, tuple(lv.paths or [lv.path]), lv.from_year or exp.from_year, tuple(lv.values or ()),
                     *(lv.range or (None, None))) for name, lv in exp.lever.items()]
     levers += [Lever(p, (p,), exp.from_year, tuple(values)) for p, values in exp.vary.items()]
     for lv in levers:  # before any point is drawn: a sample need not hit the values out of range
         _check_lever(lv, base, path, sampled=exp.design != "factorial")
+        for value in lv.values:
+            _check_first_year(exp, path, _lever_value(lv, value), value)
     named = [(None, base)]
     for name, table in exp.designs.items():
         overrides = []
         for key, value in table.items():
             if isinstance(value, dict):
                 value = {int(y): v for y, v in value.items()}
+                _check_first_year(exp, path, f"designs.{name}.{key}", value)
                 overrides.append(Override(key, min(value), value))
             else:
                 overrides.append(Override(key, exp.from_year, value))
@@ -248,6 +314,7 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
             designs.append(_checked(lambda: inline_design(label, start, overrides), path, where))
             settings.append({**({"design": name} if exp.designs else {}),
                              **{lv.name: lv.column(point[lv.name]) for lv in levers}})
+    _check_distinct(designs, settings, path)
     seeds = tuple(seeds) if seeds is not None else tuple(exp.seeds)
     draws = draws if draws is not None else exp.draws
     thetas, source, weights = parameter_draws(draws)
@@ -286,6 +353,31 @@ def _check_lever(lever: Lever, base: Design, path: Path, sampled: bool) -> None:
                  where or f"{_lever_value(lever, value)} (one of its values)")
 
 
+def _check_first_year(exp: Experiment, path: Path, where: str, value: Any) -> None:
+    """A year table (a lever's value, a named design's key) must start at ``from_year`` or later: the summary counts
+    the extra cost and R&D from ``from_year``, and the years before it are the base's (their 2025 targets too). An
+    earlier start is refused rather than counted from that year: the file says when the levers act."""
+    if isinstance(value, Mapping) and value and (first := min(int(y) for y in value)) < exp.from_year:
+        raise InputError(f"{path}: {where}: its year table starts in {first}, before from_year = {exp.from_year}; "
+                         f"allowed first years [{exp.from_year}, {exp.end_year}] (the summary counts cost and R&D from "
+                         f"from_year on: set from_year = {first} for levers acting from {first})")
+
+
+def _check_distinct(designs: list[Design], settings: list[dict[str, Any]], path: Path) -> None:
+    """No two design points (the base included) are the same run: a repeated lever value, or a sample drawing the
+    same levels twice, would run each of its runs twice. One line naming both points and their settings."""
+    seen: dict[str, int] = {}
+    for number, design in enumerate(designs):
+        key = digest([design.scenario_key, [o.plain() for o in design.overrides]])
+        if key in seen:
+            first, second = (f"{n} ({'; '.join(f'{k}={lever_text(v)}' for k, v in settings[n].items()) or 'base'})"
+                             for n in (seen[key], number))
+            raise InputError(f"{path}: design points {first} and {second} are the same run; give each lever distinct "
+                             "values and each named design its own settings (a sample that draws the same levels "
+                             "twice: fewer samples or more levels)")
+        seen[key] = number
+
+
 def _lever_value(lever: Lever, value: Any) -> str:
     """``lever.NAME = value`` as an error message writes it (``lever_text``; a year table in braces)."""
     return f"lever.{lever.name} = " + (repr(value) if isinstance(value, str) else f"{{{lever_text(value)}}}"
@@ -306,57 +398,79 @@ def _lever_setting(levers: list[Lever], point: dict[str, Any], detail: str, numb
 
 def run_sweep(sweep: Sweep, out: Path | None = None, workers: int = 1, executor: str = "local",
               scheduler: str | None = None, bar: bool = False, progress: Callable[[int, int], None] | None = None,
-              cancel: threading.Event | None = None) -> tuple[pd.DataFrame, Store | None]:
+              cancel: threading.Event | None = None,
+              reused: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, Store | None]:
     """Run every point x draw x seed (through a resumable store when ``out`` is given); return the stacked
-    runs and the store."""
+    runs and the store. ``--out`` is checked, then the executor reached (a Dask scheduler that cannot be reached is
+    refused with nothing written), then the store opened; ``reused(done, total)`` hears how many of its runs a
+    reopened store already holds."""
     specs, labels = sweep.runs()
     engine = Engine(workers, executor, scheduler)
     store = None
-    if out is not None:
-        experiment = {"file": str(sweep.path), **sweep.exp.model_dump(), "seeds": list(sweep.seeds),
-                      "scale": sweep.scale, "parameters": sweep.parameters, "draws": len(sweep.thetas),
-                      "levers": sweep.lever_names, "points": sweep.settings}
-        store = Store(out, "sweep", experiment, specs, labels, engine.fingerprint)
-        store.open()
-    prog = Progress(0, "sweep", bar, progress)
-    try:
-        with engine:
+    with engine:
+        if out is not None:
+            experiment = {"file": str(sweep.path), **sweep.exp.model_dump(), "seeds": list(sweep.seeds),
+                          "scale": sweep.scale, "parameters": sweep.parameters, "draws": len(sweep.thetas),
+                          "levers": sweep.lever_names, "points": sweep.settings}
+            store = Store(out, "sweep", experiment, specs, labels, engine.fingerprint)
+            store.check()
+        engine.connect()
+        if store is not None:
+            done = store.open()
+            if done and reused is not None:
+                reused(done, len(specs))
+        prog = Progress(0, "sweep", bar, progress)
+        try:
             return collect_runs(engine, specs, labels, store, prog, cancel), store
-    finally:
-        prog.close()
+        finally:
+            prog.close()
 
 
 def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.DataFrame:
     """Per point and report year: mean, p05 and p95 over draws x seeds of each listed indicator, of the public
-    cost (亿元/yr) and of the extra business R&D per extra public yuan (``rd_per_yuan``), cumulative from
-    ``from_year``; then the mean, p05 and p95 of that cumulative extra public cost (``extra_cost``, 亿元), the mean
-    money moved (``gross_cost``: each instrument's cumulative extra cost without its sign, summed) and whether R&D
-    per yuan is unstable (``unstable``, ``comparison.ratio_unstable``; False for the base, point 0, which has no ratio)."""
+    cost (亿元/yr), of the extra business R&D per extra public yuan (``rd_per_yuan``) and of the extra total R&D
+    (business + universities' and institutes', as ``comparison.leverage``'s ``total_leverage``) per extra public yuan
+    (``total_rd_per_yuan``), both cumulative from ``from_year``; ``rd_per_yuan_runs``, the runs whose extra cost is
+    positive (those a ratio is defined for: both ratios are left empty where it is not every run of the point, so that
+    no mean over some of its runs reads as the point's); then the mean, p05 and p95 of that cumulative extra public
+    cost (``extra_cost``, 亿元), the mean money moved (``gross_cost``: each instrument's cumulative extra cost without
+    its sign, summed) and whether R&D per yuan is unstable (``unstable``, ``comparison.ratio_unstable``; False for
+    the base, point 0, which has no ratio)."""
     rows = runs[runs["region"] == region].copy()
     fiscal = fiscal_columns(rows)
     rows["public_cost"] = rows[fiscal].sum(axis=1) / WAN_PER_YI
     rows = rows.sort_values(["point", "draw", "seed", "year"], kind="stable")
     after = rows["year"] >= sweep.exp.from_year
-    g = rows.assign(rd=rows["business_rd"].where(after, 0.0), cost=rows["public_cost"].where(after, 0.0))
+    g = rows.assign(rd=rows[RD].where(after, 0.0), public=rows[PUBLIC_RD].where(after, 0.0),
+                    cost=rows["public_cost"].where(after, 0.0))
     cum = [f"cum_{c}" for c in fiscal]
-    g[["cum_rd", "cum_cost", *cum]] = g.assign(**{c: g[c].where(after, 0.0) / WAN_PER_YI for c in fiscal}).groupby(
-        ["point", "draw", "seed"])[["rd", "cost", *fiscal]].cumsum().to_numpy()
-    base = g[g["point"] == 0][["draw", "seed", "year", "cum_rd", "cum_cost", *cum]]
+    g[["cum_rd", "cum_public", "cum_cost", *cum]] = g.assign(
+        **{c: g[c].where(after, 0.0) / WAN_PER_YI for c in fiscal}).groupby(
+        ["point", "draw", "seed"])[["rd", "public", "cost", *fiscal]].cumsum().to_numpy()
+    base = g[g["point"] == 0][["draw", "seed", "year", "cum_rd", "cum_public", "cum_cost", *cum]]
     joined = g.merge(base, on=["draw", "seed", "year"], how="left", sort=False, suffixes=("", "_base"))
     d_rd, d_cost = joined["cum_rd"] - joined["cum_rd_base"], joined["cum_cost"] - joined["cum_cost_base"]
+    d_public = joined["cum_public"] - joined["cum_public_base"]
     joined["rd_per_yuan"] = rd_per_yuan(d_rd.to_numpy(), d_cost.to_numpy())
+    joined["total_rd_per_yuan"] = rd_per_yuan((d_rd + d_public).to_numpy(), d_cost.to_numpy())
     joined["extra_cost"] = d_cost
     joined["gross_cost"] = sum((joined[c] - joined[f"{c}_base"]).abs() for c in cum) if cum else 0.0
     joined = joined[joined["year"].isin(sweep.exp.report_years)]
     keys = ["point", *sweep.lever_names, "year"]
-    values = [*sweep.exp.indicators, "public_cost", "rd_per_yuan"]
+    values = [*sweep.exp.indicators, "public_cost", *RATIOS]
     # weighted where the runs carry weights (--draws); the columns of the cost behind R&D per yuan after the others
     table = stats.by_group(joined, keys, [*values, "extra_cost", "gross_cost"])
     columns = [f"{v}_{s}" for s in ("mean", "p05", "p95") for v in values]
-    table = table[[*columns, "extra_cost_mean", "extra_cost_p05", "extra_cost_p95", "gross_cost_mean"]]
+    table = table[[*columns, "extra_cost_mean", "extra_cost_p05", "extra_cost_p95", "gross_cost_mean"]].reset_index()
+    counted = joined.groupby(["point", "year"])["rd_per_yuan"].agg(rd_per_yuan_runs="count", runs="size")
+    table = table.merge(counted.reset_index(), on=["point", "year"], how="left", sort=False)
+    some = table["rd_per_yuan_runs"] < table["runs"]  # a mean over the runs that cost more would lean upwards
+    table.loc[some, [f"{v}_{s}" for v in RATIOS for s in ("mean", "p05", "p95")]] = math.nan
+    at = table.columns.get_loc(f"{RATIOS[-1]}_p95") + 1
+    table.insert(at, "rd_per_yuan_runs", table.pop("rd_per_yuan_runs"))
+    table = table.drop(columns="runs")
     table["unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"], table["extra_cost_p05"],
                                        table["extra_cost_p95"])
-    table = table.reset_index()
     table.loc[table["point"] == 0, "unstable"] = False  # the base: no ratio to judge (as leverage.csv's rows without one)
     return table.sort_values(["year", "point"], kind="stable").reset_index(drop=True)
 
@@ -364,19 +478,24 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
 HEAD_WIDTH = 16  # display columns a result column's header is wrapped to at most
 MIN_HEAD_WIDTH = 10  # ... and at least, when the table would not fit otherwise
 COST_COLUMNS = {"public_cost": ("公共成本", "public cost", "亿元/年"),  # beside the indicators: (zh, en, unit)
-                "rd_per_yuan": ("企业研发/元", "business R&D per public yuan", "元/元")}
+                "rd_per_yuan": ("企业研发/元", "business R&D per yuan", "元/元"),
+                "total_rd_per_yuan": ("总研发/元", "total R&D per yuan", "元/元")}
+RATIO_DIGITS = 3  # significant digits of R&D per yuan in the table (0.0038 is not "0.00", 61.6 not "61.60")
 
 
 def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -> str:
     """The design points' lever settings in one table, then one table per report year of each point's indicator
-    means, public cost and R&D per public yuan (headed in both languages with units), all within ``width`` display
-    columns; below, the levers named in full and how R&D per yuan is taken, and which points' is not shown ("—")."""
+    means, public cost and business and total R&D per public yuan (headed in both languages with units; the ratios to
+    ``RATIO_DIGITS`` significant digits), all within ``width`` display columns; below, the levers named in full and
+    how R&D per yuan is taken, and which points' is not shown ("—")."""
     blocks = [draws_line(sweep.parameters).rstrip("\n")] if sweep.thetas[0] is not None else []
     names = sweep.lever_names
     settings = summary.drop_duplicates("point")
     point_head = "点\npoint"
+    levers = {lv.name: lv for lv in sweep.levers}
     blocks.append(format_table([[point_head, *names]],
-                               [[str(int(r["point"])), *(_setting(r[n]) for n in names)] for _, r in settings.iterrows()],
+                               [[str(int(r["point"])), *(_setting(r[n], levers.get(n)) for n in names)]
+                                for _, r in settings.iterrows()],
                                [False, *[True] * len(names)],
                                "设计点 Design points: 杠杆取值 lever settings (点0为基准 point 0 = base)", width))
     keys = [*sweep.exp.indicators, *COST_COLUMNS]
@@ -387,7 +506,7 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -
             continue
         body = [[str(int(r["point"])), *(format_value(r[f"{k}_mean"], k) for k in sweep.exp.indicators),
                  format_fixed(r["public_cost_mean"], 2),
-                 MISSING if r["unstable"] else format_fixed(r["rd_per_yuan_mean"], 2)]
+                 *(MISSING if r["unstable"] else significant(r[f"{k}_mean"], RATIO_DIGITS, signed=False) for k in RATIOS)]
                 for _, r in part.iterrows()]
         values = [max(display_width(row[j]) for row in body) for j in range(1, len(keys) + 1)]
         room = width - max(display_width(c[0]) for c in [*body, ["point"]]) - 2 * len(keys)  # beside the point column
@@ -409,17 +528,25 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -
 def _result_heads(keys: list[str], values: list[int], room: int) -> list[str]:
     """The headers of the result columns ``keys`` (``_header``), wrapped so that the columns, at least as wide as
     their ``values``, fit in ``room`` display columns: ``HEAD_WIDTH`` each, the widest narrowed one column at a time
-    down to ``MIN_HEAD_WIDTH`` (``format_table`` would cut the Chinese names anywhere)."""
+    down to ``MIN_HEAD_WIDTH`` (``format_table`` would cut the Chinese names anywhere); a column that no limit down to
+    it narrows (a long word) is left as it is."""
     spec = data.load("indicators")
     names = [COST_COLUMNS[k] if k in COST_COLUMNS else (spec[k]["zh"], spec[k]["en"], spec[k]["unit"]) for k in keys]
     limits = [HEAD_WIDTH] * len(keys)
+    settled: set[int] = set()  # columns a narrower limit no longer narrows (a long word, a long unit)
     while True:
         heads = [_header(*name, limit) for name, limit in zip(names, limits)]
         used = [max(value, *map(display_width, head.split("\n"))) for value, head in zip(values, heads)]
-        widest = max(range(len(keys)), key=lambda j: (used[j], j))
-        if sum(used) <= room or used[widest] <= max(MIN_HEAD_WIDTH, values[widest]):
+        left = [j for j in range(len(keys)) if j not in settled]
+        widest = max(left, key=lambda j: (used[j], j), default=None)
+        if sum(used) <= room or widest is None or used[widest] <= max(MIN_HEAD_WIDTH, values[widest]):
             return heads
-        limits[widest] = used[widest] - 1
+        for limit in range(used[widest] - 1, MIN_HEAD_WIDTH - 1, -1):  # the widest limit that narrows it
+            if max(values[widest], *map(display_width, _header(*names[widest], limit).split("\n"))) < used[widest]:
+                limits[widest] = limit
+                break
+        else:
+            settled.add(widest)
 
 
 def _header(zh: str, en: str, unit: str, limit: int) -> str:
@@ -432,34 +559,45 @@ def _header(zh: str, en: str, unit: str, limit: int) -> str:
             pieces.append(piece)
             piece = ""
         piece += char
-    return "\n".join([*pieces, piece, *wrap(en, limit), f"({unit})"])
+    return "\n".join([*pieces, piece, *wrap(en, limit), *wrap(f"({unit})", limit)])
 
 
-def _setting(value: Any) -> str:
-    """A lever's value in the design points table (``lever_text``); the base point has none: "base"."""
+def _setting(value: Any, lever: Lever | None) -> str:
+    """A lever's value in the design points table (``Lever.shown``: a sampled value rounded; a named design's name as
+    it is); the base point has none: "base"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "base"
-    return lever_text(value)
+    return lever.shown(value) if lever is not None else lever_text(value)
 
 
 def _not_shown(part: pd.DataFrame) -> str:
-    """The design points of one report year whose R&D per yuan shows as "—", and why (``comparison.ratio_unstable``)."""
-    flagged = part[part["unstable"] & (part["point"] > 0)]
+    """The design points of one report year whose R&D per yuan shows as "—", and why: no extra cost, some runs
+    without extra cost (``summarise`` leaves their ratios empty), or unstable (``comparison.ratio_unstable``)."""
+    shown = part[part["point"] > 0]
+    flagged = shown[shown["unstable"] | shown["rd_per_yuan_mean"].isna()]
     if flagged.empty:
         return ""
     saves = flagged["extra_cost_mean"] <= 0
+    some = ~saves & flagged["rd_per_yuan_mean"].isna()
+    kinds = ((saves, "无额外成本 no extra cost"),
+             (some, "部分运行无额外成本 some runs without extra cost: summary.csv rd_per_yuan_runs"),
+             (~saves & ~some, "不稳定 unstable"))
     groups = [(f"点 points {', '.join(str(int(p)) for p in flagged.loc[rows, 'point'])} {what}")
-              for rows, what in ((saves, "无额外成本 no extra cost"), (~saves, "不稳定 unstable")) if rows.any()]
-    return f"企业研发/元“—” R&D per yuan “—”: {'; '.join(groups)} (见下 see below)."
+              for rows, what in kinds if rows.any()]
+    return f"研发/元“—” R&D per yuan “—”: {'; '.join(groups)} (见下 see below)."
 
 
 def _rd_per_yuan_note(from_year: int) -> str:
     zh, en = unstable_rule()
     return (f"企业研发/元：自{from_year}年起累计的额外企业研发÷同期累计的额外公共成本（财政支出+税式支出），各次运行与点0同参数"
-            f"同种子配对，取各次比值的均值。“—”：额外成本不为正（无额外成本），或不稳定——{zh}。 Business R&D per public "
+            f"同种子配对，取各次比值的均值；总研发/元：分子另加高校和科研院所的额外研发（研发投入强度所计的全社会研发）。“—”：额外成本不为正"
+            f"（无额外成本），部分运行额外成本不为正（其均值只含其余运行，会偏高），或不稳定——{zh}。 Business R&D per public "
             f"yuan: the extra business R&D cumulated since {from_year} over the extra public cost (spending + tax "
             "expenditure) cumulated over the same years, each run paired with point 0's run of the same draw and seed, "
-            f"the mean of the runs' ratios. “—”: no extra cost (not positive), or unstable: {en} (experiments/README.md).")
+            "the mean of the runs' ratios; total R&D per public yuan: the same with the universities' and institutes' "
+            "extra R&D added (what R&D intensity counts). “—”: no extra cost (not positive); some runs without extra "
+            "cost (a mean over the others would lean upwards); or unstable: "
+            f"{en} (experiments/README.md).")
 
 
 def _lever_label(paths: tuple[str, ...]) -> str:
@@ -469,6 +607,12 @@ def _lever_label(paths: tuple[str, ...]) -> str:
     return " ".join(label) if label else ", ".join(paths)
 
 
+def _say_reused(done: int, total: int) -> None:
+    """The line on stderr when a sweep resumes its store: which runs it reuses, how many it runs."""
+    print(f"qhsim: 续跑 resuming: {done} of {total} runs already in the store, {total - done} to run", file=sys.stderr,
+          flush=True)
+
+
 def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int, ...] | None = None,
                 draws: int | None = None, scale: float | None = None, executor: str = "local",
                 scheduler: str | None = None, bar: bool = False) -> tuple[str, Sweep]:
@@ -476,7 +620,7 @@ def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int,
     and the loaded experiment."""
     started = time.perf_counter()
     sweep = load_sweep(path, seeds, draws, scale)
-    runs, store = run_sweep(sweep, out, workers, executor, scheduler, bar)
+    runs, store = run_sweep(sweep, out, workers, executor, scheduler, bar, reused=_say_reused)
     summary = summarise(sweep, runs)
     heading = wrap(f"实验 experiment: {Path(path).name} — {sweep.exp.description}", TEXT_WIDTH)
     text = "\n".join(heading) + "\n\n" + format_sweep(sweep, summary)

@@ -6,7 +6,9 @@ Python API (for notebooks and the dashboard), all taking a ``Results`` (``qhsim.
 * ``write_xlsx(results, path)`` — the workbook (``qhsim.output.workbook``);
 * ``render_html(results) -> str`` / ``write_html(results, path)`` — the self-contained report;
 * ``write_csv(results, path)`` / ``write_parquet(results, path)`` — the tidy long table
-  (year, region, indicator, value, unit, draw, seed, design, weight), the CSV with rounded values and labels;
+  (year, region, indicator, value, unit, draw, seed, design, weight; ``draw`` the parameter draw, 0 for the
+  calibrated point estimate, as in a store's run files and ``qhsim.experiments.tidy``), the CSV with rounded values
+  and labels;
 * ``export(folder, to, out=None)`` — what the command does; returns the file written.
 """
 
@@ -21,7 +23,7 @@ from qhsim.errors import InputError
 from qhsim.output.folders import atomic_file
 from qhsim.output.html_report import render_html, write_html
 from qhsim.output.report import region_label
-from qhsim.output.tidy import LONG_COLUMNS, Results, load_results, round_significant
+from qhsim.output.tidy import LONG_COLUMNS, PARAM_DRAW, Results, load_results, round_significant
 from qhsim.output.workbook import write_xlsx
 
 FORMATS = {"xlsx": "report.xlsx", "html": "report.html", "csv": "indicators_long.csv", "parquet": "indicators_long.parquet"}
@@ -48,11 +50,20 @@ def with_points(results: Results, long: pd.DataFrame, digits: int | None = None)
     return out
 
 
+def draws_as_stored(long: pd.DataFrame) -> pd.DataFrame:
+    """The long table with ``draw`` the parameter draw, as a store's run files and ``qhsim.experiments.tidy`` have it
+    (``param_draw``, where the runs come from an ensemble or a store), in place of the run id within a design that
+    ``Results.long`` keeps for the reports (seeds 1, 2, 3 read as draws 0, 1, 2: a filter on draw 0 kept seed 1)."""
+    if PARAM_DRAW not in long:
+        return long.copy()
+    return long.assign(draw=long[PARAM_DRAW]).drop(columns=PARAM_DRAW)
+
+
 def readable_long(results: Results) -> pd.DataFrame:
     """The long table with values rounded to 6 significant digits and bilingual indicator and region names (a sweep's
     with its point and lever columns, ``with_points``)."""
     indicators = data.load("indicators")
-    long = with_points(results, results.long.copy(), 6)
+    long = with_points(results, draws_as_stored(results.long), 6)
     long["value"] = round_significant(long["value"])
     long["indicator_zh"] = long["indicator"].map(lambda k: indicators.get(k, {}).get("zh", ""))
     long["indicator_en"] = long["indicator"].map(lambda k: indicators.get(k, {}).get("en", ""))
@@ -73,7 +84,8 @@ def write_parquet(results: Results, path: str | Path) -> Path:
     columns, ``with_points``)."""
     path = Path(path)
     with atomic_file(path) as tmp:
-        with_points(results, results.long[list(LONG_COLUMNS)]).to_parquet(tmp, index=False, engine="pyarrow")
+        with_points(results, draws_as_stored(results.long)[list(LONG_COLUMNS)]).to_parquet(tmp, index=False,
+                                                                                          engine="pyarrow")
     return path
 
 

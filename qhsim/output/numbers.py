@@ -125,6 +125,17 @@ def format_number(x: Any, signed: bool = False) -> str:
     return format_fixed(x, digits, signed)
 
 
+def significant(x: float, digits: int = 3, signed: bool = True) -> str:
+    """``x`` with ``digits`` significant digits (at most 4 decimals), thousands separators and no exponent:
+    +12,346, +1.23, +0.0123; a value that rounds to zero is "0"."""
+    if _is_missing(x) or not math.isfinite(float(x)):
+        return MISSING
+    places = min(4, max(0, digits - 1 - math.floor(math.log10(abs(x))))) if x else 0
+    if round(x, places) == 0:
+        return f"{0:.{places}f}"
+    return f"{x:{'+' if signed else ''},.{places}f}"
+
+
 def format_interval(mid: Any, lo: Any, hi: Any, signed: bool = False) -> str:
     """``mid [lo, hi]`` as ``format_number`` writes each, or the missing mark when ``mid`` is missing."""
     if _is_missing(mid):

@@ -4,7 +4,9 @@
 year, region, indicator, value, unit, draw (run id within a design: parameter draw x seed; 0 for a single
 run), seed, design (the scenario name, a comparison's base and designs, or a sweep's design point), weight (the
 run's weight in its design's statistics, summing to 1 over the design's runs: alike, unless the runs come from
-parameter draws (``run --draws``, ``compare``, ``sweep``), each weighing what its draw stands for, ``qhsim.stats``).
+parameter draws (``run --draws``, ``compare``, ``sweep``), each weighing what its draw stands for, ``qhsim.stats``);
+then, for runs from an ensemble or a store, ``param_draw`` (the parameter draw; the exports write it as ``draw``,
+as the stores and ``qhsim.experiments.tidy`` do, and leave out the run id: a run is its design, draw and seed).
 ``Results.meta`` holds what a reader needs beside the numbers (title, scenarios, seeds, scale, versions,
 description, levers, calibration status); ``Results.tables`` holds kind-specific tables (a comparison's
 leverage, a sweep's summary).
@@ -33,11 +35,12 @@ from qhsim import __version__, data
 from qhsim.config.instruments import instrument_label
 from qhsim.config.schedule import YEAR_RANGE
 from qhsim.errors import InputError
-from qhsim.output.folders import MANIFEST, manifest_kind, read_manifest
+from qhsim.output.folders import MANIFEST, RUNS, manifest_kind, read_manifest
 from qhsim.results import REGIONAL_TABLES, RunResult, design_description, province_rows
 from qhsim.stats import WEIGHT
 
 LONG_COLUMNS = ("year", "region", "indicator", "value", "unit", "draw", "seed", "design", WEIGHT)
+PARAM_DRAW = "param_draw"  # the parameter draw of a run, where ``draw`` numbers the runs of a design
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 
@@ -79,8 +82,9 @@ def unit(key: str) -> str:
 
 def long_table(indicators: pd.DataFrame, design: str, seed: int | None = None) -> pd.DataFrame:
     """Melt an indicators frame (a run, an ensemble's stacked runs, or a sweep point's seeds) into
-    ``LONG_COLUMNS``. ``seed`` fills the seed column when the frame has none; without a ``weight`` column the
-    runs weigh alike."""
+    ``LONG_COLUMNS``, then ``param_draw`` where the frame has one (an ensemble's, a store's runs: the parameter draw,
+    which the exports call ``draw``). ``seed`` fills the seed column when the frame has none; without a ``weight``
+    column the runs weigh alike."""
     frame = indicators.copy()
     if "draw" not in frame:
         frame["draw"] = frame["seed"].rank(method="dense").astype(int) - 1 if "seed" in frame else 0
@@ -89,8 +93,9 @@ def long_table(indicators: pd.DataFrame, design: str, seed: int | None = None) -
     if WEIGHT not in frame:
         frame[WEIGHT] = 1.0 / frame["draw"].nunique()
     keys = [c for c in data.load("indicators") if c in frame.columns]
-    long = frame.melt(id_vars=["year", "region", "draw", "seed", WEIGHT], value_vars=keys, var_name="indicator",
-                      value_name="value")
+    extra = [PARAM_DRAW] if PARAM_DRAW in frame else []
+    long = frame.melt(id_vars=["year", "region", "draw", "seed", WEIGHT, *extra], value_vars=keys,
+                      var_name="indicator", value_name="value")
     long["unit"] = long["indicator"].map(unit)
     long["design"] = design
     long["year"] = long["year"].astype(int)
@@ -98,7 +103,7 @@ def long_table(indicators: pd.DataFrame, design: str, seed: int | None = None) -
     long["seed"] = long["seed"].astype("int64")
     long["value"] = long["value"].astype(float)
     long[WEIGHT] = long[WEIGHT].astype(float)
-    return long[list(LONG_COLUMNS)]
+    return long[[*LONG_COLUMNS, *extra]]
 
 
 # --- metadata -------------------------------------------------------------------------------------------
@@ -351,13 +356,15 @@ def from_run(result: RunResult, manifest: dict[str, Any] | None = None) -> Resul
 def store_long(runs: pd.DataFrame, names: dict[int, str], n_seeds: int) -> pd.DataFrame:
     """Stacked store runs (``qhsim.experiments.store``) as ``LONG_COLUMNS``: one design per point, its
     (parameter draw, seed) runs numbered as draws, alike in every design (a seed's number is its place among all the
-    store's seeds: a point that lacks a run, in an unfinished store, still pairs its others with the base's)."""
+    store's seeds: a point that lacks a run, in an unfinished store, still pairs its others with the base's); the
+    store's parameter draw kept as ``param_draw``."""
     frames = []
     seeds = {s: i for i, s in enumerate(sorted(runs["seed"].unique()))}
     for point, rows in runs.groupby("point", sort=True):
         rows = rows.copy()
-        rows["draw"] = rows["draw"].astype(int) * max(n_seeds, len(seeds)) + rows["seed"].map(seeds)
-        ids = ["year", "region", "draw", "seed", *([WEIGHT] if WEIGHT in rows else [])]
+        rows[PARAM_DRAW] = rows["draw"].astype(int)
+        rows["draw"] = rows[PARAM_DRAW] * max(n_seeds, len(seeds)) + rows["seed"].map(seeds)
+        ids = ["year", "region", "draw", "seed", *([WEIGHT] if WEIGHT in rows else []), PARAM_DRAW]
         frames.append(long_table(rows[[*ids, *[c for c in rows if c in data.load("indicators")]]], names[int(point)]))
     return pd.concat(frames, ignore_index=True)
 
@@ -501,13 +508,30 @@ def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
     return from_comparison(result)
 
 
+def sweep_finished(folder: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a sweep store whose runs are not all in (an interrupted ``qhsim sweep``): its tables and PRIM boxes would
+    rest on some points' runs only, and read as the sweep's. One line: how many runs of how many, and the command
+    that finishes it (the same experiment: its file, ``--out``, seeds, scale and draws)."""
+    if manifest.get("status") == "complete":
+        return
+    runs = manifest.get("runs", [])
+    done = sum((folder / RUNS / f"{r['run_key']}.parquet").is_file() for r in runs)
+    exp = manifest.get("experiment", {})
+    drawn = bool(runs) and runs[0].get("spec", {}).get("parameters") is not None  # parameter draws (--draws)
+    command = " ".join(["qhsim sweep", str(exp.get("file", "<experiment file>")), "--out", str(folder),
+                        *(["--seeds", ",".join(map(str, exp["seeds"]))] if exp.get("seeds") else []),
+                        *(["--scale", f"{exp['scale']:g}"] if exp.get("scale") else []),
+                        *(["--draws", str(exp["draws"])] if drawn and exp.get("draws") else [])])
+    raise InputError(f"{folder}: the sweep is not finished ({done} of {len(runs)} runs in the store); run {command} "
+                     "to finish it")
+
+
 def _load_sweep(folder: Path, manifest: dict[str, Any]) -> Results:
     from qhsim.output.folders import read_store_runs
 
-    # the summary the sweep wrote when its last run was in (a store still running has none that fits its runs)
-    path = folder / "summary.csv"
-    summary = (pd.read_csv(path, encoding="utf-8-sig") if manifest.get("status") == "complete" and path.is_file()
-               else None)
+    sweep_finished(folder, manifest)  # an unfinished store is refused: its summary would not fit its runs
+    path = folder / "summary.csv"  # the summary the sweep wrote when its last run was in
+    summary = pd.read_csv(path, encoding="utf-8-sig") if path.is_file() else None
     return from_sweep(manifest["experiment"], read_store_runs(folder), manifest, summary)
 
 
