@@ -54,9 +54,9 @@ from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, 
                            lower_is_better, ratio_unstable, several_instruments)
 from qhsim.stats import WEIGHT
 from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
+from qhsim.units import WAN_PER_YI  # fiscal indicators are in 万元, R&D in 亿元
 
 COMPARE_YEARS = (2025, 2027, 2030, 2035)
-WAN_PER_YI = 1e4  # fiscal indicators are in 万元, business R&D in 亿元
 RD = "business_rd"
 PUBLIC_RD = "public_rd"  # universities' and institutes' R&D: with business R&D, the R&D intensity indicator's total
 MAX_DESIGNS = 12

@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from qhsim import __version__, data
+from qhsim import __version__, cpu, data
 from qhsim.calibrated import calibrated_parameters
 from qhsim.errors import InputError
 from qhsim.experiments.spec import RunSpec, calibration_switch, digest, scenario_of
@@ -58,8 +58,12 @@ class Cancelled(Exception):
 
 
 def fingerprint() -> str:
-    """What, besides the spec, fixes a run's numbers: qhsim version, data files, calibrated point estimate."""
-    return digest({"version": __version__, "data": data.fingerprints(), "calibrated": calibrated_parameters()}, 16)
+    """What, besides the spec, fixes a run's numbers: qhsim version, data files, calibrated point estimate, and the
+    floating-point path (the NumPy version, and whether its AVX-512 math is in force: ``qhsim.cpu``)."""
+    import numpy
+
+    return digest({"version": __version__, "data": data.fingerprints(), "calibrated": calibrated_parameters(),
+                   "numpy": numpy.__version__, "avx512": not cpu.pinned()}, 16)
 
 
 _WORKER: dict[str, str] = {}

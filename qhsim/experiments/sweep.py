@@ -47,11 +47,11 @@ from qhsim.output.report import display_width, draws_line, format_table, reduced
 from qhsim.output.tidy import lever_text
 from qhsim.results import PROVINCE, ratio_unstable, unstable_rule
 from qhsim.stats import WEIGHT
+from qhsim.units import WAN_PER_YI  # fiscal indicators are in 万元, R&D in 亿元
 
 MAX_RUNS = 20000
 START_YEAR = Run.model_fields["start_year"].default  # a run's first year of indicators: its initial state (2015)
 RESERVED = ("run_key", "design", "point", "draw", "seed", WEIGHT, "year", "region")  # label columns of a run
-WAN_PER_YI = 1e4
 RATIOS = ("rd_per_yuan", "total_rd_per_yuan")  # extra business, and total, R&D per extra public yuan
 Scalar = float | int | str
 
