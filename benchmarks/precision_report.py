@@ -133,12 +133,12 @@ def effects_section(spread, years: tuple[int, ...]) -> list[str]:
              "and shares in percentage points), mean over the seeds with its CV in brackets; \"0\": the design does "
              "not move it. A design whose R&D per public yuan is a few hundredths may still move what it aims at "
              "precisely."]
-    for year in years:
-        lines += ["", f"**{year}**", "", "| variant | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for when in years:
+        lines += ["", f"**{when}**", "", "| variant | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
         for _, r in spread.iterrows():
             cells = []
             for key in keys:
-                e = r.effects.get((key, year))
+                e = r.effects.get((key, when))
                 cells.append("—" if e is None else _change(e["mean"]) if e["sd"] == 0 or e["mean"] == 0
                              else f"{_change(e['mean'])} ({_pct(e['cv'])})")
             lines.append(f"| {r.variant} | " + " | ".join(cells) + " |")

@@ -14,6 +14,7 @@ from qhsim.dashboard import levers as lv
 from qhsim.dashboard.runs import RunCache, RunRequest, execute
 from qhsim.dashboard.state import Session, parse_seeds
 from qhsim.errors import InputError
+from qhsim.output.numbers import significant
 from qhsim.output.report import source_notes
 
 from conftest import ROOT, SCENARIOS
@@ -357,7 +358,7 @@ def test_generic_result_tables_plain_years_points_percent_and_yes_no():
     table = tables.text_table(frame, "en")
     assert list(table.columns) == ["point", "policy.vouchers.budget", "P(reach threshold)", "success"]
     assert table.to_numpy().tolist() == [["1", "1,500", "50%", "no"], ["2", "12,346", "100%", "yes"]]
-    assert [tables.significant(x) for x in (12345.6, 1.2345, 0.012345, -0.5, 0.0)] == \
+    assert [significant(x) for x in (12345.6, 1.2345, 0.012345, -0.5, 0.0)] == \
         ["+12,346", "+1.23", "+0.0123", "-0.500", "0"]
     assert tables.is_numeric_text("1.00 (2025)") and tables.is_numeric_text("+0.12 [-0.05, +0.30]")
     assert tables.is_numeric_text("+10.0%/yr 2024-2027") and not tables.is_numeric_text("海东市")

@@ -21,7 +21,8 @@ from qhsim.dashboard import levers as lv
 from qhsim.output.charts import chart_style
 from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
-from qhsim.dashboard.tables import percent, significant
+from qhsim.dashboard.tables import percent
+from qhsim.output.numbers import significant
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
 from qhsim.output.tables import can_rank, mark_notes

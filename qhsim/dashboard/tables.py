@@ -17,7 +17,7 @@ import pandas as pd
 
 from qhsim import data
 from qhsim.dashboard import i18n
-from qhsim.output.numbers import MISSING, format_number, format_value, significant
+from qhsim.output.numbers import MISSING, format_number, format_value
 from qhsim.output.report import cell_text, column_header, summary_columns
 from qhsim.stats import by_group
 
