@@ -799,3 +799,17 @@ def test_result_headers_of_seven_columns_with_long_units_fit() -> None:
     heads = _result_heads(keys, [6] * len(keys), room)
     assert sum(max(display_width(line) for line in h.split("\n")) for h in heads) <= room
     assert heads[3].split("\n")[-1] == "(万元)" and heads[-1].split("\n")[-1] == "(元/元)"
+
+
+def test_default_report_years_stop_at_the_end_year(tmp_path):
+    """Without report_years the default years the run reaches are reported; given ones after end_year are refused."""
+    base = (f'scenario = "{(SCENARIOS / "baseline.toml").as_posix()}"\nfrom_year = 2021\nend_year = 2027\n'
+            '[lever.grant_budget]\npath = "policy.ex_ante_grants.budget"\nvalues = [0, 60000]\n')
+    short = tmp_path / "short.toml"
+    short.write_text(base, encoding="utf-8")
+    assert load_sweep(short).exp.report_years == [2025]
+    given = tmp_path / "given.toml"
+    given.write_text(base.replace("end_year = 2027\n", "end_year = 2027\nreport_years = [2025, 2030]\n"),
+                     encoding="utf-8")
+    with pytest.raises(InputError, match="2030 is not simulated"):
+        load_sweep(given)

@@ -87,6 +87,9 @@ class LeverFile(BaseModel):
         return self
 
 
+DEFAULT_REPORT_YEARS = (2025, 2030, 2035)  # report_years when a file names none: those up to its end_year
+
+
 class Experiment(BaseModel):
     """An experiment file (experiments/*.toml)."""
 
@@ -107,7 +110,7 @@ class Experiment(BaseModel):
     draws: int | None = Field(default=None, ge=1, le=1000)
     scale: float = Field(default=0.25, gt=0, le=1)
     end_year: int = Field(default=2035, ge=2016, le=2060)
-    report_years: list[int] = Field(default=[2025, 2030, 2035], min_length=1)
+    report_years: list[int] = Field(default=list(DEFAULT_REPORT_YEARS), min_length=1)
     indicators: list[str] = Field(default=["rd_intensity", "business_rd", "share_firms_with_rd", "hte_count"],
                                   min_length=1)
 
@@ -175,6 +178,15 @@ class Experiment(BaseModel):
             raise ValueError(f"samples = {self.samples}: only design = \"lhs\" or \"sobol\" takes samples (a factorial "
                              "design runs every combination of the levers' values)")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_years(cls, raw: Any) -> Any:
+        """Without report_years, the default years the run reaches (its last year if none)."""
+        if isinstance(raw, dict) and "report_years" not in raw and isinstance(raw.get("end_year", 2035), int):
+            end = raw.get("end_year", 2035)
+            raw = {**raw, "report_years": [y for y in DEFAULT_REPORT_YEARS if y <= end] or [end]}
+        return raw
 
     @model_validator(mode="after")
     def _years(self) -> Experiment:
