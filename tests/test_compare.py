@@ -931,6 +931,8 @@ def test_a_prefectures_report_shows_its_changes_own_targets_and_money_spent_ther
     assert "more_ex_ante_grants − baseline · 海西州 Haixi: 指标变化(中位数)" in text
     targets = text.split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[0]
     assert "研发投入强度 海西州" in targets and "2027" in targets and "海东市" not in targets
+    # the marks the run's tables give: a verdict on an assumption (the campaign), explained by its note below
+    assert re.search(r"研发投入强度 海西州\s+2027\s+0\.70‡", targets) and "‡ 海西2027年研发投入强度" in text
     lev = res.regions["leverage"]
     own = lev[(lev["region"] == "haixi") & (lev["design"] == "more_ex_ante_grants") & (lev["instrument"] == "total")]
     effect = text.split("成本效益 海西州 Cost-effectiveness Haixi", 1)[1].split("\n\n", 1)[0]

@@ -22,11 +22,11 @@ from qhsim.experiments.comparison import idle_budgets, ranking_metric, stored_ta
 from qhsim.output.lang import pick
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value, unit_of
 from qhsim.output.tables import ONE_DESIGN, ONE_DESIGN_NOTE, by_instrument, can_rank, cost_effectiveness, mark_notes
-from qhsim.output.report import (band_caveat, base_year_notes, display_width, draws_line, format_number, format_table,
-                                 persistence_note, plan_target_notes, reduced_scale_note, region_label, target_value,
-                                 wrap)
+from qhsim.output.report import (ASSUMPTION_MARK, band_caveat, base_year_notes, display_width, draws_line, format_number,
+                                 format_table, persistence_note, plan_target_notes, reduced_scale_note, region_label,
+                                 target_mark, target_value, wrap)
 from qhsim.stats import WEIGHT
-from qhsim.targets import REFERENCE_KIND
+from qhsim.targets import REFERENCE_KIND, load_targets
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSTABLE_CELL,
                            design_description, lower_is_better, ratio_mark, unsettled_pairs)
 from qhsim.experiments.store import write_atomic
@@ -293,8 +293,18 @@ def _target_blocks(res: ComparisonResult, targets: pd.DataFrame) -> list[str]:
     names = [res.base, *res.designs]
     wide = targets.pivot_table(index=["indicator", "region", "year", "kind", "label", "target"], columns="design",
                                values="p_met", sort=False)
-    rows = [(_target_label(ind, region, kind, lab), str(year), target_value(value, kind, ind), row)
-            for (ind, region, year, kind, lab, value), row in wide.iterrows()]
+    plan = load_targets().set_index(["region", "indicator", "year"])
+
+    def marks(region: str, ind: str, year: int) -> str:
+        """The marks the run's tables give this plan target (restated, another definition; a verdict on an
+        assumption), explained by the notes below (``plan_target_notes``); none for a 2035 reference path."""
+        if (region, ind, year) not in plan.index:
+            return ""
+        t = plan.loc[(region, ind, year)]
+        return target_mark(t) + (ASSUMPTION_MARK if len(t["caveats"]) else "")
+
+    rows = [(_target_label(ind, region, kind, lab), str(year), target_value(value, kind, ind) + marks(region, ind, year),
+             row) for (ind, region, year, kind, lab, value), row in wide.iterrows()]
     if not rows:
         return []
     title = "达标概率 P(target met) (列为方案编号 columns: design numbers)"

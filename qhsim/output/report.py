@@ -337,8 +337,6 @@ def target_mark(target: Any) -> str:
                     "" if comparable(target) else OTHER_DEFINITION_MARK])
 
 
-
-
 def _summary_row(key: str, spec: dict[str, Any], paths: pd.DataFrame, target: Any, region: str,
                  lang: str, weights: pd.Series | None, years: tuple[int, ...]) -> dict[str, Any]:
     quantiles = band(paths, weights).reindex(years)
