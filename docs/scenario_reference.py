@@ -21,7 +21,7 @@ from typing import Any
 from qhsim import data
 from qhsim.calibrated import PARAMETER_FILES, model_parameters
 from qhsim.cli import run_script
-from qhsim.config import deep_merge, prefecture_lists, resolve_raw, scenario_from_dict
+from qhsim.config import deep_merge, field_bounds, prefecture_lists, resolve_raw, scenario_from_dict
 from qhsim.config import schema as schema_module
 from qhsim.config.instruments import catalogue
 from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
@@ -282,14 +282,7 @@ def domain_text(domain: Domain) -> str:
 def _run_key(name: str, field: Any, comment: str, base: Scenario, given: dict[str, Any]) -> Key:
     from qhsim.dashboard.i18n import TEXT  # the dashboard's names of run settings (scale, seed)
 
-    bounds = {"ge": None, "le": None, "gt": None, "lt": None}
-    for meta in field.metadata:
-        for attr in bounds:
-            if getattr(meta, attr, None) is not None:
-                bounds[attr] = getattr(meta, attr)
-    lo_open, hi_open = bounds["gt"] is not None, bounds["lt"] is not None
-    lo = bounds["gt"] if lo_open else bounds["ge"]
-    hi = bounds["lt"] if hi_open else bounds["le"]
+    lo, hi, lo_open, hi_open = field_bounds(field.metadata)
     kind = "text" if field.annotation is str else "integer" if field.annotation is int else "number"
     allowed = ("text" if kind == "text" else f"{number(lo)} only" if lo == hi
                else interval(lo, hi, lo_open, hi_open) + (" whole" if kind == "integer" else ""))

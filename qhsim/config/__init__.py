@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from qhsim import data
-from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
+from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule, plain_number
 from qhsim.config.schema import Scenario, warn_ineffective
 from qhsim.errors import InputError, warn
 
@@ -147,22 +147,29 @@ def _interval(loc: tuple[Any, ...]) -> str | None:
     return interval_text(metadata)
 
 
-def interval_text(metadata: list[Any]) -> str | None:
-    """The allowed range a field's bounds (its ``metadata``: pydantic's ``ge``/``gt``/``le``/``lt``) give, as an error
-    message writes it: ``[2016, 2060]``, ``(0, 1]``, ``at least 2`` (a lower bound alone), ``at most 5``; None for a
-    field without bounds. Also for other schemas than the scenario's (an experiment file's)."""
+def field_bounds(metadata: list[Any]) -> tuple[Any, Any, bool, bool]:
+    """(low, high, low open, high open) of a field's bounds (its ``metadata``: pydantic's ``ge``/``gt``/``le``/
+    ``lt``); a missing bound is None."""
     lo = hi = None
     lo_open = hi_open = False
     for meta in metadata:
         lo, lo_open = (meta.gt, True) if getattr(meta, "gt", None) is not None else (getattr(meta, "ge", lo), lo_open)
         hi, hi_open = (meta.lt, True) if getattr(meta, "lt", None) is not None else (getattr(meta, "le", hi), hi_open)
+    return lo, hi, lo_open, hi_open
+
+
+def interval_text(metadata: list[Any]) -> str | None:
+    """The allowed range a field's bounds (``field_bounds``) give, as an error message writes it: ``[2016, 2060]``,
+    ``(0, 1]``, ``at least 2`` (a lower bound alone), ``at most 5``, numbers never in exponent form; None for a field
+    without bounds. Also for other schemas than the scenario's (an experiment file's)."""
+    lo, hi, lo_open, hi_open = field_bounds(metadata)
     if lo is None and hi is None:
         return None
     if hi is None:
-        return f"{'more than' if lo_open else 'at least'} {lo}"
+        return f"{'more than' if lo_open else 'at least'} {plain_number(lo)}"
     if lo is None:
-        return f"{'less than' if hi_open else 'at most'} {hi}"
-    return f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+        return f"{'less than' if hi_open else 'at most'} {plain_number(hi)}"
+    return f"{'(' if lo_open else '['}{plain_number(lo)}, {plain_number(hi)}{')' if hi_open else ']'}"
 
 
 def _unknown_key_hint(loc: tuple[Any, ...]) -> str:

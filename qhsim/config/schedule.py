@@ -84,12 +84,14 @@ def _parse_points(raw: Any, check: Callable[[Any], Any]) -> Schedule:
     return Schedule(points)
 
 
+def plain_number(x: float) -> str:
+    """A bound as messages write it: ``10000000``, ``0.5`` (never ``1e+07`` nor ``0.0``)."""
+    return str(int(x)) if float(x).is_integer() else f"{x:.10g}"
+
+
 def bounds_text(lo: float, hi: float) -> str:
     """An allowed range as an error message writes it: ``[0, 10000000]``, ``[0, 0.5]`` (never ``1e+07``)."""
-    def plain(x: float) -> str:
-        return str(int(x)) if float(x).is_integer() else f"{x:.10g}"
-
-    return f"[{plain(lo)}, {plain(hi)}]"
+    return f"[{plain_number(lo)}, {plain_number(hi)}]"
 
 
 def _number(lo: float, hi: float, integer: bool) -> Callable[[Any], float]:
