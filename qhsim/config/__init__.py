@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from qhsim import data
-from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule, plain_number
+from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
 from qhsim.config.schema import Scenario, warn_ineffective
 from qhsim.errors import InputError, warn
 
@@ -160,16 +160,16 @@ def field_bounds(metadata: list[Any]) -> tuple[Any, Any, bool, bool]:
 
 def interval_text(metadata: list[Any]) -> str | None:
     """The allowed range a field's bounds (``field_bounds``) give, as an error message writes it: ``[2016, 2060]``,
-    ``(0, 1]``, ``at least 2`` (a lower bound alone), ``at most 5``, numbers never in exponent form; None for a field
+    ``(0, 1]``, ``at least 2`` (a lower bound alone), ``at most 5``; None for a field
     without bounds. Also for other schemas than the scenario's (an experiment file's)."""
     lo, hi, lo_open, hi_open = field_bounds(metadata)
     if lo is None and hi is None:
         return None
     if hi is None:
-        return f"{'more than' if lo_open else 'at least'} {plain_number(lo)}"
+        return f"{'more than' if lo_open else 'at least'} {lo}"
     if lo is None:
-        return f"{'less than' if hi_open else 'at most'} {plain_number(hi)}"
-    return f"{'(' if lo_open else '['}{plain_number(lo)}, {plain_number(hi)}{')' if hi_open else ']'}"
+        return f"{'less than' if hi_open else 'at most'} {hi}"
+    return f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
 
 
 def _unknown_key_hint(loc: tuple[Any, ...]) -> str:
