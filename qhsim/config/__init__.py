@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from qhsim import data
-from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
+from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule, plain_number
 from qhsim.config.schema import Scenario, warn_ineffective
 from qhsim.errors import InputError, warn
 
@@ -166,10 +166,10 @@ def interval_text(metadata: list[Any]) -> str | None:
     if lo is None and hi is None:
         return None
     if hi is None:
-        return f"{'more than' if lo_open else 'at least'} {lo}"
+        return f"{'more than' if lo_open else 'at least'} {plain_number(lo)}"
     if lo is None:
-        return f"{'less than' if hi_open else 'at most'} {hi}"
-    return f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+        return f"{'less than' if hi_open else 'at most'} {plain_number(hi)}"
+    return f"{'(' if lo_open else '['}{plain_number(lo)}, {plain_number(hi)}{')' if hi_open else ']'}"
 
 
 def _unknown_key_hint(loc: tuple[Any, ...]) -> str:
