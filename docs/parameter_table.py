@@ -21,8 +21,15 @@ KNOWLEDGE_START, KNOWLEDGE_END = "<!-- knowledge parameter tables: start -->", "
 def table() -> str:
     lines = ["| parameter | value | unit | range | source |", "|---|---|---|---|---|"]
     for name, q in data.quantities("behaviour").items():
-        lines.append(f"| `{name}` | {q['value']} | {q['unit']} | {q.get('range', '')} | {q['source']} |")
+        lines.append(f"| `{name}` | {q['value']} | {q['unit']} | {range_cell(q)} | {q['source']} |")
     return "\n".join(lines)
+
+
+def range_cell(q: dict) -> str:
+    """The plausible range with the data file's ``note`` on how to read it (a list's range is often a multiplier
+    on each element, e.g. [0.7, 1.4] on the wage multipliers [1.0, 1.8, 3.0, 5.0]), so the two never disagree."""
+    rng = q.get("range", "")
+    return f"{rng} ({q['note']})" if rng != "" and q.get("note") else f"{rng}"
 
 
 def knowledge_tables() -> str:
@@ -32,8 +39,7 @@ def knowledge_tables() -> str:
     for name in PARAMETER_FILES:
         lines += [f"**`qhsim/data/{name}.toml`**", "", "| parameter | value | unit | range | source |", "|---|---|---|---|---|"]
         for key, q in data.quantities(name).items():
-            rng = q.get("range", "")
-            lines.append(f"| `{key}` | {q['value']} | {q['unit']} | {rng} | {q['source']} |")
+            lines.append(f"| `{key}` | {q['value']} | {q['unit']} | {range_cell(q)} | {q['source']} |")
         lines.append("")
     lines += ["**`qhsim/data/institutions.toml`** (R&D before normalisation to public R&D 2015; funding shares "
               "institutional / competitive / enterprise / other)", "",
