@@ -283,6 +283,14 @@ def comparable(row: Any) -> bool:
     return not isinstance(value, bool | np.bool_) or bool(value)
 
 
+def deterministic_verdict(values: Any, row: Any) -> bool:
+    """Whether P(met) of a target row over runs whose ``achieved`` values are ``values`` is a deterministic verdict,
+    not a probability: several runs, every one the same value, and a target that is judged (``comparable``). The
+    outputs mark such a P(met) with ``qhsim.output.report.DETERMINISTIC_MARK`` (§)."""
+    values = np.asarray(values, dtype=float)
+    return comparable(row) and values.size > 1 and bool(np.all(values == values[0]))
+
+
 def target_met(indicator_value: pd.Series | float, row: Any) -> bool | None:
     """Whether a target (a row of ``load_targets``/``reference_paths_2035``, e.g. from ``itertuples``) is met.
 

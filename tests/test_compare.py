@@ -948,3 +948,52 @@ def test_a_prefectures_report_shows_its_changes_own_targets_and_money_spent_ther
     assert "The targets of 2025: no design differs from the base before 2026, so their P(target met) is the base's." in haidong
     with pytest.raises(InputError, match=r"^--region haixi: this comparison has no prefecture tables"):
         format_comparison(dataclasses.replace(res, regions={}), "haixi")
+
+
+def _target_rows(text: str) -> dict[str, list[str]]:
+    """comparison.txt's P(target met) rows by their Chinese label's first line: year, value and one cell per design
+    (the tables of a comparison split over several are joined)."""
+    rows: dict[str, list[str]] = {}
+    for block in text.split("达标概率 P(target met)")[1:]:
+        for line in block.split("\n\n", 1)[0].splitlines()[4:]:
+            cells = re.split(r"\s{2,}", line.strip())
+            if len(cells) >= 4 and re.fullmatch(r"\d{4}", cells[1]):
+                rows[cells[0]] = [*rows[cells[0]], *cells[3:]] if cells[0] in rows else cells[1:]
+    return rows
+
+
+def test_p_target_met_rows_carry_every_mark_and_keep_the_targets_not_judged(small_comparison) -> None:
+    """comparison.txt and ``--region``: a target on another definition than the model's (†: Haixi's platforms, not
+    comparable) keeps its row, "—" in every design's column, as the workbook and the HTML report show it not judged;
+    a P(met) whose runs all give the same value carries § in that design's column (``deterministic`` of targets.csv,
+    the workbook's and HTML's rule, ``deterministic_verdict``), no other does, and the § note below explains it."""
+    from qhsim import data
+    from qhsim.output.report import region_label
+    from qhsim.targets import load_targets
+
+    res, out = small_comparison
+    indicators = data.load("indicators")
+    names = [res.base, *res.designs]
+    for region, text in ((PROVINCE, (out / "comparison.txt").read_text(encoding="utf-8")),
+                         ("haixi", format_comparison(res, "haixi"))):
+        rows = _target_rows(text)
+        tg = res.targets if region == PROVINCE else res.targets[res.targets["region"] == region]
+        tg = tg[tg["year"] >= res.window[0]] if region == PROVINCE else tg
+        plan = load_targets()
+        other = plan[~plan["comparable"].astype(bool) & (plan["year"] <= 2027)]
+        assert len(other), "a target on another definition within the horizon"
+        for t in other.itertuples():
+            label = f"{indicators[t.indicator]['zh']} {region_label(t.region, 'zh')}"
+            assert label in rows, label
+            assert rows[label][1].endswith("†") and rows[label][2:] == ["—"] * len(names)
+        assert "not comparable, not judged" in " ".join(text.split())
+        alike = tg[tg["deterministic"].eq(True) & tg["p_met"].notna()]
+        assert len(alike), "Haixi's science literacy: the same path in every run"
+        plan_rows = tg[tg["kind"] != "reference_path"]
+        for t in plan_rows.itertuples():
+            cells = rows[f"{indicators[t.indicator]['zh']} {region_label(t.region, 'zh')}"][2:]
+            cell = cells[names.index(t.design)]
+            assert cell.endswith("§") == (bool(t.deterministic) and not math.isnan(t.p_met)), (t, cell)
+        assert "各次运行结果相同，达标概率是确定性判断，不是概率" in text and "\n§ " in text
+    stored = pd.read_csv(out / "targets.csv", encoding="utf-8-sig")
+    assert stored["deterministic"].tolist() == res.targets["deterministic"].tolist()

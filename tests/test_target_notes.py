@@ -22,7 +22,8 @@ from qhsim.output.report import (ASSUMPTION_MARK, DETERMINISTIC_MARK, NOT_COMPAR
                                  summary_report, summary_table)
 from qhsim.output.store import write_run
 from qhsim.runner import run
-from qhsim.targets import load_caveats, load_not_modelled, load_targets, meets, target_met, validate_target
+from qhsim.targets import (deterministic_verdict, load_caveats, load_not_modelled, load_targets, meets, target_met,
+                           validate_target)
 from test_output import hand_frame as frame  # an indicators frame of province and Haixi rows
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,17 @@ def test_a_target_on_another_definition_is_never_judged():
     assert not platforms["comparable"]
     assert meets(1000.0, platforms) is None and target_met(pd.Series({2027: 1000.0}), platforms) is None
     assert meets(1000.0, target("haixi", "rd_intensity")) is True  # the others are judged as before
+
+
+def test_a_deterministic_verdict_needs_several_alike_runs_on_a_judged_target():
+    """``deterministic_verdict``, the one rule for § in ``qhsim run``'s tables and a comparison's (targets.csv): several
+    runs, every one the same value, on a target that is judged; not one run, not runs that differ, not a missing value,
+    not a target on another definition."""
+    literacy, platforms = target("haixi", "science_literacy"), target("haixi", "platforms")
+    assert deterministic_verdict([9.79, 9.79, 9.79], literacy) is True
+    assert not deterministic_verdict([9.79], literacy) and not deterministic_verdict([9.79, 9.8], literacy)
+    assert not deterministic_verdict([math.nan, math.nan], literacy)
+    assert not deterministic_verdict([45.0, 45.0], platforms)
 
 
 def test_caveats_and_unmodelled_targets_are_in_the_data_with_their_sources():

@@ -53,7 +53,7 @@ from qhsim.experiments.store import Store, collect_runs
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, REGIONAL_TABLES, design_description,
                            lower_is_better, ratio_unstable, several_instruments)
 from qhsim.stats import WEIGHT
-from qhsim.targets import achieved, load_targets, meets, reference_paths_2035
+from qhsim.targets import achieved, deterministic_verdict, load_targets, meets, reference_paths_2035
 from qhsim.units import WAN_PER_YI  # fiscal indicators are in 万元, R&D in 亿元
 
 COMPARE_YEARS = (2025, 2027, 2030, 2035)
@@ -132,7 +132,9 @@ class ComparisonResult:
       (``mark_side_effects``): an instrument row's R&D per yuan is left empty, with ``unstable`` False, where the cost
       moved as a side effect (design_sets_instrument False) and where the design sets several instruments
       (``several_instruments``: the extra R&D is theirs together)
-    - ``targets``: design, indicator, region, year, kind, label, target, p_met
+    - ``targets``: design, indicator, region, year, kind, label, target, p_met, deterministic (every run the same
+      value: P(met) is a verdict, ``deterministic_verdict``); p_met blank for a target on another definition
+      (not judged)
     - ``ranking``: design, description (``design_description``), metric, median, p05, p95, p_first, mean_rank, rank,
       unstable (``annotate_ranking``: the "total" leverage row's flag on a ranking by R&D per yuan)
     - ``pairwise``: square frame, P(row design beats column design)
@@ -571,12 +573,13 @@ def target_probabilities(runs: pd.DataFrame, labels: Sequence[str]) -> pd.DataFr
                 paths = indexed.loc[(p, t.region), t.indicator]
             except KeyError:
                 continue
-            keys, met = zip(*[(key, meets(achieved(path.droplevel(RUN_KEYS), t), t))
-                              for key, path in paths.groupby(level=RUN_KEYS)])
+            keys, values = zip(*[(key, achieved(path.droplevel(RUN_KEYS), t))
+                                 for key, path in paths.groupby(level=RUN_KEYS)])
             w = stats.aligned(weights, pd.MultiIndex.from_tuples(keys))
             rows.append({"design": name, "indicator": t.indicator, "region": t.region, "year": int(t.year),
                          "kind": t.kind, "label": t.label, "target": float(t.value),
-                         "p_met": stats.probability(met, w)})
+                         "p_met": stats.probability([meets(v, t) for v in values], w),
+                         "deterministic": deterministic_verdict(values, t)})
     return pd.DataFrame(rows)
 
 

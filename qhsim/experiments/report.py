@@ -22,9 +22,9 @@ from qhsim.experiments.comparison import idle_budgets, ranking_metric, stored_ta
 from qhsim.output.lang import pick
 from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value, unit_of
 from qhsim.output.tables import ONE_DESIGN, ONE_DESIGN_NOTE, by_instrument, can_rank, cost_effectiveness, mark_notes
-from qhsim.output.report import (ASSUMPTION_MARK, band_caveat, base_year_notes, display_width, draws_line, format_number,
-                                 format_table, persistence_note, plan_target_notes, reduced_scale_note, region_label,
-                                 target_mark, target_value, wrap)
+from qhsim.output.report import (ASSUMPTION_MARK, DETERMINISTIC_MARK, band_caveat, base_year_notes, display_width,
+                                 draws_line, format_number, format_table, persistence_note, plan_target_notes,
+                                 reduced_scale_note, region_label, target_mark, target_value, wrap)
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND, load_targets
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSTABLE_CELL,
@@ -287,12 +287,27 @@ def _target_label(ind: str, region: str, kind: str, lab: str) -> str:
     return row_label(ind, tuple(" ".join(filter(None, parts)) for parts in zip(where, ref)))
 
 
+def _p_met(row: pd.DataFrame, design: str) -> str:
+    """A P(target met) cell: the design's share of runs meeting the target (``row``: one target's rows of the targets
+    table), with ``DETERMINISTIC_MARK`` where every run gave the same value, as ``qhsim run``'s tables mark it; "—"
+    for a target not judged (another definition: no P(met)) or a design without the row."""
+    mine = row[row["design"] == design]
+    if mine.empty:
+        return _pct(math.nan)
+    alike = "deterministic" in mine and bool(mine["deterministic"].iloc[0]) and pd.notna(mine["p_met"].iloc[0])
+    return _pct(mine["p_met"].iloc[0]) + (DETERMINISTIC_MARK if alike else "")
+
+
 def _target_blocks(res: ComparisonResult, targets: pd.DataFrame) -> list[str]:
-    """P(target met) of ``targets`` per design, one column per design number; the designs split over as few tables
-    as fit TEXT_WIDTH (twelve designs and the base do not fit in one)."""
+    """P(target met) of ``targets`` per design, one column per design number (``_p_met``: a target on another
+    definition than the model's shows "—" in every column, its mark's note says it is not judged); the designs split
+    over as few tables as fit TEXT_WIDTH (twelve designs and the base do not fit in one)."""
     names = [res.base, *res.designs]
-    wide = targets.pivot_table(index=["indicator", "region", "year", "kind", "label", "target"], columns="design",
-                               values="p_met", sort=False)
+    # one row per target, each indicator's together in the table's order, without dropping a target whose P(met) is
+    # blank for every design
+    order = {key: i for i, key in enumerate(dict.fromkeys(targets["indicator"]))}
+    wide = sorted(targets.groupby(["indicator", "region", "year", "kind", "label", "target"], sort=False, dropna=False),
+                  key=lambda group: order[group[0][0]])
     plan = load_targets().set_index(["region", "indicator", "year"])
 
     def marks(region: str, ind: str, year: int) -> str:
@@ -304,7 +319,7 @@ def _target_blocks(res: ComparisonResult, targets: pd.DataFrame) -> list[str]:
         return target_mark(t) + (ASSUMPTION_MARK if len(t["caveats"]) else "")
 
     rows = [(_target_label(ind, region, kind, lab), str(year), target_value(value, kind, ind) + marks(region, ind, year),
-             row) for (ind, region, year, kind, lab, value), row in wide.iterrows()]
+             row) for (ind, region, year, kind, lab, value), row in wide]
     if not rows:
         return []
     title = "达标概率 P(target met) (列为方案编号 columns: design numbers)"
@@ -313,8 +328,7 @@ def _target_blocks(res: ComparisonResult, targets: pd.DataFrame) -> list[str]:
         blocks = []
         for group in np.array_split(numbers, parts):
             heads = [["目标", "年份", "目标值", *map(str, group)], ["target", "year", "value", *[""] * len(group)]]
-            body = [[label, year, value, *(_pct(row.get(names[i], math.nan)) for i in group)]
-                    for label, year, value, row in rows]
+            body = [[label, year, value, *(_p_met(row, names[i]) for i in group)] for label, year, value, row in rows]
             blocks.append(_table(heads, body, [True, False, False] + [False] * len(group), title))
         if all(map(_fits, blocks)):
             break
@@ -331,7 +345,10 @@ def _target_notes(res: ComparisonResult, region: str | None) -> list[str]:
         notes.append(_note(note))
     tg = res.targets
     shown = tg[tg["year"] >= res.window[0]] if region is None else tg[tg["region"] == region]
-    found = [*plan_target_notes(zip(shown["region"], shown["indicator"], shown["year"])),
+    # the targets whose P(met) carries DETERMINISTIC_MARK in some design's column (``_p_met``)
+    alike = shown[shown["deterministic"].eq(True) & shown["p_met"].notna()] if "deterministic" in shown else shown[:0]
+    found = [*plan_target_notes(zip(shown["region"], shown["indicator"], shown["year"]),
+                                deterministic=zip(alike["region"], alike["indicator"])),
              *design_base_year_notes(res, region)]
     if found:
         notes.append("\n".join(line for note in found for line in wrap(note, TEXT_WIDTH)))

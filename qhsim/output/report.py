@@ -28,8 +28,8 @@ from qhsim.output.observed import (OTHER_DEFINITION_MARK, RESTATED_MARK, Observe
                                    observed_points, observed_source, out_of_sample_skill, persistence_sensitivity)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
 from qhsim.stats import WEIGHT
-from qhsim.targets import (achieved, base_year_check, comparable, load_caveats, load_not_modelled, load_targets, meets,
-                           parameter_spec, reference_paths_2035)
+from qhsim.targets import (achieved, base_year_check, comparable, deterministic_verdict, load_caveats,
+                           load_not_modelled, load_targets, meets, parameter_spec, reference_paths_2035)
 
 BAND = (0.05, 0.95)
 REPORT_YEARS = (2020, 2025, 2027, 2035)  # milestone years; a run that ends between them also shows its last year
@@ -324,7 +324,7 @@ def _target_cells(paths: pd.DataFrame, target: Any, weights: pd.Series | None = 
         "p_met": stats.probability([meets(v, target) for v in values], w),
         "target_mark": target_mark(target),
         "met_mark": ASSUMPTION_MARK if len(getattr(target, "caveats", ())) else "",  # what the verdict rests on
-        "deterministic": judged and values.size > 1 and bool(np.all(values == values[0])),
+        "deterministic": deterministic_verdict(values, target),
     }
 
 
