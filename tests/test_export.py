@@ -25,8 +25,9 @@ from qhsim.experiments import compare
 from qhsim.experiments.report import write_comparison
 from qhsim.output import html_report
 from qhsim.output.html_report import render_html
-from qhsim.output.numbers import format_fixed, format_number, format_value
-from qhsim.output.report import band_caveat, display_width, persistence_note, reduced_scale_note, wrap
+from qhsim.output.numbers import format_fixed, format_interval, format_number, format_value
+from qhsim.output.report import (band_caveat, display_width, indicator_label, persistence_note, reduced_scale_note,
+                                 region_label, wrap)
 from qhsim.output.store import write_run
 from qhsim.runner import run
 
@@ -800,7 +801,7 @@ def _sheet_rows(ws) -> tuple[list[str], list[tuple]]:
 def _html_table(page: str, title: str) -> list[list[str]]:
     """The cells of the HTML table below the heading that starts with ``title``, row by row (header first)."""
     block = page.split(f"<h3>{title}", 1)[1].split("</table>", 1)[0]
-    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr)]
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
             for tr in block.split("<tr>")[1:]]
 
 
@@ -893,7 +894,7 @@ def test_pairwise_sheet_and_html_table_follow_pairwise_csv(compare3_folder):
 def _html_designs(page: str) -> list[list[str]]:
     """The cells of the HTML report's 方案 Designs table, row by row (header first)."""
     block = page.split('<h2 id="designs">方案 Designs</h2>', 1)[1].split("</table>", 1)[0]
-    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr)]
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
             for tr in block.split("<tr>")[1:]]
 
 
@@ -1146,3 +1147,108 @@ def test_ranking_of_a_store_that_lacks_a_run(sweep_folder, tmp_path):
     with pytest.raises(InputError, match="not finished .11 of 12 runs"):
         export.export(store, "xlsx", tmp_path / "unfinished.xlsx")
     assert not (tmp_path / "unfinished.xlsx").exists()
+
+
+def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv(compare3_folder, tmp_path):
+    """The workbook's 地区效应 Prefecture effects sheet and the HTML report's section hold each prefecture's answer as
+    ``qhsim compare --region`` prints it, from the prefecture rows of leverage.csv and changes.csv: per prefecture and
+    design the extra public cost, extra R&D and R&D per public yuan there (the mark where the ratio is not to be read),
+    then its indicators' changes (its own targets' indicators too) with their 5%/95%; the partial-ratio caveat below.
+    A re-export of the store writes the same sheet."""
+    from qhsim.output.tables import CHANGE_INDICATORS, change_indicators
+
+    lev = pd.read_csv(compare3_folder / "leverage.csv", encoding="utf-8-sig")
+    changes = pd.read_csv(compare3_folder / "changes.csv", encoding="utf-8-sig")
+    targets = pd.read_csv(compare3_folder / "targets.csv", encoding="utf-8-sig")
+    designs = ["super_deduction_120", "more_ex_ante_grants"]
+    labels = {region_label(r): r for r in data.prefecture_ids()}
+    wb = load_workbook(compare3_folder / "report.xlsx")
+    assert wb.sheetnames.index("两两比较 Pairwise") + 1 == wb.sheetnames.index("地区效应 Prefecture effects")
+    ws = wb["地区效应 Prefecture effects"]
+    heads, rows = _sheet_rows(ws)
+    assert heads[:5] == ["地区 region", "方案 design", "项目 item", "单位 unit", "统计量 statistic"]
+    assert heads[-3:] == ["2026-2027窗口 window", "5%", "95%"] and ws.freeze_panes == "D2"
+    at = {h: i for i, h in enumerate(heads)}
+    window, lo, hi = at["2026-2027窗口 window"], at["5%"], at["95%"]
+    assert list(dict.fromkeys((labels[r[0]], r[1]) for r in rows)) == [(p, d) for p in data.prefecture_ids()
+                                                                        for d in designs]
+    sheet = {(labels[r[0]], r[1], r[2]): r for r in rows}
+    totals = lev[(lev["region"] != "province") & (lev["instrument"] == "total")]
+    marks = 0
+    for t in totals.itertuples():
+        cost = sheet[(t.region, t.design, "本地额外公共成本（财政支出+税式支出） extra public cost there (spending + tax "
+                                          "expenditure)")]
+        assert (cost[window], cost[lo], cost[hi]) == pytest.approx((t.extra_cost, t.extra_cost_p05, t.extra_cost_p95))
+        ratio = sheet[(t.region, t.design, "本地每元公共成本带动企业研发 business R&D per public yuan there")]
+        if t.unstable:
+            marks += 1
+            assert ratio[window] in ("— 不稳定 unstable", "— 无额外成本 no extra cost") and ratio[lo] is None
+        else:
+            assert (ratio[window], ratio[lo], ratio[hi]) == pytest.approx((t.rd_per_yuan, t.p05, t.p95))
+    window_rows = changes[(changes["region"] != "province") & (changes["period"] == "window")]
+    own = change_indicators(targets, "haixi")
+    assert len(own) > len(CHANGE_INDICATORS)  # Haixi's own targets' indicators follow (science literacy, ...)
+    shown = 0
+    for c in window_rows.itertuples():
+        key = (c.region, c.design, c.label)
+        assert (key in sheet) == (c.indicator in change_indicators(targets, c.region)), key
+        if key in sheet:
+            shown += 1
+            assert (sheet[key][window], sheet[key][lo], sheet[key][hi]) == pytest.approx((c.median, c.p05, c.p95))
+    assert shown > 8 * len(designs) * len(CHANGE_INDICATORS) - 1
+    notes = " ".join(str(c.value) for row in ws.iter_rows(min_row=len(rows) + 2) for c in row if c.value)
+    assert "so this ratio is partial" in notes and "qhsim compare ... --region ID" in notes
+    assert ("“— 不稳定 unstable”" in notes or "“— 无额外成本 no extra cost”" in notes) == bool(marks)
+    again = tmp_path / "again.xlsx"
+    export.write_xlsx(tidy.load_results(compare3_folder), again)  # the store read back: the same sheet
+    assert _sheet_rows(load_workbook(again)["地区效应 Prefecture effects"]) == (heads, rows)
+    # the HTML: every prefecture in a column, one table per design
+    page = (compare3_folder / "report.html").read_text(encoding="utf-8")
+    assert '<h2 id="prefecture-effects">地区效应 Prefecture effects</h2>' in page and "All eight prefectures" in page
+    for design in designs:
+        table = _html_table(page, f"{design} − baseline, 2026-2027")
+        assert table[0] == ["项目 item", *labels]
+        cells = {row[0]: dict(zip(table[0][1:], row[1:])) for row in table[1:]}
+        ratio = cells["本地每元公共成本带动企业研发 business R&D per public yuan there"]
+        for t in totals[totals["design"] == design].itertuples():
+            text = ratio[region_label(t.region)]
+            if t.unstable:
+                assert text.replace("\n", " ") in ("— 不稳定 unstable", "— 无额外成本 no extra cost")
+            else:
+                assert text == format_interval(t.rd_per_yuan, t.p05, t.p95).replace(" [", "\n[")
+        change = cells[indicator_label("rd_intensity")]
+        haixi = window_rows[(window_rows["region"] == "haixi") & (window_rows["design"] == design)
+                            & (window_rows["indicator"] == "rd_intensity")].iloc[0]
+        assert change[region_label("haixi")] == (f"{format_fixed(haixi['median'], 3, True)}\n"
+                                                 f"[{format_fixed(haixi['p05'], 3, True)}, "
+                                                 f"{format_fixed(haixi['p95'], 3, True)}]")
+    assert "so this ratio is partial" in page
+
+
+def test_p_met_marks_agree_across_comparison_outputs(compare3_folder):
+    """P(target met) in targets.csv (comparison.txt's table) and in the workbook's and HTML's headline tables
+    (``summary_table`` over each design's runs) are the same share and the same § verdict (every run the same value:
+    ``deterministic_verdict``); the workbook's P(met) cell shows § where it is one, as the HTML and comparison.txt do;
+    a target on another definition has no P(met) in either."""
+    from qhsim.output.tables import headline
+
+    results = tidy.load_results(compare3_folder)
+    table = headline(results)
+    table = table[table["target"].notna() & (table["section"] != "2035参考路径 2035 reference paths")]
+    stored = pd.read_csv(compare3_folder / "targets.csv", encoding="utf-8-sig")
+    stored = stored[stored["kind"] != "reference_path"].set_index(["design", "region", "indicator", "year"])
+    seen = 0
+    for r in table.itertuples():
+        key = (r.design, r.region, r.indicator, int(r.target_year))
+        if key not in stored.index:
+            continue
+        seen += 1
+        s = stored.loc[key]
+        assert bool(s["deterministic"]) == bool(r.deterministic), key
+        assert (pd.isna(s["p_met"]) and pd.isna(r.p_met)) or s["p_met"] == pytest.approx(r.p_met), key
+    assert seen and table["deterministic"].any()
+    ws = load_workbook(compare3_folder / "report.xlsx")["摘要 Summary"]
+    heads = [c.value for c in ws[1]]
+    column = heads.index("\n".join(("达标概率", "P(met)"))) + 1
+    formats = [ws.cell(row=i, column=column).number_format for i in range(2, len(headline(results)) + 2)]
+    assert [f.endswith('"§"') for f in formats] == [d in (True,) for d in headline(results)["deterministic"]]

@@ -20,8 +20,10 @@ from qhsim import data
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import idle_budgets, ranking_metric, stored_table
 from qhsim.output.lang import pick
-from qhsim.output.numbers import decimals, format_fixed, format_interval, format_value, unit_of
-from qhsim.output.tables import ONE_DESIGN, ONE_DESIGN_NOTE, by_instrument, can_rank, cost_effectiveness, mark_notes
+from qhsim.output.numbers import format_interval, format_value, unit_of
+from qhsim.output.tables import (CHANGE_INDICATORS, ONE_DESIGN, ONE_DESIGN_NOTE, by_instrument, can_rank,
+                                 change_indicators, cost_effectiveness, mark_notes, regional_cost_note,
+                                 window_change_text)
 from qhsim.output.report import (ASSUMPTION_MARK, DETERMINISTIC_MARK, band_caveat, base_year_notes, display_width,
                                  draws_line, format_number, format_table, persistence_note, plan_target_notes,
                                  reduced_scale_note, region_label, target_mark, target_value, wrap)
@@ -41,8 +43,6 @@ if TYPE_CHECKING:
 MATERIAL = 0.1  # instruments whose cost changed (up or down) by this share of a design's extra cost are listed
 METRIC_NAMES = {RANK_DEFAULT: ("元研发/元公共成本", "R&D per public yuan"),  # the ranking's column, like the tables above
                 RANK_TOTAL: ("全社会研发/元公共成本", "total R&D per public yuan")}
-SHOWN = ("rd_intensity", "business_rd", "enterprise_rd_share", "share_firms_with_rd", "hte_count",
-         "rd_personnel_per_10k", "tech_contract_turnover", "patents_per_10k", "talent_outflow")
 
 
 def row_label(key: str, qualifier: tuple[str, str] = ("", "")) -> str:
@@ -234,10 +234,8 @@ def _change_blocks(res: ComparisonResult, changes: pd.DataFrame, keys: list[str]
                 continue
             w = rows.loc["window"]
             # yearly medians in the indicator's own precision (counts whole), the window mean with one decimal more
-            digits = decimals(key) + 1
             body.append([row_label(key)] + [format_value(rows.at[p, "median"], key, True) for p in periods]
-                        + [f"{format_fixed(w['median'], digits, True)} [{format_fixed(w['p05'], digits, True)}, "
-                           f"{format_fixed(w['p95'], digits, True)}]"])
+                        + [window_change_text(key, w["median"], w["p05"], w["p95"])])
         blocks.append(_table(heads, body, [True] + [False] * (len(heads[0]) - 1),
                              f"{design} − {res.base}{where}: 指标变化(中位数) indicator changes (median)"))
     return blocks
@@ -358,7 +356,7 @@ def _target_notes(res: ComparisonResult, region: str | None) -> list[str]:
 def _province_blocks(res: ComparisonResult) -> list[str]:
     start, end = res.window
     names = [res.base, *res.designs]
-    blocks = _change_blocks(res, res.changes, list(SHOWN), "")
+    blocks = _change_blocks(res, res.changes, list(CHANGE_INDICATORS), "")
     money, cells = _money_blocks(res, {"leverage": res.leverage, "costs": res.costs}, ("", ""))
     blocks += money
     shown = [d for d in res.designs if d not in res.identical]
@@ -439,10 +437,12 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
                     f"{', '.join(map(str, earlier))} are not shown: no design differs from the base before {start}."))
             blocks += _target_notes(res, None)
     regions = "、".join(data.prefecture_ids())
-    blocks.append(_note(f"各市州的指标变化、达标概率与本地支出带动的研发：qhsim compare … --region ID（{regions}）；changes.csv与"
+    blocks.append(_note(f"各市州的指标变化、达标概率与本地支出带动的研发：qhsim compare … --region ID（{regions}）；各市州的指标"
+                        "变化与本地每元研发亦见report.xlsx的“地区效应 Prefecture effects”表与report.html；changes.csv与"
                         "leverage.csv的region列含各市州的行。 Each prefecture's indicator changes, own targets and the R&D "
-                        "per public yuan spent there: qhsim compare ... --region ID; changes.csv and leverage.csv hold "
-                        "every prefecture's rows (their region column)."))
+                        "per public yuan spent there: qhsim compare ... --region ID; every prefecture's changes and R&D per "
+                        "public yuan are also in report.xlsx (its 地区效应 Prefecture effects sheet) and report.html; "
+                        "changes.csv and leverage.csv hold every prefecture's rows (their region column)."))
     return blocks
 
 
@@ -459,16 +459,11 @@ def _region_blocks(res: ComparisonResult, region: str) -> list[str]:
     if parts["changes"].empty:
         raise InputError(f"--region {region}: the compared runs have no rows for it")
     own = res.targets[res.targets["region"] == region] if len(res.targets) else res.targets
-    keys = list(dict.fromkeys([*SHOWN, *own.get("indicator", [])]))
+    keys = change_indicators(res.targets, region)
     blocks = _change_blocks(res, parts["changes"], keys, f" · {zh} {en}")
     money, cells = _money_blocks(res, {"leverage": parts["leverage"], "costs": parts["costs"]}, (f" {zh}", f" {en}"))
     blocks += money
-    notes = [f"地区成本：支付给{zh}企业和单位的财政支出（省级与州市资金均计入）加上其企业的税式支出；额外研发：{zh}企业（及高校院所）的研发。"
-             "人才和知识在市州之间流动：方案资金在其他地区带动的研发、其他地区的资金在本地带动的研发均不计入，故此比值只是局部的。 "
-             f"The regional cost: the public spending paid to {en}'s firms and institutions (provincial and prefectural "
-             f"money alike) plus its firms' tax expenditure; the extra R&D: that of {en}'s firms (and universities and "
-             "institutes). Talent and knowledge move between prefectures: R&D the design's money moves elsewhere, and R&D "
-             "here moved by money spent elsewhere, are not counted, so this ratio is partial."]
+    notes = [regional_cost_note(zh, en)]
     if marks := short_mark_notes(set(cells)):
         notes.append(marks)
     notes.append("排名、两两比较与分工具表为全省口径，见comparison.txt（不带--region的报告）。 The ranking and the pairwise and "

@@ -5,14 +5,16 @@ the scenario's description (for a comparison each design's, numbered) and levers
 targets, reported vs real R&D in the milestone years, the overview chart and one chart per plan indicator, the
 prefectures with their own targets, for several designs the ranking with 90% intervals and how to read it (for a
 comparison first each design's cost-effectiveness and the comparison's ``cost_effectiveness.png``, its extra cost
-and R&D per yuan by instrument and its pairwise P(row beats column); for a sweep its points' cost-effectiveness), and
-the assumptions and calibration status. Tables and charts that hold a few designs show the base and the best by the
+and R&D per yuan by instrument and its pairwise P(row beats column); for a sweep its points' cost-effectiveness), a
+comparison's effects in every prefecture (the money spent and R&D there, and the indicators' changes, as ``qhsim
+compare --region`` prints them), and the assumptions and calibration status. Tables and charts that hold a few designs show the base and the best by the
 ranking (``qhsim.output.tables.shown_designs``) and say right under them which they leave out.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,13 @@ from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, 
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
                                  reduced_scale_note, region_label, region_paths, report_years, sim_columns, source_notes,
                                  summary_columns)
-from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
-                                 SECTIONS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS, SWEEP_MEANS_NOTE, by_instrument,
-                                 by_instrument_note, cost_effectiveness, cost_effectiveness_note, designs,
-                                 difference_header, headline, pairwise, pairwise_note, ranking, ranking_note,
-                                 shown_designs, statistic_label, sweep_cost_effectiveness, sweep_cost_effectiveness_note,
-                                 target_regions)
+from qhsim.output.tables import (BANDED, BY_INSTRUMENT, CHANGE_INDICATORS, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE,
+                                 INSTRUMENT_BANDED, SECTIONS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS, SWEEP_MEANS_NOTE,
+                                 by_instrument, by_instrument_note, cost_effectiveness, cost_effectiveness_note,
+                                 designs, difference_header, headline, pairwise, pairwise_note, prefecture_effects,
+                                 prefecture_effects_notes, ranking, ranking_note, shown_designs, statistic_label,
+                                 sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions,
+                                 window_change_text)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (KIND_LABELS, Results, calibration_distance, lever_name, lever_text, meta_text,
                                runs_text, seeds_text, versions_text)
@@ -203,6 +206,59 @@ def _pairwise_block(results: Results) -> dict[str, Any] | None:
     return {"title": "两两比较 Pairwise: P(行方案胜过列方案 row design beats column design)",
             "heads": ["P(行胜列) P(row beats column)", *(labels[d] for d in designs)], "rows": rows,
             "note": pairwise_note(results, table), "cls": "pairwise"}
+
+
+PREFECTURE_EFFECT_MONEY = ("extra_cost", "extra_rd", "rd_per_yuan")  # the money rows the HTML shows (the workbook: all)
+
+
+def _prefecture_effects_section(results: Results, shown: list[str]) -> dict[str, Any] | None:
+    """A comparison's answer in every prefecture (``qhsim.output.tables.prefecture_effects``), compact: one table per
+    design of ``shown`` (not the base), a column per prefecture (all eight: each bureau finds its own, whichever
+    prefectures the designs target), rows the money spent there (extra public cost, extra business R&D, R&D per public
+    yuan or the mark in its place) and the changes of ``CHANGE_INDICATORS`` over the window, each with its 90% interval
+    below it; what the money covers, why the ratio is partial, and where the rest is (the workbook's sheet, ``qhsim
+    compare --region``) in the notes. None without the prefecture tables."""
+    table = prefecture_effects([d for d in shown if d != results.designs[0]], results.tables)
+    if table.empty:
+        return None
+    start, end = results.meta.get("window") or (None, None)
+    regions = list(dict.fromkeys(table["region"]))
+    items = [*PREFECTURE_EFFECT_MONEY, *CHANGE_INDICATORS]
+    blocks = []
+    for design, part in table.groupby("design", sort=False):
+        cells = part.set_index(["item", "region"])
+        rows = []
+        for item in (i for i in items if i in set(part["item"])):
+            first = cells.loc[item].iloc[0]
+            money = first["kind"] == "money"
+            label = first["label"] if money else indicator_label(item)
+            row = [{"text": label, "cls": "total" if item == "rd_per_yuan" else ""}]
+            for region in regions:
+                if (item, region) not in cells.index:
+                    row.append({"text": MISSING, "cls": "num"})
+                    continue
+                r = cells.loc[(item, region)]
+                if r["mark"]:  # its English under its Chinese: the column stays as narrow as a number's
+                    text = re.sub(r" (?=[A-Za-z])", "\n", r["mark"], count=1)
+                elif item == "rd_per_yuan":  # yuan per yuan as the cost-effectiveness table writes it
+                    text = format_interval(r["window"], r["p05"], r["p95"]).replace(" [", "\n[")
+                elif money:  # 亿元 with two decimals, signed (a change against the base)
+                    text = " ".join([format_fixed(r["window"], 2, True), f"\n[{format_fixed(r['p05'], 2, True)},",
+                                     f"{format_fixed(r['p95'], 2, True)}]"])
+                else:
+                    text = window_change_text(item, r["window"], r["p05"], r["p95"], sep="\n")
+                row.append({"text": text, "cls": "num total" if item == "rd_per_yuan" else "num"})
+            rows.append(row)
+        blocks.append({"title": f"{design} − {results.designs[0]}, {start}-{end} (窗口均值变化与累计 window change and "
+                                f"cumulative, [5%, 95%])",
+                       "heads": ["项目 item", *(region_label(r) for r in regions)], "rows": rows})
+    lead = ("全部8个市州，每方案一表，每市州一列：无论方案针对哪些市州，各市州科技部门都能找到本地的一列。资金为在该市州支出的公共资金与"
+            "该市州的研发；指标为窗口均值变化的中位数。各年变化、本地目标指标与全社会研发见工作簿“地区效应 Prefecture effects”表。 "
+            "All eight prefectures, one table per design and a column per prefecture, so that each prefecture's bureau "
+            "finds its own column whichever prefectures the designs target. Money: the public money spent in the "
+            "prefecture and the R&D there; indicators: the median change of the window mean. Each year's change, the "
+            "indicators of a prefecture's own targets and total R&D: the workbook's 地区效应 Prefecture effects sheet.")
+    return {"lead": lead, "blocks": blocks, "notes": prefecture_effects_notes(results, table)}
 
 
 def format_share(p: Any) -> str:
@@ -401,6 +457,7 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "cost_effectiveness": _cost_effectiveness_block(results, charts),
         # a comparison's by-instrument and pairwise tables, as comparison.txt prints them
         "comparison_tables": [b for b in (_by_instrument_block(results), _pairwise_block(results)) if b is not None],
+        "prefecture_effects": _prefecture_effects_section(results, local),
         "ranking": ranked,
         "ranking_note": ranked_note,
         "assumptions": _assumptions(results),

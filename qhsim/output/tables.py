@@ -15,7 +15,10 @@
 * ``by_instrument``: a comparison's extra cost and R&D per yuan by instrument (leverage.csv), a cost the design does
   not set marked "连带 side effect", the instruments of a design that sets several "组合 combined", an unstable ratio
   "— 不稳定 unstable";
-* ``pairwise``: a comparison's P(row design beats column design) on its ranking metric (pairwise.csv).
+* ``pairwise``: a comparison's P(row design beats column design) on its ranking metric (pairwise.csv);
+* ``prefecture_effects``: a comparison's answer in each prefecture, as ``qhsim compare --region`` prints it — the
+  extra public cost, extra R&D and R&D per public yuan located there, and its indicators' changes
+  (``change_indicators``) with their 90% intervals — from the prefecture rows of changes.csv and leverage.csv.
 
 A comparison of one design (besides the base) has no ranking of designs, P(first) nor pairwise table (``can_rank``):
 one design always comes first; its outputs say so in one line (``ONE_DESIGN_NOTE``).
@@ -36,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
+from qhsim.output.numbers import decimals, format_fixed, indicator_unit, unit_words
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
@@ -663,3 +667,131 @@ def pairwise_note(results: Results, table: pd.DataFrame) -> str:
         text += (f" “{UNSTABLE_CELL}”：该方案的每元研发不宜解读，其胜负亦然：{zh}。 “{UNSTABLE_CELL}”: that design's R&D per "
                  f"yuan is not to be read, nor are its wins and losses: {en}.")
     return text
+
+
+# --- a comparison's prefecture effects -------------------------------------------------------------------
+
+# the indicators whose changes a comparison shows (comparison.txt, ``qhsim compare --region``, the workbook's and the
+# HTML report's prefecture effects); a prefecture's own plan targets' indicators follow (``change_indicators``)
+CHANGE_INDICATORS = ("rd_intensity", "business_rd", "enterprise_rd_share", "share_firms_with_rd", "hte_count",
+                     "rd_personnel_per_10k", "tech_contract_turnover", "patents_per_10k", "talent_outflow")
+PREFECTURE_EFFECTS = {  # the workbook's columns: bilingual headers ("window" and the years: ``prefecture_effects``)
+    "region": "地区 region", "design": "方案 design", "label": "项目 item", "unit": "单位 unit",
+    "statistic": "统计量 statistic",
+}
+# the money rows of a prefecture's effects: the leverage table's "total" row, each item's (zh, en, unit, statistic)
+PREFECTURE_MONEY = {
+    "extra_cost": ("本地额外公共成本（财政支出+税式支出）", "extra public cost there (spending + tax expenditure)", "亿元",
+                   "累计均值 cumulative mean"),
+    "extra_rd": ("本地额外企业研发", "extra business R&D there", "亿元", "累计均值 cumulative mean"),
+    "rd_per_yuan": ("本地每元公共成本带动企业研发", "business R&D per public yuan there", "元/元",
+                    "均值之比 ratio of means"),
+    "extra_public_rd": ("本地额外公共部门研发（高校院所）", "extra public-sector R&D there (universities, institutes)",
+                        "亿元", "累计均值 cumulative mean"),
+    "total_rd_per_yuan": ("本地每元公共成本带动全社会研发", "total R&D per public yuan there", "元/元",
+                          "均值之比 ratio of means"),
+}
+# where each money row's 5% and 95% are in the leverage table (extra public R&D has its mean only)
+MONEY_BANDS = {"extra_cost": ("extra_cost_p05", "extra_cost_p95"), "extra_rd": ("extra_rd_p05", "extra_rd_p95"),
+               "rd_per_yuan": ("p05", "p95"), "extra_public_rd": (None, None),
+               "total_rd_per_yuan": ("total_p05", "total_p95")}
+RATIOS = ("rd_per_yuan", "total_rd_per_yuan")  # replaced by a mark where ``unstable`` (``ratio_mark``)
+
+
+def change_indicators(targets: pd.DataFrame | None, region: str) -> list[str]:
+    """The indicators whose changes a comparison shows for ``region`` (the province or a prefecture):
+    ``CHANGE_INDICATORS``, then those of its own plan targets in ``targets`` (a comparison's targets table; the
+    province's are among the first), each once."""
+    own = [] if targets is None or targets.empty else list(targets.loc[targets["region"] == region, "indicator"])
+    return list(dict.fromkeys([*CHANGE_INDICATORS, *own]))
+
+
+def window_change_text(key: str, mid: float, lo: float, hi: float, sep: str = " ") -> str:
+    """An indicator's change over a comparison's window with its interval, as comparison.txt writes it: signed, with
+    one decimal more than the indicator's own precision (counts with one), ``mid``, then ``sep`` and ``[lo, hi]``."""
+    digits = decimals(key) + 1
+    return f"{format_fixed(mid, digits, True)}{sep}[{format_fixed(lo, digits, True)}, {format_fixed(hi, digits, True)}]"
+
+
+def regional_cost_note(zh: str = "各市州", en: str = "each prefecture") -> str:
+    """What a prefecture's extra public cost and extra R&D cover, and why R&D per public yuan there is partial (below
+    ``qhsim compare --region``'s tables, the workbook's and the HTML report's prefecture effects); ``zh``, ``en``: the
+    prefecture's name, or every prefecture's."""
+    return (f"地区成本：支付给{zh}企业和单位的财政支出（省级与州市资金均计入）加上其企业的税式支出；额外研发：{zh}企业（及高校院所）的研发。"
+            "人才和知识在市州之间流动：方案资金在其他地区带动的研发、其他地区的资金在本地带动的研发均不计入，故此比值只是局部的。 "
+            f"The regional cost: the public spending paid to {en}'s firms and institutions (provincial and prefectural "
+            f"money alike) plus its firms' tax expenditure; the extra R&D: that of {en}'s firms (and universities and "
+            "institutes). Talent and knowledge move between prefectures: R&D the design's money moves elsewhere, and R&D in "
+            f"{en} moved by money spent elsewhere, are not counted, so this ratio is partial.")
+
+
+def prefecture_effects(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each prefecture's answer, as ``qhsim compare --region`` prints it, from the comparison's prefecture tables
+    (``tables["prefecture_changes"]``, ``["prefecture_leverage"]``: ``qhsim.output.tidy.from_comparison``), one row per
+    prefecture (geography order) x design of ``designs`` (not the base) x item: first the money located there
+    (``PREFECTURE_MONEY``, the leverage table's "total" row: extra public cost, extra business R&D and R&D per public
+    yuan, then public-sector R&D and total R&D per yuan; ``mark`` in place of a ratio not to be read,
+    ``ratio_mark``), then the changes of its indicators (``change_indicators``). Columns: region, design, item (an
+    indicator key or a money column), label, unit, kind ("money" | "indicator"), statistic, one column per report year
+    (the median change; indicators only), window (an indicator's median change of its window mean, a money item's
+    cumulative mean or ratio of means), p05, p95 (over the paired runs), mark. ``attrs["years"]``: the report years.
+    Empty without the prefecture tables (a store of an older qhsim)."""
+    changes, lev = tables.get("prefecture_changes"), tables.get("prefecture_leverage")
+    if changes is None or lev is None or changes.empty:
+        return pd.DataFrame(columns=["region", "design", "item", "label", "unit", "kind", "statistic", "window", "p05",
+                                     "p95", "mark"])
+    periods = list(dict.fromkeys(str(p) for p in changes["period"]))
+    years = [p for p in periods if p != "window"]
+    change = (changes.assign(period=changes["period"].astype(str))
+              .set_index(["region", "design", "indicator", "period"]).sort_index())
+    totals = lev[lev["instrument"] == "total"].set_index(["region", "design"]).sort_index()
+    indicators = data.load("indicators")
+    rows = []
+    for region in (r for r in data.prefecture_ids() if r in set(changes["region"])):
+        for design in designs:
+            if (region, design) in totals.index:
+                r = totals.loc[(region, design)]
+                unstable = "unstable" in totals and bool(read_flag(r["unstable"]))
+                for item, (zh, en, unit, statistic) in PREFECTURE_MONEY.items():
+                    if item not in totals:  # total R&D: not in a leverage table of an older qhsim
+                        continue
+                    lo, hi = MONEY_BANDS[item]
+                    ratio = item in RATIOS
+                    mark = ratio_mark(r["extra_cost"]) if ratio and unstable else ""
+                    rows.append({"region": region, "design": design, "item": item, "label": f"{zh} {en}",
+                                 "unit": unit_words(unit), "kind": "money", "statistic": statistic,
+                                 "window": math.nan if mark else r[item],
+                                 "p05": math.nan if mark or lo is None else r[lo],
+                                 "p95": math.nan if mark or hi is None else r[hi], "mark": mark})
+            for key in change_indicators(tables.get("targets"), region):
+                if (region, design, key, "window") not in change.index:
+                    continue
+                at = change.loc[(region, design, key)]
+                w = at.loc["window"]
+                spec = indicators[key]
+                rows.append({"region": region, "design": design, "item": key, "label": f"{spec['zh']} {spec['en']}",
+                             "unit": unit_words(indicator_unit(key)), "kind": "indicator", "statistic": "中位数 median",
+                             **{y: at.at[y, "median"] if y in at.index else math.nan for y in years},
+                             "window": w["median"], "p05": w["p05"], "p95": w["p95"], "mark": ""})
+    table = pd.DataFrame(rows, columns=["region", "design", "item", "label", "unit", "kind", "statistic", *years,
+                                        "window", "p05", "p95", "mark"])
+    table.attrs["years"] = years
+    return table
+
+
+def prefecture_effects_notes(results: Results, table: pd.DataFrame) -> list[str]:
+    """How to read ``prefecture_effects``, below it in the workbook and the HTML report, one paragraph each: the window,
+    the pairing and what each statistic is; what a prefecture's money covers and why its R&D per yuan is partial
+    (``regional_cost_note``); the marks the table holds (none without); where the rest of a prefecture's answer is."""
+    start, end = results.meta.get("window") or (None, None)
+    base = results.designs[0]
+    notes = [f"与{base}逐次配对（同一随机种子），区间为配对差值的5%–95%。指标：各年为变化的中位数，窗口为{start}-{end}年窗口均值变化的"
+             f"中位数；资金：{start}-{end}年累计（均值；每元研发为均值之比，区间为各次运行比值的5%–95%）。 Paired run by run "
+             f"against {base} (same seeds); intervals: 5%-95% of the paired changes. Indicators: each year's median "
+             f"change, and the median change of the {start}-{end} window mean; money: cumulated {start}-{end} (means; R&D "
+             "per yuan is the ratio of the means, its interval the 5%-95% of the runs' ratios).",
+             regional_cost_note(),
+             mark_notes(set(table["mark"]) if "mark" in table else set()).strip(),
+             "各市州本地目标的达标概率与本地税式支出：qhsim compare … --region ID。 Each prefecture's own targets' P(met) "
+             "and its tax expenditure: qhsim compare ... --region ID."]
+    return [note for note in notes if note]

@@ -36,9 +36,11 @@ from qhsim.config.instruments import instrument_label
 from qhsim.config.schedule import YEAR_RANGE
 from qhsim.errors import InputError
 from qhsim.output.folders import MANIFEST, RUNS, manifest_kind, read_manifest
-from qhsim.results import REGIONAL_TABLES, RunResult, design_description, province_rows
+from qhsim.results import PROVINCE, REGIONAL_TABLES, RunResult, design_description, province_rows
 from qhsim.stats import WEIGHT
 
+# a comparison's per-prefecture tables in ``Results.tables`` (``from_comparison``), by the comparison table they hold
+PREFECTURE_TABLES = {"changes": "prefecture_changes", "leverage": "prefecture_leverage"}
 LONG_COLUMNS = ("year", "region", "indicator", "value", "unit", "draw", "seed", "design", WEIGHT)
 PARAM_DRAW = "param_draw"  # the parameter draw of a run, where ``draw`` numbers the runs of a design
 ROOT = Path(__file__).resolve().parents[2]
@@ -372,8 +374,10 @@ def store_long(runs: pd.DataFrame, names: dict[int, str], n_seeds: int) -> pd.Da
 def from_comparison(result: Any) -> Results:
     """A comparison (``qhsim.experiments.ComparisonResult``): the base and every design, their runs as draws.
 
-    ``tables`` hold the comparison's tidy tables (changes, costs, leverage, targets, ranking, pairwise, budget);
-    ``qhsim.output.tables.cost_effectiveness`` reads each design's answer from them."""
+    ``tables`` hold the comparison's tidy tables (changes, costs, leverage, targets, ranking, pairwise, budget: the
+    province's), and each prefecture's changes and leverage (``PREFECTURE_TABLES``: "prefecture_changes",
+    "prefecture_leverage", with a ``region`` column, as ``qhsim compare --region`` reads them from the comparison's
+    ``regions``); ``qhsim.output.tables.cost_effectiveness`` and ``prefecture_effects`` read the answers from them."""
 
     names = [result.base, *result.designs]
     long = store_long(result.runs, dict(enumerate(names)), len(result.meta.get("seeds", [])))
@@ -406,6 +410,8 @@ def from_comparison(result: Any) -> Results:
               "pairwise": result.pairwise.rename_axis("design").reset_index()}
     if result.budget is not None:
         tables["budget"] = result.budget
+    regions = getattr(result, "regions", None) or {}  # none in a store of an older qhsim
+    tables |= {PREFECTURE_TABLES[name]: regions[name] for name in REGIONAL_TABLES if name in regions}
     return Results(kind="compare", long=long, meta=meta, designs=names, tables=tables)
 
 
@@ -497,14 +503,17 @@ def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
     tables = {name: pd.read_csv(folder / f"{name}.csv", encoding="utf-8-sig")
               for name in ("changes", "costs", "leverage", "targets", "ranking", "pairwise", "budget")
               if (folder / f"{name}.csv").is_file()}
-    tables |= {name: province_rows(tables[name]) for name in REGIONAL_TABLES if name in tables}  # the province's answer
+    # each prefecture's rows (changes.csv and leverage.csv hold them below the province's), then the province's answer
+    regions = {name: tables[name][tables[name]["region"] != PROVINCE].reset_index(drop=True)
+               for name in REGIONAL_TABLES if name in tables and "region" in tables[name]}
+    tables |= {name: province_rows(tables[name]) for name in REGIONAL_TABLES if name in tables}
     result = SimpleNamespace(
         base=exp["base"], designs=list(exp["designs"]), window=tuple(manifest["window"]),
         meta={**exp, "qhsim_version": manifest.get("qhsim_version", "unknown"),
               "model_fingerprint": manifest.get("model_fingerprint"), "versions": manifest.get("versions"),
               "calibration": manifest.get("calibration")},
         runs=read_store_runs(folder, manifest["analysed_runs"]), budget=tables.pop("budget", None),
-        pairwise=tables.pop("pairwise").set_index("design"), **tables)
+        pairwise=tables.pop("pairwise").set_index("design"), regions=regions, **tables)
     return from_comparison(result)
 
 

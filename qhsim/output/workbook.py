@@ -5,9 +5,10 @@ Sheets: 摘要 Summary (indicators against targets, 2035 reference paths, the pr
 expenditure; for several runs each the median, headed so, the total that of the runs' own totals), for a sweep
 成本效益 Cost-effectiveness (its points' R&D per public yuan from summary.csv, ranked), for a comparison 方案 Designs
 (what each design is), 成本效益 Cost-effectiveness, 按工具 By
-instrument and 两两比较 Pairwise (two designs or more besides the base; for one, the Cost-effectiveness sheet has no
-rank nor P(first) and says why, ``qhsim.output.tables.can_rank``), 对比排名 Ranking (several designs: comparison or
-sweep; how to read it below) and
+instrument, 两两比较 Pairwise (two designs or more besides the base; for one, the Cost-effectiveness sheet has no
+rank nor P(first) and says why, ``qhsim.output.tables.can_rank``) and 地区效应 Prefecture effects (each prefecture's
+indicator changes and the money spent and R&D there, as ``qhsim compare --region`` prints them), 对比排名 Ranking
+(several designs: comparison or sweep; how to read it below) and
 元数据 Metadata (scenario, seeds, scale, versions, levers,
 calibration: one fact a row, in words). Headers are bilingual with units, panes are frozen below the
 header and right of the labels, and numbers carry a format by kind (counts as integers, shares and 亿元
@@ -31,13 +32,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qhsim import data
 from qhsim.output.numbers import MISSING, excel_format, indicator_unit, unit_words
 from qhsim.output.observed import ObservedSource
-from qhsim.output.report import (HEADERS, band_caveat, base_year_notes, column_header, display_width, indicator_label,
+from qhsim.output.report import (DETERMINISTIC_MARK, HEADERS, band_caveat, base_year_notes, column_header, display_width, indicator_label,
                                  observed_mark, persistence_note, prefecture_anchor_note, reduced_scale_note,
                                  region_label, sim_columns, source_notes, wrap)
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
-                                 PUBLIC_COST, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS, SWEEP_MEANS_NOTE, by_instrument,
-                                 by_instrument_note, by_year, cost_effectiveness, cost_effectiveness_note, designs,
-                                 designs_text, difference_header, fiscal, headline, pairwise, pairwise_note, ranking,
+                                 PREFECTURE_EFFECTS, PUBLIC_COST, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS,
+                                 SWEEP_MEANS_NOTE, by_instrument, by_instrument_note, by_year, cost_effectiveness,
+                                 cost_effectiveness_note, designs, designs_text, difference_header, fiscal, headline,
+                                 pairwise, pairwise_note, prefecture_effects, prefecture_effects_notes, ranking,
                                  ranking_note, statistic_label, statistic_words, sweep_cost_effectiveness,
                                  sweep_cost_effectiveness_note)
 from qhsim.output.folders import atomic_file
@@ -214,8 +216,8 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
                 cell.number_format = '+0.0"pp";-0.0"pp";0.0"pp"'
             elif column == "target" and growth:
                 cell.number_format = "0.0%"
-            elif column == "p_met":
-                cell.number_format = PCT
+            elif column == "p_met":  # a deterministic verdict's P(met) with its mark, as the other outputs write it
+                cell.number_format = f'{PCT}"{DETERMINISTIC_MARK}"' if row.get("deterministic") in (True,) else PCT
             elif column.startswith("sim_") or column in ("observed_2020", "target", "gap"):
                 cell.number_format = excel_format(key)
             if column == "met" and x in MET_FILL:
@@ -376,6 +378,45 @@ def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
     _note(ws, len(table) + 3, 1, by_instrument_note(results, table))
 
 
+def _signed(fmt: str) -> str:
+    """An Excel number format with the sign of a change shown (+1.20, -0.30, 0.00)."""
+    return f"+{fmt};-{fmt};{fmt}"
+
+
+def _prefecture_effects_sheet(wb: Workbook, results: Results) -> None:
+    """A comparison's answer in each prefecture, as ``qhsim compare --region`` prints it
+    (``qhsim.output.tables.prefecture_effects``): per prefecture and design the extra public cost, extra R&D and R&D
+    per public yuan located there (bold; the mark in place of a ratio not to be read), then its indicators' changes in
+    the report years and over the window with their 5% and 95%; what the money covers, why the ratio is partial and
+    how to read the rest below."""
+    table = prefecture_effects(results.designs[1:], results.tables)
+    if table.empty:
+        return
+    ws = wb.create_sheet("地区效应 Prefecture effects")
+    years = table.attrs["years"]
+    start, end = results.meta.get("window") or (None, None)
+    columns = [*PREFECTURE_EFFECTS, *years, "window", "p05", "p95"]
+    heads = [*PREFECTURE_EFFECTS.values(), *(f"{y}年变化 change {y}" for y in years),
+             f"{start}-{end}窗口 window", "5%", "95%"]
+    _header(ws, heads, "D2")
+    for i, row in enumerate(table.to_dict("records"), start=2):
+        money = row["kind"] == "money"
+        fmt = "#,##0.00" if money else excel_format(row["item"])
+        for j, column in enumerate(columns, start=1):
+            value = row["mark"] if column == "window" and row["mark"] else row[column]
+            if column == "region":
+                value = region_label(value)
+            cell = ws.cell(row=i, column=j, value=_value(value))
+            if column in ("window", "p05", "p95", *years):
+                cell.number_format = fmt if row["item"] in ("rd_per_yuan", "total_rd_per_yuan") else _signed(fmt)
+                cell.alignment = RIGHT
+            if row["item"] == "rd_per_yuan":  # the answer: R&D per public yuan spent there
+                cell.font = BOLD
+    _fit_columns(ws, len(table) + 1, {3: (12, 44), 5: (10, 16)}, floor=10)
+    for i, note in enumerate(prefecture_effects_notes(results, table)):
+        _note(ws, len(table) + 3 + i, 1, note)
+
+
 def _pairwise_sheet(wb: Workbook, results: Results) -> None:
     """A comparison's P(row design beats column design) (``qhsim.output.tables.pairwise``) as percentages, the designs
     numbered as in comparison.txt, "—" on the diagonal, how to read it below."""
@@ -474,6 +515,7 @@ def workbook(results: Results) -> Workbook:
         _cost_effectiveness_sheet(wb, results)
         _by_instrument_sheet(wb, results)
         _pairwise_sheet(wb, results)
+        _prefecture_effects_sheet(wb, results)
         _ranking_sheet(wb, results)
     _metadata_sheet(wb, results)
     return wb
