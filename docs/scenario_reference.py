@@ -25,7 +25,7 @@ from qhsim.config import deep_merge, field_bounds, prefecture_lists, resolve_raw
 from qhsim.config import schema as schema_module
 from qhsim.config.instruments import catalogue
 from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
-from qhsim.config.schema import MAX_BUDGET, Macro, Policy, Run, Scenario
+from qhsim.config.schema import MAX_BUDGET, TIER_AMOUNT, TIER_INTENSITY, Macro, Policy, Run, Scenario
 from qhsim.errors import InputError
 from qhsim.output.report import display_width as width  # terminal columns: Chinese takes two
 
@@ -42,8 +42,8 @@ KEY_COLUMN = 30  # the key tables' first column (key, Chinese and English name) 
 # (text, lo, hi, lo open, hi open) and checked by tests/test_docs.py against the loader. A new list field without
 # an entry stops the generator.
 LIST_RULES = {
-    "policy.rd_reward.tier_intensity": (f"ascending, each in (0,{NBSP}1]", 0.0, 1.0, True, False),
-    "policy.rd_reward.tier_amount": (f"each in [0,{NBSP}10000]; as many as tier_intensity", 0.0, 1e4, False, False),
+    "policy.rd_reward.tier_intensity": (f"ascending, each in (0,{NBSP}1]", *TIER_INTENSITY, True, False),
+    "policy.rd_reward.tier_amount": (f"each in [0,{NBSP}10000]; as many as tier_intensity", *TIER_AMOUNT, False, False),
 }
 # Variants quoted under "Common designs": (file, what it shows).
 DESIGNS = (

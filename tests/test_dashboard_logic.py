@@ -477,9 +477,14 @@ def test_a_list_lever_refuses_bad_text_and_tiers_of_different_lengths_stop_runs_
     s = Session.start("baseline.toml")
     with pytest.raises(i18n.Bilingual) as info:
         s.with_lever(tiers.path, [0.1, 0.05])
-    assert info.value.pair[0].startswith("奖励档次（研发强度） = 0.1, 0.05：情景不接受此值") and "ascending" in info.value.pair[1]
-    with pytest.raises(i18n.Bilingual):
+    # each half in its own language (the Chinese one said "情景不接受此值" and then the scenario's English reason)
+    assert info.value.pair == ("奖励档次（研发强度） = 0.1, 0.05：0.05 排在 0.1 之后，各档门槛须递增",
+                               "Reward tiers (R&D intensity) = 0.1, 0.05: 0.05 after 0.1; the thresholds must be ascending")
+    with pytest.raises(i18n.Bilingual) as info:
         s.with_lever(amounts.path, [10.0, 20.0, 2e5])
+    assert info.value.pair[0].endswith("：200000 超出允许范围 [0, 10000]（万元/家/年）")
+    assert not re.search("[A-Za-z]", info.value.pair[0]), info.value.pair[0]
+    assert info.value.pair[1].endswith(": 200000 outside allowed range [0, 10000] (万元 per firm per year)")
     two = s.with_lever(tiers.path, [0.1, 0.2])
     assert two.problem is not None and "奖励档次（研发强度）有2项，各档奖励金额有3项" in two.problem[0]
     assert Context(two, "zh", SimpleNamespace(key="an earlier run"), None, None, None).stale  # no InputError

@@ -131,7 +131,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "not_a_number": ("请输入数字", "enter a number"),
     "not_a_whole_number": ("请输入整数", "enter a whole number"),
     "not_applied": ("未采用，仍使用", "not applied; still using"),
-    "not_accepted": ("情景不接受此值", "not accepted by the scenario"),
     "lists_differ": ("{a}有{n}项，{b}有{m}项：两者项数须相同，改好之前无法运行、比较或保存",
                      "number of values: {a} {n}, {b} {m} — give both the same number; until then nothing can be run, "
                      "compared or saved"),

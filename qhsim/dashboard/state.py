@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qhsim.config import Scenario, scenario_from_dict
-from qhsim.config.schema import Run
+from qhsim.config.schema import Run, tier_problem
 from qhsim.dashboard import i18n
 from qhsim.dashboard import levers as lv
 from qhsim.dashboard.runs import RunRequest
@@ -201,25 +201,16 @@ class Session:
         return [o for o in lv.levers().values() if not o.scheduled and o.section == lever.section and o is not lever]
 
     def _check_list(self, lever: lv.Lever) -> None:
-        """Refuse a list lever's value that the scenario rejects (tiers not ascending, an amount out of range), naming
-        the lever; a list whose length differs from its section's other lists is let through, since the analyst edits
-        one list, then the other (``problem`` says so until they match)."""
+        """Refuse a list lever's value that the scenario rejects (tiers not ascending, an amount out of range:
+        ``schema.tier_problem``), naming the lever in the language of each half; a list whose length differs from its
+        section's other lists is let through, since the analyst edits one list, then the other (``problem`` says so
+        until they match)."""
         if lever.scheduled:  # a schedule's value was checked against its domain, and no rule ties it to another
             return
-        n = len(self.value(lever.path))
-        fitted = []  # the other lists cut or stretched (last value repeated) to this one's length
-        for other in self._lists_of(lever):
-            values = list(self.value(other.path))
-            if not values:
-                return
-            fitted.append(lv.Change(other.path, (values + values[-1:] * n)[:n], None))
-        try:
-            lv.build_scenario(self.base_raw, [*self.changes, *fitted], origin=self.base_name)
-        except InputError as exc:
-            detail = str(exc).split(": ", 2)[-1]
-            shown_ = {lang: lever.value_text(self.value(lever.path), lang) for lang in i18n.LANGS}
-            raise i18n.Bilingual(f"{lever.zh} = {shown_['zh']}：{i18n.TEXT['not_accepted'][0]}（{detail}）",
-                                 f"{lever.en} = {shown_['en']}: {i18n.TEXT['not_accepted'][1]} ({detail})") from None
+        problem = tier_problem(lever.name, self.value(lever.path))  # the list levers are the R&D reward's tiers
+        if problem is not None:
+            raise i18n.Bilingual(*(f"{lever.label(lang)} = {lever.value_text(self.value(lever.path), lang)}"
+                                   f"{'：' if lang == 'zh' else ': '}{said}" for lang, said in zip(i18n.LANGS, problem)))
 
     @cached_property
     def problem(self) -> tuple[str, str] | None:
