@@ -107,6 +107,27 @@ def test_a_changed_run_is_named_and_described_by_its_changes():
     assert two.request().key() != s.request().key()
 
 
+def test_a_changed_runs_name_follows_the_page_language():
+    """The Chinese page showed "baseline + 2 changes" (headline, save placeholder, file names): the name is now made in
+    the page's language, and a run shown keeps both so that switching the language renames it without a new run."""
+    two = Session.start("baseline.toml").with_lever("policy.super_deduction.general", 2.0).with_lever(
+        "policy.super_deduction.manufacturing", 2.0)
+    assert (two.name("zh"), two.name("en")) == ("baseline + 2处修改", "baseline + 2 changes")
+    assert two.reset().with_lever("policy.vouchers.budget", 2000).name("zh") == "baseline + 1处修改"
+    assert Session.start("baseline.toml").name("zh") == "baseline"  # no change: the scenario's own name
+    zh, en = two.request("zh"), two.request("en")
+    assert zh.key() == en.key()  # the same run, whatever the page's language
+    assert zh.scenario.run.name == "baseline + 2处修改" and en.scenario.run.name == "baseline + 2 changes"
+    assert (zh.name("zh"), zh.name("en")) == ("baseline + 2处修改", "baseline + 2 changes")
+    import tomllib
+
+    from qhsim.dashboard.pages import file_stem
+
+    assert file_stem(two.name("zh")) == "baseline_2处修改"  # the saved file and the downloads
+    assert tomllib.loads(two.toml("", "zh"))["run"]["name"] == "baseline + 2处修改"
+    assert tomllib.loads(two.toml("mine", "zh"))["run"]["name"] == "mine"
+
+
 def test_a_cached_run_takes_the_name_of_the_request_that_reuses_it():
     from qhsim.dashboard.runs import named
 
