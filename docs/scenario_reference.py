@@ -301,7 +301,7 @@ def keys() -> dict[str, list[Key]]:
     out = {"run": [_run_key(name, field, comments["Run"].get(name, ""), base, given.get("run", {}))
                    for name, field in Run.model_fields.items()]}
     labels = catalogue()["levers"]
-    tables = [("macro", Macro, base.macro, {})] + [
+    tables = [("macro", Macro, base.macro, catalogue()["macro"])] + [
         (f"policy.{section}", field.annotation, getattr(base.policy, section), labels[section])
         for section, field in Policy.model_fields.items()]
     for table_name, model, values, label in tables:
@@ -320,8 +320,6 @@ def keys() -> dict[str, list[Key]]:
             else:
                 raise SystemExit(f"{path}: a schema field without a Domain and without an entry in LIST_RULES")
             unit = lab.get("unit_en") or lab.get("unit", "")
-            if not lab and name.endswith("_growth"):  # [macro]: growth rates, not in the lever catalogue
-                unit = "share per yr"
             rows.append(Key(path, lab.get("zh", ""), lab.get("en", ""), unit, allowed, kind, lo, hi, lo_open,
                             hi_open, options, scheduled, value_text(getattr(values, name)),
                             comments[model.__name__].get(name, ""), sources.get(path, "")))
@@ -503,7 +501,8 @@ def intro() -> list[str]:
         "",
         "- " + paragraph("**key · 名称 · name**: the key as written in the table named in the heading "
                          "(`standard_rate = 0.25` under `[policy.tax]`), then its Chinese and English name from "
-                         "the lever catalogue `qhsim/config/levers.toml` (the names the dashboard shows).", "  "),
+                         "the lever catalogue `qhsim/config/levers.toml` (the names the dashboard shows; those of "
+                         "`[macro]` from its `[macro]` table).", "  "),
         "- " + paragraph("**allowed**: the range the loader enforces; `[a, b]` includes both ends, `(a, b]` "
                          "excludes a; `whole`: a whole number.", "  "),
         "- " + paragraph("**yr?**: `yes` if the key takes a year schedule.", "  "),
