@@ -25,7 +25,7 @@ from qhsim.config import deep_merge, field_bounds, prefecture_lists, resolve_raw
 from qhsim.config import schema as schema_module
 from qhsim.config.instruments import catalogue
 from qhsim.config.schedule import YEAR_RANGE, Domain, Schedule
-from qhsim.config.schema import MAX_BUDGET, Macro, Policy, Run, Scenario
+from qhsim.config.schema import MAX_BUDGET, TIER_AMOUNT, TIER_INTENSITY, Macro, Policy, Run, Scenario
 from qhsim.errors import InputError
 from qhsim.output.report import display_width as width  # terminal columns: Chinese takes two
 
@@ -42,8 +42,8 @@ KEY_COLUMN = 30  # the key tables' first column (key, Chinese and English name) 
 # (text, lo, hi, lo open, hi open) and checked by tests/test_docs.py against the loader. A new list field without
 # an entry stops the generator.
 LIST_RULES = {
-    "policy.rd_reward.tier_intensity": (f"ascending, each in (0,{NBSP}1]", 0.0, 1.0, True, False),
-    "policy.rd_reward.tier_amount": (f"each in [0,{NBSP}10000]; as many as tier_intensity", 0.0, 1e4, False, False),
+    "policy.rd_reward.tier_intensity": (f"ascending, each in (0,{NBSP}1]", *TIER_INTENSITY, True, False),
+    "policy.rd_reward.tier_amount": (f"each in [0,{NBSP}10000]; as many as tier_intensity", *TIER_AMOUNT, False, False),
 }
 # Variants quoted under "Common designs": (file, what it shows).
 DESIGNS = (
@@ -301,7 +301,7 @@ def keys() -> dict[str, list[Key]]:
     out = {"run": [_run_key(name, field, comments["Run"].get(name, ""), base, given.get("run", {}))
                    for name, field in Run.model_fields.items()]}
     labels = catalogue()["levers"]
-    tables = [("macro", Macro, base.macro, {})] + [
+    tables = [("macro", Macro, base.macro, catalogue()["macro"])] + [
         (f"policy.{section}", field.annotation, getattr(base.policy, section), labels[section])
         for section, field in Policy.model_fields.items()]
     for table_name, model, values, label in tables:
@@ -320,8 +320,6 @@ def keys() -> dict[str, list[Key]]:
             else:
                 raise SystemExit(f"{path}: a schema field without a Domain and without an entry in LIST_RULES")
             unit = lab.get("unit_en") or lab.get("unit", "")
-            if not lab and name.endswith("_growth"):  # [macro]: growth rates, not in the lever catalogue
-                unit = "share per yr"
             rows.append(Key(path, lab.get("zh", ""), lab.get("en", ""), unit, allowed, kind, lo, hi, lo_open,
                             hi_open, options, scheduled, value_text(getattr(values, name)),
                             comments[model.__name__].get(name, ""), sources.get(path, "")))
@@ -503,7 +501,8 @@ def intro() -> list[str]:
         "",
         "- " + paragraph("**key · 名称 · name**: the key as written in the table named in the heading "
                          "(`standard_rate = 0.25` under `[policy.tax]`), then its Chinese and English name from "
-                         "the lever catalogue `qhsim/config/levers.toml` (the names the dashboard shows).", "  "),
+                         "the lever catalogue `qhsim/config/levers.toml` (the names the dashboard shows; those of "
+                         "`[macro]` from its `[macro]` table).", "  "),
         "- " + paragraph("**allowed**: the range the loader enforces; `[a, b]` includes both ends, `(a, b]` "
                          "excludes a; `whole`: a whole number.", "  "),
         "- " + paragraph("**yr?**: `yes` if the key takes a year schedule.", "  "),

@@ -235,3 +235,24 @@ def test_compare_refuses_an_unknown_region_in_one_line_before_anything_runs(tmp_
     assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
     assert err[0].startswith("qhsim: error: --region lhasa: allowed province, xining, haidong, haixi")
     assert not out.exists()  # nothing written
+
+
+# --- session 33: an unreachable --scheduler ---------------------------------------------------------------------
+
+
+def test_compare_refuses_an_unreachable_scheduler_before_writing_its_store(tmp_path, monkeypatch, capsys):
+    """compare wrote its store (manifest and runs folder) and only then found the Dask scheduler unreachable; it now
+    reaches the scheduler first, as sweep does (``Engine.connect``): one line, exit 2, nothing written."""
+    import distributed
+
+    def refused(address, timeout=None, **kwargs):  # what Client says after its timeout, without waiting 20 s
+        raise OSError(f"Timed out trying to connect to {address} after {timeout}")
+
+    monkeypatch.setattr(distributed, "Client", refused)
+    out = tmp_path / "cmp"
+    code = cli(["compare", str(BASELINE), str(SD120), "--scheduler", "tcp://127.0.0.1:1", "--end-year", "2027",
+                "--scale", "0.02", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0], err
+    assert err[0].startswith("qhsim: error: --scheduler tcp://127.0.0.1:1: cannot reach a Dask scheduler there (")
+    assert not out.exists()  # nothing written

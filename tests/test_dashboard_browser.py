@@ -382,7 +382,11 @@ def test_bad_tier_lists_are_refused_and_unmatched_ones_stop_the_run_not_the_page
     d.set_field("各档奖励金额 (万元/年)", "20, 40", changes=2)
     d.page.locator(".qh-problem").wait_for(state="detached", timeout=10_000)
     d.run()
-    assert d.run_id().startswith("baseline + 2 changes · ")
+    assert d.run_id().startswith("baseline + 2处修改 · ")  # the run's name in the page's language (was English)
+    d.english()  # renamed with the page, without a new run
+    d.page.locator(".qh-headline", has_text="baseline + 2 changes · ").wait_for(timeout=10_000)
+    d.page.locator(".qh-lang").click()  # back to Chinese
+    d.page.wait_for_function("() => document.querySelector('.qh-option').innerText.includes('海西州')")
     # the prefectures offering the reward, by name; taking the last one away is refused and the field shows it again
     prefectures = d.page.locator(".qh-option").first
     assert "海西州" in prefectures.inner_text()

@@ -107,6 +107,27 @@ def test_a_changed_run_is_named_and_described_by_its_changes():
     assert two.request().key() != s.request().key()
 
 
+def test_a_changed_runs_name_follows_the_page_language():
+    """The Chinese page showed "baseline + 2 changes" (headline, save placeholder, file names): the name is now made in
+    the page's language, and a run shown keeps both so that switching the language renames it without a new run."""
+    two = Session.start("baseline.toml").with_lever("policy.super_deduction.general", 2.0).with_lever(
+        "policy.super_deduction.manufacturing", 2.0)
+    assert (two.name("zh"), two.name("en")) == ("baseline + 2处修改", "baseline + 2 changes")
+    assert two.reset().with_lever("policy.vouchers.budget", 2000).name("zh") == "baseline + 1处修改"
+    assert Session.start("baseline.toml").name("zh") == "baseline"  # no change: the scenario's own name
+    zh, en = two.request("zh"), two.request("en")
+    assert zh.key() == en.key()  # the same run, whatever the page's language
+    assert zh.scenario.run.name == "baseline + 2处修改" and en.scenario.run.name == "baseline + 2 changes"
+    assert (zh.name("zh"), zh.name("en")) == ("baseline + 2处修改", "baseline + 2 changes")
+    import tomllib
+
+    from qhsim.dashboard.pages import file_stem
+
+    assert file_stem(two.name("zh")) == "baseline_2处修改"  # the saved file and the downloads
+    assert tomllib.loads(two.toml("", "zh"))["run"]["name"] == "baseline + 2处修改"
+    assert tomllib.loads(two.toml("mine", "zh"))["run"]["name"] == "mine"
+
+
 def test_a_cached_run_takes_the_name_of_the_request_that_reuses_it():
     from qhsim.dashboard.runs import named
 
@@ -477,9 +498,14 @@ def test_a_list_lever_refuses_bad_text_and_tiers_of_different_lengths_stop_runs_
     s = Session.start("baseline.toml")
     with pytest.raises(i18n.Bilingual) as info:
         s.with_lever(tiers.path, [0.1, 0.05])
-    assert info.value.pair[0].startswith("奖励档次（研发强度） = 0.1, 0.05：情景不接受此值") and "ascending" in info.value.pair[1]
-    with pytest.raises(i18n.Bilingual):
+    # each half in its own language (the Chinese one said "情景不接受此值" and then the scenario's English reason)
+    assert info.value.pair == ("奖励档次（研发强度） = 0.1, 0.05：0.05 排在 0.1 之后，各档门槛须递增",
+                               "Reward tiers (R&D intensity) = 0.1, 0.05: 0.05 after 0.1; the thresholds must be ascending")
+    with pytest.raises(i18n.Bilingual) as info:
         s.with_lever(amounts.path, [10.0, 20.0, 2e5])
+    assert info.value.pair[0].endswith("：200000 超出允许范围 [0, 10000]（万元/家/年）")
+    assert not re.search("[A-Za-z]", info.value.pair[0]), info.value.pair[0]
+    assert info.value.pair[1].endswith(": 200000 outside allowed range [0, 10000] (万元 per firm per year)")
     two = s.with_lever(tiers.path, [0.1, 0.2])
     assert two.problem is not None and "奖励档次（研发强度）有2项，各档奖励金额有3项" in two.problem[0]
     assert Context(two, "zh", SimpleNamespace(key="an earlier run"), None, None, None).stale  # no InputError

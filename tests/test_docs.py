@@ -129,6 +129,25 @@ def test_scenario_reference_lists_every_schema_key() -> None:
         assert rows == names, table
 
 
+def test_every_macro_and_policy_key_has_a_chinese_and_an_english_name() -> None:
+    """The [macro] rows had no names (the lever catalogue held the [policy.*] keys only): its [macro] table now names
+    each growth assumption, and nothing else, in both languages, as the reference shows under the key."""
+    from qhsim.config.instruments import catalogue
+    from qhsim.config.schema import Macro
+
+    assert list(catalogue()["macro"]) == list(Macro.model_fields)
+    doc = (ROOT / "docs" / "scenario_reference.md").read_text(encoding="utf-8")
+    for table, rows in scenario_reference().keys().items():
+        if table == "run":  # run settings: only scale and seed are named (the dashboard's words)
+            continue
+        for key in rows:
+            assert re.search(r"[\u4e00-\u9fff]", key.zh) and re.search("[A-Za-z]", key.en), key.path
+            assert key.unit or key.kind not in ("number", "integer"), key.path
+        if table == "macro":
+            for key in rows:
+                assert re.search(rf"^\| {re.escape(key.zh)} +\|.*\n\| {re.escape(key.en)} +\|", doc, re.M), key.path
+
+
 def test_scenario_reference_ranges_are_the_enforced_ones() -> None:
     """Each documented range is the one the loader enforces: a variant of the baseline at either end is accepted
     (unless the end is open), just outside it refused; a whole-number key refuses a fraction; a choice or

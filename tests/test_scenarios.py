@@ -57,6 +57,22 @@ BAD = [
     ('extend = "baseline.toml"\n', ["variant.toml: extend: unknown key (did you mean 'extends'?)"]),
     ('extends = "baseline.toml"\n[run]\nseed = "abc"\n', ["run.seed = 'abc': must be a whole number in [0, 9223372036854775807]"]),
     ('extends = "baseline.toml"\n[run]\nscale = "big"\n', ["run.scale = 'big': must be a number in (0, 1]"]),
+    # the R&D reward's tier lists: the file, the key, the list, the value at fault and the allowed range (they said
+    # "[0.2, 0.1] must be ascending shares in (0, 1]" or "[20.0, 20000.0]: each amount must lie in [0, 10000] 万元",
+    # and a length mismatch named the table only)
+    ('extends = "baseline.toml"\n[policy.rd_reward]\ntier_intensity = [0.2, 0.1, 0.3]\n',
+     ["variant.toml: policy.rd_reward.tier_intensity: [0.2, 0.1, 0.3]: 0.1 after 0.2; the thresholds must be ascending"]),
+    ('extends = "baseline.toml"\n[policy.rd_reward]\ntier_intensity = [0.1, 0.15, 1.5]\n',
+     ["variant.toml: policy.rd_reward.tier_intensity: [0.1, 0.15, 1.5]: 1.5 outside allowed range (0, 1] (R&D / revenue)"]),
+    ('extends = "baseline.toml"\n[policy.rd_reward]\ntier_amount = [20, 35, 20000]\n',
+     ["variant.toml: policy.rd_reward.tier_amount: [20, 35, 20000]: 20000 outside allowed range [0, 10000] (万元 per "
+      "firm per year)"]),
+    ('extends = "baseline.toml"\n[policy.rd_reward]\ntier_amount = [20, 35]\n',
+     ["variant.toml: policy.rd_reward.tier_amount: [20, 35]: 2 amounts for the 3 thresholds of tier_intensity "
+      "[0.1, 0.15, 0.2]; give one amount per threshold"]),
+    ('extends = "baseline.toml"\n[policy.rd_reward]\ntier_amount = { 2026 = [20, 35, 60] }\n',
+     ["variant.toml: policy.rd_reward.tier_amount: a year schedule: must be a list such as [20, 35, 50], one value "
+      "per tier, that holds in every year (not a year schedule)"]),
 ]
 
 

@@ -15,7 +15,8 @@ CATALOGUE = Path(__file__).resolve().with_name("levers.toml")
 
 @cache
 def catalogue() -> dict[str, Any]:
-    """The parsed catalogue: ``groups``, ``sections`` and ``levers`` (by section, then instrument)."""
+    """The parsed catalogue: ``groups``, ``sections`` and ``levers`` (by section, then instrument), and ``macro`` (the
+    labels of the scenario's [macro] keys)."""
     with CATALOGUE.open("rb") as fh:
         return tomllib.load(fh)
 

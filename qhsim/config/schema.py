@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from qhsim import data
 from qhsim.calibrated import calibrated_parameters, model_parameters
-from qhsim.config.schedule import Choice, Int, Num, Subset, bounds_text
+from qhsim.config.schedule import Choice, Int, Num, Subset, bounds_text, plain_number
 from qhsim.errors import warn
 
 MAX_BUDGET = 1e7  # 万元 = 1,000亿元: far above any provincial programme
@@ -118,6 +118,10 @@ class ExPostSubsidy(Section):
     budget: Num(0.0, MAX_BUDGET)
 
 
+TIER_INTENSITY = (0.0, 1.0)  # allowed range (0, 1] of an R&D reward tier's R&D / revenue threshold
+TIER_AMOUNT = (0.0, 1e4)  # allowed range [0, 10000] of a tier's reward, 万元 per firm per year
+
+
 class RDReward(Section):
     """[policy.rd_reward]: tiered reward for R&D intensity (Haixi style, seed 004:L46)."""
 
@@ -128,25 +132,63 @@ class RDReward(Section):
     tier_intensity: list[float]  # R&D / revenue thresholds, ascending
     tier_amount: list[float]  # 万元 per firm per year at each threshold
 
+    @field_validator("tier_intensity", "tier_amount", mode="before")
+    @classmethod
+    def _a_list(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, list | tuple):
+            example = "[0.1, 0.15, 0.2]" if info.field_name == "tier_intensity" else "[20, 35, 50]"
+            what = "a year schedule" if isinstance(value, dict) else repr(value)
+            raise ValueError(f"{what}: must be a list such as {example}, one value per tier, that holds in every "
+                             "year (not a year schedule)")
+        return value
+
     @field_validator("tier_intensity")
     @classmethod
     def _ascending(cls, value: list[float]) -> list[float]:
-        if any(not 0.0 < v <= 1.0 for v in value) or value != sorted(value):
-            raise ValueError(f"{value} must be ascending shares in (0, 1]")
-        return value
+        return _checked_tiers("tier_intensity", value)
 
     @field_validator("tier_amount")
     @classmethod
-    def _amounts(cls, value: list[float]) -> list[float]:
-        if any(not 0.0 <= v <= 1e4 for v in value):
-            raise ValueError(f"{value}: each amount must lie in [0, 10000] 万元")
-        return value
+    def _amounts(cls, value: list[float], info: ValidationInfo) -> list[float]:
+        return _checked_tiers("tier_amount", value, info.data.get("tier_intensity"))  # None if refused itself
 
-    @model_validator(mode="after")
-    def _tiers_match(self) -> RDReward:
-        if len(self.tier_intensity) != len(self.tier_amount):
-            raise ValueError("tier_intensity and tier_amount must have the same length")
-        return self
+
+def tier_problem(name: str, values: list[float], tiers: list[float] | None = None) -> tuple[str, str] | None:
+    """What is wrong with the R&D reward's tier list ``name`` ("tier_intensity" or "tier_amount") holding ``values``,
+    in Chinese and English (the dashboard shows one, a scenario file's error the English), or None: a value outside
+    its allowed range (``TIER_INTENSITY``, ``TIER_AMOUNT``), thresholds that fall, or amounts that do not match the
+    thresholds ``tiers`` one for one."""
+    lo, hi = TIER_INTENSITY if name == "tier_intensity" else TIER_AMOUNT
+    allowed, unit = ((f"({plain_number(lo)}, {plain_number(hi)}]", ("研发经费/营业收入", "R&D / revenue"))
+                     if name == "tier_intensity" else (bounds_text(lo, hi), ("万元/家/年", "万元 per firm per year")))
+    outside = [plain_number(v) for v in values if not (lo < v <= hi if name == "tier_intensity" else lo <= v <= hi)]
+    if outside:
+        v = outside[0]
+        return f"{v} 超出允许范围 {allowed}（{unit[0]}）", f"{v} outside allowed range {allowed} ({unit[1]})"
+    if name == "tier_intensity":
+        for a, b in zip(values, values[1:]):
+            if b < a:
+                a, b = plain_number(a), plain_number(b)
+                return f"{b} 排在 {a} 之后，各档门槛须递增", f"{b} after {a}; the thresholds must be ascending"
+    elif tiers is not None and len(tiers) != len(values):
+        n, m, shown = len(values), len(tiers), _list_text(tiers)
+        return (f"{n}个金额对应 tier_intensity {shown} 的{m}个门槛，每个门槛须有一个金额",
+                f"{n} amount{'s' * (n != 1)} for the {m} threshold{'s' * (m != 1)} of tier_intensity {shown}; give one "
+                "amount per threshold")
+    return None
+
+
+def _checked_tiers(name: str, values: list[float], tiers: list[float] | None = None) -> list[float]:
+    """``values`` when ``tier_problem`` finds nothing wrong; else a ValueError naming the list and the problem."""
+    problem = tier_problem(name, values, tiers)
+    if problem is not None:
+        raise ValueError(f"{_list_text(values)}: {problem[1]}")
+    return values
+
+
+def _list_text(values: list[float]) -> str:
+    """A tier list as a message writes it: ``[0.1, 0.15]``, ``[20, 35]`` (never ``20.0``)."""
+    return f"[{', '.join(plain_number(v) for v in values)}]"
 
 
 class Vouchers(Section):

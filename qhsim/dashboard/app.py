@@ -148,7 +148,7 @@ def Headline(stale: bool):
             solara.Text(i18n.text("band_lower_bound", L), classes=["qh-band-hint"],
                         style={"font-size": "12px", "color": "#8a4b00", "display": "block"})
         note = i18n.text("from_cache", L) if from_cache else f"{run.seconds:.1f} {i18n.text('seconds', L)}"
-        solara.Text(f"{run.request.scenario.run.name} · {note} · {run.key[:8]}",
+        solara.Text(f"{run.request.name(L)} · {note} · {run.key[:8]}",
                     style={"font-size": "12px", "color": "#666"}, classes=["qh-headline"])
         if stale:
             solara.Text(i18n.text("stale", L), classes=["qh-headline-stale"],
@@ -160,7 +160,7 @@ def Page():
     s, L = _session(), lang.value
 
     def simulate() -> DashboardRun:
-        req = _session().request()  # the session now, not as it was when this function was made
+        req = _session().request(lang.value)  # the session now, not as it was when this function was made
 
         def progress(p: float) -> None:
             task.progress = 100.0 * p

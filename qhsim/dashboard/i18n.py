@@ -131,11 +131,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "not_a_number": ("请输入数字", "enter a number"),
     "not_a_whole_number": ("请输入整数", "enter a whole number"),
     "not_applied": ("未采用，仍使用", "not applied; still using"),
-    "not_accepted": ("情景不接受此值", "not accepted by the scenario"),
     "lists_differ": ("{a}有{n}项，{b}有{m}项：两者项数须相同，改好之前无法运行、比较或保存",
                      "number of values: {a} {n}, {b} {m} — give both the same number; until then nothing can be run, "
                      "compared or saved"),
     "design_n": ("方案{n}", "design {n}"),
+    "run_name": ("{base} + {n}处修改", "{base} + {n} changes"),  # a run's name: its base and its lever changes
+    "run_name_1": ("{base} + 1处修改", "{base} + 1 change"),
     "design_taken": ("方案名称“{name}”已被使用（基准：{base}；已有方案：{taken}）：请另取一个名称",
                      "Design name '{name}' is already taken (base: {base}; designs: {taken}): choose another name"),
     "designs_kept": ("已切换到{base}：保留{n}个方案（现叠加在{base}之上）", "Switched to {base}: kept {n} designs "
@@ -199,6 +200,14 @@ def out_of_range(label: tuple[str, str], value, allowed: str) -> Bilingual:
     """``Bilingual`` "<label> = <value>: allowed <range>" (label as (Chinese, English))."""
     return Bilingual(f"{label[0]} = {value}：{TEXT['allowed_range'][0]} {allowed}",
                      f"{label[1]} = {value}: {TEXT['allowed_range'][1]} {allowed}")
+
+
+def run_name(base: str, changes: int, lang: str) -> str:
+    """A dashboard run's name in ``lang``: its base scenario's name, with the number of lever changes when there are
+    any ("baseline + 2 changes", "baseline + 2处修改")."""
+    if not changes:
+        return base
+    return text("run_name_1" if changes == 1 else "run_name", lang).format(base=base, n=changes)
 
 
 def text(key: str, lang: str) -> str:

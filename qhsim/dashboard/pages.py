@@ -24,7 +24,7 @@ PLAN_INDICATORS = tuple(dict.fromkeys(load_targets()["indicator"]))  # indicator
 group_key = solara.reactive("tax")
 indicator_key = solara.reactive("rd_intensity")
 inside_year = solara.reactive(2025)
-save_name = solara.reactive("")  # empty: the run's name (``Session.name``)
+save_name = solara.reactive("")  # empty: the run's name in the page's language (``Session.name``)
 path_text = solara.reactive("")
 design_name = solara.reactive("")  # empty: "design N" in the page's language
 budget_neutral = solara.reactive(False)
@@ -149,12 +149,12 @@ def LeversPage(ctx):
                     classes=["qh-changes"])
         solara.Button(i18n.text("reset", L), on_click=lambda: ctx.edit(Session.reset), text=True)
         solara.InputText(i18n.text("save_name", L), value=save_name, style={"max-width": "220px"},
-                         placeholder=s.name)
+                         placeholder=s.name(L))
         if s.problem:  # levers that make no scenario: nothing to save until fixed (the warning above says why)
             solara.Button(i18n.text("save", L), disabled=True, icon_name="mdi-cloud-download-outline")
         else:
-            solara.FileDownload(lambda: s.toml(save_name.value).encode("utf-8"),
-                                filename=f"{file_stem(save_name.value or s.name)}.toml", label=i18n.text("save", L),
+            solara.FileDownload(lambda: s.toml(save_name.value, L).encode("utf-8"),
+                                filename=f"{file_stem(save_name.value or s.name(L))}.toml", label=i18n.text("save", L),
                                 mime_type="application/toml")
     with solara.Column(gap="2px"):  # one child whatever the number of changes, so the rows below keep their state
         for line in lv.describe(list(s.changes), L):
@@ -180,7 +180,8 @@ def IndicatorSelect(ctx, keys=PLAN_INDICATORS):
 
 
 def file_stem(name: str) -> str:
-    """A run's or scenario's name as a file name: "baseline + 2 changes" -> "baseline_2_changes"."""
+    """A run's or scenario's name as a file name: "baseline + 2 changes" -> "baseline_2_changes", "baseline + 2处修改"
+    -> "baseline_2处修改"."""
     return re.sub(r"[^\w.-]+", "_", name.strip()).strip("_") or "run"
 
 
@@ -283,7 +284,7 @@ def ExportPage(ctx):
         return
     run, L = ctx.run, ctx.lang
     ind = run.result.indicators
-    name = file_stem(run.request.scenario.run.name)
+    name = file_stem(run.request.name(L))
     key = indicator_key.value
     IndicatorSelect(ctx)
     view = ind[["year", "region", *(c for c in ("draw", "param_draw", "seed", "weight") if c in ind), key]]

@@ -22,6 +22,7 @@ import numpy as np
 
 from qhsim import __version__
 from qhsim.config import Scenario
+from qhsim.dashboard import i18n
 from qhsim.experiments.engine import Cancelled  # noqa: F401 - the one exception for a cancelled run
 from qhsim.results import RunResult
 
@@ -43,6 +44,11 @@ class RunRequest:
     seed: int = 1
     draws: int = 0  # 0 = a single run with ``seed``; else posterior draws x ``seeds``
     seeds: tuple[int, ...] = (1, 2, 3)
+    names: tuple[str, str] | None = None  # (Chinese, English) of the name the dashboard gave the run (Session.name)
+
+    def name(self, lang: str) -> str:
+        """The run's name as a page in ``lang`` shows it: the dashboard's name in that language, else the scenario's."""
+        return i18n.pick(self.names, lang) if self.names else self.scenario.run.name
 
     @property
     def ensemble(self) -> bool:

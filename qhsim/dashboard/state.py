@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qhsim.config import Scenario, scenario_from_dict
-from qhsim.config.schema import Run
+from qhsim.config.schema import Run, tier_problem
 from qhsim.dashboard import i18n
 from qhsim.dashboard import levers as lv
 from qhsim.dashboard.runs import RunRequest
@@ -139,12 +139,10 @@ class Session:
         """The base's name in a comparison (the starting scenario's file name without .toml)."""
         return Path(self.base_name).stem or "baseline"
 
-    @cached_property
-    def name(self) -> str:
-        """The run's name: the base's, with the number of lever changes when there are any ("baseline + 2 changes")."""
-        base = self.base.run.name or self.base_design
-        n = len(self.changes)
-        return f"{base} + {n} change{'s' if n > 1 else ''}" if n else base
+    def name(self, lang: str) -> str:
+        """The run's name in ``lang``: the base's, with the number of lever changes when there are any ("baseline + 2
+        changes", "baseline + 2处修改"; ``i18n.run_name``)."""
+        return i18n.run_name(self.base.run.name or self.base_design, len(self.changes), lang)
 
     @cached_property
     def description(self) -> str:
@@ -157,9 +155,10 @@ class Session:
 
     @cached_property
     def scenario(self) -> Scenario:
-        """The base with the lever changes applied, named after them (``name``, ``description``)."""
-        return lv.build_scenario(self.base_raw, list(self.changes), {"name": self.name, "description": self.description},
-                                 origin=self.base_name)
+        """The base with the lever changes applied, named after them in English (``name``; ``request`` names it in the
+        page's language) and described in both (``description``)."""
+        return lv.build_scenario(self.base_raw, list(self.changes),
+                                 {"name": self.name("en"), "description": self.description}, origin=self.base_name)
 
     def change(self, path: str) -> lv.Change | None:
         return next((c for c in self.changes if c.path == path), None)
@@ -201,25 +200,16 @@ class Session:
         return [o for o in lv.levers().values() if not o.scheduled and o.section == lever.section and o is not lever]
 
     def _check_list(self, lever: lv.Lever) -> None:
-        """Refuse a list lever's value that the scenario rejects (tiers not ascending, an amount out of range), naming
-        the lever; a list whose length differs from its section's other lists is let through, since the analyst edits
-        one list, then the other (``problem`` says so until they match)."""
+        """Refuse a list lever's value that the scenario rejects (tiers not ascending, an amount out of range:
+        ``schema.tier_problem``), naming the lever in the language of each half; a list whose length differs from its
+        section's other lists is let through, since the analyst edits one list, then the other (``problem`` says so
+        until they match)."""
         if lever.scheduled:  # a schedule's value was checked against its domain, and no rule ties it to another
             return
-        n = len(self.value(lever.path))
-        fitted = []  # the other lists cut or stretched (last value repeated) to this one's length
-        for other in self._lists_of(lever):
-            values = list(self.value(other.path))
-            if not values:
-                return
-            fitted.append(lv.Change(other.path, (values + values[-1:] * n)[:n], None))
-        try:
-            lv.build_scenario(self.base_raw, [*self.changes, *fitted], origin=self.base_name)
-        except InputError as exc:
-            detail = str(exc).split(": ", 2)[-1]
-            shown_ = {lang: lever.value_text(self.value(lever.path), lang) for lang in i18n.LANGS}
-            raise i18n.Bilingual(f"{lever.zh} = {shown_['zh']}：{i18n.TEXT['not_accepted'][0]}（{detail}）",
-                                 f"{lever.en} = {shown_['en']}: {i18n.TEXT['not_accepted'][1]} ({detail})") from None
+        problem = tier_problem(lever.name, self.value(lever.path))  # the list levers are the R&D reward's tiers
+        if problem is not None:
+            raise i18n.Bilingual(*(f"{lever.label(lang)} = {lever.value_text(self.value(lever.path), lang)}"
+                                   f"{'：' if lang == 'zh' else ': '}{said}" for lang, said in zip(i18n.LANGS, problem)))
 
     @cached_property
     def problem(self) -> tuple[str, str] | None:
@@ -253,8 +243,13 @@ class Session:
                     raise i18n.out_of_range(i18n.TEXT[key], value, allowed)
         return replace(self, **settings)
 
-    def request(self) -> RunRequest:
-        return RunRequest(self.scenario, scale=self.scale, seed=self.seed, draws=self.draws, seeds=self.seeds)
+    def request(self, lang: str = "en") -> RunRequest:
+        """The run the levers and run settings ask for, its scenario named in ``lang`` (the page's: the name its
+        results and exports carry), with its name in both languages for the pages to show in theirs."""
+        sc = self.scenario
+        sc = sc.model_copy(update={"run": sc.run.model_copy(update={"name": self.name(lang)})})
+        return RunRequest(sc, scale=self.scale, seed=self.seed, draws=self.draws, seeds=self.seeds,
+                          names=(self.name("zh"), self.name("en")))
 
     def add_design(self, name: str, lang: str = "en") -> Session:
         """Save the current levers as a design named ``name`` (empty: "design N" in ``lang``); a name already used by
@@ -273,10 +268,10 @@ class Session:
     def clear_designs(self) -> Session:
         return replace(self, designs=())
 
-    def toml(self, name: str = "") -> str:
-        """The current levers as a self-contained scenario file, named ``name`` (empty: the run's ``name``), with
-        the run's description and the seed and scale the dashboard runs it with."""
-        run = {"name": name or self.name, "description": self.description, "seed": self.seed, "scale": self.scale}
+    def toml(self, name: str = "", lang: str = "en") -> str:
+        """The current levers as a self-contained scenario file, named ``name`` (empty: the run's ``name`` in ``lang``,
+        the page's), with the run's description and the seed and scale the dashboard runs it with."""
+        run = {"name": name or self.name(lang), "description": self.description, "seed": self.seed, "scale": self.scale}
         sc = lv.build_scenario(self.base_raw, list(self.changes), run, origin=self.base_name)
         lines = [f"Scenario saved from the qhsim dashboard 由仪表盘保存; started from {self.base_name}",
                  "Lever changes 杠杆修改:"] + [f"  {line}" for line in lv.describe(list(self.changes))]

@@ -738,10 +738,13 @@ def compare(
     if out is not None:
         store = Store(Path(out), "compare", experiment, specs, labels, engine.fingerprint,
                       key_extra={"budget_neutral": budget_neutral})
-        store.open()
+        store.check()
     prog = Progress(0, "compare", bar, progress)
     try:
         with engine:
+            engine.connect()  # as run_sweep: --out checked, then the executor reached, then the store written
+            if store is not None:
+                store.open()
             runs = collect_runs(engine, specs, labels, store, prog, cancel)
             budget = None
             if budget_neutral:
