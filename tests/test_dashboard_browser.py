@@ -173,7 +173,7 @@ def test_export_downloads_xlsx_csv_png_html(dash, tmp_path):
     assert any("研发投入强度" in c for c in cells) and any("2025" in c for c in cells)
     assert files["Chart (PNG)"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     csv = files["Data (CSV): R&D expenditure / GDP (%)"].read_text(encoding="utf-8-sig").splitlines()
-    assert csv[0].startswith("year,region") and len(csv) > 100
+    assert csv[0].startswith("年份 year,地区 region,地区名称 region name,研发投入强度") and len(csv) > 100
     html = files["Report (HTML)"].read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html") and "研发投入强度" in html
     assert d.errors == []

@@ -626,3 +626,32 @@ def test_the_dashboard_draws_assumed_values_apart_from_observed_ones(small_run):
     assert [line.get_label() for line in squares] == ["assumed, not observed"]
     assert list(zip(squares[0].get_xdata(), squares[0].get_ydata())) == list(data.observed("enterprises").items())
     assert all(line.get_marker() != "o" for line in ax.lines)  # nothing drawn as observed
+
+
+def test_csv_downloads_are_the_run_folders_indicators_csv(small_run, tmp_path):
+    """The Export page's CSVs were the raw table (rd_intensity, "xining", 0.5760815514669319): they are written as a run
+    folder's indicators.csv is (bilingual headers with units, region names, 6 significant digits)."""
+    from qhsim.dashboard import exports
+    from qhsim.output.report import indicator_label
+    from qhsim.output.store import readable_csv
+
+    readable_csv(small_run, tmp_path / "indicators.csv")
+    assert exports.csv(small_run) == (tmp_path / "indicators.csv").read_bytes()
+    lines = exports.csv(small_run, ["rd_intensity"]).decode("utf-8-sig").splitlines()
+    assert lines[0] == f"年份 year,地区 region,地区名称 region name,{indicator_label('rd_intensity')}"
+    assert lines[1].startswith("2015,province,青海省 Qinghai Province,")
+    values = [line.rsplit(",", 1)[1] for line in lines[1:]]
+    assert all(len(v.replace(".", "").lstrip("0")) <= 6 for v in values), values  # not 16 digits
+
+
+def test_the_server_silences_solaras_samesite_warning_and_no_other():
+    """`qhsim dashboard` printed Solara's 12-line samesite=none warning at the first page load."""
+    from qhsim.dashboard.server import QUIET
+
+    code = ("import warnings; warnings.warn('Cookies with samesite=none require https, but according to the asgi "
+            "framework, the scheme is http'); warnings.warn('another warning'); "
+            "warnings.warn('Cookies with samesite=none require https', DeprecationWarning)")
+    done = subprocess.run([sys.executable, *QUIET, "-W", "always::DeprecationWarning", "-c", code],
+                          capture_output=True, text=True)
+    assert "another warning" in done.stderr and "DeprecationWarning" in done.stderr
+    assert "UserWarning: Cookies" not in done.stderr

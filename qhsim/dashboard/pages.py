@@ -278,8 +278,9 @@ def InsidePage(ctx):
 
 @solara.component
 def ExportPage(ctx):
-    """Downloads of the current run: the chosen indicator (CSV, PNG as shown), all indicators (CSV), and the
-    output layer's workbook and HTML report (``qhsim.output``: the same files ``qhsim export`` writes)."""
+    """Downloads of the current run: the chosen indicator (CSV, PNG as shown), all indicators (CSV, as indicators.csv of
+    ``qhsim run --out``), and the output layer's workbook and HTML report (``qhsim.output``: the same files
+    ``qhsim export`` writes)."""
     if _need_run(ctx):
         return
     run, L = ctx.run, ctx.lang
@@ -287,13 +288,12 @@ def ExportPage(ctx):
     name = file_stem(run.request.name(L))
     key = indicator_key.value
     IndicatorSelect(ctx)
-    view = ind[["year", "region", *(c for c in ("draw", "param_draw", "seed", "weight") if c in ind), key]]
-    with solara.Column():
-        solara.FileDownload(lambda: view.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_{key}.csv",
+    with solara.Column():  # the CSVs as a run folder's indicators.csv (``exports.csv``), not the raw table
+        solara.FileDownload(lambda: exports.csv(ind, [key]), filename=f"{name}_{key}.csv",
                             label=f"{i18n.text('csv', L)}: {i18n.indicator(key, L)}", mime_type="text/csv")
         solara.FileDownload(lambda: figures.png(figures.indicator_figure(ind, key, PROVINCE, L)),
                             filename=f"{name}_{key}.png", label=i18n.text("png", L), mime_type="image/png")
-        solara.FileDownload(lambda: ind.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_indicators.csv",
+        solara.FileDownload(lambda: exports.csv(ind), filename=f"{name}_indicators.csv",
                             label=f"{i18n.text('csv', L)}: {i18n.text('all_indicators', L)}", mime_type="text/csv")
         solara.FileDownload(lambda: exports.xlsx(run.result), filename=f"{name}.xlsx", label=i18n.text("xlsx", L),
                             mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
