@@ -341,11 +341,11 @@ def test_bad_input_is_refused_in_the_page_s_language_and_the_session_survives(da
     d.page.locator(".qh-cancel").click()
     d.goto("levers")
     d.set_field("一般企业加计扣除比例 (占研发费用比例)", 5)
-    assert d.page.locator(".qh-message").inner_text() == "一般企业加计扣除比例 = 5：允许范围 [0, 3]"
+    assert d.page.locator(".qh-message").inner_text() == "一般企业加计扣除比例 = 5 (500%)：允许范围 [0, 3] (0%–300%)"
     assert "未采用，仍使用 1" in d.page.locator(".qh-lever .error--text").first.inner_text()
     assert d.page.locator(".qh-changes").inner_text().endswith(": 0")
     d.english()
-    assert d.page.locator(".qh-message").inner_text() == "Super-deduction, general firms = 5: allowed [0, 3]"
+    assert d.page.locator(".qh-message").inner_text() == "Super-deduction, general firms = 5 (500%): allowed [0, 3] (0%–300%)"
     d.set_field("Super-deduction, general firms (share of R&D)", 2.0, changes=1)
     d.page.locator(".qh-message").wait_for(state="detached", timeout=10_000)
     d.field("from year").fill("2040")

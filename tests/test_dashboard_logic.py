@@ -26,7 +26,7 @@ def test_every_schema_instrument_is_a_lever_with_label_unit_and_range():
         assert lever.zh and lever.en
         if lever.domain.kind in ("number", "integer"):
             assert lever.domain.lo is not None and lever.domain.hi is not None and lever.unit and lever.unit_en
-    assert lv.levers()["policy.super_deduction.general"].range_text() == "[0, 3]"
+    assert lv.levers()["policy.super_deduction.general"].range_text() == "[0, 3] (0%–300%)"  # a share, also in %
     assert [g.key for g in lv.groups()] == ["tax", "hte", "grants", "rewards", "talent", "tech_market", "platforms"]
 
 
@@ -46,7 +46,7 @@ def test_setting_the_base_value_removes_the_change():
 def test_out_of_range_lever_names_its_label_and_range_in_both_languages():
     with pytest.raises(i18n.Bilingual) as info:
         Session.start("baseline.toml").with_lever("policy.super_deduction.general", 5.0)
-    assert info.value.pair == ("一般企业加计扣除比例 = 5：允许范围 [0, 3]", "Super-deduction, general firms = 5: allowed [0, 3]")
+    assert info.value.pair == ("一般企业加计扣除比例 = 5 (500%)：允许范围 [0, 3] (0%–300%)", "Super-deduction, general firms = 5 (500%): allowed [0, 3] (0%–300%)")
     with pytest.raises(i18n.Bilingual) as info:  # a choice lists its options by their labels
         Session.start("baseline.toml").with_lever("policy.ex_ante_grants.selection", "bribery")
     assert "随机抽签" in info.value.pair[0] and "lottery" in info.value.pair[1] and "sme_first" not in str(info.value)
@@ -101,9 +101,9 @@ def test_a_changed_run_is_named_and_described_by_its_changes():
     two = s.with_lever("policy.super_deduction.general", 2.0).with_lever("policy.super_deduction.manufacturing", 2.0)
     run = two.scenario.run
     assert run.name == "baseline + 2 changes"
-    assert "杠杆修改：一般企业加计扣除比例 = 2 自2026年起" in run.description
-    assert "lever changes: Super-deduction, general firms = 2 from 2026; Super-deduction, manufacturing = 2 from 2026" \
-        in run.description
+    assert "杠杆修改：一般企业加计扣除比例 = 2 (200%) 自2026年起" in run.description
+    assert ("lever changes: Super-deduction, general firms = 2 (200%) from 2026; Super-deduction, manufacturing = 2 (200%) "
+            "from 2026") in run.description
     assert two.request().key() != s.request().key()
 
 
@@ -390,8 +390,8 @@ def test_a_design_is_described_with_readable_numbers():
     lines = lv.describe([lv.Change("policy.ex_ante_grants.budget", 45000.0, 2026),
                          lv.Change("policy.super_deduction.general", 2.0, 2026),
                          lv.Change("policy.super_deduction.manufacturing", 1.25, None)])
-    assert lines == ["Ex-ante grant budget = 45,000 from 2026", "Super-deduction, general firms = 2 from 2026",
-                     "Super-deduction, manufacturing = 1.25"]
+    assert lines == ["Ex-ante grant budget = 45,000 from 2026", "Super-deduction, general firms = 2 (200%) from 2026",
+                     "Super-deduction, manufacturing = 1.25 (125%)"]
     assert lv.describe([lv.Change("policy.ex_ante_grants.budget", 45000.0, 2026)], "zh")[0].endswith("= 45,000 自2026年起")
 
 
@@ -655,3 +655,21 @@ def test_the_server_silences_solaras_samesite_warning_and_no_other():
                           capture_output=True, text=True)
     assert "another warning" in done.stderr and "DeprecationWarning" in done.stderr
     assert "UserWarning: Cookies" not in done.stderr
+
+
+def test_a_share_lever_shows_its_per_cent_beside_the_share():
+    """Analysts think of a super-deduction of 100%, the schema of 1: the notes, ranges, change lines and messages write
+    both; the field's text stays the share, which is what the scenario file saves."""
+    general = lv.levers()["policy.super_deduction.general"]
+    rate = lv.levers()["policy.tax.standard_rate"]
+    budget = lv.levers()["policy.ex_ante_grants.budget"]
+    assert general.share and rate.share and not budget.share
+    assert general.shown(1.0, "zh") == "1 (100%)" and rate.shown(0.25, "en") == "0.25 (25%)"
+    assert general.value_text(1.2, "zh") == "1.2"  # the field: typed back, it is the same number
+    assert lv.levers()["policy.rd_reward.tier_intensity"].shown([0.1, 0.125], "en") == "0.1, 0.125 (10%, 12.5%)"
+    assert budget.shown(45000.0, "en") == "45,000" and budget.range_text() == "[0, 10,000,000]"
+    assert lv.describe([lv.Change(general.path, 1.2, 2026)], "zh") == ["一般企业加计扣除比例 = 1.2 (120%) 自2026年起"]
+    with pytest.raises(InputError, match=re.escape("= 5 (500%)：允许范围 [0, 3] (0%–300%)")):
+        lv.check_value(general, 5.0)
+    with pytest.raises(InputError, match="= abc"):
+        lv.check_value(general, "abc")

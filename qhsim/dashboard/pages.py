@@ -87,7 +87,8 @@ WRAP_BUTTONS = {"flex-wrap": "wrap", "max-width": "100%", "height": "auto"}
 def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
     """One lever: its input (label and unit in the chosen language), baseline value, allowed range and the
     year from which it applies; highlighted when changed. ``compact`` for the left panel. Numbers show as the
-    tables write them (15,000, never 15000.0 or 1e+07: ``levers.number_text``), options by their labels."""
+    tables write them (15,000, never 15000.0 or 1e+07: ``levers.number_text``), a share with its per cent beside it
+    (in the field "= 100%", in the note "1 (100%)": ``Lever.percent``), options by their labels."""
     s, L = ctx.session, ctx.lang
     path = lever.path
     value, year = s.value(path), s.from_year(path)
@@ -102,7 +103,8 @@ def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
         d = lever.domain
         style = {"width": "300px"} if compact else {"min-width": "320px", "max-width": "420px"}
         if d.kind in ("number", "integer"):
-            NumberInput(label, value, set_value, L, integer=d.kind == "integer", style=style, text=lv.number_text)
+            NumberInput(label, value, set_value, L, integer=d.kind == "integer", style=style, text=lv.number_text,
+                        suffix=f"= {lever.percent(value)}" if lever.share else "")  # 1 = 100%
         elif d.kind in ("choice", "subset"):
             OptionSelect(label, list(d.options), value, set_value, L, multiple=d.kind == "subset", style=style)
         else:
@@ -114,7 +116,7 @@ def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
         else:
             solara.Text(i18n.text("all_years", L), style=note)
         years = "" if not lever.scheduled else " · {}: {}–{}".format(i18n.text("from_year", L), *s.change_years)
-        solara.Text(f"{i18n.text('baseline_value', L)}: {lever.value_text(base, L)} · {i18n.text('allowed', L)}: "
+        solara.Text(f"{i18n.text('baseline_value', L)}: {lever.shown(base, L)} · {i18n.text('allowed', L)}: "
                     f"{lever.range_text(L)}{years}", style=note, classes=["qh-lever-note"])
 
 
@@ -164,8 +166,11 @@ def LeversPage(ctx):
         for g in groups:
             solara.Button(g.label(L), value=g.key, text=True, classes=[f"qh-group-{g.key}"])
     group = next(g for g in groups if g.key == group_key.value)
-    for section, zh, en in group.sections:
-        solara.Markdown(f"**{zh if L == 'zh' else en}** `[policy.{section}]`")
+    for section, zh, en in group.sections:  # the section's names, the page's language first (not [policy.tax])
+        first, second = (zh, en) if L == "zh" else (en, zh)
+        with solara.Row(style={"gap": "8px", "align-items": "baseline", "margin-top": "8px"}, classes=["qh-section"]):
+            solara.Text(first, style={"font-weight": "bold"})
+            solara.Text(second, style={"font-size": "13px", "color": "#555"})
         for lever in group.levers:
             if lever.section == section:
                 LeverRow(ctx, lever).key(lever.path)
