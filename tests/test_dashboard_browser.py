@@ -30,6 +30,8 @@ def test_page_load_and_baseline_run(dash):
     assert re.fullmatch(r"\d\.\d\d", d.page.locator(".qh-headline-2025").inner_text().strip())
     assert "目标 1.00%" in d.page.locator(".qh-headline-card").inner_text()
     assert d.run_id().startswith("baseline · ")
+    # one run, not the median of `make baseline` (the 2035 values differ: 1.00 and 1.14 at scale 1)
+    assert d.page.locator(".qh-headline-basis").inner_text() == "单次运行（随机种子 20151231），非 make baseline 的8种子中位数"
     assert len(d.chart_pixels()) > 10_000
     d.screenshot("02_indicators")
     # the target table as an analyst reads it: no index column, the package's labels, numbers formatted
@@ -193,6 +195,8 @@ def test_ensemble_shows_band_and_target_probability(dash):
     assert "[" in text  # median [5%, 95%] over the runs
     assert "P(target met)" in d.page.locator("body").text_content()
     assert "understate the uncertainty" in d.page.locator(".qh-band-hint").inner_text()
+    assert d.page.locator(".qh-headline-basis").inner_text() == "median [90% band] of 3 runs"
+    assert one_line(d, ".qh-headline-2025") and one_line(d, ".qh-headline-2035")  # "0.80 [0.76, 0.83]" did not
     d.goto("indicators")
     assert d.page.locator(".qh-band-caveat").inner_text() == band_caveat("en")  # what the band leaves out
     d.screenshot("ensemble_indicators_1366")
@@ -205,12 +209,18 @@ def test_ensemble_shows_band_and_target_probability(dash):
         box = last.bounding_box()
         assert box["x"] + box["width"] <= 1366, (lang, box)
     d.screenshot("ensemble_indicators_zh_1366")
+    assert one_line(d, ".qh-headline-2025")  # beside the longer Chinese target note too
     d.page.locator(".qh-lang").click()
     d.goto("levers")  # every lever group in sight at 1366 px: the English group buttons ran off the window
     d.page.get_by_text("Levers", exact=True).wait_for(timeout=10_000)
     last = d.page.locator(".qh-group-platforms").bounding_box()
     assert last["x"] + last["width"] <= 1366, last
     assert d.errors == []
+
+
+def one_line(d, selector: str) -> bool:
+    """Whether the element's text lies on one line (an inline element has one client rectangle per line)."""
+    return d.page.locator(selector).evaluate("e => e.getClientRects().length") == 1
 
 
 def test_compare_two_designs(dash):

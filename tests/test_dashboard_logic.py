@@ -673,3 +673,15 @@ def test_a_share_lever_shows_its_per_cent_beside_the_share():
         lv.check_value(general, 5.0)
     with pytest.raises(InputError, match="= abc"):
         lv.check_value(general, "abc")
+
+
+def test_the_headline_says_it_shows_one_run_not_make_baselines_median():
+    """The dashboard's 2035 R&D intensity (one run, seed 20151231) differed from the 8-seed median `make baseline`
+    prints, and nothing said so."""
+    from qhsim.dashboard.app import MAKE_BASELINE_SEEDS, headline_basis
+
+    seeds = re.search(r"qhsim run scenarios/baseline.toml --seeds ([\d,]+)", (ROOT / "Makefile").read_text()).group(1)
+    assert MAKE_BASELINE_SEEDS == len(seeds.split(","))
+    assert headline_basis(1, 20151231, "zh") == f"单次运行（随机种子 20151231），非 make baseline 的{len(seeds.split(','))}种子中位数"
+    assert headline_basis(1, 7, "en") == "one run (seed 7), not the 8-seed median of make baseline"
+    assert headline_basis(6, 7, "en") == "median [90% band] of 6 runs"

@@ -117,6 +117,16 @@ def RunPanel(ctx):
 
 
 HEADLINE = "rd_intensity"
+MAKE_BASELINE_SEEDS = 8  # `make baseline` runs seeds 1..8 (Makefile) and prints their median
+NOWRAP = {"white-space": "nowrap"}
+
+
+def headline_basis(runs: int, seed: int, lang: str) -> str:
+    """What the headline's numbers are, in ``lang``: one run with its seed (not the median of `make baseline`'s seeds,
+    which an analyst compares it with), or the median and band of an ensemble's runs."""
+    if runs > 1:
+        return i18n.text("median_of", lang).format(runs=runs)
+    return i18n.text("one_run", lang).format(seed=seed, n=MAKE_BASELINE_SEEDS)
 
 
 @solara.component
@@ -136,15 +146,20 @@ def Headline(stale: bool):
             text = format_value(h["value"], HEADLINE)
             if h["runs"] > 1:
                 text += f" [{format_value(h['lo'], HEADLINE)}, {format_value(h['hi'], HEADLINE)}]"
-            with solara.Row(style={"align-items": "baseline", "gap": "6px"}):
+            # the value and its band on one line ("0.80 [0.76, 0.83]" broke after "0.80 [0.76,"); the target moves below
+            with solara.Row(style={"align-items": "baseline", "gap": "0 6px", "flex-wrap": "wrap"}):
                 solara.Text(f"{year}:", style={"font-weight": "bold"})
-                solara.Text(text, classes=[f"qh-headline-{year}"], style={"font-size": "18px", "font-weight": "bold"})
+                solara.Text(text, classes=[f"qh-headline-{year}"],
+                            style={"font-size": "18px", "font-weight": "bold", **NOWRAP})
                 if not math.isnan(h["target"]):
                     extra = f"{i18n.text('target', L)} {format_value(h['target'], HEADLINE)}{unit}"
                     if h["runs"] > 1 and not math.isnan(h["p_met"]):
                         extra += f" · {i18n.text('p_met', L)} {h['p_met']:.0%}"
                     solara.Text(extra, style={"font-size": "12px"})
-        if n_draws(run.result.indicators) > 1:
+        runs = n_draws(run.result.indicators)
+        solara.Text(headline_basis(runs, run.request.seed, L), classes=["qh-headline-basis"],
+                    style={"font-size": "12px", "color": "#444", "display": "block"})
+        if runs > 1:
             solara.Text(i18n.text("band_lower_bound", L), classes=["qh-band-hint"],
                         style={"font-size": "12px", "color": "#8a4b00", "display": "block"})
         note = i18n.text("from_cache", L) if from_cache else f"{run.seconds:.1f} {i18n.text('seconds', L)}"

@@ -54,6 +54,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "target": ("目标", "target"),
     "gap": ("差距", "gap"),
     "p_met": ("达标概率", "P(target met)"),
+    # what the headline's numbers are: one run is not the median `make baseline` prints (2035: 1.00 against 1.14)
+    "one_run": ("单次运行（随机种子 {seed}），非 make baseline 的{n}种子中位数",
+                "one run (seed {seed}), not the {n}-seed median of make baseline"),
+    "median_of": ("{runs}次运行的中位数 [90%区间]", "median [90% band] of {runs} runs"),
     "band_lower_bound": ("区间与达标概率偏于自信：见“指标与目标”页说明", "band and P(target met) understate the "
                          "uncertainty: see the note on Indicators vs targets"),
     "simulated": ("模拟", "simulated"),
