@@ -219,8 +219,11 @@ def test_ensemble_shows_band_and_target_probability(dash):
 
 
 def one_line(d, selector: str) -> bool:
-    """Whether the element's text lies on one line (an inline element has one client rectangle per line)."""
-    return d.page.locator(selector).evaluate("e => e.getClientRects().length") == 1
+    """Whether the element's text lies on one line: its text's boxes (a range's client rectangles, one or more per line
+    even in a flex item, which has one box of its own however many lines it holds) all share one top."""
+    tops = d.page.locator(selector).evaluate("""e => { const r = document.createRange(); r.selectNodeContents(e);
+        return [...r.getClientRects()].map(b => Math.round(b.top)); }""")
+    return len(set(tops)) == 1
 
 
 def test_compare_two_designs(dash):
