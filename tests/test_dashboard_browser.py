@@ -259,7 +259,11 @@ def test_compare_two_designs(dash):
     assert d.page.get_by_role("button", name="Data (CSV): changes").count() == 1
     last = d.page.get_by_role("button", name="Data (CSV): ranking").bounding_box()  # every download in the window
     assert last["x"] + last["width"] <= d.page.viewport_size["width"], last
-    assert "Change of R&D expenditure / GDP (%) against the baseline" in d.page.locator(".qh-view-compare").inner_text()
+    # a change of a % indicator in percentage points; one run per design: their difference, no interval
+    assert ("Change of R&D expenditure / GDP against the baseline (pp; difference of one run each, no interval)"
+            in d.page.locator(".qh-view-compare").inner_text())
+    cells = d.page.locator(".qh-compare-changes tbody td").all_inner_texts()
+    assert all(re.fullmatch(r"(0|[-+]\d+)\.\d{3,6}", c.strip()) for c in cells if c.strip()[:1] in "+-0"), cells
     assert d.errors == []
 
 

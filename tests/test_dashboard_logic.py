@@ -685,3 +685,45 @@ def test_the_headline_says_it_shows_one_run_not_make_baselines_median():
     assert headline_basis(1, 20151231, "zh") == f"单次运行（随机种子 20151231），非 make baseline 的{len(seeds.split(','))}种子中位数"
     assert headline_basis(1, 7, "en") == "one run (seed 7), not the 8-seed median of make baseline"
     assert headline_basis(6, 7, "en") == "median [90% band] of 6 runs"
+
+
+def test_compare_changes_are_in_percentage_points_with_the_indicators_decimals():
+    """"+0.0229 / +0.0504" under "研发投入强度 (%)相对基准的变化（均值 [90%区间]）" with one run per design and no
+    interval: a change of a % indicator is in 个百分点 / pp, with one decimal more than the indicator, and a comparison
+    of single runs says it shows their difference."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from qhsim.dashboard import compare
+
+    def result(runs: int, rows: list[tuple]) -> SimpleNamespace:
+        changes = pd.DataFrame([{"design": d, "indicator": k, "period": p, "mean": m, "p05": a, "p95": b}
+                                for d, k, p, m, a, b in rows])
+        return SimpleNamespace(designs=["d200", "m200"], changes=changes, runs_per_design=runs)
+
+    one = result(1, [("d200", "rd_intensity", "2035", 0.0229, 0.0229, 0.0229),
+                     ("m200", "rd_intensity", "2035", 0.0504, 0.0504, 0.0504),
+                     ("d200", "rd_intensity", "2027", 0.0004, 0.0004, 0.0004),
+                     ("m200", "rd_intensity", "2027", 0.0, 0.0, 0.0),
+                     ("d200", "hte_count", "2035", 12.34, 12.34, 12.34), ("m200", "hte_count", "2035", -3.0, -3, -3)])
+    assert compare.changes_title(one, "rd_intensity", "zh") == "研发投入强度相对基准的变化（个百分点；每方案1次运行之差，无区间）"
+    assert compare.changes_title(one, "hte_count", "en") == ("Change of High-tech enterprises against the "
+                                                            "baseline (firms; difference of one run each, no interval)")
+    table = compare.changes(one, "rd_intensity", "zh")
+    assert table["2035"].tolist() == ["+0.023", "+0.050"] and table["2027"].tolist() == ["+0.0004", "0.000"]
+    assert compare.changes(one, "hte_count", "en")["2035"].tolist() == ["+12.3", "-3.0"]
+    band = result(6, [("d200", "rd_intensity", "2035", 0.0229, 0.011, 0.034), ("m200", "rd_intensity", "2035", 0.05, 0.04, 0.06)])
+    assert compare.changes_title(band, "rd_intensity", "en").endswith("(pp; mean [90% band])")
+    assert compare.changes(band, "rd_intensity", "en")["2035"].tolist() == ["+0.023 [+0.011, +0.034]",
+                                                                            "+0.050 [+0.040, +0.060]"]
+
+
+def test_a_short_table_header_stays_on_one_line():
+    """"排名" stood one character per line above its narrow column."""
+    from qhsim.dashboard.pages import TABLE_CSS, table_headers
+
+    heads = table_headers(["设计方案", "排名", "每元公共成本带来的企业研发（元/元）"], [False, True, True])
+    assert [h["class"] for h in heads] == ["qh-nowrap", "qh-nowrap", ""]  # a long header still wraps
+    assert [h["align"] for h in heads] == ["start", "end", "end"]
+    assert "th.qh-nowrap" in TABLE_CSS

@@ -46,8 +46,8 @@ def Chart(build, dependencies: list):
     solara.Image(image, classes=["qh-chart"])
 
 
-# cells on one line (headers wrap), half Vuetify's side padding; wide tables scroll
-TABLE_CSS = (".qh-table td { white-space: nowrap; } "
+# cells on one line (headers wrap, but for short ones: ``table_headers``), half Vuetify's side padding; wide tables scroll
+TABLE_CSS = (".qh-table td, .qh-table th.qh-nowrap { white-space: nowrap; } "
              ".qh-table td, .qh-table th { padding-left: 6px !important; padding-right: 6px !important; }")
 # a prose column (``Table(wrap=...)``, e.g. an indicator's name or an observed value's source) wraps in a narrow band
 # instead, so that the numbers stay in view at 1366 px; by position, as the table's class qh-wrap-<j> (0-based column j)
@@ -63,14 +63,23 @@ def Table(frame: pd.DataFrame, items_per_page: int = 20, classes: list[str] | No
     columns = [str(c) for c in frame.columns]
     rows = frame.astype(str).to_numpy().tolist()
     numeric = [bool(rows) and all(tables.is_numeric_text(r[j]) for r in rows) for j in range(len(columns))]
-    headers = [{"text": c, "value": f"c{j}", "sortable": False, "align": "end" if numeric[j] else "start"}
-               for j, c in enumerate(columns)]
+    headers = table_headers(columns, numeric)
     items = [{f"c{j}": text for j, text in enumerate(row)} for row in rows]
     wrapped = [j for j, c in enumerate(columns) if c in wrap]
     solara.Style(" ".join([TABLE_CSS, *(WRAP_CSS.format(j=j, n=j + 1) for j in wrapped)]))
     solara.v.DataTable(headers=headers, items=items, items_per_page=items_per_page, dense=True,
                        hide_default_footer=len(items) <= items_per_page, disable_sort=True,
                        class_=" ".join(["qh-table", *(classes or []), *(f"qh-wrap-{j}" for j in wrapped)]))
+
+
+SHORT_HEADER = 6  # characters: a header this short stays on one line ("排名" stood one character per line)
+
+
+def table_headers(columns: list[str], numeric: list[bool]) -> list[dict]:
+    """Vuetify's headers of ``Table``: not sortable, numbers right-aligned, a short header on one line (class
+    qh-nowrap) so that its narrow column does not stack it character by character."""
+    return [{"text": c, "value": f"c{j}", "sortable": False, "align": "end" if numeric[j] else "start",
+             "class": "qh-nowrap" if len(c) <= SHORT_HEADER else ""} for j, c in enumerate(columns)]
 
 
 def target_wrap(lang: str) -> tuple[str, str]:
@@ -383,7 +392,7 @@ def ChangesView(ctx, result, key: str, keys=PLAN_INDICATORS):
     """The chosen indicator's change against the baseline, by design and year (titled, with its unit), and the chart."""
     L = ctx.lang
     IndicatorSelect(ctx, keys=keys)
-    solara.Markdown(f"**{i18n.text('change_of', L).format(indicator=i18n.indicator(indicator_key.value, L))}**")
+    solara.Markdown(f"**{compare.changes_title(result, indicator_key.value, L)}**")
     Table(compare.changes(result, indicator_key.value, L), items_per_page=10, classes=["qh-compare-changes"])
     Chart(lambda: compare.figure(result, indicator_key.value, L), [key, indicator_key.value, L])
 
