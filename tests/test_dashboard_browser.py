@@ -264,6 +264,12 @@ def test_compare_two_designs(dash):
             in d.page.locator(".qh-view-compare").inner_text())
     cells = d.page.locator(".qh-compare-changes tbody td").all_inner_texts()
     assert all(re.fullmatch(r"(0|[-+]\d+)\.\d{3,6}", c.strip()) for c in cells if c.strip()[:1] in "+-0"), cells
+    d.resize(1366)
+    d.page.locator(".qh-lang").click()
+    d.page.locator(".qh-compare-result th", has_text="排名").wait_for(timeout=10_000)
+    assert one_line(d, ".qh-compare-result th:nth-child(2)")  # "排名" stood one character per line
+    assert "个百分点" in d.page.locator(".qh-view-compare").inner_text()
+    d.screenshot("compare_zh_1366")
     assert d.errors == []
 
 
