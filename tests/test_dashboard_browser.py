@@ -68,6 +68,11 @@ def test_lever_change_raises_rd_intensity(dash, tmp_path):
     d.set_field("Super-deduction, general firms (share of R&D)", 3.0, changes=1)
     d.set_field("Super-deduction, manufacturing (share of R&D)", 3.0, changes=2)
     d.screenshot("03_levers")
+    # sections by their names in both languages, not [policy.super_deduction]; a share with its per cent beside it
+    assert d.page.locator(".qh-section").first.inner_text().split() == ["Enterprise", "income", "tax", "企业所得税"]
+    assert "[policy." not in d.page.locator(".qh-view-levers").inner_text()
+    assert "= 300%" in d.page.locator(".qh-view-levers .qh-lever", has_text="general firms").first.inner_text()
+    assert "baseline: 1 (100%) · allowed: [0, 3] (0%–300%)" in d.page.locator(".qh-view-levers").inner_text()
     with d.page.expect_download(timeout=30_000) as info:
         d.page.get_by_role("button", name="Save as scenario TOML").click()
     assert info.value.suggested_filename == "baseline_2_changes.toml"  # named after the changed run
@@ -88,12 +93,21 @@ def test_lever_change_raises_rd_intensity(dash, tmp_path):
     assert after > before, (before, after)
     d.goto("indicators")
     assert d.chart_pixels() != chart_before
+    # the baseline beside the changed run: dashed in the chart, a change column in the table (in pp for a %)
+    heads = [h.strip() for h in d.page.locator(".qh-targets-province th").all_inner_texts()]
+    assert heads.index("change vs baseline 2035") == heads.index("sim 2035") + 1
+    first = d.page.locator(".qh-targets-province tbody tr").first.locator("td").all_inner_texts()
+    assert re.fullmatch(r"\+\d\.\d{3} pp", first[heads.index("change vs baseline 2035")].strip()), first
+    assert d.page.locator(".qh-change-note").inner_text().startswith("change vs baseline: this run minus the baseline")
+    d.screenshot("03b_indicators_against_baseline")
     # back to the baseline values: the first run comes back from the cache, instantly
     d.goto("levers")
     d.set_field("Super-deduction, general firms (share of R&D)", 1.0, changes=1)
     d.set_field("Super-deduction, manufacturing (share of R&D)", 1.0, changes=0)
     d.run()
     assert "(cached)" in d.run_id() and d.headline(2035) == before
+    d.goto("indicators")
+    assert d.page.locator(".qh-change-note").count() == 0  # the baseline itself: nothing to compare with
     assert d.errors == []
 
 

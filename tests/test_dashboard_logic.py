@@ -508,7 +508,7 @@ def test_a_list_lever_refuses_bad_text_and_tiers_of_different_lengths_stop_runs_
     assert info.value.pair[1].endswith(": 200000 outside allowed range [0, 10000] (万元 per firm per year)")
     two = s.with_lever(tiers.path, [0.1, 0.2])
     assert two.problem is not None and "奖励档次（研发强度）有2项，各档奖励金额有3项" in two.problem[0]
-    assert Context(two, "zh", SimpleNamespace(key="an earlier run"), None, None, None).stale  # no InputError
+    assert Context(two, "zh", SimpleNamespace(key="an earlier run"), None, None, None, None).stale  # no InputError
     with pytest.raises(i18n.Bilingual):  # a design must be a scenario that runs
         two.add_design("two tiers")
     fixed = two.with_lever(amounts.path, [20.0, 40.0])
@@ -727,3 +727,38 @@ def test_a_short_table_header_stays_on_one_line():
     assert [h["class"] for h in heads] == ["qh-nowrap", "qh-nowrap", ""]  # a long header still wraps
     assert [h["align"] for h in heads] == ["start", "end", "end"]
     assert "th.qh-nowrap" in TABLE_CSS
+
+
+def test_a_run_with_lever_changes_comes_with_its_baseline(small_run, tmp_path):
+    """After a lever change the Indicators page showed only the new run: the baseline (the starting scenario, same run
+    settings) runs beside it, and the target table gets its change in the target year, in pp for an indicator in %."""
+    from qhsim.dashboard import figures, tables
+    from qhsim.dashboard.runs import with_reference
+
+    s = Session.start("baseline.toml").with_run(scale=0.05)
+    cache = RunCache()
+    run, reference = with_reference(s.request(), s.base_request(), cache=cache)
+    assert reference is None  # the run is the baseline itself
+    changed = s.with_lever("policy.super_deduction.general", 3.0)
+    progress = []
+    run, reference = with_reference(changed.request(), changed.base_request(), progress.append, cache=cache)
+    assert reference.key == s.request().key() and run.key == changed.request().key() != reference.key
+    assert progress[0] <= 0.5 and progress[-1] == 1.0  # the baseline came from the cache: straight to half
+    assert reference.request.name("zh") == "baseline" and run.request.name("zh") == "baseline + 1处修改"
+    rows, base = (figures.target_rows(r.result.indicators, "province") for r in (run, reference))
+    table = tables.target_table(rows, "zh", base)
+    change = table["2035相对基准变化"]  # the last year: levers change from 2026, after most targets' year (2025)
+    assert list(table.columns).index("2035相对基准变化") == list(table.columns).index("2035模拟") + 1
+    (i,) = [j for j, k in enumerate(rows["indicator"]) if k == "rd_intensity"]
+    expected = rows.at[i, "sim_2035"] - base.at[i, "sim_2035"]
+    assert change[i] == f"{expected:+.3f} pp" and expected > 0.001
+    (h,) = [j for j, k in enumerate(rows["indicator"]) if k == "hte_count"]
+    assert re.fullmatch(r"([-+]\d+(,\d{3})*|0)\.\d+", change[h])  # firms: no pp
+    assert "2035相对基准变化" not in tables.target_table(rows, "zh").columns  # not without a baseline
+    assert "change vs baseline 2035" in tables.target_table(rows, "en", base).columns
+    ax = figures.indicator_figure(run.result.indicators, "rd_intensity", "province", "en", reference.result.indicators,
+                                  "baseline").axes[0]
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert [line.get_label() for line in dashed] == ["baseline: baseline"]
+    assert not any(line.get_linestyle() == "--" for line in
+                   figures.indicator_figure(run.result.indicators, "rd_intensity", "province", "en").axes[0].get_lines())

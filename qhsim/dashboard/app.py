@@ -17,7 +17,7 @@ from qhsim.dashboard import compare, i18n, pages, runs
 from qhsim.dashboard import levers as lv
 from qhsim.dashboard.figures import headline
 from qhsim.dashboard.pages import PAGES
-from qhsim.dashboard.runs import Cancelled, DashboardRun, execute
+from qhsim.dashboard.runs import Cancelled, DashboardRun, with_reference
 from qhsim.dashboard.state import Session, max_draws, parse_seeds, shipped_scenarios
 from qhsim.dashboard.widgets import NumberInput
 from qhsim.errors import InputError
@@ -31,7 +31,7 @@ ENSEMBLE_DRAWS = 9
 
 lang = solara.reactive("zh")
 session = solara.reactive(None)  # Session, created on first render of each browser session
-shown = solara.reactive(None)  # (DashboardRun, came from the cache) of this session's last run
+shown = solara.reactive(None)  # (DashboardRun, came from the cache, baseline DashboardRun or None) of the last run
 page = solara.reactive("indicators")
 message = solara.reactive(None)  # (Chinese, English) of the last input error, shown until the next successful action
 notice = solara.reactive(None)  # (Chinese, English) of what switching the starting scenario kept or removed
@@ -137,7 +137,7 @@ def Headline(stale: bool):
     if shown.value is None:
         solara.Text(i18n.text("no_run", L), classes=["qh-headline-empty"])
         return
-    run, from_cache = shown.value
+    run, from_cache, _ = shown.value
     unit = i18n.unit_of(HEADLINE, L)
     with solara.Card(style={"padding": "8px", "opacity": "0.6" if stale else "1"}, classes=["qh-headline-card"]):
         solara.Text(i18n.indicator(HEADLINE, L), style={"font-size": "13px"})
@@ -175,14 +175,16 @@ def Page():
     s, L = _session(), lang.value
 
     def simulate() -> DashboardRun:
-        req = _session().request(lang.value)  # the session now, not as it was when this function was made
+        s = _session()  # the session now, not as it was when this function was made
+        req = s.request(lang.value)
 
         def progress(p: float) -> None:
             task.progress = 100.0 * p
 
         hit = runs.CACHE.get(req.key()) is not None
-        done = execute(req, progress, cancelled=lambda: not task.is_current())
-        shown.value = (done, hit)  # one update: the page never shows a new flag with an old run
+        done, reference = with_reference(req, s.base_request(lang.value), progress,
+                                         cancelled=lambda: not task.is_current())
+        shown.value = (done, hit, reference)  # one update: the page never shows a new flag with an old run
         return done
 
     task = use_task(simulate, dependencies=None, raise_error=False)  # an error shows in RunPanel's box
@@ -198,7 +200,7 @@ def Page():
         return k
 
     compare_task = use_task(compare_designs, dependencies=None, raise_error=False)  # shown in ComparePage's box
-    ctx = Context(s, L, shown.value[0] if shown.value else None, edit, task, compare_task)
+    ctx = Context(s, L, *(shown.value[::2] if shown.value else (None, None)), edit, task, compare_task)
 
     def auto() -> None:
         if auto_run.value and s.problem is None and (shown.value is None or ctx.stale):
@@ -227,11 +229,13 @@ def Page():
 
 
 class Context:
-    """What a page needs: the session, the language, the last run, the edit function and the two tasks; ``stale``
+    """What a page needs: the session, the language, the last run and the baseline run beside it (None when the run is
+    the baseline: ``runs.with_reference``), the edit function and the two tasks; ``stale``
     when the run shown is not the one the current levers and run settings ask for (they changed since)."""
 
-    def __init__(self, s: Session, lang_: str, run: DashboardRun | None, edit_, task, compare_task):
-        self.session, self.lang, self.run, self.edit = s, lang_, run, edit_
+    def __init__(self, s: Session, lang_: str, run: DashboardRun | None, reference: DashboardRun | None, edit_, task,
+                 compare_task):
+        self.session, self.lang, self.run, self.reference, self.edit = s, lang_, run, reference, edit_
         self.task, self.compare_task = task, compare_task
         # levers that make no scenario (``Session.problem``) have no run of their own: the one shown is out of date
         self.stale = run is not None and (s.problem is not None or run.key != s.request().key())

@@ -21,8 +21,8 @@ from qhsim.dashboard import levers as lv
 from qhsim.output.charts import chart_style
 from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
-from qhsim.dashboard.tables import percent
-from qhsim.output.numbers import decimals, format_nonzero, significant
+from qhsim.dashboard.tables import change_text, percent
+from qhsim.output.numbers import significant
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
 from qhsim.output.tables import can_rank, mark_notes
@@ -127,15 +127,8 @@ def changes_title(result, indicator: str, lang: str) -> str:
                                                unit=i18n.change_unit(indicator, lang), what=i18n.text(what, lang))
 
 
-def change_text(x: float, indicator: str) -> str:
-    """A change of ``indicator`` as the tables write it: signed, one decimal more than the indicator's own
-    (``qhsim.output.numbers.decimals``: +0.023 percentage points of R&D intensity, +1.5 firms), more where that would
-    print a non-zero change as zero (``format_nonzero``)."""
-    return format_nonzero(x, decimals(indicator) + 1, signed=True)
-
-
 def changes(result, indicator: str, lang: str) -> pd.DataFrame:
-    """The change of one indicator against the baseline, by design and year (``change_text``), with 90% intervals
+    """The change of one indicator against the baseline, by design and year (``tables.change_text``), with 90% intervals
     where the designs ran more than once."""
     ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] != "window")]
     table = ch.assign(cell=[_interval(m, a, b, text=lambda x: change_text(x, indicator))

@@ -57,6 +57,12 @@ TEXT: dict[str, tuple[str, str]] = {
     # what the headline's numbers are: one run is not the median `make baseline` prints (2035: 1.00 against 1.14)
     "one_run": ("单次运行（随机种子 {seed}），非 make baseline 的{n}种子中位数",
                 "one run (seed {seed}), not the {n}-seed median of make baseline"),
+    "reference": ("基准", "baseline"),  # the baseline run drawn beside a run with lever changes
+    "change_note": ("相对基准变化：本次运行减去基准运行（{name}，同一随机种子与规模，图中虚线）的模拟值（集合运行为中位数）；"
+                    "%指标的变化以个百分点（pp）计。",
+                    "change vs baseline: this run minus the baseline run ({name}, same seeds and scale, dashed in the "
+                    "chart), simulated values (medians for an ensemble); a change of an indicator in % is in percentage "
+                    "points (pp)."),
     "median_of": ("{runs}次运行的中位数 [90%区间]", "median [90% band] of {runs} runs"),
     "band_lower_bound": ("区间与达标概率偏于自信：见“指标与目标”页说明", "band and P(target met) understate the "
                          "uncertainty: see the note on Indicators vs targets"),

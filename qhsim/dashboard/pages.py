@@ -217,12 +217,20 @@ def IndicatorsPage(ctx):
 
 @solara.component
 def IndicatorsView(ctx):
-    ind, L = ctx.run.result.indicators, ctx.lang
+    ind, L, ref = ctx.run.result.indicators, ctx.lang, ctx.reference  # ref: the baseline run, after lever changes
+    ref_ind = None if ref is None else ref.result.indicators
+    ref_name = "" if ref is None else ref.request.name(L)
+    ref_key = None if ref is None else ref.key
     IndicatorSelect(ctx)
-    Chart(lambda: figures.indicator_figure(ind, indicator_key.value, PROVINCE, L), [ctx.run.key, indicator_key.value, L])
+    Chart(lambda: figures.indicator_figure(ind, indicator_key.value, PROVINCE, L, ref_ind, ref_name),
+          [ctx.run.key, ref_key, indicator_key.value, L])
     table = solara.use_memo(lambda: figures.target_rows(ind, PROVINCE), dependencies=[ctx.run.key])
-    Table(tables.target_table(table, L), classes=["qh-targets-province"],
+    reference = solara.use_memo(lambda: None if ref is None else figures.target_rows(ref_ind, PROVINCE),
+                                dependencies=[ref_key])
+    Table(tables.target_table(table, L, reference), classes=["qh-targets-province"],
           wrap=target_wrap(L))
+    if ref is not None:  # what the change column is
+        solara.Text(i18n.text("change_note", L).format(name=ref_name), style=NOTE_STYLE, classes=["qh-change-note"])
     ObservedNotes(table, L)
     if n_draws(ind) > 1:  # an ensemble: what its band and P(met) leave out
         solara.Text(band_caveat(L), style=NOTE_STYLE, classes=["qh-band-caveat"])
