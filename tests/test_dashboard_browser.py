@@ -69,7 +69,7 @@ def test_lever_change_raises_rd_intensity(dash, tmp_path):
     d.set_field("Super-deduction, manufacturing (share of R&D)", 3.0, changes=2)
     d.screenshot("03_levers")
     # sections by their names in both languages, not [policy.super_deduction]; a share with its per cent beside it
-    assert d.page.locator(".qh-section").first.inner_text().split() == ["Enterprise", "income", "tax", "企业所得税"]
+    assert d.page.locator(".qh-section").first.inner_text().split() == ["R&D", "super-deduction", "研发费用加计扣除"]
     assert "[policy." not in d.page.locator(".qh-view-levers").inner_text()
     assert "= 300%" in d.page.locator(".qh-view-levers .qh-lever", has_text="general firms").first.inner_text()
     assert "baseline: 1 (100%) · allowed: [0, 3] (0%–300%)" in d.page.locator(".qh-view-levers").inner_text()
