@@ -115,7 +115,7 @@ def indicator_figure(indicators: pd.DataFrame, key: str, region: str = PROVINCE,
             paths = draw_paths(reference, key, region)
             path = band(paths[paths.index >= START_YEAR], draw_weights(reference))["median"]
             ax.plot(path.index, path, color=COLORS["reference"], ls="--", lw=1.2,
-                    label=f"{i18n.text('reference', lang)}: {reference_name}")
+                    label=f"{i18n.text('reference', lang)}{'：' if lang == 'zh' else ': '}{reference_name}")
         indicator_axes(ax, indicators, key, region, lang)
         where = "" if region == PROVINCE else f" · {i18n.region(region, lang)}"
         ax.set_title(i18n.indicator(key, lang) + where, fontsize=10)
