@@ -30,6 +30,8 @@ def test_page_load_and_baseline_run(dash):
     assert re.fullmatch(r"\d\.\d\d", d.page.locator(".qh-headline-2025").inner_text().strip())
     assert "目标 1.00%" in d.page.locator(".qh-headline-card").inner_text()
     assert d.run_id().startswith("baseline · ")
+    # one run, not the median of `make baseline` (the 2035 values differ: 1.00 and 1.14 at scale 1)
+    assert d.page.locator(".qh-headline-basis").inner_text() == "单次运行（随机种子 20151231），非 make baseline 的8种子中位数"
     assert len(d.chart_pixels()) > 10_000
     d.screenshot("02_indicators")
     # the target table as an analyst reads it: no index column, the package's labels, numbers formatted
@@ -66,6 +68,11 @@ def test_lever_change_raises_rd_intensity(dash, tmp_path):
     d.set_field("Super-deduction, general firms (share of R&D)", 3.0, changes=1)
     d.set_field("Super-deduction, manufacturing (share of R&D)", 3.0, changes=2)
     d.screenshot("03_levers")
+    # sections by their names in both languages, not [policy.super_deduction]; a share with its per cent beside it
+    assert d.page.locator(".qh-section").first.inner_text().split() == ["R&D", "super-deduction", "研发费用加计扣除"]
+    assert "[policy." not in d.page.locator(".qh-view-levers").inner_text()
+    assert "= 300%" in d.page.locator(".qh-view-levers .qh-lever", has_text="general firms").first.inner_text()
+    assert "baseline: 1 (100%) · allowed: [0, 3] (0%–300%)" in d.page.locator(".qh-view-levers").inner_text()
     with d.page.expect_download(timeout=30_000) as info:
         d.page.get_by_role("button", name="Save as scenario TOML").click()
     assert info.value.suggested_filename == "baseline_2_changes.toml"  # named after the changed run
@@ -86,12 +93,21 @@ def test_lever_change_raises_rd_intensity(dash, tmp_path):
     assert after > before, (before, after)
     d.goto("indicators")
     assert d.chart_pixels() != chart_before
+    # the baseline beside the changed run: dashed in the chart, a change column in the table (in pp for a %)
+    heads = [h.strip() for h in d.page.locator(".qh-targets-province th").all_inner_texts()]
+    assert heads.index("change vs baseline 2035") == heads.index("sim 2035") + 1
+    first = d.page.locator(".qh-targets-province tbody tr").first.locator("td").all_inner_texts()
+    assert re.fullmatch(r"\+\d\.\d{3} pp", first[heads.index("change vs baseline 2035")].strip()), first
+    assert d.page.locator(".qh-change-note").inner_text().startswith("change vs baseline: this run minus the baseline")
+    d.screenshot("03b_indicators_against_baseline")
     # back to the baseline values: the first run comes back from the cache, instantly
     d.goto("levers")
     d.set_field("Super-deduction, general firms (share of R&D)", 1.0, changes=1)
     d.set_field("Super-deduction, manufacturing (share of R&D)", 1.0, changes=0)
     d.run()
     assert "(cached)" in d.run_id() and d.headline(2035) == before
+    d.goto("indicators")
+    assert d.page.locator(".qh-change-note").count() == 0  # the baseline itself: nothing to compare with
     assert d.errors == []
 
 
@@ -173,7 +189,7 @@ def test_export_downloads_xlsx_csv_png_html(dash, tmp_path):
     assert any("研发投入强度" in c for c in cells) and any("2025" in c for c in cells)
     assert files["Chart (PNG)"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     csv = files["Data (CSV): R&D expenditure / GDP (%)"].read_text(encoding="utf-8-sig").splitlines()
-    assert csv[0].startswith("year,region") and len(csv) > 100
+    assert csv[0].startswith("年份 year,地区 region,地区名称 region name,研发投入强度") and len(csv) > 100
     html = files["Report (HTML)"].read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html") and "研发投入强度" in html
     assert d.errors == []
@@ -193,6 +209,8 @@ def test_ensemble_shows_band_and_target_probability(dash):
     assert "[" in text  # median [5%, 95%] over the runs
     assert "P(target met)" in d.page.locator("body").text_content()
     assert "understate the uncertainty" in d.page.locator(".qh-band-hint").inner_text()
+    assert d.page.locator(".qh-headline-basis").inner_text() == "median [90% band] of 3 runs"
+    assert one_line(d, ".qh-headline-2025") and one_line(d, ".qh-headline-2035")  # "0.80 [0.76, 0.83]" did not
     d.goto("indicators")
     assert d.page.locator(".qh-band-caveat").inner_text() == band_caveat("en")  # what the band leaves out
     d.screenshot("ensemble_indicators_1366")
@@ -205,12 +223,21 @@ def test_ensemble_shows_band_and_target_probability(dash):
         box = last.bounding_box()
         assert box["x"] + box["width"] <= 1366, (lang, box)
     d.screenshot("ensemble_indicators_zh_1366")
+    assert one_line(d, ".qh-headline-2025")  # beside the longer Chinese target note too
     d.page.locator(".qh-lang").click()
     d.goto("levers")  # every lever group in sight at 1366 px: the English group buttons ran off the window
     d.page.get_by_text("Levers", exact=True).wait_for(timeout=10_000)
     last = d.page.locator(".qh-group-platforms").bounding_box()
     assert last["x"] + last["width"] <= 1366, last
     assert d.errors == []
+
+
+def one_line(d, selector: str) -> bool:
+    """Whether the element's text lies on one line: its text's boxes (a range's client rectangles, one or more per line
+    even in a flex item, which has one box of its own however many lines it holds) all share one top."""
+    tops = d.page.locator(selector).evaluate("""e => { const r = document.createRange(); r.selectNodeContents(e);
+        return [...r.getClientRects()].map(b => Math.round(b.top)); }""")
+    return len(set(tops)) == 1
 
 
 def test_compare_two_designs(dash):
@@ -246,7 +273,17 @@ def test_compare_two_designs(dash):
     assert d.page.get_by_role("button", name="Data (CSV): changes").count() == 1
     last = d.page.get_by_role("button", name="Data (CSV): ranking").bounding_box()  # every download in the window
     assert last["x"] + last["width"] <= d.page.viewport_size["width"], last
-    assert "Change of R&D expenditure / GDP (%) against the baseline" in d.page.locator(".qh-view-compare").inner_text()
+    # a change of a % indicator in percentage points; one run per design: their difference, no interval
+    assert ("Change of R&D expenditure / GDP against the baseline (pp; difference of one run each, no interval)"
+            in d.page.locator(".qh-view-compare").inner_text())
+    cells = d.page.locator(".qh-compare-changes tbody td").all_inner_texts()
+    assert all(re.fullmatch(r"(0|[-+]\d+)\.\d{3,6}", c.strip()) for c in cells if c.strip()[:1] in "+-0"), cells
+    d.resize(1366)
+    d.page.locator(".qh-lang").click()
+    d.page.locator(".qh-compare-result th", has_text="排名").wait_for(timeout=10_000)
+    assert one_line(d, ".qh-compare-result th:nth-child(2)")  # "排名" stood one character per line
+    assert "个百分点" in d.page.locator(".qh-view-compare").inner_text()
+    d.screenshot("compare_zh_1366")
     assert d.errors == []
 
 
@@ -321,6 +358,9 @@ def test_cancel_stops_a_run(dash):
     d = dash()
     d.english()
     d.set_field("Scale (share of firms simulated)", 1.0)
+    # a seed no other test runs: the baseline at scale 1 may be in the server's cache already (a run with changed
+    # levers at scale 1 runs its baseline too), and a cached run shows at once, with nothing to cancel
+    d.set_field("Seed", 4711)
     d.page.locator(".qh-run").click()
     d.page.locator(".qh-progress").wait_for(timeout=30_000)
     d.page.locator(".qh-cancel").click()
@@ -341,11 +381,11 @@ def test_bad_input_is_refused_in_the_page_s_language_and_the_session_survives(da
     d.page.locator(".qh-cancel").click()
     d.goto("levers")
     d.set_field("一般企业加计扣除比例 (占研发费用比例)", 5)
-    assert d.page.locator(".qh-message").inner_text() == "一般企业加计扣除比例 = 5：允许范围 [0, 3]"
+    assert d.page.locator(".qh-message").inner_text() == "一般企业加计扣除比例 = 5 (500%)：允许范围 [0, 3] (0%–300%)"
     assert "未采用，仍使用 1" in d.page.locator(".qh-lever .error--text").first.inner_text()
     assert d.page.locator(".qh-changes").inner_text().endswith(": 0")
     d.english()
-    assert d.page.locator(".qh-message").inner_text() == "Super-deduction, general firms = 5: allowed [0, 3]"
+    assert d.page.locator(".qh-message").inner_text() == "Super-deduction, general firms = 5 (500%): allowed [0, 3] (0%–300%)"
     d.set_field("Super-deduction, general firms (share of R&D)", 2.0, changes=1)
     d.page.locator(".qh-message").wait_for(state="detached", timeout=10_000)
     d.field("from year").fill("2040")

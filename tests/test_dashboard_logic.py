@@ -26,7 +26,7 @@ def test_every_schema_instrument_is_a_lever_with_label_unit_and_range():
         assert lever.zh and lever.en
         if lever.domain.kind in ("number", "integer"):
             assert lever.domain.lo is not None and lever.domain.hi is not None and lever.unit and lever.unit_en
-    assert lv.levers()["policy.super_deduction.general"].range_text() == "[0, 3]"
+    assert lv.levers()["policy.super_deduction.general"].range_text() == "[0, 3] (0%–300%)"  # a share, also in %
     assert [g.key for g in lv.groups()] == ["tax", "hte", "grants", "rewards", "talent", "tech_market", "platforms"]
 
 
@@ -46,7 +46,7 @@ def test_setting_the_base_value_removes_the_change():
 def test_out_of_range_lever_names_its_label_and_range_in_both_languages():
     with pytest.raises(i18n.Bilingual) as info:
         Session.start("baseline.toml").with_lever("policy.super_deduction.general", 5.0)
-    assert info.value.pair == ("一般企业加计扣除比例 = 5：允许范围 [0, 3]", "Super-deduction, general firms = 5: allowed [0, 3]")
+    assert info.value.pair == ("一般企业加计扣除比例 = 5 (500%)：允许范围 [0, 3] (0%–300%)", "Super-deduction, general firms = 5 (500%): allowed [0, 3] (0%–300%)")
     with pytest.raises(i18n.Bilingual) as info:  # a choice lists its options by their labels
         Session.start("baseline.toml").with_lever("policy.ex_ante_grants.selection", "bribery")
     assert "随机抽签" in info.value.pair[0] and "lottery" in info.value.pair[1] and "sme_first" not in str(info.value)
@@ -101,9 +101,9 @@ def test_a_changed_run_is_named_and_described_by_its_changes():
     two = s.with_lever("policy.super_deduction.general", 2.0).with_lever("policy.super_deduction.manufacturing", 2.0)
     run = two.scenario.run
     assert run.name == "baseline + 2 changes"
-    assert "杠杆修改：一般企业加计扣除比例 = 2 自2026年起" in run.description
-    assert "lever changes: Super-deduction, general firms = 2 from 2026; Super-deduction, manufacturing = 2 from 2026" \
-        in run.description
+    assert "杠杆修改：一般企业加计扣除比例 = 2 (200%) 自2026年起" in run.description
+    assert ("lever changes: Super-deduction, general firms = 2 (200%) from 2026; Super-deduction, manufacturing = 2 (200%) "
+            "from 2026") in run.description
     assert two.request().key() != s.request().key()
 
 
@@ -390,8 +390,8 @@ def test_a_design_is_described_with_readable_numbers():
     lines = lv.describe([lv.Change("policy.ex_ante_grants.budget", 45000.0, 2026),
                          lv.Change("policy.super_deduction.general", 2.0, 2026),
                          lv.Change("policy.super_deduction.manufacturing", 1.25, None)])
-    assert lines == ["Ex-ante grant budget = 45,000 from 2026", "Super-deduction, general firms = 2 from 2026",
-                     "Super-deduction, manufacturing = 1.25"]
+    assert lines == ["Ex-ante grant budget = 45,000 from 2026", "Super-deduction, general firms = 2 (200%) from 2026",
+                     "Super-deduction, manufacturing = 1.25 (125%)"]
     assert lv.describe([lv.Change("policy.ex_ante_grants.budget", 45000.0, 2026)], "zh")[0].endswith("= 45,000 自2026年起")
 
 
@@ -508,7 +508,7 @@ def test_a_list_lever_refuses_bad_text_and_tiers_of_different_lengths_stop_runs_
     assert info.value.pair[1].endswith(": 200000 outside allowed range [0, 10000] (万元 per firm per year)")
     two = s.with_lever(tiers.path, [0.1, 0.2])
     assert two.problem is not None and "奖励档次（研发强度）有2项，各档奖励金额有3项" in two.problem[0]
-    assert Context(two, "zh", SimpleNamespace(key="an earlier run"), None, None, None).stale  # no InputError
+    assert Context(two, "zh", SimpleNamespace(key="an earlier run"), None, None, None, None).stale  # no InputError
     with pytest.raises(i18n.Bilingual):  # a design must be a scenario that runs
         two.add_design("two tiers")
     fixed = two.with_lever(amounts.path, [20.0, 40.0])
@@ -626,3 +626,139 @@ def test_the_dashboard_draws_assumed_values_apart_from_observed_ones(small_run):
     assert [line.get_label() for line in squares] == ["assumed, not observed"]
     assert list(zip(squares[0].get_xdata(), squares[0].get_ydata())) == list(data.observed("enterprises").items())
     assert all(line.get_marker() != "o" for line in ax.lines)  # nothing drawn as observed
+
+
+def test_csv_downloads_are_the_run_folders_indicators_csv(small_run, tmp_path):
+    """The Export page's CSVs were the raw table (rd_intensity, "xining", 0.5760815514669319): they are written as a run
+    folder's indicators.csv is (bilingual headers with units, region names, 6 significant digits)."""
+    from qhsim.dashboard import exports
+    from qhsim.output.report import indicator_label
+    from qhsim.output.store import readable_csv
+
+    readable_csv(small_run, tmp_path / "indicators.csv")
+    assert exports.csv(small_run) == (tmp_path / "indicators.csv").read_bytes()
+    lines = exports.csv(small_run, ["rd_intensity"]).decode("utf-8-sig").splitlines()
+    assert lines[0] == f"年份 year,地区 region,地区名称 region name,{indicator_label('rd_intensity')}"
+    assert lines[1].startswith("2015,province,青海省 Qinghai Province,")
+    values = [line.rsplit(",", 1)[1] for line in lines[1:]]
+    assert all(len(v.replace(".", "").lstrip("0")) <= 6 for v in values), values  # not 16 digits
+
+
+def test_the_server_silences_solaras_samesite_warning_and_no_other():
+    """`qhsim dashboard` printed Solara's 12-line samesite=none warning at the first page load."""
+    from qhsim.dashboard.server import QUIET
+
+    code = ("import warnings; warnings.warn('Cookies with samesite=none require https, but according to the asgi "
+            "framework, the scheme is http'); warnings.warn('another warning'); "
+            "warnings.warn('Cookies with samesite=none require https', DeprecationWarning)")
+    done = subprocess.run([sys.executable, *QUIET, "-W", "always::DeprecationWarning", "-c", code],
+                          capture_output=True, text=True)
+    assert "another warning" in done.stderr and "DeprecationWarning" in done.stderr
+    assert "UserWarning: Cookies" not in done.stderr
+
+
+def test_a_share_lever_shows_its_per_cent_beside_the_share():
+    """Analysts think of a super-deduction of 100%, the schema of 1: the notes, ranges, change lines and messages write
+    both; the field's text stays the share, which is what the scenario file saves."""
+    general = lv.levers()["policy.super_deduction.general"]
+    rate = lv.levers()["policy.tax.standard_rate"]
+    budget = lv.levers()["policy.ex_ante_grants.budget"]
+    assert general.share and rate.share and not budget.share
+    assert general.shown(1.0, "zh") == "1 (100%)" and rate.shown(0.25, "en") == "0.25 (25%)"
+    assert general.value_text(1.2, "zh") == "1.2"  # the field: typed back, it is the same number
+    assert lv.levers()["policy.rd_reward.tier_intensity"].shown([0.1, 0.125], "en") == "0.1, 0.125 (10%, 12.5%)"
+    assert budget.shown(45000.0, "en") == "45,000" and budget.range_text() == "[0, 10,000,000]"
+    assert lv.describe([lv.Change(general.path, 1.2, 2026)], "zh") == ["一般企业加计扣除比例 = 1.2 (120%) 自2026年起"]
+    with pytest.raises(InputError, match=re.escape("= 5 (500%)：允许范围 [0, 3] (0%–300%)")):
+        lv.check_value(general, 5.0)
+    with pytest.raises(InputError, match="= abc"):
+        lv.check_value(general, "abc")
+
+
+def test_the_headline_says_it_shows_one_run_not_make_baselines_median():
+    """The dashboard's 2035 R&D intensity (one run, seed 20151231) differed from the 8-seed median `make baseline`
+    prints, and nothing said so."""
+    from qhsim.dashboard.app import MAKE_BASELINE_SEEDS, headline_basis
+
+    seeds = re.search(r"qhsim run scenarios/baseline.toml --seeds ([\d,]+)", (ROOT / "Makefile").read_text()).group(1)
+    assert MAKE_BASELINE_SEEDS == len(seeds.split(","))
+    assert headline_basis(1, 20151231, "zh") == f"单次运行（随机种子 20151231），非 make baseline 的{len(seeds.split(','))}种子中位数"
+    assert headline_basis(1, 7, "en") == "one run (seed 7), not the 8-seed median of make baseline"
+    assert headline_basis(6, 7, "en") == "median [90% band] of 6 runs"
+
+
+def test_compare_changes_are_in_percentage_points_with_the_indicators_decimals():
+    """"+0.0229 / +0.0504" under "研发投入强度 (%)相对基准的变化（均值 [90%区间]）" with one run per design and no
+    interval: a change of a % indicator is in 个百分点 / pp, with one decimal more than the indicator, and a comparison
+    of single runs says it shows their difference."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from qhsim.dashboard import compare
+
+    def result(runs: int, rows: list[tuple]) -> SimpleNamespace:
+        changes = pd.DataFrame([{"design": d, "indicator": k, "period": p, "mean": m, "p05": a, "p95": b}
+                                for d, k, p, m, a, b in rows])
+        return SimpleNamespace(designs=["d200", "m200"], changes=changes, runs_per_design=runs)
+
+    one = result(1, [("d200", "rd_intensity", "2035", 0.0229, 0.0229, 0.0229),
+                     ("m200", "rd_intensity", "2035", 0.0504, 0.0504, 0.0504),
+                     ("d200", "rd_intensity", "2027", 0.0004, 0.0004, 0.0004),
+                     ("m200", "rd_intensity", "2027", 0.0, 0.0, 0.0),
+                     ("d200", "hte_count", "2035", 12.34, 12.34, 12.34), ("m200", "hte_count", "2035", -3.0, -3, -3)])
+    assert compare.changes_title(one, "rd_intensity", "zh") == "研发投入强度相对基准的变化（个百分点；每方案1次运行之差，无区间）"
+    assert compare.changes_title(one, "hte_count", "en") == ("Change of High-tech enterprises against the "
+                                                            "baseline (firms; difference of one run each, no interval)")
+    table = compare.changes(one, "rd_intensity", "zh")
+    assert table["2035"].tolist() == ["+0.023", "+0.050"] and table["2027"].tolist() == ["+0.0004", "0.000"]
+    assert compare.changes(one, "hte_count", "en")["2035"].tolist() == ["+12.3", "-3.0"]
+    band = result(6, [("d200", "rd_intensity", "2035", 0.0229, 0.011, 0.034), ("m200", "rd_intensity", "2035", 0.05, 0.04, 0.06)])
+    assert compare.changes_title(band, "rd_intensity", "en").endswith("(pp; mean [90% band])")
+    assert compare.changes(band, "rd_intensity", "en")["2035"].tolist() == ["+0.023 [+0.011, +0.034]",
+                                                                            "+0.050 [+0.040, +0.060]"]
+
+
+def test_a_short_table_header_stays_on_one_line():
+    """"排名" stood one character per line above its narrow column."""
+    from qhsim.dashboard.pages import TABLE_CSS, table_headers
+
+    heads = table_headers(["设计方案", "排名", "每元公共成本带来的企业研发（元/元）"], [False, True, True])
+    assert [h["class"] for h in heads] == ["qh-nowrap", "qh-nowrap", ""]  # a long header still wraps
+    assert [h["align"] for h in heads] == ["start", "end", "end"]
+    assert "th.qh-nowrap" in TABLE_CSS
+
+
+def test_a_run_with_lever_changes_comes_with_its_baseline(small_run, tmp_path):
+    """After a lever change the Indicators page showed only the new run: the baseline (the starting scenario, same run
+    settings) runs beside it, and the target table gets its change in the target year, in pp for an indicator in %."""
+    from qhsim.dashboard import figures, tables
+    from qhsim.dashboard.runs import with_reference
+
+    s = Session.start("baseline.toml").with_run(scale=0.05)
+    cache = RunCache()
+    run, reference = with_reference(s.request(), s.base_request(), cache=cache)
+    assert reference is None  # the run is the baseline itself
+    changed = s.with_lever("policy.super_deduction.general", 3.0)
+    progress = []
+    run, reference = with_reference(changed.request(), changed.base_request(), progress.append, cache=cache)
+    assert reference.key == s.request().key() and run.key == changed.request().key() != reference.key
+    assert progress[0] <= 0.5 and progress[-1] == 1.0  # the baseline came from the cache: straight to half
+    assert reference.request.name("zh") == "baseline" and run.request.name("zh") == "baseline + 1处修改"
+    rows, base = (figures.target_rows(r.result.indicators, "province") for r in (run, reference))
+    table = tables.target_table(rows, "zh", base)
+    change = table["2035相对基准变化"]  # the last year: levers change from 2026, after most targets' year (2025)
+    assert list(table.columns).index("2035相对基准变化") == list(table.columns).index("2035模拟") + 1
+    (i,) = [j for j, k in enumerate(rows["indicator"]) if k == "rd_intensity"]
+    expected = rows.at[i, "sim_2035"] - base.at[i, "sim_2035"]
+    assert change[i] == f"{expected:+.3f} pp" and expected > 0.001
+    (h,) = [j for j, k in enumerate(rows["indicator"]) if k == "hte_count"]
+    assert re.fullmatch(r"([-+]\d+(,\d{3})*|0)\.\d+", change[h])  # firms: no pp
+    assert "2035相对基准变化" not in tables.target_table(rows, "zh").columns  # not without a baseline
+    assert "change vs baseline 2035" in tables.target_table(rows, "en", base).columns
+    ax = figures.indicator_figure(run.result.indicators, "rd_intensity", "province", "en", reference.result.indicators,
+                                  "baseline").axes[0]
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert [line.get_label() for line in dashed] == ["baseline: baseline"]
+    assert not any(line.get_linestyle() == "--" for line in
+                   figures.indicator_figure(run.result.indicators, "rd_intensity", "province", "en").axes[0].get_lines())

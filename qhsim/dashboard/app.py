@@ -17,7 +17,7 @@ from qhsim.dashboard import compare, i18n, pages, runs
 from qhsim.dashboard import levers as lv
 from qhsim.dashboard.figures import headline
 from qhsim.dashboard.pages import PAGES
-from qhsim.dashboard.runs import Cancelled, DashboardRun, execute
+from qhsim.dashboard.runs import Cancelled, DashboardRun, with_reference
 from qhsim.dashboard.state import Session, max_draws, parse_seeds, shipped_scenarios
 from qhsim.dashboard.widgets import NumberInput
 from qhsim.errors import InputError
@@ -31,7 +31,7 @@ ENSEMBLE_DRAWS = 9
 
 lang = solara.reactive("zh")
 session = solara.reactive(None)  # Session, created on first render of each browser session
-shown = solara.reactive(None)  # (DashboardRun, came from the cache) of this session's last run
+shown = solara.reactive(None)  # (DashboardRun, came from the cache, baseline DashboardRun or None) of the last run
 page = solara.reactive("indicators")
 message = solara.reactive(None)  # (Chinese, English) of the last input error, shown until the next successful action
 notice = solara.reactive(None)  # (Chinese, English) of what switching the starting scenario kept or removed
@@ -117,6 +117,16 @@ def RunPanel(ctx):
 
 
 HEADLINE = "rd_intensity"
+MAKE_BASELINE_SEEDS = 8  # `make baseline` runs seeds 1..8 (Makefile) and prints their median
+NOWRAP = {"white-space": "nowrap"}
+
+
+def headline_basis(runs: int, seed: int, lang: str) -> str:
+    """What the headline's numbers are, in ``lang``: one run with its seed (not the median of `make baseline`'s seeds,
+    which an analyst compares it with), or the median and band of an ensemble's runs."""
+    if runs > 1:
+        return i18n.text("median_of", lang).format(runs=runs)
+    return i18n.text("one_run", lang).format(seed=seed, n=MAKE_BASELINE_SEEDS)
 
 
 @solara.component
@@ -127,7 +137,7 @@ def Headline(stale: bool):
     if shown.value is None:
         solara.Text(i18n.text("no_run", L), classes=["qh-headline-empty"])
         return
-    run, from_cache = shown.value
+    run, from_cache, _ = shown.value
     unit = i18n.unit_of(HEADLINE, L)
     with solara.Card(style={"padding": "8px", "opacity": "0.6" if stale else "1"}, classes=["qh-headline-card"]):
         solara.Text(i18n.indicator(HEADLINE, L), style={"font-size": "13px"})
@@ -136,15 +146,20 @@ def Headline(stale: bool):
             text = format_value(h["value"], HEADLINE)
             if h["runs"] > 1:
                 text += f" [{format_value(h['lo'], HEADLINE)}, {format_value(h['hi'], HEADLINE)}]"
-            with solara.Row(style={"align-items": "baseline", "gap": "6px"}):
+            # the value and its band on one line ("0.80 [0.76, 0.83]" broke after "0.80 [0.76,"); the target moves below
+            with solara.Row(style={"align-items": "baseline", "gap": "0 6px", "flex-wrap": "wrap"}):
                 solara.Text(f"{year}:", style={"font-weight": "bold"})
-                solara.Text(text, classes=[f"qh-headline-{year}"], style={"font-size": "18px", "font-weight": "bold"})
+                solara.Text(text, classes=[f"qh-headline-{year}"],
+                            style={"font-size": "18px", "font-weight": "bold", **NOWRAP})
                 if not math.isnan(h["target"]):
                     extra = f"{i18n.text('target', L)} {format_value(h['target'], HEADLINE)}{unit}"
                     if h["runs"] > 1 and not math.isnan(h["p_met"]):
                         extra += f" · {i18n.text('p_met', L)} {h['p_met']:.0%}"
                     solara.Text(extra, style={"font-size": "12px"})
-        if n_draws(run.result.indicators) > 1:
+        runs = n_draws(run.result.indicators)
+        solara.Text(headline_basis(runs, run.request.seed, L), classes=["qh-headline-basis"],
+                    style={"font-size": "12px", "color": "#444", "display": "block"})
+        if runs > 1:
             solara.Text(i18n.text("band_lower_bound", L), classes=["qh-band-hint"],
                         style={"font-size": "12px", "color": "#8a4b00", "display": "block"})
         note = i18n.text("from_cache", L) if from_cache else f"{run.seconds:.1f} {i18n.text('seconds', L)}"
@@ -160,14 +175,16 @@ def Page():
     s, L = _session(), lang.value
 
     def simulate() -> DashboardRun:
-        req = _session().request(lang.value)  # the session now, not as it was when this function was made
+        s = _session()  # the session now, not as it was when this function was made
+        req = s.request(lang.value)
 
         def progress(p: float) -> None:
             task.progress = 100.0 * p
 
         hit = runs.CACHE.get(req.key()) is not None
-        done = execute(req, progress, cancelled=lambda: not task.is_current())
-        shown.value = (done, hit)  # one update: the page never shows a new flag with an old run
+        done, reference = with_reference(req, s.base_request(lang.value), progress,
+                                         cancelled=lambda: not task.is_current())
+        shown.value = (done, hit, reference)  # one update: the page never shows a new flag with an old run
         return done
 
     task = use_task(simulate, dependencies=None, raise_error=False)  # an error shows in RunPanel's box
@@ -183,7 +200,7 @@ def Page():
         return k
 
     compare_task = use_task(compare_designs, dependencies=None, raise_error=False)  # shown in ComparePage's box
-    ctx = Context(s, L, shown.value[0] if shown.value else None, edit, task, compare_task)
+    ctx = Context(s, L, *(shown.value[::2] if shown.value else (None, None)), edit, task, compare_task)
 
     def auto() -> None:
         if auto_run.value and s.problem is None and (shown.value is None or ctx.stale):
@@ -212,11 +229,13 @@ def Page():
 
 
 class Context:
-    """What a page needs: the session, the language, the last run, the edit function and the two tasks; ``stale``
+    """What a page needs: the session, the language, the last run and the baseline run beside it (None when the run is
+    the baseline: ``runs.with_reference``), the edit function and the two tasks; ``stale``
     when the run shown is not the one the current levers and run settings ask for (they changed since)."""
 
-    def __init__(self, s: Session, lang_: str, run: DashboardRun | None, edit_, task, compare_task):
-        self.session, self.lang, self.run, self.edit = s, lang_, run, edit_
+    def __init__(self, s: Session, lang_: str, run: DashboardRun | None, reference: DashboardRun | None, edit_, task,
+                 compare_task):
+        self.session, self.lang, self.run, self.reference, self.edit = s, lang_, run, reference, edit_
         self.task, self.compare_task = task, compare_task
         # levers that make no scenario (``Session.problem``) have no run of their own: the one shown is out of date
         self.stale = run is not None and (s.problem is not None or run.key != s.request().key())

@@ -21,7 +21,7 @@ from qhsim.dashboard import levers as lv
 from qhsim.output.charts import chart_style
 from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
-from qhsim.dashboard.tables import percent
+from qhsim.dashboard.tables import change_text, percent
 from qhsim.output.numbers import significant
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
@@ -119,21 +119,34 @@ def summary_notes(table: pd.DataFrame) -> str:
     return mark_notes(set(table.to_numpy().ravel().tolist())).strip()
 
 
+def changes_title(result, indicator: str, lang: str) -> str:
+    """The heading of ``changes``: the indicator, the unit of its change (个百分点 / pp for an indicator in %) and what
+    the cells show: the mean and 90% band over the runs, or one run's difference (a comparison of single runs)."""
+    what = "change_one" if result.runs_per_design == 1 else "change_band"
+    return i18n.text("change_of", lang).format(indicator=i18n.indicator(indicator, lang, unit=False),
+                                               unit=i18n.change_unit(indicator, lang), what=i18n.text(what, lang))
+
+
 def changes(result, indicator: str, lang: str) -> pd.DataFrame:
-    """The change of one indicator against the baseline, by design and year, with 90% intervals."""
+    """The change of one indicator against the baseline, by design and year (``tables.change_text``), with 90% intervals
+    where the designs ran more than once."""
     ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] != "window")]
-    table = ch.assign(cell=[_interval(m, a, b) for m, a, b in zip(ch["mean"], ch["p05"], ch["p95"])])
+    table = ch.assign(cell=[_interval(m, a, b, text=lambda x: change_text(x, indicator))
+                            for m, a, b in zip(ch["mean"], ch["p05"], ch["p95"])])
     wide = table.pivot(index="design", columns="period", values="cell").reindex(result.designs)
     wide.insert(0, i18n.text("designs", lang), wide.index)
     return wide.reset_index(drop=True)
 
 
-def _interval(mid: float, lo: float, hi: float, signed: bool = True) -> str:
+def _interval(mid: float, lo: float, hi: float, signed: bool = True, text: Callable[[float], str] | None = None) -> str:
+    """``mid [lo, hi]``, or ``mid`` alone where there is no interval (one run); each number as ``text`` writes it
+    (default: 3 significant digits, ``significant``)."""
+    text = text or (lambda x: significant(x, signed=signed))
     if not np.isfinite(mid):
         return "—"
     if np.isfinite(lo) and np.isfinite(hi) and (lo, hi) != (mid, mid):
-        return f"{significant(mid, signed=signed)} [{significant(lo, signed=signed)}, {significant(hi, signed=signed)}]"
-    return significant(mid, signed=signed)
+        return f"{text(mid)} [{text(lo)}, {text(hi)}]"
+    return text(mid)
 
 
 def figure(result, indicator: str, lang: str) -> Figure:
@@ -153,7 +166,8 @@ def figure(result, indicator: str, lang: str) -> Figure:
     with chart_style():
         for ax, frame, (mid, low, high), title, hide in (
                 (fig.add_subplot(1, 2, 1), lev, (ratio, lo, hi), i18n.text(ratio, lang), flagged),
-                (fig.add_subplot(1, 2, 2), ch, ("mean", "p05", "p95"), f"{i18n.indicator(indicator, lang)} · Δ {last}",
+                (fig.add_subplot(1, 2, 2), ch, ("mean", "p05", "p95"),
+                 f"{i18n.indicator(indicator, lang, unit=False)} · Δ {last} ({i18n.change_unit(indicator, lang)})",
                  np.zeros(len(ch), bool))):
             y = np.arange(len(frame))
             values = np.where(hide, np.nan, frame[mid].to_numpy(float))

@@ -29,7 +29,7 @@ from qhsim.targets import load_targets, meets
 
 START_YEAR = 2015
 YEAR_STEP = 5  # year ticks on the plan periods: 2015, 2020, 2025 (the 14th FYP's end), 2030, 2035
-COLORS = {"sim": "#1f5f99", "data": "black", "target": "#c0392b", "alt": "#e67e22"}
+COLORS = {"sim": "#1f5f99", "data": "black", "target": "#c0392b", "alt": "#e67e22", "reference": "#7f7f7f"}
 
 
 def png(fig: Figure) -> bytes:
@@ -103,11 +103,19 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
     ax.grid(alpha=0.3)
 
 
-def indicator_figure(indicators: pd.DataFrame, key: str, region: str = PROVINCE, lang: str = "zh") -> Figure:
+def indicator_figure(indicators: pd.DataFrame, key: str, region: str = PROVINCE, lang: str = "zh",
+                     reference: pd.DataFrame | None = None, reference_name: str = "") -> Figure:
+    """One indicator in one region (``indicator_axes``); with ``reference`` (the baseline run's indicators, named
+    ``reference_name``) its path as a dashed grey line (an ensemble's median) to read the run against."""
     fig = Figure(figsize=(6.4, 3.6), dpi=100)
     fig.subplots_adjust(left=0.11, right=0.97, bottom=0.1, top=0.86)
     ax = fig.add_subplot()
     with chart_style():
+        if reference is not None:
+            paths = draw_paths(reference, key, region)
+            path = band(paths[paths.index >= START_YEAR], draw_weights(reference))["median"]
+            ax.plot(path.index, path, color=COLORS["reference"], ls="--", lw=1.2,
+                    label=f"{i18n.text('reference', lang)}{'：' if lang == 'zh' else ': '}{reference_name}")
         indicator_axes(ax, indicators, key, region, lang)
         where = "" if region == PROVINCE else f" · {i18n.region(region, lang)}"
         ax.set_title(i18n.indicator(key, lang) + where, fontsize=10)

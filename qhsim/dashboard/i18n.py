@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from qhsim import data
 from qhsim.errors import InputError
-from qhsim.output.numbers import unit_of  # one table of Chinese units (also i18n.unit_of for the pages)
+from qhsim.output.numbers import indicator_unit, unit_of  # one table of Chinese units (also i18n.unit_of for the pages)
 from qhsim.results import PROVINCE
 
 LANGS = ("zh", "en")
@@ -54,6 +54,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "target": ("目标", "target"),
     "gap": ("差距", "gap"),
     "p_met": ("达标概率", "P(target met)"),
+    # what the headline's numbers are: one run is not the median `make baseline` prints (2035: 1.00 against 1.14)
+    "one_run": ("单次运行（随机种子 {seed}），非 make baseline 的{n}种子中位数",
+                "one run (seed {seed}), not the {n}-seed median of make baseline"),
+    "reference": ("基准", "baseline"),  # the baseline run drawn beside a run with lever changes
+    "change_note": ("相对基准变化：本次运行减去基准运行（{name}，同一随机种子与规模，图中虚线）的模拟值（集合运行为中位数）；"
+                    "%指标的变化以个百分点（pp）计。",
+                    "change vs baseline: this run minus the baseline run ({name}, same seeds and scale, dashed in the "
+                    "chart), simulated values (medians for an ensemble); a change of an indicator in % is in percentage "
+                    "points (pp)."),
+    "median_of": ("{runs}次运行的中位数 [90%区间]", "median [90% band] of {runs} runs"),
     "band_lower_bound": ("区间与达标概率偏于自信：见“指标与目标”页说明", "band and P(target met) understate the "
                          "uncertainty: see the note on Indicators vs targets"),
     "simulated": ("模拟", "simulated"),
@@ -145,7 +155,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "changes_cleared": ("杠杆修改已清除（{n}处）", "lever changes cleared ({n})"),
     "open_failed": ("无法打开情景文件", "Cannot open the scenario file"),
     "store_failed": ("无法打开结果目录", "Cannot open the results folder"),
-    "change_of": ("{indicator}相对基准的变化（均值 [90%区间]）", "Change of {indicator} against the baseline (mean [90% band])"),
+    "change_of": ("{indicator}相对基准的变化（{unit}；{what}）", "Change of {indicator} against the baseline ({unit}; {what})"),
+    "change_band": ("均值 [90%区间]", "mean [90% band]"),
+    "change_one": ("每方案1次运行之差，无区间", "difference of one run each, no interval"),
+    "pp": ("个百分点", "pp"),  # the unit of a change of an indicator in % (percentage points)
     "csv_of": ("数据（CSV）：{what}", "Data (CSV): {what}"),
     "csv_changes": ("指标变化", "changes"),
     "csv_costs": ("公共成本", "costs"),
@@ -225,6 +238,11 @@ def indicator(key: str, lang: str, unit: bool = True) -> str:
     spec = data.load("indicators")[key]
     name = spec["zh"] if lang == "zh" else spec["en"]
     return f"{name} ({unit_of(key, lang)})" if unit else name
+
+
+def change_unit(key: str, lang: str) -> str:
+    """The unit of a change of indicator ``key`` in ``lang``: 个百分点 / pp for an indicator in %, else its own."""
+    return text("pp", lang) if indicator_unit(key) == "%" else unit_of(key, lang)
 
 
 def option(value: str, lang: str) -> str:

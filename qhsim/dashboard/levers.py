@@ -53,12 +53,35 @@ class Lever:
     def unit_label(self, lang: str) -> str:
         return self.unit if lang == "zh" else self.unit_en
 
+    @property
+    def share(self) -> bool:
+        """Whether the lever is a share (levers.toml's unit "share of R&D", "share", ...). Analysts think of these in
+        per cent (a super-deduction of 100%), so the page writes the per cent beside the share (``percent``); the field,
+        the scenario files, ``qhsim sweep`` specs and the schema's error messages all keep the share, so the number
+        typed is the number saved and quoted back."""
+        return self.unit_en.startswith("share")
+
+    def percent(self, value: Any) -> str:
+        """A share lever's value in per cent: "100%" for 1, "12.5%" for 0.125, "10%, 15%" for a list; "" for another
+        lever, or for a value that is not a number (refused: the message quotes it as typed)."""
+        values = value if isinstance(value, list | tuple) else [value]
+        if not self.share or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
+            return ""
+        return ", ".join(f"{number_text(round(100 * float(v), 6))}%" for v in values)
+
+    def shown(self, value: Any, lang: str) -> str:
+        """A value as the page's notes and messages write it: ``value_text`` with the per cent of a share beside it,
+        "1 (100%)", "0.25 (25%)"; other levers as ``value_text``."""
+        text, percent = self.value_text(value, lang), self.percent(value)
+        return f"{text} ({percent})" if percent else text
+
     def range_text(self, lang: str = "en") -> str:
-        """The allowed values as an analyst reads them: ``[0, 10,000,000]`` (never ``1e+07``), the options by their
-        labels in ``lang`` (``i18n.option``), or what a list takes."""
+        """The allowed values as an analyst reads them: ``[0, 10,000,000]`` (never ``1e+07``), a share's with its per
+        cent, ``[0, 3] (0%–300%)``, the options by their labels in ``lang`` (``i18n.option``), or what a list takes."""
         d = self.domain
         if d.kind in ("number", "integer"):
-            return f"[{number_text(d.lo)}, {number_text(d.hi)}]"
+            bounds = f"[{number_text(d.lo)}, {number_text(d.hi)}]"
+            return f"{bounds} ({self.percent(d.lo)}–{self.percent(d.hi)})" if self.share else bounds
         if d.kind in ("choice", "subset"):
             return " | ".join(i18n.option(o, lang) for o in d.options)
         return i18n.text("list_range", lang)
@@ -152,7 +175,7 @@ def check_value(lever: Lever, value: Any) -> Any:
     """``value`` as the schema stores it, or ``InputError`` naming the lever and its allowed range (both in the
     language of each half of the message)."""
     d = lever.domain
-    bad = i18n.Bilingual(*(i18n.out_of_range((lever.zh, lever.en), lever.value_text(value, lang),
+    bad = i18n.Bilingual(*(i18n.out_of_range((lever.zh, lever.en), lever.shown(value, lang),
                                              lever.range_text(lang)).pair[j] for j, lang in enumerate(i18n.LANGS)))
     if d.kind in ("number", "integer"):
         if isinstance(value, bool) or not isinstance(value, int | float) or not d.lo <= value <= d.hi:
@@ -242,7 +265,7 @@ def scenario_toml(scenario: Scenario, header: str = "") -> str:
 
 
 def describe(changes: list[Change], lang: str = "en") -> list[str]:
-    """One line per change, e.g. ``Super-deduction, general firms = 1.2 from 2026``, ``Ex-ante grant budget =
+    """One line per change, e.g. ``Super-deduction, general firms = 1.2 (120%) from 2026``, ``Ex-ante grant budget =
     45,000 from 2026`` (numbers as every report writes them, ``qhsim.output.tidy.lever_text``; options by their labels
     in ``lang``, ``Prefectures offering it = Haixi, Haidong``)."""
     out = []
@@ -250,5 +273,6 @@ def describe(changes: list[Change], lang: str = "en") -> list[str]:
         lever = levers()[c.path]
         when = f" 自{c.from_year}年起" if lang == "zh" else f" from {c.from_year}"
         value = lever.value_text(c.value, lang) if lever.domain.kind in ("choice", "subset") else lever_text(c.value)
+        value += f" ({lever.percent(c.value)})" if lever.percent(c.value) else ""
         out.append(f"{lever.label(lang)} = {value}{when if lever.scheduled and c.from_year else ''}")
     return out

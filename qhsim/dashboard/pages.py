@@ -46,8 +46,8 @@ def Chart(build, dependencies: list):
     solara.Image(image, classes=["qh-chart"])
 
 
-# cells on one line (headers wrap), half Vuetify's side padding; wide tables scroll
-TABLE_CSS = (".qh-table td { white-space: nowrap; } "
+# cells on one line (headers wrap, but for short ones: ``table_headers``), half Vuetify's side padding; wide tables scroll
+TABLE_CSS = (".qh-table td, .qh-table th.qh-nowrap { white-space: nowrap; } "
              ".qh-table td, .qh-table th { padding-left: 6px !important; padding-right: 6px !important; }")
 # a prose column (``Table(wrap=...)``, e.g. an indicator's name or an observed value's source) wraps in a narrow band
 # instead, so that the numbers stay in view at 1366 px; by position, as the table's class qh-wrap-<j> (0-based column j)
@@ -63,14 +63,23 @@ def Table(frame: pd.DataFrame, items_per_page: int = 20, classes: list[str] | No
     columns = [str(c) for c in frame.columns]
     rows = frame.astype(str).to_numpy().tolist()
     numeric = [bool(rows) and all(tables.is_numeric_text(r[j]) for r in rows) for j in range(len(columns))]
-    headers = [{"text": c, "value": f"c{j}", "sortable": False, "align": "end" if numeric[j] else "start"}
-               for j, c in enumerate(columns)]
+    headers = table_headers(columns, numeric)
     items = [{f"c{j}": text for j, text in enumerate(row)} for row in rows]
     wrapped = [j for j, c in enumerate(columns) if c in wrap]
     solara.Style(" ".join([TABLE_CSS, *(WRAP_CSS.format(j=j, n=j + 1) for j in wrapped)]))
     solara.v.DataTable(headers=headers, items=items, items_per_page=items_per_page, dense=True,
                        hide_default_footer=len(items) <= items_per_page, disable_sort=True,
                        class_=" ".join(["qh-table", *(classes or []), *(f"qh-wrap-{j}" for j in wrapped)]))
+
+
+SHORT_HEADER = 6  # characters: a header this short stays on one line ("排名" stood one character per line)
+
+
+def table_headers(columns: list[str], numeric: list[bool]) -> list[dict]:
+    """Vuetify's headers of ``Table``: not sortable, numbers right-aligned, a short header on one line (class
+    qh-nowrap) so that its narrow column does not stack it character by character."""
+    return [{"text": c, "value": f"c{j}", "sortable": False, "align": "end" if numeric[j] else "start",
+             "class": "qh-nowrap" if len(c) <= SHORT_HEADER else ""} for j, c in enumerate(columns)]
 
 
 def target_wrap(lang: str) -> tuple[str, str]:
@@ -87,7 +96,8 @@ WRAP_BUTTONS = {"flex-wrap": "wrap", "max-width": "100%", "height": "auto"}
 def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
     """One lever: its input (label and unit in the chosen language), baseline value, allowed range and the
     year from which it applies; highlighted when changed. ``compact`` for the left panel. Numbers show as the
-    tables write them (15,000, never 15000.0 or 1e+07: ``levers.number_text``), options by their labels."""
+    tables write them (15,000, never 15000.0 or 1e+07: ``levers.number_text``), a share with its per cent beside it
+    (in the field "= 100%", in the note "1 (100%)": ``Lever.percent``), options by their labels."""
     s, L = ctx.session, ctx.lang
     path = lever.path
     value, year = s.value(path), s.from_year(path)
@@ -102,7 +112,8 @@ def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
         d = lever.domain
         style = {"width": "300px"} if compact else {"min-width": "320px", "max-width": "420px"}
         if d.kind in ("number", "integer"):
-            NumberInput(label, value, set_value, L, integer=d.kind == "integer", style=style, text=lv.number_text)
+            NumberInput(label, value, set_value, L, integer=d.kind == "integer", style=style, text=lv.number_text,
+                        suffix=f"= {lever.percent(value)}" if lever.share else "")  # 1 = 100%
         elif d.kind in ("choice", "subset"):
             OptionSelect(label, list(d.options), value, set_value, L, multiple=d.kind == "subset", style=style)
         else:
@@ -114,7 +125,7 @@ def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
         else:
             solara.Text(i18n.text("all_years", L), style=note)
         years = "" if not lever.scheduled else " · {}: {}–{}".format(i18n.text("from_year", L), *s.change_years)
-        solara.Text(f"{i18n.text('baseline_value', L)}: {lever.value_text(base, L)} · {i18n.text('allowed', L)}: "
+        solara.Text(f"{i18n.text('baseline_value', L)}: {lever.shown(base, L)} · {i18n.text('allowed', L)}: "
                     f"{lever.range_text(L)}{years}", style=note, classes=["qh-lever-note"])
 
 
@@ -164,8 +175,11 @@ def LeversPage(ctx):
         for g in groups:
             solara.Button(g.label(L), value=g.key, text=True, classes=[f"qh-group-{g.key}"])
     group = next(g for g in groups if g.key == group_key.value)
-    for section, zh, en in group.sections:
-        solara.Markdown(f"**{zh if L == 'zh' else en}** `[policy.{section}]`")
+    for section, zh, en in group.sections:  # the section's names, the page's language first (not [policy.tax])
+        first, second = (zh, en) if L == "zh" else (en, zh)
+        with solara.Row(style={"gap": "8px", "align-items": "baseline", "margin-top": "8px"}, classes=["qh-section"]):
+            solara.Text(first, style={"font-weight": "bold"})
+            solara.Text(second, style={"font-size": "13px", "color": "#555"})
         for lever in group.levers:
             if lever.section == section:
                 LeverRow(ctx, lever).key(lever.path)
@@ -203,12 +217,20 @@ def IndicatorsPage(ctx):
 
 @solara.component
 def IndicatorsView(ctx):
-    ind, L = ctx.run.result.indicators, ctx.lang
+    ind, L, ref = ctx.run.result.indicators, ctx.lang, ctx.reference  # ref: the baseline run, after lever changes
+    ref_ind = None if ref is None else ref.result.indicators
+    ref_name = "" if ref is None else ref.request.name(L)
+    ref_key = None if ref is None else ref.key
     IndicatorSelect(ctx)
-    Chart(lambda: figures.indicator_figure(ind, indicator_key.value, PROVINCE, L), [ctx.run.key, indicator_key.value, L])
+    Chart(lambda: figures.indicator_figure(ind, indicator_key.value, PROVINCE, L, ref_ind, ref_name),
+          [ctx.run.key, ref_key, indicator_key.value, L])
     table = solara.use_memo(lambda: figures.target_rows(ind, PROVINCE), dependencies=[ctx.run.key])
-    Table(tables.target_table(table, L), classes=["qh-targets-province"],
+    reference = solara.use_memo(lambda: None if ref is None else figures.target_rows(ref_ind, PROVINCE),
+                                dependencies=[ref_key])
+    Table(tables.target_table(table, L, reference), classes=["qh-targets-province"],
           wrap=target_wrap(L))
+    if ref is not None:  # what the change column is
+        solara.Text(i18n.text("change_note", L).format(name=ref_name), style=NOTE_STYLE, classes=["qh-change-note"])
     ObservedNotes(table, L)
     if n_draws(ind) > 1:  # an ensemble: what its band and P(met) leave out
         solara.Text(band_caveat(L), style=NOTE_STYLE, classes=["qh-band-caveat"])
@@ -278,8 +300,9 @@ def InsidePage(ctx):
 
 @solara.component
 def ExportPage(ctx):
-    """Downloads of the current run: the chosen indicator (CSV, PNG as shown), all indicators (CSV), and the
-    output layer's workbook and HTML report (``qhsim.output``: the same files ``qhsim export`` writes)."""
+    """Downloads of the current run: the chosen indicator (CSV, PNG as shown), all indicators (CSV, as indicators.csv of
+    ``qhsim run --out``), and the output layer's workbook and HTML report (``qhsim.output``: the same files
+    ``qhsim export`` writes)."""
     if _need_run(ctx):
         return
     run, L = ctx.run, ctx.lang
@@ -287,13 +310,12 @@ def ExportPage(ctx):
     name = file_stem(run.request.name(L))
     key = indicator_key.value
     IndicatorSelect(ctx)
-    view = ind[["year", "region", *(c for c in ("draw", "param_draw", "seed", "weight") if c in ind), key]]
-    with solara.Column():
-        solara.FileDownload(lambda: view.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_{key}.csv",
+    with solara.Column():  # the CSVs as a run folder's indicators.csv (``exports.csv``), not the raw table
+        solara.FileDownload(lambda: exports.csv(ind, [key]), filename=f"{name}_{key}.csv",
                             label=f"{i18n.text('csv', L)}: {i18n.indicator(key, L)}", mime_type="text/csv")
         solara.FileDownload(lambda: figures.png(figures.indicator_figure(ind, key, PROVINCE, L)),
                             filename=f"{name}_{key}.png", label=i18n.text("png", L), mime_type="image/png")
-        solara.FileDownload(lambda: ind.to_csv(index=False).encode("utf-8-sig"), filename=f"{name}_indicators.csv",
+        solara.FileDownload(lambda: exports.csv(ind), filename=f"{name}_indicators.csv",
                             label=f"{i18n.text('csv', L)}: {i18n.text('all_indicators', L)}", mime_type="text/csv")
         solara.FileDownload(lambda: exports.xlsx(run.result), filename=f"{name}.xlsx", label=i18n.text("xlsx", L),
                             mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -378,7 +400,7 @@ def ChangesView(ctx, result, key: str, keys=PLAN_INDICATORS):
     """The chosen indicator's change against the baseline, by design and year (titled, with its unit), and the chart."""
     L = ctx.lang
     IndicatorSelect(ctx, keys=keys)
-    solara.Markdown(f"**{i18n.text('change_of', L).format(indicator=i18n.indicator(indicator_key.value, L))}**")
+    solara.Markdown(f"**{compare.changes_title(result, indicator_key.value, L)}**")
     Table(compare.changes(result, indicator_key.value, L), items_per_page=10, classes=["qh-compare-changes"])
     Chart(lambda: compare.figure(result, indicator_key.value, L), [key, indicator_key.value, L])
 

@@ -176,6 +176,17 @@ def execute(req: RunRequest, progress: Progress = lambda p: None, cancelled: IsC
     return done
 
 
+def with_reference(req: RunRequest, base: RunRequest, progress: Progress = lambda p: None,
+                   cancelled: IsCancelled = lambda: False, cache: RunCache = CACHE) -> tuple[DashboardRun, DashboardRun | None]:
+    """The run of ``req`` and the run of ``base`` (the starting scenario without the lever changes, same run settings)
+    for the pages to show beside it; None for the latter when ``req`` is the base itself. The base runs first (the
+    first half of the progress; from the cache after the first lever change)."""
+    if base.key() == req.key():
+        return execute(req, progress, cancelled, cache), None
+    reference = execute(base, lambda p: progress(p / 2), cancelled, cache)
+    return execute(req, lambda p: progress(0.5 + p / 2), cancelled, cache), reference
+
+
 def named(run: DashboardRun, req: RunRequest) -> DashboardRun:
     """A cached run under the name and description of ``req`` (the key leaves them out: the same scenario may be
     reached from another starting scenario, or with other lever changes that cancel out)."""

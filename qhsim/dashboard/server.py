@@ -23,8 +23,14 @@ def server_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# Solara warns on every first page load that a cookie with samesite=none needs https and that it falls back to
+# samesite=lax (12 lines in the terminal; the dashboard serves localhost over http and is not embedded in an iframe, so
+# the fallback is what it needs); only that warning is silenced, every other one still shows
+QUIET = ("-W", "ignore:Cookies with samesite=none require https:UserWarning")
+
+
 def command(host: str, port: int, open_browser: bool) -> list[str]:
-    return [sys.executable, "-m", "solara", "run", APP, "--host", host, "--port", str(port), "--production",
+    return [sys.executable, *QUIET, "-m", "solara", "run", APP, "--host", host, "--port", str(port), "--production",
             "--no-check-version", "--open" if open_browser else "--no-open", "--log-level", "warning"]
 
 

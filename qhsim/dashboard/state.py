@@ -251,6 +251,11 @@ class Session:
         return RunRequest(sc, scale=self.scale, seed=self.seed, draws=self.draws, seeds=self.seeds,
                           names=(self.name("zh"), self.name("en")))
 
+    def base_request(self, lang: str = "en") -> RunRequest:
+        """The run of the starting scenario without the lever changes, with the same run settings: the baseline the
+        pages show beside the current run (``runs.with_reference``)."""
+        return replace(self, changes=()).request(lang)
+
     def add_design(self, name: str, lang: str = "en") -> Session:
         """Save the current levers as a design named ``name`` (empty: "design N" in ``lang``); a name already used by
         the base or another design is refused."""

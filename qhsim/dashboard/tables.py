@@ -17,8 +17,8 @@ import pandas as pd
 
 from qhsim import data
 from qhsim.dashboard import i18n
-from qhsim.output.numbers import MISSING, format_number, format_value
-from qhsim.output.report import cell_text, column_header, summary_columns
+from qhsim.output.numbers import MISSING, decimals, format_nonzero, format_number, format_value, indicator_unit
+from qhsim.output.report import cell_text, column_header, sim_columns, summary_columns
 from qhsim.stats import by_group
 
 # generic result columns (compare budget, PRIM box and points) -> (Chinese, English) header
@@ -84,16 +84,45 @@ def text_table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return pd.DataFrame(out, index=range(len(frame)))
 
 
-def target_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+def change_text(x: float, key: str) -> str:
+    """A change of indicator ``key`` as the dashboard writes it: signed, one decimal more than the indicator's own
+    (``qhsim.output.numbers.decimals``: +0.023 percentage points of R&D intensity, +1.5 firms), more where that would
+    print a non-zero change as zero (``format_nonzero``)."""
+    return format_nonzero(x, decimals(key) + 1, signed=True)
+
+
+CHANGE_HEADER = ("{year}相对基准变化", "change vs baseline {year}")  # the column ``changes_against`` fills
+
+
+def changes_against(table: pd.DataFrame, reference: pd.DataFrame, column: str) -> list[str]:
+    """Each row's change against ``reference`` (the same ``summary_table`` rows of the baseline run) in the simulated
+    column ``column`` (``sim_YYYY``): the difference of the values the tables show (an ensemble's medians), "pp" after a
+    change of an indicator in % (percentage points, as the gap of a growth target is written)."""
+    base = reference.drop_duplicates("indicator").set_index("indicator")[column]
+    out = []
+    for key, value in zip(table["indicator"], table[column]):
+        change = change_text(value - base.get(key, math.nan), key)
+        out.append(change if change == MISSING or indicator_unit(key) != "%" else f"{change} pp")
+    return out
+
+
+def target_table(table: pd.DataFrame, lang: str, reference: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rows of ``summary_table`` with a target, as the reports show them (``summary_columns``: observed 2020 and
     its source, simulated in the target years and 2035 with the 90% band of an ensemble, target (year), gap,
     met and P(met)), the indicator named in ``lang``. A restated observed value carries "*", one on another definition
-    than the model's "†" (their notes: ``qhsim.output.report.source_notes``)."""
+    than the model's "†" (their notes: ``qhsim.output.report.source_notes``). With ``reference`` (the same rows of the
+    baseline run), the change against it in the last simulated year after that year's column (``changes_against``:
+    levers change from 2026, after most plan targets' year, 2025)."""
     columns = summary_columns(table, wide=False, sources=True)
+    last = sim_columns(table)[-1]
+    if reference is not None:
+        columns.insert(columns.index(last) + 1, "change")
     index = 0 if lang == "zh" else 1
     out = {}
     for c in columns:
-        if c == "label":
+        if c == "change":
+            out[CHANGE_HEADER[index].format(year=last[4:])] = changes_against(table, reference, last)
+        elif c == "label":
             out[column_header(c)[index]] = [i18n.indicator(k, lang) for k in table["indicator"]]
         else:
             out[column_header(c)[index]] = [cell_text(row, c, lang) for _, row in table.iterrows()]

@@ -40,10 +40,12 @@ def parse(text: str, integer: bool) -> int | float | Reason:
 
 @solara.component
 def NumberInput(label: str, value, on_value: Callable[[float], Reason | None], lang: str, integer: bool = False,
-                style: dict | None = None, classes: list[str] | None = None, text: Callable[[object], str] = shown):
+                style: dict | None = None, classes: list[str] | None = None, text: Callable[[object], str] = shown,
+                suffix: str = ""):
     """A number field; ``on_value(number)`` returns None when the number was taken, else why not (the field then
     turns red with that reason and the value still in use). ``text`` writes the value in the field (a lever's with
-    thousands separators, ``levers.number_text``; a seed or a year as it is); ``parse`` reads it back."""
+    thousands separators, ``levers.number_text``; a seed or a year as it is); ``parse`` reads it back. ``suffix`` is
+    shown after the text in the field (a share lever's per cent, "= 100%")."""
     typed, set_typed = solara.use_state(text(value))
     error, set_error = solara.use_state(None)
 
@@ -66,7 +68,7 @@ def NumberInput(label: str, value, on_value: Callable[[float], Reason | None], l
     messages = [f"{i18n.pick(error, lang)}（{i18n.TEXT['not_applied'][0]} {text(value)}）" if lang == "zh" else
                 f"{i18n.pick(error, lang)} ({i18n.TEXT['not_applied'][1]} {text(value)})"] if error else []
     field = solara.v.TextField(v_model=typed, label=label, error=bool(error), error_messages=messages,
-                               hide_details="auto", style_=solara.util._flatten_style(style),
+                               hide_details="auto", style_=solara.util._flatten_style(style), suffix=suffix,
                                class_=" ".join(["qh-number", *(classes or [])]))
     use_change(field, commit)
     return field
