@@ -392,7 +392,8 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
 
 
 LEGEND_FONT = 8  # points
-PANELS_NOTE = "各分图为不同指标，纵轴刻度各不相同，单位见各纵轴 Each panel is another indicator with its own y scale; units on each y axis"
+PANELS_NOTE = ("各分图为不同指标，纵轴刻度各不相同，单位见各纵轴 Each panel is another indicator with its own y scale; units on "
+               "each y axis")
 LEGEND_ROW_INCHES = 0.21  # a legend row of LEGEND_FONT text with its spacing
 # a legend entry's key, the gap to its text and to the next column: matplotlib's handlelength, handletextpad and
 # columnspacing (2.0, 0.8, 2.0 font sizes)
