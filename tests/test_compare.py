@@ -19,7 +19,7 @@ from qhsim.experiments.comparison import (ComparisonResult, analyse, compare, le
                                          rd_per_yuan)
 from qhsim.experiments.report import (SHORT_MARKS, cost_effectiveness_chart, cost_effectiveness_figure,
                                       format_comparison, ranking_caveat, unsettled_pairs, write_comparison)
-from qhsim.output.numbers import format_interval, unit_of
+from qhsim.output.numbers import decimals, format_interval, unit_of
 from qhsim.output.report import band_caveat, display_width, format_number, persistence_note
 from qhsim.results import PROVINCE, province_rows
 
@@ -363,7 +363,7 @@ def test_the_two_2035_reference_paths_are_labelled_apart() -> None:
     block = " ".join(format_comparison(res).split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[0].split())
     assert "(reference path: plan trajectory extrapolated)" in block
     assert "(reference path: national parity (2020 level))" in block
-    assert "(参考路径: 规划趋势外推)" in block and "(参考路径: 达到全国2020水平)" in block
+    assert "（参考路径：规划趋势外推）" in block and "（参考路径：达到全国2020水平）" in block
 
 
 def test_pairs_whose_order_the_runs_leave_open_are_named_below_the_pairwise_table(small_comparison) -> None:
@@ -469,16 +469,23 @@ def test_dashboard_chart_plots_the_ranking_metric(small_comparison) -> None:
 
 
 def test_comparison_text_shows_each_change_in_its_indicators_precision(small_comparison) -> None:
-    """Counts change by whole firms in the yearly columns (no "+1.00"), their window mean carries one decimal more."""
-    _, out = small_comparison
+    """A row's yearly changes and its window mean carry the same decimals (the R&D intensity read "0.00 +0.03 +0.04"
+    by year, "+0.037" over the window), one more than the indicator's own, more where a small change would show as
+    zero; a change of an indicator in % is in percentage points (百分点 pp)."""
+    from qhsim.output.numbers import change_digits
+
+    res, out = small_comparison
     text = (out / "comparison.txt").read_text(encoding="utf-8")
     block = text.split("super_deduction_120 − baseline", 1)[1].split("\n\n", 1)[0]
-    hte = next(line for line in block.splitlines() if line.startswith("高新技术企业数量 "))
-    yearly, window = hte.split()[1:3], hte.split()[3:]
-    assert all(re.fullmatch(r"[+-]?[\d,]+", v) for v in yearly), hte  # 2026, 2027 (the 2025 column precedes them)
-    assert re.fullmatch(r"[+-]?[\d,]+\.\d \[[+-]?[\d,]+\.\d, [+-]?[\d,]+\.\d\]", " ".join(window)), hte
-    rd = next(line for line in block.splitlines() if line.startswith("研发投入强度 "))
-    assert re.search(r"[+-]?\d\.\d{3} \[", rd), rd  # a share: 2 decimals a year, 3 in the window mean
+    changes = res.changes[res.changes["design"] == "super_deduction_120"].set_index(["indicator", "period"])["median"]
+    for key, start in (("hte_count", "高新技术企业数量 "), ("rd_intensity", "研发投入强度（百分点） ")):
+        line = next(line for line in block.splitlines() if line.startswith(start))
+        digits = change_digits(key, changes.loc[key])
+        assert digits >= decimals(key) + 1, line
+        numbers = re.findall(r"[+-]?\d[\d,]*(?:\.\d+)?", line.split(" ", 1)[1])
+        assert numbers and all(len(n.split(".")[-1]) == digits and "." in n for n in numbers), line  # all columns
+    rd = block.split("研发投入强度（百分点）", 1)[1].split("\n", 2)[1]
+    assert "(pp)" in rd and "(%)" not in rd
 
 
 def test_comparison_text_labels_rows_in_both_languages_with_units(small_comparison) -> None:
@@ -523,23 +530,30 @@ def test_leverage_csv_says_whether_the_design_sets_each_instrument(small_compari
     assert csv.loc[csv["instrument"] == "total", "design_sets_instrument"].isna().all()
     text = (out / "comparison.txt").read_text(encoding="utf-8")
     listed = text.split("分工具 By instrument", 1)[1].split("\n\n", 1)[0].splitlines()
-    for r in rows.itertuples():  # the terminal: a ratio where the design sets the instrument, else 连带 side effect
+    for r in rows.itertuples():  # the terminal: a ratio where the design sets the instrument, else 连带影响 side effect
         zh = data.load("indicators")[r.instrument]["zh"]
         for line in (line for line in listed if line.startswith(r.design) and zh in line):
-            assert ("连带 side effect" in line) == (not r.design_sets_instrument), line
+            assert ("连带影响 side effect" in line) == (not r.design_sets_instrument), line
 
 
 def test_cost_effectiveness_and_ranking_name_their_statistic(small_comparison) -> None:
-    """The cost-effectiveness table gave 1.85 (the ratio of the means), the ranking right below 1.84 (the median of the
-    runs' ratios) with nothing to tell them apart: each column now names its statistic, and a line says why they
-    differ."""
-    _, out = small_comparison
+    """The cost-effectiveness table gave 1.69 (the ratio of the means), the ranking below 1.81 (the median of the
+    runs' ratios): the ranking now shows the headline ratio of means first, the figure of the cost-effectiveness table,
+    and the runs' median beside it in a column named so, and a line says why they differ."""
+    res, out = small_comparison
     text = (out / "comparison.txt").read_text(encoding="utf-8")
-    effect = text.split("成本效益 Cost-effectiveness", 1)[1].split("-----", 1)[0]
-    assert "均值之比" in effect and "ratio of means" in effect
-    ranking = text.split("排名 Ranking", 1)[1].split("-----", 1)[0]
-    assert "各次运行中位数" in ranking and "median over the runs" in ranking and "R&D per public yuan" in ranking
-    assert "median can differ a little from the ratio of the means" in " ".join(text.split())
+    effect = text.split("成本效益 Cost-effectiveness", 1)[1].split("\n\n", 1)[0]
+    assert "均值之比" in effect.split("-----", 1)[0] and "ratio of means" in effect.split("-----", 1)[0]
+    ranking = text.split("排名 Ranking", 1)[1].split("\n\n", 1)[0]
+    head, body = ranking.split("-----", 1)
+    assert "ratio of means" in head and "runs' ratios" in head and "median" in head and "R&D per public yuan" in head
+    lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
+    for r in res.ranking.itertuples():
+        line = next(line for line in body.splitlines() if f" {r.design} " in line)
+        ratio = format_interval(*lev.loc[r.design, ["rd_per_yuan", "p05", "p95"]])
+        assert ratio in line and ratio in effect, (line, effect)  # the same figure in both tables
+        assert line.split(ratio, 1)[1].split()[0] == format_number(r.median)  # the runs' median beside it
+    assert "whose median stands beside it and can differ a little" in " ".join(text.split())
 
 
 def test_an_unstable_r_and_d_per_yuan_shows_as_such_with_its_rule(small_comparison) -> None:
@@ -928,7 +942,7 @@ def test_a_prefectures_report_shows_its_changes_own_targets_and_money_spent_ther
     text = format_comparison(res, "haixi")
     flat = " ".join(text.split())
     assert "基准 base: baseline — 地区 region: 海西州 Haixi" in text
-    assert "more_ex_ante_grants − baseline · 海西州 Haixi: 指标变化(中位数)" in text
+    assert "more_ex_ante_grants − baseline · 海西州 Haixi: 指标变化（中位数" in text
     targets = text.split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[0]
     assert "研发投入强度 海西州" in targets and "2027" in targets and "海东市" not in targets
     # the marks the run's tables give: a verdict on an assumption (the campaign), explained by its note below

@@ -25,7 +25,7 @@ from qhsim.experiments import compare
 from qhsim.experiments.report import write_comparison
 from qhsim.output import html_report
 from qhsim.output.html_report import render_html
-from qhsim.output.numbers import format_fixed, format_interval, format_number, format_value
+from qhsim.output.numbers import cell_format, change_digits, format_fixed, format_interval, format_number, format_value
 from qhsim.output.report import (band_caveat, display_width, indicator_label, persistence_note, reduced_scale_note,
                                  region_label, wrap)
 from qhsim.output.store import write_run
@@ -175,7 +175,7 @@ def test_run_folder_workbook_reads_back(run_folder):
     col = heads.index("高新技术企业数量\nHigh-tech enterprises (firms)") + 1
     assert province.cell(row=2, column=col).number_format == "#,##0"  # counts as integers
     col = heads.index("研发投入强度\nR&D expenditure / GDP (%)") + 1
-    assert province.cell(row=2, column=col).number_format == "0.00"
+    assert province.cell(row=2, column=col).number_format == "#,##0.00"
     years = [r[0] for r in province.iter_rows(min_row=2, values_only=True)]
     assert years == list(range(2015, 2028))
 
@@ -277,7 +277,7 @@ def test_workbook_heading_of_the_base_year_notes_covers_the_province_and_the_pre
 def test_html_report_names_the_sources_of_observed_values(run_folder):
     html = (run_folder / "report.html").read_text(encoding="utf-8")
     assert "Haidong&#39;s 2020 values are fitted to observed data; Xining, Haixi" in html  # the prefectures' anchors
-    headline = html.split("Headline indicators against targets", 1)[1].split("<h2", 1)[0]
+    headline = html.split('id="headline">', 1)[1].split("<h2", 1)[0]
     assert "<th>2020实际来源 observed source</th>" in headline
     row = headline.split("Valid invention patents per 10,000 population", 1)[1].split("</tr>", 1)[0]
     assert '<td class="num">3.12*</td>' in row and "(the plan prints 3.04)</td>" in row
@@ -295,7 +295,8 @@ def test_html_report_names_the_sources_of_observed_values(run_folder):
     heads = [c.value for c in summary[1]]
     gap = heads.index("差距（增长目标为百分点）\ngap (pp for growth targets)")
     growth = [r[gap] for r in summary.iter_rows(min_row=2) if "target: %/yr" in str(r[3].value)]
-    assert growth and all(c.number_format.startswith('+0.0"pp"') for c in growth)  # as the header says, not "%"
+    # as the header says, not "%"; signed as the terminal writes it (+7.0pp)
+    assert growth and all(c.number_format.startswith('+#,##0.0"pp"') for c in growth if c.value)
     sections = {r[2]: r[1] for r in summary.iter_rows(min_row=2, values_only=True) if r[0] == "青海省 Qinghai Province"}
     assert sections["研发投入强度 R&D expenditure / GDP (%)"] == "规划目标 plan targets"
     assert sections["研发人员流入 Talent inflow (persons)"] == "其他指标 other indicators (no target)"
@@ -304,7 +305,8 @@ def test_html_report_names_the_sources_of_observed_values(run_folder):
 def test_compare_workbook_has_the_ranking(compare_folder):
     wb = load_workbook(compare_folder / "report.xlsx")
     ranking = wb["对比排名 Ranking"]
-    assert "与基准 baseline 之差 difference from the base baseline" in [c.value for c in ranking[1]]  # not "first design"
+    assert ("与基准 baseline 之差（%指标：百分点） difference from the base baseline (indicators in %: pp)"
+            in [c.value for c in ranking[1]])  # not "first design"; a change of an indicator in % in points
     rows = list(ranking.iter_rows(min_row=2, values_only=True))
     designs = {r[3] for r in rows if isinstance(r[0], int)}
     assert designs == {"baseline", "super_deduction_120"}
@@ -348,8 +350,8 @@ def test_compare_ranking_sheet_and_html_say_how_to_read_them(compare3_folder, co
     assert "ratio of the means" in note  # a ranking by R&D per yuan: its median against the table's ratio of means
     assert ONE_DESIGN_NOTE not in note
     page = html.unescape((compare_folder / "report.html").read_text(encoding="utf-8"))
-    assert note in page.split("方案对比与排名 Comparison and ranking", 1)[1]
-    assert "<th>与基准 baseline 之差 difference from the base baseline</th>" in page
+    assert note in page.split('id="answer">', 1)[1]
+    assert "Δ 与基准 baseline 之差（%指标：百分点） difference from the base baseline (indicators in %: pp)" in page
 
 
 def test_compare_versions_and_calibration_read_back_are_the_stores(compare_folder, tmp_path, monkeypatch):
@@ -389,13 +391,13 @@ def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, co
     rank = pd.read_csv(compare_folder / "ranking.csv", encoding="utf-8-sig").set_index("design").loc["super_deduction_120"]
     ws = load_workbook(compare_folder / "report.xlsx")["成本效益 Cost-effectiveness"]
     heads = [c.value for c in ws[1]]
-    assert heads[:4] == ["方案 design", "额外公共成本 extra public cost (亿元) 均值 mean", "5%", "95%"]
+    assert heads[:4] == ["方案 design", "额外公共投入（财政支出+税式支出） extra public cost, spending + tax expenditure (亿元) 均值 mean", "5%", "95%"]
     row = dict(zip(heads, next(ws.iter_rows(min_row=2, max_row=2, values_only=True))))
     assert row["方案 design"] == "super_deduction_120" and ws.cell(row=3, column=1).value is None  # the base has no row
-    assert row["额外公共成本 extra public cost (亿元) 均值 mean"] == pytest.approx(costs.at[("super_deduction_120", "total"), "mean"])
+    assert row["额外公共投入（财政支出+税式支出） extra public cost, spending + tax expenditure (亿元) 均值 mean"] == pytest.approx(costs.at[("super_deduction_120", "total"), "mean"])
     assert row["额外企业研发 extra business R&D (亿元) 均值 mean"] == pytest.approx(lev["extra_rd"])
-    assert row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == pytest.approx(lev["rd_per_yuan"])
-    assert row["全社会研发/元公共成本 total R&D per public yuan 均值 mean"] == pytest.approx(lev["total_rd_per_yuan"])
+    assert row["每元公共投入带动企业研发（元） business R&D per public yuan 均值 mean"] == pytest.approx(lev["rd_per_yuan"])
+    assert row["每元公共投入带动全社会研发（元） total R&D per public yuan 均值 mean"] == pytest.approx(lev["total_rd_per_yuan"])
     # one design ranks first in every run: no rank, no P(first), and one line that says why
     assert "排名 rank" not in heads and "P(第一 first)" not in heads and rank["p_first"] == 1
     note = ws.cell(row=4, column=1).value
@@ -411,7 +413,7 @@ def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, co
         assert (row3["排名 rank"], row3["P(第一 first)"]) == (ranking.at[design, "rank"],
                                                             pytest.approx(ranking.at[design, "p_first"]))
     note = ws3.cell(row=len(rows3) + 3, column=1).value
-    assert "median over the runs of business R&D per public yuan" in note and ONE_DESIGN_NOTE not in note
+    assert "go by each run's own business R&D per public yuan" in note and ONE_DESIGN_NOTE not in note
     html = (compare_folder / "report.html").read_text(encoding="utf-8")
     table = html.split("成本效益 Cost-effectiveness, 2026-2027", 1)[1].split("</table>", 1)[0]
     assert "<td class=\"\">super_deduction_120</td>" in table and "baseline" not in table
@@ -435,7 +437,7 @@ def test_html_report_is_self_contained_and_bilingual(compare_folder):
     # a lever by its section and name in both languages, then its key
     assert "研发费用加计扣除·" in html and "R&amp;D super-deduction: " in html and "(policy.super_deduction." in html
     # a comparison's lever rows name the design that changes them
-    lever_table = html.split("政策杠杆 Levers", 1)[1].split("</table>", 1)[0]
+    lever_table = html.split('id="levers">', 1)[1].split("</table>", 1)[0]
     assert "<th>方案 design</th>" in lever_table and "<th>该方案 the design</th>" in lever_table
     rows = lever_table.split("<tr>")[2:]
     assert rows and all(r.startswith("<td>super_deduction_120</td>") for r in rows)
@@ -593,7 +595,7 @@ def test_run_command_prints_wall_time_scale_and_seeds(tmp_path, capsys, monkeypa
     summary = load_workbook(out / "report.xlsx")["摘要 Summary"]
     assert caveat in [c.value for row in summary.iter_rows() for c in row]
     page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
-    assert caveat in page.split("Headline indicators against targets", 1)[1].split("<h2", 1)[0]  # by the numbers
+    assert caveat in page.split('id="headline">', 1)[1].split("<h2", 1)[0]  # by the numbers
     # the band below its median, as the terminal stacks it, and kept there (td.num keeps line breaks): the table fits
     # a half-screen window instead of squeezing the labels letter by letter
     assert re.search(r'<td class="num">\d+\.\d+\n\[\d+\.\d+, \d+\.\d+\]</td>', page)
@@ -601,11 +603,11 @@ def test_run_command_prints_wall_time_scale_and_seeds(tmp_path, capsys, monkeypa
     persistence = persistence_note()  # what the long-run projections rest on (the shipped what-if): every output
     assert persistence is not None and persistence_note("en") in " ".join(text.split())
     assert persistence in [c.value for row in summary.iter_rows() for c in row]
-    assert persistence in page.split("Assumptions and calibration", 1)[1]
+    assert persistence in page.split('id="assumptions">', 1)[1]
     small = reduced_scale_note(0.02)  # below scale 1, the small prefectures' warning: in every output
     assert reduced_scale_note(0.02, "en") in " ".join(text.split())
     assert small in [c.value for row in summary.iter_rows() for c in row]
-    assert small in page.split("Assumptions and calibration", 1)[1]
+    assert small in page.split('id="assumptions">', 1)[1]
 
 
 def test_readme_hands_results_on_with_a_picture_of_the_report():
@@ -679,8 +681,8 @@ def test_an_unstable_r_and_d_per_yuan_is_marked_in_the_workbook_and_the_html(com
     ws = load_workbook(export.export(copy, "xlsx", tmp_path / "r.xlsx"))["成本效益 Cost-effectiveness"]
     heads = [c.value for c in ws[1]]
     row = dict(zip(heads, next(ws.iter_rows(min_row=2, max_row=2, values_only=True))))
-    assert row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == UNSTABLE_CELL
-    assert row["全社会研发/元公共成本 total R&D per public yuan 均值 mean"] == UNSTABLE_CELL
+    assert row["每元公共投入带动企业研发（元） business R&D per public yuan 均值 mean"] == UNSTABLE_CELL
+    assert row["每元公共投入带动全社会研发（元） total R&D per public yuan 均值 mean"] == UNSTABLE_CELL
     assert "money the design moves" in ws.cell(row=4, column=1).value
     html = render_html(results, charts=False)
     table = html.split("成本效益 Cost-effectiveness", 1)[1].split("</table>", 1)[0]
@@ -711,7 +713,7 @@ def test_a_design_that_costs_nothing_extra_is_marked_as_comparison_txt_marks_it(
     ws = wb["成本效益 Cost-effectiveness"]
     heads = [c.value for c in ws[1]]
     row = dict(zip(heads, next(ws.iter_rows(min_row=2, max_row=2, values_only=True))))
-    assert row["方案 design"] == design and row["企业研发/元公共成本 business R&D per public yuan 均值 mean"] == SAVING_CELL
+    assert row["方案 design"] == design and row["每元公共投入带动企业研发（元） business R&D per public yuan 均值 mean"] == SAVING_CELL
     note = ws.cell(row=len(_sheet_rows(ws)[1]) + 3, column=1).value
     assert "the extra cost is not positive" in note and "money the design moves" not in note
     pairwise = wb["两两比较 Pairwise"]
@@ -808,7 +810,7 @@ def _html_table(page: str, title: str) -> list[list[str]]:
 def test_by_instrument_sheet_and_html_table_follow_leverage_csv(compare3_folder):
     """The workbook's 按工具 By instrument sheet and the HTML report's table hold every design x instrument row of
     leverage.csv (the design's total first): the instrument's extra cost, the design's extra R&D and R&D per yuan with
-    5%/95%, "连带 side effect" where the design does not set the instrument, and how to read it below."""
+    5%/95%, "连带影响 side effect" where the design does not set the instrument, and how to read it below."""
     from qhsim.output.tables import SIDE_EFFECT_CELL, TOTAL_INSTRUMENT
 
     lev = province_rows(pd.read_csv(compare3_folder / "leverage.csv", encoding="utf-8-sig"))  # its province rows
@@ -820,7 +822,7 @@ def test_by_instrument_sheet_and_html_table_follow_leverage_csv(compare3_folder)
     heads, rows = _sheet_rows(ws)
     assert heads[:4] == ["方案 design", "工具 instrument", "键 key (leverage.csv)",
                          "工具额外成本 instrument's extra cost (亿元) 均值 mean"]
-    ratio = "每元企业研发 business R&D per yuan (元/元 yuan/yuan) 均值之比 ratio of means"
+    ratio = "该工具每元投入带动企业研发（元） business R&D per yuan of the instrument (yuan/yuan) 均值之比 ratio of means"
     assert heads[heads.index(ratio) + 1: heads.index(ratio) + 3] == ["5%", "95%"]
     assert len(rows) == len(lev) and ws.freeze_panes == "D2"
     # each design's total first, then its instruments as leverage.csv lists them
@@ -846,13 +848,13 @@ def test_by_instrument_sheet_and_html_table_follow_leverage_csv(compare3_folder)
             assert got[ratio] == pytest.approx(r["rd_per_yuan"])
     assert side_effects  # a super-deduction moves other costs (the HTE rate's tax expenditure, ...)
     ws_cell = next(c for c in ws["D"] if c.row > 1 and isinstance(c.value, float))
-    assert ws_cell.number_format == "#,##0.00"
+    assert ws_cell.number_format == cell_format(ws_cell.value, 2, True)  # 亿元, signed as the HTML writes it
     note = ws.cell(row=len(rows) + 3, column=1).value
     assert "2026-2027" in note and "does not change that instrument" in note and "changes one instrument only" in note
     # the HTML report: the same rows, R&D per yuan as mean [5%, 95%] or the same mark
     page = (compare3_folder / "report.html").read_text(encoding="utf-8")
     table = _html_table(page, "按工具 By instrument, 2026-2027")
-    assert table[0][:2] == ["方案 design", "工具 instrument"] and "(元/元 yuan/yuan)" in table[0][-1]
+    assert table[0][:2] == ["方案 design", "工具 instrument"] and "（元） business R&D per yuan" in table[0][-1]
     assert len(table) - 1 == len(lev)
     for cells, r in zip(table[1:], sorted(lev.to_dict("records"), key=lambda r: (designs.index(r["design"]),
                                                                                   r["instrument"] != "total"))):
@@ -892,8 +894,8 @@ def test_pairwise_sheet_and_html_table_follow_pairwise_csv(compare3_folder):
 
 
 def _html_designs(page: str) -> list[list[str]]:
-    """The cells of the HTML report's 方案 Designs table, row by row (header first)."""
-    block = page.split('<h2 id="designs">方案 Designs</h2>', 1)[1].split("</table>", 1)[0]
+    """The cells of the HTML report's 政策方案 Designs table, row by row (header first)."""
+    block = page.split('<h2 id="designs">政策方案 Designs</h2>', 1)[1].split("</table>", 1)[0]
     return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
             for tr in block.split("<tr>")[1:]]
 
@@ -921,7 +923,7 @@ def test_compare_outputs_say_what_each_design_is_just_run_and_re_exported(compar
         assert heads == ["编号 number", "方案 design", "角色 role", "说明 description (中文 / English)"]
         assert got == rows
         facts = dict(wb["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
-        assert facts["设计 designs"].splitlines() == [f"{i} = {d}{'（基准 base）' if i == 0 else ''}: {expected[d]}"
+        assert facts["政策方案 designs"].splitlines() == [f"{i} = {d}{'（基准 base）' if i == 0 else ''}: {expected[d]}"
                                                     for i, d in enumerate(names)]
         table = _html_designs(page.read_text(encoding="utf-8"))
         assert table[0] == heads and table[1:] == [[str(x) for x in r] for r in rows]
@@ -942,7 +944,7 @@ def test_sweep_export_names_its_base_in_the_ranking(tmp_path):
     write_sweep(tmp_path / "exp.toml", tmp_path / "sw")
     store = json.loads((tmp_path / "sw" / "manifest.json").read_text(encoding="utf-8"))
     file = Path(store["experiment"]["scenario"]).name
-    header = f"与基准点0 base（{file}）之差 difference from the base, point 0 ({file})"
+    header = f"与基准点0 base（{file}）之差（%指标：百分点） difference from the base, point 0 ({file}) (indicators in %: pp)"
     wb = load_workbook(export.export(tmp_path / "sw", "xlsx", tmp_path / "sw.xlsx"))
     ws = wb["对比排名 Ranking"]
     heads, rows = _sheet_rows(ws)
@@ -956,7 +958,7 @@ def test_sweep_export_names_its_base_in_the_ranking(tmp_path):
     assert facts["基准情景 base scenario (point 0)"] == store["experiment"]["scenario"]
     assert facts["版本 versions"] == tidy.versions_text(store["versions"])
     page = html.unescape(export.export(tmp_path / "sw", "html", tmp_path / "sw.html").read_text(encoding="utf-8"))
-    assert f"<th>{header}</th>" in page and note in page
+    assert f"Δ {header}" in page and note in page
 
 
 def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_read(compare3_folder, tmp_path):
@@ -983,7 +985,7 @@ def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_re
     ws = wb["按工具 By instrument"]
     heads, rows = _sheet_rows(ws)
     assert len(rows) == len(lev)
-    ratio = heads.index("每元企业研发 business R&D per yuan (元/元 yuan/yuan) 均值之比 ratio of means")
+    ratio = heads.index("该工具每元投入带动企业研发（元） business R&D per yuan of the instrument (yuan/yuan) 均值之比 ratio of means")
     by_key = {(r[0], r[2]): r for r in rows}
     assert by_key[("more_ex_ante_grants", "spend_rd_reward")][ratio] == SAVING_CELL
     assert by_key[("more_ex_ante_grants", "spend_rd_reward")][3] == -0.5
@@ -997,7 +999,7 @@ def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_re
     assert "nor are its wins and losses" in pairwise.cell(row=5, column=1).value
     page = render_html(tidy.load_results(copy), charts=False)
     table = _html_table(page, "按工具 By instrument")
-    assert any(c[1].startswith("财政支出：研发强度奖励") and c[-1] == SAVING_CELL for c in table[1:])
+    assert any(c[1].startswith("财政支出：研发投入强度奖补") and c[-1] == SAVING_CELL for c in table[1:])
     assert _html_table(page, "两两比较 Pairwise")[0][1] == f"1 super_deduction_120 {UNSTABLE_CELL}"
 
 
@@ -1046,7 +1048,7 @@ def test_sweep_outputs_rank_its_design_points_by_r_and_d_per_public_yuan(sweep_f
     heads, rows = _sheet_rows(wb["成本效益 Cost-effectiveness"])
     assert heads[:2] == ["年份 year", "设计点 design point"] and "排名 rank" in heads
     assert [(r[0], r[1]) for r in rows] == list(zip(table["year"], table["design"]))
-    got = [r[heads.index("企业研发/元公共成本 business R&D per public yuan 均值 mean")] for r in rows]
+    got = [r[heads.index("每元公共投入带动企业研发（元） business R&D per public yuan 均值 mean")] for r in rows]
     assert got == [m or pytest.approx(v) for m, v in zip(table["mark"], table["rd_per_yuan"])]
     page = html.unescape(export.export(sweep_folder, "html", tmp_path / "sw.html", charts=False).read_text(encoding="utf-8"))
     shown = _html_table(page, "成本效益 Cost-effectiveness")
@@ -1067,7 +1069,7 @@ def test_sweep_cost_effectiveness_shows_the_summary_columns_it_has(sweep_folder,
     assert set(table["rd_per_yuan_runs"]) == {3} and set(table["total_rd_per_yuan_p95"]) == {0.6}
     page = html.unescape(render_html(results, charts=False))
     heads = _html_table(page, "成本效益 Cost-effectiveness")[0]
-    assert "有比值的运行数 runs with a ratio" in heads and "全社会研发/元公共成本 total R&D per public yuan" in heads
+    assert "有比值的运行数 runs with a ratio" in heads and "每元公共投入带动全社会研发（元） total R&D per public yuan" in heads
     assert "'Runs with a ratio'" in page
 
 
@@ -1176,10 +1178,10 @@ def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv
     totals = lev[(lev["region"] != "province") & (lev["instrument"] == "total")]
     marks = 0
     for t in totals.itertuples():
-        cost = sheet[(t.region, t.design, "本地额外公共成本（财政支出+税式支出） extra public cost there (spending + tax "
+        cost = sheet[(t.region, t.design, "本地额外公共投入（财政支出+税式支出） extra public cost there (spending + tax "
                                           "expenditure)")]
         assert (cost[window], cost[lo], cost[hi]) == pytest.approx((t.extra_cost, t.extra_cost_p05, t.extra_cost_p95))
-        ratio = sheet[(t.region, t.design, "本地每元公共成本带动企业研发 business R&D per public yuan there")]
+        ratio = sheet[(t.region, t.design, "本地每元公共投入带动企业研发（元） business R&D per public yuan there")]
         if t.unstable:
             marks += 1
             assert ratio[window] in ("— 不稳定 unstable", "— 无额外成本 no extra cost") and ratio[lo] is None
@@ -1209,7 +1211,7 @@ def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv
         table = _html_table(page, f"{design} − baseline, 2026-2027")
         assert table[0] == ["项目 item", *labels]
         cells = {row[0]: dict(zip(table[0][1:], row[1:])) for row in table[1:]}
-        ratio = cells["本地每元公共成本带动企业研发 business R&D per public yuan there"]
+        ratio = cells["本地每元公共投入带动企业研发（元） business R&D per public yuan there"]
         for t in totals[totals["design"] == design].itertuples():
             text = ratio[region_label(t.region)]
             if t.unstable:
@@ -1219,9 +1221,16 @@ def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv
         change = cells[indicator_label("rd_intensity")]
         haixi = window_rows[(window_rows["region"] == "haixi") & (window_rows["design"] == design)
                             & (window_rows["indicator"] == "rd_intensity")].iloc[0]
-        assert change[region_label("haixi")] == (f"{format_fixed(haixi['median'], 3, True)}\n"
-                                                 f"[{format_fixed(haixi['p05'], 3, True)}, "
-                                                 f"{format_fixed(haixi['p95'], 3, True)}]")
+        # its years' and window's changes with the same decimals, those that show them (the workbook's too)
+        every = changes[(changes["region"] == "haixi") & (changes["design"] == design)
+                        & (changes["indicator"] == "rd_intensity")]["median"]
+        digits = change_digits("rd_intensity", every)
+        assert change[region_label("haixi")] == (f"{format_fixed(haixi['median'], digits, True)}\n"
+                                                 f"[{format_fixed(haixi['p05'], digits, True)}, "
+                                                 f"{format_fixed(haixi['p95'], digits, True)}]")
+        row = sheet[("haixi", design, haixi["label"])]
+        cell = next(c for c in ws[list(sheet).index(("haixi", design, haixi["label"])) + 2] if c.column == window + 1)
+        assert cell.number_format == cell_format(row[window], digits, True)
     assert "so this ratio is partial" in page
 
 
@@ -1252,3 +1261,98 @@ def test_p_met_marks_agree_across_comparison_outputs(compare3_folder):
     column = heads.index("\n".join(("达标概率", "P(met)"))) + 1
     formats = [ws.cell(row=i, column=column).number_format for i in range(2, len(headline(results)) + 2)]
     assert [f.endswith('"§"') for f in formats] == [d in (True,) for d in headline(results)["deterministic"]]
+
+
+# --- the same figure everywhere, the answer first ---------------------------------------------------------------------
+
+def _excel_shows(value: float, fmt: str) -> str:
+    """What Excel shows for ``value`` under number format ``fmt`` (the formats qhsim writes: sections by sign, quoted
+    literals, + and - signs, thousands, decimals, %), rounding half away from zero on the value's shortest repr."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    sections = fmt.split(";")
+    if len(sections) == 1:
+        section, sign = sections[0], "-" if value < 0 else ""
+    else:  # by sign, the minus written by the section itself
+        section = sections[0] if value > 0 else sections[1] if value < 0 else sections[2 if len(sections) > 2 else 0]
+        sign = ""
+    parts = re.findall(r'"[^"]*"|[#0,.]+|.', section)
+    pattern = next(p for p in parts if re.fullmatch(r"[#0,.]+", p))
+    digits = len(pattern.split(".")[1]) if "." in pattern else 0
+    x = abs(value) * (100 if "%" in parts else 1)
+    shown = Decimal(repr(x)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    number = sign + f"{shown:{',' if ',' in pattern else ''}.{digits}f}"
+    return "".join(number if p == pattern else p.strip('"') for p in parts)
+
+
+def test_workbook_shows_the_figures_the_html_and_terminal_show(compare_folder):
+    """The median of 2 runs is often x.5: the terminal and HTML printed 382 where the workbook showed 383, a gap of +122
+    as 123 without its sign. Every value, gap, target and P(met) of the summary sheet now shows in Excel as cell_text
+    writes it for the terminal and the HTML report."""
+    from qhsim.output.report import cell_text, sim_columns, target_value
+    from qhsim.output.tables import headline
+
+    results = tidy.load_results(compare_folder)
+    table = headline(results)
+    ws = load_workbook(compare_folder / "report.xlsx")["摘要 Summary"]
+    heads = [c.value for c in ws[1]]
+    gap = next(i for i, h in enumerate(heads) if str(h).startswith("差距"))
+    target = heads.index("目标\ntarget")
+    p_met = heads.index("达标概率\nP(met)")
+    sims = {c: next(i for i, h in enumerate(heads) if str(h).startswith(f"{c[4:]}模拟")) for c in sim_columns(table)}
+    compared, halves = 0, 0
+    for i, (_, row) in enumerate(table.iterrows(), start=2):
+        cells = ws[i]
+        key = row["indicator"]
+        expected = {j: format_value(row[c], key) for c, j in sims.items()}
+        if pd.notna(row["target"]):
+            expected[target] = target_value(row["target"], row["target_kind"], key)
+            expected[p_met] = cell_text(row, "p_met")
+            if pd.notna(row["gap"]):
+                expected[gap] = cell_text(row, "gap")
+        for j, text in expected.items():
+            cell = cells[j]
+            if not isinstance(cell.value, int | float):
+                continue
+            assert _excel_shows(cell.value, cell.number_format) == text, (row["label"], heads[j], cell.value)
+            compared += 1
+            halves += abs(cell.value * 100 - round(cell.value * 100)) < 1e-9 and (cell.value * 100) % 100 in (50, -50)
+    assert compared > 100 and halves  # counts' medians of two runs: x.5 somewhere
+
+
+def test_comparison_html_puts_the_answer_first_with_a_table_of_contents(compare3_folder):
+    """The comparison report put 方案对比与排名 at ~18,700 px after every design's full tables: the answer comes first
+    (cost-effectiveness, ranking, pairwise), then the targets with the designs side by side, and a table of contents
+    links every section."""
+    page = (compare3_folder / "report.html").read_text(encoding="utf-8")
+    anchors = re.findall(r'<h2 id="([^"]+)">', page)
+    assert anchors[:4] == ["designs", "answer", "targets", "indicators"] and "headline" in anchors
+    assert anchors.index("headline") > anchors.index("prefecture-effects")
+    toc = page.split('<nav class="toc">', 1)[1].split("</nav>", 1)[0]
+    assert re.findall(r'href="#([^"]+)"', toc) == anchors
+    answer = page.split('id="answer">', 1)[1].split("<h2", 1)[0]
+    assert "成本效益 Cost-effectiveness" in answer and "两两比较 Pairwise" in answer
+    targets = _html_table(page, "各方案达标情况 Targets, designs side by side")
+    assert targets[0][2:] == ["baseline（基准 base）", "super_deduction_120", "more_ex_ante_grants"]
+    assert len(targets) > 5 and all(len(row) == 5 for row in targets)
+    indicators = page.split('id="indicators">', 1)[1].split("<h2", 1)[0]
+    assert "rank 1" in indicators and "Δ " in indicators  # each design's value, difference and rank side by side
+    # every design's full tables remain, below, folded
+    assert "<details><summary>各方案完整指标表" in page.split('id="headline">', 1)[1]
+
+
+def test_run_html_shows_every_prefecture_and_what_the_runs_are(run_folder, tmp_path):
+    """The 市州 section showed Haidong and Haixi only (the workbook has all 8): a table now gives every prefecture side
+    by side; a run says what it is and when it was made in Beijing time."""
+    page = (run_folder / "report.html").read_text(encoding="utf-8")
+    table = _html_table(page, "全部8个市州 All eight prefectures")
+    assert table[0] == ["指标 indicator", "年份 year", *(region_label(r) for r in data.prefecture_ids())]
+    assert any(row[0].startswith("研发投入强度") for row in table[1:])
+    assert "each prefecture&#39;s values by year: its sheet in the workbook" in page.lower()
+    assert "北京时间 Beijing time (UTC+8)" in page and "(UTC)" not in page
+    manifest = json.loads((run_folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["created"].endswith("+00:00")  # machines read UTC
+    again = export.export(run_folder, "xlsx", tmp_path / "again.xlsx")  # read back: with the manifest's time
+    meta = dict(load_workbook(again)["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
+    assert meta["创建时间 created"] == tidy.beijing_time(manifest["created"])
+    assert meta["类型 kind"] == tidy.KIND_LABELS["run"]

@@ -361,8 +361,8 @@ def test_units_are_in_the_language_of_the_label(result_2035):
 
 def test_target_values_print_as_the_summary_table_prints_them():
     assert report.target_value(0.05, "growth", "tech_firms_three_types") == "+5.0%/yr"
-    assert report.target_value(12.0, "min_level", "share_firms_with_rd") == ">=12.00"
-    assert report.target_value(170.0, "min_level", "platforms") == ">=170"
+    assert report.target_value(12.0, "min_level", "share_firms_with_rd") == "≥12.00"
+    assert report.target_value(170.0, "min_level", "platforms") == "≥170"
     assert report.target_value(1.0, "level", "rd_intensity") == "1.00"
 
 
@@ -1020,3 +1020,102 @@ def test_overview_legend_fits_the_figure_below_the_panels(result, names):
     assert box.y1 <= lowest
     assert all(any(t.startswith(n) for t in shown) for n in names if n)
     assert columns * rows >= len(shown) and (len(names) == 1 or rows > 1)
+
+
+# --- one rounding rule, changes in percentage points, chart labels ---------------------------------------------------
+
+def test_every_output_rounds_half_away_from_zero_as_excel_shows_a_cell():
+    """The median of 8 runs, 382.5, printed 382 on the terminal (Python rounds half to even) and 383 in the workbook
+    (Excel rounds half away from zero); a gap of 122.5 printed +122, a P(met) of 5 runs in 8 62%: one rule now, on the
+    number's 15 significant digits as Excel reads it."""
+    from qhsim.output.numbers import format_fixed, format_nonzero, format_percent, format_value, rounded, significant
+
+    assert format_value(382.5, "hte_count") == "383" and format_value(-382.5, "hte_count") == "-383"
+    assert format_fixed(122.5, 0, signed=True) == "+123" and format_nonzero(0.5, 0, signed=True) == "+1"
+    assert format_fixed(0.125, 2) == "0.13" and format_fixed(2.675, 2) == "2.68"  # 2.675 is 2.67499... in binary
+    assert format_fixed(1234567.125, 2, signed=True) == "+1,234,567.13" and format_fixed(-0.004, 2, True) == "0.00"
+    assert format_percent(0.625) == "63%" and format_percent(0.125) == "13%" and format_percent(1.0) == "100%"
+    assert significant(0.012345) == "+0.0123" and str(rounded(17.5, 0)) == "18"
+    assert f"{382.5:.0f}" == "382"  # what the outputs printed before
+
+
+def test_changes_carry_the_decimals_that_show_them_and_percentage_points():
+    """A change of the R&D intensity of 0.0025 percentage points read "0.00" by year and "+0.003" over the window: a
+    row's changes now share the decimals that show its largest, and a change of an indicator in % is in pp."""
+    from qhsim.output.numbers import PERCENTAGE_POINTS, change_digits, change_unit
+
+    assert change_digits("rd_intensity", [0.0, 0.03, 0.037]) == 3  # one more than the level's 2
+    assert change_digits("rd_intensity", [0.0, 0.0021, 0.0025]) == 4  # two significant digits
+    assert change_digits("rd_intensity", [1e-7]) == 5  # at most two more
+    assert change_digits("hte_count", [0, 2, 7, 13, 7.3]) == 1 and change_digits("hte_count", []) == 1
+    assert change_unit("rd_intensity") == PERCENTAGE_POINTS and change_unit("rd_intensity", "en") == "pp"
+    assert change_unit("hte_count") == "家 firms" and change_unit("business_rd", "zh") == "亿元"
+
+
+def test_workbook_number_formats_show_what_the_text_shows():
+    """A gap's sign and a change's decimals: the workbook's formats say what format_fixed writes (an unsigned zero
+    where the value rounds to zero, which Excel would print "-0.00")."""
+    from qhsim.output.numbers import cell_format, excel_format, excel_number_format
+
+    assert excel_format("hte_count") == "#,##0" and excel_format("rd_intensity", signed=True) == (
+        "+#,##0.00;-#,##0.00;#,##0.00")
+    assert cell_format(-0.001, 2, True) == "#,##0.00;#,##0.00;#,##0.00" and cell_format(0.5, 0, True) == (
+        "+#,##0;-#,##0;#,##0")
+    assert cell_format(7.04, 1, True, "pp") == '+#,##0.0"pp";-#,##0.0"pp";#,##0.0"pp"'
+    assert cell_format(123.4) == "#,##0.0" and cell_format("— 不稳定 unstable") == excel_number_format(2)
+
+
+def test_seed_runs_are_not_called_an_ensemble_and_times_are_beijing_time(result):
+    """A run of 8 seeds on the calibrated point was labelled "集合预测 ensemble (parameter draws × seeds)", and the
+    reports gave UTC times to analysts in Beijing."""
+    from qhsim.output import tidy
+
+    runs = tidy.from_run(result)
+    seeds = SimpleNamespace(kind="ensemble", meta={"seeds": [1, 2, 3]}, n_draws=lambda: 3,
+                            long=runs.long.assign(param_draw=0))
+    assert tidy.kind_label(seeds).startswith("3个随机种子，校准点估计") and "no parameter draws" in tidy.kind_label(seeds)
+    drawn = SimpleNamespace(**{**vars(seeds), "long": runs.long.assign(param_draw=runs.long["draw"] % 2 + 1)})
+    assert tidy.kind_label(drawn).startswith("集合预测：") and "parameter draws × 3 seeds" in tidy.kind_label(drawn)
+    assert tidy.beijing_time("2026-12-05T16:51:06+00:00") == "2026-12-06 00:51:06 北京时间 Beijing time (UTC+8)"
+    assert tidy.beijing_time("2026-12-05T16:51:06") == "2026-12-06 00:51:06 北京时间 Beijing time (UTC+8)"  # UTC
+    assert tidy.beijing_time("not a time") == "not a time"
+
+
+def test_target_labels_sit_clear_of_the_lines(result_2035):
+    """"30.00 (2025)" sat on the 2035 reference path beside its star: each label now goes where it crosses the fewest
+    lines, and reads "≥20.00" for a floor, as the tables write it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for key in ("rd_personnel_per_10k", "tech_contract_turnover", "rd_intensity", "hte_count"):
+        fig = charts.indicator_figure(result_2035.indicators, key)
+        with charts.chart_style():
+            FigureCanvasAgg(fig).draw()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        labels = [t for t in ax.texts if "(2025)" in t.get_text()]
+        assert labels, key
+        for text in labels:
+            box = text.get_window_extent(renderer)
+            for line in ax.get_lines():
+                xy = line.get_xydata()
+                if line.get_marker() == "*" or len(xy) < 2:
+                    continue
+                fine = np.linspace(0, len(xy) - 1, 20 * (len(xy) - 1) + 1)
+                path = np.column_stack([np.interp(fine, np.arange(len(xy)), xy[:, i]) for i in (0, 1)])
+                shown = ax.transData.transform(path[np.isfinite(path).all(axis=1)])
+                assert not box.count_contains(shown), (key, text.get_text(), line.get_label())
+    fig = charts.indicator_figure(result_2035.indicators, "tech_contract_turnover")
+    assert any(t.get_text().startswith("≥20.00") for t in fig.axes[0].texts)
+
+
+def test_comparison_charts_tell_the_designs_apart(result):
+    """The base hid under a near-identical design's line and the 90% bands blended into brown: the base is drawn
+    black and dashed on top, each design in its own colour, line style and marker, and only the base's band."""
+    frames = {"base": result.indicators, "same": result.indicators.copy(), "again": result.indicators.copy()}
+    ax = charts.indicator_figure(frames, "rd_intensity").axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    base = next(line for label, line in lines.items() if label.startswith("base"))
+    others = [lines["same"], lines["again"]]
+    assert base.get_linestyle() == "--" and base.get_zorder() > max(line.get_zorder() for line in others)
+    assert len({(line.get_color(), line.get_linestyle(), line.get_marker()) for line in [base, *others]}) == 3
+    assert all(line.get_marker() not in ("None", None, "") for line in others)

@@ -113,7 +113,7 @@ def test_the_platform_target_on_another_definition_shows_no_verdict():
     runs = frame({d: {"haixi:platforms": {2024: 45.0, 2027: 100.0 + d}} for d in range(3)})
     row = summary_table(runs, "haixi").set_index("indicator").loc["platforms"]
     assert row["met"] == NOT_COMPARABLE and math.isnan(row["gap"]) and math.isnan(row["p_met"])
-    assert cell_text(row, "target", "en") == ">=170† (2027)"
+    assert cell_text(row, "target", "en") == "≥170† (2027)"
     assert cell_text(row, "met", "both") == NOT_COMPARABLE  # the HTML, the dashboard, a wide table
     assert cell_text(row, "met", "both", stacked=True) == "—"  # the terminal: the "†" note says it
 
@@ -170,7 +170,7 @@ def test_terminal_prefecture_sections_carry_their_notes_within_100_columns(resul
         words = re.sub(r"\s+", " ", section)
         assert unmodelled in section and all(r["source"].split(";")[0] in words
                                              for r in load_not_modelled() if r["region"] == region)
-    assert "17*" in haidong and ">=170†" in haixi
+    assert "17*" in haidong and "≥170†" in haixi
     assert haixi.count(f"\n{ASSUMPTION_MARK} ") == len(load_caveats())  # each Haixi caveat once
     assert ("2024" in haixi.split(f"\n{ASSUMPTION_MARK} ")[2]) and ("campaign_start_effect" in haixi)
 
@@ -184,7 +184,7 @@ def test_workbook_and_html_list_the_notes_under_the_targets(result, tmp_path):
     (platforms,) = [r for r in rows if r[0] == "海西州 Haixi" and str(r[label]).startswith("科技创新平台数")]
     assert platforms[met] == NOT_COMPARABLE
     notes = [r[label] for r in rows if r[0] is None and r[label]]
-    assert any(n.startswith("† 海西州科技创新平台数目标>=170") for n in notes)
+    assert any(n.startswith("† 海西州科技创新平台数目标≥170") for n in notes)
     assert any("两清零" in n and "campaign_start_effect" in n for n in notes)
     assert any("假设为2024年" in n for n in notes) and any("海东市未建模的规划目标" in n for n in notes)
     html = (folder / "report.html").read_text(encoding="utf-8")

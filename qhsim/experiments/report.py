@@ -20,10 +20,11 @@ from qhsim import data
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import idle_budgets, ranking_metric, stored_table
 from qhsim.output.lang import pick
-from qhsim.output.numbers import format_interval, format_value, unit_of
-from qhsim.output.tables import (CHANGE_INDICATORS, ONE_DESIGN, ONE_DESIGN_NOTE, by_instrument, can_rank,
-                                 change_indicators, cost_effectiveness, mark_notes, regional_cost_note,
-                                 window_change_text)
+from qhsim.output.numbers import (MONEY_DIGITS, change_digits, change_unit, format_fixed, format_interval,
+                                  format_percent, unit_of)
+from qhsim.output.tables import (CHANGE_INDICATORS, ONE_DESIGN, ONE_DESIGN_NOTE, PUBLIC_COST_NOTE,
+                                 RANKING_STATISTIC_NOTE, by_instrument, can_rank, change_indicators, cost_effectiveness,
+                                 mark_notes, regional_cost_note, window_change_text)
 from qhsim.output.report import (ASSUMPTION_MARK, DETERMINISTIC_MARK, band_caveat, base_year_notes, display_width,
                                  draws_line, format_number, format_table, persistence_note, plan_target_notes,
                                  reduced_scale_note, region_label, target_mark, target_value, wrap)
@@ -41,18 +42,22 @@ if TYPE_CHECKING:
     from qhsim.experiments.comparison import ComparisonResult
 
 MATERIAL = 0.1  # instruments whose cost changed (up or down) by this share of a design's extra cost are listed
-METRIC_NAMES = {RANK_DEFAULT: ("元研发/元公共成本", "R&D per public yuan"),  # the ranking's column, like the tables above
-                RANK_TOTAL: ("全社会研发/元公共成本", "total R&D per public yuan")}
+METRIC_HEADS = {RANK_DEFAULT: ("每元带动企业研发", "R&D per public yuan"),  # the ranking's column, as the tables above
+                RANK_TOTAL: ("每元带动全社会研发", "total R&D per public yuan")}
 
 
-def row_label(key: str, qualifier: tuple[str, str] = ("", "")) -> str:
+def row_label(key: str, qualifier: tuple[str, str] = ("", ""), change: bool = False) -> str:
     """An indicator's or a public cost's row label: its Chinese name (with ``qualifier``'s Chinese), then its English
     name with its unit (``unit_of``, as the run's tables write it) and ``qualifier``'s English on a line of its own;
-    a public cost's unit (万元) is left out, its tables being in 亿元."""
+    a public cost's unit (万元) is left out, its tables being in 亿元. ``change``: the row holds changes, whose unit
+    for an indicator in % is percentage points (``change_unit``: ``研发投入强度（百分点）`` / ``... (pp)``)."""
     spec = data.load("indicators").get(key, {})
-    unit = "" if key.startswith(FISCAL_PREFIXES) or not spec.get("unit") else f" ({unit_of(key)})"
+    points = change and spec.get("unit") == "%"
+    unit = ("" if key.startswith(FISCAL_PREFIXES) or not spec.get("unit")
+            else f" ({change_unit(key, 'en') if points else unit_of(key)})")
     zh, en = qualifier
-    return f"{spec.get('zh', key)}{f' {zh}' if zh else ''}\n{spec.get('en', key)}{unit}{f' {en}' if en else ''}"
+    name = spec.get("zh", key) + (f"（{change_unit(key, 'zh')}）" if points else "")
+    return f"{name}{f' {zh}' if zh else ''}\n{spec.get('en', key)}{unit}{f' {en}' if en else ''}"
 
 
 # the marks that stand in place of R&D per yuan, short in the tables' cells (the full one, 26 columns wide, made the
@@ -120,7 +125,7 @@ def _note(text: str) -> str:
 
 
 def _pct(p: float) -> str:
-    return "—" if p is None or math.isnan(p) else f"{100 * p:.0f}%"
+    return format_percent(p)
 
 
 def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:
@@ -205,13 +210,13 @@ def _header(res: ComparisonResult, region: str) -> str:
     runs_per = res.runs_per_design
     start, end = res.window
     where = "" if region == PROVINCE else f" — 地区 region: {region_label(region)}"
-    text = (f"方案比较 Design comparison — 基准 base: {res.base}{where}\n"
+    text = (f"政策方案比较 Design comparison — 基准 base: {res.base}{where}\n"
             + "".join(f"{line}\n" for line in design_legend(res))
             + f"每方案{runs_per}次运行 {runs_per} runs per design: 参数 draws {m['draws'] or 'point estimate'} x "
             f"种子 seeds {','.join(map(str, m['seeds']))}; 规模 scale {m['scale']:g}\n"
             + (draws_line(m["parameters"]) if m["draws"] else "")
             + "共同随机数 common random numbers: 每次运行与基准同参数同种子 each run paired with the base run.\n"
-            f"区间: 配对差值5%-95%分位 intervals: 5%-95% of paired changes; 共同窗口 common window {start}-{end}.")
+            f"区间：配对差值5%–95%分位 intervals: 5%-95% of paired changes; 共同窗口 common window {start}-{end}.")
     if (note := reduced_scale_note(m["scale"])) is not None:  # levels and the small prefectures swing below scale 1
         text += "\n" + _note(note)
     return text
@@ -233,11 +238,14 @@ def _change_blocks(res: ComparisonResult, changes: pd.DataFrame, keys: list[str]
             if rows.empty:
                 continue
             w = rows.loc["window"]
-            # yearly medians in the indicator's own precision (counts whole), the window mean with one decimal more
-            body.append([row_label(key)] + [format_value(rows.at[p, "median"], key, True) for p in periods]
-                        + [window_change_text(key, w["median"], w["p05"], w["p95"])])
+            # the years and the window with the same decimals, enough to show the row's changes (``change_digits``)
+            digits = change_digits(key, [*(rows.at[p, "median"] for p in periods), w["median"]])
+            body.append([row_label(key, change=True)]
+                        + [format_fixed(rows.at[p, "median"], digits, True) for p in periods]
+                        + [window_change_text(key, w["median"], w["p05"], w["p95"], digits=digits)])
         blocks.append(_table(heads, body, [True] + [False] * (len(heads[0]) - 1),
-                             f"{design} − {res.base}{where}: 指标变化(中位数) indicator changes (median)"))
+                             f"{design} − {res.base}{where}: 指标变化（中位数；%指标为百分点） indicator changes (median; "
+                             "pp for indicators in %)"))
     return blocks
 
 
@@ -250,24 +258,26 @@ def _money_blocks(res: ComparisonResult, tables: dict[str, pd.DataFrame], where:
     shown = [d for d in res.designs if d not in res.identical]
     answer = cost_effectiveness(shown, {**tables, "ranking": res.ranking})
     lev = tables["leverage"]
-    # R&D per yuan is the ratio of the mean extra R&D to the mean extra cost, the ranking below the median of the runs'
-    # ratios: each column says which (1.85 here and 1.84 there read as a contradiction)
-    heads = [["方案", "额外公共成本亿元", "税式支出", "额外企业研发亿元", "元研发/元公共成本"],
+    # R&D per yuan is the ratio of the mean extra R&D to the mean extra cost, the headline figure of every output;
+    # the ranking adds the median of the runs' ratios as a second column, named so
+    heads = [["方案", "额外公共投入亿元", "税式支出", "额外企业研发亿元", "每元带动企业研发"],
              ["design", "extra public cost", "tax exp.", "extra business R&D", "R&D per public yuan"],
              ["", "均值", "均值", "均值", "均值之比"], ["", "mean", "mean", "mean", "ratio of means"]]
-    body = [[r.design, format_interval(r.extra_cost, r.extra_cost_p05, r.extra_cost_p95, True),
-             format_number(r.tax_expenditure, True), format_interval(r.extra_rd, r.extra_rd_p05, r.extra_rd_p95, True),
+    money = {"signed": True, "digits": MONEY_DIGITS}
+    body = [[r.design, format_interval(r.extra_cost, r.extra_cost_p05, r.extra_cost_p95, **money),
+             format_fixed(r.tax_expenditure, MONEY_DIGITS, True),
+             format_interval(r.extra_rd, r.extra_rd_p05, r.extra_rd_p95, **money),
              _ratio(lev, r.design, "total", r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
             for r in answer.itertuples()]
     cells = [row[-1] for row in body]
     blocks = [_table(heads, body, [True, False, False, False, False],
                      f"成本效益{where[0]} Cost-effectiveness{where[1]}, {start}-{end} 累计 cumulative ([5%, 95%] 各次运行 "
-                     "over the runs)")]
+                     "over the runs)") + "\n" + _note(PUBLIC_COST_NOTE)]
     # programmes that act through universities and institutes show here
-    heads = [["方案", "额外公共部门研发亿元", "全社会研发/元公共成本"],
+    heads = [["方案", "额外公共部门研发亿元", "每元带动全社会研发"],
              ["design", "extra public-sector R&D", "total R&D per public yuan"],
              ["", "均值", "均值之比"], ["", "mean", "ratio of means"]]
-    body = [[r.design, format_number(r.extra_public_rd, True),
+    body = [[r.design, format_fixed(r.extra_public_rd, MONEY_DIGITS, True),
              _ratio(lev, r.design, "total", r.total_rd_per_yuan, r.total_rd_per_yuan_p05, r.total_rd_per_yuan_p95)]
             for r in answer.itertuples()]
     cells += [row[-1] for row in body]
@@ -281,7 +291,7 @@ def _target_label(ind: str, region: str, kind: str, lab: str) -> str:
     2035 reference path which of the two it is (``lab``: 规划趋势外推 plan trajectory extrapolated, 达到全国2020水平
     national parity), as ``qhsim run`` labels it."""
     where = ("", "") if region == PROVINCE else (region_label(region, "zh"), region_label(region, "en"))
-    ref = (f"(参考路径: {pick(lab, 'zh')})", f"(reference path: {pick(lab, 'en')})") if kind == REFERENCE_KIND else ("", "")
+    ref = (f"（参考路径：{pick(lab, 'zh')}）", f"(reference path: {pick(lab, 'en')})") if kind == REFERENCE_KIND else ("", "")
     return row_label(ind, tuple(" ".join(filter(None, parts)) for parts in zip(where, ref)))
 
 
@@ -368,9 +378,9 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
                 >= MATERIAL * instruments["design"].map(total_cost).astype(float).abs())
     by_instr, notes = instruments[material], []
     if len(by_instr):
-        heads = [["方案", "工具", "额外成本亿元", "元研发/元"], ["design", "instrument", "extra cost", "R&D per yuan"],
+        heads = [["方案", "工具", "额外成本亿元", "每元带动研发"], ["design", "instrument", "extra cost", "R&D per yuan"],
                  ["", "", "均值", "均值之比"], ["", "", "mean", "ratio of means"]]
-        body = [[r.design, row_label(r.instrument), format_number(r.extra_cost, True),
+        body = [[r.design, row_label(r.instrument), format_fixed(r.extra_cost, MONEY_DIGITS, True),
                  short_mark(r.mark) or format_interval(r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
                 for r in by_instr.itertuples()]
         cells += [row[-1] for row in body]
@@ -389,8 +399,8 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
         b = res.budget
         heads = [["方案", "预算缩放", "调整前成本", "调整后成本", "状态"],
                  ["design", "budget scale", "cost before", "cost after", "status"]]
-        body = [[r.design, f"{r.scale:.2f}", format_number(r.extra_cost_before, True),
-                 format_number(r.extra_cost_after, True), r.status] for r in b.itertuples()]
+        body = [[r.design, format_fixed(r.scale, 2), format_fixed(r.extra_cost_before, MONEY_DIGITS, True),
+                 format_fixed(r.extra_cost_after, MONEY_DIGITS, True), r.status] for r in b.itertuples()]
         blocks.append(_table(heads, body, [True, False, False, False, True],
                              f"预算中性 Budget-neutral: 额外成本对齐 extra cost matched to {res.designs[0]}"))
     rk = res.ranking
@@ -401,20 +411,31 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
     elif len(rk):
         metric = rk["metric"].iloc[0]
         ratio = metric in (RANK_DEFAULT, RANK_TOTAL)
-        zh, en = METRIC_NAMES[metric] if ratio else row_label(metric, ("窗口均值变化", "window mean change")).split("\n")
-        heads = [["排名", "方案", zh, "P(第一)", "平均名次"], ["rank", "design", en, "P(first)", "mean rank"],
-                 ["", "", "各次运行中位数", "", ""], ["", "", "median over the runs", "", ""]]
-        # R&D per yuan (business or total) is a level, an indicator's window change a signed change
-        body = [[str(r.rank), r.design, _ratio(res.leverage, r.design, "total", r.median, r.p05, r.p95) if ratio
-                 else format_interval(r.median, r.p05, r.p95, signed=True),
-                 _pct(r.p_first), f"{r.mean_rank:.2f}"] for r in rk.itertuples()]
         lower = "越低越好 lower is better; " if lower_is_better(metric) else ""
-        blocks.append(_table(heads, body, [False, True, False, False, False],
-                             f"排名 Ranking ({lower}中位数 median [5%, 95%])"))
+        if ratio:  # the headline ratio of means first, as in the cost-effectiveness table; the runs' median beside it
+            zh, en = METRIC_HEADS[metric]
+            heads = [["排名", "方案", zh, "各次运行比值", "P(第一)", "平均名次"],
+                     ["rank", "design", en, "runs' ratios", "P(first)", "mean rank"],
+                     ["", "", "均值之比", "中位数", "", ""], ["", "", "ratio of means", "median", "", ""]]
+            total = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
+            lo, hi = ("p05", "p95") if metric == RANK_DEFAULT else ("total_p05", "total_p95")
+            body = [[str(r.rank), r.design,
+                     _ratio(res.leverage, r.design, "total", *total.loc[r.design, [metric, lo, hi]]),
+                     short_mark(ratio_mark(total.at[r.design, "extra_cost"])) if getattr(r, "unstable", False)
+                     else format_number(r.median),
+                     _pct(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
+            title = f"排名 Ranking ({lower}均值之比 ratio of means [5%, 95%]; 各次运行比值中位数 median of the runs' ratios)"
+        else:  # an indicator's window change, a signed change
+            zh, en = row_label(metric, ("窗口均值变化", "window mean change"), change=True).split("\n")
+            heads = [["排名", "方案", zh, "P(第一)", "平均名次"], ["rank", "design", en, "P(first)", "mean rank"],
+                     ["", "", "各次运行中位数", "", ""], ["", "", "median over the runs", "", ""]]
+            digits = change_digits(metric, rk["median"])
+            body = [[str(r.rank), r.design, window_change_text(metric, r.median, r.p05, r.p95, digits=digits),
+                     _pct(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
+            title = f"排名 Ranking ({lower}中位数 median [5%, 95%])"
+        blocks.append(_table(heads, body, [False, True, *[False] * (len(heads[0]) - 2)], title))
         if ratio:
-            blocks.append(_note("排名按各次运行的比值：其中位数可与成本效益表的均值之比略有不同。 Ranked on the runs' own ratios: "
-                                "their median can differ a little from the ratio of the means in the cost-effectiveness "
-                                "table."))
+            blocks.append(_note(RANKING_STATISTIC_NOTE))
         pw = res.pairwise
         num = {d: str(i) for i, d in enumerate(names)}
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
@@ -565,7 +586,8 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
     ax.axhline(0, color="black", lw=0.5)
     ax.axvline(0, color="black", lw=0.5)
     start, end = res.window
-    ax.set_xlabel(readable(f"额外公共成本 Extra public cost {start}-{end} (亿元 100m yuan)"))
+    ax.set_xlabel(readable(f"额外公共投入（财政支出+税式支出） Extra public cost, spending + tax expenditure {start}-{end}"
+                           " (亿元 100m yuan)"))
     ax.set_ylabel(readable(f"{what.label} {start}-{end} (亿元 100m yuan)"))
     ax.set_title(readable(f"{what.subject} vs {res.base} (均值与90%区间 mean, 90% interval)"), fontsize=10)
     ax.legend(handles=handles, fontsize=7, loc="best")

@@ -33,7 +33,7 @@ from qhsim.evidence import CHECKS
 from qhsim.output.numbers import format_value, indicator_unit, unit_words
 from qhsim.output.observed import assumed_points, comparable_points, incomparable_points, observed_indicators
 from qhsim.output.report import (band, display_width, draw_weights, indicator_label, paths_of, region_label,
-                                 region_paths)
+                                 region_paths, target_value)
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets, reference_paths_2035
 
@@ -46,11 +46,17 @@ MARGINS = {"left": 0.12, "right": 0.97, "bottom": 0.09, "top": 0.86}
 PNG_OPTIONS = {"compress_level": 1}  # fast zlib: ~10% larger files, ~10 ms less per chart
 COLORS = {"sim": "#1f5f99", "data": "black", "target": "#c0392b", "reference": ("#7f8c8d", "#8e44ad")}
 DESIGN_COLORS = ("#1f5f99", "#d35400", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#2c3e50")
+# the designs after the base: each its own colour, line style and marker, so that a design whose path is close to
+# another's still shows; the base is drawn last, dashed and black, on top (a design close to it hid it)
+DESIGN_LINES = ("-", "-.", ":", (0, (5, 1, 1, 1)), "-", "-.", ":")
+DESIGN_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+BASE_WORDS = "基准 base"
 STEP_PREFIXES = ("spend_", "tax_expenditure_")  # yearly budgets and spending: drawn as steps
 LEGEND = {
     "sim": "模拟 simulated",
     "median": "模拟中位数 simulated median",
     "band": "90%区间 90% band",
+    "base_band": "90%区间（基准） 90% band (base)",
     "observed": "实际值 observed",
     "other": "观测值口径不同 observed on another definition",
     "assumed": "假设值（非观测值） assumed, not observed",
@@ -108,14 +114,29 @@ def own_indicators(region: str) -> set[str]:
     return own if region == PROVINCE else own | observed_indicators(region)
 
 
+def design_style(i: int, several: bool) -> dict:
+    """How design ``i`` of a chart's designs is drawn: one design in the simulation colour; of several, the first (the
+    base) black and dashed on top of the others, each other one in its own colour, line style and marker (every five
+    years, each design's in other years, so that the markers of close paths do not hide each other)."""
+    if not several:
+        return {"color": COLORS["sim"], "lw": 1.5}
+    if i == 0:
+        return {"color": "black", "ls": "--", "lw": 1.5, "zorder": 4}
+    j = (i - 1) % len(DESIGN_MARKERS)
+    return {"color": DESIGN_COLORS[1:][j % (len(DESIGN_COLORS) - 1)], "ls": DESIGN_LINES[j], "lw": 1.4,
+            "marker": DESIGN_MARKERS[j], "ms": 4, "markevery": (j % 5, 5), "zorder": 3}
+
+
 def _geometric(start: float, end: float, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
     """Yearly points of constant compound growth from ``start`` in ``first`` to ``end`` in ``last``."""
     years = np.arange(first, last + 1)
     return years, start * (end / start) ** ((years - first) / (last - first))
 
 
-def _plot_targets(ax, key: str, targets: pd.DataFrame, median: pd.Series) -> None:
-    """Level targets as stars labelled with value and year; growth targets as the path they require."""
+def _plot_targets(ax, key: str, targets: pd.DataFrame, median: pd.Series) -> list[tuple[int, float, str]]:
+    """Level targets as stars, growth targets as the path they require; returns each star's (year, value, label) for
+    ``_label_targets``, which places the labels once every line is drawn."""
+    stars = []
     for t in targets.itertuples():
         if t.kind == "growth":
             start = median.get(t.base_year, np.nan)
@@ -124,13 +145,57 @@ def _plot_targets(ax, key: str, targets: pd.DataFrame, median: pd.Series) -> Non
                 label = f"{LEGEND['growth']} +{100 * t.value:.0f}%/yr {t.base_year}–{t.year}"
                 ax.plot(years, path, ":", lw=1.5, color=COLORS["target"], label=label)
         else:
-            text = f"{'≥' if t.kind == 'min_level' else ''}{format_value(t.value, key)} ({t.year})"
+            text = f"{target_value(t.value, t.kind, key)} ({t.year})"  # ≥20.00 (2025), as the tables write it
             ax.plot([t.year], [t.value], "*", ms=11, color=COLORS["target"], label=f"{LEGEND['target']} {text}")
-            # the label, to the right of the star, on the side away from the simulated line over the years it spans
-            ahead = median.reindex(range(t.year, t.year + 4)).mean()
-            below = ahead > t.value
-            ax.annotate(text, (t.year, t.value), textcoords="offset points", xytext=(7, -4 if below else 3),
-                        va="top" if below else "baseline", fontsize=7, color=COLORS["target"])
+            stars.append((t.year, t.value, text))
+    return stars
+
+
+# where a target's label may go around its star (offset in points, alignment), in order of preference: right of it,
+# above or below, then left, then straight above or below
+LABEL_PLACES = (((7, 3), "left", "bottom"), ((7, -3), "left", "top"), ((-7, 3), "right", "bottom"),
+                ((-7, -3), "right", "top"), ((0, 9), "center", "bottom"), ((0, -9), "center", "top"))
+LABEL_FONT = 7  # points
+
+
+def _label_targets(ax, stars: list[tuple[int, float, str]], small: bool) -> None:
+    """Label each target star with its value and year where the label crosses the fewest drawn lines (simulated
+    paths, reference paths, observed points: every Line2D sampled along its length) and stays inside the axes; on a
+    white backing, so that a line it cannot avoid does not run through its digits (a label beside the star sat on the
+    trend line)."""
+    if not stars:
+        return
+    width, height = (230.0, 120.0) if small else (390.0, 215.0)  # the axes in points (``_figure``, ``overview_figure``)
+    to_axes = ax.transLimits  # data to axes fraction, whatever the figure's layout will be
+    points = []
+    for line in ax.get_lines():
+        x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+        ok = np.isfinite(x) & np.isfinite(y)
+        x, y = x[ok], y[ok]
+        if len(x) > 1:  # along the segments, not only at the years
+            fine = np.linspace(0, len(x) - 1, 10 * (len(x) - 1) + 1)
+            x, y = np.interp(fine, np.arange(len(x)), x), np.interp(fine, np.arange(len(y)), y)
+        if len(x):
+            points.append(to_axes.transform(np.column_stack([x, y])) * (width, height))
+    drawn = np.vstack(points) if points else np.empty((0, 2))
+    for year, value, text in stars:
+        star = to_axes.transform([(year, value)])[0] * (width, height)
+        wide, high = 0.56 * LABEL_FONT * len(text), 1.1 * LABEL_FONT
+        best, best_score = LABEL_PLACES[0], np.inf
+        for place in LABEL_PLACES:
+            (dx, dy), ha, va = place
+            left = star[0] + dx - {"left": 0, "right": wide, "center": wide / 2}[ha]
+            bottom = star[1] + dy - (high if va == "top" else 0)
+            inside = (drawn[:, 0] > left - 2) & (drawn[:, 0] < left + wide + 2) & (drawn[:, 1] > bottom - 2) & (
+                drawn[:, 1] < bottom + high + 2)
+            outside = (left < 0) + (left + wide > width) + (bottom < 0) + (bottom + high > height)
+            score = int(inside.sum()) + 1000 * outside
+            if score < best_score:
+                best, best_score = place, score
+        (dx, dy), ha, va = best
+        ax.annotate(text, (year, value), textcoords="offset points", xytext=(dx, dy), ha=ha, va=va,
+                    fontsize=LABEL_FONT, color=COLORS["target"], zorder=5,
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
 
 
 def _plot_references(ax, references: pd.DataFrame, key: str) -> None:
@@ -177,19 +242,23 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
     step = key.startswith(STEP_PREFIXES)
     last = START_YEAR
     median = pd.Series(dtype=float)
+    several = len(paths) > 1
     for i, (design, design_paths) in enumerate(paths.items()):
         stats = band(design_paths[design_paths.index >= START_YEAR], (weights or {}).get(design))
         last = max(last, int(stats.index.max()))
-        color = DESIGN_COLORS[i % len(DESIGN_COLORS)]
         ensemble = design_paths.shape[1] > 1
         label = LEGEND["median"] if ensemble else LEGEND["sim"]
-        if len(paths) > 1:
-            label = f"{design}" + (" (median)" if ensemble else "")
+        if several:
+            label = f"{design}" + (f" ({BASE_WORDS})" if i == 0 else "") + (" (median)" if ensemble else "")
         draw = {"drawstyle": "steps-mid"} if step else {}
-        ax.plot(stats.index, stats["median"], color=color, label=label, **draw)
-        if ensemble:
-            ax.fill_between(stats.index, stats["lo"], stats["hi"], color=color, alpha=0.18,
-                            step="mid" if step else None, label=LEGEND["band"] if len(paths) == 1 else None)
+        style = design_style(i, several)
+        ax.plot(stats.index, stats["median"], label=label, **style, **draw)
+        # the band of one design, or of the base alone among several (their bands overlapping blended into one dark
+        # colour; the designs' differences from the base have their intervals in the tables)
+        if ensemble and i == 0:
+            ax.fill_between(stats.index, stats["lo"], stats["hi"], color="#7f8c8d" if several else style["color"],
+                            alpha=0.15 if several else 0.18, lw=0, step="mid" if step else None,
+                            label=LEGEND["base_band"] if several else LEGEND["band"])
         if i == 0:
             median = stats["median"]
     plot_evidence(ax, key)
@@ -205,7 +274,7 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
     if assumed:  # what the model starts from or follows, not data: a path through it agrees with an assumption
         ax.plot(list(assumed), list(assumed.values()), "s", ms=5, mfc="none", mec=COLORS["data"], mew=1.0,
                 label=f"{LEGEND['assumed']} {_years(assumed)}")
-    _plot_targets(ax, key, targets[targets["indicator"] == key], median)
+    stars = _plot_targets(ax, key, targets[targets["indicator"] == key], median)
     if not small:
         _plot_references(ax, references[references["indicator"] == key], key)
     _year_axis(ax, last)
@@ -215,6 +284,8 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
     ax.tick_params(labelsize=7 if small else 8)
     ax.grid(alpha=0.3)
     ax.margins(y=0.12)
+    ax.get_xlim(), ax.get_ylim()  # the limits the lines set, which the labels are placed in
+    _label_targets(ax, stars, small)
 
 
 def _figure(key: str, paths: dict[str, pd.DataFrame], region: str, targets: pd.DataFrame,
@@ -308,17 +379,21 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
         texts = [readable(t) for t in labels.values()]
         columns, rows = legend_shape(texts, 4.0 * ncols)
         # the figure grows by the legend's rows, which sit below the panels and the last row's year labels
-        height = 2.7 * nrows + 0.45 + rows * LEGEND_ROW_INCHES
+        height = 2.7 * nrows + 0.65 + rows * LEGEND_ROW_INCHES
         fig.set_size_inches(4.0 * ncols, height)
         fig.subplots_adjust(left=0.07, right=0.98, bottom=(0.35 + rows * LEGEND_ROW_INCHES) / height,
-                            top=1 - 0.75 / height, hspace=0.55 * 2.7 * nrows / (height - 1.1), wspace=0.3)
+                            top=1 - 0.95 / height, hspace=0.55 * 2.7 * nrows / (height - 1.1), wspace=0.3)
         fig.legend(list(handles.values()), texts, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=columns,
                    fontsize=LEGEND_FONT, frameon=False)
         fig.suptitle(readable(title or region_label(region)), fontsize=11)
+        # the panels are different indicators: each has its own scale, and its unit on its y axis
+        fig.text(0.5, 1 - 0.42 / height, readable(PANELS_NOTE), ha="center", va="top", fontsize=7.5, color="#566573")
     return fig
 
 
 LEGEND_FONT = 8  # points
+PANELS_NOTE = ("各分图为不同指标，纵轴刻度各不相同，单位见各纵轴 Each panel is another indicator with its own y scale; units on "
+               "each y axis")
 LEGEND_ROW_INCHES = 0.21  # a legend row of LEGEND_FONT text with its spacing
 # a legend entry's key, the gap to its text and to the next column: matplotlib's handlelength, handletextpad and
 # columnspacing (2.0, 0.8, 2.0 font sizes)

@@ -23,7 +23,8 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qhsim import __version__, data
-from qhsim.output.numbers import MISSING, format_fixed, format_interval, format_number, format_value
+from qhsim.output.numbers import (MISSING, MONEY_DIGITS, format_fixed, format_interval, format_number, format_percent,
+                                  format_value)
 from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, column_header, draw_weights,
                                  indicator_label, other_population, paths_of, persistence_note, prefecture_anchor_note,
                                  reduced_scale_note, region_label, region_paths, report_years, sim_columns, source_notes,
@@ -36,8 +37,8 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, CHANGE_INDICATORS, COST_
                                  sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions,
                                  window_change_text)
 from qhsim.output.folders import atomic_file
-from qhsim.output.tidy import (KIND_LABELS, Results, calibration_distance, lever_name, lever_text, meta_text,
-                               runs_text, seeds_text, versions_text)
+from qhsim.output.tidy import (Results, beijing_time, calibration_distance, kind_label, lever_name, lever_text,
+                               meta_text, runs_text, seeds_text, versions_text)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
@@ -142,16 +143,21 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
             if c == "design":
                 cells.append({"text": r[c], "cls": ""})
                 continue
-            if c.endswith("per_yuan") and r.get("mark"):
-                text = r["mark"]
-            elif c in banded:
-                text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=not c.endswith("per_yuan"))
+            ratio = c.endswith("per_yuan") or c == "runs_median"
+            if ratio and r.get("mark"):
+                text = r["mark"] if c.endswith("per_yuan") else MISSING
+            elif c in banded and ratio:
+                text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"])
+            elif c in banded:  # 亿元, a change against the base
+                text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=True, digits=MONEY_DIGITS)
             elif c == "tax_expenditure":
-                text = format_number(r[c], True)
+                text = format_fixed(r[c], MONEY_DIGITS, True)
+            elif c == "runs_median":
+                text = format_number(r[c])
             elif c in ("rank", "year", "rd_per_yuan_runs"):
                 text = "—" if pd.isna(r[c]) else str(int(r[c]))
             else:
-                text = "—" if pd.isna(r[c]) else f"{100 * r[c]:.0f}%"
+                text = format_percent(r[c])
             cells.append({"text": text, "cls": "num"})
         rows.append(cells)
     if sweep:
@@ -183,8 +189,7 @@ def _by_instrument_block(results: Results) -> dict[str, Any] | None:
             if c == "rd_per_yuan":  # yuan per yuan as the cost-effectiveness table writes it, or comparison.txt's mark
                 text = r["mark"] or format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"])
             else:  # 亿元 with two decimals, signed (a change against the base)
-                text = " ".join([format_fixed(r[c], 2, True), f"[{format_fixed(r[f'{c}_p05'], 2, True)},",
-                                 f"{format_fixed(r[f'{c}_p95'], 2, True)}]"])
+                text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=True, digits=MONEY_DIGITS)
             cells.append({"text": text, "cls": "num total" if total else "num"})
         rows.append(cells)
         last = r["design"]
@@ -201,7 +206,7 @@ def _pairwise_block(results: Results) -> dict[str, Any] | None:
         return None
     designs, labels = list(table["design"]), table.attrs["labels"]
     rows = [[{"text": r["label"], "cls": "total"},
-             *({"text": MISSING if d == r["design"] else format_share(r[d]), "cls": "num"} for d in designs)]
+             *({"text": MISSING if d == r["design"] else format_percent(r[d]), "cls": "num"} for d in designs)]
             for r in table.to_dict("records")]
     return {"title": "两两比较 Pairwise: P(行方案胜过列方案 row design beats column design)",
             "heads": ["P(行胜列) P(row beats column)", *(labels[d] for d in designs)], "rows": rows,
@@ -240,13 +245,11 @@ def _prefecture_effects_section(results: Results, shown: list[str]) -> dict[str,
                 r = cells.loc[(item, region)]
                 if r["mark"]:  # its English under its Chinese: the column stays as narrow as a number's
                     text = re.sub(r" (?=[A-Za-z])", "\n", r["mark"], count=1)
-                elif item == "rd_per_yuan":  # yuan per yuan as the cost-effectiveness table writes it
-                    text = format_interval(r["window"], r["p05"], r["p95"]).replace(" [", "\n[")
-                elif money:  # 亿元 with two decimals, signed (a change against the base)
-                    text = " ".join([format_fixed(r["window"], 2, True), f"\n[{format_fixed(r['p05'], 2, True)},",
-                                     f"{format_fixed(r['p95'], 2, True)}]"])
+                elif money:  # 亿元 signed (a change against the base), yuan per yuan not, the row's decimals
+                    text = format_interval(r["window"], r["p05"], r["p95"], signed=item != "rd_per_yuan",
+                                           digits=int(r["digits"])).replace(" [", "\n[")
                 else:
-                    text = window_change_text(item, r["window"], r["p05"], r["p95"], sep="\n")
+                    text = window_change_text(item, r["window"], r["p05"], r["p95"], sep="\n", digits=int(r["digits"]))
                 row.append({"text": text, "cls": "num total" if item == "rd_per_yuan" else "num"})
             rows.append(row)
         blocks.append({"title": f"{design} − {results.designs[0]}, {start}-{end} (窗口均值变化与累计 window change and "
@@ -261,11 +264,6 @@ def _prefecture_effects_section(results: Results, shown: list[str]) -> dict[str,
     return {"lead": lead, "blocks": blocks, "notes": prefecture_effects_notes(results, table)}
 
 
-def format_share(p: Any) -> str:
-    """A probability as a whole percentage, the missing mark for none."""
-    return MISSING if p is None or pd.isna(p) else f"{100 * float(p):.0f}%"
-
-
 def _designs_block(results: Results) -> dict[str, Any] | None:
     """A comparison's designs (``qhsim.output.tables.designs``), numbered, each with what it is; None otherwise."""
     table = designs(results)
@@ -276,33 +274,143 @@ def _designs_block(results: Results) -> dict[str, Any] | None:
     return {"heads": list(DESIGNS.values()), "rows": rows, "note": DESIGNS_NOTE}
 
 
-def _ranking_blocks(results: Results) -> tuple[list[dict[str, Any]], str]:
-    """Each indicator's ranking in each year as a table (``qhsim.output.tables.ranking``), and how to read them
-    (``ranking_note``)."""
+def _ranking_blocks(results: Results, shown: list[str]) -> tuple[list[dict[str, Any]], str]:
+    """The key indicators of the ``shown`` designs side by side (``qhsim.output.tables.ranking``), one table per year, a
+    row per indicator and a column per design: its median and 90% interval, and below them its difference from the
+    base (paired by run, with its interval: a change, in the decimals of ``change_digits``) and its rank; and how to
+    read them (``ranking_note``)."""
     table = ranking(results)
     if table.empty or len(results.designs) < 2:
         return [], ""
-    difference = difference_header(results)
+    base = results.designs[0]
+    table = table[table["design"].isin(shown)]
     blocks = []
-    for (year, key), part in table.groupby(["year", "indicator"], sort=False):
+    for year, part in table.groupby("year", sort=False):
         rows = []
-        for r in part.itertuples():
-            interval = f"[{format_value(r.lo, key)}, {format_value(r.hi, key)}]" if r.draws > 1 else ""
-            diff = "" if r.design == results.designs[0] else format_value(r.diff, key, signed=True)
-            if diff and r.draws > 1:
-                diff += f" [{format_value(r.diff_lo, key, signed=True)}, {format_value(r.diff_hi, key, signed=True)}]"
-            rows.append([{"text": r.rank, "cls": "num"}, {"text": r.design, "cls": ""},
-                         {"text": format_value(r.median, key), "cls": "num"}, {"text": interval, "cls": "num"},
-                         {"text": diff, "cls": "num"}])
-        blocks.append({"title": f"{year} · {indicator_label(key)}",
-                       "heads": ["排名 rank", "方案 design", "中位数 median", "90%区间 90% interval", difference],
-                       "rows": rows})
+        for key, group in part.groupby("indicator", sort=False):
+            cells = group.set_index("design")
+            row = [{"text": indicator_label(key), "cls": ""}]
+            for design in shown:
+                if design not in cells.index:
+                    row.append({"text": MISSING, "cls": "num"})
+                    continue
+                r = cells.loc[design]
+                text = format_value(r["median"], key)
+                if r["draws"] > 1:
+                    text += f" [{format_value(r['lo'], key)}, {format_value(r['hi'], key)}]"
+                digits = int(r["digits"])
+                if design != base:
+                    text += f"\nΔ {format_fixed(r['diff'], digits, True)}"
+                    if r["draws"] > 1:
+                        text += f" [{format_fixed(r['diff_lo'], digits, True)}, {format_fixed(r['diff_hi'], digits, True)}]"
+                text += f"\n第{int(r['rank'])}名 rank {int(r['rank'])}"
+                row.append({"text": text, "cls": "num"})
+            rows.append(row)
+        heads = ["指标 indicator", *(f"{d}（基准 base）" if d == base else d for d in shown)]
+        blocks.append({"title": f"{year}: 中位数 median [5%, 95%] · Δ {difference_header(results)} · 名次 rank",
+                       "heads": heads, "rows": rows})
     return blocks, ranking_note(results, table)
+
+
+def _targets_block(results: Results, table: pd.DataFrame, shown: list[str]) -> dict[str, Any] | None:
+    """Several designs' targets side by side: a row per target of ``table`` (``headline`` rows: the province's plan
+    targets, the 2035 reference paths, the prefectures' own targets), a column per design of ``shown``: the value in the
+    target year (a growth target: its gap in percentage points) over P(met) (one run: met or not), coloured by the
+    verdict. A comparison leaves out the targets before its window (every design is the base there). None for one
+    design."""
+    if len(shown) < 2:
+        return None
+    start = (results.meta.get("window") or [None])[0]
+    rows_of = table[table["target"].notna() & table["design"].isin(shown)]
+    order = {SECTIONS["plan"]: 0, SECTIONS["own"]: 1, SECTIONS["reference"]: 2}  # plan targets first, paths last
+    rows_of = rows_of.sort_values("section", key=lambda s: s.map(order).fillna(3), kind="stable")
+    if start is not None:
+        rows_of = rows_of[rows_of["target_year"].astype(int) >= int(start)]
+    if rows_of.empty:
+        return None
+    keys = ["region", "section", "indicator", "label", "target", "target_year"]
+    rows = []
+    for (region, section, key, label, target, year), group in rows_of.groupby(keys, sort=False, dropna=False):
+        first = group.iloc[0]
+        where = "" if region == PROVINCE else f"\n{region_label(region)} · {SECTIONS['own']}"
+        row = [{"text": f"{label}{where}", "cls": ""},
+               {"text": cell_text(first, "target", stacked=True), "cls": "num"}]
+        cells = group.set_index("design")
+        for design in shown:
+            if design not in cells.index:
+                row.append({"text": MISSING, "cls": "num"})
+                continue
+            r = cells.loc[design]
+            growth = r.get("target_kind") == "growth"
+            value = cell_text(r, "gap") + " 差距 gap" if growth else format_value(r.get(f"sim_{int(year)}"), key)
+            verdict = cell_text(r, "p_met") if "p_met" in r.index else cell_text(r, "met", stacked=True)
+            met = str(r["met"] or "")
+            cls = "num yes" if met.startswith("是") else "num no" if met.startswith("否") else "num"
+            row.append({"text": f"{value}\n{verdict}", "cls": cls})
+        rows.append(row)
+    several = results.n_draws() > 1
+    heads = ["目标 target", "目标值（年份） value (year)",
+             *(f"{d}（基准 base）" if d == results.designs[0] else d for d in shown)]
+    what = ("目标年的中位数与达标概率 the median in the target year and P(met)" if several
+            else "目标年的数值与是否达标 the value in the target year and whether it is met")
+    notes = [("每格：" + what.split(" ", 1)[0] + "（增长目标：年均增长率与目标之差，百分点）；绿色为（中位数）达标，红色为未达标。"
+              + (f"{start}年以前各方案与基准相同，其目标不列出。" if start else "")
+              + f" Each cell: {what.split(' ', 1)[1]} (a growth target: its yearly growth rate's gap to the target, in "
+              "percentage points); green: met (by the median), red: not met."
+              + (f" Targets before {start} are not shown: no design differs from the base before then." if start
+                 else "")),
+             *source_notes(rows_of[rows_of["design"] == shown[0]].drop(columns=["observed_2020"], errors="ignore"))]
+    return {"title": "各方案达标情况 Targets, designs side by side", "heads": heads, "rows": rows, "notes": notes}
+
+
+# the indicators of the all-prefectures table (a run's): the plan's, as far as a prefecture has them
+PREFECTURE_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
+                         "rd_personnel_per_10k", "hte_count", "tech_based_enterprises", "tech_contract_turnover",
+                         "patents_per_10k", "platforms", "science_literacy")
+PREFECTURE_YEARS = (2025, 2035)
+
+
+def _all_prefectures_block(results: Results) -> dict[str, Any] | None:
+    """Every prefecture side by side for a run (the workbook has a sheet for each): a row per indicator of
+    ``PREFECTURE_INDICATORS`` and milestone year (``PREFECTURE_YEARS`` the runs reach), a column per prefecture, the
+    median (with its 90% band for several runs); None for several designs (their prefecture effects say more) or a
+    run without prefectures."""
+    if len(results.designs) > 1:
+        return None
+    wide = results.wide()
+    regions = [r for r in data.prefecture_ids() if r in set(wide["region"])]
+    if not regions:
+        return None
+    paths = {r: region_paths(wide, r) for r in regions}
+    weights = draw_weights(wide)
+    years = [y for y in PREFECTURE_YEARS if all(y in p.index for p in paths.values())]
+    rows = []
+    for key in PREFECTURE_INDICATORS:
+        bands = {r: band(paths_of(paths[r], key), weights) for r in regions}
+        if all(b.isna().all(axis=None) for b in bands.values()):
+            continue
+        for i, year in enumerate(years):
+            row = [{"text": "" if i else indicator_label(key), "cls": ""}, {"text": str(year), "cls": "num"}]
+            for region in regions:
+                b = bands[region]
+                text = format_value(b.at[year, "median"], key)
+                if results.n_draws() > 1 and pd.notna(b.at[year, "median"]):
+                    text += f"\n[{format_value(b.at[year, 'lo'], key)}, {format_value(b.at[year, 'hi'], key)}]"
+                row.append({"text": text, "cls": "num"})
+            rows.append(row)
+    statistic = statistic_label(results)
+    notes = [("各市州逐年数值见工作簿中各市州的工作表；海东市、海西州的本地规划目标见下表。 Each prefecture's values by year: its sheet "
+              "in the workbook (report.xlsx); Haidong's and Haixi's own plan targets: the tables below."),
+             prefecture_anchor_note()]
+    if (note := reduced_scale_note(results.meta.get("scale"))) is not None:
+        notes.append(note)
+    return {"title": "全部8个市州 All eight prefectures" + (f" · {statistic} [5%, 95%]" if statistic else ""),
+            "heads": ["指标 indicator", "年份 year", *(region_label(r) for r in regions)], "rows": rows, "notes": notes}
 
 
 def _facts(results: Results) -> list[tuple[str, str]]:
     meta = results.meta
-    facts = [("类型 Kind", KIND_LABELS.get(results.kind, results.kind))]
+    facts = [("类型 Kind", kind_label(results))]
     if len(results.designs) > 1 and designs(results).empty:  # a comparison's have a table of their own
         facts.append(("方案 Designs", "; ".join(results.designs)))
     seeds = meta.get("seeds") or []
@@ -319,7 +427,7 @@ def _facts(results: Results) -> list[tuple[str, str]]:
     if meta.get("end_year"):
         facts.append(("年份 Years", f"{meta.get('start_year', 2015)}–{meta['end_year']}"))
     if meta.get("created"):
-        facts.append(("运行时间 Run created (UTC)", str(meta["created"])))
+        facts.append(("运行时间 Run created", beijing_time(meta["created"])))
     if meta.get("versions"):
         facts.append(("版本 Versions", versions_text(meta["versions"])))
     if meta.get("model_fingerprint"):
@@ -418,11 +526,13 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
             block["chart"] = pref_pngs.get(region) if design == local[-1] else None
             prefectures.append(block)
     meta = results.meta
-    ranked, ranked_note = _ranking_blocks(results)
+    several = len(results.designs) > 1
+    ranked, ranked_note = _ranking_blocks(results, charted)
     reference = "基准情景 baseline" if results.kind in ("run", "ensemble") else "基准方案 base"
     context = {
+        "several": several,
         "title": meta.get("title") or results.designs[0],
-        "kind_label": KIND_LABELS.get(results.kind, results.kind),
+        "kind_label": kind_label(results),
         "version": (meta.get("versions") or {}).get("qhsim") or __version__,
         "description": meta.get("description", ""),
         "facts": _facts(results),
@@ -437,6 +547,10 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "lever_base_label": reference if results.kind != "sweep" else None,
         "lever_value_label": {"sweep": "取值 values", "compare": "该方案 the design"}.get(results.kind, "本情景 this scenario"),
         "headline": _headline_blocks(results, table, tabled),
+        "headline_lead": ("各方案的达标情况已在上文并列；此处为每个方案的完整指标表（含2020实际值及其来源、其他指标与2035参考路径）。 "
+                          "The designs' targets are side by side above; here each design's full tables (with the observed "
+                          "2020 values and their sources, the other indicators and the 2035 reference paths)."),
+        "targets": _targets_block(results, headline(results, charted) if several else table, charted),
         "tabled_note": tabled_note,
         "charted_note": charted_note,
         "prefectures_note": local_note,
@@ -456,14 +570,52 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "prefectures": prefectures,
         "cost_effectiveness": _cost_effectiveness_block(results, charts),
         # a comparison's by-instrument and pairwise tables, as comparison.txt prints them
-        "comparison_tables": [b for b in (_by_instrument_block(results), _pairwise_block(results)) if b is not None],
+        "pairwise": _pairwise_block(results),
+        "by_instrument": _by_instrument_block(results),
         "prefecture_effects": _prefecture_effects_section(results, local),
+        "all_prefectures": _all_prefectures_block(results),
         "ranking": ranked,
         "ranking_note": ranked_note,
+        "ranking_shown_note": charted_note,
         "assumptions": _assumptions(results),
-        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated": beijing_time(datetime.now(UTC)),
     }
+    context["toc"] = table_of_contents(context)
     return _env().get_template("report.html.j2").render(**context)
+
+
+SECTION_TITLES = {  # the report's sections (anchor: heading), in ``table_of_contents``
+    "designs": "政策方案 Designs",
+    "answer": "方案对比与排名 Comparison and ranking",
+    "targets": "目标达成 Targets by design",
+    "indicators": "主要指标对比 Key indicators by design",
+    "prefecture-effects": "地区效应 Prefecture effects",
+    "headline": "主要指标与目标 Headline indicators against targets",
+    "real-rd": "申报与实际研发 Reported vs real R&D",
+    "charts": "图表 Charts",
+    "prefectures": "市州 Prefectures",
+    "levers": "政策杠杆 Levers",
+    "assumptions": "假设与校准 Assumptions and calibration",
+}
+# a comparison's or sweep's answer first, then its targets; a run's headline table first
+SEVERAL_ORDER = ("designs", "answer", "targets", "indicators", "prefecture-effects", "charts", "headline", "real-rd",
+                 "prefectures", "levers", "assumptions")
+ONE_ORDER = ("headline", "real-rd", "charts", "prefectures", "levers", "assumptions")
+
+
+def table_of_contents(context: dict[str, Any]) -> list[tuple[str, str]]:
+    """The sections the report holds, in their order (``SEVERAL_ORDER`` for several designs, else ``ONE_ORDER``):
+    (anchor, heading) pairs, the template's headings and the table of contents at the top."""
+    present = {
+        "designs": context["designs"], "answer": context["cost_effectiveness"] or context["pairwise"] or context["by_instrument"],
+        "targets": context["targets"], "indicators": context["ranking"],
+        "prefecture-effects": context["prefecture_effects"], "headline": context["headline"],
+        "real-rd": context["real_rd"], "charts": context["overview"],
+        "prefectures": context["prefectures"] or context["all_prefectures"], "levers": context["levers"],
+        "assumptions": True,
+    }
+    order = SEVERAL_ORDER if context["several"] else ONE_ORDER
+    return [(anchor, SECTION_TITLES[anchor]) for anchor in order if present[anchor]]
 
 
 def write_html(results: Results, path: str | Path, charts: bool = True, png_dir: Path | None = None) -> Path:

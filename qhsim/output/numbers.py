@@ -5,11 +5,20 @@ contracts, items) as whole numbers, shares in % and ratios per 10,000 with two d
 two decimals and in 万元 as whole numbers. Zero never shows a sign ("-0.00" is "0.00"). Units are written in the
 language of the text (``unit_of``), or in both where they stand alone, on a chart's axis or in a unit column
 (``unit_words``); one table, ``UNIT_ZH`` (with ``UNIT_EN`` for the Chinese money units), serves all of them.
+
+One rounding rule for every output: half away from zero on the number's 15 significant digits (``rounded``), as
+Excel and WPS show a cell, so that the terminal, comparison.txt, the HTML report and the workbook show the same figure
+for the same number (a median of 8 runs, 382.5, is 383 everywhere; Python's own formatting rounds half to even). The
+workbook's number formats (``excel_number_format``, ``cell_format``) show the decimals and the sign the text does.
+A change of an indicator in % is in percentage points (``change_unit``: 百分点 pp), with the decimals that show it
+(``change_digits``: the same for a row's years and its window).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from qhsim import data
@@ -24,15 +33,10 @@ UNIT_ZH = {"contracts": "项", "count": "个", "firms": "家", "items": "件", "
            "persons per 10k employed": "人/万名就业人员", "items per 10k population": "件/万人",
            "firms per 10k enterprises": "家/万家企业"}
 UNIT_EN = {"亿元": "100 mn yuan", "万元": "10k yuan"}  # the Chinese money units, for a text in English only
-# kind -> (decimals, Excel number format)
-KINDS = {
-    "count": (0, "#,##0"),
-    "share": (2, "0.00"),
-    "ratio": (2, "#,##0.00"),
-    "money_yi": (2, "#,##0.00"),
-    "money_wan": (0, "#,##0"),
-    "number": (2, "#,##0.00"),
-}
+# kind -> decimals (the Excel number format follows from them: ``excel_number_format``)
+DECIMALS = {"count": 0, "share": 2, "ratio": 2, "money_yi": 2, "money_wan": 0, "number": 2}
+PERCENTAGE_POINTS = "百分点 pp"  # the unit of a change of an indicator in %
+MONEY_DIGITS = DECIMALS["money_yi"]  # a comparison's money in 亿元 (extra cost, extra R&D), in every output
 
 
 def number_kind(key: str) -> str:
@@ -84,45 +88,117 @@ def unit_of(key: str, lang: str = "both") -> str:
     return unit if lang == "both" else unit_words(unit, lang)
 
 
+def change_unit(key: str, lang: str = "both") -> str:
+    """The unit of a change of indicator ``key``: ``百分点 pp`` (percentage points) for an indicator in %, else its own
+    (``unit_words`` of ``indicator_unit``)."""
+    unit = indicator_unit(key)
+    if unit == "%":
+        zh, en = PERCENTAGE_POINTS.split(" ")
+        return {"zh": zh, "en": en}.get(lang, PERCENTAGE_POINTS)
+    return unit_words(unit, lang)
+
+
 def decimals(key: str) -> int:
-    return KINDS[number_kind(key)][0]
+    return DECIMALS[number_kind(key)]
 
 
-def excel_format(key: str) -> str:
-    return KINDS[number_kind(key)][1]
+MAX_EXTRA_CHANGE_DIGITS = 2  # ``change_digits`` adds at most this many decimals to a change's own
+
+
+def change_digits(key: str, values: Iterable[Any]) -> int:
+    """The decimals of the changes of indicator ``key`` shown together (a table row's years and window): one more than
+    the indicator's own (counts with one), and up to ``MAX_EXTRA_CHANGE_DIGITS`` more where the largest of ``values``
+    would otherwise show fewer than two significant digits (a change of the R&D intensity of 0.0025 percentage points
+    reads +0.0025, not 0.00); the same for every column of the row."""
+    own = decimals(key) + 1
+    finite = [abs(float(v)) for v in values if not _is_missing(v) and math.isfinite(float(v))]
+    largest = max(finite, default=0.0)
+    if largest == 0:
+        return own
+    return min(max(own, 1 - math.floor(math.log10(largest))), own + MAX_EXTRA_CHANGE_DIGITS)
+
+
+def excel_number_format(digits: int, signed: bool = False, suffix: str = "") -> str:
+    """The Excel number format that shows ``digits`` decimals with thousands separators (``#,##0.00``), with the sign
+    of a change (``+#,##0.00;-#,##0.00;#,##0.00``) when ``signed``, and ``suffix`` after the number (``"pp"``)."""
+    base = "#,##0" + (f".{'0' * digits}" if digits > 0 else "") + (f'"{suffix}"' if suffix else "")
+    return f"+{base};-{base};{base}" if signed else base
+
+
+def excel_format(key: str, signed: bool = False) -> str:
+    """Indicator ``key``'s Excel number format (``excel_number_format`` of its ``decimals``)."""
+    return excel_number_format(decimals(key), signed)
+
+
+def cell_format(x: Any, digits: int | None = None, signed: bool = False, suffix: str = "") -> str:
+    """The Excel number format of one cell holding ``x`` that shows what ``format_fixed(x, digits, signed)`` writes
+    (``digits`` None: as ``format_number`` writes it), ``suffix`` after it; a value that rounds to zero as an unsigned
+    zero (Excel would write "-0.00" or "+0.00")."""
+    value = x if isinstance(x, int | float) and not isinstance(x, bool) and not _is_missing(x) else None  # not text
+    digits = number_digits(value) if digits is None else digits
+    base = excel_number_format(digits, suffix=suffix)
+    if value is not None and math.isfinite(value) and rounded(float(value), digits) == 0:
+        return f"{base};{base};{base}"
+    return excel_number_format(digits, signed, suffix)
 
 
 def _is_missing(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x)) or (hasattr(x, "__float__") and math.isnan(float(x)))
 
 
+def rounded(x: float, digits: int) -> Decimal:
+    """``x`` rounded to ``digits`` decimals half away from zero, on its 15 significant digits: the figure Excel and WPS
+    show (382.5 is 383, 0.125 is 0.13, 2.675 is 2.68), which every output shows (``format_fixed``)."""
+    return Decimal(format(x, ".15g")).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
 def format_fixed(x: Any, digits: int, signed: bool = False) -> str:
-    """``x`` with thousands separators and ``digits`` decimals; a value that rounds to zero has no sign."""
+    """``x`` with thousands separators and ``digits`` decimals (``rounded``: half away from zero); a value that rounds
+    to zero has no sign."""
     if _is_missing(x):
         return MISSING
     x = float(x)
-    if round(x, digits) == 0:
+    if not math.isfinite(x):
+        return f"{x:{'+' if signed else ''}}"
+    r = rounded(x, digits)
+    if r == 0:
         return f"{0:.{digits}f}"
-    return f"{x:{'+' if signed else ''},.{digits}f}"
+    return f"{r:{'+' if signed else ''},.{digits}f}"
+
+
+def format_percent(p: Any, digits: int = 0) -> str:
+    """A share (0.625) as a percentage with ``digits`` decimals (``63%``: ``rounded``, as Excel's ``0%`` shows it)."""
+    return MISSING if _is_missing(p) else f"{format_fixed(100 * float(p), digits)}%"
+
+
+def nonzero_digits(x: Any, digits: int) -> int:
+    """``digits``, or up to 3 more where those would show a non-zero ``x`` as zero (``format_nonzero``)."""
+    if _is_missing(x) or float(x) == 0 or not math.isfinite(float(x)):
+        return digits
+    return next((d for d in range(digits, digits + 4) if rounded(float(x), d) != 0), digits + 3)
 
 
 def format_nonzero(x: Any, digits: int, signed: bool = False) -> str:
     """``x`` with ``digits`` decimals, or up to 3 more where those would print a non-zero value as zero (a gap of
     -0.002 to a target that is not met must not read "0.00")."""
-    if _is_missing(x) or float(x) == 0:
-        return format_fixed(x, digits, signed)
-    shown = next((d for d in range(digits, digits + 4) if round(float(x), d) != 0), digits + 3)
-    return format_fixed(x, shown, signed)
+    return format_fixed(x, nonzero_digits(x, digits), signed)
 
 
 def format_number(x: Any, signed: bool = False) -> str:
     """A number of unknown kind: whole numbers as such, otherwise 2 decimals (1 from 100, 0 from 1,000)."""
     if _is_missing(x):
         return MISSING
+    return format_fixed(x, number_digits(x), signed)
+
+
+def number_digits(x: Any) -> int:
+    """The decimals ``format_number`` gives ``x``: none for a whole number of 10 or more and from 1,000, 1 from 100,
+    else 2."""
+    if _is_missing(x) or not math.isfinite(float(x)):
+        return 2
     x = float(x)
     whole = x == round(x) and (abs(x) >= 10 or x == 0)
-    digits = 0 if abs(x) >= 1000 or whole else 1 if abs(x) >= 100 else 2
-    return format_fixed(x, digits, signed)
+    return 0 if abs(x) >= 1000 or whole else 1 if abs(x) >= 100 else 2
 
 
 def significant(x: float, digits: int = 3, signed: bool = True) -> str:
@@ -131,16 +207,16 @@ def significant(x: float, digits: int = 3, signed: bool = True) -> str:
     if _is_missing(x) or not math.isfinite(float(x)):
         return MISSING
     places = min(4, max(0, digits - 1 - math.floor(math.log10(abs(x))))) if x else 0
-    if round(x, places) == 0:
-        return f"{0:.{places}f}"
-    return f"{x:{'+' if signed else ''},.{places}f}"
+    return format_fixed(x, places, signed)
 
 
-def format_interval(mid: Any, lo: Any, hi: Any, signed: bool = False) -> str:
-    """``mid [lo, hi]`` as ``format_number`` writes each, or the missing mark when ``mid`` is missing."""
+def format_interval(mid: Any, lo: Any, hi: Any, signed: bool = False, digits: int | None = None) -> str:
+    """``mid [lo, hi]`` as ``format_number`` writes each (with ``digits``: ``format_fixed`` with that many decimals,
+    money in 亿元 with 2), or the missing mark when ``mid`` is missing."""
     if _is_missing(mid):
         return MISSING
-    return f"{format_number(mid, signed)} [{format_number(lo, signed)}, {format_number(hi, signed)}]"
+    shown = [format_number(x, signed) if digits is None else format_fixed(x, digits, signed) for x in (mid, lo, hi)]
+    return f"{shown[0]} [{shown[1]}, {shown[2]}]"
 
 
 def format_value(x: Any, key: str, signed: bool = False) -> str:

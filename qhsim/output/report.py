@@ -22,8 +22,8 @@ from qhsim import data, stats
 from qhsim.config.schema import DEFAULT_POPULATION_SEED
 from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
-from qhsim.output.numbers import (MISSING, decimals, format_fixed, format_nonzero, format_number, format_value,
-                                  unit_of)
+from qhsim.output.numbers import (MISSING, decimals, format_fixed, format_nonzero, format_number, format_percent,
+                                  format_value, unit_of)
 from qhsim.output.observed import (OTHER_DEFINITION_MARK, RESTATED_MARK, ObservedSource, calibration_targets,
                                    observed_points, observed_source, out_of_sample_skill, persistence_sensitivity)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
@@ -57,6 +57,7 @@ HEADERS = {  # column -> (Chinese, English) header, in the tables' order; the si
     "p_met": ("达标概率", "P(met)"),
 }
 LEFT_ALIGNED = ("label", "status", "met")
+FLOOR = "≥"  # before a target that is a floor ("at least"), in the tables and on the charts
 SOURCES_POINTER = ("各行2020实际值的来源见report.xlsx与report.html的“2020实际来源”列",
                    "each observed 2020 value's source: column 'observed source' of report.xlsx and report.html")
 
@@ -470,11 +471,11 @@ def _number(value: float, key: str | None) -> str:
 
 
 def target_value(value: float, kind: str, key: str, lang: str = "both") -> str:
-    """A plan target's value as the tables print it: +5.0%/yr (a growth target; +5.0%/年 in Chinese), >=12.00 (a
-    floor) or 1.00 (a level), in the indicator's precision."""
+    """A plan target's value as the tables and charts print it: +5.0%/yr (a growth target; +5.0%/年 in Chinese),
+    ≥12.00 (a floor) or 1.00 (a level), in the indicator's precision."""
     if kind == "growth":
         return _rate(value, "%/年" if lang == "zh" else "%/yr")
-    return (">=" if kind == "min_level" else "") + _number(value, key)
+    return (FLOOR if kind == "min_level" else "") + _number(value, key)
 
 
 def observed_mark(row: pd.Series) -> str:
@@ -620,7 +621,7 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
         return format_number(row["gap"], signed=True)
     if column == "p_met":
         mark = DETERMINISTIC_MARK if row.get("deterministic") in (True,) else ""  # numpy's True too; NaN not
-        return MISSING if pd.isna(row["p_met"]) else f"{100 * row['p_met']:.0f}%{mark}"
+        return MISSING if pd.isna(row["p_met"]) else f"{format_percent(row['p_met'])}{mark}"
     if column == "observed_source":
         source = row.get("observed_source")
         return source.label(lang) if isinstance(source, ObservedSource) else MISSING

@@ -8,12 +8,12 @@
 * ``fiscal``: programme spending and tax expenditure by year, with their total;
 * ``ranking``: each design's median and 90% interval of the key indicators in a year, its difference
   from the first design (paired by draw: under common random numbers the difference is the policy's
-  effect) and its rank; years in which no design differs from the first are left out; ``ranking_note`` says how to
+  effect; ``digits``: its decimals, ``change_digits``) and its rank; years in which no design differs from the first are left out; ``ranking_note`` says how to
   read it, ``difference_header`` heads its difference column;
 * ``cost_effectiveness``: a comparison's answer per design — extra public cost, extra business R&D, business and
   total R&D per public yuan with their 90% intervals, rank and P(first) — as ``comparison.txt`` prints it;
 * ``by_instrument``: a comparison's extra cost and R&D per yuan by instrument (leverage.csv), a cost the design does
-  not set marked "连带 side effect", the instruments of a design that sets several "组合 combined", an unstable ratio
+  not set marked "连带影响 side effect", the instruments of a design that sets several "组合 combined", an unstable ratio
   "— 不稳定 unstable";
 * ``pairwise``: a comparison's P(row design beats column design) on its ranking metric (pairwise.csv);
 * ``prefecture_effects``: a comparison's answer in each prefecture, as ``qhsim compare --region`` prints it — the
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
-from qhsim.output.numbers import decimals, format_fixed, indicator_unit, unit_words
+from qhsim.output.numbers import change_digits, change_unit, format_fixed, format_percent, unit_words
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
@@ -238,6 +238,9 @@ def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataF
     else:
         identical = []
     table["rank"] = table.groupby(["indicator", "year"])["median"].rank(ascending=False, method="min").astype(int)
+    # the decimals of a group's differences (a change: ``change_digits``, the same for every design of the group)
+    table["digits"] = table.groupby(["indicator", "year"])["diff"].transform(
+        lambda d: change_digits(d.name[0], d)).astype(int)
     order = {k: i for i, k in enumerate(RANKING_INDICATORS)}
     table = table.sort_values(["year", "indicator", "rank"], key=lambda s: s.map(order) if s.name == "indicator" else s,
                               kind="stable").reset_index(drop=True)
@@ -258,10 +261,11 @@ def base_names(results: Results) -> tuple[str, str]:
 
 
 def difference_header(results: Results) -> str:
-    """The ranking's difference column in the workbook and the HTML report: ``与基准 baseline 之差 difference from the
-    base baseline`` (``base_names``)."""
+    """The ranking's difference column in the workbook and the HTML report: ``与基准 baseline 之差（%指标：百分点）
+    difference from the base baseline (indicators in %: pp)`` (``base_names``; a change of an indicator in % is in
+    percentage points)."""
     zh, en = base_names(results)
-    return f"与{zh}{'' if zh.endswith('）') else ' '}之差 difference from {en}"
+    return f"与{zh}{'' if zh.endswith('）') else ' '}之差（%指标：百分点） difference from {en} (indicators in %: pp)"
 
 
 def ranking_note(results: Results, table: pd.DataFrame) -> str:
@@ -303,7 +307,7 @@ def ranking_note(results: Results, table: pd.DataFrame) -> str:
             en += (" That ranking is on the runs' own ratios: their median can differ a little from the ratio of the "
                    "means in the cost-effectiveness table.")
     elif results.kind == "sweep" and results.tables.get("summary") is not None:  # a sweep's answer per yuan
-        text += "此表按指标水平排名：费用最高的设计点往往居前；每元公共成本带来的企业研发及其排名见“成本效益”表。"
+        text += "此表按指标水平排名：费用最高的设计点往往居前；每元公共投入带动的企业研发及其排名见“成本效益”表。"
         en += (" This table ranks indicator levels, where the costliest design points tend to come first; business R&D "
                "per public yuan and its ranking are in the Cost-effectiveness table.")
     return f"{text} {en}"
@@ -311,15 +315,27 @@ def ranking_note(results: Results, table: pd.DataFrame) -> str:
 
 COST_EFFECTIVENESS = {  # the columns the workbook and HTML show: bilingual header (亿元 cumulated over the window)
     "design": "方案 design",
-    "extra_cost": "额外公共成本 extra public cost (亿元)",
+    "extra_cost": "额外公共投入（财政支出+税式支出） extra public cost, spending + tax expenditure (亿元)",
     "tax_expenditure": "其中税式支出 of which tax expenditure (亿元)",
     "extra_rd": "额外企业研发 extra business R&D (亿元)",
-    "rd_per_yuan": "企业研发/元公共成本 business R&D per public yuan",
-    "total_rd_per_yuan": "全社会研发/元公共成本 total R&D per public yuan",
+    "rd_per_yuan": "每元公共投入带动企业研发（元） business R&D per public yuan",
+    "total_rd_per_yuan": "每元公共投入带动全社会研发（元） total R&D per public yuan",
     "rank": "排名 rank",
+    "runs_median": "排名依据：各次运行比值中位数 ranked on: runs' median ratio",
     "p_first": "P(第一 first)",
 }
 BANDED = ("extra_cost", "extra_rd", "rd_per_yuan", "total_rd_per_yuan")  # these have _p05 and _p95 columns
+# below every table of R&D per public yuan: what the public cost is (tax expenditure is public money too)
+PUBLIC_COST_NOTE = ("每元带动研发＝额外研发÷额外公共投入（元/元）；公共投入＝财政支出＋税式支出（加计扣除、高企税率等减免的税收）。 "
+                    "R&D per public yuan = extra R&D / extra public cost (yuan per yuan); the public cost is public "
+                    "spending plus tax expenditure (the tax forgone through the super-deduction, the HTE rate and the "
+                    "like).")
+# below a ranking by R&D per yuan: which of its two figures every other output shows
+RANKING_STATISTIC_NOTE = ("每元带动研发在各输出中均为均值之比（额外研发均值÷额外公共投入均值，与成本效益表相同）；排名、P(第一)与两两比较"
+                          "按各次运行各自的比值，其中位数列于旁边，可与均值之比略有不同。 R&D per public yuan is the ratio "
+                          "of means in every output (mean extra R&D / mean extra public cost, as in the cost-effectiveness "
+                          "table); the ranking, P(first) and the pairwise table go by each run's own ratio, whose median "
+                          "stands beside it and can differ a little.")
 
 
 def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -327,8 +343,9 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
     ``costs``, ``ranking``: a ``ComparisonResult``'s or a comparison ``Results.tables``): the extra public cost over
     the common window (mean and 5%/95% of the paired runs) and the tax expenditure in it, the extra business R&D,
     business R&D per public yuan (``qhsim.experiments.comparison.rd_per_yuan``), the extra R&D of universities and
-    institutes and total R&D per public yuan, and the design's rank and P(first) by the comparison's ranking metric
-    (``attrs["metric"]``; neither for one design, ``can_rank``); ``unstable`` and ``mark`` (``qhsim.results.ratio_mark``:
+    institutes and total R&D per public yuan (each the ratio of means, the headline figure), and the design's rank,
+    the median of the runs' ratios it is ranked on (``runs_median``, a ranking by R&D per yuan only) and P(first) by
+    the comparison's ranking metric (``attrs["metric"]``; none for one design, ``can_rank``); ``unstable`` and ``mark`` (``qhsim.results.ratio_mark``:
     what stands in place of the two ratios where ``unstable``, else ""). comparison.txt, the workbook and the HTML
     report print it. Empty without those tables."""
     if not {"leverage", "costs", "ranking"} <= set(tables) or tables["ranking"].empty:
@@ -351,6 +368,7 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
             "total_rd_per_yuan": r["total_rd_per_yuan"], "total_rd_per_yuan_p05": r["total_p05"],
             "total_rd_per_yuan_p95": r["total_p95"],
             "rank": int(rank.at[design, "rank"]) if design in rank.index else None,
+            "runs_median": rank.at[design, "median"] if design in rank.index else float("nan"),
             "p_first": rank.at[design, "p_first"] if design in rank.index else float("nan"),
             # R&D per yuan not to be read over this extra cost (``qhsim.results.ratio_unstable``), and the mark shown
             # in its place (``ratio_mark``: no extra cost, or unstable)
@@ -358,9 +376,12 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
             "mark": ratio_mark(total.at[design, "mean"]) if unstable else "",
         })
     table = pd.DataFrame(rows)
+    metric = str(tables["ranking"]["metric"].iloc[0])
     if not can_rank(len(table)):
-        table = table.drop(columns=["rank", "p_first"])
-    table.attrs["metric"] = str(tables["ranking"]["metric"].iloc[0])
+        table = table.drop(columns=["rank", "runs_median", "p_first"])
+    elif metric not in (RANK_DEFAULT, RANK_TOTAL):  # ranked on an indicator's change: its median is no ratio
+        table = table.drop(columns="runs_median")
+    table.attrs["metric"] = metric
     return table
 
 
@@ -382,13 +403,17 @@ def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
     base = results.designs[0]
     zh_metric, en_metric = metric_words(table.attrs["metric"])
     ranked = "p_first" in table  # two designs or more (``can_rank``)
-    text = (f"{start}-{end}年累计，与{base}逐次配对（同一随机种子）。表中每元研发为各次运行均值之比（额外研发均值 ÷ 额外公共成本均值）"
-            + (f"；排名与P(第一)按各次运行{zh_metric}的中位数，故两者可略有差异" if ranked else "")
-            + "。企业研发/元：额外企业研发 ÷ 额外公共成本（财政支出+税式支出）；"
+    runs_median = "runs_median" in table  # a ranking by R&D per yuan: the runs' median beside the ratio of means
+    text = (f"{start}-{end}年累计，与{base}逐次配对（同一随机种子）。表中每元研发为各次运行均值之比（额外研发均值 ÷ 额外公共投入均值），"
+            "与comparison.txt、各图及地区效应相同"
+            + (f"；排名与P(第一)按各次运行各自的{zh_metric}" + ("（其中位数见“排名依据”列，可与均值之比略有不同）" if runs_median
+                                                            else "") if ranked else "")
+            + "。每元带动企业研发：额外企业研发 ÷ 额外公共投入（财政支出+税式支出）；"
             f"全社会研发含高校院所。 Cumulated {start}-{end}, paired run by run against {base} (same seeds). R&D per "
-            f"yuan here is a ratio of means (mean extra R&D over mean extra public cost)"
-            + (f"; rank and P(first) use the median over the runs of {en_metric}, so the two can differ slightly"
-               if ranked else "")
+            f"yuan here is a ratio of means (mean extra R&D over mean extra public cost), as in comparison.txt, the "
+            "charts and the prefecture effects"
+            + (f"; rank and P(first) go by each run's own {en_metric}" + (" (their median in the 'ranked on' column, "
+               "which can differ a little from the ratio of means)" if runs_median else "") if ranked else "")
             + ". Business R&D per yuan: extra business R&D over extra public cost (spending + tax expenditure); total "
             "R&D adds universities' and institutes'." + ("" if ranked else f" {ONE_DESIGN_NOTE}"))
     return text + mark_notes(set(table["mark"]) if "mark" in table else set())
@@ -399,10 +424,10 @@ def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
 SWEEP_COST_EFFECTIVENESS = {  # the columns the workbook and HTML show for a sweep (亿元 cumulated from from_year)
     "year": "年份 year",
     "design": "设计点 design point",
-    "extra_cost": "额外公共成本 extra public cost (亿元)",
-    "rd_per_yuan": "企业研发/元公共成本 business R&D per public yuan",
+    "extra_cost": "额外公共投入（财政支出+税式支出） extra public cost, spending + tax expenditure (亿元)",
+    "rd_per_yuan": "每元公共投入带动企业研发（元） business R&D per public yuan",
     "rd_per_yuan_runs": "有比值的运行数 runs with a ratio",
-    "total_rd_per_yuan": "全社会研发/元公共成本 total R&D per public yuan",
+    "total_rd_per_yuan": "每元公共投入带动全社会研发（元） total R&D per public yuan",
     "rank": "排名 rank",
 }
 SWEEP_BANDED = ("extra_cost", "rd_per_yuan", "total_rd_per_yuan")  # these have _p05 and _p95 columns
@@ -447,8 +472,8 @@ def sweep_cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
     """How to read ``sweep_cost_effectiveness``, below it in the workbook and the HTML report: the cumulation, the
     pairing, the mean of the runs' ratios (as the sweep's terminal table and summary.csv), the order, the marks."""
     start = results.meta.get("from_year")
-    text = (f"自{start}年起累计至各报告年，各次运行与点0同参数组、同种子配对。企业研发/元：额外企业研发 ÷ 额外公共成本（财政支出+税式支出），"
-            "取各次运行比值的均值（同扫描的终端表格与 summary.csv），区间为其5%–95%；全社会研发含高校院所。每年按企业研发/元从高到低排列，"
+    text = (f"自{start}年起累计至各报告年，各次运行与点0同参数组、同种子配对。每元带动企业研发：额外企业研发 ÷ 额外公共投入（财政支出+税式支出），"
+            "取各次运行比值的均值（同扫描的终端表格与 summary.csv），区间为其5%–95%；全社会研发含高校院所。每年按每元带动企业研发从高到低排列，"
             "不宜解读的比值不排名、列于最后。 "
             f"Cumulated from {start} to each report year, each run paired with point 0's run of the same parameter draw "
             "and seed. Business R&D per public yuan: the extra business R&D over the extra public cost (spending + tax "
@@ -472,7 +497,7 @@ def _ranked_by(results: Results) -> tuple[str, str] | None:
     summary = results.tables.get("summary")
     if results.kind == "sweep" and summary is not None and not summary.empty:
         year = int(summary["year"].max())
-        return f"按{year}年企业研发/元排名", f"ranked by business R&D per public yuan in {year}"
+        return f"按{year}年每元带动企业研发排名", f"ranked by business R&D per public yuan in {year}"
     return None
 
 
@@ -510,8 +535,8 @@ def shown_designs(results: Results, limit: int) -> tuple[list[str], str]:
 
 # --- a comparison by instrument, and pairwise -----------------------------------------------------------
 
-SIDE_EFFECT_CELL = "连带 side effect"  # R&D per yuan of a cost the design does not set (comparison.txt's mark)
-SIDE_EFFECT_NOTE = ("连带 side effect：方案未改动该工具，其成本随方案而变（计入方案总成本），不计每元研发。 The design does not "
+SIDE_EFFECT_CELL = "连带影响 side effect"  # R&D per yuan of a cost the design does not set (comparison.txt's mark)
+SIDE_EFFECT_NOTE = ("连带影响 side effect：方案未改动该工具，其成本随方案而变（计入方案总成本），不计每元研发。 The design does not "
                     "change that instrument; its cost moves with the design (and counts in its total cost), so it gets "
                     "no R&D per yuan.")
 TOTAL_INSTRUMENT = "合计 total (all instruments)"
@@ -520,7 +545,7 @@ BY_INSTRUMENT = {  # the columns the workbook and HTML show: bilingual header wi
     "instrument_label": "工具 instrument",
     "extra_cost": "工具额外成本 instrument's extra cost (亿元)",
     "extra_rd": "方案额外企业研发 design's extra business R&D (亿元)",
-    "rd_per_yuan": "每元企业研发 business R&D per yuan (元/元 yuan/yuan)",
+    "rd_per_yuan": "该工具每元投入带动企业研发（元） business R&D per yuan of the instrument (yuan/yuan)",
 }
 INSTRUMENT_BANDED = ("extra_cost", "extra_rd", "rd_per_yuan")  # these have _p05 and _p95 columns
 
@@ -657,7 +682,7 @@ def pairwise_note(results: Results, table: pd.DataFrame) -> str:
         square = table.set_index("design")[list(table["design"])]
         pairs = unsettled_pairs(square)
         if pairs:
-            listed = "; ".join(f"{a} > {b} {p:.0%}" for a, b, p in pairs)
+            listed = "; ".join(f"{a} > {b} {format_percent(p)}" for a, b, p in pairs)
             text += f" 次序未定 Order not settled: {listed}."
     if any(label.endswith(SAVING_CELL) for label in table["label"]):
         text += (f" “{SAVING_CELL}”：该方案无额外成本，没有每元研发，其胜负不宜解读。 “{SAVING_CELL}”: that design costs "
@@ -681,14 +706,14 @@ PREFECTURE_EFFECTS = {  # the workbook's columns: bilingual headers ("window" an
 }
 # the money rows of a prefecture's effects: the leverage table's "total" row, each item's (zh, en, unit, statistic)
 PREFECTURE_MONEY = {
-    "extra_cost": ("本地额外公共成本（财政支出+税式支出）", "extra public cost there (spending + tax expenditure)", "亿元",
+    "extra_cost": ("本地额外公共投入（财政支出+税式支出）", "extra public cost there (spending + tax expenditure)", "亿元",
                    "累计均值 cumulative mean"),
     "extra_rd": ("本地额外企业研发", "extra business R&D there", "亿元", "累计均值 cumulative mean"),
-    "rd_per_yuan": ("本地每元公共成本带动企业研发", "business R&D per public yuan there", "元/元",
+    "rd_per_yuan": ("本地每元公共投入带动企业研发（元）", "business R&D per public yuan there", "元/元",
                     "均值之比 ratio of means"),
     "extra_public_rd": ("本地额外公共部门研发（高校院所）", "extra public-sector R&D there (universities, institutes)",
                         "亿元", "累计均值 cumulative mean"),
-    "total_rd_per_yuan": ("本地每元公共成本带动全社会研发", "total R&D per public yuan there", "元/元",
+    "total_rd_per_yuan": ("本地每元公共投入带动全社会研发（元）", "total R&D per public yuan there", "元/元",
                           "均值之比 ratio of means"),
 }
 # where each money row's 5% and 95% are in the leverage table (extra public R&D has its mean only)
@@ -706,10 +731,11 @@ def change_indicators(targets: pd.DataFrame | None, region: str) -> list[str]:
     return list(dict.fromkeys([*CHANGE_INDICATORS, *own]))
 
 
-def window_change_text(key: str, mid: float, lo: float, hi: float, sep: str = " ") -> str:
+def window_change_text(key: str, mid: float, lo: float, hi: float, sep: str = " ", digits: int | None = None) -> str:
     """An indicator's change over a comparison's window with its interval, as comparison.txt writes it: signed, with
-    one decimal more than the indicator's own precision (counts with one), ``mid``, then ``sep`` and ``[lo, hi]``."""
-    digits = decimals(key) + 1
+    ``digits`` decimals (the row's: ``change_digits``; by default those of ``mid`` alone), ``mid``, then ``sep`` and
+    ``[lo, hi]``."""
+    digits = change_digits(key, [mid]) if digits is None else digits
     return f"{format_fixed(mid, digits, True)}{sep}[{format_fixed(lo, digits, True)}, {format_fixed(hi, digits, True)}]"
 
 
@@ -734,12 +760,13 @@ def prefecture_effects(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
     ``ratio_mark``), then the changes of its indicators (``change_indicators``). Columns: region, design, item (an
     indicator key or a money column), label, unit, kind ("money" | "indicator"), statistic, one column per report year
     (the median change; indicators only), window (an indicator's median change of its window mean, a money item's
-    cumulative mean or ratio of means), p05, p95 (over the paired runs), mark. ``attrs["years"]``: the report years.
+    cumulative mean or ratio of means), p05, p95 (over the paired runs), mark, digits (an indicator's decimals,
+    ``change_digits`` of its row; money has 2). ``attrs["years"]``: the report years.
     Empty without the prefecture tables (a store of an older qhsim)."""
     changes, lev = tables.get("prefecture_changes"), tables.get("prefecture_leverage")
     if changes is None or lev is None or changes.empty:
         return pd.DataFrame(columns=["region", "design", "item", "label", "unit", "kind", "statistic", "window", "p05",
-                                     "p95", "mark"])
+                                     "p95", "mark", "digits"])
     periods = list(dict.fromkeys(str(p) for p in changes["period"]))
     years = [p for p in periods if p != "window"]
     change = (changes.assign(period=changes["period"].astype(str))
@@ -762,19 +789,20 @@ def prefecture_effects(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
                                  "unit": unit_words(unit), "kind": "money", "statistic": statistic,
                                  "window": math.nan if mark else r[item],
                                  "p05": math.nan if mark or lo is None else r[lo],
-                                 "p95": math.nan if mark or hi is None else r[hi], "mark": mark})
+                                 "p95": math.nan if mark or hi is None else r[hi], "mark": mark, "digits": 2})
             for key in change_indicators(tables.get("targets"), region):
                 if (region, design, key, "window") not in change.index:
                     continue
                 at = change.loc[(region, design, key)]
                 w = at.loc["window"]
                 spec = indicators[key]
+                by_year = {y: at.at[y, "median"] if y in at.index else math.nan for y in years}
                 rows.append({"region": region, "design": design, "item": key, "label": f"{spec['zh']} {spec['en']}",
-                             "unit": unit_words(indicator_unit(key)), "kind": "indicator", "statistic": "中位数 median",
-                             **{y: at.at[y, "median"] if y in at.index else math.nan for y in years},
-                             "window": w["median"], "p05": w["p05"], "p95": w["p95"], "mark": ""})
+                             "unit": change_unit(key), "kind": "indicator", "statistic": "中位数 median", **by_year,
+                             "window": w["median"], "p05": w["p05"], "p95": w["p95"], "mark": "",
+                             "digits": change_digits(key, [*by_year.values(), w["median"]])})
     table = pd.DataFrame(rows, columns=["region", "design", "item", "label", "unit", "kind", "statistic", *years,
-                                        "window", "p05", "p95", "mark"])
+                                        "window", "p05", "p95", "mark", "digits"])
     table.attrs["years"] = years
     return table
 

@@ -24,6 +24,7 @@ import numbers
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -220,7 +221,36 @@ def _shown_path(path: Path) -> str:
 # like ``lever_name`` and ``lever_text`` for the levers.
 
 KIND_LABELS = {"run": "单次运行 single run", "ensemble": "集合预测 ensemble (parameter draws × seeds)",
-               "compare": "情景对比 scenario comparison", "sweep": "政策扫描 policy sweep"}
+               "compare": "政策方案比较 design comparison", "sweep": "政策扫描 policy sweep"}
+
+
+BEIJING = timezone(timedelta(hours=8), "北京时间")  # Asia/Shanghai: UTC+8 all year (no daylight saving since 1991)
+
+
+def beijing_time(moment: str | datetime) -> str:
+    """A moment (an ISO 8601 text, as manifest.json records it in UTC, or a ``datetime``) in Beijing time, as the
+    reports show it to analysts in Qinghai: ``2026-12-06 00:51:06 北京时间 Beijing time (UTC+8)``; text that is not an ISO
+    time, as it is."""
+    try:
+        when = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    except ValueError:
+        return str(moment)
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when  # the manifests' times are UTC
+    return f"{when.astimezone(BEIJING):%Y-%m-%d %H:%M:%S} 北京时间 Beijing time (UTC+8)"
+
+
+def kind_label(results: Results) -> str:
+    """What ``results`` are, in words (the HTML report's header and facts, the workbook's metadata): ``KIND_LABELS``,
+    but runs of several seeds without parameter draws (``qhsim run --seeds``, ``make baseline``) by what they are —
+    ``8个随机种子，校准点估计 8 seeds, calibrated point estimate`` — and an ensemble with its parameter draws and seeds."""
+    if results.kind != "ensemble":
+        return KIND_LABELS.get(results.kind, results.kind)
+    seeds = len(results.meta.get("seeds") or []) or results.n_draws()
+    draws = results.long["param_draw"] if "param_draw" in results.long else pd.Series(0, index=results.long.index)
+    sets = int(draws.nunique())
+    if set(draws.unique()) <= {0}:  # every run on the calibrated point: only the seeds vary
+        return f"{seeds}个随机种子，校准点估计（未抽参数组） {seeds} seeds, calibrated point estimate (no parameter draws)"
+    return f"集合预测：{sets}组参数 × {seeds}个种子 ensemble: {sets} parameter draws × {seeds} seeds"
 VERSION_ORDER = ("qhsim", "mesa", "python", "numpy", "pandas")  # the rest follow by name (numpy_cpu_path: qhsim/cpu.py)
 NOT_RECORDED = "未记录 not recorded"
 

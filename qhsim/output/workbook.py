@@ -30,9 +30,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qhsim import data
-from qhsim.output.numbers import MISSING, excel_format, indicator_unit, unit_words
+from qhsim.output.numbers import (MISSING, MONEY_DIGITS, cell_format, decimals, excel_format, indicator_unit,
+                                  nonzero_digits, unit_words)
 from qhsim.output.observed import ObservedSource
-from qhsim.output.report import (DETERMINISTIC_MARK, HEADERS, band_caveat, base_year_notes, column_header, display_width, indicator_label,
+from qhsim.output.report import (DETERMINISTIC_MARK, FLOOR, HEADERS, band_caveat, base_year_notes, column_header, display_width, indicator_label,
                                  observed_mark, persistence_note, prefecture_anchor_note, reduced_scale_note,
                                  region_label, sim_columns, source_notes, wrap)
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
@@ -43,8 +44,8 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESI
                                  ranking_note, statistic_label, statistic_words, sweep_cost_effectiveness,
                                  sweep_cost_effectiveness_note)
 from qhsim.output.folders import atomic_file
-from qhsim.output.tidy import (KIND_LABELS, Results, calibration_rows, lever_name, lever_text, meta_text,
-                               runs_text, seeds_text, versions_text)
+from qhsim.output.tidy import (Results, beijing_time, calibration_rows, kind_label, lever_name, lever_text,
+                               meta_text, runs_text, seeds_text, versions_text)
 from qhsim.results import PROVINCE
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
@@ -57,6 +58,7 @@ ID_HEADERS = {"design": "方案 design", "year": "年份 year", "region": "地�
               "median": "中位数 median", "lo": "5%", "hi": "95%", "diff": "与基准之差 difference from the base",
               "diff_lo": "差值5% difference 5%", "diff_hi": "差值95% difference 95%", "indicator": "指标 indicator"}
 PCT = "0%"
+PUBLIC_COST_HEADER = "公共投入合计（财政支出+税式支出）\nPublic cost total, spending + tax expenditure (万元)"
 NOTE_COLUMNS = 8  # a note below a table spans this many columns
 LINE_HEIGHT = 15  # points a line of text takes in a row
 # above the notes on targets (the province's or a prefecture's) that a run already meets in their plan's base year
@@ -161,7 +163,7 @@ def _by_year_sheet(wb: Workbook, title: str, table: pd.DataFrame, results: Resul
     ids = ["design", "year"] if len(results.designs) > 1 else ["year"]
     statistic = statistic_label(results, "\n")
     labels = [ID_HEADERS[c] for c in ids] + ["\n".join(filter(None, [
-        indicator_label(k, sep="\n") if k in data.load("indicators") else "公共成本合计\nPublic cost total (万元)",
+        indicator_label(k, sep="\n") if k in data.load("indicators") else PUBLIC_COST_HEADER,
         statistic])) for k in keys]
     _header(ws, labels, f"{get_column_letter(len(ids) + 1)}2")
     formats = [None] * len(ids) + [excel_format(k) if k != PUBLIC_COST else "#,##0" for k in keys]
@@ -211,14 +213,21 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
             else:
                 x = _value(row[column])
             cell = ws.cell(row=i, column=j, value=x)
-            if column == "gap" and growth and isinstance(x, int | float):  # a rate's gap in percentage points
+            number = isinstance(x, int | float) and not isinstance(x, bool)
+            # as the terminal and the HTML report write them (``qhsim.output.report.cell_text``): a gap signed, with
+            # the decimals that show it is not zero (``nonzero_digits``); a floor "≥"; a growth rate in %/yr
+            if column == "gap" and growth and number:  # a rate's gap in percentage points
                 cell.value = 100 * x
-                cell.number_format = '+0.0"pp";-0.0"pp";0.0"pp"'
+                cell.number_format = cell_format(cell.value, nonzero_digits(cell.value, 1), True, "pp")
+            elif column == "gap" and number:
+                cell.number_format = cell_format(x, nonzero_digits(x, decimals(key)), True)
             elif column == "target" and growth:
-                cell.number_format = "0.0%"
+                cell.number_format = '+0.0%"/yr";-0.0%"/yr";0.0%"/yr"'
+            elif column == "target" and row.get("target_kind") == "min_level":
+                cell.number_format = f'"{FLOOR}"{excel_format(key)}'
             elif column == "p_met":  # a deterministic verdict's P(met) with its mark, as the other outputs write it
                 cell.number_format = f'{PCT}"{DETERMINISTIC_MARK}"' if row.get("deterministic") in (True,) else PCT
-            elif column.startswith("sim_") or column in ("observed_2020", "target", "gap"):
+            elif column.startswith("sim_") or column in ("observed_2020", "target"):
                 cell.number_format = excel_format(key)
             if column == "met" and x in MET_FILL:
                 cell.fill = MET_FILL[x]
@@ -290,8 +299,10 @@ def _ranking_sheet(wb: Workbook, results: Results) -> None:
         for j, column in enumerate(columns, start=1):
             x = indicator_label(row["indicator"]) if column == "indicator" else _value(row[column])
             cell = ws.cell(row=i, column=j, value=x)
-            if column in ("median", "lo", "hi", "diff", "diff_lo", "diff_hi"):
+            if column in ("median", "lo", "hi"):
                 cell.number_format = excel_format(row["indicator"])
+            elif column in ("diff", "diff_lo", "diff_hi"):  # a change: signed, its group's decimals (the HTML's)
+                cell.number_format = cell_format(x, int(row["digits"]), True)
     _fit_columns(ws, len(table) + 1, {2: (10, 50)})
     _note(ws, len(table) + 3, 1, ranking_note(results, table))
 
@@ -336,15 +347,18 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
             labels += ["5%", "95%"]
     _header(ws, labels, freeze)
     counts = ("design", "rank", "year", "rd_per_yuan_runs")
+    ratios = ("per_yuan", "per_yuan_p05", "per_yuan_p95", "runs_median")
     for i, (row, mark) in enumerate(zip(table[columns].itertuples(index=False), table["mark"]), start=2):
         for j, (column, value) in enumerate(zip(columns, row), start=1):
-            if mark and column.endswith(("per_yuan", "per_yuan_p05", "per_yuan_p95")):  # no ratio to read: the mark
+            if mark and column.endswith(ratios):  # no ratio to read: the mark
                 value = mark if column.endswith("per_yuan") else None
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column == "p_first":
                 cell.number_format = "0%"
-            elif column not in counts:
-                cell.number_format = "#,##0.00"
+            elif column.endswith(ratios):  # as the HTML report and comparison.txt write R&D per yuan
+                cell.number_format = cell_format(cell.value)
+            elif column not in counts:  # 亿元: a change against the base, signed as the HTML report writes it
+                cell.number_format = cell_format(cell.value, MONEY_DIGITS, True)
     _fit_columns(ws, len(table) + 1, floor=14)
     _note(ws, len(table) + 3, 1, note(results, table))
 
@@ -371,16 +385,12 @@ def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
             cell = ws.cell(row=i, column=j, value=_value(value))
             if row["instrument"] == "total":
                 cell.font = BOLD
-            if column.startswith(INSTRUMENT_BANDED):
-                cell.number_format = "#,##0.00"
+            if column.startswith(INSTRUMENT_BANDED):  # as the HTML report writes them: money signed, the ratio not
+                ratio = column.startswith("rd_per_yuan")
+                cell.number_format = cell_format(cell.value, None if ratio else MONEY_DIGITS, not ratio)
                 cell.alignment = RIGHT
     _fit_columns(ws, len(table) + 1, {2: (12, 44)}, floor=12)
     _note(ws, len(table) + 3, 1, by_instrument_note(results, table))
-
-
-def _signed(fmt: str) -> str:
-    """An Excel number format with the sign of a change shown (+1.20, -0.30, 0.00)."""
-    return f"+{fmt};-{fmt};{fmt}"
 
 
 def _prefecture_effects_sheet(wb: Workbook, results: Results) -> None:
@@ -400,15 +410,14 @@ def _prefecture_effects_sheet(wb: Workbook, results: Results) -> None:
              f"{start}-{end}窗口 window", "5%", "95%"]
     _header(ws, heads, "D2")
     for i, row in enumerate(table.to_dict("records"), start=2):
-        money = row["kind"] == "money"
-        fmt = "#,##0.00" if money else excel_format(row["item"])
         for j, column in enumerate(columns, start=1):
             value = row["mark"] if column == "window" and row["mark"] else row[column]
             if column == "region":
                 value = region_label(value)
             cell = ws.cell(row=i, column=j, value=_value(value))
-            if column in ("window", "p05", "p95", *years):
-                cell.number_format = fmt if row["item"] in ("rd_per_yuan", "total_rd_per_yuan") else _signed(fmt)
+            if column in ("window", "p05", "p95", *years):  # the row's decimals, as the HTML report writes them
+                cell.number_format = cell_format(cell.value, int(row["digits"]),
+                                                 row["item"] not in ("rd_per_yuan", "total_rd_per_yuan"))
                 cell.alignment = RIGHT
             if row["item"] == "rd_per_yuan":  # the answer: R&D per public yuan spent there
                 cell.font = BOLD
@@ -450,11 +459,11 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
         "window": "共同窗口 common window (from the first year a design differs from the base)",
         "from_year": "变动起始年 from year", "base_scenario": "基准情景 base scenario (point 0)",
         "vary": "扫描 varied instruments", "run_seconds": "模型运行时间 model time",
-        "created": "创建时间 created (UTC)", "versions": "版本 versions",
+        "created": "创建时间 created", "versions": "版本 versions",
         "model_fingerprint": "模型指纹 model fingerprint (the code, data and calibrated parameters the runs ran on)",
     }
     # a comparison's designs numbered, each with what it is (``qhsim.output.tables.designs``)
-    rows: list[tuple[str, Any]] = [("设计 designs", designs_text(results))]
+    rows: list[tuple[str, Any]] = [("政策方案 designs", designs_text(results))]
     for key, label in names.items():
         value = meta.get(key)
         if value in (None, "", [], {}):
@@ -465,12 +474,14 @@ def metadata_rows(results: Results) -> list[tuple[str, Any]]:
             continue
         if key == "versions":
             value = versions_text(value)
+        elif key == "created":  # manifest.json keeps UTC for machines; people read Beijing time
+            value = beijing_time(value)
         elif key == "window":
             value = "–".join(map(str, value))
         elif key == "run_seconds":
             value = f"{value:.1f} s"
         elif key == "kind":
-            value = KIND_LABELS.get(value, value)
+            value = kind_label(results)
         elif not isinstance(value, str | int | float):
             value = meta_text(value)
         rows.append((label, value))
