@@ -599,6 +599,7 @@ def test_target_labels_follow_the_tables_number_format_and_years_fall_on_the_pla
     fig = figures.prefecture_figure(small_run, "rd_intensity", "zh")
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "目标 2027: 0.70" in texts and "目标 2025: 0.15" in texts
+    assert fig.get_suptitle() == "研发投入强度 (%) · 各市州纵轴刻度不同"  # the panels' own scales are said
     fig = figures.indicator_figure(small_run, "rd_intensity", "province", "en")
     fig.canvas.draw()
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
@@ -689,7 +690,7 @@ def test_the_headline_says_it_shows_one_run_not_make_baselines_median():
 
 def test_compare_changes_are_in_percentage_points_with_the_indicators_decimals():
     """"+0.0229 / +0.0504" under "研发投入强度 (%)相对基准的变化（均值 [90%区间]）" with one run per design and no
-    interval: a change of a % indicator is in 个百分点 / pp, with one decimal more than the indicator, and a comparison
+    interval: a change of a % indicator is in 百分点 / pp, with one decimal more than the indicator, and a comparison
     of single runs says it shows their difference."""
     from types import SimpleNamespace
 
@@ -707,7 +708,7 @@ def test_compare_changes_are_in_percentage_points_with_the_indicators_decimals()
                      ("d200", "rd_intensity", "2027", 0.0004, 0.0004, 0.0004),
                      ("m200", "rd_intensity", "2027", 0.0, 0.0, 0.0),
                      ("d200", "hte_count", "2035", 12.34, 12.34, 12.34), ("m200", "hte_count", "2035", -3.0, -3, -3)])
-    assert compare.changes_title(one, "rd_intensity", "zh") == "研发投入强度相对基准的变化（个百分点；每方案1次运行之差，无区间）"
+    assert compare.changes_title(one, "rd_intensity", "zh") == "研发投入强度相对基准的变化（百分点；每方案1次运行之差，无区间）"
     assert compare.changes_title(one, "hte_count", "en") == ("Change of High-tech enterprises against the "
                                                             "baseline (firms; difference of one run each, no interval)")
     table = compare.changes(one, "rd_intensity", "zh")

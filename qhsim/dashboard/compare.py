@@ -22,7 +22,7 @@ from qhsim.output.charts import chart_style
 from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
 from qhsim.dashboard.tables import change_text, percent
-from qhsim.output.numbers import significant
+from qhsim.output.numbers import change_unit, significant
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
 from qhsim.output.tables import can_rank, mark_notes
@@ -120,11 +120,11 @@ def summary_notes(table: pd.DataFrame) -> str:
 
 
 def changes_title(result, indicator: str, lang: str) -> str:
-    """The heading of ``changes``: the indicator, the unit of its change (个百分点 / pp for an indicator in %) and what
+    """The heading of ``changes``: the indicator, the unit of its change (百分点 / pp for an indicator in %, ``qhsim.output.numbers.change_unit``) and what
     the cells show: the mean and 90% band over the runs, or one run's difference (a comparison of single runs)."""
     what = "change_one" if result.runs_per_design == 1 else "change_band"
     return i18n.text("change_of", lang).format(indicator=i18n.indicator(indicator, lang, unit=False),
-                                               unit=i18n.change_unit(indicator, lang), what=i18n.text(what, lang))
+                                               unit=change_unit(indicator, lang), what=i18n.text(what, lang))
 
 
 def changes(result, indicator: str, lang: str) -> pd.DataFrame:
@@ -167,7 +167,7 @@ def figure(result, indicator: str, lang: str) -> Figure:
         for ax, frame, (mid, low, high), title, hide in (
                 (fig.add_subplot(1, 2, 1), lev, (ratio, lo, hi), i18n.text(ratio, lang), flagged),
                 (fig.add_subplot(1, 2, 2), ch, ("mean", "p05", "p95"),
-                 f"{i18n.indicator(indicator, lang, unit=False)} · Δ {last} ({i18n.change_unit(indicator, lang)})",
+                 f"{i18n.indicator(indicator, lang, unit=False)} · Δ {last} ({change_unit(indicator, lang)})",
                  np.zeros(len(ch), bool))):
             y = np.arange(len(frame))
             values = np.where(hide, np.nan, frame[mid].to_numpy(float))

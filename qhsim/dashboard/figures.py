@@ -124,7 +124,8 @@ def indicator_figure(indicators: pd.DataFrame, key: str, region: str = PROVINCE,
 
 
 def prefecture_figure(indicators: pd.DataFrame, key: str, lang: str = "zh") -> Figure:
-    """Small multiples: the indicator in all 8 prefectures, each with its own targets."""
+    """Small multiples: the indicator in all 8 prefectures, each with its own targets and vertical scale (the title
+    says so: Haidong's 0.1% and Xining's 1.3% R&D intensity would look alike)."""
     fig = Figure(figsize=(12, 5.2), dpi=90)
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.07, top=0.88, hspace=0.4, wspace=0.25)
     with chart_style():
@@ -132,7 +133,7 @@ def prefecture_figure(indicators: pd.DataFrame, key: str, lang: str = "zh") -> F
             ax = fig.add_subplot(2, 4, i + 1)
             indicator_axes(ax, indicators, key, pref, lang, compact=True)
             ax.set_title(i18n.region(pref, lang), fontsize=9)
-        fig.suptitle(i18n.indicator(key, lang), fontsize=11)
+        fig.suptitle(f"{i18n.indicator(key, lang)} · {i18n.text('own_scales', lang)}", fontsize=11)
     return fig
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from qhsim import data
 from qhsim.errors import InputError
-from qhsim.output.numbers import indicator_unit, unit_of  # one table of Chinese units (also i18n.unit_of for the pages)
+from qhsim.output.numbers import unit_of  # one table of Chinese units (also i18n.unit_of for the pages)
 from qhsim.results import PROVINCE
 
 LANGS = ("zh", "en")
@@ -157,8 +157,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "store_failed": ("无法打开结果目录", "Cannot open the results folder"),
     "change_of": ("{indicator}相对基准的变化（{unit}；{what}）", "Change of {indicator} against the baseline ({unit}; {what})"),
     "change_band": ("均值 [90%区间]", "mean [90% band]"),
+    "own_scales": ("各市州纵轴刻度不同", "each prefecture on its own vertical scale"),
     "change_one": ("每方案1次运行之差，无区间", "difference of one run each, no interval"),
-    "pp": ("个百分点", "pp"),  # the unit of a change of an indicator in % (percentage points)
     "csv_of": ("数据（CSV）：{what}", "Data (CSV): {what}"),
     "csv_changes": ("指标变化", "changes"),
     "csv_costs": ("公共成本", "costs"),
@@ -238,11 +238,6 @@ def indicator(key: str, lang: str, unit: bool = True) -> str:
     spec = data.load("indicators")[key]
     name = spec["zh"] if lang == "zh" else spec["en"]
     return f"{name} ({unit_of(key, lang)})" if unit else name
-
-
-def change_unit(key: str, lang: str) -> str:
-    """The unit of a change of indicator ``key`` in ``lang``: 个百分点 / pp for an indicator in %, else its own."""
-    return text("pp", lang) if indicator_unit(key) == "%" else unit_of(key, lang)
 
 
 def option(value: str, lang: str) -> str:
