@@ -70,7 +70,7 @@ MUTANTS: tuple[Mutant, ...] = (
       ("tests/test_scale_invariance.py",)),
     M("giant_quota_not_scaled", "the little-giant quota not scaled to the simulated population",
       "qhsim/model.py",
-      "new_hte = certify(f, pol, b, self.draws, self._scaled_quota(pol.giant_quota), fte_cost)",
+      'new_hte = certify(f, pol, b, self.draws, self._giant_quota("giant", pol.giant_quota), fte_cost)',
       "new_hte = certify(f, pol, b, self.draws, pol.giant_quota, fte_cost)",
       ("tests/test_scale_invariance.py",)),
     M("objective_ignores_prefectures", "the calibration objective silently ignores prefecture targets",

@@ -48,27 +48,31 @@ def pin() -> None:
 def dispatch() -> str:
     """The CPU path NumPy's math functions take in this process: the highest dispatch target in force (``X86_V3``:
     AVX2; ``X86_V4``, ``AVX512_SKX`` …: AVX-512), or ``baseline``."""
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-
-    active = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+    active = _active()
     return active[-1] if active else "baseline"
 
 
 def pinned() -> bool:
     """True when no AVX-512 path is in force (on a CPU without AVX-512, always)."""
+    return not set(_active()) & set(AVX512)
+
+
+def _active() -> list[str]:
+    """NumPy's dispatch targets in force in this process, lowest first."""
     from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
 
-    return not any(__cpu_features__.get(name) for name in __cpu_dispatch__ if name in AVX512)
+    return [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
 
 
-_WARNED: list[bool] = []
+_warned = False
 
 
 def warn_if_unpinned() -> None:
     """Warn once per process when NumPy was imported before qhsim on an AVX-512 machine."""
-    if _WARNED or pinned():
+    global _warned
+    if _warned or pinned():
         return
-    _WARNED.append(True)
+    _warned = True
     from qhsim.errors import warn
 
     warn(f"NumPy was imported before qhsim and uses its AVX-512 code ({dispatch()}): results may differ in the last "

@@ -38,6 +38,7 @@ from qhsim.knowledge import KnowledgeSystem
 from qhsim.macro import cost_per_fte, macro_paths
 from qhsim.memory import keep_freed_memory
 from qhsim.policy import policy_at
+from qhsim.scaling import Carry
 from qhsim.soa import nonzero_rows
 
 
@@ -72,7 +73,7 @@ class QinghaiModel(mesa.Model):
         self.province = ProvincialGovernment(self)
         self.prefecture_govs = [PrefectureGovernment(self, p.id, p.zh, p.en) for p in data.prefectures()]
         self.knowledge = KnowledgeSystem(self)  # universities, institutes, talent, technology market, platforms
-        self._quota_carry = 0.0
+        self._giant_quota = Carry(self.scale, tolerance=0.0)  # floors exactly (qhsim.scaling)
         n = len(self.firms)
         zero = np.zeros(n)
         self.rows = indicators.compute(
@@ -82,14 +83,6 @@ class QinghaiModel(mesa.Model):
 
     def _macro_now(self) -> dict[str, float]:
         return {series: values[self.year] for series, values in self.macro.items()}
-
-    def _scaled_quota(self, quota: int) -> int:
-        """A yearly count quota at the run's scale; fractions carry over so the long-run rate is exact. Floors exactly,
-        without the 1e-9 tolerance of qhsim.scaling.Carry (which would move some units by a year: docstring there)."""
-        exact = quota * self.scale + self._quota_carry
-        n = int(np.floor(exact))
-        self._quota_carry = exact - n
-        return n
 
     def step(self) -> None:
         self.year += 1
@@ -143,7 +136,7 @@ class QinghaiModel(mesa.Model):
 
         expost = ex_post_subsidy(f, pol, pol.expost_budget * scale, self.draws, b)
         reward = rd_rewards(f, reward_amount(f, pol, S.agri), pol.reward_budget * scale, len(self.prefecture_govs))
-        new_hte = certify(f, pol, b, self.draws, self._scaled_quota(pol.giant_quota), fte_cost)
+        new_hte = certify(f, pol, b, self.draws, self._giant_quota("giant", pol.giant_quota), fte_cost)
         hte_reward = np.zeros(len(f))  # first certificates only
         certified = np.flatnonzero(new_hte)
         hte_reward[certified[f.hte_since[certified] == year]] = pol.hte_reward

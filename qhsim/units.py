@@ -15,3 +15,5 @@ IP_RD_UNIT = 100.0  # 万元: the core-IP hazard counts R&D in 100万元 (ip_pro
 _RULES = data.values("rules")
 ABOVE_SCALE_REVENUE = _RULES["above_scale_revenue"]  # 万元: industrial firms at or above it are 规模以上工业企业
 SME_EMPLOYEES = _RULES["sme_max_employees"]  # SME cut-off of the sme_first grants and the market's SME subsidy
+TECH_SME_MAX_EMPLOYEES = _RULES["tech_sme_max_employees"]  # 国科发政〔2017〕115号 art. 6: tech-based SME register
+TECH_SME_MAX_REVENUE = _RULES["tech_sme_max_revenue"]  # 万元, the register's revenue limit

@@ -101,8 +101,8 @@ def test_fiscal_ledgers_of_the_knowledge_system_are_at_full_scale(knowledge_call
 def test_yearly_quota_is_scaled_and_exact_in_the_long_run(scale):
     sc = as_scenario(SCENARIOS / "baseline.toml")
     model = QinghaiModel(sc.model_copy(update={"run": sc.run.model_copy(update={"scale": 0.02})}), seed=1)
-    model.scale = scale
-    got = [model._scaled_quota(8) for _ in range(20)]
+    model._giant_quota.scale = scale
+    got = [model._giant_quota("giant", 8) for _ in range(20)]
     assert abs(sum(got) - 8 * scale * 20) < 1.0 + 1e-9  # fractions carry over (up to float rounding)
     assert max(got) <= np.ceil(8 * scale)
 

@@ -164,7 +164,7 @@ def test_talent_grant_reduces_departures():
     grant = dict(prog=tl.TT_INTRODUCED, oblig_until=YEAR + 1, oblig_years=3, support=110.0, living=110.0 / 3)
     outflow = {}
     for label, extra, share in (("none", {}, 1.0), ("grant", grant, 1.0), ("grant, no clawback", grant, 0.0)):
-        ts = tl.TalentSystem(people(n, **base, **extra), 1.0, N_PREF, tl.amenity_by_prefecture(kp))
+        ts = tl.TalentSystem(people(n, **base, **extra), 1.0, N_PREF, kp)
         flows = ts.step(YEAR, quiet_policy(tt_clawback_share=share), kp, KnowledgeDraws(3), emp, 1.0)
         outflow[label] = flows.outflow.sum()
         if label == "grant":
@@ -180,7 +180,7 @@ def test_retirement_ages_by_level():
     kp = _override(depart_origin_intercept=[-50.0, -50.0, -50.0], recruit_intercept=-50.0, returnees_per_year=0)
     pop = people(4, kind=tl.INSTITUTION, employer=INSTITUTION_KEY, level=np.array([0, 0, 2, 2]),
                  age=np.array([58, 59, 63, 64]))
-    ts = tl.TalentSystem(pop, 1.0, N_PREF, tl.amenity_by_prefecture(kp))
+    ts = tl.TalentSystem(pop, 1.0, N_PREF, kp)
     flows = ts.step(YEAR, quiet_policy(), kp, KnowledgeDraws(1), emp, 1.0)
     assert flows.retired.sum() == 2
     assert sorted(ts.pop.pid) == [0, 2]
@@ -194,7 +194,7 @@ def test_vacancies_filled_by_seekers_then_graduates_then_outside():
     kp = _override(depart_origin_intercept=[-50.0, -50.0, -50.0], recruit_intercept=-50.0, returnees_per_year=0)
     pop = people(3, kind=tl.FIRM, employer=99)  # employer 99 is not in the view: it closed
     emp = employers(inst, firm_uid=[5, 7], firm_target=[4, 6])
-    ts = tl.TalentSystem(pop, 1.0, N_PREF, tl.amenity_by_prefecture(kp))
+    ts = tl.TalentSystem(pop, 1.0, N_PREF, kp)
     flows = ts.step(YEAR, quiet_policy(), kp, KnowledgeDraws(4), emp, 1.0)
     p = ts.pop
     assert set(p.pid[:3]) == {0, 1, 2} and set(p.employer[:3]) <= {5, 7}  # seekers rehired, keep their identity
@@ -210,7 +210,7 @@ def test_layoffs_spare_people_under_obligation():
     kp = _override(depart_origin_intercept=[-50.0, -50.0, -50.0], recruit_intercept=-50.0, returnees_per_year=0)
     prog = np.r_[np.full(3, tl.TT_CULTIVATED), np.zeros(5, dtype=np.int64)]
     pop = people(8, kind=tl.FIRM, employer=5, prog=prog, oblig_until=np.where(prog > 0, YEAR + 2, 0))
-    ts = tl.TalentSystem(pop, 1.0, N_PREF, tl.amenity_by_prefecture(kp))
+    ts = tl.TalentSystem(pop, 1.0, N_PREF, kp)
     flows = ts.step(YEAR, quiet_policy(), kp, KnowledgeDraws(9), employers(inst, firm_uid=[5], firm_target=[2]), 1.0)
     assert len(ts.pop) == 3 and (ts.pop.prog == tl.TT_CULTIVATED).all()  # only the obligated remain
     assert flows.left_rd == 5 and flows.outflow.sum() == 0
@@ -223,7 +223,7 @@ def test_introduced_talent_fill_rises_with_the_grant():
     filled = []
     for grant in (40.0, 80.0, 160.0):
         kpol = quiet_policy(tt_introduced=(0, 0, 1000), tt_grant_introduced=(150.0, 100.0, grant))
-        ts = tl.TalentSystem(tl.TalentPopulation(), 1.0, N_PREF, tl.amenity_by_prefecture(KP))
+        ts = tl.TalentSystem(tl.TalentPopulation(), 1.0, N_PREF, KP)
         flows = ts.step(YEAR, kpol, KP, KnowledgeDraws(7), emp, 1.0)
         filled.append(flows.introduced)
     assert filled[0] < filled[1] < filled[2] <= 1000 * KP.programme_rd_share
@@ -235,7 +235,7 @@ def test_initial_population_matches_staff_targets():
     emp = employers(inst, firm_uid=[1, 2, 3], firm_target=[0, 3, 10],
                     inst_target=np.arange(inst.n, dtype=np.int64))
     pop = tl.initial_population(emp, KP, KnowledgeDraws(1), 2015, 0.8)
-    ts = tl.TalentSystem(pop, 1.0, N_PREF, tl.amenity_by_prefecture(KP))
+    ts = tl.TalentSystem(pop, 1.0, N_PREF, KP)
     firm, ins = ts.headcounts(emp)
     assert list(firm) == [0, 3, 10] and list(ins) == list(range(inst.n))
     youngest, oldest = KP.init_age_range

@@ -11,15 +11,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from qhsim import data
 from qhsim.draws import KeyedDraws
 from qhsim.firms.certification import hte_criteria, relabel_to_threshold, revenue_growth_3y, three_year_ratio
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
-
-TECH_SME_MAX_EMPLOYEES = data.values("rules")["tech_sme_max_employees"]  # 国科发政〔2017〕115号 art. 6
-TECH_SME_MAX_REVENUE = data.values("rules")["tech_sme_max_revenue"]
-
+from qhsim.units import TECH_SME_MAX_EMPLOYEES, TECH_SME_MAX_REVENUE
 
 def certify(
     f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, draws: KeyedDraws, giant_quota: int, fte_cost: float

@@ -21,12 +21,12 @@ from qhsim.draws import KeyedDraws
 from qhsim.errors import InputError
 from qhsim.firms import sector_table
 from qhsim.firms.certification import hte_threshold
-from qhsim.firms.ladder import TECH_SME_MAX_EMPLOYEES, TECH_SME_MAX_REVENUE
 from qhsim.firms.rd import deduction_rates, sigmoid, tax_rates
 from qhsim.firms.relabel import routine_relabel
 from qhsim.firms.state import COLUMNS, FirmPopulation
 from qhsim.policy import PolicyYear
-from qhsim.units import ABOVE_SCALE_REVENUE, IP_RD_UNIT, REVENUE_UNIT, WAN_PER_YI
+from qhsim.units import (ABOVE_SCALE_REVENUE, IP_RD_UNIT, REVENUE_UNIT, TECH_SME_MAX_EMPLOYEES, TECH_SME_MAX_REVENUE,
+                         WAN_PER_YI)
 
 START_YEAR = 2015
 ENTRY_SLOTS = 10**6  # uids per entry year (entrant_uids); firm uids stay below 10^9, where talent keys begin

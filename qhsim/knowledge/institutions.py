@@ -27,6 +27,7 @@ from qhsim import data
 from qhsim.draws import KnowledgeDraws
 from qhsim.knowledge.params import SOURCES, InstitutionRow, institution_rows
 
+CAPITAL = data.capital()  # "weak prefectures" are all others (seed 003:L939), as for the firms' grants
 INSTITUTION_KEY = 10**12  # institutions' keys in keyed draws and employer keys: INSTITUTION_KEY + index
 
 
@@ -116,7 +117,7 @@ class InstitutionSet:
         weights = {
             "merit": merit,
             "lottery": np.exp(kp.merit_noise * draws.normal(year, "i_competitive", self.keys + self.n)) * staff,
-            "weak_prefecture_first": merit * np.where(self.pref == data.capital(), 1.0, kp.weak_prefecture_weight),
+            "weak_prefecture_first": merit * np.where(self.pref == CAPITAL, 1.0, kp.weak_prefecture_weight),
         }[kpol.competitive_selection]
         comp = comp_paid * weights / weights.sum() if weights.sum() > 0 else np.zeros(self.n)
         self.provincial_competitive = comp.copy()

@@ -43,7 +43,7 @@ from qhsim.draws import KnowledgeDraws
 from qhsim.knowledge.selection import rank_within, weighted_pick
 from qhsim.scaling import Carry
 from qhsim.soa import positions
-from qhsim.units import SME_EMPLOYEES
+from qhsim.units import SME_EMPLOYEES, WAN_PER_YI
 
 DEVELOPMENT, TRANSFER, CONSULTING, SERVICES = 0, 1, 2, 3
 N_SUP_MAX = 255  # suppliers per year (keys use search key * 256 + supplier)
@@ -120,7 +120,7 @@ def demand_rate(rd: np.ndarray, revenue: np.ndarray, expected_subsidy: np.ndarra
     x (1 - s)^-eps_p."""
     lam = kp.market_demand_scale * (np.maximum(rd, 0.0) / 100.0) ** kp.market_demand_rd_elasticity
     large = revenue >= kp.market_service_min_revenue
-    lam = lam + np.where(large, kp.market_service_demand * (revenue / 1e4) ** kp.market_service_size_elasticity, 0.0)
+    lam = lam + np.where(large, kp.market_service_demand * (revenue / WAN_PER_YI) ** kp.market_service_size_elasticity, 0.0)
     return lam * (1.0 - np.minimum(expected_subsidy, kp.market_max_subsidy_share)) ** (-kp.market_price_elasticity)
 
 
@@ -133,7 +133,7 @@ def choice_utility(sup: Suppliers, pref: np.ndarray, sector: np.ndarray, brokere
     fit = np.ascontiguousarray(sup.fit.T)[sector]  # = sup.fit[:, sector].T
     affinity = np.asarray(kp.market_institution_affinity, dtype=float)[ctype]
     util = (
-        kp.market_knowledge_weight * np.log(np.maximum(sup.knowledge, 1e-9) / 1e4)[None, :]
+        kp.market_knowledge_weight * np.log(np.maximum(sup.knowledge, 1e-9) / WAN_PER_YI)[None, :]
         + kp.market_capacity_weight * np.log(np.maximum(sup.capacity / sup.scale, 1e-9) / 10.0)[None, :]
         + kp.market_fit_weight * fit
         - d / kp.market_distance_scale * (1.0 - kp.market_broker_distance_relief * brokered)[:, None]
@@ -311,7 +311,7 @@ def run_market(
     n_ext = carry("market_external", kp.market_external_2015 * external_index)
     if n_ext and n_sup:
         keys = year * 100000 + np.arange(n_ext)
-        w = np.where(sup.capacity > 0, (np.maximum(sup.knowledge, 1e-9) / 1e4) ** kp.market_knowledge_weight
+        w = np.where(sup.capacity > 0, (np.maximum(sup.knowledge, 1e-9) / WAN_PER_YI) ** kp.market_knowledge_weight
                      * (np.maximum(sup.capacity / sup.scale, 1e-9) / 10.0) ** kp.market_capacity_weight * sup.effort, 0.0)
         if w.sum() > 0:
             j = weighted_pick(draws.uniform(year, "m_ext_choice", keys), w)

@@ -133,7 +133,7 @@ class KnowledgeSystem:
         wi = wage_index(self.macro, year)
         emp = self._employers(f, year, np.zeros(self.inst.n))
         self.talent = tl.TalentSystem(tl.initial_population(emp, kp, self.draws, year, wi), self.scale, self.n_pref,
-                                      tl.amenity_by_prefecture(kp))
+                                      kp)
         self._staffing(emp)
 
         # patents: institutions' stock from the data, firms' stock spread over R&D performers by their rate (with
@@ -372,7 +372,7 @@ class KnowledgeSystem:
         """University / institute spin-offs: Poisson per institution, each an entrant of the institution's
         prefecture (weighted by the institution's fields) that takes one of its researchers along."""
         inst, kp = self.inst, self.kp
-        lam = kp.spinoff_rate * inst.rd / 1e4 * mk.effort(kpol.researcher_share, kp)
+        lam = kp.spinoff_rate * inst.rd / WAN_PER_YI * mk.effort(kpol.researcher_share, kp)
         counts = self.draws.poisson(year, "f_spinoff", inst.keys, lam)
         done = np.zeros(self.n_pref)
         if not counts.any():

@@ -220,11 +220,12 @@ class TalentFlows:
 class TalentSystem:
     """The R&D-personnel population and its yearly market."""
 
-    def __init__(self, pop: TalentPopulation, scale: float, n_pref: int, amenity: np.ndarray):
+    def __init__(self, pop: TalentPopulation, scale: float, n_pref: int, kp: SimpleNamespace):
         self.pop = pop
         self.carry = Carry(scale)
         self.n_pref = n_pref
-        self.amenity = amenity  # per prefecture, share of wage
+        self.amenity = amenity_by_prefecture(kp)  # per prefecture, log points of wage
+        self.host_amenity = programme_host_amenity(self.amenity, kp)  # of the programmes' host prefectures
 
     # --- helpers ----------------------------------------------------------------------------------------------
     def employer_index(self, emp: EmployerView, start: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -391,7 +392,7 @@ class TalentSystem:
         share = kp.programme_rd_share
         oy = kpol.tt_obligation_years
         arrivals: list[dict[str, np.ndarray]] = []  # new people, added at the end (they are not yet eligible below)
-        mean_amenity = programme_host_amenity(self.amenity, kp)
+        mean_amenity = self.host_amenity
 
         # Thousand Talents, introduced: quota slots filled with a probability rising with the support
         for tier, level in enumerate(TIER_LEVEL):
