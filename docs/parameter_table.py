@@ -19,10 +19,14 @@ KNOWLEDGE_START, KNOWLEDGE_END = "<!-- knowledge parameter tables: start -->", "
 
 
 def table() -> str:
-    lines = ["| parameter | value | unit | range | source |", "|---|---|---|---|---|"]
-    for name, q in data.quantities("behaviour").items():
-        lines.append(f"| `{name}` | {q['value']} | {q['unit']} | {range_cell(q)} | {q['source']} |")
-    return "\n".join(lines)
+    return "\n".join(quantity_table("behaviour"))
+
+
+def quantity_table(name: str) -> list[str]:
+    """The Markdown table of a data file's quantities (qhsim/data/<name>.toml): value, unit, range, source."""
+    return ["| parameter | value | unit | range | source |", "|---|---|---|---|---|",
+            *(f"| `{key}` | {q['value']} | {q['unit']} | {range_cell(q)} | {q['source']} |"
+              for key, q in data.quantities(name).items())]
 
 
 def range_cell(q: dict) -> str:
@@ -37,10 +41,7 @@ def knowledge_tables() -> str:
     (institutions.toml), as printed in docs/ODD.md §7.11.1."""
     lines = []
     for name in PARAMETER_FILES:
-        lines += [f"**`qhsim/data/{name}.toml`**", "", "| parameter | value | unit | range | source |", "|---|---|---|---|---|"]
-        for key, q in data.quantities(name).items():
-            lines.append(f"| `{key}` | {q['value']} | {q['unit']} | {range_cell(q)} | {q['source']} |")
-        lines.append("")
+        lines += [f"**`qhsim/data/{name}.toml`**", "", *quantity_table(name), ""]
     lines += ["**`qhsim/data/institutions.toml`** (R&D before normalisation to public R&D 2015; funding shares "
               "institutional / competitive / enterprise / other)", "",
               "| id | name | kind | owner | prefecture | R&D 2015 (万元) | funding shares | graduates/yr | transfer "

@@ -13,6 +13,7 @@ import ast
 import io
 import re
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -98,8 +99,8 @@ def wrap(text: str, room: int) -> list[str]:
     return lines
 
 
-def paragraph(text: str, indent: str = "") -> str:
-    """A paragraph (or list item) wrapped at WIDTH, continuation lines indented by ``indent``."""
+def paragraph(text: str, indent: str = "", wrap: Callable[[str, int], list[str]] = wrap) -> str:
+    """A paragraph (or list item) wrapped at WIDTH by ``wrap``, continuation lines indented by ``indent``."""
     first, *rest = wrap(text, WIDTH - len(indent))
     return "\n".join([first, *(indent + line for line in rest)])
 

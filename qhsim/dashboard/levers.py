@@ -273,6 +273,7 @@ def describe(changes: list[Change], lang: str = "en") -> list[str]:
         lever = levers()[c.path]
         when = f" 自{c.from_year}年起" if lang == "zh" else f" from {c.from_year}"
         value = lever.value_text(c.value, lang) if lever.domain.kind in ("choice", "subset") else lever_text(c.value)
-        value += f" ({lever.percent(c.value)})" if lever.percent(c.value) else ""
+        percent = lever.percent(c.value)
+        value += f" ({percent})" if percent else ""
         out.append(f"{lever.label(lang)} = {value}{when if lever.scheduled and c.from_year else ''}")
     return out

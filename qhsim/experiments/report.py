@@ -25,9 +25,9 @@ from qhsim.output.numbers import (MONEY_DIGITS, change_digits, change_unit, form
 from qhsim.output.tables import (CHANGE_INDICATORS, ONE_DESIGN, ONE_DESIGN_NOTE, PUBLIC_COST_NOTE,
                                  RANKING_STATISTIC_NOTE, by_instrument, can_rank, change_indicators, cost_effectiveness,
                                  mark_notes, regional_cost_note, window_change_text)
-from qhsim.output.report import (ASSUMPTION_MARK, DETERMINISTIC_MARK, band_caveat, base_year_notes, display_width,
+from qhsim.output.report import (DETERMINISTIC_MARK, band_caveat, base_year_notes, display_width,
                                  draws_line, format_number, format_table, persistence_note, plan_target_notes,
-                                 reduced_scale_note, region_label, target_mark, target_value, wrap)
+                                 met_mark, reduced_scale_note, region_label, target_mark, target_value, wrap)
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND, load_targets
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSTABLE_CELL,
@@ -124,10 +124,6 @@ def _note(text: str) -> str:
     return "\n".join(wrap(text, TEXT_WIDTH))
 
 
-def _pct(p: float) -> str:
-    return format_percent(p)
-
-
 def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:
     """(zh, en) below a comparison's ranking when it says nothing (one design: ``ONE_DESIGN_NOTE``) or chance may have
     set its order: one run per design (every P is 0 or 1), or pairs of designs whose order changes from run to run
@@ -142,7 +138,7 @@ def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:
     pairs = unsettled_pairs(res.pairwise)
     if not pairs:
         return None
-    listed = "; ".join(f"{a} > {b} {_pct(p)}" for a, b, p in pairs)
+    listed = "; ".join(f"{a} > {b} {format_percent(p)}" for a, b, p in pairs)
     return (f"次序未定：{listed}。这些方案的先后随运行而变，应增加种子或参数组后再排序。",
             f"Order not settled: {listed}. Their order changes from run to run ({runs} runs per design): add seeds or "
             "parameter draws before ranking them.")
@@ -301,9 +297,9 @@ def _p_met(row: pd.DataFrame, design: str) -> str:
     for a target not judged (another definition: no P(met)) or a design without the row."""
     mine = row[row["design"] == design]
     if mine.empty:
-        return _pct(math.nan)
+        return format_percent(math.nan)
     alike = "deterministic" in mine and bool(mine["deterministic"].iloc[0]) and pd.notna(mine["p_met"].iloc[0])
-    return _pct(mine["p_met"].iloc[0]) + (DETERMINISTIC_MARK if alike else "")
+    return format_percent(mine["p_met"].iloc[0]) + (DETERMINISTIC_MARK if alike else "")
 
 
 def _target_blocks(res: ComparisonResult, targets: pd.DataFrame) -> list[str]:
@@ -324,7 +320,7 @@ def _target_blocks(res: ComparisonResult, targets: pd.DataFrame) -> list[str]:
         if (region, ind, year) not in plan.index:
             return ""
         t = plan.loc[(region, ind, year)]
-        return target_mark(t) + (ASSUMPTION_MARK if len(t["caveats"]) else "")
+        return target_mark(t) + met_mark(t)
 
     rows = [(_target_label(ind, region, kind, lab), str(year), target_value(value, kind, ind) + marks(region, ind, year),
              row) for (ind, region, year, kind, lab, value), row in wide]
@@ -423,7 +419,7 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
                      _ratio(res.leverage, r.design, "total", *total.loc[r.design, [metric, lo, hi]]),
                      short_mark(ratio_mark(total.at[r.design, "extra_cost"])) if getattr(r, "unstable", False)
                      else format_number(r.median),
-                     _pct(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
+                     format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
             title = f"排名 Ranking ({lower}均值之比 ratio of means [5%, 95%]; 各次运行比值中位数 median of the runs' ratios)"
         else:  # an indicator's window change, a signed change
             zh, en = row_label(metric, ("窗口均值变化", "window mean change"), change=True).split("\n")
@@ -431,7 +427,7 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
                      ["", "", "各次运行中位数", "", ""], ["", "", "median over the runs", "", ""]]
             digits = change_digits(metric, rk["median"])
             body = [[str(r.rank), r.design, window_change_text(metric, r.median, r.p05, r.p95, digits=digits),
-                     _pct(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
+                     format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
             title = f"排名 Ranking ({lower}中位数 median [5%, 95%])"
         blocks.append(_table(heads, body, [False, True, *[False] * (len(heads[0]) - 2)], title))
         if ratio:
@@ -439,7 +435,7 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
         pw = res.pairwise
         num = {d: str(i) for i, d in enumerate(names)}
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
-        body = [[f"{num[a]} {a}"] + [_pct(pw.at[a, b]) for b in pw.columns] for a in pw.index]
+        body = [[f"{num[a]} {a}"] + [format_percent(pw.at[a, b]) for b in pw.columns] for a in pw.index]
         blocks.append(_table(heads, body, [True] + [False] * len(pw.columns), "两两比较 Pairwise (列为方案编号 columns: design numbers)"))
         caveat = ranking_caveat(res)
         if caveat:

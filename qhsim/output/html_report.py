@@ -101,6 +101,7 @@ def _real_rd_blocks(results: Results, shown: list[str]) -> list[dict[str, Any]]:
     reach, and their last): the median, and its 5%–95% band for several runs; one table per design of ``shown``."""
     blocks = []
     statistic = statistic_label(results)
+    several = results.n_draws() > 1
     for design in shown:
         wide = results.wide(design)
         every, weights = region_paths(wide, PROVINCE), draw_weights(wide)
@@ -114,7 +115,7 @@ def _real_rd_blocks(results: Results, shown: list[str]) -> list[dict[str, Any]]:
             cells = []
             for year in years:
                 text = format_value(stats.at[year, "median"], key)
-                if results.n_draws() > 1 and pd.notna(stats.at[year, "median"]):
+                if several and pd.notna(stats.at[year, "median"]):
                     text += f" [{format_value(stats.at[year, 'lo'], key)}, {format_value(stats.at[year, 'hi'], key)}]"
                 cells.append({"text": text, "cls": "num"})
             rows.append([{"text": indicator_label(key), "cls": ""}, *cells])
@@ -385,6 +386,7 @@ def _all_prefectures_block(results: Results) -> dict[str, Any] | None:
     weights = draw_weights(wide)
     years = [y for y in PREFECTURE_YEARS if all(y in p.index for p in paths.values())]
     rows = []
+    several = results.n_draws() > 1
     for key in PREFECTURE_INDICATORS:
         bands = {r: band(paths_of(paths[r], key), weights) for r in regions}
         if all(b.isna().all(axis=None) for b in bands.values()):
@@ -394,7 +396,7 @@ def _all_prefectures_block(results: Results) -> dict[str, Any] | None:
             for region in regions:
                 b = bands[region]
                 text = format_value(b.at[year, "median"], key)
-                if results.n_draws() > 1 and pd.notna(b.at[year, "median"]):
+                if several and pd.notna(b.at[year, "median"]):
                     text += f"\n[{format_value(b.at[year, 'lo'], key)}, {format_value(b.at[year, 'hi'], key)}]"
                 row.append({"text": text, "cls": "num"})
             rows.append(row)

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from qhsim import data
+from qhsim.output.lang import pick
 from qhsim.targets import load_targets
 
 MISSING = "—"
@@ -92,10 +93,7 @@ def change_unit(key: str, lang: str = "both") -> str:
     """The unit of a change of indicator ``key``: ``百分点 pp`` (percentage points) for an indicator in %, else its own
     (``unit_words`` of ``indicator_unit``)."""
     unit = indicator_unit(key)
-    if unit == "%":
-        zh, en = PERCENTAGE_POINTS.split(" ")
-        return {"zh": zh, "en": en}.get(lang, PERCENTAGE_POINTS)
-    return unit_words(unit, lang)
+    return pick(PERCENTAGE_POINTS, lang) if unit == "%" else unit_words(unit, lang)
 
 
 def decimals(key: str) -> int:

@@ -324,9 +324,14 @@ def _target_cells(paths: pd.DataFrame, target: Any, weights: pd.Series | None = 
         "met": MET.get(meets(median, target)) if judged else NOT_COMPARABLE,
         "p_met": stats.probability([meets(v, target) for v in values], w),
         "target_mark": target_mark(target),
-        "met_mark": ASSUMPTION_MARK if len(getattr(target, "caveats", ())) else "",  # what the verdict rests on
+        "met_mark": met_mark(target),
         "deterministic": deterministic_verdict(values, target),
     }
+
+
+def met_mark(target: Any) -> str:
+    """The mark of a target whose verdict rests on an assumption (``ASSUMPTION_MARK`` when it has caveats), else ""."""
+    return ASSUMPTION_MARK if len(getattr(target, "caveats", ())) else ""
 
 
 def target_mark(target: Any) -> str:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
-from qhsim.output.numbers import change_digits, change_unit, format_fixed, format_percent, unit_words
+from qhsim.output.numbers import MONEY_DIGITS, change_digits, change_unit, format_fixed, format_percent, unit_words
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
@@ -789,7 +789,7 @@ def prefecture_effects(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
                                  "unit": unit_words(unit), "kind": "money", "statistic": statistic,
                                  "window": math.nan if mark else r[item],
                                  "p05": math.nan if mark or lo is None else r[lo],
-                                 "p95": math.nan if mark or hi is None else r[hi], "mark": mark, "digits": 2})
+                                 "p95": math.nan if mark or hi is None else r[hi], "mark": mark, "digits": MONEY_DIGITS})
             for key in change_indicators(tables.get("targets"), region):
                 if (region, design, key, "window") not in change.index:
                     continue

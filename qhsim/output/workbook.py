@@ -37,7 +37,7 @@ from qhsim.output.report import (DETERMINISTIC_MARK, FLOOR, HEADERS, band_caveat
                                  observed_mark, persistence_note, prefecture_anchor_note, reduced_scale_note,
                                  region_label, sim_columns, source_notes, wrap)
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
-                                 PREFECTURE_EFFECTS, PUBLIC_COST, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS,
+                                 PREFECTURE_EFFECTS, PUBLIC_COST, RATIOS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS,
                                  SWEEP_MEANS_NOTE, by_instrument, by_instrument_note, by_year, cost_effectiveness,
                                  cost_effectiveness_note, designs, designs_text, difference_header, fiscal, headline,
                                  pairwise, pairwise_note, prefecture_effects, prefecture_effects_notes, ranking,
@@ -354,7 +354,7 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
                 value = mark if column.endswith("per_yuan") else None
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column == "p_first":
-                cell.number_format = "0%"
+                cell.number_format = PCT
             elif column.endswith(ratios):  # as the HTML report and comparison.txt write R&D per yuan
                 cell.number_format = cell_format(cell.value)
             elif column not in counts:  # 亿元: a change against the base, signed as the HTML report writes it
@@ -417,7 +417,7 @@ def _prefecture_effects_sheet(wb: Workbook, results: Results) -> None:
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column in ("window", "p05", "p95", *years):  # the row's decimals, as the HTML report writes them
                 cell.number_format = cell_format(cell.value, int(row["digits"]),
-                                                 row["item"] not in ("rd_per_yuan", "total_rd_per_yuan"))
+                                                 row["item"] not in RATIOS)
                 cell.alignment = RIGHT
             if row["item"] == "rd_per_yuan":  # the answer: R&D per public yuan spent there
                 cell.font = BOLD
