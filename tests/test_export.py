@@ -1127,6 +1127,31 @@ def test_limited_html_tables_show_the_best_designs_by_the_ranking_and_name_the_o
         assert re.findall(rf"<h3>{region} · 本地目标 own targets · ([^<]+)</h3>", page) == compared.designs
 
 
+def test_html_targets_table_comes_from_the_one_headline_table_in_the_charted_designs_order(compare3_folder,
+                                                                                           monkeypatch):
+    """render_html computed the headline table twice (about 0.4 s a design): for the headline and prefecture tables,
+    the designs in the results' order, and for the targets table, the designs the charts show (the base, then the
+    best by the ranking). From the one table it gives the targets table the second gave: its columns and rows in the
+    charted designs' order, a design that no other table shows among them."""
+    from qhsim.output.numbers import MISSING
+    from qhsim.output.tables import headline
+
+    results = tidy.load_results(compare3_folder)
+    base, first, second = results.designs
+    charted = [base, second, first]  # not the results' order; ``second`` is in no other table
+    limits = {html_report.MAX_TABLE_DESIGNS: [base], html_report.MAX_CHART_DESIGNS: charted,
+              html_report.MAX_PREFECTURE_DESIGNS: [base, first]}
+    monkeypatch.setattr(html_report, "shown_designs", lambda res, limit: (limits[limit], ""))
+    made, targets_block = [], html_report._targets_block
+    monkeypatch.setattr(html_report, "_targets_block",
+                        lambda res, table, shown: made.append(targets_block(res, table, shown)) or made[-1])
+    render_html(results, charts=False)
+    (block,) = made
+    assert block is not None and block == targets_block(results, headline(results, charted), charted)
+    assert block["heads"][2:] == [f"{base}（基准 base）", second, first]
+    assert block["rows"] and all(cell["text"] != MISSING for row in block["rows"] for cell in row[2:])
+
+
 def test_ranking_of_a_store_that_lacks_a_run(sweep_folder, tmp_path):
     """An unfinished sweep store (a point with 2 of its 3 runs) crashed the ranking: the missing run's weight was NaN.
     Its other runs are still paired with the base's runs of the same seeds. Exporting it is refused in one line."""

@@ -317,14 +317,17 @@ def _targets_block(results: Results, table: pd.DataFrame, shown: list[str]) -> d
     """Several designs' targets side by side: a row per target of ``table`` (``headline`` rows: the province's plan
     targets, the 2035 reference paths, the prefectures' own targets), a column per design of ``shown``: the value in the
     target year (a growth target: its gap in percentage points) over P(met) (one run: met or not), coloured by the
-    verdict. A comparison leaves out the targets before its window (every design is the base there). None for one
-    design."""
+    verdict. A comparison leaves out the targets before its window (every design is the base there). The rows and
+    notes follow ``shown``, whatever the order of the designs in ``table``. None for one design."""
     if len(shown) < 2:
         return None
     start = (results.meta.get("window") or [None])[0]
     rows_of = table[table["target"].notna() & table["design"].isin(shown)]
-    order = {SECTIONS["plan"]: 0, SECTIONS["own"]: 1, SECTIONS["reference"]: 2}  # plan targets first, paths last
-    rows_of = rows_of.sort_values("section", key=lambda s: s.map(order).fillna(3), kind="stable")
+    # plan targets first, paths last; within a section the designs in the order of ``shown`` (the first to hold a
+    # target places its row)
+    order = {"section": {SECTIONS["plan"]: 0, SECTIONS["own"]: 1, SECTIONS["reference"]: 2},
+             "design": {d: i for i, d in enumerate(shown)}}
+    rows_of = rows_of.sort_values(["section", "design"], key=lambda s: s.map(order[s.name]).fillna(3), kind="stable")
     if start is not None:
         rows_of = rows_of[rows_of["target_year"].astype(int) >= int(start)]
     if rows_of.empty:
@@ -515,7 +518,8 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
     tabled, tabled_note = shown_designs(results, MAX_TABLE_DESIGNS)
     charted, charted_note = shown_designs(results, MAX_CHART_DESIGNS)
     local, local_note = shown_designs(results, MAX_PREFECTURE_DESIGNS)
-    table = headline(results, [d for d in results.designs if d in {*tabled, *local}])
+    # one headline table serves the headline, prefecture and targets tables (each takes its designs, in its order)
+    table = headline(results, [d for d in results.designs if d in {*tabled, *local, *charted}])
     overview, indicator_pngs, pref_pngs = _charts(results, png_dir, charted) if charts else (None, [], {})
     prefectures = []
     for region in target_regions():
@@ -552,7 +556,7 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "headline_lead": ("各方案的达标情况已在上文并列；此处为每个方案的完整指标表（含2020实际值及其来源、其他指标与2035参考路径）。 "
                           "The designs' targets are side by side above; here each design's full tables (with the observed "
                           "2020 values and their sources, the other indicators and the 2035 reference paths)."),
-        "targets": _targets_block(results, headline(results, charted) if several else table, charted),
+        "targets": _targets_block(results, table, charted),
         "tabled_note": tabled_note,
         "charted_note": charted_note,
         "prefectures_note": local_note,
