@@ -568,6 +568,17 @@ def test_numbers_by_kind():
     assert format_value(float("nan"), "hte_count") == "—"
 
 
+def test_one_interval_formatter_for_every_output():
+    """A value with its interval was written by ``format_interval``, by ``window_change_text`` and by hand in the HTML
+    report and the dashboard (``[lo, hi]`` from ``format_value``), and moved below its value by ``.replace``: one
+    formatter, with the indicator's decimals (``key``) or fixed ones (``digits``) and the separator (``sep``)."""
+    assert format_interval(259.6, 250.2, 270.5, key="hte_count") == "260 [250, 271]"
+    assert format_interval(0.7149, 0.70, 0.7351, key="rd_intensity", sep="\n") == "0.71\n[0.70, 0.74]"
+    assert format_interval(0.0149, -0.0049, 0.03, True, 3, sep="\n") == "+0.015\n[-0.005, +0.030]"
+    assert format_interval(1.234, 0.5, 2.25) == "1.23 [0.50, 2.25]"  # format_number's
+    assert format_interval(float("nan"), 0.1, 0.2, key="rd_intensity") == "—"
+
+
 def test_wcwidth_counts_wide_characters():
     from qhsim.output.report import display_width, wrap
 
@@ -1242,7 +1253,7 @@ def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv
             if t.unstable:
                 assert text.replace("\n", " ") in ("— 不稳定 unstable", "— 无额外成本 no extra cost")
             else:
-                assert text == format_interval(t.rd_per_yuan, t.p05, t.p95).replace(" [", "\n[")
+                assert text == format_interval(t.rd_per_yuan, t.p05, t.p95, sep="\n")
         change = cells[indicator_label("rd_intensity")]
         haixi = window_rows[(window_rows["region"] == "haixi") & (window_rows["design"] == design)
                             & (window_rows["indicator"] == "rd_intensity")].iloc[0]

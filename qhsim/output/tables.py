@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
-from qhsim.output.numbers import MONEY_DIGITS, change_digits, change_unit, format_fixed, format_percent, unit_words
+from qhsim.output.numbers import MONEY_DIGITS, change_digits, change_unit, format_percent, unit_words
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
@@ -729,14 +729,6 @@ def change_indicators(targets: pd.DataFrame | None, region: str) -> list[str]:
     province's are among the first), each once."""
     own = [] if targets is None or targets.empty else list(targets.loc[targets["region"] == region, "indicator"])
     return list(dict.fromkeys([*CHANGE_INDICATORS, *own]))
-
-
-def window_change_text(key: str, mid: float, lo: float, hi: float, sep: str = " ", digits: int | None = None) -> str:
-    """An indicator's change over a comparison's window with its interval, as comparison.txt writes it: signed, with
-    ``digits`` decimals (the row's: ``change_digits``; by default those of ``mid`` alone), ``mid``, then ``sep`` and
-    ``[lo, hi]``."""
-    digits = change_digits(key, [mid]) if digits is None else digits
-    return f"{format_fixed(mid, digits, True)}{sep}[{format_fixed(lo, digits, True)}, {format_fixed(hi, digits, True)}]"
 
 
 def regional_cost_note(zh: str = "各市州", en: str = "each prefecture") -> str:
