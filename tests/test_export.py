@@ -972,6 +972,28 @@ def test_sweep_export_names_its_base_in_the_ranking(tmp_path):
     assert f"Δ {header}" in page and note in page
 
 
+def test_the_answer_and_the_prefecture_effects_read_the_leverage_totals_one_way(compare3_folder):
+    """``cost_effectiveness`` read a total row's ``unstable`` with ``bool`` (the text "False" of a CSV read back as
+    object is true), ``prefecture_effects`` with ``read_flag``: both read the total rows through ``leverage_totals``,
+    and a leverage table whose flags are text, empty off the total rows, gives the same answer and marks."""
+    from qhsim.output.tables import cost_effectiveness, leverage_totals, prefecture_effects
+
+    results = tidy.load_results(compare3_folder)
+    designs = results.designs[1:]
+    as_text = dict(results.tables)
+    for name in ("leverage", "prefecture_leverage"):
+        lev = results.tables[name]
+        as_text[name] = lev.assign(unstable=lev["unstable"].map({True: "True", False: "False"})
+                                   .where(lev["instrument"] == "total", ""))
+    answer, effects = cost_effectiveness(designs, results.tables), prefecture_effects(designs, results.tables)
+    assert not answer["unstable"].all() and (effects["mark"] != "").any() and (effects["mark"] == "").any()
+    pd.testing.assert_frame_equal(cost_effectiveness(designs, as_text), answer)
+    pd.testing.assert_frame_equal(prefecture_effects(designs, as_text), effects)
+    totals = leverage_totals(as_text["prefecture_leverage"], ["region", "design"])
+    assert totals["unstable"].dtype == bool and totals.index.names == ["region", "design"]
+    assert not leverage_totals(results.tables["leverage"].drop(columns="unstable"), "design")["unstable"].any()
+
+
 def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_read(compare3_folder, tmp_path):
     """A compare folder re-exported with columns and rows the tables do not know (a cost that fell, a ranking's
     ``unstable`` flag): the rows appear, a cost that fell gets "— 无额外成本 no extra cost", an unstable ratio "— 不稳定 unstable" (also on the
@@ -1105,6 +1127,7 @@ def test_outputs_of_several_runs_say_their_values_are_medians_and_the_spending_t
         assert heads and all(h.endswith("中位数（3次运行）\nmedian of 3 runs") for h in heads)
     summary = [c.value for c in wb["摘要 Summary"][1]]
     assert "2020模拟中位数（3次运行）\nsim 2020, median of 3 runs" in summary
+    assert "差距（中位数−目标；增长目标为百分点）\ngap (median − target; pp for growth targets)" in summary
     assert any("summary.csv give means" in str(c.value) for row in wb["摘要 Summary"].iter_rows() for c in row)
     page = html.unescape(export.export(sweep_folder, "html", tmp_path / "sw.html", charts=False).read_text(encoding="utf-8"))
     assert "<th>2020模拟 sim 2020, 中位数（3次运行） median of 3 runs [5%, 95%]</th>" in page
