@@ -356,11 +356,9 @@ def _changes(frame: pd.DataFrame, points: Sequence[int], labels: Sequence[str], 
                .where(lambda s: s.index.get_level_values("period") != "window"))
     base_median = summarise(base, ["period"], ("median",))["median"]
     out.insert(0, "base", base_median.reindex(out.index.droplevel("design")).to_numpy())
-    order = pd.MultiIndex.from_product([list(designs), periods, cols], names=["design", "period", "indicator"])
-    out = out.reindex(order).reset_index()
-    out = out.sort_values(["design", "indicator", "period"], key=lambda s: s.map(
-        {"design": {d: i for i, d in enumerate(designs)}, "indicator": {c: i for i, c in enumerate(cols)},
-         "period": {p: i for i, p in enumerate(periods)}}[s.name]), kind="stable")
+    # every design x indicator x period, in that order (a row for a combination the runs lack)
+    order = pd.MultiIndex.from_product([list(designs), cols, periods], names=["design", "indicator", "period"])
+    out = out.reorder_levels(order.names).reindex(order).reset_index()
     out.insert(2, "label", out["indicator"].map(_label))
     return out[["design", "indicator", "label", "period", "base", "design_value", "mean", "p05", "median", "p95"]
                ].reset_index(drop=True)
