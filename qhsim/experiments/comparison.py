@@ -32,6 +32,7 @@ and are flagged.
 
 from __future__ import annotations
 
+import difflib
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -518,10 +519,13 @@ def changes_window(prov: pd.DataFrame, point: int, key: str, window: Sequence[in
 
 
 def check_region(region: str) -> str:
-    """A region ``qhsim compare --region`` reports: the province or a prefecture (qhsim/data/geography.toml's ids)."""
-    allowed = (PROVINCE, *data.prefecture_ids())
+    """A region ``qhsim compare --region`` and ``qhsim discover --region`` answer for: the province or a prefecture
+    (qhsim/data/geography.toml's ids); else the one-line error, with the nearest id where one is near."""
+    allowed = [PROVINCE, *data.prefecture_ids()]
     if region not in allowed:
-        raise InputError(f"--region {region}: allowed {', '.join(allowed)}")
+        near = difflib.get_close_matches(region, allowed, 1)
+        raise InputError(f"--region {region}: not a region{f' (did you mean {near[0]}?)' if near else ''}; allowed: "
+                         f"{', '.join(allowed)}")
     return region
 
 
