@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from qhsim import data
 from qhsim.cli import main
 from qhsim.config import load_scenario
 from qhsim.experiments.comparison import check_designs_act
@@ -16,6 +17,7 @@ from conftest import SCENARIOS
 
 SD120 = SCENARIOS / "super_deduction_120.toml"
 BASELINE = SCENARIOS / "baseline.toml"
+PREFECTURES = data.prefecture_ids()
 
 
 def cli(argv: list[str]) -> int:
@@ -228,13 +230,27 @@ def test_the_closing_line_of_run_follows_lang(tmp_path, capsys, lang, says, not_
 # --- prefecture audit (session 32), W1: qhsim compare --region -------------------------------------------
 
 
-def test_compare_refuses_an_unknown_region_in_one_line_before_anything_runs(tmp_path, capsys):
+@pytest.mark.parametrize(("region", "hint"), [("lhasa", ""), ("xinning", " (did you mean xining?)")])
+def test_compare_refuses_an_unknown_region_in_one_line_before_anything_runs(tmp_path, capsys, region, hint):
     out = tmp_path / "cmp"
-    code = cli(["compare", str(BASELINE), str(SD120), "--region", "lhasa", "--out", str(out)])
+    code = cli(["compare", str(BASELINE), str(SD120), "--region", region, "--out", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
-    assert err[0].startswith("qhsim: error: --region lhasa: allowed province, xining, haidong, haixi")
+    assert err[0] == f"qhsim: error: --region {region}: not a region{hint}; allowed: province, {', '.join(PREFECTURES)}"
     assert not out.exists()  # nothing written
+
+
+def test_discover_checks_its_region_as_compare_does_before_reading_the_store(tmp_path, capsys):
+    """compare and discover checked --region in two functions, only discover's with a did-you-mean hint: one check
+    (``check_region``), the same line from both, before discover reads its store."""
+    store = tmp_path / "sweep"  # no store: the region is refused first
+    code = cli(["discover", str(store), "--indicator", "rd_intensity", "--year", "2030", "--threshold", "1",
+                "--region", "xinning"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0] == ("qhsim: error: --region xinning: not a region (did you mean xining?); allowed: province, "
+                      f"{', '.join(PREFECTURES)}")
+    assert not store.exists()
 
 
 # --- session 33: an unreachable --scheduler ---------------------------------------------------------------------

@@ -48,6 +48,10 @@ def test_paired_changes_common_window_and_leverage_by_hand() -> None:
     tables = analyse(runs, "d0", ["d1", "d2"], years=(2025, 2026))
     assert tables["window"] == (2025, 2026)  # one window for every design: from the first year any design differs
     ch = tables["changes"].set_index(["design", "indicator", "period"])
+    # a row per design x indicator x period, in that order: the years, then the window
+    indicators = list(dict.fromkeys(ch.index.get_level_values("indicator")))
+    assert "business_rd" in indicators and list(ch.index) == [
+        (d, k, p) for d in ("d1", "d2") for k in indicators for p in ("2025", "2026", "window")]
     assert ch.at[("d1", "business_rd", "2026"), "mean"] == pytest.approx(2.0)
     assert ch.at[("d1", "business_rd", "window"), "mean"] == pytest.approx(1.5)  # mean of +1, +2
     assert ch.at[("d2", "business_rd", "2026"), "mean"] == pytest.approx(2.0)  # (4 + 0) / 2

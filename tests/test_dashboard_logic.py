@@ -761,5 +761,9 @@ def test_a_run_with_lever_changes_comes_with_its_baseline(small_run, tmp_path):
                                   "baseline").axes[0]
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert [line.get_label() for line in dashed] == ["baseline: baseline"]
+    # the baseline's line is the path its own chart draws (``simulated_band``: one computation for both)
+    own = figures.indicator_figure(reference.result.indicators, "rd_intensity", "province", "en").axes[0].get_lines()[0]
+    assert list(dashed[0].get_xdata()) == list(own.get_xdata()) and list(own.get_xdata())[0] == figures.START_YEAR
+    assert list(dashed[0].get_ydata()) == list(own.get_ydata())
     assert not any(line.get_linestyle() == "--" for line in
                    figures.indicator_figure(run.result.indicators, "rd_intensity", "province", "en").axes[0].get_lines())

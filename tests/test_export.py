@@ -568,6 +568,17 @@ def test_numbers_by_kind():
     assert format_value(float("nan"), "hte_count") == "—"
 
 
+def test_one_interval_formatter_for_every_output():
+    """A value with its interval was written by ``format_interval``, by ``window_change_text`` and by hand in the HTML
+    report and the dashboard (``[lo, hi]`` from ``format_value``), and moved below its value by ``.replace``: one
+    formatter, with the indicator's decimals (``key``) or fixed ones (``digits``) and the separator (``sep``)."""
+    assert format_interval(259.6, 250.2, 270.5, key="hte_count") == "260 [250, 271]"
+    assert format_interval(0.7149, 0.70, 0.7351, key="rd_intensity", sep="\n") == "0.71\n[0.70, 0.74]"
+    assert format_interval(0.0149, -0.0049, 0.03, True, 3, sep="\n") == "+0.015\n[-0.005, +0.030]"
+    assert format_interval(1.234, 0.5, 2.25) == "1.23 [0.50, 2.25]"  # format_number's
+    assert format_interval(float("nan"), 0.1, 0.2, key="rd_intensity") == "—"
+
+
 def test_wcwidth_counts_wide_characters():
     from qhsim.output.report import display_width, wrap
 
@@ -961,6 +972,28 @@ def test_sweep_export_names_its_base_in_the_ranking(tmp_path):
     assert f"Δ {header}" in page and note in page
 
 
+def test_the_answer_and_the_prefecture_effects_read_the_leverage_totals_one_way(compare3_folder):
+    """``cost_effectiveness`` read a total row's ``unstable`` with ``bool`` (the text "False" of a CSV read back as
+    object is true), ``prefecture_effects`` with ``read_flag``: both read the total rows through ``leverage_totals``,
+    and a leverage table whose flags are text, empty off the total rows, gives the same answer and marks."""
+    from qhsim.output.tables import cost_effectiveness, leverage_totals, prefecture_effects
+
+    results = tidy.load_results(compare3_folder)
+    designs = results.designs[1:]
+    as_text = dict(results.tables)
+    for name in ("leverage", "prefecture_leverage"):
+        lev = results.tables[name]
+        as_text[name] = lev.assign(unstable=lev["unstable"].map({True: "True", False: "False"})
+                                   .where(lev["instrument"] == "total", ""))
+    answer, effects = cost_effectiveness(designs, results.tables), prefecture_effects(designs, results.tables)
+    assert not answer["unstable"].all() and (effects["mark"] != "").any() and (effects["mark"] == "").any()
+    pd.testing.assert_frame_equal(cost_effectiveness(designs, as_text), answer)
+    pd.testing.assert_frame_equal(prefecture_effects(designs, as_text), effects)
+    totals = leverage_totals(as_text["prefecture_leverage"], ["region", "design"])
+    assert totals["unstable"].dtype == bool and totals.index.names == ["region", "design"]
+    assert not leverage_totals(results.tables["leverage"].drop(columns="unstable"), "design")["unstable"].any()
+
+
 def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_read(compare3_folder, tmp_path):
     """A compare folder re-exported with columns and rows the tables do not know (a cost that fell, a ranking's
     ``unstable`` flag): the rows appear, a cost that fell gets "— 无额外成本 no extra cost", an unstable ratio "— 不稳定 unstable" (also on the
@@ -1094,6 +1127,7 @@ def test_outputs_of_several_runs_say_their_values_are_medians_and_the_spending_t
         assert heads and all(h.endswith("中位数（3次运行）\nmedian of 3 runs") for h in heads)
     summary = [c.value for c in wb["摘要 Summary"][1]]
     assert "2020模拟中位数（3次运行）\nsim 2020, median of 3 runs" in summary
+    assert "差距（中位数−目标；增长目标为百分点）\ngap (median − target; pp for growth targets)" in summary
     assert any("summary.csv give means" in str(c.value) for row in wb["摘要 Summary"].iter_rows() for c in row)
     page = html.unescape(export.export(sweep_folder, "html", tmp_path / "sw.html", charts=False).read_text(encoding="utf-8"))
     assert "<th>2020模拟 sim 2020, 中位数（3次运行） median of 3 runs [5%, 95%]</th>" in page
@@ -1125,6 +1159,31 @@ def test_limited_html_tables_show_the_best_designs_by_the_ranking_and_name_the_o
     assert page.count(shown_designs(compared, 2)[1]) == 2  # under the headline and the reported-vs-real tables
     for region in ("海东市 Haidong", "海西州 Haixi"):  # every design: prefecture tables are short
         assert re.findall(rf"<h3>{region} · 本地目标 own targets · ([^<]+)</h3>", page) == compared.designs
+
+
+def test_html_targets_table_comes_from_the_one_headline_table_in_the_charted_designs_order(compare3_folder,
+                                                                                           monkeypatch):
+    """render_html computed the headline table twice (about 0.4 s a design): for the headline and prefecture tables,
+    the designs in the results' order, and for the targets table, the designs the charts show (the base, then the
+    best by the ranking). From the one table it gives the targets table the second gave: its columns and rows in the
+    charted designs' order, a design that no other table shows among them."""
+    from qhsim.output.numbers import MISSING
+    from qhsim.output.tables import headline
+
+    results = tidy.load_results(compare3_folder)
+    base, first, second = results.designs
+    charted = [base, second, first]  # not the results' order; ``second`` is in no other table
+    limits = {html_report.MAX_TABLE_DESIGNS: [base], html_report.MAX_CHART_DESIGNS: charted,
+              html_report.MAX_PREFECTURE_DESIGNS: [base, first]}
+    monkeypatch.setattr(html_report, "shown_designs", lambda res, limit: (limits[limit], ""))
+    made, targets_block = [], html_report._targets_block
+    monkeypatch.setattr(html_report, "_targets_block",
+                        lambda res, table, shown: made.append(targets_block(res, table, shown)) or made[-1])
+    render_html(results, charts=False)
+    (block,) = made
+    assert block is not None and block == targets_block(results, headline(results, charted), charted)
+    assert block["heads"][2:] == [f"{base}（基准 base）", second, first]
+    assert block["rows"] and all(cell["text"] != MISSING for row in block["rows"] for cell in row[2:])
 
 
 def test_ranking_of_a_store_that_lacks_a_run(sweep_folder, tmp_path):
@@ -1217,7 +1276,7 @@ def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv
             if t.unstable:
                 assert text.replace("\n", " ") in ("— 不稳定 unstable", "— 无额外成本 no extra cost")
             else:
-                assert text == format_interval(t.rd_per_yuan, t.p05, t.p95).replace(" [", "\n[")
+                assert text == format_interval(t.rd_per_yuan, t.p05, t.p95, sep="\n")
         change = cells[indicator_label("rd_intensity")]
         haixi = window_rows[(window_rows["region"] == "haixi") & (window_rows["design"] == design)
                             & (window_rows["indicator"] == "rd_intensity")].iloc[0]

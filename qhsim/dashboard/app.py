@@ -22,7 +22,7 @@ from qhsim.dashboard.state import Session, max_draws, parse_seeds, shipped_scena
 from qhsim.dashboard.widgets import NumberInput
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
-from qhsim.output.numbers import format_value
+from qhsim.output.numbers import format_interval, format_value
 from qhsim.output.report import n_draws
 
 # the ensemble's default parameter sets: 9 of the shipped 120 (8 level samples around each of 15 re-fitted draws)
@@ -143,9 +143,8 @@ def Headline(stale: bool):
         solara.Text(i18n.indicator(HEADLINE, L), style={"font-size": "13px"})
         for year in (2025, 2035):
             h = headline(run.result.indicators, key=HEADLINE, year=year)
-            text = format_value(h["value"], HEADLINE)
-            if h["runs"] > 1:
-                text += f" [{format_value(h['lo'], HEADLINE)}, {format_value(h['hi'], HEADLINE)}]"
+            text = (format_interval(h["value"], h["lo"], h["hi"], key=HEADLINE) if h["runs"] > 1
+                    else format_value(h["value"], HEADLINE))
             # the value and its band on one line ("0.80 [0.76, 0.83]" broke after "0.80 [0.76,"); the target moves below
             with solara.Row(style={"align-items": "baseline", "gap": "0 6px", "flex-wrap": "wrap"}):
                 solara.Text(f"{year}:", style={"font-weight": "bold"})

@@ -58,15 +58,20 @@ def year_axis(ax) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
 
 
+def simulated_band(indicators: pd.DataFrame, key: str, region: str) -> tuple[pd.DataFrame, bool]:
+    """``key``'s simulated path in ``region`` from ``START_YEAR``: its median and 90% band over the runs (``band``),
+    and whether there are several runs (an ensemble, whose band is drawn)."""
+    paths = draw_paths(indicators, key, region)
+    paths = paths[paths.index >= START_YEAR]
+    return band(paths, draw_weights(indicators)), paths.shape[1] > 1
+
+
 def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: str, compact: bool = False) -> None:
     """One indicator in one region: simulated path (median and 90% band for ensembles), the region's observed
     2015–2020 points (``comparable_points``; hollow: ``incomparable_points``, on another definition than the model's),
     the evidence range of an indicator checked against it (``plot_evidence``), and its targets labelled with value,
     year and P(target met)."""
-    paths = draw_paths(indicators, key, region)
-    paths = paths[paths.index >= START_YEAR]
-    stats = band(paths, draw_weights(indicators))
-    ensemble = paths.shape[1] > 1
+    stats, ensemble = simulated_band(indicators, key, region)
     ax.plot(stats.index, stats["median"], color=COLORS["sim"],
             label=i18n.text("median" if ensemble else "simulated", lang))
     if ensemble:
@@ -112,8 +117,7 @@ def indicator_figure(indicators: pd.DataFrame, key: str, region: str = PROVINCE,
     ax = fig.add_subplot()
     with chart_style():
         if reference is not None:
-            paths = draw_paths(reference, key, region)
-            path = band(paths[paths.index >= START_YEAR], draw_weights(reference))["median"]
+            path = simulated_band(reference, key, region)[0]["median"]
             ax.plot(path.index, path, color=COLORS["reference"], ls="--", lw=1.2,
                     label=f"{i18n.text('reference', lang)}{'：' if lang == 'zh' else ': '}{reference_name}")
         indicator_axes(ax, indicators, key, region, lang)

@@ -32,6 +32,7 @@ and are flagged.
 
 from __future__ import annotations
 
+import difflib
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -356,11 +357,9 @@ def _changes(frame: pd.DataFrame, points: Sequence[int], labels: Sequence[str], 
                .where(lambda s: s.index.get_level_values("period") != "window"))
     base_median = summarise(base, ["period"], ("median",))["median"]
     out.insert(0, "base", base_median.reindex(out.index.droplevel("design")).to_numpy())
-    order = pd.MultiIndex.from_product([list(designs), periods, cols], names=["design", "period", "indicator"])
-    out = out.reindex(order).reset_index()
-    out = out.sort_values(["design", "indicator", "period"], key=lambda s: s.map(
-        {"design": {d: i for i, d in enumerate(designs)}, "indicator": {c: i for i, c in enumerate(cols)},
-         "period": {p: i for i, p in enumerate(periods)}}[s.name]), kind="stable")
+    # every design x indicator x period, in that order (a row for a combination the runs lack)
+    order = pd.MultiIndex.from_product([list(designs), cols, periods], names=["design", "indicator", "period"])
+    out = out.reorder_levels(order.names).reindex(order).reset_index()
     out.insert(2, "label", out["indicator"].map(_label))
     return out[["design", "indicator", "label", "period", "base", "design_value", "mean", "p05", "median", "p95"]
                ].reset_index(drop=True)
@@ -520,10 +519,13 @@ def changes_window(prov: pd.DataFrame, point: int, key: str, window: Sequence[in
 
 
 def check_region(region: str) -> str:
-    """A region ``qhsim compare --region`` reports: the province or a prefecture (qhsim/data/geography.toml's ids)."""
-    allowed = (PROVINCE, *data.prefecture_ids())
+    """A region ``qhsim compare --region`` and ``qhsim discover --region`` answer for: the province or a prefecture
+    (qhsim/data/geography.toml's ids); else the one-line error, with the nearest id where one is near."""
+    allowed = [PROVINCE, *data.prefecture_ids()]
     if region not in allowed:
-        raise InputError(f"--region {region}: allowed {', '.join(allowed)}")
+        near = difflib.get_close_matches(region, allowed, 1)
+        raise InputError(f"--region {region}: not a region{f' (did you mean {near[0]}?)' if near else ''}; allowed: "
+                         f"{', '.join(allowed)}")
     return region
 
 

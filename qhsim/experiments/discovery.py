@@ -19,7 +19,6 @@ levers get the set of levels kept.
 
 from __future__ import annotations
 
-import difflib
 import math
 import warnings
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import pandas as pd
 
 from qhsim import data, stats
 from qhsim.errors import InputError
+from qhsim.experiments.comparison import check_region
 from qhsim.experiments.store import read_manifest, read_runs, write_atomic
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.report import format_number, format_table, indicator_label, region_label, wrap
@@ -130,6 +130,7 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, min_density: float = MIN_DENSITY)
 def discover(store: str | Path, indicator: str, year: int, threshold: float, probability: float = 0.8,
              region: str = PROVINCE, min_density: float = MIN_DENSITY) -> DiscoveryResult:
     """Scenario discovery on a sweep store (see the module docstring)."""
+    check_region(region)  # before the store is read
     store = Path(store)
     manifest = read_manifest(store)
     if manifest.get("kind") != "sweep":
@@ -141,11 +142,6 @@ def discover(store: str | Path, indicator: str, year: int, threshold: float, pro
         raise InputError(f"--threshold {threshold}: allowed a finite number (the indicator's value to reach)")
     if not 0.0 < probability <= 1.0:
         raise InputError(f"--probability {probability}: allowed range (0, 1]")
-    regions = [PROVINCE, *data.prefecture_ids()]
-    if region not in regions:
-        near = difflib.get_close_matches(region, regions, 1)
-        raise InputError(f"--region {region}: not a region{f' (did you mean {near[0]}?)' if near else ''}; allowed: "
-                         f"{', '.join(regions)}")
     levers = [n for n in manifest["experiment"].get("levers", [])]
     if not levers:
         raise InputError(f"{store}: the sweep has no levers to discover regions of")

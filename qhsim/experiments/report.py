@@ -24,7 +24,7 @@ from qhsim.output.numbers import (MONEY_DIGITS, change_digits, change_unit, form
                                   format_percent, unit_of)
 from qhsim.output.tables import (CHANGE_INDICATORS, ONE_DESIGN, ONE_DESIGN_NOTE, PUBLIC_COST_NOTE,
                                  RANKING_STATISTIC_NOTE, by_instrument, can_rank, change_indicators, cost_effectiveness,
-                                 mark_notes, regional_cost_note, window_change_text)
+                                 mark_notes, regional_cost_note)
 from qhsim.output.report import (DETERMINISTIC_MARK, band_caveat, base_year_notes, display_width,
                                  draws_line, format_number, format_table, persistence_note, plan_target_notes,
                                  met_mark, reduced_scale_note, region_label, target_mark, target_value, wrap)
@@ -238,7 +238,7 @@ def _change_blocks(res: ComparisonResult, changes: pd.DataFrame, keys: list[str]
             digits = change_digits(key, [*(rows.at[p, "median"] for p in periods), w["median"]])
             body.append([row_label(key, change=True)]
                         + [format_fixed(rows.at[p, "median"], digits, True) for p in periods]
-                        + [window_change_text(key, w["median"], w["p05"], w["p95"], digits=digits)])
+                        + [format_interval(w["median"], w["p05"], w["p95"], signed=True, digits=digits)])
         blocks.append(_table(heads, body, [True] + [False] * (len(heads[0]) - 1),
                              f"{design} − {res.base}{where}: 指标变化（中位数；%指标为百分点） indicator changes (median; "
                              "pp for indicators in %)"))
@@ -426,7 +426,7 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
             heads = [["排名", "方案", zh, "P(第一)", "平均名次"], ["rank", "design", en, "P(first)", "mean rank"],
                      ["", "", "各次运行中位数", "", ""], ["", "", "median over the runs", "", ""]]
             digits = change_digits(metric, rk["median"])
-            body = [[str(r.rank), r.design, window_change_text(metric, r.median, r.p05, r.p95, digits=digits),
+            body = [[str(r.rank), r.design, format_interval(r.median, r.p05, r.p95, signed=True, digits=digits),
                      format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
             title = f"排名 Ranking ({lower}中位数 median [5%, 95%])"
         blocks.append(_table(heads, body, [False, True, *[False] * (len(heads[0]) - 2)], title))

@@ -34,8 +34,7 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, CHANGE_INDICATORS, COST_
                                  by_instrument, by_instrument_note, cost_effectiveness, cost_effectiveness_note,
                                  designs, difference_header, headline, pairwise, pairwise_note, prefecture_effects,
                                  prefecture_effects_notes, ranking, ranking_note, shown_designs, statistic_label,
-                                 sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions,
-                                 window_change_text)
+                                 sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (Results, beijing_time, calibration_distance, kind_label, lever_name, lever_text,
                                meta_text, runs_text, seeds_text, versions_text)
@@ -114,9 +113,8 @@ def _real_rd_blocks(results: Results, shown: list[str]) -> list[dict[str, Any]]:
             stats = band(paths_of(every, key), weights)
             cells = []
             for year in years:
-                text = format_value(stats.at[year, "median"], key)
-                if several and pd.notna(stats.at[year, "median"]):
-                    text += f" [{format_value(stats.at[year, 'lo'], key)}, {format_value(stats.at[year, 'hi'], key)}]"
+                text = (format_interval(*stats.loc[year, ["median", "lo", "hi"]], key=key) if several
+                        else format_value(stats.at[year, "median"], key))
                 cells.append({"text": text, "cls": "num"})
             rows.append([{"text": indicator_label(key), "cls": ""}, *cells])
         heads = ["指标 indicator", *(f"{y}模拟 sim {y}" + (f", {statistic} [5%, 95%]" if statistic else "")
@@ -246,11 +244,9 @@ def _prefecture_effects_section(results: Results, shown: list[str]) -> dict[str,
                 r = cells.loc[(item, region)]
                 if r["mark"]:  # its English under its Chinese: the column stays as narrow as a number's
                     text = re.sub(r" (?=[A-Za-z])", "\n", r["mark"], count=1)
-                elif money:  # 亿元 signed (a change against the base), yuan per yuan not, the row's decimals
+                else:  # a change against the base (亿元 or an indicator's), yuan per yuan not; the row's decimals
                     text = format_interval(r["window"], r["p05"], r["p95"], signed=item != "rd_per_yuan",
-                                           digits=int(r["digits"])).replace(" [", "\n[")
-                else:
-                    text = window_change_text(item, r["window"], r["p05"], r["p95"], sep="\n", digits=int(r["digits"]))
+                                           digits=int(r["digits"]), sep="\n")
                 row.append({"text": text, "cls": "num total" if item == "rd_per_yuan" else "num"})
             rows.append(row)
         blocks.append({"title": f"{design} − {results.designs[0]}, {start}-{end} (窗口均值变化与累计 window change and "
@@ -296,14 +292,13 @@ def _ranking_blocks(results: Results, shown: list[str]) -> tuple[list[dict[str, 
                     row.append({"text": MISSING, "cls": "num"})
                     continue
                 r = cells.loc[design]
-                text = format_value(r["median"], key)
-                if r["draws"] > 1:
-                    text += f" [{format_value(r['lo'], key)}, {format_value(r['hi'], key)}]"
+                several = r["draws"] > 1
+                text = (format_interval(r["median"], r["lo"], r["hi"], key=key) if several
+                        else format_value(r["median"], key))
                 digits = int(r["digits"])
                 if design != base:
-                    text += f"\nΔ {format_fixed(r['diff'], digits, True)}"
-                    if r["draws"] > 1:
-                        text += f" [{format_fixed(r['diff_lo'], digits, True)}, {format_fixed(r['diff_hi'], digits, True)}]"
+                    text += "\nΔ " + (format_interval(r["diff"], r["diff_lo"], r["diff_hi"], True, digits) if several
+                                       else format_fixed(r["diff"], digits, True))
                 text += f"\n第{int(r['rank'])}名 rank {int(r['rank'])}"
                 row.append({"text": text, "cls": "num"})
             rows.append(row)
@@ -317,14 +312,17 @@ def _targets_block(results: Results, table: pd.DataFrame, shown: list[str]) -> d
     """Several designs' targets side by side: a row per target of ``table`` (``headline`` rows: the province's plan
     targets, the 2035 reference paths, the prefectures' own targets), a column per design of ``shown``: the value in the
     target year (a growth target: its gap in percentage points) over P(met) (one run: met or not), coloured by the
-    verdict. A comparison leaves out the targets before its window (every design is the base there). None for one
-    design."""
+    verdict. A comparison leaves out the targets before its window (every design is the base there). The rows and
+    notes follow ``shown``, whatever the order of the designs in ``table``. None for one design."""
     if len(shown) < 2:
         return None
     start = (results.meta.get("window") or [None])[0]
     rows_of = table[table["target"].notna() & table["design"].isin(shown)]
-    order = {SECTIONS["plan"]: 0, SECTIONS["own"]: 1, SECTIONS["reference"]: 2}  # plan targets first, paths last
-    rows_of = rows_of.sort_values("section", key=lambda s: s.map(order).fillna(3), kind="stable")
+    # plan targets first, paths last; within a section the designs in the order of ``shown`` (the first to hold a
+    # target places its row)
+    order = {"section": {SECTIONS["plan"]: 0, SECTIONS["own"]: 1, SECTIONS["reference"]: 2},
+             "design": {d: i for i, d in enumerate(shown)}}
+    rows_of = rows_of.sort_values(["section", "design"], key=lambda s: s.map(order[s.name]).fillna(3), kind="stable")
     if start is not None:
         rows_of = rows_of[rows_of["target_year"].astype(int) >= int(start)]
     if rows_of.empty:
@@ -395,9 +393,8 @@ def _all_prefectures_block(results: Results) -> dict[str, Any] | None:
             row = [{"text": "" if i else indicator_label(key), "cls": ""}, {"text": str(year), "cls": "num"}]
             for region in regions:
                 b = bands[region]
-                text = format_value(b.at[year, "median"], key)
-                if several and pd.notna(b.at[year, "median"]):
-                    text += f"\n[{format_value(b.at[year, 'lo'], key)}, {format_value(b.at[year, 'hi'], key)}]"
+                text = (format_interval(*b.loc[year, ["median", "lo", "hi"]], key=key, sep="\n") if several
+                        else format_value(b.at[year, "median"], key))
                 row.append({"text": text, "cls": "num"})
             rows.append(row)
     statistic = statistic_label(results)
@@ -515,7 +512,8 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
     tabled, tabled_note = shown_designs(results, MAX_TABLE_DESIGNS)
     charted, charted_note = shown_designs(results, MAX_CHART_DESIGNS)
     local, local_note = shown_designs(results, MAX_PREFECTURE_DESIGNS)
-    table = headline(results, [d for d in results.designs if d in {*tabled, *local}])
+    # one headline table serves the headline, prefecture and targets tables (each takes its designs, in its order)
+    table = headline(results, [d for d in results.designs if d in {*tabled, *local, *charted}])
     overview, indicator_pngs, pref_pngs = _charts(results, png_dir, charted) if charts else (None, [], {})
     prefectures = []
     for region in target_regions():
@@ -552,7 +550,7 @@ def render_html(results: Results, charts: bool = True, png_dir: Path | None = No
         "headline_lead": ("各方案的达标情况已在上文并列；此处为每个方案的完整指标表（含2020实际值及其来源、其他指标与2035参考路径）。 "
                           "The designs' targets are side by side above; here each design's full tables (with the observed "
                           "2020 values and their sources, the other indicators and the 2035 reference paths)."),
-        "targets": _targets_block(results, headline(results, charted) if several else table, charted),
+        "targets": _targets_block(results, table, charted),
         "tabled_note": tabled_note,
         "charted_note": charted_note,
         "prefectures_note": local_note,

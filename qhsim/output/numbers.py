@@ -208,13 +208,17 @@ def significant(x: float, digits: int = 3, signed: bool = True) -> str:
     return format_fixed(x, places, signed)
 
 
-def format_interval(mid: Any, lo: Any, hi: Any, signed: bool = False, digits: int | None = None) -> str:
-    """``mid [lo, hi]`` as ``format_number`` writes each (with ``digits``: ``format_fixed`` with that many decimals,
-    money in 亿元 with 2), or the missing mark when ``mid`` is missing."""
+def format_interval(mid: Any, lo: Any, hi: Any, signed: bool = False, digits: int | None = None, *,
+                    key: str | None = None, sep: str = " ") -> str:
+    """``mid [lo, hi]``, the one way every output writes a value with its interval: each as ``format_number`` writes
+    it, or with ``digits`` (``format_fixed`` with that many decimals: money in 亿元 with 2, a change with its row's
+    ``change_digits``), or with indicator ``key``'s decimals (as ``format_value``); ``sep`` between the value and its
+    interval (``"\\n"``: the interval below the value, in a narrow column). The missing mark when ``mid`` is missing."""
     if _is_missing(mid):
         return MISSING
+    digits = decimals(key) if key is not None else digits
     shown = [format_number(x, signed) if digits is None else format_fixed(x, digits, signed) for x in (mid, lo, hi)]
-    return f"{shown[0]} [{shown[1]}, {shown[2]}]"
+    return f"{shown[0]}{sep}[{shown[1]}, {shown[2]}]"
 
 
 def format_value(x: Any, key: str, signed: bool = False) -> str:

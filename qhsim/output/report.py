@@ -22,8 +22,8 @@ from qhsim import data, stats
 from qhsim.config.schema import DEFAULT_POPULATION_SEED
 from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
-from qhsim.output.numbers import (MISSING, decimals, format_fixed, format_nonzero, format_number, format_percent,
-                                  format_value, unit_of)
+from qhsim.output.numbers import (MISSING, decimals, format_fixed, format_interval, format_nonzero, format_number,
+                                  format_percent, format_value, unit_of)
 from qhsim.output.observed import (OTHER_DEFINITION_MARK, RESTATED_MARK, ObservedSource, calibration_targets,
                                    observed_points, observed_source, out_of_sample_skill, persistence_sensitivity)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
@@ -606,8 +606,9 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
     """Display text of one cell; ``stacked``: an ensemble band goes on a second line."""
     growth = row.get("target_kind") == "growth"
     if column.startswith("sim_") and f"{column}_lo" in row and pd.notna(row[column]):
-        sep = "\n" if stacked else " "
-        return f"{_value(row, column)}{sep}[{_value(row, f'{column}_lo')}, {_value(row, f'{column}_hi')}]"
+        key = row.get("indicator")  # its precision (``_number``), a plain number for another key
+        return format_interval(row[column], row[f"{column}_lo"], row[f"{column}_hi"],
+                               key=key if key in data.load("indicators") else None, sep="\n" if stacked else " ")
     if column == "target":
         if pd.isna(row["target"]):
             return MISSING

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
-from qhsim.output.numbers import MONEY_DIGITS, change_digits, change_unit, format_fixed, format_percent, unit_words
+from qhsim.output.numbers import MONEY_DIGITS, change_digits, change_unit, format_percent, unit_words
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
@@ -135,16 +135,17 @@ def headline(results: Results, designs: list[str] | None = None) -> pd.DataFrame
     return pd.concat(parts, ignore_index=True)
 
 
-def statistic_words(results: Results) -> tuple[str, str] | None:
+def statistic_words(results: Results, runs: bool = True) -> tuple[str, str] | None:
     """What the workbook and the HTML report give for a design of several runs, to head their columns with (Chinese,
     English): ``("中位数（3次运行）", "median of 3 runs")``, a weighted median where the runs come from parameter draws
-    that weigh differently; None for one run (the value is that run's)."""
-    runs = results.n_draws()
-    if runs < 2:
+    that weigh differently; ``runs=False``: the statistic's name alone, ``("中位数", "median")``. None for one run
+    (the value is that run's)."""
+    count = results.n_draws()
+    if count < 2:
         return None
     weighted = bool(results.long.groupby("design")[WEIGHT].nunique().gt(1).any())
-    return (f"{'加权' if weighted else ''}中位数（{runs}次运行）",
-            f"{'weighted ' if weighted else ''}median of {runs} runs")
+    zh, en = f"{'加权' if weighted else ''}中位数", f"{'weighted ' if weighted else ''}median"
+    return (f"{zh}（{count}次运行）", f"{en} of {count} runs") if runs else (zh, en)
 
 
 def statistic_label(results: Results, sep: str = " ") -> str:
@@ -338,6 +339,14 @@ RANKING_STATISTIC_NOTE = ("每元带动研发在各输出中均为均值之比�
                           "stands beside it and can differ a little.")
 
 
+def leverage_totals(leverage: pd.DataFrame, index: str | list[str]) -> pd.DataFrame:
+    """The "total" rows of a comparison's leverage table (the province's ``leverage`` or ``prefecture_leverage``),
+    indexed by ``index``, with ``unstable`` True or False (``read_flag``: as written, or read back from its CSV as text
+    or empty; False where the table has none, a store of an older qhsim)."""
+    totals = leverage[leverage["instrument"] == "total"].set_index(index)
+    return totals.assign(unstable=totals["unstable"].map(read_flag).eq(True) if "unstable" in totals else False)
+
+
 def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """A comparison's answer, one row per design of ``designs`` (not the base) from its ``tables`` (``leverage``,
     ``costs``, ``ranking``: a ``ComparisonResult``'s or a comparison ``Results.tables``): the extra public cost over
@@ -350,7 +359,7 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
     report print it. Empty without those tables."""
     if not {"leverage", "costs", "ranking"} <= set(tables) or tables["ranking"].empty:
         return pd.DataFrame(columns=list(COST_EFFECTIVENESS))
-    lev = tables["leverage"][tables["leverage"]["instrument"] == "total"].set_index("design")
+    lev = leverage_totals(tables["leverage"], "design")
     costs = tables["costs"]
     total = costs[costs["item"] == "total"].set_index("design")
     tax = costs[costs["kind"] == "tax_expenditure"].groupby("design")["mean"].sum()
@@ -372,7 +381,7 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
             "p_first": rank.at[design, "p_first"] if design in rank.index else float("nan"),
             # R&D per yuan not to be read over this extra cost (``qhsim.results.ratio_unstable``), and the mark shown
             # in its place (``ratio_mark``: no extra cost, or unstable)
-            "unstable": (unstable := bool(r["unstable"]) if "unstable" in lev.columns else False),
+            "unstable": (unstable := bool(r["unstable"])),
             "mark": ratio_mark(total.at[design, "mean"]) if unstable else "",
         })
     table = pd.DataFrame(rows)
@@ -731,14 +740,6 @@ def change_indicators(targets: pd.DataFrame | None, region: str) -> list[str]:
     return list(dict.fromkeys([*CHANGE_INDICATORS, *own]))
 
 
-def window_change_text(key: str, mid: float, lo: float, hi: float, sep: str = " ", digits: int | None = None) -> str:
-    """An indicator's change over a comparison's window with its interval, as comparison.txt writes it: signed, with
-    ``digits`` decimals (the row's: ``change_digits``; by default those of ``mid`` alone), ``mid``, then ``sep`` and
-    ``[lo, hi]``."""
-    digits = change_digits(key, [mid]) if digits is None else digits
-    return f"{format_fixed(mid, digits, True)}{sep}[{format_fixed(lo, digits, True)}, {format_fixed(hi, digits, True)}]"
-
-
 def regional_cost_note(zh: str = "各市州", en: str = "each prefecture") -> str:
     """What a prefecture's extra public cost and extra R&D cover, and why R&D per public yuan there is partial (below
     ``qhsim compare --region``'s tables, the workbook's and the HTML report's prefecture effects); ``zh``, ``en``: the
@@ -771,14 +772,14 @@ def prefecture_effects(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
     years = [p for p in periods if p != "window"]
     change = (changes.assign(period=changes["period"].astype(str))
               .set_index(["region", "design", "indicator", "period"]).sort_index())
-    totals = lev[lev["instrument"] == "total"].set_index(["region", "design"]).sort_index()
+    totals = leverage_totals(lev, ["region", "design"]).sort_index()
     indicators = data.load("indicators")
     rows = []
     for region in (r for r in data.prefecture_ids() if r in set(changes["region"])):
         for design in designs:
             if (region, design) in totals.index:
                 r = totals.loc[(region, design)]
-                unstable = "unstable" in totals and bool(read_flag(r["unstable"]))
+                unstable = bool(r["unstable"])
                 for item, (zh, en, unit, statistic) in PREFECTURE_MONEY.items():
                     if item not in totals:  # total R&D: not in a leverage table of an older qhsim
                         continue

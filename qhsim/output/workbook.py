@@ -192,7 +192,7 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
     if (words := statistic_words(results)) is not None:  # several runs: the value is their median, the gap its gap
         zh, en = words
         heads |= {c: f"{c[4:]}模拟{zh}\nsim {c[4:]}, {en}" for c in sim_columns(table)}
-        zh, en = zh.split("（")[0], en.split(" of ")[0]  # the statistic's name, without its runs
+        zh, en = statistic_words(results, runs=False)  # the statistic's name, without its runs
         heads["gap"] = f"差距（{zh}−目标；增长目标为百分点）\ngap ({en} − target; pp for growth targets)"
     for y in years:
         heads[f"sim_{y}_lo"], heads[f"sim_{y}_hi"] = f"{y} 5%", f"{y} 95%"
