@@ -2,7 +2,9 @@
 server-wide cache keyed by everything that determines the result.
 
 Runs execute in the calling thread (the dashboard calls them from a background task thread per session), so
-the model's own determinism holds: same scenario + seed = bit-identical indicators, as ``qhsim run``.
+the model's own determinism holds: same scenario + seed = bit-identical indicators, as ``qhsim run``. After a run
+the memory it freed goes back to the operating system (``qhsim.memory.give_back_freed_memory``); what the cache
+keeps of a run is its indicator table and yearly firm summaries, about 0.1 MB.
 For a single run the firm population is summarised every year for the "inside the model" page.
 """
 
@@ -24,6 +26,7 @@ from qhsim import __version__
 from qhsim.config import Scenario
 from qhsim.dashboard import i18n
 from qhsim.experiments.engine import Cancelled  # noqa: F401 - the one exception for a cancelled run
+from qhsim.memory import give_back_freed_memory
 from qhsim.results import RunResult
 
 RATIO_BINS = np.linspace(0.0, 3.0, 31)  # 3-year R&D ratio / HTE threshold; the last bin holds everything above
@@ -173,6 +176,7 @@ def execute(req: RunRequest, progress: Progress = lambda p: None, cancelled: IsC
         result = _ensemble(req, progress, cancelled)
     done = DashboardRun(key, req, result, inside, time.perf_counter() - started)
     cache.put(key, done)
+    give_back_freed_memory()  # the server lives on: without it, it would keep the peak of every run thread
     return done
 
 

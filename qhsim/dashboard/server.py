@@ -40,8 +40,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         raise InputError(f"{assets.cache_dir()}: Solara's front-end assets are missing ({', '.join(missing)}); "
                          "run `make dashboard-assets` (or python -m qhsim.dashboard.assets --registry URL)")
     print(f"仪表盘 Dashboard: http://{args.host}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    argv, env = command(args.host, args.port, args.open), server_env()
+    if os.name == "posix":  # the server takes this process's place: no idle Python beside it holding ~60 MB
+        os.execve(sys.executable, argv, env)
     try:
-        return subprocess.call(command(args.host, args.port, args.open), env=server_env())
+        return subprocess.call(argv, env=env)
     except KeyboardInterrupt:
         return 0
 
