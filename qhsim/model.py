@@ -178,3 +178,10 @@ class QinghaiModel(mesa.Model):
     def run_to(self, end_year: int) -> None:
         while self.year < end_year:
             self.step()
+
+    def close(self) -> None:
+        """Free the firm population and the knowledge system now; the model cannot step or be inspected after.
+        Mesa's agents and scheduler refer back to the model, so a finished model is reclaimed only by Python's
+        cyclic garbage collector, which seldom runs: meanwhile a process that runs again (benchmarks, ensembles,
+        calibration workers, the dashboard) allocates, and page-faults in, some 50 MB more per run at scale 1."""
+        del self.firms, self.knowledge

@@ -46,16 +46,19 @@ def run(
         sc = scenario_from_dict({**raw, "run": {**raw["run"], **overrides}}, origin="command line")
     started = time.perf_counter()
     model = QinghaiModel(sc)
-    while model.year < sc.run.end_year:
-        model.step()
-        if on_step is not None:
-            on_step(model)
-    table = pd.DataFrame(model.rows)
+    try:
+        while model.year < sc.run.end_year:
+            model.step()
+            if on_step is not None:
+                on_step(model)
+        firms_final = len(model.firms)
+    finally:
+        model.close()  # the memory back for the next run in this process, also when ``on_step`` stops the run
     return RunResult(
         scenario_name=sc.run.name,
         scenario=sc.model_dump(mode="json"),
         seed=model.seed,
-        indicators=table,
+        indicators=pd.DataFrame(model.rows),
         run_seconds=time.perf_counter() - started,
-        meta={"qhsim_version": __version__, "firms_final": len(model.firms), "population_seed": model.population_seed},
+        meta={"qhsim_version": __version__, "firms_final": firms_final, "population_seed": model.population_seed},
     )

@@ -290,6 +290,33 @@ def test_mesa_model_structure() -> None:
     assert firm.uid == model.firms.uid[0] and " " in firm.prefecture
 
 
+
+def test_a_finished_run_frees_its_populations_without_the_garbage_collector() -> None:
+    """Mesa's agents refer back to the model, so only ``QinghaiModel.close`` (called by ``run``, also when
+    ``on_step`` stops the run) frees the firm columns and the personnel before Python's cyclic collector runs."""
+    import gc
+    import weakref
+
+    class Stop(Exception):
+        pass
+
+    held: list[weakref.ref] = []
+
+    def on_step(model: QinghaiModel) -> None:
+        held[:] = [weakref.ref(model.firms.revenue), weakref.ref(model.knowledge.talent.pop.wage)]
+        if model.year == 2017:
+            raise Stop  # a run stopped from outside (the dashboard's cancel)
+
+    gc.disable()
+    try:
+        run(SCENARIOS / "baseline.toml", scale=0.02, end_year=2016, on_step=on_step)
+        assert held and all(ref() is None for ref in held)
+        with pytest.raises(Stop):
+            run(SCENARIOS / "baseline.toml", scale=0.02, end_year=2019, on_step=on_step)
+        assert held and all(ref() is None for ref in held)
+    finally:
+        gc.enable()
+
 def test_ensemble_stacks_runs_and_reproduces_single_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a calibration, an ensemble of 1 parameter set x 2 seeds is exactly the two single runs."""
     from qhsim.experiments.ensemble import run_ensemble
