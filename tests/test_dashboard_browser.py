@@ -111,6 +111,32 @@ def test_lever_change_raises_rd_intensity(dash, tmp_path):
     assert d.errors == []
 
 
+def test_a_lever_typed_while_a_run_is_on_is_taken_and_runs_automatically(dash):
+    """With "run automatically" on, an analyst types the next lever value while a run is on and presses Enter after it
+    has finished. The render that showed the finished run used to put the field's old text back, and Enter then took
+    nothing: no run, no message, the value lost."""
+    d = dash()
+    d.english()
+    d.set_field("Scale (share of firms simulated)", SCALE)
+    d.run()
+    d.goto("indicators")
+    d.page.get_by_text("Run automatically when a lever changes").click()
+    d.page.wait_for_timeout(500)  # the checkbox reaches the server before the lever change
+    before = d.run_id()
+    d.set_field("Super-deduction, manufacturing (share of R&D)", 2.1)  # values no other test runs: not cached
+    d.page.locator(".qh-progress").wait_for(timeout=30_000)  # the automatic run is on
+    general = d.field("Super-deduction, general firms (share of R&D)")
+    general.fill("1.7")
+    d.wait_new_run(before)
+    d.page.locator(".qh-progress").wait_for(state="detached", timeout=30_000)  # the run's last render is done
+    assert general.input_value() == "1.7"  # the typed text, not the value in use
+    before = d.run_id()
+    general.press("Enter")
+    d.wait_new_run(before)
+    assert d.run_id().startswith("baseline + 2 changes · ") and general.input_value() == "1.7"
+    assert d.errors == []
+
+
 def test_every_page_in_both_languages_with_screenshots(dash):
     d = dash()
     d.set_field("规模（模拟企业比例）", SCALE)

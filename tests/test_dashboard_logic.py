@@ -183,6 +183,37 @@ def test_number_field_reads_numbers_and_says_why_not_in_both_languages():
     assert parse("2026.5", integer=True) == ("请输入整数", "enter a whole number")
 
 
+def test_text_typed_before_a_re_render_is_still_taken_on_enter():
+    """The browser sends the typed text, then Enter; a render in between (a run finishing, under load) put the old text
+    back in the field and Enter took nothing: the value was lost without a word. Driven here without a browser: each
+    field's text set as the browser sets it, the page re-rendered, then Enter."""
+    import ipyvuetify
+    import solara
+
+    from qhsim.dashboard.widgets import NumberInput, TextInput
+
+    taken, render, value, name = [], solara.reactive(0), solara.reactive(1.2), solara.reactive("")
+
+    @solara.component
+    def Page():
+        solara.Text(f"render {render.value}")  # anything that re-renders the page around the fields
+        NumberInput("lever", value.value, lambda v: taken.append(v), "en", text=lv.number_text)
+        TextInput("name", name)
+
+    _, rc = solara.render(Page(), handle_error=False)
+    number, text = (rc.find(ipyvuetify.TextField, label=label).widget for label in ("lever", "name"))
+    assert (number.v_model, text.v_model) == ("1.2", "")
+    number.v_model, text.v_model = "1.4", "design A"  # typed, not yet entered
+    render.value += 1
+    assert (number.v_model, text.v_model) == ("1.4", "design A")  # the render left the typed text alone
+    for field in (number, text):
+        field.fire_event("keyup.enter", {})
+    assert (taken, name.value) == ([1.4], "design A")
+    value.value, name.value = 15000.0, ""  # changed elsewhere (reset, the other panel): shown as the page writes it
+    assert (number.v_model, text.v_model) == ("15,000", "")
+    rc.close()
+
+
 def test_saved_scenario_round_trips_and_runs(tmp_path):
     s = (Session.start("super_deduction_120.toml")
          .with_lever("policy.super_deduction.general", 1.5, 2027)

@@ -19,7 +19,7 @@ from qhsim.dashboard.figures import headline
 from qhsim.dashboard.pages import PAGES
 from qhsim.dashboard.runs import Cancelled, DashboardRun, with_reference
 from qhsim.dashboard.state import Session, max_draws, parse_seeds, shipped_scenarios
-from qhsim.dashboard.widgets import NumberInput
+from qhsim.dashboard.widgets import NumberInput, TextInput
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
 from qhsim.output.numbers import format_interval, format_value
@@ -91,8 +91,8 @@ def RunPanel(ctx):
             solara.Text(i18n.text("ensemble_help", L), style={"font-size": "12px", "color": "#555"})
             NumberInput(i18n.text("draws", L), s.draws, integer=True, lang=L,
                         on_value=lambda v: edit(lambda x: x.with_run(draws=max(1, min(v, max_draws())))))
-            solara.InputText(i18n.text("seeds", L), value=",".join(map(str, s.seeds)),
-                             on_value=lambda t: edit(lambda x: x.with_run(seeds=parse_seeds(t))))
+            TextInput(i18n.text("seeds", L), value=",".join(map(str, s.seeds)),
+                      on_value=lambda t: edit(lambda x: x.with_run(seeds=parse_seeds(t))))
     else:
         with solara.Column(gap="0px").key("single-settings"):
             NumberInput(i18n.text("seed", L), s.seed, lambda v: edit(lambda x: x.with_run(seed=v)), L, integer=True)

@@ -11,7 +11,7 @@ from qhsim.dashboard import figures, i18n
 from qhsim.dashboard import levers as lv
 from qhsim.dashboard import compare, explore, exports, tables
 from qhsim.dashboard.state import MAX_DESIGNS, Session
-from qhsim.dashboard.widgets import NumberInput
+from qhsim.dashboard.widgets import NumberInput, TextInput
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL
 from qhsim.experiments.report import ranking_caveat
@@ -117,8 +117,8 @@ def LeverRow(ctx, lever: lv.Lever, compact: bool = False):
         elif d.kind in ("choice", "subset"):
             OptionSelect(label, list(d.options), value, set_value, L, multiple=d.kind == "subset", style=style)
         else:
-            solara.InputText(label, value=lever.value_text(value, L), style=style,
-                             on_value=lambda t: ctx.edit(lambda x: x.with_lever(path, lv.parse_list(lever, t))))
+            TextInput(label, value=lever.value_text(value, L), style=style,
+                      on_value=lambda t: ctx.edit(lambda x: x.with_lever(path, lv.parse_list(lever, t))))
         if lever.scheduled:
             NumberInput(i18n.text("from_year", L), year, lambda y: ctx.edit(lambda x: x.with_lever(path, None, y)), L,
                         integer=True, style={"max-width": "90px" if compact else "110px"})
@@ -150,7 +150,7 @@ def OptionSelect(label: str, options: list[str], value, on_value, lang: str, mul
 def LeversPage(ctx):
     s, L = ctx.session, ctx.lang
     with solara.Row(style={"gap": "12px", "align-items": "center", "flex-wrap": "wrap"}):
-        solara.InputText(i18n.text("open_file", L), value=path_text, style={"min-width": "360px"})
+        TextInput(i18n.text("open_file", L), value=path_text, style={"min-width": "360px"})
         solara.Button(i18n.text("open", L), on_click=lambda: ctx.edit(lambda _: Session.start(path_text.value)))
         with solara.Column(style={"min-width": "260px"}, classes=["qh-upload"]):  # Solara's FileDrop takes drops only
             solara.FileDrop(label=i18n.text("upload", L), lazy=False,
@@ -159,8 +159,8 @@ def LeversPage(ctx):
         solara.Text(f"{i18n.text('start_from', L)}: {s.base_name} · {i18n.text('changed', L)}: {len(s.changes)}",
                     classes=["qh-changes"])
         solara.Button(i18n.text("reset", L), on_click=lambda: ctx.edit(Session.reset), text=True)
-        solara.InputText(i18n.text("save_name", L), value=save_name, style={"max-width": "220px"},
-                         placeholder=s.name(L))
+        TextInput(i18n.text("save_name", L), value=save_name, style={"max-width": "220px"},
+                  placeholder=s.name(L))
         if s.problem:  # levers that make no scenario: nothing to save until fixed (the warning above says why)
             solara.Button(i18n.text("save", L), disabled=True, icon_name="mdi-cloud-download-outline")
         else:
@@ -354,8 +354,8 @@ def ComparePage(ctx):
     s, L, task = ctx.session, ctx.lang, ctx.compare_task
     solara.Markdown(i18n.text("compare_help", L))
     with solara.Row(style={"gap": "12px", "align-items": "center", "flex-wrap": "wrap"}):
-        solara.InputText(i18n.text("design_name", L), value=design_name, style={"max-width": "240px"},
-                         placeholder=i18n.text("design_n", L).format(n=len(s.designs) + 1))
+        TextInput(i18n.text("design_name", L), value=design_name, style={"max-width": "240px"},
+                  placeholder=i18n.text("design_n", L).format(n=len(s.designs) + 1))
         solara.Button(i18n.text("add_design", L), classes=["qh-add-design"],
                       on_click=lambda: ctx.edit(lambda x: x.add_design(design_name.value, L)),
                       disabled=len(s.designs) >= MAX_DESIGNS)
@@ -419,7 +419,7 @@ def ExperimentsPage(ctx):
 
     solara.Markdown(i18n.text("experiments_help", L))
     with solara.Row(style={"gap": "12px", "align-items": "center"}):
-        solara.InputText(i18n.text("store", L), value=store_path, style={"min-width": "420px"})
+        TextInput(i18n.text("store", L), value=store_path, style={"min-width": "420px"})
         solara.Button(i18n.text("load", L), on_click=load, classes=["qh-load-store"])
     if store_error.value:
         solara.Error(i18n.pick(store_error.value, L), classes=["qh-store-error"])
