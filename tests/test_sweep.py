@@ -677,6 +677,9 @@ def test_total_r_and_d_per_yuan_and_the_runs_each_ratio_rests_on(swept: tuple) -
 def test_ratios_keep_their_significant_digits() -> None:
     assert [significant(x, 3, signed=False) for x in (0.0038, 61.6, 1.2345, 12345.6)] == ["0.0038", "61.6", "1.23",
                                                                                           "12,346"]
+    # a value that rounds up across a power of ten keeps 3 digits (the summary printed point 10's 0.9996 as "1.000")
+    assert [significant(x, 3, signed=False) for x in (0.9996, 9.9996, 99.96, 0.0099996, 0.9994)] == \
+        ["1.00", "10.0", "100", "0.0100", "0.999"]
 
 
 def test_an_unfinished_store_is_refused_by_discover_and_export_and_its_stale_files_go(tmp_path: Path) -> None:
