@@ -23,7 +23,7 @@ from qhsim.results import ratio_unstable
 from qhsim.experiments.sweep import _result_heads, format_sweep, load_sweep, run_sweep, summarise, write_sweep
 from qhsim.config.instruments import instrument_label
 from qhsim.output.numbers import significant
-from qhsim.output.report import display_width
+from qhsim.output.report import display_width, reduced_scale_note
 
 from conftest import ROOT, SCENARIOS
 
@@ -404,7 +404,8 @@ def test_sweep_store_and_discovery(tmp_path: Path) -> None:
     flat = " ".join(text.split())
     assert undecided and (f"每点2次运行，{len(res.points)}个点中{undecided}个点只有部分运行达到阈值" in flat
                           and f"2 runs per point; at {undecided} of {len(res.points)} points only some runs" in flat)
-    rows = [line.split() for line in text.split("各设计点 Design points", 1)[1].splitlines()[4:] if line.strip()]
+    table = text.split("各设计点 Design points", 1)[1].split("\n\n", 1)[0]  # the scale's note follows
+    rows = [line.split() for line in table.splitlines()[4:] if line.strip()]
     assert [(int(r[0]), r[-2]) for r in rows] == [(p, "是" if ok else "否") for p, ok in
                                                    zip(res.points["point"], res.points["success"])]
 
@@ -712,6 +713,55 @@ def test_an_unfinished_store_is_refused_by_discover_and_export_and_its_stale_fil
     write_sweep(path, out)
     assert not any(f.exists() for f in stale) and (out / "notes.txt").is_file()
     assert discover(out, "business_rd", 2020, 1.0).points["runs"].eq(2).all()
+
+
+def test_discover_gives_the_base_and_the_scale_and_refuses_a_year_before_the_levers(store: Path) -> None:
+    """Haidong at scale 0.25: "every design point reaches the target: no restriction needed" for a target the base
+    reached too, with no word that the sweep's scale reads Haidong high; asked for 2025, before from_year, it ranked
+    points that were all the base."""
+    runs = read_runs(store)
+    base = runs[(runs["region"] == "province") & (runs["year"] == 2020) & (runs["point"] == 0)]["business_rd"]
+    res = discover(store, "business_rd", 2020, float(base.min()) * 0.5)  # below every run: the base reaches it too
+    assert res.base_reach == 1.0 and res.points["success"].all()
+    flat = " ".join(format_discovery(res).split())
+    assert "基准（点0，不调整杠杆）达到概率100%，也达到所需概率：达标不靠所扫描的杠杆" in flat
+    assert "The base (point 0, no lever changed): P(reach) 100%, which meets the required probability too" in flat
+    assert "".join(reduced_scale_note(0.05).split()) in "".join(flat.split())  # the store's scale, 0.05 (CJK wraps)
+    high = discover(store, "business_rd", 2020, float(base.max()) * 2)  # above every run: the base does not
+    assert high.base_reach == 0.0
+    flat = " ".join(format_discovery(high).split())
+    assert "P(reach) of the base" not in flat and "The base (point 0, no lever changed): P(reach) 0%." in flat
+    assert "not the levers' doing" not in flat
+    for year in (2017, 2021):  # TINY: from_year 2018, end_year 2020
+        with pytest.raises(InputError) as info:
+            discover(store, "business_rd", year, 1.0)
+        assert str(info.value).startswith(f"--year {year}: allowed years [2018, 2020]: the sweep's levers hold from "
+                                          "from_year = 2018 (before it every point is the base)")
+
+
+def test_a_prefectures_discovery_files_do_not_overwrite_the_provinces(store: Path) -> None:
+    """discover --region haidong wrote prim_<indicator>_<year>.*, the province's files; and a chart of an earlier
+    answer stayed beside a new answer that has none."""
+    from qhsim.experiments.discovery import write_discovery
+
+    runs = read_runs(store)
+    best = runs[(runs["region"] == "province") & (runs["year"] == 2020) & (runs["point"] > 0)].groupby("point")[
+        "business_rd"].max().sort_values(ascending=False)
+    res = discover(store, "business_rd", 2020, float(best.iloc[2] + best.iloc[3]) / 2, probability=0.5)
+    assert res.chosen is not None
+    write_discovery(res, store)
+    province = store / "prim_business_rd_2020.txt"
+    said = province.read_text(encoding="utf-8")
+    assert (store / "prim_business_rd_2020.png").is_file()
+    haidong = discover(store, "business_rd", 2020, 0.0, region="haidong")  # every point reaches 0: no box, no chart
+    write_discovery(haidong, store)
+    assert province.read_text(encoding="utf-8") == said
+    assert "海东市 Haidong" in (store / "prim_business_rd_2020_haidong.txt").read_text(encoding="utf-8")
+    assert (store / "prim_business_rd_2020_haidong_points.csv").is_file()
+    assert (store / "prim_business_rd_2020.png").is_file()  # the province's chart stays
+    none = discover(store, "business_rd", 2020, 0.0)  # the province's answer now has no box: its old chart goes
+    write_discovery(none, store)
+    assert none.chosen is None and not (store / "prim_business_rd_2020.png").exists()
 
 
 def test_discover_refuses_an_unknown_region_and_a_threshold_that_is_not_a_number(store: Path) -> None:
