@@ -958,6 +958,9 @@ def test_reduced_scale_note_names_the_small_prefectures():
     assert en.startswith("At scale 0.25 each simulated firm stands for about 4 firms")
     assert "Hainan, Haibei, Huangnan, Golog, Yushu have few firms" in en and "Haixi" not in en and "Xining" not in en
     assert "玉树州" in reduced_scale_note(0.1, "zh") and "约10家企业" in reduced_scale_note(0.1, "zh")
+    # Haidong is fitted at scale 1 and reads high below it (a sweep at 0.25 had every design reach its 2025 target)
+    assert "Haidong is fitted to its observed 2020 values at scale 1" in en and "海东市的2020年值按规模1校准" in \
+        reduced_scale_note(0.25, "zh")
     # below 0.25 the province's own figures swing too
     assert "province's figures swing too" not in en and "province's figures swing too" in reduced_scale_note(0.1, "en")
     assert "全省数值也随种子波动" in reduced_scale_note(0.1, "zh")
