@@ -765,6 +765,32 @@ def test_prefecture_charts_mark_the_observed_values_with_a_bilingual_legend_entr
             "haidong_st_talent.png"} <= {p.name for p in written}
 
 
+def test_charts_mark_a_restated_target_and_draw_one_not_judged_hollow(result_2035):
+    """The charts drew Haixi's >=170 platforms (another definition: the tables do not judge it) as a plain star that
+    read as missed by ~70 in 2027, and Haidong's 17 (the plan prints 15) without the tables' mark."""
+    from qhsim.output.numbers import format_number
+    from qhsim.output.report import OTHER_DEFINITION_MARK, RESTATED_MARK
+
+    targets = load_targets()
+    stars = {}
+    for region in ("haidong", "haixi"):
+        ax = charts.indicator_figure(result_2035.indicators, "platforms", region).axes[0]
+        star = [line for line in ax.lines if line.get_marker() == "*"]
+        assert len(star) == 1
+        stars[region] = (star[0], [t.get_text() for t in ax.texts], [t.get_text() for t in ax.get_legend().get_texts()])
+    row = targets[(targets["region"] == "haidong") & (targets["indicator"] == "platforms")].iloc[0]
+    line, texts, legend = stars["haidong"]
+    plan = format_number(row["plan_value"])
+    assert f"{format_number(row['value'])}{RESTATED_MARK} ({row['year']})" in texts
+    assert line.get_markerfacecolor() != "none" and any(f"*规划印{plan} the plan prints {plan}" in t for t in legend)
+    row = targets[(targets["region"] == "haixi") & (targets["indicator"] == "platforms")].iloc[0]
+    line, texts, legend = stars["haixi"]
+    assert any(t.endswith(f"{OTHER_DEFINITION_MARK} ({row['year']})") for t in texts)
+    assert line.get_markerfacecolor() == "none" and any("not comparable, not judged" in t for t in legend)
+    overview = charts.overview_figure(result_2035.indicators, "haixi")  # the mark explained in the shared legend
+    assert charts.LEGEND["incomparable"] in [t.get_text() for t in overview.legends[0].get_texts()]
+
+
 def test_exit_rate_chart_shows_the_evidence_range_it_is_checked_against(result):
     """The R&D exit rate, checked but not fitted, is drawn over the evidence's 10-25% band, in the output charts
     and in the dashboard's (in its language); a fitted indicator gets no band."""
