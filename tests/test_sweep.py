@@ -298,10 +298,17 @@ def test_a_scenario_file_given_as_an_experiment_says_so(tmp_path: Path) -> None:
                        "report_years, indicators"),
     ("values = [0.75, 1.5]", "lever.sd.value: not a key of a lever (did you mean values?); allowed: path, paths, "
                              "from_year, values, range"),
+    # an experiment key written below a [lever.x] heading, which TOML reads as the lever's: "not a key of a lever
+    # (did you mean from_year?)" sent the analyst looking for a lever key
+    ("report_years = [2020]\n", "lever.selection.report_years: report_years is a key of the experiment, not of a lever: "
+                                "write it above the first [lever.*] table (every key below a [table] heading belongs "
+                                "to that table)"),
 ])
 def test_a_missing_or_unknown_key_names_what_is_expected(tmp_path: Path, change: str, expected: str) -> None:
     text = {"seeds = [1, 2]": TINY.replace(change, "seed = [1, 2]"),
-            "values = [0.75, 1.5]": TINY.replace(change, "value = [0.75, 1.5]")}.get(change, TINY.replace(change, ""))
+            "values = [0.75, 1.5]": TINY.replace(change, "value = [0.75, 1.5]"),
+            "report_years = [2020]\n": TINY.replace(change, "") + "report_years = [2020]\n"}.get(
+        change, TINY.replace(change, ""))
     path = experiment(tmp_path, text)
     with pytest.raises(InputError) as info:
         load_sweep(path)

@@ -259,9 +259,14 @@ def _error(path: Path, exc: ValidationError) -> InputError:
         expected = f": {field.description}" if field is not None and field.description else ""
         return InputError(f"{path}: {loc} is required{expected} (experiments/README.md)")
     if err["type"] == "extra_forbidden":
-        keys = list((LeverFile if err["loc"][0] == "lever" else Experiment).model_fields)
-        near = difflib.get_close_matches(str(err["loc"][-1]), keys, 1)
-        return InputError(f"{path}: {loc}: not a key of {'a lever' if err['loc'][0] == 'lever' else 'an experiment file'}"
+        lever = err["loc"][0] == "lever"
+        keys = list((LeverFile if lever else Experiment).model_fields)
+        name = str(err["loc"][-1])
+        if lever and name in Experiment.model_fields:  # TOML puts every key below [lever.x] into that table
+            return InputError(f"{path}: {loc}: {name} is a key of the experiment, not of a lever: write it above "
+                              "the first [lever.*] table (every key below a [table] heading belongs to that table)")
+        near = difflib.get_close_matches(name, keys, 1)
+        return InputError(f"{path}: {loc}: not a key of {'a lever' if lever else 'an experiment file'}"
                           f"{f' (did you mean {near[0]}?)' if near else ''}; allowed: {', '.join(keys)}")
     msg = err["msg"].removeprefix("Value error, ")
     if not err["loc"]:  # a check across keys (``Experiment._levers``): its message names the key itself
