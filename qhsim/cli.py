@@ -102,6 +102,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from qhsim.calibrated import calibration_file
     from qhsim.experiments.comparison import check_region, compare
     from qhsim.experiments.report import format_comparison, write_comparison
+    from qhsim.experiments.store import say_reused
     from qhsim.results import PROVINCE
 
     started = args.started
@@ -113,7 +114,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     result = compare(args.base, args.designs, seeds=seeds, draws=args.draws, scale=args.scale,
                      end_year=args.end_year, budget_neutral=args.budget_neutral, workers=args.workers,
                      executor=args.executor, scheduler=args.scheduler, out=out, rank_by=args.rank_by,
-                     bar=sys.stderr.isatty())
+                     bar=sys.stderr.isatty(), reused=say_reused)
     text = write_comparison(result, charts=not args.no_charts)  # the store holds every region's tables
     print(text if region == PROVINCE else format_comparison(result, region))
     draws = f"{args.draws} parameter draws x " if args.draws else ""

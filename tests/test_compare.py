@@ -595,6 +595,9 @@ def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_p
     assert proc.returncode == 0, proc.stderr
     assert "R&D per public yuan" in proc.stdout and "P(first)" in proc.stdout
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps  # nothing re-run
+    # and says so, as a sweep does (it said nothing: a rerun's 15 s read as the runs being made again)
+    assert (f"qhsim: 续跑 resuming: {len(stamps)} of {len(stamps)} runs already in the store, 0 to run"
+            in proc.stderr.splitlines())
     # one store answers every prefecture: --region selects what is printed (Haidong's own targets are of 2025)
     proc = subprocess.run([*cmd, "--out", str(out), "--region", "haidong"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr

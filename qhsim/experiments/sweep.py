@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,7 +36,7 @@ from qhsim.experiments.designs import Design, design_from_file, expand, inline_d
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, points
 from qhsim.experiments.spec import Override, digest
-from qhsim.experiments.store import Store, collect_runs, write_atomic
+from qhsim.experiments.store import Store, collect_runs, say_reused, write_atomic
 from qhsim.config.instruments import instrument_label
 from qhsim.config.schema import Run
 from qhsim.config.schedule import bounds_text
@@ -624,12 +623,6 @@ def _lever_label(paths: tuple[str, ...]) -> str:
     return " ".join(label) if label else ", ".join(paths)
 
 
-def _say_reused(done: int, total: int) -> None:
-    """The line on stderr when a sweep resumes its store: which runs it reuses, how many it runs."""
-    print(f"qhsim: 续跑 resuming: {done} of {total} runs already in the store, {total - done} to run", file=sys.stderr,
-          flush=True)
-
-
 def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int, ...] | None = None,
                 draws: int | None = None, scale: float | None = None, executor: str = "local",
                 scheduler: str | None = None, bar: bool = False) -> tuple[str, Sweep]:
@@ -637,7 +630,7 @@ def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int,
     and the loaded experiment."""
     started = time.perf_counter()
     sweep = load_sweep(path, seeds, draws, scale)
-    runs, store = run_sweep(sweep, out, workers, executor, scheduler, bar, reused=_say_reused)
+    runs, store = run_sweep(sweep, out, workers, executor, scheduler, bar, reused=say_reused)
     summary = summarise(sweep, runs)
     heading = wrap(f"实验 experiment: {Path(path).name} — {sweep.exp.description}", TEXT_WIDTH)
     text = "\n".join(heading) + "\n\n" + format_sweep(sweep, summary)
