@@ -778,6 +778,10 @@ def test_discover_refuses_an_unknown_region_and_a_threshold_that_is_not_a_number
                                f"{', '.join(data.prefecture_ids())}")
     with pytest.raises(InputError, match=r"^--threshold nan: allowed a finite number"):
         discover(store, "business_rd", 2020, float("nan"))
+    with pytest.raises(InputError) as info:  # a typo of the key got no hint
+        discover(store, "rd_intensty", 2020, 1.0)
+    assert str(info.value) == ("--indicator rd_intensty: not an indicator of qhsim/data/indicators.toml (did you mean "
+                               "rd_intensity?)")
 
 
 def test_an_unreachable_scheduler_leaves_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,7 @@ levers get the set of levels kept.
 
 from __future__ import annotations
 
+import difflib
 import math
 import warnings
 from dataclasses import dataclass
@@ -140,7 +141,9 @@ def discover(store: str | Path, indicator: str, year: int, threshold: float, pro
         raise InputError(f"{store}: not a sweep store (kind {manifest.get('kind')!r}); run qhsim sweep --out first")
     sweep_finished(store, manifest)
     if indicator not in data.load("indicators"):
-        raise InputError(f"--indicator {indicator}: not an indicator of qhsim/data/indicators.toml")
+        near = difflib.get_close_matches(indicator, list(data.load("indicators")), 1)
+        raise InputError(f"--indicator {indicator}: not an indicator of qhsim/data/indicators.toml"
+                         + (f" (did you mean {near[0]}?)" if near else ""))
     if not math.isfinite(threshold):
         raise InputError(f"--threshold {threshold}: allowed a finite number (the indicator's value to reach)")
     if not 0.0 < probability <= 1.0:
