@@ -22,7 +22,7 @@ from qhsim.experiments.comparison import fiscal_columns
 from qhsim.results import ratio_unstable
 from qhsim.experiments.sweep import _result_heads, format_sweep, load_sweep, run_sweep, summarise, write_sweep
 from qhsim.config.instruments import instrument_label
-from qhsim.output.numbers import significant
+from qhsim.output.numbers import format_value, significant
 from qhsim.output.report import display_width, reduced_scale_note
 
 from conftest import ROOT, SCENARIOS
@@ -415,6 +415,33 @@ def test_sweep_store_and_discovery(tmp_path: Path) -> None:
     rows = [line.split() for line in table.splitlines()[4:] if line.strip()]
     assert [(int(r[0]), r[-2]) for r in rows] == [(p, "是" if ok else "否") for p, ok in
                                                    zip(res.points["point"], res.points["success"])]
+
+
+def test_sweep_region_prints_the_prefectures_summary_and_keeps_the_provinces_files(tmp_path: Path) -> None:
+    """qhsim sweep had no --region: a Haidong analyst had only discover's P(reach) and the workbook's medians. With it
+    the printed tables are Haidong's (its indicators, the public cost located there), the store's summary the
+    province's."""
+    out = tmp_path / "store"
+    province, _ = write_sweep(experiment(tmp_path), out)
+    said = (out / "summary.txt").read_text(encoding="utf-8")
+    haidong, sweep = write_sweep(experiment(tmp_path), out, region="haidong")  # the finished store, resumed
+    assert (out / "summary.txt").read_text(encoding="utf-8") == said == province
+    flat = " ".join(haidong.split())
+    assert "地区 region: 海东市 Haidong" in flat and "海东市 Haidong | 2020年" in flat
+    assert "The public cost is Haidong's; summary.csv and summary.txt are the province's." in flat
+    assert max(display_width(line) for line in haidong.splitlines()) <= 100
+    table = summarise(sweep, read_runs(out), "haidong")
+    runs = read_runs(out)
+    mean = runs[(runs["region"] == "haidong") & (runs["year"] == 2020)].groupby("point")["rd_intensity"].mean()
+    assert table.set_index("point")["rd_intensity_mean"].to_dict() == pytest.approx(mean.to_dict())
+    rows = haidong.split("海东市 Haidong | 2020年", 1)[1].split("-----\n", 1)[1].splitlines()
+    shown = {int(r.split()[0]): r.split()[1] for r in rows if r[:5].strip().isdigit()}
+    assert shown == {p: format_value(v, "rd_intensity") for p, v in mean.items()}  # the prefecture's values
+    bad = subprocess.run([sys.executable, "-m", "qhsim.cli", "sweep", str(experiment(tmp_path)), "--out",
+                          str(tmp_path / "other"), "--region", "haidon"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("qhsim: error: --region haidon: not a region (did you mean "
+                                                         "haidong?)")
+    assert not (tmp_path / "other").exists()  # refused before anything ran
 
 
 def test_sweep_legend_names_a_lever_tied_across_sections_by_its_paths(tmp_path: Path) -> None:
