@@ -102,6 +102,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from qhsim.calibrated import calibration_file
     from qhsim.experiments.comparison import check_region, compare
     from qhsim.experiments.report import format_comparison, write_comparison
+    from qhsim.experiments.store import say_reused
     from qhsim.results import PROVINCE
 
     started = args.started
@@ -113,7 +114,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     result = compare(args.base, args.designs, seeds=seeds, draws=args.draws, scale=args.scale,
                      end_year=args.end_year, budget_neutral=args.budget_neutral, workers=args.workers,
                      executor=args.executor, scheduler=args.scheduler, out=out, rank_by=args.rank_by,
-                     bar=sys.stderr.isatty())
+                     bar=sys.stderr.isatty(), reused=say_reused)
     text = write_comparison(result, charts=not args.no_charts)  # the store holds every region's tables
     print(text if region == PROVINCE else format_comparison(result, region))
     draws = f"{args.draws} parameter draws x " if args.draws else ""
@@ -122,6 +123,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from qhsim.experiments.comparison import check_region
     from qhsim.experiments.sweep import write_sweep
 
     started = args.started
@@ -129,10 +131,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise InputError(f"{' '.join(args.experiment)}: qhsim sweep takes one experiment file (got "
                          f"{len(args.experiment)}); run it once per file, each into its own --out")
     (experiment,) = args.experiment
+    region = check_region(args.region)  # before anything runs
     out = args.out if args.out is not None else DEFAULT_OUT / Path(experiment).stem
     text, sweep = write_sweep(experiment, out, workers=args.workers, seeds=args.seeds, draws=args.draws,
                               scale=args.scale, executor=args.executor, scheduler=args.scheduler,
-                              bar=sys.stderr.isatty())
+                              bar=sys.stderr.isatty(), region=region)
     print(text)
     print(_done(out, started, f"scale {sweep.scale:g}, seeds {', '.join(map(str, sweep.seeds))}"))
     return 0
@@ -235,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw_p.add_argument("--seeds", type=seed_list, help="comma-separated seeds (default: the experiment's)")
     sw_p.add_argument("--draws", type=at_least(1), help="parameter sets from the calibrated posterior "
                       "(default: the experiment's, else the point estimate)")
+    sw_p.add_argument("--region", default="province", help="print the summary of province (default) or a prefecture: "
+                      f"{', '.join(data.prefecture_ids())} (its indicators, and the public cost and R&D per public "
+                      "yuan located there); summary.csv and summary.txt stay the province's")
     executor_options(sw_p)
     sw_p.set_defaults(func=cmd_sweep, resumable=True)
 

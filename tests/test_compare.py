@@ -149,6 +149,8 @@ def test_cost_effectiveness_chart_plots_total_rd_when_ranked_by_it(tmp_path: Pat
     res, text, points, legend = drawn("total_rd_per_yuan")
     lev = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
     assert "Extra total R&D (business + universities and institutes)" in text and "total R&D" in text.split("vs")[0]
+    # the province's, named: beside qhsim compare --region haidong's answer it read as Haidong's (1.69 against 2.00)
+    assert "青海省 Qinghai Province vs d0" in text
     assert points == pytest.approx([2.0, 7.0, 3.4, 10.6, 2.0, 4.0, 4.0, 4.0])  # d1, d2: cost, R&D, 5%, 95%
     assert legend == [f"1 d1: {format_number(3.5)} yuan/yuan", f"2 d2: {format_number(2.0)} yuan/yuan",
                       "每元2元 2 yuan per yuan", "每元1元 1 yuan per yuan", "每元0.5元 0.5 yuan per yuan"]
@@ -593,6 +595,9 @@ def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_p
     assert proc.returncode == 0, proc.stderr
     assert "R&D per public yuan" in proc.stdout and "P(first)" in proc.stdout
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps  # nothing re-run
+    # and says so, as a sweep does (it said nothing: a rerun's 15 s read as the runs being made again)
+    assert (f"qhsim: 续跑 resuming: {len(stamps)} of {len(stamps)} runs already in the store, 0 to run"
+            in proc.stderr.splitlines())
     # one store answers every prefecture: --region selects what is printed (Haidong's own targets are of 2025)
     proc = subprocess.run([*cmd, "--out", str(out), "--region", "haidong"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr

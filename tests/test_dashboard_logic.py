@@ -643,6 +643,21 @@ def test_target_labels_follow_the_tables_number_format_and_years_fall_on_the_pla
     assert {"2020", "2025", "2030", "2035"} <= set(ticks) and "2019" not in ticks
 
 
+def test_the_dashboard_marks_a_restated_target_and_draws_one_not_judged_hollow(small_run):
+    """Haixi's >=170 platforms (another definition, not judged in the tables) were a plain star labelled "target 2027:
+    170" (no floor), and Haidong's 17 (the plan prints 15) carried no mark."""
+    from qhsim.dashboard import figures
+
+    ax = figures.indicator_figure(small_run, "platforms", "haixi", "en").axes[0]
+    star = [line for line in ax.lines if line.get_marker() == "*"]
+    assert len(star) == 1 and star[0].get_markerfacecolor() == "none"
+    assert [t.get_text() for t in ax.texts] == ["target 2027: ≥170†"]  # the floor's ≥ too, as the tables
+    ax = figures.indicator_figure(small_run, "platforms", "haidong", "en").axes[0]
+    star = [line for line in ax.lines if line.get_marker() == "*"]
+    assert len(star) == 1 and star[0].get_markerfacecolor() != "none"
+    assert [t.get_text() for t in ax.texts][0].startswith("target 2025: 17*")
+
+
 def test_an_empty_or_missing_results_folder_is_named_in_both_languages():
     """An empty path opened the server's working folder ("."), and the messages were English on the Chinese page."""
     from qhsim.dashboard import explore

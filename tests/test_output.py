@@ -765,6 +765,32 @@ def test_prefecture_charts_mark_the_observed_values_with_a_bilingual_legend_entr
             "haidong_st_talent.png"} <= {p.name for p in written}
 
 
+def test_charts_mark_a_restated_target_and_draw_one_not_judged_hollow(result_2035):
+    """The charts drew Haixi's >=170 platforms (another definition: the tables do not judge it) as a plain star that
+    read as missed by ~70 in 2027, and Haidong's 17 (the plan prints 15) without the tables' mark."""
+    from qhsim.output.numbers import format_number
+    from qhsim.output.report import OTHER_DEFINITION_MARK, RESTATED_MARK
+
+    targets = load_targets()
+    stars = {}
+    for region in ("haidong", "haixi"):
+        ax = charts.indicator_figure(result_2035.indicators, "platforms", region).axes[0]
+        star = [line for line in ax.lines if line.get_marker() == "*"]
+        assert len(star) == 1
+        stars[region] = (star[0], [t.get_text() for t in ax.texts], [t.get_text() for t in ax.get_legend().get_texts()])
+    row = targets[(targets["region"] == "haidong") & (targets["indicator"] == "platforms")].iloc[0]
+    line, texts, legend = stars["haidong"]
+    plan = format_number(row["plan_value"])
+    assert f"{format_number(row['value'])}{RESTATED_MARK} ({row['year']})" in texts
+    assert line.get_markerfacecolor() != "none" and any(f"*规划印{plan} the plan prints {plan}" in t for t in legend)
+    row = targets[(targets["region"] == "haixi") & (targets["indicator"] == "platforms")].iloc[0]
+    line, texts, legend = stars["haixi"]
+    assert any(t.endswith(f"{OTHER_DEFINITION_MARK} ({row['year']})") for t in texts)
+    assert line.get_markerfacecolor() == "none" and any("not comparable, not judged" in t for t in legend)
+    overview = charts.overview_figure(result_2035.indicators, "haixi")  # the mark explained in the shared legend
+    assert charts.LEGEND["incomparable"] in [t.get_text() for t in overview.legends[0].get_texts()]
+
+
 def test_exit_rate_chart_shows_the_evidence_range_it_is_checked_against(result):
     """The R&D exit rate, checked but not fitted, is drawn over the evidence's 10-25% band, in the output charts
     and in the dashboard's (in its language); a fitted indicator gets no band."""
@@ -958,6 +984,9 @@ def test_reduced_scale_note_names_the_small_prefectures():
     assert en.startswith("At scale 0.25 each simulated firm stands for about 4 firms")
     assert "Hainan, Haibei, Huangnan, Golog, Yushu have few firms" in en and "Haixi" not in en and "Xining" not in en
     assert "玉树州" in reduced_scale_note(0.1, "zh") and "约10家企业" in reduced_scale_note(0.1, "zh")
+    # Haidong is fitted at scale 1 and reads high below it (a sweep at 0.25 had every design reach its 2025 target)
+    assert "Haidong is fitted to its observed 2020 values at scale 1" in en and "海东市的2020年值按规模1校准" in \
+        reduced_scale_note(0.25, "zh")
     # below 0.25 the province's own figures swing too
     assert "province's figures swing too" not in en and "province's figures swing too" in reduced_scale_note(0.1, "en")
     assert "全省数值也随种子波动" in reduced_scale_note(0.1, "zh")

@@ -22,8 +22,8 @@ from qhsim.experiments.comparison import fiscal_columns
 from qhsim.results import ratio_unstable
 from qhsim.experiments.sweep import _result_heads, format_sweep, load_sweep, run_sweep, summarise, write_sweep
 from qhsim.config.instruments import instrument_label
-from qhsim.output.numbers import significant
-from qhsim.output.report import display_width
+from qhsim.output.numbers import format_value, significant
+from qhsim.output.report import display_width, reduced_scale_note
 
 from conftest import ROOT, SCENARIOS
 
@@ -298,10 +298,17 @@ def test_a_scenario_file_given_as_an_experiment_says_so(tmp_path: Path) -> None:
                        "report_years, indicators"),
     ("values = [0.75, 1.5]", "lever.sd.value: not a key of a lever (did you mean values?); allowed: path, paths, "
                              "from_year, values, range"),
+    # an experiment key written below a [lever.x] heading, which TOML reads as the lever's: "not a key of a lever
+    # (did you mean from_year?)" sent the analyst looking for a lever key
+    ("report_years = [2020]\n", "lever.selection.report_years: report_years is a key of the experiment, not of a lever: "
+                                "write it above the first [lever.*] table (every key below a [table] heading belongs "
+                                "to that table)"),
 ])
 def test_a_missing_or_unknown_key_names_what_is_expected(tmp_path: Path, change: str, expected: str) -> None:
     text = {"seeds = [1, 2]": TINY.replace(change, "seed = [1, 2]"),
-            "values = [0.75, 1.5]": TINY.replace(change, "value = [0.75, 1.5]")}.get(change, TINY.replace(change, ""))
+            "values = [0.75, 1.5]": TINY.replace(change, "value = [0.75, 1.5]"),
+            "report_years = [2020]\n": TINY.replace(change, "") + "report_years = [2020]\n"}.get(
+        change, TINY.replace(change, ""))
     path = experiment(tmp_path, text)
     with pytest.raises(InputError) as info:
         load_sweep(path)
@@ -404,9 +411,37 @@ def test_sweep_store_and_discovery(tmp_path: Path) -> None:
     flat = " ".join(text.split())
     assert undecided and (f"每点2次运行，{len(res.points)}个点中{undecided}个点只有部分运行达到阈值" in flat
                           and f"2 runs per point; at {undecided} of {len(res.points)} points only some runs" in flat)
-    rows = [line.split() for line in text.split("各设计点 Design points", 1)[1].splitlines()[4:] if line.strip()]
+    table = text.split("各设计点 Design points", 1)[1].split("\n\n", 1)[0]  # the scale's note follows
+    rows = [line.split() for line in table.splitlines()[4:] if line.strip()]
     assert [(int(r[0]), r[-2]) for r in rows] == [(p, "是" if ok else "否") for p, ok in
                                                    zip(res.points["point"], res.points["success"])]
+
+
+def test_sweep_region_prints_the_prefectures_summary_and_keeps_the_provinces_files(tmp_path: Path) -> None:
+    """qhsim sweep had no --region: a Haidong analyst had only discover's P(reach) and the workbook's medians. With it
+    the printed tables are Haidong's (its indicators, the public cost located there), the store's summary the
+    province's."""
+    out = tmp_path / "store"
+    province, _ = write_sweep(experiment(tmp_path), out)
+    said = (out / "summary.txt").read_text(encoding="utf-8")
+    haidong, sweep = write_sweep(experiment(tmp_path), out, region="haidong")  # the finished store, resumed
+    assert (out / "summary.txt").read_text(encoding="utf-8") == said == province
+    flat = " ".join(haidong.split())
+    assert "地区 region: 海东市 Haidong" in flat and "海东市 Haidong | 2020年" in flat
+    assert "The public cost is Haidong's; summary.csv and summary.txt are the province's." in flat
+    assert max(display_width(line) for line in haidong.splitlines()) <= 100
+    table = summarise(sweep, read_runs(out), "haidong")
+    runs = read_runs(out)
+    mean = runs[(runs["region"] == "haidong") & (runs["year"] == 2020)].groupby("point")["rd_intensity"].mean()
+    assert table.set_index("point")["rd_intensity_mean"].to_dict() == pytest.approx(mean.to_dict())
+    rows = haidong.split("海东市 Haidong | 2020年", 1)[1].split("-----\n", 1)[1].splitlines()
+    shown = {int(r.split()[0]): r.split()[1] for r in rows if r[:5].strip().isdigit()}
+    assert shown == {p: format_value(v, "rd_intensity") for p, v in mean.items()}  # the prefecture's values
+    bad = subprocess.run([sys.executable, "-m", "qhsim.cli", "sweep", str(experiment(tmp_path)), "--out",
+                          str(tmp_path / "other"), "--region", "haidon"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("qhsim: error: --region haidon: not a region (did you mean "
+                                                         "haidong?)")
+    assert not (tmp_path / "other").exists()  # refused before anything ran
 
 
 def test_sweep_legend_names_a_lever_tied_across_sections_by_its_paths(tmp_path: Path) -> None:
@@ -677,6 +712,9 @@ def test_total_r_and_d_per_yuan_and_the_runs_each_ratio_rests_on(swept: tuple) -
 def test_ratios_keep_their_significant_digits() -> None:
     assert [significant(x, 3, signed=False) for x in (0.0038, 61.6, 1.2345, 12345.6)] == ["0.0038", "61.6", "1.23",
                                                                                           "12,346"]
+    # a value that rounds up across a power of ten keeps 3 digits (the summary printed point 10's 0.9996 as "1.000")
+    assert [significant(x, 3, signed=False) for x in (0.9996, 9.9996, 99.96, 0.0099996, 0.9994)] == \
+        ["1.00", "10.0", "100", "0.0100", "0.999"]
 
 
 def test_an_unfinished_store_is_refused_by_discover_and_export_and_its_stale_files_go(tmp_path: Path) -> None:
@@ -711,6 +749,55 @@ def test_an_unfinished_store_is_refused_by_discover_and_export_and_its_stale_fil
     assert discover(out, "business_rd", 2020, 1.0).points["runs"].eq(2).all()
 
 
+def test_discover_gives_the_base_and_the_scale_and_refuses_a_year_before_the_levers(store: Path) -> None:
+    """Haidong at scale 0.25: "every design point reaches the target: no restriction needed" for a target the base
+    reached too, with no word that the sweep's scale reads Haidong high; asked for 2025, before from_year, it ranked
+    points that were all the base."""
+    runs = read_runs(store)
+    base = runs[(runs["region"] == "province") & (runs["year"] == 2020) & (runs["point"] == 0)]["business_rd"]
+    res = discover(store, "business_rd", 2020, float(base.min()) * 0.5)  # below every run: the base reaches it too
+    assert res.base_reach == 1.0 and res.points["success"].all()
+    flat = " ".join(format_discovery(res).split())
+    assert "基准（点0，不调整杠杆）达到概率100%，也达到所需概率：达标不靠所扫描的杠杆" in flat
+    assert "The base (point 0, no lever changed): P(reach) 100%, which meets the required probability too" in flat
+    assert "".join(reduced_scale_note(0.05).split()) in "".join(flat.split())  # the store's scale, 0.05 (CJK wraps)
+    high = discover(store, "business_rd", 2020, float(base.max()) * 2)  # above every run: the base does not
+    assert high.base_reach == 0.0
+    flat = " ".join(format_discovery(high).split())
+    assert "P(reach) of the base" not in flat and "The base (point 0, no lever changed): P(reach) 0%." in flat
+    assert "not the levers' doing" not in flat
+    for year in (2017, 2021):  # TINY: from_year 2018, end_year 2020
+        with pytest.raises(InputError) as info:
+            discover(store, "business_rd", year, 1.0)
+        assert str(info.value).startswith(f"--year {year}: allowed years [2018, 2020]: the sweep's levers hold from "
+                                          "from_year = 2018 (before it every point is the base)")
+
+
+def test_a_prefectures_discovery_files_do_not_overwrite_the_provinces(store: Path) -> None:
+    """discover --region haidong wrote prim_<indicator>_<year>.*, the province's files; and a chart of an earlier
+    answer stayed beside a new answer that has none."""
+    from qhsim.experiments.discovery import write_discovery
+
+    runs = read_runs(store)
+    best = runs[(runs["region"] == "province") & (runs["year"] == 2020) & (runs["point"] > 0)].groupby("point")[
+        "business_rd"].max().sort_values(ascending=False)
+    res = discover(store, "business_rd", 2020, float(best.iloc[2] + best.iloc[3]) / 2, probability=0.5)
+    assert res.chosen is not None
+    write_discovery(res, store)
+    province = store / "prim_business_rd_2020.txt"
+    said = province.read_text(encoding="utf-8")
+    assert (store / "prim_business_rd_2020.png").is_file()
+    haidong = discover(store, "business_rd", 2020, 0.0, region="haidong")  # every point reaches 0: no box, no chart
+    write_discovery(haidong, store)
+    assert province.read_text(encoding="utf-8") == said
+    assert "海东市 Haidong" in (store / "prim_business_rd_2020_haidong.txt").read_text(encoding="utf-8")
+    assert (store / "prim_business_rd_2020_haidong_points.csv").is_file()
+    assert (store / "prim_business_rd_2020.png").is_file()  # the province's chart stays
+    none = discover(store, "business_rd", 2020, 0.0)  # the province's answer now has no box: its old chart goes
+    write_discovery(none, store)
+    assert none.chosen is None and not (store / "prim_business_rd_2020.png").exists()
+
+
 def test_discover_refuses_an_unknown_region_and_a_threshold_that_is_not_a_number(store: Path) -> None:
     with pytest.raises(InputError) as info:
         discover(store, "business_rd", 2020, 1.0, region="xinning")
@@ -718,6 +805,10 @@ def test_discover_refuses_an_unknown_region_and_a_threshold_that_is_not_a_number
                                f"{', '.join(data.prefecture_ids())}")
     with pytest.raises(InputError, match=r"^--threshold nan: allowed a finite number"):
         discover(store, "business_rd", 2020, float("nan"))
+    with pytest.raises(InputError) as info:  # a typo of the key got no hint
+        discover(store, "rd_intensty", 2020, 1.0)
+    assert str(info.value) == ("--indicator rd_intensty: not an indicator of qhsim/data/indicators.toml (did you mean "
+                               "rd_intensity?)")
 
 
 def test_an_unreachable_scheduler_leaves_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

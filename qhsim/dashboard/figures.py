@@ -20,9 +20,10 @@ from qhsim import data
 from qhsim.dashboard import i18n
 from qhsim.dashboard.runs import LADDER, RATIO_BINS, Inside
 from qhsim.output.charts import chart_style, plot_evidence
-from qhsim.output.numbers import format_number, format_value
+from qhsim.output.numbers import format_number
 from qhsim.output.observed import assumed_points, comparable_points, incomparable_points
-from qhsim.output.report import band, draw_paths, draw_weights, n_draws, summary_table
+from qhsim.output.report import (band, comparable, draw_paths, draw_weights, n_draws, summary_table,
+                                 target_mark, target_value)
 from qhsim.results import PROVINCE
 from qhsim.stats import aligned, probability, quantile
 from qhsim.targets import load_targets, meets
@@ -94,12 +95,15 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
                       & targets["kind"].isin(("level", "min_level"))]
     probs = target_rows(indicators, region) if ensemble and len(targets) else None
     for t in targets.itertuples():
-        label = f"{i18n.text('target', lang)} {t.year}: {format_value(t.value, key)}"  # as the tables write it
+        # as the tables write it (≥ for a floor), with their mark: * restated in the model's definition, † another
+        # definition, not judged
+        label = f"{i18n.text('target', lang)} {t.year}: {target_value(t.value, t.kind, key)}{target_mark(t)}"
         if probs is not None:
             p = probs[(probs["indicator"] == key) & (probs["target_year"] == t.year)]["p_met"]
             if len(p) and not math.isnan(p.iloc[0]):
                 label += f" (P={p.iloc[0]:.0%})"
-        ax.plot([t.year], [t.value], "*", ms=12, color=COLORS["target"])
+        hollow = {} if comparable(t) else {"mfc": "none", "mec": COLORS["target"], "mew": 1.0}  # not judged
+        ax.plot([t.year], [t.value], "*", ms=12, color=COLORS["target"], **hollow)
         ax.annotate(label, (t.year, t.value), textcoords="offset points", xytext=(-4, 6), ha="right",
                     fontsize=7 if compact else 8, color=COLORS["target"])
     year_axis(ax)

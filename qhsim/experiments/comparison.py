@@ -702,6 +702,7 @@ def compare(
     cancel: threading.Event | None = None,
     bar: bool = False,
     draw_seed: int = 0,
+    reused: Callable[[int, int], None] | None = None,
 ) -> ComparisonResult:
     """Compare ``designs`` (scenario files or ``Design`` objects) with ``base`` under common random numbers.
 
@@ -709,7 +710,8 @@ def compare(
     for every design; ``scale``/``end_year`` default to the base scenario's. ``out``: a resumable store
     folder (checked before anything runs; rerun to resume); ``qhsim.experiments.report.write_comparison(result)``
     then writes the report files into it and marks it complete. ``progress(done, total)`` is called after each
-    run, ``cancel`` (a ``threading.Event``) stops the runs (raises ``Cancelled``). ``rank_by``:
+    run, ``cancel`` (a ``threading.Event``) stops the runs (raises ``Cancelled``); ``reused(done, total)`` hears how
+    many of its runs a resumed store already holds (``qhsim.experiments.store.say_reused``). ``rank_by``:
     "rd_per_yuan" (default: business R&D per public yuan), "total_rd_per_yuan" (business + universities' and
     institutes' R&D per public yuan) or an indicator key (its mean change over the window); checked before any run.
     """
@@ -745,8 +747,8 @@ def compare(
     try:
         with engine:
             engine.connect()  # as run_sweep: --out checked, then the executor reached, then the store written
-            if store is not None:
-                store.open()
+            if store is not None and (done := store.open()) and reused is not None:
+                reused(done, len(specs))
             runs = collect_runs(engine, specs, labels, store, prog, cancel)
             budget = None
             if budget_neutral:

@@ -19,6 +19,7 @@ levers get the set of levels kept.
 
 from __future__ import annotations
 
+import difflib
 import math
 import warnings
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ from qhsim.errors import InputError
 from qhsim.experiments.comparison import check_region
 from qhsim.experiments.store import read_manifest, read_runs, write_atomic
 from qhsim.experiments.report import TEXT_WIDTH
-from qhsim.output.report import format_number, format_table, indicator_label, region_label, wrap
+from qhsim.output.report import (format_number, format_table, indicator_label, reduced_scale_note, region_label,
+                                 wrap)
 from qhsim.output.tidy import lever_text, sweep_finished
 from qhsim.results import PROVINCE
 from qhsim.stats import WEIGHT
@@ -68,13 +70,15 @@ class DiscoveryResult:
     density: float
     note: tuple[str, str] = ("", "")  # (Chinese, English): one of ``NOTES`` where no box was chosen
     min_density: float = MIN_DENSITY  # the density the chosen box had to reach (else it is the densest)
+    base_reach: float = math.nan  # P(reach) of the base (point 0): a success the base shares is not the levers'
+    scale: float = 1.0  # the sweep's scale: below 1 the levels, a prefecture's above all, are not to be read alone
 
 
 def point_table(runs: pd.DataFrame, levers: list[str], indicator: str, year: int, threshold: float,
                 probability: float, region: str = PROVINCE) -> pd.DataFrame:
-    """Per design point (the base excluded): lever values, P(indicator >= threshold), the runs it rests on,
-    success."""
-    rows = runs[(runs["region"] == region) & (runs["year"] == year) & (runs["point"] > 0)]
+    """Per design point (the base, point 0, included): lever values, P(indicator >= threshold), the runs it rests
+    on, success."""
+    rows = runs[(runs["region"] == region) & (runs["year"] == year)]
     if rows.empty:
         raise InputError(f"--year {year} / --region {region}: no such rows in the sweep (years "
                          f"{int(runs['year'].min())}-{int(runs['year'].max())})")
@@ -137,15 +141,25 @@ def discover(store: str | Path, indicator: str, year: int, threshold: float, pro
         raise InputError(f"{store}: not a sweep store (kind {manifest.get('kind')!r}); run qhsim sweep --out first")
     sweep_finished(store, manifest)
     if indicator not in data.load("indicators"):
-        raise InputError(f"--indicator {indicator}: not an indicator of qhsim/data/indicators.toml")
+        near = difflib.get_close_matches(indicator, list(data.load("indicators")), 1)
+        raise InputError(f"--indicator {indicator}: not an indicator of qhsim/data/indicators.toml"
+                         + (f" (did you mean {near[0]}?)" if near else ""))
     if not math.isfinite(threshold):
         raise InputError(f"--threshold {threshold}: allowed a finite number (the indicator's value to reach)")
     if not 0.0 < probability <= 1.0:
         raise InputError(f"--probability {probability}: allowed range (0, 1]")
-    levers = [n for n in manifest["experiment"].get("levers", [])]
+    experiment = manifest["experiment"]
+    levers = [n for n in experiment.get("levers", [])]
     if not levers:
         raise InputError(f"{store}: the sweep has no levers to discover regions of")
+    first, last = int(experiment["from_year"]), int(experiment["end_year"])
+    if not first <= year <= last:  # before from_year every point is its base: PRIM would split identical runs
+        raise InputError(f"--year {year}: allowed years [{first}, {last}]: the sweep's levers hold from from_year = "
+                         f"{first} (before it every point is the base) and its runs end in {last}")
     table = point_table(read_runs(store), levers, indicator, year, threshold, probability, region)
+    base = table[table["point"] == 0]
+    base_reach = float(base["p_reach"].iloc[0]) if len(base) else math.nan
+    table = table[table["point"] > 0].reset_index(drop=True)
     x = table[levers].copy()
     for lever in levers:
         numeric = pd.to_numeric(x[lever], errors="coerce")
@@ -158,13 +172,14 @@ def discover(store: str | Path, indicator: str, year: int, threshold: float, pro
     empty = pd.DataFrame(columns=["lever", "kind", "low", "high", "levels"])
     no_traj = pd.DataFrame(columns=["coverage", "density", "mass", "res_dim"])
     args = (indicator, year, threshold, probability, region, table)
+    context = {"base_reach": base_reach, "scale": float(experiment.get("scale", 1.0))}
     if not y.any():
-        return DiscoveryResult(*args, no_traj, empty, None, math.nan, math.nan, NO_POINT_SUCCEEDS)
+        return DiscoveryResult(*args, no_traj, empty, None, math.nan, math.nan, NO_POINT_SUCCEEDS, **context)
     if y.all() or x.empty:
         return DiscoveryResult(*args, no_traj, empty, None, 1.0, float(y.mean()),
-                               EVERY_POINT_SUCCEEDS if y.all() else LEVERS_DO_NOT_VARY)
+                               EVERY_POINT_SUCCEEDS if y.all() else LEVERS_DO_NOT_VARY, **context)
     traj, box, chosen, coverage, density = prim_boxes(x, y, min_density)
-    return DiscoveryResult(*args, traj, box, chosen, coverage, density, min_density=min_density)
+    return DiscoveryResult(*args, traj, box, chosen, coverage, density, min_density=min_density, **context)
 
 
 SHOWN_POINTS = 24  # the points' P(reach) are listed when a sweep has at most this many
@@ -213,12 +228,27 @@ def box_words(res: DiscoveryResult) -> str:
             "the points inside that succeed).")
 
 
+def base_words(res: DiscoveryResult) -> str:
+    """The base's (point 0's) P(reach), and where it reaches the target with the required probability too, that the
+    points' success is not the levers' doing ("every point succeeds" read as "the levers work")."""
+    if math.isnan(res.base_reach):
+        return ""
+    p = f"{res.base_reach:.0%}"
+    if res.base_reach >= res.probability:
+        return (f"基准（点0，不调整杠杆）达到概率{p}，也达到所需概率：达标不靠所扫描的杠杆。 The base (point 0, no lever "
+                f"changed): P(reach) {p}, which meets the required probability too: reaching it is not the levers' doing.")
+    return f"基准（点0，不调整杠杆）达到概率{p}。 The base (point 0, no lever changed): P(reach) {p}."
+
+
 def format_discovery(res: DiscoveryResult) -> str:
     n, k = len(res.points), int(res.points["success"].sum())
     head = "\n".join(wrap(f"情景发现 Scenario discovery (PRIM): {target_words(res)}", TEXT_WIDTH)
-                     + wrap(f"{n}个设计点中{k}个成功 {k} of {n} design points succeed.", TEXT_WIDTH))
+                     + wrap(f"{n}个设计点中{k}个成功 {k} of {n} design points succeed.", TEXT_WIDTH)
+                     + wrap(base_words(res), TEXT_WIDTH))
     levers = [c for c in res.points.columns if c not in ("point", "p_reach", "runs", "success")]
     points = points_block(res, levers)
+    if (scale := reduced_scale_note(res.scale)) is not None:  # a reduced-scale sweep's levels, a prefecture's above all
+        points += "\n\n" + "\n".join(wrap(scale, TEXT_WIDTH))
     if res.chosen is None:
         zh, en = res.note
         return f"{head}\n" + "\n".join(wrap(f"{zh}。 {en[:1].upper()}{en[1:]}.", TEXT_WIDTH)) + f"\n\n{points}\n"
@@ -275,13 +305,22 @@ def _colours(n: int) -> list:
     return [colormaps["viridis"](x) for x in np.linspace(0.0, 0.9, n)] if n > 1 else [colormaps["viridis"](0.0)]
 
 
+def discovery_stem(res: DiscoveryResult) -> str:
+    """The files' stem: prim_<indicator>_<year>, with _<region> for a prefecture (Haidong's answer overwrote the
+    province's files of the same indicator and year)."""
+    return f"prim_{res.indicator}_{res.year}" + ("" if res.region == PROVINCE else f"_{res.region}")
+
+
 def write_discovery(res: DiscoveryResult, store: Path) -> str:
-    """Write prim_<indicator>_<year>.{txt,csv,png} (box, points) into the store; return the text."""
-    stem = f"prim_{res.indicator}_{res.year}"
+    """Write <stem>.{txt,png}, <stem>_box.csv and <stem>_points.csv (``discovery_stem``) into the store; return the
+    text. Without a chosen box there is no chart, and an earlier one of the same stem goes (it drew another answer)."""
+    stem = discovery_stem(res)
     text = format_discovery(res)
     write_atomic(store / f"{stem}.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     write_atomic(store / f"{stem}_box.csv", lambda tmp: res.box.to_csv(tmp, index=False, encoding="utf-8-sig"))
     write_atomic(store / f"{stem}_points.csv", lambda tmp: res.points.to_csv(tmp, index=False, encoding="utf-8-sig"))
     if res.chosen is not None:
         discovery_chart(res, store / f"{stem}.png")
+    else:
+        (store / f"{stem}.png").unlink(missing_ok=True)
     return text

@@ -549,8 +549,9 @@ def cost_effectiveness_chart(res: ComparisonResult, path: Path) -> Path:
 
 
 def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
-    """Extra R&D against extra public cost, one point per design with 90% intervals both ways: business R&D, or
-    total R&D when the comparison was ranked by total R&D per public yuan (``charted``)."""
+    """Extra R&D against extra public cost in the whole province (titled so), one point per design with 90% intervals
+    both ways: business R&D, or total R&D when the comparison was ranked by total R&D per public yuan
+    (``charted``)."""
     from matplotlib.figure import Figure
 
     from qhsim.output.charts import readable
@@ -585,7 +586,9 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
     ax.set_xlabel(readable(f"额外公共投入（财政支出+税式支出） Extra public cost, spending + tax expenditure {start}-{end}"
                            " (亿元 100m yuan)"))
     ax.set_ylabel(readable(f"{what.label} {start}-{end} (亿元 100m yuan)"))
-    ax.set_title(readable(f"{what.subject} vs {res.base} (均值与90%区间 mean, 90% interval)"), fontsize=10)
+    # the province's totals, also when qhsim compare --region printed a prefecture's answer (with other ratios)
+    ax.set_title(readable(f"{what.subject} · {region_label(PROVINCE)} vs {res.base} (均值与90%区间 mean, 90% interval)"),
+                 fontsize=10)
     ax.legend(handles=handles, fontsize=7, loc="best")
     return fig
 

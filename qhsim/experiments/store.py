@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -286,3 +287,9 @@ def tidy(folder: str | Path) -> pd.DataFrame:
     long = runs.melt(id_vars=ids, value_vars=value_cols, var_name="indicator", value_name="value")
     long["unit"] = long["indicator"].map({k: v.get("unit", "") for k, v in indicators.items()})
     return long
+
+
+def say_reused(done: int, total: int) -> None:
+    """The line on stderr when a sweep or comparison resumes its store: which runs it reuses, how many it runs."""
+    print(f"qhsim: 续跑 resuming: {done} of {total} runs already in the store, {total - done} to run", file=sys.stderr,
+          flush=True)

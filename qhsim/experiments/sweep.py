@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,13 +36,14 @@ from qhsim.experiments.designs import Design, design_from_file, expand, inline_d
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, points
 from qhsim.experiments.spec import Override, digest
-from qhsim.experiments.store import Store, collect_runs, write_atomic
+from qhsim.experiments.store import Store, collect_runs, say_reused, write_atomic
 from qhsim.config.instruments import instrument_label
 from qhsim.config.schema import Run
 from qhsim.config.schedule import bounds_text
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import MISSING, format_fixed, format_value, significant
-from qhsim.output.report import display_width, draws_line, format_table, reduced_scale_note, wrap
+from qhsim.output.report import display_width, draws_line, format_table, reduced_scale_note, region_label, wrap
+from qhsim.output.tables import regional_cost_note
 from qhsim.output.tidy import lever_text
 from qhsim.results import PROVINCE, ratio_unstable, unstable_rule
 from qhsim.stats import WEIGHT
@@ -259,9 +259,14 @@ def _error(path: Path, exc: ValidationError) -> InputError:
         expected = f": {field.description}" if field is not None and field.description else ""
         return InputError(f"{path}: {loc} is required{expected} (experiments/README.md)")
     if err["type"] == "extra_forbidden":
-        keys = list((LeverFile if err["loc"][0] == "lever" else Experiment).model_fields)
-        near = difflib.get_close_matches(str(err["loc"][-1]), keys, 1)
-        return InputError(f"{path}: {loc}: not a key of {'a lever' if err['loc'][0] == 'lever' else 'an experiment file'}"
+        lever = err["loc"][0] == "lever"
+        keys = list((LeverFile if lever else Experiment).model_fields)
+        name = str(err["loc"][-1])
+        if lever and name in Experiment.model_fields:  # TOML puts every key below [lever.x] into that table
+            return InputError(f"{path}: {loc}: {name} is a key of the experiment, not of a lever: write it above "
+                              "the first [lever.*] table (every key below a [table] heading belongs to that table)")
+        near = difflib.get_close_matches(name, keys, 1)
+        return InputError(f"{path}: {loc}: not a key of {'a lever' if lever else 'an experiment file'}"
                           f"{f' (did you mean {near[0]}?)' if near else ''}; allowed: {', '.join(keys)}")
     msg = err["msg"].removeprefix("Value error, ")
     if not err["loc"]:  # a check across keys (``Experiment._levers``): its message names the key itself
@@ -495,11 +500,12 @@ COST_COLUMNS = {"public_cost": ("公共成本", "public cost", "亿元/年"),  #
 RATIO_DIGITS = 3  # significant digits of R&D per yuan in the table (0.0038 is not "0.00", 61.6 not "61.60")
 
 
-def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -> str:
+def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, region: str = PROVINCE) -> str:
     """The design points' lever settings in one table, then one table per report year of each point's indicator
     means, public cost and business and total R&D per public yuan (headed in both languages with units; the ratios to
     ``RATIO_DIGITS`` significant digits), all within ``width`` display columns; below, the levers named in full and
-    how R&D per yuan is taken, and which points' is not shown ("—")."""
+    how R&D per yuan is taken, and which points' is not shown ("—"). ``region``: the summary is that prefecture's
+    (``summarise(..., region)``): its tables are titled with it, and a note says what its cost covers."""
     blocks = [draws_line(sweep.parameters).rstrip("\n")] if sweep.thetas[0] is not None else []
     names = sweep.lever_names
     settings = summary.drop_duplicates("point")
@@ -523,9 +529,15 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH) -
         values = [max(display_width(row[j]) for row in body) for j in range(1, len(keys) + 1)]
         room = width - max(display_width(c[0]) for c in [*body, ["point"]]) - 2 * len(keys)  # beside the point column
         heads = [[point_head, *_result_heads(keys, values, room)]]
-        title = f"{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds | 点0为基准 point 0 = base"
+        where = "" if region == PROVINCE else f"{region_label(region)} | "
+        title = (f"{where}{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds | 点0为基准 "
+                 "point 0 = base")
         blocks.append("\n".join([format_table(heads, body, [False] * len(heads[0]), title, width),
                                  *wrap(_not_shown(part), width)]).rstrip("\n"))
+    if region != PROVINCE:  # a prefecture's cost and R&D are those located there (as qhsim compare --region's)
+        zh, en = region_label(region, "zh"), region_label(region, "en")
+        blocks.append("\n".join(wrap(f"{regional_cost_note(zh, en)} 公共成本为{zh}的；summary.csv与summary.txt为全省的。 The "
+                                      f"public cost is {en}'s; summary.csv and summary.txt are the province's.", width)))
     if (note := reduced_scale_note(sweep.scale)) is not None:  # levels and the small prefectures swing below scale 1
         blocks.append("\n".join(wrap(note, width)))
     paths = {lv.name: lv.paths for lv in sweep.levers}
@@ -619,24 +631,24 @@ def _lever_label(paths: tuple[str, ...]) -> str:
     return " ".join(label) if label else ", ".join(paths)
 
 
-def _say_reused(done: int, total: int) -> None:
-    """The line on stderr when a sweep resumes its store: which runs it reuses, how many it runs."""
-    print(f"qhsim: 续跑 resuming: {done} of {total} runs already in the store, {total - done} to run", file=sys.stderr,
-          flush=True)
-
-
 def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int, ...] | None = None,
                 draws: int | None = None, scale: float | None = None, executor: str = "local",
-                scheduler: str | None = None, bar: bool = False) -> tuple[str, Sweep]:
-    """Run (or resume) the experiment into the store ``out`` and write its summary; return the printed text
-    and the loaded experiment."""
+                scheduler: str | None = None, bar: bool = False, region: str = PROVINCE) -> tuple[str, Sweep]:
+    """Run (or resume) the experiment into the store ``out`` and write its summary (the province's); return the
+    text to print, the province's or with ``region`` that prefecture's (``qhsim sweep --region``), and the loaded
+    experiment."""
     started = time.perf_counter()
     sweep = load_sweep(path, seeds, draws, scale)
-    runs, store = run_sweep(sweep, out, workers, executor, scheduler, bar, reused=_say_reused)
+    runs, store = run_sweep(sweep, out, workers, executor, scheduler, bar, reused=say_reused)
     summary = summarise(sweep, runs)
-    heading = wrap(f"实验 experiment: {Path(path).name} — {sweep.exp.description}", TEXT_WIDTH)
-    text = "\n".join(heading) + "\n\n" + format_sweep(sweep, summary)
+
+    def text_of(table: pd.DataFrame, where: str) -> str:
+        heading = wrap(f"实验 experiment: {Path(path).name} — {sweep.exp.description}" + (
+            "" if where == PROVINCE else f" — 地区 region: {region_label(where)}"), TEXT_WIDTH)
+        return "\n".join(heading) + "\n\n" + format_sweep(sweep, table, region=where)
+
+    text = text_of(summary, PROVINCE)
     write_atomic(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, encoding="utf-8-sig"))
     write_atomic(out / "summary.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     store.complete({"seconds": round(time.perf_counter() - started, 2), "files": ["summary.csv", "summary.txt"]})
-    return text, sweep
+    return (text if region == PROVINCE else text_of(summarise(sweep, runs, region), region)), sweep

@@ -32,8 +32,8 @@ from qhsim.errors import warn
 from qhsim.evidence import CHECKS
 from qhsim.output.numbers import format_value, indicator_unit, unit_words
 from qhsim.output.observed import assumed_points, comparable_points, incomparable_points, observed_indicators
-from qhsim.output.report import (band, display_width, draw_weights, indicator_label, paths_of, region_label,
-                                 region_paths, target_value)
+from qhsim.output.report import (band, comparable, display_width, draw_weights, indicator_label, paths_of,
+                                 region_label, region_paths, target_mark, target_value)
 from qhsim.results import PROVINCE
 from qhsim.targets import load_targets, reference_paths_2035
 
@@ -61,6 +61,10 @@ LEGEND = {
     "other": "观测值口径不同 observed on another definition",
     "assumed": "假设值（非观测值） assumed, not observed",
     "target": "规划目标 plan target",
+    # the tables' marks (``target_mark``) explained: a target restated in the model's definition (*), one on another
+    # definition, shown but not judged (†; Haixi's >=170 platforms read as missed by 100 in 2027 as a plain star)
+    "restated": "*按模型口径重算的目标 target restated in the model's definition",
+    "incomparable": "†口径不同的目标，不作判断 target on another definition, not judged",
     "growth": "规划增长目标路径 plan growth target (path)",
     "evidence": "实证范围 evidence range",
 }
@@ -144,9 +148,16 @@ def _plot_targets(ax, key: str, targets: pd.DataFrame, median: pd.Series) -> lis
                 years, path = _geometric(start, start * (1 + t.value) ** (t.year - t.base_year), t.base_year, t.year)
                 label = f"{LEGEND['growth']} +{100 * t.value:.0f}%/yr {t.base_year}–{t.year}"
                 ax.plot(years, path, ":", lw=1.5, color=COLORS["target"], label=label)
-        else:
-            text = f"{target_value(t.value, t.kind, key)} ({t.year})"  # ≥20.00 (2025), as the tables write it
-            ax.plot([t.year], [t.value], "*", ms=11, color=COLORS["target"], label=f"{LEGEND['target']} {text}")
+        else:  # ≥20.00 (2025), 17* (2025), ≥170† (2027): as the tables write it, with their marks
+            text = f"{target_value(t.value, t.kind, key)}{target_mark(t)} ({t.year})"
+            if not comparable(t):  # hollow: not to be read against the path
+                ax.plot([t.year], [t.value], "*", ms=11, mfc="none", mec=COLORS["target"], mew=1.0,
+                        label=f"{LEGEND['target']} {text}; †口径不同，不作判断 not comparable, not judged")
+            else:
+                plan = getattr(t, "plan_value", None)
+                printed = target_value(plan, t.kind, key) if plan is not None and pd.notna(plan) else None
+                ax.plot([t.year], [t.value], "*", ms=11, color=COLORS["target"], label=f"{LEGEND['target']} {text}" + (
+                    f"; *规划印{printed} the plan prints {printed}" if printed else ""))
             stars.append((t.year, t.value, text))
     return stars
 
@@ -371,6 +382,8 @@ def overview_figure(frames: dict[str, pd.DataFrame] | pd.DataFrame, region: str 
             for h, lab in zip(*ax.get_legend_handles_labels()):
                 generic = lab.split(" ≥")[0].split(" (")[0] if lab.startswith(LEGEND["target"]) else lab
                 generic = LEGEND["target"] if generic.startswith(LEGEND["target"]) else generic
+                # a marked target's star (its own entry, explaining the mark: hollow for one not judged)
+                generic = LEGEND["restated"] if "; *规划印" in lab else LEGEND["incomparable"] if "; †" in lab else generic
                 generic = LEGEND["growth"] if generic.startswith(LEGEND["growth"]) else generic
                 generic = LEGEND["observed"] if generic.startswith(LEGEND["observed"]) else generic
                 generic = LEGEND["assumed"] if generic.startswith(LEGEND["assumed"]) else generic

@@ -201,11 +201,17 @@ def number_digits(x: Any) -> int:
 
 def significant(x: float, digits: int = 3, signed: bool = True) -> str:
     """``x`` with ``digits`` significant digits (at most 4 decimals), thousands separators and no exponent:
-    +12,346, +1.23, +0.0123; a value that rounds to zero is "0"."""
+    +12,346, +1.23, +0.0123; a value that rounds to zero is "0". The places follow the rounded value's magnitude:
+    0.9996 is "1.00", not "1.000" (a fourth digit)."""
     if _is_missing(x) or not math.isfinite(float(x)):
         return MISSING
-    places = min(4, max(0, digits - 1 - math.floor(math.log10(abs(x))))) if x else 0
-    return format_fixed(x, places, signed)
+
+    def places(v: float) -> int:
+        return min(4, max(0, digits - 1 - math.floor(math.log10(abs(v))))) if v else 0
+
+    first = places(float(x))
+    shown = float(rounded(float(x), first))  # rounding up may cross a power of ten (0.9996 -> 1.000)
+    return format_fixed(x, min(first, places(shown)), signed)
 
 
 def format_interval(mid: Any, lo: Any, hi: Any, signed: bool = False, digits: int | None = None, *,
