@@ -179,7 +179,7 @@ def band_caveat(lang: str = "both") -> str:
 SMALL_PREFECTURE = 0.1  # share of the province's enterprises (geography.toml) below which a prefecture is small
 PROVINCE_NOISE_SCALE = 0.25  # below it even the province's values swing from seed to seed (measured 2026-12-05)
 # Haidong is fitted to its observed 2020 values at scale 1; below it its R&D intensity reads high, not just noisy
-# (baseline, seeds 1-8, measured 2026-12-06: 2020 median 0.16% at scale 0.25, 0.09% at scale 1; 2027 0.18% and 0.12%)
+# (baseline, seeds 1-8, measured 2026-12-05: 2020 median 0.16% at scale 0.25, 0.09% at scale 1; 2027 0.18% and 0.12%)
 HAIDONG_AT_REDUCED_SCALE = (
     "海东市的2020年值按规模1校准，规模较小时其研发投入强度偏高（基准，种子1–8：2020年中位数规模0.25时0.16%，规模1时0.09%，"
     "实际0.09%）。",
