@@ -204,11 +204,11 @@ def drivers(runs: NestedRuns, key: str, year: int, top: int = 3) -> dict[str, ob
     draw's weighted mean and standardised by their weighted sd there; only the parameters that vary within a draw
     enter. ``r2`` is its R²; ``r2_ceiling`` the most the set means allow, their true spread within draws over it
     plus their seed noise (levels / (levels + seeds / S)): an R² above it fits seed noise; ``coefficients`` the
-    ``top`` largest standardised coefficients whose robust t (HC1) reaches ``T_SHOWN``, {name: (beta, t)}. The
-    level samples are correlated (drawn from each re-fit's Laplace approximation), so two parameters that offset
-    each other in the fit get large partial coefficients of opposite sign. When every draw has a single set (an ensemble without level samples) the sets are
-    the draws, and the regression is across them with a constant. No regression (NaN, no coefficients) when the sets
-    leave fewer residual degrees of freedom than there are parameters.
+    ``top`` largest standardised coefficients whose robust t (HC1) reaches ``T_SHOWN``, {name: (beta, t)}. The level
+    samples are correlated (drawn from each re-fit's Laplace approximation), so two parameters that offset each
+    other in the fit get large partial coefficients of opposite sign. When every draw has a single set (an ensemble
+    without level samples) the sets are the draws, and the regression is across them with a constant. No regression
+    (NaN, no coefficients) when the sets leave fewer residual degrees of freedom than there are parameters.
 
     Between posterior draws the structural parameters (constant within a draw) vary over the few draws only, move
     together there (the fit re-fits each draw's levels to its structure), and cannot be told apart: ``heaviest``
