@@ -455,8 +455,8 @@ def test_parameter_draws_never_repeat_and_stand_for_the_posterior_weight(tmp_pat
     assert chosen(2, 4) == chosen(2, 4)
     with pytest.raises(InputError, match=r"--draws 4 .* \(3\); allowed 1-3"):
         cal.selection(4, np.random.default_rng(0))
-    thetas, source, weights = parameter_draws(3, 0, cal)
-    assert len({d["start_intercept"] for d in thetas}) == 3 and weights is not None
+    thetas, source, weights, rows = parameter_draws(3, 0, cal)
+    assert len({d["start_intercept"] for d in thetas}) == 3 and weights is not None and list(rows) == [0, 1, 2]
     # the description names the posterior weight the chosen draws hold and the weights their runs get
     assert "3 of its 3 draws, holding 100% of the posterior weight; their runs are weighted" in source
     assert "(20.0%-50.0%)" in source

@@ -243,9 +243,11 @@ SCRIPT_CASES = {  # the repository's scripts, as a modeller runs them: bad input
     "missing scenario": ("benchmarks/bench_run.py", ["--scenario", "no_such.toml", "--repeat", "1"], "not found"),
     "scale out of range": ("benchmarks/prefecture_report.py", ["--scale", "7"], "allowed range (0, 1]"),
     "one seed for a CV": ("benchmarks/precision_report.py", ["--seeds", "1"], "allowed range [2, ...)"),
+    "one seed for a seed variance": ("benchmarks/uncertainty_report.py", ["--seeds", "1"], "allowed range [2, ...)"),
     "year out of range": ("benchmarks/coupling_report.py", ["--end-year", "2100"], "allowed range [2016, 2060]"),
     # the suite runs with QHSIM_CALIBRATED=off (conftest), which the subprocess inherits
     "no calibration": ("benchmarks/revalidate.py", ["--workers", "1"], "no calibration in force"),
+    "no calibration to draw from": ("benchmarks/uncertainty_report.py", ["--draws", "2"], "no calibration in force"),
     "elasticity out of range": ("benchmarks/exit_whatif.py", ["--elasticities", "0.3,0.9"],
                                 "exit_size_elasticity must lie in [0, 0.6]"),
 }

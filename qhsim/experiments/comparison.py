@@ -729,7 +729,7 @@ def compare(
     scale = float(scale if scale is not None else base_sc.run.scale)
     end_year = int(end_year if end_year is not None else base_sc.run.end_year)
     check_designs_act(base_d, variants, end_year)
-    thetas, source, weights = parameter_draws(draws, draw_seed)
+    thetas, source, weights, *_ = parameter_draws(draws, draw_seed)
     all_designs = [base_d, *variants]
     specs, labels = expand(all_designs, thetas, seeds, scale, end_year, [{"budget_scale": 1.0}] * len(all_designs),
                            weights)

@@ -74,11 +74,13 @@ def inline_design(name: str, base: Design, overrides: Sequence[Override]) -> Des
 
 
 class Draws(NamedTuple):
-    """The parameter sets to run, where they come from, and the weight each stands for (None: alike)."""
+    """The parameter sets to run, where they come from, the weight each stands for (None: alike) and the rows of the
+    calibrated ensemble they are (None: not drawn from it)."""
 
     thetas: list[dict[str, float] | None]
     source: str
     weights: np.ndarray | None = None
+    rows: np.ndarray | None = None
 
 
 def parameter_draws(draws: int | None, draw_seed: int = 0, calibration: Calibration | None = None) -> Draws:
@@ -94,7 +96,7 @@ def parameter_draws(draws: int | None, draw_seed: int = 0, calibration: Calibrat
     if len(cal.draws) == 0:
         return Draws([dict(cal.point)], f"{cal.path}: its point estimate (the file holds no ensemble)")
     rows, weights = cal.selection(draws, np.random.default_rng(draw_seed))
-    return Draws(cal.parameter_sets(rows), draws_source(cal, rows, weights), weights)
+    return Draws(cal.parameter_sets(rows), draws_source(cal, rows, weights), weights, rows)
 
 
 def draws_source(cal: Calibration, rows: np.ndarray, weights: np.ndarray) -> str:

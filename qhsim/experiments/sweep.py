@@ -334,7 +334,7 @@ def load_sweep(path: str | Path, seeds: tuple[int, ...] | None = None, draws: in
     _check_distinct(designs, settings, path)
     seeds = tuple(seeds) if seeds is not None else tuple(exp.seeds)
     draws = draws if draws is not None else exp.draws
-    thetas, source, weights = parameter_draws(draws)
+    thetas, source, weights, *_ = parameter_draws(draws)
     n_runs = len(designs) * len(thetas) * len(seeds)
     if n_runs > MAX_RUNS:
         raise InputError(f"{path}: design points x draws x seeds = {n_runs} runs; allowed at most {MAX_RUNS}")
