@@ -113,8 +113,10 @@ def _baseline_facts(task: tuple[str, dict | None, int, float]) -> tuple:
     below = int((active & ~at_or_above & (rel >= -BUNCHING_BAND)).sum())
     hte = f.hte_until >= BUNCHING_YEAR
     relabelled = f.rd - f.rd_real
-    return (int(notch.sum()), below, float(relabelled[notch].sum()), float(f.rd[notch].sum()),
-            float(relabelled[hte].sum()), float(f.rd[hte].sum()), *switches.tolist())
+    facts = (int(notch.sum()), below, float(relabelled[notch].sum()), float(f.rd[notch].sum()),
+             float(relabelled[hte].sum()), float(f.rd[hte].sum()), *switches.tolist())
+    model.close()  # as ``run`` does: the worker's next task reuses the memory at once (QinghaiModel.close)
+    return facts
 
 
 def _real(province: pd.DataFrame) -> pd.DataFrame:
