@@ -20,7 +20,6 @@ depend on it): use ``nice`` on a shared machine.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -145,9 +144,9 @@ def calm_seeds(point: dict[tuple[str, int], np.ndarray], point_seeds: int, when:
     if point_seeds <= MAKE_BASELINE_SEEDS:
         return []
     out = []
-    for (key, year), v in point.items():
+    for (key, at), v in point.items():
         few, many = v[:MAKE_BASELINE_SEEDS].std(ddof=1), v.std(ddof=1)
-        if year == when and many > 0 and few < 0.7 * many:
+        if at == when and many > 0 and few < 0.7 * many:
             low, high = quantile(v, qs=(0.05, 0.95))
             out.append(f"{indicator_label(key, lang='en')}: sd {_sig(few)} over seeds 1-{MAKE_BASELINE_SEEDS} against "
                        f"{_sig(many)} over 1-{point_seeds}, 5-95% {_sig(low)}-{_sig(high)}")
