@@ -292,6 +292,7 @@ def test_cache_returns_the_same_run_and_cancel_stops(monkeypatch):
     with pytest.raises(Cancelled):
         execute(dataclasses.replace(req, seed=4), cancelled=lambda: True, cache=cache)
     assert len(cache) == 1
+    assert given_back == [True, True]  # a cancelled run's memory goes back too, not at the next completed run
 
 
 def test_shipped_chart_font_has_every_character_the_dashboard_draws():

@@ -167,16 +167,18 @@ def execute(req: RunRequest, progress: Progress = lambda p: None, cancelled: IsC
     started = time.perf_counter()
     sc = req.scenario
     n_years = sc.run.end_year - sc.run.start_year
-    if not req.ensemble:
-        inside = Inside()
-        result = run(sc, seed=req.seed, scale=req.scale,
-                     on_step=_stepper(n_years, progress, cancelled, inside))
-    else:
-        inside = None
-        result = _ensemble(req, progress, cancelled)
+    try:
+        if not req.ensemble:
+            inside = Inside()
+            result = run(sc, seed=req.seed, scale=req.scale,
+                         on_step=_stepper(n_years, progress, cancelled, inside))
+        else:
+            inside = None
+            result = _ensemble(req, progress, cancelled)
+    finally:  # the server lives on: without it, it would keep the peak of every run thread, cancelled ones too
+        give_back_freed_memory()
     done = DashboardRun(key, req, result, inside, time.perf_counter() - started)
     cache.put(key, done)
-    give_back_freed_memory()  # the server lives on: without it, it would keep the peak of every run thread
     return done
 
 
