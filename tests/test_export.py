@@ -1241,6 +1241,7 @@ def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv
                                           "expenditure)")]
         assert (cost[window], cost[lo], cost[hi]) == pytest.approx((t.extra_cost, t.extra_cost_p05, t.extra_cost_p95))
         ratio = sheet[(t.region, t.design, "本地每元公共投入带动企业研发（元） business R&D per public yuan there")]
+        assert ratio[at["单位 unit"]] == "元/元 yuan per yuan"  # bilingual as every unit (it was "元/元" alone)
         if t.unstable:
             marks += 1
             assert ratio[window] in ("— 不稳定 unstable", "— 无额外成本 no extra cost") and ratio[lo] is None
