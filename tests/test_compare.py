@@ -192,8 +192,13 @@ def test_weighted_runs_count_as_often_as_their_weight() -> None:
     twice = pd.concat([runs, runs[runs["seed"] == 1].assign(seed=3)], ignore_index=True)
     repeated = analyse(twice, "d0", ["d1", "d2"], years=(2025, 2026))
     for name, cols in (("changes", ["mean"]), ("costs", ["mean"]), ("leverage", ["extra_rd", "extra_cost", "rd_per_yuan"]),
-                       ("ranking", ["p_first", "mean_rank"]), ("targets", ["p_met"])):
+                       ("targets", ["p_met"])):
         pd.testing.assert_frame_equal(weighted[name][cols], repeated[name][cols], atol=1e-12)
+    # by design: an unstable ratio ranks last, and the flag rests on the cost's 5% quantile, which a weighted run and
+    # a repeated one interpolate differently (0.88 against 0.2 here)
+    by_design = [r.set_index("design")[["p_first", "mean_rank"]].sort_index() for r in (weighted["ranking"],
+                                                                                        repeated["ranking"])]
+    pd.testing.assert_frame_equal(*by_design, atol=1e-12)
     pd.testing.assert_frame_equal(weighted["pairwise"], repeated["pairwise"], atol=1e-12)
     ch = weighted["changes"].set_index(["design", "indicator", "period"])
     assert ch.at[("d2", "business_rd", "2026"), "mean"] == pytest.approx(4 * 2 / 3)  # only the heavy run gains 4
@@ -753,6 +758,25 @@ def test_instruments_left_out_of_the_by_instrument_table_are_counted_below_it(sm
     flat = " ".join(notes.split())
     assert f"{left} more instrument rows are not listed" in flat and f"另有{left}行未列出" in flat
     assert "leverage.csv" in flat and "按工具 By instrument sheet" in flat
+
+
+def test_a_design_whose_ratio_is_unstable_ranks_after_those_whose_ratio_is_read() -> None:
+    """``qhsim compare --region haixi`` ranked the HTE reward second, before ex-ante grants (mean rank 3.00 against
+    2.07), on the 7% of runs it "won" with an extra cost near zero, while the tables mark its ratio "— 不稳定 unstable".
+    A design whose ratio is not to be read now ranks after every design whose ratio is, in its own order."""
+    from qhsim.experiments.comparison import annotate_ranking, rank
+
+    runs = pd.MultiIndex.from_tuples([(0, s) for s in range(10)], names=["draw", "seed"])
+    metric = {"sd": pd.Series([1.8] * 9 + [0.1], index=runs), "reward": pd.Series([0.2] * 9 + [9.0], index=runs),
+              "grants": pd.Series([1.1] * 10, index=runs), "talent": pd.Series([0.1] * 10, index=runs)}
+    ranking, _ = rank(metric, "rd_per_yuan")
+    assert list(ranking["design"])[:2] == ["sd", "reward"]  # by P(first): the reward's one lucky run
+    leverage = pd.DataFrame({"design": list(metric), "instrument": "total",
+                             "unstable": [False, True, False, False]})
+    out = annotate_ranking(ranking, leverage, None, "baseline")
+    assert list(out["design"]) == ["sd", "grants", "talent", "reward"] and list(out["rank"]) == [1, 2, 3, 4]
+    assert list(out["unstable"]) == [False, False, False, True]
+    assert out.set_index("design")["p_first"].to_dict() == ranking.set_index("design")["p_first"].to_dict()
 
 
 def test_ranking_csv_has_the_designs_description_and_the_unstable_flag(ex_post_package, small_comparison) -> None:

@@ -518,7 +518,7 @@ def annotate_ranking(ranking: pd.DataFrame, leverage: pd.DataFrame, scenarios: d
     """``ranking`` with each design's ``description`` (``design_description``) after its name and, last, ``unstable``
     as in leverage.csv: on a ranking by R&D per public yuan (business or total, the same extra cost below both) the
     flag of the design's "total" leverage row (``ratio_unstable``), where the tables show "— 不稳定 unstable"; False on
-    a ranking by an indicator's change, which is no ratio."""
+    a ranking by an indicator's change, which is no ratio. The unstable designs are ranked after the others."""
     if ranking.empty:
         return ranking
     out = ranking.copy()
@@ -529,6 +529,10 @@ def annotate_ranking(ranking: pd.DataFrame, leverage: pd.DataFrame, scenarios: d
         total = leverage[leverage["instrument"] == "total"].set_index("design")["unstable"]
         flags = out["design"].map(total).fillna(False).astype(bool)
     out["unstable"] = flags.to_numpy()
+    # a design whose ratio is not to be read ranks after those whose ratio is: its P(first) comes from runs whose
+    # extra cost is near zero (Haixi's HTE reward ranked second, before ex-ante grants, on 7% of such runs)
+    out = out.sort_values("unstable", kind="stable").reset_index(drop=True)
+    out["rank"] = range(1, len(out) + 1)
     return out
 
 
