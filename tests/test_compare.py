@@ -19,7 +19,7 @@ from qhsim.experiments.comparison import (ComparisonResult, analyse, compare, le
                                          rd_per_yuan)
 from qhsim.experiments.report import (SHORT_MARKS, cost_effectiveness_chart, cost_effectiveness_figure,
                                       format_comparison, ranking_caveat, unsettled_pairs, write_comparison)
-from qhsim.output.numbers import decimals, format_interval, unit_of
+from qhsim.output.numbers import decimals, format_interval, format_percent, unit_of
 from qhsim.output.report import band_caveat, display_width, format_number, persistence_note
 from qhsim.results import PROVINCE, province_rows
 
@@ -192,8 +192,13 @@ def test_weighted_runs_count_as_often_as_their_weight() -> None:
     twice = pd.concat([runs, runs[runs["seed"] == 1].assign(seed=3)], ignore_index=True)
     repeated = analyse(twice, "d0", ["d1", "d2"], years=(2025, 2026))
     for name, cols in (("changes", ["mean"]), ("costs", ["mean"]), ("leverage", ["extra_rd", "extra_cost", "rd_per_yuan"]),
-                       ("ranking", ["p_first", "mean_rank"]), ("targets", ["p_met"])):
+                       ("targets", ["p_met"])):
         pd.testing.assert_frame_equal(weighted[name][cols], repeated[name][cols], atol=1e-12)
+    # by design: an unstable ratio ranks last, and the flag rests on the cost's 5% quantile, which a weighted run and
+    # a repeated one interpolate differently (0.88 against 0.2 here)
+    by_design = [r.set_index("design")[["p_first", "mean_rank"]].sort_index() for r in (weighted["ranking"],
+                                                                                        repeated["ranking"])]
+    pd.testing.assert_frame_equal(*by_design, atol=1e-12)
     pd.testing.assert_frame_equal(weighted["pairwise"], repeated["pairwise"], atol=1e-12)
     ch = weighted["changes"].set_index(["design", "indicator", "period"])
     assert ch.at[("d2", "business_rd", "2026"), "mean"] == pytest.approx(4 * 2 / 3)  # only the heavy run gains 4
@@ -602,7 +607,8 @@ def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_p
     proc = subprocess.run([*cmd, "--out", str(out), "--region", "haidong"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "地区 region: 海东市 Haidong" in proc.stdout and "成本效益 海东市 Cost-effectiveness Haidong" in proc.stdout
-    assert "研发投入强度 海东市" in proc.stdout and "P(first)" not in proc.stdout
+    assert "研发投入强度 海东市" in proc.stdout and "排名 海东市 Ranking Haidong" in proc.stdout  # Haidong's own ranking
+    assert "排名 Ranking (" not in proc.stdout  # not the province's
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps
     (tmp_path / "file.txt").write_text("keep me")
     (tmp_path / "foreign").mkdir()
@@ -752,6 +758,25 @@ def test_instruments_left_out_of_the_by_instrument_table_are_counted_below_it(sm
     flat = " ".join(notes.split())
     assert f"{left} more instrument rows are not listed" in flat and f"另有{left}行未列出" in flat
     assert "leverage.csv" in flat and "按工具 By instrument sheet" in flat
+
+
+def test_a_design_whose_ratio_is_unstable_ranks_after_those_whose_ratio_is_read() -> None:
+    """``qhsim compare --region haixi`` ranked the HTE reward second, before ex-ante grants (mean rank 3.00 against
+    2.07), on the 7% of runs it "won" with an extra cost near zero, while the tables mark its ratio "— 不稳定 unstable".
+    A design whose ratio is not to be read now ranks after every design whose ratio is, in its own order."""
+    from qhsim.experiments.comparison import annotate_ranking, rank
+
+    runs = pd.MultiIndex.from_tuples([(0, s) for s in range(10)], names=["draw", "seed"])
+    metric = {"sd": pd.Series([1.8] * 9 + [0.1], index=runs), "reward": pd.Series([0.2] * 9 + [9.0], index=runs),
+              "grants": pd.Series([1.1] * 10, index=runs), "talent": pd.Series([0.1] * 10, index=runs)}
+    ranking, _ = rank(metric, "rd_per_yuan")
+    assert list(ranking["design"])[:2] == ["sd", "reward"]  # by P(first): the reward's one lucky run
+    leverage = pd.DataFrame({"design": list(metric), "instrument": "total",
+                             "unstable": [False, True, False, False]})
+    out = annotate_ranking(ranking, leverage, None, "baseline")
+    assert list(out["design"]) == ["sd", "grants", "talent", "reward"] and list(out["rank"]) == [1, 2, 3, 4]
+    assert list(out["unstable"]) == [False, False, False, True]
+    assert out.set_index("design")["p_first"].to_dict() == ranking.set_index("design")["p_first"].to_dict()
 
 
 def test_ranking_csv_has_the_designs_description_and_the_unstable_flag(ex_post_package, small_comparison) -> None:
@@ -964,13 +989,42 @@ def test_a_prefectures_report_shows_its_changes_own_targets_and_money_spent_ther
     assert format_interval(r["extra_cost"], r["extra_cost_p05"], r["extra_cost_p95"], True) in line
     assert format_interval(r["extra_rd"], r["extra_rd_p05"], r["extra_rd_p95"], True) in line
     assert "plus its firms' tax expenditure" in flat and "so this ratio is partial" in flat
-    assert "排名 Ranking" not in text and "are the province's: see comparison.txt" in flat
+    assert "排名 Ranking" not in text and "The by-instrument table is the province's: see comparison.txt" in flat
     assert all(display_width(line) <= 100 for line in text.splitlines())
     haidong = " ".join(format_comparison(res, "haidong").split())
     assert "研发投入强度 海东市 2025" in haidong
     assert "The targets of 2025: no design differs from the base before 2026, so their P(target met) is the base's." in haidong
     with pytest.raises(InputError, match=r"^--region haixi: this comparison has no prefecture tables"):
         format_comparison(dataclasses.replace(res, regions={}), "haixi")
+
+
+def test_a_prefectures_report_ranks_the_designs_on_the_money_spent_there(small_comparison) -> None:
+    """``qhsim compare --region haixi`` said the ranking was the province's: an analyst asking which design buys the
+    most R&D in Haixi per public yuan, and how surely, had Haixi's ratios without P(first). The prefecture's report now
+    ranks the designs on each run's R&D in Haixi per public yuan spent there, as the province's ranking does on the
+    province's: P(first) and P(row beats column) checked here against the runs' own sums."""
+    from qhsim.experiments.comparison import fiscal_columns
+
+    res, _ = small_comparison
+    runs = res.runs[(res.runs["region"] == "haixi") & res.runs["year"].between(*res.window)]
+    sums = runs.groupby(["point", "draw", "seed"])[["business_rd", *fiscal_columns(runs)]].sum()
+    extra = {d: sums.loc[i + 1] - sums.loc[0] for i, d in enumerate(res.designs)}
+    ratio = pd.DataFrame({d: e["business_rd"] / (e.drop(columns="business_rd").sum(axis=1) / 1e4)
+                          for d, e in extra.items()})
+    assert len(ratio) == 2 and ratio.notna().all().all()
+    first = ratio.idxmax(axis=1).value_counts(normalize=True).reindex(res.designs, fill_value=0.0)
+    text = format_comparison(res, "haixi")
+    ranking = text.split("排名 海西州 Ranking Haixi", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split()[1]: line.split() for line in ranking.splitlines() if re.match(r"\s+\d\s", line)}
+    assert set(rows) == set(res.designs)
+    for design in res.designs:
+        assert format_percent(first[design]) in rows[design], (design, rows[design])
+    pairwise = text.split("两两比较 海西州 Pairwise Haixi", 1)[1].split("\n\n", 1)[0]
+    a, b = res.designs
+    line = next(line for line in pairwise.splitlines() if line.startswith(f"1 {a}"))
+    assert line.split()[-1] == format_percent((ratio[a] > ratio[b]).mean())
+    province = format_comparison(res)
+    assert "排名 Ranking (" in province and "海西州 Ranking" not in province  # the province's own, unchanged
 
 
 def _target_rows(text: str) -> dict[str, list[str]]:

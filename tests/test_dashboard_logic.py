@@ -644,6 +644,37 @@ def test_target_labels_follow_the_tables_number_format_and_years_fall_on_the_pla
     assert {"2020", "2025", "2030", "2035"} <= set(ticks) and "2019" not in ticks
 
 
+def test_the_dashboard_places_target_labels_off_the_simulated_path(small_run):
+    """In the prefectures' small multiples Haixi's label "目标 2027: 0.70" sat at a fixed place left of and above its
+    star, on the rising R&D intensity path, which ran through its digits. The labels are now placed as the report
+    charts place theirs (``qhsim.output.charts.label_targets``): where they cross no drawn line."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from qhsim.dashboard import figures
+    from qhsim.output.charts import chart_style
+
+    rising = small_run.copy()  # a path through where the fixed label sat: 0.2% in 2015 to 1.3% in 2035
+    haixi = rising["region"] == "haixi"
+    rising.loc[haixi, "rd_intensity"] = 0.2 + (rising.loc[haixi, "year"] - 2015) * 0.055
+    for fig, title in ((figures.prefecture_figure(rising, "rd_intensity", "zh"), "海西州"),
+                       (figures.indicator_figure(rising, "rd_intensity", "haixi", "zh"), None)):
+        canvas = FigureCanvasAgg(fig)
+        with chart_style():  # in the shipped CJK font, as the dashboard draws it (``figures.png``)
+            canvas.draw()
+        ax = next(a for a in fig.axes if title is None or a.get_title() == title)
+        path = ax.get_lines()[0]
+        x, y = (np.asarray(v, dtype=float) for v in path.get_data())
+        fine = np.linspace(0, len(x) - 1, 20 * (len(x) - 1) + 1)  # along the segments, not only at the years
+        along = ax.transData.transform(np.column_stack([np.interp(fine, np.arange(len(x)), x),
+                                                        np.interp(fine, np.arange(len(y)), y)]))
+        labels = [t for t in ax.texts if t.get_text().startswith("目标 2027: 0.70")]
+        assert len(labels) == 1
+        box = labels[0].get_window_extent(canvas.get_renderer())
+        inside = ((along[:, 0] > box.x0) & (along[:, 0] < box.x1) & (along[:, 1] > box.y0) & (along[:, 1] < box.y1))
+        assert not inside.any(), (title, box, along[inside][:3])
+
+
 def test_the_dashboard_marks_a_restated_target_and_draws_one_not_judged_hollow(small_run):
     """Haixi's >=170 platforms (another definition, not judged in the tables) were a plain star labelled "target 2027:
     170" (no floor), and Haidong's 17 (the plan prints 15) carried no mark."""

@@ -1241,6 +1241,7 @@ def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv
                                           "expenditure)")]
         assert (cost[window], cost[lo], cost[hi]) == pytest.approx((t.extra_cost, t.extra_cost_p05, t.extra_cost_p95))
         ratio = sheet[(t.region, t.design, "本地每元公共投入带动企业研发（元） business R&D per public yuan there")]
+        assert ratio[at["单位 unit"]] == "元/元 yuan per yuan"  # bilingual as every unit (it was "元/元" alone)
         if t.unstable:
             marks += 1
             assert ratio[window] in ("— 不稳定 unstable", "— 无额外成本 no extra cost") and ratio[lo] is None
@@ -1365,7 +1366,7 @@ def test_workbook_shows_the_figures_the_html_and_terminal_show(compare_folder):
         key = row["indicator"]
         expected = {j: format_value(row[c], key) for c, j in sims.items()}
         if pd.notna(row["target"]):
-            expected[target] = target_value(row["target"], row["target_kind"], key)
+            expected[target] = target_value(row["target"], row["target_kind"], key) + row["target_mark"]
             expected[p_met] = cell_text(row, "p_met")
             if pd.notna(row["gap"]):
                 expected[gap] = cell_text(row, "gap")
@@ -1377,6 +1378,30 @@ def test_workbook_shows_the_figures_the_html_and_terminal_show(compare_folder):
             compared += 1
             halves += abs(cell.value * 100 - round(cell.value * 100)) < 1e-9 and (cell.value * 100) % 100 in (50, -50)
     assert compared > 100 and halves  # counts' medians of two runs: x.5 somewhere
+
+
+def test_workbook_summary_marks_targets_and_verdicts_as_the_terminal_does(run_folder):
+    """The workbook's notes explained * † ‡ below the summary, but no cell carried them: Haixi's verdicts resting on
+    an assumption read "是 yes" where the terminal and the HTML report print "是‡ yes", and Haixi's ≥170† and Haidong's
+    17* showed without their marks. Each target and verdict now shows in Excel as ``cell_text`` writes it."""
+    from qhsim.output.report import cell_text, target_value
+    from qhsim.output.tables import headline
+
+    table = headline(tidy.load_results(run_folder))
+    ws = load_workbook(run_folder / "report.xlsx")["摘要 Summary"]
+    heads = [c.value for c in ws[1]]
+    target, met = heads.index("目标\ntarget"), heads.index("达标\nmet")
+    marked = {"target": set(), "met": set()}
+    for i, (_, row) in enumerate(table.iterrows(), start=2):
+        if pd.isna(row["target"]):
+            continue
+        cell = ws[i][target]
+        shown = target_value(row["target"], row["target_kind"], row["indicator"]) + row["target_mark"]
+        assert _excel_shows(cell.value, cell.number_format) == shown, (row["label"], cell.number_format)
+        assert ws[i][met].value == cell_text(row, "met"), row["label"]
+        marked["target"] |= set(row["target_mark"])
+        marked["met"] |= set(row["met_mark"])
+    assert marked == {"target": {"*", "†"}, "met": {"‡"}}  # Haidong's platforms 17*, Haixi's ≥170†, Haixi's ‡
 
 
 def test_comparison_html_puts_the_answer_first_with_a_table_of_contents(compare3_folder):

@@ -1018,6 +1018,19 @@ def test_wrap_keeps_a_notes_mark_with_the_words_it_marks(result_2035):
         assert re.search(r"^† 科技创新型人才", text, re.M) if lang != "en" else re.search(r"^† S&T innovative", text, re.M)
 
 
+def test_wrap_keeps_a_comparisons_short_mark_with_its_note():
+    """``qhsim compare --region haixi`` printed "—²" alone on a line above its note ("“— 不稳定 unstable”：额外成本...",
+    a Chinese word wider than the line): the short mark (``qhsim.experiments.report.SHORT_MARKS``) goes with it."""
+    from qhsim.experiments.report import SHORT_MARKS, short_mark_notes
+
+    for mark in SHORT_MARKS.values():
+        note = short_mark_notes({mark})
+        assert note.startswith(f"{mark} “")
+        lines = report.wrap(note, 100)
+        assert lines[0].startswith(f"{mark} “") and all(report.display_width(line) <= 100 for line in lines), lines
+        assert "".join(lines).replace(" ", "") == note.replace(" ", "")
+
+
 def test_wrap_keeps_a_short_quoted_mark_on_one_line():
     """The notes below the comparison tables begin with the mark they explain, in Chinese quotes: it is not split
     between lines ("“组合 combined: 见合计 see" / "total”"), and its spaces come back as spaces."""

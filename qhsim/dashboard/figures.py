@@ -19,7 +19,7 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator
 from qhsim import data
 from qhsim.dashboard import i18n
 from qhsim.dashboard.runs import LADDER, RATIO_BINS, Inside
-from qhsim.output.charts import chart_style, plot_evidence
+from qhsim.output.charts import axes_points, chart_style, label_targets, plot_evidence
 from qhsim.output.numbers import format_number
 from qhsim.output.observed import assumed_points, comparable_points, incomparable_points
 from qhsim.output.report import (band, comparable, draw_paths, draw_weights, n_draws, summary_table,
@@ -94,6 +94,7 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
     targets = targets[(targets["region"] == region) & (targets["indicator"] == key)
                       & targets["kind"].isin(("level", "min_level"))]
     probs = target_rows(indicators, region) if ensemble and len(targets) else None
+    stars = []
     for t in targets.itertuples():
         # as the tables write it (≥ for a floor), with their mark: * restated in the model's definition, † another
         # definition, not judged
@@ -104,12 +105,15 @@ def indicator_axes(ax, indicators: pd.DataFrame, key: str, region: str, lang: st
                 label += f" (P={p.iloc[0]:.0%})"
         hollow = {} if comparable(t) else {"mfc": "none", "mec": COLORS["target"], "mew": 1.0}  # not judged
         ax.plot([t.year], [t.value], "*", ms=12, color=COLORS["target"], **hollow)
-        ax.annotate(label, (t.year, t.value), textcoords="offset points", xytext=(-4, 6), ha="right",
-                    fontsize=7 if compact else 8, color=COLORS["target"])
+        stars.append((t.year, t.value, label))
     year_axis(ax)
     ax.tick_params(labelsize=7 if compact else 8)
     ax.margins(y=0.15)  # room for the target labels
     ax.grid(alpha=0.3)
+    ax.get_xlim(), ax.get_ylim()  # the limits the lines set, which the labels are placed in
+    # where the label crosses the fewest lines, as the report charts place theirs (a fixed place beside the star sat
+    # on Haixi's R&D intensity path in the prefectures' small multiples)
+    label_targets(ax, stars, axes_points(ax), font=7 if compact else 8)
 
 
 def indicator_figure(indicators: pd.DataFrame, key: str, region: str = PROVINCE, lang: str = "zh",

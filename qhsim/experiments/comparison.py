@@ -456,19 +456,14 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
     changes = _changes(prov, points, labels, cols, years, window, weights)
     costs, leverage, per_run = _money(prov, points, labels, window, weights)
     identical = identical_designs(runs, names)
-    ranked = [n for n in names if n not in identical]
-    if rank_by in (RANK_DEFAULT, RANK_TOTAL):
-        metric = {n: per_run[n][rank_by] for n in ranked if n in per_run}
-    else:
-        if rank_by not in cols:
-            raise InputError(f"--rank-by {rank_by}: this indicator has no province value in the compared runs; "
-                             f"allowed {RANK_DEFAULT}, {RANK_TOTAL} or one with a province value "
-                             f"({', '.join(cols[:6])}, ...)")
-        metric = {n: changes_window(prov, labels.index(n), rank_by, window) for n in ranked}
+    if rank_by not in (RANK_DEFAULT, RANK_TOTAL) and rank_by not in cols:
+        raise InputError(f"--rank-by {rank_by}: this indicator has no province value in the compared runs; "
+                         f"allowed {RANK_DEFAULT}, {RANK_TOTAL} or one with a province value "
+                         f"({', '.join(cols[:6])}, ...)")
     if scenarios is not None:
         leverage = mark_side_effects(leverage, scenarios, base)
-    ranking, pairwise = rank(metric, rank_by, weights, lower=lower_is_better(rank_by))
-    ranking = annotate_ranking(ranking, leverage, scenarios, base)
+    ranking, pairwise = _ranked(prov, labels, [n for n in names if n not in identical], rank_by, window, weights,
+                                per_run, leverage, scenarios)
     targets = target_probabilities(runs, labels)
     regional: dict[str, list[pd.DataFrame]] = {"changes": [], "costs": [], "leverage": []}
     for region in (r for r in data.prefecture_ids() if r in set(runs["region"])):
@@ -485,12 +480,45 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
             "targets": targets, "ranking": ranking, "pairwise": pairwise, "regions": regions, "identical": identical}
 
 
+def _ranked(frame: pd.DataFrame, labels: Sequence[str], ranked: Sequence[str], rank_by: str, window: Sequence[int],
+            weights: pd.Series | None, per_run: dict[str, dict[str, pd.Series]], leverage: pd.DataFrame,
+            scenarios: dict[str, Any] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ranking (``rank``, ``annotate_ranking``) and pairwise table of the designs ``ranked`` in one region's rows
+    ``frame`` (``_region``; ``labels``: the base and the designs by point): by each run's R&D per public yuan there
+    (``per_run`` of ``_money``) or by ``rank_by``'s window change there; the leverage table of the same rows."""
+    if rank_by in (RANK_DEFAULT, RANK_TOTAL):
+        metric = {n: per_run[n][rank_by] for n in ranked if n in per_run}
+    else:
+        metric = {n: changes_window(frame, labels.index(n), rank_by, window) for n in ranked}
+    ranking, pairwise = rank(metric, rank_by, weights, lower=lower_is_better(rank_by))
+    return annotate_ranking(ranking, leverage, scenarios, labels[0]), pairwise
+
+
+def region_ranking(res: ComparisonResult, region: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A prefecture's ranking and pairwise table (``qhsim compare --region``): the comparison's designs (but those
+    identical to the base) ranked as its own ranking is (``ranking_metric``), on what is located in ``region``: each
+    run's R&D per public yuan spent there (partial, as the prefecture's cost-effectiveness table is) or the window
+    change of the ranking's indicator there. Empty tables where that indicator has no value there."""
+    frame, prov = _region(res.runs, region), _region(res.runs)
+    labels = [res.base, *res.designs]
+    points = list(range(len(labels)))
+    rank_by = ranking_metric(res)
+    if rank_by not in (RANK_DEFAULT, RANK_TOTAL) and (rank_by not in frame or frame[rank_by].isna().all()):
+        return pd.DataFrame(columns=["design", "metric"]), pd.DataFrame()
+    window = list(range(res.window[0], res.window[1] + 1))
+    weights = stats.run_weights(prov.loc[0], RUN_KEYS)
+    _, _, per_run = _money(frame, points, labels, window, weights)
+    leverage = res.regions["leverage"]
+    return _ranked(frame, labels, [n for n in res.designs if n not in res.identical], rank_by, window, weights,
+                   per_run, leverage[leverage["region"] == region], res.meta.get("scenarios"))
+
+
 def annotate_ranking(ranking: pd.DataFrame, leverage: pd.DataFrame, scenarios: dict[str, Any] | None,
                      base: str) -> pd.DataFrame:
     """``ranking`` with each design's ``description`` (``design_description``) after its name and, last, ``unstable``
     as in leverage.csv: on a ranking by R&D per public yuan (business or total, the same extra cost below both) the
     flag of the design's "total" leverage row (``ratio_unstable``), where the tables show "— 不稳定 unstable"; False on
-    a ranking by an indicator's change, which is no ratio."""
+    a ranking by an indicator's change, which is no ratio. The unstable designs are ranked after the others."""
     if ranking.empty:
         return ranking
     out = ranking.copy()
@@ -501,6 +529,10 @@ def annotate_ranking(ranking: pd.DataFrame, leverage: pd.DataFrame, scenarios: d
         total = leverage[leverage["instrument"] == "total"].set_index("design")["unstable"]
         flags = out["design"].map(total).fillna(False).astype(bool)
     out["unstable"] = flags.to_numpy()
+    # a design whose ratio is not to be read ranks after those whose ratio is: its P(first) comes from runs whose
+    # extra cost is near zero (Haixi's HTE reward ranked second, before ex-ante grants, on 7% of such runs)
+    out = out.sort_values("unstable", kind="stable").reset_index(drop=True)
+    out["rank"] = range(1, len(out) + 1)
     return out
 
 

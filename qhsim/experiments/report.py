@@ -9,6 +9,7 @@ leverage.csv have a ``region`` column, the province's rows first, then each pref
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -18,7 +19,7 @@ import pandas as pd
 
 from qhsim import data
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import idle_budgets, ranking_metric, stored_table
+from qhsim.experiments.comparison import idle_budgets, ranking_metric, region_ranking, stored_table
 from qhsim.output.lang import pick
 from qhsim.output.numbers import (MONEY_DIGITS, change_digits, change_unit, format_fixed, format_interval,
                                   format_percent, unit_of)
@@ -399,47 +400,7 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
                  format_fixed(r.extra_cost_after, MONEY_DIGITS, True), r.status] for r in b.itertuples()]
         blocks.append(_table(heads, body, [True, False, False, False, True],
                              f"预算中性 Budget-neutral: 额外成本对齐 extra cost matched to {res.designs[0]}"))
-    rk = res.ranking
-    if len(rk) and not can_rank(len(rk)):  # one design always ranks first: no ranking, no pairwise table
-        blocks.append(_note(ONE_DESIGN_NOTE if not res.identical else
-                            "只有一个方案与基准不同，无从排名，故不列排名与两两比较。 Only one design differs from the base: there is "
-                            "nothing to rank, so no ranking or pairwise table is shown."))
-    elif len(rk):
-        metric = rk["metric"].iloc[0]
-        ratio = metric in (RANK_DEFAULT, RANK_TOTAL)
-        lower = "越低越好 lower is better; " if lower_is_better(metric) else ""
-        if ratio:  # the headline ratio of means first, as in the cost-effectiveness table; the runs' median beside it
-            zh, en = METRIC_HEADS[metric]
-            heads = [["排名", "方案", zh, "各次运行比值", "P(第一)", "平均名次"],
-                     ["rank", "design", en, "runs' ratios", "P(first)", "mean rank"],
-                     ["", "", "均值之比", "中位数", "", ""], ["", "", "ratio of means", "median", "", ""]]
-            total = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
-            lo, hi = ("p05", "p95") if metric == RANK_DEFAULT else ("total_p05", "total_p95")
-            body = [[str(r.rank), r.design,
-                     _ratio(res.leverage, r.design, "total", *total.loc[r.design, [metric, lo, hi]]),
-                     short_mark(ratio_mark(total.at[r.design, "extra_cost"])) if getattr(r, "unstable", False)
-                     else format_number(r.median),
-                     format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
-            title = f"排名 Ranking ({lower}均值之比 ratio of means [5%, 95%]; 各次运行比值中位数 median of the runs' ratios)"
-        else:  # an indicator's window change, a signed change
-            zh, en = row_label(metric, ("窗口均值变化", "window mean change"), change=True).split("\n")
-            heads = [["排名", "方案", zh, "P(第一)", "平均名次"], ["rank", "design", en, "P(first)", "mean rank"],
-                     ["", "", "各次运行中位数", "", ""], ["", "", "median over the runs", "", ""]]
-            digits = change_digits(metric, rk["median"])
-            body = [[str(r.rank), r.design, format_interval(r.median, r.p05, r.p95, signed=True, digits=digits),
-                     format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
-            title = f"排名 Ranking ({lower}中位数 median [5%, 95%])"
-        blocks.append(_table(heads, body, [False, True, *[False] * (len(heads[0]) - 2)], title))
-        if ratio:
-            blocks.append(_note(RANKING_STATISTIC_NOTE))
-        pw = res.pairwise
-        num = {d: str(i) for i, d in enumerate(names)}
-        heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
-        body = [[f"{num[a]} {a}"] + [format_percent(pw.at[a, b]) for b in pw.columns] for a in pw.index]
-        blocks.append(_table(heads, body, [True] + [False] * len(pw.columns), "两两比较 Pairwise (列为方案编号 columns: design numbers)"))
-        caveat = ranking_caveat(res)
-        if caveat:
-            blocks.append(_note(" ".join(caveat)))
+    blocks += _ranking_blocks(res)
     if res.identical:
         blocks.append(_note(f"未参与排名 Not ranked: {', '.join(res.identical)} — 与基准逐次相同 identical to the base in every "
                             "run (见开头 see the top)."))
@@ -463,6 +424,60 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
     return blocks
 
 
+def _ranking_blocks(res: ComparisonResult, where: tuple[str, str] = ("", "")) -> list[str]:
+    """The ranking (by the comparison's metric: R&D per public yuan with its runs' median and the "— 不稳定 unstable"
+    mark, or an indicator's window change) and the pairwise table of ``res``, with what may have set its order
+    (``ranking_caveat``); the note that one design cannot be ranked. A prefecture's (``_region_blocks``) is ``res``
+    with that prefecture's ranking, pairwise and leverage tables, ``where`` its name after the titles' words."""
+    zh_where, en_where = where
+    blocks: list[str] = []
+    names = [res.base, *res.designs]
+    rk = res.ranking
+    if len(rk) and not can_rank(len(rk)):  # one design always ranks first: no ranking, no pairwise table
+        blocks.append(_note(ONE_DESIGN_NOTE if not res.identical else
+                            "只有一个方案与基准不同，无从排名，故不列排名与两两比较。 Only one design differs from the base: there is "
+                            "nothing to rank, so no ranking or pairwise table is shown."))
+    elif len(rk):
+        metric = rk["metric"].iloc[0]
+        ratio = metric in (RANK_DEFAULT, RANK_TOTAL)
+        lower = "越低越好 lower is better; " if lower_is_better(metric) else ""
+        if ratio:  # the headline ratio of means first, as in the cost-effectiveness table; the runs' median beside it
+            zh, en = METRIC_HEADS[metric]
+            heads = [["排名", "方案", zh, "各次运行比值", "P(第一)", "平均名次"],
+                     ["rank", "design", en, "runs' ratios", "P(first)", "mean rank"],
+                     ["", "", "均值之比", "中位数", "", ""], ["", "", "ratio of means", "median", "", ""]]
+            total = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
+            lo, hi = ("p05", "p95") if metric == RANK_DEFAULT else ("total_p05", "total_p95")
+            body = [[str(r.rank), r.design,
+                     _ratio(res.leverage, r.design, "total", *total.loc[r.design, [metric, lo, hi]]),
+                     short_mark(ratio_mark(total.at[r.design, "extra_cost"])) if getattr(r, "unstable", False)
+                     else format_number(r.median),
+                     format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
+            title = (f"排名{zh_where} Ranking{en_where} ({lower}均值之比 ratio of means [5%, 95%]; 各次运行比值中位数 median "
+                     "of the runs' ratios)")
+        else:  # an indicator's window change, a signed change
+            zh, en = row_label(metric, ("窗口均值变化", "window mean change"), change=True).split("\n")
+            heads = [["排名", "方案", zh, "P(第一)", "平均名次"], ["rank", "design", en, "P(first)", "mean rank"],
+                     ["", "", "各次运行中位数", "", ""], ["", "", "median over the runs", "", ""]]
+            digits = change_digits(metric, rk["median"])
+            body = [[str(r.rank), r.design, format_interval(r.median, r.p05, r.p95, signed=True, digits=digits),
+                     format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
+            title = f"排名{zh_where} Ranking{en_where} ({lower}中位数 median [5%, 95%])"
+        blocks.append(_table(heads, body, [False, True, *[False] * (len(heads[0]) - 2)], title))
+        if ratio:
+            blocks.append(_note(RANKING_STATISTIC_NOTE))
+        pw = res.pairwise
+        num = {d: str(i) for i, d in enumerate(names)}
+        heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
+        body = [[f"{num[a]} {a}"] + [format_percent(pw.at[a, b]) for b in pw.columns] for a in pw.index]
+        blocks.append(_table(heads, body, [True] + [False] * len(pw.columns),
+                             f"两两比较{zh_where} Pairwise{en_where} (列为方案编号 columns: design numbers)"))
+        caveat = ranking_caveat(res)
+        if caveat:
+            blocks.append(_note(" ".join(caveat)))
+    return blocks
+
+
 def _region_blocks(res: ComparisonResult, region: str) -> list[str]:
     """A prefecture's answer: its indicator changes, P(target met) of its own plan targets (every year: a target
     before the window is the base's in every design), and the extra public money spent there with the extra R&D
@@ -483,9 +498,12 @@ def _region_blocks(res: ComparisonResult, region: str) -> list[str]:
     notes = [regional_cost_note(zh, en)]
     if marks := short_mark_notes(set(cells)):
         notes.append(marks)
-    notes.append("排名、两两比较与分工具表为全省口径，见comparison.txt（不带--region的报告）。 The ranking and the pairwise and "
-                 "by-instrument tables are the province's: see comparison.txt (the report without --region).")
+    notes.append("分工具表为全省口径，见comparison.txt（不带--region的报告）。 The by-instrument table is the province's: see "
+                 "comparison.txt (the report without --region).")
     blocks.append("\n".join(map(_note, notes)))
+    ranking, pairwise = region_ranking(res, region)  # on the R&D there per public yuan spent there: partial as above
+    blocks += _ranking_blocks(dataclasses.replace(res, ranking=ranking, pairwise=pairwise,
+                                                  leverage=parts["leverage"]), (f" {zh}", f" {en}"))
     if targets := _target_blocks(res, own):
         blocks += targets
         earlier = sorted({int(y) for y in own["year"] if y < start})

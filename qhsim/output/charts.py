@@ -139,7 +139,7 @@ def _geometric(start: float, end: float, first: int, last: int) -> tuple[np.ndar
 
 def _plot_targets(ax, key: str, targets: pd.DataFrame, median: pd.Series) -> list[tuple[int, float, str]]:
     """Level targets as stars, growth targets as the path they require; returns each star's (year, value, label) for
-    ``_label_targets``, which places the labels once every line is drawn."""
+    ``label_targets``, which places the labels once every line is drawn."""
     stars = []
     for t in targets.itertuples():
         if t.kind == "growth":
@@ -166,17 +166,27 @@ def _plot_targets(ax, key: str, targets: pd.DataFrame, median: pd.Series) -> lis
 # above or below, then left, then straight above or below
 LABEL_PLACES = (((7, 3), "left", "bottom"), ((7, -3), "left", "top"), ((-7, 3), "right", "bottom"),
                 ((-7, -3), "right", "top"), ((0, 9), "center", "bottom"), ((0, -9), "center", "top"))
-LABEL_FONT = 7  # points
 
 
-def _label_targets(ax, stars: list[tuple[int, float, str]], small: bool) -> None:
-    """Label each target star with its value and year where the label crosses the fewest drawn lines (simulated
-    paths, reference paths, observed points: every Line2D sampled along its length) and stays inside the axes; on a
-    white backing, so that a line it cannot avoid does not run through its digits (a label beside the star sat on the
-    trend line)."""
+AXES_POINTS = {True: (230.0, 120.0), False: (390.0, 215.0)}  # small or not: the axes in points (``_figure``,
+# ``overview_figure``, whose layout is made when they are saved)
+
+
+def axes_points(ax) -> tuple[float, float]:
+    """The width and height in points of ``ax`` in a figure whose layout is already set (``subplots_adjust``)."""
+    box, (inches_wide, inches_high) = ax.get_position(), ax.figure.get_size_inches()
+    return box.width * inches_wide * 72, box.height * inches_high * 72
+
+
+def label_targets(ax, stars: list[tuple[int, float, str]], size: tuple[float, float], font: float = 7) -> None:
+    """Label each target star with its text (value and year) where the label crosses the fewest drawn lines (simulated
+    paths, reference paths, observed points: every Line2D sampled along its length) and stays inside the axes of
+    ``size`` (width, height in points), in ``font`` points; on a white backing, so that a line it cannot avoid does
+    not run through its digits (a label beside the star sat on the trend line). The report charts and the dashboard
+    place their target labels with it."""
     if not stars:
         return
-    width, height = (230.0, 120.0) if small else (390.0, 215.0)  # the axes in points (``_figure``, ``overview_figure``)
+    width, height = size
     to_axes = ax.transLimits  # data to axes fraction, whatever the figure's layout will be
     points = []
     for line in ax.get_lines():
@@ -191,7 +201,7 @@ def _label_targets(ax, stars: list[tuple[int, float, str]], small: bool) -> None
     drawn = np.vstack(points) if points else np.empty((0, 2))
     for year, value, text in stars:
         star = to_axes.transform([(year, value)])[0] * (width, height)
-        wide, high = 0.56 * LABEL_FONT * len(text), 1.1 * LABEL_FONT
+        wide, high = 0.56 * font * display_width(text), 1.1 * font  # a CJK character about twice a digit's width
         best, best_score = LABEL_PLACES[0], np.inf
         for place in LABEL_PLACES:
             (dx, dy), ha, va = place
@@ -205,7 +215,7 @@ def _label_targets(ax, stars: list[tuple[int, float, str]], small: bool) -> None
                 best, best_score = place, score
         (dx, dy), ha, va = best
         ax.annotate(text, (year, value), textcoords="offset points", xytext=(dx, dy), ha=ha, va=va,
-                    fontsize=LABEL_FONT, color=COLORS["target"], zorder=5,
+                    fontsize=font, color=COLORS["target"], zorder=5,
                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
 
 
@@ -296,7 +306,7 @@ def draw_indicator(ax, key: str, paths: dict[str, pd.DataFrame], region: str, ta
     ax.grid(alpha=0.3)
     ax.margins(y=0.12)
     ax.get_xlim(), ax.get_ylim()  # the limits the lines set, which the labels are placed in
-    _label_targets(ax, stars, small)
+    label_targets(ax, stars, AXES_POINTS[small])
 
 
 def _figure(key: str, paths: dict[str, pd.DataFrame], region: str, targets: pd.DataFrame,

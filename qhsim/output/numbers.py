@@ -30,7 +30,7 @@ COUNT_UNITS = ("firms", "count", "persons", "contracts", "items", "platforms")
 # the units of indicators.toml in Chinese (the file's own are English, or Chinese already: %, 亿元, 万元), with those
 # of the ratios per 10,000 (``indicator_unit``)
 UNIT_ZH = {"contracts": "项", "count": "个", "firms": "家", "items": "件", "persons": "人", "platforms": "个",
-           "person-years": "人年", "yuan per yuan of R&D": "元/元研发经费",
+           "person-years": "人年", "yuan per yuan of R&D": "元/元研发经费", "yuan per yuan": "元/元",
            "persons per 10k employed": "人/万名就业人员", "items per 10k population": "件/万人",
            "firms per 10k enterprises": "家/万家企业"}
 UNIT_EN = {"亿元": "100 mn yuan", "万元": "10k yuan"}  # the Chinese money units, for a text in English only

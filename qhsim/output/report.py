@@ -418,9 +418,10 @@ NO_LINE_START = frozenset("。，、；：）》」！？%")  # Chinese closing 
 OPENING = frozenset("（(《「“")  # a word without spaces that fits in two lines breaks best before these ...
 CLOSING = frozenset("）)》」”，、；：")  # ... or after these
 QUOTED = re.compile(r"“[^”\n]{1,40}”")  # a short quoted phrase, kept on one line by ``wrap``
-# a note's mark standing before the words it explains ("† 科技创新型人才 ..."), kept with them by ``wrap``
+# a note's mark standing before the words it explains ("† 科技创新型人才 ...", a comparison's "—² “— 不稳定 unstable”：
+# ..."), kept with them by ``wrap``
 MARKS = RESTATED_MARK + OTHER_DEFINITION_MARK + ASSUMPTION_MARK + DETERMINISTIC_MARK
-MARK_WORD = re.compile(rf"(?<!\S)[{re.escape(MARKS)}] ")
+MARK_WORD = re.compile(rf"(?<!\S)(?:[{re.escape(MARKS)}]|{MISSING}[¹²]) ")
 NBSP = "\u00a0"  # its spaces while ``wrap`` breaks the text at the others
 
 

@@ -718,11 +718,11 @@ PREFECTURE_MONEY = {
     "extra_cost": ("本地额外公共投入（财政支出+税式支出）", "extra public cost there (spending + tax expenditure)", "亿元",
                    "累计均值 cumulative mean"),
     "extra_rd": ("本地额外企业研发", "extra business R&D there", "亿元", "累计均值 cumulative mean"),
-    "rd_per_yuan": ("本地每元公共投入带动企业研发（元）", "business R&D per public yuan there", "元/元",
+    "rd_per_yuan": ("本地每元公共投入带动企业研发（元）", "business R&D per public yuan there", "yuan per yuan",
                     "均值之比 ratio of means"),
     "extra_public_rd": ("本地额外公共部门研发（高校院所）", "extra public-sector R&D there (universities, institutes)",
                         "亿元", "累计均值 cumulative mean"),
-    "total_rd_per_yuan": ("本地每元公共投入带动全社会研发（元）", "total R&D per public yuan there", "元/元",
+    "total_rd_per_yuan": ("本地每元公共投入带动全社会研发（元）", "total R&D per public yuan there", "yuan per yuan",
                           "均值之比 ratio of means"),
 }
 # where each money row's 5% and 95% are in the leverage table (extra public R&D has its mean only)

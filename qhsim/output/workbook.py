@@ -30,12 +30,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qhsim import data
-from qhsim.output.numbers import (MISSING, MONEY_DIGITS, cell_format, decimals, excel_format, indicator_unit,
-                                  nonzero_digits, unit_words)
+from qhsim.output.numbers import (MISSING, MONEY_DIGITS, cell_format, decimals, excel_format, excel_number_format,
+                                  indicator_unit, nonzero_digits, unit_words)
 from qhsim.output.observed import ObservedSource
-from qhsim.output.report import (DETERMINISTIC_MARK, FLOOR, HEADERS, band_caveat, base_year_notes, column_header, display_width, indicator_label,
-                                 observed_mark, persistence_note, prefecture_anchor_note, reduced_scale_note,
-                                 region_label, sim_columns, source_notes, wrap)
+from qhsim.output.report import (DETERMINISTIC_MARK, FLOOR, HEADERS, band_caveat, base_year_notes, cell_text,
+                                 column_header, display_width, indicator_label, observed_mark, persistence_note,
+                                 prefecture_anchor_note, reduced_scale_note, region_label, sim_columns, source_notes,
+                                 wrap)
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
                                  PREFECTURE_EFFECTS, PUBLIC_COST, RATIOS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS,
                                  SWEEP_MEANS_NOTE, by_instrument, by_instrument_note, by_year, cost_effectiveness,
@@ -210,6 +211,8 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
                 source = row["observed_source"]
                 x = None if not isinstance(source, ObservedSource) else source.label() + (
                     f" {observed_mark(row)}" if observed_mark(row) else "")
+            elif column == "met" and row.get("met_mark"):  # a verdict resting on an assumption: "是‡ yes", as on screen
+                x = cell_text(row, "met")
             else:
                 x = _value(row[column])
             cell = ws.cell(row=i, column=j, value=x)
@@ -221,16 +224,17 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
                 cell.number_format = cell_format(cell.value, nonzero_digits(cell.value, 1), True, "pp")
             elif column == "gap" and number:
                 cell.number_format = cell_format(x, nonzero_digits(x, decimals(key)), True)
-            elif column == "target" and growth:
-                cell.number_format = '+0.0%"/yr";-0.0%"/yr";0.0%"/yr"'
-            elif column == "target" and row.get("target_kind") == "min_level":
-                cell.number_format = f'"{FLOOR}"{excel_format(key)}'
+            elif column == "target" and number:  # with its mark (* restated, † another definition), as on screen
+                mark = row.get("target_mark", "")
+                floor = f'"{FLOOR}"' if row.get("target_kind") == "min_level" else ""
+                cell.number_format = (f'+0.0%"/yr{mark}";-0.0%"/yr{mark}";0.0%"/yr{mark}"' if growth
+                                      else floor + excel_number_format(decimals(key), suffix=mark))
             elif column == "p_met":  # a deterministic verdict's P(met) with its mark, as the other outputs write it
                 cell.number_format = f'{PCT}"{DETERMINISTIC_MARK}"' if row.get("deterministic") in (True,) else PCT
             elif column.startswith("sim_") or column in ("observed_2020", "target"):
                 cell.number_format = excel_format(key)
-            if column == "met" and x in MET_FILL:
-                cell.fill = MET_FILL[x]
+            if column == "met" and row["met"] in MET_FILL:
+                cell.fill = MET_FILL[row["met"]]
             if column == "observed_source" and x is not None:  # the citation (and arithmetic) as a cell comment
                 source = row["observed_source"]
                 cell.alignment = WRAP
