@@ -811,6 +811,21 @@ def test_discover_refuses_an_unknown_region_and_a_threshold_that_is_not_a_number
                                "rd_intensity?)")
 
 
+@pytest.mark.parametrize("given", ["Haidong", "HAIDONG", "海东", "海东市"])
+def test_a_region_is_named_in_any_case_or_in_chinese_and_discover_answers_for_its_id(store: Path, given: str) -> None:
+    """--region Haidong was refused with "did you mean haidong?": ids are taken in any case, and the Chinese names of
+    qhsim/data/geography.toml with or without 市/州, by the one check every --region goes through (compare, sweep,
+    discover); discover answers for the id (its files are named with it)."""
+    from qhsim.experiments.comparison import check_region
+    from qhsim.experiments.discovery import discovery_stem
+
+    assert check_region(given) == "haidong"
+    assert [check_region(r) for r in ("Province", "青海省", "海西", "Golog", "果洛州")] == [
+        "province", "province", "haixi", "golog", "golog"]
+    res = discover(store, "business_rd", 2020, 0.0, region=given)
+    assert res.region == "haidong" and discovery_stem(res) == "prim_business_rd_2020_haidong"
+
+
 def test_an_unreachable_scheduler_leaves_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--scheduler tcp://127.0.0.1:1 was refused after 20 s, with the store's manifest and runs folder written."""
     from qhsim.experiments.engine import Engine

@@ -519,14 +519,19 @@ def changes_window(prov: pd.DataFrame, point: int, key: str, window: Sequence[in
 
 
 def check_region(region: str) -> str:
-    """A region ``qhsim compare --region`` and ``qhsim discover --region`` answer for: the province or a prefecture
-    (qhsim/data/geography.toml's ids); else the one-line error, with the nearest id where one is near."""
+    """The region id a ``--region`` value names (``qhsim compare``, ``sweep`` and ``discover``): the province or a
+    prefecture (qhsim/data/geography.toml), by its id in any case (``Haidong``), its Chinese name with or without
+    市/州 (海东市, 海东) or its English name; else the one-line error, with the nearest id where one is near."""
     allowed = [PROVINCE, *data.prefecture_ids()]
-    if region not in allowed:
-        near = difflib.get_close_matches(region, allowed, 1)
+    names = {PROVINCE: PROVINCE, "青海": PROVINCE, "青海省": PROVINCE}
+    for p in data.prefectures():
+        names |= {p.id.lower(): p.id, p.en.lower(): p.id, p.zh: p.id, p.zh.rstrip("市州"): p.id}
+    found = names.get(region.strip().lower())
+    if found is None:
+        near = difflib.get_close_matches(region.lower(), allowed, 1)
         raise InputError(f"--region {region}: not a region{f' (did you mean {near[0]}?)' if near else ''}; allowed: "
                          f"{', '.join(allowed)}")
-    return region
+    return found
 
 
 def check_rank_by(rank_by: str) -> None:

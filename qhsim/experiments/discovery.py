@@ -134,7 +134,7 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, min_density: float = MIN_DENSITY)
 def discover(store: str | Path, indicator: str, year: int, threshold: float, probability: float = 0.8,
              region: str = PROVINCE, min_density: float = MIN_DENSITY) -> DiscoveryResult:
     """Scenario discovery on a sweep store (see the module docstring)."""
-    check_region(region)  # before the store is read
+    region = check_region(region)  # before the store is read
     store = Path(store)
     manifest = read_manifest(store)
     if manifest.get("kind") != "sweep":
