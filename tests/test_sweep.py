@@ -214,6 +214,24 @@ def test_sweep_summary_flags_an_unstable_r_and_d_per_yuan_and_the_table_shows_a_
     assert "under 25% of the money the design moves" in rule and "5%-95% spread across runs" in rule
 
 
+def test_the_design_points_table_shows_the_bases_own_settings_with_units(swept: tuple) -> None:
+    """Point 0's row read "base" under every lever: it now shows what the base scenario sets there from the levers'
+    first year, with the lever catalogue's unit (a tied group's paths once where they agree)."""
+    from qhsim.experiments.comparison import scenario_setting
+    from qhsim.experiments.levers import lever_unit
+    from qhsim.output.tidy import lever_text
+
+    sweep, runs = swept
+    text = format_sweep(sweep, summarise(sweep, runs))
+    row = next(line for line in text.splitlines() if line.split()[:1] == ["0"])
+    base = sweep.base.validated()
+    rates = {lever_text(scenario_setting(base, p).at(sweep.exp.from_year)) for p in sweep.levers[0].paths}
+    assert len(rates) == 1, rates  # the two tied rates agree in the baseline: shown once
+    unit = lever_unit(sweep.levers[0].paths[0])
+    assert row.split()[1:] == [rates.pop(), f"({unit})", scenario_setting(base, sweep.levers[1].paths[0]).at(2018)]
+    assert "base" not in row
+
+
 def test_workers_do_not_change_results(swept: tuple) -> None:
     sweep, one = swept
     two, _ = run_sweep(sweep, workers=2)

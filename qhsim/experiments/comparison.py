@@ -604,7 +604,8 @@ def budget_paths(scenario: Scenario) -> list[str]:
     return out
 
 
-def _schedule(scenario: Scenario, path: str) -> Any:
+def scenario_setting(scenario: Scenario, path: str) -> Any:
+    """The setting at a key path (``policy.ex_ante_grants.budget``) of a scenario: a ``Schedule`` or a value."""
     obj: Any = scenario
     for p in path.split("."):
         obj = getattr(obj, p)
@@ -615,7 +616,7 @@ def budget_changes(base: Scenario, design: Scenario, end_year: int) -> dict[str,
     """For each budget lever the design changes: {year: (base value, design value)} from its first changed year."""
     out = {}
     for path in budget_paths(base):
-        a, b = _schedule(base, path), _schedule(design, path)
+        a, b = scenario_setting(base, path), scenario_setting(design, path)
         years = sorted({*a.as_dict(), *b.as_dict(), 2016})
         yearly = {y: (float(a.at(y)), float(b.at(y))) for y in range(2016, end_year + 1)}
         changed = [y for y, (x, z) in yearly.items() if x != z]
@@ -655,7 +656,7 @@ def idle_budgets(runs: pd.DataFrame, scenarios: dict[str, Any] | None, base: str
     spend = [k for k in data.load("indicators") if k.startswith("spend_")]
     out = []
     for path in budget_paths(a):
-        years = [y for y in range(first, last + 1) if _schedule(a, path).at(y) != _schedule(b, path).at(y)]
+        years = [y for y in range(first, last + 1) if scenario_setting(a, path).at(y) != scenario_setting(b, path).at(y)]
         if not years:
             continue
         _, section, name = path.split(".")
@@ -668,8 +669,8 @@ def idle_budgets(runs: pd.DataFrame, scenarios: dict[str, Any] | None, base: str
         regions = [PROVINCE] if listed is None else sorted(
             {p for y in years for p in (data.prefecture_ids() if "all" in listed.at(y) else listed.at(y))},
             key=data.prefecture_ids().index)
-        base_budget = min(float(_schedule(a, path).at(y)) for y in years)
-        design_budget = min(float(_schedule(b, path).at(y)) for y in years)
+        base_budget = min(float(scenario_setting(a, path).at(y)) for y in years)
+        design_budget = min(float(scenario_setting(b, path).at(y)) for y in years)
         for region in regions:
             rows = runs[(runs["point"] == 0) & (runs["region"] == region) & runs["year"].isin(years)]
             spent = float(rows[columns[0]].max()) if len(rows) else math.nan

@@ -29,17 +29,17 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qhsim import data, stats
-from qhsim.config import interval_text, read_toml
+from qhsim.config import Scenario, interval_text, read_toml
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import PUBLIC_RD, RD, fiscal_columns, rd_per_yuan
+from qhsim.experiments.comparison import PUBLIC_RD, RD, fiscal_columns, rd_per_yuan, scenario_setting
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
-from qhsim.experiments.levers import DESIGNS, Lever, points
+from qhsim.experiments.levers import DESIGNS, Lever, lever_unit, points
 from qhsim.experiments.spec import Override, digest
 from qhsim.experiments.store import Store, collect_runs, say_reused, write_atomic
 from qhsim.config.instruments import instrument_label
 from qhsim.config.schema import Run
-from qhsim.config.schedule import bounds_text
+from qhsim.config.schedule import Schedule, bounds_text
 from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.numbers import MISSING, format_fixed, format_value, significant
 from qhsim.output.report import display_width, draws_line, format_table, reduced_scale_note, region_label, wrap
@@ -511,8 +511,9 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
     settings = summary.drop_duplicates("point")
     point_head = "点\npoint"
     levers = {lv.name: lv for lv in sweep.levers}
+    base = sweep.base.validated()
     blocks.append(format_table([[point_head, *names]],
-                               [[str(int(r["point"])), *(_setting(r[n], levers.get(n)) for n in names)]
+                               [[str(int(r["point"])), *(_setting(r[n], levers.get(n), base) for n in names)]
                                 for _, r in settings.iterrows()],
                                [False, *[True] * len(names)],
                                "设计点 Design points: 杠杆取值 lever settings (点0为基准 point 0 = base)", width))
@@ -586,12 +587,29 @@ def _header(zh: str, en: str, unit: str, limit: int) -> str:
     return "\n".join([*pieces, piece, *wrap(en, limit), *wrap(f"({unit})", limit)])
 
 
-def _setting(value: Any, lever: Lever | None) -> str:
+def _setting(value: Any, lever: Lever | None, base: Scenario) -> str:
     """A lever's value in the design points table (``Lever.shown``: a sampled value rounded; a named design's name as
-    it is); the base point has none: "base"."""
+    it is); the base point has none of its own: the base scenario's setting it runs with (``_base_setting``)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "base"
+        return _base_setting(lever, base) if lever is not None else "base"
     return lever.shown(value) if lever is not None else lever_text(value)
+
+
+def _base_setting(lever: Lever, base: Scenario) -> str:
+    """What the base scenario sets on ``lever``'s key paths from the lever's first year, with the unit (the lever
+    catalogue's): ``15,000 (万元/年)``, ``merit``, a year table as ``2026: 1,000 → 2028: 5,000`` for a year-table lever;
+    a tied group's values once where its paths agree, else each, separated by " / "."""
+    texts = []
+    for path in lever.paths:
+        setting = scenario_setting(base, path)
+        if lever.kind == "schedule" and isinstance(setting, Schedule):
+            later = {y: v for y, v in setting.as_dict().items() if y > lever.from_year}
+            value: Any = {lever.from_year: setting.at(lever.from_year), **later}
+        else:
+            value = setting.at(lever.from_year) if isinstance(setting, Schedule) else setting
+        unit = lever_unit(path) if not isinstance(value, str) else None
+        texts.append(lever_text(value) + (f" ({unit})" if unit else ""))
+    return " / ".join(dict.fromkeys(texts))
 
 
 def _not_shown(part: pd.DataFrame) -> str:
