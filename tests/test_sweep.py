@@ -912,6 +912,27 @@ def test_progress_shows_no_empty_bar_before_it_knows_its_runs(capsys) -> None:
     assert "sweep:   0%|" in err and "/3 [" in err and "0run" not in err  # a bar with its total from the start
 
 
+def test_progress_without_a_terminal_is_plain_lines_every_tenth_with_count_elapsed_and_eta(capsys) -> None:
+    """With stderr not a terminal (setsid nohup qhsim sweep ... > log 2>&1) the tqdm bar was disabled and a log showed
+    nothing for many minutes: the commands now print a plain line each time another tenth of the runs is done (runs
+    done of the total, elapsed time, ETA); runs a resumed store already held count as done but not in the ETA."""
+    from qhsim.experiments.engine import LINES, Progress, progress_display
+
+    assert progress_display() == LINES  # pytest's captured stderr is no terminal
+    prog = Progress(0, "sweep", bar=LINES)
+    prog.grow(40)
+    prog.update(8, reused=True)  # a resumed store's runs
+    for _ in range(32):
+        prog.update()
+    prog.close()
+    lines = capsys.readouterr().err.splitlines()
+    pattern = r"qhsim: sweep: (\d+)/40 次运行 runs \((\d+)%\), 用时 elapsed \d:\d\d:\d\d, 预计剩余 ETA (\d:\d\d:\d\d|\?)"
+    said = [re.fullmatch(pattern, line) for line in lines]
+    assert all(said), lines
+    assert [int(m.group(1)) for m in said] == [8, 12, 16, 20, 24, 28, 32, 36, 40]
+    assert said[0].group(3) == "?" and said[-1].group(3) == "0:00:00"  # no rate from reused runs alone
+
+
 def test_result_headers_of_seven_columns_with_long_units_fit() -> None:
     """talent_grant_scale's seven result columns looped for ever: the header of R&D personnel per 10,000 employed
     stayed 14 columns wide at a limit of 13 (its Chinese in two pieces of 7 characters), and the loop set 13 again.

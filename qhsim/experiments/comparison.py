@@ -706,7 +706,7 @@ def compare(
     rank_by: str = RANK_DEFAULT,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
-    bar: bool = False,
+    bar: bool | str = False,
     draw_seed: int = 0,
     reused: Callable[[int, int], None] | None = None,
 ) -> ComparisonResult:

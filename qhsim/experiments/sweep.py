@@ -414,7 +414,7 @@ def _lever_setting(levers: list[Lever], point: dict[str, Any], detail: str, numb
 
 
 def run_sweep(sweep: Sweep, out: Path | None = None, workers: int = 1, executor: str = "local",
-              scheduler: str | None = None, bar: bool = False, progress: Callable[[int, int], None] | None = None,
+              scheduler: str | None = None, bar: bool | str = False, progress: Callable[[int, int], None] | None = None,
               cancel: threading.Event | None = None,
               reused: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, Store | None]:
     """Run every point x draw x seed (through a resumable store when ``out`` is given); return the stacked
@@ -651,7 +651,7 @@ def _lever_label(paths: tuple[str, ...]) -> str:
 
 def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int, ...] | None = None,
                 draws: int | None = None, scale: float | None = None, executor: str = "local",
-                scheduler: str | None = None, bar: bool = False, region: str = PROVINCE) -> tuple[str, Sweep]:
+                scheduler: str | None = None, bar: bool | str = False, region: str = PROVINCE) -> tuple[str, Sweep]:
     """Run (or resume) the experiment into the store ``out`` and write its summary (the province's); return the
     text to print, the province's or with ``region`` that prefecture's (``qhsim sweep --region``), and the loaded
     experiment."""
