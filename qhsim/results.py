@@ -44,6 +44,32 @@ def ratio_unstable(extra_cost: float | np.ndarray, gross_cost: float | np.ndarra
     return bool(out) if out.ndim == 0 else out
 
 
+WIDE_MARK = "‖"  # after an R&D per yuan ``ratio_wide`` flags: shown, but not ranked (the sweep's cost-effectiveness)
+
+
+def ratio_wide(ratio: float | np.ndarray, ratio_p05: float | np.ndarray, ratio_p95: float | np.ndarray
+               ) -> bool | np.ndarray:
+    """Whether an R&D per public yuan that ``ratio_unstable`` lets stand is too imprecise to rank: the 5%-95% range of
+    the runs' ratios is wider than the ratio itself, the test ``ratio_unstable`` puts to the extra cost put to the
+    ratio. ``ratio_unstable`` judges the cost's mean and spread, and a small extra cost that the runs agree on passes
+    it while each run's ratio still swings with its few yuan of cost: a grant selection rule (lottery for merit, the
+    budget unchanged) moved 0.11亿 for 3.16 [0.43, 5.89] yuan per yuan, where a larger budget gave 1.16 [1.05, 1.27],
+    and ranked first on it. False where there is no ratio (NaN)."""
+    mid = np.asarray(ratio, dtype=float)
+    spread = np.asarray(ratio_p95, dtype=float) - np.asarray(ratio_p05, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = spread > np.abs(mid)
+    return bool(out) if out.ndim == 0 else out
+
+
+def wide_note() -> str:
+    """What ``WIDE_MARK`` means, in Chinese and English, below a table that shows it."""
+    return (f"“{WIDE_MARK}”：各次运行比值的5%–95%区间宽于比值本身（额外成本小，各次运行成本的微小差别就使比值大幅摆动），"
+            f"比值照列但不参与排名。 “{WIDE_MARK}”: the 5%-95% range of the runs' ratios is wider than the ratio itself "
+            "(a small extra cost, whose small differences between runs swing the ratio): the ratio is shown but not "
+            "ranked.")
+
+
 def ratio_mark(extra_cost: float) -> str:
     """What stands in place of an R&D per yuan that ``ratio_unstable`` flags, in every table (comparison.txt, the
     workbook, the HTML report, the dashboard): ``SAVING_CELL`` where the extra cost is not positive (a saving, or no

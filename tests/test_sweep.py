@@ -232,6 +232,28 @@ def test_the_design_points_table_shows_the_bases_own_settings_with_units(swept: 
     assert "base" not in row
 
 
+def test_the_sweep_table_marks_a_ratio_whose_runs_spread_wider_than_itself(swept: tuple) -> None:
+    """A point's R&D per yuan of 3.16 [0.43, 5.89] read like its neighbours' 1.16 [1.05, 1.27]: it carries "‖", a line
+    under its year's table names the point, and the note below says what the mark means (``ratio_wide``)."""
+    sweep, runs = swept
+    summary = summarise(sweep, runs)
+    summary.loc[summary["point"] > 0, "unstable"] = False
+    at = (summary["point"] == 2) & (summary["year"] == 2020)
+    summary.loc[at, ["rd_per_yuan_mean", "rd_per_yuan_p05", "rd_per_yuan_p95"]] = [3.16, 0.43, 5.89]
+    summary.loc[at, ["total_rd_per_yuan_mean", "total_rd_per_yuan_p05", "total_rd_per_yuan_p95"]] = [2.68, 2.66, 2.70]
+    for p in (1, 3):
+        summary.loc[(summary["point"] == p), ["rd_per_yuan_mean", "rd_per_yuan_p05", "rd_per_yuan_p95",
+                                               "total_rd_per_yuan_mean", "total_rd_per_yuan_p05",
+                                               "total_rd_per_yuan_p95"]] = [1.16, 1.05, 1.27, 1.1, 1.0, 1.2]
+    text = format_sweep(sweep, summary)
+    row = next(line for line in text.splitlines() if line.split()[:1] == ["2"] and "3.16" in line)
+    assert row.split()[-2:] == ["3.16‖", "2.68"]
+    flat = " ".join(text.split())
+    assert "研发/元“‖” R&D per yuan “‖”: 点 points 2 区间过宽，不宜排名 too wide to rank" in flat
+    assert "“‖”: the 5%-95% range of the runs' ratios is wider than the ratio itself" in flat
+    assert all(display_width(line) <= 100 for line in text.splitlines())
+
+
 def test_workers_do_not_change_results(swept: tuple) -> None:
     sweep, one = swept
     two, _ = run_sweep(sweep, workers=2)

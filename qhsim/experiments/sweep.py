@@ -45,7 +45,7 @@ from qhsim.output.numbers import MISSING, format_fixed, format_value, significan
 from qhsim.output.report import display_width, draws_line, format_table, reduced_scale_note, region_label, wrap
 from qhsim.output.tables import regional_cost_note
 from qhsim.output.tidy import lever_text
-from qhsim.results import PROVINCE, ratio_unstable, unstable_rule
+from qhsim.results import PROVINCE, WIDE_MARK, ratio_unstable, ratio_wide, unstable_rule, wide_note
 from qhsim.stats import WEIGHT
 from qhsim.units import WAN_PER_YI  # fiscal indicators are in 万元, R&D in 亿元
 
@@ -519,13 +519,14 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
                                "设计点 Design points: 杠杆取值 lever settings (点0为基准 point 0 = base)", width))
     keys = [*sweep.exp.indicators, *COST_COLUMNS]
     mean = "加权均值 weighted mean" if sweep.weights is not None else "均值 mean"
+    wide = False  # a ratio marked ``WIDE_MARK`` in some year: its note below
     for year in sweep.exp.report_years:
         part = summary[summary["year"] == year]
         if part.empty:
             continue
         body = [[str(int(r["point"])), *(format_value(r[f"{k}_mean"], k) for k in sweep.exp.indicators),
                  format_fixed(r["public_cost_mean"], 2),
-                 *(MISSING if r["unstable"] else significant(r[f"{k}_mean"], RATIO_DIGITS, signed=False) for k in RATIOS)]
+                 *(MISSING if r["unstable"] else _ratio_text(r, k) for k in RATIOS)]
                 for _, r in part.iterrows()]
         values = [max(display_width(row[j]) for row in body) for j in range(1, len(keys) + 1)]
         room = width - max(display_width(c[0]) for c in [*body, ["point"]]) - 2 * len(keys)  # beside the point column
@@ -534,7 +535,8 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
         title = (f"{where}{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds | 点0为基准 "
                  "point 0 = base")
         blocks.append("\n".join([format_table(heads, body, [False] * len(heads[0]), title, width),
-                                 *wrap(_not_shown(part), width)]).rstrip("\n"))
+                                 *wrap(_not_shown(part), width), *wrap(_wide(part), width)]).rstrip("\n"))
+        wide |= _wide(part) != ""
     if region != PROVINCE:  # a prefecture's cost and R&D are those located there (as qhsim compare --region's)
         zh, en = region_label(region, "zh"), region_label(region, "en")
         blocks.append("\n".join(wrap(f"{regional_cost_note(zh, en)} 公共成本为{zh}的；summary.csv与summary.txt为全省的。 The "
@@ -547,6 +549,8 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
     legend = [f"{n} = {_lever_label(paths.get(n, (n,)))}" for n in names]
     blocks.append("\n".join(line for text in ["杠杆 Levers:", *legend] for line in wrap(text, width)))
     blocks.append("\n".join(wrap(_rd_per_yuan_note(sweep.exp.from_year), width)))
+    if wide:
+        blocks.append("\n".join(wrap(wide_note(), width)))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -627,6 +631,25 @@ def _not_shown(part: pd.DataFrame) -> str:
     groups = [(f"点 points {', '.join(str(int(p)) for p in flagged.loc[rows, 'point'])} {what}")
               for rows, what in kinds if rows.any()]
     return f"研发/元“—” R&D per yuan “—”: {'; '.join(groups)} (见下 see below)."
+
+
+def _ratio_text(row: pd.Series, key: str) -> str:
+    """R&D per yuan ``key`` of a point in a year (``RATIO_DIGITS`` significant digits), with ``WIDE_MARK`` where the runs'
+    ratios spread wider than it (``ratio_wide``)."""
+    mid = row[f"{key}_mean"]
+    text = significant(mid, RATIO_DIGITS, signed=False)
+    return text + (WIDE_MARK if ratio_wide(mid, row[f"{key}_p05"], row[f"{key}_p95"]) else "")
+
+
+def _wide(part: pd.DataFrame) -> str:
+    """The design points of one report year with an R&D per yuan marked ``WIDE_MARK`` (``ratio_wide``), "" if none."""
+    shown = part[(part["point"] > 0) & ~part["unstable"].astype(bool)]
+    marked = [int(r["point"]) for _, r in shown.iterrows()
+              if any(ratio_wide(r[f"{k}_mean"], r[f"{k}_p05"], r[f"{k}_p95"]) for k in RATIOS)]
+    if not marked:
+        return ""
+    return (f"研发/元“{WIDE_MARK}” R&D per yuan “{WIDE_MARK}”: 点 points {', '.join(map(str, marked))} 区间过宽，不宜排名 "
+            "too wide to rank (见下 see below).")
 
 
 def _rd_per_yuan_note(from_year: int) -> str:
