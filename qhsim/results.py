@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,20 @@ def ratio_unstable(extra_cost: float | np.ndarray, gross_cost: float | np.ndarra
     with np.errstate(invalid="ignore"):
         out = ~((cost > 0) & (cost >= UNSTABLE_SHARE * gross) & (spread <= cost))
     return bool(out) if out.ndim == 0 else out
+
+
+UNSPENT_SHARE = 0.10  # a budget is materially unspent where more than this share of it is left over
+UNSPENT_NOTE = ("杠杆所设预算不等于支出：符合条件的企业不足时预算用不完，公共成本与每元研发按实际支出计。",
+                "A budget lever's value is not money spent: where too few firms qualify part of it is left over, and the "
+                "public cost and R&D per yuan count what was spent.")  # below a sweep's tables that flag such budgets
+
+
+def unspent_points_text(points: Sequence[int], year: int, where: str = "") -> str:
+    """The sweep's design ``points`` whose budget is materially unspent up to report ``year`` (more than
+    ``UNSPENT_SHARE`` of it left over), in both languages; ``where``: where the figures are (", summary.txt")."""
+    share = f"{1 - UNSPENT_SHARE:.0%}"
+    return (f"预算未用足 Budget not used up ({year}年前支出不足预算的{share} under {share} of it spent up to {year}{where}): "
+            f"点 points {', '.join(map(str, points))}.")
 
 
 WIDE_MARK = "‖"  # after an R&D per yuan ``ratio_wide`` flags: shown, but not ranked (the sweep's cost-effectiveness)

@@ -22,7 +22,7 @@ from qhsim.experiments.comparison import fiscal_columns
 from qhsim.results import ratio_unstable
 from qhsim.experiments.sweep import _result_heads, format_sweep, load_sweep, run_sweep, summarise, write_sweep
 from qhsim.config.instruments import instrument_label
-from qhsim.output.numbers import format_value, significant
+from qhsim.output.numbers import format_number, format_value, significant
 from qhsim.output.report import display_width, reduced_scale_note
 
 from conftest import ROOT, SCENARIOS
@@ -130,10 +130,11 @@ def test_sweep_tables_fit_100_columns_with_bilingual_headers_units_and_readable_
     lines = text.splitlines()
     assert max(display_width(line) for line in lines) <= 100
     settings, results = text.split("\n\n")[:2]
-    rows = [[c.strip() for c in line.split(None, 3)] for line in settings.split("-----\n", 1)[1].splitlines()]
+    lines = settings.split("-----\n", 1)[1].splitlines()
+    rows = [re.split(r"\s{2,}", line.strip()) for line in lines if line[:5].strip().isdigit()]
     assert [r[0] for r in rows] == [str(p) for p in range(9)]  # whole point numbers, each once
-    assert rows[0][1:] == ["base", "base", "base"]
-    assert [r[1:] for r in rows[1:3]] == [["0.75", "merit", "2019: 1,000"], ["0.75", "merit", "2019: 1,000 → 2020: 5,000"]]
+    assert rows[0][1:4] == ["0.75 (占研发费用比例)", "merit", "2018: 1,000 (万元/年)"]  # the base's own settings
+    assert [r[1:4] for r in rows[1:3]] == [["0.75", "merit", "2019: 1,000"], ["0.75", "merit", "2019: 1,000 → 2020: 5,000"]]
     assert '{"' not in text and "2019: 1,000 → 2020: 5,000" in settings
     head, body = results.split("-----\n", 1)
     assert len(head.splitlines()) <= 10, head  # the title and a header of at most 9 lines (seven result columns)
@@ -252,6 +253,54 @@ def test_the_sweep_table_marks_a_ratio_whose_runs_spread_wider_than_itself(swept
     assert "研发/元“‖” R&D per yuan “‖”: 点 points 2 区间过宽，不宜排名 too wide to rank" in flat
     assert "“‖”: the 5%-95% range of the runs' ratios is wider than the ratio itself" in flat
     assert all(display_width(line) <= 100 for line in text.splitlines())
+
+
+BUDGETS = TINY.split("[lever.sd]")[0] + '''
+[lever.grant_budget]
+path = "policy.ex_ante_grants.budget"
+values = [15000, 60000]
+'''
+
+
+def test_a_budget_the_points_leave_unspent_is_flagged_in_the_summary_and_its_tables(tmp_path: Path) -> None:
+    """A grant budget of 30,000万元 spent about 21,000 (too few firms qualify), and only qhsim compare said when a budget
+    is not used up: the sweep's summary now gives each point's share of the budget it sets that was spent
+    (``budget_spent_share``, compare's measure ``budget_use``) and flags more than 10% left over (``budget_unspent``);
+    the design points table shows the share and names the points, the least spent in compare's words
+    (``budget_words``), and the workbook's cost-effectiveness sheet has the share with a note."""
+    from openpyxl import load_workbook
+
+    from qhsim.experiments.comparison import budget_use
+    from qhsim.output import export
+
+    out = tmp_path / "store"
+    text, sweep = write_sweep(experiment(tmp_path, BUDGETS), out)
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig").set_index("point")
+    runs = read_runs(out)
+    spent = runs[(runs["point"] == 2) & (runs["region"] == "province") & runs["year"].between(2018, 2020)]
+    share = spent["spend_ex_ante_grants"].mean() / 60000
+    assert share < 0.9  # the point leaves a tenth of its budget or more unspent
+    assert summary.at[2, "budget_spent_share"] == pytest.approx(share) and bool(summary.at[2, "budget_unspent"])
+    assert pd.isna(summary.at[1, "budget_spent_share"]) and not summary.at[1, "budget_unspent"]  # the base's budget
+    [use] = budget_use(runs[runs["point"] == 2], sweep.points[2].validated(), "policy.ex_ante_grants.budget",
+                       range(2018, 2021))
+    assert use.unspent and use.share == pytest.approx(share)
+    row = next(line for line in text.splitlines() if line.split()[:2] == ["2", "60,000"])
+    assert row.split()[-1] == f"{share:.0%}"
+    flat = " ".join(text.split())
+    assert "预算未用足 Budget not used up" in flat and "points 2." in flat
+    assert (f"point 2 spends on average {format_number(use.mean)}万元 a year in Qinghai Province over 2018-2020, "
+            f"{share:.0%} of its 60,000万元/yr budget") in flat
+    assert "A budget lever's value is not money spent" in flat
+    wb = load_workbook(export.export(out, "xlsx", tmp_path / "sw.xlsx"))
+    ws = wb["成本效益 Cost-effectiveness"]
+    heads = [c.value for c in ws[1]]
+    column = heads.index("预算支出率 share of the budget spent")
+    shares = [r[column].value for r in ws.iter_rows(min_row=2) if str(r[1].value).startswith("p2:")]
+    assert shares == [pytest.approx(share)]
+    assert any("'Share of the budget spent'" in str(c.value) for r in ws.iter_rows() for c in r)
+    found = discover(out, "business_rd", 2020, 0.0)  # discover names the points too: a box over budgets is no spending
+    assert found.unspent == (2,) and "Budget not used up" in format_discovery(found)
 
 
 def test_workers_do_not_change_results(swept: tuple) -> None:

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from qhsim import data, stats
 from qhsim.config import Scenario, interval_text, read_toml
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import PUBLIC_RD, RD, fiscal_columns, rd_per_yuan, scenario_setting
+from qhsim.experiments.comparison import (PUBLIC_RD, RD, BudgetUse, budget_changes, budget_use,
+                                         fiscal_columns, rd_per_yuan, scenario_setting)
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, lever_unit, points
@@ -40,12 +41,13 @@ from qhsim.experiments.store import Store, collect_runs, say_reused, write_atomi
 from qhsim.config.instruments import instrument_label
 from qhsim.config.schema import Run
 from qhsim.config.schedule import Schedule, bounds_text
-from qhsim.experiments.report import TEXT_WIDTH
+from qhsim.experiments.report import TEXT_WIDTH, budget_words
 from qhsim.output.numbers import MISSING, format_fixed, format_value, significant
 from qhsim.output.report import display_width, draws_line, format_table, reduced_scale_note, region_label, wrap
 from qhsim.output.tables import regional_cost_note
 from qhsim.output.tidy import lever_text
-from qhsim.results import PROVINCE, WIDE_MARK, ratio_unstable, ratio_wide, unstable_rule, wide_note
+from qhsim.results import (PROVINCE, UNSPENT_NOTE, WIDE_MARK, ratio_unstable, ratio_wide, unspent_points_text,
+                           unstable_rule, wide_note)
 from qhsim.stats import WEIGHT
 from qhsim.units import WAN_PER_YI  # fiscal indicators are in 万元, R&D in 亿元
 
@@ -489,7 +491,26 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     table["unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"], table["extra_cost_p05"],
                                        table["extra_cost_p95"])
     table.loc[table["point"] == 0, "unstable"] = False  # the base: no ratio to judge (as leverage.csv's rows without one)
+    uses = {(p, y): point_budgets(sweep, runs, p, y) for p, y in zip(table["point"], table["year"])}
+    table["budget_spent_share"] = [min((u.share for u in uses[p, y]), default=math.nan)
+                                   for p, y in zip(table["point"], table["year"])]
+    table["budget_unspent"] = [any(u.unspent for u in uses[p, y]) for p, y in zip(table["point"], table["year"])]
     return table.sort_values(["year", "point"], kind="stable").reset_index(drop=True)
+
+
+def point_budgets(sweep: Sweep, runs: pd.DataFrame, point: int, last: int) -> list[BudgetUse]:
+    """What design point ``point``'s runs (``runs``: the sweep's, every region) spend under each budget lever the point
+    sets apart from the base, from the first year it differs up to ``last`` (``comparison.budget_use``, as compare
+    measures an idle budget: per region whose fund it is); none for the base, or before the lever acts."""
+    if point == 0:
+        return []
+    mine = sweep.points[point].validated()
+    out = []
+    for path, changed in budget_changes(sweep.base.validated(), mine, sweep.exp.end_year).items():
+        years = list(range(min(changed), last + 1))
+        if years:
+            out += budget_use(runs[runs["point"] == point], mine, path, years) or []
+    return out
 
 
 HEAD_WIDTH = 16  # display columns a result column's header is wrapped to at most
@@ -500,8 +521,11 @@ COST_COLUMNS = {"public_cost": ("公共成本", "public cost", "亿元/年"),  #
 RATIO_DIGITS = 3  # significant digits of R&D per yuan in the table (0.0038 is not "0.00", 61.6 not "61.60")
 
 
-def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, region: str = PROVINCE) -> str:
-    """The design points' lever settings in one table, then one table per report year of each point's indicator
+def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, region: str = PROVINCE,
+                 runs: pd.DataFrame | None = None) -> str:
+    """The design points' lever settings in one table (with the share of its budget each point that sets a budget
+    spent, ``budget_spent_share`` of the last report year, and which points leave it materially unspent: with the
+    sweep's ``runs``, in words for the least spent), then one table per report year of each point's indicator
     means, public cost and business and total R&D per public yuan (headed in both languages with units; the ratios to
     ``RATIO_DIGITS`` significant digits), all within ``width`` display columns; below, the levers named in full and
     how R&D per yuan is taken, and which points' is not shown ("—"). ``region``: the summary is that prefecture's
@@ -512,11 +536,17 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
     point_head = "点\npoint"
     levers = {lv.name: lv for lv in sweep.levers}
     base = sweep.base.validated()
-    blocks.append(format_table([[point_head, *names]],
-                               [[str(int(r["point"])), *(_setting(r[n], levers.get(n), base) for n in names)]
-                                for _, r in settings.iterrows()],
-                               [False, *[True] * len(names)],
-                               "设计点 Design points: 杠杆取值 lever settings (点0为基准 point 0 = base)", width))
+    last = summary[summary["year"] == summary["year"].max()].set_index("point")
+    spent = last["budget_spent_share"].dropna() if "budget_spent_share" in last else pd.Series(dtype=float)
+    budget_head = ["预算支出率\nbudget spent"] if len(spent) else []
+    blocks.append("\n".join([
+        format_table([[point_head, *names, *budget_head]],
+                     [[str(int(r["point"])), *(_setting(r[n], levers.get(n), base) for n in names),
+                       *([f"{spent[r['point']]:.0%}" if r["point"] in spent.index else ""] if budget_head else [])]
+                      for _, r in settings.iterrows()],
+                     [False, *[True] * len(names), *[False] * len(budget_head)],
+                     "设计点 Design points: 杠杆取值 lever settings (点0为基准 point 0 = base)", width),
+        *wrap(_unspent_note(sweep, last, runs), width)]).rstrip("\n"))
     keys = [*sweep.exp.indicators, *COST_COLUMNS]
     mean = "加权均值 weighted mean" if sweep.weights is not None else "均值 mean"
     wide = False  # a ratio marked ``WIDE_MARK`` in some year: its note below
@@ -616,6 +646,22 @@ def _base_setting(lever: Lever, base: Scenario) -> str:
     return " / ".join(dict.fromkeys(texts))
 
 
+def _unspent_note(sweep: Sweep, last: pd.DataFrame, runs: pd.DataFrame | None) -> str:
+    """The design points whose budget is materially unspent by the last report year (``last``, the summary's rows of
+    that year by point: ``budget_unspent``), with ``runs`` the least spent one in compare's words (``budget_words``);
+    "" where none."""
+    if "budget_unspent" not in last or not last["budget_unspent"].astype(bool).any():
+        return ""
+    flagged = last[last["budget_unspent"].astype(bool)]
+    year, least = int(last["year"].iloc[0]), int(flagged["budget_spent_share"].idxmin())
+    text = unspent_points_text([int(p) for p in flagged.index], year)
+    if runs is not None:
+        uses = [u for u in point_budgets(sweep, runs, least, year) if u.unspent]
+        words = [budget_words(u, (f"点{least}", f"point {least}"), most=False) for u in uses]
+        text += (" 例 E.g. " + "；".join(w[0] for w in words) + "。 " + "; ".join(w[1] for w in words) + ".") if words else ""
+    return f"{text} {UNSPENT_NOTE[0]} {UNSPENT_NOTE[1]}"
+
+
 def _not_shown(part: pd.DataFrame) -> str:
     """The design points of one report year whose R&D per yuan shows as "—", and why: no extra cost, some runs
     without extra cost (``summarise`` leaves their ratios empty), or unstable (``comparison.ratio_unstable``)."""
@@ -686,7 +732,7 @@ def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int,
     def text_of(table: pd.DataFrame, where: str) -> str:
         heading = wrap(f"实验 experiment: {Path(path).name} — {sweep.exp.description}" + (
             "" if where == PROVINCE else f" — 地区 region: {region_label(where)}"), TEXT_WIDTH)
-        return "\n".join(heading) + "\n\n" + format_sweep(sweep, table, region=where)
+        return "\n".join(heading) + "\n\n" + format_sweep(sweep, table, region=where, runs=runs)
 
     text = text_of(summary, PROVINCE)
     write_atomic(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, encoding="utf-8-sig"))

@@ -356,7 +356,7 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
             elif column == "rank" and unranked:  # a ratio too wide to rank: shown, with the mark in place of a rank
                 value = WIDE_UNRANKED
             cell = ws.cell(row=i, column=j, value=_value(value))
-            if column == "p_first":
+            if column in ("p_first", "budget_spent_share"):
                 cell.number_format = PCT
             elif column.endswith(ratios):  # as the HTML report and comparison.txt write R&D per yuan
                 cell.number_format = cell_format(cell.value)
