@@ -454,7 +454,9 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     no mean over some of its runs reads as the point's); then the mean, p05 and p95 of that cumulative extra public
     cost (``extra_cost``, 亿元), the mean money moved (``gross_cost``: each instrument's cumulative extra cost without
     its sign, summed) and whether R&D per yuan is unstable (``unstable``, ``comparison.ratio_unstable``; False for
-    the base, point 0, which has no ratio)."""
+    the base, point 0, which has no ratio); last, the share of the budget it sets that the point spent from the year
+    it acts to the report year (``budget_spent_share``: the lowest of ``point_budgets``; empty for a point that sets no
+    budget) and whether more than ``UNSPENT_SHARE`` of it is left over (``budget_unspent``)."""
     rows = runs[runs["region"] == region].copy()
     fiscal = fiscal_columns(rows)
     rows["public_cost"] = rows[fiscal].sum(axis=1) / WAN_PER_YI
