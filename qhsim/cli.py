@@ -101,6 +101,7 @@ def _warn_uncalibrated_population(population_seed: int | None) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from qhsim.calibrated import calibration_file
     from qhsim.experiments.comparison import check_region, compare
+    from qhsim.experiments.engine import progress_display
     from qhsim.experiments.report import format_comparison, write_comparison
     from qhsim.experiments.store import say_reused
     from qhsim.results import PROVINCE
@@ -114,7 +115,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     result = compare(args.base, args.designs, seeds=seeds, draws=args.draws, scale=args.scale,
                      end_year=args.end_year, budget_neutral=args.budget_neutral, workers=args.workers,
                      executor=args.executor, scheduler=args.scheduler, out=out, rank_by=args.rank_by,
-                     bar=sys.stderr.isatty(), reused=say_reused)
+                     bar=progress_display(), reused=say_reused)
     text = write_comparison(result, charts=not args.no_charts)  # the store holds every region's tables
     print(text if region == PROVINCE else format_comparison(result, region))
     draws = f"{args.draws} parameter draws x " if args.draws else ""
@@ -124,6 +125,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from qhsim.experiments.comparison import check_region
+    from qhsim.experiments.engine import progress_display
     from qhsim.experiments.sweep import write_sweep
 
     started = args.started
@@ -135,7 +137,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else DEFAULT_OUT / Path(experiment).stem
     text, sweep = write_sweep(experiment, out, workers=args.workers, seeds=args.seeds, draws=args.draws,
                               scale=args.scale, executor=args.executor, scheduler=args.scheduler,
-                              bar=sys.stderr.isatty(), region=region)
+                              bar=progress_display(), region=region)
     print(text)
     print(_done(out, started, f"scale {sweep.scale:g}, seeds {', '.join(map(str, sweep.seeds))}"))
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,46 @@ def ratio_unstable(extra_cost: float | np.ndarray, gross_cost: float | np.ndarra
     with np.errstate(invalid="ignore"):
         out = ~((cost > 0) & (cost >= UNSTABLE_SHARE * gross) & (spread <= cost))
     return bool(out) if out.ndim == 0 else out
+
+
+UNSPENT_SHARE = 0.10  # a budget is materially unspent where more than this share of it is left over
+UNSPENT_NOTE = ("杠杆所设预算不等于支出：符合条件的企业不足时预算用不完，公共成本与每元研发按实际支出计。",
+                "A budget lever's value is not money spent: where too few firms qualify part of it is left over, and the "
+                "public cost and R&D per yuan count what was spent.")  # below a sweep's tables that flag such budgets
+
+
+def unspent_points_text(points: Sequence[int], year: int, where: str = "") -> str:
+    """The sweep's design ``points`` whose budget is materially unspent up to report ``year`` (more than
+    ``UNSPENT_SHARE`` of it left over), in both languages; ``where``: where the figures are (", summary.txt")."""
+    share = f"{1 - UNSPENT_SHARE:.0%}"
+    return (f"预算未用足 Budget not used up ({year}年前支出不足预算的{share} under {share} of it spent up to {year}{where}): "
+            f"点 points {', '.join(map(str, points))}.")
+
+
+WIDE_MARK = "‖"  # after an R&D per yuan ``ratio_wide`` flags: shown, but not ranked (the sweep's cost-effectiveness)
+
+
+def ratio_wide(ratio: float | np.ndarray, ratio_p05: float | np.ndarray, ratio_p95: float | np.ndarray
+               ) -> bool | np.ndarray:
+    """Whether an R&D per public yuan that ``ratio_unstable`` lets stand is too imprecise to rank: the 5%-95% range of
+    the runs' ratios is wider than the ratio itself, the test ``ratio_unstable`` puts to the extra cost put to the
+    ratio. ``ratio_unstable`` judges the cost's mean and spread, and a small extra cost that the runs agree on passes
+    it while each run's ratio still swings with its few yuan of cost: a grant selection rule (lottery for merit, the
+    budget unchanged) moved 0.11亿 for 3.16 [0.43, 5.89] yuan per yuan, where a larger budget gave 1.16 [1.05, 1.27],
+    and ranked first on it. False where there is no ratio (NaN)."""
+    mid = np.asarray(ratio, dtype=float)
+    spread = np.asarray(ratio_p95, dtype=float) - np.asarray(ratio_p05, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = spread > np.abs(mid)
+    return bool(out) if out.ndim == 0 else out
+
+
+def wide_note() -> str:
+    """What ``WIDE_MARK`` means, in Chinese and English, below a table that shows it."""
+    return (f"“{WIDE_MARK}”：各次运行比值的5%–95%区间宽于比值本身（额外成本小，各次运行成本的微小差别就使比值大幅摆动），"
+            f"比值照列但不参与排名。 “{WIDE_MARK}”: the 5%-95% range of the runs' ratios is wider than the ratio itself "
+            "(a small extra cost, whose small differences between runs swing the ratio): the ratio is shown but not "
+            "ranked.")
 
 
 def ratio_mark(extra_cost: float) -> str:

@@ -847,8 +847,13 @@ def test_compare_changes_are_in_percentage_points_with_the_indicators_decimals()
     assert compare.changes_title(one, "hte_count", "en") == ("Change of High-tech enterprises against the "
                                                             "baseline (firms; difference of one run each, no interval)")
     table = compare.changes(one, "rd_intensity", "zh")
-    assert table["2035"].tolist() == ["+0.023", "+0.050"] and table["2027"].tolist() == ["+0.0004", "0.000"]
+    # one rule for the table's decimals (``change_digits`` of its means, as comparison.txt's rows): a change too small
+    # for them reads 0.000 beside +0.023, not +0.0004
+    assert table["2035"].tolist() == ["+0.023", "+0.050"] and table["2027"].tolist() == ["0.000", "0.000"]
     assert compare.changes(one, "hte_count", "en")["2035"].tolist() == ["+12.3", "-3.0"]
+    counts = result(1, [("d200", "hte_count", y, m, m, m) for y, m in (("2027", 3.0), ("2030", 2.5), ("2035", 0.04))])
+    row = compare.changes(counts, "hte_count", "en").iloc[0]  # was +3.0, +2.5 and +0.04: a cell's own decimals
+    assert [row["2027"], row["2030"], row["2035"]] == ["+3.0", "+2.5", "0.0"]
     band = result(6, [("d200", "rd_intensity", "2035", 0.0229, 0.011, 0.034), ("m200", "rd_intensity", "2035", 0.05, 0.04, 0.06)])
     assert compare.changes_title(band, "rd_intensity", "en").endswith("(pp; mean [90% band])")
     assert compare.changes(band, "rd_intensity", "en")["2035"].tolist() == ["+0.023 [+0.011, +0.034]",

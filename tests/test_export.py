@@ -1067,7 +1067,7 @@ def test_sweep_outputs_rank_its_design_points_by_r_and_d_per_public_yuan(sweep_f
     table = sweep_cost_effectiveness(results)
     assert len(table) == 3 * 2  # every point but the base, in each report year
     for year, part in table.groupby("year"):
-        ranked = part[part["mark"] == ""]
+        ranked = part[(part["mark"] == "") & ~part["wide"]]
         assert list(ranked["rd_per_yuan"]) == sorted(ranked["rd_per_yuan"], reverse=True)
         assert list(ranked["rank"]) == list(range(1, len(ranked) + 1)) and part["rank"].isna().sum() == len(part) - len(ranked)
         mine = summary[summary["year"] == year].set_index("point")
@@ -1086,6 +1086,41 @@ def test_sweep_outputs_rank_its_design_points_by_r_and_d_per_public_yuan(sweep_f
     page = html.unescape(export.export(sweep_folder, "html", tmp_path / "sw.html", charts=False).read_text(encoding="utf-8"))
     shown = _html_table(page, "成本效益 Cost-effectiveness")
     assert [c[1] for c in shown[1:]] == list(table["design"])
+
+
+def test_a_sweep_point_whose_r_and_d_per_yuan_spreads_wider_than_itself_is_shown_marked_and_not_ranked(sweep_folder,
+                                                                                                       tmp_path):
+    """A grant selection rule (lottery for merit, the budget unchanged) ranked first at 3.16 [0.43, 5.89] yuan per
+    yuan on 0.11亿 of extra cost, over a larger budget's 1.16 [1.05, 1.27]: the cost passed ``ratio_unstable`` (the
+    runs agree on it), each run's ratio still swung. A ratio whose runs spread wider than itself (``ratio_wide``) is
+    shown with "‖", has no rank, and the note below says why, in the workbook and the HTML report."""
+    from qhsim.output import workbook
+    from qhsim.output.tables import sweep_cost_effectiveness, sweep_cost_effectiveness_note
+    from qhsim.results import ratio_wide
+
+    assert list(ratio_wide(pd.Series([3.16, 1.16, 2.0]), pd.Series([0.43, 1.05, 1.0]), pd.Series([5.89, 1.27, 3.0]))) \
+        == [True, False, False]
+    results = tidy.load_results(sweep_folder)
+    summary = results.tables["summary"].copy()
+    last = summary["year"] == summary["year"].max()
+    rows = {p: last & (summary["point"] == p) for p in (1, 2, 3)}
+    summary.loc[last & (summary["point"] > 0), ["extra_cost_mean", "unstable"]] = [1.0, False]
+    for p, ratio in ((1, [3.16, 0.43, 5.89]), (2, [1.16, 1.05, 1.27]), (3, [0.9, 0.8, 1.0])):
+        summary.loc[rows[p], ["rd_per_yuan_mean", "rd_per_yuan_p05", "rd_per_yuan_p95"]] = ratio
+    results.tables["summary"] = summary
+    table = sweep_cost_effectiveness(results)
+    part = table[table["year"] == summary["year"].max()].set_index("point")
+    assert bool(part.at[1, "wide"]) and pd.isna(part.at[1, "rank"]) and part.at[1, "mark"] == ""
+    assert part.at[2, "rank"] == part["rank"].min() == 1  # the precise ratio comes first
+    assert "“‖”: the 5%-95% range of the runs' ratios is wider than the ratio itself" in \
+        sweep_cost_effectiveness_note(results, table)
+    page = html.unescape(render_html(results, charts=False))
+    shown = {c[1]: c for c in _html_table(page, "成本效益 Cost-effectiveness")[1:]}
+    wide = shown[part.at[1, "design"]]
+    assert wide[-1] == "—‖" and "3.16 [0.43, 5.89]‖" in wide and shown[part.at[2, "design"]][-1] == "1"
+    ws = workbook.workbook(results)["成本效益 Cost-effectiveness"]
+    ranks = {r[1].value: r[-1].value for r in ws.iter_rows(min_row=2) if r[0].value == int(summary["year"].max())}
+    assert ranks[part.at[1, "design"]] == "—‖" and ranks[part.at[2, "design"]] == 1
 
 
 def test_sweep_cost_effectiveness_shows_the_summary_columns_it_has(sweep_folder, tmp_path):

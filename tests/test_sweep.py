@@ -22,7 +22,7 @@ from qhsim.experiments.comparison import fiscal_columns
 from qhsim.results import ratio_unstable
 from qhsim.experiments.sweep import _result_heads, format_sweep, load_sweep, run_sweep, summarise, write_sweep
 from qhsim.config.instruments import instrument_label
-from qhsim.output.numbers import format_value, significant
+from qhsim.output.numbers import format_number, format_value, significant
 from qhsim.output.report import display_width, reduced_scale_note
 
 from conftest import ROOT, SCENARIOS
@@ -130,10 +130,11 @@ def test_sweep_tables_fit_100_columns_with_bilingual_headers_units_and_readable_
     lines = text.splitlines()
     assert max(display_width(line) for line in lines) <= 100
     settings, results = text.split("\n\n")[:2]
-    rows = [[c.strip() for c in line.split(None, 3)] for line in settings.split("-----\n", 1)[1].splitlines()]
+    lines = settings.split("-----\n", 1)[1].splitlines()
+    rows = [re.split(r"\s{2,}", line.strip()) for line in lines if line[:5].strip().isdigit()]
     assert [r[0] for r in rows] == [str(p) for p in range(9)]  # whole point numbers, each once
-    assert rows[0][1:] == ["base", "base", "base"]
-    assert [r[1:] for r in rows[1:3]] == [["0.75", "merit", "2019: 1,000"], ["0.75", "merit", "2019: 1,000 → 2020: 5,000"]]
+    assert rows[0][1:4] == ["0.75 (占研发费用比例)", "merit", "2018: 1,000 (万元/年)"]  # the base's own settings
+    assert [r[1:4] for r in rows[1:3]] == [["0.75", "merit", "2019: 1,000"], ["0.75", "merit", "2019: 1,000 → 2020: 5,000"]]
     assert '{"' not in text and "2019: 1,000 → 2020: 5,000" in settings
     head, body = results.split("-----\n", 1)
     assert len(head.splitlines()) <= 10, head  # the title and a header of at most 9 lines (seven result columns)
@@ -212,6 +213,94 @@ def test_sweep_summary_flags_an_unstable_r_and_d_per_yuan_and_the_table_shows_a_
     assert "点 points 1 无额外成本 no extra cost; 点 points 2 不稳定 unstable" in note
     rule = " ".join(text.split("\n\n")[-1].split())
     assert "under 25% of the money the design moves" in rule and "5%-95% spread across runs" in rule
+
+
+def test_the_design_points_table_shows_the_bases_own_settings_with_units(swept: tuple) -> None:
+    """Point 0's row read "base" under every lever: it now shows what the base scenario sets there from the levers'
+    first year, with the lever catalogue's unit (a tied group's paths once where they agree)."""
+    from qhsim.experiments.comparison import scenario_setting
+    from qhsim.experiments.levers import lever_unit
+    from qhsim.output.tidy import lever_text
+
+    sweep, runs = swept
+    text = format_sweep(sweep, summarise(sweep, runs))
+    row = next(line for line in text.splitlines() if line.split()[:1] == ["0"])
+    base = sweep.base.validated()
+    rates = {lever_text(scenario_setting(base, p).at(sweep.exp.from_year)) for p in sweep.levers[0].paths}
+    assert len(rates) == 1, rates  # the two tied rates agree in the baseline: shown once
+    unit = lever_unit(sweep.levers[0].paths[0])
+    assert row.split()[1:] == [rates.pop(), f"({unit})", scenario_setting(base, sweep.levers[1].paths[0]).at(2018)]
+    assert "base" not in row
+
+
+def test_the_sweep_table_marks_a_ratio_whose_runs_spread_wider_than_itself(swept: tuple) -> None:
+    """A point's R&D per yuan of 3.16 [0.43, 5.89] read like its neighbours' 1.16 [1.05, 1.27]: it carries "‖", a line
+    under its year's table names the point, and the note below says what the mark means (``ratio_wide``)."""
+    sweep, runs = swept
+    summary = summarise(sweep, runs)
+    summary.loc[summary["point"] > 0, "unstable"] = False
+    at = (summary["point"] == 2) & (summary["year"] == 2020)
+    summary.loc[at, ["rd_per_yuan_mean", "rd_per_yuan_p05", "rd_per_yuan_p95"]] = [3.16, 0.43, 5.89]
+    summary.loc[at, ["total_rd_per_yuan_mean", "total_rd_per_yuan_p05", "total_rd_per_yuan_p95"]] = [2.68, 2.66, 2.70]
+    for p in (1, 3):
+        summary.loc[(summary["point"] == p), ["rd_per_yuan_mean", "rd_per_yuan_p05", "rd_per_yuan_p95",
+                                               "total_rd_per_yuan_mean", "total_rd_per_yuan_p05",
+                                               "total_rd_per_yuan_p95"]] = [1.16, 1.05, 1.27, 1.1, 1.0, 1.2]
+    text = format_sweep(sweep, summary)
+    row = next(line for line in text.splitlines() if line.split()[:1] == ["2"] and "3.16" in line)
+    assert row.split()[-2:] == ["3.16‖", "2.68"]
+    flat = " ".join(text.split())
+    assert "研发/元“‖” R&D per yuan “‖”: 点 points 2 区间过宽，不宜排名 too wide to rank" in flat
+    assert "“‖”: the 5%-95% range of the runs' ratios is wider than the ratio itself" in flat
+    assert all(display_width(line) <= 100 for line in text.splitlines())
+
+
+BUDGETS = TINY.split("[lever.sd]")[0] + '''
+[lever.grant_budget]
+path = "policy.ex_ante_grants.budget"
+values = [15000, 60000]
+'''
+
+
+def test_a_budget_the_points_leave_unspent_is_flagged_in_the_summary_and_its_tables(tmp_path: Path) -> None:
+    """A grant budget of 30,000万元 spent about 21,000 (too few firms qualify), and only qhsim compare said when a budget
+    is not used up: the sweep's summary now gives each point's share of the budget it sets that was spent
+    (``budget_spent_share``, compare's measure ``budget_use``) and flags more than 10% left over (``budget_unspent``);
+    the design points table shows the share and names the points, the least spent in compare's words
+    (``budget_words``), and the workbook's cost-effectiveness sheet has the share with a note."""
+    from openpyxl import load_workbook
+
+    from qhsim.experiments.comparison import budget_use
+    from qhsim.output import export
+
+    out = tmp_path / "store"
+    text, sweep = write_sweep(experiment(tmp_path, BUDGETS), out)
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig").set_index("point")
+    runs = read_runs(out)
+    spent = runs[(runs["point"] == 2) & (runs["region"] == "province") & runs["year"].between(2018, 2020)]
+    share = spent["spend_ex_ante_grants"].mean() / 60000
+    assert share < 0.9  # the point leaves a tenth of its budget or more unspent
+    assert summary.at[2, "budget_spent_share"] == pytest.approx(share) and bool(summary.at[2, "budget_unspent"])
+    assert pd.isna(summary.at[1, "budget_spent_share"]) and not summary.at[1, "budget_unspent"]  # the base's budget
+    [use] = budget_use(runs[runs["point"] == 2], sweep.points[2].validated(), "policy.ex_ante_grants.budget",
+                       range(2018, 2021))
+    assert use.unspent and use.share == pytest.approx(share)
+    row = next(line for line in text.splitlines() if line.split()[:2] == ["2", "60,000"])
+    assert row.split()[-1] == f"{share:.0%}"
+    flat = " ".join(text.split())
+    assert "预算未用足 Budget not used up" in flat and "points 2." in flat
+    assert (f"point 2 spends on average {format_number(use.mean)}万元 a year in Qinghai Province over 2018-2020, "
+            f"{share:.0%} of its 60,000万元/yr budget") in flat
+    assert "A budget lever's value is not money spent" in flat
+    wb = load_workbook(export.export(out, "xlsx", tmp_path / "sw.xlsx"))
+    ws = wb["成本效益 Cost-effectiveness"]
+    heads = [c.value for c in ws[1]]
+    column = heads.index("预算支出率 share of the budget spent")
+    shares = [r[column].value for r in ws.iter_rows(min_row=2) if str(r[1].value).startswith("p2:")]
+    assert shares == [pytest.approx(share)]
+    assert any("'Share of the budget spent'" in str(c.value) for r in ws.iter_rows() for c in r)
+    found = discover(out, "business_rd", 2020, 0.0)  # discover names the points too: a box over budgets is no spending
+    assert found.unspent == (2,) and "Budget not used up" in format_discovery(found)
 
 
 def test_workers_do_not_change_results(swept: tuple) -> None:
@@ -811,6 +900,21 @@ def test_discover_refuses_an_unknown_region_and_a_threshold_that_is_not_a_number
                                "rd_intensity?)")
 
 
+@pytest.mark.parametrize("given", ["Haidong", "HAIDONG", "海东", "海东市"])
+def test_a_region_is_named_in_any_case_or_in_chinese_and_discover_answers_for_its_id(store: Path, given: str) -> None:
+    """--region Haidong was refused with "did you mean haidong?": ids are taken in any case, and the Chinese names of
+    qhsim/data/geography.toml with or without 市/州, by the one check every --region goes through (compare, sweep,
+    discover); discover answers for the id (its files are named with it)."""
+    from qhsim.experiments.comparison import check_region
+    from qhsim.experiments.discovery import discovery_stem
+
+    assert check_region(given) == "haidong"
+    assert [check_region(r) for r in ("Province", "青海省", "海西", "Golog", "果洛州")] == [
+        "province", "province", "haixi", "golog", "golog"]
+    res = discover(store, "business_rd", 2020, 0.0, region=given)
+    assert res.region == "haidong" and discovery_stem(res) == "prim_business_rd_2020_haidong"
+
+
 def test_an_unreachable_scheduler_leaves_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--scheduler tcp://127.0.0.1:1 was refused after 20 s, with the store's manifest and runs folder written."""
     from qhsim.experiments.engine import Engine
@@ -877,6 +981,27 @@ def test_progress_shows_no_empty_bar_before_it_knows_its_runs(capsys) -> None:
     prog.close()
     err = capsys.readouterr().err
     assert "sweep:   0%|" in err and "/3 [" in err and "0run" not in err  # a bar with its total from the start
+
+
+def test_progress_without_a_terminal_is_plain_lines_every_tenth_with_count_elapsed_and_eta(capsys) -> None:
+    """With stderr not a terminal (setsid nohup qhsim sweep ... > log 2>&1) the tqdm bar was disabled and a log showed
+    nothing for many minutes: the commands now print a plain line each time another tenth of the runs is done (runs
+    done of the total, elapsed time, ETA); runs a resumed store already held count as done but not in the ETA."""
+    from qhsim.experiments.engine import LINES, Progress, progress_display
+
+    assert progress_display() == LINES  # pytest's captured stderr is no terminal
+    prog = Progress(0, "sweep", bar=LINES)
+    prog.grow(40)
+    prog.update(8, reused=True)  # a resumed store's runs
+    for _ in range(32):
+        prog.update()
+    prog.close()
+    lines = capsys.readouterr().err.splitlines()
+    pattern = r"qhsim: sweep: (\d+)/40 次运行 runs \((\d+)%\), 用时 elapsed \d:\d\d:\d\d, 预计剩余 ETA (\d:\d\d:\d\d|\?)"
+    said = [re.fullmatch(pattern, line) for line in lines]
+    assert all(said), lines
+    assert [int(m.group(1)) for m in said] == [8, 12, 16, 20, 24, 28, 32, 36, 40]
+    assert said[0].group(3) == "?" and said[-1].group(3) == "0:00:00"  # no rate from reused runs alone
 
 
 def test_result_headers_of_seven_columns_with_long_units_fit() -> None:

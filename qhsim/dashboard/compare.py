@@ -21,8 +21,8 @@ from qhsim.dashboard import levers as lv
 from qhsim.output.charts import chart_style
 from qhsim.dashboard.runs import CancelFlag, RunCache
 from qhsim.dashboard.state import Session
-from qhsim.dashboard.tables import change_text, percent
-from qhsim.output.numbers import change_unit, significant
+from qhsim.dashboard.tables import percent
+from qhsim.output.numbers import change_digits, change_unit, format_fixed, significant
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
 from qhsim.output.tables import can_rank, mark_notes
@@ -128,10 +128,12 @@ def changes_title(result, indicator: str, lang: str) -> str:
 
 
 def changes(result, indicator: str, lang: str) -> pd.DataFrame:
-    """The change of one indicator against the baseline, by design and year (``tables.change_text``), with 90% intervals
-    where the designs ran more than once."""
+    """The change of one indicator against the baseline, by design and year, with 90% intervals where the designs ran
+    more than once; every cell with the same decimals, ``change_digits`` of the means shown (as comparison.txt writes
+    a row of changes: "+3" beside "+2.5" and "+0.33" read as differently precise)."""
     ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] != "window")]
-    table = ch.assign(cell=[_interval(m, a, b, text=lambda x: change_text(x, indicator))
+    digits = change_digits(indicator, ch["mean"])
+    table = ch.assign(cell=[_interval(m, a, b, text=lambda x: format_fixed(x, digits, signed=True))
                             for m, a, b in zip(ch["mean"], ch["p05"], ch["p95"])])
     wide = table.pivot(index="design", columns="period", values="cell").reindex(result.designs)
     wide.insert(0, i18n.text("designs", lang), wide.index)

@@ -51,8 +51,8 @@ from qhsim.experiments.designs import Design, design_from_file, expand, paramete
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs
-from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, REGIONAL_TABLES, design_description,
-                           lower_is_better, ratio_unstable, several_instruments)
+from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, REGIONAL_TABLES, UNSPENT_SHARE,
+                           design_description, lower_is_better, ratio_unstable, several_instruments)
 from qhsim.stats import WEIGHT
 from qhsim.targets import achieved, deterministic_verdict, load_targets, meets, reference_paths_2035
 from qhsim.units import WAN_PER_YI  # fiscal indicators are in 万元, R&D in 亿元
@@ -551,14 +551,19 @@ def changes_window(prov: pd.DataFrame, point: int, key: str, window: Sequence[in
 
 
 def check_region(region: str) -> str:
-    """A region ``qhsim compare --region`` and ``qhsim discover --region`` answer for: the province or a prefecture
-    (qhsim/data/geography.toml's ids); else the one-line error, with the nearest id where one is near."""
+    """The region id a ``--region`` value names (``qhsim compare``, ``sweep`` and ``discover``): the province or a
+    prefecture (qhsim/data/geography.toml), by its id in any case (``Haidong``), its Chinese name with or without
+    市/州 (海东市, 海东) or its English name; else the one-line error, with the nearest id where one is near."""
     allowed = [PROVINCE, *data.prefecture_ids()]
-    if region not in allowed:
-        near = difflib.get_close_matches(region, allowed, 1)
+    names = {PROVINCE: PROVINCE, "青海": PROVINCE, "青海省": PROVINCE}
+    for p in data.prefectures():
+        names |= {p.id.lower(): p.id, p.en.lower(): p.id, p.zh: p.id, p.zh.rstrip("市州"): p.id}
+    found = names.get(region.strip().lower())
+    if found is None:
+        near = difflib.get_close_matches(region.lower(), allowed, 1)
         raise InputError(f"--region {region}: not a region{f' (did you mean {near[0]}?)' if near else ''}; allowed: "
                          f"{', '.join(allowed)}")
-    return region
+    return found
 
 
 def check_rank_by(rank_by: str) -> None:
@@ -631,7 +636,8 @@ def budget_paths(scenario: Scenario) -> list[str]:
     return out
 
 
-def _schedule(scenario: Scenario, path: str) -> Any:
+def scenario_setting(scenario: Scenario, path: str) -> Any:
+    """The setting at a key path (``policy.ex_ante_grants.budget``) of a scenario: a ``Schedule`` or a value."""
     obj: Any = scenario
     for p in path.split("."):
         obj = getattr(obj, p)
@@ -642,7 +648,7 @@ def budget_changes(base: Scenario, design: Scenario, end_year: int) -> dict[str,
     """For each budget lever the design changes: {year: (base value, design value)} from its first changed year."""
     out = {}
     for path in budget_paths(base):
-        a, b = _schedule(base, path), _schedule(design, path)
+        a, b = scenario_setting(base, path), scenario_setting(design, path)
         years = sorted({*a.as_dict(), *b.as_dict(), 2016})
         yearly = {y: (float(a.at(y)), float(b.at(y))) for y in range(2016, end_year + 1)}
         changed = [y for y, (x, z) in yearly.items() if x != z]
@@ -653,56 +659,108 @@ def budget_changes(base: Scenario, design: Scenario, end_year: int) -> dict[str,
 
 
 @dataclass
-class IdleBudget:
-    """A budget lever a design changes whose base never uses up its budget (``idle_budgets``): in ``region`` (the
-    province, or a listed prefecture whose own fund it is) the base run's spending on the lever's ``column`` is at
-    most ``spent`` 万元 in any year of ``years`` (first, last) and any run, under the base's budget (``budget``: its
-    smallest value then) and the design's (``design_budget``, likewise)."""
+class BudgetUse:
+    """What runs spend under one budget lever (``budget_use``): in ``region`` (the province, or a listed prefecture
+    whose own fund it is) over ``years`` (first, last), the lever's spending ``column`` (万元) at most ``most`` in a year
+    of any run and ``mean`` a year on average over the runs (each weighing what its draw stands for), against the
+    budget in force then: ``smallest`` its lowest yearly value, ``budget`` its mean (万元/yr)."""
 
     path: str
     column: str
     region: str
     years: tuple[int, int]
-    spent: float
+    most: float
+    mean: float
+    smallest: float
     budget: float
+
+    @property
+    def share(self) -> float:
+        """The share of the budget spent on average (NaN for a budget of 0)."""
+        return self.mean / self.budget if self.budget > 0 else math.nan
+
+    @property
+    def unspent(self) -> bool:
+        """Materially unspent: on average more than ``UNSPENT_SHARE`` of the budget is left over (a grant budget of
+        30,000万元 that spends about 21,000 because too few firms qualify): the lever's value is not money spent."""
+        return self.share < 1 - UNSPENT_SHARE
+
+
+def budget_column(path: str) -> str | None:
+    """The spending indicator of budget lever ``path`` (the ``spend_*`` indicator whose ``policy`` in indicators.toml
+    names its section; of a section with several budgets, the one named after the budget); None where there is no one."""
+    _, section, name = path.split(".")
+    spec = data.load("indicators")
+    columns = [k for k in spec if k.startswith("spend_") and section in spec[k].get("policy", [])]
+    if len(columns) > 1:
+        columns = [k for k in columns if name.removesuffix("_budget") in k]
+    return columns[0] if len(columns) == 1 else None
+
+
+def budget_use(runs: pd.DataFrame, scenario: Scenario, path: str, years: Sequence[int]) -> list[BudgetUse] | None:
+    """What ``runs`` (one design's or point's runs: every draw and seed) spend under budget lever ``path`` of their
+    ``scenario`` in ``years``: a ``BudgetUse`` per region whose fund it is, each listed prefecture where the section
+    lists prefectures (``prefectures``: each has a fund of that budget, e.g. the R&D reward), else the province. The one
+    measure behind compare's idle budgets (``idle_budgets``) and the sweep's unspent ones
+    (``qhsim.experiments.sweep.unspent_budgets``); None where the lever has no one spending column in the runs."""
+    column = budget_column(path)
+    if column is None or column not in runs:
+        return None
+    section = path.split(".")[1]
+    listed = getattr(getattr(scenario.policy, section), "prefectures", None)
+    regions = [PROVINCE] if listed is None else sorted(
+        {p for y in years for p in (data.prefecture_ids() if "all" in listed.at(y) else listed.at(y))},
+        key=data.prefecture_ids().index)
+    yearly = [float(scenario_setting(scenario, path).at(y)) for y in years]
+    out = []
+    for region in regions:
+        rows = runs[(runs["region"] == region) & runs["year"].isin(list(years))]
+        most = float(rows[column].max()) if len(rows) else math.nan
+        mean = stats.mean(rows[column], rows[WEIGHT] if WEIGHT in rows else None)
+        out.append(BudgetUse(path, column, region, (years[0], years[-1]), most, mean, min(yearly),
+                             sum(yearly) / len(yearly)))
+    return out
+
+
+@dataclass
+class IdleBudget:
+    """A budget lever a design changes whose base never uses up its budget (``idle_budgets``): ``use``, the base runs'
+    spending on it (``spent``: at most that much in any year and run) under the base's budget (``budget``: its smallest
+    value then), and the design's budget (``design_budget``, likewise)."""
+
+    use: BudgetUse
     design_budget: float
+
+    path = property(lambda self: self.use.path)
+    column = property(lambda self: self.use.column)
+    region = property(lambda self: self.use.region)
+    years = property(lambda self: self.use.years)
+    spent = property(lambda self: self.use.most)
+    budget = property(lambda self: self.use.smallest)
 
 
 def idle_budgets(runs: pd.DataFrame, scenarios: dict[str, Any] | None, base: str, design: str) -> list[IdleBudget]:
     """Why a design can be identical to its base: each budget lever it changes (``budget_paths``) whose spending
-    column (the ``spend_*`` indicator of that policy section, indicators.toml ``policy``) stays, in the base's runs
-    (``point`` 0), below both the base's and the design's budget in every year they differ, in every run: where the
-    section lists prefectures (``prefectures``: each listed prefecture has a fund of that budget, e.g. the R&D
-    reward), per listed prefecture, else for the province. Empty without the resolved ``scenarios``, or where a
-    changed budget binds somewhere (another reason, or none that the runs show)."""
+    (``budget_use`` of the base's runs, ``point`` 0) stays below both the base's and the design's budget in every year
+    they differ, in every run and region whose fund it is. Empty without the resolved ``scenarios``, or where a changed
+    budget binds somewhere (another reason, or none that the runs show)."""
     if not scenarios or base not in scenarios or design not in scenarios:
         return []
     a, b = (Scenario.model_validate(scenarios[name]) for name in (base, design))
     first, last = int(runs["year"].min()), int(runs["year"].max())
-    spend = [k for k in data.load("indicators") if k.startswith("spend_")]
     out = []
     for path in budget_paths(a):
-        years = [y for y in range(first, last + 1) if _schedule(a, path).at(y) != _schedule(b, path).at(y)]
+        years = [y for y in range(first, last + 1) if scenario_setting(a, path).at(y) != scenario_setting(b, path).at(y)]
         if not years:
             continue
-        _, section, name = path.split(".")
-        columns = [k for k in spend if section in data.load("indicators")[k].get("policy", [])]
-        if len(columns) > 1:  # a section with several budgets: the column named after the budget
-            columns = [k for k in columns if name.removesuffix("_budget") in k]
-        if len(columns) != 1 or columns[0] not in runs:
+        uses = budget_use(runs[runs["point"] == 0], a, path, years)
+        if uses is None:
             return []
-        listed = getattr(getattr(a.policy, section), "prefectures", None)
-        regions = [PROVINCE] if listed is None else sorted(
-            {p for y in years for p in (data.prefecture_ids() if "all" in listed.at(y) else listed.at(y))},
-            key=data.prefecture_ids().index)
-        base_budget = min(float(_schedule(a, path).at(y)) for y in years)
-        design_budget = min(float(_schedule(b, path).at(y)) for y in years)
-        for region in regions:
-            rows = runs[(runs["point"] == 0) & (runs["region"] == region) & runs["year"].isin(years)]
-            spent = float(rows[columns[0]].max()) if len(rows) else math.nan
-            if not spent < min(base_budget, design_budget):  # the budget binds (or no rows): not this reason
+        design_budget = min(float(scenario_setting(b, path).at(y)) for y in years)
+        for use in uses:
+            if not use.most < min(use.smallest, design_budget):  # the budget binds (or no rows): not this reason
                 return []
-            out.append(IdleBudget(path, columns[0], region, (years[0], years[-1]), spent, base_budget, design_budget))
+            out.append(IdleBudget(use, design_budget))
     return out
 
 
@@ -732,7 +790,7 @@ def compare(
     rank_by: str = RANK_DEFAULT,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
-    bar: bool = False,
+    bar: bool | str = False,
     draw_seed: int = 0,
     reused: Callable[[int, int], None] | None = None,
 ) -> ComparisonResult:

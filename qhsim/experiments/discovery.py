@@ -37,7 +37,7 @@ from qhsim.experiments.report import TEXT_WIDTH
 from qhsim.output.report import (format_number, format_table, indicator_label, reduced_scale_note, region_label,
                                  wrap)
 from qhsim.output.tidy import lever_text, sweep_finished
-from qhsim.results import PROVINCE
+from qhsim.results import PROVINCE, UNSPENT_NOTE, unspent_points_text
 from qhsim.stats import WEIGHT
 
 MIN_DENSITY = 0.8
@@ -72,6 +72,8 @@ class DiscoveryResult:
     min_density: float = MIN_DENSITY  # the density the chosen box had to reach (else it is the densest)
     base_reach: float = math.nan  # P(reach) of the base (point 0): a success the base shares is not the levers'
     scale: float = 1.0  # the sweep's scale: below 1 the levels, a prefecture's above all, are not to be read alone
+    unspent: tuple[int, ...] = ()  # points whose budget is materially unspent (summary.csv's budget_unspent) ...
+    unspent_year: int | None = None  # ... up to this report year (the last at or before ``year``)
 
 
 def point_table(runs: pd.DataFrame, levers: list[str], indicator: str, year: int, threshold: float,
@@ -134,7 +136,7 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, min_density: float = MIN_DENSITY)
 def discover(store: str | Path, indicator: str, year: int, threshold: float, probability: float = 0.8,
              region: str = PROVINCE, min_density: float = MIN_DENSITY) -> DiscoveryResult:
     """Scenario discovery on a sweep store (see the module docstring)."""
-    check_region(region)  # before the store is read
+    region = check_region(region)  # before the store is read
     store = Path(store)
     manifest = read_manifest(store)
     if manifest.get("kind") != "sweep":
@@ -172,7 +174,7 @@ def discover(store: str | Path, indicator: str, year: int, threshold: float, pro
     empty = pd.DataFrame(columns=["lever", "kind", "low", "high", "levels"])
     no_traj = pd.DataFrame(columns=["coverage", "density", "mass", "res_dim"])
     args = (indicator, year, threshold, probability, region, table)
-    context = {"base_reach": base_reach, "scale": float(experiment.get("scale", 1.0))}
+    context = {"base_reach": base_reach, "scale": float(experiment.get("scale", 1.0)), **unspent_points(store, year)}
     if not y.any():
         return DiscoveryResult(*args, no_traj, empty, None, math.nan, math.nan, NO_POINT_SUCCEEDS, **context)
     if y.all() or x.empty:
@@ -180,6 +182,27 @@ def discover(store: str | Path, indicator: str, year: int, threshold: float, pro
                                EVERY_POINT_SUCCEEDS if y.all() else LEVERS_DO_NOT_VARY, **context)
     traj, box, chosen, coverage, density = prim_boxes(x, y, min_density)
     return DiscoveryResult(*args, traj, box, chosen, coverage, density, min_density=min_density, **context)
+
+
+def unspent_points(store: Path, year: int) -> dict[str, object]:
+    """The points whose budget is materially unspent (summary.csv's ``budget_unspent``, ``qhsim.experiments.sweep``)
+    in the last report year at or before ``year``, as ``DiscoveryResult``'s ``unspent`` and ``unspent_year``; none for
+    a summary without that column (an older qhsim's) or without such a year."""
+    path = store / "summary.csv"
+    summary = pd.read_csv(path, encoding="utf-8-sig") if path.is_file() else pd.DataFrame()
+    if "budget_unspent" not in summary or not (summary["year"] <= year).any():
+        return {}
+    last = int(summary.loc[summary["year"] <= year, "year"].max())
+    rows = summary[(summary["year"] == last) & summary["budget_unspent"].astype(bool)]
+    return {"unspent": tuple(int(p) for p in rows["point"]), "unspent_year": last} if len(rows) else {}
+
+
+def unspent_words(res: DiscoveryResult) -> str:
+    """Which points' budget is materially unspent (``unspent_points``), that a budget lever's value is not money spent
+    (``UNSPENT_NOTE``): a box over a budget lever names budgets, not what was spent; "" where none."""
+    if not res.unspent:
+        return ""
+    return f"{unspent_points_text(res.unspent, res.unspent_year, ', summary.txt')} {UNSPENT_NOTE[0]} {UNSPENT_NOTE[1]}"
 
 
 SHOWN_POINTS = 24  # the points' P(reach) are listed when a sweep has at most this many
@@ -247,6 +270,8 @@ def format_discovery(res: DiscoveryResult) -> str:
                      + wrap(base_words(res), TEXT_WIDTH))
     levers = [c for c in res.points.columns if c not in ("point", "p_reach", "runs", "success")]
     points = points_block(res, levers)
+    if unspent := unspent_words(res):
+        points += "\n" + "\n".join(wrap(unspent, TEXT_WIDTH))
     if (scale := reduced_scale_note(res.scale)) is not None:  # a reduced-scale sweep's levels, a prefecture's above all
         points += "\n\n" + "\n".join(wrap(scale, TEXT_WIDTH))
     if res.chosen is None:

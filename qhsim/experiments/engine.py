@@ -166,24 +166,40 @@ def deferred_interrupt() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
+LINES = "lines"  # ``Progress(bar=LINES)``: plain progress lines, for a stderr that is not a terminal
+LINE_STEPS = 10  # ... one each time another tenth of the runs is done
+LINE_SECONDS = 60.0  # ... or this long after the last line, whichever comes first
+
+
+def progress_display() -> bool | str:
+    """How a command shows its runs' progress on stderr (``Progress``'s ``bar``): a tqdm bar on a terminal, else
+    (``setsid nohup qhsim sweep ... > log 2>&1``) plain lines (``LINES``), which a log file keeps readable."""
+    return True if sys.stderr.isatty() else LINES
+
+
 @dataclass
 class Progress:
-    """A progress bar with ETA on stderr (tqdm) and/or a ``callback(done, total)``."""
+    """Progress on stderr and/or a ``callback(done, total)``. ``bar``: True a tqdm bar with ETA, ``LINES`` a plain line
+    (runs done of the total, elapsed time, ETA) each time another tenth (``LINE_STEPS``) of the runs is done or
+    ``LINE_SECONDS`` after the last line, False nothing (``progress_display`` chooses)."""
 
     total: int
     desc: str = "runs"
-    bar: bool = True
+    bar: bool | str = True
     callback: Callable[[int, int], None] | None = None
     done: int = 0
 
     def __post_init__(self) -> None:
         self._tqdm = self._bar() if self.total else None  # none yet without a total: no "0run [00:00, ?run/s]"
+        self._started = time.monotonic()
+        self._reused = 0  # runs a resumed store already held: done, but no measure of the time a run takes
+        self._said = (0, self._started)  # the tenths done and the time at the last plain line
 
     def _bar(self) -> Any:
         from tqdm import tqdm
 
         return tqdm(total=self.total, desc=self.desc, unit="run", file=sys.stderr, leave=False,
-                    disable=not self.bar, dynamic_ncols=True)
+                    disable=self.bar is not True, dynamic_ncols=True)
 
     def grow(self, n: int) -> None:
         """More runs to do than planned (e.g. budget-neutral rescaling), or the first runs of a progress started
@@ -195,19 +211,43 @@ class Progress:
             self._tqdm.total = self.total
             self._tqdm.refresh()
 
-    def update(self, n: int = 1) -> None:
+    def update(self, n: int = 1, reused: bool = False) -> None:
+        """``n`` more runs done; ``reused``: found in a resumed store, not run (they do not speed up the ETA)."""
         if not n:
             return
         self.done += n
+        self._reused += n if reused else 0
         if self._tqdm is None:
             self._tqdm = self._bar()
         self._tqdm.update(n)
+        if self.bar == LINES:
+            self._line()
         if self.callback is not None:
             self.callback(self.done, self.total)
+
+    def _line(self) -> None:
+        """A plain progress line when another tenth of the runs is done, ``LINE_SECONDS`` have passed since
+        the last one, or the last run is done."""
+        now = time.monotonic()
+        tenths = self.done * LINE_STEPS // self.total if self.total else 0
+        if not (tenths > self._said[0] or now - self._said[1] >= LINE_SECONDS or self.done >= self.total):
+            return
+        self._said = (tenths, now)
+        elapsed, ran = now - self._started, self.done - self._reused
+        eta = _clock(elapsed / ran * (self.total - self.done)) if ran else "?"
+        share = f"{self.done / self.total:.0%}" if self.total else "?"
+        print(f"qhsim: {self.desc}: {self.done}/{self.total} 次运行 runs ({share}), 用时 elapsed {_clock(elapsed)}, "
+              f"预计剩余 ETA {eta}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._tqdm is not None:
             self._tqdm.close()
+
+
+def _clock(seconds: float) -> str:
+    """A duration as h:mm:ss (0:04:05)."""
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 class Engine:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from qhsim import data
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import idle_budgets, ranking_metric, region_ranking, stored_table
+from qhsim.experiments.comparison import BudgetUse, idle_budgets, ranking_metric, region_ranking, stored_table
 from qhsim.output.lang import pick
 from qhsim.output.numbers import (MONEY_DIGITS, change_digits, change_unit, format_fixed, format_interval,
                                   format_percent, unit_of)
@@ -145,20 +145,31 @@ def ranking_caveat(res: ComparisonResult) -> tuple[str, str] | None:
             "parameter draws before ranking them.")
 
 
+def budget_words(use: BudgetUse, who: tuple[str, str], most: bool) -> tuple[str, str]:
+    """What runs spend under a budget lever (``BudgetUse``) against its budget, in Chinese and English: ``who`` spends
+    at most (``most``: the largest yearly spending of any run, against the budget's smallest value) or on average (the
+    mean yearly spending, against the mean budget) so much a year in its region over its years, that share of the
+    budget. The one wording of compare's idle budgets (``idle_budget_text``) and the sweep's unspent ones."""
+    spec = data.load("indicators")[use.column]
+    y0, y1 = use.years
+    value, budget = (use.most, use.smallest) if most else (use.mean, use.budget)
+    share = f"{value / budget:.0%}"
+    zh_where, en_where = region_label(use.region, "zh"), region_label(use.region, "en")
+    how = ("至多", "at most") if most else ("平均", "on average")
+    return (f"{use.path}（{spec['zh']}）：{who[0]}在{y0}–{y1}年{zh_where}每年{how[0]}支出{format_number(value)}万元，为其预算"
+            f"{format_number(budget)}万元/年的{share}",
+            f"{use.path} ({spec['en']}): {who[1]} spends {how[1]} {format_number(value)}万元 a year in {en_where} over "
+            f"{y0}-{y1}, {share} of its {format_number(budget)}万元/yr budget")
+
+
 def idle_budget_text(res: ComparisonResult, design: str) -> str:
     """Why ``design`` is its base again, where the runs show it (``idle_budgets``): each budget it changes that the
     base never uses up, with the most the base spends in a year and the budgets; "" where they do not show it."""
     parts = []
     for idle in idle_budgets(res.runs, res.meta.get("scenarios"), res.base, design):
-        spec = data.load("indicators")[idle.column]
-        y0, y1 = idle.years
-        spent, budget, mine = (format_number(x) for x in (idle.spent, idle.budget, idle.design_budget))
-        share = f"{idle.spent / idle.budget:.0%}"
-        zh_where, en_where = region_label(idle.region, "zh"), region_label(idle.region, "en")
-        parts.append((f"{idle.path}（{spec['zh']}）：基准在{y0}–{y1}年{zh_where}每年至多支出{spent}万元，为其预算{budget}万元/年的"
-                      f"{share}（方案为{mine}万元/年）",
-                      f"{idle.path} ({spec['en']}): the base spends at most {spent}万元 a year in {en_where} over "
-                      f"{y0}-{y1}, {share} of its {budget}万元/yr budget (the design's: {mine}万元/yr)"))
+        zh, en = budget_words(idle.use, ("基准", "the base"), most=True)
+        mine = format_number(idle.design_budget)
+        parts.append((f"{zh}（方案为{mine}万元/年）", f"{en} (the design's: {mine}万元/yr)"))
     if not parts:
         return ""
     zh, en = ("；".join(p[0] for p in parts), "; ".join(p[1] for p in parts))

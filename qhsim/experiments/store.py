@@ -252,7 +252,7 @@ def collect_runs(engine: Any, specs: Sequence[RunSpec], labels: Sequence[dict[st
         wanted = {s.key for s in specs}
         todo = [i for i in store.missing() if store.specs[i].key in wanted]
         if progress is not None:
-            progress.update(len(specs) - len(todo))
+            progress.update(len(specs) - len(todo), reused=True)
         engine.map([store.specs[i] for i in todo], on_result=lambda j, out, _s: store.put(todo[j], out),
                    progress=progress, cancel=cancel)
         return store.read(specs)

@@ -29,23 +29,25 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qhsim import data, stats
-from qhsim.config import interval_text, read_toml
+from qhsim.config import Scenario, interval_text, read_toml
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import PUBLIC_RD, RD, fiscal_columns, rd_per_yuan
+from qhsim.experiments.comparison import (PUBLIC_RD, RD, BudgetUse, budget_changes, budget_use,
+                                         fiscal_columns, rd_per_yuan, scenario_setting)
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
-from qhsim.experiments.levers import DESIGNS, Lever, points
+from qhsim.experiments.levers import DESIGNS, Lever, lever_unit, points
 from qhsim.experiments.spec import Override, digest
 from qhsim.experiments.store import Store, collect_runs, say_reused, write_atomic
 from qhsim.config.instruments import instrument_label
 from qhsim.config.schema import Run
-from qhsim.config.schedule import bounds_text
-from qhsim.experiments.report import TEXT_WIDTH
+from qhsim.config.schedule import Schedule, bounds_text
+from qhsim.experiments.report import TEXT_WIDTH, budget_words
 from qhsim.output.numbers import MISSING, format_fixed, format_value, significant
 from qhsim.output.report import display_width, draws_line, format_table, reduced_scale_note, region_label, wrap
 from qhsim.output.tables import regional_cost_note
 from qhsim.output.tidy import lever_text
-from qhsim.results import PROVINCE, ratio_unstable, unstable_rule
+from qhsim.results import (PROVINCE, UNSPENT_NOTE, WIDE_MARK, ratio_unstable, ratio_wide, unspent_points_text,
+                           unstable_rule, wide_note)
 from qhsim.stats import WEIGHT
 from qhsim.units import WAN_PER_YI  # fiscal indicators are in 万元, R&D in 亿元
 
@@ -414,7 +416,7 @@ def _lever_setting(levers: list[Lever], point: dict[str, Any], detail: str, numb
 
 
 def run_sweep(sweep: Sweep, out: Path | None = None, workers: int = 1, executor: str = "local",
-              scheduler: str | None = None, bar: bool = False, progress: Callable[[int, int], None] | None = None,
+              scheduler: str | None = None, bar: bool | str = False, progress: Callable[[int, int], None] | None = None,
               cancel: threading.Event | None = None,
               reused: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, Store | None]:
     """Run every point x draw x seed (through a resumable store when ``out`` is given); return the stacked
@@ -452,7 +454,9 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     no mean over some of its runs reads as the point's); then the mean, p05 and p95 of that cumulative extra public
     cost (``extra_cost``, 亿元), the mean money moved (``gross_cost``: each instrument's cumulative extra cost without
     its sign, summed) and whether R&D per yuan is unstable (``unstable``, ``comparison.ratio_unstable``; False for
-    the base, point 0, which has no ratio)."""
+    the base, point 0, which has no ratio); last, the share of the budget it sets that the point spent from the year
+    it acts to the report year (``budget_spent_share``: the lowest of ``point_budgets``; empty for a point that sets no
+    budget) and whether more than ``UNSPENT_SHARE`` of it is left over (``budget_unspent``)."""
     rows = runs[runs["region"] == region].copy()
     fiscal = fiscal_columns(rows)
     rows["public_cost"] = rows[fiscal].sum(axis=1) / WAN_PER_YI
@@ -489,7 +493,26 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     table["unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"], table["extra_cost_p05"],
                                        table["extra_cost_p95"])
     table.loc[table["point"] == 0, "unstable"] = False  # the base: no ratio to judge (as leverage.csv's rows without one)
+    uses = {(p, y): point_budgets(sweep, runs, p, y) for p, y in zip(table["point"], table["year"])}
+    table["budget_spent_share"] = [min((u.share for u in uses[p, y]), default=math.nan)
+                                   for p, y in zip(table["point"], table["year"])]
+    table["budget_unspent"] = [any(u.unspent for u in uses[p, y]) for p, y in zip(table["point"], table["year"])]
     return table.sort_values(["year", "point"], kind="stable").reset_index(drop=True)
+
+
+def point_budgets(sweep: Sweep, runs: pd.DataFrame, point: int, last: int) -> list[BudgetUse]:
+    """What design point ``point``'s runs (``runs``: the sweep's, every region) spend under each budget lever the point
+    sets apart from the base, from the first year it differs up to ``last`` (``comparison.budget_use``, as compare
+    measures an idle budget: per region whose fund it is); none for the base, or before the lever acts."""
+    if point == 0:
+        return []
+    mine = sweep.points[point].validated()
+    out = []
+    for path, changed in budget_changes(sweep.base.validated(), mine, sweep.exp.end_year).items():
+        years = list(range(min(changed), last + 1))
+        if years:
+            out += budget_use(runs[runs["point"] == point], mine, path, years) or []
+    return out
 
 
 HEAD_WIDTH = 16  # display columns a result column's header is wrapped to at most
@@ -500,8 +523,11 @@ COST_COLUMNS = {"public_cost": ("公共成本", "public cost", "亿元/年"),  #
 RATIO_DIGITS = 3  # significant digits of R&D per yuan in the table (0.0038 is not "0.00", 61.6 not "61.60")
 
 
-def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, region: str = PROVINCE) -> str:
-    """The design points' lever settings in one table, then one table per report year of each point's indicator
+def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, region: str = PROVINCE,
+                 runs: pd.DataFrame | None = None) -> str:
+    """The design points' lever settings in one table (with the share of its budget each point that sets a budget
+    spent, ``budget_spent_share`` of the last report year, and which points leave it materially unspent: with the
+    sweep's ``runs``, in words for the least spent), then one table per report year of each point's indicator
     means, public cost and business and total R&D per public yuan (headed in both languages with units; the ratios to
     ``RATIO_DIGITS`` significant digits), all within ``width`` display columns; below, the levers named in full and
     how R&D per yuan is taken, and which points' is not shown ("—"). ``region``: the summary is that prefecture's
@@ -511,20 +537,28 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
     settings = summary.drop_duplicates("point")
     point_head = "点\npoint"
     levers = {lv.name: lv for lv in sweep.levers}
-    blocks.append(format_table([[point_head, *names]],
-                               [[str(int(r["point"])), *(_setting(r[n], levers.get(n)) for n in names)]
-                                for _, r in settings.iterrows()],
-                               [False, *[True] * len(names)],
-                               "设计点 Design points: 杠杆取值 lever settings (点0为基准 point 0 = base)", width))
+    base = sweep.base.validated()
+    last = summary[summary["year"] == summary["year"].max()].set_index("point")
+    spent = last["budget_spent_share"].dropna() if "budget_spent_share" in last else pd.Series(dtype=float)
+    budget_head = ["预算支出率\nbudget spent"] if len(spent) else []
+    blocks.append("\n".join([
+        format_table([[point_head, *names, *budget_head]],
+                     [[str(int(r["point"])), *(_setting(r[n], levers.get(n), base) for n in names),
+                       *([f"{spent[r['point']]:.0%}" if r["point"] in spent.index else ""] if budget_head else [])]
+                      for _, r in settings.iterrows()],
+                     [False, *[True] * len(names), *[False] * len(budget_head)],
+                     "设计点 Design points: 杠杆取值 lever settings (点0为基准 point 0 = base)", width),
+        *wrap(_unspent_note(sweep, last, runs), width)]).rstrip("\n"))
     keys = [*sweep.exp.indicators, *COST_COLUMNS]
     mean = "加权均值 weighted mean" if sweep.weights is not None else "均值 mean"
+    wide = False  # a ratio marked ``WIDE_MARK`` in some year: its note below
     for year in sweep.exp.report_years:
         part = summary[summary["year"] == year]
         if part.empty:
             continue
         body = [[str(int(r["point"])), *(format_value(r[f"{k}_mean"], k) for k in sweep.exp.indicators),
                  format_fixed(r["public_cost_mean"], 2),
-                 *(MISSING if r["unstable"] else significant(r[f"{k}_mean"], RATIO_DIGITS, signed=False) for k in RATIOS)]
+                 *(MISSING if r["unstable"] else _ratio_text(r, k) for k in RATIOS)]
                 for _, r in part.iterrows()]
         values = [max(display_width(row[j]) for row in body) for j in range(1, len(keys) + 1)]
         room = width - max(display_width(c[0]) for c in [*body, ["point"]]) - 2 * len(keys)  # beside the point column
@@ -533,7 +567,8 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
         title = (f"{where}{year}年 | {mean} over {len(sweep.thetas)} draw(s) x {len(sweep.seeds)} seeds | 点0为基准 "
                  "point 0 = base")
         blocks.append("\n".join([format_table(heads, body, [False] * len(heads[0]), title, width),
-                                 *wrap(_not_shown(part), width)]).rstrip("\n"))
+                                 *wrap(_not_shown(part), width), *wrap(_wide(part), width)]).rstrip("\n"))
+        wide |= _wide(part) != ""
     if region != PROVINCE:  # a prefecture's cost and R&D are those located there (as qhsim compare --region's)
         zh, en = region_label(region, "zh"), region_label(region, "en")
         blocks.append("\n".join(wrap(f"{regional_cost_note(zh, en)} 公共成本为{zh}的；summary.csv与summary.txt为全省的。 The "
@@ -546,6 +581,8 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
     legend = [f"{n} = {_lever_label(paths.get(n, (n,)))}" for n in names]
     blocks.append("\n".join(line for text in ["杠杆 Levers:", *legend] for line in wrap(text, width)))
     blocks.append("\n".join(wrap(_rd_per_yuan_note(sweep.exp.from_year), width)))
+    if wide:
+        blocks.append("\n".join(wrap(wide_note(), width)))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -586,12 +623,45 @@ def _header(zh: str, en: str, unit: str, limit: int) -> str:
     return "\n".join([*pieces, piece, *wrap(en, limit), *wrap(f"({unit})", limit)])
 
 
-def _setting(value: Any, lever: Lever | None) -> str:
+def _setting(value: Any, lever: Lever | None, base: Scenario) -> str:
     """A lever's value in the design points table (``Lever.shown``: a sampled value rounded; a named design's name as
-    it is); the base point has none: "base"."""
+    it is); the base point has none of its own: the base scenario's setting it runs with (``_base_setting``)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "base"
+        return _base_setting(lever, base) if lever is not None else "base"
     return lever.shown(value) if lever is not None else lever_text(value)
+
+
+def _base_setting(lever: Lever, base: Scenario) -> str:
+    """What the base scenario sets on ``lever``'s key paths from the lever's first year, with the unit (the lever
+    catalogue's): ``15,000 (万元/年)``, ``merit``, a year table as ``2026: 1,000 → 2028: 5,000`` for a year-table lever;
+    a tied group's values once where its paths agree, else each, separated by " / "."""
+    texts = []
+    for path in lever.paths:
+        setting = scenario_setting(base, path)
+        if lever.kind == "schedule" and isinstance(setting, Schedule):
+            later = {y: v for y, v in setting.as_dict().items() if y > lever.from_year}
+            value: Any = {lever.from_year: setting.at(lever.from_year), **later}
+        else:
+            value = setting.at(lever.from_year) if isinstance(setting, Schedule) else setting
+        unit = lever_unit(path) if not isinstance(value, str) else None
+        texts.append(lever_text(value) + (f" ({unit})" if unit else ""))
+    return " / ".join(dict.fromkeys(texts))
+
+
+def _unspent_note(sweep: Sweep, last: pd.DataFrame, runs: pd.DataFrame | None) -> str:
+    """The design points whose budget is materially unspent by the last report year (``last``, the summary's rows of
+    that year by point: ``budget_unspent``), with ``runs`` the least spent one in compare's words (``budget_words``);
+    "" where none."""
+    if "budget_unspent" not in last or not last["budget_unspent"].astype(bool).any():
+        return ""
+    flagged = last[last["budget_unspent"].astype(bool)]
+    year, least = int(last["year"].iloc[0]), int(flagged["budget_spent_share"].idxmin())
+    text = unspent_points_text([int(p) for p in flagged.index], year)
+    if runs is not None:
+        uses = [u for u in point_budgets(sweep, runs, least, year) if u.unspent]
+        words = [budget_words(u, (f"点{least}", f"point {least}"), most=False) for u in uses]
+        text += (" 例 E.g. " + "；".join(w[0] for w in words) + "。 " + "; ".join(w[1] for w in words) + ".") if words else ""
+    return f"{text} {UNSPENT_NOTE[0]} {UNSPENT_NOTE[1]}"
 
 
 def _not_shown(part: pd.DataFrame) -> str:
@@ -609,6 +679,25 @@ def _not_shown(part: pd.DataFrame) -> str:
     groups = [(f"点 points {', '.join(str(int(p)) for p in flagged.loc[rows, 'point'])} {what}")
               for rows, what in kinds if rows.any()]
     return f"研发/元“—” R&D per yuan “—”: {'; '.join(groups)} (见下 see below)."
+
+
+def _ratio_text(row: pd.Series, key: str) -> str:
+    """R&D per yuan ``key`` of a point in a year (``RATIO_DIGITS`` significant digits), with ``WIDE_MARK`` where the runs'
+    ratios spread wider than it (``ratio_wide``)."""
+    mid = row[f"{key}_mean"]
+    text = significant(mid, RATIO_DIGITS, signed=False)
+    return text + (WIDE_MARK if ratio_wide(mid, row[f"{key}_p05"], row[f"{key}_p95"]) else "")
+
+
+def _wide(part: pd.DataFrame) -> str:
+    """The design points of one report year with an R&D per yuan marked ``WIDE_MARK`` (``ratio_wide``), "" if none."""
+    shown = part[(part["point"] > 0) & ~part["unstable"].astype(bool)]
+    marked = [int(r["point"]) for _, r in shown.iterrows()
+              if any(ratio_wide(r[f"{k}_mean"], r[f"{k}_p05"], r[f"{k}_p95"]) for k in RATIOS)]
+    if not marked:
+        return ""
+    return (f"研发/元“{WIDE_MARK}” R&D per yuan “{WIDE_MARK}”: 点 points {', '.join(map(str, marked))} 区间过宽，不宜排名 "
+            "too wide to rank (见下 see below).")
 
 
 def _rd_per_yuan_note(from_year: int) -> str:
@@ -633,7 +722,7 @@ def _lever_label(paths: tuple[str, ...]) -> str:
 
 def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int, ...] | None = None,
                 draws: int | None = None, scale: float | None = None, executor: str = "local",
-                scheduler: str | None = None, bar: bool = False, region: str = PROVINCE) -> tuple[str, Sweep]:
+                scheduler: str | None = None, bar: bool | str = False, region: str = PROVINCE) -> tuple[str, Sweep]:
     """Run (or resume) the experiment into the store ``out`` and write its summary (the province's); return the
     text to print, the province's or with ``region`` that prefecture's (``qhsim sweep --region``), and the loaded
     experiment."""
@@ -645,7 +734,7 @@ def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int,
     def text_of(table: pd.DataFrame, where: str) -> str:
         heading = wrap(f"实验 experiment: {Path(path).name} — {sweep.exp.description}" + (
             "" if where == PROVINCE else f" — 地区 region: {region_label(where)}"), TEXT_WIDTH)
-        return "\n".join(heading) + "\n\n" + format_sweep(sweep, table, region=where)
+        return "\n".join(heading) + "\n\n" + format_sweep(sweep, table, region=where, runs=runs)
 
     text = text_of(summary, PROVINCE)
     write_atomic(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, encoding="utf-8-sig"))

@@ -34,11 +34,11 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, CHANGE_INDICATORS, COST_
                                  by_instrument, by_instrument_note, cost_effectiveness, cost_effectiveness_note,
                                  designs, difference_header, headline, pairwise, pairwise_note, prefecture_effects,
                                  prefecture_effects_notes, ranking, ranking_note, shown_designs, statistic_label,
-                                 sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions)
+                                 sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions, WIDE_UNRANKED)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (Results, beijing_time, calibration_distance, kind_label, lever_name, lever_text,
                                meta_text, runs_text, seeds_text, versions_text)
-from qhsim.results import FISCAL_PREFIXES, PROVINCE
+from qhsim.results import FISCAL_PREFIXES, PROVINCE, WIDE_MARK, ratio_wide
 
 MAX_CHART_DESIGNS = 8  # more lines than this on one chart cannot be told apart
 MAX_TABLE_DESIGNS = 4  # headline tables for the base and the best designs by ranking; the workbook has every design
@@ -147,12 +147,15 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
                 text = r["mark"] if c.endswith("per_yuan") else MISSING
             elif c in banded and ratio:
                 text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"])
+                text += WIDE_MARK if sweep and ratio_wide(r[c], r[f"{c}_p05"], r[f"{c}_p95"]) else ""
             elif c in banded:  # 亿元, a change against the base
                 text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=True, digits=MONEY_DIGITS)
             elif c == "tax_expenditure":
                 text = format_fixed(r[c], MONEY_DIGITS, True)
             elif c == "runs_median":
                 text = format_number(r[c])
+            elif c == "rank" and r.get("wide"):  # a sweep's point whose R&D per yuan is too wide to rank
+                text = WIDE_UNRANKED
             elif c in ("rank", "year", "rd_per_yuan_runs"):
                 text = "—" if pd.isna(r[c]) else str(int(r[c]))
             else:

@@ -39,13 +39,14 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data, stats
-from qhsim.output.numbers import MONEY_DIGITS, change_digits, change_unit, format_percent, unit_words
+from qhsim.output.numbers import MISSING, MONEY_DIGITS, change_digits, change_unit, format_percent, unit_words
 from qhsim.output.report import BAND, summary_table
 from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
 from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL,
-                           SAVING_CELL, SAVING_NOTE, UNSTABLE_CELL, lower_is_better, ratio_mark,
-                           read_flag, several_instruments, unsettled_pairs, unstable_rule)
+                           SAVING_CELL, SAVING_NOTE, UNSPENT_NOTE, UNSPENT_SHARE, UNSTABLE_CELL, WIDE_MARK,
+                           lower_is_better, ratio_mark, ratio_wide, read_flag, several_instruments, unsettled_pairs,
+                           unstable_rule, wide_note)
 from qhsim.targets import load_targets, reference_paths_2035
 
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
@@ -437,9 +438,11 @@ SWEEP_COST_EFFECTIVENESS = {  # the columns the workbook and HTML show for a swe
     "rd_per_yuan": "每元公共投入带动企业研发（元） business R&D per public yuan",
     "rd_per_yuan_runs": "有比值的运行数 runs with a ratio",
     "total_rd_per_yuan": "每元公共投入带动全社会研发（元） total R&D per public yuan",
+    "budget_spent_share": "预算支出率 share of the budget spent",
     "rank": "排名 rank",
 }
 SWEEP_BANDED = ("extra_cost", "rd_per_yuan", "total_rd_per_yuan")  # these have _p05 and _p95 columns
+WIDE_UNRANKED = f"{MISSING}{WIDE_MARK}"  # the rank of a point whose R&D per yuan is too wide to rank (``ratio_wide``)
 
 
 def sweep_cost_effectiveness(results: Results) -> pd.DataFrame:
@@ -449,11 +452,13 @@ def sweep_cost_effectiveness(results: Results) -> pd.DataFrame:
     ``_p05``, ``_p95`` over the runs paired with point 0's), business R&D per public yuan (the mean of the runs'
     ratios, ``_p05``, ``_p95``) and, where the summary has them, the number of runs with a ratio and total R&D per
     public yuan; ``unstable`` and ``mark`` (``qhsim.results.ratio_mark``, "" where the ratio stands) as
-    ``cost_effectiveness``; ``rank`` by business R&D per yuan within the year (1 = most; none for a ratio not to be
-    read). Sorted by year, then rank (unranked points last, in point order). Empty without a summary."""
+    ``cost_effectiveness``; ``wide`` (``qhsim.results.ratio_wide``: the runs' business R&D per yuan spread wider than
+    itself, shown with ``WIDE_MARK``); ``rank`` by business R&D per yuan within the year (1 = most; none for a ratio not
+    to be read, nor for a wide one: a point is not put first on a few runs' swing). Sorted by year, then rank (unranked
+    points last, in point order). Empty without a summary."""
     summary = results.tables.get("summary")
     columns = [*SWEEP_COST_EFFECTIVENESS, *(f"{c}{s}" for c in SWEEP_BANDED for s in ("_p05", "_p95")), "point",
-               "unstable", "mark"]
+               "unstable", "mark", "wide", "budget_unspent"]
     if summary is None or summary.empty:
         return pd.DataFrame(columns=columns)
     labels = dict(zip(results.tables["points"]["point"], results.tables["points"]["label"]))
@@ -467,11 +472,14 @@ def sweep_cost_effectiveness(results: Results) -> pd.DataFrame:
         for c in SWEEP_BANDED:
             if f"{c}_mean" in r:
                 row |= {c: r[f"{c}_mean"], f"{c}_p05": r[f"{c}_p05"], f"{c}_p95": r[f"{c}_p95"]}
-        if "rd_per_yuan_runs" in r:
-            row["rd_per_yuan_runs"] = r["rd_per_yuan_runs"]
+        for c in ("rd_per_yuan_runs", "budget_spent_share", "budget_unspent"):  # a newer summary's
+            if c in r:
+                row[c] = r[c]
         rows.append(row)
     table = pd.DataFrame(rows)
-    readable = table["rd_per_yuan"].where(table["mark"] == "")
+    table["wide"] = (table["mark"] == "") & ratio_wide(table["rd_per_yuan"], table["rd_per_yuan_p05"],
+                                                       table["rd_per_yuan_p95"])
+    readable = table["rd_per_yuan"].where((table["mark"] == "") & ~table["wide"])
     table["rank"] = readable.groupby(table["year"]).rank(ascending=False, method="min").astype("Int64")
     table = table.sort_values(["year", "rank", "point"], na_position="last", kind="stable").reset_index(drop=True)
     return table[[c for c in columns if c in table]]
@@ -489,6 +497,16 @@ def sweep_cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
             "expenditure), the mean of the runs' ratios (as in the sweep's terminal table and summary.csv), the interval "
             "their 5%-95%; total R&D adds universities' and institutes'. Each year is sorted by business R&D per yuan, "
             "highest first; a ratio not to be read has no rank and comes last.")
+    if table["wide"].any():
+        text += " " + wide_note()
+    if "budget_unspent" in table and table["budget_unspent"].astype(bool).any():
+        share = f"{1 - UNSPENT_SHARE:.0%}"
+        points = ", ".join(sorted({d.split(":", 1)[0] for d in table.loc[table["budget_unspent"].astype(bool), "design"]},
+                                  key=lambda p: int(p.lstrip("p")) if p.lstrip("p").isdigit() else 0))
+        text += (f" “预算支出率”：设计点所设预算自其生效至该报告年实际支出的比例（各次运行均值；多项预算取最低者）；{points}"
+                 f"支出不足预算的{share}。{UNSPENT_NOTE[0]} 'Share of the budget spent': what a point spent of the budget "
+                 "it sets, from the year it acts to the report year (mean over the runs; the lowest of several budgets); "
+                 f"{points} spent under {share} of it. {UNSPENT_NOTE[1]}")
     if "rd_per_yuan_runs" in table:
         text += (" “有比值的运行数”：额外成本为正、有比值的运行数，少于每点运行数时均值只据这些运行。 'Runs with a ratio': the runs "
                  "whose extra cost is positive, which have a ratio; where fewer than the point's runs, the mean rests on "

@@ -42,7 +42,7 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESI
                                  SWEEP_MEANS_NOTE, by_instrument, by_instrument_note, by_year, cost_effectiveness,
                                  cost_effectiveness_note, designs, designs_text, difference_header, fiscal, headline,
                                  pairwise, pairwise_note, prefecture_effects, prefecture_effects_notes, ranking,
-                                 ranking_note, statistic_label, statistic_words, sweep_cost_effectiveness,
+                                 ranking_note, statistic_label, statistic_words, sweep_cost_effectiveness, WIDE_UNRANKED,
                                  sweep_cost_effectiveness_note)
 from qhsim.output.folders import atomic_file
 from qhsim.output.tidy import (Results, beijing_time, calibration_rows, kind_label, lever_name, lever_text,
@@ -352,12 +352,15 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
     _header(ws, labels, freeze)
     counts = ("design", "rank", "year", "rd_per_yuan_runs")
     ratios = ("per_yuan", "per_yuan_p05", "per_yuan_p95", "runs_median")
-    for i, (row, mark) in enumerate(zip(table[columns].itertuples(index=False), table["mark"]), start=2):
+    wide = table["wide"] if "wide" in table else pd.Series(False, index=table.index)  # a sweep's (``ratio_wide``)
+    for i, (row, mark, unranked) in enumerate(zip(table[columns].itertuples(index=False), table["mark"], wide), start=2):
         for j, (column, value) in enumerate(zip(columns, row), start=1):
             if mark and column.endswith(ratios):  # no ratio to read: the mark
                 value = mark if column.endswith("per_yuan") else None
+            elif column == "rank" and unranked:  # a ratio too wide to rank: shown, with the mark in place of a rank
+                value = WIDE_UNRANKED
             cell = ws.cell(row=i, column=j, value=_value(value))
-            if column == "p_first":
+            if column in ("p_first", "budget_spent_share"):
                 cell.number_format = PCT
             elif column.endswith(ratios):  # as the HTML report and comparison.txt write R&D per yuan
                 cell.number_format = cell_format(cell.value)
