@@ -373,7 +373,6 @@ def _target_notes(res: ComparisonResult, region: str | None) -> list[str]:
 
 def _province_blocks(res: ComparisonResult) -> list[str]:
     start, end = res.window
-    names = [res.base, *res.designs]
     blocks = _change_blocks(res, res.changes, list(CHANGE_INDICATORS), "")
     money, cells = _money_blocks(res, {"leverage": res.leverage, "costs": res.costs}, ("", ""))
     blocks += money
