@@ -6,8 +6,8 @@ Data flow: scenario file -> validated config -> model -> ``RunResult`` -> report
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
