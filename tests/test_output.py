@@ -297,6 +297,28 @@ def test_summary_table_ensemble_median_band_and_probability():
     assert math.isnan(row_of(summary_table(frame), "science_literacy")["p_met"])
 
 
+def test_a_prefectures_table_shows_where_its_plan_starts():
+    """Haixi's plan sets end-2027 targets on an assumed 2024 base: its own-target table shows the simulated 2024
+    value, as the province's shows its start (observed 2020), and keeps it in the terminal's 100 columns."""
+    frame = hand_frame({
+        draw: {"province:rd_intensity": {2020: 0.7, 2025: 1.0},
+               "haixi:tech_firms_three_types": {2024: 100.0, 2027: end}, "haixi:rd_intensity": {2024: 0.5, 2027: 0.8}}
+        for draw, end in [(7, 110.0), (8, 116.0), (9, 120.0)]
+    })
+    haixi = summary_table(frame, "haixi")
+    assert row_of(haixi, "tech_firms_three_types")["sim_2024"] == pytest.approx(100.0)
+    compact = report.summary_columns(haixi[haixi["target"].notna()], wide=False)
+    assert compact.index("sim_2024") < compact.index("sim_2027")
+    text = format_summary(haixi[haixi["target"].notna()], "海西州 Haixi", wide=False, width=100)
+    head = text.splitlines()[1:3]
+    assert "2024模拟" in head[0] and "sim 2024" in head[1]
+    line = next(line for line in text.splitlines() if line.startswith("科技“三型”企业数"))
+    assert line.split()[1:4] == ["100", "116", "+5.0%/yr"]
+    assert max(map(display_width, text.splitlines())) <= 100
+    province = summary_table(frame)
+    assert "sim_2024" not in province  # the province starts in 2020, shown as observed 2020 beside sim 2020
+
+
 def test_summary_table_refuses_a_region_without_rows():
     frame = hand_frame({0: {"province:rd_intensity": {2025: 1.0}}})
     with pytest.raises(InputError, match="no rows for region 'haidong'; regions present: province, haixi"):

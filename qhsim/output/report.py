@@ -29,7 +29,8 @@ from qhsim.output.observed import (OTHER_DEFINITION_MARK, RESTATED_MARK, Observe
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
 from qhsim.stats import WEIGHT
 from qhsim.targets import (achieved, base_year_check, comparable, deterministic_verdict, load_caveats,
-                           load_not_modelled, load_targets, meets, parameter_spec, reference_paths_2035)
+                           load_not_modelled, load_targets, meets, parameter_spec, plan_base_years,
+                           reference_paths_2035)
 
 BAND = (0.05, 0.95)
 REPORT_YEARS = (2020, 2025, 2027, 2035)  # milestone years; a run that ends between them also shows its last year
@@ -375,9 +376,10 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
     """One row per reported indicator (indicators.toml order; one per target if it has several).
 
     Columns: indicator, region, label, status, observed_2020 and observed_source (``qhsim.output.observed``: an
-    ``ObservedSource`` or None), sim_YYYY in the ``report_years`` of the runs' last year (median;
-    with ``_lo``/``_hi`` 5%/95% columns for an ensemble), target, target_year, target_kind, base_year,
-    gap (achieved − target in the target year; for growth targets the CAGR minus the target rate),
+    ``ObservedSource`` or None), sim_YYYY in the ``report_years`` of the runs' last year and the region's plan base
+    year (``plan_base_years``; median; with ``_lo``/``_hi`` 5%/95% columns for an ensemble), target, target_year,
+    target_kind, base_year, gap (achieved − target in the target year; for growth targets the CAGR minus the target
+    rate),
     met (是 yes / 否 no / None; ``NOT_COMPARABLE``, without gap and P(met), for a target on another definition than
     the model's), target_mark (``target_mark``), met_mark (``ASSUMPTION_MARK`` for a verdict with caveats),
     deterministic (several runs, all with the same value) and, for an ensemble, p_met (share of draws meeting the
@@ -391,6 +393,9 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
     rows = []
     every, weights = region_paths(indicators, region), draw_weights(indicators)
     years = report_years(int(every.index.max()))
+    base = plan_base_years().get(region)  # where the region's plan starts, beside the milestones
+    if base is not None and base in every.index and base not in years:
+        years = tuple(sorted((*years, base)))
     by_key = {key: list(group.itertuples()) for key, group in own.groupby("indicator", sort=False)}
     for key, spec in data.load("indicators").items():
         if not is_reported(key, targeted):
@@ -711,9 +716,10 @@ def format_table(heads: list[list[str]], body: list[list[str]], left: list[bool]
 
 
 def summary_columns(table: pd.DataFrame, wide: bool, sources: bool = False) -> list[str]:
-    """All columns (``wide``), or the compact set: label, observed 2020, the simulated values in the target
-    years and the last year, target, gap, met and P(met); for rows none of which has a target, every milestone
-    year and no target columns. ``sources``: the observed value's source after it (the
+    """All columns (``wide``), or the compact set: label, observed 2020, the simulated values in the plan's base year
+    (``plan_base_years``: Haixi's 2024; the province's and Haidong's 2020 has its observed value), the target years and
+    the last year, target, gap, met and P(met); for rows none of which has a target, every milestone year and no
+    target columns. ``sources``: the observed value's source after it (the
     workbook, the HTML report and the dashboard; the terminal has no room and points to them instead)."""
     head = list(HEADERS)[:list(HEADERS).index("target")]
     sims = sim_columns(table)
@@ -724,6 +730,9 @@ def summary_columns(table: pd.DataFrame, wide: bool, sources: bool = False) -> l
     if "target" in table and table["target"].isna().all():  # no target: every milestone year, no target columns
         return [c for c in columns if c not in ("status", "target", "gap", "met", "p_met")]
     keep = {f"sim_{int(y)}" for y in table.get("target_year", pd.Series(dtype=object)).dropna()} | set(sims[-1:])
+    # where each region's plan starts, unless it is the year of the observed column (which shows that start)
+    bases = plan_base_years()
+    keep |= {f"sim_{bases[r]}" for r in table.get("region", ()) if r in bases and f"observed_{bases[r]}" not in HEADERS}
     drop = {"status", *(c for c in sims if c not in keep)}
     if "observed_2020" in table and table["observed_2020"].isna().all():
         drop |= {"observed_2020", "observed_source"}
@@ -755,12 +764,17 @@ def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "b
         table = table[~table["indicator"].str.startswith(FISCAL_PREFIXES)]
     if stacked and lang == "both":  # Chinese label on the first line, English below
         table = table.assign(label=[re.sub(r"(?<=[^\x00-\x7f]) (?=[A-Za-z0-9])", "\n", t, count=1) for t in table["label"]])
-    # too wide: compact tables drop observed 2020, then the last year's values, then the gap; at each step words stay
-    # whole if they can, else are cut (with every column, only once observed 2020 has gone)
+    # too wide: compact tables drop observed 2020, then the last year's values, then the gap; a prefecture's own
+    # targets, read from where its plan starts (observed 2020, or its base year's simulated value) to its target year,
+    # drop the last year (past its plan) and the gap first, observed 2020 last. At each step words stay whole if they
+    # can, else are cut (with every column, only once observed 2020 has gone)
     steps = [((), True), ((), False)]
     if stacked:
-        last = sim_columns(table)[-1:]
+        years = {f"sim_{int(y)}" for y in table.get("target_year", pd.Series(dtype=object)).dropna()}
+        last = tuple(c for c in sim_columns(table)[-1:] if c not in years)
         drops = [("observed_2020",), ("observed_2020", *last), ("observed_2020", *last, "gap")]
+        if set(table.get("region", ())) - {PROVINCE}:
+            drops = [last, (*last, "gap"), (*last, "gap", "observed_2020")]
         steps = [((), True), *((drop, whole) for drop in drops for whole in (True, False))]
     for drop, whole_words in steps:
         shown = [c for c in columns if c not in drop]
