@@ -75,7 +75,8 @@ def _table_block(table: pd.DataFrame, title: str, statistic: str = "") -> dict[s
                 cls = "yes" if row[c].startswith("是") else "no" if row[c].startswith("否") else ""  # 口径不同: not judged
             cells.append({"text": text, "cls": cls})
         rows.append(cells)
-    heads = [" ".join(column_header(c)) + (f", {statistic} [5%, 95%]" if statistic and c in sim_columns(table) else "")
+    heads = [" ".join(column_header(c)) + (f", {statistic} [5%, 95%]" if statistic and (c in sim_columns(table)
+                                                                                          or c == "rate") else "")
              for c in columns]
     return {"title": title, "heads": heads, "rows": rows, "notes": source_notes(table)}
 
