@@ -18,6 +18,7 @@ with two decimals, 万元 as integers).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -532,18 +533,22 @@ def _metadata_sheet(wb: Workbook, results: Results) -> None:
     _fit_columns(ws, ws.max_row, {1: (10, 40), 2: (10, 110)})
 
 
-def workbook(results: Results) -> Workbook:
-    """The workbook of ``results`` (not yet saved)."""
+def workbook(results: Results, say: Callable[[str], None] | None = None) -> Workbook:
+    """The workbook of ``results`` (not yet saved); ``say`` is called with a line as each sheet starts."""
+    say = say or (lambda line: None)
     wb = Workbook()
+    say("工作表 sheet 摘要 Summary")
     _summary_sheet(wb, results)
     several = len(results.designs) > 1
-    _by_year_sheet(wb, "全省 Province", by_year(results, PROVINCE), results)
     regions = set(results.long["region"])
-    for region in data.prefecture_ids():
-        if region in regions:
-            _by_year_sheet(wb, region_label(region), by_year(results, region), results)
+    for title, region in [("全省 Province", PROVINCE),
+                          *((region_label(r), r) for r in data.prefecture_ids() if r in regions)]:
+        say(f"工作表 sheet {title}")
+        _by_year_sheet(wb, title, by_year(results, region), results)
+    say("工作表 sheet 财政 Spending")
     _by_year_sheet(wb, "财政 Spending", fiscal(results), results)
     if several:
+        say("工作表 sheets: 方案比较 the comparison's")
         _designs_sheet(wb, results)
         _cost_effectiveness_sheet(wb, results)
         _by_instrument_sheet(wb, results)
@@ -554,10 +559,14 @@ def workbook(results: Results) -> Workbook:
     return wb
 
 
-def write_xlsx(results: Results, path: str | Path) -> Path:
-    """Write the workbook to ``path`` (atomically: a temporary file renamed on success); return the path."""
+def write_xlsx(results: Results, path: str | Path, say: Callable[[str], None] | None = None) -> Path:
+    """Write the workbook to ``path`` (atomically: a temporary file renamed on success); return the path. ``say``: as
+    in ``workbook``, and a line before saving."""
     path = Path(path)
     with atomic_file(path) as tmp:
-        workbook(results).save(tmp)
+        book = workbook(results, say)
+        if say is not None:
+            say(f"保存 saving {path.name}")
+        book.save(tmp)
     return path
 
