@@ -1097,3 +1097,24 @@ def test_p_target_met_rows_carry_every_mark_and_keep_the_targets_not_judged(smal
         assert "各次运行结果相同，达标概率是确定性判断，不是概率" in text and "\n§ " in text
     stored = pd.read_csv(out / "targets.csv", encoding="utf-8-sig")
     assert stored["deterministic"].tolist() == res.targets["deterministic"].tolist()
+
+
+def test_a_design_row_carries_its_short_chinese_name_below_its_id(small_comparison) -> None:
+    """Every comparison table named a design by its code (super_deduction_120); its Chinese description stood only in
+    the list of designs above. Each row of a design in comparison.txt's cost-effectiveness, ranking and pairwise tables
+    (and a prefecture's) now has its short Chinese name below its id, the Chinese half of the scenario's description,
+    within 100 columns."""
+    from qhsim.results import design_short_name
+
+    res, out = small_comparison
+    scenarios = res.meta["scenarios"]
+    assert design_short_name(scenarios, "super_deduction_120", res.base) == "加计扣除提高至120%"
+    vouchers = {"vouchers": {"run": {"description": "科技创新券扩容至5000万元/年 / Innovation vouchers expanded"}}}
+    assert design_short_name(vouchers, "vouchers", "baseline") == "科技创新券扩容至5000万元/年"  # its own "/" kept
+    for text in ((out / "comparison.txt").read_text(encoding="utf-8"), format_comparison(res, "haixi")):
+        for title in ("成本效益", "排名", "两两比较"):
+            block = text.split(f"\n{title}", 1)[1].split("\n\n", 1)[0].splitlines()
+            for design, short in (("super_deduction_120", "加计扣除提高至120%"), ("more_ex_ante_grants", "事前立项资助翻倍")):
+                at = next(i for i, line in enumerate(block) if re.search(rf"(^|\s){design}\s", line))
+                assert block[at + 1].strip() == short, (title, block[at + 1])
+        assert all(display_width(line) <= 100 for line in text.splitlines())

@@ -33,7 +33,7 @@ from qhsim.output.report import (DETERMINISTIC_MARK, band_caveat, base_year_note
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND, load_targets, plan_base_years
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSTABLE_CELL,
-                           design_description, lower_is_better, ratio_mark, unsettled_pairs)
+                           design_description, design_short_name, lower_is_better, ratio_mark, unsettled_pairs)
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -106,6 +106,13 @@ def design_legend(res: ComparisonResult) -> list[str]:
         lines += [("" if j else head).ljust(len(head)) + line
                   for j, line in enumerate(wrap(text, TEXT_WIDTH - len(head)))]
     return lines
+
+
+def design_cell(res: ComparisonResult, name: str, prefix: str = "") -> str:
+    """A table's row of a design: its id (after ``prefix``, such as its number) and, on a second line, its short
+    Chinese name (``design_short_name``), which the ids alone leave to the legend above."""
+    short = design_short_name(res.meta.get("scenarios"), name, res.base)
+    return f"{prefix}{name}" + (f"\n{short}" if short else "")
 
 
 def _fits(text: str) -> bool:
@@ -279,7 +286,7 @@ def _money_blocks(res: ComparisonResult, tables: dict[str, pd.DataFrame], where:
              ["design", "extra public cost", "tax exp.", "extra business R&D", "R&D per public yuan"],
              ["", "均值", "均值", "均值", "均值之比"], ["", "mean", "mean", "mean", "ratio of means"]]
     money = {"signed": True, "digits": MONEY_DIGITS}
-    body = [[r.design, format_interval(r.extra_cost, r.extra_cost_p05, r.extra_cost_p95, **money),
+    body = [[design_cell(res, r.design), format_interval(r.extra_cost, r.extra_cost_p05, r.extra_cost_p95, **money),
              format_fixed(r.tax_expenditure, MONEY_DIGITS, True),
              format_interval(r.extra_rd, r.extra_rd_p05, r.extra_rd_p95, **money),
              _ratio(lev, r.design, "total", r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
@@ -292,7 +299,7 @@ def _money_blocks(res: ComparisonResult, tables: dict[str, pd.DataFrame], where:
     heads = [["方案", "额外公共部门研发亿元", "每元带动全社会研发"],
              ["design", "extra public-sector R&D", "total R&D per public yuan"],
              ["", "均值", "均值之比"], ["", "mean", "ratio of means"]]
-    body = [[r.design, format_fixed(r.extra_public_rd, MONEY_DIGITS, True),
+    body = [[design_cell(res, r.design), format_fixed(r.extra_public_rd, MONEY_DIGITS, True),
              _ratio(lev, r.design, "total", r.total_rd_per_yuan, r.total_rd_per_yuan_p05, r.total_rd_per_yuan_p95)]
             for r in answer.itertuples()]
     cells += [row[-1] for row in body]
@@ -487,7 +494,7 @@ def _ranking_blocks(res: ComparisonResult, where: tuple[str, str] = ("", "")) ->
                      ["", "", "均值之比", "中位数", "", ""], ["", "", "ratio of means", "median", "", ""]]
             total = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
             lo, hi = ("p05", "p95") if metric == RANK_DEFAULT else ("total_p05", "total_p95")
-            body = [[str(r.rank), r.design,
+            body = [[str(r.rank), design_cell(res, r.design),
                      _ratio(res.leverage, r.design, "total", *total.loc[r.design, [metric, lo, hi]]),
                      short_mark(ratio_mark(total.at[r.design, "extra_cost"])) if getattr(r, "unstable", False)
                      else format_number(r.median),
@@ -499,7 +506,7 @@ def _ranking_blocks(res: ComparisonResult, where: tuple[str, str] = ("", "")) ->
             heads = [["排名", "方案", zh, "P(第一)", "平均名次"], ["rank", "design", en, "P(first)", "mean rank"],
                      ["", "", "各次运行中位数", "", ""], ["", "", "median over the runs", "", ""]]
             digits = change_digits(metric, rk["median"])
-            body = [[str(r.rank), r.design, format_interval(r.median, r.p05, r.p95, signed=True, digits=digits),
+            body = [[str(r.rank), design_cell(res, r.design), format_interval(r.median, r.p05, r.p95, signed=True, digits=digits),
                      format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
             title = f"排名{zh_where} Ranking{en_where} ({lower}中位数 median [5%, 95%])"
         blocks.append(_table(heads, body, [False, True, *[False] * (len(heads[0]) - 2)], title))
@@ -508,7 +515,7 @@ def _ranking_blocks(res: ComparisonResult, where: tuple[str, str] = ("", "")) ->
         pw = res.pairwise
         num = {d: str(i) for i, d in enumerate(names)}
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
-        body = [[f"{num[a]} {a}"] + [format_percent(pw.at[a, b]) for b in pw.columns] for a in pw.index]
+        body = [[design_cell(res, a, f"{num[a]} ")] + [format_percent(pw.at[a, b]) for b in pw.columns] for a in pw.index]
         blocks.append(_table(heads, body, [True] + [False] * len(pw.columns),
                              f"两两比较{zh_where} Pairwise{en_where} (列为方案编号 columns: design numbers)"))
         caveat = ranking_caveat(res)
