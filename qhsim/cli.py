@@ -155,7 +155,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from qhsim.output.export import export
 
     started = args.started
-    written = export(args.folder, args.to, args.out, charts=not args.no_charts)
+
+    def say(line: str) -> None:  # each step as it starts, with the time so far: an export of a large folder takes a while
+        print(f"[{time.perf_counter() - started:5.1f} s] {line}", file=sys.stderr, flush=True)
+
+    written = export(args.folder, args.to, args.out, charts=not args.no_charts, say=say)
     print(f"已导出 Exported {written}  (用时 wall time {time.perf_counter() - started:.1f} s)")
     return 0
 

@@ -6,6 +6,7 @@ Data flow: scenario file -> validated config -> model -> ``RunResult`` -> report
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,6 +155,12 @@ def design_description(scenarios: dict[str, Any] | None, design: str, base: str)
     base's, which would describe the base). ``scenarios``: the comparison's resolved scenarios by design name."""
     text = {n: str((scenarios or {}).get(n, {}).get("run", {}).get("description", "")).strip() for n in (design, base)}
     return "" if design != base and text[design] == text[base] else text[design]
+
+
+def design_short_name(scenarios: dict[str, Any] | None, design: str, base: str) -> str:
+    """A design's short Chinese name: the Chinese half of its ``design_description`` (``加计扣除提高至120%`` of
+    "加计扣除提高至120% / Super-deduction raised to 120% from 2026"); "" where it has no description of its own."""
+    return re.split(r"\s*/\s+(?=[A-Za-z])", design_description(scenarios, design, base), maxsplit=1)[0].strip()
 
 
 def lower_is_better(key: str) -> bool:

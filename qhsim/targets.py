@@ -235,16 +235,22 @@ def reference_paths_2035(
     return _frame(rows)
 
 
+def plan_base_years(targets: pd.DataFrame | None = None) -> dict[str, int]:
+    """The base year of each region's plan: the province's is ``BASE_YEAR`` (its 14th FYP plan sets 2025 targets from
+    2020 values); a prefecture's is the one its growth targets state (Haidong 2020; Haixi 2024, assumed: its 2025-2027
+    plan gives none); a prefecture without a growth target has none. ``targets`` defaults to ``load_targets()``."""
+    targets = load_targets() if targets is None else targets
+    growth = targets[(targets["kind"] == "growth") & (targets["region"] != PROVINCE)]
+    return {PROVINCE: BASE_YEAR} | {r.region: int(r.base_year) for r in growth.itertuples()}
+
+
 def base_year_check(targets: pd.DataFrame, value_at: Callable[[str, str, int], float]) -> pd.DataFrame:
     """The level targets of the province and the prefectures against a run's value in their plan's base year. A
     plan sets a target to be reached, so the value in its base year lies below it: ``reached`` (the run's base-year
     value already at or above the target) contradicts the plan, and the run overstates that indicator there. The
-    province's base year is ``BASE_YEAR`` (its 14th FYP plan sets 2025 targets from 2020 values); a prefecture's
-    is the one its growth targets state (Haidong 2020; Haixi 2024, assumed: its 2025-2027 plan gives none).
-    ``value_at(region, indicator, year)``: the run's value. Rows of ``targets`` with ``base_year`` set to the
-    region's, plus ``base_year_value`` and ``reached``."""
-    growth = targets[(targets["kind"] == "growth") & (targets["region"] != PROVINCE)]
-    bases = {PROVINCE: BASE_YEAR} | {r.region: int(r.base_year) for r in growth.itertuples()}
+    base years are ``plan_base_years``. ``value_at(region, indicator, year)``: the run's value. Rows of ``targets``
+    with ``base_year`` set to the region's, plus ``base_year_value`` and ``reached``."""
+    bases = plan_base_years(targets)
     rows = []
     for t in targets[targets["region"].isin(bases) & targets["kind"].isin(LEVEL_KINDS)].itertuples(index=False):
         got = value_at(t.region, t.indicator, bases[t.region])

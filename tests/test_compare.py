@@ -19,7 +19,7 @@ from qhsim.experiments.comparison import (ComparisonResult, analyse, compare, le
                                          rd_per_yuan)
 from qhsim.experiments.report import (SHORT_MARKS, cost_effectiveness_chart, cost_effectiveness_figure,
                                       format_comparison, ranking_caveat, unsettled_pairs, write_comparison)
-from qhsim.output.numbers import decimals, format_interval, format_percent, unit_of
+from qhsim.output.numbers import decimals, format_interval, format_percent, format_value, unit_of
 from qhsim.output.report import band_caveat, display_width, format_number, persistence_note
 from qhsim.results import PROVINCE, province_rows
 
@@ -980,7 +980,7 @@ def test_a_prefectures_report_shows_its_changes_own_targets_and_money_spent_ther
     targets = text.split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[0]
     assert "研发投入强度 海西州" in targets and "2027" in targets and "海东市" not in targets
     # the marks the run's tables give: a verdict on an assumption (the campaign), explained by its note below
-    assert re.search(r"研发投入强度 海西州\s+2027\s+0\.70‡", targets) and "‡ 海西2027年研发投入强度" in text
+    assert re.search(r"研发投入强度 海西州\s+2027\s+[\d.]+\s+0\.70‡", targets) and "‡ 海西2027年研发投入强度" in text
     lev = res.regions["leverage"]
     own = lev[(lev["region"] == "haixi") & (lev["design"] == "more_ex_ante_grants") & (lev["instrument"] == "total")]
     effect = text.split("成本效益 海西州 Cost-effectiveness Haixi", 1)[1].split("\n\n", 1)[0]
@@ -996,6 +996,26 @@ def test_a_prefectures_report_shows_its_changes_own_targets_and_money_spent_ther
     assert "The targets of 2025: no design differs from the base before 2026, so their P(target met) is the base's." in haidong
     with pytest.raises(InputError, match=r"^--region haixi: this comparison has no prefecture tables"):
         format_comparison(dataclasses.replace(res, regions={}), "haixi")
+
+
+def test_a_prefectures_target_table_shows_where_its_plan_starts(small_comparison) -> None:
+    """``qhsim compare --region haixi`` gave Haixi's 2027 targets and P(met) without where Haixi starts: its table now
+    has the base's median in 2024, the year its plan is assumed to start from (before the window, every design's), as
+    ``qhsim run``'s Haixi table shows it; Haidong's, whose plan starts from observed 2020, and the province's have
+    none."""
+    res, _ = small_comparison
+    text = format_comparison(res, "haixi")
+    targets = text.split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[0]
+    lines = targets.splitlines()
+    assert lines[1].split()[:4] == ["目标", "年份", "2024模拟", "目标值"] and "sim 2024" in lines[2]
+    base = res.runs[(res.runs["point"] == 0) & (res.runs["region"] == "haixi") & (res.runs["year"] == 2024)]
+    for key, label in (("rd_intensity", "研发投入强度 海西州"), ("tech_firms_three_types", "科技“三型”企业数 海西州")):
+        row = next(line for line in lines if line.startswith(label)).split()
+        assert row[3] == format_value(base[key].median(), key), key  # label, region, year, start
+    assert "sim 2024: the year Haixi's plan starts from, the median of the base's runs" in " ".join(text.split())
+    for region in ("haidong", PROVINCE):
+        table = format_comparison(res, region).split("达标概率 P(target met)", 1)[1].split("\n\n", 1)[0]
+        assert "模拟" not in table.splitlines()[1], region
 
 
 def test_a_prefectures_report_ranks_the_designs_on_the_money_spent_there(small_comparison) -> None:
@@ -1029,11 +1049,14 @@ def test_a_prefectures_report_ranks_the_designs_on_the_money_spent_there(small_c
 
 def _target_rows(text: str) -> dict[str, list[str]]:
     """comparison.txt's P(target met) rows by their Chinese label's first line: year, value and one cell per design
-    (the tables of a comparison split over several are joined)."""
+    (the tables of a comparison split over several are joined; a prefecture's start column, ``2024模拟``, left out)."""
     rows: dict[str, list[str]] = {}
     for block in text.split("达标概率 P(target met)")[1:]:
-        for line in block.split("\n\n", 1)[0].splitlines()[4:]:
+        lines = block.split("\n\n", 1)[0].splitlines()
+        for line in lines[4:]:
             cells = re.split(r"\s{2,}", line.strip())
+            if "模拟" in lines[1] and len(cells) > 2:
+                del cells[2]
             if len(cells) >= 4 and re.fullmatch(r"\d{4}", cells[1]):
                 rows[cells[0]] = [*rows[cells[0]], *cells[3:]] if cells[0] in rows else cells[1:]
     return rows
@@ -1074,3 +1097,24 @@ def test_p_target_met_rows_carry_every_mark_and_keep_the_targets_not_judged(smal
         assert "各次运行结果相同，达标概率是确定性判断，不是概率" in text and "\n§ " in text
     stored = pd.read_csv(out / "targets.csv", encoding="utf-8-sig")
     assert stored["deterministic"].tolist() == res.targets["deterministic"].tolist()
+
+
+def test_a_design_row_carries_its_short_chinese_name_below_its_id(small_comparison) -> None:
+    """Every comparison table named a design by its code (super_deduction_120); its Chinese description stood only in
+    the list of designs above. Each row of a design in comparison.txt's cost-effectiveness, ranking and pairwise tables
+    (and a prefecture's) now has its short Chinese name below its id, the Chinese half of the scenario's description,
+    within 100 columns."""
+    from qhsim.results import design_short_name
+
+    res, out = small_comparison
+    scenarios = res.meta["scenarios"]
+    assert design_short_name(scenarios, "super_deduction_120", res.base) == "加计扣除提高至120%"
+    vouchers = {"vouchers": {"run": {"description": "科技创新券扩容至5000万元/年 / Innovation vouchers expanded"}}}
+    assert design_short_name(vouchers, "vouchers", "baseline") == "科技创新券扩容至5000万元/年"  # its own "/" kept
+    for text in ((out / "comparison.txt").read_text(encoding="utf-8"), format_comparison(res, "haixi")):
+        for title in ("成本效益", "排名", "两两比较"):
+            block = text.split(f"\n{title}", 1)[1].split("\n\n", 1)[0].splitlines()
+            for design, short in (("super_deduction_120", "加计扣除提高至120%"), ("more_ex_ante_grants", "事前立项资助翻倍")):
+                at = next(i for i, line in enumerate(block) if re.search(rf"(^|\s){design}\s", line))
+                assert block[at + 1].strip() == short, (title, block[at + 1])
+        assert all(display_width(line) <= 100 for line in text.splitlines())

@@ -421,6 +421,7 @@ def test_generic_result_tables_plain_years_points_percent_and_yes_no():
         ["+12,346", "+1.23", "+0.0123", "-0.500", "0"]
     assert tables.is_numeric_text("1.00 (2025)") and tables.is_numeric_text("+0.12 [-0.05, +0.30]")
     assert tables.is_numeric_text("+10.0%/yr 2024-2027") and not tables.is_numeric_text("海东市")
+    assert tables.is_numeric_text("+7.8%/年 [+4.7, +10.8]")  # a growth rate in Chinese, right-aligned as in English
 
 
 def test_a_design_is_described_with_readable_numbers():

@@ -32,6 +32,9 @@ from qhsim.output.store import write_run
 from qhsim.runner import run
 
 
+YEAR_HEAD = "目标年份（增长目标：期间）\ntarget year (growth: period)"  # the Summary sheet's target year column
+
+
 @pytest.fixture(scope="module")
 def result():
     return run(SCENARIOS / "baseline.toml", scale=0.05, end_year=2027)
@@ -157,8 +160,8 @@ def test_run_folder_workbook_reads_back(run_folder):
             if r[heads.index("指标\nindicator")] == "研发投入强度 R&D expenditure / GDP (%)"]
     rd, haixi = rows[0], rows[-1]
     assert rd[0] == "青海省 Qinghai Province" and haixi[0] == "海西州 Haixi"
-    assert haixi[heads.index("目标\ntarget")] == 0.7 and haixi[heads.index("目标年份 target year")] == 2027
-    assert rd[heads.index("目标\ntarget")] == 1.0 and rd[heads.index("目标年份 target year")] == 2025
+    assert haixi[heads.index("目标\ntarget")] == 0.7 and haixi[heads.index(YEAR_HEAD)] == 2027
+    assert rd[heads.index("目标\ntarget")] == 1.0 and rd[heads.index(YEAR_HEAD)] == 2025
     assert rd[heads.index("单位 unit")] == "%"
     # every unit in both languages (a number's unit alone in its column has no English name to follow)
     units = {r[heads.index("指标\nindicator")]: r[heads.index("单位 unit")] for r in summary.iter_rows(min_row=2, values_only=True)
@@ -1475,3 +1478,52 @@ def test_run_html_shows_every_prefecture_and_what_the_runs_are(run_folder, tmp_p
     meta = dict(load_workbook(again)["元数据 Metadata"].iter_rows(min_row=2, values_only=True))
     assert meta["创建时间 created"] == tidy.beijing_time(manifest["created"])
     assert meta["类型 kind"] == tidy.KIND_LABELS["run"]
+
+
+def test_workbook_shows_a_growth_targets_period_and_simulated_rate_as_the_terminal_does(run_folder):
+    """Haixi's growth targets (+5%/yr and +10%/yr, 2024-2027) were judged in the workbook on a gap in pp alone, beside
+    the target year 2027: the sheet now gives the period (2024-2027) and the simulated rate over it, and each rate
+    shows in Excel as the terminal writes it; a level target's rate cell is empty."""
+    from qhsim.output.report import cell_text
+    from qhsim.output.tables import headline
+
+    table = headline(tidy.load_results(run_folder))
+    ws = load_workbook(run_folder / "report.xlsx")["摘要 Summary"]
+    heads = [c.value for c in ws[1]]
+    rate, year = heads.index("模拟年均增速\nsim growth/yr"), heads.index(YEAR_HEAD)
+    growth = 0
+    for i, (_, row) in enumerate(table.iterrows(), start=2):
+        if row["target_kind"] == "growth":
+            growth += 1
+            assert ws[i][year].value == f"{row['base_year']}-{row['target_year']}"
+            cell = ws[i][rate]
+            assert cell.value == pytest.approx(row["rate"])
+            assert _excel_shows(cell.value, cell.number_format) == cell_text(row, "rate"), row["label"]
+        elif pd.notna(row["target"]):
+            assert ws[i][rate].value is None and ws[i][year].value == row["target_year"]
+    assert growth == 3  # Haidong's S&T talent, Haixi's three-type firms and technology contracts
+    own = _html_table((run_folder / "report.html").read_text(encoding="utf-8"), "海西州 Haixi · 本地目标")
+    column = own[0].index("模拟年均增速 sim growth/yr")
+    rows = table[(table["region"] == "haixi") & (table["target_kind"] == "growth")]
+    assert sorted(r[column] for r in own[1:] if r[column]) == sorted(cell_text(r, "rate") for _, r in rows.iterrows())
+    assert own[0].index("2024模拟 sim 2024") < own[0].index("2027模拟 sim 2027") < column  # start, target year, rate
+
+
+def test_export_command_says_what_it_is_doing_step_by_step(run_folder, compare_folder, tmp_path, capsys):
+    """``qhsim export`` of a comparison took 23-33 s with nothing on the screen: it now says each step on stderr as it
+    starts, with the time so far (plain lines, no bar: they read the same in a log), the file written on stdout."""
+    from qhsim.cli import main
+
+    assert main(["export", str(compare_folder), "--to", "xlsx", "--out", str(tmp_path / "c.xlsx")]) == 0
+    captured = capsys.readouterr()
+    steps = captured.err.splitlines()
+    assert all(re.match(r"\[\s*\d+\.\d s\] \S", line) for line in steps), steps
+    said = [line.split("] ", 1)[1] for line in steps]
+    assert said[0] == f"读取 reading {compare_folder}"
+    assert said[1].startswith(f"写入 writing {tmp_path / 'c.xlsx'}：2个方案，每个2次运行 compare, 2 design(s) x 2 run(s)")
+    sheets = [line for line in said if line.startswith("工作表 sheet ")]
+    assert sheets[:3] == ["工作表 sheet 摘要 Summary", "工作表 sheet 全省 Province", "工作表 sheet 西宁市 Xining"]
+    assert said[-1] == "保存 saving c.xlsx" and "已导出 Exported" in captured.out and "\r" not in captured.err
+    assert main(["export", str(run_folder), "--to", "html", "--out", str(tmp_path / "r.html")]) == 0
+    said = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
+    assert said[2:] == ["表格 tables", f"图表 charts (复用 reused from {run_folder / 'charts'} where drawn)"]

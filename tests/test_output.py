@@ -297,6 +297,65 @@ def test_summary_table_ensemble_median_band_and_probability():
     assert math.isnan(row_of(summary_table(frame), "science_literacy")["p_met"])
 
 
+def test_a_prefectures_table_shows_where_its_plan_starts():
+    """Haixi's plan sets end-2027 targets on an assumed 2024 base: its own-target table shows the simulated 2024
+    value, as the province's shows its start (observed 2020), and keeps it in the terminal's 100 columns."""
+    frame = hand_frame({
+        draw: {"province:rd_intensity": {2020: 0.7, 2025: 1.0},
+               "haixi:tech_firms_three_types": {2024: 100.0, 2027: end}, "haixi:rd_intensity": {2024: 0.5, 2027: 0.8}}
+        for draw, end in [(7, 110.0), (8, 116.0), (9, 120.0)]
+    })
+    haixi = summary_table(frame, "haixi")
+    assert row_of(haixi, "tech_firms_three_types")["sim_2024"] == pytest.approx(100.0)
+    compact = report.summary_columns(haixi[haixi["target"].notna()], wide=False)
+    assert compact.index("sim_2024") < compact.index("sim_2027")
+    text = format_summary(haixi[haixi["target"].notna()], "海西州 Haixi", wide=False, width=100)
+    head = text.splitlines()[1:3]
+    assert "2024模拟" in head[0] and "sim 2024" in head[1]
+    line = next(line for line in text.splitlines() if line.startswith("科技“三型”企业数"))
+    assert line.split()[1:4] == ["100", "116", "+5.0%/yr"]
+    assert max(map(display_width, text.splitlines())) <= 100
+    province = summary_table(frame)
+    assert "sim_2024" not in province  # the province starts in 2020, shown as observed 2020 beside sim 2020
+
+
+def test_a_growth_target_shows_its_simulated_rate_beside_the_target_rate():
+    """Haixi's +5%/yr target for its three-type firms 2024-2027: the table gives the simulated average growth rate over
+    that period (the median over runs, with its 5%-95% band, what the gap is taken on) beside the target; a level
+    target has none, and a table without a growth target (the province's) no rate column."""
+    ends = (110.0, 116.0, 120.0)
+    frame = hand_frame({
+        draw: {"province:rd_intensity": {2020: 0.7, 2025: 1.0},
+               "haixi:tech_firms_three_types": {2024: 100.0, 2027: end}, "haixi:rd_intensity": {2024: 0.5, 2027: 0.8}}
+        for draw, end in zip((7, 8, 9), ends)
+    })
+    haixi = summary_table(frame, "haixi")
+    three = row_of(haixi, "tech_firms_three_types")
+    rates = [(end / 100.0) ** (1 / 3) - 1 for end in ends]
+    assert three["rate"] == pytest.approx(rates[1]) and three["rate"] - three["target"] == pytest.approx(three["gap"])
+    assert three["rate_lo"] == pytest.approx(rates[0] + 0.1 * (rates[1] - rates[0]))  # 5%, as the sim bands are
+    assert math.isnan(row_of(haixi, "rd_intensity")["rate"])  # a level target's value is its year's
+    assert report.cell_text(row_of(haixi, "rd_intensity"), "rate") == ""
+    targeted = haixi[haixi["target"].notna()]
+    compact = report.summary_columns(targeted, wide=False)
+    assert compact.index("target") + 1 == compact.index("rate")
+    text = format_summary(targeted, "海西州 Haixi", wide=False, width=100)
+    lines = text.splitlines()
+    assert "模拟年均增速" in lines[1] and "growth/yr" in " ".join(lines[2:4])
+    at = next(i for i, line in enumerate(lines) if line.startswith("科技“三型”企业数"))
+    assert lines[at].split()[3:5] == ["+5.0%/yr", f"+{100 * rates[1]:.1f}%/yr"]
+    assert max(map(display_width, lines)) <= 100  # at 100 columns the rate's band goes before a name is cut
+    band = f"[+{100 * three['rate_lo']:.1f}, +{100 * three['rate_hi']:.1f}]"
+    assert report.cell_text(three, "rate", stacked=True) == f"+{100 * rates[1]:.1f}%/yr\n{band}"  # HTML, dashboard
+    assert band in format_summary(targeted, wide=False, width=120)
+    province = summary_table(frame)
+    for wide in (True, False):
+        assert "rate" not in report.summary_columns(province[province["target"].notna()], wide=wide)
+    single = row_of(summary_table(frame[frame["draw"] == 8].drop(columns="draw"), "haixi"), "tech_firms_three_types")
+    assert report.cell_text(single, "rate") == f"+{100 * rates[1]:.1f}%/yr" and "rate_lo" not in single
+    assert report.cell_text(single, "rate", lang="zh") == f"+{100 * rates[1]:.1f}%/年"
+
+
 def test_summary_table_refuses_a_region_without_rows():
     frame = hand_frame({0: {"province:rd_intensity": {2025: 1.0}}})
     with pytest.raises(InputError, match="no rows for region 'haidong'; regions present: province, haixi"):

@@ -56,7 +56,7 @@ def is_numeric_text(text: str) -> bool:
     """Whether a formatted cell is a number, maybe with a band, a year, % or pp (right-aligned in ``pages.Table``)."""
     if text == MISSING:
         return True
-    bare = text.replace("pp", "").replace("/yr", "")
+    bare = text.replace("pp", "").replace("/yr", "").replace("/年", "")  # a rate in English or Chinese
     return any(c.isdigit() for c in text) and NUMERIC_TEXT.fullmatch(bare) is not None
 
 

@@ -21,18 +21,19 @@ from qhsim import data
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import BudgetUse, idle_budgets, ranking_metric, region_ranking, stored_table
 from qhsim.output.lang import pick
-from qhsim.output.numbers import (MONEY_DIGITS, change_digits, change_unit, format_fixed, format_interval,
-                                  format_percent, unit_of)
+from qhsim.output.numbers import (MISSING, MONEY_DIGITS, change_digits, change_unit, format_fixed, format_interval,
+                                  format_percent, format_value, unit_of)
 from qhsim.output.tables import (CHANGE_INDICATORS, ONE_DESIGN, ONE_DESIGN_NOTE, PUBLIC_COST_NOTE,
                                  RANKING_STATISTIC_NOTE, by_instrument, can_rank, change_indicators, cost_effectiveness,
                                  mark_notes, regional_cost_note)
 from qhsim.output.report import (DETERMINISTIC_MARK, band_caveat, base_year_notes, display_width,
                                  draws_line, format_number, format_table, persistence_note, plan_target_notes,
-                                 met_mark, reduced_scale_note, region_label, target_mark, target_value, wrap)
+                                 met_mark, reduced_scale_note, region_label, start_columns, summary_table, target_mark,
+                                 target_value, wrap)
 from qhsim.stats import WEIGHT
-from qhsim.targets import REFERENCE_KIND, load_targets
+from qhsim.targets import REFERENCE_KIND, load_targets, plan_base_years
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSTABLE_CELL,
-                           design_description, lower_is_better, ratio_mark, unsettled_pairs)
+                           design_description, design_short_name, lower_is_better, ratio_mark, unsettled_pairs)
 from qhsim.experiments.store import write_atomic
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -105,6 +106,13 @@ def design_legend(res: ComparisonResult) -> list[str]:
         lines += [("" if j else head).ljust(len(head)) + line
                   for j, line in enumerate(wrap(text, TEXT_WIDTH - len(head)))]
     return lines
+
+
+def design_cell(res: ComparisonResult, name: str, prefix: str = "") -> str:
+    """A table's row of a design: its id (after ``prefix``, such as its number) and, on a second line, its short
+    Chinese name (``design_short_name``), which the ids alone leave to the legend above."""
+    short = design_short_name(res.meta.get("scenarios"), name, res.base)
+    return f"{prefix}{name}" + (f"\n{short}" if short else "")
 
 
 def _fits(text: str) -> bool:
@@ -193,19 +201,25 @@ def identical_note(res: ComparisonResult) -> str | None:
     return "\n".join(line for text in lines for line in wrap(text, TEXT_WIDTH))
 
 
+def design_frame(res: ComparisonResult, point: int, region: str | None = None) -> pd.DataFrame:
+    """The runs of design ``point`` (0: the base) as ``qhsim run`` holds an ensemble's indicators (one ``draw`` per
+    run, with its weight), every region's or ``region``'s alone."""
+    indicators = data.load("indicators")
+    runs = res.runs if region is None else res.runs[res.runs["region"] == region]
+    keep = ["year", "region", *([WEIGHT] if WEIGHT in runs else []), *(c for c in runs.columns if c in indicators)]
+    part = runs[runs["point"] == point]
+    return part[keep].assign(draw=part.groupby(["draw", "seed"]).ngroup().to_numpy())
+
+
 def design_base_year_notes(res: ComparisonResult, region: str | None = None) -> list[str]:
     """``qhsim run``'s notes on targets already met in their plan's base year (``base_year_notes``: read that value as an
     upper estimate), for the P(target met) table and the targets it shows: each design's runs (the median over them)
     as ``qhsim run`` reads an ensemble, a note that holds for some designs only headed by their numbers. Without
     ``region``: every region's targets from the comparison's window on (the province's table); with it, that
     region's targets of every year (a prefecture's table)."""
-    indicators = data.load("indicators")
-    runs = res.runs if region is None else res.runs[res.runs["region"] == region]
-    keep = ["year", "region", *([WEIGHT] if WEIGHT in runs else []), *(c for c in runs.columns if c in indicators)]
     found: dict[str, list[int]] = {}
-    for p in sorted(runs["point"].unique()):
-        part = runs[runs["point"] == p]
-        frame = part[keep].assign(draw=part.groupby(["draw", "seed"]).ngroup().to_numpy())  # one "draw" per run
+    for p in sorted(res.runs["point"].unique()):
+        frame = design_frame(res, int(p), region)
         for note in base_year_notes(frame, from_year=res.window[0] if region is None else None):
             found.setdefault(note, []).append(int(p))
     every = len(res.designs) + 1
@@ -272,7 +286,7 @@ def _money_blocks(res: ComparisonResult, tables: dict[str, pd.DataFrame], where:
              ["design", "extra public cost", "tax exp.", "extra business R&D", "R&D per public yuan"],
              ["", "均值", "均值", "均值", "均值之比"], ["", "mean", "mean", "mean", "ratio of means"]]
     money = {"signed": True, "digits": MONEY_DIGITS}
-    body = [[r.design, format_interval(r.extra_cost, r.extra_cost_p05, r.extra_cost_p95, **money),
+    body = [[design_cell(res, r.design), format_interval(r.extra_cost, r.extra_cost_p05, r.extra_cost_p95, **money),
              format_fixed(r.tax_expenditure, MONEY_DIGITS, True),
              format_interval(r.extra_rd, r.extra_rd_p05, r.extra_rd_p95, **money),
              _ratio(lev, r.design, "total", r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
@@ -285,7 +299,7 @@ def _money_blocks(res: ComparisonResult, tables: dict[str, pd.DataFrame], where:
     heads = [["方案", "额外公共部门研发亿元", "每元带动全社会研发"],
              ["design", "extra public-sector R&D", "total R&D per public yuan"],
              ["", "均值", "均值之比"], ["", "mean", "ratio of means"]]
-    body = [[r.design, format_fixed(r.extra_public_rd, MONEY_DIGITS, True),
+    body = [[design_cell(res, r.design), format_fixed(r.extra_public_rd, MONEY_DIGITS, True),
              _ratio(lev, r.design, "total", r.total_rd_per_yuan, r.total_rd_per_yuan_p05, r.total_rd_per_yuan_p95)]
             for r in answer.itertuples()]
     cells += [row[-1] for row in body]
@@ -314,10 +328,24 @@ def _p_met(row: pd.DataFrame, design: str) -> str:
     return format_percent(mine["p_met"].iloc[0]) + (DETERMINISTIC_MARK if alike else "")
 
 
-def _target_blocks(res: ComparisonResult, targets: pd.DataFrame) -> list[str]:
+def _start_cells(res: ComparisonResult, region: str | None) -> tuple[int, dict[str, str]] | None:
+    """Where a prefecture's plan starts, as its ``qhsim run`` table shows it: the year (``plan_base_years``; Haixi's
+    2024) and each indicator's simulated value then (the base's median; before the window every design is the base);
+    None for the province's table, a year with an observed value (2020: ``start_columns``) or one in the window."""
+    year = plan_base_years().get(region) if region not in (None, PROVINCE) else None
+    if year is None or year >= res.window[0]:
+        return None
+    table = summary_table(design_frame(res, 0, region), region)
+    if f"sim_{year}" not in start_columns(table):
+        return None
+    return year, {key: format_value(v, key) for key, v in zip(table["indicator"], table[f"sim_{year}"])}
+
+
+def _target_blocks(res: ComparisonResult, targets: pd.DataFrame, region: str | None = None) -> list[str]:
     """P(target met) of ``targets`` per design, one column per design number (``_p_met``: a target on another
     definition than the model's shows "—" in every column, its mark's note says it is not judged); the designs split
-    over as few tables as fit TEXT_WIDTH (twelve designs and the base do not fit in one)."""
+    over as few tables as fit TEXT_WIDTH (twelve designs and the base do not fit in one). A prefecture's (``region``)
+    shows where its plan starts before the target (``_start_cells``)."""
     names = [res.base, *res.designs]
     # one row per target, each indicator's together in the table's order, without dropping a target whose P(met) is
     # blank for every design
@@ -334,20 +362,28 @@ def _target_blocks(res: ComparisonResult, targets: pd.DataFrame) -> list[str]:
         t = plan.loc[(region, ind, year)]
         return target_mark(t) + met_mark(t)
 
-    rows = [(_target_label(ind, region, kind, lab), str(year), target_value(value, kind, ind) + marks(region, ind, year),
-             row) for (ind, region, year, kind, lab, value), row in wide]
+    start = _start_cells(res, region)
+    rows = [(_target_label(ind, where, kind, lab), str(year),
+             *([start[1].get(ind, MISSING)] if start else []), target_value(value, kind, ind) + marks(where, ind, year),
+             row) for (ind, where, year, kind, lab, value), row in wide]
     if not rows:
         return []
     title = "达标概率 P(target met) (列为方案编号 columns: design numbers)"
     numbers = list(range(len(names)))
+    heads_zh, heads_en = ["目标", "年份", *([f"{start[0]}模拟"] if start else []), "目标值"], \
+        ["target", "year", *([f"sim {start[0]}"] if start else []), "value"]
     for parts in range(1, len(names) + 1):
         blocks = []
         for group in np.array_split(numbers, parts):
-            heads = [["目标", "年份", "目标值", *map(str, group)], ["target", "year", "value", *[""] * len(group)]]
-            body = [[label, year, value, *(_p_met(row, names[i]) for i in group)] for label, year, value, row in rows]
-            blocks.append(_table(heads, body, [True, False, False] + [False] * len(group), title))
+            heads = [[*heads_zh, *map(str, group)], [*heads_en, *[""] * len(group)]]
+            body = [[*cells, *(_p_met(row, names[i]) for i in group)] for *cells, row in rows]
+            blocks.append(_table(heads, body, [True] + [False] * (len(heads_zh) - 1 + len(group)), title))
         if all(map(_fits, blocks)):
             break
+    if start:
+        blocks.append(_note(f"{start[0]}模拟：{region_label(region, 'zh')}规划起点年，基准各次运行的中位数（{res.window[0]}年以前各方案"
+                            f"与基准相同）。 sim {start[0]}: the year {region_label(region, 'en')}'s plan starts from, the "
+                            f"median of the base's runs (no design differs from the base before {res.window[0]})."))
     return blocks
 
 
@@ -458,7 +494,7 @@ def _ranking_blocks(res: ComparisonResult, where: tuple[str, str] = ("", "")) ->
                      ["", "", "均值之比", "中位数", "", ""], ["", "", "ratio of means", "median", "", ""]]
             total = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
             lo, hi = ("p05", "p95") if metric == RANK_DEFAULT else ("total_p05", "total_p95")
-            body = [[str(r.rank), r.design,
+            body = [[str(r.rank), design_cell(res, r.design),
                      _ratio(res.leverage, r.design, "total", *total.loc[r.design, [metric, lo, hi]]),
                      short_mark(ratio_mark(total.at[r.design, "extra_cost"])) if getattr(r, "unstable", False)
                      else format_number(r.median),
@@ -470,7 +506,7 @@ def _ranking_blocks(res: ComparisonResult, where: tuple[str, str] = ("", "")) ->
             heads = [["排名", "方案", zh, "P(第一)", "平均名次"], ["rank", "design", en, "P(first)", "mean rank"],
                      ["", "", "各次运行中位数", "", ""], ["", "", "median over the runs", "", ""]]
             digits = change_digits(metric, rk["median"])
-            body = [[str(r.rank), r.design, format_interval(r.median, r.p05, r.p95, signed=True, digits=digits),
+            body = [[str(r.rank), design_cell(res, r.design), format_interval(r.median, r.p05, r.p95, signed=True, digits=digits),
                      format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
             title = f"排名{zh_where} Ranking{en_where} ({lower}中位数 median [5%, 95%])"
         blocks.append(_table(heads, body, [False, True, *[False] * (len(heads[0]) - 2)], title))
@@ -479,7 +515,7 @@ def _ranking_blocks(res: ComparisonResult, where: tuple[str, str] = ("", "")) ->
         pw = res.pairwise
         num = {d: str(i) for i, d in enumerate(names)}
         heads = [["P(行胜列)"] + [num[b] for b in pw.columns], ["P(row beats column)"] + [""] * len(pw.columns)]
-        body = [[f"{num[a]} {a}"] + [format_percent(pw.at[a, b]) for b in pw.columns] for a in pw.index]
+        body = [[design_cell(res, a, f"{num[a]} ")] + [format_percent(pw.at[a, b]) for b in pw.columns] for a in pw.index]
         blocks.append(_table(heads, body, [True] + [False] * len(pw.columns),
                              f"两两比较{zh_where} Pairwise{en_where} (列为方案编号 columns: design numbers)"))
         caveat = ranking_caveat(res)
@@ -514,7 +550,7 @@ def _region_blocks(res: ComparisonResult, region: str) -> list[str]:
     ranking, pairwise = region_ranking(res, region)  # on the R&D there per public yuan spent there: partial as above
     blocks += _ranking_blocks(dataclasses.replace(res, ranking=ranking, pairwise=pairwise,
                                                   leverage=parts["leverage"]), (f" {zh}", f" {en}"))
-    if targets := _target_blocks(res, own):
+    if targets := _target_blocks(res, own, region):
         blocks += targets
         earlier = sorted({int(y) for y in own["year"] if y < start})
         if earlier:  # before the window every design is the base

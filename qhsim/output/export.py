@@ -14,13 +14,14 @@ Python API (for notebooks and the dashboard), all taking a ``Results`` (``qhsim.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from qhsim import data
 from qhsim.errors import InputError
-from qhsim.output.folders import atomic_file
+from qhsim.output.folders import atomic_file, check_writable
 from qhsim.output.html_report import render_html, write_html
 from qhsim.output.report import region_label
 from qhsim.output.tidy import LONG_COLUMNS, PARAM_DRAW, Results, load_results, round_significant
@@ -105,16 +106,25 @@ def check_export_out(out: Path, to: str) -> Path:
     return out
 
 
-def export(folder: str | Path, to: str, out: str | Path | None = None, charts: bool = True) -> Path:
+def export(folder: str | Path, to: str, out: str | Path | None = None, charts: bool = True,
+           say: Callable[[str], None] | None = None) -> Path:
     """Export a results folder (run, ensemble, compare, sweep) to ``to`` (xlsx, html, csv, parquet); the file
-    goes to ``out`` or into the folder as ``FORMATS[to]``. Returns the path written."""
+    goes to ``out`` or into the folder as ``FORMATS[to]``. Returns the path written. ``say``: called with a line on
+    each step as it starts (reading the folder, each sheet of the workbook, the HTML report's tables and charts)."""
+    say = say or (lambda line: None)
     if to not in WRITERS:
         raise InputError(f"--to {to}: allowed {', '.join(WRITERS)}")
-    results = load_results(folder)
     target = check_export_out(Path(out) if out is not None else Path(folder) / FORMATS[to], to)
+    check_writable(target, target.parent)  # refused before the reading and writing, which take a while
+    say(f"读取 reading {folder}")
+    results = load_results(folder)
+    designs, runs = len(results.designs), results.n_draws()
+    say(f"写入 writing {target}：{designs}个方案，每个{runs}次运行 {results.kind}, {designs} design(s) x {runs} run(s)")
     if to == "html":
         png_dir = Path(folder) / "charts" if results.kind in ("run", "ensemble") else None
-        return write_html(results, target, charts=charts, png_dir=png_dir)
+        return write_html(results, target, charts=charts, png_dir=png_dir, say=say)
+    if to == "xlsx":
+        return write_xlsx(results, target, say=say)
     return WRITERS[to](results, target)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,8 @@ def _table_block(table: pd.DataFrame, title: str, statistic: str = "") -> dict[s
                 cls = "yes" if row[c].startswith("是") else "no" if row[c].startswith("否") else ""  # 口径不同: not judged
             cells.append({"text": text, "cls": cls})
         rows.append(cells)
-    heads = [" ".join(column_header(c)) + (f", {statistic} [5%, 95%]" if statistic and c in sim_columns(table) else "")
+    heads = [" ".join(column_header(c)) + (f", {statistic} [5%, 95%]" if statistic and (c in sim_columns(table)
+                                                                                          or c == "rate") else "")
              for c in columns]
     return {"title": title, "heads": heads, "rows": rows, "notes": source_notes(table)}
 
@@ -508,15 +510,21 @@ def _charts(results: Results, png_dir: Path | None, shown: list[str]) -> tuple[s
     return overview, charts, {r: p for r, p in prefs.items() if p is not None}
 
 
-def render_html(results: Results, charts: bool = True, png_dir: Path | None = None) -> str:
+def render_html(results: Results, charts: bool = True, png_dir: Path | None = None,
+                say: Callable[[str], None] | None = None) -> str:
     """The report of ``results`` as one self-contained HTML page (``charts=False``: tables only, faster;
-    ``png_dir``: a folder of charts already drawn for these results, reused instead of drawn again)."""
+    ``png_dir``: a folder of charts already drawn for these results, reused instead of drawn again; ``say``: called
+    with a line as its tables and its charts start)."""
+    say = say or (lambda line: None)
+    say("表格 tables")
     # the designs each part shows: tables and charts hold a few, chosen by the ranking, and say which they leave out
     tabled, tabled_note = shown_designs(results, MAX_TABLE_DESIGNS)
     charted, charted_note = shown_designs(results, MAX_CHART_DESIGNS)
     local, local_note = shown_designs(results, MAX_PREFECTURE_DESIGNS)
     # one headline table serves the headline, prefecture and targets tables (each takes its designs, in its order)
     table = headline(results, [d for d in results.designs if d in {*tabled, *local, *charted}])
+    if charts:
+        say("图表 charts" + (f" (复用 reused from {png_dir} where drawn)" if png_dir is not None else ""))
     overview, indicator_pngs, pref_pngs = _charts(results, png_dir, charted) if charts else (None, [], {})
     prefectures = []
     for region in target_regions():
@@ -621,9 +629,10 @@ def table_of_contents(context: dict[str, Any]) -> list[tuple[str, str]]:
     return [(anchor, SECTION_TITLES[anchor]) for anchor in order if present[anchor]]
 
 
-def write_html(results: Results, path: str | Path, charts: bool = True, png_dir: Path | None = None) -> Path:
-    """Write ``render_html(results)`` to ``path`` atomically; return the path."""
+def write_html(results: Results, path: str | Path, charts: bool = True, png_dir: Path | None = None,
+               say: Callable[[str], None] | None = None) -> Path:
+    """Write ``render_html(results)`` to ``path`` atomically; return the path (``say``: as in ``render_html``)."""
     path = Path(path)
     with atomic_file(path) as tmp:
-        tmp.write_text(render_html(results, charts=charts, png_dir=png_dir), encoding="utf-8")
+        tmp.write_text(render_html(results, charts=charts, png_dir=png_dir, say=say), encoding="utf-8")
     return path

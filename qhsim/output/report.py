@@ -29,7 +29,8 @@ from qhsim.output.observed import (OTHER_DEFINITION_MARK, RESTATED_MARK, Observe
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
 from qhsim.stats import WEIGHT
 from qhsim.targets import (achieved, base_year_check, comparable, deterministic_verdict, load_caveats,
-                           load_not_modelled, load_targets, meets, parameter_spec, reference_paths_2035)
+                           load_not_modelled, load_targets, meets, parameter_spec, plan_base_years,
+                           reference_paths_2035)
 
 BAND = (0.05, 0.95)
 REPORT_YEARS = (2020, 2025, 2027, 2035)  # milestone years; a run that ends between them also shows its last year
@@ -52,6 +53,7 @@ HEADERS = {  # column -> (Chinese, English) header, in the tables' order; the si
     "observed_2020": ("2020实际", "observed 2020"),
     "observed_source": ("2020实际来源", "observed source"),  # ``summary_columns(sources=True)`` only
     "target": ("目标（年份）", "target (year)"),
+    "rate": ("模拟年均增速", "sim growth/yr"),  # a growth target's simulated rate over its period
     "gap": ("差距", "gap"),
     "met": ("达标", "met"),
     "p_met": ("达标概率", "P(met)"),
@@ -313,10 +315,14 @@ def is_reported(key: str, targeted: set[str]) -> bool:
 
 
 def _target_cells(paths: pd.DataFrame, target: Any, weights: pd.Series | None = None) -> dict[str, Any]:
-    """Target, gap (median over draws of achieved − target), met (on the median) and P(met), over runs weighted
-    by ``weights`` (``draw_weights``; None: alike)."""
+    """Target, a growth target's simulated rate (``rate``: the median over draws of the average growth rate over its
+    period, with ``rate_lo``/``rate_hi`` 5%/95% for several draws; NaN for a level target), gap (median over draws of
+    achieved − target), met (on the median) and P(met), over runs weighted by ``weights`` (``draw_weights``; None:
+    alike)."""
+    several = paths.shape[1] > 1
+    rate = {"rate": math.nan, **({"rate_lo": math.nan, "rate_hi": math.nan} if several else {})}
     if target is None:
-        return {"target": math.nan, "target_year": pd.NA, "target_kind": None, "base_year": pd.NA,
+        return {"target": math.nan, "target_year": pd.NA, "target_kind": None, "base_year": pd.NA, **rate,
                 "gap": math.nan, "met": None, "p_met": math.nan, "target_mark": "", "met_mark": "",
                 "deterministic": False}
     values = np.array([achieved(paths[d], target) for d in paths.columns])
@@ -324,11 +330,16 @@ def _target_cells(paths: pd.DataFrame, target: Any, weights: pd.Series | None = 
     # NaN if any draw lacks the indicator
     median = stats.median(values, w) if values.size and not np.isnan(values).any() else math.nan
     judged = comparable(target)  # a target on another definition is shown, not judged
+    if target.kind == "growth" and not math.isnan(median):  # the rate the gap is taken on, with its band
+        rate["rate"] = median
+        if several:
+            rate["rate_lo"], rate["rate_hi"] = stats.quantile(values, w, BAND)
     return {
         "target": target.value,
         "target_year": target.year,
         "target_kind": target.kind,
         "base_year": target.base_year,
+        **rate,
         "gap": median - target.value if judged else math.nan,
         "met": MET.get(meets(median, target)) if judged else NOT_COMPARABLE,
         "p_met": stats.probability([meets(v, target) for v in values], w),
@@ -375,9 +386,11 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
     """One row per reported indicator (indicators.toml order; one per target if it has several).
 
     Columns: indicator, region, label, status, observed_2020 and observed_source (``qhsim.output.observed``: an
-    ``ObservedSource`` or None), sim_YYYY in the ``report_years`` of the runs' last year (median;
-    with ``_lo``/``_hi`` 5%/95% columns for an ensemble), target, target_year, target_kind, base_year,
-    gap (achieved − target in the target year; for growth targets the CAGR minus the target rate),
+    ``ObservedSource`` or None), sim_YYYY in the ``report_years`` of the runs' last year and the region's plan base
+    year (``plan_base_years``; median; with ``_lo``/``_hi`` 5%/95% columns for an ensemble), target, target_year,
+    target_kind, base_year, rate (a growth target's simulated CAGR over its period, with ``rate_lo``/``rate_hi`` for
+    an ensemble), gap (achieved − target in the target year; for growth targets the CAGR minus the target
+    rate),
     met (是 yes / 否 no / None; ``NOT_COMPARABLE``, without gap and P(met), for a target on another definition than
     the model's), target_mark (``target_mark``), met_mark (``ASSUMPTION_MARK`` for a verdict with caveats),
     deterministic (several runs, all with the same value) and, for an ensemble, p_met (share of draws meeting the
@@ -391,6 +404,9 @@ def summary_table(indicators: pd.DataFrame, region: str = PROVINCE, targets: pd.
     rows = []
     every, weights = region_paths(indicators, region), draw_weights(indicators)
     years = report_years(int(every.index.max()))
+    base = plan_base_years().get(region)  # where the region's plan starts, beside the milestones
+    if base is not None and base in every.index and base not in years:
+        years = tuple(sorted((*years, base)))
     by_key = {key: list(group.itertuples()) for key, group in own.groupby("indicator", sort=False)}
     for key, spec in data.load("indicators").items():
         if not is_reported(key, targeted):
@@ -483,6 +499,18 @@ def _value(row: pd.Series, column: str) -> str:
 def _number(value: float, key: str | None) -> str:
     """``value`` in indicator ``key``'s precision (counts whole), or as a plain number for another key."""
     return format_value(value, key) if key in data.load("indicators") else format_number(value)
+
+
+def _rate_text(row: pd.Series, suffix: str, sep: str) -> str:
+    """A growth target's simulated rate (``rate``), e.g. ``+7.8%/yr [+5.1, +10.2]``: its band (``rate_lo``/``rate_hi``,
+    in % a year too) after ``sep``, for several runs."""
+    if pd.isna(row.get("rate")):
+        return MISSING
+    if pd.isna(row.get("rate_lo", math.nan)):
+        return _rate(row["rate"], suffix)
+    text = format_interval(*(100 * row[c] for c in ("rate", "rate_lo", "rate_hi")), signed=True, digits=1, sep=sep)
+    head, _, rest = text.partition(sep)
+    return f"{head}{suffix}{sep}{rest}"
 
 
 def target_value(value: float, kind: str, key: str, lang: str = "both") -> str:
@@ -626,6 +654,9 @@ def cell_text(row: pd.Series, column: str, lang: str = "both", stacked: bool = F
         # in an ensemble's stacked rows the year goes on the second line, as the bands do: the column narrows
         sep = "\n" if stacked and any(c.startswith("sim_") and c.endswith("_lo") for c in row.index) else " "
         return f"{text}{sep}{row['base_year']}-{row['target_year']}" if growth else f"{text}{sep}({row['target_year']})"
+    if column == "rate":  # a growth target's simulated rate: blank for a level target, whose value is the sim column's
+        return (_rate_text(row, "%/年" if lang == "zh" else "%/yr", "\n" if stacked else " ") if growth
+                else "")
     if column == "gap":
         # a gap that rounds to zero keeps the digits that show its sign (10.00 against 10.00 "not met" reads as a
         # contradiction; -0.002 does not)
@@ -710,20 +741,31 @@ def format_table(heads: list[list[str]], body: list[list[str]], left: list[bool]
     return "\n".join(_pad(line, total) for line in lines)
 
 
+def start_columns(table: pd.DataFrame) -> list[str]:
+    """The simulated columns of the years where the plans of the table's regions start (``plan_base_years``), but for
+    a year with an observed column (2020), which shows that start."""
+    bases = plan_base_years()
+    years = dict.fromkeys(bases[r] for r in table.get("region", ()) if r in bases)
+    return [f"sim_{y}" for y in years if f"observed_{y}" not in HEADERS]
+
+
 def summary_columns(table: pd.DataFrame, wide: bool, sources: bool = False) -> list[str]:
-    """All columns (``wide``), or the compact set: label, observed 2020, the simulated values in the target
-    years and the last year, target, gap, met and P(met); for rows none of which has a target, every milestone
-    year and no target columns. ``sources``: the observed value's source after it (the
+    """All columns (``wide``), or the compact set: label, observed 2020, the simulated values in the plan's base year
+    (``plan_base_years``: Haixi's 2024; the province's and Haidong's 2020 has its observed value), the target years and
+    the last year, target, a growth target's simulated rate, gap, met and P(met); for rows none of which has a target,
+    every milestone year and no target columns. A table without a growth target has no rate column. ``sources``: the observed value's source after it (the
     workbook, the HTML report and the dashboard; the terminal has no room and points to them instead)."""
     head = list(HEADERS)[:list(HEADERS).index("target")]
     sims = sim_columns(table)
     columns = [c for c in [*head, *sims, *list(HEADERS)[len(head):]]
-               if c in table.columns and (sources or c != "observed_source")]
+               if c in table.columns and (sources or c != "observed_source")
+               and not (c == "rate" and table[c].isna().all())]  # a growth target's rate, where the table has one
     if wide:
         return columns
     if "target" in table and table["target"].isna().all():  # no target: every milestone year, no target columns
-        return [c for c in columns if c not in ("status", "target", "gap", "met", "p_met")]
+        return [c for c in columns if c not in ("status", "target", "rate", "gap", "met", "p_met")]
     keep = {f"sim_{int(y)}" for y in table.get("target_year", pd.Series(dtype=object)).dropna()} | set(sims[-1:])
+    keep |= set(start_columns(table))
     drop = {"status", *(c for c in sims if c not in keep)}
     if "observed_2020" in table and table["observed_2020"].isna().all():
         drop |= {"observed_2020", "observed_source"}
@@ -755,16 +797,26 @@ def format_summary(table: pd.DataFrame, title: str | None = None, lang: str = "b
         table = table[~table["indicator"].str.startswith(FISCAL_PREFIXES)]
     if stacked and lang == "both":  # Chinese label on the first line, English below
         table = table.assign(label=[re.sub(r"(?<=[^\x00-\x7f]) (?=[A-Za-z0-9])", "\n", t, count=1) for t in table["label"]])
-    # too wide: compact tables drop observed 2020, then the last year's values, then the gap; at each step words stay
-    # whole if they can, else are cut (with every column, only once observed 2020 has gone)
+    # too wide: compact tables drop observed 2020, then the last year's values, then the gap; a prefecture's own
+    # targets, read from where its plan starts (observed 2020, or its base year's simulated value) to its target year,
+    # drop the last year (past its plan) and the gap first, then show the start and a growth target's simulated rate
+    # without their bands (medians: P(met) still gives the spread), observed 2020 last, before any word is cut. On the
+    # others' tables, at each step words stay whole if they can, else are cut (with every column, only once observed
+    # 2020 has gone)
     steps = [((), True), ((), False)]
     if stacked:
-        last = sim_columns(table)[-1:]
+        years = {f"sim_{int(y)}" for y in table.get("target_year", pd.Series(dtype=object)).dropna()}
+        last = tuple(c for c in sim_columns(table)[-1:] if c not in years)
         drops = [("observed_2020",), ("observed_2020", *last), ("observed_2020", *last, "gap")]
         steps = [((), True), *((drop, whole) for drop in drops for whole in (True, False))]
+        if set(table.get("region", ())) - {PROVINCE}:
+            bands = tuple(f"{c}_{end}" for c in [*start_columns(table), "rate"] for end in ("lo", "hi"))
+            drops = [(), last, (*last, "gap"), (*last, "gap", *bands), (*last, "gap", *bands, "observed_2020")]
+            steps = [(drop, whole) for whole in (True, False) for drop in drops]
     for drop, whole_words in steps:
         shown = [c for c in columns if c not in drop]
-        text = _render(table, shown, title, lang, stacked, width, whole_words)
+        view = table.drop(columns=[c for c in drop if c.endswith(("_lo", "_hi"))], errors="ignore")  # medians alone
+        text = _render(view, shown, title, lang, stacked, width, whole_words)
         if width is None or display_width(text.split("\n", 1)[0]) <= width:
             break
     return _with_notes(text, table, shown, lang)

@@ -18,6 +18,7 @@ with two decimals, 万元 as integers).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -185,14 +186,20 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
     ensemble = any(c.endswith("_lo") for c in table.columns)
     years = [int(c[4:]) for c in sim_columns(table)]
     sims = [c for y in years for c in ([f"sim_{y}", f"sim_{y}_lo", f"sim_{y}_hi"] if ensemble else [f"sim_{y}"])]
+    # a growth target's simulated rate over its period, with its band, where the table has one
+    rates = [c for c in ("rate", "rate_lo", "rate_hi") if c in table and table["rate"].notna().any()]
     columns = (["design"] if several else []) + ["region", "section", "label", "unit", "status", "observed_2020",
-                                                  "observed_source", *sims, "target", "target_year", "gap", "met"]
+                                                  "observed_source", *sims, "target", "target_year", *rates, "gap",
+                                                  "met"]
     columns += ["p_met"] if "p_met" in table else []
     heads = {**{k: "\n".join(column_header(k)) for k in [*HEADERS, *sim_columns(table)]}, **ID_HEADERS,
-             "target": "目标\ntarget", "gap": "差距（增长目标为百分点）\ngap (pp for growth targets)"}
+             "target": "目标\ntarget", "gap": "差距（增长目标为百分点）\ngap (pp for growth targets)",
+             "target_year": "目标年份（增长目标：期间）\ntarget year (growth: period)",
+             "rate_lo": "增速5%\ngrowth 5%", "rate_hi": "增速95%\ngrowth 95%"}
     if (words := statistic_words(results)) is not None:  # several runs: the value is their median, the gap its gap
         zh, en = words
         heads |= {c: f"{c[4:]}模拟{zh}\nsim {c[4:]}, {en}" for c in sim_columns(table)}
+        heads["rate"] = f"模拟年均增速{zh}\nsim growth/yr, {en}"
         zh, en = statistic_words(results, runs=False)  # the statistic's name, without its runs
         heads["gap"] = f"差距（{zh}−目标；增长目标为百分点）\ngap ({en} − target; pp for growth targets)"
     for y in years:
@@ -213,6 +220,8 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
                     f" {observed_mark(row)}" if observed_mark(row) else "")
             elif column == "met" and row.get("met_mark"):  # a verdict resting on an assumption: "是‡ yes", as on screen
                 x = cell_text(row, "met")
+            elif column == "target_year" and growth:  # the period of a growth target, as on screen
+                x = f"{row['base_year']}-{row['target_year']}"
             else:
                 x = _value(row[column])
             cell = ws.cell(row=i, column=j, value=x)
@@ -227,8 +236,10 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
             elif column == "target" and number:  # with its mark (* restated, † another definition), as on screen
                 mark = row.get("target_mark", "")
                 floor = f'"{FLOOR}"' if row.get("target_kind") == "min_level" else ""
-                cell.number_format = (f'+0.0%"/yr{mark}";-0.0%"/yr{mark}";0.0%"/yr{mark}"' if growth
-                                      else floor + excel_number_format(decimals(key), suffix=mark))
+                cell.number_format = rate_format(mark) if growth else floor + excel_number_format(decimals(key),
+                                                                                                  suffix=mark)
+            elif column in rates and number:
+                cell.number_format = rate_format()
             elif column == "p_met":  # a deterministic verdict's P(met) with its mark, as the other outputs write it
                 cell.number_format = f'{PCT}"{DETERMINISTIC_MARK}"' if row.get("deterministic") in (True,) else PCT
             elif column.startswith("sim_") or column in ("observed_2020", "target"):
@@ -260,6 +271,11 @@ def _summary_sheet(wb: Workbook, results: Results) -> None:
         below = _note(ws, below + 3, col, note)
     if (note := reduced_scale_note(results.meta.get("scale"))) is not None:  # small prefectures swing below scale 1
         _note(ws, below + 2, col, note, bold=True)
+
+
+def rate_format(mark: str = "") -> str:
+    """Excel's format of a yearly growth rate (a share), as the terminal writes it: +5.0%/yr, with a target's mark."""
+    return f'+0.0%"/yr{mark}";-0.0%"/yr{mark}";0.0%"/yr{mark}"'
 
 
 def _note(ws: Worksheet, row: int, column: int, text: str, bold: bool = False) -> int:
@@ -517,18 +533,22 @@ def _metadata_sheet(wb: Workbook, results: Results) -> None:
     _fit_columns(ws, ws.max_row, {1: (10, 40), 2: (10, 110)})
 
 
-def workbook(results: Results) -> Workbook:
-    """The workbook of ``results`` (not yet saved)."""
+def workbook(results: Results, say: Callable[[str], None] | None = None) -> Workbook:
+    """The workbook of ``results`` (not yet saved); ``say`` is called with a line as each sheet starts."""
+    say = say or (lambda line: None)
     wb = Workbook()
+    say("工作表 sheet 摘要 Summary")
     _summary_sheet(wb, results)
     several = len(results.designs) > 1
-    _by_year_sheet(wb, "全省 Province", by_year(results, PROVINCE), results)
     regions = set(results.long["region"])
-    for region in data.prefecture_ids():
-        if region in regions:
-            _by_year_sheet(wb, region_label(region), by_year(results, region), results)
+    for title, region in [("全省 Province", PROVINCE),
+                          *((region_label(r), r) for r in data.prefecture_ids() if r in regions)]:
+        say(f"工作表 sheet {title}")
+        _by_year_sheet(wb, title, by_year(results, region), results)
+    say("工作表 sheet 财政 Spending")
     _by_year_sheet(wb, "财政 Spending", fiscal(results), results)
     if several:
+        say("工作表 sheets: 方案比较 the comparison's")
         _designs_sheet(wb, results)
         _cost_effectiveness_sheet(wb, results)
         _by_instrument_sheet(wb, results)
@@ -539,10 +559,14 @@ def workbook(results: Results) -> Workbook:
     return wb
 
 
-def write_xlsx(results: Results, path: str | Path) -> Path:
-    """Write the workbook to ``path`` (atomically: a temporary file renamed on success); return the path."""
+def write_xlsx(results: Results, path: str | Path, say: Callable[[str], None] | None = None) -> Path:
+    """Write the workbook to ``path`` (atomically: a temporary file renamed on success); return the path. ``say``: as
+    in ``workbook``, and a line before saving."""
     path = Path(path)
     with atomic_file(path) as tmp:
-        workbook(results).save(tmp)
+        book = workbook(results, say)
+        if say is not None:
+            say(f"保存 saving {path.name}")
+        book.save(tmp)
     return path
 
