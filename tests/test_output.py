@@ -317,6 +317,12 @@ def test_a_prefectures_table_shows_where_its_plan_starts():
     assert max(map(display_width, text.splitlines())) <= 100
     province = summary_table(frame)
     assert "sim_2024" not in province  # the province starts in 2020, shown as observed 2020 beside sim 2020
+    # a table cut from all regions' rows (the HTML report's): the province's rows without a target show every
+    # milestone year but not Haixi's start, which none of them has
+    both = pd.concat([province, haixi], ignore_index=True)
+    untargeted = both[(both["region"] == "province") & both["target"].isna()]
+    assert len(untargeted) and "sim_2024" in untargeted
+    assert "sim_2024" not in report.summary_columns(untargeted, wide=False)
 
 
 def test_a_growth_target_shows_its_simulated_rate_beside_the_target_rate():

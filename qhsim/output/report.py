@@ -762,8 +762,10 @@ def summary_columns(table: pd.DataFrame, wide: bool, sources: bool = False) -> l
                and not (c == "rate" and table[c].isna().all())]  # a growth target's rate, where the table has one
     if wide:
         return columns
-    if "target" in table and table["target"].isna().all():  # no target: every milestone year, no target columns
-        return [c for c in columns if c not in ("status", "target", "rate", "gap", "met", "p_met")]
+    if "target" in table and table["target"].isna().all():  # no target: every milestone year, no target columns,
+        # but a plan's start no row of the table has (the province's rows beside Haixi's 2024)
+        return [c for c in columns if c not in ("status", "target", "rate", "gap", "met", "p_met")
+                and not (c in sims and table[c].isna().all())]
     keep = {f"sim_{int(y)}" for y in table.get("target_year", pd.Series(dtype=object)).dropna()} | set(sims[-1:])
     keep |= set(start_columns(table))
     drop = {"status", *(c for c in sims if c not in keep)}
