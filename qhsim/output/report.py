@@ -180,13 +180,15 @@ def band_caveat(lang: str = "both") -> str:
 
 SMALL_PREFECTURE = 0.1  # share of the province's enterprises (geography.toml) below which a prefecture is small
 PROVINCE_NOISE_SCALE = 0.25  # below it even the province's values swing from seed to seed (measured 2026-12-05)
-# Haidong is fitted to its observed 2020 values at scale 1; below it its R&D intensity reads high, not just noisy
-# (baseline, seeds 1-8, measured 2026-12-05: 2020 median 0.16% at scale 0.25, 0.09% at scale 1; 2027 0.18% and 0.12%)
-HAIDONG_AT_REDUCED_SCALE = (
+# Haidong is fitted to its observed 2020 values at scale 1; below it its R&D intensity reads high, not just noisy, and
+# so does Haixi's (baseline, seeds 1-8, medians measured 2026-12-05: Haidong 2020 0.16% at scale 0.25, 0.09% at scale
+# 1; 2027 0.18% and 0.12%; Haixi 2020 0.52% and 0.33%, 2024 0.77% and 0.52%, 2027 1.00% and 0.80%)
+PREFECTURES_AT_REDUCED_SCALE = (
     "海东市的2020年值按规模1校准，规模较小时其研发投入强度偏高（基准，种子1–8：2020年中位数规模0.25时0.16%，规模1时0.09%，"
-    "实际0.09%）。",
+    "实际0.09%）；海西州同样偏高（2020年0.52%对规模1时0.33%，2027年1.00%对0.80%）。",
     "Haidong is fitted to its observed 2020 values at scale 1 and its R&D intensity reads high below it (baseline, "
-    "seeds 1-8: 2020 median 0.16% at scale 0.25, 0.09% at scale 1 and observed).")
+    "seeds 1-8: 2020 median 0.16% at scale 0.25, 0.09% at scale 1 and observed); so does Haixi's (2020 0.52% against "
+    "0.33% at scale 1, 2027 1.00% against 0.80%).")
 
 
 def reduced_scale_note(scale: float | None, lang: str = "both") -> str | None:
@@ -198,10 +200,10 @@ def reduced_scale_note(scale: float | None, lang: str = "both") -> str | None:
     small = [p for p in data.prefectures() if p.enterprise_share < SMALL_PREFECTURE]
     zh = (f"规模{scale:g}：每个模拟企业代表约{1 / scale:.3g}家企业，数量与金额按比例放大到全省；"
           f"{'、'.join(p.zh for p in small)}企业少，其数值（尤其研发投入强度）随随机种子大幅波动。"
-          f"{HAIDONG_AT_REDUCED_SCALE[0]}市州数字请用规模1运行。")
+          f"{PREFECTURES_AT_REDUCED_SCALE[0]}市州数字请用规模1运行。")
     en = (f"At scale {scale:g} each simulated firm stands for about {1 / scale:.3g} firms, and counts and money are "
           f"scaled up to the whole province; {', '.join(p.en for p in small)} have few firms, so their values (R&D "
-          f"intensity above all) swing from seed to seed. {HAIDONG_AT_REDUCED_SCALE[1]} Run at scale 1 for prefecture "
+          f"intensity above all) swing from seed to seed. {PREFECTURES_AT_REDUCED_SCALE[1]} Run at scale 1 for prefecture "
           "figures.")
     if scale < PROVINCE_NOISE_SCALE:
         zh += ("规模低于0.25时全省数值也随种子波动（2025年研发投入强度，种子1–10：规模0.1时标准差为均值的13%，0.25时9%）："
