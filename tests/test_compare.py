@@ -1118,3 +1118,23 @@ def test_a_design_row_carries_its_short_chinese_name_below_its_id(small_comparis
                 at = next(i for i, line in enumerate(block) if re.search(rf"(^|\s){design}\s", line))
                 assert block[at + 1].strip() == short, (title, block[at + 1])
         assert all(display_width(line) <= 100 for line in text.splitlines())
+
+
+def test_a_design_name_is_not_broken_where_stacking_the_intervals_keeps_it_whole():
+    """comparison.txt's tables wrap their labels to fit 100 columns; a design's Chinese name broken inside a word
+    (新认定高企奖励提高至50万 / 元) reads wrong, so where putting each interval below its value keeps every label whole,
+    the table does that instead."""
+    from qhsim.experiments import report as compare_report
+
+    name = "hte_reward_raised\n新认定高企奖励提高至50万元"
+    heads = [["方案", "额外公共投入亿元", "税式支出", "额外企业研发亿元", "每元带动企业研发"],
+             ["design", "extra public cost", "tax exp.", "extra business R&D", "R&D per public yuan"]]
+    body = [[name, "+10.34 [+8.15, +12.54]", "+10.32", "+19.86 [+14.43, +25.28]", "1.92 [1.76, 2.01]"]]
+    left = [True, False, False, False, False]
+    plain = compare_report.format_table(heads, body, left, "t", width=compare_report.TEXT_WIDTH)
+    assert "新认定高企奖励提高至50万元" not in plain  # the case: in one line per value the name wraps
+    text = compare_report._table(heads, body, left, "t")
+    assert "新认定高企奖励提高至50万元" in text and "hte_reward_raised" in text
+    assert max(map(display_width, text.splitlines())) <= compare_report.TEXT_WIDTH
+    second = next(line for line in text.splitlines() if line.startswith("新认定高企奖励提高至50万元"))
+    assert second.rstrip().endswith("[1.76, 2.01]")  # the name's line carries the intervals, below their values

@@ -119,14 +119,22 @@ def _fits(text: str) -> bool:
     return all(display_width(line) <= TEXT_WIDTH for line in text.splitlines())
 
 
+def _labels_whole(text: str, body: list[list[str]], left: list[bool]) -> bool:
+    """Whether every line of the label cells (``left``) stands whole in the rendered table ``text`` (not wrapped)."""
+    return all(line in text for row in body for cell, is_left in zip(row, left) if is_left
+               for line in cell.splitlines())
+
+
 def _table(heads: list[list[str]], body: list[list[str]], left: list[bool], title: str) -> str:
     """One block of comparison.txt: a text table whose labels wrap at TEXT_WIDTH; where it is still wider (large
-    numbers with their intervals, long design names), each interval goes on two lines, its value above its [5%, 95%]."""
+    numbers with their intervals, long design names), or a label would wrap (a design's Chinese name broken inside a
+    word, 50万 / 元), each interval goes on two lines, its value above its [5%, 95%], if that keeps the labels whole."""
     text = format_table(heads, body, left, title, width=TEXT_WIDTH)
-    if _fits(text):
+    if _fits(text) and _labels_whole(text, body, left):
         return text
-    body = [[cell if is_left else cell.replace(" [", "\n[") for cell, is_left in zip(row, left)] for row in body]
-    return format_table(heads, body, left, title, width=TEXT_WIDTH)
+    split = [[cell if is_left else cell.replace(" [", "\n[") for cell, is_left in zip(row, left)] for row in body]
+    stacked = format_table(heads, split, left, title, width=TEXT_WIDTH)
+    return stacked if not _fits(text) or _labels_whole(stacked, split, left) else text
 
 
 def _note(text: str) -> str:
