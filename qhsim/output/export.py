@@ -110,14 +110,14 @@ def export(folder: str | Path, to: str, out: str | Path | None = None, charts: b
            say: Callable[[str], None] | None = None) -> Path:
     """Export a results folder (run, ensemble, compare, sweep) to ``to`` (xlsx, html, csv, parquet); the file
     goes to ``out`` or into the folder as ``FORMATS[to]``. Returns the path written. ``say``: called with a line on
-    each step as it starts (reading the folder, each sheet of the workbook, the HTML report's tables and charts)."""
+    each step as it starts (once the folder is read: the file, each sheet of the workbook, the HTML report's tables and
+    charts)."""
     say = say or (lambda line: None)
     if to not in WRITERS:
         raise InputError(f"--to {to}: allowed {', '.join(WRITERS)}")
     target = check_export_out(Path(out) if out is not None else Path(folder) / FORMATS[to], to)
     check_writable(target, target.parent)  # refused before the reading and writing, which take a while
-    say(f"读取 reading {folder}")
-    results = load_results(folder)
+    results = load_results(folder)  # no line before it: a folder it refuses gets the one line of its error only
     designs, runs = len(results.designs), results.n_draws()
     say(f"写入 writing {target}：{designs}个方案，每个{runs}次运行 {results.kind}, {designs} design(s) x {runs} run(s)")
     if to == "html":
