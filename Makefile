@@ -10,11 +10,11 @@ BIN := $(VENV)/bin
 
 .PHONY: baseline test clean dashboard-assets
 
+# pip runs without the caller's PYTHONWARNINGS: its own deprecation warnings are not the project's, and an
+# error filter there (tests/test_docs.py runs `make baseline` with one) must not stop the set-up
 $(BIN)/qhsim: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "qhsim needs Python >= 3.12 (python3.12 not found)"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	# pip's own deprecation warnings are not the project's: a PYTHONWARNINGS=error in the caller's environment
-	# (tests/test_docs.py runs `make baseline` so) must not stop the set-up
 	env -u PYTHONWARNINGS $(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
