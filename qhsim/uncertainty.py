@@ -31,7 +31,6 @@ the given scale; the spread between populations is ``qhsim.precision.population_
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -44,7 +43,7 @@ from qhsim import stats
 from qhsim.calibrated import required_calibration
 from qhsim.errors import InputError
 from qhsim.experiments.designs import design_from_file, parameter_draws, run_spec
-from qhsim.experiments.engine import Engine, Executor, Progress
+from qhsim.experiments.engine import Engine, Executor, Progress, progress_display
 from qhsim.results import PROVINCE
 
 PARTS = ("draws", "levels", "seeds")  # between posterior draws, level samples within a draw, seeds within a set
@@ -171,7 +170,7 @@ def nested_runs(scenario: str | Path, indicators: Sequence[str], sets: int | Non
     seed_of = np.arange(len(chosen.thetas))[:, None] * seeds + np.arange(1, seeds + 1)
     specs = [run_spec(design, theta, int(s), scale, end_year) for theta, row in zip(chosen.thetas, seed_of)
              for s in row]
-    bar = Progress(len(specs), "uncertainty", progress and sys.stderr.isatty())
+    bar = Progress(len(specs), "uncertainty", progress and progress_display())
     try:
         with Engine(workers) as engine:
             tables = engine.map(specs, progress=bar)

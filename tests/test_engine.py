@@ -164,3 +164,16 @@ def test_evaluations_on_the_engine_equal_bare_runs_of_the_same_scenario() -> Non
     for i, seed in enumerate((5, 6)):
         bare = extract_cells(run(sc, seed=seed, scale=0.05, end_year=2019).indicators, cells)
         assert {c: rec["cells"][c][i] for c in cells} == bare
+
+
+def test_an_ensemble_in_a_log_file_says_how_far_it_is(capsys):
+    """``qhsim run --seeds`` (and ``--draws``), the uncertainty report and calibration showed their progress only on a
+    terminal: with stderr in a log file (here pytest's capture) a projection prints plain progress lines, as sweep
+    and compare do, and nothing when asked for no progress."""
+    from qhsim.experiments.ensemble import project
+
+    frame = project(SCENARIOS / "baseline.toml", draws=None, seeds=(1, 2), scale=0.02, end_year=2017)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(frame) and lines and lines[-1].startswith("qhsim: projection: 2/2 次运行 runs (100%)")
+    project(SCENARIOS / "baseline.toml", draws=None, seeds=(1, 2), scale=0.02, end_year=2017, progress=False)
+    assert capsys.readouterr().err == ""

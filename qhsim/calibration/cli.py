@@ -38,7 +38,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.seeds is not None:
         cfg = cfg.with_(seeds=args.seeds)
     workers = _executor(args)
-    progress = not args.quiet and sys.stderr.isatty()
+    progress = not args.quiet  # a bar on a terminal, plain lines in a log (progress_display)
     if args.refit_levels and (args.oos or args.rekey is not None):
         raise InputError(f"qhsim calibrate: --refit-levels re-fits the calibration in {cfg.out}; it cannot be "
                          f"combined with {'--oos' if args.oos else '--rekey'}")
@@ -81,7 +81,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if args.report_only:
         tables = read_tables(spec, methods)
     else:
-        tables = run_sensitivity(spec, methods, workers=_executor(args), progress=not args.quiet and sys.stderr.isatty(), log=_log)
+        tables = run_sensitivity(spec, methods, workers=_executor(args), progress=not args.quiet, log=_log)
     files = write_sensitivity_report(spec, tables)
     print(f"sensitivity report: {files['report']}")
     return 0

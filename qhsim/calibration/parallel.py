@@ -9,14 +9,13 @@ already there.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 from qhsim.calibration.journal import Journal
 from qhsim.calibration.objective import WorkerSpec
 from qhsim.calibration.settings import json_sha
-from qhsim.experiments.engine import Engine, Executor, Progress
+from qhsim.experiments.engine import Engine, Executor, Progress, progress_display
 from qhsim.experiments.spec import Override, RunSpec
 
 
@@ -83,7 +82,7 @@ class Evaluator:
         specs = [s for _, params, policy, _ in todo for s in run_specs(self.spec, params, policy, self.seeds)]
         partial: dict[int, dict[int, Any]] = {}
         seconds: dict[int, float] = {}
-        bar = Progress(len(todo), desc, self.progress and sys.stderr.isatty())
+        bar = Progress(len(todo), desc, self.progress and progress_display())
 
         def accept(index: int, out: Any, secs: float) -> None:
             t, seed_index = divmod(index, n)

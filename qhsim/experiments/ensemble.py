@@ -13,7 +13,6 @@ calibration, the single draw 0 uses the behaviour.toml defaults. Deterministic: 
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from qhsim import __version__, stats
 from qhsim.calibrated import Calibration, load_calibration
 from qhsim.config import Scenario, resolve_raw
 from qhsim.experiments.designs import Design, expand, parameter_draws
-from qhsim.experiments.engine import Engine, Progress
+from qhsim.experiments.engine import Engine, Progress, progress_display
 from qhsim.results import RunResult
 from qhsim.stats import WEIGHT
 
@@ -63,7 +62,7 @@ def project(
     thetas = chosen.thetas
     specs, labels = expand([design], thetas, seeds, scale if scale is not None else sc.run.scale,
                            end_year if end_year is not None else sc.run.end_year, weights=chosen.weights)
-    bar = Progress(len(specs), "projection", progress and sys.stderr.isatty(), callback)
+    bar = Progress(len(specs), "projection", progress and progress_display(), callback)
     try:
         with Engine(workers, executor, scheduler) as engine:
             frames = engine.map(specs, progress=bar, cancel=cancel)
