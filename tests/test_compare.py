@@ -926,15 +926,15 @@ def test_an_identical_design_is_said_so_with_the_unused_budget_and_left_out_of_t
     assert set(res.ranking["design"]) == set(res.pairwise.index) == {"more_ex_ante_grants", "super_deduction_120"}
     base = res.runs[(res.runs["point"] == 0) & (res.runs["region"] == "haixi") & res.runs["year"].between(2026, 2027)]
     [idle] = idle_budgets(res.runs, res.meta["scenarios"], res.base, "haixi_reward_plus")
-    assert (idle.path, idle.region, idle.years, idle.budget, idle.design_budget) == (
+    assert (idle.use.path, idle.use.region, idle.use.years, idle.use.smallest, idle.design_budget) == (
         "policy.rd_reward.budget", "haixi", (2026, 2027), 3000.0, 6000.0)
-    assert idle.spent == base["spend_rd_reward"].max() < 3000
+    assert idle.use.most == base["spend_rd_reward"].max() < 3000
     assert idle_budgets(res.runs, res.meta["scenarios"], res.base, "more_ex_ante_grants") == []
     text = (out / "comparison.txt").read_text(encoding="utf-8")
     flat = " ".join(text.split())
     assert "方案1 haixi_reward_plus：与基准逐次相同 identical to the base in every run" in flat
-    assert (f"the base spends at most {format_number(idle.spent)}万元 a year in Haixi over 2026-2027, "
-            f"{idle.spent / 3000:.0%} of its 3,000万元/yr budget (the design's: 6,000万元/yr)") in flat
+    assert (f"the base spends at most {format_number(idle.use.most)}万元 a year in Haixi over 2026-2027, "
+            f"{idle.use.most / 3000:.0%} of its 3,000万元/yr budget (the design's: 6,000万元/yr)") in flat
     assert "haixi_reward_plus − baseline" not in text  # no table of zeros
     ranking = text.split("排名 Ranking", 1)[1].split("达标概率", 1)[0]
     assert "Not ranked: haixi_reward_plus" in " ".join(ranking.split())

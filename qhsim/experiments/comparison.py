@@ -725,18 +725,11 @@ def budget_use(runs: pd.DataFrame, scenario: Scenario, path: str, years: Sequenc
 @dataclass
 class IdleBudget:
     """A budget lever a design changes whose base never uses up its budget (``idle_budgets``): ``use``, the base runs'
-    spending on it (``spent``: at most that much in any year and run) under the base's budget (``budget``: its smallest
-    value then), and the design's budget (``design_budget``, likewise)."""
+    spending on it (``use.most``: at most that much in any year and run) under the base's budget (``use.smallest``:
+    its smallest value then), and the design's budget (``design_budget``, likewise)."""
 
     use: BudgetUse
     design_budget: float
-
-    path = property(lambda self: self.use.path)
-    column = property(lambda self: self.use.column)
-    region = property(lambda self: self.use.region)
-    years = property(lambda self: self.use.years)
-    spent = property(lambda self: self.use.most)
-    budget = property(lambda self: self.use.smallest)
 
 
 def idle_budgets(runs: pd.DataFrame, scenarios: dict[str, Any] | None, base: str, design: str) -> list[IdleBudget]:
