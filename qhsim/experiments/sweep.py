@@ -19,7 +19,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -493,25 +493,30 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     table["unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"], table["extra_cost_p05"],
                                        table["extra_cost_p95"])
     table.loc[table["point"] == 0, "unstable"] = False  # the base: no ratio to judge (as leverage.csv's rows without one)
-    uses = {(p, y): point_budgets(sweep, runs, p, y) for p, y in zip(table["point"], table["year"])}
+    years = sorted({int(y) for y in table["year"]})
+    uses = {(p, y): found for p in table["point"].unique() for y, found in point_budgets(sweep, runs, p, years).items()}
     table["budget_spent_share"] = [min((u.share for u in uses[p, y]), default=math.nan)
                                    for p, y in zip(table["point"], table["year"])]
     table["budget_unspent"] = [any(u.unspent for u in uses[p, y]) for p, y in zip(table["point"], table["year"])]
     return table.sort_values(["year", "point"], kind="stable").reset_index(drop=True)
 
 
-def point_budgets(sweep: Sweep, runs: pd.DataFrame, point: int, last: int) -> list[BudgetUse]:
-    """What design point ``point``'s runs (``runs``: the sweep's, every region) spend under each budget lever the point
-    sets apart from the base, from the first year it differs up to ``last`` (``comparison.budget_use``, as compare
-    measures an idle budget: per region whose fund it is); none for the base, or before the lever acts."""
+def point_budgets(sweep: Sweep, runs: pd.DataFrame, point: int, lasts: Sequence[int]) -> dict[int, list[BudgetUse]]:
+    """For each year of ``lasts``: what design point ``point``'s runs (``runs``: the sweep's, every region) spend under
+    each budget lever the point sets apart from the base, from the first year it differs up to that year
+    (``comparison.budget_use``, as compare measures an idle budget: per region whose fund it is); none for the base, or
+    before the lever acts. The point's scenario is validated and its runs picked once for all the years."""
+    out: dict[int, list[BudgetUse]] = {int(last): [] for last in lasts}
     if point == 0:
-        return []
+        return out
     mine = sweep.points[point].validated()
-    out = []
-    for path, changed in budget_changes(sweep.base.validated(), mine, sweep.exp.end_year).items():
-        years = list(range(min(changed), last + 1))
-        if years:
-            out += budget_use(runs[runs["point"] == point], mine, path, years) or []
+    changes = budget_changes(sweep.base.validated(), mine, sweep.exp.end_year)
+    own = runs[runs["point"] == point]
+    for last in out:
+        for path, changed in changes.items():
+            years = list(range(min(changed), last + 1))
+            if years:
+                out[last] += budget_use(own, mine, path, years) or []
     return out
 
 
@@ -658,7 +663,7 @@ def _unspent_note(sweep: Sweep, last: pd.DataFrame, runs: pd.DataFrame | None) -
     year, least = int(last["year"].iloc[0]), int(flagged["budget_spent_share"].idxmin())
     text = unspent_points_text([int(p) for p in flagged.index], year)
     if runs is not None:
-        uses = [u for u in point_budgets(sweep, runs, least, year) if u.unspent]
+        uses = [u for u in point_budgets(sweep, runs, least, [year])[year] if u.unspent]
         words = [budget_words(u, (f"点{least}", f"point {least}"), most=False) for u in uses]
         text += (" 例 E.g. " + "；".join(w[0] for w in words) + "。 " + "; ".join(w[1] for w in words) + ".") if words else ""
     return f"{text} {UNSPENT_NOTE[0]} {UNSPENT_NOTE[1]}"
