@@ -119,28 +119,33 @@ def _baseline_facts(task: tuple[str, dict | None, int, float]) -> tuple:
     return facts
 
 
-def _real(province: pd.DataFrame) -> pd.DataFrame:
-    """A province table whose business R&D is the real one (for ``leverage`` on real R&D)."""
+def real_rd_table(province: pd.DataFrame) -> pd.DataFrame:
+    """A province table (indexed by year) whose business R&D is the real one (for ``leverage`` on real R&D)."""
     return province.reset_index().assign(business_rd=province["business_rd_real"].to_numpy())
+
+
+def user_cost_elasticity(base: pd.DataFrame, variant: pd.DataFrame, column: str = "business_rd") -> float:
+    """−Δln(``column``) / Δln(R&D-weighted user cost) between two paired province tables (indexed by year), both
+    log changes summed over LONG_RUN_YEARS; NaN where the user cost did not move."""
+    years = list(LONG_RUN_YEARS)
+    d_uc = float(np.log(variant.loc[years, "rd_user_cost"] / base.loc[years, "rd_user_cost"]).sum())
+    d_rd = float(np.log(variant.loc[years, column] / base.loc[years, column]).sum())
+    return -d_rd / d_uc if d_uc else math.nan
 
 
 def _pair_values(runs: dict, notch: tuple, s: int) -> dict[str, float]:
     """The responses of one seed's paired runs (``runs[(scenario, seed)]``: province tables by year)."""
     above, below, relabelled, reported, relabelled_hte, reported_hte, active, stopped, inactive, started = notch
     base, tax, grant = runs[(BASE, s)], runs[(TAX, s)], runs[(GRANT, s)]
-    years = list(LONG_RUN_YEARS)
-    d_uc = float(np.log(tax.loc[years, "rd_user_cost"] / base.loc[years, "rd_user_cost"]).sum())
-    out = {}
-    for key, column in (("user_cost_elasticity", "business_rd"), ("user_cost_elasticity_real", "business_rd_real")):
-        d_rd = float(np.log(tax.loc[years, column] / base.loc[years, column]).sum())
-        out[key] = -d_rd / d_uc if d_uc else math.nan
+    out = {key: user_cost_elasticity(base, tax, column)
+           for key, column in (("user_cost_elasticity", "business_rd"), ("user_cost_elasticity_real", "business_rd_real"))}
     out["tax_leverage"] = leverage(base.reset_index(), tax.reset_index())["leverage"]
     out["grant_leverage"] = leverage(base.reset_index(), grant.reset_index())["leverage"]
     out["hte_bunching"] = above / below if below else math.inf
     out["relabelled_share"] = relabelled / reported if reported else math.nan
     out["relabelled_share_hte"] = relabelled_hte / reported_hte if reported_hte else math.nan
     out["relabelled_share_all"] = base.at[BUNCHING_YEAR, "relabelled_rd_share"] / 100.0
-    out["tax_leverage_real"] = leverage(_real(base), _real(tax))["leverage"]
+    out["tax_leverage_real"] = leverage(real_rd_table(base), real_rd_table(tax))["leverage"]
     out["rd_exit_rate"] = stopped / active if active else math.nan
     out["rd_entry_rate"] = started / inactive if inactive else math.nan
     return out

@@ -1,0 +1,39 @@
+"""benchmarks/dose_response.py: the evidence verdict of each strength and the strength up to which a lever stays
+inside the evidence (the runs themselves are the experiments engine's, tested elsewhere)."""
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def dose():
+    spec = importlib.util.spec_from_file_location("dose_response", ROOT / "benchmarks" / "dose_response.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_verdict_judges_the_value_as_shown(dose):
+    assert dose.verdict(1.5, 1.0, 2.0) == "inside"
+    assert dose.verdict(2.004, 1.0, 2.0) == "inside"  # shown as 2.00: never "above" a range ending at 2
+    assert dose.verdict(2.006, 1.0, 2.0) == "**above**"
+    assert dose.verdict(0.98, 1.0, 2.0) == "**below**"
+    assert dose.verdict(float("nan"), 1.0, 2.0) == "—"
+
+
+def test_summary_and_supported_range(dose):
+    rows = [{"instrument": "tax", "strength": d, "seed": s, "rd_per_yuan": v + 0.01 * s}
+            for d, v in ((1.2, 1.8), (1.5, 1.95), (2.0, 2.3), (2.5, 1.9)) for s in (1, 2)]
+    rows += [{"instrument": "grant", "strength": m, "seed": s, "rd_per_yuan": 1.1} for m in (1.5, 2.0) for s in (1, 2)]
+    table = dose.summary(pd.DataFrame(rows))
+    tax = table[table["instrument"] == "tax"].set_index("strength")
+    assert tax.loc[2.0, "verdict"] == "**above**" and tax.loc[1.5, "verdict"] == "inside"
+    assert tax.loc[1.2, "rd_per_yuan_min"] == pytest.approx(1.81) and tax.loc[1.2, "rd_per_yuan_max"] == pytest.approx(1.82)
+    # the first strength outside ends the supported range, even if a stronger one falls back inside
+    assert dose.supported_up_to(table, "tax") == 1.5
+    assert dose.supported_up_to(table, "grant") == 2.0
