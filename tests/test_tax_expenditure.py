@@ -66,3 +66,48 @@ def test_decisions_see_only_the_deduction_taxable_profit_can_absorb():
     tau, _ = tax_rates(f, pol)
     uc = user_cost(tau, d_use, 0.0 * d)
     assert uc[1] > uc[0]  # the capped firm faces a higher user cost than the uncapped one
+
+
+def test_firms_without_rd_weigh_the_deduction_their_first_years_rd_could_use():
+    """A firm without R&D last year judges the super-deduction on the R&D it would plan in a first year (the
+    adjustment speed x a typical firm's desired intensity of its sector): a loss-making firm can use none of it (its
+    user cost that of no deduction), a thin margin part of it, a firm with ample profit all of it; the per-firm
+    reference agrees. Before, every such firm weighed the statutory rate."""
+    from qhsim.firms import reference as ref
+    from qhsim import data
+    from qhsim.firms import behaviour
+    from qhsim.firms.rd import (deduction_flags, deduction_rule, starter_deduction, starter_intensity, tax_flags,
+                                tax_rule, user_cost)
+    from qhsim.soa import flag_code
+
+    b = behaviour(data.values("behaviour"))
+    f = make_firms(
+        {**BIG, "margin": 0.10, "rd_l1": 0.0},     # ample profit: the statutory rate
+        {**BIG, "margin": 0.0005, "rd_l1": 0.0},   # a thin margin: part of it
+        {**BIG, "margin": -0.05, "rd_l1": 0.0},    # a loss: nothing
+        {**BIG, "margin": -0.05, "rd_l1": 400.0},  # did R&D last year: usable_deduction's business, not this rule
+    )
+    pol = policy("baseline", 2020)
+    sectors = sector_table()
+    code, comb = flag_code(*tax_flags(f, pol), *deduction_flags(f, pol, sectors.manufacturing))
+    tau_t, _ = tax_rule(pol, *comb[:4])
+    d_t = deduction_rule(pol, *comb[4:])
+    uc_t = user_cost(tau_t, d_t, 0.0 * d_t)
+    level = 1.0
+    uc_none = user_cost(tau_t, 0.0 * d_t, 0.0 * d_t)
+    uc_firm, term_firm = uc_t.take(code), uc_t.take(code) + 7.0  # the term's values only need to be told apart
+    at, usable = starter_deduction(f, d_t, uc_t, code, sectors.rd_intensity, level, b, uc_firm, term_firm, uc_none,
+                                   uc_none + 100.0)
+    assert list(at) == [1, 2]
+    # the loss-maker's user cost and term become its combination's without a deduction; the others' are untouched
+    assert uc_firm[2] == uc_none[code[2]] and term_firm[2] == uc_none[code[2]] + 100.0
+    assert list(uc_firm[[0, 1, 3]]) == list(uc_t.take(code)[[0, 1, 3]])
+    typical = starter_intensity(uc_t, sectors.rd_intensity, level, b)[f.index("sector")[1], code[1]]
+    assert 0.0005 < d_t[code[1]] * typical  # the thin margin cannot absorb the statutory rate
+    assert usable == pytest.approx([0.0005 / typical, 0.0])
+    recs = ref.firm_records(f)
+    for i, expected in ((0, d_t[code[0]]), (1, usable[0]), (2, 0.0)):
+        got = ref.starter_deduction(recs[i], d_t[code[i]], uc_t[code[i]], sectors.rd_intensity[recs[i]["sector"]], level, b)
+        assert got == pytest.approx(expected, rel=1e-12)
+    tau, _ = tax_rates(f, pol)
+    assert user_cost(tau[2:3], usable[1:], 0.0 * usable[1:])[0] == pytest.approx(1.0)  # the loss-maker: no gain

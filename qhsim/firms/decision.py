@@ -27,11 +27,11 @@ from qhsim.firms.rd import (
     sigmoid,
     start_hazard,
     start_logit,
+    starter_deduction,
     stop_hazard,
     stop_probability,
     tax_flags,
     tax_rule,
-    usable_deduction,
     user_cost,
     user_cost_term,
 )
@@ -67,33 +67,47 @@ def decide(
     stay coupled; docs/ODD.md §7.3). ``hazard`` is returned: the model takes it off the clocks of the firms that do
     not switch.
 
-    ``probabilities=False`` (the model's step): only the MODEL_FIELDS, the same values, tau, tau_alt, d and d_use as
+    ``probabilities=False`` (the model's step): only the MODEL_FIELDS, the same values, tau, tau_alt and d as
     ``qhsim.soa.Lookup`` (gathered where read); the stop probabilities are then computed for the active firms
     only."""
     # tax rates, deduction rate, user cost and its start-logit term: for firms without R&D last year (nearly all)
     # these depend on seven conditions only (tax_flags, deduction_flags), so they are looked up per combination
-    # (the same arithmetic on the same numbers); the firms with R&D last year then get their own d_use, s and uc
+    # (the same arithmetic on the same numbers); the firms with R&D last year then get their own d_use, s and uc, and
+    # so do the others whose taxable profit could not absorb the statutory rate (``starter_deduction``)
     def rates(*flags: np.ndarray) -> tuple[np.ndarray, ...]:
         tau, tau_alt = tax_rule(pol, *flags[:4])
         d = deduction_rule(pol, *flags[4:])
         uc = user_cost(tau, d, np.zeros(len(d)), b.user_cost_floor)  # s = 0 without R&D last year
         return tau, tau_alt, d, uc, user_cost_term(uc, b)
 
+    def rates_without_deduction(tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        uc = user_cost(tau, np.zeros(len(tau)), np.zeros(len(tau)), b.user_cost_floor)
+        return uc, user_cost_term(uc, b)
+
     code, combinations = flag_code(*tax_flags(f, pol), *deduction_flags(f, pol, S.manufacturing))
     tables = rates(*combinations)
     had = last_year_performers(f)
     uc = np.asarray(tables[3]).take(code, mode="wrap")
+    uc_term = np.asarray(tables[4]).take(code, mode="wrap")
+    # the others whose taxable profit would not cover the statutory deduction on a first year's R&D: the
+    # loss-makers' user cost (and term) set to their combination's without a deduction, the rest's computed below
+    new, d_new = starter_deduction(f, tables[2], tables[3], code, S.rd_intensity, level, b, uc, uc_term,
+                                   *rates_without_deduction(tables[0]))
     if probabilities:
         tau, tau_alt, d = (np.asarray(t).take(code, mode="wrap") for t in tables[:3])
-        d_use = usable_deduction(f, d, had)  # statutory rate for the tax ledger, the usable one for decisions
     else:  # the model reads these at a few positions only: looked up where read
         tau, tau_alt, d = (Lookup(t, code) for t in tables[:3])
-        d_use = Lookup(tables[2], code, had, capped_deduction(f, d[had], had))
+    d_use = np.asarray(tables[2]).take(code, mode="wrap")  # statutory rate for the tax ledger, usable for decisions
+    d_use[had] = capped_deduction(f, d[had], had)
+    d_use[new] = d_new
     s = expected_subsidy_rate(f, b, had)
     uc[had] = user_cost(tau[had], d_use[had], s[had], b.user_cost_floor)
-    targeted = campaign_targets(f, pol, S.industrial)
-    uc_term = np.asarray(tables[4]).take(code, mode="wrap")
     uc_term[had] = user_cost_term(uc[had], b)
+    part = np.flatnonzero(d_new > 0)  # the starters who can use part of the deduction
+    at = new[part]
+    uc[at] = user_cost(tau[at], d_new[part], np.zeros(len(at)), b.user_cost_floor)
+    uc_term[at] = user_cost_term(uc[at], b)
+    targeted = campaign_targets(f, pol, S.industrial)
     logit = start_logit(f, uc, S.rd_logit, targeted, b, uc_term)
     hazard = start_hazard(logit)
     was = np.flatnonzero(f.rd_active)

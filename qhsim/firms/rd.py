@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numba
 import numpy as np
 
 from qhsim import data
@@ -91,14 +92,62 @@ def deduction_rule(pol: PolicyYear, manufacturing: np.ndarray, tech_sme: np.ndar
 
 
 def usable_deduction(f: FirmPopulation, d: np.ndarray, had: np.ndarray | None = None) -> np.ndarray:
-    """The super-deduction rate a firm can expect to use at the margin: the statutory ``d``, but at most this
-    year's taxable profit over last year's reported R&D. A deduction beyond taxable profit is worth nothing (no
-    carry-forward, ``tax_expenditure``), so a firm at the cap gains neither from more R&D nor from relabelling.
+    """The super-deduction rate a firm with R&D last year can expect to use at the margin: the statutory ``d``, but
+    at most this year's taxable profit over last year's reported R&D. A deduction beyond taxable profit is worth
+    nothing (no carry-forward, ``tax_expenditure``), so a firm at the cap gains neither from more R&D nor from
+    relabelling. The others keep ``d`` here: ``starter_deduction`` caps theirs on the R&D they would do.
     ``had``: ``last_year_performers(f)`` if already computed."""
-    had = last_year_performers(f) if had is None else had  # the cap only binds for them (a few per cent)
+    had = last_year_performers(f) if had is None else had
     out = d.copy()
     out[had] = capped_deduction(f, d[had], had)
     return out
+
+
+def starter_intensity(uc: np.ndarray, sector_intensity: np.ndarray, level: float, b: SimpleNamespace) -> np.ndarray:
+    """The R&D intensity a firm without R&D last year expects to plan in a first year of R&D, per sector (rows) and
+    user cost ``uc`` (columns): adjustment_speed x the desired intensity (``desired_intensity``) of a typical firm
+    of its sector — revenue REVENUE_UNIT, firm effect 0, no knowledge: what it learns of itself by doing R&D."""
+    price = (uc / b.reference_user_cost) ** (-b.user_cost_elasticity)
+    return b.adjustment_speed * np.minimum(level * sector_intensity[:, None] * price[None, :], b.max_rd_intensity)
+
+
+def starter_deduction(f: FirmPopulation, d: np.ndarray, uc: np.ndarray, code: np.ndarray,
+                      sector_intensity: np.ndarray, level: float, b: SimpleNamespace,
+                      uc_firm: np.ndarray, uc_term_firm: np.ndarray, uc_none: np.ndarray,
+                      uc_term_none: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The super-deduction a firm without R&D last year can expect to use: the statutory rate, but at most its
+    taxable profit over the R&D it would plan in a first year (``starter_intensity`` at the statutory user cost x
+    revenue), as ``usable_deduction`` caps it on last year's R&D for the others; nothing for a loss-making firm.
+    ``d``, ``uc``: the statutory rate and user cost per combination of the firms' flags (``flag_code``), ``code``
+    each firm's combination. Returns the positions of the firms whose cap binds (sorted) and their usable rates.
+    The loss-makers among them (most) can use nothing: their user cost and its start-logit term are set here, in
+    ``uc_firm`` and ``uc_term_firm`` (each firm's, from the combinations'), to those of their combination without
+    a deduction, ``uc_none`` and ``uc_term_none``; the caller computes those of the others (usable rate > 0)."""
+    typical = starter_intensity(uc, sector_intensity, level, b)
+    return _binding_starters(f.index("sector"), code, f.margin, f.rd_l1, d[None, :] * typical, typical, uc_firm,
+                             uc_term_firm, uc_none, uc_term_none)
+
+
+@numba.njit(cache=True, nogil=True)
+def _binding_starters(sector: np.ndarray, code: np.ndarray, margin: np.ndarray, rd_l1: np.ndarray,
+                      threshold: np.ndarray, typical: np.ndarray, uc: np.ndarray, uc_term: np.ndarray,
+                      uc_none: np.ndarray, uc_term_none: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The firms without R&D last year whose margin lies below threshold[sector, code] (the statutory rate x the
+    typical intensity), one pass: their positions and usable rates margin / typical[sector, code] (0 for a loss,
+    whose uc and uc_term become its combination's without a deduction: copies, no arithmetic)."""
+    at = np.empty(len(code), dtype=np.intp)
+    usable = np.empty(len(code))
+    n = 0
+    for i in range(len(code)):  # branch-free: every firm written at n, kept by advancing n (a quarter bind)
+        s, c, m = sector[i], code[i], margin[i]
+        bind = (rd_l1[i] <= 0.0) & (m < threshold[s, c])
+        at[n] = i
+        usable[n] = max(m, 0.0) / max(typical[s, c], 1e-300)  # 0 for a loss (and no 0 / 0)
+        loss = bind & (m <= 0.0)
+        uc[i] = uc_none[c] if loss else uc[i]
+        uc_term[i] = uc_term_none[c] if loss else uc_term[i]
+        n += bind
+    return at[:n], usable[:n]
 
 
 def capped_deduction(f: FirmPopulation, d: np.ndarray, had: np.ndarray) -> np.ndarray:

@@ -87,10 +87,28 @@ def deduction_rate(firm: Firm, pol: PolicyYear, manufacturing: bool) -> float:
 
 
 def usable_deduction(firm: Firm, d: float) -> float:
-    """The deduction rate usable at the margin: d, but at most taxable profit over last year's reported R&D."""
+    """The deduction rate usable at the margin: d, but at most taxable profit over last year's reported R&D (firms
+    without R&D last year: ``starter_deduction``)."""
     if firm["rd_l1"] <= 0:
         return d
     return min(d, max(profit(firm), 0.0) / firm["rd_l1"])
+
+
+def starter_intensity(uc: float, sector_intensity: float, level: float, b: SimpleNamespace) -> float:
+    """The intensity a firm without R&D last year expects to plan in a first year of R&D at user cost ``uc``: the
+    adjustment speed times a typical firm's desired intensity (revenue REVENUE_UNIT, firm effect 0, no knowledge)."""
+    price = math.pow(uc / b.reference_user_cost, -b.user_cost_elasticity)
+    return b.adjustment_speed * min(level * sector_intensity * price, b.max_rd_intensity)
+
+
+def starter_deduction(firm: Firm, d: float, uc: float, sector_intensity: float, level: float,
+                      b: SimpleNamespace) -> float:
+    """A firm without R&D last year: d, but at most its taxable profit over the R&D it would plan in a first year
+    (``starter_intensity`` at the statutory user cost ``uc`` x revenue); nothing for a loss-making firm."""
+    typical = starter_intensity(uc, sector_intensity, level, b)
+    if not firm["margin"] < d * typical:
+        return d
+    return firm["margin"] / typical if firm["margin"] > 0 else 0.0
 
 
 def expected_subsidy_rate(firm: Firm, b: SimpleNamespace) -> float:
@@ -405,7 +423,10 @@ def reference_firm_step(
 
     tau, tau_alt = tax_rates(firm, pol)
     d = deduction_rate(firm, pol, sector.manufacturing)
-    d_use = usable_deduction(firm, d)
+    if firm["rd_l1"] > 0:
+        d_use = usable_deduction(firm, d)
+    else:
+        d_use = starter_deduction(firm, d, user_cost(tau, d, 0.0, b.user_cost_floor), sector.rd_intensity, level, b)
     s = expected_subsidy_rate(firm, b)
     uc = user_cost(tau, d_use, s, b.user_cost_floor)
 
