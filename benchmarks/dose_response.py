@@ -36,7 +36,8 @@ from qhsim.calibration.responses import LONG_RUN_YEARS, real_rd_table, user_cost
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
 from qhsim.cli import Parser, run_script  # noqa: E402
 from qhsim.evidence import EVIDENCE  # noqa: E402
-from qhsim.experiments.comparison import UNSPENT_SHARE, leverage  # noqa: E402
+from qhsim.experiments.comparison import leverage  # noqa: E402
+from qhsim.results import UNSPENT_SHARE  # noqa: E402
 from qhsim.units import WAN_PER_YI  # noqa: E402
 from qhsim.experiments.designs import design_from_file, inline_design  # noqa: E402
 from qhsim.experiments.spec import Override  # noqa: E402
