@@ -50,17 +50,18 @@ def test_decisions_see_only_the_deduction_taxable_profit_can_absorb():
     """The user cost and relabelling use the usable deduction rate: a firm whose extra deduction already exceeds its
     taxable profit gains nothing at the margin (the ledger's cap), so its user cost is that of a firm without it."""
     from qhsim.firms import reference as ref
-    from qhsim.firms.rd import usable_deduction, user_cost
+    from qhsim.firms.rd import capped_deduction, last_year_performers, user_cost
 
     f = make_firms(
         {**BIG, "margin": 0.10, "rd_l1": 200.0},   # profit 1,000 absorbs 0.75 x 200: the full 75%
         {**BIG, "margin": 0.01, "rd_l1": 400.0},   # profit 100 over last year's 400: at most 25%
         {**BIG, "margin": -0.05, "rd_l1": 400.0},  # a loss: nothing usable
-        {**BIG, "margin": 0.10, "rd_l1": 0.0},     # no R&D last year: the statutory rate
+        {**BIG, "margin": 0.10, "rd_l1": 0.0},     # no R&D last year: not capped here (starter_deduction)
     )
     pol = policy("baseline", 2020)
     d = deduction_rates(f, pol, sector_table().manufacturing)
-    d_use = usable_deduction(f, d)
+    d_use, had = d.copy(), last_year_performers(f)
+    d_use[had] = capped_deduction(f, d[had], had)
     assert list(d_use) == pytest.approx([0.75, 0.25, 0.0, 0.75], abs=1e-12)
     assert [ref.usable_deduction(x, 0.75) for x in ref.firm_records(f)] == pytest.approx(list(d_use), abs=1e-12)
     tau, _ = tax_rates(f, pol)
@@ -85,7 +86,7 @@ def test_firms_without_rd_weigh_the_deduction_their_first_years_rd_could_use():
         {**BIG, "margin": 0.10, "rd_l1": 0.0},     # ample profit: the statutory rate
         {**BIG, "margin": 0.0005, "rd_l1": 0.0},   # a thin margin: part of it
         {**BIG, "margin": -0.05, "rd_l1": 0.0},    # a loss: nothing
-        {**BIG, "margin": -0.05, "rd_l1": 400.0},  # did R&D last year: usable_deduction's business, not this rule
+        {**BIG, "margin": -0.05, "rd_l1": 400.0},  # did R&D last year: capped_deduction's business, not this rule
     )
     pol = policy("baseline", 2020)
     sectors = sector_table()

@@ -91,18 +91,6 @@ def deduction_rule(pol: PolicyYear, manufacturing: np.ndarray, tech_sme: np.ndar
     return np.where(excluded, 0.0, d)
 
 
-def usable_deduction(f: FirmPopulation, d: np.ndarray, had: np.ndarray | None = None) -> np.ndarray:
-    """The super-deduction rate a firm with R&D last year can expect to use at the margin: the statutory ``d``, but
-    at most this year's taxable profit over last year's reported R&D. A deduction beyond taxable profit is worth
-    nothing (no carry-forward, ``tax_expenditure``), so a firm at the cap gains neither from more R&D nor from
-    relabelling. The others keep ``d`` here: ``starter_deduction`` caps theirs on the R&D they would do.
-    ``had``: ``last_year_performers(f)`` if already computed."""
-    had = last_year_performers(f) if had is None else had
-    out = d.copy()
-    out[had] = capped_deduction(f, d[had], had)
-    return out
-
-
 def starter_intensity(uc: np.ndarray, sector_intensity: np.ndarray, level: float, b: SimpleNamespace) -> np.ndarray:
     """The R&D intensity a firm without R&D last year expects to plan in a first year of R&D, per sector (rows) and
     user cost ``uc`` (columns): adjustment_speed x the desired intensity (``desired_intensity``) of a typical firm
@@ -117,7 +105,7 @@ def starter_deduction(f: FirmPopulation, d: np.ndarray, uc: np.ndarray, code: np
                       uc_term_none: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The super-deduction a firm without R&D last year can expect to use: the statutory rate, but at most its
     taxable profit over the R&D it would plan in a first year (``starter_intensity`` at the statutory user cost x
-    revenue), as ``usable_deduction`` caps it on last year's R&D for the others; nothing for a loss-making firm.
+    revenue), as ``capped_deduction`` caps it on last year's R&D for the others; nothing for a loss-making firm.
     ``d``, ``uc``: the statutory rate and user cost per combination of the firms' flags (``flag_code``), ``code``
     each firm's combination. Returns the positions of the firms whose cap binds (sorted) and their usable rates.
     The loss-makers among them (most) can use nothing: their user cost and its start-logit term are set here, in
@@ -151,7 +139,11 @@ def _binding_starters(sector: np.ndarray, code: np.ndarray, margin: np.ndarray, 
 
 
 def capped_deduction(f: FirmPopulation, d: np.ndarray, had: np.ndarray) -> np.ndarray:
-    """``usable_deduction`` of the firms at ``had`` (last year's R&D performers), whose statutory rates are ``d``."""
+    """The super-deduction rate the firms at ``had`` (last year's R&D performers, ``last_year_performers``), whose
+    statutory rates are ``d``, can expect to use at the margin: ``d``, but at most this year's taxable profit over
+    last year's reported R&D. A deduction beyond taxable profit is worth nothing (no carry-forward,
+    ``tax_expenditure``), so a firm at the cap gains neither from more R&D nor from relabelling. The others:
+    ``starter_deduction``."""
     taxable = np.maximum(f.margin[had] * f.revenue[had], 0.0)
     return np.minimum(d, taxable / f.rd_l1[had])
 
