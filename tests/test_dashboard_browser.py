@@ -331,7 +331,7 @@ def test_experiments_page_opens_a_sweep_store(dash, tmp_path):
 scenario = "{(ROOT / 'scenarios' / 'baseline.toml').as_posix()}"
 from_year = 2021
 seeds = [1, 2]
-scale = 0.02
+scale = 0.05  # at 0.02 the runs of the two seeds spread wider than the 3.0 points clear the target by
 end_year = 2025
 [lever.grant_budget]
 path = "policy.ex_ante_grants.budget"
