@@ -158,9 +158,15 @@ def design_description(scenarios: dict[str, Any] | None, design: str, base: str)
 
 
 def design_short_name(scenarios: dict[str, Any] | None, design: str, base: str) -> str:
-    """A design's short Chinese name: the Chinese half of its ``design_description`` (``加计扣除提高至120%`` of
-    "加计扣除提高至120% / Super-deduction raised to 120% from 2026"); "" where it has no description of its own."""
-    return re.split(r"\s*/\s+(?=[A-Za-z])", design_description(scenarios, design, base), maxsplit=1)[0].strip()
+    """A design's short Chinese name: the Chinese half of its ``design_description`` (``short_name``); "" where it has
+    no description of its own."""
+    return short_name(design_description(scenarios, design, base))
+
+
+def short_name(description: str) -> str:
+    """The Chinese half of a design's description (``加计扣除提高至120%`` of "加计扣除提高至120% / Super-deduction raised
+    to 120% from 2026"; a "/" inside the Chinese kept), the whole where it has no English half; "" for ""."""
+    return re.split(r"\s*/\s+(?=[A-Za-z])", description, maxsplit=1)[0].strip()
 
 
 def lower_is_better(key: str) -> bool:

@@ -33,7 +33,8 @@ from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, 
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, CHANGE_INDICATORS, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE,
                                  INSTRUMENT_BANDED, SECTIONS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS, SWEEP_MEANS_NOTE,
                                  by_instrument, by_instrument_note, cost_effectiveness, cost_effectiveness_note,
-                                 designs, difference_header, headline, pairwise, pairwise_note, prefecture_effects,
+                                 design_name, designs, difference_header, headline, pairwise, pairwise_note,
+                                 pairwise_row_label, prefecture_effects,
                                  prefecture_effects_notes, ranking, ranking_note, shown_designs, statistic_label,
                                  sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions, WIDE_UNRANKED)
 from qhsim.output.folders import atomic_file
@@ -142,7 +143,7 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
         cells = []
         for c in shown:
             if c == "design":
-                cells.append({"text": r[c], "cls": ""})
+                cells.append({"text": design_name(results, r[c]), "cls": ""})
                 continue
             ratio = c.endswith("per_yuan") or c == "runs_median"
             if ratio and r.get("mark"):
@@ -187,7 +188,7 @@ def _by_instrument_block(results: Results) -> dict[str, Any] | None:
     rows, last = [], None
     for r in table.to_dict("records"):
         total = r["instrument"] == "total"
-        cells = [{"text": r["design"] if r["design"] != last else "", "cls": "total" if total else ""},
+        cells = [{"text": design_name(results, r["design"]) if r["design"] != last else "", "cls": "total" if total else ""},
                  {"text": r["instrument_label"], "cls": "total" if total else ""}]
         for c in INSTRUMENT_BANDED:
             if c == "rd_per_yuan":  # yuan per yuan as the cost-effectiveness table writes it, or comparison.txt's mark
@@ -209,7 +210,7 @@ def _pairwise_block(results: Results) -> dict[str, Any] | None:
     if table.empty:
         return None
     designs, labels = list(table["design"]), table.attrs["labels"]
-    rows = [[{"text": r["label"], "cls": "total"},
+    rows = [[{"text": pairwise_row_label(results, r), "cls": "total"},
              *({"text": MISSING if d == r["design"] else format_percent(r[d]), "cls": "num"} for d in designs)]
             for r in table.to_dict("records")]
     return {"title": "两两比较 Pairwise: P(行方案胜过列方案 row design beats column design)",
@@ -254,7 +255,7 @@ def _prefecture_effects_section(results: Results, shown: list[str]) -> dict[str,
                                            digits=int(r["digits"]), sep="\n")
                 row.append({"text": text, "cls": "num total" if item == "rd_per_yuan" else "num"})
             rows.append(row)
-        blocks.append({"title": f"{design} − {results.designs[0]}, {start}-{end} (窗口均值变化与累计 window change and "
+        blocks.append({"title": f"{design_name(results, design)} − {results.designs[0]}, {start}-{end} (窗口均值变化与累计 window change and "
                                 f"cumulative, [5%, 95%])",
                        "heads": ["项目 item", *(region_label(r) for r in regions)], "rows": rows})
     lead = ("全部8个市州，每方案一表，每市州一列：无论方案针对哪些市州，各市州科技部门都能找到本地的一列。资金为在该市州支出的公共资金与"
@@ -307,7 +308,7 @@ def _ranking_blocks(results: Results, shown: list[str]) -> tuple[list[dict[str, 
                 text += f"\n第{int(r['rank'])}名 rank {int(r['rank'])}"
                 row.append({"text": text, "cls": "num"})
             rows.append(row)
-        heads = ["指标 indicator", *(f"{d}（基准 base）" if d == base else d for d in shown)]
+        heads = ["指标 indicator", *(f"{d}（基准 base）" if d == base else design_name(results, d) for d in shown)]
         blocks.append({"title": f"{year}: 中位数 median [5%, 95%] · Δ {difference_header(results)} · 名次 rank",
                        "heads": heads, "rows": rows})
     return blocks, ranking_note(results, table)

@@ -45,8 +45,8 @@ from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
 from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL,
                            SAVING_CELL, SAVING_NOTE, UNSPENT_NOTE, UNSPENT_SHARE, UNSTABLE_CELL, WIDE_MARK,
-                           lower_is_better, ratio_mark, ratio_wide, read_flag, several_instruments, unsettled_pairs,
-                           unstable_rule, wide_note)
+                           lower_is_better, ratio_mark, ratio_wide, read_flag, several_instruments, short_name,
+                           unsettled_pairs, unstable_rule, wide_note)
 from qhsim.targets import load_targets, reference_paths_2035
 
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
@@ -104,6 +104,14 @@ def designs_text(results: Results) -> str:
         return "; ".join(results.designs)
     return "\n".join(f"{r.number} = {r.design}" + (f"（{BASE_ROLE}）" if r.number == 0 else "") + f": {r.description}"
                      for r in table.itertuples())
+
+
+def design_name(results: Results, design: str) -> str:
+    """A design as the workbook's and the HTML report's rows name it: its id with its short Chinese name
+    (``qhsim.results.short_name`` of its description, the name comparison.txt writes under the id) in brackets,
+    ``super_deduction_120（加计扣除提高至120%）``; the id alone where it has no description of its own (a sweep's points)."""
+    short = short_name((results.meta.get("descriptions") or {}).get(design) or "")
+    return f"{design}（{short}）" if short else design
 
 
 DESIGNS_NOTE = ("编号同 comparison.txt、两两比较表和成本效益图 cost_effectiveness.png；说明取自各方案情景文件的 [run] description（与 ranking.csv 的 "
@@ -683,6 +691,13 @@ def pairwise(names: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFra
     table.insert(2, "label", [labels[d] for d in shown])
     table.attrs |= {"metric": metric, "labels": labels}
     return table
+
+
+def pairwise_row_label(results: Results, row: Mapping[str, object]) -> str:
+    """A row's label of ``pairwise`` in the workbook and the HTML report: its ``label`` with the design named in Chinese
+    too (``design_name``): ``4 sd_300（加计扣除提高至300%）``, the unstable mark after it where it has one."""
+    number = f"{row['number']} {row['design']}"
+    return f"{row['number']} {design_name(results, str(row['design']))}{str(row['label']).removeprefix(number)}"
 
 
 def pairwise_note(results: Results, table: pd.DataFrame) -> str:

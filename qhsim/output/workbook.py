@@ -41,6 +41,7 @@ from qhsim.output.report import (DETERMINISTIC_MARK, FLOOR, HEADERS, band_caveat
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
                                  PREFECTURE_EFFECTS, PUBLIC_COST, RATIOS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS,
                                  SWEEP_MEANS_NOTE, by_instrument, by_instrument_note, by_year, cost_effectiveness,
+                                 design_name, pairwise_row_label,
                                  cost_effectiveness_note, designs, designs_text, difference_header, fiscal, headline,
                                  pairwise, pairwise_note, prefecture_effects, prefecture_effects_notes, ranking,
                                  ranking_note, statistic_label, statistic_words, sweep_cost_effectiveness, WIDE_UNRANKED,
@@ -317,7 +318,8 @@ def _ranking_sheet(wb: Workbook, results: Results) -> None:
     _header(ws, [heads[c] for c in columns], "E2")
     for i, (_, row) in enumerate(table.iterrows(), start=2):
         for j, column in enumerate(columns, start=1):
-            x = indicator_label(row["indicator"]) if column == "indicator" else _value(row[column])
+            x = (indicator_label(row["indicator"]) if column == "indicator" else
+                 design_name(results, row["design"]) if column == "design" else _value(row[column]))
             cell = ws.cell(row=i, column=j, value=x)
             if column in ("median", "lo", "hi"):
                 cell.number_format = excel_format(row["indicator"])
@@ -375,6 +377,8 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
                 value = mark if column.endswith("per_yuan") else None
             elif column == "rank" and unranked:  # a ratio too wide to rank: shown, with the mark in place of a rank
                 value = WIDE_UNRANKED
+            elif column == "design":
+                value = design_name(results, value)
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column in ("p_first", "budget_spent_share"):
                 cell.number_format = PCT
@@ -402,7 +406,7 @@ def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
     _header(ws, heads, "D2")
     for i, row in enumerate(table.to_dict("records"), start=2):
         for j, column in enumerate(columns, start=1):
-            value = row[column]
+            value = design_name(results, row[column]) if column == "design" else row[column]
             if row["mark"] and column.startswith("rd_per_yuan"):  # no ratio to read: the mark, no number
                 value = row["mark"] if column == "rd_per_yuan" else None
             cell = ws.cell(row=i, column=j, value=_value(value))
@@ -437,6 +441,8 @@ def _prefecture_effects_sheet(wb: Workbook, results: Results) -> None:
             value = row["mark"] if column == "window" and row["mark"] else row[column]
             if column == "region":
                 value = region_label(value)
+            elif column == "design":
+                value = design_name(results, value)
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column in ("window", "p05", "p95", *years):  # the row's decimals, as the HTML report writes them
                 cell.number_format = cell_format(cell.value, int(row["digits"]),
@@ -459,8 +465,8 @@ def _pairwise_sheet(wb: Workbook, results: Results) -> None:
     designs = list(table["design"])
     labels = table.attrs["labels"]
     _header(ws, ["P(行胜列) P(row beats column)", *(labels[d] for d in designs)], "B2")
-    for i, row in enumerate(table.to_dict("records"), start=2):
-        ws.cell(row=i, column=1, value=row["label"]).font = BOLD
+    for i, row in enumerate(table.to_dict("records"), start=2):  # the row's label names the design in Chinese too
+        ws.cell(row=i, column=1, value=pairwise_row_label(results, row)).font = BOLD
         for j, design in enumerate(designs, start=2):
             same = design == row["design"]
             cell = ws.cell(row=i, column=j, value=MISSING if same else _value(row[design]))
