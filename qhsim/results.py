@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data
+from qhsim.evidence import INSTRUMENT_EVIDENCE, design_evidence, evidence_mark
 
 PROVINCE = "province"
 FISCAL_PREFIXES = ("spend_", "tax_expenditure_")  # the indicator columns of public spending and tax expenditure
@@ -137,6 +138,48 @@ def several_instruments(leverage: pd.DataFrame) -> set[str]:
     sets = pd.Series([read_flag(v) is True for v in rows["design_sets_instrument"]], index=rows.index)
     counts = sets.groupby(rows["design"]).sum()
     return {str(d) for d, n in counts.items() if n >= 2}
+
+
+def with_evidence(leverage: pd.DataFrame) -> pd.DataFrame:
+    """A leverage table (a ``ComparisonResult``'s or leverage.csv read back; the province's or the prefectures', by
+    ``region`` where it has one) with ``evidence_key`` (the ``qhsim.evidence.EVIDENCE`` range its business R&D per
+    yuan is set against, "" where none applies) and ``evidence`` (``qhsim.evidence.evidence_mark`` of its 5%/95%: "above",
+    "below" or ""): an instrument row's against that instrument's range (``INSTRUMENT_EVIDENCE``), a total row's
+    against the range of the instruments the design sets (``design_evidence``); only a ratio that stands (none where it
+    is empty or ``unstable``). A table that has the columns keeps them (empty cells read back as "")."""
+    if leverage.empty or {"evidence_key", "evidence"} <= set(leverage.columns):
+        return leverage.assign(**{c: [v if isinstance(v, str) else "" for v in leverage[c]]
+                                  for c in ("evidence_key", "evidence")})
+    out = leverage.copy()
+    groups = ["region", "design"] if "region" in out else ["design"]
+    sets = (out["design_sets_instrument"].map(read_flag).eq(True) if "design_sets_instrument" in out
+            else pd.Series(False, index=out.index)) & out["instrument"].ne("total")
+    carried = {k: dict(zip(g["instrument"], g["extra_cost"])) for k, g in out[sets].groupby(groups)}
+    keys = []
+    for r in out.to_dict("records"):
+        readable = not pd.isna(r.get("rd_per_yuan")) and read_flag(r.get("unstable")) is not True
+        if not readable:
+            keys.append("")
+        elif r["instrument"] == "total":
+            keys.append(design_evidence(carried.get(tuple(r[g] for g in groups), {}), r["extra_cost"]))
+        else:
+            keys.append(INSTRUMENT_EVIDENCE.get(r["instrument"], ""))
+    out["evidence_key"] = keys
+    out["evidence"] = [evidence_mark(k, lo, hi) for k, lo, hi in zip(keys, out["p05"], out["p95"])]
+    return out
+
+
+def shown_evidence(leverage: pd.DataFrame, designs: Sequence[str], instruments: Sequence[str] | None = ("total",)
+                   ) -> set[tuple[str, str]]:
+    """The (evidence key, "above" | "below") marks a table shows (``with_evidence``) on the rows of ``designs`` and
+    ``instruments`` (None: every instrument) of a leverage table: what ``qhsim.evidence.evidence_note`` explains below it."""
+    if leverage.empty:
+        return set()
+    rows = with_evidence(leverage)
+    rows = rows[rows["design"].isin(list(designs)) & rows["evidence"].ne("")]
+    if instruments is not None:
+        rows = rows[rows["instrument"].isin(list(instruments))]
+    return set(zip(rows["evidence_key"], rows["evidence"]))
 
 
 def read_flag(value: object) -> bool | None:

@@ -530,7 +530,7 @@ def test_leverage_csv_says_whether_the_design_sets_each_instrument(small_compari
 
     res, out = small_comparison
     csv = province_rows(pd.read_csv(out / "leverage.csv", encoding="utf-8-sig"))
-    assert list(csv.columns[-3:]) == ["gross_cost", "unstable", "design_sets_instrument"]
+    assert list(csv.columns[-5:]) == ["gross_cost", "unstable", "design_sets_instrument", "evidence_key", "evidence"]
     rows = csv[csv["instrument"] != "total"]
     assert list(rows["design_sets_instrument"]) == [acts_on(res, r.design, r.instrument) for r in rows.itertuples()]
     side = rows[~rows["design_sets_instrument"].astype(bool)]
@@ -789,7 +789,8 @@ def test_ranking_csv_has_the_designs_description_and_the_unstable_flag(ex_post_p
         ranking = pd.read_csv(out / "ranking.csv", encoding="utf-8-sig")
         lev = province_rows(pd.read_csv(out / "leverage.csv", encoding="utf-8-sig"))
         total = lev[lev["instrument"] == "total"].set_index("design")["unstable"]
-        assert list(ranking.columns[:2]) == ["design", "description"] and ranking.columns[-1] == "unstable"
+        assert list(ranking.columns[:2]) == ["design", "description"]
+        assert list(ranking.columns[-2:]) == ["unstable", "evidence"]
         assert list(ranking["unstable"]) == [bool(total[d]) for d in ranking["design"]]
         head = (out / "comparison.txt").read_text(encoding="utf-8").split("\n每方案", 1)[0]
         for i, name in enumerate([res.base, *res.designs]):

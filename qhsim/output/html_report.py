@@ -38,6 +38,7 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, CHANGE_INDICATORS, COST_
                                  prefecture_effects_notes, ranking, ranking_note, shown_designs, statistic_label,
                                  sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions, WIDE_UNRANKED)
 from qhsim.output.folders import atomic_file
+from qhsim.evidence import evidence_cell
 from qhsim.output.tidy import (Results, beijing_time, calibration_distance, kind_label, lever_name, lever_text,
                                meta_text, runs_text, seeds_text, versions_text)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, WIDE_MARK, ratio_wide
@@ -148,8 +149,9 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
             ratio = c.endswith("per_yuan") or c == "runs_median"
             if ratio and r.get("mark"):
                 text = r["mark"] if c.endswith("per_yuan") else MISSING
-            elif c in banded and ratio:
-                text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"])
+            elif c in banded and ratio:  # business R&D per yuan with its mark outside the micro evidence
+                text = evidence_cell(format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"]),
+                                     r["evidence"] if c == "rd_per_yuan" else "")
                 text += WIDE_MARK if sweep and ratio_wide(r[c], r[f"{c}_p05"], r[f"{c}_p95"]) else ""
             elif c in banded:  # 亿元, a change against the base
                 text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=True, digits=MONEY_DIGITS)
@@ -192,7 +194,7 @@ def _by_instrument_block(results: Results) -> dict[str, Any] | None:
                  {"text": r["instrument_label"], "cls": "total" if total else ""}]
         for c in INSTRUMENT_BANDED:
             if c == "rd_per_yuan":  # yuan per yuan as the cost-effectiveness table writes it, or comparison.txt's mark
-                text = r["mark"] or format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"])
+                text = r["mark"] or evidence_cell(format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"]), r["evidence"])
             else:  # 亿元 with two decimals, signed (a change against the base)
                 text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=True, digits=MONEY_DIGITS)
             cells.append({"text": text, "cls": "num total" if total else "num"})
@@ -251,8 +253,8 @@ def _prefecture_effects_section(results: Results, shown: list[str]) -> dict[str,
                 if r["mark"]:  # its English under its Chinese: the column stays as narrow as a number's
                     text = re.sub(r" (?=[A-Za-z])", "\n", r["mark"], count=1)
                 else:  # a change against the base (亿元 or an indicator's), yuan per yuan not; the row's decimals
-                    text = format_interval(r["window"], r["p05"], r["p95"], signed=item != "rd_per_yuan",
-                                           digits=int(r["digits"]), sep="\n")
+                    text = evidence_cell(format_interval(r["window"], r["p05"], r["p95"], signed=item != "rd_per_yuan",
+                                                         digits=int(r["digits"]), sep="\n"), r["evidence"])
                 row.append({"text": text, "cls": "num total" if item == "rd_per_yuan" else "num"})
             rows.append(row)
         blocks.append({"title": f"{design_name(results, design)} − {results.designs[0]}, {start}-{end} (窗口均值变化与累计 window change and "

@@ -47,6 +47,7 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESI
                                  ranking_note, statistic_label, statistic_words, sweep_cost_effectiveness, WIDE_UNRANKED,
                                  sweep_cost_effectiveness_note)
 from qhsim.output.folders import atomic_file
+from qhsim.evidence import EVIDENCE_MARKS
 from qhsim.output.tidy import (Results, beijing_time, calibration_rows, kind_label, lever_name, lever_text,
                                meta_text, runs_text, seeds_text, versions_text)
 from qhsim.results import PROVINCE
@@ -371,7 +372,8 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
     counts = ("design", "rank", "year", "rd_per_yuan_runs")
     ratios = ("per_yuan", "per_yuan_p05", "per_yuan_p95", "runs_median")
     wide = table["wide"] if "wide" in table else pd.Series(False, index=table.index)  # a sweep's (``ratio_wide``)
-    for i, (row, mark, unranked) in enumerate(zip(table[columns].itertuples(index=False), table["mark"], wide), start=2):
+    for i, (row, mark, unranked, evidence) in enumerate(zip(table[columns].itertuples(index=False), table["mark"], wide,
+                                                            table["evidence"]), start=2):
         for j, (column, value) in enumerate(zip(columns, row), start=1):
             if mark and column.endswith(ratios):  # no ratio to read: the mark
                 value = mark if column.endswith("per_yuan") else None
@@ -382,8 +384,10 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column in ("p_first", "budget_spent_share"):
                 cell.number_format = PCT
-            elif column.endswith(ratios):  # as the HTML report and comparison.txt write R&D per yuan
-                cell.number_format = cell_format(cell.value)
+            elif column.endswith(ratios):  # as the HTML report and comparison.txt write R&D per yuan, business R&D per
+                # yuan with its mark where it lies outside the micro evidence (the number stays a number)
+                cell.number_format = cell_format(cell.value, suffix=EVIDENCE_MARKS.get(evidence, "")
+                                                 if column == "rd_per_yuan" else "")
             elif column not in counts:  # 亿元: a change against the base, signed as the HTML report writes it
                 cell.number_format = cell_format(cell.value, MONEY_DIGITS, True)
     _fit_columns(ws, len(table) + 1, floor=14)
@@ -412,9 +416,10 @@ def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
             cell = ws.cell(row=i, column=j, value=_value(value))
             if row["instrument"] == "total":
                 cell.font = BOLD
-            if column.startswith(INSTRUMENT_BANDED):  # as the HTML report writes them: money signed, the ratio not
-                ratio = column.startswith("rd_per_yuan")
-                cell.number_format = cell_format(cell.value, None if ratio else MONEY_DIGITS, not ratio)
+            if column.startswith(INSTRUMENT_BANDED):  # as the HTML report writes them: money signed, the ratio not,
+                ratio = column.startswith("rd_per_yuan")  # with its mark where it lies outside the micro evidence
+                cell.number_format = cell_format(cell.value, None if ratio else MONEY_DIGITS, not ratio,
+                                                 EVIDENCE_MARKS.get(row["evidence"], "") if column == "rd_per_yuan" else "")
                 cell.alignment = RIGHT
     _fit_columns(ws, len(table) + 1, {2: (12, 44)}, floor=12)
     _note(ws, len(table) + 3, 1, by_instrument_note(results, table))
@@ -445,8 +450,8 @@ def _prefecture_effects_sheet(wb: Workbook, results: Results) -> None:
                 value = design_name(results, value)
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column in ("window", "p05", "p95", *years):  # the row's decimals, as the HTML report writes them
-                cell.number_format = cell_format(cell.value, int(row["digits"]),
-                                                 row["item"] not in RATIOS)
+                cell.number_format = cell_format(cell.value, int(row["digits"]), row["item"] not in RATIOS,
+                                                 EVIDENCE_MARKS.get(row["evidence"], "") if column == "window" else "")
                 cell.alignment = RIGHT
             if row["item"] == "rd_per_yuan":  # the answer: R&D per public yuan spent there
                 cell.font = BOLD
