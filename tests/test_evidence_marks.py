@@ -55,6 +55,21 @@ def test_which_range_judges_a_designs_total() -> None:
     assert set(INSTRUMENT_EVIDENCE) <= costs and set(INSTRUMENT_EVIDENCE.values()) <= set(EVIDENCE)
 
 
+def test_a_setting_restated_in_another_form_does_not_set_the_instrument() -> None:
+    """A sweep point that keeps the base's grant budget writes it as a year table from its year ({2000: 15000, 2026:
+    15000} against 15000): it does not set the grants, so a super-deduction raised beside it is judged against the tax
+    range (it counted as a package of two ranges, and no point of grant_budget_vs_super_deduction was judged)."""
+    from qhsim.experiments.comparison import in_force, sets_instrument
+
+    base = {"policy": {"ex_ante_grants": {"budget": 15000.0}, "super_deduction": {"general": 1.0}}}
+    point = {"policy": {"ex_ante_grants": {"budget": {"2000": 15000.0, "2026": 15000.0}},
+                        "super_deduction": {"general": {"2000": 1.0, "2026": 1.5}}}}
+    scenarios = {0: base, 1: point}
+    assert not sets_instrument(scenarios, 0, 1, "spend_ex_ante_grants")
+    assert sets_instrument(scenarios, 0, 1, SD)
+    assert in_force({"2000": 1.0, "2026": 1.5, "2030": 1.5}) == (1.0, ((2026, 1.5),)) != in_force(1.0)
+
+
 def leverage_rows(region: str | None = None, ratio: float = 3.7) -> list[dict]:
     """Leverage rows (as ``compare`` writes them) of a super-deduction design ("sd": its tax expenditure, and the HTE
     rate's as a side effect), a package of a super-deduction and grants ("pkg") and an unstable grant design ("g")."""

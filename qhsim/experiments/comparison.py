@@ -190,7 +190,21 @@ def sets_instrument(scenarios: dict[str, Any], base: str, design: str, instrumen
     """``acts_on`` from the resolved scenario tables by design name (a comparison's ``meta["scenarios"]``)."""
     mine, theirs = (scenarios.get(name, {}).get("policy", {}) for name in (design, base))
     sections = data.load("indicators").get(instrument, {}).get("policy", [])
-    return any(mine.get(section) != theirs.get(section) for section in sections)
+    return any(in_force(mine.get(section)) != in_force(theirs.get(section)) for section in sections)
+
+
+def in_force(setting: Any) -> Any:
+    """A resolved scenario's setting (a section's table, as ``model_dump`` writes it) as what it sets: each year table
+    (a schedule: ``{"2000": 15000, "2026": 15000}``, as a sweep's lever writes a value from its year) as its first
+    value and the changes after it, a table that never changes as its value, so that two forms of the same schedule
+    compare equal (a sweep point that keeps the base's grant budget does not set the grants)."""
+    if not isinstance(setting, dict):
+        return setting
+    if not setting or not all(str(k).isdigit() for k in setting):
+        return {k: in_force(v) for k, v in setting.items()}
+    points = sorted((int(k), in_force(v)) for k, v in setting.items())
+    changes = tuple((year, v) for (_, before), (year, v) in zip(points, points[1:]) if v != before)
+    return (points[0][1], changes) if changes else points[0][1]
 
 
 LEVERAGE_RATIOS = ("rd_per_yuan", "p05", "median", "p95")  # an instrument row's R&D per yuan, blank where it has none
