@@ -310,7 +310,7 @@ def _ranking_blocks(results: Results, shown: list[str]) -> tuple[list[dict[str, 
                 text += f"\n第{int(r['rank'])}名 rank {int(r['rank'])}"
                 row.append({"text": text, "cls": "num"})
             rows.append(row)
-        heads = ["指标 indicator", *(f"{d}（基准 base）" if d == base else design_name(results, d) for d in shown)]
+        heads = ["指标 indicator", *(f"{d}（基准 base）" if d == base else d for d in shown)]
         blocks.append({"title": f"{year}: 中位数 median [5%, 95%] · Δ {difference_header(results)} · 名次 rank",
                        "heads": heads, "rows": rows})
     return blocks, ranking_note(results, table)
