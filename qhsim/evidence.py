@@ -2,12 +2,16 @@
 (/work/shared/research/policy_response_evidence.md): ``EVIDENCE``, the responses the calibration's evidence step
 weighs its draws by, and ``CHECKS``, indicators shown against their evidence but not fitted. How each response is
 computed: ``qhsim.calibration.responses``. Plain data, so that charts and reports can draw the ranges without the
-experiment machinery."""
+experiment machinery; and how a design's R&D per public yuan is set against them (``INSTRUMENT_EVIDENCE``,
+``evidence_mark``, ``design_evidence``), marked (``EVIDENCE_MARKS``, ``evidence_cell``) and explained
+(``evidence_note``) in every output that shows it."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from qhsim import data
 
 
 @dataclass(frozen=True)
@@ -53,3 +57,117 @@ CHECKS = {
         "of Commerce, Social Science Edition: a hazard ≈11%, innovation rather than R&D); the range allows for more "
         "persistence among large and certified firms"),
 }
+
+
+# --- R&D per public yuan against the evidence -----------------------------------------------------------------
+# Which range judges business R&D per yuan of each public cost (leverage.csv's instrument keys, indicators.toml's
+# spend_* and tax_expenditure_* columns). The super-deduction's tax expenditure: the tax range (the user-cost
+# elasticities, policy_response_evidence.md). The grant range (Dimos & Pugh 2016: 52 micro studies of direct public
+# subsidies to firms' R&D) covers the two programmes that pay firms for R&D projects: ex-ante project grants and
+# ex-post R&D subsidies (后补助, paid for R&D already done). No range for the others: the new-HTE reward, the
+# R&D-intensity reward (Haixi-style) and the HTE 15% rate pay for crossing a threshold (a notch: the evidence is
+# bunching, ``hte_bunching``, not R&D per yuan); vouchers buy services from universities and institutes; talent
+# programmes, research funding, technology-market, platform and popularisation money is not paid for firms' R&D.
+INSTRUMENT_EVIDENCE = {
+    "tax_expenditure_super_deduction": "tax_leverage",
+    "spend_ex_ante_grants": "grant_leverage",
+    "spend_ex_post_subsidy": "grant_leverage",
+}
+# a design's total R&D per public yuan is judged against the range of the instruments it sets (all of one range) where
+# their extra cost is at least this share of the design's: the rest is side effects (the HTE rate's tax expenditure
+# under a super-deduction, about a fifth)
+CARRIES_COST = 0.5
+ABOVE, BELOW = "above", "below"  # leverage.csv's, ranking.csv's and summary.csv's ``evidence``; "" within or not judged
+EVIDENCE_MARKS = {ABOVE: "↑", BELOW: "↓"}  # after the ratio in every table that shows it
+
+
+def evidence_mark(key: str | None, low: float, high: float | None = None) -> str:
+    """Where R&D per public yuan lies against the evidence range ``EVIDENCE[key]``: ``ABOVE`` where the whole interval
+    [``low``, ``high``] (the 5% and 95% of the runs' ratios) is above the range, ``BELOW`` where it is all below it, ""
+    where it reaches into the range, or there is no range (``key`` empty) or no interval (NaN). A ratio alone is an
+    interval of one point (``high`` None). The one rule behind the marks of comparison.txt, the workbook, the HTML
+    report, the dashboard and the sweep summary: a ratio whose runs straddle the range's edge is not marked, so that a
+    mark does not come and go with a seed."""
+    high = low if high is None else high
+    if not key or key not in EVIDENCE or not (math.isfinite(low) and math.isfinite(high)):
+        return ""
+    e = EVIDENCE[key]
+    return ABOVE if low > e.high else BELOW if high < e.low else ""
+
+
+def design_evidence(instruments: dict[str, float], total_cost: float) -> str:
+    """The evidence key that judges a design's total R&D per public yuan: ``instruments``, the cost columns the design
+    sets with their extra cost (亿元), all of one range (``INSTRUMENT_EVIDENCE``) and together at least ``CARRIES_COST``
+    of the design's extra cost ``total_cost``; "" where no one range applies (no instrument set, one without a range,
+    a package of instruments of different ranges, or costs carried mostly by side effects)."""
+    keys = {INSTRUMENT_EVIDENCE.get(i, "") for i in instruments}
+    if len(keys) != 1 or "" in keys or not total_cost > 0:
+        return ""
+    return keys.pop() if sum(instruments.values()) >= CARRIES_COST * total_cost else ""
+
+
+def range_text(key: str) -> tuple[str, str]:
+    """An evidence range in words (Chinese, English) with its source key: ``每元加计扣除税式支出带动研发1–2元（evidence.py
+    tax_leverage）`` and ``reported business R&D per yuan of super-deduction tax expenditure 1–2 (evidence.py
+    tax_leverage)``."""
+    e = EVIDENCE[key]
+    at = next((i for i, c in enumerate(e.label) if "\u4e00" <= c <= "\u9fff"), len(e.label))  # where the Chinese starts
+    en, zh = e.label[:at].strip(), e.label[at:].strip()
+    span = f"{e.low:g}–{e.high:g}"
+    return f"{zh}{span}元（evidence.py {key}）", f"{en} {span} (evidence.py {key})"
+
+
+EVIDENCE_WORDS = {  # (zh, en) of each mark: what it says and how to read the ratio
+    ABOVE: ("高于微观实证", "above the micro evidence", "模型外推超出了实证观测的范围，宜视为上限估计",
+            "the model extrapolates beyond what was observed: read it as an upper estimate"),
+    BELOW: ("低于微观实证", "below the micro evidence", "模型的响应弱于实证所见，宜视为下限估计",
+            "the model responds less than was observed: read it as a lower estimate"),
+}
+
+
+def evidence_note(marks: set[tuple[str, str]]) -> str:
+    """Below a table whose ratios carry ``EVIDENCE_MARKS``: for each (evidence key, ``ABOVE`` | ``BELOW``) shown, what
+    the mark means with the range and its source key, then the rule (``evidence_mark``) and which ranges are used, in
+    Chinese and English; "" without marks."""
+    parts = []
+    for key, side in sorted(marks, key=lambda m: (m[1], m[0])):
+        if side not in EVIDENCE_WORDS or key not in EVIDENCE:
+            continue
+        zh, en = range_text(key)
+        zh_side, en_side, zh_read, en_read = EVIDENCE_WORDS[side]
+        mark = EVIDENCE_MARKS[side]
+        parts.append(f"{mark} {zh_side}：{zh}；{zh_read}。 {mark} {en_side}, {en}: {en_read}.")
+    if not parts:
+        return ""
+    zh_used, en_used = ranges_used()
+    share = f"{CARRIES_COST:.0%}"
+    parts.append(f"标记：各次运行比值的5%–95%区间整体在实证范围之外（跨越边界者不标）；工具行对照该工具的范围（{zh_used}；其他工具"
+                 f"无范围），方案合计对照其所改动工具的范围（须同属一个范围且占方案额外成本的{share}以上）；排名不变。 Marked "
+                 "where the 5%-95% interval of the runs' ratios lies wholly outside the range (one that straddles its edge "
+                 f"is not); an instrument's row is set against its own range ({en_used}; no range for the other "
+                 "instruments), a design's total against the range of the instruments it sets (where they share one and "
+                 f"carry at least {share} of its extra cost); the ranking is unchanged.")
+    return " ".join(parts)
+
+
+def ranges_used() -> tuple[str, str]:
+    """``INSTRUMENT_EVIDENCE`` in words (Chinese, English), the instruments by their names in indicators.toml:
+    ``税式支出：研发费用加计扣除 → tax_leverage；财政支出：事前立项资助、财政支出：研发后补助 → grant_leverage``."""
+    spec = data.load("indicators")
+    by_key: dict[str, list[str]] = {}
+    for instrument, key in INSTRUMENT_EVIDENCE.items():
+        by_key.setdefault(key, []).append(instrument)
+    zh = "；".join(f"{'、'.join(spec[i]['zh'] for i in items)} → {key}" for key, items in by_key.items())
+    en = "; ".join(f"{', '.join(spec[i]['en'] for i in items)} → {key}" for key, items in by_key.items())
+    return zh, en
+
+
+def evidence_cell(text: str, side: str) -> str:
+    """A table cell of R&D per yuan (``1.92 [1.76, 2.01]``, its interval maybe on a line of its own, or ``1.92``) with
+    its ``EVIDENCE_MARKS`` mark right after the value (``3.71↑ [3.63, 3.78]``), as every text output writes it; ``text``
+    as it is where ``side`` is ""."""
+    mark = EVIDENCE_MARKS.get(side, "")
+    if not mark:
+        return text
+    at = min((i for i in (text.find(" ["), text.find("\n[")) if i >= 0), default=len(text))  # the interval's start
+    return f"{text[:at]}{mark}{text[at:]}"

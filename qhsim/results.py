@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data
+from qhsim.evidence import INSTRUMENT_EVIDENCE, design_evidence, evidence_mark
 
 PROVINCE = "province"
 FISCAL_PREFIXES = ("spend_", "tax_expenditure_")  # the indicator columns of public spending and tax expenditure
@@ -139,6 +140,48 @@ def several_instruments(leverage: pd.DataFrame) -> set[str]:
     return {str(d) for d, n in counts.items() if n >= 2}
 
 
+def with_evidence(leverage: pd.DataFrame) -> pd.DataFrame:
+    """A leverage table (a ``ComparisonResult``'s or leverage.csv read back; the province's or the prefectures', by
+    ``region`` where it has one) with ``evidence_key`` (the ``qhsim.evidence.EVIDENCE`` range its business R&D per
+    yuan is set against, "" where none applies) and ``evidence`` (``qhsim.evidence.evidence_mark`` of its 5%/95%: "above",
+    "below" or ""): an instrument row's against that instrument's range (``INSTRUMENT_EVIDENCE``), a total row's
+    against the range of the instruments the design sets (``design_evidence``); only a ratio that stands (none where it
+    is empty or ``unstable``). A table that has the columns keeps them (empty cells read back as "")."""
+    if leverage.empty or {"evidence_key", "evidence"} <= set(leverage.columns):
+        return leverage.assign(**{c: [v if isinstance(v, str) else "" for v in leverage[c]]
+                                  for c in ("evidence_key", "evidence")})
+    out = leverage.copy()
+    groups = ["region", "design"] if "region" in out else ["design"]
+    sets = (out["design_sets_instrument"].map(read_flag).eq(True) if "design_sets_instrument" in out
+            else pd.Series(False, index=out.index)) & out["instrument"].ne("total")
+    carried = {k: dict(zip(g["instrument"], g["extra_cost"])) for k, g in out[sets].groupby(groups)}
+    keys = []
+    for r in out.to_dict("records"):
+        readable = not pd.isna(r.get("rd_per_yuan")) and read_flag(r.get("unstable")) is not True
+        if not readable:
+            keys.append("")
+        elif r["instrument"] == "total":
+            keys.append(design_evidence(carried.get(tuple(r[g] for g in groups), {}), r["extra_cost"]))
+        else:
+            keys.append(INSTRUMENT_EVIDENCE.get(r["instrument"], ""))
+    out["evidence_key"] = keys
+    out["evidence"] = [evidence_mark(k, lo, hi) for k, lo, hi in zip(keys, out["p05"], out["p95"])]
+    return out
+
+
+def shown_evidence(leverage: pd.DataFrame, designs: Sequence[str], instruments: Sequence[str] | None = ("total",)
+                   ) -> set[tuple[str, str]]:
+    """The (evidence key, "above" | "below") marks a table shows (``with_evidence``) on the rows of ``designs`` and
+    ``instruments`` (None: every instrument) of a leverage table: what ``qhsim.evidence.evidence_note`` explains below it."""
+    if leverage.empty:
+        return set()
+    rows = with_evidence(leverage)
+    rows = rows[rows["design"].isin(list(designs)) & rows["evidence"].ne("")]
+    if instruments is not None:
+        rows = rows[rows["instrument"].isin(list(instruments))]
+    return set(zip(rows["evidence_key"], rows["evidence"]))
+
+
 def read_flag(value: object) -> bool | None:
     """A True/False cell of a comparison table, as written (bool) or read back from its CSV (bool, text or empty):
     None where it is empty or not a truth value."""
@@ -158,9 +201,15 @@ def design_description(scenarios: dict[str, Any] | None, design: str, base: str)
 
 
 def design_short_name(scenarios: dict[str, Any] | None, design: str, base: str) -> str:
-    """A design's short Chinese name: the Chinese half of its ``design_description`` (``加计扣除提高至120%`` of
-    "加计扣除提高至120% / Super-deduction raised to 120% from 2026"); "" where it has no description of its own."""
-    return re.split(r"\s*/\s+(?=[A-Za-z])", design_description(scenarios, design, base), maxsplit=1)[0].strip()
+    """A design's short Chinese name: the Chinese half of its ``design_description`` (``short_name``); "" where it has
+    no description of its own."""
+    return short_name(design_description(scenarios, design, base))
+
+
+def short_name(description: str) -> str:
+    """The Chinese half of a design's description (``加计扣除提高至120%`` of "加计扣除提高至120% / Super-deduction raised
+    to 120% from 2026"; a "/" inside the Chinese kept), the whole where it has no English half; "" for ""."""
+    return re.split(r"\s*/\s+(?=[A-Za-z])", description, maxsplit=1)[0].strip()
 
 
 def lower_is_better(key: str) -> bool:

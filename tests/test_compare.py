@@ -531,7 +531,7 @@ def test_leverage_csv_says_whether_the_design_sets_each_instrument(small_compari
 
     res, out = small_comparison
     csv = province_rows(pd.read_csv(out / "leverage.csv", encoding="utf-8-sig"))
-    assert list(csv.columns[-3:]) == ["gross_cost", "unstable", "design_sets_instrument"]
+    assert list(csv.columns[-5:]) == ["gross_cost", "unstable", "design_sets_instrument", "evidence_key", "evidence"]
     rows = csv[csv["instrument"] != "total"]
     assert list(rows["design_sets_instrument"]) == [acts_on(res, r.design, r.instrument) for r in rows.itertuples()]
     side = rows[~rows["design_sets_instrument"].astype(bool)]
@@ -718,7 +718,8 @@ def test_a_design_that_sets_several_instruments_gets_no_ratio_per_instrument(ex_
     from openpyxl import load_workbook
 
     ws = load_workbook(out / "report.xlsx")["按工具 By instrument"]
-    marks = {(r[0].value, r[2].value): r[9].value for r in ws.iter_rows(min_row=2) if r[0].value}
+    # the design column names it in Chinese too: its id before the bracket
+    marks = {(r[0].value.split("（")[0], r[2].value): r[9].value for r in ws.iter_rows(min_row=2) if r[0].value}
     assert marks[("ex_post_subsidy", "spend_ex_post_subsidy")] == COMBINED_CELL
     assert marks[("ex_post_subsidy", "spend_ex_ante_grants")] == COMBINED_CELL
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -789,7 +790,8 @@ def test_ranking_csv_has_the_designs_description_and_the_unstable_flag(ex_post_p
         ranking = pd.read_csv(out / "ranking.csv", encoding="utf-8-sig")
         lev = province_rows(pd.read_csv(out / "leverage.csv", encoding="utf-8-sig"))
         total = lev[lev["instrument"] == "total"].set_index("design")["unstable"]
-        assert list(ranking.columns[:2]) == ["design", "description"] and ranking.columns[-1] == "unstable"
+        assert list(ranking.columns[:2]) == ["design", "description"]
+        assert list(ranking.columns[-2:]) == ["unstable", "evidence"]
         assert list(ranking["unstable"]) == [bool(total[d]) for d in ranking["design"]]
         head = (out / "comparison.txt").read_text(encoding="utf-8").split("\n每方案", 1)[0]
         for i, name in enumerate([res.base, *res.designs]):

@@ -311,8 +311,8 @@ def test_compare_workbook_has_the_ranking(compare_folder):
     assert ("与基准 baseline 之差（%指标：百分点） difference from the base baseline (indicators in %: pp)"
             in [c.value for c in ranking[1]])  # not "first design"; a change of an indicator in % in points
     rows = list(ranking.iter_rows(min_row=2, values_only=True))
-    designs = {r[3] for r in rows if isinstance(r[0], int)}
-    assert designs == {"baseline", "super_deduction_120"}
+    designs = {r[3] for r in rows if isinstance(r[0], int)}  # each named in Chinese too, as comparison.txt names it
+    assert designs == {"baseline（基准：现行政策延续）", "super_deduction_120（加计扣除提高至120%）"}
     # 2025 (the design acts from 2026: every design equals the base) is left out, the runs' last year ranked
     assert {r[0] for r in rows if isinstance(r[0], int)} == {2027}
     # the metadata sheet gives each design's levers as text, one row each, a year table's first year as "before"
@@ -396,7 +396,8 @@ def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, co
     heads = [c.value for c in ws[1]]
     assert heads[:4] == ["方案 design", "额外公共投入（财政支出+税式支出） extra public cost, spending + tax expenditure (亿元) 均值 mean", "5%", "95%"]
     row = dict(zip(heads, next(ws.iter_rows(min_row=2, max_row=2, values_only=True))))
-    assert row["方案 design"] == "super_deduction_120" and ws.cell(row=3, column=1).value is None  # the base has no row
+    assert row["方案 design"] == "super_deduction_120（加计扣除提高至120%）"  # its id and its Chinese name
+    assert ws.cell(row=3, column=1).value is None  # the base has no row
     assert row["额外公共投入（财政支出+税式支出） extra public cost, spending + tax expenditure (亿元) 均值 mean"] == pytest.approx(costs.at[("super_deduction_120", "total"), "mean"])
     assert row["额外企业研发 extra business R&D (亿元) 均值 mean"] == pytest.approx(lev["extra_rd"])
     assert row["每元公共投入带动企业研发（元） business R&D per public yuan 均值 mean"] == pytest.approx(lev["rd_per_yuan"])
@@ -412,14 +413,14 @@ def test_compare_outputs_give_each_designs_cost_effectiveness(compare_folder, co
     heads3, rows3 = _sheet_rows(ws3)
     for values in rows3:
         row3 = dict(zip(heads3, values))
-        design = row3["方案 design"]
+        design = _id(row3["方案 design"])
         assert (row3["排名 rank"], row3["P(第一 first)"]) == (ranking.at[design, "rank"],
                                                             pytest.approx(ranking.at[design, "p_first"]))
     note = ws3.cell(row=len(rows3) + 3, column=1).value
     assert "go by each run's own business R&D per public yuan" in note and ONE_DESIGN_NOTE not in note
     html = (compare_folder / "report.html").read_text(encoding="utf-8")
     table = html.split("成本效益 Cost-effectiveness, 2026-2027", 1)[1].split("</table>", 1)[0]
-    assert "<td class=\"\">super_deduction_120</td>" in table and "baseline" not in table
+    assert "<td class=\"\">super_deduction_120（加计扣除提高至120%）</td>" in table and "baseline" not in table
     assert f"{format_number(lev['rd_per_yuan'])} [{format_number(lev['p05'])}, {format_number(lev['p95'])}]" in table
     assert "cost-effectiveness chart" not in html  # written without charts: no cost_effectiveness.png to embed
     assert "(2025) are not shown" in html and "财政杠杆 Fiscal leverage" not in html
@@ -727,7 +728,8 @@ def test_a_design_that_costs_nothing_extra_is_marked_as_comparison_txt_marks_it(
     ws = wb["成本效益 Cost-effectiveness"]
     heads = [c.value for c in ws[1]]
     row = dict(zip(heads, next(ws.iter_rows(min_row=2, max_row=2, values_only=True))))
-    assert row["方案 design"] == design and row["每元公共投入带动企业研发（元） business R&D per public yuan 均值 mean"] == SAVING_CELL
+    assert _id(row["方案 design"]) == design
+    assert row["每元公共投入带动企业研发（元） business R&D per public yuan 均值 mean"] == SAVING_CELL
     note = ws.cell(row=len(_sheet_rows(ws)[1]) + 3, column=1).value
     assert "the extra cost is not positive" in note and "money the design moves" not in note
     pairwise = wb["两两比较 Pairwise"]
@@ -801,6 +803,12 @@ def compare3_folder(tmp_path_factory):
     return out
 
 
+def _id(cell: object) -> str:
+    """A design's id in a workbook or HTML cell that names it in Chinese too (``super_deduction_120（加计扣除提高至120%）``:
+    ``qhsim.output.tables.design_name``)."""
+    return str(cell).split("（")[0]
+
+
 def _sheet_rows(ws) -> tuple[list[str], list[tuple]]:
     """A sheet's header and its table's rows (up to the first empty row, above the note; not the cells the note's
     merged range adds beside the table)."""
@@ -843,8 +851,8 @@ def test_by_instrument_sheet_and_html_table_follow_leverage_csv(compare3_folder)
     designs = ["super_deduction_120", "more_ex_ante_grants"]
     expected = [(d, i) for d in designs for i in ["total", *lev[(lev["design"] == d) & (lev["instrument"] != "total")]
                                                   ["instrument"]]]
-    assert [(r[0], r[2]) for r in rows] == expected
-    sheet = {(r[0], r[2]): dict(zip(heads, r)) for r in rows}
+    assert [(_id(r[0]), r[2]) for r in rows] == expected
+    sheet = {(_id(r[0]), r[2]): dict(zip(heads, r)) for r in rows}
     side_effects = 0
     for r in lev.to_dict("records"):
         got = sheet[(r["design"], r["instrument"])]
@@ -891,9 +899,10 @@ def test_pairwise_sheet_and_html_table_follow_pairwise_csv(compare3_folder):
     ws = load_workbook(compare3_folder / "report.xlsx")["两两比较 Pairwise"]
     heads, rows = _sheet_rows(ws)
     assert heads == ["P(行胜列) P(row beats column)", "1 super_deduction_120", "2 more_ex_ante_grants"]
-    assert [r[0] for r in rows] == heads[1:]
+    assert [_id(r[0]) for r in rows] == heads[1:]  # each row's design named in Chinese too
+    assert rows[0][0] == "1 super_deduction_120（加计扣除提高至120%）"
     for r in rows:
-        a = r[0].split(" ")[1]
+        a = _id(r[0].split(" ")[1])
         for b, value in zip(number, r[1:]):
             assert value == ("—" if a == b else pytest.approx(pw.at[a, b]))
     assert ws.cell(row=2, column=3).number_format == "0%"
@@ -903,7 +912,7 @@ def test_pairwise_sheet_and_html_table_follow_pairwise_csv(compare3_folder):
     table = _html_table(page, "两两比较 Pairwise")
     assert table[0] == heads
     for cells in table[1:]:
-        a = cells[0].split(" ")[1]
+        a = _id(cells[0].split(" ")[1])
         assert cells[1:] == ["—" if a == b else f"{100 * pw.at[a, b]:.0f}%" for b in number]
 
 
@@ -1022,7 +1031,7 @@ def test_comparison_tables_tolerate_new_columns_and_rows_and_mark_what_not_to_re
     heads, rows = _sheet_rows(ws)
     assert len(rows) == len(lev)
     ratio = heads.index("该工具每元投入带动企业研发（元） business R&D per yuan of the instrument (yuan/yuan) 均值之比 ratio of means")
-    by_key = {(r[0], r[2]): r for r in rows}
+    by_key = {(_id(r[0]), r[2]): r for r in rows}
     assert by_key[("more_ex_ante_grants", "spend_rd_reward")][ratio] == SAVING_CELL
     assert by_key[("more_ex_ante_grants", "spend_rd_reward")][3] == -0.5
     assert by_key[("super_deduction_120", "total")][ratio] == UNSTABLE_CELL
@@ -1269,9 +1278,9 @@ def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv
     assert heads[-3:] == ["2026-2027窗口 window", "5%", "95%"] and ws.freeze_panes == "D2"
     at = {h: i for i, h in enumerate(heads)}
     window, lo, hi = at["2026-2027窗口 window"], at["5%"], at["95%"]
-    assert list(dict.fromkeys((labels[r[0]], r[1]) for r in rows)) == [(p, d) for p in data.prefecture_ids()
-                                                                        for d in designs]
-    sheet = {(labels[r[0]], r[1], r[2]): r for r in rows}
+    assert list(dict.fromkeys((labels[r[0]], _id(r[1])) for r in rows)) == [(p, d) for p in data.prefecture_ids()
+                                                                             for d in designs]
+    sheet = {(labels[r[0]], _id(r[1]), r[2]): r for r in rows}
     totals = lev[(lev["region"] != "province") & (lev["instrument"] == "total")]
     marks = 0
     for t in totals.itertuples():
@@ -1305,8 +1314,9 @@ def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv
     # the HTML: every prefecture in a column, one table per design
     page = (compare3_folder / "report.html").read_text(encoding="utf-8")
     assert '<h2 id="prefecture-effects">地区效应 Prefecture effects</h2>' in page and "All eight prefectures" in page
-    for design in designs:
-        table = _html_table(page, f"{design} − baseline, 2026-2027")
+    names = {"super_deduction_120": "加计扣除提高至120%", "more_ex_ante_grants": "事前立项资助翻倍"}
+    for design in designs:  # each headed by the design's id and Chinese name
+        table = _html_table(page, f"{design}（{names[design]}） − baseline, 2026-2027")
         assert table[0] == ["项目 item", *labels]
         cells = {row[0]: dict(zip(table[0][1:], row[1:])) for row in table[1:]}
         ratio = cells["本地每元公共投入带动企业研发（元） business R&D per public yuan there"]

@@ -26,7 +26,8 @@ from qhsim.output.numbers import change_digits, change_unit, format_fixed, signi
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
 from qhsim.output.tables import can_rank, mark_notes
-from qhsim.results import ratio_mark, read_flag
+from qhsim.evidence import evidence_cell, evidence_note
+from qhsim.results import ratio_mark, read_flag, shown_evidence, with_evidence
 
 CACHE = RunCache(size=8)
 
@@ -87,8 +88,10 @@ def leverage_columns(result) -> tuple[str, str, str]:
 
 def summary(result, lang: str) -> pd.DataFrame:
     """One row per design: rank and P(first) (two or more designs: ``qhsim.output.tables.can_rank``), extra public
-    cost, business and total R&D per yuan with 90% intervals."""
-    lev = result.leverage[result.leverage["instrument"] == "total"].set_index("design")
+    cost, business and total R&D per yuan with 90% intervals, business R&D per yuan marked where it lies outside the
+    micro evidence (``qhsim.results.with_evidence``, ``evidence_cell``)."""
+    lev = with_evidence(result.leverage)
+    lev = lev[lev["instrument"] == "total"].set_index("design")
     rank = result.ranking.set_index("design")
     rows = []
     for d in result.designs:
@@ -103,8 +106,8 @@ def summary(result, lang: str) -> pd.DataFrame:
             # ratios, not changes: unsigned, as comparison.txt prints them ("+1.07" read as an increase); over an
             # extra cost that makes them unstable (qhsim.results.ratio_unstable), the mark comparison.txt prints
             mark = ratio_mark(l["extra_cost"]) if read_flag(l.get("unstable")) else ""
-            row[i18n.text("rd_per_yuan", lang)] = (mark or
-                                                   _interval(l["rd_per_yuan"], l["p05"], l["p95"], signed=False))
+            row[i18n.text("rd_per_yuan", lang)] = (mark or evidence_cell(
+                _interval(l["rd_per_yuan"], l["p05"], l["p95"], signed=False), l["evidence"]))
             # talent grants and technology transfer act mostly on universities' and institutes' R&D
             row[i18n.text("total_rd_per_yuan", lang)] = (mark or _interval(
                 l["total_rd_per_yuan"], l["total_p05"], l["total_p95"], signed=False))
@@ -112,11 +115,13 @@ def summary(result, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("—")
 
 
-def summary_notes(table: pd.DataFrame) -> str:
+def summary_notes(table: pd.DataFrame, result=None) -> str:
     """What the marks a summary table shows in place of R&D per yuan mean ("— 不稳定 unstable", "— 无额外成本 no extra
-    cost"), each once, as ``comparison.txt`` prints them below its table (``qhsim.output.tables.mark_notes``); "" without
-    marks."""
-    return mark_notes(set(table.to_numpy().ravel().tolist())).strip()
+    cost"), each once, as ``comparison.txt`` prints them below its table (``qhsim.output.tables.mark_notes``), and with
+    the comparison ``result`` what its marks against the micro evidence mean (``qhsim.evidence.evidence_note``); ""
+    without marks."""
+    evidence = evidence_note(shown_evidence(result.leverage, result.designs)) if result is not None else ""
+    return " ".join(filter(None, [mark_notes(set(table.to_numpy().ravel().tolist())).strip(), evidence]))
 
 
 def changes_title(result, indicator: str, lang: str) -> str:

@@ -341,10 +341,11 @@ def RankingHeading(result, L):
 @solara.component
 def SummaryTable(result, L):
     """A comparison's summary (``compare.summary``) and, below it, what its marks in place of R&D per yuan mean
-    ("— 不稳定 unstable", "— 无额外成本 no extra cost"), the notes ``comparison.txt`` prints (``summary_notes``)."""
+    ("— 不稳定 unstable", "— 无额外成本 no extra cost") and its marks against the micro evidence ("↑", "↓"), the notes
+    ``comparison.txt`` prints (``summary_notes``)."""
     table = compare.summary(result, L)
     Table(table, items_per_page=10)
-    notes = compare.summary_notes(table)
+    notes = compare.summary_notes(table, result)
     if notes:
         solara.Text(notes, style=NOTE_STYLE, classes=["qh-mark-notes"])
 

@@ -43,7 +43,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 PERCENT_COLUMNS = ("p_reach", "p_met", "p_first")  # shares of runs, shown in %
 YES_NO = {True: ("是", "yes"), False: ("否", "no")}
-NUMERIC_TEXT = re.compile(r"[-+≥>=\d,.%\s\[\]()–*†]*")  # digits, signs, separators, brackets, the observed marks
+NUMERIC_TEXT = re.compile(r"[-+≥>=\d,.%\s\[\]()–*†↑↓]*")  # digits, signs, separators, brackets, the observed and
+# evidence marks (``qhsim.evidence.EVIDENCE_MARKS``)
 
 
 def header(column: str, lang: str) -> str:

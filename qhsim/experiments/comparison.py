@@ -52,7 +52,8 @@ from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.spec import Override
 from qhsim.experiments.store import Store, collect_runs
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, REGIONAL_TABLES, UNSPENT_SHARE,
-                           design_description, lower_is_better, ratio_unstable, several_instruments)
+                           design_description, lower_is_better, ratio_unstable, several_instruments,
+                           with_evidence)
 from qhsim.stats import WEIGHT
 from qhsim.targets import achieved, deterministic_verdict, load_targets, meets, reference_paths_2035
 from qhsim.units import WAN_PER_YI  # fiscal indicators are in 万元, R&D in 亿元
@@ -189,7 +190,21 @@ def sets_instrument(scenarios: dict[str, Any], base: str, design: str, instrumen
     """``acts_on`` from the resolved scenario tables by design name (a comparison's ``meta["scenarios"]``)."""
     mine, theirs = (scenarios.get(name, {}).get("policy", {}) for name in (design, base))
     sections = data.load("indicators").get(instrument, {}).get("policy", [])
-    return any(mine.get(section) != theirs.get(section) for section in sections)
+    return any(in_force(mine.get(section)) != in_force(theirs.get(section)) for section in sections)
+
+
+def in_force(setting: Any) -> Any:
+    """A resolved scenario's setting (a section's table, as ``model_dump`` writes it) as what it sets: each year table
+    (a schedule: ``{"2000": 15000, "2026": 15000}``, as a sweep's lever writes a value from its year) as its first
+    value and the changes after it, a table that never changes as its value, so that two forms of the same schedule
+    compare equal (a sweep point that keeps the base's grant budget does not set the grants)."""
+    if not isinstance(setting, dict):
+        return setting
+    if not setting or not all(str(k).isdigit() for k in setting):
+        return {k: in_force(v) for k, v in setting.items()}
+    points = sorted((int(k), in_force(v)) for k, v in setting.items())
+    changes = tuple((year, v) for (_, before), (year, v) in zip(points, points[1:]) if v != before)
+    return (points[0][1], changes) if changes else points[0][1]
 
 
 LEVERAGE_RATIOS = ("rd_per_yuan", "p05", "median", "p95")  # an instrument row's R&D per yuan, blank where it has none
@@ -462,6 +477,7 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
                          f"({', '.join(cols[:6])}, ...)")
     if scenarios is not None:
         leverage = mark_side_effects(leverage, scenarios, base)
+    leverage = with_evidence(leverage)
     ranking, pairwise = _ranked(prov, labels, [n for n in names if n not in identical], rank_by, window, weights,
                                 per_run, leverage, scenarios)
     targets = target_probabilities(runs, labels)
@@ -472,6 +488,7 @@ def analyse(runs: pd.DataFrame, base: str, names: Sequence[str], rank_by: str = 
         region_costs, region_leverage, _ = _money(frame, points, labels, window, weights)
         if scenarios is not None:
             region_leverage = mark_side_effects(region_leverage, scenarios, base)
+        region_leverage = with_evidence(region_leverage)
         for name, table in (("changes", _changes(frame, points, labels, shown, years, window, weights)),
                             ("costs", region_costs), ("leverage", region_leverage)):
             regional[name].append(with_region(table, region))
@@ -513,6 +530,11 @@ def region_ranking(res: ComparisonResult, region: str) -> tuple[pd.DataFrame, pd
                    per_run, leverage[leverage["region"] == region], res.meta.get("scenarios"))
 
 
+def total_rows(leverage: pd.DataFrame) -> pd.DataFrame:
+    """The "total" rows of one region's leverage table, indexed by design."""
+    return leverage[leverage["instrument"] == "total"].set_index("design")
+
+
 def annotate_ranking(ranking: pd.DataFrame, leverage: pd.DataFrame, scenarios: dict[str, Any] | None,
                      base: str) -> pd.DataFrame:
     """``ranking`` with each design's ``description`` (``design_description``) after its name and, last, ``unstable``
@@ -526,9 +548,14 @@ def annotate_ranking(ranking: pd.DataFrame, leverage: pd.DataFrame, scenarios: d
                [design_description(scenarios, d, base) for d in out["design"]])
     flags = pd.Series(False, index=out.index)
     if out["metric"].iloc[0] in (RANK_DEFAULT, RANK_TOTAL) and "unstable" in leverage:
-        total = leverage[leverage["instrument"] == "total"].set_index("design")["unstable"]
-        flags = out["design"].map(total).fillna(False).astype(bool)
+        flags = out["design"].map(total_rows(leverage)["unstable"]).fillna(False).astype(bool)
     out["unstable"] = flags.to_numpy()
+    # where business R&D per yuan lies against the micro evidence: the "total" leverage row's (``with_evidence``); no
+    # range applies to total R&D per yuan (business + public) nor to an indicator's change
+    evidence = pd.Series("", index=out.index)
+    if out["metric"].iloc[0] == RANK_DEFAULT and "evidence" in leverage:
+        evidence = out["design"].map(total_rows(leverage)["evidence"]).fillna("")
+    out["evidence"] = evidence.to_numpy()
     # a design whose ratio is not to be read ranks after those whose ratio is: its P(first) comes from runs whose
     # extra cost is near zero (Haixi's HTE reward ranked second, before ex-ante grants, on 7% of such runs)
     out = out.sort_values("unstable", kind="stable").reset_index(drop=True)

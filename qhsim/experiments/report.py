@@ -33,8 +33,10 @@ from qhsim.output.report import (DETERMINISTIC_MARK, band_caveat, base_year_note
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND, load_targets, plan_base_years
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSTABLE_CELL,
-                           design_description, design_short_name, lower_is_better, ratio_mark, unsettled_pairs)
+                           design_description, design_short_name, lower_is_better, ratio_mark, shown_evidence,
+                           unsettled_pairs)
 from qhsim.experiments.store import write_atomic
+from qhsim.evidence import evidence_cell, evidence_note
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
 
@@ -83,14 +85,17 @@ def short_mark_notes(cells: set[str]) -> str:
     return " ".join(filter(None, [others, *notes]))
 
 
-def _ratio(leverage: pd.DataFrame, design: str, instrument: str, mid: float, lo: float, hi: float) -> str:
+def _ratio(leverage: pd.DataFrame, design: str, instrument: str, mid: float, lo: float, hi: float,
+           business: bool = True) -> str:
     """R&D per yuan with its interval, or, where ``ratio_unstable`` flags its extra cost in ``leverage`` (the
     province's or a prefecture's), the short mark of what ``ratio_mark`` gives (no extra cost: an instrument whose
-    cost fell, a design that saves money; or unstable)."""
+    cost fell, a design that saves money; or unstable). ``business``: business R&D per yuan, marked where it lies
+    outside the micro evidence (``evidence_cell`` of the row's ``evidence``; total R&D per yuan has no range)."""
     row = leverage[(leverage["design"] == design) & (leverage["instrument"] == instrument)]
     if "unstable" in leverage and len(row) and bool(row["unstable"].iloc[0]):
         return short_mark(ratio_mark(row["extra_cost"].iloc[0]))
-    return format_interval(mid, lo, hi)
+    side = str(row["evidence"].iloc[0]) if business and "evidence" in row and len(row) else ""
+    return evidence_cell(format_interval(mid, lo, hi), side)
 
 
 def design_legend(res: ComparisonResult) -> list[str]:
@@ -308,7 +313,8 @@ def _money_blocks(res: ComparisonResult, tables: dict[str, pd.DataFrame], where:
              ["design", "extra public-sector R&D", "total R&D per public yuan"],
              ["", "均值", "均值之比"], ["", "mean", "ratio of means"]]
     body = [[design_cell(res, r.design), format_fixed(r.extra_public_rd, MONEY_DIGITS, True),
-             _ratio(lev, r.design, "total", r.total_rd_per_yuan, r.total_rd_per_yuan_p05, r.total_rd_per_yuan_p95)]
+             _ratio(lev, r.design, "total", r.total_rd_per_yuan, r.total_rd_per_yuan_p05, r.total_rd_per_yuan_p95,
+                    business=False)]
             for r in answer.itertuples()]
     cells += [row[-1] for row in body]
     blocks.append(_table(heads, body, [True, False, False],
@@ -432,7 +438,8 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
         heads = [["方案", "工具", "额外成本亿元", "每元带动研发"], ["design", "instrument", "extra cost", "R&D per yuan"],
                  ["", "", "均值", "均值之比"], ["", "", "mean", "ratio of means"]]
         body = [[r.design, row_label(r.instrument), format_fixed(r.extra_cost, MONEY_DIGITS, True),
-                 short_mark(r.mark) or format_interval(r.rd_per_yuan, r.rd_per_yuan_p05, r.rd_per_yuan_p95)]
+                 short_mark(r.mark) or evidence_cell(format_interval(r.rd_per_yuan, r.rd_per_yuan_p05,
+                                                                     r.rd_per_yuan_p95), r.evidence)]
                 for r in by_instr.itertuples()]
         cells += [row[-1] for row in body]
         blocks.append(_table(heads, body, [True, True, False, False],
@@ -444,8 +451,12 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
                      "workbook's 按工具 By instrument sheet.")
     if marks := short_mark_notes(set(cells)):  # the marks shown in place of R&D per yuan, each with its note
         notes.insert(0, marks)
+    # R&D per yuan outside the micro evidence: the totals (cost-effectiveness, ranking) and the instruments listed
+    judged = shown_evidence(res.leverage, shown) | set(zip(by_instr.get("evidence_key", []), by_instr.get("evidence", [])))
     if notes:
         blocks.append(_note(" ".join(notes)))
+    if evidence := evidence_note({m for m in judged if m[1]}):  # a paragraph of its own: the mark starts its line
+        blocks.append(_note(evidence))
     if res.budget is not None:
         b = res.budget
         heads = [["方案", "预算缩放", "调整前成本", "调整后成本", "状态"],
@@ -503,7 +514,8 @@ def _ranking_blocks(res: ComparisonResult, where: tuple[str, str] = ("", "")) ->
             total = res.leverage[res.leverage["instrument"] == "total"].set_index("design")
             lo, hi = ("p05", "p95") if metric == RANK_DEFAULT else ("total_p05", "total_p95")
             body = [[str(r.rank), design_cell(res, r.design),
-                     _ratio(res.leverage, r.design, "total", *total.loc[r.design, [metric, lo, hi]]),
+                     _ratio(res.leverage, r.design, "total", *total.loc[r.design, [metric, lo, hi]],
+                            business=metric == RANK_DEFAULT),
                      short_mark(ratio_mark(total.at[r.design, "extra_cost"])) if getattr(r, "unstable", False)
                      else format_number(r.median),
                      format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
@@ -552,6 +564,8 @@ def _region_blocks(res: ComparisonResult, region: str) -> list[str]:
     notes = [regional_cost_note(zh, en)]
     if marks := short_mark_notes(set(cells)):
         notes.append(marks)
+    if evidence := evidence_note(shown_evidence(parts["leverage"], res.designs)):
+        notes.append(evidence)
     notes.append("分工具表为全省口径，见comparison.txt（不带--region的报告）。 The by-instrument table is the province's: see "
                  "comparison.txt (the report without --region).")
     blocks.append("\n".join(map(_note, notes)))
@@ -644,7 +658,9 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
             yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]],
             fmt="o", capsize=4,
             label=f"{number[r['design']]} {r['design']}: " + (readable(ratio_mark(r["extra_cost"])) if r.get("unstable")
-                                                               else f"{format_number(r[what.ratio])} yuan/yuan")))
+                                                               else evidence_cell(format_number(r[what.ratio]), r.get(
+                                                                   "evidence", "") if what.ratio == "rd_per_yuan" else "")
+                                                               + " yuan/yuan")))
         ax.annotate(str(number[r["design"]]), (r["extra_cost"], y), textcoords="offset points", xytext=(5, 5),
                     fontsize=10, color=handles[-1].lines[0].get_color())  # the shipped CJK font has no bold
     lim = max([1e-9, *lev["extra_cost_p95"].abs().fillna(0), *lev["extra_cost"].abs().fillna(0)])

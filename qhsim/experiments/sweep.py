@@ -31,8 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from qhsim import data, stats
 from qhsim.config import Scenario, interval_text, read_toml
 from qhsim.errors import InputError
+from qhsim.evidence import design_evidence, evidence_cell, evidence_mark, evidence_note
 from qhsim.experiments.comparison import (PUBLIC_RD, RD, BudgetUse, budget_changes, budget_use,
-                                         fiscal_columns, rd_per_yuan, scenario_setting)
+                                         fiscal_columns, rd_per_yuan, scenario_setting, sets_instrument)
 from qhsim.experiments.designs import Design, design_from_file, expand, inline_design, parameter_draws
 from qhsim.experiments.engine import Engine, Progress
 from qhsim.experiments.levers import DESIGNS, Lever, lever_unit, points
@@ -454,7 +455,8 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     no mean over some of its runs reads as the point's); then the mean, p05 and p95 of that cumulative extra public
     cost (``extra_cost``, 亿元), the mean money moved (``gross_cost``: each instrument's cumulative extra cost without
     its sign, summed) and whether R&D per yuan is unstable (``unstable``, ``comparison.ratio_unstable``; False for
-    the base, point 0, which has no ratio); last, the share of the budget it sets that the point spent from the year
+    the base, point 0, which has no ratio); where business R&D per yuan lies against the micro evidence
+    (``evidence_key``, ``evidence``: ``_evidence``); last, the share of the budget it sets that the point spent from the year
     it acts to the report year (``budget_spent_share``: the lowest of ``point_budgets``; empty for a point that sets no
     budget) and whether more than ``UNSPENT_SHARE`` of it is left over (``budget_unspent``)."""
     rows = runs[runs["region"] == region].copy()
@@ -493,12 +495,40 @@ def summarise(sweep: Sweep, runs: pd.DataFrame, region: str = PROVINCE) -> pd.Da
     table["unstable"] = ratio_unstable(table["extra_cost_mean"], table["gross_cost_mean"], table["extra_cost_p05"],
                                        table["extra_cost_p95"])
     table.loc[table["point"] == 0, "unstable"] = False  # the base: no ratio to judge (as leverage.csv's rows without one)
+    table["evidence_key"], table["evidence"] = _evidence(sweep, joined, table, fiscal)
     years = sorted({int(y) for y in table["year"]})
     uses = {(p, y): found for p in table["point"].unique() for y, found in point_budgets(sweep, runs, p, years).items()}
     table["budget_spent_share"] = [min((u.share for u in uses[p, y]), default=math.nan)
                                    for p, y in zip(table["point"], table["year"])]
     table["budget_unspent"] = [any(u.unspent for u in uses[p, y]) for p, y in zip(table["point"], table["year"])]
     return table.sort_values(["year", "point"], kind="stable").reset_index(drop=True)
+
+
+def _evidence(sweep: Sweep, joined: pd.DataFrame, table: pd.DataFrame, fiscal: list[str]) -> tuple[list[str], list[str]]:
+    """``evidence_key`` and ``evidence`` of each row of the summary ``table``: its business R&D per yuan (5% and 95% of
+    the runs' ratios) against the micro evidence (``qhsim.evidence.evidence_mark``), judged against the range of the
+    instruments the point sets (``design_evidence``: the cost columns of the ``[policy.*]`` sections it changes from
+    the base, ``comparison.sets_instrument``, whose cumulative extra cost moved, as compare's leverage rows), as
+    leverage.csv's totals; "" for the base, a ratio not shown (empty or ``unstable``) or no one range."""
+    extra = joined[["point", "year"]].assign(**{c: joined[f"cum_{c}"] - joined[f"cum_{c}_base"] for c in fiscal})
+    if WEIGHT in joined:
+        extra[WEIGHT] = joined[WEIGHT]
+    costs = stats.by_group(extra, ["point", "year"], fiscal, ("mean",)) if fiscal else None
+    scenarios = {p: d.validated().model_dump(mode="json") for p, d in enumerate(sweep.points)
+                 if p == 0 or p in set(table["point"])}
+    keys, marks = [], []
+    for r in table.to_dict("records"):
+        point = int(r["point"])
+        key = ""
+        if point > 0 and not r["unstable"] and costs is not None and not pd.isna(r["rd_per_yuan_mean"]):
+            cost = costs.loc[(point, r["year"])]
+            material = 1e-6 * max(1.0, abs(r["extra_cost_mean"]))  # as compare lists an instrument's row
+            sets = {c: cost[f"{c}_mean"] for c in fiscal if abs(cost[f"{c}_mean"]) > material
+                    and sets_instrument(scenarios, 0, point, c)}
+            key = design_evidence(sets, r["extra_cost_mean"])
+        keys.append(key)
+        marks.append(evidence_mark(key, r["rd_per_yuan_p05"], r["rd_per_yuan_p95"]))
+    return keys, marks
 
 
 def point_budgets(sweep: Sweep, runs: pd.DataFrame, point: int, lasts: Sequence[int]) -> dict[int, list[BudgetUse]]:
@@ -588,6 +618,10 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
     blocks.append("\n".join(wrap(_rd_per_yuan_note(sweep.exp.from_year), width)))
     if wide:
         blocks.append("\n".join(wrap(wide_note(), width)))
+    shown = summary[summary["year"].isin(sweep.exp.report_years) & ~summary["unstable"].astype(bool)]
+    if "evidence" in shown and (note := evidence_note({(k, e) for k, e in zip(shown["evidence_key"], shown["evidence"])
+                                                       if isinstance(e, str) and e})):
+        blocks.append("\n".join(wrap(note, width)))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -687,10 +721,13 @@ def _not_shown(part: pd.DataFrame) -> str:
 
 
 def _ratio_text(row: pd.Series, key: str) -> str:
-    """R&D per yuan ``key`` of a point in a year (``RATIO_DIGITS`` significant digits), with ``WIDE_MARK`` where the runs'
-    ratios spread wider than it (``ratio_wide``)."""
+    """R&D per yuan ``key`` of a point in a year (``RATIO_DIGITS`` significant digits), business R&D per yuan with its
+    mark where it lies outside the micro evidence (``evidence_cell`` of the row's ``evidence``), with ``WIDE_MARK``
+    where the runs' ratios spread wider than it (``ratio_wide``)."""
     mid = row[f"{key}_mean"]
     text = significant(mid, RATIO_DIGITS, signed=False)
+    if key == "rd_per_yuan":
+        text = evidence_cell(text, str(row.get("evidence", "") or ""))
     return text + (WIDE_MARK if ratio_wide(mid, row[f"{key}_p05"], row[f"{key}_p95"]) else "")
 
 

@@ -33,10 +33,12 @@ from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, 
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, CHANGE_INDICATORS, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE,
                                  INSTRUMENT_BANDED, SECTIONS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS, SWEEP_MEANS_NOTE,
                                  by_instrument, by_instrument_note, cost_effectiveness, cost_effectiveness_note,
-                                 designs, difference_header, headline, pairwise, pairwise_note, prefecture_effects,
+                                 design_name, designs, difference_header, headline, pairwise, pairwise_note,
+                                 pairwise_row_label, prefecture_effects,
                                  prefecture_effects_notes, ranking, ranking_note, shown_designs, statistic_label,
                                  sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions, WIDE_UNRANKED)
 from qhsim.output.folders import atomic_file
+from qhsim.evidence import evidence_cell
 from qhsim.output.tidy import (Results, beijing_time, calibration_distance, kind_label, lever_name, lever_text,
                                meta_text, runs_text, seeds_text, versions_text)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, WIDE_MARK, ratio_wide
@@ -142,13 +144,14 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
         cells = []
         for c in shown:
             if c == "design":
-                cells.append({"text": r[c], "cls": ""})
+                cells.append({"text": design_name(results, r[c]), "cls": ""})
                 continue
             ratio = c.endswith("per_yuan") or c == "runs_median"
             if ratio and r.get("mark"):
                 text = r["mark"] if c.endswith("per_yuan") else MISSING
-            elif c in banded and ratio:
-                text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"])
+            elif c in banded and ratio:  # business R&D per yuan with its mark outside the micro evidence
+                text = evidence_cell(format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"]),
+                                     r["evidence"] if c == "rd_per_yuan" else "")
                 text += WIDE_MARK if sweep and ratio_wide(r[c], r[f"{c}_p05"], r[f"{c}_p95"]) else ""
             elif c in banded:  # 亿元, a change against the base
                 text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=True, digits=MONEY_DIGITS)
@@ -187,11 +190,11 @@ def _by_instrument_block(results: Results) -> dict[str, Any] | None:
     rows, last = [], None
     for r in table.to_dict("records"):
         total = r["instrument"] == "total"
-        cells = [{"text": r["design"] if r["design"] != last else "", "cls": "total" if total else ""},
+        cells = [{"text": design_name(results, r["design"]) if r["design"] != last else "", "cls": "total" if total else ""},
                  {"text": r["instrument_label"], "cls": "total" if total else ""}]
         for c in INSTRUMENT_BANDED:
             if c == "rd_per_yuan":  # yuan per yuan as the cost-effectiveness table writes it, or comparison.txt's mark
-                text = r["mark"] or format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"])
+                text = r["mark"] or evidence_cell(format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"]), r["evidence"])
             else:  # 亿元 with two decimals, signed (a change against the base)
                 text = format_interval(r[c], r[f"{c}_p05"], r[f"{c}_p95"], signed=True, digits=MONEY_DIGITS)
             cells.append({"text": text, "cls": "num total" if total else "num"})
@@ -209,7 +212,7 @@ def _pairwise_block(results: Results) -> dict[str, Any] | None:
     if table.empty:
         return None
     designs, labels = list(table["design"]), table.attrs["labels"]
-    rows = [[{"text": r["label"], "cls": "total"},
+    rows = [[{"text": pairwise_row_label(results, r), "cls": "total"},
              *({"text": MISSING if d == r["design"] else format_percent(r[d]), "cls": "num"} for d in designs)]
             for r in table.to_dict("records")]
     return {"title": "两两比较 Pairwise: P(行方案胜过列方案 row design beats column design)",
@@ -250,11 +253,11 @@ def _prefecture_effects_section(results: Results, shown: list[str]) -> dict[str,
                 if r["mark"]:  # its English under its Chinese: the column stays as narrow as a number's
                     text = re.sub(r" (?=[A-Za-z])", "\n", r["mark"], count=1)
                 else:  # a change against the base (亿元 or an indicator's), yuan per yuan not; the row's decimals
-                    text = format_interval(r["window"], r["p05"], r["p95"], signed=item != "rd_per_yuan",
-                                           digits=int(r["digits"]), sep="\n")
+                    text = evidence_cell(format_interval(r["window"], r["p05"], r["p95"], signed=item != "rd_per_yuan",
+                                                         digits=int(r["digits"]), sep="\n"), r["evidence"])
                 row.append({"text": text, "cls": "num total" if item == "rd_per_yuan" else "num"})
             rows.append(row)
-        blocks.append({"title": f"{design} − {results.designs[0]}, {start}-{end} (窗口均值变化与累计 window change and "
+        blocks.append({"title": f"{design_name(results, design)} − {results.designs[0]}, {start}-{end} (窗口均值变化与累计 window change and "
                                 f"cumulative, [5%, 95%])",
                        "heads": ["项目 item", *(region_label(r) for r in regions)], "rows": rows})
     lead = ("全部8个市州，每方案一表，每市州一列：无论方案针对哪些市州，各市州科技部门都能找到本地的一列。资金为在该市州支出的公共资金与"

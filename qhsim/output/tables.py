@@ -45,9 +45,10 @@ from qhsim.output.tidy import Results
 from qhsim.stats import WEIGHT
 from qhsim.results import (COMBINED_CELL, COMBINED_NOTE, FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL,
                            SAVING_CELL, SAVING_NOTE, UNSPENT_NOTE, UNSPENT_SHARE, UNSTABLE_CELL, WIDE_MARK,
-                           lower_is_better, ratio_mark, ratio_wide, read_flag, several_instruments, unsettled_pairs,
-                           unstable_rule, wide_note)
+                           lower_is_better, ratio_mark, ratio_wide, read_flag, several_instruments, short_name,
+                           unsettled_pairs, unstable_rule, wide_note, with_evidence)
 from qhsim.targets import load_targets, reference_paths_2035
+from qhsim.evidence import evidence_note
 
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
                       "rd_personnel_per_10k", "tech_contract_turnover", "hte_count", "patents_per_10k")
@@ -104,6 +105,14 @@ def designs_text(results: Results) -> str:
         return "; ".join(results.designs)
     return "\n".join(f"{r.number} = {r.design}" + (f"（{BASE_ROLE}）" if r.number == 0 else "") + f": {r.description}"
                      for r in table.itertuples())
+
+
+def design_name(results: Results, design: str) -> str:
+    """A design as the workbook's and the HTML report's rows name it: its id with its short Chinese name
+    (``qhsim.results.short_name`` of its description, the name comparison.txt writes under the id) in brackets,
+    ``super_deduction_120（加计扣除提高至120%）``; the id alone where it has no description of its own (a sweep's points)."""
+    short = short_name((results.meta.get("descriptions") or {}).get(design) or "")
+    return f"{design}（{short}）" if short else design
 
 
 DESIGNS_NOTE = ("编号同 comparison.txt、两两比较表和成本效益图 cost_effectiveness.png；说明取自各方案情景文件的 [run] description（与 ranking.csv 的 "
@@ -343,8 +352,10 @@ RANKING_STATISTIC_NOTE = ("每元带动研发在各输出中均为均值之比�
 def leverage_totals(leverage: pd.DataFrame, index: str | list[str]) -> pd.DataFrame:
     """The "total" rows of a comparison's leverage table (the province's ``leverage`` or ``prefecture_leverage``),
     indexed by ``index``, with ``unstable`` True or False (``read_flag``: as written, or read back from its CSV as text
-    or empty; False where the table has none, a store of an older qhsim)."""
-    totals = leverage[leverage["instrument"] == "total"].set_index(index)
+    or empty; False where the table has none, a store of an older qhsim) and ``evidence_key``, ``evidence``
+    (``qhsim.results.with_evidence``: computed where leverage.csv has none)."""
+    totals = with_evidence(leverage)
+    totals = totals[totals["instrument"] == "total"].set_index(index)
     return totals.assign(unstable=totals["unstable"].map(read_flag).eq(True) if "unstable" in totals else False)
 
 
@@ -356,7 +367,8 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
     institutes and total R&D per public yuan (each the ratio of means, the headline figure), and the design's rank,
     the median of the runs' ratios it is ranked on (``runs_median``, a ranking by R&D per yuan only) and P(first) by
     the comparison's ranking metric (``attrs["metric"]``; none for one design, ``can_rank``); ``unstable`` and ``mark`` (``qhsim.results.ratio_mark``:
-    what stands in place of the two ratios where ``unstable``, else ""). comparison.txt, the workbook and the HTML
+    what stands in place of the two ratios where ``unstable``, else ""); ``evidence_key`` and ``evidence`` (business
+    R&D per yuan against the micro evidence, ``qhsim.results.with_evidence``). comparison.txt, the workbook and the HTML
     report print it. Empty without those tables."""
     if not {"leverage", "costs", "ranking"} <= set(tables) or tables["ranking"].empty:
         return pd.DataFrame(columns=list(COST_EFFECTIVENESS))
@@ -384,6 +396,8 @@ def cost_effectiveness(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
             # in its place (``ratio_mark``: no extra cost, or unstable)
             "unstable": (unstable := bool(r["unstable"])),
             "mark": ratio_mark(total.at[design, "mean"]) if unstable else "",
+            # business R&D per yuan against the micro evidence (``qhsim.evidence.evidence_mark``): "above", "below", ""
+            "evidence_key": r["evidence_key"], "evidence": r["evidence"],
         })
     table = pd.DataFrame(rows)
     metric = str(tables["ranking"]["metric"].iloc[0])
@@ -426,7 +440,16 @@ def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
                "which can differ a little from the ratio of means)" if runs_median else "") if ranked else "")
             + ". Business R&D per yuan: extra business R&D over extra public cost (spending + tax expenditure); total "
             "R&D adds universities' and institutes'." + ("" if ranked else f" {ONE_DESIGN_NOTE}"))
-    return text + mark_notes(set(table["mark"]) if "mark" in table else set())
+    return text + mark_notes(set(table["mark"]) if "mark" in table else set()) + table_evidence_note(table)
+
+
+def table_evidence_note(table: pd.DataFrame) -> str:
+    """``qhsim.evidence.evidence_note`` of the marks a table's rows carry (its ``evidence_key`` and ``evidence``
+    columns), after a space; "" without marks."""
+    if "evidence" not in table:
+        return ""
+    note = evidence_note({(k, e) for k, e in zip(table["evidence_key"], table["evidence"]) if e})
+    return f" {note}" if note else ""
 
 
 # --- a sweep's cost-effectiveness, and the designs a limited table or chart shows ------------------------
@@ -453,12 +476,13 @@ def sweep_cost_effectiveness(results: Results) -> pd.DataFrame:
     ratios, ``_p05``, ``_p95``) and, where the summary has them, the number of runs with a ratio and total R&D per
     public yuan; ``unstable`` and ``mark`` (``qhsim.results.ratio_mark``, "" where the ratio stands) as
     ``cost_effectiveness``; ``wide`` (``qhsim.results.ratio_wide``: the runs' business R&D per yuan spread wider than
-    itself, shown with ``WIDE_MARK``); ``rank`` by business R&D per yuan within the year (1 = most; none for a ratio not
+    itself, shown with ``WIDE_MARK``); ``evidence_key`` and ``evidence`` (business R&D per yuan against the micro
+    evidence, as summary.csv has them); ``rank`` by business R&D per yuan within the year (1 = most; none for a ratio not
     to be read, nor for a wide one: a point is not put first on a few runs' swing). Sorted by year, then rank (unranked
     points last, in point order). Empty without a summary."""
     summary = results.tables.get("summary")
     columns = [*SWEEP_COST_EFFECTIVENESS, *(f"{c}{s}" for c in SWEEP_BANDED for s in ("_p05", "_p95")), "point",
-               "unstable", "mark", "wide", "budget_unspent"]
+               "unstable", "mark", "wide", "budget_unspent", "evidence_key", "evidence"]
     if summary is None or summary.empty:
         return pd.DataFrame(columns=columns)
     labels = dict(zip(results.tables["points"]["point"], results.tables["points"]["label"]))
@@ -468,7 +492,9 @@ def sweep_cost_effectiveness(results: Results) -> pd.DataFrame:
         ratio = r.get("rd_per_yuan_mean", np.nan)
         mark = ratio_mark(r["extra_cost_mean"]) if unstable else SAVING_CELL if pd.isna(ratio) else ""
         row = {"year": int(r["year"]), "design": labels.get(int(r["point"]), str(r["point"])), "point": int(r["point"]),
-               "unstable": unstable, "mark": mark}
+               "unstable": unstable, "mark": mark,
+               # against the micro evidence (``qhsim.experiments.sweep._evidence``; none in a summary of an older qhsim)
+               **{c: "" if mark or pd.isna(r.get(c, "")) else str(r.get(c, "")) for c in ("evidence_key", "evidence")}}
         for c in SWEEP_BANDED:
             if f"{c}_mean" in r:
                 row |= {c: r[f"{c}_mean"], f"{c}_p05": r[f"{c}_p05"], f"{c}_p95": r[f"{c}_p95"]}
@@ -511,7 +537,7 @@ def sweep_cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
         text += (" “有比值的运行数”：额外成本为正、有比值的运行数，少于每点运行数时均值只据这些运行。 'Runs with a ratio': the runs "
                  "whose extra cost is positive, which have a ratio; where fewer than the point's runs, the mean rests on "
                  "those alone.")
-    return text + mark_notes(set(table["mark"]))
+    return text + mark_notes(set(table["mark"])) + table_evidence_note(table)
 
 
 def _ranked_by(results: Results) -> tuple[str, str] | None:
@@ -587,10 +613,12 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
     (``design_sets_instrument`` False), ``COMBINED_CELL`` on the instruments of a design that sets several
     (``qhsim.results.several_instruments``: its extra R&D is theirs together), ``UNSTABLE_CELL`` where
     the ratio is not to be read (``unstable``, ``qhsim.results.ratio_unstable``), ``SAVING_CELL`` where there is no
-    ratio (the extra cost is not positive); empty where the ratio stands. Empty without a leverage table."""
+    ratio (the extra cost is not positive); empty where the ratio stands. ``evidence_key`` and ``evidence``: where the
+    ratio lies against the micro evidence (``qhsim.results.with_evidence``). Empty without a leverage table."""
 
     columns = ["design", "instrument", "instrument_label", *(f"{c}{s}" for c in INSTRUMENT_BANDED
-                                                             for s in ("", "_p05", "_p95")), "mark"]
+                                                             for s in ("", "_p05", "_p95")), "mark", "evidence_key",
+               "evidence"]
     lev = tables.get("leverage")
     if lev is None or lev.empty:
         return pd.DataFrame(columns=columns)
@@ -600,7 +628,7 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
     names = dict(zip(costs["item"], costs["label"])) if costs is not None and "label" in costs else {}
     names["total"] = TOTAL_INSTRUMENT
     order = {d: i for i, d in enumerate(designs)}
-    lev = lev[lev["design"].isin(order)].copy()
+    lev = with_evidence(lev[lev["design"].isin(order)])
     lev["_design"], lev["_total"] = lev["design"].map(order), lev["instrument"] != "total"
     rows, several = [], several_instruments(lev)
     for r in lev.sort_values(["_design", "_total"], kind="stable").to_dict("records"):
@@ -619,7 +647,7 @@ def by_instrument(designs: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.
             "extra_cost": r["extra_cost"], "extra_cost_p05": r["extra_cost_p05"], "extra_cost_p95": r["extra_cost_p95"],
             "extra_rd": r["extra_rd"], "extra_rd_p05": r["extra_rd_p05"], "extra_rd_p95": r["extra_rd_p95"],
             "rd_per_yuan": ratio, "rd_per_yuan_p05": r.get("p05", np.nan), "rd_per_yuan_p95": r.get("p95", np.nan),
-            "mark": mark,
+            "mark": mark, "evidence_key": r["evidence_key"], "evidence": "" if mark else r["evidence"],
         })
     return pd.DataFrame(rows, columns=columns)
 
@@ -634,7 +662,7 @@ def by_instrument_note(results: Results, table: pd.DataFrame) -> str:
             f"Cumulated {start}-{end}, paired run by run against {base} (same seeds). Each row: the design's extra business "
             "R&D over that instrument's extra cost (亿元, 100 million yuan; yuan per yuan: the ratio of the means, the "
             "interval the 5%-95% of the runs' ratios), given for a design that changes one instrument only.")
-    return text + mark_notes(set(table["mark"]))
+    return text + mark_notes(set(table["mark"])) + table_evidence_note(table)
 
 
 def mark_notes(marks: set[str]) -> str:
@@ -683,6 +711,13 @@ def pairwise(names: list[str], tables: Mapping[str, pd.DataFrame]) -> pd.DataFra
     table.insert(2, "label", [labels[d] for d in shown])
     table.attrs |= {"metric": metric, "labels": labels}
     return table
+
+
+def pairwise_row_label(results: Results, row: Mapping[str, object]) -> str:
+    """A row's label of ``pairwise`` in the workbook and the HTML report: its ``label`` with the design named in Chinese
+    too (``design_name``): ``4 sd_300（加计扣除提高至300%）``, the unstable mark after it where it has one."""
+    number = f"{row['number']} {row['design']}"
+    return f"{row['number']} {design_name(results, str(row['design']))}{str(row['label']).removeprefix(number)}"
 
 
 def pairwise_note(results: Results, table: pd.DataFrame) -> str:
@@ -779,13 +814,14 @@ def prefecture_effects(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
     ``ratio_mark``), then the changes of its indicators (``change_indicators``). Columns: region, design, item (an
     indicator key or a money column), label, unit, kind ("money" | "indicator"), statistic, one column per report year
     (the median change; indicators only), window (an indicator's median change of its window mean, a money item's
-    cumulative mean or ratio of means), p05, p95 (over the paired runs), mark, digits (an indicator's decimals,
+    cumulative mean or ratio of means), p05, p95 (over the paired runs), mark, evidence_key and evidence (business R&D
+    per yuan there against the micro evidence, ``qhsim.results.with_evidence``), digits (an indicator's decimals,
     ``change_digits`` of its row; money has 2). ``attrs["years"]``: the report years.
     Empty without the prefecture tables (a store of an older qhsim)."""
     changes, lev = tables.get("prefecture_changes"), tables.get("prefecture_leverage")
     if changes is None or lev is None or changes.empty:
         return pd.DataFrame(columns=["region", "design", "item", "label", "unit", "kind", "statistic", "window", "p05",
-                                     "p95", "mark", "digits"])
+                                     "p95", "mark", "evidence_key", "evidence", "digits"])
     periods = list(dict.fromkeys(str(p) for p in changes["period"]))
     years = [p for p in periods if p != "window"]
     change = (changes.assign(period=changes["period"].astype(str))
@@ -804,11 +840,14 @@ def prefecture_effects(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
                     lo, hi = MONEY_BANDS[item]
                     ratio = item in RATIOS
                     mark = ratio_mark(r["extra_cost"]) if ratio and unstable else ""
+                    judged = item == "rd_per_yuan" and not mark  # business R&D per yuan: against the micro evidence
                     rows.append({"region": region, "design": design, "item": item, "label": f"{zh} {en}",
                                  "unit": unit_words(unit), "kind": "money", "statistic": statistic,
                                  "window": math.nan if mark else r[item],
                                  "p05": math.nan if mark or lo is None else r[lo],
-                                 "p95": math.nan if mark or hi is None else r[hi], "mark": mark, "digits": MONEY_DIGITS})
+                                 "p95": math.nan if mark or hi is None else r[hi], "mark": mark,
+                                 "evidence_key": r["evidence_key"] if judged else "",
+                                 "evidence": r["evidence"] if judged else "", "digits": MONEY_DIGITS})
             for key in change_indicators(tables.get("targets"), region):
                 if (region, design, key, "window") not in change.index:
                     continue
@@ -819,9 +858,10 @@ def prefecture_effects(designs: list[str], tables: Mapping[str, pd.DataFrame]) -
                 rows.append({"region": region, "design": design, "item": key, "label": f"{spec['zh']} {spec['en']}",
                              "unit": change_unit(key), "kind": "indicator", "statistic": "中位数 median", **by_year,
                              "window": w["median"], "p05": w["p05"], "p95": w["p95"], "mark": "",
+                             "evidence_key": "", "evidence": "",
                              "digits": change_digits(key, [*by_year.values(), w["median"]])})
     table = pd.DataFrame(rows, columns=["region", "design", "item", "label", "unit", "kind", "statistic", *years,
-                                        "window", "p05", "p95", "mark", "digits"])
+                                        "window", "p05", "p95", "mark", "evidence_key", "evidence", "digits"])
     table.attrs["years"] = years
     return table
 
@@ -839,6 +879,7 @@ def prefecture_effects_notes(results: Results, table: pd.DataFrame) -> list[str]
              "per yuan is the ratio of the means, its interval the 5%-95% of the runs' ratios).",
              regional_cost_note(),
              mark_notes(set(table["mark"]) if "mark" in table else set()).strip(),
+             table_evidence_note(table).strip(),
              "各市州本地目标的达标概率与本地税式支出：qhsim compare … --region ID。 Each prefecture's own targets' P(met) "
              "and its tax expenditure: qhsim compare ... --region ID."]
     return [note for note in notes if note]

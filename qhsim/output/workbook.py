@@ -41,11 +41,13 @@ from qhsim.output.report import (DETERMINISTIC_MARK, FLOOR, HEADERS, band_caveat
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE, INSTRUMENT_BANDED,
                                  PREFECTURE_EFFECTS, PUBLIC_COST, RATIOS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS,
                                  SWEEP_MEANS_NOTE, by_instrument, by_instrument_note, by_year, cost_effectiveness,
+                                 design_name, pairwise_row_label,
                                  cost_effectiveness_note, designs, designs_text, difference_header, fiscal, headline,
                                  pairwise, pairwise_note, prefecture_effects, prefecture_effects_notes, ranking,
                                  ranking_note, statistic_label, statistic_words, sweep_cost_effectiveness, WIDE_UNRANKED,
                                  sweep_cost_effectiveness_note)
 from qhsim.output.folders import atomic_file
+from qhsim.evidence import EVIDENCE_MARKS
 from qhsim.output.tidy import (Results, beijing_time, calibration_rows, kind_label, lever_name, lever_text,
                                meta_text, runs_text, seeds_text, versions_text)
 from qhsim.results import PROVINCE
@@ -317,7 +319,8 @@ def _ranking_sheet(wb: Workbook, results: Results) -> None:
     _header(ws, [heads[c] for c in columns], "E2")
     for i, (_, row) in enumerate(table.iterrows(), start=2):
         for j, column in enumerate(columns, start=1):
-            x = indicator_label(row["indicator"]) if column == "indicator" else _value(row[column])
+            x = (indicator_label(row["indicator"]) if column == "indicator" else
+                 design_name(results, row["design"]) if column == "design" else _value(row[column]))
             cell = ws.cell(row=i, column=j, value=x)
             if column in ("median", "lo", "hi"):
                 cell.number_format = excel_format(row["indicator"])
@@ -369,17 +372,22 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
     counts = ("design", "rank", "year", "rd_per_yuan_runs")
     ratios = ("per_yuan", "per_yuan_p05", "per_yuan_p95", "runs_median")
     wide = table["wide"] if "wide" in table else pd.Series(False, index=table.index)  # a sweep's (``ratio_wide``)
-    for i, (row, mark, unranked) in enumerate(zip(table[columns].itertuples(index=False), table["mark"], wide), start=2):
+    for i, (row, mark, unranked, evidence) in enumerate(zip(table[columns].itertuples(index=False), table["mark"], wide,
+                                                            table["evidence"]), start=2):
         for j, (column, value) in enumerate(zip(columns, row), start=1):
             if mark and column.endswith(ratios):  # no ratio to read: the mark
                 value = mark if column.endswith("per_yuan") else None
             elif column == "rank" and unranked:  # a ratio too wide to rank: shown, with the mark in place of a rank
                 value = WIDE_UNRANKED
+            elif column == "design":
+                value = design_name(results, value)
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column in ("p_first", "budget_spent_share"):
                 cell.number_format = PCT
-            elif column.endswith(ratios):  # as the HTML report and comparison.txt write R&D per yuan
-                cell.number_format = cell_format(cell.value)
+            elif column.endswith(ratios):  # as the HTML report and comparison.txt write R&D per yuan, business R&D per
+                # yuan with its mark where it lies outside the micro evidence (the number stays a number)
+                cell.number_format = cell_format(cell.value, suffix=EVIDENCE_MARKS.get(evidence, "")
+                                                 if column == "rd_per_yuan" else "")
             elif column not in counts:  # 亿元: a change against the base, signed as the HTML report writes it
                 cell.number_format = cell_format(cell.value, MONEY_DIGITS, True)
     _fit_columns(ws, len(table) + 1, floor=14)
@@ -402,15 +410,16 @@ def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
     _header(ws, heads, "D2")
     for i, row in enumerate(table.to_dict("records"), start=2):
         for j, column in enumerate(columns, start=1):
-            value = row[column]
+            value = design_name(results, row[column]) if column == "design" else row[column]
             if row["mark"] and column.startswith("rd_per_yuan"):  # no ratio to read: the mark, no number
                 value = row["mark"] if column == "rd_per_yuan" else None
             cell = ws.cell(row=i, column=j, value=_value(value))
             if row["instrument"] == "total":
                 cell.font = BOLD
-            if column.startswith(INSTRUMENT_BANDED):  # as the HTML report writes them: money signed, the ratio not
-                ratio = column.startswith("rd_per_yuan")
-                cell.number_format = cell_format(cell.value, None if ratio else MONEY_DIGITS, not ratio)
+            if column.startswith(INSTRUMENT_BANDED):  # as the HTML report writes them: money signed, the ratio not,
+                ratio = column.startswith("rd_per_yuan")  # with its mark where it lies outside the micro evidence
+                cell.number_format = cell_format(cell.value, None if ratio else MONEY_DIGITS, not ratio,
+                                                 EVIDENCE_MARKS.get(row["evidence"], "") if column == "rd_per_yuan" else "")
                 cell.alignment = RIGHT
     _fit_columns(ws, len(table) + 1, {2: (12, 44)}, floor=12)
     _note(ws, len(table) + 3, 1, by_instrument_note(results, table))
@@ -437,10 +446,12 @@ def _prefecture_effects_sheet(wb: Workbook, results: Results) -> None:
             value = row["mark"] if column == "window" and row["mark"] else row[column]
             if column == "region":
                 value = region_label(value)
+            elif column == "design":
+                value = design_name(results, value)
             cell = ws.cell(row=i, column=j, value=_value(value))
             if column in ("window", "p05", "p95", *years):  # the row's decimals, as the HTML report writes them
-                cell.number_format = cell_format(cell.value, int(row["digits"]),
-                                                 row["item"] not in RATIOS)
+                cell.number_format = cell_format(cell.value, int(row["digits"]), row["item"] not in RATIOS,
+                                                 EVIDENCE_MARKS.get(row["evidence"], "") if column == "window" else "")
                 cell.alignment = RIGHT
             if row["item"] == "rd_per_yuan":  # the answer: R&D per public yuan spent there
                 cell.font = BOLD
@@ -459,8 +470,8 @@ def _pairwise_sheet(wb: Workbook, results: Results) -> None:
     designs = list(table["design"])
     labels = table.attrs["labels"]
     _header(ws, ["P(行胜列) P(row beats column)", *(labels[d] for d in designs)], "B2")
-    for i, row in enumerate(table.to_dict("records"), start=2):
-        ws.cell(row=i, column=1, value=row["label"]).font = BOLD
+    for i, row in enumerate(table.to_dict("records"), start=2):  # the row's label names the design in Chinese too
+        ws.cell(row=i, column=1, value=pairwise_row_label(results, row)).font = BOLD
         for j, design in enumerate(designs, start=2):
             same = design == row["design"]
             cell = ws.cell(row=i, column=j, value=MISSING if same else _value(row[design]))
