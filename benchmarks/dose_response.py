@@ -35,7 +35,7 @@ from qhsim.argtypes import at_least, scale  # noqa: E402
 from qhsim.calibration.responses import LONG_RUN_YEARS, real_rd_table, user_cost_elasticity  # noqa: E402
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
 from qhsim.cli import Parser, run_script  # noqa: E402
-from qhsim.evidence import EVIDENCE  # noqa: E402
+from qhsim.evidence import EVIDENCE, evidence_mark  # noqa: E402
 from qhsim.experiments.comparison import leverage  # noqa: E402
 from qhsim.results import UNSPENT_SHARE  # noqa: E402
 from qhsim.units import WAN_PER_YI  # noqa: E402
@@ -113,20 +113,20 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     out = g.mean(numeric_only=True).drop(columns="seed")
     out["rd_per_yuan_min"], out["rd_per_yuan_max"] = g["rd_per_yuan"].min(), g["rd_per_yuan"].max()
     out = out.reset_index()
-    ranges = {"tax": EVIDENCE["tax_leverage"], "grant": EVIDENCE["grant_leverage"]}
-    out["evidence_low"] = [ranges[i].low for i in out["instrument"]]
-    out["evidence_high"] = [ranges[i].high for i in out["instrument"]]
-    out["verdict"] = [verdict(r.rd_per_yuan, r.evidence_low, r.evidence_high) for r in out.itertuples()]
+    keys = {"tax": "tax_leverage", "grant": "grant_leverage"}
+    out["evidence_low"] = [EVIDENCE[keys[i]].low for i in out["instrument"]]
+    out["evidence_high"] = [EVIDENCE[keys[i]].high for i in out["instrument"]]
+    out["verdict"] = [verdict(keys[r.instrument], r.rd_per_yuan_min, r.rd_per_yuan_max) for r in out.itertuples()]
     return out
 
 
-def verdict(value: float, low: float, high: float) -> str:
-    """Inside / above / below the evidence range, judged on the value as the table shows it (two decimals), so that
-    a 2.00 is never called above a range that ends at 2."""
-    if not math.isfinite(value):
+def verdict(key: str, low: float, high: float) -> str:
+    """Inside / above / below the evidence range ``key``, by ``qhsim compare``'s rule (``evidence_mark``) on the
+    seeds' range [``low``, ``high``] of R&D per yuan: outside only where the whole range is."""
+    if not (math.isfinite(low) and math.isfinite(high)):
         return "—"
-    value = round(value, 2)
-    return "inside" if low <= value <= high else ("**above**" if value > high else "**below**")
+    side = evidence_mark(key, low, high)
+    return f"**{side}**" if side else "inside"
 
 
 def supported_up_to(table: pd.DataFrame, instrument: str) -> float | None:
@@ -149,7 +149,8 @@ def markdown(table: pd.DataFrame, base_uc: float, seeds: tuple[int, ...], scale_
          f"fingerprint `{model_fingerprint()[:12]}` and {calibration_in_force()}. Each design against the baseline "
          f"under common random numbers (seeds {seeds[0]}-{seeds[-1]}), from {FIRST_YEAR}; costs and R&D cumulated "
          f"{FIRST_YEAR}-{END_YEAR} (亿元); R&D per public yuan as `qhsim compare` computes it (mean over the seeds, "
-         f"[min, max] of the seeds' own ratios); elasticities over {LONG_RUN_YEARS[0]}-{LONG_RUN_YEARS[-1]}; "
+         f"[min, max] of the seeds' own ratios; outside the evidence where the whole seed range is, the rule of "
+         "`qhsim compare`'s marks); elasticities over {LONG_RUN_YEARS[0]}-{LONG_RUN_YEARS[-1]}; "
          f"extensive margin: change in {END_YEAR}. The fit report checks the shipped designs only (120%; grant "
          "budget x2); this table shows where the model's answers stay inside the micro evidence "
          "(`qhsim/evidence.py`, /work/shared/research/policy_response_evidence.md).", "",
