@@ -203,7 +203,7 @@ def markdown(table: pd.DataFrame, base_uc: float, seeds: tuple[int, ...], scale_
         first = unspent.iloc[0]
         last = grant.iloc[-1]
         L.append(f"- ex-ante grant budget: the extra budget is not spent in full from x{first.strength:g} on "
-                 f"({100 * first.spent_share:.0f}% of it spent at x{first.strength:g}, {100 * last.spent_share:.0f}% "
+                 f"({100 * first.spent_share:.1f}% of it spent at x{first.strength:g}, {100 * last.spent_share:.0f}% "
                  f"at x{last.strength:g}): too few firms qualify and apply, so a larger budget buys no more R&D; its "
                  "R&D per yuan is that of the money spent.")
     L += ["", f"({seconds:.0f} s)"]
