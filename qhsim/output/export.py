@@ -21,7 +21,7 @@ import pandas as pd
 
 from qhsim import data
 from qhsim.errors import InputError
-from qhsim.output.folders import atomic_file, check_writable
+from qhsim.output.folders import atomic_file, check_writable, silent
 from qhsim.output.html_report import render_html, write_html
 from qhsim.output.report import region_label
 from qhsim.output.tidy import LONG_COLUMNS, PARAM_DRAW, Results, load_results, round_significant
@@ -107,12 +107,11 @@ def check_export_out(out: Path, to: str) -> Path:
 
 
 def export(folder: str | Path, to: str, out: str | Path | None = None, charts: bool = True,
-           say: Callable[[str], None] | None = None) -> Path:
+           say: Callable[[str], None] = silent) -> Path:
     """Export a results folder (run, ensemble, compare, sweep) to ``to`` (xlsx, html, csv, parquet); the file
     goes to ``out`` or into the folder as ``FORMATS[to]``. Returns the path written. ``say``: called with a line on
     each step as it starts (once the folder is read: the file, each sheet of the workbook, the HTML report's tables and
     charts)."""
-    say = say or (lambda line: None)
     if to not in WRITERS:
         raise InputError(f"--to {to}: allowed {', '.join(WRITERS)}")
     target = check_export_out(Path(out) if out is not None else Path(folder) / FORMATS[to], to)

@@ -33,6 +33,10 @@ KINDS = ("run", "ensemble", "compare", "sweep")
 REPLACES = {"run": ("run", "ensemble"), "ensemble": ("run", "ensemble")}
 
 
+def silent(line: str) -> None:
+    """Say nothing: the default of the ``say`` callbacks (export, workbook, HTML report) that report progress."""
+
+
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The folder's manifest, or None when it has none or it is not JSON."""
     try:

@@ -37,7 +37,7 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, CHANGE_INDICATORS, COST_
                                  pairwise_row_label, prefecture_effects,
                                  prefecture_effects_notes, ranking, ranking_note, shown_designs, statistic_label,
                                  sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions, WIDE_UNRANKED)
-from qhsim.output.folders import atomic_file
+from qhsim.output.folders import atomic_file, silent
 from qhsim.evidence import evidence_cell
 from qhsim.output.tidy import (Results, beijing_time, calibration_distance, kind_label, lever_name, lever_text,
                                meta_text, runs_text, seeds_text, versions_text)
@@ -514,11 +514,10 @@ def _charts(results: Results, png_dir: Path | None, shown: list[str]) -> tuple[s
 
 
 def render_html(results: Results, charts: bool = True, png_dir: Path | None = None,
-                say: Callable[[str], None] | None = None) -> str:
+                say: Callable[[str], None] = silent) -> str:
     """The report of ``results`` as one self-contained HTML page (``charts=False``: tables only, faster;
     ``png_dir``: a folder of charts already drawn for these results, reused instead of drawn again; ``say``: called
     with a line as its tables and its charts start)."""
-    say = say or (lambda line: None)
     say("表格 tables")
     # the designs each part shows: tables and charts hold a few, chosen by the ranking, and say which they leave out
     tabled, tabled_note = shown_designs(results, MAX_TABLE_DESIGNS)
@@ -633,7 +632,7 @@ def table_of_contents(context: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def write_html(results: Results, path: str | Path, charts: bool = True, png_dir: Path | None = None,
-               say: Callable[[str], None] | None = None) -> Path:
+               say: Callable[[str], None] = silent) -> Path:
     """Write ``render_html(results)`` to ``path`` atomically; return the path (``say``: as in ``render_html``)."""
     path = Path(path)
     with atomic_file(path) as tmp:

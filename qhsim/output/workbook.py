@@ -46,7 +46,7 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESI
                                  pairwise, pairwise_note, prefecture_effects, prefecture_effects_notes, ranking,
                                  ranking_note, statistic_label, statistic_words, sweep_cost_effectiveness, WIDE_UNRANKED,
                                  sweep_cost_effectiveness_note)
-from qhsim.output.folders import atomic_file
+from qhsim.output.folders import atomic_file, silent
 from qhsim.evidence import EVIDENCE_MARKS
 from qhsim.output.tidy import (Results, beijing_time, calibration_rows, kind_label, lever_name, lever_text,
                                meta_text, runs_text, seeds_text, versions_text)
@@ -544,9 +544,8 @@ def _metadata_sheet(wb: Workbook, results: Results) -> None:
     _fit_columns(ws, ws.max_row, {1: (10, 40), 2: (10, 110)})
 
 
-def workbook(results: Results, say: Callable[[str], None] | None = None) -> Workbook:
+def workbook(results: Results, say: Callable[[str], None] = silent) -> Workbook:
     """The workbook of ``results`` (not yet saved); ``say`` is called with a line as each sheet starts."""
-    say = say or (lambda line: None)
     wb = Workbook()
     say("工作表 sheet 摘要 Summary")
     _summary_sheet(wb, results)
@@ -570,7 +569,7 @@ def workbook(results: Results, say: Callable[[str], None] | None = None) -> Work
     return wb
 
 
-def write_xlsx(results: Results, path: str | Path, say: Callable[[str], None] | None = None) -> Path:
+def write_xlsx(results: Results, path: str | Path, say: Callable[[str], None] = silent) -> Path:
     """Write the workbook to ``path`` (atomically: a temporary file renamed on success); return the path. ``say``: as
     in ``workbook``, and a line before saving."""
     path = Path(path)
