@@ -34,7 +34,7 @@ import pandas as pd  # noqa: E402
 from qhsim.argtypes import at_least, scale  # noqa: E402
 from qhsim.calibration.responses import LONG_RUN_YEARS, real_rd_table, user_cost_elasticity  # noqa: E402
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
-from qhsim.cli import Parser, run_script  # noqa: E402
+from qhsim.cli import Parser, run_script, write_report  # noqa: E402
 from qhsim.evidence import EVIDENCE, evidence_mark  # noqa: E402
 from qhsim.experiments.comparison import leverage  # noqa: E402
 from qhsim.results import UNSPENT_SHARE  # noqa: E402
@@ -224,8 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(table, frame.attrs["base_user_cost"], seeds, args.scale, time.perf_counter() - started)
     print("\n".join(text))
     if args.out:
-        args.out.write_text("\n".join(text) + "\n", encoding="utf-8")
-        table.to_csv(args.out.with_suffix(".csv"), index=False, float_format="%.6g")
+        write_report(args.out, text, table)
     return 0
 
 

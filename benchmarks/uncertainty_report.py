@@ -34,7 +34,7 @@ import pandas as pd  # noqa: E402
 from qhsim.argtypes import at_least, scale, year  # noqa: E402
 from qhsim.calibration.sensitivity import factor_label  # noqa: E402
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
-from qhsim.cli import Parser, run_script  # noqa: E402
+from qhsim.cli import Parser, run_script, write_report  # noqa: E402
 from qhsim.output.report import indicator_label  # noqa: E402
 from qhsim.precision import plan_indicators, run_many  # noqa: E402
 from qhsim.stats import quantile  # noqa: E402
@@ -234,8 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             *reading_section(table, runs, n_seeds, point, args.point_seeds)]
     print("\n".join(text), flush=True)
     if args.out:
-        args.out.write_text("\n".join(text) + "\n", encoding="utf-8")
-        table.to_csv(args.out.with_suffix(".csv"), index=False, float_format="%.6g")
+        write_report(args.out, text, table)
     return 0
 
 

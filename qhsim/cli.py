@@ -376,6 +376,14 @@ def _input_error(prog: str, exc: InputError) -> int:
     return exc.exit_code
 
 
+def write_report(out: Path, lines: list[str], table=None) -> None:
+    """A repository script's report (``benchmarks/``): the Markdown ``lines`` to ``out``, and the figures of
+    ``table`` (a DataFrame) as CSV beside it (``out`` with the suffix .csv)."""
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if table is not None:
+        table.to_csv(out.with_suffix(".csv"), index=False, float_format="%.6g")
+
+
 def run_script(main: Callable[[], object]) -> NoReturn:
     """The entry point of a repository script (``benchmarks/``, ``docs/``): ``main()``'s return value is the exit
     code when it is a whole number (0 otherwise: some scripts' ``main`` returns its figures); bad input
