@@ -611,6 +611,30 @@ def test_the_compare_chart_draws_no_bar_for_a_ratio_the_table_marks():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"] and ax.yaxis_inverted()  # a on top
 
 
+def test_comparison_chart_marks_a_ratio_outside_the_evidence():
+    """The table marked a super-deduction's 3.71↑, the chart beside it showed the bar unmarked: its name now carries
+    the mark (the note below the table explains it); the indicator panel's names stay plain."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from qhsim.dashboard import compare
+
+    row = {"instrument": "total", "extra_cost": 50.0, "extra_cost_p05": 45.0, "extra_cost_p95": 55.0, "unstable": False}
+    leverage = pd.DataFrame([
+        {**row, "design": "sd_120", "rd_per_yuan": 1.8, "p05": 1.5, "p95": 2.0},
+        {**row, "design": "sd_300", "rd_per_yuan": 3.7, "p05": 3.6, "p95": 3.8},
+        {**row, "design": "sd_120", "instrument": "tax_expenditure_super_deduction", "design_sets_instrument": True},
+        {**row, "design": "sd_300", "instrument": "tax_expenditure_super_deduction", "design_sets_instrument": True}])
+    changes = pd.DataFrame([{"design": d, "indicator": "rd_intensity", "period": "2030", "mean": 0.02, "p05": 0.01,
+                             "p95": 0.03} for d in ("sd_120", "sd_300")])
+    result = SimpleNamespace(designs=["sd_120", "sd_300"], leverage=leverage, changes=changes, years=[2029, 2030],
+                             ranking=pd.DataFrame({"metric": ["rd_per_yuan"]}))
+    ratio, change = compare.figure(result, "rd_intensity", "en").axes
+    assert [t.get_text() for t in ratio.get_yticklabels()] == ["sd_120", "sd_300 ↑"]
+    assert [t.get_text() for t in change.get_yticklabels()] == ["sd_120", "sd_300"]
+
+
 def test_sweep_chart_wraps_a_long_lever_label_and_names_the_threshold():
     """A tied pair's label ran past its panel ("Super-deduction, general firms + Super-deduction, manufacturing (share
     of" and no more); the dashed line had no legend."""

@@ -26,7 +26,7 @@ from qhsim.output.numbers import change_digits, change_unit, format_fixed, signi
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
 from qhsim.experiments.report import charted
 from qhsim.output.tables import can_rank, mark_notes
-from qhsim.evidence import evidence_cell, evidence_note
+from qhsim.evidence import EVIDENCE_MARKS, evidence_cell, evidence_note
 from qhsim.results import ratio_mark, read_flag, shown_evidence, with_evidence
 
 CACHE = RunCache(size=8)
@@ -160,22 +160,28 @@ def figure(result, indicator: str, lang: str) -> Figure:
     """R&D per yuan of public cost with its 90% interval (total R&D when the comparison was ranked by it, business
     R&D otherwise: ``leverage_columns``), and the indicator's change in the last year, per design, the designs from the
     top down in the tables' order. A ratio the tables replace by a mark (``ratio_unstable``: no extra cost, or an
-    unstable one) gets no bar, only that mark (``ratio_mark``), as in ``comparison.txt``."""
+    unstable one) gets no bar, only that mark (``ratio_mark``), as in ``comparison.txt``; business R&D per yuan
+    outside the micro evidence carries its mark after the design's name (``with_evidence``, explained below the
+    table)."""
     fig = Figure(figsize=(11, 3.6), dpi=100)
     fig.subplots_adjust(left=0.15, right=0.98, bottom=0.15, top=0.86, wspace=0.6)
-    lev = result.leverage[result.leverage["instrument"] == "total"].set_index("design").reindex(result.designs)
+    lev = with_evidence(result.leverage)
+    lev = lev[lev["instrument"] == "total"].set_index("design").reindex(result.designs)
     last = str(max(result.years))
     ch = result.changes[(result.changes["indicator"] == indicator) & (result.changes["period"] == last)]
     ch = ch.set_index("design").reindex(result.designs)
     ratio, lo, hi = leverage_columns(result)
     flagged = np.array([read_flag(u) is True for u in lev["unstable"]] if "unstable" in lev else [False] * len(lev))
     marks = [ratio_mark(c) if f else "" for c, f in zip(lev["extra_cost"], flagged)]
+    evidence = [EVIDENCE_MARKS.get(e, "") if ratio == "rd_per_yuan" and isinstance(e, str) else ""
+                for e in lev["evidence"]]
     with chart_style():
-        for ax, frame, (mid, low, high), title, hide in (
-                (fig.add_subplot(1, 2, 1), lev, (ratio, lo, hi), i18n.text(ratio, lang), flagged),
+        for ax, frame, (mid, low, high), title, hide, names in (
+                (fig.add_subplot(1, 2, 1), lev, (ratio, lo, hi), i18n.text(ratio, lang), flagged,
+                 [f"{d} {m}" if m else d for d, m in zip(lev.index, evidence)]),
                 (fig.add_subplot(1, 2, 2), ch, ("mean", "p05", "p95"),
                  f"{i18n.indicator(indicator, lang, unit=False)} · Δ {last} ({change_unit(indicator, lang)})",
-                 np.zeros(len(ch), bool))):
+                 np.zeros(len(ch), bool), list(ch.index))):
             y = np.arange(len(frame))
             values = np.where(hide, np.nan, frame[mid].to_numpy(float))
             err = np.vstack([values - frame[low].to_numpy(float), frame[high].to_numpy(float) - values])
@@ -183,7 +189,7 @@ def figure(result, indicator: str, lang: str) -> Figure:
             for k in np.flatnonzero(hide):  # the mark instead of the bar, from the zero line
                 ax.annotate(marks[k], (0, y[k]), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
                             color="#8a4b00")
-            ax.set_yticks(y, list(frame.index), fontsize=8)
+            ax.set_yticks(y, names, fontsize=8)
             ax.invert_yaxis()  # the first design on top, as in the tables
             ax.axvline(0, color="grey", lw=0.8)
             ax.set_title(title, fontsize=9)
