@@ -1141,3 +1141,29 @@ def test_a_design_name_is_not_broken_where_stacking_the_intervals_keeps_it_whole
     assert max(map(display_width, text.splitlines())) <= compare_report.TEXT_WIDTH
     second = next(line for line in text.splitlines() if line.startswith("新认定高企奖励提高至50万元"))
     assert second.rstrip().endswith("[1.76, 2.01]")  # the name's line carries the intervals, below their values
+
+
+def test_a_design_that_leaves_its_budget_unspent_is_said_so(tmp_path, small_comparison) -> None:
+    """A grant budget four times the base's acts (more grants are paid), but too few firms qualify to spend it:
+    comparison.txt said nothing, so the budget read as money spent. It now names the design, what it spends a year
+    against its budget, and that the tables count the money spent; a design that sets no budget is not named."""
+    from qhsim.experiments.comparison import unspent_budgets
+    from qhsim.experiments.report import unspent_budget_text
+
+    design = tmp_path / "grants_x4.toml"
+    design.write_text(f'extends = "{(SCENARIOS / "baseline.toml").as_posix()}"\n[run]\nname = "grants_x4"\n'
+                      'description = "事前立项资助预算增至4倍 / Ex-ante grant budget x4"\n'
+                      '[policy.ex_ante_grants]\nbudget = { 2026 = 60000 }\n', encoding="utf-8")
+    res = compare(SCENARIOS / "baseline.toml", [design, SCENARIOS / "super_deduction_120.toml"], seeds=(1,),
+                  scale=0.05, end_year=2027)
+    scenarios = res.meta["scenarios"]
+    (use,) = unspent_budgets(res.runs, scenarios, res.base, "grants_x4")
+    assert use.path == "policy.ex_ante_grants.budget" and use.budget == 60000 and 0 < use.share < 0.9
+    assert unspent_budgets(res.runs, scenarios, res.base, "super_deduction_120") == []
+    text = format_comparison(res)
+    note = unspent_budget_text(res)
+    assert "grants_x4" in note and "super_deduction_120" not in note and f"{use.share:.0%}" in note
+    assert "".join(note.split()) in "".join(text.split())
+    # a comparison whose designs use their budgets (or set none) says nothing of it
+    small, _ = small_comparison
+    assert unspent_budgets(small.runs, small.meta["scenarios"], small.base, "super_deduction_120") == []

@@ -784,6 +784,25 @@ def idle_budgets(runs: pd.DataFrame, scenarios: dict[str, Any] | None, base: str
     return out
 
 
+def unspent_budgets(runs: pd.DataFrame, scenarios: dict[str, Any] | None, base: str, design: str) -> list[BudgetUse]:
+    """The budget levers ``design`` changes from its base (``budget_paths``) whose runs (``design``'s, every draw and
+    seed) leave materially unspent over the years the budgets differ (``BudgetUse.unspent``: more than
+    ``UNSPENT_SHARE`` left over on average), in each region whose fund it is: the lever's value is not the money the
+    design spends. Empty without the resolved ``scenarios``. A design whose base never uses its budget either is
+    identical to it (``idle_budgets``) and has no runs of its own to judge."""
+    if not scenarios or base not in scenarios or design not in scenarios:
+        return []
+    a, b = (Scenario.model_validate(scenarios[name]) for name in (base, design))
+    mine = runs[runs["design"] == design]
+    first, last = int(runs["year"].min()), int(runs["year"].max())
+    out = []
+    for path in budget_paths(b):
+        years = [y for y in range(first, last + 1) if scenario_setting(a, path).at(y) != scenario_setting(b, path).at(y)]
+        if years and len(mine):
+            out += [use for use in budget_use(mine, b, path, years) or [] if use.unspent]
+    return out
+
+
 def scaled(design: Design, changes: dict[str, dict[int, tuple[float, float]]], factor: float) -> Design:
     """``design`` with each changed budget at base + factor x (design − base) from its first changed year."""
     extra = [Override(path, min(points), {y: max(0.0, b + factor * (d - b)) for y, (b, d) in points.items()})

@@ -19,7 +19,8 @@ import pandas as pd
 
 from qhsim import data
 from qhsim.errors import InputError
-from qhsim.experiments.comparison import BudgetUse, idle_budgets, ranking_metric, region_ranking, stored_table
+from qhsim.experiments.comparison import (BudgetUse, idle_budgets, ranking_metric, region_ranking, stored_table,
+                                         unspent_budgets)
 from qhsim.output.lang import pick
 from qhsim.output.numbers import (MISSING, MONEY_DIGITS, change_digits, change_unit, format_fixed, format_interval,
                                   format_percent, format_value, unit_of)
@@ -32,8 +33,8 @@ from qhsim.output.report import (DETERMINISTIC_MARK, band_caveat, base_year_note
                                  target_value, wrap)
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND, load_targets, plan_base_years
-from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSTABLE_CELL,
-                           design_description, design_short_name, lower_is_better, ratio_mark, shown_evidence,
+from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSPENT_NOTE,
+                           UNSPENT_SHARE, UNSTABLE_CELL, design_description, design_short_name, lower_is_better, ratio_mark, shown_evidence,
                            unsettled_pairs)
 from qhsim.experiments.store import write_atomic
 from qhsim.evidence import evidence_cell, evidence_note
@@ -196,6 +197,21 @@ def idle_budget_text(res: ComparisonResult, design: str) -> str:
     zh, en = ("；".join(p[0] for p in parts), "; ".join(p[1] for p in parts))
     return (f"原因：{zh}。预算未用完，方案的预算亦然，故支出不变。 Why: {en}. The budget is not used up, nor would the "
             "design's be, so the spending does not change.")
+
+
+def unspent_budget_text(res: ComparisonResult) -> str:
+    """The designs that act but leave a budget they set materially unspent (``unspent_budgets``), each budget with
+    what the design spends on average against it (``budget_words``), and what that means for the tables
+    (``UNSPENT_NOTE``); "" where none does. A larger budget then buys nothing: the cost-effectiveness counts the money
+    spent, not the budget."""
+    parts = [budget_words(use, (f" {design} ", design), most=False)  # spaces: a line may break beside the id
+             for design in res.designs if design not in res.identical
+             for use in unspent_budgets(res.runs, res.meta.get("scenarios"), res.base, design)]
+    if not parts:
+        return ""
+    share = f"{1 - UNSPENT_SHARE:.0%}"
+    return (f"预算未用足（支出不足所设预算的{share}）： {'； '.join(p[0] for p in parts)}。{UNSPENT_NOTE[0]} Budget not used up "
+            f"(under {share} of it spent): {'; '.join(p[1] for p in parts)}. {UNSPENT_NOTE[1]}")
 
 
 def identical_note(res: ComparisonResult) -> str | None:
@@ -457,6 +473,8 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
         blocks.append(_note(" ".join(notes)))
     if evidence := evidence_note({m for m in judged if m[1]}):  # a paragraph of its own: the mark starts its line
         blocks.append(_note(evidence))
+    if unspent := unspent_budget_text(res):
+        blocks.append(_note(unspent))
     if res.budget is not None:
         b = res.budget
         heads = [["方案", "预算缩放", "调整前成本", "调整后成本", "状态"],
