@@ -1164,6 +1164,15 @@ def test_a_design_that_leaves_its_budget_unspent_is_said_so(tmp_path, small_comp
     note = unspent_budget_text(res)
     assert "grants_x4" in note and "super_deduction_120" not in note and f"{use.share:.0%}" in note
     assert "".join(note.split()) in "".join(text.split())
+    # the workbook's and the HTML report's cost-effectiveness note, and the dashboard's, say it too
+    from qhsim.dashboard.compare import summary_notes
+    from qhsim.output.tables import cost_effectiveness, cost_effectiveness_note
+    from qhsim.output.tidy import from_comparison
+
+    results = from_comparison(res)
+    table = cost_effectiveness(res.designs, results.tables)
+    assert note in cost_effectiveness_note(results, table)
+    assert note in summary_notes(pd.DataFrame({"x": [""]}), res)
     # a comparison whose designs use their budgets (or set none) says nothing of it
     small, _ = small_comparison
     assert unspent_budgets(small.runs, small.meta["scenarios"], small.base, "super_deduction_120") == []

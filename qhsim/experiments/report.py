@@ -205,7 +205,7 @@ def unspent_budget_text(res: ComparisonResult) -> str:
     (``UNSPENT_NOTE``); "" where none does. A larger budget then buys nothing: the cost-effectiveness counts the money
     spent, not the budget."""
     parts = [budget_words(use, (f" {design} ", design), most=False)  # spaces: a line may break beside the id
-             for design in res.designs if design not in res.identical
+             for design in res.designs if design not in getattr(res, "identical", ())  # (a store read back: none)
              for use in unspent_budgets(res.runs, res.meta.get("scenarios"), res.base, design)]
     if not parts:
         return ""

@@ -409,6 +409,8 @@ def from_comparison(result: Any) -> Results:
     "prefecture_leverage", with a ``region`` column, as ``qhsim compare --region`` reads them from the comparison's
     ``regions``); ``qhsim.output.tables.cost_effectiveness`` and ``prefecture_effects`` read the answers from them."""
 
+    from qhsim.experiments.report import unspent_budget_text  # the experiments import this module
+
     names = [result.base, *result.designs]
     long = store_long(result.runs, dict(enumerate(names)), len(result.meta.get("seeds", [])))
     scenarios = result.meta.get("scenarios", {})  # a store read back: its manifest's, as the comparison resolved them
@@ -425,6 +427,8 @@ def from_comparison(result: Any) -> Results:
         "scale": result.meta.get("scale"),
         "end_year": result.meta.get("end_year"),
         "window": list(result.window),
+        # the designs that act but leave a budget they set materially unspent, in words (comparison.txt's note)
+        "unspent_budgets": unspent_budget_text(result),
         "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
         # a comparison just run is this environment's; a store read back, what its manifest records (``Store.manifest``;
         # a store of an older qhsim has the qhsim version alone, and ``versions_text`` names the others not recorded)
