@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from qhsim.evidence import (ABOVE, BELOW, EVIDENCE, EVIDENCE_MARKS, INSTRUMENT_EVIDENCE, design_evidence,
                             evidence_cell, evidence_mark, evidence_note)
 from qhsim.output.report import display_width
-from qhsim.results import PROVINCE, province_rows, with_evidence
+from qhsim.results import province_rows, with_evidence
 
 from conftest import SCENARIOS
 
