@@ -1154,8 +1154,9 @@ def test_a_design_that_leaves_its_budget_unspent_is_said_so(tmp_path, small_comp
     design.write_text(f'extends = "{(SCENARIOS / "baseline.toml").as_posix()}"\n[run]\nname = "grants_x4"\n'
                       'description = "事前立项资助预算增至4倍 / Ex-ante grant budget x4"\n'
                       '[policy.ex_ante_grants]\nbudget = { 2026 = 60000 }\n', encoding="utf-8")
+    out = tmp_path / "store"
     res = compare(SCENARIOS / "baseline.toml", [design, SCENARIOS / "super_deduction_120.toml"], seeds=(1,),
-                  scale=0.05, end_year=2027)
+                  scale=0.05, end_year=2027, out=out)
     scenarios = res.meta["scenarios"]
     (use,) = unspent_budgets(res.runs, scenarios, res.base, "grants_x4")
     assert use.path == "policy.ex_ante_grants.budget" and use.budget == 60000 and 0 < use.share < 0.9
@@ -1164,12 +1165,14 @@ def test_a_design_that_leaves_its_budget_unspent_is_said_so(tmp_path, small_comp
     note = unspent_budget_text(res)
     assert "grants_x4" in note and "super_deduction_120" not in note and f"{use.share:.0%}" in note
     assert "".join(note.split()) in "".join(text.split())
-    # the workbook's and the HTML report's cost-effectiveness note, and the dashboard's, say it too
+    # the workbook's and the HTML report's cost-effectiveness note (the store written, then read back as `qhsim
+    # export` reads it), and the dashboard's, say it too
     from qhsim.dashboard.compare import summary_notes
     from qhsim.output.tables import cost_effectiveness, cost_effectiveness_note
-    from qhsim.output.tidy import from_comparison
+    from qhsim.output.tidy import load_results
 
-    results = from_comparison(res)
+    write_comparison(res)
+    results = load_results(out)
     table = cost_effectiveness(res.designs, results.tables)
     assert note in cost_effectiveness_note(results, table)
     assert note in summary_notes(pd.DataFrame({"x": [""]}), res)

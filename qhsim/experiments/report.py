@@ -721,10 +721,13 @@ def write_comparison(res: ComparisonResult, charts: bool = True) -> str:
     if charts:
         cost_effectiveness_chart(res, out / "cost_effectiveness.png")
         files.append("cost_effectiveness.png")
+    # the workbook and the HTML report say what comparison.txt says of budgets set but not spent (``from_comparison``
+    # reads it from the meta, and a store read back from its manifest: the output package cannot compute it)
+    res.meta["unspent_budgets"] = unspent = unspent_budget_text(res)
     results = from_comparison(res)
     results.folder = out
     write_xlsx(results, out / "report.xlsx")
     write_html(results, out / "report.html", charts=charts)
     store.complete({"window": list(res.window), "files": sorted(files),
-                    "analysed_runs": list(dict.fromkeys(res.runs["run_key"]))})
+                    "analysed_runs": list(dict.fromkeys(res.runs["run_key"])), "unspent_budgets": unspent})
     return text

@@ -409,8 +409,6 @@ def from_comparison(result: Any) -> Results:
     "prefecture_leverage", with a ``region`` column, as ``qhsim compare --region`` reads them from the comparison's
     ``regions``); ``qhsim.output.tables.cost_effectiveness`` and ``prefecture_effects`` read the answers from them."""
 
-    from qhsim.experiments.report import unspent_budget_text  # the experiments import this module
-
     names = [result.base, *result.designs]
     long = store_long(result.runs, dict(enumerate(names)), len(result.meta.get("seeds", [])))
     scenarios = result.meta.get("scenarios", {})  # a store read back: its manifest's, as the comparison resolved them
@@ -427,8 +425,9 @@ def from_comparison(result: Any) -> Results:
         "scale": result.meta.get("scale"),
         "end_year": result.meta.get("end_year"),
         "window": list(result.window),
-        # the designs that act but leave a budget they set materially unspent, in words (comparison.txt's note)
-        "unspent_budgets": unspent_budget_text(result),
+        # the designs that act but leave a budget they set materially unspent, in words (comparison.txt's note, which
+        # ``qhsim.experiments.report.write_comparison`` puts in the meta and the store's manifest)
+        "unspent_budgets": result.meta.get("unspent_budgets", ""),
         "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
         # a comparison just run is this environment's; a store read back, what its manifest records (``Store.manifest``;
         # a store of an older qhsim has the qhsim version alone, and ``versions_text`` names the others not recorded)
@@ -545,7 +544,7 @@ def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
         base=exp["base"], designs=list(exp["designs"]), window=tuple(manifest["window"]),
         meta={**exp, "qhsim_version": manifest.get("qhsim_version", "unknown"),
               "model_fingerprint": manifest.get("model_fingerprint"), "versions": manifest.get("versions"),
-              "calibration": manifest.get("calibration")},
+              "calibration": manifest.get("calibration"), "unspent_budgets": manifest.get("unspent_budgets", "")},
         runs=read_store_runs(folder, manifest["analysed_runs"]), budget=tables.pop("budget", None),
         pairwise=tables.pop("pairwise").set_index("design"), regions=regions, **tables)
     return from_comparison(result)
