@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,12 @@ class Sweep:
     seeds: tuple[int, ...]
     scale: float
     weights: np.ndarray | None = None  # what each draw stands for (``Draws.weights``); None: alike
+
+    @cached_property
+    def scenarios(self) -> list[Scenario]:
+        """Each design point's scenario, validated once (point 0 the base's): the summary's budget and evidence
+        columns and its text read them for every point."""
+        return [design.validated() for design in self.points]
 
     @property
     def lever_names(self) -> list[str]:
@@ -514,8 +521,9 @@ def _evidence(sweep: Sweep, joined: pd.DataFrame, table: pd.DataFrame, fiscal: l
     if WEIGHT in joined:
         extra[WEIGHT] = joined[WEIGHT]
     costs = stats.by_group(extra, ["point", "year"], fiscal, ("mean",)) if fiscal else None
-    scenarios = {p: d.validated().model_dump(mode="json") for p, d in enumerate(sweep.points)
-                 if p == 0 or p in set(table["point"])}
+    shown = sorted({0, *(int(p) for p in table["point"])})
+    scenarios = {p: sweep.scenarios[p].model_dump(mode="json") for p in shown}
+    instruments = {p: [c for c in fiscal if sets_instrument(scenarios, 0, p, c)] for p in shown if p > 0}
     keys, marks = [], []
     for r in table.to_dict("records"):
         point = int(r["point"])
@@ -523,8 +531,7 @@ def _evidence(sweep: Sweep, joined: pd.DataFrame, table: pd.DataFrame, fiscal: l
         if point > 0 and not r["unstable"] and costs is not None and not pd.isna(r["rd_per_yuan_mean"]):
             cost = costs.loc[(point, r["year"])]
             material = 1e-6 * max(1.0, abs(r["extra_cost_mean"]))  # as compare lists an instrument's row
-            sets = {c: cost[f"{c}_mean"] for c in fiscal if abs(cost[f"{c}_mean"]) > material
-                    and sets_instrument(scenarios, 0, point, c)}
+            sets = {c: cost[f"{c}_mean"] for c in instruments[point] if abs(cost[f"{c}_mean"]) > material}
             key = design_evidence(sets, r["extra_cost_mean"])
         keys.append(key)
         marks.append(evidence_mark(key, r["rd_per_yuan_p05"], r["rd_per_yuan_p95"]))
@@ -539,8 +546,8 @@ def point_budgets(sweep: Sweep, runs: pd.DataFrame, point: int, lasts: Sequence[
     out: dict[int, list[BudgetUse]] = {int(last): [] for last in lasts}
     if point == 0:
         return out
-    mine = sweep.points[point].validated()
-    changes = budget_changes(sweep.base.validated(), mine, sweep.exp.end_year)
+    mine = sweep.scenarios[point]
+    changes = budget_changes(sweep.scenarios[0], mine, sweep.exp.end_year)
     own = runs[runs["point"] == point]
     for last in out:
         for path, changed in changes.items():
@@ -572,7 +579,7 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
     settings = summary.drop_duplicates("point")
     point_head = "点\npoint"
     levers = {lv.name: lv for lv in sweep.levers}
-    base = sweep.base.validated()
+    base = sweep.scenarios[0]
     last = summary[summary["year"] == summary["year"].max()].set_index("point")
     spent = last["budget_spent_share"].dropna() if "budget_spent_share" in last else pd.Series(dtype=float)
     budget_head = ["预算支出率\nbudget spent"] if len(spent) else []
