@@ -243,7 +243,7 @@ def calibrate(
         posterior_runs = predictive_runs(problem, posterior, draw_fits, ev, samples)
         computed = ev.computed + computed_conditional
     validation = validate(problem, point, workers, progress, log)
-    responses = point_responses(point, processes, log) if evidence else None
+    responses = point_responses(cfg, point, processes, log) if evidence else None
     outcome = CalibrationOutcome(
         problem, objective, result, records, default_cells, validation, time.perf_counter() - started, computed,
         responses=responses, posterior=posterior, posterior_runs=posterior_runs, conditional=conditional,
@@ -268,12 +268,12 @@ def predictive_runs(problem: Problem, posterior: Posterior, draw_fits: list[Cond
     return [(float(posterior.weights[r]), rec) for r, rec in zip(rows, runs)]
 
 
-def point_responses(point: dict[str, float], processes: int, log=print):
+def point_responses(cfg: CalibrationConfig, point: dict[str, float], processes: int, log=print):
     """The fit report's policy-response section: paired experiments for the point (qhsim.calibration.responses)."""
-    from qhsim.calibration.responses import RESPONSE_SEEDS, policy_responses
+    from qhsim.calibration.responses import policy_responses
 
-    log(f"policy responses: paired experiments with {len(RESPONSE_SEEDS)} seeds at full scale")
-    return policy_responses(point, RESPONSE_SEEDS, 1.0, processes)
+    log(f"policy responses: paired experiments with {len(cfg.response_seeds)} seeds at scale {cfg.response_scale:g}")
+    return policy_responses(point, cfg.response_seeds, cfg.response_scale, processes)
 
 
 def levels_journal_path(cfg: CalibrationConfig) -> Path:
@@ -383,7 +383,7 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
     validation = validate(problem, conditional.point, workers, progress, log)
     outcome = CalibrationOutcome(
         problem, objective, None, {}, default_cells, validation, time.perf_counter() - started, computed,
-        responses=point_responses(conditional.point, processes, log) if write else None, posterior=posterior,
+        responses=point_responses(cfg, conditional.point, processes, log) if write else None, posterior=posterior,
         posterior_runs=posterior_runs, conditional=conditional, draw_fits=draw_fits, carried=carried,
         point_run=point_run, samples=samples, sample_sd=sample_sd,
     )
@@ -408,8 +408,9 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
         # parameters, so a "levels" parameter would otherwise take the point's value instead of the held one
         posterior = evidence_step(
             posterior, problem.params, cfg.response_candidates,
-            lambda points: response_means([{**p, **problem.held} for p in points], seeds, 1.0, processes), EVIDENCE,
-            f"seeds {', '.join(str(s) for s in seeds)}, full scale", cfg.evidence_bandwidth,
+            lambda points: response_means([{**p, **problem.held} for p in points], seeds, cfg.response_scale,
+                                          processes), EVIDENCE,
+            f"seeds {', '.join(str(s) for s in seeds)}, scale {cfg.response_scale:g}", cfg.evidence_bandwidth,
         )
     for line in posterior.stages:
         log("posterior: " + line)

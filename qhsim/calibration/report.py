@@ -686,9 +686,9 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         L.extend(sample_lines(outcome))
 
     if outcome.responses is not None:
-        from qhsim.calibration.responses import RESPONSE_SEEDS, section_lines
+        from qhsim.calibration.responses import section_lines
 
-        L.extend(section_lines(outcome.responses, RESPONSE_SEEDS, 1.0, "The point estimate"))
+        L.extend(section_lines(outcome.responses, cfg.response_seeds, cfg.response_scale, "The point estimate"))
 
     # ---- convergence
     L.extend(convergence_lines(res, files) if res is not None else carried_convergence(out / f"{name}.md", abc))

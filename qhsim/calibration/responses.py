@@ -37,7 +37,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from qhsim.calibration.settings import REPO_ROOT
+from qhsim.calibration.settings import REPO_ROOT, CalibrationConfig
 from qhsim.evidence import CHECKS, EVIDENCE
 from qhsim.experiments.comparison import leverage
 
@@ -48,7 +48,7 @@ LONG_RUN_YEARS = range(2031, LONG_RUN_YEAR + 1)  # the elasticities: log changes
 BUNCHING_YEAR = 2020
 BUNCHING_BAND = 0.10  # relative distance to the threshold counted as "just above / just below"
 SWITCH_YEARS = range(2016, BUNCHING_YEAR + 1)  # R&D switches from the year before to each of these (2015→2016 …)
-RESPONSE_SEEDS = (201, 202, 203, 204)  # fresh dynamics seeds for the fit report's section
+RESPONSE_SEEDS = CalibrationConfig.response_seeds  # fresh dynamics seeds for the fit report's section (a setting)
 
 
 def _scenario(name: str, parameters: dict[str, float] | None):
@@ -192,7 +192,8 @@ def policy_responses(parameters: dict[str, float] | None = None, seeds: tuple[in
             mean = float(v.mean())
             rows.append({
                 "response": key, "kind": kind, "label": ev.label, "model": mean,
-                "seed_sd": float(v.std(ddof=1)) if len(v) > 1 else math.nan,
+                # undefined where a response is (an extra grant budget left unspent in one seed: no cost)
+                "seed_sd": float(v.std(ddof=1)) if len(v) > 1 and np.isfinite(v).all() else math.nan,
                 "low": ev.low, "high": ev.high, "inside": bool(ev.low <= mean <= ev.high),
                 "evidence": ev.source,
             })

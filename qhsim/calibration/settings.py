@@ -192,6 +192,8 @@ class CalibrationConfig:
     vary_population: bool = False  # each seed also draws its own 2015 population (population_seed = seed)
     response_candidates: int = 0  # run this many posterior draws through the policy-response evidence (0: no)
     response_screen_seeds: tuple[int, ...] = (301, 302)  # ... with these dynamics seeds
+    response_seeds: tuple[int, ...] = (201, 202, 203, 204)  # the fit report's policy responses: these fresh seeds ...
+    response_scale: float = 1.0  # ... at this scale (the evidence step's screen too); below 1 only for tests
     evidence_bandwidth: float = 0.0  # evidence kernel: 0 uniform on the ranges, > 0 Gaussian in the response distance
     conditional: tuple[str, ...] = ()  # level parameters re-fitted given the structural median (calibration.conditional)
     conditional_budget: int = 120  # ... in at most this many evaluations ...
@@ -234,6 +236,8 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "vary_population": (bool, None),
     "response_candidates": (int, (0, 10**4)),
     "response_screen_seeds": (list, None),
+    "response_seeds": (list, None),
+    "response_scale": (float, (1e-4, 1.0)),
     "evidence_bandwidth": (float, (0.0, 1.0)),
     "conditional": (tuple, None),
     "conditional_budget": (int, (1, 10**5)),
@@ -245,7 +249,8 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "robust_groups": (tuple, None),
 }
 OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population", "response_candidates",
-                 "response_screen_seeds", "evidence_bandwidth", "conditional", "conditional_budget",
+                 "response_screen_seeds", "response_seeds", "response_scale", "evidence_bandwidth", "conditional",
+                 "conditional_budget",
                  "conditional_seeds", "ensemble_refit_budget", "level_samples", "kernel", "min_ess_share",
                  "robust_groups")
 
@@ -349,6 +354,8 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
         vary_population=values.get("vary_population", False),
         response_candidates=values.get("response_candidates", 0),
         response_screen_seeds=values.get("response_screen_seeds", CalibrationConfig.response_screen_seeds),
+        response_seeds=values.get("response_seeds", CalibrationConfig.response_seeds),
+        response_scale=values.get("response_scale", CalibrationConfig.response_scale),
         evidence_bandwidth=values.get("evidence_bandwidth", CalibrationConfig.evidence_bandwidth),
         conditional=values.get("conditional", ()),
         conditional_budget=values.get("conditional_budget", CalibrationConfig.conditional_budget),
