@@ -150,6 +150,22 @@ def evidence_note(marks: set[tuple[str, str]]) -> str:
     return " ".join(parts)
 
 
+def evidence_legend(marks: set[tuple[str, str]]) -> list[str]:
+    """A chart's legend entries for the ``EVIDENCE_MARKS`` its labels carry (``evidence_note`` says the same in full
+    below the tables): ``↑ 高于微观实证1–2元/元，宜视为上限 above the micro evidence 1–2 (tax_leverage): an upper
+    estimate``, one per (evidence key, side) shown."""
+    lines = []
+    for key, side in sorted(marks, key=lambda m: (m[1], m[0])):
+        if side not in EVIDENCE_WORDS or key not in EVIDENCE:
+            continue
+        e, (zh_side, en_side, _, _) = EVIDENCE[key], EVIDENCE_WORDS[side]
+        span = f"{e.low:g}–{e.high:g}"
+        zh_read, en_read = ("上限", "an upper") if side == ABOVE else ("下限", "a lower")
+        lines.append(f"{EVIDENCE_MARKS[side]} {zh_side}{span}元/元，宜视为{zh_read}估计 "
+                     f"{en_side} {span} ({key}): {en_read} estimate")
+    return lines
+
+
 def ranges_used() -> tuple[str, str]:
     """``INSTRUMENT_EVIDENCE`` in words (Chinese, English), the instruments by their names in indicators.toml:
     ``税式支出：研发费用加计扣除 → tax_leverage；财政支出：事前立项资助、财政支出：研发后补助 → grant_leverage``."""

@@ -161,6 +161,20 @@ def test_a_design_above_the_range_is_marked_in_comparison_txt_and_the_csv_files(
     assert all(display_width(line) <= 100 for line in text.splitlines())
 
 
+def test_the_cost_effectiveness_chart_names_the_designs_and_says_what_the_mark_means(above_range) -> None:
+    """cost_effectiveness.png: its legend names each design in both languages, marks the ratio above the range, and
+    says what the mark means in a legend line of its own (one, for the one range and side shown)."""
+    from qhsim.experiments.report import cost_effectiveness_figure
+
+    res, _ = above_range
+    labels = [t.get_text() for t in cost_effectiveness_figure(res).axes[0].get_legend().get_texts()]
+    designs = {label.split(" ", 2)[1]: label for label in labels[:2]}
+    assert "加计扣除提高至300%" in designs["sd_300"] and "↑ yuan/yuan" in designs["sd_300"]
+    assert "加计扣除提高至120%" in designs["super_deduction_120"] and "↑" not in designs["super_deduction_120"]
+    meaning = [label for label in labels if label.startswith("↑ ")]
+    assert meaning == ["↑ 高于微观实证1–2元/元，宜视为上限估计 above the micro evidence 1–2 (tax_leverage): an upper estimate"]
+
+
 def test_the_workbook_and_the_html_report_show_the_mark_and_the_chinese_names(above_range) -> None:
     from openpyxl import load_workbook
 

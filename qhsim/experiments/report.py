@@ -35,9 +35,9 @@ from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND, load_targets, plan_base_years
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSPENT_NOTE,
                            UNSPENT_SHARE, UNSTABLE_CELL, design_description, design_short_name, lower_is_better, ratio_mark, shown_evidence,
-                           unsettled_pairs)
+                           unsettled_pairs, with_evidence)
 from qhsim.experiments.store import write_atomic
-from qhsim.evidence import evidence_cell, evidence_note
+from qhsim.evidence import evidence_cell, evidence_legend, evidence_note
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
 
@@ -661,24 +661,28 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
     from qhsim.output.charts import readable
 
     what = charted(res)
-    lev = res.leverage[res.leverage["instrument"] == "total"]
+    lev = with_evidence(res.leverage)  # a design's total is judged by the instrument rows it sets
+    lev = lev[lev["instrument"] == "total"]
     fig = Figure(figsize=(7.5, 5.2), layout="constrained")
     ax = fig.add_subplot()
     handles = []
     # each point is marked with its design's number (as in comparison.txt), the legend names it: long names at
     # the points overlapped when two designs cost and buy about the same
     number = {d: i for i, d in enumerate([res.base, *res.designs])}
+    marks = set()  # (evidence key, side) of the ratios marked in the legend: their meaning follows the designs
     for r in lev.to_dict("records"):
         y, lo, hi = r[what.extra], r[f"{what.extra}_p05"], r[f"{what.extra}_p95"]
+        side = r.get("evidence", "") if what.ratio == "rd_per_yuan" and not r.get("unstable") else ""
+        if side:
+            marks.add((r["evidence_key"], side))
+        ratio = readable(ratio_mark(r["extra_cost"])) if r.get("unstable") else evidence_cell(
+            format_number(r[what.ratio]), side) + " yuan/yuan"
+        name = " ".join(filter(None, (r["design"], design_short_name(res.meta.get("scenarios"), r["design"], res.base))))
         handles.append(ax.errorbar(
             r["extra_cost"], y, xerr=[[max(0.0, r["extra_cost"] - r["extra_cost_p05"])],
                                       [max(0.0, r["extra_cost_p95"] - r["extra_cost"])]],
             yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]],
-            fmt="o", capsize=4,
-            label=f"{number[r['design']]} {r['design']}: " + (readable(ratio_mark(r["extra_cost"])) if r.get("unstable")
-                                                               else evidence_cell(format_number(r[what.ratio]), r.get(
-                                                                   "evidence", "") if what.ratio == "rd_per_yuan" else "")
-                                                               + " yuan/yuan")))
+            fmt="o", capsize=4, label=f"{number[r['design']]} {name}: {ratio}"))
         ax.annotate(str(number[r["design"]]), (r["extra_cost"], y), textcoords="offset points", xytext=(5, 5),
                     fontsize=10, color=handles[-1].lines[0].get_color())  # the shipped CJK font has no bold
     lim = max([1e-9, *lev["extra_cost_p95"].abs().fillna(0), *lev["extra_cost"].abs().fillna(0)])
@@ -686,6 +690,7 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
     for k, style in ((2.0, "-."), (1.0, "--"), (0.5, ":")):
         handles += ax.plot([0, lim], [0, k * lim], style, color="grey", lw=0.8,
                            label=f"每元{k:g}元 {k:g} yuan per yuan")
+    handles += [ax.plot([], [], " ", label=line)[0] for line in evidence_legend(marks)]
     ax.axhline(0, color="black", lw=0.5)
     ax.axvline(0, color="black", lw=0.5)
     start, end = res.window
