@@ -102,9 +102,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from qhsim.calibrated import calibration_file
     from qhsim.experiments.comparison import check_region, compare
     from qhsim.experiments.engine import progress_display
-    from qhsim.experiments.report import format_comparison, write_comparison
+    from qhsim.experiments.report import write_comparison
     from qhsim.experiments.store import say_reused
-    from qhsim.results import PROVINCE
 
     started = args.started
     region = check_region(args.region)  # before anything runs
@@ -116,8 +115,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                      end_year=args.end_year, budget_neutral=args.budget_neutral, workers=args.workers,
                      executor=args.executor, scheduler=args.scheduler, out=out, rank_by=args.rank_by,
                      bar=progress_display(), reused=say_reused)
-    text = write_comparison(result, charts=not args.no_charts)  # the store holds every region's tables
-    print(text if region == PROVINCE else format_comparison(result, region))
+    # the store holds every region's tables; the text is the province's answer or the region's
+    print(write_comparison(result, charts=not args.no_charts, region=region))
     draws = f"{args.draws} parameter draws x " if args.draws else ""
     print(_done(out, started, f"scale {result.meta['scale']:g}, {draws}seeds {', '.join(map(str, seeds))}"))
     return 0

@@ -611,6 +611,10 @@ def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_p
     assert "研发投入强度 海东市" in proc.stdout and "排名 海东市 Ranking Haidong" in proc.stdout  # Haidong's own ranking
     assert "排名 Ranking (" not in proc.stdout  # not the province's
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps
+    # ... and keeps it beside the province's comparison.txt, which stays the province's
+    assert (out / "comparison_haidong.txt").read_text(encoding="utf-8") in proc.stdout
+    assert "排名 Ranking (" in (out / "comparison.txt").read_text(encoding="utf-8")
+    assert "comparison_haidong.txt" in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
     (tmp_path / "file.txt").write_text("keep me")
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "notes.md").write_text("keep me")

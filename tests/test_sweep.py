@@ -517,7 +517,9 @@ def test_sweep_region_prints_the_prefectures_summary_and_keeps_the_provinces_fil
     assert (out / "summary.txt").read_text(encoding="utf-8") == said == province
     flat = " ".join(haidong.split())
     assert "地区 region: 海东市 Haidong" in flat and "海东市 Haidong | 2020年" in flat
-    assert "The public cost is Haidong's; summary.csv and summary.txt are the province's." in flat
+    assert ("The public cost is Haidong's; this summary is kept in summary_haidong.txt, summary.csv and summary.txt "
+            "are the province's.") in flat
+    assert (out / "summary_haidong.txt").read_text(encoding="utf-8") == haidong
     assert max(display_width(line) for line in haidong.splitlines()) <= 100
     table = summarise(sweep, read_runs(out), "haidong")
     runs = read_runs(out)

@@ -704,9 +704,11 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
     return fig
 
 
-def write_comparison(res: ComparisonResult, charts: bool = True) -> str:
+def write_comparison(res: ComparisonResult, charts: bool = True, region: str = PROVINCE) -> str:
     """Write the comparison files into its store folder (``compare(out=...)``; each file atomically), the
-    workbook and HTML report (``qhsim.output.export``), and mark the store complete; return the text."""
+    workbook and HTML report (``qhsim.output.export``), and mark the store complete; return the text: the province's
+    (comparison.txt), or with a prefecture ``region`` that prefecture's answer, also written to
+    ``comparison_<region>.txt`` (``qhsim compare --region``)."""
     from qhsim.output.export import write_html, write_xlsx
     from qhsim.output.tidy import from_comparison
 
@@ -723,6 +725,10 @@ def write_comparison(res: ComparisonResult, charts: bool = True) -> str:
         write_atomic(out / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False, encoding="utf-8-sig"))
     write_atomic(out / "comparison.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     files = [*(f"{n}.csv" for n in tables), "comparison.txt", "report.xlsx", "report.html"]
+    if region != PROVINCE:
+        text = format_comparison(res, region)
+        write_atomic(out / f"comparison_{region}.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        files.append(f"comparison_{region}.txt")
     if charts:
         cost_effectiveness_chart(res, out / "cost_effectiveness.png")
         files.append("cost_effectiveness.png")

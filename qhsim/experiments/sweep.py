@@ -613,8 +613,9 @@ def format_sweep(sweep: Sweep, summary: pd.DataFrame, width: int = TEXT_WIDTH, r
         wide |= _wide(part) != ""
     if region != PROVINCE:  # a prefecture's cost and R&D are those located there (as qhsim compare --region's)
         zh, en = region_label(region, "zh"), region_label(region, "en")
-        blocks.append("\n".join(wrap(f"{regional_cost_note(zh, en)} 公共成本为{zh}的；summary.csv与summary.txt为全省的。 The "
-                                      f"public cost is {en}'s; summary.csv and summary.txt are the province's.", width)))
+        blocks.append("\n".join(wrap(f"{regional_cost_note(zh, en)} 公共成本为{zh}的；本表存于summary_{region}.txt，"
+                                      f"summary.csv与summary.txt为全省的。 The public cost is {en}'s; this summary is kept in "
+                                      f"summary_{region}.txt, summary.csv and summary.txt are the province's.", width)))
     if (note := reduced_scale_note(sweep.scale)) is not None:  # levels and the small prefectures swing below scale 1
         blocks.append("\n".join(wrap(note, width)))
     paths = {lv.name: lv.paths for lv in sweep.levers}
@@ -773,7 +774,8 @@ def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int,
                 draws: int | None = None, scale: float | None = None, executor: str = "local",
                 scheduler: str | None = None, bar: bool | str = False, region: str = PROVINCE) -> tuple[str, Sweep]:
     """Run (or resume) the experiment into the store ``out`` and write its summary (the province's); return the
-    text to print, the province's or with ``region`` that prefecture's (``qhsim sweep --region``), and the loaded
+    text to print, the province's or with ``region`` that prefecture's (``qhsim sweep --region``; also written to
+    ``summary_<region>.txt``), and the loaded
     experiment."""
     started = time.perf_counter()
     sweep = load_sweep(path, seeds, draws, scale)
@@ -788,5 +790,10 @@ def write_sweep(path: str | Path, out: Path, workers: int = 1, seeds: tuple[int,
     text = text_of(summary, PROVINCE)
     write_atomic(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, encoding="utf-8-sig"))
     write_atomic(out / "summary.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    store.complete({"seconds": round(time.perf_counter() - started, 2), "files": ["summary.csv", "summary.txt"]})
-    return (text if region == PROVINCE else text_of(summarise(sweep, runs, region), region)), sweep
+    files = ["summary.csv", "summary.txt"]
+    if region != PROVINCE:  # the prefecture's answer printed, and kept beside the province's summary.txt
+        text = text_of(summarise(sweep, runs, region), region)
+        write_atomic(out / f"summary_{region}.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        files.append(f"summary_{region}.txt")
+    store.complete({"seconds": round(time.perf_counter() - started, 2), "files": files})
+    return text, sweep
