@@ -107,6 +107,7 @@ def test_shipped_calibration_files_are_valid():
     for key in ("response_candidates", "response_screen_seeds", "evidence_bandwidth", "conditional",
                 "conditional_seeds", "ensemble_refit_budget", "level_samples"):
         assert getattr(medium, key) == getattr(full, key), key
+    assert full.response_scale == medium.response_scale == 1.0  # the responses are judged at full scale
     assert full.ensemble_refit_budget > 0 and full.level_samples > 0  # bands hold the level parameters' uncertainty
     params = load_free_parameters(load_config("full").free_parameters)
     assert len(params) >= 2
@@ -176,6 +177,12 @@ def test_bad_config_raises_input_error(tmp_path):
         load_config("huge")
     path = write_problem(tmp_path, TINY_TARGETS, TINY_FREE, scale=2.0)
     with pytest.raises(InputError, match=r"scale = 2.0: outside allowed range \[0.0001, 1\]"):
+        load_config("t", path)
+    path = write_problem(tmp_path / "r", TINY_TARGETS, TINY_FREE, response_scale=0.0)
+    with pytest.raises(InputError, match=r"response_scale = 0.0: outside allowed range \[0.0001, 1\]"):
+        load_config("t", path)
+    path = write_problem(tmp_path / "s", TINY_TARGETS, TINY_FREE, response_seeds=[])
+    with pytest.raises(InputError, match=r"response_seeds = \[\]: expected a non-empty list"):
         load_config("t", path)
     path = write_problem(tmp_path / "g", TINY_TARGETS, TINY_FREE, robust_groups=["paths"])
     with pytest.raises(InputError, match=r"config.toml: \[t\] robust_groups: 'paths' is not a target group "
