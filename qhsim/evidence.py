@@ -152,8 +152,8 @@ def evidence_note(marks: set[tuple[str, str]]) -> str:
 
 def evidence_legend(marks: set[tuple[str, str]]) -> list[str]:
     """A chart's legend entries for the ``EVIDENCE_MARKS`` its labels carry (``evidence_note`` says the same in full
-    below the tables): ``↑ 高于微观实证1–2元/元，宜视为上限 above the micro evidence 1–2 (tax_leverage): an upper
-    estimate``, one per (evidence key, side) shown."""
+    below the tables): ``↑ 高于微观实证1–2元/元，宜视为上限估计 above the micro evidence 1–2 (tax_leverage): an
+    upper estimate``, one per (evidence key, side) shown."""
     lines = []
     for key, side in sorted(marks, key=lambda m: (m[1], m[0])):
         if side not in EVIDENCE_WORDS or key not in EVIDENCE:
