@@ -15,6 +15,10 @@ What an analyst needs to know before trusting a design ranking (issue #8 item 3)
   noisy ratio, which its parts explain.
 - ``rank_stability``: whether that spread reorders the designs — the pairs of variants whose order differs from
   the order of their means in some seeds, and the share of seeds that give the mean ranking.
+- ``firm_effects``: what a design's extra business R&D is made of, firm by firm: the firms whose R&D it raises
+  and lowers (gross up and down) and the share its five largest changes carry. A ratio whose seeds disagree rests
+  either on a few large firms' switches (the effect's own spread in one finite population) or on a net change that
+  is small beside the gross changes each way (runs that drift apart after the design's first years).
 - ``population_position``: where the one fixed 2015 population, which the calibration was fitted on, lies among
   the populations the synthesis draws (each seed its own), per plan indicator.
 - ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
@@ -39,7 +43,9 @@ import pandas as pd
 from qhsim.experiments.comparison import leverage
 from qhsim.experiments.designs import Design, design_from_file, run_spec
 from qhsim.experiments.engine import Engine, Executor
+from qhsim.experiments.spec import RunSpec, calibration_switch, scenario_of
 from qhsim.results import PROVINCE
+from qhsim.units import WAN_PER_YI
 
 PLAN_GROUP = "plan_2020"
 FIDELITY_YEARS = (2020, 2025, 2035)
@@ -302,4 +308,50 @@ def population_position(scenario: str | Path, seeds: list[int], scale: float = 1
                          "z": (mean_f - mean_o) / sd_o if sd_o > 0 else (0.0 if mean_f == mean_o else math.nan),
                          "rank": float(np.mean(o < mean_f)),
                          "population_share": max(1.0 - sd_f ** 2 / sd_o ** 2, 0.0) if sd_o > 0 else 0.0})
+    return pd.DataFrame(rows)
+
+
+ANATOMY_TOP = 5  # ``firm_effects``: the share of the net change carried by this many largest changes
+
+
+def _firm_rd(task: tuple[RunSpec, tuple[int, int]]) -> pd.Series:
+    """One run's reported business R&D per firm (万元, by uid) summed over the years ``first``..``last`` (the worker
+    function of ``firm_effects``; a firm counts in the years it is alive)."""
+    from qhsim.runner import run
+
+    spec, (first, last) = task
+    parts: list[pd.Series] = []
+
+    def keep(model) -> None:
+        if first <= model.year <= last:
+            parts.append(pd.Series(model.firms.rd.copy(), index=model.firms.uid.copy()))
+
+    with calibration_switch(spec.calibrated):
+        run(scenario_of(spec), seed=spec.seed, scale=spec.scale, end_year=last, population_seed=spec.population_seed,
+            on_step=keep)
+    return pd.concat(parts).groupby(level=0).sum()
+
+
+def firm_effects(base: DesignLike, variants: list[DesignLike], seeds: list[int], scale: float,
+                 years: tuple[int, int] = (2026, 2035), workers: int | Executor = 1) -> pd.DataFrame:
+    """For each variant and seed, its change in reported business R&D against the base under the same seed, summed
+    over ``years`` (first, last) and taken apart firm by firm (a firm absent from one run counts 0 there): ``net``
+    (亿元, the province's total as the indicators scale it: the sum of the yearly changes in ``business_rd``),
+    ``up`` and ``down`` (the sums of the firms' rises and falls), ``firms`` (how many changed) and ``top`` (the share of
+    ``net`` carried by the ``ANATOMY_TOP`` largest changes, signed)."""
+    designs = [as_design(d) for d in (base, *variants)]
+    specs = [run_spec(d, None, seed, scale, years[1]) for d in designs for seed in seeds]
+    with Engine(workers) as engine:
+        per_firm = engine.map_calls(_firm_rd, [(spec, years) for spec in specs])
+    runs = {(d.name, seed): per_firm[k * len(seeds) + j] for k, d in enumerate(designs) for j, seed in enumerate(seeds)}
+    rows = []
+    for d in designs[1:]:
+        for seed in seeds:
+            change = runs[(d.name, seed)].sub(runs[(designs[0].name, seed)], fill_value=0.0).to_numpy()
+            change = change[change != 0.0] / scale / WAN_PER_YI
+            net = float(change.sum())
+            largest = change[np.argsort(-np.abs(change), kind="stable")[:ANATOMY_TOP]]
+            rows.append({"variant": d.name, "seed": seed, "net": net, "up": float(change[change > 0].sum()),
+                         "down": float(change[change < 0].sum()), "firms": int(change.size),
+                         "top": float(largest.sum() / net) if net else math.nan})
     return pd.DataFrame(rows)

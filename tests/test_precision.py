@@ -186,3 +186,19 @@ def test_package_parts_report_each_part_and_the_interaction():
     subsidy, grants = (parts[parts["section"] == key].iloc[0] for key in PACKAGE)
     assert subsidy["extra_rd"] > 0 < subsidy["extra_cost"] and grants["extra_rd"] < 0 > grants["extra_cost"]
     assert np.isnan(grants["mean"])  # a saving has no R&D per extra yuan
+
+
+def test_firm_effects_take_the_change_in_business_rd_apart_firm_by_firm():
+    """The firms' changes add up to the change in the province's business R&D that the indicator tables give (the
+    same runs, summed over the years), split into rises and falls; the largest changes' share is of that net."""
+    from qhsim.precision import ANATOMY_TOP, firm_effects
+
+    base, variant = SCENARIOS / "baseline.toml", SCENARIOS / "super_deduction_120.toml"
+    table = firm_effects(base, [variant], [1, 2], scale=0.05, years=(2026, 2028))
+    tables = run_many([(sc, seed, 0.05, 2028, False) for sc in (base, variant) for seed in (1, 2)])
+    for k, seed in enumerate((1, 2)):
+        row = table[table["seed"] == seed].iloc[0]
+        b, v = (t.set_index("year").loc[2026:2028, "business_rd"].sum() for t in (tables[k], tables[2 + k]))
+        assert row["variant"] == "super_deduction_120" and row["net"] == pytest.approx(v - b, rel=1e-9)
+        assert row["up"] + row["down"] == pytest.approx(row["net"], rel=1e-9) and row["up"] > 0 > row["down"]
+        assert row["firms"] > ANATOMY_TOP and 0 < row["top"] < 1  # a deduction moves many firms, none alone
