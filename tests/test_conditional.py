@@ -249,23 +249,25 @@ def test_the_evidence_step_runs_the_draws_with_the_levels_parameters_the_abc_hel
     import qhsim.calibration.responses as responses
     from qhsim.calibration.calibrate import posterior_of
 
-    seen = []
+    seen, scales = [], set()
 
     def fake_means(points, seeds, scale, workers):
         seen.extend(points)
+        scales.add(scale)
         return [{k: (ev.low + (ev.high if math.isfinite(ev.high) else 2 * ev.low)) / 2
                  for k, ev in responses.EVIDENCE.items()} for _ in points]
 
     monkeypatch.setattr(responses, "response_means", fake_means)
     sampled = FreeParameter("start_intercept", -8.0, -3.0)
     level = FreeParameter("patent_rate_public", 0.2, 3.0, default=1.0, stage="levels")
-    cfg = SimpleNamespace(response_candidates=4, response_screen_seeds=(1,), evidence_bandwidth=0.0)
+    cfg = SimpleNamespace(response_candidates=4, response_screen_seeds=(1,), response_scale=0.5, evidence_bandwidth=0.0)
     problem = Problem(cfg, (sampled,), None, None, None, {}, (level,))
     final = SimpleNamespace(ids=[0, 1, 2, 3], weights=np.full(4, 0.25), distances=[1.0] * 4, epsilon=1.0, ess=4.0)
     result = SimpleNamespace(params=(sampled,), final=final, thetas={i: {"start_intercept": -4.0 - i} for i in range(4)})
     posterior = posterior_of(problem, None, result, {}, 1, True, log=lambda *_: None)
     assert len(posterior.weights) == 4 and len(seen) == 4
     assert all(p["patent_rate_public"] == 1.0 for p in seen)
+    assert scales == {0.5}  # at the configuration's response_scale
 
 
 TWO = [FreeParameter("a", 0.0, 1.0), FreeParameter("b", 0.0, 1.0)]
