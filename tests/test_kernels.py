@@ -420,3 +420,23 @@ def test_compiled_innovation_is_the_numpy_formula_bit_for_bit(b):
     for name, values in want.items():
         assert f.cols[name].tobytes() == values.astype(f.cols[name].dtype).tobytes(), name
     assert innovated.any() and (f.hitech_share == 1.0).any()
+
+
+def test_compiled_start_logit_is_the_numpy_formula_bit_for_bit(b):
+    """``start_logit`` (one compiled pass after numpy's log) gives bit for bit the numpy array expression of its
+    docstring, voucher and campaign flags, and a NaN user-cost term, included."""
+    rng = np.random.default_rng(23)
+    f = random_population(rng, N_FIRMS, 2030)
+    f.voucher[:] = rng.random(N_FIRMS) < 0.3
+    targeted = rng.random(N_FIRMS) < 0.2
+    uc = rng.uniform(0.5, 1.2, N_FIRMS)
+    uc[:2] = (np.nan, 0.75)
+    S = sector_table()
+    want = ((b.start_intercept + S.rd_logit)[f.sector.astype(np.intp)]
+            + b.rd_size_slope * np.log(f.revenue / 1000.0)
+            - k.user_cost_term(uc, b)
+            + b.voucher_start_effect * f.voucher
+            + b.campaign_start_effect * targeted)
+    got = k.start_logit(f, uc, S.rd_logit, targeted, b)
+    assert got.tobytes() == want.tobytes()
+    assert np.isnan(got[0]) and (f.voucher & targeted).any()

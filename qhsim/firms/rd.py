@@ -195,15 +195,26 @@ def start_logit(
     f: FirmPopulation, uc: np.ndarray, sector_logit: np.ndarray, targeted: np.ndarray, b: SimpleNamespace,
     uc_term: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Logit of starting R&D this year (non-R&D firms): size, sector, user cost, voucher, campaign.
-    ``uc_term``: ``user_cost_term(uc, b)`` if already computed."""
-    return (
-        (b.start_intercept + sector_logit).take(f.index("sector"), mode="wrap")  # the same sums, once per sector
-        + b.rd_size_slope * np.log(f.revenue / REVENUE_UNIT)
-        - (user_cost_term(uc, b) if uc_term is None else uc_term)
-        + b.voucher_start_effect * f.voucher
-        + b.campaign_start_effect * targeted
-    )
+    """Logit of starting R&D this year (non-R&D firms): size, sector, user cost, voucher, campaign,
+    (intercept + sector logit) + slope ln(revenue / REVENUE_UNIT) - user-cost term + voucher effect x voucher
+    + campaign effect x targeted. ``uc_term``: ``user_cost_term(uc, b)`` if already computed."""
+    term = user_cost_term(uc, b) if uc_term is None else uc_term
+    out = np.log(f.revenue / REVENUE_UNIT)  # the logarithm stays numpy's (np.log may use SIMD code libm would not match)
+    _start_logit(b.start_intercept + sector_logit, f.index("sector"), b.rd_size_slope, term, b.voucher_start_effect,
+                 f.voucher, b.campaign_start_effect, targeted, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _start_logit(sector_base, sector, slope, term, voucher_effect, voucher, campaign_effect, targeted, out):
+    """out (holding ln(revenue / REVENUE_UNIT)) becomes ``start_logit`` in one pass: the operations, in their order,
+    of the numpy expression sector_base[sector] + slope x out - term + voucher_effect x voucher + campaign_effect x
+    targeted (a flag multiplies as 1.0 or 0.0), without its six whole-population temporaries."""
+    for i in range(len(out)):
+        x = sector_base[sector[i]] + slope * out[i]
+        x = x - term[i]
+        x = x + voucher_effect * (1.0 if voucher[i] else 0.0)
+        out[i] = x + campaign_effect * (1.0 if targeted[i] else 0.0)
 
 
 def user_cost_term(uc: np.ndarray, b: SimpleNamespace) -> np.ndarray:
