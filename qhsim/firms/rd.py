@@ -101,28 +101,33 @@ def starter_intensity(uc: np.ndarray, sector_intensity: np.ndarray, level: float
 
 def starter_deduction(f: FirmPopulation, d: np.ndarray, uc: np.ndarray, code: np.ndarray,
                       sector_intensity: np.ndarray, level: float, b: SimpleNamespace,
-                      uc_firm: np.ndarray, uc_term_firm: np.ndarray, uc_none: np.ndarray,
-                      uc_term_none: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      uc_term: np.ndarray, uc_none: np.ndarray,
+                      uc_term_none: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The super-deduction a firm without R&D last year can expect to use: the statutory rate, but at most its
     taxable profit over the R&D it would plan in a first year (``starter_intensity`` at the statutory user cost x
     revenue), as ``capped_deduction`` caps it on last year's R&D for the others; nothing for a loss-making firm.
-    ``d``, ``uc``: the statutory rate and user cost per combination of the firms' flags (``flag_code``), ``code``
-    each firm's combination. Returns the positions of the firms whose cap binds (sorted) and their usable rates.
-    The loss-makers among them (most) can use nothing: their user cost and its start-logit term are set here, in
-    ``uc_firm`` and ``uc_term_firm`` (each firm's, from the combinations'), to those of their combination without
-    a deduction, ``uc_none`` and ``uc_term_none``; the caller computes those of the others (usable rate > 0)."""
+    ``d``, ``uc``, ``uc_term``: the statutory rate, user cost and its start-logit term per combination of the firms'
+    flags (``flag_code``), ``code`` each firm's combination; ``uc_none``, ``uc_term_none``: the user cost and term of
+    each combination without a deduction.
+    Returns the positions of the firms whose cap binds (sorted), their usable rates, and each firm's user cost and
+    term: its combination's, but for the loss-makers among the binding firms (most), who can use nothing, their
+    combination's without a deduction; the caller computes those of the other binding firms (usable rate > 0)."""
     typical = starter_intensity(uc, sector_intensity, level, b)
-    return _binding_starters(f.index("sector"), code, f.margin, f.rd_l1, d[None, :] * typical, typical, uc_firm,
-                             uc_term_firm, uc_none, uc_term_none)
+    uc_firm, uc_term_firm = np.empty(len(code)), np.empty(len(code))
+    at, usable = _binding_starters(f.index("sector"), code, f.margin, f.rd_l1, d[None, :] * typical, typical, uc,
+                                   uc_term, uc_none, uc_term_none, uc_firm, uc_term_firm)
+    return at, usable, uc_firm, uc_term_firm
 
 
 @numba.njit(cache=True, nogil=True)
 def _binding_starters(sector: np.ndarray, code: np.ndarray, margin: np.ndarray, rd_l1: np.ndarray,
                       threshold: np.ndarray, typical: np.ndarray, uc: np.ndarray, uc_term: np.ndarray,
-                      uc_none: np.ndarray, uc_term_none: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      uc_none: np.ndarray, uc_term_none: np.ndarray, uc_firm: np.ndarray,
+                      uc_term_firm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The firms without R&D last year whose margin lies below threshold[sector, code] (the statutory rate x the
-    typical intensity), one pass: their positions and usable rates margin / typical[sector, code] (0 for a loss,
-    whose uc and uc_term become its combination's without a deduction: copies, no arithmetic)."""
+    typical intensity), one pass: their positions and usable rates margin / typical[sector, code] (0 for a loss);
+    every firm's user cost and term looked up from its combination's (``uc``, ``uc_term``), a binding loss-maker's
+    from those without a deduction (copies, no arithmetic)."""
     at = np.empty(len(code), dtype=np.intp)
     usable = np.empty(len(code))
     n = 0
@@ -132,8 +137,8 @@ def _binding_starters(sector: np.ndarray, code: np.ndarray, margin: np.ndarray, 
         at[n] = i
         usable[n] = max(m, 0.0) / max(typical[s, c], 1e-300)  # 0 for a loss (and no 0 / 0)
         loss = bind & (m <= 0.0)
-        uc[i] = uc_none[c] if loss else uc[i]
-        uc_term[i] = uc_term_none[c] if loss else uc_term[i]
+        uc_firm[i] = uc_none[c] if loss else uc[c]
+        uc_term_firm[i] = uc_term_none[c] if loss else uc_term[c]
         n += bind
     return at[:n], usable[:n]
 
