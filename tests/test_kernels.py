@@ -440,3 +440,17 @@ def test_compiled_start_logit_is_the_numpy_formula_bit_for_bit(b):
     got = k.start_logit(f, uc, S.rd_logit, targeted, b)
     assert got.tobytes() == want.tobytes()
     assert np.isnan(got[0]) and (f.voucher & targeted).any()
+
+
+def test_rd_in_three_years_is_the_numpy_mask_positions():
+    """``rd_in_three_years`` (one compiled pass) finds the positions numpy finds for (rd + rd_l1 + rd_l2) > 0, with
+    sums that round to zero or below, NaN and negative values among them."""
+    rng = np.random.default_rng(24)
+    f = random_population(rng, N_FIRMS, 2030)
+    for name in ("rd", "rd_l1", "rd_l2"):
+        f.cols[name][:] = np.where(rng.random(N_FIRMS) < 0.3, rng.normal(0.0, 100.0, N_FIRMS), 0.0)
+    f.rd[:4], f.rd_l1[:4], f.rd_l2[:4] = [1e-300, np.nan, 1.0, 0.1], [-1e-300, 1.0, -1.0, 0.2], [0.0, 1.0, 0.0, -0.3]
+    got = cert.rd_in_three_years(f)
+    want = np.flatnonzero((f.rd + f.rd_l1 + f.rd_l2) > 0)
+    assert got.dtype == np.intp and got.tolist() == want.tolist()
+    assert 0 < len(got) < N_FIRMS
