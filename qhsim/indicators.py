@@ -38,16 +38,23 @@ KNOWLEDGE_INDICATORS = (
 def rd_performers(f: FirmPopulation) -> np.ndarray:
     """Uids of the above-scale industrial firms with R&D (reported R&D > 0): whose R&D exit ``compute`` counts a
     year later."""
-    return f.uid[above_scale_industrial(f) & (f.rd > 0)]
+    at = _above_scale_industrial_positions(f)
+    return f.uid[at[f.rd[at] > 0]]
 
 
 def above_scale_industrial(f: FirmPopulation) -> np.ndarray:
     """Mask of the above-scale industrial firms 规模以上工业企业 (an industrial sector, revenue at least the
     above-scale line): the population of the share of firms with R&D."""
-    large = np.flatnonzero(f.revenue >= ABOVE_SCALE_REVENUE)  # the few firms above the revenue line
     above = np.zeros(len(f), dtype=bool)
-    above[large] = sector_table().industrial[f.sector[large]]
+    above[_above_scale_industrial_positions(f)] = True
     return above
+
+
+def _above_scale_industrial_positions(f: FirmPopulation) -> np.ndarray:
+    """Positions (ascending) of the above-scale industrial firms: found among the few firms above the revenue
+    line."""
+    large = np.flatnonzero(f.revenue >= ABOVE_SCALE_REVENUE)
+    return large[sector_table().industrial[f.sector[large]]]
 
 
 @dataclass
