@@ -127,7 +127,8 @@ class QinghaiModel(mesa.Model):
         # talent-programme research money and platform money received last year are R&D the host performs now, with a
         # project grant's additionality (a host that stopped R&D performs none of it); the knowledge step books this
         # year's
-        funded = np.flatnonzero((f.research_funds > 0) & f.rd_active)
+        held = nonzero_rows(f.research_funds)  # the few hosts paid last year
+        funded = held[(f.research_funds[held] > 0) & f.rd_active[held]]
         f.rd_real[funded] += b.grant_additionality * f.research_funds[funded]
         f.research_funds[:] = 0.0
         f.cols["rd"] = reported_rd(f, pol, f.rd_real, tau, tau_alt, decision["d_use"], b, fte_cost)  # real + relabelled
@@ -159,7 +160,7 @@ class QinghaiModel(mesa.Model):
         knowledge = self.knowledge.step(year, pol, f, macro, voucher_pay)
         self._book(flows)
         # the firms with any money flow: the subsidy payees and the two tax expenditures' (the indicators sum these)
-        flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction), nonzero_rows(tax_hte_rate)))
+        flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction, tax_hte_rate)))
         self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge, flow_firms,
                                             hte_granted_until=year + pol.hte_validity - 1, rd_before=rd_before))
 
