@@ -454,3 +454,21 @@ def test_rd_in_three_years_is_the_numpy_mask_positions():
     want = np.flatnonzero((f.rd + f.rd_l1 + f.rd_l2) > 0)
     assert got.dtype == np.intp and got.tolist() == want.tolist()
     assert 0 < len(got) < N_FIRMS
+
+
+def test_compiled_tax_conditions_are_the_numpy_masks():
+    """``tax_flags`` (one compiled pass) gives the numpy masks of its conditions: profit at the small-enterprise
+    limit, employees at theirs, a certificate valid through exactly the year, a zero and a NaN profit."""
+    rng = np.random.default_rng(26)
+    f = random_population(rng, N_FIRMS, 2030)
+    pol = policy("baseline", 2030)
+    f.margin[:4] = (pol.small_max_income / f.revenue[0], 0.0, np.nan, -0.1)
+    f.employees[:2] = (pol.small_max_employees, pol.small_max_employees + 1)
+    f.hte_until[:2] = (2030, 2029)
+    prof = f.margin * f.revenue
+    want = ((prof <= pol.small_max_income) & (f.employees <= pol.small_max_employees), f.encouraged,
+            f.hte_until >= pol.year, prof > 0)
+    got = k.tax_flags(f, pol)
+    for g, w in zip(got, want):
+        assert g.dtype == bool and g.tolist() == w.tolist()
+    assert got[0].any() and not got[0].all() and got[2].any() and not got[3][1:4].any()

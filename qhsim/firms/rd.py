@@ -37,11 +37,24 @@ def tax_rates(f: FirmPopulation, pol: PolicyYear) -> tuple[np.ndarray, np.ndarra
 
 
 def tax_flags(f: FirmPopulation, pol: PolicyYear) -> tuple[np.ndarray, ...]:
-    """The four conditions the tax rates depend on: small low-profit enterprise, encouraged industry, valid
-    HTE certificate, taxable profit."""
-    prof = profit(f)
-    small = (prof <= pol.small_max_income) & (f.employees <= pol.small_max_employees)
-    return small, f.encouraged, f.hte_until >= pol.year, prof > 0
+    """The four conditions the tax rates depend on: small low-profit enterprise (profit at most small_max_income and
+    employees at most small_max_employees), encouraged industry, valid HTE certificate (valid through at least the
+    year), taxable profit (profit > 0); the three computed in one compiled pass, without the profit column."""
+    n = len(f)
+    small, is_hte, profitable = np.empty(n, dtype=bool), np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    _tax_conditions(f.margin, f.revenue, f.employees, f.hte_until, float(pol.small_max_income),
+                    float(pol.small_max_employees), int(pol.year), small, is_hte, profitable)
+    return small, f.encouraged, is_hte, profitable
+
+
+@numba.njit(cache=True, nogil=True)
+def _tax_conditions(margin, revenue, employees, hte_until, small_max_income, small_max_employees, year, small,
+                    is_hte, profitable):
+    for i in range(len(margin)):
+        prof = margin[i] * revenue[i]  # ``profit``
+        small[i] = (prof <= small_max_income) & (employees[i] <= small_max_employees)
+        is_hte[i] = hte_until[i] >= year
+        profitable[i] = prof > 0.0
 
 
 def tax_rule(pol: PolicyYear, small: np.ndarray, encouraged: np.ndarray, is_hte: np.ndarray,
