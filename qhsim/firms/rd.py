@@ -217,7 +217,8 @@ def start_logit(
     (intercept + sector logit) + slope ln(revenue / REVENUE_UNIT) - user-cost term + voucher effect x voucher
     + campaign effect x targeted. ``uc_term``: ``user_cost_term(uc, b)`` if already computed."""
     term = user_cost_term(uc, b) if uc_term is None else uc_term
-    out = np.log(f.revenue / REVENUE_UNIT)  # the logarithm stays numpy's (np.log may use SIMD code libm would not match)
+    out = f.revenue / REVENUE_UNIT
+    np.log(out, out=out)  # the logarithm stays numpy's (np.log may use SIMD code libm would not match)
     _start_logit(b.start_intercept + sector_logit, f.index("sector"), b.rd_size_slope, term, b.voucher_start_effect,
                  f.voucher, b.campaign_start_effect, targeted, out)
     return out
