@@ -101,8 +101,8 @@ def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np
 
 def _summed_rows(rd: np.ndarray, rd_real: np.ndarray, user_cost: np.ndarray, flowing: np.ndarray) -> np.ndarray:
     """Positions (ascending) of the firms with reported or real R&D, a non-zero R&D-weighted user cost (rd x
-    user_cost; NaN counts) or a money flow (``flowing``), in one compiled pass (the mask's four whole-population
-    temporaries and its positions pass were a tenth of ``compute``)."""
+    user_cost; NaN counts) or a money flow (``flowing``), in one compiled pass: without the whole-population
+    product, comparisons and mask numpy would build first."""
     columns = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in (rd, rd_real, user_cost))
     flowing = np.ascontiguousarray(flowing, dtype=bool)
     if any(len(c) != len(flowing) for c in columns):

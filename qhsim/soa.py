@@ -190,8 +190,9 @@ def _bits(a: np.ndarray) -> np.ndarray:
 
 def _compact_columns(pairs: list[tuple[np.ndarray, np.ndarray]], keep: np.ndarray) -> None:
     """``out[:m] = src[keep == 1]`` for every (src, out) pair of unsigned-integer bit views: four columns of one width
-    at a time (``_compact4``: the kept rows are counted once for four copies, a third faster on 200,000 rows than
-    column by column), the rest one at a time (``_compact``)."""
+    at a time (``_compact4``: the kept rows are counted once for four copies; on 200,000 rows a quarter to a third
+    faster than four single passes with the columns in cache, less when they come from memory), the rest one at a
+    time (``_compact``)."""
     by_width: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for src, out in pairs:
         by_width.setdefault(src.dtype.itemsize, []).append((src, out))
