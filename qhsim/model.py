@@ -127,8 +127,7 @@ class QinghaiModel(mesa.Model):
         # talent-programme research money and platform money received last year are R&D the host performs now, with a
         # project grant's additionality (a host that stopped R&D performs none of it); the knowledge step books this
         # year's
-        held = nonzero_rows(f.research_funds)  # the few hosts paid last year
-        funded = held[(f.research_funds[held] > 0) & f.rd_active[held]]
+        funded = np.flatnonzero((f.research_funds > 0) & f.rd_active)
         f.rd_real[funded] += b.grant_additionality * f.research_funds[funded]
         f.research_funds[:] = 0.0
         f.cols["rd"] = reported_rd(f, pol, f.rd_real, tau, tau_alt, decision["d_use"], b, fte_cost)  # real + relabelled
