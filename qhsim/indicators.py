@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from qhsim import data
 from qhsim.firms import sector_table
 from qhsim.firms.state import FirmPopulation
 from qhsim.results import PROVINCE
-from qhsim.soa import flag_code, positions
+from qhsim.soa import flag_code
 from qhsim.units import ABOVE_SCALE_REVENUE, WAN_PER_YI
 
 
@@ -37,16 +38,23 @@ KNOWLEDGE_INDICATORS = (
 def rd_performers(f: FirmPopulation) -> np.ndarray:
     """Uids of the above-scale industrial firms with R&D (reported R&D > 0): whose R&D exit ``compute`` counts a
     year later."""
-    return f.uid[above_scale_industrial(f) & (f.rd > 0)]
+    at = _above_scale_industrial_positions(f)
+    return f.uid[at[f.rd[at] > 0]]
 
 
 def above_scale_industrial(f: FirmPopulation) -> np.ndarray:
     """Mask of the above-scale industrial firms 规模以上工业企业 (an industrial sector, revenue at least the
     above-scale line): the population of the share of firms with R&D."""
-    large = np.flatnonzero(f.revenue >= ABOVE_SCALE_REVENUE)  # the few firms above the revenue line
     above = np.zeros(len(f), dtype=bool)
-    above[large] = sector_table().industrial[f.sector[large]]
+    above[_above_scale_industrial_positions(f)] = True
     return above
+
+
+def _above_scale_industrial_positions(f: FirmPopulation) -> np.ndarray:
+    """Positions (ascending) of the above-scale industrial firms: found among the few firms above the revenue
+    line."""
+    large = np.flatnonzero(f.revenue >= ABOVE_SCALE_REVENUE)
+    return large[sector_table().industrial[f.sector[large]]]
 
 
 @dataclass
@@ -91,6 +99,27 @@ def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np
     return table, combinations
 
 
+def _summed_rows(rd: np.ndarray, rd_real: np.ndarray, user_cost: np.ndarray, flowing: np.ndarray) -> np.ndarray:
+    """Positions (ascending) of the firms with reported or real R&D, a non-zero R&D-weighted user cost (rd x
+    user_cost; NaN counts) or a money flow (``flowing``), in one compiled pass: without the whole-population
+    product, comparisons and mask numpy would build first."""
+    columns = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in (rd, rd_real, user_cost))
+    flowing = np.ascontiguousarray(flowing, dtype=bool)
+    if any(len(c) != len(flowing) for c in columns):
+        raise ValueError(f"_summed_rows: columns of lengths {[len(c) for c in (*columns, flowing)]}")
+    out = np.empty(len(flowing), dtype=np.intp)
+    return out[:_summed_rows_kernel(*columns, flowing.view(np.uint8), out)].copy()  # the copy frees the buffer
+
+
+@numba.njit(cache=True, nogil=True)
+def _summed_rows_kernel(rd, rd_real, user_cost, flowing, out):
+    n = 0
+    for i in range(len(rd)):  # branch-free: every position written, the summed ones counted
+        out[n] = i
+        n += (flowing[i] != 0) | (rd[i] != 0.0) | (rd_real[i] != 0.0) | (rd[i] * user_cost[i] != 0.0)
+    return n
+
+
 def compute(
     f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float,
     knowledge: dict[str, np.ndarray], flow_firms: np.ndarray | None = None,
@@ -116,15 +145,15 @@ def compute(
 
     # money flows are zero for most firms: summing only the firms with some non-zero flow gives the same sums bit
     # for bit (each bin still adds its values in firm order; adding a zero never changes a sum that starts at +0.0)
-    rd_cost_weights = f.rd * flows.user_cost
     spend = [getattr(flows, attr) for attr in SPEND_COLUMNS.values()]
-    nonzero = (f.rd != 0.0) | (f.rd_real != 0.0) | (rd_cost_weights != 0.0)
+    flowing = np.zeros(len(f), dtype=bool)
     if flow_firms is None:
         for weights in spend:
-            nonzero |= weights != 0.0
+            flowing |= weights != 0.0
     else:
-        nonzero[flow_firms] = True
-    paid = positions(nonzero)  # once: on a mask of a few per cent, finding the positions costs more than the sums
+        flowing[flow_firms] = True
+    # once: on a few per cent of the firms, finding the positions costs more than the sums
+    paid = _summed_rows(f.rd, f.rd_real, flows.user_cost, flowing)
     pref_paid = pref[paid]
 
     def by_pref(weights: np.ndarray) -> np.ndarray:
@@ -189,7 +218,8 @@ def compute(
         performers, stopped = (with_province(x) for x in _rd_exits(f, pref, k, rd_before))
         columns["rd_exit_rate"] = 100.0 * np.divide(stopped, performers, out=np.full(k + 1, np.nan),
                                                     where=performers > 0)
-    rd_cost = with_province(by_pref(rd_cost_weights))
+    # the R&D-weighted user cost, rd x user_cost, on the summed rows only
+    rd_cost = with_province(np.bincount(pref_paid, weights=f.rd[paid] * flows.user_cost[paid], minlength=k))
     columns["rd_user_cost"] = np.divide(rd_cost, rd_sum, out=np.full(k + 1, np.nan), where=rd_sum > 0)
     for column, weights in zip(SPEND_COLUMNS, spend):
         columns[column] = with_province(by_pref(weights)) / scale

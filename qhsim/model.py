@@ -159,7 +159,7 @@ class QinghaiModel(mesa.Model):
         knowledge = self.knowledge.step(year, pol, f, macro, voucher_pay)
         self._book(flows)
         # the firms with any money flow: the subsidy payees and the two tax expenditures' (the indicators sum these)
-        flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction), nonzero_rows(tax_hte_rate)))
+        flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction, tax_hte_rate)))
         self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge, flow_firms,
                                             hte_granted_until=year + pol.hte_validity - 1, rd_before=rd_before))
 

@@ -199,3 +199,23 @@ def test_the_initial_state_has_no_yearly_flows():
     later = rows()
     assert all(math.isnan(first[PROVINCE][k]) for k in flows_ if k in first[PROVINCE])
     assert later[PROVINCE]["spend_ex_ante_grants"] > 0 and first[PROVINCE]["hte_count"] == later[PROVINCE]["hte_count"]
+
+
+def test_summed_rows_are_the_numpy_mask_positions():
+    """The rows ``compute`` sums (one compiled pass) are those of the numpy mask: reported or real R&D, a non-zero
+    R&D-weighted user cost (NaN counts, 0 x inf is NaN) or a money flow."""
+    from qhsim.indicators import _summed_rows
+
+    rng = np.random.default_rng(25)
+    n = 2000
+    rd = np.where(rng.random(n) < 0.1, rng.gamma(1.0, 100.0, n), 0.0)
+    rd_real = np.where(rng.random(n) < 0.1, rng.gamma(1.0, 100.0, n), 0.0)
+    uc = rng.uniform(0.5, 1.0, n)
+    uc[:3], rd[:3], rd_real[:3] = (np.nan, np.inf, 1.0), (0.0, 0.0, -0.0), (0.0, 0.0, 0.0)
+    flowing = rng.random(n) < 0.05
+    with np.errstate(invalid="ignore"):  # 0 x inf
+        want = np.flatnonzero(flowing | (rd != 0.0) | (rd_real != 0.0) | (rd * uc != 0.0))
+    got = _summed_rows(rd, rd_real, uc, flowing)
+    assert got.tolist() == want.tolist() and {0, 1} <= set(got.tolist()) and 0 < len(got) < n
+    with pytest.raises(ValueError, match="lengths"):
+        _summed_rows(rd[:-1], rd_real, uc, flowing)

@@ -420,3 +420,55 @@ def test_compiled_innovation_is_the_numpy_formula_bit_for_bit(b):
     for name, values in want.items():
         assert f.cols[name].tobytes() == values.astype(f.cols[name].dtype).tobytes(), name
     assert innovated.any() and (f.hitech_share == 1.0).any()
+
+
+def test_compiled_start_logit_is_the_numpy_formula_bit_for_bit(b):
+    """``start_logit`` (one compiled pass after numpy's log) gives bit for bit the numpy array expression of its
+    docstring, voucher and campaign flags, and a NaN user-cost term, included."""
+    rng = np.random.default_rng(23)
+    f = random_population(rng, N_FIRMS, 2030)
+    f.voucher[:] = rng.random(N_FIRMS) < 0.3
+    targeted = rng.random(N_FIRMS) < 0.2
+    uc = rng.uniform(0.5, 1.2, N_FIRMS)
+    uc[:2] = (np.nan, 0.75)
+    S = sector_table()
+    want = ((b.start_intercept + S.rd_logit)[f.sector.astype(np.intp)]
+            + b.rd_size_slope * np.log(f.revenue / 1000.0)
+            - k.user_cost_term(uc, b)
+            + b.voucher_start_effect * f.voucher
+            + b.campaign_start_effect * targeted)
+    got = k.start_logit(f, uc, S.rd_logit, targeted, b)
+    assert got.tobytes() == want.tobytes()
+    assert np.isnan(got[0]) and (f.voucher & targeted).any()
+
+
+def test_rd_in_three_years_is_the_numpy_mask_positions():
+    """``rd_in_three_years`` (one compiled pass) finds the positions numpy finds for (rd + rd_l1 + rd_l2) > 0, with
+    sums that round to zero or below, NaN and negative values among them."""
+    rng = np.random.default_rng(24)
+    f = random_population(rng, N_FIRMS, 2030)
+    for name in ("rd", "rd_l1", "rd_l2"):
+        f.cols[name][:] = np.where(rng.random(N_FIRMS) < 0.3, rng.normal(0.0, 100.0, N_FIRMS), 0.0)
+    f.rd[:4], f.rd_l1[:4], f.rd_l2[:4] = [1e-300, np.nan, 1.0, 0.1], [-1e-300, 1.0, -1.0, 0.2], [0.0, 1.0, 0.0, -0.3]
+    got = cert.rd_in_three_years(f)
+    want = np.flatnonzero((f.rd + f.rd_l1 + f.rd_l2) > 0)
+    assert got.dtype == np.intp and got.tolist() == want.tolist()
+    assert 0 < len(got) < N_FIRMS
+
+
+def test_compiled_tax_conditions_are_the_numpy_masks():
+    """``tax_flags`` (one compiled pass) gives the numpy masks of its conditions: profit at the small-enterprise
+    limit, employees at theirs, a certificate valid through exactly the year, a zero and a NaN profit."""
+    rng = np.random.default_rng(26)
+    f = random_population(rng, N_FIRMS, 2030)
+    pol = policy("baseline", 2030)
+    f.margin[:4] = (pol.small_max_income / f.revenue[0], 0.0, np.nan, -0.1)
+    f.employees[:2] = (pol.small_max_employees, pol.small_max_employees + 1)
+    f.hte_until[:2] = (2030, 2029)
+    prof = f.margin * f.revenue
+    want = ((prof <= pol.small_max_income) & (f.employees <= pol.small_max_employees), f.encouraged,
+            f.hte_until >= pol.year, prof > 0)
+    got = k.tax_flags(f, pol)
+    for g, w in zip(got, want):
+        assert g.dtype == bool and g.tolist() == w.tolist()
+    assert got[0].any() and not got[0].all() and got[2].any() and not got[3][1:4].any()

@@ -11,14 +11,20 @@ from qhsim.soa import ColumnTable
 
 
 class Table(ColumnTable):
+    # thirteen columns gathered, of four widths: ``keep`` compacts them four at a time (groups of one width and of
+    # mixed widths) and the last one singly
     COLUMNS: dict[str, Any] = {"id": np.int64, "x": np.float64, "flag": np.bool_, "code": np.int8, "year": np.int16,
-                               "count": np.int32, "flow": np.float64}
+                               "count": np.int32, "flow": np.float64, "y": np.float64, "z": np.float64,
+                               "w": np.float64, "v": np.float64, "a": np.int16, "b": np.int16, "c": np.int16}
 
 
 def table(rng: np.random.Generator, n: int) -> Table:
     return Table({"id": np.arange(n), "x": rng.normal(size=n), "flag": rng.random(n) < 0.5,
                   "code": rng.integers(-100, 100, n), "year": rng.integers(1990, 2040, n),
-                  "count": rng.integers(-10**9, 10**9, n), "flow": rng.random(n)})
+                  "count": rng.integers(-10**9, 10**9, n), "flow": rng.random(n), "y": rng.normal(size=n),
+                  "z": rng.normal(size=n), "w": rng.normal(size=n), "v": rng.normal(size=n),
+                  "a": rng.integers(-999, 999, n),
+                  "b": rng.integers(-999, 999, n), "c": rng.integers(-999, 999, n)})
 
 
 @pytest.mark.parametrize("kind", ["random", "none", "all", "last_dropped", "first_only"])

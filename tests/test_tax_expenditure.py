@@ -96,13 +96,14 @@ def test_firms_without_rd_weigh_the_deduction_their_first_years_rd_could_use():
     uc_t = user_cost(tau_t, d_t, 0.0 * d_t)
     level = 1.0
     uc_none = user_cost(tau_t, 0.0 * d_t, 0.0 * d_t)
-    uc_firm, term_firm = uc_t.take(code), uc_t.take(code) + 7.0  # the term's values only need to be told apart
-    at, usable = starter_deduction(f, d_t, uc_t, code, sectors.rd_intensity, level, b, uc_firm, term_firm, uc_none,
-                                   uc_none + 100.0)
+    # the terms' values only need to be told apart
+    at, usable, uc_firm, term_firm = starter_deduction(f, d_t, uc_t, code, sectors.rd_intensity, level, b,
+                                                       uc_t + 7.0, uc_none, uc_none + 100.0)
     assert list(at) == [1, 2]
-    # the loss-maker's user cost and term become its combination's without a deduction; the others' are untouched
+    # the loss-maker's user cost and term are its combination's without a deduction; the others' their combination's
     assert uc_firm[2] == uc_none[code[2]] and term_firm[2] == uc_none[code[2]] + 100.0
     assert list(uc_firm[[0, 1, 3]]) == list(uc_t.take(code)[[0, 1, 3]])
+    assert list(term_firm[[0, 1, 3]]) == list(uc_t.take(code)[[0, 1, 3]] + 7.0)
     typical = starter_intensity(uc_t, sectors.rd_intensity, level, b)[f.index("sector")[1], code[1]]
     assert 0.0005 < d_t[code[1]] * typical  # the thin margin cannot absorb the statutory rate
     assert usable == pytest.approx([0.0005 / typical, 0.0])

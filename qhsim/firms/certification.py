@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numba
 import numpy as np
 
 from qhsim.firms.relabel import net_relabel_cost, notch_relabel_plan, routine_relabel
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
-from qhsim.soa import positions
 
 
 RATIO_TOLERANCE = 1e-12
@@ -66,7 +66,7 @@ def relabel_to_threshold(f: FirmPopulation, pol: PolicyYear, certified: np.ndarr
 def hte_criteria(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, fte_cost: float) -> np.ndarray:
     """All HTE criteria on this year's realised R&D."""
     out = np.zeros(len(f), dtype=bool)
-    c = positions((f.rd + f.rd_l1 + f.rd_l2) > 0)  # without R&D in three years the ratio fails (thresholds > 0)
+    c = rd_in_three_years(f)  # without R&D in three years the ratio fails (thresholds > 0)
     s = f.subset(c)
     rd3 = s.rd + s.rd_l1 + s.rd_l2
     rev3 = s.revenue + s.rev_l1 + s.rev_l2
@@ -74,6 +74,22 @@ def hte_criteria(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, fte_cos
     ratio_ok = rd3 >= hte_threshold(s.revenue, pol) * rev3 * (1.0 - RATIO_TOLERANCE)
     out[c] = ratio_ok & hte_other_criteria(s, pol, s.rd, b, fte_cost)
     return out
+
+
+def rd_in_three_years(f: FirmPopulation) -> np.ndarray:
+    """Positions (ascending) of the firms whose reported R&D of this year and the two before sums above zero:
+    ``positions((f.rd + f.rd_l1 + f.rd_l2) > 0)`` in one compiled pass, without its two whole-population sums."""
+    out = np.empty(len(f), dtype=np.intp)
+    return out[:_three_year_positive(f.rd, f.rd_l1, f.rd_l2, out)].copy()  # the copy frees the full-length buffer
+
+
+@numba.njit(cache=True, nogil=True)
+def _three_year_positive(rd, rd_l1, rd_l2, out):
+    n = 0
+    for i in range(len(rd)):  # branch-free: every position written, those with (rd + rd_l1) + rd_l2 > 0 counted
+        out[n] = i
+        n += (rd[i] + rd_l1[i]) + rd_l2[i] > 0.0
+    return n
 
 
 def notch_gain(

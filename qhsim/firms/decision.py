@@ -87,12 +87,11 @@ def decide(
     code, combinations = flag_code(*tax_flags(f, pol), *deduction_flags(f, pol, S.manufacturing))
     tables = rates(*combinations)
     had = last_year_performers(f)
-    uc = np.asarray(tables[3]).take(code, mode="wrap")
-    uc_term = np.asarray(tables[4]).take(code, mode="wrap")
-    # the others whose taxable profit would not cover the statutory deduction on a first year's R&D: the
-    # loss-makers' user cost (and term) set to their combination's without a deduction, the rest's computed below
-    new, d_new = starter_deduction(f, tables[2], tables[3], code, S.rd_intensity, level, b, uc, uc_term,
-                                   *rates_without_deduction(tables[0]))
+    # each firm's user cost and term from its combination, in the pass that finds the others whose taxable profit
+    # would not cover the statutory deduction on a first year's R&D: the loss-makers' set to their combination's
+    # without a deduction, the rest's computed below
+    new, d_new, uc, uc_term = starter_deduction(f, tables[2], tables[3], code, S.rd_intensity, level, b, tables[4],
+                                                *rates_without_deduction(tables[0]))
     if probabilities:
         tau, tau_alt, d = (np.asarray(t).take(code, mode="wrap") for t in tables[:3])
     else:  # the model reads these at a few positions only: looked up where read

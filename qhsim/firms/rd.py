@@ -37,11 +37,24 @@ def tax_rates(f: FirmPopulation, pol: PolicyYear) -> tuple[np.ndarray, np.ndarra
 
 
 def tax_flags(f: FirmPopulation, pol: PolicyYear) -> tuple[np.ndarray, ...]:
-    """The four conditions the tax rates depend on: small low-profit enterprise, encouraged industry, valid
-    HTE certificate, taxable profit."""
-    prof = profit(f)
-    small = (prof <= pol.small_max_income) & (f.employees <= pol.small_max_employees)
-    return small, f.encouraged, f.hte_until >= pol.year, prof > 0
+    """The four conditions the tax rates depend on: small low-profit enterprise (profit at most small_max_income and
+    employees at most small_max_employees), encouraged industry, valid HTE certificate (valid through at least the
+    year), taxable profit (profit > 0); the three computed in one compiled pass, without the profit column."""
+    n = len(f)
+    small, is_hte, profitable = np.empty(n, dtype=bool), np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    _tax_conditions(f.margin, f.revenue, f.employees, f.hte_until, float(pol.small_max_income),
+                    float(pol.small_max_employees), int(pol.year), small, is_hte, profitable)
+    return small, f.encouraged, is_hte, profitable
+
+
+@numba.njit(cache=True, nogil=True)
+def _tax_conditions(margin, revenue, employees, hte_until, small_max_income, small_max_employees, year, small,
+                    is_hte, profitable):
+    for i in range(len(margin)):
+        prof = margin[i] * revenue[i]  # ``profit``
+        small[i] = (prof <= small_max_income) & (employees[i] <= small_max_employees)
+        is_hte[i] = hte_until[i] >= year
+        profitable[i] = prof > 0.0
 
 
 def tax_rule(pol: PolicyYear, small: np.ndarray, encouraged: np.ndarray, is_hte: np.ndarray,
@@ -101,28 +114,33 @@ def starter_intensity(uc: np.ndarray, sector_intensity: np.ndarray, level: float
 
 def starter_deduction(f: FirmPopulation, d: np.ndarray, uc: np.ndarray, code: np.ndarray,
                       sector_intensity: np.ndarray, level: float, b: SimpleNamespace,
-                      uc_firm: np.ndarray, uc_term_firm: np.ndarray, uc_none: np.ndarray,
-                      uc_term_none: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      uc_term: np.ndarray, uc_none: np.ndarray,
+                      uc_term_none: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The super-deduction a firm without R&D last year can expect to use: the statutory rate, but at most its
     taxable profit over the R&D it would plan in a first year (``starter_intensity`` at the statutory user cost x
     revenue), as ``capped_deduction`` caps it on last year's R&D for the others; nothing for a loss-making firm.
-    ``d``, ``uc``: the statutory rate and user cost per combination of the firms' flags (``flag_code``), ``code``
-    each firm's combination. Returns the positions of the firms whose cap binds (sorted) and their usable rates.
-    The loss-makers among them (most) can use nothing: their user cost and its start-logit term are set here, in
-    ``uc_firm`` and ``uc_term_firm`` (each firm's, from the combinations'), to those of their combination without
-    a deduction, ``uc_none`` and ``uc_term_none``; the caller computes those of the others (usable rate > 0)."""
+    ``d``, ``uc``, ``uc_term``: the statutory rate, user cost and its start-logit term per combination of the firms'
+    flags (``flag_code``), ``code`` each firm's combination; ``uc_none``, ``uc_term_none``: the user cost and term of
+    each combination without a deduction.
+    Returns the positions of the firms whose cap binds (sorted), their usable rates, and each firm's user cost and
+    term: its combination's, but for the loss-makers among the binding firms (most), who can use nothing, their
+    combination's without a deduction; the caller computes those of the other binding firms (usable rate > 0)."""
     typical = starter_intensity(uc, sector_intensity, level, b)
-    return _binding_starters(f.index("sector"), code, f.margin, f.rd_l1, d[None, :] * typical, typical, uc_firm,
-                             uc_term_firm, uc_none, uc_term_none)
+    uc_firm, uc_term_firm = np.empty(len(code)), np.empty(len(code))
+    at, usable = _binding_starters(f.index("sector"), code, f.margin, f.rd_l1, d[None, :] * typical, typical, uc,
+                                   uc_term, uc_none, uc_term_none, uc_firm, uc_term_firm)
+    return at, usable, uc_firm, uc_term_firm
 
 
 @numba.njit(cache=True, nogil=True)
 def _binding_starters(sector: np.ndarray, code: np.ndarray, margin: np.ndarray, rd_l1: np.ndarray,
                       threshold: np.ndarray, typical: np.ndarray, uc: np.ndarray, uc_term: np.ndarray,
-                      uc_none: np.ndarray, uc_term_none: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      uc_none: np.ndarray, uc_term_none: np.ndarray, uc_firm: np.ndarray,
+                      uc_term_firm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The firms without R&D last year whose margin lies below threshold[sector, code] (the statutory rate x the
-    typical intensity), one pass: their positions and usable rates margin / typical[sector, code] (0 for a loss,
-    whose uc and uc_term become its combination's without a deduction: copies, no arithmetic)."""
+    typical intensity), one pass: their positions and usable rates margin / typical[sector, code] (0 for a loss);
+    every firm's user cost and term looked up from its combination's (``uc``, ``uc_term``), a binding loss-maker's
+    from those without a deduction (copies, no arithmetic)."""
     at = np.empty(len(code), dtype=np.intp)
     usable = np.empty(len(code))
     n = 0
@@ -132,8 +150,8 @@ def _binding_starters(sector: np.ndarray, code: np.ndarray, margin: np.ndarray, 
         at[n] = i
         usable[n] = max(m, 0.0) / max(typical[s, c], 1e-300)  # 0 for a loss (and no 0 / 0)
         loss = bind & (m <= 0.0)
-        uc[i] = uc_none[c] if loss else uc[i]
-        uc_term[i] = uc_term_none[c] if loss else uc_term[i]
+        uc_firm[i] = uc_none[c] if loss else uc[c]
+        uc_term_firm[i] = uc_term_none[c] if loss else uc_term[c]
         n += bind
     return at[:n], usable[:n]
 
@@ -195,15 +213,27 @@ def start_logit(
     f: FirmPopulation, uc: np.ndarray, sector_logit: np.ndarray, targeted: np.ndarray, b: SimpleNamespace,
     uc_term: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Logit of starting R&D this year (non-R&D firms): size, sector, user cost, voucher, campaign.
-    ``uc_term``: ``user_cost_term(uc, b)`` if already computed."""
-    return (
-        (b.start_intercept + sector_logit).take(f.index("sector"), mode="wrap")  # the same sums, once per sector
-        + b.rd_size_slope * np.log(f.revenue / REVENUE_UNIT)
-        - (user_cost_term(uc, b) if uc_term is None else uc_term)
-        + b.voucher_start_effect * f.voucher
-        + b.campaign_start_effect * targeted
-    )
+    """Logit of starting R&D this year (non-R&D firms): size, sector, user cost, voucher, campaign,
+    (intercept + sector logit) + slope ln(revenue / REVENUE_UNIT) - user-cost term + voucher effect x voucher
+    + campaign effect x targeted. ``uc_term``: ``user_cost_term(uc, b)`` if already computed."""
+    term = user_cost_term(uc, b) if uc_term is None else uc_term
+    out = f.revenue / REVENUE_UNIT
+    np.log(out, out=out)  # the logarithm stays numpy's (np.log may use SIMD code libm would not match)
+    _start_logit(b.start_intercept + sector_logit, f.index("sector"), b.rd_size_slope, term, b.voucher_start_effect,
+                 f.voucher, b.campaign_start_effect, targeted, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _start_logit(sector_base, sector, slope, term, voucher_effect, voucher, campaign_effect, targeted, out):
+    """out (holding ln(revenue / REVENUE_UNIT)) becomes ``start_logit`` in one pass: the operations, in their order,
+    of the numpy expression sector_base[sector] + slope x out - term + voucher_effect x voucher + campaign_effect x
+    targeted (a flag multiplies as 1.0 or 0.0), without its six whole-population temporaries."""
+    for i in range(len(out)):
+        x = sector_base[sector[i]] + slope * out[i]
+        x = x - term[i]
+        x = x + voucher_effect * (1.0 if voucher[i] else 0.0)
+        out[i] = x + campaign_effect * (1.0 if targeted[i] else 0.0)
 
 
 def user_cost_term(uc: np.ndarray, b: SimpleNamespace) -> np.ndarray:
