@@ -205,11 +205,8 @@ def _compact_columns(pairs: list[tuple[np.ndarray, np.ndarray]], keep: np.ndarra
 @numba.njit(cache=True, nogil=True)
 def _compact4(a, b, c, d, keep, out_a, out_b, out_c, out_d) -> None:
     """``_compact`` of four columns in one pass."""
-    last = len(keep) - 1
-    while last >= 0 and keep[last] == 0:
-        last -= 1
     j = 0
-    for i in range(last + 1):
+    for i in range(_kept_end(keep)):
         out_a[j] = a[i]
         out_b[j] = b[i]
         out_c[j] = c[i]
@@ -221,13 +218,20 @@ def _compact4(a, b, c, d, keep, out_a, out_b, out_c, out_d) -> None:
 def _compact(src: np.ndarray, keep: np.ndarray, out: np.ndarray) -> None:
     """``out[:m] = src[keep == 1]`` (m kept rows) in one branch-free pass: every row up to the last kept one is written
     at the next free place, which only a kept row advances."""
+    j = 0
+    for i in range(_kept_end(keep)):
+        out[j] = src[i]
+        j += keep[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def _kept_end(keep: np.ndarray) -> int:
+    """One past the last kept row (0 when none is kept): the compaction writes no row after it, so that the next free
+    place never runs past the kept rows' end."""
     last = len(keep) - 1
     while last >= 0 and keep[last] == 0:
         last -= 1
-    j = 0
-    for i in range(last + 1):
-        out[j] = src[i]
-        j += keep[i]
+    return last + 1
 
 
 def flag_code(*flags: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
