@@ -9,7 +9,7 @@ each of ``--variants`` (default: those three and, for contrast, the doubled ex-a
 the baseline under common random numbers (``qhsim.precision.firm_effects``): the extra business R&D of 2026-2035
 (亿元), the firms' rises and falls behind it, how many firms changed, and the share its five largest changes carry.
 A net change that is small beside its rises and falls, or carried by a few firms, varies from seed to seed
-whatever the coupling of the runs: it is the effect's own spread in one population, not the comparison's noise.
+however well the runs are coupled: a small difference of two larger sums, or a few firms' switches.
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ def report(table, seeds: list[int], args, packages: set[str]) -> str:
         cv, falls, top = g["net"].std(ddof=1) / abs(net), abs(g["down"].mean() / net), (g["top"] * g["net"]).mean() / net
         reasons = [text for applies, text in (
             (name in packages, "a package: one part's falls are another's rises (its parts: docs/precision_report.md)"),
-            (name not in packages and falls > 0.5, "falls over half the net: the runs drift apart, and the net is a "
-                                                   "small difference"),
+            (name not in packages and falls > 0.5, "falls over half the net: it lowers some firms' R&D as it raises "
+                                                   "others' (through the markets they share, or runs drifting apart), so "
+                                                   "the net is a small difference of two larger sums"),
             (top > 0.25, f"a few firms carry it: the {ANATOMY_TOP} largest changes hold {top:.0%}")) if applies]
         reading = "; ".join(reasons) or "many firms, few falls: a precise effect"
         lines.append(f"| {name} | {net:+.2f} | {cv:.0%} | {falls:.2f} | {top:.0%} | {reading} |")

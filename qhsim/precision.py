@@ -18,7 +18,8 @@ What an analyst needs to know before trusting a design ranking (issue #8 item 3)
 - ``firm_effects``: what a design's extra business R&D is made of, firm by firm: the firms whose R&D it raises
   and lowers (gross up and down) and the share its five largest changes carry. A ratio whose seeds disagree rests
   either on a few large firms' switches (the effect's own spread in one finite population) or on a net change that
-  is small beside the gross changes each way (runs that drift apart after the design's first years).
+  is small beside the gross changes each way (firms crowded out through the markets they share, or runs that drift
+  apart after the design's first years).
 - ``population_position``: where the one fixed 2015 population, which the calibration was fitted on, lies among
   the populations the synthesis draws (each seed its own), per plan indicator.
 - ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
