@@ -588,7 +588,7 @@ def test_an_unstable_r_and_d_per_yuan_shows_as_such_with_its_rule(small_comparis
     assert "not positive" not in " ".join(text.split()) and "不为正" not in text
     legend = [t.get_text() for t in cost_effectiveness_figure(dataclasses.replace(res, leverage=lev)).axes[0]
               .get_legend().get_texts()]
-    assert legend[1] == f"2 more_ex_ante_grants: {UNSTABLE_CELL}" and legend[0].endswith("yuan/yuan")
+    assert legend[1] == f"2 more_ex_ante_grants 事前立项资助翻倍: {UNSTABLE_CELL}" and legend[0].endswith("yuan/yuan")
 
 
 def test_compare_command_resumes_and_refuses_foreign_out(small_comparison, tmp_path: Path) -> None:
