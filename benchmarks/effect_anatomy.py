@@ -1,7 +1,7 @@
 """What a design's extra R&D is made of 政策效应构成: firm by firm, for the designs whose R&D per yuan varies by seed.
 
     .venv/bin/python benchmarks/effect_anatomy.py [--variants a,b,...] [--seeds 4] [--scale 1] [--workers 2]
-        [--out docs/effect_anatomy.md]
+        [--out docs/effect_anatomy.md]   (the figures also as docs/effect_anatomy.csv)
 
 docs/precision_report.md finds three shipped designs whose business R&D per public yuan varies across seeds by
 more than the 10% issue #8 asks (technology transfer, vouchers, the ex-post package). This report says why, for
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import qhsim  # noqa: E402,F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
 from qhsim.argtypes import at_least, scale  # noqa: E402
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
-from qhsim.cli import Parser, run_script  # noqa: E402
+from qhsim.cli import Parser, run_script, write_report  # noqa: E402
 from qhsim.errors import InputError  # noqa: E402
 from qhsim.precision import ANATOMY_TOP, components, firm_effects  # noqa: E402
 
@@ -87,10 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     table = firm_effects(SCENARIOS / "baseline.toml", variants, seeds, args.scale, YEARS, args.workers)
     packages = {p.stem for p in variants if len(components(SCENARIOS / "baseline.toml", p)) > 1}
-    text = report(table, seeds, args, packages) + f"\n\n({time.perf_counter() - started:.0f} s, {args.workers} worker(s))\n"
+    text = report(table, seeds, args, packages) + f"\n\n({time.perf_counter() - started:.0f} s, {args.workers} worker(s))"
     print(text)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        write_report(args.out, [text], table)
     return 0
 
 
