@@ -125,14 +125,18 @@ EVIDENCE_WORDS = {  # (zh, en) of each mark: what it says and how to read the ra
 }
 
 
+def _explained(marks: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (evidence key, side) marks a note or legend explains, in its order (above before below, then by key): those
+    of a known range and side."""
+    return sorted(((k, s) for k, s in marks if s in EVIDENCE_WORDS and k in EVIDENCE), key=lambda m: (m[1], m[0]))
+
+
 def evidence_note(marks: set[tuple[str, str]]) -> str:
     """Below a table whose ratios carry ``EVIDENCE_MARKS``: for each (evidence key, ``ABOVE`` | ``BELOW``) shown, what
     the mark means with the range and its source key, then the rule (``evidence_mark``) and which ranges are used, in
     Chinese and English; "" without marks."""
     parts = []
-    for key, side in sorted(marks, key=lambda m: (m[1], m[0])):
-        if side not in EVIDENCE_WORDS or key not in EVIDENCE:
-            continue
+    for key, side in _explained(marks):
         zh, en = range_text(key)
         zh_side, en_side, zh_read, en_read = EVIDENCE_WORDS[side]
         mark = EVIDENCE_MARKS[side]
@@ -155,9 +159,7 @@ def evidence_legend(marks: set[tuple[str, str]]) -> list[str]:
     below the tables): ``↑ 高于微观实证1–2元/元，宜视为上限估计 above the micro evidence 1–2 (tax_leverage): an
     upper estimate``, one per (evidence key, side) shown."""
     lines = []
-    for key, side in sorted(marks, key=lambda m: (m[1], m[0])):
-        if side not in EVIDENCE_WORDS or key not in EVIDENCE:
-            continue
+    for key, side in _explained(marks):
         e, (zh_side, en_side, _, _) = EVIDENCE[key], EVIDENCE_WORDS[side]
         span = f"{e.low:g}–{e.high:g}"
         zh_read, en_read = ("上限", "an upper") if side == ABOVE else ("下限", "a lower")
