@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from qhsim import data
 
@@ -117,11 +118,23 @@ def range_text(key: str) -> tuple[str, str]:
     return f"{zh}{span}元（evidence.py {key}）", f"{en} {span} (evidence.py {key})"
 
 
-EVIDENCE_WORDS = {  # (zh, en) of each mark: what it says and how to read the ratio
-    ABOVE: ("高于微观实证", "above the micro evidence", "模型外推超出了实证观测的范围，宜视为上限估计",
-            "the model extrapolates beyond what was observed: read it as an upper estimate"),
-    BELOW: ("低于微观实证", "below the micro evidence", "模型的响应弱于实证所见，宜视为下限估计",
-            "the model responds less than was observed: read it as a lower estimate"),
+class Words(NamedTuple):
+    """What an ``EVIDENCE_MARKS`` mark says (``side``), how to read the ratio (``read``, a note's sentence) and the
+    estimate it is (``estimate``, a chart legend's words), each in Chinese and English."""
+
+    side_zh: str
+    side_en: str
+    read_zh: str
+    read_en: str
+    estimate_zh: str
+    estimate_en: str
+
+
+EVIDENCE_WORDS = {
+    ABOVE: Words("高于微观实证", "above the micro evidence", "模型外推超出了实证观测的范围，宜视为上限估计",
+                 "the model extrapolates beyond what was observed: read it as an upper estimate", "上限", "an upper"),
+    BELOW: Words("低于微观实证", "below the micro evidence", "模型的响应弱于实证所见，宜视为下限估计",
+                 "the model responds less than was observed: read it as a lower estimate", "下限", "a lower"),
 }
 
 
@@ -138,9 +151,8 @@ def evidence_note(marks: set[tuple[str, str]]) -> str:
     parts = []
     for key, side in _explained(marks):
         zh, en = range_text(key)
-        zh_side, en_side, zh_read, en_read = EVIDENCE_WORDS[side]
-        mark = EVIDENCE_MARKS[side]
-        parts.append(f"{mark} {zh_side}：{zh}；{zh_read}。 {mark} {en_side}, {en}: {en_read}.")
+        w, mark = EVIDENCE_WORDS[side], EVIDENCE_MARKS[side]
+        parts.append(f"{mark} {w.side_zh}：{zh}；{w.read_zh}。 {mark} {w.side_en}, {en}: {w.read_en}.")
     if not parts:
         return ""
     zh_used, en_used = ranges_used()
@@ -160,11 +172,10 @@ def evidence_legend(marks: set[tuple[str, str]]) -> list[str]:
     upper estimate``, one per (evidence key, side) shown."""
     lines = []
     for key, side in _explained(marks):
-        e, (zh_side, en_side, _, _) = EVIDENCE[key], EVIDENCE_WORDS[side]
+        e, w = EVIDENCE[key], EVIDENCE_WORDS[side]
         span = f"{e.low:g}–{e.high:g}"
-        zh_read, en_read = ("上限", "an upper") if side == ABOVE else ("下限", "a lower")
-        lines.append(f"{EVIDENCE_MARKS[side]} {zh_side}{span}元/元，宜视为{zh_read}估计 "
-                     f"{en_side} {span} ({key}): {en_read} estimate")
+        lines.append(f"{EVIDENCE_MARKS[side]} {w.side_zh}{span}元/元，宜视为{w.estimate_zh}估计 "
+                     f"{w.side_en} {span} ({key}): {w.estimate_en} estimate")
     return lines
 
 
