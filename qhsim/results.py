@@ -169,6 +169,15 @@ def with_evidence(leverage: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def charted_evidence(leverage: pd.DataFrame, ratio: str) -> list[str]:
+    """The evidence side ("above", "below" or "") each row of a ``with_evidence`` table shows beside the ratio a chart
+    plots: its own where the chart plots business R&D per yuan (``rd_per_yuan``, the ratio the evidence judges), none
+    where it plots total R&D per yuan. The one rule of the cost-effectiveness PNG and the dashboard's chart."""
+    if ratio != "rd_per_yuan":
+        return [""] * len(leverage)
+    return [e if isinstance(e, str) else "" for e in leverage["evidence"]]
+
+
 def shown_evidence(leverage: pd.DataFrame, designs: Sequence[str], instruments: Sequence[str] | None = ("total",)
                    ) -> set[tuple[str, str]]:
     """The (evidence key, "above" | "below") marks a table shows (``with_evidence``) on the rows of ``designs`` and

@@ -27,7 +27,7 @@ from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_bett
 from qhsim.experiments.report import charted, unspent_budget_text
 from qhsim.output.tables import can_rank, mark_notes
 from qhsim.evidence import EVIDENCE_MARKS, evidence_cell, evidence_note
-from qhsim.results import ratio_mark, read_flag, shown_evidence, with_evidence
+from qhsim.results import charted_evidence, ratio_mark, read_flag, shown_evidence, with_evidence
 
 CACHE = RunCache(size=8)
 
@@ -174,8 +174,7 @@ def figure(result, indicator: str, lang: str) -> Figure:
     ratio, lo, hi = leverage_columns(result)
     flagged = np.array([read_flag(u) is True for u in lev["unstable"]] if "unstable" in lev else [False] * len(lev))
     marks = [ratio_mark(c) if f else "" for c, f in zip(lev["extra_cost"], flagged)]
-    evidence = [EVIDENCE_MARKS.get(e, "") if ratio == "rd_per_yuan" and isinstance(e, str) else ""
-                for e in lev["evidence"]]
+    evidence = [EVIDENCE_MARKS.get(e, "") for e in charted_evidence(lev, ratio)]
     with chart_style():
         for ax, frame, (mid, low, high), title, hide, names in (
                 (fig.add_subplot(1, 2, 1), lev, (ratio, lo, hi), i18n.text(ratio, lang), flagged,

@@ -34,7 +34,7 @@ from qhsim.output.report import (DETERMINISTIC_MARK, band_caveat, base_year_note
 from qhsim.stats import WEIGHT
 from qhsim.targets import REFERENCE_KIND, load_targets, plan_base_years
 from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, SAVING_CELL, UNSPENT_NOTE,
-                           UNSPENT_SHARE, UNSTABLE_CELL, design_description, design_short_name, lower_is_better, ratio_mark, shown_evidence,
+                           UNSPENT_SHARE, UNSTABLE_CELL, charted_evidence, design_description, design_short_name, lower_is_better, ratio_mark, shown_evidence,
                            unsettled_pairs, with_evidence)
 from qhsim.experiments.store import write_atomic
 from qhsim.evidence import evidence_cell, evidence_legend, evidence_note
@@ -670,9 +670,8 @@ def cost_effectiveness_figure(res: ComparisonResult) -> Figure:
     # the points overlapped when two designs cost and buy about the same
     number = {d: i for i, d in enumerate([res.base, *res.designs])}
     marks = set()  # (evidence key, side) of the ratios marked in the legend: their meaning follows the designs
-    for r in lev.to_dict("records"):
+    for r, side in zip(lev.to_dict("records"), charted_evidence(lev, what.ratio)):
         y, lo, hi = r[what.extra], r[f"{what.extra}_p05"], r[f"{what.extra}_p95"]
-        side = r.get("evidence", "") if what.ratio == "rd_per_yuan" and not r.get("unstable") else ""
         if side:
             marks.add((r["evidence_key"], side))
         ratio = readable(ratio_mark(r["extra_cost"])) if r.get("unstable") else evidence_cell(
