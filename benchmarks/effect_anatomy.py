@@ -7,7 +7,8 @@ docs/precision_report.md finds three shipped designs whose business R&D per publ
 more than the 10% issue #8 asks (technology transfer, vouchers, the ex-post package). This report says why, for
 each of ``--variants`` (default: those three and, for contrast, the doubled ex-ante grants) on seeds 1..N against
 the baseline under common random numbers (``qhsim.precision.firm_effects``): the extra business R&D of 2026-2035
-(亿元), the firms' rises and falls behind it, how many firms changed, and the share its five largest changes carry.
+(亿元), the firms' rises and falls behind it, how many firms changed, the share its five largest changes carry, and
+the channel each changed firm was first reached through (a table of rises and falls per channel).
 A net change that is small beside its rises and falls, or carried by a few firms, varies from seed to seed
 however well the runs are coupled: a small difference of two larger sums, or a few firms' switches.
 """
@@ -26,7 +27,7 @@ from qhsim.argtypes import at_least, scale  # noqa: E402
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
 from qhsim.cli import Parser, run_script, write_report  # noqa: E402
 from qhsim.errors import InputError  # noqa: E402
-from qhsim.precision import ANATOMY_TOP, components, firm_effects  # noqa: E402
+from qhsim.precision import ANATOMY_TOP, CHANNELS, components, firm_effects  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 VARIANTS = ("tech_transfer_subsidy", "vouchers_expanded", "ex_post_subsidy", "more_ex_ante_grants")
@@ -63,14 +64,24 @@ def report(table, seeds: list[int], args, packages: set[str]) -> str:
     for name, g in table.groupby("variant", sort=False):
         net = g["net"].mean()
         cv, falls, top = g["net"].std(ddof=1) / abs(net), abs(g["down"].mean() / net), (g["top"] * g["net"]).mean() / net
+        where = max(CHANNELS, key=lambda c: -g[f"{c}_down"].mean())  # the channel of the largest falls
         reasons = [text for applies, text in (
             (name in packages, "a package: one part's falls are another's rises (its parts: docs/precision_report.md)"),
             (name not in packages and falls > 0.5, "falls over half the net: it lowers some firms' R&D as it raises "
-                                                   "others' (through the markets they share, or runs drifting apart), so "
-                                                   "the net is a small difference of two larger sums"),
+                                                   f"others' (most of the falls through: {CHANNELS[where][0]}), so the "
+                                                   "net is a small difference of two larger sums"),
             (top > 0.25, f"a few firms carry it: the {ANATOMY_TOP} largest changes hold {top:.0%}")) if applies]
         reading = "; ".join(reasons) or "many firms, few falls: a precise effect"
         lines.append(f"| {name} | {net:+.2f} | {cv:.0%} | {falls:.2f} | {top:.0%} | {reading} |")
+    lines += ["", "Channels 渠道: each changed firm by where its run first departs from the baseline run, in the first year "
+              "anything differs, in the order of the year's steps (`qhsim.precision.CHANNELS`): "
+              + "; ".join(f"**{label}**: {what}" for label, what in CHANNELS.values())
+              + ". Means over the seeds, 亿元, rises / falls.", "",
+              "| variant 方案 | " + " | ".join(label for label, _ in CHANNELS.values()) + " |",
+              "|---|" + "---|" * len(CHANNELS)]
+    for name, g in table.groupby("variant", sort=False):
+        cells = [f"{g[f'{c}_up'].mean():+.2f} / {g[f'{c}_down'].mean():+.2f}" for c in CHANNELS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -16,10 +16,11 @@ What an analyst needs to know before trusting a design ranking (issue #8 item 3)
 - ``rank_stability``: whether that spread reorders the designs — the pairs of variants whose order differs from
   the order of their means in some seeds, and the share of seeds that give the mean ranking.
 - ``firm_effects``: what a design's extra business R&D is made of, firm by firm: the firms whose R&D it raises
-  and lowers (gross up and down) and the share its five largest changes carry. A ratio whose seeds disagree rests
-  either on a few large firms' switches (the effect's own spread in one finite population) or on a net change that
-  is small beside the gross changes each way (firms crowded out through the markets they share, or runs that drift
-  apart after the design's first years).
+  and lowers (gross up and down), the share its five largest changes carry, and the channel through which each
+  firm's run first departed from the base (``CHANNELS``: entry or exit, grants / vouchers / rewards, its own R&D
+  decision, its knowledge). A ratio whose seeds disagree rests either on a few large firms' switches (the effect's
+  own spread in one finite population) or on a net change that is small beside the gross changes each way (fixed
+  budgets re-allotted among firms, knowledge gained and lost through the markets they share).
 - ``population_position``: where the one fixed 2015 population, which the calibration was fitted on, lies among
   the populations the synthesis draws (each seed its own), per plan indicator.
 - ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
@@ -313,24 +314,79 @@ def population_position(scenario: str | Path, seeds: list[int], scale: float = 1
 
 
 ANATOMY_TOP = 5  # ``firm_effects``: the share of the net change carried by this many largest changes
+# ``firm_effects``' channels: where a changed firm's run first departs from its base run (in this order within a year)
+CHANNELS = {  # key: (label, what departs first)
+    "entry_exit": ("entry or exit 进入或退出", "the firm is alive in one run only"),
+    "grants": ("grants, vouchers, rewards 资助、创新券与奖励", "a voucher, or (with the same R&D decision) the grants and "
+               "rewards it receives: a budget re-allotted, or the design's own money"),
+    "own": ("own R&D decision 自身研发决策", "its planned R&D intensity or its reported R&D: the design's price or "
+            "eligibility acts on it"),
+    "knowledge": ("knowledge 知识存量", "its knowledge stock: bought, learned or lost through the markets it shares"),
+}
+_PATH_COLUMNS = ("rd", "rd_int", "voucher", "subsidy", "knowledge")
 
 
-def _firm_rd(task: tuple[RunSpec, tuple[int, int]]) -> pd.Series:
-    """One run's reported business R&D per firm (万元, by uid) summed over the years ``first``..``last`` (the worker
-    function of ``firm_effects``; a firm counts in the years it is alive)."""
+def _paths(spec: RunSpec, years: tuple[int, int]) -> dict[int, dict[str, np.ndarray]]:
+    """One run's firms in each year ``first``..``last``: uid and ``_PATH_COLUMNS`` (copies)."""
     from qhsim.runner import run
 
-    spec, (first, last) = task
-    parts: list[pd.Series] = []
+    first, last = years
+    out: dict[int, dict[str, np.ndarray]] = {}
 
     def keep(model) -> None:
         if first <= model.year <= last:
-            parts.append(pd.Series(model.firms.rd.copy(), index=model.firms.uid.copy()))
+            out[model.year] = {c: getattr(model.firms, c).copy() for c in ("uid", *_PATH_COLUMNS)}
 
     with calibration_switch(spec.calibrated):
         run(scenario_of(spec), seed=spec.seed, scale=spec.scale, end_year=last, population_seed=spec.population_seed,
             on_step=keep)
-    return pd.concat(parts).groupby(level=0).sum()
+    return out
+
+
+def _anatomy(task: tuple[RunSpec, RunSpec, tuple[int, int]]) -> dict[str, float]:
+    """A variant's change in reported business R&D against its base under the same seed, summed over the years and
+    taken apart firm by firm, each changed firm by the channel where its run first departs from the base run
+    (``CHANNELS``), in the first year anything differs, in the order of the year's steps (``QinghaiModel.step``):
+    alive in one run only; a voucher (awarded before the R&D decisions) or, with the same decision, grants and
+    rewards received; its R&D decision (planned intensity) or its reported R&D; its knowledge (the market and
+    spillovers come last). The worker function of ``firm_effects``: both runs in one call, so that only the
+    summary leaves the worker."""
+    base_spec, variant_spec, years = task
+    runs = [_paths(spec, years) for spec in (base_spec, variant_spec)]
+    uids = np.unique(np.concatenate([p["uid"] for r in runs for p in r.values()]))
+    n = len(uids)
+    total = [np.zeros(n), np.zeros(n)]
+    channel = np.full(n, -1)
+    for year in range(years[0], years[1] + 1):
+        aligned = []
+        for k, r in enumerate(runs):
+            at = np.searchsorted(uids, r[year]["uid"])
+            cols = {"alive": np.zeros(n, dtype=bool)}
+            cols["alive"][at] = True
+            for c in _PATH_COLUMNS:
+                cols[c] = np.zeros(n, dtype=r[year][c].dtype)
+                cols[c][at] = r[year][c]
+            total[k] += cols["rd"]
+            aligned.append(cols)
+        b, v = aligned
+        both = b["alive"] & v["alive"]
+        same_plan = b["rd_int"] == v["rd_int"]
+        first = np.select([b["alive"] != v["alive"],
+                           both & ((b["voucher"] != v["voucher"]) | (same_plan & (b["subsidy"] != v["subsidy"]))),
+                           both & (~same_plan | (b["rd"] != v["rd"])),
+                           both & (b["knowledge"] != v["knowledge"])], list(range(len(CHANNELS))), -1)
+        channel = np.where(channel < 0, first, channel)
+    change = (total[1] - total[0]) / base_spec.scale / WAN_PER_YI
+    changed = change != 0.0
+    change, channel = change[changed], channel[changed]
+    net = float(change.sum())
+    largest = change[np.argsort(-np.abs(change), kind="stable")[:ANATOMY_TOP]]
+    row = {"net": net, "up": float(change[change > 0].sum()), "down": float(change[change < 0].sum()),
+           "firms": int(change.size), "top": float(largest.sum() / net) if net else math.nan}
+    for k, name in enumerate(CHANNELS):
+        c = change[channel == k]
+        row[f"{name}_up"], row[f"{name}_down"] = float(c[c > 0].sum()), float(c[c < 0].sum())
+    return row
 
 
 def firm_effects(base: DesignLike, variants: list[DesignLike], seeds: list[int], scale: float,
@@ -338,21 +394,13 @@ def firm_effects(base: DesignLike, variants: list[DesignLike], seeds: list[int],
     """For each variant and seed, its change in reported business R&D against the base under the same seed, summed
     over ``years`` (first, last) and taken apart firm by firm (a firm absent from one run counts 0 there): ``net``
     (亿元, the province's total as the indicators scale it: the sum of the yearly changes in ``business_rd``),
-    ``up`` and ``down`` (the sums of the firms' rises and falls), ``firms`` (how many changed) and ``top`` (the share of
-    ``net`` carried by the ``ANATOMY_TOP`` largest changes, signed)."""
+    ``up`` and ``down`` (the sums of the firms' rises and falls), ``firms`` (how many changed), ``top`` (the share of
+    ``net`` carried by the ``ANATOMY_TOP`` largest changes, signed) and, for each of ``CHANNELS``, ``<channel>_up``
+    and ``<channel>_down``: the rises and falls of the firms whose run first departed from the base there."""
     designs = [as_design(d) for d in (base, *variants)]
-    specs = [run_spec(d, None, seed, scale, years[1]) for d in designs for seed in seeds]
+    tasks = [(run_spec(designs[0], None, seed, scale, years[1]), run_spec(d, None, seed, scale, years[1]), years)
+             for d in designs[1:] for seed in seeds]
     with Engine(workers) as engine:
-        per_firm = engine.map_calls(_firm_rd, [(spec, years) for spec in specs])
-    runs = {(d.name, seed): per_firm[k * len(seeds) + j] for k, d in enumerate(designs) for j, seed in enumerate(seeds)}
-    rows = []
-    for d in designs[1:]:
-        for seed in seeds:
-            change = runs[(d.name, seed)].sub(runs[(designs[0].name, seed)], fill_value=0.0).to_numpy()
-            change = change[change != 0.0] / scale / WAN_PER_YI
-            net = float(change.sum())
-            largest = change[np.argsort(-np.abs(change), kind="stable")[:ANATOMY_TOP]]
-            rows.append({"variant": d.name, "seed": seed, "net": net, "up": float(change[change > 0].sum()),
-                         "down": float(change[change < 0].sum()), "firms": int(change.size),
-                         "top": float(largest.sum() / net) if net else math.nan})
-    return pd.DataFrame(rows)
+        rows = engine.map_calls(_anatomy, tasks)
+    keys = [(d.name, seed) for d in designs[1:] for seed in seeds]
+    return pd.DataFrame([{"variant": name, "seed": seed, **row} for (name, seed), row in zip(keys, rows)])

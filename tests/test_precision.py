@@ -190,15 +190,23 @@ def test_package_parts_report_each_part_and_the_interaction():
 
 def test_firm_effects_take_the_change_in_business_rd_apart_firm_by_firm():
     """The firms' changes add up to the change in the province's business R&D that the indicator tables give (the
-    same runs, summed over the years), split into rises and falls; the largest changes' share is of that net."""
-    from qhsim.precision import ANATOMY_TOP, firm_effects
+    same runs, summed over the years), split into rises and falls; the largest changes' share is of that net; the
+    channels split the rises and falls by where each firm's run first departs from the base: a super-deduction acts
+    on the firms' own R&D decisions, more ex-ante grants through the grants the firms receive."""
+    from qhsim.precision import ANATOMY_TOP, CHANNELS, firm_effects
 
-    base, variant = SCENARIOS / "baseline.toml", SCENARIOS / "super_deduction_120.toml"
-    table = firm_effects(base, [variant], [1, 2], scale=0.05, years=(2026, 2028))
-    tables = run_many([(sc, seed, 0.05, 2028, False) for sc in (base, variant) for seed in (1, 2)])
+    base = SCENARIOS / "baseline.toml"
+    variants = [SCENARIOS / "super_deduction_120.toml", SCENARIOS / "more_ex_ante_grants.toml"]
+    table = firm_effects(base, variants, [1, 2], scale=0.05, years=(2026, 2028))
+    tables = run_many([(sc, seed, 0.05, 2028, False) for sc in (base, variants[0]) for seed in (1, 2)])
     for k, seed in enumerate((1, 2)):
-        row = table[table["seed"] == seed].iloc[0]
+        row = table[(table["seed"] == seed) & (table["variant"] == "super_deduction_120")].iloc[0]
         b, v = (t.set_index("year").loc[2026:2028, "business_rd"].sum() for t in (tables[k], tables[2 + k]))
-        assert row["variant"] == "super_deduction_120" and row["net"] == pytest.approx(v - b, rel=1e-9)
+        assert row["net"] == pytest.approx(v - b, rel=1e-9)
         assert row["up"] + row["down"] == pytest.approx(row["net"], rel=1e-9) and row["up"] > 0 > row["down"]
         assert row["firms"] > ANATOMY_TOP and 0 < row["top"] < 1  # a deduction moves many firms, none alone
+    for r in table.to_dict("records"):
+        for side in ("up", "down"):
+            assert sum(r[f"{c}_{side}"] for c in CHANNELS) == pytest.approx(r[side], rel=1e-9)
+        direct = "own" if r["variant"] == "super_deduction_120" else "grants"
+        assert r[f"{direct}_up"] > 0.5 * r["up"], (r["variant"], r["seed"])
