@@ -77,8 +77,8 @@ def test_firms_without_rd_weigh_the_deduction_their_first_years_rd_could_use():
     from qhsim.firms import reference as ref
     from qhsim import data
     from qhsim.firms import behaviour
-    from qhsim.firms.rd import (deduction_flags, deduction_rule, starter_deduction, starter_intensity, tax_flags,
-                                tax_rule, user_cost)
+    from qhsim.firms.rd import (CombinationRates, deduction_flags, deduction_rule, starter_deduction,
+                                starter_intensity, tax_flags, tax_rule, user_cost)
     from qhsim.soa import flag_code
 
     b = behaviour(data.values("behaviour"))
@@ -97,8 +97,8 @@ def test_firms_without_rd_weigh_the_deduction_their_first_years_rd_could_use():
     level = 1.0
     uc_none = user_cost(tau_t, 0.0 * d_t, 0.0 * d_t)
     # the terms' values only need to be told apart
-    at, usable, uc_firm, term_firm = starter_deduction(f, d_t, uc_t, code, sectors.rd_intensity, level, b,
-                                                       uc_t + 7.0, uc_none, uc_none + 100.0)
+    rates = CombinationRates(tau_t, tau_t, d_t, uc_t, uc_t + 7.0, uc_none, uc_none + 100.0)
+    at, usable, uc_firm, term_firm = starter_deduction(f, rates, code, sectors.rd_intensity, level, b)
     assert list(at) == [1, 2]
     # the loss-maker's user cost and term are its combination's without a deduction; the others' their combination's
     assert uc_firm[2] == uc_none[code[2]] and term_firm[2] == uc_none[code[2]] + 100.0

@@ -16,6 +16,7 @@ import numpy as np
 from qhsim.draws import KeyedDraws
 from qhsim.firms.certification import hte_notch
 from qhsim.firms.rd import (
+    CombinationRates,
     campaign_targets,
     capped_deduction,
     deduction_flags,
@@ -74,15 +75,13 @@ def decide(
     # these depend on seven conditions only (tax_flags, deduction_flags), so they are looked up per combination
     # (the same arithmetic on the same numbers); the firms with R&D last year then get their own d_use, s and uc, and
     # so do the others whose taxable profit could not absorb the statutory rate (``starter_deduction``)
-    def rates(*flags: np.ndarray) -> tuple[np.ndarray, ...]:
+    def rates(*flags: np.ndarray) -> CombinationRates:
         tau, tau_alt = tax_rule(pol, *flags[:4])
         d = deduction_rule(pol, *flags[4:])
-        uc = user_cost(tau, d, np.zeros(len(d)), b.user_cost_floor)  # s = 0 without R&D last year
-        return tau, tau_alt, d, uc, user_cost_term(uc, b)
-
-    def rates_without_deduction(tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        uc = user_cost(tau, np.zeros(len(tau)), np.zeros(len(tau)), b.user_cost_floor)
-        return uc, user_cost_term(uc, b)
+        zero = np.zeros(len(d))
+        uc = user_cost(tau, d, zero, b.user_cost_floor)  # s = 0 without R&D last year
+        uc_none = user_cost(tau, zero, zero, b.user_cost_floor)
+        return CombinationRates(tau, tau_alt, d, uc, user_cost_term(uc, b), uc_none, user_cost_term(uc_none, b))
 
     code, combinations = flag_code(*tax_flags(f, pol), *deduction_flags(f, pol, S.manufacturing))
     tables = rates(*combinations)
@@ -90,13 +89,12 @@ def decide(
     # each firm's user cost and term from its combination, in the pass that finds the others whose taxable profit
     # would not cover the statutory deduction on a first year's R&D: the loss-makers' set to their combination's
     # without a deduction, the rest's computed below
-    new, d_new, uc, uc_term = starter_deduction(f, tables[2], tables[3], code, S.rd_intensity, level, b, tables[4],
-                                                *rates_without_deduction(tables[0]))
+    new, d_new, uc, uc_term = starter_deduction(f, tables, code, S.rd_intensity, level, b)
     if probabilities:
-        tau, tau_alt, d = (np.asarray(t).take(code, mode="wrap") for t in tables[:3])
+        tau, tau_alt, d = (np.asarray(t).take(code, mode="wrap") for t in (tables.tau, tables.tau_alt, tables.d))
     else:  # the model reads these at a few positions only: looked up where read
-        tau, tau_alt, d = (Lookup(t, code) for t in tables[:3])
-    d_use = np.asarray(tables[2]).take(code, mode="wrap")  # statutory rate for the tax ledger, usable for decisions
+        tau, tau_alt, d = (Lookup(t, code) for t in (tables.tau, tables.tau_alt, tables.d))
+    d_use = tables.d.take(code, mode="wrap")  # statutory rate for the tax ledger, usable for decisions
     d_use[had] = capped_deduction(f, d[had], had)
     d_use[new] = d_new
     s = expected_subsidy_rate(f, b, had)

@@ -9,6 +9,7 @@ versions the tests compare against.
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -112,23 +113,33 @@ def starter_intensity(uc: np.ndarray, sector_intensity: np.ndarray, level: float
     return b.adjustment_speed * np.minimum(level * sector_intensity[:, None] * price[None, :], b.max_rd_intensity)
 
 
-def starter_deduction(f: FirmPopulation, d: np.ndarray, uc: np.ndarray, code: np.ndarray,
-                      sector_intensity: np.ndarray, level: float, b: SimpleNamespace,
-                      uc_term: np.ndarray, uc_none: np.ndarray,
-                      uc_term_none: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+class CombinationRates(NamedTuple):
+    """Per combination of the firms' tax and deduction flags (``qhsim.soa.flag_code`` of ``tax_flags`` and
+    ``deduction_flags``): the tax rates, the statutory deduction rate, the user cost without subsidies and its
+    start-logit term (``user_cost_term``), and the user cost and term without a deduction."""
+
+    tau: np.ndarray
+    tau_alt: np.ndarray
+    d: np.ndarray
+    uc: np.ndarray
+    uc_term: np.ndarray
+    uc_none: np.ndarray
+    uc_term_none: np.ndarray
+
+
+def starter_deduction(f: FirmPopulation, rates: CombinationRates, code: np.ndarray, sector_intensity: np.ndarray,
+                      level: float, b: SimpleNamespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The super-deduction a firm without R&D last year can expect to use: the statutory rate, but at most its
     taxable profit over the R&D it would plan in a first year (``starter_intensity`` at the statutory user cost x
     revenue), as ``capped_deduction`` caps it on last year's R&D for the others; nothing for a loss-making firm.
-    ``d``, ``uc``, ``uc_term``: the statutory rate, user cost and its start-logit term per combination of the firms'
-    flags (``flag_code``), ``code`` each firm's combination; ``uc_none``, ``uc_term_none``: the user cost and term of
-    each combination without a deduction.
+    ``rates``: per combination of the firms' flags, ``code`` each firm's combination.
     Returns the positions of the firms whose cap binds (sorted), their usable rates, and each firm's user cost and
     term: its combination's, but for the loss-makers among the binding firms (most), who can use nothing, their
     combination's without a deduction; the caller computes those of the other binding firms (usable rate > 0)."""
-    typical = starter_intensity(uc, sector_intensity, level, b)
+    typical = starter_intensity(rates.uc, sector_intensity, level, b)
     uc_firm, uc_term_firm = np.empty(len(code)), np.empty(len(code))
-    at, usable = _binding_starters(f.index("sector"), code, f.margin, f.rd_l1, d[None, :] * typical, typical, uc,
-                                   uc_term, uc_none, uc_term_none, uc_firm, uc_term_firm)
+    at, usable = _binding_starters(f.index("sector"), code, f.margin, f.rd_l1, rates.d[None, :] * typical, typical,
+                                   rates.uc, rates.uc_term, rates.uc_none, rates.uc_term_none, uc_firm, uc_term_firm)
     return at, usable, uc_firm, uc_term_firm
 
 
