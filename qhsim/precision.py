@@ -17,10 +17,11 @@ What an analyst needs to know before trusting a design ranking (issue #8 item 3)
   the order of their means in some seeds, and the share of seeds that give the mean ranking.
 - ``firm_effects``: what a design's extra business R&D is made of, firm by firm: the firms whose R&D it raises
   and lowers (gross up and down), the share its five largest changes carry, and the channel through which each
-  firm's run first departed from the base (``CHANNELS``: entry or exit, grants / vouchers / rewards, its own R&D
-  decision, its knowledge). A ratio whose seeds disagree rests either on a few large firms' switches (the effect's
-  own spread in one finite population) or on a net change that is small beside the gross changes each way (fixed
-  budgets re-allotted among firms, knowledge gained and lost through the markets they share).
+  firm's run first departed from the base (``CHANNELS``: entry or exit, sales, grants / vouchers / rewards, its own
+  R&D decision, its knowledge). A ratio whose seeds disagree rests either on a few large firms' switches (the
+  effect's own spread in one finite population) or on a net change that is small beside the gross changes each way
+  (fixed budgets re-allotted among firms, market shares and knowledge gained and lost through the markets they
+  share).
 - ``population_position``: where the one fixed 2015 population, which the calibration was fitted on, lies among
   the populations the synthesis draws (each seed its own), per plan indicator.
 - ``scale_fidelity``: the seed mean of the nine plan indicators at a reduced scale against the full-scale seed
@@ -315,15 +316,17 @@ def population_position(scenario: str | Path, seeds: list[int], scale: float = 1
 
 ANATOMY_TOP = 5  # ``firm_effects``: the share of the net change carried by this many largest changes
 # ``firm_effects``' channels: where a changed firm's run first departs from its base run (in this order within a year)
-CHANNELS = {  # key: (label, what departs first)
+CHANNELS = {  # key: (label, what departs first), in the order of the year's steps
     "entry_exit": ("entry or exit 进入或退出", "the firm is alive in one run only"),
+    "sales": ("sales 销售收入", "its revenue, set at the start of the year: the sector's demand re-divided, as the "
+              "firms that innovate gain market share from the others (replicator dynamics, docs/ODD.md)"),
     "grants": ("grants, vouchers, rewards 资助、创新券与奖励", "a voucher, or (with the same R&D decision) the grants and "
                "rewards it receives: a budget re-allotted, or the design's own money"),
     "own": ("own R&D decision 自身研发决策", "its planned R&D intensity or its reported R&D: the design's price or "
             "eligibility acts on it"),
     "knowledge": ("knowledge 知识存量", "its knowledge stock: bought, learned or lost through the markets it shares"),
 }
-_PATH_COLUMNS = ("rd", "rd_int", "voucher", "subsidy", "knowledge")
+_PATH_COLUMNS = ("rd", "revenue", "rd_int", "voucher", "subsidy", "knowledge")
 
 
 def _paths(spec: RunSpec, years: tuple[int, int]) -> dict[int, dict[str, np.ndarray]]:
@@ -347,9 +350,9 @@ def _anatomy(task: tuple[RunSpec, RunSpec, tuple[int, int]]) -> dict[str, float]
     """A variant's change in reported business R&D against its base under the same seed, summed over the years and
     taken apart firm by firm, each changed firm by the channel where its run first departs from the base run
     (``CHANNELS``), in the first year anything differs, in the order of the year's steps (``QinghaiModel.step``):
-    alive in one run only; a voucher (awarded before the R&D decisions) or, with the same decision, grants and
-    rewards received; its R&D decision (planned intensity) or its reported R&D; its knowledge (the market and
-    spillovers come last). The worker function of ``firm_effects``: both runs in one call, so that only the
+    alive in one run only; its revenue (growth comes first); a voucher (awarded before the R&D decisions) or, with
+    the same decision, grants and rewards received; its R&D decision (planned intensity) or its reported R&D; its
+    knowledge (the market and spillovers come last). The worker function of ``firm_effects``: both runs in one call, so that only the
     summary leaves the worker."""
     base_spec, variant_spec, years = task
     runs = [_paths(spec, years) for spec in (base_spec, variant_spec)]
@@ -371,7 +374,7 @@ def _anatomy(task: tuple[RunSpec, RunSpec, tuple[int, int]]) -> dict[str, float]
         b, v = aligned
         both = b["alive"] & v["alive"]
         same_plan = b["rd_int"] == v["rd_int"]
-        first = np.select([b["alive"] != v["alive"],
+        first = np.select([b["alive"] != v["alive"], both & (b["revenue"] != v["revenue"]),
                            both & ((b["voucher"] != v["voucher"]) | (same_plan & (b["subsidy"] != v["subsidy"]))),
                            both & (~same_plan | (b["rd"] != v["rd"])),
                            both & (b["knowledge"] != v["knowledge"])], list(range(len(CHANNELS))), -1)

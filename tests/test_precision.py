@@ -192,7 +192,8 @@ def test_firm_effects_take_the_change_in_business_rd_apart_firm_by_firm():
     """The firms' changes add up to the change in the province's business R&D that the indicator tables give (the
     same runs, summed over the years), split into rises and falls; the largest changes' share is of that net; the
     channels split the rises and falls by where each firm's run first departs from the base: a super-deduction acts
-    on the firms' own R&D decisions, more ex-ante grants through the grants the firms receive."""
+    on the firms' own R&D decisions, more ex-ante grants through the grants the firms receive (and on others through
+    the market shares the grantees take)."""
     from qhsim.precision import ANATOMY_TOP, CHANNELS, firm_effects
 
     base = SCENARIOS / "baseline.toml"
@@ -210,3 +211,5 @@ def test_firm_effects_take_the_change_in_business_rd_apart_firm_by_firm():
             assert sum(r[f"{c}_{side}"] for c in CHANNELS) == pytest.approx(r[side], rel=1e-9)
         direct = "own" if r["variant"] == "super_deduction_120" else "grants"
         assert r[f"{direct}_up"] > 0.5 * r["up"], (r["variant"], r["seed"])
+        if direct == "grants":  # a grant changes no firm's price: the others it reaches, through their sales or knowledge
+            assert r["own_up"] - r["own_down"] < 0.01 * r["up"] and r["sales_up"] > 0, r["seed"]
