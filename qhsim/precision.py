@@ -327,6 +327,10 @@ CHANNELS = {  # key: (label, what departs first), in the order of the year's ste
     "knowledge": ("knowledge 知识存量", "its knowledge stock: bought, learned or lost through the markets it shares"),
 }
 _PATH_COLUMNS = ("rd", "revenue", "rd_int", "voucher", "subsidy", "knowledge")
+# ``firm_effects``: a firm's value departs materially from its base run's where they differ by more than this share;
+# smaller departures (a sector's demand re-divided among thousands of firms, a spillover) reach nearly every firm
+# from a design's second year, and a firm first reached so would otherwise be counted there whatever befell it later
+MATERIAL = 1e-3
 
 
 def _paths(spec: RunSpec, years: tuple[int, int]) -> dict[int, dict[str, np.ndarray]]:
@@ -346,20 +350,36 @@ def _paths(spec: RunSpec, years: tuple[int, int]) -> dict[int, dict[str, np.ndar
     return out
 
 
+def _departures(b: dict[str, np.ndarray], v: dict[str, np.ndarray], tol: float) -> np.ndarray:
+    """The ``CHANNELS`` code through which each firm's variant run departs from its base run this year (-1: none),
+    in the order of the year's steps (``QinghaiModel.step``): alive in one run only; its revenue (growth comes
+    first); a voucher (awarded before the R&D decisions) or, with the same decision, grants and rewards received;
+    its R&D decision (planned intensity) or its reported R&D; its knowledge (the market and spillovers come last).
+    A value departs where the two runs' values differ by more than ``tol`` of the larger (0: at all)."""
+    both = b["alive"] & v["alive"]
+
+    def differs(col: str) -> np.ndarray:
+        x, y = b[col], v[col]
+        return both & (np.abs(x - y) > tol * np.maximum(np.abs(x), np.abs(y)))
+
+    plan = differs("rd_int")
+    return np.select([b["alive"] != v["alive"], differs("revenue"),
+                      (both & (b["voucher"] != v["voucher"])) | (~plan & differs("subsidy")),
+                      plan | differs("rd"), differs("knowledge")], list(range(len(CHANNELS))), -1)
+
+
 def _anatomy(task: tuple[RunSpec, RunSpec, tuple[int, int]]) -> dict[str, float]:
     """A variant's change in reported business R&D against its base under the same seed, summed over the years and
-    taken apart firm by firm, each changed firm by the channel where its run first departs from the base run
-    (``CHANNELS``), in the first year anything differs, in the order of the year's steps (``QinghaiModel.step``):
-    alive in one run only; its revenue (growth comes first); a voucher (awarded before the R&D decisions) or, with
-    the same decision, grants and rewards received; its R&D decision (planned intensity) or its reported R&D; its
-    knowledge (the market and spillovers come last). The worker function of ``firm_effects``: both runs in one call, so that only the
-    summary leaves the worker."""
+    taken apart firm by firm, each changed firm by the channel where its run first departs materially from the base
+    run (``_departures`` by more than ``MATERIAL``), or, for a firm that never does (a ripple: a share of its
+    sector's demand, a spillover), where it first departs at all. The worker function of ``firm_effects``: both runs
+    in one call, so that only the summary leaves the worker."""
     base_spec, variant_spec, years = task
     runs = [_paths(spec, years) for spec in (base_spec, variant_spec)]
     uids = np.unique(np.concatenate([p["uid"] for r in runs for p in r.values()]))
     n = len(uids)
     total = [np.zeros(n), np.zeros(n)]
-    channel = np.full(n, -1)
+    material, first = np.full(n, -1), np.full(n, -1)
     for year in range(years[0], years[1] + 1):
         aligned = []
         for k, r in enumerate(runs):
@@ -371,14 +391,9 @@ def _anatomy(task: tuple[RunSpec, RunSpec, tuple[int, int]]) -> dict[str, float]
                 cols[c][at] = r[year][c]
             total[k] += cols["rd"]
             aligned.append(cols)
-        b, v = aligned
-        both = b["alive"] & v["alive"]
-        same_plan = b["rd_int"] == v["rd_int"]
-        first = np.select([b["alive"] != v["alive"], both & (b["revenue"] != v["revenue"]),
-                           both & ((b["voucher"] != v["voucher"]) | (same_plan & (b["subsidy"] != v["subsidy"]))),
-                           both & (~same_plan | (b["rd"] != v["rd"])),
-                           both & (b["knowledge"] != v["knowledge"])], list(range(len(CHANNELS))), -1)
-        channel = np.where(channel < 0, first, channel)
+        material = np.where(material < 0, _departures(*aligned, MATERIAL), material)
+        first = np.where(first < 0, _departures(*aligned, 0.0), first)
+    channel = np.where(material >= 0, material, first)
     change = (total[1] - total[0]) / base_spec.scale / WAN_PER_YI
     changed = change != 0.0
     change, channel = change[changed], channel[changed]
