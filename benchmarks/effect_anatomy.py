@@ -27,7 +27,7 @@ from qhsim.argtypes import at_least, scale  # noqa: E402
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
 from qhsim.cli import Parser, run_script, write_report  # noqa: E402
 from qhsim.errors import InputError  # noqa: E402
-from qhsim.precision import ANATOMY_TOP, CHANNELS, components, firm_effects  # noqa: E402
+from qhsim.precision import ANATOMY_TOP, CHANNELS, MATERIAL, components, firm_effects  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 VARIANTS = ("tech_transfer_subsidy", "vouchers_expanded", "ex_post_subsidy", "more_ex_ante_grants")
@@ -73,8 +73,9 @@ def report(table, seeds: list[int], args, packages: set[str]) -> str:
             (top > 0.25, f"a few firms carry it: the {ANATOMY_TOP} largest changes hold {top:.0%}")) if applies]
         reading = "; ".join(reasons) or "many firms, few falls: a precise effect"
         lines.append(f"| {name} | {net:+.2f} | {cv:.0%} | {falls:.2f} | {top:.0%} | {reading} |")
-    lines += ["", "Channels 渠道: each changed firm by where its run first departs from the baseline run, in the first year "
-              "anything differs, in the order of the year's steps (`qhsim.precision.CHANNELS`): "
+    lines += ["", "Channels 渠道: each changed firm by where its run first departs from the baseline run by more than "
+              f"{MATERIAL:.1%} (in the first such year, in the order of the year's steps), or, for a firm that never "
+              "departs so far (a ripple), where it first departs at all (`qhsim.precision.CHANNELS`): "
               + "; ".join(f"**{label}**: {what}" for label, what in CHANNELS.values())
               + ". Means over the seeds, 亿元, rises / falls.", "",
               "| variant 方案 | " + " | ".join(label for label, _ in CHANNELS.values()) + " |",
