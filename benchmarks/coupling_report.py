@@ -55,6 +55,7 @@ import pandas as pd  # noqa: E402
 from qhsim.config import load_scenario, scenario_from_dict  # noqa: E402
 from qhsim.knowledge import talent as tl  # noqa: E402
 from qhsim.model import QinghaiModel  # noqa: E402
+from qhsim.precision import differs  # noqa: E402
 from qhsim.argtypes import scale, year  # noqa: E402
 from qhsim.cli import Parser, run_script  # noqa: E402
 
@@ -93,11 +94,6 @@ class Probe:
             return out
 
         model.knowledge.step = probed
-
-
-def _differs(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return np.abs(a - b) > tol * np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
 
 
 def _firm_state(m: QinghaiModel) -> pd.DataFrame:
@@ -146,7 +142,7 @@ def compare_year(base: QinghaiModel, var: QinghaiModel, tol: float, track: Track
     only = len(a.index.symmetric_difference(b.index))
     a, b = a.loc[both], b.loc[both]
     n = len(both)
-    d = {c: _differs(a[c], b[c], tol) for c in ("rd_real", "knowledge", "revenue", "employees", "subsidy", "voucher", "patents",
+    d = {c: differs(a[c], b[c], tol) for c in ("rd_real", "knowledge", "revenue", "employees", "subsidy", "voucher", "patents",
                                                 "staff", *(f"gain_{c}" for c in CHANNELS))}
     for c in ("rd_active", "hte", "tbe"):
         d[c] = a[c].to_numpy() != b[c].to_numpy()

@@ -8,7 +8,8 @@ more than the 10% issue #8 asks (technology transfer, vouchers, the ex-post pack
 each of ``--variants`` (default: those three and, for contrast, the doubled ex-ante grants) on seeds 1..N against
 the baseline under common random numbers (``qhsim.precision.firm_effects``): the extra business R&D of 2026-2035
 (亿元), the firms' rises and falls behind it, how many firms changed, the share its five largest changes carry, and
-the channel each changed firm was first reached through (a table of rises and falls per channel).
+the channel each changed firm was first reached through (a table of rises and falls per channel). For one seed,
+year by year and with the knowledge channels apart, see ``benchmarks/coupling_report.py`` (its section 3).
 A net change that is small beside its rises and falls, or carried by a few firms, varies from seed to seed
 however well the runs are coupled: a small difference of two larger sums, or a few firms' switches.
 """

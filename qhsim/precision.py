@@ -350,6 +350,14 @@ def _paths(spec: RunSpec, years: tuple[int, int]) -> dict[int, dict[str, np.ndar
     return out
 
 
+def differs(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
+    """Where two paired runs' values differ by more than ``tol`` of the larger (0: at all), as floats (flags as 0 and
+    1); values within 1e-12 of zero count as zero. The one test of ``firm_effects`` and
+    ``benchmarks/coupling_report.py``."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return np.abs(a - b) > tol * np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
+
+
 def _departures(b: dict[str, np.ndarray], v: dict[str, np.ndarray], tol: float) -> np.ndarray:
     """The ``CHANNELS`` code through which each firm's variant run departs from its base run this year (-1: none),
     in the order of the year's steps (``QinghaiModel.step``): alive in one run only; its revenue (growth comes
@@ -357,15 +365,10 @@ def _departures(b: dict[str, np.ndarray], v: dict[str, np.ndarray], tol: float) 
     its R&D decision (planned intensity) or its reported R&D; its knowledge (the market and spillovers come last).
     A value departs where the two runs' values differ by more than ``tol`` of the larger (0: at all)."""
     both = b["alive"] & v["alive"]
-
-    def differs(col: str) -> np.ndarray:
-        x, y = b[col], v[col]
-        return both & (np.abs(x - y) > tol * np.maximum(np.abs(x), np.abs(y)))
-
-    plan = differs("rd_int")
-    return np.select([b["alive"] != v["alive"], differs("revenue"),
-                      (both & (b["voucher"] != v["voucher"])) | (~plan & differs("subsidy")),
-                      plan | differs("rd"), differs("knowledge")], list(range(len(CHANNELS))), -1)
+    moved = {c: both & differs(b[c], v[c], tol) for c in ("revenue", "rd_int", "subsidy", "rd", "knowledge")}
+    return np.select([b["alive"] != v["alive"], moved["revenue"],
+                      (both & (b["voucher"] != v["voucher"])) | (~moved["rd_int"] & moved["subsidy"]),
+                      moved["rd_int"] | moved["rd"], moved["knowledge"]], list(range(len(CHANNELS))), -1)
 
 
 def _anatomy(task: tuple[RunSpec, RunSpec, tuple[int, int]]) -> dict[str, float]:
