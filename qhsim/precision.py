@@ -315,8 +315,9 @@ def population_position(scenario: str | Path, seeds: list[int], scale: float = 1
 
 
 ANATOMY_TOP = 5  # ``firm_effects``: the share of the net change carried by this many largest changes
-# ``firm_effects``' channels: where a changed firm's run first departs from its base run (in this order within a year)
-CHANNELS = {  # key: (label, what departs first), in the order of the year's steps
+# ``firm_effects``' channels: where a changed firm's run first departs from its base run, in the order of the year's
+# steps; key: (label, what departs)
+CHANNELS = {
     "entry_exit": ("entry or exit 进入或退出", "the firm is alive in one run only"),
     "sales": ("sales 销售收入", "its revenue, set at the start of the year: the sector's demand re-divided, as the "
               "firms that innovate gain market share from the others (replicator dynamics, docs/ODD.md)"),
@@ -417,7 +418,8 @@ def firm_effects(base: DesignLike, variants: list[DesignLike], seeds: list[int],
     (亿元, the province's total as the indicators scale it: the sum of the yearly changes in ``business_rd``),
     ``up`` and ``down`` (the sums of the firms' rises and falls), ``firms`` (how many changed), ``top`` (the share of
     ``net`` carried by the ``ANATOMY_TOP`` largest changes, signed) and, for each of ``CHANNELS``, ``<channel>_up``
-    and ``<channel>_down``: the rises and falls of the firms whose run first departed from the base there."""
+    and ``<channel>_down``: the rises and falls of the firms whose run first departed from the base there (by more
+    than ``MATERIAL``, else at all: ``_anatomy``)."""
     designs = [as_design(d) for d in (base, *variants)]
     tasks = [(run_spec(designs[0], None, seed, scale, years[1]), run_spec(d, None, seed, scale, years[1]), years)
              for d in designs[1:] for seed in seeds]
