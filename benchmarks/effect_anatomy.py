@@ -65,7 +65,7 @@ def report(table, seeds: list[int], args, packages: set[str]) -> str:
     for name, g in table.groupby("variant", sort=False):
         net = g["net"].mean()
         cv, falls, top = g["net"].std(ddof=1) / abs(net), abs(g["down"].mean() / net), (g["top"] * g["net"]).mean() / net
-        where = max(CHANNELS, key=lambda c: -g[f"{c}_down"].mean())  # the channel of the largest falls
+        where = min(CHANNELS, key=lambda c: g[f"{c}_down"].mean())  # the channel of the largest falls
         reasons = [text for applies, text in (
             (name in packages, "a package: one part's falls are another's rises (its parts: docs/precision_report.md)"),
             (name not in packages and falls > 0.5, "falls over half the net: it lowers some firms' R&D as it raises "
