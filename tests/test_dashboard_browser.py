@@ -9,6 +9,7 @@ import sys
 import time
 
 from qhsim.config import load_scenario
+from qhsim.dashboard.driver import UI_TIMEOUT
 from qhsim.output.report import band_caveat, persistence_note
 
 from browser_harness import ROOT, browser, dash, marks, server  # noqa: F401 - fixtures
@@ -51,7 +52,7 @@ def test_page_load_and_baseline_run(dash):
     # the numbers stay in view: in English (the longer sources) the source column wraps, so the table's last column
     # ends inside the window instead of behind a horizontal scroll
     d.english()
-    d.page.locator(".qh-targets-province th", has_text="observed source").wait_for(timeout=10_000)
+    d.page.locator(".qh-targets-province th", has_text="observed source").wait_for(timeout=UI_TIMEOUT)
     last = d.page.locator(".qh-targets-province th").last.bounding_box()
     assert last["x"] + last["width"] <= d.page.viewport_size["width"], last
     d.screenshot("02b_indicators_en")
@@ -86,7 +87,7 @@ def test_lever_change_raises_rd_intensity(dash, tmp_path):
     d.goto("indicators")
     assert "press Run" in d.page.locator(".qh-stale").inner_text()
     d.run()
-    d.page.locator(".qh-stale").wait_for(state="detached", timeout=10_000)
+    d.page.locator(".qh-stale").wait_for(state="detached", timeout=UI_TIMEOUT)
     assert d.page.locator(".qh-headline-stale").count() == 0
     assert d.run_id().startswith("baseline + 2 changes · ")
     after = d.headline(2035)
@@ -163,7 +164,7 @@ def test_every_page_in_both_languages_with_screenshots(dash):
     assert "Indicators vs targets" in body and "指标与目标" not in body
     assert "Haixi" in body and "海西" not in body  # prefecture names follow the language
     d.page.locator(".qh-lang").click()  # back to Chinese
-    d.page.get_by_text("政策杠杆", exact=True).wait_for(timeout=10_000)
+    d.page.get_by_text("政策杠杆", exact=True).wait_for(timeout=UI_TIMEOUT)
     assert d.errors == []
 
 
@@ -184,7 +185,7 @@ def test_two_sessions_are_isolated_and_a_run_does_not_freeze_the_other(dash):
     a.page.locator(".qh-progress").wait_for(timeout=30_000)
     started = time.perf_counter()
     b.page.locator(".qh-lang").click()
-    b.page.get_by_text("Levers", exact=True).wait_for(timeout=10_000)
+    b.page.get_by_text("Levers", exact=True).wait_for(timeout=UI_TIMEOUT)
     assert time.perf_counter() - started < 10
     assert a.page.locator(".qh-progress").count() == 1 or a.run_id()  # a's run went on (or just finished)
     a.page.locator(".qh-headline").wait_for(timeout=120_000)
@@ -243,7 +244,7 @@ def test_ensemble_shows_band_and_target_probability(dash):
     for lang, last_header in (("en", "P(met)"), ("zh", "达标概率")):  # the whole target table fits at 1366 px
         if lang == "zh":
             d.page.locator(".qh-lang").click()
-            d.page.locator(".qh-targets-province th", has_text="达标概率").wait_for(timeout=10_000)
+            d.page.locator(".qh-targets-province th", has_text="达标概率").wait_for(timeout=UI_TIMEOUT)
         last = d.page.locator(".qh-targets-province th").last
         assert last_header in last.inner_text()
         box = last.bounding_box()
@@ -252,7 +253,7 @@ def test_ensemble_shows_band_and_target_probability(dash):
     assert one_line(d, ".qh-headline-2025")  # beside the longer Chinese target note too
     d.page.locator(".qh-lang").click()
     d.goto("levers")  # every lever group in sight at 1366 px: the English group buttons ran off the window
-    d.page.get_by_text("Levers", exact=True).wait_for(timeout=10_000)
+    d.page.get_by_text("Levers", exact=True).wait_for(timeout=UI_TIMEOUT)
     last = d.page.locator(".qh-group-platforms").bounding_box()
     assert last["x"] + last["width"] <= 1366, last
     assert d.errors == []
@@ -306,7 +307,7 @@ def test_compare_two_designs(dash):
     assert all(re.fullmatch(r"(0|[-+]\d+)\.\d{3,6}", c.strip()) for c in cells if c.strip()[:1] in "+-0"), cells
     d.resize(1366)
     d.page.locator(".qh-lang").click()
-    d.page.locator(".qh-compare-result th", has_text="排名").wait_for(timeout=10_000)
+    d.page.locator(".qh-compare-result th", has_text="排名").wait_for(timeout=UI_TIMEOUT)
     assert one_line(d, ".qh-compare-result th:nth-child(2)")  # "排名" stood one character per line
     assert "百分点" in d.page.locator(".qh-view-compare").inner_text()
     d.screenshot("compare_zh_1366")
@@ -357,13 +358,13 @@ values = [1.0, 3.0]
     d.set_field("threshold (%)", 1.2)
     d.page.locator(".qh-indicator").click()
     d.page.get_by_role("option", name="High-tech enterprises (firms)").click()
-    d.field("threshold (firms)").wait_for(timeout=10_000)
+    d.field("threshold (firms)").wait_for(timeout=UI_TIMEOUT)
     # the label and the value arrive in two renders (the field shows a new value from an effect): wait for the value
     from playwright.sync_api import expect  # here: without Playwright the module must still import, to be skipped
 
-    expect(d.field("threshold (firms)")).not_to_have_value("1.2", timeout=10_000)
+    expect(d.field("threshold (firms)")).not_to_have_value("1.2", timeout=UI_TIMEOUT)
     d.page.locator(".qh-lang").click()
-    d.page.locator(".qh-store", has_text="参数扫描").wait_for(timeout=10_000)
+    d.page.locator(".qh-store", has_text="参数扫描").wait_for(timeout=UI_TIMEOUT)
     assert "事前立项资助年度预算 (万元/年)" in d.page.locator(".qh-prim-points").inner_text()
     assert d.errors == []
 
@@ -413,15 +414,18 @@ def test_bad_input_is_refused_in_the_page_s_language_and_the_session_survives(da
     d.english()
     assert d.page.locator(".qh-message").inner_text() == "Super-deduction, general firms = 5 (500%): allowed [0, 3] (0%–300%)"
     d.set_field("Super-deduction, general firms (share of R&D)", 2.0, changes=1)
-    d.page.locator(".qh-message").wait_for(state="detached", timeout=10_000)
+    d.page.locator(".qh-message").wait_for(state="detached", timeout=UI_TIMEOUT)
     d.field("from year").fill("2040")
     d.field("from year").press("Enter")
-    d.page.locator(".qh-message", has_text="from year = 2040: allowed 2016–2035").wait_for(timeout=10_000)
+    d.page.locator(".qh-message", has_text="from year = 2040: allowed 2016–2035").wait_for(timeout=UI_TIMEOUT)
     d.goto("compare")
-    for _ in range(2):
-        d.set_field("Design name", "same")
-        d.page.locator(".qh-add-design").click()
-    d.page.locator(".qh-message", has_text="Design name 'same' is already taken").wait_for(timeout=10_000)
+    d.set_field("Design name", "same")
+    d.page.locator(".qh-add-design").click()
+    # added before the name is typed again (on a busy machine the page may still be taking the first click)
+    d.page.wait_for_function("() => document.querySelector('.qh-design-count').innerText.endsWith(': 1')")
+    d.set_field("Design name", "same")
+    d.page.locator(".qh-add-design").click()
+    d.page.locator(".qh-message", has_text="Design name 'same' is already taken").wait_for(timeout=UI_TIMEOUT)
     assert d.page.locator(".qh-design-count").inner_text().endswith(": 1")
     d.screenshot("bad_input")
     assert d.page.locator(".qh-run").is_visible() and "Traceback" not in d.page.locator("body").inner_text()
@@ -441,16 +445,16 @@ def test_bad_tier_lists_are_refused_and_unmatched_ones_stop_the_run_not_the_page
     d.set_field(tiers, "0.1, abc")
     assert d.page.locator(".qh-message").inner_text() == "奖励档次（研发强度） = 0.1, abc：以逗号分隔的数字，如 0.1, 0.15, 0.2"
     d.set_field(tiers, "0.1, 0.2", changes=1)
-    d.page.locator(".qh-problem", has_text="奖励档次（研发强度）有2项，各档奖励金额有3项").wait_for(timeout=10_000)
+    d.page.locator(".qh-problem", has_text="奖励档次（研发强度）有2项，各档奖励金额有3项").wait_for(timeout=UI_TIMEOUT)
     assert d.page.locator(".qh-run").is_disabled() and d.page.locator(".qh-headline-stale").count() == 1
     d.screenshot("tier_lists_unmatched")
     assert "Traceback" not in d.page.locator("body").inner_text()
     d.set_field("各档奖励金额 (万元/年)", "20, 40", changes=2)
-    d.page.locator(".qh-problem").wait_for(state="detached", timeout=10_000)
+    d.page.locator(".qh-problem").wait_for(state="detached", timeout=UI_TIMEOUT)
     d.run()
     assert d.run_id().startswith("baseline + 2处修改 · ")  # the run's name in the page's language (was English)
     d.english()  # renamed with the page, without a new run
-    d.page.locator(".qh-headline", has_text="baseline + 2 changes · ").wait_for(timeout=10_000)
+    d.page.locator(".qh-headline", has_text="baseline + 2 changes · ").wait_for(timeout=UI_TIMEOUT)
     d.page.locator(".qh-lang").click()  # back to Chinese
     d.page.wait_for_function("() => document.querySelector('.qh-option').innerText.includes('海西州')")
     # the prefectures offering the reward, by name; taking the last one away is refused and the field shows it again
@@ -459,7 +463,7 @@ def test_bad_tier_lists_are_refused_and_unmatched_ones_stop_the_run_not_the_page
     prefectures.click()
     d.page.get_by_role("option", name="海西州").click()
     d.page.keyboard.press("Escape")
-    d.page.locator(".qh-message", has_text="实施地区：请至少选择一项").wait_for(timeout=10_000)
+    d.page.locator(".qh-message", has_text="实施地区：请至少选择一项").wait_for(timeout=UI_TIMEOUT)
     d.page.wait_for_function("() => document.querySelector('.qh-option').innerText.includes('海西州')")
     assert d.page.locator(".qh-changes").inner_text().endswith(": 2")
     # a comparison cancelled says so (it said nothing)

@@ -23,6 +23,8 @@ CHROMIUM = Path(os.environ.get("QHSIM_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 RUN_TIMEOUT = 120_000  # ms: a model run on a busy 2-core machine
+UI_TIMEOUT = 30_000  # ms: the page's answer to a click or a typed value on a busy 2-core machine (`make test` runs
+# a test worker per core beside the browser and the server)
 
 
 def missing() -> str | None:
@@ -210,7 +212,7 @@ class DashboardPage:
     def english(self) -> None:
         if self.page.locator(".qh-page-levers").text_content().strip() != "Levers":
             self.page.locator(".qh-lang").click()
-            self.page.get_by_text("Levers", exact=True).wait_for(timeout=10_000)
+            self.page.get_by_text("Levers", exact=True).wait_for(timeout=UI_TIMEOUT)
 
     def close(self) -> None:
         self.context.close()
