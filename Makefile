@@ -21,8 +21,10 @@ $(BIN)/qhsim: pyproject.toml
 baseline: $(BIN)/qhsim
 	$(BIN)/qhsim run scenarios/baseline.toml --seeds 1,2,3,4,5,6,7,8 --workers 2 --out results/baseline
 
+# one pytest worker per core, each test file on one worker (its module fixtures are built once): on CI's 2 cores
+# about half the serial time
 test: $(BIN)/qhsim
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # Solara's front-end files from the npm registry into Solara's asset cache, so `qhsim dashboard` works offline.
 # On an intranet: make dashboard-assets NPM_REGISTRY=https://your-npm-mirror/
