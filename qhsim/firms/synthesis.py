@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 from types import SimpleNamespace
 
+import numba
 import numpy as np
 from scipy.optimize import brentq
 from scipy.special import betaincinv
@@ -38,17 +39,33 @@ def _location_and_sector(draws: KeyedDraws, year: int, uids: np.ndarray) -> tupl
     prefs, secs = data.prefectures(), data.sectors()
     p_share = np.array([p.enterprise_share for p in prefs])
     p_cum = np.cumsum(p_share / p_share.sum())
-    pref = np.minimum(np.searchsorted(p_cum, draws.uniform(year, "new_pref", uids)), len(prefs) - 1)
+    u_pref = draws.uniform(year, "new_pref", uids)
     base = np.array([s.firm_share for s in secs])
     w = base * np.array([[p.sector_affinity[s.id] for s in secs] for p in prefs])
     s_cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
-    u = draws.uniform(year, "new_sector", uids)
-    # the number of cumulative shares below u in the firm's prefecture row (non-decreasing: searchsorted, side left),
-    # counted one sector column at a time
-    sector = np.zeros(len(u), dtype=np.int64)
-    for column in s_cum.T:
-        sector += column.take(pref, mode="wrap") < u
-    return pref, np.minimum(sector, len(secs) - 1)
+    u_sector = draws.uniform(year, "new_sector", uids)
+    pref, sector = np.empty(len(uids), dtype=np.int64), np.empty(len(uids), dtype=np.int64)
+    _inverse_cdfs(p_cum, s_cum, u_pref, u_sector, pref, sector)
+    return pref, sector
+
+
+@numba.njit(cache=True, nogil=True)
+def _inverse_cdfs(p_cum, s_cum, u_pref, u_sector, pref, sector):
+    """pref = the number of cumulative shares ``p_cum`` below u_pref (non-decreasing: np.searchsorted, side left), at
+    most the last prefecture; sector = the same in the prefecture's row of ``s_cum`` with u_sector, at most the last
+    sector. One pass over the firms (numpy's searchsorted of unsorted values, and a masked pass per sector, cost
+    several times more)."""
+    last_pref, last_sector = len(p_cum) - 1, s_cum.shape[1] - 1
+    for i in range(len(u_pref)):
+        p = 0
+        for c in p_cum:
+            p += c < u_pref[i]
+        p = min(p, last_pref)
+        s = 0
+        for c in s_cum[p]:
+            s += c < u_sector[i]
+        pref[i] = p
+        sector[i] = min(s, last_sector)
 
 
 BETA_GRID = 1024  # intervals of the tabulated Beta quantile function per sector
