@@ -34,7 +34,7 @@ from qhsim.knowledge.selection import top_n, weighted_pick
 from qhsim.macro import cost_per_fte, wage_index
 from qhsim.policy import knowledge_policy_at
 from qhsim.scaling import Carry
-from qhsim.soa import positions
+from qhsim.soa import nonzero_rows, positions
 from qhsim.units import WAN_PER_YI
 
 FIRM_KEY_STARTUP = 1  # ledger origin flags
@@ -92,7 +92,7 @@ class FirmLedger:
                 self.cols[field] = np.insert(self.cols[field], at, np.asarray(extra, dtype=dtype))
 
     def align(self, alive_uid: np.ndarray) -> np.ndarray:
-        """Forget firms that left; return their uids."""
+        """Forget firms that left; return their uids (sorted)."""
         if not len(self.uid):
             return self.uid
         pos = np.minimum(np.searchsorted(alive_uid, self.uid), max(len(alive_uid) - 1, 0))
@@ -230,8 +230,9 @@ class KnowledgeSystem:
         kpol = policy.knowledge
         s = self.scale
         gone = self.ledger.align(f.uid)
-        if len(gone):
-            self.office.abandon(~np.isin(self.office.owner, gone))
+        if len(gone):  # the pending patent applications of those firms: ``~np.isin``, by search in the sorted uids
+            owner = self.office.owner
+            self.office.abandon(gone[np.minimum(np.searchsorted(gone, owner), len(gone) - 1)] != owner)
         wi = wage_index(self.macro, year)
         nominal = self.macro["gdp"][year] / self.macro["gdp"][self.start_year]
         self.external_index *= 1.0 + kp.market_external_growth
@@ -310,7 +311,7 @@ class KnowledgeSystem:
         proportion to their transfer capacity (returned per institution, simulated 万元); the buyer absorbs the
         services' knowledge as it does a bought development (R&D part) or service contract (the rest), returned per
         firm (``last.voucher_knowledge``)."""
-        held = np.flatnonzero(vouchers)
+        held = nonzero_rows(vouchers)  # numpy's flatnonzero of a float column is several times slower
         gain = np.zeros(len(f))
         if not len(held):
             return np.zeros(self.inst.n), gain
