@@ -323,8 +323,8 @@ MUTANTS: tuple[Mutant, ...] = (
       ("tests/test_directions.py::test_incubator_support_lowers_incubator_failures",)),
     M("giant_slowest_first", "the little-giant intake takes the slowest growers first",
       "qhsim/firms/ladder.py",
-      "(uid[idx], -growth[idx])",
-      "(uid[idx], growth[idx])",
+      "(uid[idx], -growth)",
+      "(uid[idx], growth)",
       ("tests/test_directions.py::test_little_giants_are_the_fastest_growers",)),
 )
 

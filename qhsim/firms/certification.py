@@ -59,21 +59,26 @@ def hte_other_criteria(
 
 
 def relabel_to_threshold(f: FirmPopulation, pol: PolicyYear, certified: np.ndarray) -> None:
-    """Certified firms report at least the required high-tech revenue share."""
+    """Certified firms (a mask, or distinct positions) report at least the required high-tech revenue share."""
     f.hitech_share[certified] = np.maximum(f.hitech_share[certified], pol.hte_hitech_share)
 
 
 def hte_criteria(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, fte_cost: float) -> np.ndarray:
-    """All HTE criteria on this year's realised R&D."""
+    """All HTE criteria on this year's realised R&D, as a mask (``hte_criteria_met``: the positions)."""
     out = np.zeros(len(f), dtype=bool)
+    out[hte_criteria_met(f, pol, b, fte_cost)] = True
+    return out
+
+
+def hte_criteria_met(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, fte_cost: float) -> np.ndarray:
+    """Positions (ascending) of the firms that meet all HTE criteria on this year's realised R&D."""
     c = rd_in_three_years(f)  # without R&D in three years the ratio fails (thresholds > 0)
     s = f.subset(c)
     rd3 = s.rd + s.rd_l1 + s.rd_l2
     rev3 = s.revenue + s.rev_l1 + s.rev_l2
     # relative tolerance: R&D set exactly to the threshold must pass despite floating-point rounding
     ratio_ok = rd3 >= hte_threshold(s.revenue, pol) * rev3 * (1.0 - RATIO_TOLERANCE)
-    out[c] = ratio_ok & hte_other_criteria(s, pol, s.rd, b, fte_cost)
-    return out
+    return c[ratio_ok & hte_other_criteria(s, pol, s.rd, b, fte_cost)]
 
 
 def rd_in_three_years(f: FirmPopulation) -> np.ndarray:

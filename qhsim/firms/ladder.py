@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from qhsim.draws import KeyedDraws
-from qhsim.firms.certification import hte_criteria, relabel_to_threshold, revenue_growth_3y, three_year_ratio
+from qhsim.firms.certification import hte_criteria_met, relabel_to_threshold, revenue_growth_3y, three_year_ratio
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 from qhsim.units import TECH_SME_MAX_EMPLOYEES, TECH_SME_MAX_REVENUE
@@ -24,19 +24,21 @@ def certify(
     is the year's cost of an R&D FTE (``qhsim.macro.cost_per_fte``), for the S&T-staff criterion."""
     year = pol.year
     uid = f.uid
-    meets = hte_criteria(f, pol, b, fte_cost)
+    # the HTE round on the positions of the few firms that meet the criteria (the draws keyed, so the same values as
+    # on whole-population masks)
+    meets = hte_criteria_met(f, pol, b, fte_cost)
     valid_until = year + pol.hte_validity - 1
 
-    expired = f.hte_until == year - 1
-    renew = draws.chance(year, "hte_renew", uid, b.hte_renewal_probability, expired & meets)
+    expired = meets[f.hte_until[meets] == year - 1]
+    renew = draws.pick(year, "hte_renew", uid, b.hte_renewal_probability, expired)
     f.hte_until[renew] = valid_until
 
     take_up = b.hte_apply_probability * (b.hte_apply_early_factor if year < b.hte_push_year else 1.0)
-    applicant = draws.chance(year, "hte_apply", uid, take_up, (f.hte_until < year) & meets)
-    new_hte = draws.chance(year, "hte_approve", uid, b.hte_approval_rate, applicant)
+    applicant = draws.pick(year, "hte_apply", uid, take_up, meets[f.hte_until[meets] < year])
+    new_hte = draws.pick(year, "hte_approve", uid, b.hte_approval_rate, applicant)
     f.hte_until[new_hte] = valid_until
-    f.hte_since[new_hte & (f.hte_since == 0)] = year
-    relabel_to_threshold(f, pol, renew | new_hte)
+    f.hte_since[new_hte[f.hte_since[new_hte] == 0]] = year
+    relabel_to_threshold(f, pol, np.concatenate((renew, new_hte)))  # disjoint: a renewed holder does not apply
 
     # the tech-based SME register and the tech-based enterprise recognition take R&D performers only (a few per
     # cent of the firms): their conditions and draws on those firms' positions (keyed, so the same values)
@@ -65,11 +67,13 @@ def certify(
             & (f.giant_until < year)
             & (f.revenue >= b.giant_min_revenue)
         )
-        growth = np.zeros(len(f))
-        growth[idx] = revenue_growth_3y(f.subset(idx))
-        idx = idx[growth[idx] >= b.giant_min_growth]
+        growth = revenue_growth_3y(f.subset(idx))
+        fast = growth >= b.giant_min_growth
+        idx, growth = idx[fast], growth[fast]
         # fastest growers first; uid breaks ties so the order never depends on memory layout
-        order = np.lexsort((uid[idx], -growth[idx]))
+        order = np.lexsort((uid[idx], -growth))
         chosen = idx[order[:giant_quota]]
         f.giant_until[chosen] = year + int(b.giant_validity_years) - 1
-    return new_hte
+    certified = np.zeros(len(f), dtype=bool)
+    certified[new_hte] = True
+    return certified
