@@ -17,7 +17,7 @@ from qhsim import data
 from qhsim.firms import sector_table
 from qhsim.firms.state import FirmPopulation
 from qhsim.results import PROVINCE
-from qhsim.soa import flag_code
+from qhsim.soa import code_counts, flag_code
 from qhsim.units import ABOVE_SCALE_REVENUE, WAN_PER_YI
 
 
@@ -95,7 +95,7 @@ def count_combinations(code: np.ndarray, k: int, *flags: np.ndarray) -> tuple[np
     rows = np.flatnonzero(some)
     bits, combinations = flag_code(*(flag[rows] for flag in flags))
     table = np.bincount(code[rows] * (1 << m) + bits, minlength=k << m).reshape(k, 1 << m)
-    table[:, 0] += np.bincount(code, minlength=k) - table.sum(axis=1)
+    table[:, 0] += code_counts(code, k) - table.sum(axis=1)
     return table, combinations
 
 

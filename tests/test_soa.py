@@ -72,6 +72,22 @@ def test_flag_code_numbers_each_rows_combination():
         flag_code(a, b[:4])
 
 
+def test_code_counts_are_bincounts():
+    """``code_counts`` counts what np.bincount(code, minlength=k) counts, with its dtype, codes missing from the rows
+    and rows fewer than its counter banks included, and refuses codes outside [0, k)."""
+    from qhsim.soa import code_counts
+
+    rng = np.random.default_rng(5)
+    for n in (0, 3, 1001):
+        code = rng.integers(0, 6, n).astype(np.intp)
+        want = np.bincount(code, minlength=8)
+        got = code_counts(code, 8)
+        assert got.dtype == want.dtype and got.tolist() == want.tolist()
+    for bad in (-1, 8):
+        with pytest.raises(ValueError, match="outside"):
+            code_counts(np.array([0, bad], dtype=np.intp), 8)
+
+
 @pytest.mark.parametrize("density", [0.0, 0.02, 0.1, 0.5, 1.0])
 def test_positions_is_flatnonzero(density):
     from qhsim.soa import positions
