@@ -85,8 +85,11 @@ class PlatformTable:
         self.next_id += n
         values["id"] = ids
         values.setdefault("key", ids)  # the 2015 platforms: their ids, fixed by the 2015 population
-        for name, dtype in COLUMNS.items():
-            self.cols[name] = np.concatenate([self.cols[name], np.broadcast_to(np.asarray(values[name], dtype=dtype), (n,))])
+        for name, dtype in COLUMNS.items():  # each column extended by a scalar or n values (no broadcast_to: slow)
+            old = self.cols[name]
+            col = self.cols[name] = np.empty(len(old) + n, dtype=dtype)
+            col[:len(old)] = old
+            col[len(old):] = np.asarray(values[name], dtype=dtype)
         return ids
 
     def keep(self, mask: np.ndarray) -> None:

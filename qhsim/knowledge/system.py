@@ -85,11 +85,15 @@ class FirmLedger:
         if (~found).any():
             order = np.argsort(uids[~found], kind="stable")
             new_uid = uids[~found][order]
-            at = np.searchsorted(self.uid, new_uid)
-            self.uid = np.insert(self.uid, at, new_uid)
+            # np.insert(column, at, new values) for every column at once: the i-th new entry (at non-decreasing) goes
+            # to at[i] + i, the old entries to the other places, in order
+            slots = np.searchsorted(self.uid, new_uid) + np.arange(len(new_uid))
+            old = np.ones(len(self.uid) + len(new_uid), dtype=bool)
+            old[slots] = False
+            self.uid = _inserted(self.uid, new_uid, slots, old)
             for field, (dtype, default) in self.FIELDS.items():
                 extra = values[~found][order] if field == name else np.full(len(new_uid), default)
-                self.cols[field] = np.insert(self.cols[field], at, np.asarray(extra, dtype=dtype))
+                self.cols[field] = _inserted(self.cols[field], np.asarray(extra, dtype=dtype), slots, old)
 
     def align(self, alive_uid: np.ndarray) -> np.ndarray:
         """Forget firms that left; return their uids (sorted)."""
@@ -101,6 +105,14 @@ class FirmLedger:
         self.uid = self.uid[alive]
         self.cols = {k: v[alive] for k, v in self.cols.items()}
         return gone
+
+
+def _inserted(column: np.ndarray, new: np.ndarray, slots: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """``column`` with the ``new`` values at ``slots`` and its own values, in order, where ``old`` holds."""
+    out = np.empty(len(old), dtype=column.dtype)
+    out[slots] = new
+    out[old] = column
+    return out
 
 
 class KnowledgeSystem:
