@@ -254,7 +254,10 @@ def run_market(
         n_sec = sup.fit.shape[1]
         b_pref, b_sector = buyers.pref[seek].astype(np.int64), buyers.sector[seek].astype(np.int64)
         group = ((b_pref * n_sec + b_sector) * 2 + brokered) * 4 + ctype
-        groups, inv = np.unique(group, return_inverse=True)
+        # the groups present (ascending) and each search's: np.unique(group, return_inverse=True) by counting the small
+        # codes, without its sort
+        present = np.bincount(group) > 0
+        groups, inv = np.flatnonzero(present), (np.cumsum(present) - 1)[group]
         g_type, rest = groups % 4, groups // 4
         g_broker, rest = rest % 2, rest // 2
         g_sector, g_pref = rest % n_sec, rest // n_sec
