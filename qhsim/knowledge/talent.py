@@ -245,8 +245,9 @@ class TalentSystem:
     def _pref(self, emp: EmployerView, index: tuple) -> np.ndarray:
         is_firm, pos, inst = index
         pref = np.zeros(len(self.pop), dtype=np.int64)
-        pref[is_firm & (pos >= 0)] = emp.firm_pref[pos[is_firm & (pos >= 0)]]
-        at_inst = inst >= 0
+        at_firm = np.flatnonzero(is_firm & (pos >= 0))  # positions: the mask once, then plain gathers
+        pref[at_firm] = emp.firm_pref[pos[at_firm]]
+        at_inst = np.flatnonzero(inst >= 0)
         pref[at_inst] = emp.inst.pref[inst[at_inst]]
         return pref
 
@@ -525,7 +526,10 @@ class TalentSystem:
         n_slots = len(slot_emp)
         if n_slots == 0:
             return
-        slot_no = rank_within(slot_emp, np.zeros(n_slots))
+        # each employer's slots numbered 0, 1, ... along their run (the employers' keys are distinct: what rank_within
+        # of the slots by position gives, without its sort)
+        counts = np.concatenate((v_firm, v_inst))
+        slot_no = np.arange(n_slots) - np.repeat(np.cumsum(counts) - counts, counts)
         slot_key = slot_emp * MAX_SLOTS + slot_no
         order = np.lexsort((slot_key, draws.uniform(year, "t_slot_order", slot_key)))
         slot_emp, slot_kind, slot_pref, slot_key = slot_emp[order], slot_kind[order], slot_pref[order], slot_key[order]
