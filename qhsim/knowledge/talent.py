@@ -235,10 +235,11 @@ class TalentSystem:
         is_firm = kind == FIRM
         pos = np.full(len(kind), -1, dtype=np.int64)
         if is_firm.any() and len(emp.firm_uid):
-            i = np.searchsorted(emp.firm_uid, employer[is_firm])
-            i = np.minimum(i, len(emp.firm_uid) - 1)
-            ok = emp.firm_uid[i] == employer[is_firm]
-            pos[np.flatnonzero(is_firm)[ok]] = i[ok]
+            at = np.flatnonzero(is_firm)  # positions: each boolean index would scan the population again
+            uid = employer[at]
+            i = np.minimum(np.searchsorted(emp.firm_uid, uid), len(emp.firm_uid) - 1)
+            ok = emp.firm_uid[i] == uid
+            pos[at[ok]] = i[ok]
         inst = np.where(kind == INSTITUTION, employer - INSTITUTION_KEY, -1)
         return is_firm, pos, inst
 
@@ -267,9 +268,9 @@ class TalentSystem:
         is_firm, pos, inst = index
         firm_head, inst_head = self.headcounts(emp, index)
         w = p.fte * np.asarray(kp.level_productivity)[p.level]
-        ok = is_firm & (pos >= 0)
-        firm_eff = np.bincount(pos[ok], weights=w[ok], minlength=len(emp.firm_uid))
-        inst_eff = np.bincount(inst[inst >= 0], weights=w[inst >= 0], minlength=emp.inst.n)
+        at_firm, at_inst = np.flatnonzero(is_firm & (pos >= 0)), np.flatnonzero(inst >= 0)
+        firm_eff = np.bincount(pos[at_firm], weights=w[at_firm], minlength=len(emp.firm_uid))
+        inst_eff = np.bincount(inst[at_inst], weights=w[at_inst], minlength=emp.inst.n)
         pref = self._pref(emp, index)
         # R&D personnel: residents at the institutions and at R&D-performing firms (``emp``). A researcher who just
         # moved to a spin-off counts from the year the new firm does R&D.
@@ -289,8 +290,9 @@ class TalentSystem:
         # firms that closed or stopped R&D: their staff become job seekers
         is_firm, pos, inst = self.employer_index(emp)
         gone = is_firm & (pos < 0)
-        p.kind[gone] = NONE
-        p.employer[gone] = -1
+        at_gone = np.flatnonzero(gone)
+        p.kind[at_gone] = NONE
+        p.employer[at_gone] = -1
         keep = ~(gone & ~p.resident)  # flexible experts' contracts end with the host
         p.keep(keep)
         index = (is_firm[keep] & ~gone[keep], pos[keep], inst[keep])
@@ -349,9 +351,9 @@ class TalentSystem:
         is_firm, pos, inst = index
         firm_head, inst_head = self.headcounts(emp, index)
         excess = np.zeros(len(p), dtype=np.int64)
-        ok = is_firm & (pos >= 0)
-        excess[ok] = (firm_head - emp.firm_target)[pos[ok]]
-        excess[inst >= 0] = (inst_head - emp.inst_target)[inst[inst >= 0]]
+        at_firm, at_inst = np.flatnonzero(is_firm & (pos >= 0)), np.flatnonzero(inst >= 0)
+        excess[at_firm] = (firm_head - emp.firm_target)[pos[at_firm]]
+        excess[at_inst] = (inst_head - emp.inst_target)[inst[at_inst]]
         releasable = p.resident & (p.kind != NONE) & (p.oblig_until < year)
         out = layoff_mask(p.employer, releasable, excess, draws.uniform(year, "t_layoff", p.key))
         p.kind[out] = NONE
