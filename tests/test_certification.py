@@ -47,7 +47,7 @@ def both_criteria(row: dict, pol=None, b=None) -> tuple[bool, bool]:
     pol = pol or policy("baseline", YEAR)
     b = b or rule_behaviour()
     f = make_firms(row)
-    return bool(cert.hte_criteria(f, pol, b, FTE_COST)[0]), ref.hte_criteria(ref.firm_records(f)[0], pol, b, FTE_COST)
+    return 0 in cert.hte_criteria(f, pol, b, FTE_COST), ref.hte_criteria(ref.firm_records(f)[0], pol, b, FTE_COST)
 
 
 # (latest revenue, revenue 1 and 2 years ago, threshold); the 3-year revenue is 12,000 or 48,000万元 so that
@@ -253,7 +253,7 @@ def test_bumped_renewing_firm_meets_the_rule_hand_case():
     d = k.deduction_rates(f, pol, S.manufacturing)
     real = cert.hte_notch(f, pol, np.array([200.0]), np.array([UC]), tau, tau_alt, d, b, FTE_COST)
     f.rd[:] = cert.reported_rd(f, pol, real, tau, tau_alt, d, b, FTE_COST)
-    assert f.rd[0] == 240.0 and cert.hte_criteria(f, pol, b, FTE_COST)[0]
+    assert f.rd[0] == 240.0 and 0 in cert.hte_criteria(f, pol, b, FTE_COST)
     renewed = certify(f, pol, forced(b, 1.0), KeyedDraws(3), giant_quota=0, fte_cost=FTE_COST)
     assert f.hte_until[0] == YEAR + 2 and not renewed[0]
 
@@ -274,7 +274,8 @@ def test_bunching_renewing_firms_meet_the_ratio():
         pop.rd[:] = cert.reported_rd(pop, pol, real, tau, tau_alt, d, b, FTE_COST)
         bumped = real > plan
         assert bumped.any()
-        failures.append(int((bumped & ~cert.hte_criteria(pop, pol, b, FTE_COST)).sum()))
+        meets = cert.hte_criteria(pop, pol, b, FTE_COST)  # positions
+        failures.append(int(np.isin(np.flatnonzero(bumped), meets, invert=True).sum()))
     assert failures == [0, 0], f"bunching firms failing the ratio: hand {failures[0]}, random {failures[1]}"
 
 

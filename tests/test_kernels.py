@@ -215,7 +215,7 @@ def test_hte_rule(case):
         [ref.hte_other_criteria(x, pol, n, b, FTE_COST) for x, n in zip(firms, need.tolist())],
         "other criteria at the needed R&D",
     )
-    meets = cert.hte_criteria(f, pol, b, FTE_COST)
+    meets = np.isin(np.arange(len(f)), cert.hte_criteria(f, pol, b, FTE_COST))  # positions -> mask
     close(meets, [ref.hte_criteria(x, pol, b, FTE_COST) for x in firms], "HTE criteria")
     assert 0 < meets.sum() < len(f)
 

@@ -64,13 +64,6 @@ def relabel_to_threshold(f: FirmPopulation, pol: PolicyYear, certified: np.ndarr
 
 
 def hte_criteria(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, fte_cost: float) -> np.ndarray:
-    """All HTE criteria on this year's realised R&D, as a mask (``hte_criteria_met``: the positions)."""
-    out = np.zeros(len(f), dtype=bool)
-    out[hte_criteria_met(f, pol, b, fte_cost)] = True
-    return out
-
-
-def hte_criteria_met(f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, fte_cost: float) -> np.ndarray:
     """Positions (ascending) of the firms that meet all HTE criteria on this year's realised R&D."""
     c = rd_in_three_years(f)  # without R&D in three years the ratio fails (thresholds > 0)
     s = f.subset(c)

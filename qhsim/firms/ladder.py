@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from qhsim.draws import KeyedDraws
-from qhsim.firms.certification import hte_criteria_met, relabel_to_threshold, revenue_growth_3y, three_year_ratio
+from qhsim.firms.certification import hte_criteria, relabel_to_threshold, revenue_growth_3y, three_year_ratio
 from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 from qhsim.units import TECH_SME_MAX_EMPLOYEES, TECH_SME_MAX_REVENUE
@@ -26,7 +26,7 @@ def certify(
     uid = f.uid
     # the HTE round on the positions of the few firms that meet the criteria (the draws keyed, so the same values as
     # on whole-population masks)
-    meets = hte_criteria_met(f, pol, b, fte_cost)
+    meets = hte_criteria(f, pol, b, fte_cost)
     valid_until = year + pol.hte_validity - 1
 
     expired = meets[f.hte_until[meets] == year - 1]
