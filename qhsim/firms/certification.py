@@ -59,7 +59,7 @@ def hte_other_criteria(
 
 
 def relabel_to_threshold(f: FirmPopulation, pol: PolicyYear, certified: np.ndarray) -> None:
-    """Certified firms (a mask, or distinct positions) report at least the required high-tech revenue share."""
+    """Certified firms (distinct positions) report at least the required high-tech revenue share."""
     f.hitech_share[certified] = np.maximum(f.hitech_share[certified], pol.hte_hitech_share)
 
 
