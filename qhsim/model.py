@@ -136,9 +136,8 @@ class QinghaiModel(mesa.Model):
 
         expost = ex_post_subsidy(f, pol, pol.expost_budget * scale, self.draws, b)
         reward = rd_rewards(f, reward_amount(f, pol, S.agri), pol.reward_budget * scale, len(self.prefecture_govs))
-        new_hte = certify(f, pol, b, self.draws, self._giant_quota("giant", pol.giant_quota), fte_cost)
+        certified = certify(f, pol, b, self.draws, self._giant_quota("giant", pol.giant_quota), fte_cost)
         hte_reward = np.zeros(len(f))  # first certificates only
-        certified = np.flatnonzero(new_hte)
         hte_reward[certified[f.hte_since[certified] == year]] = pol.hte_reward
         # subsidies received: grants + expost + reward + hte_reward + voucher_pay for the firms paid anything (the
         # column starts the year at zero)

@@ -16,7 +16,7 @@ from qhsim.firms import rd as k
 from qhsim.firms import reference as ref
 from qhsim.firms import rewards
 from qhsim.firms import sector_table
-from qhsim.firms.ladder import certify
+from qhsim.firms.ladder import certify as certify_positions
 
 YEAR = 2021
 S = sector_table()
@@ -32,6 +32,13 @@ PINNED = {
 
 
 FTE_COST = 27.0  # 万元 per R&D FTE (qhsim.macro.cost_per_fte), pinned like the parameters above
+
+
+def certify(f, *args, **kwargs) -> np.ndarray:
+    """``certify`` with its positions of the firms certified this year as a mask over ``f``."""
+    new = np.zeros(len(f), dtype=bool)
+    new[certify_positions(f, *args, **kwargs)] = True
+    return new
 
 
 def rule_behaviour(**overrides):

@@ -20,8 +20,8 @@ from qhsim.units import TECH_SME_MAX_EMPLOYEES, TECH_SME_MAX_REVENUE
 def certify(
     f: FirmPopulation, pol: PolicyYear, b: SimpleNamespace, draws: KeyedDraws, giant_quota: int, fte_cost: float
 ) -> np.ndarray:
-    """Update certificates in place; return the mask of firms newly certified as HTE this year. ``fte_cost``
-    is the year's cost of an R&D FTE (``qhsim.macro.cost_per_fte``), for the S&T-staff criterion."""
+    """Update certificates in place; return the positions (ascending) of the firms certified as HTE this year.
+    ``fte_cost`` is the year's cost of an R&D FTE (``qhsim.macro.cost_per_fte``), for the S&T-staff criterion."""
     year = pol.year
     uid = f.uid
     # the HTE round on the positions of the few firms that meet the criteria (the draws keyed, so the same values as
@@ -74,6 +74,4 @@ def certify(
         order = np.lexsort((uid[idx], -growth))
         chosen = idx[order[:giant_quota]]
         f.giant_until[chosen] = year + int(b.giant_validity_years) - 1
-    certified = np.zeros(len(f), dtype=bool)
-    certified[new_hte] = True
-    return certified
+    return new_hte
