@@ -150,7 +150,7 @@ def markdown(table: pd.DataFrame, base_uc: float, seeds: tuple[int, ...], scale_
          f"under common random numbers (seeds {seeds[0]}-{seeds[-1]}), from {FIRST_YEAR}; costs and R&D cumulated "
          f"{FIRST_YEAR}-{END_YEAR} (亿元); R&D per public yuan as `qhsim compare` computes it (mean over the seeds, "
          f"[min, max] of the seeds' own ratios; outside the evidence where the whole seed range is, the rule of "
-         "`qhsim compare`'s marks); elasticities over {LONG_RUN_YEARS[0]}-{LONG_RUN_YEARS[-1]}; "
+         f"`qhsim compare`'s marks); elasticities over {LONG_RUN_YEARS[0]}-{LONG_RUN_YEARS[-1]}; "
          f"extensive margin: change in {END_YEAR}. The fit report checks the shipped designs only (120%; grant "
          "budget x2); this table shows where the model's answers stay inside the micro evidence "
          "(`qhsim/evidence.py`, /work/shared/research/policy_response_evidence.md).", "",
