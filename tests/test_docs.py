@@ -94,6 +94,23 @@ def test_seed_citations_point_into_the_shipped_sources() -> None:
         assert (ROOT / "docs" / "sources" / name).is_file(), name
 
 
+PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z_0-9.]*(\[[^\]]*\])?(![rsa])?(:[^{}]*)?\}")
+
+
+def test_shipped_reports_have_no_unfilled_placeholders() -> None:
+    """A report line written without its f prefix prints "{name}" to the analyst (docs/dose_response.md printed
+    "{LONG_RUN_YEARS[0]}" once): no shipped Markdown holds one outside code."""
+    skip = {".venv", "results", ".git", ".pytest_cache", "sources"}
+    files = [p for p in ROOT.rglob("*.md") if not skip & set(p.relative_to(ROOT).parts)]
+    assert len(files) > 10
+    found = []
+    for path in files:
+        text = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.S)
+        text = re.sub(r"`[^`\n]*`", "", text)
+        found += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in PLACEHOLDER.finditer(text)]
+    assert not found, found
+
+
 def docs_script(name: str):
     """The generator script docs/<name>.py as a module."""
     sys.path.insert(0, str(ROOT / "docs"))
