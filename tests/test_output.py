@@ -11,6 +11,7 @@ import json
 import math
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,10 +26,11 @@ from qhsim.output import charts, report, store
 from qhsim.output.numbers import indicator_unit, unit_of
 from qhsim.output.observed import (assumed_points, assumed_years, comparable_points, incomparable_points,
                                    observed_indicators, observed_points, observed_source, out_of_sample_skill,
-                                   persistence_sensitivity)
+                                   OutOfSampleSkill, persistence_sensitivity)
 from qhsim.calibrated import target_rows
-from qhsim.output.report import (band_caveat, display_width, format_summary, indicator_label, persistence_note,
-                                 prefecture_anchor_note, reduced_scale_note, summary_report, summary_table)
+from qhsim.output.report import (band_caveat, display_width, format_summary, indicator_label, outside_side,
+                                 persistence_note, prefecture_anchor_note, reduced_scale_note, summary_report,
+                                 summary_table)
 from qhsim.runner import run
 from qhsim.targets import (COLUMNS, KINDS, base_year_check, load_targets, reference_paths_2035, target_met,
                            validate_target)
@@ -491,17 +493,29 @@ def test_reports_say_which_prefectures_are_fitted_to_observed_data_and_which_are
 
 def test_out_of_sample_skill_is_read_from_the_check_table(tmp_path):
     table = tmp_path / "oos_prediction.csv"
-    table.write_text("target,year,status,rel_error,in_band\n"
-                     "a_2019,2019,predicted,0.10,True\n"
-                     "b_2020,2020,predicted,-0.30,False\n"
-                     "c_2020,2020,predicted,0.20,False\n"
-                     "d_2020,2020,not_yet_modelled,,\n", encoding="utf-8")
+    table.write_text("target,year,status,observed,p05,p95,rel_error,in_band\n"
+                     "a_2019,2019,predicted,1.0,0.9,1.2,0.10,True\n"
+                     "b_2020,2020,predicted,1.0,1.1,1.5,-0.30,False\n"
+                     "c_2020,2020,predicted,1.0,1.05,1.3,0.20,False\n"
+                     "d_2020,2020,not_yet_modelled,1.0,,,,\n", encoding="utf-8")
     skill = out_of_sample_skill(table)
     assert (skill.targets, skill.first_year, skill.last_year) == (3, 2019, 2020)
+    assert (skill.below, skill.above) == (2, 0)  # both misses: observed under the band
     assert skill.coverage == pytest.approx(1 / 3) and skill.median_error == pytest.approx(0.20)
     assert out_of_sample_skill(tmp_path / "missing.csv") is None
     shipped = out_of_sample_skill()  # the shipped check: every held-out value predicted
     assert shipped is not None and shipped.targets >= 20 and 0 <= shipped.coverage <= 1
+
+
+def test_band_caveat_says_on_which_side_the_out_of_sample_misses_lay():
+    skill = OutOfSampleSkill(24, 20 / 24, 0.24, 2019, 2020, below=4, above=0)
+    assert outside_side(skill)[1] == "; the 4 values outside it all lay below it: the model projected too high"
+    assert "预测偏高" in outside_side(skill)[0]
+    assert "too low" in outside_side(replace(skill, below=0, above=3))[1]
+    assert outside_side(replace(skill, below=3, above=1))[1] == "; of the values outside it, 3 lay below it and 1 above"
+    assert outside_side(replace(skill, below=0, above=0)) == ("", "")
+    shipped = out_of_sample_skill()
+    assert shipped is not None and outside_side(shipped)[1] in band_caveat("en")
 
 
 def test_ensemble_reports_say_their_band_is_a_lower_bound_with_the_out_of_sample_coverage(result, monkeypatch):

@@ -254,6 +254,8 @@ class OutOfSampleSkill:
     median_error: float  # median |relative error| of the predictive median
     first_year: int
     last_year: int
+    below: int  # held-out values below their band (the model predicted too high)
+    above: int  # and above it (too low)
 
 
 def out_of_sample_skill(path: Path | None = None) -> OutOfSampleSkill | None:
@@ -267,11 +269,15 @@ def out_of_sample_skill(path: Path | None = None) -> OutOfSampleSkill | None:
         in_band = rows["in_band"].astype(str).str.lower() == "true"
         errors = rows["rel_error"].astype(float).abs()
         years = rows["year"].astype(int)
+        observed = rows["observed"].astype(float)
+        below = int((observed < rows["p05"].astype(float)).sum())
+        above = int((observed > rows["p95"].astype(float)).sum())
     except (OSError, KeyError, ValueError, pd.errors.ParserError):
         return None
     if rows.empty:
         return None
-    return OutOfSampleSkill(len(rows), float(in_band.mean()), float(errors.median()), int(years.min()), int(years.max()))
+    return OutOfSampleSkill(len(rows), float(in_band.mean()), float(errors.median()), int(years.min()), int(years.max()),
+                            below, above)
 
 
 PERSISTENCE_WHATIF = CALIBRATION_DIR.parent / "docs" / "persistence_whatif.csv"  # benchmarks/persistence_whatif.py

@@ -24,8 +24,9 @@ from qhsim.errors import InputError
 from qhsim.output.lang import in_language, pick
 from qhsim.output.numbers import (MISSING, decimals, format_fixed, format_interval, format_nonzero, format_number,
                                   format_percent, format_value, unit_of)
-from qhsim.output.observed import (OTHER_DEFINITION_MARK, RESTATED_MARK, ObservedSource, calibration_targets,
-                                   observed_points, observed_source, out_of_sample_skill, persistence_sensitivity)
+from qhsim.output.observed import (OTHER_DEFINITION_MARK, RESTATED_MARK, ObservedSource, OutOfSampleSkill,
+                                   calibration_targets, observed_points, observed_source, out_of_sample_skill,
+                                   persistence_sensitivity)
 from qhsim.results import FISCAL_PREFIXES, PROVINCE, RunResult
 from qhsim.stats import WEIGHT
 from qhsim.targets import (achieved, base_year_check, comparable, deterministic_verdict, load_caveats,
@@ -173,9 +174,27 @@ def band_caveat(lang: str = "both") -> str:
                f"（预测中位数的误差中位数为{err}）")
         en += (f": made the same way from information up to {skill.first_year - 1}, the 90% band held {cov} of the "
                f"observed {held} values (median error of the predictive median {err})")
+        side = outside_side(skill)
+        zh, en = zh + side[0], en + side[1]
     zh += "。请把区间视为不确定性的下限（calibration/oos/oos_report.md）。"
     en += ". Read the band as a lower bound on the uncertainty (calibration/oos/oos_report.md)."
     return in_language(zh, en, lang)
+
+
+def outside_side(skill: OutOfSampleSkill) -> tuple[str, str]:
+    """On which side of their bands the out-of-sample check's misses lay (zh, en): one side only is a bias of the
+    projection, not just a band too narrow."""
+    n = skill.below + skill.above
+    if n == 0:
+        return "", ""
+    if skill.above == 0:
+        return (f"；区间外的{n}个观测值全部低于区间：模型预测偏高",
+                f"; the {n} values outside it all lay below it: the model projected too high")
+    if skill.below == 0:
+        return (f"；区间外的{n}个观测值全部高于区间：模型预测偏低",
+                f"; the {n} values outside it all lay above it: the model projected too low")
+    return (f"；区间外的观测值{skill.below}个低于区间、{skill.above}个高于区间",
+            f"; of the values outside it, {skill.below} lay below it and {skill.above} above")
 
 
 SMALL_PREFECTURE = 0.1  # share of the province's enterprises (geography.toml) below which a prefecture is small
