@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from qhsim import data
@@ -545,6 +546,10 @@ def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, cap
     assert re.search(r"held-out 2019: [12] targets", oos) and "held-out 2020:" in oos
     assert "| rd_intensity_2019 | 2019 |" in oos
     assert "the refit's calibrated point" in oos  # the point the refit would ship, judged on fresh seeds
+    held = pd.read_csv(out / "oos" / "oos_prediction.csv").query("status == 'predicted'")
+    below, above = (held["observed"] < held["p05"]).sum(), (held["observed"] > held["p95"]).sum()
+    assert f"outside the band: {below} below it (predicted too high), {above} above it" in oos
+    assert below + above == (~held["in_band"].astype(bool)).sum()
     capsys.readouterr()
     bad = tmp_path / "bad"
     bad_settings = write_problem(bad, TINY_TARGETS, "[no_such_parameter]\n")

@@ -100,6 +100,8 @@ def out_of_sample(
         "predicted": float(len(pr)),
         "median_abs_pct_error": float(np.median(np.abs(pr["rel_error"]))) if len(pr) else math.nan,
         "coverage_90": float(pr["in_band"].mean()) if len(pr) else math.nan,
+        "below_band": float((pr["observed"] < pr["p05"]).sum()) if len(pr) else 0.0,  # predicted too high
+        "above_band": float((pr["observed"] > pr["p95"]).sum()) if len(pr) else 0.0,  # predicted too low
         "default_median_abs_pct_error": float(np.nanmedian(np.abs(pr["default_rel_error"]))) if len(pr) else math.nan,
         "point_median_abs_pct_error": (float(np.nanmedian(np.abs(pr["point_rel_error"])))
                                        if len(pr) and pr["point_rel_error"].notna().any() else math.nan),
@@ -185,6 +187,8 @@ def write_oos_report(cfg: CalibrationConfig, fit: CalibrationOutcome, table: pd.
     L.append(f"- held-out targets: {int(summary['held_out'])}, of which the model produces {int(summary['predicted'])}")
     L.append(f"- **median absolute error of the predictive median: {summary['median_abs_pct_error']:.1%}**")
     L.append(f"- **observed value inside the 90% predictive band: {summary['coverage_90']:.0%} of targets**")
+    L.append(f"- outside the band: {int(summary['below_band'])} below it (predicted too high), "
+             f"{int(summary['above_band'])} above it (predicted too low)")
     for y in held_years(summary):
         L.append(
             f"- held-out {y}: {int(summary[f'predicted_{y}'])} targets, median absolute error "
