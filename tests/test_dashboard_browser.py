@@ -138,6 +138,11 @@ def test_a_lever_typed_while_a_run_is_on_is_taken_and_runs_automatically(dash):
     assert d.errors == []
 
 
+def table_overflow(d, selector: str) -> int:
+    """How many pixels a result table runs past the visible width of its scrolling wrapper."""
+    return d.page.locator(f"{selector} .v-data-table__wrapper").evaluate("e => e.scrollWidth - e.clientWidth")
+
+
 def test_every_page_in_both_languages_with_screenshots(dash):
     d = dash()
     d.set_field("规模（模拟企业比例）", SCALE)
@@ -155,11 +160,13 @@ def test_every_page_in_both_languages_with_screenshots(dash):
             # below scale 1, a warning that the small prefectures swing from seed to seed
             warning = d.page.locator(".qh-reduced-scale").inner_text()
             assert warning.startswith("规模0.25：") and "玉树州" in warning and "市州数字请用规模1运行" in warning
+            assert table_overflow(d, ".qh-prefectures") <= 0  # every region's column in view, no sideways scroll
     assert zh_pages["indicators"] == "指标与目标"
     d.english()
     for page in ("levers", "indicators", "inside", "export", "prefectures"):
         d.goto(page)
         d.screenshot(f"page_{page}_en")
+    assert table_overflow(d, ".qh-prefectures") <= 0
     body = d.page.locator("body").text_content()
     assert "Indicators vs targets" in body and "指标与目标" not in body
     assert "Haixi" in body and "海西" not in body  # prefecture names follow the language

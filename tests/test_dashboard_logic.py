@@ -399,12 +399,13 @@ def test_prefecture_table_formats_each_indicator_by_its_unit(small_run):
 
     keys = ["rd_intensity", "hte_count", "st_talent"]
     table = tables.prefecture_table(small_run, keys, 2025, "zh")
-    assert list(table.columns) == [i18n.text("region", "zh"), *(i18n.indicator(k, "zh") for k in keys)]
-    assert list(table.iloc[:, 0]) == [p.zh for p in data.prefectures()]
-    assert all(re.fullmatch(TWO_DECIMALS, v) for v in table.iloc[:, 1])
-    assert all(re.fullmatch(COUNT, v) for col in (2, 3) for v in table.iloc[:, col])
-    xining = small_run[(small_run["region"] == "xining") & (small_run["year"] == 2025)]["st_talent"].iloc[0]
-    assert table.iloc[0, 3] == f"{xining:,.0f}"
+    # one row per indicator, the 8 prefectures and then the province as columns
+    assert list(table.columns) == [i18n.text("indicator", "zh"), *(p.zh for p in data.prefectures()), "青海省"]
+    assert list(table.iloc[:, 0]) == [i18n.indicator(k, "zh") for k in keys]
+    assert all(re.fullmatch(TWO_DECIMALS, v) for v in table.iloc[0, 1:])
+    assert all(re.fullmatch(COUNT, v) for row in (1, 2) for v in table.iloc[row, 1:])
+    at_2025 = small_run[small_run["year"] == 2025].set_index("region")["st_talent"]
+    assert table.iloc[2, 1] == f"{at_2025['xining']:,.0f}" and table.iloc[2, -1] == f"{at_2025['province']:,.0f}"
 
 
 def test_generic_result_tables_plain_years_points_percent_and_yes_no():

@@ -265,7 +265,8 @@ def PrefecturesPage(ctx):
         solara.Select(i18n.text("year", L), values=years, value=year, on_value=prefecture_year.set,
                       style={"max-width": "120px"}, classes=["qh-prefecture-year"])
         solara.Text(f"{i18n.text('target_years', L)}: {', '.join(map(str, targets)) or '—'}", style=NOTE_STYLE)
-    Table(tables.prefecture_table(ind, list(PLAN_INDICATORS), year, L), classes=["qh-prefectures"])
+    Table(tables.prefecture_table(ind, list(PLAN_INDICATORS), year, L), classes=["qh-prefectures"],
+          wrap=(i18n.text("indicator", L),))
     solara.Text(prefecture_anchor_note(L), style=NOTE_STYLE, classes=["qh-prefecture-anchors"])
     if (note := reduced_scale_note(ctx.run.request.scale, L)) is not None:  # small prefectures swing at scale < 1
         solara.Warning(note, classes=["qh-reduced-scale"])

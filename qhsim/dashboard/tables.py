@@ -19,6 +19,7 @@ from qhsim import data
 from qhsim.dashboard import i18n
 from qhsim.output.numbers import MISSING, decimals, format_nonzero, format_number, format_value, indicator_unit
 from qhsim.output.report import cell_text, column_header, sim_columns, summary_columns
+from qhsim.results import PROVINCE
 from qhsim.stats import by_group
 
 # generic result columns (compare budget, PRIM box and points) -> (Chinese, English) header
@@ -131,16 +132,17 @@ def target_table(table: pd.DataFrame, lang: str, reference: pd.DataFrame | None 
 
 
 def prefecture_table(indicators: pd.DataFrame, keys: list[str], year: int, lang: str) -> pd.DataFrame:
-    """The 8 prefectures side by side in ``year``: one row each, one column per indicator (median over runs,
-    formatted by its unit; weighted where the runs carry weights, ``qhsim.stats``)."""
+    """The 8 prefectures side by side in ``year``, and the province after them: one row per indicator, one column per
+    region (median over runs, formatted by its unit; weighted where the runs carry weights, ``qhsim.stats``). Regions
+    as columns keep the nine regions' numbers in view at 1366 px; twelve indicators as columns ran off the page."""
+    regions = [*data.prefecture_ids(), PROVINCE]
     medians = by_group(indicators[indicators["year"] == year], ["region"], keys, ("median",))
     medians.columns = keys
-    prefs = list(data.prefecture_ids())
-    medians = medians.reindex(prefs)
-    out = {i18n.text("region", lang): [i18n.region(p, lang) for p in prefs]}
-    for key in keys:
-        out[i18n.indicator(key, lang)] = [format_value(v, key) for v in medians[key]]
-    return pd.DataFrame(out, index=range(len(prefs)))
+    medians = medians.reindex(regions)
+    out = {i18n.text("indicator", lang): [i18n.indicator(k, lang) for k in keys]}
+    for region in regions:
+        out[i18n.region(region, lang)] = [format_value(medians.at[region, k], k) for k in keys]
+    return pd.DataFrame(out, index=range(len(keys)))
 
 
 def box_table(box: pd.DataFrame, labels: dict[str, str], lang: str) -> pd.DataFrame:
