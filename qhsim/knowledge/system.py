@@ -391,18 +391,26 @@ class KnowledgeSystem:
         if not counts.any():
             return done
         entrants = entrants[~f.rd_active[entrants]]  # not already an incubated start-up
-        log_u = np.log(self.draws.uniform(year, "f_spinoff", f.uid[entrants]))
+        uid = f.uid[entrants]
+        log_u = np.log(self.draws.uniform(year, "f_spinoff", uid))
         pref, sector = f.pref[entrants], f.sector[entrants]
         taken = np.zeros(len(entrants), dtype=bool)
+        in_pref: dict[int, np.ndarray] = {}  # the entrants of a prefecture, found once
         pop = self.talent.pop
-        free_staff = pop.resident & (pop.oblig_until < year)
+        # the free staff of the institutions, found once: a mover's new employer is a firm (uids below
+        # INSTITUTION_KEY), so no later institution's free staff changes in the loop
+        staff = np.flatnonzero(pop.resident & (pop.oblig_until < year) & (pop.employer >= INSTITUTION_KEY))
+        staff_employer = pop.employer[staff]
         for j in np.flatnonzero(counts):
-            cand = np.flatnonzero((pref == inst.pref[j]) & ~taken)
+            p = int(inst.pref[j])
+            if p not in in_pref:
+                in_pref[p] = np.flatnonzero(pref == p)
+            cand = in_pref[p][~taken[in_pref[p]]]
             priority = log_u[cand] / (inst.fields[j][sector[cand]] + self.kp.spinoff_field_floor)
-            chosen = cand[top_n(priority, f.uid[entrants[cand]], int(counts[j]))]
+            chosen = cand[top_n(priority, uid[cand], int(counts[j]))]
             taken[chosen] = True
             picked = entrants[chosen]
-            movers = np.flatnonzero((pop.employer == inst.keys[j]) & free_staff)
+            movers = staff[staff_employer == inst.keys[j]]
             staff_u = self.draws.uniform(year, "f_spinoff", pop.key[movers] + 10**9)  # keyed: drawn for these only
             movers = movers[np.argsort(staff_u, kind="stable")][:len(picked)]
             pop.kind[movers] = tl.FIRM
