@@ -149,22 +149,25 @@ def _binding_starters(sector: np.ndarray, code: np.ndarray, margin: np.ndarray, 
                       uc_none: np.ndarray, uc_term_none: np.ndarray, uc_firm: np.ndarray,
                       uc_term_firm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The firms without R&D last year whose margin lies below threshold[sector, code] (the statutory rate x the
-    typical intensity), one pass: their positions and usable rates margin / typical[sector, code] (0 for a loss);
-    every firm's user cost and term looked up from its combination's (``uc``, ``uc_term``), a binding loss-maker's
-    from those without a deduction (copies, no arithmetic)."""
+    typical intensity): their positions, in one pass that also looks every firm's user cost and term up from its
+    combination's (``uc``, ``uc_term``), a binding loss-maker's from those without a deduction (copies, no
+    arithmetic); then their usable rates margin / typical[sector, code] (0 for a loss), for these only."""
     at = np.empty(len(code), dtype=np.intp)
-    usable = np.empty(len(code))
     n = 0
     for i in range(len(code)):  # branch-free: every firm written at n, kept by advancing n (a quarter bind)
         s, c, m = sector[i], code[i], margin[i]
         bind = (rd_l1[i] <= 0.0) & (m < threshold[s, c])
         at[n] = i
-        usable[n] = max(m, 0.0) / max(typical[s, c], 1e-300)  # 0 for a loss (and no 0 / 0)
         loss = bind & (m <= 0.0)
         uc_firm[i] = uc_none[c] if loss else uc[c]
         uc_term_firm[i] = uc_term_none[c] if loss else uc_term[c]
         n += bind
-    return at[:n], usable[:n]
+    at = at[:n]
+    usable = np.empty(n)
+    for j in range(n):
+        i = at[j]
+        usable[j] = max(margin[i], 0.0) / max(typical[sector[i], code[i]], 1e-300)  # 0 for a loss (and no 0 / 0)
+    return at, usable
 
 
 def capped_deduction(f: FirmPopulation, d: np.ndarray, had: np.ndarray) -> np.ndarray:
