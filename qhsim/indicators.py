@@ -233,10 +233,9 @@ def compute(
                 columns[name] = np.full(k + 1, np.nan)
 
     regions = (PROVINCE, *data.prefecture_ids())
-    return [
-        {"year": year, "region": region, **{name: float(values[i]) for name, values in columns.items()}}
-        for i, region in enumerate(regions)
-    ]
+    # one conversion of the whole (region, indicator) table to Python floats (the values float() gives one by one)
+    table = np.array([np.asarray(values, dtype=float) for values in columns.values()]).T.tolist()
+    return [{"year": year, "region": region, **dict(zip(columns, row))} for region, row in zip(regions, table)]
 
 
 def _rd_exits(f: FirmPopulation, pref: np.ndarray, k: int, rd_before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
