@@ -655,6 +655,19 @@ def test_sweep_chart_wraps_a_long_lever_label_and_names_the_threshold():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["threshold 1.00"]
 
 
+def test_default_threshold_is_the_plan_target_else_a_round_median():
+    """Without a plan target in the year, the threshold field showed the runs' median as 1.448505718044854."""
+    import pandas as pd
+
+    from qhsim.dashboard import explore
+
+    runs = pd.DataFrame([{"region": "province", "year": y, "point": p, "rd_intensity": v, "hte_count": 16589.0 + p}
+                         for y in (2025, 2035) for p, v in ((1, 1.3), (2, 1.448505718044854), (3, 1.6))])
+    assert explore.default_threshold("rd_intensity", 2025, runs) == 1.0  # the plan's 2025 target
+    assert explore.default_threshold("rd_intensity", 2035, runs) == 1.45
+    assert explore.default_threshold("hte_count", 2035, runs) == 16600.0
+
+
 def test_target_labels_follow_the_tables_number_format_and_years_fall_on_the_plan_periods(small_run):
     """Haixi's 2027 target was labelled "0.7" beside "0.15" for Haidong (a %g-style format of the chart's own); the
     year axis ran 2016, 2019, 2022, ... past the plan years 2020 and 2030."""

@@ -89,15 +89,20 @@ def default_year(store: Store) -> int:
     return store.years[-1]
 
 
+THRESHOLD_DIGITS = 3  # significant digits of a default threshold (the field showed 1.448505718044854)
+
+
 def default_threshold(indicator: str, year: int, runs: pd.DataFrame) -> float:
-    """The province's plan target for the indicator in that year, else the median of the runs."""
+    """The province's plan target for the indicator in that year, else the median of the runs to
+    ``THRESHOLD_DIGITS`` significant digits (a round number an analyst would type)."""
     t = plan_targets()
     t = t[(t["indicator"] == indicator) & (t["region"] == PROVINCE) & (t["year"] == year)
           & t["kind"].isin(("level", "min_level"))]
     if len(t):
         return float(t["value"].iloc[0])
     rows = runs[(runs["region"] == PROVINCE) & (runs["year"] == year)]
-    return stats.median(rows[indicator], rows[WEIGHT] if WEIGHT in rows else None)
+    median = stats.median(rows[indicator], rows[WEIGHT] if WEIGHT in rows else None)
+    return float(f"{median:.{THRESHOLD_DIGITS}g}")
 
 
 def response(store: Store, indicator: str, year: int) -> pd.DataFrame:
