@@ -351,25 +351,30 @@ def _paths(spec: RunSpec, years: tuple[int, int]) -> dict[int, dict[str, np.ndar
     return out
 
 
-def differs(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
+def differs(a: np.ndarray, b: np.ndarray, tol: float | np.ndarray) -> np.ndarray:
     """Where two paired runs' values differ by more than ``tol`` of the larger (0: at all), as floats (flags as 0 and
     1); values within 1e-12 of zero count as zero. The one test of ``firm_effects`` and
-    ``benchmarks/coupling_report.py``."""
+    ``benchmarks/coupling_report.py``. ``tol`` a column of tolerances: a row per tolerance, the differences computed
+    once."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return np.abs(a - b) > tol * np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
 
 
-def _departures(b: dict[str, np.ndarray], v: dict[str, np.ndarray], tol: float) -> np.ndarray:
+def _departures(b: dict[str, np.ndarray], v: dict[str, np.ndarray], tol: float | np.ndarray) -> np.ndarray:
     """The ``CHANNELS`` code through which each firm's variant run departs from its base run this year (-1: none),
     in the order of the year's steps (``QinghaiModel.step``): alive in one run only; its revenue (growth comes
     first); a voucher (awarded before the R&D decisions) or, with the same decision, grants and rewards received;
     its R&D decision (planned intensity) or its reported R&D; its knowledge (the market and spillovers come last).
-    A value departs where the two runs' values differ by more than ``tol`` of the larger (0: at all)."""
+    A value departs where the two runs' values differ by more than ``tol`` of the larger (0: at all); ``tol`` a
+    column of tolerances: a row of codes per tolerance."""
     both = b["alive"] & v["alive"]
     moved = {c: both & differs(b[c], v[c], tol) for c in ("revenue", "rd_int", "subsidy", "rd", "knowledge")}
     return np.select([b["alive"] != v["alive"], moved["revenue"],
                       (both & (b["voucher"] != v["voucher"])) | (~moved["rd_int"] & moved["subsidy"]),
                       moved["rd_int"] | moved["rd"], moved["knowledge"]], list(range(len(CHANNELS))), -1)
+
+
+_ANATOMY_TOLS = np.array([[MATERIAL], [0.0]])  # a firm's material departures, then its departures at all
 
 
 def _anatomy(task: tuple[RunSpec, RunSpec, tuple[int, int]]) -> dict[str, float]:
@@ -395,8 +400,9 @@ def _anatomy(task: tuple[RunSpec, RunSpec, tuple[int, int]]) -> dict[str, float]
                 cols[c][at] = r[year][c]
             total[k] += cols["rd"]
             aligned.append(cols)
-        material = np.where(material < 0, _departures(*aligned, MATERIAL), material)
-        first = np.where(first < 0, _departures(*aligned, 0.0), first)
+        now_material, now_first = _departures(*aligned, _ANATOMY_TOLS)
+        material = np.where(material < 0, now_material, material)
+        first = np.where(first < 0, now_first, first)
     channel = np.where(material >= 0, material, first)
     change = (total[1] - total[0]) / base_spec.scale / WAN_PER_YI
     changed = change != 0.0

@@ -2,7 +2,8 @@
 determinism across worker counts, resume, parameter recovery, calibrated.toml, projections, sensitivity.
 
 Heavier checks are marked ``slow`` and run in a light configuration by default; set QHSIM_TEST_FULL=1 for
-the thorough versions.
+the thorough versions. Parameter recovery: tests/test_calibration_recovery.py and
+tests/test_calibration_recovery_fresh.py.
 """
 
 from __future__ import annotations
@@ -318,91 +319,8 @@ def test_results_do_not_depend_on_workers_and_resume_replays_exactly(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------
-# parameter recovery
-
-
-def _synthetic_targets(names_values: dict[str, float], seeds, scale: float, cells, tolerance: float) -> str:
-    from qhsim.experiments.engine import extract_cells
-    from qhsim.config import load_scenario
-    from qhsim.runner import run
-
-    sc = load_scenario(BASELINE).model_copy(update={"parameters": names_values})
-    per_seed = [extract_cells(run(sc, seed=s, scale=scale, end_year=2020).indicators, cells) for s in seeds]
-    rows = []
-    for c in cells:
-        ind, region, year = c.split("|")
-        value = float(np.mean([d[c] for d in per_seed]))
-        rows.append(target_row(ind, value, year=int(year), region=region, tolerance=tolerance, id=c))
-    return "".join(rows)
-
-
-RECOVERY_CELLS = [
-    "share_firms_with_rd|province|2020", "rd_intensity|province|2020", "enterprise_rd_share|province|2020",
-    "tech_based_enterprises|province|2020", "tech_based_enterprises|province|2018",
-]
-
-
-def _recover(tmp_path: Path, truth: dict[str, float], data_seeds, scale: float, **settings):
-    targets = _synthetic_targets(truth, data_seeds, scale, RECOVERY_CELLS, 0.03)
-    free = "".join(f"[{n}]\n" for n in truth)
-    cfg = load_config("t", write_problem(tmp_path, targets, free, scale=scale, **settings))
-    outcome = calibrate(cfg, workers=2, progress=False, log=lambda s: None, write=False)
-    res = outcome.result
-    point = res.point()
-    from qhsim.calibration.ensemble import weighted_quantiles
-
-    report = {}
-    for p in res.params:
-        draws = np.array([res.thetas[i][p.name] for i in res.final.ids])
-        lo, med, hi = weighted_quantiles(draws, res.final.weights, (0.05, 0.5, 0.95))
-        report[p.name] = (truth[p.name], point[p.name], lo, hi, abs(point[p.name] - truth[p.name]) / (p.high - p.low), med)
-    return report
-
-
-@pytest.mark.slow
-def test_parameter_recovery_twin_experiment(tmp_path):
-    """Synthetic targets from the model at a known parameter (same seeds): ABC-SMC finds it again.
-
-    Each parameter is recovered with the other at its default: jointly, the start intercept trades against the size
-    slope along a ridge of equally good fits at these five moments (at the uncalibrated defaults one sampler run
-    settled at (-5.26, 1.21) for a truth of (-4.3, 0.7), with a tight interval). One sampler run with few particles
-    is still a lottery, so the median error over three sampler seeds is judged, and the truth must lie inside the
-    90% posterior interval in at least two of them. 24 particles: with 16, the size slope's estimates on the
-    switching clocks (docs/ODD.md §7.3) were 1.12, 0.92 and 0.74 for a truth of 0.7 (truth inside every interval;
-    the posterior is wide and skewed upwards at scale 0.05), with 24 0.91, 0.80 and 0.73.
-
-    Light by default: the size slope alone (the harder of the two; the start intercept is recovered from fresh data
-    below); QHSIM_TEST_FULL=1 both."""
-    truth = {"start_intercept": -4.3, "rd_size_slope": 0.7} if FULL else {"rd_size_slope": 0.7}
-    for name, value in truth.items():
-        errors, covered = [], 0
-        for random_seed in (11, 12, 13):
-            report = _recover(
-                tmp_path / f"{name}-{random_seed}", {name: value}, data_seeds=(1, 2), scale=0.05, seeds=[1, 2],
-                particles=24, batch=24, max_generations=4, max_evaluations=192, random_seed=random_seed,
-            )
-            _, _, lo, hi, err, _ = report[name]
-            errors.append(err)
-            covered += lo <= value <= hi
-        assert np.median(errors) < 0.15, f"{name}: errors {[f'{e:.0%}' for e in errors]} of the prior width"
-        assert covered >= 2, f"{name}: truth {value} inside the 90% interval in {covered} of 3 sampler runs"
-
-
-@pytest.mark.slow
-def test_parameter_recovery_with_fresh_data_seeds(tmp_path):
-    """Synthetic data from seeds the calibration never uses: the truth lies in the 90% posterior band.
-
-    Light by default (2 parameters); QHSIM_TEST_FULL=1 recovers 3 parameters with more particles.
-    """
-    truth = {"start_intercept": -4.3, "tbe_recognition_probability": 0.55}
-    settings = {"particles": 24, "batch": 24, "max_generations": 4, "max_evaluations": 300}
-    if FULL:
-        truth["stop_probability"] = 0.12
-        settings = {"particles": 60, "batch": 60, "max_generations": 6, "max_evaluations": 1500}
-    report = _recover(tmp_path, truth, data_seeds=(101, 102, 103), scale=0.25, seeds=[1, 2, 3], random_seed=5, **settings)
-    for name, (true, est, lo, hi, err, med) in report.items():
-        width = hi - lo
-        assert lo - 0.1 * width <= true <= hi + 0.1 * width, f"{name}: truth {true:.3g} outside [{lo:.3g}, {hi:.3g}]"
+# parameter recovery: tests/test_calibration_recovery.py and tests/test_calibration_recovery_fresh.py (files of their
+# own, the suite's two heaviest tests: `pytest -n auto --dist loadfile` runs them beside the rest of this file)
 
 
 # ---------------------------------------------------------------------------------------------------

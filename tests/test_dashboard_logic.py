@@ -227,8 +227,10 @@ def test_saved_scenario_round_trips_and_runs(tmp_path):
     assert loaded.model_dump(mode="json", exclude={"extends", "run"}) == expected
     assert loaded.run.name == "my_design"
     out = tmp_path / "out"
+    # without the PNG charts (70 of them, most of the command's time): they plot the indicator table every run has
+    # (test_docs.py's baseline command writes them); this test is about the saved design loading and running
     done = subprocess.run([sys.executable, "-m", "qhsim.cli", "run", str(path), "--scale", "0.02", "--end-year", "2017",
-                           "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+                           "--out", str(out), "--no-charts"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert (out / "manifest.json").is_file()
 

@@ -162,6 +162,12 @@ class DashboardPage:
                 f"() => (document.querySelector('.qh-changes') || {{}}).innerText.endsWith(': {changes}')")
         self.page.wait_for_timeout(300)
 
+    def wait_designs(self, n: int) -> None:
+        """Wait until the compare page lists ``n`` designs (its design count ends in ``: n``)."""
+        self.page.wait_for_function(
+            "(n) => (document.querySelector('.qh-design-count') || {innerText: ''}).innerText.endsWith(': ' + n)",
+            arg=n, timeout=UI_TIMEOUT)
+
     def run_id(self) -> str:
         """The headline's footer (scenario, seconds, run key); '' before the first run."""
         box = self.page.locator(".qh-headline")

@@ -437,7 +437,7 @@ def _target_notes(res: ComparisonResult, region: str | None) -> list[str]:
     return notes
 
 
-def _province_blocks(res: ComparisonResult) -> list[str]:
+def _province_blocks(res: ComparisonResult, unspent: str | None = None) -> list[str]:
     start, end = res.window
     blocks = _change_blocks(res, res.changes, list(CHANGE_INDICATORS), "")
     money, cells = _money_blocks(res, {"leverage": res.leverage, "costs": res.costs}, ("", ""))
@@ -473,7 +473,7 @@ def _province_blocks(res: ComparisonResult) -> list[str]:
         blocks.append(_note(" ".join(notes)))
     if evidence := evidence_note({m for m in judged if m[1]}):  # a paragraph of its own: the mark starts its line
         blocks.append(_note(evidence))
-    if unspent := unspent_budget_text(res):
+    if unspent := (unspent_budget_text(res) if unspent is None else unspent):
         blocks.append(_note(unspent))
     if res.budget is not None:
         b = res.budget
@@ -604,14 +604,15 @@ def _region_blocks(res: ComparisonResult, region: str) -> list[str]:
     return blocks
 
 
-def format_comparison(res: ComparisonResult, region: str = PROVINCE) -> str:
+def format_comparison(res: ComparisonResult, region: str = PROVINCE, unspent: str | None = None) -> str:
     """The comparison as text (comparison.txt, the terminal), TEXT_WIDTH wide: the province's answer, or with
     ``region`` a prefecture's (``qhsim compare --region``: its indicator changes, own targets and the money spent
-    there). Designs identical to the base in every run are said so at the top and left out of the tables."""
+    there). Designs identical to the base in every run are said so at the top and left out of the tables.
+    ``unspent``: the province's ``unspent_budget_text`` where the caller has it already (``write_comparison``)."""
     blocks = [_header(res, region)]
     if (note := identical_note(res)) is not None:
         blocks.append(note)
-    blocks += _province_blocks(res) if region == PROVINCE else _region_blocks(res, region)
+    blocks += _province_blocks(res, unspent) if region == PROVINCE else _region_blocks(res, region)
     return "\n\n".join(blocks) + "\n"
 
 
@@ -714,7 +715,10 @@ def write_comparison(res: ComparisonResult, charts: bool = True, region: str = P
     if res.store is None:
         raise ValueError("write_comparison needs a comparison run with out=FOLDER")
     store, out = res.store, res.store.out
-    text = format_comparison(res)
+    # the workbook and the HTML report say what comparison.txt says of budgets set but not spent (``from_comparison``
+    # reads it from the meta, and a store read back from its manifest: the output package cannot compute it)
+    res.meta["unspent_budgets"] = unspent = unspent_budget_text(res)
+    text = format_comparison(res, unspent=unspent)
     # changes.csv and leverage.csv with every prefecture's rows below the province's (``stored_table``)
     tables = {name: stored_table(res, name) for name in ("changes", "costs", "leverage", "targets", "ranking")}
     tables["pairwise"] = res.pairwise.rename_axis("design").reset_index()
@@ -731,9 +735,6 @@ def write_comparison(res: ComparisonResult, charts: bool = True, region: str = P
     if charts:
         cost_effectiveness_chart(res, out / "cost_effectiveness.png")
         files.append("cost_effectiveness.png")
-    # the workbook and the HTML report say what comparison.txt says of budgets set but not spent (``from_comparison``
-    # reads it from the meta, and a store read back from its manifest: the output package cannot compute it)
-    res.meta["unspent_budgets"] = unspent = unspent_budget_text(res)
     results = from_comparison(res)
     results.folder = out
     write_xlsx(results, out / "report.xlsx")

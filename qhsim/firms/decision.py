@@ -91,7 +91,7 @@ def decide(
     # without a deduction, the rest's computed below
     new, d_new, uc, uc_term = starter_deduction(f, tables, code, S.rd_intensity, level, b)
     if probabilities:
-        tau, tau_alt, d = (np.asarray(t).take(code, mode="wrap") for t in (tables.tau, tables.tau_alt, tables.d))
+        tau, tau_alt, d = (t.take(code, mode="wrap") for t in (tables.tau, tables.tau_alt, tables.d))
     else:  # the model reads these at a few positions only: looked up where read
         tau, tau_alt, d = (Lookup(t, code) for t in (tables.tau, tables.tau_alt, tables.d))
     d_use = tables.d.take(code, mode="wrap")  # statutory rate for the tax ledger, usable for decisions
