@@ -18,6 +18,9 @@ from qhsim.firms.state import COLUMNS, FirmPopulation
 from qhsim.policy import PolicyYear, policy_at
 
 ROOT = Path(__file__).resolve().parents[1]
+# the browser fixtures (server, browser, dash) registered once for every test module: a session fixture imported into
+# two modules is two fixtures, and the second Playwright session then fails inside the first one's event loop
+pytest_plugins = ["browser_harness"]
 
 # Tests check mechanisms against the documented behaviour.toml defaults, whatever calibration/calibrated.toml
 # holds today (its use as the default is tested in test_model.py with the variable set explicitly).

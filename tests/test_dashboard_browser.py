@@ -12,7 +12,7 @@ from qhsim.config import load_scenario
 from qhsim.dashboard.driver import UI_TIMEOUT
 from qhsim.output.report import band_caveat, persistence_note
 
-from browser_harness import ROOT, browser, dash, marks, server  # noqa: F401 - fixtures
+from browser_harness import ROOT, marks  # fixtures server, browser, dash: registered in conftest.py
 
 pytestmark = marks()
 

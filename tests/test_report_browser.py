@@ -7,7 +7,7 @@ from qhsim.experiments.report import write_comparison
 from qhsim.experiments.sweep import write_sweep
 from qhsim.output import export
 
-from browser_harness import ARTEFACTS, ROOT, browser, marks  # noqa: F401 - fixtures
+from browser_harness import ARTEFACTS, ROOT, marks  # fixture browser: registered in conftest.py
 from conftest import SCENARIOS
 
 pytestmark = marks()
