@@ -22,7 +22,7 @@ baseline: $(BIN)/qhsim
 	$(BIN)/qhsim run scenarios/baseline.toml --seeds 1,2,3,4,5,6,7,8 --workers 2 --out results/baseline
 
 # one pytest worker per core, each test file on one worker (its module fixtures are built once): on a 2-core machine
-# 11 min against 16-17 min on one worker (2026-12-06); then the dashboard's browser tests alone, as an analyst's
+# 8.5 min against 16-17 min on one worker (2026-12-06); then the browser tests alone (about 4 min), as an analyst's
 # browser runs (beside a busy test worker a page's answer to a click was lost now and then)
 test: $(BIN)/qhsim
 	$(BIN)/python -m pytest -n auto --dist loadfile -m "not browser"
