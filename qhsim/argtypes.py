@@ -57,6 +57,21 @@ def year(text: str) -> int:
     return value
 
 
+PORT_LIMITS = (1, 65535)  # a TCP port
+
+
+def port(text: str) -> int:
+    """A TCP port within ``PORT_LIMITS`` (``qhsim dashboard --port``; 99999 ended in the web server's traceback)."""
+    lo, hi = PORT_LIMITS
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: expected a port number {lo}-{hi}") from None
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{text}: allowed range [{lo}, {hi}]")
+    return value
+
+
 def executor_options(p: argparse.ArgumentParser) -> None:
     """--workers, --executor and --scheduler (read back with ``executor_of``)."""
     p.add_argument("--workers", type=at_least(1), default=1, help="worker processes (default: 1; results do not depend on it)")

@@ -273,3 +273,40 @@ def test_compare_refuses_an_unreachable_scheduler_before_writing_its_store(tmp_p
     assert code == 2 and len(err) == 1 and "Traceback" not in err[0], err
     assert err[0].startswith("qhsim: error: --scheduler tcp://127.0.0.1:1: cannot reach a Dask scheduler there (")
     assert not out.exists()  # nothing written
+
+
+# --- session 40: the dashboard's address ------------------------------------------------------------------------
+
+
+def test_dashboard_refuses_a_bad_port_or_host_in_one_line_before_the_server_starts(monkeypatch, capsys):
+    """--port 99999 ended in the web server's traceback (exit 1), a port in use in its error after the address had
+    been printed as if the server were up (exit 3): each is now one line, exit 2, and the server is not started."""
+    import os
+    import socket
+
+    from qhsim.dashboard import assets
+
+    monkeypatch.setattr(assets, "missing", lambda: [])  # as after `make dashboard-assets`
+    started = []
+    monkeypatch.setattr(os, "execve", lambda *a: started.append(a))  # never replace the test process
+    monkeypatch.setattr("subprocess.call", lambda *a, **k: started.append(a))
+
+    def refused(argv: list[str]) -> str:
+        code = cli(["dashboard", *argv])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and "Traceback" not in err[0], err
+        return err[0]
+
+    assert refused(["--port", "99999"]).endswith("argument --port: 99999: allowed range [1, 65535] "
+                                                 "(see qhsim dashboard --help)")
+    assert "expected a port number 1-65535" in refused(["--port", "http"])
+    with socket.socket() as held:  # another program listening on the port
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        assert refused(["--port", str(taken)]) == (
+            f"qhsim: error: --port {taken}: 127.0.0.1:{taken} is in use (another dashboard?); choose another port, "
+            f"e.g. --port {taken + 1}")
+    # an address that is not this machine's (TEST-NET-1, RFC 5737)
+    assert refused(["--host", "192.0.2.1"]).startswith("qhsim: error: --host 192.0.2.1: cannot listen there (")
+    assert started == []
