@@ -42,34 +42,25 @@ def seed_list(text: str) -> tuple[int, ...]:
     return seeds
 
 
-YEAR_LIMITS = (2016, 2060)
+def whole_number_in(lo: int, hi: int, noun: str) -> Callable[[str], int]:
+    """A whole number in [``lo``, ``hi``]; ``noun`` names it in the message on a word ("a year")."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text}: expected {noun} {lo}-{hi}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text}: allowed range [{lo}, {hi}]")
+        return value
+
+    return parse
 
 
-def year(text: str) -> int:
-    """A simulated year within ``YEAR_LIMITS`` (the schema's range for ``run.end_year``)."""
-    lo, hi = YEAR_LIMITS
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text}: expected a year {lo}-{hi}") from None
-    if not lo <= value <= hi:
-        raise argparse.ArgumentTypeError(f"{text}: allowed range [{lo}, {hi}]")
-    return value
-
-
-PORT_LIMITS = (1, 65535)  # a TCP port
-
-
-def port(text: str) -> int:
-    """A TCP port within ``PORT_LIMITS`` (``qhsim dashboard --port``; 99999 ended in the web server's traceback)."""
-    lo, hi = PORT_LIMITS
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text}: expected a port number {lo}-{hi}") from None
-    if not lo <= value <= hi:
-        raise argparse.ArgumentTypeError(f"{text}: allowed range [{lo}, {hi}]")
-    return value
+YEAR_LIMITS = (2016, 2060)  # the schema's range for ``run.end_year``
+year = whole_number_in(*YEAR_LIMITS, "a year")  # a simulated year
+PORT_LIMITS = (1, 65535)
+port = whole_number_in(*PORT_LIMITS, "a port number")  # ``qhsim dashboard --port`` (99999 ended in a traceback)
 
 
 def executor_options(p: argparse.ArgumentParser) -> None:
