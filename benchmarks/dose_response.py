@@ -50,6 +50,7 @@ DEDUCTION_PATHS = tuple(f"policy.super_deduction.{k}" for k in ("general", "manu
 GRANT_MULTIPLES = (1.5, 2.0, 3.0, 4.0, 6.0)  # ex-ante grant budget / the baseline's
 GRANT_PATH = "policy.ex_ante_grants.budget"
 GRANT_SPEND = "spend_ex_ante_grants"  # 万元 a year (indicators.toml)
+CARRIED = "super_deduction_carried"  # 万元 of deduction at the end of the year (qhsim.firms.carry_forward)
 
 
 def grant_budget() -> float:
@@ -82,6 +83,7 @@ def pair(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
         "user_cost": float(v.loc[list(LONG_RUN_YEARS), "rd_user_cost"].mean()),
         "d_firms_with_rd": float(v.at[END_YEAR, "share_firms_with_rd"] - b.at[END_YEAR, "share_firms_with_rd"]),
         "d_hte": float(v.at[END_YEAR, "hte_count"] - b.at[END_YEAR, "hte_count"]),
+        "d_carried": float(v.at[END_YEAR, CARRIED] - b.at[END_YEAR, CARRIED]) / WAN_PER_YI,
         "extra_grant_spend": float((v[GRANT_SPEND] - b[GRANT_SPEND]).loc[FIRST_YEAR:].sum()) / WAN_PER_YI,
     }
 
@@ -158,14 +160,18 @@ def markdown(table: pd.DataFrame, base_uc: float, seeds: tuple[int, ...], scale_
          "reported R&D per yuan of tax expenditure)", "",
          "| rate 比例 | extra tax expenditure 亿元 | extra business R&D 亿元 | R&D per public yuan 每元带动研发 | "
          "real R&D per yuan 实际研发 | user cost 使用成本 | elasticity reported / real 弹性 | "
-         "firms with R&D 有研发企业占比 (pp) | HTE 高企 | evidence 实证 |",
-         "|---|---|---|---|---|---|---|---|---|---|"]
+         f"firms with R&D 有研发企业占比 (pp) | HTE 高企 | deduction carried past {END_YEAR} 结转额 亿元 | "
+         "evidence 实证 |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in tax.itertuples():
         L.append(f"| {100 * r.strength:.0f}% | {r.extra_cost:+.1f} | {r.extra_rd:+.1f} | {r.rd_per_yuan:.2f} "
                  f"[{r.rd_per_yuan_min:.2f}, {r.rd_per_yuan_max:.2f}] | {r.real_rd_per_yuan:.2f} | {r.user_cost:.3f} | "
                  f"{r.elasticity:.2f} / {r.elasticity_real:.2f} | {r.d_firms_with_rd:+.2f} | {r.d_hte:+.0f} | "
-                 f"{r.verdict} |")
-    L += ["", f"Baseline user cost (R&D-weighted, {LONG_RUN_YEARS[0]}-{LONG_RUN_YEARS[-1]}): {base_uc:.3f}.", "",
+                 f"{r.d_carried:+.1f} | {r.verdict} |")
+    L += ["", f"Baseline user cost (R&D-weighted, {LONG_RUN_YEARS[0]}-{LONG_RUN_YEARS[-1]}): {base_uc:.3f}. The deduction "
+          f"carried past {END_YEAR} (change against the baseline's stock at the end of {END_YEAR}) is the extra "
+          "deduction the firms' taxable profit has not absorbed yet and may absorb within its carry-forward period "
+          "(`qhsim.firms.carry_forward`): future tax expenditure of up to 25% of it, in no ratio here.", "",
           f"## Ex-ante grant budget 事前立项资助预算 (multiple of the baseline's; evidence {ev_g.low:g}–{ev_g.high:g} "
           "yuan of business R&D per grant yuan)", "",
           "| budget 预算 | extra public cost 亿元 | extra grant spending 亿元 (share of the extra budget 追加预算使用率) | extra business R&D 亿元 | R&D per public yuan 每元带动研发 | "
@@ -181,9 +187,10 @@ def markdown(table: pd.DataFrame, base_uc: float, seeds: tuple[int, ...], scale_
              f"{high.d_firms_with_rd:+.2f} pp at {100 * high.strength:.0f}% (a firm without R&D last year weighs the "
              "deduction its taxable profit could absorb on a first year's R&D, `qhsim.firms.rd.starter_deduction`); "
              f"from {100 * before.strength:.0f}% to {100 * high.strength:.0f}% the extra tax expenditure grows by "
-             f"{high.extra_cost - before.extra_cost:.1f}亿 and business R&D by {high.extra_rd - before.extra_rd:.1f}亿: "
-             "the deduction reaches the taxable profit of the firms doing R&D (at 300% it would pay the whole R&D of "
-             "a firm at the 25% rate), a regime nothing in the evidence observed.")
+             f"{high.extra_cost - before.extra_cost:.1f}亿 and business R&D by {high.extra_rd - before.extra_rd:.1f}亿, "
+             f"while the deduction carried past {END_YEAR} grows by {high.d_carried - before.d_carried:.1f}亿: the "
+             "deduction outruns the taxable profit of the firms doing R&D (at 300% it would pay the whole R&D of a "
+             "firm at the 25% rate) and is carried forward, a regime nothing in the evidence observed.")
     for instrument, words, fmt in (("tax", "super-deduction rate", lambda x: f"{100 * x:.0f}%"),
                                    ("grant", "ex-ante grant budget", lambda x: f"x{x:g}")):
         up_to = supported_up_to(table, instrument)

@@ -290,6 +290,10 @@ STATISTICS: dict[str, Statistic] = {
     "spend_vouchers": FISCAL,
     "tax_expenditure_super_deduction": TAX,
     "tax_expenditure_hte_rate": TAX,
+    "super_deduction_carried": Statistic(
+        differs_zh="无公开统计：税务部门不公布结转的加计扣除额；模型中为2016年起累积的存量（2015年末的存量未知，取0）。",
+        differs_en="No published statistic: the tax administration does not publish carried deductions; in the model "
+                   "a stock built from 2016 on (the end-2015 stock is unknown and taken as 0)."),
     "spend_talent_programmes": FISCAL,
     "talent_clawback": Statistic(
         differs_zh="无对应统计：模型中向提前离开者追回的资助（万元），不从公共成本（财政支出 + 税式支出）中扣减。",
@@ -408,7 +412,8 @@ GROUPS = {
     "money": ("资金", "Money", (
         "business_rd", "business_rd_real", "public_rd", "rd_intensity_real", "relabelled_rd_share", "gdp",
         "rd_user_cost", "spend_ex_ante_grants", "spend_ex_post_subsidy", "spend_hte_reward", "spend_rd_reward",
-        "spend_vouchers", "tax_expenditure_super_deduction", "tax_expenditure_hte_rate", "spend_talent_programmes",
+        "spend_vouchers", "tax_expenditure_super_deduction", "tax_expenditure_hte_rate", "super_deduction_carried",
+        "spend_talent_programmes",
         "talent_clawback", "spend_research_institutional", "spend_research_competitive",
         "spend_tech_market_subsidies", "spend_platform_subsidies", "spend_popularisation")),
     "talent": ("人才", "Talent", ("rd_personnel", "rd_personnel_fte", "talent_inflow", "talent_outflow")),

@@ -59,7 +59,8 @@ def _above_scale_industrial_positions(f: FirmPopulation) -> np.ndarray:
 
 @dataclass
 class YearFlows:
-    """Money paid to each firm this year (万元, simulated population) and the tax forgone."""
+    """Money paid to each firm this year (万元, simulated population), the tax forgone and the super-deduction
+    carried forward."""
 
     grants: np.ndarray
     expost: np.ndarray
@@ -68,11 +69,12 @@ class YearFlows:
     vouchers: np.ndarray
     tax_super_deduction: np.ndarray
     tax_hte_rate: np.ndarray
+    super_deduction_carried: np.ndarray  # deduction carried into next year (qhsim.firms.carry_forward), not yet tax
     user_cost: np.ndarray  # after-tax user cost of one yuan of R&D per firm (not money; NaN before the first year)
 
 
-# indicator column -> YearFlows field
-SPEND_COLUMNS = {
+# indicator column -> YearFlows field: the columns summed over firms
+MONEY_COLUMNS = {
     "spend_ex_ante_grants": "grants",
     "spend_ex_post_subsidy": "expost",
     "spend_hte_reward": "hte_reward",
@@ -80,6 +82,7 @@ SPEND_COLUMNS = {
     "spend_vouchers": "vouchers",
     "tax_expenditure_super_deduction": "tax_super_deduction",
     "tax_expenditure_hte_rate": "tax_hte_rate",
+    "super_deduction_carried": "super_deduction_carried",
 }
 
 
@@ -145,7 +148,7 @@ def compute(
 
     # money flows are zero for most firms: summing only the firms with some non-zero flow gives the same sums bit
     # for bit (each bin still adds its values in firm order; adding a zero never changes a sum that starts at +0.0)
-    spend = [getattr(flows, attr) for attr in SPEND_COLUMNS.values()]
+    spend = [getattr(flows, attr) for attr in MONEY_COLUMNS.values()]
     flowing = np.zeros(len(f), dtype=bool)
     if flow_firms is None:
         for weights in spend:
@@ -221,7 +224,7 @@ def compute(
     # the R&D-weighted user cost, rd x user_cost, on the summed rows only
     rd_cost = with_province(np.bincount(pref_paid, weights=f.rd[paid] * flows.user_cost[paid], minlength=k))
     columns["rd_user_cost"] = np.divide(rd_cost, rd_sum, out=np.full(k + 1, np.nan), where=rd_sum > 0)
-    for column, weights in zip(SPEND_COLUMNS, spend):
+    for column, weights in zip(MONEY_COLUMNS, spend):
         columns[column] = with_province(by_pref(weights)) / scale
     for name, values in knowledge.items():
         columns.setdefault(name, values)
@@ -229,7 +232,7 @@ def compute(
         columns.setdefault(name, np.full(k + 1, np.nan))
     if initial:
         for name, spec in data.load("indicators").items():
-            if spec.get("flow"):
+            if spec.get("flow") or spec.get("after_start"):
                 columns[name] = np.full(k + 1, np.nan)
 
     regions = (PROVINCE, *data.prefecture_ids())

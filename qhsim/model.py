@@ -28,7 +28,8 @@ from qhsim.firms.certification import reported_rd
 from qhsim.firms.decision import decide, new_clocks
 from qhsim.firms.dynamics import YEAR_FLOWS, exit_mask, first_clocks, grow, innovate, set_employees
 from qhsim.firms.ladder import certify
-from qhsim.firms.rd import tax_expenditure
+from qhsim.firms.carry_forward import CarryForward
+from qhsim.firms.rd import profit, tax_expenditure, tech_sme
 from qhsim.firms.rewards import reward_amount
 from qhsim.firms.synthesis import entrant_uids, initial_population, new_firms
 from qhsim.government.agents import PrefectureGovernment, ProvincialGovernment
@@ -74,10 +75,11 @@ class QinghaiModel(mesa.Model):
         self.prefecture_govs = [PrefectureGovernment(self, p.id, p.zh, p.en) for p in data.prefectures()]
         self.knowledge = KnowledgeSystem(self)  # universities, institutes, talent, technology market, platforms
         self._giant_quota = Carry(self.scale, tolerance=0.0)  # floors exactly (qhsim.scaling)
+        self.carried = CarryForward()  # super-deductions above the taxable profit, carried from 2016 on
         n = len(self.firms)
         zero = np.zeros(n)
         self.rows = indicators.compute(
-            self.firms, self.year, self._macro_now(), YearFlows(*(zero,) * 7, np.full(n, np.nan)), self.scale,
+            self.firms, self.year, self._macro_now(), YearFlows(*(zero,) * 8, np.full(n, np.nan)), self.scale,
             self.knowledge.columns, initial=True,
         )
 
@@ -144,7 +146,10 @@ class QinghaiModel(mesa.Model):
         got = nonzero_rows(grants, expost, reward, hte_reward, voucher_pay)
         f.subsidy[got] = grants[got] + expost[got] + reward[got] + hte_reward[got] + voucher_pay[got]
 
-        tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau, tau_alt, d)
+        used = self.carried.use(year, f.uid, d * f.rd, np.maximum(profit(f), 0.0),
+                                (f.hte_until >= year) | tech_sme(f, year), pol.loss_carry_years,
+                                pol.loss_carry_years_qualified)
+        tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau, tau_alt, used)
         flows = YearFlows(
             grants=grants,
             expost=expost,
@@ -153,12 +158,15 @@ class QinghaiModel(mesa.Model):
             vouchers=voucher_pay,
             tax_super_deduction=tax_super_deduction,
             tax_hte_rate=tax_hte_rate,
+            super_deduction_carried=self.carried.per_firm(f.uid),
             user_cost=decision["uc"],
         )
         knowledge = self.knowledge.step(year, pol, f, macro, voucher_pay)
         self._book(flows)
-        # the firms with any money flow: the subsidy payees and the two tax expenditures' (the indicators sum these)
-        flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction, tax_hte_rate)))
+        # the firms with any money flow: the subsidy payees, the two tax expenditures' and the carried deductions' (the
+        # indicators sum these)
+        flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction, tax_hte_rate,
+                                                       flows.super_deduction_carried)))
         self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge, flow_firms,
                                             hte_granted_until=year + pol.hte_validity - 1, rd_before=rd_before))
 

@@ -23,6 +23,8 @@ class PolicyYear:
     small_rate: float
     small_max_income: float
     small_max_employees: float
+    loss_carry_years: int
+    loss_carry_years_qualified: int
     # super-deduction
     deduction_general: float
     deduction_manufacturing: float
@@ -171,6 +173,8 @@ def policy_at(scenario: Scenario, year: int) -> PolicyYear:
         small_rate=p.tax.small_profit_rate.at(year),
         small_max_income=p.tax.small_profit_max_income.at(year),
         small_max_employees=p.tax.small_profit_max_employees.at(year),
+        loss_carry_years=p.tax.loss_carry_years.at(year),
+        loss_carry_years_qualified=p.tax.loss_carry_years_qualified.at(year),
         deduction_general=p.super_deduction.general.at(year),
         deduction_manufacturing=p.super_deduction.manufacturing.at(year),
         deduction_tech_sme=p.super_deduction.tech_sme.at(year),

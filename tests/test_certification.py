@@ -440,10 +440,10 @@ def test_certificates_granted_counts_this_years_round():
     certify(f, policy("baseline", 2021), b, KeyedDraws(7), giant_quota=0, fte_cost=FTE_COST)
     assert f.hte_until.tolist() == [2023, 2023, 0, 2022]  # a first certificate, a renewal, none, one still valid
     zero = np.zeros(len(f))
-    rows = compute(f, 2021, {"gdp": 3000.0}, YearFlows(*(zero,) * 8), 1.0, knowledge_columns(0.6),
+    rows = compute(f, 2021, {"gdp": 3000.0}, YearFlows(*(zero,) * 9), 1.0, knowledge_columns(0.6),
                    hte_granted_until=2023)
     assert rows[0]["hte_certificates_granted"] == 2 and rows[0]["hte_count"] == 3
-    assert np.isnan(compute(f, 2021, {"gdp": 3000.0}, YearFlows(*(zero,) * 8), 1.0, knowledge_columns(0.6))[0]
+    assert np.isnan(compute(f, 2021, {"gdp": 3000.0}, YearFlows(*(zero,) * 9), 1.0, knowledge_columns(0.6))[0]
                     ["hte_certificates_granted"])
 
 

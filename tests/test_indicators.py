@@ -10,7 +10,7 @@ import pytest
 
 from conftest import PREF, SECTOR, knowledge_columns, make_firms
 from qhsim import data
-from qhsim.indicators import SPEND_COLUMNS, YearFlows, compute, rd_performers
+from qhsim.indicators import MONEY_COLUMNS, YearFlows, compute, rd_performers
 from qhsim.results import PROVINCE
 
 YEAR = 2020
@@ -38,7 +38,8 @@ GRANTS = np.array([10.0, 0.0, 30.0, 0.0, 25.0, 0.0])
 def flows(n: int, grants: np.ndarray | None = None) -> YearFlows:
     zero = np.zeros(n)
     return YearFlows(grants=zero if grants is None else grants, expost=zero, hte_reward=zero, rd_reward=zero,
-                     vouchers=zero, tax_super_deduction=zero, tax_hte_rate=zero, user_cost=np.full(n, 0.6))
+                     vouchers=zero, tax_super_deduction=zero, tax_hte_rate=zero, super_deduction_carried=zero,
+                     user_cost=np.full(n, 0.6))
 
 
 def rows(scale: float = 1.0, firms=FIRMS, grants=GRANTS) -> dict[str, dict]:
@@ -146,12 +147,12 @@ def test_spending_by_prefecture():
     r = rows()
     assert r["xining"]["spend_ex_ante_grants"] == 40.0 and r["haixi"]["spend_ex_ante_grants"] == 25.0
     assert r[PROVINCE]["spend_ex_ante_grants"] == 65.0
-    assert set(SPEND_COLUMNS) <= set(r[PROVINCE])
+    assert set(MONEY_COLUMNS) <= set(r[PROVINCE])
 
 
 ADDITIVE = ("gdp", "business_rd", "public_rd", "enterprises", "hte_count", "tech_based_enterprises", "tech_smes",
             "little_giants", "tech_firms_three_types", "above_scale_industrial", "rd_active_firms",
-            *SPEND_COLUMNS)
+            *MONEY_COLUMNS)
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.5, 0.1])

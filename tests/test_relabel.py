@@ -107,8 +107,13 @@ def test_hte_certification_and_super_deduction_count_reported_rd(baseline):
     assert (real3[topped] < threshold[topped]).all()
     tau, tau_alt = k.tax_rates(f, pol)
     d = k.deduction_rates(f, pol, S.manufacturing)
-    on_reported, _ = k.tax_expenditure(f, year, tau, tau_alt, d)
-    assert on_reported.sum() > (tau * np.minimum(d * f.rd_real, np.maximum(k.profit(f), 0.0))).sum()
+    taxable = np.maximum(k.profit(f), 0.0)
+    ledger = baseline.rows[-1 - len(data.prefecture_ids())]  # the last year's province row
+    assert (ledger["year"], ledger["region"]) == (year, "province")
+    # this year's own deduction on reported R&D (carried ones come on top), above what real R&D would give
+    this_year = (tau * np.minimum(d * f.rd, taxable)).sum() / SCALE
+    assert ledger["tax_expenditure_super_deduction"] >= this_year * (1 - 1e-12)
+    assert this_year > (tau * np.minimum(d * f.rd_real, taxable)).sum() / SCALE
 
 
 def test_knowledge_and_core_ip_follow_real_rd():

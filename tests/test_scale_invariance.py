@@ -8,7 +8,7 @@ import pytest
 
 from qhsim import indicators
 from qhsim.firms.state import FirmPopulation
-from qhsim.indicators import SPEND_COLUMNS, YearFlows
+from qhsim.indicators import MONEY_COLUMNS, YearFlows
 from qhsim.model import QinghaiModel
 from qhsim.runner import as_scenario
 
@@ -24,7 +24,7 @@ def duplicated(f: FirmPopulation) -> FirmPopulation:
 def test_firm_indicators_of_a_duplicated_population_at_double_scale_are_unchanged():
     rng = np.random.default_rng(2)
     f = random_population(rng, 300, 2021)
-    flows = YearFlows(*(rng.uniform(0.0, 50.0, len(f)) for _ in range(7)), user_cost=rng.uniform(0.5, 1.0, len(f)))
+    flows = YearFlows(*(rng.uniform(0.0, 50.0, len(f)) for _ in range(8)), user_cost=rng.uniform(0.5, 1.0, len(f)))
     twice = YearFlows(*(np.concatenate([v, v]) for v in vars(flows).values()))
     macro, knowledge = {"gdp": 3000.0}, knowledge_columns(1.0)
     one = indicators.compute(f, 2021, macro, flows, 0.25, knowledge)
@@ -38,7 +38,7 @@ def test_firm_indicators_of_a_duplicated_population_at_double_scale_are_unchange
     assert checked > 8 * 20
     # and the count columns do depend on the population (so the check above is not vacuous)
     half = indicators.compute(f, 2021, macro, flows, 0.5, knowledge)
-    for name in ("business_rd", "hte_count", "enterprises", *SPEND_COLUMNS):
+    for name in ("business_rd", "hte_count", "enterprises", *MONEY_COLUMNS):
         assert half[0][name] == pytest.approx(one[0][name] / 2), name
 
 

@@ -1,11 +1,15 @@
-"""Tax expenditure 税式支出 on hand-worked firms: the super-deduction (profit cap, losses) and the HTE rate."""
+"""Tax expenditure 税式支出 on hand-worked firms: the super-deduction (profit cap, losses) and the HTE rate, in a
+first year (nothing carried from before: the carry-forward's own tests are in test_carry_forward.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+import numpy as np
+
 from qhsim.firms import sector_table
-from qhsim.firms.rd import deduction_rates, tax_expenditure, tax_rates
+from qhsim.firms.carry_forward import CarryForward
+from qhsim.firms.rd import deduction_rates, profit, tax_expenditure, tax_rates
 
 from conftest import make_firms, policy
 
@@ -18,14 +22,16 @@ def ledgers(*rows):
     tau, tau_alt = tax_rates(f, pol)
     d = deduction_rates(f, pol, sector_table().manufacturing)
     assert list(d) == [0.75] * len(f)
-    return tax_expenditure(f, pol.year, tau, tau_alt, d)
+    used = CarryForward().use(pol.year, f.uid, d * f.rd, np.maximum(profit(f), 0.0), np.zeros(len(f), dtype=bool),
+                              pol.loss_carry_years, pol.loss_carry_years_qualified)
+    return tax_expenditure(f, pol.year, tau, tau_alt, used)
 
 
 def test_super_deduction_is_tax_rate_times_deduction_up_to_taxable_profit():
     deduct, hte = ledgers(
         {**BIG, "margin": 0.10, "rd": 200.0},   # profit 1,000; deduction 150 -> 25% x 150
         {**BIG, "margin": 0.01, "rd": 400.0},   # profit 100 < deduction 300: capped at profit -> 25% x 100
-        {**BIG, "margin": -0.05, "rd": 400.0},  # a loss: no tax, nothing forgone this year
+        {**BIG, "margin": -0.05, "rd": 400.0},  # a loss: no tax, nothing forgone this year (all carried)
         {**BIG, "margin": 0.10, "rd": 0.0},     # no R&D, no deduction
     )
     assert list(deduct) == pytest.approx([37.5, 25.0, 0.0, 0.0], abs=1e-12)

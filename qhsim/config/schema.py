@@ -77,6 +77,8 @@ class Tax(Section):
     small_profit_rate: Num(0.0, 0.5)  # effective rate of small low-profit enterprises (小型微利企业)
     small_profit_max_income: Num(0.0, 1e5)  # 万元 taxable income
     small_profit_max_employees: Int(0, 100000)
+    loss_carry_years: Int(0, 20)  # years a loss (here: an unused super-deduction) is carried forward
+    loss_carry_years_qualified: Int(0, 20)  # the same for the losses of HTEs and tech-based SMEs
 
 
 class SuperDeduction(Section):

@@ -68,21 +68,26 @@ def tax_rule(pol: PolicyYear, small: np.ndarray, encouraged: np.ndarray, is_hte:
 
 
 def tax_expenditure(
-    f: FirmPopulation, year: int, tau: np.ndarray, tau_alt: np.ndarray, d: np.ndarray
+    f: FirmPopulation, year: int, tau: np.ndarray, tau_alt: np.ndarray, used: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Tax forgone this year per firm (万元): (super-deduction, HTE rate).
 
-    Super-deduction: tau x min(d x R&D, taxable profit) - the extra deduction is worth the firm's rate, but only
-    up to this year's taxable profit (no carry-forward; a loss-making firm forgoes nothing this year).
+    Super-deduction: tau x the extra deduction ``used`` this year, the year's own up to the taxable profit and the
+    carried ones (``qhsim.firms.carry_forward``); a loss-making firm forgoes nothing this year.
     HTE rate: (rate without HTE status - rate paid) x taxable profit, for firms with a valid certificate.
     """
-    # zero for the firms without reported R&D (first) or without a certificate (second): computed for the others
+    # zero for the firms that use no deduction (first) or without a certificate (second): computed for the others
     super_deduction, hte_rate = np.zeros(len(f)), np.zeros(len(f))
-    r = nonzero_rows(f.rd)
-    super_deduction[r] = tau[r] * np.minimum(d[r] * f.rd[r], np.maximum(f.margin[r] * f.revenue[r], 0.0))
+    r = nonzero_rows(used)
+    super_deduction[r] = tau[r] * used[r]
     h = np.flatnonzero(f.hte_until >= year)
     hte_rate[h] = (tau_alt[h] - tau[h]) * np.maximum(f.margin[h] * f.revenue[h], 0.0)
     return super_deduction, hte_rate
+
+
+def tech_sme(f: FirmPopulation, year: int) -> np.ndarray:
+    """Registered tech-based SMEs 科技型中小企业 of ``year`` (registered this year or last)."""
+    return f.sme_year >= year - 1
 
 
 def deduction_rates(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np.ndarray) -> np.ndarray:
@@ -94,7 +99,7 @@ def deduction_rates(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np
 def deduction_flags(f: FirmPopulation, pol: PolicyYear, sector_manufacturing: np.ndarray) -> tuple[np.ndarray, ...]:
     """The three conditions the super-deduction rate depends on: manufacturing, registered tech-based SME, negative
     list."""
-    return sector_manufacturing.take(f.index("sector"), mode="wrap"), f.sme_year >= pol.year - 1, f.deduct_excluded
+    return sector_manufacturing.take(f.index("sector"), mode="wrap"), tech_sme(f, pol.year), f.deduct_excluded
 
 
 def deduction_rule(pol: PolicyYear, manufacturing: np.ndarray, tech_sme: np.ndarray,
@@ -173,9 +178,9 @@ def _binding_starters(sector: np.ndarray, code: np.ndarray, margin: np.ndarray, 
 def capped_deduction(f: FirmPopulation, d: np.ndarray, had: np.ndarray) -> np.ndarray:
     """The super-deduction rate the firms at ``had`` (last year's R&D performers, ``last_year_performers``), whose
     statutory rates are ``d``, can expect to use at the margin: ``d``, but at most this year's taxable profit over
-    last year's reported R&D. A deduction beyond taxable profit is worth nothing (no carry-forward,
-    ``tax_expenditure``), so a firm at the cap gains neither from more R&D nor from relabelling. The others:
-    ``starter_deduction``."""
+    last year's reported R&D. The decision does not count on a deduction beyond taxable profit, which the tax rules
+    carry forward (``qhsim.firms.carry_forward``), so a firm at the cap gains neither from more R&D nor from
+    relabelling. The others: ``starter_deduction``."""
     taxable = np.maximum(f.margin[had] * f.revenue[had], 0.0)
     return np.minimum(d, taxable / f.rd_l1[had])
 
