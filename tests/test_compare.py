@@ -1183,3 +1183,31 @@ def test_a_design_that_leaves_its_budget_unspent_is_said_so(tmp_path, small_comp
     # a comparison whose designs use their budgets (or set none) says nothing of it
     small, _ = small_comparison
     assert unspent_budgets(small.runs, small.meta["scenarios"], small.base, "super_deduction_120") == []
+
+
+def test_deductions_carried_past_the_window_are_said_below_the_cost_tables(small_comparison) -> None:
+    """A design that leaves materially more (or less) deduction carried past the window's end than the base (firms
+    whose taxable profit cannot absorb it) is named with the amount and its tax at the base's standard rate at most:
+    future tax expenditure, outside the window's public cost. The text, the HTML report and the manifest (which the
+    workbook of a store read back uses) say so; a design whose change is not material is not named."""
+    from qhsim.output.numbers import MONEY_DIGITS, format_fixed
+
+    res, out = small_comparison
+    end = res.window[1]
+    ch = res.changes.set_index(["design", "indicator", "period"])["mean"]
+    cost = res.leverage[res.leverage["instrument"] == "total"].set_index("design")["extra_cost"]
+    flat = " ".join((out / "comparison.txt").read_text(encoding="utf-8").split())
+    note = flat[flat.index(f"Deduction carried past {end}"):].split("not in the public cost above")[0]
+    named = 0
+    for design in res.designs:
+        carried = ch[(design, "super_deduction_carried", str(end))] / 1e4
+        said = (f"{design} {format_fixed(carried, MONEY_DIGITS, True)}亿 (tax of at most "
+                f"{format_fixed(0.25 * carried, MONEY_DIGITS, True)}亿)")
+        material = 0.25 * abs(carried) >= 0.1 * abs(cost[design])
+        assert (said in note) == material, design
+        named += material
+    carried = ch[("super_deduction_120", "super_deduction_carried", str(end))]
+    assert carried > 0 and named >= 1  # the super-deduction design carries more: named
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert f"Deduction carried past {end}" in manifest["cost_notes"]
+    assert "加计扣除结转" in (out / "report.html").read_text(encoding="utf-8")

@@ -24,7 +24,7 @@ from qhsim.dashboard.state import Session
 from qhsim.dashboard.tables import percent
 from qhsim.output.numbers import change_digits, change_unit, format_fixed, significant
 from qhsim.experiments.comparison import RANK_DEFAULT, RANK_TOTAL, lower_is_better, ranking_metric
-from qhsim.experiments.report import charted, unspent_budget_text
+from qhsim.experiments.report import charted, cost_notes
 from qhsim.output.tables import can_rank, mark_notes
 from qhsim.evidence import EVIDENCE_MARKS, evidence_cell, evidence_note
 from qhsim.results import charted_evidence, ratio_mark, read_flag, shown_evidence, with_evidence
@@ -119,10 +119,11 @@ def summary_notes(table: pd.DataFrame, result=None) -> str:
     """What the marks a summary table shows in place of R&D per yuan mean ("— 不稳定 unstable", "— 无额外成本 no extra
     cost"), each once, as ``comparison.txt`` prints them below its table (``qhsim.output.tables.mark_notes``), and with
     the comparison ``result`` what its marks against the micro evidence mean (``qhsim.evidence.evidence_note``) and
-    which designs leave a budget they set unspent (``unspent_budget_text``); "" without either."""
+    what its public cost leaves out (``cost_notes``: budgets set but not spent, deductions carried past the window);
+    "" without any."""
     evidence = evidence_note(shown_evidence(result.leverage, result.designs)) if result is not None else ""
-    unspent = unspent_budget_text(result) if result is not None else ""
-    return " ".join(filter(None, [mark_notes(set(table.to_numpy().ravel().tolist())).strip(), evidence, unspent]))
+    omitted = cost_notes(result) if result is not None else []
+    return " ".join(filter(None, [mark_notes(set(table.to_numpy().ravel().tolist())).strip(), evidence, *omitted]))
 
 
 def changes_title(result, indicator: str, lang: str) -> str:

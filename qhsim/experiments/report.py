@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from qhsim import data
+from qhsim.config import Scenario
 from qhsim.errors import InputError
 from qhsim.experiments.comparison import (BudgetUse, idle_budgets, ranking_metric, region_ranking, stored_table,
                                          unspent_budgets)
@@ -37,6 +38,7 @@ from qhsim.results import (FISCAL_PREFIXES, PROVINCE, RANK_DEFAULT, RANK_TOTAL, 
                            UNSPENT_SHARE, UNSTABLE_CELL, charted_evidence, design_description, design_short_name, lower_is_better, ratio_mark, shown_evidence,
                            unsettled_pairs, with_evidence)
 from qhsim.experiments.store import write_atomic
+from qhsim.units import WAN_PER_YI
 from qhsim.evidence import evidence_cell, evidence_legend, evidence_note
 
 TEXT_WIDTH = 100  # display columns of comparison.txt and the terminal report (wide tables wrap their labels)
@@ -212,6 +214,47 @@ def unspent_budget_text(res: ComparisonResult) -> str:
     share = f"{1 - UNSPENT_SHARE:.0%}"
     return (f"预算未用足（支出不足所设预算的{share}）： {'； '.join(p[0] for p in parts)}。{UNSPENT_NOTE[0]} Budget not used up "
             f"(under {share} of it spent): {'; '.join(p[1] for p in parts)}. {UNSPENT_NOTE[1]}")
+
+
+CARRIED = "super_deduction_carried"  # 万元 of deduction at the end of a year (indicators.toml)
+
+
+def carried_deduction_text(res: ComparisonResult) -> str:
+    """The designs whose super-deduction carried past the window's end (``qhsim.firms.carry_forward``) differs from
+    the base's by a material amount: at the base's standard tax rate, at least ``MATERIAL`` of the design's extra
+    public cost (mean over the paired runs). Its tax is future tax expenditure, in no year's public cost until a
+    profit absorbs it (some of it lapses unused): R&D per yuan over the window leaves it out. "" where none does."""
+    end = res.window[1]
+    rows = res.changes[(res.changes["indicator"] == CARRIED) & (res.changes["period"] == str(end))]
+    if "region" in rows:
+        rows = rows[rows["region"] == PROVINCE]
+    total = res.leverage[res.leverage["instrument"] == "total"].set_index("design")["extra_cost"]
+    scenarios = res.meta.get("scenarios") or {}
+    rate = (Scenario.model_validate(scenarios[res.base]).policy.tax.standard_rate.at(end) if res.base in scenarios
+            else None)
+    parts = []
+    for r in rows.itertuples():
+        carried = float(r.mean) / WAN_PER_YI
+        if r.design not in total or not abs(carried) * (rate or 0.25) >= MATERIAL * abs(float(total[r.design])):
+            continue
+        bound = f"{format_fixed(rate * carried, MONEY_DIGITS, True)}" if rate is not None else None
+        parts.append((f" {r.design} {format_fixed(carried, MONEY_DIGITS, True)}亿元"
+                      + (f"（税额至多{bound}亿元）" if bound else ""),
+                      f" {r.design} {format_fixed(carried, MONEY_DIGITS, True)}亿"
+                      + (f" (tax of at most {bound}亿)" if bound else "")))
+    if not parts:
+        return ""
+    return (f"加计扣除结转：{end}年末比基准多结转的加计扣除额（企业应纳税所得额尚未抵扣的部分，以后年度盈利时抵扣，部分到期作废）："
+            f"{'；'.join(p[0] for p in parts)}。其税额为{end}年后的税式支出，未计入上表公共成本。 Deduction carried "
+            f"past {end}: the extra R&D deduction the firms' taxable profit has not absorbed by the end of {end}, "
+            f"against the base (a later profit absorbs it; some of it lapses):{';'.join(p[1] for p in parts)}. Its tax "
+            f"is tax expenditure after {end}, not in the public cost above.")
+
+
+def cost_notes(res: ComparisonResult) -> list[str]:
+    """The notes below a comparison's cost-effectiveness tables on what its public cost leaves out: budgets set but
+    not spent (``unspent_budget_text``), super-deductions carried past the window (``carried_deduction_text``)."""
+    return [note for note in (unspent_budget_text(res), carried_deduction_text(res)) if note]
 
 
 def identical_note(res: ComparisonResult) -> str | None:
@@ -437,7 +480,7 @@ def _target_notes(res: ComparisonResult, region: str | None) -> list[str]:
     return notes
 
 
-def _province_blocks(res: ComparisonResult, unspent: str | None = None) -> list[str]:
+def _province_blocks(res: ComparisonResult, cost: list[str] | None = None) -> list[str]:
     start, end = res.window
     blocks = _change_blocks(res, res.changes, list(CHANGE_INDICATORS), "")
     money, cells = _money_blocks(res, {"leverage": res.leverage, "costs": res.costs}, ("", ""))
@@ -473,8 +516,7 @@ def _province_blocks(res: ComparisonResult, unspent: str | None = None) -> list[
         blocks.append(_note(" ".join(notes)))
     if evidence := evidence_note({m for m in judged if m[1]}):  # a paragraph of its own: the mark starts its line
         blocks.append(_note(evidence))
-    if unspent := (unspent_budget_text(res) if unspent is None else unspent):
-        blocks.append(_note(unspent))
+    blocks += [_note(note) for note in (cost_notes(res) if cost is None else cost)]
     if res.budget is not None:
         b = res.budget
         heads = [["方案", "预算缩放", "调整前成本", "调整后成本", "状态"],
@@ -604,15 +646,15 @@ def _region_blocks(res: ComparisonResult, region: str) -> list[str]:
     return blocks
 
 
-def format_comparison(res: ComparisonResult, region: str = PROVINCE, unspent: str | None = None) -> str:
+def format_comparison(res: ComparisonResult, region: str = PROVINCE, cost: list[str] | None = None) -> str:
     """The comparison as text (comparison.txt, the terminal), TEXT_WIDTH wide: the province's answer, or with
     ``region`` a prefecture's (``qhsim compare --region``: its indicator changes, own targets and the money spent
     there). Designs identical to the base in every run are said so at the top and left out of the tables.
-    ``unspent``: the province's ``unspent_budget_text`` where the caller has it already (``write_comparison``)."""
+    ``cost``: the province's ``cost_notes`` where the caller has them already (``write_comparison``)."""
     blocks = [_header(res, region)]
     if (note := identical_note(res)) is not None:
         blocks.append(note)
-    blocks += _province_blocks(res, unspent) if region == PROVINCE else _region_blocks(res, region)
+    blocks += _province_blocks(res, cost) if region == PROVINCE else _region_blocks(res, region)
     return "\n\n".join(blocks) + "\n"
 
 
@@ -715,10 +757,12 @@ def write_comparison(res: ComparisonResult, charts: bool = True, region: str = P
     if res.store is None:
         raise ValueError("write_comparison needs a comparison run with out=FOLDER")
     store, out = res.store, res.store.out
-    # the workbook and the HTML report say what comparison.txt says of budgets set but not spent (``from_comparison``
-    # reads it from the meta, and a store read back from its manifest: the output package cannot compute it)
-    res.meta["unspent_budgets"] = unspent = unspent_budget_text(res)
-    text = format_comparison(res, unspent=unspent)
+    # the workbook and the HTML report say what comparison.txt says of the public cost's omissions, budgets set but
+    # not spent and deductions carried past the window (``from_comparison`` reads them from the meta, and a store read
+    # back from its manifest: the output package cannot compute them)
+    notes = cost_notes(res)
+    res.meta["cost_notes"] = " ".join(notes)
+    text = format_comparison(res, cost=notes)
     # changes.csv and leverage.csv with every prefecture's rows below the province's (``stored_table``)
     tables = {name: stored_table(res, name) for name in ("changes", "costs", "leverage", "targets", "ranking")}
     tables["pairwise"] = res.pairwise.rename_axis("design").reset_index()
@@ -740,5 +784,5 @@ def write_comparison(res: ComparisonResult, charts: bool = True, region: str = P
     write_xlsx(results, out / "report.xlsx")
     write_html(results, out / "report.html", charts=charts)
     store.complete({"window": list(res.window), "files": sorted(files),
-                    "analysed_runs": list(dict.fromkeys(res.runs["run_key"])), "unspent_budgets": unspent})
+                    "analysed_runs": list(dict.fromkeys(res.runs["run_key"])), "cost_notes": res.meta["cost_notes"]})
     return text

@@ -440,9 +440,9 @@ def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
                "which can differ a little from the ratio of means)" if runs_median else "") if ranked else "")
             + ". Business R&D per yuan: extra business R&D over extra public cost (spending + tax expenditure); total "
             "R&D adds universities' and institutes'." + ("" if ranked else f" {ONE_DESIGN_NOTE}"))
-    unspent = results.meta.get("unspent_budgets") or ""  # a budget set but not spent (``from_comparison``)
+    notes = results.meta.get("cost_notes") or ""  # what the public cost leaves out (``from_comparison``)
     return (text + mark_notes(set(table["mark"]) if "mark" in table else set()) + table_evidence_note(table)
-            + (f" {unspent}" if unspent else ""))
+            + (f" {notes}" if notes else ""))
 
 
 def table_evidence_note(table: pd.DataFrame) -> str:

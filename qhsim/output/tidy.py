@@ -425,9 +425,10 @@ def from_comparison(result: Any) -> Results:
         "scale": result.meta.get("scale"),
         "end_year": result.meta.get("end_year"),
         "window": list(result.window),
-        # the designs that act but leave a budget they set materially unspent, in words (comparison.txt's note, which
-        # ``qhsim.experiments.report.write_comparison`` puts in the meta and the store's manifest)
-        "unspent_budgets": result.meta.get("unspent_budgets", ""),
+        # what the public cost leaves out, in words (comparison.txt's notes on budgets set but not spent and deductions
+        # carried past the window, which ``qhsim.experiments.report.write_comparison`` puts in the meta and the store's
+        # manifest)
+        "cost_notes": result.meta.get("cost_notes", ""),
         "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
         # a comparison just run is this environment's; a store read back, what its manifest records (``Store.manifest``;
         # a store of an older qhsim has the qhsim version alone, and ``versions_text`` names the others not recorded)
@@ -544,7 +545,7 @@ def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
         base=exp["base"], designs=list(exp["designs"]), window=tuple(manifest["window"]),
         meta={**exp, "qhsim_version": manifest.get("qhsim_version", "unknown"),
               "model_fingerprint": manifest.get("model_fingerprint"), "versions": manifest.get("versions"),
-              "calibration": manifest.get("calibration"), "unspent_budgets": manifest.get("unspent_budgets", "")},
+              "calibration": manifest.get("calibration"), "cost_notes": manifest.get("cost_notes", manifest.get("unspent_budgets", ""))},  # (an older store's name)
         runs=read_store_runs(folder, manifest["analysed_runs"]), budget=tables.pop("budget", None),
         pairwise=tables.pop("pairwise").set_index("design"), regions=regions, **tables)
     return from_comparison(result)
