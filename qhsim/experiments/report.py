@@ -217,6 +217,7 @@ def unspent_budget_text(res: ComparisonResult) -> str:
 
 
 CARRIED = "super_deduction_carried"  # 万元 of deduction at the end of a year (indicators.toml)
+STANDARD_RATE = 0.25  # 企业所得税法 art. 4: the bound on a carried deduction's tax where the base scenario is not at hand
 
 
 def carried_deduction_text(res: ComparisonResult) -> str:
@@ -231,17 +232,14 @@ def carried_deduction_text(res: ComparisonResult) -> str:
     total = res.leverage[res.leverage["instrument"] == "total"].set_index("design")["extra_cost"]
     scenarios = res.meta.get("scenarios") or {}
     rate = (Scenario.model_validate(scenarios[res.base]).policy.tax.standard_rate.at(end) if res.base in scenarios
-            else None)
+            else STANDARD_RATE)
     parts = []
     for r in rows.itertuples():
         carried = float(r.mean) / WAN_PER_YI
-        if r.design not in total or not abs(carried) * (rate or 0.25) >= MATERIAL * abs(float(total[r.design])):
+        if r.design not in total or not abs(carried) * rate >= MATERIAL * abs(float(total[r.design])):
             continue
-        bound = f"{format_fixed(rate * carried, MONEY_DIGITS, True)}" if rate is not None else None
-        parts.append((f" {r.design} {format_fixed(carried, MONEY_DIGITS, True)}亿元"
-                      + (f"（税额至多{bound}亿元）" if bound else ""),
-                      f" {r.design} {format_fixed(carried, MONEY_DIGITS, True)}亿"
-                      + (f" (tax of at most {bound}亿)" if bound else "")))
+        amount, bound = (format_fixed(x, MONEY_DIGITS, True) for x in (carried, rate * carried))
+        parts.append((f" {r.design} {amount}亿元（税额至多{bound}亿元）", f" {r.design} {amount}亿 (tax of at most {bound}亿)"))
     if not parts:
         return ""
     return (f"加计扣除结转：{end}年末比基准多结转的加计扣除额（企业应纳税所得额尚未抵扣的部分，以后年度盈利时抵扣，部分到期作废）："
