@@ -1172,13 +1172,12 @@ def test_a_design_that_leaves_its_budget_unspent_is_said_so(tmp_path, small_comp
     # the workbook's and the HTML report's cost-effectiveness note (the store written, then read back as `qhsim
     # export` reads it), and the dashboard's, say it too
     from qhsim.dashboard.compare import summary_notes
-    from qhsim.output.tables import cost_effectiveness, cost_effectiveness_note
+    from qhsim.output.tables import omitted_cost_notes
     from qhsim.output.tidy import load_results
 
     write_comparison(res)
     results = load_results(out)
-    table = cost_effectiveness(res.designs, results.tables)
-    assert note in cost_effectiveness_note(results, table)
+    assert note in omitted_cost_notes(results)
     assert note in summary_notes(pd.DataFrame({"x": [""]}), res)
     # a comparison whose designs use their budgets (or set none) says nothing of it
     small, _ = small_comparison
@@ -1209,5 +1208,16 @@ def test_deductions_carried_past_the_window_are_said_below_the_cost_tables(small
     carried = ch[("super_deduction_120", "super_deduction_carried", str(end))]
     assert carried > 0 and named >= 1  # the super-deduction design carries more: named
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert f"Deduction carried past {end}" in manifest["cost_notes"]
-    assert "加计扣除结转" in (out / "report.html").read_text(encoding="utf-8")
+    assert any(note.startswith("加计扣除结转") and f"Deduction carried past {end}" in note for note in manifest["cost_notes"])
+    assert '<p class="note">加计扣除结转' in (out / "report.html").read_text(encoding="utf-8")  # a paragraph of its own
+    from openpyxl import load_workbook
+    ws = load_workbook(out / "report.xlsx")["成本效益 Cost-effectiveness"]
+    assert any(str(c.value).startswith("加计扣除结转") for row in ws.iter_rows() for c in row if c.value)
+
+
+def test_a_store_of_an_older_qhsim_keeps_its_unspent_budget_note() -> None:
+    from qhsim.output.tidy import stored_cost_notes
+
+    assert stored_cost_notes({"unspent_budgets": "预算未用足 Budget not used up"}) == ["预算未用足 Budget not used up"]
+    assert stored_cost_notes({"unspent_budgets": ""}) == [] and stored_cost_notes({}) == []
+    assert stored_cost_notes({"cost_notes": ["a", "b"], "unspent_budgets": "old"}) == ["a", "b"]

@@ -758,8 +758,7 @@ def write_comparison(res: ComparisonResult, charts: bool = True, region: str = P
     # the workbook and the HTML report say what comparison.txt says of the public cost's omissions, budgets set but
     # not spent and deductions carried past the window (``from_comparison`` reads them from the meta, and a store read
     # back from its manifest: the output package cannot compute them)
-    notes = cost_notes(res)
-    res.meta["cost_notes"] = " ".join(notes)
+    res.meta["cost_notes"] = notes = cost_notes(res)
     text = format_comparison(res, cost=notes)
     # changes.csv and leverage.csv with every prefecture's rows below the province's (``stored_table``)
     tables = {name: stored_table(res, name) for name in ("changes", "costs", "leverage", "targets", "ranking")}
@@ -782,5 +781,5 @@ def write_comparison(res: ComparisonResult, charts: bool = True, region: str = P
     write_xlsx(results, out / "report.xlsx")
     write_html(results, out / "report.html", charts=charts)
     store.complete({"window": list(res.window), "files": sorted(files),
-                    "analysed_runs": list(dict.fromkeys(res.runs["run_key"])), "cost_notes": res.meta["cost_notes"]})
+                    "analysed_runs": list(dict.fromkeys(res.runs["run_key"])), "cost_notes": notes})
     return text

@@ -33,7 +33,7 @@ from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, 
                                  summary_columns)
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, CHANGE_INDICATORS, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE,
                                  INSTRUMENT_BANDED, SECTIONS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS, SWEEP_MEANS_NOTE,
-                                 by_instrument, by_instrument_note, cost_effectiveness, cost_effectiveness_note,
+                                 by_instrument, by_instrument_note, cost_effectiveness, cost_effectiveness_note, omitted_cost_notes,
                                  design_name, designs, difference_header, headline, pairwise, pairwise_note,
                                  pairwise_row_label, prefecture_effects,
                                  prefecture_effects_notes, ranking, ranking_note, shown_designs, statistic_label,
@@ -184,6 +184,7 @@ def _cost_effectiveness_block(results: Results, charts: bool) -> dict[str, Any] 
     png = results.folder / "cost_effectiveness.png" if results.folder is not None else None
     return {"title": f"成本效益 Cost-effectiveness, {start}-{end} 累计 cumulative (均值 mean [5%, 95%])",
             "heads": heads, "rows": rows, "note": cost_effectiveness_note(results, table),
+            "cost_notes": omitted_cost_notes(results),
             "chart": _b64(png.read_bytes()) if charts and png is not None and png.is_file() else None}
 
 

@@ -440,9 +440,14 @@ def cost_effectiveness_note(results: Results, table: pd.DataFrame) -> str:
                "which can differ a little from the ratio of means)" if runs_median else "") if ranked else "")
             + ". Business R&D per yuan: extra business R&D over extra public cost (spending + tax expenditure); total "
             "R&D adds universities' and institutes'." + ("" if ranked else f" {ONE_DESIGN_NOTE}"))
-    notes = results.meta.get("cost_notes") or ""  # what the public cost leaves out (``from_comparison``)
-    return (text + mark_notes(set(table["mark"]) if "mark" in table else set()) + table_evidence_note(table)
-            + (f" {notes}" if notes else ""))
+    return text + mark_notes(set(table["mark"]) if "mark" in table else set()) + table_evidence_note(table)
+
+
+def omitted_cost_notes(results: Results) -> list[str]:
+    """comparison.txt's notes on what the public cost leaves out (budgets set but not spent, deductions carried past
+    the window: ``qhsim.experiments.report.cost_notes``), which ``from_comparison`` reads from the meta, each a
+    paragraph below the cost-effectiveness table."""
+    return list(results.meta.get("cost_notes") or [])
 
 
 def table_evidence_note(table: pd.DataFrame) -> str:

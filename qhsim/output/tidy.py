@@ -428,7 +428,7 @@ def from_comparison(result: Any) -> Results:
         # what the public cost leaves out, in words (comparison.txt's notes on budgets set but not spent and deductions
         # carried past the window, which ``qhsim.experiments.report.write_comparison`` puts in the meta and the store's
         # manifest)
-        "cost_notes": result.meta.get("cost_notes", ""),
+        "cost_notes": list(result.meta.get("cost_notes") or []),
         "levers": [lv | {"design": d} for d in result.designs for lv in levers(scenarios.get(d, {}), base_sc)],
         # a comparison just run is this environment's; a store read back, what its manifest records (``Store.manifest``;
         # a store of an older qhsim has the qhsim version alone, and ``versions_text`` names the others not recorded)
@@ -525,6 +525,14 @@ def _load_run(folder: Path, manifest: dict[str, Any]) -> Results:
     return from_run(read_run(folder), manifest)
 
 
+def stored_cost_notes(manifest: dict[str, Any]) -> list[str]:
+    """A compare store's notes on what the public cost leaves out (``cost_notes``); a store of an older qhsim kept
+    only the unspent budgets' note, as one text (``unspent_budgets``)."""
+    if "cost_notes" in manifest:
+        return list(manifest["cost_notes"])
+    return [manifest["unspent_budgets"]] if manifest.get("unspent_budgets") else []
+
+
 def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
     """A compare store: its analysed runs and the tables ``qhsim compare`` wrote (read, not recomputed)."""
     from types import SimpleNamespace
@@ -545,7 +553,7 @@ def _load_compare(folder: Path, manifest: dict[str, Any]) -> Results:
         base=exp["base"], designs=list(exp["designs"]), window=tuple(manifest["window"]),
         meta={**exp, "qhsim_version": manifest.get("qhsim_version", "unknown"),
               "model_fingerprint": manifest.get("model_fingerprint"), "versions": manifest.get("versions"),
-              "calibration": manifest.get("calibration"), "cost_notes": manifest.get("cost_notes", manifest.get("unspent_budgets", ""))},  # (an older store's name)
+              "calibration": manifest.get("calibration"), "cost_notes": stored_cost_notes(manifest)},
         runs=read_store_runs(folder, manifest["analysed_runs"]), budget=tables.pop("budget", None),
         pairwise=tables.pop("pairwise").set_index("design"), regions=regions, **tables)
     return from_comparison(result)

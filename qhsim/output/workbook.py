@@ -45,7 +45,7 @@ from qhsim.output.tables import (BANDED, BY_INSTRUMENT, COST_EFFECTIVENESS, DESI
                                  cost_effectiveness_note, designs, designs_text, difference_header, fiscal, headline,
                                  pairwise, pairwise_note, prefecture_effects, prefecture_effects_notes, ranking,
                                  ranking_note, statistic_label, statistic_words, sweep_cost_effectiveness, WIDE_UNRANKED,
-                                 sweep_cost_effectiveness_note)
+                                 sweep_cost_effectiveness_note, omitted_cost_notes)
 from qhsim.output.folders import atomic_file, silent
 from qhsim.evidence import EVIDENCE_MARKS
 from qhsim.output.tidy import (Results, beijing_time, calibration_rows, kind_label, lever_name, lever_text,
@@ -391,7 +391,9 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
             elif column not in counts:  # 亿元: a change against the base, signed as the HTML report writes it
                 cell.number_format = cell_format(cell.value, MONEY_DIGITS, True)
     _fit_columns(ws, len(table) + 1, floor=14)
-    _note(ws, len(table) + 3, 1, note(results, table))
+    row = _note(ws, len(table) + 3, 1, note(results, table))
+    for text in omitted_cost_notes(results) if results.kind != "sweep" else []:
+        row = _note(ws, row + 1, 1, text)
 
 
 def _by_instrument_sheet(wb: Workbook, results: Results) -> None:
