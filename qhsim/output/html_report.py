@@ -33,9 +33,9 @@ from qhsim.output.report import (band, band_caveat, base_year_notes, cell_text, 
                                  summary_columns)
 from qhsim.output.tables import (BANDED, BY_INSTRUMENT, CHANGE_INDICATORS, COST_EFFECTIVENESS, DESIGNS, DESIGNS_NOTE,
                                  INSTRUMENT_BANDED, SECTIONS, SWEEP_BANDED, SWEEP_COST_EFFECTIVENESS, SWEEP_MEANS_NOTE,
-                                 by_instrument, by_instrument_note, cost_effectiveness, cost_effectiveness_note, omitted_cost_notes,
-                                 design_name, designs, difference_header, headline, pairwise, pairwise_note,
-                                 pairwise_row_label, prefecture_effects,
+                                 by_instrument, by_instrument_note, cost_effectiveness, cost_effectiveness_note,
+                                 design_name, designs, difference_header, headline, omitted_cost_notes, pairwise,
+                                 pairwise_note, pairwise_row_label, prefecture_effects,
                                  prefecture_effects_notes, ranking, ranking_note, shown_designs, statistic_label,
                                  sweep_cost_effectiveness, sweep_cost_effectiveness_note, target_regions, WIDE_UNRANKED)
 from qhsim.output.folders import atomic_file, silent

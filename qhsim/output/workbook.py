@@ -392,7 +392,7 @@ def _cost_effectiveness_sheet(wb: Workbook, results: Results) -> None:
                 cell.number_format = cell_format(cell.value, MONEY_DIGITS, True)
     _fit_columns(ws, len(table) + 1, floor=14)
     row = _note(ws, len(table) + 3, 1, note(results, table))
-    for text in omitted_cost_notes(results) if results.kind != "sweep" else []:
+    for text in omitted_cost_notes(results):  # a comparison's (a sweep has none)
         row = _note(ws, row + 1, 1, text)
 
 
