@@ -25,9 +25,9 @@ from qhsim.experiments.comparison import (BudgetUse, idle_budgets, ranking_metri
 from qhsim.output.lang import pick
 from qhsim.output.numbers import (MISSING, MONEY_DIGITS, change_digits, change_unit, format_fixed, format_interval,
                                   format_percent, format_value, unit_of)
-from qhsim.output.tables import (CHANGE_INDICATORS, ONE_DESIGN, ONE_DESIGN_NOTE, PUBLIC_COST_NOTE,
-                                 RANKING_STATISTIC_NOTE, by_instrument, can_rank, change_indicators, cost_effectiveness,
-                                 mark_notes, regional_cost_note)
+from qhsim.output.tables import (CARRIED_DEDUCTION, CHANGE_INDICATORS, ONE_DESIGN, ONE_DESIGN_NOTE,
+                                 PUBLIC_COST_NOTE, RANKING_STATISTIC_NOTE, by_instrument, can_rank, change_indicators,
+                                 cost_effectiveness, mark_notes, regional_cost_note)
 from qhsim.output.report import (DETERMINISTIC_MARK, band_caveat, base_year_notes, display_width,
                                  draws_line, format_number, format_table, persistence_note, plan_target_notes,
                                  met_mark, reduced_scale_note, region_label, start_columns, summary_table, target_mark,
@@ -216,7 +216,6 @@ def unspent_budget_text(res: ComparisonResult) -> str:
             f"(under {share} of it spent): {'; '.join(p[1] for p in parts)}. {UNSPENT_NOTE[1]}")
 
 
-CARRIED = "super_deduction_carried"  # 万元 of deduction at the end of a year (indicators.toml)
 STANDARD_RATE = 0.25  # 企业所得税法 art. 4: the bound on a carried deduction's tax where the base scenario is not at hand
 
 
@@ -226,7 +225,7 @@ def carried_deduction_text(res: ComparisonResult) -> str:
     public cost (mean over the paired runs). Its tax is future tax expenditure, in no year's public cost until a
     profit absorbs it (some of it lapses unused): R&D per yuan over the window leaves it out. "" where none does."""
     end = res.window[1]
-    rows = res.changes[(res.changes["indicator"] == CARRIED) & (res.changes["period"] == str(end))]
+    rows = res.changes[(res.changes["indicator"] == CARRIED_DEDUCTION) & (res.changes["period"] == str(end))]
     if "region" in rows:
         rows = rows[rows["region"] == PROVINCE]
     total = res.leverage[res.leverage["instrument"] == "total"].set_index("design")["extra_cost"]

@@ -53,6 +53,7 @@ from qhsim.evidence import evidence_note
 RANKING_INDICATORS = ("rd_intensity", "business_rd", "share_firms_with_rd", "enterprise_rd_share",
                       "rd_personnel_per_10k", "tech_contract_turnover", "hte_count", "patents_per_10k")
 PUBLIC_COST = "public_cost_total"
+CARRIED_DEDUCTION = "super_deduction_carried"  # 万元 of deduction carried forward at a year's end (indicators.toml)
 SECTIONS = {"plan": "规划目标 plan targets", "other": "其他指标 other indicators (no target)",
             "reference": "2035参考路径 2035 reference paths", "own": "本地目标 own targets"}
 
@@ -196,14 +197,18 @@ def _medians(rows: pd.DataFrame, designs: list[str]) -> pd.DataFrame:
 
 def fiscal(results: Results, region: str = PROVINCE) -> pd.DataFrame:
     """Spending and tax expenditure by year (万元), plus their total ``public_cost_total``: each the median over the
-    runs, the total that of each run's own total (not the sum of the medians, which no run need have spent)."""
+    runs, the total that of each run's own total (not the sum of the medians, which no run need have spent); then, not
+    in the total, the super-deduction carried forward at the year's end (``CARRIED_DEDUCTION``: deduction, whose tax
+    is future tax expenditure)."""
     keys = [k for k in data.load("indicators") if k.startswith(FISCAL_PREFIXES)]
     rows = results.long[(results.long["region"] == region) & results.long["indicator"].isin(keys)]
     runs = ["design", "year", "draw"]
     total = rows.groupby(runs, sort=False)["value"].sum(min_count=1).rename("value").to_frame()
     total[WEIGHT] = rows.groupby(runs, sort=False)[WEIGHT].first()
     total = total.reset_index().assign(indicator=PUBLIC_COST)
-    return _medians(pd.concat([rows, total], ignore_index=True), results.designs)
+    carried = results.long[(results.long["region"] == region) & (results.long["indicator"] == CARRIED_DEDUCTION)]
+    table = _medians(pd.concat([rows, total, carried], ignore_index=True), results.designs)
+    return table[[c for c in table if c != CARRIED_DEDUCTION] + [c for c in table if c == CARRIED_DEDUCTION]]
 
 
 def ranking(results: Results, years: tuple[int, ...] = (2025, 2035)) -> pd.DataFrame:
