@@ -1178,7 +1178,7 @@ def test_a_design_that_leaves_its_budget_unspent_is_said_so(tmp_path, small_comp
     write_comparison(res)
     results = load_results(out)
     assert note in omitted_cost_notes(results)
-    assert note in summary_notes(pd.DataFrame({"x": [""]}), res)
+    assert note in summary_notes(pd.DataFrame({"x": [""]}), res)  # a paragraph of its own
     # a comparison whose designs use their budgets (or set none) says nothing of it
     small, _ = small_comparison
     assert unspent_budgets(small.runs, small.meta["scenarios"], small.base, "super_deduction_120") == []

@@ -458,9 +458,9 @@ def test_compare_summary_marks_an_unstable_r_and_d_per_yuan():
     assert all(table.at[1, c] == UNSTABLE_CELL for c in per_yuan)
     assert all(table.at[0, c] != UNSTABLE_CELL and table.at[0, c].startswith("2") for c in per_yuan)
     # below the table, what the mark means, as comparison.txt says it (the page showed the mark unexplained)
-    notes = compare.summary_notes(table)
+    (notes,) = compare.summary_notes(table)
     assert notes.startswith(f"“{UNSTABLE_CELL}”：额外成本不足所动用资金") and "25% of the money the design moves" in notes
-    assert compare.summary_notes(table.iloc[:1]) == ""
+    assert compare.summary_notes(table.iloc[:1]) == []
 
 
 def test_discovery_notes_come_in_both_languages_and_the_page_shows_its_own() -> None:

@@ -224,7 +224,7 @@ def test_the_dashboard_summary_marks_it_and_says_why(above_range) -> None:
     table = dashboard_compare.summary(res, "en").set_index("Designs")
     column = "business R&D per yuan of public cost (yuan/yuan)"
     assert "↑" in table.at["sd_300", column] and "↑" not in table.at["super_deduction_120", column]
-    notes = dashboard_compare.summary_notes(table.reset_index(), res)
+    notes = " ".join(dashboard_compare.summary_notes(table.reset_index(), res))
     assert "above the micro evidence" in notes and "evidence.py tax_leverage" in notes
 
 

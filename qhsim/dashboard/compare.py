@@ -115,15 +115,15 @@ def summary(result, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("—")
 
 
-def summary_notes(table: pd.DataFrame, result=None) -> str:
-    """What the marks a summary table shows in place of R&D per yuan mean ("— 不稳定 unstable", "— 无额外成本 no extra
-    cost"), each once, as ``comparison.txt`` prints them below its table (``qhsim.output.tables.mark_notes``), and with
-    the comparison ``result`` what its marks against the micro evidence mean (``qhsim.evidence.evidence_note``) and
-    what its public cost leaves out (``cost_notes``: budgets set but not spent, deductions carried past the window);
-    "" without any."""
+def summary_notes(table: pd.DataFrame, result=None) -> list[str]:
+    """The paragraphs below a summary table: what the marks it shows in place of R&D per yuan mean ("— 不稳定
+    unstable", "— 无额外成本 no extra cost"), each once, as ``comparison.txt`` prints them below its table
+    (``qhsim.output.tables.mark_notes``), and with the comparison ``result`` what its marks against the micro evidence
+    mean (``qhsim.evidence.evidence_note``) and what its public cost leaves out (``cost_notes``: budgets set but not
+    spent, deductions carried past the window), each a paragraph; empty without any."""
     evidence = evidence_note(shown_evidence(result.leverage, result.designs)) if result is not None else ""
     omitted = cost_notes(result) if result is not None else []
-    return " ".join(filter(None, [mark_notes(set(table.to_numpy().ravel().tolist())).strip(), evidence, *omitted]))
+    return [note for note in (mark_notes(set(table.to_numpy().ravel().tolist())).strip(), evidence, *omitted) if note]
 
 
 def changes_title(result, indicator: str, lang: str) -> str:

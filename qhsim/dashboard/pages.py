@@ -343,12 +343,11 @@ def RankingHeading(result, L):
 def SummaryTable(result, L):
     """A comparison's summary (``compare.summary``) and, below it, what its marks in place of R&D per yuan mean
     ("— 不稳定 unstable", "— 无额外成本 no extra cost") and its marks against the micro evidence ("↑", "↓"), the notes
-    ``comparison.txt`` prints (``summary_notes``)."""
+    ``comparison.txt`` prints (``summary_notes``), each a paragraph."""
     table = compare.summary(result, L)
     Table(table, items_per_page=10)
-    notes = compare.summary_notes(table, result)
-    if notes:
-        solara.Text(notes, style=NOTE_STYLE, classes=["qh-mark-notes"])
+    for note in compare.summary_notes(table, result):
+        solara.Text(note, style={**NOTE_STYLE, "margin-bottom": "6px"}, classes=["qh-mark-notes"])
 
 
 @solara.component
