@@ -1200,8 +1200,8 @@ def test_deductions_carried_past_the_window_are_said_below_the_cost_tables(small
     named = 0
     for design in res.designs:
         carried = ch[(design, "super_deduction_carried", str(end))] / 1e4
-        said = (f"{design} {format_fixed(carried, MONEY_DIGITS, True)}亿 (tax of at most "
-                f"{format_fixed(0.25 * carried, MONEY_DIGITS, True)}亿)")
+        said = (f"{design} {format_fixed(carried, MONEY_DIGITS, True)}亿 (at most "
+                f"{format_fixed(0.25 * abs(carried), MONEY_DIGITS)}亿 {'less' if carried < 0 else 'more'} tax)")
         material = 0.25 * abs(carried) >= 0.1 * abs(cost[design])
         assert (said in note) == material, design
         named += material
@@ -1213,6 +1213,20 @@ def test_deductions_carried_past_the_window_are_said_below_the_cost_tables(small
     from openpyxl import load_workbook
     ws = load_workbook(out / "report.xlsx")["成本效益 Cost-effectiveness"]
     assert any(str(c.value).startswith("加计扣除结转") for row in ws.iter_rows() for c in row if c.value)
+
+
+def test_a_design_that_carries_less_than_its_base_is_said_to_save_future_tax() -> None:
+    from types import SimpleNamespace
+
+    from qhsim.experiments.report import carried_deduction_text
+
+    changes = pd.DataFrame({"design": ["cut", "raise", "small"], "indicator": "super_deduction_carried",
+                            "period": "2035", "mean": [-200_000.0, 300_000.0, 1_000.0]})  # 万元
+    leverage = pd.DataFrame({"design": ["cut", "raise", "small"], "instrument": "total", "extra_cost": [-3.0, 5.0, 5.0]})
+    res = SimpleNamespace(window=(2026, 2035), changes=changes, leverage=leverage, meta={}, base="baseline")
+    text = carried_deduction_text(res)
+    assert "cut -20.00亿 (at most 5.00亿 less tax)" in text and "cut -20.00亿元（税额至多少5.00亿元）" in text
+    assert "raise +30.00亿 (at most 7.50亿 more tax)" in text and "small" not in text  # 0.025亿 of tax: not material
 
 
 def test_a_store_of_an_older_qhsim_keeps_its_unspent_budget_note() -> None:

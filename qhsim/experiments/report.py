@@ -237,14 +237,15 @@ def carried_deduction_text(res: ComparisonResult) -> str:
         carried = float(r.mean) / WAN_PER_YI
         if r.design not in total or not abs(carried) * rate >= MATERIAL * abs(float(total[r.design])):
             continue
-        amount, bound = (format_fixed(x, MONEY_DIGITS, True) for x in (carried, rate * carried))
-        parts.append((f" {r.design} {amount}亿元（税额至多{bound}亿元）", f" {r.design} {amount}亿 (tax of at most {bound}亿)"))
+        amount, bound = format_fixed(carried, MONEY_DIGITS, True), format_fixed(rate * abs(carried), MONEY_DIGITS)
+        parts.append((f" {r.design} {amount}亿元（税额至多{'少' if carried < 0 else ''}{bound}亿元）",
+                       f" {r.design} {amount}亿 (at most {bound}亿 {'less' if carried < 0 else 'more'} tax)"))
     if not parts:
         return ""
-    return (f"加计扣除结转：{end}年末比基准多结转的加计扣除额（企业应纳税所得额尚未抵扣的部分，以后年度盈利时抵扣，部分到期作废）："
+    return (f"加计扣除结转：{end}年末比基准多（负值为少）结转的加计扣除额（企业应纳税所得额尚未抵扣的部分，以后年度盈利时抵扣，部分到期作废）："
             f"{'；'.join(p[0] for p in parts)}。其税额为{end}年后的税式支出，未计入上表公共成本。 Deduction carried "
-            f"past {end}: the extra R&D deduction the firms' taxable profit has not absorbed by the end of {end}, "
-            f"against the base (a later profit absorbs it; some of it lapses):{';'.join(p[1] for p in parts)}. Its tax "
+            f"past {end}: the R&D deduction the firms' taxable profit has not absorbed by the end of {end}, more (or, "
+            f"negative, less) than the base's (a later profit absorbs it; some of it lapses):{';'.join(p[1] for p in parts)}. Its tax "
             f"is tax expenditure after {end}, not in the public cost above.")
 
 
