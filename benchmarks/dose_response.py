@@ -37,6 +37,7 @@ from qhsim.calibration.settings import calibration_in_force, model_fingerprint  
 from qhsim.cli import Parser, run_script, write_report  # noqa: E402
 from qhsim.evidence import EVIDENCE, evidence_mark  # noqa: E402
 from qhsim.experiments.comparison import leverage  # noqa: E402
+from qhsim.output.tables import CARRIED_DEDUCTION as CARRIED  # noqa: E402  (万元 of deduction at a year's end)
 from qhsim.results import UNSPENT_SHARE  # noqa: E402
 from qhsim.units import WAN_PER_YI  # noqa: E402
 from qhsim.experiments.designs import design_from_file, inline_design  # noqa: E402
@@ -50,7 +51,6 @@ DEDUCTION_PATHS = tuple(f"policy.super_deduction.{k}" for k in ("general", "manu
 GRANT_MULTIPLES = (1.5, 2.0, 3.0, 4.0, 6.0)  # ex-ante grant budget / the baseline's
 GRANT_PATH = "policy.ex_ante_grants.budget"
 GRANT_SPEND = "spend_ex_ante_grants"  # 万元 a year (indicators.toml)
-CARRIED = "super_deduction_carried"  # 万元 of deduction at the end of the year (qhsim.firms.carry_forward)
 
 
 def grant_budget() -> float:

@@ -146,7 +146,7 @@ class QinghaiModel(mesa.Model):
         got = nonzero_rows(grants, expost, reward, hte_reward, voucher_pay)
         f.subsidy[got] = grants[got] + expost[got] + reward[got] + hte_reward[got] + voucher_pay[got]
 
-        used = self.carried.use(year, f.uid, d * f.rd, np.maximum(profit(f), 0.0),
+        used, carried = self.carried.use(year, f.uid, d * f.rd, np.maximum(profit(f), 0.0),
                                 (f.hte_until >= year) | tech_sme(f, year), pol.loss_carry_years,
                                 pol.loss_carry_years_qualified)
         tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau, tau_alt, used)
@@ -158,7 +158,7 @@ class QinghaiModel(mesa.Model):
             vouchers=voucher_pay,
             tax_super_deduction=tax_super_deduction,
             tax_hte_rate=tax_hte_rate,
-            super_deduction_carried=self.carried.per_firm(f.uid),
+            super_deduction_carried=carried,
             user_cost=decision["uc"],
         )
         knowledge = self.knowledge.step(year, pol, f, macro, voucher_pay)
@@ -166,7 +166,7 @@ class QinghaiModel(mesa.Model):
         # the firms with any money flow: the subsidy payees, the two tax expenditures' and the carried deductions' (the
         # indicators sum these)
         flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction, tax_hte_rate,
-                                                       flows.super_deduction_carried)))
+                                                       carried)))
         self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge, flow_firms,
                                             hte_granted_until=year + pol.hte_validity - 1, rd_before=rd_before))
 

@@ -22,13 +22,13 @@ def book(cf: CarryForward, year: int, deduction, taxable, qualified=NO, uid=UID,
 
 def test_this_years_deduction_first_then_the_carried_oldest_first():
     cf = CarryForward()
-    used = book(cf, 2020, [100.0, 30.0, 0.0], [40.0, 50.0, 10.0])
+    used, carried = book(cf, 2020, [100.0, 30.0, 0.0], [40.0, 50.0, 10.0])
     assert used.tolist() == [40.0, 30.0, 0.0]  # up to the taxable profit
-    assert cf.per_firm(UID).tolist() == [60.0, 0.0, 0.0]
+    assert carried.tolist() == [60.0, 0.0, 0.0]
     book(cf, 2021, [50.0, 0.0, 0.0], [20.0, 0.0, 0.0])  # a second loss year: 30 more carried
     assert cf.year.tolist() == [2020, 2021] and cf.amount.tolist() == [60.0, 30.0]
-    used = book(cf, 2022, [10.0, 0.0, 0.0], [80.0, 0.0, 0.0])  # 10 own, then 60 of 2020's and 10 of 2021's
-    assert used.tolist() == [80.0, 0.0, 0.0]
+    used, carried = book(cf, 2022, [10.0, 0.0, 0.0], [80.0, 0.0, 0.0])  # 10 own, then 60 of 2020's and 10 of 2021's
+    assert used.tolist() == [80.0, 0.0, 0.0] and carried.tolist() == [20.0, 0.0, 0.0]
     assert cf.year.tolist() == [2021] and cf.amount.tolist() == [20.0]
 
 
@@ -38,19 +38,19 @@ def test_a_loss_lapses_after_five_years_unless_the_firm_qualifies_within_them():
         book(cf, 2020, [50.0, 0.0, 0.0], [0.0, 0.0, 0.0])
         for year in range(2021, 2026):  # usable 2021-2025; no profit to use it
             book(cf, year, [0.0] * 3, [0.0] * 3, qualified=[year == qualified_in, False, False])
-        book(cf, 2026, [0.0] * 3, [0.0] * 3)
-        assert cf.per_firm(UID)[0] == left_in_2026, qualified_in
+        _, carried = book(cf, 2026, [0.0] * 3, [0.0] * 3)
+        assert carried[0] == left_in_2026, qualified_in
     # an extended loss lasts ten years: usable in 2030, gone in 2031
     cf = CarryForward()
     book(cf, 2020, [50.0, 0.0, 0.0], [0.0, 0.0, 0.0])
     for year in range(2021, 2031):
         book(cf, year, [0.0] * 3, [0.0] * 3, qualified=[year == 2023, False, False])
-    assert book(cf, 2030, [0.0] * 3, [70.0, 0.0, 0.0])[0] == 50.0
+    assert book(cf, 2030, [0.0] * 3, [70.0, 0.0, 0.0])[0][0] == 50.0
     cf = CarryForward()
     book(cf, 2020, [50.0, 0.0, 0.0], [0.0, 0.0, 0.0])
     for year in range(2021, 2031):
         book(cf, year, [0.0] * 3, [0.0] * 3, qualified=[year == 2023, False, False])
-    assert book(cf, 2031, [0.0] * 3, [70.0, 0.0, 0.0])[0] == 0.0
+    assert book(cf, 2031, [0.0] * 3, [70.0, 0.0, 0.0])[0][0] == 0.0
 
 
 def test_no_extension_before_the_2018_rule_and_the_carried_of_exits_lapse():
@@ -62,8 +62,8 @@ def test_no_extension_before_the_2018_rule_and_the_carried_of_exits_lapse():
     assert cf.extended.tolist() == [True, False]
     # firm 7 has left the population: its carried deduction lapses
     survivors = np.array([3, 11], dtype=np.int64)
-    book(cf, 2019, [0.0, 0.0], [0.0, 0.0], qualified=[False, False], uid=survivors)
-    assert cf.uid.tolist() == [3] and cf.per_firm(survivors).tolist() == [50.0, 0.0]
+    _, carried = book(cf, 2019, [0.0, 0.0], [0.0, 0.0], qualified=[False, False], uid=survivors)
+    assert cf.uid.tolist() == [3] and carried.tolist() == [50.0, 0.0]
 
 
 @pytest.fixture(scope="module")

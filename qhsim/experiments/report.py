@@ -226,8 +226,6 @@ def carried_deduction_text(res: ComparisonResult) -> str:
     profit absorbs it (some of it lapses unused): R&D per yuan over the window leaves it out. "" where none does."""
     end = res.window[1]
     rows = res.changes[(res.changes["indicator"] == CARRIED_DEDUCTION) & (res.changes["period"] == str(end))]
-    if "region" in rows:
-        rows = rows[rows["region"] == PROVINCE]
     total = res.leverage[res.leverage["instrument"] == "total"].set_index("design")["extra_cost"]
     scenarios = res.meta.get("scenarios") or {}
     rate = (Scenario.model_validate(scenarios[res.base]).policy.tax.standard_rate.at(end) if res.base in scenarios

@@ -38,14 +38,10 @@ class CarryForward:
     def __len__(self) -> int:
         return len(self.uid)
 
-    def per_firm(self, uid: np.ndarray) -> np.ndarray:
-        """The deduction each firm of the population (``uid``, ascending; every carrying firm in it, as after
-        ``use``) carries into next year (万元)."""
-        return np.bincount(np.searchsorted(uid, self.uid), weights=self.amount, minlength=len(uid))
-
     def use(self, year: int, uid: np.ndarray, deduction: np.ndarray, taxable: np.ndarray, qualified: np.ndarray,
-            years: int, extended_years: int) -> np.ndarray:
-        """Book ``year``'s deductions and return the deduction each firm uses this year (its own and carried).
+            years: int, extended_years: int) -> tuple[np.ndarray, np.ndarray]:
+        """Book ``year``'s deductions; return per firm the deduction it uses this year (its own and carried) and the
+        deduction it carries into next year.
 
         ``uid`` is the population's (ascending); ``deduction`` the extra deduction of each firm's R&D this year
         (d x reported R&D), ``taxable`` its taxable profit before it (>= 0), ``qualified`` whether it holds a valid
@@ -68,11 +64,16 @@ class CarryForward:
             _use_oldest_first(pos, self.amount, taxable, used)
             if extended_years > years:  # the rule in force
                 self.extended |= qualified[pos] & (year - self.year <= years)
-            self._take(np.flatnonzero(self.amount > 0.0))
+            left = np.flatnonzero(self.amount > 0.0)
+            self._take(left)
+            pos = pos[left]
+        carried = np.bincount(pos, weights=self.amount, minlength=len(uid)).astype(float, copy=False)  # (none: ints)
         new = r[deduction[r] > used[r]]
         if len(new) and max(years, extended_years) > 0:
-            self._add(uid[new], year, deduction[new] - used[new])
-        return used
+            unused = deduction[new] - used[new]
+            carried[new] += unused
+            self._add(uid[new], year, unused)
+        return used, carried
 
     def _take(self, rows: np.ndarray) -> None:
         self.uid, self.year, self.amount, self.extended = (
