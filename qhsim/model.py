@@ -75,7 +75,7 @@ class QinghaiModel(mesa.Model):
         self.prefecture_govs = [PrefectureGovernment(self, p.id, p.zh, p.en) for p in data.prefectures()]
         self.knowledge = KnowledgeSystem(self)  # universities, institutes, talent, technology market, platforms
         self._giant_quota = Carry(self.scale, tolerance=0.0)  # floors exactly (qhsim.scaling)
-        self.carried = CarryForward()  # super-deductions above the taxable profit, carried from 2016 on
+        self.carried = CarryForward()  # the tax losses of the firms with a super-deduction, carried from 2016 on
         n = len(self.firms)
         zero = np.zeros(n)
         self.rows = indicators.compute(
@@ -146,10 +146,10 @@ class QinghaiModel(mesa.Model):
         got = nonzero_rows(grants, expost, reward, hte_reward, voucher_pay)
         f.subsidy[got] = grants[got] + expost[got] + reward[got] + hte_reward[got] + voucher_pay[got]
 
-        used, carried = self.carried.use(year, f.uid, d * f.rd, np.maximum(profit(f), 0.0),
-                                (f.hte_until >= year) | tech_sme(f, year), pol.loss_carry_years,
-                                pol.loss_carry_years_qualified)
-        tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau, tau_alt, used)
+        used, carried, taxable = self.carried.use(year, f.uid, d * f.rd, profit(f),
+                                                  (f.hte_until >= year) | tech_sme(f, year), pol.loss_carry_years,
+                                                  pol.loss_carry_years_qualified)
+        tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau, tau_alt, used, taxable)
         flows = YearFlows(
             grants=grants,
             expost=expost,

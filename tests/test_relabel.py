@@ -6,6 +6,8 @@ knowledge and core IP follow real R&D.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,9 +97,10 @@ def test_real_never_exceeds_reported_and_plan_indicators_count_reported(baseline
     assert p.at[2015, "business_rd"] == pytest.approx(data.observed("business_rd")[2015], rel=1e-9)
 
 
-def test_hte_certification_and_super_deduction_count_reported_rd(baseline):
+def test_hte_certification_and_super_deduction_count_reported_rd(baseline, monkeypatch):
     """Some HTE holders pass the 3-year ratio only thanks to relabelled spending (books topped up to exactly the
-    threshold), and the super-deduction's tax expenditure is computed on reported R&D."""
+    threshold), and the super-deduction's tax expenditure is computed on reported R&D: the year's ledger replayed
+    from the losses carried into it, on reported R&D, gives the ledger's figure; on real R&D, less."""
     f, year = baseline.firms, baseline.year
     pol = policy("baseline", year)
     real3 = f.rd_real + f.rd_l1 + f.rd_l2  # lags are reported: a lower bound on what real R&D alone would give
@@ -105,15 +108,29 @@ def test_hte_certification_and_super_deduction_count_reported_rd(baseline):
     topped = np.isclose(f.rd, cert.hte_rd_needed(f, pol), rtol=1e-12) & (f.rd > f.rd_real)
     assert topped.sum() >= 3
     assert (real3[topped] < threshold[topped]).all()
-    tau, tau_alt = k.tax_rates(f, pol)
-    d = k.deduction_rates(f, pol, S.manufacturing)
-    taxable = np.maximum(k.profit(f), 0.0)
     ledger = baseline.rows[-1 - len(data.prefecture_ids())]  # the last year's province row
     assert (ledger["year"], ledger["region"]) == (year, "province")
-    # this year's own deduction on reported R&D (carried ones come on top), above what real R&D would give
-    this_year = (tau * np.minimum(d * f.rd, taxable)).sum() / SCALE
-    assert ledger["tax_expenditure_super_deduction"] >= this_year * (1 - 1e-12)
-    assert this_year > (tau * np.minimum(d * f.rd_real, taxable)).sum() / SCALE
+    model = _run(SCENARIOS / "baseline.toml", year - 1)  # the same run a year earlier: the losses carried into year
+    carried = copy.deepcopy(model.carried)
+    rates = []  # the tax rates the step's ledger applies (the decision's: before this year's certificates)
+
+    def ledger_rates(f, year, tau, tau_alt, used, taxable):
+        rates.append((tau, tau_alt))
+        return k.tax_expenditure(f, year, tau, tau_alt, used, taxable)
+
+    monkeypatch.setattr("qhsim.model.tax_expenditure", ledger_rates)
+    model.step()
+    f = model.firms
+    (tau, tau_alt), = rates
+    d = k.deduction_rates(f, pol, S.manufacturing)
+    qualified = (f.hte_until >= year) | k.tech_sme(f, year)
+    replay = {}
+    for name, rd in (("reported", f.rd), ("real", f.rd_real)):
+        used, _, taxable = copy.deepcopy(carried).use(year, f.uid, d * rd, k.profit(f), qualified,
+                                                      pol.loss_carry_years, pol.loss_carry_years_qualified)
+        replay[name] = k.tax_expenditure(f, year, tau, tau_alt, used, taxable)[0].sum() / SCALE
+    assert ledger["tax_expenditure_super_deduction"] == pytest.approx(replay["reported"], rel=1e-12)
+    assert replay["real"] < replay["reported"]
 
 
 def test_knowledge_and_core_ip_follow_real_rd():

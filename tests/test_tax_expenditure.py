@@ -22,9 +22,9 @@ def ledgers(*rows):
     tau, tau_alt = tax_rates(f, pol)
     d = deduction_rates(f, pol, sector_table().manufacturing)
     assert list(d) == [0.75] * len(f)
-    used, _ = CarryForward().use(pol.year, f.uid, d * f.rd, np.maximum(profit(f), 0.0), np.zeros(len(f), dtype=bool),
-                              pol.loss_carry_years, pol.loss_carry_years_qualified)
-    return tax_expenditure(f, pol.year, tau, tau_alt, used)
+    used, _, taxable = CarryForward().use(pol.year, f.uid, d * f.rd, profit(f), np.zeros(len(f), dtype=bool),
+                                          pol.loss_carry_years, pol.loss_carry_years_qualified)
+    return tax_expenditure(f, pol.year, tau, tau_alt, used, taxable)
 
 
 def test_super_deduction_is_tax_rate_times_deduction_up_to_taxable_profit():

@@ -1,21 +1,24 @@
-"""Loss carry-forward of the R&D super-deduction 研发费用加计扣除形成亏损的结转弥补.
+"""Loss carry-forward 亏损结转弥补 of the firms with a super-deduction, and what the deduction saves through it.
 
-The extra deduction of R&D (加计扣除) enters the taxable income: where it exceeds this year's taxable profit the
-rest is a loss that the firm offsets against the taxable profit of later years, the oldest first, for at most
-``years`` years (企业所得税法 art. 18: five); a loss of a firm that holds a high-tech enterprise certificate or
-is a registered tech-based SME in a later year within those five years may be carried ``extended_years`` (财税
-〔2018〕76号: ten, from 2018, for the losses of the five years before a year with either status).
+The extra deduction of R&D (加计扣除) enters the taxable income: where the year's profit less the deduction is
+negative the firm has a tax loss, which it offsets against the taxable income of later years, the oldest first, for
+at most ``years`` years (企业所得税法 art. 18: five); a loss of a firm that holds a high-tech enterprise certificate
+or is a registered tech-based SME in a later year within those five years may be carried ``extended_years`` (财税
+〔2018〕76号: ten, from 2018, for the losses of the five years before a year with either status). A tax loss is one
+amount whatever made it: an operating loss and the deduction's part are carried and used together.
 
-Only the deduction's part is carried: the model does not carry ordinary operating losses (its taxable profit is
-this year's profit, floored at 0), so a carried deduction meets no older operating loss and is used as soon as
-the firm has taxable profit left after this year's deduction — an upper bound on how fast it is used.
+The ledger keeps, for every firm that has had a super-deduction (from the first year it had one), two accounts of
+its losses: the tax rules' (with the deduction) and the same firm's without the super-deduction (its operating
+losses alone). The deduction's tax expenditure in a year is the tax rate times the difference between the two
+taxable incomes: what this year's deduction and the carried ones save this year, after the older losses the firm
+would have used anyway. The losses of a firm before its first deduction are not kept (unknown to the ledger), nor
+those of firms that never had one (both accounts would be equal). The end-2015 losses are taken as none.
 
-The firms' R&D decisions weigh the deduction they can use this year (``qhsim.firms.rd.capped_deduction``); what
-they carry reaches them later as tax not paid. The ledger counts it then, at the rate of the year of use: the tax
-expenditure of a super-deduction is what this year's and the carried deductions save this year.
+The firms' R&D decisions weigh the deduction this year's profit can absorb (``qhsim.firms.rd.capped_deduction``):
+neither their older losses nor what they carry enter them.
 
-The carried amounts are kept per loss year and firm in a small table (rows only for firms with a carried
-deduction, a few thousand at scale 1), sorted by firm (uid, the population's order) and year.
+The losses are kept per firm and loss year in a small table (rows only for tracked firms with a loss left, a few
+thousand at scale 1), sorted by firm (uid, the population's order) and year.
 """
 
 from __future__ import annotations
@@ -27,77 +30,110 @@ from qhsim.soa import nonzero_rows
 
 
 class CarryForward:
-    """The carried super-deductions of a population (万元 of deduction, not yet of tax)."""
+    """The tax losses of the firms that have had a super-deduction (万元 of loss, not yet of tax)."""
 
     def __init__(self) -> None:
+        self.tracked = np.empty(0, dtype=np.int64)  # uids of the firms that have had a super-deduction (ascending)
         self.uid = np.empty(0, dtype=np.int64)
         self.year = np.empty(0, dtype=np.int64)  # the loss year
-        self.amount = np.empty(0)  # deduction not yet used
+        self.loss = np.empty(0)  # loss not yet used, as the tax rules count it (with the super-deduction)
+        self.loss_without = np.empty(0)  # the same without the super-deduction (operating losses alone)
         self.extended = np.empty(0, dtype=bool)  # may be carried ``extended_years``
 
     def __len__(self) -> int:
         return len(self.uid)
 
-    def use(self, year: int, uid: np.ndarray, deduction: np.ndarray, taxable: np.ndarray, qualified: np.ndarray,
-            years: int, extended_years: int) -> tuple[np.ndarray, np.ndarray]:
-        """Book ``year``'s deductions; return per firm the deduction it uses this year (its own and carried) and the
-        deduction it carries into next year.
+    def use(self, year: int, uid: np.ndarray, deduction: np.ndarray, profit: np.ndarray, qualified: np.ndarray,
+            years: int, extended_years: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Book ``year``; return per firm (``used``, ``carried``, ``taxable``): the extra deduction that lowers this
+        year's taxable income (its own and carried ones, net of the older losses the firm would have used without
+        the super-deduction), the deduction's part of the losses carried into next year, and the taxable income
+        without the super-deduction (this year's profit less the older operating losses it absorbs, at least 0: the
+        base of the HTE rate's tax expenditure).
 
         ``uid`` is the population's (ascending); ``deduction`` the extra deduction of each firm's R&D this year
-        (d x reported R&D), ``taxable`` its taxable profit before it (>= 0), ``qualified`` whether it holds a valid
-        HTE certificate or is a registered tech-based SME this year. Carried amounts of firms that have left, and
-        those older than their carry period, lapse first; this year's deduction is used before the carried ones,
-        the carried oldest first; what this year's deduction leaves unused is carried; the losses of the five years
-        before a qualified year become ``extended``."""
-        used = np.zeros(len(uid))
+        (d x reported R&D), ``profit`` its profit before it (negative: a loss), ``qualified`` whether it holds a
+        valid HTE certificate or is a registered tech-based SME this year. Losses of firms that have left, and those
+        older than their carry period, lapse first; this year's income less its deduction is then offset by the
+        losses carried, the oldest first; a negative one is this year's loss; the losses of the five years before a
+        qualified year become ``extended``."""
         r = nonzero_rows(deduction)
-        used[r] = np.minimum(deduction[r], taxable[r])
+        taxable = np.maximum(profit, 0.0)
+        used = np.zeros(len(uid))
+        used[r] = np.minimum(deduction[r], taxable[r])  # the firms without a history: this year's own deduction
+        carried = np.zeros(len(uid))
+        self.tracked = np.union1d(self.tracked[self._alive(uid, self.tracked)], uid[r])
         pos = np.searchsorted(uid, self.uid)
-        alive = pos < len(uid)
-        alive[alive] = uid[pos[alive]] == self.uid[alive]
+        keep = self._alive(uid, self.uid)
         age = year - self.year
-        keep = alive & ((age <= years) | (self.extended & (age <= extended_years)))
+        keep &= (age <= years) | (self.extended & (age <= extended_years))
         if not keep.all():
             self._take(np.flatnonzero(keep))
             pos = pos[keep]
-        if len(self):
-            _use_oldest_first(pos, self.amount, taxable, used)
-            if extended_years > years:  # the rule in force
-                self.extended |= qualified[pos] & (year - self.year <= years)
-            left = np.flatnonzero(self.amount > 0.0)
-            self._take(left)
-            pos = pos[left]
-        carried = np.bincount(pos, weights=self.amount, minlength=len(uid)).astype(float, copy=False)  # (none: ints)
-        new = r[deduction[r] > used[r]]
+        if len(self.tracked) == 0:
+            return used, carried, taxable
+        at = np.searchsorted(uid, self.tracked)
+        _offset_oldest_first(at, pos, self.loss, self.loss_without, profit, deduction, used, taxable)
+        if extended_years > years:  # the rule in force
+            self.extended |= qualified[pos] & (year - self.year <= years)
+        left = np.flatnonzero(self.loss > 0.0)
+        self._take(left)
+        pos = pos[left]
+        carried += np.bincount(pos, weights=self.loss - self.loss_without, minlength=len(uid))
+        new = at[profit[at] < deduction[at]]
         if len(new) and max(years, extended_years) > 0:
-            unused = deduction[new] - used[new]
-            carried[new] += unused
-            self._add(uid[new], year, unused)
-        return used, carried
+            loss, loss_without = deduction[new] - profit[new], np.maximum(-profit[new], 0.0)
+            carried[new] += loss - loss_without
+            self._add(uid[new], year, loss, loss_without)
+        return used, carried, taxable
+
+    @staticmethod
+    def _alive(uid: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Which of the uids ``rows`` are still in the population ``uid`` (both ascending)."""
+        pos = np.searchsorted(uid, rows)
+        alive = pos < len(uid)
+        alive[alive] = uid[pos[alive]] == rows[alive]
+        return alive
 
     def _take(self, rows: np.ndarray) -> None:
-        self.uid, self.year, self.amount, self.extended = (
-            self.uid[rows], self.year[rows], self.amount[rows], self.extended[rows])
+        self.uid, self.year, self.loss, self.loss_without, self.extended = (
+            self.uid[rows], self.year[rows], self.loss[rows], self.loss_without[rows], self.extended[rows])
 
-    def _add(self, uid: np.ndarray, year: int, amount: np.ndarray) -> None:
+    def _add(self, uid: np.ndarray, year: int, loss: np.ndarray, loss_without: np.ndarray) -> None:
         """Append this year's rows and restore the order by firm, then year (a firm's new row goes last)."""
         self.uid = np.concatenate((self.uid, uid))
         self.year = np.concatenate((self.year, np.full(len(uid), year, dtype=np.int64)))
-        self.amount = np.concatenate((self.amount, amount))
+        self.loss = np.concatenate((self.loss, loss))
+        self.loss_without = np.concatenate((self.loss_without, loss_without))
         self.extended = np.concatenate((self.extended, np.zeros(len(uid), dtype=bool)))
         self._take(np.argsort(self.uid, kind="stable"))
 
 
 @numba.njit(cache=True, nogil=True)
-def _use_oldest_first(pos, amount, taxable, used):
-    """Per firm (rows grouped by firm, oldest first): the carried amounts meet the taxable profit this year's own
-    deduction left (taxable - used), in row order; ``amount`` and ``used`` change in place."""
-    room = 0.0
-    for k in range(len(pos)):
-        i = pos[k]
-        if k == 0 or i != pos[k - 1]:
-            room = taxable[i] - used[i]
-        take = min(amount[k], room) if room > 0.0 else 0.0
-        amount[k] -= take
-        room -= take
-        used[i] += take
+def _offset_oldest_first(at, pos, loss, loss_without, profit, deduction, used, taxable):
+    """For each tracked firm (positions ``at``, ascending; its loss rows where ``pos`` equals its position, oldest
+    first, ``pos`` ascending): the carried losses of both accounts offset this year's income in row order — with the
+    super-deduction the profit less this year's deduction, without it the profit. ``used`` becomes the difference of
+    the two taxable incomes (this year's own deduction up to the profit, plus the losses offset with the deduction,
+    less those offset without it), ``taxable`` the taxable income without it; ``loss`` and ``loss_without`` change in
+    place."""
+    k = 0
+    for j in range(len(at)):
+        i = at[j]
+        while k < len(pos) and pos[k] < i:  # no such rows: every row's firm is tracked
+            k += 1
+        room = max(profit[i] - deduction[i], 0.0)
+        room_without = max(profit[i], 0.0)
+        offset_without = 0.0
+        while k < len(pos) and pos[k] == i:
+            take = min(loss[k], room)
+            loss[k] -= take
+            room -= take
+            used[i] += take
+            take = min(loss_without[k], room_without)
+            loss_without[k] -= take
+            room_without -= take
+            offset_without += take
+            k += 1
+        used[i] = max(used[i] - offset_without, 0.0)
+        taxable[i] = room_without

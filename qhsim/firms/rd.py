@@ -68,20 +68,23 @@ def tax_rule(pol: PolicyYear, small: np.ndarray, encouraged: np.ndarray, is_hte:
 
 
 def tax_expenditure(
-    f: FirmPopulation, year: int, tau: np.ndarray, tau_alt: np.ndarray, used: np.ndarray
+    f: FirmPopulation, year: int, tau: np.ndarray, tau_alt: np.ndarray, used: np.ndarray, taxable: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Tax forgone this year per firm (万元): (super-deduction, HTE rate).
+    """Tax forgone this year per firm (万元): (super-deduction, HTE rate), from the loss carry-forward's ``used`` and
+    ``taxable`` (``qhsim.firms.carry_forward``).
 
-    Super-deduction: tau x the extra deduction ``used`` this year, the year's own up to the taxable profit and the
-    carried ones (``qhsim.firms.carry_forward``); a loss-making firm forgoes nothing this year.
-    HTE rate: (rate without HTE status - rate paid) x taxable profit, for firms with a valid certificate.
+    Super-deduction: tau x the extra deduction ``used`` this year (the difference the deductions, this year's and
+    carried ones, make to the taxable income); a firm without taxable income forgoes nothing this year.
+    HTE rate: (rate without HTE status - rate paid) x the taxable income without the super-deduction, for firms
+    with a valid certificate. The two add up to the tax forgone against the rate without HTE status and no
+    super-deduction.
     """
     # zero for the firms that use no deduction (first) or without a certificate (second): computed for the others
     super_deduction, hte_rate = np.zeros(len(f)), np.zeros(len(f))
     r = nonzero_rows(used)
     super_deduction[r] = tau[r] * used[r]
     h = np.flatnonzero(f.hte_until >= year)
-    hte_rate[h] = (tau_alt[h] - tau[h]) * np.maximum(f.margin[h] * f.revenue[h], 0.0)
+    hte_rate[h] = (tau_alt[h] - tau[h]) * taxable[h]
     return super_deduction, hte_rate
 
 
