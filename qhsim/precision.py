@@ -7,7 +7,10 @@ What an analyst needs to know before trusting a design ranking (issue #8 item 3)
   over several dynamics seeds; its coefficient of variation says whether one run ranks designs reliably. The same
   for total R&D per public yuan (business + universities' and institutes' R&D), where vouchers, talent grants
   and technology transfer act, and for the change in each plan indicator (``effects``): how precisely a design
-  moves what it aims at (technology contracts, R&D personnel) when its R&D per yuan is a few hundredths.
+  moves what it aims at (technology contracts, R&D personnel) when its R&D per yuan is a few hundredths; and the
+  extra public cost by item (``cost_items``: each programme's spending and each tax expenditure) with each item's
+  spread and share of the cost's variance, which says where a noisy denominator comes from (e.g. one large
+  profitable firm certified as a high-tech enterprise in one run and not the other: its 15% rate).
 - ``package_parts``: a variant that changes several sections of its base (a package 组合方案, e.g. an ex-post
   subsidy financed by halving ex-ante grants) split into its ``components`` (the base with one of those sections
   taken from the variant, run through the same engine path), each part's spread, and the interaction (the
@@ -143,20 +146,36 @@ def _interaction(extra: str) -> str:
     return "interaction_" + extra.removeprefix("extra_")
 
 
+def cost_item_spread(items: Mapping[str, np.ndarray], total: np.ndarray) -> dict[str, dict[str, float]]:
+    """Where the spread of the extra public cost over seeds comes from 公共成本离散来源: for each cost item (its
+    per-seed extra cost, 亿元), its ``_spread`` and ``var_share`` = cov(item, total) / var(total), its share of the
+    variance of ``total`` (the items' sum): the shares add up to 1 over the items, an item that offsets the others'
+    swings has a negative share, and NaN where the total does not vary (or with one seed)."""
+    n = len(total)
+    var = float(np.var(total, ddof=1)) if n > 1 else 0.0
+    return {c: {**_spread(v), "var_share": float(np.cov(v, total, ddof=1)[0, 1]) / var if var > 0 else math.nan}
+            for c, v in items.items()}
+
+
 def _summary(levs: list[dict[str, Any]]) -> dict[str, Any]:
     """A design's row from its per-seed ``leverage`` against the base: the spread of business R&D per public yuan,
     the mean extra business R&D, public R&D and public cost (亿元; with their sd and per-seed values), the per-seed
     leverage, and the spread of total R&D per public yuan (``total_*``); the extras' ``*_sd`` and ``*_cv`` come from
-    the same ``_spread``; ``effects``: the spread of the change in each plan indicator, by (indicator, year)."""
+    the same ``_spread``; ``effects``: the spread of the change in each plan indicator, by (indicator, year);
+    ``cost_items``: the extra public cost by item (``leverage``'s ``cost_items``), each item's spread and share of
+    the variance of the extra cost (``cost_item_spread``), with their per-seed values in ``per_seed_cost_items``."""
     values = np.array([lv["leverage"] for lv in levs])
     total = np.array([lv["total_leverage"] for lv in levs])
     extra = {k: np.array([lv[c] for lv in levs]) for k, c in EXTRAS.items()}
     spreads = {k: _spread(v) for k, v in extra.items()}
     effects = {key: _spread(np.array([lv["changes"][key] for lv in levs])) for key in levs[0]["changes"]}
+    items = {c: np.array([lv["cost_items"][c] for lv in levs]) for c in levs[0]["cost_items"]}
     return {**_spread(values), **{k: s["mean"] for k, s in spreads.items()}, "per_seed": values.tolist(),
             **{f"total_{k}": v for k, v in _spread(total).items()},
             **{f"{k}_{stat}": s[stat] for k, s in spreads.items() for stat in ("sd", "cv")},
-            **{f"per_seed_{k}": v.tolist() for k, v in extra.items()}, "effects": effects}
+            **{f"per_seed_{k}": v.tolist() for k, v in extra.items()}, "effects": effects,
+            "cost_items": cost_item_spread(items, extra["extra_cost"]),
+            "per_seed_cost_items": {c: v.tolist() for c, v in items.items()}}
 
 
 def indicator_changes(base: pd.DataFrame, variant: pd.DataFrame, years: tuple[int, ...]) -> dict[tuple[str, int], float]:
@@ -186,7 +205,10 @@ def leverage_spread(base: DesignLike, variants: list[DesignLike], seeds: list[in
     ``per_seed_*``); the same spread for total R&D per public yuan (business + universities' and institutes',
     what the R&D intensity indicator counts) in the ``total_*`` columns; ``effects``, the spread of the change in
     each plan indicator in 2030 and 2035 ({(indicator, year): {mean, sd, cv, min, max}}), where a design that
-    aims at something other than R&D shows how precisely it moves that. ``vary_population``: each seed's variant
+    aims at something other than R&D shows how precisely it moves that; ``cost_items``, the extra public cost by
+    item (each ``spend_*`` and ``tax_expenditure_*`` column, over the same window) with its spread and share of the
+    extra cost's variance ({item: {mean, sd, cv, min, max, var_share}}; ``cost_item_spread``) and
+    ``per_seed_cost_items`` ({item: per-seed values}). ``vary_population``: each seed's variant
     and base start from the 2015 population that seed draws, so the spread also holds the population's."""
     return _spread_and_parts(base, variants, seeds, scale, end_year, workers, split=False,
                              vary_population=vary_population)[0]

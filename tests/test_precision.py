@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from conftest import SCENARIOS
-from qhsim.experiments.comparison import leverage
-from qhsim.precision import (as_design, components, leverage_spread, package_parts, plan_indicators,
-                             population_position, rank_stability, run_many, scale_fidelity, sections)
+from qhsim.experiments.comparison import fiscal_columns, leverage
+from qhsim.precision import (as_design, components, leverage_spread, package_parts,
+                             plan_indicators, population_position, rank_stability, run_many, scale_fidelity, sections)
 
 FULL = os.environ.get("QHSIM_TEST_FULL") == "1"
 
@@ -56,6 +56,44 @@ def test_leverage_spread_pairs_each_variant_with_its_base():
     assert vouchers["total_mean"] == pytest.approx(
         (vouchers["extra_rd"] + vouchers["extra_public_rd"]) / vouchers["extra_cost"], rel=0.05)
     assert vouchers["total_mean"] > vouchers["mean"] + 0.5
+
+
+def test_cost_items_add_up_to_the_extra_public_cost_per_seed():
+    """The extra public cost by item holds every spend_* and tax_expenditure_* column and adds up to the extra
+    public cost in each seed (a dropped item would leave a gap): the super-deduction's is mostly its own tax
+    expenditure; each item's share of the cost's variance is its covariance with the total, the shares add up to 1."""
+    spread = leverage_spread(BASE, [SCENARIOS / "super_deduction_120.toml", SCENARIOS / "vouchers_expanded.toml"],
+                             [1, 2, 3], scale=0.05, end_year=2028)
+    tables = run_many([(BASE, 1, 0.05, 2028, False)])
+    assert set(spread.iloc[0]["cost_items"]) == set(fiscal_columns(tables[0])) != set()
+    for row in spread.to_dict("records"):
+        per_seed = row["per_seed_cost_items"]
+        sums = [sum(per_seed[c][k] for c in per_seed) for k in range(3)]
+        assert sums == pytest.approx(row["per_seed_extra_cost"], rel=1e-9, abs=1e-9)
+        items, total = row["cost_items"], np.array(row["per_seed_extra_cost"])
+        assert sum(items[c]["mean"] for c in items) == pytest.approx(row["extra_cost"], rel=1e-9)
+        for c, s in items.items():
+            assert s["sd"] == pytest.approx(np.std(per_seed[c], ddof=1), abs=1e-12)
+            assert s["var_share"] == pytest.approx(np.cov(per_seed[c], total)[0, 1] / np.var(total, ddof=1))
+        assert sum(s["var_share"] for s in items.values()) == pytest.approx(1.0)
+    deduction, vouchers = (spread.iloc[k]["cost_items"] for k in (0, 1))
+    assert deduction["tax_expenditure_super_deduction"]["mean"] > 0.5 * spread.iloc[0]["extra_cost"] > 0
+    assert vouchers["spend_vouchers"]["mean"] > 0.5 * spread.iloc[1]["extra_cost"] > 0
+
+
+def test_every_fiscal_column_is_a_cost_item_over_the_window():
+    """Every spend_* and tax_expenditure_* column is an item with its own extra cost, over the leverage's window
+    (one pair made by hand: the variant spends a different amount more on each item from 2026)."""
+    base = run_many([(BASE, 1, 0.05, 2027, False)])[0]
+    variant = base.copy()
+    items = fiscal_columns(base)
+    later = variant["year"] >= 2026
+    for k, c in enumerate(items):
+        variant.loc[later, c] += 1000.0 * (k + 1)  # 万元: 0.1 亿 per year for the first item, 0.2 for the second...
+    lv = leverage(base, variant)
+    assert lv["first_year"] == 2026 and list(lv["cost_items"]) == items
+    assert lv["cost_items"] == pytest.approx({c: 0.1 * (k + 1) * 2 for k, c in enumerate(items)})
+    assert sum(lv["cost_items"].values()) == pytest.approx(lv["extra_public_cost"])
 
 
 def test_population_position_sets_the_fixed_population_against_drawn_ones():
@@ -213,3 +251,4 @@ def test_firm_effects_take_the_change_in_business_rd_apart_firm_by_firm():
         assert r[f"{direct}_up"] > 0.5 * r["up"], (r["variant"], r["seed"])
         if direct == "grants":  # a grant changes no firm's price: the others it reaches, through their sales or knowledge
             assert r["own_up"] - r["own_down"] < 0.01 * r["up"] and r["sales_up"] > 0, r["seed"]
+

@@ -92,12 +92,15 @@ def rd_per_yuan(extra_rd: float | np.ndarray, extra_cost: float | np.ndarray) ->
 def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
     """One paired run (indicator tables of the base and the design with the same seed; the province rows are
     used): extra business R&D and extra public cost summed over the window (亿元), its first year, and
-    ``rd_per_yuan`` of the two; where the tables have public R&D, also the extra public R&D (universities' and
-    institutes') and total R&D per public yuan (``total_leverage``: business + public, what R&D intensity counts)."""
+    ``rd_per_yuan`` of the two; ``cost_items``: the extra public cost by item (each ``spend_*`` and
+    ``tax_expenditure_*`` column the cost sums, over the same window; they add up to ``extra_public_cost``); where
+    the tables have public R&D, also the extra public R&D (universities' and institutes') and total R&D per public
+    yuan (``total_leverage``: business + public, what R&D intensity counts)."""
     a, b = (t[t["region"] == PROVINCE].set_index("year") if "region" in t.columns else t for t in (base, variant))
     fiscal = fiscal_columns(a)
     d_rd = b[RD] - a[RD]
     d_cost = (b[fiscal].sum(axis=1) - a[fiscal].sum(axis=1)) / WAN_PER_YI
+    d_items = (b[fiscal] - a[fiscal]) / WAN_PER_YI
     indicators = data.load("indicators")
     cols = [c for c in a.columns if c in indicators and c in b.columns]
     x, y = a[cols], b[cols]
@@ -106,7 +109,8 @@ def leverage(base: pd.DataFrame, variant: pd.DataFrame) -> dict[str, float]:
     first = int(years.min()) if len(years) else int(a.index.max())
     extra_rd, extra_cost = float(d_rd[d_rd.index >= first].sum()), float(d_cost[d_cost.index >= first].sum())
     out = {"first_year": first, "extra_business_rd": extra_rd, "extra_public_cost": extra_cost,
-           "leverage": rd_per_yuan(extra_rd, extra_cost)}
+           "leverage": rd_per_yuan(extra_rd, extra_cost),
+           "cost_items": {c: float(v) for c, v in d_items[d_items.index >= first].sum().items()}}
     if PUBLIC_RD in a.columns and PUBLIC_RD in b.columns:
         d_public = b[PUBLIC_RD] - a[PUBLIC_RD]
         out["extra_public_rd"] = float(d_public[d_public.index >= first].sum())
