@@ -7,7 +7,8 @@
    ``qhsim.experiments.comparison.rd_per_yuan``, that ``qhsim compare`` uses) against the baseline under common
    random numbers, for each of ``--seeds`` dynamics seeds at ``--scale`` (the default comparison scale is the scenario's,
    1.0), and its coefficient of variation across seeds (target ≤ 10%); the same for total R&D per public yuan
-   (business + universities' and institutes' R&D: talent grants, technology transfer and vouchers act there); then
+   (business + universities' and institutes' R&D: talent grants, technology transfer and vouchers act there); where
+   the spread of the extra public cost comes from (its items' sd over the seeds and shares of its variance); then
    the parts of each package 组合方案 (a variant changing two or more sections of the baseline, e.g. ex_post_subsidy:
    [policy.ex_post_subsidy] and [policy.ex_ante_grants]), each part run alone on the baseline with the same seeds,
    with its spread and the interaction (package minus the sum of the parts); then whether that spread reorders
@@ -36,10 +37,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
-from qhsim.precision import (EFFECT_YEARS, leverage_spread, package_parts, plan_indicators,  # noqa: E402
-                             population_position, rank_stability, scale_fidelity)
+from qhsim.precision import (EFFECT_YEARS, cost_item_spread, leverage_spread, package_parts,  # noqa: E402
+                             plan_indicators, population_position, rank_stability, scale_fidelity)
 from qhsim.argtypes import at_least, scale, year  # noqa: E402
 from qhsim.cli import Parser, run_script  # noqa: E402
+
+import numpy as np  # noqa: E402  (after qhsim: one floating-point path on every machine, qhsim/cpu.py)
 
 CV_TARGET = 0.10
 
@@ -117,6 +120,40 @@ def parts_section(parts) -> list[str]:
         else:
             notes.append(f"{variant}: each part and the package meet CV ≤ 10%.")
     return lines + ["", *notes]
+
+
+MINOR_MEAN, MINOR_SD = 0.01, 0.10  # ``cost_section`` folds an item whose |mean| and sd are below these shares of the
+# total's into one row
+
+
+def cost_section(spread) -> list[str]:
+    """Markdown of ``leverage_spread``'s ``cost_items``: per variant, the mean and sd over the seeds of its extra
+    public cost and of each cost item with an extra cost in some seed (largest sd first; the minor ones, |mean|
+    below ``MINOR_MEAN`` of the total's and sd below ``MINOR_SD`` of the total's, summed into one last row), each
+    one's share of the total's variance, and the item with the largest sd named."""
+    lines = ["### Where the cost's spread comes from 公共成本离散来源", "",
+             "The extra public cost (the denominator of R&D per public yuan, 亿元 over the same window) by item: mean "
+             "and sd over the seeds, and each item's share of the variance of the total, cov(item, total) / "
+             "var(total) (the shares add up to 100%; an item that offsets the others' swings is negative). Items "
+             f"with no extra cost in any seed are omitted; those whose |mean| is below {100 * MINOR_MEAN:g}% of the "
+             f"total's and sd below {100 * MINOR_SD:g}% of the total's are summed into one row (other items 其他).",
+             "", "| variant | cost item 成本项目 | mean 亿元 | sd 亿元 | share of variance 方差占比 | largest sd 离散最大项 |",
+             "|---|---|---|---|---|---|"]
+    for _, r in spread.iterrows():
+        per_seed = {c: np.array(v) for c, v in r.per_seed_cost_items.items() if np.any(np.array(v) != 0)}
+        items = {c: r.cost_items[c] for c in per_seed}
+        ranked = sorted(items, key=lambda c: -items[c]["sd"])
+        top = f"`{ranked[0]}`" if ranked and items[ranked[0]]["sd"] > 0 else "—"
+        minor = [c for c in ranked if abs(items[c]["mean"]) < MINOR_MEAN * abs(r.extra_cost)
+                 and items[c]["sd"] < MINOR_SD * r.extra_cost_sd]
+        rows = [(f"`{c}`", items[c]) for c in ranked if c not in minor]
+        if minor:
+            folded = cost_item_spread({"": sum(per_seed[c] for c in minor)}, np.array(r.per_seed_extra_cost))[""]
+            rows.append((f"{len(minor)} other item{'s' if len(minor) > 1 else ''} 其他", folded))
+        lines.append(f"| {r.variant} | total 合计 | {r.extra_cost:+.2f} | {r.extra_cost_sd:.2f} | "
+                     f"{'100%' if r.extra_cost_sd > 0 else '—'} | {top} |")
+        lines += [f"| | {name} | {s['mean']:+.2f} | {s['sd']:.2f} | {_pct(s['var_share'])} | |" for name, s in rows]
+    return lines
 
 
 def _change(x: float) -> str:
@@ -212,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                  "", "### Total R&D per public yuan (business + universities' and institutes' R&D, what the R&D "
                  "intensity indicator counts)", "",
                  *spread_table(spread, "total_", ("extra public R&D 亿元", "extra_public_rd")),
-                 "", *parts_section(parts), "", *effects_section(spread, EFFECT_YEARS)]
+                 "", *cost_section(spread), "", *parts_section(parts), "", *effects_section(spread, EFFECT_YEARS)]
         pairs, whole = rank_stability(spread)
         lines += ["", f"### Does seed noise reorder the designs? (ranking by mean leverage; {len(seeds)} seeds)", "",
                   f"The whole ranking of the {len(spread)} variants equals the ranking of their means in "

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SCENARIOS
+from conftest import ROOT, SCENARIOS
 from qhsim.experiments.comparison import fiscal_columns, leverage
-from qhsim.precision import (as_design, components, leverage_spread, package_parts,
+from qhsim.precision import (as_design, components, cost_item_spread, leverage_spread, package_parts,
                              plan_indicators, population_position, rank_stability, run_many, scale_fidelity, sections)
 
 FULL = os.environ.get("QHSIM_TEST_FULL") == "1"
@@ -252,3 +252,26 @@ def test_firm_effects_take_the_change_in_business_rd_apart_firm_by_firm():
         if direct == "grants":  # a grant changes no firm's price: the others it reaches, through their sales or knowledge
             assert r["own_up"] - r["own_down"] < 0.01 * r["up"] and r["sales_up"] > 0, r["seed"]
 
+
+def test_report_cost_section_names_the_item_with_the_largest_sd():
+    """benchmarks/precision_report.py's cost section: the total, then the items with an extra cost in some seed,
+    largest sd first, that one named, the minor ones in one last row; an item zero in every seed is omitted."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("precision_report", ROOT / "benchmarks" / "precision_report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    per_seed = {"spend_vouchers": [0.0, 0.0, 0.0], "tax_expenditure_super_deduction": [9.0, 10.0, 11.0],
+                "tax_expenditure_hte_rate": [0.1, 3.3, 0.5], "spend_hte_reward": [0.001, 0.0, 0.002]}
+    total = np.sum(list(per_seed.values()), axis=0)
+    items = cost_item_spread({c: np.array(v) for c, v in per_seed.items()}, total)
+    spread = pd.DataFrame([{"variant": "d", "extra_cost": total.mean(), "extra_cost_sd": total.std(ddof=1),
+                            "per_seed_extra_cost": total.tolist(), "cost_items": items,
+                            "per_seed_cost_items": per_seed}])
+    lines = report.cost_section(spread)
+    rows = [line for line in lines if line.startswith("| d |") or line.startswith("| | ")]
+    assert rows[0].startswith("| d | total 合计 |") and rows[0].endswith("| `tax_expenditure_hte_rate` |")
+    assert [r.split("|")[2].strip() for r in rows[1:]] == ["`tax_expenditure_hte_rate`",
+                                                           "`tax_expenditure_super_deduction`",
+                                                           "1 other item 其他"]
+    assert "spend_vouchers" not in "\n".join(lines)
