@@ -149,7 +149,11 @@ class QinghaiModel(mesa.Model):
         used, carried, taxable = self.carried.use(year, f.uid, d * f.rd, profit(f),
                                                   (f.hte_until >= year) | tech_sme(f, year), pol.loss_carry_years,
                                                   pol.loss_carry_years_qualified)
-        tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau, tau_alt, used, taxable)
+        # a certificate granted this year, first or renewed, sets this year's rate (国科发火〔2016〕32号: from the year
+        # of issue); the decisions saw the status the firm held then
+        granted = np.flatnonzero(f.hte_until == year + pol.hte_validity - 1)
+        tau_paid = tau.replaced(granted, np.minimum(tau[granted], pol.hte_rate))
+        tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau_paid, tau_alt, used, taxable)
         flows = YearFlows(
             grants=grants,
             expost=expost,

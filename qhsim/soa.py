@@ -351,6 +351,13 @@ class Lookup:
             out[hit] = self.values[j[hit]]
         return out
 
+    def replaced(self, at: np.ndarray, values: np.ndarray) -> "Lookup":
+        """A copy in which the rows at the positions ``at`` (ascending, unique) take ``values``."""
+        pos = np.union1d(self.at, at)
+        merged = self[pos]
+        merged[np.searchsorted(pos, at)] = values
+        return Lookup(self.table, self.code, pos, merged)
+
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         out = self.table.take(self.code, mode="wrap")
         out[self.at] = self.values

@@ -110,3 +110,14 @@ def test_nonzero_rows_is_flatnonzero_of_any_column_not_zero():
     assert nonzero_rows(np.zeros(0)).tolist() == []
     with pytest.raises(ValueError, match="lengths"):
         nonzero_rows(a, b[:5])
+
+
+def test_a_lookup_with_rows_replaced_reads_them_and_leaves_the_original():
+    from qhsim.soa import Lookup
+
+    table, code = np.array([0.25, 0.15, 0.05]), np.array([0, 2, 1, 0, 0])
+    base = Lookup(table, code, np.array([3]), np.array([0.0]))
+    new = base.replaced(np.array([0, 3, 4]), np.array([0.15, 0.1, 0.2]))
+    assert np.asarray(new).tolist() == [0.15, 0.05, 0.15, 0.1, 0.2]
+    assert new[np.array([4, 1, 0])].tolist() == [0.2, 0.05, 0.15]
+    assert np.asarray(base).tolist() == [0.25, 0.05, 0.15, 0.0, 0.25]

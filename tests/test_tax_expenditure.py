@@ -119,3 +119,34 @@ def test_firms_without_rd_weigh_the_deduction_their_first_years_rd_could_use():
         assert got == pytest.approx(expected, rel=1e-12)
     tau, _ = tax_rates(f, pol)
     assert user_cost(tau[2:3], usable[1:], 0.0 * usable[1:])[0] == pytest.approx(1.0)  # the loss-maker: no gain
+
+
+def test_a_certificate_granted_this_year_sets_this_years_rate_in_the_ledger(monkeypatch):
+    """The HTE rate applies from the year the certificate is issued (国科发火〔2016〕32号), first certificates and
+    renewals alike: the ledger books this year's new holders at it, although their R&D decisions, taken before the
+    round, saw the rate without it. Before, a certificate's first year cost no HTE-rate expenditure."""
+    from conftest import SCENARIOS
+    from qhsim.config import load_scenario
+    from qhsim.model import QinghaiModel
+    from qhsim.firms import rd as k
+
+    sc = load_scenario(SCENARIOS / "baseline.toml")
+    sc = sc.model_copy(update={"run": sc.run.model_copy(update={"scale": 0.5})})
+    model = QinghaiModel(sc, seed=2)
+    model.run_to(2019)
+    booked = []
+
+    def ledger(f, year, tau, tau_alt, used, taxable):
+        out = k.tax_expenditure(f, year, tau, tau_alt, used, taxable)
+        booked.append((np.asarray(tau), np.asarray(tau_alt), taxable, out[1]))
+        return out
+
+    monkeypatch.setattr("qhsim.model.tax_expenditure", ledger)
+    model.step()
+    f, pol = model.firms, policy("baseline", 2020)
+    (tau, tau_alt, taxable, hte), = booked
+    new = np.flatnonzero(f.hte_until == 2020 + pol.hte_validity - 1)  # certified in this year's round
+    assert len(new) >= 10
+    assert (tau[new] <= pol.hte_rate).all()
+    paying = new[(tau_alt[new] > pol.hte_rate) & (taxable[new] > 0)]  # would pay more without the certificate
+    assert len(paying) >= 1 and (hte[paying] > 0).all()
