@@ -60,8 +60,8 @@ MUTANTS: tuple[Mutant, ...] = (
       ("tests/test_tax_expenditure.py", "tests/test_carry_forward.py")),
     M("carried_deductions_never_lapse", "a carried super-deduction outlives its carry-forward period",
       "qhsim/firms/carry_forward.py",
-      "keep &= (age <= years) | (self.extended & (age <= extended_years))",
-      "keep &= True",
+      "keep = there[firm] & ((age <= years) | (self.extended & (age <= extended_years)))",
+      "keep = there[firm]",
       ("tests/test_carry_forward.py",)),
     M("operating_losses_not_carried", "a firm's older operating losses do not take its profit before its carried "
       "deductions", "qhsim/firms/carry_forward.py",

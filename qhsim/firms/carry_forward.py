@@ -62,38 +62,32 @@ class CarryForward:
         used = np.zeros(len(uid))
         used[r] = np.minimum(deduction[r], taxable[r])  # the firms without a history: this year's own deduction
         carried = np.zeros(len(uid))
-        self.tracked = np.union1d(self.tracked[self._alive(uid, self.tracked)], uid[r])
-        pos = np.searchsorted(uid, self.uid)
-        keep = self._alive(uid, self.uid)
+        at = np.searchsorted(uid, self.tracked)  # the tracked firms' positions, where they are still there
+        there = at < len(uid)
+        there[there] = uid[at[there]] == self.tracked[there]
+        firm = np.searchsorted(self.tracked, self.uid)  # each loss row's firm among the tracked
+        pos = at[firm]
         age = year - self.year
-        keep &= (age <= years) | (self.extended & (age <= extended_years))
+        keep = there[firm] & ((age <= years) | (self.extended & (age <= extended_years)))
         if not keep.all():
             self._take(np.flatnonzero(keep))
             pos = pos[keep]
-        if len(self.tracked) == 0:
+        at = _union_sorted(at[there], r)
+        self.tracked = uid[at]
+        if len(at) == 0:
             return used, carried, taxable
-        at = np.searchsorted(uid, self.tracked)
-        _offset_oldest_first(at, pos, self.loss, self.loss_without, profit, deduction, used, taxable)
+        _offset_oldest_first(at, pos, self.loss, self.loss_without, profit, deduction, used, taxable, carried)
         if extended_years > years:  # the rule in force
             self.extended |= qualified[pos] & (year - self.year <= years)
-        left = np.flatnonzero(self.loss > 0.0)
-        self._take(left)
-        pos = pos[left]
-        carried += np.bincount(pos, weights=self.loss - self.loss_without, minlength=len(uid))
+        left = self.loss > 0.0
+        if not left.all():
+            self._take(np.flatnonzero(left))
         new = at[profit[at] < deduction[at]]
         if len(new) and max(years, extended_years) > 0:
             loss, loss_without = deduction[new] - profit[new], np.maximum(-profit[new], 0.0)
             carried[new] += loss - loss_without
             self._add(uid[new], year, loss, loss_without)
         return used, carried, taxable
-
-    @staticmethod
-    def _alive(uid: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Which of the uids ``rows`` are still in the population ``uid`` (both ascending)."""
-        pos = np.searchsorted(uid, rows)
-        alive = pos < len(uid)
-        alive[alive] = uid[pos[alive]] == rows[alive]
-        return alive
 
     def _take(self, rows: np.ndarray) -> None:
         self.uid, self.year, self.loss, self.loss_without, self.extended = (
@@ -110,13 +104,33 @@ class CarryForward:
 
 
 @numba.njit(cache=True, nogil=True)
-def _offset_oldest_first(at, pos, loss, loss_without, profit, deduction, used, taxable):
+def _union_sorted(a, b):
+    """The sorted union of two ascending arrays of distinct positions."""
+    out = np.empty(len(a) + len(b), dtype=np.intp)
+    i = j = n = 0
+    while i < len(a) or j < len(b):
+        if j == len(b) or (i < len(a) and a[i] < b[j]):
+            out[n] = a[i]
+            i += 1
+        elif i == len(a) or b[j] < a[i]:
+            out[n] = b[j]
+            j += 1
+        else:
+            out[n] = a[i]
+            i += 1
+            j += 1
+        n += 1
+    return out[:n]
+
+
+@numba.njit(cache=True, nogil=True)
+def _offset_oldest_first(at, pos, loss, loss_without, profit, deduction, used, taxable, carried):
     """For each tracked firm (positions ``at``, ascending; its loss rows where ``pos`` equals its position, oldest
     first, ``pos`` ascending): the carried losses of both accounts offset this year's income in row order — with the
     super-deduction the profit less this year's deduction, without it the profit. ``used`` becomes the difference of
     the two taxable incomes (this year's own deduction up to the profit, plus the losses offset with the deduction,
-    less those offset without it), ``taxable`` the taxable income without it; ``loss`` and ``loss_without`` change in
-    place."""
+    less those offset without it), ``taxable`` the taxable income without it, ``carried`` the deduction's part of the
+    losses left (with less without); ``loss`` and ``loss_without`` change in place."""
     k = 0
     for j in range(len(at)):
         i = at[j]
@@ -134,6 +148,7 @@ def _offset_oldest_first(at, pos, loss, loss_without, profit, deduction, used, t
             loss_without[k] -= take
             room_without -= take
             offset_without += take
+            carried[i] += loss[k] - loss_without[k]
             k += 1
         used[i] = max(used[i] - offset_without, 0.0)
         taxable[i] = room_without
