@@ -8,7 +8,8 @@ and core-IP clocks, docs/ODD.md §7.3), the posterior stands, and what must be c
 seeds it never saw. This script re-runs the shipped point with the calibration's validation seeds (the `full`
 configuration's 32 fresh seeds, scale 1) and the policy-response experiments, and prints every target beside its
 observed value and tolerance — the fit report's "validation" column and its policy-response section, remade on
-the current code. Nothing is fitted and no file but ``--out`` is written.
+the current code — and the ensemble's posterior draws through the same experiments (what the calibration's evidence
+step weighed). Nothing is fitted and no file but ``--out`` is written.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def target_rows(problem, cfg, cells: dict[str, list[float]]) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], responses, meta: dict, seeds: list[int], fingerprint: str) -> str:
+def markdown(rows: list[dict], responses, meta: dict, seeds: list[int], fingerprint: str, ensemble=None,
+             screen: tuple[int, ...] = ()) -> str:
     from qhsim.calibration.responses import INFO, evidence_range, evidence_rows
 
     policy, checks = (responses[responses["kind"] == kind] for kind in ("response", "check"))
@@ -64,6 +66,9 @@ def markdown(rows: list[dict], responses, meta: dict, seeds: list[int], fingerpr
         f"all targets within their own tolerance: {sum(r['inside'] for r in rows)} of {len(rows)}",
         f"- Haidong within its tolerances: {sum(r['inside'] for r in haidong)} of {len(haidong)}",
         f"- policy responses inside the evidence ranges: {int(policy['inside'].sum())} of {len(policy)}",
+        *([f"- the ensemble's posterior draws inside every evidence range: {ensemble['weight'][ensemble['inside']].sum()
+           / ensemble['weight'].sum():.0%} of the weight ({int(ensemble['inside'].sum())} of {len(ensemble)} draws)"]
+          if ensemble is not None else []),
         *(f"- check (not fitted), {r['label']}: {r['model']:.3g}, evidence {evidence_range(r['low'], r['high'])}: "
           f"{'inside' if r['inside'] else '**outside**'}" for _, r in checks.iterrows()),
         "",
@@ -80,7 +85,33 @@ def markdown(rows: list[dict], responses, meta: dict, seeds: list[int], fingerpr
               "the baseline runs of the same seeds):", "", *evidence_rows(checks, "check", sources=True), "",
               f"Beside it: {INFO['rd_entry_rate']} {responses.attrs['rd_entry_rate']:.3g} (evidence ≈8%, the same "
               "source)."]
+    if ensemble is not None:
+        lines += ensemble_section(ensemble, screen)
     return "\n".join(lines) + "\n"
+
+
+def ensemble_section(table, screen: tuple[int, ...]) -> list[str]:
+    """The calibrated ensemble's draws against the evidence (``qhsim.calibration.responses.ensemble_responses``)."""
+    from qhsim.calibration.responses import ensemble_summary, evidence_range
+    from qhsim.evidence import EVIDENCE
+
+    lines = ["", "## The ensemble's draws against the evidence 后验集合的政策响应", "",
+             f"Each of the calibrated ensemble's {len(table)} posterior draws (its first parameter set; its weight the sum "
+             "of its sets') through the same paired experiments with the evidence step's screening seeds "
+             f"({', '.join(str(s) for s in screen)}), scale 1: what `qhsim compare --draws` and `qhsim run --draws` "
+             "sample from. The calibration's evidence step weighed these draws on the model code of its time.", "",
+             "| response | weighted mean | share of the weight inside | draws: lowest – highest | evidence range |",
+             "|---|---|---|---|---|"]
+    for _, r in ensemble_summary(table).iterrows():
+        lines.append(f"| {r['label']} | {r['weighted_mean']:.3g} | {r['share_inside']:.0%} | {r['min']:.3g} – "
+                     f"{r['max']:.3g} | {evidence_range(r['low'], r['high'])} |")
+    keys = list(EVIDENCE)
+    lines += ["", "| draw | weight | " + " | ".join(f"`{k}`" for k in keys) + " | inside every range |",
+              "|---|---|" + "---|" * len(keys) + "---|"]
+    for _, r in table.sort_values("weight", ascending=False).iterrows():
+        lines.append(f"| {int(r['draw'])} | {r['weight']:.3f} | " + " | ".join(f"{r[k]:.3g}" for k in keys)
+                     + f" | {'yes' if r['inside'] else '**no**'} |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,10 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(cal.meta.get("config", "full"))
     problem = prepare(cfg)
     cells = validate(problem, cal.point, args.workers, False, log=lambda *_: None)
-    from qhsim.calibration.responses import RESPONSE_SEEDS, policy_responses
+    from qhsim.calibration.responses import RESPONSE_SEEDS, ensemble_responses, policy_responses
 
     responses = policy_responses(cal.point, RESPONSE_SEEDS, 1.0, args.workers)
-    text = markdown(target_rows(problem, cfg, cells), responses, cal.meta, list(cfg.validation_seeds), model_fingerprint())
+    ensemble = ensemble_responses(cal, cfg.response_screen_seeds, 1.0, args.workers) if cal.weights.size else None
+    text = markdown(target_rows(problem, cfg, cells), responses, cal.meta, list(cfg.validation_seeds), model_fingerprint(),
+                    ensemble, cfg.response_screen_seeds)
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

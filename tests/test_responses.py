@@ -137,3 +137,33 @@ def test_revalidation_counts_the_responses_apart_from_the_checks():
     assert f"check (not fitted), {CHECKS['rd_exit_rate'].label}: {CHECKS['rd_exit_rate'].low / 2:.3g}" in text
     assert "**outside**" in text and "start R&D 0.0216" in text
     assert text.index("| check |") > text.index(EVIDENCE["relabelled_share"].label)
+
+
+def test_the_ensembles_draws_are_weighed_against_the_evidence_by_draw(monkeypatch):
+    """``ensemble_responses`` runs each posterior draw once (its first parameter set), weighs it by all its sets, and
+    ``ensemble_summary`` gives the weighted mean and the share of the weight inside each range."""
+    from pathlib import Path
+
+    from qhsim.calibrated import Calibration
+    from qhsim.calibration import responses as R
+    from qhsim.evidence import EVIDENCE
+
+    cal = Calibration(path=Path("x.toml"), meta={}, point={}, names=["start_intercept"],
+                      draws=np.array([[-4.0], [-4.1], [-5.0]]), weights=np.array([0.3, 0.2, 0.5]),
+                      draw_of=np.array([7, 7, 9]))
+    inside = {k: (ev.low + (ev.high if math.isfinite(ev.high) else ev.low + 1.0)) / 2 for k, ev in EVIDENCE.items()}
+    seen = []
+
+    def means(points, seeds, scale, workers):
+        seen.extend(points)
+        return [inside, {**inside, "tax_leverage": 2.4}]
+
+    monkeypatch.setattr(R, "response_means", means)
+    table = R.ensemble_responses(cal, (301, 302))
+    assert [p["start_intercept"] for p in seen] == [-4.0, -5.0]  # each draw's first set
+    assert table["draw"].tolist() == [7, 9] and table["weight"].tolist() == pytest.approx([0.5, 0.5])
+    assert table["inside"].tolist() == [True, False]
+    summary = R.ensemble_summary(table).set_index("response")
+    assert summary.at["tax_leverage", "share_inside"] == pytest.approx(0.5)
+    assert summary.at["tax_leverage", "weighted_mean"] == pytest.approx(0.5 * inside["tax_leverage"] + 0.5 * 2.4)
+    assert summary.at["grant_leverage", "share_inside"] == pytest.approx(1.0)

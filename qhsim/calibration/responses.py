@@ -202,6 +202,35 @@ def policy_responses(parameters: dict[str, float] | None = None, seeds: tuple[in
     return table
 
 
+def ensemble_responses(cal, seeds: tuple[int, ...], scale: float = 1.0, workers: int = 1) -> pd.DataFrame:
+    """The calibrated ensemble's posterior draws against the policy-response evidence: one row per draw (the first
+    of its parameter sets where the ensemble holds level samples of it, ``Calibration.draw_of``), its ``weight``
+    (the sum of its sets' weights), each ``EVIDENCE`` response's mean over ``seeds`` and whether every one lies
+    inside its range (``inside``). What the calibration's evidence step weighed, remade on the current code:
+    a change to the model or its ledger after the calibration moves the draws, not only the point."""
+    draw_of = cal.draw_of if cal.draw_of is not None else np.arange(len(cal.weights))
+    draws = np.unique(draw_of)
+    rows = [int(np.flatnonzero(draw_of == d)[0]) for d in draws]
+    means = response_means(cal.parameter_sets(rows), seeds, scale, workers)
+    table = pd.DataFrame([{"draw": int(d), "weight": float(cal.weights[draw_of == d].sum()),
+                           **{key: m[key] for key in EVIDENCE}} for d, m in zip(draws, means)])
+    table["inside"] = np.logical_and.reduce([table[key].between(ev.low, ev.high) for key, ev in EVIDENCE.items()])
+    return table
+
+
+def ensemble_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per ``EVIDENCE`` response, over ``ensemble_responses``' draws: the weighted mean, the share of the weight
+    inside the evidence range and the draws' lowest and highest values."""
+    w = table["weight"].to_numpy() / table["weight"].sum()
+    rows = []
+    for key, ev in EVIDENCE.items():
+        v = table[key].to_numpy(dtype=float)
+        rows.append({"response": key, "label": ev.label, "weighted_mean": float(w @ v),
+                     "share_inside": float(w[(v >= ev.low) & (v <= ev.high)].sum()), "low": ev.low, "high": ev.high,
+                     "min": float(v.min()), "max": float(v.max())})
+    return pd.DataFrame(rows)
+
+
 # shown beside the table (no evidence range of their own): attrs of ``policy_responses``' table
 INFO = {
     "relabelled_share_hte": "relabelled share of the HTE holders' reported R&D",
