@@ -138,6 +138,7 @@ class QinghaiModel(mesa.Model):
 
         expost = ex_post_subsidy(f, pol, pol.expost_budget * scale, self.draws, b)
         reward = rd_rewards(f, reward_amount(f, pol, S.agri), pol.reward_budget * scale, len(self.prefecture_govs))
+        held = f.hte_until >= year  # the certificates the decisions saw (``tax_flags``)
         certified = certify(f, pol, b, self.draws, self._giant_quota("giant", pol.giant_quota), fte_cost)
         hte_reward = np.zeros(len(f))  # first certificates only
         hte_reward[certified[f.hte_since[certified] == year]] = pol.hte_reward
@@ -151,7 +152,7 @@ class QinghaiModel(mesa.Model):
                                                   pol.loss_carry_years_qualified)
         # a certificate granted this year, first or renewed, sets this year's rate (国科发火〔2016〕32号: from the year
         # of issue); the decisions saw the status the firm held then
-        granted = np.flatnonzero(f.hte_until == year + pol.hte_validity - 1)
+        granted = np.flatnonzero((f.hte_until >= year) & ~held)
         tau_paid = tau.replaced(granted, np.minimum(tau[granted], pol.hte_rate))
         tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau_paid, tau_alt, used, taxable)
         flows = YearFlows(
