@@ -170,8 +170,9 @@ def markdown(table: pd.DataFrame, base_uc: float, seeds: tuple[int, ...], scale_
                  f"{r.d_carried:+.1f} | {r.verdict} |")
     L += ["", f"Baseline user cost (R&D-weighted, {LONG_RUN_YEARS[0]}-{LONG_RUN_YEARS[-1]}): {base_uc:.3f}. The deduction "
           f"carried past {END_YEAR} (change against the baseline's stock at the end of {END_YEAR}) is the extra "
-          "deduction the firms' taxable profit has not absorbed yet and may absorb within its carry-forward period "
-          "(`qhsim.firms.carry_forward`): future tax expenditure of up to 25% of it, in no ratio here.", "",
+          "deduction's part of the firms' tax losses that their taxable income has not absorbed yet and may absorb, "
+          "after the older losses, within its carry-forward period (`qhsim.firms.carry_forward`): future tax "
+          "expenditure of up to 25% of it, in no ratio here.", "",
           f"## Ex-ante grant budget 事前立项资助预算 (multiple of the baseline's; evidence {ev_g.low:g}–{ev_g.high:g} "
           "yuan of business R&D per grant yuan)", "",
           "| budget 预算 | extra public cost 亿元 | extra grant spending 亿元 (share of the extra budget 追加预算使用率) | extra business R&D 亿元 | R&D per public yuan 每元带动研发 | "

@@ -240,10 +240,11 @@ def carried_deduction_text(res: ComparisonResult) -> str:
                        f" {r.design} {amount}亿 (at most {bound}亿 {'less' if carried < 0 else 'more'} tax)"))
     if not parts:
         return ""
-    return (f"加计扣除结转：{end}年末比基准多（负值为少）结转的加计扣除额（企业应纳税所得额尚未抵扣的部分，以后年度盈利时抵扣，部分到期作废）："
-            f"{'；'.join(p[0] for p in parts)}。其税额为{end}年后的税式支出，未计入上表公共成本。 Deduction carried "
-            f"past {end}: the R&D deduction the firms' taxable profit has not absorbed by the end of {end}, more (or, "
-            f"negative, less) than the base's (a later profit absorbs it; some of it lapses):{';'.join(p[1] for p in parts)}. Its tax "
+    return (f"加计扣除结转：{end}年末比基准多（负值为少）结转的加计扣除额（企业结转亏损中由加计扣除形成、应纳税所得额尚未弥补的部分，"
+            f"以后年度盈利时在以前年度亏损之后弥补，部分到期作废）：{'；'.join(p[0] for p in parts)}。其税额为{end}年后的税式支出，"
+            f"未计入上表公共成本。 Deduction carried past {end}: the R&D deduction's part of the firms' tax losses that "
+            f"their taxable income has not absorbed by the end of {end}, more (or, negative, less) than the base's (a "
+            f"later profit absorbs it after the older losses; some of it lapses):{';'.join(p[1] for p in parts)}. Its tax "
             f"is tax expenditure after {end}, not in the public cost above.")
 
 
