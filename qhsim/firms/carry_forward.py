@@ -11,8 +11,9 @@ The ledger keeps, for every firm that has had a super-deduction (from the first 
 its losses: the tax rules' (with the deduction) and the same firm's without the super-deduction (its operating
 losses alone). The deduction's tax expenditure in a year is the tax rate times the difference between the two
 taxable incomes: what this year's deduction and the carried ones save this year, after the older losses the firm
-would have used anyway. The losses of a firm before its first deduction are not kept (unknown to the ledger), nor
-those of firms that never had one (both accounts would be equal). The end-2015 losses are taken as none.
+would have used anyway. The losses of a firm before its first deduction are not kept (keeping them would lower the
+deduction used in 2026-2035 by about 0.6%, baseline), nor those of firms that never had one (both accounts would be
+equal). The end-2015 losses are taken as none.
 
 The firms' R&D decisions weigh the deduction this year's profit can absorb (``qhsim.firms.rd.capped_deduction``):
 neither their older losses nor what they carry enter them.
