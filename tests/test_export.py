@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 from conftest import SCENARIOS
 from qhsim import __version__, data
 from qhsim.errors import InputError
+from qhsim.evidence import evidence_cell
 from qhsim.output import export, folders, tidy
 from qhsim.results import province_rows
 from qhsim.experiments import compare
@@ -1325,8 +1326,9 @@ def test_prefecture_effects_sheet_and_html_follow_the_prefecture_rows_of_the_csv
             text = ratio[region_label(t.region)]
             if t.unstable:
                 assert text.replace("\n", " ") in ("— 不稳定 unstable", "— 无额外成本 no extra cost")
-            else:
-                assert text == format_interval(t.rd_per_yuan, t.p05, t.p95, sep="\n")
+            else:  # marked ↑ or ↓ where its interval lies wholly outside the evidence, as in every output
+                side = t.evidence if isinstance(t.evidence, str) else ""
+                assert text == evidence_cell(format_interval(t.rd_per_yuan, t.p05, t.p95, sep="\n"), side)
         change = cells[indicator_label("rd_intensity")]
         haixi = window_rows[(window_rows["region"] == "haixi") & (window_rows["design"] == design)
                             & (window_rows["indicator"] == "rd_intensity")].iloc[0]
