@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from qhsim import data  # noqa: E402
 from qhsim.calibration.settings import calibration_in_force, model_fingerprint  # noqa: E402
 from qhsim.precision import (EFFECT_YEARS, cost_item_spread, leverage_spread, package_parts,  # noqa: E402
                              plan_indicators, population_position, rank_stability, scale_fidelity)
@@ -139,14 +140,19 @@ def cost_section(spread) -> list[str]:
              f"total's and sd below {100 * MINOR_SD:g}% of the total's are summed into one row (other items 其他).",
              "", "| variant | cost item 成本项目 | mean 亿元 | sd 亿元 | share of variance 方差占比 | largest sd 离散最大项 |",
              "|---|---|---|---|---|---|"]
+    names = data.load("indicators")
+
+    def item(c: str) -> str:  # its Chinese name and key (the bilingual names are in docs/indicator_reference.md)
+        return f"{names[c]['zh']} `{c}`" if c in names else f"`{c}`"
+
     for _, r in spread.iterrows():
         per_seed = {c: np.array(v) for c, v in r.per_seed_cost_items.items() if np.any(np.array(v) != 0)}
         items = {c: r.cost_items[c] for c in per_seed}
         ranked = sorted(items, key=lambda c: -items[c]["sd"])
-        top = f"`{ranked[0]}`" if ranked and items[ranked[0]]["sd"] > 0 else "—"
+        top = item(ranked[0]) if ranked and items[ranked[0]]["sd"] > 0 else "—"
         minor = [c for c in ranked if abs(items[c]["mean"]) < MINOR_MEAN * abs(r.extra_cost)
                  and items[c]["sd"] < MINOR_SD * r.extra_cost_sd]
-        rows = [(f"`{c}`", items[c]) for c in ranked if c not in minor]
+        rows = [(item(c), items[c]) for c in ranked if c not in minor]
         if minor:
             folded = cost_item_spread({"": sum(per_seed[c] for c in minor)}, np.array(r.per_seed_extra_cost))[""]
             rows.append((f"{len(minor)} other item{'s' if len(minor) > 1 else ''} 其他", folded))

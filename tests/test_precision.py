@@ -270,8 +270,8 @@ def test_report_cost_section_names_the_item_with_the_largest_sd():
                             "per_seed_cost_items": per_seed}])
     lines = report.cost_section(spread)
     rows = [line for line in lines if line.startswith("| d |") or line.startswith("| | ")]
-    assert rows[0].startswith("| d | total 合计 |") and rows[0].endswith("| `tax_expenditure_hte_rate` |")
-    assert [r.split("|")[2].strip() for r in rows[1:]] == ["`tax_expenditure_hte_rate`",
-                                                           "`tax_expenditure_super_deduction`",
-                                                           "1 other item 其他"]
+    hte = "税式支出：高企15%税率 `tax_expenditure_hte_rate`"
+    sd = "税式支出：研发费用加计扣除 `tax_expenditure_super_deduction`"
+    assert rows[0].startswith("| d | total 合计 |") and rows[0].endswith(f"| {hte} |")  # its Chinese name and key
+    assert [r.split("|")[2].strip() for r in rows[1:]] == [hte, sd, "1 other item 其他"]
     assert "spend_vouchers" not in "\n".join(lines)
