@@ -126,7 +126,7 @@ def _summed_rows_kernel(rd, rd_real, user_cost, flowing, out):
 def compute(
     f: FirmPopulation, year: int, macro: dict[str, float], flows: YearFlows, scale: float,
     knowledge: dict[str, np.ndarray], flow_firms: np.ndarray | None = None,
-    hte_granted_until: int | None = None, rd_before: np.ndarray | None = None, initial: bool = False,
+    hte_granted: np.ndarray | None = None, rd_before: np.ndarray | None = None, initial: bool = False,
 ) -> list[dict[str, float | int | str]]:
     """One row per region (province first, then prefectures in geography.toml order).
 
@@ -134,8 +134,8 @@ def compute(
     its ``public_rd`` (universities' and institutes' R&D, 亿元) is the public part of the R&D indicators.
     ``flow_firms``: positions of the firms with a non-zero money flow in ``flows`` (repeats allowed; None: found
     here).
-    ``hte_granted_until``: the last valid year of a certificate granted in this year's round (the firms whose
-    certificate runs to it were certified this year); None (the initial state) leaves the count unknown.
+    ``hte_granted``: positions of the HTE certificates granted in this year's round (``qhsim.firms.ladder.granted``);
+    None (the initial state) leaves the count unknown.
     ``rd_before``: ``rd_performers`` of the year before; the R&D exit rate is the share of those alive this year
     that no longer do R&D (None, the initial state: unknown).
     ``initial``: the initial state (end-2015), with no simulated year behind it: its yearly flows (``flow = true`` in
@@ -210,11 +210,11 @@ def compute(
     for name, mask in counts.items():
         columns[name] = with_province(count(mask)) / scale
     columns["hte_per_10k_enterprises"] = 1e4 * columns["hte_count"] / np.maximum(columns["enterprises"], 1.0)
-    if hte_granted_until is None:
+    if hte_granted is None:
         columns["hte_certificates_granted"] = np.full(k + 1, np.nan)
     else:
-        granted = pref[np.flatnonzero(f.hte_until == hte_granted_until)]
-        columns["hte_certificates_granted"] = with_province(np.bincount(granted, minlength=k).astype(float)) / scale
+        granted = np.bincount(pref[hte_granted], minlength=k).astype(float)
+        columns["hte_certificates_granted"] = with_province(granted) / scale
     if rd_before is None:
         columns["rd_exit_rate"] = np.full(k + 1, np.nan)
     else:

@@ -27,7 +27,7 @@ from qhsim.firms import behaviour, sector_table
 from qhsim.firms.certification import reported_rd
 from qhsim.firms.decision import decide, new_clocks
 from qhsim.firms.dynamics import YEAR_FLOWS, exit_mask, first_clocks, grow, innovate, set_employees
-from qhsim.firms.ladder import certify
+from qhsim.firms.ladder import certify, granted
 from qhsim.firms.carry_forward import CarryForward
 from qhsim.firms.rd import profit, tax_expenditure, tech_sme
 from qhsim.firms.rewards import reward_amount
@@ -150,10 +150,10 @@ class QinghaiModel(mesa.Model):
         used, carried, taxable = self.carried.use(year, f.uid, d * f.rd, profit(f),
                                                   (f.hte_until >= year) | tech_sme(f, year), pol.loss_carry_years,
                                                   pol.loss_carry_years_qualified)
-        # a certificate granted this year, first or renewed, sets this year's rate (国科发火〔2016〕32号: from the year
-        # of issue); the decisions saw the status the firm held then
-        granted = np.flatnonzero((f.hte_until >= year) & ~held)
-        tau_paid = tau.replaced(granted, np.minimum(tau[granted], pol.hte_rate))
+        # a certificate granted this year, first or renewed, sets this year's rate (from the year of issue:
+        # 国科发火〔2016〕32号); the decisions saw the status the firm held then
+        new_certificates = granted(f, year, held)
+        tau_paid = tau.replaced(new_certificates, np.minimum(tau[new_certificates], pol.hte_rate))
         tax_super_deduction, tax_hte_rate = tax_expenditure(f, year, tau_paid, tau_alt, used, taxable)
         flows = YearFlows(
             grants=grants,
@@ -173,7 +173,7 @@ class QinghaiModel(mesa.Model):
         flow_firms = np.concatenate((got, nonzero_rows(tax_super_deduction, tax_hte_rate,
                                                        carried)))
         self.rows.extend(indicators.compute(f, year, macro, flows, scale, knowledge, flow_firms,
-                                            hte_granted_until=year + pol.hte_validity - 1, rd_before=rd_before))
+                                            hte_granted=new_certificates, rd_before=rd_before))
 
     def _book(self, flows: YearFlows) -> None:
         """Record full-scale spending in the governments' ledgers."""

@@ -16,7 +16,7 @@ from qhsim.firms import rd as k
 from qhsim.firms import reference as ref
 from qhsim.firms import rewards
 from qhsim.firms import sector_table
-from qhsim.firms.ladder import certify as certify_positions
+from qhsim.firms.ladder import certify as certify_positions, granted
 
 YEAR = 2021
 S = sector_table()
@@ -437,11 +437,13 @@ def test_certificates_granted_counts_this_years_round():
     b = forced(default_behaviour(), 1.0)
     f = make_firms(hte_candidate(), hte_candidate(hte_until=2020, hte_since=2018), hte_candidate(ip=0),
                    hte_candidate(hte_until=2022, hte_since=2019))
+    held = f.hte_until >= 2021
     certify(f, policy("baseline", 2021), b, KeyedDraws(7), giant_quota=0, fte_cost=FTE_COST)
     assert f.hte_until.tolist() == [2023, 2023, 0, 2022]  # a first certificate, a renewal, none, one still valid
+    assert granted(f, 2021, held).tolist() == [0, 1]
     zero = np.zeros(len(f))
     rows = compute(f, 2021, {"gdp": 3000.0}, YearFlows(*(zero,) * 9), 1.0, knowledge_columns(0.6),
-                   hte_granted_until=2023)
+                   hte_granted=granted(f, 2021, held))
     assert rows[0]["hte_certificates_granted"] == 2 and rows[0]["hte_count"] == 3
     assert np.isnan(compute(f, 2021, {"gdp": 3000.0}, YearFlows(*(zero,) * 9), 1.0, knowledge_columns(0.6))[0]
                     ["hte_certificates_granted"])
