@@ -504,6 +504,8 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     j = fits["parameters"].index("tbe_recognition_probability")
     assert any(row[j] != fits["draws"][d][j] for row, d in zip(samples["draws"], samples["draw_of"]))
     assert sum(samples["weights"]) == pytest.approx(1.0)
+    # no evidence step in this configuration: the draws' sampler weights are their weights, recorded for a later one
+    assert fits["sampler_weights"] == pytest.approx(fits["weights"])
     assert "### Level samples" in old_report
     capsys.readouterr()
     assert main([*args, "--refit-levels"]) == 0
@@ -518,6 +520,7 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     k = old["ensemble"]["parameters"].index("start_intercept")
     assert [d[k] for d in new["ensemble_fits"]["draws"]] == [d[k] for d in fits["draws"]]
     assert new["ensemble_fits"]["weights"] == fits["weights"]
+    assert new["ensemble_fits"]["sampler_weights"] == pytest.approx(fits["sampler_weights"])
     assert len(new["ensemble"]["draws"]) == len(samples["draws"])
     section = report.split("## Conditional fit", 1)[1].split("\n## ", 1)[0]
     assert "carried calibration's point" in section and "| carried point |" in section

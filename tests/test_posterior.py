@@ -81,3 +81,51 @@ def test_gaussian_evidence_kernel_weighs_draws_by_their_distance_outside_the_ran
     assert np.allclose(soft.weights[np.argsort(soft.draws[:, 0])], (expected / expected.sum())[order])
     assert soft.ess > hard.ess
     assert "Gaussian kernel" in soft.stages[-1]
+
+
+def _carried_problem(candidates: int = 32, bandwidth: float = 0.05):
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(response_candidates=candidates, response_screen_seeds=(301, 302), response_scale=1.0,
+                          evidence_bandwidth=bandwidth)
+    return SimpleNamespace(cfg=cfg, params=PARAMS)
+
+
+def test_refit_levels_weighs_the_carried_draws_by_the_evidence_anew_from_their_sampler_weights(monkeypatch):
+    """``calibrate.reweigh_evidence``: on new model code the carried draws are measured as they stand (their level
+    parameters included) and weighed by their ABC-SMC weight times the new evidence factor; the old factors, folded
+    into the carried weights, are dropped, and so is a draw the new responses put far outside the evidence."""
+    import qhsim.calibration.responses as responses
+    from qhsim.calibration.calibrate import reweigh_evidence
+
+    n = 6
+    draws = np.column_stack([np.linspace(0.1, 0.9, n), np.linspace(2.0, 9.0, n)])
+    sampler = np.array([0.1, 0.3, 0.1, 0.2, 0.2, 0.1])
+    carried = np.array([0.5, 0.05, 0.15, 0.1, 0.1, 0.1])  # the earlier evidence factors folded in
+    post = Posterior(["a", "b"], draws, carried, list(range(n)), np.ones(n), ["carried"], sampler_weights=sampler)
+    rows = [{"a": float(d[0]), "b": float(d[1]), "level": 0.1 * k} for k, d in enumerate(draws)]
+    seen = []
+
+    def fake_means(points, seeds, scale, workers):
+        seen.append(points)
+        # x from the level parameter: draws 0-3 inside [1, 2], draw 4 slightly and draw 5 far above
+        return [{"x": 1.05 + 2.5 * p["level"] if p["level"] > 0.35 else 1.5, "y": 2.0} for p in points]
+
+    monkeypatch.setattr(responses, "response_means", fake_means)
+    monkeypatch.setattr("qhsim.evidence.EVIDENCE", EVIDENCE)
+    out, kept_rows = reweigh_evidence(_carried_problem(), post, rows, 1, log=lambda _: None)
+    assert all("level" in p for p in seen[0]) and len(seen[0]) == n  # measured as they stand, every draw
+    table = out.responses.set_index("draw")
+    assert table.loc[5, "evidence_factor"] < MIN_FACTOR and 5 not in out.source_ids  # far outside: dropped
+    assert 0.0 < table.loc[4, "evidence_factor"] < 1.0 and 4 in out.source_ids
+    expected = np.array([sampler[i] * table.loc[i, "evidence_factor"] for i in out.source_ids])
+    assert np.allclose(out.weights, expected / expected.sum())
+    assert not np.allclose(out.weights, carried[out.source_ids] / carried[out.source_ids].sum())
+    assert kept_rows == [rows[i] for i in out.source_ids]
+    assert np.allclose(out.sampler_weights, sampler[out.source_ids])  # kept for the next model change
+    assert "on this model code" in out.stages[-1] and out.stages[0] == "carried"
+    # a file without sampler weights: the carried weights are kept, and the stages say so
+    old = Posterior(["a", "b"], draws, carried, list(range(n)), np.ones(n), ["carried"])
+    same, same_rows = reweigh_evidence(_carried_problem(), old, rows, 1, log=lambda _: None)
+    assert np.allclose(same.weights, carried / carried.sum()) and same_rows == rows
+    assert "not redone" in same.stages[-1] and len(seen) == 1

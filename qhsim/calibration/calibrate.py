@@ -312,6 +312,7 @@ def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dic
         meta, ens = doc["meta"], doc.get("ensemble_fits", doc["ensemble"])  # the re-fitted draws, not their samples
         names, draws = list(ens["parameters"]), np.array(ens["draws"], dtype=float)
         weights, distances = np.array(ens["weights"], dtype=float), np.array(ens["distances"], dtype=float)
+        sampler = np.array(ens["sampler_weights"], dtype=float) if "sampler_weights" in ens else None
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: not a calibration written by `qhsim calibrate` ({exc})") from None
     if meta.get("config") != cfg.name:
@@ -329,7 +330,8 @@ def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dic
                          f"(first: {changed[0]}): the levels can be re-fitted only on the posterior's own sampled "
                          "parameters; run a full `qhsim calibrate`")
     missing = [n for n in sampled if n not in names]
-    if missing or draws.shape != (len(weights), len(names)) or len(distances) != len(weights):
+    if (missing or draws.shape != (len(weights), len(names)) or len(distances) != len(weights)
+            or (sampler is not None and len(sampler) != len(weights))):
         raise InputError(f"{path}: [ensemble] lacks parameter {missing[0]}" if missing else
                          f"{path}: [ensemble] draws, weights and distances do not match in size")
     # a level parameter made free after that calibration starts, in every draw, where its sampler held it: the default
@@ -343,8 +345,39 @@ def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dic
          f"{str(meta.get('model_commit', ''))[:12] or 'unknown'}): its {len(weights)} weighted draws, the sampled "
          "parameters' columns as its ensemble holds them (a conditional one as its re-fit left it); no ABC-SMC on "
          "this model code"],
+        sampler_weights=sampler,
     )
     return posterior, rows, doc
+
+
+def reweigh_evidence(problem: Problem, posterior: Posterior, rows: list[dict[str, float]], processes: int,
+                     log=print) -> tuple[Posterior, list[dict[str, float]]]:
+    """``refit_levels``' evidence step: the carried draws weighed by the policy-response evidence anew, on this model
+    code (a change that leaves the fit alone can move the responses: the tax ledger of the forty-second session moved
+    R&D per tax yuan by +0.1 to +0.2). Each draw is measured as it stands (``rows``: its level parameters as the
+    earlier re-fit left them) and weighed by its ABC-SMC weight times the evidence kernel, as in ``posterior_of``;
+    the earlier evidence factors are dropped. Without recorded sampler weights (a file written before they were),
+    the carried weights are kept and the posterior's stages say so. Returns the posterior and the kept draws' rows."""
+    cfg = problem.cfg
+    if not cfg.response_candidates:
+        return posterior, rows
+    if posterior.sampler_weights is None:
+        posterior.stages.append("evidence step not redone on this model code: the carried file does not record its "
+                                "draws' sampler weights; their evidence-weighted weights are kept")
+        return posterior, rows
+    from qhsim.calibration.responses import response_means
+    from qhsim.evidence import EVIDENCE
+
+    seeds = cfg.response_screen_seeds
+    log(f"evidence step: policy responses of the {len(rows)} carried draws with {len(seeds)} seeds, on this model code")
+    sampled = replace(posterior, weights=posterior.sampler_weights, stages=[*posterior.stages])
+    out = evidence_step(sampled, problem.params, cfg.response_candidates,
+                        lambda points: response_means(points, seeds, cfg.response_scale, processes), EVIDENCE,
+                        f"seeds {', '.join(str(s) for s in seeds)}, scale {cfg.response_scale:g}; the carried draws "
+                        "with their sampler weights, on this model code", cfg.evidence_bandwidth,
+                        run_as=lambda r: rows[r])
+    # carried_posterior numbers the carried draws 0, 1, ... in source_ids
+    return out, [rows[i] for i in out.source_ids]
 
 
 def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False, progress: bool = True,
@@ -364,10 +397,14 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
                          "(list them to use --refit-levels)")
     posterior, rows, carried = carried_posterior(problem, Path(cfg.out) / "calibrated.toml")
     objective, default_cells = preflight(problem, log)
+    processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)
+    posterior, rows = reweigh_evidence(problem, posterior, rows, processes, log)
     for line in posterior.stages:
         log("posterior: " + line)
-    start = as_parameters(problem, {**problem.held, **carried["point"]})
-    processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)
+    # the carried point's level parameters; its structural ones the median of the (re-weighed) posterior
+    median = posterior.median(problem.params)
+    start = as_parameters(problem, {**problem.held, **carried["point"],
+                                    **{n: v for n, v in median.items() if n not in cfg.conditional}})
     with Journal(levels_journal_path(cfg), problem.header, resume=resume) as journal, Evaluator(
         problem.spec, cfg.seeds, workers=workers, journal=journal, progress=progress
     ) as ev:
@@ -582,7 +619,8 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
         "vary_population": cfg.vary_population,
         "robust_groups": list(cfg.robust_groups),
         "posterior": list(posterior.stages),
-        "point": ("weighted posterior median" if outcome.carried is None else "the carried calibration's point")
+        "point": ("weighted posterior median" if outcome.carried is None
+                  else "weighted posterior median, its level parameters re-fitted from the carried calibration's point")
         + (f"; {outcome.conditional.summary()}" if outcome.conditional else ""),
     }
     priors = {p.name: {**prior_record(p), "default": p.default} for p in outcome.params}
@@ -596,7 +634,8 @@ def write_outputs(outcome: CalibrationOutcome, log=print) -> None:
                       posterior.source_distances, meta, priors,
                       held=outcome.problem.held, ensemble=ensemble,
                       intervals=outcome.carried["interval"] if outcome.carried is not None else None,
-                      samples=sample_table(outcome, ensemble[0]) if outcome.samples and ensemble else None)
+                      samples=sample_table(outcome, ensemble[0]) if outcome.samples and ensemble else None,
+                      sampler_weights=posterior.sampler_weights)
     outcome.files["calibrated"] = path
     outcome.files.update(write_report(outcome))
     # its section "How each target is met", judged on the means the report prints (tests/test_calibration_claims.py

@@ -107,6 +107,7 @@ def write_calibration(
     ensemble: tuple[list[str], np.ndarray, np.ndarray] | None = None,
     intervals: dict[str, dict[str, Any]] | None = None,
     samples: tuple[np.ndarray, np.ndarray, np.ndarray, list[int]] | None = None,
+    sampler_weights: np.ndarray | None = None,
 ) -> None:
     """``draws`` (columns ``names``) with ``weights`` give the intervals and, unless ``ensemble`` is given, the
     ensemble. ``held``: parameters the sampler held fixed (stage "levels"): no interval; a constant column of that
@@ -131,6 +132,11 @@ def write_calibration(
         how = ("  distances: on the calibration seeds; a parameter of stage \"levels\" keeps in every draw the value\n"
                "  the ABC-SMC held it at.\n")
     table = _ensemble_table(names, weights, distances, draws)
+    if sampler_weights is not None:
+        table = {"sampler_weights": [float(x) for x in np.asarray(sampler_weights) / np.sum(sampler_weights)],
+                 **table}
+        how += ("  sampler_weights: each draw's ABC-SMC weight before the policy-response evidence (normalised), so\n"
+                "  that `qhsim calibrate --refit-levels` can weigh the draws by the evidence on later model code.\n")
     doc = {
         "meta": {"created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **meta},
         "point": {k: float(v) for k, v in point.items()},

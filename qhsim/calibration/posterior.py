@@ -48,9 +48,14 @@ class Posterior:
     source_distances: np.ndarray  # that evaluation's distance on the calibration seeds
     stages: list[str] = field(default_factory=list)  # how the sample was made, one line per step
     responses: Any = None  # the evidence step's candidates (a DataFrame), if it ran
+    # the ABC-SMC's importance weights of these draws, before any evidence kernel (unnormalised; None: not known),
+    # so that a later model code can weigh the same draws by the evidence anew (``calibrate.refit_levels``)
+    sampler_weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.weights = np.asarray(self.weights, dtype=float) / float(np.sum(self.weights))
+        if self.sampler_weights is not None:
+            self.sampler_weights = np.asarray(self.sampler_weights, dtype=float)
 
     @property
     def ess(self) -> float:
@@ -88,7 +93,8 @@ class Posterior:
         rows = list(rows)
         weights = self.weights[rows] * (np.ones(len(rows)) if factors is None else np.asarray(factors, dtype=float))
         return Posterior(self.names, self.draws[rows], weights, [self.source_ids[r] for r in rows],
-                         self.source_distances[rows], [*self.stages, stage], self.responses)
+                         self.source_distances[rows], [*self.stages, stage], self.responses,
+                         None if self.sampler_weights is None else self.sampler_weights[rows])
 
 
 def final_population(result) -> Posterior:
@@ -98,7 +104,7 @@ def final_population(result) -> Posterior:
     draws = np.array([[result.thetas[i][n] for n in names] for i in final.ids], dtype=float)
     return Posterior(names, draws, final.weights.copy(), list(final.ids), np.asarray(final.distances, dtype=float),
                      [f"ABC-SMC final population: {len(final.ids)} particles, epsilon {final.epsilon:.3g}, "
-                      f"effective sample size {final.ess:.1f}"])
+                      f"effective sample size {final.ess:.1f}"], sampler_weights=final.weights.copy())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -135,14 +141,16 @@ def evidence_step(
     evidence: dict[str, Any],
     screen: str,
     bandwidth: float = 0.0,
+    run_as: Callable[[int], dict[str, float]] | None = None,
 ) -> Posterior:
     """Weigh the ``candidates`` heaviest draws by the evidence kernel on their responses (``measure(points)`` -> one
     dict of response means per point; ``evidence_factor``) and keep those whose factor is at least ``MIN_FACTOR``;
-    at least ``MIN_KEPT`` (the closest, unweighted) are kept."""
+    at least ``MIN_KEPT`` (the closest, unweighted) are kept. ``run_as(row)``: the parameters draw ``row`` is
+    measured with (default: its sampled parameters, ``Posterior.point``)."""
     import pandas as pd
 
     rows = posterior.heaviest(candidates)
-    points = [posterior.point(params, r) for r in rows]
+    points = [run_as(r) if run_as is not None else posterior.point(params, r) for r in rows]
     values = measure(points)
     dist = [response_distance(v, evidence) for v in values]
     factor = [evidence_factor(dd, bandwidth) for dd in dist]

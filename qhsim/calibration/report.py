@@ -197,8 +197,9 @@ def conditional_lines(fit, params, carried: bool = False) -> list[str]:
     by_name = {p.name: p for p in params}
     summary = fit.summary()
     given = ("Starting from the carried calibration's point (its level parameters as its own conditional fit left "
-             "them, on the model code of then), the level parameters below were re-estimated on this model code, "
-             "the other parameters held, by " if carried else
+             "them, on the model code of then; the other parameters at the weighted median of the posterior above), "
+             "the level parameters below were re-estimated on this model code, the other parameters held, by "
+             if carried else
              "Given the posterior median of the other parameters, the level parameters below were re-estimated by ")
     L = ["", "## Conditional fit 条件拟合", "",
          given +
@@ -535,8 +536,9 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         ("best distance (best particle)", fmt(abc["best_distance"])),
         ("point estimate", ("weighted median of each parameter of the posterior (the model's default; how the posterior was made: section Posterior; validated below)"
                             + ("; its level parameters re-fitted given the others (section Conditional fit)" if outcome.conditional else ""))
-         if res is not None else "the carried calibration's point (its posterior's weighted median) with its level parameters "
-         "re-fitted on this model code (the model's default; sections Posterior and Conditional fit; validated below)"),
+         if res is not None else "the weighted median of the posterior (section Posterior: the carried draws, weighed "
+         "anew by the policy-response evidence where it says so), its level parameters re-fitted on this model code "
+         "from the carried calibration's point (the model's default; section Conditional fit; validated below)"),
         ("stopped because", abc["stop_reason"]),
         ("validation", f"point estimate re-run with {len(cfg.validation_seeds)} fresh seeds at scale {val_scale:g}" if val_fits else "none configured"),
         ("wall time of this invocation", f"{outcome.seconds:.0f} s ({outcome.computed} evaluations run, the rest from the journal)"),
