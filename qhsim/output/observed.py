@@ -35,6 +35,8 @@ how rarely firms stop R&D (``benchmarks/persistence_whatif.py``), which every ru
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -287,7 +289,8 @@ PERSISTENCE_WHATIF = CALIBRATION_DIR.parent / "docs" / "persistence_whatif.csv" 
 class PersistenceSensitivity:
     """What the long-run projection owes to how rarely firms stop R&D (``docs/persistence_whatif.csv``): the shipped
     point's R&D exit rate of the above-scale industrial firms and its R&D intensity in ``year``, beside the less
-    persistent alternatives' (their level parameters re-fitted to 2015-2020), and the exit rate's evidence range."""
+    persistent alternatives' (their level parameters re-fitted to 2015-2020), the exit rate's evidence range, and
+    each point's distance to the 2015-2020 targets (NaN where the table has none)."""
 
     year: int
     exit_rate: float
@@ -295,6 +298,8 @@ class PersistenceSensitivity:
     other_exit_rates: tuple[float, ...]
     other_rd_intensity: tuple[float, ...]
     evidence: tuple[float, float]
+    distance: float = math.nan
+    other_distances: tuple[float, ...] = ()
 
 
 def persistence_sensitivity(path: Path | None = None) -> PersistenceSensitivity | None:
@@ -311,10 +316,12 @@ def persistence_sensitivity(path: Path | None = None) -> PersistenceSensitivity 
         ours, others = rows[shipped], rows[~shipped].sort_values("exit_rate")
         if len(ours) != 1 or others.empty:
             return None
+        distance = rows["distance"].astype(float) if "distance" in rows else pd.Series(math.nan, index=rows.index)
         return PersistenceSensitivity(
             year, float(ours["exit_rate"].iloc[0]), float(ours["mean"].iloc[0]),
             tuple(others["exit_rate"].astype(float)), tuple(others["mean"].astype(float)),
             (float(ours["exit_low"].iloc[0]), float(ours["exit_high"].iloc[0])),
+            float(distance[ours.index].iloc[0]), tuple(distance[others.index]),
         )
     except (OSError, KeyError, ValueError, pd.errors.ParserError):
         return None
