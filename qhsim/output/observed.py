@@ -36,7 +36,6 @@ how rarely firms stop R&D (``benchmarks/persistence_whatif.py``), which every ru
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
