@@ -507,16 +507,27 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     # no evidence step in this configuration: the draws' sampler weights are their weights, recorded for a later one
     assert fits["sampler_weights"] == pytest.approx(fits["weights"])
     assert "### Level samples" in old_report
+    # a point whose structural parameter is not its posterior's median (as the shipped point once carried a value
+    # from an earlier fit): the refit's point takes the weighted median of the posterior it keeps
+    from qhsim.calibration.ensemble import dumps_toml
+
+    k = fits["parameters"].index("start_intercept")
+    order = np.argsort([d[k] for d in fits["draws"]], kind="stable")
+    cw = np.cumsum(np.asarray(fits["weights"])[order])
+    median = fits["draws"][order[min(int(np.searchsorted(cw, 0.5)), len(order) - 1)]][k]
+    edited = {**old, "point": {**old["point"], "start_intercept": median + 0.25}}
+    (out / "calibrated.toml").write_text(dumps_toml(edited), encoding="utf-8")
     capsys.readouterr()
     assert main([*args, "--refit-levels"]) == 0
     new = tomllib.loads((out / "calibrated.toml").read_text())
+    assert new["point"]["start_intercept"] == pytest.approx(median) and old["point"]["start_intercept"] == \
+        pytest.approx(median)
     report = (out / "fit_report.md").read_text()
     assert new["meta"]["abc_stage"].startswith(f"carried over from the calibration of {old['meta']['created']}")
     for key in ("generations", "final_epsilon", "best_distance", "stop_reason", "evaluations"):
         assert new["meta"][key] == old["meta"][key]
     assert new["interval"] == old["interval"]  # the sampler's draws, not the carried ensemble's
-    # the structural parameter keeps the point and every draw; the level parameter was re-fitted from its old value
-    assert new["point"]["start_intercept"] == old["point"]["start_intercept"]
+    # the structural parameter keeps every draw; the level parameter was re-fitted from its old value
     k = old["ensemble"]["parameters"].index("start_intercept")
     assert [d[k] for d in new["ensemble_fits"]["draws"]] == [d[k] for d in fits["draws"]]
     assert new["ensemble_fits"]["weights"] == fits["weights"]
