@@ -24,7 +24,7 @@ from qhsim.argtypes import at_least, executor_options, scale, seed_list, year  #
 from qhsim.errors import InputError, warn  # noqa: E402
 
 DEFAULT_OUT = Path("results")
-SHIPPED_DRAWS = 120  # parameter sets in the shipped calibration/calibrated.toml (its [ensemble]; tests check it)
+SHIPPED_DRAWS = 80  # parameter sets in the shipped calibration/calibrated.toml (its [ensemble]; tests check it)
 
 
 def _fit(text: str) -> str:
