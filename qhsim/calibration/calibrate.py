@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -350,6 +351,23 @@ def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dic
     return posterior, rows, doc
 
 
+def screen_evidence(problem: Problem, posterior: Posterior, processes: int,
+                    run_as: Callable[[int], dict[str, float]], note: str = "") -> Posterior:
+    """The evidence step (``posterior.evidence_step``) with the configuration's screen: the ``response_candidates``
+    heaviest draws, each run as ``run_as(row)`` gives it, through the paired experiments with
+    ``response_screen_seeds`` at ``response_scale`` (``responses.response_means``), weighed by the kernel of
+    bandwidth ``evidence_bandwidth``; ``note`` ends the stage's description of the screen."""
+    from qhsim.calibration.responses import response_means
+    from qhsim.evidence import EVIDENCE
+
+    cfg = problem.cfg
+    seeds = cfg.response_screen_seeds
+    return evidence_step(posterior, problem.params, cfg.response_candidates,
+                         lambda points: response_means(points, seeds, cfg.response_scale, processes), EVIDENCE,
+                         f"seeds {', '.join(str(s) for s in seeds)}, scale {cfg.response_scale:g}{note}",
+                         cfg.evidence_bandwidth, run_as=run_as)
+
+
 def reweigh_evidence(problem: Problem, posterior: Posterior, rows: list[dict[str, float]], processes: int,
                      log=print) -> tuple[Posterior, list[dict[str, float]]]:
     """``refit_levels``' evidence step: the carried draws weighed by the policy-response evidence anew, on this model
@@ -365,17 +383,11 @@ def reweigh_evidence(problem: Problem, posterior: Posterior, rows: list[dict[str
         posterior.stages.append("evidence step not redone on this model code: the carried file does not record its "
                                 "draws' sampler weights; their evidence-weighted weights are kept")
         return posterior, rows
-    from qhsim.calibration.responses import response_means
-    from qhsim.evidence import EVIDENCE
-
-    seeds = cfg.response_screen_seeds
-    log(f"evidence step: policy responses of the {len(rows)} carried draws with {len(seeds)} seeds, on this model code")
+    log(f"evidence step: policy responses of the {len(rows)} carried draws with {len(cfg.response_screen_seeds)} "
+        "seeds, on this model code")
     sampled = replace(posterior, weights=posterior.sampler_weights, stages=[*posterior.stages])
-    out = evidence_step(sampled, problem.params, cfg.response_candidates,
-                        lambda points: response_means(points, seeds, cfg.response_scale, processes), EVIDENCE,
-                        f"seeds {', '.join(str(s) for s in seeds)}, scale {cfg.response_scale:g}; the carried draws "
-                        "with their sampler weights, on this model code", cfg.evidence_bandwidth,
-                        run_as=lambda r: rows[r])
+    out = screen_evidence(problem, sampled, processes, lambda r: rows[r],
+                          "; the carried draws with their sampler weights, on this model code")
     # carried_posterior numbers the carried draws 0, 1, ... in source_ids
     return out, [rows[i] for i in out.source_ids]
 
@@ -436,19 +448,13 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
     cfg = problem.cfg
     posterior = final_population(result)
     if evidence and cfg.response_candidates:
-        from qhsim.calibration.responses import response_means
-        from qhsim.evidence import EVIDENCE
-
-        seeds = cfg.response_screen_seeds
-        log(f"evidence step: policy responses of {cfg.response_candidates} posterior draws with {len(seeds)} seeds")
+        log(f"evidence step: policy responses of {cfg.response_candidates} posterior draws with "
+            f"{len(cfg.response_screen_seeds)} seeds")
         # the draws as the ABC-SMC ran them: the response runs put the calibrated point in force beneath their
         # parameters, so a "levels" parameter would otherwise take the point's value instead of the held one
-        posterior = evidence_step(
-            posterior, problem.params, cfg.response_candidates,
-            lambda points: response_means([{**p, **problem.held} for p in points], seeds, cfg.response_scale,
-                                          processes), EVIDENCE,
-            f"seeds {', '.join(str(s) for s in seeds)}, scale {cfg.response_scale:g}", cfg.evidence_bandwidth,
-        )
+        final = posterior
+        posterior = screen_evidence(problem, final, processes,
+                                    lambda r: {**final.point(problem.params, r), **problem.held})
     for line in posterior.stages:
         log("posterior: " + line)
     return posterior

@@ -17,6 +17,7 @@ from qhsim.firms.state import FirmPopulation
 from qhsim.policy import PolicyYear
 from qhsim.units import TECH_SME_MAX_EMPLOYEES, TECH_SME_MAX_REVENUE
 
+
 def granted(f: FirmPopulation, year: int, held: np.ndarray) -> np.ndarray:
     """Positions of the HTE certificates granted in ``year``'s round, first or renewed: the firms that hold a valid
     certificate now and did not before the round (``held``: ``f.hte_until >= year`` then)."""
