@@ -30,6 +30,8 @@ from qhsim.cli import Parser, run_script, write_report  # noqa: E402
 from qhsim.errors import InputError  # noqa: E402
 from qhsim.precision import ANATOMY_TOP, CHANNELS, MATERIAL, components, firm_effects  # noqa: E402
 
+NEAR_ZERO = 0.05  # a net change under this share of the gross one: its ratios are not shown
+
 SCENARIOS = ROOT / "scenarios"
 VARIANTS = ("tech_transfer_subsidy", "vouchers_expanded", "ex_post_subsidy", "more_ex_ante_grants")
 YEARS = (2026, 2035)
@@ -46,6 +48,11 @@ def variant_files(names: str) -> list[Path]:
     return files
 
 
+def near_zero(net: float, up: float, down: float) -> bool:
+    """A net change too small against the gross one (``up`` + |``down``|) for ratios to it to mean anything."""
+    return abs(net) < NEAR_ZERO * (up + abs(down))
+
+
 def report(table, seeds: list[int], args, packages: set[str]) -> str:
     lines = [f"# Anatomy of the policy effects 政策效应构成 ({len(seeds)} seeds, scale {args.scale:g}, fixed 2015 "
              "population)", "",
@@ -56,8 +63,11 @@ def report(table, seeds: list[int], args, packages: set[str]) -> str:
              "| variant 方案 | seed | net 净变化 | rises 增加 | falls 减少 | falls / net | firms changed | "
              f"share of the {ANATOMY_TOP} largest changes |", "|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
+        small = near_zero(r.net, r.up, r.down)
         lines.append(f"| {r.variant} | {r.seed} | {r.net:+.2f} | {r.up:+.2f} | {r.down:+.2f} | "
-                     f"{abs(r.down / r.net):.2f} | {r.firms:,} | {r.top:.0%} |")
+                     f"{'—' if small else f'{abs(r.down / r.net):.2f}'} | {r.firms:,} | {'—' if small else f'{r.top:.0%}'} |")
+    lines += ["", f"—: the net is under {NEAR_ZERO:.0%} of the gross change (rises plus falls), so a ratio to it says "
+              "nothing."]
     lines += ["", "Per variant, over the seeds: the net change's coefficient of variation across seeds, and the falls and the "
               f"{ANATOMY_TOP} largest changes against the mean net (ratios of means).", "",
               "| variant 方案 | net 亿元 | CV of the net | falls / net | largest changes' share | reading |",
@@ -65,6 +75,7 @@ def report(table, seeds: list[int], args, packages: set[str]) -> str:
     for name, g in table.groupby("variant", sort=False):
         net = g["net"].mean()
         cv, falls, top = g["net"].std(ddof=1) / abs(net), abs(g["down"].mean() / net), (g["top"] * g["net"]).mean() / net
+        share = "—" if near_zero(net, g["up"].mean(), g["down"].mean()) else f"{top:.0%}"
         where = min(CHANNELS, key=lambda c: g[f"{c}_down"].mean())  # the channel of the largest falls
         reasons = [text for applies, text in (
             (name in packages, "a package: one part's falls are another's rises (its parts: docs/precision_report.md)"),
@@ -73,7 +84,7 @@ def report(table, seeds: list[int], args, packages: set[str]) -> str:
                                                    "net is a small difference of two larger sums"),
             (top > 0.25, f"a few firms carry it: the {ANATOMY_TOP} largest changes hold {top:.0%}")) if applies]
         reading = "; ".join(reasons) or "many firms, few falls: a precise effect"
-        lines.append(f"| {name} | {net:+.2f} | {cv:.0%} | {falls:.2f} | {top:.0%} | {reading} |")
+        lines.append(f"| {name} | {net:+.2f} | {cv:.0%} | {falls:.2f} | {share} | {reading} |")
     lines += ["", "Channels 渠道: each changed firm by where its run first departs from the baseline run by more than "
               f"{MATERIAL:.1%} (in the first such year, in the order of the year's steps), or, for a firm that never "
               "departs so far (a ripple), where it first departs at all (`qhsim.precision.CHANNELS`): "

@@ -275,3 +275,23 @@ def test_report_cost_section_names_the_item_with_the_largest_sd():
     assert rows[0].startswith("| d | total 合计 |") and rows[0].endswith(f"| {hte} |")  # its Chinese name and key
     assert [r.split("|")[2].strip() for r in rows[1:]] == [hte, sd, "1 other item 其他"]
     assert "spend_vouchers" not in "\n".join(lines)
+
+
+def test_anatomy_report_shows_no_ratio_to_a_net_near_zero():
+    """benchmarks/effect_anatomy.py: where rises and falls cancel (net under 5% of the gross change), the falls / net
+    ratio and the largest changes' share are shown as "—", not as the thousands of per cent a near-zero net gives; a
+    net that stands out keeps its ratios."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("effect_anatomy", ROOT / "benchmarks" / "effect_anatomy.py")
+    anatomy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(anatomy)
+    channels = {f"{c}_{d}": 0.0 for c in anatomy.CHANNELS for d in ("up", "down")}
+    rows = [{"variant": "v", "seed": 1, "net": 0.004, "up": 0.30, "down": -0.296, "firms": 10, "top": -83.18,
+             **channels},
+            {"variant": "v", "seed": 2, "net": 0.20, "up": 0.33, "down": -0.13, "firms": 12, "top": 0.21, **channels}]
+    text = anatomy.report(pd.DataFrame(rows), [1, 2], SimpleNamespace(scale=1.0), set())
+    seed_rows = [line.split("|") for line in text.splitlines() if line.startswith(("| v | 1 |", "| v | 2 |"))]
+    assert [r[6].strip() for r in seed_rows] == ["—", "0.65"] and [r[8].strip() for r in seed_rows] == ["—", "21%"]
+    assert "-8318%" not in text and "%" in seed_rows[1][8]
