@@ -558,7 +558,8 @@ def test_persistence_note_quotes_the_what_if_in_every_runs_outputs(result, tmp_p
     assert (p.distance, p.other_distances) == (0.621, (0.523, 0.987))
     monkeypatch.setattr("qhsim.output.observed.PERSISTENCE_WHATIF", table)
     en = persistence_note("en")
-    assert "2.2% a year in the shipped calibration, estimated from 2015–2020 near the assumed values; evidence 10%–25%" in en
+    assert ("2.2% a year in the shipped calibration, estimated from 2015–2020 near the assumed values; evidence "
+            "10%–25%") in en
     # how each alternative fits 2015-2020 beside the shipped point: the assumption is not what the data settle
     assert ("exit rates of 8.9% and 20.3% (fitting the 2015–2020 targets better and worse than the shipped "
             "calibration: distance 0.52 and 0.99 against 0.62), the model projects a 2035 R&D intensity 16% and 26% "

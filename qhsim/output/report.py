@@ -254,8 +254,9 @@ def persistence_note(lang: str = "both") -> str | None:
                   f"现行{p.distance:.2f}）")
         fit_en = (f" (fitting the 2015–2020 targets {' and '.join(e for e, _ in how)} than the shipped calibration: "
                   f"distance {' and '.join(dist)} against {p.distance:.2f})")
-    zh = (f"长期预测依赖于开展研发的规上工业企业很少停止研发（现行校准下年退出率{100 * p.exit_rate:.1f}%，由2015–2020年"
-          f"数据在假设值附近估计；可比证据{low}–{high}）。按年退出率{'、'.join(exits)}重新拟合{fit_zh}，{p.year}年研发强度低{'、'.join(lower)}"
+    zh = (f"长期预测依赖于开展研发的规上工业企业很少停止研发（现行校准下年退出率{100 * p.exit_rate:.1f}%，"
+          f"由2015–2020年数据在假设值附近估计；可比证据{low}–{high}）。"
+          f"按年退出率{'、'.join(exits)}重新拟合{fit_zh}，{p.year}年研发强度低{'、'.join(lower)}"
           f"（{'、'.join(values)}；该敏感性分析的同组随机种子下现行校准均值为{p.rd_intensity:.2f}%，"
           f"与本次运行的数值不同；docs/persistence_whatif.md）。"
           f"各年退出率见指标“{label['zh']}”。")
