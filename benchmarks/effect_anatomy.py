@@ -63,9 +63,9 @@ def report(table, seeds: list[int], args, packages: set[str]) -> str:
              "| variant 方案 | seed | net 净变化 | rises 增加 | falls 减少 | falls / net | firms changed | "
              f"share of the {ANATOMY_TOP} largest changes |", "|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
-        small = near_zero(r.net, r.up, r.down)
-        lines.append(f"| {r.variant} | {r.seed} | {r.net:+.2f} | {r.up:+.2f} | {r.down:+.2f} | "
-                     f"{'—' if small else f'{abs(r.down / r.net):.2f}'} | {r.firms:,} | {'—' if small else f'{r.top:.0%}'} |")
+        falls, top = ("—", "—") if near_zero(r.net, r.up, r.down) else (f"{abs(r.down / r.net):.2f}", f"{r.top:.0%}")
+        lines.append(f"| {r.variant} | {r.seed} | {r.net:+.2f} | {r.up:+.2f} | {r.down:+.2f} | {falls} | {r.firms:,} | "
+                     f"{top} |")
     lines += ["", f"—: the net is under {NEAR_ZERO:.0%} of the gross change (rises plus falls), so a ratio to it says "
               "nothing."]
     lines += ["", "Per variant, over the seeds: the net change's coefficient of variation across seeds, and the falls and the "
