@@ -531,12 +531,12 @@ def test_ensemble_reports_say_their_band_is_a_lower_bound_with_the_out_of_sample
     assert "held" not in band_caveat("en") and "lower bound" in band_caveat("en")  # without the check: no figures
 
 
-def _persistence_table(path: Path) -> Path:
+def _persistence_table(path: Path, a_distance: float = 0.523) -> Path:
     """A what-if table as benchmarks/persistence_whatif.py writes it: the shipped point and two alternatives."""
     rows = []
     for name, shipped, exit_rate, ri, distance in (("shipped", True, 0.022, 1.159, 0.621),
                                                    ("b", False, 0.203, 0.853, 0.987),
-                                                   ("a", False, 0.089, 0.974, 0.523)):
+                                                   ("a", False, 0.089, 0.974, a_distance)):
         for year, value in ((2020, 0.7), (2035, ri)):
             rows.append({"point": name, "shipped": shipped, "stop_probability": 0.1, "exit_rate": exit_rate,
                          "exit_low": 0.1, "exit_high": 0.25, "distance": distance, "indicator": "rd_intensity",
@@ -567,6 +567,12 @@ def test_persistence_note_quotes_the_what_if_in_every_runs_outputs(result, tmp_p
             "this run's" in en)
     assert "拟合优于、劣于现行校准：距离0.52、0.99，现行0.62" in persistence_note("zh")
     assert "年退出率2.2%" in persistence_note("zh") and persistence_note() == f"{persistence_note('zh')} {en}"
+    # alternatives all on one side are said so once
+    monkeypatch.setattr("qhsim.output.observed.PERSISTENCE_WHATIF", _persistence_table(tmp_path / "both.csv", 0.633))
+    assert ("(fitting the 2015–2020 targets both worse than the shipped calibration: distance 0.63 and 0.99 "
+            "against 0.62)") in persistence_note("en")
+    assert "拟合均劣于现行校准：距离0.63、0.99，现行0.62" in persistence_note("zh")
+    monkeypatch.setattr("qhsim.output.observed.PERSISTENCE_WHATIF", table)
     # ... and where each year's rate is: a column of every run (from the first simulated year)
     label = data.load("indicators")["rd_exit_rate"]
     assert f"“{label['en']}”" in en and f"“{label['zh']}”" in persistence_note("zh")

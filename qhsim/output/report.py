@@ -249,11 +249,14 @@ def persistence_note(lang: str = "both") -> str | None:
     if math.isfinite(p.distance) and p.other_distances and all(map(math.isfinite, p.other_distances)):
         # how the alternatives fit 2015-2020: the projection's assumption is not what the data settle
         how = [("better", "优于") if d < p.distance else ("worse", "劣于") for d in p.other_distances]
+        if len(set(how)) == 1 and len(how) > 1:  # all on one side: said once ("both worse", not "worse and worse")
+            en_how, zh_how = f"{'both' if len(how) == 2 else 'all'} {how[0][0]}", f"均{how[0][1]}"
+        else:
+            en_how, zh_how = " and ".join(e for e, _ in how), "、".join(z for _, z in how)
         dist = [f"{d:.2f}" for d in p.other_distances]
-        fit_zh = (f"（对2015–2020年目标的拟合{'、'.join(z for _, z in how)}现行校准：距离{'、'.join(dist)}，"
-                  f"现行{p.distance:.2f}）")
-        fit_en = (f" (fitting the 2015–2020 targets {' and '.join(e for e, _ in how)} than the shipped calibration: "
-                  f"distance {' and '.join(dist)} against {p.distance:.2f})")
+        fit_zh = f"（对2015–2020年目标的拟合{zh_how}现行校准：距离{'、'.join(dist)}，现行{p.distance:.2f}）"
+        fit_en = (f" (fitting the 2015–2020 targets {en_how} than the shipped calibration: distance "
+                  f"{' and '.join(dist)} against {p.distance:.2f})")
     zh = (f"长期预测依赖于开展研发的规上工业企业很少停止研发（现行校准下年退出率{100 * p.exit_rate:.1f}%，"
           f"由2015–2020年数据在假设值附近估计；可比证据{low}–{high}）。"
           f"按年退出率{'、'.join(exits)}重新拟合{fit_zh}，{p.year}年研发强度低{'、'.join(lower)}"
