@@ -290,15 +290,15 @@ def versions_text(versions: Mapping[str, Any] | None) -> str:
 
 
 def environment_versions() -> dict[str, str]:
-    """The versions of this process's software (what a run folder's manifest records as ``versions``)."""
+    """The versions of this process's software (what a run folder's manifest records as ``versions``). Mesa's from its
+    installed metadata: importing it (~1-2 s) would be most of a re-export's or a resumed comparison's start."""
     import platform
-
-    import mesa
+    from importlib.metadata import version
 
     from qhsim import cpu
 
     return {"qhsim": __version__, "python": platform.python_version(), "numpy": np.__version__,
-            "pandas": pd.__version__, "mesa": mesa.__version__, "numpy_cpu_path": cpu.dispatch()}
+            "pandas": pd.__version__, "mesa": version("mesa"), "numpy_cpu_path": cpu.dispatch()}
 
 
 def calibration_distance(calibration: Mapping[str, Any]) -> str | None:
