@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import qhsim  # noqa: F401  (before NumPy: one floating-point path on every machine, qhsim/cpu.py)
@@ -29,6 +31,16 @@ SCENARIOS = ROOT / "scenarios"
 
 PREF = {p.id: i for i, p in enumerate(data.prefectures())}
 SECTOR = {s.id: i for i, s in enumerate(data.sectors())}
+
+
+def benchmark_script(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` imported as a module (the scripts are not a package), registered in ``sys.modules``
+    (dataclasses look their module up)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def knowledge_columns(public_rd: np.ndarray | float = 0.0) -> dict[str, np.ndarray]:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
-from conftest import ROOT, SCENARIOS
+from conftest import SCENARIOS, benchmark_script
 
 
 def report():
-    spec = importlib.util.spec_from_file_location("coupling_report", ROOT / "benchmarks" / "coupling_report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("coupling_report")
 
 
 def test_a_run_paired_with_itself_never_drifts():

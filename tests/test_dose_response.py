@@ -1,21 +1,15 @@
 """benchmarks/dose_response.py: the evidence verdict of each strength and the strength up to which a lever stays
 inside the evidence (the runs themselves are the experiments engine's, tested elsewhere)."""
 
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import benchmark_script
 
 
 @pytest.fixture(scope="module")
 def dose():
-    spec = importlib.util.spec_from_file_location("dose_response", ROOT / "benchmarks" / "dose_response.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("dose_response")
 
 
 def test_verdict_is_compares_rule_on_the_seed_range(dose):

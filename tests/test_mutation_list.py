@@ -3,18 +3,11 @@ and names tests that exist (run the script itself to see that each is caught).""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
-from conftest import ROOT
+from conftest import benchmark_script
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("mutation_check", ROOT / "benchmarks" / "mutation_check.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("mutation_check")
 
 
 def test_every_mutant_patch_still_applies():

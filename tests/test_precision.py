@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, SCENARIOS
+from conftest import SCENARIOS, benchmark_script
 from qhsim.experiments.comparison import fiscal_columns, leverage
 from qhsim.precision import (as_design, components, cost_item_spread, leverage_spread, package_parts,
                              plan_indicators, population_position, rank_stability, run_many, scale_fidelity, sections)
@@ -256,11 +256,7 @@ def test_firm_effects_take_the_change_in_business_rd_apart_firm_by_firm():
 def test_report_cost_section_names_the_item_with_the_largest_sd():
     """benchmarks/precision_report.py's cost section: the total, then the items with an extra cost in some seed,
     largest sd first, that one named, the minor ones in one last row; an item zero in every seed is omitted."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("precision_report", ROOT / "benchmarks" / "precision_report.py")
-    report = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(report)
+    report = benchmark_script("precision_report")
     per_seed = {"spend_vouchers": [0.0, 0.0, 0.0], "tax_expenditure_super_deduction": [9.0, 10.0, 11.0],
                 "tax_expenditure_hte_rate": [0.1, 3.3, 0.5], "spend_hte_reward": [0.001, 0.0, 0.002]}
     total = np.sum(list(per_seed.values()), axis=0)
@@ -281,12 +277,9 @@ def test_anatomy_report_shows_no_ratio_to_a_net_near_zero():
     """benchmarks/effect_anatomy.py: where rises and falls cancel (net under 5% of the gross change), the falls / net
     ratio and the largest changes' share are shown as "—", not as the thousands of per cent a near-zero net gives; a
     net that stands out keeps its ratios."""
-    import importlib.util
     from types import SimpleNamespace
 
-    spec = importlib.util.spec_from_file_location("effect_anatomy", ROOT / "benchmarks" / "effect_anatomy.py")
-    anatomy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(anatomy)
+    anatomy = benchmark_script("effect_anatomy")
     channels = {f"{c}_{d}": 0.0 for c in anatomy.CHANNELS for d in ("up", "down")}
     rows = [{"variant": "v", "seed": 1, "net": 0.004, "up": 0.30, "down": -0.296, "firms": 10, "top": -83.18,
              **channels},

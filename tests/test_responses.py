@@ -6,7 +6,6 @@ report's configuration (4 fresh seeds at full scale).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, benchmark_script
 from qhsim import data
 from qhsim.calibrated import load_calibration
 from qhsim.calibration.responses import (
@@ -124,9 +123,7 @@ def test_reported_exceeds_real_response_to_the_super_deduction(responses):
 def test_revalidation_counts_the_responses_apart_from_the_checks():
     """benchmarks/revalidate.py: "policy responses inside" counts the responses only; a check outside its range is
     named on a line of its own and listed in a table of its own, with the entry rate beside it."""
-    spec = importlib.util.spec_from_file_location("revalidate", ROOT / "benchmarks" / "revalidate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = benchmark_script("revalidate")
     rows = [{"response": key, "kind": kind, "label": ev.label, "model": ev.low if kind == "response" else ev.low / 2,
              "seed_sd": 0.01, "low": ev.low, "high": ev.high, "inside": kind == "response", "evidence": ev.source}
             for kind, evidence in (("response", EVIDENCE), ("check", CHECKS)) for key, ev in evidence.items()]
