@@ -47,7 +47,7 @@ def target_rows(problem, cfg, cells: dict[str, list[float]]) -> list[dict]:
 
 def markdown(rows: list[dict], responses, meta: dict, seeds: list[int], fingerprint: str, ensemble=None,
              screen: tuple[int, ...] = ()) -> str:
-    from qhsim.calibration.responses import INFO, evidence_range, evidence_rows
+    from qhsim.calibration.responses import INFO, NEAR_SE, evidence_range, evidence_rows
 
     policy, checks = (responses[responses["kind"] == kind] for kind in ("response", "check"))
     plan = [r for r in rows if r["group"] == PLAN_GROUP]
@@ -65,7 +65,10 @@ def markdown(rows: list[dict], responses, meta: dict, seeds: list[int], fingerpr
         f"- fitted targets within 5% (the fit report's claim): {sum(r['within5'] for r in fitted)} of {len(fitted)}; "
         f"all targets within their own tolerance: {sum(r['inside'] for r in rows)} of {len(rows)}",
         f"- Haidong within its tolerances: {sum(r['inside'] for r in haidong)} of {len(haidong)}",
-        f"- policy responses inside the evidence ranges: {int(policy['inside'].sum())} of {len(policy)}",
+        f"- policy responses inside the evidence ranges: {int(policy['inside'].sum())} of {len(policy)} "
+        f"({len(responses.attrs['seeds'])} seeds)" + "".join(
+            f"; {r['label']} {r['model']:.3g} ± {r['standard_error']:.2g} outside {evidence_range(r['low'], r['high'])}"
+            + (f", within {NEAR_SE:g} s.e." if r['near'] else "") for _, r in policy[~policy['inside']].iterrows()),
         *([f"- the ensemble's posterior draws inside every evidence range: {ensemble['weight'][ensemble['inside']].sum()
            / ensemble['weight'].sum():.0%} of the weight ({int(ensemble['inside'].sum())} of {len(ensemble)} draws)"]
           if ensemble is not None else []),

@@ -50,6 +50,7 @@ BUNCHING_YEAR = 2020
 BUNCHING_BAND = 0.10  # relative distance to the threshold counted as "just above / just below"
 SWITCH_YEARS = range(2016, BUNCHING_YEAR + 1)  # R&D switches from the year before to each of these (2015→2016 …)
 RESPONSE_SEEDS = CalibrationConfig.response_seeds  # fresh dynamics seeds for the fit report's section (a setting)
+NEAR_SE = 2.0  # a mean outside its range by at most this many standard errors is marked as such (``verdict``)
 
 
 def _scenario(name: str, parameters: dict[str, float] | None):
@@ -182,7 +183,9 @@ def response_means(points: list[dict[str, float]], seeds: tuple[int, ...], scale
 def policy_responses(parameters: dict[str, float] | None = None, seeds: tuple[int, ...] = (1, 2, 3, 4),
                      scale: float = 1.0, workers: int = 1) -> pd.DataFrame:
     """One row per response in ``EVIDENCE`` (``kind`` "response"), then per check in ``CHECKS`` (``kind`` "check"):
-    the model's value (mean over seeds), its seed sd, the evidence range and whether the value lies inside it.
+    the model's value (mean over seeds), its seed sd and the mean's standard error, the evidence range, whether the
+    mean lies inside it and whether it lies within ``NEAR_SE`` standard errors of it (``near``: seeds cannot tell
+    such a mean from one inside).
     ``parameters`` override the behavioural defaults (e.g. a calibration's point estimate); without them the
     model's defaults (calibrated.toml) are used."""
     values = response_values([parameters], seeds, scale, workers)[0]
@@ -191,15 +194,17 @@ def policy_responses(parameters: dict[str, float] | None = None, seeds: tuple[in
         for key, ev in evidence.items():
             v = np.asarray(values[key], dtype=float)
             mean = float(v.mean())
+            # undefined where a response is (an extra grant budget left unspent in one seed: no cost)
+            sd = float(v.std(ddof=1)) if len(v) > 1 and np.isfinite(v).all() else math.nan
             rows.append({
-                "response": key, "kind": kind, "label": ev.label, "model": mean,
-                # undefined where a response is (an extra grant budget left unspent in one seed: no cost)
-                "seed_sd": float(v.std(ddof=1)) if len(v) > 1 and np.isfinite(v).all() else math.nan,
-                "low": ev.low, "high": ev.high, "inside": bool(ev.low <= mean <= ev.high),
+                "response": key, "kind": kind, "label": ev.label, "model": mean, "seed_sd": sd,
+                "standard_error": sd / math.sqrt(len(v)), "low": ev.low, "high": ev.high,
+                "inside": bool(ev.low <= mean <= ev.high),
+                "near": bool(outside_by(mean, ev.low, ev.high) <= NEAR_SE * sd / math.sqrt(len(v))),
                 "evidence": ev.source,
             })
     table = pd.DataFrame(rows)
-    table.attrs.update({key: float(np.mean(values[key])) for key in INFO})
+    table.attrs.update({key: float(np.mean(values[key])) for key in INFO}, seeds=tuple(seeds))
     return table
 
 
@@ -245,6 +250,18 @@ def evidence_range(low: float, high: float) -> str:
     return f"≥ {low:g}" if math.isinf(high) else f"{low:g}–{high:g}"
 
 
+def outside_by(value: float, low: float, high: float) -> float:
+    """How far ``value`` lies outside [low, high] (0 inside)."""
+    return max(low - value, value - high, 0.0)
+
+
+def verdict(row) -> str:
+    """A response row's "inside" cell: yes, or **no** with how far outside when the seeds cannot tell it from inside."""
+    if row.inside:
+        return "yes"
+    return f"**no**, within {NEAR_SE:g} s.e." if row.near else "**no**"
+
+
 def section_lines(table: pd.DataFrame, seeds: tuple[int, ...], scale: float, what: str) -> list[str]:
     """The fit report's "policy response" section (Markdown lines)."""
     L = ["## Policy responses 政策响应 (paired experiments, common random numbers)", ""]
@@ -277,13 +294,13 @@ def section_lines(table: pd.DataFrame, seeds: tuple[int, ...], scale: float, wha
 
 
 def evidence_rows(table: pd.DataFrame, heading: str, sources: bool) -> list[str]:
-    """A Markdown table of ``policy_responses`` rows: model mean, seed sd, evidence range, inside (and the sources)."""
-    L = [f"| {heading} | model (mean) | seed sd | evidence range | inside |" + (" evidence |" if sources else ""),
+    """A Markdown table of ``policy_responses`` rows: model mean ± its standard error, seed sd, evidence range,
+    inside (``verdict``; and the sources)."""
+    L = [f"| {heading} | model (mean ± s.e.) | seed sd | evidence range | inside |" + (" evidence |" if sources else ""),
          "|---|---|---|---|---|" + ("---|" if sources else "")]
     for _, r in table.iterrows():
-        verdict = "yes" if r.inside else "**no**"
-        L.append(f"| {r.label} | {r.model:.3g} | {r.seed_sd:.2g} | {evidence_range(r.low, r.high)} | {verdict} |"
-                 + (f" {r.evidence} |" if sources else ""))
+        L.append(f"| {r.label} | {r.model:.3g} ± {r.standard_error:.2g} | {r.seed_sd:.2g} | "
+                 f"{evidence_range(r.low, r.high)} | {verdict(r)} |" + (f" {r.evidence} |" if sources else ""))
     return L
 
 
