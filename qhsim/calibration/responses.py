@@ -256,7 +256,8 @@ def outside_by(value: float, low: float, high: float) -> float:
 
 
 def verdict(row) -> str:
-    """A response row's "inside" cell: yes, or **no** with how far outside when the seeds cannot tell it from inside."""
+    """A response row's "inside" cell: yes; **no**; or **no**, within NEAR_SE s.e., where its seeds cannot tell the mean
+    from one inside."""
     if row.inside:
         return "yes"
     return f"**no**, within {NEAR_SE:g} s.e." if row.near else "**no**"

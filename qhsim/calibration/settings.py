@@ -193,9 +193,9 @@ class CalibrationConfig:
     response_candidates: int = 0  # run this many posterior draws through the policy-response evidence (0: no)
     response_screen_seeds: tuple[int, ...] = tuple(range(301, 317))  # ... with these 16 dynamics seeds
     response_seeds: tuple[int, ...] = tuple(range(201, 233))  # the fit report's policy responses: these 32 fresh seeds
-    # (R&D per tax yuan varies by 0.19 from seed to seed at the shipped point: the 4 seeds 201-204 the fit report used
-    # until the forty-sixth session gave 1.85, inside 1-2, while 201-232 give 2.04 ± 0.03; the screen's 2 seeds left
-    # each draw's value ±0.13, more than the evidence kernel's bandwidth, so the draws' weights were partly seed luck)
+    # (R&D per tax yuan varies by ~0.2 from seed to seed: at the forty-fourth session's point the 4 seeds 201-204
+    # the fit report used until the forty-sixth session gave 1.85, inside 1-2, while 201-232 give 2.04 ± 0.03; 2
+    # screen seeds left each draw's value ±0.13, more than the evidence kernel's bandwidth: its weights were partly luck)
     response_scale: float = 1.0  # ... at this scale (the evidence step's screen too); below 1 only for tests
     evidence_bandwidth: float = 0.0  # evidence kernel: 0 uniform on the ranges, > 0 Gaussian in the response distance
     conditional: tuple[str, ...] = ()  # level parameters re-fitted given the structural median (calibration.conditional)

@@ -54,7 +54,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "target": ("目标", "target"),
     "gap": ("差距", "gap"),
     "p_met": ("达标概率", "P(target met)"),
-    # what the headline's numbers are: one run is not the median `make baseline` prints (2035: 1.00 against 1.14)
+    # what the headline's numbers are: one run is not the median `make baseline` prints (README, "Set up and go")
     "one_run": ("单次运行（随机种子 {seed}），非 make baseline 的{n}种子中位数",
                 "one run (seed {seed}), not the {n}-seed median of make baseline"),
     "reference": ("基准", "baseline"),  # the baseline run drawn beside a run with lever changes
