@@ -24,6 +24,10 @@ class Evidence:
     high: float
     source: str
 
+    def outside_by(self, value: float) -> float:
+        """How far ``value`` lies outside [low, high] (0 inside)."""
+        return max(self.low - value, value - self.high, 0.0)
+
 
 EVIDENCE = {
     "user_cost_elasticity": Evidence(

@@ -21,7 +21,6 @@ from qhsim.calibration.responses import (
     EVIDENCE,
     NEAR_SE,
     RESPONSE_SEEDS,
-    outside_by,
     policy_responses,
     rd_switches,
     section_lines,
@@ -42,7 +41,7 @@ def response_table(value, sd: float = 0.19, n: int = 32) -> pd.DataFrame:
             v, se = value(key, ev), sd / math.sqrt(n)
             rows.append({"response": key, "kind": kind, "label": ev.label, "model": v, "seed_sd": sd,
                          "standard_error": se, "low": ev.low, "high": ev.high, "inside": ev.low <= v <= ev.high,
-                         "near": outside_by(v, ev.low, ev.high) <= NEAR_SE * se, "evidence": ev.source})
+                         "near": ev.outside_by(v) <= NEAR_SE * se, "evidence": ev.source})
     table = pd.DataFrame(rows)
     table.attrs["seeds"] = tuple(range(n))
     return table

@@ -120,8 +120,7 @@ def response_distance(values: dict[str, float], evidence: dict[str, Any]) -> flo
         width = (ev.high - ev.low) if math.isfinite(ev.high) else abs(ev.low)
         if not math.isfinite(v):
             return math.inf
-        out = max(ev.low - v, v - ev.high, 0.0)
-        total += (out / width) ** 2
+        total += (ev.outside_by(v) / width) ** 2
     return math.sqrt(total / len(evidence))
 
 

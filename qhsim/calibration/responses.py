@@ -196,12 +196,11 @@ def policy_responses(parameters: dict[str, float] | None = None, seeds: tuple[in
             mean = float(v.mean())
             # undefined where a response is (an extra grant budget left unspent in one seed: no cost)
             sd = float(v.std(ddof=1)) if len(v) > 1 and np.isfinite(v).all() else math.nan
+            se = sd / math.sqrt(len(v))
             rows.append({
                 "response": key, "kind": kind, "label": ev.label, "model": mean, "seed_sd": sd,
-                "standard_error": sd / math.sqrt(len(v)), "low": ev.low, "high": ev.high,
-                "inside": bool(ev.low <= mean <= ev.high),
-                "near": bool(outside_by(mean, ev.low, ev.high) <= NEAR_SE * sd / math.sqrt(len(v))),
-                "evidence": ev.source,
+                "standard_error": se, "low": ev.low, "high": ev.high, "inside": bool(ev.low <= mean <= ev.high),
+                "near": bool(ev.outside_by(mean) <= NEAR_SE * se), "evidence": ev.source,
             })
     table = pd.DataFrame(rows)
     table.attrs.update({key: float(np.mean(values[key])) for key in INFO}, seeds=tuple(seeds))
@@ -248,11 +247,6 @@ INFO = {
 
 def evidence_range(low: float, high: float) -> str:
     return f"≥ {low:g}" if math.isinf(high) else f"{low:g}–{high:g}"
-
-
-def outside_by(value: float, low: float, high: float) -> float:
-    """How far ``value`` lies outside [low, high] (0 inside)."""
-    return max(low - value, value - high, 0.0)
 
 
 def verdict(row) -> str:
