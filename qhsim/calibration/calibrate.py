@@ -293,13 +293,16 @@ def prior_record(p: FreeParameter) -> dict[str, Any]:
     return {"prior": p.prior, "low": p.low, "high": p.high, **normal}
 
 
-def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dict[str, float]], dict[str, Any]]:
+def carried_posterior(problem: Problem, path: Path, new_targets: bool = False
+                     ) -> tuple[Posterior, list[dict[str, float]], dict[str, Any]]:
     """The posterior of the calibration in ``path`` (a calibrated.toml written by ``qhsim calibrate``) as
     ``refit_levels`` keeps it: the [ensemble]'s weighted draws (columns: the sampled parameters, a conditional one as
     that calibration's re-fit left it; [ensemble_fits] instead when [ensemble] holds level samples), each draw as a
     whole parameter vector (the re-fit's start), and the file.
     Its configuration, targets and sampled parameters (with their priors) must be the current ones; the model code
-    and the level parameters may differ (one made free since then starts where the sampler held it, its default)."""
+    and the level parameters may differ (one made free since then starts where the sampler held it, its default).
+    ``new_targets``: the targets may differ too (``--new-targets``; ``abc_meta`` records those the ABC-SMC sampled
+    against)."""
     import tomllib
 
     from qhsim.errors import InputError
@@ -319,9 +322,10 @@ def carried_posterior(problem: Problem, path: Path) -> tuple[Posterior, list[dic
     if meta.get("config") != cfg.name:
         raise InputError(f"{path}: meta.config is {meta.get('config')!r}; its levels can be re-fitted only with "
                          f"--config {meta.get('config')}")
-    if meta.get("targets_sha256") != file_sha(cfg.targets):
+    if meta.get("targets_sha256") != file_sha(cfg.targets) and not new_targets:
         raise InputError(f"{path}: meta.targets_sha256 is not the hash of {cfg.targets}: the levels can be re-fitted "
-                         "only for the targets the posterior was made with; run a full `qhsim calibrate`")
+                         "only for the targets the posterior was made with (or with --new-targets); run a full "
+                         "`qhsim calibrate`")
     sampled = [p.name for p in problem.params]
     then = doc.get("interval", {})  # one table per parameter the ABC-SMC sampled, with its prior
     changed = sorted(set(then) ^ set(sampled)) or [
@@ -393,13 +397,15 @@ def reweigh_evidence(problem: Problem, posterior: Posterior, rows: list[dict[str
 
 
 def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False, progress: bool = True,
-                 log=print, write: bool = True) -> CalibrationOutcome:
+                 log=print, write: bool = True, new_targets: bool = False) -> CalibrationOutcome:
     """``qhsim calibrate --refit-levels``: the level parameters (``conditional``) of the point and of each ensemble
     draw re-fitted on the current model code, the structural posterior of the calibration in ``cfg.out`` kept (no
     ABC-SMC). For a model change that moves levels (an accounting change: what counts as R&D), not the mechanisms
     the structural parameters carry. Each fit starts where that calibration's left off, with its ridge pulling
     towards that start; then the validation and the policy responses as in ``calibrate``. Journaled in
-    ``levels_journal_path``."""
+    ``levels_journal_path``. ``new_targets``: the targets may have changed since that calibration (a target added
+    that level parameters answer); the structural posterior stays the one the ABC-SMC made against its own targets,
+    and calibrated.toml and the fit report say so (``abc_meta``)."""
     from qhsim.errors import InputError
 
     started = time.perf_counter()
@@ -407,7 +413,7 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
     if not cfg.conditional:
         raise InputError(f"calibration/config.toml: [{cfg.name}] conditional: no level parameters to re-fit "
                          "(list them to use --refit-levels)")
-    posterior, rows, carried = carried_posterior(problem, Path(cfg.out) / "calibrated.toml")
+    posterior, rows, carried = carried_posterior(problem, Path(cfg.out) / "calibrated.toml", new_targets)
     objective, default_cells = preflight(problem, log)
     processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)
     posterior, rows = reweigh_evidence(problem, posterior, rows, processes, log)
@@ -587,9 +593,14 @@ def abc_meta(outcome: CalibrationOutcome) -> dict[str, Any]:
         origin = abc_origin(old)
         through = "" if "abc_stage" not in old else f" through the level refit of {old.get('created', '?')}"
         sampled = old.get("abc_robust_groups", old.get("robust_groups", []))
+        against = old.get("abc_targets_sha256", old.get("targets_sha256", ""))  # the targets the ABC-SMC sampled against
+        other = "" if against == file_sha(outcome.cfg.targets) else (
+            f"; it sampled against other targets (sha256 {against[:12]}): the structural posterior is conditional on "
+            "those, the level parameters fitted to these (--new-targets)")
         return {**{k: old[k] for k in ABC_META if k in old}, "abc_origin": origin, "abc_robust_groups": sampled,
+                "abc_targets_sha256": against,
                 "abc_stage": f"carried over from the calibration of {origin}{through} (it sampled with "
-                             f"{loss_text(sampled)}); its level parameters re-fitted on this model code "
+                             f"{loss_text(sampled)}{other}); its level parameters re-fitted on this model code "
                              "(qhsim calibrate --refit-levels)"}
     res = outcome.result
     return {"abc_robust_groups": list(outcome.cfg.robust_groups), "particles": outcome.cfg.particles,

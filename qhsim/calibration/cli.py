@@ -39,6 +39,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         cfg = cfg.with_(seeds=args.seeds)
     workers = _executor(args)
     progress = not args.quiet  # a bar on a terminal, plain lines in a log (progress_display)
+    if args.new_targets and not args.refit_levels:
+        raise InputError("qhsim calibrate: --new-targets goes with --refit-levels (a full calibration always fits "
+                         "the current targets)")
     if args.refit_levels and (args.oos or args.rekey is not None):
         raise InputError(f"qhsim calibrate: --refit-levels re-fits the calibration in {cfg.out}; it cannot be "
                          f"combined with {'--oos' if args.oos else '--rekey'}")
@@ -59,8 +62,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         res = out_of_sample(cfg, workers=workers, resume=resume, progress=progress, log=_log)
         print(f"out-of-sample report: {res.files['report']}")
         return 0
-    outcome = (refit_levels if args.refit_levels else calibrate)(cfg, workers=workers, resume=resume,
-                                                                progress=progress, log=_log)
+    if args.refit_levels:
+        outcome = refit_levels(cfg, workers=workers, resume=resume, progress=progress, log=_log,
+                               new_targets=args.new_targets)
+    else:
+        outcome = calibrate(cfg, workers=workers, resume=resume, progress=progress, log=_log)
     print(f"calibrated parameters: {outcome.files['calibrated']}")
     print(f"fit report: {outcome.files['report']}")
     print(f"journal: {journal}")
@@ -111,6 +117,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                      help="keep the structural posterior of the calibration in the output folder and re-fit only the "
                           "level parameters (point and ensemble) on the current model code: no ABC-SMC; for a model "
                           "change that moves levels, not mechanisms (calibration/README.md)")
+    cal.add_argument("--new-targets", action="store_true",
+                     help="with --refit-levels: the targets changed since that calibration (a target its level "
+                          "parameters answer was added); the structural posterior stays the one made against the old "
+                          "targets, and calibrated.toml and the fit report say so")
     cal.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
     cal.add_argument("--quiet", action="store_true", help="no progress bar (default: a bar on a terminal)")
     cal.set_defaults(func=cmd_calibrate, resumable=True)
