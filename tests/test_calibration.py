@@ -574,6 +574,24 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     assert added["interval"] == old["interval"]
     assert main([*args, "--refit-levels", "--oos"]) == 2
     assert "cannot be combined with --oos" in capsys.readouterr().err
+    # a target added since (as the R&D exit rate was): refused without --new-targets, re-fitted with it, and the
+    # targets the structural posterior was sampled against stay on record through a later refit
+    level_free = TINY_FREE + '[hte_apply_early_factor]\nstage = "levels"\n'
+    write_problem(tmp_path, TINY_TARGETS + target_row("hte_count", 150, year=2018, id="w"), level_free,
+                  conditional=["tbe_recognition_probability", "hte_apply_early_factor"], **problem)
+    before = (out / "calibrated.toml").read_bytes()
+    assert main([*args, "--refit-levels"]) == 2
+    assert "(or with --new-targets)" in capsys.readouterr().err
+    assert main([*args, "--new-targets"]) == 2
+    assert "--new-targets goes with --refit-levels" in capsys.readouterr().err
+    assert (out / "calibrated.toml").read_bytes() == before
+    for _ in range(2):
+        assert main([*args, "--refit-levels", "--new-targets"]) == 0
+        now = tomllib.loads((out / "calibrated.toml").read_text())
+        assert now["meta"]["abc_targets_sha256"] == added["meta"]["targets_sha256"] != now["meta"]["targets_sha256"]
+        assert "w" in now["meta"]["targets_fitted"] and "w" not in added["meta"]["targets_fitted"]
+        stage = "it sampled against other targets (sha256 " + added["meta"]["targets_sha256"][:12]
+        assert stage in now["meta"]["abc_stage"] and stage in (out / "fit_report.md").read_text()
 
 
 def test_sensitivity_ranks_behaviour_and_policy_factors(tmp_path):
