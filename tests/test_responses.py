@@ -156,6 +156,12 @@ def test_revalidation_counts_the_responses_apart_from_the_checks():
         assert (f"policy responses inside the evidence ranges: {len(EVIDENCE) - 1} of {len(EVIDENCE)} (32 seeds); "
                 f"{tax.label} {tax.high + above:.3g} ± 0.034 outside 1–2{near}\n") in text
     assert f"check (not fitted), {CHECKS['rd_exit_rate'].label}: {CHECKS['rd_exit_rate'].low / 2:.3g}" in text
+    # fitted as targets: named by them
+    rows = [{"id": f"rd_exit_rate_{y}", "group": "micro_evidence", "indicator": "rd_exit_rate", "fitted": True,
+             "observed": 17.5, "tolerance": 0.43, "mean": 12.0, "sd": 1.0, "error": -0.31, "inside": True,
+             "within5": False} for y in (2016, 2017, 2020)]
+    fitted = module.markdown(rows, table, {}, [101, 132], "f" * 12)
+    assert f"check (fitted: targets rd_exit_rate_2016 … rd_exit_rate_2020), {CHECKS['rd_exit_rate'].label}" in fitted
     assert "**outside**" in text and "start R&D 0.0216" in text
     assert text.index("| check |") > text.index(EVIDENCE["relabelled_share"].label)
 
