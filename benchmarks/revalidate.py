@@ -39,8 +39,9 @@ def target_rows(problem, cfg, cells: dict[str, list[float]]) -> list[dict]:
         if fit.status != "fit":
             continue
         t, error = fit.target, fit.rel_error
-        rows.append({"id": t.id, "group": t.group, "indicator": t.indicator, "fitted": t.basis(free, True)[0] == "fitted",
-                     "observed": t.value, "tolerance": t.tolerance, "mean": fit.mean, "sd": fit.sd, "error": error,
+        rows.append({"id": t.id, "group": t.group, "indicator": t.indicator,
+                     "fitted": t.basis(free, True)[0] == "fitted", "observed": t.value, "tolerance": t.tolerance,
+                     "mean": fit.mean, "sd": fit.sd, "error": error,
                      "inside": abs(error) <= t.tolerance, "within5": abs(error) <= 0.05})
     return rows
 
