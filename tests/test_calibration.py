@@ -592,6 +592,27 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
         assert "w" in now["meta"]["targets_fitted"] and "w" not in added["meta"]["targets_fitted"]
         stage = "it sampled against other targets (sha256 " + added["meta"]["targets_sha256"][:12]
         assert stage in now["meta"]["abc_stage"] and stage in (out / "fit_report.md").read_text()
+    # a second start of the point's level fit (--start): the fit of the lower loss is kept, and [meta] point says so;
+    # a bad start file is refused in one line, nothing written
+    start = tmp_path / "start.toml"
+    before = (out / "calibrated.toml").read_bytes()
+    capsys.readouterr()
+    for text, needle in (("start_intercept_x = 1.0\n", "start_intercept_x: not a level parameter of [t] conditional"),
+                         ("tbe_recognition_probability = 7.0\n", "expected a number within its prior range"),
+                         ("[point]\nstart_intercept = -4.0\n", "no level parameter of [t] conditional"),
+                         ("tbe = [\n", "not TOML")):
+        start.write_text(text, encoding="utf-8")
+        assert main([*args, "--refit-levels", "--start", str(start)]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and str(start) in err and len(err.strip().splitlines()) == 1
+        assert (out / "calibrated.toml").read_bytes() == before
+    assert main([*args, "--start", str(start)]) == 2
+    assert "--start goes with --refit-levels" in capsys.readouterr().err
+    start.write_text("tbe_recognition_probability = 0.05\n", encoding="utf-8")
+    assert main([*args, "--refit-levels", "--start", str(start)]) == 0
+    point = tomllib.loads((out / "calibrated.toml").read_text())["meta"]["point"]
+    assert f"a second fit started from 1 level value of {start} ended at distance" in point
+    assert "the first kept" in point or "the second kept" in point
 
 
 def test_sensitivity_ranks_behaviour_and_policy_factors(tmp_path):

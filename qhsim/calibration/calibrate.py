@@ -355,6 +355,43 @@ def carried_posterior(problem: Problem, path: Path, new_targets: bool = False
     return posterior, rows, doc
 
 
+def start_values(problem: Problem, path: Path) -> dict[str, float]:
+    """The level values a ``--start`` file gives (its ``[point]`` table, as calibrated.toml has one, or top-level
+    numbers): those of the configuration's ``conditional`` parameters; other names are ignored only in a ``[point]``
+    table (a calibrated.toml holds every free parameter). ``InputError`` (one line) for a missing or malformed file,
+    an unknown top-level name, a value outside its prior range or no level value at all."""
+    import tomllib
+
+    from qhsim.errors import InputError
+
+    cfg = problem.cfg
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the --start file ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not TOML ({exc})") from None
+    table = doc.get("point", doc)
+    if not isinstance(table, dict):
+        raise InputError(f"{path}: point: expected a table of parameter values")
+    by_name = {p.name: p for p in (*problem.params, *problem.level_params)}
+    out = {}
+    for name, value in table.items():
+        if name not in cfg.conditional:
+            if "point" in doc:
+                continue
+            raise InputError(f"{path}: {name}: not a level parameter of [{cfg.name}] conditional (allowed: "
+                             f"{', '.join(cfg.conditional)})")
+        p = by_name[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not p.low <= value <= p.high:
+            raise InputError(f"{path}: {name} = {value!r}: expected a number within its prior range "
+                             f"[{p.low:g}, {p.high:g}]")
+        out[name] = float(value)
+    if not out:
+        raise InputError(f"{path}: no level parameter of [{cfg.name}] conditional ({', '.join(cfg.conditional)})")
+    return out
+
+
 def screen_evidence(problem: Problem, posterior: Posterior, processes: int,
                     run_as: Callable[[int], dict[str, float]], note: str = "") -> Posterior:
     """The evidence step (``posterior.evidence_step``) with the configuration's screen: the ``response_candidates``
@@ -397,7 +434,8 @@ def reweigh_evidence(problem: Problem, posterior: Posterior, rows: list[dict[str
 
 
 def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False, progress: bool = True,
-                 log=print, write: bool = True, new_targets: bool = False) -> CalibrationOutcome:
+                 log=print, write: bool = True, new_targets: bool = False,
+                 start_file: Path | None = None) -> CalibrationOutcome:
     """``qhsim calibrate --refit-levels``: the level parameters (``conditional``) of the point and of each ensemble
     draw re-fitted on the current model code, the structural posterior of the calibration in ``cfg.out`` kept (no
     ABC-SMC). For a model change that moves levels (an accounting change: what counts as R&D), not the mechanisms
@@ -405,7 +443,10 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
     towards that start; then the validation and the policy responses as in ``calibrate``. Journaled in
     ``levels_journal_path``. ``new_targets``: the targets may have changed since that calibration (a target added
     that level parameters answer); the structural posterior stays the one the ABC-SMC made against its own targets,
-    and calibrated.toml and the fit report say so (``abc_meta``)."""
+    and calibrated.toml and the fit report say so (``abc_meta``). ``start_file``: the point's fit is run a second
+    time, from the level values of that file (``start_values``), with the ridge still pulling towards the carried
+    point, and the fit of the lower loss is kept (least squares from the carried point can stop in a local minimum:
+    the forty-seventh session's exit-rate targets)."""
     from qhsim.errors import InputError
 
     started = time.perf_counter()
@@ -414,6 +455,7 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
         raise InputError(f"calibration/config.toml: [{cfg.name}] conditional: no level parameters to re-fit "
                          "(list them to use --refit-levels)")
     posterior, rows, carried = carried_posterior(problem, Path(cfg.out) / "calibrated.toml", new_targets)
+    second = start_values(problem, start_file) if start_file is not None else None
     objective, default_cells = preflight(problem, log)
     processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)
     posterior, rows = reweigh_evidence(problem, posterior, rows, processes, log)
@@ -429,6 +471,17 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
         with Evaluator(problem.spec, cfg.conditional_seeds or cfg.seeds, workers=workers, journal=journal,
                        progress=progress) as cev:
             conditional = fit_levels(problem, objective, posterior, cev, log, start=start)
+            if second is not None:
+                values = f"{len(second)} level value{'s' if len(second) > 1 else ''} of {start_file}"
+                log(f"conditional fit, second start: {values}")
+                other = fit_levels(problem, objective, posterior, cev, log, start={**start, **second}, anchor=start,
+                                   first_id=-5000)
+                kept = other if other.loss < conditional.loss else conditional
+                kept.message += (f"; a second fit started from {values} ended at "
+                                 f"distance {other.distance:.3g}, the one from the carried point at "
+                                 f"{conditional.distance:.3g}: the {'second' if kept is other else 'first'} kept "
+                                 "(the lower loss)")
+                conditional = kept
             computed = cev.computed
         draw_fits = refit_draws(problem, objective, posterior, ev, log, starts=rows) if cfg.ensemble_refit_budget else None
         samples, sample_sd = sample_levels(problem, objective, posterior, draw_fits, ev, log)
@@ -468,13 +521,14 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
 
 def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator, log=print,
                start: dict[str, float] | None = None, budget: int | None = None, first_id: int = -3000,
-               scan_integers: bool = False) -> ConditionalFit:
+               scan_integers: bool = False, anchor: dict[str, float] | None = None) -> ConditionalFit:
     """The conditional fit of the configured level parameters (``calibration.conditional``) given the structural
     parameters of ``start`` (default: the posterior median, levels-stage parameters at their held values), with the
     evaluator's seeds (``conditional_seeds``, default the calibration seeds), journaled; a ridge term weighing like one
     target per parameter pulls each towards its start in units of its spread: the posterior sd for a parameter the
     ABC-SMC sampled, the prior sd for a ``stage = "levels"`` parameter (held at its default in the ABC-SMC, so its
-    start is that default). Evaluation ids count down from ``first_id`` (labels only: the journal keys by parameters)."""
+    start is that default). ``anchor``: what the ridge pulls towards instead of ``start`` (``conditional_fit``).
+    Evaluation ids count down from ``first_id`` (labels only: the journal keys by parameters)."""
     cfg = problem.cfg
     params = (*problem.params, *problem.level_params)
     start = start if start is not None else {**posterior.median(problem.params), **problem.held}
@@ -490,7 +544,8 @@ def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev:
     log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at "
         f"most {budget} evaluations)")
     fit = conditional_fit(params, start, cfg.conditional, residuals, budget=budget, spread=spread,
-                          ridge_weight=1.0 / sum(t.weight for t in objective.active), scan_integers=scan_integers)
+                          ridge_weight=1.0 / sum(t.weight for t in objective.active), scan_integers=scan_integers,
+                          anchor=None if anchor is None else as_parameters(problem, anchor))
     fit.seeds = tuple(ev.seeds)
     log(fit.summary())
     return fit

@@ -39,6 +39,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         cfg = cfg.with_(seeds=args.seeds)
     workers = _executor(args)
     progress = not args.quiet  # a bar on a terminal, plain lines in a log (progress_display)
+    if args.start is not None and not args.refit_levels:
+        raise InputError("qhsim calibrate: --start goes with --refit-levels (a second start of the point's level fit)")
     if args.new_targets and not args.refit_levels:
         raise InputError("qhsim calibrate: --new-targets goes with --refit-levels (a full calibration always fits "
                          "the current targets)")
@@ -64,7 +66,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 0
     if args.refit_levels:
         outcome = refit_levels(cfg, workers=workers, resume=resume, progress=progress, log=_log,
-                               new_targets=args.new_targets)
+                               new_targets=args.new_targets, start_file=args.start)
     else:
         outcome = calibrate(cfg, workers=workers, resume=resume, progress=progress, log=_log)
     print(f"calibrated parameters: {outcome.files['calibrated']}")
@@ -121,6 +123,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                      help="with --refit-levels: the targets changed since that calibration (a target its level "
                           "parameters answer was added); the structural posterior stays the one made against the old "
                           "targets, and calibrated.toml and the fit report say so")
+    cal.add_argument("--start", type=Path, metavar="FILE.toml",
+                     help="with --refit-levels: fit the point's level parameters a second time from the values of "
+                          "FILE ([point] of a calibrated.toml, or name = value lines), the ridge still pulling towards "
+                          "the carried point; the fit of the lower loss is kept")
     cal.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
     cal.add_argument("--quiet", action="store_true", help="no progress bar (default: a bar on a terminal)")
     cal.set_defaults(func=cmd_calibrate, resumable=True)
