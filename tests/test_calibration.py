@@ -592,8 +592,8 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
         assert "w" in now["meta"]["targets_fitted"] and "w" not in added["meta"]["targets_fitted"]
         stage = "it sampled against other targets (sha256 " + added["meta"]["targets_sha256"][:12]
         assert stage in now["meta"]["abc_stage"] and stage in (out / "fit_report.md").read_text()
-    # a second start of the point's level fit (--start): the fit of the lower loss is kept, and [meta] point says so;
-    # a bad start file is refused in one line, nothing written
+    # the point's level fit started from other level values (--start), said in [meta] point and the fit report's
+    # "carried point" column; a bad start file is refused in one line, nothing written
     start = tmp_path / "start.toml"
     before = (out / "calibrated.toml").read_bytes()
     capsys.readouterr()
@@ -611,8 +611,10 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     start.write_text("tbe_recognition_probability = 0.05\n", encoding="utf-8")
     assert main([*args, "--refit-levels", "--start", str(start)]) == 0
     point = tomllib.loads((out / "calibrated.toml").read_text())["meta"]["point"]
-    assert f"a second fit started from 1 level value of {start} ended at distance" in point
-    assert "the first kept" in point or "the second kept" in point
+    assert f"started from 1 level value of {start} instead of the carried point's" in point
+    section = (out / "fit_report.md").read_text().split("## Conditional fit", 1)[1].split("\n## ", 1)[0]
+    row = next(line for line in section.splitlines() if line.startswith("| tbe_recognition_probability |"))
+    assert row.split("|")[3].strip() == "0.05"  # where the fit started
 
 
 def test_sensitivity_ranks_behaviour_and_policy_factors(tmp_path):

@@ -185,25 +185,6 @@ def test_ridge_keeps_a_parameter_no_target_informs_at_its_median():
     assert abs(free.point["c"] - START["c"]) >= abs(ridged.point["c"] - START["c"])
 
 
-def test_a_second_start_keeps_the_ridge_on_the_anchor():
-    """``anchor`` (``--refit-levels --start``): the search starts elsewhere, the ridge still pulls towards the anchor,
-    the result's ``start`` is the anchor, and its ``loss`` counts the ridge term measured from the anchor."""
-    def residuals(points):  # two minima for c: a shallow one near 1, a deep one near 4.5
-        return [np.array([(p["a"] - 0.3) / 0.1, 2.0 * min(abs(p["c"] - 1.0) + 0.3, abs(p["c"] - 4.5))])
-                for p in points]
-
-    anchor = {**START, "c": 1.2}
-    near = conditional_fit(PARAMS, anchor, ["a", "c"], residuals, budget=80, spread=[0.2, 0.2], ridge_weight=0.01)
-    far = conditional_fit(PARAMS, {**anchor, "c": 4.0}, ["a", "c"], residuals, budget=80, spread=[0.2, 0.2],
-                          ridge_weight=0.01, anchor=anchor)
-    assert near.point["c"] == pytest.approx(1.0, abs=0.15) and far.point["c"] == pytest.approx(4.5, abs=0.15)
-    assert far.start == anchor
-    ridge = 0.1 * (PARAMS[2].to_unit(far.point["c"]) - PARAMS[2].to_unit(1.2)) / 0.2
-    assert far.loss**2 == pytest.approx(far.distance**2 + ridge**2 + (0.1 * (PARAMS[0].to_unit(far.point["a"])
-                                                                          - PARAMS[0].to_unit(0.8)) / 0.2) ** 2)
-    assert far.loss < near.loss  # the deep minimum pays for its distance from the anchor
-
-
 def test_ensemble_draws_keep_a_levels_parameter_at_the_value_the_abc_held(tmp_path):
     from qhsim.calibrated import load_calibration
     from qhsim.calibration.ensemble import write_calibration

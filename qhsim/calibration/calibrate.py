@@ -443,10 +443,10 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
     towards that start; then the validation and the policy responses as in ``calibrate``. Journaled in
     ``levels_journal_path``. ``new_targets``: the targets may have changed since that calibration (a target added
     that level parameters answer); the structural posterior stays the one the ABC-SMC made against its own targets,
-    and calibrated.toml and the fit report say so (``abc_meta``). ``start_file``: the point's fit is run a second
-    time, from the level values of that file (``start_values``), with the ridge still pulling towards the carried
-    point, and the fit of the lower loss is kept (least squares from the carried point can stop in a local minimum:
-    the forty-seventh session's exit-rate targets)."""
+    and calibrated.toml and the fit report say so (``abc_meta``). ``start_file``: the point's fit starts from the
+    level values of that file (``start_values``) instead of the carried point's, its ridge pulling towards them
+    (least squares from the carried point can stop in a local minimum, and the ridge holds it there: the
+    forty-seventh session's exit-rate targets); the draws still start from their own."""
     from qhsim.errors import InputError
 
     started = time.perf_counter()
@@ -455,7 +455,7 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
         raise InputError(f"calibration/config.toml: [{cfg.name}] conditional: no level parameters to re-fit "
                          "(list them to use --refit-levels)")
     posterior, rows, carried = carried_posterior(problem, Path(cfg.out) / "calibrated.toml", new_targets)
-    second = start_values(problem, start_file) if start_file is not None else None
+    given = start_values(problem, start_file) if start_file is not None else {}
     objective, default_cells = preflight(problem, log)
     processes = workers if isinstance(workers, int) else getattr(workers, "workers", 1)
     posterior, rows = reweigh_evidence(problem, posterior, rows, processes, log)
@@ -463,7 +463,7 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
         log("posterior: " + line)
     # the carried point's level parameters; its structural ones the median of the (re-weighed) posterior
     median = posterior.median(problem.params)
-    start = as_parameters(problem, {**problem.held, **carried["point"],
+    start = as_parameters(problem, {**problem.held, **carried["point"], **given,
                                     **{n: v for n, v in median.items() if n not in cfg.conditional}})
     with Journal(levels_journal_path(cfg), problem.header, resume=resume) as journal, Evaluator(
         problem.spec, cfg.seeds, workers=workers, journal=journal, progress=progress
@@ -471,17 +471,10 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
         with Evaluator(problem.spec, cfg.conditional_seeds or cfg.seeds, workers=workers, journal=journal,
                        progress=progress) as cev:
             conditional = fit_levels(problem, objective, posterior, cev, log, start=start)
-            if second is not None:
-                values = f"{len(second)} level value{'s' if len(second) > 1 else ''} of {start_file}"
-                log(f"conditional fit, second start: {values}")
-                other = fit_levels(problem, objective, posterior, cev, log, start={**start, **second}, anchor=start,
-                                   first_id=-5000)
-                kept = other if other.loss < conditional.loss else conditional
-                kept.message += (f"; a second fit started from {values} ended at "
-                                 f"distance {other.distance:.3g}, the one from the carried point at "
-                                 f"{conditional.distance:.3g}: the {'second' if kept is other else 'first'} kept "
-                                 "(the lower loss)")
-                conditional = kept
+            if given:
+                conditional.message += (f"; started from {len(given)} level value{'s' if len(given) > 1 else ''} of "
+                                        f"{start_file} instead of the carried point's (the column \"carried point\" "
+                                        "shows them; the ridge pulls towards them)")
             computed = cev.computed
         draw_fits = refit_draws(problem, objective, posterior, ev, log, starts=rows) if cfg.ensemble_refit_budget else None
         samples, sample_sd = sample_levels(problem, objective, posterior, draw_fits, ev, log)
@@ -521,14 +514,13 @@ def posterior_of(problem: Problem, objective: Objective, result: AbcResult, reco
 
 def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev: Evaluator, log=print,
                start: dict[str, float] | None = None, budget: int | None = None, first_id: int = -3000,
-               scan_integers: bool = False, anchor: dict[str, float] | None = None) -> ConditionalFit:
+               scan_integers: bool = False) -> ConditionalFit:
     """The conditional fit of the configured level parameters (``calibration.conditional``) given the structural
     parameters of ``start`` (default: the posterior median, levels-stage parameters at their held values), with the
     evaluator's seeds (``conditional_seeds``, default the calibration seeds), journaled; a ridge term weighing like one
     target per parameter pulls each towards its start in units of its spread: the posterior sd for a parameter the
     ABC-SMC sampled, the prior sd for a ``stage = "levels"`` parameter (held at its default in the ABC-SMC, so its
-    start is that default). ``anchor``: what the ridge pulls towards instead of ``start`` (``conditional_fit``).
-    Evaluation ids count down from ``first_id`` (labels only: the journal keys by parameters)."""
+    start is that default). Evaluation ids count down from ``first_id`` (labels only: the journal keys by parameters)."""
     cfg = problem.cfg
     params = (*problem.params, *problem.level_params)
     start = start if start is not None else {**posterior.median(problem.params), **problem.held}
@@ -544,8 +536,7 @@ def fit_levels(problem: Problem, objective: Objective, posterior: Posterior, ev:
     log(f"conditional fit: {', '.join(cfg.conditional)} given the posterior median ({len(ev.seeds)} seeds, at "
         f"most {budget} evaluations)")
     fit = conditional_fit(params, start, cfg.conditional, residuals, budget=budget, spread=spread,
-                          ridge_weight=1.0 / sum(t.weight for t in objective.active), scan_integers=scan_integers,
-                          anchor=None if anchor is None else as_parameters(problem, anchor))
+                          ridge_weight=1.0 / sum(t.weight for t in objective.active), scan_integers=scan_integers)
     fit.seeds = tuple(ev.seeds)
     log(fit.summary())
     return fit

@@ -40,7 +40,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     workers = _executor(args)
     progress = not args.quiet  # a bar on a terminal, plain lines in a log (progress_display)
     if args.start is not None and not args.refit_levels:
-        raise InputError("qhsim calibrate: --start goes with --refit-levels (a second start of the point's level fit)")
+        raise InputError("qhsim calibrate: --start goes with --refit-levels (the level values the point's fit starts from)")
     if args.new_targets and not args.refit_levels:
         raise InputError("qhsim calibrate: --new-targets goes with --refit-levels (a full calibration always fits "
                          "the current targets)")
@@ -124,9 +124,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                           "parameters answer was added); the structural posterior stays the one made against the old "
                           "targets, and calibrated.toml and the fit report say so")
     cal.add_argument("--start", type=Path, metavar="FILE.toml",
-                     help="with --refit-levels: fit the point's level parameters a second time from the values of "
-                          "FILE ([point] of a calibrated.toml, or name = value lines), the ridge still pulling towards "
-                          "the carried point; the fit of the lower loss is kept")
+                     help="with --refit-levels: start the point's level fit from the values of FILE ([point] of a "
+                          "calibrated.toml, or name = value lines) instead of the carried point's, the ridge pulling "
+                          "towards them")
     cal.add_argument("--settings", type=Path, help=argparse.SUPPRESS)
     cal.add_argument("--quiet", action="store_true", help="no progress bar (default: a bar on a terminal)")
     cal.set_defaults(func=cmd_calibrate, resumable=True)

@@ -61,7 +61,7 @@ class _BudgetSpent(Exception):
 @dataclass
 class ConditionalFit:
     names: list[str]  # the level parameters fitted
-    start: dict[str, float]  # the posterior median (every free parameter): what the ridge pulls towards
+    start: dict[str, float]  # the posterior median (every free parameter)
     point: dict[str, float]  # the result (every free parameter)
     start_distance: float
     distance: float
@@ -69,7 +69,6 @@ class ConditionalFit:
     message: str
     path: list[tuple[int, float]] = field(default_factory=list)  # (evaluation, distance) of every point tried
     seeds: tuple[int, ...] = ()  # the seeds every evaluation ran with (set by the caller)
-    loss: float = math.nan  # the minimised loss at ``point``: the distance and the ridge term
 
     def summary(self) -> str:
         return (f"conditional fit of {len(self.names)} level parameters given the structural median: distance "
@@ -87,7 +86,6 @@ def conditional_fit(
     spread: Sequence[float] | None = None,
     ridge_weight: float = 0.0,
     scan_integers: bool = False,
-    anchor: dict[str, float] | None = None,
 ) -> ConditionalFit:
     """Minimise the distance over the parameters ``names`` (others fixed at ``start``); see the module doc.
 
@@ -98,10 +96,7 @@ def conditional_fit(
 
     ``scan_integers``: before least squares, try every whole value of each integer parameter (the others at the
     start) and start from the best; for a budget too small for the compass search, which moves an integer
-    parameter one unit per sweep of every parameter (``calibrate.refit_draws``).
-
-    ``anchor``: what the ridge pulls towards and the result's ``start``, where the search does not start there
-    (``qhsim calibrate --refit-levels --start``: a second start, judged by the same loss); default ``start``."""
+    parameter one unit per sweep of every parameter (``calibrate.refit_draws``)."""
     by_name = {p.name: p for p in params}
     free = [by_name[n] for n in names]
     cont = np.array([j for j, p in enumerate(free) if not p.integer], dtype=np.int64)  # least squares moves these
@@ -124,7 +119,7 @@ def conditional_fit(
             points = [theta(x) for x in todo]
             for x, th, r in zip(todo, points, residuals(points)):
                 r = np.where(np.isfinite(r), r, 1e3)
-                full = np.concatenate([r, scale * (x - x_anchor)])
+                full = np.concatenate([r, scale * (x - x0)])
                 seen[x.tobytes()] = full
                 tried.append((float(np.sqrt(np.sum(full**2))), float(np.sqrt(np.sum(r**2))), len(tried), th, x.copy()))
         return [seen[x.tobytes()] for x in xs]
@@ -158,8 +153,6 @@ def conditional_fit(
 
     x0 = np.array([p.to_unit(start[p.name]) for p in free], dtype=float)
     x0 = np.clip(x0, 0.0, 1.0)
-    anchor = start if anchor is None else anchor
-    x_anchor = np.clip(np.array([p.to_unit(anchor[p.name]) for p in free], dtype=float), 0.0, 1.0)
     x_from, restarts, loss_from = x0, 0, math.inf
     if scan_integers:
         fun(x0)  # the start is the first evaluation, as least squares makes it
@@ -210,9 +203,8 @@ def conditional_fit(
     best_loss, best_distance, _, best, _ = min(tried, key=lambda t: (t[0], t[2]))
     path = [(k, dd) for _, dd, k, _, _ in tried]
     if not math.isfinite(best_loss) or best_loss >= start_loss:
-        best, best_distance, best_loss = dict(start), start_distance, start_loss
-    return ConditionalFit(list(names), dict(anchor), best, start_distance, best_distance, len(tried), message, path,
-                          loss=best_loss)
+        best, best_distance = dict(start), start_distance
+    return ConditionalFit(list(names), dict(start), best, start_distance, best_distance, len(tried), message, path)
 
 
 def _polish(tried: list, batch: Callable[[list[np.ndarray]], list[np.ndarray]], steps: Sequence[float],
