@@ -461,7 +461,8 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
     posterior, rows = reweigh_evidence(problem, posterior, rows, processes, log)
     for line in posterior.stages:
         log("posterior: " + line)
-    # the carried point's level parameters; its structural ones the median of the (re-weighed) posterior
+    # the carried point's level parameters (or the --start file's); its structural ones the median of the (re-weighed)
+    # posterior
     median = posterior.median(problem.params)
     start = as_parameters(problem, {**problem.held, **carried["point"], **given,
                                     **{n: v for n, v in median.items() if n not in cfg.conditional}})

@@ -40,7 +40,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     workers = _executor(args)
     progress = not args.quiet  # a bar on a terminal, plain lines in a log (progress_display)
     if args.start is not None and not args.refit_levels:
-        raise InputError("qhsim calibrate: --start goes with --refit-levels (the level values the point's fit starts from)")
+        raise InputError("qhsim calibrate: --start goes with --refit-levels (the level values the point's fit "
+                         "starts from)")
     if args.new_targets and not args.refit_levels:
         raise InputError("qhsim calibrate: --new-targets goes with --refit-levels (a full calibration always fits "
                          "the current targets)")
