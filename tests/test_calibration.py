@@ -600,7 +600,7 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     for text, needle in (("start_intercept_x = 1.0\n", "start_intercept_x: not a level parameter of [t] conditional"),
                          ("tbe_recognition_probability = 7.0\n", "expected a number within its prior range"),
                          ("[point]\nstart_intercept = -4.0\n", "no level parameter of [t] conditional"),
-                         ("tbe = [\n", "not TOML")):
+                         ("tbe = [\n", "not valid TOML")):
         start.write_text(text, encoding="utf-8")
         assert main([*args, "--refit-levels", "--start", str(start)]) == 2
         err = capsys.readouterr().err

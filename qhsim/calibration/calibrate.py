@@ -360,17 +360,11 @@ def start_values(problem: Problem, path: Path) -> dict[str, float]:
     numbers): those of the configuration's ``conditional`` parameters; other names are ignored only in a ``[point]``
     table (a calibrated.toml holds every free parameter). ``InputError`` (one line) for a missing or malformed file,
     an unknown top-level name, a value outside its prior range or no level value at all."""
-    import tomllib
-
+    from qhsim.config import read_toml
     from qhsim.errors import InputError
 
     cfg = problem.cfg
-    try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the --start file ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not TOML ({exc})") from None
+    doc = read_toml(Path(path), "--start")
     table = doc.get("point", doc)
     if not isinstance(table, dict):
         raise InputError(f"{path}: point: expected a table of parameter values")
