@@ -531,12 +531,13 @@ def test_ensemble_reports_say_their_band_is_a_lower_bound_with_the_out_of_sample
     assert "held" not in band_caveat("en") and "lower bound" in band_caveat("en")  # without the check: no figures
 
 
-def _persistence_table(path: Path, a_distance: float = 0.523) -> Path:
+def _persistence_table(path: Path, a_distance: float = 0.523, shipped_exit: float = 0.022,
+                       a_intensity: float = 0.974) -> Path:
     """A what-if table as benchmarks/persistence_whatif.py writes it: the shipped point and two alternatives."""
     rows = []
-    for name, shipped, exit_rate, ri, distance in (("shipped", True, 0.022, 1.159, 0.621),
+    for name, shipped, exit_rate, ri, distance in (("shipped", True, shipped_exit, 1.159, 0.621),
                                                    ("b", False, 0.203, 0.853, 0.987),
-                                                   ("a", False, 0.089, 0.974, a_distance)):
+                                                   ("a", False, 0.089, a_intensity, a_distance)):
         for year, value in ((2020, 0.7), (2035, ri)):
             rows.append({"point": name, "shipped": shipped, "stop_probability": 0.1, "exit_rate": exit_rate,
                          "exit_low": 0.1, "exit_high": 0.25, "distance": distance, "indicator": "rd_intensity",
@@ -558,20 +559,28 @@ def test_persistence_note_quotes_the_what_if_in_every_runs_outputs(result, tmp_p
     assert (p.distance, p.other_distances) == (0.621, (0.523, 0.987))
     monkeypatch.setattr("qhsim.output.observed.PERSISTENCE_WHATIF", table)
     en = persistence_note("en")
-    assert ("2.2% a year in the shipped calibration, estimated from 2015–2020 near the assumed values; evidence "
-            "10%–25%") in en
+    assert ("stop at 2.2% a year in the shipped calibration (fitted to 2015–2020 with the evidence, 10%–25%, as a "
+            "target: below it)") in en
     # how each alternative fits 2015-2020 beside the shipped point: the assumption is not what the data settle
     assert ("exit rates of 8.9% and 20.3% (fitting the 2015–2020 targets better and worse than the shipped "
             "calibration: distance 0.52 and 0.99 against 0.62), the model projects a 2035 R&D intensity 16% and 26% "
             "lower (0.97% and 0.85% against 1.16%, the shipped calibration's mean over the what-if's own seeds, not "
             "this run's" in en)
     assert "拟合优于、劣于现行校准：距离0.52、0.99，现行0.62" in persistence_note("zh")
-    assert "年退出率2.2%" in persistence_note("zh") and persistence_note() == f"{persistence_note('zh')} {en}"
+    assert "年退出率2.2%（按2015–2020年数据并以可比证据10%–25%为校准目标拟合，低于该范围）" in persistence_note("zh")
+    assert "2035年研发强度低16%、26%" in persistence_note("zh") and persistence_note() == f"{persistence_note('zh')} {en}"
     # alternatives all on one side are said so once
     monkeypatch.setattr("qhsim.output.observed.PERSISTENCE_WHATIF", _persistence_table(tmp_path / "both.csv", 0.633))
     assert ("(fitting the 2015–2020 targets both worse than the shipped calibration: distance 0.63 and 0.99 "
             "against 0.62)") in persistence_note("en")
     assert "拟合均劣于现行校准：距离0.63、0.99，现行0.62" in persistence_note("zh")
+    # a shipped rate inside the evidence, one alternative projecting more R&D and one less: each said its way
+    inside = _persistence_table(tmp_path / "inside.csv", shipped_exit=0.12, a_intensity=1.2)
+    monkeypatch.setattr("qhsim.output.observed.PERSISTENCE_WHATIF", inside)
+    assert "stop at 12.0% a year in the shipped calibration (fitted to 2015–2020 with the evidence, 10%–25%, as a " \
+           "target: inside it)" in persistence_note("en")
+    assert "a 2035 R&D intensity 4% higher and 26% lower (1.20% and 0.85% against 1.16%" in persistence_note("en")
+    assert "在该范围内" in persistence_note("zh") and "2035年研发强度高4%、低26%" in persistence_note("zh")
     monkeypatch.setattr("qhsim.output.observed.PERSISTENCE_WHATIF", table)
     # ... and where each year's rate is: a column of every run (from the first simulated year)
     label = data.load("indicators")["rd_exit_rate"]

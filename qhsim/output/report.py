@@ -234,8 +234,8 @@ def reduced_scale_note(scale: float | None, lang: str = "both") -> str | None:
 
 
 def persistence_note(lang: str = "both") -> str | None:
-    """What the long-run projections rest on: how rarely firms that do R&D stop, in the shipped calibration, and the
-    long-run R&D intensity with the evidence's churn (``qhsim.output.observed.persistence_sensitivity``); None
+    """What the long-run projections rest on: how often firms that do R&D stop, in the shipped calibration, and the
+    long-run R&D intensity with other exit rates (``qhsim.output.observed.persistence_sensitivity``); None
     without the what-if's table (a package installed without the repository)."""
     p = persistence_sensitivity()
     if p is None:
@@ -243,7 +243,7 @@ def persistence_note(lang: str = "both") -> str | None:
     low, high = (f"{100 * x:.0f}%" for x in p.evidence)
     label = data.load("indicators")["rd_exit_rate"]
     exits = [f"{100 * x:.1f}%" for x in p.other_exit_rates]
-    lower = [f"{100 * (1 - x / p.rd_intensity):.0f}%" for x in p.other_rd_intensity]
+    changes = [f"{abs(100 * (1 - x / p.rd_intensity)):.0f}%" for x in p.other_rd_intensity]
     values = [f"{x:.2f}%" for x in p.other_rd_intensity]
     fit_zh = fit_en = ""
     if math.isfinite(p.distance) and p.other_distances and all(map(math.isfinite, p.other_distances)):
@@ -257,16 +257,26 @@ def persistence_note(lang: str = "both") -> str | None:
         fit_zh = f"（对2015–2020年目标的拟合{zh_how}现行校准：距离{'、'.join(dist)}，现行{p.distance:.2f}）"
         fit_en = (f" (fitting the 2015–2020 targets {en_how} than the shipped calibration: distance "
                   f"{' and '.join(dist)} against {p.distance:.2f})")
-    zh = (f"长期预测依赖于开展研发的规上工业企业很少停止研发（现行校准下年退出率{100 * p.exit_rate:.1f}%，"
-          f"由2015–2020年数据在假设值附近估计；可比证据{low}–{high}）。"
-          f"按年退出率{'、'.join(exits)}重新拟合{fit_zh}，{p.year}年研发强度低{'、'.join(lower)}"
+    # where the shipped rate lies against the evidence the calibration fits it to (calibration/targets.toml, group
+    # micro_evidence), and each alternative's projection against the shipped one, lower or higher
+    side = "below" if p.exit_rate < p.evidence[0] else "above" if p.exit_rate > p.evidence[1] else "inside"
+    side_zh = {"below": "低于该范围", "above": "高于该范围", "inside": "在该范围内"}[side]
+    moves = [("lower", "低") if x < p.rd_intensity else ("higher", "高") for x in p.other_rd_intensity]
+    if len(set(moves)) == 1:  # all one way: said once ("16% and 26% lower")
+        move_en, move_zh = f"{' and '.join(changes)} {moves[0][0]}", f"{moves[0][1]}{'、'.join(changes)}"
+    else:
+        move_en = " and ".join(f"{c} {m}" for c, (m, _) in zip(changes, moves))
+        move_zh = "、".join(f"{z}{c}" for c, (_, z) in zip(changes, moves))
+    zh = (f"长期预测依赖于研发的持续性：现行校准下开展研发的规上工业企业年退出率{100 * p.exit_rate:.1f}%"
+          f"（按2015–2020年数据并以可比证据{low}–{high}为校准目标拟合，{side_zh}）。"
+          f"按年退出率{'、'.join(exits)}重新拟合{fit_zh}，{p.year}年研发强度{move_zh}"
           f"（{'、'.join(values)}；该敏感性分析的同组随机种子下现行校准均值为{p.rd_intensity:.2f}%，"
           f"与本次运行的数值不同；docs/persistence_whatif.md）。"
           f"各年退出率见指标“{label['zh']}”。")
-    en = (f"The long-run projections rest on above-scale industrial firms that do R&D rarely stopping "
-          f"({100 * p.exit_rate:.1f}% a year in the shipped calibration, estimated from 2015–2020 near the assumed "
-          f"values; evidence {low}–{high}). Refitted with exit "
-          f"rates of {' and '.join(exits)}{fit_en}, the model projects a {p.year} R&D intensity {' and '.join(lower)} lower "
+    en = (f"The long-run projections rest on how lasting R&D is: above-scale industrial firms that do R&D stop at "
+          f"{100 * p.exit_rate:.1f}% a year in the shipped calibration (fitted to 2015–2020 with the evidence, "
+          f"{low}–{high}, as a target: {side} it). Refitted with exit "
+          f"rates of {' and '.join(exits)}{fit_en}, the model projects a {p.year} R&D intensity {move_en} "
           f"({' and '.join(values)} against {p.rd_intensity:.2f}%, the shipped calibration's mean over the what-if's "
           f"own seeds, not this run's; docs/persistence_whatif.md). Each year's rate is the indicator "
           f"“{label['en']}”.")
