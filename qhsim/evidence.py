@@ -1,6 +1,8 @@
 """The micro evidence 实证依据 that the calibrated model's policy responses are set against
 (/work/shared/research/policy_response_evidence.md): ``EVIDENCE``, the responses the calibration's evidence step
-weighs its draws by, and ``CHECKS``, indicators shown against their evidence but not fitted. How each response is
+weighs its draws by, and ``CHECKS``, indicators shown against their evidence that the evidence step does not use (the
+R&D exit rate, a calibration target since the forty-seventh session: calibration/targets.toml, group
+micro_evidence). How each response is
 computed: ``qhsim.calibration.responses``. Plain data, so that charts and reports can draw the ranges without the
 experiment machinery; and how a design's R&D per public yuan is set against them (``INSTRUMENT_EVIDENCE``,
 ``evidence_mark``, ``design_evidence``), marked (``EVIDENCE_MARKS``, ``evidence_cell``) and explained
@@ -52,7 +54,8 @@ EVIDENCE = {
         "paper, ≈45% of the intent-to-treat response; Chen et al. 2021)"),
 }
 
-# checks against the evidence that the calibration does not use (shown beside the responses)
+# indicators shown against their evidence beside the responses, which the evidence step does not weigh draws by
+# (the exit rate is fitted as targets instead: calibration/targets.toml, group micro_evidence)
 CHECKS = {
     "rd_exit_rate": Evidence(
         "yearly share of R&D-active above-scale industrial firms that stop R&D 规上工业研发企业年退出率", 0.10, 0.25,

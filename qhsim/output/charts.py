@@ -228,8 +228,9 @@ def _plot_references(ax, references: pd.DataFrame, key: str) -> None:
 
 
 def plot_evidence(ax, key: str, words: str = LEGEND["evidence"]) -> None:
-    """The evidence range of an indicator the calibration checks but does not fit (``evidence.CHECKS``: the R&D
-    exit rate), as a grey band labelled ``words`` and the range, so that a path is read against it."""
+    """The evidence range of an indicator checked against micro evidence (``evidence.CHECKS``: the R&D exit rate,
+    which the calibration fits to that range), as a grey band labelled ``words`` and the range, so that a path is
+    read against it."""
     check = CHECKS.get(key)
     if check is None:
         return
