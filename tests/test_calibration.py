@@ -617,6 +617,26 @@ def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_th
     assert row.split("|")[3].strip() == "0.05"  # where the fit started
 
 
+def test_a_start_file_moves_every_draw_by_the_points_offset_within_the_prior():
+    """--refit-levels --start: each draw's level re-fit starts in the basin the point's does, its own spread kept."""
+    from qhsim.calibration.calibrate import prepare, shifted_starts
+
+    problem = prepare(load_config("full"))
+    prior = {p.name: p for p in problem.level_params}
+    size = prior["stop_size_elasticity"]
+    point = {"start_intercept": -4.0, "stop_size_elasticity": 0.4, "literacy_2015": 3.0}
+    rows = [{"start_intercept": -4.2, "stop_size_elasticity": 0.45, "literacy_2015": 3.1},
+            {"start_intercept": -3.9, "stop_size_elasticity": 0.35, "literacy_2015": 2.9}]
+    given = {"start_intercept": -3.5, "stop_size_elasticity": size.low + 0.01}
+    starts = shifted_starts(problem, rows, point, given)
+    assert [s["start_intercept"] for s in starts] == pytest.approx([-3.7, -3.4])  # offset +0.5 each
+    assert starts[0]["stop_size_elasticity"] == pytest.approx(size.low + 0.06)
+    assert starts[1]["stop_size_elasticity"] == size.low  # would fall below the prior: kept at its edge
+    assert [s["literacy_2015"] for s in starts] == [3.1, 2.9]  # not in the start file: the draw's own
+    assert rows[0]["start_intercept"] == -4.2  # the carried rows left as they were
+    assert shifted_starts(problem, rows, point, {}) == rows
+
+
 def test_sensitivity_ranks_behaviour_and_policy_factors(tmp_path):
     from qhsim.calibration.sensitivity import load_spec, run_sensitivity, write_sensitivity_report
 

@@ -440,7 +440,8 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
     and calibrated.toml and the fit report say so (``abc_meta``). ``start_file``: the point's fit starts from the
     level values of that file (``start_values``) instead of the carried point's, its ridge pulling towards them
     (least squares from the carried point can stop in a local minimum, and the ridge holds it there: the
-    forty-seventh session's exit-rate targets); the draws still start from their own."""
+    forty-seventh session's exit-rate targets); each draw's fit starts from its own values moved by the same
+    offset (``shifted_starts``), so that the ensemble is fitted in the basin the point is."""
     from qhsim.errors import InputError
 
     started = time.perf_counter()
@@ -471,7 +472,8 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
                                         f"{start_file} instead of the carried point's (the column \"carried point\" "
                                         "shows them; the ridge pulls towards them)")
             computed = cev.computed
-        draw_fits = refit_draws(problem, objective, posterior, ev, log, starts=rows) if cfg.ensemble_refit_budget else None
+        starts = shifted_starts(problem, rows, carried["point"], given)
+        draw_fits = refit_draws(problem, objective, posterior, ev, log, starts=starts) if cfg.ensemble_refit_budget else None
         samples, sample_sd = sample_levels(problem, objective, posterior, draw_fits, ev, log)
         posterior_runs = predictive_runs(problem, posterior, draw_fits, ev, samples)
         point_run = ev.evaluate([(-4, conditional.point, {})], desc="point")[0]
@@ -486,6 +488,16 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
     if write:
         write_outputs(outcome, log)
     return outcome
+
+
+def shifted_starts(problem: Problem, rows: list[dict[str, float]], point: dict[str, float],
+                   given: dict[str, float]) -> list[dict[str, float]]:
+    """The draws' starts for a level re-fit whose point starts from ``given`` instead of the carried ``point``: each
+    draw's value of a given parameter moved by that parameter's offset (given - point), kept within its prior range
+    (whole for an integer parameter); the draw's spread about the point stays, its centre moves with the point's."""
+    bounds = {p.name: (p.low, p.high) for p in (*problem.params, *problem.level_params)}
+    return [as_parameters(problem, {**row, **{n: min(max(row[n] + v - point[n], bounds[n][0]), bounds[n][1])
+                                              for n, v in given.items()}}) for row in rows]
 
 
 def posterior_of(problem: Problem, objective: Objective, result: AbcResult, records: dict[int, dict[str, Any]],
