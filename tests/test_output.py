@@ -627,6 +627,10 @@ def test_observed_points_of_a_prefecture_and_the_yearly_paths_come_from_the_cali
     fte = {r["year"]: r["value"] for r in rows if r["indicator"] == "rd_personnel_fte" and r["region"] == "province"}
     assert len(fte) == 5 and observed_points("rd_personnel_fte") == fte  # the yearbook path 2016-2020
     assert observed_points("hte_count") == {2018: 167, 2020: 218}  # the waypoint and the plan table
+    # the exit-rate targets are micro evidence from firms elsewhere (17.5 stands for 10-25%), not Qinghai's values
+    exits = [r for r in rows if r["indicator"] == "rd_exit_rate"]
+    assert len(exits) == 5 and {r["group"] for r in exits} == {"micro_evidence"}
+    assert observed_points("rd_exit_rate") == {} and observed_source("rd_exit_rate") is None
 
 
 def test_every_observed_2020_value_has_a_bilingual_source_and_the_restated_ones_say_what_the_plan_prints():

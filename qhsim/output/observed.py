@@ -5,7 +5,9 @@ Sources, by precedence where two give the same year:
 1. the province's statistics in ``qhsim/data``: the macro.toml anchor series of the same name, R&D intensity as
    total R&D / GDP, and ``value_2020`` of indicators.toml (they carry the most decimals);
 2. the single-year targets of ``calibration/targets.toml``: what the model is calibrated and checked against, in
-   the model's definitions (the yearbook paths 2016–2020, the end-2018 waypoint, Haidong's 2020 values);
+   the model's definitions (the yearbook paths 2016–2020, the end-2018 waypoint, Haidong's 2020 values); not the
+   targets of group ``micro_evidence`` (the R&D exit rate, fitted to studies of firms elsewhere: no observation of
+   Qinghai, so charts draw its evidence range instead, ``charts.plot_evidence``);
 3. a prefecture's ``prefecture_2020`` in indicators.toml (the plan's own definitions, e.g. Haidong's 10 platforms
    where the calibration re-counts 12 in the model's).
 
@@ -54,6 +56,7 @@ RESTATED_MARK = "*"  # after an observed value that is not the figure the plan p
 OTHER_DEFINITION_MARK = "†"  # after an observed value on another definition than the model's (not comparable)
 # what a point of ``_points`` is: an observation in the model's definition, one on another definition, an assumption
 OBSERVED, OTHER_DEFINITION, ASSUMED = "observed", "other_definition", "assumed"
+EVIDENCE_GROUP = "micro_evidence"  # calibration targets from micro evidence elsewhere, not observations
 
 
 @dataclass(frozen=True)
@@ -98,15 +101,17 @@ class ObservedSource:
 
 @cache
 def calibration_targets() -> dict[tuple[str, str], dict[int, dict[str, Any]]]:
-    """``{(indicator, region): {year: target row}}`` of the calibration targets with one stated year; empty, with
-    one warning, when ``calibration/targets.toml`` is not there (a package installed without the repository). Read
-    as plain TOML (``qhsim.calibrated.target_rows``): the output layer does not import ``qhsim.calibration``."""
+    """``{(indicator, region): {year: target row}}`` of the calibration targets with one stated year, but those of
+    group ``EVIDENCE_GROUP``; empty, with one warning, when ``calibration/targets.toml`` is not there (a package
+    installed without the repository). Read as plain TOML (``qhsim.calibrated.target_rows``): the output layer does
+    not import ``qhsim.calibration``."""
     if not TARGETS_FILE.is_file():
         warn(f"{TARGETS_FILE}: missing; charts and tables show no observed values from the calibration targets")
         return {}
     rows: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
     for row in target_rows():
-        if isinstance(row.get("year"), int):  # candidate years (a figure of uncertain date) are not shown
+        # candidate years (a figure of uncertain date) are not shown, nor a moment of micro evidence from elsewhere
+        if isinstance(row.get("year"), int) and row.get("group") != EVIDENCE_GROUP:
             rows.setdefault((row["indicator"], row["region"]), {})[row["year"]] = row
     return rows
 
