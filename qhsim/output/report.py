@@ -200,15 +200,15 @@ def outside_side(skill: OutOfSampleSkill) -> tuple[str, str]:
 SMALL_PREFECTURE = 0.1  # share of the province's enterprises (geography.toml) below which a prefecture is small
 PROVINCE_NOISE_SCALE = 0.25  # below it even the province's values swing from seed to seed (measured 2026-12-05)
 # Haidong is fitted to its observed 2020 values at scale 1; below it its R&D intensity reads high, not just noisy, and
-# so does Haixi's (baseline, seeds 1-8, medians measured 2026-12-07 on the forty-sixth session's calibration: Haidong
-# 2020 0.16% at scale 0.25, 0.09% at scale 1; 2027 0.18% and 0.11%; Haixi 2020 0.50% and 0.33%, 2024 0.69% and 0.50%,
-# 2027 0.93% and 0.76%)
+# so does Haixi's (baseline, seeds 1-8, medians measured 2026-12-07 on the forty-eighth session's calibration: Haidong
+# 2020 0.15% at scale 0.25, 0.09% at scale 1; 2027 0.14% and 0.11%; Haixi 2020 0.46% and 0.34%, 2024 0.62% and 0.46%,
+# 2027 0.84% and 0.72%)
 PREFECTURES_AT_REDUCED_SCALE = (
-    "海东市的2020年值按规模1校准，规模较小时其研发投入强度偏高（基准，种子1–8：2020年中位数规模0.25时0.16%，规模1时0.09%，"
-    "实际0.09%）；海西州同样偏高（2020年0.50%对规模1时0.33%，2027年0.93%对0.76%）。",
+    "海东市的2020年值按规模1校准，规模较小时其研发投入强度偏高（基准，种子1–8：2020年中位数规模0.25时0.15%，规模1时0.09%，"
+    "实际0.09%）；海西州同样偏高（2020年0.46%对规模1时0.34%，2027年0.84%对0.72%）。",
     "Haidong is fitted to its observed 2020 values at scale 1 and its R&D intensity reads high below it (baseline, "
-    "seeds 1-8: 2020 median 0.16% at scale 0.25, 0.09% at scale 1, 0.09% observed); so does Haixi's (2020 0.50% "
-    "against 0.33% at scale 1, 2027 0.93% against 0.76%).")
+    "seeds 1-8: 2020 median 0.15% at scale 0.25, 0.09% at scale 1, 0.09% observed); so does Haixi's (2020 0.46% "
+    "against 0.34% at scale 1, 2027 0.84% against 0.72%).")
 
 
 def reduced_scale_note(scale: float | None, lang: str = "both") -> str | None:
