@@ -635,6 +635,13 @@ def test_a_start_file_moves_every_draw_by_the_points_offset_within_the_prior():
     assert [s["literacy_2015"] for s in starts] == [3.1, 2.9]  # not in the start file: the draw's own
     assert rows[0]["start_intercept"] == -4.2  # the carried rows left as they were
     assert shifted_starts(problem, rows, point, {}) == rows
+    # a level parameter made free since the carried calibration: the point and the draws hold its default, so every
+    # draw starts at the given value (the forty-ninth session's three new level parameters)
+    growth = prior["market_external_growth"]
+    held = {**problem.held, **point}
+    new_rows = [{**problem.held, **r} for r in rows]
+    moved = shifted_starts(problem, new_rows, held, {"market_external_growth": growth.low + 0.1})
+    assert [s["market_external_growth"] for s in moved] == pytest.approx([growth.low + 0.1] * 2)
 
 
 def test_sensitivity_ranks_behaviour_and_policy_factors(tmp_path):

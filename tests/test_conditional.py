@@ -141,14 +141,17 @@ def test_levels_stage_parameters_are_held_in_the_abc_and_start_the_conditional_f
     assert levels == {"hte_apply_early_factor", "patent_rate_public", "patent_propensity_trend", "patent_lapse_rate",
                       "tbe_recognition_early_factor", "haidong_patent_factor", "haidong_rd_share_factor",
                       "platform_apply_probability", "incubator_upgrade_probability", "rd_cost_catchup",
-                      "certified_stop_factor", "stop_size_elasticity"}
+                      "certified_stop_factor", "stop_size_elasticity", "market_external_2015",
+                      "market_external_growth", "exit_size_elasticity"}
     assert levels.isdisjoint(p.name for p in shipped.params) and levels <= set(shipped.cfg.conditional)
     # the data-file defaults
     assert shipped.held == {"hte_apply_early_factor": 1.0, "patent_rate_public": 1.0, "patent_propensity_trend": 0.0,
                             "patent_lapse_rate": 0.07, "tbe_recognition_early_factor": 1.0,
                             "haidong_patent_factor": 1.0, "haidong_rd_share_factor": 1.0,
                             "platform_apply_probability": 0.35, "incubator_upgrade_probability": 0.015,
-                            "rd_cost_catchup": 0.011, "certified_stop_factor": 0.2, "stop_size_elasticity": 0.4}
+                            "rd_cost_catchup": 0.011, "certified_stop_factor": 0.2, "stop_size_elasticity": 0.4,
+                            "market_external_2015": 500.0, "market_external_growth": 0.05,
+                            "exit_size_elasticity": 0.0}
 
     sampled = FreeParameter("s", 0.0, 1.0)
     level = FreeParameter("v", 0.0, 1.0, default=0.9, stage="levels")
