@@ -216,9 +216,25 @@ def test_rank_probabilities_and_pairwise() -> None:
     p = ranking.set_index("design")["p_first"]
     assert p["a"] == 0.75 and p["c"] == 0.25 and p["b"] == 0.0
     assert list(ranking["design"])[0] == "a" and list(ranking["rank"]) == [1, 2, 3]
+    # by mean rank (a 1.5, b and c 2.25), the tie by P(first)
+    assert list(ranking["design"]) == ["a", "c", "b"] and list(ranking["mean_rank"]) == [1.5, 2.25, 2.25]
     assert pairwise.at["a", "b"] == 0.75  # NaN (undefined) counts as worst
     assert pairwise.at["b", "a"] == 0.25
     assert math.isnan(pairwise.at["a", "a"])
+
+
+def test_rank_orders_by_mean_rank_not_by_p_first_alone() -> None:
+    """A scattered design that now and then ranks first stands behind a steady one that beats it in most runs
+    (qhsim compare with the README's designs: the R&D reward, first in 7% of the runs, had stood before ex-ante
+    grants, which beat it in 93%)."""
+    lead = pd.Series([5.0] * 9 + [1.0])
+    steady = pd.Series([2.0] * 10)
+    scattered = pd.Series([0.5] * 9 + [9.0])
+    ranking, pairwise = rank({"scattered": scattered, "steady": steady, "lead": lead}, "m")
+    assert list(ranking["design"]) == ["lead", "steady", "scattered"]
+    p = ranking.set_index("design")["p_first"]
+    assert p["scattered"] == pytest.approx(0.1) and p["steady"] == 0.0  # P(first) alone would put it second
+    assert pairwise.at["steady", "scattered"] == pytest.approx(0.9)
 
 
 def test_rank_lower_is_better_puts_the_smallest_first() -> None:
@@ -436,8 +452,8 @@ def test_dashboard_ranking_title_and_cache_key_follow_the_ranking_metric(small_c
     s = Session.start()
     assert dashboard_compare.key(s, False) != dashboard_compare.key(s, False, "total_rd_per_yuan")
     by_exit = dataclasses.replace(res, ranking=res.ranking.assign(metric="rd_exit_rate"))
-    assert dashboard_compare.ranking_title(by_exit, "en").endswith("over the window; lower is better)")
-    assert dashboard_compare.ranking_title(by_exit, "zh").endswith("；越低越好）")
+    assert dashboard_compare.ranking_title(by_exit, "en").endswith("over the window; lower is better; ordered by mean rank)")
+    assert dashboard_compare.ranking_title(by_exit, "zh").endswith("；越低越好；按平均名次排序）")
     assert "lower is better" in format_comparison(by_exit).split("两两比较")[0]
     assert "lower is better" not in format_comparison(by_total)
 
@@ -776,7 +792,8 @@ def test_a_design_whose_ratio_is_unstable_ranks_after_those_whose_ratio_is_read(
     metric = {"sd": pd.Series([1.8] * 9 + [0.1], index=runs), "reward": pd.Series([0.2] * 9 + [9.0], index=runs),
               "grants": pd.Series([1.1] * 10, index=runs), "talent": pd.Series([0.1] * 10, index=runs)}
     ranking, _ = rank(metric, "rd_per_yuan")
-    assert list(ranking["design"])[:2] == ["sd", "reward"]  # by P(first): the reward's one lucky run
+    # by mean rank (1.25, 2.0, 2.8, 3.95): the reward's one lucky run no longer puts it before grants, as P(first) did
+    assert list(ranking["design"]) == ["sd", "grants", "reward", "talent"]
     leverage = pd.DataFrame({"design": list(metric), "instrument": "total",
                              "unstable": [False, True, False, False]})
     out = annotate_ranking(ranking, leverage, None, "baseline")

@@ -350,7 +350,7 @@ def test_compare_ranking_sheet_and_html_say_how_to_read_them(compare3_folder, co
     assert note and ws.cell(row=len(rows) + 2, column=1).value is None
     left_out = [y for y in (2025,) if y < store["window"][0]]  # the ranked years before the window
     assert left_out and f"Years in which every design equals the base baseline ({left_out[0]}) are not shown" in note
-    assert f"the ranking on {metric_words(metric)[1]} and P(first)" in note and "排名1 = 中位数最高" in note
+    assert f"the ranking on {metric_words(metric)[1]} (ordered by mean rank" in note and "排名1 = 中位数最高" in note
     assert "ratio of the means" in note  # a ranking by R&D per yuan: its median against the table's ratio of means
     assert ONE_DESIGN_NOTE not in note
     page = html.unescape((compare_folder / "report.html").read_text(encoding="utf-8"))

@@ -87,11 +87,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_changes": ("无修改（同基准）", "no changes (same as the baseline)"),
     "compare_help": ("在“政策杠杆”页设置杠杆后，点击“将当前杠杆加为方案”（最多4个）；再点击“比较”。所有方案与基准使用相同的随机种子和参数抽样（共同随机数），区间为90%区间。集合运行设置（左侧）决定抽样数和种子。",
                      "Set levers on the Levers page, then add them as a design (up to 4) and press Compare. Every design runs with the same seeds and parameter draws as the baseline (common random numbers); intervals are 90%. The run settings on the left (single run or ensemble) set the draws and seeds."),
-    "ranking": ("排名（按每元公共成本带来的企业研发）", "Ranking (by business R&D per yuan of public cost)"),
-    "ranking_total": ("排名（按每元公共成本带来的全社会研发：企业+高校院所）",
-                      "Ranking (by total R&D — business + universities, institutes — per yuan of public cost)"),
-    "ranking_indicator": ("排名（按累计区间内{indicator}相对基准的平均变化{better}）",
-                          "Ranking (by the mean change of {indicator} against the baseline over the window{better})"),
+    "ranking": ("排名（按每元公共成本带来的企业研发；按平均名次排序）",
+                "Ranking (by business R&D per yuan of public cost; ordered by mean rank)"),
+    "ranking_total": ("排名（按每元公共成本带来的全社会研发：企业+高校院所；按平均名次排序）",
+                      "Ranking (by total R&D — business + universities, institutes — per yuan of public cost; "
+                      "ordered by mean rank)"),
+    "ranking_indicator": ("排名（按累计区间内{indicator}相对基准的平均变化{better}；按平均名次排序）",
+                          "Ranking (by the mean change of {indicator} against the baseline over the window{better}; "
+                          "ordered by mean rank)"),
     "lower_is_better": ("；越低越好", "; lower is better"),  # {better} above, for an indicator whose fall is good
     "rank_total": ("按全社会研发（企业+高校院所）排名：研发投入强度的口径",
                    "Rank by total R&D (business + universities, institutes): what R&D intensity counts"),

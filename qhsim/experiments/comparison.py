@@ -607,7 +607,8 @@ def check_rank_by(rank_by: str) -> None:
 def rank(metric: dict[str, pd.Series], name: str, weights: pd.Series | None = None, lower: bool = False
          ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """P(ranks first), mean rank and pairwise P(A beats B) over the (draw, seed) runs, each run weighing its
-    ``weights`` entry (None: alike); NaN counts as worst. ``lower``: the smallest value wins."""
+    ``weights`` entry (None: alike); NaN counts as worst. ``lower``: the smallest value wins. Ordered by mean rank,
+    ties by P(first), then by the median."""
     designs = list(metric)
     if not designs:
         return pd.DataFrame(columns=["design", "metric"]), pd.DataFrame()
@@ -620,7 +621,10 @@ def rank(metric: dict[str, pd.Series], name: str, weights: pd.Series | None = No
         q = stats.summary(metric[d], stats.aligned(weights, metric[d].index))
         rows.append({"design": d, "metric": name, "p05": q["p05"], "median": q["median"], "p95": q["p95"],
                      "p_first": stats.mean(best == j, w), "mean_rank": stats.mean(ranks[d], w)})
-    ranking = pd.DataFrame(rows).sort_values(["p_first", "median"], ascending=[False, lower], kind="stable")
+    # by mean rank, the place a design takes on average over the runs: P(first) alone orders the designs behind the
+    # leader by a few runs each (a scattered design first in 7% of the runs stood before one that beat it in 93%)
+    ranking = pd.DataFrame(rows).sort_values(["mean_rank", "p_first", "median"], ascending=[True, False, lower],
+                                             kind="stable")
     ranking["rank"] = range(1, len(ranking) + 1)
     pairwise = pd.DataFrame(
         [[math.nan if a == b else stats.mean(table[a] > table[b], w) for b in designs] for a in designs],

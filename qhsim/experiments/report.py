@@ -53,6 +53,10 @@ METRIC_HEADS = {RANK_DEFAULT: ("每元带动企业研发", "R&D per public yuan"
                 RANK_TOTAL: ("每元带动全社会研发", "total R&D per public yuan")}
 
 
+# the ranking order (qhsim.experiments.comparison.rank), in the ranking table's title
+ORDER = "按平均名次排序 ordered by mean rank; "
+
+
 def row_label(key: str, qualifier: tuple[str, str] = ("", ""), change: bool = False) -> str:
     """An indicator's or a public cost's row label: its Chinese name (with ``qualifier``'s Chinese), then its English
     name with its unit (``unit_of``, as the run's tables write it) and ``qualifier``'s English on a line of its own;
@@ -576,8 +580,8 @@ def _ranking_blocks(res: ComparisonResult, where: tuple[str, str] = ("", "")) ->
                      short_mark(ratio_mark(total.at[r.design, "extra_cost"])) if getattr(r, "unstable", False)
                      else format_number(r.median),
                      format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
-            title = (f"排名{zh_where} Ranking{en_where} ({lower}均值之比 ratio of means [5%, 95%]; 各次运行比值中位数 median "
-                     "of the runs' ratios)")
+            title = (f"排名{zh_where} Ranking{en_where} ({ORDER}{lower}均值之比 ratio of means [5%, 95%]; 各次运行比值中位数 "
+                     "median of the runs' ratios)")
         else:  # an indicator's window change, a signed change
             zh, en = row_label(metric, ("窗口均值变化", "window mean change"), change=True).split("\n")
             heads = [["排名", "方案", zh, "P(第一)", "平均名次"], ["rank", "design", en, "P(first)", "mean rank"],
@@ -585,7 +589,7 @@ def _ranking_blocks(res: ComparisonResult, where: tuple[str, str] = ("", "")) ->
             digits = change_digits(metric, rk["median"])
             body = [[str(r.rank), design_cell(res, r.design), format_interval(r.median, r.p05, r.p95, signed=True, digits=digits),
                      format_percent(r.p_first), format_fixed(r.mean_rank, 2)] for r in rk.itertuples()]
-            title = f"排名{zh_where} Ranking{en_where} ({lower}中位数 median [5%, 95%])"
+            title = f"排名{zh_where} Ranking{en_where} ({ORDER}{lower}中位数 median [5%, 95%])"
         blocks.append(_table(heads, body, [False, True, *[False] * (len(heads[0]) - 2)], title))
         if ratio:
             blocks.append(_note(RANKING_STATISTIC_NOTE))

@@ -313,10 +313,11 @@ def ranking_note(results: Results, table: pd.DataFrame) -> str:
     if ranked is not None and not ranked.empty:  # a comparison: its answer ranks on its metric, in other tables
         metric = str(ranked["metric"].iloc[0])
         zh_metric, en_metric = metric_words(metric)
-        text += (f"此表按指标水平排名，不是方案比较的排名：按{zh_metric}的排名及P(第一)（该方案在各次运行中排第一的比例）见“成本效益”表，"
+        text += (f"此表按指标水平排名，不是方案比较的排名：按{zh_metric}的排名（按平均名次排序）及P(第一)（该方案在各次运行中排第一的比例）见“成本效益”表，"
                  "两方案的先后是否确定见“两两比较”表。")
-        en += (f" This table ranks indicator levels, not the comparison's answer: the ranking on {en_metric} and "
-               "P(first) (the share of runs in which the design ranks first) are in the Cost-effectiveness table, "
+        en += (f" This table ranks indicator levels, not the comparison's answer: the ranking on {en_metric} (ordered "
+               "by mean rank, the place a design takes on average over the runs) and P(first) (the share of runs in "
+               "which the design ranks first) are in the Cost-effectiveness table, "
                "whether two designs' order is settled in the Pairwise table.")
         if metric in (RANK_DEFAULT, RANK_TOTAL):  # comparison.txt's words below its ranking
             text += "那里的排名按各次运行的比值：其中位数可与成本效益表的均值之比略有不同。"
