@@ -472,7 +472,7 @@ def refit_levels(cfg: CalibrationConfig, workers: int = 1, resume: bool = False,
                                         f"{start_file} instead of the carried point's (the column \"carried point\" "
                                         "shows them; the ridge pulls towards them)")
             computed = cev.computed
-        starts = shifted_starts(problem, rows, {**problem.held, **carried["point"]}, given)
+        starts = shifted_starts(problem, rows, carried["point"], given)
         draw_fits = refit_draws(problem, objective, posterior, ev, log, starts=starts) if cfg.ensemble_refit_budget else None
         samples, sample_sd = sample_levels(problem, objective, posterior, draw_fits, ev, log)
         posterior_runs = predictive_runs(problem, posterior, draw_fits, ev, samples)
@@ -498,6 +498,7 @@ def shifted_starts(problem: Problem, rows: list[dict[str, float]], point: dict[s
     level parameter made free since that calibration has no column in it: the point and the draws hold it at its
     default (``carried_posterior``), so each draw starts at the given value."""
     bounds = {p.name: (p.low, p.high) for p in (*problem.params, *problem.level_params)}
+    point = {**problem.held, **point}
     return [as_parameters(problem, {**row, **{n: min(max(row[n] + v - point[n], bounds[n][0]), bounds[n][1])
                                               for n, v in given.items()}}) for row in rows]
 
