@@ -81,6 +81,25 @@ def test_posterior_ranges_are_the_intervals_of_the_calibration_and_morris_keeps_
     assert data.base_parameters == {}
 
 
+def test_a_posterior_range_is_widened_to_take_in_a_point_outside_it(tmp_path, monkeypatch):
+    """A level re-fit after the ABC-SMC can leave the point outside the interval of the draws: the range the
+    methods vary over must still hold the point the projections run from, and the report says it was widened."""
+    import pandas as pd
+
+    path = tmp_path / "calibrated.toml"
+    path.write_text(CALIBRATION.replace("hte_apply_probability = 0.5", "hte_apply_probability = 0.9"), encoding="utf-8")
+    monkeypatch.setenv("QHSIM_CALIBRATED", str(path))
+    spec = sens.load_spec("t", write_spec(tmp_path))
+    (sobol,) = spec.sobol_factors
+    assert (sobol.low, sobol.high, sobol.source) == (0.3, 0.9, "posterior 5-95%, widened to the point")
+    rows = [{"output": "rd_intensity|province|2018", "factor": f.name, "kind": f.kind, "status": "ok", "ST": 0.5,
+             "ST_conf": 0.1, "S1": 0.4, "S1_conf": 0.1, "low": f.low, "high": f.high, "range_source": f.source}
+            for f in spec.sobol_factors]
+    report = sens.write_sensitivity_report(spec, {"sobol": pd.DataFrame(rows)})["report"].read_text(encoding="utf-8")
+    assert "[0.3, 0.9] posterior, widened to the point |" in report
+    assert "hte_apply_probability = 0.9 (interval [0.3, 0.7]). A method with posterior ranges widens" in report
+
+
 def test_shipped_full_design_varies_the_free_parameters_over_their_posterior_intervals(monkeypatch):
     monkeypatch.setenv("QHSIM_CALIBRATED", str(SHIPPED_CALIBRATION))
     spec = sens.load_spec("full")
@@ -88,7 +107,8 @@ def test_shipped_full_design_varies_the_free_parameters_over_their_posterior_int
     behaviour = [f for f in spec.sobol_factors if f.kind == "behaviour"]
     assert behaviour and {f.name for f in behaviour} <= set(shipped["interval"])
     for f in behaviour:
-        assert (f.low, f.high) == (shipped["interval"][f.name]["p05"], shipped["interval"][f.name]["p95"]), f.name
+        iv, v = shipped["interval"][f.name], shipped["point"][f.name]
+        assert (f.low, f.high) == (min(iv["p05"], v), max(iv["p95"], v)), f.name
     # instruments keep their sensitivity.toml ranges in both methods
     ranges = {row["key"]: tuple(map(float, row["range"])) for row in tomllib.loads(sens.SPEC_FILE.read_text(encoding="utf-8"))["instrument"]}
     for factors in (spec.sobol_factors, spec.morris_factors):

@@ -120,7 +120,9 @@ def _behaviour_factors(path: Path, key: str, choice: Any) -> list[Factor]:
 
 
 def _posterior_factors(path: Path, key: str, prior: list[Factor], cal: Calibration) -> list[Factor]:
-    """``prior`` with each range replaced by the calibration's 5-95% posterior interval."""
+    """``prior`` with each range replaced by the calibration's 5-95% posterior interval, widened to take in the
+    calibrated point where it lies outside (a level re-fit after the ABC-SMC can move a parameter out of the interval
+    of the draws it sampled: the ranges must hold the point the projections run from)."""
     out = []
     for f in prior:
         where = f"{cal.path} [interval.{f.name}]"
@@ -136,6 +138,12 @@ def _posterior_factors(path: Path, key: str, prior: list[Factor], cal: Calibrati
             raise InputError(f"{where}: p05 = {lo!r}, p95 = {hi!r}: expected numbers with p05 < p95")
         if lo < f.low or hi > f.high:
             raise InputError(f"{where}: [{lo:g}, {hi:g}] lies outside the prior range [{f.low:g}, {f.high:g}] ({f.source}): recalibrate")
+        v = cal.point.get(f.name)
+        if _is_number(v) and not lo <= v <= hi:
+            lo, hi = min(lo, v), max(hi, v)
+            out.append(Factor(f.name, f.kind, float(lo), float(hi), integer=f.integer,
+                              source="posterior 5-95%, widened to the point"))
+            continue
         out.append(Factor(f.name, f.kind, float(lo), float(hi), integer=f.integer, source="posterior 5-95%"))
     return out
 
@@ -352,7 +360,8 @@ def output_label(output: str, lang: str = "both", sep: str = ", ", name_sep: str
 
 
 def _range(row: pd.Series) -> str:
-    tag = " posterior" if str(row.get("range_source", "")).startswith("posterior") else ""
+    source = str(row.get("range_source", ""))
+    tag = (" posterior" + (", widened to the point" if "widened" in source else "")) if source.startswith("posterior") else ""
     return f"[{row['low']:.4g}, {row['high']:.4g}]{tag}"
 
 
@@ -380,7 +389,9 @@ def _base_and_ranges(spec: SensitivitySpec, methods: tuple[str, ...]) -> list[st
                    for k, v in spec.base_parameters.items()
                    if k in cal.intervals and not cal.intervals[k]["p05"] <= v <= cal.intervals[k]["p95"]]
         if outside:
-            L.append(f"  - The point lies outside the posterior 5-95% interval for {'; '.join(outside)}.")
+            widened = (" A method with posterior ranges widens the range of each to take in the point (range column: "
+                       "\"widened to the point\")." if any(getattr(spec, f"{m}_ranges") == "posterior" for m in methods) else "")
+            L.append(f"  - The point lies outside the posterior 5-95% interval for {'; '.join(outside)}.{widened}")
         for m in methods:
             varied = {f.name for f in getattr(spec, f"{m}_factors")}
             held = [k for k in spec.base_parameters if k not in varied]
