@@ -476,6 +476,50 @@ def test_cli_calibrate_writes_calibration_report_and_out_of_sample(tmp_path, cap
     assert "no_such_parameter" in err and "Traceback" not in err
 
 
+def test_held_levels_hold_the_abc_smc_at_a_files_level_values_and_start_the_conditional_fit_there(tmp_path, capsys):
+    """`held_levels`: the ABC-SMC runs every particle with the stage-"levels" parameters at the file's values (not
+    their data-file defaults), the conditional fit starts from them, calibrated.toml and the fit report say so; a bad
+    file is a one-line error naming it, nothing written; the out-of-sample refit refuses such a configuration (those
+    levels were fitted on the years it holds out)."""
+    import tomllib
+
+    from qhsim.cli import main
+
+    held = tmp_path / "held.toml"
+    held.write_text("[point]\nhte_apply_early_factor = 0.45\nstart_intercept = -3.0\n", encoding="utf-8")
+    level_free = TINY_FREE + '[hte_apply_early_factor]\nstage = "levels"\n'
+    settings = write_problem(tmp_path, TINY_TARGETS, level_free, max_generations=2, max_evaluations=12,
+                             validation_seeds=[5], validation_scale=0.05, conditional_budget=3,
+                             conditional=["tbe_recognition_probability", "hte_apply_early_factor"], held_levels=str(held))
+    out = tmp_path / "cal"
+    args = ["calibrate", "--config", "t", "--settings", str(settings), "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    lines = [json.loads(line) for line in (out / "journal" / "t.jsonl").read_text().splitlines()[1:]]
+    abc = [r for r in lines if r["id"] >= 0]  # the sampler's evaluations (the conditional fit's ids count down)
+    assert abc and all(r["parameters"]["hte_apply_early_factor"] == 0.45 for r in abc)
+    assert all("start_intercept" in r["parameters"] and r["parameters"]["start_intercept"] != -3.0 for r in abc)
+    cal = tomllib.loads((out / "calibrated.toml").read_text())
+    assert cal["meta"]["abc_held_levels"] == f"1 of the 1 stage-\"levels\" parameters at the values of {held}"
+    report = (out / "fit_report.md").read_text()
+    assert f"| level parameters held in the ABC-SMC | 1 of the 1 stage-\"levels\" parameters at the values of {held} |" in report
+    section = report.split("## Conditional fit", 1)[1].split("\n## ", 1)[0]
+    row = next(line for line in section.splitlines() if line.startswith("| hte_apply_early_factor |"))
+    assert row.split("|")[3].strip() == "0.45 (*levels, held*: the held_levels value)"
+    before = (out / "calibrated.toml").read_bytes()
+    capsys.readouterr()
+    for text, needle in (("hte_apply_early_factor = 3.0\n", "hte_apply_early_factor = 3.0: expected a number within its prior range"),
+                         ("start_intercept = -3.0\n", "start_intercept: not a stage \"levels\" parameter (allowed: hte_apply_early_factor)"),
+                         ("tbe = [\n", "not valid TOML")):
+        held.write_text(text, encoding="utf-8")
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert needle in err and str(held) in err and len(err.strip().splitlines()) == 1
+        assert (out / "calibrated.toml").read_bytes() == before
+    held.write_text("hte_apply_early_factor = 0.45\n", encoding="utf-8")
+    assert main([*args, "--oos"]) == 2
+    assert "the out-of-sample refit must not hold level parameters fitted on information after 2018" in capsys.readouterr().err
+
+
 def test_refit_levels_keeps_the_structural_posterior_and_refits_the_levels_on_this_code(tmp_path, capsys):
     """`qhsim calibrate --refit-levels`: the level parameters of the point and of each ensemble draw re-fitted, the
     ABC-SMC stage (structural draws, weights, [interval], convergence) carried over from the calibration in --out;

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from qhsim.calibration.objective import Objective, WorkerSpec, loss_text, modell
 from qhsim.calibration.parallel import Evaluator
 from qhsim.calibration.posterior import Posterior, evidence_step, final_population
 from qhsim.calibration.settings import (
+    REPO_ROOT,
     CalibrationConfig,
     FreeParameter,
     file_sha,
@@ -48,12 +49,14 @@ class Problem:
     targets: TargetSet  # the targets fitted (known_by selection applied)
     spec: WorkerSpec
     header: dict[str, Any]
-    level_params: tuple[FreeParameter, ...] = ()  # stage "levels": at their defaults in the ABC, conditional fit only
+    level_params: tuple[FreeParameter, ...] = ()  # stage "levels": held in the ABC, conditional fit only
+    held_values: dict[str, float] = field(default_factory=dict)  # their values from ``held_levels`` (the rest: defaults)
 
     @property
     def held(self) -> dict[str, float]:
-        """The stage-"levels" parameters at the values the ABC-SMC holds them at (their data-file defaults)."""
-        return {p.name: p.default for p in self.level_params}
+        """The stage-"levels" parameters at the values the ABC-SMC holds them at: those of the configuration's
+        ``held_levels`` file, the others' data-file defaults."""
+        return {p.name: self.held_values.get(p.name, p.default) for p in self.level_params}
 
 
 def prepare(cfg: CalibrationConfig) -> Problem:
@@ -80,8 +83,10 @@ def prepare(cfg: CalibrationConfig) -> Problem:
         "cells": json_sha(spec.cells),
         "vary_population": cfg.vary_population,
     }
-    return Problem(cfg, tuple(p for p in free if p.stage == "abc"), all_targets, targets, spec, header,
-                   tuple(p for p in free if p.stage == "levels"))
+    levels = tuple(p for p in free if p.stage == "levels")
+    held = (read_level_values(cfg.held_levels, levels, f"{cfg.name}'s held_levels", "stage \"levels\" parameter")
+            if cfg.held_levels is not None else {})
+    return Problem(cfg, tuple(p for p in free if p.stage == "abc"), all_targets, targets, spec, header, levels, held)
 
 
 @dataclass
@@ -122,7 +127,7 @@ class CalibrationOutcome:
         """The calibrated point: the posterior median, with the conditional fit's level parameters if it ran."""
         if self.conditional is not None:
             return dict(self.conditional.point)
-        return (self.posterior or final_population(self.result)).median(self.problem.params)
+        return {**self.problem.held_values, **(self.posterior or final_population(self.result)).median(self.problem.params)}
 
     def predictive(self) -> tuple[list[dict[str, Any]], np.ndarray]:
         """Records and weights of the posterior's predictive runs (the final ABC population if there are none)."""
@@ -216,7 +221,7 @@ def calibrate(
             log(f"resuming: {len(journal)} evaluations in {journal.path}")
 
         def evaluate(ids: list[int], thetas: list[dict[str, float]], desc: str) -> list[float]:
-            recs = ev.evaluate([(i, th, {}) for i, th in zip(ids, thetas)], desc=desc)
+            recs = ev.evaluate([(i, {**th, **problem.held_values}, {}) for i, th in zip(ids, thetas)], desc=desc)
             out = []
             for r in recs:
                 records[r["id"]] = r
@@ -230,7 +235,7 @@ def calibrate(
         # out-of-sample check judges the ensemble made the way the shipped one is
         evidence = write
         posterior = posterior_of(problem, objective, result, records, processes, evidence, log)
-        point = posterior.median(problem.params)
+        point = {**problem.held_values, **posterior.median(problem.params)}
         conditional, computed_conditional, draw_fits = None, 0, None
         if cfg.conditional:
             with Evaluator(problem.spec, cfg.conditional_seeds or cfg.seeds, workers=workers, journal=journal,
@@ -356,33 +361,39 @@ def carried_posterior(problem: Problem, path: Path, new_targets: bool = False
 
 
 def start_values(problem: Problem, path: Path) -> dict[str, float]:
-    """The level values a ``--start`` file gives (its ``[point]`` table, as calibrated.toml has one, or top-level
-    numbers): those of the configuration's ``conditional`` parameters; other names are ignored only in a ``[point]``
-    table (a calibrated.toml holds every free parameter). ``InputError`` (one line) for a missing or malformed file,
-    an unknown top-level name, a value outside its prior range or no level value at all."""
+    """The level values a ``--start`` file gives: those of the configuration's ``conditional`` parameters
+    (``read_level_values``)."""
+    cfg = problem.cfg
+    by_name = {p.name: p for p in (*problem.params, *problem.level_params)}
+    return read_level_values(path, [by_name[n] for n in cfg.conditional], "--start", f"level parameter of [{cfg.name}] conditional")
+
+
+def read_level_values(path: Path, params: Sequence[FreeParameter], what: str, kind: str) -> dict[str, float]:
+    """The values of ``params`` a file gives (its ``[point]`` table, as calibrated.toml has one, or top-level
+    numbers); other names are ignored only in a ``[point]`` table (a calibrated.toml holds every free parameter).
+    ``InputError`` (one line) for a missing or malformed file, an unknown top-level name, a value outside its prior
+    range or none of ``params`` at all. ``what`` names the file's role, ``kind`` the parameters allowed."""
     from qhsim.config import read_toml
     from qhsim.errors import InputError
 
-    cfg = problem.cfg
-    doc = read_toml(Path(path), "--start")
+    doc = read_toml(Path(path), what)
     table = doc.get("point", doc)
     if not isinstance(table, dict):
         raise InputError(f"{path}: point: expected a table of parameter values")
-    by_name = {p.name: p for p in (*problem.params, *problem.level_params)}
+    by_name = {p.name: p for p in params}
     out = {}
     for name, value in table.items():
-        if name not in cfg.conditional:
+        if name not in by_name:
             if "point" in doc:
                 continue
-            raise InputError(f"{path}: {name}: not a level parameter of [{cfg.name}] conditional (allowed: "
-                             f"{', '.join(cfg.conditional)})")
+            raise InputError(f"{path}: {name}: not a {kind} (allowed: {', '.join(by_name)})")
         p = by_name[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not p.low <= value <= p.high:
             raise InputError(f"{path}: {name} = {value!r}: expected a number within its prior range "
                              f"[{p.low:g}, {p.high:g}]")
         out[name] = float(value)
     if not out:
-        raise InputError(f"{path}: no level parameter of [{cfg.name}] conditional ({', '.join(cfg.conditional)})")
+        raise InputError(f"{path}: no {kind} ({', '.join(by_name)})")
     return out
 
 
@@ -558,7 +569,7 @@ def refit_draws(problem: Problem, objective: Objective, posterior: Posterior, ev
     the draw as start, at most ``ensemble_refit_budget`` evaluations with the calibration seeds; an integer
     parameter is first scanned over its whole values, as the budget leaves no room for compass sweeps), so that the
     ensemble projections draw from is made the way the point is: the ABC-SMC's draws fit the targets only within
-    its final epsilon, and a levels-stage parameter sits at the default the sampler held it at (a patent
+    its final epsilon, and a levels-stage parameter sits where the sampler held it (a patent
     propensity trend of 0 against the point's fitted one). ``starts``: each draw's start instead (``refit_levels``:
     the carried draws as the earlier re-fit left them)."""
     cfg = problem.cfg
@@ -630,7 +641,18 @@ def sample_table(outcome: CalibrationOutcome, names: list[str]) -> tuple[np.ndar
             np.array([s.distance for s in rows]), [s.draw for s in rows])
 
 
-ABC_META = ("particles", "generations", "final_epsilon", "best_distance", "stop_reason", "evaluations")
+ABC_META = ("particles", "generations", "final_epsilon", "best_distance", "stop_reason", "evaluations", "abc_held_levels")
+
+
+def held_text(problem: Problem) -> str:
+    """Where the ABC-SMC held the stage-"levels" parameters: their data-file defaults or a file's values."""
+    n, k = len(problem.level_params), len(problem.held_values)
+    if not k:
+        return f"the {n} stage-\"levels\" parameters at their data-file defaults"
+    path = Path(problem.cfg.held_levels)
+    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+    rest = f", the other {n - k} at their data-file defaults" if k < n else ""
+    return f"{k} of the {n} stage-\"levels\" parameters at the values of {shown}{rest}"
 
 
 def abc_origin(meta: dict[str, Any]) -> str:
@@ -662,7 +684,7 @@ def abc_meta(outcome: CalibrationOutcome) -> dict[str, Any]:
     return {"abc_robust_groups": list(outcome.cfg.robust_groups), "particles": outcome.cfg.particles,
             "generations": len(res.generations), "final_epsilon": res.final.epsilon,
             "best_distance": res.distances[res.best_id], "stop_reason": res.stop_reason,
-            "evaluations": res.n_evaluations}
+            "evaluations": res.n_evaluations, "abc_held_levels": held_text(outcome.problem)}
 
 
 def write_outputs(outcome: CalibrationOutcome, log=print) -> None:

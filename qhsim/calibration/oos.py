@@ -44,7 +44,14 @@ class OosOutcome:
 
 
 def oos_config(cfg: CalibrationConfig, info_year: int = INFO_YEAR) -> CalibrationConfig:
-    """The refit's configuration: information known by ``info_year``, its own name, journal and outputs."""
+    """The refit's configuration: information known by ``info_year``, its own name, journal and outputs. A
+    configuration whose ABC-SMC holds levels at a file's values is refused: they were fitted on the held-out years."""
+    if cfg.held_levels is not None:
+        from qhsim.errors import InputError
+
+        raise InputError(f"calibration config [{cfg.name}] held_levels = {cfg.held_levels}: the out-of-sample refit "
+                         f"must not hold level parameters fitted on information after {info_year}; use a "
+                         "configuration without held_levels (e.g. medium)")
     return cfg.with_(known_by=info_year, name=f"{cfg.name}-oos{info_year}", out=Path(cfg.out) / "oos")
 
 

@@ -190,10 +190,11 @@ def _parameter_figure(path: Path, params, draws: np.ndarray, weights: np.ndarray
     plt.close(fig)
 
 
-def conditional_lines(fit, params, carried: bool = False) -> list[str]:
+def conditional_lines(fit, params, carried: bool = False, held: dict[str, float] | None = None) -> list[str]:
     """Section "Conditional fit": the level parameters before (posterior median; the default of a parameter of
     stage "levels", which the ABC-SMC held fixed; ``carried``: the carried calibration's point) and after
-    (``calibration.conditional``)."""
+    (``calibration.conditional``). ``held``: the level values the ABC-SMC held from its ``held_levels`` file."""
+    held = held or {}
     by_name = {p.name: p for p in params}
     summary = fit.summary()
     given = ("Starting from the carried calibration's point (its level parameters as its own conditional fit left "
@@ -207,15 +208,17 @@ def conditional_lines(fit, params, carried: bool = False) -> list[str]:
          f"configuration keys `conditional`, `conditional_seeds`). {summary[0].upper()}{summary[1:]}.", ""]
     if any(by_name[name].stage == "levels" for name in fit.names) and not carried:
         L += ["A parameter marked *levels* has `stage = \"levels\"` in calibration/free_parameters.toml: the ABC-SMC held "
-              "it at its data-file default and only this fit estimates it (its ridge unit is the prior's sd, not a "
-              "posterior sd).", ""]
+              "it at its data-file default, or at the value of the configuration's `held_levels` file (*levels, held*), "
+              "and only this fit estimates it, starting there (its ridge unit is the prior's sd, not a posterior sd).", ""]
     L += [f"| parameter | prior range | {'carried point' if carried else 'posterior median'} | conditional fit | "
           "change in prior-range units |", "|---|---|---|---|---|"]
     for name in fit.names:
         p = by_name[name]
         a, b = fit.start[name], fit.point[name]
         move = float(p.to_unit(b) - p.to_unit(a))
-        before = f"{a:.4g} (*levels*: the default)" if p.stage == "levels" and not carried else f"{a:.4g}"
+        before = (f"{a:.4g} (*levels{', held' if name in held else ''}*: "
+                  f"{'the held_levels value' if name in held else 'the default'})"
+                  if p.stage == "levels" and not carried else f"{a:.4g}")
         L.append(f"| {name} | [{p.low:g}, {p.high:g}] | {before} | {b:.4g} | {move:+.2f} |")
     L.append("")
     return L
@@ -231,7 +234,7 @@ def draw_fit_lines(fits: list[ConditionalFit], weights: np.ndarray, point_fit: C
          f"at most {max(f.evaluations for f in fits)} evaluations each). `[ensemble]` of calibrated.toml holds the "
          "re-fitted draws, so that `--draws` projections and the dashboard's ensemble centre where the point does; "
          "without the re-fit the draws fit the targets only within the sampler's final epsilon and a levels-stage "
-         "parameter sits at the default the sampler held it at.", "",
+         "parameter sits where the sampler held it.", "",
          "| draw | weight | distance before | after | evaluations |", "|---|---|---|---|---|"]
     for k, (fit, w) in enumerate(zip(fits, weights)):
         L.append(f"| {k} | {w:.3g} | {fmt(fit.start_distance)} | {fmt(fit.distance)} | {fit.evaluations} |")
@@ -530,6 +533,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
         ("information used", "all targets" if cfg.known_by is None else f"targets known by {cfg.known_by}"),
         ("loss per target (z: its miss in units of its error scale)", loss_text(cfg.robust_groups)),
         *((("ABC-SMC stage", abc["abc_stage"]),) if "abc_stage" in abc else ()),
+        *((("level parameters held in the ABC-SMC", abc["abc_held_levels"]),) if "abc_held_levels" in abc else ()),
         ("generations", abc["generations"]),
         ("evaluations (runs)", f"{abc['evaluations']} ({abc['evaluations'] * len(cfg.seeds)})"),
         ("final epsilon", fmt(abc["final_epsilon"])),
@@ -681,7 +685,7 @@ def write_report(outcome: CalibrationOutcome, name: str = "fit_report") -> dict[
     L.extend(posterior_lines(posterior))
     if outcome.conditional is not None:
         L.extend(conditional_lines(outcome.conditional, (*outcome.params, *outcome.problem.level_params),
-                                   carried=outcome.carried is not None))
+                                   carried=outcome.carried is not None, held=outcome.problem.held_values))
     if outcome.draw_fits:
         L.extend(draw_fit_lines(outcome.draw_fits, posterior.weights, outcome.conditional))
     if outcome.samples:

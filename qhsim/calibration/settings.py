@@ -206,6 +206,8 @@ class CalibrationConfig:
     level_samples: int = 0  # then sample each re-fitted draw's level parameters this many times (level_samples.py)
     kernel: str = "global"  # ABC-SMC perturbation kernel: "global" (Beaumont et al. 2009) or "olcm" (Filippi et al. 2013)
     robust_groups: tuple[str, ...] = ()  # target groups whose misses beyond the tolerance weigh linearly (objective.py)
+    held_levels: Path | None = None  # the ABC-SMC holds the stage-"levels" parameters at this file's values (default:
+    # their data-file defaults), and the conditional fit and the draws' re-fits start from them
     min_ess_share: float = 0.0  # a generation whose effective sample size falls below this share of the particles ends
     # the run and the one before it is final (its importance weights collapsed: a few particles carry the posterior)
     workers: int = 1
@@ -250,12 +252,13 @@ _SPEC: dict[str, tuple[type, Any]] = {
     "kernel": (str, ("global", "olcm")),
     "min_ess_share": (float, (0.0, 1.0)),
     "robust_groups": (tuple, None),
+    "held_levels": (str, None),
 }
 OPTIONAL_KEYS = ("known_by", "validation_scale", "validation_seeds", "vary_population", "response_candidates",
                  "response_screen_seeds", "response_seeds", "response_scale", "evidence_bandwidth", "conditional",
                  "conditional_budget",
                  "conditional_seeds", "ensemble_refit_budget", "level_samples", "kernel", "min_ess_share",
-                 "robust_groups")
+                 "robust_groups", "held_levels")
 
 
 def _check_value(path: Path, key: str, value: Any) -> Any:
@@ -368,6 +371,7 @@ def load_config(name: str = "small", path: Path | None = None) -> CalibrationCon
         kernel=values.get("kernel", "global"),
         min_ess_share=values.get("min_ess_share", CalibrationConfig.min_ess_share),
         robust_groups=values.get("robust_groups", ()),
+        held_levels=resolve_path(values["held_levels"], base) if "held_levels" in values else None,
         extra=extra,
     )
 
