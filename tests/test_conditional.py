@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pytest
 
@@ -144,8 +146,10 @@ def test_levels_stage_parameters_are_held_in_the_abc_and_start_the_conditional_f
                       "certified_stop_factor", "stop_size_elasticity", "market_external_2015",
                       "market_external_growth", "exit_size_elasticity"}
     assert levels.isdisjoint(p.name for p in shipped.params) and levels <= set(shipped.cfg.conditional)
-    # the data-file defaults
-    assert shipped.held == {"hte_apply_early_factor": 1.0, "patent_rate_public": 1.0, "patent_propensity_trend": 0.0,
+    # [full] holds them at the shipped point's values (held_levels), the data files give the defaults
+    held = tomllib.loads(shipped.cfg.held_levels.read_text(encoding="utf-8"))
+    assert shipped.held == held and set(held) == levels
+    assert {p.name: p.default for p in shipped.level_params} == {"hte_apply_early_factor": 1.0, "patent_rate_public": 1.0, "patent_propensity_trend": 0.0,
                             "patent_lapse_rate": 0.07, "tbe_recognition_early_factor": 1.0,
                             "haidong_patent_factor": 1.0, "haidong_rd_share_factor": 1.0,
                             "platform_apply_probability": 0.35, "incubator_upgrade_probability": 0.015,

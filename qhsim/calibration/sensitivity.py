@@ -138,13 +138,10 @@ def _posterior_factors(path: Path, key: str, prior: list[Factor], cal: Calibrati
             raise InputError(f"{where}: p05 = {lo!r}, p95 = {hi!r}: expected numbers with p05 < p95")
         if lo < f.low or hi > f.high:
             raise InputError(f"{where}: [{lo:g}, {hi:g}] lies outside the prior range [{f.low:g}, {f.high:g}] ({f.source}): recalibrate")
-        v = cal.point.get(f.name)
+        v, source = cal.point.get(f.name), "posterior 5-95%"
         if _is_number(v) and not lo <= v <= hi:
-            lo, hi = min(lo, v), max(hi, v)
-            out.append(Factor(f.name, f.kind, float(lo), float(hi), integer=f.integer,
-                              source="posterior 5-95%, widened to the point"))
-            continue
-        out.append(Factor(f.name, f.kind, float(lo), float(hi), integer=f.integer, source="posterior 5-95%"))
+            lo, hi, source = min(lo, v), max(hi, v), "posterior 5-95%, widened to the point"
+        out.append(Factor(f.name, f.kind, float(lo), float(hi), integer=f.integer, source=source))
     return out
 
 
